@@ -1,0 +1,1 @@
+//! chaoslab's protocols, each a sans-IO state machine driven by `sim`.

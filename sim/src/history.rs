@@ -1,0 +1,82 @@
+//! The client history: every operation a client invoked, when it was invoked, when
+//! (and whether) it completed, and what it returned.
+//!
+//! This is what the consistency checkers read. The simulator's clients record it
+//! as a run goes; `chaoslab check` also parses it from Jepsen/Maelstrom EDN, the
+//! porcupine logs and chaoslab's own JSON Lines.
+//!
+//! The outcome of an operation follows Jepsen's vocabulary:
+//! - `Ok`: it completed and took effect;
+//! - `Fail`: it certainly did not take effect (a cas whose expected value did not
+//!   match also counts here when the history format says so);
+//! - `Info`: nobody knows (a timeout): it may take effect at any time after its
+//!   invocation, or never.
+
+use serde::{Deserialize, Serialize};
+
+/// A client (Jepsen's "process"). In simulated runs client `c3` is process 3.
+pub type ProcessId = u64;
+
+/// A value stored under a key, written by a client or returned by a read.
+///
+/// `Nil` is the value of a key that was never written (or was deleted).
+/// Simulated clients write `Int`s for put/cas and append `Int`s to a `List`;
+/// the porcupine kv histories use `Str` and append by string concatenation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Value {
+    Nil,
+    Int(i64),
+    Str(String),
+    List(Vec<i64>),
+}
+
+/// What an operation asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpFn {
+    /// Read the key; the result is in [`Op::output`] when the outcome is `Ok`.
+    Read,
+    /// Overwrite the key.
+    Write(Value),
+    /// Compare-and-set: write `new` only if the key holds `expected`.
+    Cas { expected: Value, new: Value },
+    /// Append to the key's value (list push, or string concatenation).
+    Append(Value),
+    /// Remove the key: later reads see `Nil`.
+    Delete,
+}
+
+/// How an operation ended. See the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    Fail,
+    Info,
+}
+
+/// One operation, from invocation to completion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Op {
+    /// The client that issued it. A client has at most one operation open at a time.
+    pub process: ProcessId,
+    /// The key it touched; single-register histories use the empty string.
+    pub key: String,
+    pub f: OpFn,
+    /// What a successful read returned (`None` for writes and for reads that did
+    /// not complete).
+    pub output: Option<Value>,
+    pub outcome: Outcome,
+    /// Invocation time in nanoseconds (virtual time for simulated runs; for
+    /// external histories, the position of the line if the format has no clock).
+    pub call_ns: u64,
+    /// Completion time; `None` when the operation never completed (`Info`).
+    pub return_ns: Option<u64>,
+}
+
+/// A whole history, operations in order of invocation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    pub ops: Vec<Op>,
+}
