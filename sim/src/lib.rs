@@ -3,3 +3,9 @@
 //! them.
 
 pub mod history;
+pub mod client;
+pub mod network;
+pub mod node;
+pub mod scenario;
+pub mod time;
+pub mod protocol;

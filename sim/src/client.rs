@@ -1,0 +1,177 @@
+//! What every protocol's client shares: one operation open at a time, a timeout
+//! per attempt, and a retry policy. Protocol clients embed a [`ClientCore`] and
+//! decide only where to send a request and how to read a reply.
+//!
+//! The outcome rules follow Jepsen: an operation is `Ok` when a reply says it
+//! took effect, `Fail` when every attempt was refused for certain (say, "not the
+//! leader" with no leader known), and `Info` as soon as any attempt timed out
+//! without an answer, because that attempt may still take effect later.
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::history::{Outcome, Value};
+use crate::node::{Ctx, Request, TimerId};
+use crate::time::{serde_duration, Nanos};
+
+/// Timer ids at the top of the range are reserved for the client core.
+pub const ATTEMPT_TIMER: TimerId = TimerId(u64::MAX);
+pub const BACKOFF_TIMER: TimerId = TimerId(u64::MAX - 1);
+
+/// How a client retries an attempt that timed out or was refused.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "policy", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RetryPolicy {
+    /// One attempt only.
+    None,
+    /// Up to `attempts` attempts in all, `delay` apart.
+    Fixed {
+        #[serde(with = "serde_duration")]
+        delay: Nanos,
+        attempts: u32,
+    },
+    /// Up to `attempts` attempts; the wait doubles from `base` up to `max`, and
+    /// each wait is drawn uniformly from [0, wait] ("full jitter").
+    Exponential {
+        #[serde(with = "serde_duration")]
+        base: Nanos,
+        #[serde(with = "serde_duration")]
+        max: Nanos,
+        attempts: u32,
+    },
+}
+
+impl RetryPolicy {
+    pub fn max_attempts(&self) -> u32 {
+        match self {
+            RetryPolicy::None => 1,
+            RetryPolicy::Fixed { attempts, .. } | RetryPolicy::Exponential { attempts, .. } => {
+                (*attempts).max(1)
+            }
+        }
+    }
+
+    /// The wait before attempt number `next` (2 for the first retry).
+    fn backoff(&self, next: u32, rng: &mut impl Rng) -> Nanos {
+        match self {
+            RetryPolicy::None => 0,
+            RetryPolicy::Fixed { delay, .. } => *delay,
+            RetryPolicy::Exponential { base, max, .. } => {
+                let shift = next.saturating_sub(2).min(32);
+                let cap = base.saturating_mul(1u64 << shift).min(*max).max(1);
+                rng.gen_range(0..=cap)
+            }
+        }
+    }
+}
+
+/// The client settings every protocol's client reads from `[workload]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientConfig {
+    pub timeout: Nanos,
+    pub retry: RetryPolicy,
+}
+
+/// The operation a client has open.
+#[derive(Clone, Debug)]
+pub struct Open {
+    pub req: Request,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// Whether some earlier attempt timed out (so the outcome can no longer be Fail).
+    pub uncertain: bool,
+}
+
+/// What a timer meant to the client core.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ClientTimer {
+    /// Send the open request again (a new attempt has begun).
+    Resend,
+    /// The operation was given up and completed as `Info`.
+    GaveUp,
+    /// The attempt timed out; the next one starts after a backoff.
+    Waiting,
+    /// Not one of the core's timers: the protocol client's own.
+    NotMine,
+}
+
+#[derive(Clone, Debug)]
+pub struct ClientCore {
+    pub config: ClientConfig,
+    open: Option<Open>,
+}
+
+impl ClientCore {
+    pub fn new(config: ClientConfig) -> Self {
+        ClientCore { config, open: None }
+    }
+
+    /// The open operation, if any.
+    pub fn open(&self) -> Option<&Open> {
+        self.open.as_ref()
+    }
+
+    /// Starts a new operation: the caller sends it right after.
+    pub fn begin<M>(&mut self, ctx: &mut Ctx<M>, req: Request) {
+        debug_assert!(self.open.is_none(), "a client has one operation open at a time");
+        self.open = Some(Open {
+            req,
+            attempt: 1,
+            uncertain: false,
+        });
+        ctx.set_timer(ATTEMPT_TIMER, self.config.timeout);
+    }
+
+    /// Ends the open operation with a definite answer from the system.
+    pub fn finish<M>(&mut self, ctx: &mut Ctx<M>, outcome: Outcome, output: Option<Value>) {
+        if let Some(open) = self.open.take() {
+            // A refusal after an attempt that may have taken effect is not a
+            // certain failure.
+            let outcome = if outcome == Outcome::Fail && open.uncertain {
+                Outcome::Info
+            } else {
+                outcome
+            };
+            ctx.cancel_timer(ATTEMPT_TIMER);
+            ctx.cancel_timer(BACKOFF_TIMER);
+            ctx.complete(open.req.id, outcome, output);
+        }
+    }
+
+    /// The system refused this attempt for certain (no leader, overloaded, ...):
+    /// retry after the policy's backoff, or fail once attempts run out.
+    pub fn refused<M>(&mut self, ctx: &mut Ctx<M>) {
+        let Some(open) = self.open.as_ref() else { return };
+        if open.attempt >= self.config.retry.max_attempts() {
+            self.finish(ctx, Outcome::Fail, None);
+        } else {
+            ctx.cancel_timer(ATTEMPT_TIMER);
+            let wait = self.config.retry.backoff(open.attempt + 1, ctx.rng());
+            ctx.set_timer(BACKOFF_TIMER, wait);
+        }
+    }
+
+    /// Routes a timer: the caller resends on `Resend`.
+    pub fn on_timer<M>(&mut self, ctx: &mut Ctx<M>, timer: TimerId) -> ClientTimer {
+        if timer != ATTEMPT_TIMER && timer != BACKOFF_TIMER {
+            return ClientTimer::NotMine;
+        }
+        let max = self.config.retry.max_attempts();
+        let Some(open) = self.open.as_mut() else { return ClientTimer::NotMine };
+        if timer == ATTEMPT_TIMER {
+            open.uncertain = true;
+            if open.attempt >= max {
+                self.finish(ctx, Outcome::Info, None);
+                return ClientTimer::GaveUp;
+            }
+            let wait = self.config.retry.backoff(open.attempt + 1, ctx.rng());
+            if wait > 0 {
+                ctx.set_timer(BACKOFF_TIMER, wait);
+                return ClientTimer::Waiting;
+            }
+        }
+        open.attempt += 1;
+        ctx.set_timer(ATTEMPT_TIMER, self.config.timeout);
+        ClientTimer::Resend
+    }
+}

@@ -1,0 +1,404 @@
+//! The Node API: protocols are sans-IO state machines that react to messages,
+//! timers and client requests by recording effects in a [`Ctx`].
+//!
+//! Nothing here performs I/O. The kernel (or any other driver) gives a node a
+//! `Ctx`, calls one handler, and then carries out the effects the node recorded:
+//! messages to send, timers to set or cancel, client operations completed,
+//! invariant violations noticed. The node's disk is part of the `Ctx` because a
+//! node must be rebuilt from it alone after a crash.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rand_chacha::ChaCha8Rng;
+
+use crate::history::{OpFn, Outcome, Value};
+use crate::time::Nanos;
+
+/// A node's index in the run: servers `n1..nN` come first, then clients `c1..cK`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A timer chosen by the node. Setting a timer that is already set moves it, so a
+/// node can name its timers (`ELECTION`, `HEARTBEAT`) and never track handles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId(pub u64);
+
+/// Identifies one client operation in the history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OpId(pub u64);
+
+/// A protocol's messages describe themselves for the trace.
+pub trait Message: Clone + fmt::Debug {
+    /// A short name for the kind of message (`"AppendEntries"`), shown in the
+    /// trace and the TUI and hashed into the fingerprint.
+    fn kind(&self) -> &'static str;
+}
+
+/// What the TUI and the trace show about a node: its role and a few named fields.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Status {
+    pub role: &'static str,
+    pub fields: Vec<(&'static str, String)>,
+}
+
+/// An operation the workload hands to a client node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub id: OpId,
+    pub key: String,
+    pub f: OpFn,
+}
+
+/// A protocol node: a server or a client. See the module documentation.
+pub trait Node {
+    type Msg: Message;
+
+    /// Called once when the node starts, and again after every restart (on a node
+    /// freshly rebuilt from its disk).
+    fn on_start(&mut self, ctx: &mut Ctx<Self::Msg>);
+
+    /// A message from `from` has arrived.
+    fn on_message(&mut self, ctx: &mut Ctx<Self::Msg>, from: NodeId, msg: Self::Msg);
+
+    /// A timer this node set has fired.
+    fn on_timer(&mut self, ctx: &mut Ctx<Self::Msg>, timer: TimerId);
+
+    /// The workload hands a client a new operation; the client must eventually call
+    /// [`Ctx::complete`] for it. Only client nodes receive requests, and a client
+    /// receives the next one only after completing the previous.
+    fn on_request(&mut self, ctx: &mut Ctx<Self::Msg>, req: Request);
+
+    /// The node's role, cheap to call: the kernel compares it after every step to
+    /// trace role changes and to resolve role targets such as `leader`.
+    fn role(&self) -> &'static str;
+
+    /// The node's full status for the TUI and the trace.
+    fn status(&self) -> Status;
+}
+
+/// An effect a node recorded; the driver carries it out after the handler returns.
+#[derive(Debug)]
+pub enum Effect<M> {
+    Send { to: NodeId, msg: M },
+    SetTimer { id: TimerId, after: Nanos },
+    CancelTimer { id: TimerId },
+    Complete { op: OpId, outcome: Outcome, output: Option<Value> },
+    Violation { invariant: &'static str, detail: String },
+}
+
+/// The names and kinds of the nodes in a run, as nodes see them.
+#[derive(Clone, Debug, Default)]
+pub struct Cluster {
+    names: Vec<String>,
+    servers: Vec<NodeId>,
+    clients: Vec<NodeId>,
+}
+
+impl Cluster {
+    pub fn new(servers: usize, clients: usize) -> Self {
+        let mut names = Vec::with_capacity(servers + clients);
+        names.extend((1..=servers).map(|i| format!("n{i}")));
+        names.extend((1..=clients).map(|i| format!("c{i}")));
+        Cluster {
+            names,
+            servers: (0..servers as u32).map(NodeId).collect(),
+            clients: (servers as u32..(servers + clients) as u32)
+                .map(NodeId)
+                .collect(),
+        }
+    }
+    pub fn servers(&self) -> &[NodeId] {
+        &self.servers
+    }
+    pub fn clients(&self) -> &[NodeId] {
+        &self.clients
+    }
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+    pub fn name(&self, id: NodeId) -> &str {
+        &self.names[id.index()]
+    }
+    pub fn is_client(&self, id: NodeId) -> bool {
+        id.index() >= self.servers.len()
+    }
+    /// Looks a node up by name (`n3`, `c1`).
+    pub fn by_name(&self, name: &str) -> Option<NodeId> {
+        self.names.iter().position(|n| n == name).map(|i| NodeId(i as u32))
+    }
+    /// The number of servers that make a majority.
+    pub fn majority(&self) -> usize {
+        self.servers.len() / 2 + 1
+    }
+    /// Client `c3` is process 3 in the history.
+    pub fn process_of(&self, client: NodeId) -> u64 {
+        (client.index() - self.servers.len() + 1) as u64
+    }
+}
+
+/// A node's local clock: virtual time shifted by an offset and scaled by a drift.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Clock {
+    /// Added to the true time, in nanoseconds (may be negative).
+    pub offset_ns: i64,
+    /// Rate error: 0.01 means the clock runs 1% fast.
+    pub drift: f64,
+}
+
+impl Clock {
+    /// What this clock reads at true time `now`.
+    pub fn read(&self, now: Nanos) -> Nanos {
+        let drifted = now as f64 * (1.0 + self.drift);
+        (drifted as i64).saturating_add(self.offset_ns).max(0) as Nanos
+    }
+    /// How much true time passes while this clock advances by `local`.
+    pub fn true_duration(&self, local: Nanos) -> Nanos {
+        if self.drift == 0.0 {
+            local
+        } else {
+            (local as f64 / (1.0 + self.drift)).round().max(0.0) as Nanos
+        }
+    }
+}
+
+/// A storage key: a namespace and an index, so a log can be kept one entry per
+/// key (`("log", 7)`) and single values under index 0 (`("term", 0)`).
+pub type DiskKey = (&'static str, u64);
+
+/// A node's disk. Writes are pending until [`Disk::sync`]; a crash loses every
+/// pending write. With the `fsync-loss` fault, `sync` lies: it returns and
+/// persists nothing, as a disk with a volatile write cache does.
+#[derive(Default)]
+pub struct Disk {
+    durable: BTreeMap<DiskKey, Box<dyn Any + Send>>,
+    /// `None` records a pending delete.
+    pending: BTreeMap<DiskKey, Option<Box<dyn Any + Send>>>,
+    pub(crate) fsync_lies: bool,
+    writes: u64,
+    syncs: u64,
+}
+
+impl fmt::Debug for Disk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Disk")
+            .field("durable_keys", &self.durable.len())
+            .field("pending_keys", &self.pending.len())
+            .field("fsync_lies", &self.fsync_lies)
+            .finish()
+    }
+}
+
+impl Disk {
+    /// Writes a value; it is lost on a crash until the next `sync`.
+    pub fn put<T: Any + Send>(&mut self, key: DiskKey, value: T) {
+        self.writes += 1;
+        self.pending.insert(key, Some(Box::new(value)));
+    }
+
+    /// Deletes a key; the delete too is lost on a crash until the next `sync`.
+    pub fn delete(&mut self, key: DiskKey) {
+        self.writes += 1;
+        self.pending.insert(key, None);
+    }
+
+    /// Reads the newest value, pending or durable. A value of another type than
+    /// the one written reads as `None`.
+    pub fn get<T: Any>(&self, key: DiskKey) -> Option<&T> {
+        match self.pending.get(&key) {
+            Some(Some(v)) => v.downcast_ref(),
+            Some(None) => None,
+            None => self.durable.get(&key).and_then(|v| v.downcast_ref()),
+        }
+    }
+
+    /// Every index stored in namespace `ns`, in order, newest values.
+    pub fn indexes(&self, ns: &'static str) -> Vec<u64> {
+        let range = (ns, 0)..=(ns, u64::MAX);
+        let mut out: Vec<u64> = self
+            .durable
+            .range(range.clone())
+            .filter(|(k, _)| !matches!(self.pending.get(k), Some(None)))
+            .map(|(k, _)| k.1)
+            .collect();
+        out.extend(
+            self.pending
+                .range(range)
+                .filter(|(k, v)| v.is_some() && !self.durable.contains_key(k))
+                .map(|(k, _)| k.1),
+        );
+        out.sort_unstable();
+        out
+    }
+
+    /// Makes every pending write durable (unless the disk lies about fsync).
+    pub fn sync(&mut self) {
+        self.syncs += 1;
+        if self.fsync_lies {
+            return;
+        }
+        for (k, v) in std::mem::take(&mut self.pending) {
+            match v {
+                Some(v) => {
+                    self.durable.insert(k, v);
+                }
+                None => {
+                    self.durable.remove(&k);
+                }
+            }
+        }
+    }
+
+    /// Writes and syncs so far (for the report).
+    pub fn counters(&self) -> (u64, u64) {
+        (self.writes, self.syncs)
+    }
+
+    /// What a crash does to the disk: pending writes vanish.
+    pub(crate) fn crash(&mut self) {
+        self.pending.clear();
+    }
+}
+
+/// A node's window on the world while one handler runs.
+pub struct Ctx<'a, M> {
+    pub(crate) me: NodeId,
+    pub(crate) now: Nanos,
+    pub(crate) clock: Clock,
+    pub(crate) rng: &'a mut ChaCha8Rng,
+    pub(crate) disk: &'a mut Disk,
+    pub(crate) cluster: &'a Cluster,
+    pub(crate) effects: &'a mut Vec<Effect<M>>,
+}
+
+impl<'a, M> Ctx<'a, M> {
+    /// Builds a context by hand: for drivers other than the kernel and for unit
+    /// tests that assert the exact effects a handler records.
+    pub fn new(
+        me: NodeId,
+        now: Nanos,
+        clock: Clock,
+        rng: &'a mut ChaCha8Rng,
+        disk: &'a mut Disk,
+        cluster: &'a Cluster,
+        effects: &'a mut Vec<Effect<M>>,
+    ) -> Self {
+        Ctx {
+            me,
+            now,
+            clock,
+            rng,
+            disk,
+            cluster,
+            effects,
+        }
+    }
+
+    /// This node.
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+    /// True virtual time. Protocols that must not trust time should use
+    /// [`Ctx::local_time`] instead, which clock faults distort.
+    pub fn now(&self) -> Nanos {
+        self.now
+    }
+    /// This node's local clock reading (skew and drift applied).
+    pub fn local_time(&self) -> Nanos {
+        self.clock.read(self.now)
+    }
+    /// This node's own random stream.
+    pub fn rng(&mut self) -> &mut ChaCha8Rng {
+        self.rng
+    }
+    pub fn disk(&mut self) -> &mut Disk {
+        self.disk
+    }
+    pub fn cluster(&self) -> &Cluster {
+        self.cluster
+    }
+    pub fn send(&mut self, to: NodeId, msg: M) {
+        self.effects.push(Effect::Send { to, msg });
+    }
+    /// Sets (or moves) timer `id` to fire after `after` nanoseconds of this
+    /// node's local clock; a drifting clock fires early or late in true time.
+    pub fn set_timer(&mut self, id: TimerId, after: Nanos) {
+        let after = self.clock.true_duration(after);
+        self.effects.push(Effect::SetTimer { id, after });
+    }
+    pub fn cancel_timer(&mut self, id: TimerId) {
+        self.effects.push(Effect::CancelTimer { id });
+    }
+    /// Clients only: operation `op` is over. `Ok` means it took effect (with the
+    /// value read, for reads), `Fail` that it certainly did not, `Info` unknown.
+    pub fn complete(&mut self, op: OpId, outcome: Outcome, output: Option<Value>) {
+        self.effects.push(Effect::Complete {
+            op,
+            outcome,
+            output,
+        });
+    }
+    /// Records that a safety invariant this node can check locally is broken.
+    pub fn violation(&mut self, invariant: &'static str, detail: String) {
+        self.effects.push(Effect::Violation { invariant, detail });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_crash_loses_unsynced_writes_only() {
+        let mut d = Disk::default();
+        d.put(("term", 0), 3u64);
+        d.sync();
+        d.put(("term", 0), 4u64);
+        d.put(("log", 1), "x".to_string());
+        assert_eq!(d.get::<u64>(("term", 0)), Some(&4));
+        d.crash();
+        assert_eq!(d.get::<u64>(("term", 0)), Some(&3));
+        assert_eq!(d.get::<String>(("log", 1)), None);
+    }
+
+    #[test]
+    fn a_lying_fsync_persists_nothing() {
+        let mut d = Disk::default();
+        d.fsync_lies = true;
+        d.put(("vote", 0), 2u32);
+        d.sync();
+        d.crash();
+        assert_eq!(d.get::<u32>(("vote", 0)), None);
+    }
+
+    #[test]
+    fn indexes_merge_pending_and_durable_and_honour_deletes() {
+        let mut d = Disk::default();
+        d.put(("log", 1), 1u8);
+        d.put(("log", 2), 2u8);
+        d.sync();
+        d.put(("log", 3), 3u8);
+        d.delete(("log", 2));
+        assert_eq!(d.indexes("log"), vec![1, 3]);
+    }
+
+    #[test]
+    fn a_fast_clock_fires_timers_early_in_true_time() {
+        let c = Clock {
+            offset_ns: 0,
+            drift: 0.25,
+        };
+        assert_eq!(c.true_duration(1_250), 1_000);
+        assert_eq!(c.read(1_000), 1_250);
+    }
+}

@@ -1,0 +1,1228 @@
+//! Scenario files: TOML that says which system to run, on what topology and
+//! network, under which workload and faults, and what the run is expected to show.
+//!
+//! Every error a user can cause names the file, the line and column, the field,
+//! what was wrong and what would be valid. Parsing is in two passes: this module
+//! reads every section but the protocol's own parameters in `[system]`, which the
+//! protocol reads itself with [`parse_system`] so that its errors carry positions
+//! too.
+
+use std::fmt;
+use std::ops::Range;
+
+use indexmap::IndexMap;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::client::{ClientConfig, RetryPolicy};
+use crate::network::LatencyDist;
+use crate::time::{fmt_duration, parse_duration, serde_duration, Nanos};
+
+/// A user-facing error in a scenario file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// The source line the error points at, and the caret under it.
+    pub excerpt: String,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "error: {}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )?;
+        if !self.excerpt.is_empty() {
+            write!(f, "\n{}", self.excerpt)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+impl ScenarioError {
+    /// An error at byte range `span` of `src`.
+    pub fn at(file: &str, src: &str, span: Range<usize>, message: impl Into<String>) -> Self {
+        let start = span.start.min(src.len());
+        let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = src[start..].find('\n').map_or(src.len(), |i| start + i);
+        let line = src[..start].matches('\n').count() + 1;
+        let column = src[line_start..start].chars().count() + 1;
+        let text = &src[line_start..line_end];
+        let width = src[start..span.end.clamp(start, line_end)]
+            .chars()
+            .count()
+            .max(1);
+        let gutter = line.to_string().len();
+        let excerpt = format!(
+            "{:gutter$} |\n{line} | {text}\n{:gutter$} | {}{}",
+            "",
+            "",
+            " ".repeat(column - 1),
+            "^".repeat(width),
+        );
+        ScenarioError {
+            file: file.to_string(),
+            line,
+            column,
+            excerpt,
+            message: message.into(),
+        }
+    }
+
+    fn from_toml(file: &str, src: &str, e: toml::de::Error) -> Self {
+        let message = e.message().trim().to_string();
+        match e.span() {
+            Some(span) => Self::at(file, src, span, message),
+            None => ScenarioError {
+                file: file.to_string(),
+                line: 1,
+                column: 1,
+                excerpt: String::new(),
+                message,
+            },
+        }
+    }
+}
+
+/// A whole scenario, parsed and checked.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Where it came from (a path, or `<built-in>`), for errors and replay commands.
+    pub file: String,
+    /// The TOML text, kept so protocols can parse their parameters from it.
+    pub source: String,
+    pub meta: Meta,
+    pub protocol: String,
+    pub topology: Topology,
+    pub network: Network,
+    pub workload: Workload,
+    pub faults: Vec<Fault>,
+    pub nemesis: Option<Nemesis>,
+    pub expect: Expect,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The lesson in docs/ this scenario belongs to.
+    #[serde(default)]
+    pub lesson: Option<String>,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// How much virtual time the run lasts.
+    #[serde(with = "serde_duration")]
+    pub duration: Nanos,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    pub servers: Spanned<u32>,
+    #[serde(default)]
+    pub clients: u32,
+    /// Region name to the nodes in it. Nodes not named sit in no region and use
+    /// the network's default latency.
+    #[serde(default)]
+    pub regions: IndexMap<String, Vec<Spanned<String>>>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    #[serde(default = "default_latency")]
+    pub latency: LatencyDist,
+    #[serde(default = "zero_prob")]
+    pub loss: Spanned<f64>,
+    #[serde(default = "zero_prob")]
+    pub duplicate: Spanned<f64>,
+    /// Every link delivers in order (TCP-like); otherwise jitter reorders.
+    #[serde(default)]
+    pub fifo: bool,
+    /// Latency between regions (symmetric), overriding `latency`.
+    #[serde(default)]
+    pub region_latency: Vec<RegionLatency>,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network {
+            latency: default_latency(),
+            loss: Spanned::new(0..0, 0.0),
+            duplicate: Spanned::new(0..0, 0.0),
+            fifo: false,
+            region_latency: Vec::new(),
+        }
+    }
+}
+
+fn zero_prob() -> Spanned<f64> {
+    Spanned::new(0..0, 0.0)
+}
+
+fn default_latency() -> LatencyDist {
+    LatencyDist::Uniform {
+        min: 1_000_000,
+        max: 3_000_000,
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionLatency {
+    pub from: Spanned<String>,
+    pub to: Spanned<String>,
+    pub latency: LatencyDist,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyDist {
+    Uniform,
+    Zipf,
+}
+
+/// The share of each kind of operation; they need not sum to one.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OpMix {
+    #[serde(default)]
+    pub get: f64,
+    #[serde(default)]
+    pub put: f64,
+    #[serde(default)]
+    pub cas: f64,
+    #[serde(default)]
+    pub append: f64,
+    #[serde(default)]
+    pub delete: f64,
+}
+
+impl Default for OpMix {
+    fn default() -> Self {
+        OpMix {
+            get: 0.5,
+            put: 0.5,
+            cas: 0.0,
+            append: 0.0,
+            delete: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Operations per second each client starts (the mean of an exponential
+    /// think time); a client waits for its open operation before the next.
+    #[serde(default = "default_rate")]
+    pub rate: Spanned<f64>,
+    #[serde(default = "default_keys")]
+    pub keys: Spanned<u32>,
+    #[serde(default = "default_key_dist")]
+    pub key_dist: KeyDist,
+    /// The zipf exponent when `key_dist = "zipf"` (1.0 is classic zipf).
+    #[serde(default = "default_zipf")]
+    pub zipf_exponent: Spanned<f64>,
+    #[serde(default = "default_mix")]
+    pub mix: Spanned<OpMix>,
+    /// How long one attempt waits for a reply.
+    #[serde(default = "default_timeout", with = "serde_duration")]
+    pub timeout: Nanos,
+    #[serde(default = "default_retry")]
+    pub retry: RetryPolicy,
+    #[serde(default, with = "serde_duration")]
+    pub start: Nanos,
+    /// When clients stop starting operations (default: the run's duration).
+    #[serde(default, with = "serde_duration::option")]
+    pub stop: Option<Nanos>,
+}
+
+fn default_mix() -> Spanned<OpMix> {
+    Spanned::new(0..0, OpMix::default())
+}
+fn default_rate() -> Spanned<f64> {
+    Spanned::new(0..0, 10.0)
+}
+fn default_keys() -> Spanned<u32> {
+    Spanned::new(0..0, 5)
+}
+fn default_key_dist() -> KeyDist {
+    KeyDist::Uniform
+}
+fn default_zipf() -> Spanned<f64> {
+    Spanned::new(0..0, 1.0)
+}
+fn default_timeout() -> Nanos {
+    500_000_000
+}
+fn default_retry() -> RetryPolicy {
+    RetryPolicy::None
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload {
+            rate: default_rate(),
+            keys: default_keys(),
+            key_dist: KeyDist::Uniform,
+            zipf_exponent: default_zipf(),
+            mix: Spanned::new(0..0, OpMix::default()),
+            timeout: default_timeout(),
+            retry: RetryPolicy::None,
+            start: 0,
+            stop: None,
+        }
+    }
+}
+
+impl Workload {
+    pub fn client_config(&self) -> ClientConfig {
+        ClientConfig {
+            timeout: self.timeout,
+            retry: self.retry.clone(),
+        }
+    }
+}
+
+/// The fault verbs, paired: partition/heal, crash/restart, pause/resume,
+/// clog/unclog, latency and loss changes, clock skew, fsync-loss/fsync-ok.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultAction {
+    Partition,
+    Heal,
+    Crash,
+    Restart,
+    Pause,
+    Resume,
+    Clog,
+    Unclog,
+    Latency,
+    Loss,
+    Clock,
+    FsyncLoss,
+    FsyncOk,
+}
+
+impl FaultAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultAction::Partition => "partition",
+            FaultAction::Heal => "heal",
+            FaultAction::Crash => "crash",
+            FaultAction::Restart => "restart",
+            FaultAction::Pause => "pause",
+            FaultAction::Resume => "resume",
+            FaultAction::Clog => "clog",
+            FaultAction::Unclog => "unclog",
+            FaultAction::Latency => "latency",
+            FaultAction::Loss => "loss",
+            FaultAction::Clock => "clock",
+            FaultAction::FsyncLoss => "fsync-loss",
+            FaultAction::FsyncOk => "fsync-ok",
+        }
+    }
+}
+
+/// One `[[faults]]` entry as written. Which fields apply depends on `action`;
+/// [`Scenario::parse`] rejects a field that does not apply.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultEntry {
+    pub at: Spanned<String>,
+    pub action: Spanned<FaultAction>,
+    /// crash, restart, pause, resume, clock, fsync-*, and per-node latency/loss/clog.
+    #[serde(default)]
+    pub target: Option<Spanned<String>>,
+    /// partition: groups of targets that can talk only among themselves.
+    #[serde(default)]
+    pub groups: Option<Spanned<Vec<Vec<Spanned<String>>>>>,
+    /// One-way partition: messages from these to `to` are dropped.
+    #[serde(default)]
+    pub from: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub to: Option<Vec<Spanned<String>>>,
+    /// clog/unclog and per-link latency/loss: two nodes.
+    #[serde(default)]
+    pub link: Option<Spanned<Vec<Spanned<String>>>>,
+    /// latency/loss for every link touching a region.
+    #[serde(default)]
+    pub region: Option<Spanned<String>>,
+    /// clog/unclog and link changes in one direction only.
+    #[serde(default)]
+    pub one_way: bool,
+    #[serde(default)]
+    pub latency: Option<LatencyDist>,
+    #[serde(default)]
+    pub probability: Option<Spanned<f64>>,
+    /// clock: offset such as "-200ms" or "1s".
+    #[serde(default)]
+    pub offset: Option<Spanned<String>>,
+    /// clock: rate error, 0.01 = 1% fast.
+    #[serde(default)]
+    pub drift: Option<Spanned<f64>>,
+}
+
+/// What a fault targets: resolved to nodes when it fires.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Target {
+    Node(String),
+    /// A node whose reported role has this name (`leader`, `primary`, ...): the
+    /// first live server with it.
+    Role(String),
+    /// Every node of a region.
+    Region(String),
+    /// One live server drawn from the fault stream.
+    Random,
+    /// Every crashed node (for restart) or paused node (for resume).
+    Downed,
+    /// In a partition: every server not named in another group.
+    Rest,
+    /// Every server.
+    All,
+}
+
+/// Where a latency or loss change applies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Scope {
+    Everywhere,
+    Node(Target),
+    Link(Target, Target),
+    Region(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum FaultKind {
+    Partition { groups: Vec<Vec<Target>> },
+    PartitionOneWay { from: Vec<Target>, to: Vec<Target> },
+    Heal,
+    Crash(Target),
+    Restart(Target),
+    Pause(Target),
+    Resume(Target),
+    Clog { a: Target, b: Target, one_way: bool },
+    Unclog { a: Target, b: Target, one_way: bool },
+    Latency { scope: Scope, latency: LatencyDist, one_way: bool },
+    Loss { scope: Scope, probability: f64, one_way: bool },
+    Clock { target: Target, offset_ns: i64, drift: f64 },
+    FsyncLoss(Target),
+    FsyncOk(Target),
+}
+
+/// A scheduled fault, checked.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Fault {
+    pub at: Nanos,
+    pub kind: FaultKind,
+    /// The entry's line in the scenario file, for the trace.
+    pub line: usize,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nemesis {
+    /// Mean time between faults (exponentially distributed).
+    #[serde(with = "serde_duration")]
+    pub interval: Nanos,
+    /// Mean time a fault lasts before it is undone (uniform in 0.5x..1.5x).
+    #[serde(with = "serde_duration")]
+    pub fault_duration: Nanos,
+    /// The kinds to draw from: partition, crash, pause, clog, loss, clock.
+    #[serde(default = "default_nemesis_kinds")]
+    pub kinds: Vec<Spanned<String>>,
+    #[serde(default, with = "serde_duration")]
+    pub start: Nanos,
+    /// After this no new faults; every fault is undone: the quiet phase.
+    #[serde(default, with = "serde_duration::option")]
+    pub stop: Option<Nanos>,
+    /// The most servers down (crashed or paused) at once (default: a minority).
+    #[serde(default)]
+    pub max_down: Option<u32>,
+}
+
+pub const NEMESIS_KINDS: &[&str] = &["partition", "crash", "pause", "clog", "loss", "clock"];
+
+fn default_nemesis_kinds() -> Vec<Spanned<String>> {
+    NEMESIS_KINDS
+        .iter()
+        .map(|k| Spanned::new(0..0, k.to_string()))
+        .collect()
+}
+
+/// The hypothesis: what the run must show. Every field is optional.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Invariants that must be violated in this run (a bug-flag scenario). Every
+    /// other invariant must hold.
+    #[serde(default)]
+    pub violated: Vec<String>,
+    /// `true`: the history must be linearizable; `false`: it must not be.
+    pub linearizable: Option<bool>,
+    /// Availability (share of operations that succeeded) of clients cut off from
+    /// a majority of servers, during partitions.
+    pub max_availability_during_partition: Option<f64>,
+    pub min_availability_during_partition: Option<f64>,
+    /// Availability of operations started while no partition was in force.
+    pub min_availability_outside_partition: Option<f64>,
+    pub max_availability_outside_partition: Option<f64>,
+    #[serde(default, with = "serde_duration::option")]
+    pub max_p99_latency: Option<Nanos>,
+    #[serde(default, with = "serde_duration::option")]
+    pub max_p50_latency: Option<Nanos>,
+    /// At least this many operations completed `ok`.
+    pub min_ok_ops: Option<u64>,
+    /// The PACELC class the run must show, e.g. "PC/EL" (either half may be
+    /// "-" to leave it free, e.g. "PA/-").
+    pub pacelc: Option<Spanned<String>>,
+    pub max_stale_reads: Option<u64>,
+    pub min_stale_reads: Option<u64>,
+    pub max_lost_writes: Option<u64>,
+    pub min_lost_writes: Option<u64>,
+    /// Liveness: every client completes an `ok` operation after this time.
+    #[serde(default, with = "serde_duration::option")]
+    pub all_clients_ok_after: Option<Nanos>,
+}
+
+/// The document as written, before checks.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Doc {
+    meta: Meta,
+    system: Spanned<toml::Table>,
+    topology: Topology,
+    #[serde(default)]
+    network: Network,
+    #[serde(default)]
+    workload: Workload,
+    #[serde(default)]
+    faults: Vec<FaultEntry>,
+    #[serde(default)]
+    nemesis: Option<Nemesis>,
+    #[serde(default)]
+    expect: Expect,
+}
+
+/// The document seen by a protocol: only `[system]` is read, every other
+/// section is skipped (it was checked already).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SystemDoc<P> {
+    system: P,
+    #[allow(dead_code)]
+    meta: IgnoredAny,
+    #[allow(dead_code)]
+    topology: IgnoredAny,
+    #[allow(dead_code)]
+    network: Option<IgnoredAny>,
+    #[allow(dead_code)]
+    workload: Option<IgnoredAny>,
+    #[allow(dead_code)]
+    faults: Option<IgnoredAny>,
+    #[allow(dead_code)]
+    nemesis: Option<IgnoredAny>,
+    #[allow(dead_code)]
+    expect: Option<IgnoredAny>,
+}
+
+/// Parses a protocol's parameters from `[system]`. `P` should be
+/// `#[serde(deny_unknown_fields)]` and have a `protocol: String` field, so that
+/// a misspelt parameter is an error with its line and the list of valid names.
+pub fn parse_system<P: DeserializeOwned>(scenario: &Scenario) -> Result<P, ScenarioError> {
+    toml::from_str::<SystemDoc<P>>(&scenario.source)
+        .map(|d| d.system)
+        .map_err(|e| ScenarioError::from_toml(&scenario.file, &scenario.source, e))
+}
+
+/// What [`Scenario::parse`] must know about the protocol to check references.
+pub struct ProtocolInfo<'a> {
+    /// The protocol names that exist.
+    pub protocols: &'a [&'a str],
+    /// The roles the named protocol's nodes report (`leader`, `follower`...).
+    pub roles: &'a dyn Fn(&str) -> Vec<&'static str>,
+}
+
+impl Scenario {
+    /// Parses and checks a scenario. `file` is only used in messages.
+    pub fn parse(file: &str, src: &str, info: &ProtocolInfo) -> Result<Scenario, ScenarioError> {
+        let doc: Doc =
+            toml::from_str(src).map_err(|e| ScenarioError::from_toml(file, src, e))?;
+        let err = |span: Range<usize>, msg: String| ScenarioError::at(file, src, span, msg);
+
+        // [system]
+        let protocol = match doc.system.get_ref().get("protocol") {
+            Some(toml::Value::String(p)) => p.clone(),
+            Some(_) => {
+                return Err(err(
+                    doc.system.span(),
+                    "[system] field `protocol` must be a string".into(),
+                ))
+            }
+            None => {
+                return Err(err(
+                    doc.system.span(),
+                    format!(
+                        "[system] needs `protocol`: one of {}",
+                        quoted(info.protocols)
+                    ),
+                ))
+            }
+        };
+        if !info.protocols.contains(&protocol.as_str()) {
+            let span = find_value_span(src, "protocol", &protocol).unwrap_or(doc.system.span());
+            return Err(err(
+                span,
+                format!(
+                    "unknown protocol `{protocol}`: valid protocols are {}",
+                    quoted(info.protocols)
+                ),
+            ));
+        }
+        let roles = (info.roles)(&protocol);
+
+        // [meta]
+        if doc.meta.duration == 0 {
+            return Err(err(
+                find_key_span(src, "duration").unwrap_or(0..0),
+                "[meta] duration must be more than 0, e.g. \"30s\"".into(),
+            ));
+        }
+
+        // [topology]
+        let servers = *doc.topology.servers.get_ref();
+        if servers == 0 || servers > 64 {
+            return Err(err(
+                doc.topology.servers.span(),
+                format!("[topology] servers = {servers}: must be between 1 and 64"),
+            ));
+        }
+        if doc.topology.clients > 256 {
+            return Err(err(
+                find_key_span(src, "clients").unwrap_or(0..0),
+                format!(
+                    "[topology] clients = {}: must be at most 256",
+                    doc.topology.clients
+                ),
+            ));
+        }
+        let names = NodeNames {
+            servers,
+            clients: doc.topology.clients,
+        };
+        let mut placed = std::collections::BTreeSet::new();
+        for (region, members) in &doc.topology.regions {
+            for m in members {
+                if names.index(m.get_ref()).is_none() {
+                    return Err(err(
+                        m.span(),
+                        format!(
+                            "region `{region}` names `{}`, which is not a node: {}",
+                            m.get_ref(),
+                            names.describe()
+                        ),
+                    ));
+                }
+                if !placed.insert(m.get_ref().clone()) {
+                    return Err(err(
+                        m.span(),
+                        format!("`{}` is placed in two regions", m.get_ref()),
+                    ));
+                }
+            }
+        }
+        let regions: Vec<&str> = doc.topology.regions.keys().map(|s| s.as_str()).collect();
+
+        // [network]
+        let check_prob = |p: &Spanned<f64>, what: &str| -> Result<(), ScenarioError> {
+            let v = *p.get_ref();
+            if !(0.0..=1.0).contains(&v) {
+                return Err(err(
+                    p.span(),
+                    format!("{what} = {v}: a probability must be between 0.0 and 1.0"),
+                ));
+            }
+            Ok(())
+        };
+        check_prob(&doc.network.loss, "[network] loss")?;
+        check_prob(&doc.network.duplicate, "[network] duplicate")?;
+        for rl in &doc.network.region_latency {
+            for r in [&rl.from, &rl.to] {
+                if !regions.contains(&r.get_ref().as_str()) {
+                    return Err(err(
+                        r.span(),
+                        format!(
+                            "unknown region `{}`: the regions in [topology.regions] are {}",
+                            r.get_ref(),
+                            quoted_or_none(&regions)
+                        ),
+                    ));
+                }
+            }
+        }
+
+        // [workload]
+        let w = &doc.workload;
+        let rate = *w.rate.get_ref();
+        if !(rate > 0.0 && rate <= 100_000.0) {
+            return Err(err(
+                w.rate.span(),
+                format!("[workload] rate = {rate}: operations per second per client, between 0 and 100000"),
+            ));
+        }
+        if *w.keys.get_ref() == 0 {
+            return Err(err(w.keys.span(), "[workload] keys must be at least 1".into()));
+        }
+        let zipf = *w.zipf_exponent.get_ref();
+        if !(zipf > 0.0 && zipf <= 10.0) {
+            return Err(err(
+                w.zipf_exponent.span(),
+                format!("[workload] zipf_exponent = {zipf}: must be above 0 and at most 10"),
+            ));
+        }
+        let mix = w.mix.get_ref();
+        let shares = [mix.get, mix.put, mix.cas, mix.append, mix.delete];
+        if shares.iter().any(|s| !(*s >= 0.0 && s.is_finite())) || shares.iter().sum::<f64>() <= 0.0
+        {
+            return Err(err(
+                w.mix.span(),
+                "[workload] mix: shares of get, put, cas, append, delete must be non-negative and not all zero".into(),
+            ));
+        }
+        if w.timeout == 0 {
+            return Err(err(
+                find_key_span(src, "timeout").unwrap_or(0..0),
+                "[workload] timeout must be more than 0".into(),
+            ));
+        }
+
+        // [[faults]]
+        let ctx = RefCheck {
+            names: &names,
+            regions: &regions,
+            roles: &roles,
+            file,
+            src,
+        };
+        let mut faults = Vec::with_capacity(doc.faults.len());
+        for entry in &doc.faults {
+            faults.push(ctx.fault(entry)?);
+        }
+        faults.sort_by_key(|f| f.at);
+
+        // [nemesis]
+        if let Some(n) = &doc.nemesis {
+            for k in &n.kinds {
+                if !NEMESIS_KINDS.contains(&k.get_ref().as_str()) {
+                    return Err(err(
+                        k.span(),
+                        format!(
+                            "unknown nemesis kind `{}`: valid kinds are {}",
+                            k.get_ref(),
+                            quoted(NEMESIS_KINDS)
+                        ),
+                    ));
+                }
+            }
+            if n.interval == 0 || n.fault_duration == 0 {
+                return Err(err(
+                    find_key_span(src, "interval").unwrap_or(0..0),
+                    "[nemesis] interval and fault_duration must be more than 0".into(),
+                ));
+            }
+        }
+
+        // [expect]
+        if let Some(p) = &doc.expect.pacelc {
+            parse_pacelc(p.get_ref()).map_err(|m| err(p.span(), m))?;
+        }
+
+        Ok(Scenario {
+            file: file.to_string(),
+            source: src.to_string(),
+            meta: doc.meta,
+            protocol,
+            topology: doc.topology,
+            network: doc.network,
+            workload: doc.workload,
+            faults,
+            nemesis: doc.nemesis,
+            expect: doc.expect,
+        })
+    }
+
+    pub fn servers(&self) -> usize {
+        *self.topology.servers.get_ref() as usize
+    }
+    pub fn clients(&self) -> usize {
+        self.topology.clients as usize
+    }
+    /// When clients stop starting operations.
+    pub fn workload_stop(&self) -> Nanos {
+        self.workload
+            .stop
+            .unwrap_or(self.meta.duration)
+            .min(self.meta.duration)
+    }
+}
+
+/// Splits "PC/EL" into its halves; "-" leaves a half free.
+pub fn parse_pacelc(s: &str) -> Result<(Option<String>, Option<String>), String> {
+    let bad = || format!("pacelc = \"{s}\": write \"PA/EL\", \"PA/EC\", \"PC/EL\" or \"PC/EC\" (use \"-\" for a half you do not constrain, e.g. \"PC/-\")");
+    let (p, e) = s.split_once('/').ok_or_else(bad)?;
+    let p = match p.trim() {
+        "PA" | "PC" => Some(p.trim().to_string()),
+        "-" => None,
+        _ => return Err(bad()),
+    };
+    let e = match e.trim() {
+        "EL" | "EC" => Some(e.trim().to_string()),
+        "-" => None,
+        _ => return Err(bad()),
+    };
+    Ok((p, e))
+}
+
+struct NodeNames {
+    servers: u32,
+    clients: u32,
+}
+
+impl NodeNames {
+    fn index(&self, name: &str) -> Option<u32> {
+        let (prefix, num) = name.split_at(name.len().min(1));
+        let n: u32 = num.parse().ok()?;
+        match prefix {
+            "n" if (1..=self.servers).contains(&n) => Some(n - 1),
+            "c" if (1..=self.clients).contains(&n) => Some(self.servers + n - 1),
+            _ => None,
+        }
+    }
+    fn describe(&self) -> String {
+        let clients = if self.clients == 0 {
+            "no clients".to_string()
+        } else {
+            format!("clients c1..c{}", self.clients)
+        };
+        format!("this scenario has servers n1..n{} and {clients}", self.servers)
+    }
+}
+
+struct RefCheck<'a> {
+    names: &'a NodeNames,
+    regions: &'a [&'a str],
+    roles: &'a [&'static str],
+    file: &'a str,
+    src: &'a str,
+}
+
+const TARGET_WORDS: &str = "a node (n1, c2), a region, a role, \"random\", \"all\"";
+
+impl RefCheck<'_> {
+    fn err(&self, span: Range<usize>, msg: String) -> ScenarioError {
+        ScenarioError::at(self.file, self.src, span, msg)
+    }
+
+    fn target(&self, t: &Spanned<String>, allow: &[&str]) -> Result<Target, ScenarioError> {
+        let s = t.get_ref().as_str();
+        let looks_like_node = s.len() > 1
+            && (s.starts_with('n') || s.starts_with('c'))
+            && s[1..].chars().all(|c| c.is_ascii_digit());
+        if looks_like_node {
+            return match self.names.index(s) {
+                Some(_) => Ok(Target::Node(s.to_string())),
+                None => Err(self.err(
+                    t.span(),
+                    format!("there is no node `{s}`: {}", self.names.describe()),
+                )),
+            };
+        }
+        match s {
+            "random" if allow.contains(&"random") => return Ok(Target::Random),
+            "crashed" | "paused" if allow.contains(&"downed") => return Ok(Target::Downed),
+            "rest" if allow.contains(&"rest") => return Ok(Target::Rest),
+            "all" if allow.contains(&"all") => return Ok(Target::All),
+            _ => {}
+        }
+        if self.regions.contains(&s) {
+            return Ok(Target::Region(s.to_string()));
+        }
+        if self.roles.contains(&s) {
+            return Ok(Target::Role(s.to_string()));
+        }
+        let mut valid = vec![TARGET_WORDS.to_string()];
+        if allow.contains(&"downed") {
+            valid.push("\"crashed\"/\"paused\"".into());
+        }
+        if allow.contains(&"rest") {
+            valid.push("\"rest\"".into());
+        }
+        Err(self.err(
+            t.span(),
+            format!(
+                "unknown target `{s}`: valid targets are {}; this protocol's roles are {}; regions: {}",
+                valid.join(", "),
+                quoted_or_none(self.roles),
+                quoted_or_none(self.regions)
+            ),
+        ))
+    }
+
+    fn fault(&self, e: &FaultEntry) -> Result<Fault, ScenarioError> {
+        let action = *e.action.get_ref();
+        let at = parse_duration(e.at.get_ref()).map_err(|m| self.err(e.at.span(), format!("at: {m}")))?;
+        let line = self.src[..e.action.span().start].matches('\n').count() + 1;
+        let aspan = e.action.span();
+        let name = action.name();
+
+        // Which optional fields each action takes.
+        let given: Vec<(&str, Option<Range<usize>>)> = vec![
+            ("target", e.target.as_ref().map(|t| t.span())),
+            ("groups", e.groups.as_ref().map(|g| g.span())),
+            ("from", e.from.as_ref().and_then(|v| v.first()).map(|t| t.span())),
+            ("to", e.to.as_ref().and_then(|v| v.first()).map(|t| t.span())),
+            ("link", e.link.as_ref().map(|l| l.span())),
+            ("region", e.region.as_ref().map(|r| r.span())),
+            ("latency", e.latency.as_ref().map(|_| aspan.clone())),
+            ("probability", e.probability.as_ref().map(|p| p.span())),
+            ("offset", e.offset.as_ref().map(|o| o.span())),
+            ("drift", e.drift.as_ref().map(|d| d.span())),
+            ("one_way", e.one_way.then(|| aspan.clone())),
+        ];
+        let allowed: &[&str] = match action {
+            FaultAction::Partition => &["groups", "from", "to"],
+            FaultAction::Heal => &[],
+            FaultAction::Crash
+            | FaultAction::Restart
+            | FaultAction::Pause
+            | FaultAction::Resume
+            | FaultAction::FsyncLoss
+            | FaultAction::FsyncOk => &["target"],
+            FaultAction::Clog | FaultAction::Unclog => &["link", "target", "one_way"],
+            FaultAction::Latency => &["latency", "link", "target", "region", "one_way"],
+            FaultAction::Loss => &["probability", "link", "target", "region", "one_way"],
+            FaultAction::Clock => &["target", "offset", "drift"],
+        };
+        for (field, span) in &given {
+            if let Some(span) = span {
+                if !allowed.contains(field) {
+                    return Err(self.err(
+                        span.clone(),
+                        format!(
+                            "`{field}` does not apply to action \"{name}\": it takes {}",
+                            if allowed.is_empty() {
+                                "no other fields".to_string()
+                            } else {
+                                quoted(allowed)
+                            }
+                        ),
+                    ));
+                }
+            }
+        }
+        let need_target = |allow: &[&str]| -> Result<Target, ScenarioError> {
+            match &e.target {
+                Some(t) => self.target(t, allow),
+                None => Err(self.err(
+                    aspan.clone(),
+                    format!("action \"{name}\" needs `target`: {TARGET_WORDS}"),
+                )),
+            }
+        };
+        let list = |v: &[Spanned<String>], allow: &[&str]| -> Result<Vec<Target>, ScenarioError> {
+            v.iter().map(|t| self.target(t, allow)).collect()
+        };
+        let scope = || -> Result<Scope, ScenarioError> {
+            Ok(match (&e.link, &e.target, &e.region) {
+                (Some(l), None, None) => {
+                    let (a, b) = self.link(l)?;
+                    Scope::Link(a, b)
+                }
+                (None, Some(t), None) => Scope::Node(self.target(t, &["random"])?),
+                (None, None, Some(r)) => {
+                    if !self.regions.contains(&r.get_ref().as_str()) {
+                        return Err(self.err(
+                            r.span(),
+                            format!(
+                                "unknown region `{}`: regions are {}",
+                                r.get_ref(),
+                                quoted_or_none(self.regions)
+                            ),
+                        ));
+                    }
+                    Scope::Region(r.get_ref().clone())
+                }
+                (None, None, None) => Scope::Everywhere,
+                _ => {
+                    return Err(self.err(
+                        aspan.clone(),
+                        format!("action \"{name}\" takes at most one of `link`, `target`, `region` (none means every link)"),
+                    ))
+                }
+            })
+        };
+
+        let kind = match action {
+            FaultAction::Partition => match (&e.groups, &e.from, &e.to) {
+                (Some(g), None, None) => {
+                    let allow = ["rest"];
+                    let groups: Vec<Vec<Target>> = g
+                        .get_ref()
+                        .iter()
+                        .map(|grp| list(grp, &allow))
+                        .collect::<Result<_, _>>()?;
+                    if groups.len() < 2 {
+                        return Err(self.err(
+                            g.span(),
+                            "a partition needs at least two groups, e.g. groups = [[\"n1\"], [\"rest\"]]".into(),
+                        ));
+                    }
+                    self.check_covers(&groups, g.span())?;
+                    FaultKind::Partition { groups }
+                }
+                (None, Some(from), Some(to)) => FaultKind::PartitionOneWay {
+                    from: list(from, &[])?,
+                    to: list(to, &["rest"])?,
+                },
+                _ => {
+                    return Err(self.err(
+                        aspan,
+                        "action \"partition\" needs either `groups = [[...], [...]]` or both `from` and `to` (one-way)".into(),
+                    ))
+                }
+            },
+            FaultAction::Heal => FaultKind::Heal,
+            FaultAction::Crash => FaultKind::Crash(need_target(&["random"])?),
+            FaultAction::Restart => FaultKind::Restart(need_target(&["downed", "all"])?),
+            FaultAction::Pause => FaultKind::Pause(need_target(&["random"])?),
+            FaultAction::Resume => FaultKind::Resume(need_target(&["downed", "all"])?),
+            FaultAction::FsyncLoss => FaultKind::FsyncLoss(need_target(&["random", "all"])?),
+            FaultAction::FsyncOk => FaultKind::FsyncOk(need_target(&["all"])?),
+            FaultAction::Clog | FaultAction::Unclog => {
+                let (a, b) = match (&e.link, &e.target) {
+                    (Some(l), None) => self.link(l)?,
+                    (None, Some(t)) => (self.target(t, &["random"])?, Target::All),
+                    _ => {
+                        return Err(self.err(
+                            aspan,
+                            format!("action \"{name}\" needs `link = [\"n1\", \"n2\"]` or `target` (every link of one node)"),
+                        ))
+                    }
+                };
+                if action == FaultAction::Clog {
+                    FaultKind::Clog { a, b, one_way: e.one_way }
+                } else {
+                    FaultKind::Unclog { a, b, one_way: e.one_way }
+                }
+            }
+            FaultAction::Latency => {
+                let Some(latency) = e.latency.clone() else {
+                    return Err(self.err(
+                        aspan,
+                        "action \"latency\" needs `latency = { dist = \"constant\", value = \"50ms\" }` (or another distribution)".into(),
+                    ));
+                };
+                FaultKind::Latency {
+                    scope: scope()?,
+                    latency,
+                    one_way: e.one_way,
+                }
+            }
+            FaultAction::Loss => {
+                let Some(p) = &e.probability else {
+                    return Err(self.err(
+                        aspan,
+                        "action \"loss\" needs `probability` between 0.0 and 1.0".into(),
+                    ));
+                };
+                let v = *p.get_ref();
+                if !(0.0..=1.0).contains(&v) {
+                    return Err(self.err(
+                        p.span(),
+                        format!("probability = {v}: must be between 0.0 and 1.0"),
+                    ));
+                }
+                FaultKind::Loss {
+                    scope: scope()?,
+                    probability: v,
+                    one_way: e.one_way,
+                }
+            }
+            FaultAction::Clock => {
+                let target = need_target(&["random", "all"])?;
+                let offset_ns = match &e.offset {
+                    Some(o) => parse_signed_duration(o.get_ref())
+                        .map_err(|m| self.err(o.span(), format!("offset: {m}")))?,
+                    None => 0,
+                };
+                let drift = match &e.drift {
+                    Some(d) => {
+                        let v = *d.get_ref();
+                        if !(-0.5..=1.0).contains(&v) {
+                            return Err(self.err(
+                                d.span(),
+                                format!("drift = {v}: a rate error between -0.5 and 1.0 (0.01 = 1% fast)"),
+                            ));
+                        }
+                        v
+                    }
+                    None => 0.0,
+                };
+                if e.offset.is_none() && e.drift.is_none() {
+                    return Err(self.err(
+                        aspan,
+                        "action \"clock\" needs `offset` (e.g. \"-200ms\") and/or `drift` (e.g. 0.01); offset = \"0\" with drift = 0.0 resets the clock".into(),
+                    ));
+                }
+                FaultKind::Clock {
+                    target,
+                    offset_ns,
+                    drift,
+                }
+            }
+        };
+        Ok(Fault { at, kind, line })
+    }
+
+    fn link(&self, l: &Spanned<Vec<Spanned<String>>>) -> Result<(Target, Target), ScenarioError> {
+        match l.get_ref().as_slice() {
+            [a, b] => Ok((self.target(a, &["random"])?, self.target(b, &["random", "all"])?)),
+            _ => Err(self.err(
+                l.span(),
+                "`link` names exactly two nodes, e.g. link = [\"n1\", \"n2\"]".into(),
+            )),
+        }
+    }
+
+    /// Every server must be in some group, unless one group is "rest" or uses
+    /// a role (then "rest" is required: which node the role is is only known
+    /// when the fault fires).
+    fn check_covers(&self, groups: &[Vec<Target>], span: Range<usize>) -> Result<(), ScenarioError> {
+        let has = |p: &dyn Fn(&Target) -> bool| groups.iter().flatten().any(p);
+        if has(&|t| matches!(t, Target::Rest)) {
+            return Ok(());
+        }
+        if has(&|t| matches!(t, Target::Role(_))) {
+            return Err(self.err(
+                span,
+                "a partition that names a role must also have a \"rest\" group: which node the role is becomes known only when the fault fires".into(),
+            ));
+        }
+        let mut covered = vec![false; self.names.servers as usize];
+        for t in groups.iter().flatten() {
+            match t {
+                Target::Node(n) => {
+                    if let Some(i) = self.names.index(n) {
+                        if let Some(c) = covered.get_mut(i as usize) {
+                            *c = true;
+                        }
+                    }
+                }
+                Target::Region(_) | Target::All => return Ok(()),
+                _ => {}
+            }
+        }
+        let missing: Vec<String> = covered
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !**c)
+            .map(|(i, _)| format!("n{}", i + 1))
+            .collect();
+        if !missing.is_empty() {
+            return Err(self.err(
+                span,
+                format!(
+                    "this partition leaves out {}: put every server in a group, or add a \"rest\" group",
+                    missing.join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn parse_signed_duration(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    if let Some(rest) = t.strip_prefix('-') {
+        Ok(-(parse_duration(rest)? as i64))
+    } else {
+        Ok(parse_duration(t.strip_prefix('+').unwrap_or(t))? as i64)
+    }
+}
+
+fn quoted(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn quoted_or_none(items: &[&str]) -> String {
+    if items.is_empty() {
+        "(none)".to_string()
+    } else {
+        quoted(items)
+    }
+}
+
+/// The span of `key = "value"` 's value, found textually (for values read out
+/// of a raw table, which carry no span of their own).
+fn find_value_span(src: &str, key: &str, value: &str) -> Option<Range<usize>> {
+    let needle = format!("\"{value}\"");
+    let mut offset = 0;
+    for line in src.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with(key) {
+            if let Some(i) = line.find(&needle) {
+                let start = offset + i + 1;
+                return Some(start..start + value.len());
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
+fn find_key_span(src: &str, key: &str) -> Option<Range<usize>> {
+    let mut offset = 0;
+    for line in src.split_inclusive('\n') {
+        let lead = line.len() - line.trim_start().len();
+        let rest = &line[lead..];
+        if rest.starts_with(key) && rest[key.len()..].trim_start().starts_with('=') {
+            return Some(offset + lead..offset + lead + key.len());
+        }
+        offset += line.len();
+    }
+    None
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Node(n) | Target::Role(n) | Target::Region(n) => f.write_str(n),
+            Target::Random => f.write_str("random"),
+            Target::Downed => f.write_str("crashed"),
+            Target::Rest => f.write_str("rest"),
+            Target::All => f.write_str("all"),
+        }
+    }
+}
+
+/// For messages: how long a duration is, as written back.
+pub fn show(ns: Nanos) -> String {
+    fmt_duration(ns)
+}
