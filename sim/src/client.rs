@@ -113,7 +113,10 @@ impl ClientCore {
 
     /// Starts a new operation: the caller sends it right after.
     pub fn begin<M>(&mut self, ctx: &mut Ctx<M>, req: Request) {
-        debug_assert!(self.open.is_none(), "a client has one operation open at a time");
+        debug_assert!(
+            self.open.is_none(),
+            "a client has one operation open at a time"
+        );
         self.open = Some(Open {
             req,
             attempt: 1,
@@ -141,7 +144,9 @@ impl ClientCore {
     /// The system refused this attempt for certain (no leader, overloaded, ...):
     /// retry after the policy's backoff, or fail once attempts run out.
     pub fn refused<M>(&mut self, ctx: &mut Ctx<M>) {
-        let Some(open) = self.open.as_ref() else { return };
+        let Some(open) = self.open.as_ref() else {
+            return;
+        };
         if open.attempt >= self.config.retry.max_attempts() {
             self.finish(ctx, Outcome::Fail, None);
         } else {
@@ -157,7 +162,9 @@ impl ClientCore {
             return ClientTimer::NotMine;
         }
         let max = self.config.retry.max_attempts();
-        let Some(open) = self.open.as_mut() else { return ClientTimer::NotMine };
+        let Some(open) = self.open.as_mut() else {
+            return ClientTimer::NotMine;
+        };
         if timer == ATTEMPT_TIMER {
             open.uncertain = true;
             if open.attempt >= max {

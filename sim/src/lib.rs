@@ -2,10 +2,10 @@
 //! nodes under injected faults, records a trace and a client history, and judges
 //! them.
 
-pub mod history;
 pub mod client;
+pub mod history;
 pub mod network;
 pub mod node;
+pub mod protocol;
 pub mod scenario;
 pub mod time;
-pub mod protocol;

@@ -87,11 +87,26 @@ pub trait Node {
 /// An effect a node recorded; the driver carries it out after the handler returns.
 #[derive(Debug)]
 pub enum Effect<M> {
-    Send { to: NodeId, msg: M },
-    SetTimer { id: TimerId, after: Nanos },
-    CancelTimer { id: TimerId },
-    Complete { op: OpId, outcome: Outcome, output: Option<Value> },
-    Violation { invariant: &'static str, detail: String },
+    Send {
+        to: NodeId,
+        msg: M,
+    },
+    SetTimer {
+        id: TimerId,
+        after: Nanos,
+    },
+    CancelTimer {
+        id: TimerId,
+    },
+    Complete {
+        op: OpId,
+        outcome: Outcome,
+        output: Option<Value>,
+    },
+    Violation {
+        invariant: &'static str,
+        detail: String,
+    },
 }
 
 /// The names and kinds of the nodes in a run, as nodes see them.
@@ -135,7 +150,10 @@ impl Cluster {
     }
     /// Looks a node up by name (`n3`, `c1`).
     pub fn by_name(&self, name: &str) -> Option<NodeId> {
-        self.names.iter().position(|n| n == name).map(|i| NodeId(i as u32))
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| NodeId(i as u32))
     }
     /// The number of servers that make a majority.
     pub fn majority(&self) -> usize {
