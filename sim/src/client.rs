@@ -11,6 +11,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::history::{Outcome, Value};
+
 use crate::node::{Ctx, Request, TimerId};
 use crate::time::{serde_duration, Nanos};
 
@@ -113,7 +114,10 @@ impl ClientCore {
 
     /// Starts a new operation: the caller sends it right after.
     pub fn begin<M>(&mut self, ctx: &mut Ctx<M>, req: Request) {
-        debug_assert!(self.open.is_none(), "a client has one operation open at a time");
+        debug_assert!(
+            self.open.is_none(),
+            "a client has one operation open at a time"
+        );
         self.open = Some(Open {
             req,
             attempt: 1,
@@ -122,28 +126,39 @@ impl ClientCore {
         ctx.set_timer(ATTEMPT_TIMER, self.config.timeout);
     }
 
-    /// Ends the open operation with a definite answer from the system.
+    /// Ends the open operation with an answer from the system: `Ok`, or `Fail`
+    /// for a definite "did not take effect" (a cas that found another value).
     pub fn finish<M>(&mut self, ctx: &mut Ctx<M>, outcome: Outcome, output: Option<Value>) {
         if let Some(open) = self.open.take() {
-            // A refusal after an attempt that may have taken effect is not a
-            // certain failure.
-            let outcome = if outcome == Outcome::Fail && open.uncertain {
-                Outcome::Info
-            } else {
-                outcome
-            };
             ctx.cancel_timer(ATTEMPT_TIMER);
             ctx.cancel_timer(BACKOFF_TIMER);
             ctx.complete(open.req.id, outcome, output);
         }
     }
 
+    /// Gives the open operation up without an answer: `Fail` if every attempt
+    /// was refused for certain, `Info` if any attempt may have taken effect.
+    fn give_up<M>(&mut self, ctx: &mut Ctx<M>) {
+        if let Some(open) = self.open.take() {
+            ctx.cancel_timer(ATTEMPT_TIMER);
+            ctx.cancel_timer(BACKOFF_TIMER);
+            let outcome = if open.uncertain {
+                Outcome::Info
+            } else {
+                Outcome::Fail
+            };
+            ctx.give_up(open.req.id, outcome);
+        }
+    }
+
     /// The system refused this attempt for certain (no leader, overloaded, ...):
     /// retry after the policy's backoff, or fail once attempts run out.
     pub fn refused<M>(&mut self, ctx: &mut Ctx<M>) {
-        let Some(open) = self.open.as_ref() else { return };
+        let Some(open) = self.open.as_ref() else {
+            return;
+        };
         if open.attempt >= self.config.retry.max_attempts() {
-            self.finish(ctx, Outcome::Fail, None);
+            self.give_up(ctx);
         } else {
             ctx.cancel_timer(ATTEMPT_TIMER);
             let wait = self.config.retry.backoff(open.attempt + 1, ctx.rng());
@@ -157,11 +172,13 @@ impl ClientCore {
             return ClientTimer::NotMine;
         }
         let max = self.config.retry.max_attempts();
-        let Some(open) = self.open.as_mut() else { return ClientTimer::NotMine };
+        let Some(open) = self.open.as_mut() else {
+            return ClientTimer::NotMine;
+        };
         if timer == ATTEMPT_TIMER {
             open.uncertain = true;
             if open.attempt >= max {
-                self.finish(ctx, Outcome::Info, None);
+                self.give_up(ctx);
                 return ClientTimer::GaveUp;
             }
             let wait = self.config.retry.backoff(open.attempt + 1, ctx.rng());

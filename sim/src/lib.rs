@@ -2,10 +2,13 @@
 //! nodes under injected faults, records a trace and a client history, and judges
 //! them.
 
-pub mod history;
 pub mod client;
+pub mod history;
+pub mod kernel;
 pub mod network;
 pub mod node;
+pub mod protocol;
+pub mod report;
 pub mod scenario;
 pub mod time;
-pub mod protocol;
+pub mod trace;

@@ -229,10 +229,20 @@ mod tests {
         let dists = [
             LatencyDist::Constant { value: 5 },
             LatencyDist::Uniform { min: 10, max: 20 },
-            LatencyDist::Normal { mean: 100, stddev: 50, min: 0 },
+            LatencyDist::Normal {
+                mean: 100,
+                stddev: 50,
+                min: 0,
+            },
             LatencyDist::Exponential { mean: 100, min: 10 },
-            LatencyDist::Lognormal { median: 100, sigma: 1.0 },
-            LatencyDist::Pareto { scale: 100, alpha: 1.5 },
+            LatencyDist::Lognormal {
+                median: 100,
+                sigma: 1.0,
+            },
+            LatencyDist::Pareto {
+                scale: 100,
+                alpha: 1.5,
+            },
         ];
         for d in &dists {
             d.validate().unwrap();
@@ -253,7 +263,17 @@ mod tests {
     #[test]
     fn bad_parameters_are_refused_before_sampling() {
         assert!(LatencyDist::Uniform { min: 5, max: 1 }.validate().is_err());
-        assert!(LatencyDist::Pareto { scale: 0, alpha: 1.0 }.validate().is_err());
-        assert!(LatencyDist::Lognormal { median: 5, sigma: -1.0 }.validate().is_err());
+        assert!(LatencyDist::Pareto {
+            scale: 0,
+            alpha: 1.0
+        }
+        .validate()
+        .is_err());
+        assert!(LatencyDist::Lognormal {
+            median: 5,
+            sigma: -1.0
+        }
+        .validate()
+        .is_err());
     }
 }

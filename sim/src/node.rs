@@ -87,11 +87,30 @@ pub trait Node {
 /// An effect a node recorded; the driver carries it out after the handler returns.
 #[derive(Debug)]
 pub enum Effect<M> {
-    Send { to: NodeId, msg: M },
-    SetTimer { id: TimerId, after: Nanos },
-    CancelTimer { id: TimerId },
-    Complete { op: OpId, outcome: Outcome, output: Option<Value> },
-    Violation { invariant: &'static str, detail: String },
+    Send {
+        to: NodeId,
+        msg: M,
+    },
+    SetTimer {
+        id: TimerId,
+        after: Nanos,
+    },
+    CancelTimer {
+        id: TimerId,
+    },
+    /// `served`: the system answered (an `ok`, or a definite refusal such as a
+    /// cas that found another value). Unserved operations (timeouts, "no leader"
+    /// after every retry) count against availability.
+    Complete {
+        op: OpId,
+        outcome: Outcome,
+        output: Option<Value>,
+        served: bool,
+    },
+    Violation {
+        invariant: &'static str,
+        detail: String,
+    },
 }
 
 /// The names and kinds of the nodes in a run, as nodes see them.
@@ -135,7 +154,10 @@ impl Cluster {
     }
     /// Looks a node up by name (`n3`, `c1`).
     pub fn by_name(&self, name: &str) -> Option<NodeId> {
-        self.names.iter().position(|n| n == name).map(|i| NodeId(i as u32))
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| NodeId(i as u32))
     }
     /// The number of servers that make a majority.
     pub fn majority(&self) -> usize {
@@ -339,13 +361,26 @@ impl<'a, M> Ctx<'a, M> {
     pub fn cancel_timer(&mut self, id: TimerId) {
         self.effects.push(Effect::CancelTimer { id });
     }
-    /// Clients only: operation `op` is over. `Ok` means it took effect (with the
-    /// value read, for reads), `Fail` that it certainly did not, `Info` unknown.
+    /// Clients only: the system answered operation `op`. `Ok` means it took
+    /// effect (with the value read, for reads), `Fail` that it certainly did not
+    /// (a cas that found another value), `Info` that the answer leaves it unknown.
     pub fn complete(&mut self, op: OpId, outcome: Outcome, output: Option<Value>) {
         self.effects.push(Effect::Complete {
             op,
             outcome,
             output,
+            served: true,
+        });
+    }
+
+    /// Clients only: the client gave up on `op` without an answer from the
+    /// system (every attempt timed out: `Info`; or was refused: `Fail`).
+    pub fn give_up(&mut self, op: OpId, outcome: Outcome) {
+        self.effects.push(Effect::Complete {
+            op,
+            outcome,
+            output: None,
+            served: false,
         });
     }
     /// Records that a safety invariant this node can check locally is broken.

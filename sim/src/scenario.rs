@@ -407,18 +407,43 @@ pub enum Scope {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum FaultKind {
-    Partition { groups: Vec<Vec<Target>> },
-    PartitionOneWay { from: Vec<Target>, to: Vec<Target> },
+    Partition {
+        groups: Vec<Vec<Target>>,
+    },
+    PartitionOneWay {
+        from: Vec<Target>,
+        to: Vec<Target>,
+    },
     Heal,
     Crash(Target),
     Restart(Target),
     Pause(Target),
     Resume(Target),
-    Clog { a: Target, b: Target, one_way: bool },
-    Unclog { a: Target, b: Target, one_way: bool },
-    Latency { scope: Scope, latency: LatencyDist, one_way: bool },
-    Loss { scope: Scope, probability: f64, one_way: bool },
-    Clock { target: Target, offset_ns: i64, drift: f64 },
+    Clog {
+        a: Target,
+        b: Target,
+        one_way: bool,
+    },
+    Unclog {
+        a: Target,
+        b: Target,
+        one_way: bool,
+    },
+    Latency {
+        scope: Scope,
+        latency: LatencyDist,
+        one_way: bool,
+    },
+    Loss {
+        scope: Scope,
+        probability: f64,
+        one_way: bool,
+    },
+    Clock {
+        target: Target,
+        offset_ns: i64,
+        drift: f64,
+    },
     FsyncLoss(Target),
     FsyncOk(Target),
 }
@@ -559,8 +584,7 @@ pub struct ProtocolInfo<'a> {
 impl Scenario {
     /// Parses and checks a scenario. `file` is only used in messages.
     pub fn parse(file: &str, src: &str, info: &ProtocolInfo) -> Result<Scenario, ScenarioError> {
-        let doc: Doc =
-            toml::from_str(src).map_err(|e| ScenarioError::from_toml(file, src, e))?;
+        let doc: Doc = toml::from_str(src).map_err(|e| ScenarioError::from_toml(file, src, e))?;
         let err = |span: Range<usize>, msg: String| ScenarioError::at(file, src, span, msg);
 
         // [system]
@@ -684,7 +708,10 @@ impl Scenario {
             ));
         }
         if *w.keys.get_ref() == 0 {
-            return Err(err(w.keys.span(), "[workload] keys must be at least 1".into()));
+            return Err(err(
+                w.keys.span(),
+                "[workload] keys must be at least 1".into(),
+            ));
         }
         let zipf = *w.zipf_exponent.get_ref();
         if !(zipf > 0.0 && zipf <= 10.0) {
@@ -781,7 +808,9 @@ impl Scenario {
 
 /// Splits "PC/EL" into its halves; "-" leaves a half free.
 pub fn parse_pacelc(s: &str) -> Result<(Option<String>, Option<String>), String> {
-    let bad = || format!("pacelc = \"{s}\": write \"PA/EL\", \"PA/EC\", \"PC/EL\" or \"PC/EC\" (use \"-\" for a half you do not constrain, e.g. \"PC/-\")");
+    let bad = || {
+        format!("pacelc = \"{s}\": write \"PA/EL\", \"PA/EC\", \"PC/EL\" or \"PC/EC\" (use \"-\" for a half you do not constrain, e.g. \"PC/-\")")
+    };
     let (p, e) = s.split_once('/').ok_or_else(bad)?;
     let p = match p.trim() {
         "PA" | "PC" => Some(p.trim().to_string()),
@@ -817,7 +846,10 @@ impl NodeNames {
         } else {
             format!("clients c1..c{}", self.clients)
         };
-        format!("this scenario has servers n1..n{} and {clients}", self.servers)
+        format!(
+            "this scenario has servers n1..n{} and {clients}",
+            self.servers
+        )
     }
 }
 
@@ -883,7 +915,8 @@ impl RefCheck<'_> {
 
     fn fault(&self, e: &FaultEntry) -> Result<Fault, ScenarioError> {
         let action = *e.action.get_ref();
-        let at = parse_duration(e.at.get_ref()).map_err(|m| self.err(e.at.span(), format!("at: {m}")))?;
+        let at = parse_duration(e.at.get_ref())
+            .map_err(|m| self.err(e.at.span(), format!("at: {m}")))?;
         let line = self.src[..e.action.span().start].matches('\n').count() + 1;
         let aspan = e.action.span();
         let name = action.name();
@@ -892,8 +925,14 @@ impl RefCheck<'_> {
         let given: Vec<(&str, Option<Range<usize>>)> = vec![
             ("target", e.target.as_ref().map(|t| t.span())),
             ("groups", e.groups.as_ref().map(|g| g.span())),
-            ("from", e.from.as_ref().and_then(|v| v.first()).map(|t| t.span())),
-            ("to", e.to.as_ref().and_then(|v| v.first()).map(|t| t.span())),
+            (
+                "from",
+                e.from.as_ref().and_then(|v| v.first()).map(|t| t.span()),
+            ),
+            (
+                "to",
+                e.to.as_ref().and_then(|v| v.first()).map(|t| t.span()),
+            ),
             ("link", e.link.as_ref().map(|l| l.span())),
             ("region", e.region.as_ref().map(|r| r.span())),
             ("latency", e.latency.as_ref().map(|_| aspan.clone())),
@@ -1099,7 +1138,10 @@ impl RefCheck<'_> {
 
     fn link(&self, l: &Spanned<Vec<Spanned<String>>>) -> Result<(Target, Target), ScenarioError> {
         match l.get_ref().as_slice() {
-            [a, b] => Ok((self.target(a, &["random"])?, self.target(b, &["random", "all"])?)),
+            [a, b] => Ok((
+                self.target(a, &["random"])?,
+                self.target(b, &["random", "all"])?,
+            )),
             _ => Err(self.err(
                 l.span(),
                 "`link` names exactly two nodes, e.g. link = [\"n1\", \"n2\"]".into(),
@@ -1110,7 +1152,11 @@ impl RefCheck<'_> {
     /// Every server must be in some group, unless one group is "rest" or uses
     /// a role (then "rest" is required: which node the role is is only known
     /// when the fault fires).
-    fn check_covers(&self, groups: &[Vec<Target>], span: Range<usize>) -> Result<(), ScenarioError> {
+    fn check_covers(
+        &self,
+        groups: &[Vec<Target>],
+        span: Range<usize>,
+    ) -> Result<(), ScenarioError> {
         let has = |p: &dyn Fn(&Target) -> bool| groups.iter().flatten().any(p);
         if has(&|t| matches!(t, Target::Rest)) {
             return Ok(());

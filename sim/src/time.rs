@@ -27,7 +27,11 @@ pub fn parse_duration(text: &str) -> Result<Nanos, String> {
     }
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("`{text}` has no unit: write e.g. \"150ms\" or \"2s\" (units: ns, us, ms, s, m, h)"))?;
+        .ok_or_else(|| {
+            format!(
+                "`{text}` has no unit: write e.g. \"150ms\" or \"2s\" (units: ns, us, ms, s, m, h)"
+            )
+        })?;
     let (num, unit) = t.split_at(split);
     let scale: f64 = match unit.trim() {
         "ns" => 1.0,
@@ -125,7 +129,9 @@ mod tests {
     #[test]
     fn bad_durations_say_what_would_be_valid() {
         assert!(parse_duration("150").unwrap_err().contains("no unit"));
-        assert!(parse_duration("5 parsecs").unwrap_err().contains("valid units"));
+        assert!(parse_duration("5 parsecs")
+            .unwrap_err()
+            .contains("valid units"));
         assert!(parse_duration("ms").unwrap_err().contains("number"));
         assert!(parse_duration("-1s").is_err());
     }
