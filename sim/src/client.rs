@@ -11,6 +11,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::history::{Outcome, Value};
+
 use crate::node::{Ctx, Request, TimerId};
 use crate::time::{serde_duration, Nanos};
 
@@ -125,19 +126,28 @@ impl ClientCore {
         ctx.set_timer(ATTEMPT_TIMER, self.config.timeout);
     }
 
-    /// Ends the open operation with a definite answer from the system.
+    /// Ends the open operation with an answer from the system: `Ok`, or `Fail`
+    /// for a definite "did not take effect" (a cas that found another value).
     pub fn finish<M>(&mut self, ctx: &mut Ctx<M>, outcome: Outcome, output: Option<Value>) {
         if let Some(open) = self.open.take() {
-            // A refusal after an attempt that may have taken effect is not a
-            // certain failure.
-            let outcome = if outcome == Outcome::Fail && open.uncertain {
-                Outcome::Info
-            } else {
-                outcome
-            };
             ctx.cancel_timer(ATTEMPT_TIMER);
             ctx.cancel_timer(BACKOFF_TIMER);
             ctx.complete(open.req.id, outcome, output);
+        }
+    }
+
+    /// Gives the open operation up without an answer: `Fail` if every attempt
+    /// was refused for certain, `Info` if any attempt may have taken effect.
+    fn give_up<M>(&mut self, ctx: &mut Ctx<M>) {
+        if let Some(open) = self.open.take() {
+            ctx.cancel_timer(ATTEMPT_TIMER);
+            ctx.cancel_timer(BACKOFF_TIMER);
+            let outcome = if open.uncertain {
+                Outcome::Info
+            } else {
+                Outcome::Fail
+            };
+            ctx.give_up(open.req.id, outcome);
         }
     }
 
@@ -148,7 +158,7 @@ impl ClientCore {
             return;
         };
         if open.attempt >= self.config.retry.max_attempts() {
-            self.finish(ctx, Outcome::Fail, None);
+            self.give_up(ctx);
         } else {
             ctx.cancel_timer(ATTEMPT_TIMER);
             let wait = self.config.retry.backoff(open.attempt + 1, ctx.rng());
@@ -168,7 +178,7 @@ impl ClientCore {
         if timer == ATTEMPT_TIMER {
             open.uncertain = true;
             if open.attempt >= max {
-                self.finish(ctx, Outcome::Info, None);
+                self.give_up(ctx);
                 return ClientTimer::GaveUp;
             }
             let wait = self.config.retry.backoff(open.attempt + 1, ctx.rng());

@@ -4,8 +4,11 @@
 
 pub mod client;
 pub mod history;
+pub mod kernel;
 pub mod network;
 pub mod node;
 pub mod protocol;
+pub mod report;
 pub mod scenario;
 pub mod time;
+pub mod trace;

@@ -98,10 +98,14 @@ pub enum Effect<M> {
     CancelTimer {
         id: TimerId,
     },
+    /// `served`: the system answered (an `ok`, or a definite refusal such as a
+    /// cas that found another value). Unserved operations (timeouts, "no leader"
+    /// after every retry) count against availability.
     Complete {
         op: OpId,
         outcome: Outcome,
         output: Option<Value>,
+        served: bool,
     },
     Violation {
         invariant: &'static str,
@@ -357,13 +361,26 @@ impl<'a, M> Ctx<'a, M> {
     pub fn cancel_timer(&mut self, id: TimerId) {
         self.effects.push(Effect::CancelTimer { id });
     }
-    /// Clients only: operation `op` is over. `Ok` means it took effect (with the
-    /// value read, for reads), `Fail` that it certainly did not, `Info` unknown.
+    /// Clients only: the system answered operation `op`. `Ok` means it took
+    /// effect (with the value read, for reads), `Fail` that it certainly did not
+    /// (a cas that found another value), `Info` that the answer leaves it unknown.
     pub fn complete(&mut self, op: OpId, outcome: Outcome, output: Option<Value>) {
         self.effects.push(Effect::Complete {
             op,
             outcome,
             output,
+            served: true,
+        });
+    }
+
+    /// Clients only: the client gave up on `op` without an answer from the
+    /// system (every attempt timed out: `Info`; or was refused: `Fail`).
+    pub fn give_up(&mut self, op: OpId, outcome: Outcome) {
+        self.effects.push(Effect::Complete {
+            op,
+            outcome,
+            output: None,
+            served: false,
         });
     }
     /// Records that a safety invariant this node can check locally is broken.

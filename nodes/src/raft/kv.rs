@@ -1,9 +1,10 @@
-//! The replicated state machine: a key-value map with a session table, so that
-//! a command a client retried is applied once (§8 of the Raft paper).
+//! The replicated state machine: the crate's key-value map ([`crate::kv::Kv`])
+//! behind a session table, so that a command a client retried is applied once
+//! (§8 of the Raft paper).
 
 use std::collections::BTreeMap;
 
-use sim::history::{OpFn, Value};
+use sim::history::Value;
 use sim::node::NodeId;
 
 use super::log::Command;
@@ -11,14 +12,14 @@ use super::msg::ClientResult;
 
 #[derive(Clone, Debug, Default)]
 pub struct Kv {
-    data: BTreeMap<String, Value>,
+    data: crate::kv::Kv,
     /// Per client: the last sequence number applied and what it returned.
     sessions: BTreeMap<NodeId, (u64, ClientResult)>,
 }
 
 impl Kv {
     pub fn read(&self, key: &str) -> Value {
-        self.data.get(key).cloned().unwrap_or(Value::Nil)
+        self.data.get(key)
     }
 
     /// Applies a committed command and returns what its client should hear.
@@ -39,58 +40,13 @@ impl Kv {
                 return result.clone();
             }
         }
-        let result = self.execute(key, f);
+        let applied = self.data.apply(key, f);
+        let result = if applied.took_effect {
+            ClientResult::Ok(applied.output)
+        } else {
+            ClientResult::CasMismatch
+        };
         self.sessions.insert(*client, (*seq, result.clone()));
         result
-    }
-
-    fn execute(&mut self, key: &str, f: &OpFn) -> ClientResult {
-        match f {
-            OpFn::Read => ClientResult::Ok(Some(self.read(key))),
-            OpFn::Write(v) => {
-                self.data.insert(key.to_string(), v.clone());
-                ClientResult::Ok(None)
-            }
-            OpFn::Cas { expected, new } => {
-                if self.read(key) == *expected {
-                    self.data.insert(key.to_string(), new.clone());
-                    ClientResult::Ok(None)
-                } else {
-                    ClientResult::CasMismatch
-                }
-            }
-            OpFn::Append(v) => {
-                let next = append(self.read(key), v);
-                self.data.insert(key.to_string(), next);
-                ClientResult::Ok(None)
-            }
-            OpFn::Delete => {
-                self.data.remove(key);
-                ClientResult::Ok(None)
-            }
-        }
-    }
-}
-
-/// Appending an Int pushes onto a list; appending a string concatenates.
-fn append(current: Value, v: &Value) -> Value {
-    match (current, v) {
-        (Value::Nil, Value::Int(x)) => Value::List(vec![*x]),
-        (Value::Nil, other) => other.clone(),
-        (Value::List(mut l), Value::Int(x)) => {
-            l.push(*x);
-            Value::List(l)
-        }
-        (Value::List(mut l), Value::List(xs)) => {
-            l.extend(xs);
-            Value::List(l)
-        }
-        (Value::Str(mut s), Value::Str(t)) => {
-            s.push_str(t);
-            Value::Str(s)
-        }
-        (Value::Int(a), Value::Int(b)) => Value::List(vec![a, *b]),
-        // Appending across kinds replaces the value: the workload never does it.
-        (_, other) => other.clone(),
     }
 }

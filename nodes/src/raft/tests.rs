@@ -855,6 +855,7 @@ impl Net {
                     op,
                     outcome,
                     output,
+                    ..
                 } => self.completed.push((op, outcome, output)),
                 Effect::Violation { invariant, detail } => {
                     self.violations.push(Violation { invariant, detail })

@@ -1,0 +1,131 @@
+//! The key-value state machine that every replicated store in this crate
+//! applies: get, put, compare-and-set, append and delete over `history::Value`s.
+
+use std::collections::BTreeMap;
+
+use sim::history::{OpFn, Value};
+
+/// What applying one operation did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// False when a cas found another value: the operation had no effect.
+    pub took_effect: bool,
+    /// What a read returned.
+    pub output: Option<Value>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Kv {
+    data: BTreeMap<String, Value>,
+}
+
+impl Kv {
+    pub fn get(&self, key: &str) -> Value {
+        self.data.get(key).cloned().unwrap_or(Value::Nil)
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    pub fn apply(&mut self, key: &str, f: &OpFn) -> Applied {
+        match f {
+            OpFn::Read => Applied {
+                took_effect: true,
+                output: Some(self.get(key)),
+            },
+            OpFn::Write(v) => {
+                self.data.insert(key.to_string(), v.clone());
+                Applied {
+                    took_effect: true,
+                    output: None,
+                }
+            }
+            OpFn::Cas { expected, new } => {
+                let ok = self.get(key) == *expected;
+                if ok {
+                    self.data.insert(key.to_string(), new.clone());
+                }
+                Applied {
+                    took_effect: ok,
+                    output: None,
+                }
+            }
+            OpFn::Append(v) => {
+                let cur = self.data.entry(key.to_string()).or_insert(Value::Nil);
+                *cur = append(cur, v);
+                Applied {
+                    took_effect: true,
+                    output: None,
+                }
+            }
+            OpFn::Delete => {
+                self.data.remove(key);
+                Applied {
+                    took_effect: true,
+                    output: None,
+                }
+            }
+        }
+    }
+}
+
+/// Appending an integer to a list (or to nothing) pushes it; appending a string
+/// concatenates. Anything else replaces the value with a one-element list, which
+/// is what a store that only knows lists would do.
+pub fn append(cur: &Value, v: &Value) -> Value {
+    match (cur, v) {
+        (Value::Nil, Value::Int(i)) => Value::List(vec![*i]),
+        (Value::List(l), Value::Int(i)) => {
+            let mut l = l.clone();
+            l.push(*i);
+            Value::List(l)
+        }
+        (Value::Nil, Value::Str(s)) => Value::Str(s.clone()),
+        (Value::Str(a), Value::Str(b)) => Value::Str(format!("{a}{b}")),
+        (_, Value::Int(i)) => Value::List(vec![*i]),
+        (_, other) => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cas_takes_effect_only_on_the_expected_value() {
+        let mut kv = Kv::default();
+        kv.apply("k", &OpFn::Write(Value::Int(1)));
+        let miss = kv.apply(
+            "k",
+            &OpFn::Cas {
+                expected: Value::Int(2),
+                new: Value::Int(3),
+            },
+        );
+        assert!(!miss.took_effect);
+        let hit = kv.apply(
+            "k",
+            &OpFn::Cas {
+                expected: Value::Int(1),
+                new: Value::Int(3),
+            },
+        );
+        assert!(hit.took_effect);
+        assert_eq!(kv.get("k"), Value::Int(3));
+    }
+
+    #[test]
+    fn appends_build_a_list_and_delete_resets_to_nil() {
+        let mut kv = Kv::default();
+        kv.apply("k", &OpFn::Append(Value::Int(1)));
+        kv.apply("k", &OpFn::Append(Value::Int(2)));
+        assert_eq!(kv.get("k"), Value::List(vec![1, 2]));
+        kv.apply("k", &OpFn::Delete);
+        assert_eq!(kv.apply("k", &OpFn::Read).output, Some(Value::Nil));
+    }
+}

@@ -1,0 +1,78 @@
+use sim::client::{ClientConfig, ClientCore, ClientTimer};
+use sim::history::Outcome;
+use sim::node::{Ctx, NodeId, Request, Status, TimerId};
+
+use super::Msg;
+
+/// A client of the single server: it sends each operation to `n1` and waits.
+pub struct Client {
+    core: ClientCore,
+}
+
+const SERVER: NodeId = NodeId(0);
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Self {
+        Client {
+            core: ClientCore::new(config),
+        }
+    }
+
+    fn send_open(&self, ctx: &mut Ctx<Msg>) {
+        if let Some(open) = self.core.open() {
+            ctx.send(
+                SERVER,
+                Msg::Request {
+                    op: open.req.id.0,
+                    key: open.req.key.clone(),
+                    f: open.req.f.clone(),
+                },
+            );
+        }
+    }
+
+    pub fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
+        self.core.begin(ctx, req);
+        self.send_open(ctx);
+    }
+
+    pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, msg: Msg) {
+        let Msg::Reply {
+            op,
+            took_effect,
+            output,
+        } = msg
+        else {
+            return;
+        };
+        // A late reply to an attempt of an operation already given up is ignored.
+        if self.core.open().map(|o| o.req.id.0) != Some(op) {
+            return;
+        }
+        let outcome = if took_effect {
+            Outcome::Ok
+        } else {
+            Outcome::Fail
+        };
+        self.core.finish(ctx, outcome, output);
+    }
+
+    pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
+        if self.core.on_timer(ctx, timer) == ClientTimer::Resend {
+            self.send_open(ctx);
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        Status {
+            role: "client",
+            fields: vec![(
+                "open",
+                self.core
+                    .open()
+                    .map(|o| format!("op {} attempt {}", o.req.id.0, o.attempt))
+                    .unwrap_or_else(|| "-".into()),
+            )],
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! A single-server key-value store: the baseline every replicated system is
+//! compared to.
+//!
+//! One server holds all the data and applies operations one at a time in the
+//! order they arrive, so its history is linearizable by construction (it is the
+//! linearization point of every operation). It pays for that with availability:
+//! a client that cannot reach the server, or a server that is down, means every
+//! operation fails or times out. In CAP terms it is consistent and never
+//! partition-tolerant in the available sense (PC); in PACELC terms, without a
+//! partition it answers in one round trip (EL), because there is nobody to wait for.
+//!
+//! Durability is the other lesson: the server writes every change to a
+//! write-ahead log on its disk. With `sync_writes = true` it syncs the log before
+//! acknowledging, so an acknowledged write survives a crash; with `false` it
+//! acknowledges first and a crash loses what the disk had not flushed, which is
+//! exactly the kind of lost write the checkers are there to catch.
+
+mod client;
+mod server;
+
+pub use client::Client;
+pub use server::Server;
+
+use serde::Deserialize;
+use sim::client::ClientConfig;
+use sim::history::{OpFn, Value};
+use sim::node::{Cluster, Ctx, Disk, Message, Node, NodeId, Request, Status, TimerId};
+use sim::protocol::Protocol;
+use sim::scenario::{parse_system, Scenario, ScenarioError};
+
+pub const ROLES: &[&str] = &["server"];
+
+/// `[system]` for `protocol = "single"`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    #[allow(dead_code)]
+    protocol: String,
+    /// Sync the write-ahead log before acknowledging a write.
+    #[serde(default = "yes")]
+    pub sync_writes: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Msg {
+    Request {
+        op: u64,
+        key: String,
+        f: OpFn,
+    },
+    Reply {
+        op: u64,
+        took_effect: bool,
+        output: Option<Value>,
+    },
+}
+
+impl Message for Msg {
+    fn kind(&self) -> &'static str {
+        match self {
+            Msg::Request { .. } => "Request",
+            Msg::Reply { .. } => "Reply",
+        }
+    }
+}
+
+pub struct Single {
+    pub params: Params,
+    pub client: ClientConfig,
+}
+
+impl Single {
+    pub fn from_scenario(s: &Scenario) -> Result<Single, ScenarioError> {
+        let params: Params = parse_system(s)?;
+        if s.servers() != 1 {
+            return Err(ScenarioError::at(
+                &s.file,
+                &s.source,
+                s.topology.servers.span(),
+                format!(
+                    "protocol \"single\" runs exactly one server; this scenario asks for servers = {}",
+                    s.servers()
+                ),
+            ));
+        }
+        Ok(Single {
+            params,
+            client: s.workload.client_config(),
+        })
+    }
+}
+
+/// A node of the single-server system.
+pub enum SingleNode {
+    Server(Server),
+    Client(Client),
+}
+
+impl Protocol for Single {
+    type Node = SingleNode;
+
+    fn build(&self, id: NodeId, cluster: &Cluster, disk: &Disk) -> SingleNode {
+        if cluster.is_client(id) {
+            SingleNode::Client(Client::new(self.client.clone()))
+        } else {
+            SingleNode::Server(Server::recover(self.params.sync_writes, disk))
+        }
+    }
+
+    fn summary(&self, _nodes: &[Option<SingleNode>]) -> Vec<(String, String)> {
+        vec![("sync_writes".into(), self.params.sync_writes.to_string())]
+    }
+}
+
+impl Node for SingleNode {
+    type Msg = Msg;
+
+    fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
+        if let SingleNode::Server(s) = self {
+            s.on_start(ctx)
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
+        match self {
+            SingleNode::Server(s) => s.on_message(ctx, from, msg),
+            SingleNode::Client(c) => c.on_message(ctx, msg),
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
+        if let SingleNode::Client(c) = self {
+            c.on_timer(ctx, timer)
+        }
+    }
+
+    fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
+        match self {
+            SingleNode::Client(c) => c.on_request(ctx, req),
+            SingleNode::Server(_) => unreachable!("the kernel sends requests to clients only"),
+        }
+    }
+
+    fn role(&self) -> &'static str {
+        match self {
+            SingleNode::Server(_) => "server",
+            SingleNode::Client(_) => "client",
+        }
+    }
+
+    fn status(&self) -> Status {
+        match self {
+            SingleNode::Server(s) => s.status(),
+            SingleNode::Client(c) => c.status(),
+        }
+    }
+}

@@ -1,0 +1,1513 @@
+//! The kernel: one event queue ordered by (time, sequence), a seeded random
+//! stream per concern, and the loop that steps nodes and carries out their
+//! effects, the fault schedule, the nemesis and the workload.
+//!
+//! A run is a pure function of (scenario, seed): nothing here reads the wall
+//! clock, iterates a hash map or draws from an unseeded generator.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Exp, Zipf};
+
+use crate::history::{History, Op, OpFn, Outcome, Value};
+use crate::network::{DropReason, LatencyDist, Link, Net};
+use crate::node::{
+    Clock, Cluster, Ctx, Disk, Effect, Message, Node, NodeId, OpId, Request, Status, TimerId,
+};
+use crate::protocol::{Protocol, Violation};
+use crate::scenario::{Fault, FaultKind, KeyDist, Scenario, Scope, Target};
+use crate::time::{fmt_duration, Nanos};
+use crate::trace::{Fingerprint, TraceEvent, TraceRecord};
+
+/// Whether the kernel keeps the trace records (the fingerprint is always kept).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceMode {
+    Off,
+    Record,
+}
+
+/// The independent random streams of a run, derived from the seed. Adding draws
+/// to one concern never shifts another's.
+pub mod streams {
+    pub const NETWORK: u64 = 1;
+    pub const FAULTS: u64 = 2;
+    pub const WORKLOAD: u64 = 3;
+    /// Node `i` uses stream `NODE_BASE + i`.
+    pub const NODE_BASE: u64 = 1_000;
+}
+
+/// A seeded ChaCha stream for one concern.
+pub fn stream(seed: u64, concern: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(concern);
+    rng
+}
+
+enum Ev<M> {
+    Deliver { from: u32, to: u32, id: u64, msg: M },
+    Timer { node: u32, timer: TimerId, gen: u64 },
+    Fault(usize),
+    NemesisTick,
+    NemesisUndo(Undo),
+    NemesisStop,
+    Issue { client: u32 },
+}
+
+struct Entry<M> {
+    time: Nanos,
+    seq: u64,
+    ev: Ev<M>,
+}
+
+impl<M> PartialEq for Entry<M> {
+    fn eq(&self, o: &Self) -> bool {
+        self.time == o.time && self.seq == o.seq
+    }
+}
+impl<M> Eq for Entry<M> {}
+impl<M> PartialOrd for Entry<M> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<M> Ord for Entry<M> {
+    // BinaryHeap is a max-heap: the earliest (time, seq) must compare greatest.
+    fn cmp(&self, o: &Self) -> Ordering {
+        (o.time, o.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// What the nemesis will undo.
+#[derive(Clone, Debug)]
+enum Undo {
+    Heal,
+    Restart(u32),
+    Resume(u32),
+    Unclog(u32, u32),
+    Loss,
+    Clock(u32),
+}
+
+/// Per-node state the kernel keeps beside the node itself.
+struct Slot<M> {
+    disk: Disk,
+    rng: ChaCha8Rng,
+    clock: Clock,
+    paused: bool,
+    /// Deliveries and timers that arrived while paused, in order.
+    held: Vec<Ev<M>>,
+    /// (timer, generation) for every timer set and not yet fired or cancelled.
+    timers: Vec<(TimerId, u64)>,
+    role: &'static str,
+    crashed_by_nemesis: bool,
+}
+
+/// Client-side workload state.
+struct ClientState {
+    open: Option<usize>,
+    /// The last value this client saw or wrote per key, for plausible cas.
+    last_seen: std::collections::BTreeMap<u32, i64>,
+}
+
+/// Facts about one operation the history does not hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpMeta {
+    pub client: NodeId,
+    /// A partition was in force when it was invoked.
+    pub in_partition: bool,
+    /// Its client could not reach a majority of servers when it was invoked.
+    pub cut_off: bool,
+    /// When the client completed it (for `Info`, when it gave up).
+    pub done_ns: Option<Nanos>,
+    /// The system answered it (see [`Effect::Complete`]).
+    pub served: bool,
+}
+
+/// Counts kept during the run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counters {
+    pub events: u64,
+    pub sent: u64,
+    pub delivered: u64,
+    pub dropped_partition: u64,
+    pub dropped_loss: u64,
+    pub dropped_crashed: u64,
+    pub duplicated: u64,
+    pub timers_fired: u64,
+    pub faults: u64,
+}
+
+impl Counters {
+    pub fn dropped(&self) -> u64 {
+        self.dropped_partition + self.dropped_loss + self.dropped_crashed
+    }
+}
+
+/// Everything a finished run produced.
+pub struct RunOutput {
+    pub seed: u64,
+    pub end_ns: Nanos,
+    pub fingerprint: String,
+    pub counters: Counters,
+    pub history: History,
+    pub op_meta: Vec<OpMeta>,
+    pub violations: Vec<(Nanos, Violation)>,
+    /// When partitions were in force: [start, end) windows.
+    pub partition_windows: Vec<(Nanos, Nanos)>,
+    pub trace: Option<Vec<TraceRecord>>,
+    /// Each node's status at the end (`None` if crashed).
+    pub statuses: Vec<Option<Status>>,
+    pub cluster: Cluster,
+    /// The protocol's own figures.
+    pub summary: Vec<(String, String)>,
+    pub invariants: &'static [&'static str],
+    /// Mean one-way latency between clients and servers, from the network
+    /// settings at the start (for PACELC's "one client round trip").
+    pub client_rtt_ns: Nanos,
+}
+
+/// The simulator for one protocol.
+pub struct Sim<'s, P: Protocol> {
+    scenario: &'s Scenario,
+    protocol: P,
+    seed: u64,
+    now: Nanos,
+    seq: u64,
+    queue: BinaryHeap<Entry<<P::Node as Node>::Msg>>,
+    cluster: Cluster,
+    nodes: Vec<Option<P::Node>>,
+    slots: Vec<Slot<<P::Node as Node>::Msg>>,
+    net: Net,
+    base_net: Net,
+    clogged: Vec<(u32, u32, u64, <P::Node as Node>::Msg)>,
+    net_rng: ChaCha8Rng,
+    fault_rng: ChaCha8Rng,
+    work_rng: ChaCha8Rng,
+    zipf: Option<Zipf<f64>>,
+    think: Exp<f64>,
+    clients: Vec<ClientState>,
+    next_value: i64,
+    next_msg: u64,
+    next_timer_gen: u64,
+    effects: Vec<Effect<<P::Node as Node>::Msg>>,
+    history: History,
+    op_meta: Vec<OpMeta>,
+    violations: Vec<(Nanos, Violation)>,
+    scratch_violations: Vec<Violation>,
+    partition_since: Option<Nanos>,
+    partition_windows: Vec<(Nanos, Nanos)>,
+    counters: Counters,
+    fp: Fingerprint,
+    trace: Option<Vec<TraceRecord>>,
+    nemesis_stopped: bool,
+    nemesis_down: Vec<u32>,
+}
+
+type Msg<P> = <<P as Protocol>::Node as Node>::Msg;
+
+impl<'s, P: Protocol> Sim<'s, P> {
+    pub fn new(scenario: &'s Scenario, protocol: P, seed: u64, mode: TraceMode) -> Self {
+        let servers = scenario.servers();
+        let clients = scenario.clients();
+        let cluster = Cluster::new(servers, clients);
+        let n = cluster.len();
+
+        // Each node's region, for the region latency matrix.
+        let mut region_of: Vec<Option<&str>> = vec![None; n];
+        for (region, members) in &scenario.topology.regions {
+            for m in members {
+                if let Some(id) = cluster.by_name(m.get_ref()) {
+                    region_of[id.index()] = Some(region.as_str());
+                }
+            }
+        }
+        let netcfg = &scenario.network;
+        let base = |from: usize, to: usize| {
+            let mut latency = netcfg.latency.clone();
+            if let (Some(a), Some(b)) = (region_of[from], region_of[to]) {
+                for rl in &netcfg.region_latency {
+                    let (x, y) = (rl.from.get_ref().as_str(), rl.to.get_ref().as_str());
+                    if (x == a && y == b) || (x == b && y == a) {
+                        latency = rl.latency.clone();
+                    }
+                }
+            }
+            Link {
+                latency,
+                loss: *netcfg.loss.get_ref(),
+                duplicate: *netcfg.duplicate.get_ref(),
+                clogged: false,
+                last_delivery: 0,
+            }
+        };
+        let net = Net::new(n, base, netcfg.fifo);
+
+        let mut nodes = Vec::with_capacity(n);
+        let mut slots = Vec::with_capacity(n);
+        for i in 0..n {
+            let disk = Disk::default();
+            let node = protocol.build(NodeId(i as u32), &cluster, &disk);
+            slots.push(Slot {
+                disk,
+                rng: stream(seed, streams::NODE_BASE + i as u64),
+                clock: Clock::default(),
+                paused: false,
+                held: Vec::new(),
+                timers: Vec::new(),
+                role: node.role(),
+                crashed_by_nemesis: false,
+            });
+            nodes.push(Some(node));
+        }
+        let w = &scenario.workload;
+        let zipf = match w.key_dist {
+            KeyDist::Zipf => Some(
+                Zipf::new(*w.keys.get_ref() as u64, *w.zipf_exponent.get_ref())
+                    .expect("checked when the scenario was parsed"),
+            ),
+            KeyDist::Uniform => None,
+        };
+        Sim {
+            scenario,
+            protocol,
+            seed,
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            clients: (0..clients)
+                .map(|_| ClientState {
+                    open: None,
+                    last_seen: Default::default(),
+                })
+                .collect(),
+            cluster,
+            nodes,
+            slots,
+            base_net: net.clone(),
+            net,
+            clogged: Vec::new(),
+            net_rng: stream(seed, streams::NETWORK),
+            fault_rng: stream(seed, streams::FAULTS),
+            work_rng: stream(seed, streams::WORKLOAD),
+            zipf,
+            think: Exp::new(*w.rate.get_ref()).expect("rate checked positive"),
+            next_value: 1,
+            next_msg: 0,
+            next_timer_gen: 0,
+            effects: Vec::new(),
+            history: History::default(),
+            op_meta: Vec::new(),
+            violations: Vec::new(),
+            scratch_violations: Vec::new(),
+            partition_since: None,
+            partition_windows: Vec::new(),
+            counters: Counters::default(),
+            fp: Fingerprint::default(),
+            trace: (mode == TraceMode::Record).then(Vec::new),
+            nemesis_stopped: false,
+            nemesis_down: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, time: Nanos, ev: Ev<Msg<P>>) {
+        self.seq += 1;
+        self.queue.push(Entry {
+            time,
+            seq: self.seq,
+            ev,
+        });
+    }
+
+    fn record(&mut self, event: impl FnOnce(&Cluster) -> TraceEvent) {
+        if let Some(trace) = self.trace.as_mut() {
+            trace.push(TraceRecord {
+                t: self.now,
+                event: event(&self.cluster),
+            });
+        }
+    }
+
+    /// Runs to the scenario's duration and returns what happened.
+    pub fn run(mut self) -> RunOutput {
+        let sc = self.scenario;
+        for (i, f) in sc.faults.iter().enumerate() {
+            self.push(f.at, Ev::Fault(i));
+        }
+        if let Some(nem) = &sc.nemesis {
+            let first = nem.start + self.nemesis_gap(nem.interval);
+            self.push(first, Ev::NemesisTick);
+            if let Some(stop) = nem.stop {
+                self.push(stop, Ev::NemesisStop);
+            }
+        }
+        for i in 0..self.nodes.len() {
+            self.start_node(i as u32);
+        }
+        for c in 0..self.clients.len() {
+            let client = (self.cluster.servers().len() + c) as u32;
+            let at = sc.workload.start + self.think_time();
+            self.push(at, Ev::Issue { client });
+        }
+        let end = sc.meta.duration;
+        while let Some(top) = self.queue.peek() {
+            if top.time > end {
+                break;
+            }
+            let entry = self.queue.pop().expect("peeked");
+            self.now = entry.time;
+            self.counters.events += 1;
+            self.step(entry.ev);
+        }
+        self.now = end;
+        self.finish()
+    }
+
+    fn step(&mut self, ev: Ev<Msg<P>>) {
+        match ev {
+            Ev::Deliver { from, to, id, msg } => self.deliver(from, to, id, msg),
+            Ev::Timer { node, timer, gen } => self.fire_timer(node, timer, gen),
+            Ev::Fault(i) => {
+                let fault = &self.scenario.faults[i];
+                self.apply_fault(fault);
+            }
+            Ev::NemesisTick => self.nemesis_tick(),
+            Ev::NemesisUndo(u) => self.nemesis_undo(u),
+            Ev::NemesisStop => self.nemesis_stop(),
+            Ev::Issue { client } => self.issue(client),
+        }
+    }
+
+    // ----- nodes -----
+
+    fn start_node(&mut self, i: u32) {
+        self.run_handler(i, |node, ctx| node.on_start(ctx));
+    }
+
+    /// Runs one handler of node `i` and carries out its effects.
+    fn run_handler(&mut self, i: u32, f: impl FnOnce(&mut P::Node, &mut Ctx<Msg<P>>)) {
+        let idx = i as usize;
+        let mut effects = std::mem::take(&mut self.effects);
+        {
+            let Some(node) = self.nodes[idx].as_mut() else {
+                self.effects = effects;
+                return;
+            };
+            let slot = &mut self.slots[idx];
+            let mut ctx = Ctx::new(
+                NodeId(i),
+                self.now,
+                slot.clock,
+                &mut slot.rng,
+                &mut slot.disk,
+                &self.cluster,
+                &mut effects,
+            );
+            f(node, &mut ctx);
+        }
+        for effect in effects.drain(..) {
+            self.apply_effect(i, effect);
+        }
+        self.effects = effects;
+
+        let role = self.nodes[idx].as_ref().map_or("crashed", |n| n.role());
+        let old = self.slots[idx].role;
+        if role != old {
+            self.slots[idx].role = role;
+            self.fp.u64(0x52);
+            self.fp.bytes(role.as_bytes());
+            self.record(|c| TraceEvent::Role {
+                node: c.name(NodeId(i)).to_string(),
+                from: old,
+                to: role,
+            });
+        }
+        let mut found = std::mem::take(&mut self.scratch_violations);
+        self.protocol
+            .check(self.now, NodeId(i), &self.nodes, &mut found);
+        for v in found.drain(..) {
+            self.violation(v);
+        }
+        self.scratch_violations = found;
+    }
+
+    fn violation(&mut self, v: Violation) {
+        self.fp.u64(0x56);
+        self.fp.bytes(v.invariant.as_bytes());
+        let (inv, detail) = (v.invariant, v.detail.clone());
+        self.record(|_| TraceEvent::Violation {
+            invariant: inv,
+            detail,
+        });
+        self.violations.push((self.now, v));
+    }
+
+    fn apply_effect(&mut self, i: u32, effect: Effect<Msg<P>>) {
+        match effect {
+            Effect::Send { to, msg } => self.send(i, to.0, msg),
+            Effect::SetTimer { id, after } => {
+                self.next_timer_gen += 1;
+                let gen = self.next_timer_gen;
+                let timers = &mut self.slots[i as usize].timers;
+                match timers.iter_mut().find(|(t, _)| *t == id) {
+                    Some(entry) => entry.1 = gen,
+                    None => timers.push((id, gen)),
+                }
+                self.push(
+                    self.now + after,
+                    Ev::Timer {
+                        node: i,
+                        timer: id,
+                        gen,
+                    },
+                );
+            }
+            Effect::CancelTimer { id } => {
+                self.slots[i as usize].timers.retain(|(t, _)| *t != id);
+            }
+            Effect::Complete {
+                op,
+                outcome,
+                output,
+                served,
+            } => self.complete(i, op, outcome, output, served),
+            Effect::Violation { invariant, detail } => {
+                self.violation(Violation { invariant, detail })
+            }
+        }
+    }
+
+    fn fire_timer(&mut self, i: u32, timer: TimerId, gen: u64) {
+        let slot = &mut self.slots[i as usize];
+        let Some(pos) = slot
+            .timers
+            .iter()
+            .position(|&(t, g)| t == timer && g == gen)
+        else {
+            return; // moved, cancelled, or set before a crash
+        };
+        if slot.paused {
+            slot.held.push(Ev::Timer {
+                node: i,
+                timer,
+                gen,
+            });
+            return;
+        }
+        slot.timers.swap_remove(pos);
+        self.counters.timers_fired += 1;
+        self.fp.u64(0x54 ^ (self.now << 8));
+        self.fp.u64(((i as u64) << 32) ^ timer.0);
+        self.record(|c| TraceEvent::Timer {
+            node: c.name(NodeId(i)).to_string(),
+            timer: timer.0,
+        });
+        self.run_handler(i, |node, ctx| node.on_timer(ctx, timer));
+    }
+
+    // ----- network -----
+
+    fn send(&mut self, from: u32, to: u32, msg: Msg<P>) {
+        if to as usize >= self.nodes.len() {
+            panic!("node {from} sent to node {to}, which does not exist: a protocol bug");
+        }
+        self.next_msg += 1;
+        let id = self.next_msg;
+        self.counters.sent += 1;
+        let kind = msg.kind();
+        self.fp.u64(0x53 ^ (self.now << 8));
+        self.fp
+            .u64(((from as u64) << 40) ^ ((to as u64) << 20) ^ id);
+        self.fp.bytes(kind.as_bytes());
+        if self.trace.is_some() {
+            let detail = format!("{msg:?}");
+            self.record(|c| TraceEvent::Send {
+                from: c.name(NodeId(from)).to_string(),
+                to: c.name(NodeId(to)).to_string(),
+                id,
+                msg: kind,
+                detail,
+            });
+        }
+        let (f, t) = (from as usize, to as usize);
+        if self.net.is_cut(f, t) {
+            self.drop_msg(from, to, id, kind, DropReason::Partition);
+            return;
+        }
+        let link = self.net.link(f, t);
+        if link.loss > 0.0 && self.net_rng.gen::<f64>() < link.loss {
+            self.drop_msg(from, to, id, kind, DropReason::Loss);
+            return;
+        }
+        let dup = link.duplicate > 0.0 && self.net_rng.gen::<f64>() < link.duplicate;
+        if link.clogged {
+            self.hold(from, to, id, kind, "clogged");
+            if dup {
+                self.counters.duplicated += 1;
+                self.clogged.push((from, to, id, msg.clone()));
+            }
+            self.clogged.push((from, to, id, msg));
+            return;
+        }
+        if dup {
+            self.counters.duplicated += 1;
+            self.schedule_delivery(from, to, id, msg.clone());
+        }
+        self.schedule_delivery(from, to, id, msg);
+    }
+
+    fn schedule_delivery(&mut self, from: u32, to: u32, id: u64, msg: Msg<P>) {
+        let fifo = self.net.fifo;
+        let link = self.net.link_mut(from as usize, to as usize);
+        let mut at = self.now + link.latency.sample(&mut self.net_rng);
+        if fifo {
+            at = at.max(link.last_delivery);
+            link.last_delivery = at;
+        }
+        self.push(at, Ev::Deliver { from, to, id, msg });
+    }
+
+    fn hold(&mut self, from: u32, to: u32, id: u64, kind: &'static str, reason: &'static str) {
+        self.fp.u64(0x48 ^ id);
+        self.record(|c| TraceEvent::Hold {
+            from: c.name(NodeId(from)).to_string(),
+            to: c.name(NodeId(to)).to_string(),
+            id,
+            msg: kind,
+            reason,
+        });
+    }
+
+    fn drop_msg(&mut self, from: u32, to: u32, id: u64, kind: &'static str, reason: DropReason) {
+        match reason {
+            DropReason::Partition => self.counters.dropped_partition += 1,
+            DropReason::Loss => self.counters.dropped_loss += 1,
+            DropReason::DestinationCrashed | DropReason::SenderCrashed => {
+                self.counters.dropped_crashed += 1
+            }
+        }
+        self.fp.u64(0x44 ^ (self.now << 8));
+        self.fp.u64(id ^ ((reason as u64) << 60));
+        self.record(|c| TraceEvent::Drop {
+            from: c.name(NodeId(from)).to_string(),
+            to: c.name(NodeId(to)).to_string(),
+            id,
+            msg: kind,
+            reason: reason.as_str(),
+        });
+    }
+
+    fn deliver(&mut self, from: u32, to: u32, id: u64, msg: Msg<P>) {
+        let kind = msg.kind();
+        if self.nodes[to as usize].is_none() {
+            return self.drop_msg(from, to, id, kind, DropReason::DestinationCrashed);
+        }
+        if self.nodes[from as usize].is_none() {
+            return self.drop_msg(from, to, id, kind, DropReason::SenderCrashed);
+        }
+        if self.net.is_cut(from as usize, to as usize) {
+            return self.drop_msg(from, to, id, kind, DropReason::Partition);
+        }
+        if self.slots[to as usize].paused {
+            self.hold(from, to, id, kind, "paused");
+            self.slots[to as usize]
+                .held
+                .push(Ev::Deliver { from, to, id, msg });
+            return;
+        }
+        self.counters.delivered += 1;
+        self.fp.u64(0x52 ^ (self.now << 8));
+        self.fp.u64(id);
+        self.record(|c| TraceEvent::Deliver {
+            from: c.name(NodeId(from)).to_string(),
+            to: c.name(NodeId(to)).to_string(),
+            id,
+            msg: kind,
+        });
+        self.run_handler(to, |node, ctx| node.on_message(ctx, NodeId(from), msg));
+    }
+
+    // ----- workload -----
+
+    fn think_time(&mut self) -> Nanos {
+        (self.think.sample(&mut self.work_rng) * 1e9) as Nanos
+    }
+
+    fn issue(&mut self, client: u32) {
+        let c = client as usize - self.cluster.servers().len();
+        if self.now >= self.scenario.workload_stop() || self.clients[c].open.is_some() {
+            return;
+        }
+        if self.nodes[client as usize].is_none() {
+            let next = self.now + self.think_time();
+            self.push(next, Ev::Issue { client });
+            return;
+        }
+        if self.slots[client as usize].paused {
+            self.slots[client as usize].held.push(Ev::Issue { client });
+            return;
+        }
+        let w = &self.scenario.workload;
+        let key_index = match &self.zipf {
+            Some(z) => z.sample(&mut self.work_rng) as u32 - 1,
+            None => self.work_rng.gen_range(0..*w.keys.get_ref()),
+        };
+        let mix = w.mix.get_ref();
+        let shares = [mix.get, mix.put, mix.cas, mix.append, mix.delete];
+        let total: f64 = shares.iter().sum();
+        let mut pick = self.work_rng.gen::<f64>() * total;
+        let mut which = 0;
+        for (i, s) in shares.iter().enumerate() {
+            if pick < *s {
+                which = i;
+                break;
+            }
+            pick -= s;
+            which = i;
+        }
+        let f = match which {
+            0 => OpFn::Read,
+            1 => OpFn::Write(Value::Int(self.fresh_value())),
+            2 => {
+                let expected = match self.clients[c].last_seen.get(&key_index) {
+                    Some(v) => Value::Int(*v),
+                    None => Value::Nil,
+                };
+                OpFn::Cas {
+                    expected,
+                    new: Value::Int(self.fresh_value()),
+                }
+            }
+            3 => OpFn::Append(Value::Int(self.fresh_value())),
+            _ => OpFn::Delete,
+        };
+        let key = format!("k{key_index}");
+        let op_index = self.history.ops.len();
+        let process = self.cluster.process_of(NodeId(client));
+        let cut_off = self.cut_off(client);
+        self.history.ops.push(Op {
+            process,
+            key: key.clone(),
+            f: f.clone(),
+            output: None,
+            outcome: Outcome::Info,
+            call_ns: self.now,
+            return_ns: None,
+        });
+        self.op_meta.push(OpMeta {
+            client: NodeId(client),
+            in_partition: self.partition_since.is_some(),
+            cut_off,
+            done_ns: None,
+            served: false,
+        });
+        self.clients[c].open = Some(op_index);
+        self.fp.u64(0x49 ^ (self.now << 8));
+        self.fp.u64(op_index as u64 ^ ((client as u64) << 40));
+        if self.trace.is_some() {
+            let description = describe_op(&key, &f);
+            self.record(|cl| TraceEvent::Invoke {
+                node: cl.name(NodeId(client)).to_string(),
+                op: op_index as u64,
+                description,
+            });
+        }
+        let req = Request {
+            id: OpId(op_index as u64),
+            key,
+            f,
+        };
+        self.run_handler(client, |node, ctx| node.on_request(ctx, req));
+    }
+
+    fn fresh_value(&mut self) -> i64 {
+        self.next_value += 1;
+        self.next_value
+    }
+
+    /// Can this client reach fewer than a majority of servers?
+    fn cut_off(&self, client: u32) -> bool {
+        let reachable = self
+            .cluster
+            .servers()
+            .iter()
+            .filter(|s| self.net.connected(client as usize, s.index()))
+            .count();
+        reachable < self.cluster.majority()
+    }
+
+    fn complete(
+        &mut self,
+        client: u32,
+        op: OpId,
+        outcome: Outcome,
+        output: Option<Value>,
+        served: bool,
+    ) {
+        let idx = op.0 as usize;
+        let c = client as usize - self.cluster.servers().len();
+        if self.clients.get(c).and_then(|s| s.open) != Some(idx) {
+            panic!(
+                "{} completed op {idx}, which is not its open operation: a protocol bug",
+                self.cluster.name(NodeId(client))
+            );
+        }
+        self.clients[c].open = None;
+        let entry = &mut self.history.ops[idx];
+        entry.outcome = outcome;
+        entry.return_ns = (outcome != Outcome::Info).then_some(self.now);
+        if outcome == Outcome::Ok {
+            if let Some(v) = &output {
+                entry.output = Some(v.clone());
+            } else if entry.f == OpFn::Read {
+                entry.output = Some(Value::Nil);
+            }
+            let key_index: u32 = entry.key[1..].parse().unwrap_or(0);
+            let seen = match (&entry.f, &entry.output) {
+                (OpFn::Read, Some(Value::Int(v))) => Some(*v),
+                (OpFn::Write(Value::Int(v)), _) => Some(*v),
+                (
+                    OpFn::Cas {
+                        new: Value::Int(v), ..
+                    },
+                    _,
+                ) => Some(*v),
+                _ => None,
+            };
+            if let Some(v) = seen {
+                self.clients[c].last_seen.insert(key_index, v);
+            }
+        }
+        self.op_meta[idx].done_ns = Some(self.now);
+        self.op_meta[idx].served = served;
+        self.fp.u64(0x43 ^ (self.now << 8));
+        self.fp.u64(idx as u64 ^ ((outcome as u64) << 56));
+        if self.trace.is_some() {
+            let out = self.history.ops[idx]
+                .output
+                .as_ref()
+                .map(show_value)
+                .unwrap_or_default();
+            self.record(|cl| TraceEvent::Complete {
+                node: cl.name(NodeId(client)).to_string(),
+                op: idx as u64,
+                outcome: outcome_name(outcome),
+                output: out,
+            });
+        }
+        let next = self.now + self.think_time();
+        self.push(next, Ev::Issue { client });
+    }
+
+    // ----- faults -----
+
+    /// The nodes a target means right now.
+    fn resolve(&mut self, t: &Target) -> Vec<u32> {
+        let servers = self.cluster.servers().len() as u32;
+        match t {
+            Target::Node(name) => self
+                .cluster
+                .by_name(name)
+                .map(|id| vec![id.0])
+                .unwrap_or_default(),
+            Target::Role(role) => (0..servers)
+                .find(|&i| {
+                    self.nodes[i as usize]
+                        .as_ref()
+                        .is_some_and(|n| n.role() == role)
+                })
+                .map(|i| vec![i])
+                .unwrap_or_default(),
+            Target::Region(r) => self
+                .scenario
+                .topology
+                .regions
+                .get(r)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|n| self.cluster.by_name(n.get_ref()).map(|id| id.0))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Target::Random => {
+                let live: Vec<u32> = (0..servers)
+                    .filter(|&i| self.nodes[i as usize].is_some())
+                    .collect();
+                live.choose(&mut self.fault_rng)
+                    .map(|&i| vec![i])
+                    .unwrap_or_default()
+            }
+            Target::Downed => (0..self.nodes.len() as u32)
+                .filter(|&i| self.nodes[i as usize].is_none() || self.slots[i as usize].paused)
+                .collect(),
+            Target::All => (0..servers).collect(),
+            Target::Rest => Vec::new(), // resolved by the partition itself
+        }
+    }
+
+    fn names(&self, ids: &[u32]) -> String {
+        let v: Vec<&str> = ids.iter().map(|&i| self.cluster.name(NodeId(i))).collect();
+        format!("{{{}}}", v.join(","))
+    }
+
+    fn note_fault(&mut self, action: &'static str, description: String, line: usize) {
+        self.counters.faults += 1;
+        self.fp.u64(0x46 ^ (self.now << 8));
+        self.fp.bytes(description.as_bytes());
+        self.record(|_| TraceEvent::Fault {
+            action,
+            description,
+            line,
+        });
+    }
+
+    fn apply_fault(&mut self, fault: &Fault) {
+        let line = fault.line;
+        match &fault.kind {
+            FaultKind::Partition { groups } => {
+                let n = self.nodes.len();
+                let servers = self.cluster.servers().len();
+                let mut group_of: Vec<Option<usize>> = vec![None; n];
+                let mut rest_group = None;
+                for (g, members) in groups.iter().enumerate() {
+                    for t in members {
+                        if *t == Target::Rest {
+                            rest_group = Some(g);
+                        }
+                        for i in self.resolve(t) {
+                            if group_of[i as usize].is_none() {
+                                group_of[i as usize] = Some(g);
+                            }
+                        }
+                    }
+                }
+                if let Some(g) = rest_group {
+                    for slot in group_of.iter_mut().take(servers) {
+                        if slot.is_none() {
+                            *slot = Some(g);
+                        }
+                    }
+                }
+                self.cut_groups(&group_of);
+                let desc = (0..groups.len())
+                    .map(|g| {
+                        let ids: Vec<u32> = (0..n as u32)
+                            .filter(|&i| group_of[i as usize] == Some(g))
+                            .collect();
+                        self.names(&ids)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" | ");
+                self.note_fault("partition", desc, line);
+            }
+            FaultKind::PartitionOneWay { from, to } => {
+                let from: Vec<u32> = from.iter().flat_map(|t| self.resolve(t)).collect();
+                let mut to: Vec<u32> = to.iter().flat_map(|t| self.resolve(t)).collect();
+                if to.is_empty() {
+                    // "rest": every server not in `from`.
+                    to = (0..self.cluster.servers().len() as u32)
+                        .filter(|i| !from.contains(i))
+                        .collect();
+                }
+                for &a in &from {
+                    for &b in &to {
+                        if a != b {
+                            self.net.set_cut(a as usize, b as usize, true);
+                        }
+                    }
+                }
+                self.partition_changed();
+                let desc = format!("{} -/-> {}", self.names(&from), self.names(&to));
+                self.note_fault("partition", desc, line);
+            }
+            FaultKind::Heal => {
+                self.net.heal();
+                self.partition_changed();
+                self.note_fault("heal", "every partition healed".into(), line);
+            }
+            FaultKind::Crash(t) => {
+                for i in self.resolve(t) {
+                    self.crash(i, line);
+                }
+            }
+            FaultKind::Restart(t) => {
+                for i in self.resolve(t) {
+                    self.restart(i, line);
+                }
+            }
+            FaultKind::Pause(t) => {
+                for i in self.resolve(t) {
+                    self.pause(i, line);
+                }
+            }
+            FaultKind::Resume(t) => {
+                for i in self.resolve(t) {
+                    self.resume(i, line);
+                }
+            }
+            FaultKind::Clog { a, b, one_way } | FaultKind::Unclog { a, b, one_way } => {
+                let clog = matches!(fault.kind, FaultKind::Clog { .. });
+                let xs = self.resolve(a);
+                let ys = if *b == Target::All {
+                    (0..self.nodes.len() as u32).collect()
+                } else {
+                    self.resolve(b)
+                };
+                for &x in &xs {
+                    for &y in &ys {
+                        if x != y {
+                            self.set_clog(x, y, clog);
+                            if !one_way {
+                                self.set_clog(y, x, clog);
+                            }
+                        }
+                    }
+                }
+                let arrow = if *one_way { "->" } else { "<->" };
+                let desc = format!(
+                    "{} {arrow} {}",
+                    self.names(&xs),
+                    if *b == Target::All {
+                        "*".into()
+                    } else {
+                        self.names(&ys)
+                    }
+                );
+                self.note_fault(if clog { "clog" } else { "unclog" }, desc, line);
+            }
+            FaultKind::Latency {
+                scope,
+                latency,
+                one_way,
+            } => {
+                let links = self.scope_links(scope, *one_way);
+                for &(x, y) in &links {
+                    self.net.link_mut(x, y).latency = latency.clone();
+                }
+                let desc = format!(
+                    "{} on {} links: {}",
+                    describe_latency(latency),
+                    links.len(),
+                    self.describe_scope(scope)
+                );
+                self.note_fault("latency", desc, line);
+            }
+            FaultKind::Loss {
+                scope,
+                probability,
+                one_way,
+            } => {
+                let links = self.scope_links(scope, *one_way);
+                for &(x, y) in &links {
+                    self.net.link_mut(x, y).loss = *probability;
+                }
+                let desc = format!(
+                    "loss {probability} on {} links: {}",
+                    links.len(),
+                    self.describe_scope(scope)
+                );
+                self.note_fault("loss", desc, line);
+            }
+            FaultKind::Clock {
+                target,
+                offset_ns,
+                drift,
+            } => {
+                let ids = self.resolve(target);
+                for &i in &ids {
+                    self.slots[i as usize].clock = Clock {
+                        offset_ns: *offset_ns,
+                        drift: *drift,
+                    };
+                }
+                let desc = format!(
+                    "{} clock offset {}{} drift {drift}",
+                    self.names(&ids),
+                    if *offset_ns < 0 { "-" } else { "+" },
+                    fmt_duration(offset_ns.unsigned_abs())
+                );
+                self.note_fault("clock", desc, line);
+            }
+            FaultKind::FsyncLoss(t) | FaultKind::FsyncOk(t) => {
+                let lies = matches!(fault.kind, FaultKind::FsyncLoss(_));
+                let ids = self.resolve(t);
+                for &i in &ids {
+                    self.slots[i as usize].disk.fsync_lies = lies;
+                }
+                let desc = format!(
+                    "{} fsync {}",
+                    self.names(&ids),
+                    if lies {
+                        "lies (unsynced and synced writes lost on crash)"
+                    } else {
+                        "honest again"
+                    }
+                );
+                self.note_fault(if lies { "fsync-loss" } else { "fsync-ok" }, desc, line);
+            }
+        }
+    }
+
+    fn describe_scope(&self, scope: &Scope) -> String {
+        match scope {
+            Scope::Everywhere => "everywhere".into(),
+            Scope::Link(a, b) => format!("link {a}-{b}"),
+            Scope::Region(r) => format!("region {r}"),
+            Scope::Node(t) => format!("node {t}"),
+        }
+    }
+
+    fn scope_links(&mut self, scope: &Scope, one_way: bool) -> Vec<(usize, usize)> {
+        let n = self.nodes.len();
+        let mut out = Vec::new();
+        let both = |out: &mut Vec<(usize, usize)>, a: usize, b: usize| {
+            if a != b {
+                out.push((a, b));
+                if !one_way {
+                    out.push((b, a));
+                }
+            }
+        };
+        match scope {
+            Scope::Everywhere => {
+                for a in 0..n {
+                    for b in 0..n {
+                        if a != b {
+                            out.push((a, b));
+                        }
+                    }
+                }
+            }
+            Scope::Node(t) => {
+                for x in self.resolve(t) {
+                    for y in 0..n {
+                        both(&mut out, x as usize, y);
+                    }
+                }
+            }
+            Scope::Link(a, b) => {
+                let xs = self.resolve(a);
+                let ys = if *b == Target::All {
+                    (0..n as u32).collect()
+                } else {
+                    self.resolve(b)
+                };
+                for &x in &xs {
+                    for &y in &ys {
+                        both(&mut out, x as usize, y as usize);
+                    }
+                }
+            }
+            Scope::Region(r) => {
+                for x in self.resolve(&Target::Region(r.clone())) {
+                    for y in 0..n {
+                        both(&mut out, x as usize, y);
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn cut_groups(&mut self, group_of: &[Option<usize>]) {
+        let n = group_of.len();
+        for a in 0..n {
+            for b in 0..n {
+                if let (Some(x), Some(y)) = (group_of[a], group_of[b]) {
+                    if x != y {
+                        self.net.set_cut(a, b, true);
+                    }
+                }
+            }
+        }
+        self.partition_changed();
+    }
+
+    fn partition_changed(&mut self) {
+        let cut = self.net.any_cut();
+        match (cut, self.partition_since) {
+            (true, None) => self.partition_since = Some(self.now),
+            (false, Some(start)) => {
+                self.partition_windows.push((start, self.now));
+                self.partition_since = None;
+            }
+            _ => {}
+        }
+    }
+
+    fn set_clog(&mut self, x: u32, y: u32, clog: bool) {
+        self.net.link_mut(x as usize, y as usize).clogged = clog;
+        if !clog {
+            // Release what the link held, in the order it was sent.
+            let mut released = Vec::new();
+            let mut kept = Vec::new();
+            for m in std::mem::take(&mut self.clogged) {
+                if m.0 == x && m.1 == y {
+                    released.push(m);
+                } else {
+                    kept.push(m);
+                }
+            }
+            self.clogged = kept;
+            for (from, to, id, msg) in released {
+                self.schedule_delivery(from, to, id, msg);
+            }
+        }
+    }
+
+    fn crash(&mut self, i: u32, line: usize) {
+        let idx = i as usize;
+        if self.nodes[idx].is_none() {
+            return;
+        }
+        self.nodes[idx] = None;
+        let slot = &mut self.slots[idx];
+        slot.disk.crash();
+        slot.timers.clear();
+        slot.held.clear();
+        slot.paused = false;
+        let name = self.cluster.name(NodeId(i)).to_string();
+        self.note_fault("crash", name.clone(), line);
+        let old = std::mem::replace(&mut self.slots[idx].role, "crashed");
+        self.record(|_| TraceEvent::Role {
+            node: name,
+            from: old,
+            to: "crashed",
+        });
+        // A crashed client's open operation has an unknown outcome.
+        if self.cluster.is_client(NodeId(i)) {
+            let c = idx - self.cluster.servers().len();
+            if let Some(op) = self.clients[c].open.take() {
+                self.op_meta[op].done_ns = Some(self.now);
+                let next = self.now + self.think_time();
+                self.push(next, Ev::Issue { client: i });
+            }
+        }
+    }
+
+    fn restart(&mut self, i: u32, line: usize) {
+        let idx = i as usize;
+        if self.nodes[idx].is_some() {
+            if self.slots[idx].paused {
+                self.resume(i, line);
+            }
+            return;
+        }
+        let node = self
+            .protocol
+            .build(NodeId(i), &self.cluster, &self.slots[idx].disk);
+        self.nodes[idx] = Some(node);
+        self.slots[idx].crashed_by_nemesis = false;
+        let name = self.cluster.name(NodeId(i)).to_string();
+        self.note_fault("restart", name, line);
+        self.start_node(i);
+    }
+
+    fn pause(&mut self, i: u32, line: usize) {
+        let idx = i as usize;
+        if self.nodes[idx].is_none() || self.slots[idx].paused {
+            return;
+        }
+        self.slots[idx].paused = true;
+        let name = self.cluster.name(NodeId(i)).to_string();
+        self.note_fault("pause", name, line);
+    }
+
+    fn resume(&mut self, i: u32, line: usize) {
+        let idx = i as usize;
+        if !self.slots[idx].paused {
+            return;
+        }
+        self.slots[idx].paused = false;
+        let name = self.cluster.name(NodeId(i)).to_string();
+        self.note_fault("resume", name, line);
+        for ev in std::mem::take(&mut self.slots[idx].held) {
+            self.push(self.now, ev);
+        }
+    }
+
+    // ----- nemesis -----
+
+    fn nemesis_gap(&mut self, interval: Nanos) -> Nanos {
+        let e = Exp::new(1.0 / interval as f64).expect("interval checked positive");
+        e.sample(&mut self.fault_rng) as Nanos
+    }
+
+    fn nemesis_tick(&mut self) {
+        let Some(nem) = self.scenario.nemesis.as_ref() else {
+            return;
+        };
+        if self.nemesis_stopped {
+            return;
+        }
+        let servers = self.cluster.servers().len() as u32;
+        let max_down = nem.max_down.unwrap_or((servers - 1) / 2) as usize;
+        let kinds: Vec<&str> = nem.kinds.iter().map(|k| k.get_ref().as_str()).collect();
+        let kind = *kinds
+            .choose(&mut self.fault_rng)
+            .expect("at least one kind");
+        let live: Vec<u32> = (0..servers)
+            .filter(|&i| self.nodes[i as usize].is_some() && !self.slots[i as usize].paused)
+            .collect();
+        let down = servers as usize - live.len();
+        let lasting = {
+            let d = nem.fault_duration as f64;
+            self.fault_rng.gen_range(0.5 * d..=1.5 * d) as Nanos
+        };
+        let undo = match kind {
+            "partition" if servers > 1 => {
+                let mut order: Vec<u32> = (0..servers).collect();
+                order.shuffle(&mut self.fault_rng);
+                let minority = self.fault_rng.gen_range(1..=(servers as usize / 2).max(1));
+                let mut group_of = vec![None; self.nodes.len()];
+                for (k, &s) in order.iter().enumerate() {
+                    group_of[s as usize] = Some(usize::from(k >= minority));
+                }
+                self.cut_groups(&group_of);
+                let a: Vec<u32> = order[..minority].to_vec();
+                let b: Vec<u32> = order[minority..].to_vec();
+                let desc = format!("{} | {}", self.names(&a), self.names(&b));
+                self.note_fault("partition", desc, 0);
+                Some(Undo::Heal)
+            }
+            "crash" if down < max_down && !live.is_empty() => {
+                let &i = live.choose(&mut self.fault_rng).expect("non-empty");
+                self.crash(i, 0);
+                self.slots[i as usize].crashed_by_nemesis = true;
+                self.nemesis_down.push(i);
+                Some(Undo::Restart(i))
+            }
+            "pause" if down < max_down && !live.is_empty() => {
+                let &i = live.choose(&mut self.fault_rng).expect("non-empty");
+                self.pause(i, 0);
+                self.nemesis_down.push(i);
+                Some(Undo::Resume(i))
+            }
+            "clog" if servers > 1 => {
+                let a = self.fault_rng.gen_range(0..servers);
+                let mut b = self.fault_rng.gen_range(0..servers - 1);
+                if b >= a {
+                    b += 1;
+                }
+                self.set_clog(a, b, true);
+                self.set_clog(b, a, true);
+                let desc = format!("{} <-> {}", self.names(&[a]), self.names(&[b]));
+                self.note_fault("clog", desc, 0);
+                Some(Undo::Unclog(a, b))
+            }
+            "loss" => {
+                let p = self.fault_rng.gen_range(0.1..0.5);
+                let n = self.nodes.len();
+                for x in 0..n {
+                    for y in 0..n {
+                        self.net.link_mut(x, y).loss = p;
+                    }
+                }
+                self.note_fault("loss", format!("loss {p:.2} everywhere"), 0);
+                Some(Undo::Loss)
+            }
+            "clock" => {
+                let i = self.fault_rng.gen_range(0..servers);
+                let offset_ns = self.fault_rng.gen_range(-500_000_000i64..=500_000_000);
+                let drift = self.fault_rng.gen_range(-0.05..=0.05);
+                self.slots[i as usize].clock = Clock { offset_ns, drift };
+                let desc = format!(
+                    "{} clock offset {offset_ns}ns drift {drift:.3}",
+                    self.names(&[i])
+                );
+                self.note_fault("clock", desc, 0);
+                Some(Undo::Clock(i))
+            }
+            _ => None,
+        };
+        if let Some(u) = undo {
+            self.push(self.now + lasting, Ev::NemesisUndo(u));
+        }
+        let next = self.now + self.nemesis_gap(nem.interval).max(1);
+        if nem.stop.is_none_or(|s| next < s) {
+            self.push(next, Ev::NemesisTick);
+        }
+    }
+
+    fn nemesis_undo(&mut self, u: Undo) {
+        match u {
+            Undo::Heal => {
+                if self.net.any_cut() {
+                    self.net.heal();
+                    self.partition_changed();
+                    self.note_fault("heal", "every partition healed".into(), 0);
+                }
+            }
+            Undo::Restart(i) => {
+                self.nemesis_down.retain(|&d| d != i);
+                if self.slots[i as usize].crashed_by_nemesis {
+                    self.restart(i, 0);
+                }
+            }
+            Undo::Resume(i) => {
+                self.nemesis_down.retain(|&d| d != i);
+                self.resume(i, 0);
+            }
+            Undo::Unclog(a, b) => {
+                if self.net.link(a as usize, b as usize).clogged {
+                    self.set_clog(a, b, false);
+                    self.set_clog(b, a, false);
+                    let desc = format!("{} <-> {}", self.names(&[a]), self.names(&[b]));
+                    self.note_fault("unclog", desc, 0);
+                }
+            }
+            Undo::Loss => {
+                let n = self.nodes.len();
+                for x in 0..n {
+                    for y in 0..n {
+                        let base = self.base_net.link(x, y).loss;
+                        self.net.link_mut(x, y).loss = base;
+                    }
+                }
+                self.note_fault("loss", "loss back to the network's setting".into(), 0);
+            }
+            Undo::Clock(i) => {
+                self.slots[i as usize].clock = Clock::default();
+                let desc = format!("{} clock reset", self.names(&[i]));
+                self.note_fault("clock", desc, 0);
+            }
+        }
+    }
+
+    /// The quiet phase begins: undo everything the nemesis did.
+    fn nemesis_stop(&mut self) {
+        self.nemesis_stopped = true;
+        self.note_fault(
+            "heal",
+            "nemesis stopped: every fault undone, quiet phase".into(),
+            0,
+        );
+        if self.net.any_cut() {
+            self.net.heal();
+            self.partition_changed();
+        }
+        let n = self.nodes.len();
+        for x in 0..n {
+            for y in 0..n {
+                let base = self.base_net.link(x, y).loss;
+                self.net.link_mut(x, y).loss = base;
+                if self.net.link(x, y).clogged {
+                    self.set_clog(x as u32, y as u32, false);
+                }
+            }
+        }
+        for i in 0..self.cluster.servers().len() {
+            self.slots[i].clock = Clock::default();
+        }
+        for i in std::mem::take(&mut self.nemesis_down) {
+            if self.slots[i as usize].crashed_by_nemesis {
+                self.restart(i, 0);
+            } else {
+                self.resume(i, 0);
+            }
+        }
+    }
+
+    // ----- the end -----
+
+    fn finish(mut self) -> RunOutput {
+        if let Some(start) = self.partition_since.take() {
+            self.partition_windows.push((start, self.now));
+        }
+        let summary = self.protocol.summary(&self.nodes);
+        let invariants = self.protocol.invariants();
+        let servers = self.cluster.servers().to_vec();
+        let mut rtt = 0.0;
+        let mut count = 0.0;
+        for &c in self.cluster.clients() {
+            for &s in &servers {
+                rtt += self.base_net.link(c.index(), s.index()).latency.mean()
+                    + self.base_net.link(s.index(), c.index()).latency.mean();
+                count += 1.0;
+            }
+        }
+        RunOutput {
+            seed: self.seed,
+            end_ns: self.now,
+            fingerprint: self.fp.hex(),
+            counters: self.counters,
+            history: self.history,
+            op_meta: self.op_meta,
+            violations: self.violations,
+            partition_windows: self.partition_windows,
+            trace: self.trace,
+            statuses: self
+                .nodes
+                .iter()
+                .map(|n| n.as_ref().map(|n| n.status()))
+                .collect(),
+            cluster: self.cluster,
+            summary,
+            invariants,
+            client_rtt_ns: if count > 0.0 {
+                (rtt / count) as Nanos
+            } else {
+                0
+            },
+        }
+    }
+}
+
+pub fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Ok => "ok",
+        Outcome::Fail => "fail",
+        Outcome::Info => "info",
+    }
+}
+
+pub fn show_value(v: &Value) -> String {
+    match v {
+        Value::Nil => "nil".into(),
+        Value::Int(i) => i.to_string(),
+        Value::Str(s) => format!("{s:?}"),
+        Value::List(l) => format!("{l:?}"),
+    }
+}
+
+pub fn describe_op(key: &str, f: &OpFn) -> String {
+    match f {
+        OpFn::Read => format!("get {key}"),
+        OpFn::Write(v) => format!("put {key} {}", show_value(v)),
+        OpFn::Cas { expected, new } => {
+            format!("cas {key} {}->{}", show_value(expected), show_value(new))
+        }
+        OpFn::Append(v) => format!("append {key} {}", show_value(v)),
+        OpFn::Delete => format!("delete {key}"),
+    }
+}
+
+fn describe_latency(l: &LatencyDist) -> String {
+    match l {
+        LatencyDist::Constant { value } => format!("latency {}", fmt_duration(*value)),
+        LatencyDist::Uniform { min, max } => {
+            format!("latency {}..{}", fmt_duration(*min), fmt_duration(*max))
+        }
+        LatencyDist::Normal { mean, stddev, .. } => format!(
+            "latency normal {}±{}",
+            fmt_duration(*mean),
+            fmt_duration(*stddev)
+        ),
+        LatencyDist::Exponential { mean, .. } => {
+            format!("latency exponential mean {}", fmt_duration(*mean))
+        }
+        LatencyDist::Lognormal { median, sigma } => format!(
+            "latency lognormal median {} sigma {sigma}",
+            fmt_duration(*median)
+        ),
+        LatencyDist::Pareto { scale, alpha } => format!(
+            "latency pareto scale {} alpha {alpha}",
+            fmt_duration(*scale)
+        ),
+    }
+}

@@ -1,0 +1,510 @@
+//! The run report: what happened, judged against the scenario's hypothesis.
+//!
+//! Availability is the share of finished operations the system served: it
+//! answered `ok`, or answered with a definite "no effect" such as a cas that
+//! found another value. Timeouts and refusals ("no leader") are unavailability.
+//! Operations the run ended before they finished are left out. "During
+//! partition" counts operations whose client was cut off from a majority of
+//! servers when it invoked them; "outside partition" counts operations invoked
+//! while no partition was in force.
+//!
+//! The PACELC class comes from the same numbers:
+//! - P: PA when cut-off clients were still served (availability at least 50%),
+//!   PC when they mostly got errors or timeouts; not exercised without a partition.
+//! - E: EL when the median latency outside partitions is within 1.5 client round
+//!   trips (nobody else was waited on), EC when it is longer (replicas were).
+
+use serde::Serialize;
+
+use crate::history::Outcome;
+use crate::kernel::{Counters, RunOutput};
+use crate::scenario::{parse_pacelc, Scenario};
+use crate::time::{fmt_duration, Nanos};
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Report {
+    pub scenario: String,
+    pub file: String,
+    pub protocol: String,
+    pub seed: u64,
+    pub fingerprint: String,
+    pub simulated_ns: Nanos,
+    pub counters: Counters,
+    pub ops: OpCounts,
+    pub latency: Latency,
+    pub availability: Availability,
+    pub pacelc: Pacelc,
+    pub invariants: Vec<InvariantVerdict>,
+    pub protocol_summary: Vec<(String, String)>,
+    pub expectations: Vec<Expectation>,
+    /// Every expectation held and every invariant not expected to break held.
+    pub passed: bool,
+    pub replay: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct OpCounts {
+    pub total: u64,
+    pub ok: u64,
+    pub fail: u64,
+    pub info: u64,
+    /// Still open when the run ended.
+    pub unfinished: u64,
+}
+
+/// Latency of `ok` operations, in nanoseconds.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Latency {
+    pub p50: Nanos,
+    pub p99: Nanos,
+    pub max: Nanos,
+    /// The same outside partitions, for PACELC's E.
+    pub p50_outside_partition: Nanos,
+}
+
+/// `served` out of `total` finished operations.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Share {
+    pub ok: u64,
+    pub total: u64,
+}
+
+impl Share {
+    pub fn ratio(&self) -> Option<f64> {
+        (self.total > 0).then(|| self.ok as f64 / self.total as f64)
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Availability {
+    pub overall: Share,
+    pub during_partition: Share,
+    pub outside_partition: Share,
+    /// Total time partitions were in force.
+    pub partitioned_ns: Nanos,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Pacelc {
+    /// "PA", "PC", or None when no client was cut off.
+    pub p: Option<String>,
+    /// "EL" or "EC", or None when nothing succeeded outside partitions.
+    pub e: Option<String>,
+    pub evidence: Vec<String>,
+}
+
+impl Pacelc {
+    pub fn class(&self) -> String {
+        format!(
+            "{}/{}",
+            self.p.as_deref().unwrap_or("-"),
+            self.e.as_deref().unwrap_or("-")
+        )
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct InvariantVerdict {
+    pub name: String,
+    pub violations: u64,
+    /// The first violation: when, and what.
+    pub first: Option<(Nanos, String)>,
+    pub expected_violated: bool,
+    pub ok: bool,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Expectation {
+    pub what: String,
+    pub expected: String,
+    pub actual: String,
+    pub held: bool,
+}
+
+fn percentile(sorted: &[Nanos], p: f64) -> Nanos {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// The command that replays a run.
+pub fn replay_command(s: &Scenario, seed: u64) -> String {
+    if s.file == "<built-in>" {
+        format!("chaoslab run --seed {seed}")
+    } else {
+        format!("chaoslab run {} --seed {seed}", s.file)
+    }
+}
+
+impl Report {
+    pub fn build(s: &Scenario, out: &RunOutput) -> Report {
+        let mut ops = OpCounts::default();
+        let mut lat = Vec::new();
+        let mut lat_outside = Vec::new();
+        let mut av = Availability::default();
+        let mut ok_after: Vec<Option<Nanos>> = vec![None; out.cluster.clients().len()];
+        let servers = out.cluster.servers().len();
+        for (op, meta) in out.history.ops.iter().zip(&out.op_meta) {
+            ops.total += 1;
+            let Some(done) = meta.done_ns else {
+                ops.unfinished += 1;
+                continue;
+            };
+            let ok = op.outcome == Outcome::Ok;
+            let served = meta.served;
+            match op.outcome {
+                Outcome::Ok => ops.ok += 1,
+                Outcome::Fail => ops.fail += 1,
+                Outcome::Info => ops.info += 1,
+            }
+            let add = |s: &mut Share| {
+                s.total += 1;
+                s.ok += u64::from(served);
+            };
+            add(&mut av.overall);
+            if meta.cut_off && meta.in_partition {
+                add(&mut av.during_partition);
+            }
+            if !meta.in_partition {
+                add(&mut av.outside_partition);
+            }
+            if ok {
+                let l = done - op.call_ns;
+                lat.push(l);
+                if !meta.in_partition {
+                    lat_outside.push(l);
+                }
+                let c = meta.client.index() - servers;
+                ok_after[c] = Some(ok_after[c].map_or(op.call_ns, |t: Nanos| t.max(op.call_ns)));
+            }
+        }
+        av.partitioned_ns = out.partition_windows.iter().map(|(a, b)| b - a).sum();
+        lat.sort_unstable();
+        lat_outside.sort_unstable();
+        let latency = Latency {
+            p50: percentile(&lat, 0.5),
+            p99: percentile(&lat, 0.99),
+            max: lat.last().copied().unwrap_or(0),
+            p50_outside_partition: percentile(&lat_outside, 0.5),
+        };
+
+        // PACELC from the run's own numbers.
+        let mut evidence = Vec::new();
+        let p = match av.during_partition.ratio() {
+            None => {
+                evidence.push("P: no client was cut off from a majority of servers, so partition behaviour was not exercised".into());
+                None
+            }
+            Some(r) => {
+                let class = if r >= 0.5 { "PA" } else { "PC" };
+                evidence.push(format!(
+                    "P: {class}: clients cut off from a majority had {}/{} operations succeed ({:.1}%)",
+                    av.during_partition.ok,
+                    av.during_partition.total,
+                    r * 100.0
+                ));
+                Some(class.to_string())
+            }
+        };
+        let rtt = out.client_rtt_ns;
+        let e = if lat_outside.is_empty() || rtt == 0 {
+            evidence.push(
+                "E: no operation succeeded outside partitions, so latency was not exercised".into(),
+            );
+            None
+        } else {
+            let p50 = latency.p50_outside_partition;
+            let class = if (p50 as f64) <= 1.5 * rtt as f64 {
+                "EL"
+            } else {
+                "EC"
+            };
+            evidence.push(format!(
+                "E: {class}: median latency outside partitions {} against one client round trip of about {} ({:.1} round trips)",
+                fmt_duration(p50),
+                fmt_duration(rtt),
+                p50 as f64 / rtt as f64
+            ));
+            Some(class.to_string())
+        };
+        let pacelc = Pacelc { p, e, evidence };
+
+        // Invariants: every one the protocol declares, plus any that broke.
+        let mut names: Vec<String> = out.invariants.iter().map(|s| s.to_string()).collect();
+        for (_, v) in &out.violations {
+            if !names.iter().any(|n| n == v.invariant) {
+                names.push(v.invariant.to_string());
+            }
+        }
+        for n in &s.expect.violated {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+        let invariants: Vec<InvariantVerdict> = names
+            .into_iter()
+            .map(|name| {
+                let hits: Vec<&(Nanos, crate::protocol::Violation)> = out
+                    .violations
+                    .iter()
+                    .filter(|(_, v)| v.invariant == name)
+                    .collect();
+                let expected_violated = s.expect.violated.contains(&name);
+                InvariantVerdict {
+                    violations: hits.len() as u64,
+                    first: hits.first().map(|(t, v)| (*t, v.detail.clone())),
+                    ok: expected_violated == !hits.is_empty(),
+                    expected_violated,
+                    name,
+                }
+            })
+            .collect();
+
+        let mut report = Report {
+            scenario: s.meta.name.clone(),
+            file: s.file.clone(),
+            protocol: s.protocol.clone(),
+            seed: out.seed,
+            fingerprint: out.fingerprint.clone(),
+            simulated_ns: out.end_ns,
+            counters: out.counters.clone(),
+            ops,
+            latency,
+            availability: av,
+            pacelc,
+            invariants,
+            protocol_summary: out.summary.clone(),
+            expectations: Vec::new(),
+            passed: false,
+            replay: replay_command(s, out.seed),
+        };
+        report.expectations = report.judge(s, &ok_after, out);
+        report.passed =
+            report.invariants.iter().all(|i| i.ok) && report.expectations.iter().all(|e| e.held);
+        report
+    }
+
+    fn judge(&self, s: &Scenario, ok_after: &[Option<Nanos>], out: &RunOutput) -> Vec<Expectation> {
+        let x = &s.expect;
+        let mut v = Vec::new();
+        let pct = |r: Option<f64>| {
+            r.map_or("no operations".to_string(), |r| {
+                format!("{:.1}%", r * 100.0)
+            })
+        };
+        let mut ratio = |what: &str, bound: Option<f64>, share: &Share, max: bool| {
+            if let Some(b) = bound {
+                let r = share.ratio();
+                v.push(Expectation {
+                    what: what.into(),
+                    expected: format!(
+                        "{} {:.1}%",
+                        if max { "at most" } else { "at least" },
+                        b * 100.0
+                    ),
+                    actual: format!("{} ({}/{})", pct(r), share.ok, share.total),
+                    held: match r {
+                        Some(r) => {
+                            if max {
+                                r <= b + 1e-12
+                            } else {
+                                r + 1e-12 >= b
+                            }
+                        }
+                        None => false,
+                    },
+                });
+            }
+        };
+        let a = &self.availability;
+        ratio(
+            "availability during partition",
+            x.max_availability_during_partition,
+            &a.during_partition,
+            true,
+        );
+        ratio(
+            "availability during partition",
+            x.min_availability_during_partition,
+            &a.during_partition,
+            false,
+        );
+        ratio(
+            "availability outside partition",
+            x.min_availability_outside_partition,
+            &a.outside_partition,
+            false,
+        );
+        ratio(
+            "availability outside partition",
+            x.max_availability_outside_partition,
+            &a.outside_partition,
+            true,
+        );
+        let mut lat = |what: &str, bound: Option<Nanos>, actual: Nanos| {
+            if let Some(b) = bound {
+                v.push(Expectation {
+                    what: what.into(),
+                    expected: format!("at most {}", fmt_duration(b)),
+                    actual: fmt_duration(actual),
+                    held: self.ops.ok > 0 && actual <= b,
+                });
+            }
+        };
+        lat("p99 latency", x.max_p99_latency, self.latency.p99);
+        lat("p50 latency", x.max_p50_latency, self.latency.p50);
+        if let Some(m) = x.min_ok_ops {
+            v.push(Expectation {
+                what: "ok operations".into(),
+                expected: format!("at least {m}"),
+                actual: self.ops.ok.to_string(),
+                held: self.ops.ok >= m,
+            });
+        }
+        if let Some(p) = &x.pacelc {
+            let (ep, ee) = parse_pacelc(p.get_ref()).expect("checked when parsed");
+            let held = ep
+                .as_ref()
+                .is_none_or(|c| self.pacelc.p.as_ref() == Some(c))
+                && ee
+                    .as_ref()
+                    .is_none_or(|c| self.pacelc.e.as_ref() == Some(c));
+            v.push(Expectation {
+                what: "PACELC class".into(),
+                expected: p.get_ref().clone(),
+                actual: self.pacelc.class(),
+                held,
+            });
+        }
+        if let Some(after) = x.all_clients_ok_after {
+            let missing: Vec<String> = ok_after
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.is_none_or(|t| t < after))
+                .map(|(i, _)| out.cluster.name(out.cluster.clients()[i]).to_string())
+                .collect();
+            v.push(Expectation {
+                what: format!("every client served after {}", fmt_duration(after)),
+                expected: "every client has an ok operation".into(),
+                actual: if missing.is_empty() {
+                    "all were".into()
+                } else {
+                    format!("not served: {}", missing.join(", "))
+                },
+                held: missing.is_empty() && !ok_after.is_empty(),
+            });
+        }
+        v
+    }
+
+    /// The report for people.
+    pub fn render(&self) -> String {
+        use std::fmt::Write;
+        let mut o = String::new();
+        let c = &self.counters;
+        let _ = writeln!(o, "scenario     {} ({})", self.scenario, self.file);
+        let _ = writeln!(o, "protocol     {}", self.protocol);
+        let _ = writeln!(o, "seed         {}", self.seed);
+        let _ = writeln!(o, "fingerprint  {}", self.fingerprint);
+        let _ = writeln!(
+            o,
+            "simulated    {}   events {}",
+            fmt_duration(self.simulated_ns),
+            c.events
+        );
+        let _ = writeln!(
+            o,
+            "messages     sent {}  delivered {}  dropped {} (partition {}, loss {}, crashed {})  duplicated {}",
+            c.sent, c.delivered, c.dropped(), c.dropped_partition, c.dropped_loss, c.dropped_crashed, c.duplicated
+        );
+        let _ = writeln!(o, "faults       {}", c.faults);
+        let op = &self.ops;
+        let _ = writeln!(
+            o,
+            "operations   {}  ok {}  fail {}  info {}  unfinished {}",
+            op.total, op.ok, op.fail, op.info, op.unfinished
+        );
+        let l = &self.latency;
+        let _ = writeln!(
+            o,
+            "latency      p50 {}  p99 {}  max {}",
+            fmt_duration(l.p50),
+            fmt_duration(l.p99),
+            fmt_duration(l.max)
+        );
+        let a = &self.availability;
+        let share = |s: &Share| match s.ratio() {
+            Some(r) => format!("{:.1}% ({}/{})", r * 100.0, s.ok, s.total),
+            None => "n/a (no operations)".into(),
+        };
+        let _ = writeln!(o, "availability overall {}", share(&a.overall));
+        let _ = writeln!(
+            o,
+            "             during partition, clients cut off from a majority: {}",
+            share(&a.during_partition)
+        );
+        let _ = writeln!(
+            o,
+            "             outside partition: {}",
+            share(&a.outside_partition)
+        );
+        let _ = writeln!(
+            o,
+            "             time partitioned: {}",
+            fmt_duration(a.partitioned_ns)
+        );
+        let _ = writeln!(o, "PACELC       {}", self.pacelc.class());
+        for e in &self.pacelc.evidence {
+            let _ = writeln!(o, "             {e}");
+        }
+        for (k, v) in &self.protocol_summary {
+            let _ = writeln!(o, "{:<12} {v}", k);
+        }
+        if !self.invariants.is_empty() {
+            let _ = writeln!(o, "invariants");
+            for i in &self.invariants {
+                let state = match (i.violations, i.expected_violated) {
+                    (0, false) => "held".to_string(),
+                    (0, true) => "held, but this scenario expects it violated".to_string(),
+                    (n, true) => format!("violated {n}x, as expected"),
+                    (n, false) => format!("VIOLATED {n}x"),
+                };
+                let _ = writeln!(
+                    o,
+                    "  [{}] {:<24} {state}",
+                    if i.ok { "ok" } else { "!!" },
+                    i.name
+                );
+                if let Some((t, d)) = &i.first {
+                    let _ = writeln!(o, "       first at {}: {d}", fmt_duration(*t));
+                }
+            }
+        }
+        if !self.expectations.is_empty() {
+            let _ = writeln!(o, "expectations");
+            for e in &self.expectations {
+                let _ = writeln!(
+                    o,
+                    "  [{}] {}: expected {}, got {}",
+                    if e.held { "ok" } else { "!!" },
+                    e.what,
+                    e.expected,
+                    e.actual
+                );
+            }
+        }
+        let _ = writeln!(
+            o,
+            "verdict      {}",
+            if self.passed {
+                "PASS: the hypothesis held"
+            } else {
+                "FAIL: the hypothesis did not hold"
+            }
+        );
+        let _ = writeln!(o, "replay       {}", self.replay);
+        o
+    }
+}

@@ -1,0 +1,120 @@
+//! The trace: every event of a run with its virtual time, and its fingerprint.
+//!
+//! The fingerprint is computed for every run, recorded or not, from the same
+//! stable fields that the JSON Lines trace holds (times, node indexes, message
+//! ids and kinds, fault descriptions, outcomes), so two runs with the same
+//! fingerprint made the same moves. The hash is written out by hand (no
+//! `std::hash::Hash`, whose output may change between Rust versions).
+
+use serde::Serialize;
+
+use crate::time::Nanos;
+
+/// One trace record. `node`/`from`/`to` are node names in the JSON output.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TraceRecord {
+    /// Virtual time in nanoseconds.
+    pub t: Nanos,
+    #[serde(flatten)]
+    pub event: TraceEvent,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum TraceEvent {
+    Send {
+        from: String,
+        to: String,
+        id: u64,
+        msg: &'static str,
+        detail: String,
+    },
+    Deliver {
+        from: String,
+        to: String,
+        id: u64,
+        msg: &'static str,
+    },
+    Drop {
+        from: String,
+        to: String,
+        id: u64,
+        msg: &'static str,
+        reason: &'static str,
+    },
+    /// A message held on a clogged link or for a paused node.
+    Hold {
+        from: String,
+        to: String,
+        id: u64,
+        msg: &'static str,
+        reason: &'static str,
+    },
+    Timer {
+        node: String,
+        timer: u64,
+    },
+    Fault {
+        action: &'static str,
+        description: String,
+        /// The `[[faults]]` entry's line, or 0 for the nemesis.
+        line: usize,
+    },
+    Invoke {
+        node: String,
+        op: u64,
+        description: String,
+    },
+    Complete {
+        node: String,
+        op: u64,
+        outcome: &'static str,
+        output: String,
+    },
+    Role {
+        node: String,
+        from: &'static str,
+        to: &'static str,
+    },
+    Violation {
+        invariant: &'static str,
+        detail: String,
+    },
+}
+
+/// A stable 64-bit hash over the run's events.
+#[derive(Clone, Copy, Debug)]
+pub struct Fingerprint(u64);
+
+impl Default for Fingerprint {
+    fn default() -> Self {
+        Fingerprint(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fingerprint {
+    #[inline]
+    pub fn u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    #[inline]
+    pub fn bytes(&mut self, b: &[u8]) {
+        let mut chunks = b.chunks_exact(8);
+        for c in &mut chunks {
+            self.u64(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        self.u64(u64::from_le_bytes(tail) ^ (b.len() as u64) << 56);
+    }
+
+    pub fn value(&self) -> u64 {
+        self.0
+    }
+
+    pub fn hex(&self) -> String {
+        format!("{:016x}", self.0)
+    }
+}

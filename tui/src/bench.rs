@@ -1,0 +1,136 @@
+//! `chaoslab bench`: how fast the simulator runs, on this machine.
+//!
+//! This is the one place that reads the wall clock: it measures the simulator,
+//! it is not part of it.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+use std::time::Instant;
+
+use sim::kernel::TraceMode;
+use sim::time::fmt_duration;
+
+use crate::exit;
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// What to measure: `kernel` (ping between 5 nodes, and the single-server
+    /// store with tracing off and on).
+    #[arg(default_value = "kernel", value_parser = ["kernel"])]
+    pub target: String,
+    /// Simulated seconds per workload (longer runs give steadier figures).
+    #[arg(long, default_value_t = 60)]
+    pub seconds: u64,
+}
+
+const PING: &str = r#"
+[meta]
+name = "bench/ping"
+description = "5 servers bounce 64 messages each, as fast as the network allows"
+duration = "60s"
+[system]
+protocol = "ping"
+in_flight = 64
+[topology]
+servers = 5
+[network]
+latency = { dist = "uniform", min = "1ms", max = "3ms" }
+"#;
+
+const SINGLE: &str = r#"
+[meta]
+name = "bench/single"
+description = "the single-server store with 32 busy clients"
+duration = "60s"
+[system]
+protocol = "single"
+[topology]
+servers = 1
+clients = 32
+[network]
+latency = { dist = "uniform", min = "100us", max = "300us" }
+[workload]
+rate = 2000
+keys = 100
+mix = { get = 0.5, put = 0.4, cas = 0.1 }
+timeout = "100ms"
+"#;
+
+struct Figures {
+    events: u64,
+    wall_s: f64,
+    simulated_s: f64,
+}
+
+fn measure(name: &str, toml: &str, seconds: u64, mode: TraceMode) -> Result<Figures, String> {
+    let text = toml.replace("duration = \"60s\"", &format!("duration = \"{seconds}s\""));
+    let scenario = nodes::parse(name, &text).map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    let out = nodes::run(&scenario, 1, mode).map_err(|e| e.to_string())?;
+    let wall_s = start.elapsed().as_secs_f64();
+    Ok(Figures {
+        events: out.counters.events,
+        wall_s,
+        simulated_s: out.end_ns as f64 / 1e9,
+    })
+}
+
+fn print(label: &str, f: &Figures) {
+    println!(
+        "{label:<34} {:>11} events  {:>7.3}s wall  {:>6.2}M events/s  {:>8.0}x real time",
+        f.events,
+        f.wall_s,
+        f.events as f64 / f.wall_s / 1e6,
+        f.simulated_s / f.wall_s
+    );
+}
+
+/// Peak resident memory of this process, from /proc (Linux), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+pub fn run(args: &BenchArgs) -> i32 {
+    if args.seconds == 0 {
+        eprintln!("error: --seconds must be at least 1");
+        return exit::BAD_INPUT;
+    }
+    println!(
+        "chaoslab bench kernel: {} of simulated time per workload, seed 1",
+        fmt_duration(args.seconds * 1_000_000_000)
+    );
+    let runs = [
+        ("(a) ping, 5 nodes, tracing off", PING, TraceMode::Off),
+        ("(b) single-server KV, tracing off", SINGLE, TraceMode::Off),
+        (
+            "(b) single-server KV, tracing on",
+            SINGLE,
+            TraceMode::Record,
+        ),
+    ];
+    for (i, (label, toml, mode)) in runs.iter().enumerate() {
+        match measure(label, toml, args.seconds, *mode) {
+            Ok(f) => {
+                print(label, &f);
+                if i == 1 {
+                    if let Some(mib) = peak_rss_mib() {
+                        println!(
+                            "{:<34} peak resident memory so far: {mib:.1} MiB (tracing off)",
+                            ""
+                        );
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("bench scenario failed to parse: {e}");
+                return exit::FAIL;
+            }
+        }
+    }
+    if let Some(mib) = peak_rss_mib() {
+        println!("peak resident memory, all runs: {mib:.1} MiB");
+    }
+    exit::PASS
+}

@@ -1,0 +1,42 @@
+//! Finding a scenario: a file on disk, a bundled one by name, or the built-in default.
+
+use sim::scenario::Scenario;
+
+include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+
+/// The scenario `chaoslab` runs with no arguments.
+pub const DEFAULT: &str = "single/normal";
+
+/// What went wrong loading a scenario: always a user error (exit code 2).
+pub struct LoadError(pub String);
+
+/// Loads `arg` as a path, else as a bundled name (`raft/leader-partition`),
+/// else fails saying what exists. `None` is the built-in default.
+pub fn load(arg: Option<&str>) -> Result<Scenario, LoadError> {
+    let (file, text) = match arg {
+        None => {
+            let (_, _, text) = bundled(DEFAULT).expect("the default scenario is bundled");
+            ("<built-in>".to_string(), text.to_string())
+        }
+        Some(a) => match std::fs::read_to_string(a) {
+            Ok(text) => (a.to_string(), text),
+            Err(e) if std::path::Path::new(a).exists() => {
+                return Err(LoadError(format!("error: cannot read {a}: {e}")))
+            }
+            Err(_) => match bundled(a.trim_end_matches(".toml").trim_start_matches("scenarios/")) {
+                Some((name, _, text)) => (name.to_string(), text.to_string()),
+                None => {
+                    return Err(LoadError(format!(
+                        "error: no file `{a}` and no bundled scenario by that name\n\
+                         `chaoslab list` shows the bundled scenarios; a path must point to a TOML file"
+                    )))
+                }
+            },
+        },
+    };
+    nodes::parse(&file, &text).map_err(|e| LoadError(e.to_string()))
+}
+
+pub fn bundled(name: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    BUNDLED.iter().copied().find(|(n, _, _)| *n == name)
+}
