@@ -961,7 +961,7 @@ fn a_three_server_cluster_elects_exactly_one_leader_and_replicates() {
     let leaders = net.leaders();
     assert_eq!(leaders.len(), 1, "{leaders:?}");
     let c1 = NodeId(3);
-    net.request(c1, 1, "a", OpFn::Write(Value::Int(1)));
+    net.request(c1, 1, "a", OpFn::Append(Value::Int(1)));
     net.run_until(ms(2_000));
     net.request(c1, 2, "a", OpFn::Append(Value::Int(2)));
     net.run_until(ms(3_000));
