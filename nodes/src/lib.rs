@@ -19,7 +19,11 @@ pub fn roles(protocol: &str) -> Vec<&'static str> {
         "single" => single::ROLES.to_vec(),
         "ping" => ping::ROLES.to_vec(),
         // Raft lists "client" among its roles already.
-        "raft" => raft::ROLES.iter().copied().filter(|r| *r != "client").collect(),
+        "raft" => raft::ROLES
+            .iter()
+            .copied()
+            .filter(|r| *r != "client")
+            .collect(),
         _ => Vec::new(),
     };
     r.push("client");

@@ -282,13 +282,14 @@ impl Protocol for Raft {
     }
 
     fn summary(&self, nodes: &NodeTable<RaftNode>) -> Vec<(String, String)> {
-        let commit = nodes
+        let live: Vec<&Server> = nodes
             .iter()
             .flatten()
             .filter_map(RaftNode::as_server)
-            .map(Server::commit_index)
-            .max()
-            .unwrap_or(0);
+            .collect();
+        let commit = live.iter().map(|s| s.commit_index()).max().unwrap_or(0);
+        let applied_min = live.iter().map(|s| s.applied_index()).min().unwrap_or(0);
+        let applied_max = live.iter().map(|s| s.applied_index()).max().unwrap_or(0);
         vec![
             (
                 "leaders elected".into(),
@@ -299,6 +300,10 @@ impl Protocol for Raft {
                 self.checker.highest_term().to_string(),
             ),
             ("highest commit index".into(), commit.to_string()),
+            (
+                "applied, live servers".into(),
+                format!("{applied_min}..{applied_max} ({} live)", live.len()),
+            ),
         ]
     }
 }
