@@ -57,27 +57,52 @@ enum Ev<M> {
     Issue { client: u32 },
 }
 
-struct Entry<M> {
+/// A queue key: the heap holds only these small keys, ordered by (time, seq);
+/// the events themselves wait in a slab so that sifting never moves a message.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Entry {
     time: Nanos,
     seq: u64,
-    ev: Ev<M>,
+    slot: u32,
 }
 
-impl<M> PartialEq for Entry<M> {
-    fn eq(&self, o: &Self) -> bool {
-        self.time == o.time && self.seq == o.seq
-    }
-}
-impl<M> Eq for Entry<M> {}
-impl<M> PartialOrd for Entry<M> {
+impl PartialOrd for Entry {
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
     }
 }
-impl<M> Ord for Entry<M> {
+impl Ord for Entry {
     // BinaryHeap is a max-heap: the earliest (time, seq) must compare greatest.
     fn cmp(&self, o: &Self) -> Ordering {
         (o.time, o.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// Events waiting in the queue, by slot; freed slots are reused.
+struct Slab<M> {
+    items: Vec<Option<Ev<M>>>,
+    free: Vec<u32>,
+}
+
+impl<M> Slab<M> {
+    fn insert(&mut self, ev: Ev<M>) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                self.items[i as usize] = Some(ev);
+                i
+            }
+            None => {
+                self.items.push(Some(ev));
+                (self.items.len() - 1) as u32
+            }
+        }
+    }
+
+    fn take(&mut self, i: u32) -> Ev<M> {
+        self.free.push(i);
+        self.items[i as usize]
+            .take()
+            .expect("a queued slot holds its event")
     }
 }
 
@@ -177,7 +202,8 @@ pub struct Sim<'s, P: Protocol> {
     seed: u64,
     now: Nanos,
     seq: u64,
-    queue: BinaryHeap<Entry<<P::Node as Node>::Msg>>,
+    queue: BinaryHeap<Entry>,
+    slab: Slab<<P::Node as Node>::Msg>,
     cluster: Cluster,
     nodes: Vec<Option<P::Node>>,
     slots: Vec<Slot<<P::Node as Node>::Msg>>,
@@ -278,6 +304,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
             now: 0,
             seq: 0,
             queue: BinaryHeap::new(),
+            slab: Slab {
+                items: Vec::new(),
+                free: Vec::new(),
+            },
             clients: (0..clients)
                 .map(|_| ClientState {
                     open: None,
@@ -315,10 +345,11 @@ impl<'s, P: Protocol> Sim<'s, P> {
 
     fn push(&mut self, time: Nanos, ev: Ev<Msg<P>>) {
         self.seq += 1;
+        let slot = self.slab.insert(ev);
         self.queue.push(Entry {
             time,
             seq: self.seq,
-            ev,
+            slot,
         });
     }
 
@@ -359,14 +390,17 @@ impl<'s, P: Protocol> Sim<'s, P> {
             }
             let entry = self.queue.pop().expect("peeked");
             self.now = entry.time;
-            self.counters.events += 1;
-            self.step(entry.ev);
+            let ev = self.slab.take(entry.slot);
+            self.step(ev);
         }
         self.now = end;
         self.finish()
     }
 
     fn step(&mut self, ev: Ev<Msg<P>>) {
+        if !matches!(ev, Ev::Timer { .. }) {
+            self.counters.events += 1;
+        }
         match ev {
             Ev::Deliver { from, to, id, msg } => self.deliver(from, to, id, msg),
             Ev::Timer { node, timer, gen } => self.fire_timer(node, timer, gen),
@@ -420,7 +454,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             self.fp.u64(0x52);
             self.fp.bytes(role.as_bytes());
             self.record(|c| TraceEvent::Role {
-                node: c.name(NodeId(i)).to_string(),
+                node: c.name_arc(NodeId(i)),
                 from: old,
                 to: role,
             });
@@ -498,11 +532,12 @@ impl<'s, P: Protocol> Sim<'s, P> {
             return;
         }
         slot.timers.swap_remove(pos);
+        self.counters.events += 1;
         self.counters.timers_fired += 1;
         self.fp.u64(0x54 ^ (self.now << 8));
         self.fp.u64(((i as u64) << 32) ^ timer.0);
         self.record(|c| TraceEvent::Timer {
-            node: c.name(NodeId(i)).to_string(),
+            node: c.name_arc(NodeId(i)),
             timer: timer.0,
         });
         self.run_handler(i, |node, ctx| node.on_timer(ctx, timer));
@@ -525,8 +560,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
         if self.trace.is_some() {
             let detail = format!("{msg:?}");
             self.record(|c| TraceEvent::Send {
-                from: c.name(NodeId(from)).to_string(),
-                to: c.name(NodeId(to)).to_string(),
+                from: c.name_arc(NodeId(from)),
+                to: c.name_arc(NodeId(to)),
                 id,
                 msg: kind,
                 detail,
@@ -573,8 +608,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
     fn hold(&mut self, from: u32, to: u32, id: u64, kind: &'static str, reason: &'static str) {
         self.fp.u64(0x48 ^ id);
         self.record(|c| TraceEvent::Hold {
-            from: c.name(NodeId(from)).to_string(),
-            to: c.name(NodeId(to)).to_string(),
+            from: c.name_arc(NodeId(from)),
+            to: c.name_arc(NodeId(to)),
             id,
             msg: kind,
             reason,
@@ -592,8 +627,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
         self.fp.u64(0x44 ^ (self.now << 8));
         self.fp.u64(id ^ ((reason as u64) << 60));
         self.record(|c| TraceEvent::Drop {
-            from: c.name(NodeId(from)).to_string(),
-            to: c.name(NodeId(to)).to_string(),
+            from: c.name_arc(NodeId(from)),
+            to: c.name_arc(NodeId(to)),
             id,
             msg: kind,
             reason: reason.as_str(),
@@ -622,8 +657,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
         self.fp.u64(0x52 ^ (self.now << 8));
         self.fp.u64(id);
         self.record(|c| TraceEvent::Deliver {
-            from: c.name(NodeId(from)).to_string(),
-            to: c.name(NodeId(to)).to_string(),
+            from: c.name_arc(NodeId(from)),
+            to: c.name_arc(NodeId(to)),
             id,
             msg: kind,
         });
@@ -710,7 +745,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         if self.trace.is_some() {
             let description = describe_op(&key, &f);
             self.record(|cl| TraceEvent::Invoke {
-                node: cl.name(NodeId(client)).to_string(),
+                node: cl.name_arc(NodeId(client)),
                 op: op_index as u64,
                 description,
             });
@@ -792,7 +827,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 .map(show_value)
                 .unwrap_or_default();
             self.record(|cl| TraceEvent::Complete {
-                node: cl.name(NodeId(client)).to_string(),
+                node: cl.name_arc(NodeId(client)),
                 op: idx as u64,
                 outcome: outcome_name(outcome),
                 output: out,
@@ -1171,8 +1206,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
         slot.timers.clear();
         slot.held.clear();
         slot.paused = false;
-        let name = self.cluster.name(NodeId(i)).to_string();
-        self.note_fault("crash", name.clone(), line);
+        let name = self.cluster.name_arc(NodeId(i));
+        self.note_fault("crash", name.to_string(), line);
         let old = std::mem::replace(&mut self.slots[idx].role, "crashed");
         self.record(|_| TraceEvent::Role {
             node: name,

@@ -116,7 +116,7 @@ pub enum Effect<M> {
 /// The names and kinds of the nodes in a run, as nodes see them.
 #[derive(Clone, Debug, Default)]
 pub struct Cluster {
-    names: Vec<String>,
+    names: Vec<std::sync::Arc<str>>,
     servers: Vec<NodeId>,
     clients: Vec<NodeId>,
 }
@@ -124,8 +124,8 @@ pub struct Cluster {
 impl Cluster {
     pub fn new(servers: usize, clients: usize) -> Self {
         let mut names = Vec::with_capacity(servers + clients);
-        names.extend((1..=servers).map(|i| format!("n{i}")));
-        names.extend((1..=clients).map(|i| format!("c{i}")));
+        names.extend((1..=servers).map(|i| format!("n{i}").into()));
+        names.extend((1..=clients).map(|i| format!("c{i}").into()));
         Cluster {
             names,
             servers: (0..servers as u32).map(NodeId).collect(),
@@ -149,6 +149,10 @@ impl Cluster {
     pub fn name(&self, id: NodeId) -> &str {
         &self.names[id.index()]
     }
+    /// The name as a shared string, for records that keep it.
+    pub fn name_arc(&self, id: NodeId) -> std::sync::Arc<str> {
+        self.names[id.index()].clone()
+    }
     pub fn is_client(&self, id: NodeId) -> bool {
         id.index() >= self.servers.len()
     }
@@ -156,7 +160,7 @@ impl Cluster {
     pub fn by_name(&self, name: &str) -> Option<NodeId> {
         self.names
             .iter()
-            .position(|n| n == name)
+            .position(|n| &**n == name)
             .map(|i| NodeId(i as u32))
     }
     /// The number of servers that make a majority.
@@ -231,7 +235,12 @@ impl Disk {
     /// Deletes a key; the delete too is lost on a crash until the next `sync`.
     pub fn delete(&mut self, key: DiskKey) {
         self.writes += 1;
-        self.pending.insert(key, None);
+        if self.durable.contains_key(&key) {
+            self.pending.insert(key, None);
+        } else {
+            // Never synced: nothing on the platter to delete.
+            self.pending.remove(&key);
+        }
     }
 
     /// Reads the newest value, pending or durable. A value of another type than

@@ -6,11 +6,14 @@
 //! fingerprint made the same moves. The hash is written out by hand (no
 //! `std::hash::Hash`, whose output may change between Rust versions).
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::time::Nanos;
 
-/// One trace record. `node`/`from`/`to` are node names in the JSON output.
+/// One trace record. `node`/`from`/`to` are node names (shared, so a long
+/// trace does not hold a copy of a name per event).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TraceRecord {
     /// Virtual time in nanoseconds.
@@ -23,35 +26,35 @@ pub struct TraceRecord {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum TraceEvent {
     Send {
-        from: String,
-        to: String,
+        from: Arc<str>,
+        to: Arc<str>,
         id: u64,
         msg: &'static str,
         detail: String,
     },
     Deliver {
-        from: String,
-        to: String,
+        from: Arc<str>,
+        to: Arc<str>,
         id: u64,
         msg: &'static str,
     },
     Drop {
-        from: String,
-        to: String,
+        from: Arc<str>,
+        to: Arc<str>,
         id: u64,
         msg: &'static str,
         reason: &'static str,
     },
     /// A message held on a clogged link or for a paused node.
     Hold {
-        from: String,
-        to: String,
+        from: Arc<str>,
+        to: Arc<str>,
         id: u64,
         msg: &'static str,
         reason: &'static str,
     },
     Timer {
-        node: String,
+        node: Arc<str>,
         timer: u64,
     },
     Fault {
@@ -61,18 +64,18 @@ pub enum TraceEvent {
         line: usize,
     },
     Invoke {
-        node: String,
+        node: Arc<str>,
         op: u64,
         description: String,
     },
     Complete {
-        node: String,
+        node: Arc<str>,
         op: u64,
         outcome: &'static str,
         output: String,
     },
     Role {
-        node: String,
+        node: Arc<str>,
         from: &'static str,
         to: &'static str,
     },

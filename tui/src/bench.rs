@@ -114,10 +114,10 @@ pub fn run(args: &BenchArgs) -> i32 {
         match measure(label, toml, args.seconds, *mode) {
             Ok(f) => {
                 print(label, &f);
-                if i == 1 {
+                if i == 0 {
                     if let Some(mib) = peak_rss_mib() {
                         println!(
-                            "{:<34} peak resident memory so far: {mib:.1} MiB (tracing off)",
+                            "{:<34} peak resident memory after (a): {mib:.1} MiB (tracing off)",
                             ""
                         );
                     }
