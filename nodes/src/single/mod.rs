@@ -39,6 +39,15 @@ pub struct Params {
     /// Sync the write-ahead log before acknowledging a write.
     #[serde(default = "yes")]
     pub sync_writes: bool,
+    /// Without `sync_writes`, how often the server syncs in the background
+    /// (as a database with asynchronous commit flushes its log): a crash loses
+    /// up to this much acknowledged work.
+    #[serde(default = "one_second", with = "sim::time::serde_duration")]
+    pub flush_interval: sim::time::Nanos,
+}
+
+fn one_second() -> sim::time::Nanos {
+    sim::time::secs(1)
 }
 
 fn yes() -> bool {
@@ -107,7 +116,7 @@ impl Protocol for Single {
         if cluster.is_client(id) {
             SingleNode::Client(Client::new(self.client.clone()))
         } else {
-            SingleNode::Server(Server::recover(self.params.sync_writes, disk))
+            SingleNode::Server(Server::recover(&self.params, disk))
         }
     }
 
@@ -133,8 +142,9 @@ impl Node for SingleNode {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
-        if let SingleNode::Client(c) = self {
-            c.on_timer(ctx, timer)
+        match self {
+            SingleNode::Server(s) => s.on_timer(ctx, timer),
+            SingleNode::Client(c) => c.on_timer(ctx, timer),
         }
     }
 
