@@ -18,6 +18,9 @@ pub const LEADER_APPEND_ONLY: &str = "leader-append-only";
 pub const LOG_MATCHING: &str = "log-matching";
 pub const LEADER_COMPLETENESS: &str = "leader-completeness";
 pub const STATE_MACHINE_SAFETY: &str = "state-machine-safety";
+/// A leader answers a read on its lease alone only while no newer leader can
+/// exist: that is the whole promise of a lease (dissertation §6.4.1).
+pub const LEASE_SAFETY: &str = "lease-safety";
 
 pub const INVARIANTS: &[&str] = &[
     ELECTION_SAFETY,
@@ -25,6 +28,7 @@ pub const INVARIANTS: &[&str] = &[
     LOG_MATCHING,
     LEADER_COMPLETENESS,
     STATE_MACHINE_SAFETY,
+    LEASE_SAFETY,
 ];
 
 /// What the checker saw of one server at its last step.
@@ -34,6 +38,7 @@ struct Seen {
     truncations: usize,
     commit: u64,
     applied: u64,
+    lease_reads: u64,
     /// The term in which the server was leader at the last check, if it was.
     leading: Option<u64>,
 }
@@ -207,9 +212,22 @@ impl Checker {
             }
         }
 
+        // Lease safety: a lease read while a newer term already has a leader.
+        if s.lease_reads() > seen.lease_reads {
+            if let Some((&newer, &by)) = self.leaders.range(s.term() + 1..).next() {
+                let detail = format!(
+                    "{name}, leader of term {}, answered a read on its lease after n{} became leader of term {newer}",
+                    s.term(),
+                    by.0 + 1
+                );
+                self.report(out, LEASE_SAFETY, (s.term(), newer), detail);
+            }
+        }
+
         self.seen.insert(
             id,
             Seen {
+                lease_reads: s.lease_reads(),
                 len: log.last_index(),
                 truncations: truncations.len(),
                 commit: s.commit_index(),

@@ -67,6 +67,8 @@ struct PendingRead {
     /// The heartbeat round a majority must answer to confirm leadership; `None`
     /// once confirmed (or when a lease vouched for it).
     round: Option<u64>,
+    /// Answered on the strength of the lease alone.
+    by_lease: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -103,6 +105,8 @@ pub struct Server {
     /// The local time until which the lease lets this leader read alone.
     lease_until: Option<Nanos>,
     reads: Vec<PendingRead>,
+    /// Reads answered on the lease alone, ever (for the lease-safety check).
+    lease_reads: u64,
 
     outbox: Vec<(NodeId, Msg)>,
     dirty: bool,
@@ -141,6 +145,7 @@ impl Server {
             round_started: BTreeMap::new(),
             lease_until: None,
             reads: Vec::new(),
+            lease_reads: 0,
             outbox: Vec::new(),
             dirty: false,
         }
@@ -174,6 +179,9 @@ impl Server {
     }
     pub fn kv(&self) -> &Kv {
         &self.kv
+    }
+    pub fn lease_reads(&self) -> u64 {
+        self.lease_reads
     }
     pub fn progress(&self, peer: NodeId) -> Option<Progress> {
         self.progress.get(&peer).copied()
@@ -765,6 +773,7 @@ impl Server {
                 key,
                 read_index,
                 round,
+                by_lease: lease_ok,
             });
             self.serve_reads();
             return;
@@ -836,6 +845,9 @@ impl Server {
             .partition(|r| r.round.is_none() && r.read_index <= applied);
         self.reads = waiting;
         for r in ready {
+            if r.by_lease {
+                self.lease_reads += 1;
+            }
             let value = self.kv.read(&r.key);
             self.send(
                 r.client,
