@@ -98,6 +98,11 @@ pub struct Params {
     /// (default: the minimum election timeout).
     #[serde(default, with = "serde_duration::option")]
     pub lease_duration: Option<Nanos>,
+    /// The most entries one AppendEntries carries. With 1, a new leader's
+    /// no-op never travels with the older entries before it, which is what
+    /// lets the Figure 8 bug show.
+    #[serde(default = "default_max_entries")]
+    pub max_entries_per_message: usize,
     /// The assumed bound on clock drift (0.1 = clocks run at most 10% off);
     /// leases are shortened by it.
     #[serde(default = "default_drift")]
@@ -131,6 +136,9 @@ fn default_heartbeat() -> Nanos {
 fn default_read_mode() -> ReadMode {
     ReadMode::Log
 }
+fn default_max_entries() -> usize {
+    64
+}
 fn default_drift() -> f64 {
     0.1
 }
@@ -146,6 +154,7 @@ impl Default for Params {
             check_quorum: false,
             read_mode: ReadMode::Log,
             lease_duration: None,
+            max_entries_per_message: default_max_entries(),
             max_clock_drift: default_drift(),
             commit_old_terms_by_counting: false,
             forget_vote_on_restart: false,
@@ -175,6 +184,12 @@ impl Params {
             return Err((
                 "heartbeat_interval",
                 "heartbeat_interval must be above 0 and below election_timeout_min, or followers time out between heartbeats".into(),
+            ));
+        }
+        if self.max_entries_per_message == 0 {
+            return Err((
+                "max_entries_per_message",
+                "max_entries_per_message must be at least 1".into(),
             ));
         }
         if !(0.0..1.0).contains(&self.max_clock_drift) {

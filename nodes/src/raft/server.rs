@@ -23,9 +23,6 @@ pub const ELECTION_TIMER: TimerId = TimerId(1);
 pub const HEARTBEAT_TIMER: TimerId = TimerId(2);
 pub const CHECK_QUORUM_TIMER: TimerId = TimerId(3);
 
-/// The most entries one AppendEntries carries.
-pub const MAX_ENTRIES_PER_MESSAGE: usize = 64;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Follower,
@@ -674,7 +671,7 @@ impl Server {
             term: self.term,
             prev_index,
             prev_term: self.log.term_at(prev_index).unwrap_or(0),
-            entries: self.log.slice(pr.next, MAX_ENTRIES_PER_MESSAGE),
+            entries: self.log.slice(pr.next, self.params.max_entries_per_message),
             commit: self.commit,
             round: self.round,
         };
