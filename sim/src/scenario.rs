@@ -682,6 +682,23 @@ impl Scenario {
             Ok(())
         };
         check_prob(&doc.network.loss, "[network] loss")?;
+        let check_latency = |l: &LatencyDist, what: &str| -> Result<(), ScenarioError> {
+            l.validate().map_err(|m| {
+                err(
+                    find_key_span(src, what).unwrap_or(0..0),
+                    format!("{what}: {m}"),
+                )
+            })
+        };
+        check_latency(&doc.network.latency, "latency")?;
+        for rl in &doc.network.region_latency {
+            check_latency(&rl.latency, "latency")?;
+        }
+        for f in &doc.faults {
+            if let Some(l) = &f.latency {
+                l.validate().map_err(|m| err(f.action.span(), format!("latency: {m}")))?;
+            }
+        }
         check_prob(&doc.network.duplicate, "[network] duplicate")?;
         for rl in &doc.network.region_latency {
             for r in [&rl.from, &rl.to] {
