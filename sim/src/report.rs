@@ -255,7 +255,7 @@ impl Report {
                 InvariantVerdict {
                     violations: hits.len() as u64,
                     first: hits.first().map(|(t, v)| (*t, v.detail.clone())),
-                    ok: expected_violated == !hits.is_empty(),
+                    ok: expected_violated != hits.is_empty(),
                     expected_violated,
                     name,
                 }
