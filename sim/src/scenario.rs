@@ -696,7 +696,8 @@ impl Scenario {
         }
         for f in &doc.faults {
             if let Some(l) = &f.latency {
-                l.validate().map_err(|m| err(f.action.span(), format!("latency: {m}")))?;
+                l.validate()
+                    .map_err(|m| err(f.action.span(), format!("latency: {m}")))?;
             }
         }
         check_prob(&doc.network.duplicate, "[network] duplicate")?;

@@ -52,7 +52,12 @@ fn a_bundled_scenario_runs_by_name_and_a_missing_one_is_bad_input() {
 fn the_seed_flag_changes_the_run_and_the_replay_command_carries_it() {
     let (_, a, _) = chaoslab(&["run", "--seed", "5"]);
     let (_, b, _) = chaoslab(&["run", "--seed", "6"]);
-    let fp = |s: &str| s.lines().find(|l| l.starts_with("fingerprint")).unwrap().to_string();
+    let fp = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("fingerprint"))
+            .unwrap()
+            .to_string()
+    };
     assert_ne!(fp(&a), fp(&b));
     assert!(a.contains("chaoslab run --seed 5"));
 }
@@ -79,7 +84,9 @@ fn trace_and_history_are_written_as_json_lines() {
             v["kind"].as_str().unwrap().to_string()
         })
         .collect();
-    for k in ["send", "deliver", "drop", "timer", "fault", "invoke", "complete"] {
+    for k in [
+        "send", "deliver", "drop", "timer", "fault", "invoke", "complete",
+    ] {
         assert!(kinds.contains(k), "no `{k}` record in the trace: {kinds:?}");
     }
     let h = std::fs::read_to_string(&history).unwrap();

@@ -77,7 +77,11 @@ fn every_scenario_replays_to_the_same_fingerprint_and_another_seed_differs() {
             "{}: same seed, different runs (tracing must not change a run)",
             s.file
         );
-        assert_eq!(a.history, b.history, "{}: same seed, different histories", s.file);
+        assert_eq!(
+            a.history, b.history,
+            "{}: same seed, different histories",
+            s.file
+        );
         let c = nodes::run(&s, s.meta.seed + 1, TraceMode::Off).unwrap();
         assert_ne!(
             a.fingerprint, c.fingerprint,
