@@ -447,3 +447,26 @@ fn the_same_seed_gives_the_same_fingerprint_and_trace() {
     let (c, _) = run(body, 12);
     assert_ne!(a.fingerprint, c.fingerprint);
 }
+
+#[test]
+fn minority_of_leader_puts_the_leader_with_a_minority() {
+    let body = "[topology]\nservers = 5\n[[faults]]\nat = \"150ms\"\naction = \"partition\"\ngroups = [[\"minority-of-leader\"], [\"rest\"]]\n";
+    let (out, log) = run_with(body, 1, 2);
+    let trace = out.trace.unwrap();
+    assert!(trace.iter().any(|r| matches!(&r.event,
+        TraceEvent::Fault { action: "partition", description, .. } if description == "{n1,n3} | {n2,n4,n5}")));
+    assert!(between(&log, 2, 0).iter().any(|r| r.t > ms(200)));
+    assert!(!between(&log, 2, 1).iter().any(|r| r.t > ms(200)));
+}
+
+#[test]
+fn a_fault_whose_target_matches_nobody_is_traced_as_skipped() {
+    let body =
+        format!("{THREE}[[faults]]\nat = \"100ms\"\naction = \"restart\"\ntarget = \"crashed\"\n");
+    let (out, _) = run(&body, 1);
+    let trace = out.trace.unwrap();
+    assert!(
+        trace.iter().any(|r| matches!(&r.event,
+        TraceEvent::Fault { description, .. } if description.contains("no node matched, skipped")))
+    );
+}
