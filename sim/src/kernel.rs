@@ -190,9 +190,9 @@ pub struct RunOutput {
     /// The protocol's own figures.
     pub summary: Vec<(String, String)>,
     pub invariants: &'static [&'static str],
-    /// Mean one-way latency between clients and servers, from the network
-    /// settings at the start (for PACELC's "one client round trip").
-    pub client_rtt_ns: Nanos,
+    /// Each client's mean round trip to its nearest server, from the network
+    /// settings at the start (PACELC's "one client round trip").
+    pub client_rtt_ns: Vec<Nanos>,
 }
 
 /// The simulator for one protocol.
@@ -856,6 +856,19 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 })
                 .map(|i| vec![i])
                 .unwrap_or_default(),
+            Target::MinorityOf(role) => {
+                let Some(&first) = self.resolve(&Target::Role(role.clone())).first() else {
+                    return Vec::new();
+                };
+                let size = (servers as usize - 1) / 2;
+                let mut group = vec![first];
+                group.extend(
+                    (0..servers)
+                        .filter(|&i| i != first)
+                        .take(size.saturating_sub(1)),
+                );
+                group
+            }
             Target::Region(r) => self
                 .scenario
                 .topology
@@ -964,22 +977,54 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 self.note_fault("heal", "every partition healed".into(), line);
             }
             FaultKind::Crash(t) => {
-                for i in self.resolve(t) {
+                let ids = self.resolve(t);
+                if ids.is_empty() {
+                    self.note_fault(
+                        "crash",
+                        format!("crash {t}: no node matched, skipped"),
+                        line,
+                    );
+                }
+                for i in ids {
                     self.crash(i, line);
                 }
             }
             FaultKind::Restart(t) => {
-                for i in self.resolve(t) {
+                let ids = self.resolve(t);
+                if ids.is_empty() {
+                    self.note_fault(
+                        "restart",
+                        format!("restart {t}: no node matched, skipped"),
+                        line,
+                    );
+                }
+                for i in ids {
                     self.restart(i, line);
                 }
             }
             FaultKind::Pause(t) => {
-                for i in self.resolve(t) {
+                let ids = self.resolve(t);
+                if ids.is_empty() {
+                    self.note_fault(
+                        "pause",
+                        format!("pause {t}: no node matched, skipped"),
+                        line,
+                    );
+                }
+                for i in ids {
                     self.pause(i, line);
                 }
             }
             FaultKind::Resume(t) => {
-                for i in self.resolve(t) {
+                let ids = self.resolve(t);
+                if ids.is_empty() {
+                    self.note_fault(
+                        "resume",
+                        format!("resume {t}: no node matched, skipped"),
+                        line,
+                    );
+                }
+                for i in ids {
                     self.resume(i, line);
                 }
             }
@@ -1456,16 +1501,23 @@ impl<'s, P: Protocol> Sim<'s, P> {
         }
         let summary = self.protocol.summary(&self.nodes);
         let invariants = self.protocol.invariants();
+        // Each client's round trip to its nearest server, from the network as
+        // configured (before any fault): PACELC's "one client round trip".
         let servers = self.cluster.servers().to_vec();
-        let mut rtt = 0.0;
-        let mut count = 0.0;
-        for &c in self.cluster.clients() {
-            for &s in &servers {
-                rtt += self.base_net.link(c.index(), s.index()).latency.mean()
-                    + self.base_net.link(s.index(), c.index()).latency.mean();
-                count += 1.0;
-            }
-        }
+        let client_rtt_ns: Vec<Nanos> = self
+            .cluster
+            .clients()
+            .iter()
+            .map(|c| {
+                servers
+                    .iter()
+                    .map(|s| {
+                        self.base_net.link(c.index(), s.index()).latency.mean()
+                            + self.base_net.link(s.index(), c.index()).latency.mean()
+                    })
+                    .fold(f64::INFINITY, f64::min) as Nanos
+            })
+            .collect();
         RunOutput {
             seed: self.seed,
             end_ns: self.now,
@@ -1484,11 +1536,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             cluster: self.cluster,
             summary,
             invariants,
-            client_rtt_ns: if count > 0.0 {
-                (rtt / count) as Nanos
-            } else {
-                0
-            },
+            client_rtt_ns,
         }
     }
 }

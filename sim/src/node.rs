@@ -417,8 +417,10 @@ mod tests {
 
     #[test]
     fn a_lying_fsync_persists_nothing() {
-        let mut d = Disk::default();
-        d.fsync_lies = true;
+        let mut d = Disk {
+            fsync_lies: true,
+            ..Default::default()
+        };
         d.put(("vote", 0), 2u32);
         d.sync();
         d.crash();

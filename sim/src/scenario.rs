@@ -384,6 +384,9 @@ pub enum Target {
     /// A node whose reported role has this name (`leader`, `primary`, ...): the
     /// first live server with it.
     Role(String),
+    /// The node with this role plus as many other servers as make a minority
+    /// (`minority-of-leader`: in 5 servers, the leader and one other).
+    MinorityOf(String),
     /// Every node of a region.
     Region(String),
     /// One live server drawn from the fault stream.
@@ -682,6 +685,24 @@ impl Scenario {
             Ok(())
         };
         check_prob(&doc.network.loss, "[network] loss")?;
+        let check_latency = |l: &LatencyDist, what: &str| -> Result<(), ScenarioError> {
+            l.validate().map_err(|m| {
+                err(
+                    find_key_span(src, what).unwrap_or(0..0),
+                    format!("{what}: {m}"),
+                )
+            })
+        };
+        check_latency(&doc.network.latency, "latency")?;
+        for rl in &doc.network.region_latency {
+            check_latency(&rl.latency, "latency")?;
+        }
+        for f in &doc.faults {
+            if let Some(l) = &f.latency {
+                l.validate()
+                    .map_err(|m| err(f.action.span(), format!("latency: {m}")))?;
+            }
+        }
         check_prob(&doc.network.duplicate, "[network] duplicate")?;
         for rl in &doc.network.region_latency {
             for r in [&rl.from, &rl.to] {
@@ -861,7 +882,8 @@ struct RefCheck<'a> {
     src: &'a str,
 }
 
-const TARGET_WORDS: &str = "a node (n1, c2), a region, a role, \"random\", \"all\"";
+const TARGET_WORDS: &str =
+    "a node (n1, c2), a region, a role, \"minority-of-<role>\", \"random\", \"all\"";
 
 impl RefCheck<'_> {
     fn err(&self, span: Range<usize>, msg: String) -> ScenarioError {
@@ -891,6 +913,11 @@ impl RefCheck<'_> {
         }
         if self.regions.contains(&s) {
             return Ok(Target::Region(s.to_string()));
+        }
+        if let Some(role) = s.strip_prefix("minority-of-") {
+            if self.roles.contains(&role) {
+                return Ok(Target::MinorityOf(role.to_string()));
+            }
         }
         if self.roles.contains(&s) {
             return Ok(Target::Role(s.to_string()));
@@ -1161,7 +1188,7 @@ impl RefCheck<'_> {
         if has(&|t| matches!(t, Target::Rest)) {
             return Ok(());
         }
-        if has(&|t| matches!(t, Target::Role(_))) {
+        if has(&|t| matches!(t, Target::Role(_) | Target::MinorityOf(_))) {
             return Err(self.err(
                 span,
                 "a partition that names a role must also have a \"rest\" group: which node the role is becomes known only when the fault fires".into(),
@@ -1260,6 +1287,7 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Node(n) | Target::Role(n) | Target::Region(n) => f.write_str(n),
+            Target::MinorityOf(r) => write!(f, "minority-of-{r}"),
             Target::Random => f.write_str("random"),
             Target::Downed => f.write_str("crashed"),
             Target::Rest => f.write_str("rest"),

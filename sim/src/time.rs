@@ -33,6 +33,11 @@ pub fn parse_duration(text: &str) -> Result<Nanos, String> {
             )
         })?;
     let (num, unit) = t.split_at(split);
+    if num.is_empty() {
+        return Err(format!(
+            "`{text}` does not start with a number: write e.g. \"150ms\" or \"2s\""
+        ));
+    }
     let scale: f64 = match unit.trim() {
         "ns" => 1.0,
         "us" | "µs" => 1e3,

@@ -121,7 +121,15 @@ impl Protocol for Single {
     }
 
     fn summary(&self, _nodes: &[Option<SingleNode>]) -> Vec<(String, String)> {
-        vec![("sync_writes".into(), self.params.sync_writes.to_string())]
+        let mode = if self.params.sync_writes {
+            "synced before every acknowledgement".to_string()
+        } else {
+            format!(
+                "acknowledged before sync; flushed every {}",
+                sim::time::fmt_duration(self.params.flush_interval)
+            )
+        };
+        vec![("writes".into(), mode)]
     }
 }
 

@@ -1,0 +1,135 @@
+//! The command line as a user meets it.
+
+use std::process::Command;
+
+fn chaoslab(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("chaoslab-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn no_arguments_runs_the_built_in_default_scenario() {
+    let (code, out, _) = chaoslab(&[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("scenario     single/normal (<built-in>)"));
+    assert!(out.contains("verdict      PASS"));
+    assert!(out.contains("replay       chaoslab run --seed 1"));
+}
+
+#[test]
+fn list_shows_every_bundled_scenario_with_its_description() {
+    let (code, out, _) = chaoslab(&["list"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("single/normal"));
+    assert!(out.contains("single/crash-unsynced"));
+    assert!(!out.contains("does not parse"), "{out}");
+}
+
+#[test]
+fn a_bundled_scenario_runs_by_name_and_a_missing_one_is_bad_input() {
+    let (code, out, _) = chaoslab(&["run", "single/client-partitioned"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, _, err) = chaoslab(&["run", "no/such-scenario"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("chaoslab list"));
+}
+
+#[test]
+fn the_seed_flag_changes_the_run_and_the_replay_command_carries_it() {
+    let (_, a, _) = chaoslab(&["run", "--seed", "5"]);
+    let (_, b, _) = chaoslab(&["run", "--seed", "6"]);
+    let fp = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("fingerprint"))
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(fp(&a), fp(&b));
+    assert!(a.contains("chaoslab run --seed 5"));
+}
+
+#[test]
+fn trace_and_history_are_written_as_json_lines() {
+    let trace = tmp("trace.jsonl");
+    let history = tmp("history.jsonl");
+    let (code, _, _) = chaoslab(&[
+        "run",
+        "../scenarios/single/client-partitioned.toml",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--history",
+        history.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let t = std::fs::read_to_string(&trace).unwrap();
+    let kinds: std::collections::BTreeSet<String> = t
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert!(v["t"].is_u64());
+            v["kind"].as_str().unwrap().to_string()
+        })
+        .collect();
+    for k in [
+        "send", "deliver", "drop", "timer", "fault", "invoke", "complete",
+    ] {
+        assert!(kinds.contains(k), "no `{k}` record in the trace: {kinds:?}");
+    }
+    let h = std::fs::read_to_string(&history).unwrap();
+    let op: sim::history::Op = serde_json::from_str(h.lines().next().unwrap()).unwrap();
+    assert!(op.key.starts_with('k'));
+}
+
+#[test]
+fn a_failing_hypothesis_exits_1_writes_its_trace_and_prints_the_replay() {
+    let scenario = tmp("failing.toml");
+    std::fs::write(
+        &scenario,
+        "[meta]\nname = \"too-hopeful\"\nduration = \"5s\"\n[system]\nprotocol = \"single\"\n\
+         [topology]\nservers = 1\nclients = 2\n[[faults]]\nat = \"1s\"\naction = \"crash\"\ntarget = \"n1\"\n\
+         [expect]\nmin_availability_outside_partition = 1.0\n",
+    )
+    .unwrap();
+    let trace = tmp("failing-trace.jsonl");
+    let s = scenario.to_str().unwrap();
+    let (code, out, err) = chaoslab(&["run", s, "--trace", trace.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("FAIL"));
+    assert!(err.contains(&format!("chaoslab run {s} --seed 1")), "{err}");
+    assert!(std::fs::metadata(&trace).unwrap().len() > 0);
+}
+
+#[test]
+fn the_json_report_parses_and_carries_the_verdict() {
+    let (code, out, _) = chaoslab(&["run", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["passed"], true);
+    assert_eq!(v["protocol"], "single");
+    assert!(v["fingerprint"].as_str().unwrap().len() == 16);
+}
+
+#[test]
+fn help_describes_every_flag_and_the_exit_codes() {
+    let (code, out, _) = chaoslab(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Exit codes"));
+    let (_, run_help, _) = chaoslab(&["run", "--help"]);
+    for flag in ["--seed", "--trace", "--history", "--json"] {
+        assert!(run_help.contains(flag), "run --help lacks {flag}");
+    }
+}

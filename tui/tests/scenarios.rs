@@ -1,0 +1,106 @@
+//! Every bundled scenario is a test: it must parse, meet its own hypothesis at
+//! its seed, replay to the same fingerprint, and match its report snapshot.
+
+use std::path::Path;
+
+use sim::kernel::TraceMode;
+use sim::report::Report;
+use sim::scenario::Scenario;
+
+fn load(path: &Path) -> Scenario {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let rel = path
+        .strip_prefix(root.canonicalize().unwrap())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/");
+    let text = std::fs::read_to_string(path).unwrap();
+    nodes::parse(&rel, &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(s: &Scenario, seed: u64) -> Report {
+    let out = nodes::run(s, seed, TraceMode::Off).unwrap();
+    Report::build(s, &out)
+}
+
+#[test]
+fn every_scenario_meets_its_hypothesis_and_matches_its_snapshot() {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        insta::glob!("../../scenarios", "**/*.toml", |path| {
+            let s = load(path);
+            let report = run(&s, s.meta.seed);
+            assert!(
+                report.passed,
+                "{} does not meet its own hypothesis:\n{}",
+                s.file,
+                report.render()
+            );
+            // Name each snapshot by its scenario's path (`single__normal`), so two
+            // folders may hold files of the same name.
+            let mut named = insta::Settings::clone_current();
+            named.set_snapshot_suffix(
+                s.file
+                    .trim_start_matches("scenarios/")
+                    .trim_end_matches(".toml")
+                    .replace('/', "__"),
+            );
+            named.bind(|| insta::assert_snapshot!("report", report.render()));
+        });
+    });
+}
+
+#[test]
+fn every_scenario_replays_to_the_same_fingerprint_and_another_seed_differs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut files = Vec::new();
+    let mut stack = vec![dir];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "toml") {
+                files.push(p);
+            }
+        }
+    }
+    assert!(!files.is_empty());
+    for f in files {
+        let s = load(&f.canonicalize().unwrap());
+        let a = nodes::run(&s, s.meta.seed, TraceMode::Off).unwrap();
+        let b = nodes::run(&s, s.meta.seed, TraceMode::Record).unwrap();
+        assert_eq!(
+            a.fingerprint, b.fingerprint,
+            "{}: same seed, different runs (tracing must not change a run)",
+            s.file
+        );
+        assert_eq!(
+            a.history, b.history,
+            "{}: same seed, different histories",
+            s.file
+        );
+        let c = nodes::run(&s, s.meta.seed + 1, TraceMode::Off).unwrap();
+        assert_ne!(
+            a.fingerprint, c.fingerprint,
+            "{}: two seeds gave the same run",
+            s.file
+        );
+    }
+}
+
+#[test]
+fn the_trace_of_a_run_is_identical_record_for_record() {
+    let s = load(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/single/client-partitioned.toml")
+            .canonicalize()
+            .unwrap(),
+    );
+    let a = nodes::run(&s, 9, TraceMode::Record).unwrap().trace.unwrap();
+    let b = nodes::run(&s, 9, TraceMode::Record).unwrap().trace.unwrap();
+    assert!(a.len() > 1000);
+    assert_eq!(a, b);
+}
