@@ -1236,3 +1236,256 @@ fn node_status_reports_the_fields_the_tui_shows() {
     );
     assert!(ROLES.contains(&node.role()));
 }
+
+// ---- Options: PreVote and CheckQuorum (dissertation §9.6, §6.2) ----
+
+#[test]
+fn dissertation_9_6_a_pre_candidate_asks_without_raising_any_term() {
+    let params = Params {
+        pre_vote: true,
+        ..Params::default()
+    };
+    let mut s = Solo::with_log(N1, 3, params.clone(), 2, &[1, 2]);
+    let effects = s.timer(ELECTION_TIMER);
+    assert_eq!(s.server.role(), Role::PreCandidate);
+    assert_eq!(
+        s.server.term(),
+        2,
+        "the term is raised only by a real election"
+    );
+    let pre = Msg::RequestVote {
+        term: 3,
+        last_index: 2,
+        last_term: 2,
+        pre_vote: true,
+    };
+    assert_eq!(sends(&effects), vec![(N2, pre.clone()), (N3, pre.clone())]);
+
+    // A voter answers without changing its term or its vote.
+    let mut voter = Solo::with_log(N2, 3, params, 2, &[1, 2]);
+    let effects = voter.recv(N1, pre);
+    let reply = Msg::RequestVoteReply {
+        term: 3,
+        granted: true,
+        pre_vote: true,
+    };
+    assert_eq!(sends(&effects), vec![(N1, reply.clone())]);
+    assert_eq!((voter.server.term(), voter.server.vote()), (2, None));
+
+    // A majority of pre-votes starts the real election.
+    let effects = s.recv(N2, reply);
+    assert_eq!(s.server.role(), Role::Candidate);
+    assert_eq!(s.server.term(), 3);
+    assert!(sends(&effects)
+        .iter()
+        .all(|(_, m)| *m == vote_request(3, 2, 2)));
+}
+
+#[test]
+fn dissertation_4_2_3_a_follower_that_heard_its_leader_recently_disregards_a_vote_request() {
+    let params = Params {
+        check_quorum: true,
+        ..Params::default()
+    };
+    let mut s = Solo::new(N2, 3, 0, params);
+    s.recv(
+        N1,
+        Msg::AppendEntries {
+            term: 1,
+            prev_index: 0,
+            prev_term: 0,
+            entries: vec![],
+            commit: 0,
+            round: 0,
+        },
+    );
+    s.now = ms(100);
+    let effects = s.recv(N3, vote_request(5, 9, 4));
+    assert!(matches!(
+        sends(&effects)[0].1,
+        Msg::RequestVoteReply {
+            term: 1,
+            granted: false,
+            ..
+        }
+    ));
+    assert_eq!(s.server.term(), 1, "the disruptive term is not adopted");
+    // Once the minimum election timeout has passed without the leader, it votes.
+    s.now = ms(200);
+    let effects = s.recv(N3, vote_request(5, 9, 4));
+    assert_eq!(sends(&effects), vec![(N3, granted(5))]);
+}
+
+// ---- The client ----
+
+fn client_node(servers: usize) -> (Client, Cluster) {
+    let cluster = Cluster::new(servers, 1);
+    let config = ClientConfig {
+        timeout: ms(100),
+        retry: RetryPolicy::Fixed {
+            delay: ms(10),
+            attempts: 3,
+        },
+    };
+    let id = cluster.clients()[0];
+    (Client::new(id, cluster.servers(), config), cluster)
+}
+
+fn drive_client(
+    c: &mut Client,
+    cluster: &Cluster,
+    f: impl FnOnce(&mut Client, &mut Ctx<Msg>),
+) -> Vec<Effect<Msg>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut disk = Disk::default();
+    let mut effects = Vec::new();
+    let me = cluster.clients()[0];
+    let mut ctx = Ctx::new(
+        me,
+        0,
+        Clock::default(),
+        &mut rng,
+        &mut disk,
+        cluster,
+        &mut effects,
+    );
+    f(c, &mut ctx);
+    effects
+}
+
+#[test]
+fn raft_8_a_client_follows_the_leader_hint_and_retries_with_the_same_sequence_number() {
+    let (mut c, cluster) = client_node(3);
+    let req = Request {
+        id: OpId(7),
+        key: "k".into(),
+        f: OpFn::Write(Value::Int(1)),
+    };
+    let effects = drive_client(&mut c, &cluster, |c, ctx| c.on_request(ctx, req));
+    let (first, msg) = sends(&effects).remove(0);
+    assert_eq!(msg, client_request_on("k", 1, OpFn::Write(Value::Int(1))));
+
+    // "Not the leader; n3 is."
+    let effects = drive_client(&mut c, &cluster, |c, ctx| {
+        c.on_message(
+            ctx,
+            first,
+            Msg::ClientReply {
+                seq: 1,
+                result: ClientResult::NotLeader(Some(N3)),
+            },
+        )
+    });
+    assert_eq!(sends(&effects)[0].0, N3);
+    assert_eq!(c.leader(), Some(N3));
+
+    // The attempt times out: the retry keeps sequence number 1, so the
+    // session table applies the write once even if both attempts land.
+    drive_client(&mut c, &cluster, |c, ctx| {
+        c.on_timer(ctx, sim::client::ATTEMPT_TIMER)
+    });
+    let effects = drive_client(&mut c, &cluster, |c, ctx| {
+        c.on_timer(ctx, sim::client::BACKOFF_TIMER)
+    });
+    let (to, msg) = sends(&effects).remove(0);
+    assert_ne!(to, N3, "a silent leader is abandoned for the next server");
+    assert_eq!(msg, client_request_on("k", 1, OpFn::Write(Value::Int(1))));
+
+    // An answer completes the operation once; a late duplicate is ignored.
+    let ok = Msg::ClientReply {
+        seq: 1,
+        result: ClientResult::Ok(None),
+    };
+    let effects = drive_client(&mut c, &cluster, |c, ctx| c.on_message(ctx, to, ok.clone()));
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Complete {
+            op: OpId(7),
+            outcome: Outcome::Ok,
+            ..
+        }
+    )));
+    let effects = drive_client(&mut c, &cluster, |c, ctx| c.on_message(ctx, N3, ok));
+    assert!(effects.is_empty());
+    assert!(!c.busy());
+}
+
+fn client_request_on(key: &str, seq: u64, f: OpFn) -> Msg {
+    Msg::ClientRequest {
+        seq,
+        key: key.into(),
+        f,
+    }
+}
+
+// ---- The checker ----
+
+#[test]
+fn invariant_leader_completeness_catches_a_leader_without_a_committed_entry() {
+    // n2 learns that entry 1 (term 1) is committed; n3, with an empty log,
+    // is made leader of term 2 by hand (two votes it could never get in a
+    // correct run, since n2's log is more up to date).
+    let mut n2 = Solo::new(N2, 3, 0, Params::default());
+    n2.recv(
+        N1,
+        Msg::AppendEntries {
+            term: 1,
+            prev_index: 0,
+            prev_term: 0,
+            entries: vec![entry(1, 1)],
+            commit: 1,
+            round: 0,
+        },
+    );
+    let mut n3 = Solo::with_log(N3, 3, Params::default(), 1, &[]);
+    n3.timer(ELECTION_TIMER);
+    n3.recv(N1, granted(2));
+    assert_eq!(n3.server.role(), Role::Leader);
+
+    let mut checker = Checker::default();
+    let mut out = Vec::new();
+    checker.check_server(&n2.server, &mut out);
+    assert!(out.is_empty());
+    checker.check_server(&n3.server, &mut out);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].invariant, "leader-completeness");
+    assert!(out[0].detail.contains("without committed entry 1 (term 1)"));
+    // Reported once, not at every later step.
+    checker.check_server(&n3.server, &mut out);
+    assert_eq!(out.len(), 1);
+}
+
+#[test]
+fn invariant_the_checker_rechecks_a_restarted_server_from_scratch() {
+    let mut s = Solo::new(N2, 3, 0, Params::default());
+    s.recv(
+        N1,
+        Msg::AppendEntries {
+            term: 1,
+            prev_index: 0,
+            prev_term: 0,
+            entries: vec![entry(1, 1), entry(1, 2)],
+            commit: 2,
+            round: 0,
+        },
+    );
+    let mut checker = Checker::default();
+    let mut out = Vec::new();
+    checker.check_server(&s.server, &mut out);
+    s.restart();
+    checker.check_server(&s.server, &mut out);
+    s.recv(
+        N1,
+        Msg::AppendEntries {
+            term: 1,
+            prev_index: 2,
+            prev_term: 1,
+            entries: vec![],
+            commit: 2,
+            round: 0,
+        },
+    );
+    assert_eq!(s.server.applied_index(), 2, "replayed from the log on disk");
+    checker.check_server(&s.server, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+}
