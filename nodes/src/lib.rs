@@ -6,7 +6,7 @@ pub mod ping;
 pub mod raft;
 pub mod single;
 
-use sim::kernel::{RunOutput, Sim, TraceMode};
+use sim::kernel::{RunOutput, Running, Sim, TraceMode};
 use sim::protocol::Protocol;
 use sim::scenario::{ProtocolInfo, Scenario, ScenarioError};
 
@@ -63,4 +63,17 @@ pub fn run(s: &Scenario, seed: u64, trace: TraceMode) -> Result<RunOutput, Scena
 
 fn go<P: Protocol>(s: &Scenario, p: P, seed: u64, trace: TraceMode) -> RunOutput {
     Sim::new(s, p, seed, trace).run()
+}
+
+/// Starts a run that the caller steps with [`Running::advance`] (the TUI).
+pub fn start<'s>(
+    s: &'s Scenario,
+    seed: u64,
+    trace: TraceMode,
+) -> Result<Box<dyn Running + 's>, ScenarioError> {
+    Ok(match s.protocol.as_str() {
+        "single" => Box::new(Sim::new(s, single::Single::from_scenario(s)?, seed, trace)),
+        "ping" => Box::new(Sim::new(s, ping::Ping::from_scenario(s)?, seed, trace)),
+        other => unreachable!("Scenario::parse accepted unknown protocol {other}"),
+    })
 }

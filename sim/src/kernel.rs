@@ -231,6 +231,7 @@ pub struct Sim<'s, P: Protocol> {
     trace: Option<Vec<TraceRecord>>,
     nemesis_stopped: bool,
     nemesis_down: Vec<u32>,
+    started: bool,
 }
 
 type Msg<P> = <<P as Protocol>::Node as Node>::Msg;
@@ -340,6 +341,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             trace: (mode == TraceMode::Record).then(Vec::new),
             nemesis_stopped: false,
             nemesis_down: Vec::new(),
+            started: false,
         }
     }
 
@@ -364,6 +366,17 @@ impl<'s, P: Protocol> Sim<'s, P> {
 
     /// Runs to the scenario's duration and returns what happened.
     pub fn run(mut self) -> RunOutput {
+        while self.advance() {}
+        self.finish()
+    }
+
+    /// Schedules the run's first events and starts every node. Called by the
+    /// first [`Sim::advance`]; calling it again does nothing.
+    fn begin(&mut self) {
+        if self.started {
+            return;
+        }
+        self.started = true;
         let sc = self.scenario;
         for (i, f) in sc.faults.iter().enumerate() {
             self.push(f.at, Ev::Fault(i));
@@ -383,18 +396,64 @@ impl<'s, P: Protocol> Sim<'s, P> {
             let at = sc.workload.start + self.think_time();
             self.push(at, Ev::Issue { client });
         }
-        let end = sc.meta.duration;
-        while let Some(top) = self.queue.peek() {
-            if top.time > end {
-                break;
+    }
+
+    /// Processes the next event. Returns false once the run is over (the queue
+    /// is empty or the next event lies past the scenario's duration); virtual
+    /// time then stands at the duration.
+    pub fn advance(&mut self) -> bool {
+        self.begin();
+        let end = self.scenario.meta.duration;
+        match self.queue.peek() {
+            Some(top) if top.time <= end => {
+                let entry = self.queue.pop().expect("peeked");
+                self.now = entry.time;
+                let ev = self.slab.take(entry.slot);
+                self.step(ev);
+                true
             }
-            let entry = self.queue.pop().expect("peeked");
-            self.now = entry.time;
-            let ev = self.slab.take(entry.slot);
-            self.step(ev);
+            _ => {
+                self.now = end;
+                false
+            }
         }
-        self.now = end;
-        self.finish()
+    }
+
+    /// Virtual time now.
+    pub fn now(&self) -> Nanos {
+        self.now
+    }
+
+    /// Each node's status now (`None` for a crashed node).
+    pub fn statuses(&self) -> Vec<Option<Status>> {
+        self.nodes
+            .iter()
+            .map(|n| n.as_ref().map(|n| n.status()))
+            .collect()
+    }
+
+    /// Whether node `i` is paused, and its clock (for the TUI's topology).
+    pub fn node_state(&self, i: usize) -> (bool, Clock, bool) {
+        let s = &self.slots[i];
+        (s.paused, s.clock, s.disk.fsync_lies)
+    }
+
+    /// The network as it is now: cuts, clogs, latencies.
+    pub fn net(&self) -> &Net {
+        &self.net
+    }
+
+    /// The trace so far (empty unless recording).
+    pub fn trace(&self) -> &[TraceRecord] {
+        self.trace.as_deref().unwrap_or(&[])
+    }
+
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
     }
 
     fn step(&mut self, ev: Ev<Msg<P>>) {
@@ -1495,7 +1554,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
 
     // ----- the end -----
 
-    fn finish(mut self) -> RunOutput {
+    /// Ends the run where it stands and returns what happened.
+    pub fn finish(mut self) -> RunOutput {
         if let Some(start) = self.partition_since.take() {
             self.partition_windows.push((start, self.now));
         }
@@ -1592,5 +1652,51 @@ fn describe_latency(l: &LatencyDist) -> String {
             "latency pareto scale {} alpha {alpha}",
             fmt_duration(*scale)
         ),
+    }
+}
+
+/// A run in progress, whatever its protocol: what a driver such as the TUI
+/// needs to step a run and look at it.
+pub trait Running {
+    /// Processes one event; false once the run is over.
+    fn advance(&mut self) -> bool;
+    fn now(&self) -> Nanos;
+    fn statuses(&self) -> Vec<Option<Status>>;
+    /// (paused, clock, fsync lies) of node `i`.
+    fn node_state(&self, i: usize) -> (bool, Clock, bool);
+    fn net(&self) -> &Net;
+    fn trace(&self) -> &[TraceRecord];
+    fn cluster(&self) -> &Cluster;
+    fn counters(&self) -> &Counters;
+    fn finish(self: Box<Self>) -> RunOutput;
+}
+
+impl<P: Protocol> Running for Sim<'_, P> {
+    fn advance(&mut self) -> bool {
+        Sim::advance(self)
+    }
+    fn now(&self) -> Nanos {
+        Sim::now(self)
+    }
+    fn statuses(&self) -> Vec<Option<Status>> {
+        Sim::statuses(self)
+    }
+    fn node_state(&self, i: usize) -> (bool, Clock, bool) {
+        Sim::node_state(self, i)
+    }
+    fn net(&self) -> &Net {
+        Sim::net(self)
+    }
+    fn trace(&self) -> &[TraceRecord] {
+        Sim::trace(self)
+    }
+    fn cluster(&self) -> &Cluster {
+        Sim::cluster(self)
+    }
+    fn counters(&self) -> &Counters {
+        Sim::counters(self)
+    }
+    fn finish(self: Box<Self>) -> RunOutput {
+        Sim::finish(*self)
     }
 }

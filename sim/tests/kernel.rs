@@ -470,3 +470,32 @@ fn a_fault_whose_target_matches_nobody_is_traced_as_skipped() {
         TraceEvent::Fault { description, .. } if description.contains("no node matched, skipped")))
     );
 }
+
+#[test]
+fn stepping_event_by_event_gives_the_same_run_as_running_through() {
+    let body = "[topology]\nservers = 5\nclients = 2\n[nemesis]\ninterval = \"50ms\"\nfault_duration = \"100ms\"\n";
+    let (whole, _) = run(body, 21);
+    let s = scenario(body);
+    let log = Rc::new(RefCell::new(Log::default()));
+    let mut sim = Sim::new(
+        &s,
+        Probe {
+            log,
+            period: ms(100),
+            leader: 0,
+        },
+        21,
+        TraceMode::Record,
+    );
+    let mut steps = 0u64;
+    let mut last = 0;
+    while sim.advance() {
+        assert!(sim.now() >= last, "time never runs backwards");
+        last = sim.now();
+        steps += 1;
+    }
+    assert!(!sim.advance(), "a finished run stays finished");
+    let stepped = sim.finish();
+    assert_eq!(stepped.fingerprint, whole.fingerprint);
+    assert!(steps >= stepped.counters.events);
+}

@@ -3,6 +3,7 @@
 mod bench;
 mod run_cmd;
 mod scenarios;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 
@@ -38,6 +39,8 @@ enum Command {
     Run(run_cmd::RunArgs),
     /// List the bundled scenarios with one-line descriptions.
     List,
+    /// Run a scenario over many seeds; list the seeds whose hypothesis failed.
+    Sweep(sweep::SweepArgs),
     /// Measure the simulator's speed (events per second, simulated/wall time).
     Bench(bench::BenchArgs),
 }
@@ -54,6 +57,7 @@ fn main() {
         }),
         Some(Command::Run(args)) => run_cmd::run(&args),
         Some(Command::List) => list(),
+        Some(Command::Sweep(args)) => sweep::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
     };
     std::process::exit(code);

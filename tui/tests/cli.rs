@@ -133,3 +133,26 @@ fn help_describes_every_flag_and_the_exit_codes() {
         assert!(run_help.contains(flag), "run --help lacks {flag}");
     }
 }
+
+#[test]
+fn sweep_lists_failing_seeds_grouped_by_what_broke_and_exits_1() {
+    let scenario = tmp("sweep.toml");
+    // A tight latency bound that some seeds meet and others do not.
+    std::fs::write(
+        &scenario,
+        "[meta]\nname = \"tight\"\nduration = \"2s\"\n[system]\nprotocol = \"single\"\n\
+         [topology]\nservers = 1\nclients = 2\n\
+         [network]\nlatency = { dist = \"exponential\", mean = \"2ms\" }\n\
+         [expect]\nmax_p99_latency = \"14ms\"\n",
+    )
+    .unwrap();
+    let s = scenario.to_str().unwrap();
+    let (code, out, _) = chaoslab(&["sweep", s, "--seeds", "1..30", "--jobs", "2"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("passed") && out.contains("failed"));
+    assert!(out.contains("  p99 latency: "), "{out}");
+    assert!(out.contains(&format!("chaoslab run {s} --seed ")));
+    // The same sweep twice gives the same lines, whatever the threads did.
+    let (_, again, _) = chaoslab(&["sweep", s, "--seeds", "1..30", "--jobs", "1"]);
+    assert_eq!(out, again);
+}
