@@ -53,8 +53,10 @@ pub struct Checker {
     /// creates an entry of that term at an index, so these are unique for all
     /// time, and equal predecessors at every (index, term) give equal prefixes.
     entries: BTreeMap<(u64, u64), (u64, Command)>,
-    /// The term of the entry first reported committed at each index.
-    committed: BTreeMap<u64, u64>,
+    /// For each index first reported committed: the entry's term, and the
+    /// term in which it was committed (the term of the server that first
+    /// reported it, which is the leader that committed it).
+    committed: BTreeMap<u64, (u64, u64)>,
     /// The first entry any server applied at each index.
     applied: BTreeMap<u64, (u64, Command)>,
     /// Each broken fact is reported once, not at every later step.
@@ -148,13 +150,18 @@ impl Checker {
                 Some(_) => {}
                 None => {
                     self.leaders.insert(term, id);
-                    // Leader completeness: a new leader holds every entry
-                    // committed before it was elected.
+                    // Leader completeness: a leader holds every entry
+                    // committed in an earlier term. Only earlier terms: with
+                    // pauses and delays a leader of term 92 can be elected
+                    // after term 93 committed entries, and it need not have
+                    // those (it will never commit anything over them: the
+                    // servers that hold them are in term 93 already).
                     let missing: Vec<(u64, u64)> = self
                         .committed
                         .iter()
-                        .filter(|(i, t)| log.term_at(**i) != Some(**t))
-                        .map(|(i, t)| (*i, *t))
+                        .filter(|(_, (_, in_term))| *in_term < term)
+                        .filter(|(i, (t, _))| log.term_at(**i) != Some(*t))
+                        .map(|(i, (t, _))| (*i, *t))
                         .collect();
                     if let Some(&(i, t)) = missing.first() {
                         let detail = format!(
@@ -190,7 +197,7 @@ impl Checker {
         // What was committed, for leader completeness.
         for i in seen.commit + 1..=s.commit_index() {
             if let Some(t) = log.term_at(i) {
-                self.committed.entry(i).or_insert(t);
+                self.committed.entry(i).or_insert((t, s.term()));
             }
         }
 

@@ -1489,3 +1489,31 @@ fn invariant_the_checker_rechecks_a_restarted_server_from_scratch() {
     checker.check_server(&s.server, &mut out);
     assert!(out.is_empty(), "{out:?}");
 }
+
+#[test]
+fn invariant_leader_completeness_asks_nothing_of_a_leader_of_an_earlier_term() {
+    // A candidate of term 2 that was paused while its votes were in flight
+    // can become leader after term 5 committed entries. Figure 3 asks leaders
+    // of *later* terms to hold those entries; this one need not.
+    let mut n2 = Solo::new(N2, 3, 0, Params::default());
+    n2.recv(
+        N1,
+        Msg::AppendEntries {
+            term: 5,
+            prev_index: 0,
+            prev_term: 0,
+            entries: vec![entry(5, 1)],
+            commit: 1,
+            round: 0,
+        },
+    );
+    let mut n3 = Solo::with_log(N3, 3, Params::default(), 1, &[]);
+    n3.timer(ELECTION_TIMER);
+    n3.recv(N1, granted(2));
+    assert_eq!((n3.server.role(), n3.server.term()), (Role::Leader, 2));
+    let mut checker = Checker::default();
+    let mut out = Vec::new();
+    checker.check_server(&n2.server, &mut out);
+    checker.check_server(&n3.server, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+}
