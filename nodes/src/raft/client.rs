@@ -106,10 +106,16 @@ impl Client {
                 self.redirects += 1;
                 if self.redirects <= 2 * self.servers.len() {
                     self.send(ctx);
-                } else {
+                } else if self.core.open().is_some_and(|o| o.req.f == OpFn::Read) {
+                    // A read has no effect, so a refusal is a certain failure.
                     self.redirects = 0;
                     self.core.refused(ctx);
                 }
+                // A write is left to its attempt timer instead: "not the
+                // leader" says only that *this copy* was not appended. With
+                // duplicating links another copy of the same attempt may
+                // have reached the leader and may still commit, so the
+                // outcome is unknown (`info`), never a certain `fail`.
             }
         }
     }
