@@ -52,7 +52,7 @@ enum Ev<M> {
     Timer { node: u32, timer: TimerId, gen: u64 },
     Fault(usize),
     NemesisTick,
-    NemesisUndo(Undo),
+    NemesisUndo(FaultKind),
     NemesisStop,
     Issue { client: u32 },
 }
@@ -106,17 +106,6 @@ impl<M> Slab<M> {
     }
 }
 
-/// What the nemesis will undo.
-#[derive(Clone, Debug)]
-enum Undo {
-    Heal,
-    Restart(u32),
-    Resume(u32),
-    Unclog(u32, u32),
-    Loss,
-    Clock(u32),
-}
-
 /// Per-node state the kernel keeps beside the node itself.
 struct Slot<M> {
     disk: Disk,
@@ -128,7 +117,6 @@ struct Slot<M> {
     /// (timer, generation) for every timer set and not yet fired or cancelled.
     timers: Vec<(TimerId, u64)>,
     role: &'static str,
-    crashed_by_nemesis: bool,
 }
 
 /// Client-side workload state.
@@ -187,6 +175,9 @@ pub struct RunOutput {
     /// Each node's status at the end (`None` if crashed).
     pub statuses: Vec<Option<Status>>,
     pub cluster: Cluster,
+    /// Every fault the nemesis applied, as concrete schedule entries (for
+    /// shrinking a failing run into a fixed schedule a person can read).
+    pub nemesis_log: Vec<Fault>,
     /// The protocol's own figures.
     pub summary: Vec<(String, String)>,
     pub invariants: &'static [&'static str],
@@ -232,6 +223,7 @@ pub struct Sim<'s, P: Protocol> {
     nemesis_stopped: bool,
     nemesis_down: Vec<u32>,
     started: bool,
+    nemesis_log: Vec<Fault>,
 }
 
 type Msg<P> = <<P as Protocol>::Node as Node>::Msg;
@@ -286,7 +278,6 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 held: Vec::new(),
                 timers: Vec::new(),
                 role: node.role(),
-                crashed_by_nemesis: false,
             });
             nodes.push(Some(node));
         }
@@ -342,6 +333,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             nemesis_stopped: false,
             nemesis_down: Vec::new(),
             started: false,
+            nemesis_log: Vec::new(),
         }
     }
 
@@ -1341,7 +1333,6 @@ impl<'s, P: Protocol> Sim<'s, P> {
             .protocol
             .build(NodeId(i), &self.cluster, &self.slots[idx].disk);
         self.nodes[idx] = Some(node);
-        self.slots[idx].crashed_by_nemesis = false;
         let name = self.cluster.name(NodeId(i)).to_string();
         self.note_fault("restart", name, line);
         self.start_node(i);
@@ -1398,34 +1389,38 @@ impl<'s, P: Protocol> Sim<'s, P> {
             let d = nem.fault_duration as f64;
             self.fault_rng.gen_range(0.5 * d..=1.5 * d) as Nanos
         };
-        let undo = match kind {
+        let node = |s: &Self, i: u32| Target::Node(s.cluster.name(NodeId(i)).to_string());
+        // Each fault and the fault that undoes it, as ordinary schedule entries.
+        let pair = match kind {
             "partition" if servers > 1 => {
                 let mut order: Vec<u32> = (0..servers).collect();
                 order.shuffle(&mut self.fault_rng);
                 let minority = self.fault_rng.gen_range(1..=(servers as usize / 2).max(1));
-                let mut group_of = vec![None; self.nodes.len()];
-                for (k, &s) in order.iter().enumerate() {
-                    group_of[s as usize] = Some(usize::from(k >= minority));
-                }
-                self.cut_groups(&group_of);
-                let a: Vec<u32> = order[..minority].to_vec();
-                let b: Vec<u32> = order[minority..].to_vec();
-                let desc = format!("{} | {}", self.names(&a), self.names(&b));
-                self.note_fault("partition", desc, 0);
-                Some(Undo::Heal)
+                let mut a: Vec<u32> = order[..minority].to_vec();
+                let mut b: Vec<u32> = order[minority..].to_vec();
+                a.sort_unstable();
+                b.sort_unstable();
+                let groups = vec![
+                    a.iter().map(|&i| node(self, i)).collect(),
+                    b.iter().map(|&i| node(self, i)).collect(),
+                ];
+                Some((FaultKind::Partition { groups }, FaultKind::Heal))
             }
             "crash" if down < max_down && !live.is_empty() => {
                 let &i = live.choose(&mut self.fault_rng).expect("non-empty");
-                self.crash(i, 0);
-                self.slots[i as usize].crashed_by_nemesis = true;
                 self.nemesis_down.push(i);
-                Some(Undo::Restart(i))
+                Some((
+                    FaultKind::Crash(node(self, i)),
+                    FaultKind::Restart(node(self, i)),
+                ))
             }
             "pause" if down < max_down && !live.is_empty() => {
                 let &i = live.choose(&mut self.fault_rng).expect("non-empty");
-                self.pause(i, 0);
                 self.nemesis_down.push(i);
-                Some(Undo::Resume(i))
+                Some((
+                    FaultKind::Pause(node(self, i)),
+                    FaultKind::Resume(node(self, i)),
+                ))
             }
             "clog" if servers > 1 => {
                 let a = self.fault_rng.gen_range(0..servers);
@@ -1433,39 +1428,58 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 if b >= a {
                     b += 1;
                 }
-                self.set_clog(a, b, true);
-                self.set_clog(b, a, true);
-                let desc = format!("{} <-> {}", self.names(&[a]), self.names(&[b]));
-                self.note_fault("clog", desc, 0);
-                Some(Undo::Unclog(a, b))
+                let (a, b) = (node(self, a), node(self, b));
+                Some((
+                    FaultKind::Clog {
+                        a: a.clone(),
+                        b: b.clone(),
+                        one_way: false,
+                    },
+                    FaultKind::Unclog {
+                        a,
+                        b,
+                        one_way: false,
+                    },
+                ))
             }
             "loss" => {
-                let p = self.fault_rng.gen_range(0.1..0.5);
-                let n = self.nodes.len();
-                for x in 0..n {
-                    for y in 0..n {
-                        self.net.link_mut(x, y).loss = p;
-                    }
-                }
-                self.note_fault("loss", format!("loss {p:.2} everywhere"), 0);
-                Some(Undo::Loss)
+                let p = (self.fault_rng.gen_range(0.1..0.5) * 100.0f64).round() / 100.0;
+                let base = *self.scenario.network.loss.get_ref();
+                Some((
+                    FaultKind::Loss {
+                        scope: Scope::Everywhere,
+                        probability: p,
+                        one_way: false,
+                    },
+                    FaultKind::Loss {
+                        scope: Scope::Everywhere,
+                        probability: base,
+                        one_way: false,
+                    },
+                ))
             }
             "clock" => {
                 let i = self.fault_rng.gen_range(0..servers);
-                let offset_ns = self.fault_rng.gen_range(-500_000_000i64..=500_000_000);
-                let drift = self.fault_rng.gen_range(-0.05..=0.05);
-                self.slots[i as usize].clock = Clock { offset_ns, drift };
-                let desc = format!(
-                    "{} clock offset {offset_ns}ns drift {drift:.3}",
-                    self.names(&[i])
-                );
-                self.note_fault("clock", desc, 0);
-                Some(Undo::Clock(i))
+                let offset_ns = self.fault_rng.gen_range(-500i64..=500) * 1_000_000;
+                let drift = (self.fault_rng.gen_range(-0.05f64..=0.05) * 1000.0).round() / 1000.0;
+                Some((
+                    FaultKind::Clock {
+                        target: node(self, i),
+                        offset_ns,
+                        drift,
+                    },
+                    FaultKind::Clock {
+                        target: node(self, i),
+                        offset_ns: 0,
+                        drift: 0.0,
+                    },
+                ))
             }
             _ => None,
         };
-        if let Some(u) = undo {
-            self.push(self.now + lasting, Ev::NemesisUndo(u));
+        if let Some((fault, undo)) = pair {
+            self.nemesis_apply(fault);
+            self.push(self.now + lasting, Ev::NemesisUndo(undo));
         }
         let next = self.now + self.nemesis_gap(nem.interval).max(1);
         if nem.stop.is_none_or(|s| next < s) {
@@ -1473,82 +1487,98 @@ impl<'s, P: Protocol> Sim<'s, P> {
         }
     }
 
-    fn nemesis_undo(&mut self, u: Undo) {
-        match u {
-            Undo::Heal => {
-                if self.net.any_cut() {
-                    self.net.heal();
-                    self.partition_changed();
-                    self.note_fault("heal", "every partition healed".into(), 0);
-                }
+    /// Applies a fault the nemesis chose, and logs it as a concrete schedule entry.
+    fn nemesis_apply(&mut self, kind: FaultKind) {
+        let fault = Fault {
+            at: self.now,
+            kind,
+            line: 0,
+        };
+        self.apply_fault(&fault);
+        self.nemesis_log.push(fault);
+    }
+
+    fn nemesis_undo(&mut self, undo: FaultKind) {
+        // Undo only what is still in force: a later fault may have undone it.
+        let needed = match &undo {
+            FaultKind::Heal => self.net.any_cut(),
+            FaultKind::Restart(t) | FaultKind::Resume(t) => {
+                let ids = self.resolve(t);
+                self.nemesis_down.retain(|d| !ids.contains(d));
+                ids.iter()
+                    .any(|&i| self.nodes[i as usize].is_none() || self.slots[i as usize].paused)
             }
-            Undo::Restart(i) => {
-                self.nemesis_down.retain(|&d| d != i);
-                if self.slots[i as usize].crashed_by_nemesis {
-                    self.restart(i, 0);
-                }
+            FaultKind::Unclog { a, b, .. } => {
+                let (a, b) = (self.resolve(a), self.resolve(b));
+                a.iter()
+                    .zip(&b)
+                    .any(|(&x, &y)| self.net.link(x as usize, y as usize).clogged)
             }
-            Undo::Resume(i) => {
-                self.nemesis_down.retain(|&d| d != i);
-                self.resume(i, 0);
-            }
-            Undo::Unclog(a, b) => {
-                if self.net.link(a as usize, b as usize).clogged {
-                    self.set_clog(a, b, false);
-                    self.set_clog(b, a, false);
-                    let desc = format!("{} <-> {}", self.names(&[a]), self.names(&[b]));
-                    self.note_fault("unclog", desc, 0);
-                }
-            }
-            Undo::Loss => {
-                let n = self.nodes.len();
-                for x in 0..n {
-                    for y in 0..n {
-                        let base = self.base_net.link(x, y).loss;
-                        self.net.link_mut(x, y).loss = base;
-                    }
-                }
-                self.note_fault("loss", "loss back to the network's setting".into(), 0);
-            }
-            Undo::Clock(i) => {
-                self.slots[i as usize].clock = Clock::default();
-                let desc = format!("{} clock reset", self.names(&[i]));
-                self.note_fault("clock", desc, 0);
-            }
+            _ => true,
+        };
+        if needed {
+            self.nemesis_apply(undo);
         }
     }
 
     /// The quiet phase begins: undo everything the nemesis did.
     fn nemesis_stop(&mut self) {
         self.nemesis_stopped = true;
-        self.note_fault(
-            "heal",
-            "nemesis stopped: every fault undone, quiet phase".into(),
-            0,
-        );
+        let mut undo = Vec::new();
         if self.net.any_cut() {
-            self.net.heal();
-            self.partition_changed();
+            undo.push(FaultKind::Heal);
         }
-        let n = self.nodes.len();
+        let n = self.nodes.len() as u32;
         for x in 0..n {
-            for y in 0..n {
-                let base = self.base_net.link(x, y).loss;
-                self.net.link_mut(x, y).loss = base;
-                if self.net.link(x, y).clogged {
-                    self.set_clog(x as u32, y as u32, false);
+            for y in x + 1..n {
+                if self.net.link(x as usize, y as usize).clogged
+                    || self.net.link(y as usize, x as usize).clogged
+                {
+                    let (a, b) = (self.cluster.name(NodeId(x)), self.cluster.name(NodeId(y)));
+                    undo.push(FaultKind::Unclog {
+                        a: Target::Node(a.to_string()),
+                        b: Target::Node(b.to_string()),
+                        one_way: false,
+                    });
                 }
             }
         }
+        let base = *self.scenario.network.loss.get_ref();
+        if (0..n as usize).any(|x| {
+            (0..n as usize).any(|y| self.net.link(x, y).loss != self.base_net.link(x, y).loss)
+        }) {
+            undo.push(FaultKind::Loss {
+                scope: Scope::Everywhere,
+                probability: base,
+                one_way: false,
+            });
+        }
         for i in 0..self.cluster.servers().len() {
-            self.slots[i].clock = Clock::default();
+            if self.slots[i].clock != Clock::default() {
+                let target = Target::Node(self.cluster.name(NodeId(i as u32)).to_string());
+                undo.push(FaultKind::Clock {
+                    target,
+                    offset_ns: 0,
+                    drift: 0.0,
+                });
+            }
         }
         for i in std::mem::take(&mut self.nemesis_down) {
-            if self.slots[i as usize].crashed_by_nemesis {
-                self.restart(i, 0);
-            } else {
-                self.resume(i, 0);
+            let target = Target::Node(self.cluster.name(NodeId(i)).to_string());
+            if self.nodes[i as usize].is_none() {
+                undo.push(FaultKind::Restart(target));
+            } else if self.slots[i as usize].paused {
+                undo.push(FaultKind::Resume(target));
             }
+        }
+        self.note_fault(
+            "nemesis-stop",
+            "nemesis stopped: every fault it left in force is undone; the quiet phase begins"
+                .into(),
+            0,
+        );
+        for u in undo {
+            self.nemesis_apply(u);
         }
     }
 
@@ -1597,6 +1627,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             summary,
             invariants,
             client_rtt_ns,
+            nemesis_log: self.nemesis_log,
         }
     }
 }

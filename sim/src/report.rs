@@ -292,7 +292,7 @@ impl Report {
         let mut v = Vec::new();
         let pct = |r: Option<f64>| {
             r.map_or("no operations".to_string(), |r| {
-                format!("{:.1}%", r * 100.0)
+                format!("{:.2}%", r * 100.0)
             })
         };
         let mut ratio = |what: &str, bound: Option<f64>, share: &Share, max: bool| {
@@ -400,6 +400,31 @@ impl Report {
         v
     }
 
+    /// What broke, one line each: invariants that did not behave as expected,
+    /// then expectations that failed. Each line starts with a stable name
+    /// before any `:`, so runs can be grouped by how they failed.
+    pub fn failures(&self) -> Vec<String> {
+        let mut broke: Vec<String> = self
+            .invariants
+            .iter()
+            .filter(|i| !i.ok)
+            .map(|i| {
+                if i.expected_violated {
+                    format!("{} held (expected violated)", i.name)
+                } else {
+                    format!("{} violated", i.name)
+                }
+            })
+            .collect();
+        broke.extend(
+            self.expectations
+                .iter()
+                .filter(|e| !e.held)
+                .map(|e| format!("{}: expected {}, got {}", e.what, e.expected, e.actual)),
+        );
+        broke
+    }
+
     /// The report for people.
     pub fn render(&self) -> String {
         use std::fmt::Write;
@@ -437,7 +462,7 @@ impl Report {
         );
         let a = &self.availability;
         let share = |s: &Share| match s.ratio() {
-            Some(r) => format!("{:.1}% ({}/{})", r * 100.0, s.ok, s.total),
+            Some(r) => format!("{:.2}% ({}/{})", r * 100.0, s.ok, s.total),
             None => "n/a (no operations)".into(),
         };
         let _ = writeln!(o, "availability overall {}", share(&a.overall));

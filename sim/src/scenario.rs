@@ -1300,3 +1300,171 @@ impl fmt::Display for Target {
 pub fn show(ns: Nanos) -> String {
     fmt_duration(ns)
 }
+
+/// A duration as a scenario file writes it, exactly: `"1.5s"` where that is
+/// exact, else a count of nanoseconds.
+pub fn exact_duration(ns: Nanos) -> String {
+    let shown = fmt_duration(ns);
+    if parse_duration(&shown) == Ok(ns) {
+        shown
+    } else {
+        format!("{ns}ns")
+    }
+}
+
+fn toml_list(targets: &[Target]) -> String {
+    let items: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn latency_toml(l: &LatencyDist) -> String {
+    match toml::Value::try_from(l) {
+        Ok(v) => v.to_string(),
+        Err(_) => unreachable!("a latency distribution always serializes"),
+    }
+}
+
+impl Fault {
+    /// This fault as a `[[faults]]` entry that parses back to the same fault.
+    pub fn to_toml(&self) -> String {
+        let mut lines = vec![
+            "[[faults]]".to_string(),
+            format!("at = \"{}\"", exact_duration(self.at)),
+        ];
+        let mut add = |k: &str, v: String| lines.push(format!("{k} = {v}"));
+        let scope = |add: &mut dyn FnMut(&str, String), scope: &Scope| match scope {
+            Scope::Everywhere => {}
+            Scope::Node(t) => add("target", format!("\"{t}\"")),
+            Scope::Link(a, b) => add("link", toml_list(&[a.clone(), b.clone()])),
+            Scope::Region(r) => add("region", format!("\"{r}\"")),
+        };
+        match &self.kind {
+            FaultKind::Partition { groups } => {
+                add("action", "\"partition\"".into());
+                let gs: Vec<String> = groups.iter().map(|g| toml_list(g)).collect();
+                add("groups", format!("[{}]", gs.join(", ")));
+            }
+            FaultKind::PartitionOneWay { from, to } => {
+                add("action", "\"partition\"".into());
+                add("from", toml_list(from));
+                let to = if to.is_empty() {
+                    vec![Target::Rest]
+                } else {
+                    to.clone()
+                };
+                add("to", toml_list(&to));
+            }
+            FaultKind::Heal => add("action", "\"heal\"".into()),
+            FaultKind::Crash(t)
+            | FaultKind::Restart(t)
+            | FaultKind::Pause(t)
+            | FaultKind::Resume(t)
+            | FaultKind::FsyncLoss(t)
+            | FaultKind::FsyncOk(t) => {
+                let action = match &self.kind {
+                    FaultKind::Crash(_) => "crash",
+                    FaultKind::Restart(_) => "restart",
+                    FaultKind::Pause(_) => "pause",
+                    FaultKind::Resume(_) => "resume",
+                    FaultKind::FsyncLoss(_) => "fsync-loss",
+                    _ => "fsync-ok",
+                };
+                add("action", format!("\"{action}\""));
+                add("target", format!("\"{t}\""));
+            }
+            FaultKind::Clog { a, b, one_way } | FaultKind::Unclog { a, b, one_way } => {
+                let clog = matches!(self.kind, FaultKind::Clog { .. });
+                add(
+                    "action",
+                    if clog { "\"clog\"" } else { "\"unclog\"" }.into(),
+                );
+                if *b == Target::All {
+                    add("target", format!("\"{a}\""));
+                } else {
+                    add("link", toml_list(&[a.clone(), b.clone()]));
+                }
+                if *one_way {
+                    add("one_way", "true".into());
+                }
+            }
+            FaultKind::Latency {
+                scope: s,
+                latency,
+                one_way,
+            } => {
+                add("action", "\"latency\"".into());
+                scope(&mut add, s);
+                add("latency", latency_toml(latency));
+                if *one_way {
+                    add("one_way", "true".into());
+                }
+            }
+            FaultKind::Loss {
+                scope: s,
+                probability,
+                one_way,
+            } => {
+                add("action", "\"loss\"".into());
+                scope(&mut add, s);
+                add("probability", format!("{probability:?}"));
+                if *one_way {
+                    add("one_way", "true".into());
+                }
+            }
+            FaultKind::Clock {
+                target,
+                offset_ns,
+                drift,
+            } => {
+                add("action", "\"clock\"".into());
+                add("target", format!("\"{target}\""));
+                let sign = if *offset_ns < 0 { "-" } else { "" };
+                add(
+                    "offset",
+                    format!("\"{sign}{}\"", exact_duration(offset_ns.unsigned_abs())),
+                );
+                add("drift", format!("{drift:?}"));
+            }
+        }
+        lines.join("\n") + "\n"
+    }
+}
+
+impl Scenario {
+    /// This scenario as TOML text, with its fault schedule, nemesis, duration,
+    /// seed and client count as they are now (after a shrink, say). Comments of
+    /// the original are not kept; `header` lines are written as comments first.
+    pub fn to_toml(&self, header: &[String]) -> String {
+        let mut doc: toml::Table = toml::from_str(&self.source).unwrap_or_default();
+        doc.remove("faults");
+        doc.remove("nemesis");
+        if let Some(toml::Value::Table(meta)) = doc.get_mut("meta") {
+            meta.insert("duration".into(), exact_duration(self.meta.duration).into());
+            meta.insert("seed".into(), toml::Value::Integer(self.meta.seed as i64));
+        }
+        if let Some(toml::Value::Table(t)) = doc.get_mut("topology") {
+            t.insert(
+                "clients".into(),
+                toml::Value::Integer(self.topology.clients as i64),
+            );
+        }
+        // Keep [expect] last, after the faults, as hand-written scenarios do.
+        let expect = doc.remove("expect");
+        let mut out: String = header.iter().map(|h| format!("# {h}\n")).collect();
+        if !header.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&toml::to_string(&doc).unwrap_or_default());
+        for f in &self.faults {
+            out.push('\n');
+            out.push_str(&f.to_toml());
+        }
+        if let Some(e) = expect {
+            let mut t = toml::Table::new();
+            t.insert("expect".into(), e);
+            out.push('\n');
+            out.push_str(&toml::to_string(&t).unwrap_or_default());
+        }
+        out
+    }
+}

@@ -499,3 +499,25 @@ fn stepping_event_by_event_gives_the_same_run_as_running_through() {
     assert_eq!(stepped.fingerprint, whole.fingerprint);
     assert!(steps >= stepped.counters.events);
 }
+
+#[test]
+fn the_nemesis_log_replays_as_a_fixed_schedule_to_the_same_run() {
+    let body = "[topology]\nservers = 5\nclients = 2\n[nemesis]\ninterval = \"60ms\"\nfault_duration = \"150ms\"\nstop = \"700ms\"\n";
+    let s = scenario(body);
+    let log_a = Rc::new(RefCell::new(Log::default()));
+    let probe = |log: &Rc<RefCell<Log>>| Probe {
+        log: log.clone(),
+        period: ms(100),
+        leader: 0,
+    };
+    let a = Sim::new(&s, probe(&log_a), 5, TraceMode::Off).run();
+    assert!(a.nemesis_log.len() > 5);
+    let mut fixed = s.clone();
+    fixed.nemesis = None;
+    fixed.faults = a.nemesis_log.clone();
+    let log_b = Rc::new(RefCell::new(Log::default()));
+    let b = Sim::new(&fixed, probe(&log_b), 5, TraceMode::Off).run();
+    assert_eq!(log_a.borrow().received, log_b.borrow().received);
+    assert_eq!(a.history, b.history);
+    assert_eq!(a.counters.dropped(), b.counters.dropped());
+}

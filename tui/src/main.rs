@@ -3,6 +3,7 @@
 mod bench;
 mod run_cmd;
 mod scenarios;
+mod shrink;
 mod sweep;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +42,8 @@ enum Command {
     List,
     /// Run a scenario over many seeds; list the seeds whose hypothesis failed.
     Sweep(sweep::SweepArgs),
+    /// Shrink a failing run into a small scenario that still fails the same way.
+    Shrink(shrink::ShrinkArgs),
     /// Measure the simulator's speed (events per second, simulated/wall time).
     Bench(bench::BenchArgs),
 }
@@ -58,6 +61,7 @@ fn main() {
         Some(Command::Run(args)) => run_cmd::run(&args),
         Some(Command::List) => list(),
         Some(Command::Sweep(args)) => sweep::run(&args),
+        Some(Command::Shrink(args)) => shrink::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
     };
     std::process::exit(code);

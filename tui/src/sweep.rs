@@ -60,29 +60,6 @@ struct Outcome {
     broke: Vec<String>,
 }
 
-fn judge(report: &Report) -> Vec<String> {
-    let mut broke: Vec<String> = report
-        .invariants
-        .iter()
-        .filter(|i| !i.ok)
-        .map(|i| {
-            if i.expected_violated {
-                format!("{} held (expected violated)", i.name)
-            } else {
-                format!("{} violated", i.name)
-            }
-        })
-        .collect();
-    broke.extend(
-        report
-            .expectations
-            .iter()
-            .filter(|e| !e.held)
-            .map(|e| format!("{}: expected {}, got {}", e.what, e.expected, e.actual)),
-    );
-    broke
-}
-
 pub fn run(args: &SweepArgs) -> i32 {
     let scenario = match scenarios::load(Some(&args.scenario)) {
         Ok(s) => s,
@@ -112,7 +89,7 @@ pub fn run(args: &SweepArgs) -> i32 {
                     seed,
                     passed: report.passed,
                     fingerprint: report.fingerprint.clone(),
-                    broke: judge(&report),
+                    broke: report.failures(),
                 };
                 results
                     .lock()

@@ -156,3 +156,42 @@ fn sweep_lists_failing_seeds_grouped_by_what_broke_and_exits_1() {
     let (_, again, _) = chaoslab(&["sweep", s, "--seeds", "1..30", "--jobs", "1"]);
     assert_eq!(out, again);
 }
+
+#[test]
+fn shrink_turns_a_nemesis_failure_into_a_small_fixed_schedule_that_still_fails() {
+    let scenario = tmp("shrinkme.toml");
+    std::fs::write(
+        &scenario,
+        "[meta]\nname = \"shrinkme\"\nduration = \"20s\"\nseed = 3\n[system]\nprotocol = \"single\"\n\
+         [topology]\nservers = 1\nclients = 4\n[workload]\nrate = 10\ntimeout = \"100ms\"\n\
+         [nemesis]\ninterval = \"1s\"\nfault_duration = \"500ms\"\nkinds = [\"pause\", \"clog\", \"loss\", \"clock\"]\nmax_down = 1\n\
+         [expect]\nmin_availability_outside_partition = 0.99\n",
+    )
+    .unwrap();
+    let shrunk = tmp("shrunk.toml");
+    let (code, out, err) = chaoslab(&[
+        "shrink",
+        scenario.to_str().unwrap(),
+        "--out",
+        shrunk.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("still broken: availability outside partition"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&shrunk).unwrap();
+    assert!(text.contains("the nemesis became its fixed schedule"));
+    assert!(!text.contains("[nemesis]"));
+    assert!(text.matches("[[faults]]").count() <= 3, "{text}");
+    // The written file fails on its own, with the same seed.
+    let (code, _, _) = chaoslab(&["run", shrunk.to_str().unwrap(), "--seed", "3"]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn shrink_says_so_when_the_run_passes() {
+    let (code, out, _) = chaoslab(&["shrink", "single/normal"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("nothing to shrink"));
+}
