@@ -203,6 +203,14 @@ impl Server {
 
     pub fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
         self.role = Role::Follower;
+        if self.params.read_mode == ReadMode::Lease {
+            // A restarted server has forgotten when it last heard from a
+            // leader, so it cannot know whether it promised not to vote. It
+            // keeps the promise it may have made: no votes for one minimum
+            // election timeout. Without this, crashing followers could let
+            // a new leader in while the old one's lease still runs.
+            self.heard_leader_at = Some(ctx.local_time());
+        }
         self.reset_election_timer(ctx);
         self.flush(ctx);
     }
@@ -385,12 +393,9 @@ impl Server {
         if self.role == Role::Leader {
             return true;
         }
-        match (self.leader, self.heard_leader_at) {
-            (Some(_), Some(at)) => {
-                ctx.local_time().saturating_sub(at) < self.params.election_timeout_min
-            }
-            _ => false,
-        }
+        self.heard_leader_at.is_some_and(|at| {
+            ctx.local_time().saturating_sub(at) < self.params.election_timeout_min
+        })
     }
 
     pub fn become_follower(&mut self, ctx: &mut Ctx<Msg>, term: u64, leader: Option<NodeId>) {

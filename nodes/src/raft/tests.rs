@@ -1517,3 +1517,23 @@ fn invariant_leader_completeness_asks_nothing_of_a_leader_of_an_earlier_term() {
     checker.check_server(&n3.server, &mut out);
     assert!(out.is_empty(), "{out:?}");
 }
+
+#[test]
+fn dissertation_6_4_1_with_leases_a_restarted_server_waits_an_election_timeout_before_voting() {
+    let params = Params {
+        read_mode: ReadMode::Lease,
+        ..Params::default()
+    };
+    let mut s = Solo::new(N2, 3, 0, params);
+    s.now = ms(1_000);
+    s.run(|s, ctx| s.on_start(ctx));
+    s.now = ms(1_100);
+    let effects = s.recv(N3, vote_request(1, 0, 0));
+    assert!(matches!(
+        sends(&effects)[0].1,
+        Msg::RequestVoteReply { granted: false, .. }
+    ));
+    s.now = ms(1_151);
+    let effects = s.recv(N3, vote_request(1, 0, 0));
+    assert_eq!(sends(&effects), vec![(N3, granted(1))]);
+}
