@@ -28,7 +28,14 @@
 //!
 //! Options and bug flags live in [`Params`]: PreVote and CheckQuorum (from
 //! the dissertation, §9.6 and §6.2), the read mode, and four bugs a learner can
-//! switch on to watch an invariant break.
+//! switch on to watch an invariant break. The invariants (Figure 3, plus
+//! lease safety) are checked after every step by [`Checker`]; the lesson that
+//! walks through them is docs/raft.md.
+//!
+//! The node is sans-IO: handlers record effects in a `Ctx` and never block,
+//! read a clock other than `Ctx::local_time`, or draw randomness other than
+//! `Ctx::rng`, so the same code runs under the kernel and in the hand-driven
+//! unit tests of `tests.rs`.
 
 mod client;
 mod invariants;

@@ -398,7 +398,7 @@ impl Server {
         })
     }
 
-    pub fn become_follower(&mut self, ctx: &mut Ctx<Msg>, term: u64, leader: Option<NodeId>) {
+    fn become_follower(&mut self, ctx: &mut Ctx<Msg>, term: u64, leader: Option<NodeId>) {
         if term > self.term {
             self.term = term;
             self.vote = None;
@@ -590,7 +590,7 @@ impl Server {
         let new_commit = leader_commit.min(match_index);
         if new_commit > self.commit {
             self.commit = new_commit;
-            self.apply(ctx);
+            self.apply();
         }
         self.send(
             from,
@@ -655,7 +655,7 @@ impl Server {
             pr.next = next.clamp(pr.matched + 1, last + 1);
             self.send_append(from);
         }
-        self.on_round_acked(ctx);
+        self.on_round_acked();
     }
 
     fn new_round(&mut self, ctx: &mut Ctx<Msg>) {
@@ -724,11 +724,11 @@ impl Server {
         }
         if n > self.commit {
             self.commit = n;
-            self.apply(ctx);
+            self.apply();
         }
     }
 
-    fn apply(&mut self, _ctx: &mut Ctx<Msg>) {
+    fn apply(&mut self) {
         while self.applied < self.commit {
             self.applied += 1;
             let Some(entry) = self.log.get(self.applied) else {
@@ -795,7 +795,7 @@ impl Server {
 
     /// A majority answered some round: reads waiting on it are confirmed, and
     /// the lease extends from the moment that round began.
-    fn on_round_acked(&mut self, _ctx: &mut Ctx<Msg>) {
+    fn on_round_acked(&mut self) {
         let mut acked: Vec<u64> = self.progress.values().map(|p| p.acked_round).collect();
         acked.sort_unstable_by(|a, b| b.cmp(a));
         // With the leader itself, the (majority-1)-th highest peer round has a
