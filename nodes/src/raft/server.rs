@@ -730,10 +730,12 @@ impl Server {
 
     fn apply(&mut self) {
         while self.applied < self.commit {
-            self.applied += 1;
-            let Some(entry) = self.log.get(self.applied) else {
+            // Only a bug flag can leave the commit index past the log's end
+            // (a follower that truncated committed entries); apply what exists.
+            let Some(entry) = self.log.get(self.applied + 1) else {
                 break;
             };
+            self.applied += 1;
             let command = entry.command.clone();
             let result = self.kv.apply(&command);
             if let (Role::Leader, Command::Client { client, seq, .. }) = (self.role, &command) {
