@@ -2,4 +2,5 @@
 //! nodes under injected faults, records a trace and a client history, and judges
 //! them.
 
+pub mod check;
 pub mod history;
