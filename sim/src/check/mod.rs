@@ -18,6 +18,7 @@ pub mod linear;
 pub mod model;
 pub mod parse;
 pub mod svg;
+pub mod synth;
 pub mod weak;
 
 use std::collections::BTreeMap;
