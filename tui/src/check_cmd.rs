@@ -96,7 +96,7 @@ pub fn run(args: &CheckArgs) -> i32 {
     let history = match parse_history(&text, args.format, args.model) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("{}:{}: {}", args.file.display(), e.line, e);
+            eprintln!("{}:{}: {}; expected {}", args.file.display(), e.line, e.problem, e.expected);
             return EXIT_BAD_INPUT;
         }
     };

@@ -304,14 +304,28 @@ impl fmt::Display for Explanation {
             writeln!(f, "  ... {} earlier operation(s) ...", self.prefix.len() - SHOWN)?;
         }
         for p in self.prefix.iter().skip(self.prefix.len().saturating_sub(SHOWN)) {
-            writeln!(f, "  #{:<6} {:<28} => {}", p.index, p.op, p.state_after)?;
+            writeln!(f, "  #{:<6} {:<28} => {}", p.index, clip(&p.op), clip(&p.state_after))?;
         }
-        writeln!(f, "Then #{} `{}` cannot be placed:", self.blocked_index, self.blocked_op)?;
+        writeln!(f, "Then #{} `{}` cannot be placed:", self.blocked_index, clip(&self.blocked_op))?;
+        let seen: Vec<String> = self.could_have_seen.iter().map(|s| clip(s)).collect();
         write!(
             f,
             "  it returned before any consistent order could include it; where it could have taken effect, the value was {}.",
-            self.could_have_seen.join(" or ")
+            seen.join(" or ")
         )
+    }
+}
+
+/// Long values (a string grown by hundreds of appends) keep their end, which
+/// is where they differ.
+fn clip(s: &str) -> String {
+    const MAX: usize = 48;
+    let n = s.chars().count();
+    if n <= MAX {
+        s.to_string()
+    } else {
+        let tail: String = s.chars().skip(n - (MAX - 3)).collect();
+        format!("...{tail}")
     }
 }
 

@@ -318,8 +318,14 @@ fn bump(map: &mut BTreeMap<ProcessId, ClientViolations>, process: ProcessId, ind
     map.entry(process).or_insert(ClientViolations { process, count: 0, first_index: index }).count += 1;
 }
 
+/// A duration in the most readable unit. (External histories without a clock
+/// count time in lines, which then read as nanoseconds.)
 fn ms(ns: u64) -> String {
-    format!("{:.3} ms", ns as f64 / 1e6)
+    if ns < 10_000 {
+        format!("{ns} ns")
+    } else {
+        format!("{:.3} ms", ns as f64 / 1e6)
+    }
 }
 
 impl fmt::Display for WeakReport {
