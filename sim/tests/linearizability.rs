@@ -9,18 +9,53 @@ use sim::check::model::Model;
 use sim::check::{check_linearizable, Budget, ModelKind, Verdict};
 use sim::history::{History, Op, OpFn, Outcome, Value};
 
-fn op(process: u64, key: &str, f: OpFn, output: Option<Value>, outcome: Outcome, call: u64, ret: Option<u64>) -> Op {
-    Op { process, key: key.into(), f, output, outcome, call_ns: call, return_ns: ret }
+fn op(
+    process: u64,
+    key: &str,
+    f: OpFn,
+    output: Option<Value>,
+    outcome: Outcome,
+    call: u64,
+    ret: Option<u64>,
+) -> Op {
+    Op {
+        process,
+        key: key.into(),
+        f,
+        output,
+        outcome,
+        call_ns: call,
+        return_ns: ret,
+    }
 }
 fn w(p: u64, v: i64, call: u64, ret: u64) -> Op {
-    op(p, "", OpFn::Write(Value::Int(v)), None, Outcome::Ok, call, Some(ret))
+    op(
+        p,
+        "",
+        OpFn::Write(Value::Int(v)),
+        None,
+        Outcome::Ok,
+        call,
+        Some(ret),
+    )
 }
 fn r(p: u64, v: Option<i64>, call: u64, ret: u64) -> Op {
     let out = v.map_or(Value::Nil, Value::Int);
     op(p, "", OpFn::Read, Some(out), Outcome::Ok, call, Some(ret))
 }
 fn cas(p: u64, from: i64, to: i64, outcome: Outcome, call: u64, ret: Option<u64>) -> Op {
-    op(p, "", OpFn::Cas { expected: Value::Int(from), new: Value::Int(to) }, None, outcome, call, ret)
+    op(
+        p,
+        "",
+        OpFn::Cas {
+            expected: Value::Int(from),
+            new: Value::Int(to),
+        },
+        None,
+        outcome,
+        call,
+        ret,
+    )
 }
 fn check(ops: Vec<Op>, model: ModelKind) -> Verdict {
     check_linearizable(&History { ops }, model, Budget::default()).verdict
@@ -28,13 +63,22 @@ fn check(ops: Vec<Op>, model: ModelKind) -> Verdict {
 
 #[test]
 fn sequential_write_then_read_is_linearizable() {
-    assert!(check(vec![w(0, 1, 0, 10), r(1, Some(1), 20, 30)], ModelKind::Register).is_linearizable());
+    assert!(check(
+        vec![w(0, 1, 0, 10), r(1, Some(1), 20, 30)],
+        ModelKind::Register
+    )
+    .is_linearizable());
 }
 
 #[test]
 fn a_read_of_the_old_value_after_a_completed_write_is_a_violation() {
-    let v = check(vec![w(0, 1, 0, 10), w(0, 2, 20, 30), r(1, Some(1), 40, 50)], ModelKind::Register);
-    let Verdict::NotLinearizable { explanation } = v else { panic!("expected a violation, got {v}") };
+    let v = check(
+        vec![w(0, 1, 0, 10), w(0, 2, 20, 30), r(1, Some(1), 40, 50)],
+        ModelKind::Register,
+    );
+    let Verdict::NotLinearizable { explanation } = v else {
+        panic!("expected a violation, got {v}")
+    };
     assert_eq!(explanation.blocked_index, 2);
     assert_eq!(explanation.could_have_seen, vec!["2".to_string()]);
     assert_eq!(explanation.prefix.len(), 2);
@@ -44,43 +88,104 @@ fn a_read_of_the_old_value_after_a_completed_write_is_a_violation() {
 
 #[test]
 fn concurrent_reads_may_see_either_side_of_a_write() {
-    let ops = vec![w(0, 1, 0, 5), w(0, 2, 10, 40), r(1, Some(2), 15, 20), r(2, Some(2), 21, 25), r(3, Some(2), 30, 35)];
+    let ops = vec![
+        w(0, 1, 0, 5),
+        w(0, 2, 10, 40),
+        r(1, Some(2), 15, 20),
+        r(2, Some(2), 21, 25),
+        r(3, Some(2), 30, 35),
+    ];
     assert!(check(ops, ModelKind::Register).is_linearizable());
     // Once a read saw the new value, a later read cannot go back in time.
-    let ops = vec![w(0, 1, 0, 5), w(0, 2, 10, 40), r(1, Some(2), 15, 20), r(2, Some(1), 21, 25)];
+    let ops = vec![
+        w(0, 1, 0, 5),
+        w(0, 2, 10, 40),
+        r(1, Some(2), 15, 20),
+        r(2, Some(1), 21, 25),
+    ];
     assert!(check(ops, ModelKind::Register).is_violation());
 }
 
 #[test]
 fn an_info_write_may_take_effect_long_after_its_invocation() {
-    let info = op(0, "", OpFn::Write(Value::Int(7)), None, Outcome::Info, 0, None);
-    let ops = vec![info, w(1, 1, 10, 20), r(2, Some(1), 30, 40), r(2, Some(7), 50, 60)];
+    let info = op(
+        0,
+        "",
+        OpFn::Write(Value::Int(7)),
+        None,
+        Outcome::Info,
+        0,
+        None,
+    );
+    let ops = vec![
+        info,
+        w(1, 1, 10, 20),
+        r(2, Some(1), 30, 40),
+        r(2, Some(7), 50, 60),
+    ];
     assert!(check(ops, ModelKind::Register).is_linearizable());
 }
 
 #[test]
 fn an_info_write_may_never_take_effect() {
-    let info = op(0, "", OpFn::Write(Value::Int(7)), None, Outcome::Info, 0, None);
-    let ops = vec![info, r(2, None, 30, 40), w(1, 1, 50, 60), r(2, Some(1), 70, 80)];
+    let info = op(
+        0,
+        "",
+        OpFn::Write(Value::Int(7)),
+        None,
+        Outcome::Info,
+        0,
+        None,
+    );
+    let ops = vec![
+        info,
+        r(2, None, 30, 40),
+        w(1, 1, 50, 60),
+        r(2, Some(1), 70, 80),
+    ];
     assert!(check(ops, ModelKind::Register).is_linearizable());
 }
 
 #[test]
 fn an_info_write_cannot_take_effect_before_its_invocation() {
-    let info = op(0, "", OpFn::Write(Value::Int(7)), None, Outcome::Info, 50, None);
+    let info = op(
+        0,
+        "",
+        OpFn::Write(Value::Int(7)),
+        None,
+        Outcome::Info,
+        50,
+        None,
+    );
     assert!(check(vec![r(1, Some(7), 0, 10), info], ModelKind::Register).is_violation());
 }
 
 #[test]
 fn a_failed_write_never_took_effect() {
-    let failed = op(0, "", OpFn::Write(Value::Int(7)), None, Outcome::Fail, 0, Some(10));
-    assert!(check(vec![failed.clone(), r(1, None, 20, 30)], ModelKind::Register).is_linearizable());
+    let failed = op(
+        0,
+        "",
+        OpFn::Write(Value::Int(7)),
+        None,
+        Outcome::Fail,
+        0,
+        Some(10),
+    );
+    assert!(check(
+        vec![failed.clone(), r(1, None, 20, 30)],
+        ModelKind::Register
+    )
+    .is_linearizable());
     assert!(check(vec![failed, r(1, Some(7), 20, 30)], ModelKind::Register).is_violation());
 }
 
 #[test]
 fn a_successful_cas_needs_the_expected_value() {
-    let ok = vec![w(0, 1, 0, 10), cas(1, 1, 2, Outcome::Ok, 20, Some(30)), r(2, Some(2), 40, 50)];
+    let ok = vec![
+        w(0, 1, 0, 10),
+        cas(1, 1, 2, Outcome::Ok, 20, Some(30)),
+        r(2, Some(2), 40, 50),
+    ];
     assert!(check(ok, ModelKind::CasRegister).is_linearizable());
     let bad = vec![w(0, 1, 0, 10), cas(1, 3, 2, Outcome::Ok, 20, Some(30))];
     assert!(check(bad, ModelKind::CasRegister).is_violation());
@@ -97,13 +202,26 @@ fn an_info_cas_may_or_may_not_have_applied() {
 
 #[test]
 fn the_register_model_does_not_know_cas() {
-    let v = check(vec![cas(1, 1, 2, Outcome::Ok, 0, Some(1))], ModelKind::Register);
+    let v = check(
+        vec![cas(1, 1, 2, Outcome::Ok, 0, Some(1))],
+        ModelKind::Register,
+    );
     assert!(matches!(v, Verdict::Unknown { .. }), "{v}");
 }
 
 #[test]
 fn kv_appends_build_lists_and_deletes_clear_them() {
-    let a = |p, x, c, rt| op(p, "k", OpFn::Append(Value::Int(x)), None, Outcome::Ok, c, Some(rt));
+    let a = |p, x, c, rt| {
+        op(
+            p,
+            "k",
+            OpFn::Append(Value::Int(x)),
+            None,
+            Outcome::Ok,
+            c,
+            Some(rt),
+        )
+    };
     let rd = |p, v: Value, c, rt| op(p, "k", OpFn::Read, Some(v), Outcome::Ok, c, Some(rt));
     let ops = vec![
         a(0, 1, 0, 10),
@@ -120,10 +238,37 @@ fn kv_appends_build_lists_and_deletes_clear_them() {
 
 #[test]
 fn kv_keys_are_checked_independently_and_the_violation_names_its_key() {
-    let put = |p, k: &str, v, c, rt| op(p, k, OpFn::Write(Value::Int(v)), None, Outcome::Ok, c, Some(rt));
-    let get = |p, k: &str, v, c, rt| op(p, k, OpFn::Read, Some(Value::Int(v)), Outcome::Ok, c, Some(rt));
-    let ops = vec![put(0, "a", 1, 0, 10), put(1, "b", 2, 0, 10), get(2, "a", 1, 20, 30), get(2, "b", 1, 40, 50)];
-    let Verdict::NotLinearizable { explanation } = check(ops, ModelKind::Kv) else { panic!("expected a violation") };
+    let put = |p, k: &str, v, c, rt| {
+        op(
+            p,
+            k,
+            OpFn::Write(Value::Int(v)),
+            None,
+            Outcome::Ok,
+            c,
+            Some(rt),
+        )
+    };
+    let get = |p, k: &str, v, c, rt| {
+        op(
+            p,
+            k,
+            OpFn::Read,
+            Some(Value::Int(v)),
+            Outcome::Ok,
+            c,
+            Some(rt),
+        )
+    };
+    let ops = vec![
+        put(0, "a", 1, 0, 10),
+        put(1, "b", 2, 0, 10),
+        get(2, "a", 1, 20, 30),
+        get(2, "b", 1, 40, 50),
+    ];
+    let Verdict::NotLinearizable { explanation } = check(ops, ModelKind::Kv) else {
+        panic!("expected a violation")
+    };
     assert_eq!(explanation.key, "b");
 }
 
@@ -135,7 +280,11 @@ fn a_tiny_step_budget_answers_unknown_never_a_wrong_verdict() {
     }
     ops.push(r(99, Some(-1), 200, 300));
     let report = check_linearizable(&History { ops }, ModelKind::Register, Budget::steps(50));
-    assert!(matches!(report.verdict, Verdict::Unknown { .. }), "{}", report.verdict);
+    assert!(
+        matches!(report.verdict, Verdict::Unknown { .. }),
+        "{}",
+        report.verdict
+    );
 }
 
 #[test]
@@ -146,14 +295,23 @@ fn an_expired_deadline_answers_unknown() {
     }
     ops.push(r(99, Some(-1), 200, 300));
     let expired = || true;
-    let budget = Budget { max_steps: u64::MAX, expired: Some(&expired) };
+    let budget = Budget {
+        max_steps: u64::MAX,
+        expired: Some(&expired),
+    };
     let report = check_linearizable(&History { ops }, ModelKind::Register, budget);
-    assert!(matches!(report.verdict, Verdict::Unknown { .. }), "{}", report.verdict);
+    assert!(
+        matches!(report.verdict, Verdict::Unknown { .. }),
+        "{}",
+        report.verdict
+    );
 }
 
 #[test]
 fn a_long_single_key_history_does_not_overflow_the_stack() {
-    let ops: Vec<Op> = (0..20_000).map(|i| w(0, i, 2 * i as u64, 2 * i as u64 + 1)).collect();
+    let ops: Vec<Op> = (0..20_000)
+        .map(|i| w(0, i, 2 * i as u64, 2 * i as u64 + 1))
+        .collect();
     assert!(check(ops, ModelKind::Register).is_linearizable());
 }
 
@@ -168,9 +326,18 @@ fn brute_force(history: &History) -> bool {
     let ops: Vec<&Op> = history
         .ops
         .iter()
-        .filter(|o| o.outcome != Outcome::Fail && !(matches!(o.f, OpFn::Read) && (o.outcome != Outcome::Ok || o.output.is_none())))
+        .filter(|o| {
+            o.outcome != Outcome::Fail
+                && !(matches!(o.f, OpFn::Read) && (o.outcome != Outcome::Ok || o.output.is_none()))
+        })
         .collect();
-    let ret = |o: &Op| if o.outcome == Outcome::Ok { o.return_ns.unwrap_or(u64::MAX) } else { u64::MAX };
+    let ret = |o: &Op| {
+        if o.outcome == Outcome::Ok {
+            o.return_ns.unwrap_or(u64::MAX)
+        } else {
+            u64::MAX
+        }
+    };
     fn go(
         ops: &[&Op],
         used: &mut Vec<bool>,
@@ -179,7 +346,11 @@ fn brute_force(history: &History) -> bool {
         ret: &dyn Fn(&Op) -> u64,
     ) -> bool {
         // Done once every completed operation is placed (unknown ones may never happen).
-        if ops.iter().zip(used.iter()).all(|(o, &u)| u || o.outcome != Outcome::Ok) {
+        if ops
+            .iter()
+            .zip(used.iter())
+            .all(|(o, &u)| u || o.outcome != Outcome::Ok)
+        {
             return true;
         }
         for i in 0..ops.len() {
@@ -187,15 +358,15 @@ fn brute_force(history: &History) -> bool {
                 continue;
             }
             // Real time: nothing still unplaced and completed may have returned before i began.
-            let blocked = ops
-                .iter()
-                .enumerate()
-                .any(|(j, o)| j != i && !used[j] && o.outcome == Outcome::Ok && ret(o) < ops[i].call_ns);
+            let blocked = ops.iter().enumerate().any(|(j, o)| {
+                j != i && !used[j] && o.outcome == Outcome::Ok && ret(o) < ops[i].call_ns
+            });
             if blocked {
                 continue;
             }
             let cur = state.get(&ops[i].key).cloned().unwrap_or(Value::Nil);
-            if let Some(next) = model.step(&cur, &ops[i].f, ops[i].output.as_ref(), ops[i].outcome) {
+            if let Some(next) = model.step(&cur, &ops[i].f, ops[i].output.as_ref(), ops[i].outcome)
+            {
                 let mut s = state.clone();
                 s.insert(ops[i].key.clone(), next);
                 used[i] = true;
@@ -229,7 +400,10 @@ fn random_history(rng: &mut ChaCha8Rng) -> History {
         let f = match rng.gen_range(0..6) {
             0 | 1 => OpFn::Read,
             2 => OpFn::Write(Value::Int(rng.gen_range(0..3))),
-            3 => OpFn::Cas { expected: Value::Int(rng.gen_range(0..3)), new: Value::Int(rng.gen_range(0..3)) },
+            3 => OpFn::Cas {
+                expected: Value::Int(rng.gen_range(0..3)),
+                new: Value::Int(rng.gen_range(0..3)),
+            },
             4 => OpFn::Append(Value::Int(rng.gen_range(0..3))),
             _ => OpFn::Delete,
         };
@@ -267,7 +441,9 @@ fn random_history(rng: &mut ChaCha8Rng) -> History {
         if matches!(o.f, OpFn::Read) && o.outcome == Outcome::Ok {
             o.output = Some(cur.clone());
         }
-        let next = model.step(&cur, &o.f, o.output.as_ref(), o.outcome).expect("a real execution is accepted");
+        let next = model
+            .step(&cur, &o.f, o.output.as_ref(), o.outcome)
+            .expect("a real execution is accepted");
         store.insert(o.key.clone(), next);
     }
     for o in &mut ops {
@@ -293,7 +469,10 @@ fn the_search_agrees_with_brute_force_on_2000_random_small_histories() {
         let history = random_history(&mut rng);
         let expected = brute_force(&history);
         let verdict = check_linearizable(&history, ModelKind::Kv, Budget::default()).verdict;
-        assert!(!matches!(verdict, Verdict::Unknown { .. }), "case {case}: {verdict}");
+        assert!(
+            !matches!(verdict, Verdict::Unknown { .. }),
+            "case {case}: {verdict}"
+        );
         assert_eq!(
             verdict.is_linearizable(),
             expected,

@@ -8,12 +8,16 @@ use sim::check::parse::{parse_history, Format};
 use sim::check::{check_linearizable, Budget, ModelKind, Verdict};
 
 fn corpus() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference-histories/porcupine"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/reference-histories/porcupine"
+    ))
 }
 
 /// (file relative to the corpus, expected linearizable) from verdicts.tsv.
 fn verdicts() -> Vec<(String, bool)> {
-    let text = std::fs::read_to_string(corpus().join("verdicts.tsv")).expect("verdicts.tsv is readable");
+    let text =
+        std::fs::read_to_string(corpus().join("verdicts.tsv")).expect("verdicts.tsv is readable");
     text.lines()
         .skip(1)
         .filter(|l| !l.trim().is_empty())
@@ -28,37 +32,66 @@ fn verdicts() -> Vec<(String, bool)> {
 
 fn check_file(file: &str) -> Verdict {
     let text = std::fs::read_to_string(corpus().join(file)).expect("history is readable");
-    let model = if file.starts_with("kv/") { ModelKind::Kv } else { ModelKind::CasRegister };
-    let history = parse_history(&text, Format::Auto, model).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let model = if file.starts_with("kv/") {
+        ModelKind::Kv
+    } else {
+        ModelKind::CasRegister
+    };
+    let history =
+        parse_history(&text, Format::Auto, model).unwrap_or_else(|e| panic!("{file}: {e}"));
     check_linearizable(&history, model, Budget::default()).verdict
 }
 
 #[test]
 fn verdicts_file_lists_all_102_etcd_runs_and_6_kv_histories() {
     let v = verdicts();
-    assert_eq!(v.iter().filter(|(f, _)| f.starts_with("jepsen/")).count(), 102);
+    assert_eq!(
+        v.iter().filter(|(f, _)| f.starts_with("jepsen/")).count(),
+        102
+    );
     assert_eq!(v.iter().filter(|(f, _)| f.starts_with("kv/")).count(), 6);
 }
 
 #[test]
 fn every_etcd_history_gets_its_known_verdict() {
     let mut wrong = Vec::new();
-    for (file, expected) in verdicts().into_iter().filter(|(f, _)| f.starts_with("jepsen/")) {
+    for (file, expected) in verdicts()
+        .into_iter()
+        .filter(|(f, _)| f.starts_with("jepsen/"))
+    {
         let verdict = check_file(&file);
-        let ok = if expected { verdict.is_linearizable() } else { verdict.is_violation() };
+        let ok = if expected {
+            verdict.is_linearizable()
+        } else {
+            verdict.is_violation()
+        };
         if !ok {
-            wrong.push(format!("{file}: expected linearizable={expected}, got {verdict}"));
+            wrong.push(format!(
+                "{file}: expected linearizable={expected}, got {verdict}"
+            ));
         }
     }
-    assert!(wrong.is_empty(), "{} wrong verdict(s):\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} wrong verdict(s):\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }
 
 #[test]
 fn every_kv_history_gets_its_known_verdict() {
     for (file, expected) in verdicts().into_iter().filter(|(f, _)| f.starts_with("kv/")) {
         let verdict = check_file(&file);
-        let ok = if expected { verdict.is_linearizable() } else { verdict.is_violation() };
-        assert!(ok, "{file}: expected linearizable={expected}, got {verdict}");
+        let ok = if expected {
+            verdict.is_linearizable()
+        } else {
+            verdict.is_violation()
+        };
+        assert!(
+            ok,
+            "{file}: expected linearizable={expected}, got {verdict}"
+        );
     }
 }
 

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sim::check::parse::{parse_history, Format};
-use sim::check::{check_linearizable, check_weak, svg, synth, validate, Budget, ModelKind, Verdict};
+use sim::check::{
+    check_linearizable, check_weak, svg, synth, validate, Budget, ModelKind, Verdict,
+};
 use sim::history::History;
 
 pub const EXIT_LINEARIZABLE: i32 = 0;
@@ -46,7 +48,8 @@ pub struct CheckArgs {
 }
 
 fn parse_model(s: &str) -> Result<ModelKind, String> {
-    ModelKind::from_name(s).ok_or_else(|| format!("unknown model {s:?}; valid: register, cas-register, kv"))
+    ModelKind::from_name(s)
+        .ok_or_else(|| format!("unknown model {s:?}; valid: register, cas-register, kv"))
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -75,7 +78,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 fn replay_command(args: &CheckArgs) -> String {
-    format!("chaoslab check {} --model {}", args.file.display(), args.model)
+    format!(
+        "chaoslab check {} --model {}",
+        args.file.display(),
+        args.model
+    )
 }
 
 /// Runs `chaoslab check`; returns the process exit code.
@@ -84,7 +91,11 @@ pub fn run(args: &CheckArgs) -> i32 {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("{}: not UTF-8 text (byte {}); expected a text history file", args.file.display(), e.utf8_error().valid_up_to());
+                eprintln!(
+                    "{}: not UTF-8 text (byte {}); expected a text history file",
+                    args.file.display(),
+                    e.utf8_error().valid_up_to()
+                );
                 return EXIT_BAD_INPUT;
             }
         },
@@ -96,7 +107,13 @@ pub fn run(args: &CheckArgs) -> i32 {
     let history = match parse_history(&text, args.format, args.model) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("{}:{}: {}; expected {}", args.file.display(), e.line, e.problem, e.expected);
+            eprintln!(
+                "{}:{}: {}; expected {}",
+                args.file.display(),
+                e.line,
+                e.problem,
+                e.expected
+            );
             return EXIT_BAD_INPUT;
         }
     };
@@ -108,7 +125,10 @@ pub fn run(args: &CheckArgs) -> i32 {
     let started = Instant::now();
     let deadline = started + args.timeout;
     let expired = move || Instant::now() >= deadline;
-    let budget = Budget { max_steps: args.max_steps, expired: Some(&expired) };
+    let budget = Budget {
+        max_steps: args.max_steps,
+        expired: Some(&expired),
+    };
     let lin = check_linearizable(&history, args.model, budget);
     let lin_elapsed = started.elapsed();
     let weak = check_weak(&history);
@@ -118,7 +138,12 @@ pub fn run(args: &CheckArgs) -> i32 {
         _ => None,
     };
     if let Some(path) = &args.svg {
-        let title = format!("{} ({} model): {}", args.file.display(), args.model, short_verdict(&lin.verdict));
+        let title = format!(
+            "{} ({} model): {}",
+            args.file.display(),
+            args.model,
+            short_verdict(&lin.verdict)
+        );
         if let Err(e) = std::fs::write(path, svg::render(&history, &title, violation)) {
             eprintln!("{}: cannot write the SVG: {e}", path.display());
             return EXIT_BAD_INPUT;
@@ -129,7 +154,12 @@ pub fn run(args: &CheckArgs) -> i32 {
         let out = serde_json::json!({ "file": args.file.display().to_string(), "linearizability": lin, "weak": weak });
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
-        println!("{}: {} operation(s), {} client(s)", args.file.display(), history.ops.len(), clients(&history));
+        println!(
+            "{}: {} operation(s), {} client(s)",
+            args.file.display(),
+            history.ops.len(),
+            clients(&history)
+        );
         println!("{lin}");
         println!("checked in {:.3} s", lin_elapsed.as_secs_f64());
         println!("{weak}");
@@ -144,7 +174,11 @@ pub fn run(args: &CheckArgs) -> i32 {
             EXIT_NOT_LINEARIZABLE
         }
         Verdict::Unknown { .. } => {
-            eprintln!("unknown; retry with a longer --timeout: {} --timeout {}s", replay_command(args), args.timeout.as_secs().max(1) * 10);
+            eprintln!(
+                "unknown; retry with a longer --timeout: {} --timeout {}s",
+                replay_command(args),
+                args.timeout.as_secs().max(1) * 10
+            );
             EXIT_UNKNOWN
         }
     }
@@ -174,7 +208,10 @@ pub struct BenchCheckArgs {
 }
 
 fn default_corpus() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference-histories/porcupine"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/reference-histories/porcupine"
+    ))
 }
 
 fn load(corpus: &Path, file: &str, model: ModelKind) -> Result<History, String> {
@@ -202,7 +239,10 @@ pub fn bench_check(args: &BenchCheckArgs) -> i32 {
     let verdicts = match std::fs::read_to_string(corpus.join("verdicts.tsv")) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("{}: cannot read verdicts.tsv: {e}; pass --corpus DIR", corpus.display());
+            eprintln!(
+                "{}: cannot read verdicts.tsv: {e}; pass --corpus DIR",
+                corpus.display()
+            );
             return EXIT_BAD_INPUT;
         }
     };
@@ -210,8 +250,14 @@ pub fn bench_check(args: &BenchCheckArgs) -> i32 {
     let mut kv = Vec::new();
     for line in verdicts.lines().skip(1).filter(|l| !l.trim().is_empty()) {
         let mut cols = line.split('\t');
-        let (Some(file), Some(v)) = (cols.next(), cols.next()) else { continue };
-        let model = if file.starts_with("kv/") { ModelKind::Kv } else { ModelKind::CasRegister };
+        let (Some(file), Some(v)) = (cols.next(), cols.next()) else {
+            continue;
+        };
+        let model = if file.starts_with("kv/") {
+            ModelKind::Kv
+        } else {
+            ModelKind::CasRegister
+        };
         let history = match load(&corpus, file, model) {
             Ok(h) => h,
             Err(e) => {
@@ -228,22 +274,35 @@ pub fn bench_check(args: &BenchCheckArgs) -> i32 {
     }
     let mut wrong = 0;
     let mut judge = |file: &str, expected: bool, verdict: &Verdict| {
-        let ok = if expected { verdict.is_linearizable() } else { verdict.is_violation() };
+        let ok = if expected {
+            verdict.is_linearizable()
+        } else {
+            verdict.is_violation()
+        };
         if !ok {
             wrong += 1;
-            eprintln!("WRONG VERDICT {file}: expected linearizable={expected}, got {}", short_verdict(verdict));
+            eprintln!(
+                "WRONG VERDICT {file}: expected linearizable={expected}, got {}",
+                short_verdict(verdict)
+            );
         }
     };
 
     println!("chaoslab bench check (wall clock, best of 3, one thread)");
     let (t, verdicts) = time(|| {
-        etcd.iter().map(|(_, _, m, h)| check_linearizable(h, *m, Budget::default()).verdict).collect::<Vec<_>>()
+        etcd.iter()
+            .map(|(_, _, m, h)| check_linearizable(h, *m, Budget::default()).verdict)
+            .collect::<Vec<_>>()
     });
     for ((file, expected, _, _), v) in etcd.iter().zip(&verdicts) {
         judge(file, *expected, v);
     }
     let ops: usize = etcd.iter().map(|e| e.3.ops.len()).sum();
-    println!("  etcd: {} histories, {ops} operations: {:.4} s in total (target < 0.3 s)", etcd.len(), t.as_secs_f64());
+    println!(
+        "  etcd: {} histories, {ops} operations: {:.4} s in total (target < 0.3 s)",
+        etcd.len(),
+        t.as_secs_f64()
+    );
 
     for (file, expected, model, h) in &kv {
         let (t, report) = time(|| check_linearizable(h, *model, Budget::default()));

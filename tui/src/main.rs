@@ -6,7 +6,10 @@ mod check_cmd;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "chaoslab", about = "chaoslab: a deterministic distributed-systems simulator and lab")]
+#[command(
+    name = "chaoslab",
+    about = "chaoslab: a deterministic distributed-systems simulator and lab"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,7 +36,9 @@ fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => check_cmd::run(&args),
-        Command::Bench { what: Bench::Check(args) } => check_cmd::bench_check(&args),
+        Command::Bench {
+            what: Bench::Check(args),
+        } => check_cmd::bench_check(&args),
     };
     std::process::exit(code);
 }

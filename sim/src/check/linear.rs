@@ -51,7 +51,10 @@ impl Budget<'static> {
     pub const DEFAULT_MAX_STEPS: u64 = 50_000_000;
 
     pub fn steps(max_steps: u64) -> Budget<'static> {
-        Budget { max_steps, expired: None }
+        Budget {
+            max_steps,
+            expired: None,
+        }
     }
 }
 
@@ -107,7 +110,11 @@ pub(crate) enum KeyOutcome<S> {
     /// `prefix` is the deepest sequence of operations (indices into the key's op
     /// list) that the search could linearize, with the state after each;
     /// `blocked` is the operation whose return came before it could be placed.
-    Violation { prefix: Vec<(usize, S)>, blocked: usize, init: S },
+    Violation {
+        prefix: Vec<(usize, S)>,
+        blocked: usize,
+        init: S,
+    },
     Unknown(Exhausted),
 }
 
@@ -147,6 +154,16 @@ struct Node {
     is_call: bool,
 }
 
+/// The deepest configuration where the search got stuck.
+struct Stuck {
+    /// (call node, state before it) of each linearized operation.
+    stack: Vec<(u32, u32)>,
+    /// The operation whose return entry stopped the search.
+    blocked: u32,
+    /// The state then.
+    state: u32,
+}
+
 /// The memo: every (set of linearized operations, state) pair explored so far.
 ///
 /// An open-addressing table of indices into flat arrays, so an insert costs no
@@ -162,7 +179,13 @@ struct Memo {
 
 impl Memo {
     fn new(words: usize) -> Memo {
-        Memo { words, slots: vec![NONE; 1024], hashes: Vec::new(), states: Vec::new(), arena: Vec::new() }
+        Memo {
+            words,
+            slots: vec![NONE; 1024],
+            hashes: Vec::new(),
+            states: Vec::new(),
+            arena: Vec::new(),
+        }
     }
 
     /// Inserts the pair; false if it was already there.
@@ -248,7 +271,7 @@ pub(crate) struct KeySearch<'h, 'm, M: Model> {
     stack: Vec<(u32, u32)>,
     /// The deepest configuration that got stuck: its stack, the operation whose
     /// return entry stopped it, and the state then.
-    best: Option<(Vec<(u32, u32)>, u32, u32)>,
+    best: Option<Stuck>,
     entry: u32,
     /// Steps this key has used.
     pub steps: u64,
@@ -257,7 +280,10 @@ pub(crate) struct KeySearch<'h, 'm, M: Model> {
 impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
     pub fn new(model: &'m M, ops: Vec<SearchOp<'h>>) -> Self {
         let n = ops.len();
-        assert!(n < (u32::MAX / 2) as usize, "too many operations on one key");
+        assert!(
+            n < (u32::MAX / 2) as usize,
+            "too many operations on one key"
+        );
 
         // Entries in time order; at equal times invocations come first, so
         // operations whose intervals touch count as concurrent (the charitable
@@ -272,13 +298,31 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
         order.sort_unstable();
 
         let mut nodes: Vec<Node> = Vec::with_capacity(order.len() + 2);
-        nodes.push(Node { prev: NONE, next: TAIL, op: NONE, matching: NONE, is_call: false });
-        nodes.push(Node { prev: HEAD, next: NONE, op: NONE, matching: NONE, is_call: false });
+        nodes.push(Node {
+            prev: NONE,
+            next: TAIL,
+            op: NONE,
+            matching: NONE,
+            is_call: false,
+        });
+        nodes.push(Node {
+            prev: HEAD,
+            next: NONE,
+            op: NONE,
+            matching: NONE,
+            is_call: false,
+        });
         let mut call_node = vec![NONE; n];
         for &(_, kind, op) in &order {
             let id = nodes.len() as u32;
             let last = nodes[TAIL as usize].prev;
-            nodes.push(Node { prev: last, next: TAIL, op, matching: NONE, is_call: kind == 0 });
+            nodes.push(Node {
+                prev: last,
+                next: TAIL,
+                op,
+                matching: NONE,
+                is_call: kind == 0,
+            });
             nodes[last as usize].next = id;
             nodes[TAIL as usize].prev = id;
             if kind == 0 {
@@ -291,7 +335,10 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
 
         let must_place = ops.iter().filter(|o| o.ret.is_some()).count();
         let words = n.div_ceil(64).max(1);
-        let mut states = States { all: Vec::new(), ids: ProbeMap::default() };
+        let mut states = States {
+            all: Vec::new(),
+            ids: ProbeMap::default(),
+        };
         let state = states.intern(model.init());
         let entry = nodes[HEAD as usize].next;
         KeySearch {
@@ -342,7 +389,12 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
                     Some(&t) => t,
                     None => {
                         let o = ops[op].op;
-                        let t = match model.step(&self.states.all[state as usize], &o.f, o.output.as_ref(), o.outcome) {
+                        let t = match model.step(
+                            &self.states.all[state as usize],
+                            &o.f,
+                            o.output.as_ref(),
+                            o.outcome,
+                        ) {
                             Some(s) => self.states.intern(s),
                             None => NONE,
                         };
@@ -369,8 +421,12 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
                 entry = node.next;
             } else {
                 // A return entry: its operation was not placed before it returned.
-                if self.best.as_ref().map_or(true, |(b, _, _)| self.stack.len() > b.len()) {
-                    self.best = Some((self.stack.clone(), node.op, state));
+                if !matches!(&self.best, Some(b) if b.stack.len() >= self.stack.len()) {
+                    self.best = Some(Stuck {
+                        stack: self.stack.clone(),
+                        blocked: node.op,
+                        state,
+                    });
                 }
                 match self.stack.pop() {
                     Some((e, s)) => {
@@ -393,7 +449,14 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
     }
 
     fn violation(&self) -> KeyOutcome<M::State> {
-        let (best_stack, blocked, last_state) = self.best.as_ref().expect("a violation is found at a return entry");
+        let Stuck {
+            stack: best_stack,
+            blocked,
+            state: last_state,
+        } = self
+            .best
+            .as_ref()
+            .expect("a violation is found at a return entry");
         // The state after each operation of the deepest prefix is the state
         // before the next one (or, for the last, the state when it got stuck).
         let prefix = best_stack
@@ -401,10 +464,17 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
             .enumerate()
             .map(|(i, &(e, _))| {
                 let after = best_stack.get(i + 1).map_or(*last_state, |&(_, s)| s);
-                (self.nodes[e as usize].op as usize, self.states.all[after as usize].clone())
+                (
+                    self.nodes[e as usize].op as usize,
+                    self.states.all[after as usize].clone(),
+                )
             })
             .collect();
-        KeyOutcome::Violation { prefix, blocked: *blocked as usize, init: self.states.all[0].clone() }
+        KeyOutcome::Violation {
+            prefix,
+            blocked: *blocked as usize,
+            init: self.states.all[0].clone(),
+        }
     }
 }
 

@@ -37,10 +37,14 @@ pub use weak::{check_weak, WeakReport};
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
     Linearizable,
-    NotLinearizable { explanation: Explanation },
+    NotLinearizable {
+        explanation: Explanation,
+    },
     /// The budget ran out (or the history uses operations the model does not
     /// know); nothing is claimed either way.
-    Unknown { reason: String },
+    Unknown {
+        reason: String,
+    },
 }
 
 impl Verdict {
@@ -105,9 +109,19 @@ pub struct LinearizabilityReport {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidHistory {
     #[error("operation {index} ({op}) is not part of the {model} model; {hint}")]
-    Unsupported { index: usize, op: String, model: ModelKind, hint: &'static str },
+    Unsupported {
+        index: usize,
+        op: String,
+        model: ModelKind,
+        hint: &'static str,
+    },
     #[error("operation {index} ({op}) returned at {return_ns} ns, before it was invoked at {call_ns} ns")]
-    ReturnBeforeCall { index: usize, op: String, call_ns: u64, return_ns: u64 },
+    ReturnBeforeCall {
+        index: usize,
+        op: String,
+        call_ns: u64,
+        return_ns: u64,
+    },
 }
 
 /// Checks that every operation is one the model knows and that times make sense.
@@ -116,11 +130,18 @@ pub fn validate(history: &History, model: ModelKind) -> Result<(), InvalidHistor
     for (index, op) in history.ops.iter().enumerate() {
         if !m.supports(&op.f) {
             let hint = match model {
-                ModelKind::Register => "use --model cas-register for cas, --model kv for append and delete",
+                ModelKind::Register => {
+                    "use --model cas-register for cas, --model kv for append and delete"
+                }
                 ModelKind::CasRegister => "use --model kv for append and delete",
                 ModelKind::Kv => "the kv model knows read, write, cas, append and delete",
             };
-            return Err(InvalidHistory::Unsupported { index, op: describe_op(op), model, hint });
+            return Err(InvalidHistory::Unsupported {
+                index,
+                op: describe_op(op),
+                model,
+                hint,
+            });
         }
         if let Some(r) = op.return_ns {
             if r < op.call_ns && op.outcome == Outcome::Ok {
@@ -138,7 +159,11 @@ pub fn validate(history: &History, model: ModelKind) -> Result<(), InvalidHistor
 
 /// Decides whether `history` is linearizable with respect to a built-in model,
 /// checking each key on its own.
-pub fn check_linearizable(history: &History, model: ModelKind, budget: Budget<'_>) -> LinearizabilityReport {
+pub fn check_linearizable(
+    history: &History,
+    model: ModelKind,
+    budget: Budget<'_>,
+) -> LinearizabilityReport {
     check_linearizable_with(history, model, &model.model(), budget)
 }
 
@@ -162,9 +187,18 @@ pub fn check_linearizable_with<M: Model>(
         ops_searched: 0,
         steps: 0,
     };
-    if let Some((index, op)) = history.ops.iter().enumerate().find(|(_, op)| !model.supports(&op.f)) {
+    if let Some((index, op)) = history
+        .ops
+        .iter()
+        .enumerate()
+        .find(|(_, op)| !model.supports(&op.f))
+    {
         report.verdict = Verdict::Unknown {
-            reason: format!("operation {index} ({}) is not part of the {} model", describe_op(op), model.name()),
+            reason: format!(
+                "operation {index} ({}) is not part of the {} model",
+                describe_op(op),
+                model.name()
+            ),
         };
         return report;
     }
@@ -172,7 +206,11 @@ pub fn check_linearizable_with<M: Model>(
     let mut meter = Meter { budget, steps: 0 };
     let mut pending = Vec::new();
     for (key, indices) in &by_key {
-        let kept: Vec<usize> = indices.iter().copied().filter(|&i| relevant(&history.ops[i])).collect();
+        let kept: Vec<usize> = indices
+            .iter()
+            .copied()
+            .filter(|&i| relevant(&history.ops[i]))
+            .collect();
         report.ops_searched += kept.len();
         let ops: Vec<_> = kept.iter().map(|&i| search_op(&history.ops[i])).collect();
         pending.push((*key, kept, KeySearch::new(model, ops)));
@@ -187,16 +225,24 @@ pub fn check_linearizable_with<M: Model>(
             match search.run(slice, &mut meter) {
                 None => unfinished.push((key, kept, search)),
                 Some(KeyOutcome::Linearizable) => report.keys_checked += 1,
-                Some(KeyOutcome::Violation { prefix, blocked, init }) => {
+                Some(KeyOutcome::Violation {
+                    prefix,
+                    blocked,
+                    init,
+                }) => {
                     report.keys_checked += 1;
-                    let explanation = explain(history, kind, model, key, &kept, &prefix, blocked, &init);
+                    let explanation =
+                        explain(history, kind, model, key, &kept, &prefix, blocked, &init);
                     report.verdict = Verdict::NotLinearizable { explanation };
                     report.steps = meter.steps;
                     return report;
                 }
                 Some(KeyOutcome::Unknown(why)) => {
                     let why = match why {
-                        Exhausted::Steps => format!("the search budget of {} steps ran out", meter.budget.max_steps),
+                        Exhausted::Steps => format!(
+                            "the search budget of {} steps ran out",
+                            meter.budget.max_steps
+                        ),
                         Exhausted::Deadline => "the time limit passed".to_string(),
                     };
                     unknown = Some(format!(
@@ -235,7 +281,12 @@ fn explain<M: Model>(
         .iter()
         .map(|(i, s)| {
             let op = &history.ops[kept[*i]];
-            PlacedOp { index: kept[*i], process: op.process, op: describe_op(op), state_after: model.describe(s) }
+            PlacedOp {
+                index: kept[*i],
+                process: op.process,
+                op: describe_op(op),
+                state_after: model.describe(s),
+            }
         })
         .collect();
     // The blocked operation must come after every prefix operation that returned
@@ -248,7 +299,9 @@ fn explain<M: Model>(
         })
         .map_or(0, |p| p + 1);
     let mut seen: Vec<String> = Vec::new();
-    let candidates = std::iter::once(init).chain(prefix.iter().map(|(_, s)| s)).skip(first);
+    let candidates = std::iter::once(init)
+        .chain(prefix.iter().map(|(_, s)| s))
+        .skip(first);
     for s in candidates {
         let d = model.describe(s);
         if !seen.contains(&d) {
@@ -291,7 +344,11 @@ pub fn describe_op(op: &Op) -> String {
 
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let key = if self.key.is_empty() { "the register".to_string() } else { format!("key {:?}", self.key) };
+        let key = if self.key.is_empty() {
+            "the register".to_string()
+        } else {
+            format!("key {:?}", self.key)
+        };
         writeln!(f, "{key} ({} model) is not linearizable.", self.model)?;
         writeln!(
             f,
@@ -301,12 +358,31 @@ impl fmt::Display for Explanation {
         )?;
         const SHOWN: usize = 12;
         if self.prefix.len() > SHOWN {
-            writeln!(f, "  ... {} earlier operation(s) ...", self.prefix.len() - SHOWN)?;
+            writeln!(
+                f,
+                "  ... {} earlier operation(s) ...",
+                self.prefix.len() - SHOWN
+            )?;
         }
-        for p in self.prefix.iter().skip(self.prefix.len().saturating_sub(SHOWN)) {
-            writeln!(f, "  #{:<6} {:<28} => {}", p.index, clip(&p.op), clip(&p.state_after))?;
+        for p in self
+            .prefix
+            .iter()
+            .skip(self.prefix.len().saturating_sub(SHOWN))
+        {
+            writeln!(
+                f,
+                "  #{:<6} {:<28} => {}",
+                p.index,
+                clip(&p.op),
+                clip(&p.state_after)
+            )?;
         }
-        writeln!(f, "Then #{} `{}` cannot be placed:", self.blocked_index, clip(&self.blocked_op))?;
+        writeln!(
+            f,
+            "Then #{} `{}` cannot be placed:",
+            self.blocked_index,
+            clip(&self.blocked_op)
+        )?;
         let seen: Vec<String> = self.could_have_seen.iter().map(|s| clip(s)).collect();
         write!(
             f,
@@ -333,7 +409,9 @@ impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Verdict::Linearizable => write!(f, "linearizable"),
-            Verdict::NotLinearizable { explanation } => write!(f, "NOT linearizable\n{explanation}"),
+            Verdict::NotLinearizable { explanation } => {
+                write!(f, "NOT linearizable\n{explanation}")
+            }
             Verdict::Unknown { reason } => write!(f, "unknown: {reason}"),
         }
     }

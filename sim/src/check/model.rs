@@ -140,7 +140,9 @@ pub fn append_value(cur: &Value, x: &Value) -> Value {
             Value::List(l)
         }
         (Value::Int(a), Value::Str(t)) => Value::Str(format!("{a}{t}")),
-        (Value::List(l), Value::Str(t)) => Value::Str(format!("{}{t}", describe_value(&Value::List(l.clone())))),
+        (Value::List(l), Value::Str(t)) => {
+            Value::Str(format!("{}{t}", describe_value(&Value::List(l.clone()))))
+        }
         (cur, Value::Nil) => cur.clone(),
     }
 }
@@ -177,15 +179,21 @@ impl Model for ValueModel {
     }
 
     fn supports(&self, f: &OpFn) -> bool {
-        match (self.kind, f) {
-            (_, OpFn::Read | OpFn::Write(_)) => true,
-            (ModelKind::CasRegister | ModelKind::Kv, OpFn::Cas { .. }) => true,
-            (ModelKind::Kv, OpFn::Append(_) | OpFn::Delete) => true,
-            _ => false,
-        }
+        matches!(
+            (self.kind, f),
+            (_, OpFn::Read | OpFn::Write(_))
+                | (ModelKind::CasRegister | ModelKind::Kv, OpFn::Cas { .. })
+                | (ModelKind::Kv, OpFn::Append(_) | OpFn::Delete)
+        )
     }
 
-    fn step(&self, state: &Value, f: &OpFn, output: Option<&Value>, outcome: Outcome) -> Option<Value> {
+    fn step(
+        &self,
+        state: &Value,
+        f: &OpFn,
+        output: Option<&Value>,
+        outcome: Outcome,
+    ) -> Option<Value> {
         match f {
             OpFn::Read => match (outcome, output) {
                 (Outcome::Ok, Some(seen)) if !same_value(seen, state) => None,
@@ -226,7 +234,10 @@ mod tests {
 
     #[test]
     fn append_starts_a_list_or_a_string() {
-        assert_eq!(append_value(&Value::Nil, &Value::Int(3)), Value::List(vec![3]));
+        assert_eq!(
+            append_value(&Value::Nil, &Value::Int(3)),
+            Value::List(vec![3])
+        );
         assert_eq!(
             append_value(&Value::Str("ab".into()), &Value::Str("c".into())),
             Value::Str("abc".into())
@@ -235,7 +246,10 @@ mod tests {
 
     #[test]
     fn register_model_rejects_cas_and_cas_register_accepts_it() {
-        let cas = OpFn::Cas { expected: Value::Int(1), new: Value::Int(2) };
+        let cas = OpFn::Cas {
+            expected: Value::Int(1),
+            new: Value::Int(2),
+        };
         assert!(!ModelKind::Register.model().supports(&cas));
         assert!(ModelKind::CasRegister.model().supports(&cas));
         assert!(!ModelKind::CasRegister.model().supports(&OpFn::Delete));
@@ -244,9 +258,18 @@ mod tests {
     #[test]
     fn a_successful_cas_needs_its_expected_value_an_unknown_one_may_be_a_no_op() {
         let m = ModelKind::CasRegister.model();
-        let cas = OpFn::Cas { expected: Value::Int(1), new: Value::Int(2) };
-        assert_eq!(m.step(&Value::Int(1), &cas, None, Outcome::Ok), Some(Value::Int(2)));
+        let cas = OpFn::Cas {
+            expected: Value::Int(1),
+            new: Value::Int(2),
+        };
+        assert_eq!(
+            m.step(&Value::Int(1), &cas, None, Outcome::Ok),
+            Some(Value::Int(2))
+        );
         assert_eq!(m.step(&Value::Int(5), &cas, None, Outcome::Ok), None);
-        assert_eq!(m.step(&Value::Int(5), &cas, None, Outcome::Info), Some(Value::Int(5)));
+        assert_eq!(
+            m.step(&Value::Int(5), &cas, None, Outcome::Info),
+            Some(Value::Int(5))
+        );
     }
 }

@@ -6,7 +6,8 @@
 //!   Maelstrom's `[k v]` values (`:cas` values are `[k [from to]]`). The file may
 //!   hold one map per line or one vector of maps.
 //! - **etcd logs** (porcupine's Jepsen etcd runs): lines like
-//!   `INFO  jepsen.util - 3	:invoke	:cas	[1 4]`, one single register.
+//!   `INFO  jepsen.util - 3 :invoke :cas [1 4]` (tab- or space-separated), one
+//!   single register.
 //! - **JSON Lines**: one [`Op`] per line, as chaoslab writes them
 //!   ([`History::to_jsonl`]).
 //!
@@ -55,12 +56,20 @@ pub struct ParseError {
 }
 
 fn err(line: usize, problem: impl Into<String>, expected: impl Into<String>) -> ParseError {
-    ParseError { line, problem: problem.into(), expected: expected.into() }
+    ParseError {
+        line,
+        problem: problem.into(),
+        expected: expected.into(),
+    }
 }
 
 /// Guesses the format from the first non-blank line.
 pub fn detect_format(text: &str) -> Format {
-    let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     if first.contains("jepsen.util") {
         Format::Etcd
     } else if first.starts_with("{\"") || first.starts_with("{ \"") {
@@ -142,14 +151,20 @@ fn pair(events: Vec<Event>) -> Result<History, ParseError> {
         let Some((index, _, f_name)) = open.remove(&ev.process) else {
             return Err(err(
                 ev.line,
-                format!("process {} completes an operation it never invoked", ev.process),
+                format!(
+                    "process {} completes an operation it never invoked",
+                    ev.process
+                ),
                 "an :invoke from the same process earlier in the file",
             ));
         };
         if f_name != ev.f_name {
             return Err(err(
                 ev.line,
-                format!("process {} completes :{} but its open operation is :{f_name}", ev.process, ev.f_name),
+                format!(
+                    "process {} completes :{} but its open operation is :{f_name}",
+                    ev.process, ev.f_name
+                ),
                 format!("a completion with :f :{f_name}"),
             ));
         }
@@ -186,11 +201,16 @@ fn parse_etcd(text: &str) -> Result<History, ParseError> {
             continue;
         }
         let Some(pos) = raw.find("jepsen.util - ") else {
-            return Err(err(line, format!("not a jepsen.util log line: {:?}", truncate(raw)), EXPECTED));
+            return Err(err(
+                line,
+                format!("not a jepsen.util log line: {:?}", truncate(raw)),
+                EXPECTED,
+            ));
         };
         let rest = &raw[pos + "jepsen.util - ".len()..];
         let mut fields = rest.split_whitespace();
-        let (Some(process), Some(kind), Some(f)) = (fields.next(), fields.next(), fields.next()) else {
+        let (Some(process), Some(kind), Some(f)) = (fields.next(), fields.next(), fields.next())
+        else {
             return Err(err(line, "missing fields", EXPECTED));
         };
         let value_text: Vec<&str> = fields.collect();
@@ -198,10 +218,15 @@ fn parse_etcd(text: &str) -> Result<History, ParseError> {
         if process == ":nemesis" || process == "nemesis" {
             continue;
         }
-        let process: ProcessId = process
-            .parse()
-            .map_err(|_| err(line, format!("process {process:?} is not a number"), EXPECTED))?;
-        let (is_invoke, mut kind) = parse_kind(kind).ok_or_else(|| err(line, format!("unknown type {kind}"), EXPECTED))?;
+        let process: ProcessId = process.parse().map_err(|_| {
+            err(
+                line,
+                format!("process {process:?} is not a number"),
+                EXPECTED,
+            )
+        })?;
+        let (is_invoke, mut kind) =
+            parse_kind(kind).ok_or_else(|| err(line, format!("unknown type {kind}"), EXPECTED))?;
         let value = if value_text.is_empty() {
             Edn::Nil
         } else {
@@ -212,20 +237,47 @@ fn parse_etcd(text: &str) -> Result<History, ParseError> {
         let f_name = f.trim_start_matches(':').to_string();
         let (opfn, output) = match f_name.as_str() {
             "read" => {
-                let out = if is_invoke || timed_out { None } else { Some(to_value(&value, line)?) };
+                let out = if is_invoke || timed_out {
+                    None
+                } else {
+                    Some(to_value(&value, line)?)
+                };
                 (OpFn::Read, out)
             }
-            "write" => (OpFn::Write(if timed_out { Value::Nil } else { to_value(&value, line)? }), None),
+            "write" => (
+                OpFn::Write(if timed_out {
+                    Value::Nil
+                } else {
+                    to_value(&value, line)?
+                }),
+                None,
+            ),
             "cas" => {
                 if timed_out {
-                    (OpFn::Cas { expected: Value::Nil, new: Value::Nil }, None)
+                    (
+                        OpFn::Cas {
+                            expected: Value::Nil,
+                            new: Value::Nil,
+                        },
+                        None,
+                    )
                 } else {
                     let (a, b) = pair_of(&value, line, "[expected new]")?;
-                    (OpFn::Cas { expected: a, new: b }, None)
+                    (
+                        OpFn::Cas {
+                            expected: a,
+                            new: b,
+                        },
+                        None,
+                    )
                 }
             }
             other => {
-                return Err(err(line, format!("unknown function :{other}"), "one of :read, :write, :cas"));
+                return Err(err(
+                    line,
+                    format!("unknown function :{other}"),
+                    "one of :read, :write, :cas",
+                ));
             }
         };
         // `:fail :read :timed-out` completed with an unknown result.
@@ -288,7 +340,10 @@ impl Edn {
             Edn::Str(s) => format!("{s:?}"),
             Edn::Kw(k) => format!(":{k}"),
             Edn::Sym(s) => s.clone(),
-            Edn::Vec(v) => format!("[{}]", v.iter().map(Edn::show).collect::<Vec<_>>().join(" ")),
+            Edn::Vec(v) => format!(
+                "[{}]",
+                v.iter().map(Edn::show).collect::<Vec<_>>().join(" ")
+            ),
             Edn::Map(_) => "{...}".into(),
         }
     }
@@ -302,7 +357,11 @@ struct EdnParser<'t> {
 
 impl<'t> EdnParser<'t> {
     fn new(text: &'t str, line: usize) -> Self {
-        EdnParser { text: text.as_bytes(), pos: 0, line }
+        EdnParser {
+            text: text.as_bytes(),
+            pos: 0,
+            line,
+        }
     }
 
     fn skip_ws(&mut self) {
@@ -354,7 +413,11 @@ impl<'t> EdnParser<'t> {
                     let k = self.value()?;
                     self.skip_ws();
                     if self.peek() == Some(b'}') {
-                        return Err(err(self.line, format!("map key {} has no value", k.show()), "key value pairs"));
+                        return Err(err(
+                            self.line,
+                            format!("map key {} has no value", k.show()),
+                            "key value pairs",
+                        ));
                     }
                     let v = self.value()?;
                     pairs.push((k, v));
@@ -376,9 +439,11 @@ impl<'t> EdnParser<'t> {
                 self.value()
             }
             b'"' => self.string(),
-            b'}' | b']' | b')' => {
-                Err(err(self.line, format!("unexpected `{}`", c as char), "a value before the closing bracket"))
-            }
+            b'}' | b']' | b')' => Err(err(
+                self.line,
+                format!("unexpected `{}`", c as char),
+                "a value before the closing bracket",
+            )),
             _ => {
                 let a = self.atom();
                 Ok(match a.as_str() {
@@ -410,7 +475,11 @@ impl<'t> EdnParser<'t> {
                     return Ok(Edn::Vec(items));
                 }
                 None => {
-                    return Err(err(self.line, "unclosed vector", format!("a closing `{}`", close as char)));
+                    return Err(err(
+                        self.line,
+                        "unclosed vector",
+                        format!("a closing `{}`", close as char),
+                    ));
                 }
                 _ => items.push(self.value()?),
             }
@@ -469,18 +538,30 @@ fn to_value(e: &Edn, line: usize) -> Result<Value, ParseError> {
             .iter()
             .map(|x| match x {
                 Edn::Int(i) => Ok(*i),
-                other => Err(err(line, format!("list element {} is not an integer", other.show()), "a list of integers")),
+                other => Err(err(
+                    line,
+                    format!("list element {} is not an integer", other.show()),
+                    "a list of integers",
+                )),
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Value::List),
-        other => Err(err(line, format!("value {} is not supported", other.show()), "nil, an integer, a string or a list of integers")),
+        other => Err(err(
+            line,
+            format!("value {} is not supported", other.show()),
+            "nil, an integer, a string or a list of integers",
+        )),
     }
 }
 
 fn pair_of(e: &Edn, line: usize, what: &str) -> Result<(Value, Value), ParseError> {
     match e {
         Edn::Vec(v) if v.len() == 2 => Ok((to_value(&v[0], line)?, to_value(&v[1], line)?)),
-        other => Err(err(line, format!("cas value {} is not a pair", other.show()), format!("a vector {what}"))),
+        other => Err(err(
+            line,
+            format!("cas value {} is not a pair", other.show()),
+            format!("a vector {what}"),
+        )),
     }
 }
 
@@ -514,12 +595,17 @@ fn parse_edn(text: &str, model: ModelKind) -> Result<History, ParseError> {
             }
         }
     }
-    let mut use_time = maps.iter().all(|(_, m)| get(m, "time").is_some_and(|t| matches!(t, Edn::Int(i) if *i >= 0)));
+    let mut use_time = maps
+        .iter()
+        .all(|(_, m)| get(m, "time").is_some_and(|t| matches!(t, Edn::Int(i) if *i >= 0)));
     if use_time {
-        let times: Vec<i64> = maps.iter().filter_map(|(_, m)| match get(m, "time") {
-            Some(Edn::Int(i)) => Some(*i),
-            _ => None,
-        }).collect();
+        let times: Vec<i64> = maps
+            .iter()
+            .filter_map(|(_, m)| match get(m, "time") {
+                Some(Edn::Int(i)) => Some(*i),
+                _ => None,
+            })
+            .collect();
         use_time = times.windows(2).all(|w| w[0] <= w[1]);
     }
     let mut events = Vec::new();
@@ -534,30 +620,62 @@ fn parse_edn(text: &str, model: ModelKind) -> Result<History, ParseError> {
 
 fn get<'e>(m: &'e Edn, key: &str) -> Option<&'e Edn> {
     match m {
-        Edn::Map(pairs) => pairs.iter().find(|(k, _)| matches!(k, Edn::Kw(s) if s == key)).map(|(_, v)| v),
+        Edn::Map(pairs) => pairs
+            .iter()
+            .find(|(k, _)| matches!(k, Edn::Kw(s) if s == key))
+            .map(|(_, v)| v),
         _ => None,
     }
 }
 
-fn edn_event(m: &Edn, line: usize, n: usize, use_time: bool, model: ModelKind) -> Result<Option<Event>, ParseError> {
+fn edn_event(
+    m: &Edn,
+    line: usize,
+    n: usize,
+    use_time: bool,
+    model: ModelKind,
+) -> Result<Option<Event>, ParseError> {
     const EXPECTED: &str = "a map like {:type :invoke, :f :write, :value 3, :process 1}";
     let kind = match get(m, "type") {
         Some(Edn::Kw(k)) => k.clone(),
-        Some(other) => return Err(err(line, format!(":type {} is not a keyword", other.show()), ":type :invoke, :ok, :fail or :info")),
+        Some(other) => {
+            return Err(err(
+                line,
+                format!(":type {} is not a keyword", other.show()),
+                ":type :invoke, :ok, :fail or :info",
+            ))
+        }
         None => return Err(err(line, "the map has no :type", EXPECTED)),
     };
     let process = match get(m, "process") {
         Some(Edn::Int(i)) if *i >= 0 => *i as ProcessId,
         // The nemesis and other non-client events are not operations.
         Some(Edn::Kw(_)) | Some(Edn::Sym(_)) => return Ok(None),
-        Some(other) => return Err(err(line, format!(":process {} is not a client number", other.show()), "a non-negative integer :process")),
+        Some(other) => {
+            return Err(err(
+                line,
+                format!(":process {} is not a client number", other.show()),
+                "a non-negative integer :process",
+            ))
+        }
         None => return Err(err(line, "the map has no :process", EXPECTED)),
     };
-    let (is_invoke, outcome) = parse_kind(&kind)
-        .ok_or_else(|| err(line, format!("unknown :type :{kind}"), ":invoke, :ok, :fail or :info"))?;
+    let (is_invoke, outcome) = parse_kind(&kind).ok_or_else(|| {
+        err(
+            line,
+            format!("unknown :type :{kind}"),
+            ":invoke, :ok, :fail or :info",
+        )
+    })?;
     let f_name = match get(m, "f") {
         Some(Edn::Kw(k)) | Some(Edn::Sym(k)) | Some(Edn::Str(k)) => k.clone(),
-        Some(other) => return Err(err(line, format!(":f {} is not a function name", other.show()), "a keyword like :read")),
+        Some(other) => {
+            return Err(err(
+                line,
+                format!(":f {} is not a function name", other.show()),
+                "a keyword like :read",
+            ))
+        }
         None => return Err(err(line, "the map has no :f", EXPECTED)),
     };
     let time = if use_time {
@@ -589,26 +707,77 @@ fn edn_event(m: &Edn, line: usize, n: usize, use_time: bool, model: ModelKind) -
     let unknown = matches!(value, Edn::Kw(_));
     let (f, output) = match f_name.as_str() {
         "read" | "get" | "r" => {
-            let out = if is_invoke || outcome != Outcome::Ok || unknown { None } else { Some(to_value(&value, line)?) };
+            let out = if is_invoke || outcome != Outcome::Ok || unknown {
+                None
+            } else {
+                Some(to_value(&value, line)?)
+            };
             (OpFn::Read, out)
         }
-        "write" | "put" | "w" => (OpFn::Write(if unknown { Value::Nil } else { to_value(&value, line)? }), None),
+        "write" | "put" | "w" => (
+            OpFn::Write(if unknown {
+                Value::Nil
+            } else {
+                to_value(&value, line)?
+            }),
+            None,
+        ),
         "cas" | "compare-and-set" => {
             if unknown || (!is_invoke && value == Edn::Nil) {
-                (OpFn::Cas { expected: Value::Nil, new: Value::Nil }, None)
+                (
+                    OpFn::Cas {
+                        expected: Value::Nil,
+                        new: Value::Nil,
+                    },
+                    None,
+                )
             } else {
                 let (a, b) = pair_of(&value, line, "[expected new]")?;
-                (OpFn::Cas { expected: a, new: b }, None)
+                (
+                    OpFn::Cas {
+                        expected: a,
+                        new: b,
+                    },
+                    None,
+                )
             }
         }
-        "append" | "add" => (OpFn::Append(if unknown { Value::Nil } else { to_value(&value, line)? }), None),
+        "append" | "add" => (
+            OpFn::Append(if unknown {
+                Value::Nil
+            } else {
+                to_value(&value, line)?
+            }),
+            None,
+        ),
         "delete" | "del" | "remove" => (OpFn::Delete, None),
         other => {
-            return Err(err(line, format!("unknown :f :{other}"), ":read/:get, :write/:put, :cas, :append or :delete"));
+            return Err(err(
+                line,
+                format!("unknown :f :{other}"),
+                ":read/:get, :write/:put, :cas, :append or :delete",
+            ));
         }
     };
-    let f_name = match f { OpFn::Read => "read", OpFn::Write(_) => "write", OpFn::Cas { .. } => "cas", OpFn::Append(_) => "append", OpFn::Delete => "delete" }.to_string();
-    Ok(Some(Event { line, time, process, kind: outcome, is_invoke, key, f, output, f_name }))
+    let f_name = match f {
+        OpFn::Read => "read",
+        OpFn::Write(_) => "write",
+        OpFn::Cas { .. } => "cas",
+        OpFn::Append(_) => "append",
+        OpFn::Delete => "delete",
+    }
+    .to_string();
+    Ok(Some(Event {
+        line,
+        time,
+        process,
+        kind: outcome,
+        is_invoke,
+        key,
+        f,
+        output,
+        f_name,
+    }))
 }
 
 #[cfg(test)]
@@ -643,7 +812,13 @@ mod tests {
 {:type :ok, :f :read, :value [1 3], :process 1, :time 12}"#;
         let h = parse_history(text, Format::Auto, ModelKind::Kv).unwrap();
         assert_eq!(h.ops[0].key, "1");
-        assert_eq!(h.ops[0].f, OpFn::Cas { expected: Value::Int(2), new: Value::Int(3) });
+        assert_eq!(
+            h.ops[0].f,
+            OpFn::Cas {
+                expected: Value::Int(2),
+                new: Value::Int(3)
+            }
+        );
         assert_eq!((h.ops[0].call_ns, h.ops[0].return_ns), (5, Some(9)));
         assert_eq!(h.ops[1].output, Some(Value::Int(3)));
     }
@@ -660,12 +835,26 @@ mod tests {
         let text = "{:type :invoke, :f :write, :value 1, :process 0}\n{:type :done, :f :write, :value 1, :process 0}\n";
         let e = parse_history(text, Format::Edn, ModelKind::Register).unwrap_err();
         assert_eq!(e.line, 2);
-        assert!(e.to_string().contains(":invoke, :ok, :fail or :info"), "{e}");
-        let e = parse_history("{:type :ok, :f :read, :value 1, :process 4}", Format::Edn, ModelKind::Register).unwrap_err();
+        assert!(
+            e.to_string().contains(":invoke, :ok, :fail or :info"),
+            "{e}"
+        );
+        let e = parse_history(
+            "{:type :ok, :f :read, :value 1, :process 4}",
+            Format::Edn,
+            ModelKind::Register,
+        )
+        .unwrap_err();
         assert!(e.problem.contains("never invoked"), "{e}");
-        let e = parse_history("{:type :invoke, :f :write", Format::Edn, ModelKind::Register).unwrap_err();
+        let e = parse_history(
+            "{:type :invoke, :f :write",
+            Format::Edn,
+            ModelKind::Register,
+        )
+        .unwrap_err();
         assert!(e.problem.contains("unclosed"), "{e}");
-        let e = parse_history("{\"process\": 1}\n", Format::Jsonl, ModelKind::Register).unwrap_err();
+        let e =
+            parse_history("{\"process\": 1}\n", Format::Jsonl, ModelKind::Register).unwrap_err();
         assert_eq!(e.line, 1);
         let e = parse_history("hello\n", Format::Etcd, ModelKind::Register).unwrap_err();
         assert_eq!(e.line, 1);

@@ -21,7 +21,10 @@ const TOP: f64 = 50.0;
 const WIDTH: f64 = 1200.0;
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Draws `history`; `violation` is the index of the operation that could not be
@@ -45,7 +48,9 @@ pub fn render(history: &History, title: &str, violation: Option<usize>) -> Strin
     let t_end = t1 + (t1 - t0) / 50 + 1;
     let x = |t: u64| LEFT + (t - t0) as f64 / (t_end - t0) as f64 * (WIDTH - LEFT - 20.0);
     let height = TOP + lanes.len() as f64 * LANE_H + 40.0;
-    let key_of_violation = violation.and_then(|i| history.ops.get(i)).map(|o| o.key.as_str());
+    let key_of_violation = violation
+        .and_then(|i| history.ops.get(i))
+        .map(|o| o.key.as_str());
 
     let mut s = String::new();
     let _ = writeln!(
@@ -53,7 +58,11 @@ pub fn render(history: &History, title: &str, violation: Option<usize>) -> Strin
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="monospace" font-size="11">"#
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(s, r#"<text x="10" y="20" font-size="14">{}</text>"#, escape(title));
+    let _ = writeln!(
+        s,
+        r#"<text x="10" y="20" font-size="14">{}</text>"#,
+        escape(title)
+    );
     let _ = writeln!(
         s,
         r##"<text x="10" y="38" fill="#555">time runs left to right ({t0} to {t1} ns); green ok, grey fail, orange unknown, red: could not be linearized</text>"##
@@ -92,7 +101,11 @@ pub fn render(history: &History, title: &str, violation: Option<usize>) -> Strin
             r##"stroke="#999" stroke-width="0.5""##
         };
         let label = describe_op(op);
-        let key = if op.key.is_empty() { String::new() } else { format!(" key {:?}", op.key) };
+        let key = if op.key.is_empty() {
+            String::new()
+        } else {
+            format!(" key {:?}", op.key)
+        };
         let ret = op.return_ns.map_or("never".to_string(), |r| r.to_string());
         let _ = writeln!(
             s,
@@ -105,8 +118,19 @@ pub fn render(history: &History, title: &str, violation: Option<usize>) -> Strin
         // Only label bars wide enough to hold some text.
         let chars = ((w - 4.0) / 6.6).floor() as usize;
         if chars >= 4 {
-            let text: String = label.split_once(' ').map_or(label.as_str(), |(_, rest)| rest).chars().take(chars).collect();
-            let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}">{}</text>"#, x0 + 3.0, y + BAR_H * 0.7, escape(&text));
+            let text: String = label
+                .split_once(' ')
+                .map_or(label.as_str(), |(_, rest)| rest)
+                .chars()
+                .take(chars)
+                .collect();
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{:.1}">{}</text>"#,
+                x0 + 3.0,
+                y + BAR_H * 0.7,
+                escape(&text)
+            );
         }
         let _ = writeln!(s, "</g>");
     }
@@ -122,9 +146,33 @@ mod tests {
     #[test]
     fn the_violating_operation_is_drawn_red_and_text_is_escaped() {
         let ops = vec![
-            Op { process: 0, key: "<k>".into(), f: OpFn::Write(Value::Int(1)), output: None, outcome: Outcome::Ok, call_ns: 0, return_ns: Some(10) },
-            Op { process: 1, key: "<k>".into(), f: OpFn::Read, output: Some(Value::Int(2)), outcome: Outcome::Ok, call_ns: 20, return_ns: Some(30) },
-            Op { process: 2, key: "<k>".into(), f: OpFn::Write(Value::Int(3)), output: None, outcome: Outcome::Info, call_ns: 5, return_ns: None },
+            Op {
+                process: 0,
+                key: "<k>".into(),
+                f: OpFn::Write(Value::Int(1)),
+                output: None,
+                outcome: Outcome::Ok,
+                call_ns: 0,
+                return_ns: Some(10),
+            },
+            Op {
+                process: 1,
+                key: "<k>".into(),
+                f: OpFn::Read,
+                output: Some(Value::Int(2)),
+                outcome: Outcome::Ok,
+                call_ns: 20,
+                return_ns: Some(30),
+            },
+            Op {
+                process: 2,
+                key: "<k>".into(),
+                f: OpFn::Write(Value::Int(3)),
+                output: None,
+                outcome: Outcome::Info,
+                call_ns: 5,
+                return_ns: None,
+            },
         ];
         let svg = render(&History { ops }, "a & b", Some(1));
         assert!(svg.starts_with("<svg"));

@@ -13,7 +13,12 @@ use crate::history::{History, Op, OpFn, Outcome, Value};
 /// A linearizable kv history of `n_ops` operations over keys `k0..k{n_keys}`
 /// from `n_clients` concurrent clients (reads, writes, cas, appends), with a
 /// few unknown (`info`) writes. The same seed gives the same history.
-pub fn linearizable_kv_history(seed: u64, n_ops: usize, n_keys: usize, n_clients: usize) -> History {
+pub fn linearizable_kv_history(
+    seed: u64,
+    n_ops: usize,
+    n_keys: usize,
+    n_clients: usize,
+) -> History {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n_clients = n_clients.max(1);
     let n_keys = n_keys.max(1);
@@ -30,7 +35,10 @@ pub fn linearizable_kv_history(seed: u64, n_ops: usize, n_keys: usize, n_clients
         let f = match rng.gen_range(0..10) {
             0..=4 => OpFn::Read,
             5..=7 => OpFn::Write(Value::Int(rng.gen_range(0..5))),
-            8 => OpFn::Cas { expected: Value::Int(rng.gen_range(0..5)), new: Value::Int(rng.gen_range(0..5)) },
+            8 => OpFn::Cas {
+                expected: Value::Int(rng.gen_range(0..5)),
+                new: Value::Int(rng.gen_range(0..5)),
+            },
             _ => OpFn::Append(Value::Int(rng.gen_range(0..5))),
         };
         let info = !matches!(f, OpFn::Read) && rng.gen_range(0..100) == 0;
@@ -70,7 +78,9 @@ pub fn linearizable_kv_history(seed: u64, n_ops: usize, n_keys: usize, n_clients
         if matches!(op.f, OpFn::Read) {
             op.output = Some(cur.clone());
         }
-        let next = model.step(&cur, &op.f, op.output.as_ref(), op.outcome).expect("a real execution is accepted");
+        let next = model
+            .step(&cur, &op.f, op.output.as_ref(), op.outcome)
+            .expect("a real execution is accepted");
         store.insert(op.key.clone(), next);
     }
     History { ops }

@@ -108,7 +108,10 @@ fn span(op: &Op) -> Span {
         (Outcome::Ok, Some(r)) => i128::from(r),
         _ => NEVER,
     };
-    Span { call: i128::from(op.call_ns), ret }
+    Span {
+        call: i128::from(op.call_ns),
+        ret,
+    }
 }
 
 fn is_overwrite(f: &OpFn) -> bool {
@@ -178,7 +181,7 @@ impl KeyView<'_> {
             };
             if could {
                 let s = span(w);
-                if best.map_or(true, |b| s.ret > b.ret) {
+                if !matches!(best, Some(b) if b.ret >= s.ret) {
                     best = Some(s);
                 }
             }
@@ -222,7 +225,10 @@ impl KeyView<'_> {
 pub fn check_weak(history: &History) -> WeakReport {
     let mut by_key: BTreeMap<&str, KeyView<'_>> = BTreeMap::new();
     for (i, op) in history.ops.iter().enumerate() {
-        let view = by_key.entry(op.key.as_str()).or_insert(KeyView { writes: Vec::new(), any_overwrite: false });
+        let view = by_key.entry(op.key.as_str()).or_insert(KeyView {
+            writes: Vec::new(),
+            any_overwrite: false,
+        });
         if !matches!(op.f, OpFn::Read) && op.outcome != Outcome::Fail {
             view.any_overwrite |= is_overwrite(&op.f);
             view.writes.push((i, op));
@@ -239,7 +245,9 @@ pub fn check_weak(history: &History) -> WeakReport {
     let mut last_read: BTreeMap<(ProcessId, &str), (&Value, Option<Span>, Span)> = BTreeMap::new();
 
     for (i, op) in history.ops.iter().enumerate() {
-        let (OpFn::Read, Outcome::Ok, Some(v)) = (&op.f, op.outcome, op.output.as_ref()) else { continue };
+        let (OpFn::Read, Outcome::Ok, Some(v)) = (&op.f, op.outcome, op.output.as_ref()) else {
+            continue;
+        };
         report.reads += 1;
         let view = &by_key[op.key.as_str()];
         let read = span(op);
@@ -251,7 +259,11 @@ pub fn check_weak(history: &History) -> WeakReport {
 
         if !missed.is_empty() {
             report.stale_reads += 1;
-            let first_ack = missed.iter().filter_map(|&w| history.ops[w].return_ns).min().unwrap_or(op.call_ns);
+            let first_ack = missed
+                .iter()
+                .filter_map(|&w| history.ops[w].return_ns)
+                .min()
+                .unwrap_or(op.call_ns);
             let staleness_ns = op.call_ns.saturating_sub(first_ack);
             staleness_sum += u128::from(staleness_ns);
             report.staleness_ns_max = report.staleness_ns_max.max(staleness_ns);
@@ -291,7 +303,9 @@ pub fn check_weak(history: &History) -> WeakReport {
                     // Definitely older: its newest possible source finished before
                     // the previous value's source began.
                     match (src, prev_src) {
-                        (Some(now), Some(before)) => !same_value(v, prev_v) && now.ret < before.call,
+                        (Some(now), Some(before)) => {
+                            !same_value(v, prev_v) && now.ret < before.call
+                        }
                         _ => false,
                     }
                 } else {
@@ -310,12 +324,22 @@ pub fn check_weak(history: &History) -> WeakReport {
     }
     report.read_your_writes = ryw.into_values().collect();
     report.monotonic_reads = mono.into_values().collect();
-    report.lost_writes = later.into_iter().filter(|(_, (n, m))| *n > 0 && n == m).map(|(w, _)| w).collect();
+    report.lost_writes = later
+        .into_iter()
+        .filter(|(_, (n, m))| *n > 0 && n == m)
+        .map(|(w, _)| w)
+        .collect();
     report
 }
 
 fn bump(map: &mut BTreeMap<ProcessId, ClientViolations>, process: ProcessId, index: usize) {
-    map.entry(process).or_insert(ClientViolations { process, count: 0, first_index: index }).count += 1;
+    map.entry(process)
+        .or_insert(ClientViolations {
+            process,
+            count: 0,
+            first_index: index,
+        })
+        .count += 1;
 }
 
 /// A duration in the most readable unit. (External histories without a clock
@@ -330,7 +354,11 @@ fn ms(ns: u64) -> String {
 
 impl fmt::Display for WeakReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "weaker guarantees over {} completed read(s):", self.reads)?;
+        writeln!(
+            f,
+            "weaker guarantees over {} completed read(s):",
+            self.reads
+        )?;
         if self.stale_reads == 0 {
             writeln!(f, "  stale reads: none")?;
         } else {
@@ -355,28 +383,55 @@ impl fmt::Display for WeakReport {
             }
         }
         let clients = |v: &[ClientViolations]| {
-            v.iter().map(|c| format!("p{}: {} (first #{})", c.process, c.count, c.first_index)).collect::<Vec<_>>().join(", ")
+            v.iter()
+                .map(|c| format!("p{}: {} (first #{})", c.process, c.count, c.first_index))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         if self.read_your_writes.is_empty() {
             writeln!(f, "  read-your-writes: held for every client")?;
         } else {
-            writeln!(f, "  read-your-writes violations: {}", clients(&self.read_your_writes))?;
+            writeln!(
+                f,
+                "  read-your-writes violations: {}",
+                clients(&self.read_your_writes)
+            )?;
         }
         if self.monotonic_reads.is_empty() {
             writeln!(f, "  monotonic reads: held for every client")?;
         } else {
-            writeln!(f, "  monotonic-reads violations: {}", clients(&self.monotonic_reads))?;
+            writeln!(
+                f,
+                "  monotonic-reads violations: {}",
+                clients(&self.monotonic_reads)
+            )?;
         }
-        let list = |v: &[usize]| v.iter().take(Self::EXAMPLES).map(|i| format!("#{i}")).collect::<Vec<_>>().join(" ");
+        let list = |v: &[usize]| {
+            v.iter()
+                .take(Self::EXAMPLES)
+                .map(|i| format!("#{i}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         if self.lost_writes.is_empty() {
             writeln!(f, "  lost writes: none")?;
         } else {
-            writeln!(f, "  lost writes: {} ({})", self.lost_writes.len(), list(&self.lost_writes))?;
+            writeln!(
+                f,
+                "  lost writes: {} ({})",
+                self.lost_writes.len(),
+                list(&self.lost_writes)
+            )?;
         }
         if self.unexplained_reads.is_empty() {
             write!(f, "  reads of values nobody wrote: none")
         } else {
-            write!(f, "  reads of values nobody wrote: {} ({})", self.unexplained_reads.len(), list(&self.unexplained_reads))
+            write!(
+                f,
+                "  reads of values nobody wrote: {} ({})",
+                self.unexplained_reads.len(),
+                list(&self.unexplained_reads)
+            )
         }
     }
 }
@@ -386,7 +441,15 @@ mod tests {
     use super::*;
 
     fn op(p: u64, f: OpFn, out: Option<Value>, call: u64, ret: u64) -> Op {
-        Op { process: p, key: "k".into(), f, output: out, outcome: Outcome::Ok, call_ns: call, return_ns: Some(ret) }
+        Op {
+            process: p,
+            key: "k".into(),
+            f,
+            output: out,
+            outcome: Outcome::Ok,
+            call_ns: call,
+            return_ns: Some(ret),
+        }
     }
     fn w(p: u64, v: i64, call: u64, ret: u64) -> Op {
         op(p, OpFn::Write(Value::Int(v)), None, call, ret)
@@ -397,7 +460,14 @@ mod tests {
 
     #[test]
     fn a_fresh_history_is_clean() {
-        let h = History { ops: vec![w(0, 1, 0, 10), r(1, 1, 20, 30), w(0, 2, 40, 50), r(1, 2, 60, 70)] };
+        let h = History {
+            ops: vec![
+                w(0, 1, 0, 10),
+                r(1, 1, 20, 30),
+                w(0, 2, 40, 50),
+                r(1, 2, 60, 70),
+            ],
+        };
         let rep = check_weak(&h);
         assert!(rep.is_clean(), "{rep}");
         assert_eq!(rep.reads, 2);
@@ -405,7 +475,14 @@ mod tests {
 
     #[test]
     fn a_read_two_versions_behind_is_stale_by_versions_and_time() {
-        let h = History { ops: vec![w(0, 1, 0, 10), w(0, 2, 20, 30), w(0, 3, 40, 50), r(1, 1, 100, 110)] };
+        let h = History {
+            ops: vec![
+                w(0, 1, 0, 10),
+                w(0, 2, 20, 30),
+                w(0, 3, 40, 50),
+                r(1, 1, 100, 110),
+            ],
+        };
         let rep = check_weak(&h);
         assert_eq!(rep.stale_reads, 1);
         assert_eq!(rep.stale_examples[0].versions_behind, 2);
@@ -417,14 +494,30 @@ mod tests {
 
     #[test]
     fn missing_your_own_write_breaks_read_your_writes() {
-        let h = History { ops: vec![w(0, 1, 0, 10), w(1, 2, 20, 30), r(1, 1, 40, 50)] };
+        let h = History {
+            ops: vec![w(0, 1, 0, 10), w(1, 2, 20, 30), r(1, 1, 40, 50)],
+        };
         let rep = check_weak(&h);
-        assert_eq!(rep.read_your_writes, vec![ClientViolations { process: 1, count: 1, first_index: 2 }]);
+        assert_eq!(
+            rep.read_your_writes,
+            vec![ClientViolations {
+                process: 1,
+                count: 1,
+                first_index: 2
+            }]
+        );
     }
 
     #[test]
     fn reading_backwards_breaks_monotonic_reads() {
-        let h = History { ops: vec![w(0, 1, 0, 10), w(0, 2, 20, 30), r(1, 2, 40, 50), r(1, 1, 60, 70)] };
+        let h = History {
+            ops: vec![
+                w(0, 1, 0, 10),
+                w(0, 2, 20, 30),
+                r(1, 2, 40, 50),
+                r(1, 1, 60, 70),
+            ],
+        };
         let rep = check_weak(&h);
         assert_eq!(rep.monotonic_reads.len(), 1);
         assert_eq!(rep.monotonic_reads[0].first_index, 3);
@@ -433,7 +526,14 @@ mod tests {
     #[test]
     fn concurrent_writes_give_the_benefit_of_the_doubt() {
         // Write 1 and write 2 overlap: either order is possible, no read is stale.
-        let h = History { ops: vec![w(0, 1, 0, 30), w(1, 2, 10, 20), r(2, 1, 40, 50), r(3, 2, 40, 50)] };
+        let h = History {
+            ops: vec![
+                w(0, 1, 0, 30),
+                w(1, 2, 10, 20),
+                r(2, 1, 40, 50),
+                r(3, 2, 40, 50),
+            ],
+        };
         assert!(check_weak(&h).is_clean());
     }
 
@@ -441,7 +541,14 @@ mod tests {
     fn an_append_missing_from_every_later_read_is_lost() {
         let a = |p, x, c, rt| op(p, OpFn::Append(Value::Int(x)), None, c, rt);
         let rl = |p, l: Vec<i64>, c, rt| op(p, OpFn::Read, Some(Value::List(l)), c, rt);
-        let h = History { ops: vec![a(0, 1, 0, 10), a(1, 2, 20, 30), rl(2, vec![1], 40, 50), rl(2, vec![1, 3], 60, 70)] };
+        let h = History {
+            ops: vec![
+                a(0, 1, 0, 10),
+                a(1, 2, 20, 30),
+                rl(2, vec![1], 40, 50),
+                rl(2, vec![1, 3], 60, 70),
+            ],
+        };
         let rep = check_weak(&h);
         assert_eq!(rep.lost_writes, vec![1]);
         assert_eq!(rep.stale_reads, 2);
