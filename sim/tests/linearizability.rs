@@ -308,6 +308,17 @@ fn an_expired_deadline_answers_unknown() {
 }
 
 #[test]
+fn large_synthetic_histories_are_linearizable_and_clean() {
+    for seed in 0..5 {
+        let h = sim::check::synth::linearizable_kv_history(seed, 5_000, 20, 10);
+        let report = check_linearizable(&h, ModelKind::Kv, Budget::default());
+        assert!(report.verdict.is_linearizable(), "seed {seed}: {report}");
+        let weak = sim::check::check_weak(&h);
+        assert!(weak.is_clean(), "seed {seed}: {weak}");
+    }
+}
+
+#[test]
 fn a_long_single_key_history_does_not_overflow_the_stack() {
     let ops: Vec<Op> = (0..20_000)
         .map(|i| w(0, i, 2 * i as u64, 2 * i as u64 + 1))
@@ -480,6 +491,14 @@ fn the_search_agrees_with_brute_force_on_2000_random_small_histories() {
             history.to_jsonl()
         );
         if expected {
+            // Every weaker anomaly is impossible in a linearizable history, so
+            // any reported here would be a false alarm.
+            let weak = sim::check::check_weak(&history);
+            assert!(
+                weak.is_clean(),
+                "case {case}: linearizable but\n{weak}\n{}",
+                history.to_jsonl()
+            );
             yes += 1;
         } else {
             no += 1;

@@ -96,6 +96,24 @@ fn every_kv_history_gets_its_known_verdict() {
 }
 
 #[test]
+fn linearizable_reference_histories_show_no_weaker_anomaly() {
+    for (file, expected) in verdicts() {
+        if !expected {
+            continue;
+        }
+        let text = std::fs::read_to_string(corpus().join(&file)).expect("history is readable");
+        let model = if file.starts_with("kv/") {
+            ModelKind::Kv
+        } else {
+            ModelKind::CasRegister
+        };
+        let history = parse_history(&text, Format::Auto, model).expect("parses");
+        let weak = sim::check::check_weak(&history);
+        assert!(weak.is_clean(), "{file}:\n{weak}");
+    }
+}
+
+#[test]
 fn the_empty_etcd_run_parses_to_an_empty_linearizable_history() {
     assert_eq!(check_file("jepsen/etcd_095.log"), Verdict::Linearizable);
 }
