@@ -46,9 +46,10 @@ pub struct Budget<'a> {
 }
 
 impl Budget<'static> {
-    /// Enough for every reference history many times over (they need well under
-    /// a million steps each); a simulated run that exceeds it gets "unknown".
-    pub const DEFAULT_MAX_STEPS: u64 = 50_000_000;
+    /// Ten times what the hardest reference history needs (under a million
+    /// steps); a few seconds at worst. A simulated run that exceeds it gets
+    /// "unknown".
+    pub const DEFAULT_MAX_STEPS: u64 = 10_000_000;
 
     pub fn steps(max_steps: u64) -> Budget<'static> {
         Budget {

@@ -29,7 +29,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::describe_op;
-use super::model::same_value;
+use super::model::{normalize, same_value};
 use crate::history::{History, Op, OpFn, Outcome, ProcessId, Value};
 
 /// A read that returned an old value.
@@ -122,27 +122,6 @@ fn is_empty(v: &Value) -> bool {
     same_value(v, &Value::Nil)
 }
 
-/// Whether `v` contains the element(s) appended by `arg`.
-fn contains(v: &Value, arg: &Value) -> bool {
-    match (v, arg) {
-        (_, Value::Nil) => true,
-        (Value::List(l), Value::Int(i)) => l.contains(i),
-        (Value::List(l), Value::List(a)) => a.iter().all(|i| l.contains(i)),
-        (Value::Str(s), Value::Str(a)) => s.contains(a.as_str()),
-        (v, a) => v == a,
-    }
-}
-
-/// Whether `v` ends with what `arg` appends (so that append could have made it).
-fn ends_with(v: &Value, arg: &Value) -> bool {
-    match (v, arg) {
-        (Value::List(l), Value::Int(i)) => l.last() == Some(i),
-        (Value::List(l), Value::List(a)) => !a.is_empty() && l.ends_with(a),
-        (Value::Str(s), Value::Str(a)) => !a.is_empty() && s.ends_with(a.as_str()),
-        _ => false,
-    }
-}
-
 /// The value a write leaves behind, for a register-style write.
 fn written(f: &OpFn) -> Option<&Value> {
     match f {
@@ -161,91 +140,283 @@ fn strict_prefix(v: &Value, w: &Value) -> bool {
     }
 }
 
-struct KeyView<'h> {
-    /// (index, op) of writes that may have taken effect, history order.
-    writes: Vec<(usize, &'h Op)>,
+/// One key's writes, indexed so that each read costs about the size of its
+/// value plus the writes it overlaps, not the size of the history.
+#[derive(Default)]
+struct KeyView {
     any_overwrite: bool,
+    /// Register-style writes (write, cas) by the value they leave: the span from
+    /// the earliest invocation to the latest completion among them.
+    by_value: BTreeMap<Value, Span>,
+    /// Deletes, summarised the same way.
+    deletes: Option<Span>,
+    /// Appends by argument (an appended integer `i` is keyed as `[i]`).
+    appends_by_arg: BTreeMap<Value, Span>,
+    /// The lengths of appended arguments (list elements or string bytes).
+    append_lens: BTreeSet<usize>,
+    /// Completed overwrites (write, cas, delete): (call, ret, op index), by call.
+    ok_overwrites: Vec<(i128, i128, usize)>,
+    /// All overwrites that may have happened, by call, with the running maximum
+    /// of their completion times.
+    overwrite_calls: Vec<i128>,
+    overwrite_max_ret: Vec<i128>,
+    /// Completed appends: (ret, call, op index), by completion.
+    ok_appends: Vec<(i128, i128, usize)>,
+    /// Invocation times of the completed reads, sorted (for lost writes).
+    read_calls: Vec<i128>,
 }
 
-impl KeyView<'_> {
+fn widen(slot: &mut Option<Span>, s: Span) {
+    *slot = Some(match *slot {
+        None => s,
+        Some(b) => Span {
+            call: b.call.min(s.call),
+            ret: b.ret.max(s.ret),
+        },
+    });
+}
+
+/// The key an appended argument is indexed by.
+fn arg_key(x: &Value) -> Value {
+    match x {
+        Value::Int(i) => Value::List(vec![*i]),
+        other => other.clone(),
+    }
+}
+
+fn arg_len(x: &Value) -> usize {
+    match x {
+        Value::Int(_) => 1,
+        Value::List(l) => l.len(),
+        Value::Str(s) => s.len(),
+        Value::Nil => 0,
+    }
+}
+
+/// The last `n` elements (or bytes) of `v`, as an append-argument key.
+fn suffix(v: &Value, n: usize) -> Option<Value> {
+    match v {
+        Value::List(l) if n > 0 && n <= l.len() => Some(Value::List(l[l.len() - n..].to_vec())),
+        Value::Str(s) if n > 0 && n <= s.len() && s.is_char_boundary(s.len() - n) => {
+            Some(Value::Str(s[s.len() - n..].to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// What a read value contains, for asking "is this append in it?".
+enum Contents {
+    /// The sorted elements of a list.
+    Elems(Vec<i64>),
+    /// The appended strings a string value splits into, peeled from its end.
+    Pieces(BTreeSet<String>),
+    Nothing,
+}
+
+impl Contents {
+    fn has(&self, arg: &Value) -> bool {
+        match (self, arg) {
+            (_, Value::Nil) => true,
+            (Contents::Elems(e), Value::Int(i)) => e.binary_search(i).is_ok(),
+            (Contents::Elems(e), Value::List(a)) => a.iter().all(|i| e.binary_search(i).is_ok()),
+            (Contents::Pieces(p), Value::Str(a)) => a.is_empty() || p.contains(a),
+            _ => false,
+        }
+    }
+}
+
+impl KeyView {
+    fn add(&mut self, i: usize, op: &Op) {
+        let s = span(op);
+        match &op.f {
+            OpFn::Read => {
+                if op.outcome == Outcome::Ok && op.output.is_some() {
+                    self.read_calls.push(s.call);
+                }
+                return;
+            }
+            OpFn::Write(x) | OpFn::Cas { new: x, .. } => {
+                let mut slot = self.by_value.get(&normalize(x)).copied();
+                widen(&mut slot, s);
+                self.by_value
+                    .insert(normalize(x), slot.expect("just widened"));
+            }
+            OpFn::Delete => widen(&mut self.deletes, s),
+            OpFn::Append(x) => {
+                let mut slot = self.appends_by_arg.get(&arg_key(x)).copied();
+                widen(&mut slot, s);
+                self.appends_by_arg
+                    .insert(arg_key(x), slot.expect("just widened"));
+                self.append_lens.insert(arg_len(x));
+                if op.outcome == Outcome::Ok {
+                    self.ok_appends.push((s.ret, s.call, i));
+                }
+            }
+        }
+        if is_overwrite(&op.f) {
+            self.any_overwrite = true;
+            self.overwrite_calls.push(s.call);
+            self.overwrite_max_ret.push(s.ret);
+            if op.outcome == Outcome::Ok {
+                self.ok_overwrites.push((s.call, s.ret, i));
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        self.ok_overwrites.sort_unstable();
+        self.ok_appends.sort_unstable();
+        self.read_calls.sort_unstable();
+        let mut pairs: Vec<(i128, i128)> = self
+            .overwrite_calls
+            .iter()
+            .copied()
+            .zip(self.overwrite_max_ret.iter().copied())
+            .collect();
+        pairs.sort_unstable();
+        let mut max = i128::MIN;
+        self.overwrite_calls = pairs.iter().map(|p| p.0).collect();
+        self.overwrite_max_ret = pairs
+            .iter()
+            .map(|p| {
+                max = max.max(p.1);
+                max
+            })
+            .collect();
+    }
+
     /// The writes that could have produced `v`, summarised charitably as one
     /// span: from the earliest invocation to the latest completion among them
     /// (None if nothing could have).
     fn source(&self, v: &Value) -> Option<Span> {
-        let mut best: Option<Span> = if is_empty(v) { Some(INITIAL) } else { None };
-        for (_, w) in &self.writes {
-            let could = match &w.f {
-                OpFn::Write(x) | OpFn::Cas { new: x, .. } => same_value(x, v),
-                OpFn::Delete => is_empty(v),
-                OpFn::Append(x) => ends_with(v, x) || (is_empty(v) && is_empty(x)),
-                OpFn::Read => false,
-            };
-            if could {
-                let s = span(w);
-                best = Some(match best {
-                    None => s,
-                    Some(b) => Span {
-                        call: b.call.min(s.call),
-                        ret: b.ret.max(s.ret),
-                    },
-                });
+        let mut best: Option<Span> = None;
+        if is_empty(v) {
+            widen(&mut best, INITIAL);
+            if let Some(d) = self.deletes {
+                widen(&mut best, d);
+            }
+            if let Some(&s) = self.by_value.get(&Value::Nil) {
+                widen(&mut best, s);
+            }
+            return best;
+        }
+        if let Some(&s) = self.by_value.get(&normalize(v)) {
+            widen(&mut best, s);
+        }
+        for &n in &self.append_lens {
+            if let Some(&s) = suffix(v, n).and_then(|k| self.appends_by_arg.get(&k)) {
+                widen(&mut best, s);
             }
         }
         best
     }
 
-    /// The completed writes a read of `v` over `[call, ret]` definitely missed.
-    fn missed(&self, v: &Value, src: Span, read: Span) -> Vec<usize> {
+    /// The appended pieces `v` is made of.
+    fn contents(&self, v: &Value) -> Contents {
+        match v {
+            Value::List(l) => {
+                let mut e = l.clone();
+                e.sort_unstable();
+                Contents::Elems(e)
+            }
+            Value::Str(s) => {
+                // Peel known appended strings off the end; what remains came from
+                // a put.
+                let mut pieces = BTreeSet::new();
+                let mut rest = s.as_str();
+                'peel: while !rest.is_empty() {
+                    for &n in &self.append_lens {
+                        if n > 0 && n <= rest.len() && rest.is_char_boundary(rest.len() - n) {
+                            let piece = &rest[rest.len() - n..];
+                            if self
+                                .appends_by_arg
+                                .contains_key(&Value::Str(piece.to_string()))
+                            {
+                                pieces.insert(piece.to_string());
+                                rest = &rest[..rest.len() - n];
+                                continue 'peel;
+                            }
+                        }
+                    }
+                    break;
+                }
+                Contents::Pieces(pieces)
+            }
+            _ => Contents::Nothing,
+        }
+    }
+
+    /// Whether an overwrite may fall between time `after` and time `before`.
+    fn overwrite_between(&self, after: i128, before: i128) -> bool {
+        let k = self.overwrite_calls.partition_point(|&c| c < before);
+        k > 0 && self.overwrite_max_ret[k - 1] > after
+    }
+
+    /// The completed writes a read of `v` over `read` definitely missed, given
+    /// the charitable span `src` of the writes that could have produced `v`.
+    fn missed(&self, history: &History, v: &Value, src: Span, read: Span) -> Vec<usize> {
         let mut out = Vec::new();
-        for &(i, w) in &self.writes {
-            let s = span(w);
-            if w.outcome != Outcome::Ok || s.ret >= read.call {
+        // Overwrites invoked after every possible source completed, and completed
+        // before the read began (so invoked before it too).
+        let lo = self.ok_overwrites.partition_point(|o| o.0 <= src.ret);
+        for &(call, ret, i) in &self.ok_overwrites[lo..] {
+            if call >= read.call {
+                break;
+            }
+            if ret >= read.call {
                 continue;
             }
-            let missed = match &w.f {
-                OpFn::Append(x) => {
-                    !contains(v, x)
-                        && !self.writes.iter().any(|(_, o)| {
-                            // An overwrite that may fall between the append and the read.
-                            is_overwrite(&o.f) && span(o).ret > s.call && span(o).call < read.ret
-                        })
-                }
-                f => {
-                    let differs = match written(f) {
-                        Some(x) => !same_value(x, v),
-                        None => !is_empty(v),
-                    };
-                    differs && src.ret < s.call
-                }
+            let op = &history.ops[i];
+            let differs = match written(&op.f) {
+                Some(x) => !same_value(x, v),
+                None => !is_empty(v),
             };
-            if missed {
+            if differs {
                 out.push(i);
             }
         }
+        // Appends completed before the read began, missing from what it saw.
+        let done = self.ok_appends.partition_point(|a| a.0 < read.call);
+        if done > 0 {
+            let contents = self.contents(v);
+            for &(_, call, i) in &self.ok_appends[..done] {
+                let OpFn::Append(x) = &history.ops[i].f else {
+                    continue;
+                };
+                if !contents.has(x)
+                    && !(self.any_overwrite && self.overwrite_between(call, read.ret))
+                {
+                    out.push(i);
+                }
+            }
+        }
         out
+    }
+
+    /// How many completed reads began after time `t`.
+    fn reads_after(&self, t: i128) -> usize {
+        self.read_calls.len() - self.read_calls.partition_point(|&c| c <= t)
     }
 }
 
 /// Measures stale reads, read-your-writes, monotonic reads and lost writes.
 pub fn check_weak(history: &History) -> WeakReport {
-    let mut by_key: BTreeMap<&str, KeyView<'_>> = BTreeMap::new();
+    let mut by_key: BTreeMap<&str, KeyView> = BTreeMap::new();
     for (i, op) in history.ops.iter().enumerate() {
-        let view = by_key.entry(op.key.as_str()).or_insert(KeyView {
-            writes: Vec::new(),
-            any_overwrite: false,
-        });
-        if !matches!(op.f, OpFn::Read) && op.outcome != Outcome::Fail {
-            view.any_overwrite |= is_overwrite(&op.f);
-            view.writes.push((i, op));
+        if op.outcome != Outcome::Fail {
+            by_key.entry(op.key.as_str()).or_default().add(i, op);
         }
+    }
+    for view in by_key.values_mut() {
+        view.finish();
     }
 
     let mut report = WeakReport::default();
     let mut staleness_sum: u128 = 0;
     let mut ryw: BTreeMap<ProcessId, ClientViolations> = BTreeMap::new();
     let mut mono: BTreeMap<ProcessId, ClientViolations> = BTreeMap::new();
-    // For lost writes: per write, (later reads, later reads that missed it).
-    let mut later: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+    // For lost writes: per write, how many later reads missed it.
+    let mut missed_by: BTreeMap<usize, usize> = BTreeMap::new();
     // Per (client, key): the last read's value and its source.
     let mut last_read: BTreeMap<(ProcessId, &str), (&Value, Option<Span>, Span)> = BTreeMap::new();
 
@@ -260,7 +431,7 @@ pub fn check_weak(history: &History) -> WeakReport {
         if src.is_none() {
             report.unexplained_reads.push(i);
         }
-        let missed = view.missed(v, src.unwrap_or(INITIAL), read);
+        let missed = view.missed(history, v, src.unwrap_or(INITIAL), read);
 
         if !missed.is_empty() {
             report.stale_reads += 1;
@@ -287,17 +458,8 @@ pub fn check_weak(history: &History) -> WeakReport {
                 bump(&mut ryw, op.process, i);
             }
         }
-
-        // Lost writes: count this read against every earlier-completed write.
-        let missed: BTreeSet<usize> = missed.into_iter().collect();
-        for &(w, wop) in &view.writes {
-            if wop.outcome == Outcome::Ok && span(wop).ret < read.call {
-                let e = later.entry(w).or_insert((0, 0));
-                e.0 += 1;
-                if missed.contains(&w) {
-                    e.1 += 1;
-                }
-            }
+        for &w in &missed {
+            *missed_by.entry(w).or_insert(0) += 1;
         }
 
         // Monotonic reads: compare with this client's previous read of the key.
@@ -330,9 +492,13 @@ pub fn check_weak(history: &History) -> WeakReport {
     }
     report.read_your_writes = ryw.into_values().collect();
     report.monotonic_reads = mono.into_values().collect();
-    report.lost_writes = later
+    // Lost: every read that began after the write completed missed it.
+    report.lost_writes = missed_by
         .into_iter()
-        .filter(|(_, (n, m))| *n > 0 && n == m)
+        .filter(|&(w, m)| {
+            let op = &history.ops[w];
+            m > 0 && m == by_key[op.key.as_str()].reads_after(span(op).ret)
+        })
         .map(|(w, _)| w)
         .collect();
     report
