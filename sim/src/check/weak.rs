@@ -383,9 +383,7 @@ impl KeyView {
                 let OpFn::Append(x) = &history.ops[i].f else {
                     continue;
                 };
-                if !contents.has(x)
-                    && !(self.any_overwrite && self.overwrite_between(call, read.ret))
-                {
+                if !contents.has(x) && !self.overwrite_between(call, read.ret) {
                     out.push(i);
                 }
             }
