@@ -398,6 +398,7 @@ impl<'t> EdnParser<'t> {
         };
         match c {
             b'{' => {
+                let start = self.line;
                 self.pos += 1;
                 let mut pairs = Vec::new();
                 loop {
@@ -407,7 +408,13 @@ impl<'t> EdnParser<'t> {
                             self.pos += 1;
                             return Ok(Edn::Map(pairs));
                         }
-                        None => return Err(err(self.line, "unclosed map", "a closing `}`")),
+                        None => {
+                            return Err(err(
+                                start,
+                                "unclosed map: the `{` on this line is never closed",
+                                "a closing `}` on the same line",
+                            ))
+                        }
                         _ => {}
                     }
                     let k = self.value()?;
@@ -466,6 +473,7 @@ impl<'t> EdnParser<'t> {
     }
 
     fn seq(&mut self, close: u8) -> Result<Edn, ParseError> {
+        let start = self.line;
         let mut items = Vec::new();
         loop {
             self.skip_ws();
@@ -476,8 +484,8 @@ impl<'t> EdnParser<'t> {
                 }
                 None => {
                     return Err(err(
-                        self.line,
-                        "unclosed vector",
+                        start,
+                        "unclosed vector: the bracket opened on this line is never closed",
                         format!("a closing `{}`", close as char),
                     ));
                 }
