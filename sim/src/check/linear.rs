@@ -241,13 +241,15 @@ struct States<S> {
 
 impl<S: Clone + Eq + Hash> States<S> {
     fn intern(&mut self, s: S) -> u32 {
-        if let Some(&id) = self.ids.get(&s) {
-            return id;
+        match self.ids.entry(s) {
+            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let id = self.all.len() as u32;
+                self.all.push(e.key().clone());
+                e.insert(id);
+                id
+            }
         }
-        let id = self.all.len() as u32;
-        self.all.push(s.clone());
-        self.ids.insert(s, id);
-        id
     }
 }
 
@@ -265,6 +267,8 @@ pub(crate) struct KeySearch<'h, 'm, M: Model> {
     bits_hash: u64,
     states: States<M::State>,
     state: u32,
+    /// Per op: the only state in which it succeeds, for pure observations.
+    observes: Vec<u32>,
     /// (state, op) -> next state, or NONE if the model refuses.
     transitions: ProbeMap<u64, u32>,
     memo: Memo,
@@ -341,6 +345,16 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
             ids: ProbeMap::default(),
         };
         let state = states.intern(model.init());
+        // Reads succeed in exactly one state: compare ids, skip the model.
+        let observes = ops
+            .iter()
+            .map(
+                |o| match model.observes(&o.op.f, o.op.output.as_ref(), o.op.outcome) {
+                    Some(s) => states.intern(s),
+                    None => NONE,
+                },
+            )
+            .collect();
         let entry = nodes[HEAD as usize].next;
         KeySearch {
             model,
@@ -352,7 +366,8 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
             bits_hash: 0,
             states,
             state,
-            transitions: ProbeMap::default(),
+            observes,
+            transitions: ProbeMap::with_capacity_and_hasher(4 * n, Default::default()),
             memo: Memo::new(words),
             stack: Vec::new(),
             best: None,
@@ -385,22 +400,28 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
             let node = nodes[entry as usize];
             if node.is_call {
                 let op = node.op as usize;
-                let key = (u64::from(state) << 32) | op as u64;
-                let next = match self.transitions.get(&key) {
-                    Some(&t) => t,
-                    None => {
-                        let o = ops[op].op;
-                        let t = match model.step(
-                            &self.states.all[state as usize],
-                            &o.f,
-                            o.output.as_ref(),
-                            o.outcome,
-                        ) {
-                            Some(s) => self.states.intern(s),
-                            None => NONE,
-                        };
-                        self.transitions.insert(key, t);
-                        t
+                let observed = self.observes[op];
+                let next = if observed != NONE {
+                    // A read: it fits exactly when the state is what it saw.
+                    if observed == state {
+                        state
+                    } else {
+                        NONE
+                    }
+                } else {
+                    let key = (u64::from(state) << 32) | op as u64;
+                    match self.transitions.get(&key) {
+                        Some(&t) => t,
+                        None => {
+                            let o = ops[op].op;
+                            let before = &self.states.all[state as usize];
+                            let t = match model.step(before, &o.f, o.output.as_ref(), o.outcome) {
+                                Some(s) => self.states.intern(s),
+                                None => NONE,
+                            };
+                            self.transitions.insert(key, t);
+                            t
+                        }
                     }
                 };
                 if next != NONE {

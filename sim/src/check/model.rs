@@ -47,6 +47,19 @@ pub trait Model {
 
     /// The state as a learner would write it ("3", "nil", "[1 2]").
     fn describe(&self, state: &Self::State) -> String;
+
+    /// If the operation is a pure observation (it succeeds exactly in state `s`
+    /// and leaves it unchanged, like a completed read), returns `s`. The search
+    /// then compares state ids instead of calling [`Model::step`]. The default
+    /// (`None`) is always correct, only slower.
+    fn observes(
+        &self,
+        _f: &OpFn,
+        _output: Option<&Value>,
+        _outcome: Outcome,
+    ) -> Option<Self::State> {
+        None
+    }
 }
 
 /// The three built-in models, selectable by name (`--model`).
@@ -218,6 +231,14 @@ impl Model for ValueModel {
 
     fn describe(&self, state: &Value) -> String {
         describe_value(state)
+    }
+
+    fn observes(&self, f: &OpFn, output: Option<&Value>, outcome: Outcome) -> Option<Value> {
+        match (f, outcome, output) {
+            // States are kept normalised, so equal ids mean `same_value`.
+            (OpFn::Read, Outcome::Ok, Some(seen)) => Some(normalize(seen)),
+            _ => None,
+        }
     }
 }
 
