@@ -507,3 +507,16 @@ fn the_search_agrees_with_brute_force_on_2000_random_small_histories() {
     // Both answers must be well represented, or the test proves little.
     assert!(yes > 500 && no > 500, "linearizable {yes}, not {no}");
 }
+
+#[test]
+fn the_explanation_reads_like_a_lesson() {
+    let v = check(vec![w(0, 1, 0, 10), w(0, 2, 20, 30), r(1, Some(1), 40, 50)], ModelKind::Register);
+    let expected = "NOT linearizable
+the register (register model) is not linearizable.
+The longest order of its operations consistent with real time and the model has 2 operation(s), starting from nil:
+  #0      p0 write 1                   => 1
+  #1      p0 write 2                   => 2
+Then #2 `p1 read -> 1` cannot be placed:
+  it returned before any consistent order could include it; where it could have taken effect, the value was 2.";
+    assert_eq!(v.to_string(), expected);
+}
