@@ -298,6 +298,7 @@ fn an_expired_deadline_answers_unknown() {
     let budget = Budget {
         max_steps: u64::MAX,
         expired: Some(&expired),
+        ..Budget::default()
     };
     let report = check_linearizable(&History { ops }, ModelKind::Register, budget);
     assert!(
@@ -316,6 +317,24 @@ fn large_synthetic_histories_are_linearizable_and_clean() {
         let weak = sim::check::check_weak(&h);
         assert!(weak.is_clean(), "seed {seed}: {weak}");
     }
+}
+
+#[test]
+fn a_memo_past_its_memory_limit_answers_unknown() {
+    let mut ops = Vec::new();
+    for i in 0..40 {
+        ops.push(w(i, i as i64, 0, 100));
+    }
+    ops.push(r(99, Some(-1), 200, 300));
+    let budget = Budget {
+        max_memo_bytes: 10_000,
+        ..Budget::default()
+    };
+    let report = check_linearizable(&History { ops }, ModelKind::Register, budget);
+    let Verdict::Unknown { reason } = &report.verdict else {
+        panic!("{}", report.verdict)
+    };
+    assert!(reason.contains("memo"), "{reason}");
 }
 
 #[test]
@@ -510,7 +529,10 @@ fn the_search_agrees_with_brute_force_on_2000_random_small_histories() {
 
 #[test]
 fn the_explanation_reads_like_a_lesson() {
-    let v = check(vec![w(0, 1, 0, 10), w(0, 2, 20, 30), r(1, Some(1), 40, 50)], ModelKind::Register);
+    let v = check(
+        vec![w(0, 1, 0, 10), w(0, 2, 20, 30), r(1, Some(1), 40, 50)],
+        ModelKind::Register,
+    );
     let expected = "NOT linearizable
 the register (register model) is not linearizable.
 The longest order of its operations consistent with real time and the model has 2 operation(s), starting from nil:

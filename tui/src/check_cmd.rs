@@ -128,6 +128,7 @@ pub fn run(args: &CheckArgs) -> i32 {
     let budget = Budget {
         max_steps: args.max_steps,
         expired: Some(&expired),
+        ..Budget::default()
     };
     let lin = check_linearizable(&history, args.model, budget);
     let lin_elapsed = started.elapsed();

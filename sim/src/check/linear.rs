@@ -43,6 +43,9 @@ pub struct Budget<'a> {
     pub max_steps: u64,
     /// Returns true once the caller's deadline has passed.
     pub expired: Option<&'a dyn Fn() -> bool>,
+    /// Memory the memo tables may hold at once, over all keys; a search that
+    /// needs more answers "unknown" instead of exhausting the machine.
+    pub max_memo_bytes: u64,
 }
 
 impl Budget<'static> {
@@ -50,11 +53,14 @@ impl Budget<'static> {
     /// steps); a few seconds at worst. A simulated run that exceeds it gets
     /// "unknown".
     pub const DEFAULT_MAX_STEPS: u64 = 10_000_000;
+    /// 1 GiB.
+    pub const DEFAULT_MAX_MEMO_BYTES: u64 = 1 << 30;
 
     pub fn steps(max_steps: u64) -> Budget<'static> {
         Budget {
             max_steps,
             expired: None,
+            max_memo_bytes: Budget::DEFAULT_MAX_MEMO_BYTES,
         }
     }
 }
@@ -70,6 +76,7 @@ impl std::fmt::Debug for Budget<'_> {
         f.debug_struct("Budget")
             .field("max_steps", &self.max_steps)
             .field("expired", &self.expired.is_some())
+            .field("max_memo_bytes", &self.max_memo_bytes)
             .finish()
     }
 }
@@ -79,12 +86,15 @@ impl std::fmt::Debug for Budget<'_> {
 pub(crate) enum Exhausted {
     Steps,
     Deadline,
+    Memory,
 }
 
 /// Tracks the budget across keys.
 pub(crate) struct Meter<'a> {
     pub budget: Budget<'a>,
     pub steps: u64,
+    /// Bytes held by the memos of keys still being searched.
+    pub memo_bytes: u64,
 }
 
 impl Meter<'_> {
@@ -156,13 +166,19 @@ struct Node {
 }
 
 /// The deepest configuration where the search got stuck.
+///
+/// Copying the whole stack each time the search gets deeper would cost
+/// O(depth^2) on long keys; instead only the part that changed since the last
+/// copy is rewritten: `common` is how long a prefix of the live stack still
+/// equals `stack` here.
 struct Stuck {
     /// (call node, state before it) of each linearized operation.
     stack: Vec<(u32, u32)>,
-    /// The operation whose return entry stopped the search.
+    /// The operation whose return entry stopped the search (NONE: not yet).
     blocked: u32,
     /// The state then.
     state: u32,
+    common: usize,
 }
 
 /// The memo: every (set of linearized operations, state) pair explored so far.
@@ -187,6 +203,16 @@ impl Memo {
             states: Vec::new(),
             arena: Vec::new(),
         }
+    }
+
+    /// What one entry costs: its bitset, hash, state and slots.
+    fn entry_bytes(&self) -> u64 {
+        (self.words as u64 + 1) * 8 + 4 + 8
+    }
+
+    /// Everything it holds.
+    fn bytes(&self) -> u64 {
+        self.hashes.len() as u64 * self.entry_bytes()
     }
 
     /// Inserts the pair; false if it was already there.
@@ -276,7 +302,7 @@ pub(crate) struct KeySearch<'h, 'm, M: Model> {
     stack: Vec<(u32, u32)>,
     /// The deepest configuration that got stuck: its stack, the operation whose
     /// return entry stopped it, and the state then.
-    best: Option<Stuck>,
+    best: Stuck,
     entry: u32,
     /// Steps this key has used.
     pub steps: u64,
@@ -370,7 +396,12 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
             transitions: ProbeMap::with_capacity_and_hasher(4 * n, Default::default()),
             memo: Memo::new(words),
             stack: Vec::new(),
-            best: None,
+            best: Stuck {
+                stack: Vec::new(),
+                blocked: NONE,
+                state: 0,
+                common: 0,
+            },
             entry,
             steps: 0,
         }
@@ -429,6 +460,10 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
                     self.bits_hash ^= self.zobrist[op];
                     let hash = self.bits_hash ^ splitmix64(u64::from(next) ^ 0xa5a5_0000_0000);
                     if self.memo.insert(hash, next, &self.bits) {
+                        meter.memo_bytes += self.memo.entry_bytes();
+                        if meter.memo_bytes > meter.budget.max_memo_bytes {
+                            break Some(KeyOutcome::Unknown(Exhausted::Memory));
+                        }
                         self.stack.push((entry, state));
                         state = next;
                         if ops[op].ret.is_some() {
@@ -443,15 +478,18 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
                 entry = node.next;
             } else {
                 // A return entry: its operation was not placed before it returned.
-                if !matches!(&self.best, Some(b) if b.stack.len() >= self.stack.len()) {
-                    self.best = Some(Stuck {
-                        stack: self.stack.clone(),
-                        blocked: node.op,
-                        state,
-                    });
+                let best = &mut self.best;
+                if best.blocked == NONE || self.stack.len() > best.stack.len() {
+                    let c = best.common.min(best.stack.len());
+                    best.stack.truncate(c);
+                    best.stack.extend_from_slice(&self.stack[c..]);
+                    best.common = self.stack.len();
+                    best.blocked = node.op;
+                    best.state = state;
                 }
                 match self.stack.pop() {
                     Some((e, s)) => {
+                        best.common = best.common.min(self.stack.len());
                         state = s;
                         let op = nodes[e as usize].op as usize;
                         undo(&mut self.bits, &mut self.bits_hash, &self.zobrist, op);
@@ -470,15 +508,19 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
         outcome
     }
 
+    /// Memory held by this key's memo (as counted against the budget).
+    pub fn memo_bytes(&self) -> u64 {
+        self.memo.bytes()
+    }
+
     fn violation(&self) -> KeyOutcome<M::State> {
         let Stuck {
             stack: best_stack,
             blocked,
             state: last_state,
-        } = self
-            .best
-            .as_ref()
-            .expect("a violation is found at a return entry");
+            ..
+        } = &self.best;
+        assert!(*blocked != NONE, "a violation is found at a return entry");
         // The state after each operation of the deepest prefix is the state
         // before the next one (or, for the last, the state when it got stuck).
         let prefix = best_stack

@@ -203,7 +203,11 @@ pub fn check_linearizable_with<M: Model>(
         return report;
     }
 
-    let mut meter = Meter { budget, steps: 0 };
+    let mut meter = Meter {
+        budget,
+        steps: 0,
+        memo_bytes: 0,
+    };
     let mut pending = Vec::new();
     for (key, indices) in &by_key {
         let kept: Vec<usize> = indices
@@ -222,7 +226,12 @@ pub fn check_linearizable_with<M: Model>(
     'rounds: while !pending.is_empty() {
         let mut unfinished = Vec::new();
         for (key, kept, mut search) in pending {
-            match search.run(slice, &mut meter) {
+            let outcome = search.run(slice, &mut meter);
+            if outcome.is_some() {
+                // This key's memo is about to be freed.
+                meter.memo_bytes = meter.memo_bytes.saturating_sub(search.memo_bytes());
+            }
+            match outcome {
                 None => unfinished.push((key, kept, search)),
                 Some(KeyOutcome::Linearizable) => report.keys_checked += 1,
                 Some(KeyOutcome::Violation {
@@ -244,6 +253,10 @@ pub fn check_linearizable_with<M: Model>(
                             meter.budget.max_steps
                         ),
                         Exhausted::Deadline => "the time limit passed".to_string(),
+                        Exhausted::Memory => format!(
+                            "the search memo reached its limit of {} MiB",
+                            meter.budget.max_memo_bytes >> 20
+                        ),
                     };
                     unknown = Some(format!(
                         "{why} while checking key {key:?} ({} operations, {} step(s) on it)",
