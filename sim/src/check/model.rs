@@ -128,35 +128,23 @@ pub fn same_value(a: &Value, b: &Value) -> bool {
     a == b
 }
 
-/// The result of appending `x` to `cur`: lists push (or extend), strings
-/// concatenate; appending to "no value" starts a new list or string.
+/// The result of appending `x` to `cur`, by the same rule as chaoslab's own
+/// store (`nodes/src/kv.rs`): an integer is pushed onto a list (or onto
+/// nothing), a string is concatenated to a string (or to nothing); anything else
+/// replaces the value (an integer with a one-element list), which is what a
+/// store that only knows lists would do.
 pub fn append_value(cur: &Value, x: &Value) -> Value {
     match (cur, x) {
         (Value::Nil, Value::Int(i)) => Value::List(vec![*i]),
-        (Value::Nil, other) => normalize(other),
         (Value::List(l), Value::Int(i)) => {
             let mut l = l.clone();
             l.push(*i);
             Value::List(l)
         }
-        (Value::List(l), Value::List(more)) => {
-            let mut l = l.clone();
-            l.extend_from_slice(more);
-            Value::List(l)
-        }
-        (Value::Str(s), Value::Str(t)) => Value::Str(format!("{s}{t}")),
-        (Value::Int(a), Value::Int(b)) => Value::List(vec![*a, *b]),
-        (Value::Str(s), other) => Value::Str(format!("{s}{}", describe_value(other))),
-        (Value::Int(a), Value::List(more)) => {
-            let mut l = vec![*a];
-            l.extend_from_slice(more);
-            Value::List(l)
-        }
-        (Value::Int(a), Value::Str(t)) => Value::Str(format!("{a}{t}")),
-        (Value::List(l), Value::Str(t)) => {
-            Value::Str(format!("{}{t}", describe_value(&Value::List(l.clone()))))
-        }
-        (cur, Value::Nil) => cur.clone(),
+        (Value::Nil, Value::Str(s)) => Value::Str(s.clone()),
+        (Value::Str(a), Value::Str(b)) => Value::Str(format!("{a}{b}")),
+        (_, Value::Int(i)) => Value::List(vec![*i]),
+        (_, other) => other.clone(),
     }
 }
 
@@ -251,6 +239,18 @@ mod tests {
         assert!(same_value(&Value::Nil, &Value::Str(String::new())));
         assert!(same_value(&Value::List(vec![]), &Value::Nil));
         assert!(!same_value(&Value::Int(0), &Value::Nil));
+    }
+
+    #[test]
+    fn append_onto_another_kind_of_value_replaces_it_as_the_store_does() {
+        assert_eq!(
+            append_value(&Value::Int(7), &Value::Int(3)),
+            Value::List(vec![3])
+        );
+        assert_eq!(
+            append_value(&Value::List(vec![1]), &Value::Str("a".into())),
+            Value::Str("a".into())
+        );
     }
 
     #[test]
