@@ -14,9 +14,14 @@ use crate::exit;
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     /// What to measure: `kernel` (ping between 5 nodes, and the single-server
-    /// store with tracing off and on).
-    #[arg(default_value = "kernel", value_parser = ["kernel"])]
+    /// store with tracing off and on), `raft` (5 servers, 3 clients), or
+    /// `check` (the linearizability checker on the reference histories and a
+    /// generated 100,000-operation history).
+    #[arg(default_value = "kernel", value_parser = ["kernel", "raft", "check"])]
     pub target: String,
+    /// For `check`: the reference corpus (the folder holding verdicts.tsv).
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<std::path::PathBuf>,
     /// Simulated seconds per workload (longer runs give steadier figures).
     #[arg(long, default_value_t = 60)]
     pub seconds: u64,
@@ -53,6 +58,29 @@ rate = 2000
 keys = 100
 mix = { get = 0.5, put = 0.4, cas = 0.1 }
 timeout = "100ms"
+"#;
+
+const RAFT: &str = r#"
+[meta]
+name = "bench/raft"
+description = "5 Raft servers, 3 clients, a steady workload"
+duration = "60s"
+[system]
+protocol = "raft"
+election_timeout_min = "150ms"
+election_timeout_max = "300ms"
+heartbeat_interval = "50ms"
+[topology]
+servers = 5
+clients = 3
+[network]
+latency = { dist = "uniform", min = "1ms", max = "3ms" }
+[workload]
+rate = 100
+keys = 20
+mix = { get = 0.5, put = 0.3, cas = 0.1, append = 0.1 }
+timeout = "500ms"
+retry = { policy = "fixed", delay = "50ms", attempts = 5 }
 "#;
 
 struct Figures {
@@ -97,10 +125,31 @@ pub fn run(args: &BenchArgs) -> i32 {
         eprintln!("error: --seconds must be at least 1");
         return exit::BAD_INPUT;
     }
+    if args.target == "check" {
+        return crate::check_cmd::bench_check(&crate::check_cmd::BenchCheckArgs {
+            corpus: args.corpus.clone(),
+        });
+    }
     println!(
-        "chaoslab bench kernel: {} of simulated time per workload, seed 1",
+        "chaoslab bench {}: {} of simulated time per workload, seed 1",
+        args.target,
         fmt_duration(args.seconds * 1_000_000_000)
     );
+    if args.target == "raft" {
+        for (label, mode) in [
+            ("raft, 5 servers, 3 clients, tracing off", TraceMode::Off),
+            ("raft, 5 servers, 3 clients, tracing on", TraceMode::Record),
+        ] {
+            match measure(label, RAFT, args.seconds, mode) {
+                Ok(f) => print(label, &f),
+                Err(e) => {
+                    eprintln!("bench scenario failed to parse: {e}");
+                    return exit::FAIL;
+                }
+            }
+        }
+        return exit::PASS;
+    }
     let runs = [
         ("(a) ping, 5 nodes, tracing off", PING, TraceMode::Off),
         ("(b) single-server KV, tracing off", SINGLE, TraceMode::Off),
