@@ -3,7 +3,9 @@
 
 pub mod kv;
 pub mod ping;
+pub mod quorum;
 pub mod raft;
+pub mod ring;
 pub mod single;
 
 use sim::kernel::{RunOutput, Running, Sim, TraceMode};
@@ -11,13 +13,18 @@ use sim::protocol::Protocol;
 use sim::scenario::{ProtocolInfo, Scenario, ScenarioError};
 
 /// Every protocol a scenario can name in `[system] protocol`.
-pub const PROTOCOLS: &[&str] = &["single", "raft", "ping"];
+pub const PROTOCOLS: &[&str] = &["single", "raft", "ping", "quorum"];
 
 /// The roles a protocol's nodes report (fault targets may name them).
 pub fn roles(protocol: &str) -> Vec<&'static str> {
     let mut r: Vec<&'static str> = match protocol {
         "single" => single::ROLES.to_vec(),
         "ping" => ping::ROLES.to_vec(),
+        "quorum" => quorum::ROLES
+            .iter()
+            .copied()
+            .filter(|r| *r != "client")
+            .collect(),
         // Raft lists "client" among its roles already.
         "raft" => raft::ROLES
             .iter()
@@ -47,6 +54,7 @@ fn check_params(s: &Scenario) -> Result<(), ScenarioError> {
         "single" => single::Single::from_scenario(s).map(|_| ()),
         "ping" => ping::Ping::from_scenario(s).map(|_| ()),
         "raft" => raft::from_scenario(s).map(|_| ()),
+        "quorum" => quorum::from_scenario(s).map(|_| ()),
         other => unreachable!("Scenario::parse accepted unknown protocol {other}"),
     }
 }
@@ -57,6 +65,7 @@ pub fn run(s: &Scenario, seed: u64, trace: TraceMode) -> Result<RunOutput, Scena
         "single" => go(s, single::Single::from_scenario(s)?, seed, trace),
         "ping" => go(s, ping::Ping::from_scenario(s)?, seed, trace),
         "raft" => go(s, raft::from_scenario(s)?, seed, trace),
+        "quorum" => go(s, quorum::from_scenario(s)?, seed, trace),
         other => unreachable!("Scenario::parse accepted unknown protocol {other}"),
     })
 }
@@ -74,6 +83,7 @@ pub fn start<'s>(
     Ok(match s.protocol.as_str() {
         "single" => Box::new(Sim::new(s, single::Single::from_scenario(s)?, seed, trace)),
         "ping" => Box::new(Sim::new(s, ping::Ping::from_scenario(s)?, seed, trace)),
+        "quorum" => Box::new(Sim::new(s, quorum::from_scenario(s)?, seed, trace)),
         other => unreachable!("Scenario::parse accepted unknown protocol {other}"),
     })
 }

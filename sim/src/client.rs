@@ -166,6 +166,17 @@ impl ClientCore {
         }
     }
 
+    /// The system refused this attempt but cannot say it had no effect (a
+    /// write a quorum coordinator sent to some replicas before too few of them
+    /// answered): as [`ClientCore::refused`], except that the operation can no
+    /// longer end as `Fail`, only `Ok` or `Info`.
+    pub fn refused_maybe_applied<M>(&mut self, ctx: &mut Ctx<M>) {
+        if let Some(open) = self.open.as_mut() {
+            open.uncertain = true;
+        }
+        self.refused(ctx);
+    }
+
     /// Routes a timer: the caller resends on `Resend`.
     pub fn on_timer<M>(&mut self, ctx: &mut Ctx<M>, timer: TimerId) -> ClientTimer {
         if timer != ATTEMPT_TIMER && timer != BACKOFF_TIMER {

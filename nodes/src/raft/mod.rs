@@ -260,7 +260,7 @@ pub fn from_scenario(s: &Scenario) -> Result<Raft, ScenarioError> {
 }
 
 /// Where `key = ...` is written, for an error that points at it.
-fn key_span(src: &str, key: &str) -> Option<std::ops::Range<usize>> {
+pub(crate) fn key_span(src: &str, key: &str) -> Option<std::ops::Range<usize>> {
     let mut offset = 0;
     for line in src.split_inclusive('\n') {
         let lead = line.len() - line.trim_start().len();

@@ -1,0 +1,720 @@
+//! # Quorum replication on a consistent-hash ring (Dynamo style)
+//!
+//! DeCandia et al., "Dynamo: Amazon's Highly Available Key-value Store" (SOSP
+//! 2007); the quorum arithmetic is Gifford, "Weighted Voting for Replicated
+//! Data" (SOSP 1979). Keys live on a ring of virtual nodes ([`crate::ring`]);
+//! each key is stored on the N servers of its preference list. Any server can
+//! coordinate a request: it sends a write to all N and answers once W have
+//! acknowledged; it sends a read to all N and answers once R have replied,
+//! with the newest version among the replies.
+//!
+//! What it guarantees. With W + R > N every read quorum meets every write
+//! quorum, so a read sees every write that *completed* before it began (no
+//! stale reads, as long as clocks agree). What it gives up. That is not
+//! linearizability: a write still in progress (or one that failed after
+//! reaching a single replica) may be seen by one read and missed by a later
+//! one, because the later read's quorum happens not to include the replica
+//! that has it. Reads that write back what they return before answering
+//! (blocking read repair) close that particular gap. W = R = 1 answers
+//! after one replica, fast and available on every side of a partition, and
+//! reads are stale whenever they miss the one replica written.
+//!
+//! Availability under partition is the other dial. A *strict* quorum counts
+//! only the preference list: a client cut off from W of the N replicas gets
+//! errors (PC). A *sloppy* quorum asks the next nodes on the ring to stand in;
+//! a stand-in keeps the write as a *hint* for the missing replica and hands it
+//! back after the partition heals (hinted handoff): always writable (PA), at
+//! the price of reads that miss what the other side wrote.
+//!
+//! Conflicting versions are resolved by last-writer-wins on timestamps from
+//! the coordinator's local clock (a clock that runs ahead silently beats later
+//! writes) or by vector clocks, which keep concurrent writes as siblings for
+//! the reader to merge. Read repair and anti-entropy (Merkle trees over each
+//! pair's shared keys) bring replicas back together after a partition.
+//!
+//! Modelling choices, written down because a learner will meet them:
+//! - Membership is a function of time given in `[system]` (`joins`, `leaves`):
+//!   every node and client sees the same ring at the same instant, as if
+//!   gossip converged at once. The kernel's fault verbs stay what they are.
+//! - Clients know the ring and send each operation to a node of the key's
+//!   ring walk: the first preference (`coordinator = "preferred"`) or a random
+//!   one of the N (`"random"`); each retry goes to the next node on the walk.
+//! - cas and append read the coordinator's own copy: they are not atomic
+//!   across replicas, as in any store of this kind.
+//! - With vector clocks a read that finds siblings returns one merged value
+//!   for the history (see [`version::resolve`]) and counts the siblings.
+
+mod client;
+mod server;
+#[cfg(test)]
+mod tests;
+pub mod version;
+
+pub use client::Client;
+pub use server::Server;
+pub use version::{Sibling, Versioning};
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use sim::client::ClientConfig;
+use sim::history::{OpFn, Value};
+use sim::node::{Cluster, Ctx, Disk, Message, Node, NodeId, Request, Status, TimerId};
+use sim::protocol::{NodeTable, Protocol, Violation};
+use sim::scenario::{parse_system, Scenario, ScenarioError};
+use sim::time::{fmt_duration, ms, serde_duration, Nanos};
+
+use crate::ring::{self, Ring};
+
+pub const ROLES: &[&str] = &["replica", "client"];
+
+/// The invariants checked as the run goes.
+pub const INVARIANTS: &[&str] = &["repair-never-older", "convergence"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadRepair {
+    Off,
+    /// Answer the client, then write the newest version to stale replicas.
+    Async,
+    /// Write the newest version to the stale replicas that replied, and answer
+    /// only once they acknowledged.
+    Blocking,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Coordinator {
+    Preferred,
+    Random,
+}
+
+/// A membership change: `node` joins (or leaves) the ring at `at`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    pub node: String,
+    #[serde(with = "serde_duration")]
+    pub at: Nanos,
+}
+
+/// `[system]` for `protocol = "quorum"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub protocol: String,
+    /// Replicas per key.
+    #[serde(default = "three")]
+    pub n: usize,
+    /// Acknowledgements a write waits for.
+    #[serde(default = "two")]
+    pub w: usize,
+    /// Replies a read waits for.
+    #[serde(default = "two")]
+    pub r: usize,
+    /// Tokens per server on the ring.
+    #[serde(default = "default_vnodes")]
+    pub vnodes: u32,
+    /// Let stand-ins beyond the preference list accept requests (hinted handoff).
+    #[serde(default)]
+    pub sloppy: bool,
+    #[serde(default = "default_versioning")]
+    pub versioning: Versioning,
+    #[serde(default = "default_read_repair")]
+    pub read_repair: ReadRepair,
+    /// How often each server compares Merkle trees with the replicas it
+    /// shares keys with (off when absent).
+    #[serde(default, with = "serde_duration::option")]
+    pub anti_entropy_interval: Option<Nanos>,
+    #[serde(default = "default_coordinator")]
+    pub coordinator: Coordinator,
+    /// With `sloppy`, how long a coordinator waits for the preference list
+    /// before it asks stand-ins.
+    #[serde(default = "default_sloppy_after", with = "serde_duration")]
+    pub sloppy_after: Nanos,
+    /// How long a coordinator waits before it answers "unavailable".
+    #[serde(default = "default_coordinator_timeout", with = "serde_duration")]
+    pub coordinator_timeout: Nanos,
+    /// How often a server offers its hints (and keys it no longer owns) to
+    /// their owners.
+    #[serde(default = "default_handoff", with = "serde_duration")]
+    pub handoff_interval: Nanos,
+    /// Servers that start outside the ring and join it at a time.
+    #[serde(default)]
+    pub joins: Vec<Change>,
+    /// Servers that leave the ring at a time (they keep running and hand
+    /// their keys over).
+    #[serde(default)]
+    pub leaves: Vec<Change>,
+    /// Liveness: by this time every replica of every key must hold the same
+    /// versions and no hint may be left (the `convergence` invariant).
+    #[serde(default, with = "serde_duration::option")]
+    pub converge_by: Option<Nanos>,
+
+    /// Bug: read repair takes the *oldest* reply for the truth and writes it
+    /// over the replicas that differ, without a version check.
+    #[serde(default)]
+    pub read_repair_writes_older: bool,
+    /// Bug: stand-ins keep their hints and never hand them back.
+    #[serde(default)]
+    pub hint_never_delivered: bool,
+}
+
+fn three() -> usize {
+    3
+}
+fn two() -> usize {
+    2
+}
+fn default_vnodes() -> u32 {
+    64
+}
+fn default_versioning() -> Versioning {
+    Versioning::Lww
+}
+fn default_read_repair() -> ReadRepair {
+    ReadRepair::Off
+}
+fn default_coordinator() -> Coordinator {
+    Coordinator::Preferred
+}
+fn default_sloppy_after() -> Nanos {
+    ms(30)
+}
+fn default_coordinator_timeout() -> Nanos {
+    ms(200)
+}
+fn default_handoff() -> Nanos {
+    ms(200)
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            protocol: "quorum".into(),
+            n: 3,
+            w: 2,
+            r: 2,
+            vnodes: default_vnodes(),
+            sloppy: false,
+            versioning: Versioning::Lww,
+            read_repair: ReadRepair::Off,
+            anti_entropy_interval: None,
+            coordinator: Coordinator::Preferred,
+            sloppy_after: default_sloppy_after(),
+            coordinator_timeout: default_coordinator_timeout(),
+            handoff_interval: default_handoff(),
+            joins: Vec::new(),
+            leaves: Vec::new(),
+            converge_by: None,
+            read_repair_writes_older: false,
+            hint_never_delivered: false,
+        }
+    }
+}
+
+/// The ring over time: the ring from each membership change on.
+#[derive(Clone, Debug)]
+pub struct Timeline {
+    epochs: Vec<(Nanos, Ring)>,
+    /// What changed at each epoch after the first, for the report.
+    changes: Vec<String>,
+}
+
+impl Timeline {
+    /// Builds the rings for `servers` servers and the membership changes.
+    pub fn new(servers: usize, vnodes: u32, joins: &[(NodeId, Nanos)], leaves: &[(NodeId, Nanos)]) -> Timeline {
+        let mut times: Vec<Nanos> = joins.iter().chain(leaves).map(|(_, t)| *t).collect();
+        times.sort_unstable();
+        times.dedup();
+        let members_at = |t: Nanos| {
+            (0..servers as u32).map(NodeId).filter(move |n| {
+                let joined = joins.iter().filter(|(j, _)| j == n).all(|(_, at)| *at <= t);
+                let left = leaves.iter().any(|(l, at)| l == n && *at <= t);
+                joined && !left
+            })
+        };
+        let mut epochs = vec![(0, Ring::new(members_at(0), vnodes))];
+        let mut changes = Vec::new();
+        for t in times.into_iter().filter(|t| *t > 0) {
+            let mut what: Vec<String> = joins
+                .iter()
+                .filter(|(_, at)| *at == t)
+                .map(|(n, _)| format!("n{} joins", n.0 + 1))
+                .collect();
+            what.extend(
+                leaves
+                    .iter()
+                    .filter(|(_, at)| *at == t)
+                    .map(|(n, _)| format!("n{} leaves", n.0 + 1)),
+            );
+            changes.push(format!("at {}: {}", fmt_duration(t), what.join(", ")));
+            epochs.push((t, Ring::new(members_at(t), vnodes)));
+        }
+        Timeline { epochs, changes }
+    }
+
+    /// The ring in force at time `t`.
+    pub fn at(&self, t: Nanos) -> &Ring {
+        let i = self.epochs.partition_point(|(at, _)| *at <= t);
+        &self.epochs[i.saturating_sub(1)].1
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    Ok(Option<Value>),
+    /// A cas found another value at the coordinator: certainly no effect.
+    Mismatch,
+    /// Too few replicas answered in time. A write may still have reached some.
+    Unavailable,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Msg {
+    Request {
+        op: u64,
+        key: String,
+        f: OpFn,
+    },
+    Reply {
+        op: u64,
+        answer: Answer,
+    },
+    /// Store these versions (merged with what the replica has). `hint_for`:
+    /// the receiver is a stand-in holding them for that node. `repair`: a read
+    /// repair (with the `read_repair_writes_older` bug it overwrites).
+    Put {
+        req: u64,
+        key: String,
+        sibs: Vec<Sibling>,
+        hint_for: Option<NodeId>,
+        repair: bool,
+    },
+    PutAck {
+        req: u64,
+    },
+    Get {
+        req: u64,
+        key: String,
+    },
+    GetReply {
+        req: u64,
+        sibs: Vec<Sibling>,
+    },
+    /// Anti-entropy: the Merkle tree (leaf hashes) of the keys the sender
+    /// and receiver share.
+    Tree {
+        leaves: Vec<u64>,
+    },
+    /// Anti-entropy: the versions in the leaves that differed; `reply`: the
+    /// receiver answers with its own versions of those leaves.
+    Leaves {
+        leaves: Vec<u32>,
+        data: Vec<(String, Vec<Sibling>)>,
+        reply: bool,
+    },
+}
+
+impl Message for Msg {
+    fn kind(&self) -> &'static str {
+        match self {
+            Msg::Request { .. } => "Request",
+            Msg::Reply { .. } => "Reply",
+            Msg::Put { repair: true, .. } => "Repair",
+            Msg::Put {
+                hint_for: Some(_), ..
+            } => "HintedPut",
+            Msg::Put { .. } => "Put",
+            Msg::PutAck { .. } => "PutAck",
+            Msg::Get { .. } => "Get",
+            Msg::GetReply { .. } => "GetReply",
+            Msg::Tree { .. } => "MerkleTree",
+            Msg::Leaves { .. } => "MerkleLeaves",
+        }
+    }
+}
+
+/// The quorum protocol: builds replicas and clients, checks convergence.
+pub struct Quorum {
+    pub params: Arc<Params>,
+    pub timeline: Arc<Timeline>,
+    pub client: ClientConfig,
+    checker: Checker,
+}
+
+impl Quorum {
+    pub fn new(params: Params, servers: usize, client: ClientConfig) -> Result<Quorum, (&'static str, String)> {
+        let node = |c: &Change, field: &'static str| -> Result<(NodeId, Nanos), (&'static str, String)> {
+            c.node
+                .strip_prefix('n')
+                .and_then(|i| i.parse::<u32>().ok())
+                .filter(|i| (1..=servers as u32).contains(i))
+                .map(|i| (NodeId(i - 1), c.at))
+                .ok_or_else(|| {
+                    (
+                        field,
+                        format!("{field}: \"{}\" is not a server; servers are n1..n{servers}", c.node),
+                    )
+                })
+        };
+        let joins = params
+            .joins
+            .iter()
+            .map(|c| node(c, "joins"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let leaves = params
+            .leaves
+            .iter()
+            .map(|c| node(c, "leaves"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let initial = servers - joins.iter().filter(|(_, at)| *at > 0).count();
+        if params.n == 0 || params.n > initial {
+            return Err((
+                "n",
+                format!("n must be between 1 and the {initial} servers that start in the ring"),
+            ));
+        }
+        if params.w == 0 || params.w > params.n {
+            return Err(("w", format!("w must be between 1 and n = {}", params.n)));
+        }
+        if params.r == 0 || params.r > params.n {
+            return Err(("r", format!("r must be between 1 and n = {}", params.n)));
+        }
+        if params.vnodes == 0 || params.vnodes > 4096 {
+            return Err(("vnodes", "vnodes must be between 1 and 4096".into()));
+        }
+        if params.coordinator_timeout == 0 || params.handoff_interval == 0 {
+            return Err((
+                "coordinator_timeout",
+                "coordinator_timeout and handoff_interval must be above 0".into(),
+            ));
+        }
+        let timeline = Timeline::new(servers, params.vnodes, &joins, &leaves);
+        Ok(Quorum {
+            params: Arc::new(params),
+            timeline: Arc::new(timeline),
+            client,
+            checker: Checker::default(),
+        })
+    }
+}
+
+/// Reads the parameters from a scenario's `[system]` section.
+pub fn from_scenario(s: &Scenario) -> Result<Quorum, ScenarioError> {
+    let params: Params = parse_system(s)?;
+    Quorum::new(params, s.servers(), s.workload.client_config()).map_err(|(field, message)| {
+        let span = crate::raft::key_span(&s.source, field).unwrap_or(0..0);
+        ScenarioError::at(&s.file, &s.source, span, format!("[system] {message}"))
+    })
+}
+
+/// A replica or a client.
+#[allow(clippy::large_enum_variant)]
+pub enum QuorumNode {
+    Server(Server),
+    Client(Client),
+}
+
+impl QuorumNode {
+    pub fn as_server(&self) -> Option<&Server> {
+        match self {
+            QuorumNode::Server(s) => Some(s),
+            QuorumNode::Client(_) => None,
+        }
+    }
+}
+
+impl Node for QuorumNode {
+    type Msg = Msg;
+
+    fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
+        if let QuorumNode::Server(s) = self {
+            s.on_start(ctx);
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
+        match self {
+            QuorumNode::Server(s) => s.on_message(ctx, from, msg),
+            QuorumNode::Client(c) => c.on_message(ctx, msg),
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
+        match self {
+            QuorumNode::Server(s) => s.on_timer(ctx, timer),
+            QuorumNode::Client(c) => c.on_timer(ctx, timer),
+        }
+    }
+
+    fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
+        match self {
+            QuorumNode::Client(c) => c.on_request(ctx, req),
+            QuorumNode::Server(_) => debug_assert!(false, "a server was handed a client request"),
+        }
+    }
+
+    fn role(&self) -> &'static str {
+        match self {
+            QuorumNode::Server(_) => "replica",
+            QuorumNode::Client(_) => "client",
+        }
+    }
+
+    fn status(&self) -> Status {
+        match self {
+            QuorumNode::Server(s) => s.status(),
+            QuorumNode::Client(c) => c.status(),
+        }
+    }
+}
+
+/// How often (virtual time) the convergence check looks at the replicas.
+const CHECK_EVERY: Nanos = 50_000_000;
+
+/// Watches the replicas: when they last disagreed, and whether they agree by
+/// `converge_by`.
+#[derive(Clone, Debug, Default)]
+pub struct Checker {
+    next_check: Nanos,
+    last_divergent: Option<Nanos>,
+    judged: bool,
+    /// (keys whose replicas differ, hints left) at the last check.
+    last: (usize, usize),
+}
+
+/// Keys whose live replicas (on the ring at `now`) hold different versions,
+/// and hints still held anywhere.
+pub fn divergence(ring: &Ring, n: usize, nodes: &NodeTable<QuorumNode>) -> (Vec<String>, usize) {
+    let servers: BTreeMap<NodeId, &Server> = nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| Some((NodeId(i as u32), s.as_ref()?.as_server()?)))
+        .collect();
+    let mut keys: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    let mut hints = 0;
+    for s in servers.values() {
+        keys.extend(s.store().keys().map(|k| k.as_str()));
+        keys.extend(s.hints().keys().map(|(_, k)| k.as_str()));
+        hints += s.hints().len();
+    }
+    let empty: Vec<Sibling> = Vec::new();
+    let differ = keys
+        .into_iter()
+        .filter(|k| {
+            let mut seen: Option<&Vec<Sibling>> = None;
+            for p in ring.preference_list(k, n) {
+                let Some(s) = servers.get(&p) else { continue };
+                let v = s.store().get(*k).unwrap_or(&empty);
+                match seen {
+                    None => seen = Some(v),
+                    Some(prev) if prev != v => return true,
+                    Some(_) => {}
+                }
+            }
+            false
+        })
+        .map(str::to_string)
+        .collect();
+    (differ, hints)
+}
+
+impl Protocol for Quorum {
+    type Node = QuorumNode;
+
+    fn build(&self, id: NodeId, cluster: &Cluster, disk: &Disk) -> QuorumNode {
+        if cluster.is_client(id) {
+            QuorumNode::Client(Client::new(
+                self.params.clone(),
+                self.timeline.clone(),
+                self.client.clone(),
+            ))
+        } else {
+            QuorumNode::Server(Server::recover(
+                id,
+                self.params.clone(),
+                self.timeline.clone(),
+                disk,
+            ))
+        }
+    }
+
+    fn invariants(&self) -> &'static [&'static str] {
+        INVARIANTS
+    }
+
+    fn check(&mut self, now: Nanos, _stepped: NodeId, nodes: &NodeTable<QuorumNode>, out: &mut Vec<Violation>) {
+        if now < self.checker.next_check {
+            return;
+        }
+        self.checker.next_check = now + CHECK_EVERY;
+        let (differ, hints) = divergence(self.timeline.at(now), self.params.n, nodes);
+        self.checker.last = (differ.len(), hints);
+        if !differ.is_empty() || hints > 0 {
+            self.checker.last_divergent = Some(now);
+        }
+        if let Some(by) = self.params.converge_by {
+            if now >= by && !self.checker.judged {
+                self.checker.judged = true;
+                if !differ.is_empty() || hints > 0 {
+                    out.push(Violation {
+                        invariant: "convergence",
+                        detail: format!(
+                            "at {}: replicas of {} key(s) still differ ({}) and {hints} hint(s) are undelivered",
+                            fmt_duration(now),
+                            differ.len(),
+                            differ.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    fn summary(&self, nodes: &NodeTable<QuorumNode>) -> Vec<(String, String)> {
+        let p = &self.params;
+        let mut out = Vec::new();
+        out.push((
+            "quorum".into(),
+            format!(
+                "N={} W={} R={} ({}), {} quorum, {}, read repair {}, anti-entropy {}",
+                p.n,
+                p.w,
+                p.r,
+                if p.w + p.r > p.n { "W+R>N" } else { "W+R<=N" },
+                if p.sloppy { "sloppy" } else { "strict" },
+                match p.versioning {
+                    Versioning::Lww => "last-writer-wins",
+                    Versioning::Vector => "vector clocks",
+                },
+                match p.read_repair {
+                    ReadRepair::Off => "off",
+                    ReadRepair::Async => "async",
+                    ReadRepair::Blocking => "blocking",
+                },
+                p.anti_entropy_interval
+                    .map_or("off".to_string(), |i| format!("every {}", fmt_duration(i))),
+            ),
+        ));
+        let first = &self.timeline.epochs[0].1;
+        out.push((
+            "ring".into(),
+            format!("{} members, {} vnodes each", first.members().len(), p.vnodes),
+        ));
+        // Balance as a function of vnodes, over synthetic keys on the first ring.
+        const KEYS: usize = 10_000;
+        let mut counts: Vec<u32> = vec![1, 8, 64, 256];
+        if !counts.contains(&p.vnodes) {
+            counts.push(p.vnodes);
+            counts.sort_unstable();
+        }
+        let bal: Vec<String> = counts
+            .iter()
+            .map(|&v| {
+                let (max, mean) = ring::balance(&Ring::new(first.members().iter().copied(), v), KEYS);
+                format!("{v} vnodes {:.2}", max as f64 / mean)
+            })
+            .collect();
+        out.push((
+            "key balance (max/mean owned, 10,000 keys)".into(),
+            bal.join(", "),
+        ));
+        for (i, change) in self.timeline.changes.iter().enumerate() {
+            let before = &self.timeline.epochs[i].1;
+            let after = &self.timeline.epochs[i + 1].1;
+            let mv = ring::movement(before, after, p.n, KEYS);
+            let pct = |x: usize| format!("{:.1}%", 100.0 * x as f64 / KEYS as f64);
+            out.push((
+                format!("membership {change}"),
+                format!(
+                    "{} -> {} members: the ring moved {} of 10,000 keys' owners ({} of preference lists changed); hash % nodes would move {}",
+                    before.members().len(),
+                    after.members().len(),
+                    pct(mv.ring_moved),
+                    pct(mv.ring_replicas_changed),
+                    pct(mv.mod_moved),
+                ),
+            ));
+        }
+        // Load in this run, from the servers' own counters.
+        let servers: Vec<(usize, &Server)> = nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| Some((i, n.as_ref()?.as_server()?)))
+            .collect();
+        if !servers.is_empty() {
+            let max_mean = |xs: &[u64]| {
+                let max = xs.iter().copied().max().unwrap_or(0);
+                let mean = xs.iter().sum::<u64>() as f64 / xs.len() as f64;
+                (max, mean)
+            };
+            let reqs: Vec<u64> = servers.iter().map(|(_, s)| s.stats().requests).collect();
+            let (max, mean) = max_mean(&reqs);
+            let busiest = servers
+                .iter()
+                .max_by_key(|(i, s)| (s.stats().requests, std::cmp::Reverse(*i)))
+                .map(|(i, _)| format!("n{}", i + 1))
+                .unwrap_or_default();
+            out.push((
+                "requests per replica (max/mean)".into(),
+                format!(
+                    "{max}/{mean:.0} = {:.2} (busiest {busiest}); per node: {}",
+                    if mean > 0.0 { max as f64 / mean } else { 0.0 },
+                    reqs.iter().map(u64::to_string).collect::<Vec<_>>().join(" ")
+                ),
+            ));
+            let keys: Vec<u64> = servers.iter().map(|(_, s)| s.store().len() as u64).collect();
+            let (max, mean) = max_mean(&keys);
+            out.push((
+                "keys held per replica (max/mean)".into(),
+                format!("{max}/{mean:.1}"),
+            ));
+            let sum = |f: fn(&server::Stats) -> u64| servers.iter().map(|(_, s)| f(s.stats())).sum::<u64>();
+            out.push((
+                "coordinator".into(),
+                format!(
+                    "{} requests, {} answered unavailable, {} sent to stand-ins",
+                    sum(|s| s.coordinated),
+                    sum(|s| s.unavailable),
+                    sum(|s| s.stand_in_asks),
+                ),
+            ));
+            out.push((
+                "repair".into(),
+                format!(
+                    "{} read repairs sent, {} hints stored, {} hints handed back, {} keys repaired by anti-entropy",
+                    sum(|s| s.repairs_sent),
+                    sum(|s| s.hints_stored),
+                    sum(|s| s.hints_delivered),
+                    sum(|s| s.anti_entropy_repairs),
+                ),
+            ));
+            if p.versioning == Versioning::Vector {
+                out.push((
+                    "siblings".into(),
+                    format!(
+                        "{} reads found concurrent siblings (the history records their merge)",
+                        sum(|s| s.sibling_reads)
+                    ),
+                ));
+            }
+        }
+        let (differ, hints) = self.checker.last;
+        out.push((
+            "convergence".into(),
+            match self.checker.last_divergent {
+                None => "replicas never disagreed at a check (every 50ms)".into(),
+                Some(t) if differ == 0 && hints == 0 => format!(
+                    "replicas agree at the end; last seen disagreeing at {}",
+                    fmt_duration(t)
+                ),
+                Some(_) => format!(
+                    "replicas still disagree at the end: {differ} key(s) differ, {hints} hint(s) held"
+                ),
+            },
+        ));
+        out
+    }
+}
