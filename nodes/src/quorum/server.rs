@@ -569,12 +569,18 @@ impl Server {
             .filter(|n| !p.asked.contains(n))
             .collect::<Vec<_>>()
             .into_iter();
+        let mut asked_any = false;
         for m in missing {
             let Some(stand_in) = candidates.next() else {
                 break;
             };
             self.stats.stand_in_asks += 1;
+            asked_any = true;
             self.ask(ctx, req, stand_in, Some(m));
+        }
+        // A stand-in may be unreachable too: try the next ones a little later.
+        if asked_any {
+            ctx.set_timer(TimerId(SLOPPY + req), self.params.sloppy_after);
         }
     }
 
