@@ -56,6 +56,8 @@ struct Pending {
     acks: BTreeSet<NodeId>,
     replies: BTreeMap<NodeId, Vec<Sibling>>,
     answered: bool,
+    /// Stand-ins asked, and the preference-list node each stands in for.
+    stand_ins: BTreeMap<NodeId, NodeId>,
     /// Blocking read repair: the replicas whose repair acknowledgement the
     /// answer waits for, and the value to answer with.
     repair_wait: BTreeSet<NodeId>,
@@ -304,6 +306,7 @@ impl Server {
                 acks: BTreeSet::new(),
                 replies: BTreeMap::new(),
                 answered: false,
+                stand_ins: BTreeMap::new(),
                 repair_wait: BTreeSet::new(),
                 result: None,
             },
@@ -550,18 +553,27 @@ impl Server {
         let Some(p) = self.pending.get(&req) else {
             return;
         };
-        if p.answered {
+        // A read is done once answered; a write goes on finding homes for the
+        // copies of replicas that have not acknowledged, as Dynamo writes to
+        // the first N healthy nodes whatever W is.
+        if p.answered && matches!(p.kind, Kind::Read) {
             return;
         }
         let answered: BTreeSet<NodeId> = match p.kind {
             Kind::Write(_) => p.acks.clone(),
             Kind::Read => p.replies.keys().copied().collect(),
         };
+        let covered: BTreeSet<NodeId> = p
+            .stand_ins
+            .iter()
+            .filter(|(s, _)| answered.contains(s))
+            .map(|(_, pref)| *pref)
+            .collect();
         let missing: Vec<NodeId> = p
             .prefs
             .iter()
             .copied()
-            .filter(|n| !answered.contains(n))
+            .filter(|n| !answered.contains(n) && !covered.contains(n))
             .collect();
         let walk = self.timeline.at(ctx.now()).walk(&p.key);
         let mut candidates = walk
@@ -576,6 +588,9 @@ impl Server {
             };
             self.stats.stand_in_asks += 1;
             asked_any = true;
+            if let Some(p) = self.pending.get_mut(&req) {
+                p.stand_ins.insert(stand_in, m);
+            }
             self.ask(ctx, req, stand_in, Some(m));
         }
         // A stand-in may be unreachable too: try the next ones a little later.
