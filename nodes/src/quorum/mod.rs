@@ -665,6 +665,28 @@ impl Protocol for Quorum {
                     reqs.iter().map(u64::to_string).collect::<Vec<_>>().join(" ")
                 ),
             ));
+            let mut per_key: BTreeMap<&str, u64> = BTreeMap::new();
+            for (_, s) in &servers {
+                for (k, c) in &s.stats().per_key {
+                    *per_key.entry(k.as_str()).or_default() += c;
+                }
+            }
+            let total: u64 = per_key.values().sum();
+            if let Some((k, c)) = per_key.iter().max_by_key(|(k, c)| (**c, std::cmp::Reverse(**k))) {
+                let ring = self.timeline.epochs[self.timeline.epochs.len() - 1].1.clone();
+                out.push((
+                    "hottest key".into(),
+                    format!(
+                        "{k}: {c} of {total} requests ({:.1}%), all on replicas {}",
+                        100.0 * *c as f64 / total.max(1) as f64,
+                        ring.preference_list(k, p.n)
+                            .iter()
+                            .map(|n| format!("n{}", n.0 + 1))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                ));
+            }
             let keys: Vec<u64> = servers.iter().map(|(_, s)| s.store().len() as u64).collect();
             let (max, mean) = max_mean(&keys);
             out.push((

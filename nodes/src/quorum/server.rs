@@ -34,6 +34,8 @@ pub struct Stats {
     pub hints_delivered: u64,
     pub sibling_reads: u64,
     pub anti_entropy_repairs: u64,
+    /// Client requests coordinated, by key.
+    pub per_key: BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -255,6 +257,7 @@ impl Server {
     fn coordinate(&mut self, ctx: &mut Ctx<Msg>, client: NodeId, op: u64, key: String, f: OpFn) {
         self.stats.requests += 1;
         self.stats.coordinated += 1;
+        *self.stats.per_key.entry(key.clone()).or_default() += 1;
         let prefs = self.timeline.at(ctx.now()).preference_list(&key, self.params.n);
         let kind = match f {
             OpFn::Read => Kind::Read,
