@@ -13,11 +13,11 @@ use super::version::{merge, next_clock, resolve, Sibling, Versioning};
 use super::{Answer, Msg, Params, ReadRepair, Timeline};
 use crate::ring::{hash, key_hash};
 
-const HANDOFF: TimerId = TimerId(1);
+pub(super) const HANDOFF: TimerId = TimerId(1);
 const ANTI_ENTROPY: TimerId = TimerId(2);
 /// Per-request timers: `SLOPPY + req` asks stand-ins, `DEADLINE + req` gives up.
-const SLOPPY: u64 = 1 << 40;
-const DEADLINE: u64 = 2 << 40;
+pub(super) const SLOPPY: u64 = 1 << 40;
+pub(super) const DEADLINE: u64 = 2 << 40;
 /// Merkle trees have this many leaves (keys bucketed by the top bits of their hash).
 pub const MERKLE_LEAVES: usize = 16;
 
