@@ -4,19 +4,21 @@
 pub mod kv;
 pub mod ping;
 pub mod single;
+pub mod twopc;
 
 use sim::kernel::{RunOutput, Running, Sim, TraceMode};
 use sim::protocol::Protocol;
 use sim::scenario::{ProtocolInfo, Scenario, ScenarioError};
 
 /// Every protocol a scenario can name in `[system] protocol`.
-pub const PROTOCOLS: &[&str] = &["single", "ping"];
+pub const PROTOCOLS: &[&str] = &["single", "ping", "twopc"];
 
 /// The roles a protocol's nodes report (fault targets may name them).
 pub fn roles(protocol: &str) -> Vec<&'static str> {
     let mut r: Vec<&'static str> = match protocol {
         "single" => single::ROLES.to_vec(),
         "ping" => ping::ROLES.to_vec(),
+        "twopc" => twopc::ROLES.to_vec(),
         _ => Vec::new(),
     };
     r.push("client");
@@ -39,6 +41,7 @@ fn check_params(s: &Scenario) -> Result<(), ScenarioError> {
     match s.protocol.as_str() {
         "single" => single::Single::from_scenario(s).map(|_| ()),
         "ping" => ping::Ping::from_scenario(s).map(|_| ()),
+        "twopc" => twopc::Twopc::from_scenario(s).map(|_| ()),
         other => unreachable!("Scenario::parse accepted unknown protocol {other}"),
     }
 }
@@ -48,6 +51,7 @@ pub fn run(s: &Scenario, seed: u64, trace: TraceMode) -> Result<RunOutput, Scena
     Ok(match s.protocol.as_str() {
         "single" => go(s, single::Single::from_scenario(s)?, seed, trace),
         "ping" => go(s, ping::Ping::from_scenario(s)?, seed, trace),
+        "twopc" => go(s, twopc::Twopc::from_scenario(s)?, seed, trace),
         other => unreachable!("Scenario::parse accepted unknown protocol {other}"),
     })
 }
@@ -65,6 +69,7 @@ pub fn start<'s>(
     Ok(match s.protocol.as_str() {
         "single" => Box::new(Sim::new(s, single::Single::from_scenario(s)?, seed, trace)),
         "ping" => Box::new(Sim::new(s, ping::Ping::from_scenario(s)?, seed, trace)),
+        "twopc" => Box::new(Sim::new(s, twopc::Twopc::from_scenario(s)?, seed, trace)),
         other => unreachable!("Scenario::parse accepted unknown protocol {other}"),
     })
 }
