@@ -462,6 +462,9 @@ impl Coordinator {
         if let Some(c) = t.client {
             ctx.send(c, Msg::TransferDone { op: tx, committed });
         }
+        for &(p, _) in &t.parts {
+            ctx.send(p, Msg::SagaEnd { tx });
+        }
         let d = if committed {
             Decision::Commit
         } else {

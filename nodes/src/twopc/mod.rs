@@ -142,7 +142,8 @@ pub struct Params {
     /// flushed in the background every 100 ms).
     #[serde(default)]
     pub decide_before_logging: bool,
-    /// Bug: a participant answers yes without syncing its vote.
+    /// Bug: a participant answers yes without logging its vote durably (the
+    /// vote reaches its log only together with the outcome).
     #[serde(default)]
     pub participant_forgets_vote: bool,
     /// Bug: a participant that voted yes aborts on its own when it times out.
@@ -281,6 +282,11 @@ pub enum Msg {
         step: u8,
         ok: bool,
     },
+    /// Saga: the transfer is over (committed or compensated). Only for the
+    /// measure of reads that saw a half-done saga; never resent.
+    SagaEnd {
+        tx: Tx,
+    },
 }
 
 impl Message for Msg {
@@ -300,6 +306,7 @@ impl Message for Msg {
             Msg::Tell { .. } => "Tell",
             Msg::Step { .. } => "Step",
             Msg::StepDone { .. } => "StepDone",
+            Msg::SagaEnd { .. } => "SagaEnd",
         }
     }
 }

@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::Rng;
 use sim::node::{Ctx, Disk, NodeId, Status, TimerId};
@@ -67,6 +67,9 @@ pub struct Participant {
     locks: BTreeMap<u32, Tx>,
     txs: BTreeMap<Tx, PTx>,
     queued: Vec<QueuedRead>,
+    /// Saga: per account, the sagas with a step applied here and not yet over.
+    open_sagas: BTreeMap<u32, BTreeSet<Tx>>,
+    pub(crate) intermediate_reads: u64,
     /// Decisions taken in this incarnation, in order, for the invariant checks.
     pub(crate) journal: Vec<(Tx, Decision)>,
     /// When this incarnation started: a change tells the checker the node
@@ -152,6 +155,8 @@ impl Participant {
             locks,
             txs,
             queued: Vec::new(),
+            open_sagas: BTreeMap::new(),
+            intermediate_reads: 0,
             journal: Vec::new(),
             incarnation: 0,
             in_doubt_total: 0,
@@ -236,8 +241,19 @@ impl Participant {
                         since: ctx.now(),
                     });
                 } else {
+                    if self.open_sagas.get(&account).is_some_and(|s| !s.is_empty()) {
+                        // A saga is half done on this account: the reader sees
+                        // money that has left and not arrived, or arrived and
+                        // may yet be taken back.
+                        self.intermediate_reads += 1;
+                    }
                     let balance = self.balances.get(&account).copied().unwrap_or(0);
                     ctx.send(from, Msg::ReadDone { op, balance });
+                }
+            }
+            Msg::SagaEnd { tx } => {
+                for s in self.open_sagas.values_mut() {
+                    s.remove(&tx);
                 }
             }
             Msg::Step { tx, step, change } => self.on_step(ctx, from, tx, step, change),
@@ -282,14 +298,14 @@ impl Participant {
             return;
         }
         self.locks.insert(change.account, tx);
-        ctx.disk().put(
-            ("vote", tx),
-            VoteRecord {
-                change,
-                peers: peers.clone(),
-            },
-        );
         if !self.config.params.participant_forgets_vote {
+            ctx.disk().put(
+                ("vote", tx),
+                VoteRecord {
+                    change,
+                    peers: peers.clone(),
+                },
+            );
             ctx.disk().sync();
         }
         self.txs.insert(
@@ -354,6 +370,16 @@ impl Participant {
         self.in_doubt_total += waited;
         self.in_doubt_max = self.in_doubt_max.max(waited);
         let account = p.change.account;
+        if self.config.params.participant_forgets_vote {
+            // The bug: only now does the vote reach the log.
+            ctx.disk().put(
+                ("vote", tx),
+                VoteRecord {
+                    change: p.change,
+                    peers: p.peers.clone(),
+                },
+            );
+        }
         if decision == Decision::Commit {
             p.state = PState::Committed;
             let b = self.balances.entry(account).or_insert(0);
@@ -501,6 +527,10 @@ impl Participant {
                 && self.config.params.fail_probability > 0.0
                 && ctx.rng().gen::<f64>() < self.config.params.fail_probability);
         if !fails {
+            self.open_sagas
+                .entry(change.account)
+                .or_default()
+                .insert(tx);
             let b = balance + change.delta;
             self.balances.insert(change.account, b);
             ctx.disk().put(("balance", change.account as u64), b);
