@@ -480,3 +480,6 @@ impl Node for TwopcNode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
