@@ -14,8 +14,9 @@ use crate::exit;
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     /// What to measure: `kernel` (ping between 5 nodes, and the single-server
-    /// store with tracing off and on).
-    #[arg(default_value = "kernel", value_parser = ["kernel"])]
+    /// store with tracing off and on), `twopc` (the bank under two-phase
+    /// commit: 1 coordinator, 4 participants, 8 clients).
+    #[arg(default_value = "kernel", value_parser = ["kernel", "twopc"])]
     pub target: String,
     /// Simulated seconds per workload (longer runs give steadier figures).
     #[arg(long, default_value_t = 60)]
@@ -52,6 +53,26 @@ latency = { dist = "uniform", min = "100us", max = "300us" }
 rate = 2000
 keys = 100
 mix = { get = 0.5, put = 0.4, cas = 0.1 }
+timeout = "100ms"
+"#;
+
+const TWOPC: &str = r#"
+[meta]
+name = "bench/twopc"
+description = "two-phase commit: 1 coordinator, 4 participants, 8 busy clients"
+duration = "60s"
+[system]
+protocol = "twopc"
+mode = "2pc"
+[topology]
+servers = 5
+clients = 8
+[network]
+latency = { dist = "uniform", min = "100us", max = "300us" }
+[workload]
+rate = 2000
+keys = 64
+mix = { get = 0.4, put = 0.6 }
 timeout = "100ms"
 "#;
 
@@ -98,10 +119,11 @@ pub fn run(args: &BenchArgs) -> i32 {
         return exit::BAD_INPUT;
     }
     println!(
-        "chaoslab bench kernel: {} of simulated time per workload, seed 1",
+        "chaoslab bench {}: {} of simulated time per workload, seed 1",
+        args.target,
         fmt_duration(args.seconds * 1_000_000_000)
     );
-    let runs = [
+    let kernel = [
         ("(a) ping, 5 nodes, tracing off", PING, TraceMode::Off),
         ("(b) single-server KV, tracing off", SINGLE, TraceMode::Off),
         (
@@ -110,11 +132,19 @@ pub fn run(args: &BenchArgs) -> i32 {
             TraceMode::Record,
         ),
     ];
+    let twopc = [
+        ("twopc, 1+4 servers, 8 clients, off", TWOPC, TraceMode::Off),
+        ("twopc, 1+4 servers, 8 clients, on", TWOPC, TraceMode::Record),
+    ];
+    let runs: &[(&str, &str, TraceMode)] = match args.target.as_str() {
+        "twopc" => &twopc,
+        _ => &kernel,
+    };
     for (i, (label, toml, mode)) in runs.iter().enumerate() {
         match measure(label, toml, args.seconds, *mode) {
             Ok(f) => {
                 print(label, &f);
-                if i == 0 {
+                if i == 0 && args.target == "kernel" {
                     if let Some(mib) = peak_rss_mib() {
                         println!(
                             "{:<34} peak resident memory after (a): {mib:.1} MiB (tracing off)",

@@ -113,7 +113,6 @@ impl Checker {
             self.seen.resize_with(nodes.len(), Seen::default);
         }
         let i = stepped.index();
-        let name = format!("n{}", i + 1);
 
         // Durability: a node rebuilt from its disk must still know every
         // commit it made before.
@@ -135,7 +134,8 @@ impl Checker {
                         out.push(Violation {
                             invariant: "durability",
                             detail: format!(
-                                "{name} had committed transaction t{tx}, and after its restart at {} its log has no commit for it",
+                                "n{} had committed transaction t{tx}, and after its restart at {} its log has no commit for it",
+                                i + 1,
                                 fmt_duration(now)
                             ),
                         });
