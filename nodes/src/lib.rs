@@ -3,6 +3,7 @@
 
 pub mod kv;
 pub mod ping;
+pub mod raft;
 pub mod single;
 pub mod twopc;
 
@@ -11,13 +12,19 @@ use sim::protocol::Protocol;
 use sim::scenario::{ProtocolInfo, Scenario, ScenarioError};
 
 /// Every protocol a scenario can name in `[system] protocol`.
-pub const PROTOCOLS: &[&str] = &["single", "ping", "twopc"];
+pub const PROTOCOLS: &[&str] = &["single", "raft", "ping", "twopc"];
 
 /// The roles a protocol's nodes report (fault targets may name them).
 pub fn roles(protocol: &str) -> Vec<&'static str> {
     let mut r: Vec<&'static str> = match protocol {
         "single" => single::ROLES.to_vec(),
         "ping" => ping::ROLES.to_vec(),
+        // Raft lists "client" among its roles already.
+        "raft" => raft::ROLES
+            .iter()
+            .copied()
+            .filter(|r| *r != "client")
+            .collect(),
         "twopc" => twopc::ROLES.to_vec(),
         _ => Vec::new(),
     };
@@ -41,6 +48,7 @@ fn check_params(s: &Scenario) -> Result<(), ScenarioError> {
     match s.protocol.as_str() {
         "single" => single::Single::from_scenario(s).map(|_| ()),
         "ping" => ping::Ping::from_scenario(s).map(|_| ()),
+        "raft" => raft::from_scenario(s).map(|_| ()),
         "twopc" => twopc::Twopc::from_scenario(s).map(|_| ()),
         other => unreachable!("Scenario::parse accepted unknown protocol {other}"),
     }
@@ -51,6 +59,7 @@ pub fn run(s: &Scenario, seed: u64, trace: TraceMode) -> Result<RunOutput, Scena
     Ok(match s.protocol.as_str() {
         "single" => go(s, single::Single::from_scenario(s)?, seed, trace),
         "ping" => go(s, ping::Ping::from_scenario(s)?, seed, trace),
+        "raft" => go(s, raft::from_scenario(s)?, seed, trace),
         "twopc" => go(s, twopc::Twopc::from_scenario(s)?, seed, trace),
         other => unreachable!("Scenario::parse accepted unknown protocol {other}"),
     })

@@ -1,0 +1,145 @@
+//! A Raft client: it sends each operation to the server it believes leads,
+//! follows redirects, and retries through [`ClientCore`] with the same sequence
+//! number, so the session table applies a retried command once.
+
+use sim::client::{ClientConfig, ClientCore, ClientTimer};
+use sim::history::{OpFn, Outcome};
+use sim::node::{Ctx, NodeId, Request, Status, TimerId};
+
+use super::msg::{ClientResult, Msg};
+
+#[derive(Clone, Debug)]
+pub struct Client {
+    servers: Vec<NodeId>,
+    core: ClientCore,
+    /// The server believed to lead, from the last redirect or success.
+    leader: Option<NodeId>,
+    /// Where to look next when no leader is known (round robin).
+    guess: usize,
+    seq: u64,
+    /// Redirects followed in the current attempt: a bound, so a cluster with no
+    /// leader turns into a refusal instead of an endless chase.
+    redirects: usize,
+}
+
+impl Client {
+    pub fn new(id: NodeId, servers: &[NodeId], config: ClientConfig) -> Self {
+        Client {
+            servers: servers.to_vec(),
+            core: ClientCore::new(config),
+            leader: None,
+            // Clients start their search at different servers.
+            guess: id.index(),
+            seq: 0,
+            redirects: 0,
+        }
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Whether an operation is open.
+    pub fn busy(&self) -> bool {
+        self.core.open().is_some()
+    }
+
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+
+    pub fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
+        self.seq += 1;
+        self.redirects = 0;
+        self.core.begin(ctx, req);
+        self.send(ctx);
+    }
+
+    fn target(&self) -> NodeId {
+        self.leader
+            .unwrap_or(self.servers[self.guess % self.servers.len()])
+    }
+
+    fn send(&mut self, ctx: &mut Ctx<Msg>) {
+        let Some(open) = self.core.open() else { return };
+        let msg = Msg::ClientRequest {
+            seq: self.seq,
+            key: open.req.key.clone(),
+            f: open.req.f.clone(),
+        };
+        ctx.send(self.target(), msg);
+    }
+
+    /// Forget the leader and try the server after the one that failed us.
+    fn move_on(&mut self, failed: NodeId) {
+        self.leader = None;
+        if let Some(i) = self.servers.iter().position(|s| *s == failed) {
+            self.guess = i + 1;
+        } else {
+            self.guess += 1;
+        }
+    }
+
+    pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
+        let Msg::ClientReply { seq, result } = msg else {
+            return;
+        };
+        if seq != self.seq || self.core.open().is_none() {
+            return; // An answer to an attempt of an operation already over.
+        }
+        match result {
+            ClientResult::Ok(value) => {
+                self.leader = Some(from);
+                let is_read = self.core.open().is_some_and(|o| o.req.f == OpFn::Read);
+                let output = if is_read { value } else { None };
+                self.core.finish(ctx, Outcome::Ok, output);
+            }
+            ClientResult::CasMismatch => {
+                self.leader = Some(from);
+                self.core.finish(ctx, Outcome::Fail, None);
+            }
+            ClientResult::NotLeader(hint) => {
+                match hint {
+                    Some(h) if h != from => self.leader = Some(h),
+                    _ => self.move_on(from),
+                }
+                self.redirects += 1;
+                if self.redirects <= 2 * self.servers.len() {
+                    self.send(ctx);
+                } else if self.core.open().is_some_and(|o| o.req.f == OpFn::Read) {
+                    // A read has no effect, so a refusal is a certain failure.
+                    self.redirects = 0;
+                    self.core.refused(ctx);
+                }
+                // A write is left to its attempt timer instead: "not the
+                // leader" says only that *this copy* was not appended. With
+                // duplicating links another copy of the same attempt may
+                // have reached the leader and may still commit, so the
+                // outcome is unknown (`info`), never a certain `fail`.
+            }
+        }
+    }
+
+    pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
+        if self.core.on_timer(ctx, timer) == ClientTimer::Resend {
+            // A silent attempt most likely means the leader is gone.
+            let failed = self.target();
+            self.move_on(failed);
+            self.redirects = 0;
+            self.send(ctx);
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        Status {
+            role: "client",
+            fields: vec![
+                ("seq", self.seq.to_string()),
+                (
+                    "leader",
+                    self.leader.map_or("-".into(), |n| format!("n{}", n.0 + 1)),
+                ),
+            ],
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Raft's safety properties (Figure 3 of the paper), checked incrementally after
+//! every step of the run. The checker looks at servers from the outside, as an
+//! observer with a view of every node's memory, and keeps just enough history
+//! to judge each step: which node led each term, every (index, term) entry ever
+//! seen, and the first entry committed and applied at each index.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sim::node::NodeId;
+use sim::protocol::{NodeTable, Violation};
+
+use super::log::Command;
+use super::node::RaftNode;
+use super::server::{Role, Server};
+
+pub const ELECTION_SAFETY: &str = "election-safety";
+pub const LEADER_APPEND_ONLY: &str = "leader-append-only";
+pub const LOG_MATCHING: &str = "log-matching";
+pub const LEADER_COMPLETENESS: &str = "leader-completeness";
+pub const STATE_MACHINE_SAFETY: &str = "state-machine-safety";
+/// A leader answers a read on its lease alone only while no newer leader can
+/// exist: that is the whole promise of a lease (dissertation §6.4.1).
+pub const LEASE_SAFETY: &str = "lease-safety";
+
+pub const INVARIANTS: &[&str] = &[
+    ELECTION_SAFETY,
+    LEADER_APPEND_ONLY,
+    LOG_MATCHING,
+    LEADER_COMPLETENESS,
+    STATE_MACHINE_SAFETY,
+    LEASE_SAFETY,
+];
+
+/// What the checker saw of one server at its last step.
+#[derive(Clone, Debug, Default)]
+struct Seen {
+    len: u64,
+    truncations: usize,
+    commit: u64,
+    applied: u64,
+    lease_reads: u64,
+    /// The term in which the server was leader at the last check, if it was.
+    leading: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Checker {
+    /// Election safety: the leader of each term.
+    leaders: BTreeMap<u64, NodeId>,
+    seen: BTreeMap<NodeId, Seen>,
+    /// Log matching: for each (index, term) ever held by any server, the term
+    /// of the entry before it and the command. Only the leader of `term`
+    /// creates an entry of that term at an index, so these are unique for all
+    /// time, and equal predecessors at every (index, term) give equal prefixes.
+    entries: BTreeMap<(u64, u64), (u64, Command)>,
+    /// For each index first reported committed: the entry's term, and the
+    /// term in which it was committed (the term of the server that first
+    /// reported it, which is the leader that committed it).
+    committed: BTreeMap<u64, (u64, u64)>,
+    /// The first entry any server applied at each index.
+    applied: BTreeMap<u64, (u64, Command)>,
+    /// Each broken fact is reported once, not at every later step.
+    reported: BTreeSet<(&'static str, u64, u64)>,
+}
+
+impl Checker {
+    pub fn leaders_elected(&self) -> usize {
+        self.leaders.len()
+    }
+
+    pub fn highest_term(&self) -> u64 {
+        self.leaders.keys().next_back().copied().unwrap_or(0)
+    }
+
+    pub fn committed_entries(&self) -> usize {
+        self.committed.len()
+    }
+
+    fn report(
+        &mut self,
+        out: &mut Vec<Violation>,
+        invariant: &'static str,
+        key: (u64, u64),
+        detail: String,
+    ) {
+        if self.reported.insert((invariant, key.0, key.1)) {
+            out.push(Violation { invariant, detail });
+        }
+    }
+
+    /// Checks node `stepped` after it ran a handler.
+    pub fn check(
+        &mut self,
+        stepped: NodeId,
+        nodes: &NodeTable<RaftNode>,
+        out: &mut Vec<Violation>,
+    ) {
+        let Some(Some(RaftNode::Server(s))) = nodes.get(stepped.index()) else {
+            // A client, or a server that just crashed: nothing of it changed
+            // that the checks read. Forget what was seen so a restart is
+            // checked from scratch.
+            if let Some(None) = nodes.get(stepped.index()) {
+                self.seen.remove(&stepped);
+            }
+            return;
+        };
+        self.check_server(s, out);
+    }
+
+    pub fn check_server(&mut self, s: &Server, out: &mut Vec<Violation>) {
+        let id = s.id();
+        let name = format!("n{}", id.0 + 1);
+        let mut seen = self.seen.remove(&id).unwrap_or_default();
+        let log = s.log();
+
+        // A server that restarted comes back with less than we saw: check it
+        // again from the start.
+        let truncations = log.truncations();
+        let restarted = truncations.len() < seen.truncations
+            || (truncations.len() == seen.truncations && log.last_index() < seen.len)
+            || s.commit_index() < seen.commit;
+        if restarted {
+            seen = Seen::default();
+        }
+        let new_truncations = &truncations[seen.truncations..];
+
+        // Leader append-only: a leader never overwrites or deletes entries.
+        let leading = (s.role() == Role::Leader).then_some(s.term());
+        if leading.is_some() && seen.leading == leading {
+            if let Some(&from) = new_truncations.iter().min() {
+                self.report(
+                    out,
+                    LEADER_APPEND_ONLY,
+                    (s.term(), from),
+                    format!(
+                        "{name}, leader of term {}, removed entries from index {from} on",
+                        s.term()
+                    ),
+                );
+            }
+        }
+
+        // Election safety: at most one leader per term.
+        if let Some(term) = leading {
+            match self.leaders.get(&term) {
+                Some(&other) if other != id => {
+                    let detail = format!("two leaders in term {term}: n{} and {name}", other.0 + 1);
+                    self.report(out, ELECTION_SAFETY, (term, 0), detail);
+                }
+                Some(_) => {}
+                None => {
+                    self.leaders.insert(term, id);
+                    // Leader completeness: a leader holds every entry
+                    // committed in an earlier term. Only earlier terms: with
+                    // pauses and delays a leader of term 92 can be elected
+                    // after term 93 committed entries, and it need not have
+                    // those (it will never commit anything over them: the
+                    // servers that hold them are in term 93 already).
+                    let missing: Vec<(u64, u64)> = self
+                        .committed
+                        .iter()
+                        .filter(|(_, (_, in_term))| *in_term < term)
+                        .filter(|(i, (t, _))| log.term_at(**i) != Some(*t))
+                        .map(|(i, (t, _))| (*i, *t))
+                        .collect();
+                    if let Some(&(i, t)) = missing.first() {
+                        let detail = format!(
+                            "{name} became leader of term {term} without committed entry {i} (term {t}); {} committed entries missing",
+                            missing.len()
+                        );
+                        self.report(out, LEADER_COMPLETENESS, (term, i), detail);
+                    }
+                }
+            }
+        }
+
+        // Log matching, on the entries that changed since the last check.
+        let from = new_truncations.iter().copied().fold(seen.len + 1, u64::min);
+        for i in from..=log.last_index() {
+            let Some(e) = log.get(i) else { break };
+            let prev = log.term_at(i - 1).unwrap_or(0);
+            match self.entries.get(&(i, e.term)) {
+                None => {
+                    self.entries.insert((i, e.term), (prev, e.command.clone()));
+                }
+                Some((p, c)) if *p != prev || *c != e.command => {
+                    let detail = format!(
+                        "{name} holds an entry at index {i} of term {} that differs from another server's (previous term {prev} vs {p})",
+                        e.term
+                    );
+                    self.report(out, LOG_MATCHING, (i, e.term), detail);
+                }
+                Some(_) => {}
+            }
+        }
+
+        // What was committed, for leader completeness.
+        for i in seen.commit + 1..=s.commit_index() {
+            if let Some(t) = log.term_at(i) {
+                self.committed.entry(i).or_insert((t, s.term()));
+            }
+        }
+
+        // State machine safety: one command per index, whoever applies it.
+        for i in seen.applied + 1..=s.applied_index() {
+            let Some(e) = log.get(i) else { break };
+            match self.applied.get(&i) {
+                None => {
+                    self.applied.insert(i, (e.term, e.command.clone()));
+                }
+                Some((t, c)) if *t != e.term || *c != e.command => {
+                    let detail = format!(
+                        "{name} applied entry {i} of term {} but another server applied term {t}'s entry there",
+                        e.term
+                    );
+                    self.report(out, STATE_MACHINE_SAFETY, (i, 0), detail);
+                }
+                Some(_) => {}
+            }
+        }
+
+        // Lease safety: a lease read while a newer term already has a leader.
+        if s.lease_reads() > seen.lease_reads {
+            if let Some((&newer, &by)) = self.leaders.range(s.term() + 1..).next() {
+                let detail = format!(
+                    "{name}, leader of term {}, answered a read on its lease after n{} became leader of term {newer}",
+                    s.term(),
+                    by.0 + 1
+                );
+                self.report(out, LEASE_SAFETY, (s.term(), newer), detail);
+            }
+        }
+
+        self.seen.insert(
+            id,
+            Seen {
+                lease_reads: s.lease_reads(),
+                len: log.last_index(),
+                truncations: truncations.len(),
+                commit: s.commit_index(),
+                applied: s.applied_index(),
+                leading,
+            },
+        );
+    }
+}

@@ -1,0 +1,81 @@
+//! Raft's messages: the two RPCs of the paper (RequestVote, AppendEntries) and
+//! their replies, PreVote (§9.6 of Ongaro's dissertation), and the client protocol.
+
+use sim::history::{OpFn, Value};
+use sim::node::{Message, NodeId};
+
+use super::log::Entry;
+
+/// What a server answers a client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientResult {
+    /// The operation took effect; reads carry the value read.
+    Ok(Option<Value>),
+    /// A compare-and-set found another value: it certainly did not take effect.
+    CasMismatch,
+    /// This server is not the leader; it may know who is.
+    NotLeader(Option<NodeId>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Msg {
+    /// A candidate asks for a vote. With `pre_vote`, `term` is the term the
+    /// candidate *would* start and nobody changes state on receiving it.
+    RequestVote {
+        term: u64,
+        last_index: u64,
+        last_term: u64,
+        pre_vote: bool,
+    },
+    RequestVoteReply {
+        term: u64,
+        granted: bool,
+        pre_vote: bool,
+    },
+    /// Entries after (`prev_index`, `prev_term`), or none for a heartbeat.
+    /// `round` numbers the leader's heartbeat rounds, for ReadIndex and leases.
+    AppendEntries {
+        term: u64,
+        prev_index: u64,
+        prev_term: u64,
+        entries: Vec<Entry>,
+        commit: u64,
+        round: u64,
+    },
+    /// On success `match_index` is the last index known to match the leader.
+    /// On failure, `rejected` is the `prev_index` refused and the conflict hint
+    /// (`conflict_term`, `conflict_index`) lets the leader skip a whole term.
+    AppendEntriesReply {
+        term: u64,
+        success: bool,
+        match_index: u64,
+        rejected: u64,
+        conflict_term: Option<u64>,
+        conflict_index: u64,
+        round: u64,
+    },
+    ClientRequest {
+        seq: u64,
+        key: String,
+        f: OpFn,
+    },
+    ClientReply {
+        seq: u64,
+        result: ClientResult,
+    },
+}
+
+impl Message for Msg {
+    fn kind(&self) -> &'static str {
+        match self {
+            Msg::RequestVote { pre_vote: true, .. } => "PreVote",
+            Msg::RequestVote { .. } => "RequestVote",
+            Msg::RequestVoteReply { pre_vote: true, .. } => "PreVoteReply",
+            Msg::RequestVoteReply { .. } => "RequestVoteReply",
+            Msg::AppendEntries { .. } => "AppendEntries",
+            Msg::AppendEntriesReply { .. } => "AppendEntriesReply",
+            Msg::ClientRequest { .. } => "ClientRequest",
+            Msg::ClientReply { .. } => "ClientReply",
+        }
+    }
+}
