@@ -134,7 +134,11 @@ pub fn run(args: &BenchArgs) -> i32 {
     ];
     let twopc = [
         ("twopc, 1+4 servers, 8 clients, off", TWOPC, TraceMode::Off),
-        ("twopc, 1+4 servers, 8 clients, on", TWOPC, TraceMode::Record),
+        (
+            "twopc, 1+4 servers, 8 clients, on",
+            TWOPC,
+            TraceMode::Record,
+        ),
     ];
     let runs: &[(&str, &str, TraceMode)] = match args.target.as_str() {
         "twopc" => &twopc,

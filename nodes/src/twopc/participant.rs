@@ -1,3 +1,4 @@
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rand::Rng;
@@ -47,6 +48,26 @@ struct PTx {
     since: Nanos,
     /// 3PC: it has asked the others once; at the next timeout it decides alone.
     asked: bool,
+}
+
+impl PTx {
+    /// A transaction known only by its outcome (no vote of this node's own).
+    fn settled(d: Decision, since: Nanos) -> PTx {
+        PTx {
+            state: if d == Decision::Commit {
+                PState::Committed
+            } else {
+                PState::Aborted
+            },
+            change: Change {
+                account: 0,
+                delta: 0,
+            },
+            peers: Vec::new(),
+            since,
+            asked: false,
+        }
+    }
 }
 
 /// A read waiting for a lock to be released.
@@ -126,26 +147,10 @@ impl Participant {
             );
         }
         for tx in disk.indexes("outcome") {
-            if !txs.contains_key(&tx) {
-                if let Some(&d) = disk.get::<Decision>(("outcome", tx)) {
-                    txs.insert(
-                        tx,
-                        PTx {
-                            state: if d == Decision::Commit {
-                                PState::Committed
-                            } else {
-                                PState::Aborted
-                            },
-                            change: Change {
-                                account: 0,
-                                delta: 0,
-                            },
-                            peers: Vec::new(),
-                            since: 0,
-                            asked: false,
-                        },
-                    );
-                }
+            if let (Entry::Vacant(e), Some(&d)) =
+                (txs.entry(tx), disk.get::<Decision>(("outcome", tx)))
+            {
+                e.insert(PTx::settled(d, 0));
             }
         }
         Participant {
@@ -223,13 +228,11 @@ impl Participant {
             Msg::Tell {
                 tx,
                 decision: Some(d),
-            } => {
-                if self.txs.get(&tx).is_some_and(|p| p.state.in_doubt()) {
-                    if from != COORDINATOR {
-                        self.resolved_by_peer += 1;
-                    }
-                    self.on_decision(ctx, tx, d);
+            } if self.txs.get(&tx).is_some_and(|p| p.state.in_doubt()) => {
+                if from != COORDINATOR {
+                    self.resolved_by_peer += 1;
                 }
+                self.on_decision(ctx, tx, d);
             }
             Msg::Read { op, account } => {
                 if self.config.params.mode != Mode::Saga && self.locks.contains_key(&account) {
@@ -345,19 +348,7 @@ impl Participant {
             // No vote on record. Normally the coordinator only commits what
             // this node voted yes on, so this is a vote lost in a crash: with
             // nothing to apply, the participant can only count it aborted.
-            self.txs.insert(
-                tx,
-                PTx {
-                    state: PState::Aborted,
-                    change: Change {
-                        account: 0,
-                        delta: 0,
-                    },
-                    peers: Vec::new(),
-                    since: now,
-                    asked: false,
-                },
-            );
+            self.txs.insert(tx, PTx::settled(Decision::Abort, now));
             ctx.disk().put(("outcome", tx), Decision::Abort);
             ctx.disk().sync();
             self.journal.push((tx, Decision::Abort));
@@ -430,19 +421,8 @@ impl Participant {
             Some(PState::PreCommitted) => Some(Decision::Commit),
             Some(PState::Prepared) => None,
             None => {
-                self.txs.insert(
-                    tx,
-                    PTx {
-                        state: PState::Aborted,
-                        change: Change {
-                            account: 0,
-                            delta: 0,
-                        },
-                        peers: Vec::new(),
-                        since: ctx.now(),
-                        asked: false,
-                    },
-                );
+                self.txs
+                    .insert(tx, PTx::settled(Decision::Abort, ctx.now()));
                 self.journal.push((tx, Decision::Abort));
                 Some(Decision::Abort)
             }
