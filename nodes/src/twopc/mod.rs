@@ -335,28 +335,48 @@ pub struct Twopc {
 impl Twopc {
     pub fn from_scenario(s: &Scenario) -> Result<Twopc, ScenarioError> {
         let params: Params = parse_system(s)?;
-        let err =
-            |msg: String| ScenarioError::at(&s.file, &s.source, s.topology.servers.span(), msg);
+        let at = |span: std::ops::Range<usize>, msg: String| {
+            ScenarioError::at(&s.file, &s.source, span, msg)
+        };
+        // Where a `[system]` key is written, to point an error at it.
+        let key = |name: &str| {
+            let system = s.source.find("[system]").unwrap_or(0);
+            s.source[system..]
+                .find(name)
+                .map(|i| system + i..system + i + name.len())
+                .unwrap_or_else(|| s.topology.servers.span())
+        };
         if s.servers() < 3 {
-            return Err(err(format!(
-                "protocol \"twopc\" needs a coordinator and at least two participants (servers >= 3); this scenario asks for servers = {}",
-                s.servers()
-            )));
+            return Err(at(
+                s.topology.servers.span(),
+                format!(
+                    "protocol \"twopc\" needs a coordinator and at least two participants (servers >= 3); this scenario asks for servers = {}",
+                    s.servers()
+                ),
+            ));
         }
         if params.accounts_per_participant == 0 {
-            return Err(err(
-                "[system] accounts_per_participant must be at least 1".into()
+            return Err(at(
+                key("accounts_per_participant"),
+                "[system] accounts_per_participant must be at least 1".into(),
             ));
         }
         if !(0.0..=1.0).contains(&params.fail_probability) {
-            return Err(err(format!(
-                "[system] fail_probability = {}: a probability must be between 0.0 and 1.0",
-                params.fail_probability
-            )));
+            return Err(at(
+                key("fail_probability"),
+                format!(
+                    "[system] fail_probability = {}: a probability must be between 0.0 and 1.0",
+                    params.fail_probability
+                ),
+            ));
         }
         if params.cooperative_termination && params.mode != Mode::TwoPc {
-            return Err(err(
-                "[system] cooperative_termination applies to mode = \"2pc\" only".into(),
+            return Err(at(
+                key("cooperative_termination"),
+                format!(
+                    "[system] cooperative_termination applies to mode = \"2pc\" only; this scenario has mode = \"{}\"",
+                    params.mode.name()
+                ),
             ));
         }
         let participants = s.servers() as u32 - 1;
