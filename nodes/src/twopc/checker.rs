@@ -18,6 +18,8 @@ struct Seen {
     /// its earlier incarnations added up (a crash resets a node's counters).
     current: Figures,
     banked: Figures,
+    /// Clients whose reads this node blocked, in any incarnation.
+    blocked_clients: BTreeSet<NodeId>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -193,6 +195,10 @@ impl Checker {
         }
         self.seen[i].cursor = journal.len();
         if let TwopcNode::Participant(p) = node {
+            if p.reads_blocked != self.seen[i].current.reads_blocked {
+                let s = &mut self.seen[i];
+                s.blocked_clients.extend(p.blocked_clients.iter().copied());
+            }
             self.seen[i].current = Figures {
                 in_doubt_total: p.in_doubt_total,
                 in_doubt_max: p.in_doubt_max,
@@ -334,15 +340,20 @@ impl Checker {
             let mut stuck = 0;
             let mut oldest: Nanos = 0;
             let mut queued = 0;
+            let mut clients: BTreeSet<NodeId> = BTreeSet::new();
+            for s in &self.seen {
+                clients.extend(s.blocked_clients.iter().copied());
+            }
             for n in nodes.iter().flatten().filter_map(|n| n.participant()) {
                 for since in n.in_doubt_since() {
                     stuck += 1;
                     oldest = oldest.max(self.now.saturating_sub(since));
                 }
-                for since in n.queued_reads() {
+                for (client, since) in n.queued_reads() {
                     queued += 1;
                     if self.now.saturating_sub(since) >= config.client.timeout {
                         f.reads_blocked += 1;
+                        clients.insert(client);
                     }
                 }
             }
@@ -377,8 +388,9 @@ impl Checker {
             lines.push((
                 "blocked reads".into(),
                 format!(
-                    "{} reads waited longer than the client timeout behind an in-doubt lock (longest wait {}); {queued} still waiting at the end",
+                    "{} reads from {} clients waited longer than the client timeout behind an in-doubt lock (longest wait {}); {queued} still waiting at the end",
                     f.reads_blocked,
+                    clients.len(),
                     fmt_duration(f.read_wait_max)
                 ),
             ));

@@ -38,6 +38,14 @@
 //! partition: a pre-commit that reaches one side of a partition and not the
 //! other makes the two sides decide differently, and atomicity breaks.
 //!
+//! This 3PC is cut down in one way worth knowing: its coordinator logs only
+//! commits, as 2PC's does, so a coordinator that restarts while participants
+//! are still settling a transaction it never logged answers "abort" (presumed
+//! abort), even if a pre-committed participant has meanwhile committed on its
+//! own. Skeen's protocol has the recovering coordinator join the termination
+//! protocol instead. The bundled scenarios keep the coordinator down far
+//! longer than the participants take to settle, so they never meet this case.
+//!
 //! **Saga** (Garcia-Molina and Salem, *Sagas*, SIGMOD 1987), orchestrated by
 //! the coordinator: the debit commits locally at once, then the credit; if the
 //! credit fails, a compensation credits the debited account back. Nothing

@@ -101,6 +101,8 @@ pub struct Participant {
     pub(crate) in_doubt_total: Nanos,
     pub(crate) in_doubt_max: Nanos,
     pub(crate) reads_blocked: u64,
+    /// The clients those blocked reads came from.
+    pub(crate) blocked_clients: BTreeSet<NodeId>,
     pub(crate) read_wait_max: Nanos,
     pub(crate) resolved_by_peer: u64,
     pub(crate) decided_alone: u64,
@@ -167,6 +169,7 @@ impl Participant {
             in_doubt_total: 0,
             in_doubt_max: 0,
             reads_blocked: 0,
+            blocked_clients: BTreeSet::new(),
             read_wait_max: 0,
             resolved_by_peer: 0,
             decided_alone: 0,
@@ -207,8 +210,9 @@ impl Participant {
     pub fn state_of(&self, tx: Tx) -> Option<PState> {
         self.txs.get(&tx).map(|p| p.state)
     }
-    pub fn queued_reads(&self) -> impl Iterator<Item = Nanos> + '_ {
-        self.queued.iter().map(|q| q.since)
+    /// The reads waiting for a lock: who asked, and since when.
+    pub fn queued_reads(&self) -> impl Iterator<Item = (NodeId, Nanos)> + '_ {
+        self.queued.iter().map(|q| (q.client, q.since))
     }
 
     // ----- handlers -----
@@ -404,6 +408,7 @@ impl Participant {
             self.read_wait_max = self.read_wait_max.max(waited);
             if waited >= timeout {
                 self.reads_blocked += 1;
+                self.blocked_clients.insert(q.client);
             }
             ctx.send(q.client, Msg::ReadDone { op: q.op, balance });
         }
