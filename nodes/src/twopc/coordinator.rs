@@ -204,13 +204,14 @@ impl Coordinator {
 
     fn begin(&mut self, ctx: &mut Ctx<Msg>, client: NodeId, op: u64, a: u32, b: u32, amount: i64) {
         let tx = op;
-        if let Some(t) = self.active.get_mut(&tx) {
-            t.client = Some(client); // a retry: answer when decided
-            return;
-        }
+        // A retry: answer at once if decided, else when decided.
         if let Some(&d) = self.decided.get(&tx) {
             let committed = d == Decision::Commit;
             ctx.send(client, Msg::TransferDone { op, committed });
+            return;
+        }
+        if let Some(t) = self.active.get_mut(&tx) {
+            t.client = Some(client);
             return;
         }
         let bank = self.config.bank;
