@@ -80,3 +80,30 @@ pub struct Op {
 pub struct History {
     pub ops: Vec<Op>,
 }
+
+impl History {
+    /// The history as JSON Lines: one serde_json [`Op`] per line, the format
+    /// `chaoslab check --format jsonl` reads back.
+    pub fn to_jsonl(&self) -> String {
+        let mut out = String::new();
+        for op in &self.ops {
+            // Serialising these plain data types cannot fail.
+            out.push_str(&serde_json::to_string(op).expect("an Op serialises"));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Reads JSON Lines written by [`History::to_jsonl`]. Blank lines are skipped;
+    /// the error carries the 1-based line number.
+    pub fn from_jsonl(text: &str) -> Result<History, (usize, serde_json::Error)> {
+        let mut ops = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            ops.push(serde_json::from_str(line).map_err(|e| (i + 1, e))?);
+        }
+        Ok(History { ops })
+    }
+}

@@ -2,6 +2,7 @@
 //! nodes under injected faults, records a trace and a client history, and judges
 //! them.
 
+pub mod check;
 pub mod client;
 pub mod history;
 pub mod kernel;

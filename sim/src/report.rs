@@ -17,6 +17,9 @@
 
 use serde::Serialize;
 
+use crate::check::{
+    check_linearizable, check_weak, Budget, LinearizabilityReport, ModelKind, Verdict, WeakReport,
+};
 use crate::history::Outcome;
 use crate::kernel::{Counters, RunOutput};
 use crate::scenario::{parse_pacelc, Scenario};
@@ -36,6 +39,9 @@ pub struct Report {
     pub availability: Availability,
     pub pacelc: Pacelc,
     pub invariants: Vec<InvariantVerdict>,
+    /// The client history judged against a key-value store (see docs/checking.md).
+    pub linearizability: LinearizabilityReport,
+    pub weak: WeakReport,
     pub protocol_summary: Vec<(String, String)>,
     pub expectations: Vec<Expectation>,
     /// Every expectation held and every invariant not expected to break held.
@@ -263,6 +269,11 @@ impl Report {
             })
             .collect();
 
+        // The search budget is a step count, so the verdict is the same on every
+        // machine; past it the answer is "unknown", never a guess.
+        let linearizability = check_linearizable(&out.history, ModelKind::Kv, Budget::default());
+        let weak = check_weak(&out.history);
+
         let mut report = Report {
             scenario: s.meta.name.clone(),
             file: s.file.clone(),
@@ -276,6 +287,8 @@ impl Report {
             availability: av,
             pacelc,
             invariants,
+            linearizability,
+            weak,
             protocol_summary: out.summary.clone(),
             expectations: Vec::new(),
             passed: false,
@@ -378,6 +391,74 @@ impl Report {
                 actual: self.pacelc.class(),
                 held,
             });
+        }
+        if let Some(want) = x.linearizable {
+            let verdict = &self.linearizability.verdict;
+            v.push(Expectation {
+                what: "linearizable".into(),
+                expected: want.to_string(),
+                actual: match verdict {
+                    Verdict::Linearizable => "true".into(),
+                    Verdict::NotLinearizable { explanation } => {
+                        format!(
+                            "false (key {}, operation #{})",
+                            explanation.key, explanation.blocked_index
+                        )
+                    }
+                    Verdict::Unknown { reason } => format!("unknown: {reason}"),
+                },
+                held: match verdict {
+                    Verdict::Linearizable => want,
+                    Verdict::NotLinearizable { .. } => !want,
+                    Verdict::Unknown { .. } => false,
+                },
+            });
+        }
+        let w = &self.weak;
+        let counts = [
+            (
+                "stale reads",
+                x.max_stale_reads,
+                x.min_stale_reads,
+                w.stale_reads,
+            ),
+            (
+                "lost writes",
+                x.max_lost_writes,
+                x.min_lost_writes,
+                w.lost_writes.len(),
+            ),
+            (
+                "read-your-writes violations",
+                x.max_read_your_writes_violations,
+                x.min_read_your_writes_violations,
+                w.read_your_writes_total(),
+            ),
+            (
+                "monotonic-reads violations",
+                x.max_monotonic_reads_violations,
+                x.min_monotonic_reads_violations,
+                w.monotonic_reads_total(),
+            ),
+        ];
+        for (what, max, min, actual) in counts {
+            let actual = actual as u64;
+            if let Some(m) = max {
+                v.push(Expectation {
+                    what: what.into(),
+                    expected: format!("at most {m}"),
+                    actual: actual.to_string(),
+                    held: actual <= m,
+                });
+            }
+            if let Some(m) = min {
+                v.push(Expectation {
+                    what: what.into(),
+                    expected: format!("at least {m}"),
+                    actual: actual.to_string(),
+                    held: actual >= m,
+                });
+            }
         }
         if let Some(after) = x.all_clients_ok_after {
             let missing: Vec<String> = ok_after
@@ -507,6 +588,13 @@ impl Report {
                     let _ = writeln!(o, "       first at {}: {d}", fmt_duration(*t));
                 }
             }
+        }
+        let _ = writeln!(o, "consistency");
+        for line in self.linearizability.to_string().lines() {
+            let _ = writeln!(o, "  {line}");
+        }
+        for line in self.weak.to_string().lines() {
+            let _ = writeln!(o, "  {line}");
         }
         if !self.expectations.is_empty() {
             let _ = writeln!(o, "expectations");

@@ -517,10 +517,19 @@ pub struct Expect {
     /// The PACELC class the run must show, e.g. "PC/EL" (either half may be
     /// "-" to leave it free, e.g. "PA/-").
     pub pacelc: Option<Spanned<String>>,
+    /// Reads that returned a value older than a write that had completed before
+    /// the read began.
     pub max_stale_reads: Option<u64>,
     pub min_stale_reads: Option<u64>,
+    /// Acknowledged writes that no later read can explain.
     pub max_lost_writes: Option<u64>,
     pub min_lost_writes: Option<u64>,
+    /// Reads by a client that missed that client's own earlier write.
+    pub max_read_your_writes_violations: Option<u64>,
+    pub min_read_your_writes_violations: Option<u64>,
+    /// Reads by a client older than what that client had already read.
+    pub max_monotonic_reads_violations: Option<u64>,
+    pub min_monotonic_reads_violations: Option<u64>,
     /// Liveness: every client completes an `ok` operation after this time.
     #[serde(default, with = "serde_duration::option")]
     pub all_clients_ok_after: Option<Nanos>,

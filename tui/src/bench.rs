@@ -14,10 +14,15 @@ use crate::exit;
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     /// What to measure: `kernel` (ping between 5 nodes, and the single-server
-    /// store with tracing off and on), `twopc` (the bank under two-phase
-    /// commit: 1 coordinator, 4 participants, 8 clients).
-    #[arg(default_value = "kernel", value_parser = ["kernel", "twopc"])]
+    /// store with tracing off and on), `raft` (5 servers, 3 clients), `twopc`
+    /// (two-phase commit: 1 coordinator, 4 participants, 8 clients), or
+    /// `check` (the linearizability checker on the reference histories and a
+    /// generated 100,000-operation history).
+    #[arg(default_value = "kernel", value_parser = ["kernel", "raft", "twopc", "check"])]
     pub target: String,
+    /// For `check`: the reference corpus (the folder holding verdicts.tsv).
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<std::path::PathBuf>,
     /// Simulated seconds per workload (longer runs give steadier figures).
     #[arg(long, default_value_t = 60)]
     pub seconds: u64,
@@ -54,6 +59,29 @@ rate = 2000
 keys = 100
 mix = { get = 0.5, put = 0.4, cas = 0.1 }
 timeout = "100ms"
+"#;
+
+const RAFT: &str = r#"
+[meta]
+name = "bench/raft"
+description = "5 Raft servers, 3 clients, a steady workload"
+duration = "60s"
+[system]
+protocol = "raft"
+election_timeout_min = "150ms"
+election_timeout_max = "300ms"
+heartbeat_interval = "50ms"
+[topology]
+servers = 5
+clients = 3
+[network]
+latency = { dist = "uniform", min = "1ms", max = "3ms" }
+[workload]
+rate = 100
+keys = 20
+mix = { get = 0.5, put = 0.3, cas = 0.1, append = 0.1 }
+timeout = "500ms"
+retry = { policy = "fixed", delay = "50ms", attempts = 5 }
 "#;
 
 const TWOPC: &str = r#"
@@ -118,12 +146,52 @@ pub fn run(args: &BenchArgs) -> i32 {
         eprintln!("error: --seconds must be at least 1");
         return exit::BAD_INPUT;
     }
+    if args.target == "check" {
+        return crate::check_cmd::bench_check(&crate::check_cmd::BenchCheckArgs {
+            corpus: args.corpus.clone(),
+        });
+    }
     println!(
         "chaoslab bench {}: {} of simulated time per workload, seed 1",
         args.target,
         fmt_duration(args.seconds * 1_000_000_000)
     );
-    let kernel = [
+    if args.target == "raft" || args.target == "twopc" {
+        let runs = if args.target == "raft" {
+            [
+                (
+                    "raft, 5 servers, 3 clients, tracing off",
+                    RAFT,
+                    TraceMode::Off,
+                ),
+                (
+                    "raft, 5 servers, 3 clients, tracing on",
+                    RAFT,
+                    TraceMode::Record,
+                ),
+            ]
+        } else {
+            [
+                ("twopc, 1+4 servers, 8 clients, off", TWOPC, TraceMode::Off),
+                (
+                    "twopc, 1+4 servers, 8 clients, on",
+                    TWOPC,
+                    TraceMode::Record,
+                ),
+            ]
+        };
+        for (label, toml, mode) in runs {
+            match measure(label, toml, args.seconds, mode) {
+                Ok(f) => print(label, &f),
+                Err(e) => {
+                    eprintln!("bench scenario failed to parse: {e}");
+                    return exit::FAIL;
+                }
+            }
+        }
+        return exit::PASS;
+    }
+    let runs = [
         ("(a) ping, 5 nodes, tracing off", PING, TraceMode::Off),
         ("(b) single-server KV, tracing off", SINGLE, TraceMode::Off),
         (
@@ -132,23 +200,11 @@ pub fn run(args: &BenchArgs) -> i32 {
             TraceMode::Record,
         ),
     ];
-    let twopc = [
-        ("twopc, 1+4 servers, 8 clients, off", TWOPC, TraceMode::Off),
-        (
-            "twopc, 1+4 servers, 8 clients, on",
-            TWOPC,
-            TraceMode::Record,
-        ),
-    ];
-    let runs: &[(&str, &str, TraceMode)] = match args.target.as_str() {
-        "twopc" => &twopc,
-        _ => &kernel,
-    };
     for (i, (label, toml, mode)) in runs.iter().enumerate() {
         match measure(label, toml, args.seconds, *mode) {
             Ok(f) => {
                 print(label, &f);
-                if i == 0 && args.target == "kernel" {
+                if i == 0 {
                     if let Some(mib) = peak_rss_mib() {
                         println!(
                             "{:<34} peak resident memory after (a): {mib:.1} MiB (tracing off)",

@@ -1,6 +1,7 @@
 //! `chaoslab`: run, list, benchmark and check distributed-systems scenarios.
 
 mod bench;
+mod check_cmd;
 mod run_cmd;
 mod scenarios;
 mod shrink;
@@ -40,6 +41,9 @@ enum Command {
     Run(run_cmd::RunArgs),
     /// List the bundled scenarios with one-line descriptions.
     List,
+    /// Check a history (Jepsen/Maelstrom EDN, porcupine logs, chaoslab JSON
+    /// Lines) for linearizability and weaker guarantees.
+    Check(check_cmd::CheckArgs),
     /// Run a scenario over many seeds; list the seeds whose hypothesis failed.
     Sweep(sweep::SweepArgs),
     /// Shrink a failing run into a small scenario that still fails the same way.
@@ -60,6 +64,7 @@ fn main() {
         }),
         Some(Command::Run(args)) => run_cmd::run(&args),
         Some(Command::List) => list(),
+        Some(Command::Check(args)) => check_cmd::run(&args),
         Some(Command::Sweep(args)) => sweep::run(&args),
         Some(Command::Shrink(args)) => shrink::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),

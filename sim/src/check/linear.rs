@@ -1,0 +1,573 @@
+//! The linearizability search: Wing & Gong's algorithm (1993) with Lowe's
+//! memoisation and just-in-time linearisation ("Testing for linearizability",
+//! Concurrency and Computation 2017), as porcupine implements it.
+//!
+//! The history of one key becomes a list of entries, an invocation and (for
+//! operations that completed) a return, in time order. The search walks the list:
+//! at an invocation it tries to *linearize* that operation now (apply it to the
+//! model state); if the model accepts, the operation's two entries are lifted out
+//! of the list and the walk restarts from the front. At a return entry, the
+//! operation it closes was not linearized before it returned, which is
+//! impossible, so the search backtracks: it pops the last linearized operation,
+//! puts its entries back and tries the next invocation after it.
+//!
+//! Two configurations with the same set of linearized operations and the same
+//! model state have the same future, so each (set, state) pair is explored once:
+//! the memo holds the set as a bitset plus an interned state id. The stack is an
+//! explicit `Vec`, so deep histories cannot overflow the thread's stack.
+//!
+//! `Info` operations have no return entry: they may be linearized anywhere after
+//! their invocation, and an `Info` operation still pending when every completed
+//! operation has been placed simply never took effect (or took effect after
+//! everything, which no one observed). `Fail` operations and reads with no result
+//! are dropped before the search: they constrain nothing.
+
+use std::hash::Hash;
+
+use super::fxhash::{splitmix64, ProbeMap};
+use super::model::Model;
+use crate::history::{Op, OpFn, Outcome};
+
+const NONE: u32 = u32::MAX;
+const HEAD: u32 = 0;
+const TAIL: u32 = 1;
+
+/// How much work the search may do before it answers "unknown".
+///
+/// The step count is deterministic, so a simulated run's verdict never depends
+/// on the machine. `expired` lets a caller outside the simulator (the CLI) add a
+/// wall-clock deadline; it is polled every few thousand steps.
+#[derive(Clone, Copy)]
+pub struct Budget<'a> {
+    /// Search steps over all keys (one step = one entry visited).
+    pub max_steps: u64,
+    /// Returns true once the caller's deadline has passed.
+    pub expired: Option<&'a dyn Fn() -> bool>,
+    /// Memory the memo tables may hold at once, over all keys; a search that
+    /// needs more answers "unknown" instead of exhausting the machine.
+    pub max_memo_bytes: u64,
+}
+
+impl Budget<'static> {
+    /// Ten times what the hardest reference history needs (under a million
+    /// steps); a few seconds at worst. A simulated run that exceeds it gets
+    /// "unknown".
+    pub const DEFAULT_MAX_STEPS: u64 = 10_000_000;
+    /// 1 GiB.
+    pub const DEFAULT_MAX_MEMO_BYTES: u64 = 1 << 30;
+
+    pub fn steps(max_steps: u64) -> Budget<'static> {
+        Budget {
+            max_steps,
+            expired: None,
+            max_memo_bytes: Budget::DEFAULT_MAX_MEMO_BYTES,
+        }
+    }
+}
+
+impl Default for Budget<'static> {
+    fn default() -> Self {
+        Budget::steps(Budget::DEFAULT_MAX_STEPS)
+    }
+}
+
+impl std::fmt::Debug for Budget<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Budget")
+            .field("max_steps", &self.max_steps)
+            .field("expired", &self.expired.is_some())
+            .field("max_memo_bytes", &self.max_memo_bytes)
+            .finish()
+    }
+}
+
+/// Why a key's search stopped without an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Exhausted {
+    Steps,
+    Deadline,
+    Memory,
+}
+
+/// Tracks the budget across keys.
+pub(crate) struct Meter<'a> {
+    pub budget: Budget<'a>,
+    pub steps: u64,
+    /// Bytes held by the memos of keys still being searched.
+    pub memo_bytes: u64,
+}
+
+impl Meter<'_> {
+    #[inline]
+    fn tick(&mut self) -> Result<(), Exhausted> {
+        self.steps += 1;
+        if self.steps > self.budget.max_steps {
+            return Err(Exhausted::Steps);
+        }
+        if self.steps & 0xfff == 0 {
+            if let Some(expired) = self.budget.expired {
+                if expired() {
+                    return Err(Exhausted::Deadline);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One key's outcome.
+pub(crate) enum KeyOutcome<S> {
+    Linearizable,
+    /// `prefix` is the deepest sequence of operations (indices into the key's op
+    /// list) that the search could linearize, with the state after each;
+    /// `blocked` is the operation whose return came before it could be placed.
+    Violation {
+        prefix: Vec<(usize, S)>,
+        blocked: usize,
+        init: S,
+    },
+    Unknown(Exhausted),
+}
+
+/// One operation as the search sees it.
+pub(crate) struct SearchOp<'h> {
+    pub op: &'h Op,
+    /// `None`: the operation has no return entry (outcome `Info`).
+    pub ret: Option<u64>,
+}
+
+/// Whether the search needs this operation at all.
+pub(crate) fn relevant(op: &Op) -> bool {
+    match op.outcome {
+        Outcome::Fail => false,
+        // A read that did not return a value constrains nothing.
+        Outcome::Info => !matches!(op.f, OpFn::Read),
+        Outcome::Ok => !(matches!(op.f, OpFn::Read) && op.output.is_none()),
+    }
+}
+
+pub(crate) fn search_op(op: &Op) -> SearchOp<'_> {
+    let ret = match op.outcome {
+        Outcome::Ok => op.return_ns.map(|r| r.max(op.call_ns)),
+        _ => None,
+    };
+    SearchOp { op, ret }
+}
+
+#[derive(Clone, Copy)]
+struct Node {
+    prev: u32,
+    next: u32,
+    /// Index into the key's op list.
+    op: u32,
+    /// For a call entry, the node of its return (or NONE); NONE for returns.
+    matching: u32,
+    is_call: bool,
+}
+
+/// The deepest configuration where the search got stuck.
+///
+/// Copying the whole stack each time the search gets deeper would cost
+/// O(depth^2) on long keys; instead only the part that changed since the last
+/// copy is rewritten: `common` is how long a prefix of the live stack still
+/// equals `stack` here.
+struct Stuck {
+    /// (call node, state before it) of each linearized operation.
+    stack: Vec<(u32, u32)>,
+    /// The operation whose return entry stopped the search (NONE: not yet).
+    blocked: u32,
+    /// The state then.
+    state: u32,
+    common: usize,
+}
+
+/// The memo: every (set of linearized operations, state) pair explored so far.
+///
+/// An open-addressing table of indices into flat arrays, so an insert costs no
+/// allocation: the bitsets live back to back in `arena`. It is only probed,
+/// never iterated.
+struct Memo {
+    words: usize,
+    slots: Vec<u32>,
+    hashes: Vec<u64>,
+    states: Vec<u32>,
+    arena: Vec<u64>,
+}
+
+impl Memo {
+    fn new(words: usize) -> Memo {
+        Memo {
+            words,
+            slots: vec![NONE; 1024],
+            hashes: Vec::new(),
+            states: Vec::new(),
+            arena: Vec::new(),
+        }
+    }
+
+    /// What one entry costs: its bitset, hash, state and slots.
+    fn entry_bytes(&self) -> u64 {
+        (self.words as u64 + 1) * 8 + 4 + 8
+    }
+
+    /// Everything it holds.
+    fn bytes(&self) -> u64 {
+        self.hashes.len() as u64 * self.entry_bytes()
+    }
+
+    /// Inserts the pair; false if it was already there.
+    fn insert(&mut self, hash: u64, state: u32, bits: &[u64]) -> bool {
+        let mask = self.slots.len() - 1;
+        let mut i = (hash as usize) & mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == NONE {
+                break;
+            }
+            let e = slot as usize;
+            if self.hashes[e] == hash
+                && self.states[e] == state
+                && self.arena[e * self.words..(e + 1) * self.words] == *bits
+            {
+                return false;
+            }
+            i = (i + 1) & mask;
+        }
+        let id = self.hashes.len() as u32;
+        self.hashes.push(hash);
+        self.states.push(state);
+        self.arena.extend_from_slice(bits);
+        self.slots[i] = id;
+        if self.hashes.len() * 2 > self.slots.len() {
+            self.grow();
+        }
+        true
+    }
+
+    fn grow(&mut self) {
+        let cap = self.slots.len() * 2;
+        let mask = cap - 1;
+        let mut slots = vec![NONE; cap];
+        for (e, &h) in self.hashes.iter().enumerate() {
+            let mut i = (h as usize) & mask;
+            while slots[i] != NONE {
+                i = (i + 1) & mask;
+            }
+            slots[i] = e as u32;
+        }
+        self.slots = slots;
+    }
+}
+
+/// Interns model states so the memo and the transition cache hold small ids.
+struct States<S> {
+    all: Vec<S>,
+    ids: ProbeMap<S, u32>,
+}
+
+impl<S: Clone + Eq + Hash> States<S> {
+    fn intern(&mut self, s: S) -> u32 {
+        match self.ids.entry(s) {
+            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let id = self.all.len() as u32;
+                self.all.push(e.key().clone());
+                e.insert(id);
+                id
+            }
+        }
+    }
+}
+
+/// The search of one key, resumable: [`KeySearch::run`] works for a number of
+/// steps and returns `None` if it has not finished, so that many keys can share
+/// a budget fairly (a violation on one key is found even when another key's
+/// search is hopelessly large, as porcupine does by running keys in parallel).
+pub(crate) struct KeySearch<'h, 'm, M: Model> {
+    model: &'m M,
+    ops: Vec<SearchOp<'h>>,
+    nodes: Vec<Node>,
+    must_place: usize,
+    zobrist: Vec<u64>,
+    bits: Vec<u64>,
+    bits_hash: u64,
+    states: States<M::State>,
+    state: u32,
+    /// Per op: the only state in which it succeeds, for pure observations.
+    observes: Vec<u32>,
+    /// (state, op) -> next state, or NONE if the model refuses.
+    transitions: ProbeMap<u64, u32>,
+    memo: Memo,
+    /// The explicit stack: (call node, state before it).
+    stack: Vec<(u32, u32)>,
+    /// The deepest configuration that got stuck: its stack, the operation whose
+    /// return entry stopped it, and the state then.
+    best: Stuck,
+    entry: u32,
+    /// Steps this key has used.
+    pub steps: u64,
+}
+
+impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
+    pub fn new(model: &'m M, ops: Vec<SearchOp<'h>>) -> Self {
+        let n = ops.len();
+        assert!(
+            n < (u32::MAX / 2) as usize,
+            "too many operations on one key"
+        );
+
+        // Entries in time order; at equal times invocations come first, so
+        // operations whose intervals touch count as concurrent (the charitable
+        // reading).
+        let mut order: Vec<(u64, u8, u32)> = Vec::with_capacity(2 * n);
+        for (i, o) in ops.iter().enumerate() {
+            order.push((o.op.call_ns, 0, i as u32));
+            if let Some(r) = o.ret {
+                order.push((r, 1, i as u32));
+            }
+        }
+        order.sort_unstable();
+
+        let mut nodes: Vec<Node> = Vec::with_capacity(order.len() + 2);
+        nodes.push(Node {
+            prev: NONE,
+            next: TAIL,
+            op: NONE,
+            matching: NONE,
+            is_call: false,
+        });
+        nodes.push(Node {
+            prev: HEAD,
+            next: NONE,
+            op: NONE,
+            matching: NONE,
+            is_call: false,
+        });
+        let mut call_node = vec![NONE; n];
+        for &(_, kind, op) in &order {
+            let id = nodes.len() as u32;
+            let last = nodes[TAIL as usize].prev;
+            nodes.push(Node {
+                prev: last,
+                next: TAIL,
+                op,
+                matching: NONE,
+                is_call: kind == 0,
+            });
+            nodes[last as usize].next = id;
+            nodes[TAIL as usize].prev = id;
+            if kind == 0 {
+                call_node[op as usize] = id;
+            } else {
+                let c = call_node[op as usize];
+                nodes[c as usize].matching = id;
+            }
+        }
+
+        let must_place = ops.iter().filter(|o| o.ret.is_some()).count();
+        let words = n.div_ceil(64).max(1);
+        let mut states = States {
+            all: Vec::new(),
+            ids: ProbeMap::default(),
+        };
+        let state = states.intern(model.init());
+        // Reads succeed in exactly one state: compare ids, skip the model.
+        let observes = ops
+            .iter()
+            .map(
+                |o| match model.observes(&o.op.f, o.op.output.as_ref(), o.op.outcome) {
+                    Some(s) => states.intern(s),
+                    None => NONE,
+                },
+            )
+            .collect();
+        let entry = nodes[HEAD as usize].next;
+        KeySearch {
+            model,
+            ops,
+            nodes,
+            must_place,
+            zobrist: (0..n as u64).map(splitmix64).collect(),
+            bits: vec![0u64; words],
+            bits_hash: 0,
+            states,
+            state,
+            observes,
+            transitions: ProbeMap::with_capacity_and_hasher(4 * n, Default::default()),
+            memo: Memo::new(words),
+            stack: Vec::new(),
+            best: Stuck {
+                stack: Vec::new(),
+                blocked: NONE,
+                state: 0,
+                common: 0,
+            },
+            entry,
+            steps: 0,
+        }
+    }
+
+    /// Searches for at most `max_steps` more steps (fewer if `meter` runs out).
+    /// `None`: not finished yet.
+    pub fn run(&mut self, max_steps: u64, meter: &mut Meter<'_>) -> Option<KeyOutcome<M::State>> {
+        let limit = self.steps + max_steps;
+        let (ops, nodes, model) = (&self.ops, &mut self.nodes, self.model);
+        let mut entry = self.entry;
+        let mut state = self.state;
+        let outcome = loop {
+            if self.must_place == 0 {
+                break Some(KeyOutcome::Linearizable);
+            }
+            if self.steps >= limit {
+                break None;
+            }
+            self.steps += 1;
+            if let Err(e) = meter.tick() {
+                break Some(KeyOutcome::Unknown(e));
+            }
+            // A completed operation still waits, so its return entry lies ahead
+            // and the walk meets it before the end of the list.
+            debug_assert!(entry != TAIL, "walked past every return entry");
+            let node = nodes[entry as usize];
+            if node.is_call {
+                let op = node.op as usize;
+                let observed = self.observes[op];
+                let next = if observed != NONE {
+                    // A read: it fits exactly when the state is what it saw.
+                    if observed == state {
+                        state
+                    } else {
+                        NONE
+                    }
+                } else {
+                    let key = (u64::from(state) << 32) | op as u64;
+                    match self.transitions.get(&key) {
+                        Some(&t) => t,
+                        None => {
+                            let o = ops[op].op;
+                            let before = &self.states.all[state as usize];
+                            let t = match model.step(before, &o.f, o.output.as_ref(), o.outcome) {
+                                Some(s) => self.states.intern(s),
+                                None => NONE,
+                            };
+                            self.transitions.insert(key, t);
+                            t
+                        }
+                    }
+                };
+                if next != NONE {
+                    self.bits[op / 64] |= 1 << (op % 64);
+                    self.bits_hash ^= self.zobrist[op];
+                    let hash = self.bits_hash ^ splitmix64(u64::from(next) ^ 0xa5a5_0000_0000);
+                    if self.memo.insert(hash, next, &self.bits) {
+                        meter.memo_bytes += self.memo.entry_bytes();
+                        if meter.memo_bytes > meter.budget.max_memo_bytes {
+                            break Some(KeyOutcome::Unknown(Exhausted::Memory));
+                        }
+                        self.stack.push((entry, state));
+                        state = next;
+                        if ops[op].ret.is_some() {
+                            self.must_place -= 1;
+                        }
+                        lift(nodes, entry);
+                        entry = nodes[HEAD as usize].next;
+                        continue;
+                    }
+                    undo(&mut self.bits, &mut self.bits_hash, &self.zobrist, op);
+                }
+                entry = node.next;
+            } else {
+                // A return entry: its operation was not placed before it returned.
+                let best = &mut self.best;
+                if best.blocked == NONE || self.stack.len() > best.stack.len() {
+                    let c = best.common.min(best.stack.len());
+                    best.stack.truncate(c);
+                    best.stack.extend_from_slice(&self.stack[c..]);
+                    best.common = self.stack.len();
+                    best.blocked = node.op;
+                    best.state = state;
+                }
+                match self.stack.pop() {
+                    Some((e, s)) => {
+                        best.common = best.common.min(self.stack.len());
+                        state = s;
+                        let op = nodes[e as usize].op as usize;
+                        undo(&mut self.bits, &mut self.bits_hash, &self.zobrist, op);
+                        if ops[op].ret.is_some() {
+                            self.must_place += 1;
+                        }
+                        unlift(nodes, e);
+                        entry = nodes[e as usize].next;
+                    }
+                    None => break Some(self.violation()),
+                }
+            }
+        };
+        self.entry = entry;
+        self.state = state;
+        outcome
+    }
+
+    /// Memory held by this key's memo (as counted against the budget).
+    pub fn memo_bytes(&self) -> u64 {
+        self.memo.bytes()
+    }
+
+    fn violation(&self) -> KeyOutcome<M::State> {
+        let Stuck {
+            stack: best_stack,
+            blocked,
+            state: last_state,
+            ..
+        } = &self.best;
+        assert!(*blocked != NONE, "a violation is found at a return entry");
+        // The state after each operation of the deepest prefix is the state
+        // before the next one (or, for the last, the state when it got stuck).
+        let prefix = best_stack
+            .iter()
+            .enumerate()
+            .map(|(i, &(e, _))| {
+                let after = best_stack.get(i + 1).map_or(*last_state, |&(_, s)| s);
+                (
+                    self.nodes[e as usize].op as usize,
+                    self.states.all[after as usize].clone(),
+                )
+            })
+            .collect();
+        KeyOutcome::Violation {
+            prefix,
+            blocked: *blocked as usize,
+            init: self.states.all[0].clone(),
+        }
+    }
+}
+
+#[inline]
+fn undo(bits: &mut [u64], bits_hash: &mut u64, zobrist: &[u64], op: usize) {
+    bits[op / 64] &= !(1 << (op % 64));
+    *bits_hash ^= zobrist[op];
+}
+
+#[inline]
+fn lift(nodes: &mut [Node], e: u32) {
+    let n = nodes[e as usize];
+    nodes[n.prev as usize].next = n.next;
+    nodes[n.next as usize].prev = n.prev;
+    if n.matching != NONE {
+        let m = nodes[n.matching as usize];
+        nodes[m.prev as usize].next = m.next;
+        nodes[m.next as usize].prev = m.prev;
+    }
+}
+
+#[inline]
+fn unlift(nodes: &mut [Node], e: u32) {
+    let n = nodes[e as usize];
+    if n.matching != NONE {
+        let m = nodes[n.matching as usize];
+        nodes[m.prev as usize].next = n.matching;
+        nodes[m.next as usize].prev = n.matching;
+    }
+    nodes[n.prev as usize].next = e;
+    nodes[n.next as usize].prev = e;
+}

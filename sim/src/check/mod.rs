@@ -1,0 +1,442 @@
+//! Consistency checkers: is a client history linearizable, and if not, how weak
+//! was it?
+//!
+//! - [`check_linearizable`] runs the Wing-Gong/Lowe search (see [`linear`]) on
+//!   every key independently against a [`Model`] and explains the first violation
+//!   in terms a learner can follow.
+//! - [`check_weak`] measures the weaker guarantees (stale reads, read-your-writes,
+//!   monotonic reads, lost writes) that separate "eventually consistent" from
+//!   "broken".
+//! - [`parse`] reads external histories (Jepsen/Maelstrom EDN, porcupine's etcd
+//!   logs and kv lines, chaoslab JSON Lines); [`svg`] draws one.
+//!
+//! Everything here is deterministic: the search budget is a step count, and a
+//! caller that wants a wall-clock deadline passes it in as a callback.
+
+mod fxhash;
+pub mod linear;
+pub mod model;
+pub mod parse;
+pub mod svg;
+pub mod synth;
+pub mod weak;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::history::{History, Op, OpFn, Outcome, ProcessId};
+pub use linear::Budget;
+use linear::{relevant, search_op, Exhausted, KeyOutcome, KeySearch, Meter};
+pub use model::{Model, ModelKind, ValueModel};
+pub use weak::{check_weak, WeakReport};
+
+/// The answer of the linearizability search.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    Linearizable,
+    NotLinearizable {
+        explanation: Explanation,
+    },
+    /// The budget ran out (or the history uses operations the model does not
+    /// know); nothing is claimed either way.
+    Unknown {
+        reason: String,
+    },
+}
+
+impl Verdict {
+    pub fn is_linearizable(&self) -> bool {
+        matches!(self, Verdict::Linearizable)
+    }
+    pub fn is_violation(&self) -> bool {
+        matches!(self, Verdict::NotLinearizable { .. })
+    }
+}
+
+/// One operation of the deepest linearizable prefix, and the state after it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PlacedOp {
+    /// Index into `History::ops`.
+    pub index: usize,
+    pub process: ProcessId,
+    /// The operation as a learner would write it: `p3 write 4`, `p1 read -> 3`.
+    pub op: String,
+    /// The key's value once this operation has taken effect.
+    pub state_after: String,
+}
+
+/// Why a key's history is not linearizable, as far as the search got.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    pub key: String,
+    pub model: ModelKind,
+    /// The key's value before any operation.
+    pub initial_state: String,
+    /// The longest sequence of this key's operations the search could order
+    /// consistently with both real time and the model.
+    pub prefix: Vec<PlacedOp>,
+    /// Index into `History::ops` of the operation that could not be placed: it
+    /// returned before any consistent order could include it.
+    pub blocked_index: usize,
+    pub blocked_process: ProcessId,
+    pub blocked_op: String,
+    /// The values the key held at the points of the prefix where the blocked
+    /// operation could have taken effect (after everything that finished before
+    /// it began).
+    pub could_have_seen: Vec<String>,
+}
+
+/// What [`check_linearizable`] found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LinearizabilityReport {
+    pub model: ModelKind,
+    pub verdict: Verdict,
+    /// Keys in the history, and keys the search finished (with either answer).
+    pub keys_total: usize,
+    pub keys_checked: usize,
+    /// Operations in the history, and those the search had to order (failed
+    /// operations and reads without a result are left out).
+    pub ops_total: usize,
+    pub ops_searched: usize,
+    /// Search steps used, over all keys: the deterministic measure of effort.
+    pub steps: u64,
+}
+
+/// Why a history cannot be checked against a model at all.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidHistory {
+    #[error("operation {index} ({op}) is not part of the {model} model; {hint}")]
+    Unsupported {
+        index: usize,
+        op: String,
+        model: ModelKind,
+        hint: &'static str,
+    },
+    #[error("operation {index} ({op}) returned at {return_ns} ns, before it was invoked at {call_ns} ns")]
+    ReturnBeforeCall {
+        index: usize,
+        op: String,
+        call_ns: u64,
+        return_ns: u64,
+    },
+}
+
+/// Checks that every operation is one the model knows and that times make sense.
+pub fn validate(history: &History, model: ModelKind) -> Result<(), InvalidHistory> {
+    let m = model.model();
+    for (index, op) in history.ops.iter().enumerate() {
+        if !m.supports(&op.f) {
+            let hint = match model {
+                ModelKind::Register => {
+                    "use --model cas-register for cas, --model kv for append and delete"
+                }
+                ModelKind::CasRegister => "use --model kv for append and delete",
+                ModelKind::Kv => "the kv model knows read, write, cas, append and delete",
+            };
+            return Err(InvalidHistory::Unsupported {
+                index,
+                op: describe_op(op),
+                model,
+                hint,
+            });
+        }
+        if let Some(r) = op.return_ns {
+            if r < op.call_ns && op.outcome == Outcome::Ok {
+                return Err(InvalidHistory::ReturnBeforeCall {
+                    index,
+                    op: describe_op(op),
+                    call_ns: op.call_ns,
+                    return_ns: r,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Decides whether `history` is linearizable with respect to a built-in model,
+/// checking each key on its own.
+pub fn check_linearizable(
+    history: &History,
+    model: ModelKind,
+    budget: Budget<'_>,
+) -> LinearizabilityReport {
+    check_linearizable_with(history, model, &model.model(), budget)
+}
+
+/// As [`check_linearizable`], with any [`Model`]. `kind` only labels the report.
+pub fn check_linearizable_with<M: Model>(
+    history: &History,
+    kind: ModelKind,
+    model: &M,
+    budget: Budget<'_>,
+) -> LinearizabilityReport {
+    let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, op) in history.ops.iter().enumerate() {
+        by_key.entry(op.key.as_str()).or_default().push(i);
+    }
+    let mut report = LinearizabilityReport {
+        model: kind,
+        verdict: Verdict::Linearizable,
+        keys_total: by_key.len(),
+        keys_checked: 0,
+        ops_total: history.ops.len(),
+        ops_searched: 0,
+        steps: 0,
+    };
+    if let Some((index, op)) = history
+        .ops
+        .iter()
+        .enumerate()
+        .find(|(_, op)| !model.supports(&op.f))
+    {
+        report.verdict = Verdict::Unknown {
+            reason: format!(
+                "operation {index} ({}) is not part of the {} model",
+                describe_op(op),
+                model.name()
+            ),
+        };
+        return report;
+    }
+
+    let mut meter = Meter {
+        budget,
+        steps: 0,
+        memo_bytes: 0,
+    };
+    let mut pending = Vec::new();
+    for (key, indices) in &by_key {
+        let kept: Vec<usize> = indices
+            .iter()
+            .copied()
+            .filter(|&i| relevant(&history.ops[i]))
+            .collect();
+        report.ops_searched += kept.len();
+        let ops: Vec<_> = kept.iter().map(|&i| search_op(&history.ops[i])).collect();
+        pending.push((*key, kept, KeySearch::new(model, ops)));
+    }
+    // Keys take turns, each round with twice the steps of the last, so one key
+    // with a huge search space cannot hide a violation on another.
+    let mut slice: u64 = 4096;
+    let mut unknown: Option<String> = None;
+    'rounds: while !pending.is_empty() {
+        let mut unfinished = Vec::new();
+        for (key, kept, mut search) in pending {
+            let outcome = search.run(slice, &mut meter);
+            if outcome.is_some() {
+                // This key's memo is about to be freed.
+                meter.memo_bytes = meter.memo_bytes.saturating_sub(search.memo_bytes());
+            }
+            match outcome {
+                None => unfinished.push((key, kept, search)),
+                Some(KeyOutcome::Linearizable) => report.keys_checked += 1,
+                Some(KeyOutcome::Violation {
+                    prefix,
+                    blocked,
+                    init,
+                }) => {
+                    report.keys_checked += 1;
+                    let explanation =
+                        explain(history, kind, model, key, &kept, &prefix, blocked, &init);
+                    report.verdict = Verdict::NotLinearizable { explanation };
+                    report.steps = meter.steps;
+                    return report;
+                }
+                Some(KeyOutcome::Unknown(why)) => {
+                    let why = match why {
+                        Exhausted::Steps => format!(
+                            "the search budget of {} steps ran out",
+                            meter.budget.max_steps
+                        ),
+                        Exhausted::Deadline => "the time limit passed".to_string(),
+                        Exhausted::Memory => format!(
+                            "the search memo reached its limit of {} MiB",
+                            meter.budget.max_memo_bytes >> 20
+                        ),
+                    };
+                    unknown = Some(format!(
+                        "{why} while checking key {key:?} ({} operations, {} step(s) on it)",
+                        kept.len(),
+                        search.steps
+                    ));
+                    // The budget is shared: nothing is left for the other keys.
+                    break 'rounds;
+                }
+            }
+        }
+        pending = unfinished;
+        slice = slice.saturating_mul(2);
+    }
+    report.steps = meter.steps.min(meter.budget.max_steps);
+    if let Some(reason) = unknown {
+        report.verdict = Verdict::Unknown { reason };
+    }
+    report
+}
+
+#[allow(clippy::too_many_arguments)]
+fn explain<M: Model>(
+    history: &History,
+    kind: ModelKind,
+    model: &M,
+    key: &str,
+    kept: &[usize],
+    prefix: &[(usize, M::State)],
+    blocked: usize,
+    init: &M::State,
+) -> Explanation {
+    let blocked_op = &history.ops[kept[blocked]];
+    let placed: Vec<PlacedOp> = prefix
+        .iter()
+        .map(|(i, s)| {
+            let op = &history.ops[kept[*i]];
+            PlacedOp {
+                index: kept[*i],
+                process: op.process,
+                op: describe_op(op),
+                state_after: model.describe(s),
+            }
+        })
+        .collect();
+    // The blocked operation must come after every prefix operation that returned
+    // before it was invoked; from there on, it could have seen any later state.
+    let first = prefix
+        .iter()
+        .rposition(|(i, _)| {
+            let op = &history.ops[kept[*i]];
+            op.outcome == Outcome::Ok && op.return_ns.is_some_and(|r| r < blocked_op.call_ns)
+        })
+        .map_or(0, |p| p + 1);
+    let mut seen: Vec<String> = Vec::new();
+    let candidates = std::iter::once(init)
+        .chain(prefix.iter().map(|(_, s)| s))
+        .skip(first);
+    for s in candidates {
+        let d = model.describe(s);
+        if !seen.contains(&d) {
+            seen.push(d);
+        }
+    }
+    Explanation {
+        key: key.to_string(),
+        model: kind,
+        initial_state: model.describe(init),
+        prefix: placed,
+        blocked_index: kept[blocked],
+        blocked_process: blocked_op.process,
+        blocked_op: describe_op(blocked_op),
+        could_have_seen: seen,
+    }
+}
+
+/// An operation as a learner would write it: `p3 write 4`, `p1 read -> 3`,
+/// `p2 cas 1 -> 4 (info)`.
+pub fn describe_op(op: &Op) -> String {
+    use model::describe_value as v;
+    let body = match &op.f {
+        OpFn::Read => match &op.output {
+            Some(out) => format!("read -> {}", v(out)),
+            None => "read".to_string(),
+        },
+        OpFn::Write(x) => format!("write {}", v(x)),
+        OpFn::Cas { expected, new } => format!("cas {} -> {}", v(expected), v(new)),
+        OpFn::Append(x) => format!("append {}", v(x)),
+        OpFn::Delete => "delete".to_string(),
+    };
+    let outcome = match op.outcome {
+        Outcome::Ok => "",
+        Outcome::Fail => " (fail)",
+        Outcome::Info => " (info)",
+    };
+    format!("p{} {body}{outcome}", op.process)
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = if self.key.is_empty() {
+            "the register".to_string()
+        } else {
+            format!("key {:?}", self.key)
+        };
+        writeln!(f, "{key} ({} model) is not linearizable.", self.model)?;
+        writeln!(
+            f,
+            "The longest order of its operations consistent with real time and the model has {} operation(s), starting from {}:",
+            self.prefix.len(),
+            self.initial_state
+        )?;
+        const SHOWN: usize = 12;
+        if self.prefix.len() > SHOWN {
+            writeln!(
+                f,
+                "  ... {} earlier operation(s) ...",
+                self.prefix.len() - SHOWN
+            )?;
+        }
+        for p in self
+            .prefix
+            .iter()
+            .skip(self.prefix.len().saturating_sub(SHOWN))
+        {
+            writeln!(
+                f,
+                "  #{:<6} {:<28} => {}",
+                p.index,
+                clip(&p.op),
+                clip(&p.state_after)
+            )?;
+        }
+        writeln!(
+            f,
+            "Then #{} `{}` cannot be placed:",
+            self.blocked_index,
+            clip(&self.blocked_op)
+        )?;
+        let seen: Vec<String> = self.could_have_seen.iter().map(|s| clip(s)).collect();
+        write!(
+            f,
+            "  it returned before any consistent order could include it; where it could have taken effect, the value was {}.",
+            seen.join(" or ")
+        )
+    }
+}
+
+/// Long values (a string grown by hundreds of appends) keep their end, which
+/// is where they differ.
+fn clip(s: &str) -> String {
+    const MAX: usize = 48;
+    let n = s.chars().count();
+    if n <= MAX {
+        s.to_string()
+    } else {
+        let tail: String = s.chars().skip(n - (MAX - 3)).collect();
+        format!("...{tail}")
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Linearizable => write!(f, "linearizable"),
+            Verdict::NotLinearizable { explanation } => {
+                write!(f, "NOT linearizable\n{explanation}")
+            }
+            Verdict::Unknown { reason } => write!(f, "unknown: {reason}"),
+        }
+    }
+}
+
+impl fmt::Display for LinearizabilityReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "linearizability ({} model): {} of {} key(s) checked, {} of {} operation(s) searched, {} step(s)",
+            self.model, self.keys_checked, self.keys_total, self.ops_searched, self.ops_total, self.steps
+        )?;
+        write!(f, "verdict: {}", self.verdict)
+    }
+}

@@ -1,0 +1,544 @@
+//! The linearizability checker on small hand-made histories, and its agreement
+//! with a brute-force enumeration of every order on random small histories.
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sim::check::model::Model;
+use sim::check::{check_linearizable, Budget, ModelKind, Verdict};
+use sim::history::{History, Op, OpFn, Outcome, Value};
+
+fn op(
+    process: u64,
+    key: &str,
+    f: OpFn,
+    output: Option<Value>,
+    outcome: Outcome,
+    call: u64,
+    ret: Option<u64>,
+) -> Op {
+    Op {
+        process,
+        key: key.into(),
+        f,
+        output,
+        outcome,
+        call_ns: call,
+        return_ns: ret,
+    }
+}
+fn w(p: u64, v: i64, call: u64, ret: u64) -> Op {
+    op(
+        p,
+        "",
+        OpFn::Write(Value::Int(v)),
+        None,
+        Outcome::Ok,
+        call,
+        Some(ret),
+    )
+}
+fn r(p: u64, v: Option<i64>, call: u64, ret: u64) -> Op {
+    let out = v.map_or(Value::Nil, Value::Int);
+    op(p, "", OpFn::Read, Some(out), Outcome::Ok, call, Some(ret))
+}
+fn cas(p: u64, from: i64, to: i64, outcome: Outcome, call: u64, ret: Option<u64>) -> Op {
+    op(
+        p,
+        "",
+        OpFn::Cas {
+            expected: Value::Int(from),
+            new: Value::Int(to),
+        },
+        None,
+        outcome,
+        call,
+        ret,
+    )
+}
+fn check(ops: Vec<Op>, model: ModelKind) -> Verdict {
+    check_linearizable(&History { ops }, model, Budget::default()).verdict
+}
+
+#[test]
+fn sequential_write_then_read_is_linearizable() {
+    assert!(check(
+        vec![w(0, 1, 0, 10), r(1, Some(1), 20, 30)],
+        ModelKind::Register
+    )
+    .is_linearizable());
+}
+
+#[test]
+fn a_read_of_the_old_value_after_a_completed_write_is_a_violation() {
+    let v = check(
+        vec![w(0, 1, 0, 10), w(0, 2, 20, 30), r(1, Some(1), 40, 50)],
+        ModelKind::Register,
+    );
+    let Verdict::NotLinearizable { explanation } = v else {
+        panic!("expected a violation, got {v}")
+    };
+    assert_eq!(explanation.blocked_index, 2);
+    assert_eq!(explanation.could_have_seen, vec!["2".to_string()]);
+    assert_eq!(explanation.prefix.len(), 2);
+    let text = explanation.to_string();
+    assert!(text.contains("p1 read -> 1"), "{text}");
+}
+
+#[test]
+fn concurrent_reads_may_see_either_side_of_a_write() {
+    let ops = vec![
+        w(0, 1, 0, 5),
+        w(0, 2, 10, 40),
+        r(1, Some(2), 15, 20),
+        r(2, Some(2), 21, 25),
+        r(3, Some(2), 30, 35),
+    ];
+    assert!(check(ops, ModelKind::Register).is_linearizable());
+    // Once a read saw the new value, a later read cannot go back in time.
+    let ops = vec![
+        w(0, 1, 0, 5),
+        w(0, 2, 10, 40),
+        r(1, Some(2), 15, 20),
+        r(2, Some(1), 21, 25),
+    ];
+    assert!(check(ops, ModelKind::Register).is_violation());
+}
+
+#[test]
+fn an_info_write_may_take_effect_long_after_its_invocation() {
+    let info = op(
+        0,
+        "",
+        OpFn::Write(Value::Int(7)),
+        None,
+        Outcome::Info,
+        0,
+        None,
+    );
+    let ops = vec![
+        info,
+        w(1, 1, 10, 20),
+        r(2, Some(1), 30, 40),
+        r(2, Some(7), 50, 60),
+    ];
+    assert!(check(ops, ModelKind::Register).is_linearizable());
+}
+
+#[test]
+fn an_info_write_may_never_take_effect() {
+    let info = op(
+        0,
+        "",
+        OpFn::Write(Value::Int(7)),
+        None,
+        Outcome::Info,
+        0,
+        None,
+    );
+    let ops = vec![
+        info,
+        r(2, None, 30, 40),
+        w(1, 1, 50, 60),
+        r(2, Some(1), 70, 80),
+    ];
+    assert!(check(ops, ModelKind::Register).is_linearizable());
+}
+
+#[test]
+fn an_info_write_cannot_take_effect_before_its_invocation() {
+    let info = op(
+        0,
+        "",
+        OpFn::Write(Value::Int(7)),
+        None,
+        Outcome::Info,
+        50,
+        None,
+    );
+    assert!(check(vec![r(1, Some(7), 0, 10), info], ModelKind::Register).is_violation());
+}
+
+#[test]
+fn a_failed_write_never_took_effect() {
+    let failed = op(
+        0,
+        "",
+        OpFn::Write(Value::Int(7)),
+        None,
+        Outcome::Fail,
+        0,
+        Some(10),
+    );
+    assert!(check(
+        vec![failed.clone(), r(1, None, 20, 30)],
+        ModelKind::Register
+    )
+    .is_linearizable());
+    assert!(check(vec![failed, r(1, Some(7), 20, 30)], ModelKind::Register).is_violation());
+}
+
+#[test]
+fn a_successful_cas_needs_the_expected_value() {
+    let ok = vec![
+        w(0, 1, 0, 10),
+        cas(1, 1, 2, Outcome::Ok, 20, Some(30)),
+        r(2, Some(2), 40, 50),
+    ];
+    assert!(check(ok, ModelKind::CasRegister).is_linearizable());
+    let bad = vec![w(0, 1, 0, 10), cas(1, 3, 2, Outcome::Ok, 20, Some(30))];
+    assert!(check(bad, ModelKind::CasRegister).is_violation());
+}
+
+#[test]
+fn an_info_cas_may_or_may_not_have_applied() {
+    let info = cas(1, 1, 2, Outcome::Info, 20, None);
+    let applied = vec![w(0, 1, 0, 10), info.clone(), r(2, Some(2), 40, 50)];
+    assert!(check(applied, ModelKind::CasRegister).is_linearizable());
+    let not_applied = vec![w(0, 1, 0, 10), info, r(2, Some(1), 40, 50)];
+    assert!(check(not_applied, ModelKind::CasRegister).is_linearizable());
+}
+
+#[test]
+fn the_register_model_does_not_know_cas() {
+    let v = check(
+        vec![cas(1, 1, 2, Outcome::Ok, 0, Some(1))],
+        ModelKind::Register,
+    );
+    assert!(matches!(v, Verdict::Unknown { .. }), "{v}");
+}
+
+#[test]
+fn kv_appends_build_lists_and_deletes_clear_them() {
+    let a = |p, x, c, rt| {
+        op(
+            p,
+            "k",
+            OpFn::Append(Value::Int(x)),
+            None,
+            Outcome::Ok,
+            c,
+            Some(rt),
+        )
+    };
+    let rd = |p, v: Value, c, rt| op(p, "k", OpFn::Read, Some(v), Outcome::Ok, c, Some(rt));
+    let ops = vec![
+        a(0, 1, 0, 10),
+        a(1, 2, 5, 15),
+        rd(2, Value::List(vec![2, 1]), 20, 30),
+        op(0, "k", OpFn::Delete, None, Outcome::Ok, 40, Some(50)),
+        rd(2, Value::Nil, 60, 70),
+    ];
+    assert!(check(ops.clone(), ModelKind::Kv).is_linearizable());
+    let mut lost = ops;
+    lost[2] = rd(2, Value::List(vec![1]), 20, 30);
+    assert!(check(lost, ModelKind::Kv).is_violation());
+}
+
+#[test]
+fn kv_keys_are_checked_independently_and_the_violation_names_its_key() {
+    let put = |p, k: &str, v, c, rt| {
+        op(
+            p,
+            k,
+            OpFn::Write(Value::Int(v)),
+            None,
+            Outcome::Ok,
+            c,
+            Some(rt),
+        )
+    };
+    let get = |p, k: &str, v, c, rt| {
+        op(
+            p,
+            k,
+            OpFn::Read,
+            Some(Value::Int(v)),
+            Outcome::Ok,
+            c,
+            Some(rt),
+        )
+    };
+    let ops = vec![
+        put(0, "a", 1, 0, 10),
+        put(1, "b", 2, 0, 10),
+        get(2, "a", 1, 20, 30),
+        get(2, "b", 1, 40, 50),
+    ];
+    let Verdict::NotLinearizable { explanation } = check(ops, ModelKind::Kv) else {
+        panic!("expected a violation")
+    };
+    assert_eq!(explanation.key, "b");
+}
+
+#[test]
+fn a_tiny_step_budget_answers_unknown_never_a_wrong_verdict() {
+    let mut ops = Vec::new();
+    for i in 0..40 {
+        ops.push(w(i, i as i64, 0, 100));
+    }
+    ops.push(r(99, Some(-1), 200, 300));
+    let report = check_linearizable(&History { ops }, ModelKind::Register, Budget::steps(50));
+    assert!(
+        matches!(report.verdict, Verdict::Unknown { .. }),
+        "{}",
+        report.verdict
+    );
+}
+
+#[test]
+fn an_expired_deadline_answers_unknown() {
+    let mut ops = Vec::new();
+    for i in 0..30 {
+        ops.push(w(i, i as i64, 0, 100));
+    }
+    ops.push(r(99, Some(-1), 200, 300));
+    let expired = || true;
+    let budget = Budget {
+        max_steps: u64::MAX,
+        expired: Some(&expired),
+        ..Budget::default()
+    };
+    let report = check_linearizable(&History { ops }, ModelKind::Register, budget);
+    assert!(
+        matches!(report.verdict, Verdict::Unknown { .. }),
+        "{}",
+        report.verdict
+    );
+}
+
+#[test]
+fn large_synthetic_histories_are_linearizable_and_clean() {
+    for seed in 0..5 {
+        let h = sim::check::synth::linearizable_kv_history(seed, 5_000, 20, 10);
+        let report = check_linearizable(&h, ModelKind::Kv, Budget::default());
+        assert!(report.verdict.is_linearizable(), "seed {seed}: {report}");
+        let weak = sim::check::check_weak(&h);
+        assert!(weak.is_clean(), "seed {seed}: {weak}");
+    }
+}
+
+#[test]
+fn a_memo_past_its_memory_limit_answers_unknown() {
+    let mut ops = Vec::new();
+    for i in 0..40 {
+        ops.push(w(i, i as i64, 0, 100));
+    }
+    ops.push(r(99, Some(-1), 200, 300));
+    let budget = Budget {
+        max_memo_bytes: 10_000,
+        ..Budget::default()
+    };
+    let report = check_linearizable(&History { ops }, ModelKind::Register, budget);
+    let Verdict::Unknown { reason } = &report.verdict else {
+        panic!("{}", report.verdict)
+    };
+    assert!(reason.contains("memo"), "{reason}");
+}
+
+#[test]
+fn a_long_single_key_history_does_not_overflow_the_stack() {
+    let ops: Vec<Op> = (0..20_000)
+        .map(|i| w(0, i, 2 * i as u64, 2 * i as u64 + 1))
+        .collect();
+    assert!(check(ops, ModelKind::Register).is_linearizable());
+}
+
+// ---------------------------------------------------------------------------
+// Agreement with brute force.
+
+/// Is there an order of all completed operations plus some of the unknown ones
+/// that respects real time and the kv model, with ALL keys in one state (no
+/// per-key splitting, so this also checks P-compositionality)?
+fn brute_force(history: &History) -> bool {
+    let model = ModelKind::Kv.model();
+    let ops: Vec<&Op> = history
+        .ops
+        .iter()
+        .filter(|o| {
+            o.outcome != Outcome::Fail
+                && !(matches!(o.f, OpFn::Read) && (o.outcome != Outcome::Ok || o.output.is_none()))
+        })
+        .collect();
+    let ret = |o: &Op| {
+        if o.outcome == Outcome::Ok {
+            o.return_ns.unwrap_or(u64::MAX)
+        } else {
+            u64::MAX
+        }
+    };
+    fn go(
+        ops: &[&Op],
+        used: &mut Vec<bool>,
+        state: &BTreeMap<String, Value>,
+        model: &sim::check::ValueModel,
+        ret: &dyn Fn(&Op) -> u64,
+    ) -> bool {
+        // Done once every completed operation is placed (unknown ones may never happen).
+        if ops
+            .iter()
+            .zip(used.iter())
+            .all(|(o, &u)| u || o.outcome != Outcome::Ok)
+        {
+            return true;
+        }
+        for i in 0..ops.len() {
+            if used[i] {
+                continue;
+            }
+            // Real time: nothing still unplaced and completed may have returned before i began.
+            let blocked = ops.iter().enumerate().any(|(j, o)| {
+                j != i && !used[j] && o.outcome == Outcome::Ok && ret(o) < ops[i].call_ns
+            });
+            if blocked {
+                continue;
+            }
+            let cur = state.get(&ops[i].key).cloned().unwrap_or(Value::Nil);
+            if let Some(next) = model.step(&cur, &ops[i].f, ops[i].output.as_ref(), ops[i].outcome)
+            {
+                let mut s = state.clone();
+                s.insert(ops[i].key.clone(), next);
+                used[i] = true;
+                if go(ops, used, &s, model, ret) {
+                    return true;
+                }
+                used[i] = false;
+            }
+        }
+        false
+    }
+    let mut used = vec![false; ops.len()];
+    go(&ops, &mut used, &BTreeMap::new(), &model, &ret)
+}
+
+/// A random small history: clients run operations against a real atomic store
+/// at random points inside their intervals, then some reads are corrupted.
+fn random_history(rng: &mut ChaCha8Rng) -> History {
+    let n_ops = rng.gen_range(1..=7);
+    let keys = ["x", "y"];
+    let mut ops = Vec::new();
+    let mut next_free = [0u64; 3];
+    let mut points = Vec::new();
+    for _ in 0..n_ops {
+        let p = rng.gen_range(0..3usize);
+        let call = next_free[p] + rng.gen_range(0..4);
+        let ret = call + rng.gen_range(0..6);
+        next_free[p] = ret + 1;
+        let n_keys = if rng.gen_bool(0.7) { 1 } else { 2 };
+        let key = keys[rng.gen_range(0..n_keys)];
+        let f = match rng.gen_range(0..6) {
+            0 | 1 => OpFn::Read,
+            2 => OpFn::Write(Value::Int(rng.gen_range(0..3))),
+            3 => OpFn::Cas {
+                expected: Value::Int(rng.gen_range(0..3)),
+                new: Value::Int(rng.gen_range(0..3)),
+            },
+            4 => OpFn::Append(Value::Int(rng.gen_range(0..3))),
+            _ => OpFn::Delete,
+        };
+        let outcome = match rng.gen_range(0..10) {
+            0 => Outcome::Fail,
+            1 => Outcome::Info,
+            _ => Outcome::Ok,
+        };
+        // Where it really took effect (twice the resolution, so points are distinct-ish).
+        let point = 2 * call + rng.gen_range(0..=2 * (ret - call));
+        let took_effect = match outcome {
+            Outcome::Ok => true,
+            Outcome::Fail => false,
+            Outcome::Info => rng.gen_bool(0.5),
+        };
+        points.push((point, ops.len(), took_effect));
+        ops.push(op(p as u64, key, f, None, outcome, call, Some(ret)));
+    }
+    // Replay in order of the real points to compute outputs and cas results.
+    points.sort();
+    let model = ModelKind::Kv.model();
+    let mut store: BTreeMap<String, Value> = BTreeMap::new();
+    for (_, i, took_effect) in points {
+        if !took_effect {
+            continue;
+        }
+        let o = &mut ops[i];
+        let cur = store.get(&o.key).cloned().unwrap_or(Value::Nil);
+        if let OpFn::Cas { expected, .. } = &o.f {
+            if !sim::check::model::same_value(expected, &cur) && o.outcome == Outcome::Ok {
+                o.outcome = Outcome::Fail;
+                continue;
+            }
+        }
+        if matches!(o.f, OpFn::Read) && o.outcome == Outcome::Ok {
+            o.output = Some(cur.clone());
+        }
+        let next = model
+            .step(&cur, &o.f, o.output.as_ref(), o.outcome)
+            .expect("a real execution is accepted");
+        store.insert(o.key.clone(), next);
+    }
+    for o in &mut ops {
+        if o.outcome == Outcome::Info {
+            o.return_ns = None;
+        }
+        if matches!(o.f, OpFn::Read) && o.outcome == Outcome::Ok && rng.gen_bool(0.5) {
+            o.output = Some(match rng.gen_range(0..3) {
+                0 => Value::Nil,
+                1 => Value::Int(rng.gen_range(0..3)),
+                _ => Value::List(vec![rng.gen_range(0..3)]),
+            });
+        }
+    }
+    History { ops }
+}
+
+#[test]
+fn the_search_agrees_with_brute_force_on_2000_random_small_histories() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x11_7e_a4);
+    let (mut yes, mut no) = (0, 0);
+    for case in 0..2000 {
+        let history = random_history(&mut rng);
+        let expected = brute_force(&history);
+        let verdict = check_linearizable(&history, ModelKind::Kv, Budget::default()).verdict;
+        assert!(
+            !matches!(verdict, Verdict::Unknown { .. }),
+            "case {case}: {verdict}"
+        );
+        assert_eq!(
+            verdict.is_linearizable(),
+            expected,
+            "case {case}: brute force says {expected}, search says {verdict}\n{}",
+            history.to_jsonl()
+        );
+        if expected {
+            // Every weaker anomaly is impossible in a linearizable history, so
+            // any reported here would be a false alarm.
+            let weak = sim::check::check_weak(&history);
+            assert!(
+                weak.is_clean(),
+                "case {case}: linearizable but\n{weak}\n{}",
+                history.to_jsonl()
+            );
+            yes += 1;
+        } else {
+            no += 1;
+        }
+    }
+    // Both answers must be well represented, or the test proves little.
+    assert!(yes > 500 && no > 500, "linearizable {yes}, not {no}");
+}
+
+#[test]
+fn the_explanation_reads_like_a_lesson() {
+    let v = check(
+        vec![w(0, 1, 0, 10), w(0, 2, 20, 30), r(1, Some(1), 40, 50)],
+        ModelKind::Register,
+    );
+    let expected = "NOT linearizable
+the register (register model) is not linearizable.
+The longest order of its operations consistent with real time and the model has 2 operation(s), starting from nil:
+  #0      p0 write 1                   => 1
+  #1      p0 write 2                   => 2
+Then #2 `p1 read -> 1` cannot be placed:
+  it returned before any consistent order could include it; where it could have taken effect, the value was 2.";
+    assert_eq!(v.to_string(), expected);
+}

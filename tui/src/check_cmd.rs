@@ -1,0 +1,342 @@
+//! `chaoslab check`: judge a history recorded elsewhere, and `chaoslab bench
+//! check`: time the checker on the reference corpus and a large synthetic run.
+//!
+//! Exit codes of `check`: 0 linearizable, 1 not linearizable, 2 bad input,
+//! 3 unknown (the time limit or step budget ran out first).
+
+// This is the one place that reads the wall clock: a user's --timeout and the
+// benchmark figures. The simulator itself never does (see clippy.toml).
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sim::check::parse::{parse_history, Format};
+use sim::check::{
+    check_linearizable, check_weak, svg, synth, validate, Budget, ModelKind, Verdict,
+};
+use sim::history::History;
+
+pub const EXIT_LINEARIZABLE: i32 = 0;
+pub const EXIT_NOT_LINEARIZABLE: i32 = 1;
+pub const EXIT_BAD_INPUT: i32 = 2;
+pub const EXIT_UNKNOWN: i32 = 3;
+
+/// Check a history file for linearizability and weaker guarantees.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// The history: Jepsen/Maelstrom EDN, a porcupine etcd log, or chaoslab JSON Lines.
+    pub file: PathBuf,
+    /// The object the history ran against: register, cas-register or kv.
+    #[arg(long, value_parser = parse_model)]
+    pub model: ModelKind,
+    /// The file's format: auto, edn, etcd or jsonl.
+    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    pub format: Format,
+    /// Give up with "unknown" (exit 3) after this long, e.g. 10s, 500ms, 2m.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Search-step budget (deterministic); unknown past it.
+    #[arg(long, default_value_t = u64::MAX)]
+    pub max_steps: u64,
+    /// Also draw the history as an SVG timeline to this file.
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+    /// Print the reports as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_model(s: &str) -> Result<ModelKind, String> {
+    ModelKind::from_name(s)
+        .ok_or_else(|| format!("unknown model {s:?}; valid: register, cas-register, kv"))
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    Format::from_name(s).ok_or_else(|| format!("unknown format {s:?}; valid: {}", Format::NAMES))
+}
+
+/// `10s`, `500ms`, `2m`, or a plain number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let bad = || format!("bad duration {s:?}; write e.g. 10s, 500ms or 2m");
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" | "min" => n * 60.0,
+        _ => return Err(bad()),
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn replay_command(args: &CheckArgs) -> String {
+    format!(
+        "chaoslab check {} --model {}",
+        args.file.display(),
+        args.model
+    )
+}
+
+/// Runs `chaoslab check`; returns the process exit code.
+pub fn run(args: &CheckArgs) -> i32 {
+    let text = match std::fs::read(&args.file) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!(
+                    "{}: not UTF-8 text (byte {}); expected a text history file",
+                    args.file.display(),
+                    e.utf8_error().valid_up_to()
+                );
+                return EXIT_BAD_INPUT;
+            }
+        },
+        Err(e) => {
+            eprintln!("{}: cannot read: {e}", args.file.display());
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let history = match parse_history(&text, args.format, args.model) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!(
+                "{}:{}: {}; expected {}",
+                args.file.display(),
+                e.line,
+                e.problem,
+                e.expected
+            );
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if let Err(e) = validate(&history, args.model) {
+        eprintln!("{}: {e}", args.file.display());
+        return EXIT_BAD_INPUT;
+    }
+
+    let started = Instant::now();
+    let deadline = started + args.timeout;
+    let expired = move || Instant::now() >= deadline;
+    let budget = Budget {
+        max_steps: args.max_steps,
+        expired: Some(&expired),
+        ..Budget::default()
+    };
+    let lin = check_linearizable(&history, args.model, budget);
+    let lin_elapsed = started.elapsed();
+    let weak = check_weak(&history);
+
+    let violation = match &lin.verdict {
+        Verdict::NotLinearizable { explanation } => Some(explanation.blocked_index),
+        _ => None,
+    };
+    if let Some(path) = &args.svg {
+        let title = format!(
+            "{} ({} model): {}",
+            args.file.display(),
+            args.model,
+            short_verdict(&lin.verdict)
+        );
+        if let Err(e) = std::fs::write(path, svg::render(&history, &title, violation)) {
+            eprintln!("{}: cannot write the SVG: {e}", path.display());
+            return EXIT_BAD_INPUT;
+        }
+    }
+
+    if args.json {
+        let out = serde_json::json!({ "file": args.file.display().to_string(), "linearizability": lin, "weak": weak });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else {
+        println!(
+            "{}: {} operation(s), {} client(s)",
+            args.file.display(),
+            history.ops.len(),
+            clients(&history)
+        );
+        println!("{lin}");
+        println!("checked in {:.3} s", lin_elapsed.as_secs_f64());
+        println!("{weak}");
+        if let Some(path) = &args.svg {
+            println!("timeline: {}", path.display());
+        }
+    }
+    match lin.verdict {
+        Verdict::Linearizable => EXIT_LINEARIZABLE,
+        Verdict::NotLinearizable { .. } => {
+            eprintln!("not linearizable; reproduce with: {}", replay_command(args));
+            EXIT_NOT_LINEARIZABLE
+        }
+        Verdict::Unknown { .. } => {
+            eprintln!(
+                "unknown; retry with a longer --timeout: {} --timeout {}s",
+                replay_command(args),
+                args.timeout.as_secs().max(1) * 10
+            );
+            EXIT_UNKNOWN
+        }
+    }
+}
+
+fn short_verdict(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Linearizable => "linearizable",
+        Verdict::NotLinearizable { .. } => "NOT linearizable",
+        Verdict::Unknown { .. } => "unknown",
+    }
+}
+
+fn clients(h: &History) -> usize {
+    let mut ps: Vec<u64> = h.ops.iter().map(|o| o.process).collect();
+    ps.sort_unstable();
+    ps.dedup();
+    ps.len()
+}
+
+/// Options of `chaoslab bench check`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchCheckArgs {
+    /// The reference corpus (the folder holding verdicts.tsv).
+    #[arg(long)]
+    pub corpus: Option<PathBuf>,
+}
+
+fn default_corpus() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/reference-histories/porcupine"
+    ))
+}
+
+fn load(corpus: &Path, file: &str, model: ModelKind) -> Result<History, String> {
+    let text = std::fs::read_to_string(corpus.join(file)).map_err(|e| format!("{file}: {e}"))?;
+    parse_history(&text, Format::Auto, model).map_err(|e| format!("{file}:{}: {e}", e.line))
+}
+
+/// Best of three wall-clock timings of `f`.
+fn time<T>(mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = Duration::MAX;
+    let mut out = None;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let r = f();
+        best = best.min(t.elapsed());
+        out = Some(r);
+    }
+    (best, out.expect("ran at least once"))
+}
+
+/// Runs `chaoslab bench check`, printing its figures; returns the exit code
+/// (non-zero if a verdict disagrees with the corpus).
+pub fn bench_check(args: &BenchCheckArgs) -> i32 {
+    let corpus = args.corpus.clone().unwrap_or_else(default_corpus);
+    let verdicts = match std::fs::read_to_string(corpus.join("verdicts.tsv")) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!(
+                "{}: cannot read verdicts.tsv: {e}; pass --corpus DIR",
+                corpus.display()
+            );
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut etcd = Vec::new();
+    let mut kv = Vec::new();
+    for line in verdicts.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let mut cols = line.split('\t');
+        let (Some(file), Some(v)) = (cols.next(), cols.next()) else {
+            continue;
+        };
+        let model = if file.starts_with("kv/") {
+            ModelKind::Kv
+        } else {
+            ModelKind::CasRegister
+        };
+        let history = match load(&corpus, file, model) {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("{e}");
+                return EXIT_BAD_INPUT;
+            }
+        };
+        let entry = (file.to_string(), v.trim() == "true", model, history);
+        if file.starts_with("kv/") {
+            kv.push(entry);
+        } else {
+            etcd.push(entry);
+        }
+    }
+    let mut wrong = 0;
+    let mut judge = |file: &str, expected: bool, verdict: &Verdict| {
+        let ok = if expected {
+            verdict.is_linearizable()
+        } else {
+            verdict.is_violation()
+        };
+        if !ok {
+            wrong += 1;
+            eprintln!(
+                "WRONG VERDICT {file}: expected linearizable={expected}, got {}",
+                short_verdict(verdict)
+            );
+        }
+    };
+
+    println!("chaoslab bench check (wall clock, best of 3, one thread)");
+    let (t, verdicts) = time(|| {
+        etcd.iter()
+            .map(|(_, _, m, h)| check_linearizable(h, *m, Budget::default()).verdict)
+            .collect::<Vec<_>>()
+    });
+    for ((file, expected, _, _), v) in etcd.iter().zip(&verdicts) {
+        judge(file, *expected, v);
+    }
+    let ops: usize = etcd.iter().map(|e| e.3.ops.len()).sum();
+    println!(
+        "  etcd: {} histories, {ops} operations: {:.4} s in total (target < 0.3 s)",
+        etcd.len(),
+        t.as_secs_f64()
+    );
+
+    for (file, expected, model, h) in &kv {
+        let (t, report) = time(|| check_linearizable(h, *model, Budget::default()));
+        judge(file, *expected, &report.verdict);
+        println!(
+            "  {file}: {} operations, {}: {:.4} s (target < 0.15 s for c50)",
+            h.ops.len(),
+            short_verdict(&report.verdict),
+            t.as_secs_f64()
+        );
+    }
+
+    let (t_gen, large) = time(|| synth::linearizable_kv_history(42, 100_000, 1_000, 50));
+    let (t, report) = time(|| check_linearizable(&large, ModelKind::Kv, Budget::default()));
+    judge("generated", true, &report.verdict);
+    println!(
+        "  generated: {} operations over {} keys, 50 clients, {}: {:.4} s (target < 1 s; generating took {:.3} s)",
+        large.ops.len(),
+        report.keys_total,
+        short_verdict(&report.verdict),
+        t.as_secs_f64(),
+        t_gen.as_secs_f64()
+    );
+    let (t_weak, weak) = time(|| check_weak(&large));
+    println!(
+        "  weak checks on the generated history: {:.4} s ({} stale reads, {} lost writes)",
+        t_weak.as_secs_f64(),
+        weak.stale_reads,
+        weak.lost_writes.len()
+    );
+    if wrong > 0 {
+        eprintln!("{wrong} wrong verdict(s)");
+        return EXIT_NOT_LINEARIZABLE;
+    }
+    EXIT_LINEARIZABLE
+}
