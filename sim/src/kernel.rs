@@ -181,6 +181,9 @@ pub struct RunOutput {
     /// The protocol's own figures.
     pub summary: Vec<(String, String)>,
     pub invariants: &'static [&'static str],
+    /// Set when the protocol's history is not a key-value history (see
+    /// [`Protocol::history_not_checkable`]).
+    pub history_not_checkable: Option<&'static str>,
     /// Each client's mean round trip to its nearest server, from the network
     /// settings at the start (PACELC's "one client round trip").
     pub client_rtt_ns: Vec<Nanos>,
@@ -1591,6 +1594,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         }
         let summary = self.protocol.summary(&self.nodes);
         let invariants = self.protocol.invariants();
+        let history_not_checkable = self.protocol.history_not_checkable();
         // Each client's round trip to its nearest server, from the network as
         // configured (before any fault): PACELC's "one client round trip".
         let servers = self.cluster.servers().to_vec();
@@ -1626,6 +1630,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             cluster: self.cluster,
             summary,
             invariants,
+            history_not_checkable,
             client_rtt_ns,
             nemesis_log: self.nemesis_log,
         }

@@ -42,6 +42,9 @@ pub struct Report {
     /// The client history judged against a key-value store (see docs/checking.md).
     pub linearizability: LinearizabilityReport,
     pub weak: WeakReport,
+    /// Why the history was not judged, when the protocol says it cannot be.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consistency_not_checked: Option<String>,
     pub protocol_summary: Vec<(String, String)>,
     pub expectations: Vec<Expectation>,
     /// Every expectation held and every invariant not expected to break held.
@@ -271,8 +274,13 @@ impl Report {
 
         // The search budget is a step count, so the verdict is the same on every
         // machine; past it the answer is "unknown", never a guess.
-        let linearizability = check_linearizable(&out.history, ModelKind::Kv, Budget::default());
-        let weak = check_weak(&out.history);
+        let empty = crate::history::History::default();
+        let judged = match out.history_not_checkable {
+            Some(_) => &empty,
+            None => &out.history,
+        };
+        let linearizability = check_linearizable(judged, ModelKind::Kv, Budget::default());
+        let weak = check_weak(judged);
 
         let mut report = Report {
             scenario: s.meta.name.clone(),
@@ -289,6 +297,7 @@ impl Report {
             invariants,
             linearizability,
             weak,
+            consistency_not_checked: out.history_not_checkable.map(str::to_string),
             protocol_summary: out.summary.clone(),
             expectations: Vec::new(),
             passed: false,
@@ -392,72 +401,93 @@ impl Report {
                 held,
             });
         }
-        if let Some(want) = x.linearizable {
-            let verdict = &self.linearizability.verdict;
-            v.push(Expectation {
-                what: "linearizable".into(),
-                expected: want.to_string(),
-                actual: match verdict {
-                    Verdict::Linearizable => "true".into(),
-                    Verdict::NotLinearizable { explanation } => {
-                        format!(
-                            "false (key {}, operation #{})",
-                            explanation.key, explanation.blocked_index
-                        )
-                    }
-                    Verdict::Unknown { reason } => format!("unknown: {reason}"),
-                },
-                held: match verdict {
-                    Verdict::Linearizable => want,
-                    Verdict::NotLinearizable { .. } => !want,
-                    Verdict::Unknown { .. } => false,
-                },
-            });
-        }
-        let w = &self.weak;
-        let counts = [
-            (
-                "stale reads",
-                x.max_stale_reads,
-                x.min_stale_reads,
-                w.stale_reads,
-            ),
-            (
-                "lost writes",
-                x.max_lost_writes,
-                x.min_lost_writes,
-                w.lost_writes.len(),
-            ),
-            (
-                "read-your-writes violations",
-                x.max_read_your_writes_violations,
-                x.min_read_your_writes_violations,
-                w.read_your_writes_total(),
-            ),
-            (
-                "monotonic-reads violations",
-                x.max_monotonic_reads_violations,
-                x.min_monotonic_reads_violations,
-                w.monotonic_reads_total(),
-            ),
-        ];
-        for (what, max, min, actual) in counts {
-            let actual = actual as u64;
-            if let Some(m) = max {
+        if let Some(why) = &self.consistency_not_checked {
+            // A hypothesis about a history that was not judged cannot hold.
+            let asked = x.linearizable.is_some()
+                || x.max_stale_reads.is_some()
+                || x.min_stale_reads.is_some()
+                || x.max_lost_writes.is_some()
+                || x.min_lost_writes.is_some()
+                || x.max_read_your_writes_violations.is_some()
+                || x.min_read_your_writes_violations.is_some()
+                || x.max_monotonic_reads_violations.is_some()
+                || x.min_monotonic_reads_violations.is_some();
+            if asked {
                 v.push(Expectation {
-                    what: what.into(),
-                    expected: format!("at most {m}"),
-                    actual: actual.to_string(),
-                    held: actual <= m,
+                    what: "consistency".into(),
+                    expected: "a judged history".into(),
+                    actual: format!("not checked: {why}"),
+                    held: false,
                 });
             }
-            if let Some(m) = min {
+        } else {
+            if let Some(want) = x.linearizable {
+                let verdict = &self.linearizability.verdict;
                 v.push(Expectation {
-                    what: what.into(),
-                    expected: format!("at least {m}"),
-                    actual: actual.to_string(),
-                    held: actual >= m,
+                    what: "linearizable".into(),
+                    expected: want.to_string(),
+                    actual: match verdict {
+                        Verdict::Linearizable => "true".into(),
+                        Verdict::NotLinearizable { explanation } => {
+                            format!(
+                                "false (key {}, operation #{})",
+                                explanation.key, explanation.blocked_index
+                            )
+                        }
+                        Verdict::Unknown { reason } => format!("unknown: {reason}"),
+                    },
+                    held: match verdict {
+                        Verdict::Linearizable => want,
+                        Verdict::NotLinearizable { .. } => !want,
+                        Verdict::Unknown { .. } => false,
+                    },
                 });
+            }
+            let w = &self.weak;
+            let counts = [
+                (
+                    "stale reads",
+                    x.max_stale_reads,
+                    x.min_stale_reads,
+                    w.stale_reads,
+                ),
+                (
+                    "lost writes",
+                    x.max_lost_writes,
+                    x.min_lost_writes,
+                    w.lost_writes.len(),
+                ),
+                (
+                    "read-your-writes violations",
+                    x.max_read_your_writes_violations,
+                    x.min_read_your_writes_violations,
+                    w.read_your_writes_total(),
+                ),
+                (
+                    "monotonic-reads violations",
+                    x.max_monotonic_reads_violations,
+                    x.min_monotonic_reads_violations,
+                    w.monotonic_reads_total(),
+                ),
+            ];
+            for (what, max, min, actual) in counts {
+                let actual = actual as u64;
+                if let Some(m) = max {
+                    v.push(Expectation {
+                        what: what.into(),
+                        expected: format!("at most {m}"),
+                        actual: actual.to_string(),
+                        held: actual <= m,
+                    });
+                }
+                if let Some(m) = min {
+                    v.push(Expectation {
+                        what: what.into(),
+                        expected: format!("at least {m}"),
+                        actual: actual.to_string(),
+                        held: actual >= m,
+                    });
+                }
             }
         }
         if let Some(after) = x.all_clients_ok_after {
@@ -590,11 +620,15 @@ impl Report {
             }
         }
         let _ = writeln!(o, "consistency");
-        for line in self.linearizability.to_string().lines() {
-            let _ = writeln!(o, "  {line}");
-        }
-        for line in self.weak.to_string().lines() {
-            let _ = writeln!(o, "  {line}");
+        if let Some(why) = &self.consistency_not_checked {
+            let _ = writeln!(o, "  not checked: {why}");
+        } else {
+            for line in self.linearizability.to_string().lines() {
+                let _ = writeln!(o, "  {line}");
+            }
+            for line in self.weak.to_string().lines() {
+                let _ = writeln!(o, "  {line}");
+            }
         }
         if !self.expectations.is_empty() {
             let _ = writeln!(o, "expectations");
