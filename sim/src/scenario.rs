@@ -633,7 +633,7 @@ impl Scenario {
         // [meta]
         if doc.meta.duration == 0 {
             return Err(err(
-                find_key_span(src, "duration").unwrap_or(0..0),
+                key_span(src, "meta", "duration").unwrap_or(0..0),
                 "[meta] duration must be more than 0, e.g. \"30s\"".into(),
             ));
         }
@@ -648,7 +648,7 @@ impl Scenario {
         }
         if doc.topology.clients > 256 {
             return Err(err(
-                find_key_span(src, "clients").unwrap_or(0..0),
+                key_span(src, "topology", "clients").unwrap_or(0..0),
                 format!(
                     "[topology] clients = {}: must be at most 256",
                     doc.topology.clients
@@ -694,17 +694,20 @@ impl Scenario {
             Ok(())
         };
         check_prob(&doc.network.loss, "[network] loss")?;
-        let check_latency = |l: &LatencyDist, what: &str| -> Result<(), ScenarioError> {
-            l.validate().map_err(|m| {
-                err(
-                    find_key_span(src, what).unwrap_or(0..0),
-                    format!("{what}: {m}"),
-                )
-            })
-        };
-        check_latency(&doc.network.latency, "latency")?;
+        doc.network.latency.validate().map_err(|m| {
+            err(
+                key_span(src, "network", "latency").unwrap_or(0..0),
+                format!("[network] latency: {m}"),
+            )
+        })?;
         for rl in &doc.network.region_latency {
-            check_latency(&rl.latency, "latency")?;
+            // The entry's `from` is the nearest span this entry carries.
+            rl.latency.validate().map_err(|m| {
+                err(
+                    rl.from.span(),
+                    format!("[[network.region_latency]] latency: {m}"),
+                )
+            })?;
         }
         for f in &doc.faults {
             if let Some(l) = &f.latency {
@@ -761,7 +764,7 @@ impl Scenario {
         }
         if w.timeout == 0 {
             return Err(err(
-                find_key_span(src, "timeout").unwrap_or(0..0),
+                key_span(src, "workload", "timeout").unwrap_or(0..0),
                 "[workload] timeout must be more than 0".into(),
             ));
         }
@@ -796,7 +799,7 @@ impl Scenario {
             }
             if n.interval == 0 || n.fault_duration == 0 {
                 return Err(err(
-                    find_key_span(src, "interval").unwrap_or(0..0),
+                    key_span(src, "nemesis", "interval").unwrap_or(0..0),
                     "[nemesis] interval and fault_duration must be more than 0".into(),
                 ));
             }
@@ -1279,12 +1282,28 @@ fn find_value_span(src: &str, key: &str, value: &str) -> Option<Range<usize>> {
     None
 }
 
-fn find_key_span(src: &str, key: &str) -> Option<Range<usize>> {
+/// Where `key = ...` is written inside table `section` (`"workload"`,
+/// `"system"`, `"network.region_latency"`), for errors about values that were
+/// read without a span of their own. The first match wins.
+pub fn key_span(src: &str, section: &str, key: &str) -> Option<Range<usize>> {
     let mut offset = 0;
+    let mut current = String::new();
     for line in src.split_inclusive('\n') {
         let lead = line.len() - line.trim_start().len();
         let rest = &line[lead..];
-        if rest.starts_with(key) && rest[key.len()..].trim_start().starts_with('=') {
+        if rest.starts_with('[') {
+            current = rest
+                .trim_end()
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+        } else if current == section
+            && rest.starts_with(key)
+            && rest[key.len()..].trim_start().starts_with('=')
+        {
             return Some(offset + lead..offset + lead + key.len());
         }
         offset += line.len();
