@@ -83,7 +83,7 @@ use serde::Deserialize;
 use sim::client::ClientConfig;
 use sim::node::{Cluster, Ctx, Disk, Message, Node, NodeId, Request, Status, TimerId};
 use sim::protocol::{Protocol, Violation};
-use sim::scenario::{parse_system, Scenario, ScenarioError};
+use sim::scenario::{key_span, parse_system, Scenario, ScenarioError};
 use sim::time::{ms, Nanos};
 
 pub const ROLES: &[&str] = &["coordinator", "participant"];
@@ -348,11 +348,7 @@ impl Twopc {
         };
         // Where a `[system]` key is written, to point an error at it.
         let key = |name: &str| {
-            let system = s.source.find("[system]").unwrap_or(0);
-            s.source[system..]
-                .find(name)
-                .map(|i| system + i..system + i + name.len())
-                .unwrap_or_else(|| s.topology.servers.span())
+            key_span(&s.source, "system", name).unwrap_or_else(|| s.topology.servers.span())
         };
         if s.servers() < 3 {
             return Err(at(
