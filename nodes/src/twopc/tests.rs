@@ -341,3 +341,169 @@ fn every_transfer_goes_between_two_participants() {
         }
     }
 }
+
+#[test]
+fn a_saga_step_commits_at_once_and_a_repeated_step_gets_the_logged_answer() {
+    let cfg = config(Mode::Saga);
+    let mut disk = Disk::default();
+    let mut p = Participant::recover(&cfg, N2, &disk);
+    let step0 = Msg::Step {
+        tx: 4,
+        step: 0,
+        change: Change {
+            account: 0,
+            delta: -5,
+        },
+    };
+    let (_, effects) = step(N2, &mut disk, |ctx| {
+        p.on_message(ctx, COORDINATOR, step0.clone())
+    });
+    let done = Msg::StepDone {
+        tx: 4,
+        step: 0,
+        ok: true,
+    };
+    assert_eq!(sends(&effects), vec![(COORDINATOR, done.clone())]);
+    assert_eq!(p.balance_total(), 195, "applied at once, no lock");
+    assert_eq!(p.locks_held(), 0);
+    let (_, effects) = step(N2, &mut disk, |ctx| p.on_message(ctx, COORDINATOR, step0));
+    assert_eq!(sends(&effects), vec![(COORDINATOR, done)]);
+    assert_eq!(
+        p.balance_total(),
+        195,
+        "a repeated step is not applied twice"
+    );
+}
+
+#[test]
+fn a_failed_credit_makes_the_saga_compensate_the_debit() {
+    let cfg = config(Mode::Saga);
+    let mut disk = Disk::default();
+    let mut c = Coordinator::recover(&cfg, &disk);
+    let transfer = Msg::Transfer {
+        op: 5,
+        from: 0,
+        to: 1,
+        amount: 5,
+    };
+    let (_, effects) = step(COORDINATOR, &mut disk, |ctx| {
+        c.on_message(ctx, C1, transfer)
+    });
+    assert_eq!(
+        disk.counters(),
+        (1, 1),
+        "the saga is logged before its first step"
+    );
+    let debit = Change {
+        account: 0,
+        delta: -5,
+    };
+    assert_eq!(
+        sends(&effects),
+        vec![(
+            N2,
+            Msg::Step {
+                tx: 5,
+                step: 0,
+                change: debit
+            }
+        )]
+    );
+    step(COORDINATOR, &mut disk, |ctx| {
+        c.on_message(
+            ctx,
+            N2,
+            Msg::StepDone {
+                tx: 5,
+                step: 0,
+                ok: true,
+            },
+        )
+    });
+    let (_, effects) = step(COORDINATOR, &mut disk, |ctx| {
+        c.on_message(
+            ctx,
+            N3,
+            Msg::StepDone {
+                tx: 5,
+                step: 1,
+                ok: false,
+            },
+        )
+    });
+    assert_eq!(
+        sends(&effects),
+        vec![(
+            N2,
+            Msg::Step {
+                tx: 5,
+                step: 2,
+                change: Change {
+                    account: 0,
+                    delta: 5
+                }
+            }
+        )]
+    );
+    let (_, effects) = step(COORDINATOR, &mut disk, |ctx| {
+        c.on_message(
+            ctx,
+            N2,
+            Msg::StepDone {
+                tx: 5,
+                step: 2,
+                ok: true,
+            },
+        )
+    });
+    assert!(sends(&effects).contains(&(
+        C1,
+        Msg::TransferDone {
+            op: 5,
+            committed: false
+        }
+    )));
+    assert_eq!(c.compensations, 1);
+}
+
+#[test]
+fn a_three_phase_coordinator_aborts_when_a_pre_commit_goes_unacknowledged() {
+    let cfg = config(Mode::ThreePc);
+    let mut disk = Disk::default();
+    let mut c = Coordinator::recover(&cfg, &disk);
+    let transfer = Msg::Transfer {
+        op: 6,
+        from: 0,
+        to: 1,
+        amount: 5,
+    };
+    step(COORDINATOR, &mut disk, |ctx| {
+        c.on_message(ctx, C1, transfer)
+    });
+    step(COORDINATOR, &mut disk, |ctx| {
+        c.on_message(ctx, N2, Msg::Vote { tx: 6, yes: true })
+    });
+    let (_, effects) = step(COORDINATOR, &mut disk, |ctx| {
+        c.on_message(ctx, N3, Msg::Vote { tx: 6, yes: true })
+    });
+    assert_eq!(
+        sends(&effects),
+        vec![
+            (N2, Msg::PreCommit { tx: 6 }),
+            (N3, Msg::PreCommit { tx: 6 })
+        ]
+    );
+    step(COORDINATOR, &mut disk, |ctx| {
+        c.on_message(ctx, N2, Msg::PreCommitAck { tx: 6 })
+    });
+    // n3 never acknowledges: it may have timed out into abort on its own.
+    let (_, effects) = step(COORDINATOR, &mut disk, |ctx| c.on_timer(ctx, tx_timer(6)));
+    assert!(sends(&effects).contains(&(
+        N2,
+        Msg::Decide {
+            tx: 6,
+            decision: Decision::Abort
+        }
+    )));
+    assert!(!c.knows_committed(6));
+}
