@@ -67,6 +67,8 @@ pub struct Checker {
     locks_max: usize,
     /// Lock-nanoseconds, for the mean number of locks held.
     locks_area: u128,
+    /// The most locks held at once in each second of the run.
+    locks_by_second: Vec<usize>,
     /// Stretches when all participants were up and the balances did not add up.
     off_since: Option<Nanos>,
     off_total: Nanos,
@@ -88,6 +90,7 @@ impl Checker {
             locks: 0,
             locks_max: 0,
             locks_area: 0,
+            locks_by_second: Vec::new(),
             off_since: None,
             off_total: 0,
             off_max: 0,
@@ -240,6 +243,12 @@ impl Checker {
         }
         self.locks = locks;
         self.locks_max = self.locks_max.max(locks);
+        let second = (now / 1_000_000_000) as usize;
+        if self.locks_by_second.len() <= second {
+            self.locks_by_second.resize(second + 1, 0);
+        }
+        let slot = &mut self.locks_by_second[second];
+        *slot = (*slot).max(locks);
         if participants_up {
             let off = sum != self.total;
             match (off, self.off_since) {
@@ -384,6 +393,12 @@ impl Checker {
             lines.push((
                 "locks held".into(),
                 format!("at most {} at once, {mean:.2} on average", self.locks_max),
+            ));
+            let by_second: Vec<String> =
+                self.locks_by_second.iter().map(|n| n.to_string()).collect();
+            lines.push((
+                "locks by second".into(),
+                format!("most held at once in each second: {}", by_second.join(" ")),
             ));
             lines.push((
                 "blocked reads".into(),
