@@ -39,12 +39,9 @@ pub struct Report {
     pub availability: Availability,
     pub pacelc: Pacelc,
     pub invariants: Vec<InvariantVerdict>,
-    /// The client history judged against a key-value store (see docs/checking.md).
-    pub linearizability: LinearizabilityReport,
-    pub weak: WeakReport,
-    /// Why the history was not judged, when the protocol says it cannot be.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub consistency_not_checked: Option<String>,
+    /// The client history judged as a key-value store's (docs/checking.md), or
+    /// why it was not.
+    pub consistency: Consistency,
     pub protocol_summary: Vec<(String, String)>,
     pub expectations: Vec<Expectation>,
     /// Every expectation held and every invariant not expected to break held.
@@ -70,6 +67,30 @@ pub struct Latency {
     pub max: Nanos,
     /// The same outside partitions, for PACELC's E.
     pub p50_outside_partition: Nanos,
+}
+
+/// The consistency checks of a run's history, or why there were none.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(tag = "checked", rename_all = "snake_case")]
+pub enum Consistency {
+    Checked {
+        linearizability: LinearizabilityReport,
+        weak: WeakReport,
+    },
+    /// The protocol's history is not a key-value store's (a bank's transfers).
+    NotChecked { reason: String },
+}
+
+impl Consistency {
+    /// The linearizability verdict, when the history was checked.
+    pub fn verdict(&self) -> Option<&Verdict> {
+        match self {
+            Consistency::Checked {
+                linearizability, ..
+            } => Some(&linearizability.verdict),
+            Consistency::NotChecked { .. } => None,
+        }
+    }
 }
 
 /// `served` out of `total` finished operations.
@@ -274,13 +295,15 @@ impl Report {
 
         // The search budget is a step count, so the verdict is the same on every
         // machine; past it the answer is "unknown", never a guess.
-        let empty = crate::history::History::default();
-        let judged = match out.history_not_checkable {
-            Some(_) => &empty,
-            None => &out.history,
+        let consistency = match out.history_not_checkable {
+            Some(reason) => Consistency::NotChecked {
+                reason: reason.to_string(),
+            },
+            None => Consistency::Checked {
+                linearizability: check_linearizable(&out.history, ModelKind::Kv, Budget::default()),
+                weak: check_weak(&out.history),
+            },
         };
-        let linearizability = check_linearizable(judged, ModelKind::Kv, Budget::default());
-        let weak = check_weak(judged);
 
         let mut report = Report {
             scenario: s.meta.name.clone(),
@@ -295,9 +318,7 @@ impl Report {
             availability: av,
             pacelc,
             invariants,
-            linearizability,
-            weak,
-            consistency_not_checked: out.history_not_checkable.map(str::to_string),
+            consistency,
             protocol_summary: out.summary.clone(),
             expectations: Vec::new(),
             passed: false,
@@ -401,7 +422,14 @@ impl Report {
                 held,
             });
         }
-        if let Some(why) = &self.consistency_not_checked {
+        let (linearizability, w) = match &self.consistency {
+            Consistency::Checked {
+                linearizability,
+                weak,
+            } => (Some(linearizability), Some(weak)),
+            Consistency::NotChecked { .. } => (None, None),
+        };
+        if let Consistency::NotChecked { reason: why } = &self.consistency {
             // A hypothesis about a history that was not judged cannot hold.
             let asked = x.linearizable.is_some()
                 || x.max_stale_reads.is_some()
@@ -420,9 +448,9 @@ impl Report {
                     held: false,
                 });
             }
-        } else {
+        } else if let (Some(linearizability), Some(w)) = (linearizability, w) {
             if let Some(want) = x.linearizable {
-                let verdict = &self.linearizability.verdict;
+                let verdict = &linearizability.verdict;
                 v.push(Expectation {
                     what: "linearizable".into(),
                     expected: want.to_string(),
@@ -443,7 +471,6 @@ impl Report {
                     },
                 });
             }
-            let w = &self.weak;
             let counts = [
                 (
                     "stale reads",
@@ -620,14 +647,21 @@ impl Report {
             }
         }
         let _ = writeln!(o, "consistency");
-        if let Some(why) = &self.consistency_not_checked {
-            let _ = writeln!(o, "  not checked: {why}");
-        } else {
-            for line in self.linearizability.to_string().lines() {
-                let _ = writeln!(o, "  {line}");
+        match &self.consistency {
+            Consistency::NotChecked { reason } => {
+                let _ = writeln!(o, "  not checked: {reason}");
             }
-            for line in self.weak.to_string().lines() {
-                let _ = writeln!(o, "  {line}");
+            Consistency::Checked {
+                linearizability,
+                weak,
+            } => {
+                for line in linearizability
+                    .to_string()
+                    .lines()
+                    .chain(weak.to_string().lines())
+                {
+                    let _ = writeln!(o, "  {line}");
+                }
             }
         }
         if !self.expectations.is_empty() {
