@@ -70,6 +70,9 @@ pub struct Latency {
 }
 
 /// The consistency checks of a run's history, or why there were none.
+// One per report, built once and never moved in a loop: boxing the large
+// variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Serialize, PartialEq)]
 #[serde(tag = "checked", rename_all = "snake_case")]
 pub enum Consistency {
