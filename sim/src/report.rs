@@ -410,6 +410,18 @@ impl Report {
                 held: self.ops.ok >= m,
             });
         }
+        if let Some(t) = out.stopped_early {
+            v.push(Expectation {
+                what: "the run reached its duration".into(),
+                expected: fmt_duration(s.meta.duration),
+                actual: format!(
+                    "stopped at {} after [meta] max_events = {} events",
+                    fmt_duration(t),
+                    s.meta.max_events
+                ),
+                held: false,
+            });
+        }
         if let Some(p) = &x.pacelc {
             let (ep, ee) = parse_pacelc(p.get_ref()).expect("checked when parsed");
             let held = ep

@@ -122,6 +122,16 @@ pub struct Meta {
     /// How much virtual time the run lasts.
     #[serde(with = "serde_duration")]
     pub duration: Nanos,
+    /// The most events the run may process before it is stopped (and fails):
+    /// a bound so that no scenario can run for ever.
+    #[serde(default = "default_max_events")]
+    pub max_events: u64,
+}
+
+pub const DEFAULT_MAX_EVENTS: u64 = 200_000_000;
+
+fn default_max_events() -> u64 {
+    DEFAULT_MAX_EVENTS
 }
 
 fn default_seed() -> u64 {
@@ -631,6 +641,12 @@ impl Scenario {
         let roles = (info.roles)(&protocol);
 
         // [meta]
+        if doc.meta.max_events == 0 {
+            return Err(err(
+                key_span(src, "meta", "max_events").unwrap_or(0..0),
+                "[meta] max_events must be at least 1".into(),
+            ));
+        }
         if doc.meta.duration == 0 {
             return Err(err(
                 key_span(src, "meta", "duration").unwrap_or(0..0),
@@ -797,10 +813,11 @@ impl Scenario {
                     ));
                 }
             }
-            if n.interval == 0 || n.fault_duration == 0 {
+            if n.interval < 1_000_000 || n.fault_duration == 0 {
                 return Err(err(
                     key_span(src, "nemesis", "interval").unwrap_or(0..0),
-                    "[nemesis] interval and fault_duration must be more than 0".into(),
+                    "[nemesis] interval must be at least \"1ms\" and fault_duration more than 0"
+                        .into(),
                 ));
             }
         }
