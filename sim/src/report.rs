@@ -163,6 +163,83 @@ fn percentile(sorted: &[Nanos], p: f64) -> Nanos {
     sorted[rank - 1]
 }
 
+/// The leading number of a protocol figure ("463 committed, ..." -> 463), or
+/// its leading duration in nanoseconds ("5.051s" -> 5.051e9).
+fn leading_value(text: &str) -> Option<(f64, bool)> {
+    let first = text.split_whitespace().next()?.trim_end_matches([',', ';']);
+    if let Ok(n) = first.parse::<f64>() {
+        return Some((n, false));
+    }
+    crate::time::parse_duration(first)
+        .ok()
+        .map(|ns| (ns as f64, true))
+}
+
+fn judge_measure(
+    name: &str,
+    bound: &crate::scenario::MeasureBound,
+    summary: &[(String, String)],
+) -> Expectation {
+    let shown = |v: f64, duration: bool| {
+        if duration {
+            fmt_duration(v as Nanos)
+        } else {
+            format!("{v}")
+        }
+    };
+    let mut expected = Vec::new();
+    for (word, b) in [("at least", &bound.min), ("at most", &bound.max)] {
+        if let Some(b) = b {
+            let (v, d) = b.get_ref().value().expect("checked when parsed");
+            expected.push(format!("{word} {}", shown(v, d)));
+        }
+    }
+    let expected = expected.join(" and ");
+    let Some((_, text)) = summary.iter().find(|(k, _)| k == name) else {
+        let names: Vec<&str> = summary.iter().map(|(k, _)| k.as_str()).collect();
+        return Expectation {
+            what: format!("measure \"{name}\""),
+            expected,
+            actual: format!(
+                "this protocol reports no such figure; it reports: {}",
+                names.join(", ")
+            ),
+            held: false,
+        };
+    };
+    let Some((actual, is_duration)) = leading_value(text) else {
+        return Expectation {
+            what: format!("measure \"{name}\""),
+            expected,
+            actual: format!("`{text}` does not start with a number or a duration"),
+            held: false,
+        };
+    };
+    let mut held = true;
+    for (b, is_min) in [(&bound.min, true), (&bound.max, false)] {
+        if let Some(b) = b {
+            let (v, d) = b.get_ref().value().expect("checked when parsed");
+            if d != is_duration {
+                return Expectation {
+                    what: format!("measure \"{name}\""),
+                    expected,
+                    actual: format!(
+                        "`{text}`: compare a duration with a duration, a number with a number"
+                    ),
+                    held: false,
+                };
+            }
+            held &= if is_min { actual >= v } else { actual <= v };
+        }
+    }
+    Expectation {
+        what: format!("measure \"{name}\""),
+        expected,
+        actual: shown(actual, is_duration),
+        held,
+    }
+}
+
 /// The command that replays a run.
 pub fn replay_command(s: &Scenario, seed: u64) -> String {
     if s.file == "<built-in>" {
@@ -531,6 +608,9 @@ impl Report {
                     });
                 }
             }
+        }
+        for (name, bound) in &x.measure {
+            v.push(judge_measure(name, bound, &self.protocol_summary));
         }
         if let Some(after) = x.all_clients_ok_after {
             let missing: Vec<String> = ok_after

@@ -543,6 +543,36 @@ pub struct Expect {
     /// Liveness: every client completes an `ok` operation after this time.
     #[serde(default, with = "serde_duration::option")]
     pub all_clients_ok_after: Option<Nanos>,
+    /// Bounds on the protocol's own figures, by the name the report prints
+    /// them under: `[expect.measure."leaders elected"] min = 2`. The figure's
+    /// leading number (or duration) is compared.
+    #[serde(default)]
+    pub measure: IndexMap<String, MeasureBound>,
+}
+
+/// A bound on one protocol figure: a number, or a duration such as "500ms".
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureBound {
+    pub min: Option<Spanned<BoundValue>>,
+    pub max: Option<Spanned<BoundValue>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum BoundValue {
+    Number(f64),
+    Duration(String),
+}
+
+impl BoundValue {
+    /// The bound as a number (durations in nanoseconds), and whether it is a duration.
+    pub fn value(&self) -> Result<(f64, bool), String> {
+        match self {
+            BoundValue::Number(n) => Ok((*n, false)),
+            BoundValue::Duration(d) => parse_duration(d).map(|ns| (ns as f64, true)),
+        }
+    }
 }
 
 /// The document as written, before checks.
@@ -825,6 +855,19 @@ impl Scenario {
         // [expect]
         if let Some(p) = &doc.expect.pacelc {
             parse_pacelc(p.get_ref()).map_err(|m| err(p.span(), m))?;
+        }
+        for (name, bound) in &doc.expect.measure {
+            for b in [&bound.min, &bound.max].into_iter().flatten() {
+                b.get_ref()
+                    .value()
+                    .map_err(|m| err(b.span(), format!("[expect.measure.\"{name}\"]: {m}")))?;
+            }
+            if bound.min.is_none() && bound.max.is_none() {
+                return Err(err(
+                    key_span(src, "expect", "measure").unwrap_or(0..0),
+                    format!("[expect.measure.\"{name}\"] needs `min` and/or `max`"),
+                ));
+            }
         }
 
         Ok(Scenario {

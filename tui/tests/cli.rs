@@ -208,3 +208,21 @@ fn extreme_but_valid_values_run_to_the_end_without_panicking() {
         "{out}"
     );
 }
+
+#[test]
+fn a_measure_the_protocol_does_not_report_fails_and_lists_the_ones_it_does() {
+    let scenario = tmp("measure.toml");
+    std::fs::write(
+        &scenario,
+        "[meta]\nname = \"m\"\nduration = \"1s\"\n[system]\nprotocol = \"single\"\n\
+         [topology]\nservers = 1\nclients = 1\n\
+         [expect.measure.\"leaders elected\"]\nmin = 1\n",
+    )
+    .unwrap();
+    let (code, out, _) = chaoslab(&["run", scenario.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("this protocol reports no such figure; it reports: writes"),
+        "{out}"
+    );
+}
