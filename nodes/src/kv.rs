@@ -1,8 +1,11 @@
 //! The key-value state machine that every replicated store in this crate
 //! applies: get, put, compare-and-set, append and delete over `history::Value`s.
+//! Appends follow the checker's kv model (`sim::check::model::append_value`),
+//! so the store and the model that judges it agree by construction.
 
 use std::collections::BTreeMap;
 
+use sim::check::model::append_value;
 use sim::history::{OpFn, Value};
 
 /// What applying one operation did.
@@ -57,7 +60,7 @@ impl Kv {
             }
             OpFn::Append(v) => {
                 let cur = self.data.entry(key.to_string()).or_insert(Value::Nil);
-                *cur = append(cur, v);
+                *cur = append_value(cur, v);
                 Applied {
                     took_effect: true,
                     output: None,
@@ -71,24 +74,6 @@ impl Kv {
                 }
             }
         }
-    }
-}
-
-/// Appending an integer to a list (or to nothing) pushes it; appending a string
-/// concatenates. Anything else replaces the value with a one-element list, which
-/// is what a store that only knows lists would do.
-pub fn append(cur: &Value, v: &Value) -> Value {
-    match (cur, v) {
-        (Value::Nil, Value::Int(i)) => Value::List(vec![*i]),
-        (Value::List(l), Value::Int(i)) => {
-            let mut l = l.clone();
-            l.push(*i);
-            Value::List(l)
-        }
-        (Value::Nil, Value::Str(s)) => Value::Str(s.clone()),
-        (Value::Str(a), Value::Str(b)) => Value::Str(format!("{a}{b}")),
-        (_, Value::Int(i)) => Value::List(vec![*i]),
-        (_, other) => other.clone(),
     }
 }
 

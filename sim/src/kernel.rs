@@ -175,12 +175,18 @@ pub struct RunOutput {
     /// Each node's status at the end (`None` if crashed).
     pub statuses: Vec<Option<Status>>,
     pub cluster: Cluster,
+    /// Set when `[meta] max_events` stopped the run before its duration: the
+    /// virtual time it had reached.
+    pub stopped_early: Option<Nanos>,
     /// Every fault the nemesis applied, as concrete schedule entries (for
     /// shrinking a failing run into a fixed schedule a person can read).
     pub nemesis_log: Vec<Fault>,
     /// The protocol's own figures.
     pub summary: Vec<(String, String)>,
     pub invariants: &'static [&'static str],
+    /// Set when the protocol's history is not a key-value history (see
+    /// [`Protocol::history_not_checkable`]).
+    pub history_not_checkable: Option<&'static str>,
     /// Each client's mean round trip to its nearest server, from the network
     /// settings at the start (PACELC's "one client round trip").
     pub client_rtt_ns: Vec<Nanos>,
@@ -224,6 +230,9 @@ pub struct Sim<'s, P: Protocol> {
     nemesis_down: Vec<u32>,
     started: bool,
     nemesis_log: Vec<Fault>,
+    /// Queue entries popped (stale timers included), against `max_events`.
+    processed: u64,
+    stopped_early: Option<Nanos>,
 }
 
 type Msg<P> = <<P as Protocol>::Node as Node>::Msg;
@@ -334,6 +343,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
             nemesis_down: Vec::new(),
             started: false,
             nemesis_log: Vec::new(),
+            processed: 0,
+            stopped_early: None,
         }
     }
 
@@ -374,7 +385,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             self.push(f.at, Ev::Fault(i));
         }
         if let Some(nem) = &sc.nemesis {
-            let first = nem.start + self.nemesis_gap(nem.interval);
+            let first = nem.start.saturating_add(self.nemesis_gap(nem.interval));
             self.push(first, Ev::NemesisTick);
             if let Some(stop) = nem.stop {
                 self.push(stop, Ev::NemesisStop);
@@ -385,7 +396,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         }
         for c in 0..self.clients.len() {
             let client = (self.cluster.servers().len() + c) as u32;
-            let at = sc.workload.start + self.think_time();
+            let at = sc.workload.start.saturating_add(self.think_time());
             self.push(at, Ev::Issue { client });
         }
     }
@@ -396,6 +407,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
     pub fn advance(&mut self) -> bool {
         self.begin();
         let end = self.scenario.meta.duration;
+        if self.processed >= self.scenario.meta.max_events {
+            if self.stopped_early.is_none() {
+                self.stopped_early = Some(self.now);
+            }
+            return false;
+        }
+        self.processed += 1;
         match self.queue.peek() {
             Some(top) if top.time <= end => {
                 let entry = self.queue.pop().expect("peeked");
@@ -409,6 +427,11 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 false
             }
         }
+    }
+
+    /// When the run was stopped by `[meta] max_events`, if it was.
+    pub fn stopped_early(&self) -> Option<Nanos> {
+        self.stopped_early
     }
 
     /// Virtual time now.
@@ -542,7 +565,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                     None => timers.push((id, gen)),
                 }
                 self.push(
-                    self.now + after,
+                    self.now.saturating_add(after),
                     Ev::Timer {
                         node: i,
                         timer: id,
@@ -648,7 +671,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
     fn schedule_delivery(&mut self, from: u32, to: u32, id: u64, msg: Msg<P>) {
         let fifo = self.net.fifo;
         let link = self.net.link_mut(from as usize, to as usize);
-        let mut at = self.now + link.latency.sample(&mut self.net_rng);
+        let mut at = self
+            .now
+            .saturating_add(link.latency.sample(&mut self.net_rng));
         if fifo {
             at = at.max(link.last_delivery);
             link.last_delivery = at;
@@ -728,7 +753,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             return;
         }
         if self.nodes[client as usize].is_none() {
-            let next = self.now + self.think_time();
+            let next = self.now.saturating_add(self.think_time());
             self.push(next, Ev::Issue { client });
             return;
         }
@@ -884,7 +909,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 output: out,
             });
         }
-        let next = self.now + self.think_time();
+        let next = self.now.saturating_add(self.think_time());
         self.push(next, Ev::Issue { client });
     }
 
@@ -1315,7 +1340,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             let c = idx - self.cluster.servers().len();
             if let Some(op) = self.clients[c].open.take() {
                 self.op_meta[op].done_ns = Some(self.now);
-                let next = self.now + self.think_time();
+                let next = self.now.saturating_add(self.think_time());
                 self.push(next, Ev::Issue { client: i });
             }
         }
@@ -1479,9 +1504,11 @@ impl<'s, P: Protocol> Sim<'s, P> {
         };
         if let Some((fault, undo)) = pair {
             self.nemesis_apply(fault);
-            self.push(self.now + lasting, Ev::NemesisUndo(undo));
+            self.push(self.now.saturating_add(lasting), Ev::NemesisUndo(undo));
         }
-        let next = self.now + self.nemesis_gap(nem.interval).max(1);
+        let next = self
+            .now
+            .saturating_add(self.nemesis_gap(nem.interval).max(1));
         if nem.stop.is_none_or(|s| next < s) {
             self.push(next, Ev::NemesisTick);
         }
@@ -1591,6 +1618,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         }
         let summary = self.protocol.summary(&self.nodes);
         let invariants = self.protocol.invariants();
+        let history_not_checkable = self.protocol.history_not_checkable();
         // Each client's round trip to its nearest server, from the network as
         // configured (before any fault): PACELC's "one client round trip".
         let servers = self.cluster.servers().to_vec();
@@ -1626,8 +1654,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
             cluster: self.cluster,
             summary,
             invariants,
+            history_not_checkable,
             client_rtt_ns,
             nemesis_log: self.nemesis_log,
+            stopped_early: self.stopped_early,
         }
     }
 }

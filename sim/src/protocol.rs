@@ -39,6 +39,14 @@ pub trait Protocol {
     ) {
     }
 
+    /// Why this protocol's client history cannot be judged as a key-value
+    /// store's, if it cannot (a bank whose reads return balances, say). The
+    /// report then skips the linearizability and weaker-guarantee checks and
+    /// prints this reason instead; the protocol's invariants carry the load.
+    fn history_not_checkable(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Protocol-specific figures for the report, as (name, value) lines.
     fn summary(&self, _nodes: &NodeTable<Self::Node>) -> Vec<(String, String)> {
         Vec::new()

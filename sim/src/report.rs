@@ -39,9 +39,9 @@ pub struct Report {
     pub availability: Availability,
     pub pacelc: Pacelc,
     pub invariants: Vec<InvariantVerdict>,
-    /// The client history judged against a key-value store (see docs/checking.md).
-    pub linearizability: LinearizabilityReport,
-    pub weak: WeakReport,
+    /// The client history judged as a key-value store's (docs/checking.md), or
+    /// why it was not.
+    pub consistency: Consistency,
     pub protocol_summary: Vec<(String, String)>,
     pub expectations: Vec<Expectation>,
     /// Every expectation held and every invariant not expected to break held.
@@ -67,6 +67,33 @@ pub struct Latency {
     pub max: Nanos,
     /// The same outside partitions, for PACELC's E.
     pub p50_outside_partition: Nanos,
+}
+
+/// The consistency checks of a run's history, or why there were none.
+// One per report, built once and never moved in a loop: boxing the large
+// variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(tag = "checked", rename_all = "snake_case")]
+pub enum Consistency {
+    Checked {
+        linearizability: LinearizabilityReport,
+        weak: WeakReport,
+    },
+    /// The protocol's history is not a key-value store's (a bank's transfers).
+    NotChecked { reason: String },
+}
+
+impl Consistency {
+    /// The linearizability verdict, when the history was checked.
+    pub fn verdict(&self) -> Option<&Verdict> {
+        match self {
+            Consistency::Checked {
+                linearizability, ..
+            } => Some(&linearizability.verdict),
+            Consistency::NotChecked { .. } => None,
+        }
+    }
 }
 
 /// `served` out of `total` finished operations.
@@ -134,6 +161,83 @@ fn percentile(sorted: &[Nanos], p: f64) -> Nanos {
     }
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
+}
+
+/// The leading number of a protocol figure ("463 committed, ..." -> 463), or
+/// its leading duration in nanoseconds ("5.051s" -> 5.051e9).
+fn leading_value(text: &str) -> Option<(f64, bool)> {
+    let first = text.split_whitespace().next()?.trim_end_matches([',', ';']);
+    if let Ok(n) = first.parse::<f64>() {
+        return Some((n, false));
+    }
+    crate::time::parse_duration(first)
+        .ok()
+        .map(|ns| (ns as f64, true))
+}
+
+fn judge_measure(
+    name: &str,
+    bound: &crate::scenario::MeasureBound,
+    summary: &[(String, String)],
+) -> Expectation {
+    let shown = |v: f64, duration: bool| {
+        if duration {
+            fmt_duration(v as Nanos)
+        } else {
+            format!("{v}")
+        }
+    };
+    let mut expected = Vec::new();
+    for (word, b) in [("at least", &bound.min), ("at most", &bound.max)] {
+        if let Some(b) = b {
+            let (v, d) = b.get_ref().value().expect("checked when parsed");
+            expected.push(format!("{word} {}", shown(v, d)));
+        }
+    }
+    let expected = expected.join(" and ");
+    let Some((_, text)) = summary.iter().find(|(k, _)| k == name) else {
+        let names: Vec<&str> = summary.iter().map(|(k, _)| k.as_str()).collect();
+        return Expectation {
+            what: format!("measure \"{name}\""),
+            expected,
+            actual: format!(
+                "this protocol reports no such figure; it reports: {}",
+                names.join(", ")
+            ),
+            held: false,
+        };
+    };
+    let Some((actual, is_duration)) = leading_value(text) else {
+        return Expectation {
+            what: format!("measure \"{name}\""),
+            expected,
+            actual: format!("`{text}` does not start with a number or a duration"),
+            held: false,
+        };
+    };
+    let mut held = true;
+    for (b, is_min) in [(&bound.min, true), (&bound.max, false)] {
+        if let Some(b) = b {
+            let (v, d) = b.get_ref().value().expect("checked when parsed");
+            if d != is_duration {
+                return Expectation {
+                    what: format!("measure \"{name}\""),
+                    expected,
+                    actual: format!(
+                        "`{text}`: compare a duration with a duration, a number with a number"
+                    ),
+                    held: false,
+                };
+            }
+            held &= if is_min { actual >= v } else { actual <= v };
+        }
+    }
+    Expectation {
+        what: format!("measure \"{name}\""),
+        expected,
+        actual: shown(actual, is_duration),
+        held,
+    }
 }
 
 /// The command that replays a run.
@@ -271,8 +375,15 @@ impl Report {
 
         // The search budget is a step count, so the verdict is the same on every
         // machine; past it the answer is "unknown", never a guess.
-        let linearizability = check_linearizable(&out.history, ModelKind::Kv, Budget::default());
-        let weak = check_weak(&out.history);
+        let consistency = match out.history_not_checkable {
+            Some(reason) => Consistency::NotChecked {
+                reason: reason.to_string(),
+            },
+            None => Consistency::Checked {
+                linearizability: check_linearizable(&out.history, ModelKind::Kv, Budget::default()),
+                weak: check_weak(&out.history),
+            },
+        };
 
         let mut report = Report {
             scenario: s.meta.name.clone(),
@@ -287,8 +398,7 @@ impl Report {
             availability: av,
             pacelc,
             invariants,
-            linearizability,
-            weak,
+            consistency,
             protocol_summary: out.summary.clone(),
             expectations: Vec::new(),
             passed: false,
@@ -377,6 +487,18 @@ impl Report {
                 held: self.ops.ok >= m,
             });
         }
+        if let Some(t) = out.stopped_early {
+            v.push(Expectation {
+                what: "the run reached its duration".into(),
+                expected: fmt_duration(s.meta.duration),
+                actual: format!(
+                    "stopped at {} after [meta] max_events = {} events",
+                    fmt_duration(t),
+                    s.meta.max_events
+                ),
+                held: false,
+            });
+        }
         if let Some(p) = &x.pacelc {
             let (ep, ee) = parse_pacelc(p.get_ref()).expect("checked when parsed");
             let held = ep
@@ -392,73 +514,103 @@ impl Report {
                 held,
             });
         }
-        if let Some(want) = x.linearizable {
-            let verdict = &self.linearizability.verdict;
-            v.push(Expectation {
-                what: "linearizable".into(),
-                expected: want.to_string(),
-                actual: match verdict {
-                    Verdict::Linearizable => "true".into(),
-                    Verdict::NotLinearizable { explanation } => {
-                        format!(
-                            "false (key {}, operation #{})",
-                            explanation.key, explanation.blocked_index
-                        )
-                    }
-                    Verdict::Unknown { reason } => format!("unknown: {reason}"),
-                },
-                held: match verdict {
-                    Verdict::Linearizable => want,
-                    Verdict::NotLinearizable { .. } => !want,
-                    Verdict::Unknown { .. } => false,
-                },
-            });
+        let (linearizability, w) = match &self.consistency {
+            Consistency::Checked {
+                linearizability,
+                weak,
+            } => (Some(linearizability), Some(weak)),
+            Consistency::NotChecked { .. } => (None, None),
+        };
+        if let Consistency::NotChecked { reason: why } = &self.consistency {
+            // A hypothesis about a history that was not judged cannot hold.
+            let asked = x.linearizable.is_some()
+                || x.max_stale_reads.is_some()
+                || x.min_stale_reads.is_some()
+                || x.max_lost_writes.is_some()
+                || x.min_lost_writes.is_some()
+                || x.max_read_your_writes_violations.is_some()
+                || x.min_read_your_writes_violations.is_some()
+                || x.max_monotonic_reads_violations.is_some()
+                || x.min_monotonic_reads_violations.is_some();
+            if asked {
+                v.push(Expectation {
+                    what: "consistency".into(),
+                    expected: "a judged history".into(),
+                    actual: format!("not checked: {why}"),
+                    held: false,
+                });
+            }
+        } else if let (Some(linearizability), Some(w)) = (linearizability, w) {
+            if let Some(want) = x.linearizable {
+                let verdict = &linearizability.verdict;
+                v.push(Expectation {
+                    what: "linearizable".into(),
+                    expected: want.to_string(),
+                    actual: match verdict {
+                        Verdict::Linearizable => "true".into(),
+                        Verdict::NotLinearizable { explanation } => {
+                            format!(
+                                "false (key {}, operation #{})",
+                                explanation.key, explanation.blocked_index
+                            )
+                        }
+                        Verdict::Unknown { reason } => format!("unknown: {reason}"),
+                    },
+                    held: match verdict {
+                        Verdict::Linearizable => want,
+                        Verdict::NotLinearizable { .. } => !want,
+                        Verdict::Unknown { .. } => false,
+                    },
+                });
+            }
+            let counts = [
+                (
+                    "stale reads",
+                    x.max_stale_reads,
+                    x.min_stale_reads,
+                    w.stale_reads,
+                ),
+                (
+                    "lost writes",
+                    x.max_lost_writes,
+                    x.min_lost_writes,
+                    w.lost_writes.len(),
+                ),
+                (
+                    "read-your-writes violations",
+                    x.max_read_your_writes_violations,
+                    x.min_read_your_writes_violations,
+                    w.read_your_writes_total(),
+                ),
+                (
+                    "monotonic-reads violations",
+                    x.max_monotonic_reads_violations,
+                    x.min_monotonic_reads_violations,
+                    w.monotonic_reads_total(),
+                ),
+            ];
+            for (what, max, min, actual) in counts {
+                let actual = actual as u64;
+                if let Some(m) = max {
+                    v.push(Expectation {
+                        what: what.into(),
+                        expected: format!("at most {m}"),
+                        actual: actual.to_string(),
+                        held: actual <= m,
+                    });
+                }
+                if let Some(m) = min {
+                    v.push(Expectation {
+                        what: what.into(),
+                        expected: format!("at least {m}"),
+                        actual: actual.to_string(),
+                        held: actual >= m,
+                    });
+                }
+            }
         }
-        let w = &self.weak;
-        let counts = [
-            (
-                "stale reads",
-                x.max_stale_reads,
-                x.min_stale_reads,
-                w.stale_reads,
-            ),
-            (
-                "lost writes",
-                x.max_lost_writes,
-                x.min_lost_writes,
-                w.lost_writes.len(),
-            ),
-            (
-                "read-your-writes violations",
-                x.max_read_your_writes_violations,
-                x.min_read_your_writes_violations,
-                w.read_your_writes_total(),
-            ),
-            (
-                "monotonic-reads violations",
-                x.max_monotonic_reads_violations,
-                x.min_monotonic_reads_violations,
-                w.monotonic_reads_total(),
-            ),
-        ];
-        for (what, max, min, actual) in counts {
-            let actual = actual as u64;
-            if let Some(m) = max {
-                v.push(Expectation {
-                    what: what.into(),
-                    expected: format!("at most {m}"),
-                    actual: actual.to_string(),
-                    held: actual <= m,
-                });
-            }
-            if let Some(m) = min {
-                v.push(Expectation {
-                    what: what.into(),
-                    expected: format!("at least {m}"),
-                    actual: actual.to_string(),
-                    held: actual >= m,
-                });
-            }
+        for (name, bound) in &x.measure {
+            v.push(judge_measure(name, bound, &self.protocol_summary));
         }
         if let Some(after) = x.all_clients_ok_after {
             let missing: Vec<String> = ok_after
@@ -590,11 +742,22 @@ impl Report {
             }
         }
         let _ = writeln!(o, "consistency");
-        for line in self.linearizability.to_string().lines() {
-            let _ = writeln!(o, "  {line}");
-        }
-        for line in self.weak.to_string().lines() {
-            let _ = writeln!(o, "  {line}");
+        match &self.consistency {
+            Consistency::NotChecked { reason } => {
+                let _ = writeln!(o, "  not checked: {reason}");
+            }
+            Consistency::Checked {
+                linearizability,
+                weak,
+            } => {
+                for line in linearizability
+                    .to_string()
+                    .lines()
+                    .chain(weak.to_string().lines())
+                {
+                    let _ = writeln!(o, "  {line}");
+                }
+            }
         }
         if !self.expectations.is_empty() {
             let _ = writeln!(o, "expectations");

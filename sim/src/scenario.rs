@@ -122,6 +122,16 @@ pub struct Meta {
     /// How much virtual time the run lasts.
     #[serde(with = "serde_duration")]
     pub duration: Nanos,
+    /// The most events the run may process before it is stopped (and fails):
+    /// a bound so that no scenario can run for ever.
+    #[serde(default = "default_max_events")]
+    pub max_events: u64,
+}
+
+pub const DEFAULT_MAX_EVENTS: u64 = 200_000_000;
+
+fn default_max_events() -> u64 {
+    DEFAULT_MAX_EVENTS
 }
 
 fn default_seed() -> u64 {
@@ -533,6 +543,36 @@ pub struct Expect {
     /// Liveness: every client completes an `ok` operation after this time.
     #[serde(default, with = "serde_duration::option")]
     pub all_clients_ok_after: Option<Nanos>,
+    /// Bounds on the protocol's own figures, by the name the report prints
+    /// them under: `[expect.measure."leaders elected"] min = 2`. The figure's
+    /// leading number (or duration) is compared.
+    #[serde(default)]
+    pub measure: IndexMap<String, MeasureBound>,
+}
+
+/// A bound on one protocol figure: a number, or a duration such as "500ms".
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureBound {
+    pub min: Option<Spanned<BoundValue>>,
+    pub max: Option<Spanned<BoundValue>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum BoundValue {
+    Number(f64),
+    Duration(String),
+}
+
+impl BoundValue {
+    /// The bound as a number (durations in nanoseconds), and whether it is a duration.
+    pub fn value(&self) -> Result<(f64, bool), String> {
+        match self {
+            BoundValue::Number(n) => Ok((*n, false)),
+            BoundValue::Duration(d) => parse_duration(d).map(|ns| (ns as f64, true)),
+        }
+    }
 }
 
 /// The document as written, before checks.
@@ -631,9 +671,15 @@ impl Scenario {
         let roles = (info.roles)(&protocol);
 
         // [meta]
+        if doc.meta.max_events == 0 {
+            return Err(err(
+                key_span(src, "meta", "max_events").unwrap_or(0..0),
+                "[meta] max_events must be at least 1".into(),
+            ));
+        }
         if doc.meta.duration == 0 {
             return Err(err(
-                find_key_span(src, "duration").unwrap_or(0..0),
+                key_span(src, "meta", "duration").unwrap_or(0..0),
                 "[meta] duration must be more than 0, e.g. \"30s\"".into(),
             ));
         }
@@ -648,7 +694,7 @@ impl Scenario {
         }
         if doc.topology.clients > 256 {
             return Err(err(
-                find_key_span(src, "clients").unwrap_or(0..0),
+                key_span(src, "topology", "clients").unwrap_or(0..0),
                 format!(
                     "[topology] clients = {}: must be at most 256",
                     doc.topology.clients
@@ -694,17 +740,20 @@ impl Scenario {
             Ok(())
         };
         check_prob(&doc.network.loss, "[network] loss")?;
-        let check_latency = |l: &LatencyDist, what: &str| -> Result<(), ScenarioError> {
-            l.validate().map_err(|m| {
-                err(
-                    find_key_span(src, what).unwrap_or(0..0),
-                    format!("{what}: {m}"),
-                )
-            })
-        };
-        check_latency(&doc.network.latency, "latency")?;
+        doc.network.latency.validate().map_err(|m| {
+            err(
+                key_span(src, "network", "latency").unwrap_or(0..0),
+                format!("[network] latency: {m}"),
+            )
+        })?;
         for rl in &doc.network.region_latency {
-            check_latency(&rl.latency, "latency")?;
+            // The entry's `from` is the nearest span this entry carries.
+            rl.latency.validate().map_err(|m| {
+                err(
+                    rl.from.span(),
+                    format!("[[network.region_latency]] latency: {m}"),
+                )
+            })?;
         }
         for f in &doc.faults {
             if let Some(l) = &f.latency {
@@ -761,7 +810,7 @@ impl Scenario {
         }
         if w.timeout == 0 {
             return Err(err(
-                find_key_span(src, "timeout").unwrap_or(0..0),
+                key_span(src, "workload", "timeout").unwrap_or(0..0),
                 "[workload] timeout must be more than 0".into(),
             ));
         }
@@ -794,10 +843,11 @@ impl Scenario {
                     ));
                 }
             }
-            if n.interval == 0 || n.fault_duration == 0 {
+            if n.interval < 1_000_000 || n.fault_duration == 0 {
                 return Err(err(
-                    find_key_span(src, "interval").unwrap_or(0..0),
-                    "[nemesis] interval and fault_duration must be more than 0".into(),
+                    key_span(src, "nemesis", "interval").unwrap_or(0..0),
+                    "[nemesis] interval must be at least \"1ms\" and fault_duration more than 0"
+                        .into(),
                 ));
             }
         }
@@ -805,6 +855,19 @@ impl Scenario {
         // [expect]
         if let Some(p) = &doc.expect.pacelc {
             parse_pacelc(p.get_ref()).map_err(|m| err(p.span(), m))?;
+        }
+        for (name, bound) in &doc.expect.measure {
+            for b in [&bound.min, &bound.max].into_iter().flatten() {
+                b.get_ref()
+                    .value()
+                    .map_err(|m| err(b.span(), format!("[expect.measure.\"{name}\"]: {m}")))?;
+            }
+            if bound.min.is_none() && bound.max.is_none() {
+                return Err(err(
+                    key_span(src, "expect", "measure").unwrap_or(0..0),
+                    format!("[expect.measure.\"{name}\"] needs `min` and/or `max`"),
+                ));
+            }
         }
 
         Ok(Scenario {
@@ -1279,12 +1342,28 @@ fn find_value_span(src: &str, key: &str, value: &str) -> Option<Range<usize>> {
     None
 }
 
-fn find_key_span(src: &str, key: &str) -> Option<Range<usize>> {
+/// Where `key = ...` is written inside table `section` (`"workload"`,
+/// `"system"`, `"network.region_latency"`), for errors about values that were
+/// read without a span of their own. The first match wins.
+pub fn key_span(src: &str, section: &str, key: &str) -> Option<Range<usize>> {
     let mut offset = 0;
+    let mut current = String::new();
     for line in src.split_inclusive('\n') {
         let lead = line.len() - line.trim_start().len();
         let rest = &line[lead..];
-        if rest.starts_with(key) && rest[key.len()..].trim_start().starts_with('=') {
+        if rest.starts_with('[') {
+            current = rest
+                .trim_end()
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+        } else if current == section
+            && rest.starts_with(key)
+            && rest[key.len()..].trim_start().starts_with('=')
+        {
             return Some(offset + lead..offset + lead + key.len());
         }
         offset += line.len();

@@ -115,3 +115,14 @@ fn inexact_times_are_written_in_nanoseconds_so_nothing_moves() {
     assert_eq!(last.at, 7_000_000_123);
     assert!(last.to_toml().contains("at = \"7000000123ns\""));
 }
+
+#[test]
+fn key_span_finds_a_key_only_inside_its_own_section() {
+    let src =
+        "[system]\ntimeout = 1\n[workload]\nrate = 2\ntimeout = \"1s\"\n[[faults]]\nat = \"1s\"\n";
+    let span = sim::scenario::key_span(src, "workload", "timeout").unwrap();
+    assert_eq!(&src[span.clone()], "timeout");
+    assert!(span.start > src.find("[workload]").unwrap());
+    assert!(sim::scenario::key_span(src, "faults", "at").is_some());
+    assert!(sim::scenario::key_span(src, "meta", "timeout").is_none());
+}

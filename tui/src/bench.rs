@@ -14,10 +14,11 @@ use crate::exit;
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     /// What to measure: `kernel` (ping between 5 nodes, and the single-server
-    /// store with tracing off and on), `raft` (5 servers, 3 clients), or
+    /// store with tracing off and on), `raft` (5 servers, 3 clients), `twopc`
+    /// (two-phase commit: 1 coordinator, 4 participants, 8 clients), or
     /// `check` (the linearizability checker on the reference histories and a
     /// generated 100,000-operation history).
-    #[arg(default_value = "kernel", value_parser = ["kernel", "raft", "check"])]
+    #[arg(default_value = "kernel", value_parser = ["kernel", "raft", "twopc", "check"])]
     pub target: String,
     /// For `check`: the reference corpus (the folder holding verdicts.tsv).
     #[arg(long, value_name = "DIR")]
@@ -83,6 +84,26 @@ timeout = "500ms"
 retry = { policy = "fixed", delay = "50ms", attempts = 5 }
 "#;
 
+const TWOPC: &str = r#"
+[meta]
+name = "bench/twopc"
+description = "two-phase commit: 1 coordinator, 4 participants, 8 busy clients"
+duration = "60s"
+[system]
+protocol = "twopc"
+mode = "2pc"
+[topology]
+servers = 5
+clients = 8
+[network]
+latency = { dist = "uniform", min = "100us", max = "300us" }
+[workload]
+rate = 2000
+keys = 64
+mix = { get = 0.4, put = 0.6 }
+timeout = "100ms"
+"#;
+
 struct Figures {
     events: u64,
     wall_s: f64,
@@ -135,12 +156,32 @@ pub fn run(args: &BenchArgs) -> i32 {
         args.target,
         fmt_duration(args.seconds * 1_000_000_000)
     );
-    if args.target == "raft" {
-        for (label, mode) in [
-            ("raft, 5 servers, 3 clients, tracing off", TraceMode::Off),
-            ("raft, 5 servers, 3 clients, tracing on", TraceMode::Record),
-        ] {
-            match measure(label, RAFT, args.seconds, mode) {
+    if args.target == "raft" || args.target == "twopc" {
+        let runs = if args.target == "raft" {
+            [
+                (
+                    "raft, 5 servers, 3 clients, tracing off",
+                    RAFT,
+                    TraceMode::Off,
+                ),
+                (
+                    "raft, 5 servers, 3 clients, tracing on",
+                    RAFT,
+                    TraceMode::Record,
+                ),
+            ]
+        } else {
+            [
+                ("twopc, 1+4 servers, 8 clients, off", TWOPC, TraceMode::Off),
+                (
+                    "twopc, 1+4 servers, 8 clients, on",
+                    TWOPC,
+                    TraceMode::Record,
+                ),
+            ]
+        };
+        for (label, toml, mode) in runs {
+            match measure(label, toml, args.seconds, mode) {
                 Ok(f) => print(label, &f),
                 Err(e) => {
                     eprintln!("bench scenario failed to parse: {e}");

@@ -195,3 +195,34 @@ fn shrink_says_so_when_the_run_passes() {
     assert_eq!(code, 0);
     assert!(out.contains("nothing to shrink"));
 }
+
+#[test]
+fn extreme_but_valid_values_run_to_the_end_without_panicking() {
+    let (code, out, err) = chaoslab(&["run", "tests/fixtures/extreme-but-valid.toml"]);
+    assert!(!err.contains("panicked"), "{err}");
+    // The nemesis alone needs over 1000 events; max_events = 500 stops
+    // the run long before its 100000h, and says so.
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("stopped at") && out.contains("max_events = 500 events"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_measure_the_protocol_does_not_report_fails_and_lists_the_ones_it_does() {
+    let scenario = tmp("measure.toml");
+    std::fs::write(
+        &scenario,
+        "[meta]\nname = \"m\"\nduration = \"1s\"\n[system]\nprotocol = \"single\"\n\
+         [topology]\nservers = 1\nclients = 1\n\
+         [expect.measure.\"leaders elected\"]\nmin = 1\n",
+    )
+    .unwrap();
+    let (code, out, _) = chaoslab(&["run", scenario.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("this protocol reports no such figure; it reports: writes"),
+        "{out}"
+    );
+}

@@ -82,6 +82,16 @@ fn every_scenario_replays_to_the_same_fingerprint_and_another_seed_differs() {
             "{}: same seed, different histories",
             s.file
         );
+        // Stepped one event at a time through the handle the TUI uses, the
+        // run is the same run.
+        let mut stepped = nodes::start(&s, s.meta.seed, TraceMode::Off).unwrap();
+        while stepped.advance() {}
+        assert_eq!(
+            stepped.finish().fingerprint,
+            a.fingerprint,
+            "{}: stepping changed the run",
+            s.file
+        );
         let c = nodes::run(&s, s.meta.seed + 1, TraceMode::Off).unwrap();
         assert_ne!(
             a.fingerprint, c.fingerprint,

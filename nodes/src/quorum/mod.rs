@@ -405,7 +405,7 @@ impl Quorum {
 pub fn from_scenario(s: &Scenario) -> Result<Quorum, ScenarioError> {
     let params: Params = parse_system(s)?;
     Quorum::new(params, s.servers(), s.workload.client_config()).map_err(|(field, message)| {
-        let span = crate::raft::key_span(&s.source, field).unwrap_or(0..0);
+        let span = sim::scenario::key_span(&s.source, "system", field).unwrap_or(0..0);
         ScenarioError::at(&s.file, &s.source, span, format!("[system] {message}"))
     })
 }

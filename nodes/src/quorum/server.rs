@@ -280,7 +280,7 @@ impl Server {
                         }
                         new
                     }
-                    OpFn::Append(v) => crate::kv::append(&cur, &v),
+                    OpFn::Append(v) => sim::check::model::append_value(&cur, &v),
                     OpFn::Delete => Value::Nil,
                     OpFn::Read => unreachable!("handled above"),
                 };

@@ -5,6 +5,7 @@
 //! seen, and the first entry committed and applied at each index.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use sim::node::NodeId;
 use sim::protocol::{NodeTable, Violation};
@@ -52,13 +53,13 @@ pub struct Checker {
     /// of the entry before it and the command. Only the leader of `term`
     /// creates an entry of that term at an index, so these are unique for all
     /// time, and equal predecessors at every (index, term) give equal prefixes.
-    entries: BTreeMap<(u64, u64), (u64, Command)>,
+    entries: BTreeMap<(u64, u64), (u64, Arc<Command>)>,
     /// For each index first reported committed: the entry's term, and the
     /// term in which it was committed (the term of the server that first
     /// reported it, which is the leader that committed it).
     committed: BTreeMap<u64, (u64, u64)>,
     /// The first entry any server applied at each index.
-    applied: BTreeMap<u64, (u64, Command)>,
+    applied: BTreeMap<u64, (u64, Arc<Command>)>,
     /// Each broken fact is reported once, not at every later step.
     reported: BTreeSet<(&'static str, u64, u64)>,
 }
@@ -109,7 +110,8 @@ impl Checker {
 
     pub fn check_server(&mut self, s: &Server, out: &mut Vec<Violation>) {
         let id = s.id();
-        let name = format!("n{}", id.0 + 1);
+        // Formatted only when a violation is reported: this runs after every step.
+        let name = ServerName(id.0);
         let mut seen = self.seen.remove(&id).unwrap_or_default();
         let log = s.log();
 
@@ -242,5 +244,16 @@ impl Checker {
                 leading,
             },
         );
+    }
+}
+
+/// A server's name (`n3`) as a value that formats itself, so the per-step check
+/// allocates nothing unless it has something to report.
+#[derive(Clone, Copy)]
+struct ServerName(u32);
+
+impl std::fmt::Display for ServerName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "n{}", self.0 + 1)
     }
 }

@@ -1,6 +1,8 @@
 //! The replicated log: entries indexed from 1, each written to the node's disk
 //! under `("log", index)` so a restarted server can rebuild it.
 
+use std::sync::Arc;
+
 use sim::history::OpFn;
 use sim::node::{Disk, NodeId};
 
@@ -21,12 +23,14 @@ pub enum Command {
 }
 
 /// One log entry: the term of the leader that created it, its index, and the
-/// command.
+/// command. The command is shared, not copied: an entry travels to every
+/// follower and sits in every log and on every disk, and cloning it must not
+/// clone its key and value each time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub term: u64,
     pub index: u64,
-    pub command: Command,
+    pub command: Arc<Command>,
 }
 
 /// The in-memory copy of a server's log. Every change is also written to the

@@ -248,7 +248,7 @@ impl Default for Raft {
 pub fn from_scenario(s: &Scenario) -> Result<Raft, ScenarioError> {
     let params: Params = parse_system(s)?;
     if let Err((field, message)) = params.validate() {
-        let span = key_span(&s.source, field).unwrap_or(0..0);
+        let span = sim::scenario::key_span(&s.source, "system", field).unwrap_or(0..0);
         return Err(ScenarioError::at(
             &s.file,
             &s.source,
@@ -257,20 +257,6 @@ pub fn from_scenario(s: &Scenario) -> Result<Raft, ScenarioError> {
         ));
     }
     Ok(Raft::new(params, s.workload.client_config()))
-}
-
-/// Where `key = ...` is written, for an error that points at it.
-pub(crate) fn key_span(src: &str, key: &str) -> Option<std::ops::Range<usize>> {
-    let mut offset = 0;
-    for line in src.split_inclusive('\n') {
-        let lead = line.len() - line.trim_start().len();
-        let rest = &line[lead..];
-        if rest.starts_with(key) && rest[key.len()..].trim_start().starts_with('=') {
-            return Some(offset + lead..offset + lead + key.len());
-        }
-        offset += line.len();
-    }
-    None
 }
 
 impl Protocol for Raft {

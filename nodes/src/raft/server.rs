@@ -690,7 +690,7 @@ impl Server {
             Entry {
                 term: self.term,
                 index,
-                command,
+                command: std::sync::Arc::new(command),
             },
         );
         self.dirty = true;
@@ -738,7 +738,7 @@ impl Server {
             self.applied += 1;
             let command = entry.command.clone();
             let result = self.kv.apply(&command);
-            if let (Role::Leader, Command::Client { client, seq, .. }) = (self.role, &command) {
+            if let (Role::Leader, Command::Client { client, seq, .. }) = (self.role, &*command) {
                 self.send(*client, Msg::ClientReply { seq: *seq, result });
             }
         }

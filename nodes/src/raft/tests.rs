@@ -110,7 +110,8 @@ fn entry(term: u64, index: u64) -> Entry {
             seq: index,
             key: "k".into(),
             f: OpFn::Write(Value::Int(index as i64)),
-        },
+        }
+        .into(),
     }
 }
 
@@ -202,7 +203,7 @@ fn raft_5_2_a_candidate_with_a_majority_of_votes_becomes_leader_and_appends_a_no
     assert_eq!(s.server.role(), Role::Leader);
     assert_eq!(s.server.leader(), Some(N1));
     // §8: the leader's first entry is a no-op of its own term.
-    assert_eq!(s.server.log().get(1).unwrap().command, Command::Noop);
+    assert_eq!(*s.server.log().get(1).unwrap().command, Command::Noop);
     let out = sends(&effects);
     assert_eq!(out.len(), 2);
     for (_, m) in &out {
@@ -1134,7 +1135,7 @@ fn invariant_state_machine_safety_catches_two_commands_applied_at_one_index() {
     let mut n2 = Solo::new(N2, 3, 0, Params::default());
     let mut n3 = Solo::new(N3, 3, 0, Params::default());
     let mut other = entry(1, 1);
-    other.command = Command::Noop;
+    other.command = Command::Noop.into();
     for (s, e) in [(&mut n2, entry(1, 1)), (&mut n3, other)] {
         s.recv(
             N1,

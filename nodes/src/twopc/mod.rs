@@ -1,0 +1,513 @@
+//! Distributed transactions over a bank: two-phase commit, its cooperative
+//! termination protocol, three-phase commit, and an orchestrated saga.
+//!
+//! The bank is spread over participants `n2..nN`; account `a` lives on
+//! participant `a % participants`. Server `n1` is the coordinator. Clients
+//! submit transfers between accounts on two different participants (to the
+//! coordinator) and balance reads (straight to the participant that owns the
+//! account).
+//!
+//! **Two-phase commit** (Gray 1978; Bernstein, Hadzilacos and Goodman,
+//! *Concurrency Control and Recovery in Database Systems*, 1987, ch. 7). The
+//! coordinator sends `Prepare` with each participant's half of the transfer.
+//! A participant locks the account, checks the balance, writes its vote to its
+//! log and syncs it *before* answering yes: from then on it is *in doubt*, it
+//! holds the lock, and only the coordinator may decide. The coordinator logs a
+//! commit decision (synced) before sending it, so a crash cannot make it
+//! forget a commit someone may already have applied. It logs nothing for an
+//! abort: under *presumed abort* a coordinator that finds no decision in its
+//! log answers "abort". Timeouts are allowed only where the protocol permits
+//! them: the coordinator may abort while it still waits for votes, and a
+//! participant may refuse (vote no) before it has voted yes; after a yes it
+//! must wait. That wait is the famous blocking: if the coordinator crashes
+//! after collecting votes, every participant that voted yes holds its locks,
+//! and reads of those accounts stall, until the coordinator comes back.
+//!
+//! **Cooperative termination** (`cooperative_termination = true`): an in-doubt
+//! participant also asks the other participants of the transaction. A peer
+//! that knows the outcome tells it; a peer that never voted may abort and say
+//! so. It helps only when somebody knows: if every participant voted yes and
+//! none heard the decision, they are all still blocked.
+//!
+//! **Three-phase commit** (Skeen, *Nonblocking Commit Protocols*, SIGMOD
+//! 1981). After all votes are yes the coordinator sends `PreCommit` and waits
+//! for acknowledgements before `Commit`. A participant that times out decides
+//! alone: abort if it is only prepared (nobody can have committed yet),
+//! commit if it is pre-committed (everybody voted yes). That removes the
+//! blocking when nodes crash, but a timeout cannot tell a crash from a
+//! partition: a pre-commit that reaches one side of a partition and not the
+//! other makes the two sides decide differently, and atomicity breaks.
+//!
+//! This 3PC is cut down in one way worth knowing: its coordinator logs only
+//! commits, as 2PC's does, so a coordinator that restarts while participants
+//! are still settling a transaction it never logged answers "abort" (presumed
+//! abort), even if a pre-committed participant has meanwhile committed on its
+//! own. Skeen's protocol has the recovering coordinator join the termination
+//! protocol instead. The bundled scenarios keep the coordinator down far
+//! longer than the participants take to settle, so they never meet this case.
+//!
+//! **Saga** (Garcia-Molina and Salem, *Sagas*, SIGMOD 1987), orchestrated by
+//! the coordinator: the debit commits locally at once, then the credit; if the
+//! credit fails, a compensation credits the debited account back. Nothing
+//! blocks and no lock is held, but others can read the intermediate state (the
+//! money has left one account and not yet arrived in the other), and the total
+//! of all balances is wrong for as long as a saga is half done.
+//!
+//! **Mapping the workload onto the bank.** The kernel hands clients key-value
+//! operations on keys `k0..k{keys-1}`. A `get` of `k{i}` reads the balance of
+//! account `i % accounts` (the output is the balance). Any write (`put`,
+//! `append`, `cas`, `delete`) of `k{i}` with value `v` is a transfer of
+//! `1 + v % 10` from account `i % accounts` to an account on another
+//! participant chosen from `v` (see [`Bank::transfer_for`]). A committed
+//! transfer completes `ok`; a definite abort (a vote no, insufficient funds, a
+//! lock conflict, a compensated saga) completes `fail` and counts as served;
+//! a client that hears nothing before its timeout gives up with `info`: it
+//! was blocked.
+//!
+//! Invariants: `atomicity` (no transaction committed on one node and aborted
+//! on another), `conservation` (whenever nothing is in flight anywhere, the
+//! balances add up to what they started with), `durability` (a node never
+//! comes back from a crash without a commit it had made).
+
+mod checker;
+mod client;
+mod coordinator;
+mod participant;
+
+pub use checker::Checker;
+pub use client::Client;
+pub use coordinator::Coordinator;
+pub use participant::Participant;
+
+use serde::Deserialize;
+use sim::client::ClientConfig;
+use sim::node::{Cluster, Ctx, Disk, Message, Node, NodeId, Request, Status, TimerId};
+use sim::protocol::{Protocol, Violation};
+use sim::scenario::{key_span, parse_system, Scenario, ScenarioError};
+use sim::time::{ms, Nanos};
+
+pub const ROLES: &[&str] = &["coordinator", "participant"];
+
+/// The coordinator is always `n1`.
+pub const COORDINATOR: NodeId = NodeId(0);
+
+/// Which commit protocol the bank runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum Mode {
+    #[serde(rename = "2pc")]
+    TwoPc,
+    #[serde(rename = "3pc")]
+    ThreePc,
+    #[serde(rename = "saga")]
+    Saga,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::TwoPc => "2pc",
+            Mode::ThreePc => "3pc",
+            Mode::Saga => "saga",
+        }
+    }
+}
+
+/// `[system]` for `protocol = "twopc"`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    #[allow(dead_code)]
+    protocol: String,
+    /// `"2pc"`, `"3pc"` or `"saga"`.
+    #[serde(default = "two_pc")]
+    pub mode: Mode,
+    /// 2PC only: in-doubt participants also ask each other for the decision.
+    #[serde(default)]
+    pub cooperative_termination: bool,
+    /// Accounts on each participant.
+    #[serde(default = "four")]
+    pub accounts_per_participant: u32,
+    /// Every account's balance at the start.
+    #[serde(default = "hundred")]
+    pub initial_balance: i64,
+    /// The chance that a participant refuses its part of a transfer: it votes
+    /// no (2PC/3PC) or fails the credit step (saga, which then compensates).
+    #[serde(default)]
+    pub fail_probability: f64,
+    /// How long the coordinator waits for votes (and 3PC pre-commit
+    /// acknowledgements) before it decides without them.
+    #[serde(default = "hundred_ms", with = "sim::time::serde_duration")]
+    pub vote_timeout: Nanos,
+    /// How long a participant that voted yes waits for the decision before it
+    /// acts: asks (2PC), decides alone (3PC).
+    #[serde(default = "two_hundred_ms", with = "sim::time::serde_duration")]
+    pub participant_timeout: Nanos,
+    /// How often unanswered messages are sent again: decisions, saga steps,
+    /// an in-doubt participant's questions.
+    #[serde(default = "fifty_ms", with = "sim::time::serde_duration")]
+    pub resend_interval: Nanos,
+    /// Bug: the coordinator sends its decision before it is durable (its log is
+    /// flushed in the background every 100 ms).
+    #[serde(default)]
+    pub decide_before_logging: bool,
+    /// Bug: a participant answers yes without logging its vote durably (the
+    /// vote reaches its log only together with the outcome).
+    #[serde(default)]
+    pub participant_forgets_vote: bool,
+    /// Bug: a participant that voted yes aborts on its own when it times out.
+    #[serde(default)]
+    pub unilateral_abort_after_yes: bool,
+}
+
+fn two_pc() -> Mode {
+    Mode::TwoPc
+}
+fn four() -> u32 {
+    4
+}
+fn hundred() -> i64 {
+    100
+}
+fn hundred_ms() -> Nanos {
+    ms(100)
+}
+fn two_hundred_ms() -> Nanos {
+    ms(200)
+}
+fn fifty_ms() -> Nanos {
+    ms(50)
+}
+
+/// The accounts and where they live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bank {
+    pub participants: u32,
+    pub accounts: u32,
+}
+
+impl Bank {
+    /// The participant that owns account `a`.
+    pub fn owner(&self, a: u32) -> NodeId {
+        NodeId(1 + a % self.participants)
+    }
+
+    /// The accounts participant `p` owns.
+    pub fn accounts_of(&self, p: NodeId) -> impl Iterator<Item = u32> + '_ {
+        let i = p.0 - 1;
+        (0..self.accounts).filter(move |a| a % self.participants == i)
+    }
+
+    /// The transfer a write of key index `key` with value `v` stands for: from
+    /// account `key % accounts` to an account on another participant.
+    pub fn transfer_for(&self, key: u32, v: u64) -> (u32, u32, i64) {
+        let from = key % self.accounts;
+        let p = self.participants;
+        let to_participant = (from % p + 1 + (v % (p as u64 - 1)) as u32) % p;
+        let per = self.accounts / p;
+        let to = ((v / 7) % per as u64) as u32 * p + to_participant;
+        (from, to, 1 + (v % 10) as i64)
+    }
+}
+
+/// A transaction is named by the client operation that asked for it.
+pub type Tx = u64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Decision {
+    Commit,
+    Abort,
+}
+
+/// One participant's half of a transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub account: u32,
+    pub delta: i64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Msg {
+    /// Client to coordinator.
+    Transfer {
+        op: u64,
+        from: u32,
+        to: u32,
+        amount: i64,
+    },
+    TransferDone {
+        op: u64,
+        committed: bool,
+    },
+    /// Client to the participant owning `account`.
+    Read {
+        op: u64,
+        account: u32,
+    },
+    ReadDone {
+        op: u64,
+        balance: i64,
+    },
+    Prepare {
+        tx: Tx,
+        change: Change,
+        /// The other participants, for cooperative termination.
+        peers: Vec<NodeId>,
+    },
+    Vote {
+        tx: Tx,
+        yes: bool,
+    },
+    PreCommit {
+        tx: Tx,
+    },
+    PreCommitAck {
+        tx: Tx,
+    },
+    Decide {
+        tx: Tx,
+        decision: Decision,
+    },
+    Ack {
+        tx: Tx,
+    },
+    /// An in-doubt participant asks the coordinator (or a peer).
+    AskDecision {
+        tx: Tx,
+    },
+    /// The answer; `None`: "I do not know either".
+    Tell {
+        tx: Tx,
+        decision: Option<Decision>,
+    },
+    /// Saga: apply `change` at once (step 0 debit, 1 credit, 2 compensation).
+    Step {
+        tx: Tx,
+        step: u8,
+        change: Change,
+    },
+    StepDone {
+        tx: Tx,
+        step: u8,
+        ok: bool,
+    },
+    /// Saga: the transfer is over (committed or compensated). Only for the
+    /// measure of reads that saw a half-done saga; never resent.
+    SagaEnd {
+        tx: Tx,
+    },
+}
+
+impl Message for Msg {
+    fn kind(&self) -> &'static str {
+        match self {
+            Msg::Transfer { .. } => "Transfer",
+            Msg::TransferDone { .. } => "TransferDone",
+            Msg::Read { .. } => "Read",
+            Msg::ReadDone { .. } => "ReadDone",
+            Msg::Prepare { .. } => "Prepare",
+            Msg::Vote { .. } => "Vote",
+            Msg::PreCommit { .. } => "PreCommit",
+            Msg::PreCommitAck { .. } => "PreCommitAck",
+            Msg::Decide { .. } => "Decide",
+            Msg::Ack { .. } => "Ack",
+            Msg::AskDecision { .. } => "AskDecision",
+            Msg::Tell { .. } => "Tell",
+            Msg::Step { .. } => "Step",
+            Msg::StepDone { .. } => "StepDone",
+            Msg::SagaEnd { .. } => "SagaEnd",
+        }
+    }
+}
+
+/// Per-transaction timers: the transaction id shifted, plus which node's timer.
+pub(crate) fn tx_timer(tx: Tx) -> TimerId {
+    TimerId(tx << 1)
+}
+pub(crate) fn timer_tx(t: TimerId) -> Option<Tx> {
+    (t.0 & 1 == 0 && t.0 < u64::MAX / 4).then_some(t.0 >> 1)
+}
+
+/// Everything a node needs to know about the run's settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub params: Params,
+    pub bank: Bank,
+    pub client: ClientConfig,
+}
+
+pub struct Twopc {
+    pub config: Config,
+    pub checker: Checker,
+}
+
+impl Twopc {
+    pub fn from_scenario(s: &Scenario) -> Result<Twopc, ScenarioError> {
+        let params: Params = parse_system(s)?;
+        let at = |span: std::ops::Range<usize>, msg: String| {
+            ScenarioError::at(&s.file, &s.source, span, msg)
+        };
+        // Where a `[system]` key is written, to point an error at it.
+        let key = |name: &str| {
+            key_span(&s.source, "system", name).unwrap_or_else(|| s.topology.servers.span())
+        };
+        if s.servers() < 3 {
+            return Err(at(
+                s.topology.servers.span(),
+                format!(
+                    "protocol \"twopc\" needs a coordinator and at least two participants (servers >= 3); this scenario asks for servers = {}",
+                    s.servers()
+                ),
+            ));
+        }
+        if params.accounts_per_participant == 0 {
+            return Err(at(
+                key("accounts_per_participant"),
+                "[system] accounts_per_participant must be at least 1".into(),
+            ));
+        }
+        if !(0.0..=1.0).contains(&params.fail_probability) {
+            return Err(at(
+                key("fail_probability"),
+                format!(
+                    "[system] fail_probability = {}: a probability must be between 0.0 and 1.0",
+                    params.fail_probability
+                ),
+            ));
+        }
+        if params.cooperative_termination && params.mode != Mode::TwoPc {
+            return Err(at(
+                key("cooperative_termination"),
+                format!(
+                    "[system] cooperative_termination applies to mode = \"2pc\" only; this scenario has mode = \"{}\"",
+                    params.mode.name()
+                ),
+            ));
+        }
+        let participants = s.servers() as u32 - 1;
+        let bank = Bank {
+            participants,
+            accounts: participants * params.accounts_per_participant,
+        };
+        let total = bank.accounts as i64 * params.initial_balance;
+        Ok(Twopc {
+            config: Config {
+                params,
+                bank,
+                client: s.workload.client_config(),
+            },
+            checker: Checker::new(total, s.servers()),
+        })
+    }
+}
+
+/// A node of the bank.
+pub enum TwopcNode {
+    Coordinator(Coordinator),
+    Participant(Participant),
+    Client(Client),
+}
+
+impl TwopcNode {
+    pub fn participant(&self) -> Option<&Participant> {
+        match self {
+            TwopcNode::Participant(p) => Some(p),
+            _ => None,
+        }
+    }
+    pub fn coordinator(&self) -> Option<&Coordinator> {
+        match self {
+            TwopcNode::Coordinator(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+impl Protocol for Twopc {
+    type Node = TwopcNode;
+
+    fn build(&self, id: NodeId, cluster: &Cluster, disk: &Disk) -> TwopcNode {
+        if cluster.is_client(id) {
+            TwopcNode::Client(Client::new(&self.config))
+        } else if id == COORDINATOR {
+            TwopcNode::Coordinator(Coordinator::recover(&self.config, disk))
+        } else {
+            TwopcNode::Participant(Participant::recover(&self.config, id, disk))
+        }
+    }
+
+    fn invariants(&self) -> &'static [&'static str] {
+        &["atomicity", "conservation", "durability"]
+    }
+
+    fn check(
+        &mut self,
+        now: Nanos,
+        stepped: NodeId,
+        nodes: &[Option<TwopcNode>],
+        out: &mut Vec<Violation>,
+    ) {
+        self.checker.check(now, stepped, nodes, out);
+    }
+
+    fn history_not_checkable(&self) -> Option<&'static str> {
+        Some("the bank's history is transfers and balance reads, not a key-value store's (its keys name accounts, its writes are transfers); atomicity, conservation and durability above are its checks")
+    }
+
+    fn summary(&self, nodes: &[Option<TwopcNode>]) -> Vec<(String, String)> {
+        self.checker.summary(&self.config, nodes)
+    }
+}
+
+impl Node for TwopcNode {
+    type Msg = Msg;
+
+    fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
+        match self {
+            TwopcNode::Coordinator(c) => c.on_start(ctx),
+            TwopcNode::Participant(p) => p.on_start(ctx),
+            TwopcNode::Client(_) => {}
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
+        match self {
+            TwopcNode::Coordinator(c) => c.on_message(ctx, from, msg),
+            TwopcNode::Participant(p) => p.on_message(ctx, from, msg),
+            TwopcNode::Client(c) => c.on_message(ctx, msg),
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
+        match self {
+            TwopcNode::Coordinator(c) => c.on_timer(ctx, timer),
+            TwopcNode::Participant(p) => p.on_timer(ctx, timer),
+            TwopcNode::Client(c) => c.on_timer(ctx, timer),
+        }
+    }
+
+    fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
+        match self {
+            TwopcNode::Client(c) => c.on_request(ctx, req),
+            _ => unreachable!("the kernel sends requests to clients only"),
+        }
+    }
+
+    fn role(&self) -> &'static str {
+        match self {
+            TwopcNode::Coordinator(_) => "coordinator",
+            TwopcNode::Participant(_) => "participant",
+            TwopcNode::Client(_) => "client",
+        }
+    }
+
+    fn status(&self) -> Status {
+        match self {
+            TwopcNode::Coordinator(c) => c.status(),
+            TwopcNode::Participant(p) => p.status(),
+            TwopcNode::Client(c) => c.status(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
