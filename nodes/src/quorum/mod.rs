@@ -610,31 +610,46 @@ impl Protocol for Quorum {
             counts.push(p.vnodes);
             counts.sort_unstable();
         }
-        let bal: Vec<String> = counts
+        let bal: Vec<(u32, f64)> = counts
             .iter()
             .map(|&v| {
                 let (max, mean) = ring::balance(&Ring::new(first.members().iter().copied(), v), KEYS);
-                format!("{v} vnodes {:.2}", max as f64 / mean)
+                (v, max as f64 / mean)
             })
             .collect();
+        let here = bal.iter().find(|(v, _)| *v == p.vnodes).map_or(0.0, |(_, r)| *r);
         out.push((
-            "key balance (max/mean owned, 10,000 keys)".into(),
-            bal.join(", "),
+            "key balance max/mean".into(),
+            format!(
+                "{here:.2} with {} vnodes per node (10,000 keys by owner); {}",
+                p.vnodes,
+                bal.iter()
+                    .map(|(v, r)| format!("{v} vnodes: {r:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         ));
         for (i, change) in self.timeline.changes.iter().enumerate() {
             let before = &self.timeline.epochs[i].1;
             let after = &self.timeline.epochs[i + 1].1;
             let mv = ring::movement(before, after, p.n, KEYS);
-            let pct = |x: usize| format!("{:.1}%", 100.0 * x as f64 / KEYS as f64);
+            let pct = |x: usize| 100.0 * x as f64 / KEYS as f64;
+            let suffix = if i == 0 { String::new() } else { format!(" #{}", i + 1) };
             out.push((
-                format!("membership {change}"),
+                format!("keys moved by the ring{suffix}"),
                 format!(
-                    "{} -> {} members: the ring moved {} of 10,000 keys' owners ({} of preference lists changed); hash % nodes would move {}",
+                    "{:.1} percent of 10,000 keys changed owner {change} ({} -> {} members; {:.1} percent of preference lists changed)",
+                    pct(mv.ring_moved),
                     before.members().len(),
                     after.members().len(),
-                    pct(mv.ring_moved),
                     pct(mv.ring_replicas_changed),
-                    pct(mv.mod_moved),
+                ),
+            ));
+            out.push((
+                format!("keys moved by hash mod nodes{suffix}"),
+                format!(
+                    "{:.1} percent of the same keys would change owner under hash(key) % nodes",
+                    pct(mv.mod_moved)
                 ),
             ));
         }
@@ -658,9 +673,9 @@ impl Protocol for Quorum {
                 .map(|(i, _)| format!("n{}", i + 1))
                 .unwrap_or_default();
             out.push((
-                "requests per replica (max/mean)".into(),
+                "requests per replica max/mean".into(),
                 format!(
-                    "{max}/{mean:.0} = {:.2} (busiest {busiest}); per node: {}",
+                    "{:.2} (max {max}, mean {mean:.0}, busiest {busiest}); per node: {}",
                     if mean > 0.0 { max as f64 / mean } else { 0.0 },
                     reqs.iter().map(u64::to_string).collect::<Vec<_>>().join(" ")
                 ),
@@ -675,9 +690,9 @@ impl Protocol for Quorum {
             if let Some((k, c)) = per_key.iter().max_by_key(|(k, c)| (**c, std::cmp::Reverse(**k))) {
                 let ring = self.timeline.epochs[self.timeline.epochs.len() - 1].1.clone();
                 out.push((
-                    "hottest key".into(),
+                    "hottest key share".into(),
                     format!(
-                        "{k}: {c} of {total} requests ({:.1}%), all on replicas {}",
+                        "{:.1} percent of requests: {k} ({c} of {total}), all on replicas {}",
                         100.0 * *c as f64 / total.max(1) as f64,
                         ring.preference_list(k, p.n)
                             .iter()
@@ -690,8 +705,8 @@ impl Protocol for Quorum {
             let keys: Vec<u64> = servers.iter().map(|(_, s)| s.store().len() as u64).collect();
             let (max, mean) = max_mean(&keys);
             out.push((
-                "keys held per replica (max/mean)".into(),
-                format!("{max}/{mean:.1}"),
+                "keys held per replica".into(),
+                format!("{max} at most, {mean:.1} on average"),
             ));
             let sum = |f: fn(&server::Stats) -> u64| servers.iter().map(|(_, s)| f(s.stats())).sum::<u64>();
             out.push((
@@ -715,7 +730,7 @@ impl Protocol for Quorum {
             ));
             if p.versioning == Versioning::Vector {
                 out.push((
-                    "siblings".into(),
+                    "reads with siblings".into(),
                     format!(
                         "{} reads found concurrent siblings (the history records their merge)",
                         sum(|s| s.sibling_reads)
@@ -725,16 +740,14 @@ impl Protocol for Quorum {
         }
         let (differ, hints) = self.checker.last;
         out.push((
-            "convergence".into(),
+            "replicas disagreeing at the end".into(),
+            format!("{differ} key(s) differ between live replicas, {hints} hint(s) still held"),
+        ));
+        out.push((
+            "last disagreement seen".into(),
             match self.checker.last_divergent {
-                None => "replicas never disagreed at a check (every 50ms)".into(),
-                Some(t) if differ == 0 && hints == 0 => format!(
-                    "replicas agree at the end; last seen disagreeing at {}",
-                    fmt_duration(t)
-                ),
-                Some(_) => format!(
-                    "replicas still disagree at the end: {differ} key(s) differ, {hints} hint(s) held"
-                ),
+                None => "never (checked every 50ms)".into(),
+                Some(t) => format!("{} (checked every 50ms)", fmt_duration(t)),
             },
         ));
         out
