@@ -15,10 +15,11 @@ use crate::exit;
 pub struct BenchArgs {
     /// What to measure: `kernel` (ping between 5 nodes, and the single-server
     /// store with tracing off and on), `raft` (5 servers, 3 clients), `twopc`
-    /// (two-phase commit: 1 coordinator, 4 participants, 8 clients), or
+    /// (two-phase commit: 1 coordinator, 4 participants, 8 clients), `quorum`
+    /// (8 replicas on a ring, N=3, 8 clients), or
     /// `check` (the linearizability checker on the reference histories and a
     /// generated 100,000-operation history).
-    #[arg(default_value = "kernel", value_parser = ["kernel", "raft", "twopc", "check"])]
+    #[arg(default_value = "kernel", value_parser = ["kernel", "raft", "twopc", "quorum", "check"])]
     pub target: String,
     /// For `check`: the reference corpus (the folder holding verdicts.tsv).
     #[arg(long, value_name = "DIR")]
@@ -104,6 +105,30 @@ mix = { get = 0.4, put = 0.6 }
 timeout = "100ms"
 "#;
 
+const QUORUM: &str = r#"
+[meta]
+name = "bench/quorum"
+description = "quorum replication: 8 replicas on a ring, N=3 W=2 R=2, 8 busy clients"
+duration = "60s"
+[system]
+protocol = "quorum"
+n = 3
+w = 2
+r = 2
+vnodes = 64
+read_repair = "async"
+[topology]
+servers = 8
+clients = 8
+[network]
+latency = { dist = "uniform", min = "100us", max = "300us" }
+[workload]
+rate = 2000
+keys = 64
+mix = { get = 0.5, put = 0.5 }
+timeout = "100ms"
+"#;
+
 struct Figures {
     events: u64,
     wall_s: f64,
@@ -156,8 +181,17 @@ pub fn run(args: &BenchArgs) -> i32 {
         args.target,
         fmt_duration(args.seconds * 1_000_000_000)
     );
-    if args.target == "raft" || args.target == "twopc" {
-        let runs = if args.target == "raft" {
+    if args.target == "raft" || args.target == "twopc" || args.target == "quorum" {
+        let runs = if args.target == "quorum" {
+            [
+                ("quorum, 8 servers, 8 clients, off", QUORUM, TraceMode::Off),
+                (
+                    "quorum, 8 servers, 8 clients, on",
+                    QUORUM,
+                    TraceMode::Record,
+                ),
+            ]
+        } else if args.target == "raft" {
             [
                 (
                     "raft, 5 servers, 3 clients, tracing off",
