@@ -224,7 +224,12 @@ pub struct Timeline {
 
 impl Timeline {
     /// Builds the rings for `servers` servers and the membership changes.
-    pub fn new(servers: usize, vnodes: u32, joins: &[(NodeId, Nanos)], leaves: &[(NodeId, Nanos)]) -> Timeline {
+    pub fn new(
+        servers: usize,
+        vnodes: u32,
+        joins: &[(NodeId, Nanos)],
+        leaves: &[(NodeId, Nanos)],
+    ) -> Timeline {
         let mut times: Vec<Nanos> = joins.iter().chain(leaves).map(|(_, t)| *t).collect();
         times.sort_unstable();
         times.dedup();
@@ -345,20 +350,28 @@ pub struct Quorum {
 }
 
 impl Quorum {
-    pub fn new(params: Params, servers: usize, client: ClientConfig) -> Result<Quorum, (&'static str, String)> {
-        let node = |c: &Change, field: &'static str| -> Result<(NodeId, Nanos), (&'static str, String)> {
-            c.node
-                .strip_prefix('n')
-                .and_then(|i| i.parse::<u32>().ok())
-                .filter(|i| (1..=servers as u32).contains(i))
-                .map(|i| (NodeId(i - 1), c.at))
-                .ok_or_else(|| {
-                    (
-                        field,
-                        format!("{field}: \"{}\" is not a server; servers are n1..n{servers}", c.node),
-                    )
-                })
-        };
+    pub fn new(
+        params: Params,
+        servers: usize,
+        client: ClientConfig,
+    ) -> Result<Quorum, (&'static str, String)> {
+        let node =
+            |c: &Change, field: &'static str| -> Result<(NodeId, Nanos), (&'static str, String)> {
+                c.node
+                    .strip_prefix('n')
+                    .and_then(|i| i.parse::<u32>().ok())
+                    .filter(|i| (1..=servers as u32).contains(i))
+                    .map(|i| (NodeId(i - 1), c.at))
+                    .ok_or_else(|| {
+                        (
+                            field,
+                            format!(
+                                "{field}: \"{}\" is not a server; servers are n1..n{servers}",
+                                c.node
+                            ),
+                        )
+                    })
+            };
         let joins = params
             .joins
             .iter()
@@ -545,7 +558,13 @@ impl Protocol for Quorum {
         INVARIANTS
     }
 
-    fn check(&mut self, now: Nanos, _stepped: NodeId, nodes: &NodeTable<QuorumNode>, out: &mut Vec<Violation>) {
+    fn check(
+        &mut self,
+        now: Nanos,
+        _stepped: NodeId,
+        nodes: &NodeTable<QuorumNode>,
+        out: &mut Vec<Violation>,
+    ) {
         if now < self.checker.next_check {
             return;
         }
@@ -601,7 +620,11 @@ impl Protocol for Quorum {
         let first = &self.timeline.epochs[0].1;
         out.push((
             "ring".into(),
-            format!("{} members, {} vnodes each", first.members().len(), p.vnodes),
+            format!(
+                "{} members, {} vnodes each",
+                first.members().len(),
+                p.vnodes
+            ),
         ));
         // Balance as a function of vnodes, over synthetic keys on the first ring.
         const KEYS: usize = 10_000;
@@ -613,11 +636,15 @@ impl Protocol for Quorum {
         let bal: Vec<(u32, f64)> = counts
             .iter()
             .map(|&v| {
-                let (max, mean) = ring::balance(&Ring::new(first.members().iter().copied(), v), KEYS);
+                let (max, mean) =
+                    ring::balance(&Ring::new(first.members().iter().copied(), v), KEYS);
                 (v, max as f64 / mean)
             })
             .collect();
-        let here = bal.iter().find(|(v, _)| *v == p.vnodes).map_or(0.0, |(_, r)| *r);
+        let here = bal
+            .iter()
+            .find(|(v, _)| *v == p.vnodes)
+            .map_or(0.0, |(_, r)| *r);
         out.push((
             "key balance max/mean".into(),
             format!(
@@ -634,7 +661,11 @@ impl Protocol for Quorum {
             let after = &self.timeline.epochs[i + 1].1;
             let mv = ring::movement(before, after, p.n, KEYS);
             let pct = |x: usize| 100.0 * x as f64 / KEYS as f64;
-            let suffix = if i == 0 { String::new() } else { format!(" #{}", i + 1) };
+            let suffix = if i == 0 {
+                String::new()
+            } else {
+                format!(" #{}", i + 1)
+            };
             out.push((
                 format!("keys moved by the ring{suffix}"),
                 format!(
@@ -677,7 +708,10 @@ impl Protocol for Quorum {
                 format!(
                     "{:.2} (max {max}, mean {mean:.0}, busiest {busiest}); per node: {}",
                     if mean > 0.0 { max as f64 / mean } else { 0.0 },
-                    reqs.iter().map(u64::to_string).collect::<Vec<_>>().join(" ")
+                    reqs.iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 ),
             ));
             let mut per_key: BTreeMap<&str, u64> = BTreeMap::new();
@@ -687,8 +721,13 @@ impl Protocol for Quorum {
                 }
             }
             let total: u64 = per_key.values().sum();
-            if let Some((k, c)) = per_key.iter().max_by_key(|(k, c)| (**c, std::cmp::Reverse(**k))) {
-                let ring = self.timeline.epochs[self.timeline.epochs.len() - 1].1.clone();
+            if let Some((k, c)) = per_key
+                .iter()
+                .max_by_key(|(k, c)| (**c, std::cmp::Reverse(**k)))
+            {
+                let ring = self.timeline.epochs[self.timeline.epochs.len() - 1]
+                    .1
+                    .clone();
                 out.push((
                     "hottest key share".into(),
                     format!(
@@ -702,13 +741,18 @@ impl Protocol for Quorum {
                     ),
                 ));
             }
-            let keys: Vec<u64> = servers.iter().map(|(_, s)| s.store().len() as u64).collect();
+            let keys: Vec<u64> = servers
+                .iter()
+                .map(|(_, s)| s.store().len() as u64)
+                .collect();
             let (max, mean) = max_mean(&keys);
             out.push((
                 "keys held per replica".into(),
                 format!("{max} at most, {mean:.1} on average"),
             ));
-            let sum = |f: fn(&server::Stats) -> u64| servers.iter().map(|(_, s)| f(s.stats())).sum::<u64>();
+            let sum = |f: fn(&server::Stats) -> u64| {
+                servers.iter().map(|(_, s)| f(s.stats())).sum::<u64>()
+            };
             out.push((
                 "coordinator".into(),
                 format!(

@@ -95,7 +95,12 @@ fn hint_index(target: NodeId, key: &str) -> u64 {
 
 impl Server {
     /// Rebuilds a replica from its disk (everything it stored is synced).
-    pub fn recover(me: NodeId, params: Arc<Params>, timeline: Arc<Timeline>, disk: &Disk) -> Server {
+    pub fn recover(
+        me: NodeId,
+        params: Arc<Params>,
+        timeline: Arc<Timeline>,
+        disk: &Disk,
+    ) -> Server {
         let mut store = BTreeMap::new();
         for i in disk.indexes("data") {
             if let Some((k, v)) = disk.get::<(String, Vec<Sibling>)>(("data", i)) {
@@ -167,7 +172,10 @@ impl Server {
     fn save_hint(&mut self, ctx: &mut Ctx<Msg>, target: NodeId, key: &str) {
         let disk = ctx.disk();
         match self.hints.get(&(target, key.to_string())) {
-            Some(v) => disk.put(("hint", hint_index(target, key)), (target, key.to_string(), v.clone())),
+            Some(v) => disk.put(
+                ("hint", hint_index(target, key)),
+                (target, key.to_string(), v.clone()),
+            ),
             None => disk.delete(("hint", hint_index(target, key))),
         }
         disk.sync();
@@ -182,7 +190,10 @@ impl Server {
             // already compared versions".
             let mut s = sibs.to_vec();
             s.sort();
-            if let Some(newer) = cur.iter().find(|c| sibs.iter().all(|s| c.supersedes(s, mode))) {
+            if let Some(newer) = cur
+                .iter()
+                .find(|c| sibs.iter().all(|s| c.supersedes(s, mode)))
+            {
                 ctx.violation(
                     "repair-never-older",
                     format!(
@@ -236,7 +247,14 @@ impl Server {
         }
     }
 
-    fn put_local(&mut self, ctx: &mut Ctx<Msg>, key: &str, sibs: &[Sibling], hint_for: Option<NodeId>, repair: bool) {
+    fn put_local(
+        &mut self,
+        ctx: &mut Ctx<Msg>,
+        key: &str,
+        sibs: &[Sibling],
+        hint_for: Option<NodeId>,
+        repair: bool,
+    ) {
         match hint_for {
             Some(t) if t != self.me => {
                 let k = (t, key.to_string());
@@ -258,7 +276,10 @@ impl Server {
         self.stats.requests += 1;
         self.stats.coordinated += 1;
         *self.stats.per_key.entry(key.clone()).or_default() += 1;
-        let prefs = self.timeline.at(ctx.now()).preference_list(&key, self.params.n);
+        let prefs = self
+            .timeline
+            .at(ctx.now())
+            .preference_list(&key, self.params.n);
         let kind = match f {
             OpFn::Read => Kind::Read,
             f => {
@@ -625,12 +646,16 @@ impl Server {
             return;
         }
         self.handoffs.clear();
-        let hints: Vec<((NodeId, String), Vec<Sibling>)> =
-            self.hints.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let hints: Vec<((NodeId, String), Vec<Sibling>)> = self
+            .hints
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         for ((target, key), sibs) in hints {
             let req = self.next_req;
             self.next_req += 1;
-            self.handoffs.insert(req, (target, key.clone(), sibs.clone()));
+            self.handoffs
+                .insert(req, (target, key.clone(), sibs.clone()));
             ctx.send(
                 target,
                 Msg::Put {
@@ -715,10 +740,19 @@ impl Server {
         );
     }
 
-    fn on_leaves(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, leaves: Vec<u32>, data: Vec<(String, Vec<Sibling>)>, reply: bool) {
+    fn on_leaves(
+        &mut self,
+        ctx: &mut Ctx<Msg>,
+        from: NodeId,
+        leaves: Vec<u32>,
+        data: Vec<(String, Vec<Sibling>)>,
+        reply: bool,
+    ) {
         let ring = self.timeline.at(ctx.now()).clone();
         for (k, sibs) in &data {
-            if ring.preference_list(k, self.params.n).contains(&self.me) && self.apply(ctx, k, sibs, false) {
+            if ring.preference_list(k, self.params.n).contains(&self.me)
+                && self.apply(ctx, k, sibs, false)
+            {
                 self.stats.anti_entropy_repairs += 1;
             }
         }
@@ -745,11 +779,21 @@ impl Server {
         Status {
             role: "replica",
             fields: vec![
-                ("ring", format!("first token at {position}, {} vnodes", tokens.len())),
+                (
+                    "ring",
+                    format!("first token at {position}, {} vnodes", tokens.len()),
+                ),
                 ("keys", self.store.len().to_string()),
                 ("hints", self.hints.len().to_string()),
                 ("pending repairs", self.repairs.len().to_string()),
-                ("coordinating", self.pending.values().filter(|p| !p.answered).count().to_string()),
+                (
+                    "coordinating",
+                    self.pending
+                        .values()
+                        .filter(|p| !p.answered)
+                        .count()
+                        .to_string(),
+                ),
             ],
         }
     }

@@ -245,7 +245,10 @@ mod tests {
         let mv = movement(&before, &after, 3, 10_000);
         let ring_share = mv.ring_moved as f64 / mv.keys as f64;
         let mod_share = mv.mod_moved as f64 / mv.keys as f64;
-        assert!((0.12..0.22).contains(&ring_share), "ring moved {ring_share}");
+        assert!(
+            (0.12..0.22).contains(&ring_share),
+            "ring moved {ring_share}"
+        );
         assert!(mod_share > 0.75, "mod-N moved {mod_share}");
     }
 
