@@ -741,6 +741,42 @@ impl Protocol for Quorum {
                     ),
                 ));
             }
+            // The same requests placed on rings with other vnode counts: each
+            // request is counted once on each of its key's N replicas.
+            if total > 0 {
+                let req_bal: Vec<(u32, f64)> = counts
+                    .iter()
+                    .map(|&v| {
+                        let ring = Ring::new(first.members().iter().copied(), v);
+                        let mut per: BTreeMap<NodeId, u64> =
+                            ring.members().iter().map(|&m| (m, 0)).collect();
+                        for (k, c) in &per_key {
+                            for m in ring.preference_list(k, p.n) {
+                                *per.entry(m).or_default() += c;
+                            }
+                        }
+                        let max = per.values().copied().max().unwrap_or(0) as f64;
+                        let mean = per.values().sum::<u64>() as f64 / per.len().max(1) as f64;
+                        (v, if mean > 0.0 { max / mean } else { 0.0 })
+                    })
+                    .collect();
+                let here = req_bal
+                    .iter()
+                    .find(|(v, _)| *v == p.vnodes)
+                    .map_or(0.0, |(_, r)| *r);
+                out.push((
+                    "request balance max/mean".into(),
+                    format!(
+                        "{here:.2} with {} vnodes per node (this run's requests on each key's N replicas); {}",
+                        p.vnodes,
+                        req_bal
+                            .iter()
+                            .map(|(v, r)| format!("{v} vnodes: {r:.2}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
             let keys: Vec<u64> = servers
                 .iter()
                 .map(|(_, s)| s.store().len() as u64)

@@ -642,6 +642,9 @@ impl Server {
                 }
             }
         }
+        // Repairs nobody acknowledged by now were lost (a partition, a
+        // crash); forget them, so the status counts only recent ones.
+        self.repairs.clear();
         if self.params.hint_never_delivered {
             return;
         }
