@@ -688,7 +688,7 @@ impl Server {
     /// The Merkle tree's leaves over the keys shared with `peer`: each leaf
     /// hashes the (key, versions) pairs that fall in it, in key order. The
     /// root is the hash of the leaves; both sides compare leaf by leaf.
-    fn merkle_leaves(&self, now: Nanos, peer: NodeId) -> Vec<u64> {
+    pub(super) fn merkle_leaves(&self, now: Nanos, peer: NodeId) -> Vec<u64> {
         let mut leaves = vec![0u64; MERKLE_LEAVES];
         for k in self.shared_with(now, peer) {
             let l = Self::leaf_of(k);

@@ -526,3 +526,80 @@ fn membership_is_a_function_of_time() {
     // Every key that moved now belongs to the new node.
     assert!(moved[&true] > 100 && moved[&true] < 300, "{moved:?}");
 }
+
+#[test]
+fn anti_entropy_sends_only_the_leaves_that_differ_and_both_sides_end_with_the_merge() {
+    let mut b = Bench::new(
+        3,
+        Params {
+            anti_entropy_interval: Some(ms(1000)),
+            ..Params::default()
+        },
+    );
+    // With N=3 on three servers every server replicates every key.
+    let (x, y) = (NodeId(0), NodeId(1));
+    for i in 0..20 {
+        let key = format!("k{i}");
+        for n in [x, y] {
+            b.on(n, |s, ctx| {
+                s.on_message(
+                    ctx,
+                    NodeId(2),
+                    Msg::Put {
+                        req: 1,
+                        key: key.clone(),
+                        sibs: vec![sib(10, 2, &[], i)],
+                        hint_for: None,
+                        repair: false,
+                    },
+                )
+            });
+        }
+    }
+    // x alone has a newer k7.
+    b.on(x, |s, ctx| {
+        s.on_message(
+            ctx,
+            NodeId(2),
+            Msg::Put {
+                req: 2,
+                key: "k7".into(),
+                sibs: vec![sib(20, 2, &[], 77)],
+                hint_for: None,
+                repair: false,
+            },
+        )
+    });
+    let tree = Msg::Tree {
+        leaves: b.servers[x.index()].merkle_leaves(b.now, y),
+    };
+    let fx = b.on(y, |s, ctx| s.on_message(ctx, x, tree));
+    let (to, msg) = sends(&fx)
+        .into_iter()
+        .next()
+        .expect("the leaves that differ");
+    assert_eq!(to, x);
+    let Msg::Leaves {
+        leaves,
+        data,
+        reply,
+    } = msg.clone()
+    else {
+        panic!("expected Leaves, got {msg:?}");
+    };
+    assert!(reply);
+    assert_eq!(leaves.len(), 1, "one key differs, so one leaf");
+    assert!(data.iter().any(|(k, _)| k == "k7"));
+    assert!(data.len() < 20, "only the differing leaf's keys travel");
+    let fx = b.on(x, |s, ctx| s.on_message(ctx, y, msg));
+    let (_, back) = sends(&fx)
+        .into_iter()
+        .next()
+        .expect("x answers with its side");
+    b.on(y, |s, ctx| s.on_message(ctx, x, back));
+    assert_eq!(resolve(&b.servers[y.index()].store()["k7"]), Value::Int(77));
+    assert_eq!(
+        b.servers[x.index()].merkle_leaves(b.now, y),
+        b.servers[y.index()].merkle_leaves(b.now, x)
+    );
+}
