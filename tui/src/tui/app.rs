@@ -190,7 +190,9 @@ impl App {
                             self.marked.iter().copied().collect()
                         };
                         InjectKind::Partition(
-                            side.iter().map(|&i| self.run.node_name(i).to_string()).collect(),
+                            side.iter()
+                                .map(|&i| self.run.node_name(i).to_string())
+                                .collect(),
                         )
                     }
                     FaultKey::Heal => InjectKind::Heal,
@@ -205,7 +207,11 @@ impl App {
                 self.playing = false;
                 let input = match kind {
                     PromptKind::Save => self.default_save_path(),
-                    PromptKind::Filter => self.filter.as_ref().map(|f| f.text.clone()).unwrap_or_default(),
+                    PromptKind::Filter => self
+                        .filter
+                        .as_ref()
+                        .map(|f| f.text.clone())
+                        .unwrap_or_default(),
                     PromptKind::Time | PromptKind::Clock => String::new(),
                 };
                 self.mode = Mode::Prompt { kind, input };
@@ -221,7 +227,9 @@ impl App {
                 }
             }
             Action::Submit => {
-                if let Mode::Prompt { kind, input } = std::mem::replace(&mut self.mode, Mode::Normal) {
+                if let Mode::Prompt { kind, input } =
+                    std::mem::replace(&mut self.mode, Mode::Normal)
+                {
                     self.submit(kind, input.trim());
                 }
             }
@@ -272,7 +280,8 @@ impl App {
             PromptKind::Time => match parse_duration(input) {
                 Ok(t) => {
                     self.move_to(self.run.index_at_time(t));
-                    self.note = format!("jumped to {}", fmt_duration(self.run.time_at(self.cursor)));
+                    self.note =
+                        format!("jumped to {}", fmt_duration(self.run.time_at(self.cursor)));
                 }
                 Err(e) => self.note = e,
             },
@@ -286,9 +295,7 @@ impl App {
             },
             PromptKind::Save => match self.save(input) {
                 Ok(()) => {
-                    self.note = format!(
-                        "saved to {input}: replay with `chaoslab run {input}`"
-                    )
+                    self.note = format!("saved to {input}: replay with `chaoslab run {input}`")
                 }
                 Err(e) => self.note = e,
             },
@@ -327,7 +334,12 @@ impl App {
 
     /// The scenario text of what is shown: the original plus the injected faults.
     pub fn scenario_text(&self) -> String {
-        scenario_text(&self.base_source, self.run.seed, &self.injected, &self.all_names())
+        scenario_text(
+            &self.base_source,
+            self.run.seed,
+            &self.injected,
+            &self.all_names(),
+        )
     }
 
     /// Adds a fault at the cursor's virtual time and re-runs from the start with
@@ -346,7 +358,12 @@ impl App {
             Ok(run) => {
                 // The cursor lands on the injected fault: the first fault
                 // record at its time that was not there before.
-                let before = self.run.faults.iter().filter(|&&i| self.run.trace[i as usize].t == at).count();
+                let before = self
+                    .run
+                    .faults
+                    .iter()
+                    .filter(|&&i| self.run.trace[i as usize].t == at)
+                    .count();
                 self.run = run;
                 let at_time: Vec<u32> = self
                     .run
@@ -386,7 +403,8 @@ impl App {
             return Err("no file name given: nothing saved".into());
         }
         let text = self.scenario_text();
-        nodes::parse(path, &text).map_err(|e| format!("not saved, the scenario does not parse: {e}"))?;
+        nodes::parse(path, &text)
+            .map_err(|e| format!("not saved, the scenario does not parse: {e}"))?;
         std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
     }
 }

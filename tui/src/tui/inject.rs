@@ -156,7 +156,10 @@ mod tests {
 
     #[test]
     fn a_missing_seed_is_added_under_meta() {
-        assert_eq!(with_seed("[meta]\nname = \"x\"\n", 7), "[meta]\nseed = 7\nname = \"x\"\n");
+        assert_eq!(
+            with_seed("[meta]\nname = \"x\"\n", 7),
+            "[meta]\nseed = 7\nname = \"x\"\n"
+        );
     }
 
     #[test]

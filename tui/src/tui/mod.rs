@@ -81,7 +81,9 @@ pub fn run(args: &TuiArgs) -> i32 {
 /// returns the screen as text (for snapshots and the frame-time benchmark).
 pub fn render_to_string(app: &App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test backend");
-    terminal.draw(|f| draw::draw(app, f)).expect("drawing to memory");
+    terminal
+        .draw(|f| draw::draw(app, f))
+        .expect("drawing to memory");
     buffer_text(terminal.backend().buffer())
 }
 

@@ -61,7 +61,9 @@ impl NetSnap {
     /// after every event).
     fn matches(&self, net: &Net, base: &Net) -> bool {
         let n = self.n;
-        (0..n).all(|from| (0..n).all(|to| self.links[from * n + to] == link_state(net, base, from, to)))
+        (0..n).all(|from| {
+            (0..n).all(|to| self.links[from * n + to] == link_state(net, base, from, to))
+        })
     }
 
     pub fn link(&self, from: usize, to: usize) -> LinkState {
@@ -71,7 +73,8 @@ impl NetSnap {
     /// Can `a` and `b` talk both ways?
     pub fn connected(&self, a: usize, b: usize) -> bool {
         a == b
-            || (self.link(a, b) != LinkState::Partitioned && self.link(b, a) != LinkState::Partitioned)
+            || (self.link(a, b) != LinkState::Partitioned
+                && self.link(b, a) != LinkState::Partitioned)
     }
 }
 
@@ -190,7 +193,8 @@ impl Run {
                         }
                     }
                 }
-                TraceEvent::Deliver { from, to, id, .. } | TraceEvent::Drop { from, to, id, .. } => {
+                TraceEvent::Deliver { from, to, id, .. }
+                | TraceEvent::Drop { from, to, id, .. } => {
                     let id = *id as usize;
                     if id < fate_of.len() && fate_of[id] == u32::MAX {
                         fate_of[id] = i;

@@ -14,11 +14,16 @@ use crate::tui::keys::{Binding, INJECT, NORMAL, PROMPT};
 fn section<'a>(title: &'a str, table: &'a [Binding], label_w: usize) -> Vec<Line<'a>> {
     let mut lines = vec![Line::from(Span::styled(
         title,
-        Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+        Style::default()
+            .fg(Color::Cyan)
+            .add_modifier(Modifier::BOLD),
     ))];
     for b in table {
         lines.push(Line::from(vec![
-            Span::styled(format!("{:<label_w$}", b.label), Style::default().fg(Color::Yellow)),
+            Span::styled(
+                format!("{:<label_w$}", b.label),
+                Style::default().fg(Color::Yellow),
+            ),
             Span::raw(b.help),
         ]));
     }
@@ -37,14 +42,23 @@ pub fn draw(f: &mut Frame, area: Rect) {
     let rows = area.height.saturating_sub(2).max(1) as usize;
     let cols = lines.len().div_ceil(rows).max(1);
     let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 2;
-    let rect = centered(area, (widest * cols as u16 + 2).min(area.width), area.height);
+    let rect = centered(
+        area,
+        (widest * cols as u16 + 2).min(area.width),
+        area.height,
+    );
     f.render_widget(Clear, rect);
     let block = panel("help: any key closes");
     let inner = block.inner(rect);
     f.render_widget(block, rect);
     let col_w = inner.width / cols as u16;
     for (c, chunk) in lines.chunks(rows).enumerate() {
-        let r = Rect::new(inner.x + c as u16 * col_w, inner.y, col_w.saturating_sub(1), inner.height);
+        let r = Rect::new(
+            inner.x + c as u16 * col_w,
+            inner.y,
+            col_w.saturating_sub(1),
+            inner.height,
+        );
         f.render_widget(Paragraph::new(chunk.to_vec()), r);
     }
 }
@@ -57,9 +71,15 @@ pub fn draw_inject(app: &App, f: &mut Frame, area: Rect) {
         app.marked.iter().map(|&i| run.node_name(i)).collect()
     };
     let mut lines = vec![
-        Line::from(format!("at t={} (the cursor)", fmt_duration(run.time_at(app.cursor)))),
+        Line::from(format!(
+            "at t={} (the cursor)",
+            fmt_duration(run.time_at(app.cursor))
+        )),
         Line::from(format!("selected node: {}", run.node_name(app.selected))),
-        Line::from(format!("partition side: {{{}}} (m marks nodes)", side.join(","))),
+        Line::from(format!(
+            "partition side: {{{}}} (m marks nodes)",
+            side.join(",")
+        )),
         Line::from(""),
     ];
     lines.extend(section("inject", INJECT, 5));

@@ -15,14 +15,41 @@ use crate::tui::app::App;
 /// One record, in words.
 pub fn describe(e: &TraceEvent) -> String {
     match e {
-        TraceEvent::Send { from, to, id, msg, detail } => format!("send {from}→{to} #{id} {msg} {detail}"),
+        TraceEvent::Send {
+            from,
+            to,
+            id,
+            msg,
+            detail,
+        } => format!("send {from}→{to} #{id} {msg} {detail}"),
         TraceEvent::Deliver { from, to, id, msg } => format!("deliver {from}→{to} #{id} {msg}"),
-        TraceEvent::Drop { from, to, id, msg, reason } => format!("drop {from}→{to} #{id} {msg} ({reason})"),
-        TraceEvent::Hold { from, to, id, msg, reason } => format!("hold {from}→{to} #{id} {msg} ({reason})"),
+        TraceEvent::Drop {
+            from,
+            to,
+            id,
+            msg,
+            reason,
+        } => format!("drop {from}→{to} #{id} {msg} ({reason})"),
+        TraceEvent::Hold {
+            from,
+            to,
+            id,
+            msg,
+            reason,
+        } => format!("hold {from}→{to} #{id} {msg} ({reason})"),
         TraceEvent::Timer { node, timer } => format!("timer {node} {timer}"),
         TraceEvent::Fault { description, .. } => format!("fault {description}"),
-        TraceEvent::Invoke { node, op, description } => format!("invoke {node} op {op}: {description}"),
-        TraceEvent::Complete { node, op, outcome, output } => {
+        TraceEvent::Invoke {
+            node,
+            op,
+            description,
+        } => format!("invoke {node} op {op}: {description}"),
+        TraceEvent::Complete {
+            node,
+            op,
+            outcome,
+            output,
+        } => {
             format!("complete {node} op {op}: {outcome} {output}")
         }
         TraceEvent::Role { node, from, to } => format!("role {node} {from}→{to}"),
@@ -60,11 +87,17 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
     let (list_len, pos, pick): (usize, usize, Box<dyn Fn(usize) -> usize>) = match &app.filter {
         Some(f) => {
             let k = f.matches.partition_point(|&i| (i as usize) <= app.cursor);
-            (f.matches.len(), k.saturating_sub(1), Box::new(move |j| f.matches[j] as usize))
+            (
+                f.matches.len(),
+                k.saturating_sub(1),
+                Box::new(move |j| f.matches[j] as usize),
+            )
         }
         None => (run.len(), app.cursor, Box::new(|j| j)),
     };
-    let start = pos.saturating_sub(rows / 2).min(list_len.saturating_sub(rows));
+    let start = pos
+        .saturating_sub(rows / 2)
+        .min(list_len.saturating_sub(rows));
     let end = (start + rows).min(list_len);
     for (row, j) in (start..end).enumerate() {
         let idx = pick(j);

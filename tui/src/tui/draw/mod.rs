@@ -91,7 +91,9 @@ pub(crate) fn panel(title: &str) -> Block<'_> {
         .border_style(Style::default().fg(Color::DarkGray))
         .title(Span::styled(
             format!(" {title} "),
-            Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            Style::default()
+                .fg(Color::Cyan)
+                .add_modifier(Modifier::BOLD),
         ))
 }
 
@@ -112,14 +114,26 @@ fn draw_header(app: &App, buf: &mut Buffer, area: Rect) {
         format!("⏸ x{}", SPEEDS[app.speed])
     };
     let mut parts = vec![
-        Span::styled(" chaoslab ", Style::default().fg(Color::Black).bg(Color::Cyan)),
+        Span::styled(
+            " chaoslab ",
+            Style::default().fg(Color::Black).bg(Color::Cyan),
+        ),
         Span::raw(format!(" {} ", run.scenario.meta.name)),
-        Span::styled(format!("seed {} ", run.seed), Style::default().fg(Color::DarkGray)),
+        Span::styled(
+            format!("seed {} ", run.seed),
+            Style::default().fg(Color::DarkGray),
+        ),
         Span::styled(
             format!("t={} ", fmt_duration(run.time_at(app.cursor))),
-            Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
         ),
-        Span::raw(format!("event {}/{} ", app.cursor + usize::from(!run.is_empty()), run.len())),
+        Span::raw(format!(
+            "event {}/{} ",
+            app.cursor + usize::from(!run.is_empty()),
+            run.len()
+        )),
         Span::raw(format!("{play} ")),
     ];
     if let Some(flt) = &app.filter {
@@ -170,7 +184,12 @@ fn draw_footer(app: &App, buf: &mut Buffer, area: Rect) {
 pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
-    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
 }
 
 fn draw_details(app: &App, f: &mut Frame, area: Rect) {
@@ -180,13 +199,25 @@ fn draw_details(app: &App, f: &mut Frame, area: Rect) {
     if let Some(r) = run.trace.get(app.cursor) {
         lines.push(Line::from(vec![
             Span::styled("event  ", bold),
-            Span::raw(format!("#{} at {}: {}", app.cursor + 1, fmt_duration(r.t), log::describe(&r.event))),
+            Span::raw(format!(
+                "#{} at {}: {}",
+                app.cursor + 1,
+                fmt_duration(r.t),
+                log::describe(&r.event)
+            )),
         ]));
     }
     if let Some(id) = run.message_id_at(app.cursor) {
         lines.push(Line::from(Span::styled(format!("message #{id}"), bold)));
         if let Some(si) = run.send_index(id) {
-            if let TraceEvent::Send { from, to, msg, detail, .. } = &run.trace[si].event {
+            if let TraceEvent::Send {
+                from,
+                to,
+                msg,
+                detail,
+                ..
+            } = &run.trace[si].event
+            {
                 lines.push(Line::from(format!(
                     "  {msg} {from} → {to}, sent at {}",
                     fmt_duration(run.trace[si].t)
@@ -205,11 +236,16 @@ fn draw_details(app: &App, f: &mut Frame, area: Rect) {
                 ))),
                 _ => {}
             },
-            None => lines.push(Line::from("  never delivered (in flight or held at the end)")),
+            None => lines.push(Line::from(
+                "  never delivered (in flight or held at the end)",
+            )),
         }
     }
     let i = app.selected;
-    lines.push(Line::from(Span::styled(format!("node {}", run.node_name(i)), bold)));
+    lines.push(Line::from(Span::styled(
+        format!("node {}", run.node_name(i)),
+        bold,
+    )));
     match run.node_at(i, app.cursor) {
         Some(snap) => {
             match &snap.status {

@@ -54,7 +54,10 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
     app.page_rows.set(rows);
     let len = run.len();
     // Keep the cursor two thirds of the way down, so what led to it shows.
-    let start = app.cursor.saturating_sub(rows * 2 / 3).min(len.saturating_sub(rows));
+    let start = app
+        .cursor
+        .saturating_sub(rows * 2 / 3)
+        .min(len.saturating_sub(rows));
     let end = (start + rows).min(len);
     let focus = run.message_id_at(app.cursor);
     let lifeline = Style::default().fg(Color::DarkGray);
@@ -75,12 +78,21 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
             }
         };
         match &r.event {
-            TraceEvent::Send { from, to, id, msg, .. } => {
+            TraceEvent::Send {
+                from, to, id, msg, ..
+            } => {
                 let style = hl(Style::default().fg(Color::Cyan), *id);
                 if let (Some(a), Some(b)) = (index_of(from), index_of(to)) {
                     hline(buf, inner, x_of(a), x_of(b), y, '╌', style);
                     put(buf, inner, x_of(a), y, "●", style);
-                    put(buf, inner, x_of(b), y, if b >= a { "›" } else { "‹" }, style);
+                    put(
+                        buf,
+                        inner,
+                        x_of(b),
+                        y,
+                        if b >= a { "›" } else { "‹" },
+                        style,
+                    );
                 }
                 label = format!("{msg} #{id}");
                 label_style = style;
@@ -90,12 +102,32 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
                 if let (Some(a), Some(b)) = (index_of(from), index_of(to)) {
                     hline(buf, inner, x_of(a), x_of(b), y, '─', style);
                     put(buf, inner, x_of(a), y, "┄", style);
-                    put(buf, inner, x_of(b), y, if b >= a { "▶" } else { "◀" }, style);
+                    put(
+                        buf,
+                        inner,
+                        x_of(b),
+                        y,
+                        if b >= a { "▶" } else { "◀" },
+                        style,
+                    );
                 }
                 label = format!("{msg} #{id} ✓");
                 label_style = style;
             }
-            TraceEvent::Drop { from, to, id, msg, reason } | TraceEvent::Hold { from, to, id, msg, reason } => {
+            TraceEvent::Drop {
+                from,
+                to,
+                id,
+                msg,
+                reason,
+            }
+            | TraceEvent::Hold {
+                from,
+                to,
+                id,
+                msg,
+                reason,
+            } => {
                 let dropped = matches!(r.event, TraceEvent::Drop { .. });
                 let color = if dropped { Color::Red } else { Color::Yellow };
                 let style = hl(Style::default().fg(color), *id);
@@ -116,20 +148,45 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
             }
             TraceEvent::Timer { node, timer } => {
                 if let Some(a) = index_of(node) {
-                    put(buf, inner, x_of(a), y, "○", Style::default().fg(Color::DarkGray));
+                    put(
+                        buf,
+                        inner,
+                        x_of(a),
+                        y,
+                        "○",
+                        Style::default().fg(Color::DarkGray),
+                    );
                 }
                 label = format!("timer {timer}");
                 label_style = Style::default().fg(Color::DarkGray);
             }
-            TraceEvent::Invoke { node, description, .. } => {
+            TraceEvent::Invoke {
+                node, description, ..
+            } => {
                 if let Some(a) = index_of(node) {
-                    put(buf, inner, x_of(a), y, "▷", Style::default().fg(Color::Blue));
+                    put(
+                        buf,
+                        inner,
+                        x_of(a),
+                        y,
+                        "▷",
+                        Style::default().fg(Color::Blue),
+                    );
                 }
                 label = description.clone();
                 label_style = Style::default().fg(Color::Blue);
             }
-            TraceEvent::Complete { node, outcome, output, .. } => {
-                let color = if *outcome == "ok" { Color::Blue } else { Color::Red };
+            TraceEvent::Complete {
+                node,
+                outcome,
+                output,
+                ..
+            } => {
+                let color = if *outcome == "ok" {
+                    Color::Blue
+                } else {
+                    Color::Red
+                };
                 if let Some(a) = index_of(node) {
                     put(buf, inner, x_of(a), y, "◁", Style::default().fg(color));
                 }
@@ -138,7 +195,14 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
             }
             TraceEvent::Role { node, to, .. } => {
                 if let Some(a) = index_of(node) {
-                    put(buf, inner, x_of(a), y, "★", Style::default().fg(Color::Magenta));
+                    put(
+                        buf,
+                        inner,
+                        x_of(a),
+                        y,
+                        "★",
+                        Style::default().fg(Color::Magenta),
+                    );
                 }
                 label = format!("{node} → {to}");
                 label_style = Style::default().fg(Color::Magenta);
@@ -147,13 +211,27 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
                 let band = Style::default().fg(Color::White).bg(Color::Red);
                 let w = inner.width - GUTTER;
                 let text = format!(" ⚡ {description}");
-                put(buf, inner, inner.x + GUTTER, y, &format!("{text:<w$}", w = w as usize), band);
+                put(
+                    buf,
+                    inner,
+                    inner.x + GUTTER,
+                    y,
+                    &format!("{text:<w$}", w = w as usize),
+                    band,
+                );
             }
             TraceEvent::Violation { invariant, detail } => {
                 let band = Style::default().fg(Color::White).bg(Color::Magenta);
                 let w = inner.width - GUTTER;
                 let text = format!(" ✗ {invariant}: {detail}");
-                put(buf, inner, inner.x + GUTTER, y, &format!("{text:<w$}", w = w as usize), band);
+                put(
+                    buf,
+                    inner,
+                    inner.x + GUTTER,
+                    y,
+                    &format!("{text:<w$}", w = w as usize),
+                    band,
+                );
             }
         }
         let time_style = if cursor {
@@ -161,10 +239,21 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
         } else {
             Style::default().fg(Color::DarkGray)
         };
-        put(buf, inner, inner.x, y, &format!("{:>9} ", fmt_duration(r.t)), time_style);
+        put(
+            buf,
+            inner,
+            inner.x,
+            y,
+            &format!("{:>9} ", fmt_duration(r.t)),
+            time_style,
+        );
         if label_w > 0 && !label.is_empty() {
             let x = inner.right() - label_w + 1;
-            let style = if cursor { label_style.add_modifier(Modifier::REVERSED) } else { label_style };
+            let style = if cursor {
+                label_style.add_modifier(Modifier::REVERSED)
+            } else {
+                label_style
+            };
             let text: String = label.chars().take(label_w as usize - 1).collect();
             put(buf, inner, x, y, &text, style);
         }

@@ -15,9 +15,25 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
     let start_label = "0s ";
     let end_label = format!(" {}", fmt_duration(run.end_ns));
     let x0 = area.x + start_label.len() as u16;
-    let w = area.width.saturating_sub(start_label.len() as u16 + end_label.len() as u16);
-    put(buf, area, area.x, area.y, start_label, Style::default().fg(Color::DarkGray));
-    put(buf, area, x0 + w, area.y, &end_label, Style::default().fg(Color::DarkGray));
+    let w = area
+        .width
+        .saturating_sub(start_label.len() as u16 + end_label.len() as u16);
+    put(
+        buf,
+        area,
+        area.x,
+        area.y,
+        start_label,
+        Style::default().fg(Color::DarkGray),
+    );
+    put(
+        buf,
+        area,
+        x0 + w,
+        area.y,
+        &end_label,
+        Style::default().fg(Color::DarkGray),
+    );
     if w == 0 {
         return;
     }
@@ -27,12 +43,17 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
         let k = list.partition_point(|&i| (i as usize) < lo);
         list.get(k).is_some_and(|&i| (i as usize) < hi)
     };
-    let cursor_x = ((run.time_at(app.cursor) as u128 * w as u128) / end as u128).min(w as u128 - 1) as u16;
+    let cursor_x =
+        ((run.time_at(app.cursor) as u128 * w as u128) / end as u128).min(w as u128 - 1) as u16;
     for x in 0..w {
         let lo = run.index_at_time(t_of(x));
         let hi = run.index_at_time(t_of(x + 1));
         let cut = run.net_at(lo).any_cut;
-        let bg = if cut { Color::Rgb(90, 20, 20) } else { Color::Reset };
+        let bg = if cut {
+            Color::Rgb(90, 20, 20)
+        } else {
+            Color::Reset
+        };
         let (glyph, fg) = if x == cursor_x {
             ("┃", Color::Yellow)
         } else if has(&run.violations, lo, hi) {
@@ -42,6 +63,13 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
         } else {
             ("─", Color::DarkGray)
         };
-        put(buf, area, x0 + x, area.y, glyph, Style::default().fg(fg).bg(bg));
+        put(
+            buf,
+            area,
+            x0 + x,
+            area.y,
+            glyph,
+            Style::default().fg(fg).bg(bg),
+        );
     }
 }

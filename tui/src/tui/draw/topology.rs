@@ -86,7 +86,8 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
             let (x, y) = if srv.len() == 1 {
                 (cx, cy)
             } else {
-                let a = -std::f64::consts::FRAC_PI_2 + k as f64 * std::f64::consts::TAU / srv.len() as f64;
+                let a = -std::f64::consts::FRAC_PI_2
+                    + k as f64 * std::f64::consts::TAU / srv.len() as f64;
                 (cx + rx * a.cos(), cy + ry * a.sin())
             };
             pos[i] = (x.round() as u16, y.round() as u16);
@@ -119,7 +120,13 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
         let (a, b) = graph.edge_endpoints(e).expect("an edge has ends");
         let (a, b) = (graph[a], graph[b]);
         let state = graph[e];
-        line(buf, inner, pos[a], pos[b], Style::default().fg(link_color(state)));
+        line(
+            buf,
+            inner,
+            pos[a],
+            pos[b],
+            Style::default().fg(link_color(state)),
+        );
     }
 
     // Partition dividers between group slices.
@@ -137,7 +144,11 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
         let (role, state, bad) = match snap {
             None => (String::new(), String::new(), false),
             Some(s) => {
-                let role = s.status.as_ref().map(|st| st.role.to_string()).unwrap_or_default();
+                let role = s
+                    .status
+                    .as_ref()
+                    .map(|st| st.role.to_string())
+                    .unwrap_or_default();
                 let mut state = Vec::new();
                 if s.status.is_none() {
                     state.push("CRASHED".to_string());
@@ -147,7 +158,10 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
                 }
                 if s.clock.offset_ns != 0 {
                     let sign = if s.clock.offset_ns < 0 { "-" } else { "+" };
-                    state.push(format!("clk{sign}{}", fmt_duration(s.clock.offset_ns.unsigned_abs())));
+                    state.push(format!(
+                        "clk{sign}{}",
+                        fmt_duration(s.clock.offset_ns.unsigned_abs())
+                    ));
                 } else if s.clock.drift != 0.0 {
                     state.push(format!("drift{:+}", s.clock.drift));
                 }
@@ -166,7 +180,9 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
         } else if i >= servers {
             Style::default().fg(Color::Blue)
         } else {
-            Style::default().fg(Color::White).add_modifier(Modifier::BOLD)
+            Style::default()
+                .fg(Color::White)
+                .add_modifier(Modifier::BOLD)
         };
         if app.marked.contains(&i) {
             style = style.fg(Color::Yellow);
@@ -175,11 +191,20 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
             style = style.add_modifier(Modifier::REVERSED);
         }
         let (x, y) = pos[i];
-        let x = x.saturating_sub(label.chars().count() as u16 / 2).max(inner.x);
+        let x = x
+            .saturating_sub(label.chars().count() as u16 / 2)
+            .max(inner.x);
         put(buf, inner, x, y, &label, style);
         if !state.is_empty() {
             let sx = pos[i].0.saturating_sub(state.len() as u16 / 2).max(inner.x);
-            put(buf, inner, sx, y + 1, &state, Style::default().fg(Color::Red));
+            put(
+                buf,
+                inner,
+                sx,
+                y + 1,
+                &state,
+                Style::default().fg(Color::Red),
+            );
         }
     }
     if legend_h == 1 {
@@ -192,7 +217,14 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
             ("cut", Color::Red),
         ] {
             put(buf, inner, x, y, "━", Style::default().fg(c));
-            put(buf, inner, x + 1, y, text, Style::default().fg(Color::DarkGray));
+            put(
+                buf,
+                inner,
+                x + 1,
+                y,
+                text,
+                Style::default().fg(Color::DarkGray),
+            );
             x += 1 + text.len() as u16;
         }
     }

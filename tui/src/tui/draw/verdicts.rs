@@ -25,7 +25,13 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let ok = Style::default().fg(Color::Green);
     let bad = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
     let dim = Style::default().fg(Color::DarkGray);
-    let mark = |held: bool| if held { Span::styled("[ok] ", ok) } else { Span::styled("[!!] ", bad) };
+    let mark = |held: bool| {
+        if held {
+            Span::styled("[ok] ", ok)
+        } else {
+            Span::styled("[!!] ", bad)
+        }
+    };
     let mut lines = vec![Line::from(vec![
         Span::raw("verdict "),
         if r.passed {
@@ -33,16 +39,30 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         } else {
             Span::styled("FAIL", bad)
         },
-        Span::styled(format!("  PACELC {}", r.pacelc.class()), Style::default().fg(Color::Cyan)),
+        Span::styled(
+            format!("  PACELC {}", r.pacelc.class()),
+            Style::default().fg(Color::Cyan),
+        ),
     ])];
-    let seen = app.run.violations.partition_point(|&i| (i as usize) <= app.cursor);
+    let seen = app
+        .run
+        .violations
+        .partition_point(|&i| (i as usize) <= app.cursor);
     lines.push(Line::from(Span::styled(
-        format!("violations by the cursor: {seen}/{}", app.run.violations.len()),
+        format!(
+            "violations by the cursor: {seen}/{}",
+            app.run.violations.len()
+        ),
         if seen > 0 { bad } else { dim },
     )));
     for inv in &r.invariants {
         let text = match &inv.first {
-            Some((t, what)) => format!("{} x{} first at {}: {what}", inv.name, inv.violations, fmt_duration(*t)),
+            Some((t, what)) => format!(
+                "{} x{} first at {}: {what}",
+                inv.name,
+                inv.violations,
+                fmt_duration(*t)
+            ),
             None => inv.name.clone(),
         };
         lines.push(Line::from(vec![mark(inv.ok), Span::raw(text)]));
@@ -50,7 +70,10 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     for e in &r.expectations {
         lines.push(Line::from(vec![
             mark(e.held),
-            Span::raw(format!("{}: expected {}, got {}", e.what, e.expected, e.actual)),
+            Span::raw(format!(
+                "{}: expected {}, got {}",
+                e.what, e.expected, e.actual
+            )),
         ]));
     }
     lines.push(Line::from(Span::styled(
@@ -58,9 +81,18 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         dim,
     )));
     let a = &r.availability;
-    lines.push(Line::from(format!("available overall   {}", share(&a.overall))));
-    lines.push(Line::from(format!("  in partitions     {}", share(&a.during_partition))));
-    lines.push(Line::from(format!("  outside           {}", share(&a.outside_partition))));
+    lines.push(Line::from(format!(
+        "available overall   {}",
+        share(&a.overall)
+    )));
+    lines.push(Line::from(format!(
+        "  in partitions     {}",
+        share(&a.during_partition)
+    )));
+    lines.push(Line::from(format!(
+        "  outside           {}",
+        share(&a.outside_partition)
+    )));
     lines.push(Line::from(format!(
         "latency p50 {} (outside partitions {}), p99 {}",
         fmt_duration(r.latency.p50),
@@ -71,7 +103,9 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         lines.push(Line::from(Span::styled(e.clone(), dim)));
     }
     f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(panel("verdicts (whole run)")),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(panel("verdicts (whole run)")),
         area,
     );
 }
