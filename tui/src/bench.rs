@@ -176,7 +176,7 @@ fn tui_frames() -> i32 {
     // Scripted moves: single steps, pages, jumps across the whole run, steps back.
     let moves: Vec<Action> = (0..400)
         .map(|k| match k % 8 {
-            0 | 1 | 2 => Action::Step(1),
+            0..=2 => Action::Step(1),
             3 => Action::Step(-1),
             4 => Action::Page(1),
             5 => Action::Step(app.run.len() as i64 / 50),

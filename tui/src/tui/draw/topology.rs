@@ -138,7 +138,7 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
     }
 
     // Node labels on top of the lines.
-    for i in 0..net.n {
+    for (i, &(x, y)) in pos.iter().enumerate() {
         let snap = run.node_at(i, app.cursor);
         let name = run.node_name(i);
         let (role, state, bad) = match snap {
@@ -190,13 +190,12 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
         if i == app.selected {
             style = style.add_modifier(Modifier::REVERSED);
         }
-        let (x, y) = pos[i];
-        let x = x
+        let lx = x
             .saturating_sub(label.chars().count() as u16 / 2)
             .max(inner.x);
-        put(buf, inner, x, y, &label, style);
+        put(buf, inner, lx, y, &label, style);
         if !state.is_empty() {
-            let sx = pos[i].0.saturating_sub(state.len() as u16 / 2).max(inner.x);
+            let sx = x.saturating_sub(state.len() as u16 / 2).max(inner.x);
             put(
                 buf,
                 inner,
