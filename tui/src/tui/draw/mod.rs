@@ -269,7 +269,7 @@ fn draw_details(app: &App, f: &mut Frame, area: Rect) {
         None => lines.push(Line::from("  not started")),
     }
     let h = (lines.len() as u16 + 2).min(area.height);
-    let rect = centered(area, area.width.saturating_sub(8).max(20), h);
+    let rect = centered(area, area.width.saturating_sub(8).clamp(20, 100), h);
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(lines)
