@@ -50,6 +50,17 @@ fn the_help_overlay_lists_every_key() {
     let mut app = open(None, None).unwrap();
     press(&mut app, "?");
     snapshot("help", &app);
+    // On a small screen the rest scrolls into view; any other key closes it.
+    press(&mut app, "jjjjjjjjjjjjjjjjjjjjjjjjjjjjjj");
+    insta::with_settings!({
+        snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"),
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!("tui__help_scrolled__80x24", render_to_string(&app, 80, 24));
+    });
+    press(&mut app, "z");
+    assert_eq!(app.mode, chaoslab::tui::app::Mode::Normal);
 }
 
 fn enter(app: &mut App) {
@@ -75,7 +86,7 @@ fn injecting_a_partition_at_the_cursor_reruns_with_the_fault_in_the_schedule() {
         "{r:?}"
     );
     // Some steps later the partition shows: c1's requests are dropped.
-    for _ in 0..40 {
+    for _ in 0..8 {
         code(&mut app, KeyCode::Right);
     }
     snapshot("after_partition", &app);

@@ -38,6 +38,8 @@ pub enum Action {
     Backspace,
     Submit,
     Cancel,
+    /// Scroll the help overlay by this many lines.
+    Scroll(i64),
     /// A tick of the clock while playing.
     Tick,
 }
@@ -81,6 +83,8 @@ pub struct App {
     pub quit: bool,
     /// Rows of the sequence diagram last drawn, for paging.
     pub page_rows: std::cell::Cell<usize>,
+    /// The help overlay's first line, when it does not fit.
+    pub help_scroll: usize,
 }
 
 impl App {
@@ -103,6 +107,7 @@ impl App {
             note: "? for help, space to play, i to inject a fault".into(),
             quit: false,
             page_rows: std::cell::Cell::new(20),
+            help_scroll: 0,
         })
     }
 
@@ -111,9 +116,9 @@ impl App {
         use crossterm::event::KeyCode;
         match &self.mode {
             Mode::Normal => keys::lookup(keys::NORMAL, key),
-            Mode::Help => match keys::lookup(keys::NORMAL, key) {
-                Some(Action::Quit) => Some(Action::Quit),
-                _ => Some(Action::Cancel),
+            Mode::Help => match keys::lookup(keys::HELP, key) {
+                Some(a) => Some(a),
+                None => Some(Action::Cancel),
             },
             Mode::Inject => keys::lookup(keys::INJECT, key),
             Mode::Prompt { .. } => keys::lookup(keys::PROMPT, key).or(match key.code {
@@ -145,7 +150,13 @@ impl App {
     pub fn update(&mut self, action: Action) {
         match action {
             Action::Quit => self.quit = true,
-            Action::Help => self.mode = Mode::Help,
+            Action::Help => {
+                self.help_scroll = 0;
+                self.mode = Mode::Help;
+            }
+            Action::Scroll(d) => {
+                self.help_scroll = (self.help_scroll as i64 + d).max(0) as usize;
+            }
             Action::TogglePlay => {
                 self.playing = !self.playing;
                 if self.playing && self.cursor >= self.last() {

@@ -204,6 +204,23 @@ pub const INJECT: &[Binding] = &[
     b(&[Esc], "Esc", Action::Cancel, "cancel"),
 ];
 
+/// Keys in the help overlay; any other key closes it.
+pub const HELP: &[Binding] = &[
+    b(&[Char('q')], "q, Ctrl-C", Action::Quit, "quit"),
+    b(
+        &[Down, Char('j')],
+        "↓ j",
+        Action::Scroll(1),
+        "scroll the help down",
+    ),
+    b(
+        &[Up, Char('k')],
+        "↑ k",
+        Action::Scroll(-1),
+        "scroll the help up",
+    ),
+];
+
 /// Keys while typing an answer to a prompt.
 pub const PROMPT: &[Binding] = &[
     b(&[Enter], "Enter", Action::Submit, "accept"),

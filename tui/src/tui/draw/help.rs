@@ -9,7 +9,7 @@ use sim::time::fmt_duration;
 
 use super::{centered, panel};
 use crate::tui::app::App;
-use crate::tui::keys::{Binding, INJECT, NORMAL, PROMPT};
+use crate::tui::keys::{Binding, HELP, INJECT, NORMAL, PROMPT};
 
 fn section<'a>(title: &'a str, table: &'a [Binding], label_w: usize) -> Vec<Line<'a>> {
     let mut lines = vec![Line::from(Span::styled(
@@ -30,29 +30,36 @@ fn section<'a>(title: &'a str, table: &'a [Binding], label_w: usize) -> Vec<Line
     lines
 }
 
-pub fn draw(f: &mut Frame, area: Rect) {
+pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let label_w = 10;
     let mut lines = section("keys", NORMAL, label_w);
     lines.push(Line::from(""));
     lines.extend(section("inject menu (i)", INJECT, label_w));
     lines.push(Line::from(""));
     lines.extend(section("prompts", PROMPT, label_w));
-    // Flow the lines into as many columns as the height needs, each at most
-    // as wide as its longest line.
+    lines.push(Line::from(""));
+    lines.extend(section("this help", HELP, label_w));
+    // Flow the lines into as many columns as the height needs and the width
+    // allows (a column at least 38 wide); what still does not fit scrolls.
     let rows = area.height.saturating_sub(2).max(1) as usize;
-    let cols = lines.len().div_ceil(rows).max(1);
     let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 2;
-    let rect = centered(
-        area,
-        (widest * cols as u16 + 2).min(area.width),
-        area.height,
-    );
+    let col_w = widest.min(area.width.saturating_sub(2)).max(1);
+    let fit = (area.width.saturating_sub(2) / col_w.min(38).max(1)).max(1) as usize;
+    let cols = lines.len().div_ceil(rows).clamp(1, fit);
+    let col_w = (area.width.saturating_sub(2) / cols as u16).min(widest);
+    let rect = centered(area, col_w * cols as u16 + 2, area.height);
+    let hidden = lines.len().saturating_sub(rows * cols);
+    let first = app.help_scroll.min(hidden);
+    let title = if hidden > 0 {
+        "help: ↓↑ scroll, any other key closes"
+    } else {
+        "help: any key closes"
+    };
     f.render_widget(Clear, rect);
-    let block = panel("help: any key closes");
+    let block = panel(title);
     let inner = block.inner(rect);
     f.render_widget(block, rect);
-    let col_w = inner.width / cols as u16;
-    for (c, chunk) in lines.chunks(rows).enumerate() {
+    for (c, chunk) in lines[first..].chunks(rows).take(cols).enumerate() {
         let r = Rect::new(
             inner.x + c as u16 * col_w,
             inner.y,

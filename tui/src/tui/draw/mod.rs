@@ -78,7 +78,7 @@ pub fn draw(app: &App, f: &mut Frame) {
         draw_details(app, f, body);
     }
     match &app.mode {
-        Mode::Help => help::draw(f, area),
+        Mode::Help => help::draw(app, f, area),
         Mode::Inject => help::draw_inject(app, f, body),
         _ => {}
     }
