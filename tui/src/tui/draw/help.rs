@@ -44,7 +44,7 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let rows = area.height.saturating_sub(2).max(1) as usize;
     let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 2;
     let col_w = widest.min(area.width.saturating_sub(2)).max(1);
-    let fit = (area.width.saturating_sub(2) / col_w.min(38).max(1)).max(1) as usize;
+    let fit = (area.width.saturating_sub(2) / col_w.clamp(1, 38)).max(1) as usize;
     let cols = lines.len().div_ceil(rows).clamp(1, fit);
     let col_w = (area.width.saturating_sub(2) / cols as u16).min(widest);
     let rect = centered(area, col_w * cols as u16 + 2, area.height);
