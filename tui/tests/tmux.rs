@@ -38,6 +38,16 @@ fn keys(session: &str, keys: &[&str]) {
     tmux(&args);
 }
 
+/// The terminal is back in cooked mode: `icanon` and `echo` set (raw mode
+/// shows them as `-icanon -echo`).
+fn assert_cooked(stty: &str) {
+    let flags: Vec<&str> = stty.split_whitespace().collect();
+    assert!(
+        flags.contains(&"icanon") && flags.contains(&"echo"),
+        "raw mode was not undone: {stty}"
+    );
+}
+
 /// Kills the session even when an assertion fails.
 struct Session(String);
 
@@ -116,10 +126,7 @@ fn the_binary_under_tmux_steps_injects_saves_and_restores_the_terminal() {
         "the alternate screen was left:\n{screen}"
     );
     let mode = std::fs::read_to_string(&stty).unwrap();
-    assert!(
-        mode.contains(" icanon") && mode.contains(" echo"),
-        "raw mode was not undone: {mode}"
-    );
+    assert_cooked(&mode);
 
     assert!(Path::new(&saved).exists());
     let out = Command::new(BIN).arg("run").arg(&saved).output().unwrap();
@@ -133,6 +140,52 @@ fn the_binary_under_tmux_steps_injects_saves_and_restores_the_terminal() {
     assert!(report.contains("replay"), "{report}");
     let text = std::fs::read_to_string(&saved).unwrap();
     assert!(text.contains("action = \"partition\""), "{text}");
+    drop(session);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_panic_in_the_ui_leaves_the_terminal_restored_and_the_message_readable() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!(
+            "note: tmux is not on PATH; skipping the real-terminal test (.ci/run installs it)"
+        );
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("chaoslab-tmux-panic-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stty = dir.join("stty.txt");
+    let name = format!("chaoslab-panic-{}", std::process::id());
+    let script = format!(
+        "CHAOSLAB_TUI_TEST_PANIC=1 {BIN} tui single/normal 2>&1; echo exit=$?; stty -a > {}; echo UI-GONE; sleep 60",
+        stty.display()
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &name,
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let session = Session(name);
+    let screen = wait_for(&session.0, "UI-GONE");
+    assert!(screen.contains("exit=101"), "{screen}");
+    assert!(
+        screen.contains("panicking after the first frame"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("topology"),
+        "the alternate screen was left:\n{screen}"
+    );
+    let mode = std::fs::read_to_string(&stty).unwrap();
+    assert_cooked(&mode);
     drop(session);
     std::fs::remove_dir_all(&dir).unwrap();
 }

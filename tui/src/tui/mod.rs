@@ -53,9 +53,15 @@ pub fn run(args: &TuiArgs) -> i32 {
     };
     let result = (|| -> std::io::Result<()> {
         let mut guard = term::TermGuard::enter()?;
+        // For the real-terminal test: a panic after the first frame must leave
+        // the terminal as it found it.
+        let panic_for_test = std::env::var_os("CHAOSLAB_TUI_TEST_PANIC").is_some();
         // A tick about every 30 ms while playing; otherwise redraw on input.
         while !app.quit {
             guard.terminal.draw(|f| draw::draw(&app, f))?;
+            if panic_for_test {
+                panic!("CHAOSLAB_TUI_TEST_PANIC is set: panicking after the first frame");
+            }
             if event::poll(Duration::from_millis(30))? {
                 match event::read()? {
                     Event::Key(k) if k.kind != KeyEventKind::Release => app.key(k),
