@@ -194,3 +194,35 @@ fn every_protocol_has_a_view() {
         snapshot(&format!("protocol_{protocol}"), &app);
     }
 }
+
+#[test]
+fn the_event_log_filter_keeps_only_records_of_the_named_node_and_kind() {
+    let mut app = open(Some("single/client-partitioned"), None).unwrap();
+    press(&mut app, "/c1 drop");
+    enter(&mut app);
+    let f = app.filter.as_ref().expect("a filter is set");
+    assert!(
+        !f.matches.is_empty(),
+        "c1's messages are dropped in the partition"
+    );
+    for &i in &f.matches {
+        match &app.run.trace[i as usize].event {
+            sim::trace::TraceEvent::Drop { from, to, .. } => {
+                assert!(&**from == "c1" || &**to == "c1")
+            }
+            other => panic!("{other:?} does not match `c1 drop`"),
+        }
+    }
+    // Jumping to the first fault puts the partition under the cursor.
+    press(&mut app, "f");
+    assert!(matches!(
+        app.run.trace[app.cursor].event,
+        sim::trace::TraceEvent::Fault { .. }
+    ));
+    press(&mut app, "/");
+    for _ in 0..20 {
+        code(&mut app, KeyCode::Backspace);
+    }
+    enter(&mut app);
+    assert!(app.filter.is_none());
+}

@@ -313,3 +313,37 @@ pub fn next_in(list: &[u32], cursor: usize, forward: bool) -> Option<usize> {
         k.checked_sub(1).map(|k| list[k] as usize)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_applies_from_its_index_until_the_next_change() {
+        let hist = vec![(0u32, 'a'), (5, 'b'), (9, 'c')];
+        assert_eq!(at(&hist, 0), Some(&'a'));
+        assert_eq!(at(&hist, 4), Some(&'a'));
+        assert_eq!(at(&hist, 5), Some(&'b'));
+        assert_eq!(at(&hist, 8), Some(&'b'));
+        assert_eq!(at(&hist, 1_000), Some(&'c'));
+    }
+
+    #[test]
+    fn an_event_without_records_shares_its_key_with_the_next_one() {
+        let mut hist = vec![(0u32, 1)];
+        push_keyed(&mut hist, 3, 2);
+        push_keyed(&mut hist, 3, 3);
+        assert_eq!(hist, vec![(0, 1), (3, 3)]);
+    }
+
+    #[test]
+    fn jumps_find_the_next_and_previous_entries_strictly_past_the_cursor() {
+        let list = [2u32, 7, 7, 12];
+        assert_eq!(next_in(&list, 0, true), Some(2));
+        assert_eq!(next_in(&list, 2, true), Some(7));
+        assert_eq!(next_in(&list, 12, true), None);
+        assert_eq!(next_in(&list, 7, false), Some(2));
+        assert_eq!(next_in(&list, 2, false), None);
+        assert_eq!(next_in(&list, 100, false), Some(12));
+    }
+}
