@@ -9,8 +9,25 @@ use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_chaoslab");
 
+/// The socket of a session's own tmux server, in the temp dir.
+fn socket(session: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("{session}.tmux"))
+}
+
+/// Runs tmux on a server of the session's own (`-S`), so tests running at
+/// the same time never race to start or share one.
 fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux").args(args).output().expect("tmux runs");
+    let session = args
+        .windows(2)
+        .find(|w| w[0] == "-t" || w[0] == "-s")
+        .map(|w| w[1])
+        .expect("every call names its session");
+    let out = Command::new("tmux")
+        .arg("-S")
+        .arg(socket(session))
+        .args(args)
+        .output()
+        .expect("tmux runs");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -54,8 +71,11 @@ struct Session(String);
 impl Drop for Session {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
+            .arg("-S")
+            .arg(socket(&self.0))
+            .arg("kill-server")
             .output();
+        let _ = std::fs::remove_file(socket(&self.0));
     }
 }
 
