@@ -16,10 +16,11 @@ pub struct BenchArgs {
     /// What to measure: `kernel` (ping between 5 nodes, and the single-server
     /// store with tracing off and on), `raft` (5 servers, 3 clients), `twopc`
     /// (two-phase commit: 1 coordinator, 4 participants, 8 clients), `quorum`
-    /// (8 replicas on a ring, N=3, 8 clients), or
-    /// `check` (the linearizability checker on the reference histories and a
-    /// generated 100,000-operation history).
-    #[arg(default_value = "kernel", value_parser = ["kernel", "raft", "twopc", "quorum", "check"])]
+    /// (8 replicas on a ring, N=3, 8 clients), `check` (the linearizability
+    /// checker on the reference histories and a generated 100,000-operation
+    /// history), or `tui` (the terminal UI's frame time on a run of about a
+    /// million events).
+    #[arg(default_value = "kernel", value_parser = ["kernel", "raft", "twopc", "quorum", "check", "tui"])]
     pub target: String,
     /// For `check`: the reference corpus (the folder holding verdicts.tsv).
     #[arg(long, value_name = "DIR")]
@@ -176,6 +177,9 @@ pub fn run(args: &BenchArgs) -> i32 {
             corpus: args.corpus.clone(),
         });
     }
+    if args.target == "tui" {
+        return tui_frames();
+    }
     println!(
         "chaoslab bench {}: {} of simulated time per workload, seed 1",
         args.target,
@@ -255,6 +259,75 @@ pub fn run(args: &BenchArgs) -> i32 {
     }
     if let Some(mib) = peak_rss_mib() {
         println!("peak resident memory, all runs: {mib:.1} MiB");
+    }
+    exit::PASS
+}
+
+/// `chaoslab bench tui`: frame times of the terminal UI on a run of about a
+/// million events (ping, 5 servers, 64 messages in flight each, 6 simulated
+/// seconds), drawn on an in-memory backend while stepping, paging and jumping.
+fn tui_frames() -> i32 {
+    use chaoslab::tui::app::{Action, App};
+    use chaoslab::tui::keys::Target;
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    let text = PING.replace("duration = \"60s\"", "duration = \"6s\"");
+    let scenario = match nodes::parse("bench/ping", &text) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("bench scenario failed to parse: {e}");
+            return exit::FAIL;
+        }
+    };
+    let start = Instant::now();
+    let mut app = match App::new(scenario, 1) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::FAIL;
+        }
+    };
+    let record_s = start.elapsed().as_secs_f64();
+    println!(
+        "chaoslab bench tui: {} trace records ({} message ids), recorded with per-event state in {record_s:.2}s",
+        app.run.len(),
+        app.run.send_of.len()
+    );
+    if let Some(mib) = peak_rss_mib() {
+        println!("peak resident memory: {mib:.1} MiB");
+    }
+    // Scripted moves: single steps, pages, jumps across the whole run, steps back.
+    let moves: Vec<Action> = (0..400)
+        .map(|k| match k % 8 {
+            0..=2 => Action::Step(1),
+            3 => Action::Step(-1),
+            4 => Action::Page(1),
+            5 => Action::Step(app.run.len() as i64 / 50),
+            6 => Action::Jump(Target::Message, k % 16 < 8),
+            _ => Action::Select(1),
+        })
+        .collect();
+    for (w, h) in [(200u16, 60u16), (80, 24)] {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("a test backend");
+        app.update(Action::Start);
+        let mut times = Vec::with_capacity(moves.len());
+        for m in &moves {
+            let t0 = Instant::now();
+            app.update(m.clone());
+            terminal
+                .draw(|f| chaoslab::tui::draw::draw(&app, f))
+                .expect("drawing to memory");
+            times.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        let max = times.iter().cloned().fold(0.0, f64::max);
+        times.sort_by(f64::total_cmp);
+        let p99 = times[times.len() * 99 / 100];
+        println!(
+            "{w}x{h}: {} frames (update + draw), mean {mean:.3} ms, p99 {p99:.3} ms, max {max:.3} ms (target: under 5 ms)",
+            times.len()
+        );
     }
     exit::PASS
 }

@@ -3,21 +3,12 @@
 mod bench;
 mod check_cmd;
 mod run_cmd;
-mod scenarios;
 mod shrink;
 mod sweep;
 
-use clap::{Parser, Subcommand};
+pub use chaoslab::{exit, scenarios};
 
-/// Exit codes, documented in `chaoslab --help` and the README.
-pub mod exit {
-    /// The hypothesis held (and every invariant not expected to break held).
-    pub const PASS: i32 = 0;
-    /// The hypothesis did not hold, or an invariant broke.
-    pub const FAIL: i32 = 1;
-    /// Bad input: a scenario, history or flag that cannot be used.
-    pub const BAD_INPUT: i32 = 2;
-}
+use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -50,11 +41,15 @@ enum Command {
     Shrink(shrink::ShrinkArgs),
     /// Measure the simulator's speed (events per second, simulated/wall time).
     Bench(bench::BenchArgs),
+    /// Open the terminal UI on a scenario: step through the run, inject faults,
+    /// save what you found as a scenario file.
+    Tui(chaoslab::tui::TuiArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
+        None if interactive() => chaoslab::tui::run(&chaoslab::tui::TuiArgs::default()),
         None => run_cmd::run(&run_cmd::RunArgs {
             scenario: None,
             seed: None,
@@ -68,8 +63,16 @@ fn main() {
         Some(Command::Sweep(args)) => sweep::run(&args),
         Some(Command::Shrink(args)) => shrink::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Tui(args)) => chaoslab::tui::run(&args),
     };
     std::process::exit(code);
+}
+
+/// Plain `chaoslab` opens the UI only when a person is at a terminal; piped or
+/// in CI it prints the default scenario's report as before.
+fn interactive() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
 }
 
 fn list() -> i32 {

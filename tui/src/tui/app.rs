@@ -1,0 +1,447 @@
+//! The UI's state and the one place it changes: [`App::update`] takes an
+//! [`Action`] (every key becomes one) and nothing else mutates the app.
+
+use std::collections::BTreeSet;
+
+use crossterm::event::KeyEvent;
+use sim::scenario::Scenario;
+use sim::time::{fmt_duration, parse_duration};
+use sim::trace::TraceEvent;
+
+use super::inject::{check_offset, scenario_text, InjectKind, Injected};
+use super::keys::{self, FaultKey, PromptKind, Target};
+use super::model::{next_in, Run};
+
+/// Everything the user can ask for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Help,
+    TogglePlay,
+    /// Move the cursor by this many events.
+    Step(i64),
+    /// Move by this many pages of the sequence diagram.
+    Page(i64),
+    Start,
+    End,
+    Faster,
+    Slower,
+    Jump(Target, bool),
+    Select(i64),
+    Mark,
+    Details,
+    ToggleVerdicts,
+    Inject,
+    Fault(FaultKey),
+    Prompt(PromptKind),
+    Char(char),
+    Backspace,
+    Submit,
+    Cancel,
+    /// Scroll the help overlay by this many lines.
+    Scroll(i64),
+    /// A tick of the clock while playing.
+    Tick,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Help,
+    Inject,
+    Prompt { kind: PromptKind, input: String },
+}
+
+/// Play speeds, in trace records per tick (a tick is about 30 ms).
+pub const SPEEDS: &[usize] = &[1, 4, 16, 64, 256, 1024, 4096, 16384];
+
+/// The event log's filter: words that are node names or event kinds.
+#[derive(Clone, Debug)]
+pub struct Filter {
+    pub text: String,
+    /// The trace indexes that match, in order.
+    pub matches: Vec<u32>,
+}
+
+pub struct App {
+    pub run: Run,
+    /// The original scenario text, before any injection.
+    base_source: String,
+    pub injected: Vec<Injected>,
+    pub cursor: usize,
+    pub playing: bool,
+    pub speed: usize,
+    pub selected: usize,
+    pub marked: BTreeSet<usize>,
+    pub mode: Mode,
+    pub filter: Option<Filter>,
+    pub details: bool,
+    /// On small screens: the verdicts instead of the event log.
+    pub show_verdicts: bool,
+    /// A line for the status bar: what just happened, or what went wrong.
+    pub note: String,
+    pub quit: bool,
+    /// Rows of the sequence diagram last drawn, for paging.
+    pub page_rows: std::cell::Cell<usize>,
+    /// The help overlay's first line, when it does not fit.
+    pub help_scroll: usize,
+}
+
+impl App {
+    pub fn new(scenario: Scenario, seed: u64) -> Result<App, String> {
+        let base_source = scenario.source.clone();
+        let run = Run::record(scenario, seed).map_err(|e| e.to_string())?;
+        Ok(App {
+            run,
+            base_source,
+            injected: Vec::new(),
+            cursor: 0,
+            playing: false,
+            speed: 0,
+            selected: 0,
+            marked: BTreeSet::new(),
+            mode: Mode::Normal,
+            filter: None,
+            details: false,
+            show_verdicts: false,
+            note: "? for help, space to play, i to inject a fault".into(),
+            quit: false,
+            page_rows: std::cell::Cell::new(20),
+            help_scroll: 0,
+        })
+    }
+
+    /// Turns a key into an action according to the mode.
+    pub fn action_for(&self, key: KeyEvent) -> Option<Action> {
+        use crossterm::event::KeyCode;
+        match &self.mode {
+            Mode::Normal => keys::lookup(keys::NORMAL, key),
+            Mode::Help => match keys::lookup(keys::HELP, key) {
+                Some(a) => Some(a),
+                None => Some(Action::Cancel),
+            },
+            Mode::Inject => keys::lookup(keys::INJECT, key),
+            Mode::Prompt { .. } => keys::lookup(keys::PROMPT, key).or(match key.code {
+                KeyCode::Char(c) => Some(Action::Char(c)),
+                _ => None,
+            }),
+        }
+    }
+
+    pub fn key(&mut self, key: KeyEvent) {
+        if let Some(a) = self.action_for(key) {
+            self.update(a);
+        }
+    }
+
+    fn last(&self) -> usize {
+        self.run.len().saturating_sub(1)
+    }
+
+    fn move_to(&mut self, i: usize) {
+        self.cursor = i.min(self.last());
+    }
+
+    fn move_by(&mut self, d: i64) {
+        let c = self.cursor as i64 + d;
+        self.move_to(c.max(0) as usize);
+    }
+
+    pub fn update(&mut self, action: Action) {
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => {
+                self.help_scroll = 0;
+                self.mode = Mode::Help;
+            }
+            Action::Scroll(d) => {
+                self.help_scroll = (self.help_scroll as i64 + d).max(0) as usize;
+            }
+            Action::TogglePlay => {
+                self.playing = !self.playing;
+                if self.playing && self.cursor >= self.last() {
+                    self.cursor = 0;
+                }
+            }
+            Action::Step(d) => {
+                self.playing = false;
+                self.move_by(d);
+            }
+            Action::Page(d) => self.move_by(d * self.page_rows.get().max(1) as i64),
+            Action::Start => self.move_to(0),
+            Action::End => self.move_to(self.last()),
+            Action::Faster => self.speed = (self.speed + 1).min(SPEEDS.len() - 1),
+            Action::Slower => self.speed = self.speed.saturating_sub(1),
+            Action::Jump(target, forward) => self.jump(target, forward),
+            Action::Select(d) => {
+                let n = self.run.cluster.len() as i64;
+                if n > 0 {
+                    self.selected = (self.selected as i64 + d).rem_euclid(n) as usize;
+                }
+            }
+            Action::Mark => {
+                if !self.marked.remove(&self.selected) {
+                    self.marked.insert(self.selected);
+                }
+            }
+            Action::Details => self.details = !self.details,
+            Action::ToggleVerdicts => self.show_verdicts = !self.show_verdicts,
+            Action::Inject => {
+                self.playing = false;
+                self.mode = Mode::Inject;
+            }
+            Action::Fault(key) => {
+                self.mode = Mode::Normal;
+                let name = self.run.node_name(self.selected).to_string();
+                let kind = match key {
+                    FaultKey::Partition => {
+                        let side: Vec<usize> = if self.marked.is_empty() {
+                            vec![self.selected]
+                        } else {
+                            self.marked.iter().copied().collect()
+                        };
+                        InjectKind::Partition(
+                            side.iter()
+                                .map(|&i| self.run.node_name(i).to_string())
+                                .collect(),
+                        )
+                    }
+                    FaultKey::Heal => InjectKind::Heal,
+                    FaultKey::Crash => InjectKind::Crash(name),
+                    FaultKey::Restart => InjectKind::Restart(name),
+                    FaultKey::Pause => InjectKind::Pause(name),
+                    FaultKey::Resume => InjectKind::Resume(name),
+                };
+                self.inject(kind);
+            }
+            Action::Prompt(kind) => {
+                self.playing = false;
+                let input = match kind {
+                    PromptKind::Save => self.default_save_path(),
+                    PromptKind::Filter => self
+                        .filter
+                        .as_ref()
+                        .map(|f| f.text.clone())
+                        .unwrap_or_default(),
+                    PromptKind::Time | PromptKind::Clock => String::new(),
+                };
+                self.mode = Mode::Prompt { kind, input };
+            }
+            Action::Char(c) => {
+                if let Mode::Prompt { input, .. } = &mut self.mode {
+                    input.push(c);
+                }
+            }
+            Action::Backspace => {
+                if let Mode::Prompt { input, .. } = &mut self.mode {
+                    input.pop();
+                }
+            }
+            Action::Submit => {
+                if let Mode::Prompt { kind, input } =
+                    std::mem::replace(&mut self.mode, Mode::Normal)
+                {
+                    self.submit(kind, input.trim());
+                }
+            }
+            Action::Cancel => match self.mode {
+                Mode::Normal => {
+                    self.details = false;
+                    self.marked.clear();
+                }
+                _ => self.mode = Mode::Normal,
+            },
+            Action::Tick => {
+                if self.playing {
+                    self.move_by(SPEEDS[self.speed] as i64);
+                    if self.cursor >= self.last() {
+                        self.playing = false;
+                    }
+                }
+            }
+        }
+    }
+
+    fn jump(&mut self, target: Target, forward: bool) {
+        let run = &self.run;
+        let found = match target {
+            Target::Fault => next_in(&run.faults, self.cursor, forward),
+            Target::Violation => next_in(&run.violations, self.cursor, forward),
+            Target::Message => next_in(&run.messages_of[self.selected], self.cursor, forward),
+        };
+        let what = match target {
+            Target::Fault => "fault".to_string(),
+            Target::Violation => "violation".to_string(),
+            Target::Message => format!("message of {}", run.node_name(self.selected)),
+        };
+        match found {
+            Some(i) => {
+                self.playing = false;
+                self.cursor = i;
+                self.note = format!("{what} at {}", fmt_duration(run.time_at(i)));
+            }
+            None => {
+                self.note = format!("no {} {what}", if forward { "next" } else { "previous" });
+            }
+        }
+    }
+
+    fn submit(&mut self, kind: PromptKind, input: &str) {
+        match kind {
+            PromptKind::Time => match parse_duration(input) {
+                Ok(t) => {
+                    self.move_to(self.run.index_at_time(t));
+                    self.note =
+                        format!("jumped to {}", fmt_duration(self.run.time_at(self.cursor)));
+                }
+                Err(e) => self.note = e,
+            },
+            PromptKind::Filter => self.set_filter(input),
+            PromptKind::Clock => match check_offset(input) {
+                Ok(offset) => {
+                    let name = self.run.node_name(self.selected).to_string();
+                    self.inject(InjectKind::Clock(name, offset));
+                }
+                Err(e) => self.note = e,
+            },
+            PromptKind::Save => match self.save(input) {
+                Ok(()) => {
+                    self.note = format!("saved to {input}: replay with `chaoslab run {input}`")
+                }
+                Err(e) => self.note = e,
+            },
+        }
+    }
+
+    /// Sets the event log's filter: each word must match the record (a node
+    /// name it involves, or its kind). Empty clears it.
+    pub fn set_filter(&mut self, text: &str) {
+        if text.is_empty() {
+            self.filter = None;
+            self.note = "filter cleared".into();
+            return;
+        }
+        let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+        let matches = self
+            .run
+            .trace
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| words.iter().all(|w| record_matches(&r.event, w)))
+            .map(|(i, _)| i as u32)
+            .collect::<Vec<u32>>();
+        self.note = format!("filter `{text}`: {} events", matches.len());
+        self.filter = Some(Filter {
+            text: text.to_string(),
+            matches,
+        });
+    }
+
+    fn all_names(&self) -> Vec<String> {
+        (0..self.run.cluster.len())
+            .map(|i| self.run.node_name(i).to_string())
+            .collect()
+    }
+
+    /// The scenario text of what is shown: the original plus the injected faults.
+    pub fn scenario_text(&self) -> String {
+        scenario_text(
+            &self.base_source,
+            self.run.seed,
+            &self.injected,
+            &self.all_names(),
+        )
+    }
+
+    /// Adds a fault at the cursor's virtual time and re-runs from the start with
+    /// the same seed: the run up to that moment is the same, and what follows
+    /// is what that fault does.
+    pub fn inject(&mut self, kind: InjectKind) {
+        let at = self.run.time_at(self.cursor);
+        let fault = Injected { at, kind };
+        let label = fault.label();
+        self.injected.push(fault);
+        let text = self.scenario_text();
+        let result = nodes::parse(&self.run.scenario.file, &text)
+            .map_err(|e| e.to_string())
+            .and_then(|s| Run::record(s, self.run.seed).map_err(|e| e.to_string()));
+        match result {
+            Ok(run) => {
+                // The cursor lands on the injected fault: the first fault
+                // record at its time that was not there before.
+                let before = self
+                    .run
+                    .faults
+                    .iter()
+                    .filter(|&&i| self.run.trace[i as usize].t == at)
+                    .count();
+                self.run = run;
+                let at_time: Vec<u32> = self
+                    .run
+                    .faults
+                    .iter()
+                    .copied()
+                    .filter(|&i| self.run.trace[i as usize].t == at)
+                    .collect();
+                let i = at_time
+                    .get(before)
+                    .or(at_time.last())
+                    .map(|&i| i as usize)
+                    .unwrap_or_else(|| self.run.index_at_time(at));
+                self.move_to(i);
+                if let Some(f) = &self.filter {
+                    let text = f.text.clone();
+                    self.set_filter(&text);
+                }
+                self.marked.clear();
+                self.note = format!("injected {label}; re-ran with seed {}", self.run.seed);
+            }
+            Err(e) => {
+                self.injected.pop();
+                self.note = format!("cannot inject {label}: {e}");
+            }
+        }
+    }
+
+    fn default_save_path(&self) -> String {
+        let name = self.run.scenario.meta.name.replace('/', "-");
+        format!("{name}-seed{}-found.toml", self.run.seed)
+    }
+
+    /// Writes the scenario text (schedule and seed) to `path`.
+    pub fn save(&self, path: &str) -> Result<(), String> {
+        if path.is_empty() {
+            return Err("no file name given: nothing saved".into());
+        }
+        let text = self.scenario_text();
+        nodes::parse(path, &text)
+            .map_err(|e| format!("not saved, the scenario does not parse: {e}"))?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
+    }
+}
+
+/// Whether one filter word matches a record: a node it involves or its kind.
+fn record_matches(e: &TraceEvent, word: &str) -> bool {
+    let (kind, names): (&str, [Option<&str>; 2]) = match e {
+        TraceEvent::Send { from, to, .. } => ("send", [Some(from), Some(to)]),
+        TraceEvent::Deliver { from, to, .. } => ("deliver", [Some(from), Some(to)]),
+        TraceEvent::Drop { from, to, .. } => ("drop", [Some(from), Some(to)]),
+        TraceEvent::Hold { from, to, .. } => ("hold", [Some(from), Some(to)]),
+        TraceEvent::Timer { node, .. } => ("timer", [Some(node), None]),
+        TraceEvent::Fault { .. } => ("fault", [None, None]),
+        TraceEvent::Invoke { node, .. } => ("invoke", [Some(node), None]),
+        TraceEvent::Complete { node, .. } => ("complete", [Some(node), None]),
+        TraceEvent::Role { node, .. } => ("role", [Some(node), None]),
+        TraceEvent::Violation { .. } => ("violation", [None, None]),
+    };
+    kind == word
+        || names.iter().flatten().any(|n| n.eq_ignore_ascii_case(word))
+        || match e {
+            TraceEvent::Send { msg, .. }
+            | TraceEvent::Deliver { msg, .. }
+            | TraceEvent::Drop { msg, .. }
+            | TraceEvent::Hold { msg, .. } => msg.eq_ignore_ascii_case(word),
+            TraceEvent::Fault { description, .. } => description.contains(word),
+            _ => false,
+        }
+}

@@ -1,0 +1,113 @@
+//! The event log: the records around the cursor, one line each, optionally
+//! filtered by node and kind (the filter's matches are indexed once, so
+//! scrolling a filtered log is a binary search too).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::Widget;
+use sim::time::fmt_duration;
+use sim::trace::TraceEvent;
+
+use super::{panel, put};
+use crate::tui::app::App;
+
+/// One record, in words.
+pub fn describe(e: &TraceEvent) -> String {
+    match e {
+        TraceEvent::Send {
+            from,
+            to,
+            id,
+            msg,
+            detail,
+        } => format!("send {from}→{to} #{id} {msg} {detail}"),
+        TraceEvent::Deliver { from, to, id, msg } => format!("deliver {from}→{to} #{id} {msg}"),
+        TraceEvent::Drop {
+            from,
+            to,
+            id,
+            msg,
+            reason,
+        } => format!("drop {from}→{to} #{id} {msg} ({reason})"),
+        TraceEvent::Hold {
+            from,
+            to,
+            id,
+            msg,
+            reason,
+        } => format!("hold {from}→{to} #{id} {msg} ({reason})"),
+        TraceEvent::Timer { node, timer } => format!("timer {node} {timer}"),
+        TraceEvent::Fault { description, .. } => format!("fault {description}"),
+        TraceEvent::Invoke {
+            node,
+            op,
+            description,
+        } => format!("invoke {node} op {op}: {description}"),
+        TraceEvent::Complete {
+            node,
+            op,
+            outcome,
+            output,
+        } => {
+            format!("complete {node} op {op}: {outcome} {output}")
+        }
+        TraceEvent::Role { node, from, to } => format!("role {node} {from}→{to}"),
+        TraceEvent::Violation { invariant, detail } => format!("VIOLATION {invariant}: {detail}"),
+    }
+}
+
+fn color(e: &TraceEvent) -> Color {
+    match e {
+        TraceEvent::Send { .. } => Color::Cyan,
+        TraceEvent::Deliver { .. } => Color::Green,
+        TraceEvent::Drop { .. } | TraceEvent::Fault { .. } => Color::Red,
+        TraceEvent::Hold { .. } => Color::Yellow,
+        TraceEvent::Timer { .. } => Color::DarkGray,
+        TraceEvent::Invoke { .. } | TraceEvent::Complete { .. } => Color::Blue,
+        TraceEvent::Role { .. } | TraceEvent::Violation { .. } => Color::Magenta,
+    }
+}
+
+pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
+    let title = match &app.filter {
+        Some(f) => format!("events [{}] {} match", f.text, f.matches.len()),
+        None => "events (/ filters)".to_string(),
+    };
+    let block = panel(&title);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let rows = inner.height as usize;
+    if rows == 0 {
+        return;
+    }
+    let run = &app.run;
+    // The visible indexes: a window of the filter's matches or of the trace,
+    // with the cursor (or the last match before it) in the middle.
+    let (list_len, pos, pick): (usize, usize, Box<dyn Fn(usize) -> usize>) = match &app.filter {
+        Some(f) => {
+            let k = f.matches.partition_point(|&i| (i as usize) <= app.cursor);
+            (
+                f.matches.len(),
+                k.saturating_sub(1),
+                Box::new(move |j| f.matches[j] as usize),
+            )
+        }
+        None => (run.len(), app.cursor, Box::new(|j| j)),
+    };
+    let start = pos
+        .saturating_sub(rows / 2)
+        .min(list_len.saturating_sub(rows));
+    let end = (start + rows).min(list_len);
+    for (row, j) in (start..end).enumerate() {
+        let idx = pick(j);
+        let r = &run.trace[idx];
+        let y = inner.y + row as u16;
+        let mut style = Style::default().fg(color(&r.event));
+        if idx == app.cursor {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        let text = format!("{:>9} {}", fmt_duration(r.t), describe(&r.event));
+        put(buf, inner, inner.x, y, &text, style);
+    }
+}

@@ -1,0 +1,280 @@
+//! Drawing: a pure function of the [`App`]. Each panel lives in its own file
+//! and draws only what is visible, so a frame costs the same at the first
+//! event of a run as at the millionth.
+
+mod help;
+mod log;
+mod sequence;
+mod status;
+mod timeline;
+mod topology;
+mod verdicts;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+use sim::time::fmt_duration;
+use sim::trace::TraceEvent;
+
+use super::app::{App, Mode, SPEEDS};
+use super::keys::PromptKind;
+
+/// Whether the screen is large enough to show every panel at once.
+fn is_large(area: Rect) -> bool {
+    area.width >= 120 && area.height >= 36
+}
+
+pub fn draw(app: &App, f: &mut Frame) {
+    let area = f.area();
+    let [header, body, bar, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(app, f.buffer_mut(), header);
+    if is_large(area) {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(body);
+        let [topo, seq] =
+            Layout::horizontal([Constraint::Percentage(35), Constraint::Percentage(65)]).areas(top);
+        let [stat, log, verdict] = Layout::horizontal([
+            Constraint::Percentage(33),
+            Constraint::Percentage(37),
+            Constraint::Percentage(30),
+        ])
+        .areas(bottom);
+        topology::draw(app, f.buffer_mut(), topo);
+        sequence::draw(app, f.buffer_mut(), seq);
+        status::draw(app, f, stat);
+        log::draw(app, f.buffer_mut(), log);
+        verdicts::draw(app, f, verdict);
+    } else {
+        // Small screens fold: topology over status on the left, the sequence
+        // diagram over the event log (or the verdicts, `v`) on the right.
+        let left_w = (body.width / 3).clamp(20, 36);
+        let [left, right] =
+            Layout::horizontal([Constraint::Length(left_w), Constraint::Fill(1)]).areas(body);
+        let [topo, stat] =
+            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(left);
+        let [seq, lower] =
+            Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(right);
+        topology::draw(app, f.buffer_mut(), topo);
+        status::draw(app, f, stat);
+        sequence::draw(app, f.buffer_mut(), seq);
+        if app.show_verdicts {
+            verdicts::draw(app, f, lower);
+        } else {
+            log::draw(app, f.buffer_mut(), lower);
+        }
+    }
+    timeline::draw(app, f.buffer_mut(), bar);
+    draw_footer(app, f.buffer_mut(), footer);
+    if app.details {
+        draw_details(app, f, body);
+    }
+    match &app.mode {
+        Mode::Help => help::draw(app, f, area),
+        Mode::Inject => help::draw_inject(app, f, body),
+        _ => {}
+    }
+}
+
+/// A bordered block with a title; the selected-panel look is the same for all.
+pub(crate) fn panel(title: &str) -> Block<'_> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(Style::default().fg(Color::DarkGray))
+        .title(Span::styled(
+            format!(" {title} "),
+            Style::default()
+                .fg(Color::Cyan)
+                .add_modifier(Modifier::BOLD),
+        ))
+}
+
+/// Writes `text` at (x, y) clipped to `clip`.
+pub(crate) fn put(buf: &mut Buffer, clip: Rect, x: u16, y: u16, text: &str, style: Style) {
+    if y < clip.y || y >= clip.bottom() || x >= clip.right() || x < clip.x {
+        return;
+    }
+    let width = (clip.right() - x) as usize;
+    buf.set_stringn(x, y, text, width, style);
+}
+
+fn draw_header(app: &App, buf: &mut Buffer, area: Rect) {
+    let run = &app.run;
+    let play = if app.playing {
+        format!("▶ x{}", SPEEDS[app.speed])
+    } else {
+        format!("⏸ x{}", SPEEDS[app.speed])
+    };
+    let mut parts = vec![
+        Span::styled(
+            " chaoslab ",
+            Style::default().fg(Color::Black).bg(Color::Cyan),
+        ),
+        Span::raw(format!(" {} ", run.scenario.meta.name)),
+        Span::styled(
+            format!("seed {} ", run.seed),
+            Style::default().fg(Color::DarkGray),
+        ),
+        Span::styled(
+            format!("t={} ", fmt_duration(run.time_at(app.cursor))),
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(format!(
+            "event {}/{} ",
+            app.cursor + usize::from(!run.is_empty()),
+            run.len()
+        )),
+        Span::raw(format!("{play} ")),
+    ];
+    if let Some(flt) = &app.filter {
+        parts.push(Span::styled(
+            format!("filter: {} ", flt.text),
+            Style::default().fg(Color::Magenta),
+        ));
+    }
+    if !app.injected.is_empty() {
+        parts.push(Span::styled(
+            format!("injected: {} ", app.injected.len()),
+            Style::default().fg(Color::Red),
+        ));
+    }
+    buf.set_line(area.x, area.y, &Line::from(parts), area.width);
+}
+
+fn draw_footer(app: &App, buf: &mut Buffer, area: Rect) {
+    let line = match &app.mode {
+        Mode::Prompt { kind, input } => {
+            let q = match kind {
+                PromptKind::Time => "jump to time (e.g. 5.2s):",
+                PromptKind::Filter => "filter (node names, kinds; empty clears):",
+                PromptKind::Save => "save scenario to:",
+                PromptKind::Clock => "clock offset for the selected node (e.g. 200ms, -1s):",
+            };
+            Line::from(vec![
+                Span::styled(format!(" {q} "), Style::default().fg(Color::Black).bg(Color::Yellow)),
+                Span::raw(format!(" {input}█")),
+            ])
+        }
+        Mode::Inject => Line::from(Span::styled(
+            " inject: p partition  h heal  c crash  r restart  z pause  u resume  k clock  Esc cancel",
+            Style::default().fg(Color::Black).bg(Color::Red),
+        )),
+        _ => Line::from(vec![
+            Span::styled(" ?", Style::default().fg(Color::Cyan)),
+            Span::raw(" help "),
+            Span::styled("q", Style::default().fg(Color::Cyan)),
+            Span::raw(" quit │ "),
+            Span::raw(app.note.clone()),
+        ]),
+    };
+    buf.set_line(area.x, area.y, &line, area.width);
+}
+
+/// A centred rectangle of at most `w` x `h` inside `area`.
+pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn draw_details(app: &App, f: &mut Frame, area: Rect) {
+    let run = &app.run;
+    let mut lines: Vec<Line> = Vec::new();
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    if let Some(r) = run.trace.get(app.cursor) {
+        lines.push(Line::from(vec![
+            Span::styled("event  ", bold),
+            Span::raw(format!(
+                "#{} at {}: {}",
+                app.cursor + 1,
+                fmt_duration(r.t),
+                log::describe(&r.event)
+            )),
+        ]));
+    }
+    if let Some(id) = run.message_id_at(app.cursor) {
+        lines.push(Line::from(Span::styled(format!("message #{id}"), bold)));
+        if let Some(si) = run.send_index(id) {
+            if let TraceEvent::Send {
+                from,
+                to,
+                msg,
+                detail,
+                ..
+            } = &run.trace[si].event
+            {
+                lines.push(Line::from(format!(
+                    "  {msg} {from} → {to}, sent at {}",
+                    fmt_duration(run.trace[si].t)
+                )));
+                lines.push(Line::from(format!("  contents: {detail}")));
+            }
+        }
+        match run.fate_index(id).map(|i| (i, &run.trace[i])) {
+            Some((_, r)) => match &r.event {
+                TraceEvent::Deliver { .. } => {
+                    lines.push(Line::from(format!("  delivered at {}", fmt_duration(r.t))))
+                }
+                TraceEvent::Drop { reason, .. } => lines.push(Line::from(format!(
+                    "  dropped at {}: {reason}",
+                    fmt_duration(r.t)
+                ))),
+                _ => {}
+            },
+            None => lines.push(Line::from(
+                "  never delivered (in flight or held at the end)",
+            )),
+        }
+    }
+    let i = app.selected;
+    lines.push(Line::from(Span::styled(
+        format!("node {}", run.node_name(i)),
+        bold,
+    )));
+    match run.node_at(i, app.cursor) {
+        Some(snap) => {
+            match &snap.status {
+                None => lines.push(Line::from("  crashed")),
+                Some(s) => {
+                    lines.push(Line::from(format!("  role {}", s.role)));
+                    for (k, v) in &s.fields {
+                        lines.push(Line::from(format!("  {k} {v}")));
+                    }
+                }
+            }
+            lines.push(Line::from(format!(
+                "  paused {}  clock offset {}{} drift {}  fsync {}",
+                snap.paused,
+                if snap.clock.offset_ns < 0 { "-" } else { "+" },
+                fmt_duration(snap.clock.offset_ns.unsigned_abs()),
+                snap.clock.drift,
+                if snap.fsync_lies { "lies" } else { "ok" }
+            )));
+        }
+        None => lines.push(Line::from("  not started")),
+    }
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let rect = centered(area, area.width.saturating_sub(8).clamp(20, 100), h);
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(panel("details (Enter closes)")),
+        rect,
+    );
+}

@@ -1,0 +1,143 @@
+//! The verdicts of the whole run: invariants, expectations, the
+//! linearizability verdict and weaker checks of the history, availability and latency inside and outside
+//! partitions, and the PACELC class with its evidence.
+
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+use sim::check::Verdict;
+use sim::report::{Consistency, Share};
+use sim::time::fmt_duration;
+
+use super::panel;
+use crate::tui::app::App;
+
+fn share(s: &Share) -> String {
+    match s.ratio() {
+        Some(r) => format!("{}/{} ({:.1}%)", s.ok, s.total, r * 100.0),
+        None => "-".into(),
+    }
+}
+
+pub fn draw(app: &App, f: &mut Frame, area: Rect) {
+    let r = &app.run.report;
+    let ok = Style::default().fg(Color::Green);
+    let bad = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
+    let dim = Style::default().fg(Color::DarkGray);
+    let mark = |held: bool| {
+        if held {
+            Span::styled("[ok] ", ok)
+        } else {
+            Span::styled("[!!] ", bad)
+        }
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::raw("verdict "),
+        if r.passed {
+            Span::styled("PASS", ok.add_modifier(Modifier::BOLD))
+        } else {
+            Span::styled("FAIL", bad)
+        },
+        Span::styled(
+            format!("  PACELC {}", r.pacelc.class()),
+            Style::default().fg(Color::Cyan),
+        ),
+    ])];
+    let seen = app
+        .run
+        .violations
+        .partition_point(|&i| (i as usize) <= app.cursor);
+    lines.push(Line::from(Span::styled(
+        format!(
+            "violations by the cursor: {seen}/{}",
+            app.run.violations.len()
+        ),
+        if seen > 0 { bad } else { dim },
+    )));
+    for inv in &r.invariants {
+        let text = match &inv.first {
+            Some((t, what)) => format!(
+                "{} x{} first at {}: {what}",
+                inv.name,
+                inv.violations,
+                fmt_duration(*t)
+            ),
+            None => inv.name.clone(),
+        };
+        lines.push(Line::from(vec![mark(inv.ok), Span::raw(text)]));
+    }
+    for e in &r.expectations {
+        lines.push(Line::from(vec![
+            mark(e.held),
+            Span::raw(format!(
+                "{}: expected {}, got {}",
+                e.what, e.expected, e.actual
+            )),
+        ]));
+    }
+    match &r.consistency {
+        Consistency::Checked {
+            linearizability,
+            weak,
+        } => {
+            let (ok, text) = match &linearizability.verdict {
+                Verdict::Linearizable => (true, "linearizable".to_string()),
+                Verdict::NotLinearizable { explanation } => (
+                    false,
+                    format!(
+                        "NOT linearizable: key {}, #{} `{}` cannot be placed",
+                        explanation.key, explanation.blocked_index, explanation.blocked_op
+                    ),
+                ),
+                Verdict::Unknown { reason } => (false, format!("unknown: {reason}")),
+            };
+            lines.push(Line::from(vec![
+                mark(ok),
+                Span::raw(format!("history {text}")),
+            ]));
+            lines.push(Line::from(format!(
+                "  stale reads {}, lost writes {}, RYW {}, monotonic {}",
+                weak.stale_reads,
+                weak.lost_writes.len(),
+                weak.read_your_writes_total(),
+                weak.monotonic_reads_total()
+            )));
+        }
+        Consistency::NotChecked { reason } => {
+            lines.push(Line::from(Span::styled(
+                format!("history not checked: {reason}"),
+                dim,
+            )));
+        }
+    }
+    let a = &r.availability;
+    lines.push(Line::from(format!(
+        "available overall   {}",
+        share(&a.overall)
+    )));
+    lines.push(Line::from(format!(
+        "  in partitions     {}",
+        share(&a.during_partition)
+    )));
+    lines.push(Line::from(format!(
+        "  outside           {}",
+        share(&a.outside_partition)
+    )));
+    lines.push(Line::from(format!(
+        "latency p50 {} (outside partitions {}), p99 {}",
+        fmt_duration(r.latency.p50),
+        fmt_duration(r.latency.p50_outside_partition),
+        fmt_duration(r.latency.p99)
+    )));
+    for e in &r.pacelc.evidence {
+        lines.push(Line::from(Span::styled(e.clone(), dim)));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(panel("verdicts (whole run)")),
+        area,
+    );
+}

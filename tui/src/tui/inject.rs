@@ -1,0 +1,177 @@
+//! Faults injected by hand: each becomes a `[[faults]]` entry appended to the
+//! scenario's text, so the run that follows, and the file saved from it, are
+//! exactly what `chaoslab run` replays.
+
+use sim::time::{fmt_duration, parse_duration, Nanos};
+
+/// A fault the user asked for at the cursor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InjectKind {
+    /// The named nodes on one side, every other node on the other.
+    Partition(Vec<String>),
+    Heal,
+    Crash(String),
+    Restart(String),
+    Pause(String),
+    Resume(String),
+    /// A clock offset such as `"200ms"` or `"-1s"`.
+    Clock(String, String),
+}
+
+/// One injected fault: when, and its TOML entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Injected {
+    pub at: Nanos,
+    pub kind: InjectKind,
+}
+
+impl Injected {
+    /// A one-line description for the status bar.
+    pub fn label(&self) -> String {
+        let what = match &self.kind {
+            InjectKind::Partition(side) => format!("partition {{{}}} | rest", side.join(",")),
+            InjectKind::Heal => "heal".into(),
+            InjectKind::Crash(n) => format!("crash {n}"),
+            InjectKind::Restart(n) => format!("restart {n}"),
+            InjectKind::Pause(n) => format!("pause {n}"),
+            InjectKind::Resume(n) => format!("resume {n}"),
+            InjectKind::Clock(n, o) => format!("clock {n} {o}"),
+        };
+        format!("{what} at {}", fmt_duration(self.at))
+    }
+
+    /// The `[[faults]]` entry. `all` is every node's name, for the other side
+    /// of a partition (named explicitly, so clients stay where they are shown).
+    pub fn toml(&self, all: &[String]) -> String {
+        // Whole nanoseconds: the time is exact, not rounded for display.
+        let mut s = format!("[[faults]]\nat = \"{}ns\"\n", self.at);
+        let target = |s: &mut String, n: &str| s.push_str(&format!("target = {n:?}\n"));
+        match &self.kind {
+            InjectKind::Partition(side) => {
+                let rest: Vec<&String> = all.iter().filter(|n| !side.contains(n)).collect();
+                s.push_str("action = \"partition\"\n");
+                s.push_str(&format!("groups = [{:?}, {:?}]\n", side, rest));
+            }
+            InjectKind::Heal => s.push_str("action = \"heal\"\n"),
+            InjectKind::Crash(n) => {
+                s.push_str("action = \"crash\"\n");
+                target(&mut s, n);
+            }
+            InjectKind::Restart(n) => {
+                s.push_str("action = \"restart\"\n");
+                target(&mut s, n);
+            }
+            InjectKind::Pause(n) => {
+                s.push_str("action = \"pause\"\n");
+                target(&mut s, n);
+            }
+            InjectKind::Resume(n) => {
+                s.push_str("action = \"resume\"\n");
+                target(&mut s, n);
+            }
+            InjectKind::Clock(n, offset) => {
+                s.push_str("action = \"clock\"\n");
+                target(&mut s, n);
+                s.push_str(&format!("offset = {offset:?}\n"));
+            }
+        }
+        s
+    }
+}
+
+/// Checks a clock offset typed by the user (`200ms`, `-1s`).
+pub fn check_offset(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    parse_duration(t.trim_start_matches('-'))?;
+    Ok(t.to_string())
+}
+
+/// The scenario text for `source` run with `seed` and the faults injected so
+/// far: the seed written into `[meta]`, the entries appended.
+pub fn scenario_text(source: &str, seed: u64, injected: &[Injected], all: &[String]) -> String {
+    let mut out = with_seed(source, seed);
+    if !injected.is_empty() {
+        while out.ends_with("\n\n") {
+            out.pop();
+        }
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str("\n# Faults injected by hand in `chaoslab tui`.\n");
+        for f in injected {
+            out.push('\n');
+            out.push_str(&f.toml(all));
+        }
+    }
+    out
+}
+
+/// `source` with `seed = N` in its `[meta]` table (replaced, or added).
+fn with_seed(source: &str, seed: u64) -> String {
+    let mut out = String::with_capacity(source.len() + 16);
+    let mut section = String::new();
+    let mut done = false;
+    let mut meta_line = None;
+    for line in source.lines() {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            section = t.trim_end().to_string();
+        }
+        let is_seed = section == "[meta]"
+            && t.strip_prefix("seed")
+                .is_some_and(|r| r.trim_start().starts_with('='));
+        if is_seed && !done {
+            out.push_str(&format!("seed = {seed}\n"));
+            done = true;
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+        if t.trim_end() == "[meta]" {
+            meta_line = Some(out.len());
+        }
+    }
+    if !done {
+        let line = format!("seed = {seed}\n");
+        match meta_line {
+            Some(at) => out.insert_str(at, &line),
+            None => out.insert_str(0, &format!("[meta]\n{line}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_is_replaced_in_meta_and_nowhere_else() {
+        let src = "[meta]\nname = \"x\"\nseed = 3\n[system]\nseed = 9\n";
+        assert_eq!(
+            with_seed(src, 42),
+            "[meta]\nname = \"x\"\nseed = 42\n[system]\nseed = 9\n"
+        );
+    }
+
+    #[test]
+    fn a_missing_seed_is_added_under_meta() {
+        assert_eq!(
+            with_seed("[meta]\nname = \"x\"\n", 7),
+            "[meta]\nseed = 7\nname = \"x\"\n"
+        );
+    }
+
+    #[test]
+    fn a_partition_names_both_sides() {
+        let all: Vec<String> = ["n1", "n2", "c1"].iter().map(|s| s.to_string()).collect();
+        let f = Injected {
+            at: 5_200_000_000,
+            kind: InjectKind::Partition(vec!["n1".into()]),
+        };
+        assert_eq!(
+            f.toml(&all),
+            "[[faults]]\nat = \"5200000000ns\"\naction = \"partition\"\ngroups = [[\"n1\"], [\"n2\", \"c1\"]]\n"
+        );
+    }
+}

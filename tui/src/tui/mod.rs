@@ -1,0 +1,115 @@
+//! `chaoslab tui`: the terminal UI. One screen shows the topology, the message
+//! sequence diagram, each node's status, the event log, the verdicts and a
+//! timeline of the whole run; keys step through the run, jump between
+//! faults, violations and messages, inject faults at the cursor and save the
+//! schedule as a scenario file. See docs/tui.md.
+//!
+//! The shape is the ratatui demo2 / gitui one: [`app::App`] owns the state and
+//! changes only in `App::update(Action)`; every key becomes one
+//! [`app::Action`] through the tables in [`keys`]; [`draw::draw`] is a pure
+//! function of the app.
+
+pub mod app;
+pub mod draw;
+pub mod inject;
+pub mod keys;
+pub mod model;
+pub mod term;
+
+use std::time::Duration;
+
+use crossterm::event::{self, Event, KeyEventKind};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use crate::{exit, scenarios};
+use app::App;
+
+#[derive(clap::Args, Debug, Default)]
+pub struct TuiArgs {
+    /// A scenario file, or the name of a bundled scenario (see `chaoslab list`).
+    /// Without it, the built-in default scenario opens.
+    pub scenario: Option<String>,
+    /// Run with this seed instead of the scenario's own `[meta] seed`.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// Loads the scenario and records its run for the UI.
+pub fn open(scenario: Option<&str>, seed: Option<u64>) -> Result<App, String> {
+    let s = scenarios::load(scenario).map_err(|e| e.0)?;
+    let seed = seed.unwrap_or(s.meta.seed);
+    App::new(s, seed)
+}
+
+/// Runs the UI in the terminal until the user quits.
+pub fn run(args: &TuiArgs) -> i32 {
+    let mut app = match open(args.scenario.as_deref(), args.seed) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let result = (|| -> std::io::Result<()> {
+        let mut guard = term::TermGuard::enter()?;
+        // For the real-terminal test: a panic after the first frame must leave
+        // the terminal as it found it.
+        let panic_for_test = std::env::var_os("CHAOSLAB_TUI_TEST_PANIC").is_some();
+        // A tick about every 30 ms while playing; otherwise redraw on input.
+        while !app.quit {
+            guard.terminal.draw(|f| draw::draw(&app, f))?;
+            if panic_for_test {
+                panic!("CHAOSLAB_TUI_TEST_PANIC is set: panicking after the first frame");
+            }
+            if event::poll(Duration::from_millis(30))? {
+                match event::read()? {
+                    Event::Key(k) if k.kind != KeyEventKind::Release => app.key(k),
+                    _ => {}
+                }
+            } else {
+                app.update(app::Action::Tick);
+            }
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => exit::PASS,
+        Err(e) => {
+            term::restore();
+            eprintln!("error: the terminal UI failed: {e}");
+            exit::FAIL
+        }
+    }
+}
+
+/// Draws one frame of `app` on a test backend of `width` x `height` and
+/// returns the screen as text (for snapshots and the frame-time benchmark).
+pub fn render_to_string(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test backend");
+    terminal
+        .draw(|f| draw::draw(app, f))
+        .expect("drawing to memory");
+    buffer_text(terminal.backend().buffer())
+}
+
+/// The text of a buffer, one line per row, trailing spaces trimmed.
+pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        let mut skip = 0;
+        for x in 0..buf.area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = buf[(x, y)].symbol();
+            line.push_str(sym);
+        }
+        let _ = &mut skip;
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,349 @@
+//! A recorded run and the indexes the UI needs to show any moment of it fast.
+//!
+//! The whole run is simulated once, event by event, with the trace recorded.
+//! After each event the driver keeps what changed: a node's status, its
+//! paused/clock/fsync state, the network's cuts, clogs and slow links. The
+//! cursor is an index into the trace; the state at the cursor is a binary
+//! search in those change lists, so stepping back is as exact and as cheap as
+//! stepping forward, whatever the length of the run.
+
+use sim::kernel::TraceMode;
+use sim::network::Net;
+use sim::node::{Clock, Cluster, NodeId, Status};
+use sim::report::Report;
+use sim::scenario::{Scenario, ScenarioError};
+use sim::time::Nanos;
+use sim::trace::{TraceEvent, TraceRecord};
+
+/// What a node looks like at one moment, apart from the network.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeSnap {
+    /// `None` while the node is crashed.
+    pub status: Option<Status>,
+    pub paused: bool,
+    pub clock: Clock,
+    pub fsync_lies: bool,
+}
+
+/// The state of one directed link, as the topology colours it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LinkState {
+    Healthy,
+    /// Latency or loss changed from the scenario's base network.
+    Slow,
+    Clogged,
+    Partitioned,
+}
+
+/// Every directed link's state, `from * n + to`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetSnap {
+    pub n: usize,
+    /// Some link is partitioned.
+    pub any_cut: bool,
+    pub links: Vec<LinkState>,
+}
+
+impl NetSnap {
+    fn of(net: &Net, base: &Net) -> NetSnap {
+        let n = net.size();
+        let mut links = Vec::with_capacity(n * n);
+        for from in 0..n {
+            for to in 0..n {
+                links.push(link_state(net, base, from, to));
+            }
+        }
+        let any_cut = links.contains(&LinkState::Partitioned);
+        NetSnap { n, any_cut, links }
+    }
+
+    /// Whether `net` still looks like this snapshot (no allocation: this runs
+    /// after every event).
+    fn matches(&self, net: &Net, base: &Net) -> bool {
+        let n = self.n;
+        (0..n).all(|from| {
+            (0..n).all(|to| self.links[from * n + to] == link_state(net, base, from, to))
+        })
+    }
+
+    pub fn link(&self, from: usize, to: usize) -> LinkState {
+        self.links[from * self.n + to]
+    }
+
+    /// Can `a` and `b` talk both ways?
+    pub fn connected(&self, a: usize, b: usize) -> bool {
+        a == b
+            || (self.link(a, b) != LinkState::Partitioned
+                && self.link(b, a) != LinkState::Partitioned)
+    }
+}
+
+fn link_state(net: &Net, base: &Net, from: usize, to: usize) -> LinkState {
+    let l = net.link(from, to);
+    let b = base.link(from, to);
+    if net.is_cut(from, to) {
+        LinkState::Partitioned
+    } else if l.clogged {
+        LinkState::Clogged
+    } else if l.latency != b.latency || l.loss != b.loss {
+        LinkState::Slow
+    } else {
+        LinkState::Healthy
+    }
+}
+
+/// A run recorded for the UI.
+pub struct Run {
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub trace: Vec<TraceRecord>,
+    pub cluster: Cluster,
+    pub report: Report,
+    pub fingerprint: String,
+    pub end_ns: Nanos,
+    /// Per node: (first trace index it applies from, state), in index order.
+    pub node_hist: Vec<Vec<(u32, NodeSnap)>>,
+    pub net_hist: Vec<(u32, NetSnap)>,
+    /// Trace indexes of fault records, and of violation records.
+    pub faults: Vec<u32>,
+    pub violations: Vec<u32>,
+    /// Per message id: the trace index of its send (u32::MAX if unknown).
+    pub send_of: Vec<u32>,
+    /// Per message id: the index of its delivery or drop (u32::MAX if none).
+    pub fate_of: Vec<u32>,
+    /// Per node: the trace indexes of the messages it sent or received.
+    pub messages_of: Vec<Vec<u32>>,
+}
+
+impl Run {
+    /// Simulates `scenario` with `seed` to its end, keeping the trace and the
+    /// state changes after each event.
+    pub fn record(scenario: Scenario, seed: u64) -> Result<Run, ScenarioError> {
+        let (trace, cluster, node_hist, net_hist, out) = {
+            let mut sim = nodes::start(&scenario, seed, TraceMode::Record)?;
+            let n = sim.cluster().len();
+            // The network before the first event is the scenario's base network:
+            // "slow" is measured against it.
+            let base = sim.net().clone();
+            let mut node_hist: Vec<Vec<(u32, NodeSnap)>> = vec![Vec::new(); n];
+            let mut net_hist: Vec<(u32, NetSnap)> = vec![(0, NetSnap::of(&base, &base))];
+            let mut before = 0usize;
+            loop {
+                let more = sim.advance();
+                let key = before as u32;
+                let statuses = sim.statuses();
+                for (i, status) in statuses.into_iter().enumerate() {
+                    let (paused, clock, fsync_lies) = sim.node_state(i);
+                    let changed = match node_hist[i].last() {
+                        None => true,
+                        Some((_, s)) => {
+                            s.status != status
+                                || s.paused != paused
+                                || s.clock != clock
+                                || s.fsync_lies != fsync_lies
+                        }
+                    };
+                    if changed {
+                        let snap = NodeSnap {
+                            status,
+                            paused,
+                            clock,
+                            fsync_lies,
+                        };
+                        push_keyed(&mut node_hist[i], key, snap);
+                    }
+                }
+                let last = &net_hist.last().expect("seeded with the base").1;
+                if !last.matches(sim.net(), &base) {
+                    push_keyed(&mut net_hist, key, NetSnap::of(sim.net(), &base));
+                }
+                before = sim.trace().len();
+                if !more {
+                    break;
+                }
+            }
+            let cluster = sim.cluster().clone();
+            let mut out = sim.finish();
+            let trace = out.trace.take().unwrap_or_default();
+            (trace, cluster, node_hist, net_hist, out)
+        };
+        let report = Report::build(&scenario, &out);
+        let n = cluster.len();
+        let mut faults = Vec::new();
+        let mut violations = Vec::new();
+        let mut send_of = Vec::new();
+        let mut fate_of = Vec::new();
+        let mut messages_of: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let index_of = |name: &str| cluster.by_name(name).map(NodeId::index);
+        for (i, r) in trace.iter().enumerate() {
+            let i = i as u32;
+            match &r.event {
+                TraceEvent::Fault { .. } => faults.push(i),
+                TraceEvent::Violation { .. } => violations.push(i),
+                TraceEvent::Send { from, to, id, .. } => {
+                    let id = *id as usize;
+                    if send_of.len() <= id {
+                        send_of.resize(id + 1, u32::MAX);
+                        fate_of.resize(id + 1, u32::MAX);
+                    }
+                    send_of[id] = i;
+                    for name in [from, to] {
+                        if let Some(x) = index_of(name) {
+                            messages_of[x].push(i);
+                        }
+                    }
+                }
+                TraceEvent::Deliver { from, to, id, .. }
+                | TraceEvent::Drop { from, to, id, .. } => {
+                    let id = *id as usize;
+                    if id < fate_of.len() && fate_of[id] == u32::MAX {
+                        fate_of[id] = i;
+                    }
+                    for name in [from, to] {
+                        if let Some(x) = index_of(name) {
+                            if messages_of[x].last() != Some(&i) {
+                                messages_of[x].push(i);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(Run {
+            seed,
+            fingerprint: out.fingerprint.clone(),
+            end_ns: out.end_ns,
+            scenario,
+            trace,
+            cluster,
+            report,
+            node_hist,
+            net_hist,
+            faults,
+            violations,
+            send_of,
+            fate_of,
+            messages_of,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.trace.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.trace.is_empty()
+    }
+
+    /// Node `i` as it stands once record `cursor` has happened.
+    pub fn node_at(&self, i: usize, cursor: usize) -> Option<&NodeSnap> {
+        at(&self.node_hist[i], cursor)
+    }
+
+    pub fn net_at(&self, cursor: usize) -> &NetSnap {
+        at(&self.net_hist, cursor).expect("the base network is kept at index 0")
+    }
+
+    /// Virtual time of record `cursor` (the end of the run past the last one).
+    pub fn time_at(&self, cursor: usize) -> Nanos {
+        self.trace.get(cursor).map(|r| r.t).unwrap_or(self.end_ns)
+    }
+
+    /// The first record at or after virtual time `t`.
+    pub fn index_at_time(&self, t: Nanos) -> usize {
+        self.trace.partition_point(|r| r.t < t)
+    }
+
+    pub fn node_name(&self, i: usize) -> &str {
+        self.cluster.name(NodeId(i as u32))
+    }
+
+    /// The send record of the message at `cursor` (itself if it is a send).
+    pub fn message_id_at(&self, cursor: usize) -> Option<u64> {
+        match &self.trace.get(cursor)?.event {
+            TraceEvent::Send { id, .. }
+            | TraceEvent::Deliver { id, .. }
+            | TraceEvent::Drop { id, .. }
+            | TraceEvent::Hold { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+
+    pub fn send_index(&self, id: u64) -> Option<usize> {
+        self.send_of
+            .get(id as usize)
+            .filter(|&&i| i != u32::MAX)
+            .map(|&i| i as usize)
+    }
+
+    pub fn fate_index(&self, id: u64) -> Option<usize> {
+        self.fate_of
+            .get(id as usize)
+            .filter(|&&i| i != u32::MAX)
+            .map(|&i| i as usize)
+    }
+}
+
+/// Pushes `(key, v)`, replacing an entry with the same key (an event that
+/// left no trace record shares its key with the next one).
+fn push_keyed<T>(v: &mut Vec<(u32, T)>, key: u32, value: T) {
+    match v.last_mut() {
+        Some(last) if last.0 == key => last.1 = value,
+        _ => v.push((key, value)),
+    }
+}
+
+fn at<T>(hist: &[(u32, T)], cursor: usize) -> Option<&T> {
+    let k = hist.partition_point(|(i, _)| (*i as usize) <= cursor);
+    if k == 0 {
+        hist.first().map(|(_, v)| v)
+    } else {
+        Some(&hist[k - 1].1)
+    }
+}
+
+/// The next (or previous) entry of a sorted index list strictly after (before) `cursor`.
+pub fn next_in(list: &[u32], cursor: usize, forward: bool) -> Option<usize> {
+    if forward {
+        let k = list.partition_point(|&i| (i as usize) <= cursor);
+        list.get(k).map(|&i| i as usize)
+    } else {
+        let k = list.partition_point(|&i| (i as usize) < cursor);
+        k.checked_sub(1).map(|k| list[k] as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_applies_from_its_index_until_the_next_change() {
+        let hist = vec![(0u32, 'a'), (5, 'b'), (9, 'c')];
+        assert_eq!(at(&hist, 0), Some(&'a'));
+        assert_eq!(at(&hist, 4), Some(&'a'));
+        assert_eq!(at(&hist, 5), Some(&'b'));
+        assert_eq!(at(&hist, 8), Some(&'b'));
+        assert_eq!(at(&hist, 1_000), Some(&'c'));
+    }
+
+    #[test]
+    fn an_event_without_records_shares_its_key_with_the_next_one() {
+        let mut hist = vec![(0u32, 1)];
+        push_keyed(&mut hist, 3, 2);
+        push_keyed(&mut hist, 3, 3);
+        assert_eq!(hist, vec![(0, 1), (3, 3)]);
+    }
+
+    #[test]
+    fn jumps_find_the_next_and_previous_entries_strictly_past_the_cursor() {
+        let list = [2u32, 7, 7, 12];
+        assert_eq!(next_in(&list, 0, true), Some(2));
+        assert_eq!(next_in(&list, 2, true), Some(7));
+        assert_eq!(next_in(&list, 12, true), None);
+        assert_eq!(next_in(&list, 7, false), Some(2));
+        assert_eq!(next_in(&list, 2, false), None);
+        assert_eq!(next_in(&list, 100, false), Some(12));
+    }
+}

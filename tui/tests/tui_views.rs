@@ -1,0 +1,228 @@
+//! The terminal UI, snapshot-tested on ratatui's TestBackend after scripted
+//! key sequences, at 80x24 (panels fold) and 160x48 (every panel).
+
+use chaoslab::tui::app::App;
+use chaoslab::tui::{open, render_to_string};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+const SIZES: &[(u16, u16)] = &[(80, 24), (160, 48)];
+
+fn press(app: &mut App, keys: &str) {
+    for c in keys.chars() {
+        app.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+}
+
+fn code(app: &mut App, code: KeyCode) {
+    app.key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn snapshot(name: &str, app: &App) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| {
+        for &(w, h) in SIZES {
+            insta::assert_snapshot!(format!("tui__{name}__{w}x{h}"), render_to_string(app, w, h));
+        }
+    });
+}
+
+#[test]
+fn the_opening_view_shows_the_default_scenario_at_its_first_event() {
+    let app = open(None, None).unwrap();
+    snapshot("opening", &app);
+}
+
+#[test]
+fn stepping_fifty_events_moves_the_cursor_and_the_diagram() {
+    let mut app = open(None, None).unwrap();
+    for _ in 0..50 {
+        code(&mut app, KeyCode::Right);
+    }
+    assert_eq!(app.cursor, 50);
+    snapshot("after_50_steps", &app);
+}
+
+#[test]
+fn the_help_overlay_lists_every_key() {
+    let mut app = open(None, None).unwrap();
+    press(&mut app, "?");
+    snapshot("help", &app);
+    // On a small screen the rest scrolls into view; any other key closes it.
+    press(&mut app, "jjjjjjjjjjjjjjjjjjjjjjjjjjjjjj");
+    insta::with_settings!({
+        snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"),
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!("tui__help_scrolled__80x24", render_to_string(&app, 80, 24));
+    });
+    press(&mut app, "z");
+    assert_eq!(app.mode, chaoslab::tui::app::Mode::Normal);
+}
+
+fn enter(app: &mut App) {
+    code(app, KeyCode::Enter);
+}
+
+#[test]
+fn injecting_a_partition_at_the_cursor_reruns_with_the_fault_in_the_schedule() {
+    let mut app = open(Some("single/normal"), None).unwrap();
+    // Jump to 5s, select c1 (Tab from n1), mark it, partition it from the rest.
+    press(&mut app, "g5s");
+    enter(&mut app);
+    code(&mut app, KeyCode::Tab);
+    press(&mut app, "m");
+    let at = app.run.time_at(app.cursor);
+    assert!(at >= 5_000_000_000);
+    press(&mut app, "ip");
+    assert_eq!(app.injected.len(), 1, "{}", app.note);
+    let r = &app.run.trace[app.cursor];
+    assert_eq!(r.t, at);
+    assert!(
+        matches!(r.event, sim::trace::TraceEvent::Fault { .. }),
+        "{r:?}"
+    );
+    // Some steps later the partition shows: c1's requests are dropped.
+    for _ in 0..8 {
+        code(&mut app, KeyCode::Right);
+    }
+    snapshot("after_partition", &app);
+}
+
+#[test]
+fn a_saved_scenario_parses_and_replays_to_the_same_fingerprint() {
+    let mut app = open(Some("single/normal"), Some(9)).unwrap();
+    press(&mut app, "g3s");
+    enter(&mut app);
+    press(&mut app, "ic");
+    press(&mut app, "g4s");
+    enter(&mut app);
+    press(&mut app, "ir");
+    code(&mut app, KeyCode::Tab);
+    press(&mut app, "g6s");
+    enter(&mut app);
+    press(&mut app, "ik-250ms");
+    enter(&mut app);
+    assert_eq!(app.injected.len(), 3, "{}", app.note);
+    let dir = std::env::temp_dir().join(format!("chaoslab-tui-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("found.toml");
+    app.save(path.to_str().unwrap()).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("seed = 9"), "{text}");
+    let s = nodes::parse("found.toml", &text).unwrap();
+    assert_eq!(s.meta.seed, 9);
+    assert_eq!(s.faults.len(), 3);
+    let out = nodes::run(&s, s.meta.seed, sim::kernel::TraceMode::Off).unwrap();
+    assert_eq!(out.fingerprint, app.run.fingerprint);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn stepping_back_shows_exactly_what_stepping_forward_showed() {
+    let mut app = open(Some("single/crash-unsynced"), None).unwrap();
+    let mut forward = Vec::new();
+    for _ in 0..30 {
+        forward.push(render_to_string(&app, 100, 30));
+        code(&mut app, KeyCode::Right);
+    }
+    for expected in forward.iter().rev() {
+        code(&mut app, KeyCode::Left);
+        assert_eq!(&render_to_string(&app, 100, 30), expected);
+    }
+    // And far away: jump to the end, back to the start, same first screen.
+    code(&mut app, KeyCode::End);
+    code(&mut app, KeyCode::Home);
+    assert_eq!(render_to_string(&app, 100, 30), forward[0]);
+}
+
+#[test]
+fn the_status_at_the_cursor_is_the_status_a_fresh_run_has_there() {
+    // Re-simulate to each of a few cursors with the kernel's step API and
+    // compare every node's status with the recorded one.
+    let app = open(Some("single/crash-unsynced"), None).unwrap();
+    let s = app.run.scenario.clone();
+    let mut sim = nodes::start(&s, app.run.seed, sim::kernel::TraceMode::Record).unwrap();
+    let mut checked = 0;
+    let mut next_check = 1;
+    while sim.advance() {
+        let len = sim.trace().len();
+        if len < next_check {
+            continue;
+        }
+        next_check = len + 97;
+        let cursor = len - 1;
+        for (i, st) in sim.statuses().into_iter().enumerate() {
+            assert_eq!(
+                app.run.node_at(i, cursor).unwrap().status,
+                st,
+                "node {i} at {cursor}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked > 10);
+}
+
+#[test]
+fn every_protocol_has_a_view() {
+    for protocol in nodes::PROTOCOLS {
+        // The protocol's first bundled scenario (single: one with a crash).
+        let bundled = chaoslab::scenarios::BUNDLED
+            .iter()
+            .filter(|(_, path, text)| {
+                nodes::parse(path, text).is_ok_and(|s| s.protocol == *protocol)
+            })
+            .map(|(name, _, _)| *name)
+            .find(|name| *protocol != "single" || *name == "single/crash-unsynced");
+        let app = match bundled {
+            Some(name) => open(Some(name), None).unwrap(),
+            None => {
+                // A protocol without a bundled scenario: a small one of its own.
+                let text = format!(
+                    "[meta]\nname = \"{protocol}/view\"\nduration = \"2s\"\n[system]\nprotocol = \"{protocol}\"\n[topology]\nservers = 3\n"
+                );
+                let s = nodes::parse("<view>", &text).unwrap();
+                App::new(s, 1).unwrap()
+            }
+        };
+        let mut app = app;
+        press(&mut app, "jjjjj");
+        snapshot(&format!("protocol_{protocol}"), &app);
+    }
+}
+
+#[test]
+fn the_event_log_filter_keeps_only_records_of_the_named_node_and_kind() {
+    let mut app = open(Some("single/client-partitioned"), None).unwrap();
+    press(&mut app, "/c1 drop");
+    enter(&mut app);
+    let f = app.filter.as_ref().expect("a filter is set");
+    assert!(
+        !f.matches.is_empty(),
+        "c1's messages are dropped in the partition"
+    );
+    for &i in &f.matches {
+        match &app.run.trace[i as usize].event {
+            sim::trace::TraceEvent::Drop { from, to, .. } => {
+                assert!(&**from == "c1" || &**to == "c1")
+            }
+            other => panic!("{other:?} does not match `c1 drop`"),
+        }
+    }
+    // Jumping to the first fault puts the partition under the cursor.
+    press(&mut app, "f");
+    assert!(matches!(
+        app.run.trace[app.cursor].event,
+        sim::trace::TraceEvent::Fault { .. }
+    ));
+    press(&mut app, "/");
+    for _ in 0..20 {
+        code(&mut app, KeyCode::Backspace);
+    }
+    enter(&mut app);
+    assert!(app.filter.is_none());
+}
