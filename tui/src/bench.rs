@@ -151,7 +151,7 @@ fn measure(name: &str, toml: &str, seconds: u64, mode: TraceMode) -> Result<Figu
 
 fn print(label: &str, f: &Figures) {
     println!(
-        "{label:<34} {:>11} events  {:>7.3}s wall  {:>6.2}M events/s  {:>8.0}x real time",
+        "{label:<42} {:>11} events  {:>7.3}s wall  {:>6.2}M events/s  {:>8.0}x real time",
         f.events,
         f.wall_s,
         f.events as f64 / f.wall_s / 1e6,
@@ -185,42 +185,20 @@ pub fn run(args: &BenchArgs) -> i32 {
         args.target,
         fmt_duration(args.seconds * 1_000_000_000)
     );
-    if args.target == "raft" || args.target == "twopc" || args.target == "quorum" {
-        let runs = if args.target == "quorum" {
-            [
-                ("quorum, 8 servers, 8 clients, off", QUORUM, TraceMode::Off),
-                (
-                    "quorum, 8 servers, 8 clients, on",
-                    QUORUM,
-                    TraceMode::Record,
-                ),
-            ]
-        } else if args.target == "raft" {
-            [
-                (
-                    "raft, 5 servers, 3 clients, tracing off",
-                    RAFT,
-                    TraceMode::Off,
-                ),
-                (
-                    "raft, 5 servers, 3 clients, tracing on",
-                    RAFT,
-                    TraceMode::Record,
-                ),
-            ]
-        } else {
-            [
-                ("twopc, 1+4 servers, 8 clients, off", TWOPC, TraceMode::Off),
-                (
-                    "twopc, 1+4 servers, 8 clients, on",
-                    TWOPC,
-                    TraceMode::Record,
-                ),
-            ]
-        };
-        for (label, toml, mode) in runs {
-            match measure(label, toml, args.seconds, mode) {
-                Ok(f) => print(label, &f),
+    // The protocol benchmarks: one workload each, with tracing off and on.
+    let protocol_bench = [
+        ("raft", "raft, 5 servers, 3 clients", RAFT),
+        ("twopc", "twopc, 1+4 servers, 8 clients", TWOPC),
+        ("quorum", "quorum, 8 servers, 8 clients", QUORUM),
+    ];
+    if let Some(&(_, label, toml)) = protocol_bench.iter().find(|(t, _, _)| *t == args.target) {
+        for (mode, tracing) in [
+            (TraceMode::Off, "tracing off"),
+            (TraceMode::Record, "tracing on"),
+        ] {
+            let label = format!("{label}, {tracing}");
+            match measure(&label, toml, args.seconds, mode) {
+                Ok(f) => print(&label, &f),
                 Err(e) => {
                     eprintln!("bench scenario failed to parse: {e}");
                     return exit::FAIL;
