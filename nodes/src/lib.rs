@@ -89,6 +89,22 @@ fn go<P: Protocol>(s: &Scenario, p: P, seed: u64, trace: TraceMode) -> RunOutput
     Sim::new(s, p, seed, trace).run()
 }
 
+/// A driver other than the kernel (madsim, real sockets): it is handed the
+/// protocol a scenario names, already built, and runs it its own way.
+pub trait Driver {
+    type Out;
+    fn drive<P>(self, s: &Scenario, p: P) -> Self::Out
+    where
+        P: Protocol + Send + 'static,
+        P::Node: Send,
+        <P::Node as sim::node::Node>::Msg: Send;
+}
+
+/// Builds the protocol `s` names and hands it to `driver`.
+pub fn drive<D: Driver>(s: &Scenario, driver: D) -> Result<D::Out, ScenarioError> {
+    Ok(protocols!(with_protocol!(s, |p| driver.drive(s, p))))
+}
+
 /// Starts a run that the caller steps with [`Running::advance`] (the TUI).
 pub fn start<'s>(
     s: &'s Scenario,

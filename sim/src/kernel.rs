@@ -47,7 +47,10 @@ pub fn stream(seed: u64, concern: u64) -> ChaCha8Rng {
     rng
 }
 
-enum Ev<M> {
+/// An event of the run. The kernel keeps them in its own queue; another driver
+/// (madsim) takes them with [`Sim::take_scheduled`], carries each out on its own
+/// clock and network, and hands it back with [`Sim::step_at`] when it is due.
+pub enum Ev<M> {
     Deliver { from: u32, to: u32, id: u64, msg: M },
     Timer { node: u32, timer: TimerId, gen: u64 },
     Fault(usize),
@@ -427,6 +430,55 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 false
             }
         }
+    }
+
+    // ----- for other drivers -----
+    //
+    // A driver with its own clock and event loop (madsim, real sockets) shares
+    // everything else with the kernel: the nodes, the network model (cuts,
+    // clogs, loss, per-link latency), the faults, the workload, the trace, the
+    // fingerprint and the history. It starts the run, takes what the run
+    // scheduled, and steps each event back in when its own clock says so.
+
+    /// Starts the run (schedules the faults, the nemesis and the workload, and
+    /// starts every node) without processing any event.
+    pub fn start(&mut self) {
+        self.begin();
+    }
+
+    /// Moves every event scheduled so far out of the kernel's queue, in
+    /// (time, sequence) order, each with the virtual time it is due at.
+    pub fn take_scheduled(&mut self, out: &mut Vec<(Nanos, Ev<Msg<P>>)>) {
+        while let Some(entry) = self.queue.pop() {
+            out.push((entry.time, self.slab.take(entry.slot)));
+        }
+    }
+
+    /// Processes one event at virtual time `now` (never before the last
+    /// step's time). False, with nothing done, once `[meta] max_events` events
+    /// have been processed: the run is then over.
+    pub fn step_at(&mut self, now: Nanos, ev: Ev<Msg<P>>) -> bool {
+        self.begin();
+        if self.processed >= self.scenario.meta.max_events {
+            if self.stopped_early.is_none() {
+                self.stopped_early = Some(self.now);
+            }
+            return false;
+        }
+        self.processed += 1;
+        self.now = self.now.max(now);
+        self.step(ev);
+        true
+    }
+
+    /// The run ends at virtual time `end` (the scenario's duration).
+    pub fn end_at(&mut self, end: Nanos) {
+        self.now = self.now.max(end);
+    }
+
+    /// Whether node `i` is up (not crashed), and whether it is paused.
+    pub fn node_up(&self, i: usize) -> (bool, bool) {
+        (self.nodes[i].is_some(), self.slots[i].paused)
     }
 
     /// When the run was stopped by `[meta] max_events`, if it was.

@@ -1,6 +1,8 @@
 //! The `chaoslab` binary's library half: scenario loading and the terminal UI,
 //! kept in a library so integration tests can drive the UI on a test backend.
 
+#[cfg(feature = "madsim")]
+pub mod driver;
 pub mod scenarios;
 pub mod tui;
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod check_cmd;
+mod cluster_cmd;
 mod run_cmd;
 mod shrink;
 mod sweep;
@@ -41,6 +42,9 @@ enum Command {
     Shrink(shrink::ShrinkArgs),
     /// Measure the simulator's speed (events per second, simulated/wall time).
     Bench(bench::BenchArgs),
+    /// Run a scenario's nodes as a real local cluster (TCP on 127.0.0.1, real
+    /// time) and print the same report; needs `--features madsim`.
+    Cluster(cluster_cmd::ClusterArgs),
     /// Open the terminal UI on a scenario: step through the run, inject faults,
     /// save what you found as a scenario file.
     Tui(chaoslab::tui::TuiArgs),
@@ -56,6 +60,7 @@ fn main() {
             trace: None,
             history: None,
             json: false,
+            driver: "kernel".into(),
         }),
         Some(Command::Run(args)) => run_cmd::run(&args),
         Some(Command::List) => list(),
@@ -63,6 +68,7 @@ fn main() {
         Some(Command::Sweep(args)) => sweep::run(&args),
         Some(Command::Shrink(args)) => shrink::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Cluster(args)) => cluster_cmd::run(&args),
         Some(Command::Tui(args)) => chaoslab::tui::run(&args),
     };
     std::process::exit(code);

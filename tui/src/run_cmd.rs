@@ -26,6 +26,70 @@ pub struct RunArgs {
     /// Print the report as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Which driver runs the nodes: `kernel` (chaoslab's own simulator) or
+    /// `madsim` (the same nodes on madsim; needs a build with
+    /// `--features madsim` and `RUSTFLAGS="--cfg madsim"`, see docs/drivers.md).
+    #[arg(long, default_value = "kernel", value_parser = ["kernel", "madsim"])]
+    pub driver: String,
+}
+
+/// How to build the binary that has the madsim driver.
+pub const MADSIM_BUILD: &str =
+    "RUSTFLAGS=\"--cfg madsim\" cargo build --release --features madsim --target-dir target/madsim";
+
+/// Runs the scenario on the driver `args.driver` names.
+fn run_on_driver(
+    driver: &str,
+    scenario: &sim::scenario::Scenario,
+    seed: u64,
+    mode: TraceMode,
+) -> Result<sim::kernel::RunOutput, String> {
+    match driver {
+        "madsim" => madsim_run(scenario, seed, mode),
+        _ => nodes::run(scenario, seed, mode).map_err(|e| e.to_string()),
+    }
+}
+
+#[cfg(all(feature = "madsim", madsim))]
+fn madsim_run(
+    scenario: &sim::scenario::Scenario,
+    seed: u64,
+    trace: TraceMode,
+) -> Result<sim::kernel::RunOutput, String> {
+    chaoslab::driver::run(
+        scenario,
+        chaoslab::driver::Options {
+            seed,
+            trace,
+            speed: 1.0,
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
+#[cfg(all(feature = "madsim", not(madsim)))]
+fn madsim_run(
+    _: &sim::scenario::Scenario,
+    _: u64,
+    _: TraceMode,
+) -> Result<sim::kernel::RunOutput, String> {
+    Err(format!(
+        "error: this chaoslab has the madsim driver but was built without `--cfg madsim`, \
+         so it drives real sockets, not a simulation\n  \
+         for a real local cluster run `chaoslab cluster FILE`; for a deterministic madsim run build with:\n  {MADSIM_BUILD}"
+    ))
+}
+
+#[cfg(not(feature = "madsim"))]
+fn madsim_run(
+    _: &sim::scenario::Scenario,
+    _: u64,
+    _: TraceMode,
+) -> Result<sim::kernel::RunOutput, String> {
+    Err(format!(
+        "error: this chaoslab was built without the madsim driver\n  build it with:\n  {MADSIM_BUILD}\n  \
+         then run: target/madsim/release/chaoslab run FILE --driver madsim"
+    ))
 }
 
 pub fn run(args: &RunArgs) -> i32 {
@@ -42,14 +106,38 @@ pub fn run(args: &RunArgs) -> i32 {
     } else {
         TraceMode::Off
     };
-    let out = match nodes::run(&scenario, seed, mode) {
+    let out = match run_on_driver(&args.driver, &scenario, seed, mode) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("{e}");
             return exit::BAD_INPUT;
         }
     };
-    let report = Report::build(&scenario, &out);
+    report_and_exit(&scenario, &out, args, seed)
+}
+
+/// Writes the trace and history if asked, prints the report, and returns the
+/// exit code: the same for every driver.
+pub fn report_and_exit(
+    scenario: &sim::scenario::Scenario,
+    out: &sim::kernel::RunOutput,
+    args: &RunArgs,
+    seed: u64,
+) -> i32 {
+    let mut report = Report::build(scenario, out);
+    match args.driver.as_str() {
+        "kernel" => {}
+        "cluster" => {
+            report.replay = format!(
+                "{} (a real-time run on sockets: rerunning it gives another run; \
+                 `chaoslab run` with this seed replays the simulation)",
+                report
+                    .replay
+                    .replacen("chaoslab run", "chaoslab cluster", 1)
+            )
+        }
+        d => report.replay = format!("{} --driver {d}", report.replay),
+    }
 
     // Written before anything is judged, so a failing run keeps its evidence.
     if let Some(path) = &args.trace {

@@ -1,0 +1,112 @@
+//! `chaoslab cluster`: the scenario's nodes as a real local cluster, on TCP
+//! sockets on 127.0.0.1 and real time, through the madsim driver built
+//! without `--cfg madsim`. The fault schedule is applied in real time and the
+//! run stops at the scenario's duration (divided by `--speed`).
+
+use crate::exit;
+use crate::run_cmd::RunArgs;
+
+#[derive(clap::Args, Debug)]
+pub struct ClusterArgs {
+    /// A scenario file, or the name of a bundled scenario (see `chaoslab list`).
+    pub scenario: String,
+    /// Seed the nodes' and workload's random streams with this instead of the
+    /// scenario's `[meta] seed` (real time still makes each run different).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Simulated seconds per real second: `--speed 4` runs a 20 s scenario in
+    /// 5 s, with every latency, timeout and fault time divided by 4.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Write every event of the run to FILE as JSON Lines.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
+    /// Write the client history to FILE as JSON Lines, for `chaoslab check`.
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<std::path::PathBuf>,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &ClusterArgs) -> i32 {
+    let scenario = match crate::scenarios::load(Some(&args.scenario)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}", e.0);
+            return exit::BAD_INPUT;
+        }
+    };
+    let seed = args.seed.unwrap_or(scenario.meta.seed);
+    let run_args = RunArgs {
+        scenario: Some(args.scenario.clone()),
+        seed: Some(seed),
+        trace: args.trace.clone(),
+        history: args.history.clone(),
+        json: args.json,
+        driver: "cluster".into(),
+    };
+    match real(&scenario, seed, args) {
+        Ok(out) => crate::run_cmd::report_and_exit(&scenario, &out, &run_args, seed),
+        Err(e) => {
+            eprintln!("{e}");
+            exit::BAD_INPUT
+        }
+    }
+}
+
+#[cfg(all(feature = "madsim", not(madsim)))]
+fn real(
+    s: &sim::scenario::Scenario,
+    seed: u64,
+    args: &ClusterArgs,
+) -> Result<sim::kernel::RunOutput, String> {
+    let trace = if args.trace.is_some() {
+        sim::kernel::TraceMode::Record
+    } else {
+        sim::kernel::TraceMode::Off
+    };
+    eprintln!(
+        "chaoslab cluster: {} nodes on 127.0.0.1, real time, {} of scenario at speed {} (about {:.1}s of wall time)",
+        s.servers() + s.clients(),
+        sim::time::fmt_duration(s.meta.duration),
+        args.speed,
+        s.meta.duration as f64 / 1e9 / args.speed
+    );
+    chaoslab::driver::run(
+        s,
+        chaoslab::driver::Options {
+            seed,
+            trace,
+            speed: args.speed,
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
+#[cfg(all(feature = "madsim", madsim))]
+fn real(
+    _: &sim::scenario::Scenario,
+    _: u64,
+    _: &ClusterArgs,
+) -> Result<sim::kernel::RunOutput, String> {
+    Err(
+        "error: this chaoslab was built with `--cfg madsim`, so its sockets are simulated; \
+         `chaoslab cluster` needs a build without it:\n  cargo build --release --features madsim"
+            .into(),
+    )
+}
+
+#[cfg(not(feature = "madsim"))]
+fn real(
+    _: &sim::scenario::Scenario,
+    _: u64,
+    _: &ClusterArgs,
+) -> Result<sim::kernel::RunOutput, String> {
+    Err(format!(
+        "error: this chaoslab was built without the madsim driver, which `cluster` runs on\n  \
+         build it with:\n  cargo build --release --features madsim\n  \
+         (and for `run --driver madsim`: {})",
+        crate::run_cmd::MADSIM_BUILD
+    ))
+}
