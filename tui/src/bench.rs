@@ -28,6 +28,11 @@ pub struct BenchArgs {
     /// Simulated seconds per workload (longer runs give steadier figures).
     #[arg(long, default_value_t = 60)]
     pub seconds: u64,
+    /// Compare the kernel with another driver on the same scenarios (ping,
+    /// single-server KV, Raft with 5 servers) in one run: `--vs madsim` (needs
+    /// the madsim build, see docs/drivers.md).
+    #[arg(long, value_name = "DRIVER", value_parser = ["madsim"])]
+    pub vs: Option<String>,
 }
 
 const PING: &str = r#"
@@ -149,6 +154,79 @@ fn measure(name: &str, toml: &str, seconds: u64, mode: TraceMode) -> Result<Figu
     })
 }
 
+/// `chaoslab bench --vs madsim`: the same scenarios, the same seed, on both
+/// drivers, tracing off; events are counted the same way (the kernel's
+/// counters, which both drivers keep).
+fn vs_madsim(seconds: u64) -> i32 {
+    #[cfg(not(all(feature = "madsim", madsim)))]
+    {
+        let _ = seconds;
+        eprintln!(
+            "error: `bench --vs madsim` needs the madsim driver in simulation; build with:\n  {}",
+            crate::run_cmd::MADSIM_BUILD
+        );
+        exit::BAD_INPUT
+    }
+    #[cfg(all(feature = "madsim", madsim))]
+    {
+        println!(
+            "chaoslab bench --vs madsim: {} of simulated time per workload, seed 1, tracing off",
+            fmt_duration(seconds * 1_000_000_000)
+        );
+        let runs = [
+            ("ping, 5 nodes", PING),
+            ("single-server KV, 32 clients", SINGLE),
+            ("raft, 5 servers, 3 clients", RAFT),
+        ];
+        for (label, toml) in runs {
+            let text = toml.replace("duration = \"60s\"", &format!("duration = \"{seconds}s\""));
+            let scenario = match nodes::parse(label, &text) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("bench scenario failed to parse: {e}");
+                    return exit::FAIL;
+                }
+            };
+            let kernel = match measure(label, toml, seconds, TraceMode::Off) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return exit::FAIL;
+                }
+            };
+            let start = Instant::now();
+            let out = match chaoslab::driver::run(
+                &scenario,
+                chaoslab::driver::Options {
+                    seed: 1,
+                    trace: TraceMode::Off,
+                    speed: 1.0,
+                },
+            ) {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return exit::FAIL;
+                }
+            };
+            let madsim = Figures {
+                events: out.counters.events,
+                wall_s: start.elapsed().as_secs_f64(),
+                simulated_s: out.end_ns as f64 / 1e9,
+            };
+            print(&format!("{label}, kernel"), &kernel);
+            print(&format!("{label}, madsim"), &madsim);
+            let rate = |f: &Figures| f.events as f64 / f.wall_s;
+            println!(
+                "{:<42} kernel/madsim: {:.1}x events/s",
+                "",
+                rate(&kernel) / rate(&madsim)
+            );
+        }
+        exit::PASS
+    }
+}
+
 fn print(label: &str, f: &Figures) {
     println!(
         "{label:<42} {:>11} events  {:>7.3}s wall  {:>6.2}M events/s  {:>8.0}x real time",
@@ -171,6 +249,9 @@ pub fn run(args: &BenchArgs) -> i32 {
     if args.seconds == 0 {
         eprintln!("error: --seconds must be at least 1");
         return exit::BAD_INPUT;
+    }
+    if args.vs.is_some() {
+        return vs_madsim(args.seconds);
     }
     if args.target == "check" {
         return crate::check_cmd::bench_check(&crate::check_cmd::BenchCheckArgs {

@@ -1,0 +1,190 @@
+//! The madsim driver runs the same nodes the kernel runs, and its runs are
+//! judged by the same report.
+//!
+//! - Built with `--features madsim` and `RUSTFLAGS="--cfg madsim"`: every
+//!   bundled scenario (and a ping scenario) runs on madsim with its invariants
+//!   held and its expectations met, except the timing-dependent expectations
+//!   marked below for this driver, and runs twice with the same fingerprint.
+//! - Built with `--features madsim` only: a short run of a single-server and a
+//!   Raft scenario on real sockets on 127.0.0.1 completes with every invariant
+//!   held.
+#![cfg(feature = "madsim")]
+
+use std::path::Path;
+
+use chaoslab::driver::{self, Options};
+use sim::kernel::TraceMode;
+use sim::report::Report;
+use sim::scenario::Scenario;
+
+fn load(rel: &str) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    nodes::parse(rel, &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Every invariant held, or broke exactly as the scenario expects.
+fn assert_invariants(file: &str, report: &Report) {
+    for inv in &report.invariants {
+        assert!(
+            inv.ok,
+            "{file}: invariant {} broke on the madsim driver: {:?}\n{}",
+            inv.name,
+            inv.first,
+            report.render()
+        );
+    }
+}
+
+#[cfg(madsim)]
+mod simulated {
+    use super::*;
+
+    /// Expectations that depend on timing the madsim driver does not reproduce
+    /// exactly, per scenario: (file, the expectation's name, why). Every other
+    /// expectation of every bundled scenario must hold on madsim as on the
+    /// kernel.
+    const MARKED: &[(&str, &str, &str)] = &[];
+
+    fn marked(file: &str, what: &str) -> Option<&'static str> {
+        MARKED
+            .iter()
+            .find(|(f, w, _)| *f == file && what.starts_with(w))
+            .map(|(_, _, why)| *why)
+    }
+
+    fn scenario_files() -> Vec<String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        for dir in ["single", "raft", "twopc", "quorum"] {
+            let mut here: Vec<String> = std::fs::read_dir(root.join("scenarios").join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".toml"))
+                .map(|n| format!("scenarios/{dir}/{n}"))
+                .collect();
+            here.sort();
+            files.extend(here);
+        }
+        files
+    }
+
+    fn run(s: &Scenario, seed: u64) -> sim::kernel::RunOutput {
+        driver::run(
+            s,
+            Options {
+                seed,
+                trace: TraceMode::Off,
+                speed: 1.0,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", s.file))
+    }
+
+    #[test]
+    fn every_scenario_meets_its_hypothesis_on_madsim_and_replays_to_the_same_fingerprint() {
+        let mut failures = Vec::new();
+        for file in scenario_files() {
+            let s = load(&file);
+            let a = run(&s, s.meta.seed);
+            let b = run(&s, s.meta.seed);
+            assert_eq!(
+                a.fingerprint, b.fingerprint,
+                "{file}: same seed, two different madsim runs"
+            );
+            assert_eq!(
+                a.history, b.history,
+                "{file}: same seed, different histories"
+            );
+            let report = Report::build(&s, &a);
+            assert_invariants(&file, &report);
+            for e in &report.expectations {
+                if !e.held && marked(&file, &e.what).is_none() {
+                    failures.push(format!(
+                        "{file}: {} expected {}, got {}",
+                        e.what, e.expected, e.actual
+                    ));
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "expectations that failed on madsim:\n{}",
+            failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn ping_runs_on_madsim_and_another_seed_gives_another_run() {
+        let text = r#"
+[meta]
+name = "madsim/ping"
+duration = "2s"
+[system]
+protocol = "ping"
+in_flight = 4
+[topology]
+servers = 3
+[network]
+latency = { dist = "uniform", min = "1ms", max = "3ms" }
+"#;
+        let s = nodes::parse("madsim/ping", text).unwrap();
+        let a = run(&s, 1);
+        assert!(a.counters.delivered > 1000, "{:?}", a.counters);
+        assert_eq!(a.fingerprint, run(&s, 1).fingerprint);
+        assert_ne!(a.fingerprint, run(&s, 2).fingerprint);
+    }
+}
+
+#[cfg(not(madsim))]
+mod real {
+    use super::*;
+
+    /// A real run: TCP on loopback, real time at `speed` simulated seconds per
+    /// second. Timing expectations are not judged (a loaded CI machine is
+    /// not a calm network); invariants and linearizability are.
+    fn real_run(rel: &str, speed: f64) -> Report {
+        let s = load(rel);
+        let out = driver::run(
+            &s,
+            Options {
+                seed: s.meta.seed,
+                trace: TraceMode::Off,
+                speed,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{rel}: {e}"));
+        let report = Report::build(&s, &out);
+        assert_invariants(rel, &report);
+        assert!(
+            report.ops.ok > 0,
+            "{rel}: no operation succeeded\n{}",
+            report.render()
+        );
+        report
+    }
+
+    #[test]
+    fn a_single_server_cluster_on_loopback_serves_linearizably() {
+        let report = real_run("scenarios/single/normal.toml", 10.0);
+        assert_eq!(
+            report.consistency.verdict(),
+            Some(&sim::check::Verdict::Linearizable),
+            "{}",
+            report.render()
+        );
+    }
+
+    #[test]
+    fn a_raft_cluster_on_loopback_elects_and_keeps_its_invariants() {
+        let report = real_run("scenarios/raft/election.toml", 5.0);
+        assert!(
+            !matches!(
+                report.consistency.verdict(),
+                Some(sim::check::Verdict::NotLinearizable { .. })
+            ),
+            "{}",
+            report.render()
+        );
+    }
+}
