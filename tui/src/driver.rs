@@ -219,9 +219,9 @@ struct World<P: Protocol> {
     up: Vec<(bool, bool)>,
     scheduled: Vec<(Nanos, Ev<Msg<P>>)>,
     #[cfg(madsim)]
-    ids: Vec<madsim::runtime::NodeId>,
+    ids: Vec<madsim::task::NodeId>,
     #[cfg(madsim)]
-    controller: Option<madsim::runtime::NodeId>,
+    controller: Option<madsim::task::NodeId>,
 }
 
 type Shared<P> = Arc<Mutex<World<P>>>;
@@ -380,7 +380,7 @@ where
                 let w2 = w.clone();
                 let due = lock(w).instant(at);
                 runtime::spawn_on(w, on, async move {
-                    sleep_until(due).await;
+                    wait_until(due).await;
                     step(&w2, ev);
                 });
             }
@@ -435,7 +435,7 @@ where
         };
         let w2 = w.clone();
         madsim::task::spawn(async move {
-            sleep_until(due).await;
+            wait_until(due).await;
             let flight = lock(&w2).flights.remove(&handle);
             if let Some(f) = flight {
                 step(&w2, f.ev);
@@ -490,6 +490,15 @@ where
     g.flights.clear();
     drop(g);
     sim.finish()
+}
+
+/// Sleeps until `due` exactly. madsim's `sleep_until` (like tokio's) sleeps at
+/// least a millisecond, which would add up to a millisecond to every message
+/// and timer due sooner; resetting the deadline lifts that floor.
+async fn wait_until(due: Instant) {
+    let mut sleep = Box::pin(sleep_until(due));
+    sleep.as_mut().reset(due);
+    sleep.await;
 }
 
 fn address(i: usize) -> SocketAddr {
@@ -569,7 +578,7 @@ mod runtime {
             .spawn(f);
     }
 
-    fn id<P: Protocol>(w: &Shared<P>, i: usize) -> madsim::runtime::NodeId {
+    fn id<P: Protocol>(w: &Shared<P>, i: usize) -> madsim::task::NodeId {
         lock(w).ids[i]
     }
 

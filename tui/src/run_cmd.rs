@@ -34,6 +34,7 @@ pub struct RunArgs {
 }
 
 /// How to build the binary that has the madsim driver.
+#[cfg_attr(all(feature = "madsim", madsim), allow(dead_code))]
 pub const MADSIM_BUILD: &str =
     "RUSTFLAGS=\"--cfg madsim\" cargo build --release --features madsim --target-dir target/madsim";
 
