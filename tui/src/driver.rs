@@ -415,6 +415,24 @@ where
     };
     let addr = ep.local_addr().expect("a bound endpoint has an address");
     lock(&w).endpoints[i] = Some((ep.clone(), addr));
+    // madsim's endpoint waits at least a millisecond after taking each message
+    // from its mailbox, so one receiving loop takes in at most a thousand
+    // messages a second. Several loops wait on the mailbox at once.
+    for _ in 1..RECEIVERS {
+        madsim::task::spawn(receive(w.clone(), ep.clone()));
+    }
+    receive(w, ep).await;
+}
+
+/// Receiving loops per node (see `serve`).
+const RECEIVERS: usize = 64;
+
+async fn receive<P>(w: Shared<P>, ep: Arc<Endpoint>)
+where
+    P: Protocol + Send + 'static,
+    P::Node: Send,
+    Msg<P>: Send,
+{
     let mut buf = [0u8; 8];
     loop {
         let Ok((len, _)) = ep.recv_from(TAG, &mut buf).await else {
