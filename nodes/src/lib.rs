@@ -1,6 +1,7 @@
 //! chaoslab's protocols, each a sans-IO state machine driven by `sim`, and the
 //! registry that runs a scenario with the protocol it names.
 
+pub mod cache;
 pub mod kv;
 pub mod ping;
 pub mod quorum;
@@ -25,6 +26,7 @@ macro_rules! protocols {
             "ping" => (ping::ROLES, ping::Ping::from_scenario),
             "twopc" => (twopc::ROLES, twopc::Twopc::from_scenario),
             "quorum" => (quorum::ROLES, quorum::from_scenario),
+            "cache" => (cache::ROLES, cache::from_scenario),
         )
     };
 }
