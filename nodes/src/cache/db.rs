@@ -60,15 +60,17 @@ pub struct DbStats {
     pub reads: u64,
     pub writes: u64,
     pub batches: u64,
-    /// The longest queue seen (waiting plus in service).
+    /// The longest queue seen (waiting plus in service), from `measure_after`.
     pub queue_peak: usize,
-    /// The longest time a request spent from arrival to answer.
+    /// The longest time a request spent from arrival to answer, counting
+    /// requests that arrived from `measure_after` on.
     pub latency_max: Nanos,
     pub latency_total: u128,
 }
 
 pub struct Database {
     service_time: Nanos,
+    measure_after: Nanos,
     max_queue: usize,
     rows: BTreeMap<String, Value>,
     covered: BTreeMap<String, BTreeSet<i64>>,
@@ -99,6 +101,7 @@ impl Database {
         }
         Database {
             service_time: params.db_service_time,
+            measure_after: params.measure_after,
             max_queue: params.db_max_queue,
             rows,
             covered,
@@ -153,7 +156,9 @@ impl Database {
             work,
             arrived: ctx.now(),
         });
-        self.stats.queue_peak = self.stats.queue_peak.max(self.queue.len());
+        if ctx.now() >= self.measure_after {
+            self.stats.queue_peak = self.stats.queue_peak.max(self.queue.len());
+        }
         if !self.busy {
             self.start_next(ctx);
         }
@@ -226,7 +231,9 @@ impl Database {
         };
         self.stats.served += 1;
         let took = ctx.now() - job.arrived;
-        self.stats.latency_max = self.stats.latency_max.max(took);
+        if job.arrived >= self.measure_after {
+            self.stats.latency_max = self.stats.latency_max.max(took);
+        }
         self.stats.latency_total += u128::from(took);
         ctx.send(job.from, reply);
         self.start_next(ctx);

@@ -178,6 +178,10 @@ pub struct Params {
     /// The window over which database requests per second are counted.
     #[serde(default = "default_rate_window", with = "serde_duration")]
     pub rate_window: Nanos,
+    /// The database's load and latency figures count from this time on, so
+    /// that the cold start (every cache empty) can be left out.
+    #[serde(default, with = "serde_duration")]
+    pub measure_after: Nanos,
 }
 
 fn default_policy() -> Policy {
@@ -240,6 +244,7 @@ impl Default for Params {
             l1_capacity: 0,
             l1_ttl: default_l1_ttl(),
             rate_window: default_rate_window(),
+            measure_after: 0,
         }
     }
 }
@@ -811,6 +816,14 @@ impl Protocol for Cache {
                 total.loads, total.coalesced, total.early_refreshes, total.background_refreshes
             ),
         ));
+        out.push((
+            "cache unavailable answers".into(),
+            format!(
+                "{} (the database did not answer in {} or was busy)",
+                total.unavailable,
+                fmt_duration(p.db_timeout)
+            ),
+        ));
         if p.policy == Policy::WriteBack {
             let live_dirty: usize = nodes
                 .iter()
@@ -839,21 +852,29 @@ impl Protocol for Cache {
             ));
         }
 
-        // The database's load over time.
+        // The database's load over time, from `measure_after` on.
         let window_s = p.rate_window as f64 / 1e9;
-        let (peak_i, peak) = m
-            .windows
+        let first = (p.measure_after / p.rate_window) as usize;
+        let measured = m.windows.get(first..).unwrap_or(&[]);
+        let (peak_i, peak) = measured
             .iter()
             .enumerate()
             .max_by_key(|(i, c)| (**c, std::cmp::Reverse(*i)))
-            .map(|(i, c)| (i, *c))
-            .unwrap_or((0, 0));
-        let total_db: u64 = m.windows.iter().sum();
-        let span_s = (m.now as f64 / 1e9).max(window_s);
+            .map(|(i, c)| (i + first, *c))
+            .unwrap_or((first, 0));
+        let total_db: u64 = measured.iter().sum();
+        let from = first as Nanos * p.rate_window;
+        let span = m.now.saturating_sub(from);
+        let span_s = (span as f64 / 1e9).max(window_s);
+        let since = if from > 0 {
+            format!(", counted from {}", fmt_duration(from))
+        } else {
+            String::new()
+        };
         out.push((
             "db requests/s peak".into(),
             format!(
-                "{:.0} (in the {} window from {})",
+                "{:.0} (in the {} window from {}{since})",
                 peak as f64 / window_s,
                 fmt_duration(p.rate_window),
                 fmt_duration(peak_i as Nanos * p.rate_window)
@@ -862,9 +883,9 @@ impl Protocol for Cache {
         out.push((
             "db requests/s mean".into(),
             format!(
-                "{:.1} ({total_db} requests in {})",
+                "{:.1} ({total_db} requests in {}{since})",
                 total_db as f64 / span_s,
-                fmt_duration(m.now)
+                fmt_duration(span)
             ),
         ));
         // Requests per second, one figure per second of the run.
@@ -882,10 +903,15 @@ impl Protocol for Cache {
         match &nodes[DB.index()] {
             Some(CacheNode::Database(d)) => {
                 let s = &d.stats;
+                let since = if p.measure_after > 0 {
+                    format!(", from {}", fmt_duration(p.measure_after))
+                } else {
+                    String::new()
+                };
                 out.push((
                     "db queue peak".into(),
                     format!(
-                        "{} requests (service time {}, {} refused as busy)",
+                        "{} requests (service time {}, {} refused as busy{since})",
                         s.queue_peak,
                         fmt_duration(p.db_service_time),
                         s.rejected
@@ -894,7 +920,7 @@ impl Protocol for Cache {
                 out.push((
                     "db latency max".into(),
                     format!(
-                        "{} (arrival to answer; mean {})",
+                        "{} (arrival to answer{since}; mean over the whole run {})",
                         fmt_duration(s.latency_max),
                         fmt_duration(if s.served > 0 {
                             (s.latency_total / u128::from(s.served)) as Nanos
