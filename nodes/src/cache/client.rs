@@ -93,7 +93,7 @@ impl Client {
                 if let Some(Lookup::Hit(e)) = self.l1.as_mut().map(|l1| l1.get(&key, now)) {
                     let value = e.value.clone();
                     self.stats.l1_hits += 1;
-                    self.done(ctx, Some(value));
+                    self.finish_from_l1(ctx, value);
                     return;
                 }
                 ctx.send(self.cache, Msg::Get { tag, key });
@@ -122,6 +122,13 @@ impl Client {
                 self.core.finish(ctx, Outcome::Fail, None);
             }
         }
+    }
+
+    /// Completes a read the L1 answered: its entry keeps its expiry (a hit
+    /// that renewed it would let a hot entry live, and go stale, for ever).
+    fn finish_from_l1(&mut self, ctx: &mut Ctx<Msg>, value: Value) {
+        self.step = Step::Idle;
+        self.core.finish(ctx, Outcome::Ok, Some(value));
     }
 
     /// Completes the open operation `ok`, remembering what it learned.

@@ -719,8 +719,9 @@ impl Protocol for Cache {
         out.push((
             "cache".into(),
             format!(
-                "{} caches of {} entries, {}, eviction {}, ttl {}{}, stampede protection {}{}",
+                "{} cache{} of {} entries, {}, eviction {}, ttl {}{}, stampede protection {}{}",
                 self.caches,
+                if self.caches == 1 { "" } else { "s" },
                 p.capacity,
                 p.policy.name(),
                 p.eviction.name(),
