@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sim::client::{ClientConfig, ClientCore, ClientTimer};
 use sim::history::{OpFn, Outcome, Value};
 use sim::node::{Ctx, NodeId, Request, Status, TimerId};
+use sim::time::Nanos;
 
 use super::store::{Entry, Eviction, Lookup, Store};
 use super::{Msg, Params, Policy, Source, DB};
@@ -46,6 +47,10 @@ pub struct Client {
     pub stats: ClientStats,
     /// Every write this client had acknowledged: (key, value).
     pub acked_writes: Vec<(String, i64)>,
+    /// How long each `ok` read and write took, invocation to answer.
+    pub read_latencies: Vec<Nanos>,
+    pub write_latencies: Vec<Nanos>,
+    started: Nanos,
 }
 
 impl Client {
@@ -60,6 +65,9 @@ impl Client {
             step: Step::Idle,
             stats: ClientStats::default(),
             acked_writes: Vec::new(),
+            read_latencies: Vec::new(),
+            write_latencies: Vec::new(),
+            started: 0,
         }
     }
 
@@ -74,6 +82,7 @@ impl Client {
     }
 
     pub fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
+        self.started = ctx.now();
         self.core.begin(ctx, req);
         self.attempt(ctx);
     }
@@ -128,6 +137,7 @@ impl Client {
     /// that renewed it would let a hot entry live, and go stale, for ever).
     fn finish_from_l1(&mut self, ctx: &mut Ctx<Msg>, value: Value) {
         self.step = Step::Idle;
+        self.read_latencies.push(ctx.now() - self.started);
         self.core.finish(ctx, Outcome::Ok, Some(value));
     }
 
@@ -138,6 +148,12 @@ impl Client {
             return;
         };
         let key = open.req.key.clone();
+        let took = ctx.now() - self.started;
+        if open.req.f == OpFn::Read {
+            self.read_latencies.push(took);
+        } else {
+            self.write_latencies.push(took);
+        }
         let known = match &open.req.f {
             OpFn::Write(v) => {
                 if let Value::Int(i) = v {

@@ -651,7 +651,7 @@ impl Protocol for Cache {
         } else if id == DB {
             CacheNode::Database(Database::recover(&self.params, disk))
         } else {
-            CacheNode::Cache(CacheServer::new(self.params.clone()))
+            CacheNode::Cache(CacheServer::new(self.params.clone(), disk))
         }
     }
 
@@ -668,15 +668,19 @@ impl Protocol for Cache {
     ) {
         let m = &mut self.meter;
         m.now = now;
-        // A cache that is gone since its last step crashed: what it held dirty
-        // is lost, and its counters are banked so the report still sees them.
+        // A cache that is gone since its last step, or back in a new life,
+        // crashed: what it held dirty is lost, and its counters are banked so
+        // the report still sees them.
         for c in 0..self.caches {
-            if nodes[c + 1].is_none() {
-                if let Some(last) = m.last[c].take() {
-                    m.dirty_lost += last.dirty as u64;
-                    m.crashes += 1;
-                    m.banked.add(&last);
-                }
+            let boot = match &nodes[c + 1] {
+                Some(CacheNode::Cache(s)) => Some(s.stats().boot),
+                _ => None,
+            };
+            if m.last[c].as_ref().is_some_and(|l| Some(l.boot) != boot) {
+                let last = m.last[c].take().expect("checked");
+                m.dirty_lost += last.dirty as u64;
+                m.crashes += 1;
+                m.banked.add(&last);
             }
         }
         match nodes.get(stepped.index()).and_then(Option::as_ref) {
@@ -965,6 +969,37 @@ impl Protocol for Cache {
                 "acked writes lost".into(),
                 format!(
                     "{lost} of {acked} acknowledged writes never reached the database ({pending} more still dirty in a cache)"
+                ),
+            ));
+        }
+        // Client latency percentiles, reads and writes apart.
+        for (what, pick) in [
+            (
+                "read",
+                (|c: &Client| &c.read_latencies) as fn(&Client) -> &Vec<Nanos>,
+            ),
+            ("write", |c: &Client| &c.write_latencies),
+        ] {
+            let mut all: Vec<Nanos> = clients
+                .iter()
+                .flat_map(|c| pick(c).iter().copied())
+                .collect();
+            all.sort_unstable();
+            let at = |q: f64| {
+                if all.is_empty() {
+                    0
+                } else {
+                    all[((q * all.len() as f64).ceil() as usize).clamp(1, all.len()) - 1]
+                }
+            };
+            out.push((
+                format!("{what} latency p99"),
+                format!(
+                    "{} (p50 {}, max {}; {} ok {what}s)",
+                    fmt_duration(at(0.99)),
+                    fmt_duration(at(0.5)),
+                    fmt_duration(all.last().copied().unwrap_or(0)),
+                    all.len()
                 ),
             ));
         }

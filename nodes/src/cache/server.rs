@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rand::Rng;
 use sim::history::Value;
-use sim::node::{Ctx, NodeId, Status, TimerId};
+use sim::node::{Ctx, Disk, NodeId, Status, TimerId};
 use sim::time::Nanos;
 
 use super::store::{Entry, Lookup, Store};
@@ -42,6 +42,8 @@ pub struct CacheStats {
     /// Now: entries held and dirty entries among them.
     pub entries: usize,
     pub dirty: usize,
+    /// Which life of the node this is (1 at the first start, +1 per restart).
+    pub boot: u64,
 }
 
 impl CacheStats {
@@ -127,8 +129,10 @@ pub struct CacheServer {
 }
 
 impl CacheServer {
-    /// A cache starts empty, and after a crash it is empty again.
-    pub fn new(params: Arc<Params>) -> CacheServer {
+    /// A cache starts empty, and after a crash it is empty again: its disk
+    /// holds only how many times it started, so the report can tell lives apart.
+    pub fn new(params: Arc<Params>, disk: &Disk) -> CacheServer {
+        let boot = disk.get::<u64>(("boot", 0)).copied().unwrap_or(0) + 1;
         CacheServer {
             store: Store::new(params.capacity, params.eviction),
             params,
@@ -141,7 +145,10 @@ impl CacheServer {
             evicted_dirty: BTreeMap::new(),
             refresh_due: BTreeSet::new(),
             refresh_timer: None,
-            stats: CacheStats::default(),
+            stats: CacheStats {
+                boot,
+                ..CacheStats::default()
+            },
         }
     }
 
@@ -171,6 +178,8 @@ impl CacheServer {
     }
 
     pub fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
+        ctx.disk().put(("boot", 0), self.stats.boot);
+        ctx.disk().sync();
         if self.params.policy == Policy::WriteBack {
             ctx.set_timer(FLUSH, self.params.flush_interval);
         }

@@ -163,7 +163,7 @@ fn sent(effects: &[Effect<Msg>]) -> Vec<(NodeId, Msg)> {
 
 fn cache(params: Params) -> CacheServer {
     params.validate().expect("valid params");
-    CacheServer::new(Arc::new(params))
+    CacheServer::new(Arc::new(params), &Disk::default())
 }
 
 fn get(r: &mut Rig, c: &mut CacheServer, tag: u64, key: &str) -> Vec<(NodeId, Msg)> {
