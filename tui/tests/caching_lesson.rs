@@ -156,6 +156,21 @@ fn every_stampede_protection_flattens_the_database_peak() {
     }
 }
 
+#[test]
+fn ttl_jitter_breaks_the_expiry_wave() {
+    let peak = |name: &str| {
+        figure(
+            &report(name, &text(name)).protocol_summary,
+            "db requests/s peak",
+        )
+    };
+    let (wave, jitter) = (peak("expiry-wave"), peak("expiry-wave-jitter"));
+    assert!(
+        jitter * 2.0 <= wave,
+        "peak {jitter} with jitter against {wave}"
+    );
+}
+
 /// The partition scenario run with every policy, as the lesson's table.
 #[test]
 fn a_cache_cut_off_from_the_database_serves_what_its_policy_allows() {
