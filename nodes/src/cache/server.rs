@@ -292,20 +292,24 @@ impl CacheServer {
 
     fn get(&mut self, ctx: &mut Ctx<Msg>, w: Waiter, key: String) {
         let now = ctx.now();
-        if let Some(e) = self.evicted_dirty.get(&key) {
-            self.stats.hits += 1;
-            let value = e.value.clone();
-            Self::reply(ctx, w, |tag| Msg::Value {
-                tag,
-                value,
-                source: Source::Cache,
-            });
-            return;
+        if self.store.peek(&key).is_none() {
+            // An evicted dirty entry whose flush is in flight is still the
+            // newest value this cache has for the key.
+            if let Some(e) = self.evicted_dirty.get(&key) {
+                self.stats.hits += 1;
+                let value = e.value.clone();
+                Self::reply(ctx, w, |tag| Msg::Value {
+                    tag,
+                    value,
+                    source: Source::Cache,
+                });
+                return;
+            }
         }
         let early =
             self.params.stampede == Stampede::EarlyExpiration && !self.fills.contains_key(&key);
         let beta = self.params.early_beta;
-        let draw: f64 = ctx.rng().gen();
+        let draw: f64 = if early { ctx.rng().gen() } else { 0.0 };
         match self.store.get(&key, now) {
             Lookup::Hit(e) => {
                 e.read_since_fill = true;
@@ -360,9 +364,17 @@ impl CacheServer {
             Policy::WriteBack => {
                 self.write_seq += 1;
                 let mut absorbed = Vec::new();
+                // A newer write supersedes an evicted entry still waiting for
+                // its flush: it is absorbed, and only the newest is flushed.
+                if let Some(ev) = self.evicted_dirty.remove(&key) {
+                    absorbed = ev.absorbed;
+                    if let Value::Int(i) = ev.value {
+                        absorbed.push(i);
+                    }
+                }
                 if let Some(old) = self.store.peek(&key) {
                     if old.dirty.is_some() {
-                        absorbed = old.absorbed.clone();
+                        absorbed.extend(old.absorbed.iter().copied());
                         if let Value::Int(i) = old.value {
                             absorbed.push(i);
                         }

@@ -689,3 +689,30 @@ fn workload_keys_map_to_their_own_disk_rows() {
     assert!(key_index("user:1") >= 1 << 63);
     assert_ne!(key_index("user:1"), key_index("user:2"));
 }
+
+#[test]
+fn a_newer_write_supersedes_an_evicted_entry_waiting_for_its_flush() {
+    let mut r = Rig::new();
+    let mut c = cache(Params {
+        policy: Policy::WriteBack,
+        capacity: 1,
+        ..Params::default()
+    });
+    put(&mut r, &mut c, 1, "a", 1);
+    put(&mut r, &mut c, 2, "b", 2); // evicts a: its flush is in flight
+    put(&mut r, &mut c, 3, "a", 3); // evicts b, supersedes the evicted a
+    let e = c.store().peek("a").expect("a is back in the store");
+    assert_eq!((e.value.clone(), e.absorbed.clone()), (int(3), vec![1]));
+    assert_eq!(
+        get(&mut r, &mut c, 4, "a"),
+        vec![(
+            CLIENT,
+            Msg::Value {
+                tag: 4,
+                value: int(3),
+                source: Source::Cache
+            }
+        )]
+    );
+    assert!(c.holds_dirty("a", 1) && c.holds_dirty("a", 3) && c.holds_dirty("b", 2));
+}
