@@ -716,3 +716,85 @@ fn a_newer_write_supersedes_an_evicted_entry_waiting_for_its_flush() {
     );
     assert!(c.holds_dirty("a", 1) && c.holds_dirty("a", 3) && c.holds_dirty("b", 2));
 }
+
+#[test]
+fn ttl_jitter_spreads_expiries_over_ttl_to_ttl_plus_jitter() {
+    let mut r = Rig::new();
+    let mut c = cache(Params {
+        ttl: Some(secs(5)),
+        ttl_jitter: secs(5),
+        ..Params::default()
+    });
+    let mut expiries = Vec::new();
+    for i in 0..50 {
+        let key = format!("k{i}");
+        r.on(NodeId(1), |ctx| {
+            c.on_message(
+                ctx,
+                CLIENT,
+                Msg::Set {
+                    key: key.clone(),
+                    value: int(1),
+                },
+            )
+        });
+        expiries.push(c.store().peek(&key).and_then(|e| e.expires).unwrap());
+    }
+    let (lo, hi) = (r.now + secs(5), r.now + secs(10));
+    assert!(expiries.iter().all(|e| (lo..=hi).contains(e)));
+    let spread = expiries.iter().max().unwrap() - expiries.iter().min().unwrap();
+    assert!(spread > secs(3), "50 draws over 5s spread: {spread}");
+}
+
+#[test]
+fn a_cache_aside_client_reads_the_database_on_a_miss_then_fills_the_cache() {
+    use sim::client::{ClientConfig, RetryPolicy};
+    use sim::history::{OpFn, Outcome};
+    use sim::node::{OpId, Request};
+
+    let mut r = Rig::new();
+    let params = Arc::new(Params::default());
+    let config = ClientConfig {
+        timeout: ms(500),
+        retry: RetryPolicy::None,
+    };
+    let mut client = Client::new(params, config, NodeId(1));
+    let req = Request {
+        id: OpId(1),
+        key: "k2".into(),
+        f: OpFn::Read,
+    };
+    let (_, fx) = r.on(CLIENT, |ctx| client.on_request(ctx, req));
+    assert!(matches!(
+        sent(&fx).as_slice(),
+        [(NodeId(1), Msg::Get { .. })]
+    ));
+    let Msg::Get { tag, .. } = sent(&fx)[0].1.clone() else {
+        unreachable!()
+    };
+    let (_, fx) = r.on(CLIENT, |ctx| client.on_message(ctx, Msg::Miss { tag }));
+    let out = sent(&fx);
+    let [(DB, Msg::DbRead { tag, key })] = out.as_slice() else {
+        panic!("a miss goes to the database: {out:?}");
+    };
+    assert_eq!(key, "k2");
+    let tag = *tag;
+    let (_, fx) = r.on(CLIENT, |ctx| {
+        client.on_message(ctx, Msg::DbValue { tag, value: int(4) })
+    });
+    assert_eq!(
+        sent(&fx),
+        vec![(
+            NodeId(1),
+            Msg::Set {
+                key: "k2".into(),
+                value: int(4)
+            }
+        )]
+    );
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Complete { outcome: Outcome::Ok, output: Some(v), .. } if *v == int(4)
+    )));
+    assert_eq!(client.stats.db_reads, 1);
+}
