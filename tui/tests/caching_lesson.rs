@@ -233,3 +233,10 @@ fn an_l1_answers_reads_locally_and_is_stale_by_at_most_its_ttl() {
         "one write-through cache alone is not stale"
     );
 }
+
+#[test]
+fn leases_close_the_cache_aside_race() {
+    let r = report("cache-aside-leases", &text("cache-aside-leases"));
+    assert_eq!(weak(&r).stale_reads, 0, "{}", r.render());
+    assert!(figure(&r.protocol_summary, "lease fills refused") > 0.0);
+}

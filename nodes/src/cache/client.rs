@@ -27,8 +27,9 @@ enum Step {
     Idle,
     /// cache-aside: asked the cache; a miss goes on to the database.
     CacheGet(u64),
-    /// cache-aside: read the database after a miss.
-    DbRead(u64),
+    /// cache-aside: read the database after a miss (holding a lease to
+    /// fill the cache, with `leases`).
+    DbRead(u64, Option<u64>),
     /// cache-aside and write-around: wrote the database.
     DbWrite(u64),
     /// cache-aside: deleting the key after the write.
@@ -190,22 +191,30 @@ impl Client {
                 }
                 self.done(ctx, Some(value));
             }
-            Msg::Miss { tag } if step == Step::CacheGet(tag) => {
+            Msg::Miss { tag, lease } if step == Step::CacheGet(tag) => {
                 let tag = self.tag();
                 let key = self.open_key();
                 ctx.send(DB, Msg::DbRead { tag, key });
-                self.step = Step::DbRead(tag);
+                self.step = Step::DbRead(tag, lease);
             }
-            Msg::DbValue { tag, value } if step == Step::DbRead(tag) => {
+            Msg::DbValue { tag, value } if matches!(step, Step::DbRead(t, _) if t == tag) => {
                 self.stats.db_reads += 1;
                 let key = self.open_key();
-                ctx.send(
-                    self.cache,
-                    Msg::Set {
-                        key,
-                        value: value.clone(),
-                    },
-                );
+                let lease = match step {
+                    Step::DbRead(_, lease) => lease,
+                    _ => None,
+                };
+                // With leases, only the holder fills; without, everyone does.
+                if lease.is_some() || !self.params.leases {
+                    ctx.send(
+                        self.cache,
+                        Msg::Set {
+                            key,
+                            value: value.clone(),
+                            lease,
+                        },
+                    );
+                }
                 self.done(ctx, Some(value));
             }
             Msg::DbDone { tag } if step == Step::DbWrite(tag) => {
@@ -228,7 +237,9 @@ impl Client {
                     self.core.refused(ctx);
                 }
             }
-            Msg::DbBusy { tag } if step == Step::DbRead(tag) || step == Step::DbWrite(tag) => {
+            Msg::DbBusy { tag }
+                if step == Step::DbWrite(tag) || matches!(step, Step::DbRead(t, _) if t == tag) =>
+            {
                 self.step = Step::Idle;
                 self.core.refused(ctx);
             }

@@ -16,7 +16,8 @@
 //!   and a write that deleted the key can interleave (read old, write new,
 //!   delete, set old): the cache keeps the old value until its TTL expires.
 //!   Nishtala et al., "Scaling Memcache at Facebook" (NSDI 2013) §3.2.1
-//!   describe the race and the leases that close it.
+//!   describe the race and the leases that close it (`leases = true`: a
+//!   miss gets a lease to fill the key, a delete revokes it).
 //! - **read-through**: the cache loads misses from the database itself; a
 //!   write goes through the cache to the database and the cache drops its copy.
 //! - **write-through**: a write updates the database and then the cache, and
@@ -175,6 +176,11 @@ pub struct Params {
     /// How long an L1 entry lives.
     #[serde(default = "default_l1_ttl", with = "serde_duration")]
     pub l1_ttl: Nanos,
+    /// cache-aside: a miss hands out a lease, the only permission to fill
+    /// the key; a delete revokes it, so a fill that raced a write is refused
+    /// (memcache at Facebook, NSDI 2013, §3.2.1).
+    #[serde(default)]
+    pub leases: bool,
     /// The window over which database requests per second are counted.
     #[serde(default = "default_rate_window", with = "serde_duration")]
     pub rate_window: Nanos,
@@ -243,6 +249,7 @@ impl Default for Params {
             db_timeout: default_db_timeout(),
             l1_capacity: 0,
             l1_ttl: default_l1_ttl(),
+            leases: false,
             rate_window: default_rate_window(),
             measure_after: 0,
         }
@@ -284,6 +291,15 @@ impl Params {
                     ),
                 ));
             }
+        }
+        if self.leases && self.policy != Policy::CacheAside {
+            return Err((
+                "leases",
+                format!(
+                    "leases guard cache-aside's fill; with policy \"{}\" the cache fills itself (remove leases, or use policy \"cache-aside\")",
+                    self.policy.name()
+                ),
+            ));
         }
         if self.stampede != Stampede::None && self.policy == Policy::CacheAside {
             return Err((
@@ -416,10 +432,12 @@ pub enum Msg {
         key: String,
         value: Value,
     },
-    /// cache-aside: store what the application read from the database.
+    /// cache-aside: store what the application read from the database
+    /// (with `leases`, only under the lease its miss was given).
     Set {
         key: String,
         value: Value,
+        lease: Option<u64>,
     },
     /// cache-aside: drop the key after a write.
     Del {
@@ -432,9 +450,11 @@ pub enum Msg {
         value: Value,
         source: Source,
     },
-    /// cache-aside: not here, ask the database.
+    /// cache-aside: not here, ask the database. With `leases`, the first
+    /// miss of a key gets a lease to fill it; a delete revokes it.
     Miss {
         tag: u64,
+        lease: Option<u64>,
     },
     Written {
         tag: u64,
@@ -723,11 +743,12 @@ impl Protocol for Cache {
         out.push((
             "cache".into(),
             format!(
-                "{} cache{} of {} entries, {}, eviction {}, ttl {}{}, stampede protection {}{}",
+                "{} cache{} of {} entries, {}{}, eviction {}, ttl {}{}, stampede protection {}{}",
                 self.caches,
                 if self.caches == 1 { "" } else { "s" },
                 p.capacity,
                 p.policy.name(),
+                if p.leases { " with leases" } else { "" },
                 p.eviction.name(),
                 p.ttl.map_or("none".to_string(), fmt_duration),
                 if p.ttl_jitter > 0 {
@@ -829,6 +850,15 @@ impl Protocol for Cache {
                 fmt_duration(p.db_timeout)
             ),
         ));
+        if p.leases {
+            out.push((
+                "lease fills refused".into(),
+                format!(
+                    "{} (fills whose lease a delete had revoked: stale values kept out)",
+                    total.fills_refused
+                ),
+            ));
+        }
         if p.policy == Policy::WriteBack {
             let live_dirty: usize = nodes
                 .iter()

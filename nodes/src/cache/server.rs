@@ -39,6 +39,9 @@ pub struct CacheStats {
     pub flushed: u64,
     /// Answers "unavailable" (database unreachable or busy).
     pub unavailable: u64,
+    /// cache-aside with leases: fills refused because their lease was
+    /// revoked by a delete (each one a stale value kept out).
+    pub fills_refused: u64,
     /// Now: entries held and dirty entries among them.
     pub entries: usize,
     pub dirty: usize,
@@ -60,6 +63,7 @@ impl CacheStats {
         self.flushes += o.flushes;
         self.flushed += o.flushed;
         self.unavailable += o.unavailable;
+        self.fills_refused += o.fills_refused;
         self.entries += o.entries;
         self.dirty += o.dirty;
     }
@@ -125,6 +129,10 @@ pub struct CacheServer {
     /// Background refresh: (when, key), for entries filled with a ttl.
     refresh_due: BTreeSet<(Nanos, String)>,
     refresh_timer: Option<Nanos>,
+    /// cache-aside with leases: the outstanding lease per key, and when it
+    /// was given (a lease whose holder never came back lapses).
+    leases: BTreeMap<String, (u64, Nanos)>,
+    next_lease: u64,
     stats: CacheStats,
 }
 
@@ -145,6 +153,8 @@ impl CacheServer {
             evicted_dirty: BTreeMap::new(),
             refresh_due: BTreeSet::new(),
             refresh_timer: None,
+            leases: BTreeMap::new(),
+            next_lease: 0,
             stats: CacheStats {
                 boot,
                 ..CacheStats::default()
@@ -272,13 +282,22 @@ impl CacheServer {
         match msg {
             Msg::Get { tag, key } => self.get(ctx, Waiter { client: from, tag }, key),
             Msg::Put { tag, key, value } => self.put(ctx, Waiter { client: from, tag }, key, value),
-            Msg::Set { key, value } => {
-                // cache-aside's fill: a blind set, whatever happened since the
-                // application read the database. This is the race.
+            Msg::Set { key, value, lease } => {
+                // cache-aside's fill. Without leases a blind set, whatever
+                // happened since the application read the database: the race.
+                if self.params.leases {
+                    let held = self.leases.get(&key).map(|(l, _)| *l);
+                    if lease.is_none() || held != lease {
+                        self.stats.fills_refused += u64::from(lease.is_some());
+                        return;
+                    }
+                    self.leases.remove(&key);
+                }
                 let entry = Entry::new(value, self.expiry(ctx));
                 self.install(ctx, &key, entry);
             }
             Msg::Del { tag, key } => {
+                self.leases.remove(&key);
                 self.store.remove(&key);
                 self.bump(&key);
                 ctx.send(from, Msg::Deleted { tag });
@@ -341,7 +360,8 @@ impl CacheServer {
                     self.stats.expired += 1;
                 }
                 if self.params.policy == Policy::CacheAside {
-                    Self::reply(ctx, w, |tag| Msg::Miss { tag });
+                    let lease = self.params.leases.then(|| self.lease(&key, now)).flatten();
+                    Self::reply(ctx, w, |tag| Msg::Miss { tag, lease });
                     return;
                 }
                 if self.params.stampede == Stampede::Coalescing {
@@ -356,6 +376,20 @@ impl CacheServer {
                 self.start_fill(ctx, &key, vec![w]);
             }
         }
+    }
+
+    /// A lease to fill `key`, unless another miss holds a live one (then
+    /// this reader reads the database but does not fill). A lease lapses
+    /// after `db_timeout` x 10, so a holder that vanished does not block the key.
+    fn lease(&mut self, key: &str, now: Nanos) -> Option<u64> {
+        if let Some((_, given)) = self.leases.get(key) {
+            if now.saturating_sub(*given) < self.params.db_timeout * 10 {
+                return None;
+            }
+        }
+        self.next_lease += 1;
+        self.leases.insert(key.to_string(), (self.next_lease, now));
+        Some(self.next_lease)
     }
 
     fn put(&mut self, ctx: &mut Ctx<Msg>, w: Waiter, key: String, value: Value) {

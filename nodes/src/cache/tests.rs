@@ -339,7 +339,13 @@ fn cache_aside_set_is_blind_so_an_old_value_lands_after_the_delete() {
     });
     assert_eq!(
         get(&mut r, &mut c, 1, "k"),
-        vec![(CLIENT, Msg::Miss { tag: 1 })]
+        vec![(
+            CLIENT,
+            Msg::Miss {
+                tag: 1,
+                lease: None
+            }
+        )]
     );
     r.on(NodeId(1), |ctx| {
         c.on_message(
@@ -358,6 +364,7 @@ fn cache_aside_set_is_blind_so_an_old_value_lands_after_the_delete() {
             Msg::Set {
                 key: "k".into(),
                 value: int(1),
+                lease: None,
             },
         )
     });
@@ -735,6 +742,7 @@ fn ttl_jitter_spreads_expiries_over_ttl_to_ttl_plus_jitter() {
                 Msg::Set {
                     key: key.clone(),
                     value: int(1),
+                    lease: None,
                 },
             )
         });
@@ -772,7 +780,9 @@ fn a_cache_aside_client_reads_the_database_on_a_miss_then_fills_the_cache() {
     let Msg::Get { tag, .. } = sent(&fx)[0].1.clone() else {
         unreachable!()
     };
-    let (_, fx) = r.on(CLIENT, |ctx| client.on_message(ctx, Msg::Miss { tag }));
+    let (_, fx) = r.on(CLIENT, |ctx| {
+        client.on_message(ctx, Msg::Miss { tag, lease: None })
+    });
     let out = sent(&fx);
     let [(DB, Msg::DbRead { tag, key })] = out.as_slice() else {
         panic!("a miss goes to the database: {out:?}");
@@ -788,7 +798,8 @@ fn a_cache_aside_client_reads_the_database_on_a_miss_then_fills_the_cache() {
             NodeId(1),
             Msg::Set {
                 key: "k2".into(),
-                value: int(4)
+                value: int(4),
+                lease: None
             }
         )]
     );
@@ -797,4 +808,76 @@ fn a_cache_aside_client_reads_the_database_on_a_miss_then_fills_the_cache() {
         Effect::Complete { outcome: Outcome::Ok, output: Some(v), .. } if *v == int(4)
     )));
     assert_eq!(client.stats.db_reads, 1);
+}
+
+#[test]
+fn a_lease_lets_one_miss_fill_and_a_delete_revokes_it() {
+    // memcache at Facebook §3.2.1: the lease closes cache-aside's race.
+    let mut r = Rig::new();
+    let mut c = cache(Params {
+        leases: true,
+        ..Params::default()
+    });
+    let set = |r: &mut Rig, c: &mut CacheServer, v: i64, lease: Option<u64>| {
+        r.on(NodeId(1), |ctx| {
+            c.on_message(
+                ctx,
+                CLIENT,
+                Msg::Set {
+                    key: "k".into(),
+                    value: int(v),
+                    lease,
+                },
+            )
+        });
+    };
+    assert_eq!(
+        get(&mut r, &mut c, 1, "k"),
+        vec![(
+            CLIENT,
+            Msg::Miss {
+                tag: 1,
+                lease: Some(1)
+            }
+        )]
+    );
+    assert_eq!(
+        get(&mut r, &mut c, 2, "k"),
+        vec![(
+            CLIENT,
+            Msg::Miss {
+                tag: 2,
+                lease: None
+            }
+        )],
+        "one lease per key at a time"
+    );
+    // A write deletes the key: the lease is revoked, the old fill refused.
+    r.on(NodeId(1), |ctx| {
+        c.on_message(
+            ctx,
+            NodeId(3),
+            Msg::Del {
+                tag: 3,
+                key: "k".into(),
+            },
+        )
+    });
+    set(&mut r, &mut c, 1, Some(1));
+    assert!(c.store().peek("k").is_none());
+    assert_eq!(c.stats().fills_refused, 1);
+    assert_eq!(
+        get(&mut r, &mut c, 4, "k"),
+        vec![(
+            CLIENT,
+            Msg::Miss {
+                tag: 4,
+                lease: Some(2)
+            }
+        )]
+    );
+    set(&mut r, &mut c, 2, None);
+    assert!(c.store().peek("k").is_none(), "no lease, no fill");
+    set(&mut r, &mut c, 2, Some(2));
+    assert_eq!(c.store().peek("k").map(|e| e.value.clone()), Some(int(2)));
 }
