@@ -5,6 +5,7 @@ pub mod kv;
 pub mod ping;
 pub mod quorum;
 pub mod raft;
+pub mod replication;
 pub mod ring;
 pub mod single;
 pub mod twopc;
@@ -25,6 +26,7 @@ macro_rules! protocols {
             "ping" => (ping::ROLES, ping::Ping::from_scenario),
             "twopc" => (twopc::ROLES, twopc::Twopc::from_scenario),
             "quorum" => (quorum::ROLES, quorum::from_scenario),
+            "replication" => (replication::ROLES, replication::from_scenario),
         )
     };
 }
