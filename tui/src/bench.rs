@@ -18,9 +18,10 @@ pub struct BenchArgs {
     /// (two-phase commit: 1 coordinator, 4 participants, 8 clients), `quorum`
     /// (8 replicas on a ring, N=3, 8 clients), `check` (the linearizability
     /// checker on the reference histories and a generated 100,000-operation
-    /// history), or `tui` (the terminal UI's frame time on a run of about a
-    /// million events).
-    #[arg(default_value = "kernel", value_parser = ["kernel", "raft", "twopc", "quorum", "check", "tui"])]
+    /// history), `replication` (1 primary, 2 replicas and the monitor,
+    /// semi-sync, 8 clients), or `tui` (the terminal UI's frame time on a run
+    /// of about a million events).
+    #[arg(default_value = "kernel", value_parser = ["kernel", "raft", "twopc", "quorum", "replication", "check", "tui"])]
     pub target: String,
     /// For `check`: the reference corpus (the folder holding verdicts.tsv).
     #[arg(long, value_name = "DIR")]
@@ -130,6 +131,27 @@ mix = { get = 0.5, put = 0.5 }
 timeout = "100ms"
 "#;
 
+const REPLICATION: &str = r#"
+[meta]
+name = "bench/replication"
+description = "primary-replica replication: 1 primary, 2 replicas, the monitor, semi-sync, 8 busy clients"
+duration = "60s"
+[system]
+protocol = "replication"
+mode = "semi-sync"
+reads = "replicas"
+[topology]
+servers = 4
+clients = 8
+[network]
+latency = { dist = "uniform", min = "100us", max = "300us" }
+[workload]
+rate = 2000
+keys = 64
+mix = { get = 0.5, put = 0.5 }
+timeout = "100ms"
+"#;
+
 struct Figures {
     events: u64,
     wall_s: f64,
@@ -190,6 +212,11 @@ pub fn run(args: &BenchArgs) -> i32 {
         ("raft", "raft, 5 servers, 3 clients", RAFT),
         ("twopc", "twopc, 1+4 servers, 8 clients", TWOPC),
         ("quorum", "quorum, 8 servers, 8 clients", QUORUM),
+        (
+            "replication",
+            "replication, 1+2 servers + monitor, 8 clients",
+            REPLICATION,
+        ),
     ];
     if let Some(&(_, label, toml)) = protocol_bench.iter().find(|(t, _, _)| *t == args.target) {
         for (mode, tracing) in [

@@ -190,7 +190,10 @@ impl Client {
                 self.stats.writes_timed_out += 1;
             }
             // A silent primary is most likely gone: try the next server.
-            if let Some(t) = self.target.filter(|t| Some(*t) == self.primary) {
+            if let Some(t) = self
+                .target
+                .filter(|t| self.primary.is_none() || Some(*t) == self.primary)
+            {
                 self.move_on(t);
             }
         }

@@ -794,6 +794,13 @@ fn summary(p: &Params, c: &Checker, nodes: &NodeTable<ReplNode>) -> Vec<(String,
         .map(|c| c.stats().writes_timed_out)
         .sum();
     out.push((
+        "refused for want of a lease".into(),
+        format!(
+            "{} reads and writes a primary refused because its lease had run out (fencing)",
+            sum(|s| s.lease_refusals)
+        ),
+    ));
+    out.push((
         "writes blocked".into(),
         format!("{timed_out} write attempts got no answer in time"),
     ));

@@ -40,6 +40,8 @@ pub struct Stats {
     pub appends_fenced: u64,
     /// Times this server stepped down from primary.
     pub step_downs: u64,
+    /// Reads and writes a primary refused because its lease had run out.
+    pub lease_refusals: u64,
 }
 
 impl Stats {
@@ -51,6 +53,7 @@ impl Stats {
         self.reads_behind += o.reads_behind;
         self.appends_fenced += o.appends_fenced;
         self.step_downs += o.step_downs;
+        self.lease_refusals += o.lease_refusals;
     }
     fn total(&self) -> u64 {
         let mut t = Stats::default();
@@ -62,6 +65,7 @@ impl Stats {
             + t.reads_behind
             + t.appends_fenced
             + t.step_downs
+            + t.lease_refusals
     }
     /// Whether `now` is a fresh count (the server restarted) rather than
     /// a later value of `self`.
@@ -588,7 +592,11 @@ impl Server {
         // The primary serves only under a lease from the monitor (fencing),
         // and reads only once its first entry committed, so that it has
         // applied every entry an older primary acknowledged.
-        if !self.lease_ok(ctx) || (is_read && self.commit < self.first_index) {
+        let lease_ok = self.lease_ok(ctx);
+        if !lease_ok {
+            self.stats.lease_refusals += 1;
+        }
+        if !lease_ok || (is_read && self.commit < self.first_index) {
             if is_read {
                 self.stats.reads_refused += 1;
             } else {
