@@ -482,8 +482,7 @@ impl Checker {
                 Some(p) if *p != id => out.push(Violation {
                     invariant: "one-primary-per-epoch",
                     detail: format!(
-                        "at {}: n{} and n{} are both primary in epoch {epoch}",
-                        fmt_duration(now),
+                        "n{} and n{} are both primary in epoch {epoch}",
                         p.0 + 1,
                         id.0 + 1
                     ),
@@ -531,8 +530,7 @@ impl Checker {
                                 out.push(Violation {
                                     invariant: "replica-log-prefix",
                                     detail: format!(
-                                        "at {}: n{} holds entry {}@{} that primary n{} of that epoch does not",
-                                        fmt_duration(now),
+                                        "n{} holds entry {}@{} that primary n{} of that epoch does not",
                                         id.0 + 1,
                                         last.index,
                                         last.epoch,
@@ -558,8 +556,7 @@ impl Checker {
                         out.push(Violation {
                             invariant: "no-split-brain",
                             detail: format!(
-                                "at {}: n{}, primary of epoch {epoch}, served a client after the primary of epoch {} had",
-                                fmt_duration(now),
+                                "n{}, primary of epoch {epoch}, served a client after the primary of epoch {} had",
                                 id.0 + 1,
                                 self.newest_served
                             ),
@@ -610,8 +607,7 @@ impl Checker {
                 out.push(Violation {
                     invariant: "acked-writes-survive-failover",
                     detail: format!(
-                        "at {}: n{}, the new primary of epoch {epoch}, lacks {} acknowledged write(s), the first at index {} of epoch {}",
-                        fmt_duration(now),
+                        "n{}, the new primary of epoch {epoch}, lacks {} acknowledged write(s), the first at index {} of epoch {}",
                         s.id().0 + 1,
                         lost.len(),
                         first.0,
@@ -633,7 +629,7 @@ impl Checker {
             .flatten()
             .filter_map(ReplNode::as_server)
             .collect();
-        let primaries: Vec<&&Server> = servers.iter().filter(|s| s.serving()).collect();
+        let primaries: Vec<&&Server> = servers.iter().filter(|s| s.serving(now)).collect();
         self.primaries_max = self.primaries_max.max(primaries.len());
         if primaries.len() >= 2 {
             let a = primaries[0].kv();

@@ -13,9 +13,6 @@ use crate::kv::Kv;
 
 /// The heartbeat and replication tick.
 pub const TICK: TimerId = TimerId(1);
-/// Fires when the primary's lease runs out (for the status and figures;
-/// every decision compares the clock itself).
-pub const LEASE: TimerId = TimerId(2);
 /// The most entries one Append carries.
 const MAX_ENTRIES: usize = 64;
 
@@ -103,8 +100,9 @@ pub struct Server {
     waiting: BTreeMap<u64, (NodeId, u64)>,
     /// Local-clock time until which the monitor's lease holds.
     lease_until: Nanos,
-    /// The LEASE timer found the lease run out.
-    lease_lapsed: bool,
+    /// The same instant in virtual time, for the report's figures only
+    /// (every decision reads the local clock).
+    lease_until_true: Nanos,
     /// The index of this primary's first entry (its no-op).
     first_index: u64,
     /// Replica: the primary's last index, as last heard (for the lag).
@@ -158,7 +156,7 @@ impl Server {
             next: BTreeMap::new(),
             waiting: BTreeMap::new(),
             lease_until: 0,
-            lease_lapsed: true,
+            lease_until_true: 0,
             first_index: 0,
             primary_last: 0,
             last_served: None,
@@ -204,10 +202,10 @@ impl Server {
     pub fn last_served(&self) -> Option<(u64, Nanos)> {
         self.last_served
     }
-    /// A primary that may serve: with fencing, one whose lease has not run
-    /// out (as of its last timer).
-    pub fn serving(&self) -> bool {
-        self.role == Role::Primary && (!self.params.fencing || !self.lease_lapsed)
+    /// A primary that may serve at virtual time `now`: with fencing, one
+    /// whose lease has not run out (a paused primary's lease runs out too).
+    pub fn serving(&self, now: Nanos) -> bool {
+        self.role == Role::Primary && (!self.params.fencing || now < self.lease_until_true)
     }
     pub fn first_write_at(&self) -> Option<Nanos> {
         self.first_write_at
@@ -339,8 +337,6 @@ impl Server {
     pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
         if timer == TICK {
             self.tick(ctx);
-        } else if timer == LEASE && ctx.local_time() >= self.lease_until {
-            self.lease_lapsed = true;
         }
     }
 
@@ -398,10 +394,8 @@ impl Server {
                 } else if epoch == self.epoch && primary == Some(self.id) {
                     self.lease_until = self.lease_until.max(sent + self.params.lease());
                     let left = self.lease_until.saturating_sub(ctx.local_time());
-                    if left > 0 {
-                        self.lease_lapsed = false;
-                        ctx.set_timer(LEASE, left);
-                    }
+                    // Drift is ignored here: this is the report's estimate only.
+                    self.lease_until_true = ctx.now() + left;
                 }
             }
             Msg::Probe { epoch } => {
@@ -463,7 +457,7 @@ impl Server {
         self.matched.clear();
         self.next.clear();
         self.lease_until = 0;
-        self.lease_lapsed = true;
+        self.lease_until_true = 0;
         self.head = Kv::default();
         self.sessions.clear();
     }
@@ -487,6 +481,7 @@ impl Server {
         }
         self.waiting.clear();
         self.lease_until = 0;
+        self.lease_until_true = 0;
         self.first_write_at = None;
         self.commit = self.applied;
         self.first_index = self.last() + 1;
