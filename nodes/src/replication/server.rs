@@ -53,16 +53,14 @@ impl Stats {
         self.lease_refusals += o.lease_refusals;
     }
     fn total(&self) -> u64 {
-        let mut t = Stats::default();
-        t.add(self);
-        t.writes_refused
-            + t.reads_refused
-            + t.reads_primary
-            + t.reads_replica
-            + t.reads_behind
-            + t.appends_fenced
-            + t.step_downs
-            + t.lease_refusals
+        self.writes_refused
+            + self.reads_refused
+            + self.reads_primary
+            + self.reads_replica
+            + self.reads_behind
+            + self.appends_fenced
+            + self.step_downs
+            + self.lease_refusals
     }
     /// Whether `now` is a fresh count (the server restarted) rather than
     /// a later value of `self`.
@@ -168,7 +166,6 @@ impl Server {
             s.role = Role::Primary;
             s.primary = Some(id);
             s.first_index = 1;
-            s.commit = 0;
         } else if !started {
             s.primary = data.first().copied();
         }
