@@ -6,6 +6,7 @@ pub mod kv;
 pub mod ping;
 pub mod quorum;
 pub mod raft;
+pub mod replication;
 pub mod ring;
 pub mod single;
 pub mod twopc;
@@ -27,6 +28,7 @@ macro_rules! protocols {
             "twopc" => (twopc::ROLES, twopc::Twopc::from_scenario),
             "quorum" => (quorum::ROLES, quorum::from_scenario),
             "cache" => (cache::ROLES, cache::from_scenario),
+            "replication" => (replication::ROLES, replication::from_scenario),
         )
     };
 }
