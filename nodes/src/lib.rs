@@ -1,10 +1,12 @@
 //! chaoslab's protocols, each a sans-IO state machine driven by `sim`, and the
 //! registry that runs a scenario with the protocol it names.
 
+pub mod cache;
 pub mod kv;
 pub mod ping;
 pub mod quorum;
 pub mod raft;
+pub mod replication;
 pub mod ring;
 pub mod single;
 pub mod twopc;
@@ -25,6 +27,8 @@ macro_rules! protocols {
             "ping" => (ping::ROLES, ping::Ping::from_scenario),
             "twopc" => (twopc::ROLES, twopc::Twopc::from_scenario),
             "quorum" => (quorum::ROLES, quorum::from_scenario),
+            "cache" => (cache::ROLES, cache::from_scenario),
+            "replication" => (replication::ROLES, replication::from_scenario),
         )
     };
 }

@@ -16,11 +16,13 @@ pub struct BenchArgs {
     /// What to measure: `kernel` (ping between 5 nodes, and the single-server
     /// store with tracing off and on), `raft` (5 servers, 3 clients), `twopc`
     /// (two-phase commit: 1 coordinator, 4 participants, 8 clients), `quorum`
-    /// (8 replicas on a ring, N=3, 8 clients), `check` (the linearizability
+    /// (8 replicas on a ring, N=3, 8 clients), `cache` (1 database, 2
+    /// write-through caches, 32 clients, zipf keys), `check` (the linearizability
     /// checker on the reference histories and a generated 100,000-operation
-    /// history), or `tui` (the terminal UI's frame time on a run of about a
-    /// million events).
-    #[arg(default_value = "kernel", value_parser = ["kernel", "raft", "twopc", "quorum", "check", "tui"])]
+    /// history), `replication` (1 primary, 2 replicas and the monitor,
+    /// semi-sync, 8 clients), or `tui` (the terminal UI's frame time on a run
+    /// of about a million events).
+    #[arg(default_value = "kernel", value_parser = ["kernel", "raft", "twopc", "quorum", "cache", "replication", "check", "tui"])]
     pub target: String,
     /// For `check`: the reference corpus (the folder holding verdicts.tsv).
     #[arg(long, value_name = "DIR")]
@@ -125,6 +127,53 @@ vnodes = 64
 read_repair = "async"
 [topology]
 servers = 8
+clients = 8
+[network]
+latency = { dist = "uniform", min = "100us", max = "300us" }
+[workload]
+rate = 2000
+keys = 64
+mix = { get = 0.5, put = 0.5 }
+timeout = "100ms"
+"#;
+
+const CACHE: &str = r#"
+[meta]
+name = "bench/cache"
+description = "1 database, 2 write-through caches of 1000 entries, 32 busy clients, zipf keys"
+duration = "60s"
+[system]
+protocol = "cache"
+policy = "write-through"
+capacity = 1000
+eviction = "lru"
+ttl = "5s"
+db_service_time = "100us"
+[topology]
+servers = 3
+clients = 32
+[network]
+latency = { dist = "uniform", min = "100us", max = "300us" }
+[workload]
+rate = 200
+keys = 10000
+key_dist = "zipf"
+zipf_exponent = 1.0
+mix = { get = 0.9, put = 0.1 }
+timeout = "100ms"
+"#;
+
+const REPLICATION: &str = r#"
+[meta]
+name = "bench/replication"
+description = "primary-replica replication: 1 primary, 2 replicas, the monitor, semi-sync, 8 busy clients"
+duration = "60s"
+[system]
+protocol = "replication"
+mode = "semi-sync"
+reads = "replicas"
+[topology]
+servers = 4
 clients = 8
 [network]
 latency = { dist = "uniform", min = "100us", max = "300us" }
@@ -271,6 +320,12 @@ pub fn run(args: &BenchArgs) -> i32 {
         ("raft", "raft, 5 servers, 3 clients", RAFT),
         ("twopc", "twopc, 1+4 servers, 8 clients", TWOPC),
         ("quorum", "quorum, 8 servers, 8 clients", QUORUM),
+        ("cache", "cache, 1 db + 2 caches, 32 clients", CACHE),
+        (
+            "replication",
+            "replication, 1+2 servers + monitor, 8 clients",
+            REPLICATION,
+        ),
     ];
     if let Some(&(_, label, toml)) = protocol_bench.iter().find(|(t, _, _)| *t == args.target) {
         for (mode, tracing) in [

@@ -1,0 +1,1044 @@
+//! # Caches in front of a database
+//!
+//! A database (`n1`) is the source of truth; it serves one request at a time
+//! with a fixed service time, so too many requests queue and its latency
+//! grows with load. Cache nodes (`n2`, `n3`, ...) hold a bounded number of
+//! entries in memory; each client (the application) talks to one cache,
+//! client `c{i}` to cache number `i` modulo the number of caches. A cache is
+//! fast and forgetful: it loses everything when it crashes, and every cached
+//! value is a copy that may fall behind the database.
+//!
+//! What a cache guarantees depends on the write policy (`policy`):
+//! - **cache-aside** (lazy loading; memcached's classic use): the application
+//!   reads the cache, and on a miss reads the database and puts the value in
+//!   the cache; a write goes to the database and then deletes the cached key.
+//!   The fill is a blind `set`, so a read miss that fetched the old value
+//!   and a write that deleted the key can interleave (read old, write new,
+//!   delete, set old): the cache keeps the old value until its TTL expires.
+//!   Nishtala et al., "Scaling Memcache at Facebook" (NSDI 2013) §3.2.1
+//!   describe the race and the leases that close it (`leases = true`: a
+//!   miss gets a lease to fill the key, a delete revokes it).
+//! - **read-through**: the cache loads misses from the database itself; a
+//!   write goes through the cache to the database and the cache drops its copy.
+//! - **write-through**: a write updates the database and then the cache, and
+//!   is acknowledged after both: no acknowledged write is ever only in memory.
+//! - **write-back** (write-behind): a write updates the cache only and is
+//!   acknowledged at once; dirty entries are flushed to the database every
+//!   `flush_interval` in batches of at most `batch_size` (and when evicted).
+//!   Fast and cheap for the database, and a cache crash loses every
+//!   acknowledged write not yet flushed.
+//! - **write-around**: writes go straight to the database, reads load through
+//!   the cache, which is not told: its copy stays stale until it expires.
+//!
+//! Eviction (`eviction`): LRU, LFU, FIFO or random (from the node's seeded
+//! stream), plus TTL expiry (`ttl`, with up to `ttl_jitter` added so keys
+//! filled together do not expire together). Other caches are never told of
+//! a write made through one cache: only the TTL bounds their staleness.
+//!
+//! When a hot key expires, every request for it misses at once and goes to the
+//! database: the thundering herd (or cache stampede). Protections (`stampede`):
+//! - **coalescing**: one miss per key goes to the database, the others wait
+//!   for its answer (the "single flight" of groupcache);
+//! - **early-expiration**: probabilistic early recomputation (Vattani, Chierichetti
+//!   and Lowenstein, "Optimal Probabilistic Cache Stampede Prevention", VLDB
+//!   2015): a hit refreshes the entry early with a probability that rises as
+//!   expiry nears, `now - fetch_time * beta * ln(rand) >= expiry`;
+//! - **background-refresh**: the cache itself reloads entries that were read
+//!   since their last fill `refresh_ahead` before they expire.
+//!
+//! A client may keep a small L1 of its own (`l1_capacity`, `l1_ttl`): reads
+//! it can answer never leave the client, and nobody invalidates it, so what
+//! other clients write reaches it only when its entry expires.
+//!
+//! Modelling choices: a client keeps its own writes in its L1; fills and
+//! writes that race inside a cache are ordered by a per-key generation (a fill
+//! fetched before a write landed is not installed), so only cache-aside's
+//! blind set and the caches' ignorance of each other make stale entries.
+//! Operations are get, put and delete (a delete writes nil); cas and append
+//! are refused when the scenario is read.
+
+mod client;
+mod db;
+mod server;
+pub mod store;
+#[cfg(test)]
+mod tests;
+
+pub use client::Client;
+pub use db::{Database, DbStats};
+pub use server::{CacheServer, CacheStats};
+pub use store::{Entry, Eviction, Lookup, Store};
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use sim::client::ClientConfig;
+use sim::history::Value;
+use sim::node::{Cluster, Ctx, Disk, Message, Node, NodeId, Request, Status, TimerId};
+use sim::protocol::{NodeTable, Protocol, Violation};
+use sim::scenario::{key_span, parse_system, Scenario, ScenarioError};
+use sim::time::{fmt_duration, ms, secs, serde_duration, Nanos};
+
+pub const ROLES: &[&str] = &["database", "cache", "client"];
+
+/// The invariants checked as the run goes.
+pub const INVARIANTS: &[&str] = &["capacity"];
+
+/// The database is always `n1`.
+pub const DB: NodeId = NodeId(0);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    CacheAside,
+    ReadThrough,
+    WriteThrough,
+    WriteBack,
+    WriteAround,
+}
+
+impl Policy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::CacheAside => "cache-aside",
+            Policy::ReadThrough => "read-through",
+            Policy::WriteThrough => "write-through",
+            Policy::WriteBack => "write-back",
+            Policy::WriteAround => "write-around",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stampede {
+    None,
+    Coalescing,
+    EarlyExpiration,
+    BackgroundRefresh,
+}
+
+impl Stampede {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stampede::None => "none",
+            Stampede::Coalescing => "coalescing",
+            Stampede::EarlyExpiration => "early-expiration",
+            Stampede::BackgroundRefresh => "background-refresh",
+        }
+    }
+}
+
+/// `[system]` for `protocol = "cache"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub protocol: String,
+    #[serde(default = "default_policy")]
+    pub policy: Policy,
+    /// Entries each cache node holds.
+    #[serde(default = "default_capacity")]
+    pub capacity: usize,
+    #[serde(default = "default_eviction")]
+    pub eviction: Eviction,
+    /// How long a cached entry lives (absent: until evicted).
+    #[serde(default, with = "serde_duration::option")]
+    pub ttl: Option<Nanos>,
+    /// Up to this much is added to each entry's TTL, drawn per fill.
+    #[serde(default, with = "serde_duration")]
+    pub ttl_jitter: Nanos,
+    #[serde(default = "default_stampede")]
+    pub stampede: Stampede,
+    /// early-expiration: how eager the early refresh is (1.0 as in the paper).
+    #[serde(default = "one")]
+    pub early_beta: f64,
+    /// background-refresh: how long before expiry a read entry is reloaded.
+    #[serde(default = "default_refresh_ahead", with = "serde_duration")]
+    pub refresh_ahead: Nanos,
+    /// write-back: how often dirty entries are flushed.
+    #[serde(default = "default_flush_interval", with = "serde_duration")]
+    pub flush_interval: Nanos,
+    /// write-back: the most dirty entries one flush writes.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// The database's time per request.
+    #[serde(default = "default_service_time", with = "serde_duration")]
+    pub db_service_time: Nanos,
+    /// Requests the database queues before it answers "busy".
+    #[serde(default = "default_max_queue")]
+    pub db_max_queue: usize,
+    /// How long a cache waits for the database before it answers "unavailable".
+    #[serde(default = "default_db_timeout", with = "serde_duration")]
+    pub db_timeout: Nanos,
+    /// Entries in each client's own L1 (0: no L1).
+    #[serde(default)]
+    pub l1_capacity: usize,
+    /// How long an L1 entry lives.
+    #[serde(default = "default_l1_ttl", with = "serde_duration")]
+    pub l1_ttl: Nanos,
+    /// cache-aside: a miss hands out a lease, the only permission to fill
+    /// the key; a delete revokes it, so a fill that raced a write is refused
+    /// (memcache at Facebook, NSDI 2013, §3.2.1).
+    #[serde(default)]
+    pub leases: bool,
+    /// The window over which database requests per second are counted.
+    #[serde(default = "default_rate_window", with = "serde_duration")]
+    pub rate_window: Nanos,
+    /// The database's load and latency figures count from this time on, so
+    /// that the cold start (every cache empty) can be left out.
+    #[serde(default, with = "serde_duration")]
+    pub measure_after: Nanos,
+}
+
+fn default_policy() -> Policy {
+    Policy::CacheAside
+}
+fn default_capacity() -> usize {
+    100
+}
+fn default_eviction() -> Eviction {
+    Eviction::Lru
+}
+fn default_stampede() -> Stampede {
+    Stampede::None
+}
+fn one() -> f64 {
+    1.0
+}
+fn default_refresh_ahead() -> Nanos {
+    ms(500)
+}
+fn default_flush_interval() -> Nanos {
+    secs(1)
+}
+fn default_batch_size() -> usize {
+    100
+}
+fn default_service_time() -> Nanos {
+    ms(1)
+}
+fn default_max_queue() -> usize {
+    1000
+}
+fn default_db_timeout() -> Nanos {
+    ms(200)
+}
+fn default_l1_ttl() -> Nanos {
+    secs(1)
+}
+fn default_rate_window() -> Nanos {
+    ms(100)
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            protocol: "cache".into(),
+            policy: default_policy(),
+            capacity: default_capacity(),
+            eviction: default_eviction(),
+            ttl: None,
+            ttl_jitter: 0,
+            stampede: default_stampede(),
+            early_beta: 1.0,
+            refresh_ahead: default_refresh_ahead(),
+            flush_interval: default_flush_interval(),
+            batch_size: default_batch_size(),
+            db_service_time: default_service_time(),
+            db_max_queue: default_max_queue(),
+            db_timeout: default_db_timeout(),
+            l1_capacity: 0,
+            l1_ttl: default_l1_ttl(),
+            leases: false,
+            rate_window: default_rate_window(),
+            measure_after: 0,
+        }
+    }
+}
+
+impl Params {
+    /// Checks the parameters against each other: the field at fault and why.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.capacity == 0 || self.capacity > 1_000_000 {
+            return Err((
+                "capacity",
+                format!(
+                    "capacity = {}: entries per cache, between 1 and 1000000",
+                    self.capacity
+                ),
+            ));
+        }
+        if self.ttl == Some(0) {
+            return Err((
+                "ttl",
+                "ttl must be more than 0 (leave it out for entries that never expire)".into(),
+            ));
+        }
+        if self.ttl_jitter > 0 && self.ttl.is_none() {
+            return Err((
+                "ttl_jitter",
+                "ttl_jitter needs a ttl: jitter is added to each entry's ttl".into(),
+            ));
+        }
+        if let Some(ttl) = self.ttl {
+            if self.ttl_jitter > ttl {
+                return Err((
+                    "ttl_jitter",
+                    format!(
+                        "ttl_jitter = {} is longer than ttl = {}: use at most the ttl",
+                        fmt_duration(self.ttl_jitter),
+                        fmt_duration(ttl)
+                    ),
+                ));
+            }
+        }
+        if self.leases && self.policy != Policy::CacheAside {
+            return Err((
+                "leases",
+                format!(
+                    "leases guard cache-aside's fill; with policy \"{}\" the cache fills itself (remove leases, or use policy \"cache-aside\")",
+                    self.policy.name()
+                ),
+            ));
+        }
+        if self.stampede != Stampede::None && self.policy == Policy::CacheAside {
+            return Err((
+                "stampede",
+                format!(
+                    "stampede = \"{}\" needs a cache that loads from the database itself: policy \"read-through\", \"write-through\", \"write-back\" or \"write-around\" (with cache-aside the application loads, so use \"none\")",
+                    self.stampede.name()
+                ),
+            ));
+        }
+        if matches!(
+            self.stampede,
+            Stampede::EarlyExpiration | Stampede::BackgroundRefresh
+        ) && self.ttl.is_none()
+        {
+            return Err((
+                "stampede",
+                format!(
+                    "stampede = \"{}\" refreshes entries before they expire, so it needs a ttl",
+                    self.stampede.name()
+                ),
+            ));
+        }
+        if self.stampede == Stampede::BackgroundRefresh
+            && self
+                .ttl
+                .is_some_and(|t| self.refresh_ahead == 0 || self.refresh_ahead >= t)
+        {
+            return Err((
+                "refresh_ahead",
+                format!(
+                    "refresh_ahead = {} must be above 0 and shorter than ttl = {}",
+                    fmt_duration(self.refresh_ahead),
+                    fmt_duration(self.ttl.unwrap_or(0))
+                ),
+            ));
+        }
+        if !(self.early_beta > 0.0 && self.early_beta <= 100.0) {
+            return Err((
+                "early_beta",
+                format!(
+                    "early_beta = {}: must be above 0 and at most 100 (1.0 is the paper's choice)",
+                    self.early_beta
+                ),
+            ));
+        }
+        if self.batch_size == 0 || self.batch_size > 100_000 {
+            return Err((
+                "batch_size",
+                format!(
+                    "batch_size = {}: dirty entries per flush, between 1 and 100000",
+                    self.batch_size
+                ),
+            ));
+        }
+        if self.flush_interval < ms(1) {
+            return Err((
+                "flush_interval",
+                "flush_interval must be at least \"1ms\"".into(),
+            ));
+        }
+        if self.db_service_time > secs(10) {
+            return Err((
+                "db_service_time",
+                "db_service_time must be at most \"10s\"".into(),
+            ));
+        }
+        if self.db_max_queue == 0 {
+            return Err(("db_max_queue", "db_max_queue must be at least 1".into()));
+        }
+        if self.db_timeout == 0 {
+            return Err(("db_timeout", "db_timeout must be more than 0".into()));
+        }
+        if self.l1_capacity > 1_000_000 {
+            return Err((
+                "l1_capacity",
+                format!(
+                    "l1_capacity = {}: between 0 (no L1) and 1000000",
+                    self.l1_capacity
+                ),
+            ));
+        }
+        if self.l1_capacity > 0 && self.l1_ttl == 0 {
+            return Err(("l1_ttl", "l1_ttl must be more than 0".into()));
+        }
+        if self.rate_window < ms(1) {
+            return Err(("rate_window", "rate_window must be at least \"1ms\"".into()));
+        }
+        Ok(())
+    }
+
+    /// Whether the cache itself loads misses from the database.
+    pub fn cache_loads(&self) -> bool {
+        self.policy != Policy::CacheAside
+    }
+}
+
+/// The disk index of a key's row: `k17` is row 17; any other name is hashed.
+pub fn key_index(key: &str) -> u64 {
+    if let Some(n) = key.strip_prefix('k').and_then(|n| n.parse::<u64>().ok()) {
+        return n;
+    }
+    // FNV-1a, above the range of workload keys.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h | (1 << 63)
+}
+
+/// Where a read's value came from, for the hit ratio.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The shared cache had it.
+    Cache,
+    /// The cache (or the application) had to ask the database.
+    Database,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Msg {
+    // Client -> cache.
+    Get {
+        tag: u64,
+        key: String,
+    },
+    Put {
+        tag: u64,
+        key: String,
+        value: Value,
+    },
+    /// cache-aside: store what the application read from the database
+    /// (with `leases`, only under the lease its miss was given).
+    Set {
+        key: String,
+        value: Value,
+        lease: Option<u64>,
+    },
+    /// cache-aside: drop the key after a write.
+    Del {
+        tag: u64,
+        key: String,
+    },
+    // Cache -> client.
+    Value {
+        tag: u64,
+        value: Value,
+        source: Source,
+    },
+    /// cache-aside: not here, ask the database. With `leases`, the first
+    /// miss of a key gets a lease to fill it; a delete revokes it.
+    Miss {
+        tag: u64,
+        lease: Option<u64>,
+    },
+    Written {
+        tag: u64,
+    },
+    Deleted {
+        tag: u64,
+    },
+    /// The cache could not reach the database in time, or it was busy.
+    /// `maybe_applied`: a write may still have reached the database.
+    Unavailable {
+        tag: u64,
+        maybe_applied: bool,
+    },
+    // Client or cache -> database.
+    DbRead {
+        tag: u64,
+        key: String,
+    },
+    DbWrite {
+        tag: u64,
+        key: String,
+        value: Value,
+    },
+    DbBatch {
+        tag: u64,
+        /// (key, newest value, older write values it absorbed).
+        items: Vec<(String, Value, Vec<i64>)>,
+    },
+    // Database -> client or cache.
+    DbValue {
+        tag: u64,
+        value: Value,
+    },
+    DbDone {
+        tag: u64,
+    },
+    DbBusy {
+        tag: u64,
+    },
+}
+
+impl Message for Msg {
+    fn kind(&self) -> &'static str {
+        match self {
+            Msg::Get { .. } => "Get",
+            Msg::Put { .. } => "Put",
+            Msg::Set { .. } => "Set",
+            Msg::Del { .. } => "Del",
+            Msg::Value {
+                source: Source::Cache,
+                ..
+            } => "Hit",
+            Msg::Value { .. } => "Loaded",
+            Msg::Miss { .. } => "Miss",
+            Msg::Written { .. } => "Written",
+            Msg::Deleted { .. } => "Deleted",
+            Msg::Unavailable { .. } => "Unavailable",
+            Msg::DbRead { .. } => "DbRead",
+            Msg::DbWrite { .. } => "DbWrite",
+            Msg::DbBatch { .. } => "DbBatch",
+            Msg::DbValue { .. } => "DbValue",
+            Msg::DbDone { .. } => "DbDone",
+            Msg::DbBusy { .. } => "DbBusy",
+        }
+    }
+}
+
+/// The cache protocol: builds the database, the caches and the clients, and
+/// keeps the figures the report needs across crashes.
+pub struct Cache {
+    pub params: Arc<Params>,
+    pub client: ClientConfig,
+    caches: usize,
+    meter: Meter,
+}
+
+/// What the protocol watches as the run goes.
+#[derive(Clone, Debug, Default)]
+struct Meter {
+    /// Database requests received per `rate_window`, by window index.
+    windows: Vec<u64>,
+    /// The database's `received` counter at its last step (0 after a restart).
+    db_seen: u64,
+    now: Nanos,
+    /// Each cache's figures at its last step; banked when it crashes.
+    last: Vec<Option<CacheStats>>,
+    banked: CacheStats,
+    /// Dirty entries (acknowledged writes only in memory) lost in crashes.
+    dirty_lost: u64,
+    crashes: u64,
+    dirty_peak: usize,
+}
+
+impl Cache {
+    pub fn new(params: Params, servers: usize, client: ClientConfig) -> Cache {
+        let caches = servers - 1;
+        Cache {
+            params: Arc::new(params),
+            client,
+            caches,
+            meter: Meter {
+                last: vec![None; caches],
+                ..Meter::default()
+            },
+        }
+    }
+}
+
+/// Reads the parameters from a scenario's `[system]` section.
+pub fn from_scenario(s: &Scenario) -> Result<Cache, ScenarioError> {
+    let params: Params = parse_system(s)?;
+    params.validate().map_err(|(field, message)| {
+        let span = key_span(&s.source, "system", field).unwrap_or(0..0);
+        ScenarioError::at(&s.file, &s.source, span, format!("[system] {message}"))
+    })?;
+    if s.servers() < 2 {
+        return Err(ScenarioError::at(
+            &s.file,
+            &s.source,
+            s.topology.servers.span(),
+            format!(
+                "protocol \"cache\" needs servers = 2 or more: n1 is the database, n2.. are caches; this scenario asks for servers = {}",
+                s.servers()
+            ),
+        ));
+    }
+    let mix = s.workload.mix.get_ref();
+    if mix.cas > 0.0 || mix.append > 0.0 {
+        let span = key_span(&s.source, "workload", "mix").unwrap_or(s.workload.mix.span());
+        return Err(ScenarioError::at(
+            &s.file,
+            &s.source,
+            span,
+            "[workload] mix: protocol \"cache\" serves get, put and delete; set cas and append to 0"
+                .to_string(),
+        ));
+    }
+    Ok(Cache::new(params, s.servers(), s.workload.client_config()))
+}
+
+/// The database, a cache, or a client.
+#[allow(clippy::large_enum_variant)]
+pub enum CacheNode {
+    Database(Database),
+    Cache(CacheServer),
+    Client(Client),
+}
+
+impl Node for CacheNode {
+    type Msg = Msg;
+
+    fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
+        if let CacheNode::Cache(c) = self {
+            c.on_start(ctx);
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
+        match self {
+            CacheNode::Database(d) => d.on_message(ctx, from, msg),
+            CacheNode::Cache(c) => c.on_message(ctx, from, msg),
+            CacheNode::Client(c) => c.on_message(ctx, msg),
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
+        match self {
+            CacheNode::Database(d) => d.on_timer(ctx, timer),
+            CacheNode::Cache(c) => c.on_timer(ctx, timer),
+            CacheNode::Client(c) => c.on_timer(ctx, timer),
+        }
+    }
+
+    fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
+        match self {
+            CacheNode::Client(c) => c.on_request(ctx, req),
+            _ => debug_assert!(false, "a server was handed a client request"),
+        }
+    }
+
+    fn role(&self) -> &'static str {
+        match self {
+            CacheNode::Database(_) => "database",
+            CacheNode::Cache(_) => "cache",
+            CacheNode::Client(_) => "client",
+        }
+    }
+
+    fn status(&self) -> Status {
+        match self {
+            CacheNode::Database(d) => d.status(),
+            CacheNode::Cache(c) => c.status(),
+            CacheNode::Client(c) => c.status(),
+        }
+    }
+}
+
+fn pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
+}
+
+impl Protocol for Cache {
+    type Node = CacheNode;
+
+    fn build(&self, id: NodeId, cluster: &Cluster, disk: &Disk) -> CacheNode {
+        if cluster.is_client(id) {
+            let i = cluster.process_of(id) as usize - 1;
+            let cache = NodeId(1 + (i % self.caches) as u32);
+            CacheNode::Client(Client::new(self.params.clone(), self.client.clone(), cache))
+        } else if id == DB {
+            CacheNode::Database(Database::recover(&self.params, disk))
+        } else {
+            CacheNode::Cache(CacheServer::new(self.params.clone(), disk))
+        }
+    }
+
+    fn invariants(&self) -> &'static [&'static str] {
+        INVARIANTS
+    }
+
+    fn check(
+        &mut self,
+        now: Nanos,
+        stepped: NodeId,
+        nodes: &NodeTable<CacheNode>,
+        out: &mut Vec<Violation>,
+    ) {
+        let m = &mut self.meter;
+        m.now = now;
+        // A cache that is gone since its last step, or back in a new life,
+        // crashed: what it held dirty is lost, and its counters are banked so
+        // the report still sees them.
+        for c in 0..self.caches {
+            let boot = match &nodes[c + 1] {
+                Some(CacheNode::Cache(s)) => Some(s.stats().boot),
+                _ => None,
+            };
+            if m.last[c].as_ref().is_some_and(|l| Some(l.boot) != boot) {
+                let last = m.last[c].take().expect("checked");
+                m.dirty_lost += last.dirty as u64;
+                m.crashes += 1;
+                m.banked.add(&last);
+            }
+        }
+        match nodes.get(stepped.index()).and_then(Option::as_ref) {
+            Some(CacheNode::Database(d)) => {
+                let got = d.stats.received;
+                if got < m.db_seen {
+                    m.db_seen = 0;
+                }
+                let w = (now / self.params.rate_window) as usize;
+                if m.windows.len() <= w {
+                    m.windows.resize(w + 1, 0);
+                }
+                m.windows[w] += got - m.db_seen;
+                m.db_seen = got;
+            }
+            Some(CacheNode::Cache(c)) => {
+                if c.store().len() > c.store().capacity() {
+                    out.push(Violation {
+                        invariant: "capacity",
+                        detail: format!(
+                            "n{} holds {} entries, capacity {}",
+                            stepped.0 + 1,
+                            c.store().len(),
+                            c.store().capacity()
+                        ),
+                    });
+                }
+                let stats = c.stats();
+                m.dirty_peak = m.dirty_peak.max(stats.dirty);
+                m.last[stepped.index() - 1] = Some(stats);
+            }
+            _ => {}
+        }
+    }
+
+    fn summary(&self, nodes: &NodeTable<CacheNode>) -> Vec<(String, String)> {
+        let p = &self.params;
+        let m = &self.meter;
+        let mut out = Vec::new();
+        out.push((
+            "cache".into(),
+            format!(
+                "{} cache{} of {} entries, {}{}, eviction {}, ttl {}{}, stampede protection {}{}",
+                self.caches,
+                if self.caches == 1 { "" } else { "s" },
+                p.capacity,
+                p.policy.name(),
+                if p.leases { " with leases" } else { "" },
+                p.eviction.name(),
+                p.ttl.map_or("none".to_string(), fmt_duration),
+                if p.ttl_jitter > 0 {
+                    format!(" (+ up to {} jitter)", fmt_duration(p.ttl_jitter))
+                } else {
+                    String::new()
+                },
+                p.stampede.name(),
+                if p.l1_capacity > 0 {
+                    format!(
+                        ", L1 of {} entries per client (ttl {})",
+                        p.l1_capacity,
+                        fmt_duration(p.l1_ttl)
+                    )
+                } else {
+                    String::new()
+                },
+            ),
+        ));
+
+        // Reads by where they were answered, as the clients saw them.
+        let clients: Vec<&Client> = nodes
+            .iter()
+            .filter_map(|n| match n {
+                Some(CacheNode::Client(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let (mut l1, mut hit, mut db) = (0, 0, 0);
+        for c in &clients {
+            l1 += c.stats.l1_hits;
+            hit += c.stats.cache_hits;
+            db += c.stats.db_reads;
+        }
+        let reads = l1 + hit + db;
+        out.push((
+            "hit ratio".into(),
+            format!(
+                "{:.1} percent of {reads} reads answered without the database (L1 {l1}, cache {hit}, database {db})",
+                pct(l1 + hit, reads)
+            ),
+        ));
+
+        // Cache counters: live caches now, crashed ones as they were last seen.
+        let mut total = m.banked.clone();
+        let mut entries = Vec::new();
+        for c in 0..self.caches {
+            match &nodes[c + 1] {
+                Some(CacheNode::Cache(s)) => {
+                    let st = s.stats();
+                    entries.push(format!("n{} {}", c + 2, st.entries));
+                    total.add(&st);
+                }
+                _ => entries.push(format!("n{} down", c + 2)),
+            }
+        }
+        out.push((
+            "cache hit ratio".into(),
+            format!(
+                "{:.1} percent of {} lookups in the shared caches ({} expired on lookup)",
+                pct(total.hits, total.hits + total.misses),
+                total.hits + total.misses,
+                total.expired
+            ),
+        ));
+        out.push((
+            "entries".into(),
+            format!(
+                "{} at the end (capacity {} each): {}",
+                nodes
+                    .iter()
+                    .skip(1)
+                    .take(self.caches)
+                    .map(|n| match n {
+                        Some(CacheNode::Cache(s)) => s.store().len(),
+                        _ => 0,
+                    })
+                    .sum::<usize>(),
+                p.capacity,
+                entries.join(", ")
+            ),
+        ));
+        out.push((
+            "evictions".into(),
+            format!("{} ({} policy)", total.evictions, p.eviction.name()),
+        ));
+        out.push((
+            "stampede".into(),
+            format!(
+                "{} database loads by the caches; {} misses coalesced, {} early refreshes, {} background refreshes",
+                total.loads, total.coalesced, total.early_refreshes, total.background_refreshes
+            ),
+        ));
+        out.push((
+            "cache unavailable answers".into(),
+            format!(
+                "{} (the database did not answer in {} or was busy)",
+                total.unavailable,
+                fmt_duration(p.db_timeout)
+            ),
+        ));
+        if p.leases {
+            out.push((
+                "lease fills refused".into(),
+                format!(
+                    "{} (fills whose lease a delete had revoked: stale values kept out)",
+                    total.fills_refused
+                ),
+            ));
+        }
+        if p.policy == Policy::WriteBack {
+            let live_dirty: usize = nodes
+                .iter()
+                .skip(1)
+                .take(self.caches)
+                .map(|n| match n {
+                    Some(CacheNode::Cache(s)) => s.store().dirty_len(),
+                    _ => 0,
+                })
+                .sum();
+            out.push((
+                "dirty entries".into(),
+                format!(
+                    "{live_dirty} not yet flushed at the end (peak {}); {} flush batches wrote {} entries",
+                    m.dirty_peak, total.flushes, total.flushed
+                ),
+            ));
+            out.push((
+                "dirty entries lost in crashes".into(),
+                format!(
+                    "{} (in {} cache crash{})",
+                    m.dirty_lost,
+                    m.crashes,
+                    if m.crashes == 1 { "" } else { "es" }
+                ),
+            ));
+        }
+
+        // The database's load over time, from `measure_after` on.
+        let window_s = p.rate_window as f64 / 1e9;
+        let first = (p.measure_after / p.rate_window) as usize;
+        let measured = m.windows.get(first..).unwrap_or(&[]);
+        let (peak_i, peak) = measured
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, c)| (**c, std::cmp::Reverse(*i)))
+            .map(|(i, c)| (i + first, *c))
+            .unwrap_or((first, 0));
+        let total_db: u64 = measured.iter().sum();
+        let from = first as Nanos * p.rate_window;
+        let span = m.now.saturating_sub(from);
+        let span_s = (span as f64 / 1e9).max(window_s);
+        let since = if from > 0 {
+            format!(", counted from {}", fmt_duration(from))
+        } else {
+            String::new()
+        };
+        out.push((
+            "db requests/s peak".into(),
+            format!(
+                "{:.0} (in the {} window from {}{since})",
+                peak as f64 / window_s,
+                fmt_duration(p.rate_window),
+                fmt_duration(peak_i as Nanos * p.rate_window)
+            ),
+        ));
+        out.push((
+            "db requests/s mean".into(),
+            format!(
+                "{:.1} ({total_db} requests in {}{since})",
+                total_db as f64 / span_s,
+                fmt_duration(span)
+            ),
+        ));
+        // Requests per second, one figure per second of the run.
+        let per_second = (secs(1) / p.rate_window).max(1) as usize;
+        let seconds: Vec<String> = m
+            .windows
+            .chunks(per_second)
+            .take(60)
+            .map(|c| c.iter().sum::<u64>().to_string())
+            .collect();
+        out.push((
+            "db requests per second over time".into(),
+            format!("from 0s: {}", seconds.join(" ")),
+        ));
+        match &nodes[DB.index()] {
+            Some(CacheNode::Database(d)) => {
+                let s = &d.stats;
+                let since = if p.measure_after > 0 {
+                    format!(", from {}", fmt_duration(p.measure_after))
+                } else {
+                    String::new()
+                };
+                out.push((
+                    "db queue peak".into(),
+                    format!(
+                        "{} requests (service time {}, {} refused as busy{since})",
+                        s.queue_peak,
+                        fmt_duration(p.db_service_time),
+                        s.rejected
+                    ),
+                ));
+                out.push((
+                    "db latency max".into(),
+                    format!(
+                        "{} (arrival to answer{since}; mean over the whole run {})",
+                        fmt_duration(s.latency_max),
+                        fmt_duration(if s.served > 0 {
+                            (s.latency_total / u128::from(s.served)) as Nanos
+                        } else {
+                            0
+                        })
+                    ),
+                ));
+            }
+            _ => out.push((
+                "db queue peak".into(),
+                "the database is down at the end".into(),
+            )),
+        }
+
+        // Acknowledged writes that never reached the database, neither applied
+        // nor absorbed by a newer write in a flushed batch. Writes still dirty
+        // in a live cache are pending, not lost.
+        if let Some(CacheNode::Database(d)) = &nodes[DB.index()] {
+            let mut acked = 0u64;
+            let mut lost = 0u64;
+            let mut pending = 0u64;
+            for c in &clients {
+                for (key, v) in &c.acked_writes {
+                    acked += 1;
+                    if d.covers(key, *v) {
+                        continue;
+                    }
+                    let dirty_somewhere =
+                        nodes.iter().skip(1).take(self.caches).any(
+                            |n| matches!(n, Some(CacheNode::Cache(s)) if s.holds_dirty(key, *v)),
+                        );
+                    if dirty_somewhere {
+                        pending += 1;
+                    } else {
+                        lost += 1;
+                    }
+                }
+            }
+            out.push((
+                "acked writes lost".into(),
+                format!(
+                    "{lost} of {acked} acknowledged writes never reached the database ({pending} more still dirty in a cache)"
+                ),
+            ));
+        }
+        // Client latency percentiles, reads and writes apart.
+        for (what, pick) in [
+            (
+                "read",
+                (|c: &Client| &c.read_latencies) as fn(&Client) -> &Vec<Nanos>,
+            ),
+            ("write", |c: &Client| &c.write_latencies),
+        ] {
+            let mut all: Vec<Nanos> = clients
+                .iter()
+                .flat_map(|c| pick(c).iter().copied())
+                .collect();
+            all.sort_unstable();
+            let at = |q: f64| {
+                if all.is_empty() {
+                    0
+                } else {
+                    all[((q * all.len() as f64).ceil() as usize).clamp(1, all.len()) - 1]
+                }
+            };
+            out.push((
+                format!("{what} latency p99"),
+                format!(
+                    "{} (p50 {}, max {}; {} ok {what}s)",
+                    fmt_duration(at(0.99)),
+                    fmt_duration(at(0.5)),
+                    fmt_duration(all.last().copied().unwrap_or(0)),
+                    all.len()
+                ),
+            ));
+        }
+        if p.l1_capacity > 0 {
+            out.push((
+                "L1 hit ratio".into(),
+                format!("{:.1} percent of {reads} reads", pct(l1, reads)),
+            ));
+        }
+        out
+    }
+}

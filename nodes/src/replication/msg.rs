@@ -1,0 +1,147 @@
+//! The messages of primary-replica replication: client requests, the
+//! primary's log stream, heartbeats to the monitor, and the monitor's
+//! failover (probe, then promote).
+
+use sim::history::{OpFn, Value};
+use sim::node::{Message, NodeId};
+use sim::time::Nanos;
+
+/// A position in the log: the index of an entry and the epoch of the primary
+/// that wrote it. `Pos::ZERO` is the empty log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pos {
+    pub epoch: u64,
+    pub index: u64,
+}
+
+impl Pos {
+    pub const ZERO: Pos = Pos { epoch: 0, index: 0 };
+}
+
+/// What a log entry carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Written by a new primary first, so that its epoch's entries can be
+    /// counted as committed (as Raft's no-op, Raft §8).
+    Noop,
+    /// A client's write; `(client, seq)` lets a retry be applied once.
+    Client {
+        client: u32,
+        seq: u64,
+        key: String,
+        f: OpFn,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub epoch: u64,
+    pub op: Op,
+    /// When the primary appended it (virtual time; for the lag figures only,
+    /// no decision reads it).
+    pub at: Nanos,
+}
+
+/// A server's answer to a client.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    /// Done; for reads, the value. `pos`: how far the answering server's
+    /// state goes (the write's own entry for a write), so the client can
+    /// route its next reads.
+    Ok { value: Option<Value>, pos: Pos },
+    /// A cas found another value: no effect.
+    CasMismatch,
+    /// Not the primary; the primary this server knows of, if any.
+    NotPrimary(Option<NodeId>),
+    /// A replica that has not caught up to the client's position yet.
+    Behind(Option<NodeId>),
+    /// The primary cannot serve: its lease from the monitor has lapsed
+    /// (fencing), or it has not yet committed its first entry. Nothing was
+    /// applied.
+    Refused,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Msg {
+    Request {
+        seq: u64,
+        key: String,
+        f: OpFn,
+        /// Read-your-writes routing: serve only once caught up to here.
+        min: Option<Pos>,
+    },
+    Reply {
+        seq: u64,
+        answer: Answer,
+    },
+    /// The primary's stream: entries after `prev`, and how far it has
+    /// committed. `last`: the primary's last index (for the lag figure).
+    Append {
+        epoch: u64,
+        prev: Pos,
+        entries: Vec<Entry>,
+        commit: u64,
+        last: u64,
+    },
+    /// `Ack`: the replica holds the primary's log up to `matched`.
+    Ack {
+        epoch: u64,
+        matched: u64,
+    },
+    /// The replica's log does not hold `prev`; try again from `hint + 1`.
+    Mismatch {
+        epoch: u64,
+        hint: u64,
+    },
+    /// Fencing: the replica (and its storage) has seen a newer epoch and
+    /// refuses the sender's writes.
+    Fenced {
+        epoch: u64,
+    },
+    /// Every server to the monitor, every heartbeat interval. `sent`: the
+    /// sender's local clock, echoed back so the primary can time its lease.
+    Heartbeat {
+        epoch: u64,
+        primary: bool,
+        last: Pos,
+        sent: Nanos,
+    },
+    HeartbeatAck {
+        epoch: u64,
+        primary: Option<NodeId>,
+        sent: Nanos,
+    },
+    /// The monitor opens epoch `epoch`: every replica that receives it
+    /// refuses older epochs from now on, and says how far its log goes.
+    Probe {
+        epoch: u64,
+    },
+    ProbeReply {
+        epoch: u64,
+        last: Pos,
+    },
+    /// The monitor makes the receiver the primary of `epoch`.
+    Promote {
+        epoch: u64,
+    },
+}
+
+impl Message for Msg {
+    fn kind(&self) -> &'static str {
+        match self {
+            Msg::Request { f: OpFn::Read, .. } => "Read",
+            Msg::Request { .. } => "Write",
+            Msg::Reply { .. } => "Reply",
+            Msg::Append { entries, .. } if entries.is_empty() => "AppendEmpty",
+            Msg::Append { .. } => "Append",
+            Msg::Ack { .. } => "Ack",
+            Msg::Mismatch { .. } => "Mismatch",
+            Msg::Fenced { .. } => "Fenced",
+            Msg::Heartbeat { .. } => "Heartbeat",
+            Msg::HeartbeatAck { .. } => "HeartbeatAck",
+            Msg::Probe { .. } => "Probe",
+            Msg::ProbeReply { .. } => "ProbeReply",
+            Msg::Promote { .. } => "Promote",
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! docs/caching.md makes claims about the cache scenarios; each test here
+//! runs the scenarios and checks one claim, and the two tables in the lesson
+//! are regenerated here and must match the document word for word:
+//!
+//! ```sh
+//! cargo test -p chaoslab --test caching_lesson -- --nocapture
+//! ```
+//!
+//! prints both tables.
+
+use std::path::Path;
+
+use sim::check::weak::WeakReport;
+use sim::kernel::TraceMode;
+use sim::report::{Consistency, Report};
+use sim::scenario::Scenario;
+use sim::time::{ms, secs};
+
+fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn text(name: &str) -> String {
+    std::fs::read_to_string(root().join(format!("scenarios/cache/{name}.toml"))).unwrap()
+}
+
+fn parse(name: &str, text: &str) -> Scenario {
+    nodes::parse(&format!("scenarios/cache/{name}.toml"), text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn report(name: &str, text: &str) -> Report {
+    let s = parse(name, text);
+    let out = nodes::run(&s, s.meta.seed, TraceMode::Off).unwrap();
+    Report::build(&s, &out)
+}
+
+fn weak(r: &Report) -> &WeakReport {
+    match &r.consistency {
+        Consistency::Checked { weak, .. } => weak,
+        Consistency::NotChecked { reason } => panic!("not checked: {reason}"),
+    }
+}
+
+/// The leading number of a protocol figure.
+fn figure(summary: &[(String, String)], name: &str) -> f64 {
+    let (_, v) = summary
+        .iter()
+        .find(|(k, _)| k == name)
+        .unwrap_or_else(|| panic!("no figure {name:?} in {summary:?}"));
+    v.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+fn lesson() -> String {
+    std::fs::read_to_string(root().join("docs/caching.md")).unwrap()
+}
+
+const SIZES: [u32; 5] = [10, 50, 100, 200, 500];
+const EVICTIONS: [&str; 4] = ["lru", "lfu", "fifo", "random"];
+
+#[test]
+fn the_hit_ratio_table_is_the_runs_and_the_policies_rank_as_the_lesson_says() {
+    let base = text("zipf-hit-ratio");
+    let mut table =
+        String::from("| capacity | lru | lfu | fifo | random |\n|---|---|---|---|---|\n");
+    let mut grid: Vec<Vec<f64>> = Vec::new();
+    for size in SIZES {
+        let mut row = Vec::new();
+        for ev in EVICTIONS {
+            let t = base
+                .replace("capacity = 100", &format!("capacity = {size}"))
+                .replace("eviction = \"lru\"", &format!("eviction = \"{ev}\""));
+            let s = parse("zipf-hit-ratio", &t);
+            let out = nodes::run(&s, s.meta.seed, TraceMode::Off).unwrap();
+            row.push(figure(&out.summary, "hit ratio"));
+        }
+        table.push_str(&format!(
+            "| {size} ({:.0}% of the keys) | {} |\n",
+            size as f64 / 10.0,
+            row.iter()
+                .map(|h| format!("{h:.1}%"))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ));
+        grid.push(row);
+    }
+    println!("{table}");
+    assert!(
+        lesson().contains(&table),
+        "docs/caching.md must hold this table as printed:\n{table}"
+    );
+    for (i, row) in grid.iter().enumerate() {
+        let [lru, lfu, fifo, random] = row[..] else {
+            unreachable!()
+        };
+        assert!(
+            lfu >= lru && lru > fifo && lru > random,
+            "size {}: {row:?}",
+            SIZES[i]
+        );
+        if i > 0 {
+            assert!(
+                row.iter().zip(&grid[i - 1]).all(|(a, b)| a > b),
+                "bigger is better"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_cache_aside_race_leaves_stale_reads_that_the_ttl_bounds() {
+    let r = report("cache-aside-race", &text("cache-aside-race"));
+    let w = weak(&r);
+    assert!(w.stale_reads > 0, "{}", r.render());
+    // The ttl (2s), plus the slow clients' 100ms to the cache for the set.
+    assert!(
+        w.staleness_ns_max <= secs(2) + ms(150),
+        "staleness {}",
+        w.staleness_ns_max
+    );
+    let r = report("read-through-no-race", &text("read-through-no-race"));
+    assert_eq!(weak(&r).stale_reads, 0, "{}", r.render());
+}
+
+#[test]
+fn write_back_loses_acknowledged_writes_in_a_crash_and_write_through_loses_none() {
+    let wb = report("write-back-crash", &text("write-back-crash"));
+    assert!(figure(&wb.protocol_summary, "acked writes lost") > 0.0);
+    assert!(figure(&wb.protocol_summary, "dirty entries lost in crashes") > 0.0);
+    assert!(weak(&wb).stale_reads > 0);
+    // A restart at the very instant of the crash still counts what was lost.
+    let instant = text("write-back-crash").replace("at = \"6s\"", "at = \"5.5s\"");
+    let r = report("write-back-crash", &instant);
+    assert!(figure(&r.protocol_summary, "dirty entries lost in crashes") > 0.0);
+    let wt = report("write-through-crash", &text("write-through-crash"));
+    assert_eq!(figure(&wt.protocol_summary, "acked writes lost"), 0.0);
+    assert_eq!(weak(&wt).stale_reads, 0);
+    assert!(weak(&wt).lost_writes.is_empty());
+}
+
+#[test]
+fn every_stampede_protection_flattens_the_database_peak() {
+    let none = report("herd-none", &text("herd-none"));
+    let peak = |r: &Report| figure(&r.protocol_summary, "db requests/s peak");
+    let queue = |r: &Report| figure(&r.protocol_summary, "db queue peak");
+    for p in ["coalescing", "early-expiration", "background-refresh"] {
+        let name = format!("herd-{p}");
+        let r = report(&name, &text(&name));
+        assert!(
+            peak(&r) * 5.0 <= peak(&none),
+            "{p}: peak {} against {}",
+            peak(&r),
+            peak(&none)
+        );
+        assert!(queue(&r) < queue(&none));
+        assert!(r.passed, "{}", r.render());
+    }
+}
+
+#[test]
+fn ttl_jitter_breaks_the_expiry_wave() {
+    let peak = |name: &str| {
+        figure(
+            &report(name, &text(name)).protocol_summary,
+            "db requests/s peak",
+        )
+    };
+    let (wave, jitter) = (peak("expiry-wave"), peak("expiry-wave-jitter"));
+    assert!(
+        jitter * 2.0 <= wave,
+        "peak {jitter} with jitter against {wave}"
+    );
+}
+
+/// The partition scenario run with every policy, as the lesson's table.
+#[test]
+fn a_cache_cut_off_from_the_database_serves_what_its_policy_allows() {
+    let base = text("partition-read-through");
+    let mut table = String::from(
+        "| policy | ok / fail / info | cache unavailable answers | stale reads | staleness max |\n|---|---|---|---|---|\n",
+    );
+    let mut rows = Vec::new();
+    for policy in [
+        "cache-aside",
+        "read-through",
+        "write-through",
+        "write-back",
+        "write-around",
+    ] {
+        let t = base.replace("read-through", policy);
+        let r = report("partition", &t);
+        let w = weak(&r);
+        let unavailable = figure(&r.protocol_summary, "cache unavailable answers");
+        table.push_str(&format!(
+            "| {policy} | {} / {} / {} | {unavailable} | {} | {} |\n",
+            r.ops.ok,
+            r.ops.fail,
+            r.ops.info,
+            w.stale_reads,
+            sim::time::fmt_duration(w.staleness_ns_max)
+        ));
+        rows.push((policy, unavailable, w.staleness_ns_max));
+    }
+    println!("{table}");
+    assert!(
+        lesson().contains(&table),
+        "docs/caching.md must hold this table as printed:\n{table}"
+    );
+    let ttl = secs(3);
+    for (policy, unavailable, staleness) in rows {
+        match policy {
+            "cache-aside" => assert_eq!(unavailable, 0.0),
+            "write-back" => assert!(staleness > ttl, "write-back serves past the ttl"),
+            _ => {
+                assert!(unavailable > 50.0, "{policy}");
+                assert!(staleness <= ttl, "{policy}: the ttl bounds staleness");
+            }
+        }
+    }
+}
+
+#[test]
+fn an_l1_answers_reads_locally_and_is_stale_by_at_most_its_ttl() {
+    let r = report("l1", &text("l1"));
+    let w = weak(&r);
+    assert!(figure(&r.protocol_summary, "L1 hit ratio") > 40.0);
+    assert!(w.stale_reads > 0 && w.staleness_ns_max <= secs(1));
+    assert_eq!(w.read_your_writes_total(), 0);
+    let without = text("l1").replace("l1_capacity = 20", "l1_capacity = 0");
+    let r = report("l1", &without);
+    assert_eq!(
+        weak(&r).stale_reads,
+        0,
+        "one write-through cache alone is not stale"
+    );
+}
+
+#[test]
+fn leases_close_the_cache_aside_race() {
+    let r = report("cache-aside-leases", &text("cache-aside-leases"));
+    assert_eq!(weak(&r).stale_reads, 0, "{}", r.render());
+    assert!(figure(&r.protocol_summary, "lease fills refused") > 0.0);
+}
