@@ -95,7 +95,7 @@ mod simulated {
     fn scenario_files() -> Vec<String> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut files = Vec::new();
-        for dir in ["single", "raft", "twopc", "quorum"] {
+        for dir in ["single", "raft", "twopc", "quorum", "replication", "cache"] {
             let mut here: Vec<String> = std::fs::read_dir(root.join("scenarios").join(dir))
                 .unwrap()
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
