@@ -480,8 +480,15 @@ pub enum Msg {
     },
     DbBatch {
         tag: u64,
-        /// (key, newest value, older write values it absorbed).
-        items: Vec<(String, Value, Vec<i64>)>,
+        /// Which life of the cache sent it (its write sequence restarts at
+        /// each boot).
+        boot: u64,
+        /// (key, newest value, older write values it absorbed, the write's
+        /// sequence number in this cache). The network does not keep order,
+        /// and a flush that timed out is sent again, so the database applies
+        /// an item only if it is newer than the last one it applied for that
+        /// key from that cache.
+        items: Vec<(String, Value, Vec<i64>, u64)>,
     },
     // Database -> client or cache.
     DbValue {

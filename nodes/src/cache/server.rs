@@ -365,11 +365,17 @@ impl CacheServer {
                     return;
                 }
                 if self.params.stampede == Stampede::Coalescing {
+                    // Join only a load sent since the key's last write: an
+                    // older one may have read the database before a write
+                    // this reader must see (it was acknowledged already).
+                    let now_gen = self.gen_of(&key);
                     if let Some(t) = self.fills.get(&key) {
-                        if let Some(Pending::Fill { waiters, .. }) = self.pending.get_mut(t) {
-                            self.stats.coalesced += 1;
-                            waiters.push(w);
-                            return;
+                        if let Some(Pending::Fill { waiters, gen, .. }) = self.pending.get_mut(t) {
+                            if *gen == now_gen {
+                                self.stats.coalesced += 1;
+                                waiters.push(w);
+                                return;
+                            }
                         }
                     }
                 }
@@ -483,6 +489,11 @@ impl CacheServer {
                 if self.params.policy == Policy::WriteThrough && self.gen_of(&key) == gen {
                     let entry = Entry::new(value, self.expiry(ctx));
                     self.install(ctx, &key, entry);
+                    // A load sent while this write was in flight carries its
+                    // generation but may have read the database before the
+                    // write landed: it still answers its readers, but must
+                    // not replace the value just installed.
+                    self.bump(&key);
                 } else {
                     // read-through drops its copy; so does write-through when
                     // another write to the key overtook this one.
@@ -570,7 +581,7 @@ impl CacheServer {
             if !e.in_flight && batch.len() < self.params.batch_size {
                 e.in_flight = true;
                 items.push((key.clone(), e.seq, true));
-                batch.push((key.clone(), e.value.clone(), e.absorbed.clone()));
+                batch.push((key.clone(), e.value.clone(), e.absorbed.clone(), e.seq));
             }
         }
         let mut regular = false;
@@ -578,7 +589,7 @@ impl CacheServer {
             let room = self.params.batch_size - batch.len();
             for (key, value, absorbed, seq) in self.store.oldest_dirty(room) {
                 items.push((key.clone(), seq, false));
-                batch.push((key, value, absorbed));
+                batch.push((key, value, absorbed, seq));
             }
             regular = items.iter().any(|(_, _, ev)| !ev);
             self.flushing = regular;
@@ -590,7 +601,11 @@ impl CacheServer {
         self.ask_db(
             ctx,
             tag,
-            Msg::DbBatch { tag, items: batch },
+            Msg::DbBatch {
+                tag,
+                boot: self.stats.boot,
+                items: batch,
+            },
             Pending::Flush { items, regular },
         );
     }
