@@ -52,8 +52,13 @@
 //!
 //! Modelling choices: a client keeps its own writes in its L1; fills and
 //! writes that race inside a cache are ordered by a per-key generation (a fill
-//! fetched before a write landed is not installed), so only cache-aside's
-//! blind set and the caches' ignorance of each other make stale entries.
+//! that may have read the database before a write landed is not installed,
+//! and a read after the write does not join it); a write-back cache's flushes
+//! carry its write sequence, and the database skips an item older than one it
+//! applied from that cache. So stale entries come from cache-aside's blind
+//! set and from the caches' ignorance of each other; with two write-back
+//! caches the database keeps whichever flush of a key came last, which may be
+//! the older write (the report's `acked writes overwritten`).
 //! Operations are get, put and delete (a delete writes nil); cas and append
 //! are refused when the scenario is read.
 
@@ -69,6 +74,7 @@ pub use db::{Database, DbStats};
 pub use server::{CacheServer, CacheStats};
 pub use store::{Entry, Eviction, Lookup, Store};
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -1006,6 +1012,61 @@ impl Protocol for Cache {
                 "acked writes lost".into(),
                 format!(
                     "{lost} of {acked} acknowledged writes never reached the database ({pending} more still dirty in a cache)"
+                ),
+            ));
+
+            // Reaching the database is not surviving in it. A lost update:
+            // the database ends with value V of some key, V's write was
+            // acknowledged before another write W to that key was invoked (so
+            // W is the newer in real time), and W reached the database too:
+            // an older value overwrote it (two write-back caches flushing the
+            // same key: the last flush wins). Keys whose final value no
+            // acknowledged write names (nil, or a write that timed out) are
+            // not judged, nor keys with a write still dirty in a cache (its
+            // flush may yet put the newest value back).
+            let mut writes: BTreeMap<&str, Vec<(i64, Nanos, Nanos)>> = BTreeMap::new();
+            for c in &clients {
+                for ((key, v), (invoked, acked)) in c.acked_writes.iter().zip(&c.acked_write_times)
+                {
+                    writes
+                        .entry(key.as_str())
+                        .or_default()
+                        .push((*v, *invoked, *acked));
+                }
+            }
+            let mut overwritten = 0u64;
+            let mut keys = BTreeSet::new();
+            for (key, ws) in &writes {
+                let Value::Int(last) = d.value(key) else {
+                    continue;
+                };
+                let Some(&(_, _, last_acked)) = ws.iter().find(|(v, _, _)| *v == last) else {
+                    continue;
+                };
+                let pending =
+                    ws.iter().any(|(v, _, _)| {
+                        nodes.iter().skip(1).take(self.caches).any(
+                            |n| matches!(n, Some(CacheNode::Cache(s)) if s.holds_dirty(key, *v)),
+                        )
+                    });
+                if pending {
+                    continue;
+                }
+                let n = ws
+                    .iter()
+                    .filter(|(v, invoked, _)| *invoked > last_acked && d.covers(key, *v))
+                    .count() as u64;
+                if n > 0 {
+                    overwritten += n;
+                    keys.insert(*key);
+                }
+            }
+            out.push((
+                "acked writes overwritten".into(),
+                format!(
+                    "{overwritten} acknowledged writes reached the database but an older write's value is its final value (on {} key{})",
+                    keys.len(),
+                    if keys.len() == 1 { "" } else { "s" }
                 ),
             ));
         }
