@@ -60,6 +60,8 @@ pub struct DbStats {
     pub served: u64,
     /// Refused because the queue was full.
     pub rejected: u64,
+    /// Of those, the ones refused from `measure_after` on.
+    pub rejected_measured: u64,
     pub reads: u64,
     pub writes: u64,
     pub batches: u64,
@@ -158,6 +160,9 @@ impl Database {
         self.stats.received += 1;
         if self.queue.len() >= self.max_queue {
             self.stats.rejected += 1;
+            if ctx.now() >= self.measure_after {
+                self.stats.rejected_measured += 1;
+            }
             ctx.send(from, Msg::DbBusy { tag });
             return;
         }

@@ -394,6 +394,27 @@ impl Params {
         if self.rate_window < ms(1) {
             return Err(("rate_window", "rate_window must be at least \"1ms\"".into()));
         }
+        // The peak and the per-second series are read as requests per
+        // second: a window must tile a second exactly.
+        if !secs(1).is_multiple_of(self.rate_window) {
+            return Err((
+                "rate_window",
+                format!(
+                    "rate_window = \"{}\" must divide 1s evenly (such as \"10ms\", \"100ms\", \"250ms\" or \"1s\")",
+                    fmt_duration(self.rate_window)
+                ),
+            ));
+        }
+        if !self.measure_after.is_multiple_of(self.rate_window) {
+            return Err((
+                "measure_after",
+                format!(
+                    "measure_after = \"{}\" must be a whole number of rate_window (\"{}\")",
+                    fmt_duration(self.measure_after),
+                    fmt_duration(self.rate_window)
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -541,6 +562,8 @@ pub struct Cache {
     pub params: Arc<Params>,
     pub client: ClientConfig,
     caches: usize,
+    /// How long the run lasts: the per-second series covers all of it.
+    duration: Nanos,
     meter: Meter,
 }
 
@@ -549,6 +572,8 @@ pub struct Cache {
 struct Meter {
     /// Database requests received per `rate_window`, by window index.
     windows: Vec<u64>,
+    /// Database requests received per second of the run, by second.
+    seconds: Vec<u64>,
     /// The database's `received` counter at its last step (0 after a restart).
     db_seen: u64,
     now: Nanos,
@@ -562,12 +587,13 @@ struct Meter {
 }
 
 impl Cache {
-    pub fn new(params: Params, servers: usize, client: ClientConfig) -> Cache {
+    pub fn new(params: Params, servers: usize, client: ClientConfig, duration: Nanos) -> Cache {
         let caches = servers - 1;
         Cache {
             params: Arc::new(params),
             client,
             caches,
+            duration,
             meter: Meter {
                 last: vec![None; caches],
                 ..Meter::default()
@@ -580,9 +606,26 @@ impl Cache {
 pub fn from_scenario(s: &Scenario) -> Result<Cache, ScenarioError> {
     let params: Params = parse_system(s)?;
     params.validate().map_err(|(field, message)| {
-        let span = key_span(&s.source, "system", field).unwrap_or(0..0);
+        // A field the file leaves out (ttl for early expiration, say) has
+        // no line of its own: point at the section's protocol line instead.
+        let span = key_span(&s.source, "system", field)
+            .or_else(|| key_span(&s.source, "system", "protocol"))
+            .unwrap_or(0..0);
         ScenarioError::at(&s.file, &s.source, span, format!("[system] {message}"))
     })?;
+    if params.measure_after > 0 && params.measure_after >= s.meta.duration {
+        let span = key_span(&s.source, "system", "measure_after").unwrap_or(0..0);
+        return Err(ScenarioError::at(
+            &s.file,
+            &s.source,
+            span,
+            format!(
+                "[system] measure_after = \"{}\" must be before the end of the run (duration = \"{}\"): nothing would be measured",
+                fmt_duration(params.measure_after),
+                fmt_duration(s.meta.duration)
+            ),
+        ));
+    }
     if s.servers() < 2 {
         return Err(ScenarioError::at(
             &s.file,
@@ -605,7 +648,12 @@ pub fn from_scenario(s: &Scenario) -> Result<Cache, ScenarioError> {
                 .to_string(),
         ));
     }
-    Ok(Cache::new(params, s.servers(), s.workload.client_config()))
+    Ok(Cache::new(
+        params,
+        s.servers(),
+        s.workload.client_config(),
+        s.meta.duration,
+    ))
 }
 
 /// The database, a cache, or a client.
@@ -727,6 +775,11 @@ impl Protocol for Cache {
                     m.windows.resize(w + 1, 0);
                 }
                 m.windows[w] += got - m.db_seen;
+                let s = (now / secs(1)) as usize;
+                if m.seconds.len() <= s {
+                    m.seconds.resize(s + 1, 0);
+                }
+                m.seconds[s] += got - m.db_seen;
                 m.db_seen = got;
             }
             Some(CacheNode::Cache(c)) => {
@@ -911,8 +964,9 @@ impl Protocol for Cache {
             .map(|(i, c)| (i + first, *c))
             .unwrap_or((first, 0));
         let total_db: u64 = measured.iter().sum();
+        // measure_after is a whole number of windows (checked when read).
         let from = first as Nanos * p.rate_window;
-        let span = m.now.saturating_sub(from);
+        let span = self.duration.max(m.now).saturating_sub(from);
         let span_s = (span as f64 / 1e9).max(window_s);
         let since = if from > 0 {
             format!(", counted from {}", fmt_duration(from))
@@ -936,17 +990,16 @@ impl Protocol for Cache {
                 fmt_duration(span)
             ),
         ));
-        // Requests per second, one figure per second of the run.
-        let per_second = (secs(1) / p.rate_window).max(1) as usize;
-        let seconds: Vec<String> = m
-            .windows
-            .chunks(per_second)
-            .take(60)
-            .map(|c| c.iter().sum::<u64>().to_string())
+        // Requests per second, one figure per second of the run (quiet
+        // seconds included, at its end too), the first 60 seconds.
+        let run_seconds = self.duration.max(m.now).div_ceil(secs(1)) as usize;
+        let seconds: Vec<String> = (0..run_seconds.min(60))
+            .map(|i| m.seconds.get(i).copied().unwrap_or(0).to_string())
             .collect();
+        let more = if run_seconds > 60 { " ..." } else { "" };
         out.push((
             "db requests per second over time".into(),
-            format!("from 0s: {}", seconds.join(" ")),
+            format!("from 0s: {}{more}", seconds.join(" ")),
         ));
         match &nodes[DB.index()] {
             Some(CacheNode::Database(d)) => {
@@ -962,7 +1015,7 @@ impl Protocol for Cache {
                         "{} requests (service time {}, {} refused as busy{since})",
                         s.queue_peak,
                         fmt_duration(p.db_service_time),
-                        s.rejected
+                        s.rejected_measured
                     ),
                 ));
                 out.push((
