@@ -335,11 +335,13 @@ impl CacheServer {
                 let value = e.value.clone();
                 // Probabilistic early expiration (XFetch): refresh before
                 // expiry with a probability that grows as expiry nears and
-                // with how long a load takes.
+                // with how long a load takes. An entry a write installed was
+                // never loaded: a load costs at least the service time.
+                let fetch_ns = e.fetch_ns.max(self.params.db_service_time).max(1);
                 let refresh = early
                     && e.dirty.is_none()
                     && e.expires.is_some_and(|exp| {
-                        let head = e.fetch_ns.max(1) as f64 * beta * -(1.0 - draw).ln();
+                        let head = fetch_ns as f64 * beta * -(1.0 - draw).ln();
                         now as f64 + head >= exp as f64
                     });
                 if refresh {

@@ -592,6 +592,32 @@ fn a_database_that_does_not_answer_makes_the_cache_answer_unavailable() {
 }
 
 #[test]
+fn early_expiration_also_refreshes_an_entry_a_write_installed() {
+    // A written entry was never loaded, so it has no load time of its own;
+    // the head start assumes a load costs at least the database's service time.
+    let mut r = Rig::new();
+    let mut c = cache(Params {
+        policy: Policy::WriteThrough,
+        stampede: Stampede::EarlyExpiration,
+        ttl: Some(secs(10)),
+        ..Params::default()
+    });
+    let out = put(&mut r, &mut c, 1, "k", 5);
+    let [(DB, Msg::DbWrite { tag, .. })] = out.as_slice() else {
+        panic!("{out:?}");
+    };
+    from_db(&mut r, &mut c, Msg::DbDone { tag: *tag });
+    let expires = c.store().peek("k").and_then(|e| e.expires).expect("a ttl");
+    r.now = expires - 1_000; // 1us before expiry
+    let out = get(&mut r, &mut c, 2, "k");
+    assert!(
+        matches!(out.as_slice(), [(DB, Msg::DbRead { .. })]),
+        "{out:?}"
+    );
+    assert_eq!(c.stats().early_refreshes, 1);
+}
+
+#[test]
 fn early_expiration_refreshes_a_hit_close_to_expiry_but_not_a_fresh_one() {
     let mut r = Rig::new();
     let mut c = cache(Params {
