@@ -187,6 +187,10 @@ pub struct Params {
     /// (memcache at Facebook, NSDI 2013, §3.2.1).
     #[serde(default)]
     pub leases: bool,
+    /// How long a lease lasts: a holder that never fills (it crashed, or
+    /// its database read failed) blocks other fills of the key that long.
+    #[serde(default = "default_lease_ttl", with = "serde_duration")]
+    pub lease_ttl: Nanos,
     /// The window over which database requests per second are counted.
     #[serde(default = "default_rate_window", with = "serde_duration")]
     pub rate_window: Nanos,
@@ -232,6 +236,10 @@ fn default_db_timeout() -> Nanos {
 fn default_l1_ttl() -> Nanos {
     secs(1)
 }
+fn default_lease_ttl() -> Nanos {
+    secs(2)
+}
+
 fn default_rate_window() -> Nanos {
     ms(100)
 }
@@ -256,6 +264,7 @@ impl Default for Params {
             l1_capacity: 0,
             l1_ttl: default_l1_ttl(),
             leases: false,
+            lease_ttl: default_lease_ttl(),
             rate_window: default_rate_window(),
             measure_after: 0,
         }
@@ -306,6 +315,9 @@ impl Params {
                     self.policy.name()
                 ),
             ));
+        }
+        if self.leases && self.lease_ttl == 0 {
+            return Err(("lease_ttl", "lease_ttl must be more than 0".into()));
         }
         if self.stampede != Stampede::None && self.policy == Policy::CacheAside {
             return Err((

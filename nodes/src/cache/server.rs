@@ -388,10 +388,10 @@ impl CacheServer {
 
     /// A lease to fill `key`, unless another miss holds a live one (then
     /// this reader reads the database but does not fill). A lease lapses
-    /// after `db_timeout` x 10, so a holder that vanished does not block the key.
+    /// after `lease_ttl`, so a holder that vanished does not block the key.
     fn lease(&mut self, key: &str, now: Nanos) -> Option<u64> {
         if let Some((_, given)) = self.leases.get(key) {
-            if now.saturating_sub(*given) < self.params.db_timeout * 10 {
+            if now.saturating_sub(*given) < self.params.lease_ttl {
                 return None;
             }
         }
