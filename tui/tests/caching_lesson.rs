@@ -137,6 +137,60 @@ fn write_back_loses_acknowledged_writes_in_a_crash_and_write_through_loses_none(
     assert!(weak(&wt).lost_writes.is_empty());
 }
 
+/// A report line's text, by its name.
+fn line<'a>(summary: &'a [(String, String)], name: &str) -> &'a str {
+    summary
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no line {name:?} in {summary:?}"))
+}
+
+/// The herd table of the lesson's section 4 (seed 1), and the counts its
+/// text quotes.
+#[test]
+fn the_herd_table_and_counts_are_the_seed_1_figures() {
+    let mut table = String::from(
+        "| scenario | db requests/s peak | db requests/s mean | db queue peak | db latency max |\n|---|---|---|---|---|\n",
+    );
+    let first = |s: &str| s.split_whitespace().next().unwrap().to_string();
+    for p in [
+        "none",
+        "coalescing",
+        "early-expiration",
+        "background-refresh",
+    ] {
+        let name = format!("herd-{p}");
+        let r = report(&name, &text(&name));
+        let s = &r.protocol_summary;
+        table.push_str(&format!(
+            "| {name} | {} | {} | {} | {} |\n",
+            first(line(s, "db requests/s peak")),
+            first(line(s, "db requests/s mean")),
+            first(line(s, "db queue peak")),
+            first(line(s, "db latency max")),
+        ));
+        let quoted = match p {
+            "coalescing" => Some("136 misses coalesced"),
+            "early-expiration" => Some("11 early refreshes"),
+            "background-refresh" => Some("13 background refreshes"),
+            _ => None,
+        };
+        if let Some(q) = quoted {
+            assert!(
+                line(s, "stampede").contains(q),
+                "{name}: {}",
+                line(s, "stampede")
+            );
+        }
+    }
+    println!("{table}");
+    assert!(
+        lesson().contains(&table),
+        "docs/caching.md must hold this table as printed:\n{table}"
+    );
+}
+
 #[test]
 fn every_stampede_protection_flattens_the_database_peak() {
     let none = report("herd-none", &text("herd-none"));
@@ -198,6 +252,17 @@ fn a_cache_cut_off_from_the_database_serves_what_its_policy_allows() {
             w.stale_reads,
             sim::time::fmt_duration(w.staleness_ns_max)
         ));
+        if policy == "write-back" {
+            // Two write-back caches: the last flush of a key wins, even when
+            // it is the older write (the lesson's lost update, seed 1).
+            assert_eq!(figure(&r.protocol_summary, "acked writes lost"), 0.0);
+            assert_eq!(figure(&r.protocol_summary, "acked writes overwritten"), 1.0);
+            assert!(w.read_your_writes_total() > 0, "{}", r.render());
+        }
+        if policy == "write-around" {
+            // Not even the writer's own cache is told of its write.
+            assert_eq!(w.read_your_writes_total(), 391, "{}", r.render());
+        }
         rows.push((policy, unavailable, w.staleness_ns_max));
     }
     println!("{table}");

@@ -48,6 +48,9 @@ pub struct Client {
     pub stats: ClientStats,
     /// Every write this client had acknowledged: (key, value).
     pub acked_writes: Vec<(String, i64)>,
+    /// When each of those writes was invoked and acknowledged, in the same
+    /// order (virtual time, so the report can order writes in real time).
+    pub acked_write_times: Vec<(Nanos, Nanos)>,
     /// How long each `ok` read and write took, invocation to answer.
     pub read_latencies: Vec<Nanos>,
     pub write_latencies: Vec<Nanos>,
@@ -66,6 +69,7 @@ impl Client {
             step: Step::Idle,
             stats: ClientStats::default(),
             acked_writes: Vec::new(),
+            acked_write_times: Vec::new(),
             read_latencies: Vec::new(),
             write_latencies: Vec::new(),
             started: 0,
@@ -159,6 +163,7 @@ impl Client {
             OpFn::Write(v) => {
                 if let Value::Int(i) = v {
                     self.acked_writes.push((key.clone(), *i));
+                    self.acked_write_times.push((self.started, ctx.now()));
                 }
                 Some(v.clone())
             }

@@ -22,7 +22,8 @@ const SERVICE: TimerId = TimerId(1);
 enum Work {
     Read(String),
     Write(String, Value),
-    Batch(Vec<(String, Value, Vec<i64>)>),
+    /// (boot, items) of a write-back flush.
+    Batch(u64, Vec<(String, Value, Vec<i64>, u64)>),
 }
 
 #[derive(Clone, Debug)]
@@ -33,11 +34,13 @@ struct Job {
     arrived: Nanos,
 }
 
-/// A row on disk: the key and its value.
+/// A row on disk: the key, its value, and per write-back cache the newest
+/// flushed write applied to it, as (boot, write sequence).
 #[derive(Clone, Debug)]
 struct Row {
     key: String,
     value: Value,
+    flushed: BTreeMap<NodeId, (u64, u64)>,
 }
 
 /// On disk, for the lost-write count: write values that reached the
@@ -57,9 +60,14 @@ pub struct DbStats {
     pub served: u64,
     /// Refused because the queue was full.
     pub rejected: u64,
+    /// Of those, the ones refused from `measure_after` on.
+    pub rejected_measured: u64,
     pub reads: u64,
     pub writes: u64,
     pub batches: u64,
+    /// Write-back items not applied because the same cache's newer write
+    /// to the key was applied already (a flush overtaken or sent twice).
+    pub flush_items_skipped: u64,
     /// The longest queue seen (waiting plus in service), from `measure_after`.
     pub queue_peak: usize,
     /// The longest time a request spent from arrival to answer, counting
@@ -73,6 +81,8 @@ pub struct Database {
     measure_after: Nanos,
     max_queue: usize,
     rows: BTreeMap<String, Value>,
+    /// Per key and write-back cache: the newest flushed write applied.
+    flushed: BTreeMap<String, BTreeMap<NodeId, (u64, u64)>>,
     covered: BTreeMap<String, BTreeSet<i64>>,
     next_cover: u64,
     queue: VecDeque<Job>,
@@ -84,9 +94,11 @@ impl Database {
     /// Rebuilds the table from the disk (every write was synced).
     pub fn recover(params: &Params, disk: &Disk) -> Database {
         let mut rows = BTreeMap::new();
+        let mut flushed = BTreeMap::new();
         for i in disk.indexes("row") {
             if let Some(r) = disk.get::<Row>(("row", i)) {
                 rows.insert(r.key.clone(), r.value.clone());
+                flushed.insert(r.key.clone(), r.flushed.clone());
             }
         }
         let mut covered: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
@@ -104,6 +116,7 @@ impl Database {
             measure_after: params.measure_after,
             max_queue: params.db_max_queue,
             rows,
+            flushed,
             covered,
             next_cover: covers.last().map_or(0, |i| i + 1),
             queue: VecDeque::new(),
@@ -130,7 +143,7 @@ impl Database {
         match work {
             // A batch pays the per-request overhead once and a quarter of it
             // per further row: why write-back batches at all.
-            Work::Batch(items) => {
+            Work::Batch(_, items) => {
                 self.service_time + self.service_time / 4 * items.len().saturating_sub(1) as u64
             }
             _ => self.service_time,
@@ -141,12 +154,15 @@ impl Database {
         let (tag, work) = match msg {
             Msg::DbRead { tag, key } => (tag, Work::Read(key)),
             Msg::DbWrite { tag, key, value } => (tag, Work::Write(key, value)),
-            Msg::DbBatch { tag, items } => (tag, Work::Batch(items)),
+            Msg::DbBatch { tag, boot, items } => (tag, Work::Batch(boot, items)),
             _ => return,
         };
         self.stats.received += 1;
         if self.queue.len() >= self.max_queue {
             self.stats.rejected += 1;
+            if ctx.now() >= self.measure_after {
+                self.stats.rejected_measured += 1;
+            }
             ctx.send(from, Msg::DbBusy { tag });
             return;
         }
@@ -174,7 +190,18 @@ impl Database {
         }
     }
 
-    fn write(&mut self, ctx: &mut Ctx<Msg>, key: String, value: Value, absorbed: Vec<i64>) {
+    /// Applies a write, or with `flush = Some((cache, boot, seq))` a
+    /// write-back item unless that cache's newer write to the key was
+    /// applied already. Either way its values count as covered: they reached
+    /// the database, and the newer write that won was acknowledged later.
+    fn write(
+        &mut self,
+        ctx: &mut Ctx<Msg>,
+        key: String,
+        value: Value,
+        absorbed: Vec<i64>,
+        flush: Option<(NodeId, u64, u64)>,
+    ) {
         let mut values = absorbed;
         if let Value::Int(i) = value {
             values.push(i);
@@ -193,8 +220,24 @@ impl Database {
             );
             self.next_cover += 1;
         }
+        let flushed = self.flushed.entry(key.clone()).or_default();
+        if let Some((cache, boot, seq)) = flush {
+            if flushed.get(&cache).is_some_and(|&last| last >= (boot, seq)) {
+                self.stats.flush_items_skipped += 1;
+                return;
+            }
+            flushed.insert(cache, (boot, seq));
+        }
+        let flushed = flushed.clone();
         self.rows.insert(key.clone(), value.clone());
-        ctx.disk().put(("row", key_index(&key)), Row { key, value });
+        ctx.disk().put(
+            ("row", key_index(&key)),
+            Row {
+                key,
+                value,
+                flushed,
+            },
+        );
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
@@ -215,15 +258,15 @@ impl Database {
             }
             Work::Write(key, value) => {
                 self.stats.writes += 1;
-                self.write(ctx, key, value, Vec::new());
+                self.write(ctx, key, value, Vec::new(), None);
                 ctx.disk().sync();
                 Msg::DbDone { tag: job.tag }
             }
-            Work::Batch(items) => {
+            Work::Batch(boot, items) => {
                 self.stats.batches += 1;
                 self.stats.writes += items.len() as u64;
-                for (k, v, absorbed) in items {
-                    self.write(ctx, k, v, absorbed);
+                for (k, v, absorbed, seq) in items {
+                    self.write(ctx, k, v, absorbed, Some((job.from, boot, seq)));
                 }
                 ctx.disk().sync();
                 Msg::DbDone { tag: job.tag }

@@ -52,8 +52,13 @@
 //!
 //! Modelling choices: a client keeps its own writes in its L1; fills and
 //! writes that race inside a cache are ordered by a per-key generation (a fill
-//! fetched before a write landed is not installed), so only cache-aside's
-//! blind set and the caches' ignorance of each other make stale entries.
+//! that may have read the database before a write landed is not installed,
+//! and a read after the write does not join it); a write-back cache's flushes
+//! carry its write sequence, and the database skips an item older than one it
+//! applied from that cache. So stale entries come from cache-aside's blind
+//! set and from the caches' ignorance of each other; with two write-back
+//! caches the database keeps whichever flush of a key came last, which may be
+//! the older write (the report's `acked writes overwritten`).
 //! Operations are get, put and delete (a delete writes nil); cas and append
 //! are refused when the scenario is read.
 
@@ -69,6 +74,7 @@ pub use db::{Database, DbStats};
 pub use server::{CacheServer, CacheStats};
 pub use store::{Entry, Eviction, Lookup, Store};
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -181,6 +187,10 @@ pub struct Params {
     /// (memcache at Facebook, NSDI 2013, §3.2.1).
     #[serde(default)]
     pub leases: bool,
+    /// How long a lease lasts: a holder that never fills (it crashed, or
+    /// its database read failed) blocks other fills of the key that long.
+    #[serde(default = "default_lease_ttl", with = "serde_duration")]
+    pub lease_ttl: Nanos,
     /// The window over which database requests per second are counted.
     #[serde(default = "default_rate_window", with = "serde_duration")]
     pub rate_window: Nanos,
@@ -226,6 +236,10 @@ fn default_db_timeout() -> Nanos {
 fn default_l1_ttl() -> Nanos {
     secs(1)
 }
+fn default_lease_ttl() -> Nanos {
+    secs(2)
+}
+
 fn default_rate_window() -> Nanos {
     ms(100)
 }
@@ -250,6 +264,7 @@ impl Default for Params {
             l1_capacity: 0,
             l1_ttl: default_l1_ttl(),
             leases: false,
+            lease_ttl: default_lease_ttl(),
             rate_window: default_rate_window(),
             measure_after: 0,
         }
@@ -300,6 +315,9 @@ impl Params {
                     self.policy.name()
                 ),
             ));
+        }
+        if self.leases && self.lease_ttl == 0 {
+            return Err(("lease_ttl", "lease_ttl must be more than 0".into()));
         }
         if self.stampede != Stampede::None && self.policy == Policy::CacheAside {
             return Err((
@@ -387,6 +405,27 @@ impl Params {
         }
         if self.rate_window < ms(1) {
             return Err(("rate_window", "rate_window must be at least \"1ms\"".into()));
+        }
+        // The peak and the per-second series are read as requests per
+        // second: a window must tile a second exactly.
+        if !secs(1).is_multiple_of(self.rate_window) {
+            return Err((
+                "rate_window",
+                format!(
+                    "rate_window = \"{}\" must divide 1s evenly (such as \"10ms\", \"100ms\", \"250ms\" or \"1s\")",
+                    fmt_duration(self.rate_window)
+                ),
+            ));
+        }
+        if !self.measure_after.is_multiple_of(self.rate_window) {
+            return Err((
+                "measure_after",
+                format!(
+                    "measure_after = \"{}\" must be a whole number of rate_window (\"{}\")",
+                    fmt_duration(self.measure_after),
+                    fmt_duration(self.rate_window)
+                ),
+            ));
         }
         Ok(())
     }
@@ -480,8 +519,15 @@ pub enum Msg {
     },
     DbBatch {
         tag: u64,
-        /// (key, newest value, older write values it absorbed).
-        items: Vec<(String, Value, Vec<i64>)>,
+        /// Which life of the cache sent it (its write sequence restarts at
+        /// each boot).
+        boot: u64,
+        /// (key, newest value, older write values it absorbed, the write's
+        /// sequence number in this cache). The network does not keep order,
+        /// and a flush that timed out is sent again, so the database applies
+        /// an item only if it is newer than the last one it applied for that
+        /// key from that cache.
+        items: Vec<(String, Value, Vec<i64>, u64)>,
     },
     // Database -> client or cache.
     DbValue {
@@ -528,6 +574,8 @@ pub struct Cache {
     pub params: Arc<Params>,
     pub client: ClientConfig,
     caches: usize,
+    /// How long the run lasts: the per-second series covers all of it.
+    duration: Nanos,
     meter: Meter,
 }
 
@@ -536,6 +584,8 @@ pub struct Cache {
 struct Meter {
     /// Database requests received per `rate_window`, by window index.
     windows: Vec<u64>,
+    /// Database requests received per second of the run, by second.
+    seconds: Vec<u64>,
     /// The database's `received` counter at its last step (0 after a restart).
     db_seen: u64,
     now: Nanos,
@@ -549,12 +599,13 @@ struct Meter {
 }
 
 impl Cache {
-    pub fn new(params: Params, servers: usize, client: ClientConfig) -> Cache {
+    pub fn new(params: Params, servers: usize, client: ClientConfig, duration: Nanos) -> Cache {
         let caches = servers - 1;
         Cache {
             params: Arc::new(params),
             client,
             caches,
+            duration,
             meter: Meter {
                 last: vec![None; caches],
                 ..Meter::default()
@@ -567,9 +618,26 @@ impl Cache {
 pub fn from_scenario(s: &Scenario) -> Result<Cache, ScenarioError> {
     let params: Params = parse_system(s)?;
     params.validate().map_err(|(field, message)| {
-        let span = key_span(&s.source, "system", field).unwrap_or(0..0);
+        // A field the file leaves out (ttl for early expiration, say) has
+        // no line of its own: point at the section's protocol line instead.
+        let span = key_span(&s.source, "system", field)
+            .or_else(|| key_span(&s.source, "system", "protocol"))
+            .unwrap_or(0..0);
         ScenarioError::at(&s.file, &s.source, span, format!("[system] {message}"))
     })?;
+    if params.measure_after > 0 && params.measure_after >= s.meta.duration {
+        let span = key_span(&s.source, "system", "measure_after").unwrap_or(0..0);
+        return Err(ScenarioError::at(
+            &s.file,
+            &s.source,
+            span,
+            format!(
+                "[system] measure_after = \"{}\" must be before the end of the run (duration = \"{}\"): nothing would be measured",
+                fmt_duration(params.measure_after),
+                fmt_duration(s.meta.duration)
+            ),
+        ));
+    }
     if s.servers() < 2 {
         return Err(ScenarioError::at(
             &s.file,
@@ -592,7 +660,12 @@ pub fn from_scenario(s: &Scenario) -> Result<Cache, ScenarioError> {
                 .to_string(),
         ));
     }
-    Ok(Cache::new(params, s.servers(), s.workload.client_config()))
+    Ok(Cache::new(
+        params,
+        s.servers(),
+        s.workload.client_config(),
+        s.meta.duration,
+    ))
 }
 
 /// The database, a cache, or a client.
@@ -714,6 +787,11 @@ impl Protocol for Cache {
                     m.windows.resize(w + 1, 0);
                 }
                 m.windows[w] += got - m.db_seen;
+                let s = (now / secs(1)) as usize;
+                if m.seconds.len() <= s {
+                    m.seconds.resize(s + 1, 0);
+                }
+                m.seconds[s] += got - m.db_seen;
                 m.db_seen = got;
             }
             Some(CacheNode::Cache(c)) => {
@@ -898,8 +976,9 @@ impl Protocol for Cache {
             .map(|(i, c)| (i + first, *c))
             .unwrap_or((first, 0));
         let total_db: u64 = measured.iter().sum();
+        // measure_after is a whole number of windows (checked when read).
         let from = first as Nanos * p.rate_window;
-        let span = m.now.saturating_sub(from);
+        let span = self.duration.max(m.now).saturating_sub(from);
         let span_s = (span as f64 / 1e9).max(window_s);
         let since = if from > 0 {
             format!(", counted from {}", fmt_duration(from))
@@ -923,17 +1002,16 @@ impl Protocol for Cache {
                 fmt_duration(span)
             ),
         ));
-        // Requests per second, one figure per second of the run.
-        let per_second = (secs(1) / p.rate_window).max(1) as usize;
-        let seconds: Vec<String> = m
-            .windows
-            .chunks(per_second)
-            .take(60)
-            .map(|c| c.iter().sum::<u64>().to_string())
+        // Requests per second, one figure per second of the run (quiet
+        // seconds included, at its end too), the first 60 seconds.
+        let run_seconds = self.duration.max(m.now).div_ceil(secs(1)) as usize;
+        let seconds: Vec<String> = (0..run_seconds.min(60))
+            .map(|i| m.seconds.get(i).copied().unwrap_or(0).to_string())
             .collect();
+        let more = if run_seconds > 60 { " ..." } else { "" };
         out.push((
             "db requests per second over time".into(),
-            format!("from 0s: {}", seconds.join(" ")),
+            format!("from 0s: {}{more}", seconds.join(" ")),
         ));
         match &nodes[DB.index()] {
             Some(CacheNode::Database(d)) => {
@@ -949,7 +1027,7 @@ impl Protocol for Cache {
                         "{} requests (service time {}, {} refused as busy{since})",
                         s.queue_peak,
                         fmt_duration(p.db_service_time),
-                        s.rejected
+                        s.rejected_measured
                     ),
                 ));
                 out.push((
@@ -999,6 +1077,61 @@ impl Protocol for Cache {
                 "acked writes lost".into(),
                 format!(
                     "{lost} of {acked} acknowledged writes never reached the database ({pending} more still dirty in a cache)"
+                ),
+            ));
+
+            // Reaching the database is not surviving in it. A lost update:
+            // the database ends with value V of some key, V's write was
+            // acknowledged before another write W to that key was invoked (so
+            // W is the newer in real time), and W reached the database too:
+            // an older value overwrote it (two write-back caches flushing the
+            // same key: the last flush wins). Keys whose final value no
+            // acknowledged write names (nil, or a write that timed out) are
+            // not judged, nor keys with a write still dirty in a cache (its
+            // flush may yet put the newest value back).
+            let mut writes: BTreeMap<&str, Vec<(i64, Nanos, Nanos)>> = BTreeMap::new();
+            for c in &clients {
+                for ((key, v), (invoked, acked)) in c.acked_writes.iter().zip(&c.acked_write_times)
+                {
+                    writes
+                        .entry(key.as_str())
+                        .or_default()
+                        .push((*v, *invoked, *acked));
+                }
+            }
+            let mut overwritten = 0u64;
+            let mut keys = BTreeSet::new();
+            for (key, ws) in &writes {
+                let Value::Int(last) = d.value(key) else {
+                    continue;
+                };
+                let Some(&(_, _, last_acked)) = ws.iter().find(|(v, _, _)| *v == last) else {
+                    continue;
+                };
+                let pending =
+                    ws.iter().any(|(v, _, _)| {
+                        nodes.iter().skip(1).take(self.caches).any(
+                            |n| matches!(n, Some(CacheNode::Cache(s)) if s.holds_dirty(key, *v)),
+                        )
+                    });
+                if pending {
+                    continue;
+                }
+                let n = ws
+                    .iter()
+                    .filter(|(v, invoked, _)| *invoked > last_acked && d.covers(key, *v))
+                    .count() as u64;
+                if n > 0 {
+                    overwritten += n;
+                    keys.insert(*key);
+                }
+            }
+            out.push((
+                "acked writes overwritten".into(),
+                format!(
+                    "{overwritten} acknowledged writes reached the database but an older write's value is its final value (on {} key{})",
+                    keys.len(),
+                    if keys.len() == 1 { "" } else { "s" }
                 ),
             ));
         }

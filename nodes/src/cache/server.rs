@@ -335,11 +335,13 @@ impl CacheServer {
                 let value = e.value.clone();
                 // Probabilistic early expiration (XFetch): refresh before
                 // expiry with a probability that grows as expiry nears and
-                // with how long a load takes.
+                // with how long a load takes. An entry a write installed was
+                // never loaded: a load costs at least the service time.
+                let fetch_ns = e.fetch_ns.max(self.params.db_service_time).max(1);
                 let refresh = early
                     && e.dirty.is_none()
                     && e.expires.is_some_and(|exp| {
-                        let head = e.fetch_ns.max(1) as f64 * beta * -(1.0 - draw).ln();
+                        let head = fetch_ns as f64 * beta * -(1.0 - draw).ln();
                         now as f64 + head >= exp as f64
                     });
                 if refresh {
@@ -365,11 +367,17 @@ impl CacheServer {
                     return;
                 }
                 if self.params.stampede == Stampede::Coalescing {
+                    // Join only a load sent since the key's last write: an
+                    // older one may have read the database before a write
+                    // this reader must see (it was acknowledged already).
+                    let now_gen = self.gen_of(&key);
                     if let Some(t) = self.fills.get(&key) {
-                        if let Some(Pending::Fill { waiters, .. }) = self.pending.get_mut(t) {
-                            self.stats.coalesced += 1;
-                            waiters.push(w);
-                            return;
+                        if let Some(Pending::Fill { waiters, gen, .. }) = self.pending.get_mut(t) {
+                            if *gen == now_gen {
+                                self.stats.coalesced += 1;
+                                waiters.push(w);
+                                return;
+                            }
                         }
                     }
                 }
@@ -380,10 +388,10 @@ impl CacheServer {
 
     /// A lease to fill `key`, unless another miss holds a live one (then
     /// this reader reads the database but does not fill). A lease lapses
-    /// after `db_timeout` x 10, so a holder that vanished does not block the key.
+    /// after `lease_ttl`, so a holder that vanished does not block the key.
     fn lease(&mut self, key: &str, now: Nanos) -> Option<u64> {
         if let Some((_, given)) = self.leases.get(key) {
-            if now.saturating_sub(*given) < self.params.db_timeout * 10 {
+            if now.saturating_sub(*given) < self.params.lease_ttl {
                 return None;
             }
         }
@@ -483,6 +491,11 @@ impl CacheServer {
                 if self.params.policy == Policy::WriteThrough && self.gen_of(&key) == gen {
                     let entry = Entry::new(value, self.expiry(ctx));
                     self.install(ctx, &key, entry);
+                    // A load sent while this write was in flight carries its
+                    // generation but may have read the database before the
+                    // write landed: it still answers its readers, but must
+                    // not replace the value just installed.
+                    self.bump(&key);
                 } else {
                     // read-through drops its copy; so does write-through when
                     // another write to the key overtook this one.
@@ -570,7 +583,7 @@ impl CacheServer {
             if !e.in_flight && batch.len() < self.params.batch_size {
                 e.in_flight = true;
                 items.push((key.clone(), e.seq, true));
-                batch.push((key.clone(), e.value.clone(), e.absorbed.clone()));
+                batch.push((key.clone(), e.value.clone(), e.absorbed.clone(), e.seq));
             }
         }
         let mut regular = false;
@@ -578,7 +591,7 @@ impl CacheServer {
             let room = self.params.batch_size - batch.len();
             for (key, value, absorbed, seq) in self.store.oldest_dirty(room) {
                 items.push((key.clone(), seq, false));
-                batch.push((key, value, absorbed));
+                batch.push((key, value, absorbed, seq));
             }
             regular = items.iter().any(|(_, _, ev)| !ev);
             self.flushing = regular;
@@ -590,7 +603,11 @@ impl CacheServer {
         self.ask_db(
             ctx,
             tag,
-            Msg::DbBatch { tag, items: batch },
+            Msg::DbBatch {
+                tag,
+                boot: self.stats.boot,
+                items: batch,
+            },
             Pending::Flush { items, regular },
         );
     }

@@ -330,6 +330,108 @@ fn a_load_that_a_write_overtook_is_answered_but_not_stored() {
 }
 
 #[test]
+fn write_through_a_load_sent_after_the_write_started_is_answered_but_not_stored() {
+    // The load leaves after the write (so it carries the write's generation)
+    // but reads the database before the write lands; the network is not
+    // FIFO, so its answer can arrive after the write's acknowledgement.
+    let mut r = Rig::new();
+    let mut c = cache(Params {
+        policy: Policy::WriteThrough,
+        ..Params::default()
+    });
+    let write = put(&mut r, &mut c, 1, "k", 2);
+    let [(DB, Msg::DbWrite { tag: wtag, .. })] = write.as_slice() else {
+        panic!("{write:?}");
+    };
+    let load = get(&mut r, &mut c, 2, "k");
+    let [(DB, Msg::DbRead { tag: rtag, .. })] = load.as_slice() else {
+        panic!("{load:?}");
+    };
+    from_db(&mut r, &mut c, Msg::DbDone { tag: *wtag });
+    let out = from_db(
+        &mut r,
+        &mut c,
+        Msg::DbValue {
+            tag: *rtag,
+            value: int(1),
+        },
+    );
+    assert_eq!(
+        out,
+        vec![(
+            CLIENT,
+            Msg::Value {
+                tag: 2,
+                value: int(1),
+                source: Source::Database
+            }
+        )],
+        "the reader that asked before the acknowledgement gets what the database said"
+    );
+    assert_eq!(
+        c.store().peek("k").map(|e| e.value.clone()),
+        Some(int(2)),
+        "the acknowledged write stays in the cache"
+    );
+}
+
+#[test]
+fn coalescing_does_not_join_a_load_sent_before_a_completed_write() {
+    let mut r = Rig::new();
+    let mut c = cache(Params {
+        stampede: Stampede::Coalescing,
+        ..read_through()
+    });
+    let first = get(&mut r, &mut c, 1, "k");
+    let [(DB, Msg::DbRead { tag: old_load, .. })] = first.as_slice() else {
+        panic!("{first:?}");
+    };
+    let write = put(&mut r, &mut c, 2, "k", 2);
+    let [(DB, Msg::DbWrite { tag: wtag, .. })] = write.as_slice() else {
+        panic!("{write:?}");
+    };
+    from_db(&mut r, &mut c, Msg::DbDone { tag: *wtag });
+    // A read that starts after the write was acknowledged must not wait for
+    // a load that may have read the database before the write.
+    let out = get(&mut r, &mut c, 3, "k");
+    let [(DB, Msg::DbRead { tag: new_load, .. })] = out.as_slice() else {
+        panic!("a read after the write sends its own load: {out:?}");
+    };
+    assert_eq!(c.stats().coalesced, 0);
+    let out = from_db(
+        &mut r,
+        &mut c,
+        Msg::DbValue {
+            tag: *old_load,
+            value: int(1),
+        },
+    );
+    assert_eq!(
+        out,
+        vec![(
+            CLIENT,
+            Msg::Value {
+                tag: 1,
+                value: int(1),
+                source: Source::Database
+            }
+        )],
+        "only the reader that was there before the write gets the old value"
+    );
+    let out = from_db(
+        &mut r,
+        &mut c,
+        Msg::DbValue {
+            tag: *new_load,
+            value: int(2),
+        },
+    );
+    assert!(
+        matches!(out.as_slice(), [(CLIENT, Msg::Value { tag: 3, value, .. })] if *value == int(2))
+    );
+}
+
+#[test]
 fn cache_aside_set_is_blind_so_an_old_value_lands_after_the_delete() {
     // Facebook's memcache paper §3.2.1: the race leases close.
     let mut r = Rig::new();
@@ -409,10 +511,10 @@ fn write_back_acknowledges_at_once_and_flushes_oldest_first_in_batches() {
     }
     assert_eq!(c.stats().dirty, 3);
     let out = flush_tick(&mut r, &mut c);
-    let [(DB, Msg::DbBatch { tag, items })] = out.as_slice() else {
+    let [(DB, Msg::DbBatch { tag, items, .. })] = out.as_slice() else {
         panic!("{out:?}");
     };
-    let keys: Vec<&str> = items.iter().map(|(k, _, _)| k.as_str()).collect();
+    let keys: Vec<&str> = items.iter().map(|(k, _, _, _)| k.as_str()).collect();
     assert_eq!(keys, vec!["a", "b"]);
     assert!(
         flush_tick(&mut r, &mut c).is_empty(),
@@ -437,7 +539,7 @@ fn write_back_names_the_dirty_values_a_newer_write_absorbed() {
     let [(DB, Msg::DbBatch { items, .. })] = out.as_slice() else {
         panic!("{out:?}");
     };
-    assert_eq!(items, &vec![("k".to_string(), int(12), vec![10, 11])]);
+    assert_eq!(items, &vec![("k".to_string(), int(12), vec![10, 11], 3)]);
 }
 
 #[test]
@@ -453,7 +555,7 @@ fn write_back_flushes_a_dirty_victim_at_once_and_serves_it_meanwhile() {
     assert!(matches!(
         out.as_slice(),
         [(DB, Msg::DbBatch { items, .. }), (CLIENT, Msg::Written { tag: 2 })]
-            if items == &vec![("a".to_string(), int(1), vec![])]
+            if items == &vec![("a".to_string(), int(1), vec![], 1)]
     ));
     assert_eq!(
         get(&mut r, &mut c, 3, "a"),
@@ -487,6 +589,32 @@ fn a_database_that_does_not_answer_makes_the_cache_answer_unavailable() {
             }
         )]
     );
+}
+
+#[test]
+fn early_expiration_also_refreshes_an_entry_a_write_installed() {
+    // A written entry was never loaded, so it has no load time of its own;
+    // the head start assumes a load costs at least the database's service time.
+    let mut r = Rig::new();
+    let mut c = cache(Params {
+        policy: Policy::WriteThrough,
+        stampede: Stampede::EarlyExpiration,
+        ttl: Some(secs(10)),
+        ..Params::default()
+    });
+    let out = put(&mut r, &mut c, 1, "k", 5);
+    let [(DB, Msg::DbWrite { tag, .. })] = out.as_slice() else {
+        panic!("{out:?}");
+    };
+    from_db(&mut r, &mut c, Msg::DbDone { tag: *tag });
+    let expires = c.store().peek("k").and_then(|e| e.expires).expect("a ttl");
+    r.now = expires - 1_000; // 1us before expiry
+    let out = get(&mut r, &mut c, 2, "k");
+    assert!(
+        matches!(out.as_slice(), [(DB, Msg::DbRead { .. })]),
+        "{out:?}"
+    );
+    assert_eq!(c.stats().early_refreshes, 1);
 }
 
 #[test]
@@ -639,7 +767,8 @@ fn the_database_keeps_acknowledged_writes_across_a_restart() {
             NodeId(1),
             Msg::DbBatch {
                 tag: 1,
-                items: vec![("k3".into(), int(5), vec![4])],
+                boot: 1,
+                items: vec![("k3".into(), int(5), vec![4], 1)],
             },
         )
     });
@@ -648,6 +777,102 @@ fn the_database_keeps_acknowledged_writes_across_a_restart() {
     let again = Database::recover(&db_params(), &r.disk);
     assert_eq!(again.value("k3"), int(5));
     assert!(again.covers("k3", 4) && again.covers("k3", 5) && !again.covers("k3", 3));
+}
+
+/// Sends one write-back batch to the database and serves it.
+fn batch(
+    r: &mut Rig,
+    db: &mut Database,
+    from: NodeId,
+    boot: u64,
+    items: Vec<(String, Value, Vec<i64>, u64)>,
+) {
+    r.on(DB, |ctx| {
+        db.on_message(
+            ctx,
+            from,
+            Msg::DbBatch {
+                tag: 1,
+                boot,
+                items,
+            },
+        )
+    });
+    r.now += ms(10);
+    r.on(DB, |ctx| db.on_timer(ctx, TimerId(1)));
+}
+
+#[test]
+fn the_database_skips_a_flush_item_older_than_one_it_applied_from_the_same_cache() {
+    // The network is not FIFO and a flush that timed out is sent again: a
+    // cache's older write to a key can reach the database after its newer one.
+    let mut r = Rig::new();
+    let mut db = Database::recover(&db_params(), &r.disk);
+    let n2 = NodeId(1);
+    batch(
+        &mut r,
+        &mut db,
+        n2,
+        1,
+        vec![("k1".into(), int(7), vec![6], 5)],
+    );
+    batch(
+        &mut r,
+        &mut db,
+        n2,
+        1,
+        vec![("k1".into(), int(3), vec![], 2)],
+    );
+    assert_eq!(db.value("k1"), int(7), "the older item must not win");
+    assert!(
+        db.covers("k1", 3),
+        "the skipped value still reached the database"
+    );
+    // A duplicate of the newest item is harmless.
+    batch(
+        &mut r,
+        &mut db,
+        n2,
+        1,
+        vec![("k1".into(), int(7), vec![6], 5)],
+    );
+    assert_eq!(db.value("k1"), int(7));
+    assert_eq!(db.stats.flush_items_skipped, 2);
+    // A late item from the cache's previous life loses to its new life.
+    batch(
+        &mut r,
+        &mut db,
+        n2,
+        2,
+        vec![("k1".into(), int(9), vec![], 1)],
+    );
+    batch(
+        &mut r,
+        &mut db,
+        n2,
+        1,
+        vec![("k1".into(), int(8), vec![], 6)],
+    );
+    assert_eq!(db.value("k1"), int(9));
+    // The order survives a restart of the database.
+    let mut again = Database::recover(&db_params(), &r.disk);
+    batch(
+        &mut r,
+        &mut again,
+        n2,
+        2,
+        vec![("k1".into(), int(4), vec![], 1)],
+    );
+    assert_eq!(again.value("k1"), int(9));
+    // Another cache's flush is not ordered against this one's: last wins.
+    batch(
+        &mut r,
+        &mut again,
+        NodeId(2),
+        1,
+        vec![("k1".into(), int(1), vec![], 1)],
+    );
+    assert_eq!(again.value("k1"), int(1));
 }
 
 #[test]
