@@ -348,9 +348,21 @@ impl Server {
                 last,
             } => self.on_append(ctx, from, epoch, prev, entries, commit, last),
             Msg::Ack { epoch, matched } => {
-                if self.newer_epoch(ctx, epoch, None) || self.role != Role::Primary {
+                // An Ack answers the stream of one epoch: one from an older
+                // epoch (held up by a clogged link, say) counts entries of a
+                // log this server may since have cut back, so it must not
+                // move `matched` or count towards a commit.
+                if self.newer_epoch(ctx, epoch, None)
+                    || self.role != Role::Primary
+                    || epoch != self.epoch
+                {
                     return;
                 }
+                debug_assert!(
+                    matched <= self.last(),
+                    "an Ack of this epoch beyond the primary's log"
+                );
+                let matched = matched.min(self.last());
                 let m = self.matched.entry(from).or_insert(0);
                 *m = (*m).max(matched);
                 let n = self.next.entry(from).or_insert(1);
@@ -358,9 +370,14 @@ impl Server {
                 self.advance_commit(ctx);
             }
             Msg::Mismatch { epoch, hint } => {
-                if self.newer_epoch(ctx, epoch, None) || self.role != Role::Primary {
+                // As for Ack: a hint from an older epoch's stream is stale.
+                if self.newer_epoch(ctx, epoch, None)
+                    || self.role != Role::Primary
+                    || epoch != self.epoch
+                {
                     return;
                 }
+                let hint = hint.min(self.last());
                 let m = self.matched.entry(from).or_insert(0);
                 *m = (*m).min(hint);
                 self.next.insert(from, hint + 1);

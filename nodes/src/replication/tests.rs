@@ -416,3 +416,37 @@ fn a_primary_steps_down_when_the_monitor_names_another() {
     assert_eq!(p.role(), Role::Replica);
     assert_eq!(p.epoch(), 2);
 }
+
+#[test]
+fn a_primary_ignores_an_ack_from_an_older_epoch() {
+    // n2 was primary of epoch 1 with a longer log; now primary of epoch 2
+    // with only its no-op. An Ack of epoch 1 held up on a clogged link
+    // arrives: it must neither commit the no-op nor move the stream past
+    // the end of the log.
+    let mut b = Bench::new();
+    let mut r = Server::recover(N2, params(Mode::SemiSync, true), MON, DATA, &b.disk);
+    b.with(N2, |ctx| r.on_start(ctx));
+    b.with(N2, |ctx| r.on_message(ctx, MON, Msg::Promote { epoch: 2 }));
+    assert_eq!(r.last_pos(), Pos { epoch: 2, index: 1 });
+    for stale in [
+        Msg::Ack {
+            epoch: 1,
+            matched: 5,
+        },
+        Msg::Mismatch { epoch: 1, hint: 4 },
+    ] {
+        b.with(N2, |ctx| r.on_message(ctx, N3, stale));
+        assert_eq!(r.commit(), 0, "a stale answer counted towards a commit");
+    }
+    // The next tick streams from what n3 confirmed in epoch 2 (nothing).
+    b.with(N2, |ctx| r.tick(ctx));
+    let appends: Vec<Pos> = b
+        .sent()
+        .into_iter()
+        .filter_map(|(to, m)| match m {
+            Msg::Append { prev, .. } if to == N3 => Some(prev),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(appends, vec![Pos::ZERO]);
+}
