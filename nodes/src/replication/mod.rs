@@ -115,6 +115,17 @@ pub struct Params {
     /// half the heartbeat timeout).
     #[serde(default, with = "serde_duration::option")]
     pub lease: Option<Nanos>,
+    /// The assumed bound on clock drift (0.1 = clocks run at most 10% off).
+    /// The primary counts its lease as `lease * (1 - max_clock_drift)` on
+    /// its own clock, so a clock running that slow still ends it within
+    /// `lease`; the monitor, whose clock may run that fast, waits at least
+    /// `heartbeat_timeout / (1 + max_clock_drift)`.
+    #[serde(default = "default_drift")]
+    pub max_clock_drift: f64,
+}
+
+fn default_drift() -> f64 {
+    0.1
 }
 
 fn default_mode() -> Mode {
@@ -147,6 +158,7 @@ impl Default for Params {
             heartbeat_interval: default_heartbeat(),
             heartbeat_timeout: default_timeout(),
             lease: None,
+            max_clock_drift: default_drift(),
         }
     }
 }
@@ -154,6 +166,11 @@ impl Default for Params {
 impl Params {
     pub fn lease(&self) -> Nanos {
         self.lease.unwrap_or(self.heartbeat_timeout / 2)
+    }
+    /// The lease as the primary times it on its own clock: shortened by the
+    /// drift bound.
+    pub fn lease_local(&self) -> Nanos {
+        (self.lease() as f64 * (1.0 - self.max_clock_drift)) as Nanos
     }
     /// How long the monitor waits for answers to its probe.
     pub fn probe_window(&self) -> Nanos {
@@ -203,6 +220,25 @@ impl Params {
                 format!(
                     "lease must be longer than heartbeat_interval ({}) and shorter than heartbeat_timeout ({}), so that it is renewed in time and ends before the monitor can promote another primary",
                     fmt_duration(self.heartbeat_interval),
+                    fmt_duration(self.heartbeat_timeout)
+                ),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.max_clock_drift) {
+            return Err((
+                "system",
+                "max_clock_drift",
+                "max_clock_drift must be at least 0.0 and below 1.0 (0.1 = 10%)".into(),
+            ));
+        }
+        let p = self.max_clock_drift;
+        if self.fencing && lease as f64 * (1.0 + p) >= self.heartbeat_timeout as f64 {
+            return Err((
+                "system",
+                "max_clock_drift",
+                format!(
+                    "with fencing, lease ({}) x (1 + max_clock_drift) must be shorter than heartbeat_timeout ({}): a monitor whose clock runs max_clock_drift fast could promote another primary before the lease ends; lower the lease or max_clock_drift, or raise heartbeat_timeout",
+                    fmt_duration(lease),
                     fmt_duration(self.heartbeat_timeout)
                 ),
             ));

@@ -188,7 +188,7 @@ impl Monitor {
             Msg::Heartbeat {
                 epoch,
                 primary,
-                sent,
+                round,
                 ..
             } => {
                 let Some(i) = self.slot(from) else { return };
@@ -198,7 +198,7 @@ impl Monitor {
                     Msg::HeartbeatAck {
                         epoch: self.epoch,
                         primary: self.primary,
-                        sent,
+                        round,
                     },
                 );
                 // Our primary restarted (it comes back as a replica): fail

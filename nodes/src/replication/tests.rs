@@ -102,7 +102,6 @@ fn primary(b: &mut Bench, mode: Mode, fencing: bool) -> Server {
             )
         });
     }
-    let sent = b.now;
     b.with(N1, |ctx| {
         s.on_message(
             ctx,
@@ -110,7 +109,7 @@ fn primary(b: &mut Bench, mode: Mode, fencing: bool) -> Server {
             Msg::HeartbeatAck {
                 epoch: 1,
                 primary: Some(N1),
-                sent,
+                round: 0,
             },
         )
     });
@@ -364,7 +363,7 @@ fn a_promoted_replica_writes_a_noop_in_its_epoch_and_serves_reads_only_once_it_c
     b.with(N2, |ctx| r.on_message(ctx, MON, Msg::Promote { epoch: 2 }));
     assert_eq!(r.role(), Role::Primary);
     assert_eq!(r.last_pos(), Pos { epoch: 2, index: 1 });
-    let sent = b.now;
+    // Round 0 was its heartbeat as a replica; round 1 its first as primary.
     b.with(N2, |ctx| {
         r.on_message(
             ctx,
@@ -372,7 +371,7 @@ fn a_promoted_replica_writes_a_noop_in_its_epoch_and_serves_reads_only_once_it_c
             Msg::HeartbeatAck {
                 epoch: 2,
                 primary: Some(N2),
-                sent,
+                round: 1,
             },
         )
     });
@@ -409,7 +408,7 @@ fn a_primary_steps_down_when_the_monitor_names_another() {
             Msg::HeartbeatAck {
                 epoch: 2,
                 primary: Some(N2),
-                sent: 0,
+                round: 0,
             },
         )
     });
@@ -449,4 +448,32 @@ fn a_primary_ignores_an_ack_from_an_older_epoch() {
         })
         .collect();
     assert_eq!(appends, vec![Pos::ZERO]);
+}
+
+#[test]
+fn a_primary_loses_its_lease_when_the_timer_armed_at_its_heartbeat_fires() {
+    // The lease is a timer armed when the heartbeat left, not a comparison
+    // of clock readings: here the local clock has not moved (as if it had
+    // been set back), yet once round 0's timer fires the lease is gone.
+    let mut b = Bench::new();
+    let mut p = primary(&mut b, Mode::Async, true);
+    b.with(N1, |ctx| p.on_timer(ctx, sim::node::TimerId(16)));
+    write(&mut b, &mut p, 1, 5);
+    assert_eq!(b.replies(), vec![Answer::Refused]);
+}
+
+#[test]
+fn a_lease_is_timed_on_the_primarys_clock_shortened_by_the_drift_bound() {
+    let p = Params {
+        max_clock_drift: 0.2,
+        ..Params::default()
+    };
+    assert_eq!(p.lease_local(), ms(200));
+    // 250ms x 1.2 = 300ms < 500ms: valid; 450ms x 1.2 is not.
+    assert!(p.validate(4).is_ok());
+    let too_long = Params {
+        lease: Some(ms(450)),
+        ..p
+    };
+    assert_eq!(too_long.validate(4).unwrap_err().1, "max_clock_drift");
 }
