@@ -477,3 +477,42 @@ fn a_lease_is_timed_on_the_primarys_clock_shortened_by_the_drift_bound() {
     };
     assert_eq!(too_long.validate(4).unwrap_err().1, "max_clock_drift");
 }
+
+#[test]
+fn an_unanswered_probe_is_sent_again_in_the_same_epoch_and_a_late_answer_counts() {
+    let mut b = Bench::new();
+    let p = params(Mode::SemiSync, true);
+    let mut m = Monitor::recover(p.clone(), DATA, &b.disk);
+    b.with(MON, |ctx| m.on_start(ctx));
+    while !b.sent().iter().any(|(_, m)| matches!(m, Msg::Probe { .. })) {
+        b.now += p.heartbeat_interval;
+        b.with(MON, |ctx| m.on_timer(ctx, super::monitor::MONITOR_TICK));
+    }
+    // Nobody answers within the window: the same epoch again, to everyone,
+    // and no primary meanwhile (not the old one back under a newer epoch).
+    b.with(MON, |ctx| m.on_timer(ctx, super::monitor::PROBE_DONE));
+    let probes: Vec<(NodeId, Msg)> = b
+        .sent()
+        .into_iter()
+        .filter(|(_, m)| matches!(m, Msg::Probe { .. }))
+        .collect();
+    assert_eq!(
+        probes,
+        [N1, N2, N3].map(|n| (n, Msg::Probe { epoch: 2 })).to_vec()
+    );
+    assert_eq!(m.primary(), None);
+    assert_eq!(m.epoch(), 2);
+    // A slow answer to the first probe still counts.
+    b.with(MON, |ctx| {
+        m.on_message(
+            ctx,
+            N2,
+            Msg::ProbeReply {
+                epoch: 2,
+                last: Pos { epoch: 1, index: 3 },
+            },
+        )
+    });
+    b.with(MON, |ctx| m.on_timer(ctx, super::monitor::PROBE_DONE));
+    assert_eq!(b.sent(), vec![(N2, Msg::Promote { epoch: 2 })]);
+}
