@@ -348,6 +348,11 @@ impl<'a, M> Ctx<'a, M> {
     pub fn local_time(&self) -> Nanos {
         self.clock.read(self.now)
     }
+    /// This node's clock itself: for figures in virtual time (how long a
+    /// local duration really lasts), not for decisions.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
     /// This node's own random stream.
     pub fn rng(&mut self) -> &mut ChaCha8Rng {
         self.rng

@@ -109,8 +109,11 @@ impl Client {
         self.send(ctx);
     }
 
+    /// Remembers the furthest position seen, ordered as logs are (epoch,
+    /// then index): after a failover a shorter log of a newer epoch is
+    /// further than a longer one of an older epoch.
     fn note(&mut self, pos: Pos) {
-        if self.seen.is_none_or(|s| pos.index > s.index) {
+        if self.seen.is_none_or(|s| pos > s) {
             self.seen = Some(pos);
         }
     }

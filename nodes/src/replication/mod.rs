@@ -115,6 +115,17 @@ pub struct Params {
     /// half the heartbeat timeout).
     #[serde(default, with = "serde_duration::option")]
     pub lease: Option<Nanos>,
+    /// The assumed bound on clock drift (0.1 = clocks run at most 10% off).
+    /// The primary counts its lease as `lease * (1 - max_clock_drift)` on
+    /// its own clock, so a clock running that slow still ends it within
+    /// `lease`; the monitor, whose clock may run that fast, waits at least
+    /// `heartbeat_timeout / (1 + max_clock_drift)`.
+    #[serde(default = "default_drift")]
+    pub max_clock_drift: f64,
+}
+
+fn default_drift() -> f64 {
+    0.1
 }
 
 fn default_mode() -> Mode {
@@ -147,6 +158,7 @@ impl Default for Params {
             heartbeat_interval: default_heartbeat(),
             heartbeat_timeout: default_timeout(),
             lease: None,
+            max_clock_drift: default_drift(),
         }
     }
 }
@@ -154,6 +166,11 @@ impl Default for Params {
 impl Params {
     pub fn lease(&self) -> Nanos {
         self.lease.unwrap_or(self.heartbeat_timeout / 2)
+    }
+    /// The lease as the primary times it on its own clock: shortened by the
+    /// drift bound.
+    pub fn lease_local(&self) -> Nanos {
+        (self.lease() as f64 * (1.0 - self.max_clock_drift)) as Nanos
     }
     /// How long the monitor waits for answers to its probe.
     pub fn probe_window(&self) -> Nanos {
@@ -203,6 +220,25 @@ impl Params {
                 format!(
                     "lease must be longer than heartbeat_interval ({}) and shorter than heartbeat_timeout ({}), so that it is renewed in time and ends before the monitor can promote another primary",
                     fmt_duration(self.heartbeat_interval),
+                    fmt_duration(self.heartbeat_timeout)
+                ),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.max_clock_drift) {
+            return Err((
+                "system",
+                "max_clock_drift",
+                "max_clock_drift must be at least 0.0 and below 1.0 (0.1 = 10%)".into(),
+            ));
+        }
+        let p = self.max_clock_drift;
+        if self.fencing && lease as f64 * (1.0 + p) >= self.heartbeat_timeout as f64 {
+            return Err((
+                "system",
+                "max_clock_drift",
+                format!(
+                    "with fencing, lease ({}) x (1 + max_clock_drift) must be shorter than heartbeat_timeout ({}): a monitor whose clock runs max_clock_drift fast could promote another primary before the lease ends; lower the lease or max_clock_drift, or raise heartbeat_timeout",
+                    fmt_duration(lease),
                     fmt_duration(self.heartbeat_timeout)
                 ),
             ));
@@ -385,13 +421,19 @@ pub struct FailoverSeen {
     pub epoch: u64,
     pub new: NodeId,
     pub old: Option<NodeId>,
-    /// The old primary was still running (paused, slow or cut off).
+    /// The old primary was running all along (paused, slow or cut off):
+    /// it did not crash while it was primary.
     pub old_alive: bool,
-    /// The old primary's crash, or else the monitor's last heartbeat from it.
+    /// When writes stopped: the earliest of the old primary's crash while
+    /// primary, the last moment it could serve (its lease lapsing, with
+    /// fencing), and the monitor's last heartbeat from it.
     pub outage_start: Nanos,
     pub promoted_at: Nanos,
-    /// When the new primary accepted its first client write.
+    /// When the new primary acknowledged its first client write.
     pub first_write: Option<Nanos>,
+    /// Outage start minus the earliest acknowledged write this failover
+    /// lost: how much acknowledged history it threw away.
+    pub rpo: Option<Nanos>,
 }
 
 /// Watches the servers after every step: who is primary in which epoch,
@@ -410,6 +452,13 @@ pub struct Checker {
     lost: Vec<Nanos>,
     failovers: Vec<FailoverSeen>,
     down_since: BTreeMap<NodeId, Nanos>,
+    /// Each server's latest crash.
+    last_crash: BTreeMap<NodeId, Nanos>,
+    /// When each epoch's primary was first seen primary.
+    primary_since: BTreeMap<u64, Nanos>,
+    /// The last moment each server was seen able to serve as primary, and
+    /// in which epoch.
+    last_serving: BTreeMap<NodeId, (u64, Nanos)>,
     /// The newest epoch whose primary served, and the served-at times seen.
     newest_served: u64,
     served_seen: BTreeMap<NodeId, Nanos>,
@@ -447,10 +496,17 @@ impl Checker {
             let id = NodeId(i as u32);
             match n {
                 None => {
-                    self.down_since.entry(id).or_insert(now);
+                    if let std::collections::btree_map::Entry::Vacant(e) = self.down_since.entry(id)
+                    {
+                        e.insert(now);
+                        self.last_crash.insert(id, now);
+                    }
                 }
-                Some(_) => {
+                Some(n) => {
                     self.down_since.remove(&id);
+                    if let Some(s) = n.as_server().filter(|s| s.serving(now)) {
+                        self.last_serving.insert(id, (s.epoch(), now));
+                    }
                 }
             }
         }
@@ -490,6 +546,7 @@ impl Checker {
                 Some(_) => {}
                 None => {
                     self.primary_of.insert(epoch, id);
+                    self.primary_since.insert(epoch, now);
                     self.on_promotion(now, s, nodes, out);
                 }
             }
@@ -503,19 +560,19 @@ impl Checker {
                     let e = &s.log()[i as usize - 1];
                     if matches!(e.op, Op::Client { .. }) && e.epoch == epoch {
                         self.acked.entry((i, e.epoch)).or_insert(now);
+                        // The failover into this epoch ends with its first
+                        // acknowledged write.
+                        if let Some(f) = self
+                            .failovers
+                            .iter_mut()
+                            .find(|f| f.epoch == epoch && f.new == id && f.first_write.is_none())
+                        {
+                            f.first_write = Some(now);
+                        }
                     }
                 }
             }
             self.acked_upto.insert(id, (epoch, s.commit()));
-            if let Some(f) = self
-                .failovers
-                .iter_mut()
-                .find(|f| f.epoch == epoch && f.new == id)
-            {
-                if f.first_write.is_none() {
-                    f.first_write = s.first_write_at();
-                }
-            }
         } else {
             // replica-log-prefix: a replica's last entry is the entry its
             // epoch's primary holds at that index, while that primary lives.
@@ -578,18 +635,40 @@ impl Checker {
     ) {
         let epoch = s.epoch();
         if epoch > 1 {
-            let old = self.primary_of.range(..epoch).next_back().map(|(_, n)| *n);
-            let old_alive = old.is_some_and(|o| nodes.get(o.index()).is_some_and(|n| n.is_some()));
+            let old_entry = self.primary_of.range(..epoch).next_back();
+            let old = old_entry.map(|(_, n)| *n);
+            let old_epoch = old_entry.map(|(e, _)| *e);
+            // A crash while it was primary (even one followed by a restart
+            // before the timeout) makes the failover a true one.
+            let crashed = old.and_then(|o| {
+                let since = old_epoch
+                    .and_then(|e| self.primary_since.get(&e))
+                    .copied()?;
+                self.last_crash.get(&o).copied().filter(|t| *t >= since)
+            });
+            let old_alive = old.is_some() && crashed.is_none();
             let monitor = nodes.iter().flatten().find_map(ReplNode::as_monitor);
             let silent_since = monitor
                 .and_then(|m| m.failovers().iter().find(|f| f.epoch == epoch))
                 .map(|f| f.silent_since);
-            let outage_start = match old {
-                Some(o) if !old_alive => self.down_since.get(&o).copied(),
-                _ => None,
-            }
-            .or(silent_since)
-            .unwrap_or(now);
+            let lapsed = old.and_then(|o| {
+                self.last_serving
+                    .get(&o)
+                    .filter(|(e, _)| Some(*e) == old_epoch)
+                    .map(|(_, t)| *t)
+            });
+            // A failover whose new primary never acknowledged a write did
+            // not end the outage: it runs on into this one.
+            let unfinished = self
+                .failovers
+                .last()
+                .filter(|f| f.first_write.is_none())
+                .map(|f| f.outage_start);
+            let outage_start = [crashed, lapsed, silent_since, unfinished]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(now);
             self.failovers.push(FailoverSeen {
                 epoch,
                 new: s.id(),
@@ -598,9 +677,16 @@ impl Checker {
                 outage_start,
                 promoted_at: now,
                 first_write: None,
+                rpo: None,
             });
         }
         let lost = lost_in(&self.acked, s);
+        let earliest = lost.iter().filter_map(|k| self.acked.get(k)).min().copied();
+        if let (Some(first), Some(f)) = (earliest, self.failovers.last_mut()) {
+            if f.epoch == epoch {
+                f.rpo = Some(f.outage_start.saturating_sub(first));
+            }
+        }
         if !lost.is_empty() {
             let first = lost[0];
             if self.lost.is_empty() {
@@ -731,7 +817,7 @@ fn summary(p: &Params, c: &Checker, nodes: &NodeTable<ReplNode>) -> Vec<(String,
             None if c.failovers.is_empty() => "none (no failover)".into(),
             None => "unknown (no new primary accepted a write)".into(),
             Some(max) => format!(
-                "{} at most (from the primary's crash, or the monitor's last heartbeat from it, to the new primary's first accepted write); each: {}",
+                "{} at most (from the old primary's crash, lease lapse or last heartbeat, whichever came first, to the new primary's first acknowledged write); each: {}",
                 fmt_duration(*max),
                 rtos.iter()
                     .map(|r| r.map_or("-".into(), fmt_duration))
@@ -760,12 +846,25 @@ fn summary(p: &Params, c: &Checker, nodes: &NodeTable<ReplNode>) -> Vec<(String,
     out.push((
         "data loss window (RPO)".into(),
         match (lost.first(), lost.last()) {
-            (Some(a), Some(b)) => format!(
-                "{} (the lost writes were acknowledged between {} and {})",
-                fmt_duration(b - a),
-                fmt_duration(*a),
-                fmt_duration(*b)
-            ),
+            (Some(a), Some(b)) => {
+                // Per failover: how far before the outage began its earliest
+                // lost write was acknowledged. Writes a deposed primary
+                // acknowledged after that (a split brain) are lost too: the
+                // span from the first to the last counts for them.
+                let per_failover = c.failovers.iter().filter_map(|f| f.rpo).max();
+                let late = c.lost.len() < lost.len();
+                let rpo = match per_failover {
+                    Some(r) if !late => r,
+                    Some(r) => r.max(b - a),
+                    None => b - a,
+                };
+                format!(
+                    "{} (per failover, from the earliest lost write's acknowledgement to the outage start; the lost writes were acknowledged between {} and {})",
+                    fmt_duration(rpo),
+                    fmt_duration(*a),
+                    fmt_duration(*b)
+                )
+            }
             _ => "0s (nothing lost)".into(),
         },
     ));

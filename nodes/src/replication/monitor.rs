@@ -123,15 +123,18 @@ impl Monitor {
             None => true,
         };
         if silent {
-            self.start_failover(ctx);
+            self.start_failover(ctx, None);
         }
     }
 
-    fn start_failover(&mut self, ctx: &mut Ctx<Msg>) {
+    /// `heard_before`: when the old primary was last heard before the
+    /// heartbeat that started this failover (if one did), for the report.
+    fn start_failover(&mut self, ctx: &mut Ctx<Msg>, heard_before: Option<Nanos>) {
         let old = self.primary;
-        let silent_since = old
-            .and_then(|p| self.slot(p))
-            .map_or(ctx.now(), |i| self.heard[i].1);
+        let silent_since = heard_before.unwrap_or_else(|| {
+            old.and_then(|p| self.slot(p))
+                .map_or(ctx.now(), |i| self.heard[i].1)
+        });
         self.epoch += 1;
         self.primary = None;
         self.persist(ctx);
@@ -161,10 +164,16 @@ impl Monitor {
             .max_by_key(|(n, pos)| (pos.epoch, pos.index, std::cmp::Reverse(*n)))
             .map(|(n, _)| *n);
         let Some(new) = best else {
-            // Nobody answered: keep the old primary's memory and retry at the
-            // next tick with a newer epoch.
-            self.primary = p.old;
-            self.persist(ctx);
+            // Nobody answered in the window (the links may just be slow):
+            // probe again in the same epoch, now the old primary too, and
+            // keep listening. Opening a newer epoch for every unanswered
+            // window would depose a primary that is merely slow, over and
+            // over; late answers to this epoch still count.
+            for d in self.data.clone() {
+                ctx.send(d, Msg::Probe { epoch: p.epoch });
+            }
+            self.probing = Some(p);
+            ctx.set_timer(PROBE_DONE, self.params.probe_window());
             return;
         };
         self.primary = Some(new);
@@ -188,17 +197,18 @@ impl Monitor {
             Msg::Heartbeat {
                 epoch,
                 primary,
-                sent,
+                round,
                 ..
             } => {
                 let Some(i) = self.slot(from) else { return };
+                let heard_before = self.heard[i].1;
                 self.heard[i] = (ctx.local_time(), ctx.now());
                 ctx.send(
                     from,
                     Msg::HeartbeatAck {
                         epoch: self.epoch,
                         primary: self.primary,
-                        sent,
+                        round,
                     },
                 );
                 // Our primary restarted (it comes back as a replica): fail
@@ -214,7 +224,7 @@ impl Monitor {
                     && !primary
                     && epoch <= self.epoch
                 {
-                    self.start_failover(ctx);
+                    self.start_failover(ctx, Some(heard_before));
                 }
             }
             Msg::ProbeReply { epoch, last } => {

@@ -98,18 +98,19 @@ pub enum Msg {
     Fenced {
         epoch: u64,
     },
-    /// Every server to the monitor, every heartbeat interval. `sent`: the
-    /// sender's local clock, echoed back so the primary can time its lease.
+    /// Every server to the monitor, every heartbeat interval. `round`: the
+    /// primary's lease round, echoed back so the primary knows which of its
+    /// lease timers the answer vouches for.
     Heartbeat {
         epoch: u64,
         primary: bool,
         last: Pos,
-        sent: Nanos,
+        round: u64,
     },
     HeartbeatAck {
         epoch: u64,
         primary: Option<NodeId>,
-        sent: Nanos,
+        round: u64,
     },
     /// The monitor opens epoch `epoch`: every replica that receives it
     /// refuses older epochs from now on, and says how far its log goes.

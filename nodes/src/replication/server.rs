@@ -13,6 +13,10 @@ use crate::kv::Kv;
 
 /// The heartbeat and replication tick.
 pub const TICK: TimerId = TimerId(1);
+/// Lease timers: one per heartbeat round still running, `LEASE_TIMERS`
+/// apart from `TICK`; round `r` uses slot `r % LEASE_SLOTS`.
+const LEASE_TIMERS: u64 = 16;
+const LEASE_SLOTS: u64 = 64;
 /// The most entries one Append carries.
 const MAX_ENTRIES: usize = 64;
 
@@ -69,6 +73,13 @@ impl Stats {
     }
 }
 
+#[derive(Clone, Copy, Debug)]
+struct LeaseRound {
+    local_until: Nanos,
+    true_until: Nanos,
+    granted: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct Server {
     id: NodeId,
@@ -96,10 +107,20 @@ pub struct Server {
     next: BTreeMap<NodeId, u64>,
     /// Client writes waiting for their entry to commit: index -> (client, seq).
     waiting: BTreeMap<u64, (NodeId, u64)>,
-    /// Local-clock time until which the monitor's lease holds.
+    /// The lease, one round per heartbeat sent as primary: each round's
+    /// timer was armed when its heartbeat left, for the lease shortened by
+    /// the drift bound; the monitor's answer grants it. The lease holds
+    /// while a granted round's timer has not fired. A timer runs at the
+    /// local clock's rate but a jump of the clock does not move it, so a
+    /// clock set back cannot stretch the lease.
+    lease_rounds: BTreeMap<u64, LeaseRound>,
+    /// The next lease round (never reused, so a stale timer finds nothing).
+    next_round: u64,
+    /// Local-clock time until which the granted rounds run (a second guard,
+    /// and the status line).
     lease_until: Nanos,
     /// The same instant in virtual time, for the report's figures only
-    /// (every decision reads the local clock).
+    /// (every decision reads the local clock or a timer).
     lease_until_true: Nanos,
     /// The index of this primary's first entry (its no-op).
     first_index: u64,
@@ -153,6 +174,8 @@ impl Server {
             matched: BTreeMap::new(),
             next: BTreeMap::new(),
             waiting: BTreeMap::new(),
+            lease_rounds: BTreeMap::new(),
+            next_round: 0,
             lease_until: 0,
             lease_until_true: 0,
             first_index: 0,
@@ -290,15 +313,58 @@ impl Server {
     }
 
     fn lease_ok(&self, ctx: &Ctx<Msg>) -> bool {
-        !self.params.fencing || ctx.local_time() < self.lease_until
+        !self.params.fencing
+            || (self.lease_rounds.values().any(|r| r.granted)
+                && ctx.local_time() < self.lease_until)
+    }
+
+    /// Recomputes the lease's end from the granted rounds still running.
+    fn lease_changed(&mut self) {
+        let granted = self.lease_rounds.values().filter(|r| r.granted);
+        self.lease_until = granted.clone().map(|r| r.local_until).max().unwrap_or(0);
+        self.lease_until_true = granted.map(|r| r.true_until).max().unwrap_or(0);
+    }
+
+    /// A primary's heartbeat opens a lease round and arms its timer now, so
+    /// the lease it may earn counts from before the monitor heard it.
+    fn open_lease_round(&mut self, ctx: &mut Ctx<Msg>) -> u64 {
+        let round = self.next_round;
+        self.next_round += 1;
+        if self.role != Role::Primary || !self.params.fencing {
+            return round;
+        }
+        // Rounds run for less than a heartbeat timeout, so far fewer than
+        // LEASE_SLOTS are ever open; refuse to reuse a running slot.
+        if self.lease_rounds.len() as u64 >= LEASE_SLOTS - 1 {
+            return round;
+        }
+        let len = self.params.lease_local();
+        self.lease_rounds.insert(
+            round,
+            LeaseRound {
+                local_until: ctx.local_time() + len,
+                true_until: ctx.now() + ctx.clock().true_duration(len),
+                granted: false,
+            },
+        );
+        ctx.set_timer(TimerId(LEASE_TIMERS + round % LEASE_SLOTS), len);
+        round
+    }
+
+    fn clear_lease(&mut self, ctx: &mut Ctx<Msg>) {
+        for r in std::mem::take(&mut self.lease_rounds).into_keys() {
+            ctx.cancel_timer(TimerId(LEASE_TIMERS + r % LEASE_SLOTS));
+        }
+        self.lease_changed();
     }
 
     pub fn tick(&mut self, ctx: &mut Ctx<Msg>) {
+        let round = self.open_lease_round(ctx);
         let msg = Msg::Heartbeat {
             epoch: self.epoch,
             primary: self.role == Role::Primary,
             last: self.last_pos(),
-            sent: ctx.local_time(),
+            round,
         };
         ctx.send(self.monitor, msg);
         if self.role == Role::Primary {
@@ -334,6 +400,17 @@ impl Server {
     pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
         if timer == TICK {
             self.tick(ctx);
+        } else if timer.0 >= LEASE_TIMERS && timer.0 < LEASE_TIMERS + LEASE_SLOTS {
+            let slot = timer.0 - LEASE_TIMERS;
+            let due = self
+                .lease_rounds
+                .keys()
+                .copied()
+                .find(|r| r % LEASE_SLOTS == slot);
+            if let Some(r) = due {
+                self.lease_rounds.remove(&r);
+                self.lease_changed();
+            }
         }
     }
 
@@ -348,9 +425,21 @@ impl Server {
                 last,
             } => self.on_append(ctx, from, epoch, prev, entries, commit, last),
             Msg::Ack { epoch, matched } => {
-                if self.newer_epoch(ctx, epoch, None) || self.role != Role::Primary {
+                // An Ack answers the stream of one epoch: one from an older
+                // epoch (held up by a clogged link, say) counts entries of a
+                // log this server may since have cut back, so it must not
+                // move `matched` or count towards a commit.
+                if self.newer_epoch(ctx, epoch, None)
+                    || self.role != Role::Primary
+                    || epoch != self.epoch
+                {
                     return;
                 }
+                debug_assert!(
+                    matched <= self.last(),
+                    "an Ack of this epoch beyond the primary's log"
+                );
+                let matched = matched.min(self.last());
                 let m = self.matched.entry(from).or_insert(0);
                 *m = (*m).max(matched);
                 let n = self.next.entry(from).or_insert(1);
@@ -358,9 +447,14 @@ impl Server {
                 self.advance_commit(ctx);
             }
             Msg::Mismatch { epoch, hint } => {
-                if self.newer_epoch(ctx, epoch, None) || self.role != Role::Primary {
+                // As for Ack: a hint from an older epoch's stream is stale.
+                if self.newer_epoch(ctx, epoch, None)
+                    || self.role != Role::Primary
+                    || epoch != self.epoch
+                {
                     return;
                 }
+                let hint = hint.min(self.last());
                 let m = self.matched.entry(from).or_insert(0);
                 *m = (*m).min(hint);
                 self.next.insert(from, hint + 1);
@@ -374,14 +468,14 @@ impl Server {
             Msg::HeartbeatAck {
                 epoch,
                 primary,
-                sent,
+                round,
             } => {
                 // The monitor is the authority on who is primary: a deposed
                 // primary steps down once it hears from it, fencing or not.
                 let deposed = self.role == Role::Primary && primary != Some(self.id);
                 if epoch > self.epoch || (deposed && epoch >= self.epoch) {
                     self.set_epoch(ctx, epoch);
-                    self.step_down(primary);
+                    self.step_down(ctx, primary);
                     return;
                 }
                 if self.role == Role::Replica {
@@ -389,17 +483,18 @@ impl Server {
                         self.primary = primary;
                     }
                 } else if epoch == self.epoch && primary == Some(self.id) {
-                    self.lease_until = self.lease_until.max(sent + self.params.lease());
-                    let left = self.lease_until.saturating_sub(ctx.local_time());
-                    // Drift is ignored here: this is the report's estimate only.
-                    self.lease_until_true = ctx.now() + left;
+                    // A round whose timer already fired stays expired.
+                    if let Some(r) = self.lease_rounds.get_mut(&round) {
+                        r.granted = true;
+                        self.lease_changed();
+                    }
                 }
             }
             Msg::Probe { epoch } => {
                 if epoch > self.epoch {
                     self.set_epoch(ctx, epoch);
                     if self.params.fencing && self.role == Role::Primary {
-                        self.step_down(None);
+                        self.step_down(ctx, None);
                     }
                 }
                 ctx.send(
@@ -436,7 +531,7 @@ impl Server {
         }
         self.set_epoch(ctx, epoch);
         if self.role == Role::Primary {
-            self.step_down(primary);
+            self.step_down(ctx, primary);
             return true;
         }
         false
@@ -444,7 +539,7 @@ impl Server {
 
     /// The transition to replica: pending client writes are dropped (their
     /// clients time out: the write may or may not survive).
-    pub fn step_down(&mut self, primary: Option<NodeId>) {
+    pub fn step_down(&mut self, ctx: &mut Ctx<Msg>, primary: Option<NodeId>) {
         if self.role == Role::Primary {
             self.stats.step_downs += 1;
         }
@@ -453,8 +548,7 @@ impl Server {
         self.waiting.clear();
         self.matched.clear();
         self.next.clear();
-        self.lease_until = 0;
-        self.lease_until_true = 0;
+        self.clear_lease(ctx);
         self.head = Kv::default();
         self.sessions.clear();
     }
@@ -477,8 +571,7 @@ impl Server {
             }
         }
         self.waiting.clear();
-        self.lease_until = 0;
-        self.lease_until_true = 0;
+        self.clear_lease(ctx);
         self.first_write_at = None;
         self.commit = self.applied;
         self.first_index = self.last() + 1;

@@ -102,7 +102,6 @@ fn primary(b: &mut Bench, mode: Mode, fencing: bool) -> Server {
             )
         });
     }
-    let sent = b.now;
     b.with(N1, |ctx| {
         s.on_message(
             ctx,
@@ -110,7 +109,7 @@ fn primary(b: &mut Bench, mode: Mode, fencing: bool) -> Server {
             Msg::HeartbeatAck {
                 epoch: 1,
                 primary: Some(N1),
-                sent,
+                round: 0,
             },
         )
     });
@@ -364,7 +363,7 @@ fn a_promoted_replica_writes_a_noop_in_its_epoch_and_serves_reads_only_once_it_c
     b.with(N2, |ctx| r.on_message(ctx, MON, Msg::Promote { epoch: 2 }));
     assert_eq!(r.role(), Role::Primary);
     assert_eq!(r.last_pos(), Pos { epoch: 2, index: 1 });
-    let sent = b.now;
+    // Round 0 was its heartbeat as a replica; round 1 its first as primary.
     b.with(N2, |ctx| {
         r.on_message(
             ctx,
@@ -372,7 +371,7 @@ fn a_promoted_replica_writes_a_noop_in_its_epoch_and_serves_reads_only_once_it_c
             Msg::HeartbeatAck {
                 epoch: 2,
                 primary: Some(N2),
-                sent,
+                round: 1,
             },
         )
     });
@@ -409,10 +408,111 @@ fn a_primary_steps_down_when_the_monitor_names_another() {
             Msg::HeartbeatAck {
                 epoch: 2,
                 primary: Some(N2),
-                sent: 0,
+                round: 0,
             },
         )
     });
     assert_eq!(p.role(), Role::Replica);
     assert_eq!(p.epoch(), 2);
+}
+
+#[test]
+fn a_primary_ignores_an_ack_from_an_older_epoch() {
+    // n2 was primary of epoch 1 with a longer log; now primary of epoch 2
+    // with only its no-op. An Ack of epoch 1 held up on a clogged link
+    // arrives: it must neither commit the no-op nor move the stream past
+    // the end of the log.
+    let mut b = Bench::new();
+    let mut r = Server::recover(N2, params(Mode::SemiSync, true), MON, DATA, &b.disk);
+    b.with(N2, |ctx| r.on_start(ctx));
+    b.with(N2, |ctx| r.on_message(ctx, MON, Msg::Promote { epoch: 2 }));
+    assert_eq!(r.last_pos(), Pos { epoch: 2, index: 1 });
+    for stale in [
+        Msg::Ack {
+            epoch: 1,
+            matched: 5,
+        },
+        Msg::Mismatch { epoch: 1, hint: 4 },
+    ] {
+        b.with(N2, |ctx| r.on_message(ctx, N3, stale));
+        assert_eq!(r.commit(), 0, "a stale answer counted towards a commit");
+    }
+    // The next tick streams from what n3 confirmed in epoch 2 (nothing).
+    b.with(N2, |ctx| r.tick(ctx));
+    let appends: Vec<Pos> = b
+        .sent()
+        .into_iter()
+        .filter_map(|(to, m)| match m {
+            Msg::Append { prev, .. } if to == N3 => Some(prev),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(appends, vec![Pos::ZERO]);
+}
+
+#[test]
+fn a_primary_loses_its_lease_when_the_timer_armed_at_its_heartbeat_fires() {
+    // The lease is a timer armed when the heartbeat left, not a comparison
+    // of clock readings: here the local clock has not moved (as if it had
+    // been set back), yet once round 0's timer fires the lease is gone.
+    let mut b = Bench::new();
+    let mut p = primary(&mut b, Mode::Async, true);
+    b.with(N1, |ctx| p.on_timer(ctx, sim::node::TimerId(16)));
+    write(&mut b, &mut p, 1, 5);
+    assert_eq!(b.replies(), vec![Answer::Refused]);
+}
+
+#[test]
+fn a_lease_is_timed_on_the_primarys_clock_shortened_by_the_drift_bound() {
+    let p = Params {
+        max_clock_drift: 0.2,
+        ..Params::default()
+    };
+    assert_eq!(p.lease_local(), ms(200));
+    // 250ms x 1.2 = 300ms < 500ms: valid; 450ms x 1.2 is not.
+    assert!(p.validate(4).is_ok());
+    let too_long = Params {
+        lease: Some(ms(450)),
+        ..p
+    };
+    assert_eq!(too_long.validate(4).unwrap_err().1, "max_clock_drift");
+}
+
+#[test]
+fn an_unanswered_probe_is_sent_again_in_the_same_epoch_and_a_late_answer_counts() {
+    let mut b = Bench::new();
+    let p = params(Mode::SemiSync, true);
+    let mut m = Monitor::recover(p.clone(), DATA, &b.disk);
+    b.with(MON, |ctx| m.on_start(ctx));
+    while !b.sent().iter().any(|(_, m)| matches!(m, Msg::Probe { .. })) {
+        b.now += p.heartbeat_interval;
+        b.with(MON, |ctx| m.on_timer(ctx, super::monitor::MONITOR_TICK));
+    }
+    // Nobody answers within the window: the same epoch again, to everyone,
+    // and no primary meanwhile (not the old one back under a newer epoch).
+    b.with(MON, |ctx| m.on_timer(ctx, super::monitor::PROBE_DONE));
+    let probes: Vec<(NodeId, Msg)> = b
+        .sent()
+        .into_iter()
+        .filter(|(_, m)| matches!(m, Msg::Probe { .. }))
+        .collect();
+    assert_eq!(
+        probes,
+        [N1, N2, N3].map(|n| (n, Msg::Probe { epoch: 2 })).to_vec()
+    );
+    assert_eq!(m.primary(), None);
+    assert_eq!(m.epoch(), 2);
+    // A slow answer to the first probe still counts.
+    b.with(MON, |ctx| {
+        m.on_message(
+            ctx,
+            N2,
+            Msg::ProbeReply {
+                epoch: 2,
+                last: Pos { epoch: 1, index: 3 },
+            },
+        )
+    });
+    b.with(MON, |ctx| m.on_timer(ctx, super::monitor::PROBE_DONE));
+    assert_eq!(b.sent(), vec![(N2, Msg::Promote { epoch: 2 })]);
 }
