@@ -3,20 +3,8 @@
 //! with the feature and without `--cfg madsim` `cluster` runs real sockets;
 //! with both `run --driver madsim` runs the simulation.
 
-use std::process::Command;
-
-fn chaoslab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::chaoslab;
 
 #[cfg(not(feature = "madsim"))]
 #[test]

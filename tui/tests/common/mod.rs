@@ -1,0 +1,17 @@
+//! Shared by the command-line tests: run the built `chaoslab` binary.
+
+use std::process::Command;
+
+/// Runs `chaoslab ARGS` from the crate's folder: (exit code, stdout, stderr).
+pub fn chaoslab(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
