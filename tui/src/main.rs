@@ -51,6 +51,7 @@ enum Command {
 }
 
 fn main() {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     let code = match cli.command {
         None if interactive() => chaoslab::tui::run(&chaoslab::tui::TuiArgs::default()),
@@ -72,6 +73,19 @@ fn main() {
         Some(Command::Tui(args)) => chaoslab::tui::run(&args),
     };
     std::process::exit(code);
+}
+
+/// Rust ignores SIGPIPE, so a write to a closed pipe (`chaoslab list | head -1`)
+/// returns an error that `println!` turns into a panic. Restoring the default
+/// action ends the process quietly at the first such write, as `cat` or `grep`
+/// would; the reader has already taken all it wanted.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at the start of main, before any other thread
+    // exists; SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// Plain `chaoslab` opens the UI only when a person is at a terminal; piped or
