@@ -5,7 +5,10 @@
 //! The outcome rules follow Jepsen: an operation is `Ok` when a reply says it
 //! took effect, `Fail` when every attempt was refused for certain (say, "not the
 //! leader" with no leader known), and `Info` as soon as any attempt timed out
-//! without an answer, because that attempt may still take effect later.
+//! without an answer, because that attempt may still take effect later. A cas
+//! that found another value is `Fail` as well, recorded as an observation
+//! ([`ClientCore::found_other`]): the system answered it, and the answer is a
+//! claim about the key's value that the checker verifies.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -127,12 +130,26 @@ impl ClientCore {
     }
 
     /// Ends the open operation with an answer from the system: `Ok`, or `Fail`
-    /// for a definite "did not take effect" (a cas that found another value).
+    /// for a definite "did not take effect" (an aborted transfer). A cas that
+    /// found another value ends with [`ClientCore::found_other`] instead.
     pub fn finish<M>(&mut self, ctx: &mut Ctx<M>, outcome: Outcome, output: Option<Value>) {
         if let Some(open) = self.open.take() {
             ctx.cancel_timer(ATTEMPT_TIMER);
             ctx.cancel_timer(BACKOFF_TIMER);
             ctx.complete(open.req.id, outcome, output);
+        }
+    }
+
+    /// Ends the open cas with the system's answer "the key holds another
+    /// value": it wrote nothing, and it is an observation (the key did not hold
+    /// the expected value at some point while the cas was open), not a failure
+    /// of the system. A protocol that answers this from a stale copy is caught
+    /// by the linearizability checker.
+    pub fn found_other<M>(&mut self, ctx: &mut Ctx<M>) {
+        if let Some(open) = self.open.take() {
+            ctx.cancel_timer(ATTEMPT_TIMER);
+            ctx.cancel_timer(BACKOFF_TIMER);
+            ctx.complete_found_other(open.req.id);
         }
     }
 

@@ -7,8 +7,9 @@
 //!
 //! The outcome of an operation follows Jepsen's vocabulary:
 //! - `Ok`: it completed and took effect;
-//! - `Fail`: it certainly did not take effect (a cas whose expected value did not
-//!   match also counts here when the history format says so);
+//! - `Fail`: it certainly did not take effect. A cas that found another value is
+//!   `Fail` too, but it is also an *observation* ([`Op::found_other`]): the key
+//!   did not hold the expected value at some point while the cas was open;
 //! - `Info`: nobody knows (a timeout): it may take effect at any time after its
 //!   invocation, or never.
 
@@ -73,6 +74,17 @@ pub struct Op {
     pub call_ns: u64,
     /// Completion time; `None` when the operation never completed (`Info`).
     pub return_ns: Option<u64>,
+    /// A cas that completed with "the key holds another value": the outcome is
+    /// `Fail` (it wrote nothing), and the answer is an observation, not a
+    /// refusal: at some instant between `call_ns` and `return_ns` the key did
+    /// not hold `expected`. The checker holds the system to that. False for
+    /// everything else, and in histories written before the field existed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub found_other: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A whole history, operations in order of invocation.

@@ -633,7 +633,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 outcome,
                 output,
                 served,
-            } => self.complete(i, op, outcome, output, served),
+                found_other,
+            } => {
+                self.complete(i, op, outcome, output, served);
+                if found_other && outcome == Outcome::Fail {
+                    self.history.ops[op.0 as usize].found_other = true;
+                }
+            }
             Effect::Violation { invariant, detail } => {
                 self.violation(Violation { invariant, detail })
             }
@@ -859,6 +865,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             outcome: Outcome::Info,
             call_ns: self.now,
             return_ns: None,
+            found_other: false,
         });
         self.op_meta.push(OpMeta {
             client: NodeId(client),

@@ -101,11 +101,16 @@ pub enum Effect<M> {
     /// `served`: the system answered (an `ok`, or a definite refusal such as a
     /// cas that found another value). Unserved operations (timeouts, "no leader"
     /// after every retry) count against availability.
+    ///
+    /// `found_other`: a cas answered "the key holds another value" (outcome
+    /// `Fail`): an observation the checker holds the system to, see
+    /// [`crate::history::Op::found_other`].
     Complete {
         op: OpId,
         outcome: Outcome,
         output: Option<Value>,
         served: bool,
+        found_other: bool,
     },
     Violation {
         invariant: &'static str,
@@ -377,13 +382,28 @@ impl<'a, M> Ctx<'a, M> {
     }
     /// Clients only: the system answered operation `op`. `Ok` means it took
     /// effect (with the value read, for reads), `Fail` that it certainly did not
-    /// (a cas that found another value), `Info` that the answer leaves it unknown.
+    /// (a transfer that aborted), `Info` that the answer leaves it unknown. A
+    /// cas that found another value is [`Ctx::complete_found_other`].
     pub fn complete(&mut self, op: OpId, outcome: Outcome, output: Option<Value>) {
         self.effects.push(Effect::Complete {
             op,
             outcome,
             output,
             served: true,
+            found_other: false,
+        });
+    }
+
+    /// Clients only: the system answered cas `op` with "the key holds another
+    /// value". It wrote nothing (`Fail`), and it observed that the key did not
+    /// hold the expected value while the cas was open.
+    pub fn complete_found_other(&mut self, op: OpId) {
+        self.effects.push(Effect::Complete {
+            op,
+            outcome: Outcome::Fail,
+            output: None,
+            served: true,
+            found_other: true,
         });
     }
 
@@ -395,6 +415,7 @@ impl<'a, M> Ctx<'a, M> {
             outcome,
             output: None,
             served: false,
+            found_other: false,
         });
     }
     /// Records that a safety invariant this node can check locally is broken.

@@ -554,7 +554,7 @@ impl Report {
                                 explanation.key, explanation.blocked_index
                             )
                         }
-                        Verdict::Unknown { reason } => format!("unknown: {reason}"),
+                        Verdict::Unknown { reason, .. } => format!("unknown: {reason}"),
                     },
                     held: match verdict {
                         Verdict::Linearizable => want,

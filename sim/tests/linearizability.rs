@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sim::check::model::Model;
-use sim::check::{check_linearizable, Budget, ModelKind, Verdict};
+use sim::check::{check_linearizable, Budget, ModelKind, UnknownCause, Verdict};
 use sim::history::{History, Op, OpFn, Outcome, Value};
 
 fn op(
@@ -26,6 +26,7 @@ fn op(
         outcome,
         call_ns: call,
         return_ns: ret,
+        found_other: false,
     }
 }
 fn w(p: u64, v: i64, call: u64, ret: u64) -> Op {
@@ -83,7 +84,7 @@ fn a_read_of_the_old_value_after_a_completed_write_is_a_violation() {
     assert_eq!(explanation.could_have_seen, vec!["2".to_string()]);
     assert_eq!(explanation.prefix.len(), 2);
     let text = explanation.to_string();
-    assert!(text.contains("p1 read -> 1"), "{text}");
+    assert!(text.contains("c1 read -> 1"), "{text}");
 }
 
 #[test]
@@ -281,7 +282,13 @@ fn a_tiny_step_budget_answers_unknown_never_a_wrong_verdict() {
     ops.push(r(99, Some(-1), 200, 300));
     let report = check_linearizable(&History { ops }, ModelKind::Register, Budget::steps(50));
     assert!(
-        matches!(report.verdict, Verdict::Unknown { .. }),
+        matches!(
+            report.verdict,
+            Verdict::Unknown {
+                cause: UnknownCause::Steps,
+                ..
+            }
+        ),
         "{}",
         report.verdict
     );
@@ -302,7 +309,13 @@ fn an_expired_deadline_answers_unknown() {
     };
     let report = check_linearizable(&History { ops }, ModelKind::Register, budget);
     assert!(
-        matches!(report.verdict, Verdict::Unknown { .. }),
+        matches!(
+            report.verdict,
+            Verdict::Unknown {
+                cause: UnknownCause::Deadline,
+                ..
+            }
+        ),
         "{}",
         report.verdict
     );
@@ -331,10 +344,11 @@ fn a_memo_past_its_memory_limit_answers_unknown() {
         ..Budget::default()
     };
     let report = check_linearizable(&History { ops }, ModelKind::Register, budget);
-    let Verdict::Unknown { reason } = &report.verdict else {
+    let Verdict::Unknown { reason, cause } = &report.verdict else {
         panic!("{}", report.verdict)
     };
     assert!(reason.contains("memo"), "{reason}");
+    assert_eq!(*cause, UnknownCause::Memory);
 }
 
 #[test]
@@ -357,12 +371,12 @@ fn brute_force(history: &History) -> bool {
         .ops
         .iter()
         .filter(|o| {
-            o.outcome != Outcome::Fail
+            (o.outcome != Outcome::Fail || o.found_other)
                 && !(matches!(o.f, OpFn::Read) && (o.outcome != Outcome::Ok || o.output.is_none()))
         })
         .collect();
     let ret = |o: &Op| {
-        if o.outcome == Outcome::Ok {
+        if done(o) {
             o.return_ns.unwrap_or(u64::MAX)
         } else {
             u64::MAX
@@ -376,11 +390,7 @@ fn brute_force(history: &History) -> bool {
         ret: &dyn Fn(&Op) -> u64,
     ) -> bool {
         // Done once every completed operation is placed (unknown ones may never happen).
-        if ops
-            .iter()
-            .zip(used.iter())
-            .all(|(o, &u)| u || o.outcome != Outcome::Ok)
-        {
+        if ops.iter().zip(used.iter()).all(|(o, &u)| u || !done(o)) {
             return true;
         }
         for i in 0..ops.len() {
@@ -389,7 +399,7 @@ fn brute_force(history: &History) -> bool {
             }
             // Real time: nothing still unplaced and completed may have returned before i began.
             let blocked = ops.iter().enumerate().any(|(j, o)| {
-                j != i && !used[j] && o.outcome == Outcome::Ok && ret(o) < ops[i].call_ns
+                j != i && !used[j] && done(o) && ret(o) < ops[i].call_ns
             });
             if blocked {
                 continue;
@@ -410,6 +420,11 @@ fn brute_force(history: &History) -> bool {
     }
     let mut used = vec![false; ops.len()];
     go(&ops, &mut used, &BTreeMap::new(), &model, &ret)
+}
+
+/// Completed: an `ok`, or a cas that found another value (an observation).
+fn done(o: &Op) -> bool {
+    o.outcome == Outcome::Ok || (o.outcome == Outcome::Fail && o.found_other)
 }
 
 /// A random small history: clients run operations against a real atomic store
@@ -464,7 +479,10 @@ fn random_history(rng: &mut ChaCha8Rng) -> History {
         let cur = store.get(&o.key).cloned().unwrap_or(Value::Nil);
         if let OpFn::Cas { expected, .. } = &o.f {
             if !sim::check::model::same_value(expected, &cur) && o.outcome == Outcome::Ok {
+                // It found another value: said so (an observation), or
+                // recorded as "did not happen".
                 o.outcome = Outcome::Fail;
+                o.found_other = i % 2 == 0;
                 continue;
             }
         }
@@ -486,6 +504,11 @@ fn random_history(rng: &mut ChaCha8Rng) -> History {
                 1 => Value::Int(rng.gen_range(0..3)),
                 _ => Value::List(vec![rng.gen_range(0..3)]),
             });
+        }
+        // A cas that claims it found another value, perhaps wrongly.
+        if matches!(o.f, OpFn::Cas { .. }) && o.outcome == Outcome::Ok && rng.gen_bool(0.2) {
+            o.outcome = Outcome::Fail;
+            o.found_other = true;
         }
     }
     History { ops }
@@ -527,6 +550,102 @@ fn the_search_agrees_with_brute_force_on_2000_random_small_histories() {
     assert!(yes > 500 && no > 500, "linearizable {yes}, not {no}");
 }
 
+/// A random small register history rich in crashed writes of values nobody
+/// read, the case the search prunes: writes of fresh values, reads of the
+/// real value (sometimes corrupted), cas operations that may say they found
+/// another value.
+fn random_register_history(rng: &mut ChaCha8Rng) -> History {
+    let n_ops = rng.gen_range(2..=8);
+    let mut ops = Vec::new();
+    let mut next_free = [0u64; 4];
+    let mut points = Vec::new();
+    for n in 0..n_ops {
+        let p = rng.gen_range(0..4usize);
+        let call = next_free[p] + rng.gen_range(0..4);
+        let ret = call + rng.gen_range(0..6);
+        next_free[p] = ret + 1;
+        let f = match rng.gen_range(0..5) {
+            0 | 1 => OpFn::Read,
+            2 | 3 => OpFn::Write(Value::Int(n as i64 % 5)),
+            _ => OpFn::Cas {
+                expected: Value::Int(rng.gen_range(0..5)),
+                new: Value::Int(rng.gen_range(0..5)),
+            },
+        };
+        let outcome = match rng.gen_range(0..10) {
+            0..=3 if !matches!(f, OpFn::Read) => Outcome::Info,
+            _ => Outcome::Ok,
+        };
+        let point = 2 * call + rng.gen_range(0..=2 * (ret - call));
+        let took_effect = outcome == Outcome::Ok || rng.gen_bool(0.5);
+        points.push((point, ops.len(), took_effect));
+        ops.push(op(p as u64, "", f, None, outcome, call, Some(ret)));
+    }
+    points.sort();
+    let mut cur = Value::Nil;
+    for (_, i, took_effect) in points {
+        let o = &mut ops[i];
+        if !took_effect {
+            continue;
+        }
+        match &o.f {
+            OpFn::Read => o.output = Some(cur.clone()),
+            OpFn::Write(v) => cur = v.clone(),
+            OpFn::Cas { expected, new } => {
+                if *expected == cur {
+                    cur = new.clone();
+                } else if o.outcome == Outcome::Ok {
+                    o.outcome = Outcome::Fail;
+                    o.found_other = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    for o in &mut ops {
+        if o.outcome == Outcome::Info {
+            o.return_ns = None;
+        }
+        if matches!(o.f, OpFn::Read) && rng.gen_bool(0.25) {
+            o.output = Some(Value::Int(rng.gen_range(0..5)));
+        }
+        if matches!(o.f, OpFn::Cas { .. }) && o.outcome == Outcome::Ok && rng.gen_bool(0.15) {
+            o.outcome = Outcome::Fail;
+            o.found_other = true;
+        }
+    }
+    History { ops }
+}
+
+#[test]
+fn pruning_crashed_writes_and_placing_reads_greedily_agree_with_brute_force() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x9e_11_5a);
+    let (mut yes, mut no, mut pruned) = (0, 0, 0);
+    for case in 0..3000 {
+        let history = random_register_history(&mut rng);
+        let expected = brute_force(&history);
+        let report = check_linearizable(&history, ModelKind::CasRegister, Budget::default());
+        assert_eq!(
+            report.verdict.is_linearizable(),
+            expected,
+            "case {case}: brute force says {expected}, search says {}\n{}",
+            report.verdict,
+            history.to_jsonl()
+        );
+        assert!(!matches!(report.verdict, Verdict::Unknown { .. }));
+        pruned += usize::from(report.ops_pruned > 0);
+        if expected {
+            yes += 1;
+        } else {
+            no += 1;
+        }
+    }
+    assert!(
+        yes > 500 && no > 500 && pruned > 300,
+        "linearizable {yes}, not {no}, pruned in {pruned}"
+    );
+}
+
 #[test]
 fn the_explanation_reads_like_a_lesson() {
     let v = check(
@@ -536,9 +655,9 @@ fn the_explanation_reads_like_a_lesson() {
     let expected = "NOT linearizable
 the register (register model) is not linearizable.
 The longest order of its operations consistent with real time and the model has 2 operation(s), starting from nil:
-  #0      p0 write 1                   => 1
-  #1      p0 write 2                   => 2
-Then #2 `p1 read -> 1` cannot be placed:
+  #0      c0 write 1                   => 1
+  #1      c0 write 2                   => 2
+Then #2 `c1 read -> 1` cannot be placed:
   it returned before any consistent order could include it; where it could have taken effect, the value was 2.";
     assert_eq!(v.to_string(), expected);
 }

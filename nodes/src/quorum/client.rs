@@ -70,7 +70,7 @@ impl Client {
         let is_read = open.req.f == OpFn::Read;
         match answer {
             Answer::Ok(v) => self.core.finish(ctx, Outcome::Ok, v),
-            Answer::Mismatch => self.core.finish(ctx, Outcome::Fail, None),
+            Answer::Mismatch => self.core.found_other(ctx),
             Answer::Unavailable if is_read => {
                 self.core.refused(ctx);
             }

@@ -96,7 +96,7 @@ impl Client {
             }
             ClientResult::CasMismatch => {
                 self.leader = Some(from);
-                self.core.finish(ctx, Outcome::Fail, None);
+                self.core.found_other(ctx);
             }
             ClientResult::NotLeader(hint) => {
                 match hint {

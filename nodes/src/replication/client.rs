@@ -138,7 +138,7 @@ impl Client {
             }
             Answer::CasMismatch => {
                 self.primary = Some(from);
-                self.core.finish(ctx, Outcome::Fail, None);
+                self.core.found_other(ctx);
             }
             Answer::Behind(hint) => {
                 // Forwarded to the primary: it has everything this client

@@ -49,12 +49,12 @@ impl Client {
         if self.core.open().map(|o| o.req.id.0) != Some(op) {
             return;
         }
-        let outcome = if took_effect {
-            Outcome::Ok
+        // Only a cas can leave the store unchanged: it found another value.
+        if took_effect {
+            self.core.finish(ctx, Outcome::Ok, output);
         } else {
-            Outcome::Fail
-        };
-        self.core.finish(ctx, outcome, output);
+            self.core.found_other(ctx);
+        }
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {

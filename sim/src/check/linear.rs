@@ -11,16 +11,33 @@
 //! impossible, so the search backtracks: it pops the last linearized operation,
 //! puts its entries back and tries the next invocation after it.
 //!
+//! The candidates (invocations before the first return entry) are tried in
+//! three passes: pure observations first (completed reads, and cas operations
+//! that found another value), then the other completed operations, then the
+//! `Info` ones, which need not be placed at all. An observation that fits the
+//! current state is placed *greedily*, with no alternative tried: any complete
+//! order that places it later can move it here, because it changes no state,
+//! everything that had to precede it in real time is already placed (else that
+//! operation's return entry would come first in the list), and moving it earlier
+//! keeps it before everything that had to follow it. So when the search
+//! backtracks over an observation, it backtracks over its parent too.
+//!
 //! Two configurations with the same set of linearized operations and the same
-//! model state have the same future, so each (set, state) pair is explored once:
-//! the memo holds the set as a bitset plus an interned state id. The stack is an
-//! explicit `Vec`, so deep histories cannot overflow the thread's stack.
+//! model state have the same future, so each (set, state) pair is explored once.
+//! The memo stores the set exactly, as run lengths of placed and unplaced
+//! operations in history order (LEB128 varints): the placed operations are
+//! nearly a prefix of the history, so an entry takes a few bytes where a bitset
+//! takes one bit per operation. Entries are compared byte for byte after the
+//! hash, never by hash alone, so a collision cannot make a verdict wrong. The
+//! stack is an explicit `Vec`, so deep histories cannot overflow the thread's
+//! stack.
 //!
 //! `Info` operations have no return entry: they may be linearized anywhere after
 //! their invocation, and an `Info` operation still pending when every completed
 //! operation has been placed simply never took effect (or took effect after
-//! everything, which no one observed). `Fail` operations and reads with no result
-//! are dropped before the search: they constrain nothing.
+//! everything, which no one observed). `Fail` operations (except a cas that
+//! found another value, an observation) and reads with no result are dropped
+//! before the search: they constrain nothing.
 
 use std::hash::Hash;
 
@@ -95,6 +112,8 @@ pub(crate) struct Meter<'a> {
     pub steps: u64,
     /// Bytes held by the memos of keys still being searched.
     pub memo_bytes: u64,
+    /// The most `memo_bytes` has been.
+    pub memo_bytes_peak: u64,
 }
 
 impl Meter<'_> {
@@ -139,20 +158,35 @@ pub(crate) struct SearchOp<'h> {
 /// Whether the search needs this operation at all.
 pub(crate) fn relevant(op: &Op) -> bool {
     match op.outcome {
-        Outcome::Fail => false,
+        // Did not take effect, unless it is a cas's observation.
+        Outcome::Fail => is_found_other(op),
         // A read that did not return a value constrains nothing.
         Outcome::Info => !matches!(op.f, OpFn::Read),
         Outcome::Ok => !(matches!(op.f, OpFn::Read) && op.output.is_none()),
     }
 }
 
+/// A cas that completed with "the key holds another value".
+pub(crate) fn is_found_other(op: &Op) -> bool {
+    op.outcome == Outcome::Fail
+        && op.found_other
+        && op.return_ns.is_some()
+        && matches!(op.f, OpFn::Cas { .. })
+}
+
 pub(crate) fn search_op(op: &Op) -> SearchOp<'_> {
     let ret = match op.outcome {
         Outcome::Ok => op.return_ns.map(|r| r.max(op.call_ns)),
+        Outcome::Fail if is_found_other(op) => op.return_ns.map(|r| r.max(op.call_ns)),
         _ => None,
     };
     SearchOp { op, ret }
 }
+
+/// The three passes over the candidates (see the module documentation).
+const OBSERVATION: u8 = 0;
+const UPDATE: u8 = 1;
+const PENDING: u8 = 2;
 
 #[derive(Clone, Copy)]
 struct Node {
@@ -184,39 +218,49 @@ struct Stuck {
 /// The memo: every (set of linearized operations, state) pair explored so far.
 ///
 /// An open-addressing table of indices into flat arrays, so an insert costs no
-/// allocation: the bitsets live back to back in `arena`. It is only probed,
-/// never iterated.
+/// allocation once the arrays have grown: the encoded sets live back to back in
+/// `arena`. It is only probed, never iterated.
 struct Memo {
-    words: usize,
     slots: Vec<u32>,
     hashes: Vec<u64>,
     states: Vec<u32>,
-    arena: Vec<u64>,
+    /// Entry `e`'s encoded set is `arena[starts[e]..starts[e + 1]]`.
+    starts: Vec<u64>,
+    arena: Vec<u8>,
+    /// The set being looked up, encoded.
+    scratch: Vec<u8>,
 }
 
 impl Memo {
-    fn new(words: usize) -> Memo {
+    fn new() -> Memo {
         Memo {
-            words,
             slots: vec![NONE; 1024],
             hashes: Vec::new(),
             states: Vec::new(),
+            starts: vec![0],
             arena: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
-    /// What one entry costs: its bitset, hash, state and slots.
-    fn entry_bytes(&self) -> u64 {
-        (self.words as u64 + 1) * 8 + 4 + 8
+    /// The memory it holds (what its arrays have reserved).
+    fn bytes(&self) -> u64 {
+        (self.slots.capacity() * 4
+            + self.hashes.capacity() * 8
+            + self.states.capacity() * 4
+            + self.starts.capacity() * 8
+            + self.arena.capacity()
+            + self.scratch.capacity()) as u64
     }
 
-    /// Everything it holds.
-    fn bytes(&self) -> u64 {
-        self.hashes.len() as u64 * self.entry_bytes()
+    /// Entries held.
+    fn len(&self) -> usize {
+        self.hashes.len()
     }
 
     /// Inserts the pair; false if it was already there.
     fn insert(&mut self, hash: u64, state: u32, bits: &[u64]) -> bool {
+        encode_runs(bits, &mut self.scratch);
         let mask = self.slots.len() - 1;
         let mut i = (hash as usize) & mask;
         loop {
@@ -227,7 +271,8 @@ impl Memo {
             let e = slot as usize;
             if self.hashes[e] == hash
                 && self.states[e] == state
-                && self.arena[e * self.words..(e + 1) * self.words] == *bits
+                && self.arena[self.starts[e] as usize..self.starts[e + 1] as usize]
+                    == *self.scratch
             {
                 return false;
             }
@@ -236,7 +281,8 @@ impl Memo {
         let id = self.hashes.len() as u32;
         self.hashes.push(hash);
         self.states.push(state);
-        self.arena.extend_from_slice(bits);
+        self.arena.extend_from_slice(&self.scratch);
+        self.starts.push(self.arena.len() as u64);
         self.slots[i] = id;
         if self.hashes.len() * 2 > self.slots.len() {
             self.grow();
@@ -257,6 +303,59 @@ impl Memo {
         }
         self.slots = slots;
     }
+}
+
+/// Encodes a bitset exactly as the lengths of its alternating runs, starting
+/// with a run of ones (possibly empty) and ending with the last one bit, each
+/// length a LEB128 varint. The encoding is canonical: two sets are equal iff
+/// their encodings are.
+fn encode_runs(bits: &[u64], out: &mut Vec<u8>) {
+    out.clear();
+    let total = bits.len() * 64;
+    let mut pos = 0;
+    let mut ones = true;
+    loop {
+        let next = next_change(bits, pos, ones);
+        if !ones && next == total {
+            break;
+        }
+        push_varint(out, (next - pos) as u64);
+        if next == total {
+            break;
+        }
+        pos = next;
+        ones = !ones;
+    }
+}
+
+/// The first position at or after `pos` whose bit is not `ones`.
+#[inline]
+fn next_change(bits: &[u64], pos: usize, ones: bool) -> usize {
+    let mut w = pos / 64;
+    if w >= bits.len() {
+        return bits.len() * 64;
+    }
+    let flip = |x: u64| if ones { !x } else { x };
+    let mut word = flip(bits[w]) & (!0u64 << (pos % 64));
+    loop {
+        if word != 0 {
+            return w * 64 + word.trailing_zeros() as usize;
+        }
+        w += 1;
+        if w == bits.len() {
+            return bits.len() * 64;
+        }
+        word = flip(bits[w]);
+    }
+}
+
+#[inline]
+fn push_varint(out: &mut Vec<u8>, mut x: u64) {
+    while x >= 0x80 {
+        out.push((x as u8) | 0x80);
+        x >>= 7;
+    }
+    out.push(x as u8);
 }
 
 /// Interns model states so the memo and the transition cache hold small ids.
@@ -288,22 +387,33 @@ pub(crate) struct KeySearch<'h, 'm, M: Model> {
     ops: Vec<SearchOp<'h>>,
     nodes: Vec<Node>,
     must_place: usize,
+    /// Per pass, how many of its operations are not placed yet (a pass with
+    /// none left is skipped).
+    left: [usize; 3],
     zobrist: Vec<u64>,
     bits: Vec<u64>,
     bits_hash: u64,
     states: States<M::State>,
     state: u32,
+    /// Per op: the pass it belongs to.
+    pass_of: Vec<u8>,
     /// Per op: the only state in which it succeeds, for pure observations.
     observes: Vec<u32>,
+    /// Per op: the only state in which it fails, for pure observations that
+    /// succeed everywhere else.
+    observes_not: Vec<u32>,
     /// (state, op) -> next state, or NONE if the model refuses.
     transitions: ProbeMap<u64, u32>,
     memo: Memo,
+    /// Memory this key's memo held when last counted against the budget.
+    memo_counted: u64,
     /// The explicit stack: (call node, state before it).
     stack: Vec<(u32, u32)>,
     /// The deepest configuration that got stuck: its stack, the operation whose
     /// return entry stopped it, and the state then.
     best: Stuck,
     entry: u32,
+    pass: u8,
     /// Steps this key has used.
     pub steps: u64,
 }
@@ -371,30 +481,52 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
             ids: ProbeMap::default(),
         };
         let state = states.intern(model.init());
-        // Reads succeed in exactly one state: compare ids, skip the model.
-        let observes = ops
-            .iter()
-            .map(
-                |o| match model.observes(&o.op.f, o.op.output.as_ref(), o.op.outcome) {
-                    Some(s) => states.intern(s),
-                    None => NONE,
-                },
-            )
-            .collect();
+        // Observations succeed in exactly one state (or in all but one):
+        // compare ids, skip the model.
+        let mut observes = Vec::with_capacity(n);
+        let mut observes_not = Vec::with_capacity(n);
+        let mut pass_of = Vec::with_capacity(n);
+        let mut left = [0usize; 3];
+        for o in &ops {
+            let (f, out, outcome) = (&o.op.f, o.op.output.as_ref(), o.op.outcome);
+            let is = model.observes(f, out, outcome).map(|s| states.intern(s));
+            let not = if is.is_none() {
+                model.observes_not(f, out, outcome).map(|s| states.intern(s))
+            } else {
+                None
+            };
+            observes.push(is.unwrap_or(NONE));
+            observes_not.push(not.unwrap_or(NONE));
+            // Only completed observations are placed greedily: they must be
+            // placed anyway, so placing one early loses nothing.
+            let pass = if o.ret.is_none() {
+                PENDING
+            } else if is.is_some() || not.is_some() {
+                OBSERVATION
+            } else {
+                UPDATE
+            };
+            pass_of.push(pass);
+            left[pass as usize] += 1;
+        }
         let entry = nodes[HEAD as usize].next;
         KeySearch {
             model,
             ops,
             nodes,
             must_place,
+            left,
             zobrist: (0..n as u64).map(splitmix64).collect(),
             bits: vec![0u64; words],
             bits_hash: 0,
             states,
             state,
+            pass_of,
             observes,
+            observes_not,
             transitions: ProbeMap::with_capacity_and_hasher(4 * n, Default::default()),
-            memo: Memo::new(words),
+            memo: Memo::new(),
+            memo_counted: 0,
             stack: Vec::new(),
             best: Stuck {
                 stack: Vec::new(),
@@ -403,18 +535,25 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
                 common: 0,
             },
             entry,
+            pass: OBSERVATION,
             steps: 0,
         }
+    }
+
+    /// The first pass at or after `from` with operations left to place.
+    #[inline]
+    fn first_pass(&self, from: u8) -> Option<u8> {
+        (from..=PENDING).find(|&p| self.left[p as usize] > 0)
     }
 
     /// Searches for at most `max_steps` more steps (fewer if `meter` runs out).
     /// `None`: not finished yet.
     pub fn run(&mut self, max_steps: u64, meter: &mut Meter<'_>) -> Option<KeyOutcome<M::State>> {
         let limit = self.steps + max_steps;
-        let (ops, nodes, model) = (&self.ops, &mut self.nodes, self.model);
         let mut entry = self.entry;
         let mut state = self.state;
-        let outcome = loop {
+        let mut pass = self.pass;
+        let outcome = 'search: loop {
             if self.must_place == 0 {
                 break Some(KeyOutcome::Linearizable);
             }
@@ -428,54 +567,56 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
             // A completed operation still waits, so its return entry lies ahead
             // and the walk meets it before the end of the list.
             debug_assert!(entry != TAIL, "walked past every return entry");
-            let node = nodes[entry as usize];
+            let node = self.nodes[entry as usize];
+            let mut dead = false;
             if node.is_call {
                 let op = node.op as usize;
-                let observed = self.observes[op];
-                let next = if observed != NONE {
-                    // A read: it fits exactly when the state is what it saw.
-                    if observed == state {
-                        state
-                    } else {
-                        NONE
-                    }
-                } else {
-                    let key = (u64::from(state) << 32) | op as u64;
-                    match self.transitions.get(&key) {
-                        Some(&t) => t,
-                        None => {
-                            let o = ops[op].op;
-                            let before = &self.states.all[state as usize];
-                            let t = match model.step(before, &o.f, o.output.as_ref(), o.outcome) {
-                                Some(s) => self.states.intern(s),
-                                None => NONE,
-                            };
-                            self.transitions.insert(key, t);
-                            t
-                        }
-                    }
-                };
+                if self.pass_of[op] != pass {
+                    entry = node.next;
+                    continue;
+                }
+                let next = self.next_state(state, op);
                 if next != NONE {
                     self.bits[op / 64] |= 1 << (op % 64);
                     self.bits_hash ^= self.zobrist[op];
                     let hash = self.bits_hash ^ splitmix64(u64::from(next) ^ 0xa5a5_0000_0000);
                     if self.memo.insert(hash, next, &self.bits) {
-                        meter.memo_bytes += self.memo.entry_bytes();
-                        if meter.memo_bytes > meter.budget.max_memo_bytes {
-                            break Some(KeyOutcome::Unknown(Exhausted::Memory));
+                        if self.memo.len() & 0x3ff == 0 {
+                            let now = self.memo.bytes();
+                            meter.memo_bytes += now.saturating_sub(self.memo_counted);
+                            meter.memo_bytes_peak = meter.memo_bytes_peak.max(meter.memo_bytes);
+                            self.memo_counted = now;
+                            if meter.memo_bytes > meter.budget.max_memo_bytes {
+                                break Some(KeyOutcome::Unknown(Exhausted::Memory));
+                            }
                         }
                         self.stack.push((entry, state));
                         state = next;
-                        if ops[op].ret.is_some() {
+                        if self.ops[op].ret.is_some() {
                             self.must_place -= 1;
                         }
-                        lift(nodes, entry);
-                        entry = nodes[HEAD as usize].next;
+                        self.left[pass as usize] -= 1;
+                        lift(&mut self.nodes, entry);
+                        entry = self.nodes[HEAD as usize].next;
+                        pass = self.first_pass(OBSERVATION).unwrap_or(PENDING);
                         continue;
                     }
                     undo(&mut self.bits, &mut self.bits_hash, &self.zobrist, op);
+                    // An observation that fits is the only move worth trying
+                    // here; its configuration was explored before and failed, so
+                    // this one fails too.
+                    dead = pass == OBSERVATION;
                 }
-                entry = node.next;
+                if !dead {
+                    entry = node.next;
+                    continue;
+                }
+            } else if let Some(p) = self.first_pass(pass + 1) {
+                // This pass found nothing to place before the first return
+                // entry: try the next kind of operation from the front.
+                pass = p;
+                entry = self.nodes[HEAD as usize].next;
+                continue;
             } else {
                 // A return entry: its operation was not placed before it returned.
                 let best = &mut self.best;
@@ -487,30 +628,65 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
                     best.blocked = node.op;
                     best.state = state;
                 }
-                match self.stack.pop() {
-                    Some((e, s)) => {
-                        best.common = best.common.min(self.stack.len());
-                        state = s;
-                        let op = nodes[e as usize].op as usize;
-                        undo(&mut self.bits, &mut self.bits_hash, &self.zobrist, op);
-                        if ops[op].ret.is_some() {
-                            self.must_place += 1;
-                        }
-                        unlift(nodes, e);
-                        entry = nodes[e as usize].next;
-                    }
-                    None => break Some(self.violation()),
+            }
+            // Backtrack: undo the last placed operation and try the candidates
+            // after it. Undoing an observation undoes its parent too.
+            loop {
+                let Some((e, s)) = self.stack.pop() else {
+                    break 'search Some(self.violation());
+                };
+                self.best.common = self.best.common.min(self.stack.len());
+                state = s;
+                let op = self.nodes[e as usize].op as usize;
+                undo(&mut self.bits, &mut self.bits_hash, &self.zobrist, op);
+                if self.ops[op].ret.is_some() {
+                    self.must_place += 1;
+                }
+                let p = self.pass_of[op];
+                self.left[p as usize] += 1;
+                unlift(&mut self.nodes, e);
+                if p != OBSERVATION {
+                    entry = self.nodes[e as usize].next;
+                    pass = p;
+                    break;
                 }
             }
         };
         self.entry = entry;
         self.state = state;
+        self.pass = pass;
         outcome
     }
 
-    /// Memory held by this key's memo (as counted against the budget).
+    /// The state after placing `op` in `state`, or NONE if it cannot go there.
+    #[inline]
+    fn next_state(&mut self, state: u32, op: usize) -> u32 {
+        let is = self.observes[op];
+        if is != NONE {
+            // A read: it fits exactly when the state is what it saw.
+            return if is == state { state } else { NONE };
+        }
+        let not = self.observes_not[op];
+        if not != NONE {
+            return if not != state { state } else { NONE };
+        }
+        let key = (u64::from(state) << 32) | op as u64;
+        if let Some(&t) = self.transitions.get(&key) {
+            return t;
+        }
+        let o = self.ops[op].op;
+        let before = &self.states.all[state as usize];
+        let t = match self.model.step(before, &o.f, o.output.as_ref(), o.outcome) {
+            Some(s) => self.states.intern(s),
+            None => NONE,
+        };
+        self.transitions.insert(key, t);
+        t
+    }
+
+    /// Memory held by this key's memo, as counted against the budget so far.
     pub fn memo_bytes(&self) -> u64 {
-        self.memo.bytes()
+        self.memo_counted
     }
 
     fn violation(&self) -> KeyOutcome<M::State> {

@@ -26,9 +26,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::history::{History, Op, OpFn, Outcome, ProcessId};
+use crate::history::{History, Op, OpFn, Outcome, ProcessId, Value};
 pub use linear::Budget;
-use linear::{relevant, search_op, Exhausted, KeyOutcome, KeySearch, Meter};
+use linear::{is_found_other, relevant, search_op, Exhausted, KeyOutcome, KeySearch, Meter};
 pub use model::{Model, ModelKind, ValueModel};
 pub use weak::{check_weak, WeakReport};
 
@@ -41,10 +41,37 @@ pub enum Verdict {
         explanation: Explanation,
     },
     /// The budget ran out (or the history uses operations the model does not
-    /// know); nothing is claimed either way.
+    /// know); nothing is claimed either way. `cause` says which limit, so a
+    /// caller can name the flag that helps.
     Unknown {
         reason: String,
+        cause: UnknownCause,
     },
+}
+
+/// Why a search answered "unknown".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownCause {
+    /// The step budget ran out (`Budget::max_steps`).
+    Steps,
+    /// The memo reached its memory cap (`Budget::max_memo_bytes`).
+    Memory,
+    /// The caller's wall-clock deadline passed (`Budget::expired`).
+    Deadline,
+    /// The history has operations the model does not know.
+    Unsupported,
+}
+
+impl UnknownCause {
+    pub fn name(self) -> &'static str {
+        match self {
+            UnknownCause::Steps => "steps",
+            UnknownCause::Memory => "memory",
+            UnknownCause::Deadline => "deadline",
+            UnknownCause::Unsupported => "unsupported",
+        }
+    }
 }
 
 impl Verdict {
@@ -98,11 +125,17 @@ pub struct LinearizabilityReport {
     pub keys_total: usize,
     pub keys_checked: usize,
     /// Operations in the history, and those the search had to order (failed
-    /// operations and reads without a result are left out).
+    /// operations, reads without a result and the pruned operations are left
+    /// out).
     pub ops_total: usize,
     pub ops_searched: usize,
+    /// Crashed (`Info`) writes whose effect no operation could observe, set
+    /// aside before the search (see [`prune_unobserved`]).
+    pub ops_pruned: usize,
     /// Search steps used, over all keys: the deterministic measure of effort.
     pub steps: u64,
+    /// The most memory the search memos held at once, in bytes.
+    pub memo_bytes_peak: u64,
 }
 
 /// Why a history cannot be checked against a model at all.
@@ -115,6 +148,8 @@ pub enum InvalidHistory {
         model: ModelKind,
         hint: &'static str,
     },
+    #[error("the history has no operations: there is nothing to check")]
+    Empty,
     #[error("operation {index} ({op}) returned at {return_ns} ns, before it was invoked at {call_ns} ns")]
     ReturnBeforeCall {
         index: usize,
@@ -126,6 +161,9 @@ pub enum InvalidHistory {
 
 /// Checks that every operation is one the model knows and that times make sense.
 pub fn validate(history: &History, model: ModelKind) -> Result<(), InvalidHistory> {
+    if history.ops.is_empty() {
+        return Err(InvalidHistory::Empty);
+    }
     let m = model.model();
     for (index, op) in history.ops.iter().enumerate() {
         if !m.supports(&op.f) {
@@ -164,15 +202,26 @@ pub fn check_linearizable(
     model: ModelKind,
     budget: Budget<'_>,
 ) -> LinearizabilityReport {
-    check_linearizable_with(history, model, &model.model(), budget)
+    search(history, model, &model.model(), budget, true)
 }
 
 /// As [`check_linearizable`], with any [`Model`]. `kind` only labels the report.
+/// No operation is pruned: what is sound to prune depends on the model.
 pub fn check_linearizable_with<M: Model>(
     history: &History,
     kind: ModelKind,
     model: &M,
     budget: Budget<'_>,
+) -> LinearizabilityReport {
+    search(history, kind, model, budget, false)
+}
+
+fn search<M: Model>(
+    history: &History,
+    kind: ModelKind,
+    model: &M,
+    budget: Budget<'_>,
+    prune: bool,
 ) -> LinearizabilityReport {
     let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, op) in history.ops.iter().enumerate() {
@@ -185,7 +234,9 @@ pub fn check_linearizable_with<M: Model>(
         keys_checked: 0,
         ops_total: history.ops.len(),
         ops_searched: 0,
+        ops_pruned: 0,
         steps: 0,
+        memo_bytes_peak: 0,
     };
     if let Some((index, op)) = history
         .ops
@@ -199,6 +250,7 @@ pub fn check_linearizable_with<M: Model>(
                 describe_op(op),
                 model.name()
             ),
+            cause: UnknownCause::Unsupported,
         };
         return report;
     }
@@ -207,14 +259,20 @@ pub fn check_linearizable_with<M: Model>(
         budget,
         steps: 0,
         memo_bytes: 0,
+        memo_bytes_peak: 0,
     };
     let mut pending = Vec::new();
     for (key, indices) in &by_key {
-        let kept: Vec<usize> = indices
+        let mut kept: Vec<usize> = indices
             .iter()
             .copied()
             .filter(|&i| relevant(&history.ops[i]))
             .collect();
+        if prune {
+            let before = kept.len();
+            kept = prune_unobserved(history, kept);
+            report.ops_pruned += before - kept.len();
+        }
         report.ops_searched += kept.len();
         let ops: Vec<_> = kept.iter().map(|&i| search_op(&history.ops[i])).collect();
         pending.push((*key, kept, KeySearch::new(model, ops)));
@@ -222,7 +280,7 @@ pub fn check_linearizable_with<M: Model>(
     // Keys take turns, each round with twice the steps of the last, so one key
     // with a huge search space cannot hide a violation on another.
     let mut slice: u64 = 4096;
-    let mut unknown: Option<String> = None;
+    let mut unknown: Option<(String, UnknownCause)> = None;
     'rounds: while !pending.is_empty() {
         let mut unfinished = Vec::new();
         for (key, kept, mut search) in pending {
@@ -244,24 +302,36 @@ pub fn check_linearizable_with<M: Model>(
                         explain(history, kind, model, key, &kept, &prefix, blocked, &init);
                     report.verdict = Verdict::NotLinearizable { explanation };
                     report.steps = meter.steps;
+                    report.memo_bytes_peak = meter.memo_bytes_peak;
                     return report;
                 }
                 Some(KeyOutcome::Unknown(why)) => {
-                    let why = match why {
-                        Exhausted::Steps => format!(
-                            "the search budget of {} steps ran out",
-                            meter.budget.max_steps
+                    let (why, cause) = match why {
+                        Exhausted::Steps => (
+                            format!(
+                                "the search budget of {} steps ran out",
+                                meter.budget.max_steps
+                            ),
+                            UnknownCause::Steps,
                         ),
-                        Exhausted::Deadline => "the time limit passed".to_string(),
-                        Exhausted::Memory => format!(
-                            "the search memo reached its limit of {} MiB",
-                            meter.budget.max_memo_bytes >> 20
+                        Exhausted::Deadline => {
+                            ("the time limit passed".to_string(), UnknownCause::Deadline)
+                        }
+                        Exhausted::Memory => (
+                            format!(
+                                "the search memo reached its limit of {}",
+                                show_bytes(meter.budget.max_memo_bytes)
+                            ),
+                            UnknownCause::Memory,
                         ),
                     };
-                    unknown = Some(format!(
-                        "{why} while checking key {key:?} ({} operations, {} step(s) on it)",
-                        kept.len(),
-                        search.steps
+                    unknown = Some((
+                        format!(
+                            "{why} while checking key {key:?} ({} operations, {} step(s) on it)",
+                            kept.len(),
+                            search.steps
+                        ),
+                        cause,
                     ));
                     // The budget is shared: nothing is left for the other keys.
                     break 'rounds;
@@ -272,10 +342,130 @@ pub fn check_linearizable_with<M: Model>(
         slice = slice.saturating_mul(2);
     }
     report.steps = meter.steps.min(meter.budget.max_steps);
-    if let Some(reason) = unknown {
-        report.verdict = Verdict::Unknown { reason };
+    report.memo_bytes_peak = meter.memo_bytes_peak;
+    if let Some((reason, cause)) = unknown {
+        report.verdict = Verdict::Unknown { reason, cause };
     }
     report
+}
+
+/// `1073741824` as "1 GiB", `536870912` as "512 MiB".
+pub fn show_bytes(b: u64) -> String {
+    const GIB: u64 = 1 << 30;
+    const MIB: u64 = 1 << 20;
+    if b >= GIB && b % GIB == 0 {
+        format!("{} GiB", b / GIB)
+    } else if b >= MIB {
+        format!("{} MiB", b / MIB)
+    } else {
+        format!("{b} bytes")
+    }
+}
+
+/// Sets aside the crashed (`Info`) operations of one key whose effect no
+/// operation can observe, for the built-in value models. `kept` holds indices
+/// of the key's relevant operations; the result is the subset still to search.
+///
+/// An `Info` write of `v` (a delete writes nil, a cas its new value) may be
+/// left out when, counting only operations that could be linearized after the
+/// write was invoked (those that returned after it was invoked, or never):
+///
+/// - no read returned `v`;
+/// - no successful or crashed cas expected `v`;
+/// - no cas that found another value expected anything but `v`;
+/// - and the key has no append at all.
+///
+/// Why: take any valid order that places the write. Until the next write,
+/// delete or successful cas, the key holds `v`, and nothing placed there can
+/// need `v`: no read returns it, no successful cas expects it, no crashed cas
+/// expects it (so each crashed cas there was a no-op, and can be left out, as
+/// any crashed operation can). A cas that found another value placed there
+/// needs the key to differ from its expected value; with the write left out the
+/// key holds the previous value instead, which may be exactly that expected
+/// value, hence the third rule (one whose expected value is `v` cannot be
+/// placed there at all). An append there would turn `v` into a value that
+/// a later read can see, hence the fourth. So the same order without the write
+/// is valid, and the history is linearizable with the write iff without it.
+/// Leaving an operation out can only remove evidence from the rules above, so
+/// the rule is applied until nothing changes.
+pub fn prune_unobserved(history: &History, mut kept: Vec<usize>) -> Vec<usize> {
+    use model::normalize;
+    const FOREVER: u64 = u64::MAX;
+    let ops = &history.ops;
+    if kept.iter().any(|&i| matches!(ops[i].f, OpFn::Append(_))) {
+        return kept;
+    }
+    let written = |op: &Op| -> Option<Value> {
+        if op.outcome != Outcome::Info {
+            return None;
+        }
+        match &op.f {
+            OpFn::Write(v) => Some(normalize(v)),
+            OpFn::Delete => Some(Value::Nil),
+            OpFn::Cas { new, .. } => Some(normalize(new)),
+            _ => None,
+        }
+    };
+    loop {
+        // Per value: the latest return of an operation that needs it there.
+        let mut needs: BTreeMap<Value, u64> = BTreeMap::new();
+        // Cas observations: the latest return, its expected value, and the
+        // latest return of one expecting any other value.
+        let mut found: Vec<(u64, Value)> = Vec::new();
+        for &i in &kept {
+            let op = &ops[i];
+            let ret = op.return_ns.unwrap_or(FOREVER).max(op.call_ns);
+            let need = match (&op.f, op.outcome) {
+                (OpFn::Read, Outcome::Ok) => op.output.as_ref().map(normalize),
+                (OpFn::Cas { expected, .. }, Outcome::Fail) if is_found_other(op) => {
+                    found.push((ret, normalize(expected)));
+                    None
+                }
+                (OpFn::Cas { expected, .. }, Outcome::Ok) => Some(normalize(expected)),
+                (OpFn::Cas { expected, .. }, Outcome::Info) => {
+                    // A crashed cas may take effect at any time after.
+                    let e = normalize(expected);
+                    let slot = needs.entry(e).or_insert(0);
+                    *slot = FOREVER;
+                    None
+                }
+                _ => None,
+            };
+            if let Some(v) = need {
+                let slot = needs.entry(v).or_insert(0);
+                *slot = (*slot).max(ret);
+            }
+        }
+        found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        let latest = found.first().cloned();
+        let latest_other = latest
+            .as_ref()
+            .and_then(|(_, e)| found.iter().find(|(_, x)| x != e).map(|(r, _)| *r));
+        let before = kept.len();
+        kept.retain(|&i| {
+            let op = &ops[i];
+            let Some(v) = written(op) else {
+                return true;
+            };
+            let t = op.call_ns;
+            // Values are normalised, so equal values are the same key here.
+            if needs.get(&v).is_some_and(|&r| r >= t) {
+                return true;
+            }
+            // A cas observation that could come after it and that the write
+            // of `v` could satisfy.
+            let observed_after = match &latest {
+                Some((r, e)) if *e != v => *r >= t,
+                Some(_) => latest_other.is_some_and(|r| r >= t),
+                None => false,
+            };
+            // Kept only if such an observation may need it.
+            observed_after
+        });
+        if kept.len() == before {
+            return kept;
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -333,8 +523,11 @@ fn explain<M: Model>(
     }
 }
 
-/// An operation as a learner would write it: `p3 write 4`, `p1 read -> 3`,
-/// `p2 cas 1 -> 4 (info)`.
+/// An operation as a learner would write it: `c3 write 4`, `c1 read -> 3`,
+/// `c2 cas 1 -> 4 (info)`, `c2 cas 1 -> 4 (found another value)`.
+///
+/// Clients are named as in the trace and the TUI: client `c3` is process 3.
+/// In an external history, `c3` is the history's (Jepsen's) process 3.
 pub fn describe_op(op: &Op) -> String {
     use model::describe_value as v;
     let body = match &op.f {
@@ -349,10 +542,16 @@ pub fn describe_op(op: &Op) -> String {
     };
     let outcome = match op.outcome {
         Outcome::Ok => "",
+        Outcome::Fail if op.found_other => " (found another value)",
         Outcome::Fail => " (fail)",
         Outcome::Info => " (info)",
     };
-    format!("p{} {body}{outcome}", op.process)
+    format!("{} {body}{outcome}", client_name(op.process))
+}
+
+/// The name of a client in every report: `c3` for process 3.
+pub fn client_name(process: ProcessId) -> String {
+    format!("c{process}")
 }
 
 impl fmt::Display for Explanation {
@@ -425,18 +624,26 @@ impl fmt::Display for Verdict {
             Verdict::NotLinearizable { explanation } => {
                 write!(f, "NOT linearizable\n{explanation}")
             }
-            Verdict::Unknown { reason } => write!(f, "unknown: {reason}"),
+            Verdict::Unknown { reason, .. } => write!(f, "unknown: {reason}"),
         }
     }
 }
 
 impl fmt::Display for LinearizabilityReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
+        write!(
             f,
-            "linearizability ({} model): {} of {} key(s) checked, {} of {} operation(s) searched, {} step(s)",
-            self.model, self.keys_checked, self.keys_total, self.ops_searched, self.ops_total, self.steps
+            "linearizability ({} model): {} of {} key(s) checked, {} of {} operation(s) searched",
+            self.model, self.keys_checked, self.keys_total, self.ops_searched, self.ops_total
         )?;
+        if self.ops_pruned > 0 {
+            write!(
+                f,
+                " ({} crashed write(s) nobody could observe set aside)",
+                self.ops_pruned
+            )?;
+        }
+        writeln!(f, ", {} step(s)", self.steps)?;
         write!(f, "verdict: {}", self.verdict)
     }
 }

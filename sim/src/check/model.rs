@@ -17,9 +17,12 @@ use crate::history::{OpFn, Outcome, Value};
 /// A sequential specification of one object.
 ///
 /// `step` is called with operations whose outcome is `Ok` (the output is known and
-/// must be explained) or `Info` (the operation may have taken effect; it has no
-/// output to match). Operations with outcome `Fail` never reach a model: they did
-/// not take effect.
+/// must be explained), `Info` (the operation may have taken effect; it has no
+/// output to match) or `Fail`. Only one kind of `Fail` reaches a model: a cas
+/// that found another value ([`crate::history::Op::found_other`]), an
+/// observation that must hold where it is placed (the key does not hold
+/// `expected`) and leaves the state unchanged. Every other `Fail` did not take
+/// effect and is dropped before the search.
 pub trait Model {
     /// The object's state. Kept small: the search stores one per memo entry.
     type State: Clone + Eq + Hash + Debug;
@@ -53,6 +56,18 @@ pub trait Model {
     /// then compares state ids instead of calling [`Model::step`]. The default
     /// (`None`) is always correct, only slower.
     fn observes(
+        &self,
+        _f: &OpFn,
+        _output: Option<&Value>,
+        _outcome: Outcome,
+    ) -> Option<Self::State> {
+        None
+    }
+
+    /// If the operation is a pure observation that succeeds in every state
+    /// except `s` and leaves the state unchanged (a cas that found another
+    /// value), returns `s`. As [`Model::observes`], `None` is always correct.
+    fn observes_not(
         &self,
         _f: &OpFn,
         _output: Option<&Value>,
@@ -202,16 +217,20 @@ impl Model for ValueModel {
             },
             OpFn::Write(v) => Some(normalize(v)),
             OpFn::Delete => Some(Value::Nil),
-            OpFn::Append(x) => Some(append_value(state, x)),
+            // Normalised so that appending "" to nothing is still nothing.
+            OpFn::Append(x) => Some(normalize(&append_value(state, x))),
             OpFn::Cas { expected, new } => {
                 let matches = same_value(expected, state);
                 match outcome {
                     // It returned true: the expected value must have been there.
                     Outcome::Ok if matches => Some(normalize(new)),
                     Outcome::Ok => None,
+                    // It found another value: the expected one was not there.
+                    Outcome::Fail if matches => None,
+                    Outcome::Fail => Some(state.clone()),
                     // Unknown: it took effect here if it could, else it was a no-op.
-                    _ if matches => Some(normalize(new)),
-                    _ => Some(state.clone()),
+                    Outcome::Info if matches => Some(normalize(new)),
+                    Outcome::Info => Some(state.clone()),
                 }
             }
         }
@@ -225,6 +244,13 @@ impl Model for ValueModel {
         match (f, outcome, output) {
             // States are kept normalised, so equal ids mean `same_value`.
             (OpFn::Read, Outcome::Ok, Some(seen)) => Some(normalize(seen)),
+            _ => None,
+        }
+    }
+
+    fn observes_not(&self, f: &OpFn, _output: Option<&Value>, outcome: Outcome) -> Option<Value> {
+        match (f, outcome) {
+            (OpFn::Cas { expected, .. }, Outcome::Fail) => Some(normalize(expected)),
             _ => None,
         }
     }
@@ -291,6 +317,24 @@ mod tests {
         assert_eq!(
             m.step(&Value::Int(5), &cas, None, Outcome::Info),
             Some(Value::Int(5))
+        );
+    }
+
+    #[test]
+    fn a_cas_that_found_another_value_holds_only_where_the_expected_value_was_not() {
+        let m = ModelKind::CasRegister.model();
+        let cas = OpFn::Cas {
+            expected: Value::Int(1),
+            new: Value::Int(2),
+        };
+        assert_eq!(m.step(&Value::Int(1), &cas, None, Outcome::Fail), None);
+        assert_eq!(
+            m.step(&Value::Int(5), &cas, None, Outcome::Fail),
+            Some(Value::Int(5))
+        );
+        assert_eq!(
+            m.observes_not(&cas, None, Outcome::Fail),
+            Some(Value::Int(1))
         );
     }
 }

@@ -5,11 +5,17 @@
 //!   `:invoke :ok :fail :info`. Keys come from `:key`, or, for the kv model, from
 //!   Maelstrom's `[k v]` values (`:cas` values are `[k [from to]]`). The file may
 //!   hold one map per line or one vector of maps.
-//! - **etcd logs** (porcupine's Jepsen etcd runs): lines like
-//!   `INFO  jepsen.util - 3 :invoke :cas [1 4]` (tab- or space-separated), one
-//!   single register.
+//! - **etcd logs** (porcupine's Jepsen etcd runs, and raw Jepsen logs): lines
+//!   like `INFO  jepsen.util - 3 :invoke :cas [1 4]` (tab- or space-separated),
+//!   one single register. Other lines (Jepsen's own logging, stack traces) are
+//!   skipped and counted, as porcupine does. `:fail :cas` is read as porcupine's
+//!   etcd model reads it: the cas found another value, an observation
+//!   ([`Op::found_other`]).
 //! - **JSON Lines**: one [`Op`] per line, as chaoslab writes them
 //!   ([`History::to_jsonl`]).
+//!
+//! In EDN, `:fail` keeps Jepsen's and Knossos's meaning: the operation did not
+//! happen, and it constrains nothing, a cas included.
 //!
 //! Invocations and completions are paired by process: a process has at most one
 //! operation open. Without a clock in the file, an event's time is its line
@@ -63,14 +69,17 @@ fn err(line: usize, problem: impl Into<String>, expected: impl Into<String>) -> 
     }
 }
 
-/// Guesses the format from the first non-blank line.
+/// Guesses the format from the first non-blank line (a raw Jepsen log may
+/// open with other log lines: any `jepsen.util - ` line outside EDN or JSON
+/// makes it a log).
 pub fn detect_format(text: &str) -> Format {
     let first = text
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or("");
-    if first.contains("jepsen.util") {
+    let structured = first.starts_with(['{', '[', '(']);
+    if first.contains("jepsen.util") || (!structured && text.contains(ETCD_MARK)) {
         Format::Etcd
     } else if first.starts_with("{\"") || first.starts_with("{ \"") {
         Format::Jsonl
@@ -79,21 +88,42 @@ pub fn detect_format(text: &str) -> Format {
     }
 }
 
+/// A parsed history, with what the parser left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub history: History,
+    /// Non-blank lines that were not history lines (raw Jepsen logs only).
+    pub skipped_lines: usize,
+}
+
 /// Parses `text` in `format` (the model decides how Maelstrom `[k v]` values
 /// are read).
 pub fn parse_history(text: &str, format: Format, model: ModelKind) -> Result<History, ParseError> {
-    match format {
-        Format::Auto => parse_history(text, detect_format(text), model),
+    parse_history_counted(text, format, model).map(|p| p.history)
+}
+
+/// As [`parse_history`], also saying how many lines were skipped.
+pub fn parse_history_counted(
+    text: &str,
+    format: Format,
+    model: ModelKind,
+) -> Result<Parsed, ParseError> {
+    let history = match format {
+        Format::Auto => return parse_history_counted(text, detect_format(text), model),
         Format::Jsonl => History::from_jsonl(text).map_err(|(line, e)| {
             err(
                 line,
                 format!("not a chaoslab operation: {e}"),
                 format!("one JSON object per line, e.g. {}", example_jsonl()),
             )
-        }),
-        Format::Etcd => parse_etcd(text),
-        Format::Edn => parse_edn(text, model),
-    }
+        })?,
+        Format::Etcd => return parse_etcd(text),
+        Format::Edn => parse_edn(text, model)?,
+    };
+    Ok(Parsed {
+        history,
+        skipped_lines: 0,
+    })
 }
 
 fn example_jsonl() -> String {
@@ -105,6 +135,7 @@ fn example_jsonl() -> String {
         outcome: Outcome::Ok,
         call_ns: 1000,
         return_ns: Some(2000),
+        found_other: false,
     };
     serde_json::to_string(&op).unwrap_or_default()
 }
@@ -121,6 +152,8 @@ struct Event {
     output: Option<Value>,
     /// The name of the function, to match invocations with completions.
     f_name: String,
+    /// A `:fail :cas` in an etcd log: the cas found another value.
+    found_other: bool,
 }
 
 /// Pairs invocations with completions by process.
@@ -145,6 +178,7 @@ fn pair(events: Vec<Event>) -> Result<History, ParseError> {
                 outcome: Outcome::Info,
                 call_ns: ev.time,
                 return_ns: None,
+                found_other: false,
             });
             continue;
         }
@@ -180,7 +214,10 @@ fn pair(events: Vec<Event>) -> Result<History, ParseError> {
                     op.f = OpFn::Write(v.clone());
                 }
             }
-            Outcome::Fail => op.return_ns = Some(ev.time),
+            Outcome::Fail => {
+                op.return_ns = Some(ev.time);
+                op.found_other = ev.found_other && matches!(op.f, OpFn::Cas { .. });
+            }
             // The operation may still take effect later: no return time.
             Outcome::Info => op.return_ns = None,
         }
@@ -191,42 +228,45 @@ fn pair(events: Vec<Event>) -> Result<History, ParseError> {
 // ---------------------------------------------------------------------------
 // etcd logs
 
-fn parse_etcd(text: &str) -> Result<History, ParseError> {
+const ETCD_MARK: &str = "jepsen.util - ";
+
+fn parse_etcd(text: &str) -> Result<Parsed, ParseError> {
     const EXPECTED: &str =
         "a line like `INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]` (process, :invoke/:ok/:fail/:info, :read/:write/:cas, value)";
     let mut events = Vec::new();
+    let mut skipped = 0;
+    let mut history_lines = 0;
+    let mut first_skipped: Option<(usize, &str)> = None;
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         if raw.trim().is_empty() {
             continue;
         }
-        let Some(pos) = raw.find("jepsen.util - ") else {
-            return Err(err(
-                line,
-                format!("not a jepsen.util log line: {:?}", truncate(raw)),
-                EXPECTED,
-            ));
-        };
-        let rest = &raw[pos + "jepsen.util - ".len()..];
-        let mut fields = rest.split_whitespace();
-        let (Some(process), Some(kind), Some(f)) = (fields.next(), fields.next(), fields.next())
-        else {
-            return Err(err(line, "missing fields", EXPECTED));
-        };
-        let value_text: Vec<&str> = fields.collect();
-        let value_text = value_text.join(" ");
-        if process == ":nemesis" || process == "nemesis" {
+        // A history line is `jepsen.util - PROCESS TYPE F VALUE` (as porcupine's
+        // pattern): anything else in a raw log is Jepsen's own logging.
+        let fields = raw.find(ETCD_MARK).and_then(|pos| {
+            let rest = &raw[pos + ETCD_MARK.len()..];
+            let mut fields = rest.split_whitespace();
+            let (process, kind, f) = (fields.next()?, fields.next()?, fields.next()?);
+            let client = process.parse::<ProcessId>().ok();
+            let nemesis = process == ":nemesis" || process == "nemesis";
+            if client.is_none() && !nemesis {
+                return None;
+            }
+            let kind = parse_kind(kind)?;
+            let value_text = fields.collect::<Vec<&str>>().join(" ");
+            Some((client, kind, f, value_text))
+        });
+        let Some((process, (is_invoke, mut kind), f, value_text)) = fields else {
+            skipped += 1;
+            first_skipped.get_or_insert((line, raw));
             continue;
-        }
-        let process: ProcessId = process.parse().map_err(|_| {
-            err(
-                line,
-                format!("process {process:?} is not a number"),
-                EXPECTED,
-            )
-        })?;
-        let (is_invoke, mut kind) =
-            parse_kind(kind).ok_or_else(|| err(line, format!("unknown type {kind}"), EXPECTED))?;
+        };
+        history_lines += 1;
+        // The nemesis's events are history lines but not client operations.
+        let Some(process) = process else {
+            continue;
+        };
         let value = if value_text.is_empty() {
             Edn::Nil
         } else {
@@ -284,6 +324,8 @@ fn parse_etcd(text: &str) -> Result<History, ParseError> {
         if kind == Outcome::Fail && timed_out {
             kind = Outcome::Info;
         }
+        // Porcupine's etcd model: a `:fail :cas` saw another value.
+        let found_other = kind == Outcome::Fail && !is_invoke && f_name == "cas";
         events.push(Event {
             line,
             time: line as u64,
@@ -294,9 +336,24 @@ fn parse_etcd(text: &str) -> Result<History, ParseError> {
             f: opfn,
             output,
             f_name,
+            found_other,
         });
     }
-    pair(events)
+    if history_lines == 0 {
+        let (line, raw) = first_skipped.unwrap_or((0, ""));
+        return Err(err(
+            line,
+            format!(
+                "no jepsen.util history line in the file (first line: {:?})",
+                truncate(raw)
+            ),
+            EXPECTED,
+        ));
+    }
+    Ok(Parsed {
+        history: pair(events)?,
+        skipped_lines: skipped,
+    })
 }
 
 fn truncate(s: &str) -> String {
@@ -785,6 +842,7 @@ fn edn_event(
         f,
         output,
         f_name,
+        found_other: false,
     }))
 }
 
@@ -866,5 +924,31 @@ mod tests {
         assert_eq!(e.line, 1);
         let e = parse_history("hello\n", Format::Etcd, ModelKind::Register).unwrap_err();
         assert_eq!(e.line, 1);
+    }
+
+    #[test]
+    fn raw_jepsen_log_lines_that_are_not_history_lines_are_skipped_and_counted() {
+        let text = "INFO  jepsen.core - Running test\n\
+INFO  jepsen.util - 0\t:invoke\t:write\t3\n\
+WARN  jepsen.util - Worker 2 crashed with java.net.SocketException\n\
+\tat clojure.core$foo.invoke(core.clj:12)\n\
+INFO  jepsen.util - :nemesis\t:info\t:start\tnil\n\
+INFO  jepsen.util - 0\t:ok\t:write\t3\n";
+        assert_eq!(detect_format(text), Format::Etcd);
+        let p = parse_history_counted(text, Format::Auto, ModelKind::CasRegister).unwrap();
+        assert_eq!(p.history.ops.len(), 1);
+        assert_eq!(p.skipped_lines, 3);
+    }
+
+    #[test]
+    fn etcd_fail_cas_is_an_observation_but_edn_fail_cas_did_not_happen() {
+        let etcd = "INFO  jepsen.util - 0 :invoke :cas [1 2]\nINFO  jepsen.util - 0 :fail :cas [1 2]\n";
+        let h = parse_history(etcd, Format::Etcd, ModelKind::CasRegister).unwrap();
+        assert_eq!(h.ops[0].outcome, Outcome::Fail);
+        assert!(h.ops[0].found_other);
+        let edn = "{:type :invoke, :f :cas, :value [1 2], :process 0}\n{:type :fail, :f :cas, :value [1 2], :process 0}\n";
+        let h = parse_history(edn, Format::Edn, ModelKind::CasRegister).unwrap();
+        assert_eq!(h.ops[0].outcome, Outcome::Fail);
+        assert!(!h.ops[0].found_other);
     }
 }

@@ -154,6 +154,7 @@ mod tests {
                 outcome: Outcome::Ok,
                 call_ns: 0,
                 return_ns: Some(10),
+                found_other: false,
             },
             Op {
                 process: 1,
@@ -163,6 +164,7 @@ mod tests {
                 outcome: Outcome::Ok,
                 call_ns: 20,
                 return_ns: Some(30),
+                found_other: false,
             },
             Op {
                 process: 2,
@@ -172,6 +174,7 @@ mod tests {
                 outcome: Outcome::Info,
                 call_ns: 5,
                 return_ns: None,
+                found_other: false,
             },
         ];
         let svg = render(&History { ops }, "a & b", Some(1));

@@ -53,6 +53,7 @@ pub fn linearizable_kv_history(
             outcome,
             call_ns: call,
             return_ns: if info { None } else { Some(ret) },
+            found_other: false,
         });
         if info {
             // A client that timed out is replaced by a fresh one (Jepsen's rule),

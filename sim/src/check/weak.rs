@@ -554,7 +554,7 @@ impl fmt::Display for WeakReport {
         }
         let clients = |v: &[ClientViolations]| {
             v.iter()
-                .map(|c| format!("p{}: {} (first #{})", c.process, c.count, c.first_index))
+                .map(|c| format!("{}: {} (first #{})", super::client_name(c.process), c.count, c.first_index))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -619,6 +619,7 @@ mod tests {
             outcome: Outcome::Ok,
             call_ns: call,
             return_ns: Some(ret),
+            found_other: false,
         }
     }
     fn w(p: u64, v: i64, call: u64, ret: u64) -> Op {

@@ -91,7 +91,7 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
                         explanation.key, explanation.blocked_index, explanation.blocked_op
                     ),
                 ),
-                Verdict::Unknown { reason } => (false, format!("unknown: {reason}")),
+                Verdict::Unknown { reason, .. } => (false, format!("unknown: {reason}")),
             };
             lines.push(Line::from(vec![
                 mark(ok),
