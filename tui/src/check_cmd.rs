@@ -1,8 +1,10 @@
 //! `chaoslab check`: judge a history recorded elsewhere, and `chaoslab bench
 //! check`: time the checker on the reference corpus and a large synthetic run.
 //!
-//! Exit codes of `check`: 0 linearizable, 1 not linearizable, 2 bad input,
-//! 3 unknown (the time limit or step budget ran out first).
+//! Exit codes of `check`: 0 linearizable, 1 not linearizable, 2 bad input
+//! (an empty history included), 3 unknown (the time limit, the step budget or
+//! the memory cap ran out first; the message names which, and the flag that
+//! raises it).
 
 // This is the one place that reads the wall clock: a user's --timeout and the
 // benchmark figures. The simulator itself never does (see clippy.toml).
@@ -11,9 +13,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use sim::check::parse::{parse_history, Format};
+use sim::check::parse::{parse_history, parse_history_counted, Format};
 use sim::check::{
-    check_linearizable, check_weak, svg, synth, validate, Budget, ModelKind, Verdict,
+    check_linearizable, check_weak, show_bytes, svg, synth, validate, Budget, ModelKind,
+    UnknownCause, Verdict,
 };
 use sim::history::History;
 
@@ -39,6 +42,9 @@ pub struct CheckArgs {
     /// Search-step budget (deterministic); unknown past it.
     #[arg(long, default_value_t = u64::MAX)]
     pub max_steps: u64,
+    /// Memory the search's memo may hold, e.g. 512MiB, 4GiB; unknown past it.
+    #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+    pub max_memory: u64,
     /// Also draw the history as an SVG timeline to this file.
     #[arg(long)]
     pub svg: Option<PathBuf>,
@@ -54,6 +60,32 @@ fn parse_model(s: &str) -> Result<ModelKind, String> {
 
 fn parse_format(s: &str) -> Result<Format, String> {
     Format::from_name(s).ok_or_else(|| format!("unknown format {s:?}; valid: {}", Format::NAMES))
+}
+
+/// `512MiB`, `4GiB`, `1.5GB`, `800M`, or a plain number of bytes. Binary and
+/// decimal units are both read as binary (1 GB = 1 GiB): this is a cap, not a
+/// measurement.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let bad = || format!("bad size {s:?}; write e.g. 512MiB, 4GiB or 1073741824");
+    let (num, unit) = match t.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => t.split_at(i),
+        None => (t, ""),
+    };
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return Err(bad()),
+    };
+    let bytes = n * scale as f64;
+    if !bytes.is_finite() || bytes < 1.0 || bytes > u64::MAX as f64 {
+        return Err(bad());
+    }
+    Ok(bytes as u64)
 }
 
 /// `10s`, `500ms`, `2m`, or a plain number of seconds.
@@ -104,8 +136,8 @@ pub fn run(args: &CheckArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
-    let history = match parse_history(&text, args.format, args.model) {
-        Ok(h) => h,
+    let (history, skipped, other) = match parse_history_counted(&text, args.format, args.model) {
+        Ok(p) => (p.history, p.skipped_lines, p.other_events),
         Err(e) => {
             eprintln!(
                 "{}:{}: {}; expected {}",
@@ -117,6 +149,16 @@ pub fn run(args: &CheckArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
+    // A file with no event at all is not a history (an empty or truncated
+    // file, the wrong file): there is nothing to judge. A run whose only
+    // events are the nemesis's is a history, trivially linearizable.
+    if history.ops.is_empty() && other == 0 {
+        eprintln!(
+            "{}: the history has no operations; expected at least one client operation (an invocation and its completion). An empty file proves nothing",
+            args.file.display()
+        );
+        return EXIT_BAD_INPUT;
+    }
     if let Err(e) = validate(&history, args.model) {
         eprintln!("{}: {e}", args.file.display());
         return EXIT_BAD_INPUT;
@@ -128,7 +170,7 @@ pub fn run(args: &CheckArgs) -> i32 {
     let budget = Budget {
         max_steps: args.max_steps,
         expired: Some(&expired),
-        ..Budget::default()
+        max_memo_bytes: args.max_memory,
     };
     let lin = check_linearizable(&history, args.model, budget);
     let lin_elapsed = started.elapsed();
@@ -152,7 +194,7 @@ pub fn run(args: &CheckArgs) -> i32 {
     }
 
     if args.json {
-        let out = serde_json::json!({ "file": args.file.display().to_string(), "linearizability": lin, "weak": weak });
+        let out = serde_json::json!({ "file": args.file.display().to_string(), "skipped_lines": skipped, "linearizability": lin, "weak": weak });
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
         println!(
@@ -161,8 +203,15 @@ pub fn run(args: &CheckArgs) -> i32 {
             history.ops.len(),
             clients(&history)
         );
+        if skipped > 0 {
+            println!("skipped {skipped} line(s) that are not history lines");
+        }
         println!("{lin}");
-        println!("checked in {:.3} s", lin_elapsed.as_secs_f64());
+        println!(
+            "checked in {:.3} s (search memo at most {})",
+            lin_elapsed.as_secs_f64(),
+            show_bytes(lin.memo_bytes_peak)
+        );
         println!("{weak}");
         if let Some(path) = &args.svg {
             println!("timeline: {}", path.display());
@@ -174,14 +223,37 @@ pub fn run(args: &CheckArgs) -> i32 {
             eprintln!("not linearizable; reproduce with: {}", replay_command(args));
             EXIT_NOT_LINEARIZABLE
         }
-        Verdict::Unknown { .. } => {
-            eprintln!(
-                "unknown; retry with a longer --timeout: {} --timeout {}s",
-                replay_command(args),
-                args.timeout.as_secs().max(1) * 10
-            );
+        Verdict::Unknown { cause, .. } => {
+            eprintln!("{}", unknown_hint(args, cause));
             EXIT_UNKNOWN
         }
+    }
+}
+
+/// What to do about an unknown verdict: the flag that raises the limit that
+/// actually stopped the search.
+fn unknown_hint(args: &CheckArgs, cause: UnknownCause) -> String {
+    let replay = replay_command(args);
+    match cause {
+        UnknownCause::Steps => format!(
+            "unknown: the step budget (--max-steps {}) ran out; retry with a larger one: {replay} --max-steps {}",
+            args.max_steps,
+            args.max_steps.saturating_mul(10)
+        ),
+        UnknownCause::Memory => format!(
+            "unknown: the search memo reached --max-memory {}; retry with more memory if the machine has it: {replay} --max-memory {}GiB",
+            show_bytes(args.max_memory),
+            (args.max_memory.saturating_mul(4) >> 30).max(1)
+        ),
+        UnknownCause::Deadline => format!(
+            "unknown: the time limit (--timeout {}s) passed; retry with a longer one: {replay} --timeout {}s",
+            args.timeout.as_secs_f64(),
+            args.timeout.as_secs().max(1) * 10
+        ),
+        UnknownCause::Unsupported => format!(
+            "unknown: the history has operations the {} model does not know; choose another --model",
+            args.model
+        ),
     }
 }
 
@@ -208,11 +280,17 @@ pub struct BenchCheckArgs {
     pub corpus: Option<PathBuf>,
 }
 
+/// The shared corpora: `$CHAOSLAB_SHARED`, or `../shared` beside the
+/// workspace.
+pub fn shared_dir() -> PathBuf {
+    match std::env::var_os("CHAOSLAB_SHARED") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")),
+    }
+}
+
 fn default_corpus() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/reference-histories/porcupine"
-    ))
+    shared_dir().join("reference-histories/porcupine")
 }
 
 fn load(corpus: &Path, file: &str, model: ModelKind) -> Result<History, String> {
@@ -241,7 +319,7 @@ pub fn bench_check(args: &BenchCheckArgs) -> i32 {
         Ok(t) => t,
         Err(e) => {
             eprintln!(
-                "{}: cannot read verdicts.tsv: {e}; pass --corpus DIR",
+                "{}: cannot read verdicts.tsv: {e}; pass --corpus DIR or set CHAOSLAB_SHARED to the shared folder",
                 corpus.display()
             );
             return EXIT_BAD_INPUT;

@@ -56,7 +56,8 @@ const TAIL: u32 = 1;
 /// wall-clock deadline; it is polled every few thousand steps.
 #[derive(Clone, Copy)]
 pub struct Budget<'a> {
-    /// Search steps over all keys (one step = one entry visited).
+    /// Search steps over all keys (one step = one candidate operation tried,
+    /// or one return entry met).
     pub max_steps: u64,
     /// Returns true once the caller's deadline has passed.
     pub expired: Option<&'a dyn Fn() -> bool>,
@@ -560,21 +561,23 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
             if self.steps >= limit {
                 break None;
             }
-            self.steps += 1;
-            if let Err(e) = meter.tick() {
-                break Some(KeyOutcome::Unknown(e));
-            }
             // A completed operation still waits, so its return entry lies ahead
             // and the walk meets it before the end of the list.
             debug_assert!(entry != TAIL, "walked past every return entry");
             let node = self.nodes[entry as usize];
+            // Another pass's candidate is passed over without a step: a step is
+            // a candidate tried or a return entry met, as in one-pass search.
+            if node.is_call && self.pass_of[node.op as usize] != pass {
+                entry = node.next;
+                continue;
+            }
+            self.steps += 1;
+            if let Err(e) = meter.tick() {
+                break Some(KeyOutcome::Unknown(e));
+            }
             let mut dead = false;
             if node.is_call {
                 let op = node.op as usize;
-                if self.pass_of[op] != pass {
-                    entry = node.next;
-                    continue;
-                }
                 let next = self.next_state(state, op);
                 if next != NONE {
                     self.bits[op / 64] |= 1 << (op % 64);
@@ -687,6 +690,11 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
     /// Memory held by this key's memo, as counted against the budget so far.
     pub fn memo_bytes(&self) -> u64 {
         self.memo_counted
+    }
+
+    /// Memory held by this key's memo now (counted every 1024 entries).
+    pub fn memo_bytes_now(&self) -> u64 {
+        self.memo.bytes()
     }
 
     fn violation(&self) -> KeyOutcome<M::State> {

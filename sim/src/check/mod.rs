@@ -148,8 +148,6 @@ pub enum InvalidHistory {
         model: ModelKind,
         hint: &'static str,
     },
-    #[error("the history has no operations: there is nothing to check")]
-    Empty,
     #[error("operation {index} ({op}) returned at {return_ns} ns, before it was invoked at {call_ns} ns")]
     ReturnBeforeCall {
         index: usize,
@@ -161,9 +159,6 @@ pub enum InvalidHistory {
 
 /// Checks that every operation is one the model knows and that times make sense.
 pub fn validate(history: &History, model: ModelKind) -> Result<(), InvalidHistory> {
-    if history.ops.is_empty() {
-        return Err(InvalidHistory::Empty);
-    }
     let m = model.model();
     for (index, op) in history.ops.iter().enumerate() {
         if !m.supports(&op.f) {
@@ -286,6 +281,8 @@ fn search<M: Model>(
         for (key, kept, mut search) in pending {
             let outcome = search.run(slice, &mut meter);
             if outcome.is_some() {
+                let held = meter.memo_bytes - search.memo_bytes() + search.memo_bytes_now();
+                meter.memo_bytes_peak = meter.memo_bytes_peak.max(held);
                 // This key's memo is about to be freed.
                 meter.memo_bytes = meter.memo_bytes.saturating_sub(search.memo_bytes());
             }

@@ -94,6 +94,8 @@ pub struct Parsed {
     pub history: History,
     /// Non-blank lines that were not history lines (raw Jepsen logs only).
     pub skipped_lines: usize,
+    /// History events that are not client operations (the nemesis's).
+    pub other_events: usize,
 }
 
 /// Parses `text` in `format` (the model decides how Maelstrom `[k v]` values
@@ -118,11 +120,12 @@ pub fn parse_history_counted(
             )
         })?,
         Format::Etcd => return parse_etcd(text),
-        Format::Edn => parse_edn(text, model)?,
+        Format::Edn => return parse_edn(text, model),
     };
     Ok(Parsed {
         history,
         skipped_lines: 0,
+        other_events: 0,
     })
 }
 
@@ -236,6 +239,7 @@ fn parse_etcd(text: &str) -> Result<Parsed, ParseError> {
     let mut events = Vec::new();
     let mut skipped = 0;
     let mut history_lines = 0;
+    let mut other_events = 0;
     let mut first_skipped: Option<(usize, &str)> = None;
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
@@ -265,6 +269,7 @@ fn parse_etcd(text: &str) -> Result<Parsed, ParseError> {
         history_lines += 1;
         // The nemesis's events are history lines but not client operations.
         let Some(process) = process else {
+            other_events += 1;
             continue;
         };
         let value = if value_text.is_empty() {
@@ -339,8 +344,8 @@ fn parse_etcd(text: &str) -> Result<Parsed, ParseError> {
             found_other,
         });
     }
-    if history_lines == 0 {
-        let (line, raw) = first_skipped.unwrap_or((0, ""));
+    // Lines, and not one of them a history line: this is not a Jepsen log.
+    if let (0, Some((line, raw))) = (history_lines, first_skipped) {
         return Err(err(
             line,
             format!(
@@ -353,6 +358,7 @@ fn parse_etcd(text: &str) -> Result<Parsed, ParseError> {
     Ok(Parsed {
         history: pair(events)?,
         skipped_lines: skipped,
+        other_events,
     })
 }
 
@@ -639,7 +645,7 @@ fn key_text(e: &Edn) -> String {
     }
 }
 
-fn parse_edn(text: &str, model: ModelKind) -> Result<History, ParseError> {
+fn parse_edn(text: &str, model: ModelKind) -> Result<Parsed, ParseError> {
     let mut p = EdnParser::new(text, 1);
     let mut maps: Vec<(usize, Edn)> = Vec::new();
     while !p.at_end() {
@@ -674,13 +680,19 @@ fn parse_edn(text: &str, model: ModelKind) -> Result<History, ParseError> {
         use_time = times.windows(2).all(|w| w[0] <= w[1]);
     }
     let mut events = Vec::new();
+    let mut other_events = 0;
     for (n, (line, m)) in maps.iter().enumerate() {
         let line = *line;
-        if let Some(ev) = edn_event(m, line, n, use_time, model)? {
-            events.push(ev);
+        match edn_event(m, line, n, use_time, model)? {
+            Some(ev) => events.push(ev),
+            None => other_events += 1,
         }
     }
-    pair(events)
+    Ok(Parsed {
+        history: pair(events)?,
+        skipped_lines: 0,
+        other_events,
+    })
 }
 
 fn get<'e>(m: &'e Edn, key: &str) -> Option<&'e Edn> {
