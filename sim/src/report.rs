@@ -53,6 +53,10 @@ pub struct Report {
 pub struct OpCounts {
     pub total: u64,
     pub ok: u64,
+    /// Cas operations the system answered with "the key holds another value":
+    /// a correct answer, not a failure of the system (they are not in `fail`).
+    pub cas_found_other: u64,
+    /// Operations the system refused or that certainly did not take effect.
     pub fail: u64,
     pub info: u64,
     /// Still open when the run ended.
@@ -269,6 +273,7 @@ impl Report {
             let served = meta.served;
             match op.outcome {
                 Outcome::Ok => ops.ok += 1,
+                Outcome::Fail if op.found_other => ops.cas_found_other += 1,
                 Outcome::Fail => ops.fail += 1,
                 Outcome::Info => ops.info += 1,
             }
@@ -680,9 +685,16 @@ impl Report {
         );
         let _ = writeln!(o, "faults       {}", c.faults);
         let op = &self.ops;
+        // A cas that found another value was answered correctly: it is
+        // counted on its own, not as a failure.
+        let found_other = if op.cas_found_other > 0 {
+            format!("  cas found another value {}", op.cas_found_other)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             o,
-            "operations   {}  ok {}  fail {}  info {}  unfinished {}",
+            "operations   {}  ok {}{found_other}  fail {}  info {}  unfinished {}",
             op.total, op.ok, op.fail, op.info, op.unfinished
         );
         let l = &self.latency;

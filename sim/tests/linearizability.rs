@@ -661,3 +661,99 @@ Then #2 `c1 read -> 1` cannot be placed:
   it returned before any consistent order could include it; where it could have taken effect, the value was 2.";
     assert_eq!(v.to_string(), expected);
 }
+
+/// A cas that answered "the key holds another value".
+fn found_other(p: u64, from: i64, to: i64, call: u64, ret: u64) -> Op {
+    let mut o = cas(p, from, to, Outcome::Fail, call, Some(ret));
+    o.found_other = true;
+    o
+}
+
+#[test]
+fn a_cas_refused_from_a_stale_copy_is_caught() {
+    // The register holds 1 from before the cas began until after it ended
+    // (the read after it still sees 1, and nothing else writes), yet the cas
+    // says it found another value: the protocol answered from a stale copy.
+    let ops = vec![
+        w(0, 1, 0, 10),
+        found_other(1, 1, 2, 20, 30),
+        r(0, Some(1), 40, 50),
+    ];
+    let Verdict::NotLinearizable { explanation } = check(ops, ModelKind::CasRegister) else {
+        panic!("a stale refusal must be a violation")
+    };
+    assert_eq!(explanation.blocked_op, "c1 cas 1 -> 2 (found another value)");
+    assert_eq!(explanation.could_have_seen, vec!["1".to_string()]);
+}
+
+#[test]
+fn a_cas_that_found_another_value_while_a_write_was_in_flight_is_legal() {
+    // A write of 3 overlaps the cas: the cas may have run after it, when the
+    // register held 3, and the write of 1 came back later.
+    let ops = vec![
+        w(0, 1, 0, 10),
+        w(2, 3, 15, 35),
+        found_other(1, 1, 2, 20, 30),
+        w(0, 1, 40, 50),
+        r(0, Some(1), 60, 70),
+    ];
+    assert!(check(ops, ModelKind::CasRegister).is_linearizable());
+}
+
+#[test]
+fn a_cas_recorded_as_failed_without_the_observation_constrains_nothing() {
+    // The same refusal read as Knossos's `:fail`: it did not happen.
+    let ops = vec![
+        w(0, 1, 0, 10),
+        cas(1, 1, 2, Outcome::Fail, 20, Some(30)),
+        r(0, Some(1), 40, 50),
+    ];
+    assert!(check(ops, ModelKind::CasRegister).is_linearizable());
+}
+
+#[test]
+fn crashed_writes_nobody_read_are_set_aside_and_cost_no_search() {
+    // 40 crashed writes of values nobody read, then reads of one value: 2^40
+    // orders for a search that keeps them.
+    let mut ops = vec![w(0, 1, 0, 10)];
+    for i in 0..40 {
+        ops.push(op(
+            100 + i,
+            "",
+            OpFn::Write(Value::Int(1000 + i as i64)),
+            None,
+            Outcome::Info,
+            20,
+            None,
+        ));
+    }
+    for i in 0..40 {
+        ops.push(r(i, Some(1), 30 + 10 * i, 35 + 10 * i));
+    }
+    let report = check_linearizable(&History { ops }, ModelKind::Register, Budget::default());
+    assert!(report.verdict.is_linearizable(), "{report}");
+    assert_eq!(report.ops_pruned, 40);
+    assert!(report.steps < 1_000, "{report}");
+}
+
+#[test]
+fn a_crashed_write_a_cas_observation_may_need_is_kept() {
+    // Only the crashed write of 5 can explain the cas that found another
+    // value than 1: it must not be set aside.
+    let ops = vec![
+        w(0, 1, 0, 10),
+        op(
+            2,
+            "",
+            OpFn::Write(Value::Int(5)),
+            None,
+            Outcome::Info,
+            12,
+            None,
+        ),
+        found_other(1, 1, 2, 20, 30),
+    ];
+    let report = check_linearizable(&History { ops }, ModelKind::CasRegister, Budget::default());
+    assert!(report.verdict.is_linearizable(), "{report}");
+    assert_eq!(report.ops_pruned, 0);
+}
