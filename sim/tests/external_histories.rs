@@ -27,7 +27,11 @@ fn cases(text: &str) -> Vec<Case> {
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(n, l)| {
             let cols: Vec<&str> = l.split('\t').collect();
-            assert!(cols.len() >= 3, "verdicts.tsv:{}: fewer than 3 columns", n + 1);
+            assert!(
+                cols.len() >= 3,
+                "verdicts.tsv:{}: fewer than 3 columns",
+                n + 1
+            );
             let model = ModelKind::from_name(cols[1].trim())
                 .unwrap_or_else(|| panic!("verdicts.tsv:{}: unknown model {:?}", n + 1, cols[1]));
             let expected = match cols[2].trim() {

@@ -398,9 +398,10 @@ fn brute_force(history: &History) -> bool {
                 continue;
             }
             // Real time: nothing still unplaced and completed may have returned before i began.
-            let blocked = ops.iter().enumerate().any(|(j, o)| {
-                j != i && !used[j] && done(o) && ret(o) < ops[i].call_ns
-            });
+            let blocked = ops
+                .iter()
+                .enumerate()
+                .any(|(j, o)| j != i && !used[j] && done(o) && ret(o) < ops[i].call_ns);
             if blocked {
                 continue;
             }
@@ -682,7 +683,10 @@ fn a_cas_refused_from_a_stale_copy_is_caught() {
     let Verdict::NotLinearizable { explanation } = check(ops, ModelKind::CasRegister) else {
         panic!("a stale refusal must be a violation")
     };
-    assert_eq!(explanation.blocked_op, "c1 cas 1 -> 2 (found another value)");
+    assert_eq!(
+        explanation.blocked_op,
+        "c1 cas 1 -> 2 (found another value)"
+    );
     assert_eq!(explanation.could_have_seen, vec!["1".to_string()]);
 }
 

@@ -74,10 +74,7 @@ fn an_error_names_the_offending_line_of_an_otherwise_good_file() {
     let Some(text) = corpus("kv/c01-ok.txt") else {
         return;
     };
-    let mut lines: Vec<String> = text
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     lines[6] = "{:process 0, :type :ok, :f :get, :key \"5\" :value".to_string();
     let e = parse_history(&lines.join("\n"), Format::Edn, ModelKind::Kv).unwrap_err();
     assert_eq!(e.line, 7, "{e}");

@@ -20,7 +20,10 @@ fn shared(sub: &str) -> Option<PathBuf> {
         "{} not found, and CHAOSLAB_REQUIRE_SHARED=1 makes it mandatory (set CHAOSLAB_SHARED)",
         path.display()
     );
-    eprintln!("skipped: {} not found (set CHAOSLAB_SHARED)", path.display());
+    eprintln!(
+        "skipped: {} not found (set CHAOSLAB_SHARED)",
+        path.display()
+    );
     None
 }
 
@@ -56,12 +59,7 @@ fn a_linearizable_etcd_run_exits_0() {
     let Some(file0) = corpus("jepsen/etcd_002.log") else {
         return;
     };
-    let o = chaoslab(&[
-        "check",
-        &file0,
-        "--model",
-        "cas-register",
-    ]);
+    let o = chaoslab(&["check", &file0, "--model", "cas-register"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("verdict: linearizable"));
 }
@@ -205,7 +203,10 @@ fn maelstrom_lin_kv_histories_are_read_with_keys() {
 
 #[test]
 fn an_empty_history_exits_2_and_says_there_is_nothing_to_check() {
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/histories/empty.edn");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/histories/empty.edn"
+    );
     for model in ["register", "kv"] {
         let o = chaoslab(&["check", fixture, "--model", model]);
         assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
@@ -255,9 +256,23 @@ fn a_full_memo_exits_3_and_names_max_memory() {
     let err = stderr(&o);
     assert!(err.contains("--max-memory"), "{err}");
     assert!(!err.contains("--timeout"), "{err}");
-    let o = chaoslab(&["check", f.to_str().unwrap(), "--model", "kv", "--max-memory", "512MiB"]);
+    let o = chaoslab(&[
+        "check",
+        f.to_str().unwrap(),
+        "--model",
+        "kv",
+        "--max-memory",
+        "512MiB",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    let o = chaoslab(&["check", f.to_str().unwrap(), "--model", "kv", "--max-memory", "lots"]);
+    let o = chaoslab(&[
+        "check",
+        f.to_str().unwrap(),
+        "--model",
+        "kv",
+        "--max-memory",
+        "lots",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("512MiB"), "{}", stderr(&o));
 }
@@ -313,5 +328,44 @@ INFO  jepsen.util - 0\t:ok\t:read\t1
 ";
     let f = temp("stale-cas.edn", edn);
     let o = chaoslab(&["check", f.to_str().unwrap(), "--model", "cas-register"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn a_simulated_run_records_a_cas_that_found_another_value_as_an_observation() {
+    let h = std::env::temp_dir().join(format!(
+        "chaoslab-check-cli-{}-single-normal.jsonl",
+        std::process::id()
+    ));
+    let run = chaoslab(&[
+        "run",
+        "single/normal",
+        "--seed",
+        "1",
+        "--history",
+        h.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&run),
+        stderr(&run)
+    );
+    let text = std::fs::read_to_string(&h).expect("the history was written");
+    let history = sim::history::History::from_jsonl(&text).expect("it reads back");
+    let observations: Vec<_> = history.ops.iter().filter(|o| o.found_other).collect();
+    assert!(!observations.is_empty(), "single/normal has cas misses");
+    assert!(observations.iter().all(|o| {
+        o.outcome == sim::history::Outcome::Fail
+            && matches!(o.f, sim::history::OpFn::Cas { .. })
+            && o.return_ns.is_some()
+    }));
+    assert!(
+        stdout(&run).contains("cas found another value") && stdout(&run).contains("fail 0"),
+        "{}",
+        stdout(&run)
+    );
+    let o = chaoslab(&["check", h.to_str().unwrap(), "--model", "kv"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
 }

@@ -272,8 +272,7 @@ impl Memo {
             let e = slot as usize;
             if self.hashes[e] == hash
                 && self.states[e] == state
-                && self.arena[self.starts[e] as usize..self.starts[e + 1] as usize]
-                    == *self.scratch
+                && self.arena[self.starts[e] as usize..self.starts[e + 1] as usize] == *self.scratch
             {
                 return false;
             }
@@ -492,7 +491,9 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
             let (f, out, outcome) = (&o.op.f, o.op.output.as_ref(), o.op.outcome);
             let is = model.observes(f, out, outcome).map(|s| states.intern(s));
             let not = if is.is_none() {
-                model.observes_not(f, out, outcome).map(|s| states.intern(s))
+                model
+                    .observes_not(f, out, outcome)
+                    .map(|s| states.intern(s))
             } else {
                 None
             };

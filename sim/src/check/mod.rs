@@ -350,10 +350,12 @@ fn search<M: Model>(
 pub fn show_bytes(b: u64) -> String {
     const GIB: u64 = 1 << 30;
     const MIB: u64 = 1 << 20;
-    if b >= GIB && b % GIB == 0 {
+    if b >= GIB && b.is_multiple_of(GIB) {
         format!("{} GiB", b / GIB)
     } else if b >= MIB {
         format!("{} MiB", b / MIB)
+    } else if b >= 1 << 10 {
+        format!("{} KiB", b >> 10)
     } else {
         format!("{b} bytes")
     }
@@ -433,7 +435,7 @@ pub fn prune_unobserved(history: &History, mut kept: Vec<usize>) -> Vec<usize> {
                 *slot = (*slot).max(ret);
             }
         }
-        found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        found.sort_unstable_by_key(|f| std::cmp::Reverse(f.0));
         let latest = found.first().cloned();
         let latest_other = latest
             .as_ref()

@@ -954,7 +954,8 @@ INFO  jepsen.util - 0\t:ok\t:write\t3\n";
 
     #[test]
     fn etcd_fail_cas_is_an_observation_but_edn_fail_cas_did_not_happen() {
-        let etcd = "INFO  jepsen.util - 0 :invoke :cas [1 2]\nINFO  jepsen.util - 0 :fail :cas [1 2]\n";
+        let etcd =
+            "INFO  jepsen.util - 0 :invoke :cas [1 2]\nINFO  jepsen.util - 0 :fail :cas [1 2]\n";
         let h = parse_history(etcd, Format::Etcd, ModelKind::CasRegister).unwrap();
         assert_eq!(h.ops[0].outcome, Outcome::Fail);
         assert!(h.ops[0].found_other);

@@ -554,7 +554,14 @@ impl fmt::Display for WeakReport {
         }
         let clients = |v: &[ClientViolations]| {
             v.iter()
-                .map(|c| format!("{}: {} (first #{})", super::client_name(c.process), c.count, c.first_index))
+                .map(|c| {
+                    format!(
+                        "{}: {} (first #{})",
+                        super::client_name(c.process),
+                        c.count,
+                        c.first_index
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
