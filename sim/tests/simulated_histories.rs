@@ -29,3 +29,22 @@ fn a_crash_that_drops_unsynced_writes_is_caught_with_reads_far_behind() {
     );
     assert!(!weak.read_your_writes.is_empty(), "{weak}");
 }
+
+#[test]
+fn histories_written_before_cas_observations_existed_still_read() {
+    // single-normal.jsonl predates `found_other`: its cas misses are plain
+    // `fail`s, read as "did not happen", and the field is not written back.
+    let h = fixture("single-normal.jsonl");
+    let fails = h
+        .ops
+        .iter()
+        .filter(|o| o.outcome == sim::history::Outcome::Fail)
+        .count();
+    assert!(fails > 0);
+    assert!(h.ops.iter().all(|o| !o.found_other));
+    assert!(!h.to_jsonl().contains("found_other"));
+    let mut marked = h.ops[0].clone();
+    marked.found_other = true;
+    let line = serde_json::to_string(&marked).expect("serialises");
+    assert!(line.contains("\"found_other\":true"), "{line}");
+}

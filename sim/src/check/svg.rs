@@ -65,11 +65,16 @@ pub fn render(history: &History, title: &str, violation: Option<usize>) -> Strin
     );
     let _ = writeln!(
         s,
-        r##"<text x="10" y="38" fill="#555">time runs left to right ({t0} to {t1} ns); green ok, grey fail, orange unknown, red: could not be linearized</text>"##
+        r##"<text x="10" y="38" fill="#555">time runs left to right ({t0} to {t1} ns); green ok, pale green a cas that found another value, grey fail, orange unknown, red: could not be linearized</text>"##
     );
     for (p, lane) in &lanes {
         let y = TOP + *lane as f64 * LANE_H;
-        let _ = writeln!(s, r#"<text x="8" y="{:.1}">p{p}</text>"#, y + BAR_H * 0.7);
+        let _ = writeln!(
+            s,
+            r#"<text x="8" y="{:.1}">{}</text>"#,
+            y + BAR_H * 0.7,
+            super::client_name(*p)
+        );
         let _ = writeln!(
             s,
             r##"<line x1="{LEFT}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#eee"/>"##,
@@ -88,6 +93,8 @@ pub fn render(history: &History, title: &str, violation: Option<usize>) -> Strin
         let w = (x(end) - x0).max(2.0);
         let (fill, dash) = match op.outcome {
             Outcome::Ok => ("#8fd19e", ""),
+            // A cas that found another value answered, and is checked.
+            Outcome::Fail if op.found_other => ("#b5d9bd", ""),
             Outcome::Fail => ("#d0d0d0", ""),
             Outcome::Info => ("#f6c28b", r#" stroke-dasharray="4 2""#),
         };
