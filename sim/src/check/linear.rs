@@ -184,6 +184,9 @@ pub(crate) fn search_op(op: &Op) -> SearchOp<'_> {
     SearchOp { op, ret }
 }
 
+/// The most entries one key's memo can hold (its ids are u32, NONE excluded).
+const MAX_MEMO_ENTRIES: usize = (u32::MAX - 1) as usize;
+
 /// The three passes over the candidates (see the module documentation).
 const OBSERVATION: u8 = 0;
 const UPDATE: u8 = 1;
@@ -581,6 +584,11 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
                 let op = node.op as usize;
                 let next = self.next_state(state, op);
                 if next != NONE {
+                    // Entry ids are u32: past that, the memo is full whatever
+                    // the byte budget says.
+                    if self.memo.len() >= MAX_MEMO_ENTRIES {
+                        break Some(KeyOutcome::Unknown(Exhausted::Memory));
+                    }
                     self.bits[op / 64] |= 1 << (op % 64);
                     self.bits_hash ^= self.zobrist[op];
                     let hash = self.bits_hash ^ splitmix64(u64::from(next) ^ 0xa5a5_0000_0000);
