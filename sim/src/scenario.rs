@@ -126,6 +126,77 @@ pub struct Meta {
     /// a bound so that no scenario can run for ever.
     #[serde(default = "default_max_events")]
     pub max_events: u64,
+    /// Search steps the linearizability check may take before it answers
+    /// "unknown" (default: [`DEFAULT_CHECK_MAX_STEPS`]). A step count, so the
+    /// verdict is the same on every machine.
+    #[serde(default)]
+    pub check_max_steps: Option<u64>,
+    /// Memory the linearizability search may hold, e.g. "2GiB" (default 1GiB).
+    #[serde(default)]
+    pub check_max_memory: Option<Spanned<String>>,
+}
+
+/// The linearizability search's default step budget for a run.
+pub const DEFAULT_CHECK_MAX_STEPS: u64 = 10_000_000;
+/// The linearizability search's default memory cap for a run: 1 GiB.
+pub const DEFAULT_CHECK_MAX_MEMORY: u64 = 1 << 30;
+
+impl Meta {
+    /// The step budget of this scenario's linearizability check.
+    pub fn check_steps(&self) -> u64 {
+        self.check_max_steps.unwrap_or(DEFAULT_CHECK_MAX_STEPS)
+    }
+    /// The memory cap of this scenario's linearizability check, in bytes.
+    pub fn check_memory(&self) -> u64 {
+        self.check_max_memory
+            .as_ref()
+            .and_then(|m| parse_size(m.get_ref()).ok())
+            .unwrap_or(DEFAULT_CHECK_MAX_MEMORY)
+    }
+}
+
+/// A size such as "512MiB", "2GiB", "4GB" or "1048576" (bytes). Decimal (KB,
+/// MB, GB) and binary (KiB, MiB, GiB) units are both accepted.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let bad = || format!("`{text}` is not a size: write e.g. \"512MiB\" or \"2GiB\"");
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let scale: f64 = match unit.trim() {
+        "" | "B" => 1.0,
+        "K" | "KiB" => 1024.0,
+        "KB" => 1e3,
+        "M" | "MiB" => 1024.0 * 1024.0,
+        "MB" => 1e6,
+        "G" | "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "GB" => 1e9,
+        "T" | "TiB" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        "TB" => 1e12,
+        _ => return Err(bad()),
+    };
+    let bytes = n * scale;
+    if !(bytes >= 1.0 && bytes < u64::MAX as f64) {
+        return Err(format!("`{text}`: a size must be at least 1 byte"));
+    }
+    Ok(bytes as u64)
+}
+
+/// A size in bytes as a person reads it: "1GiB", "512MiB", "1500B".
+pub fn fmt_size(bytes: u64) -> String {
+    for (unit, scale) in [("TiB", 1u64 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+        if bytes >= scale && bytes % scale == 0 {
+            return format!("{}{unit}", bytes / scale);
+        }
+    }
+    for (unit, scale) in [("GiB", 1u64 << 30), ("MiB", 1 << 20)] {
+        if bytes >= scale {
+            return format!("{:.1}{unit}", bytes as f64 / scale as f64);
+        }
+    }
+    format!("{bytes}B")
 }
 
 pub const DEFAULT_MAX_EVENTS: u64 = 200_000_000;
@@ -513,11 +584,15 @@ pub struct Expect {
     pub linearizable: Option<bool>,
     /// Availability (share of operations that succeeded) of clients cut off from
     /// a majority of servers, during partitions.
-    pub max_availability_during_partition: Option<f64>,
-    pub min_availability_during_partition: Option<f64>,
+    #[serde(default)]
+    pub max_availability_during_partition: Option<Spanned<Fraction>>,
+    #[serde(default)]
+    pub min_availability_during_partition: Option<Spanned<Fraction>>,
     /// Availability of operations started while no partition was in force.
-    pub min_availability_outside_partition: Option<f64>,
-    pub max_availability_outside_partition: Option<f64>,
+    #[serde(default)]
+    pub min_availability_outside_partition: Option<Spanned<Fraction>>,
+    #[serde(default)]
+    pub max_availability_outside_partition: Option<Spanned<Fraction>>,
     #[serde(default, with = "serde_duration::option")]
     pub max_p99_latency: Option<Nanos>,
     #[serde(default, with = "serde_duration::option")]
@@ -548,6 +623,70 @@ pub struct Expect {
     /// leading number (or duration) is compared.
     #[serde(default)]
     pub measure: IndexMap<String, MeasureBound>,
+}
+
+/// A share between 0 and 1, written as a number (`0.3`) or a percentage
+/// (`"30%"`). [`Scenario::parse`] refuses anything else, so [`Fraction::get`]
+/// of a parsed scenario's fraction never fails.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Fraction {
+    Number(f64),
+    Percent(String),
+}
+
+impl Fraction {
+    /// The share, between 0 and 1, or what is wrong with it.
+    pub fn value(&self) -> Result<f64, String> {
+        match self {
+            Fraction::Number(v) => {
+                if (0.0..=1.0).contains(v) {
+                    Ok(*v)
+                } else if *v > 1.0 && *v <= 100.0 {
+                    Err(format!(
+                        "{v} is not a share between 0 and 1: for {v} percent write {} or \"{v}%\"",
+                        show_share(*v / 100.0)
+                    ))
+                } else {
+                    Err(format!(
+                        "{v} is not a share: write a number between 0 and 1 (e.g. 0.30) or a percentage (e.g. \"30%\")"
+                    ))
+                }
+            }
+            Fraction::Percent(text) => {
+                let bad = || {
+                    format!("\"{text}\" is not a share: write a number between 0 and 1 (e.g. 0.30) or a percentage (e.g. \"30%\")")
+                };
+                let n: f64 = text
+                    .trim()
+                    .strip_suffix('%')
+                    .ok_or_else(bad)?
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad())?;
+                if (0.0..=100.0).contains(&n) {
+                    Ok(n / 100.0)
+                } else {
+                    Err(format!("\"{text}\": a percentage is between 0% and 100%"))
+                }
+            }
+        }
+    }
+
+    /// The share of a parsed scenario's fraction.
+    pub fn get(f: &Option<Spanned<Fraction>>) -> Option<f64> {
+        f.as_ref().map(|f| f.get_ref().value().expect("checked when parsed"))
+    }
+}
+
+/// 0.3 as "0.30", 0.125 as "0.125": at least two decimals, no float noise.
+fn show_share(v: f64) -> String {
+    let two = format!("{v:.2}");
+    if two.parse::<f64>() == Ok(v) {
+        two
+    } else {
+        format!("{}", (v * 1e6).round() / 1e6)
+    }
 }
 
 /// A bound on one protocol figure: a number, or a duration such as "500ms".
@@ -682,6 +821,19 @@ impl Scenario {
                 key_span(src, "meta", "duration").unwrap_or(0..0),
                 "[meta] duration must be more than 0, e.g. \"30s\"".into(),
             ));
+        }
+
+        if doc.meta.check_max_steps == Some(0) {
+            return Err(err(
+                key_span(src, "meta", "check_max_steps").unwrap_or(0..0),
+                format!(
+                    "[meta] check_max_steps must be at least 1 (the default is {DEFAULT_CHECK_MAX_STEPS})"
+                ),
+            ));
+        }
+        if let Some(m) = &doc.meta.check_max_memory {
+            parse_size(m.get_ref())
+                .map_err(|e| err(m.span(), format!("[meta] check_max_memory: {e}")))?;
         }
 
         // [topology]
@@ -870,6 +1022,105 @@ impl Scenario {
             }
         }
 
+        let x = &doc.expect;
+        for (field, f) in [
+            (
+                "max_availability_during_partition",
+                &x.max_availability_during_partition,
+            ),
+            (
+                "min_availability_during_partition",
+                &x.min_availability_during_partition,
+            ),
+            (
+                "min_availability_outside_partition",
+                &x.min_availability_outside_partition,
+            ),
+            (
+                "max_availability_outside_partition",
+                &x.max_availability_outside_partition,
+            ),
+        ] {
+            if let Some(f) = f {
+                f.get_ref()
+                    .value()
+                    .map_err(|m| err(f.span(), format!("[expect] {field} = {m}")))?;
+            }
+        }
+
+        // Times of the run must fall inside it: a fault, a window or a deadline
+        // after the end would silently never happen.
+        let end = doc.meta.duration;
+        let past = |what: &str, at: Nanos| {
+            format!(
+                "{what} = \"{}\" is past the end of the run ([meta] duration = \"{}\"): it would never happen; move it before {} or make the run longer",
+                fmt_duration(at),
+                fmt_duration(end),
+                fmt_duration(end)
+            )
+        };
+        for e in &doc.faults {
+            let at = parse_duration(e.at.get_ref())
+                .map_err(|m| err(e.at.span(), format!("at: {m}")))?;
+            if at > end {
+                return Err(err(
+                    e.at.span(),
+                    past(
+                        &format!("[[faults]] action \"{}\" at", e.action.get_ref().name()),
+                        at,
+                    ),
+                ));
+            }
+        }
+        let w = &doc.workload;
+        if w.start >= end {
+            return Err(err(
+                key_span(src, "workload", "start").unwrap_or(0..0),
+                past("[workload] start", w.start),
+            ));
+        }
+        if let Some(stop) = w.stop.filter(|&t| t > end) {
+            return Err(err(
+                key_span(src, "workload", "stop").unwrap_or(0..0),
+                past("[workload] stop", stop),
+            ));
+        }
+        if let Some(stop) = w.stop.filter(|&t| t <= w.start) {
+            return Err(err(
+                key_span(src, "workload", "stop").unwrap_or(0..0),
+                format!(
+                    "[workload] stop = \"{}\" is not after start = \"{}\": clients would start no operation",
+                    fmt_duration(stop),
+                    fmt_duration(w.start)
+                ),
+            ));
+        }
+        if let Some(n) = &doc.nemesis {
+            if n.start >= end {
+                return Err(err(
+                    key_span(src, "nemesis", "start").unwrap_or(0..0),
+                    past("[nemesis] start", n.start),
+                ));
+            }
+            if let Some(stop) = n.stop.filter(|&t| t > end) {
+                return Err(err(
+                    key_span(src, "nemesis", "stop").unwrap_or(0..0),
+                    past("[nemesis] stop", stop),
+                ));
+            }
+        }
+        if let Some(after) = x.all_clients_ok_after.filter(|&t| t >= end) {
+            return Err(err(
+                key_span(src, "expect", "all_clients_ok_after").unwrap_or(0..0),
+                format!(
+                    "[expect] all_clients_ok_after = \"{}\" is not before the end of the run ([meta] duration = \"{}\"): no operation could be served after it; move it before {}",
+                    fmt_duration(after),
+                    fmt_duration(end),
+                    fmt_duration(end)
+                ),
+            ));
+        }
+
         Ok(Scenario {
             file: file.to_string(),
             source: src.to_string(),
@@ -882,6 +1133,82 @@ impl Scenario {
             nemesis: doc.nemesis,
             expect: doc.expect,
         })
+    }
+
+    /// Refuses an `[expect.measure]` name the protocol does not report, and
+    /// turns an old name into the figure's current one. `valid` is every
+    /// figure the protocol can print (a figure named `NAME` may also come
+    /// numbered, `NAME #2`); `renamed` maps old names, still accepted, to the
+    /// figure they now are.
+    pub fn resolve_measures(
+        &mut self,
+        valid: &[&str],
+        renamed: &[(&str, &str)],
+    ) -> Result<(), ScenarioError> {
+        self.check_measures(valid, renamed)?;
+        let measure = std::mem::take(&mut self.expect.measure);
+        self.expect.measure = measure
+            .into_iter()
+            .map(|(name, bound)| {
+                let name = match renamed.iter().find(|(old, _)| *old == name) {
+                    Some((_, new)) => new.to_string(),
+                    None => name,
+                };
+                (name, bound)
+            })
+            .collect();
+        Ok(())
+    }
+
+    fn check_measures(&self, valid: &[&str], renamed: &[(&str, &str)]) -> Result<(), ScenarioError> {
+        for name in self.expect.measure.keys() {
+            if measure_known(name, valid, renamed) {
+                continue;
+            }
+            let span = measure_span(&self.source, name).unwrap_or(0..0);
+            let message = if valid.is_empty() {
+                format!(
+                    "[expect.measure.\"{name}\"]: protocol \"{}\" reports no figures to bound; remove this measure",
+                    self.protocol
+                )
+            } else {
+                format!(
+                    "[expect.measure.\"{name}\"]: protocol \"{}\" reports no figure of that name; its figures are {}",
+                    self.protocol,
+                    quoted(valid)
+                )
+            };
+            return Err(ScenarioError::at(&self.file, &self.source, span, message));
+        }
+        Ok(())
+    }
+
+    /// The latest time of the run this scenario names: its last fault,
+    /// `all_clients_ok_after`, the workload's and the nemesis's start and
+    /// stop, and `[system]` parameters that name a time of the run (keys
+    /// ending in `_after` or `_by`, such as `measure_after`, `converge_by`).
+    /// A shortened run (a shrink) must not end before it.
+    pub fn latest_named_time(&self) -> Nanos {
+        let mut times = vec![self.faults.iter().map(|f| f.at).max().unwrap_or(0)];
+        times.extend(self.expect.all_clients_ok_after);
+        times.push(self.workload.start);
+        times.extend(self.workload.stop);
+        if let Some(n) = &self.nemesis {
+            times.push(n.start);
+            times.extend(n.stop);
+        }
+        if let Ok(doc) = self.source.parse::<toml::Table>() {
+            if let Some(toml::Value::Table(system)) = doc.get("system") {
+                for (k, v) in system {
+                    if let (true, toml::Value::String(text)) =
+                        (k.ends_with("_after") || k.ends_with("_by"), v)
+                    {
+                        times.extend(parse_duration(text).ok());
+                    }
+                }
+            }
+        }
+        times.into_iter().max().unwrap_or(0)
     }
 
     pub fn servers(&self) -> usize {
@@ -897,6 +1224,28 @@ impl Scenario {
             .unwrap_or(self.meta.duration)
             .min(self.meta.duration)
     }
+}
+
+/// Is `name` a figure of `valid`, a numbered one (`NAME #2`), or an old name?
+pub fn measure_known(name: &str, valid: &[&str], renamed: &[(&str, &str)]) -> bool {
+    let base = match name.rsplit_once(" #") {
+        Some((base, n)) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => base,
+        _ => name,
+    };
+    valid.contains(&name) || valid.contains(&base) || renamed.iter().any(|(old, _)| *old == name)
+}
+
+/// Where the measure `name` is written: `[expect.measure."NAME"]` or an
+/// inline `"NAME" = { ... }`.
+fn measure_span(src: &str, name: &str) -> Option<Range<usize>> {
+    let expect = src.find("[expect")?;
+    for quoted in [format!("\"{name}\""), format!("'{name}'")] {
+        if let Some(i) = src[expect..].find(&quoted) {
+            let start = expect + i + 1;
+            return Some(start..start + name.len());
+        }
+    }
+    None
 }
 
 /// Splits "PC/EL" into its halves; "-" leaves a half free.
@@ -954,8 +1303,27 @@ struct RefCheck<'a> {
     src: &'a str,
 }
 
-const TARGET_WORDS: &str =
-    "a node (n1, c2), a region, a role, \"minority-of-<role>\", \"random\", \"all\"";
+/// The targets [`RefCheck::target`] accepts with `allow`, for messages: the
+/// list a user reads must be the list the parser takes.
+fn target_words(allow: &[&str]) -> String {
+    let mut words = vec![
+        "a node (n1, c2)".to_string(),
+        "a region".into(),
+        "a role".into(),
+        "\"minority-of-<role>\"".into(),
+    ];
+    for (word, shown) in [
+        ("random", "\"random\""),
+        ("all", "\"all\""),
+        ("downed", "\"crashed\"/\"paused\""),
+        ("rest", "\"rest\""),
+    ] {
+        if allow.contains(&word) {
+            words.push(shown.into());
+        }
+    }
+    words.join(", ")
+}
 
 impl RefCheck<'_> {
     fn err(&self, span: Range<usize>, msg: String) -> ScenarioError {
@@ -994,18 +1362,11 @@ impl RefCheck<'_> {
         if self.roles.contains(&s) {
             return Ok(Target::Role(s.to_string()));
         }
-        let mut valid = vec![TARGET_WORDS.to_string()];
-        if allow.contains(&"downed") {
-            valid.push("\"crashed\"/\"paused\"".into());
-        }
-        if allow.contains(&"rest") {
-            valid.push("\"rest\"".into());
-        }
         Err(self.err(
             t.span(),
             format!(
                 "unknown target `{s}`: valid targets are {}; this protocol's roles are {}; regions: {}",
-                valid.join(", "),
+                target_words(allow),
                 quoted_or_none(self.roles),
                 quoted_or_none(self.regions)
             ),
@@ -1076,7 +1437,7 @@ impl RefCheck<'_> {
                 Some(t) => self.target(t, allow),
                 None => Err(self.err(
                     aspan.clone(),
-                    format!("action \"{name}\" needs `target`: {TARGET_WORDS}"),
+                    format!("action \"{name}\" needs `target`: {}", target_words(allow)),
                 )),
             }
         };

@@ -1073,10 +1073,14 @@ impl Protocol for Cache {
                     }
                 }
             }
+            // Not the history checker's `lost writes` (acknowledged writes
+            // that later reads missed): a write the database never got can
+            // still be read from the cache, so the two counts differ.
             out.push((
-                "acked writes lost".into(),
+                "acked writes not in db".into(),
                 format!(
-                    "{lost} of {acked} acknowledged writes never reached the database ({pending} more still dirty in a cache)"
+                    "{lost} of {acked} acknowledged writes never reached the database ({pending} more still dirty in a cache); \
+                     the history's `lost writes` below counts only acknowledged writes that later reads missed"
                 ),
             ));
 

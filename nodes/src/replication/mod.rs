@@ -839,9 +839,16 @@ fn summary(p: &Params, c: &Checker, nodes: &NodeTable<ReplNode>) -> Vec<(String,
     }
     lost.sort_unstable();
     let acked_total = c.acked.len() + c.lost.len();
+    // Not the history checker's `lost writes` (acknowledged writes that later
+    // reads missed): a dropped write that a later write overwrote is missed
+    // by no read, and one a deposed primary still serves is seen by some.
     out.push((
-        "acknowledged writes lost".into(),
-        format!("{} of {acked_total} acknowledged writes", lost.len()),
+        "acked writes dropped by failover".into(),
+        format!(
+            "{} of {acked_total} acknowledged writes are missing from the latest primary's log; \
+             the history's `lost writes` below counts only acknowledged writes that later reads missed",
+            lost.len()
+        ),
     ));
     out.push((
         "data loss window (RPO)".into(),
