@@ -1051,10 +1051,9 @@ impl Scenario {
         // Times of the run must fall inside it: a fault, a window or a deadline
         // after the end would silently never happen.
         let end = doc.meta.duration;
-        let past = |what: &str, at: Nanos| {
+        let past = |what: &str, at: &str| {
             format!(
-                "{what} = \"{}\" is past the end of the run ([meta] duration = \"{}\"): it would never happen; move it before {} or make the run longer",
-                fmt_duration(at),
+                "{what} = \"{at}\" is past the end of the run ([meta] duration = \"{}\"): it would never happen; move it before {} or make the run longer",
                 fmt_duration(end),
                 fmt_duration(end)
             )
@@ -1067,7 +1066,7 @@ impl Scenario {
                     e.at.span(),
                     past(
                         &format!("[[faults]] action \"{}\" at", e.action.get_ref().name()),
-                        at,
+                        e.at.get_ref().trim(),
                     ),
                 ));
             }
@@ -1076,13 +1075,13 @@ impl Scenario {
         if w.start >= end {
             return Err(err(
                 key_span(src, "workload", "start").unwrap_or(0..0),
-                past("[workload] start", w.start),
+                past("[workload] start", &fmt_duration(w.start)),
             ));
         }
         if let Some(stop) = w.stop.filter(|&t| t > end) {
             return Err(err(
                 key_span(src, "workload", "stop").unwrap_or(0..0),
-                past("[workload] stop", stop),
+                past("[workload] stop", &fmt_duration(stop)),
             ));
         }
         if let Some(stop) = w.stop.filter(|&t| t <= w.start) {
@@ -1099,13 +1098,13 @@ impl Scenario {
             if n.start >= end {
                 return Err(err(
                     key_span(src, "nemesis", "start").unwrap_or(0..0),
-                    past("[nemesis] start", n.start),
+                    past("[nemesis] start", &fmt_duration(n.start)),
                 ));
             }
             if let Some(stop) = n.stop.filter(|&t| t > end) {
                 return Err(err(
                     key_span(src, "nemesis", "stop").unwrap_or(0..0),
-                    past("[nemesis] stop", stop),
+                    past("[nemesis] stop", &fmt_duration(stop)),
                 ));
             }
         }

@@ -49,6 +49,20 @@ impl CheckBudgetArgs {
         }
     }
 
+    /// The command that decides an undecided run: `replay` (without these
+    /// flags) with these flags, `raise` (`--check-max-steps N`) replacing the
+    /// flag of the same name.
+    pub fn decide(&self, replay: &str, raise: &str) -> String {
+        let name = raise.split(' ').next().unwrap_or(raise);
+        let mut keep = self.clone();
+        match name {
+            "--check-max-steps" => keep.check_max_steps = None,
+            "--check-max-memory" => keep.check_max_memory = None,
+            _ => {}
+        }
+        format!("{replay}{} {raise}", keep.flags())
+    }
+
     /// These flags as written on a command line (to replay with them).
     pub fn flags(&self) -> String {
         let mut out = String::new();

@@ -128,7 +128,6 @@ pub fn report_and_exit(
     seed: u64,
 ) -> i32 {
     let mut report = Report::build_with(scenario, out, args.budget.for_scenario(scenario));
-    report.replay.push_str(&args.budget.flags());
     match args.driver.as_str() {
         "kernel" => {}
         "cluster" => {
@@ -142,6 +141,8 @@ pub fn report_and_exit(
         }
         d => report.replay = format!("{} --driver {d}", report.replay),
     }
+    let replay_without_budget = report.replay.clone();
+    report.replay.push_str(&args.budget.flags());
 
     // Written before anything is judged, so a failing run keeps its evidence.
     if let Some(path) = &args.trace {
@@ -184,7 +185,10 @@ pub fn report_and_exit(
                 eprintln!("  {}", u.explain());
             }
             if let Some(flag) = report.undecided.iter().find_map(|u| u.flag.as_ref()) {
-                eprintln!("decide it with:\n  {} {flag}", report.replay);
+                eprintln!(
+                    "decide it with:\n  {}",
+                    args.budget.decide(&replay_without_budget, flag)
+                );
             }
             exit::UNDECIDED
         }

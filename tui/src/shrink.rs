@@ -213,11 +213,8 @@ pub fn run(args: &ShrinkArgs) -> i32 {
     let budget = args.budget.for_scenario(&original);
     let out = nodes::run(&original, seed, TraceMode::Off).expect("checked when loaded");
     let report = Report::build_with(&original, &out, budget);
-    let replay = format!(
-        "{}{}",
-        sim::report::replay_command(&original, seed),
-        args.budget.flags()
-    );
+    let replay_without_budget = sim::report::replay_command(&original, seed);
+    let replay = format!("{replay_without_budget}{}", args.budget.flags());
     match report.outcome {
         RunOutcome::Pass => {
             println!(
@@ -235,7 +232,10 @@ pub fn run(args: &ShrinkArgs) -> i32 {
                 eprintln!("  {}", u.explain());
             }
             if let Some(flag) = report.undecided.iter().find_map(|u| u.flag.as_ref()) {
-                eprintln!("decide it first with:\n  {replay} {flag}");
+                eprintln!(
+                    "decide it first with:\n  {}",
+                    args.budget.decide(&replay_without_budget, flag)
+                );
             }
             return exit::UNDECIDED;
         }

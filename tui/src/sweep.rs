@@ -212,8 +212,9 @@ pub fn run(args: &SweepArgs) -> i32 {
     if let Some(u) = undecided.first() {
         match u.undecided.iter().find_map(|x| x.flag.as_ref()) {
             Some(flag) => println!(
-                "decide the first undecided seed with:\n  {} {flag}\nor sweep again with {flag}",
-                replay(u.seed)
+                "decide the first undecided seed with:\n  {}\nor sweep again with {flag}",
+                args.budget
+                    .decide(&sim::report::replay_command(&scenario, u.seed), flag)
             ),
             None => println!(
                 "the first undecided seed cannot be decided by a larger budget:\n  {}",
