@@ -1,0 +1,115 @@
+//! `chaoslab shrink` keeps the failure it was given: one test per kind of
+//! failure (an invariant violation, a linearizability failure, an expectation
+//! on a protocol measure). Each takes a bundled scenario, changes its
+//! hypothesis so that its own run fails, shrinks it, and runs the written file
+//! again: it must fail with exactly the original's set of failed checks, no
+//! fewer and no other, and must not end before a time the scenario names.
+
+mod common;
+use common::chaoslab;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use sim::kernel::TraceMode;
+use sim::report::{Report, RunOutcome};
+use sim::scenario::Scenario;
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chaoslab-shrink-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn failed(s: &Scenario, seed: u64) -> (RunOutcome, BTreeSet<String>) {
+    let out = nodes::run(s, seed, TraceMode::Off).unwrap();
+    let r = Report::build(s, &out);
+    (r.outcome, r.failed_checks())
+}
+
+/// Writes `bundled` with `change` applied, shrinks it at its own seed, and
+/// checks the shrunk file. Returns (original, shrunk) scenarios.
+fn shrink_keeps_the_failure(
+    bundled: &str,
+    change: impl Fn(&str) -> String,
+    expected: &[&str],
+) -> (Scenario, Scenario) {
+    let text = std::fs::read_to_string(format!("../scenarios/{bundled}.toml")).unwrap();
+    let changed = change(&text);
+    assert_ne!(changed, text, "the change must change the scenario");
+    let name = bundled.replace('/', "-");
+    let path = tmp(&format!("{name}.toml"));
+    std::fs::write(&path, &changed).unwrap();
+    let original = nodes::parse(path.to_str().unwrap(), &changed).unwrap();
+    let seed = original.meta.seed;
+    let (outcome, set) = failed(&original, seed);
+    assert_eq!(outcome, RunOutcome::Fail, "{bundled}: the changed run must fail");
+    let want: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
+    assert_eq!(set, want, "{bundled}: the original's failure");
+
+    let out = tmp(&format!("{name}-shrunk.toml"));
+    let (code, stdout, stderr) = chaoslab(&[
+        "shrink",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--max-runs",
+        "60",
+    ]);
+    assert_eq!(code, 1, "{bundled}: {stdout}{stderr}");
+    assert!(stdout.contains("it fails exactly as the original did"), "{stdout}");
+    let written = std::fs::read_to_string(&out).unwrap();
+    let shrunk = nodes::parse(out.to_str().unwrap(), &written).unwrap();
+    assert_eq!(shrunk.meta.seed, seed);
+    let (outcome, shrunk_set) = failed(&shrunk, seed);
+    assert_eq!(outcome, RunOutcome::Fail, "{bundled}: the shrunk file must fail\n{written}");
+    assert_eq!(
+        shrunk_set, set,
+        "{bundled}: the shrunk file must fail with the same checks and no other\n{written}"
+    );
+    assert!(
+        shrunk.meta.duration >= shrunk.latest_named_time(),
+        "{bundled}: the shrunk run ends before a time it names\n{written}"
+    );
+    let smaller = shrunk.meta.duration < original.meta.duration
+        || shrunk.faults.len() < original.faults.len()
+        || shrunk.topology.clients < original.topology.clients;
+    assert!(smaller, "{bundled}: nothing was shrunk\n{stdout}");
+    (original, shrunk)
+}
+
+#[test]
+fn an_invariant_violation_shrinks_to_a_run_with_that_violation_and_no_other_failure() {
+    shrink_keeps_the_failure(
+        "raft/bug-forget-vote",
+        |t| t.replace("violated = [\"election-safety\"]", ""),
+        &["election-safety violated"],
+    );
+}
+
+#[test]
+fn a_linearizability_failure_shrinks_to_a_run_that_is_still_not_linearizable_and_nothing_else() {
+    shrink_keeps_the_failure(
+        "single/crash-unsynced",
+        |t| t.replace("linearizable = false", "linearizable = true"),
+        &["linearizable"],
+    );
+}
+
+#[test]
+fn a_failed_measure_shrinks_without_cutting_the_run_before_its_named_times() {
+    let (original, shrunk) = shrink_keeps_the_failure(
+        "raft/leader-crash",
+        |t| {
+            t.replace(
+                "[expect.measure.\"leaders elected\"]\nmin = 2",
+                "[expect.measure.\"leaders elected\"]\nmax = 1",
+            )
+        },
+        &["measure.\"leaders elected\""],
+    );
+    // Its liveness deadline is still inside the shrunk run, and still held.
+    if let Some(after) = original.expect.all_clients_ok_after {
+        assert!(shrunk.meta.duration > after);
+    }
+}
