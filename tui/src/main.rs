@@ -23,7 +23,8 @@ always give the same run. With no command it runs the built-in default scenario.
 (or an invariant broke), 2 bad input (scenario file, history, flags), 3 undecided: nothing \
 failed but a check has no answer (the linearizability search ran out of steps or memory; \
 for run, sweep and shrink raise it with --check-max-steps / --check-max-memory or \
-[meta] check_max_steps / check_max_memory). A run with a real failure exits 1 even if something else is undecided."
+[meta] check_max_steps / check_max_memory). A run with a real failure exits 1 even if something else is undecided. \
+4 (shrink only) the shrunk scenario did not fail as the original did; nothing was written."
 )]
 struct Cli {
     #[command(subcommand)]

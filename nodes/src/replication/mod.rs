@@ -884,7 +884,7 @@ fn summary(p: &Params, c: &Checker, nodes: &NodeTable<ReplNode>) -> Vec<(String,
     out.push((
         "writes refused".into(),
         format!(
-            "{} (not the primary, or no lease), and {} appends refused by fencing",
+            "{} write attempts (not the primary, or no lease; a client retries a refused attempt while its retry policy allows), and {} appends refused by fencing",
             sum(|s| s.writes_refused),
             sum(|s| s.appends_fenced)
         ),
@@ -909,7 +909,7 @@ fn summary(p: &Params, c: &Checker, nodes: &NodeTable<ReplNode>) -> Vec<(String,
     out.push((
         "reads".into(),
         format!(
-            "{} served by the primary, {} by replicas, {} sent on to the primary by a replica behind, {} refused",
+            "{} served by the primary, {} by replicas, {} sent on to the primary by a replica behind, {} attempts refused (retried while the client's retry policy allows)",
             sum(|s| s.reads_primary),
             sum(|s| s.reads_replica),
             sum(|s| s.reads_behind),

@@ -35,10 +35,12 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     };
     let mut lines = vec![Line::from(vec![
         Span::raw("verdict "),
-        if r.passed {
-            Span::styled("PASS", ok.add_modifier(Modifier::BOLD))
-        } else {
-            Span::styled("FAIL", bad)
+        match r.outcome {
+            sim::report::RunOutcome::Pass => Span::styled("PASS", ok.add_modifier(Modifier::BOLD)),
+            sim::report::RunOutcome::Fail => Span::styled("FAIL", bad),
+            sim::report::RunOutcome::Undecided => {
+                Span::styled("UNDECIDED", Style::default().fg(Color::Yellow))
+            }
         },
         Span::styled(
             format!("  PACELC {}", r.pacelc.class()),
@@ -91,7 +93,7 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
                         explanation.key, explanation.blocked_index, explanation.blocked_op
                     ),
                 ),
-                Verdict::Unknown { reason } => (false, format!("unknown: {reason}")),
+                Verdict::Unknown { reason, .. } => (false, format!("unknown: {reason}")),
             };
             lines.push(Line::from(vec![
                 mark(ok),
