@@ -164,7 +164,10 @@ pub fn measures(protocol: &str) -> &'static [&'static str] {
 /// something else (acknowledged writes that later reads missed).
 pub const RENAMED_MEASURES: &[(&str, &str)] = &[
     ("acked writes lost", "acked writes not in db"),
-    ("acknowledged writes lost", "acked writes dropped by failover"),
+    (
+        "acknowledged writes lost",
+        "acked writes dropped by failover",
+    ),
 ];
 
 /// Parses a scenario file's text: every section, the protocol's own

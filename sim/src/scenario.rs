@@ -186,8 +186,13 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 /// A size in bytes as a person reads it: "1GiB", "512MiB", "1500B".
 pub fn fmt_size(bytes: u64) -> String {
-    for (unit, scale) in [("TiB", 1u64 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if bytes >= scale && bytes % scale == 0 {
+    for (unit, scale) in [
+        ("TiB", 1u64 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ] {
+        if bytes >= scale && bytes.is_multiple_of(scale) {
             return format!("{}{unit}", bytes / scale);
         }
     }
@@ -675,7 +680,8 @@ impl Fraction {
 
     /// The share of a parsed scenario's fraction.
     pub fn get(f: &Option<Spanned<Fraction>>) -> Option<f64> {
-        f.as_ref().map(|f| f.get_ref().value().expect("checked when parsed"))
+        f.as_ref()
+            .map(|f| f.get_ref().value().expect("checked when parsed"))
     }
 }
 
@@ -1059,8 +1065,8 @@ impl Scenario {
             )
         };
         for e in &doc.faults {
-            let at = parse_duration(e.at.get_ref())
-                .map_err(|m| err(e.at.span(), format!("at: {m}")))?;
+            let at =
+                parse_duration(e.at.get_ref()).map_err(|m| err(e.at.span(), format!("at: {m}")))?;
             if at > end {
                 return Err(err(
                     e.at.span(),
@@ -1069,6 +1075,24 @@ impl Scenario {
                         e.at.get_ref().trim(),
                     ),
                 ));
+            }
+        }
+        // Protocol parameters that name a time of the run (`converge_by`,
+        // `measure_after`): the protocol reads them, but past the end they
+        // would silently never apply.
+        for (k, v) in doc.system.get_ref() {
+            if !(k.ends_with("_after") || k.ends_with("_by")) {
+                continue;
+            }
+            if let toml::Value::String(text) = v {
+                if let Ok(t) = parse_duration(text) {
+                    if t > end {
+                        return Err(err(
+                            key_span(src, "system", k).unwrap_or(0..0),
+                            past(&format!("[system] {k}"), text.trim()),
+                        ));
+                    }
+                }
             }
         }
         let w = &doc.workload;
@@ -1159,7 +1183,11 @@ impl Scenario {
         Ok(())
     }
 
-    fn check_measures(&self, valid: &[&str], renamed: &[(&str, &str)]) -> Result<(), ScenarioError> {
+    fn check_measures(
+        &self,
+        valid: &[&str],
+        renamed: &[(&str, &str)],
+    ) -> Result<(), ScenarioError> {
         for name in self.expect.measure.keys() {
             if measure_known(name, valid, renamed) {
                 continue;

@@ -92,7 +92,9 @@ impl Shrinker {
         }
         self.runs += 1;
         match self.failure(s) {
-            Some(f) => f.failed == self.target.failed && f.undecided.is_subset(&self.target.undecided),
+            Some(f) => {
+                f.failed == self.target.failed && f.undecided.is_subset(&self.target.undecided)
+            }
             None => false,
         }
     }

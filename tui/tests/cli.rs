@@ -210,10 +210,15 @@ fn a_measure_the_protocol_does_not_report_is_bad_input_listing_the_ones_it_does(
     let (code, _, err) = chaoslab(&["run", scenario.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("protocol \"single\" reports no figure of that name; its figures are \"writes\""),
+        err.contains(
+            "protocol \"single\" reports no figure of that name; its figures are \"writes\""
+        ),
         "{err}"
     );
-    assert!(err.contains("measure.toml:9:"), "the message names the line: {err}");
+    assert!(
+        err.contains("measure.toml:9:"),
+        "the message names the line: {err}"
+    );
 }
 
 #[test]
@@ -234,7 +239,10 @@ fn an_old_figure_name_is_still_accepted_and_reported_under_its_new_name() {
 fn an_undecided_check_exits_3_names_the_check_and_the_flag_that_decides_it() {
     let (code, out, err) = chaoslab(&["run", "single/crash-synced", "--check-max-steps", "1"]);
     assert_eq!(code, 3, "{out}{err}");
-    assert!(out.contains("[??] linearizable: expected true, got undecided"), "{out}");
+    assert!(
+        out.contains("[??] linearizable: expected true, got undecided"),
+        "{out}"
+    );
     assert!(
         out.contains("verdict      UNDECIDED: nothing failed, but linearizable was not decided"),
         "{out}"
@@ -242,7 +250,9 @@ fn an_undecided_check_exits_3_names_the_check_and_the_flag_that_decides_it() {
     assert!(out.contains("--check-max-steps 10 "), "{out}");
     assert!(out.contains("`check_max_steps = 10` in [meta]"), "{out}");
     assert!(
-        err.contains("decide it with:\n  chaoslab run single/crash-synced --seed 7 --check-max-steps 10\n"),
+        err.contains(
+            "decide it with:\n  chaoslab run single/crash-synced --seed 7 --check-max-steps 10\n"
+        ),
         "{err}"
     );
     let (code, json, _) = chaoslab(&[
@@ -285,15 +295,12 @@ fn a_real_failure_with_an_undecided_check_exits_1() {
     let text = std::fs::read_to_string("../scenarios/single/crash-synced.toml").unwrap();
     let text = text.replacen("[expect]\n", "[expect]\nmin_ok_ops = 1000000\n", 1);
     std::fs::write(&scenario, &text).unwrap();
-    let (code, out, err) = chaoslab(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--check-max-steps",
-        "1",
-    ]);
+    let (code, out, err) = chaoslab(&["run", scenario.to_str().unwrap(), "--check-max-steps", "1"]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(
-        out.contains("verdict      FAIL: the hypothesis did not hold (and linearizable was not decided)"),
+        out.contains(
+            "verdict      FAIL: the hypothesis did not hold (and linearizable was not decided)"
+        ),
         "{out}"
     );
 }
@@ -309,8 +316,14 @@ fn sweep_lists_undecided_seeds_apart_and_exits_3_when_none_failed() {
         "1",
     ]);
     assert_eq!(code, 3, "{out}");
-    assert!(out.contains("3 seeds (1..3), 0 passed, 0 failed, 3 undecided"), "{out}");
-    assert!(out.contains("linearizable (search ran out of steps): 3 seeds (e.g. 1, 2, 3)"), "{out}");
+    assert!(
+        out.contains("3 seeds (1..3), 0 passed, 0 failed, 3 undecided"),
+        "{out}"
+    );
+    assert!(
+        out.contains("linearizable (search ran out of steps): 3 seeds (e.g. 1, 2, 3)"),
+        "{out}"
+    );
     assert!(
         out.contains("decide the first undecided seed with:\n  chaoslab run single/crash-synced --seed 1 --check-max-steps 10\n"),
         "{out}"
@@ -327,17 +340,15 @@ fn sweep_ends_on_a_range_that_ends_at_the_largest_seed() {
         "18446744073709551614..18446744073709551615",
     ]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("2 seeds (18446744073709551614..18446744073709551615), 2 passed"), "{out}");
+    assert!(
+        out.contains("2 seeds (18446744073709551614..18446744073709551615), 2 passed"),
+        "{out}"
+    );
 }
 
 #[test]
 fn shrink_refuses_an_undecided_run() {
-    let (code, _, err) = chaoslab(&[
-        "shrink",
-        "single/crash-synced",
-        "--check-max-steps",
-        "1",
-    ]);
+    let (code, _, err) = chaoslab(&["shrink", "single/crash-synced", "--check-max-steps", "1"]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("an undecided run is not a failure"), "{err}");
     assert!(err.contains("--check-max-steps 10"), "{err}");
@@ -371,5 +382,26 @@ fn the_error_for_a_crash_target_lists_only_targets_crash_accepts() {
     let (code, _, err) = chaoslab(&["run", restart.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
     let valid = err.split("valid targets are").nth(1).unwrap_or("");
-    assert!(valid.split(';').next().unwrap().contains("\"all\""), "{err}");
+    assert!(
+        valid.split(';').next().unwrap().contains("\"all\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_share_may_be_written_as_a_percentage() {
+    let scenario = tmp("percent.toml");
+    std::fs::write(
+        &scenario,
+        "[meta]\nname = \"m\"\nduration = \"2s\"\n[system]\nprotocol = \"single\"\n\
+         [topology]\nservers = 1\nclients = 2\n\
+         [expect]\nmin_availability_outside_partition = \"50%\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = chaoslab(&["run", scenario.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("[ok] availability outside partition: expected at least 50.0%"),
+        "{out}"
+    );
 }

@@ -43,7 +43,11 @@ fn shrink_keeps_the_failure(
     let original = nodes::parse(path.to_str().unwrap(), &changed).unwrap();
     let seed = original.meta.seed;
     let (outcome, set) = failed(&original, seed);
-    assert_eq!(outcome, RunOutcome::Fail, "{bundled}: the changed run must fail");
+    assert_eq!(
+        outcome,
+        RunOutcome::Fail,
+        "{bundled}: the changed run must fail"
+    );
     let want: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
     assert_eq!(set, want, "{bundled}: the original's failure");
 
@@ -57,12 +61,19 @@ fn shrink_keeps_the_failure(
         "60",
     ]);
     assert_eq!(code, 1, "{bundled}: {stdout}{stderr}");
-    assert!(stdout.contains("it fails exactly as the original did"), "{stdout}");
+    assert!(
+        stdout.contains("it fails exactly as the original did"),
+        "{stdout}"
+    );
     let written = std::fs::read_to_string(&out).unwrap();
     let shrunk = nodes::parse(out.to_str().unwrap(), &written).unwrap();
     assert_eq!(shrunk.meta.seed, seed);
     let (outcome, shrunk_set) = failed(&shrunk, seed);
-    assert_eq!(outcome, RunOutcome::Fail, "{bundled}: the shrunk file must fail\n{written}");
+    assert_eq!(
+        outcome,
+        RunOutcome::Fail,
+        "{bundled}: the shrunk file must fail\n{written}"
+    );
     assert_eq!(
         shrunk_set, set,
         "{bundled}: the shrunk file must fail with the same checks and no other\n{written}"
