@@ -170,6 +170,16 @@ pub const RENAMED_MEASURES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The `[system]` fields each protocol declares as times of the run
+/// (`Scenario::check_run_times` reads the path syntax).
+pub fn run_times(protocol: &str) -> &'static [&'static str] {
+    match protocol {
+        "quorum" => quorum::RUN_TIMES,
+        "cache" => cache::RUN_TIMES,
+        _ => &[],
+    }
+}
+
 /// Parses a scenario file's text: every section, the protocol's own
 /// parameters included, so a bad file is refused before anything runs.
 pub fn parse(file: &str, src: &str) -> Result<Scenario, ScenarioError> {
@@ -179,6 +189,7 @@ pub fn parse(file: &str, src: &str) -> Result<Scenario, ScenarioError> {
     };
     let mut scenario = Scenario::parse(file, src, &info)?;
     protocols!(with_protocol!(&scenario, |_p| ()));
+    scenario.check_run_times(run_times(&scenario.protocol))?;
     scenario.resolve_measures(measures(&scenario.protocol), RENAMED_MEASURES)?;
     Ok(scenario)
 }

@@ -106,6 +106,10 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     pub nemesis: Option<Nemesis>,
     pub expect: Expect,
+    /// The times of the run the protocol's `[system]` parameters name (a
+    /// quorum join's `at`, `converge_by`), set by [`Scenario::check_run_times`]
+    /// from the protocol's own list of such fields.
+    pub system_times: Vec<Nanos>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -1077,24 +1081,6 @@ impl Scenario {
                 ));
             }
         }
-        // Protocol parameters that name a time of the run (`converge_by`,
-        // `measure_after`): the protocol reads them, but past the end they
-        // would silently never apply.
-        for (k, v) in doc.system.get_ref() {
-            if !(k.ends_with("_after") || k.ends_with("_by")) {
-                continue;
-            }
-            if let toml::Value::String(text) = v {
-                if let Ok(t) = parse_duration(text) {
-                    if t > end {
-                        return Err(err(
-                            key_span(src, "system", k).unwrap_or(0..0),
-                            past(&format!("[system] {k}"), text.trim()),
-                        ));
-                    }
-                }
-            }
-        }
         let w = &doc.workload;
         if w.start >= end {
             return Err(err(
@@ -1155,7 +1141,63 @@ impl Scenario {
             faults,
             nemesis: doc.nemesis,
             expect: doc.expect,
+            system_times: Vec::new(),
         })
+    }
+
+    /// Checks the `[system]` fields that name a time of the run against its
+    /// end, and keeps them for [`Scenario::latest_named_time`]. `fields` is
+    /// the protocol's explicit list: `"converge_by"` names a key, and
+    /// `"joins.at"` the `at` of every table in the array `joins`. Fields
+    /// that are waits (`sloppy_after`) are not times of the run and are not
+    /// listed, so they are not checked here.
+    pub fn check_run_times(&mut self, fields: &[&str]) -> Result<(), ScenarioError> {
+        #[derive(Deserialize)]
+        struct Doc {
+            #[serde(default)]
+            system: Option<SpanTree>,
+        }
+        let doc: Doc = match toml::from_str(&self.source) {
+            Ok(doc) => doc,
+            // Scenario::parse already read this text; nothing to add.
+            Err(_) => return Ok(()),
+        };
+        let Some(system) = doc.system else {
+            return Ok(());
+        };
+        let end = self.meta.duration;
+        let mut times = Vec::new();
+        for field in fields {
+            let mut found = Vec::new();
+            let path: Vec<&str> = field.split('.').collect();
+            system.find(&path, "[system] ", &mut found);
+            for (label, text, span) in found {
+                let t = parse_duration(&text).map_err(|m| {
+                    ScenarioError::at(
+                        &self.file,
+                        &self.source,
+                        span.clone(),
+                        format!("{label}: {m}"),
+                    )
+                })?;
+                if t > end {
+                    return Err(ScenarioError::at(
+                        &self.file,
+                        &self.source,
+                        span,
+                        format!(
+                            "{label} = \"{}\" is past the end of the run ([meta] duration = \"{}\"): it would never happen; move it before {} or make the run longer",
+                            text.trim(),
+                            fmt_duration(end),
+                            fmt_duration(end)
+                        ),
+                    ));
+                }
+                times.push(t);
+            }
+        }
+        self.system_times = times;
+        Ok(())
     }
 
     /// Refuses an `[expect.measure]` name the protocol does not report, and
@@ -1212,9 +1254,9 @@ impl Scenario {
 
     /// The latest time of the run this scenario names: its last fault,
     /// `all_clients_ok_after`, the workload's and the nemesis's start and
-    /// stop, and `[system]` parameters that name a time of the run (keys
-    /// ending in `_after` or `_by`, such as `measure_after`, `converge_by`).
-    /// A shortened run (a shrink) must not end before it.
+    /// stop, and the `[system]` parameters the protocol declares as times of
+    /// the run ([`Scenario::check_run_times`]). A shortened run (a shrink)
+    /// must not end before it.
     pub fn latest_named_time(&self) -> Nanos {
         let mut times = vec![self.faults.iter().map(|f| f.at).max().unwrap_or(0)];
         times.extend(self.expect.all_clients_ok_after);
@@ -1224,17 +1266,7 @@ impl Scenario {
             times.push(n.start);
             times.extend(n.stop);
         }
-        if let Ok(doc) = self.source.parse::<toml::Table>() {
-            if let Some(toml::Value::Table(system)) = doc.get("system") {
-                for (k, v) in system {
-                    if let (true, toml::Value::String(text)) =
-                        (k.ends_with("_after") || k.ends_with("_by"), v)
-                    {
-                        times.extend(parse_duration(text).ok());
-                    }
-                }
-            }
-        }
+        times.extend(self.system_times.iter().copied());
         times.into_iter().max().unwrap_or(0)
     }
 
@@ -1273,6 +1305,106 @@ fn measure_span(src: &str, name: &str) -> Option<Range<usize>> {
         }
     }
     None
+}
+
+/// A TOML value with the span of every value in it, so a nested field
+/// (`joins[1].at`) can be named by line in an error.
+enum SpanTree {
+    Table(Vec<(String, Spanned<SpanTree>)>),
+    Array(Vec<Spanned<SpanTree>>),
+    Str(String),
+    Other,
+}
+
+impl SpanTree {
+    /// Every string at `path` below this value, with its label and span;
+    /// arrays are walked element by element.
+    fn find(&self, path: &[&str], label: &str, out: &mut Vec<(String, String, Range<usize>)>) {
+        match self {
+            SpanTree::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let label = format!("{}[{i}]", label.trim_end_matches('.'));
+                    find_in(item, path, &format!("{label}."), out);
+                }
+            }
+            SpanTree::Table(entries) => {
+                let Some((first, rest)) = path.split_first() else {
+                    return;
+                };
+                for (k, v) in entries {
+                    if k == first {
+                        find_in(v, rest, &format!("{label}{k}."), out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn find_in(
+    v: &Spanned<SpanTree>,
+    path: &[&str],
+    label: &str,
+    out: &mut Vec<(String, String, Range<usize>)>,
+) {
+    match (v.get_ref(), path.is_empty()) {
+        (SpanTree::Str(text), true) => out.push((
+            label.trim_end_matches('.').to_string(),
+            text.clone(),
+            v.span(),
+        )),
+        (SpanTree::Array(_), _) | (_, false) => v.get_ref().find(path, label, out),
+        _ => {}
+    }
+}
+
+impl<'de> Deserialize<'de> for SpanTree {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = SpanTree;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a TOML value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<SpanTree, E> {
+                Ok(SpanTree::Str(v.to_string()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<SpanTree, E> {
+                Ok(SpanTree::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<SpanTree, E> {
+                Ok(SpanTree::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<SpanTree, E> {
+                Ok(SpanTree::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<SpanTree, E> {
+                Ok(SpanTree::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<SpanTree, A::Error> {
+                let mut items = Vec::new();
+                while let Some(x) = a.next_element::<Spanned<SpanTree>>()? {
+                    items.push(x);
+                }
+                Ok(SpanTree::Array(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<SpanTree, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(k) = a.next_key::<String>()? {
+                    entries.push((k, a.next_value::<Spanned<SpanTree>>()?));
+                }
+                Ok(SpanTree::Table(entries))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Splits "PC/EL" into its halves; "-" leaves a half free.

@@ -124,3 +124,28 @@ fn a_failed_measure_shrinks_without_cutting_the_run_before_its_named_times() {
         assert!(shrunk.meta.duration > after);
     }
 }
+
+/// A quorum join is a time of the run the protocol declares: a shrink must
+/// not end before it (it used to cut a run with a join at 18s to 16s and
+/// keep the join), and a wait such as `sloppy_after` is not such a time.
+#[test]
+fn a_quorum_join_is_a_named_time_a_shrink_keeps_and_sloppy_after_is_not() {
+    let text = std::fs::read_to_string("../scenarios/quorum/add-node.toml")
+        .unwrap()
+        .replace("at = \"8s\"", "at = \"18s\"")
+        .replace("converge_by = \"19s\"\n", "");
+    assert!(text.contains("at = \"18s\"") && !text.contains("converge_by"));
+    let s = nodes::parse("add-node-18s.toml", &text).unwrap();
+    assert!(
+        s.latest_named_time() >= sim::time::secs(18),
+        "{}",
+        s.latest_named_time()
+    );
+    let sloppy = text.replace(
+        "[system]\n",
+        "[system]\nsloppy = true\nsloppy_after = \"30s\"\n",
+    );
+    let s = nodes::parse("add-node-sloppy.toml", &sloppy)
+        .expect("sloppy_after is a wait, not a time of the run");
+    assert!(s.latest_named_time() < s.meta.duration);
+}

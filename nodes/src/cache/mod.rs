@@ -135,6 +135,11 @@ impl Stampede {
     }
 }
 
+/// The `[system]` fields of [`Params`] that name a time of the run (not a
+/// wait such as `ttl`): each must fall inside the run, and a shrink must not
+/// end before it.
+pub const RUN_TIMES: &[&str] = &["measure_after"];
+
 /// `[system]` for `protocol = "cache"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
