@@ -2046,9 +2046,23 @@ impl Scenario {
         let mut doc: toml::Table = toml::from_str(&self.source).unwrap_or_default();
         doc.remove("faults");
         doc.remove("nemesis");
+        let mut header = header.to_vec();
         if let Some(toml::Value::Table(meta)) = doc.get_mut("meta") {
             meta.insert("duration".into(), exact_duration(self.meta.duration).into());
-            meta.insert("seed".into(), toml::Value::Integer(self.meta.seed as i64));
+            // A TOML integer holds no more than i64::MAX: a larger seed is
+            // left out of the file and given on the command line instead.
+            match i64::try_from(self.meta.seed) {
+                Ok(seed) => {
+                    meta.insert("seed".into(), toml::Value::Integer(seed));
+                }
+                Err(_) => {
+                    meta.remove("seed");
+                    header.push(format!(
+                        "Seed {} is larger than a TOML integer holds, so it is not in [meta]: run this file with --seed {}.",
+                        self.meta.seed, self.meta.seed
+                    ));
+                }
+            }
         }
         if let Some(toml::Value::Table(t)) = doc.get_mut("topology") {
             t.insert(

@@ -149,3 +149,49 @@ fn a_quorum_join_is_a_named_time_a_shrink_keeps_and_sloppy_after_is_not() {
         .expect("sloppy_after is a wait, not a time of the run");
     assert!(s.latest_named_time() < s.meta.duration);
 }
+
+/// A seed above i64::MAX does not fit in a TOML integer: the written file
+/// (shrink's, and the TUI's save) leaves it out and says to give it by flag,
+/// instead of writing `seed = -1`, which no longer parses.
+#[test]
+fn a_seed_above_i64_max_is_left_out_of_the_written_file_and_named_for_the_command_line() {
+    let text = std::fs::read_to_string("../scenarios/single/crash-unsynced.toml").unwrap();
+    let mut s = nodes::parse("crash-unsynced.toml", &text).unwrap();
+    s.meta.seed = u64::MAX;
+    let written = s.to_toml(&["a header".into()]);
+    assert!(!written.contains("seed = -"), "{written}");
+    assert!(
+        written.contains("run this file with --seed 18446744073709551615"),
+        "{written}"
+    );
+    nodes::parse("written.toml", &written).expect("the written file parses back");
+    s.meta.seed = i64::MAX as u64;
+    let written = s.to_toml(&[]);
+    let back = nodes::parse("written.toml", &written).unwrap();
+    assert_eq!(back.meta.seed, i64::MAX as u64);
+}
+
+#[test]
+fn shrink_at_the_largest_seed_writes_a_file_that_fails_with_that_seed() {
+    let text = std::fs::read_to_string("../scenarios/single/crash-unsynced.toml")
+        .unwrap()
+        .replace("linearizable = false", "linearizable = true");
+    let path = tmp("u64-max.toml");
+    std::fs::write(&path, &text).unwrap();
+    let out = tmp("u64-max-shrunk.toml");
+    let seed = u64::MAX.to_string();
+    let (code, stdout, stderr) = chaoslab(&[
+        "shrink",
+        path.to_str().unwrap(),
+        "--seed",
+        &seed,
+        "--out",
+        out.to_str().unwrap(),
+        "--max-runs",
+        "20",
+    ]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains(&format!("--seed {seed}")), "{stdout}");
+    let (code, stdout, stderr) = chaoslab(&["run", out.to_str().unwrap(), "--seed", &seed]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+}
