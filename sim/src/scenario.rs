@@ -135,9 +135,10 @@ pub struct Meta {
     /// verdict is the same on every machine.
     #[serde(default)]
     pub check_max_steps: Option<u64>,
-    /// Memory the linearizability search may hold, e.g. "2GiB" (default 1GiB).
+    /// Memory the linearizability search may hold, e.g. "2GiB" or a number
+    /// of bytes (default 1GiB).
     #[serde(default)]
-    pub check_max_memory: Option<Spanned<String>>,
+    pub check_max_memory: Option<Spanned<Size>>,
 }
 
 /// The linearizability search's default step budget for a run.
@@ -154,9 +155,68 @@ impl Meta {
     pub fn check_memory(&self) -> u64 {
         self.check_max_memory
             .as_ref()
-            .and_then(|m| parse_size(m.get_ref()).ok())
+            .and_then(|m| m.get_ref().bytes().ok())
             .unwrap_or(DEFAULT_CHECK_MAX_MEMORY)
     }
+}
+
+/// A memory size in a scenario: a number of bytes (`1073741824`) or a text
+/// with a unit (`"1GiB"`, see [`parse_size`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Size {
+    Bytes(i64),
+    Text(String),
+}
+
+impl Size {
+    /// The size in bytes, as a memory budget (see [`parse_memory_budget`]).
+    pub fn bytes(&self) -> Result<u64, String> {
+        match self {
+            Size::Bytes(n) => parse_memory_budget(&n.to_string()),
+            Size::Text(t) => parse_memory_budget(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Size;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a size: a number of bytes or a text such as \"512MiB\" or \"2GiB\"")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Size, E> {
+                Ok(Size::Bytes(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Size, E> {
+                i64::try_from(v)
+                    .map(Size::Bytes)
+                    .map_err(|_| E::custom(format!("{v} bytes is too large")))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Size, E> {
+                Ok(Size::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The smallest memory budget the linearizability search accepts: less
+/// cannot hold a search of any size, and the checker counts its memo in MiB.
+pub const MIN_CHECK_MAX_MEMORY: u64 = 1 << 20;
+
+/// A memory budget for the linearizability search: a size ([`parse_size`])
+/// of at least 1MiB.
+pub fn parse_memory_budget(text: &str) -> Result<u64, String> {
+    let bytes = parse_size(text)?;
+    if bytes < MIN_CHECK_MAX_MEMORY {
+        return Err(format!(
+            "`{text}` is too small for the search's memory: write at least 1MiB (the default is 1GiB)"
+        ));
+    }
+    Ok(bytes)
 }
 
 /// A size such as "512MiB", "2GiB", "4GB" or "1048576" (bytes). Decimal (KB,
@@ -182,7 +242,12 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         _ => return Err(bad()),
     };
     let bytes = n * scale;
-    if !(bytes >= 1.0 && bytes < u64::MAX as f64) {
+    if bytes >= u64::MAX as f64 {
+        return Err(format!(
+            "`{text}` is too large: a size is at most 16EiB (e.g. \"64GiB\")"
+        ));
+    }
+    if bytes < 1.0 {
         return Err(format!("`{text}`: a size must be at least 1 byte"));
     }
     Ok(bytes as u64)
@@ -842,7 +907,8 @@ impl Scenario {
             ));
         }
         if let Some(m) = &doc.meta.check_max_memory {
-            parse_size(m.get_ref())
+            m.get_ref()
+                .bytes()
                 .map_err(|e| err(m.span(), format!("[meta] check_max_memory: {e}")))?;
         }
 

@@ -36,7 +36,7 @@ pub struct CheckBudgetArgs {
 }
 
 fn parse_size_flag(s: &str) -> Result<u64, String> {
-    sim::scenario::parse_size(s)
+    sim::scenario::parse_memory_budget(s)
 }
 
 impl CheckBudgetArgs {

@@ -405,3 +405,24 @@ fn a_share_may_be_written_as_a_percentage() {
         "{out}"
     );
 }
+
+#[test]
+fn a_memory_budget_is_refused_when_too_large_or_too_small_and_may_be_a_number_of_bytes() {
+    let (code, _, err) = chaoslab(&[
+        "run",
+        "single/crash-synced",
+        "--check-max-memory",
+        "99999999999TiB",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is too large"), "{err}");
+    assert!(!err.contains("at least 1 byte"), "{err}");
+    let (code, _, err) = chaoslab(&["run", "single/crash-synced", "--check-max-memory", "1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("write at least 1MiB"), "{err}");
+    // [meta] takes a number of bytes, as documented.
+    let text = std::fs::read_to_string("../scenarios/single/crash-synced.toml").unwrap();
+    let bytes = text.replacen("[meta]\n", "[meta]\ncheck_max_memory = 1073741824\n", 1);
+    let s = nodes::parse("bytes.toml", &bytes).expect("a number of bytes is a size");
+    assert_eq!(s.meta.check_memory(), 1 << 30);
+}
