@@ -151,6 +151,18 @@ impl Meta {
     pub fn check_steps(&self) -> u64 {
         self.check_max_steps.unwrap_or(DEFAULT_CHECK_MAX_STEPS)
     }
+    /// Sets the memory cap, written as a size a person reads ("4GiB") when
+    /// that is exact, else as a number of bytes.
+    pub fn set_check_max_memory(&mut self, bytes: u64) {
+        let shown = fmt_size(bytes);
+        let size = if parse_size(&shown) == Ok(bytes) {
+            Size::Text(shown)
+        } else {
+            Size::Bytes(i64::try_from(bytes).unwrap_or(i64::MAX))
+        };
+        self.check_max_memory = Some(Spanned::new(0..0, size));
+    }
+
     /// The memory cap of this scenario's linearizability check, in bytes.
     pub fn check_memory(&self) -> u64 {
         self.check_max_memory
@@ -2115,6 +2127,21 @@ impl Scenario {
         let mut header = header.to_vec();
         if let Some(toml::Value::Table(meta)) = doc.get_mut("meta") {
             meta.insert("duration".into(), exact_duration(self.meta.duration).into());
+            // The check's budget, so that a file shrunk with budget flags
+            // is decided the same way when it is run on its own.
+            if let Some(n) = self.meta.check_max_steps {
+                meta.insert(
+                    "check_max_steps".into(),
+                    toml::Value::Integer(i64::try_from(n).unwrap_or(i64::MAX)),
+                );
+            }
+            if let Some(m) = &self.meta.check_max_memory {
+                let v = match m.get_ref() {
+                    Size::Bytes(n) => toml::Value::Integer(*n),
+                    Size::Text(t) => toml::Value::String(t.clone()),
+                };
+                meta.insert("check_max_memory".into(), v);
+            }
             // A TOML integer holds no more than i64::MAX: a larger seed is
             // left out of the file and given on the command line instead.
             match i64::try_from(self.meta.seed) {

@@ -295,10 +295,20 @@ pub fn run(args: &ShrinkArgs) -> i32 {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "shrunk.toml".into());
+    // Budget flags become the file's own [meta] budget: run on its own, the
+    // shrunk file must be decided as it was here.
+    if let Some(n) = args.budget.check_max_steps {
+        s.meta.check_max_steps = Some(n);
+    }
+    if let Some(m) = args.budget.check_max_memory {
+        s.meta.set_check_max_memory(m);
+    }
     let mut header = vec![
         format!(
-            "Shrunk by `chaoslab shrink {} --seed {seed}` in {} runs.",
-            args.scenario, sh.runs
+            "Shrunk by `chaoslab shrink {} --seed {seed}{}` in {} runs.",
+            args.scenario,
+            args.budget.flags(),
+            sh.runs
         ),
         format!(
             "It fails exactly as the original did: {}.",

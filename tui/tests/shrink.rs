@@ -195,3 +195,36 @@ fn shrink_at_the_largest_seed_writes_a_file_that_fails_with_that_seed() {
     let (code, stdout, stderr) = chaoslab(&["run", out.to_str().unwrap(), "--seed", &seed]);
     assert_eq!(code, 1, "{stdout}{stderr}");
 }
+
+/// A run shrunk with budget flags carries the budget in its own [meta]: run
+/// on its own, with no flag, it is decided as it was when shrunk.
+#[test]
+fn a_file_shrunk_with_budget_flags_keeps_the_budget_in_its_meta() {
+    let text = std::fs::read_to_string("../scenarios/single/crash-unsynced.toml")
+        .unwrap()
+        .replace("linearizable = false", "linearizable = true");
+    let path = tmp("budget-flags.toml");
+    std::fs::write(&path, &text).unwrap();
+    let out = tmp("budget-flags-shrunk.toml");
+    let (code, stdout, stderr) = chaoslab(&[
+        "shrink",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--max-runs",
+        "10",
+        "--check-max-steps",
+        "123456789",
+        "--check-max-memory",
+        "3GiB",
+    ]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        written.contains("--check-max-steps 123456789 --check-max-memory 3GiB`"),
+        "the header's command carries the flags:\n{written}"
+    );
+    let s = nodes::parse("shrunk.toml", &written).unwrap();
+    assert_eq!(s.meta.check_steps(), 123_456_789, "{written}");
+    assert_eq!(s.meta.check_memory(), 3 << 30, "{written}");
+}
