@@ -248,6 +248,9 @@ fn an_undecided_check_exits_3_names_the_check_and_the_flag_that_decides_it() {
         "{out}"
     );
     assert!(out.contains("--check-max-steps 10 "), "{out}");
+    // One word for it in every section of the report.
+    assert!(out.contains("  verdict: undecided: "), "{out}");
+    assert!(!out.contains("unknown"), "{out}");
     assert!(out.contains("`check_max_steps = 10` in [meta]"), "{out}");
     assert!(
         err.contains(
