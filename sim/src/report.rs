@@ -22,8 +22,91 @@ use crate::check::{
 };
 use crate::history::Outcome;
 use crate::kernel::{Counters, RunOutput};
-use crate::scenario::{parse_pacelc, Scenario};
+use crate::scenario::{fmt_size, parse_pacelc, Fraction, Scenario};
 use crate::time::{fmt_duration, Nanos};
+
+/// How a run came out. A check that could not be decided (the
+/// linearizability search ran out of budget) is neither a pass nor a failure.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Every expectation held and every invariant not expected to break held.
+    Pass,
+    /// Something the hypothesis asked for did not hold (whatever else is open).
+    Fail,
+    /// Nothing failed, but at least one check the hypothesis asked for has no
+    /// answer: see [`Report::undecided`].
+    Undecided,
+}
+
+/// The linearizability search's budget for one run: `[meta] check_max_steps`
+/// and `check_max_memory`, or the flags of the same names.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+pub struct CheckBudget {
+    pub max_steps: u64,
+    pub max_memory_bytes: u64,
+}
+
+impl CheckBudget {
+    /// The scenario's own budget (its `[meta]`, else the defaults).
+    pub fn of(s: &Scenario) -> CheckBudget {
+        CheckBudget {
+            max_steps: s.meta.check_steps(),
+            max_memory_bytes: s.meta.check_memory(),
+        }
+    }
+
+    fn budget(&self) -> Budget<'static> {
+        let mut b = Budget::steps(self.max_steps);
+        b.max_memo_bytes = self.max_memory_bytes;
+        b
+    }
+}
+
+/// A check the hypothesis asked for whose answer is not known, why, and what
+/// would decide it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Undecided {
+    /// The check, by its `[expect]` name (`linearizable`).
+    pub check: String,
+    /// What ran out: `steps`, `memory`, `deadline`, or `unsupported` (the
+    /// history has operations the model cannot judge; no budget helps).
+    pub cause: String,
+    /// The checker's own words.
+    pub reason: String,
+    /// The flag that decides it (`--check-max-steps 100000000`), if one can.
+    pub flag: Option<String>,
+    /// The same as a `[meta]` field (`check_max_steps = 100000000`).
+    pub meta: Option<String>,
+}
+
+impl Undecided {
+    /// One line: what is open and how to decide it.
+    pub fn explain(&self) -> String {
+        let why = match self.cause.as_str() {
+            "steps" => "the linearizability search ran out of steps",
+            "memory" => "the linearizability search ran out of memory",
+            "deadline" => "the linearizability search ran out of time",
+            _ => "the history has operations the model cannot judge",
+        };
+        match (&self.flag, &self.meta) {
+            (Some(flag), Some(meta)) => format!(
+                "{}: {why}; decide it with {flag} (on run, sweep or shrink) or `{meta}` in [meta]",
+                self.check
+            ),
+            _ => format!("{}: {why}; no budget decides it", self.check),
+        }
+    }
+}
+
+/// Why the linearizability search answered "unknown": `steps`, `memory`,
+/// `deadline` or `unsupported`, as the checker's verdict carries it.
+pub fn unknown_cause(verdict: &Verdict) -> Option<&'static str> {
+    match verdict {
+        Verdict::Unknown { cause, .. } => Some(cause.name()),
+        _ => None,
+    }
+}
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Report {
@@ -44,8 +127,16 @@ pub struct Report {
     pub consistency: Consistency,
     pub protocol_summary: Vec<(String, String)>,
     pub expectations: Vec<Expectation>,
-    /// Every expectation held and every invariant not expected to break held.
+    /// Pass, fail, or undecided (a check the hypothesis asked for has no answer).
+    pub outcome: RunOutcome,
+    /// Every expectation held and every invariant not expected to break held:
+    /// `outcome == Pass`.
     pub passed: bool,
+    /// The checks the hypothesis asked for that have no answer, and how to
+    /// decide each.
+    pub undecided: Vec<Undecided>,
+    /// The linearizability search's budget in this run.
+    pub check_budget: CheckBudget,
     pub replay: String,
 }
 
@@ -153,10 +244,17 @@ pub struct InvariantVerdict {
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Expectation {
+    /// The stable name of what is expected: its `[expect]` field
+    /// (`all_clients_ok_after`, `measure."leaders elected"`), with no numbers
+    /// of this run in it, so runs can be compared by what failed.
+    pub key: String,
     pub what: String,
     pub expected: String,
     pub actual: String,
     pub held: bool,
+    /// The check has no answer (the search ran out of budget): `held` is
+    /// false, but nothing failed.
+    pub undecided: bool,
 }
 
 fn percentile(sorted: &[Nanos], p: f64) -> Nanos {
@@ -202,6 +300,8 @@ fn judge_measure(
     let Some((_, text)) = summary.iter().find(|(k, _)| k == name) else {
         let names: Vec<&str> = summary.iter().map(|(k, _)| k.as_str()).collect();
         return Expectation {
+            key: format!("measure.\"{name}\""),
+            undecided: false,
             what: format!("measure \"{name}\""),
             expected,
             actual: format!(
@@ -213,6 +313,8 @@ fn judge_measure(
     };
     let Some((actual, is_duration)) = leading_value(text) else {
         return Expectation {
+            key: format!("measure.\"{name}\""),
+            undecided: false,
             what: format!("measure \"{name}\""),
             expected,
             actual: format!("`{text}` does not start with a number or a duration"),
@@ -225,6 +327,8 @@ fn judge_measure(
             let (v, d) = b.get_ref().value().expect("checked when parsed");
             if d != is_duration {
                 return Expectation {
+                    key: format!("measure.\"{name}\""),
+                    undecided: false,
                     what: format!("measure \"{name}\""),
                     expected,
                     actual: format!(
@@ -237,10 +341,12 @@ fn judge_measure(
         }
     }
     Expectation {
+        key: format!("measure.\"{name}\""),
         what: format!("measure \"{name}\""),
         expected,
         actual: shown(actual, is_duration),
         held,
+        undecided: false,
     }
 }
 
@@ -254,7 +360,14 @@ pub fn replay_command(s: &Scenario, seed: u64) -> String {
 }
 
 impl Report {
+    /// The report of a run, its linearizability check within the scenario's
+    /// own budget.
     pub fn build(s: &Scenario, out: &RunOutput) -> Report {
+        Report::build_with(s, out, CheckBudget::of(s))
+    }
+
+    /// The report of a run, its linearizability check within `budget`.
+    pub fn build_with(s: &Scenario, out: &RunOutput, budget: CheckBudget) -> Report {
         let mut ops = OpCounts::default();
         let mut lat = Vec::new();
         let mut lat_outside = Vec::new();
@@ -385,7 +498,7 @@ impl Report {
                 reason: reason.to_string(),
             },
             None => Consistency::Checked {
-                linearizability: check_linearizable(&out.history, ModelKind::Kv, Budget::default()),
+                linearizability: check_linearizable(&out.history, ModelKind::Kv, budget.budget()),
                 weak: check_weak(&out.history),
             },
         };
@@ -406,13 +519,92 @@ impl Report {
             consistency,
             protocol_summary: out.summary.clone(),
             expectations: Vec::new(),
+            outcome: RunOutcome::Fail,
             passed: false,
+            undecided: Vec::new(),
+            check_budget: budget,
             replay: replay_command(s, out.seed),
         };
         report.expectations = report.judge(s, &ok_after, out);
-        report.passed =
-            report.invariants.iter().all(|i| i.ok) && report.expectations.iter().all(|e| e.held);
+        let failed = report.invariants.iter().any(|i| !i.ok)
+            || report.expectations.iter().any(|e| !e.held && !e.undecided);
+        report.undecided = report.undecided_checks();
+        report.outcome = if failed {
+            RunOutcome::Fail
+        } else if report.expectations.iter().any(|e| e.undecided) {
+            RunOutcome::Undecided
+        } else {
+            RunOutcome::Pass
+        };
+        report.passed = report.outcome == RunOutcome::Pass;
         report
+    }
+
+    /// The open checks, each with the budget that would decide it: ten times
+    /// the one that ran out.
+    fn undecided_checks(&self) -> Vec<Undecided> {
+        let Some(verdict) = self.consistency.verdict() else {
+            return Vec::new();
+        };
+        let Verdict::Unknown { reason, .. } = verdict else {
+            return Vec::new();
+        };
+        let cause = unknown_cause(verdict).unwrap_or("steps");
+        let b = &self.check_budget;
+        let (flag, meta) = match cause {
+            "steps" | "deadline" => {
+                let n = b.max_steps.saturating_mul(10);
+                (
+                    Some(format!("--check-max-steps {n}")),
+                    Some(format!("check_max_steps = {n}")),
+                )
+            }
+            "memory" => {
+                let m = fmt_size(b.max_memory_bytes.saturating_mul(4));
+                (
+                    Some(format!("--check-max-memory {m}")),
+                    Some(format!("check_max_memory = \"{m}\"")),
+                )
+            }
+            _ => (None, None),
+        };
+        self.expectations
+            .iter()
+            .filter(|e| e.undecided)
+            .map(|e| Undecided {
+                check: e.key.clone(),
+                cause: cause.to_string(),
+                reason: reason.clone(),
+                flag: flag.clone(),
+                meta: meta.clone(),
+            })
+            .collect()
+    }
+
+    /// The stable names of what failed: invariants that did not behave as
+    /// expected (`election-safety violated`) and the `[expect]` keys of
+    /// expectations that did not hold. Undecided checks are not in it. Two
+    /// runs fail the same way when these sets are equal.
+    pub fn failed_checks(&self) -> std::collections::BTreeSet<String> {
+        let mut set: std::collections::BTreeSet<String> = self
+            .invariants
+            .iter()
+            .filter(|i| !i.ok)
+            .map(|i| {
+                if i.expected_violated {
+                    format!("{} held (expected violated)", i.name)
+                } else {
+                    format!("{} violated", i.name)
+                }
+            })
+            .collect();
+        set.extend(
+            self.expectations
+                .iter()
+                .filter(|e| !e.held && !e.undecided)
+                .map(|e| e.key.clone()),
+        );
+        set
     }
 
     fn judge(&self, s: &Scenario, ok_after: &[Option<Nanos>], out: &RunOutput) -> Vec<Expectation> {
@@ -423,10 +615,12 @@ impl Report {
                 format!("{:.2}%", r * 100.0)
             })
         };
-        let mut ratio = |what: &str, bound: Option<f64>, share: &Share, max: bool| {
+        let mut ratio = |key: &str, what: &str, bound: Option<f64>, share: &Share, max: bool| {
             if let Some(b) = bound {
                 let r = share.ratio();
                 v.push(Expectation {
+                    key: key.into(),
+                    undecided: false,
                     what: what.into(),
                     expected: format!(
                         "{} {:.1}%",
@@ -449,32 +643,38 @@ impl Report {
         };
         let a = &self.availability;
         ratio(
+            "max_availability_during_partition",
             "availability during partition",
-            x.max_availability_during_partition,
+            Fraction::get(&x.max_availability_during_partition),
             &a.during_partition,
             true,
         );
         ratio(
+            "min_availability_during_partition",
             "availability during partition",
-            x.min_availability_during_partition,
+            Fraction::get(&x.min_availability_during_partition),
             &a.during_partition,
             false,
         );
         ratio(
+            "min_availability_outside_partition",
             "availability outside partition",
-            x.min_availability_outside_partition,
+            Fraction::get(&x.min_availability_outside_partition),
             &a.outside_partition,
             false,
         );
         ratio(
+            "max_availability_outside_partition",
             "availability outside partition",
-            x.max_availability_outside_partition,
+            Fraction::get(&x.max_availability_outside_partition),
             &a.outside_partition,
             true,
         );
-        let mut lat = |what: &str, bound: Option<Nanos>, actual: Nanos| {
+        let mut lat = |key: &str, what: &str, bound: Option<Nanos>, actual: Nanos| {
             if let Some(b) = bound {
                 v.push(Expectation {
+                    key: key.into(),
+                    undecided: false,
                     what: what.into(),
                     expected: format!("at most {}", fmt_duration(b)),
                     actual: fmt_duration(actual),
@@ -482,10 +682,22 @@ impl Report {
                 });
             }
         };
-        lat("p99 latency", x.max_p99_latency, self.latency.p99);
-        lat("p50 latency", x.max_p50_latency, self.latency.p50);
+        lat(
+            "max_p99_latency",
+            "p99 latency",
+            x.max_p99_latency,
+            self.latency.p99,
+        );
+        lat(
+            "max_p50_latency",
+            "p50 latency",
+            x.max_p50_latency,
+            self.latency.p50,
+        );
         if let Some(m) = x.min_ok_ops {
             v.push(Expectation {
+                key: "min_ok_ops".into(),
+                undecided: false,
                 what: "ok operations".into(),
                 expected: format!("at least {m}"),
                 actual: self.ops.ok.to_string(),
@@ -494,6 +706,8 @@ impl Report {
         }
         if let Some(t) = out.stopped_early {
             v.push(Expectation {
+                key: "max_events".into(),
+                undecided: false,
                 what: "the run reached its duration".into(),
                 expected: fmt_duration(s.meta.duration),
                 actual: format!(
@@ -513,6 +727,8 @@ impl Report {
                     .as_ref()
                     .is_none_or(|c| self.pacelc.e.as_ref() == Some(c));
             v.push(Expectation {
+                key: "pacelc".into(),
+                undecided: false,
                 what: "PACELC class".into(),
                 expected: p.get_ref().clone(),
                 actual: self.pacelc.class(),
@@ -539,6 +755,8 @@ impl Report {
                 || x.min_monotonic_reads_violations.is_some();
             if asked {
                 v.push(Expectation {
+                    key: "consistency".into(),
+                    undecided: false,
                     what: "consistency".into(),
                     expected: "a judged history".into(),
                     actual: format!("not checked: {why}"),
@@ -549,6 +767,7 @@ impl Report {
             if let Some(want) = x.linearizable {
                 let verdict = &linearizability.verdict;
                 v.push(Expectation {
+                    key: "linearizable".into(),
                     what: "linearizable".into(),
                     expected: want.to_string(),
                     actual: match verdict {
@@ -559,45 +778,52 @@ impl Report {
                                 explanation.key, explanation.blocked_index
                             )
                         }
-                        Verdict::Unknown { reason, .. } => format!("unknown: {reason}"),
+                        Verdict::Unknown { reason, .. } => format!("undecided: {reason}"),
                     },
                     held: match verdict {
                         Verdict::Linearizable => want,
                         Verdict::NotLinearizable { .. } => !want,
                         Verdict::Unknown { .. } => false,
                     },
+                    undecided: matches!(verdict, Verdict::Unknown { .. }),
                 });
             }
             let counts = [
                 (
+                    "stale_reads",
                     "stale reads",
                     x.max_stale_reads,
                     x.min_stale_reads,
                     w.stale_reads,
                 ),
                 (
+                    "lost_writes",
                     "lost writes",
                     x.max_lost_writes,
                     x.min_lost_writes,
                     w.lost_writes.len(),
                 ),
                 (
+                    "read_your_writes_violations",
                     "read-your-writes violations",
                     x.max_read_your_writes_violations,
                     x.min_read_your_writes_violations,
                     w.read_your_writes_total(),
                 ),
                 (
+                    "monotonic_reads_violations",
                     "monotonic-reads violations",
                     x.max_monotonic_reads_violations,
                     x.min_monotonic_reads_violations,
                     w.monotonic_reads_total(),
                 ),
             ];
-            for (what, max, min, actual) in counts {
+            for (key, what, max, min, actual) in counts {
                 let actual = actual as u64;
                 if let Some(m) = max {
                     v.push(Expectation {
+                        key: format!("max_{key}"),
+                        undecided: false,
                         what: what.into(),
                         expected: format!("at most {m}"),
                         actual: actual.to_string(),
@@ -606,6 +832,8 @@ impl Report {
                 }
                 if let Some(m) = min {
                     v.push(Expectation {
+                        key: format!("min_{key}"),
+                        undecided: false,
                         what: what.into(),
                         expected: format!("at least {m}"),
                         actual: actual.to_string(),
@@ -625,6 +853,8 @@ impl Report {
                 .map(|(i, _)| out.cluster.name(out.cluster.clients()[i]).to_string())
                 .collect();
             v.push(Expectation {
+                key: "all_clients_ok_after".into(),
+                undecided: false,
                 what: format!("every client served after {}", fmt_duration(after)),
                 expected: "every client has an ok operation".into(),
                 actual: if missing.is_empty() {
@@ -657,7 +887,7 @@ impl Report {
         broke.extend(
             self.expectations
                 .iter()
-                .filter(|e| !e.held)
+                .filter(|e| !e.held && !e.undecided)
                 .map(|e| format!("{}: expected {}, got {}", e.what, e.expected, e.actual)),
         );
         broke
@@ -762,11 +992,14 @@ impl Report {
                 linearizability,
                 weak,
             } => {
-                for line in linearizability
-                    .to_string()
-                    .lines()
-                    .chain(weak.to_string().lines())
-                {
+                // The checker says "unknown"; a run's report says "undecided"
+                // everywhere (its expectation, its verdict), so this line too.
+                let text = linearizability.to_string().replacen(
+                    "verdict: unknown: ",
+                    "verdict: undecided: ",
+                    1,
+                );
+                for line in text.lines().chain(weak.to_string().lines()) {
                     let _ = writeln!(o, "  {line}");
                 }
             }
@@ -777,20 +1010,37 @@ impl Report {
                 let _ = writeln!(
                     o,
                     "  [{}] {}: expected {}, got {}",
-                    if e.held { "ok" } else { "!!" },
+                    if e.held {
+                        "ok"
+                    } else if e.undecided {
+                        "??"
+                    } else {
+                        "!!"
+                    },
                     e.what,
                     e.expected,
                     e.actual
                 );
             }
         }
+        for u in &self.undecided {
+            let _ = writeln!(o, "undecided    {}", u.explain());
+        }
+        let open: Vec<&str> = self.undecided.iter().map(|u| u.check.as_str()).collect();
         let _ = writeln!(
             o,
             "verdict      {}",
-            if self.passed {
-                "PASS: the hypothesis held"
-            } else {
-                "FAIL: the hypothesis did not hold"
+            match (self.outcome, open.is_empty()) {
+                (RunOutcome::Pass, _) => "PASS: the hypothesis held".to_string(),
+                (RunOutcome::Fail, true) => "FAIL: the hypothesis did not hold".to_string(),
+                (RunOutcome::Fail, false) => format!(
+                    "FAIL: the hypothesis did not hold (and {} was not decided)",
+                    open.join(", ")
+                ),
+                (RunOutcome::Undecided, _) => format!(
+                    "UNDECIDED: nothing failed, but {} was not decided",
+                    open.join(", ")
+                ),
             }
         );
         let _ = writeln!(o, "replay       {}", self.replay);

@@ -106,6 +106,10 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     pub nemesis: Option<Nemesis>,
     pub expect: Expect,
+    /// The times of the run the protocol's `[system]` parameters name (a
+    /// quorum join's `at`, `converge_by`), set by [`Scenario::check_run_times`]
+    /// from the protocol's own list of such fields.
+    pub system_times: Vec<Nanos>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -126,6 +130,159 @@ pub struct Meta {
     /// a bound so that no scenario can run for ever.
     #[serde(default = "default_max_events")]
     pub max_events: u64,
+    /// Search steps the linearizability check may take before it answers
+    /// "unknown" (default: [`DEFAULT_CHECK_MAX_STEPS`]). A step count, so the
+    /// verdict is the same on every machine.
+    #[serde(default)]
+    pub check_max_steps: Option<u64>,
+    /// Memory the linearizability search may hold, e.g. "2GiB" or a number
+    /// of bytes (default 1GiB).
+    #[serde(default)]
+    pub check_max_memory: Option<Spanned<Size>>,
+}
+
+/// The linearizability search's default step budget for a run.
+pub const DEFAULT_CHECK_MAX_STEPS: u64 = 10_000_000;
+/// The linearizability search's default memory cap for a run: 1 GiB.
+pub const DEFAULT_CHECK_MAX_MEMORY: u64 = 1 << 30;
+
+impl Meta {
+    /// The step budget of this scenario's linearizability check.
+    pub fn check_steps(&self) -> u64 {
+        self.check_max_steps.unwrap_or(DEFAULT_CHECK_MAX_STEPS)
+    }
+    /// Sets the memory cap, written as a size a person reads ("4GiB") when
+    /// that is exact, else as a number of bytes.
+    pub fn set_check_max_memory(&mut self, bytes: u64) {
+        let shown = fmt_size(bytes);
+        let size = if parse_size(&shown) == Ok(bytes) {
+            Size::Text(shown)
+        } else {
+            Size::Bytes(i64::try_from(bytes).unwrap_or(i64::MAX))
+        };
+        self.check_max_memory = Some(Spanned::new(0..0, size));
+    }
+
+    /// The memory cap of this scenario's linearizability check, in bytes.
+    pub fn check_memory(&self) -> u64 {
+        self.check_max_memory
+            .as_ref()
+            .and_then(|m| m.get_ref().bytes().ok())
+            .unwrap_or(DEFAULT_CHECK_MAX_MEMORY)
+    }
+}
+
+/// A memory size in a scenario: a number of bytes (`1073741824`) or a text
+/// with a unit (`"1GiB"`, see [`parse_size`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Size {
+    Bytes(i64),
+    Text(String),
+}
+
+impl Size {
+    /// The size in bytes, as a memory budget (see [`parse_memory_budget`]).
+    pub fn bytes(&self) -> Result<u64, String> {
+        match self {
+            Size::Bytes(n) => parse_memory_budget(&n.to_string()),
+            Size::Text(t) => parse_memory_budget(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Size;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a size: a number of bytes or a text such as \"512MiB\" or \"2GiB\"")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Size, E> {
+                Ok(Size::Bytes(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Size, E> {
+                i64::try_from(v)
+                    .map(Size::Bytes)
+                    .map_err(|_| E::custom(format!("{v} bytes is too large")))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Size, E> {
+                Ok(Size::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The smallest memory budget the linearizability search accepts: less
+/// cannot hold a search of any size, and the checker counts its memo in MiB.
+pub const MIN_CHECK_MAX_MEMORY: u64 = 1 << 20;
+
+/// A memory budget for the linearizability search: a size ([`parse_size`])
+/// of at least 1MiB.
+pub fn parse_memory_budget(text: &str) -> Result<u64, String> {
+    let bytes = parse_size(text)?;
+    if bytes < MIN_CHECK_MAX_MEMORY {
+        return Err(format!(
+            "`{text}` is too small for the search's memory: write at least 1MiB (the default is 1GiB)"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A size such as "512MiB", "2GiB", "4GB" or "1048576" (bytes). Decimal (KB,
+/// MB, GB) and binary (KiB, MiB, GiB) units are both accepted.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let bad = || format!("`{text}` is not a size: write e.g. \"512MiB\" or \"2GiB\"");
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let scale: f64 = match unit.trim() {
+        "" | "B" => 1.0,
+        "K" | "KiB" => 1024.0,
+        "KB" => 1e3,
+        "M" | "MiB" => 1024.0 * 1024.0,
+        "MB" => 1e6,
+        "G" | "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "GB" => 1e9,
+        "T" | "TiB" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        "TB" => 1e12,
+        _ => return Err(bad()),
+    };
+    let bytes = n * scale;
+    if bytes >= u64::MAX as f64 {
+        return Err(format!(
+            "`{text}` is too large: a size is at most 16EiB (e.g. \"64GiB\")"
+        ));
+    }
+    if bytes < 1.0 {
+        return Err(format!("`{text}`: a size must be at least 1 byte"));
+    }
+    Ok(bytes as u64)
+}
+
+/// A size in bytes as a person reads it: "1GiB", "512MiB", "1500B".
+pub fn fmt_size(bytes: u64) -> String {
+    for (unit, scale) in [
+        ("TiB", 1u64 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ] {
+        if bytes >= scale && bytes.is_multiple_of(scale) {
+            return format!("{}{unit}", bytes / scale);
+        }
+    }
+    for (unit, scale) in [("GiB", 1u64 << 30), ("MiB", 1 << 20)] {
+        if bytes >= scale {
+            return format!("{:.1}{unit}", bytes as f64 / scale as f64);
+        }
+    }
+    format!("{bytes}B")
 }
 
 pub const DEFAULT_MAX_EVENTS: u64 = 200_000_000;
@@ -513,11 +670,15 @@ pub struct Expect {
     pub linearizable: Option<bool>,
     /// Availability (share of operations that succeeded) of clients cut off from
     /// a majority of servers, during partitions.
-    pub max_availability_during_partition: Option<f64>,
-    pub min_availability_during_partition: Option<f64>,
+    #[serde(default)]
+    pub max_availability_during_partition: Option<Spanned<Fraction>>,
+    #[serde(default)]
+    pub min_availability_during_partition: Option<Spanned<Fraction>>,
     /// Availability of operations started while no partition was in force.
-    pub min_availability_outside_partition: Option<f64>,
-    pub max_availability_outside_partition: Option<f64>,
+    #[serde(default)]
+    pub min_availability_outside_partition: Option<Spanned<Fraction>>,
+    #[serde(default)]
+    pub max_availability_outside_partition: Option<Spanned<Fraction>>,
     #[serde(default, with = "serde_duration::option")]
     pub max_p99_latency: Option<Nanos>,
     #[serde(default, with = "serde_duration::option")]
@@ -548,6 +709,71 @@ pub struct Expect {
     /// leading number (or duration) is compared.
     #[serde(default)]
     pub measure: IndexMap<String, MeasureBound>,
+}
+
+/// A share between 0 and 1, written as a number (`0.3`) or a percentage
+/// (`"30%"`). [`Scenario::parse`] refuses anything else, so [`Fraction::get`]
+/// of a parsed scenario's fraction never fails.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Fraction {
+    Number(f64),
+    Percent(String),
+}
+
+impl Fraction {
+    /// The share, between 0 and 1, or what is wrong with it.
+    pub fn value(&self) -> Result<f64, String> {
+        match self {
+            Fraction::Number(v) => {
+                if (0.0..=1.0).contains(v) {
+                    Ok(*v)
+                } else if *v > 1.0 && *v <= 100.0 {
+                    Err(format!(
+                        "{v} is not a share between 0 and 1: for {v} percent write {} or \"{v}%\"",
+                        show_share(*v / 100.0)
+                    ))
+                } else {
+                    Err(format!(
+                        "{v} is not a share: write a number between 0 and 1 (e.g. 0.30) or a percentage (e.g. \"30%\")"
+                    ))
+                }
+            }
+            Fraction::Percent(text) => {
+                let bad = || {
+                    format!("\"{text}\" is not a share: write a number between 0 and 1 (e.g. 0.30) or a percentage (e.g. \"30%\")")
+                };
+                let n: f64 = text
+                    .trim()
+                    .strip_suffix('%')
+                    .ok_or_else(bad)?
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad())?;
+                if (0.0..=100.0).contains(&n) {
+                    Ok(n / 100.0)
+                } else {
+                    Err(format!("\"{text}\": a percentage is between 0% and 100%"))
+                }
+            }
+        }
+    }
+
+    /// The share of a parsed scenario's fraction.
+    pub fn get(f: &Option<Spanned<Fraction>>) -> Option<f64> {
+        f.as_ref()
+            .map(|f| f.get_ref().value().expect("checked when parsed"))
+    }
+}
+
+/// 0.3 as "0.30", 0.125 as "0.125": at least two decimals, no float noise.
+fn show_share(v: f64) -> String {
+    let two = format!("{v:.2}");
+    if two.parse::<f64>() == Ok(v) {
+        two
+    } else {
+        format!("{}", (v * 1e6).round() / 1e6)
+    }
 }
 
 /// A bound on one protocol figure: a number, or a duration such as "500ms".
@@ -682,6 +908,20 @@ impl Scenario {
                 key_span(src, "meta", "duration").unwrap_or(0..0),
                 "[meta] duration must be more than 0, e.g. \"30s\"".into(),
             ));
+        }
+
+        if doc.meta.check_max_steps == Some(0) {
+            return Err(err(
+                key_span(src, "meta", "check_max_steps").unwrap_or(0..0),
+                format!(
+                    "[meta] check_max_steps must be at least 1 (the default is {DEFAULT_CHECK_MAX_STEPS})"
+                ),
+            ));
+        }
+        if let Some(m) = &doc.meta.check_max_memory {
+            m.get_ref()
+                .bytes()
+                .map_err(|e| err(m.span(), format!("[meta] check_max_memory: {e}")))?;
         }
 
         // [topology]
@@ -870,6 +1110,104 @@ impl Scenario {
             }
         }
 
+        let x = &doc.expect;
+        for (field, f) in [
+            (
+                "max_availability_during_partition",
+                &x.max_availability_during_partition,
+            ),
+            (
+                "min_availability_during_partition",
+                &x.min_availability_during_partition,
+            ),
+            (
+                "min_availability_outside_partition",
+                &x.min_availability_outside_partition,
+            ),
+            (
+                "max_availability_outside_partition",
+                &x.max_availability_outside_partition,
+            ),
+        ] {
+            if let Some(f) = f {
+                f.get_ref()
+                    .value()
+                    .map_err(|m| err(f.span(), format!("[expect] {field} = {m}")))?;
+            }
+        }
+
+        // Times of the run must fall inside it: a fault, a window or a deadline
+        // after the end would silently never happen.
+        let end = doc.meta.duration;
+        let past = |what: &str, at: &str| {
+            format!(
+                "{what} = \"{at}\" is past the end of the run ([meta] duration = \"{}\"): it would never happen; move it before {} or make the run longer",
+                fmt_duration(end),
+                fmt_duration(end)
+            )
+        };
+        for e in &doc.faults {
+            let at =
+                parse_duration(e.at.get_ref()).map_err(|m| err(e.at.span(), format!("at: {m}")))?;
+            if at > end {
+                return Err(err(
+                    e.at.span(),
+                    past(
+                        &format!("[[faults]] action \"{}\" at", e.action.get_ref().name()),
+                        e.at.get_ref().trim(),
+                    ),
+                ));
+            }
+        }
+        let w = &doc.workload;
+        if w.start >= end {
+            return Err(err(
+                key_span(src, "workload", "start").unwrap_or(0..0),
+                past("[workload] start", &fmt_duration(w.start)),
+            ));
+        }
+        if let Some(stop) = w.stop.filter(|&t| t > end) {
+            return Err(err(
+                key_span(src, "workload", "stop").unwrap_or(0..0),
+                past("[workload] stop", &fmt_duration(stop)),
+            ));
+        }
+        if let Some(stop) = w.stop.filter(|&t| t <= w.start) {
+            return Err(err(
+                key_span(src, "workload", "stop").unwrap_or(0..0),
+                format!(
+                    "[workload] stop = \"{}\" is not after start = \"{}\": clients would start no operation",
+                    fmt_duration(stop),
+                    fmt_duration(w.start)
+                ),
+            ));
+        }
+        if let Some(n) = &doc.nemesis {
+            if n.start >= end {
+                return Err(err(
+                    key_span(src, "nemesis", "start").unwrap_or(0..0),
+                    past("[nemesis] start", &fmt_duration(n.start)),
+                ));
+            }
+            if let Some(stop) = n.stop.filter(|&t| t > end) {
+                return Err(err(
+                    key_span(src, "nemesis", "stop").unwrap_or(0..0),
+                    past("[nemesis] stop", &fmt_duration(stop)),
+                ));
+            }
+        }
+        if let Some(after) = x.all_clients_ok_after.filter(|&t| t >= end) {
+            return Err(err(
+                key_span(src, "expect", "all_clients_ok_after").unwrap_or(0..0),
+                format!(
+                    "[expect] all_clients_ok_after = \"{}\" is not before the end of the run ([meta] duration = \"{}\"): no operation could be served after it; move it before {}",
+                    fmt_duration(after),
+                    fmt_duration(end),
+                    fmt_duration(end)
+                ),
+            ));
+        }
+
         Ok(Scenario {
             file: file.to_string(),
             source: src.to_string(),
@@ -881,7 +1219,133 @@ impl Scenario {
             faults,
             nemesis: doc.nemesis,
             expect: doc.expect,
+            system_times: Vec::new(),
         })
+    }
+
+    /// Checks the `[system]` fields that name a time of the run against its
+    /// end, and keeps them for [`Scenario::latest_named_time`]. `fields` is
+    /// the protocol's explicit list: `"converge_by"` names a key, and
+    /// `"joins.at"` the `at` of every table in the array `joins`. Fields
+    /// that are waits (`sloppy_after`) are not times of the run and are not
+    /// listed, so they are not checked here.
+    pub fn check_run_times(&mut self, fields: &[&str]) -> Result<(), ScenarioError> {
+        #[derive(Deserialize)]
+        struct Doc {
+            #[serde(default)]
+            system: Option<SpanTree>,
+        }
+        let doc: Doc = match toml::from_str(&self.source) {
+            Ok(doc) => doc,
+            // Scenario::parse already read this text; nothing to add.
+            Err(_) => return Ok(()),
+        };
+        let Some(system) = doc.system else {
+            return Ok(());
+        };
+        let end = self.meta.duration;
+        let mut times = Vec::new();
+        for field in fields {
+            let mut found = Vec::new();
+            let path: Vec<&str> = field.split('.').collect();
+            system.find(&path, "[system] ", &mut found);
+            for (label, text, span) in found {
+                let t = parse_duration(&text).map_err(|m| {
+                    ScenarioError::at(
+                        &self.file,
+                        &self.source,
+                        span.clone(),
+                        format!("{label}: {m}"),
+                    )
+                })?;
+                if t > end {
+                    return Err(ScenarioError::at(
+                        &self.file,
+                        &self.source,
+                        span,
+                        format!(
+                            "{label} = \"{}\" is past the end of the run ([meta] duration = \"{}\"): it would never happen; move it before {} or make the run longer",
+                            text.trim(),
+                            fmt_duration(end),
+                            fmt_duration(end)
+                        ),
+                    ));
+                }
+                times.push(t);
+            }
+        }
+        self.system_times = times;
+        Ok(())
+    }
+
+    /// Refuses an `[expect.measure]` name the protocol does not report, and
+    /// turns an old name into the figure's current one. `valid` is every
+    /// figure the protocol can print (a figure named `NAME` may also come
+    /// numbered, `NAME #2`); `renamed` maps old names, still accepted, to the
+    /// figure they now are.
+    pub fn resolve_measures(
+        &mut self,
+        valid: &[&str],
+        renamed: &[(&str, &str)],
+    ) -> Result<(), ScenarioError> {
+        self.check_measures(valid, renamed)?;
+        let measure = std::mem::take(&mut self.expect.measure);
+        self.expect.measure = measure
+            .into_iter()
+            .map(|(name, bound)| {
+                let name = match renamed.iter().find(|(old, _)| *old == name) {
+                    Some((_, new)) => new.to_string(),
+                    None => name,
+                };
+                (name, bound)
+            })
+            .collect();
+        Ok(())
+    }
+
+    fn check_measures(
+        &self,
+        valid: &[&str],
+        renamed: &[(&str, &str)],
+    ) -> Result<(), ScenarioError> {
+        for name in self.expect.measure.keys() {
+            if measure_known(name, valid, renamed) {
+                continue;
+            }
+            let span = measure_span(&self.source, name).unwrap_or(0..0);
+            let message = if valid.is_empty() {
+                format!(
+                    "[expect.measure.\"{name}\"]: protocol \"{}\" reports no figures to bound; remove this measure",
+                    self.protocol
+                )
+            } else {
+                format!(
+                    "[expect.measure.\"{name}\"]: protocol \"{}\" reports no figure of that name; its figures are {}",
+                    self.protocol,
+                    quoted(valid)
+                )
+            };
+            return Err(ScenarioError::at(&self.file, &self.source, span, message));
+        }
+        Ok(())
+    }
+
+    /// The latest time of the run this scenario names: its last fault,
+    /// `all_clients_ok_after`, the workload's and the nemesis's start and
+    /// stop, and the `[system]` parameters the protocol declares as times of
+    /// the run ([`Scenario::check_run_times`]). A shortened run (a shrink)
+    /// must not end before it.
+    pub fn latest_named_time(&self) -> Nanos {
+        let mut times = vec![self.faults.iter().map(|f| f.at).max().unwrap_or(0)];
+        times.extend(self.expect.all_clients_ok_after);
+        times.push(self.workload.start);
+        times.extend(self.workload.stop);
+        if let Some(n) = &self.nemesis {
+            times.push(n.start);
+            times.extend(n.stop);
+        }
+        times.extend(self.system_times.iter().copied());
+        times.into_iter().max().unwrap_or(0)
     }
 
     pub fn servers(&self) -> usize {
@@ -896,6 +1360,128 @@ impl Scenario {
             .stop
             .unwrap_or(self.meta.duration)
             .min(self.meta.duration)
+    }
+}
+
+/// Is `name` a figure of `valid`, a numbered one (`NAME #2`), or an old name?
+pub fn measure_known(name: &str, valid: &[&str], renamed: &[(&str, &str)]) -> bool {
+    let base = match name.rsplit_once(" #") {
+        Some((base, n)) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => base,
+        _ => name,
+    };
+    valid.contains(&name) || valid.contains(&base) || renamed.iter().any(|(old, _)| *old == name)
+}
+
+/// Where the measure `name` is written: `[expect.measure."NAME"]` or an
+/// inline `"NAME" = { ... }`.
+fn measure_span(src: &str, name: &str) -> Option<Range<usize>> {
+    let expect = src.find("[expect")?;
+    for quoted in [format!("\"{name}\""), format!("'{name}'")] {
+        if let Some(i) = src[expect..].find(&quoted) {
+            let start = expect + i + 1;
+            return Some(start..start + name.len());
+        }
+    }
+    None
+}
+
+/// A TOML value with the span of every value in it, so a nested field
+/// (`joins[1].at`) can be named by line in an error.
+enum SpanTree {
+    Table(Vec<(String, Spanned<SpanTree>)>),
+    Array(Vec<Spanned<SpanTree>>),
+    Str(String),
+    Other,
+}
+
+impl SpanTree {
+    /// Every string at `path` below this value, with its label and span;
+    /// arrays are walked element by element.
+    fn find(&self, path: &[&str], label: &str, out: &mut Vec<(String, String, Range<usize>)>) {
+        match self {
+            SpanTree::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let label = format!("{}[{i}]", label.trim_end_matches('.'));
+                    find_in(item, path, &format!("{label}."), out);
+                }
+            }
+            SpanTree::Table(entries) => {
+                let Some((first, rest)) = path.split_first() else {
+                    return;
+                };
+                for (k, v) in entries {
+                    if k == first {
+                        find_in(v, rest, &format!("{label}{k}."), out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn find_in(
+    v: &Spanned<SpanTree>,
+    path: &[&str],
+    label: &str,
+    out: &mut Vec<(String, String, Range<usize>)>,
+) {
+    match (v.get_ref(), path.is_empty()) {
+        (SpanTree::Str(text), true) => out.push((
+            label.trim_end_matches('.').to_string(),
+            text.clone(),
+            v.span(),
+        )),
+        (SpanTree::Array(_), _) | (_, false) => v.get_ref().find(path, label, out),
+        _ => {}
+    }
+}
+
+impl<'de> Deserialize<'de> for SpanTree {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = SpanTree;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a TOML value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<SpanTree, E> {
+                Ok(SpanTree::Str(v.to_string()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<SpanTree, E> {
+                Ok(SpanTree::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<SpanTree, E> {
+                Ok(SpanTree::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<SpanTree, E> {
+                Ok(SpanTree::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<SpanTree, E> {
+                Ok(SpanTree::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<SpanTree, A::Error> {
+                let mut items = Vec::new();
+                while let Some(x) = a.next_element::<Spanned<SpanTree>>()? {
+                    items.push(x);
+                }
+                Ok(SpanTree::Array(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<SpanTree, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(k) = a.next_key::<String>()? {
+                    entries.push((k, a.next_value::<Spanned<SpanTree>>()?));
+                }
+                Ok(SpanTree::Table(entries))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -954,8 +1540,27 @@ struct RefCheck<'a> {
     src: &'a str,
 }
 
-const TARGET_WORDS: &str =
-    "a node (n1, c2), a region, a role, \"minority-of-<role>\", \"random\", \"all\"";
+/// The targets [`RefCheck::target`] accepts with `allow`, for messages: the
+/// list a user reads must be the list the parser takes.
+fn target_words(allow: &[&str]) -> String {
+    let mut words = vec![
+        "a node (n1, c2)".to_string(),
+        "a region".into(),
+        "a role".into(),
+        "\"minority-of-<role>\"".into(),
+    ];
+    for (word, shown) in [
+        ("random", "\"random\""),
+        ("all", "\"all\""),
+        ("downed", "\"crashed\"/\"paused\""),
+        ("rest", "\"rest\""),
+    ] {
+        if allow.contains(&word) {
+            words.push(shown.into());
+        }
+    }
+    words.join(", ")
+}
 
 impl RefCheck<'_> {
     fn err(&self, span: Range<usize>, msg: String) -> ScenarioError {
@@ -994,18 +1599,11 @@ impl RefCheck<'_> {
         if self.roles.contains(&s) {
             return Ok(Target::Role(s.to_string()));
         }
-        let mut valid = vec![TARGET_WORDS.to_string()];
-        if allow.contains(&"downed") {
-            valid.push("\"crashed\"/\"paused\"".into());
-        }
-        if allow.contains(&"rest") {
-            valid.push("\"rest\"".into());
-        }
         Err(self.err(
             t.span(),
             format!(
                 "unknown target `{s}`: valid targets are {}; this protocol's roles are {}; regions: {}",
-                valid.join(", "),
+                target_words(allow),
                 quoted_or_none(self.roles),
                 quoted_or_none(self.regions)
             ),
@@ -1076,7 +1674,7 @@ impl RefCheck<'_> {
                 Some(t) => self.target(t, allow),
                 None => Err(self.err(
                     aspan.clone(),
-                    format!("action \"{name}\" needs `target`: {TARGET_WORDS}"),
+                    format!("action \"{name}\" needs `target`: {}", target_words(allow)),
                 )),
             }
         };
@@ -1526,9 +2124,38 @@ impl Scenario {
         let mut doc: toml::Table = toml::from_str(&self.source).unwrap_or_default();
         doc.remove("faults");
         doc.remove("nemesis");
+        let mut header = header.to_vec();
         if let Some(toml::Value::Table(meta)) = doc.get_mut("meta") {
             meta.insert("duration".into(), exact_duration(self.meta.duration).into());
-            meta.insert("seed".into(), toml::Value::Integer(self.meta.seed as i64));
+            // The check's budget, so that a file shrunk with budget flags
+            // is decided the same way when it is run on its own.
+            if let Some(n) = self.meta.check_max_steps {
+                meta.insert(
+                    "check_max_steps".into(),
+                    toml::Value::Integer(i64::try_from(n).unwrap_or(i64::MAX)),
+                );
+            }
+            if let Some(m) = &self.meta.check_max_memory {
+                let v = match m.get_ref() {
+                    Size::Bytes(n) => toml::Value::Integer(*n),
+                    Size::Text(t) => toml::Value::String(t.clone()),
+                };
+                meta.insert("check_max_memory".into(), v);
+            }
+            // A TOML integer holds no more than i64::MAX: a larger seed is
+            // left out of the file and given on the command line instead.
+            match i64::try_from(self.meta.seed) {
+                Ok(seed) => {
+                    meta.insert("seed".into(), toml::Value::Integer(seed));
+                }
+                Err(_) => {
+                    meta.remove("seed");
+                    header.push(format!(
+                        "Seed {} is larger than a TOML integer holds, so it is not in [meta]: run this file with --seed {}.",
+                        self.meta.seed, self.meta.seed
+                    ));
+                }
+            }
         }
         if let Some(toml::Value::Table(t)) = doc.get_mut("topology") {
             t.insert(

@@ -45,6 +45,7 @@ pub fn run(args: &ClusterArgs) -> i32 {
         history: args.history.clone(),
         json: args.json,
         driver: "cluster".into(),
+        budget: Default::default(),
     };
     match real(&scenario, seed, args) {
         Ok(out) => crate::run_cmd::report_and_exit(&scenario, &out, &run_args, seed),

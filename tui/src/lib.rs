@@ -14,4 +14,70 @@ pub mod exit {
     pub const FAIL: i32 = 1;
     /// Bad input: a scenario, history or flag that cannot be used.
     pub const BAD_INPUT: i32 = 2;
+    /// Undecided: nothing failed, but a check the hypothesis asked for has no
+    /// answer (the linearizability search ran out of budget). The message
+    /// names the flag that decides it.
+    pub const UNDECIDED: i32 = 3;
+}
+
+/// `--check-max-steps` and `--check-max-memory`, shared by `run`, `sweep` and
+/// `shrink`: the linearizability search's budget, overriding the scenario's
+/// `[meta] check_max_steps` / `check_max_memory`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CheckBudgetArgs {
+    /// Search steps the linearizability check may take before it answers
+    /// "undecided" (default: `[meta] check_max_steps`, else 10000000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub check_max_steps: Option<u64>,
+    /// Memory the linearizability search may hold, e.g. 4GiB (default:
+    /// `[meta] check_max_memory`, else 1GiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_flag)]
+    pub check_max_memory: Option<u64>,
+}
+
+fn parse_size_flag(s: &str) -> Result<u64, String> {
+    sim::scenario::parse_memory_budget(s)
+}
+
+impl CheckBudgetArgs {
+    /// The budget for runs of `s`: these flags over the scenario's own.
+    pub fn for_scenario(&self, s: &sim::scenario::Scenario) -> sim::report::CheckBudget {
+        let own = sim::report::CheckBudget::of(s);
+        sim::report::CheckBudget {
+            max_steps: self.check_max_steps.unwrap_or(own.max_steps),
+            max_memory_bytes: self.check_max_memory.unwrap_or(own.max_memory_bytes),
+        }
+    }
+
+    /// The command that decides an undecided run: `replay` (without these
+    /// flags) with these flags, `raise` (`--check-max-steps N`) replacing the
+    /// flag of the same name.
+    pub fn decide(&self, replay: &str, raise: &str) -> String {
+        let name = raise.split(' ').next().unwrap_or(raise);
+        let mut keep = self.clone();
+        match name {
+            "--check-max-steps" => keep.check_max_steps = None,
+            "--check-max-memory" => keep.check_max_memory = None,
+            _ => {}
+        }
+        format!("{replay}{} {raise}", keep.flags())
+    }
+
+    /// These flags as written on a command line (to replay with them).
+    pub fn flags(&self) -> String {
+        let mut out = String::new();
+        if let Some(n) = self.check_max_steps {
+            out.push_str(&format!(" --check-max-steps {n}"));
+        }
+        if let Some(m) = self.check_max_memory {
+            let shown = sim::scenario::fmt_size(m);
+            let exact = if sim::scenario::parse_size(&shown) == Ok(m) {
+                shown
+            } else {
+                m.to_string()
+            };
+            out.push_str(&format!(" --check-max-memory {exact}"));
+        }
+        out
+    }
 }

@@ -19,8 +19,12 @@ use clap::{Parser, Subcommand};
     long_about = "chaoslab runs real protocol code under injected partitions, latency, loss, \
 clock skew, disk faults and crashes, in seeded virtual time: the same scenario and seed \
 always give the same run. With no command it runs the built-in default scenario.",
-    after_help = "Exit codes: 0 the hypothesis held, 1 it did not (or an invariant broke), \
-2 bad input (scenario file, flags), 3 a check whose verdict is unknown (budget ran out)."
+    after_help = "Exit codes (run, sweep, shrink, check): 0 the hypothesis held, 1 it did not \
+(or an invariant broke), 2 bad input (scenario file, history, flags), 3 undecided: nothing \
+failed but a check has no answer (the linearizability search ran out of steps or memory; \
+for run, sweep and shrink raise it with --check-max-steps / --check-max-memory or \
+[meta] check_max_steps / check_max_memory). A run with a real failure exits 1 even if something else is undecided. \
+4 (shrink only) the shrunk scenario did not fail as the original did; nothing was written."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,14 +33,17 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a scenario and print its report; exits 1 when its hypothesis fails.
+    /// Run a scenario and print its report; exits 1 when its hypothesis fails,
+    /// 3 when nothing failed but a check is undecided.
     Run(run_cmd::RunArgs),
     /// List the bundled scenarios with one-line descriptions.
     List,
     /// Check a history (Jepsen/Maelstrom EDN, porcupine logs, chaoslab JSON
     /// Lines) for linearizability and weaker guarantees.
     Check(check_cmd::CheckArgs),
-    /// Run a scenario over many seeds; list the seeds whose hypothesis failed.
+    /// Run a scenario over many seeds; list the seeds whose hypothesis failed
+    /// and, apart, those left undecided. Exits 1 if any failed, else 3 if any
+    /// is undecided.
     Sweep(sweep::SweepArgs),
     /// Shrink a failing run into a small scenario that still fails the same way.
     Shrink(shrink::ShrinkArgs),
@@ -62,6 +69,7 @@ fn main() {
             history: None,
             json: false,
             driver: "kernel".into(),
+            budget: Default::default(),
         }),
         Some(Command::Run(args)) => run_cmd::run(&args),
         Some(Command::List) => list(),

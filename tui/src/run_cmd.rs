@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use sim::kernel::TraceMode;
-use sim::report::Report;
+use sim::report::{Report, RunOutcome};
 
 use crate::exit;
 use crate::scenarios;
@@ -31,6 +31,8 @@ pub struct RunArgs {
     /// `--features madsim` and `RUSTFLAGS="--cfg madsim"`, see docs/drivers.md).
     #[arg(long, default_value = "kernel", value_parser = ["kernel", "madsim"])]
     pub driver: String,
+    #[command(flatten)]
+    pub budget: chaoslab::CheckBudgetArgs,
 }
 
 /// How to build the binary that has the madsim driver.
@@ -125,7 +127,7 @@ pub fn report_and_exit(
     args: &RunArgs,
     seed: u64,
 ) -> i32 {
-    let mut report = Report::build(scenario, out);
+    let mut report = Report::build_with(scenario, out, args.budget.for_scenario(scenario));
     match args.driver.as_str() {
         "kernel" => {}
         "cluster" => {
@@ -139,6 +141,8 @@ pub fn report_and_exit(
         }
         d => report.replay = format!("{} --driver {d}", report.replay),
     }
+    let replay_without_budget = report.replay.clone();
+    report.replay.push_str(&args.budget.flags());
 
     // Written before anything is judged, so a failing run keeps its evidence.
     if let Some(path) = &args.trace {
@@ -163,14 +167,31 @@ pub fn report_and_exit(
     } else {
         print!("{}", report.render());
     }
-    if report.passed {
-        exit::PASS
-    } else {
-        eprintln!(
-            "the hypothesis of {} did not hold with seed {seed}; replay it with:\n  {}",
-            scenario.meta.name, report.replay
-        );
-        exit::FAIL
+    match report.outcome {
+        RunOutcome::Pass => exit::PASS,
+        RunOutcome::Fail => {
+            eprintln!(
+                "the hypothesis of {} did not hold with seed {seed}; replay it with:\n  {}",
+                scenario.meta.name, report.replay
+            );
+            exit::FAIL
+        }
+        RunOutcome::Undecided => {
+            eprintln!(
+                "the hypothesis of {} is undecided with seed {seed}: nothing failed, but",
+                scenario.meta.name
+            );
+            for u in &report.undecided {
+                eprintln!("  {}", u.explain());
+            }
+            if let Some(flag) = report.undecided.iter().find_map(|u| u.flag.as_ref()) {
+                eprintln!(
+                    "decide it with:\n  {}",
+                    args.budget.decide(&replay_without_budget, flag)
+                );
+            }
+            exit::UNDECIDED
+        }
     }
 }
 

@@ -1,27 +1,39 @@
 //! `chaoslab shrink`: turn a failing run into a small scenario a person can read.
 //!
-//! The failure to keep is what broke in the original run (its invariants and
-//! expectations, by name). The shrinker then tries smaller scenarios and keeps
-//! each one that still breaks at least one of those things, with the same seed:
+//! The failure to keep is exactly what broke in the original run: the set of
+//! its failed checks by stable name (invariants, and `[expect]` keys such as
+//! `all_clients_ok_after` or `measure."leaders elected"`). A smaller candidate
+//! is kept only if it fails with exactly that set, with the same seed: it may
+//! lose none of the original's failures and add none (a shorter run that also
+//! fails a time-based expectation is a different failure). The shrinker tries:
 //! 1. a nemesis becomes the fixed schedule of faults it applied;
 //! 2. faults are removed in chunks, then one by one (delta debugging);
 //! 3. fault times are rounded to whole milliseconds;
-//! 4. the run is shortened (binary search on the duration);
+//! 4. the run is shortened (binary search on the duration), never to before a
+//!    time the scenario names: its last fault, `all_clients_ok_after`, the
+//!    workload's and nemesis's start and stop, and `[system]` times such as
+//!    `measure_after` or `converge_by`;
 //! 5. clients are removed.
 //!
 //! Every candidate is a complete, deterministic run, so the result is checked,
-//! not guessed: the written file fails when run with `chaoslab run`.
+//! not guessed: the written file is parsed back and run again, and must fail
+//! with the same set; otherwise shrink says it could not keep the failure.
+//! An undecided run (a check with no answer) is not a failure: shrink refuses it.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use sim::kernel::TraceMode;
-use sim::report::Report;
+use sim::report::{CheckBudget, Report, RunOutcome};
 use sim::scenario::Scenario;
 use sim::time::{fmt_duration, Nanos, NANOS_PER_MILLI};
 
 use crate::exit;
 use crate::scenarios;
+
+/// Shrink could not keep the failure: the shrunk scenario, parsed back and
+/// run, does not fail the way the original did. Nothing is written.
+pub const LOST: i32 = 4;
 
 #[derive(clap::Args, Debug)]
 pub struct ShrinkArgs {
@@ -36,37 +48,54 @@ pub struct ShrinkArgs {
     /// The most candidate runs to try.
     #[arg(long, default_value_t = 400)]
     pub max_runs: u32,
+    #[command(flatten)]
+    pub budget: chaoslab::CheckBudgetArgs,
+}
+
+/// How a run failed: its failed checks, and the checks it left undecided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Failure {
+    failed: BTreeSet<String>,
+    undecided: BTreeSet<String>,
+}
+
+impl Failure {
+    fn of(r: &Report) -> Failure {
+        Failure {
+            failed: r.failed_checks(),
+            undecided: r.undecided.iter().map(|u| u.check.clone()).collect(),
+        }
+    }
 }
 
 struct Shrinker {
     seed: u64,
-    /// Names of what broke originally (the part of each failure before ':').
-    target: BTreeSet<String>,
+    budget: CheckBudget,
+    /// The original failure: a candidate must fail with exactly this set.
+    target: Failure,
     runs: u32,
     max_runs: u32,
 }
 
-fn names(report: &Report) -> BTreeSet<String> {
-    report
-        .failures()
-        .iter()
-        .map(|f| f.split(':').next().unwrap_or(f).to_string())
-        .collect()
-}
-
 impl Shrinker {
-    /// Does this candidate still fail in one of the original ways?
+    fn failure(&self, s: &Scenario) -> Option<Failure> {
+        let out = nodes::run(s, self.seed, TraceMode::Off).ok()?;
+        let r = Report::build_with(s, &out, self.budget);
+        (r.outcome == RunOutcome::Fail).then(|| Failure::of(&r))
+    }
+
+    /// Does this candidate fail exactly as the original did? A check the
+    /// original decided must not become undecided (it might hide a new failure).
     fn fails(&mut self, s: &Scenario) -> bool {
         if self.runs >= self.max_runs {
             return false;
         }
         self.runs += 1;
-        match nodes::run(s, self.seed, TraceMode::Off) {
-            Ok(out) => {
-                let r = Report::build(s, &out);
-                !r.passed && !names(&r).is_disjoint(&self.target)
+        match self.failure(s) {
+            Some(f) => {
+                f.failed == self.target.failed && f.undecided.is_subset(&self.target.undecided)
             }
-            Err(_) => false,
+            None => false,
         }
     }
 
@@ -115,12 +144,14 @@ impl Shrinker {
     }
 
     fn shorten(&mut self, s: &mut Scenario) {
-        let last_fault = s.faults.iter().map(|f| f.at).max().unwrap_or(0);
-        let mut lo: Nanos = last_fault.max(NANOS_PER_MILLI);
+        let mut lo: Nanos = earliest_end(s).max(NANOS_PER_MILLI);
         let mut hi = s.meta.duration;
         // Invariant: `hi` fails. Stop at 10ms resolution.
-        while hi - lo > 10 * NANOS_PER_MILLI {
+        while hi > lo && hi - lo > 10 * NANOS_PER_MILLI {
             let mid = (lo + (hi - lo) / 2) / NANOS_PER_MILLI * NANOS_PER_MILLI;
+            if mid <= lo {
+                break;
+            }
             let mut candidate = s.clone();
             candidate.meta.duration = mid;
             if self.fails(&candidate) {
@@ -158,6 +189,20 @@ impl Shrinker {
     }
 }
 
+/// The earliest time a shrunk run may end: no earlier than any time the
+/// scenario names, so that no fault, window or deadline falls off its end.
+fn earliest_end(s: &Scenario) -> Nanos {
+    s.latest_named_time()
+}
+
+fn join(set: &BTreeSet<String>) -> String {
+    if set.is_empty() {
+        "nothing".into()
+    } else {
+        set.iter().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
 pub fn run(args: &ShrinkArgs) -> i32 {
     let original = match scenarios::load(Some(&args.scenario)) {
         Ok(s) => s,
@@ -167,18 +212,41 @@ pub fn run(args: &ShrinkArgs) -> i32 {
         }
     };
     let seed = args.seed.unwrap_or(original.meta.seed);
+    let budget = args.budget.for_scenario(&original);
     let out = nodes::run(&original, seed, TraceMode::Off).expect("checked when loaded");
-    let report = Report::build(&original, &out);
-    if report.passed {
-        println!(
-            "{} passes with seed {seed}: nothing to shrink. Find a failing seed with `chaoslab sweep {}`.",
-            original.meta.name, args.scenario
-        );
-        return exit::PASS;
+    let report = Report::build_with(&original, &out, budget);
+    let replay_without_budget = sim::report::replay_command(&original, seed);
+    let replay = format!("{replay_without_budget}{}", args.budget.flags());
+    match report.outcome {
+        RunOutcome::Pass => {
+            println!(
+                "{} passes with seed {seed}: nothing to shrink. Find a failing seed with `chaoslab sweep {}`.",
+                original.meta.name, args.scenario
+            );
+            return exit::PASS;
+        }
+        RunOutcome::Undecided => {
+            eprintln!(
+                "{} did not fail with seed {seed}: it is undecided, and an undecided run is not a failure, so there is nothing to shrink.",
+                original.meta.name
+            );
+            for u in &report.undecided {
+                eprintln!("  {}", u.explain());
+            }
+            if let Some(flag) = report.undecided.iter().find_map(|u| u.flag.as_ref()) {
+                eprintln!(
+                    "decide it first with:\n  {}",
+                    args.budget.decide(&replay_without_budget, flag)
+                );
+            }
+            return exit::UNDECIDED;
+        }
+        RunOutcome::Fail => {}
     }
     let mut sh = Shrinker {
         seed,
-        target: names(&report),
+        budget,
+        target: Failure::of(&report),
         runs: 0,
         max_runs: args.max_runs.max(1),
     };
@@ -213,9 +281,10 @@ pub fn run(args: &ShrinkArgs) -> i32 {
     let d = s.meta.duration;
     sh.shorten(&mut s);
     steps.push(format!(
-        "duration: {} -> {}",
+        "duration: {} -> {} (never before {}, the latest time the scenario names)",
         fmt_duration(d),
-        fmt_duration(s.meta.duration)
+        fmt_duration(s.meta.duration),
+        fmt_duration(earliest_end(&s))
     ));
     let c = s.topology.clients;
     sh.clients(&mut s);
@@ -226,34 +295,54 @@ pub fn run(args: &ShrinkArgs) -> i32 {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "shrunk.toml".into());
+    // Budget flags become the file's own [meta] budget: run on its own, the
+    // shrunk file must be decided as it was here.
+    if let Some(n) = args.budget.check_max_steps {
+        s.meta.check_max_steps = Some(n);
+    }
+    if let Some(m) = args.budget.check_max_memory {
+        s.meta.set_check_max_memory(m);
+    }
     let mut header = vec![
         format!(
-            "Shrunk by `chaoslab shrink {} --seed {seed}` in {} runs.",
-            args.scenario, sh.runs
+            "Shrunk by `chaoslab shrink {} --seed {seed}{}` in {} runs.",
+            args.scenario,
+            args.budget.flags(),
+            sh.runs
         ),
         format!(
-            "It still breaks: {}.",
-            sh.target.iter().cloned().collect::<Vec<_>>().join(", ")
+            "It fails exactly as the original did: {}.",
+            join(&sh.target.failed)
         ),
     ];
     header.extend(steps.iter().map(|s| format!("- {s}")));
     let text = s.to_toml(&header);
 
-    // Check the file itself: parsed back, it must still fail.
+    // Check the file itself: parsed back and run, it must fail the same way.
+    let lost = |why: String| {
+        eprintln!(
+            "shrink could not keep the failure of {} with seed {seed}: {why}\n\
+             nothing was written; the original still fails, replay it with:\n  {replay}",
+            original.meta.name
+        );
+        LOST
+    };
     let reparsed = match nodes::parse(&file, &text) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("internal error: the shrunk scenario does not parse back:\n{e}\n{text}");
-            return exit::FAIL;
-        }
+        Err(e) => return lost(format!("the shrunk scenario does not parse back:\n{e}")),
     };
-    let check = nodes::run(&reparsed, seed, TraceMode::Off).expect("parsed");
-    let final_report = Report::build(&reparsed, &check);
-    if final_report.passed {
-        eprintln!(
-            "internal error: the shrunk scenario passes when parsed back; keeping the original"
-        );
-        return exit::FAIL;
+    let check = match nodes::run(&reparsed, seed, TraceMode::Off) {
+        Ok(c) => c,
+        Err(e) => return lost(format!("the shrunk scenario does not run:\n{e}")),
+    };
+    let final_report = Report::build_with(&reparsed, &check, budget);
+    let final_failure = Failure::of(&final_report);
+    if final_report.outcome != RunOutcome::Fail || final_failure.failed != sh.target.failed {
+        return lost(format!(
+            "parsed back and run, the shrunk scenario fails {} instead of {}",
+            join(&final_failure.failed),
+            join(&sh.target.failed)
+        ));
     }
     match &args.out {
         Some(p) => {
@@ -276,11 +365,19 @@ pub fn run(args: &ShrinkArgs) -> i32 {
         before.3,
         reparsed.topology.clients
     );
+    println!(
+        "it fails exactly as the original did ({} check{}, no other):",
+        sh.target.failed.len(),
+        if sh.target.failed.len() == 1 { "" } else { "s" }
+    );
     for f in final_report.failures() {
         println!("  still broken: {f}");
     }
     if args.out.is_some() {
-        println!("replay it with:\n  chaoslab run {file} --seed {seed}");
+        println!(
+            "replay it with:\n  chaoslab run {file} --seed {seed}{}",
+            args.budget.flags()
+        );
     }
     exit::FAIL
 }

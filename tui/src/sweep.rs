@@ -4,13 +4,18 @@
 //! Runs are independent pure functions of (scenario, seed), so they may run on
 //! several threads here without touching determinism: each run is the same
 //! wherever and whenever it runs, and results are reported in seed order.
+//!
+//! A seed whose only open question is an undecided check (the linearizability
+//! search ran out of budget) is listed apart from the failed ones: it is not
+//! a failure. The sweep exits 1 if any seed failed, else 3 if any seed is
+//! undecided, else 0.
 #![allow(clippy::disallowed_methods)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use sim::kernel::TraceMode;
-use sim::report::Report;
+use sim::report::{Report, RunOutcome, Undecided};
 
 use crate::exit;
 use crate::scenarios;
@@ -29,6 +34,8 @@ pub struct SweepArgs {
     /// Print every seed's one-line result, not only failures.
     #[arg(long)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub budget: chaoslab::CheckBudgetArgs,
 }
 
 fn parse_seeds(s: &str) -> Result<(u64, u64), String> {
@@ -54,10 +61,12 @@ fn parse_seeds(s: &str) -> Result<(u64, u64), String> {
 /// One seed's result.
 struct Outcome {
     seed: u64,
-    passed: bool,
+    outcome: RunOutcome,
     fingerprint: String,
     /// What broke: invariants violated unexpectedly, expectations that failed.
     broke: Vec<String>,
+    /// Checks left undecided.
+    undecided: Vec<Undecided>,
 }
 
 pub fn run(args: &SweepArgs) -> i32 {
@@ -68,28 +77,34 @@ pub fn run(args: &SweepArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
+    let budget = args.budget.for_scenario(&scenario);
     let (first, last) = args.seeds;
+    // Counted from 0 so that a range ending at u64::MAX ends: a seed counter
+    // would wrap past it. `parse_seeds` keeps the count under a million.
+    let count = last - first + 1;
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let next = AtomicU64::new(first);
+    let next = AtomicU64::new(0);
     let results = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| loop {
-                let seed = next.fetch_add(1, Ordering::Relaxed);
-                if seed > last {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
                     break;
                 }
+                let seed = first + i;
                 let out = nodes::run(&scenario, seed, TraceMode::Off)
                     .expect("the scenario was checked when loaded");
-                let report = Report::build(&scenario, &out);
+                let report = Report::build_with(&scenario, &out, budget);
                 let outcome = Outcome {
                     seed,
-                    passed: report.passed,
+                    outcome: report.outcome,
                     fingerprint: report.fingerprint.clone(),
                     broke: report.failures(),
+                    undecided: report.undecided.clone(),
                 };
                 results
                     .lock()
@@ -101,18 +116,38 @@ pub fn run(args: &SweepArgs) -> i32 {
     let mut results = results.into_inner().expect("workers are done");
     results.sort_by_key(|r| r.seed);
 
-    let failed: Vec<&Outcome> = results.iter().filter(|r| !r.passed).collect();
+    let failed: Vec<&Outcome> = results
+        .iter()
+        .filter(|r| r.outcome == RunOutcome::Fail)
+        .collect();
+    let undecided: Vec<&Outcome> = results
+        .iter()
+        .filter(|r| r.outcome == RunOutcome::Undecided)
+        .collect();
     for r in &results {
-        if args.verbose || !r.passed {
+        if args.verbose || r.outcome != RunOutcome::Pass {
+            let mut what: Vec<String> = r.broke.clone();
+            what.extend(r.undecided.iter().map(|u| {
+                format!(
+                    "{} undecided ({}: {})",
+                    u.check,
+                    cause_words(&u.cause),
+                    u.reason
+                )
+            }));
             println!(
                 "seed {:>6}  {}  {}{}",
                 r.seed,
                 r.fingerprint,
-                if r.passed { "pass" } else { "FAIL" },
-                if r.broke.is_empty() {
+                match r.outcome {
+                    RunOutcome::Pass => "pass",
+                    RunOutcome::Fail => "FAIL",
+                    RunOutcome::Undecided => "UNDECIDED",
+                },
+                if what.is_empty() {
                     String::new()
                 } else {
-                    format!(": {}", r.broke.join("; "))
+                    format!(": {}", what.join("; "))
                 }
             );
         }
@@ -125,29 +160,84 @@ pub fn run(args: &SweepArgs) -> i32 {
             kinds.entry(key).or_default().push(r.seed);
         }
     }
+    // Undecided seeds grouped by which check and what ran out.
+    let mut open: std::collections::BTreeMap<(String, String), Vec<u64>> = Default::default();
+    for r in &undecided {
+        for u in &r.undecided {
+            open.entry((u.check.clone(), u.cause.clone()))
+                .or_default()
+                .push(r.seed);
+        }
+    }
     println!(
-        "\n{}: {} seeds ({first}..{last}), {} passed, {} failed",
+        "\n{}: {} seeds ({first}..{last}), {} passed, {} failed, {} undecided",
         scenario.meta.name,
         results.len(),
-        results.len() - failed.len(),
-        failed.len()
+        results.len() - failed.len() - undecided.len(),
+        failed.len(),
+        undecided.len()
     );
-    for (kind, seeds) in &kinds {
-        let shown: Vec<String> = seeds.iter().take(10).map(|s| s.to_string()).collect();
-        println!(
-            "  {kind}: {} seeds (e.g. {}{})",
-            seeds.len(),
-            shown.join(", "),
+    let shown = |seeds: &[u64]| {
+        let some: Vec<String> = seeds.iter().take(10).map(|s| s.to_string()).collect();
+        format!(
+            "{}{}",
+            some.join(", "),
             if seeds.len() > 10 { ", ..." } else { "" }
+        )
+    };
+    if !kinds.is_empty() {
+        println!("failed:");
+    }
+    for (kind, seeds) in &kinds {
+        println!("  {kind}: {} seeds (e.g. {})", seeds.len(), shown(seeds));
+    }
+    if !open.is_empty() {
+        println!("undecided (not failures: the check has no answer within its budget):");
+    }
+    for ((check, cause), seeds) in &open {
+        println!(
+            "  {check} ({}): {} seeds (e.g. {})",
+            cause_words(cause),
+            seeds.len(),
+            shown(seeds)
         );
     }
+    let replay = |seed: u64| {
+        format!(
+            "{}{}",
+            sim::report::replay_command(&scenario, seed),
+            args.budget.flags()
+        )
+    };
+    if let Some(u) = undecided.first() {
+        match u.undecided.iter().find_map(|x| x.flag.as_ref()) {
+            Some(flag) => println!(
+                "decide the first undecided seed with:\n  {}\nor sweep again with {flag}",
+                args.budget
+                    .decide(&sim::report::replay_command(&scenario, u.seed), flag)
+            ),
+            None => println!(
+                "the first undecided seed cannot be decided by a larger budget:\n  {}",
+                replay(u.seed)
+            ),
+        }
+    }
     if let Some(f) = failed.first() {
-        println!(
-            "replay the first failure with:\n  {}",
-            sim::report::replay_command(&scenario, f.seed)
-        );
+        println!("replay the first failure with:\n  {}", replay(f.seed));
         exit::FAIL
+    } else if !undecided.is_empty() {
+        exit::UNDECIDED
     } else {
         exit::PASS
+    }
+}
+
+/// What ran out, in words.
+fn cause_words(cause: &str) -> &'static str {
+    match cause {
+        "steps" => "search ran out of steps",
+        "memory" => "search ran out of memory",
+        "deadline" => "search ran out of time",
+        _ => "the model cannot judge the history",
     }
 }

@@ -124,7 +124,7 @@ fn the_cache_aside_race_leaves_stale_reads_that_the_ttl_bounds() {
 #[test]
 fn write_back_loses_acknowledged_writes_in_a_crash_and_write_through_loses_none() {
     let wb = report("write-back-crash", &text("write-back-crash"));
-    assert!(figure(&wb.protocol_summary, "acked writes lost") > 0.0);
+    assert!(figure(&wb.protocol_summary, "acked writes not in db") > 0.0);
     assert!(figure(&wb.protocol_summary, "dirty entries lost in crashes") > 0.0);
     assert!(weak(&wb).stale_reads > 0);
     // A restart at the very instant of the crash still counts what was lost.
@@ -132,7 +132,7 @@ fn write_back_loses_acknowledged_writes_in_a_crash_and_write_through_loses_none(
     let r = report("write-back-crash", &instant);
     assert!(figure(&r.protocol_summary, "dirty entries lost in crashes") > 0.0);
     let wt = report("write-through-crash", &text("write-through-crash"));
-    assert_eq!(figure(&wt.protocol_summary, "acked writes lost"), 0.0);
+    assert_eq!(figure(&wt.protocol_summary, "acked writes not in db"), 0.0);
     assert_eq!(weak(&wt).stale_reads, 0);
     assert!(weak(&wt).lost_writes.is_empty());
 }
@@ -255,7 +255,7 @@ fn a_cache_cut_off_from_the_database_serves_what_its_policy_allows() {
         if policy == "write-back" {
             // Two write-back caches: the last flush of a key wins, even when
             // it is the older write (the lesson's lost update, seed 1).
-            assert_eq!(figure(&r.protocol_summary, "acked writes lost"), 0.0);
+            assert_eq!(figure(&r.protocol_summary, "acked writes not in db"), 0.0);
             assert_eq!(figure(&r.protocol_summary, "acked writes overwritten"), 1.0);
             assert!(w.read_your_writes_total() > 0, "{}", r.render());
         }

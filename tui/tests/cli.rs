@@ -198,7 +198,7 @@ fn extreme_but_valid_values_run_to_the_end_without_panicking() {
 }
 
 #[test]
-fn a_measure_the_protocol_does_not_report_fails_and_lists_the_ones_it_does() {
+fn a_measure_the_protocol_does_not_report_is_bad_input_listing_the_ones_it_does() {
     let scenario = tmp("measure.toml");
     std::fs::write(
         &scenario,
@@ -207,10 +207,225 @@ fn a_measure_the_protocol_does_not_report_fails_and_lists_the_ones_it_does() {
          [expect.measure.\"leaders elected\"]\nmin = 1\n",
     )
     .unwrap();
-    let (code, out, _) = chaoslab(&["run", scenario.to_str().unwrap()]);
-    assert_eq!(code, 1);
+    let (code, _, err) = chaoslab(&["run", scenario.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
     assert!(
-        out.contains("this protocol reports no such figure; it reports: writes"),
+        err.contains(
+            "protocol \"single\" reports no figure of that name; its figures are \"writes\""
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("measure.toml:9:"),
+        "the message names the line: {err}"
+    );
+}
+
+#[test]
+fn an_old_figure_name_is_still_accepted_and_reported_under_its_new_name() {
+    let (code, out, err) = chaoslab(&["run", "cache/write-back-crash"]);
+    assert_eq!(code, 0, "{err}");
+    // The scenario bounds "acked writes lost", the figure's old name.
+    assert!(
+        out.contains("[ok] measure \"acked writes not in db\": expected at least 1, got 119"),
         "{out}"
     );
+    assert!(!out.contains("acked writes lost"), "{out}");
+    assert!(out.contains("lost writes: none"), "{out}");
+}
+
+/// A search budget of one step decides nothing: the run is undecided.
+#[test]
+fn an_undecided_check_exits_3_names_the_check_and_the_flag_that_decides_it() {
+    let (code, out, err) = chaoslab(&["run", "single/crash-synced", "--check-max-steps", "1"]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        out.contains("[??] linearizable: expected true, got undecided"),
+        "{out}"
+    );
+    assert!(
+        out.contains("verdict      UNDECIDED: nothing failed, but linearizable was not decided"),
+        "{out}"
+    );
+    assert!(out.contains("--check-max-steps 10 "), "{out}");
+    // One word for it in every section of the report.
+    assert!(out.contains("  verdict: undecided: "), "{out}");
+    assert!(!out.contains("unknown"), "{out}");
+    assert!(out.contains("`check_max_steps = 10` in [meta]"), "{out}");
+    assert!(
+        err.contains(
+            "decide it with:\n  chaoslab run single/crash-synced --seed 7 --check-max-steps 10\n"
+        ),
+        "{err}"
+    );
+    let (code, json, _) = chaoslab(&[
+        "run",
+        "single/crash-synced",
+        "--check-max-steps",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(code, 3);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["outcome"], "undecided");
+    assert_eq!(v["passed"], false);
+    assert_eq!(v["undecided"][0]["check"], "linearizable");
+    assert_eq!(v["undecided"][0]["cause"], "steps");
+    assert_eq!(v["check_budget"]["max_steps"], 1);
+}
+
+#[test]
+fn the_meta_budget_decides_what_the_default_budget_cannot() {
+    let scenario = tmp("budget.toml");
+    let text = std::fs::read_to_string("../scenarios/single/crash-synced.toml").unwrap();
+    let tiny = text.replacen("[meta]\n", "[meta]\ncheck_max_steps = 1\n", 1);
+    std::fs::write(&scenario, &tiny).unwrap();
+    let (code, out, _) = chaoslab(&["run", scenario.to_str().unwrap()]);
+    assert_eq!(code, 3, "{out}");
+    // The flag overrides [meta].
+    let (code, out, _) = chaoslab(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--check-max-steps",
+        "10000000",
+    ]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn a_real_failure_with_an_undecided_check_exits_1() {
+    let scenario = tmp("fail-and-undecided.toml");
+    let text = std::fs::read_to_string("../scenarios/single/crash-synced.toml").unwrap();
+    let text = text.replacen("[expect]\n", "[expect]\nmin_ok_ops = 1000000\n", 1);
+    std::fs::write(&scenario, &text).unwrap();
+    let (code, out, err) = chaoslab(&["run", scenario.to_str().unwrap(), "--check-max-steps", "1"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(
+            "verdict      FAIL: the hypothesis did not hold (and linearizable was not decided)"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn sweep_lists_undecided_seeds_apart_and_exits_3_when_none_failed() {
+    let (code, out, _) = chaoslab(&[
+        "sweep",
+        "single/crash-synced",
+        "--seeds",
+        "1..3",
+        "--check-max-steps",
+        "1",
+    ]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("3 seeds (1..3), 0 passed, 0 failed, 3 undecided"),
+        "{out}"
+    );
+    assert!(
+        out.contains("linearizable (search ran out of steps): 3 seeds (e.g. 1, 2, 3)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("decide the first undecided seed with:\n  chaoslab run single/crash-synced --seed 1 --check-max-steps 10\n"),
+        "{out}"
+    );
+    assert!(!out.contains("FAIL"), "{out}");
+}
+
+#[test]
+fn sweep_ends_on_a_range_that_ends_at_the_largest_seed() {
+    let (code, out, _) = chaoslab(&[
+        "sweep",
+        "single/normal",
+        "--seeds",
+        "18446744073709551614..18446744073709551615",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("2 seeds (18446744073709551614..18446744073709551615), 2 passed"),
+        "{out}"
+    );
+}
+
+#[test]
+fn shrink_refuses_an_undecided_run() {
+    let (code, _, err) = chaoslab(&["shrink", "single/crash-synced", "--check-max-steps", "1"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("an undecided run is not a failure"), "{err}");
+    assert!(err.contains("--check-max-steps 10"), "{err}");
+}
+
+#[test]
+fn the_error_for_a_crash_target_lists_only_targets_crash_accepts() {
+    let scenario = tmp("crash-all.toml");
+    std::fs::write(
+        &scenario,
+        "[meta]\nname = \"m\"\nduration = \"1s\"\n[system]\nprotocol = \"single\"\n\
+         [topology]\nservers = 1\nclients = 1\n\
+         [[faults]]\nat = \"1s\"\naction = \"crash\"\ntarget = \"all\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = chaoslab(&["run", scenario.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    let valid = err.split("valid targets are").nth(1).unwrap_or("");
+    let valid = valid.split(';').next().unwrap();
+    assert!(!valid.contains("\"all\""), "{err}");
+    assert!(valid.contains("\"random\""), "{err}");
+    // Restart takes "all", and says so.
+    let text = std::fs::read_to_string(&scenario).unwrap();
+    let restart = tmp("restart-everyone.toml");
+    std::fs::write(
+        &restart,
+        text.replace("\"crash\"", "\"restart\"")
+            .replace("\"all\"", "\"everyone\""),
+    )
+    .unwrap();
+    let (code, _, err) = chaoslab(&["run", restart.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    let valid = err.split("valid targets are").nth(1).unwrap_or("");
+    assert!(
+        valid.split(';').next().unwrap().contains("\"all\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_share_may_be_written_as_a_percentage() {
+    let scenario = tmp("percent.toml");
+    std::fs::write(
+        &scenario,
+        "[meta]\nname = \"m\"\nduration = \"2s\"\n[system]\nprotocol = \"single\"\n\
+         [topology]\nservers = 1\nclients = 2\n\
+         [expect]\nmin_availability_outside_partition = \"50%\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = chaoslab(&["run", scenario.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("[ok] availability outside partition: expected at least 50.0%"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_memory_budget_is_refused_when_too_large_or_too_small_and_may_be_a_number_of_bytes() {
+    let (code, _, err) = chaoslab(&[
+        "run",
+        "single/crash-synced",
+        "--check-max-memory",
+        "99999999999TiB",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is too large"), "{err}");
+    assert!(!err.contains("at least 1 byte"), "{err}");
+    let (code, _, err) = chaoslab(&["run", "single/crash-synced", "--check-max-memory", "1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("write at least 1MiB"), "{err}");
+    // [meta] takes a number of bytes, as documented.
+    let text = std::fs::read_to_string("../scenarios/single/crash-synced.toml").unwrap();
+    let bytes = text.replacen("[meta]\n", "[meta]\ncheck_max_memory = 1073741824\n", 1);
+    let s = nodes::parse("bytes.toml", &bytes).expect("a number of bytes is a size");
+    assert_eq!(s.meta.check_memory(), 1 << 30);
 }

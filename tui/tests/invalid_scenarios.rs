@@ -1,6 +1,7 @@
 //! A folder of broken scenarios, each with the message it must produce
-//! (`# expect: ...` on its first line). None may panic: each is also run
-//! through the binary, which must exit 2 and point at the file and line.
+//! (`# expect: ...` on its first line, and optionally the line it must point
+//! at, `# line: N`, on its second). None may panic: each is also run through
+//! the binary, which must exit 2 and point at the file and line.
 
 use std::path::Path;
 use std::process::Command;
@@ -41,6 +42,13 @@ fn every_invalid_scenario_is_refused_with_its_message_file_and_line() {
             "{path}: the message must start with the file and line: {shown}"
         );
         assert!(err.line >= 1 && err.column >= 1);
+        if let Some(line) = text.lines().nth(1).and_then(|l| l.strip_prefix("# line: ")) {
+            assert_eq!(
+                err.line.to_string(),
+                line.trim(),
+                "{path}: the message points at the wrong line: {shown}"
+            );
+        }
     }
 }
 

@@ -114,3 +114,38 @@ fn the_trace_of_a_run_is_identical_record_for_record() {
     assert!(a.len() > 1000);
     assert_eq!(a, b);
 }
+
+/// `[expect.measure]` names are checked against `nodes::measures` when a
+/// scenario is parsed; every figure a bundled scenario's report prints must be
+/// on that list, or a scenario bounding it would be refused.
+#[test]
+fn every_figure_a_report_prints_is_a_known_measure() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut stack = vec![dir];
+    let mut seen = 0;
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if p.extension().is_none_or(|x| x != "toml") {
+                continue;
+            }
+            let s = load(&p.canonicalize().unwrap());
+            let out = nodes::run(&s, s.meta.seed, TraceMode::Off).unwrap();
+            let valid = nodes::measures(&s.protocol);
+            for (name, _) in &out.summary {
+                assert!(
+                    sim::scenario::measure_known(name, valid, &[]),
+                    "{}: the report prints figure {name:?}, which nodes::measures(\"{}\") lacks",
+                    s.file,
+                    s.protocol
+                );
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen > 0);
+}

@@ -226,3 +226,22 @@ fn the_event_log_filter_keeps_only_records_of_the_named_node_and_kind() {
     enter(&mut app);
     assert!(app.filter.is_none());
 }
+
+#[test]
+fn an_undecided_check_is_drawn_as_undecided_not_as_a_failure() {
+    let text = std::fs::read_to_string("../scenarios/single/crash-synced.toml")
+        .unwrap()
+        .replacen("[meta]\n", "[meta]\ncheck_max_steps = 1\n", 1);
+    let s = nodes::parse("crash-synced-tiny-budget.toml", &text).unwrap();
+    let seed = s.meta.seed;
+    let app = App::new(s, seed).unwrap();
+    assert_eq!(app.run.report.outcome, sim::report::RunOutcome::Undecided);
+    let screen = render_to_string(&app, 400, 100);
+    assert!(screen.contains("verdict UNDECIDED"), "{screen}");
+    assert!(
+        screen.contains("[??] linearizable: expected true, got undecided"),
+        "{screen}"
+    );
+    assert!(screen.contains("[??] history undecided: "), "{screen}");
+    assert!(!screen.contains("[!!]"), "{screen}");
+}

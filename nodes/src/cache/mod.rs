@@ -135,6 +135,11 @@ impl Stampede {
     }
 }
 
+/// The `[system]` fields of [`Params`] that name a time of the run (not a
+/// wait such as `ttl`): each must fall inside the run, and a shrink must not
+/// end before it.
+pub const RUN_TIMES: &[&str] = &["measure_after"];
+
 /// `[system]` for `protocol = "cache"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1073,10 +1078,14 @@ impl Protocol for Cache {
                     }
                 }
             }
+            // Not the history checker's `lost writes` (acknowledged writes
+            // that later reads missed): a write the database never got can
+            // still be read from the cache, so the two counts differ.
             out.push((
-                "acked writes lost".into(),
+                "acked writes not in db".into(),
                 format!(
-                    "{lost} of {acked} acknowledged writes never reached the database ({pending} more still dirty in a cache)"
+                    "{lost} of {acked} acknowledged writes never reached the database ({pending} more still dirty in a cache); \
+                     the history's `lost writes` below counts only acknowledged writes that later reads missed"
                 ),
             ));
 

@@ -99,6 +99,11 @@ pub struct Change {
     pub at: Nanos,
 }
 
+/// The `[system]` fields of [`Params`] that name a time of the run (not a
+/// wait such as `sloppy_after`): each must fall inside the run, and a shrink
+/// must not end before it.
+pub const RUN_TIMES: &[&str] = &["joins.at", "leaves.at", "converge_by"];
+
 /// `[system]` for `protocol = "quorum"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

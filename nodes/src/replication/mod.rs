@@ -839,9 +839,16 @@ fn summary(p: &Params, c: &Checker, nodes: &NodeTable<ReplNode>) -> Vec<(String,
     }
     lost.sort_unstable();
     let acked_total = c.acked.len() + c.lost.len();
+    // Not the history checker's `lost writes` (acknowledged writes that later
+    // reads missed): a dropped write that a later write overwrote is missed
+    // by no read, and one a deposed primary still serves is seen by some.
     out.push((
-        "acknowledged writes lost".into(),
-        format!("{} of {acked_total} acknowledged writes", lost.len()),
+        "acked writes dropped by failover".into(),
+        format!(
+            "{} of {acked_total} acknowledged writes are missing from the latest primary's log; \
+             the history's `lost writes` below counts only acknowledged writes that later reads missed",
+            lost.len()
+        ),
     ));
     out.push((
         "data loss window (RPO)".into(),
@@ -877,7 +884,7 @@ fn summary(p: &Params, c: &Checker, nodes: &NodeTable<ReplNode>) -> Vec<(String,
     out.push((
         "writes refused".into(),
         format!(
-            "{} (not the primary, or no lease), and {} appends refused by fencing",
+            "{} write attempts (not the primary, or no lease; a client retries a refused attempt while its retry policy allows), and {} appends refused by fencing",
             sum(|s| s.writes_refused),
             sum(|s| s.appends_fenced)
         ),
@@ -902,7 +909,7 @@ fn summary(p: &Params, c: &Checker, nodes: &NodeTable<ReplNode>) -> Vec<(String,
     out.push((
         "reads".into(),
         format!(
-            "{} served by the primary, {} by replicas, {} sent on to the primary by a replica behind, {} refused",
+            "{} served by the primary, {} by replicas, {} sent on to the primary by a replica behind, {} attempts refused (retried while the client's retry policy allows)",
             sum(|s| s.reads_primary),
             sum(|s| s.reads_replica),
             sum(|s| s.reads_behind),

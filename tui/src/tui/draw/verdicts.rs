@@ -26,6 +26,7 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let ok = Style::default().fg(Color::Green);
     let bad = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
     let dim = Style::default().fg(Color::DarkGray);
+    let open = Style::default().fg(Color::Yellow);
     let mark = |held: bool| {
         if held {
             Span::styled("[ok] ", ok)
@@ -33,12 +34,15 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
             Span::styled("[!!] ", bad)
         }
     };
+    // An undecided check is neither held nor failed: yellow `[??]`, as the
+    // text report marks it.
+    let undecided = || Span::styled("[??] ", open);
     let mut lines = vec![Line::from(vec![
         Span::raw("verdict "),
-        if r.passed {
-            Span::styled("PASS", ok.add_modifier(Modifier::BOLD))
-        } else {
-            Span::styled("FAIL", bad)
+        match r.outcome {
+            sim::report::RunOutcome::Pass => Span::styled("PASS", ok.add_modifier(Modifier::BOLD)),
+            sim::report::RunOutcome::Fail => Span::styled("FAIL", bad),
+            sim::report::RunOutcome::Undecided => Span::styled("UNDECIDED", open),
         },
         Span::styled(
             format!("  PACELC {}", r.pacelc.class()),
@@ -70,7 +74,11 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     }
     for e in &r.expectations {
         lines.push(Line::from(vec![
-            mark(e.held),
+            if e.undecided {
+                undecided()
+            } else {
+                mark(e.held)
+            },
             Span::raw(format!(
                 "{}: expected {}, got {}",
                 e.what, e.expected, e.actual
@@ -82,19 +90,19 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
             linearizability,
             weak,
         } => {
-            let (ok, text) = match &linearizability.verdict {
-                Verdict::Linearizable => (true, "linearizable".to_string()),
+            let (shown, text) = match &linearizability.verdict {
+                Verdict::Linearizable => (mark(true), "linearizable".to_string()),
                 Verdict::NotLinearizable { explanation } => (
-                    false,
+                    mark(false),
                     format!(
                         "NOT linearizable: key {}, #{} `{}` cannot be placed",
                         explanation.key, explanation.blocked_index, explanation.blocked_op
                     ),
                 ),
-                Verdict::Unknown { reason, .. } => (false, format!("unknown: {reason}")),
+                Verdict::Unknown { reason, .. } => (undecided(), format!("undecided: {reason}")),
             };
             lines.push(Line::from(vec![
-                mark(ok),
+                shown,
                 Span::raw(format!("history {text}")),
             ]));
             lines.push(Line::from(format!(
