@@ -1363,13 +1363,19 @@ impl Scenario {
     }
 }
 
-/// Is `name` a figure of `valid`, a numbered one (`NAME #2`), or an old name?
+/// Is `name` a figure of `valid`, or an old name in `renamed`? A figure
+/// printed once per change, listed in `valid` as `NAME #N` besides `NAME`,
+/// may also be named with a number (`NAME #2`); other figures may not.
 pub fn measure_known(name: &str, valid: &[&str], renamed: &[(&str, &str)]) -> bool {
-    let base = match name.rsplit_once(" #") {
-        Some((base, n)) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => base,
-        _ => name,
+    let numbered = match name.rsplit_once(" #") {
+        Some((base, n)) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => {
+            valid.contains(&format!("{base} #N").as_str())
+        }
+        _ => false,
     };
-    valid.contains(&name) || valid.contains(&base) || renamed.iter().any(|(old, _)| *old == name)
+    !name.ends_with(" #N") && valid.contains(&name)
+        || numbered
+        || renamed.iter().any(|(old, _)| *old == name)
 }
 
 /// Where the measure `name` is written: `[expect.measure."NAME"]` or an

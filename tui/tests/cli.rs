@@ -429,3 +429,32 @@ fn a_memory_budget_is_refused_when_too_large_or_too_small_and_may_be_a_number_of
     let s = nodes::parse("bytes.toml", &bytes).expect("a number of bytes is a size");
     assert_eq!(s.meta.check_memory(), 1 << 30);
 }
+
+/// Old names belong to the protocol whose figure was renamed, and only a
+/// figure printed once per change may be named with a number.
+#[test]
+fn an_old_name_or_a_number_is_accepted_only_where_the_protocol_has_such_a_figure() {
+    let text = std::fs::read_to_string("../scenarios/single/crash-synced.toml").unwrap();
+    for name in ["acked writes lost", "acknowledged writes lost", "writes #2"] {
+        let scenario = tmp("measure-elsewhere.toml");
+        std::fs::write(
+            &scenario,
+            format!("{text}\n[expect.measure.\"{name}\"]\nmax = 3\n"),
+        )
+        .unwrap();
+        let (code, _, err) = chaoslab(&["run", scenario.to_str().unwrap()]);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(
+            err.contains(&format!(
+                "[expect.measure.\"{name}\"]: protocol \"single\" reports no figure of that name"
+            )),
+            "{err}"
+        );
+    }
+    // quorum prints "keys moved by the ring #2" for a second membership change.
+    let quorum = std::fs::read_to_string("../scenarios/quorum/add-node.toml").unwrap();
+    let numbered = format!("{quorum}\n[expect.measure.\"keys moved by the ring #2\"]\nmax = 25\n");
+    nodes::parse("numbered.toml", &numbered).expect("a numbered figure of quorum");
+    let pattern = format!("{quorum}\n[expect.measure.\"keys moved by the ring #N\"]\nmax = 25\n");
+    assert!(nodes::parse("pattern.toml", &pattern).is_err());
+}
