@@ -1378,17 +1378,25 @@ pub fn measure_known(name: &str, valid: &[&str], renamed: &[(&str, &str)]) -> bo
         || renamed.iter().any(|(old, _)| *old == name)
 }
 
-/// Where the measure `name` is written: `[expect.measure."NAME"]` or an
-/// inline `"NAME" = { ... }`.
+/// Where the measure `name` is written (`[expect.measure."NAME"]`,
+/// `[expect.measure.NAME]` or an inline `"NAME" = { ... }`), from the
+/// parser's own spans of the `[expect.measure]` keys, so a comment or another
+/// table that mentions the name cannot be taken for it.
 fn measure_span(src: &str, name: &str) -> Option<Range<usize>> {
-    let expect = src.find("[expect")?;
-    for quoted in [format!("\"{name}\""), format!("'{name}'")] {
-        if let Some(i) = src[expect..].find(&quoted) {
-            let start = expect + i + 1;
-            return Some(start..start + name.len());
-        }
+    #[derive(Deserialize)]
+    struct Doc {
+        expect: Option<ExpectKeys>,
     }
-    None
+    #[derive(Deserialize)]
+    struct ExpectKeys {
+        measure: Option<IndexMap<Spanned<String>, IgnoredAny>>,
+    }
+    let doc: Doc = toml::from_str(src).ok()?;
+    doc.expect?
+        .measure?
+        .keys()
+        .find(|k| k.get_ref() == name)
+        .map(|k| k.span())
 }
 
 /// A TOML value with the span of every value in it, so a nested field
