@@ -458,3 +458,37 @@ fn an_old_name_or_a_number_is_accepted_only_where_the_protocol_has_such_a_figure
     let pattern = format!("{quorum}\n[expect.measure.\"keys moved by the ring #N\"]\nmax = 25\n");
     assert!(nodes::parse("pattern.toml", &pattern).is_err());
 }
+
+/// Every probability of a scenario reads a percentage as the availability
+/// bounds do: [network] loss, a fault's probability, twopc's
+/// fail_probability.
+#[test]
+fn every_probability_may_be_written_as_a_percentage() {
+    let single = "[meta]\nname = \"m\"\nduration = \"2s\"\n[system]\nprotocol = \"single\"\n\
+                  [topology]\nservers = 1\nclients = 2\n";
+    let s = nodes::parse(
+        "loss.toml",
+        &format!("{single}[network]\nloss = \"30%\"\nduplicate = \"5%\"\n"),
+    )
+    .unwrap();
+    assert!((s.network.loss.get_ref() - 0.30).abs() < 1e-12);
+    assert!((s.network.duplicate.get_ref() - 0.05).abs() < 1e-12);
+    let s = nodes::parse(
+        "fault.toml",
+        &format!("{single}[[faults]]\nat = \"1s\"\naction = \"loss\"\ntarget = \"n1\"\nprobability = \"30%\"\n"),
+    )
+    .unwrap();
+    match &s.faults[0].kind {
+        sim::scenario::FaultKind::Loss { probability, .. } => {
+            assert!((probability - 0.30).abs() < 1e-12)
+        }
+        other => panic!("{other:?}"),
+    }
+    let twopc = "[meta]\nname = \"m\"\nduration = \"2s\"\n[system]\nprotocol = \"twopc\"\n\
+                 fail_probability = \"30%\"\n[topology]\nservers = 3\nclients = 1\n";
+    nodes::parse("twopc.toml", twopc).expect("a percentage is a share");
+    let err = nodes::parse("bad.toml", &format!("{single}[network]\nloss = \"130%\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a percentage is between 0% and 100%"), "{err}");
+}
