@@ -223,9 +223,17 @@ fn a_measure_the_protocol_does_not_report_is_bad_input_listing_the_ones_it_does(
 
 #[test]
 fn an_old_figure_name_is_still_accepted_and_reported_under_its_new_name() {
-    let (code, out, err) = chaoslab(&["run", "cache/write-back-crash"]);
+    let text = std::fs::read_to_string("../scenarios/cache/write-back-crash.toml").unwrap();
+    let old = text.replace(
+        "[expect.measure.\"acked writes not in db\"]",
+        "[expect.measure.\"acked writes lost\"]",
+    );
+    assert_ne!(old, text);
+    let scenario = tmp("old-name.toml");
+    std::fs::write(&scenario, &old).unwrap();
+    let (code, out, err) = chaoslab(&["run", scenario.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    // The scenario bounds "acked writes lost", the figure's old name.
+    // The file bounds "acked writes lost", the figure's old name.
     assert!(
         out.contains("[ok] measure \"acked writes not in db\": expected at least 1, got 119"),
         "{out}"
