@@ -104,7 +104,9 @@ pub fn measures(protocol: &str) -> &'static [&'static str] {
             "quorum",
             "ring",
             "keys moved by the ring",
+            "keys moved by the ring #N",
             "keys moved by hash mod nodes",
+            "keys moved by hash mod nodes #N",
             "key balance max/mean",
             "hottest key share",
             "requests per replica max/mean",
@@ -158,17 +160,20 @@ pub fn measures(protocol: &str) -> &'static [&'static str] {
     }
 }
 
-/// Figures that were renamed, `(old, new)`: scenarios may still bound them by
-/// their old name. Both write-loss figures were renamed so that they no
-/// longer read like the history checker's `lost writes`, which counts
-/// something else (acknowledged writes that later reads missed).
-pub const RENAMED_MEASURES: &[(&str, &str)] = &[
-    ("acked writes lost", "acked writes not in db"),
-    (
-        "acknowledged writes lost",
-        "acked writes dropped by failover",
-    ),
-];
+/// A protocol's figures that were renamed, `(old, new)`: its scenarios may
+/// still bound them by their old name. Both write-loss figures were renamed
+/// so that they no longer read like the history checker's `lost writes`,
+/// which counts something else (acknowledged writes that later reads missed).
+pub fn renamed_measures(protocol: &str) -> &'static [(&'static str, &'static str)] {
+    match protocol {
+        "cache" => &[("acked writes lost", "acked writes not in db")],
+        "replication" => &[(
+            "acknowledged writes lost",
+            "acked writes dropped by failover",
+        )],
+        _ => &[],
+    }
+}
 
 /// The `[system]` fields each protocol declares as times of the run
 /// (`Scenario::check_run_times` reads the path syntax).
@@ -190,7 +195,10 @@ pub fn parse(file: &str, src: &str) -> Result<Scenario, ScenarioError> {
     let mut scenario = Scenario::parse(file, src, &info)?;
     protocols!(with_protocol!(&scenario, |_p| ()));
     scenario.check_run_times(run_times(&scenario.protocol))?;
-    scenario.resolve_measures(measures(&scenario.protocol), RENAMED_MEASURES)?;
+    scenario.resolve_measures(
+        measures(&scenario.protocol),
+        renamed_measures(&scenario.protocol),
+    )?;
     Ok(scenario)
 }
 

@@ -312,9 +312,9 @@ pub struct Topology {
 pub struct Network {
     #[serde(default = "default_latency")]
     pub latency: LatencyDist,
-    #[serde(default = "zero_prob")]
+    #[serde(default = "zero_prob", deserialize_with = "serde_share::spanned")]
     pub loss: Spanned<f64>,
-    #[serde(default = "zero_prob")]
+    #[serde(default = "zero_prob", deserialize_with = "serde_share::spanned")]
     pub duplicate: Spanned<f64>,
     /// Every link delivers in order (TCP-like); otherwise jitter reorders.
     #[serde(default)]
@@ -534,7 +534,7 @@ pub struct FaultEntry {
     pub one_way: bool,
     #[serde(default)]
     pub latency: Option<LatencyDist>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "serde_share::option_spanned")]
     pub probability: Option<Spanned<f64>>,
     /// clock: offset such as "-200ms" or "1s".
     #[serde(default)]
@@ -714,11 +714,78 @@ pub struct Expect {
 /// A share between 0 and 1, written as a number (`0.3`) or a percentage
 /// (`"30%"`). [`Scenario::parse`] refuses anything else, so [`Fraction::get`]
 /// of a parsed scenario's fraction never fails.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Fraction {
     Number(f64),
     Percent(String),
+}
+
+/// What a share may be, for a value of another type (`true`).
+const SHARE_WORDS: &str =
+    "a share: a number between 0 and 1 (e.g. 0.30) or a percentage (e.g. \"30%\")";
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Fraction;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(SHARE_WORDS)
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Fraction, E> {
+                Ok(Fraction::Number(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Fraction, E> {
+                Ok(Fraction::Number(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Fraction, E> {
+                Ok(Fraction::Number(v as f64))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Fraction, E> {
+                Ok(Fraction::Percent(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `deserialize_with` for a probability written as a share (`0.3`) or a
+/// percentage (`"30%"`): the number, checked later against 0..=1 with
+/// [`check_share`], or a bad percentage refused here.
+pub mod serde_share {
+    use super::Fraction;
+    use serde::{Deserialize, Deserializer};
+    use toml::Spanned;
+
+    fn number<E: serde::de::Error>(f: &Fraction) -> Result<f64, E> {
+        match f {
+            Fraction::Number(v) => Ok(*v),
+            Fraction::Percent(_) => f.value().map_err(E::custom),
+        }
+    }
+
+    pub fn f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        number(&Fraction::deserialize(d)?)
+    }
+
+    pub fn spanned<'de, D: Deserializer<'de>>(d: D) -> Result<Spanned<f64>, D::Error> {
+        let f = Spanned::<Fraction>::deserialize(d)?;
+        Ok(Spanned::new(f.span(), number(f.get_ref())?))
+    }
+
+    pub fn option_spanned<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Spanned<f64>>, D::Error> {
+        spanned(d).map(Some)
+    }
+}
+
+/// A probability's problem, if it is not between 0 and 1, in the words of
+/// [`Fraction::value`]: "30 is not a share between 0 and 1: for 30 percent
+/// write 0.30 or "30%"".
+pub fn check_share(v: f64) -> Result<f64, String> {
+    Fraction::Number(v).value()
 }
 
 impl Fraction {
@@ -970,13 +1037,7 @@ impl Scenario {
 
         // [network]
         let check_prob = |p: &Spanned<f64>, what: &str| -> Result<(), ScenarioError> {
-            let v = *p.get_ref();
-            if !(0.0..=1.0).contains(&v) {
-                return Err(err(
-                    p.span(),
-                    format!("{what} = {v}: a probability must be between 0.0 and 1.0"),
-                ));
-            }
+            check_share(*p.get_ref()).map_err(|m| err(p.span(), format!("{what} = {m}")))?;
             Ok(())
         };
         check_prob(&doc.network.loss, "[network] loss")?;
@@ -1363,26 +1424,40 @@ impl Scenario {
     }
 }
 
-/// Is `name` a figure of `valid`, a numbered one (`NAME #2`), or an old name?
+/// Is `name` a figure of `valid`, or an old name in `renamed`? A figure
+/// printed once per change, listed in `valid` as `NAME #N` besides `NAME`,
+/// may also be named with a number (`NAME #2`); other figures may not.
 pub fn measure_known(name: &str, valid: &[&str], renamed: &[(&str, &str)]) -> bool {
-    let base = match name.rsplit_once(" #") {
-        Some((base, n)) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => base,
-        _ => name,
+    let numbered = match name.rsplit_once(" #") {
+        Some((base, n)) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => {
+            valid.contains(&format!("{base} #N").as_str())
+        }
+        _ => false,
     };
-    valid.contains(&name) || valid.contains(&base) || renamed.iter().any(|(old, _)| *old == name)
+    !name.ends_with(" #N") && valid.contains(&name)
+        || numbered
+        || renamed.iter().any(|(old, _)| *old == name)
 }
 
-/// Where the measure `name` is written: `[expect.measure."NAME"]` or an
-/// inline `"NAME" = { ... }`.
+/// Where the measure `name` is written (`[expect.measure."NAME"]`,
+/// `[expect.measure.NAME]` or an inline `"NAME" = { ... }`), from the
+/// parser's own spans of the `[expect.measure]` keys, so a comment or another
+/// table that mentions the name cannot be taken for it.
 fn measure_span(src: &str, name: &str) -> Option<Range<usize>> {
-    let expect = src.find("[expect")?;
-    for quoted in [format!("\"{name}\""), format!("'{name}'")] {
-        if let Some(i) = src[expect..].find(&quoted) {
-            let start = expect + i + 1;
-            return Some(start..start + name.len());
-        }
+    #[derive(Deserialize)]
+    struct Doc {
+        expect: Option<ExpectKeys>,
     }
-    None
+    #[derive(Deserialize)]
+    struct ExpectKeys {
+        measure: Option<IndexMap<Spanned<String>, IgnoredAny>>,
+    }
+    let doc: Doc = toml::from_str(src).ok()?;
+    doc.expect?
+        .measure?
+        .keys()
+        .find(|k| k.get_ref() == name)
+        .map(|k| k.span())
 }
 
 /// A TOML value with the span of every value in it, so a nested field
@@ -1781,16 +1856,11 @@ impl RefCheck<'_> {
                 let Some(p) = &e.probability else {
                     return Err(self.err(
                         aspan,
-                        "action \"loss\" needs `probability` between 0.0 and 1.0".into(),
+                        "action \"loss\" needs `probability`: a share between 0 and 1 (e.g. 0.30) or a percentage (e.g. \"30%\")".into(),
                     ));
                 };
-                let v = *p.get_ref();
-                if !(0.0..=1.0).contains(&v) {
-                    return Err(self.err(
-                        p.span(),
-                        format!("probability = {v}: must be between 0.0 and 1.0"),
-                    ));
-                }
+                let v = check_share(*p.get_ref())
+                    .map_err(|m| self.err(p.span(), format!("probability = {m}")))?;
                 FaultKind::Loss {
                     scope: scope()?,
                     probability: v,

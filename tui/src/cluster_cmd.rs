@@ -27,6 +27,8 @@ pub struct ClusterArgs {
     /// Print the report as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub budget: chaoslab::CheckBudgetArgs,
 }
 
 pub fn run(args: &ClusterArgs) -> i32 {
@@ -45,7 +47,7 @@ pub fn run(args: &ClusterArgs) -> i32 {
         history: args.history.clone(),
         json: args.json,
         driver: "cluster".into(),
-        budget: Default::default(),
+        budget: args.budget.clone(),
     };
     match real(&scenario, seed, args) {
         Ok(out) => crate::run_cmd::report_and_exit(&scenario, &out, &run_args, seed),

@@ -119,6 +119,21 @@ pub fn run(args: &RunArgs) -> i32 {
     report_and_exit(&scenario, &out, args, seed)
 }
 
+/// The command that replays a run on `driver`, from the kernel's `replay`
+/// (`chaoslab run FILE --seed N`), and a note to print after it and its
+/// flags. The command alone, with budget flags added, is one a user can run.
+fn replay_on(driver: &str, replay: &str) -> (String, &'static str) {
+    match driver {
+        "kernel" => (replay.to_string(), ""),
+        "cluster" => (
+            replay.replacen("chaoslab run", "chaoslab cluster", 1),
+            " (a real-time run on sockets: rerunning it gives another run; \
+             `chaoslab run` with this seed replays the simulation)",
+        ),
+        d => (format!("{replay} --driver {d}"), ""),
+    }
+}
+
 /// Writes the trace and history if asked, prints the report, and returns the
 /// exit code: the same for every driver.
 pub fn report_and_exit(
@@ -128,21 +143,8 @@ pub fn report_and_exit(
     seed: u64,
 ) -> i32 {
     let mut report = Report::build_with(scenario, out, args.budget.for_scenario(scenario));
-    match args.driver.as_str() {
-        "kernel" => {}
-        "cluster" => {
-            report.replay = format!(
-                "{} (a real-time run on sockets: rerunning it gives another run; \
-                 `chaoslab run` with this seed replays the simulation)",
-                report
-                    .replay
-                    .replacen("chaoslab run", "chaoslab cluster", 1)
-            )
-        }
-        d => report.replay = format!("{} --driver {d}", report.replay),
-    }
-    let replay_without_budget = report.replay.clone();
-    report.replay.push_str(&args.budget.flags());
+    let (replay_without_budget, note) = replay_on(&args.driver, &report.replay);
+    report.replay = format!("{replay_without_budget}{}{note}", args.budget.flags());
 
     // Written before anything is judged, so a failing run keeps its evidence.
     if let Some(path) = &args.trace {
@@ -206,4 +208,27 @@ fn write_lines<T: serde::Serialize>(
         w.write_all(b"\n")?;
     }
     w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replay_on;
+
+    #[test]
+    fn the_command_that_decides_a_cluster_run_is_a_command_with_the_note_after_it() {
+        let budget = chaoslab::CheckBudgetArgs {
+            check_max_steps: Some(5),
+            check_max_memory: None,
+        };
+        let (command, note) = replay_on("cluster", "chaoslab run single/normal --seed 3");
+        assert_eq!(command, "chaoslab cluster single/normal --seed 3");
+        assert!(note.starts_with(" (a real-time run"));
+        assert_eq!(
+            budget.decide(&command, "--check-max-steps 50"),
+            "chaoslab cluster single/normal --seed 3 --check-max-steps 50"
+        );
+        let (command, note) = replay_on("madsim", "chaoslab run x.toml --seed 3");
+        assert_eq!(command, "chaoslab run x.toml --seed 3 --driver madsim");
+        assert_eq!(note, "");
+    }
 }

@@ -223,9 +223,17 @@ fn a_measure_the_protocol_does_not_report_is_bad_input_listing_the_ones_it_does(
 
 #[test]
 fn an_old_figure_name_is_still_accepted_and_reported_under_its_new_name() {
-    let (code, out, err) = chaoslab(&["run", "cache/write-back-crash"]);
+    let text = std::fs::read_to_string("../scenarios/cache/write-back-crash.toml").unwrap();
+    let old = text.replace(
+        "[expect.measure.\"acked writes not in db\"]",
+        "[expect.measure.\"acked writes lost\"]",
+    );
+    assert_ne!(old, text);
+    let scenario = tmp("old-name.toml");
+    std::fs::write(&scenario, &old).unwrap();
+    let (code, out, err) = chaoslab(&["run", scenario.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    // The scenario bounds "acked writes lost", the figure's old name.
+    // The file bounds "acked writes lost", the figure's old name.
     assert!(
         out.contains("[ok] measure \"acked writes not in db\": expected at least 1, got 119"),
         "{out}"
@@ -428,4 +436,67 @@ fn a_memory_budget_is_refused_when_too_large_or_too_small_and_may_be_a_number_of
     let bytes = text.replacen("[meta]\n", "[meta]\ncheck_max_memory = 1073741824\n", 1);
     let s = nodes::parse("bytes.toml", &bytes).expect("a number of bytes is a size");
     assert_eq!(s.meta.check_memory(), 1 << 30);
+}
+
+/// Old names belong to the protocol whose figure was renamed, and only a
+/// figure printed once per change may be named with a number.
+#[test]
+fn an_old_name_or_a_number_is_accepted_only_where_the_protocol_has_such_a_figure() {
+    let text = std::fs::read_to_string("../scenarios/single/crash-synced.toml").unwrap();
+    for name in ["acked writes lost", "acknowledged writes lost", "writes #2"] {
+        let scenario = tmp("measure-elsewhere.toml");
+        std::fs::write(
+            &scenario,
+            format!("{text}\n[expect.measure.\"{name}\"]\nmax = 3\n"),
+        )
+        .unwrap();
+        let (code, _, err) = chaoslab(&["run", scenario.to_str().unwrap()]);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(
+            err.contains(&format!(
+                "[expect.measure.\"{name}\"]: protocol \"single\" reports no figure of that name"
+            )),
+            "{err}"
+        );
+    }
+    // quorum prints "keys moved by the ring #2" for a second membership change.
+    let quorum = std::fs::read_to_string("../scenarios/quorum/add-node.toml").unwrap();
+    let numbered = format!("{quorum}\n[expect.measure.\"keys moved by the ring #2\"]\nmax = 25\n");
+    nodes::parse("numbered.toml", &numbered).expect("a numbered figure of quorum");
+    let pattern = format!("{quorum}\n[expect.measure.\"keys moved by the ring #N\"]\nmax = 25\n");
+    assert!(nodes::parse("pattern.toml", &pattern).is_err());
+}
+
+/// Every probability of a scenario reads a percentage as the availability
+/// bounds do: [network] loss, a fault's probability, twopc's
+/// fail_probability.
+#[test]
+fn every_probability_may_be_written_as_a_percentage() {
+    let single = "[meta]\nname = \"m\"\nduration = \"2s\"\n[system]\nprotocol = \"single\"\n\
+                  [topology]\nservers = 1\nclients = 2\n";
+    let s = nodes::parse(
+        "loss.toml",
+        &format!("{single}[network]\nloss = \"30%\"\nduplicate = \"5%\"\n"),
+    )
+    .unwrap();
+    assert!((s.network.loss.get_ref() - 0.30).abs() < 1e-12);
+    assert!((s.network.duplicate.get_ref() - 0.05).abs() < 1e-12);
+    let s = nodes::parse(
+        "fault.toml",
+        &format!("{single}[[faults]]\nat = \"1s\"\naction = \"loss\"\ntarget = \"n1\"\nprobability = \"30%\"\n"),
+    )
+    .unwrap();
+    match &s.faults[0].kind {
+        sim::scenario::FaultKind::Loss { probability, .. } => {
+            assert!((probability - 0.30).abs() < 1e-12)
+        }
+        other => panic!("{other:?}"),
+    }
+    let twopc = "[meta]\nname = \"m\"\nduration = \"2s\"\n[system]\nprotocol = \"twopc\"\n\
+                 fail_probability = \"30%\"\n[topology]\nservers = 3\nclients = 1\n";
+    nodes::parse("twopc.toml", twopc).expect("a percentage is a share");
+    let err = nodes::parse("bad.toml", &format!("{single}[network]\nloss = \"130%\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a percentage is between 0% and 100%"), "{err}");
 }

@@ -64,3 +64,21 @@ fn cluster_refuses_a_simulated_build() {
     assert_eq!(code, 2);
     assert!(err.contains("without it"), "{err}");
 }
+
+/// The command an undecided cluster run prints to decide it carries budget
+/// flags, so `cluster` takes them as `run` does.
+#[cfg(not(feature = "madsim"))]
+#[test]
+fn cluster_takes_the_budget_flags_its_undecided_hint_names() {
+    let (code, _, err) = chaoslab(&[
+        "cluster",
+        "single/normal",
+        "--check-max-steps",
+        "100000000",
+        "--check-max-memory",
+        "4GiB",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(!err.contains("unexpected argument"), "{err}");
+    assert!(err.contains("--features madsim"), "{err}");
+}

@@ -132,7 +132,7 @@ pub struct Params {
     pub initial_balance: i64,
     /// The chance that a participant refuses its part of a transfer: it votes
     /// no (2PC/3PC) or fails the credit step (saga, which then compensates).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "sim::scenario::serde_share::f64")]
     pub fail_probability: f64,
     /// How long the coordinator waits for votes (and 3PC pre-commit
     /// acknowledgements) before it decides without them.
@@ -365,13 +365,10 @@ impl Twopc {
                 "[system] accounts_per_participant must be at least 1".into(),
             ));
         }
-        if !(0.0..=1.0).contains(&params.fail_probability) {
+        if let Err(m) = sim::scenario::check_share(params.fail_probability) {
             return Err(at(
                 key("fail_probability"),
-                format!(
-                    "[system] fail_probability = {}: a probability must be between 0.0 and 1.0",
-                    params.fail_probability
-                ),
+                format!("[system] fail_probability = {m}"),
             ));
         }
         if params.cooperative_termination && params.mode != Mode::TwoPc {
