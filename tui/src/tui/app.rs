@@ -433,6 +433,8 @@ fn record_matches(e: &TraceEvent, word: &str) -> bool {
         TraceEvent::Complete { node, .. } => ("complete", [Some(node), None]),
         TraceEvent::Role { node, .. } => ("role", [Some(node), None]),
         TraceEvent::Violation { .. } => ("violation", [None, None]),
+        TraceEvent::Note { node, .. } => ("note", [Some(node), None]),
+        TraceEvent::Trigger { .. } => ("trigger", [None, None]),
     };
     kind == word
         || names.iter().flatten().any(|n| n.eq_ignore_ascii_case(word))
@@ -442,6 +444,8 @@ fn record_matches(e: &TraceEvent, word: &str) -> bool {
             | TraceEvent::Drop { msg, .. }
             | TraceEvent::Hold { msg, .. } => msg.eq_ignore_ascii_case(word),
             TraceEvent::Fault { description, .. } => description.contains(word),
+            TraceEvent::Note { note, .. } => *note == word,
+            TraceEvent::Trigger { when, event, .. } => when.contains(word) || event.contains(word),
             _ => false,
         }
 }
