@@ -246,6 +246,11 @@ pub struct Sim<'s, P: Protocol> {
     /// Triggered faults with no delay, applied when the current step ends
     /// (never in the middle of a node's handler).
     due_now: Vec<usize>,
+    /// Per fault index: the nodes of the event that fired its trigger
+    /// (node, receiver), for the targets `trigger-node` and `trigger-to`.
+    fired_by: Vec<(Option<u32>, Option<u32>)>,
+    /// The nodes of the trigger of the fault being applied now.
+    firing: (Option<u32>, Option<u32>),
 }
 
 /// An event a trigger may be waiting for (see [`TriggerEvent`]).
@@ -376,6 +381,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 .collect(),
             unfired: scenario.faults.iter().filter(|f| f.when.is_some()).count(),
             due_now: Vec::new(),
+            fired_by: vec![(None, None); scenario.faults.len()],
+            firing: (None, None),
         }
     }
 
@@ -560,10 +567,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         match ev {
             Ev::Deliver { from, to, id, msg } => self.deliver(from, to, id, msg),
             Ev::Timer { node, timer, gen } => self.fire_timer(node, timer, gen),
-            Ev::Fault(i) => {
-                let fault = &self.scenario.faults[i];
-                self.apply_fault(fault);
-            }
+            Ev::Fault(i) => self.apply_indexed(i),
             Ev::NemesisTick => self.nemesis_tick(),
             Ev::NemesisUndo(u) => self.nemesis_undo(u),
             Ev::NemesisStop => self.nemesis_stop(),
@@ -574,14 +578,21 @@ impl<'s, P: Protocol> Sim<'s, P> {
         // may fire further triggers.
         let mut k = 0;
         while k < self.due_now.len() {
-            let fault = &self.scenario.faults[self.due_now[k]];
-            self.apply_fault(fault);
+            self.apply_indexed(self.due_now[k]);
             k += 1;
         }
         self.due_now.clear();
     }
 
     // ----- triggers -----
+
+    /// Applies `[[faults]]` entry `i`, with the nodes of its trigger's event.
+    fn apply_indexed(&mut self, i: usize) {
+        let fault = &self.scenario.faults[i];
+        self.firing = self.fired_by[i];
+        self.apply_fault(fault);
+        self.firing = (None, None);
+    }
 
     /// The role node `i` has right now (the last one traced if it is down).
     fn role_now(&self, i: u32) -> &'static str {
@@ -656,6 +667,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
                     delay,
                 });
             }
+            self.fired_by[i] = match seen {
+                Seen::Send { from, to, .. } | Seen::Deliver { from, to, .. } => {
+                    (Some(from), Some(to))
+                }
+                Seen::Role { node, .. } | Seen::Note { node, .. } => (Some(node), None),
+                Seen::Fault { node, .. } => (node, None),
+            };
             if when.delay == 0 {
                 self.due_now.push(i);
             } else {
@@ -1171,6 +1189,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 .collect(),
             Target::All => (0..servers).collect(),
             Target::Rest => Vec::new(), // resolved by the partition itself
+            Target::TriggerNode => self.firing.0.into_iter().collect(),
+            Target::TriggerTo => self.firing.1.into_iter().collect(),
         }
     }
 

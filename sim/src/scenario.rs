@@ -551,6 +551,11 @@ pub enum Target {
     Rest,
     /// Every server.
     All,
+    /// In a triggered fault: the node of the event that fired the trigger
+    /// (a message's sender; the node of a role change, note or fault).
+    TriggerNode,
+    /// In a triggered fault: the receiver of the message that fired it.
+    TriggerTo,
 }
 
 /// Where a latency or loss change applies.
@@ -982,6 +987,7 @@ impl Scenario {
             roles: &roles,
             events: &events,
             duration: doc.meta.duration,
+            trigger_event: std::cell::Cell::new(None),
             file,
             src,
         };
@@ -1121,12 +1127,15 @@ struct RefCheck<'a> {
     roles: &'a [&'static str],
     events: &'a ProtocolEvents,
     duration: Nanos,
+    /// The event of the entry being checked, if it has a trigger: the
+    /// targets `trigger-node` and `trigger-to` need one.
+    trigger_event: std::cell::Cell<Option<&'static str>>,
     file: &'a str,
     src: &'a str,
 }
 
 const TARGET_WORDS: &str =
-    "a node (n1, c2), a region, a role, \"minority-of-<role>\", \"random\", \"all\"";
+    "a node (n1, c2), a region, a role, \"minority-of-<role>\", \"random\", \"all\", and with a trigger \"trigger-node\"/\"trigger-to\"";
 
 impl RefCheck<'_> {
     fn err(&self, span: Range<usize>, msg: String) -> ScenarioError {
@@ -1145,6 +1154,20 @@ impl RefCheck<'_> {
                     t.span(),
                     format!("there is no node `{s}`: {}", self.names.describe()),
                 )),
+            };
+        }
+        if s == "trigger-node" || s == "trigger-to" {
+            return match self.trigger_event.get() {
+                None => Err(self.err(
+                    t.span(),
+                    format!("target `{s}` names a node of the event that fired this fault's trigger: it needs `when = {{ event = ... }}`"),
+                )),
+                Some(ev) if s == "trigger-to" && ev != "send" && ev != "deliver" => Err(self.err(
+                    t.span(),
+                    format!("target `trigger-to` is the receiver of a message: it needs a `send` or `deliver` trigger, not `{ev}` (use \"trigger-node\")"),
+                )),
+                Some(_) if s == "trigger-node" => Ok(Target::TriggerNode),
+                Some(_) => Ok(Target::TriggerTo),
             };
         }
         match s {
@@ -1189,6 +1212,13 @@ impl RefCheck<'_> {
         let line = self.src[..aspan.start].matches('\n').count() + 1;
         let name = action.name();
         let (at, when) = self.timing(e)?;
+        self.trigger_event.set(when.as_ref().map(|w| match w.event {
+            TriggerEvent::Send { .. } => "send",
+            TriggerEvent::Deliver { .. } => "deliver",
+            TriggerEvent::Role { .. } => "role",
+            TriggerEvent::Note { .. } => "note",
+            TriggerEvent::Fault { .. } => "fault",
+        }));
 
         // Which optional fields each action takes.
         let given: Vec<(&str, Option<Range<usize>>)> = vec![
@@ -1668,7 +1698,12 @@ impl RefCheck<'_> {
         if has(&|t| matches!(t, Target::Rest)) {
             return Ok(());
         }
-        if has(&|t| matches!(t, Target::Role(_) | Target::MinorityOf(_))) {
+        if has(&|t| {
+            matches!(
+                t,
+                Target::Role(_) | Target::MinorityOf(_) | Target::TriggerNode | Target::TriggerTo
+            )
+        }) {
             return Err(self.err(
                 span,
                 "a partition that names a role must also have a \"rest\" group: which node the role is becomes known only when the fault fires".into(),
@@ -1788,6 +1823,8 @@ impl fmt::Display for Target {
             Target::Downed => f.write_str("crashed"),
             Target::Rest => f.write_str("rest"),
             Target::All => f.write_str("all"),
+            Target::TriggerNode => f.write_str("trigger-node"),
+            Target::TriggerTo => f.write_str("trigger-to"),
         }
     }
 }
