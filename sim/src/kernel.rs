@@ -19,7 +19,9 @@ use crate::node::{
     Clock, Cluster, Ctx, Disk, Effect, Message, Node, NodeId, OpId, Request, Status, TimerId,
 };
 use crate::protocol::{Protocol, Violation};
-use crate::scenario::{Fault, FaultKind, KeyDist, NodeMatch, Scenario, Scope, Target, TriggerEvent};
+use crate::scenario::{
+    Fault, FaultKind, KeyDist, NodeMatch, Scenario, Scope, Target, TriggerEvent,
+};
 use crate::time::{fmt_duration, Nanos};
 use crate::trace::{Fingerprint, TraceEvent, TraceRecord};
 
@@ -255,11 +257,29 @@ pub struct Sim<'s, P: Protocol> {
 
 /// An event a trigger may be waiting for (see [`TriggerEvent`]).
 enum Seen<'a> {
-    Send { from: u32, to: u32, kind: &'a str },
-    Deliver { from: u32, to: u32, kind: &'a str },
-    Role { node: u32, role: &'a str },
-    Note { node: u32, note: &'a str },
-    Fault { action: &'a str, node: Option<u32>, description: &'a str },
+    Send {
+        from: u32,
+        to: u32,
+        kind: &'a str,
+    },
+    Deliver {
+        from: u32,
+        to: u32,
+        kind: &'a str,
+    },
+    Role {
+        node: u32,
+        role: &'a str,
+    },
+    Note {
+        node: u32,
+        note: &'a str,
+    },
+    Fault {
+        action: &'a str,
+        node: Option<u32>,
+        description: &'a str,
+    },
 }
 
 type Msg<P> = <<P as Protocol>::Node as Node>::Msg;
@@ -611,8 +631,22 @@ impl<'s, P: Protocol> Sim<'s, P> {
 
     fn trigger_matches(&self, when: &TriggerEvent, node: &NodeMatch, seen: &Seen) -> bool {
         match (when, seen) {
-            (TriggerEvent::Send { kind, to }, Seen::Send { from, to: t, kind: k })
-            | (TriggerEvent::Deliver { kind, to }, Seen::Deliver { from, to: t, kind: k }) => {
+            (
+                TriggerEvent::Send { kind, to },
+                Seen::Send {
+                    from,
+                    to: t,
+                    kind: k,
+                },
+            )
+            | (
+                TriggerEvent::Deliver { kind, to },
+                Seen::Deliver {
+                    from,
+                    to: t,
+                    kind: k,
+                },
+            ) => {
                 kind.as_deref().is_none_or(|want| want == *k)
                     && self.node_matches(node, *from)
                     && self.node_matches(to, *t)
@@ -623,7 +657,12 @@ impl<'s, P: Protocol> Sim<'s, P> {
             (TriggerEvent::Note { note }, Seen::Note { node: i, note: n }) => {
                 note == n && self.node_matches(node, *i)
             }
-            (TriggerEvent::Fault { action }, Seen::Fault { action: a, node: i, .. }) => {
+            (
+                TriggerEvent::Fault { action },
+                Seen::Fault {
+                    action: a, node: i, ..
+                },
+            ) => {
                 action.name() == *a
                     && match (node, i) {
                         (NodeMatch::Any, _) => true,
@@ -644,7 +683,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
             let (i, count, fired) = self.triggers[k];
             let fault = &self.scenario.faults[i];
             let Some(when) = &fault.when else { continue };
-            if fired || self.now < fault.at || !self.trigger_matches(&when.event, &when.node, &seen) {
+            if fired || self.now < fault.at || !self.trigger_matches(&when.event, &when.node, &seen)
+            {
                 continue;
             }
             let count = count + 1;
@@ -685,7 +725,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
     fn describe_seen(&self, seen: &Seen) -> String {
         let name = |i: u32| self.cluster.name(NodeId(i)).to_string();
         match seen {
-            Seen::Send { from, to, kind } => format!("send {} -> {} {kind}", name(*from), name(*to)),
+            Seen::Send { from, to, kind } => {
+                format!("send {} -> {} {kind}", name(*from), name(*to))
+            }
             Seen::Deliver { from, to, kind } => {
                 format!("deliver {} -> {} {kind}", name(*from), name(*to))
             }

@@ -448,6 +448,21 @@ pub struct WhenEntry {
     pub count: Option<Spanned<i64>>,
 }
 
+/// Checks the form of a trigger's inline table (`{ event = "role", role =
+/// "leader" }`) alone, for text typed outside a scenario file (the TUI). The
+/// names in it are checked when the scenario holding it is parsed.
+pub fn check_when_syntax(table: &str) -> Result<(), String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct One {
+        #[allow(dead_code)]
+        when: WhenEntry,
+    }
+    toml::from_str::<One>(&format!("when = {table}"))
+        .map(|_| ())
+        .map_err(|e| format!("not a trigger: {}", e.message()))
+}
+
 /// The events a trigger can wait for: what the kernel already traces.
 pub const TRIGGER_EVENTS: &[&str] = &["send", "deliver", "role", "note", "fault"];
 
@@ -1441,7 +1456,8 @@ impl RefCheck<'_> {
     }
 
     fn duration_field(&self, d: &Spanned<String>, field: &str) -> Result<Nanos, ScenarioError> {
-        let v = parse_duration(d.get_ref()).map_err(|m| self.err(d.span(), format!("{field}: {m}")))?;
+        let v =
+            parse_duration(d.get_ref()).map_err(|m| self.err(d.span(), format!("{field}: {m}")))?;
         if v > self.duration {
             return Err(self.err(
                 d.span(),
@@ -1574,23 +1590,29 @@ impl RefCheck<'_> {
                 format!("when: event \"{ev}\" needs `{field}`, e.g. {example}"),
             )),
         };
-        let known = |v: &Spanned<String>, field: &str, list: &Option<Vec<&'static str>>, what: &str| {
-            match list {
-                Some(list) if !list.contains(&v.get_ref().as_str()) => Err(self.err(
-                    v.span(),
-                    format!(
-                        "when: unknown {field} `{}`: this protocol's {what} are {}",
-                        v.get_ref(),
-                        quoted_or_none(list)
-                    ),
-                )),
-                _ => Ok(v.get_ref().clone()),
-            }
-        };
+        let known =
+            |v: &Spanned<String>, field: &str, list: &Option<Vec<&'static str>>, what: &str| {
+                match list {
+                    Some(list) if !list.contains(&v.get_ref().as_str()) => Err(self.err(
+                        v.span(),
+                        format!(
+                            "when: unknown {field} `{}`: this protocol's {what} are {}",
+                            v.get_ref(),
+                            quoted_or_none(list)
+                        ),
+                    )),
+                    _ => Ok(v.get_ref().clone()),
+                }
+            };
         let event = match ev {
             "send" | "deliver" => {
                 let kind = match &w.kind {
-                    Some(k) => Some(known(k, "message kind", &self.events.messages, "message kinds")?),
+                    Some(k) => Some(known(
+                        k,
+                        "message kind",
+                        &self.events.messages,
+                        "message kinds",
+                    )?),
                     None => None,
                 };
                 let to = match &w.to {

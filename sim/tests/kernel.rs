@@ -544,7 +544,15 @@ fn a_triggered_fault_fires_once_at_the_counted_event_and_the_trace_says_why() {
     // The crash hits the receiver of n1's third message, in the same instant.
     let crash = trace
         .iter()
-        .find(|r| matches!(&r.event, TraceEvent::Fault { action: "crash", .. }))
+        .find(|r| {
+            matches!(
+                &r.event,
+                TraceEvent::Fault {
+                    action: "crash",
+                    ..
+                }
+            )
+        })
         .unwrap();
     assert_eq!(crash.t, third.t);
     assert!(matches!(&crash.event, TraceEvent::Fault { description, .. } if description == &**to));
@@ -556,7 +564,15 @@ fn a_triggered_fault_fires_once_at_the_counted_event_and_the_trace_says_why() {
     // The chained restart: 100ms after the crash, on the crashed node; once.
     let restarts: Vec<_> = trace
         .iter()
-        .filter(|r| matches!(&r.event, TraceEvent::Fault { action: "restart", .. }))
+        .filter(|r| {
+            matches!(
+                &r.event,
+                TraceEvent::Fault {
+                    action: "restart",
+                    ..
+                }
+            )
+        })
         .collect();
     assert_eq!(restarts.len(), 1);
     assert_eq!(restarts[0].t, crash.t + ms(100));

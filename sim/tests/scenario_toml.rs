@@ -153,7 +153,12 @@ fn every_trigger_round_trips_through_toml() {
     let back = parse(&written);
     assert_eq!(back.faults.len(), s.faults.len());
     for (a, b) in s.faults.iter().zip(&back.faults) {
-        assert_eq!((a.at, &a.kind, &a.when), (b.at, &b.kind, &b.when), "\n{}", a.to_toml());
+        assert_eq!(
+            (a.at, &a.kind, &a.when),
+            (b.at, &b.kind, &b.when),
+            "\n{}",
+            a.to_toml()
+        );
     }
     // Each one alone, too: what the TUI and the trace show is this text.
     for f in &triggered {

@@ -235,7 +235,14 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
             }
             TraceEvent::Note { node, note } => {
                 if let Some(a) = index_of(node) {
-                    put(buf, inner, x_of(a), y, "◆", Style::default().fg(Color::Gray));
+                    put(
+                        buf,
+                        inner,
+                        x_of(a),
+                        y,
+                        "◆",
+                        Style::default().fg(Color::Gray),
+                    );
                 }
                 label = format!("{node}: {note}");
                 label_style = Style::default().fg(Color::Gray);
