@@ -39,13 +39,6 @@ mod simulated {
              kernel's schedule; on madsim, whose scheduler orders events its own way, the \
              Figure 8 overwrite did not happen at any seed from 1 to 100",
         ),
-        (
-            "scenarios/raft/bug-forget-vote.toml",
-            &["election-safety"],
-            "a shrunk counterexample: n1 crashes at 181893188ns, between granting a vote \
-             and syncing it in the kernel's schedule; on madsim the vote lands elsewhere \
-             in time and no double vote happened at any seed from 1 to 100",
-        ),
     ];
 
     /// A scenario whose hypothesis is that something goes wrong (a bug's
