@@ -13,7 +13,7 @@ pub mod twopc;
 
 use sim::kernel::{RunOutput, Running, Sim, TraceMode};
 use sim::protocol::Protocol;
-use sim::scenario::{ProtocolInfo, Scenario, ScenarioError};
+use sim::scenario::{ProtocolEvents, ProtocolInfo, Scenario, ScenarioError};
 
 /// The one list of protocols: `name => (its module's ROLES, how it is built
 /// from a scenario)`. Every entry point below goes through it, so adding a
@@ -185,12 +185,28 @@ pub fn run_times(protocol: &str) -> &'static [&'static str] {
     }
 }
 
+/// The message kinds and notes a protocol's nodes produce, where listed, so
+/// that a fault trigger naming one that cannot happen is refused.
+pub fn events(protocol: &str) -> ProtocolEvents {
+    let (messages, notes): (&[&str], &[&str]) = match protocol {
+        "raft" => (raft::MESSAGES, raft::NOTES),
+        "twopc" => (twopc::MESSAGES, twopc::NOTES),
+        "replication" => (replication::MESSAGES, replication::NOTES),
+        _ => return ProtocolEvents::default(),
+    };
+    ProtocolEvents {
+        messages: Some(messages.to_vec()),
+        notes: Some(notes.to_vec()),
+    }
+}
+
 /// Parses a scenario file's text: every section, the protocol's own
 /// parameters included, so a bad file is refused before anything runs.
 pub fn parse(file: &str, src: &str) -> Result<Scenario, ScenarioError> {
     let info = ProtocolInfo {
         protocols: PROTOCOLS,
         roles: &roles,
+        events: &events,
     };
     let mut scenario = Scenario::parse(file, src, &info)?;
     protocols!(with_protocol!(&scenario, |_p| ()));

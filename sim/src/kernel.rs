@@ -19,7 +19,9 @@ use crate::node::{
     Clock, Cluster, Ctx, Disk, Effect, Message, Node, NodeId, OpId, Request, Status, TimerId,
 };
 use crate::protocol::{Protocol, Violation};
-use crate::scenario::{Fault, FaultKind, KeyDist, Scenario, Scope, Target};
+use crate::scenario::{
+    Fault, FaultKind, KeyDist, NodeMatch, Scenario, Scope, Target, TriggerEvent,
+};
 use crate::time::{fmt_duration, Nanos};
 use crate::trace::{Fingerprint, TraceEvent, TraceRecord};
 
@@ -193,6 +195,8 @@ pub struct RunOutput {
     /// Each client's mean round trip to its nearest server, from the network
     /// settings at the start (PACELC's "one client round trip").
     pub client_rtt_ns: Vec<Nanos>,
+    /// `[[faults]]` entries whose trigger never fired in this run.
+    pub unfired_triggers: Vec<UnfiredTrigger>,
 }
 
 /// The simulator for one protocol.
@@ -236,6 +240,46 @@ pub struct Sim<'s, P: Protocol> {
     /// Queue entries popped (stale timers included), against `max_events`.
     processed: u64,
     stopped_early: Option<Nanos>,
+    /// Per `[[faults]]` entry with a trigger (by index): events matched so
+    /// far, and whether it fired.
+    triggers: Vec<(usize, u64, bool)>,
+    /// Triggers not fired yet: while 0 the kernel matches nothing.
+    unfired: usize,
+    /// Triggered faults with no delay, applied when the current step ends
+    /// (never in the middle of a node's handler).
+    due_now: Vec<usize>,
+    /// Per fault index: the nodes of the event that fired its trigger
+    /// (node, receiver), for the targets `trigger-node` and `trigger-to`.
+    fired_by: Vec<(Option<u32>, Option<u32>)>,
+    /// The nodes of the trigger of the fault being applied now.
+    firing: (Option<u32>, Option<u32>),
+}
+
+/// An event a trigger may be waiting for (see [`TriggerEvent`]).
+enum Seen<'a> {
+    Send {
+        from: u32,
+        to: u32,
+        kind: &'a str,
+    },
+    Deliver {
+        from: u32,
+        to: u32,
+        kind: &'a str,
+    },
+    Role {
+        node: u32,
+        role: &'a str,
+    },
+    Note {
+        node: u32,
+        note: &'a str,
+    },
+    Fault {
+        action: &'a str,
+        node: Option<u32>,
+        description: &'a str,
+    },
 }
 
 type Msg<P> = <<P as Protocol>::Node as Node>::Msg;
@@ -348,6 +392,17 @@ impl<'s, P: Protocol> Sim<'s, P> {
             nemesis_log: Vec::new(),
             processed: 0,
             stopped_early: None,
+            triggers: scenario
+                .faults
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.when.is_some())
+                .map(|(i, _)| (i, 0, false))
+                .collect(),
+            unfired: scenario.faults.iter().filter(|f| f.when.is_some()).count(),
+            due_now: Vec::new(),
+            fired_by: vec![(None, None); scenario.faults.len()],
+            firing: (None, None),
         }
     }
 
@@ -385,7 +440,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
         self.started = true;
         let sc = self.scenario;
         for (i, f) in sc.faults.iter().enumerate() {
-            self.push(f.at, Ev::Fault(i));
+            if f.when.is_none() {
+                self.push(f.at, Ev::Fault(i));
+            }
         }
         if let Some(nem) = &sc.nemesis {
             let first = nem.start.saturating_add(self.nemesis_gap(nem.interval));
@@ -530,14 +587,157 @@ impl<'s, P: Protocol> Sim<'s, P> {
         match ev {
             Ev::Deliver { from, to, id, msg } => self.deliver(from, to, id, msg),
             Ev::Timer { node, timer, gen } => self.fire_timer(node, timer, gen),
-            Ev::Fault(i) => {
-                let fault = &self.scenario.faults[i];
-                self.apply_fault(fault);
-            }
+            Ev::Fault(i) => self.apply_indexed(i),
             Ev::NemesisTick => self.nemesis_tick(),
             Ev::NemesisUndo(u) => self.nemesis_undo(u),
             Ev::NemesisStop => self.nemesis_stop(),
             Ev::Issue { client } => self.issue(client),
+        }
+        // Triggered faults without a delay fire right after the step whose
+        // event matched them, in the order they matched; a fault they cause
+        // may fire further triggers.
+        let mut k = 0;
+        while k < self.due_now.len() {
+            self.apply_indexed(self.due_now[k]);
+            k += 1;
+        }
+        self.due_now.clear();
+    }
+
+    // ----- triggers -----
+
+    /// Applies `[[faults]]` entry `i`, with the nodes of its trigger's event.
+    fn apply_indexed(&mut self, i: usize) {
+        let fault = &self.scenario.faults[i];
+        self.firing = self.fired_by[i];
+        self.apply_fault(fault);
+        self.firing = (None, None);
+    }
+
+    /// The role node `i` has right now (the last one traced if it is down).
+    fn role_now(&self, i: u32) -> &'static str {
+        self.nodes[i as usize]
+            .as_ref()
+            .map_or(self.slots[i as usize].role, |n| n.role())
+    }
+
+    fn node_matches(&self, m: &NodeMatch, i: u32) -> bool {
+        match m {
+            NodeMatch::Any => true,
+            NodeMatch::Node(name) => self.cluster.name(NodeId(i)) == name,
+            NodeMatch::Role(role) => self.role_now(i) == role,
+        }
+    }
+
+    fn trigger_matches(&self, when: &TriggerEvent, node: &NodeMatch, seen: &Seen) -> bool {
+        match (when, seen) {
+            (
+                TriggerEvent::Send { kind, to },
+                Seen::Send {
+                    from,
+                    to: t,
+                    kind: k,
+                },
+            )
+            | (
+                TriggerEvent::Deliver { kind, to },
+                Seen::Deliver {
+                    from,
+                    to: t,
+                    kind: k,
+                },
+            ) => {
+                kind.as_deref().is_none_or(|want| want == *k)
+                    && self.node_matches(node, *from)
+                    && self.node_matches(to, *t)
+            }
+            (TriggerEvent::Role { role }, Seen::Role { node: i, role: r }) => {
+                role == r && self.node_matches(node, *i)
+            }
+            (TriggerEvent::Note { note }, Seen::Note { node: i, note: n }) => {
+                note == n && self.node_matches(node, *i)
+            }
+            (
+                TriggerEvent::Fault { action },
+                Seen::Fault {
+                    action: a, node: i, ..
+                },
+            ) => {
+                action.name() == *a
+                    && match (node, i) {
+                        (NodeMatch::Any, _) => true,
+                        (_, Some(i)) => self.node_matches(node, *i),
+                        (_, None) => false,
+                    }
+            }
+            _ => false,
+        }
+    }
+
+    /// Counts `seen` against every armed trigger; fires those it completes.
+    fn observe(&mut self, seen: Seen) {
+        if self.unfired == 0 {
+            return;
+        }
+        for k in 0..self.triggers.len() {
+            let (i, count, fired) = self.triggers[k];
+            let fault = &self.scenario.faults[i];
+            let Some(when) = &fault.when else { continue };
+            if fired || self.now < fault.at || !self.trigger_matches(&when.event, &when.node, &seen)
+            {
+                continue;
+            }
+            let count = count + 1;
+            self.triggers[k].1 = count;
+            if count < when.count {
+                continue;
+            }
+            self.triggers[k].2 = true;
+            self.unfired -= 1;
+            self.fp.u64(0x47 ^ (self.now << 8));
+            self.fp.u64(fault.line as u64);
+            if self.trace.is_some() {
+                let event = self.describe_seen(&seen);
+                let (line, delay, text) = (fault.line, when.delay, when.when_toml());
+                self.record(|_| TraceEvent::Trigger {
+                    line,
+                    when: text,
+                    event,
+                    matched: count,
+                    delay,
+                });
+            }
+            self.fired_by[i] = match seen {
+                Seen::Send { from, to, .. } | Seen::Deliver { from, to, .. } => {
+                    (Some(from), Some(to))
+                }
+                Seen::Role { node, .. } | Seen::Note { node, .. } => (Some(node), None),
+                Seen::Fault { node, .. } => (node, None),
+            };
+            if when.delay == 0 {
+                self.due_now.push(i);
+            } else {
+                self.push(self.now.saturating_add(when.delay), Ev::Fault(i));
+            }
+        }
+    }
+
+    fn describe_seen(&self, seen: &Seen) -> String {
+        let name = |i: u32| self.cluster.name(NodeId(i)).to_string();
+        match seen {
+            Seen::Send { from, to, kind } => {
+                format!("send {} -> {} {kind}", name(*from), name(*to))
+            }
+            Seen::Deliver { from, to, kind } => {
+                format!("deliver {} -> {} {kind}", name(*from), name(*to))
+            }
+            Seen::Role { node, role } => format!("role {} -> {role}", name(*node)),
+            Seen::Note { node, note } => format!("note {} {note}", name(*node)),
+            Seen::Fault {
+                action,
+                description,
+                ..
+            } => format!("fault {action} {description}"),
         }
     }
 
@@ -584,6 +784,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 from: old,
                 to: role,
             });
+            self.observe(Seen::Role { node: i, role });
         }
         let mut found = std::mem::take(&mut self.scratch_violations);
         self.protocol
@@ -643,6 +844,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
             Effect::Violation { invariant, detail } => {
                 self.violation(Violation { invariant, detail })
             }
+            Effect::Note { note } => {
+                self.record(|c| TraceEvent::Note {
+                    node: c.name_arc(NodeId(i)),
+                    note,
+                });
+                self.observe(Seen::Note { node: i, note });
+            }
         }
     }
 
@@ -699,6 +907,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 detail,
             });
         }
+        self.observe(Seen::Send { from, to, kind });
         let (f, t) = (from as usize, to as usize);
         if self.net.is_cut(f, t) {
             self.drop_msg(from, to, id, kind, DropReason::Partition);
@@ -796,6 +1005,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             id,
             msg: kind,
         });
+        self.observe(Seen::Deliver { from, to, kind });
         self.run_handler(to, |node, ctx| node.on_message(ctx, NodeId(from), msg));
     }
 
@@ -1028,6 +1238,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 .collect(),
             Target::All => (0..servers).collect(),
             Target::Rest => Vec::new(), // resolved by the partition itself
+            Target::TriggerNode => self.firing.0.into_iter().collect(),
+            Target::TriggerTo => self.firing.1.into_iter().collect(),
         }
     }
 
@@ -1040,6 +1252,23 @@ impl<'s, P: Protocol> Sim<'s, P> {
         self.counters.faults += 1;
         self.fp.u64(0x46 ^ (self.now << 8));
         self.fp.bytes(description.as_bytes());
+        if self.unfired > 0 {
+            // A crash, restart, pause or resume describes itself by its node.
+            let node = matches!(action, "crash" | "restart" | "pause" | "resume")
+                .then(|| self.cluster.by_name(&description).map(|id| id.0))
+                .flatten();
+            self.record(|_| TraceEvent::Fault {
+                action,
+                description: description.clone(),
+                line,
+            });
+            self.observe(Seen::Fault {
+                action,
+                node,
+                description: &description,
+            });
+            return;
+        }
         self.record(|_| TraceEvent::Fault {
             action,
             description,
@@ -1394,6 +1623,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
             from: old,
             to: "crashed",
         });
+        self.observe(Seen::Role {
+            node: i,
+            role: "crashed",
+        });
         // A crashed client's open operation has an unknown outcome.
         if self.cluster.is_client(NodeId(i)) {
             let c = idx - self.cluster.servers().len();
@@ -1579,6 +1812,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             at: self.now,
             kind,
             line: 0,
+            when: None,
         };
         self.apply_fault(&fault);
         self.nemesis_log.push(fault);
@@ -1672,6 +1906,30 @@ impl<'s, P: Protocol> Sim<'s, P> {
 
     /// Ends the run where it stands and returns what happened.
     pub fn finish(mut self) -> RunOutput {
+        // Triggers that never fired: not an error (the run may simply not
+        // have produced the event), but the trace and the report say so.
+        let mut unfired_triggers = Vec::new();
+        for &(i, matched, fired) in &self.triggers {
+            if !fired {
+                let f = &self.scenario.faults[i];
+                let when = f.when.as_ref().expect("a trigger entry has a trigger");
+                unfired_triggers.push(UnfiredTrigger {
+                    line: f.line,
+                    when: when.when_toml(),
+                    matched,
+                });
+            }
+        }
+        for u in &unfired_triggers {
+            let (line, when, matched) = (u.line, u.when.clone(), u.matched);
+            self.record(|_| TraceEvent::Trigger {
+                line,
+                when,
+                event: "never fired".into(),
+                matched,
+                delay: 0,
+            });
+        }
         if let Some(start) = self.partition_since.take() {
             self.partition_windows.push((start, self.now));
         }
@@ -1717,8 +1975,18 @@ impl<'s, P: Protocol> Sim<'s, P> {
             client_rtt_ns,
             nemesis_log: self.nemesis_log,
             stopped_early: self.stopped_early,
+            unfired_triggers,
         }
     }
+}
+
+/// A `[[faults]]` entry whose trigger never fired: its line, its trigger as
+/// written, and how many events matched it (fewer than its `count`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnfiredTrigger {
+    pub line: usize,
+    pub when: String,
+    pub matched: u64,
 }
 
 pub fn outcome_name(o: Outcome) -> &'static str {

@@ -116,6 +116,11 @@ pub enum Effect<M> {
         invariant: &'static str,
         detail: String,
     },
+    /// A protocol event worth naming (`prepared`, `decided`): traced, and a
+    /// fault may be triggered by it. It changes nothing in the run.
+    Note {
+        note: &'static str,
+    },
 }
 
 /// The names and kinds of the nodes in a run, as nodes see them.
@@ -417,6 +422,13 @@ impl<'a, M> Ctx<'a, M> {
             served: false,
             found_other: false,
         });
+    }
+    /// Reports a protocol event by name (`"prepared"`, `"decided"`): the trace
+    /// shows it, and a scenario's fault can be triggered by it
+    /// (`when = { event = "note", note = "prepared" }`). A note changes nothing
+    /// else: it is not part of the run's fingerprint.
+    pub fn note(&mut self, note: &'static str) {
+        self.effects.push(Effect::Note { note });
     }
     /// Records that a safety invariant this node can check locally is broken.
     pub fn violation(&mut self, invariant: &'static str, detail: String) {

@@ -485,6 +485,23 @@ pub enum FaultAction {
     FsyncOk,
 }
 
+/// Every fault action, in the order the docs list them.
+pub const FAULT_ACTIONS: &[FaultAction] = &[
+    FaultAction::Partition,
+    FaultAction::Heal,
+    FaultAction::Crash,
+    FaultAction::Restart,
+    FaultAction::Pause,
+    FaultAction::Resume,
+    FaultAction::Clog,
+    FaultAction::Unclog,
+    FaultAction::Latency,
+    FaultAction::Loss,
+    FaultAction::Clock,
+    FaultAction::FsyncLoss,
+    FaultAction::FsyncOk,
+];
+
 impl FaultAction {
     pub fn name(self) -> &'static str {
         match self {
@@ -510,7 +527,20 @@ impl FaultAction {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultEntry {
-    pub at: Spanned<String>,
+    /// When the fault fires: a time, or (with `when`) the time from which the
+    /// trigger is armed (alias `after`).
+    #[serde(default)]
+    pub at: Option<Spanned<String>>,
+    /// The event that fires the fault (instead of `at`).
+    #[serde(default)]
+    pub when: Option<Spanned<WhenEntry>>,
+    /// With `when`: only events from this time on count (default "0s").
+    #[serde(default)]
+    pub after: Option<Spanned<String>>,
+    /// With `when`: how long after the event the fault fires (default "0s":
+    /// right after the step in which the event happened).
+    #[serde(default)]
+    pub delay: Option<Spanned<String>>,
     pub action: Spanned<FaultAction>,
     /// crash, restart, pause, resume, clock, fsync-*, and per-node latency/loss/clog.
     #[serde(default)]
@@ -544,6 +574,135 @@ pub struct FaultEntry {
     pub drift: Option<Spanned<f64>>,
 }
 
+/// A `when = { event = ..., ... }` trigger as written. Which fields apply
+/// depends on `event`; [`Scenario::parse`] rejects a field that does not apply.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhenEntry {
+    pub event: Spanned<String>,
+    /// The node the event happens at: its sender for `send`/`deliver`. A name
+    /// (`n1`), a role (`coordinator`, matched against the node's role at the
+    /// event), or `any` (the default).
+    #[serde(default)]
+    pub node: Option<Spanned<String>>,
+    /// `send`/`deliver`: the receiver (a name, a role or `any`).
+    #[serde(default)]
+    pub to: Option<Spanned<String>>,
+    /// `send`/`deliver`: the message kind (`AppendEntries`).
+    #[serde(default)]
+    pub kind: Option<Spanned<String>>,
+    /// `role`: the role the node takes.
+    #[serde(default)]
+    pub role: Option<Spanned<String>>,
+    /// `note`: what the protocol reported (`prepared`).
+    #[serde(default)]
+    pub note: Option<Spanned<String>>,
+    /// `fault`: the fault's action (`crash`).
+    #[serde(default)]
+    pub action: Option<Spanned<String>>,
+    /// The trigger fires at the count-th matching event (default 1).
+    #[serde(default)]
+    pub count: Option<Spanned<i64>>,
+}
+
+/// Checks the form of a trigger's inline table (`{ event = "role", role =
+/// "leader" }`) alone, for text typed outside a scenario file (the TUI). The
+/// names in it are checked when the scenario holding it is parsed.
+pub fn check_when_syntax(table: &str) -> Result<(), String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct One {
+        #[allow(dead_code)]
+        when: WhenEntry,
+    }
+    toml::from_str::<One>(&format!("when = {table}"))
+        .map(|_| ())
+        .map_err(|e| format!("not a trigger: {}", e.message()))
+}
+
+/// The events a trigger can wait for: what the kernel already traces.
+pub const TRIGGER_EVENTS: &[&str] = &["send", "deliver", "role", "note", "fault"];
+
+/// Which node of an event a trigger accepts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum NodeMatch {
+    Any,
+    Node(String),
+    /// A node whose role, at the moment of the event, is this.
+    Role(String),
+}
+
+impl fmt::Display for NodeMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeMatch::Any => f.write_str("any"),
+            NodeMatch::Node(n) | NodeMatch::Role(n) => f.write_str(n),
+        }
+    }
+}
+
+/// What a trigger waits for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum TriggerEvent {
+    /// A node sends a message (`node` is the sender).
+    Send { kind: Option<String>, to: NodeMatch },
+    /// A message is handed to its receiver (`node` is the sender, `to` the receiver).
+    Deliver { kind: Option<String>, to: NodeMatch },
+    /// A node takes a role (`crashed` included).
+    Role { role: String },
+    /// A node reports a protocol event with `ctx.note(..)`.
+    Note { note: String },
+    /// A fault is applied (by the schedule, a trigger or the nemesis); `node`
+    /// matches the node of a crash, restart, pause or resume.
+    Fault { action: FaultAction },
+}
+
+/// A checked trigger: the fault fires `delay` after the `count`-th event that
+/// matches, counting only events at or after the fault's `at`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Trigger {
+    pub event: TriggerEvent,
+    pub node: NodeMatch,
+    pub count: u64,
+    pub delay: Nanos,
+}
+
+impl Trigger {
+    /// The trigger as its inline table, exactly as a scenario file writes it.
+    pub fn when_toml(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let name = match &self.event {
+            TriggerEvent::Send { .. } => "send",
+            TriggerEvent::Deliver { .. } => "deliver",
+            TriggerEvent::Role { .. } => "role",
+            TriggerEvent::Note { .. } => "note",
+            TriggerEvent::Fault { .. } => "fault",
+        };
+        parts.push(format!("event = \"{name}\""));
+        if let TriggerEvent::Fault { action } = &self.event {
+            parts.push(format!("action = \"{}\"", action.name()));
+        }
+        if self.node != NodeMatch::Any {
+            parts.push(format!("node = \"{}\"", self.node));
+        }
+        match &self.event {
+            TriggerEvent::Send { kind, to } | TriggerEvent::Deliver { kind, to } => {
+                if *to != NodeMatch::Any {
+                    parts.push(format!("to = \"{to}\""));
+                }
+                if let Some(k) = kind {
+                    parts.push(format!("kind = \"{k}\""));
+                }
+            }
+            TriggerEvent::Role { role } => parts.push(format!("role = \"{role}\"")),
+            TriggerEvent::Note { note } => parts.push(format!("note = \"{note}\"")),
+            TriggerEvent::Fault { .. } => {}
+        }
+        parts.push(format!("count = {}", self.count));
+        format!("{{ {} }}", parts.join(", "))
+    }
+}
+
 /// What a fault targets: resolved to nodes when it fires.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Target {
@@ -564,6 +723,11 @@ pub enum Target {
     Rest,
     /// Every server.
     All,
+    /// In a triggered fault: the node of the event that fired the trigger
+    /// (a message's sender; the node of a role change, note or fault).
+    TriggerNode,
+    /// In a triggered fault: the receiver of the message that fired it.
+    TriggerTo,
 }
 
 /// Where a latency or loss change applies.
@@ -621,10 +785,14 @@ pub enum FaultKind {
 /// A scheduled fault, checked.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Fault {
+    /// When the fault fires; with a trigger, the time from which the trigger
+    /// counts events.
     pub at: Nanos,
     pub kind: FaultKind,
     /// The entry's line in the scenario file, for the trace.
     pub line: usize,
+    /// The event that fires the fault, if it is not fired by time.
+    pub when: Option<Trigger>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -924,6 +1092,17 @@ pub struct ProtocolInfo<'a> {
     pub protocols: &'a [&'a str],
     /// The roles the named protocol's nodes report (`leader`, `follower`...).
     pub roles: &'a dyn Fn(&str) -> Vec<&'static str>,
+    /// The message kinds and the notes (`ctx.note`) the named protocol's
+    /// nodes produce, for checking triggers; `None` where unknown (then any
+    /// name is accepted, and a trigger that never fires is reported).
+    pub events: &'a dyn Fn(&str) -> ProtocolEvents,
+}
+
+/// See [`ProtocolInfo::events`].
+#[derive(Clone, Debug, Default)]
+pub struct ProtocolEvents {
+    pub messages: Option<Vec<&'static str>>,
+    pub notes: Option<Vec<&'static str>>,
 }
 
 impl Scenario {
@@ -1117,10 +1296,14 @@ impl Scenario {
         }
 
         // [[faults]]
+        let events = (info.events)(&protocol);
         let ctx = RefCheck {
             names: &names,
             regions: &regions,
             roles: &roles,
+            events: &events,
+            duration: doc.meta.duration,
+            trigger_event: std::cell::Cell::new(None),
             file,
             src,
         };
@@ -1207,15 +1390,16 @@ impl Scenario {
                 fmt_duration(end)
             )
         };
+        // (A triggered entry's `after` and `delay` are checked with its trigger.)
         for e in &doc.faults {
-            let at =
-                parse_duration(e.at.get_ref()).map_err(|m| err(e.at.span(), format!("at: {m}")))?;
+            let Some(at_s) = &e.at else { continue };
+            let at = parse_duration(at_s.get_ref()).map_err(|m| err(at_s.span(), format!("at: {m}")))?;
             if at > end {
                 return Err(err(
-                    e.at.span(),
+                    at_s.span(),
                     past(
                         &format!("[[faults]] action \"{}\" at", e.action.get_ref().name()),
-                        e.at.get_ref().trim(),
+                        at_s.get_ref().trim(),
                     ),
                 ));
             }
@@ -1397,7 +1581,9 @@ impl Scenario {
     /// the run ([`Scenario::check_run_times`]). A shortened run (a shrink)
     /// must not end before it.
     pub fn latest_named_time(&self) -> Nanos {
-        let mut times = vec![self.faults.iter().map(|f| f.at).max().unwrap_or(0)];
+        // A triggered fault fires no earlier than its `after` plus its delay.
+        let earliest = |f: &Fault| f.at.saturating_add(f.when.as_ref().map_or(0, |w| w.delay));
+        let mut times = vec![self.faults.iter().map(earliest).max().unwrap_or(0)];
         times.extend(self.expect.all_clients_ok_after);
         times.push(self.workload.start);
         times.extend(self.workload.stop);
@@ -1594,6 +1780,13 @@ impl NodeNames {
             _ => None,
         }
     }
+    fn describe_short(&self) -> String {
+        if self.clients == 0 {
+            format!("n1..n{}", self.servers)
+        } else {
+            format!("n1..n{}, c1..c{}", self.servers, self.clients)
+        }
+    }
     fn describe(&self) -> String {
         let clients = if self.clients == 0 {
             "no clients".to_string()
@@ -1611,13 +1804,19 @@ struct RefCheck<'a> {
     names: &'a NodeNames,
     regions: &'a [&'a str],
     roles: &'a [&'static str],
+    events: &'a ProtocolEvents,
+    duration: Nanos,
+    /// The event of the entry being checked, if it has a trigger: the
+    /// targets `trigger-node` and `trigger-to` need one.
+    trigger_event: std::cell::Cell<Option<&'static str>>,
     file: &'a str,
     src: &'a str,
 }
 
 /// The targets [`RefCheck::target`] accepts with `allow`, for messages: the
-/// list a user reads must be the list the parser takes.
-fn target_words(allow: &[&str]) -> String {
+/// list a user reads must be the list the parser takes. `trigger`: the entry
+/// has a `when`, so the trigger's own nodes may be named too.
+fn target_words(allow: &[&str], trigger: bool) -> String {
     let mut words = vec![
         "a node (n1, c2)".to_string(),
         "a region".into(),
@@ -1633,6 +1832,9 @@ fn target_words(allow: &[&str]) -> String {
         if allow.contains(&word) {
             words.push(shown.into());
         }
+    }
+    if trigger {
+        words.push("\"trigger-node\"/\"trigger-to\"".into());
     }
     words.join(", ")
 }
@@ -1654,6 +1856,20 @@ impl RefCheck<'_> {
                     t.span(),
                     format!("there is no node `{s}`: {}", self.names.describe()),
                 )),
+            };
+        }
+        if s == "trigger-node" || s == "trigger-to" {
+            return match self.trigger_event.get() {
+                None => Err(self.err(
+                    t.span(),
+                    format!("target `{s}` names a node of the event that fired this fault's trigger: it needs `when = {{ event = ... }}`"),
+                )),
+                Some(ev) if s == "trigger-to" && ev != "send" && ev != "deliver" => Err(self.err(
+                    t.span(),
+                    format!("target `trigger-to` is the receiver of a message: it needs a `send` or `deliver` trigger, not `{ev}` (use \"trigger-node\")"),
+                )),
+                Some(_) if s == "trigger-node" => Ok(Target::TriggerNode),
+                Some(_) => Ok(Target::TriggerTo),
             };
         }
         match s {
@@ -1678,7 +1894,7 @@ impl RefCheck<'_> {
             t.span(),
             format!(
                 "unknown target `{s}`: valid targets are {}; this protocol's roles are {}; regions: {}",
-                target_words(allow),
+                target_words(allow, self.trigger_event.get().is_some()),
                 quoted_or_none(self.roles),
                 quoted_or_none(self.regions)
             ),
@@ -1687,11 +1903,17 @@ impl RefCheck<'_> {
 
     fn fault(&self, e: &FaultEntry) -> Result<Fault, ScenarioError> {
         let action = *e.action.get_ref();
-        let at = parse_duration(e.at.get_ref())
-            .map_err(|m| self.err(e.at.span(), format!("at: {m}")))?;
-        let line = self.src[..e.action.span().start].matches('\n').count() + 1;
         let aspan = e.action.span();
+        let line = self.src[..aspan.start].matches('\n').count() + 1;
         let name = action.name();
+        let (at, when) = self.timing(e)?;
+        self.trigger_event.set(when.as_ref().map(|w| match w.event {
+            TriggerEvent::Send { .. } => "send",
+            TriggerEvent::Deliver { .. } => "deliver",
+            TriggerEvent::Role { .. } => "role",
+            TriggerEvent::Note { .. } => "note",
+            TriggerEvent::Fault { .. } => "fault",
+        }));
 
         // Which optional fields each action takes.
         let given: Vec<(&str, Option<Range<usize>>)> = vec![
@@ -1749,7 +1971,7 @@ impl RefCheck<'_> {
                 Some(t) => self.target(t, allow),
                 None => Err(self.err(
                     aspan.clone(),
-                    format!("action \"{name}\" needs `target`: {}", target_words(allow)),
+                    format!("action \"{name}\" needs `target`: {}", target_words(allow, self.trigger_event.get().is_some())),
                 )),
             }
         };
@@ -1900,7 +2122,252 @@ impl RefCheck<'_> {
                 }
             }
         };
-        Ok(Fault { at, kind, line })
+        Ok(Fault {
+            at,
+            kind,
+            line,
+            when,
+        })
+    }
+
+    fn duration_field(&self, d: &Spanned<String>, field: &str) -> Result<Nanos, ScenarioError> {
+        let v =
+            parse_duration(d.get_ref()).map_err(|m| self.err(d.span(), format!("{field}: {m}")))?;
+        if v > self.duration {
+            return Err(self.err(
+                d.span(),
+                format!(
+                    "{field} = \"{}\" is past the end of the run ([meta] duration = \"{}\")",
+                    d.get_ref(),
+                    show(self.duration)
+                ),
+            ));
+        }
+        Ok(v)
+    }
+
+    /// The fault's `at`, or its trigger (`when`, `after`, `delay`).
+    fn timing(&self, e: &FaultEntry) -> Result<(Nanos, Option<Trigger>), ScenarioError> {
+        let aspan = e.action.span();
+        let Some(w) = &e.when else {
+            for (field, v) in [("after", &e.after), ("delay", &e.delay)] {
+                if let Some(v) = v {
+                    return Err(self.err(
+                        v.span(),
+                        format!("`{field}` applies only to a fault with a trigger (`when = {{ event = ... }}`)"),
+                    ));
+                }
+            }
+            let Some(at) = &e.at else {
+                return Err(self.err(
+                    aspan,
+                    "a fault needs `at = \"2s\"` or a trigger such as `when = { event = \"role\", role = \"leader\" }`".into(),
+                ));
+            };
+            let at = parse_duration(at.get_ref())
+                .map_err(|m| self.err(at.span(), format!("at: {m}")))?;
+            return Ok((at, None));
+        };
+        let after = match (&e.at, &e.after) {
+            (Some(a), Some(_)) => {
+                return Err(self.err(
+                    a.span(),
+                    "a triggered fault takes `after` (when the trigger starts counting), not both `at` and `after`".into(),
+                ))
+            }
+            (Some(a), None) | (None, Some(a)) => self.duration_field(a, "after")?,
+            (None, None) => 0,
+        };
+        let delay = match &e.delay {
+            Some(d) => self.duration_field(d, "delay")?,
+            None => 0,
+        };
+        if after.saturating_add(delay) > self.duration {
+            let span = e.delay.as_ref().map_or(w.span(), |d| d.span());
+            return Err(self.err(
+                span,
+                format!(
+                    "after + delay = {} is past the end of the run ([meta] duration = \"{}\"): the fault could never fire",
+                    show(after + delay),
+                    show(self.duration)
+                ),
+            ));
+        }
+        let trigger = self.trigger(w.get_ref(), w.span(), delay)?;
+        Ok((after, Some(trigger)))
+    }
+
+    fn trigger(
+        &self,
+        w: &WhenEntry,
+        span: Range<usize>,
+        delay: Nanos,
+    ) -> Result<Trigger, ScenarioError> {
+        let ev = w.event.get_ref().as_str();
+        let allowed: &[&str] = match ev {
+            "send" | "deliver" => &["node", "to", "kind", "count"],
+            "role" => &["node", "role", "count"],
+            "note" => &["node", "note", "count"],
+            "fault" => &["node", "action", "count"],
+            _ => {
+                return Err(self.err(
+                    w.event.span(),
+                    format!(
+                        "when: unknown event `{ev}`: valid events are {}",
+                        quoted(TRIGGER_EVENTS)
+                    ),
+                ))
+            }
+        };
+        let given = [
+            ("node", w.node.as_ref().map(|v| v.span())),
+            ("to", w.to.as_ref().map(|v| v.span())),
+            ("kind", w.kind.as_ref().map(|v| v.span())),
+            ("role", w.role.as_ref().map(|v| v.span())),
+            ("note", w.note.as_ref().map(|v| v.span())),
+            ("action", w.action.as_ref().map(|v| v.span())),
+            ("count", w.count.as_ref().map(|v| v.span())),
+        ];
+        for (field, s) in given {
+            if let Some(s) = s {
+                if !allowed.contains(&field) {
+                    return Err(self.err(
+                        s,
+                        format!(
+                            "when: `{field}` does not apply to event \"{ev}\": it takes {}",
+                            quoted(allowed)
+                        ),
+                    ));
+                }
+            }
+        }
+        let node = match &w.node {
+            Some(n) => self.node_match(n, "node")?,
+            None => NodeMatch::Any,
+        };
+        let count = match &w.count {
+            Some(c) if *c.get_ref() >= 1 => *c.get_ref() as u64,
+            Some(c) => {
+                return Err(self.err(
+                    c.span(),
+                    format!(
+                        "when: count = {}: the trigger fires at the count-th matching event, so count is at least 1",
+                        c.get_ref()
+                    ),
+                ))
+            }
+            None => 1,
+        };
+        let need = |field: &str, v: &Option<Spanned<String>>, example: &str| match v {
+            Some(v) => Ok(v.clone()),
+            None => Err(self.err(
+                span.clone(),
+                format!("when: event \"{ev}\" needs `{field}`, e.g. {example}"),
+            )),
+        };
+        let known =
+            |v: &Spanned<String>, field: &str, list: &Option<Vec<&'static str>>, what: &str| {
+                match list {
+                    Some(list) if !list.contains(&v.get_ref().as_str()) => Err(self.err(
+                        v.span(),
+                        format!(
+                            "when: unknown {field} `{}`: this protocol's {what} are {}",
+                            v.get_ref(),
+                            quoted_or_none(list)
+                        ),
+                    )),
+                    _ => Ok(v.get_ref().clone()),
+                }
+            };
+        let event = match ev {
+            "send" | "deliver" => {
+                let kind = match &w.kind {
+                    Some(k) => Some(known(
+                        k,
+                        "message kind",
+                        &self.events.messages,
+                        "message kinds",
+                    )?),
+                    None => None,
+                };
+                let to = match &w.to {
+                    Some(t) => self.node_match(t, "to")?,
+                    None => NodeMatch::Any,
+                };
+                if ev == "send" {
+                    TriggerEvent::Send { kind, to }
+                } else {
+                    TriggerEvent::Deliver { kind, to }
+                }
+            }
+            "role" => {
+                let r = need("role", &w.role, "role = \"leader\"")?;
+                let mut roles: Vec<&str> = self.roles.to_vec();
+                roles.push("crashed");
+                if !roles.contains(&r.get_ref().as_str()) {
+                    return Err(self.err(
+                        r.span(),
+                        format!(
+                            "when: unknown role `{}`: this protocol's roles are {}",
+                            r.get_ref(),
+                            quoted(&roles)
+                        ),
+                    ));
+                }
+                TriggerEvent::Role {
+                    role: r.get_ref().clone(),
+                }
+            }
+            "note" => {
+                let n = need("note", &w.note, "note = \"prepared\"")?;
+                TriggerEvent::Note {
+                    note: known(&n, "note", &self.events.notes, "notes")?,
+                }
+            }
+            _ => {
+                let a = need("action", &w.action, "action = \"crash\"")?;
+                let Some(&action) = FAULT_ACTIONS.iter().find(|x| x.name() == a.get_ref()) else {
+                    let names: Vec<&str> = FAULT_ACTIONS.iter().map(|x| x.name()).collect();
+                    return Err(self.err(
+                        a.span(),
+                        format!(
+                            "when: unknown fault action `{}`: valid actions are {}",
+                            a.get_ref(),
+                            quoted(&names)
+                        ),
+                    ));
+                };
+                TriggerEvent::Fault { action }
+            }
+        };
+        Ok(Trigger {
+            event,
+            node,
+            count,
+            delay,
+        })
+    }
+
+    /// A trigger's `node` or `to`: a node name, a role, or "any".
+    fn node_match(&self, t: &Spanned<String>, field: &str) -> Result<NodeMatch, ScenarioError> {
+        let s = t.get_ref().as_str();
+        if s == "any" {
+            return Ok(NodeMatch::Any);
+        }
+        if self.names.index(s).is_some() {
+            return Ok(NodeMatch::Node(s.to_string()));
+        }
+        if self.roles.contains(&s) {
+            return Ok(NodeMatch::Role(s.to_string()));
+        }
+        Err(self.err(
+            t.span(),
+            format!(
+                "when: unknown {field} `{s}`: a node ({}), \"any\", or one of this protocol's roles: {}",
+                self.names.describe_short(),
+                quoted_or_none(self.roles)
+            ),
+        ))
     }
 
     fn link(&self, l: &Spanned<Vec<Spanned<String>>>) -> Result<(Target, Target), ScenarioError> {
@@ -1928,7 +2395,12 @@ impl RefCheck<'_> {
         if has(&|t| matches!(t, Target::Rest)) {
             return Ok(());
         }
-        if has(&|t| matches!(t, Target::Role(_) | Target::MinorityOf(_))) {
+        if has(&|t| {
+            matches!(
+                t,
+                Target::Role(_) | Target::MinorityOf(_) | Target::TriggerNode | Target::TriggerTo
+            )
+        }) {
             return Err(self.err(
                 span,
                 "a partition that names a role must also have a \"rest\" group: which node the role is becomes known only when the fault fires".into(),
@@ -2048,6 +2520,8 @@ impl fmt::Display for Target {
             Target::Downed => f.write_str("crashed"),
             Target::Rest => f.write_str("rest"),
             Target::All => f.write_str("all"),
+            Target::TriggerNode => f.write_str("trigger-node"),
+            Target::TriggerTo => f.write_str("trigger-to"),
         }
     }
 }
@@ -2083,10 +2557,19 @@ fn latency_toml(l: &LatencyDist) -> String {
 impl Fault {
     /// This fault as a `[[faults]]` entry that parses back to the same fault.
     pub fn to_toml(&self) -> String {
-        let mut lines = vec![
-            "[[faults]]".to_string(),
-            format!("at = \"{}\"", exact_duration(self.at)),
-        ];
+        let mut lines = vec!["[[faults]]".to_string()];
+        match &self.when {
+            None => lines.push(format!("at = \"{}\"", exact_duration(self.at))),
+            Some(w) => {
+                lines.push(format!("when = {}", w.when_toml()));
+                if self.at > 0 {
+                    lines.push(format!("after = \"{}\"", exact_duration(self.at)));
+                }
+                if w.delay > 0 {
+                    lines.push(format!("delay = \"{}\"", exact_duration(w.delay)));
+                }
+            }
+        }
         let mut add = |k: &str, v: String| lines.push(format!("{k} = {v}"));
         let scope = |add: &mut dyn FnMut(&str, String), scope: &Scope| match scope {
             Scope::Everywhere => {}

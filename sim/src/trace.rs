@@ -83,6 +83,23 @@ pub enum TraceEvent {
         invariant: &'static str,
         detail: String,
     },
+    /// A node reported a protocol event (`ctx.note`).
+    Note {
+        node: Arc<str>,
+        note: &'static str,
+    },
+    /// A `[[faults]]` entry's trigger matched: `when` is the trigger as the
+    /// scenario writes it, `event` the event that matched it; the fault
+    /// follows `delay` nanoseconds later (its own `fault` record). A trigger
+    /// that never fired is recorded at the end of the run with `event`
+    /// "never fired" (`matched` counts the events that matched it).
+    Trigger {
+        line: usize,
+        when: String,
+        event: String,
+        matched: u64,
+        delay: Nanos,
+    },
 }
 
 /// A stable 64-bit hash over the run's events.

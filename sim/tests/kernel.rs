@@ -155,9 +155,11 @@ impl Node for ProbeNode {
 
 fn scenario(body: &str) -> Scenario {
     let roles = |_: &str| vec!["leader", "follower", "client"];
+    let events = |_: &str| sim::scenario::ProtocolEvents::default();
     let info = ProtocolInfo {
         protocols: &["probe"],
         roles: &roles,
+        events: &events,
     };
     let text = format!(
         "[meta]\nname = \"probe\"\nduration = \"1s\"\n[system]\nprotocol = \"probe\"\n{body}"
@@ -520,4 +522,81 @@ fn the_nemesis_log_replays_as_a_fixed_schedule_to_the_same_run() {
     assert_eq!(log_a.borrow().received, log_b.borrow().received);
     assert_eq!(a.history, b.history);
     assert_eq!(a.counters.dropped(), b.counters.dropped());
+}
+
+#[test]
+fn a_triggered_fault_fires_once_at_the_counted_event_and_the_trace_says_why() {
+    let body = format!(
+        "{THREE}[[faults]]\nwhen = {{ event = \"send\", node = \"n1\", kind = \"Hello\", count = 3 }}\naction = \"crash\"\ntarget = \"trigger-to\"\n\
+         [[faults]]\nwhen = {{ event = \"fault\", action = \"crash\" }}\ndelay = \"100ms\"\naction = \"restart\"\ntarget = \"trigger-node\"\n\
+         [[faults]]\nwhen = {{ event = \"role\", role = \"leader\" }}\nafter = \"900ms\"\naction = \"pause\"\ntarget = \"n2\"\n"
+    );
+    let (out, _) = run(&body, 1);
+    let trace = out.trace.as_ref().unwrap();
+    let sends: Vec<_> = trace
+        .iter()
+        .filter(|r| matches!(&r.event, TraceEvent::Send { from, .. } if &**from == "n1"))
+        .collect();
+    let third = sends[2];
+    let TraceEvent::Send { to, .. } = &third.event else {
+        unreachable!()
+    };
+    // The crash hits the receiver of n1's third message, in the same instant.
+    let crash = trace
+        .iter()
+        .find(|r| {
+            matches!(
+                &r.event,
+                TraceEvent::Fault {
+                    action: "crash",
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    assert_eq!(crash.t, third.t);
+    assert!(matches!(&crash.event, TraceEvent::Fault { description, .. } if description == &**to));
+    // The trigger record names the trigger as written and the event.
+    assert!(trace.iter().any(|r| matches!(&r.event,
+        TraceEvent::Trigger { when, event, matched: 3, .. }
+            if when == "{ event = \"send\", node = \"n1\", kind = \"Hello\", count = 3 }"
+                && event.starts_with("send n1 -> "))));
+    // The chained restart: 100ms after the crash, on the crashed node; once.
+    let restarts: Vec<_> = trace
+        .iter()
+        .filter(|r| {
+            matches!(
+                &r.event,
+                TraceEvent::Fault {
+                    action: "restart",
+                    ..
+                }
+            )
+        })
+        .collect();
+    assert_eq!(restarts.len(), 1);
+    assert_eq!(restarts[0].t, crash.t + ms(100));
+    // The probe never changes role: that trigger never fires, and is reported.
+    assert_eq!(out.unfired_triggers.len(), 1);
+    assert_eq!(out.unfired_triggers[0].matched, 0);
+    assert!(trace.iter().any(|r| matches!(&r.event,
+        TraceEvent::Trigger { event, .. } if event == "never fired")));
+}
+
+#[test]
+fn a_triggered_run_is_a_pure_function_of_the_seed() {
+    let body = format!(
+        "{THREE}[[faults]]\nwhen = {{ event = \"deliver\", kind = \"Hello\", count = 7 }}\naction = \"partition\"\ngroups = [[\"trigger-node\"], [\"rest\"]]\n\
+         [[faults]]\nwhen = {{ event = \"fault\", action = \"partition\" }}\ndelay = \"50ms\"\naction = \"heal\"\n"
+    );
+    for seed in 1..5 {
+        let (a, _) = run(&body, seed);
+        let (b, _) = run(&body, seed);
+        assert_eq!(a.fingerprint, b.fingerprint);
+        assert_eq!(a.trace, b.trace);
+    }
+    // And the trigger changes the run (it is hashed in the fingerprint).
+    let (plain, _) = run(THREE, 1);
+    let (triggered, _) = run(&body, 1);
+    assert_ne!(plain.fingerprint, triggered.fingerprint);
 }

@@ -1,13 +1,18 @@
 //! Fault schedules written back as TOML (by `chaoslab shrink` and the TUI's
 //! save) must parse back to exactly the same faults.
 
-use sim::scenario::{ProtocolInfo, Scenario};
+use sim::scenario::{ProtocolEvents, ProtocolInfo, Scenario, TriggerEvent};
 
 fn parse(text: &str) -> Scenario {
     let roles = |_: &str| vec!["leader", "follower", "client"];
+    let events = |_: &str| ProtocolEvents {
+        messages: Some(vec!["Ping", "Pong"]),
+        notes: Some(vec!["prepared"]),
+    };
     let info = ProtocolInfo {
         protocols: &["probe"],
         roles: &roles,
+        events: &events,
     };
     Scenario::parse("t.toml", text, &info).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
@@ -92,6 +97,36 @@ action = "fsync-ok"
 target = "n2"
 "#;
 
+/// Every trigger event, with and without `after`, `delay` and `count`.
+const TRIGGERS: &str = r#"
+[[faults]]
+when = { event = "send", node = "leader", to = "n2", kind = "Ping", count = 3 }
+action = "crash"
+target = "trigger-to"
+[[faults]]
+when = { event = "deliver", kind = "Pong" }
+after = "1.25s"
+delay = "500ms"
+action = "partition"
+from = ["trigger-node"]
+to = ["rest"]
+[[faults]]
+when = { event = "role", node = "any", role = "leader" }
+after = "2s"
+action = "partition"
+groups = [["trigger-node", "c1"], ["rest"]]
+[[faults]]
+when = { event = "note", node = "n3", note = "prepared", count = 2 }
+delay = "1ns"
+action = "pause"
+target = "trigger-node"
+[[faults]]
+when = { event = "fault", action = "crash", node = "n1" }
+delay = "1.000000007s"
+action = "restart"
+target = "trigger-node"
+"#;
+
 #[test]
 fn every_fault_kind_round_trips_through_toml() {
     let s = parse(FAULTS);
@@ -106,6 +141,36 @@ fn every_fault_kind_round_trips_through_toml() {
     }
     assert_eq!(back.meta.duration, s.meta.duration);
     assert_eq!(back.topology.regions.len(), 2);
+}
+
+#[test]
+fn every_trigger_round_trips_through_toml() {
+    let s = parse(&format!("{FAULTS}{TRIGGERS}"));
+    assert_eq!(s.faults.len(), 20);
+    let triggered: Vec<_> = s.faults.iter().filter(|f| f.when.is_some()).collect();
+    assert_eq!(triggered.len(), 5);
+    let written = s.to_toml(&[]);
+    let back = parse(&written);
+    assert_eq!(back.faults.len(), s.faults.len());
+    for (a, b) in s.faults.iter().zip(&back.faults) {
+        assert_eq!(
+            (a.at, &a.kind, &a.when),
+            (b.at, &b.kind, &b.when),
+            "\n{}",
+            a.to_toml()
+        );
+    }
+    // Each one alone, too: what the TUI and the trace show is this text.
+    for f in &triggered {
+        assert!(f.to_toml().contains("when = { event = "), "{}", f.to_toml());
+    }
+    let w = |i: usize| triggered[i].when.as_ref().unwrap();
+    // Sorted by `at` (a trigger's `after`): the three without one first.
+    assert_eq!(w(0).count, 3);
+    assert!(matches!(&w(0).event, TriggerEvent::Send { kind: Some(k), .. } if k == "Ping"));
+    assert_eq!(w(2).delay, 1_000_000_007);
+    assert_eq!(triggered[3].at, 1_250_000_000);
+    assert_eq!(w(3).delay, 500_000_000);
 }
 
 #[test]

@@ -66,6 +66,22 @@ use sim::time::{ms, serde_duration, Nanos};
 /// resolve against.
 pub const ROLES: &[&str] = &["leader", "follower", "candidate", "pre-candidate", "client"];
 
+/// The protocol events these nodes report with `ctx.note` (none: role
+/// changes and messages are what fault triggers here wait for).
+pub const NOTES: &[&str] = &[];
+
+/// The message kinds Raft's nodes send (see `Msg::kind`), for fault triggers.
+pub const MESSAGES: &[&str] = &[
+    "PreVote",
+    "RequestVote",
+    "PreVoteReply",
+    "RequestVoteReply",
+    "AppendEntries",
+    "AppendEntriesReply",
+    "ClientRequest",
+    "ClientReply",
+];
+
 /// How the leader answers reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

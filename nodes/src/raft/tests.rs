@@ -861,6 +861,7 @@ impl Net {
                 Effect::Violation { invariant, detail } => {
                     self.violations.push(Violation { invariant, detail })
                 }
+                Effect::Note { .. } => {}
             }
         }
         let mut out = Vec::new();

@@ -66,6 +66,28 @@ use sim::time::{fmt_duration, ms, serde_duration, Nanos};
 
 pub const ROLES: &[&str] = &["primary", "replica", "monitor", "client"];
 
+/// The protocol events these nodes report with `ctx.note` (none: role
+/// changes and messages are what fault triggers here wait for).
+pub const NOTES: &[&str] = &[];
+
+/// The message kinds replication's nodes send (see `Msg::kind`), for fault
+/// triggers.
+pub const MESSAGES: &[&str] = &[
+    "Read",
+    "Write",
+    "Reply",
+    "AppendEmpty",
+    "Append",
+    "Ack",
+    "Mismatch",
+    "Fenced",
+    "Heartbeat",
+    "HeartbeatAck",
+    "Probe",
+    "ProbeReply",
+    "Promote",
+];
+
 /// The invariants checked as the run goes.
 pub const INVARIANTS: &[&str] = &[
     "one-primary-per-epoch",

@@ -350,6 +350,7 @@ impl Coordinator {
             );
         }
         ctx.set_timer(tx_timer(tx), self.config.params.resend_interval);
+        ctx.note("commit-decided");
         self.decide(tx, Decision::Commit);
     }
 

@@ -88,6 +88,38 @@ use sim::time::{ms, Nanos};
 
 pub const ROLES: &[&str] = &["coordinator", "participant"];
 
+/// The protocol events the bank's nodes report with `ctx.note`, for fault
+/// triggers: a participant `prepared` (voted yes, in doubt from now on),
+/// `precommitted` (3PC), `committed` or `aborted` a transaction; the
+/// coordinator `commit-decided` (it sends the commit in the same step).
+pub const NOTES: &[&str] = &[
+    "prepared",
+    "precommitted",
+    "committed",
+    "aborted",
+    "commit-decided",
+];
+
+/// The message kinds the bank's nodes send (see `Msg::kind`), for fault
+/// triggers.
+pub const MESSAGES: &[&str] = &[
+    "Transfer",
+    "TransferDone",
+    "Read",
+    "ReadDone",
+    "Prepare",
+    "Vote",
+    "PreCommit",
+    "PreCommitAck",
+    "Decide",
+    "Ack",
+    "AskDecision",
+    "Tell",
+    "Step",
+    "StepDone",
+    "SagaEnd",
+];
+
 /// The coordinator is always `n1`.
 pub const COORDINATOR: NodeId = NodeId(0);
 

@@ -327,6 +327,7 @@ impl Participant {
         );
         ctx.set_timer(tx_timer(tx), self.config.params.participant_timeout);
         ctx.send(from, Msg::Vote { tx, yes: true });
+        ctx.note("prepared");
     }
 
     fn on_precommit(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, tx: Tx) {
@@ -338,6 +339,7 @@ impl Participant {
             ctx.disk().put(("precommit", tx), ());
             ctx.disk().sync();
             ctx.set_timer(tx_timer(tx), self.config.params.participant_timeout);
+            ctx.note("precommitted");
         }
         if p.state != PState::Aborted {
             ctx.send(from, Msg::PreCommitAck { tx });
@@ -386,6 +388,10 @@ impl Participant {
         }
         ctx.disk().put(("outcome", tx), decision);
         ctx.disk().sync();
+        ctx.note(match decision {
+            Decision::Commit => "committed",
+            Decision::Abort => "aborted",
+        });
         ctx.cancel_timer(tx_timer(tx));
         self.journal.push((tx, decision));
         if self.locks.get(&account) == Some(&tx) {

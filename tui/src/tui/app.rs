@@ -8,7 +8,7 @@ use sim::scenario::Scenario;
 use sim::time::{fmt_duration, parse_duration};
 use sim::trace::TraceEvent;
 
-use super::inject::{check_offset, scenario_text, InjectKind, Injected};
+use super::inject::{check_offset, parse_when, scenario_text, InjectKind, InjectWhen, Injected};
 use super::keys::{self, FaultKey, PromptKind, Target};
 use super::model::{next_in, Run};
 
@@ -68,6 +68,8 @@ pub struct App {
     /// The original scenario text, before any injection.
     base_source: String,
     pub injected: Vec<Injected>,
+    /// A trigger typed at the `w` prompt, waiting for the next injected fault.
+    pub armed: Option<InjectWhen>,
     pub cursor: usize,
     pub playing: bool,
     pub speed: usize,
@@ -95,6 +97,7 @@ impl App {
             run,
             base_source,
             injected: Vec::new(),
+            armed: None,
             cursor: 0,
             playing: false,
             speed: 0,
@@ -223,7 +226,7 @@ impl App {
                         .as_ref()
                         .map(|f| f.text.clone())
                         .unwrap_or_default(),
-                    PromptKind::Time | PromptKind::Clock => String::new(),
+                    PromptKind::Time | PromptKind::Clock | PromptKind::When => String::new(),
                 };
                 self.mode = Mode::Prompt { kind, input };
             }
@@ -304,6 +307,17 @@ impl App {
                 }
                 Err(e) => self.note = e,
             },
+            PromptKind::When => match parse_when(input) {
+                Ok(w) => {
+                    self.note = format!(
+                        "the next fault (i, then its key) fires when {}, counting from {}",
+                        w.table,
+                        fmt_duration(self.run.time_at(self.cursor))
+                    );
+                    self.armed = Some(w);
+                }
+                Err(e) => self.note = e,
+            },
             PromptKind::Save => match self.save(input) {
                 Ok(()) => {
                     self.note = format!("saved to {input}: replay with `chaoslab run {input}`")
@@ -358,7 +372,11 @@ impl App {
     /// is what that fault does.
     pub fn inject(&mut self, kind: InjectKind) {
         let at = self.run.time_at(self.cursor);
-        let fault = Injected { at, kind };
+        let fault = Injected {
+            at,
+            kind,
+            when: self.armed.take(),
+        };
         let label = fault.label();
         self.injected.push(fault);
         let text = self.scenario_text();
@@ -433,6 +451,8 @@ fn record_matches(e: &TraceEvent, word: &str) -> bool {
         TraceEvent::Complete { node, .. } => ("complete", [Some(node), None]),
         TraceEvent::Role { node, .. } => ("role", [Some(node), None]),
         TraceEvent::Violation { .. } => ("violation", [None, None]),
+        TraceEvent::Note { node, .. } => ("note", [Some(node), None]),
+        TraceEvent::Trigger { .. } => ("trigger", [None, None]),
     };
     kind == word
         || names.iter().flatten().any(|n| n.eq_ignore_ascii_case(word))
@@ -442,6 +462,8 @@ fn record_matches(e: &TraceEvent, word: &str) -> bool {
             | TraceEvent::Drop { msg, .. }
             | TraceEvent::Hold { msg, .. } => msg.eq_ignore_ascii_case(word),
             TraceEvent::Fault { description, .. } => description.contains(word),
+            TraceEvent::Note { note, .. } => *note == word,
+            TraceEvent::Trigger { when, event, .. } => when.contains(word) || event.contains(word),
             _ => false,
         }
 }

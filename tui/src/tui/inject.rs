@@ -21,8 +21,45 @@ pub enum InjectKind {
 /// One injected fault: when, and its TOML entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Injected {
+    /// When it fires; with a trigger, when the trigger starts counting.
     pub at: Nanos,
     pub kind: InjectKind,
+    /// A trigger, as the scenario file writes it.
+    pub when: Option<InjectWhen>,
+}
+
+/// A trigger typed in the TUI: the inline table after `when =`, and a delay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InjectWhen {
+    pub table: String,
+    pub delay: Nanos,
+}
+
+/// Reads what the user typed at the `when` prompt: the trigger in the
+/// scenario file's syntax, braces optional, and an optional delay after it:
+/// `{ event = "role", role = "leader" } 500ms` or `event = "note", note =
+/// "prepared"`. Only the form is checked here; the names are checked when the
+/// scenario is parsed again with the fault in it.
+pub fn parse_when(text: &str) -> Result<InjectWhen, String> {
+    let t = text.trim();
+    let (table, rest) = match t.strip_prefix('{') {
+        Some(inner) => match inner.rfind('}') {
+            Some(end) => (inner[..end].trim(), inner[end + 1..].trim()),
+            None => return Err("the trigger's `{` has no closing `}`".into()),
+        },
+        None => (t, ""),
+    };
+    if table.is_empty() {
+        return Err("type a trigger, e.g. event = \"role\", role = \"leader\"".into());
+    }
+    let table = format!("{{ {table} }}");
+    sim::scenario::check_when_syntax(&table)?;
+    let delay = if rest.is_empty() {
+        0
+    } else {
+        parse_duration(rest).map_err(|e| format!("delay: {e}"))?
+    };
+    Ok(InjectWhen { table, delay })
 }
 
 impl Injected {
@@ -37,14 +74,40 @@ impl Injected {
             InjectKind::Resume(n) => format!("resume {n}"),
             InjectKind::Clock(n, o) => format!("clock {n} {o}"),
         };
-        format!("{what} at {}", fmt_duration(self.at))
+        match &self.when {
+            None => format!("{what} at {}", fmt_duration(self.at)),
+            Some(w) => {
+                let delay = if w.delay > 0 {
+                    format!(" + {}", fmt_duration(w.delay))
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{what} when {}{delay} (from {})",
+                    w.table,
+                    fmt_duration(self.at)
+                )
+            }
+        }
     }
 
     /// The `[[faults]]` entry. `all` is every node's name, for the other side
     /// of a partition (named explicitly, so clients stay where they are shown).
     pub fn toml(&self, all: &[String]) -> String {
         // Whole nanoseconds: the time is exact, not rounded for display.
-        let mut s = format!("[[faults]]\nat = \"{}ns\"\n", self.at);
+        let mut s = match &self.when {
+            None => format!("[[faults]]\nat = \"{}ns\"\n", self.at),
+            Some(w) => {
+                let mut s = format!(
+                    "[[faults]]\nwhen = {}\nafter = \"{}ns\"\n",
+                    w.table, self.at
+                );
+                if w.delay > 0 {
+                    s.push_str(&format!("delay = \"{}ns\"\n", w.delay));
+                }
+                s
+            }
+        };
         let target = |s: &mut String, n: &str| s.push_str(&format!("target = {n:?}\n"));
         match &self.kind {
             InjectKind::Partition(side) => {
@@ -168,10 +231,31 @@ mod tests {
         let f = Injected {
             at: 5_200_000_000,
             kind: InjectKind::Partition(vec!["n1".into()]),
+            when: None,
         };
         assert_eq!(
             f.toml(&all),
             "[[faults]]\nat = \"5200000000ns\"\naction = \"partition\"\ngroups = [[\"n1\"], [\"n2\", \"c1\"]]\n"
         );
+    }
+
+    #[test]
+    fn a_triggered_fault_is_written_with_when_after_and_delay() {
+        let w = parse_when(r#"event = "role", role = "leader" 500ms"#);
+        assert!(w.is_err(), "a delay needs the braces to tell it apart");
+        let w = parse_when(r#"{ event = "role", role = "leader" } 500ms"#).unwrap();
+        let f = Injected {
+            at: 1_000_000_000,
+            kind: InjectKind::Crash("trigger-node".into()),
+            when: Some(w),
+        };
+        assert_eq!(
+            f.toml(&[]),
+            "[[faults]]\nwhen = { event = \"role\", role = \"leader\" }\nafter = \"1000000000ns\"\ndelay = \"500000000ns\"\naction = \"crash\"\ntarget = \"trigger-node\"\n"
+        );
+        let bare = parse_when(r#"event = "note", note = "prepared""#).unwrap();
+        assert_eq!(bare.table, r#"{ event = "note", note = "prepared" }"#);
+        assert_eq!(bare.delay, 0);
+        assert!(parse_when("{ event = }").is_err());
     }
 }

@@ -201,6 +201,12 @@ pub const INJECT: &[Binding] = &[
         Action::Prompt(PromptKind::Clock),
         "skew the selected node's clock (asks the offset)",
     ),
+    b(
+        &[Char('w')],
+        "w",
+        Action::Prompt(PromptKind::When),
+        "the next fault waits for an event (asks the trigger, as in a scenario file)",
+    ),
     b(&[Esc], "Esc", Action::Cancel, "cancel"),
 ];
 
@@ -248,6 +254,7 @@ pub enum PromptKind {
     Filter,
     Save,
     Clock,
+    When,
 }
 
 /// The faults of the inject menu.

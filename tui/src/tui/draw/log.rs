@@ -54,6 +54,21 @@ pub fn describe(e: &TraceEvent) -> String {
         }
         TraceEvent::Role { node, from, to } => format!("role {node} {from}→{to}"),
         TraceEvent::Violation { invariant, detail } => format!("VIOLATION {invariant}: {detail}"),
+        TraceEvent::Note { node, note } => format!("note {node} {note}"),
+        TraceEvent::Trigger {
+            line,
+            when,
+            event,
+            delay,
+            ..
+        } => {
+            let after = if *delay > 0 {
+                format!(", fault in {}", sim::time::fmt_duration(*delay))
+            } else {
+                String::new()
+            };
+            format!("trigger line {line} when = {when}: {event}{after}")
+        }
     }
 }
 
@@ -66,6 +81,8 @@ fn color(e: &TraceEvent) -> Color {
         TraceEvent::Timer { .. } => Color::DarkGray,
         TraceEvent::Invoke { .. } | TraceEvent::Complete { .. } => Color::Blue,
         TraceEvent::Role { .. } | TraceEvent::Violation { .. } => Color::Magenta,
+        TraceEvent::Note { .. } => Color::Gray,
+        TraceEvent::Trigger { .. } => Color::LightRed,
     }
 }
 

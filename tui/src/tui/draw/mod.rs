@@ -159,6 +159,7 @@ fn draw_footer(app: &App, buf: &mut Buffer, area: Rect) {
                 PromptKind::Filter => "filter (node names, kinds; empty clears):",
                 PromptKind::Save => "save scenario to:",
                 PromptKind::Clock => "clock offset for the selected node (e.g. 200ms, -1s):",
+                PromptKind::When => "trigger for the next fault, e.g. { event = \"role\", role = \"leader\" } 500ms:",
             };
             Line::from(vec![
                 Span::styled(format!(" {q} "), Style::default().fg(Color::Black).bg(Color::Yellow)),

@@ -233,6 +233,33 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
                     band,
                 );
             }
+            TraceEvent::Note { node, note } => {
+                if let Some(a) = index_of(node) {
+                    put(
+                        buf,
+                        inner,
+                        x_of(a),
+                        y,
+                        "◆",
+                        Style::default().fg(Color::Gray),
+                    );
+                }
+                label = format!("{node}: {note}");
+                label_style = Style::default().fg(Color::Gray);
+            }
+            TraceEvent::Trigger { line, event, .. } => {
+                let band = Style::default().fg(Color::Red);
+                let w = inner.width - GUTTER;
+                let text = format!(" ⏵ trigger line {line}: {event}");
+                put(
+                    buf,
+                    inner,
+                    inner.x + GUTTER,
+                    y,
+                    &format!("{text:<w$}", w = w as usize),
+                    band,
+                );
+            }
         }
         let time_style = if cursor {
             Style::default().fg(Color::Black).bg(Color::Yellow)
