@@ -1982,7 +1982,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
 
 /// A `[[faults]]` entry whose trigger never fired: its line, its trigger as
 /// written, and how many events matched it (fewer than its `count`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct UnfiredTrigger {
     pub line: usize,
     pub when: String,

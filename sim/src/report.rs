@@ -137,6 +137,9 @@ pub struct Report {
     pub undecided: Vec<Undecided>,
     /// The linearizability search's budget in this run.
     pub check_budget: CheckBudget,
+    /// `[[faults]]` entries whose trigger never fired, so their fault never
+    /// happened: not an error, but a run that did not test what it says.
+    pub unfired_triggers: Vec<crate::kernel::UnfiredTrigger>,
     pub replay: String,
 }
 
@@ -518,6 +521,7 @@ impl Report {
             invariants,
             consistency,
             protocol_summary: out.summary.clone(),
+            unfired_triggers: out.unfired_triggers.clone(),
             expectations: Vec::new(),
             outcome: RunOutcome::Fail,
             passed: false,
@@ -1003,6 +1007,13 @@ impl Report {
                     let _ = writeln!(o, "  {line}");
                 }
             }
+        }
+        for u in &self.unfired_triggers {
+            let _ = writeln!(
+                o,
+                "trigger      never fired: line {} when = {} ({} matching event(s)); its fault did not happen",
+                u.line, u.when, u.matched
+            );
         }
         if !self.expectations.is_empty() {
             let _ = writeln!(o, "expectations");

@@ -1393,7 +1393,8 @@ impl Scenario {
         // (A triggered entry's `after` and `delay` are checked with its trigger.)
         for e in &doc.faults {
             let Some(at_s) = &e.at else { continue };
-            let at = parse_duration(at_s.get_ref()).map_err(|m| err(at_s.span(), format!("at: {m}")))?;
+            let at =
+                parse_duration(at_s.get_ref()).map_err(|m| err(at_s.span(), format!("at: {m}")))?;
             if at > end {
                 return Err(err(
                     at_s.span(),
@@ -1971,7 +1972,10 @@ impl RefCheck<'_> {
                 Some(t) => self.target(t, allow),
                 None => Err(self.err(
                     aspan.clone(),
-                    format!("action \"{name}\" needs `target`: {}", target_words(allow, self.trigger_event.get().is_some())),
+                    format!(
+                        "action \"{name}\" needs `target`: {}",
+                        target_words(allow, self.trigger_event.get().is_some())
+                    ),
                 )),
             }
         };

@@ -500,3 +500,22 @@ fn every_probability_may_be_written_as_a_percentage() {
         .to_string();
     assert!(err.contains("a percentage is between 0% and 100%"), "{err}");
 }
+
+#[test]
+fn a_trigger_that_never_fired_is_named_in_the_report() {
+    let text = std::fs::read_to_string("../scenarios/single/normal.toml")
+        .unwrap()
+        .replace("name = \"single/normal\"", "name = \"unfired\"")
+        + "\n[[faults]]\nwhen = { event = \"fault\", action = \"crash\" }\ndelay = \"1s\"\naction = \"restart\"\ntarget = \"trigger-node\"\n";
+    let file = tmp("unfired.toml");
+    std::fs::write(&file, text).unwrap();
+    let (code, out, err) = chaoslab(&["run", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("trigger      never fired: line ") && out.contains("its fault did not happen"),
+        "{out}"
+    );
+    let (_, json, _) = chaoslab(&["run", file.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["unfired_triggers"][0]["matched"], 0, "{json}");
+}
