@@ -411,3 +411,38 @@ linearizable = true
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("10 passed"), "{}", stdout(&o));
 }
+
+#[test]
+fn json_lines_that_contradict_themselves_exit_2_naming_the_field() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/histories");
+    for (file, says) in [
+        (
+            "invalid-ok-without-return.jsonl",
+            "operation 1 (c2 read -> 1) has outcome ok but return_ns is null",
+        ),
+        (
+            "invalid-found-other-on-a-read.jsonl",
+            "operation 1 (c2 read (fail)) has found_other true, which only a cas can have",
+        ),
+        (
+            "invalid-found-other-without-return.jsonl",
+            "which needs a return_ns",
+        ),
+        (
+            "invalid-found-other-on-an-ok-cas.jsonl",
+            "which only an outcome fail can have",
+        ),
+    ] {
+        let path = format!("{dir}/{file}");
+        let o = chaoslab(&["check", &path, "--model", "kv"]);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{file}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        assert!(stderr(&o).contains(says), "{file}: {}", stderr(&o));
+        assert!(stderr(&o).contains(file), "{file}: {}", stderr(&o));
+    }
+}

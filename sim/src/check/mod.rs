@@ -155,9 +155,19 @@ pub enum InvalidHistory {
         call_ns: u64,
         return_ns: u64,
     },
+    #[error("operation {index} ({op}) has outcome ok but return_ns is null; an operation that completed has a return time, one that never completed has outcome info")]
+    OkWithoutReturn { index: usize, op: String },
+    #[error("operation {index} ({op}) has found_other true, which {why}; found_other is only for a cas with outcome fail and a return_ns, one that found another value")]
+    BadFoundOther {
+        index: usize,
+        op: String,
+        why: &'static str,
+    },
 }
 
-/// Checks that every operation is one the model knows and that times make sense.
+/// Checks that every operation is one the model knows, that times make sense,
+/// that every `ok` operation has a return time, and that only a `fail` cas
+/// with a return time says it found another value.
 pub fn validate(history: &History, model: ModelKind) -> Result<(), InvalidHistory> {
     let m = model.model();
     for (index, op) in history.ops.iter().enumerate() {
@@ -175,6 +185,30 @@ pub fn validate(history: &History, model: ModelKind) -> Result<(), InvalidHistor
                 model,
                 hint,
             });
+        }
+        if op.outcome == Outcome::Ok && op.return_ns.is_none() {
+            return Err(InvalidHistory::OkWithoutReturn {
+                index,
+                op: describe_op(op),
+            });
+        }
+        if op.found_other {
+            let why = if !matches!(op.f, OpFn::Cas { .. }) {
+                Some("only a cas can have")
+            } else if op.outcome != Outcome::Fail {
+                Some("only an outcome fail can have")
+            } else if op.return_ns.is_none() {
+                Some("needs a return_ns (when the answer came)")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(InvalidHistory::BadFoundOther {
+                    index,
+                    op: describe_op(op),
+                    why,
+                });
+            }
         }
         if let Some(r) = op.return_ns {
             if r < op.call_ns && op.outcome == Outcome::Ok {
@@ -579,7 +613,9 @@ pub fn describe_op(op: &Op) -> String {
     };
     let outcome = match op.outcome {
         Outcome::Ok => "",
-        Outcome::Fail if op.found_other => " (found another value)",
+        Outcome::Fail if op.found_other && matches!(op.f, OpFn::Cas { .. }) => {
+            " (found another value)"
+        }
         Outcome::Fail => " (fail)",
         Outcome::Info => " (info)",
     };
