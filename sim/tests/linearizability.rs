@@ -918,3 +918,21 @@ fn pruning_with_a_worklist_leaves_out_what_pruning_by_rounds_does() {
         "only {pruned_some} cases pruned anything"
     );
 }
+
+#[test]
+fn the_values_a_blocked_operation_could_have_seen_start_after_a_cas_observation() {
+    // The cas that found another value than 1 returned before the read began,
+    // so the read comes after it, when the register held 3: 1 is not among
+    // the values it could have seen.
+    let ops = vec![
+        w(0, 1, 0, 10),
+        w(2, 3, 15, 100),
+        found_other(1, 1, 9, 20, 30),
+        r(3, Some(1), 40, 50),
+    ];
+    let Verdict::NotLinearizable { explanation } = check(ops, ModelKind::CasRegister) else {
+        panic!("the read of 1 cannot follow the observation")
+    };
+    assert_eq!(explanation.blocked_op, "c3 read -> 1");
+    assert_eq!(explanation.could_have_seen, vec!["3".to_string()]);
+}

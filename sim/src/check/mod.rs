@@ -564,12 +564,14 @@ fn explain<M: Model>(
         })
         .collect();
     // The blocked operation must come after every prefix operation that returned
-    // before it was invoked; from there on, it could have seen any later state.
+    // before it was invoked (a cas observation too); from there on, it could
+    // have seen any later state.
     let first = prefix
         .iter()
         .rposition(|(i, _)| {
             let op = &history.ops[kept[*i]];
-            op.outcome == Outcome::Ok && op.return_ns.is_some_and(|r| r < blocked_op.call_ns)
+            (op.outcome == Outcome::Ok || is_found_other(op))
+                && op.return_ns.is_some_and(|r| r < blocked_op.call_ns)
         })
         .map_or(0, |p| p + 1);
     let mut seen: Vec<String> = Vec::new();
