@@ -337,6 +337,7 @@ fn a_simulated_run_records_a_cas_that_found_another_value_as_an_observation() {
         "chaoslab-check-cli-{}-single-normal.jsonl",
         std::process::id()
     ));
+    let trace = h.with_extension("trace.jsonl");
     let run = chaoslab(&[
         "run",
         "single/normal",
@@ -344,6 +345,8 @@ fn a_simulated_run_records_a_cas_that_found_another_value_as_an_observation() {
         "1",
         "--history",
         h.to_str().unwrap(),
+        "--trace",
+        trace.to_str().unwrap(),
     ]);
     assert_eq!(
         run.status.code(),
@@ -366,6 +369,27 @@ fn a_simulated_run_records_a_cas_that_found_another_value_as_an_observation() {
         "{}",
         stdout(&run)
     );
+    // The trace's `complete` records say which ones, and only those.
+    let traced: Vec<u64> = std::fs::read_to_string(&trace)
+        .expect("the trace was written")
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
+        .filter(|v| v["kind"] == "complete" && v["found_other"] == true)
+        .map(|v| {
+            assert_eq!(v["outcome"], "fail", "{v}");
+            v["op"].as_u64().expect("an op index")
+        })
+        .collect();
+    let recorded: Vec<u64> = history
+        .ops
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.found_other)
+        .map(|(i, _)| i as u64)
+        .collect();
+    let mut traced_sorted = traced.clone();
+    traced_sorted.sort_unstable();
+    assert_eq!(traced_sorted, recorded);
     let o = chaoslab(&["check", h.to_str().unwrap(), "--model", "kv"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
 }
