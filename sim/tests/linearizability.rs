@@ -779,18 +779,16 @@ fn crashed_cas_chain(n: usize) -> Vec<Op> {
 }
 
 #[test]
-fn a_long_chain_of_crashed_cas_is_set_aside_in_near_linear_time() {
-    // Each crashed cas is needed only by the next one: a pass that leaves out
-    // one operation per round took minutes on this (review Medium 2).
+fn a_long_chain_of_crashed_cas_is_set_aside_whole() {
+    // Each crashed cas is needed only by the next one. (How fast: a check_cli
+    // test times 20,000 of them, as the simulator's crate reads no clock.)
     let history = History {
-        ops: crashed_cas_chain(20_000),
+        ops: crashed_cas_chain(2_000),
     };
-    let started = std::time::Instant::now();
     let report = check_linearizable(&history, ModelKind::CasRegister, Budget::default());
-    let took = started.elapsed();
     assert!(report.verdict.is_linearizable(), "{report}");
-    assert_eq!(report.ops_pruned, 20_000);
-    assert!(took.as_secs_f64() < 5.0, "took {took:?}");
+    assert_eq!(report.ops_pruned, 2_000);
+    assert!(report.steps < 10, "{report}");
 }
 
 #[test]
