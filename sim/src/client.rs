@@ -8,7 +8,9 @@
 //! without an answer, because that attempt may still take effect later. A cas
 //! that found another value is `Fail` as well, recorded as an observation
 //! ([`ClientCore::found_other`]): the system answered it, and the answer is a
-//! claim about the key's value that the checker verifies.
+//! claim about the key's value that the checker verifies. Unless an earlier
+//! attempt may have taken effect: then the retry may be finding the cas's own
+//! new value, and the operation is `Info`.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -145,11 +147,21 @@ impl ClientCore {
     /// the expected value at some point while the cas was open), not a failure
     /// of the system. A protocol that answers this from a stale copy is caught
     /// by the linearizability checker.
+    ///
+    /// Only when no earlier attempt may have taken effect. If one timed out
+    /// (or was refused without certainty), that attempt may have applied the
+    /// cas, and this answer may be the retry finding the cas's own new value:
+    /// the operation then ends as `Info` (it may or may not have taken effect),
+    /// never as "did not happen".
     pub fn found_other<M>(&mut self, ctx: &mut Ctx<M>) {
         if let Some(open) = self.open.take() {
             ctx.cancel_timer(ATTEMPT_TIMER);
             ctx.cancel_timer(BACKOFF_TIMER);
-            ctx.complete_found_other(open.req.id);
+            if open.uncertain {
+                ctx.complete(open.req.id, Outcome::Info, None);
+            } else {
+                ctx.complete_found_other(open.req.id);
+            }
         }
     }
 
@@ -218,5 +230,116 @@ impl ClientCore {
         open.attempt += 1;
         ctx.set_timer(ATTEMPT_TIMER, self.config.timeout);
         ClientTimer::Resend
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::history::{OpFn, Value};
+    use crate::node::{Clock, Cluster, Disk, Effect, NodeId, OpId};
+
+    const MS: Nanos = 1_000_000;
+
+    /// Runs `f` on a client core in a hand-built context and returns the
+    /// outcome it completed its operation with, if any.
+    fn completion(
+        core: &mut ClientCore,
+        f: impl FnOnce(&mut ClientCore, &mut Ctx<()>),
+    ) -> Option<(Outcome, bool, bool)> {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut disk = Disk::default();
+        let cluster = Cluster::new(1, 1);
+        let mut effects: Vec<Effect<()>> = Vec::new();
+        let mut ctx = Ctx::new(
+            NodeId(1),
+            0,
+            Clock::default(),
+            &mut rng,
+            &mut disk,
+            &cluster,
+            &mut effects,
+        );
+        f(core, &mut ctx);
+        effects.into_iter().find_map(|e| match e {
+            Effect::Complete {
+                outcome,
+                served,
+                found_other,
+                ..
+            } => Some((outcome, served, found_other)),
+            _ => None,
+        })
+    }
+
+    fn cas_core() -> ClientCore {
+        let mut core = ClientCore::new(ClientConfig {
+            timeout: 50 * MS,
+            retry: RetryPolicy::Fixed {
+                delay: 0,
+                attempts: 5,
+            },
+        });
+        let req = Request {
+            id: OpId(0),
+            key: "k0".into(),
+            f: OpFn::Cas {
+                expected: Value::Int(1),
+                new: Value::Int(2),
+            },
+        };
+        assert_eq!(completion(&mut core, |c, ctx| c.begin(ctx, req)), None);
+        core
+    }
+
+    #[test]
+    fn a_first_attempt_that_finds_another_value_is_an_observation() {
+        let mut core = cas_core();
+        let done = completion(&mut core, |c, ctx| c.found_other(ctx));
+        assert_eq!(done, Some((Outcome::Fail, true, true)));
+        assert!(core.open().is_none());
+    }
+
+    #[test]
+    fn a_retry_that_finds_another_value_after_a_timeout_is_info() {
+        // Attempt 1 may have applied 1 -> 2 with its reply lost; the retry then
+        // finds 2, the cas's own value: not "did not happen".
+        let mut core = cas_core();
+        let t = completion(&mut core, |c, ctx| {
+            assert_eq!(c.on_timer(ctx, ATTEMPT_TIMER), ClientTimer::Resend)
+        });
+        assert_eq!(t, None);
+        assert_eq!(
+            core.open().map(|o| (o.attempt, o.uncertain)),
+            Some((2, true))
+        );
+        let done = completion(&mut core, |c, ctx| c.found_other(ctx));
+        assert_eq!(done, Some((Outcome::Info, true, false)));
+        assert!(core.open().is_none());
+    }
+
+    #[test]
+    fn a_retry_after_a_refusal_that_may_have_applied_is_info_too() {
+        let mut core = cas_core();
+        completion(&mut core, |c, ctx| c.refused_maybe_applied(ctx));
+        completion(&mut core, |c, ctx| {
+            assert_eq!(c.on_timer(ctx, BACKOFF_TIMER), ClientTimer::Resend)
+        });
+        let done = completion(&mut core, |c, ctx| c.found_other(ctx));
+        assert_eq!(done, Some((Outcome::Info, true, false)));
+    }
+
+    #[test]
+    fn a_retry_after_a_certain_refusal_still_observes() {
+        let mut core = cas_core();
+        completion(&mut core, |c, ctx| c.refused(ctx));
+        completion(&mut core, |c, ctx| {
+            assert_eq!(c.on_timer(ctx, BACKOFF_TIMER), ClientTimer::Resend)
+        });
+        let done = completion(&mut core, |c, ctx| c.found_other(ctx));
+        assert_eq!(done, Some((Outcome::Fail, true, true)));
     }
 }

@@ -836,10 +836,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 served,
                 found_other,
             } => {
-                self.complete(i, op, outcome, output, served);
                 if found_other && outcome == Outcome::Fail {
                     self.history.ops[op.0 as usize].found_other = true;
                 }
+                self.complete(i, op, outcome, output, served);
             }
             Effect::Violation { invariant, detail } => {
                 self.violation(Violation { invariant, detail })
@@ -1171,11 +1171,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 .as_ref()
                 .map(show_value)
                 .unwrap_or_default();
+            let found_other = self.history.ops[idx].found_other;
             self.record(|cl| TraceEvent::Complete {
                 node: cl.name_arc(NodeId(client)),
                 op: idx as u64,
                 outcome: outcome_name(outcome),
                 output: out,
+                found_other,
             });
         }
         let next = self.now.saturating_add(self.think_time());

@@ -73,6 +73,10 @@ pub enum TraceEvent {
         op: u64,
         outcome: &'static str,
         output: String,
+        /// A cas that found another value (`fail`, and an observation): see
+        /// [`crate::history::Op::found_other`]. Written only when true.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        found_other: bool,
     },
     Role {
         node: Arc<str>,

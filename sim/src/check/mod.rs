@@ -155,9 +155,19 @@ pub enum InvalidHistory {
         call_ns: u64,
         return_ns: u64,
     },
+    #[error("operation {index} ({op}) has outcome ok but return_ns is null; an operation that completed has a return time, one that never completed has outcome info")]
+    OkWithoutReturn { index: usize, op: String },
+    #[error("operation {index} ({op}) has found_other true, which {why}; found_other is only for a cas with outcome fail and a return_ns, one that found another value")]
+    BadFoundOther {
+        index: usize,
+        op: String,
+        why: &'static str,
+    },
 }
 
-/// Checks that every operation is one the model knows and that times make sense.
+/// Checks that every operation is one the model knows, that times make sense,
+/// that every `ok` operation has a return time, and that only a `fail` cas
+/// with a return time says it found another value.
 pub fn validate(history: &History, model: ModelKind) -> Result<(), InvalidHistory> {
     let m = model.model();
     for (index, op) in history.ops.iter().enumerate() {
@@ -175,6 +185,30 @@ pub fn validate(history: &History, model: ModelKind) -> Result<(), InvalidHistor
                 model,
                 hint,
             });
+        }
+        if op.outcome == Outcome::Ok && op.return_ns.is_none() {
+            return Err(InvalidHistory::OkWithoutReturn {
+                index,
+                op: describe_op(op),
+            });
+        }
+        if op.found_other {
+            let why = if !matches!(op.f, OpFn::Cas { .. }) {
+                Some("only a cas can have")
+            } else if op.outcome != Outcome::Fail {
+                Some("only an outcome fail can have")
+            } else if op.return_ns.is_none() {
+                Some("needs a return_ns (when the answer came)")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(InvalidHistory::BadFoundOther {
+                    index,
+                    op: describe_op(op),
+                    why,
+                });
+            }
         }
         if let Some(r) = op.return_ns {
             if r < op.call_ns && op.outcome == Outcome::Ok {
@@ -387,7 +421,13 @@ pub fn show_bytes(b: u64) -> String {
 /// is valid, and the history is linearizable with the write iff without it.
 /// Leaving an operation out can only remove evidence from the rules above, so
 /// the rule is applied until nothing changes.
-pub fn prune_unobserved(history: &History, mut kept: Vec<usize>) -> Vec<usize> {
+///
+/// Only a crashed cas is both a write and evidence (it expects a value), and
+/// its evidence is "forever", whatever the times; everything else that counts
+/// as evidence is never left out. So the work is near-linear: each write is
+/// judged once on the fixed evidence, and one that only a crashed cas still
+/// needs waits until the last crashed cas expecting its value is left out.
+pub fn prune_unobserved(history: &History, kept: Vec<usize>) -> Vec<usize> {
     use model::normalize;
     const FOREVER: u64 = u64::MAX;
     let ops = &history.ops;
@@ -405,66 +445,98 @@ pub fn prune_unobserved(history: &History, mut kept: Vec<usize>) -> Vec<usize> {
             _ => None,
         }
     };
-    loop {
-        // Per value: the latest return of an operation that needs it there.
-        let mut needs: BTreeMap<Value, u64> = BTreeMap::new();
-        // Cas observations: the latest return, its expected value, and the
-        // latest return of one expecting any other value.
-        let mut found: Vec<(u64, Value)> = Vec::new();
-        for &i in &kept {
-            let op = &ops[i];
-            let ret = op.return_ns.unwrap_or(FOREVER).max(op.call_ns);
-            let need = match (&op.f, op.outcome) {
-                (OpFn::Read, Outcome::Ok) => op.output.as_ref().map(normalize),
-                (OpFn::Cas { expected, .. }, Outcome::Fail) if is_found_other(op) => {
-                    found.push((ret, normalize(expected)));
-                    None
-                }
-                (OpFn::Cas { expected, .. }, Outcome::Ok) => Some(normalize(expected)),
-                (OpFn::Cas { expected, .. }, Outcome::Info) => {
-                    // A crashed cas may take effect at any time after.
-                    let e = normalize(expected);
-                    let slot = needs.entry(e).or_insert(0);
-                    *slot = FOREVER;
-                    None
-                }
-                _ => None,
-            };
-            if let Some(v) = need {
-                let slot = needs.entry(v).or_insert(0);
-                *slot = (*slot).max(ret);
-            }
+    // The expected value of a crashed cas: evidence until it is left out.
+    let crashed_expects = |op: &Op| -> Option<Value> {
+        match (&op.f, op.outcome) {
+            (OpFn::Cas { expected, .. }, Outcome::Info) => Some(normalize(expected)),
+            _ => None,
         }
-        found.sort_unstable_by_key(|f| std::cmp::Reverse(f.0));
-        let latest = found.first().cloned();
-        let latest_other = latest
-            .as_ref()
-            .and_then(|(_, e)| found.iter().find(|(_, x)| x != e).map(|(r, _)| *r));
-        let before = kept.len();
-        kept.retain(|&i| {
-            let op = &ops[i];
-            let Some(v) = written(op) else {
-                return true;
-            };
-            let t = op.call_ns;
-            // Values are normalised, so equal values are the same key here.
-            if needs.get(&v).is_some_and(|&r| r >= t) {
-                return true;
+    };
+    // Per value: the latest return of a completed operation that needs it
+    // there (a read that returned it, a successful cas that expected it).
+    let mut needs: BTreeMap<Value, u64> = BTreeMap::new();
+    // Per value: how many crashed cas still kept expect it.
+    let mut crashed_needs: BTreeMap<Value, usize> = BTreeMap::new();
+    // Cas observations: the latest return, its expected value, and the latest
+    // return of one expecting any other value. Never left out.
+    let mut found: Vec<(u64, Value)> = Vec::new();
+    for &i in &kept {
+        let op = &ops[i];
+        let ret = op.return_ns.unwrap_or(FOREVER).max(op.call_ns);
+        let need = match (&op.f, op.outcome) {
+            (OpFn::Read, Outcome::Ok) => op.output.as_ref().map(normalize),
+            (OpFn::Cas { expected, .. }, Outcome::Fail) if is_found_other(op) => {
+                found.push((ret, normalize(expected)));
+                None
             }
-            // A cas observation that could come after it and that the write
-            // of `v` could satisfy.
-            let observed_after = match &latest {
-                Some((r, e)) if *e != v => *r >= t,
-                Some(_) => latest_other.is_some_and(|r| r >= t),
-                None => false,
-            };
-            // Kept only if such an observation may need it.
-            observed_after
-        });
-        if kept.len() == before {
-            return kept;
+            (OpFn::Cas { expected, .. }, Outcome::Ok) => Some(normalize(expected)),
+            _ => None,
+        };
+        if let Some(v) = need {
+            let slot = needs.entry(v).or_insert(0);
+            *slot = (*slot).max(ret);
+        }
+        if let Some(e) = crashed_expects(op) {
+            *crashed_needs.entry(e).or_insert(0) += 1;
         }
     }
+    found.sort_unstable_by_key(|f| std::cmp::Reverse(f.0));
+    let latest = found.first().cloned();
+    let latest_other = latest
+        .as_ref()
+        .and_then(|(_, e)| found.iter().find(|(_, x)| x != e).map(|(r, _)| *r));
+
+    // Positions in `kept` of the crashed writes that nothing but a crashed
+    // cas may need, by the value they write.
+    let mut waiting: BTreeMap<Value, Vec<usize>> = BTreeMap::new();
+    let mut out = vec![false; kept.len()];
+    let mut work: Vec<usize> = Vec::new();
+    for (pos, &i) in kept.iter().enumerate() {
+        let op = &ops[i];
+        let Some(v) = written(op) else {
+            continue;
+        };
+        let t = op.call_ns;
+        // Values are normalised, so equal values are the same key here.
+        if needs.get(&v).is_some_and(|&r| r >= t) {
+            continue;
+        }
+        // A cas observation that could come after it and that the write of
+        // `v` could satisfy.
+        let observed_after = match &latest {
+            Some((r, e)) if *e != v => *r >= t,
+            Some(_) => latest_other.is_some_and(|r| r >= t),
+            None => false,
+        };
+        if observed_after {
+            continue;
+        }
+        if crashed_needs.get(&v).is_some_and(|&n| n > 0) {
+            waiting.entry(v).or_default().push(pos);
+        } else {
+            work.push(pos);
+        }
+    }
+    while let Some(pos) = work.pop() {
+        if out[pos] {
+            continue;
+        }
+        out[pos] = true;
+        let Some(e) = crashed_expects(&ops[kept[pos]]) else {
+            continue;
+        };
+        let Some(n) = crashed_needs.get_mut(&e) else {
+            continue;
+        };
+        *n -= 1;
+        if *n == 0 {
+            work.extend(waiting.remove(&e).unwrap_or_default());
+        }
+    }
+    kept.into_iter()
+        .zip(out)
+        .filter_map(|(i, gone)| (!gone).then_some(i))
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -492,12 +564,14 @@ fn explain<M: Model>(
         })
         .collect();
     // The blocked operation must come after every prefix operation that returned
-    // before it was invoked; from there on, it could have seen any later state.
+    // before it was invoked (a cas observation too); from there on, it could
+    // have seen any later state.
     let first = prefix
         .iter()
         .rposition(|(i, _)| {
             let op = &history.ops[kept[*i]];
-            op.outcome == Outcome::Ok && op.return_ns.is_some_and(|r| r < blocked_op.call_ns)
+            (op.outcome == Outcome::Ok || is_found_other(op))
+                && op.return_ns.is_some_and(|r| r < blocked_op.call_ns)
         })
         .map_or(0, |p| p + 1);
     let mut seen: Vec<String> = Vec::new();
@@ -541,7 +615,9 @@ pub fn describe_op(op: &Op) -> String {
     };
     let outcome = match op.outcome {
         Outcome::Ok => "",
-        Outcome::Fail if op.found_other => " (found another value)",
+        Outcome::Fail if op.found_other && matches!(op.f, OpFn::Cas { .. }) => {
+            " (found another value)"
+        }
         Outcome::Fail => " (fail)",
         Outcome::Info => " (info)",
     };

@@ -964,4 +964,15 @@ INFO  jepsen.util - 0\t:ok\t:write\t3\n";
         assert_eq!(h.ops[0].outcome, Outcome::Fail);
         assert!(!h.ops[0].found_other);
     }
+
+    #[test]
+    fn etcd_fail_write_did_not_happen() {
+        // Jepsen's meaning (docs/checking.md, section 6); porcupine's parser
+        // has no rule for the line and leaves the write open.
+        let etcd = "INFO  jepsen.util - 1 :invoke :write 2\nINFO  jepsen.util - 1 :fail :write 2\n";
+        let h = parse_history(etcd, Format::Etcd, ModelKind::CasRegister).unwrap();
+        assert_eq!(h.ops[0].outcome, Outcome::Fail);
+        assert!(!h.ops[0].found_other);
+        assert!(h.ops[0].return_ns.is_some());
+    }
 }

@@ -49,8 +49,14 @@ pub fn describe(e: &TraceEvent) -> String {
             op,
             outcome,
             output,
+            found_other,
         } => {
-            format!("complete {node} op {op}: {outcome} {output}")
+            let found = if *found_other {
+                "(found another value)"
+            } else {
+                output
+            };
+            format!("complete {node} op {op}: {outcome} {found}")
         }
         TraceEvent::Role { node, from, to } => format!("role {node} {from}→{to}"),
         TraceEvent::Violation { invariant, detail } => format!("VIOLATION {invariant}: {detail}"),
