@@ -585,23 +585,24 @@ impl Report {
             .collect()
     }
 
+    /// One line per invariant that did not behave as expected: `NAME violated`,
+    /// or `NAME held (expected violated)`.
+    fn broken_invariants(&self) -> impl Iterator<Item = String> + '_ {
+        self.invariants.iter().filter(|i| !i.ok).map(|i| {
+            if i.expected_violated {
+                format!("{} held (expected violated)", i.name)
+            } else {
+                format!("{} violated", i.name)
+            }
+        })
+    }
+
     /// The stable names of what failed: invariants that did not behave as
     /// expected (`election-safety violated`) and the `[expect]` keys of
     /// expectations that did not hold. Undecided checks are not in it. Two
     /// runs fail the same way when these sets are equal.
     pub fn failed_checks(&self) -> std::collections::BTreeSet<String> {
-        let mut set: std::collections::BTreeSet<String> = self
-            .invariants
-            .iter()
-            .filter(|i| !i.ok)
-            .map(|i| {
-                if i.expected_violated {
-                    format!("{} held (expected violated)", i.name)
-                } else {
-                    format!("{} violated", i.name)
-                }
-            })
-            .collect();
+        let mut set: std::collections::BTreeSet<String> = self.broken_invariants().collect();
         set.extend(
             self.expectations
                 .iter()
@@ -876,18 +877,7 @@ impl Report {
     /// then expectations that failed. Each line starts with a stable name
     /// before any `:`, so runs can be grouped by how they failed.
     pub fn failures(&self) -> Vec<String> {
-        let mut broke: Vec<String> = self
-            .invariants
-            .iter()
-            .filter(|i| !i.ok)
-            .map(|i| {
-                if i.expected_violated {
-                    format!("{} held (expected violated)", i.name)
-                } else {
-                    format!("{} violated", i.name)
-                }
-            })
-            .collect();
+        let mut broke: Vec<String> = self.broken_invariants().collect();
         broke.extend(
             self.expectations
                 .iter()
