@@ -3,29 +3,11 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// `sub` inside the shared corpora (`$CHAOSLAB_SHARED`, or `../shared`
-/// beside the workspace), or `None` after saying the test was skipped. With
-/// `CHAOSLAB_REQUIRE_SHARED=1` a missing corpus fails the test instead.
-fn shared(sub: &str) -> Option<PathBuf> {
-    let root = match std::env::var_os("CHAOSLAB_SHARED") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")),
-    };
-    let path = root.join(sub);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("CHAOSLAB_REQUIRE_SHARED").map_or(true, |v| v != "1"),
-        "{} not found, and CHAOSLAB_REQUIRE_SHARED=1 makes it mandatory (set CHAOSLAB_SHARED)",
-        path.display()
-    );
-    eprintln!(
-        "skipped: {} not found (set CHAOSLAB_SHARED)",
-        path.display()
-    );
-    None
-}
+// One lookup of the shared corpora for every test crate (both sit one level
+// below the workspace, so its `CARGO_MANIFEST_DIR/../../shared` is the same).
+#[path = "../../sim/tests/shared_corpus/mod.rs"]
+mod shared_corpus;
+use shared_corpus::shared;
 
 /// A file of the porcupine reference corpus.
 fn corpus(file: &str) -> Option<String> {
