@@ -2,7 +2,7 @@
 //! check`: time the checker on the reference corpus and a large synthetic run.
 //!
 //! Exit codes of `check`: 0 linearizable, 1 not linearizable, 2 bad input
-//! (an empty history included), 3 unknown (the time limit, the step budget or
+//! (an empty history included), 3 undecided (the time limit, the step budget or
 //! the memory cap ran out first; the message names which, and the flag that
 //! raises it).
 
@@ -36,13 +36,13 @@ pub struct CheckArgs {
     /// The file's format: auto, edn, etcd or jsonl.
     #[arg(long, default_value = "auto", value_parser = parse_format)]
     pub format: Format,
-    /// Give up with "unknown" (exit 3) after this long, e.g. 10s, 500ms, 2m.
+    /// Give up with "undecided" (exit 3) after this long, e.g. 10s, 500ms, 2m.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Search-step budget (deterministic); unknown past it.
+    /// Search-step budget (deterministic); undecided past it.
     #[arg(long, default_value_t = u64::MAX)]
     pub max_steps: u64,
-    /// Memory the search's memo may hold, e.g. 512MiB, 4GiB; unknown past it.
+    /// Memory the search's memo may hold, e.g. 512MiB, 4GiB; undecided past it.
     #[arg(long, default_value = "1GiB", value_parser = parse_size)]
     pub max_memory: u64,
     /// Also draw the history as an SVG timeline to this file.
@@ -230,28 +230,28 @@ pub fn run(args: &CheckArgs) -> i32 {
     }
 }
 
-/// What to do about an unknown verdict: the flag that raises the limit that
+/// What to do about an undecided verdict: the flag that raises the limit that
 /// actually stopped the search.
 fn unknown_hint(args: &CheckArgs, cause: UnknownCause) -> String {
     let replay = replay_command(args);
     match cause {
         UnknownCause::Steps => format!(
-            "unknown: the step budget (--max-steps {}) ran out; retry with a larger one: {replay} --max-steps {}",
+            "undecided: the step budget (--max-steps {}) ran out; retry with a larger one: {replay} --max-steps {}",
             args.max_steps,
             args.max_steps.saturating_mul(10)
         ),
         UnknownCause::Memory => format!(
-            "unknown: the search memo reached --max-memory {}; retry with more memory if the machine has it: {replay} --max-memory {}GiB",
+            "undecided: the search memo reached --max-memory {}; retry with more memory if the machine has it: {replay} --max-memory {}GiB",
             show_bytes(args.max_memory),
             (args.max_memory.saturating_mul(4) >> 30).max(1)
         ),
         UnknownCause::Deadline => format!(
-            "unknown: the time limit (--timeout {}s) passed; retry with a longer one: {replay} --timeout {}s",
+            "undecided: the time limit (--timeout {}s) passed; retry with a longer one: {replay} --timeout {}s",
             args.timeout.as_secs_f64(),
             args.timeout.as_secs().max(1) * 10
         ),
         UnknownCause::Unsupported => format!(
-            "unknown: the history has operations the {} model does not know; choose another --model",
+            "undecided: the history has operations the {} model does not know; choose another --model",
             args.model
         ),
     }
@@ -261,7 +261,7 @@ fn short_verdict(v: &Verdict) -> &'static str {
     match v {
         Verdict::Linearizable => "linearizable",
         Verdict::NotLinearizable { .. } => "NOT linearizable",
-        Verdict::Unknown { .. } => "unknown",
+        Verdict::Unknown { .. } => "undecided",
     }
 }
 

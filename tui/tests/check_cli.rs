@@ -138,7 +138,10 @@ fn running_out_of_budget_exits_3() {
         "10",
     ]);
     assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
-    assert!(stdout(&o).contains("unknown"));
+    // One word for it everywhere: the report, the hint, `run`'s report.
+    assert!(stdout(&o).contains("verdict: undecided: "), "{}", stdout(&o));
+    assert!(stderr(&o).starts_with("undecided: the step budget"), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("unknown"), "{}", stdout(&o));
 }
 
 #[test]

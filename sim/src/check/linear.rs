@@ -49,7 +49,7 @@ const NONE: u32 = u32::MAX;
 const HEAD: u32 = 0;
 const TAIL: u32 = 1;
 
-/// How much work the search may do before it answers "unknown".
+/// How much work the search may do before it answers "undecided".
 ///
 /// The step count is deterministic, so a simulated run's verdict never depends
 /// on the machine. `expired` lets a caller outside the simulator (the CLI) add a
@@ -62,7 +62,7 @@ pub struct Budget<'a> {
     /// Returns true once the caller's deadline has passed.
     pub expired: Option<&'a dyn Fn() -> bool>,
     /// Memory the memo tables may hold at once, over all keys; a search that
-    /// needs more answers "unknown" instead of exhausting the machine.
+    /// needs more answers "undecided" instead of exhausting the machine.
     pub max_memo_bytes: u64,
 }
 

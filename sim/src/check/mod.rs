@@ -42,14 +42,16 @@ pub enum Verdict {
     },
     /// The budget ran out (or the history uses operations the model does not
     /// know); nothing is claimed either way. `cause` says which limit, so a
-    /// caller can name the flag that helps.
+    /// caller can name the flag that helps. Every message and the JSON
+    /// (`"verdict": "undecided"`) call it undecided, as the run report does.
+    #[serde(rename = "undecided")]
     Unknown {
         reason: String,
         cause: UnknownCause,
     },
 }
 
-/// Why a search answered "unknown".
+/// Why a search left the verdict undecided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnknownCause {
@@ -699,7 +701,7 @@ impl fmt::Display for Verdict {
             Verdict::NotLinearizable { explanation } => {
                 write!(f, "NOT linearizable\n{explanation}")
             }
-            Verdict::Unknown { reason, .. } => write!(f, "unknown: {reason}"),
+            Verdict::Unknown { reason, .. } => write!(f, "undecided: {reason}"),
         }
     }
 }
