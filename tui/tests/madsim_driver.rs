@@ -31,13 +31,7 @@ mod simulated {
     /// not reproduce: (file, the invariants or expectations not judged on
     /// madsim, why). Every other expectation of these scenarios, and every
     /// expectation of every other bundled scenario, must hold on madsim.
-    const MARKED: &[(&str, &[&str], &str)] = &[(
-        "scenarios/raft/bug-figure-8.toml",
-        &["leader-completeness", "state-machine-safety"],
-        "a shrunk counterexample: its 11 faults are placed to the millisecond for the \
-             kernel's schedule; on madsim, whose scheduler orders events its own way, the \
-             Figure 8 overwrite did not happen at any seed from 1 to 100",
-    )];
+    const MARKED: &[(&str, &[&str], &str)] = &[];
 
     /// A scenario whose hypothesis is that something goes wrong (a bug's
     /// invariant breaks, the history is not linearizable, reads are stale)
