@@ -408,7 +408,8 @@ pub fn show_bytes(b: u64) -> String {
 /// - no read returned `v`;
 /// - no successful or crashed cas expected `v`;
 /// - no cas that found another value expected anything but `v`;
-/// - and the key has no append at all.
+/// - and the key has no append at all (for keys with appends, see
+///   [`prune_unobserved_appends`]).
 ///
 /// Why: take any valid order that places the write. Until the next write,
 /// delete or successful cas, the key holds `v`, and nothing placed there can
@@ -434,7 +435,7 @@ pub fn prune_unobserved(history: &History, kept: Vec<usize>) -> Vec<usize> {
     const FOREVER: u64 = u64::MAX;
     let ops = &history.ops;
     if kept.iter().any(|&i| matches!(ops[i].f, OpFn::Append(_))) {
-        return kept;
+        return prune_unobserved_appends(history, kept);
     }
     let written = |op: &Op| -> Option<Value> {
         if op.outcome != Outcome::Info {
@@ -538,6 +539,62 @@ pub fn prune_unobserved(history: &History, kept: Vec<usize>) -> Vec<usize> {
     kept.into_iter()
         .zip(out)
         .filter_map(|(i, gone)| (!gone).then_some(i))
+        .collect()
+}
+
+/// Crashed appends of an element no read ever returned, set aside on a key
+/// with appends (the other half of [`prune_unobserved`]). An `info` append of
+/// the number `e` is left out when, counting only operations that could be
+/// linearized after it was invoked:
+///
+/// - no read returned a list holding `e`;
+/// - there is no cas on the key;
+/// - and every append on the key appends a number (a string append replaces a
+///   list, or extends a string, so it would tell the two states apart).
+///
+/// Why: take any valid order that places the append. Appending a number makes
+/// a list ending in `e`, whatever the key held, and numbers appended after it
+/// keep `e` in the list, so until the next write or delete the key holds a
+/// list with `e` in it. No read placed there returned one, so no completed
+/// read is placed there; no cas is either. What is placed there are appends,
+/// which fit any state, and reads with no answer, which fit any state too. The
+/// first write or delete after it (if any) leaves the key the same with or
+/// without the append. So the same order without the append is valid, and the
+/// history is linearizable with it iff without it. Leaving one out changes no
+/// rule for another, so all of them go at once.
+fn prune_unobserved_appends(history: &History, kept: Vec<usize>) -> Vec<usize> {
+    const FOREVER: u64 = u64::MAX;
+    let ops = &history.ops;
+    let ret = |op: &Op| op.return_ns.unwrap_or(FOREVER).max(op.call_ns);
+    let mut latest_cas: Option<u64> = None;
+    // Per element: the latest return of a read whose list held it.
+    let mut seen: BTreeMap<i64, u64> = BTreeMap::new();
+    for &i in &kept {
+        let op = &ops[i];
+        match (&op.f, op.outcome, &op.output) {
+            (OpFn::Append(Value::Int(_)), _, _) => {}
+            (OpFn::Append(_), _, _) => return kept,
+            (OpFn::Cas { .. }, _, _) => {
+                latest_cas = Some(latest_cas.map_or(ret(op), |r| r.max(ret(op))));
+            }
+            (OpFn::Read, Outcome::Ok, Some(Value::List(l))) => {
+                for &e in l {
+                    let slot = seen.entry(e).or_insert(0);
+                    *slot = (*slot).max(ret(op));
+                }
+            }
+            _ => {}
+        }
+    }
+    kept.into_iter()
+        .filter(|&i| {
+            let op = &ops[i];
+            let (OpFn::Append(Value::Int(e)), Outcome::Info) = (&op.f, op.outcome) else {
+                return true;
+            };
+            let t = op.call_ns;
+            latest_cas.is_some_and(|r| r >= t) || seen.get(e).is_some_and(|&r| r >= t)
+        })
         .collect()
 }
 
