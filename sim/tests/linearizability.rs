@@ -647,6 +647,170 @@ fn pruning_crashed_writes_and_placing_reads_greedily_agree_with_brute_force() {
     );
 }
 
+/// A random small list history on one key, rich in crashed appends whose
+/// element no read returned (the case `prune_unobserved_appends` sets aside):
+/// number appends, writes, deletes and reads run against a real list at a
+/// random point inside their interval, then some reads are corrupted (an
+/// element dropped or added). Now and then a string append or a cas, which
+/// must turn the pruning off.
+fn random_append_history(rng: &mut ChaCha8Rng) -> History {
+    let n_ops = rng.gen_range(2..=8);
+    let mut ops = Vec::new();
+    let mut next_free = [0u64; 4];
+    let mut points = Vec::new();
+    for n in 0..n_ops {
+        let p = rng.gen_range(0..4usize);
+        let call = next_free[p] + rng.gen_range(0..4);
+        let ret = call + rng.gen_range(0..6);
+        next_free[p] = ret + 1;
+        let f = match rng.gen_range(0..20) {
+            0..=5 => OpFn::Read,
+            6..=13 => OpFn::Append(Value::Int(n as i64)),
+            14..=16 => OpFn::Write(Value::Int(100 + n as i64)),
+            17 => OpFn::Delete,
+            18 => OpFn::Append(Value::Str("s".into())),
+            _ => OpFn::Cas {
+                expected: Value::Nil,
+                new: Value::Int(200 + n as i64),
+            },
+        };
+        let outcome = match rng.gen_range(0..10) {
+            0..=4 if !matches!(f, OpFn::Read) => Outcome::Info,
+            _ => Outcome::Ok,
+        };
+        let point = 2 * call + rng.gen_range(0..=2 * (ret - call));
+        let took_effect = outcome == Outcome::Ok || rng.gen_bool(0.5);
+        points.push((point, ops.len(), took_effect));
+        ops.push(op(p as u64, "", f, None, outcome, call, Some(ret)));
+    }
+    points.sort();
+    let model = ModelKind::Kv.model();
+    let mut cur = Value::Nil;
+    for (_, i, took_effect) in points {
+        let o = &mut ops[i];
+        if !took_effect {
+            continue;
+        }
+        if matches!(o.f, OpFn::Read) {
+            o.output = Some(cur.clone());
+            continue;
+        }
+        match model.step(&cur, &o.f, None, o.outcome) {
+            Some(next) => cur = next,
+            // A cas that did not find nil.
+            None => {
+                o.outcome = Outcome::Fail;
+                o.found_other = true;
+            }
+        }
+    }
+    for o in &mut ops {
+        if o.outcome == Outcome::Info {
+            o.return_ns = None;
+        }
+        if matches!(o.f, OpFn::Read) && rng.gen_bool(0.25) {
+            let mut l = match o.output.take() {
+                Some(Value::List(l)) => l,
+                _ => Vec::new(),
+            };
+            if !l.is_empty() && rng.gen_bool(0.5) {
+                l.remove(rng.gen_range(0..l.len()));
+            } else {
+                l.push(rng.gen_range(0..n_ops as i64));
+            }
+            o.output = Some(if l.is_empty() {
+                Value::Nil
+            } else {
+                Value::List(l)
+            });
+        }
+    }
+    History { ops }
+}
+
+#[test]
+fn setting_aside_crashed_appends_nobody_saw_agrees_with_brute_force() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0xa99e_4d);
+    let (mut yes, mut no, mut pruned) = (0, 0, 0);
+    for case in 0..4000 {
+        let history = random_append_history(&mut rng);
+        let expected = brute_force(&history);
+        let report = check_linearizable(&history, ModelKind::Kv, Budget::default());
+        assert_eq!(
+            report.verdict.is_linearizable(),
+            expected,
+            "case {case}: brute force says {expected}, search says {}\n{}",
+            report.verdict,
+            history.to_jsonl()
+        );
+        pruned += usize::from(report.ops_pruned > 0);
+        if expected {
+            yes += 1;
+        } else {
+            no += 1;
+        }
+    }
+    assert!(
+        yes > 500 && no > 500 && pruned > 500,
+        "linearizable {yes}, not {no}, pruned in {pruned}"
+    );
+}
+
+#[test]
+fn a_crashed_append_is_set_aside_only_if_no_read_saw_its_element_and_no_cas_or_string_append_could_tell(
+) {
+    let app = |p, e: i64, outcome, call, ret| {
+        op(p, "", OpFn::Append(Value::Int(e)), None, outcome, call, ret)
+    };
+    let read = |p, l: Vec<i64>, call, ret| {
+        op(
+            p,
+            "",
+            OpFn::Read,
+            Some(Value::List(l)),
+            Outcome::Ok,
+            call,
+            Some(ret),
+        )
+    };
+    let pruned = |ops: Vec<Op>| {
+        check_linearizable(&History { ops }, ModelKind::Kv, Budget::default()).ops_pruned
+    };
+    // 40 crashed appends nobody saw, between reads of [1]: set aside, one search step each.
+    let mut ops = vec![app(0, 1, Outcome::Ok, 0, Some(1))];
+    for i in 0..40 {
+        ops.push(app(i + 1, 100 + i as i64, Outcome::Info, 2, None));
+    }
+    ops.push(read(99, vec![1], 3, 4));
+    assert_eq!(pruned(ops.clone()), 40);
+    // A read that saw one of them keeps it; one that returned before it began does not.
+    let mut seen = ops.clone();
+    seen.push(read(98, vec![1, 100], 5, 6));
+    assert_eq!(pruned(seen), 39);
+    let mut before = vec![read(97, vec![100], 0, 1)];
+    before.extend(ops.clone());
+    assert_eq!(
+        pruned(before),
+        40,
+        "the read of [100] returned before the append of 100 began"
+    );
+    // A cas or a string append on the key turns it off.
+    let mut with_cas = ops.clone();
+    with_cas.push(cas(96, 1, 2, Outcome::Info, 5, None));
+    assert_eq!(pruned(with_cas), 0);
+    let mut with_str = ops;
+    with_str.push(op(
+        95,
+        "",
+        OpFn::Append(Value::Str("x".into())),
+        None,
+        Outcome::Info,
+        5,
+        None,
+    ));
+    assert_eq!(pruned(with_str), 0);
+}
+
 #[test]
 fn the_explanation_reads_like_a_lesson() {
     let v = check(

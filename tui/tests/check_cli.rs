@@ -139,8 +139,16 @@ fn running_out_of_budget_exits_3() {
     ]);
     assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
     // One word for it everywhere: the report, the hint, `run`'s report.
-    assert!(stdout(&o).contains("verdict: undecided: "), "{}", stdout(&o));
-    assert!(stderr(&o).starts_with("undecided: the step budget"), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("verdict: undecided: "),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).starts_with("undecided: the step budget"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!stdout(&o).contains("unknown"), "{}", stdout(&o));
 }
 
