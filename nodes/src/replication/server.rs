@@ -105,8 +105,9 @@ pub struct Server {
     sessions: BTreeMap<u32, (u64, u64)>,
     matched: BTreeMap<NodeId, u64>,
     next: BTreeMap<NodeId, u64>,
-    /// Client writes waiting for their entry to commit: index -> (client, seq).
-    waiting: BTreeMap<u64, (NodeId, u64)>,
+    /// Client writes waiting for their entry to commit: index -> (client,
+    /// seq, attempt), the attempt being the latest send that asked.
+    waiting: BTreeMap<u64, (NodeId, u64, u64)>,
     /// The lease, one round per heartbeat sent as primary: each round's
     /// timer was armed when its heartbeat left, for the lease shortened by
     /// the drift bound; the monitor's answer grants it. The lease holds
@@ -416,7 +417,13 @@ impl Server {
 
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
         match msg {
-            Msg::Request { seq, key, f, min } => self.on_request(ctx, from, seq, key, f, min),
+            Msg::Request {
+                seq,
+                attempt,
+                key,
+                f,
+                min,
+            } => self.on_request(ctx, from, (seq, attempt), key, f, min),
             Msg::Append {
                 epoch,
                 prev,
@@ -622,12 +629,13 @@ impl Server {
                 .map(|(i, _)| *i)
                 .collect();
             for i in done {
-                if let Some((client, seq)) = self.waiting.remove(&i) {
+                if let Some((client, seq, attempt)) = self.waiting.remove(&i) {
                     let pos = self.pos_at(i);
                     ctx.send(
                         client,
                         Msg::Reply {
                             seq,
+                            attempt,
                             answer: Answer::Ok { value: None, pos },
                         },
                     );
@@ -640,12 +648,23 @@ impl Server {
         &mut self,
         ctx: &mut Ctx<Msg>,
         from: NodeId,
-        seq: u64,
+        (seq, attempt): (u64, u64),
         key: String,
         f: OpFn,
         min: Option<Pos>,
     ) {
-        let reply = |ctx: &mut Ctx<Msg>, answer| ctx.send(from, Msg::Reply { seq, answer });
+        // Every answer echoes the attempt it answers: the client acts only
+        // on the answer to its latest send (see the client).
+        let reply = |ctx: &mut Ctx<Msg>, answer| {
+            ctx.send(
+                from,
+                Msg::Reply {
+                    seq,
+                    attempt,
+                    answer,
+                },
+            )
+        };
         let is_read = f == OpFn::Read;
         if self.role == Role::Replica {
             if !is_read {
@@ -709,7 +728,7 @@ impl Server {
                     let pos = self.pos_at(index);
                     reply(ctx, Answer::Ok { value: None, pos });
                 } else {
-                    self.waiting.insert(index, (from, seq));
+                    self.waiting.insert(index, (from, seq, attempt));
                 }
                 return;
             }
@@ -735,7 +754,7 @@ impl Server {
         self.first_write_at.get_or_insert(ctx.now());
         self.append(ctx, e);
         ctx.disk().sync();
-        self.waiting.insert(self.last(), (from, seq));
+        self.waiting.insert(self.last(), (from, seq, attempt));
         for p in self.peers.clone() {
             // Stream at once to replicas that are keeping up; the tick
             // catches up the others.

@@ -123,6 +123,7 @@ fn write(b: &mut Bench, s: &mut Server, seq: u64, v: i64) {
             C1,
             Msg::Request {
                 seq,
+                attempt: 1,
                 key: "k".into(),
                 f: OpFn::Write(Value::Int(v)),
                 min: None,
@@ -295,6 +296,7 @@ fn a_replica_behind_the_clients_position_sends_the_read_on_to_the_primary() {
     });
     let read = |min| Msg::Request {
         seq: 9,
+        attempt: 1,
         key: "k".into(),
         f: OpFn::Read,
         min: Some(min),
@@ -377,6 +379,7 @@ fn a_promoted_replica_writes_a_noop_in_its_epoch_and_serves_reads_only_once_it_c
     });
     let read = Msg::Request {
         seq: 1,
+        attempt: 1,
         key: "k".into(),
         f: OpFn::Read,
         min: None,
