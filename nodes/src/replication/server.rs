@@ -127,6 +127,12 @@ pub struct Server {
     first_index: u64,
     /// Replica: the primary's last index, as last heard (for the lag).
     primary_last: u64,
+    /// Per client, the newest send taken in: (seq, attempt). A copy of a
+    /// send already answered (the network duplicated it) or overtaken by a
+    /// later send of the same operation is dropped unanswered: otherwise a
+    /// late copy could apply a write the client was told was refused.
+    /// Volatile, like a connection table.
+    last_request: BTreeMap<u32, (u64, u64)>,
     /// The last time this server served as primary (a read, or a write
     /// accepted), with its epoch then: the split-brain check reads it.
     last_served: Option<(u64, Nanos)>,
@@ -181,6 +187,7 @@ impl Server {
             lease_until_true: 0,
             first_index: 0,
             primary_last: 0,
+            last_request: BTreeMap::new(),
             last_served: None,
             first_write_at: None,
             stats: Stats::default(),
@@ -665,6 +672,12 @@ impl Server {
                 },
             )
         };
+        match self.last_request.get(&from.0) {
+            Some(&(s, a)) if s == seq && attempt <= a => return,
+            _ => {
+                self.last_request.insert(from.0, (seq, attempt));
+            }
+        }
         let is_read = f == OpFn::Read;
         if self.role == Role::Replica {
             if !is_read {
