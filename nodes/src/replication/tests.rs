@@ -586,14 +586,18 @@ fn a_late_copy_of_a_refusal_of_an_earlier_attempt_does_not_fail_the_write() {
         panic!("one request: {:?}", b.sent())
     };
     assert_eq!(to, N1);
-    b.with(C1, |ctx| c.on_message(ctx, N1, reply(seq, first, Answer::Refused)));
+    b.with(C1, |ctx| {
+        c.on_message(ctx, N1, reply(seq, first, Answer::Refused))
+    });
     assert_eq!(completed(&b), None);
     b.with(C1, |ctx| c.on_timer(ctx, sim::client::BACKOFF_TIMER));
     let [(_, _, second)] = requests(&b)[..] else {
         panic!("the retry: {:?}", b.sent())
     };
     assert_ne!(second, first, "a retry is a new attempt");
-    b.with(C1, |ctx| c.on_message(ctx, N1, reply(seq, first, Answer::Refused)));
+    b.with(C1, |ctx| {
+        c.on_message(ctx, N1, reply(seq, first, Answer::Refused))
+    });
     assert_eq!(completed(&b), None, "a stale refusal ended the write");
     assert!(b.effects.is_empty(), "a stale reply moved the client on");
     assert_eq!(c.stats().stale_replies, 1);
@@ -627,7 +631,9 @@ fn a_duplicated_redirect_starts_one_chain() {
         value: None,
         pos: Pos { epoch: 2, index: 3 },
     };
-    b.with(C1, |ctx| c.on_message(ctx, N2, reply(seq, second, ok.clone())));
+    b.with(C1, |ctx| {
+        c.on_message(ctx, N2, reply(seq, second, ok.clone()))
+    });
     assert_eq!(completed(&b), Some(sim::history::Outcome::Ok));
     b.with(C1, |ctx| c.on_message(ctx, N2, reply(seq, second, ok)));
     assert_eq!(completed(&b), None);
@@ -660,7 +666,10 @@ fn redirects_between_lagging_servers_end_the_attempt_and_back_off() {
         };
         b.with(C1, |ctx| c.on_message(ctx, to, reply(seq, attempt, answer)));
     }
-    assert!(asked.contains(&N1), "the replica's hint was followed: {asked:?}");
+    assert!(
+        asked.contains(&N1),
+        "the replica's hint was followed: {asked:?}"
+    );
     assert!(
         b.effects.iter().any(|e| matches!(
             e,
