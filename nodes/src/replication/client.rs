@@ -51,7 +51,10 @@ pub struct Client {
     primary: Option<NodeId>,
     guess: usize,
     seq: u64,
-    /// The number of the latest send (never reused).
+    /// The number of the latest send: the virtual time it left, made strictly
+    /// increasing. A restarted client forgets this counter, but time has moved
+    /// on, so its numbers still only grow (servers drop a send numbered no
+    /// higher than one they took in for the same seq: see the server).
     attempt: u64,
     /// Whether the latest send's answer is still awaited: once it has been
     /// acted on (or the attempt timed out), another copy of it is stale too.
@@ -137,7 +140,7 @@ impl Client {
     fn send_to(&mut self, ctx: &mut Ctx<Msg>, to: NodeId, min: Option<Pos>) {
         let Some(open) = self.core.open() else { return };
         let (key, f) = (open.req.key.clone(), open.req.f.clone());
-        self.attempt += 1;
+        self.attempt = (self.attempt + 1).max(ctx.now());
         self.awaiting = true;
         self.tried.push(to);
         self.target = Some(to);
