@@ -53,8 +53,9 @@ pub struct Client {
     seq: u64,
     /// The number of the latest send: the virtual time it left, made strictly
     /// increasing. A restarted client forgets this counter, but time has moved
-    /// on, so its numbers still only grow (servers drop a send numbered no
-    /// higher than one they took in for the same seq: see the server).
+    /// on, so its numbers still only grow; a server drops a send numbered no
+    /// higher than one it took in (a duplicated or overtaken copy, see the
+    /// server). A real client would use a counter that survives restarts.
     attempt: u64,
     /// Whether the latest send's answer is still awaited: once it has been
     /// acted on (or the attempt timed out), another copy of it is stale too.

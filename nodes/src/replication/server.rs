@@ -127,12 +127,13 @@ pub struct Server {
     first_index: u64,
     /// Replica: the primary's last index, as last heard (for the lag).
     primary_last: u64,
-    /// Per client, the newest send taken in: (seq, attempt). A copy of a
-    /// send already answered (the network duplicated it) or overtaken by a
-    /// later send of the same operation is dropped unanswered: otherwise a
-    /// late copy could apply a write the client was told was refused.
-    /// Volatile, like a connection table.
-    last_request: BTreeMap<u32, (u64, u64)>,
+    /// Per client, the attempt number of the newest send taken in. A client
+    /// numbers its sends in increasing order (across its restarts too), so a
+    /// send numbered no higher is a copy the network duplicated or one that
+    /// a later send overtook: it is dropped unanswered. Otherwise a late copy
+    /// could apply a write after the client was told it was refused and
+    /// recorded it as failed. Volatile, like a connection table.
+    last_request: BTreeMap<u32, u64>,
     /// The last time this server served as primary (a read, or a write
     /// accepted), with its epoch then: the split-brain check reads it.
     last_served: Option<(u64, Nanos)>,
@@ -672,12 +673,14 @@ impl Server {
                 },
             )
         };
-        match self.last_request.get(&from.0) {
-            Some(&(s, a)) if s == seq && attempt <= a => return,
-            _ => {
-                self.last_request.insert(from.0, (seq, attempt));
-            }
+        if self
+            .last_request
+            .get(&from.0)
+            .is_some_and(|&a| attempt <= a)
+        {
+            return;
         }
+        self.last_request.insert(from.0, attempt);
         let is_read = f == OpFn::Read;
         if self.role == Role::Replica {
             if !is_read {

@@ -123,7 +123,7 @@ fn write(b: &mut Bench, s: &mut Server, seq: u64, v: i64) {
             C1,
             Msg::Request {
                 seq,
-                attempt: 1,
+                attempt: seq,
                 key: "k".into(),
                 f: OpFn::Write(Value::Int(v)),
                 min: None,
@@ -721,4 +721,24 @@ fn a_server_drops_a_late_copy_of_a_send_it_already_refused() {
     b.with(N1, |ctx| p.on_message(ctx, C1, req(2)));
     assert_eq!(p.log().len(), len + 1);
     assert!(matches!(b.replies()[..], [Answer::Ok { .. }]));
+}
+
+#[test]
+fn a_server_drops_a_late_copy_of_an_earlier_operations_send() {
+    // The client gave its write (seq 1) up as refused and moved on to seq 2;
+    // a late copy of seq 1's last send must not apply it now.
+    let mut b = Bench::new();
+    let mut p = primary(&mut b, Mode::Async, true);
+    let send = |seq, attempt, v| Msg::Request {
+        seq,
+        attempt,
+        key: "k".into(),
+        f: OpFn::Write(Value::Int(v)),
+        min: None,
+    };
+    b.with(N1, |ctx| p.on_message(ctx, C1, send(2, 20, 6)));
+    let len = p.log().len();
+    b.with(N1, |ctx| p.on_message(ctx, C1, send(1, 10, 5)));
+    assert!(b.sent().is_empty(), "the copy was answered: {:?}", b.sent());
+    assert_eq!(p.log().len(), len, "the copy was applied");
 }
