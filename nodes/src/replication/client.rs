@@ -1,6 +1,24 @@
 //! A client: writes go to the primary it knows of; reads go where the read
 //! routing says (the primary, any replica, or a replica that has caught up
 //! with this client's own writes and reads).
+//!
+//! Replies are matched to the send they answer, not only to the operation:
+//! every send (a retry, or a redirect to another server) carries a new
+//! `attempt` number that the server echoes. Only the answer to the latest
+//! send moves the client on; a late or duplicated answer to an earlier one is
+//! stale and ignored, so one reply cannot start a second redirect chain or
+//! turn a write that is taking effect into a `fail`. The one exception is
+//! `Ok`: whichever send it answers, the operation took effect (a write is in
+//! the log, a read was served after the operation began), so it completes
+//! the operation.
+//!
+//! Redirects ("not the primary", "behind") are followed at once, but only to
+//! a server this attempt has not asked yet: a hint that leads back to one
+//! (two lagging replicas naming each other while nobody is primary, or one
+//! that knows no primary) ends the attempt as refused, and the retry policy's
+//! backoff decides when to try again. An attempt therefore sends at most one
+//! request per data server, and an operation at most that times the policy's
+//! attempts.
 
 use rand::Rng;
 use sim::client::{ClientConfig, ClientCore, ClientTimer};
@@ -16,6 +34,13 @@ pub struct ClientStats {
     /// Write attempts that got no answer in time (a primary that could not
     /// gather its acknowledgements, or was gone).
     pub writes_timed_out: u64,
+    /// Replies ignored as stale: a late or duplicated answer to an earlier
+    /// send of the open operation.
+    pub stale_replies: u64,
+    /// Redirects not followed because they led back to a server the attempt
+    /// had already asked (the attempt was refused and retried after the
+    /// backoff).
+    pub redirects_cut: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -26,7 +51,17 @@ pub struct Client {
     primary: Option<NodeId>,
     guess: usize,
     seq: u64,
-    redirects: usize,
+    /// The number of the latest send: the virtual time it left, made strictly
+    /// increasing. A restarted client forgets this counter, but time has moved
+    /// on, so its numbers still only grow; a server drops a send numbered no
+    /// higher than one it took in (a duplicated or overtaken copy, see the
+    /// server). A real client would use a counter that survives restarts.
+    attempt: u64,
+    /// Whether the latest send's answer is still awaited: once it has been
+    /// acted on (or the attempt timed out), another copy of it is stale too.
+    awaiting: bool,
+    /// The servers the open attempt has sent to, redirects included.
+    tried: Vec<NodeId>,
     /// Where the open attempt went.
     target: Option<NodeId>,
     /// Read-your-writes routing: the newest position this client wrote or
@@ -46,7 +81,9 @@ impl Client {
             primary: data.first().copied(),
             guess: 0,
             seq: 0,
-            redirects: 0,
+            attempt: 0,
+            awaiting: false,
+            tried: Vec::new(),
             target: None,
             seen: None,
             to_primary: false,
@@ -63,11 +100,12 @@ impl Client {
             .unwrap_or(self.data[self.guess % self.data.len()])
     }
 
-    fn send(&mut self, ctx: &mut Ctx<Msg>) {
-        let Some(open) = self.core.open() else { return };
-        let (key, f) = (open.req.key.clone(), open.req.f.clone());
-        let read = f == OpFn::Read;
-        let (to, min) = if read && !self.to_primary && self.routing != ReadRouting::Primary {
+    /// Where the open operation's next send goes, and the position it asks
+    /// for (read-your-writes).
+    fn route(&self, ctx: &mut Ctx<Msg>) -> Option<(NodeId, Option<Pos>)> {
+        let open = self.core.open()?;
+        let read = open.req.f == OpFn::Read;
+        let route = if read && !self.to_primary && self.routing != ReadRouting::Primary {
             // A replica: any data server but the primary we know of.
             let p = self.primary;
             let others: Vec<NodeId> = self
@@ -89,11 +127,29 @@ impl Client {
         } else {
             (self.primary_guess(), None)
         };
+        Some(route)
+    }
+
+    /// The first send of an attempt.
+    fn send(&mut self, ctx: &mut Ctx<Msg>) {
+        self.tried.clear();
+        if let Some((to, min)) = self.route(ctx) {
+            self.send_to(ctx, to, min);
+        }
+    }
+
+    fn send_to(&mut self, ctx: &mut Ctx<Msg>, to: NodeId, min: Option<Pos>) {
+        let Some(open) = self.core.open() else { return };
+        let (key, f) = (open.req.key.clone(), open.req.f.clone());
+        self.attempt = (self.attempt + 1).max(ctx.now());
+        self.awaiting = true;
+        self.tried.push(to);
         self.target = Some(to);
         ctx.send(
             to,
             Msg::Request {
                 seq: self.seq,
+                attempt: self.attempt,
                 key,
                 f,
                 min,
@@ -101,9 +157,22 @@ impl Client {
         );
     }
 
+    /// Follows a redirect within the attempt, unless it leads back to a
+    /// server this attempt already asked: then the attempt is refused and the
+    /// retry policy's backoff runs before the next one.
+    fn redirect(&mut self, ctx: &mut Ctx<Msg>) {
+        match self.route(ctx) {
+            Some((to, min)) if !self.tried.contains(&to) => self.send_to(ctx, to, min),
+            Some(_) => {
+                self.stats.redirects_cut += 1;
+                self.core.refused(ctx);
+            }
+            None => {}
+        }
+    }
+
     pub fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
         self.seq += 1;
-        self.redirects = 0;
         self.to_primary = false;
         self.core.begin(ctx, req);
         self.send(ctx);
@@ -119,13 +188,26 @@ impl Client {
     }
 
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
-        let Msg::Reply { seq, answer } = msg else {
+        let Msg::Reply {
+            seq,
+            attempt,
+            answer,
+        } = msg
+        else {
             return;
         };
         let Some(open) = self.core.open() else { return };
         if seq != self.seq {
             return;
         }
+        let current = self.awaiting && attempt == self.attempt;
+        if !current && !matches!(answer, Answer::Ok { .. }) {
+            // A late or duplicated answer to an earlier send: the latest
+            // send's own answer decides.
+            self.stats.stale_replies += 1;
+            return;
+        }
+        self.awaiting = false;
         let read = open.req.f == OpFn::Read;
         match answer {
             Answer::Ok { value, pos } => {
@@ -142,12 +224,19 @@ impl Client {
             }
             Answer::Behind(hint) => {
                 // Forwarded to the primary: it has everything this client
-                // wrote, as every write was acknowledged by it.
-                if hint.is_some() {
-                    self.primary = hint;
+                // wrote, as every write was acknowledged by it. A server
+                // asked as the primary that is behind and knows no primary
+                // is not one: forget it.
+                match hint {
+                    Some(h) if h != from => self.primary = Some(h),
+                    _ if self.to_primary => {
+                        self.primary = Some(from);
+                        self.move_on(from);
+                    }
+                    _ => {}
                 }
                 self.to_primary = true;
-                self.send(ctx);
+                self.redirect(ctx);
             }
             Answer::NotPrimary(hint) => {
                 match hint {
@@ -157,13 +246,7 @@ impl Client {
                         self.move_on(from);
                     }
                 }
-                self.redirects += 1;
-                if self.redirects <= 2 * self.data.len() {
-                    self.send(ctx);
-                } else {
-                    self.redirects = 0;
-                    self.core.refused(ctx);
-                }
+                self.redirect(ctx);
             }
             Answer::Refused => {
                 // Nothing was applied: retry after the backoff, elsewhere.
@@ -189,6 +272,8 @@ impl Client {
         let write = self.core.open().is_some_and(|o| o.req.f != OpFn::Read);
         let timed_out = timer == sim::client::ATTEMPT_TIMER && self.core.open().is_some();
         if timed_out {
+            // A late answer to the attempt that timed out is stale.
+            self.awaiting = false;
             if write {
                 self.stats.writes_timed_out += 1;
             }
@@ -201,7 +286,6 @@ impl Client {
             }
         }
         if self.core.on_timer(ctx, timer) == ClientTimer::Resend {
-            self.redirects = 0;
             self.send(ctx);
         }
     }

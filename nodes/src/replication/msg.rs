@@ -65,6 +65,11 @@ pub enum Answer {
 pub enum Msg {
     Request {
         seq: u64,
+        /// The client's number for this send of the request: every retry and
+        /// every redirect gets a new one, echoed in the reply. It tells the
+        /// answer the client waits for from a stale one (a late or duplicated
+        /// answer to an earlier send of the same operation).
+        attempt: u64,
         key: String,
         f: OpFn,
         /// Read-your-writes routing: serve only once caught up to here.
@@ -72,6 +77,8 @@ pub enum Msg {
     },
     Reply {
         seq: u64,
+        /// The `attempt` of the request this answers.
+        attempt: u64,
         answer: Answer,
     },
     /// The primary's stream: entries after `prev`, and how far it has

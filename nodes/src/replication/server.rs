@@ -105,8 +105,9 @@ pub struct Server {
     sessions: BTreeMap<u32, (u64, u64)>,
     matched: BTreeMap<NodeId, u64>,
     next: BTreeMap<NodeId, u64>,
-    /// Client writes waiting for their entry to commit: index -> (client, seq).
-    waiting: BTreeMap<u64, (NodeId, u64)>,
+    /// Client writes waiting for their entry to commit: index -> (client,
+    /// seq, attempt), the attempt being the latest send that asked.
+    waiting: BTreeMap<u64, (NodeId, u64, u64)>,
     /// The lease, one round per heartbeat sent as primary: each round's
     /// timer was armed when its heartbeat left, for the lease shortened by
     /// the drift bound; the monitor's answer grants it. The lease holds
@@ -126,6 +127,13 @@ pub struct Server {
     first_index: u64,
     /// Replica: the primary's last index, as last heard (for the lag).
     primary_last: u64,
+    /// Per client, the attempt number of the newest send taken in. A client
+    /// numbers its sends in increasing order (across its restarts too), so a
+    /// send numbered no higher is a copy the network duplicated or one that
+    /// a later send overtook: it is dropped unanswered. Otherwise a late copy
+    /// could apply a write after the client was told it was refused and
+    /// recorded it as failed. Volatile, like a connection table.
+    last_request: BTreeMap<u32, u64>,
     /// The last time this server served as primary (a read, or a write
     /// accepted), with its epoch then: the split-brain check reads it.
     last_served: Option<(u64, Nanos)>,
@@ -180,6 +188,7 @@ impl Server {
             lease_until_true: 0,
             first_index: 0,
             primary_last: 0,
+            last_request: BTreeMap::new(),
             last_served: None,
             first_write_at: None,
             stats: Stats::default(),
@@ -416,7 +425,13 @@ impl Server {
 
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
         match msg {
-            Msg::Request { seq, key, f, min } => self.on_request(ctx, from, seq, key, f, min),
+            Msg::Request {
+                seq,
+                attempt,
+                key,
+                f,
+                min,
+            } => self.on_request(ctx, from, (seq, attempt), key, f, min),
             Msg::Append {
                 epoch,
                 prev,
@@ -622,12 +637,13 @@ impl Server {
                 .map(|(i, _)| *i)
                 .collect();
             for i in done {
-                if let Some((client, seq)) = self.waiting.remove(&i) {
+                if let Some((client, seq, attempt)) = self.waiting.remove(&i) {
                     let pos = self.pos_at(i);
                     ctx.send(
                         client,
                         Msg::Reply {
                             seq,
+                            attempt,
                             answer: Answer::Ok { value: None, pos },
                         },
                     );
@@ -640,12 +656,31 @@ impl Server {
         &mut self,
         ctx: &mut Ctx<Msg>,
         from: NodeId,
-        seq: u64,
+        (seq, attempt): (u64, u64),
         key: String,
         f: OpFn,
         min: Option<Pos>,
     ) {
-        let reply = |ctx: &mut Ctx<Msg>, answer| ctx.send(from, Msg::Reply { seq, answer });
+        // Every answer echoes the attempt it answers: the client acts only
+        // on the answer to its latest send (see the client).
+        let reply = |ctx: &mut Ctx<Msg>, answer| {
+            ctx.send(
+                from,
+                Msg::Reply {
+                    seq,
+                    attempt,
+                    answer,
+                },
+            )
+        };
+        if self
+            .last_request
+            .get(&from.0)
+            .is_some_and(|&a| attempt <= a)
+        {
+            return;
+        }
+        self.last_request.insert(from.0, attempt);
         let is_read = f == OpFn::Read;
         if self.role == Role::Replica {
             if !is_read {
@@ -709,7 +744,7 @@ impl Server {
                     let pos = self.pos_at(index);
                     reply(ctx, Answer::Ok { value: None, pos });
                 } else {
-                    self.waiting.insert(index, (from, seq));
+                    self.waiting.insert(index, (from, seq, attempt));
                 }
                 return;
             }
@@ -735,7 +770,7 @@ impl Server {
         self.first_write_at.get_or_insert(ctx.now());
         self.append(ctx, e);
         ctx.disk().sync();
-        self.waiting.insert(self.last(), (from, seq));
+        self.waiting.insert(self.last(), (from, seq, attempt));
         for p in self.peers.clone() {
             // Stream at once to replicas that are keeping up; the tick
             // catches up the others.

@@ -123,6 +123,7 @@ fn write(b: &mut Bench, s: &mut Server, seq: u64, v: i64) {
             C1,
             Msg::Request {
                 seq,
+                attempt: seq,
                 key: "k".into(),
                 f: OpFn::Write(Value::Int(v)),
                 min: None,
@@ -293,18 +294,19 @@ fn a_replica_behind_the_clients_position_sends_the_read_on_to_the_primary() {
     b.with(N2, |ctx| {
         r.on_message(ctx, N1, append(1, Pos::ZERO, vec![entry(1, 1, 5)], 1))
     });
-    let read = |min| Msg::Request {
+    let read = |min, attempt| Msg::Request {
         seq: 9,
+        attempt,
         key: "k".into(),
         f: OpFn::Read,
         min: Some(min),
     };
     b.with(N2, |ctx| {
-        r.on_message(ctx, C1, read(Pos { epoch: 1, index: 2 }))
+        r.on_message(ctx, C1, read(Pos { epoch: 1, index: 2 }, 1))
     });
     assert_eq!(b.replies(), vec![Answer::Behind(Some(N1))]);
     b.with(N2, |ctx| {
-        r.on_message(ctx, C1, read(Pos { epoch: 1, index: 1 }))
+        r.on_message(ctx, C1, read(Pos { epoch: 1, index: 1 }, 2))
     });
     assert_eq!(
         b.replies(),
@@ -375,13 +377,14 @@ fn a_promoted_replica_writes_a_noop_in_its_epoch_and_serves_reads_only_once_it_c
             },
         )
     });
-    let read = Msg::Request {
+    let read = |attempt| Msg::Request {
         seq: 1,
+        attempt,
         key: "k".into(),
         f: OpFn::Read,
         min: None,
     };
-    b.with(N2, |ctx| r.on_message(ctx, C1, read.clone()));
+    b.with(N2, |ctx| r.on_message(ctx, C1, read(1)));
     assert_eq!(b.replies(), vec![Answer::Refused]);
     b.with(N2, |ctx| {
         r.on_message(
@@ -393,7 +396,8 @@ fn a_promoted_replica_writes_a_noop_in_its_epoch_and_serves_reads_only_once_it_c
             },
         )
     });
-    b.with(N2, |ctx| r.on_message(ctx, C1, read));
+    // The client's retry (a new attempt) is served.
+    b.with(N2, |ctx| r.on_message(ctx, C1, read(2)));
     assert!(matches!(b.replies()[..], [Answer::Ok { .. }]));
 }
 
@@ -515,4 +519,226 @@ fn an_unanswered_probe_is_sent_again_in_the_same_epoch_and_a_late_answer_counts(
     });
     b.with(MON, |ctx| m.on_timer(ctx, super::monitor::PROBE_DONE));
     assert_eq!(b.sent(), vec![(N2, Msg::Promote { epoch: 2 })]);
+}
+
+// The client: replies are matched to the send they answer, and redirects are
+// bounded (issue 22, items 5 and 6).
+
+fn client(routing: ReadRouting, attempts: u32) -> super::Client {
+    super::Client::new(
+        DATA,
+        routing,
+        sim::client::ClientConfig {
+            timeout: ms(300),
+            retry: sim::client::RetryPolicy::Fixed {
+                delay: ms(10),
+                attempts,
+            },
+        },
+    )
+}
+
+fn op(f: OpFn) -> sim::node::Request {
+    sim::node::Request {
+        id: sim::node::OpId(0),
+        key: "k".into(),
+        f,
+    }
+}
+
+/// The requests among the effects: (to, seq, attempt).
+fn requests(b: &Bench) -> Vec<(NodeId, u64, u64)> {
+    b.sent()
+        .into_iter()
+        .filter_map(|(to, m)| match m {
+            Msg::Request { seq, attempt, .. } => Some((to, seq, attempt)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn completed(b: &Bench) -> Option<sim::history::Outcome> {
+    b.effects.iter().find_map(|e| match e {
+        Effect::Complete { outcome, .. } => Some(*outcome),
+        _ => None,
+    })
+}
+
+fn reply(seq: u64, attempt: u64, answer: Answer) -> Msg {
+    Msg::Reply {
+        seq,
+        attempt,
+        answer,
+    }
+}
+
+#[test]
+fn a_late_copy_of_a_refusal_of_an_earlier_attempt_does_not_fail_the_write() {
+    // Attempt 1 is refused (a primary without a lease); the network
+    // duplicated that answer. The retry is applied; the second copy of the
+    // first refusal arrives before the retry's answer. Matched by seq only,
+    // it would end the write as `fail` (attempts spent) although it took
+    // effect.
+    let mut b = Bench::new();
+    let mut c = client(ReadRouting::Primary, 2);
+    b.with(C1, |ctx| c.on_request(ctx, op(OpFn::Write(Value::Int(7)))));
+    let [(to, seq, first)] = requests(&b)[..] else {
+        panic!("one request: {:?}", b.sent())
+    };
+    assert_eq!(to, N1);
+    b.with(C1, |ctx| {
+        c.on_message(ctx, N1, reply(seq, first, Answer::Refused))
+    });
+    assert_eq!(completed(&b), None);
+    b.with(C1, |ctx| c.on_timer(ctx, sim::client::BACKOFF_TIMER));
+    let [(_, _, second)] = requests(&b)[..] else {
+        panic!("the retry: {:?}", b.sent())
+    };
+    assert_ne!(second, first, "a retry is a new attempt");
+    b.with(C1, |ctx| {
+        c.on_message(ctx, N1, reply(seq, first, Answer::Refused))
+    });
+    assert_eq!(completed(&b), None, "a stale refusal ended the write");
+    assert!(b.effects.is_empty(), "a stale reply moved the client on");
+    assert_eq!(c.stats().stale_replies, 1);
+    let ok = Answer::Ok {
+        value: None,
+        pos: Pos { epoch: 1, index: 2 },
+    };
+    b.with(C1, |ctx| c.on_message(ctx, N1, reply(seq, second, ok)));
+    assert_eq!(completed(&b), Some(sim::history::Outcome::Ok));
+}
+
+#[test]
+fn a_duplicated_redirect_starts_one_chain() {
+    let mut b = Bench::new();
+    let mut c = client(ReadRouting::Primary, 3);
+    b.with(C1, |ctx| c.on_request(ctx, op(OpFn::Write(Value::Int(7)))));
+    let [(_, seq, first)] = requests(&b)[..] else {
+        panic!("one request")
+    };
+    let redirect = reply(seq, first, Answer::NotPrimary(Some(N2)));
+    b.with(C1, |ctx| c.on_message(ctx, N1, redirect.clone()));
+    let [(to, _, second)] = requests(&b)[..] else {
+        panic!("one redirect: {:?}", b.sent())
+    };
+    assert_eq!(to, N2);
+    // The second copy of the same answer is stale: no second chain.
+    b.with(C1, |ctx| c.on_message(ctx, N1, redirect));
+    assert!(requests(&b).is_empty(), "a second chain: {:?}", b.sent());
+    // Nor does the first chain's answer arrive twice.
+    let ok = Answer::Ok {
+        value: None,
+        pos: Pos { epoch: 2, index: 3 },
+    };
+    b.with(C1, |ctx| {
+        c.on_message(ctx, N2, reply(seq, second, ok.clone()))
+    });
+    assert_eq!(completed(&b), Some(sim::history::Outcome::Ok));
+    b.with(C1, |ctx| c.on_message(ctx, N2, reply(seq, second, ok)));
+    assert_eq!(completed(&b), None);
+}
+
+#[test]
+fn redirects_between_lagging_servers_end_the_attempt_and_back_off() {
+    // Nobody is primary: each replica behind the client's position names n1,
+    // and n1 (restarted, behind too) knows no primary. The read must not
+    // bounce between them: the attempt asks each server at most once, then
+    // waits out the retry policy's backoff.
+    let mut b = Bench::new();
+    let mut c = client(ReadRouting::ReadYourWrites, 5);
+    b.with(C1, |ctx| c.on_request(ctx, op(OpFn::Read)));
+    let mut sends = 0;
+    let mut asked = Vec::new();
+    loop {
+        let reqs = requests(&b);
+        let Some(&(to, seq, attempt)) = reqs.first() else {
+            break;
+        };
+        assert_eq!(reqs.len(), 1, "one send at a time");
+        sends += 1;
+        assert!(sends <= DATA.len(), "the attempt bounced: {asked:?}");
+        asked.push(to);
+        let answer = if to == N1 {
+            Answer::Behind(None)
+        } else {
+            Answer::Behind(Some(N1))
+        };
+        b.with(C1, |ctx| c.on_message(ctx, to, reply(seq, attempt, answer)));
+    }
+    assert!(
+        asked.contains(&N1),
+        "the replica's hint was followed: {asked:?}"
+    );
+    assert!(
+        b.effects.iter().any(|e| matches!(
+            e,
+            Effect::SetTimer { id, .. } if *id == sim::client::BACKOFF_TIMER
+        )),
+        "the attempt ended in a backoff: {:?}",
+        b.effects
+    );
+    assert_eq!(completed(&b), None, "attempts remain");
+    assert_eq!(c.stats().redirects_cut, 1);
+}
+
+#[test]
+fn a_server_drops_a_late_copy_of_a_send_it_already_refused() {
+    // The primary refused attempt 1 of a write (its lease had run out); the
+    // network duplicated the request. By the time the second copy arrives
+    // the lease is back: applying it would make the write take effect after
+    // the client may have recorded `fail`.
+    let mut b = Bench::new();
+    let mut p = primary(&mut b, Mode::Async, true);
+    b.now += Params::default().lease() + ms(1);
+    let req = |attempt| Msg::Request {
+        seq: 1,
+        attempt,
+        key: "k".into(),
+        f: OpFn::Write(Value::Int(5)),
+        min: None,
+    };
+    b.with(N1, |ctx| p.on_message(ctx, C1, req(1)));
+    assert_eq!(b.replies(), vec![Answer::Refused]);
+    // A new lease round, granted.
+    b.with(N1, |ctx| p.on_timer(ctx, super::server::TICK));
+    b.with(N1, |ctx| {
+        p.on_message(
+            ctx,
+            MON,
+            Msg::HeartbeatAck {
+                epoch: 1,
+                primary: Some(N1),
+                round: 1,
+            },
+        )
+    });
+    let len = p.log().len();
+    b.with(N1, |ctx| p.on_message(ctx, C1, req(1)));
+    assert!(b.sent().is_empty(), "the copy was answered: {:?}", b.sent());
+    assert_eq!(p.log().len(), len, "the copy was applied");
+    // The client's next attempt is taken in.
+    b.with(N1, |ctx| p.on_message(ctx, C1, req(2)));
+    assert_eq!(p.log().len(), len + 1);
+    assert!(matches!(b.replies()[..], [Answer::Ok { .. }]));
+}
+
+#[test]
+fn a_server_drops_a_late_copy_of_an_earlier_operations_send() {
+    // The client gave its write (seq 1) up as refused and moved on to seq 2;
+    // a late copy of seq 1's last send must not apply it now.
+    let mut b = Bench::new();
+    let mut p = primary(&mut b, Mode::Async, true);
+    let send = |seq, attempt, v| Msg::Request {
+        seq,
+        attempt,
+        key: "k".into(),
+        f: OpFn::Write(Value::Int(v)),
+        min: None,
+    };
+    b.with(N1, |ctx| p.on_message(ctx, C1, send(2, 20, 6)));
+    let len = p.log().len();
+    b.with(N1, |ctx| p.on_message(ctx, C1, send(1, 10, 5)));
+    assert!(b.sent().is_empty(), "the copy was answered: {:?}", b.sent());
+    assert_eq!(p.log().len(), len, "the copy was applied");
 }
