@@ -773,10 +773,14 @@ pub enum FaultKind {
         probability: f64,
         one_way: bool,
     },
+    /// Sets a node's clocks from the instant it fires (see `sim::node::Clock`):
+    /// `offset_ns` steps the wall clock to true time plus it (`None`: the wall
+    /// clock reads on continuously); `drift` is the rate error of both clocks
+    /// from then on (`None`: unchanged).
     Clock {
         target: Target,
-        offset_ns: i64,
-        drift: f64,
+        offset_ns: Option<i64>,
+        drift: Option<f64>,
     },
     FsyncLoss(Target),
     FsyncOk(Target),
@@ -2096,9 +2100,11 @@ impl RefCheck<'_> {
             FaultAction::Clock => {
                 let target = need_target(&["random", "all"])?;
                 let offset_ns = match &e.offset {
-                    Some(o) => parse_signed_duration(o.get_ref())
-                        .map_err(|m| self.err(o.span(), format!("offset: {m}")))?,
-                    None => 0,
+                    Some(o) => Some(
+                        parse_signed_duration(o.get_ref())
+                            .map_err(|m| self.err(o.span(), format!("offset: {m}")))?,
+                    ),
+                    None => None,
                 };
                 let drift = match &e.drift {
                     Some(d) => {
@@ -2109,9 +2115,9 @@ impl RefCheck<'_> {
                                 format!("drift = {v}: a rate error between -0.5 and 1.0 (0.01 = 1% fast)"),
                             ));
                         }
-                        v
+                        Some(v)
                     }
-                    None => 0.0,
+                    None => None,
                 };
                 if e.offset.is_none() && e.drift.is_none() {
                     return Err(self.err(
@@ -2661,12 +2667,16 @@ impl Fault {
             } => {
                 add("action", "\"clock\"".into());
                 add("target", format!("\"{target}\""));
-                let sign = if *offset_ns < 0 { "-" } else { "" };
-                add(
-                    "offset",
-                    format!("\"{sign}{}\"", exact_duration(offset_ns.unsigned_abs())),
-                );
-                add("drift", format!("{drift:?}"));
+                if let Some(offset_ns) = offset_ns {
+                    let sign = if *offset_ns < 0 { "-" } else { "" };
+                    add(
+                        "offset",
+                        format!("\"{sign}{}\"", exact_duration(offset_ns.unsigned_abs())),
+                    );
+                }
+                if let Some(drift) = drift {
+                    add("drift", format!("{drift:?}"));
+                }
             }
         }
         lines.join("\n") + "\n"

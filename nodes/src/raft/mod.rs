@@ -33,7 +33,9 @@
 //! walks through them is docs/raft.md.
 //!
 //! The node is sans-IO: handlers record effects in a `Ctx` and never block,
-//! read a clock other than `Ctx::local_time`, or draw randomness other than
+//! read a clock other than `Ctx::mono_time` (the monotonic clock: elections
+//! and leases measure elapsed time, which a wall-clock step must not
+//! change), or draw randomness other than
 //! `Ctx::rng`, so the same code runs under the kernel and in the hand-driven
 //! unit tests of `tests.rs`.
 
@@ -92,7 +94,7 @@ pub enum ReadMode {
     /// leadership with a round of heartbeats, answer once applied that far.
     ReadIndex,
     /// Lease reads (dissertation §6.4.1): answer alone while a lease, renewed by
-    /// heartbeat rounds, holds by the leader's local clock.
+    /// heartbeat rounds, holds by the leader's monotonic clock.
     Lease,
 }
 
@@ -126,8 +128,9 @@ pub struct Params {
     /// lets the Figure 8 bug show.
     #[serde(default = "default_max_entries")]
     pub max_entries_per_message: usize,
-    /// The assumed bound on clock drift (0.1 = clocks run at most 10% off);
-    /// leases are shortened by it.
+    /// The assumed bound on clock drift (0.1 = every clock runs at most 10%
+    /// fast or slow); leases are shortened by it, to `election_timeout_min x
+    /// (1 - max_clock_drift) / (1 + max_clock_drift)`.
     #[serde(default = "default_drift")]
     pub max_clock_drift: f64,
 
