@@ -592,7 +592,9 @@ mod tests {
         assert_eq!(c.mono(6 * s), 6 * s);
         // Resetting (offset 0, drift 0) puts the wall clock right; the
         // monotonic clock keeps its reading and its rate is true again.
-        let d = Clock::default().set(0, None, Some(0.5)).set(2 * s, Some(0), Some(0.0));
+        let d = Clock::default()
+            .set(0, None, Some(0.5))
+            .set(2 * s, Some(0), Some(0.0));
         assert_eq!(d.wall(2 * s), 2 * s);
         assert_eq!(d.mono(2 * s), 3 * s);
         assert_eq!(d.mono(3 * s), 4 * s);
@@ -600,9 +602,14 @@ mod tests {
         // Monotonic readings never decrease across any sequence of faults.
         let mut c = Clock::default();
         let mut last = 0;
-        for (k, (off, dr)) in [(Some(-3 * s as i64), Some(-0.5)), (Some(7 * s as i64), None), (None, Some(1.0)), (Some(0), Some(0.0))]
-            .into_iter()
-            .enumerate()
+        for (k, (off, dr)) in [
+            (Some(-3 * s as i64), Some(-0.5)),
+            (Some(7 * s as i64), None),
+            (None, Some(1.0)),
+            (Some(0), Some(0.0)),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let t = (k as u64 + 1) * s;
             assert!(c.mono(t) >= last);

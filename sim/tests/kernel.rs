@@ -464,10 +464,9 @@ fn the_nemesis_stop_resets_the_clocks_it_skewed_itself() {
         "{THREE}[nemesis]\ninterval = \"20ms\"\nfault_duration = \"2s\"\nkinds = [\"clock\"]\nstop = \"300ms\"\n"
     );
     let (out, log) = run(&body, 3);
-    assert!(out
-        .nemesis_log
-        .iter()
-        .any(|f| matches!(f.kind, sim::scenario::FaultKind::Clock { offset_ns: Some(o), .. } if o != 0)));
+    assert!(out.nemesis_log.iter().any(
+        |f| matches!(f.kind, sim::scenario::FaultKind::Clock { offset_ns: Some(o), .. } if o != 0)
+    ));
     for &(_, now, wall, _) in log.clocks.iter().filter(|c| c.1 > ms(300)) {
         assert_eq!(wall, now, "every wall clock is put right at the stop");
     }

@@ -395,9 +395,8 @@ impl Server {
         if self.role == Role::Leader {
             return true;
         }
-        self.heard_leader_at.is_some_and(|at| {
-            ctx.mono_time().saturating_sub(at) < self.params.election_timeout_min
-        })
+        self.heard_leader_at
+            .is_some_and(|at| ctx.mono_time().saturating_sub(at) < self.params.election_timeout_min)
     }
 
     fn become_follower(&mut self, ctx: &mut Ctx<Msg>, term: u64, leader: Option<NodeId>) {
