@@ -116,7 +116,11 @@ struct Slot<M> {
     disk: Disk,
     rng: ChaCha8Rng,
     clock: Clock,
+    /// The clock was last set by the nemesis (so its stop resets it).
+    clock_by_nemesis: bool,
     paused: bool,
+    /// The pause was the nemesis's (so its stop resumes the node).
+    paused_by_nemesis: bool,
     /// Deliveries and timers that arrived while paused, in order.
     held: Vec<Ev<M>>,
     /// (timer, generation) for every timer set and not yet fired or cancelled.
@@ -330,7 +334,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 disk,
                 rng: stream(seed, streams::NODE_BASE + i as u64),
                 clock: Clock::default(),
+                clock_by_nemesis: false,
                 paused: false,
+                paused_by_nemesis: false,
                 held: Vec::new(),
                 timers: Vec::new(),
                 role: node.role(),
@@ -1464,17 +1470,27 @@ impl<'s, P: Protocol> Sim<'s, P> {
             } => {
                 let ids = self.resolve(target);
                 for &i in &ids {
-                    self.slots[i as usize].clock = Clock {
-                        offset_ns: *offset_ns,
-                        drift: *drift,
-                    };
+                    let slot = &mut self.slots[i as usize];
+                    // From this instant on: a drift changes the rate without
+                    // stepping either clock; an offset steps the wall clock
+                    // only. See `sim::node::Clock`.
+                    slot.clock = slot.clock.set(self.now, *offset_ns, *drift);
+                    // Line 0 is the nemesis: it undoes at its stop only the
+                    // clocks it set itself, and a scenario's own clock fault
+                    // after it is no longer the nemesis's to undo.
+                    slot.clock_by_nemesis = line == 0 && !slot.clock.is_true(self.now);
                 }
-                let desc = format!(
-                    "{} clock offset {}{} drift {drift}",
-                    self.names(&ids),
-                    if *offset_ns < 0 { "-" } else { "+" },
-                    fmt_duration(offset_ns.unsigned_abs())
-                );
+                let mut desc = format!("{} clock", self.names(&ids));
+                if let Some(o) = offset_ns {
+                    desc.push_str(&format!(
+                        " offset {}{}",
+                        if *o < 0 { "-" } else { "+" },
+                        fmt_duration(o.unsigned_abs())
+                    ));
+                }
+                if let Some(d) = drift {
+                    desc.push_str(&format!(" drift {d}"));
+                }
                 self.note_fault("clock", desc, line);
             }
             FaultKind::FsyncLoss(t) | FaultKind::FsyncOk(t) => {
@@ -1617,6 +1633,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         slot.timers.clear();
         slot.held.clear();
         slot.paused = false;
+        slot.paused_by_nemesis = false;
         let name = self.cluster.name_arc(NodeId(i));
         self.note_fault("crash", name.to_string(), line);
         let old = std::mem::replace(&mut self.slots[idx].role, "crashed");
@@ -1663,6 +1680,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
             return;
         }
         self.slots[idx].paused = true;
+        // Line 0 is the nemesis: its stop resumes only the nodes it paused.
+        self.slots[idx].paused_by_nemesis = line == 0;
         let name = self.cluster.name(NodeId(i)).to_string();
         self.note_fault("pause", name, line);
     }
@@ -1673,9 +1692,20 @@ impl<'s, P: Protocol> Sim<'s, P> {
             return;
         }
         self.slots[idx].paused = false;
+        self.slots[idx].paused_by_nemesis = false;
         let name = self.cluster.name(NodeId(i)).to_string();
         self.note_fault("resume", name, line);
-        for ev in std::mem::take(&mut self.slots[idx].held) {
+        // What a real process sees when it runs again: its event loop first
+        // looks at the clock, so every timer that came due during the pause
+        // fires (in the order it came due), and only then does it read the
+        // messages and requests that queued up meanwhile (in arrival order). A
+        // request that arrived during the pause is handled by a node that has
+        // already noticed the time that passed (its lease ran out, its
+        // election timeout fired), never by one that acts on stale beliefs.
+        let (timers, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.slots[idx].held)
+            .into_iter()
+            .partition(|ev| matches!(ev, Ev::Timer { .. }));
+        for ev in timers.into_iter().chain(rest) {
             self.push(self.now, ev);
         }
     }
@@ -1784,13 +1814,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 Some((
                     FaultKind::Clock {
                         target: node(self, i),
-                        offset_ns,
-                        drift,
+                        offset_ns: Some(offset_ns),
+                        drift: Some(drift),
                     },
                     FaultKind::Clock {
                         target: node(self, i),
-                        offset_ns: 0,
-                        drift: 0.0,
+                        offset_ns: Some(0),
+                        drift: Some(0.0),
                     },
                 ))
             }
@@ -1875,13 +1905,16 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 one_way: false,
             });
         }
+        // Clocks and pauses: only the nemesis's own. A clock set by a
+        // scenario's [[faults]] entry (or set by one after the nemesis) stays
+        // as the scenario wrote it, and so does a node the scenario paused.
         for i in 0..self.cluster.servers().len() {
-            if self.slots[i].clock != Clock::default() {
+            if self.slots[i].clock_by_nemesis {
                 let target = Target::Node(self.cluster.name(NodeId(i as u32)).to_string());
                 undo.push(FaultKind::Clock {
                     target,
-                    offset_ns: 0,
-                    drift: 0.0,
+                    offset_ns: Some(0),
+                    drift: Some(0.0),
                 });
             }
         }
@@ -1889,7 +1922,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             let target = Target::Node(self.cluster.name(NodeId(i)).to_string());
             if self.nodes[i as usize].is_none() {
                 undo.push(FaultKind::Restart(target));
-            } else if self.slots[i as usize].paused {
+            } else if self.slots[i as usize].paused && self.slots[i as usize].paused_by_nemesis {
                 undo.push(FaultKind::Resume(target));
             }
         }

@@ -183,21 +183,93 @@ impl Cluster {
     }
 }
 
-/// A node's local clock: virtual time shifted by an offset and scaled by a drift.
+/// A node's two clocks, as an operating system gives them to a process.
+///
+/// - The **monotonic clock** ([`Clock::mono`], `Ctx::mono_time`) measures
+///   elapsed time, like `CLOCK_MONOTONIC` or Rust's `Instant`. It is subject to
+///   a rate error (`drift`: the oscillator runs fast or slow, or NTP slews it)
+///   but never steps: it only moves forward, continuously. Measure durations
+///   on it: timeouts, leases, "how long since I last heard from the leader".
+/// - The **wall clock** ([`Clock::wall`], `Ctx::local_time`) says what time it
+///   is, like `CLOCK_REALTIME` or `SystemTime`. It runs at the same drifted
+///   rate, and it also steps (`offset`: an NTP step, an operator setting the
+///   date), forward or back. Use it for timestamps other nodes compare (last
+///   writer wins), never to measure a duration.
+///
+/// A clock fault changes the clocks from the instant it is set, never
+/// retroactively: a new drift changes the rate from now on (both clocks read
+/// on continuously from where they were), and a new offset steps the wall
+/// clock to true time plus that offset (the monotonic clock does not move).
+/// `Clock::default()` is a perfect clock: both read true time.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Clock {
-    /// Added to the true time, in nanoseconds (may be negative).
+    /// The wall clock's offset from true time at `since`, in nanoseconds (may
+    /// be negative): the last step, plus the drift accumulated before it.
     pub offset_ns: i64,
-    /// Rate error: 0.01 means the clock runs 1% fast.
+    /// Rate error of both clocks since `since`: 0.01 means they run 1% fast.
     pub drift: f64,
+    /// The true time at which the clock was last set (the anchor of `drift`).
+    pub since: Nanos,
+    /// What the monotonic clock read at `since`.
+    pub mono_at_since: Nanos,
 }
 
 impl Clock {
-    /// What this clock reads at true time `now`.
-    pub fn read(&self, now: Nanos) -> Nanos {
-        let drifted = now as f64 * (1.0 + self.drift);
-        (drifted as i64).saturating_add(self.offset_ns).max(0) as Nanos
+    /// How far a clock running at this drift advances while `elapsed` true
+    /// nanoseconds pass.
+    fn advance(&self, elapsed: Nanos) -> i64 {
+        if self.drift == 0.0 {
+            elapsed as i64
+        } else {
+            (elapsed as f64 * (1.0 + self.drift)) as i64
+        }
     }
+
+    /// What the wall clock reads at true time `now` (`now` >= `since`).
+    pub fn wall(&self, now: Nanos) -> Nanos {
+        let base = (self.since as i64).saturating_add(self.offset_ns);
+        base.saturating_add(self.advance(now.saturating_sub(self.since)))
+            .max(0) as Nanos
+    }
+
+    /// What the monotonic clock reads at true time `now` (`now` >= `since`).
+    pub fn mono(&self, now: Nanos) -> Nanos {
+        (self.mono_at_since as i64)
+            .saturating_add(self.advance(now.saturating_sub(self.since)))
+            .max(0) as Nanos
+    }
+
+    /// The wall clock's reading at `now` (the name older code uses).
+    pub fn read(&self, now: Nanos) -> Nanos {
+        self.wall(now)
+    }
+
+    /// The wall clock's current offset from true time (steps plus the drift
+    /// accumulated since), for the TUI and the trace.
+    pub fn offset_at(&self, now: Nanos) -> i64 {
+        self.wall(now) as i64 - now as i64
+    }
+
+    /// The clock after a clock fault at true time `now`. `offset`: the wall
+    /// clock steps to `now + offset` (`None`: it reads on continuously).
+    /// `drift`: the new rate error of both clocks from `now` on (`None`: the
+    /// rate is unchanged). The monotonic clock never steps.
+    pub fn set(&self, now: Nanos, offset: Option<i64>, drift: Option<f64>) -> Clock {
+        Clock {
+            offset_ns: offset.unwrap_or_else(|| self.offset_at(now)),
+            drift: drift.unwrap_or(self.drift),
+            since: now,
+            mono_at_since: self.mono(now),
+        }
+    }
+
+    /// Whether the clock is perfect from here on: the wall clock reads true
+    /// time and neither clock drifts (the monotonic clock may still show the
+    /// error it accumulated, which no fault can undo: it never steps).
+    pub fn is_true(&self, now: Nanos) -> bool {
+        self.drift == 0.0 && self.offset_at(now) == 0
+    }
+
     /// How much true time passes while this clock advances by `local`.
     pub fn true_duration(&self, local: Nanos) -> Nanos {
         if self.drift == 0.0 {
@@ -354,9 +426,17 @@ impl<'a, M> Ctx<'a, M> {
     pub fn now(&self) -> Nanos {
         self.now
     }
-    /// This node's local clock reading (skew and drift applied).
+    /// This node's **wall clock** (see [`Clock`]): drifts, and steps when a
+    /// clock fault sets an offset. For timestamps, not for durations: a
+    /// duration measured on it stretches or shrinks by every step.
     pub fn local_time(&self) -> Nanos {
-        self.clock.read(self.now)
+        self.clock.wall(self.now)
+    }
+    /// This node's **monotonic clock** (see [`Clock`]): drifts (a rate error
+    /// within the protocol's assumed bound) but never steps. Measure elapsed
+    /// time on it: timeouts, leases, time since a peer was last heard.
+    pub fn mono_time(&self) -> Nanos {
+        self.clock.mono(self.now)
     }
     /// This node's clock itself: for figures in virtual time (how long a
     /// local duration really lasts), not for decisions.
@@ -377,7 +457,8 @@ impl<'a, M> Ctx<'a, M> {
         self.effects.push(Effect::Send { to, msg });
     }
     /// Sets (or moves) timer `id` to fire after `after` nanoseconds of this
-    /// node's local clock; a drifting clock fires early or late in true time.
+    /// node's monotonic clock: a drifting clock fires early or late in true
+    /// time, a step of the wall clock does not move it.
     pub fn set_timer(&mut self, id: TimerId, after: Nanos) {
         let after = self.clock.true_duration(after);
         self.effects.push(Effect::SetTimer { id, after });
@@ -478,11 +559,63 @@ mod tests {
 
     #[test]
     fn a_fast_clock_fires_timers_early_in_true_time() {
-        let c = Clock {
-            offset_ns: 0,
-            drift: 0.25,
-        };
+        let c = Clock::default().set(0, None, Some(0.25));
         assert_eq!(c.true_duration(1_250), 1_000);
         assert_eq!(c.read(1_000), 1_250);
+        assert_eq!(c.mono(1_000), 1_250);
+    }
+
+    #[test]
+    fn drift_starts_where_it_is_set_and_does_not_step_the_clock() {
+        // Issue 22: drift -0.05 set at 20s used to read 20s x 0.95 = 19s at
+        // once, a 1s step back. It must change the rate from 20s on only.
+        let s = 1_000_000_000;
+        let c = Clock::default().set(20 * s, None, Some(-0.05));
+        assert_eq!(c.wall(20 * s), 20 * s, "no step at the moment of setting");
+        assert_eq!(c.mono(20 * s), 20 * s);
+        assert_eq!(c.wall(30 * s), 20 * s + 9_500_000_000, "10s at 95%");
+        assert_eq!(c.mono(30 * s), 20 * s + 9_500_000_000);
+        // A second drift continues from the reading, not from true time.
+        let c2 = c.set(30 * s, None, Some(0.1));
+        assert_eq!(c2.wall(30 * s), c.wall(30 * s));
+        assert_eq!(c2.wall(40 * s), c.wall(30 * s) + 11 * s);
+        assert_eq!(c2.mono(40 * s), c.mono(30 * s) + 11 * s);
+    }
+
+    #[test]
+    fn a_step_moves_the_wall_clock_and_never_the_monotonic_clock() {
+        let s = 1_000_000_000;
+        let c = Clock::default().set(5 * s, Some(-(s as i64)), None);
+        assert_eq!(c.wall(5 * s), 4 * s, "the wall clock steps back 1s");
+        assert_eq!(c.mono(5 * s), 5 * s, "the monotonic clock does not");
+        assert_eq!(c.wall(6 * s), 5 * s);
+        assert_eq!(c.mono(6 * s), 6 * s);
+        // Resetting (offset 0, drift 0) puts the wall clock right; the
+        // monotonic clock keeps its reading and its rate is true again.
+        let d = Clock::default()
+            .set(0, None, Some(0.5))
+            .set(2 * s, Some(0), Some(0.0));
+        assert_eq!(d.wall(2 * s), 2 * s);
+        assert_eq!(d.mono(2 * s), 3 * s);
+        assert_eq!(d.mono(3 * s), 4 * s);
+        assert!(d.is_true(3 * s));
+        // Monotonic readings never decrease across any sequence of faults.
+        let mut c = Clock::default();
+        let mut last = 0;
+        for (k, (off, dr)) in [
+            (Some(-3 * s as i64), Some(-0.5)),
+            (Some(7 * s as i64), None),
+            (None, Some(1.0)),
+            (Some(0), Some(0.0)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let t = (k as u64 + 1) * s;
+            assert!(c.mono(t) >= last);
+            c = c.set(t, off, dr);
+            assert!(c.mono(t) >= last);
+            last = c.mono(t);
+        }
     }
 }

@@ -436,6 +436,12 @@ fn default_zipf() -> Spanned<f64> {
 fn default_timeout() -> Nanos {
     500_000_000
 }
+
+/// The shortest `[workload] timeout` a scenario may set (see the check in
+/// `Scenario::parse`): shorter attempts only burn events.
+pub const MIN_CLIENT_TIMEOUT: Nanos = crate::time::NANOS_PER_MICRO * 100;
+/// The most attempts a client's retry policy may make for one operation.
+pub const MAX_CLIENT_ATTEMPTS: u32 = 1_000;
 fn default_retry() -> RetryPolicy {
     RetryPolicy::None
 }
@@ -773,10 +779,14 @@ pub enum FaultKind {
         probability: f64,
         one_way: bool,
     },
+    /// Sets a node's clocks from the instant it fires (see `sim::node::Clock`):
+    /// `offset_ns` steps the wall clock to true time plus it (`None`: the wall
+    /// clock reads on continuously); `drift` is the rate error of both clocks
+    /// from then on (`None`: unchanged).
     Clock {
         target: Target,
-        offset_ns: i64,
-        drift: f64,
+        offset_ns: Option<i64>,
+        drift: Option<f64>,
     },
     FsyncLoss(Target),
     FsyncOk(Target),
@@ -1288,11 +1298,41 @@ impl Scenario {
                 "[workload] mix: shares of get, put, cas, append, delete must be non-negative and not all zero".into(),
             ));
         }
-        if w.timeout == 0 {
+        // Bounds on the client's work: a 1ns timeout with a million retries
+        // makes a run send a message per nanosecond of virtual time, and it
+        // grows past a gigabyte before `max_events` stops it. No network a
+        // scenario can describe answers faster than a microsecond, so an
+        // attempt that gives up sooner than that only burns events.
+        if w.timeout < MIN_CLIENT_TIMEOUT {
             return Err(err(
                 key_span(src, "workload", "timeout").unwrap_or(0..0),
-                "[workload] timeout must be more than 0".into(),
+                format!(
+                    "[workload] timeout = \"{}\": must be at least {} (one attempt waits that long for a reply), e.g. \"200ms\"",
+                    crate::time::fmt_duration(w.timeout),
+                    crate::time::fmt_duration(MIN_CLIENT_TIMEOUT)
+                ),
             ));
+        }
+        let retry_span = || key_span(src, "workload", "retry").unwrap_or(0..0);
+        match &w.retry {
+            RetryPolicy::None => {}
+            RetryPolicy::Fixed { attempts, .. } | RetryPolicy::Exponential { attempts, .. }
+                if !(1..=MAX_CLIENT_ATTEMPTS).contains(attempts) =>
+            {
+                return Err(err(
+                    retry_span(),
+                    format!(
+                        "[workload] retry: attempts = {attempts}: must be between 1 and {MAX_CLIENT_ATTEMPTS} (attempts in all, the first included)"
+                    ),
+                ));
+            }
+            RetryPolicy::Exponential { base, max, .. } if *base == 0 || max < base => {
+                return Err(err(
+                    retry_span(),
+                    "[workload] retry: exponential backoff needs base above 0 and max at least base, e.g. base = \"10ms\", max = \"1s\"".into(),
+                ));
+            }
+            _ => {}
         }
 
         // [[faults]]
@@ -2096,9 +2136,11 @@ impl RefCheck<'_> {
             FaultAction::Clock => {
                 let target = need_target(&["random", "all"])?;
                 let offset_ns = match &e.offset {
-                    Some(o) => parse_signed_duration(o.get_ref())
-                        .map_err(|m| self.err(o.span(), format!("offset: {m}")))?,
-                    None => 0,
+                    Some(o) => Some(
+                        parse_signed_duration(o.get_ref())
+                            .map_err(|m| self.err(o.span(), format!("offset: {m}")))?,
+                    ),
+                    None => None,
                 };
                 let drift = match &e.drift {
                     Some(d) => {
@@ -2109,9 +2151,9 @@ impl RefCheck<'_> {
                                 format!("drift = {v}: a rate error between -0.5 and 1.0 (0.01 = 1% fast)"),
                             ));
                         }
-                        v
+                        Some(v)
                     }
-                    None => 0.0,
+                    None => None,
                 };
                 if e.offset.is_none() && e.drift.is_none() {
                     return Err(self.err(
@@ -2661,12 +2703,16 @@ impl Fault {
             } => {
                 add("action", "\"clock\"".into());
                 add("target", format!("\"{target}\""));
-                let sign = if *offset_ns < 0 { "-" } else { "" };
-                add(
-                    "offset",
-                    format!("\"{sign}{}\"", exact_duration(offset_ns.unsigned_abs())),
-                );
-                add("drift", format!("{drift:?}"));
+                if let Some(offset_ns) = offset_ns {
+                    let sign = if *offset_ns < 0 { "-" } else { "" };
+                    add(
+                        "offset",
+                        format!("\"{sign}{}\"", exact_duration(offset_ns.unsigned_abs())),
+                    );
+                }
+                if let Some(drift) = drift {
+                    add("drift", format!("{drift:?}"));
+                }
             }
         }
         lines.join("\n") + "\n"

@@ -39,6 +39,10 @@ struct Log {
     draws: Vec<(u32, Vec<u32>)>,
     /// What each server recovered from disk at each build: (node, synced, unsynced).
     recovered: Vec<(u32, Option<u64>, Option<u64>)>,
+    /// Every handler run, in order: (node, true time, "timer" or "message").
+    handled: Vec<(u32, Nanos, &'static str)>,
+    /// At every timer: (node, true time, wall clock, monotonic clock).
+    clocks: Vec<(u32, Nanos, Nanos, Nanos)>,
 }
 
 struct Probe {
@@ -100,6 +104,10 @@ impl Node for ProbeNode {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<Hello>, from: NodeId, msg: Hello) {
+        self.log
+            .borrow_mut()
+            .handled
+            .push((self.me, ctx.now(), "message"));
         self.log.borrow_mut().received.push(Received {
             t: ctx.now(),
             from: from.0,
@@ -109,6 +117,12 @@ impl Node for ProbeNode {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<Hello>, timer: TimerId) {
+        {
+            let mut log = self.log.borrow_mut();
+            log.handled.push((self.me, ctx.now(), "timer"));
+            log.clocks
+                .push((self.me, ctx.now(), ctx.local_time(), ctx.mono_time()));
+        }
         self.log
             .borrow_mut()
             .timers
@@ -344,6 +358,118 @@ fn a_fast_clock_fires_timers_early_in_true_time() {
         .collect();
     // The first tick was set before the clock fault; later ones run at double speed.
     assert_eq!(&ticks[..3], &[ms(100), ms(150), ms(200)]);
+}
+
+#[test]
+fn a_drift_starts_where_it_is_set_and_never_steps_the_clock() {
+    // Issue 22: the drift used to scale all of virtual time, so drift -0.5
+    // set at 500ms read 250ms at once, a step back of 250ms.
+    let (_, log) = run(
+        &format!(
+            "{THREE}[[faults]]\nat = \"500ms\"\naction = \"clock\"\ntarget = \"n1\"\ndrift = -0.5\n"
+        ),
+        1,
+    );
+    let n1: Vec<_> = log.clocks.iter().filter(|c| c.0 == 0).collect();
+    assert!(n1.iter().any(|c| c.1 > ms(500)), "n1 ran after the fault");
+    for &&(_, now, wall, mono) in &n1 {
+        let want = if now <= ms(500) {
+            now
+        } else {
+            ms(500) + (now - ms(500)) / 2
+        };
+        assert_eq!(wall, want, "wall clock at {now}");
+        assert_eq!(mono, want, "monotonic clock at {now}");
+    }
+}
+
+#[test]
+fn a_clock_offset_steps_the_wall_clock_and_never_the_monotonic_clock() {
+    let (_, log) = run(
+        &format!(
+            "{THREE}[[faults]]\nat = \"450ms\"\naction = \"clock\"\ntarget = \"n1\"\noffset = \"-400ms\"\n[[faults]]\nat = \"750ms\"\naction = \"clock\"\ntarget = \"n1\"\noffset = \"0\"\ndrift = 0.0\n"
+        ),
+        1,
+    );
+    let n1: Vec<_> = log.clocks.iter().filter(|c| c.0 == 0).collect();
+    assert!(n1.iter().any(|c| c.1 > ms(800)));
+    for &&(_, now, wall, mono) in &n1 {
+        assert_eq!(mono, now, "the monotonic clock never steps");
+        if now > ms(450) && now < ms(750) {
+            assert_eq!(wall, now - ms(400), "stepped back 400ms at {now}");
+        } else {
+            assert_eq!(wall, now, "true time at {now}");
+        }
+    }
+}
+
+#[test]
+fn on_resume_timers_that_came_due_during_the_pause_fire_before_held_messages() {
+    // n3 is paused at 201ms, just as the 200ms round of messages is on its
+    // way: those arrive during the pause, before n3's own 300ms tick comes
+    // due. A real process that wakes at 600ms first sees its clock (the tick
+    // is due) and only then reads its socket; the kernel does the same.
+    let (_, log) = run(
+        &format!("{THREE}[[faults]]\nat = \"201ms\"\naction = \"pause\"\ntarget = \"n3\"\n[[faults]]\nat = \"600ms\"\naction = \"resume\"\ntarget = \"n3\"\n"),
+        1,
+    );
+    let at_resume: Vec<&str> = log
+        .handled
+        .iter()
+        .filter(|h| h.0 == 2 && h.1 == ms(600))
+        .map(|h| h.2)
+        .collect();
+    assert!(
+        at_resume.iter().filter(|&&k| k == "message").count() >= 4,
+        "held messages are released at resume: {at_resume:?}"
+    );
+    assert_eq!(at_resume[0], "timer", "the due tick first: {at_resume:?}");
+    let first_message = at_resume.iter().position(|&k| k == "message").unwrap();
+    assert!(
+        at_resume[first_message..].iter().all(|&k| k == "message"),
+        "no timer after a held message: {at_resume:?}"
+    );
+}
+
+#[test]
+fn the_nemesis_stop_leaves_a_clock_the_scenario_set_alone() {
+    // Issue 23: the nemesis's stop reset every skewed clock, also one set by
+    // the scenario's own [[faults]] entry. It undoes only what it applied.
+    let body = format!(
+        "{THREE}[nemesis]\ninterval = \"40ms\"\nfault_duration = \"100ms\"\nkinds = [\"partition\"]\nstop = \"500ms\"\n[[faults]]\nat = \"100ms\"\naction = \"clock\"\ntarget = \"n1\"\noffset = \"2s\"\n"
+    );
+    let (out, log) = run(&body, 3);
+    assert!(out.nemesis_log.len() > 2, "the nemesis was busy");
+    assert!(
+        !out.nemesis_log
+            .iter()
+            .any(|f| matches!(f.kind, sim::scenario::FaultKind::Clock { .. })),
+        "the nemesis touched no clock: {:?}",
+        out.nemesis_log
+    );
+    let late: Vec<_> = log
+        .clocks
+        .iter()
+        .filter(|c| c.0 == 0 && c.1 > ms(600))
+        .collect();
+    assert!(!late.is_empty());
+    for &&(_, now, wall, _) in &late {
+        assert_eq!(wall, now + ms(2_000), "n1's clock is still 2s ahead");
+    }
+}
+
+#[test]
+fn the_nemesis_stop_resets_the_clocks_it_skewed_itself() {
+    let body = format!(
+        "{THREE}[nemesis]\ninterval = \"20ms\"\nfault_duration = \"2s\"\nkinds = [\"clock\"]\nstop = \"300ms\"\n"
+    );
+    let (out, log) = run(&body, 3);
+    assert!(out.nemesis_log.iter().any(
+        |f| matches!(f.kind, sim::scenario::FaultKind::Clock { offset_ns: Some(o), .. } if o != 0)
+    ));
+    for &(_, now, wall, _) in log.clocks.iter().filter(|c| c.1 > ms(300)) {
+        assert_eq!(wall, now, "every wall clock is put right at the stop");
+    }
 }
 
 #[test]

@@ -33,7 +33,9 @@
 //! walks through them is docs/raft.md.
 //!
 //! The node is sans-IO: handlers record effects in a `Ctx` and never block,
-//! read a clock other than `Ctx::local_time`, or draw randomness other than
+//! read a clock other than `Ctx::mono_time` (the monotonic clock: elections
+//! and leases measure elapsed time, which a wall-clock step must not
+//! change), or draw randomness other than
 //! `Ctx::rng`, so the same code runs under the kernel and in the hand-driven
 //! unit tests of `tests.rs`.
 
@@ -60,7 +62,7 @@ use sim::client::{ClientConfig, RetryPolicy};
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{NodeTable, Protocol, Violation};
 use sim::scenario::{parse_system, Scenario, ScenarioError};
-use sim::time::{ms, serde_duration, Nanos};
+use sim::time::{fmt_duration, ms, serde_duration, Nanos};
 
 /// The roles Raft nodes report, which fault targets such as `target = "leader"`
 /// resolve against.
@@ -92,9 +94,13 @@ pub enum ReadMode {
     /// leadership with a round of heartbeats, answer once applied that far.
     ReadIndex,
     /// Lease reads (dissertation §6.4.1): answer alone while a lease, renewed by
-    /// heartbeat rounds, holds by the leader's local clock.
+    /// heartbeat rounds, holds by the leader's monotonic clock.
     Lease,
 }
+
+/// The shortest `heartbeat_interval` a scenario may set; the election timeout
+/// must be at least twice it.
+pub const MIN_HEARTBEAT: Nanos = sim::time::NANOS_PER_MILLI;
 
 /// Raft's `[system]` parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -126,8 +132,9 @@ pub struct Params {
     /// lets the Figure 8 bug show.
     #[serde(default = "default_max_entries")]
     pub max_entries_per_message: usize,
-    /// The assumed bound on clock drift (0.1 = clocks run at most 10% off);
-    /// leases are shortened by it.
+    /// The assumed bound on clock drift (0.1 = every clock runs at most 10%
+    /// fast or slow); leases are shortened by it, to `election_timeout_min x
+    /// (1 - max_clock_drift) / (1 + max_clock_drift)`.
     #[serde(default = "default_drift")]
     pub max_clock_drift: f64,
 
@@ -191,10 +198,28 @@ impl Params {
     /// Checks the parameters against each other; the message names the field
     /// and what would be valid.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        if self.election_timeout_min == 0 {
+        // A heartbeat every nanosecond (or an election every few) makes a
+        // run do a round of messages per nanosecond of virtual time: minutes
+        // of wall time and gigabytes before `max_events` stops it. Real Raft
+        // deployments use tens of milliseconds; a millisecond is the floor.
+        if self.heartbeat_interval < MIN_HEARTBEAT {
+            return Err((
+                "heartbeat_interval",
+                format!(
+                    "heartbeat_interval = \"{}\": must be at least {} and below election_timeout_min, e.g. \"50ms\"",
+                    fmt_duration(self.heartbeat_interval),
+                    fmt_duration(MIN_HEARTBEAT)
+                ),
+            ));
+        }
+        if self.election_timeout_min < 2 * MIN_HEARTBEAT {
             return Err((
                 "election_timeout_min",
-                "election_timeout_min must be more than 0, e.g. \"150ms\"".into(),
+                format!(
+                    "election_timeout_min = \"{}\": must be at least {} (above heartbeat_interval), e.g. \"150ms\"",
+                    fmt_duration(self.election_timeout_min),
+                    fmt_duration(2 * MIN_HEARTBEAT)
+                ),
             ));
         }
         if self.election_timeout_max < self.election_timeout_min {

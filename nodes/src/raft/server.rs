@@ -87,7 +87,8 @@ pub struct Server {
     applied: u64,
     kv: Kv,
     votes: BTreeSet<NodeId>,
-    /// When this server last heard from a leader of its term, by its local clock.
+    /// When this server last heard from a leader of its term, by its
+    /// monotonic clock (the promise behind leases is elapsed time).
     heard_leader_at: Option<Nanos>,
 
     // Leader state.
@@ -97,9 +98,10 @@ pub struct Server {
     /// Peers heard from since the last CheckQuorum tick.
     active: BTreeSet<NodeId>,
     round: u64,
-    /// When each recent round began, by the local clock (for leases).
+    /// When each recent round began, by the monotonic clock (for leases).
     round_started: BTreeMap<u64, Nanos>,
-    /// The local time until which the lease lets this leader read alone.
+    /// The monotonic-clock reading until which the lease lets this leader
+    /// read alone.
     lease_until: Option<Nanos>,
     reads: Vec<PendingRead>,
     /// Reads answered on the lease alone, ever (for the lease-safety check).
@@ -209,7 +211,7 @@ impl Server {
             // keeps the promise it may have made: no votes for one minimum
             // election timeout. Without this, crashing followers could let
             // a new leader in while the old one's lease still runs.
-            self.heard_leader_at = Some(ctx.local_time());
+            self.heard_leader_at = Some(ctx.mono_time());
         }
         self.reset_election_timer(ctx);
         self.flush(ctx);
@@ -393,9 +395,8 @@ impl Server {
         if self.role == Role::Leader {
             return true;
         }
-        self.heard_leader_at.is_some_and(|at| {
-            ctx.local_time().saturating_sub(at) < self.params.election_timeout_min
-        })
+        self.heard_leader_at
+            .is_some_and(|at| ctx.mono_time().saturating_sub(at) < self.params.election_timeout_min)
     }
 
     fn become_follower(&mut self, ctx: &mut Ctx<Msg>, term: u64, leader: Option<NodeId>) {
@@ -554,7 +555,7 @@ impl Server {
         } else {
             self.reset_election_timer(ctx);
         }
-        self.heard_leader_at = Some(ctx.local_time());
+        self.heard_leader_at = Some(ctx.mono_time());
 
         // The consistency check: the entry before the new ones must match.
         if prev_index > self.log.last_index() {
@@ -660,7 +661,7 @@ impl Server {
 
     fn new_round(&mut self, ctx: &mut Ctx<Msg>) {
         self.round += 1;
-        self.round_started.insert(self.round, ctx.local_time());
+        self.round_started.insert(self.round, ctx.mono_time());
     }
 
     fn broadcast_append(&mut self) {
@@ -761,7 +762,7 @@ impl Server {
         if f == OpFn::Read && self.params.read_mode != ReadMode::Log {
             let read_index = self.commit.max(self.term_start);
             let lease_ok = self.params.read_mode == ReadMode::Lease
-                && self.lease_until.is_some_and(|t| ctx.local_time() < t);
+                && self.lease_until.is_some_and(|t| ctx.mono_time() < t);
             let round = if lease_ok || self.peers.is_empty() {
                 None
             } else {
@@ -823,10 +824,15 @@ impl Server {
         self.serve_reads();
     }
 
-    /// How long a lease lasts by this leader's clock. Followers promise not to
-    /// elect anyone for `election_timeout_min` after hearing from the leader,
-    /// by *their* clocks; a leader whose clock runs slow would overstay, so the
-    /// lease is shortened by the bound on clock drift.
+    /// How long a lease lasts, measured on this leader's monotonic clock
+    /// (elapsed time: a step of the wall clock neither stretches nor cuts it).
+    /// Followers promise not to elect anyone for `election_timeout_min` after
+    /// hearing from the leader, by *their* monotonic clocks. Every clock may
+    /// run off by up to `max_clock_drift` (rho): a follower's clock that runs
+    /// fast ends the promise after `min / (1 + rho)` of real time, and a
+    /// leader's clock that runs slow stretches a lease of `L` to `L / (1 -
+    /// rho)`. So the lease is `min x (1 - rho) / (1 + rho)`: it ends no later
+    /// than the promise when both are as far off as the bound allows.
     fn lease_length(&self) -> Nanos {
         let base = self
             .params
@@ -835,7 +841,8 @@ impl Server {
         if self.params.lease_reads_without_clock_bound {
             base
         } else {
-            (base as f64 * (1.0 - self.params.max_clock_drift).max(0.0)) as Nanos
+            let rho = self.params.max_clock_drift;
+            (base as f64 * (1.0 - rho).max(0.0) / (1.0 + rho)) as Nanos
         }
     }
 

@@ -27,6 +27,8 @@ struct Solo {
     disk: Disk,
     rng: ChaCha8Rng,
     now: Nanos,
+    /// This server's clocks (a perfect clock unless a test sets a fault).
+    clock: Clock,
     params: Params,
 }
 
@@ -44,6 +46,7 @@ impl Solo {
             disk,
             rng: ChaCha8Rng::seed_from_u64(7),
             now: 0,
+            clock: Clock::default(),
             params,
         }
     }
@@ -78,7 +81,7 @@ impl Solo {
         let mut ctx = Ctx::new(
             self.server.id(),
             self.now,
-            Clock::default(),
+            self.clock,
             &mut self.rng,
             &mut self.disk,
             &self.cluster,
@@ -732,7 +735,8 @@ fn dissertation_6_4_1_a_lease_read_is_answered_alone_while_the_lease_holds() {
         *round = 1;
     }
     s.recv(N2, ack);
-    // The lease: 150ms from the round's start, less 10% for drift.
+    // The lease: 150ms from the round's start, times (1 - 0.1) / (1 + 0.1)
+    // for drift: about 122.7ms.
     s.now = ms(100);
     let effects = s.recv(c1, client_request(1, OpFn::Read));
     assert_eq!(
@@ -744,8 +748,111 @@ fn dissertation_6_4_1_a_lease_read_is_answered_alone_while_the_lease_holds() {
     let effects = s.recv(c1, client_request(2, OpFn::Read));
     assert!(
         client_replies(&effects).is_empty(),
-        "135ms later the lease is over"
+        "140ms later the lease is over"
     );
+}
+
+/// A leader whose lease is confirmed at 0 (round 1 acknowledged).
+fn lease_leader() -> Solo {
+    let params = Params {
+        read_mode: ReadMode::Lease,
+        ..Params::default()
+    };
+    let mut s = Solo::new(N1, 3, 1, params);
+    s.timer(ELECTION_TIMER);
+    s.recv(N2, granted(1));
+    let mut ack = ok_reply(1, 1);
+    if let Msg::AppendEntriesReply { round, .. } = &mut ack {
+        *round = 1;
+    }
+    s.recv(N2, ack);
+    s
+}
+
+#[test]
+fn dissertation_6_4_1_a_wall_clock_stepped_back_does_not_stretch_the_lease() {
+    // Issue 22: the lease was an absolute deadline on the wall clock, so an
+    // NTP step back of 1s at 50ms kept it "valid" for another second while
+    // the followers, whose promise ends after 150ms, elect a new leader. The
+    // lease is elapsed time on the monotonic clock, which never steps.
+    let c1 = NodeId(3);
+    let mut s = lease_leader();
+    s.now = ms(50);
+    s.clock = s.clock.set(ms(50), Some(-(ms(1_000) as i64)), None);
+    let effects = s.recv(c1, client_request(1, OpFn::Read));
+    assert_eq!(
+        client_replies(&effects),
+        vec![(1, ClientResult::Ok(Some(Value::Nil)))],
+        "inside the lease the step changes nothing"
+    );
+    s.now = ms(140);
+    let effects = s.recv(c1, client_request(2, OpFn::Read));
+    assert!(
+        client_replies(&effects).is_empty(),
+        "the lease ended 140ms after it began, whatever the wall clock says"
+    );
+}
+
+#[test]
+fn dissertation_6_4_1_the_lease_margin_covers_a_slow_leader_and_fast_followers() {
+    // With max_clock_drift = 0.5 a leader whose clock runs 50% slow and a
+    // follower whose clock runs 50% fast are both within the bound. The
+    // follower's promise lasts 150ms by its clock, 100ms of real time; the
+    // lease, 150ms x 0.5 / 1.5 = 50ms by the leader's slow clock, lasts
+    // 100ms of real time too, so it ends no later than the promise.
+    let c1 = NodeId(3);
+    let params = Params {
+        read_mode: ReadMode::Lease,
+        max_clock_drift: 0.5,
+        ..Params::default()
+    };
+    let mut s = Solo::new(N1, 3, 1, params);
+    s.clock = Clock::default().set(0, None, Some(-0.5));
+    s.timer(ELECTION_TIMER);
+    s.recv(N2, granted(1));
+    let mut ack = ok_reply(1, 1);
+    if let Msg::AppendEntriesReply { round, .. } = &mut ack {
+        *round = 1;
+    }
+    s.recv(N2, ack);
+    s.now = ms(99);
+    let effects = s.recv(c1, client_request(1, OpFn::Read));
+    assert_eq!(client_replies(&effects).len(), 1, "99ms real: inside");
+    s.now = ms(101);
+    let effects = s.recv(c1, client_request(2, OpFn::Read));
+    assert!(client_replies(&effects).is_empty(), "101ms real: over");
+}
+
+#[test]
+fn dissertation_6_4_1_a_wall_clock_stepped_forward_does_not_end_a_followers_promise() {
+    // The follower's side of the lease: no vote for anyone within
+    // election_timeout_min of hearing from the leader, by its monotonic
+    // clock. A wall clock stepped 1s forward must not end the promise early.
+    let params = Params {
+        read_mode: ReadMode::Lease,
+        ..Params::default()
+    };
+    let mut s = Solo::new(N2, 3, 0, params);
+    s.now = ms(1_000);
+    s.recv(
+        N1,
+        Msg::AppendEntries {
+            term: 1,
+            prev_index: 0,
+            prev_term: 0,
+            entries: vec![],
+            commit: 0,
+            round: 1,
+        },
+    );
+    s.now = ms(1_010);
+    s.clock = s.clock.set(ms(1_010), Some(ms(1_000) as i64), None);
+    s.now = ms(1_020);
+    let effects = s.recv(N3, vote_request(2, 0, 0));
+    assert!(matches!(
+        sends(&effects)[0].1,
+        Msg::RequestVoteReply { granted: false, .. }
+    ));
 }
 
 // ---- A deterministic in-test network ----
