@@ -11,13 +11,35 @@
 //! claim about the key's value that the checker verifies. Unless an earlier
 //! attempt may have taken effect: then the retry may be finding the cas's own
 //! new value, and the operation is `Info`.
+//!
+//! # Sessions: how a request is named, and what a restart does to it
+//!
+//! Every attempt of an operation carries the same [`RequestId`]: the client's
+//! [`SessionId`] and a sequence number, 1 for the session's first operation.
+//! Servers keep a [`SessionTable`] so that a retried write is applied once and
+//! answered from the cached result (at-most-once, §8 of the Raft paper).
+//!
+//! The rule for restarts, decided here once for every protocol: **a restarted
+//! client is a new session.** A client keeps nothing on disk; its session is
+//! its node id and its incarnation ([`Ctx::incarnation`], counted by the
+//! driver: 0 until the first crash, one more per restart), and its sequence
+//! numbers start again at 1 in each incarnation. A server that sees a higher
+//! incarnation of a client starts that client's session afresh (the new
+//! process's requests are new operations, never retries); a request from a
+//! lower incarnation is a dead process's late message, and is not applied.
+//! Without the incarnation a restarted client's seq 1, 2, ... would look like
+//! retries of operations its old self already ran, and be answered from the
+//! cache without being applied.
+
+use std::collections::BTreeMap;
+use std::fmt;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::history::{Outcome, Value};
 
-use crate::node::{Ctx, Request, TimerId};
+use crate::node::{Ctx, NodeId, Request, TimerId};
 use crate::time::{serde_duration, Nanos};
 
 /// Timer ids at the top of the range are reserved for the client core.
@@ -71,6 +93,144 @@ impl RetryPolicy {
     }
 }
 
+/// One run of one client process: its node and its incarnation (how many
+/// times that node had been restarted when the process started).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionId {
+    pub client: NodeId,
+    pub incarnation: u64,
+}
+
+/// One operation of one session: every attempt of the operation carries it,
+/// and the reply names it back, so the client can match a reply to the
+/// operation it answers and a server can tell a retry from a new operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId {
+    pub session: SessionId,
+    /// 1 for the session's first operation, one more for each after.
+    pub seq: u64,
+}
+
+impl fmt::Display for RequestId {
+    /// `n5.1#7`: node index 5, incarnation 1, seq 7.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "n{}.{}#{}",
+            self.session.client.0, self.session.incarnation, self.seq
+        )
+    }
+}
+
+/// What a server's session table says about a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Seen<'a, R> {
+    /// Not applied yet: apply it, then [`SessionTable::record`] the result.
+    New,
+    /// The session's last operation, applied already: a retry. Answer with
+    /// the cached result; do not apply it again.
+    Retry(&'a R),
+    /// Older than the session's last operation (the client has moved on), or
+    /// from an earlier incarnation of the client (a dead process): nobody is
+    /// waiting for an answer, and it must not be applied.
+    Stale,
+}
+
+/// A server's at-most-once table: per client node, its newest session, the
+/// last operation applied in it and what that operation returned (`R`: the
+/// reply, or wherever the server keeps it). A client has one operation open at
+/// a time, so the last one is the only one a retry can be for.
+///
+/// Keyed by node, not by session: a new incarnation replaces the old one's
+/// entry, so the table holds one entry per client however often clients
+/// restart, and the old incarnation's late messages are recognised as
+/// [`Seen::Stale`] because their incarnation is lower.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionTable<R> {
+    sessions: BTreeMap<NodeId, (u64, u64, R)>,
+}
+
+impl<R> Default for SessionTable<R> {
+    fn default() -> Self {
+        SessionTable {
+            sessions: BTreeMap::new(),
+        }
+    }
+}
+
+impl<R> SessionTable<R> {
+    pub fn check(&self, id: RequestId) -> Seen<'_, R> {
+        match self.sessions.get(&id.session.client) {
+            None => Seen::New,
+            Some((inc, last, result)) => {
+                if id.session.incarnation > *inc {
+                    Seen::New
+                } else if id.session.incarnation < *inc || id.seq < *last {
+                    Seen::Stale
+                } else if id.seq == *last {
+                    Seen::Retry(result)
+                } else {
+                    Seen::New
+                }
+            }
+        }
+    }
+
+    /// Records that request `id` was applied and returned `result`: a
+    /// request [`SessionTable::check`] called new, or the next entry of a log
+    /// replayed in order (to rebuild the table).
+    pub fn record(&mut self, id: RequestId, result: R) {
+        self.sessions.insert(
+            id.session.client,
+            (id.session.incarnation, id.seq, result),
+        );
+    }
+
+    /// The last request applied for `client`, and its result.
+    pub fn last(&self, client: NodeId) -> Option<(RequestId, &R)> {
+        self.sessions.get(&client).map(|(inc, seq, r)| {
+            (
+                RequestId {
+                    session: SessionId {
+                        client,
+                        incarnation: *inc,
+                    },
+                    seq: *seq,
+                },
+                r,
+            )
+        })
+    }
+
+    pub fn clear(&mut self) {
+        self.sessions.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    /// Every session's last request and result, in client order.
+    pub fn iter(&self) -> impl Iterator<Item = (RequestId, &R)> {
+        self.sessions.iter().map(|(client, (inc, seq, r))| {
+            (
+                RequestId {
+                    session: SessionId {
+                        client: *client,
+                        incarnation: *inc,
+                    },
+                    seq: *seq,
+                },
+                r,
+            )
+        })
+    }
+}
+
 /// The client settings every protocol's client reads from `[workload]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClientConfig {
@@ -82,6 +242,8 @@ pub struct ClientConfig {
 #[derive(Clone, Debug)]
 pub struct Open {
     pub req: Request,
+    /// What every attempt of it carries.
+    pub id: RequestId,
     /// 1 for the first attempt.
     pub attempt: u32,
     /// Whether some earlier attempt timed out (so the outcome can no longer be Fail).
@@ -105,11 +267,38 @@ pub enum ClientTimer {
 pub struct ClientCore {
     pub config: ClientConfig,
     open: Option<Open>,
+    /// The last request id this process gave out (seq 0: none yet).
+    last: Option<RequestId>,
 }
 
 impl ClientCore {
     pub fn new(config: ClientConfig) -> Self {
-        ClientCore { config, open: None }
+        ClientCore {
+            config,
+            open: None,
+            last: None,
+        }
+    }
+
+    /// The id of the newest operation (open or done), if there was one.
+    pub fn last_id(&self) -> Option<RequestId> {
+        self.last
+    }
+
+    /// The id of the next operation: the next seq of this process's session.
+    /// A client node object lives for one incarnation (a restart rebuilds
+    /// it), so the first operation of every incarnation is seq 1 of a new
+    /// session.
+    fn next_id<M>(&self, ctx: &Ctx<M>) -> RequestId {
+        let session = SessionId {
+            client: ctx.me(),
+            incarnation: ctx.incarnation(),
+        };
+        let seq = match self.last {
+            Some(last) if last.session == session => last.seq + 1,
+            _ => 1,
+        };
+        RequestId { session, seq }
     }
 
     /// The open operation, if any.
@@ -123,8 +312,11 @@ impl ClientCore {
             self.open.is_none(),
             "a client has one operation open at a time"
         );
+        let id = self.next_id(ctx);
+        self.last = Some(id);
         self.open = Some(Open {
             req,
+            id,
             attempt: 1,
             uncertain: false,
         });

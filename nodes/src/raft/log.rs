@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use sim::client::RequestId;
 use sim::history::OpFn;
-use sim::node::{Disk, NodeId};
+use sim::node::Disk;
 
 /// What an entry asks the state machine to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,11 +13,12 @@ pub enum Command {
     /// The entry a new leader appends at the start of its term (§5.4.2, §8): once
     /// it is committed, every entry before it is committed too.
     Noop,
-    /// A client's operation. `(client, seq)` identifies it so that a retried
-    /// command is applied once (§8, the session table).
+    /// A client's operation. `id` (the client's session and sequence number)
+    /// identifies it so that a retried command is applied once (§8, the
+    /// session table), and a restarted client's new commands are never taken
+    /// for its old ones.
     Client {
-        client: NodeId,
-        seq: u64,
+        id: RequestId,
         key: String,
         f: OpFn,
     },

@@ -25,7 +25,6 @@ pub struct Client {
     core: ClientCore,
     primary: Option<NodeId>,
     guess: usize,
-    seq: u64,
     redirects: usize,
     /// Where the open attempt went.
     target: Option<NodeId>,
@@ -45,7 +44,6 @@ impl Client {
             core: ClientCore::new(config),
             primary: data.first().copied(),
             guess: 0,
-            seq: 0,
             redirects: 0,
             target: None,
             seen: None,
@@ -65,7 +63,7 @@ impl Client {
 
     fn send(&mut self, ctx: &mut Ctx<Msg>) {
         let Some(open) = self.core.open() else { return };
-        let (key, f) = (open.req.key.clone(), open.req.f.clone());
+        let (id, key, f) = (open.id, open.req.key.clone(), open.req.f.clone());
         let read = f == OpFn::Read;
         let (to, min) = if read && !self.to_primary && self.routing != ReadRouting::Primary {
             // A replica: any data server but the primary we know of.
@@ -93,7 +91,7 @@ impl Client {
         ctx.send(
             to,
             Msg::Request {
-                seq: self.seq,
+                id,
                 key,
                 f,
                 min,
@@ -102,7 +100,6 @@ impl Client {
     }
 
     pub fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
-        self.seq += 1;
         self.redirects = 0;
         self.to_primary = false;
         self.core.begin(ctx, req);
@@ -119,11 +116,11 @@ impl Client {
     }
 
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
-        let Msg::Reply { seq, answer } = msg else {
+        let Msg::Reply { id, answer } = msg else {
             return;
         };
         let Some(open) = self.core.open() else { return };
-        if seq != self.seq {
+        if id != open.id {
             return;
         }
         let read = open.req.f == OpFn::Read;
@@ -210,7 +207,7 @@ impl Client {
         Status {
             role: "client",
             fields: vec![
-                ("seq", self.seq.to_string()),
+                ("seq", self.core.last_id().map_or(0, |i| i.seq).to_string()),
                 (
                     "primary",
                     self.primary.map_or("-".into(), |n| format!("n{}", n.0 + 1)),

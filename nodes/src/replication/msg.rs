@@ -2,6 +2,7 @@
 //! primary's log stream, heartbeats to the monitor, and the monitor's
 //! failover (probe, then promote).
 
+use sim::client::RequestId;
 use sim::history::{OpFn, Value};
 use sim::node::{Message, NodeId};
 use sim::time::Nanos;
@@ -24,10 +25,11 @@ pub enum Op {
     /// Written by a new primary first, so that its epoch's entries can be
     /// counted as committed (as Raft's no-op, Raft §8).
     Noop,
-    /// A client's write; `(client, seq)` lets a retry be applied once.
+    /// A client's write; `id` (the client's session and sequence number)
+    /// lets a retry be applied once, and tells a restarted client's new
+    /// writes from its old ones (see `sim::client`).
     Client {
-        client: u32,
-        seq: u64,
+        id: RequestId,
         key: String,
         f: OpFn,
     },
@@ -63,15 +65,16 @@ pub enum Answer {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Msg {
+    /// Every attempt of one operation carries the same `id`.
     Request {
-        seq: u64,
+        id: RequestId,
         key: String,
         f: OpFn,
         /// Read-your-writes routing: serve only once caught up to here.
         min: Option<Pos>,
     },
     Reply {
-        seq: u64,
+        id: RequestId,
         answer: Answer,
     },
     /// The primary's stream: entries after `prev`, and how far it has

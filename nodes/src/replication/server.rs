@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use sim::client::{RequestId, Seen, SessionTable};
 use sim::history::OpFn;
 use sim::node::{Ctx, Disk, NodeId, Status, TimerId};
 use sim::time::{fmt_duration, Nanos};
@@ -102,11 +103,14 @@ pub struct Server {
     /// The state with every entry applied, committed or not: cas is judged
     /// against it, and it holds the sessions that make retries idempotent.
     head: Kv,
-    sessions: BTreeMap<u32, (u64, u64)>,
+    /// Per client: its newest session and the log index of its last write.
+    /// A restarted client is a new session (a higher incarnation), so its
+    /// writes are new even though its sequence numbers start again at 1.
+    sessions: SessionTable<u64>,
     matched: BTreeMap<NodeId, u64>,
     next: BTreeMap<NodeId, u64>,
-    /// Client writes waiting for their entry to commit: index -> (client, seq).
-    waiting: BTreeMap<u64, (NodeId, u64)>,
+    /// Client writes waiting for their entry to commit: index -> (client, id).
+    waiting: BTreeMap<u64, (NodeId, RequestId)>,
     /// The lease, one round per heartbeat sent as primary: each round's
     /// timer was armed when its heartbeat left, for the lease shortened by
     /// the drift bound; the monitor's answer grants it. The lease holds
@@ -170,7 +174,7 @@ impl Server {
             kv: Kv::default(),
             commit: 0,
             head: Kv::default(),
-            sessions: BTreeMap::new(),
+            sessions: SessionTable::default(),
             matched: BTreeMap::new(),
             next: BTreeMap::new(),
             waiting: BTreeMap::new(),
@@ -281,15 +285,9 @@ impl Server {
     }
 
     fn append(&mut self, ctx: &mut Ctx<Msg>, e: Entry) {
-        if let Op::Client {
-            client,
-            seq,
-            key,
-            f,
-        } = &e.op
-        {
+        if let Op::Client { id, key, f } = &e.op {
             self.head.apply(key, f);
-            self.sessions.insert(*client, (*seq, self.last() + 1));
+            self.sessions.record(*id, self.last() + 1);
         }
         ctx.disk().put(("log", self.last() + 1), e.clone());
         self.log.push(e);
@@ -416,7 +414,7 @@ impl Server {
 
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
         match msg {
-            Msg::Request { seq, key, f, min } => self.on_request(ctx, from, seq, key, f, min),
+            Msg::Request { id, key, f, min } => self.on_request(ctx, from, id, key, f, min),
             Msg::Append {
                 epoch,
                 prev,
@@ -566,8 +564,8 @@ impl Server {
         }
         self.sessions.clear();
         for (i, e) in self.log.iter().enumerate() {
-            if let Op::Client { client, seq, .. } = &e.op {
-                self.sessions.insert(*client, (*seq, i as u64 + 1));
+            if let Op::Client { id, .. } = &e.op {
+                self.sessions.record(*id, i as u64 + 1);
             }
         }
         self.waiting.clear();
@@ -622,12 +620,12 @@ impl Server {
                 .map(|(i, _)| *i)
                 .collect();
             for i in done {
-                if let Some((client, seq)) = self.waiting.remove(&i) {
+                if let Some((client, id)) = self.waiting.remove(&i) {
                     let pos = self.pos_at(i);
                     ctx.send(
                         client,
                         Msg::Reply {
-                            seq,
+                            id,
                             answer: Answer::Ok { value: None, pos },
                         },
                     );
@@ -640,12 +638,12 @@ impl Server {
         &mut self,
         ctx: &mut Ctx<Msg>,
         from: NodeId,
-        seq: u64,
+        id: RequestId,
         key: String,
         f: OpFn,
         min: Option<Pos>,
     ) {
-        let reply = |ctx: &mut Ctx<Msg>, answer| ctx.send(from, Msg::Reply { seq, answer });
+        let reply = |ctx: &mut Ctx<Msg>, answer| ctx.send(from, Msg::Reply { id, answer });
         let is_read = f == OpFn::Read;
         if self.role == Role::Replica {
             if !is_read {
@@ -701,21 +699,21 @@ impl Server {
                 },
             );
         }
-        let client = from.0;
-        if let Some(&(s, index)) = self.sessions.get(&client) {
-            if s == seq {
+        match self.sessions.check(id) {
+            Seen::Retry(&index) => {
                 // A retry of a write already in the log.
                 if index <= self.commit {
                     let pos = self.pos_at(index);
                     reply(ctx, Answer::Ok { value: None, pos });
                 } else {
-                    self.waiting.insert(index, (from, seq));
+                    self.waiting.insert(index, (from, id));
                 }
                 return;
             }
-            if s > seq {
-                return;
-            }
+            // An operation its client has moved on from, or a write of a
+            // client process that has since restarted: nobody waits for it.
+            Seen::Stale => return,
+            Seen::New => {}
         }
         if let OpFn::Cas { expected, .. } = &f {
             if self.head.get(&key) != *expected {
@@ -725,8 +723,7 @@ impl Server {
         let e = Entry {
             epoch: self.epoch,
             op: Op::Client {
-                client,
-                seq,
+                id,
                 key,
                 f,
             },
@@ -735,7 +732,7 @@ impl Server {
         self.first_write_at.get_or_insert(ctx.now());
         self.append(ctx, e);
         ctx.disk().sync();
-        self.waiting.insert(self.last(), (from, seq));
+        self.waiting.insert(self.last(), (from, id));
         for p in self.peers.clone() {
             // Stream at once to replicas that are keeping up; the tick
             // catches up the others.

@@ -1,4 +1,5 @@
-use sim::history::OpFn;
+use sim::client::{RequestId, Seen, SessionTable};
+use sim::history::{OpFn, Value};
 use sim::node::{Ctx, Disk, NodeId, Status, TimerId};
 use sim::time::Nanos;
 
@@ -7,12 +8,21 @@ use super::{Msg, Params};
 const FLUSH: TimerId = TimerId(1);
 use crate::kv::Kv;
 
-/// A write-ahead log record: the key and the change.
+/// A write-ahead log record: the key, the change, and the request that made
+/// it (so that recovery rebuilds the session table with the data).
 #[derive(Clone, Debug)]
 struct WalRecord {
+    id: RequestId,
     key: String,
     f: OpFn,
 }
+
+/// What the server answered a request: (took effect, output).
+type Answer = (bool, Option<Value>);
+
+/// The checkpoint: the map, the session table, and the first log index it
+/// does not cover.
+type Checkpoint = (Kv, SessionTable<Answer>, u64);
 
 /// After this many log records the server writes a checkpoint of the whole map
 /// and drops the records it covers, so the log (and recovery) stays short.
@@ -21,6 +31,13 @@ const CHECKPOINT_EVERY: u64 = 1_000;
 /// The one server: a key-value map rebuilt from its checkpoint and write-ahead log.
 pub struct Server {
     kv: Kv,
+    /// At-most-once: per client, the last request applied and its answer.
+    /// It changes with the map and is persisted with it (in the log records
+    /// and the checkpoint), so it never claims a write the map lost, nor
+    /// forgets one the map kept.
+    sessions: SessionTable<Answer>,
+    /// Retries answered from the session table instead of applied again.
+    retries: u64,
     sync_writes: bool,
     flush_interval: Nanos,
     next_wal: u64,
@@ -33,18 +50,21 @@ impl Server {
     /// Rebuilds the map from the checkpoint and the log records after it: after
     /// a crash, only what was synced.
     pub fn recover(params: &Params, disk: &Disk) -> Server {
-        let (mut kv, wal_start) = disk
-            .get::<(Kv, u64)>(("checkpoint", 0))
+        let (mut kv, mut sessions, wal_start) = disk
+            .get::<Checkpoint>(("checkpoint", 0))
             .cloned()
-            .unwrap_or((Kv::default(), 1));
+            .unwrap_or((Kv::default(), SessionTable::default(), 1));
         let indexes = disk.indexes("wal");
         for &i in indexes.iter().filter(|&&i| i >= wal_start) {
             if let Some(r) = disk.get::<WalRecord>(("wal", i)) {
-                kv.apply(&r.key, &r.f);
+                let applied = kv.apply(&r.key, &r.f);
+                sessions.record(r.id, (applied.took_effect, applied.output));
             }
         }
         Server {
             kv,
+            sessions,
+            retries: 0,
             sync_writes: params.sync_writes,
             flush_interval: params.flush_interval,
             next_wal: indexes.last().map_or(wal_start, |i| (i + 1).max(wal_start)),
@@ -56,7 +76,8 @@ impl Server {
     fn checkpoint(&mut self, ctx: &mut Ctx<Msg>) {
         let upto = self.next_wal;
         let disk = ctx.disk();
-        disk.put(("checkpoint", 0), (self.kv.clone(), upto));
+        let checkpoint: Checkpoint = (self.kv.clone(), self.sessions.clone(), upto);
+        disk.put(("checkpoint", 0), checkpoint);
         for i in self.wal_start..upto {
             disk.delete(("wal", i));
         }
@@ -77,13 +98,35 @@ impl Server {
     }
 
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
-        let Msg::Request { op, key, f } = msg else {
+        let Msg::Request { id, key, f } = msg else {
             return;
         };
+        match self.sessions.check(id) {
+            Seen::New => {}
+            Seen::Retry(&(took_effect, ref output)) => {
+                // Applied already, its reply lost or slow: answer it again.
+                self.retries += 1;
+                let output = output.clone();
+                ctx.send(
+                    from,
+                    Msg::Reply {
+                        id,
+                        took_effect,
+                        output,
+                    },
+                );
+                return;
+            }
+            // The client has moved on, or restarted since: nobody waits.
+            Seen::Stale => return,
+        }
         let applied = self.kv.apply(&key, &f);
         self.applied += 1;
+        self.sessions
+            .record(id, (applied.took_effect, applied.output.clone()));
         if applied.took_effect && f != OpFn::Read {
-            ctx.disk().put(("wal", self.next_wal), WalRecord { key, f });
+            ctx.disk()
+                .put(("wal", self.next_wal), WalRecord { id, key, f });
             self.next_wal += 1;
             if self.next_wal - self.wal_start >= CHECKPOINT_EVERY {
                 self.checkpoint(ctx);
@@ -95,7 +138,7 @@ impl Server {
         ctx.send(
             from,
             Msg::Reply {
-                op,
+                id,
                 took_effect: applied.took_effect,
                 output: applied.output,
             },
@@ -108,6 +151,7 @@ impl Server {
             fields: vec![
                 ("keys", self.kv.len().to_string()),
                 ("applied", self.applied.to_string()),
+                ("retries", self.retries.to_string()),
                 ("wal", (self.next_wal - 1).to_string()),
                 ("sync", self.sync_writes.to_string()),
             ],
