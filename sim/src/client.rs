@@ -534,4 +534,82 @@ mod tests {
         let done = completion(&mut core, |c, ctx| c.found_other(ctx));
         assert_eq!(done, Some((Outcome::Fail, true, true)));
     }
+
+    /// The id `begin` gave the operation, run in incarnation `incarnation`.
+    fn begin_as(core: &mut ClientCore, incarnation: u64, op: u64) -> RequestId {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut disk = Disk::default();
+        let cluster = Cluster::new(1, 1);
+        let mut effects: Vec<Effect<()>> = Vec::new();
+        let mut ctx = Ctx::new(
+            NodeId(1),
+            0,
+            Clock::default(),
+            &mut rng,
+            &mut disk,
+            &cluster,
+            &mut effects,
+        )
+        .with_incarnation(incarnation);
+        let req = Request {
+            id: OpId(op),
+            key: "k0".into(),
+            f: OpFn::Write(Value::Int(op as i64)),
+        };
+        core.begin(&mut ctx, req);
+        let id = core.open().expect("open").id;
+        core.finish(&mut ctx, Outcome::Ok, None);
+        id
+    }
+
+    fn rid(incarnation: u64, seq: u64) -> RequestId {
+        RequestId {
+            session: SessionId {
+                client: NodeId(1),
+                incarnation,
+            },
+            seq,
+        }
+    }
+
+    #[test]
+    fn a_restarted_client_is_a_new_session_numbered_from_one() {
+        // Issue 22 item 1: a restarted client is rebuilt with a fresh core and
+        // numbers its operations from 1 again. Its ids must still differ from
+        // every id its old self used, or servers take its new operations for
+        // retries of old ones.
+        let config = ClientConfig {
+            timeout: 50 * MS,
+            retry: RetryPolicy::None,
+        };
+        let mut before = ClientCore::new(config.clone());
+        let old: Vec<RequestId> = (0..3).map(|op| begin_as(&mut before, 0, op)).collect();
+        assert_eq!(old, vec![rid(0, 1), rid(0, 2), rid(0, 3)]);
+        let mut after = ClientCore::new(config);
+        let new: Vec<RequestId> = (3..6).map(|op| begin_as(&mut after, 1, op)).collect();
+        assert_eq!(new, vec![rid(1, 1), rid(1, 2), rid(1, 3)]);
+        assert!(new.iter().all(|id| !old.contains(id)));
+        assert_eq!(after.last_id(), Some(rid(1, 3)));
+    }
+
+    #[test]
+    fn a_session_table_answers_a_retry_from_the_cache_and_ignores_the_stale() {
+        let mut t: SessionTable<&str> = SessionTable::default();
+        assert_eq!(t.check(rid(0, 1)), Seen::New);
+        t.record(rid(0, 1), "one");
+        t.record(rid(0, 2), "two");
+        assert_eq!(t.check(rid(0, 2)), Seen::Retry(&"two"));
+        assert_eq!(t.check(rid(0, 1)), Seen::Stale, "the client moved on");
+        assert_eq!(t.check(rid(0, 3)), Seen::New);
+        // The client restarts: its seq 1 and 2 are new, not retries.
+        assert_eq!(t.check(rid(1, 1)), Seen::New);
+        assert_eq!(t.check(rid(1, 2)), Seen::New);
+        t.record(rid(1, 1), "new one");
+        assert_eq!(t.check(rid(1, 1)), Seen::Retry(&"new one"));
+        // Its old process's late retry is stale, whatever its seq.
+        assert_eq!(t.check(rid(0, 2)), Seen::Stale);
+        assert_eq!(t.check(rid(0, 9)), Seen::Stale);
+        assert_eq!(t.len(), 1, "one entry per client node");
+        assert_eq!(t.last(NodeId(1)), Some((rid(1, 1), &"new one")));
+    }
 }

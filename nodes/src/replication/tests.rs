@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use sim::client::{RequestId, SessionId};
 use sim::history::{OpFn, Value};
 use sim::node::{Clock, Cluster, Ctx, Disk, Effect, NodeId};
 use sim::time::{ms, Nanos};
@@ -116,13 +117,29 @@ fn primary(b: &mut Bench, mode: Mode, fencing: bool) -> Server {
     s
 }
 
+/// Request `seq` of the client's incarnation `incarnation`.
+fn c1_request(incarnation: u64, seq: u64) -> RequestId {
+    RequestId {
+        session: SessionId {
+            client: C1,
+            incarnation,
+        },
+        seq,
+    }
+}
+
 fn write(b: &mut Bench, s: &mut Server, seq: u64, v: i64) {
+    write_as(b, s, 0, seq, v)
+}
+
+/// A write from the client's incarnation `incarnation`.
+fn write_as(b: &mut Bench, s: &mut Server, incarnation: u64, seq: u64, v: i64) {
     b.with(N1, |ctx| {
         s.on_message(
             ctx,
             C1,
             Msg::Request {
-                seq,
+                id: c1_request(incarnation, seq),
                 key: "k".into(),
                 f: OpFn::Write(Value::Int(v)),
                 min: None,
@@ -150,6 +167,54 @@ fn an_async_primary_acknowledges_a_write_before_any_replica_has_it() {
         .filter(|(_, m)| matches!(m, Msg::Append { entries, .. } if entries.len() == 1))
         .count();
     assert_eq!(appends, 2);
+}
+
+#[test]
+fn a_restarted_clients_writes_are_a_new_session_not_retries_of_its_old_ones() {
+    // Issue 22 item 1: a restarted client numbers its requests from 1 again.
+    // Keyed by node and seq alone, the primary dropped its writes below the
+    // old session's last seq and answered the one equal to it with the old
+    // write's position, applying nothing.
+    let mut b = Bench::new();
+    let mut p = primary(&mut b, Mode::Async, true);
+    for seq in 1..=3 {
+        write(&mut b, &mut p, seq, seq as i64);
+    }
+    assert_eq!(p.log().len(), 4);
+    // Incarnation 1: seq 1 and 3 are new writes, appended and acknowledged.
+    write_as(&mut b, &mut p, 1, 1, 10);
+    assert_eq!(
+        b.replies(),
+        vec![Answer::Ok {
+            value: None,
+            pos: Pos { epoch: 1, index: 5 }
+        }]
+    );
+    write_as(&mut b, &mut p, 1, 2, 20);
+    write_as(&mut b, &mut p, 1, 3, 30);
+    assert_eq!(
+        b.replies(),
+        vec![Answer::Ok {
+            value: None,
+            pos: Pos { epoch: 1, index: 7 }
+        }],
+        "seq 3 of the new session is not the old session's seq 3"
+    );
+    // A late retry of the old incarnation's last write: its process is
+    // gone; it is neither appended nor answered.
+    write_as(&mut b, &mut p, 0, 3, 3);
+    assert_eq!(b.replies(), vec![]);
+    assert_eq!(p.log().len(), 7);
+    // A retry within the new session is answered with its own position.
+    write_as(&mut b, &mut p, 1, 3, 30);
+    assert_eq!(
+        b.replies(),
+        vec![Answer::Ok {
+            value: None,
+            pos: Pos { epoch: 1, index: 7 }
+        }]
+    );
+    assert_eq!(p.log().len(), 7);
 }
 
 #[test]
@@ -211,8 +276,7 @@ fn entry(epoch: u64, seq: u64, v: i64) -> Entry {
     Entry {
         epoch,
         op: Op::Client {
-            client: C1.0,
-            seq,
+            id: c1_request(0, seq),
             key: "k".into(),
             f: OpFn::Write(Value::Int(v)),
         },
@@ -294,7 +358,7 @@ fn a_replica_behind_the_clients_position_sends_the_read_on_to_the_primary() {
         r.on_message(ctx, N1, append(1, Pos::ZERO, vec![entry(1, 1, 5)], 1))
     });
     let read = |min| Msg::Request {
-        seq: 9,
+        id: c1_request(0, 9),
         key: "k".into(),
         f: OpFn::Read,
         min: Some(min),
@@ -376,7 +440,7 @@ fn a_promoted_replica_writes_a_noop_in_its_epoch_and_serves_reads_only_once_it_c
         )
     });
     let read = Msg::Request {
-        seq: 1,
+        id: c1_request(0, 1),
         key: "k".into(),
         f: OpFn::Read,
         min: None,
