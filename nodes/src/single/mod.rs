@@ -130,7 +130,7 @@ impl Protocol for Single {
         }
     }
 
-    fn summary(&self, _nodes: &[Option<SingleNode>]) -> Vec<(String, String)> {
+    fn summary(&self, nodes: &[Option<SingleNode>]) -> Vec<(String, String)> {
         let mode = if self.params.sync_writes {
             "synced before every acknowledgement".to_string()
         } else {
@@ -139,7 +139,23 @@ impl Protocol for Single {
                 sim::time::fmt_duration(self.params.flush_interval)
             )
         };
-        vec![("writes".into(), mode)]
+        let mut lines = vec![("writes".into(), mode)];
+        let retries: u64 = nodes
+            .iter()
+            .filter_map(|n| match n {
+                Some(SingleNode::Server(s)) => Some(s.retries()),
+                _ => None,
+            })
+            .sum();
+        if retries > 0 {
+            lines.push((
+                "retries".into(),
+                format!(
+                    "{retries} retried request(s) answered from the session table, not applied again (since the last restart)"
+                ),
+            ));
+        }
+        lines
     }
 }
 

@@ -145,6 +145,11 @@ impl Server {
         );
     }
 
+    /// Retries answered from the session table (since the last restart).
+    pub fn retries(&self) -> u64 {
+        self.retries
+    }
+
     pub fn status(&self) -> Status {
         Status {
             role: "server",
