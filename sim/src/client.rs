@@ -104,7 +104,7 @@ pub struct SessionId {
 /// One operation of one session: every attempt of the operation carries it,
 /// and the reply names it back, so the client can match a reply to the
 /// operation it answers and a server can tell a retry from a new operation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RequestId {
     pub session: SessionId,
     /// 1 for the session's first operation, one more for each after.
@@ -112,13 +112,21 @@ pub struct RequestId {
 }
 
 impl fmt::Display for RequestId {
-    /// `n5.1#7`: node index 5, incarnation 1, seq 7.
+    /// `5.1#7`: node index 5, incarnation 1, seq 7.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "n{}.{}#{}",
+            "{}.{}#{}",
             self.session.client.0, self.session.incarnation, self.seq
         )
+    }
+}
+
+/// As [`fmt::Display`]: the trace and the TUI show messages by their
+/// `Debug`, and a request id is read there on one line.
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -180,10 +188,8 @@ impl<R> SessionTable<R> {
     /// request [`SessionTable::check`] called new, or the next entry of a log
     /// replayed in order (to rebuild the table).
     pub fn record(&mut self, id: RequestId, result: R) {
-        self.sessions.insert(
-            id.session.client,
-            (id.session.incarnation, id.seq, result),
-        );
+        self.sessions
+            .insert(id.session.client, (id.session.incarnation, id.seq, result));
     }
 
     /// The last request applied for `client`, and its result.

@@ -17,11 +17,7 @@ pub enum Command {
     /// identifies it so that a retried command is applied once (§8, the
     /// session table), and a restarted client's new commands are never taken
     /// for its old ones.
-    Client {
-        id: RequestId,
-        key: String,
-        f: OpFn,
-    },
+    Client { id: RequestId, key: String, f: OpFn },
 }
 
 /// One log entry: the term of the leader that created it, its index, and the

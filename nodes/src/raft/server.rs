@@ -785,14 +785,7 @@ impl Server {
             self.serve_reads();
             return;
         }
-        self.append_local(
-            ctx,
-            Command::Client {
-                id,
-                key,
-                f,
-            },
-        );
+        self.append_local(ctx, Command::Client { id, key, f });
         self.broadcast_append();
         self.maybe_commit(ctx);
     }

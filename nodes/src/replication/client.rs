@@ -88,15 +88,7 @@ impl Client {
             (self.primary_guess(), None)
         };
         self.target = Some(to);
-        ctx.send(
-            to,
-            Msg::Request {
-                id,
-                key,
-                f,
-                min,
-            },
-        );
+        ctx.send(to, Msg::Request { id, key, f, min });
     }
 
     pub fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {

@@ -28,11 +28,7 @@ pub enum Op {
     /// A client's write; `id` (the client's session and sequence number)
     /// lets a retry be applied once, and tells a restarted client's new
     /// writes from its old ones (see `sim::client`).
-    Client {
-        id: RequestId,
-        key: String,
-        f: OpFn,
-    },
+    Client { id: RequestId, key: String, f: OpFn },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -722,11 +722,7 @@ impl Server {
         }
         let e = Entry {
             epoch: self.epoch,
-            op: Op::Client {
-                id,
-                key,
-                f,
-            },
+            op: Op::Client { id, key, f },
             at: ctx.now(),
         };
         self.first_write_at.get_or_insert(ctx.now());

@@ -66,11 +66,7 @@ fn yes() -> bool {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Msg {
     /// Every attempt of one operation carries the same `id`.
-    Request {
-        id: RequestId,
-        key: String,
-        f: OpFn,
-    },
+    Request { id: RequestId, key: String, f: OpFn },
     Reply {
         id: RequestId,
         took_effect: bool,

@@ -156,7 +156,6 @@ impl Server {
             fields: vec![
                 ("keys", self.kv.len().to_string()),
                 ("applied", self.applied.to_string()),
-                ("retries", self.retries.to_string()),
                 ("wal", (self.next_wal - 1).to_string()),
                 ("sync", self.sync_writes.to_string()),
             ],
