@@ -79,7 +79,7 @@ pub fn roles(protocol: &str) -> Vec<&'static str> {
 /// and the summaries in step.
 pub fn measures(protocol: &str) -> &'static [&'static str] {
     match protocol {
-        "single" => &["writes"],
+        "single" => &["writes", "retries"],
         "raft" => &[
             "leaders elected",
             "highest term with a leader",

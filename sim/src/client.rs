@@ -11,13 +11,35 @@
 //! claim about the key's value that the checker verifies. Unless an earlier
 //! attempt may have taken effect: then the retry may be finding the cas's own
 //! new value, and the operation is `Info`.
+//!
+//! # Sessions: how a request is named, and what a restart does to it
+//!
+//! Every attempt of an operation carries the same [`RequestId`]: the client's
+//! [`SessionId`] and a sequence number, 1 for the session's first operation.
+//! Servers keep a [`SessionTable`] so that a retried write is applied once and
+//! answered from the cached result (at-most-once, §8 of the Raft paper).
+//!
+//! The rule for restarts, decided here once for every protocol: **a restarted
+//! client is a new session.** A client keeps nothing on disk; its session is
+//! its node id and its incarnation ([`Ctx::incarnation`], counted by the
+//! driver: 0 until the first crash, one more per restart), and its sequence
+//! numbers start again at 1 in each incarnation. A server that sees a higher
+//! incarnation of a client starts that client's session afresh (the new
+//! process's requests are new operations, never retries); a request from a
+//! lower incarnation is a dead process's late message, and is not applied.
+//! Without the incarnation a restarted client's seq 1, 2, ... would look like
+//! retries of operations its old self already ran, and be answered from the
+//! cache without being applied.
+
+use std::collections::BTreeMap;
+use std::fmt;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::history::{Outcome, Value};
 
-use crate::node::{Ctx, Request, TimerId};
+use crate::node::{Ctx, NodeId, Request, TimerId};
 use crate::time::{serde_duration, Nanos};
 
 /// Timer ids at the top of the range are reserved for the client core.
@@ -71,6 +93,150 @@ impl RetryPolicy {
     }
 }
 
+/// One run of one client process: its node and its incarnation (how many
+/// times that node had been restarted when the process started).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionId {
+    pub client: NodeId,
+    pub incarnation: u64,
+}
+
+/// One operation of one session: every attempt of the operation carries it,
+/// and the reply names it back, so the client can match a reply to the
+/// operation it answers and a server can tell a retry from a new operation.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId {
+    pub session: SessionId,
+    /// 1 for the session's first operation, one more for each after.
+    pub seq: u64,
+}
+
+impl fmt::Display for RequestId {
+    /// `5.1#7`: node index 5, incarnation 1, seq 7.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.{}#{}",
+            self.session.client.0, self.session.incarnation, self.seq
+        )
+    }
+}
+
+/// As [`fmt::Display`]: the trace and the TUI show messages by their
+/// `Debug`, and a request id is read there on one line.
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// What a server's session table says about a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Seen<'a, R> {
+    /// Not applied yet: apply it, then [`SessionTable::record`] the result.
+    New,
+    /// The session's last operation, applied already: a retry. Answer with
+    /// the cached result; do not apply it again.
+    Retry(&'a R),
+    /// Older than the session's last operation (the client has moved on), or
+    /// from an earlier incarnation of the client (a dead process): nobody is
+    /// waiting for an answer, and it must not be applied.
+    Stale,
+}
+
+/// A server's at-most-once table: per client node, its newest session, the
+/// last operation applied in it and what that operation returned (`R`: the
+/// reply, or wherever the server keeps it). A client has one operation open at
+/// a time, so the last one is the only one a retry can be for.
+///
+/// Keyed by node, not by session: a new incarnation replaces the old one's
+/// entry, so the table holds one entry per client however often clients
+/// restart, and the old incarnation's late messages are recognised as
+/// [`Seen::Stale`] because their incarnation is lower.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionTable<R> {
+    sessions: BTreeMap<NodeId, (u64, u64, R)>,
+}
+
+impl<R> Default for SessionTable<R> {
+    fn default() -> Self {
+        SessionTable {
+            sessions: BTreeMap::new(),
+        }
+    }
+}
+
+impl<R> SessionTable<R> {
+    pub fn check(&self, id: RequestId) -> Seen<'_, R> {
+        match self.sessions.get(&id.session.client) {
+            None => Seen::New,
+            Some((inc, last, result)) => {
+                if id.session.incarnation > *inc {
+                    Seen::New
+                } else if id.session.incarnation < *inc || id.seq < *last {
+                    Seen::Stale
+                } else if id.seq == *last {
+                    Seen::Retry(result)
+                } else {
+                    Seen::New
+                }
+            }
+        }
+    }
+
+    /// Records that request `id` was applied and returned `result`: a
+    /// request [`SessionTable::check`] called new, or the next entry of a log
+    /// replayed in order (to rebuild the table).
+    pub fn record(&mut self, id: RequestId, result: R) {
+        self.sessions
+            .insert(id.session.client, (id.session.incarnation, id.seq, result));
+    }
+
+    /// The last request applied for `client`, and its result.
+    pub fn last(&self, client: NodeId) -> Option<(RequestId, &R)> {
+        self.sessions.get(&client).map(|(inc, seq, r)| {
+            (
+                RequestId {
+                    session: SessionId {
+                        client,
+                        incarnation: *inc,
+                    },
+                    seq: *seq,
+                },
+                r,
+            )
+        })
+    }
+
+    pub fn clear(&mut self) {
+        self.sessions.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    /// Every session's last request and result, in client order.
+    pub fn iter(&self) -> impl Iterator<Item = (RequestId, &R)> {
+        self.sessions.iter().map(|(client, (inc, seq, r))| {
+            (
+                RequestId {
+                    session: SessionId {
+                        client: *client,
+                        incarnation: *inc,
+                    },
+                    seq: *seq,
+                },
+                r,
+            )
+        })
+    }
+}
+
 /// The client settings every protocol's client reads from `[workload]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClientConfig {
@@ -82,6 +248,8 @@ pub struct ClientConfig {
 #[derive(Clone, Debug)]
 pub struct Open {
     pub req: Request,
+    /// What every attempt of it carries.
+    pub id: RequestId,
     /// 1 for the first attempt.
     pub attempt: u32,
     /// Whether some earlier attempt timed out (so the outcome can no longer be Fail).
@@ -105,11 +273,38 @@ pub enum ClientTimer {
 pub struct ClientCore {
     pub config: ClientConfig,
     open: Option<Open>,
+    /// The last request id this process gave out (seq 0: none yet).
+    last: Option<RequestId>,
 }
 
 impl ClientCore {
     pub fn new(config: ClientConfig) -> Self {
-        ClientCore { config, open: None }
+        ClientCore {
+            config,
+            open: None,
+            last: None,
+        }
+    }
+
+    /// The id of the newest operation (open or done), if there was one.
+    pub fn last_id(&self) -> Option<RequestId> {
+        self.last
+    }
+
+    /// The id of the next operation: the next seq of this process's session.
+    /// A client node object lives for one incarnation (a restart rebuilds
+    /// it), so the first operation of every incarnation is seq 1 of a new
+    /// session.
+    fn next_id<M>(&self, ctx: &Ctx<M>) -> RequestId {
+        let session = SessionId {
+            client: ctx.me(),
+            incarnation: ctx.incarnation(),
+        };
+        let seq = match self.last {
+            Some(last) if last.session == session => last.seq + 1,
+            _ => 1,
+        };
+        RequestId { session, seq }
     }
 
     /// The open operation, if any.
@@ -123,8 +318,11 @@ impl ClientCore {
             self.open.is_none(),
             "a client has one operation open at a time"
         );
+        let id = self.next_id(ctx);
+        self.last = Some(id);
         self.open = Some(Open {
             req,
+            id,
             attempt: 1,
             uncertain: false,
         });
@@ -341,5 +539,83 @@ mod tests {
         });
         let done = completion(&mut core, |c, ctx| c.found_other(ctx));
         assert_eq!(done, Some((Outcome::Fail, true, true)));
+    }
+
+    /// The id `begin` gave the operation, run in incarnation `incarnation`.
+    fn begin_as(core: &mut ClientCore, incarnation: u64, op: u64) -> RequestId {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut disk = Disk::default();
+        let cluster = Cluster::new(1, 1);
+        let mut effects: Vec<Effect<()>> = Vec::new();
+        let mut ctx = Ctx::new(
+            NodeId(1),
+            0,
+            Clock::default(),
+            &mut rng,
+            &mut disk,
+            &cluster,
+            &mut effects,
+        )
+        .with_incarnation(incarnation);
+        let req = Request {
+            id: OpId(op),
+            key: "k0".into(),
+            f: OpFn::Write(Value::Int(op as i64)),
+        };
+        core.begin(&mut ctx, req);
+        let id = core.open().expect("open").id;
+        core.finish(&mut ctx, Outcome::Ok, None);
+        id
+    }
+
+    fn rid(incarnation: u64, seq: u64) -> RequestId {
+        RequestId {
+            session: SessionId {
+                client: NodeId(1),
+                incarnation,
+            },
+            seq,
+        }
+    }
+
+    #[test]
+    fn a_restarted_client_is_a_new_session_numbered_from_one() {
+        // Issue 22 item 1: a restarted client is rebuilt with a fresh core and
+        // numbers its operations from 1 again. Its ids must still differ from
+        // every id its old self used, or servers take its new operations for
+        // retries of old ones.
+        let config = ClientConfig {
+            timeout: 50 * MS,
+            retry: RetryPolicy::None,
+        };
+        let mut before = ClientCore::new(config.clone());
+        let old: Vec<RequestId> = (0..3).map(|op| begin_as(&mut before, 0, op)).collect();
+        assert_eq!(old, vec![rid(0, 1), rid(0, 2), rid(0, 3)]);
+        let mut after = ClientCore::new(config);
+        let new: Vec<RequestId> = (3..6).map(|op| begin_as(&mut after, 1, op)).collect();
+        assert_eq!(new, vec![rid(1, 1), rid(1, 2), rid(1, 3)]);
+        assert!(new.iter().all(|id| !old.contains(id)));
+        assert_eq!(after.last_id(), Some(rid(1, 3)));
+    }
+
+    #[test]
+    fn a_session_table_answers_a_retry_from_the_cache_and_ignores_the_stale() {
+        let mut t: SessionTable<&str> = SessionTable::default();
+        assert_eq!(t.check(rid(0, 1)), Seen::New);
+        t.record(rid(0, 1), "one");
+        t.record(rid(0, 2), "two");
+        assert_eq!(t.check(rid(0, 2)), Seen::Retry(&"two"));
+        assert_eq!(t.check(rid(0, 1)), Seen::Stale, "the client moved on");
+        assert_eq!(t.check(rid(0, 3)), Seen::New);
+        // The client restarts: its seq 1 and 2 are new, not retries.
+        assert_eq!(t.check(rid(1, 1)), Seen::New);
+        assert_eq!(t.check(rid(1, 2)), Seen::New);
+        t.record(rid(1, 1), "new one");
+        assert_eq!(t.check(rid(1, 1)), Seen::Retry(&"new one"));
+        // Its old process's late retry is stale, whatever its seq.
+        assert_eq!(t.check(rid(0, 2)), Seen::Stale);
+        assert_eq!(t.check(rid(0, 9)), Seen::Stale);
+        assert_eq!(t.len(), 1, "one entry per client node");
+        assert_eq!(t.last(NodeId(1)), Some((rid(1, 1), &"new one")));
     }
 }

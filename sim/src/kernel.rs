@@ -126,6 +126,8 @@ struct Slot<M> {
     /// (timer, generation) for every timer set and not yet fired or cancelled.
     timers: Vec<(TimerId, u64)>,
     role: &'static str,
+    /// How many times the node was restarted ([`Ctx::incarnation`]).
+    incarnation: u64,
 }
 
 /// Client-side workload state.
@@ -340,6 +342,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 held: Vec::new(),
                 timers: Vec::new(),
                 role: node.role(),
+                incarnation: 0,
             });
             nodes.push(Some(node));
         }
@@ -771,7 +774,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 &mut slot.disk,
                 &self.cluster,
                 &mut effects,
-            );
+            )
+            .with_incarnation(slot.incarnation);
             f(node, &mut ctx);
         }
         for effect in effects.drain(..) {
@@ -1665,6 +1669,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             }
             return;
         }
+        self.slots[idx].incarnation += 1;
         let node = self
             .protocol
             .build(NodeId(i), &self.cluster, &self.slots[idx].disk);
@@ -1762,6 +1767,26 @@ impl<'s, P: Protocol> Sim<'s, P> {
                     FaultKind::Crash(node(self, i)),
                     FaultKind::Restart(node(self, i)),
                 ))
+            }
+            // A client process dies and comes back as a new process (a new
+            // session, see `client`): its open operation ends `info`, and the
+            // servers must tell its new requests from its old ones. Clients
+            // do not count against `max_down`, which is about servers.
+            "client-crash" => {
+                let up: Vec<u32> = self
+                    .cluster
+                    .clients()
+                    .iter()
+                    .map(|c| c.0)
+                    .filter(|&i| self.nodes[i as usize].is_some())
+                    .collect();
+                up.choose(&mut self.fault_rng).map(|&i| {
+                    self.nemesis_down.push(i);
+                    (
+                        FaultKind::Crash(node(self, i)),
+                        FaultKind::Restart(node(self, i)),
+                    )
+                })
             }
             "pause" if down < max_down && !live.is_empty() => {
                 let &i = live.choose(&mut self.fault_rng).expect("non-empty");

@@ -392,6 +392,7 @@ pub struct Ctx<'a, M> {
     pub(crate) disk: &'a mut Disk,
     pub(crate) cluster: &'a Cluster,
     pub(crate) effects: &'a mut Vec<Effect<M>>,
+    pub(crate) incarnation: u64,
 }
 
 impl<'a, M> Ctx<'a, M> {
@@ -414,12 +415,35 @@ impl<'a, M> Ctx<'a, M> {
             disk,
             cluster,
             effects,
+            incarnation: 0,
         }
+    }
+
+    /// The same context for a node that has been restarted `incarnation`
+    /// times (see [`Ctx::incarnation`]). A driver that restarts nodes must
+    /// count and say so; [`Ctx::new`] is incarnation 0.
+    pub fn with_incarnation(mut self, incarnation: u64) -> Self {
+        self.incarnation = incarnation;
+        self
     }
 
     /// This node.
     pub fn me(&self) -> NodeId {
         self.me
+    }
+    /// How many times this node has been restarted: 0 from its first start
+    /// until its first crash, then one more for each restart. The driver
+    /// counts, not the node, so it survives a disk that lost everything.
+    ///
+    /// It is what makes a client's identity unique across restarts: a
+    /// restarted client is a new process that remembers nothing, so it opens
+    /// a new *session* (its node id and this incarnation, see
+    /// [`crate::client::SessionId`]) and numbers its requests from 1 again,
+    /// instead of reusing numbers its old session already spent. Servers keep
+    /// one session per client node and treat a higher incarnation as a new
+    /// session, a lower one as a dead process's late message.
+    pub fn incarnation(&self) -> u64 {
+        self.incarnation
     }
     /// True virtual time. Protocols that must not trust time should use
     /// [`Ctx::local_time`] instead, which clock faults distort.

@@ -814,7 +814,9 @@ pub struct Nemesis {
     /// Mean time a fault lasts before it is undone (uniform in 0.5x..1.5x).
     #[serde(with = "serde_duration")]
     pub fault_duration: Nanos,
-    /// The kinds to draw from: partition, crash, pause, clog, loss, clock.
+    /// The kinds to draw from: partition, crash, pause, clog, loss, clock
+    /// (servers), client-crash (a client crashes and restarts as a new
+    /// session).
     #[serde(default = "default_nemesis_kinds")]
     pub kinds: Vec<Spanned<String>>,
     #[serde(default, with = "serde_duration")]
@@ -827,7 +829,15 @@ pub struct Nemesis {
     pub max_down: Option<u32>,
 }
 
-pub const NEMESIS_KINDS: &[&str] = &["partition", "crash", "pause", "clog", "loss", "clock"];
+pub const NEMESIS_KINDS: &[&str] = &[
+    "partition",
+    "crash",
+    "pause",
+    "clog",
+    "loss",
+    "clock",
+    "client-crash",
+];
 
 fn default_nemesis_kinds() -> Vec<Spanned<String>> {
     NEMESIS_KINDS

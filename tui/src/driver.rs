@@ -331,7 +331,14 @@ impl<P: Protocol> World<P> {
                         _ => Place::Controller,
                     }
                 }
-                Ev::Timer { node, .. } | Ev::Issue { client: node } => {
+                // The workload's next operation for a client lives on the
+                // controller, not on the client: it belongs to the workload,
+                // which outlives the client process. On the client a kill
+                // would end it, and a restarted client would never be given
+                // another operation (the kernel re-issues to a client that
+                // is down, and holds an issue for one that is paused).
+                Ev::Issue { .. } => Place::Controller,
+                Ev::Timer { node, .. } => {
                     let i = *node as usize;
                     if sim.node_up(i).0 {
                         Place::Node(i)

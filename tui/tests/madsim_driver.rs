@@ -145,6 +145,54 @@ mod simulated {
     }
 
     #[test]
+    fn a_client_crashed_between_operations_issues_again_after_its_restart() {
+        // Issue 22 item 7: the workload's next operation for a client waited
+        // on the client's madsim node, so a kill between two operations
+        // ended it, and the restarted client was never given another one.
+        // One operation a second, so the client is thinking, not waiting for
+        // an answer, when it crashes.
+        let text = r#"
+[meta]
+name = "madsim/client-restart"
+duration = "10s"
+[system]
+protocol = "single"
+[topology]
+servers = 1
+clients = 1
+[network]
+latency = { dist = "uniform", min = "1ms", max = "3ms" }
+[workload]
+rate = 1
+keys = 2
+mix = { get = 0.5, put = 0.5 }
+timeout = "100ms"
+[[faults]]
+at = "3s"
+action = "crash"
+target = "c1"
+[[faults]]
+at = "3.5s"
+action = "restart"
+target = "c1"
+"#;
+        let s = nodes::parse("madsim/client-restart", text).unwrap();
+        for seed in 1..=5 {
+            let out = run(&s, seed);
+            let after = out
+                .history
+                .ops
+                .iter()
+                .filter(|op| op.call_ns >= 3_500_000_000)
+                .count();
+            assert!(
+                after >= 3,
+                "seed {seed}: c1 invoked {after} operation(s) in the 6.5s after its restart"
+            );
+        }
+    }
+
+    #[test]
     fn ping_runs_on_madsim_and_another_seed_gives_another_run() {
         let text = r#"
 [meta]

@@ -1,6 +1,7 @@
 //! A Raft client: it sends each operation to the server it believes leads,
-//! follows redirects, and retries through [`ClientCore`] with the same sequence
-//! number, so the session table applies a retried command once.
+//! follows redirects, and retries through [`ClientCore`] with the same request
+//! id (session and sequence number), so the session table applies a retried
+//! command once. A restarted client is a new session: see `sim::client`.
 
 use sim::client::{ClientConfig, ClientCore, ClientTimer};
 use sim::history::{OpFn, Outcome};
@@ -16,7 +17,6 @@ pub struct Client {
     leader: Option<NodeId>,
     /// Where to look next when no leader is known (round robin).
     guess: usize,
-    seq: u64,
     /// Redirects followed in the current attempt: a bound, so a cluster with no
     /// leader turns into a refusal instead of an endless chase.
     redirects: usize,
@@ -30,13 +30,13 @@ impl Client {
             leader: None,
             // Clients start their search at different servers.
             guess: id.index(),
-            seq: 0,
             redirects: 0,
         }
     }
 
+    /// The sequence number of the newest operation of this client's session.
     pub fn seq(&self) -> u64 {
-        self.seq
+        self.core.last_id().map_or(0, |id| id.seq)
     }
 
     /// Whether an operation is open.
@@ -49,7 +49,6 @@ impl Client {
     }
 
     pub fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
-        self.seq += 1;
         self.redirects = 0;
         self.core.begin(ctx, req);
         self.send(ctx);
@@ -63,7 +62,7 @@ impl Client {
     fn send(&mut self, ctx: &mut Ctx<Msg>) {
         let Some(open) = self.core.open() else { return };
         let msg = Msg::ClientRequest {
-            seq: self.seq,
+            id: open.id,
             key: open.req.key.clone(),
             f: open.req.f.clone(),
         };
@@ -81,10 +80,10 @@ impl Client {
     }
 
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
-        let Msg::ClientReply { seq, result } = msg else {
+        let Msg::ClientReply { id, result } = msg else {
             return;
         };
-        if seq != self.seq || self.core.open().is_none() {
+        if self.core.open().map(|o| o.id) != Some(id) {
             return; // An answer to an attempt of an operation already over.
         }
         match result {
@@ -134,7 +133,7 @@ impl Client {
         Status {
             role: "client",
             fields: vec![
-                ("seq", self.seq.to_string()),
+                ("seq", self.seq().to_string()),
                 (
                     "leader",
                     self.leader.map_or("-".into(), |n| format!("n{}", n.0 + 1)),

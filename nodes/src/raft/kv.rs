@@ -1,11 +1,16 @@
 //! The replicated state machine: the crate's key-value map ([`crate::kv::Kv`])
 //! behind a session table, so that a command a client retried is applied once
 //! (§8 of the Raft paper).
+//!
+//! The table is part of the state machine: every server applies the same log
+//! to it, so every server dedupes the same way. A restarted client is a new
+//! session (a higher incarnation, see `sim::client`): its commands are new
+//! even though its sequence numbers start again at 1. A command of an earlier
+//! incarnation that commits after the new one began is a dead process's late
+//! retry: it is skipped, on every server alike.
 
-use std::collections::BTreeMap;
-
+use sim::client::{Seen, SessionTable};
 use sim::history::Value;
-use sim::node::NodeId;
 
 use super::log::Command;
 use super::msg::ClientResult;
@@ -13,8 +18,9 @@ use super::msg::ClientResult;
 #[derive(Clone, Debug, Default)]
 pub struct Kv {
     data: crate::kv::Kv,
-    /// Per client: the last sequence number applied and what it returned.
-    sessions: BTreeMap<NodeId, (u64, ClientResult)>,
+    /// Per client: its newest session, the last command applied in it and
+    /// what that returned.
+    sessions: SessionTable<ClientResult>,
 }
 
 impl Kv {
@@ -22,23 +28,16 @@ impl Kv {
         self.data.get(key)
     }
 
-    /// Applies a committed command and returns what its client should hear.
-    pub fn apply(&mut self, command: &Command) -> ClientResult {
-        let Command::Client {
-            client,
-            seq,
-            key,
-            f,
-        } = command
-        else {
-            return ClientResult::Ok(None);
+    /// Applies a committed command and returns what its client should hear:
+    /// `None` for a command nobody waits for (a stale one, not applied).
+    pub fn apply(&mut self, command: &Command) -> Option<ClientResult> {
+        let Command::Client { id, key, f } = command else {
+            return None;
         };
-        if let Some((last, result)) = self.sessions.get(client) {
-            // A client has one operation open at a time, so a sequence number
-            // at or below the last one is a retry of something already applied.
-            if *seq <= *last {
-                return result.clone();
-            }
+        match self.sessions.check(*id) {
+            Seen::Retry(result) => return Some(result.clone()),
+            Seen::Stale => return None,
+            Seen::New => {}
         }
         let applied = self.data.apply(key, f);
         let result = if applied.took_effect {
@@ -46,7 +45,7 @@ impl Kv {
         } else {
             ClientResult::CasMismatch
         };
-        self.sessions.insert(*client, (*seq, result.clone()));
-        result
+        self.sessions.record(*id, result.clone());
+        Some(result)
     }
 }

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use sim::client::RequestId;
 use sim::history::OpFn;
-use sim::node::{Disk, NodeId};
+use sim::node::Disk;
 
 /// What an entry asks the state machine to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,14 +13,11 @@ pub enum Command {
     /// The entry a new leader appends at the start of its term (§5.4.2, §8): once
     /// it is committed, every entry before it is committed too.
     Noop,
-    /// A client's operation. `(client, seq)` identifies it so that a retried
-    /// command is applied once (§8, the session table).
-    Client {
-        client: NodeId,
-        seq: u64,
-        key: String,
-        f: OpFn,
-    },
+    /// A client's operation. `id` (the client's session and sequence number)
+    /// identifies it so that a retried command is applied once (§8, the
+    /// session table), and a restarted client's new commands are never taken
+    /// for its old ones.
+    Client { id: RequestId, key: String, f: OpFn },
 }
 
 /// One log entry: the term of the leader that created it, its index, and the

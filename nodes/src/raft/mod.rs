@@ -16,7 +16,8 @@
 //! committed by counting (§5.4.2, Figure 8); and a candidate wins only if its
 //! log is at least as up to date as a majority's (§5.4.1), so every leader
 //! holds every committed entry. Clients get linearizable operations: commands
-//! carry (client, sequence) so a retry is applied once, and reads either go
+//! carry (client session, sequence) so a retry is applied once (a restarted
+//! client is a new session, see `sim::client`), and reads either go
 //! through the log or confirm leadership (ReadIndex) before answering.
 //!
 //! What it gives up. Raft is CP. A leader cut off in a minority can no longer

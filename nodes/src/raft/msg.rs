@@ -1,6 +1,7 @@
 //! Raft's messages: the two RPCs of the paper (RequestVote, AppendEntries) and
 //! their replies, PreVote (§9.6 of Ongaro's dissertation), and the client protocol.
 
+use sim::client::RequestId;
 use sim::history::{OpFn, Value};
 use sim::node::{Message, NodeId};
 
@@ -54,13 +55,15 @@ pub enum Msg {
         conflict_index: u64,
         round: u64,
     },
+    /// Every attempt of one operation carries the same `id`: its client's
+    /// session and sequence number (see `sim::client`).
     ClientRequest {
-        seq: u64,
+        id: RequestId,
         key: String,
         f: OpFn,
     },
     ClientReply {
-        seq: u64,
+        id: RequestId,
         result: ClientResult,
     },
 }

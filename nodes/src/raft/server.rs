@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rand::Rng;
+use sim::client::RequestId;
 use sim::history::OpFn;
 use sim::node::{Ctx, Disk, NodeId, Status, TimerId};
 use sim::time::{fmt_duration, Nanos};
@@ -57,7 +58,7 @@ pub struct Progress {
 #[derive(Clone, Debug)]
 struct PendingRead {
     client: NodeId,
-    seq: u64,
+    id: RequestId,
     key: String,
     /// The state machine must have applied this far before the read is served.
     read_index: u64,
@@ -289,7 +290,7 @@ impl Server {
                 conflict_index,
                 round,
             ),
-            Msg::ClientRequest { seq, key, f } => self.on_client(ctx, from, seq, key, f),
+            Msg::ClientRequest { id, key, f } => self.on_client(ctx, from, id, key, f),
             Msg::ClientReply { .. } => {}
         }
         self.flush(ctx);
@@ -418,7 +419,7 @@ impl Server {
                 self.send(
                     r.client,
                     Msg::ClientReply {
-                        seq: r.seq,
+                        id: r.id,
                         result: ClientResult::NotLeader(leader),
                     },
                 );
@@ -739,8 +740,10 @@ impl Server {
             self.applied += 1;
             let command = entry.command.clone();
             let result = self.kv.apply(&command);
-            if let (Role::Leader, Command::Client { client, seq, .. }) = (self.role, &*command) {
-                self.send(*client, Msg::ClientReply { seq: *seq, result });
+            if let (Role::Leader, Command::Client { id, .. }, Some(result)) =
+                (self.role, &*command, result)
+            {
+                self.send(id.session.client, Msg::ClientReply { id: *id, result });
             }
         }
         self.serve_reads();
@@ -748,12 +751,12 @@ impl Server {
 
     // ---- Clients and reads (§8) ----
 
-    fn on_client(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, seq: u64, key: String, f: OpFn) {
+    fn on_client(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, id: RequestId, key: String, f: OpFn) {
         if self.role != Role::Leader {
             self.send(
                 from,
                 Msg::ClientReply {
-                    seq,
+                    id,
                     result: ClientResult::NotLeader(self.leader),
                 },
             );
@@ -774,7 +777,7 @@ impl Server {
             };
             self.reads.push(PendingRead {
                 client: from,
-                seq,
+                id,
                 key,
                 read_index,
                 round,
@@ -783,15 +786,7 @@ impl Server {
             self.serve_reads();
             return;
         }
-        self.append_local(
-            ctx,
-            Command::Client {
-                client: from,
-                seq,
-                key,
-                f,
-            },
-        );
+        self.append_local(ctx, Command::Client { id, key, f });
         self.broadcast_append();
         self.maybe_commit(ctx);
     }
@@ -863,7 +858,7 @@ impl Server {
             self.send(
                 r.client,
                 Msg::ClientReply {
-                    seq: r.seq,
+                    id: r.id,
                     result: ClientResult::Ok(Some(value)),
                 },
             );

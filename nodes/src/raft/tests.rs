@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use sim::client::{ClientConfig, RetryPolicy};
+use sim::client::{ClientConfig, RequestId, RetryPolicy, SessionId};
 use sim::history::{OpFn, Outcome, Value};
 use sim::node::{Clock, Cluster, Ctx, Disk, Effect, Node, NodeId, OpId, Request, TimerId};
 use sim::protocol::{Protocol, Violation};
@@ -109,8 +109,7 @@ fn entry(term: u64, index: u64) -> Entry {
         term,
         index,
         command: Command::Client {
-            client: NodeId(99),
-            seq: index,
+            id: request_id(NodeId(99), 0, index),
             key: "k".into(),
             f: OpFn::Write(Value::Int(index as i64)),
         }
@@ -584,9 +583,21 @@ fn bug_forget_vote_on_restart_lets_a_server_vote_twice_in_one_term() {
 
 // ---- §8 Client interaction ----
 
+/// The id of request `seq` of client `client`'s incarnation `incarnation`.
+fn request_id(client: NodeId, incarnation: u64, seq: u64) -> RequestId {
+    RequestId {
+        session: SessionId {
+            client,
+            incarnation,
+        },
+        seq,
+    }
+}
+
+/// Request `seq` of the test client `NodeId(1)`, first incarnation.
 fn client_request(seq: u64, f: OpFn) -> Msg {
     Msg::ClientRequest {
-        seq,
+        id: request_id(NodeId(1), 0, seq),
         key: "x".into(),
         f,
     }
@@ -596,7 +607,7 @@ fn client_replies(effects: &[Effect<Msg>]) -> Vec<(u64, ClientResult)> {
     sends(effects)
         .into_iter()
         .filter_map(|(_, m)| match m {
-            Msg::ClientReply { seq, result } => Some((seq, result)),
+            Msg::ClientReply { id, result } => Some((id.seq, result)),
             _ => None,
         })
         .collect()
@@ -623,7 +634,7 @@ fn raft_8_a_follower_redirects_a_client_to_the_leader_it_knows() {
         vec![(
             c1,
             Msg::ClientReply {
-                seq: 1,
+                id: request_id(NodeId(1), 0, 1),
                 result: ClientResult::NotLeader(Some(N1))
             }
         )]
@@ -662,6 +673,45 @@ fn raft_8_a_retried_command_is_applied_once() {
         client_replies(&effects),
         vec![(2, ClientResult::Ok(Some(Value::List(vec![5]))))]
     );
+}
+
+#[test]
+fn raft_8_a_restarted_client_is_a_new_session_whose_writes_are_applied() {
+    // Issue 22 item 1: a restarted client numbers its requests from 1 again.
+    // Keyed by node and seq alone, its new write 1 would be taken for a retry
+    // of its old write 1 and answered from the cache without being applied.
+    let c1 = NodeId(1);
+    let mut s = Solo::new(N1, 1, 1, Params::default());
+    s.timer(ELECTION_TIMER);
+    let write = |incarnation, seq, v| Msg::ClientRequest {
+        id: request_id(c1, incarnation, seq),
+        key: "x".into(),
+        f: OpFn::Write(Value::Int(v)),
+    };
+    s.recv(c1, write(0, 1, 10));
+    s.recv(c1, write(0, 2, 20));
+    assert_eq!(s.server.kv().read("x"), Value::Int(20));
+
+    // The client crashes and restarts: incarnation 1, seq 1 again.
+    let effects = s.recv(c1, write(1, 1, 30));
+    assert_eq!(client_replies(&effects), vec![(1, ClientResult::Ok(None))]);
+    assert_eq!(
+        s.server.kv().read("x"),
+        Value::Int(30),
+        "the new session's write is applied"
+    );
+
+    // A retry of the old incarnation's last write, delayed in the network,
+    // commits now: its process is gone, and it is not applied.
+    let effects = s.recv(c1, write(0, 2, 20));
+    assert_eq!(client_replies(&effects), vec![], "nobody waits for it");
+    assert_eq!(s.server.kv().read("x"), Value::Int(30));
+
+    // The new session goes on as usual, retries included.
+    s.recv(c1, write(1, 2, 40));
+    let effects = s.recv(c1, write(1, 2, 40));
+    assert_eq!(client_replies(&effects), vec![(2, ClientResult::Ok(None))]);
+    assert_eq!(s.server.kv().read("x"), Value::Int(40));
 }
 
 #[test]
@@ -1480,7 +1530,7 @@ fn raft_8_a_client_follows_the_leader_hint_and_retries_with_the_same_sequence_nu
             ctx,
             first,
             Msg::ClientReply {
-                seq: 1,
+                id: request_id(NodeId(3), 0, 1),
                 result: ClientResult::NotLeader(Some(N3)),
             },
         )
@@ -1502,7 +1552,7 @@ fn raft_8_a_client_follows_the_leader_hint_and_retries_with_the_same_sequence_nu
 
     // An answer completes the operation once; a late duplicate is ignored.
     let ok = Msg::ClientReply {
-        seq: 1,
+        id: request_id(NodeId(3), 0, 1),
         result: ClientResult::Ok(None),
     };
     let effects = drive_client(&mut c, &cluster, |c, ctx| c.on_message(ctx, to, ok.clone()));
@@ -1519,9 +1569,10 @@ fn raft_8_a_client_follows_the_leader_hint_and_retries_with_the_same_sequence_nu
     assert!(!c.busy());
 }
 
+/// Request `seq` of the client of `client_node` (`NodeId(3)`).
 fn client_request_on(key: &str, seq: u64, f: OpFn) -> Msg {
     Msg::ClientRequest {
-        seq,
+        id: request_id(NodeId(3), 0, seq),
         key: key.into(),
         f,
     }

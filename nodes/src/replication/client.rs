@@ -50,7 +50,6 @@ pub struct Client {
     core: ClientCore,
     primary: Option<NodeId>,
     guess: usize,
-    seq: u64,
     /// The number of the latest send: the virtual time it left, made strictly
     /// increasing. A restarted client forgets this counter, but time has moved
     /// on, so its numbers still only grow; a server drops a send numbered no
@@ -80,7 +79,6 @@ impl Client {
             core: ClientCore::new(config),
             primary: data.first().copied(),
             guess: 0,
-            seq: 0,
             attempt: 0,
             awaiting: false,
             tried: Vec::new(),
@@ -140,7 +138,7 @@ impl Client {
 
     fn send_to(&mut self, ctx: &mut Ctx<Msg>, to: NodeId, min: Option<Pos>) {
         let Some(open) = self.core.open() else { return };
-        let (key, f) = (open.req.key.clone(), open.req.f.clone());
+        let (id, key, f) = (open.id, open.req.key.clone(), open.req.f.clone());
         self.attempt = (self.attempt + 1).max(ctx.now());
         self.awaiting = true;
         self.tried.push(to);
@@ -148,7 +146,7 @@ impl Client {
         ctx.send(
             to,
             Msg::Request {
-                seq: self.seq,
+                id,
                 attempt: self.attempt,
                 key,
                 f,
@@ -172,7 +170,6 @@ impl Client {
     }
 
     pub fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
-        self.seq += 1;
         self.to_primary = false;
         self.core.begin(ctx, req);
         self.send(ctx);
@@ -189,7 +186,7 @@ impl Client {
 
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
         let Msg::Reply {
-            seq,
+            id,
             attempt,
             answer,
         } = msg
@@ -197,7 +194,7 @@ impl Client {
             return;
         };
         let Some(open) = self.core.open() else { return };
-        if seq != self.seq {
+        if id != open.id {
             return;
         }
         let current = self.awaiting && attempt == self.attempt;
@@ -294,7 +291,7 @@ impl Client {
         Status {
             role: "client",
             fields: vec![
-                ("seq", self.seq.to_string()),
+                ("seq", self.core.last_id().map_or(0, |i| i.seq).to_string()),
                 (
                     "primary",
                     self.primary.map_or("-".into(), |n| format!("n{}", n.0 + 1)),

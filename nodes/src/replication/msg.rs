@@ -2,6 +2,7 @@
 //! primary's log stream, heartbeats to the monitor, and the monitor's
 //! failover (probe, then promote).
 
+use sim::client::RequestId;
 use sim::history::{OpFn, Value};
 use sim::node::{Message, NodeId};
 use sim::time::Nanos;
@@ -24,13 +25,10 @@ pub enum Op {
     /// Written by a new primary first, so that its epoch's entries can be
     /// counted as committed (as Raft's no-op, Raft §8).
     Noop,
-    /// A client's write; `(client, seq)` lets a retry be applied once.
-    Client {
-        client: u32,
-        seq: u64,
-        key: String,
-        f: OpFn,
-    },
+    /// A client's write; `id` (the client's session and sequence number)
+    /// lets a retry be applied once, and tells a restarted client's new
+    /// writes from its old ones (see `sim::client`).
+    Client { id: RequestId, key: String, f: OpFn },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,8 +61,9 @@ pub enum Answer {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Msg {
+    /// Every attempt of one operation carries the same `id`.
     Request {
-        seq: u64,
+        id: RequestId,
         /// The client's number for this send of the request: every retry and
         /// every redirect gets a new one, echoed in the reply. It tells the
         /// answer the client waits for from a stale one (a late or duplicated
@@ -76,7 +75,7 @@ pub enum Msg {
         min: Option<Pos>,
     },
     Reply {
-        seq: u64,
+        id: RequestId,
         /// The `attempt` of the request this answers.
         attempt: u64,
         answer: Answer,

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use sim::client::{RequestId, Seen, SessionTable};
 use sim::history::OpFn;
 use sim::node::{Ctx, Disk, NodeId, Status, TimerId};
 use sim::time::{fmt_duration, Nanos};
@@ -102,12 +103,15 @@ pub struct Server {
     /// The state with every entry applied, committed or not: cas is judged
     /// against it, and it holds the sessions that make retries idempotent.
     head: Kv,
-    sessions: BTreeMap<u32, (u64, u64)>,
+    /// Per client: its newest session and the log index of its last write.
+    /// A restarted client is a new session (a higher incarnation), so its
+    /// writes are new even though its sequence numbers start again at 1.
+    sessions: SessionTable<u64>,
     matched: BTreeMap<NodeId, u64>,
     next: BTreeMap<NodeId, u64>,
     /// Client writes waiting for their entry to commit: index -> (client,
-    /// seq, attempt), the attempt being the latest send that asked.
-    waiting: BTreeMap<u64, (NodeId, u64, u64)>,
+    /// request id, attempt), the attempt being the latest send that asked.
+    waiting: BTreeMap<u64, (NodeId, RequestId, u64)>,
     /// The lease, one round per heartbeat sent as primary: each round's
     /// timer was armed when its heartbeat left, for the lease shortened by
     /// the drift bound; the monitor's answer grants it. The lease holds
@@ -132,8 +136,14 @@ pub struct Server {
     /// send numbered no higher is a copy the network duplicated or one that
     /// a later send overtook: it is dropped unanswered. Otherwise a late copy
     /// could apply a write after the client was told it was refused and
-    /// recorded it as failed. Volatile, like a connection table.
+    /// recorded it as failed. Volatile, like a connection table; so that a
+    /// copy sent before a crash cannot arrive after the restart to an empty
+    /// table, `started_at` drops every send numbered below the restart.
     last_request: BTreeMap<u32, u64>,
+    /// When this incarnation of the server started. A client's attempt
+    /// number is at least the virtual time it sent, so a number below this
+    /// is a send from before the restart (a late or duplicated copy).
+    started_at: Nanos,
     /// The last time this server served as primary (a read, or a write
     /// accepted), with its epoch then: the split-brain check reads it.
     last_served: Option<(u64, Nanos)>,
@@ -178,7 +188,7 @@ impl Server {
             kv: Kv::default(),
             commit: 0,
             head: Kv::default(),
-            sessions: BTreeMap::new(),
+            sessions: SessionTable::default(),
             matched: BTreeMap::new(),
             next: BTreeMap::new(),
             waiting: BTreeMap::new(),
@@ -189,6 +199,7 @@ impl Server {
             first_index: 0,
             primary_last: 0,
             last_request: BTreeMap::new(),
+            started_at: 0,
             last_served: None,
             first_write_at: None,
             stats: Stats::default(),
@@ -256,6 +267,7 @@ impl Server {
     }
 
     pub fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
+        self.started_at = ctx.now();
         if self.role == Role::Primary {
             // The first primary starts with a no-op like every later one.
             let noop = Entry {
@@ -290,15 +302,9 @@ impl Server {
     }
 
     fn append(&mut self, ctx: &mut Ctx<Msg>, e: Entry) {
-        if let Op::Client {
-            client,
-            seq,
-            key,
-            f,
-        } = &e.op
-        {
+        if let Op::Client { id, key, f } = &e.op {
             self.head.apply(key, f);
-            self.sessions.insert(*client, (*seq, self.last() + 1));
+            self.sessions.record(*id, self.last() + 1);
         }
         ctx.disk().put(("log", self.last() + 1), e.clone());
         self.log.push(e);
@@ -426,12 +432,12 @@ impl Server {
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
         match msg {
             Msg::Request {
-                seq,
+                id,
                 attempt,
                 key,
                 f,
                 min,
-            } => self.on_request(ctx, from, (seq, attempt), key, f, min),
+            } => self.on_request(ctx, from, (id, attempt), key, f, min),
             Msg::Append {
                 epoch,
                 prev,
@@ -581,8 +587,8 @@ impl Server {
         }
         self.sessions.clear();
         for (i, e) in self.log.iter().enumerate() {
-            if let Op::Client { client, seq, .. } = &e.op {
-                self.sessions.insert(*client, (*seq, i as u64 + 1));
+            if let Op::Client { id, .. } = &e.op {
+                self.sessions.record(*id, i as u64 + 1);
             }
         }
         self.waiting.clear();
@@ -637,12 +643,12 @@ impl Server {
                 .map(|(i, _)| *i)
                 .collect();
             for i in done {
-                if let Some((client, seq, attempt)) = self.waiting.remove(&i) {
+                if let Some((client, id, attempt)) = self.waiting.remove(&i) {
                     let pos = self.pos_at(i);
                     ctx.send(
                         client,
                         Msg::Reply {
-                            seq,
+                            id,
                             attempt,
                             answer: Answer::Ok { value: None, pos },
                         },
@@ -656,7 +662,7 @@ impl Server {
         &mut self,
         ctx: &mut Ctx<Msg>,
         from: NodeId,
-        (seq, attempt): (u64, u64),
+        (id, attempt): (RequestId, u64),
         key: String,
         f: OpFn,
         min: Option<Pos>,
@@ -667,16 +673,17 @@ impl Server {
             ctx.send(
                 from,
                 Msg::Reply {
-                    seq,
+                    id,
                     attempt,
                     answer,
                 },
             )
         };
-        if self
-            .last_request
-            .get(&from.0)
-            .is_some_and(|&a| attempt <= a)
+        if attempt < self.started_at
+            || self
+                .last_request
+                .get(&from.0)
+                .is_some_and(|&a| attempt <= a)
         {
             return;
         }
@@ -736,21 +743,21 @@ impl Server {
                 },
             );
         }
-        let client = from.0;
-        if let Some(&(s, index)) = self.sessions.get(&client) {
-            if s == seq {
+        match self.sessions.check(id) {
+            Seen::Retry(&index) => {
                 // A retry of a write already in the log.
                 if index <= self.commit {
                     let pos = self.pos_at(index);
                     reply(ctx, Answer::Ok { value: None, pos });
                 } else {
-                    self.waiting.insert(index, (from, seq, attempt));
+                    self.waiting.insert(index, (from, id, attempt));
                 }
                 return;
             }
-            if s > seq {
-                return;
-            }
+            // An operation its client has moved on from, or a write of a
+            // client process that has since restarted: nobody waits for it.
+            Seen::Stale => return,
+            Seen::New => {}
         }
         if let OpFn::Cas { expected, .. } = &f {
             if self.head.get(&key) != *expected {
@@ -759,18 +766,13 @@ impl Server {
         }
         let e = Entry {
             epoch: self.epoch,
-            op: Op::Client {
-                client,
-                seq,
-                key,
-                f,
-            },
+            op: Op::Client { id, key, f },
             at: ctx.now(),
         };
         self.first_write_at.get_or_insert(ctx.now());
         self.append(ctx, e);
         ctx.disk().sync();
-        self.waiting.insert(self.last(), (from, seq, attempt));
+        self.waiting.insert(self.last(), (from, id, attempt));
         for p in self.peers.clone() {
             // Stream at once to replicas that are keeping up; the tick
             // catches up the others.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use sim::client::{RequestId, SessionId};
 use sim::history::{OpFn, Value};
 use sim::node::{Clock, Cluster, Ctx, Disk, Effect, NodeId};
 use sim::time::{ms, Nanos};
@@ -25,6 +26,8 @@ struct Bench {
     disk: Disk,
     now: Nanos,
     effects: Vec<Effect<Msg>>,
+    /// The client's send counter for `write_as`: every send a new number.
+    sends: u64,
 }
 
 impl Bench {
@@ -35,6 +38,7 @@ impl Bench {
             disk: Disk::default(),
             now: ms(10),
             effects: Vec::new(),
+            sends: 0,
         }
     }
 
@@ -116,14 +120,37 @@ fn primary(b: &mut Bench, mode: Mode, fencing: bool) -> Server {
     s
 }
 
+/// Attempt numbers in these tests: a client numbers a send at least the
+/// virtual time it left, and a server drops sends numbered before its own
+/// start, so the tests' numbers lie after every start they make.
+const LATER: u64 = 3_600_000_000_000;
+
+/// Request `seq` of the client's incarnation `incarnation`.
+fn c1_request(incarnation: u64, seq: u64) -> RequestId {
+    RequestId {
+        session: SessionId {
+            client: C1,
+            incarnation,
+        },
+        seq,
+    }
+}
+
 fn write(b: &mut Bench, s: &mut Server, seq: u64, v: i64) {
+    write_as(b, s, 0, seq, v)
+}
+
+/// A write from the client's incarnation `incarnation`.
+fn write_as(b: &mut Bench, s: &mut Server, incarnation: u64, seq: u64, v: i64) {
+    b.sends += 1;
+    let attempt = LATER + b.sends;
     b.with(N1, |ctx| {
         s.on_message(
             ctx,
             C1,
             Msg::Request {
-                seq,
-                attempt: seq,
+                id: c1_request(incarnation, seq),
+                attempt,
                 key: "k".into(),
                 f: OpFn::Write(Value::Int(v)),
                 min: None,
@@ -151,6 +178,54 @@ fn an_async_primary_acknowledges_a_write_before_any_replica_has_it() {
         .filter(|(_, m)| matches!(m, Msg::Append { entries, .. } if entries.len() == 1))
         .count();
     assert_eq!(appends, 2);
+}
+
+#[test]
+fn a_restarted_clients_writes_are_a_new_session_not_retries_of_its_old_ones() {
+    // Issue 22 item 1: a restarted client numbers its requests from 1 again.
+    // Keyed by node and seq alone, the primary dropped its writes below the
+    // old session's last seq and answered the one equal to it with the old
+    // write's position, applying nothing.
+    let mut b = Bench::new();
+    let mut p = primary(&mut b, Mode::Async, true);
+    for seq in 1..=3 {
+        write(&mut b, &mut p, seq, seq as i64);
+    }
+    assert_eq!(p.log().len(), 4);
+    // Incarnation 1: seq 1 and 3 are new writes, appended and acknowledged.
+    write_as(&mut b, &mut p, 1, 1, 10);
+    assert_eq!(
+        b.replies(),
+        vec![Answer::Ok {
+            value: None,
+            pos: Pos { epoch: 1, index: 5 }
+        }]
+    );
+    write_as(&mut b, &mut p, 1, 2, 20);
+    write_as(&mut b, &mut p, 1, 3, 30);
+    assert_eq!(
+        b.replies(),
+        vec![Answer::Ok {
+            value: None,
+            pos: Pos { epoch: 1, index: 7 }
+        }],
+        "seq 3 of the new session is not the old session's seq 3"
+    );
+    // A late retry of the old incarnation's last write: its process is
+    // gone; it is neither appended nor answered.
+    write_as(&mut b, &mut p, 0, 3, 3);
+    assert_eq!(b.replies(), vec![]);
+    assert_eq!(p.log().len(), 7);
+    // A retry within the new session is answered with its own position.
+    write_as(&mut b, &mut p, 1, 3, 30);
+    assert_eq!(
+        b.replies(),
+        vec![Answer::Ok {
+            value: None,
+            pos: Pos { epoch: 1, index: 7 }
+        }]
+    );
+    assert_eq!(p.log().len(), 7);
 }
 
 #[test]
@@ -212,8 +287,7 @@ fn entry(epoch: u64, seq: u64, v: i64) -> Entry {
     Entry {
         epoch,
         op: Op::Client {
-            client: C1.0,
-            seq,
+            id: c1_request(0, seq),
             key: "k".into(),
             f: OpFn::Write(Value::Int(v)),
         },
@@ -294,9 +368,9 @@ fn a_replica_behind_the_clients_position_sends_the_read_on_to_the_primary() {
     b.with(N2, |ctx| {
         r.on_message(ctx, N1, append(1, Pos::ZERO, vec![entry(1, 1, 5)], 1))
     });
-    let read = |min, attempt| Msg::Request {
-        seq: 9,
-        attempt,
+    let read = |min, attempt: u64| Msg::Request {
+        id: c1_request(0, 9),
+        attempt: LATER + attempt,
         key: "k".into(),
         f: OpFn::Read,
         min: Some(min),
@@ -378,8 +452,8 @@ fn a_promoted_replica_writes_a_noop_in_its_epoch_and_serves_reads_only_once_it_c
         )
     });
     let read = |attempt| Msg::Request {
-        seq: 1,
-        attempt,
+        id: c1_request(0, 1),
+        attempt: LATER + attempt,
         key: "k".into(),
         f: OpFn::Read,
         min: None,
@@ -546,12 +620,12 @@ fn op(f: OpFn) -> sim::node::Request {
     }
 }
 
-/// The requests among the effects: (to, seq, attempt).
-fn requests(b: &Bench) -> Vec<(NodeId, u64, u64)> {
+/// The requests among the effects: (to, id, attempt).
+fn requests(b: &Bench) -> Vec<(NodeId, RequestId, u64)> {
     b.sent()
         .into_iter()
         .filter_map(|(to, m)| match m {
-            Msg::Request { seq, attempt, .. } => Some((to, seq, attempt)),
+            Msg::Request { id, attempt, .. } => Some((to, id, attempt)),
             _ => None,
         })
         .collect()
@@ -564,9 +638,9 @@ fn completed(b: &Bench) -> Option<sim::history::Outcome> {
     })
 }
 
-fn reply(seq: u64, attempt: u64, answer: Answer) -> Msg {
+fn reply(id: RequestId, attempt: u64, answer: Answer) -> Msg {
     Msg::Reply {
-        seq,
+        id,
         attempt,
         answer,
     }
@@ -692,8 +766,8 @@ fn a_server_drops_a_late_copy_of_a_send_it_already_refused() {
     let mut p = primary(&mut b, Mode::Async, true);
     b.now += Params::default().lease() + ms(1);
     let req = |attempt| Msg::Request {
-        seq: 1,
-        attempt,
+        id: c1_request(0, 1),
+        attempt: LATER + attempt,
         key: "k".into(),
         f: OpFn::Write(Value::Int(5)),
         min: None,
@@ -725,20 +799,46 @@ fn a_server_drops_a_late_copy_of_a_send_it_already_refused() {
 
 #[test]
 fn a_server_drops_a_late_copy_of_an_earlier_operations_send() {
-    // The client gave its write (seq 1) up as refused and moved on to seq 2;
-    // a late copy of seq 1's last send must not apply it now.
+    // The client gave its write (seq 1) up as refused and moved on to a read
+    // (seq 2); a late copy of seq 1's last send must not apply it now. The
+    // session table alone would take it: no write of the session was applied.
     let mut b = Bench::new();
     let mut p = primary(&mut b, Mode::Async, true);
-    let send = |seq, attempt, v| Msg::Request {
-        seq,
-        attempt,
+    let send = |seq, attempt, f| Msg::Request {
+        id: c1_request(0, seq),
+        attempt: LATER + attempt,
         key: "k".into(),
-        f: OpFn::Write(Value::Int(v)),
+        f,
         min: None,
     };
-    b.with(N1, |ctx| p.on_message(ctx, C1, send(2, 20, 6)));
+    b.with(N1, |ctx| p.on_message(ctx, C1, send(2, 20, OpFn::Read)));
+    assert!(matches!(b.replies()[..], [Answer::Ok { .. }]));
     let len = p.log().len();
-    b.with(N1, |ctx| p.on_message(ctx, C1, send(1, 10, 5)));
+    b.with(N1, |ctx| {
+        p.on_message(ctx, C1, send(1, 10, OpFn::Write(Value::Int(5))))
+    });
     assert!(b.sent().is_empty(), "the copy was answered: {:?}", b.sent());
     assert_eq!(p.log().len(), len, "the copy was applied");
+}
+
+#[test]
+fn a_restarted_server_drops_copies_sent_before_its_restart() {
+    // Its table of the newest attempt per client is volatile: a copy sent
+    // before the crash that arrives after the restart must still be dropped,
+    // or a write the client recorded as failed could take effect.
+    let mut b = Bench::new();
+    b.now = ms(1000);
+    let mut r = Server::recover(N2, params(Mode::Async, true), MON, DATA, &b.disk);
+    b.with(N2, |ctx| r.on_start(ctx));
+    let read = |attempt| Msg::Request {
+        id: c1_request(0, 1),
+        attempt,
+        key: "k".into(),
+        f: OpFn::Read,
+        min: None,
+    };
+    b.with(N2, |ctx| r.on_message(ctx, C1, read(ms(999))));
+    assert!(b.replies().is_empty(), "a pre-restart copy was answered");
+    b.with(N2, |ctx| r.on_message(ctx, C1, read(ms(1000))));
+    assert_eq!(b.replies().len(), 1, "a send after the restart went unanswered");
 }

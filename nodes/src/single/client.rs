@@ -4,7 +4,8 @@ use sim::node::{Ctx, NodeId, Request, Status, TimerId};
 
 use super::Msg;
 
-/// A client of the single server: it sends each operation to `n1` and waits.
+/// A client of the single server: it sends each operation to `n1` and waits,
+/// and retries it with the same request id, so the server applies it once.
 pub struct Client {
     core: ClientCore,
 }
@@ -23,7 +24,7 @@ impl Client {
             ctx.send(
                 SERVER,
                 Msg::Request {
-                    op: open.req.id.0,
+                    id: open.id,
                     key: open.req.key.clone(),
                     f: open.req.f.clone(),
                 },
@@ -38,7 +39,7 @@ impl Client {
 
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, msg: Msg) {
         let Msg::Reply {
-            op,
+            id,
             took_effect,
             output,
         } = msg
@@ -46,7 +47,7 @@ impl Client {
             return;
         };
         // A late reply to an attempt of an operation already given up is ignored.
-        if self.core.open().map(|o| o.req.id.0) != Some(op) {
+        if self.core.open().map(|o| o.id) != Some(id) {
             return;
         }
         // Only a cas can leave the store unchanged: it found another value.

@@ -14,6 +14,15 @@
 //! acknowledging, so an acknowledged write survives a crash; with `false` it
 //! acknowledges first and a crash loses what the disk had not flushed, which is
 //! exactly the kind of lost write the checkers are there to catch.
+//!
+//! Retries are the third: a client that timed out sends the same operation
+//! again, and the first copy may have been applied with only its reply lost.
+//! Applying the retry too would write an old value over newer ones, so the
+//! server keeps a session table (`sim::client::SessionTable`): per client, the
+//! last request applied and its reply. A retry of it is answered from the
+//! table, not applied; the table is logged with the writes, so a retry that
+//! arrives after a restart is recognised too. A restarted client is a new
+//! session (see `sim::client`).
 
 mod client;
 mod server;
@@ -22,7 +31,7 @@ pub use client::Client;
 pub use server::Server;
 
 use serde::Deserialize;
-use sim::client::ClientConfig;
+use sim::client::{ClientConfig, RequestId};
 use sim::history::{OpFn, Value};
 use sim::node::{Cluster, Ctx, Disk, Message, Node, NodeId, Request, Status, TimerId};
 use sim::protocol::Protocol;
@@ -56,13 +65,10 @@ fn yes() -> bool {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Msg {
-    Request {
-        op: u64,
-        key: String,
-        f: OpFn,
-    },
+    /// Every attempt of one operation carries the same `id`.
+    Request { id: RequestId, key: String, f: OpFn },
     Reply {
-        op: u64,
+        id: RequestId,
         took_effect: bool,
         output: Option<Value>,
     },
@@ -120,7 +126,7 @@ impl Protocol for Single {
         }
     }
 
-    fn summary(&self, _nodes: &[Option<SingleNode>]) -> Vec<(String, String)> {
+    fn summary(&self, nodes: &[Option<SingleNode>]) -> Vec<(String, String)> {
         let mode = if self.params.sync_writes {
             "synced before every acknowledgement".to_string()
         } else {
@@ -129,7 +135,23 @@ impl Protocol for Single {
                 sim::time::fmt_duration(self.params.flush_interval)
             )
         };
-        vec![("writes".into(), mode)]
+        let mut lines = vec![("writes".into(), mode)];
+        let retries: u64 = nodes
+            .iter()
+            .filter_map(|n| match n {
+                Some(SingleNode::Server(s)) => Some(s.retries()),
+                _ => None,
+            })
+            .sum();
+        if retries > 0 {
+            lines.push((
+                "retries".into(),
+                format!(
+                    "{retries} retried request(s) answered from the session table, not applied again (since the last restart)"
+                ),
+            ));
+        }
+        lines
     }
 }
 
