@@ -1098,3 +1098,28 @@ fn the_values_a_blocked_operation_could_have_seen_start_after_a_cas_observation(
     assert_eq!(explanation.blocked_op, "c3 read -> 1");
     assert_eq!(explanation.could_have_seen, vec!["3".to_string()]);
 }
+
+#[test]
+fn an_info_cas_with_a_return_time_keeps_a_crashed_append_in_play() {
+    // The cas never completed: it may take effect after the append whatever
+    // return time the history records. Append 0 gives [0], the cas makes it
+    // [1], the read sees [1]: linearizable only with the crashed append.
+    let list = |l: &[i64]| Value::List(l.to_vec());
+    let ops = vec![
+        op(
+            0,
+            "k",
+            OpFn::Cas {
+                expected: list(&[0]),
+                new: list(&[1]),
+            },
+            None,
+            Outcome::Info,
+            0,
+            Some(1),
+        ),
+        op(1, "k", OpFn::Append(Value::Int(0)), None, Outcome::Info, 2, None),
+        op(2, "k", OpFn::Read, Some(list(&[1])), Outcome::Ok, 3, Some(4)),
+    ];
+    assert!(check(ops, ModelKind::Kv).is_linearizable());
+}

@@ -574,8 +574,11 @@ fn prune_unobserved_appends(history: &History, kept: Vec<usize>) -> Vec<usize> {
         match (&op.f, op.outcome, &op.output) {
             (OpFn::Append(Value::Int(_)), _, _) => {}
             (OpFn::Append(_), _, _) => return kept,
-            (OpFn::Cas { .. }, _, _) => {
-                latest_cas = Some(latest_cas.map_or(ret(op), |r| r.max(ret(op))));
+            (OpFn::Cas { .. }, outcome, _) => {
+                // A cas that did not complete may take effect at any time
+                // after its call, whatever return time the history records.
+                let r = if outcome == Outcome::Ok { ret(op) } else { FOREVER };
+                latest_cas = Some(latest_cas.map_or(r, |l| l.max(r)));
             }
             (OpFn::Read, Outcome::Ok, Some(Value::List(l))) => {
                 for &e in l {
