@@ -1118,8 +1118,24 @@ fn an_info_cas_with_a_return_time_keeps_a_crashed_append_in_play() {
             0,
             Some(1),
         ),
-        op(1, "k", OpFn::Append(Value::Int(0)), None, Outcome::Info, 2, None),
-        op(2, "k", OpFn::Read, Some(list(&[1])), Outcome::Ok, 3, Some(4)),
+        op(
+            1,
+            "k",
+            OpFn::Append(Value::Int(0)),
+            None,
+            Outcome::Info,
+            2,
+            None,
+        ),
+        op(
+            2,
+            "k",
+            OpFn::Read,
+            Some(list(&[1])),
+            Outcome::Ok,
+            3,
+            Some(4),
+        ),
     ];
     assert!(check(ops, ModelKind::Kv).is_linearizable());
 }

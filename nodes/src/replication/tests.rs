@@ -840,5 +840,9 @@ fn a_restarted_server_drops_copies_sent_before_its_restart() {
     b.with(N2, |ctx| r.on_message(ctx, C1, read(ms(999))));
     assert!(b.replies().is_empty(), "a pre-restart copy was answered");
     b.with(N2, |ctx| r.on_message(ctx, C1, read(ms(1000))));
-    assert_eq!(b.replies().len(), 1, "a send after the restart went unanswered");
+    assert_eq!(
+        b.replies().len(),
+        1,
+        "a send after the restart went unanswered"
+    );
 }

@@ -577,7 +577,11 @@ fn prune_unobserved_appends(history: &History, kept: Vec<usize>) -> Vec<usize> {
             (OpFn::Cas { .. }, outcome, _) => {
                 // A cas that did not complete may take effect at any time
                 // after its call, whatever return time the history records.
-                let r = if outcome == Outcome::Ok { ret(op) } else { FOREVER };
+                let r = if outcome == Outcome::Ok {
+                    ret(op)
+                } else {
+                    FOREVER
+                };
                 latest_cas = Some(latest_cas.map_or(r, |l| l.max(r)));
             }
             (OpFn::Read, Outcome::Ok, Some(Value::List(l))) => {
