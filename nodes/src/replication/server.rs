@@ -330,8 +330,7 @@ impl Server {
 
     fn lease_ok(&self, ctx: &Ctx<Msg>) -> bool {
         !self.params.fencing
-            || (self.lease_rounds.values().any(|r| r.granted)
-                && ctx.mono_time() < self.lease_until)
+            || (self.lease_rounds.values().any(|r| r.granted) && ctx.mono_time() < self.lease_until)
     }
 
     /// Recomputes the lease's end from the granted rounds still running.

@@ -569,7 +569,9 @@ fn a_wall_clock_stepped_back_does_not_stretch_a_primarys_lease() {
     // monotonic clock and the lease timer end it on time.
     let mut b = Bench::new();
     let mut p = primary(&mut b, Mode::Async, true);
-    b.clock = b.clock.set(b.now, Some(-(sim::time::secs(10) as i64)), None);
+    b.clock = b
+        .clock
+        .set(b.now, Some(-(sim::time::secs(10) as i64)), None);
     b.now += params(Mode::Async, true).lease_local() + 1;
     b.with(N1, |ctx| p.on_timer(ctx, sim::node::TimerId(16)));
     write(&mut b, &mut p, 1, 5);
@@ -587,7 +589,9 @@ fn a_monitor_whose_wall_clock_steps_back_still_fails_a_silent_primary_over_in_ti
     let mut m = Monitor::recover(p.clone(), DATA, &b.disk);
     b.with(MON, |ctx| m.on_start(ctx));
     b.now += p.heartbeat_interval;
-    b.clock = b.clock.set(b.now, Some(-(sim::time::secs(10) as i64)), None);
+    b.clock = b
+        .clock
+        .set(b.now, Some(-(sim::time::secs(10) as i64)), None);
     let mut ticks = 0;
     while !b.sent().iter().any(|(_, m)| matches!(m, Msg::Probe { .. })) {
         ticks += 1;
@@ -935,5 +939,9 @@ fn a_restarted_server_drops_copies_sent_before_its_restart() {
     b.with(N2, |ctx| r.on_message(ctx, C1, read(ms(999))));
     assert!(b.replies().is_empty(), "a pre-restart copy was answered");
     b.with(N2, |ctx| r.on_message(ctx, C1, read(ms(1000))));
-    assert_eq!(b.replies().len(), 1, "a send after the restart went unanswered");
+    assert_eq!(
+        b.replies().len(),
+        1,
+        "a send after the restart went unanswered"
+    );
 }
