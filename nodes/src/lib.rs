@@ -254,3 +254,39 @@ pub fn start<'s>(
         |p| Box::new(Sim::new(s, p, seed, trace)) as Box<dyn Running + 's>
     )))
 }
+
+/// The shortest period any protocol timer may have in a scenario
+/// (heartbeats, flushes, anti-entropy and handoff rounds, resends), and the
+/// shortest timeout a protocol waits before it acts again. A timer that
+/// fires every nanosecond makes a run do a round of work per nanosecond of
+/// virtual time: minutes of wall time and gigabytes before `max_events`
+/// stops it. Real systems use milliseconds or more; Raft's `MIN_HEARTBEAT`
+/// is the same floor.
+pub const MIN_PERIOD: sim::time::Nanos = sim::time::NANOS_PER_MILLI;
+
+/// Refuses a `[system]` duration below `MIN_PERIOD`, with the message every
+/// protocol uses: `field = "value": must be at least 1ms, e.g. "50ms"`
+/// (plus `also`, what else the field must satisfy, when there is more).
+pub fn check_period(
+    field: &'static str,
+    value: sim::time::Nanos,
+    also: &str,
+    example: &str,
+) -> Result<(), (&'static str, String)> {
+    if value >= MIN_PERIOD {
+        return Ok(());
+    }
+    let also = if also.is_empty() {
+        String::new()
+    } else {
+        format!(" {also}")
+    };
+    Err((
+        field,
+        format!(
+            "{field} = \"{}\": must be at least {}{also}, e.g. \"{example}\"",
+            sim::time::fmt_duration(value),
+            sim::time::fmt_duration(MIN_PERIOD)
+        ),
+    ))
+}

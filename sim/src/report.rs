@@ -102,7 +102,7 @@ impl Undecided {
     }
 }
 
-/// Why the linearizability search answered "unknown": `steps`, `memory`,
+/// Why the linearizability search answered "undecided": `steps`, `memory`,
 /// `deadline` or `unsupported`, as the checker's verdict carries it.
 pub fn unknown_cause(verdict: &Verdict) -> Option<&'static str> {
     match verdict {
@@ -508,7 +508,7 @@ impl Report {
             .collect();
 
         // The search budget is a step count, so the verdict is the same on every
-        // machine; past it the answer is "unknown", never a guess.
+        // machine; past it the answer is "undecided", never a guess.
         let consistency = match out.history_not_checkable {
             Some(reason) => Consistency::NotChecked {
                 reason: reason.to_string(),

@@ -131,7 +131,7 @@ pub struct Meta {
     #[serde(default = "default_max_events")]
     pub max_events: u64,
     /// Search steps the linearizability check may take before it answers
-    /// "unknown" (default: [`DEFAULT_CHECK_MAX_STEPS`]). A step count, so the
+    /// "undecided" (default: [`DEFAULT_CHECK_MAX_STEPS`]). A step count, so the
     /// verdict is the same on every machine.
     #[serde(default)]
     pub check_max_steps: Option<u64>,

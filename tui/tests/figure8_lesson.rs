@@ -24,9 +24,19 @@ fn scenario(bug: bool) -> sim::scenario::Scenario {
     nodes::parse(rel, &text).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The invariants a run broke, and its report. Every stage of the schedule
+/// is a trigger on a protocol event; a stage that did not happen would make
+/// both tests pass for the wrong reason (nothing broken because the
+/// schedule never played out), so every trigger must have fired.
 fn broken(s: &sim::scenario::Scenario, seed: u64) -> (Vec<String>, Report) {
     let out = nodes::run(s, seed, TraceMode::Off).unwrap();
     let report = Report::build(s, &out);
+    assert!(
+        report.unfired_triggers.is_empty(),
+        "seed {seed}: a stage of the schedule never happened: {:?}\n{}",
+        report.unfired_triggers,
+        report.render()
+    );
     let names = report
         .invariants
         .iter()

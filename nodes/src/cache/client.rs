@@ -103,7 +103,7 @@ impl Client {
         let tag = self.tag();
         match f {
             OpFn::Read => {
-                let now = ctx.now();
+                let now = ctx.mono_time();
                 if let Some(Lookup::Hit(e)) = self.l1.as_mut().map(|l1| l1.get(&key, now)) {
                     let value = e.value.clone();
                     self.stats.l1_hits += 1;
@@ -171,7 +171,7 @@ impl Client {
             _ => output.clone(),
         };
         if let (Some(l1), Some(v)) = (self.l1.as_mut(), known) {
-            let expires = ctx.now() + self.params.l1_ttl;
+            let expires = ctx.mono_time() + self.params.l1_ttl;
             l1.insert(&key, Entry::new(v, Some(expires)), ctx.rng());
         }
         self.core.finish(ctx, Outcome::Ok, output);

@@ -378,12 +378,7 @@ impl Params {
                 ),
             ));
         }
-        if self.flush_interval < ms(1) {
-            return Err((
-                "flush_interval",
-                "flush_interval must be at least \"1ms\"".into(),
-            ));
-        }
+        crate::check_period("flush_interval", self.flush_interval, "", "100ms")?;
         if self.db_service_time > secs(10) {
             return Err((
                 "db_service_time",
@@ -408,9 +403,7 @@ impl Params {
         if self.l1_capacity > 0 && self.l1_ttl == 0 {
             return Err(("l1_ttl", "l1_ttl must be more than 0".into()));
         }
-        if self.rate_window < ms(1) {
-            return Err(("rate_window", "rate_window must be at least \"1ms\"".into()));
-        }
+        crate::check_period("rate_window", self.rate_window, "", "100ms")?;
         // The peak and the per-second series are read as requests per
         // second: a window must tile a second exactly.
         if !secs(1).is_multiple_of(self.rate_window) {

@@ -208,7 +208,10 @@ impl CacheServer {
         *self.gen.entry(key.to_string()).or_default() += 1;
     }
 
-    /// When an entry filled now expires: ttl plus up to ttl_jitter.
+    /// When an entry filled now expires: ttl plus up to ttl_jitter. Expiry,
+    /// leases and load times are durations, so they are read on the
+    /// monotonic clock (as memcached and Redis do): a step of the wall clock
+    /// neither expires every entry at once nor keeps them for ever.
     fn expiry(&self, ctx: &mut Ctx<Msg>) -> Option<Nanos> {
         let ttl = self.params.ttl?;
         let jitter = if self.params.ttl_jitter > 0 {
@@ -216,7 +219,7 @@ impl CacheServer {
         } else {
             0
         };
-        Some(ctx.now() + ttl + jitter)
+        Some(ctx.mono_time() + ttl + jitter)
     }
 
     /// Sends a database request and arms its timeout.
@@ -234,7 +237,7 @@ impl CacheServer {
             key: key.to_string(),
             gen: self.gen_of(key),
             waiters,
-            sent: ctx.now(),
+            sent: ctx.mono_time(),
         };
         let msg = Msg::DbRead {
             tag,
@@ -269,7 +272,7 @@ impl CacheServer {
             self.refresh_due.insert((at, key.to_string()));
             if self.refresh_timer.is_none_or(|t| at < t) {
                 self.refresh_timer = Some(at);
-                ctx.set_timer(REFRESH, at.saturating_sub(ctx.now()));
+                ctx.set_timer(REFRESH, at.saturating_sub(ctx.mono_time()));
             }
         }
     }
@@ -310,7 +313,7 @@ impl CacheServer {
     }
 
     fn get(&mut self, ctx: &mut Ctx<Msg>, w: Waiter, key: String) {
-        let now = ctx.now();
+        let now = ctx.mono_time();
         if self.store.peek(&key).is_none() {
             // An evicted dirty entry whose flush is in flight is still the
             // newest value this cache has for the key.
@@ -463,7 +466,7 @@ impl CacheServer {
         }
         if self.gen_of(&key) == gen {
             let mut entry = Entry::new(value.clone(), self.expiry(ctx));
-            entry.fetch_ns = ctx.now() - sent;
+            entry.fetch_ns = ctx.mono_time() - sent;
             self.install(ctx, &key, entry);
         }
         for w in waiters {
@@ -613,7 +616,7 @@ impl CacheServer {
     }
 
     fn refresh(&mut self, ctx: &mut Ctx<Msg>) {
-        let now = ctx.now();
+        let now = ctx.mono_time();
         self.refresh_timer = None;
         while let Some((at, key)) = self.refresh_due.first().cloned() {
             if at > now {

@@ -123,6 +123,8 @@ struct Rig {
     disk: Disk,
     cluster: Cluster,
     now: Nanos,
+    /// The node's clocks (perfect unless a test steps or drifts them).
+    clock: Clock,
 }
 
 impl Rig {
@@ -132,6 +134,7 @@ impl Rig {
             disk: Disk::default(),
             cluster: Cluster::new(2, 4),
             now: secs(1),
+            clock: Clock::default(),
         }
     }
 
@@ -140,7 +143,7 @@ impl Rig {
         let mut ctx = Ctx::new(
             me,
             self.now,
-            Clock::default(),
+            self.clock,
             &mut self.rng,
             &mut self.disk,
             &self.cluster,
@@ -190,6 +193,59 @@ fn read_through() -> Params {
         policy: Policy::ReadThrough,
         ..Params::default()
     }
+}
+
+/// Fills `k1` through a read-through cache and returns the database tag.
+fn fill(r: &mut Rig, c: &mut CacheServer, tag: u64) {
+    let out = get(r, c, tag, "k1");
+    let [(DB, Msg::DbRead { tag: db, .. })] = out.as_slice() else {
+        panic!("a miss asks the database: {out:?}");
+    };
+    let db = *db;
+    from_db(
+        r,
+        c,
+        Msg::DbValue {
+            tag: db,
+            value: int(7),
+        },
+    );
+}
+
+#[test]
+fn a_ttl_is_elapsed_time_on_the_caches_monotonic_clock_not_its_wall_clock() {
+    // TTLs are durations: a wall clock stepped forward by a minute expires
+    // nothing, and a clock running 50% fast expires the entry after 2s of
+    // its own time, 1.33s of true time.
+    let mut r = Rig::new();
+    let mut c = cache(Params {
+        ttl: Some(secs(2)),
+        ..read_through()
+    });
+    r.clock = r.clock.set(r.now, None, Some(0.5));
+    fill(&mut r, &mut c, 1);
+    r.clock = r.clock.set(r.now, Some(secs(60) as i64), None);
+    r.now += ms(1_300);
+    let out = get(&mut r, &mut c, 2, "k1");
+    assert!(
+        matches!(
+            out.as_slice(),
+            [(
+                CLIENT,
+                Msg::Value {
+                    source: Source::Cache,
+                    ..
+                }
+            )]
+        ),
+        "a wall-clock step or 1.95s of fast clock expired the entry: {out:?}"
+    );
+    r.now += ms(50);
+    let out = get(&mut r, &mut c, 3, "k1");
+    assert!(
+        matches!(out.as_slice(), [(DB, Msg::DbRead { .. })]),
+        "2.02s of the cache's clock went by and the 2s entry still served: {out:?}"
+    );
 }
 
 #[test]

@@ -403,11 +403,22 @@ impl Quorum {
         if params.vnodes == 0 || params.vnodes > 4096 {
             return Err(("vnodes", "vnodes must be between 1 and 4096".into()));
         }
-        if params.coordinator_timeout == 0 || params.handoff_interval == 0 {
+        if params.coordinator_timeout == 0 {
             return Err((
                 "coordinator_timeout",
-                "coordinator_timeout and handoff_interval must be above 0".into(),
+                "coordinator_timeout must be above 0".into(),
             ));
+        }
+        // Handoff and anti-entropy are rounds every server runs for the
+        // whole run: a nanosecond period is a round per nanosecond.
+        crate::check_period("handoff_interval", params.handoff_interval, "", "1s")?;
+        if let Some(i) = params.anti_entropy_interval {
+            crate::check_period(
+                "anti_entropy_interval",
+                i,
+                "(leave it out to turn anti-entropy off)",
+                "1s",
+            )?;
         }
         let timeline = Timeline::new(servers, params.vnodes, &joins, &leaves);
         Ok(Quorum {

@@ -101,7 +101,7 @@ pub enum ReadMode {
 
 /// The shortest `heartbeat_interval` a scenario may set; the election timeout
 /// must be at least twice it.
-pub const MIN_HEARTBEAT: Nanos = sim::time::NANOS_PER_MILLI;
+pub const MIN_HEARTBEAT: Nanos = crate::MIN_PERIOD;
 
 /// Raft's `[system]` parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -217,19 +217,24 @@ impl Params {
                 format!("semi_sync_acks must be between 1 and the {replicas} replica(s) (servers minus the primary and the monitor)"),
             ));
         }
-        if self.heartbeat_interval == 0 {
-            return Err((
-                "system",
-                "heartbeat_interval",
-                "heartbeat_interval must be more than 0, e.g. \"50ms\"".into(),
-            ));
-        }
+        // Every server and the monitor tick once per heartbeat_interval, so
+        // a nanosecond interval is a round of messages per nanosecond of
+        // virtual time; the floor is Raft's. The timeout and the lease are
+        // longer than the interval (below), so they are bounded with it.
+        crate::check_period(
+            "heartbeat_interval",
+            self.heartbeat_interval,
+            "and below heartbeat_timeout",
+            "50ms",
+        )
+        .map_err(|(f, m)| ("system", f, m))?;
         if self.heartbeat_timeout <= self.heartbeat_interval {
             return Err((
                 "system",
                 "heartbeat_timeout",
                 format!(
-                    "heartbeat_timeout must be longer than heartbeat_interval ({}), or every server looks dead between two heartbeats",
+                    "heartbeat_timeout = \"{}\": must be longer than heartbeat_interval ({}), or every server looks dead between two heartbeats",
+                    fmt_duration(self.heartbeat_timeout),
                     fmt_duration(self.heartbeat_interval)
                 ),
             ));

@@ -38,11 +38,13 @@ pub struct Monitor {
     data: Vec<NodeId>,
     epoch: u64,
     primary: Option<NodeId>,
-    /// Per data server: last heartbeat, by the local clock and in virtual
-    /// time (the latter only for the report).
+    /// Per data server: last heartbeat, by the monotonic clock and in
+    /// virtual time (the latter only for the report). Silences are measured
+    /// on the monotonic clock, which drifts but never steps: a wall clock
+    /// stepped forward must not fail a healthy primary over early.
     heard: Vec<(Nanos, Nanos)>,
     last_tick: Option<Nanos>,
-    /// When (local clock) the monitor last promoted a server.
+    /// When (monotonic clock) the monitor last promoted a server.
     promoted: Option<Nanos>,
     probing: Option<Probing>,
     failovers: Vec<Failover>,
@@ -89,9 +91,9 @@ impl Monitor {
 
     pub fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
         // Everyone gets a full timeout from the (re)start.
-        let now = (ctx.local_time(), ctx.now());
+        let now = (ctx.mono_time(), ctx.now());
         self.heard.iter_mut().for_each(|h| *h = now);
-        self.last_tick = Some(ctx.local_time());
+        self.last_tick = Some(ctx.mono_time());
         ctx.set_timer(MONITOR_TICK, self.params.heartbeat_interval);
     }
 
@@ -102,7 +104,7 @@ impl Monitor {
         if timer != MONITOR_TICK {
             return;
         }
-        let now = ctx.local_time();
+        let now = ctx.mono_time();
         ctx.set_timer(MONITOR_TICK, self.params.heartbeat_interval);
         // A monitor that was itself stalled (a GC pause) has heard nothing
         // for a while through no fault of the servers: it restarts its
@@ -179,9 +181,9 @@ impl Monitor {
         self.primary = Some(new);
         self.persist(ctx);
         if let Some(i) = self.slot(new) {
-            self.heard[i] = (ctx.local_time(), ctx.now());
+            self.heard[i] = (ctx.mono_time(), ctx.now());
         }
-        self.promoted = Some(ctx.local_time());
+        self.promoted = Some(ctx.mono_time());
         ctx.send(new, Msg::Promote { epoch: p.epoch });
         self.failovers.push(Failover {
             epoch: p.epoch,
@@ -202,7 +204,7 @@ impl Monitor {
             } => {
                 let Some(i) = self.slot(from) else { return };
                 let heard_before = self.heard[i].1;
-                self.heard[i] = (ctx.local_time(), ctx.now());
+                self.heard[i] = (ctx.mono_time(), ctx.now());
                 ctx.send(
                     from,
                     Msg::HeartbeatAck {
@@ -216,7 +218,7 @@ impl Monitor {
                 // Heartbeats sent before a promotion arrived say "replica"
                 // for a while: give the promotion a timeout to land.
                 let settled = self.promoted.is_none_or(|t| {
-                    ctx.local_time().saturating_sub(t) > self.params.heartbeat_timeout
+                    ctx.mono_time().saturating_sub(t) > self.params.heartbeat_timeout
                 });
                 if self.probing.is_none()
                     && settled

@@ -76,7 +76,7 @@ impl Stats {
 
 #[derive(Clone, Copy, Debug)]
 struct LeaseRound {
-    local_until: Nanos,
+    mono_until: Nanos,
     true_until: Nanos,
     granted: bool,
 }
@@ -115,17 +115,18 @@ pub struct Server {
     /// The lease, one round per heartbeat sent as primary: each round's
     /// timer was armed when its heartbeat left, for the lease shortened by
     /// the drift bound; the monitor's answer grants it. The lease holds
-    /// while a granted round's timer has not fired. A timer runs at the
-    /// local clock's rate but a jump of the clock does not move it, so a
-    /// clock set back cannot stretch the lease.
+    /// while a granted round's timer has not fired. Timers and the lease's
+    /// end both run on the monotonic clock: at the node's drifted rate, and
+    /// never moved by a step of the wall clock, so a wall clock set back
+    /// cannot stretch the lease.
     lease_rounds: BTreeMap<u64, LeaseRound>,
     /// The next lease round (never reused, so a stale timer finds nothing).
     next_round: u64,
-    /// Local-clock time until which the granted rounds run (a second guard,
-    /// and the status line).
+    /// Monotonic-clock time until which the granted rounds run (a second
+    /// guard, and the status line).
     lease_until: Nanos,
     /// The same instant in virtual time, for the report's figures only
-    /// (every decision reads the local clock or a timer).
+    /// (every decision reads the monotonic clock or a timer).
     lease_until_true: Nanos,
     /// The index of this primary's first entry (its no-op).
     first_index: u64,
@@ -329,14 +330,13 @@ impl Server {
 
     fn lease_ok(&self, ctx: &Ctx<Msg>) -> bool {
         !self.params.fencing
-            || (self.lease_rounds.values().any(|r| r.granted)
-                && ctx.local_time() < self.lease_until)
+            || (self.lease_rounds.values().any(|r| r.granted) && ctx.mono_time() < self.lease_until)
     }
 
     /// Recomputes the lease's end from the granted rounds still running.
     fn lease_changed(&mut self) {
         let granted = self.lease_rounds.values().filter(|r| r.granted);
-        self.lease_until = granted.clone().map(|r| r.local_until).max().unwrap_or(0);
+        self.lease_until = granted.clone().map(|r| r.mono_until).max().unwrap_or(0);
         self.lease_until_true = granted.map(|r| r.true_until).max().unwrap_or(0);
     }
 
@@ -357,7 +357,7 @@ impl Server {
         self.lease_rounds.insert(
             round,
             LeaseRound {
-                local_until: ctx.local_time() + len,
+                mono_until: ctx.mono_time() + len,
                 true_until: ctx.now() + ctx.clock().true_duration(len),
                 granted: false,
             },

@@ -25,6 +25,9 @@ struct Bench {
     rng: ChaCha8Rng,
     disk: Disk,
     now: Nanos,
+    /// The clocks of every node the bench drives (perfect unless a test
+    /// steps or drifts them).
+    clock: Clock,
     effects: Vec<Effect<Msg>>,
     /// The client's send counter for `write_as`: every send a new number.
     sends: u64,
@@ -37,6 +40,7 @@ impl Bench {
             rng: ChaCha8Rng::seed_from_u64(7),
             disk: Disk::default(),
             now: ms(10),
+            clock: Clock::default(),
             effects: Vec::new(),
             sends: 0,
         }
@@ -47,7 +51,7 @@ impl Bench {
         let mut ctx = Ctx::new(
             me,
             self.now,
-            Clock::default(),
+            self.clock,
             &mut self.rng,
             &mut self.disk,
             &self.cluster,
@@ -538,6 +542,101 @@ fn a_primary_loses_its_lease_when_the_timer_armed_at_its_heartbeat_fires() {
     b.with(N1, |ctx| p.on_timer(ctx, sim::node::TimerId(16)));
     write(&mut b, &mut p, 1, 5);
     assert_eq!(b.replies(), vec![Answer::Refused]);
+}
+
+#[test]
+fn a_wall_clock_stepped_forward_does_not_end_a_primarys_lease_early() {
+    // The lease is elapsed time on the monotonic clock: an NTP step of the
+    // wall clock (here a second forward, twice the lease) changes nothing.
+    // Compared on the wall clock, the primary refused every write until its
+    // next heartbeat round was granted.
+    let mut b = Bench::new();
+    let mut p = primary(&mut b, Mode::Async, true);
+    b.now += ms(10);
+    b.clock = b.clock.set(b.now, Some(sim::time::secs(1) as i64), None);
+    write(&mut b, &mut p, 1, 5);
+    assert!(
+        matches!(b.replies()[..], [Answer::Ok { .. }]),
+        "a wall-clock step ended the lease: {:?}",
+        b.replies()
+    );
+}
+
+#[test]
+fn a_wall_clock_stepped_back_does_not_stretch_a_primarys_lease() {
+    // Stepped back by ten seconds, the wall clock would keep `lease_until`
+    // ahead of it long after the monitor may promote someone else; the
+    // monotonic clock and the lease timer end it on time.
+    let mut b = Bench::new();
+    let mut p = primary(&mut b, Mode::Async, true);
+    b.clock = b
+        .clock
+        .set(b.now, Some(-(sim::time::secs(10) as i64)), None);
+    b.now += params(Mode::Async, true).lease_local() + 1;
+    b.with(N1, |ctx| p.on_timer(ctx, sim::node::TimerId(16)));
+    write(&mut b, &mut p, 1, 5);
+    assert_eq!(b.replies(), vec![Answer::Refused]);
+    assert!(!p.serving(b.now));
+}
+
+#[test]
+fn a_monitor_whose_wall_clock_steps_back_still_fails_a_silent_primary_over_in_time() {
+    // The monitor measures silences on its monotonic clock. On the wall
+    // clock, a step back of ten seconds made every silence read as zero for
+    // ten seconds: a dead primary was not replaced until then.
+    let mut b = Bench::new();
+    let p = params(Mode::SemiSync, true);
+    let mut m = Monitor::recover(p.clone(), DATA, &b.disk);
+    b.with(MON, |ctx| m.on_start(ctx));
+    b.now += p.heartbeat_interval;
+    b.clock = b
+        .clock
+        .set(b.now, Some(-(sim::time::secs(10) as i64)), None);
+    let mut ticks = 0;
+    while !b.sent().iter().any(|(_, m)| matches!(m, Msg::Probe { .. })) {
+        ticks += 1;
+        assert!(ticks <= 20, "no failover after {ticks} ticks");
+        b.now += p.heartbeat_interval;
+        b.with(MON, |ctx| m.on_timer(ctx, super::monitor::MONITOR_TICK));
+    }
+    assert_eq!(ticks as u64, p.heartbeat_timeout / p.heartbeat_interval);
+}
+
+#[test]
+fn a_monitor_whose_wall_clock_steps_forward_does_not_fail_a_live_primary_over() {
+    // n1 heartbeats on every tick; a step forward of the monitor's wall
+    // clock, larger than the timeout, between a heartbeat and the next tick
+    // is not a silence.
+    let mut b = Bench::new();
+    let p = params(Mode::SemiSync, true);
+    let mut m = Monitor::recover(p.clone(), DATA, &b.disk);
+    b.with(MON, |ctx| m.on_start(ctx));
+    for i in 0..30u64 {
+        b.now += p.heartbeat_interval;
+        b.with(MON, |ctx| {
+            m.on_message(
+                ctx,
+                N1,
+                Msg::Heartbeat {
+                    epoch: 1,
+                    primary: true,
+                    last: Pos::ZERO,
+                    round: i,
+                },
+            )
+        });
+        if i % 5 == 4 {
+            let ahead = b.clock.offset_at(b.now) + sim::time::secs(1) as i64;
+            b.clock = b.clock.set(b.now, Some(ahead), None);
+        }
+        b.with(MON, |ctx| m.on_timer(ctx, super::monitor::MONITOR_TICK));
+        assert!(
+            !b.sent().iter().any(|(_, m)| matches!(m, Msg::Probe { .. })),
+            "a live primary was failed over after a clock step (tick {i})"
+        );
+    }
+    assert_eq!(m.primary(), Some(N1));
+    assert_eq!(m.epoch(), 1);
 }
 
 #[test]

@@ -102,6 +102,19 @@ impl Single {
                 ),
             ));
         }
+        // Without sync_writes the server syncs every flush_interval for the
+        // whole run: a nanosecond period is a sync per nanosecond.
+        if let Err((field, m)) =
+            crate::check_period("flush_interval", params.flush_interval, "", "1s")
+        {
+            let span = sim::scenario::key_span(&s.source, "system", field).unwrap_or(0..0);
+            return Err(ScenarioError::at(
+                &s.file,
+                &s.source,
+                span,
+                format!("[system] {m}"),
+            ));
+        }
         Ok(Single {
             params,
             client: s.workload.client_config(),

@@ -391,6 +391,18 @@ impl Twopc {
                 ),
             ));
         }
+        // The coordinator and the participants re-arm these timers for as
+        // long as a transaction is open (resends, an in-doubt participant's
+        // questions): a nanosecond is a round of messages per nanosecond.
+        for (field, value, example) in [
+            ("vote_timeout", params.vote_timeout, "100ms"),
+            ("participant_timeout", params.participant_timeout, "200ms"),
+            ("resend_interval", params.resend_interval, "50ms"),
+        ] {
+            if let Err((field, m)) = crate::check_period(field, value, "", example) {
+                return Err(at(key(field), format!("[system] {m}")));
+            }
+        }
         if params.accounts_per_participant == 0 {
             return Err(at(
                 key("accounts_per_participant"),

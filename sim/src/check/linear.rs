@@ -69,7 +69,7 @@ pub struct Budget<'a> {
 impl Budget<'static> {
     /// Ten times what the hardest reference history needs (under a million
     /// steps); a few seconds at worst. A simulated run that exceeds it gets
-    /// "unknown".
+    /// "undecided".
     pub const DEFAULT_MAX_STEPS: u64 = 10_000_000;
     /// 1 GiB.
     pub const DEFAULT_MAX_MEMO_BYTES: u64 = 1 << 30;
