@@ -1834,7 +1834,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
         let node = |s: &Self, i: u32| Target::Node(s.cluster.name(NodeId(i)).to_string());
         // Each fault and the fault that undoes it, as ordinary schedule entries.
         let pair = match kind {
-            "partition" if servers > 1 => {
+            // Not while a partition of the scenario's is in force: a heal
+            // ends every partition, so the nemesis could not undo its own
+            // without ending the scenario's too.
+            "partition" if servers > 1 && !(self.net.any_cut() && self.partition_by.is_none()) => {
                 let mut order: Vec<u32> = (0..servers).collect();
                 order.shuffle(&mut self.fault_rng);
                 let minority = self.fault_rng.gen_range(1..=(servers as usize / 2).max(1));

@@ -914,3 +914,28 @@ fn a_client_crash_undo_leaves_a_client_the_scenario_crashed_since_alone() {
     assert!(ran.is_empty(), "c1 ran while the scenario held it down: {ran:?}");
     assert!(!ran_between(&log, 3, ms(800), ms(1_000)).is_empty(), "and runs after");
 }
+
+#[test]
+fn a_nemesis_heal_never_ends_a_partition_of_the_scenario() {
+    // The scenario cuts n1 off from 100ms to 900ms; the nemesis partitions
+    // and heals all along. A heal ends every partition, so the nemesis must
+    // leave the network alone while the scenario's partition is in force.
+    let body = format!(
+        "{THREE}[nemesis]\ninterval = \"40ms\"\nfault_duration = \"60ms\"\nkinds = [\"partition\"]\nstart = \"20ms\"\n[[faults]]\nat = \"100ms\"\naction = \"partition\"\ngroups = [[\"n1\"], [\"rest\"]]\n[[faults]]\nat = \"900ms\"\naction = \"heal\"\n"
+    );
+    let (out, log) = run(&body, 1);
+    assert!(
+        out.nemesis_log
+            .iter()
+            .any(|f| matches!(f.kind, sim::scenario::FaultKind::Partition { .. })),
+        "the nemesis partitioned: {:?}",
+        out.nemesis_log
+    );
+    let across: Vec<&Received> = log
+        .received
+        .iter()
+        .filter(|r| r.t > ms(110) && r.t < ms(900) && (r.from == 0) != (r.to == 0))
+        .filter(|r| r.from < 3 && r.to < 3)
+        .collect();
+    assert!(across.is_empty(), "n1 was cut off: {across:?}");
+}
