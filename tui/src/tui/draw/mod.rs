@@ -16,11 +16,28 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
-use sim::time::fmt_duration;
+use sim::node::Clock;
+use sim::time::{fmt_duration, Nanos};
 use sim::trace::TraceEvent;
 
 use super::app::{App, Mode, SPEEDS};
 use super::keys::PromptKind;
+
+/// A node's wall clock as it stands at true time `now`: its current offset
+/// from true time (the last step plus the drift since) and its drift, or
+/// `None` for a perfect clock. The offset kept in [`Clock`] is the one at the
+/// last clock fault; with a drift the clock moves on from there.
+fn clock_skew(clock: &Clock, now: Nanos) -> Option<(String, f64)> {
+    let offset = clock.offset_at(now);
+    if offset == 0 && clock.drift == 0.0 {
+        return None;
+    }
+    let sign = if offset < 0 { "-" } else { "+" };
+    Some((
+        format!("{sign}{}", fmt_duration(offset.unsigned_abs())),
+        clock.drift,
+    ))
+}
 
 /// Whether the screen is large enough to show every panel at once.
 fn is_large(area: Rect) -> bool {
@@ -258,12 +275,11 @@ fn draw_details(app: &App, f: &mut Frame, area: Rect) {
                     }
                 }
             }
+            let (offset, drift) = clock_skew(&snap.clock, run.time_at(app.cursor))
+                .unwrap_or_else(|| ("+0s".into(), 0.0));
             lines.push(Line::from(format!(
-                "  paused {}  clock offset {}{} drift {}  fsync {}",
+                "  paused {}  clock offset {offset} drift {drift}  fsync {}",
                 snap.paused,
-                if snap.clock.offset_ns < 0 { "-" } else { "+" },
-                fmt_duration(snap.clock.offset_ns.unsigned_abs()),
-                snap.clock.drift,
                 if snap.fsync_lies { "lies" } else { "ok" }
             )));
         }
