@@ -939,3 +939,32 @@ fn a_nemesis_heal_never_ends_a_partition_of_the_scenario() {
         .collect();
     assert!(across.is_empty(), "n1 was cut off: {across:?}");
 }
+
+#[test]
+fn the_nemesis_gives_back_the_loss_a_scenario_entry_set_on_a_link() {
+    // At 300ms the scenario cuts the n1-n2 link by total loss; the nemesis
+    // changes the loss everywhere until its stop at 500ms. Its undos and its
+    // stop give each link the loss it had before the nemesis changed it, so
+    // n1-n2 stays lossy after the stop.
+    let body = format!(
+        "{THREE}[nemesis]\ninterval = \"40ms\"\nfault_duration = \"100ms\"\nkinds = [\"loss\"]\nstart = \"50ms\"\nstop = \"500ms\"\n[[faults]]\nat = \"300ms\"\naction = \"loss\"\nlink = [\"n1\", \"n2\"]\nprobability = 1.0\n"
+    );
+    let (out, log) = run(&body, 1);
+    assert!(
+        out.nemesis_log
+            .iter()
+            .any(|f| f.at > ms(300) && f.at < ms(500)),
+        "the nemesis changed the loss after the scenario did: {:?}",
+        out.nemesis_log
+    );
+    let late: Vec<&Received> = log
+        .received
+        .iter()
+        .filter(|r| r.t > ms(510) && ((r.from, r.to) == (0, 1) || (r.from, r.to) == (1, 0)))
+        .collect();
+    assert!(late.is_empty(), "n1-n2 is still lossy: {late:?}");
+    assert!(
+        log.received.iter().any(|r| r.t > ms(510) && r.from == 0 && r.to == 2),
+        "other links work"
+    );
+}
