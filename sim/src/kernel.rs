@@ -53,14 +53,28 @@ pub fn stream(seed: u64, concern: u64) -> ChaCha8Rng {
 /// (madsim) takes them with [`Sim::take_scheduled`], carries each out on its own
 /// clock and network, and hands it back with [`Sim::step_at`] when it is due.
 pub enum Ev<M> {
-    Deliver { from: u32, to: u32, id: u64, msg: M },
-    Timer { node: u32, timer: TimerId, gen: u64 },
+    Deliver {
+        from: u32,
+        to: u32,
+        id: u64,
+        msg: M,
+    },
+    Timer {
+        node: u32,
+        timer: TimerId,
+        gen: u64,
+    },
     Fault(usize),
     NemesisTick,
     /// The undo of the nemesis fault numbered `gen` (see `Sim::nemesis_gen`).
-    NemesisUndo { undo: FaultKind, gen: u64 },
+    NemesisUndo {
+        undo: FaultKind,
+        gen: u64,
+    },
     NemesisStop,
-    Issue { client: u32 },
+    Issue {
+        client: u32,
+    },
 }
 
 /// A queue key: the heap holds only these small keys, ordered by (time, seq);
@@ -1991,7 +2005,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
             }
             FaultKind::Restart(t) => {
                 for i in self.resolve(t) {
-                    if self.nodes[i as usize].is_none() && self.slots[i as usize].crashed_by == Some(gen)
+                    if self.nodes[i as usize].is_none()
+                        && self.slots[i as usize].crashed_by == Some(gen)
                     {
                         out.push(FaultKind::Restart(name(self, i)));
                     }

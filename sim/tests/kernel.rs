@@ -792,7 +792,11 @@ fn an_offset_alone_after_a_nemesis_skew_leaves_the_nemesis_drift_for_it_to_undo(
     let late: Vec<_> = log.clocks.iter().filter(|c| c.1 > ms(600)).collect();
     assert!(!late.is_empty());
     for &&(_, now, wall, _) in &late {
-        assert_eq!(wall, now + ms(1_000), "n1 is 1s ahead at true rate at {now}");
+        assert_eq!(
+            wall,
+            now + ms(1_000),
+            "n1 is 1s ahead at true rate at {now}"
+        );
     }
 }
 
@@ -873,8 +877,14 @@ fn a_nemesis_resume_leaves_a_node_the_scenario_paused_since_alone() {
         out.nemesis_log
     );
     let ran = ran_between(&log, 0, ms(300), ms(800));
-    assert!(ran.is_empty(), "n1 ran while the scenario held it paused: {ran:?}");
-    assert!(!ran_between(&log, 0, ms(800), ms(1_000)).is_empty(), "and runs after");
+    assert!(
+        ran.is_empty(),
+        "n1 ran while the scenario held it paused: {ran:?}"
+    );
+    assert!(
+        !ran_between(&log, 0, ms(800), ms(1_000)).is_empty(),
+        "and runs after"
+    );
 }
 
 #[test]
@@ -891,18 +901,22 @@ fn a_nemesis_restart_leaves_a_node_the_scenario_crashed_since_alone() {
         out.nemesis_log
     );
     let ran = ran_between(&log, 0, ms(300), ms(800));
-    assert!(ran.is_empty(), "n1 ran while the scenario held it down: {ran:?}");
-    assert!(!ran_between(&log, 0, ms(800), ms(1_000)).is_empty(), "and runs after");
+    assert!(
+        ran.is_empty(),
+        "n1 ran while the scenario held it down: {ran:?}"
+    );
+    assert!(
+        !ran_between(&log, 0, ms(800), ms(1_000)).is_empty(),
+        "and runs after"
+    );
 }
 
 #[test]
 fn a_client_crash_undo_leaves_a_client_the_scenario_crashed_since_alone() {
     // The nemesis crashes the only client and means to restart it; the
     // scenario crashes it at 300ms and restarts it at 800ms.
-    let body = format!(
-        "[topology]\nservers = 3\nclients = 1\n[nemesis]\ninterval = \"40ms\"\nfault_duration = \"300ms\"\nkinds = [\"client-crash\"]\nstart = \"100ms\"\nstop = \"500ms\"\n[[faults]]\nat = \"300ms\"\naction = \"crash\"\ntarget = \"c1\"\n[[faults]]\nat = \"800ms\"\naction = \"restart\"\ntarget = \"c1\"\n"
-    );
-    let (out, log) = run(&body, 1);
+    let body = "[topology]\nservers = 3\nclients = 1\n[nemesis]\ninterval = \"40ms\"\nfault_duration = \"300ms\"\nkinds = [\"client-crash\"]\nstart = \"100ms\"\nstop = \"500ms\"\n[[faults]]\nat = \"300ms\"\naction = \"crash\"\ntarget = \"c1\"\n[[faults]]\nat = \"800ms\"\naction = \"restart\"\ntarget = \"c1\"\n";
+    let (out, log) = run(body, 1);
     assert!(
         out.nemesis_log
             .iter()
@@ -911,8 +925,14 @@ fn a_client_crash_undo_leaves_a_client_the_scenario_crashed_since_alone() {
         out.nemesis_log
     );
     let ran = ran_between(&log, 3, ms(300), ms(800));
-    assert!(ran.is_empty(), "c1 ran while the scenario held it down: {ran:?}");
-    assert!(!ran_between(&log, 3, ms(800), ms(1_000)).is_empty(), "and runs after");
+    assert!(
+        ran.is_empty(),
+        "c1 ran while the scenario held it down: {ran:?}"
+    );
+    assert!(
+        !ran_between(&log, 3, ms(800), ms(1_000)).is_empty(),
+        "and runs after"
+    );
 }
 
 #[test]
@@ -964,7 +984,9 @@ fn the_nemesis_gives_back_the_loss_a_scenario_entry_set_on_a_link() {
         .collect();
     assert!(late.is_empty(), "n1-n2 is still lossy: {late:?}");
     assert!(
-        log.received.iter().any(|r| r.t > ms(510) && r.from == 0 && r.to == 2),
+        log.received
+            .iter()
+            .any(|r| r.t > ms(510) && r.from == 0 && r.to == 2),
         "other links work"
     );
 }
