@@ -295,3 +295,27 @@ fn draw_details(app: &App, f: &mut Frame, area: Rect) {
         rect,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim::time::ms;
+
+    #[test]
+    fn a_drifting_clock_shows_the_offset_it_has_now_not_the_one_it_was_set_to() {
+        // Drift 1% fast from 1s, no step: the offset kept in the clock is 0,
+        // but a second later the wall clock is 10ms ahead.
+        let clock = Clock::default().set(ms(1_000), None, Some(0.01));
+        assert_eq!(clock.offset_ns, 0);
+        assert_eq!(
+            clock_skew(&clock, ms(2_000)),
+            Some(("+10ms".to_string(), 0.01))
+        );
+        let stepped = Clock::default().set(ms(1_000), Some(-(ms(200) as i64)), None);
+        assert_eq!(
+            clock_skew(&stepped, ms(5_000)),
+            Some(("-200ms".to_string(), 0.0))
+        );
+        assert_eq!(clock_skew(&Clock::default(), ms(5_000)), None);
+    }
+}
