@@ -53,13 +53,28 @@ pub fn stream(seed: u64, concern: u64) -> ChaCha8Rng {
 /// (madsim) takes them with [`Sim::take_scheduled`], carries each out on its own
 /// clock and network, and hands it back with [`Sim::step_at`] when it is due.
 pub enum Ev<M> {
-    Deliver { from: u32, to: u32, id: u64, msg: M },
-    Timer { node: u32, timer: TimerId, gen: u64 },
+    Deliver {
+        from: u32,
+        to: u32,
+        id: u64,
+        msg: M,
+    },
+    Timer {
+        node: u32,
+        timer: TimerId,
+        gen: u64,
+    },
     Fault(usize),
     NemesisTick,
-    NemesisUndo(FaultKind),
+    /// The undo of the nemesis fault numbered `gen` (see `Sim::nemesis_gen`).
+    NemesisUndo {
+        undo: FaultKind,
+        gen: u64,
+    },
     NemesisStop,
-    Issue { client: u32 },
+    Issue {
+        client: u32,
+    },
 }
 
 /// A queue key: the heap holds only these small keys, ordered by (time, seq);
@@ -116,11 +131,22 @@ struct Slot<M> {
     disk: Disk,
     rng: ChaCha8Rng,
     clock: Clock,
-    /// The clock was last set by the nemesis (so its stop resets it).
-    clock_by_nemesis: bool,
+    /// The clock as the scenario's own clock faults alone would have made it
+    /// (the nemesis's never touch it): what the nemesis restores when it
+    /// undoes a clock fault of its own.
+    scenario_clock: Clock,
+    /// The nemesis fault (by number) whose skew is still in the clock: its
+    /// undo, or the nemesis's stop, sets the clock back to `scenario_clock`.
+    /// `None` once a `[[faults]]` entry set both the offset and the drift
+    /// (nothing of the nemesis's is left in it).
+    clock_by: Option<u64>,
     paused: bool,
-    /// The pause was the nemesis's (so its stop resumes the node).
-    paused_by_nemesis: bool,
+    /// The nemesis fault that paused the node, if the pause is the
+    /// nemesis's (only then do its undo and its stop resume the node).
+    paused_by: Option<u64>,
+    /// The nemesis fault that crashed the node, if it is down by the
+    /// nemesis's hand (only then do its undo and its stop restart it).
+    crashed_by: Option<u64>,
     /// Deliveries and timers that arrived while paused, in order.
     held: Vec<Ev<M>>,
     /// (timer, generation) for every timer set and not yet fired or cancelled.
@@ -241,6 +267,21 @@ pub struct Sim<'s, P: Protocol> {
     trace: Option<Vec<TraceRecord>>,
     nemesis_stopped: bool,
     nemesis_down: Vec<u32>,
+    /// How many faults the nemesis has applied: each is numbered, so that its
+    /// undo can tell whether what it would undo is still that fault's.
+    nemesis_gen: u64,
+    /// While a nemesis fault (not an undo) is being applied: its number.
+    /// Every fault applied while this is `None` is the scenario's own, or an
+    /// undo, and takes over what it touches.
+    nemesis_fault: Option<u64>,
+    /// The nemesis fault whose partition is in force (`None`: the scenario's,
+    /// or none).
+    partition_by: Option<u64>,
+    /// Directed links clogged by a nemesis fault, with its number.
+    clogged_by: std::collections::BTreeMap<(u32, u32), u64>,
+    /// Directed links whose loss a nemesis fault set: its number, and the
+    /// loss the link had before the nemesis first changed it.
+    loss_by: std::collections::BTreeMap<(u32, u32), (u64, f64)>,
     started: bool,
     nemesis_log: Vec<Fault>,
     /// Queue entries popped (stale timers included), against `max_events`.
@@ -336,9 +377,11 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 disk,
                 rng: stream(seed, streams::NODE_BASE + i as u64),
                 clock: Clock::default(),
-                clock_by_nemesis: false,
+                scenario_clock: Clock::default(),
+                clock_by: None,
                 paused: false,
-                paused_by_nemesis: false,
+                paused_by: None,
+                crashed_by: None,
                 held: Vec::new(),
                 timers: Vec::new(),
                 role: node.role(),
@@ -397,6 +440,11 @@ impl<'s, P: Protocol> Sim<'s, P> {
             trace: (mode == TraceMode::Record).then(Vec::new),
             nemesis_stopped: false,
             nemesis_down: Vec::new(),
+            nemesis_gen: 0,
+            nemesis_fault: None,
+            partition_by: None,
+            clogged_by: std::collections::BTreeMap::new(),
+            loss_by: std::collections::BTreeMap::new(),
             started: false,
             nemesis_log: Vec::new(),
             processed: 0,
@@ -598,7 +646,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             Ev::Timer { node, timer, gen } => self.fire_timer(node, timer, gen),
             Ev::Fault(i) => self.apply_indexed(i),
             Ev::NemesisTick => self.nemesis_tick(),
-            Ev::NemesisUndo(u) => self.nemesis_undo(u),
+            Ev::NemesisUndo { undo, gen } => self.nemesis_undo(undo, gen),
             Ev::NemesisStop => self.nemesis_stop(),
             Ev::Issue { client } => self.issue(client),
         }
@@ -1458,6 +1506,19 @@ impl<'s, P: Protocol> Sim<'s, P> {
             } => {
                 let links = self.scope_links(scope, *one_way);
                 for &(x, y) in &links {
+                    let key = (x as u32, y as u32);
+                    match self.nemesis_fault {
+                        Some(g) => {
+                            let before = self
+                                .loss_by
+                                .get(&key)
+                                .map_or(self.net.link(x, y).loss, |&(_, b)| b);
+                            self.loss_by.insert(key, (g, before));
+                        }
+                        None => {
+                            self.loss_by.remove(&key);
+                        }
+                    }
                     self.net.link_mut(x, y).loss = *probability;
                 }
                 let desc = format!(
@@ -1473,16 +1534,30 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 drift,
             } => {
                 let ids = self.resolve(target);
+                let by = self.nemesis_fault;
                 for &i in &ids {
                     let slot = &mut self.slots[i as usize];
                     // From this instant on: a drift changes the rate without
                     // stepping either clock; an offset steps the wall clock
                     // only. See `sim::node::Clock`.
                     slot.clock = slot.clock.set(self.now, *offset_ns, *drift);
-                    // Line 0 is the nemesis: it undoes at its stop only the
-                    // clocks it set itself, and a scenario's own clock fault
-                    // after it is no longer the nemesis's to undo.
-                    slot.clock_by_nemesis = line == 0 && !slot.clock.is_true(self.now);
+                    match by {
+                        // The nemesis's skew: undone by its own undo (or the
+                        // stop) back to what the scenario's faults made it.
+                        Some(g) => slot.clock_by = Some(g),
+                        // A scenario's fault (or an undo) changes the clock
+                        // the scenario means the node to have. Once it sets
+                        // both fields nothing of the nemesis's is left; a
+                        // field it leaves out may still be the nemesis's, and
+                        // the nemesis's undo will still put that right.
+                        None => {
+                            slot.scenario_clock =
+                                slot.scenario_clock.set(self.now, *offset_ns, *drift);
+                            if offset_ns.is_some() && drift.is_some() {
+                                slot.clock_by = None;
+                            }
+                        }
+                    }
                 }
                 let mut desc = format!("{} clock", self.names(&ids));
                 if let Some(o) = offset_ns {
@@ -1595,6 +1670,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
     }
 
     fn partition_changed(&mut self) {
+        // Whoever changed the partitions last owns them: a nemesis heal
+        // leaves alone a partition a `[[faults]]` entry made (or changed).
+        self.partition_by = self.nemesis_fault;
         let cut = self.net.any_cut();
         match (cut, self.partition_since) {
             (true, None) => self.partition_since = Some(self.now),
@@ -1608,6 +1686,14 @@ impl<'s, P: Protocol> Sim<'s, P> {
 
     fn set_clog(&mut self, x: u32, y: u32, clog: bool) {
         self.net.link_mut(x as usize, y as usize).clogged = clog;
+        match self.nemesis_fault {
+            Some(g) if clog => {
+                self.clogged_by.insert((x, y), g);
+            }
+            _ => {
+                self.clogged_by.remove(&(x, y));
+            }
+        }
         if !clog {
             // Release what the link held, in the order it was sent.
             let mut released = Vec::new();
@@ -1629,15 +1715,22 @@ impl<'s, P: Protocol> Sim<'s, P> {
     fn crash(&mut self, i: u32, line: usize) {
         let idx = i as usize;
         if self.nodes[idx].is_none() {
+            // Already down: a `[[faults]]` crash takes the node over, so the
+            // nemesis's restart no longer cuts short what the scenario wants.
+            if self.nemesis_fault.is_none() {
+                self.slots[idx].crashed_by = None;
+            }
             return;
         }
         self.nodes[idx] = None;
+        let by = self.nemesis_fault;
         let slot = &mut self.slots[idx];
         slot.disk.crash();
         slot.timers.clear();
         slot.held.clear();
         slot.paused = false;
-        slot.paused_by_nemesis = false;
+        slot.paused_by = None;
+        slot.crashed_by = by;
         let name = self.cluster.name_arc(NodeId(i));
         self.note_fault("crash", name.to_string(), line);
         let old = std::mem::replace(&mut self.slots[idx].role, "crashed");
@@ -1670,6 +1763,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             return;
         }
         self.slots[idx].incarnation += 1;
+        self.slots[idx].crashed_by = None;
         let node = self
             .protocol
             .build(NodeId(i), &self.cluster, &self.slots[idx].disk);
@@ -1681,12 +1775,20 @@ impl<'s, P: Protocol> Sim<'s, P> {
 
     fn pause(&mut self, i: u32, line: usize) {
         let idx = i as usize;
-        if self.nodes[idx].is_none() || self.slots[idx].paused {
+        if self.nodes[idx].is_none() {
+            return;
+        }
+        if self.slots[idx].paused {
+            // Already paused: a `[[faults]]` pause takes the node over, so
+            // the nemesis's resume no longer cuts it short.
+            if self.nemesis_fault.is_none() {
+                self.slots[idx].paused_by = None;
+            }
             return;
         }
         self.slots[idx].paused = true;
-        // Line 0 is the nemesis: its stop resumes only the nodes it paused.
-        self.slots[idx].paused_by_nemesis = line == 0;
+        // Only the nemesis's own pause is its to undo.
+        self.slots[idx].paused_by = self.nemesis_fault;
         let name = self.cluster.name(NodeId(i)).to_string();
         self.note_fault("pause", name, line);
     }
@@ -1697,7 +1799,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             return;
         }
         self.slots[idx].paused = false;
-        self.slots[idx].paused_by_nemesis = false;
+        self.slots[idx].paused_by = None;
         let name = self.cluster.name(NodeId(i)).to_string();
         self.note_fault("resume", name, line);
         // What a real process sees when it runs again: its event loop first
@@ -1746,7 +1848,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
         let node = |s: &Self, i: u32| Target::Node(s.cluster.name(NodeId(i)).to_string());
         // Each fault and the fault that undoes it, as ordinary schedule entries.
         let pair = match kind {
-            "partition" if servers > 1 => {
+            // Not while a partition of the scenario's is in force: a heal
+            // ends every partition, so the nemesis could not undo its own
+            // without ending the scenario's too.
+            "partition" if servers > 1 && !(self.net.any_cut() && self.partition_by.is_none()) => {
                 let mut order: Vec<u32> = (0..servers).collect();
                 order.shuffle(&mut self.fault_rng);
                 let minority = self.fault_rng.gen_range(1..=(servers as usize / 2).max(1));
@@ -1778,7 +1883,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
                     .clients()
                     .iter()
                     .map(|c| c.0)
-                    .filter(|&i| self.nodes[i as usize].is_some())
+                    // A client the scenario paused is left alone: a restart
+                    // could not give it its pause back.
+                    .filter(|&i| self.nodes[i as usize].is_some() && !self.slots[i as usize].paused)
                     .collect();
                 up.choose(&mut self.fault_rng).map(|&i| {
                     self.nemesis_down.push(i);
@@ -1852,8 +1959,15 @@ impl<'s, P: Protocol> Sim<'s, P> {
             _ => None,
         };
         if let Some((fault, undo)) = pair {
+            self.nemesis_gen += 1;
+            let gen = self.nemesis_gen;
+            self.nemesis_fault = Some(gen);
             self.nemesis_apply(fault);
-            self.push(self.now.saturating_add(lasting), Ev::NemesisUndo(undo));
+            self.nemesis_fault = None;
+            self.push(
+                self.now.saturating_add(lasting),
+                Ev::NemesisUndo { undo, gen },
+            );
         }
         let next = self
             .now
@@ -1863,7 +1977,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
         }
     }
 
-    /// Applies a fault the nemesis chose, and logs it as a concrete schedule entry.
+    /// Applies a fault the nemesis chose (or one of its undos), and logs it
+    /// as a concrete schedule entry.
     fn nemesis_apply(&mut self, kind: FaultKind) {
         let fault = Fault {
             at: self.now,
@@ -1875,79 +1990,174 @@ impl<'s, P: Protocol> Sim<'s, P> {
         self.nemesis_log.push(fault);
     }
 
-    fn nemesis_undo(&mut self, undo: FaultKind) {
-        // Undo only what is still in force: a later fault may have undone it.
-        let needed = match &undo {
-            FaultKind::Heal => self.net.any_cut(),
-            FaultKind::Restart(t) | FaultKind::Resume(t) => {
-                let ids = self.resolve(t);
-                self.nemesis_down.retain(|d| !ids.contains(d));
-                ids.iter()
-                    .any(|&i| self.nodes[i as usize].is_none() || self.slots[i as usize].paused)
+    /// The undo of nemesis fault `gen`, as concrete faults: only what is
+    /// still that fault's doing. What another nemesis fault or a `[[faults]]`
+    /// entry changed since is no longer its to undo; what it undoes goes back
+    /// to what was there before the nemesis touched it.
+    fn nemesis_undos(&mut self, undo: &FaultKind, gen: u64) -> Vec<FaultKind> {
+        let name = |s: &Self, i: u32| Target::Node(s.cluster.name(NodeId(i)).to_string());
+        let mut out = Vec::new();
+        match undo {
+            FaultKind::Heal => {
+                if self.partition_by == Some(gen) && self.net.any_cut() {
+                    out.push(FaultKind::Heal);
+                }
+            }
+            FaultKind::Restart(t) => {
+                for i in self.resolve(t) {
+                    if self.nodes[i as usize].is_none()
+                        && self.slots[i as usize].crashed_by == Some(gen)
+                    {
+                        out.push(FaultKind::Restart(name(self, i)));
+                    }
+                }
+            }
+            FaultKind::Resume(t) => {
+                for i in self.resolve(t) {
+                    let slot = &self.slots[i as usize];
+                    if slot.paused && slot.paused_by == Some(gen) {
+                        out.push(FaultKind::Resume(name(self, i)));
+                    }
+                }
             }
             FaultKind::Unclog { a, b, .. } => {
                 let (a, b) = (self.resolve(a), self.resolve(b));
-                a.iter()
-                    .zip(&b)
-                    .any(|(&x, &y)| self.net.link(x as usize, y as usize).clogged)
+                for (&x, &y) in a.iter().zip(&b) {
+                    let forth = self.clogged_by.get(&(x, y)) == Some(&gen);
+                    let back = self.clogged_by.get(&(y, x)) == Some(&gen);
+                    // A direction a `[[faults]]` entry clogged since stays.
+                    if forth || back {
+                        let (from, to) = if forth { (x, y) } else { (y, x) };
+                        out.push(FaultKind::Unclog {
+                            a: name(self, from),
+                            b: name(self, to),
+                            one_way: !(forth && back),
+                        });
+                    }
+                }
             }
-            _ => true,
-        };
-        if needed {
-            self.nemesis_apply(undo);
+            FaultKind::Loss { .. } => {
+                let owned: Vec<((u32, u32), f64)> = self
+                    .loss_by
+                    .iter()
+                    .filter(|(_, &(g, _))| g == gen)
+                    .map(|(&k, &(_, before))| (k, before))
+                    .collect();
+                out.extend(self.loss_restores(&owned));
+            }
+            FaultKind::Clock { target, .. } => {
+                for i in self.resolve(target) {
+                    if self.slots[i as usize].clock_by == Some(gen) {
+                        out.push(self.clock_restore(i));
+                    }
+                }
+            }
+            other => out.push(other.clone()),
+        }
+        out
+    }
+
+    /// The clock fault that puts node `i`'s clock back to what the scenario's
+    /// own clock faults made it: its wall clock reads what it would read had
+    /// the nemesis never touched it, at the scenario's drift.
+    fn clock_restore(&self, i: u32) -> FaultKind {
+        let c = self.slots[i as usize].scenario_clock;
+        FaultKind::Clock {
+            target: Target::Node(self.cluster.name(NodeId(i)).to_string()),
+            offset_ns: Some(c.offset_at(self.now)),
+            drift: Some(c.drift),
         }
     }
 
-    /// The quiet phase begins: undo everything the nemesis did.
+    /// Loss faults that give these directed links back the loss they had:
+    /// one fault for the whole network when that is what it amounts to.
+    fn loss_restores(&self, links: &[((u32, u32), f64)]) -> Vec<FaultKind> {
+        let n = self.nodes.len();
+        if links.is_empty() {
+            return Vec::new();
+        }
+        let first = links[0].1;
+        if links.len() == n * (n - 1) && links.iter().all(|&(_, b)| b == first) {
+            return vec![FaultKind::Loss {
+                scope: Scope::Everywhere,
+                probability: first,
+                one_way: false,
+            }];
+        }
+        let name = |i: u32| Target::Node(self.cluster.name(NodeId(i)).to_string());
+        links
+            .iter()
+            .map(|&((x, y), before)| FaultKind::Loss {
+                scope: Scope::Link(name(x), name(y)),
+                probability: before,
+                one_way: true,
+            })
+            .collect()
+    }
+
+    fn nemesis_undo(&mut self, undo: FaultKind, gen: u64) {
+        // After the stop, the stop has undone all there was: an undo still
+        // in the queue must not touch what the scenario did since.
+        if self.nemesis_stopped {
+            return;
+        }
+        for u in self.nemesis_undos(&undo, gen) {
+            self.nemesis_apply(u);
+        }
+        // A node no longer down by the nemesis's hand (this undo brought it
+        // back, or something else did) is not the stop's to bring back.
+        let slots = &self.slots;
+        self.nemesis_down.retain(|&d| {
+            slots[d as usize].crashed_by.is_some() || slots[d as usize].paused_by.is_some()
+        });
+    }
+
+    /// The quiet phase begins: undo everything the nemesis did that is still
+    /// its doing, back to what the scenario made it.
     fn nemesis_stop(&mut self) {
         self.nemesis_stopped = true;
         let mut undo = Vec::new();
-        if self.net.any_cut() {
+        if self.partition_by.is_some() && self.net.any_cut() {
             undo.push(FaultKind::Heal);
         }
-        let n = self.nodes.len() as u32;
-        for x in 0..n {
-            for y in x + 1..n {
-                if self.net.link(x as usize, y as usize).clogged
-                    || self.net.link(y as usize, x as usize).clogged
-                {
-                    let (a, b) = (self.cluster.name(NodeId(x)), self.cluster.name(NodeId(y)));
-                    undo.push(FaultKind::Unclog {
-                        a: Target::Node(a.to_string()),
-                        b: Target::Node(b.to_string()),
-                        one_way: false,
-                    });
-                }
+        let clogged: Vec<(u32, u32)> = self.clogged_by.keys().copied().collect();
+        for &(x, y) in &clogged {
+            // Both directions in one fault, listed once.
+            let both = clogged.contains(&(y, x));
+            if both && y < x {
+                continue;
             }
-        }
-        let base = *self.scenario.network.loss.get_ref();
-        if (0..n as usize).any(|x| {
-            (0..n as usize).any(|y| self.net.link(x, y).loss != self.base_net.link(x, y).loss)
-        }) {
-            undo.push(FaultKind::Loss {
-                scope: Scope::Everywhere,
-                probability: base,
-                one_way: false,
+            let (a, b) = (self.cluster.name(NodeId(x)), self.cluster.name(NodeId(y)));
+            undo.push(FaultKind::Unclog {
+                a: Target::Node(a.to_string()),
+                b: Target::Node(b.to_string()),
+                one_way: !both,
             });
         }
-        // Clocks and pauses: only the nemesis's own. A clock set by a
-        // scenario's [[faults]] entry (or set by one after the nemesis) stays
-        // as the scenario wrote it, and so does a node the scenario paused.
-        for i in 0..self.cluster.servers().len() {
-            if self.slots[i].clock_by_nemesis {
-                let target = Target::Node(self.cluster.name(NodeId(i as u32)).to_string());
-                undo.push(FaultKind::Clock {
-                    target,
-                    offset_ns: Some(0),
-                    drift: Some(0.0),
-                });
+        let lossy: Vec<((u32, u32), f64)> =
+            self.loss_by.iter().map(|(&k, &(_, b))| (k, b)).collect();
+        undo.extend(self.loss_restores(&lossy));
+        // Clocks: only where the nemesis's skew is still in the clock, back
+        // to what the scenario's own clock faults made it.
+        for i in 0..self.cluster.servers().len() as u32 {
+            if self.slots[i as usize].clock_by.is_some() {
+                undo.push(self.clock_restore(i));
             }
         }
-        for i in std::mem::take(&mut self.nemesis_down) {
+        // Nodes down by the nemesis's hand, in the order it took them down;
+        // a node the scenario crashed or paused stays as the scenario left it.
+        let mut down = std::mem::take(&mut self.nemesis_down);
+        down.extend(0..self.nodes.len() as u32);
+        let mut seen = std::collections::BTreeSet::new();
+        for i in down {
+            if !seen.insert(i) {
+                continue;
+            }
             let target = Target::Node(self.cluster.name(NodeId(i)).to_string());
-            if self.nodes[i as usize].is_none() {
+            let slot = &self.slots[i as usize];
+            if self.nodes[i as usize].is_none() && slot.crashed_by.is_some() {
                 undo.push(FaultKind::Restart(target));
-            } else if self.slots[i as usize].paused && self.slots[i as usize].paused_by_nemesis {
+            } else if slot.paused && slot.paused_by.is_some() {
                 undo.push(FaultKind::Resume(target));
             }
         }

@@ -482,7 +482,11 @@ impl<'a, M> Ctx<'a, M> {
     }
     /// Sets (or moves) timer `id` to fire after `after` nanoseconds of this
     /// node's monotonic clock: a drifting clock fires early or late in true
-    /// time, a step of the wall clock does not move it.
+    /// time, a step of the wall clock does not move it. The true firing time
+    /// is fixed here, at the drift in force now: if a clock fault changes the
+    /// drift while the timer is pending, the timer does not follow (it fires
+    /// as if the old rate held); timers set after the change run at the new
+    /// rate.
     pub fn set_timer(&mut self, id: TimerId, after: Nanos) {
         let after = self.clock.true_duration(after);
         self.effects.push(Effect::SetTimer { id, after });

@@ -726,3 +726,267 @@ fn a_triggered_run_is_a_pure_function_of_the_seed() {
     let (triggered, _) = run(&body, 1);
     assert_ne!(plain.fingerprint, triggered.fingerprint);
 }
+
+// ----- the nemesis undoes only what it applied itself (issue 23, item 5) -----
+//
+// With one server the nemesis's `clock`, `pause` and `crash` can only pick
+// n1, so a `[[faults]]` entry on n1 is certain to touch what the nemesis
+// touched.
+
+const ONE: &str = "[topology]\nservers = 1\n[network]\nlatency = { dist = \"uniform\", min = \"1ms\", max = \"9ms\" }\n";
+
+/// The wall clock a node has had the nemesis never touched it: true time,
+/// stepped to `offset` at `at` and running at `drift` from then on.
+fn scenario_wall(now: Nanos, at: Nanos, offset: i64, drift: f64) -> i64 {
+    at as i64 + offset + ((now - at) as f64 * (1.0 + drift)) as i64
+}
+
+/// Whether `node` ran any handler in the open interval (from, to).
+fn ran_between(log: &Log, node: u32, from: Nanos, to: Nanos) -> Vec<(Nanos, &'static str)> {
+    log.handled
+        .iter()
+        .filter(|h| h.0 == node && h.1 > from && h.1 < to)
+        .map(|h| (h.1, h.2))
+        .collect()
+}
+
+#[test]
+fn the_nemesis_gives_back_the_drift_the_scenario_set_before_it() {
+    // The scenario makes n1's clocks run 1% fast from 50ms; the nemesis
+    // skews n1 between 200ms and its stop at 600ms. Every undo, and the
+    // stop, must give n1 back the clock the scenario gave it, not a perfect
+    // one.
+    let body = format!(
+        "{ONE}[nemesis]\ninterval = \"50ms\"\nfault_duration = \"100ms\"\nkinds = [\"clock\"]\nstart = \"200ms\"\nstop = \"600ms\"\n[[faults]]\nat = \"50ms\"\naction = \"clock\"\ntarget = \"n1\"\ndrift = 0.01\n"
+    );
+    let (out, log) = run(&body, 1);
+    assert!(out.nemesis_log.len() > 2, "the nemesis skewed n1");
+    let late: Vec<_> = log.clocks.iter().filter(|c| c.1 > ms(600)).collect();
+    assert!(!late.is_empty());
+    for &&(_, now, wall, _) in &late {
+        let want = scenario_wall(now, ms(50), 0, 0.01);
+        assert!(
+            (wall as i64 - want).abs() <= 2,
+            "at {now} n1's wall clock reads {wall}, the scenario's clock {want}"
+        );
+    }
+}
+
+#[test]
+fn an_offset_alone_after_a_nemesis_skew_leaves_the_nemesis_drift_for_it_to_undo() {
+    // At 300ms, while the nemesis's skew (an offset and a drift) is on n1,
+    // the scenario steps n1's wall clock to +1s and leaves the drift as it
+    // is. The drift is still the nemesis's: by the end of the nemesis's
+    // fault (or its stop) n1 must have the clock the scenario gave it, +1s
+    // at true rate.
+    let body = format!(
+        "{ONE}[nemesis]\ninterval = \"40ms\"\nfault_duration = \"100ms\"\nkinds = [\"clock\"]\nstart = \"100ms\"\nstop = \"600ms\"\n[[faults]]\nat = \"300ms\"\naction = \"clock\"\ntarget = \"n1\"\noffset = \"1s\"\n"
+    );
+    let (out, log) = run(&body, 1);
+    assert!(
+        out.nemesis_log.iter().any(|f| f.at < ms(300)
+            && matches!(f.kind, sim::scenario::FaultKind::Clock { drift: Some(d), .. } if d != 0.0)),
+        "the nemesis drifted n1 before 300ms: {:?}",
+        out.nemesis_log
+    );
+    let late: Vec<_> = log.clocks.iter().filter(|c| c.1 > ms(600)).collect();
+    assert!(!late.is_empty());
+    for &&(_, now, wall, _) in &late {
+        assert_eq!(
+            wall,
+            now + ms(1_000),
+            "n1 is 1s ahead at true rate at {now}"
+        );
+    }
+}
+
+#[test]
+fn a_nemesis_undo_after_its_stop_leaves_a_clock_the_scenario_set_since_alone() {
+    // The nemesis skews n1 until its stop at 300ms; its faults last long, so
+    // their undos are still queued when the scenario sets n1's clock at
+    // 400ms. The stop undid all the nemesis did: those undos must not reset
+    // the scenario's clock.
+    let body = format!(
+        "{ONE}[nemesis]\ninterval = \"30ms\"\nfault_duration = \"600ms\"\nkinds = [\"clock\"]\nstart = \"50ms\"\nstop = \"300ms\"\n[[faults]]\nat = \"400ms\"\naction = \"clock\"\ntarget = \"n1\"\noffset = \"2s\"\ndrift = 0.0\n"
+    );
+    let (out, log) = run(&body, 1);
+    assert!(out.nemesis_log.len() > 2, "the nemesis skewed n1");
+    let late: Vec<_> = log.clocks.iter().filter(|c| c.1 > ms(400)).collect();
+    assert!(late.len() >= 5);
+    for &&(_, now, wall, _) in &late {
+        assert_eq!(wall, now + ms(2_000), "n1 is 2s ahead at {now}");
+    }
+}
+
+#[test]
+fn a_nemesis_clock_undo_leaves_a_clock_the_scenario_set_since_alone() {
+    // The nemesis runs all along (no stop). The scenario sets n1's clock at
+    // 400ms; the undo of a nemesis skew from before must not touch it. A
+    // later nemesis skew may change it again, and its undo must give back
+    // the scenario's clock.
+    let body = format!(
+        "{ONE}[nemesis]\ninterval = \"300ms\"\nfault_duration = \"400ms\"\nkinds = [\"clock\"]\nstart = \"50ms\"\n[[faults]]\nat = \"400ms\"\naction = \"clock\"\ntarget = \"n1\"\noffset = \"2s\"\ndrift = 0.0\n"
+    );
+    let (out, log) = run(&body, 2);
+    // The nemesis's own skews (not its undos, which give back +2s, and not
+    // the old reset to a perfect clock).
+    let skews: Vec<Nanos> = out
+        .nemesis_log
+        .iter()
+        .filter_map(|f| match f.kind {
+            sim::scenario::FaultKind::Clock {
+                offset_ns: Some(o),
+                drift: Some(d),
+                ..
+            } if o != ms(2_000) as i64 && !(o == 0 && d == 0.0) => Some(f.at),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        skews.iter().any(|&t| t < ms(400)),
+        "a nemesis skew before the scenario's clock fault: {:?}",
+        out.nemesis_log
+    );
+    let mut checked = 0;
+    for &(_, now, wall, _) in log.clocks.iter().filter(|c| c.1 > ms(400)) {
+        // Ticks while a later nemesis skew may be in force are not the
+        // scenario's to judge: only those before the next skew.
+        if skews.iter().any(|&t| t > ms(400) && t <= now) {
+            continue;
+        }
+        checked += 1;
+        assert_eq!(wall, now + ms(2_000), "n1 is 2s ahead at {now}");
+    }
+    assert!(checked >= 3, "ticks to check: {checked}");
+}
+
+#[test]
+fn a_nemesis_resume_leaves_a_node_the_scenario_paused_since_alone() {
+    // The nemesis pauses n1 (the only server) and means to resume it later;
+    // at 300ms the scenario pauses n1 until 800ms. Neither a pending nemesis
+    // resume nor the nemesis's stop may cut the scenario's pause short.
+    let body = format!(
+        "{ONE}[nemesis]\ninterval = \"40ms\"\nfault_duration = \"300ms\"\nkinds = [\"pause\"]\nmax_down = 1\nstart = \"100ms\"\nstop = \"500ms\"\n[[faults]]\nat = \"300ms\"\naction = \"pause\"\ntarget = \"n1\"\n[[faults]]\nat = \"800ms\"\naction = \"resume\"\ntarget = \"n1\"\n"
+    );
+    let (out, log) = run(&body, 1);
+    assert!(
+        out.nemesis_log
+            .iter()
+            .any(|f| f.at < ms(300) && matches!(f.kind, sim::scenario::FaultKind::Pause(_))),
+        "the nemesis paused n1 before 300ms: {:?}",
+        out.nemesis_log
+    );
+    let ran = ran_between(&log, 0, ms(300), ms(800));
+    assert!(
+        ran.is_empty(),
+        "n1 ran while the scenario held it paused: {ran:?}"
+    );
+    assert!(
+        !ran_between(&log, 0, ms(800), ms(1_000)).is_empty(),
+        "and runs after"
+    );
+}
+
+#[test]
+fn a_nemesis_restart_leaves_a_node_the_scenario_crashed_since_alone() {
+    let body = format!(
+        "{ONE}[nemesis]\ninterval = \"40ms\"\nfault_duration = \"300ms\"\nkinds = [\"crash\"]\nmax_down = 1\nstart = \"100ms\"\nstop = \"500ms\"\n[[faults]]\nat = \"300ms\"\naction = \"crash\"\ntarget = \"n1\"\n[[faults]]\nat = \"800ms\"\naction = \"restart\"\ntarget = \"n1\"\n"
+    );
+    let (out, log) = run(&body, 1);
+    assert!(
+        out.nemesis_log
+            .iter()
+            .any(|f| f.at < ms(300) && matches!(f.kind, sim::scenario::FaultKind::Crash(_))),
+        "the nemesis crashed n1 before 300ms: {:?}",
+        out.nemesis_log
+    );
+    let ran = ran_between(&log, 0, ms(300), ms(800));
+    assert!(
+        ran.is_empty(),
+        "n1 ran while the scenario held it down: {ran:?}"
+    );
+    assert!(
+        !ran_between(&log, 0, ms(800), ms(1_000)).is_empty(),
+        "and runs after"
+    );
+}
+
+#[test]
+fn a_client_crash_undo_leaves_a_client_the_scenario_crashed_since_alone() {
+    // The nemesis crashes the only client and means to restart it; the
+    // scenario crashes it at 300ms and restarts it at 800ms.
+    let body = "[topology]\nservers = 3\nclients = 1\n[nemesis]\ninterval = \"40ms\"\nfault_duration = \"300ms\"\nkinds = [\"client-crash\"]\nstart = \"100ms\"\nstop = \"500ms\"\n[[faults]]\nat = \"300ms\"\naction = \"crash\"\ntarget = \"c1\"\n[[faults]]\nat = \"800ms\"\naction = \"restart\"\ntarget = \"c1\"\n";
+    let (out, log) = run(body, 1);
+    assert!(
+        out.nemesis_log
+            .iter()
+            .any(|f| f.at < ms(300) && matches!(f.kind, sim::scenario::FaultKind::Crash(_))),
+        "the nemesis crashed c1 before 300ms: {:?}",
+        out.nemesis_log
+    );
+    let ran = ran_between(&log, 3, ms(300), ms(800));
+    assert!(
+        ran.is_empty(),
+        "c1 ran while the scenario held it down: {ran:?}"
+    );
+    assert!(
+        !ran_between(&log, 3, ms(800), ms(1_000)).is_empty(),
+        "and runs after"
+    );
+}
+
+#[test]
+fn a_nemesis_heal_never_ends_a_partition_of_the_scenario() {
+    // The scenario cuts n1 off from 100ms to 900ms; the nemesis partitions
+    // and heals all along. A heal ends every partition, so the nemesis must
+    // leave the network alone while the scenario's partition is in force.
+    let body = format!(
+        "{THREE}[nemesis]\ninterval = \"40ms\"\nfault_duration = \"60ms\"\nkinds = [\"partition\"]\nstart = \"20ms\"\n[[faults]]\nat = \"100ms\"\naction = \"partition\"\ngroups = [[\"n1\"], [\"rest\"]]\n[[faults]]\nat = \"900ms\"\naction = \"heal\"\n"
+    );
+    let (out, log) = run(&body, 1);
+    assert!(
+        out.nemesis_log
+            .iter()
+            .any(|f| matches!(f.kind, sim::scenario::FaultKind::Partition { .. })),
+        "the nemesis partitioned: {:?}",
+        out.nemesis_log
+    );
+    let across: Vec<&Received> = log
+        .received
+        .iter()
+        .filter(|r| r.t > ms(110) && r.t < ms(900) && (r.from == 0) != (r.to == 0))
+        .filter(|r| r.from < 3 && r.to < 3)
+        .collect();
+    assert!(across.is_empty(), "n1 was cut off: {across:?}");
+}
+
+#[test]
+fn the_nemesis_gives_back_the_loss_a_scenario_entry_set_on_a_link() {
+    // At 300ms the scenario cuts the n1-n2 link by total loss; the nemesis
+    // changes the loss everywhere until its stop at 500ms. Its undos and its
+    // stop give each link the loss it had before the nemesis changed it, so
+    // n1-n2 stays lossy after the stop.
+    let body = format!(
+        "{THREE}[nemesis]\ninterval = \"40ms\"\nfault_duration = \"100ms\"\nkinds = [\"loss\"]\nstart = \"50ms\"\nstop = \"500ms\"\n[[faults]]\nat = \"300ms\"\naction = \"loss\"\nlink = [\"n1\", \"n2\"]\nprobability = 1.0\n"
+    );
+    let (out, log) = run(&body, 1);
+    assert!(
+        out.nemesis_log
+            .iter()
+            .any(|f| f.at > ms(300) && f.at < ms(500)),
+        "the nemesis changed the loss after the scenario did: {:?}",
+        out.nemesis_log
+    );
+    let late: Vec<&Received> = log
+        .received
+        .iter()
+        .filter(|r| r.t > ms(510) && ((r.from, r.to) == (0, 1) || (r.from, r.to) == (1, 0)))
+        .collect();
+    assert!(late.is_empty(), "n1-n2 is still lossy: {late:?}");
+    assert!(
+        log.received
+            .iter()
+            .any(|r| r.t > ms(510) && r.from == 0 && r.to == 2),
+        "other links work"
+    );
+}

@@ -16,11 +16,28 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
-use sim::time::fmt_duration;
+use sim::node::Clock;
+use sim::time::{fmt_duration, Nanos};
 use sim::trace::TraceEvent;
 
 use super::app::{App, Mode, SPEEDS};
 use super::keys::PromptKind;
+
+/// A node's wall clock as it stands at true time `now`: its current offset
+/// from true time (the last step plus the drift since) and its drift, or
+/// `None` for a perfect clock. The offset kept in [`Clock`] is the one at the
+/// last clock fault; with a drift the clock moves on from there.
+fn clock_skew(clock: &Clock, now: Nanos) -> Option<(String, f64)> {
+    let offset = clock.offset_at(now);
+    if offset == 0 && clock.drift == 0.0 {
+        return None;
+    }
+    let sign = if offset < 0 { "-" } else { "+" };
+    Some((
+        format!("{sign}{}", fmt_duration(offset.unsigned_abs())),
+        clock.drift,
+    ))
+}
 
 /// Whether the screen is large enough to show every panel at once.
 fn is_large(area: Rect) -> bool {
@@ -258,12 +275,11 @@ fn draw_details(app: &App, f: &mut Frame, area: Rect) {
                     }
                 }
             }
+            let (offset, drift) = clock_skew(&snap.clock, run.time_at(app.cursor))
+                .unwrap_or_else(|| ("+0s".into(), 0.0));
             lines.push(Line::from(format!(
-                "  paused {}  clock offset {}{} drift {}  fsync {}",
+                "  paused {}  clock offset {offset} drift {drift}  fsync {}",
                 snap.paused,
-                if snap.clock.offset_ns < 0 { "-" } else { "+" },
-                fmt_duration(snap.clock.offset_ns.unsigned_abs()),
-                snap.clock.drift,
                 if snap.fsync_lies { "lies" } else { "ok" }
             )));
         }
@@ -278,4 +294,28 @@ fn draw_details(app: &App, f: &mut Frame, area: Rect) {
             .block(panel("details (Enter closes)")),
         rect,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim::time::ms;
+
+    #[test]
+    fn a_drifting_clock_shows_the_offset_it_has_now_not_the_one_it_was_set_to() {
+        // Drift 1% fast from 1s, no step: the offset kept in the clock is 0,
+        // but a second later the wall clock is 10ms ahead.
+        let clock = Clock::default().set(ms(1_000), None, Some(0.01));
+        assert_eq!(clock.offset_ns, 0);
+        assert_eq!(
+            clock_skew(&clock, ms(2_000)),
+            Some(("+10ms".to_string(), 0.01))
+        );
+        let stepped = Clock::default().set(ms(1_000), Some(-(ms(200) as i64)), None);
+        assert_eq!(
+            clock_skew(&stepped, ms(5_000)),
+            Some(("-200ms".to_string(), 0.0))
+        );
+        assert_eq!(clock_skew(&Clock::default(), ms(5_000)), None);
+    }
 }

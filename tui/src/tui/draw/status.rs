@@ -32,7 +32,7 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
                     if s.paused {
                         state.push("paused".to_string());
                     }
-                    if s.clock.offset_ns != 0 || s.clock.drift != 0.0 {
+                    if super::clock_skew(&s.clock, run.time_at(app.cursor)).is_some() {
                         state.push("skewed".to_string());
                     }
                     if s.fsync_lies {

@@ -11,9 +11,8 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::Widget;
-use sim::time::fmt_duration;
 
-use super::{panel, put};
+use super::{clock_skew, panel, put};
 use crate::tui::app::App;
 use crate::tui::model::{LinkState, NetSnap};
 
@@ -156,14 +155,11 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
                 if s.paused {
                     state.push("paused".to_string());
                 }
-                if s.clock.offset_ns != 0 {
-                    let sign = if s.clock.offset_ns < 0 { "-" } else { "+" };
-                    state.push(format!(
-                        "clk{sign}{}",
-                        fmt_duration(s.clock.offset_ns.unsigned_abs())
-                    ));
-                } else if s.clock.drift != 0.0 {
-                    state.push(format!("drift{:+}", s.clock.drift));
+                if let Some((offset, drift)) = clock_skew(&s.clock, run.time_at(app.cursor)) {
+                    state.push(format!("clk{offset}"));
+                    if drift != 0.0 {
+                        state.push(format!("drift{drift:+}"));
+                    }
                 }
                 let bad = s.status.is_none() || s.paused;
                 (role, state.join(" "), bad)
