@@ -445,8 +445,10 @@ impl<'a, M> Ctx<'a, M> {
     pub fn incarnation(&self) -> u64 {
         self.incarnation
     }
-    /// True virtual time. Protocols that must not trust time should use
-    /// [`Ctx::local_time`] instead, which clock faults distort.
+    /// True virtual time, which no node can read in a real system: use it for
+    /// report figures and unique numbers, never for a decision. A protocol
+    /// measures durations (timeouts, leases, TTLs) on [`Ctx::mono_time`] and
+    /// takes timestamps from [`Ctx::local_time`]; clock faults distort both.
     pub fn now(&self) -> Nanos {
         self.now
     }
