@@ -274,9 +274,10 @@ pub struct Sim<'s, P: Protocol> {
     /// Every fault applied while this is `None` is the scenario's own, or an
     /// undo, and takes over what it touches.
     nemesis_fault: Option<u64>,
-    /// The nemesis fault whose partition is in force (`None`: the scenario's,
-    /// or none).
-    partition_by: Option<u64>,
+    /// Directed links cut by a nemesis fault, with its number. A cut link not
+    /// in here is the scenario's: a nemesis undo (or the stop) heals only its
+    /// own links and leaves the scenario's cut.
+    cut_by: std::collections::BTreeMap<(u32, u32), u64>,
     /// Directed links clogged by a nemesis fault, with its number.
     clogged_by: std::collections::BTreeMap<(u32, u32), u64>,
     /// Directed links whose loss a nemesis fault set: its number, and the
@@ -442,7 +443,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             nemesis_down: Vec::new(),
             nemesis_gen: 0,
             nemesis_fault: None,
-            partition_by: None,
+            cut_by: std::collections::BTreeMap::new(),
             clogged_by: std::collections::BTreeMap::new(),
             loss_by: std::collections::BTreeMap::new(),
             started: false,
@@ -1387,7 +1388,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 for &a in &from {
                     for &b in &to {
                         if a != b {
-                            self.net.set_cut(a as usize, b as usize, true);
+                            self.cut_link(a, b);
                         }
                     }
                 }
@@ -1397,6 +1398,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             }
             FaultKind::Heal => {
                 self.net.heal();
+                self.cut_by.clear();
                 self.partition_changed();
                 self.note_fault("heal", "every partition healed".into(), line);
             }
@@ -1661,7 +1663,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             for b in 0..n {
                 if let (Some(x), Some(y)) = (group_of[a], group_of[b]) {
                     if x != y {
-                        self.net.set_cut(a, b, true);
+                        self.cut_link(a as u32, b as u32);
                     }
                 }
             }
@@ -1669,10 +1671,72 @@ impl<'s, P: Protocol> Sim<'s, P> {
         self.partition_changed();
     }
 
+    /// Cuts one directed link. The nemesis owns a link it cuts unless the
+    /// scenario had already cut it (a later nemesis fault takes a link over
+    /// from an earlier one); a cut by the scenario takes the link over.
+    fn cut_link(&mut self, a: u32, b: u32) {
+        let was_cut = self.net.is_cut(a as usize, b as usize);
+        self.net.set_cut(a as usize, b as usize, true);
+        match self.nemesis_fault {
+            Some(g) => {
+                if !was_cut || self.cut_by.contains_key(&(a, b)) {
+                    self.cut_by.insert((a, b), g);
+                }
+            }
+            None => {
+                self.cut_by.remove(&(a, b));
+            }
+        }
+    }
+
+    /// Is a link cut that no nemesis fault owns (a partition of the
+    /// scenario's)?
+    fn scenario_cut(&self) -> bool {
+        let n = self.nodes.len() as u32;
+        (0..n).any(|a| {
+            (0..n).any(|b| {
+                self.net.is_cut(a as usize, b as usize) && !self.cut_by.contains_key(&(a, b))
+            })
+        })
+    }
+
+    /// Heals the links `gone` selects among those the nemesis cut, as
+    /// concrete faults: a heal, then a one-way partition per node for every
+    /// cut link that stays. The owners of the nemesis's links that stay are
+    /// returned, to be given back once the faults are applied.
+    fn heal_links(&self, gone: impl Fn(u64) -> bool) -> (Vec<FaultKind>, Vec<((u32, u32), u64)>) {
+        let n = self.nodes.len() as u32;
+        let mut out = Vec::new();
+        let mut keep = Vec::new();
+        if !self.cut_by.values().any(|&g| gone(g)) {
+            return (out, keep);
+        }
+        out.push(FaultKind::Heal);
+        let name = |i: u32| Target::Node(self.cluster.name(NodeId(i)).to_string());
+        for a in 0..n {
+            let mut to = Vec::new();
+            for b in 0..n {
+                if !self.net.is_cut(a as usize, b as usize) {
+                    continue;
+                }
+                match self.cut_by.get(&(a, b)) {
+                    Some(&g) if gone(g) => continue,
+                    Some(&g) => keep.push(((a, b), g)),
+                    None => {}
+                }
+                to.push(name(b));
+            }
+            if !to.is_empty() {
+                out.push(FaultKind::PartitionOneWay {
+                    from: vec![name(a)],
+                    to,
+                });
+            }
+        }
+        (out, keep)
+    }
+
     fn partition_changed(&mut self) {
-        // Whoever changed the partitions last owns them: a nemesis heal
-        // leaves alone a partition a `[[faults]]` entry made (or changed).
-        self.partition_by = self.nemesis_fault;
         let cut = self.net.any_cut();
         match (cut, self.partition_since) {
             (true, None) => self.partition_since = Some(self.now),
@@ -1685,8 +1749,12 @@ impl<'s, P: Protocol> Sim<'s, P> {
     }
 
     fn set_clog(&mut self, x: u32, y: u32, clog: bool) {
+        let was_clogged = self.net.link(x as usize, y as usize).clogged;
         self.net.link_mut(x as usize, y as usize).clogged = clog;
         match self.nemesis_fault {
+            // A link the scenario clogged stays the scenario's: the
+            // nemesis's undo must not unclog it.
+            Some(_) if clog && was_clogged && !self.clogged_by.contains_key(&(x, y)) => {}
             Some(g) if clog => {
                 self.clogged_by.insert((x, y), g);
             }
@@ -1848,10 +1916,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
         let node = |s: &Self, i: u32| Target::Node(s.cluster.name(NodeId(i)).to_string());
         // Each fault and the fault that undoes it, as ordinary schedule entries.
         let pair = match kind {
-            // Not while a partition of the scenario's is in force: a heal
-            // ends every partition, so the nemesis could not undo its own
-            // without ending the scenario's too.
-            "partition" if servers > 1 && !(self.net.any_cut() && self.partition_by.is_none()) => {
+            // Not while a partition of the scenario's is in force, so the
+            // lesson's partition is the one in force while it lasts.
+            "partition" if servers > 1 && !self.scenario_cut() => {
                 let mut order: Vec<u32> = (0..servers).collect();
                 order.shuffle(&mut self.fault_rng);
                 let minority = self.fault_rng.gen_range(1..=(servers as usize / 2).max(1));
@@ -1998,11 +2065,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
         let name = |s: &Self, i: u32| Target::Node(s.cluster.name(NodeId(i)).to_string());
         let mut out = Vec::new();
         match undo {
-            FaultKind::Heal => {
-                if self.partition_by == Some(gen) && self.net.any_cut() {
-                    out.push(FaultKind::Heal);
-                }
-            }
+            // The links this fault cut and still owns; see `nemesis_undo`.
+            FaultKind::Heal => {}
             FaultKind::Restart(t) => {
                 for i in self.resolve(t) {
                     if self.nodes[i as usize].is_none()
@@ -2101,9 +2165,16 @@ impl<'s, P: Protocol> Sim<'s, P> {
         if self.nemesis_stopped {
             return;
         }
-        for u in self.nemesis_undos(&undo, gen) {
+        let (heal, keep) = if matches!(undo, FaultKind::Heal) {
+            self.heal_links(|g| g == gen)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        for u in heal.into_iter().chain(self.nemesis_undos(&undo, gen)) {
             self.nemesis_apply(u);
         }
+        // The re-cut links that stay are still the other nemesis faults'.
+        self.cut_by.extend(keep);
         // A node no longer down by the nemesis's hand (this undo brought it
         // back, or something else did) is not the stop's to bring back.
         let slots = &self.slots;
@@ -2116,10 +2187,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
     /// its doing, back to what the scenario made it.
     fn nemesis_stop(&mut self) {
         self.nemesis_stopped = true;
-        let mut undo = Vec::new();
-        if self.partition_by.is_some() && self.net.any_cut() {
-            undo.push(FaultKind::Heal);
-        }
+        let (mut undo, _) = self.heal_links(|_| true);
         let clogged: Vec<(u32, u32)> = self.clogged_by.keys().copied().collect();
         for &(x, y) in &clogged {
             // Both directions in one fault, listed once.

@@ -990,3 +990,64 @@ fn the_nemesis_gives_back_the_loss_a_scenario_entry_set_on_a_link() {
         "other links work"
     );
 }
+
+#[test]
+fn a_scenario_partition_in_a_nemesis_partition_leaves_the_nemesis_cuts_its_own() {
+    // The nemesis keeps a partition in force almost all the time; at 100ms
+    // the scenario cuts n3 -/-> n1 and never heals. Cuts are owned link by
+    // link, so the nemesis's own cuts still end (by its undo or its stop at
+    // 500ms) and only the scenario's one-way cut is left.
+    let body = format!(
+        "{THREE}[nemesis]\ninterval = \"40ms\"\nfault_duration = \"60ms\"\nkinds = [\"partition\"]\nstart = \"20ms\"\nstop = \"500ms\"\n[[faults]]\nat = \"100ms\"\naction = \"partition\"\nfrom = [\"n3\"]\nto = [\"n1\"]\n"
+    );
+    for seed in 1..=5 {
+        let (_, log) = run(&body, seed);
+        let after = |from: u32, to: u32| {
+            log.received
+                .iter()
+                .any(|r| r.t > ms(520) && r.from == from && r.to == to)
+        };
+        assert!(
+            !after(2, 0),
+            "seed {seed}: the scenario's cut n3 -/-> n1 was healed"
+        );
+        for (a, b) in [(0, 1), (1, 0), (0, 2), (1, 2), (2, 1)] {
+            assert!(
+                after(a, b),
+                "seed {seed}: n{} -> n{} is still cut after the stop",
+                a + 1,
+                b + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn a_nemesis_clog_of_a_link_the_scenario_clogged_leaves_it_clogged() {
+    // The scenario clogs n1-n2 for good at 50ms; the nemesis clogs links at
+    // random until 500ms. When it picks n1-n2, its undo must not unclog it.
+    let body = format!(
+        "{THREE}[nemesis]\ninterval = \"30ms\"\nfault_duration = \"40ms\"\nkinds = [\"clog\"]\nstart = \"100ms\"\nstop = \"500ms\"\n[[faults]]\nat = \"50ms\"\naction = \"clog\"\nlink = [\"n1\", \"n2\"]\n"
+    );
+    for seed in 1..=5 {
+        let (out, log) = run(&body, seed);
+        assert!(
+            out.nemesis_log.iter().any(|f| matches!(
+                &f.kind,
+                sim::scenario::FaultKind::Clog { a, b, .. }
+                    if [a, b].iter().all(|t| matches!(t, sim::scenario::Target::Node(n) if n == "n1" || n == "n2"))
+            )),
+            "seed {seed}: the nemesis never clogged n1-n2: {:?}",
+            out.nemesis_log
+        );
+        let late: Vec<&Received> = log
+            .received
+            .iter()
+            .filter(|r| r.t > ms(60) && ((r.from, r.to) == (0, 1) || (r.from, r.to) == (1, 0)))
+            .collect();
+        assert!(
+            late.is_empty(),
+            "seed {seed}: n1-n2 was unclogged: {late:?}"
+        );
+    }
+}
