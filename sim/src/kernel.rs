@@ -231,6 +231,9 @@ pub struct RunOutput {
     pub unfired_triggers: Vec<UnfiredTrigger>,
 }
 
+/// Directed links and the nemesis fault that owns each.
+type LinkOwners = Vec<((u32, u32), u64)>;
+
 /// The simulator for one protocol.
 pub struct Sim<'s, P: Protocol> {
     scenario: &'s Scenario,
@@ -1704,7 +1707,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
     /// concrete faults: a heal, then a one-way partition per node for every
     /// cut link that stays. The owners of the nemesis's links that stay are
     /// returned, to be given back once the faults are applied.
-    fn heal_links(&self, gone: impl Fn(u64) -> bool) -> (Vec<FaultKind>, Vec<((u32, u32), u64)>) {
+    fn heal_links(&self, gone: impl Fn(u64) -> bool) -> (Vec<FaultKind>, LinkOwners) {
         let n = self.nodes.len() as u32;
         let mut out = Vec::new();
         let mut keep = Vec::new();
