@@ -269,6 +269,9 @@ pub struct Sim<'s, P: Protocol> {
     fp: Fingerprint,
     trace: Option<Vec<TraceRecord>>,
     nemesis_stopped: bool,
+    /// While the nemesis cuts again the links its heal must leave cut: these
+    /// re-cuts restore a partition already in force, so no trigger sees them.
+    recutting: bool,
     nemesis_down: Vec<u32>,
     /// How many faults the nemesis has applied: each is numbered, so that its
     /// undo can tell whether what it would undo is still that fault's.
@@ -443,6 +446,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             fp: Fingerprint::default(),
             trace: (mode == TraceMode::Record).then(Vec::new),
             nemesis_stopped: false,
+            recutting: false,
             nemesis_down: Vec::new(),
             nemesis_gen: 0,
             nemesis_fault: None,
@@ -1316,7 +1320,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         self.counters.faults += 1;
         self.fp.u64(0x46 ^ (self.now << 8));
         self.fp.bytes(description.as_bytes());
-        if self.unfired > 0 {
+        if self.unfired > 0 && !self.recutting {
             // A crash, restart, pause or resume describes itself by its node.
             let node = matches!(action, "crash" | "restart" | "pause" | "resume")
                 .then(|| self.cluster.by_name(&description).map(|id| id.0))
@@ -2162,6 +2166,16 @@ impl<'s, P: Protocol> Sim<'s, P> {
             .collect()
     }
 
+    /// Applies what `heal_links` made: the heal, seen by triggers as any heal,
+    /// then the re-cuts of what stays cut, which no trigger sees.
+    fn apply_heal(&mut self, heal: Vec<FaultKind>) {
+        for (i, u) in heal.into_iter().enumerate() {
+            self.recutting = i > 0;
+            self.nemesis_apply(u);
+        }
+        self.recutting = false;
+    }
+
     fn nemesis_undo(&mut self, undo: FaultKind, gen: u64) {
         // After the stop, the stop has undone all there was: an undo still
         // in the queue must not touch what the scenario did since.
@@ -2173,7 +2187,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
         } else {
             (Vec::new(), Vec::new())
         };
-        for u in heal.into_iter().chain(self.nemesis_undos(&undo, gen)) {
+        self.apply_heal(heal);
+        for u in self.nemesis_undos(&undo, gen) {
             self.nemesis_apply(u);
         }
         // The re-cut links that stay are still the other nemesis faults'.
@@ -2190,7 +2205,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
     /// its doing, back to what the scenario made it.
     fn nemesis_stop(&mut self) {
         self.nemesis_stopped = true;
-        let (mut undo, _) = self.heal_links(|_| true);
+        let (heal, _) = self.heal_links(|_| true);
+        let mut undo = Vec::new();
         let clogged: Vec<(u32, u32)> = self.clogged_by.keys().copied().collect();
         for &(x, y) in &clogged {
             // Both directions in one fault, listed once.
@@ -2238,6 +2254,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 .into(),
             0,
         );
+        self.apply_heal(heal);
         for u in undo {
             self.nemesis_apply(u);
         }

@@ -1051,3 +1051,33 @@ fn a_nemesis_clog_of_a_link_the_scenario_clogged_leaves_it_clogged() {
         );
     }
 }
+
+#[test]
+fn no_trigger_sees_the_nemesis_cut_again_what_its_heal_leaves_cut() {
+    // The scenario's n3 -/-> n1 lands at 100ms; from then on the nemesis
+    // draws no partition, so when one of its partitions was in force at
+    // 100ms, the only partition entries after 101ms are its heals cutting
+    // the scenario's link again. A trigger watching for a partition after
+    // 101ms must not fire on them and heal the scenario's cut.
+    let body = format!(
+        "{THREE}[nemesis]\ninterval = \"20ms\"\nfault_duration = \"200ms\"\nkinds = [\"partition\"]\nstart = \"10ms\"\nstop = \"500ms\"\n[[faults]]\nat = \"100ms\"\naction = \"partition\"\nfrom = [\"n3\"]\nto = [\"n1\"]\n[[faults]]\nwhen = {{ event = \"fault\", action = \"partition\" }}\nafter = \"101ms\"\naction = \"heal\"\n"
+    );
+    let mut exercised = 0;
+    for seed in 1..=20 {
+        let (out, log) = run(&body, seed);
+        let recut = out.nemesis_log.iter().any(|f| {
+            f.at > ms(101) && matches!(f.kind, sim::scenario::FaultKind::PartitionOneWay { .. })
+        });
+        if !recut {
+            continue;
+        }
+        exercised += 1;
+        assert!(
+            !log.received
+                .iter()
+                .any(|r| r.t > ms(520) && r.from == 2 && r.to == 0),
+            "seed {seed}: a trigger healed the scenario's cut"
+        );
+    }
+    assert!(exercised >= 3, "only {exercised} seeds re-cut after 101ms");
+}
