@@ -442,12 +442,9 @@ mod tests {
 
     const MS: Nanos = 1_000_000;
 
-    /// Runs `f` on a client core in a hand-built context and returns the
-    /// outcome it completed its operation with, if any.
-    fn completion(
-        core: &mut ClientCore,
-        f: impl FnOnce(&mut ClientCore, &mut Ctx<()>),
-    ) -> Option<(Outcome, bool, bool)> {
+    /// Runs `f` in a hand-built context of client node 1 in incarnation
+    /// `incarnation`, and returns the effects it recorded.
+    fn in_ctx<R>(incarnation: u64, f: impl FnOnce(&mut Ctx<()>) -> R) -> (R, Vec<Effect<()>>) {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let mut disk = Disk::default();
         let cluster = Cluster::new(1, 1);
@@ -460,8 +457,19 @@ mod tests {
             &mut disk,
             &cluster,
             &mut effects,
-        );
-        f(core, &mut ctx);
+        )
+        .with_incarnation(incarnation);
+        let r = f(&mut ctx);
+        (r, effects)
+    }
+
+    /// Runs `f` on a client core in a hand-built context and returns the
+    /// outcome it completed its operation with, if any.
+    fn completion(
+        core: &mut ClientCore,
+        f: impl FnOnce(&mut ClientCore, &mut Ctx<()>),
+    ) -> Option<(Outcome, bool, bool)> {
+        let ((), effects) = in_ctx(0, |ctx| f(core, ctx));
         effects.into_iter().find_map(|e| match e {
             Effect::Complete {
                 outcome,
@@ -543,29 +551,18 @@ mod tests {
 
     /// The id `begin` gave the operation, run in incarnation `incarnation`.
     fn begin_as(core: &mut ClientCore, incarnation: u64, op: u64) -> RequestId {
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let mut disk = Disk::default();
-        let cluster = Cluster::new(1, 1);
-        let mut effects: Vec<Effect<()>> = Vec::new();
-        let mut ctx = Ctx::new(
-            NodeId(1),
-            0,
-            Clock::default(),
-            &mut rng,
-            &mut disk,
-            &cluster,
-            &mut effects,
-        )
-        .with_incarnation(incarnation);
         let req = Request {
             id: OpId(op),
             key: "k0".into(),
             f: OpFn::Write(Value::Int(op as i64)),
         };
-        core.begin(&mut ctx, req);
-        let id = core.open().expect("open").id;
-        core.finish(&mut ctx, Outcome::Ok, None);
-        id
+        in_ctx(incarnation, |ctx| {
+            core.begin(ctx, req);
+            let id = core.open().expect("open").id;
+            core.finish(ctx, Outcome::Ok, None);
+            id
+        })
+        .0
     }
 
     fn rid(incarnation: u64, seq: u64) -> RequestId {
