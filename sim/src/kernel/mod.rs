@@ -1,0 +1,385 @@
+//! The kernel: one event queue ordered by (time, sequence), a seeded random
+//! stream per concern, and the loop that steps nodes and carries out their
+//! effects, the fault schedule, the nemesis and the workload.
+//!
+//! A run is a pure function of (scenario, seed): nothing here reads the wall
+//! clock, iterates a hash map or draws from an unseeded generator.
+
+use std::collections::BinaryHeap;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Exp, Zipf};
+
+use crate::history::History;
+use crate::network::{Link, Net};
+use crate::node::{Clock, Cluster, Disk, Effect, Node, NodeId, TimerId};
+use crate::protocol::{Protocol, Violation};
+use crate::scenario::{Fault, FaultKind, KeyDist, Scenario};
+use crate::time::Nanos;
+use crate::trace::{Fingerprint, TraceEvent, TraceRecord};
+
+mod delivery;
+mod faults;
+mod links;
+mod nemesis;
+mod output;
+mod queue;
+mod step;
+mod triggers;
+mod workload;
+
+pub use output::{describe_op, outcome_name, show_value, RunOutput, Running, UnfiredTrigger};
+use queue::{Entry, Slab};
+
+/// Whether the kernel keeps the trace records (the fingerprint is always kept).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceMode {
+    Off,
+    Record,
+}
+
+/// The independent random streams of a run, derived from the seed. Adding draws
+/// to one concern never shifts another's.
+pub mod streams {
+    pub const NETWORK: u64 = 1;
+    pub const FAULTS: u64 = 2;
+    pub const WORKLOAD: u64 = 3;
+    /// Node `i` uses stream `NODE_BASE + i`.
+    pub const NODE_BASE: u64 = 1_000;
+}
+
+/// A seeded ChaCha stream for one concern.
+pub fn stream(seed: u64, concern: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(concern);
+    rng
+}
+
+/// An event of the run. The kernel keeps them in its own queue; another driver
+/// (madsim) takes them with [`Sim::take_scheduled`], carries each out on its own
+/// clock and network, and hands it back with [`Sim::step_at`] when it is due.
+pub enum Ev<M> {
+    Deliver {
+        from: u32,
+        to: u32,
+        id: u64,
+        msg: M,
+    },
+    Timer {
+        node: u32,
+        timer: TimerId,
+        gen: u64,
+    },
+    Fault(usize),
+    NemesisTick,
+    /// The undo of the nemesis fault numbered `gen` (see `Sim::nemesis_gen`).
+    NemesisUndo {
+        undo: FaultKind,
+        gen: u64,
+    },
+    NemesisStop,
+    Issue {
+        client: u32,
+    },
+}
+
+/// Per-node state the kernel keeps beside the node itself.
+struct Slot<M> {
+    disk: Disk,
+    rng: ChaCha8Rng,
+    clock: Clock,
+    /// The clock as the scenario's own clock faults alone would have made it
+    /// (the nemesis's never touch it): what the nemesis restores when it
+    /// undoes a clock fault of its own.
+    scenario_clock: Clock,
+    /// The nemesis fault (by number) whose skew is still in the clock: its
+    /// undo, or the nemesis's stop, sets the clock back to `scenario_clock`.
+    /// `None` once a `[[faults]]` entry set both the offset and the drift
+    /// (nothing of the nemesis's is left in it).
+    clock_by: Option<u64>,
+    paused: bool,
+    /// The nemesis fault that paused the node, if the pause is the
+    /// nemesis's (only then do its undo and its stop resume the node).
+    paused_by: Option<u64>,
+    /// The nemesis fault that crashed the node, if it is down by the
+    /// nemesis's hand (only then do its undo and its stop restart it).
+    crashed_by: Option<u64>,
+    /// Deliveries and timers that arrived while paused, in order.
+    held: Vec<Ev<M>>,
+    /// (timer, generation) for every timer set and not yet fired or cancelled.
+    timers: Vec<(TimerId, u64)>,
+    role: &'static str,
+    /// How many times the node was restarted ([`Ctx::incarnation`]).
+    incarnation: u64,
+}
+
+/// Client-side workload state.
+struct ClientState {
+    open: Option<usize>,
+    /// The last value this client saw or wrote per key, for plausible cas.
+    last_seen: std::collections::BTreeMap<u32, i64>,
+}
+
+/// Facts about one operation the history does not hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpMeta {
+    pub client: NodeId,
+    /// A partition was in force when it was invoked.
+    pub in_partition: bool,
+    /// Its client could not reach a majority of servers when it was invoked.
+    pub cut_off: bool,
+    /// When the client completed it (for `Info`, when it gave up).
+    pub done_ns: Option<Nanos>,
+    /// The system answered it (see [`Effect::Complete`]).
+    pub served: bool,
+}
+
+/// Counts kept during the run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counters {
+    pub events: u64,
+    pub sent: u64,
+    pub delivered: u64,
+    pub dropped_partition: u64,
+    pub dropped_loss: u64,
+    pub dropped_crashed: u64,
+    pub duplicated: u64,
+    pub timers_fired: u64,
+    pub faults: u64,
+}
+
+impl Counters {
+    pub fn dropped(&self) -> u64 {
+        self.dropped_partition + self.dropped_loss + self.dropped_crashed
+    }
+}
+
+/// Directed links and the nemesis fault that owns each.
+type LinkOwners = Vec<((u32, u32), u64)>;
+
+/// The simulator for one protocol.
+pub struct Sim<'s, P: Protocol> {
+    scenario: &'s Scenario,
+    protocol: P,
+    seed: u64,
+    now: Nanos,
+    seq: u64,
+    queue: BinaryHeap<Entry>,
+    slab: Slab<<P::Node as Node>::Msg>,
+    cluster: Cluster,
+    nodes: Vec<Option<P::Node>>,
+    slots: Vec<Slot<<P::Node as Node>::Msg>>,
+    net: Net,
+    base_net: Net,
+    clogged: Vec<(u32, u32, u64, <P::Node as Node>::Msg)>,
+    net_rng: ChaCha8Rng,
+    fault_rng: ChaCha8Rng,
+    work_rng: ChaCha8Rng,
+    zipf: Option<Zipf<f64>>,
+    think: Exp<f64>,
+    clients: Vec<ClientState>,
+    next_value: i64,
+    next_msg: u64,
+    next_timer_gen: u64,
+    effects: Vec<Effect<<P::Node as Node>::Msg>>,
+    history: History,
+    op_meta: Vec<OpMeta>,
+    violations: Vec<(Nanos, Violation)>,
+    scratch_violations: Vec<Violation>,
+    partition_since: Option<Nanos>,
+    partition_windows: Vec<(Nanos, Nanos)>,
+    counters: Counters,
+    fp: Fingerprint,
+    trace: Option<Vec<TraceRecord>>,
+    nemesis_stopped: bool,
+    /// While the nemesis cuts again the links its heal must leave cut: these
+    /// re-cuts restore a partition already in force, so no trigger sees them.
+    recutting: bool,
+    nemesis_down: Vec<u32>,
+    /// How many faults the nemesis has applied: each is numbered, so that its
+    /// undo can tell whether what it would undo is still that fault's.
+    nemesis_gen: u64,
+    /// While a nemesis fault (not an undo) is being applied: its number.
+    /// Every fault applied while this is `None` is the scenario's own, or an
+    /// undo, and takes over what it touches.
+    nemesis_fault: Option<u64>,
+    /// Directed links cut by a nemesis fault, with its number. A cut link not
+    /// in here is the scenario's: a nemesis undo (or the stop) heals only its
+    /// own links and leaves the scenario's cut.
+    cut_by: std::collections::BTreeMap<(u32, u32), u64>,
+    /// Directed links clogged by a nemesis fault, with its number.
+    clogged_by: std::collections::BTreeMap<(u32, u32), u64>,
+    /// Directed links whose loss a nemesis fault set: its number, and the
+    /// loss the link had before the nemesis first changed it.
+    loss_by: std::collections::BTreeMap<(u32, u32), (u64, f64)>,
+    started: bool,
+    nemesis_log: Vec<Fault>,
+    /// Queue entries popped (stale timers included), against `max_events`.
+    processed: u64,
+    stopped_early: Option<Nanos>,
+    /// Per `[[faults]]` entry with a trigger (by index): events matched so
+    /// far, and whether it fired.
+    triggers: Vec<(usize, u64, bool)>,
+    /// Triggers not fired yet: while 0 the kernel matches nothing.
+    unfired: usize,
+    /// Triggered faults with no delay, applied when the current step ends
+    /// (never in the middle of a node's handler).
+    due_now: Vec<usize>,
+    /// Per fault index: the nodes of the event that fired its trigger
+    /// (node, receiver), for the targets `trigger-node` and `trigger-to`.
+    fired_by: Vec<(Option<u32>, Option<u32>)>,
+    /// The nodes of the trigger of the fault being applied now.
+    firing: (Option<u32>, Option<u32>),
+}
+
+type Msg<P> = <<P as Protocol>::Node as Node>::Msg;
+
+impl<'s, P: Protocol> Sim<'s, P> {
+    pub fn new(scenario: &'s Scenario, protocol: P, seed: u64, mode: TraceMode) -> Self {
+        let servers = scenario.servers();
+        let clients = scenario.clients();
+        let cluster = Cluster::new(servers, clients);
+        let n = cluster.len();
+
+        // Each node's region, for the region latency matrix.
+        let mut region_of: Vec<Option<&str>> = vec![None; n];
+        for (region, members) in &scenario.topology.regions {
+            for m in members {
+                if let Some(id) = cluster.by_name(m.get_ref()) {
+                    region_of[id.index()] = Some(region.as_str());
+                }
+            }
+        }
+        let netcfg = &scenario.network;
+        let base = |from: usize, to: usize| {
+            let mut latency = netcfg.latency.clone();
+            if let (Some(a), Some(b)) = (region_of[from], region_of[to]) {
+                for rl in &netcfg.region_latency {
+                    let (x, y) = (rl.from.get_ref().as_str(), rl.to.get_ref().as_str());
+                    if (x == a && y == b) || (x == b && y == a) {
+                        latency = rl.latency.clone();
+                    }
+                }
+            }
+            Link {
+                latency,
+                loss: *netcfg.loss.get_ref(),
+                duplicate: *netcfg.duplicate.get_ref(),
+                clogged: false,
+                last_delivery: 0,
+            }
+        };
+        let net = Net::new(n, base, netcfg.fifo);
+
+        let mut nodes = Vec::with_capacity(n);
+        let mut slots = Vec::with_capacity(n);
+        for i in 0..n {
+            let disk = Disk::default();
+            let node = protocol.build(NodeId(i as u32), &cluster, &disk);
+            slots.push(Slot {
+                disk,
+                rng: stream(seed, streams::NODE_BASE + i as u64),
+                clock: Clock::default(),
+                scenario_clock: Clock::default(),
+                clock_by: None,
+                paused: false,
+                paused_by: None,
+                crashed_by: None,
+                held: Vec::new(),
+                timers: Vec::new(),
+                role: node.role(),
+                incarnation: 0,
+            });
+            nodes.push(Some(node));
+        }
+        let w = &scenario.workload;
+        let zipf = match w.key_dist {
+            KeyDist::Zipf => Some(
+                Zipf::new(*w.keys.get_ref() as u64, *w.zipf_exponent.get_ref())
+                    .expect("checked when the scenario was parsed"),
+            ),
+            KeyDist::Uniform => None,
+        };
+        Sim {
+            scenario,
+            protocol,
+            seed,
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            slab: Slab {
+                items: Vec::new(),
+                free: Vec::new(),
+            },
+            clients: (0..clients)
+                .map(|_| ClientState {
+                    open: None,
+                    last_seen: Default::default(),
+                })
+                .collect(),
+            cluster,
+            nodes,
+            slots,
+            base_net: net.clone(),
+            net,
+            clogged: Vec::new(),
+            net_rng: stream(seed, streams::NETWORK),
+            fault_rng: stream(seed, streams::FAULTS),
+            work_rng: stream(seed, streams::WORKLOAD),
+            zipf,
+            think: Exp::new(*w.rate.get_ref()).expect("rate checked positive"),
+            next_value: 1,
+            next_msg: 0,
+            next_timer_gen: 0,
+            effects: Vec::new(),
+            history: History::default(),
+            op_meta: Vec::new(),
+            violations: Vec::new(),
+            scratch_violations: Vec::new(),
+            partition_since: None,
+            partition_windows: Vec::new(),
+            counters: Counters::default(),
+            fp: Fingerprint::default(),
+            trace: (mode == TraceMode::Record).then(Vec::new),
+            nemesis_stopped: false,
+            recutting: false,
+            nemesis_down: Vec::new(),
+            nemesis_gen: 0,
+            nemesis_fault: None,
+            cut_by: std::collections::BTreeMap::new(),
+            clogged_by: std::collections::BTreeMap::new(),
+            loss_by: std::collections::BTreeMap::new(),
+            started: false,
+            nemesis_log: Vec::new(),
+            processed: 0,
+            stopped_early: None,
+            triggers: scenario
+                .faults
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.when.is_some())
+                .map(|(i, _)| (i, 0, false))
+                .collect(),
+            unfired: scenario.faults.iter().filter(|f| f.when.is_some()).count(),
+            due_now: Vec::new(),
+            fired_by: vec![(None, None); scenario.faults.len()],
+            firing: (None, None),
+        }
+    }
+
+    fn record(&mut self, event: impl FnOnce(&Cluster) -> TraceEvent) {
+        if let Some(trace) = self.trace.as_mut() {
+            trace.push(TraceRecord {
+                t: self.now,
+                event: event(&self.cluster),
+            });
+        }
+    }
+
+    /// Runs to the scenario's duration and returns what happened.
+    pub fn run(mut self) -> RunOutput {
+        while self.advance() {}
+        self.finish()
+    }
+}
