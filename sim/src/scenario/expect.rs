@@ -1,0 +1,332 @@
+//! `[expect]`: the hypothesis a run must show, its shares and its bounds.
+
+use std::fmt;
+use std::ops::Range;
+
+use indexmap::IndexMap;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::error::{quoted, ScenarioError};
+use super::Scenario;
+use crate::time::{parse_duration, serde_duration, Nanos};
+
+/// The hypothesis: what the run must show. Every field is optional.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Invariants that must be violated in this run (a bug-flag scenario). Every
+    /// other invariant must hold.
+    #[serde(default)]
+    pub violated: Vec<String>,
+    /// `true`: the history must be linearizable; `false`: it must not be.
+    pub linearizable: Option<bool>,
+    /// Availability (share of operations that succeeded) of clients cut off from
+    /// a majority of servers, during partitions.
+    #[serde(default)]
+    pub max_availability_during_partition: Option<Spanned<Fraction>>,
+    #[serde(default)]
+    pub min_availability_during_partition: Option<Spanned<Fraction>>,
+    /// Availability of operations started while no partition was in force.
+    #[serde(default)]
+    pub min_availability_outside_partition: Option<Spanned<Fraction>>,
+    #[serde(default)]
+    pub max_availability_outside_partition: Option<Spanned<Fraction>>,
+    #[serde(default, with = "serde_duration::option")]
+    pub max_p99_latency: Option<Nanos>,
+    #[serde(default, with = "serde_duration::option")]
+    pub max_p50_latency: Option<Nanos>,
+    /// At least this many operations completed `ok`.
+    pub min_ok_ops: Option<u64>,
+    /// The PACELC class the run must show, e.g. "PC/EL" (either half may be
+    /// "-" to leave it free, e.g. "PA/-").
+    pub pacelc: Option<Spanned<String>>,
+    /// Reads that returned a value older than a write that had completed before
+    /// the read began.
+    pub max_stale_reads: Option<u64>,
+    pub min_stale_reads: Option<u64>,
+    /// Acknowledged writes that no later read can explain.
+    pub max_lost_writes: Option<u64>,
+    pub min_lost_writes: Option<u64>,
+    /// Reads by a client that missed that client's own earlier write.
+    pub max_read_your_writes_violations: Option<u64>,
+    pub min_read_your_writes_violations: Option<u64>,
+    /// Reads by a client older than what that client had already read.
+    pub max_monotonic_reads_violations: Option<u64>,
+    pub min_monotonic_reads_violations: Option<u64>,
+    /// Liveness: every client completes an `ok` operation after this time.
+    #[serde(default, with = "serde_duration::option")]
+    pub all_clients_ok_after: Option<Nanos>,
+    /// Bounds on the protocol's own figures, by the name the report prints
+    /// them under: `[expect.measure."leaders elected"] min = 2`. The figure's
+    /// leading number (or duration) is compared.
+    #[serde(default)]
+    pub measure: IndexMap<String, MeasureBound>,
+}
+
+/// A share between 0 and 1, written as a number (`0.3`) or a percentage
+/// (`"30%"`). [`Scenario::parse`] refuses anything else, so [`Fraction::get`]
+/// of a parsed scenario's fraction never fails.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Fraction {
+    Number(f64),
+    Percent(String),
+}
+
+/// What a share may be, for a value of another type (`true`).
+pub(super) const SHARE_WORDS: &str =
+    "a share: a number between 0 and 1 (e.g. 0.30) or a percentage (e.g. \"30%\")";
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Fraction;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(SHARE_WORDS)
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Fraction, E> {
+                Ok(Fraction::Number(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Fraction, E> {
+                Ok(Fraction::Number(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Fraction, E> {
+                Ok(Fraction::Number(v as f64))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Fraction, E> {
+                Ok(Fraction::Percent(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `deserialize_with` for a probability written as a share (`0.3`) or a
+/// percentage (`"30%"`): the number, checked later against 0..=1 with
+/// [`check_share`], or a bad percentage refused here.
+pub mod serde_share {
+    use super::Fraction;
+    use serde::{Deserialize, Deserializer};
+    use toml::Spanned;
+
+    fn number<E: serde::de::Error>(f: &Fraction) -> Result<f64, E> {
+        match f {
+            Fraction::Number(v) => Ok(*v),
+            Fraction::Percent(_) => f.value().map_err(E::custom),
+        }
+    }
+
+    pub fn f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        number(&Fraction::deserialize(d)?)
+    }
+
+    pub fn spanned<'de, D: Deserializer<'de>>(d: D) -> Result<Spanned<f64>, D::Error> {
+        let f = Spanned::<Fraction>::deserialize(d)?;
+        Ok(Spanned::new(f.span(), number(f.get_ref())?))
+    }
+
+    pub fn option_spanned<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Spanned<f64>>, D::Error> {
+        spanned(d).map(Some)
+    }
+}
+
+/// A probability's problem, if it is not between 0 and 1, in the words of
+/// [`Fraction::value`]: "30 is not a share between 0 and 1: for 30 percent
+/// write 0.30 or "30%"".
+pub fn check_share(v: f64) -> Result<f64, String> {
+    Fraction::Number(v).value()
+}
+
+impl Fraction {
+    /// The share, between 0 and 1, or what is wrong with it.
+    pub fn value(&self) -> Result<f64, String> {
+        match self {
+            Fraction::Number(v) => {
+                if (0.0..=1.0).contains(v) {
+                    Ok(*v)
+                } else if *v > 1.0 && *v <= 100.0 {
+                    Err(format!(
+                        "{v} is not a share between 0 and 1: for {v} percent write {} or \"{v}%\"",
+                        show_share(*v / 100.0)
+                    ))
+                } else {
+                    Err(format!(
+                        "{v} is not a share: write a number between 0 and 1 (e.g. 0.30) or a percentage (e.g. \"30%\")"
+                    ))
+                }
+            }
+            Fraction::Percent(text) => {
+                let bad = || {
+                    format!("\"{text}\" is not a share: write a number between 0 and 1 (e.g. 0.30) or a percentage (e.g. \"30%\")")
+                };
+                let n: f64 = text
+                    .trim()
+                    .strip_suffix('%')
+                    .ok_or_else(bad)?
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad())?;
+                if (0.0..=100.0).contains(&n) {
+                    Ok(n / 100.0)
+                } else {
+                    Err(format!("\"{text}\": a percentage is between 0% and 100%"))
+                }
+            }
+        }
+    }
+
+    /// The share of a parsed scenario's fraction.
+    pub fn get(f: &Option<Spanned<Fraction>>) -> Option<f64> {
+        f.as_ref()
+            .map(|f| f.get_ref().value().expect("checked when parsed"))
+    }
+}
+
+/// 0.3 as "0.30", 0.125 as "0.125": at least two decimals, no float noise.
+pub(super) fn show_share(v: f64) -> String {
+    let two = format!("{v:.2}");
+    if two.parse::<f64>() == Ok(v) {
+        two
+    } else {
+        format!("{}", (v * 1e6).round() / 1e6)
+    }
+}
+
+/// A bound on one protocol figure: a number, or a duration such as "500ms".
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureBound {
+    pub min: Option<Spanned<BoundValue>>,
+    pub max: Option<Spanned<BoundValue>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum BoundValue {
+    Number(f64),
+    Duration(String),
+}
+
+impl BoundValue {
+    /// The bound as a number (durations in nanoseconds), and whether it is a duration.
+    pub fn value(&self) -> Result<(f64, bool), String> {
+        match self {
+            BoundValue::Number(n) => Ok((*n, false)),
+            BoundValue::Duration(d) => parse_duration(d).map(|ns| (ns as f64, true)),
+        }
+    }
+}
+
+impl Scenario {
+    /// Refuses an `[expect.measure]` name the protocol does not report, and
+    /// turns an old name into the figure's current one. `valid` is every
+    /// figure the protocol can print (a figure named `NAME` may also come
+    /// numbered, `NAME #2`); `renamed` maps old names, still accepted, to the
+    /// figure they now are.
+    pub fn resolve_measures(
+        &mut self,
+        valid: &[&str],
+        renamed: &[(&str, &str)],
+    ) -> Result<(), ScenarioError> {
+        self.check_measures(valid, renamed)?;
+        let measure = std::mem::take(&mut self.expect.measure);
+        self.expect.measure = measure
+            .into_iter()
+            .map(|(name, bound)| {
+                let name = match renamed.iter().find(|(old, _)| *old == name) {
+                    Some((_, new)) => new.to_string(),
+                    None => name,
+                };
+                (name, bound)
+            })
+            .collect();
+        Ok(())
+    }
+
+    fn check_measures(
+        &self,
+        valid: &[&str],
+        renamed: &[(&str, &str)],
+    ) -> Result<(), ScenarioError> {
+        for name in self.expect.measure.keys() {
+            if measure_known(name, valid, renamed) {
+                continue;
+            }
+            let span = measure_span(&self.source, name).unwrap_or(0..0);
+            let message = if valid.is_empty() {
+                format!(
+                    "[expect.measure.\"{name}\"]: protocol \"{}\" reports no figures to bound; remove this measure",
+                    self.protocol
+                )
+            } else {
+                format!(
+                    "[expect.measure.\"{name}\"]: protocol \"{}\" reports no figure of that name; its figures are {}",
+                    self.protocol,
+                    quoted(valid)
+                )
+            };
+            return Err(ScenarioError::at(&self.file, &self.source, span, message));
+        }
+        Ok(())
+    }
+}
+
+/// Is `name` a figure of `valid`, or an old name in `renamed`? A figure
+/// printed once per change, listed in `valid` as `NAME #N` besides `NAME`,
+/// may also be named with a number (`NAME #2`); other figures may not.
+pub fn measure_known(name: &str, valid: &[&str], renamed: &[(&str, &str)]) -> bool {
+    let numbered = match name.rsplit_once(" #") {
+        Some((base, n)) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => {
+            valid.contains(&format!("{base} #N").as_str())
+        }
+        _ => false,
+    };
+    !name.ends_with(" #N") && valid.contains(&name)
+        || numbered
+        || renamed.iter().any(|(old, _)| *old == name)
+}
+
+/// Where the measure `name` is written (`[expect.measure."NAME"]`,
+/// `[expect.measure.NAME]` or an inline `"NAME" = { ... }`), from the
+/// parser's own spans of the `[expect.measure]` keys, so a comment or another
+/// table that mentions the name cannot be taken for it.
+pub(super) fn measure_span(src: &str, name: &str) -> Option<Range<usize>> {
+    #[derive(Deserialize)]
+    struct Doc {
+        expect: Option<ExpectKeys>,
+    }
+    #[derive(Deserialize)]
+    struct ExpectKeys {
+        measure: Option<IndexMap<Spanned<String>, IgnoredAny>>,
+    }
+    let doc: Doc = toml::from_str(src).ok()?;
+    doc.expect?
+        .measure?
+        .keys()
+        .find(|k| k.get_ref() == name)
+        .map(|k| k.span())
+}
+
+/// Splits "PC/EL" into its halves; "-" leaves a half free.
+pub fn parse_pacelc(s: &str) -> Result<(Option<String>, Option<String>), String> {
+    let bad = || {
+        format!("pacelc = \"{s}\": write \"PA/EL\", \"PA/EC\", \"PC/EL\" or \"PC/EC\" (use \"-\" for a half you do not constrain, e.g. \"PC/-\")")
+    };
+    let (p, e) = s.split_once('/').ok_or_else(bad)?;
+    let p = match p.trim() {
+        "PA" | "PC" => Some(p.trim().to_string()),
+        "-" => None,
+        _ => return Err(bad()),
+    };
+    let e = match e.trim() {
+        "EL" | "EC" => Some(e.trim().to_string()),
+        "-" => None,
+        _ => return Err(bad()),
+    };
+    Ok((p, e))
+}

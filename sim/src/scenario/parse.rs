@@ -1,0 +1,452 @@
+//! Parsing a scenario: the document as written, and the checks of every
+//! section before it becomes a [`Scenario`].
+
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::error::{quoted, quoted_or_none, ScenarioError};
+use super::expect::{check_share, parse_pacelc, Expect};
+use super::faults::{FaultEntry, Nemesis, NEMESIS_KINDS};
+use super::meta::{Meta, DEFAULT_CHECK_MAX_STEPS};
+use super::refs::{NodeNames, RefCheck};
+use super::spans::{find_value_span, key_span};
+use super::system::{Network, Topology};
+use super::workload::{Workload, MAX_CLIENT_ATTEMPTS, MIN_CLIENT_TIMEOUT};
+use super::Scenario;
+use crate::client::RetryPolicy;
+use crate::time::{fmt_duration, parse_duration};
+
+/// The document as written, before checks.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Doc {
+    meta: Meta,
+    system: Spanned<toml::Table>,
+    topology: Topology,
+    #[serde(default)]
+    network: Network,
+    #[serde(default)]
+    workload: Workload,
+    #[serde(default)]
+    faults: Vec<FaultEntry>,
+    #[serde(default)]
+    nemesis: Option<Nemesis>,
+    #[serde(default)]
+    expect: Expect,
+}
+
+/// What [`Scenario::parse`] must know about the protocol to check references.
+pub struct ProtocolInfo<'a> {
+    /// The protocol names that exist.
+    pub protocols: &'a [&'a str],
+    /// The roles the named protocol's nodes report (`leader`, `follower`...).
+    pub roles: &'a dyn Fn(&str) -> Vec<&'static str>,
+    /// The message kinds and the notes (`ctx.note`) the named protocol's
+    /// nodes produce, for checking triggers; `None` where unknown (then any
+    /// name is accepted, and a trigger that never fires is reported).
+    pub events: &'a dyn Fn(&str) -> ProtocolEvents,
+}
+
+/// See [`ProtocolInfo::events`].
+#[derive(Clone, Debug, Default)]
+pub struct ProtocolEvents {
+    pub messages: Option<Vec<&'static str>>,
+    pub notes: Option<Vec<&'static str>>,
+}
+
+impl Scenario {
+    /// Parses and checks a scenario. `file` is only used in messages.
+    pub fn parse(file: &str, src: &str, info: &ProtocolInfo) -> Result<Scenario, ScenarioError> {
+        let doc: Doc = toml::from_str(src).map_err(|e| ScenarioError::from_toml(file, src, e))?;
+        let err = |span: Range<usize>, msg: String| ScenarioError::at(file, src, span, msg);
+
+        // [system]
+        let protocol = match doc.system.get_ref().get("protocol") {
+            Some(toml::Value::String(p)) => p.clone(),
+            Some(_) => {
+                return Err(err(
+                    doc.system.span(),
+                    "[system] field `protocol` must be a string".into(),
+                ))
+            }
+            None => {
+                return Err(err(
+                    doc.system.span(),
+                    format!(
+                        "[system] needs `protocol`: one of {}",
+                        quoted(info.protocols)
+                    ),
+                ))
+            }
+        };
+        if !info.protocols.contains(&protocol.as_str()) {
+            let span = find_value_span(src, "protocol", &protocol).unwrap_or(doc.system.span());
+            return Err(err(
+                span,
+                format!(
+                    "unknown protocol `{protocol}`: valid protocols are {}",
+                    quoted(info.protocols)
+                ),
+            ));
+        }
+        let roles = (info.roles)(&protocol);
+
+        // [meta]
+        if doc.meta.max_events == 0 {
+            return Err(err(
+                key_span(src, "meta", "max_events").unwrap_or(0..0),
+                "[meta] max_events must be at least 1".into(),
+            ));
+        }
+        if doc.meta.duration == 0 {
+            return Err(err(
+                key_span(src, "meta", "duration").unwrap_or(0..0),
+                "[meta] duration must be more than 0, e.g. \"30s\"".into(),
+            ));
+        }
+
+        if doc.meta.check_max_steps == Some(0) {
+            return Err(err(
+                key_span(src, "meta", "check_max_steps").unwrap_or(0..0),
+                format!(
+                    "[meta] check_max_steps must be at least 1 (the default is {DEFAULT_CHECK_MAX_STEPS})"
+                ),
+            ));
+        }
+        if let Some(m) = &doc.meta.check_max_memory {
+            m.get_ref()
+                .bytes()
+                .map_err(|e| err(m.span(), format!("[meta] check_max_memory: {e}")))?;
+        }
+
+        // [topology]
+        let servers = *doc.topology.servers.get_ref();
+        if servers == 0 || servers > 64 {
+            return Err(err(
+                doc.topology.servers.span(),
+                format!("[topology] servers = {servers}: must be between 1 and 64"),
+            ));
+        }
+        if doc.topology.clients > 256 {
+            return Err(err(
+                key_span(src, "topology", "clients").unwrap_or(0..0),
+                format!(
+                    "[topology] clients = {}: must be at most 256",
+                    doc.topology.clients
+                ),
+            ));
+        }
+        let names = NodeNames {
+            servers,
+            clients: doc.topology.clients,
+        };
+        let mut placed = std::collections::BTreeSet::new();
+        for (region, members) in &doc.topology.regions {
+            for m in members {
+                if names.index(m.get_ref()).is_none() {
+                    return Err(err(
+                        m.span(),
+                        format!(
+                            "region `{region}` names `{}`, which is not a node: {}",
+                            m.get_ref(),
+                            names.describe()
+                        ),
+                    ));
+                }
+                if !placed.insert(m.get_ref().clone()) {
+                    return Err(err(
+                        m.span(),
+                        format!("`{}` is placed in two regions", m.get_ref()),
+                    ));
+                }
+            }
+        }
+        let regions: Vec<&str> = doc.topology.regions.keys().map(|s| s.as_str()).collect();
+
+        // [network]
+        let check_prob = |p: &Spanned<f64>, what: &str| -> Result<(), ScenarioError> {
+            check_share(*p.get_ref()).map_err(|m| err(p.span(), format!("{what} = {m}")))?;
+            Ok(())
+        };
+        check_prob(&doc.network.loss, "[network] loss")?;
+        doc.network.latency.validate().map_err(|m| {
+            err(
+                key_span(src, "network", "latency").unwrap_or(0..0),
+                format!("[network] latency: {m}"),
+            )
+        })?;
+        for rl in &doc.network.region_latency {
+            // The entry's `from` is the nearest span this entry carries.
+            rl.latency.validate().map_err(|m| {
+                err(
+                    rl.from.span(),
+                    format!("[[network.region_latency]] latency: {m}"),
+                )
+            })?;
+        }
+        for f in &doc.faults {
+            if let Some(l) = &f.latency {
+                l.validate()
+                    .map_err(|m| err(f.action.span(), format!("latency: {m}")))?;
+            }
+        }
+        check_prob(&doc.network.duplicate, "[network] duplicate")?;
+        for rl in &doc.network.region_latency {
+            for r in [&rl.from, &rl.to] {
+                if !regions.contains(&r.get_ref().as_str()) {
+                    return Err(err(
+                        r.span(),
+                        format!(
+                            "unknown region `{}`: the regions in [topology.regions] are {}",
+                            r.get_ref(),
+                            quoted_or_none(&regions)
+                        ),
+                    ));
+                }
+            }
+        }
+
+        // [workload]
+        let w = &doc.workload;
+        let rate = *w.rate.get_ref();
+        if !(rate > 0.0 && rate <= 100_000.0) {
+            return Err(err(
+                w.rate.span(),
+                format!("[workload] rate = {rate}: operations per second per client, between 0 and 100000"),
+            ));
+        }
+        if *w.keys.get_ref() == 0 {
+            return Err(err(
+                w.keys.span(),
+                "[workload] keys must be at least 1".into(),
+            ));
+        }
+        let zipf = *w.zipf_exponent.get_ref();
+        if !(zipf > 0.0 && zipf <= 10.0) {
+            return Err(err(
+                w.zipf_exponent.span(),
+                format!("[workload] zipf_exponent = {zipf}: must be above 0 and at most 10"),
+            ));
+        }
+        let mix = w.mix.get_ref();
+        let shares = [mix.get, mix.put, mix.cas, mix.append, mix.delete];
+        if shares.iter().any(|s| !(*s >= 0.0 && s.is_finite())) || shares.iter().sum::<f64>() <= 0.0
+        {
+            return Err(err(
+                w.mix.span(),
+                "[workload] mix: shares of get, put, cas, append, delete must be non-negative and not all zero".into(),
+            ));
+        }
+        // Bounds on the client's work: a 1ns timeout with a million retries
+        // makes a run send a message per nanosecond of virtual time, and it
+        // grows past a gigabyte before `max_events` stops it. No network a
+        // scenario can describe answers faster than a microsecond, so an
+        // attempt that gives up sooner than that only burns events.
+        if w.timeout < MIN_CLIENT_TIMEOUT {
+            return Err(err(
+                key_span(src, "workload", "timeout").unwrap_or(0..0),
+                format!(
+                    "[workload] timeout = \"{}\": must be at least {} (one attempt waits that long for a reply), e.g. \"200ms\"",
+                    crate::time::fmt_duration(w.timeout),
+                    crate::time::fmt_duration(MIN_CLIENT_TIMEOUT)
+                ),
+            ));
+        }
+        let retry_span = || key_span(src, "workload", "retry").unwrap_or(0..0);
+        match &w.retry {
+            RetryPolicy::None => {}
+            RetryPolicy::Fixed { attempts, .. } | RetryPolicy::Exponential { attempts, .. }
+                if !(1..=MAX_CLIENT_ATTEMPTS).contains(attempts) =>
+            {
+                return Err(err(
+                    retry_span(),
+                    format!(
+                        "[workload] retry: attempts = {attempts}: must be between 1 and {MAX_CLIENT_ATTEMPTS} (attempts in all, the first included)"
+                    ),
+                ));
+            }
+            RetryPolicy::Exponential { base, max, .. } if *base == 0 || max < base => {
+                return Err(err(
+                    retry_span(),
+                    "[workload] retry: exponential backoff needs base above 0 and max at least base, e.g. base = \"10ms\", max = \"1s\"".into(),
+                ));
+            }
+            _ => {}
+        }
+
+        // [[faults]]
+        let events = (info.events)(&protocol);
+        let ctx = RefCheck {
+            names: &names,
+            regions: &regions,
+            roles: &roles,
+            events: &events,
+            duration: doc.meta.duration,
+            trigger_event: std::cell::Cell::new(None),
+            file,
+            src,
+        };
+        let mut faults = Vec::with_capacity(doc.faults.len());
+        for entry in &doc.faults {
+            faults.push(ctx.fault(entry)?);
+        }
+        faults.sort_by_key(|f| f.at);
+
+        // [nemesis]
+        if let Some(n) = &doc.nemesis {
+            for k in &n.kinds {
+                if !NEMESIS_KINDS.contains(&k.get_ref().as_str()) {
+                    return Err(err(
+                        k.span(),
+                        format!(
+                            "unknown nemesis kind `{}`: valid kinds are {}",
+                            k.get_ref(),
+                            quoted(NEMESIS_KINDS)
+                        ),
+                    ));
+                }
+            }
+            if n.interval < 1_000_000 || n.fault_duration == 0 {
+                return Err(err(
+                    key_span(src, "nemesis", "interval").unwrap_or(0..0),
+                    "[nemesis] interval must be at least \"1ms\" and fault_duration more than 0"
+                        .into(),
+                ));
+            }
+        }
+
+        // [expect]
+        if let Some(p) = &doc.expect.pacelc {
+            parse_pacelc(p.get_ref()).map_err(|m| err(p.span(), m))?;
+        }
+        for (name, bound) in &doc.expect.measure {
+            for b in [&bound.min, &bound.max].into_iter().flatten() {
+                b.get_ref()
+                    .value()
+                    .map_err(|m| err(b.span(), format!("[expect.measure.\"{name}\"]: {m}")))?;
+            }
+            if bound.min.is_none() && bound.max.is_none() {
+                return Err(err(
+                    key_span(src, "expect", "measure").unwrap_or(0..0),
+                    format!("[expect.measure.\"{name}\"] needs `min` and/or `max`"),
+                ));
+            }
+        }
+
+        let x = &doc.expect;
+        for (field, f) in [
+            (
+                "max_availability_during_partition",
+                &x.max_availability_during_partition,
+            ),
+            (
+                "min_availability_during_partition",
+                &x.min_availability_during_partition,
+            ),
+            (
+                "min_availability_outside_partition",
+                &x.min_availability_outside_partition,
+            ),
+            (
+                "max_availability_outside_partition",
+                &x.max_availability_outside_partition,
+            ),
+        ] {
+            if let Some(f) = f {
+                f.get_ref()
+                    .value()
+                    .map_err(|m| err(f.span(), format!("[expect] {field} = {m}")))?;
+            }
+        }
+
+        // Times of the run must fall inside it: a fault, a window or a deadline
+        // after the end would silently never happen.
+        let end = doc.meta.duration;
+        let past = |what: &str, at: &str| {
+            format!(
+                "{what} = \"{at}\" is past the end of the run ([meta] duration = \"{}\"): it would never happen; move it before {} or make the run longer",
+                fmt_duration(end),
+                fmt_duration(end)
+            )
+        };
+        // (A triggered entry's `after` and `delay` are checked with its trigger.)
+        for e in &doc.faults {
+            let Some(at_s) = &e.at else { continue };
+            let at =
+                parse_duration(at_s.get_ref()).map_err(|m| err(at_s.span(), format!("at: {m}")))?;
+            if at > end {
+                return Err(err(
+                    at_s.span(),
+                    past(
+                        &format!("[[faults]] action \"{}\" at", e.action.get_ref().name()),
+                        at_s.get_ref().trim(),
+                    ),
+                ));
+            }
+        }
+        let w = &doc.workload;
+        if w.start >= end {
+            return Err(err(
+                key_span(src, "workload", "start").unwrap_or(0..0),
+                past("[workload] start", &fmt_duration(w.start)),
+            ));
+        }
+        if let Some(stop) = w.stop.filter(|&t| t > end) {
+            return Err(err(
+                key_span(src, "workload", "stop").unwrap_or(0..0),
+                past("[workload] stop", &fmt_duration(stop)),
+            ));
+        }
+        if let Some(stop) = w.stop.filter(|&t| t <= w.start) {
+            return Err(err(
+                key_span(src, "workload", "stop").unwrap_or(0..0),
+                format!(
+                    "[workload] stop = \"{}\" is not after start = \"{}\": clients would start no operation",
+                    fmt_duration(stop),
+                    fmt_duration(w.start)
+                ),
+            ));
+        }
+        if let Some(n) = &doc.nemesis {
+            if n.start >= end {
+                return Err(err(
+                    key_span(src, "nemesis", "start").unwrap_or(0..0),
+                    past("[nemesis] start", &fmt_duration(n.start)),
+                ));
+            }
+            if let Some(stop) = n.stop.filter(|&t| t > end) {
+                return Err(err(
+                    key_span(src, "nemesis", "stop").unwrap_or(0..0),
+                    past("[nemesis] stop", &fmt_duration(stop)),
+                ));
+            }
+        }
+        if let Some(after) = x.all_clients_ok_after.filter(|&t| t >= end) {
+            return Err(err(
+                key_span(src, "expect", "all_clients_ok_after").unwrap_or(0..0),
+                format!(
+                    "[expect] all_clients_ok_after = \"{}\" is not before the end of the run ([meta] duration = \"{}\"): no operation could be served after it; move it before {}",
+                    fmt_duration(after),
+                    fmt_duration(end),
+                    fmt_duration(end)
+                ),
+            ));
+        }
+
+        Ok(Scenario {
+            file: file.to_string(),
+            source: src.to_string(),
+            meta: doc.meta,
+            protocol,
+            topology: doc.topology,
+            network: doc.network,
+            workload: doc.workload,
+            faults,
+            nemesis: doc.nemesis,
+            expect: doc.expect,
+            system_times: Vec::new(),
+        })
+    }
+}
