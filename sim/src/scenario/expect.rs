@@ -76,7 +76,7 @@ pub enum Fraction {
 }
 
 /// What a share may be, for a value of another type (`true`).
-pub(super) const SHARE_WORDS: &str =
+const SHARE_WORDS: &str =
     "a share: a number between 0 and 1 (e.g. 0.30) or a percentage (e.g. \"30%\")";
 
 impl<'de> Deserialize<'de> for Fraction {
@@ -188,7 +188,7 @@ impl Fraction {
 }
 
 /// 0.3 as "0.30", 0.125 as "0.125": at least two decimals, no float noise.
-pub(super) fn show_share(v: f64) -> String {
+fn show_share(v: f64) -> String {
     let two = format!("{v:.2}");
     if two.parse::<f64>() == Ok(v) {
         two
@@ -295,7 +295,7 @@ pub fn measure_known(name: &str, valid: &[&str], renamed: &[(&str, &str)]) -> bo
 /// `[expect.measure.NAME]` or an inline `"NAME" = { ... }`), from the
 /// parser's own spans of the `[expect.measure]` keys, so a comment or another
 /// table that mentions the name cannot be taken for it.
-pub(super) fn measure_span(src: &str, name: &str) -> Option<Range<usize>> {
+fn measure_span(src: &str, name: &str) -> Option<Range<usize>> {
     #[derive(Deserialize)]
     struct Doc {
         expect: Option<ExpectKeys>,

@@ -469,7 +469,7 @@ impl RefCheck<'_> {
     }
 }
 
-pub(super) fn parse_signed_duration(s: &str) -> Result<i64, String> {
+fn parse_signed_duration(s: &str) -> Result<i64, String> {
     let t = s.trim();
     if let Some(rest) = t.strip_prefix('-') {
         Ok(-(parse_duration(rest)? as i64))

@@ -378,7 +378,7 @@ pub const NEMESIS_KINDS: &[&str] = &[
     "client-crash",
 ];
 
-pub(super) fn default_nemesis_kinds() -> Vec<Spanned<String>> {
+fn default_nemesis_kinds() -> Vec<Spanned<String>> {
     NEMESIS_KINDS
         .iter()
         .map(|k| Spanned::new(0..0, k.to_string()))

@@ -182,10 +182,10 @@ pub fn fmt_size(bytes: u64) -> String {
 
 pub const DEFAULT_MAX_EVENTS: u64 = 200_000_000;
 
-pub(super) fn default_max_events() -> u64 {
+fn default_max_events() -> u64 {
     DEFAULT_MAX_EVENTS
 }
 
-pub(super) fn default_seed() -> u64 {
+fn default_seed() -> u64 {
     1
 }

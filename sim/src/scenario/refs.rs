@@ -24,7 +24,7 @@ impl NodeNames {
             _ => None,
         }
     }
-    pub(super) fn describe_short(&self) -> String {
+    fn describe_short(&self) -> String {
         if self.clients == 0 {
             format!("n1..n{}", self.servers)
         } else {

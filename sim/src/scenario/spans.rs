@@ -46,7 +46,7 @@ impl SpanTree {
     }
 }
 
-pub(super) fn find_in(
+fn find_in(
     v: &Spanned<SpanTree>,
     path: &[&str],
     label: &str,

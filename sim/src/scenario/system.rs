@@ -54,11 +54,11 @@ impl Default for Network {
     }
 }
 
-pub(super) fn zero_prob() -> Spanned<f64> {
+fn zero_prob() -> Spanned<f64> {
     Spanned::new(0..0, 0.0)
 }
 
-pub(super) fn default_latency() -> LatencyDist {
+fn default_latency() -> LatencyDist {
     LatencyDist::Uniform {
         min: 1_000_000,
         max: 3_000_000,
@@ -77,7 +77,7 @@ pub struct RegionLatency {
 /// section is skipped (it was checked already).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct SystemDoc<P> {
+struct SystemDoc<P> {
     system: P,
     #[allow(dead_code)]
     meta: IgnoredAny,

@@ -69,22 +69,22 @@ pub struct Workload {
     pub stop: Option<Nanos>,
 }
 
-pub(super) fn default_mix() -> Spanned<OpMix> {
+fn default_mix() -> Spanned<OpMix> {
     Spanned::new(0..0, OpMix::default())
 }
-pub(super) fn default_rate() -> Spanned<f64> {
+fn default_rate() -> Spanned<f64> {
     Spanned::new(0..0, 10.0)
 }
-pub(super) fn default_keys() -> Spanned<u32> {
+fn default_keys() -> Spanned<u32> {
     Spanned::new(0..0, 5)
 }
-pub(super) fn default_key_dist() -> KeyDist {
+fn default_key_dist() -> KeyDist {
     KeyDist::Uniform
 }
-pub(super) fn default_zipf() -> Spanned<f64> {
+fn default_zipf() -> Spanned<f64> {
     Spanned::new(0..0, 1.0)
 }
-pub(super) fn default_timeout() -> Nanos {
+fn default_timeout() -> Nanos {
     500_000_000
 }
 
@@ -93,7 +93,7 @@ pub(super) fn default_timeout() -> Nanos {
 pub const MIN_CLIENT_TIMEOUT: Nanos = crate::time::NANOS_PER_MICRO * 100;
 /// The most attempts a client's retry policy may make for one operation.
 pub const MAX_CLIENT_ATTEMPTS: u32 = 1_000;
-pub(super) fn default_retry() -> RetryPolicy {
+fn default_retry() -> RetryPolicy {
     RetryPolicy::None
 }
 

@@ -22,12 +22,12 @@ pub fn exact_duration(ns: Nanos) -> String {
     }
 }
 
-pub(super) fn toml_list(targets: &[Target]) -> String {
+fn toml_list(targets: &[Target]) -> String {
     let items: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
     format!("[{}]", items.join(", "))
 }
 
-pub(super) fn latency_toml(l: &LatencyDist) -> String {
+fn latency_toml(l: &LatencyDist) -> String {
     match toml::Value::try_from(l) {
         Ok(v) => v.to_string(),
         Err(_) => unreachable!("a latency distribution always serializes"),
