@@ -1,0 +1,394 @@
+//! Agreement with brute force: every order of random small histories.
+
+use sim::check::LinearizabilityReport;
+
+use super::*;
+
+/// Is there an order of all completed operations plus some of the unknown ones
+/// that respects real time and the kv model, with ALL keys in one state (no
+/// per-key splitting, so this also checks P-compositionality)?
+fn brute_force(history: &History) -> bool {
+    let model = ModelKind::Kv.model();
+    let ops: Vec<&Op> = history
+        .ops
+        .iter()
+        .filter(|o| {
+            (o.outcome != Outcome::Fail || o.found_other)
+                && !(matches!(o.f, OpFn::Read) && (o.outcome != Outcome::Ok || o.output.is_none()))
+        })
+        .collect();
+    let ret = |o: &Op| {
+        if done(o) {
+            o.return_ns.unwrap_or(u64::MAX)
+        } else {
+            u64::MAX
+        }
+    };
+    fn go(
+        ops: &[&Op],
+        used: &mut Vec<bool>,
+        state: &BTreeMap<String, Value>,
+        model: &sim::check::ValueModel,
+        ret: &dyn Fn(&Op) -> u64,
+    ) -> bool {
+        // Done once every completed operation is placed (unknown ones may never happen).
+        if ops.iter().zip(used.iter()).all(|(o, &u)| u || !done(o)) {
+            return true;
+        }
+        for i in 0..ops.len() {
+            if used[i] {
+                continue;
+            }
+            // Real time: nothing still unplaced and completed may have returned before i began.
+            let blocked = ops
+                .iter()
+                .enumerate()
+                .any(|(j, o)| j != i && !used[j] && done(o) && ret(o) < ops[i].call_ns);
+            if blocked {
+                continue;
+            }
+            let cur = state.get(&ops[i].key).cloned().unwrap_or(Value::Nil);
+            if let Some(next) = model.step(&cur, &ops[i].f, ops[i].output.as_ref(), ops[i].outcome)
+            {
+                let mut s = state.clone();
+                s.insert(ops[i].key.clone(), next);
+                used[i] = true;
+                if go(ops, used, &s, model, ret) {
+                    return true;
+                }
+                used[i] = false;
+            }
+        }
+        false
+    }
+    let mut used = vec![false; ops.len()];
+    go(&ops, &mut used, &BTreeMap::new(), &model, &ret)
+}
+
+/// Checks random case `case` with `model` and asserts the search decides it
+/// as brute force does; returns brute force's answer and the search's report.
+fn agrees_with_brute_force(
+    case: usize,
+    history: &History,
+    model: ModelKind,
+) -> (bool, LinearizabilityReport) {
+    let expected = brute_force(history);
+    let report = check_linearizable(history, model, Budget::default());
+    let verdict = &report.verdict;
+    assert!(
+        !matches!(verdict, Verdict::Unknown { .. }),
+        "case {case}: {verdict}"
+    );
+    assert_eq!(
+        verdict.is_linearizable(),
+        expected,
+        "case {case}: brute force says {expected}, search says {verdict}\n{}",
+        history.to_jsonl()
+    );
+    (expected, report)
+}
+
+/// Completed: an `ok`, or a cas that found another value (an observation).
+fn done(o: &Op) -> bool {
+    o.outcome == Outcome::Ok || (o.outcome == Outcome::Fail && o.found_other)
+}
+
+/// A random small history: clients run operations against a real atomic store
+/// at random points inside their intervals, then some reads are corrupted.
+fn random_history(rng: &mut ChaCha8Rng) -> History {
+    let n_ops = rng.gen_range(1..=7);
+    let keys = ["x", "y"];
+    let mut ops = Vec::new();
+    let mut next_free = [0u64; 3];
+    let mut points = Vec::new();
+    for _ in 0..n_ops {
+        let p = rng.gen_range(0..3usize);
+        let call = next_free[p] + rng.gen_range(0..4);
+        let ret = call + rng.gen_range(0..6);
+        next_free[p] = ret + 1;
+        let n_keys = if rng.gen_bool(0.7) { 1 } else { 2 };
+        let key = keys[rng.gen_range(0..n_keys)];
+        let f = match rng.gen_range(0..6) {
+            0 | 1 => OpFn::Read,
+            2 => OpFn::Write(Value::Int(rng.gen_range(0..3))),
+            3 => OpFn::Cas {
+                expected: Value::Int(rng.gen_range(0..3)),
+                new: Value::Int(rng.gen_range(0..3)),
+            },
+            4 => OpFn::Append(Value::Int(rng.gen_range(0..3))),
+            _ => OpFn::Delete,
+        };
+        let outcome = match rng.gen_range(0..10) {
+            0 => Outcome::Fail,
+            1 => Outcome::Info,
+            _ => Outcome::Ok,
+        };
+        // Where it really took effect (twice the resolution, so points are distinct-ish).
+        let point = 2 * call + rng.gen_range(0..=2 * (ret - call));
+        let took_effect = match outcome {
+            Outcome::Ok => true,
+            Outcome::Fail => false,
+            Outcome::Info => rng.gen_bool(0.5),
+        };
+        points.push((point, ops.len(), took_effect));
+        ops.push(op(p as u64, key, f, None, outcome, call, Some(ret)));
+    }
+    // Replay in order of the real points to compute outputs and cas results.
+    points.sort();
+    let model = ModelKind::Kv.model();
+    let mut store: BTreeMap<String, Value> = BTreeMap::new();
+    for (_, i, took_effect) in points {
+        if !took_effect {
+            continue;
+        }
+        let o = &mut ops[i];
+        let cur = store.get(&o.key).cloned().unwrap_or(Value::Nil);
+        if let OpFn::Cas { expected, .. } = &o.f {
+            if !sim::check::model::same_value(expected, &cur) && o.outcome == Outcome::Ok {
+                // It found another value: said so (an observation), or
+                // recorded as "did not happen".
+                o.outcome = Outcome::Fail;
+                o.found_other = i % 2 == 0;
+                continue;
+            }
+        }
+        if matches!(o.f, OpFn::Read) && o.outcome == Outcome::Ok {
+            o.output = Some(cur.clone());
+        }
+        let next = model
+            .step(&cur, &o.f, o.output.as_ref(), o.outcome)
+            .expect("a real execution is accepted");
+        store.insert(o.key.clone(), next);
+    }
+    for o in &mut ops {
+        if o.outcome == Outcome::Info {
+            o.return_ns = None;
+        }
+        if matches!(o.f, OpFn::Read) && o.outcome == Outcome::Ok && rng.gen_bool(0.5) {
+            o.output = Some(match rng.gen_range(0..3) {
+                0 => Value::Nil,
+                1 => Value::Int(rng.gen_range(0..3)),
+                _ => Value::List(vec![rng.gen_range(0..3)]),
+            });
+        }
+        // A cas that claims it found another value, perhaps wrongly.
+        if matches!(o.f, OpFn::Cas { .. }) && o.outcome == Outcome::Ok && rng.gen_bool(0.2) {
+            o.outcome = Outcome::Fail;
+            o.found_other = true;
+        }
+    }
+    History { ops }
+}
+
+#[test]
+fn the_search_agrees_with_brute_force_on_2000_random_small_histories() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x11_7e_a4);
+    let (mut yes, mut no) = (0, 0);
+    for case in 0..2000 {
+        let history = random_history(&mut rng);
+        let (expected, _) = agrees_with_brute_force(case, &history, ModelKind::Kv);
+        if expected {
+            // Every weaker anomaly is impossible in a linearizable history, so
+            // any reported here would be a false alarm.
+            let weak = sim::check::check_weak(&history);
+            assert!(
+                weak.is_clean(),
+                "case {case}: linearizable but\n{weak}\n{}",
+                history.to_jsonl()
+            );
+            yes += 1;
+        } else {
+            no += 1;
+        }
+    }
+    // Both answers must be well represented, or the test proves little.
+    assert!(yes > 500 && no > 500, "linearizable {yes}, not {no}");
+}
+
+/// A random small register history rich in crashed writes of values nobody
+/// read, the case the search prunes: writes of fresh values, reads of the
+/// real value (sometimes corrupted), cas operations that may say they found
+/// another value.
+fn random_register_history(rng: &mut ChaCha8Rng) -> History {
+    let n_ops = rng.gen_range(2..=8);
+    let mut ops = Vec::new();
+    let mut next_free = [0u64; 4];
+    let mut points = Vec::new();
+    for n in 0..n_ops {
+        let p = rng.gen_range(0..4usize);
+        let call = next_free[p] + rng.gen_range(0..4);
+        let ret = call + rng.gen_range(0..6);
+        next_free[p] = ret + 1;
+        let f = match rng.gen_range(0..5) {
+            0 | 1 => OpFn::Read,
+            2 | 3 => OpFn::Write(Value::Int(n as i64 % 5)),
+            _ => OpFn::Cas {
+                expected: Value::Int(rng.gen_range(0..5)),
+                new: Value::Int(rng.gen_range(0..5)),
+            },
+        };
+        let outcome = match rng.gen_range(0..10) {
+            0..=3 if !matches!(f, OpFn::Read) => Outcome::Info,
+            _ => Outcome::Ok,
+        };
+        let point = 2 * call + rng.gen_range(0..=2 * (ret - call));
+        let took_effect = outcome == Outcome::Ok || rng.gen_bool(0.5);
+        points.push((point, ops.len(), took_effect));
+        ops.push(op(p as u64, "", f, None, outcome, call, Some(ret)));
+    }
+    points.sort();
+    let mut cur = Value::Nil;
+    for (_, i, took_effect) in points {
+        let o = &mut ops[i];
+        if !took_effect {
+            continue;
+        }
+        match &o.f {
+            OpFn::Read => o.output = Some(cur.clone()),
+            OpFn::Write(v) => cur = v.clone(),
+            OpFn::Cas { expected, new } => {
+                if *expected == cur {
+                    cur = new.clone();
+                } else if o.outcome == Outcome::Ok {
+                    o.outcome = Outcome::Fail;
+                    o.found_other = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    for o in &mut ops {
+        if o.outcome == Outcome::Info {
+            o.return_ns = None;
+        }
+        if matches!(o.f, OpFn::Read) && rng.gen_bool(0.25) {
+            o.output = Some(Value::Int(rng.gen_range(0..5)));
+        }
+        if matches!(o.f, OpFn::Cas { .. }) && o.outcome == Outcome::Ok && rng.gen_bool(0.15) {
+            o.outcome = Outcome::Fail;
+            o.found_other = true;
+        }
+    }
+    History { ops }
+}
+
+#[test]
+fn pruning_crashed_writes_and_placing_reads_greedily_agree_with_brute_force() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x9e_11_5a);
+    let (mut yes, mut no, mut pruned) = (0, 0, 0);
+    for case in 0..3000 {
+        let history = random_register_history(&mut rng);
+        let (expected, report) = agrees_with_brute_force(case, &history, ModelKind::CasRegister);
+        pruned += usize::from(report.ops_pruned > 0);
+        if expected {
+            yes += 1;
+        } else {
+            no += 1;
+        }
+    }
+    assert!(
+        yes > 500 && no > 500 && pruned > 300,
+        "linearizable {yes}, not {no}, pruned in {pruned}"
+    );
+}
+
+/// A random small list history on one key, rich in crashed appends whose
+/// element no read returned (the case `prune_unobserved_appends` sets aside):
+/// number appends, writes, deletes and reads run against a real list at a
+/// random point inside their interval, then some reads are corrupted (an
+/// element dropped or added). Now and then a string append or a cas, which
+/// must turn the pruning off.
+fn random_append_history(rng: &mut ChaCha8Rng) -> History {
+    let n_ops = rng.gen_range(2..=8);
+    let mut ops = Vec::new();
+    let mut next_free = [0u64; 4];
+    let mut points = Vec::new();
+    for n in 0..n_ops {
+        let p = rng.gen_range(0..4usize);
+        let call = next_free[p] + rng.gen_range(0..4);
+        let ret = call + rng.gen_range(0..6);
+        next_free[p] = ret + 1;
+        let f = match rng.gen_range(0..20) {
+            0..=5 => OpFn::Read,
+            6..=13 => OpFn::Append(Value::Int(n as i64)),
+            14..=16 => OpFn::Write(Value::Int(100 + n as i64)),
+            17 => OpFn::Delete,
+            18 => OpFn::Append(Value::Str("s".into())),
+            _ => OpFn::Cas {
+                expected: Value::Nil,
+                new: Value::Int(200 + n as i64),
+            },
+        };
+        let outcome = match rng.gen_range(0..10) {
+            0..=4 if !matches!(f, OpFn::Read) => Outcome::Info,
+            _ => Outcome::Ok,
+        };
+        let point = 2 * call + rng.gen_range(0..=2 * (ret - call));
+        let took_effect = outcome == Outcome::Ok || rng.gen_bool(0.5);
+        points.push((point, ops.len(), took_effect));
+        ops.push(op(p as u64, "", f, None, outcome, call, Some(ret)));
+    }
+    points.sort();
+    let model = ModelKind::Kv.model();
+    let mut cur = Value::Nil;
+    for (_, i, took_effect) in points {
+        let o = &mut ops[i];
+        if !took_effect {
+            continue;
+        }
+        if matches!(o.f, OpFn::Read) {
+            o.output = Some(cur.clone());
+            continue;
+        }
+        match model.step(&cur, &o.f, None, o.outcome) {
+            Some(next) => cur = next,
+            // A cas that did not find nil.
+            None => {
+                o.outcome = Outcome::Fail;
+                o.found_other = true;
+            }
+        }
+    }
+    for o in &mut ops {
+        if o.outcome == Outcome::Info {
+            o.return_ns = None;
+        }
+        if matches!(o.f, OpFn::Read) && rng.gen_bool(0.25) {
+            let mut l = match o.output.take() {
+                Some(Value::List(l)) => l,
+                _ => Vec::new(),
+            };
+            if !l.is_empty() && rng.gen_bool(0.5) {
+                l.remove(rng.gen_range(0..l.len()));
+            } else {
+                l.push(rng.gen_range(0..n_ops as i64));
+            }
+            o.output = Some(if l.is_empty() {
+                Value::Nil
+            } else {
+                Value::List(l)
+            });
+        }
+    }
+    History { ops }
+}
+
+#[test]
+fn setting_aside_crashed_appends_nobody_saw_agrees_with_brute_force() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x00a9_9e4d);
+    let (mut yes, mut no, mut pruned) = (0, 0, 0);
+    for case in 0..4000 {
+        let history = random_append_history(&mut rng);
+        let (expected, report) = agrees_with_brute_force(case, &history, ModelKind::Kv);
+        pruned += usize::from(report.ops_pruned > 0);
+        if expected {
+            yes += 1;
+        } else {
+            no += 1;
+        }
+    }
+    assert!(
+        yes > 500 && no > 500 && pruned > 500,
+        "linearizable {yes}, not {no}, pruned in {pruned}"
+    );
+}
