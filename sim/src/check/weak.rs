@@ -635,33 +635,30 @@ mod tests {
     fn r(p: u64, v: i64, call: u64, ret: u64) -> Op {
         op(p, OpFn::Read, Some(Value::Int(v)), call, ret)
     }
+    fn weak(ops: Vec<Op>) -> WeakReport {
+        check_weak(&History { ops })
+    }
 
     #[test]
     fn a_fresh_history_is_clean() {
-        let h = History {
-            ops: vec![
-                w(0, 1, 0, 10),
-                r(1, 1, 20, 30),
-                w(0, 2, 40, 50),
-                r(1, 2, 60, 70),
-            ],
-        };
-        let rep = check_weak(&h);
+        let rep = weak(vec![
+            w(0, 1, 0, 10),
+            r(1, 1, 20, 30),
+            w(0, 2, 40, 50),
+            r(1, 2, 60, 70),
+        ]);
         assert!(rep.is_clean(), "{rep}");
         assert_eq!(rep.reads, 2);
     }
 
     #[test]
     fn a_read_two_versions_behind_is_stale_by_versions_and_time() {
-        let h = History {
-            ops: vec![
-                w(0, 1, 0, 10),
-                w(0, 2, 20, 30),
-                w(0, 3, 40, 50),
-                r(1, 1, 100, 110),
-            ],
-        };
-        let rep = check_weak(&h);
+        let rep = weak(vec![
+            w(0, 1, 0, 10),
+            w(0, 2, 20, 30),
+            w(0, 3, 40, 50),
+            r(1, 1, 100, 110),
+        ]);
         assert_eq!(rep.stale_reads, 1);
         assert_eq!(rep.stale_examples[0].versions_behind, 2);
         assert_eq!(rep.stale_examples[0].staleness_ns, 70);
@@ -672,10 +669,7 @@ mod tests {
 
     #[test]
     fn missing_your_own_write_breaks_read_your_writes() {
-        let h = History {
-            ops: vec![w(0, 1, 0, 10), w(1, 2, 20, 30), r(1, 1, 40, 50)],
-        };
-        let rep = check_weak(&h);
+        let rep = weak(vec![w(0, 1, 0, 10), w(1, 2, 20, 30), r(1, 1, 40, 50)]);
         assert_eq!(
             rep.read_your_writes,
             vec![ClientViolations {
@@ -688,15 +682,12 @@ mod tests {
 
     #[test]
     fn reading_backwards_breaks_monotonic_reads() {
-        let h = History {
-            ops: vec![
-                w(0, 1, 0, 10),
-                w(0, 2, 20, 30),
-                r(1, 2, 40, 50),
-                r(1, 1, 60, 70),
-            ],
-        };
-        let rep = check_weak(&h);
+        let rep = weak(vec![
+            w(0, 1, 0, 10),
+            w(0, 2, 20, 30),
+            r(1, 2, 40, 50),
+            r(1, 1, 60, 70),
+        ]);
         assert_eq!(rep.monotonic_reads.len(), 1);
         assert_eq!(rep.monotonic_reads[0].first_index, 3);
     }
@@ -704,45 +695,39 @@ mod tests {
     #[test]
     fn concurrent_writes_give_the_benefit_of_the_doubt() {
         // Write 1 and write 2 overlap: either order is possible, no read is stale.
-        let h = History {
-            ops: vec![
-                w(0, 1, 0, 30),
-                w(1, 2, 10, 20),
-                r(2, 1, 40, 50),
-                r(3, 2, 40, 50),
-            ],
-        };
-        assert!(check_weak(&h).is_clean());
+        assert!(weak(vec![
+            w(0, 1, 0, 30),
+            w(1, 2, 10, 20),
+            r(2, 1, 40, 50),
+            r(3, 2, 40, 50),
+        ])
+        .is_clean());
     }
 
     #[test]
     fn a_value_written_twice_is_judged_by_its_earliest_and_latest_writes() {
         // 1 is written again at the end: reading 2 and then 1 may be the second 1.
-        let h = History {
-            ops: vec![
-                w(0, 1, 0, 10),
-                w(0, 2, 20, 30),
-                r(1, 2, 40, 50),
-                r(1, 1, 60, 70),
-                w(2, 1, 55, 65),
-            ],
-        };
-        assert!(check_weak(&h).monotonic_reads.is_empty());
+        assert!(weak(vec![
+            w(0, 1, 0, 10),
+            w(0, 2, 20, 30),
+            r(1, 2, 40, 50),
+            r(1, 1, 60, 70),
+            w(2, 1, 55, 65),
+        ])
+        .monotonic_reads
+        .is_empty());
     }
 
     #[test]
     fn an_append_missing_from_every_later_read_is_lost() {
         let a = |p, x, c, rt| op(p, OpFn::Append(Value::Int(x)), None, c, rt);
         let rl = |p, l: Vec<i64>, c, rt| op(p, OpFn::Read, Some(Value::List(l)), c, rt);
-        let h = History {
-            ops: vec![
-                a(0, 1, 0, 10),
-                a(1, 2, 20, 30),
-                rl(2, vec![1], 40, 50),
-                rl(2, vec![1, 3], 60, 70),
-            ],
-        };
-        let rep = check_weak(&h);
+        let rep = weak(vec![
+            a(0, 1, 0, 10),
+            a(1, 2, 20, 30),
+            rl(2, vec![1], 40, 50),
+            rl(2, vec![1, 3], 60, 70),
+        ]);
         assert_eq!(rep.lost_writes, vec![1]);
         assert_eq!(rep.stale_reads, 2);
         assert_eq!(rep.unexplained_reads, vec![3]);

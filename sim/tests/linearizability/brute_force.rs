@@ -88,6 +88,62 @@ fn agrees_with_brute_force(
     (expected, report)
 }
 
+/// Clients that each run one operation at a time.
+struct Clients {
+    next_free: Vec<u64>,
+}
+
+impl Clients {
+    fn new(n: usize) -> Clients {
+        Clients {
+            next_free: vec![0; n],
+        }
+    }
+
+    /// A client at random, and an interval (call, return) for its next
+    /// operation, after its last one.
+    fn interval(&mut self, rng: &mut ChaCha8Rng) -> (usize, u64, u64) {
+        let p = rng.gen_range(0..self.next_free.len());
+        let call = self.next_free[p] + rng.gen_range(0..4);
+        let ret = call + rng.gen_range(0..6);
+        self.next_free[p] = ret + 1;
+        (p, call, ret)
+    }
+}
+
+/// Where an operation in `call..=ret` really took effect (twice the
+/// resolution, so points are distinct-ish).
+fn point(rng: &mut ChaCha8Rng, call: u64, ret: u64) -> u64 {
+    2 * call + rng.gen_range(0..=2 * (ret - call))
+}
+
+/// Brute force and the search agree on `cases` histories `generate` makes
+/// from `seed`; `also` looks at each case and brute force's answer further.
+/// Returns how many were linearizable, how many not, and in how many the
+/// search set operations aside.
+fn agreement(
+    seed: u64,
+    cases: usize,
+    model: ModelKind,
+    generate: fn(&mut ChaCha8Rng) -> History,
+    mut also: impl FnMut(usize, &History, bool),
+) -> (usize, usize, usize) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut yes, mut no, mut pruned) = (0, 0, 0);
+    for case in 0..cases {
+        let history = generate(&mut rng);
+        let (expected, report) = agrees_with_brute_force(case, &history, model);
+        also(case, &history, expected);
+        pruned += usize::from(report.ops_pruned > 0);
+        if expected {
+            yes += 1;
+        } else {
+            no += 1;
+        }
+    }
+    (yes, no, pruned)
+}
+
 /// Completed: an `ok`, or a cas that found another value (an observation).
 fn done(o: &Op) -> bool {
     o.outcome == Outcome::Ok || (o.outcome == Outcome::Fail && o.found_other)
@@ -99,13 +155,10 @@ fn random_history(rng: &mut ChaCha8Rng) -> History {
     let n_ops = rng.gen_range(1..=7);
     let keys = ["x", "y"];
     let mut ops = Vec::new();
-    let mut next_free = [0u64; 3];
+    let mut clients = Clients::new(3);
     let mut points = Vec::new();
     for _ in 0..n_ops {
-        let p = rng.gen_range(0..3usize);
-        let call = next_free[p] + rng.gen_range(0..4);
-        let ret = call + rng.gen_range(0..6);
-        next_free[p] = ret + 1;
+        let (p, call, ret) = clients.interval(rng);
         let n_keys = if rng.gen_bool(0.7) { 1 } else { 2 };
         let key = keys[rng.gen_range(0..n_keys)];
         let f = match rng.gen_range(0..6) {
@@ -123,8 +176,7 @@ fn random_history(rng: &mut ChaCha8Rng) -> History {
             1 => Outcome::Info,
             _ => Outcome::Ok,
         };
-        // Where it really took effect (twice the resolution, so points are distinct-ish).
-        let point = 2 * call + rng.gen_range(0..=2 * (ret - call));
+        let point = point(rng, call, ret);
         let took_effect = match outcome {
             Outcome::Ok => true,
             Outcome::Fail => false,
@@ -182,25 +234,24 @@ fn random_history(rng: &mut ChaCha8Rng) -> History {
 
 #[test]
 fn the_search_agrees_with_brute_force_on_2000_random_small_histories() {
-    let mut rng = ChaCha8Rng::seed_from_u64(0x11_7e_a4);
-    let (mut yes, mut no) = (0, 0);
-    for case in 0..2000 {
-        let history = random_history(&mut rng);
-        let (expected, _) = agrees_with_brute_force(case, &history, ModelKind::Kv);
-        if expected {
-            // Every weaker anomaly is impossible in a linearizable history, so
-            // any reported here would be a false alarm.
-            let weak = sim::check::check_weak(&history);
-            assert!(
-                weak.is_clean(),
-                "case {case}: linearizable but\n{weak}\n{}",
-                history.to_jsonl()
-            );
-            yes += 1;
-        } else {
-            no += 1;
-        }
-    }
+    let (yes, no, _) = agreement(
+        0x11_7e_a4,
+        2000,
+        ModelKind::Kv,
+        random_history,
+        |case, history, expected| {
+            if expected {
+                // Every weaker anomaly is impossible in a linearizable
+                // history, so any reported here would be a false alarm.
+                let weak = sim::check::check_weak(history);
+                assert!(
+                    weak.is_clean(),
+                    "case {case}: linearizable but\n{weak}\n{}",
+                    history.to_jsonl()
+                );
+            }
+        },
+    );
     // Both answers must be well represented, or the test proves little.
     assert!(yes > 500 && no > 500, "linearizable {yes}, not {no}");
 }
@@ -212,13 +263,10 @@ fn the_search_agrees_with_brute_force_on_2000_random_small_histories() {
 fn random_register_history(rng: &mut ChaCha8Rng) -> History {
     let n_ops = rng.gen_range(2..=8);
     let mut ops = Vec::new();
-    let mut next_free = [0u64; 4];
+    let mut clients = Clients::new(4);
     let mut points = Vec::new();
     for n in 0..n_ops {
-        let p = rng.gen_range(0..4usize);
-        let call = next_free[p] + rng.gen_range(0..4);
-        let ret = call + rng.gen_range(0..6);
-        next_free[p] = ret + 1;
+        let (p, call, ret) = clients.interval(rng);
         let f = match rng.gen_range(0..5) {
             0 | 1 => OpFn::Read,
             2 | 3 => OpFn::Write(Value::Int(n as i64 % 5)),
@@ -231,7 +279,7 @@ fn random_register_history(rng: &mut ChaCha8Rng) -> History {
             0..=3 if !matches!(f, OpFn::Read) => Outcome::Info,
             _ => Outcome::Ok,
         };
-        let point = 2 * call + rng.gen_range(0..=2 * (ret - call));
+        let point = point(rng, call, ret);
         let took_effect = outcome == Outcome::Ok || rng.gen_bool(0.5);
         points.push((point, ops.len(), took_effect));
         ops.push(op(p as u64, "", f, None, outcome, call, Some(ret)));
@@ -274,18 +322,13 @@ fn random_register_history(rng: &mut ChaCha8Rng) -> History {
 
 #[test]
 fn pruning_crashed_writes_and_placing_reads_greedily_agree_with_brute_force() {
-    let mut rng = ChaCha8Rng::seed_from_u64(0x9e_11_5a);
-    let (mut yes, mut no, mut pruned) = (0, 0, 0);
-    for case in 0..3000 {
-        let history = random_register_history(&mut rng);
-        let (expected, report) = agrees_with_brute_force(case, &history, ModelKind::CasRegister);
-        pruned += usize::from(report.ops_pruned > 0);
-        if expected {
-            yes += 1;
-        } else {
-            no += 1;
-        }
-    }
+    let (yes, no, pruned) = agreement(
+        0x9e_11_5a,
+        3000,
+        ModelKind::CasRegister,
+        random_register_history,
+        |_, _, _| {},
+    );
     assert!(
         yes > 500 && no > 500 && pruned > 300,
         "linearizable {yes}, not {no}, pruned in {pruned}"
@@ -301,13 +344,10 @@ fn pruning_crashed_writes_and_placing_reads_greedily_agree_with_brute_force() {
 fn random_append_history(rng: &mut ChaCha8Rng) -> History {
     let n_ops = rng.gen_range(2..=8);
     let mut ops = Vec::new();
-    let mut next_free = [0u64; 4];
+    let mut clients = Clients::new(4);
     let mut points = Vec::new();
     for n in 0..n_ops {
-        let p = rng.gen_range(0..4usize);
-        let call = next_free[p] + rng.gen_range(0..4);
-        let ret = call + rng.gen_range(0..6);
-        next_free[p] = ret + 1;
+        let (p, call, ret) = clients.interval(rng);
         let f = match rng.gen_range(0..20) {
             0..=5 => OpFn::Read,
             6..=13 => OpFn::Append(Value::Int(n as i64)),
@@ -323,7 +363,7 @@ fn random_append_history(rng: &mut ChaCha8Rng) -> History {
             0..=4 if !matches!(f, OpFn::Read) => Outcome::Info,
             _ => Outcome::Ok,
         };
-        let point = 2 * call + rng.gen_range(0..=2 * (ret - call));
+        let point = point(rng, call, ret);
         let took_effect = outcome == Outcome::Ok || rng.gen_bool(0.5);
         points.push((point, ops.len(), took_effect));
         ops.push(op(p as u64, "", f, None, outcome, call, Some(ret)));
@@ -375,18 +415,13 @@ fn random_append_history(rng: &mut ChaCha8Rng) -> History {
 
 #[test]
 fn setting_aside_crashed_appends_nobody_saw_agrees_with_brute_force() {
-    let mut rng = ChaCha8Rng::seed_from_u64(0x00a9_9e4d);
-    let (mut yes, mut no, mut pruned) = (0, 0, 0);
-    for case in 0..4000 {
-        let history = random_append_history(&mut rng);
-        let (expected, report) = agrees_with_brute_force(case, &history, ModelKind::Kv);
-        pruned += usize::from(report.ops_pruned > 0);
-        if expected {
-            yes += 1;
-        } else {
-            no += 1;
-        }
-    }
+    let (yes, no, pruned) = agreement(
+        0x00a9_9e4d,
+        4000,
+        ModelKind::Kv,
+        random_append_history,
+        |_, _, _| {},
+    );
     assert!(
         yes > 500 && no > 500 && pruned > 500,
         "linearizable {yes}, not {no}, pruned in {pruned}"
