@@ -234,12 +234,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 for &(x, y) in &links {
                     self.net.link_mut(x, y).latency = latency.clone();
                 }
-                let desc = format!(
-                    "{} on {} links: {}",
-                    describe_latency(latency),
-                    links.len(),
-                    self.describe_scope(scope)
-                );
+                let desc = self.describe_links(describe_latency(latency), links.len(), scope);
                 self.note_fault("latency", desc, line);
             }
             FaultKind::Loss {
@@ -264,11 +259,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                     }
                     self.net.link_mut(x, y).loss = *probability;
                 }
-                let desc = format!(
-                    "loss {probability} on {} links: {}",
-                    links.len(),
-                    self.describe_scope(scope)
-                );
+                let desc = self.describe_links(format!("loss {probability}"), links.len(), scope);
                 self.note_fault("loss", desc, line);
             }
             FaultKind::Clock {

@@ -6,13 +6,15 @@ use crate::protocol::Protocol;
 use crate::scenario::{FaultKind, Scope, Target};
 
 impl<'s, P: Protocol> Sim<'s, P> {
-    pub(super) fn describe_scope(&self, scope: &Scope) -> String {
-        match scope {
+    /// "WHAT on N links: SCOPE", for a fault that changed `links` links.
+    pub(super) fn describe_links(&self, what: String, links: usize, scope: &Scope) -> String {
+        let scope = match scope {
             Scope::Everywhere => "everywhere".into(),
             Scope::Link(a, b) => format!("link {a}-{b}"),
             Scope::Region(r) => format!("region {r}"),
             Scope::Node(t) => format!("node {t}"),
-        }
+        };
+        format!("{what} on {links} links: {scope}")
     }
 
     pub(super) fn scope_links(&mut self, scope: &Scope, one_way: bool) -> Vec<(usize, usize)> {

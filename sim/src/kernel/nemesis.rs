@@ -59,11 +59,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             }
             "crash" if down < max_down && !live.is_empty() => {
                 let &i = live.choose(&mut self.fault_rng).expect("non-empty");
-                self.nemesis_down.push(i);
-                Some((
-                    FaultKind::Crash(node(self, i)),
-                    FaultKind::Restart(node(self, i)),
-                ))
+                Some(self.take_down(i, FaultKind::Crash, FaultKind::Restart))
             }
             // A client process dies and comes back as a new process (a new
             // session, see `client`): its open operation ends `info`, and the
@@ -79,21 +75,12 @@ impl<'s, P: Protocol> Sim<'s, P> {
                     // could not give it its pause back.
                     .filter(|&i| self.nodes[i as usize].is_some() && !self.slots[i as usize].paused)
                     .collect();
-                up.choose(&mut self.fault_rng).map(|&i| {
-                    self.nemesis_down.push(i);
-                    (
-                        FaultKind::Crash(node(self, i)),
-                        FaultKind::Restart(node(self, i)),
-                    )
-                })
+                up.choose(&mut self.fault_rng)
+                    .map(|&i| self.take_down(i, FaultKind::Crash, FaultKind::Restart))
             }
             "pause" if down < max_down && !live.is_empty() => {
                 let &i = live.choose(&mut self.fault_rng).expect("non-empty");
-                self.nemesis_down.push(i);
-                Some((
-                    FaultKind::Pause(node(self, i)),
-                    FaultKind::Resume(node(self, i)),
-                ))
+                Some(self.take_down(i, FaultKind::Pause, FaultKind::Resume))
             }
             "clog" if servers > 1 => {
                 let a = self.fault_rng.gen_range(0..servers);
@@ -167,6 +154,19 @@ impl<'s, P: Protocol> Sim<'s, P> {
         if nem.stop.is_none_or(|s| next < s) {
             self.push(next, Ev::NemesisTick);
         }
+    }
+
+    /// The nemesis takes node `i` down with `down` and means to bring it back
+    /// with `up`: the pair of faults, with the node noted as the nemesis's.
+    fn take_down(
+        &mut self,
+        i: u32,
+        down: fn(Target) -> FaultKind,
+        up: fn(Target) -> FaultKind,
+    ) -> (FaultKind, FaultKind) {
+        self.nemesis_down.push(i);
+        let node = Target::Node(self.cluster.name(NodeId(i)).to_string());
+        (down(node.clone()), up(node))
     }
 
     /// Applies a fault the nemesis chose (or one of its undos), and logs it

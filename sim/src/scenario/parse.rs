@@ -61,6 +61,11 @@ impl Scenario {
     pub fn parse(file: &str, src: &str, info: &ProtocolInfo) -> Result<Scenario, ScenarioError> {
         let doc: Doc = toml::from_str(src).map_err(|e| ScenarioError::from_toml(file, src, e))?;
         let err = |span: Range<usize>, msg: String| ScenarioError::at(file, src, span, msg);
+        // An error at `key = ...` in table `section`, for values read without
+        // a span of their own.
+        let err_at = |section: &str, key: &str, msg: String| {
+            err(key_span(src, section, key).unwrap_or(0..0), msg)
+        };
 
         // [system]
         let protocol = match doc.system.get_ref().get("protocol") {
@@ -95,21 +100,24 @@ impl Scenario {
 
         // [meta]
         if doc.meta.max_events == 0 {
-            return Err(err(
-                key_span(src, "meta", "max_events").unwrap_or(0..0),
+            return Err(err_at(
+                "meta",
+                "max_events",
                 "[meta] max_events must be at least 1".into(),
             ));
         }
         if doc.meta.duration == 0 {
-            return Err(err(
-                key_span(src, "meta", "duration").unwrap_or(0..0),
+            return Err(err_at(
+                "meta",
+                "duration",
                 "[meta] duration must be more than 0, e.g. \"30s\"".into(),
             ));
         }
 
         if doc.meta.check_max_steps == Some(0) {
-            return Err(err(
-                key_span(src, "meta", "check_max_steps").unwrap_or(0..0),
+            return Err(err_at(
+                "meta",
+                "check_max_steps",
                 format!(
                     "[meta] check_max_steps must be at least 1 (the default is {DEFAULT_CHECK_MAX_STEPS})"
                 ),
@@ -130,8 +138,9 @@ impl Scenario {
             ));
         }
         if doc.topology.clients > 256 {
-            return Err(err(
-                key_span(src, "topology", "clients").unwrap_or(0..0),
+            return Err(err_at(
+                "topology",
+                "clients",
                 format!(
                     "[topology] clients = {}: must be at most 256",
                     doc.topology.clients
@@ -171,12 +180,10 @@ impl Scenario {
             Ok(())
         };
         check_prob(&doc.network.loss, "[network] loss")?;
-        doc.network.latency.validate().map_err(|m| {
-            err(
-                key_span(src, "network", "latency").unwrap_or(0..0),
-                format!("[network] latency: {m}"),
-            )
-        })?;
+        doc.network
+            .latency
+            .validate()
+            .map_err(|m| err_at("network", "latency", format!("[network] latency: {m}")))?;
         for rl in &doc.network.region_latency {
             // The entry's `from` is the nearest span this entry carries.
             rl.latency.validate().map_err(|m| {
@@ -245,8 +252,9 @@ impl Scenario {
         // scenario can describe answers faster than a microsecond, so an
         // attempt that gives up sooner than that only burns events.
         if w.timeout < MIN_CLIENT_TIMEOUT {
-            return Err(err(
-                key_span(src, "workload", "timeout").unwrap_or(0..0),
+            return Err(err_at(
+                "workload",
+                "timeout",
                 format!(
                     "[workload] timeout = \"{}\": must be at least {} (one attempt waits that long for a reply), e.g. \"200ms\"",
                     crate::time::fmt_duration(w.timeout),
@@ -254,22 +262,23 @@ impl Scenario {
                 ),
             ));
         }
-        let retry_span = || key_span(src, "workload", "retry").unwrap_or(0..0);
         match &w.retry {
             RetryPolicy::None => {}
             RetryPolicy::Fixed { attempts, .. } | RetryPolicy::Exponential { attempts, .. }
                 if !(1..=MAX_CLIENT_ATTEMPTS).contains(attempts) =>
             {
-                return Err(err(
-                    retry_span(),
+                return Err(err_at(
+                    "workload",
+                    "retry",
                     format!(
                         "[workload] retry: attempts = {attempts}: must be between 1 and {MAX_CLIENT_ATTEMPTS} (attempts in all, the first included)"
                     ),
                 ));
             }
             RetryPolicy::Exponential { base, max, .. } if *base == 0 || max < base => {
-                return Err(err(
-                    retry_span(),
+                return Err(err_at(
+                    "workload",
+                    "retry",
                     "[workload] retry: exponential backoff needs base above 0 and max at least base, e.g. base = \"10ms\", max = \"1s\"".into(),
                 ));
             }
@@ -309,8 +318,9 @@ impl Scenario {
                 }
             }
             if n.interval < 1_000_000 || n.fault_duration == 0 {
-                return Err(err(
-                    key_span(src, "nemesis", "interval").unwrap_or(0..0),
+                return Err(err_at(
+                    "nemesis",
+                    "interval",
                     "[nemesis] interval must be at least \"1ms\" and fault_duration more than 0"
                         .into(),
                 ));
@@ -328,8 +338,9 @@ impl Scenario {
                     .map_err(|m| err(b.span(), format!("[expect.measure.\"{name}\"]: {m}")))?;
             }
             if bound.min.is_none() && bound.max.is_none() {
-                return Err(err(
-                    key_span(src, "expect", "measure").unwrap_or(0..0),
+                return Err(err_at(
+                    "expect",
+                    "measure",
                     format!("[expect.measure.\"{name}\"] needs `min` and/or `max`"),
                 ));
             }
@@ -388,20 +399,23 @@ impl Scenario {
         }
         let w = &doc.workload;
         if w.start >= end {
-            return Err(err(
-                key_span(src, "workload", "start").unwrap_or(0..0),
+            return Err(err_at(
+                "workload",
+                "start",
                 past("[workload] start", &fmt_duration(w.start)),
             ));
         }
         if let Some(stop) = w.stop.filter(|&t| t > end) {
-            return Err(err(
-                key_span(src, "workload", "stop").unwrap_or(0..0),
+            return Err(err_at(
+                "workload",
+                "stop",
                 past("[workload] stop", &fmt_duration(stop)),
             ));
         }
         if let Some(stop) = w.stop.filter(|&t| t <= w.start) {
-            return Err(err(
-                key_span(src, "workload", "stop").unwrap_or(0..0),
+            return Err(err_at(
+                "workload",
+                "stop",
                 format!(
                     "[workload] stop = \"{}\" is not after start = \"{}\": clients would start no operation",
                     fmt_duration(stop),
@@ -411,21 +425,24 @@ impl Scenario {
         }
         if let Some(n) = &doc.nemesis {
             if n.start >= end {
-                return Err(err(
-                    key_span(src, "nemesis", "start").unwrap_or(0..0),
+                return Err(err_at(
+                    "nemesis",
+                    "start",
                     past("[nemesis] start", &fmt_duration(n.start)),
                 ));
             }
             if let Some(stop) = n.stop.filter(|&t| t > end) {
-                return Err(err(
-                    key_span(src, "nemesis", "stop").unwrap_or(0..0),
+                return Err(err_at(
+                    "nemesis",
+                    "stop",
                     past("[nemesis] stop", &fmt_duration(stop)),
                 ));
             }
         }
         if let Some(after) = x.all_clients_ok_after.filter(|&t| t >= end) {
-            return Err(err(
-                key_span(src, "expect", "all_clients_ok_after").unwrap_or(0..0),
+            return Err(err_at(
+                "expect",
+                "all_clients_ok_after",
                 format!(
                     "[expect] all_clients_ok_after = \"{}\" is not before the end of the run ([meta] duration = \"{}\"): no operation could be served after it; move it before {}",
                     fmt_duration(after),
