@@ -565,24 +565,24 @@ impl fmt::Display for WeakReport {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        if self.read_your_writes.is_empty() {
-            writeln!(f, "  read-your-writes: held for every client")?;
-        } else {
-            writeln!(
-                f,
-                "  read-your-writes violations: {}",
-                clients(&self.read_your_writes)
-            )?;
-        }
-        if self.monotonic_reads.is_empty() {
-            writeln!(f, "  monotonic reads: held for every client")?;
-        } else {
-            writeln!(
-                f,
-                "  monotonic-reads violations: {}",
-                clients(&self.monotonic_reads)
-            )?;
-        }
+        writeln!(
+            f,
+            "  {}",
+            either(
+                &self.read_your_writes,
+                "read-your-writes: held for every client",
+                |v| format!("read-your-writes violations: {}", clients(v))
+            )
+        )?;
+        writeln!(
+            f,
+            "  {}",
+            either(
+                &self.monotonic_reads,
+                "monotonic reads: held for every client",
+                |v| format!("monotonic-reads violations: {}", clients(v))
+            )
+        )?;
         let list = |v: &[usize]| {
             v.iter()
                 .take(Self::EXAMPLES)
@@ -590,26 +590,31 @@ impl fmt::Display for WeakReport {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        if self.lost_writes.is_empty() {
-            writeln!(f, "  lost writes: none")?;
-        } else {
-            writeln!(
-                f,
-                "  lost writes: {} ({})",
-                self.lost_writes.len(),
-                list(&self.lost_writes)
-            )?;
-        }
-        if self.unexplained_reads.is_empty() {
-            write!(f, "  reads of values nobody wrote: none")
-        } else {
-            write!(
-                f,
-                "  reads of values nobody wrote: {} ({})",
-                self.unexplained_reads.len(),
-                list(&self.unexplained_reads)
+        writeln!(
+            f,
+            "  {}",
+            either(&self.lost_writes, "lost writes: none", |v| {
+                format!("lost writes: {} ({})", v.len(), list(v))
+            })
+        )?;
+        write!(
+            f,
+            "  {}",
+            either(
+                &self.unexplained_reads,
+                "reads of values nobody wrote: none",
+                |v| { format!("reads of values nobody wrote: {} ({})", v.len(), list(v)) }
             )
-        }
+        )
+    }
+}
+
+/// `none` when `items` is empty, else what `some` says of them.
+fn either<T>(items: &[T], none: &str, some: impl FnOnce(&[T]) -> String) -> String {
+    if items.is_empty() {
+        none.to_string()
+    } else {
+        some(items)
     }
 }
 

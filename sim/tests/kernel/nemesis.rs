@@ -21,15 +21,8 @@ fn the_nemesis_stop_leaves_a_clock_the_scenario_set_alone() {
         "the nemesis touched no clock: {:?}",
         out.nemesis_log
     );
-    let late: Vec<_> = log
-        .clocks
-        .iter()
-        .filter(|c| c.0 == 0 && c.1 > ms(600))
-        .collect();
-    assert!(!late.is_empty());
-    for &&(_, now, wall, _) in &late {
-        assert_eq!(wall, now + ms(2_000), "n1's clock is still 2s ahead");
-    }
+    // n1's clock is still 2s ahead.
+    assert_wall_ahead(&log, Some(0), ms(600), ms(2_000), 1);
 }
 
 #[test]
@@ -43,9 +36,8 @@ fn the_nemesis_stop_resets_the_clocks_it_skewed_itself() {
         "the nemesis skewed a clock",
         |f| matches!(f.kind, FaultKind::Clock { offset_ns: Some(o), .. } if o != 0),
     );
-    for &(_, now, wall, _) in log.clocks.iter().filter(|c| c.1 > ms(300)) {
-        assert_eq!(wall, now, "every wall clock is put right at the stop");
-    }
+    // Every wall clock is put right at the stop.
+    assert_wall_ahead(&log, None, ms(300), 0, 0);
 }
 
 #[test]
@@ -98,6 +90,21 @@ fn ran_between(log: &Log, node: u32, from: Nanos, to: Nanos) -> Vec<(Nanos, &'st
         .filter(|h| h.0 == node && h.1 > from && h.1 < to)
         .map(|h| (h.1, h.2))
         .collect()
+}
+
+/// Asserts that at every timer after `after` of node `node` (of every node
+/// for `None`) its wall clock read true time plus `ahead`, and that there
+/// were at least `min` such timers.
+fn assert_wall_ahead(log: &Log, node: Option<u32>, after: Nanos, ahead: Nanos, min: usize) {
+    let late: Vec<_> = log
+        .clocks
+        .iter()
+        .filter(|c| node.is_none_or(|n| c.0 == n) && c.1 > after)
+        .collect();
+    assert!(late.len() >= min, "{} timers after {after}", late.len());
+    for &&(n, now, wall, _) in &late {
+        assert_eq!(wall, now + ahead, "n{}'s wall clock at {now}", n + 1);
+    }
 }
 
 /// Asserts that the nemesis applied a fault `did` accepts; `what` says which.
@@ -165,15 +172,8 @@ fn an_offset_alone_after_a_nemesis_skew_leaves_the_nemesis_drift_for_it_to_undo(
     assert_nemesis_did(&out, "the nemesis drifted n1 before 300ms", |f| {
         f.at < ms(300) && matches!(f.kind, FaultKind::Clock { drift: Some(d), .. } if d != 0.0)
     });
-    let late: Vec<_> = log.clocks.iter().filter(|c| c.1 > ms(600)).collect();
-    assert!(!late.is_empty());
-    for &&(_, now, wall, _) in &late {
-        assert_eq!(
-            wall,
-            now + ms(1_000),
-            "n1 is 1s ahead at true rate at {now}"
-        );
-    }
+    // n1 is 1s ahead at true rate.
+    assert_wall_ahead(&log, None, ms(600), ms(1_000), 1);
 }
 
 #[test]
@@ -187,11 +187,8 @@ fn a_nemesis_undo_after_its_stop_leaves_a_clock_the_scenario_set_since_alone() {
     );
     let (out, log) = run(&body, 1);
     assert!(out.nemesis_log.len() > 2, "the nemesis skewed n1");
-    let late: Vec<_> = log.clocks.iter().filter(|c| c.1 > ms(400)).collect();
-    assert!(late.len() >= 5);
-    for &&(_, now, wall, _) in &late {
-        assert_eq!(wall, now + ms(2_000), "n1 is 2s ahead at {now}");
-    }
+    // n1 is 2s ahead.
+    assert_wall_ahead(&log, None, ms(400), ms(2_000), 5);
 }
 
 #[test]

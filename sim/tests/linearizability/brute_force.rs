@@ -144,6 +144,33 @@ fn agreement(
     (yes, no, pruned)
 }
 
+/// After the real run: a crashed operation's interval never ends, `read`
+/// may corrupt each read, and a share `cas_claims` of the successful cas
+/// claim they found another value, perhaps wrongly.
+fn corrupt(
+    ops: &mut [Op],
+    rng: &mut ChaCha8Rng,
+    cas_claims: f64,
+    mut read: impl FnMut(&mut Op, &mut ChaCha8Rng),
+) {
+    for o in ops {
+        if o.outcome == Outcome::Info {
+            o.return_ns = None;
+        }
+        if matches!(o.f, OpFn::Read) {
+            read(o, rng);
+        }
+        if cas_claims > 0.0
+            && matches!(o.f, OpFn::Cas { .. })
+            && o.outcome == Outcome::Ok
+            && rng.gen_bool(cas_claims)
+        {
+            o.outcome = Outcome::Fail;
+            o.found_other = true;
+        }
+    }
+}
+
 /// Completed: an `ok`, or a cas that found another value (an observation).
 fn done(o: &Op) -> bool {
     o.outcome == Outcome::Ok || (o.outcome == Outcome::Fail && o.found_other)
@@ -212,23 +239,15 @@ fn random_history(rng: &mut ChaCha8Rng) -> History {
             .expect("a real execution is accepted");
         store.insert(o.key.clone(), next);
     }
-    for o in &mut ops {
-        if o.outcome == Outcome::Info {
-            o.return_ns = None;
-        }
-        if matches!(o.f, OpFn::Read) && o.outcome == Outcome::Ok && rng.gen_bool(0.5) {
+    corrupt(&mut ops, rng, 0.2, |o, rng| {
+        if o.outcome == Outcome::Ok && rng.gen_bool(0.5) {
             o.output = Some(match rng.gen_range(0..3) {
                 0 => Value::Nil,
                 1 => Value::Int(rng.gen_range(0..3)),
                 _ => Value::List(vec![rng.gen_range(0..3)]),
             });
         }
-        // A cas that claims it found another value, perhaps wrongly.
-        if matches!(o.f, OpFn::Cas { .. }) && o.outcome == Outcome::Ok && rng.gen_bool(0.2) {
-            o.outcome = Outcome::Fail;
-            o.found_other = true;
-        }
-    }
+    });
     History { ops }
 }
 
@@ -305,18 +324,11 @@ fn random_register_history(rng: &mut ChaCha8Rng) -> History {
             _ => {}
         }
     }
-    for o in &mut ops {
-        if o.outcome == Outcome::Info {
-            o.return_ns = None;
-        }
-        if matches!(o.f, OpFn::Read) && rng.gen_bool(0.25) {
+    corrupt(&mut ops, rng, 0.15, |o, rng| {
+        if rng.gen_bool(0.25) {
             o.output = Some(Value::Int(rng.gen_range(0..5)));
         }
-        if matches!(o.f, OpFn::Cas { .. }) && o.outcome == Outcome::Ok && rng.gen_bool(0.15) {
-            o.outcome = Outcome::Fail;
-            o.found_other = true;
-        }
-    }
+    });
     History { ops }
 }
 
@@ -389,11 +401,8 @@ fn random_append_history(rng: &mut ChaCha8Rng) -> History {
             }
         }
     }
-    for o in &mut ops {
-        if o.outcome == Outcome::Info {
-            o.return_ns = None;
-        }
-        if matches!(o.f, OpFn::Read) && rng.gen_bool(0.25) {
+    corrupt(&mut ops, rng, 0.0, |o, rng| {
+        if rng.gen_bool(0.25) {
             let mut l = match o.output.take() {
                 Some(Value::List(l)) => l,
                 _ => Vec::new(),
@@ -409,7 +418,7 @@ fn random_append_history(rng: &mut ChaCha8Rng) -> History {
                 Value::List(l)
             });
         }
-    }
+    });
     History { ops }
 }
 
