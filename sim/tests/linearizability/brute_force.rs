@@ -111,6 +111,33 @@ impl Clients {
     }
 }
 
+/// Operations as clients issued them, each with the point where it really
+/// took effect, if it did.
+#[derive(Default)]
+struct Run {
+    ops: Vec<Op>,
+    points: Vec<(u64, usize, bool)>,
+}
+
+impl Run {
+    fn push(&mut self, point: u64, took_effect: bool, op: Op) {
+        self.points.push((point, self.ops.len(), took_effect));
+        self.ops.push(op);
+    }
+
+    /// The operations, after `apply` has seen each that took effect (with
+    /// its index), in the order they took effect.
+    fn replay(mut self, mut apply: impl FnMut(usize, &mut Op)) -> Vec<Op> {
+        self.points.sort();
+        for (_, i, took_effect) in self.points {
+            if took_effect {
+                apply(i, &mut self.ops[i]);
+            }
+        }
+        self.ops
+    }
+}
+
 /// Where an operation in `call..=ret` really took effect (twice the
 /// resolution, so points are distinct-ish).
 fn point(rng: &mut ChaCha8Rng, call: u64, ret: u64) -> u64 {
@@ -181,9 +208,8 @@ fn done(o: &Op) -> bool {
 fn random_history(rng: &mut ChaCha8Rng) -> History {
     let n_ops = rng.gen_range(1..=7);
     let keys = ["x", "y"];
-    let mut ops = Vec::new();
+    let mut run = Run::default();
     let mut clients = Clients::new(3);
-    let mut points = Vec::new();
     for _ in 0..n_ops {
         let (p, call, ret) = clients.interval(rng);
         let n_keys = if rng.gen_bool(0.7) { 1 } else { 2 };
@@ -209,18 +235,16 @@ fn random_history(rng: &mut ChaCha8Rng) -> History {
             Outcome::Fail => false,
             Outcome::Info => rng.gen_bool(0.5),
         };
-        points.push((point, ops.len(), took_effect));
-        ops.push(op(p as u64, key, f, None, outcome, call, Some(ret)));
+        run.push(
+            point,
+            took_effect,
+            op(p as u64, key, f, None, outcome, call, Some(ret)),
+        );
     }
     // Replay in order of the real points to compute outputs and cas results.
-    points.sort();
     let model = ModelKind::Kv.model();
     let mut store: BTreeMap<String, Value> = BTreeMap::new();
-    for (_, i, took_effect) in points {
-        if !took_effect {
-            continue;
-        }
-        let o = &mut ops[i];
+    let mut ops = run.replay(|i, o| {
         let cur = store.get(&o.key).cloned().unwrap_or(Value::Nil);
         if let OpFn::Cas { expected, .. } = &o.f {
             if !sim::check::model::same_value(expected, &cur) && o.outcome == Outcome::Ok {
@@ -228,7 +252,7 @@ fn random_history(rng: &mut ChaCha8Rng) -> History {
                 // recorded as "did not happen".
                 o.outcome = Outcome::Fail;
                 o.found_other = i % 2 == 0;
-                continue;
+                return;
             }
         }
         if matches!(o.f, OpFn::Read) && o.outcome == Outcome::Ok {
@@ -238,7 +262,7 @@ fn random_history(rng: &mut ChaCha8Rng) -> History {
             .step(&cur, &o.f, o.output.as_ref(), o.outcome)
             .expect("a real execution is accepted");
         store.insert(o.key.clone(), next);
-    }
+    });
     corrupt(&mut ops, rng, 0.2, |o, rng| {
         if o.outcome == Outcome::Ok && rng.gen_bool(0.5) {
             o.output = Some(match rng.gen_range(0..3) {
@@ -281,9 +305,8 @@ fn the_search_agrees_with_brute_force_on_2000_random_small_histories() {
 /// another value.
 fn random_register_history(rng: &mut ChaCha8Rng) -> History {
     let n_ops = rng.gen_range(2..=8);
-    let mut ops = Vec::new();
+    let mut run = Run::default();
     let mut clients = Clients::new(4);
-    let mut points = Vec::new();
     for n in 0..n_ops {
         let (p, call, ret) = clients.interval(rng);
         let f = match rng.gen_range(0..5) {
@@ -300,30 +323,26 @@ fn random_register_history(rng: &mut ChaCha8Rng) -> History {
         };
         let point = point(rng, call, ret);
         let took_effect = outcome == Outcome::Ok || rng.gen_bool(0.5);
-        points.push((point, ops.len(), took_effect));
-        ops.push(op(p as u64, "", f, None, outcome, call, Some(ret)));
+        run.push(
+            point,
+            took_effect,
+            op(p as u64, "", f, None, outcome, call, Some(ret)),
+        );
     }
-    points.sort();
     let mut cur = Value::Nil;
-    for (_, i, took_effect) in points {
-        let o = &mut ops[i];
-        if !took_effect {
-            continue;
-        }
-        match &o.f {
-            OpFn::Read => o.output = Some(cur.clone()),
-            OpFn::Write(v) => cur = v.clone(),
-            OpFn::Cas { expected, new } => {
-                if *expected == cur {
-                    cur = new.clone();
-                } else if o.outcome == Outcome::Ok {
-                    o.outcome = Outcome::Fail;
-                    o.found_other = true;
-                }
+    let mut ops = run.replay(|_, o| match &o.f {
+        OpFn::Read => o.output = Some(cur.clone()),
+        OpFn::Write(v) => cur = v.clone(),
+        OpFn::Cas { expected, new } => {
+            if *expected == cur {
+                cur = new.clone();
+            } else if o.outcome == Outcome::Ok {
+                o.outcome = Outcome::Fail;
+                o.found_other = true;
             }
-            _ => {}
         }
-    }
+        _ => {}
+    });
     corrupt(&mut ops, rng, 0.15, |o, rng| {
         if rng.gen_bool(0.25) {
             o.output = Some(Value::Int(rng.gen_range(0..5)));
@@ -355,9 +374,8 @@ fn pruning_crashed_writes_and_placing_reads_greedily_agree_with_brute_force() {
 /// must turn the pruning off.
 fn random_append_history(rng: &mut ChaCha8Rng) -> History {
     let n_ops = rng.gen_range(2..=8);
-    let mut ops = Vec::new();
+    let mut run = Run::default();
     let mut clients = Clients::new(4);
-    let mut points = Vec::new();
     for n in 0..n_ops {
         let (p, call, ret) = clients.interval(rng);
         let f = match rng.gen_range(0..20) {
@@ -377,20 +395,18 @@ fn random_append_history(rng: &mut ChaCha8Rng) -> History {
         };
         let point = point(rng, call, ret);
         let took_effect = outcome == Outcome::Ok || rng.gen_bool(0.5);
-        points.push((point, ops.len(), took_effect));
-        ops.push(op(p as u64, "", f, None, outcome, call, Some(ret)));
+        run.push(
+            point,
+            took_effect,
+            op(p as u64, "", f, None, outcome, call, Some(ret)),
+        );
     }
-    points.sort();
     let model = ModelKind::Kv.model();
     let mut cur = Value::Nil;
-    for (_, i, took_effect) in points {
-        let o = &mut ops[i];
-        if !took_effect {
-            continue;
-        }
+    let mut ops = run.replay(|_, o| {
         if matches!(o.f, OpFn::Read) {
             o.output = Some(cur.clone());
-            continue;
+            return;
         }
         match model.step(&cur, &o.f, None, o.outcome) {
             Some(next) => cur = next,
@@ -400,7 +416,7 @@ fn random_append_history(rng: &mut ChaCha8Rng) -> History {
                 o.found_other = true;
             }
         }
-    }
+    });
     corrupt(&mut ops, rng, 0.0, |o, rng| {
         if rng.gen_bool(0.25) {
             let mut l = match o.output.take() {
