@@ -230,37 +230,33 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 latency,
                 one_way,
             } => {
-                let links = self.scope_links(scope, *one_way);
-                for &(x, y) in &links {
-                    self.net.link_mut(x, y).latency = latency.clone();
-                }
-                let desc = self.describe_links(describe_latency(latency), links.len(), scope);
-                self.note_fault("latency", desc, line);
+                let what = describe_latency(latency);
+                self.on_links(scope, *one_way, "latency", what, line, |s, x, y| {
+                    s.net.link_mut(x, y).latency = latency.clone();
+                });
             }
             FaultKind::Loss {
                 scope,
                 probability,
                 one_way,
             } => {
-                let links = self.scope_links(scope, *one_way);
-                for &(x, y) in &links {
+                let what = format!("loss {probability}");
+                self.on_links(scope, *one_way, "loss", what, line, |s, x, y| {
                     let key = (x as u32, y as u32);
-                    match self.nemesis_fault {
+                    match s.nemesis_fault {
                         Some(g) => {
-                            let before = self
+                            let before = s
                                 .loss_by
                                 .get(&key)
-                                .map_or(self.net.link(x, y).loss, |&(_, b)| b);
-                            self.loss_by.insert(key, (g, before));
+                                .map_or(s.net.link(x, y).loss, |&(_, b)| b);
+                            s.loss_by.insert(key, (g, before));
                         }
                         None => {
-                            self.loss_by.remove(&key);
+                            s.loss_by.remove(&key);
                         }
                     }
-                    self.net.link_mut(x, y).loss = *probability;
-                }
-                let desc = self.describe_links(format!("loss {probability}"), links.len(), scope);
-                self.note_fault("loss", desc, line);
+                    s.net.link_mut(x, y).loss = *probability;
+                });
             }
             FaultKind::Clock {
                 target,

@@ -6,18 +6,26 @@ use crate::protocol::Protocol;
 use crate::scenario::{FaultKind, Scope, Target};
 
 impl<'s, P: Protocol> Sim<'s, P> {
-    /// "WHAT on N links: SCOPE", for a fault that changed `links` links.
-    pub(super) fn describe_links(&self, what: String, links: usize, scope: &Scope) -> String {
-        let scope = match scope {
-            Scope::Everywhere => "everywhere".into(),
-            Scope::Link(a, b) => format!("link {a}-{b}"),
-            Scope::Region(r) => format!("region {r}"),
-            Scope::Node(t) => format!("node {t}"),
-        };
-        format!("{what} on {links} links: {scope}")
+    /// Changes every link `scope` means with `set`, and notes the fault
+    /// `action` as "WHAT on N links: SCOPE".
+    pub(super) fn on_links(
+        &mut self,
+        scope: &Scope,
+        one_way: bool,
+        action: &'static str,
+        what: String,
+        line: usize,
+        mut set: impl FnMut(&mut Self, usize, usize),
+    ) {
+        let links = self.scope_links(scope, one_way);
+        for &(x, y) in &links {
+            set(self, x, y);
+        }
+        let desc = describe_links(what, links.len(), scope);
+        self.note_fault(action, desc, line);
     }
 
-    pub(super) fn scope_links(&mut self, scope: &Scope, one_way: bool) -> Vec<(usize, usize)> {
+    fn scope_links(&mut self, scope: &Scope, one_way: bool) -> Vec<(usize, usize)> {
         let n = self.nodes.len();
         let mut out = Vec::new();
         let both = |out: &mut Vec<(usize, usize)>, a: usize, b: usize| {
@@ -193,4 +201,15 @@ impl<'s, P: Protocol> Sim<'s, P> {
             }
         }
     }
+}
+
+/// "WHAT on N links: SCOPE", for a fault that changed `links` links.
+fn describe_links(what: String, links: usize, scope: &Scope) -> String {
+    let scope = match scope {
+        Scope::Everywhere => "everywhere".into(),
+        Scope::Link(a, b) => format!("link {a}-{b}"),
+        Scope::Region(r) => format!("region {r}"),
+        Scope::Node(t) => format!("node {t}"),
+    };
+    format!("{what} on {links} links: {scope}")
 }

@@ -58,6 +58,21 @@ fn moved_timers_fire_once_at_the_new_time_and_cancelled_ones_never() {
     assert!(!n1.iter().any(|t| t.2 == CANCELLED.0));
 }
 
+/// n1's clocks at each of its timers in a run of three servers under
+/// `faults`: (true time, wall clock, monotonic clock). n1 must have run
+/// after `after`.
+fn n1_clocks(faults: &str, after: Nanos) -> Vec<(Nanos, Nanos, Nanos)> {
+    let (_, log) = run(&format!("{THREE}{faults}"), 1);
+    let n1: Vec<_> = log
+        .clocks
+        .iter()
+        .filter(|c| c.0 == 0)
+        .map(|&(_, now, wall, mono)| (now, wall, mono))
+        .collect();
+    assert!(n1.iter().any(|c| c.0 > after), "n1 ran after {after}");
+    n1
+}
+
 #[test]
 fn a_fast_clock_fires_timers_early_in_true_time() {
     let (_, log) = run(
@@ -80,15 +95,8 @@ fn a_fast_clock_fires_timers_early_in_true_time() {
 fn a_drift_starts_where_it_is_set_and_never_steps_the_clock() {
     // Issue 22: the drift used to scale all of virtual time, so drift -0.5
     // set at 500ms read 250ms at once, a step back of 250ms.
-    let (_, log) = run(
-        &format!(
-            "{THREE}[[faults]]\nat = \"500ms\"\naction = \"clock\"\ntarget = \"n1\"\ndrift = -0.5\n"
-        ),
-        1,
-    );
-    let n1: Vec<_> = log.clocks.iter().filter(|c| c.0 == 0).collect();
-    assert!(n1.iter().any(|c| c.1 > ms(500)), "n1 ran after the fault");
-    for &&(_, now, wall, mono) in &n1 {
+    let faults = "[[faults]]\nat = \"500ms\"\naction = \"clock\"\ntarget = \"n1\"\ndrift = -0.5\n";
+    for (now, wall, mono) in n1_clocks(faults, ms(500)) {
         let want = if now <= ms(500) {
             now
         } else {
@@ -101,15 +109,8 @@ fn a_drift_starts_where_it_is_set_and_never_steps_the_clock() {
 
 #[test]
 fn a_clock_offset_steps_the_wall_clock_and_never_the_monotonic_clock() {
-    let (_, log) = run(
-        &format!(
-            "{THREE}[[faults]]\nat = \"450ms\"\naction = \"clock\"\ntarget = \"n1\"\noffset = \"-400ms\"\n[[faults]]\nat = \"750ms\"\naction = \"clock\"\ntarget = \"n1\"\noffset = \"0\"\ndrift = 0.0\n"
-        ),
-        1,
-    );
-    let n1: Vec<_> = log.clocks.iter().filter(|c| c.0 == 0).collect();
-    assert!(n1.iter().any(|c| c.1 > ms(800)));
-    for &&(_, now, wall, mono) in &n1 {
+    let faults = "[[faults]]\nat = \"450ms\"\naction = \"clock\"\ntarget = \"n1\"\noffset = \"-400ms\"\n[[faults]]\nat = \"750ms\"\naction = \"clock\"\ntarget = \"n1\"\noffset = \"0\"\ndrift = 0.0\n";
+    for (now, wall, mono) in n1_clocks(faults, ms(800)) {
         assert_eq!(mono, now, "the monotonic clock never steps");
         if now > ms(450) && now < ms(750) {
             assert_eq!(wall, now - ms(400), "stepped back 400ms at {now}");

@@ -125,6 +125,18 @@ impl Run {
         self.ops.push(op);
     }
 
+    /// Adds `op` (its outcome `ok`), which crashes (`info`) `crashes` times
+    /// in 10 unless it is a read; a crashed one took effect or not, at
+    /// random.
+    fn push_may_crash(&mut self, rng: &mut ChaCha8Rng, crashes: u32, mut op: Op) {
+        if rng.gen_range(0..10) < crashes && !matches!(op.f, OpFn::Read) {
+            op.outcome = Outcome::Info;
+        }
+        let point = point(rng, op.call_ns, op.return_ns.expect("an interval"));
+        let took_effect = op.outcome == Outcome::Ok || rng.gen_bool(0.5);
+        self.push(point, took_effect, op);
+    }
+
     /// The operations, after `apply` has seen each that took effect (with
     /// its index), in the order they took effect.
     fn replay(mut self, mut apply: impl FnMut(usize, &mut Op)) -> Vec<Op> {
@@ -317,16 +329,10 @@ fn random_register_history(rng: &mut ChaCha8Rng) -> History {
                 new: Value::Int(rng.gen_range(0..5)),
             },
         };
-        let outcome = match rng.gen_range(0..10) {
-            0..=3 if !matches!(f, OpFn::Read) => Outcome::Info,
-            _ => Outcome::Ok,
-        };
-        let point = point(rng, call, ret);
-        let took_effect = outcome == Outcome::Ok || rng.gen_bool(0.5);
-        run.push(
-            point,
-            took_effect,
-            op(p as u64, "", f, None, outcome, call, Some(ret)),
+        run.push_may_crash(
+            rng,
+            4,
+            op(p as u64, "", f, None, Outcome::Ok, call, Some(ret)),
         );
     }
     let mut cur = Value::Nil;
@@ -389,16 +395,10 @@ fn random_append_history(rng: &mut ChaCha8Rng) -> History {
                 new: Value::Int(200 + n as i64),
             },
         };
-        let outcome = match rng.gen_range(0..10) {
-            0..=4 if !matches!(f, OpFn::Read) => Outcome::Info,
-            _ => Outcome::Ok,
-        };
-        let point = point(rng, call, ret);
-        let took_effect = outcome == Outcome::Ok || rng.gen_bool(0.5);
-        run.push(
-            point,
-            took_effect,
-            op(p as u64, "", f, None, outcome, call, Some(ret)),
+        run.push_may_crash(
+            rng,
+            5,
+            op(p as u64, "", f, None, Outcome::Ok, call, Some(ret)),
         );
     }
     let model = ModelKind::Kv.model();
