@@ -1,6 +1,8 @@
 //! Messages: sending through the network model, holding, dropping and
 //! delivering.
 
+use std::sync::Arc;
+
 use rand::Rng;
 
 use super::triggers::Seen;
@@ -11,6 +13,16 @@ use crate::protocol::Protocol;
 use crate::trace::TraceEvent;
 
 impl<'s, P: Protocol> Sim<'s, P> {
+    /// Traces an event on the link `from -> to`, made from both ends' names.
+    fn record_link(
+        &mut self,
+        from: u32,
+        to: u32,
+        event: impl FnOnce(Arc<str>, Arc<str>) -> TraceEvent,
+    ) {
+        self.record(|c| event(c.name_arc(NodeId(from)), c.name_arc(NodeId(to))));
+    }
+
     pub(super) fn send(&mut self, from: u32, to: u32, msg: Msg<P>) {
         if to as usize >= self.nodes.len() {
             panic!("node {from} sent to node {to}, which does not exist: a protocol bug");
@@ -25,9 +37,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
         self.fp.bytes(kind.as_bytes());
         if self.trace.is_some() {
             let detail = format!("{msg:?}");
-            self.record(|c| TraceEvent::Send {
-                from: c.name_arc(NodeId(from)),
-                to: c.name_arc(NodeId(to)),
+            self.record_link(from, to, |from, to| TraceEvent::Send {
+                from,
+                to,
                 id,
                 msg: kind,
                 detail,
@@ -76,9 +88,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
 
     fn hold(&mut self, from: u32, to: u32, id: u64, kind: &'static str, reason: &'static str) {
         self.fp.u64(0x48 ^ id);
-        self.record(|c| TraceEvent::Hold {
-            from: c.name_arc(NodeId(from)),
-            to: c.name_arc(NodeId(to)),
+        self.record_link(from, to, |from, to| TraceEvent::Hold {
+            from,
+            to,
             id,
             msg: kind,
             reason,
@@ -95,9 +107,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
         }
         self.fp.u64(0x44 ^ (self.now << 8));
         self.fp.u64(id ^ ((reason as u64) << 60));
-        self.record(|c| TraceEvent::Drop {
-            from: c.name_arc(NodeId(from)),
-            to: c.name_arc(NodeId(to)),
+        self.record_link(from, to, |from, to| TraceEvent::Drop {
+            from,
+            to,
             id,
             msg: kind,
             reason: reason.as_str(),
@@ -125,9 +137,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
         self.counters.delivered += 1;
         self.fp.u64(0x52 ^ (self.now << 8));
         self.fp.u64(id);
-        self.record(|c| TraceEvent::Deliver {
-            from: c.name_arc(NodeId(from)),
-            to: c.name_arc(NodeId(to)),
+        self.record_link(from, to, |from, to| TraceEvent::Deliver {
+            from,
+            to,
             id,
             msg: kind,
         });

@@ -107,25 +107,23 @@ impl Fault {
                 }
             }
             FaultKind::Latency {
-                scope: s,
-                latency,
-                one_way,
-            } => {
-                add("action", "\"latency\"".into());
-                scope(&mut add, s);
-                add("latency", latency_toml(latency));
-                if *one_way {
-                    add("one_way", "true".into());
-                }
+                scope: s, one_way, ..
             }
-            FaultKind::Loss {
-                scope: s,
-                probability,
-                one_way,
+            | FaultKind::Loss {
+                scope: s, one_way, ..
             } => {
-                add("action", "\"loss\"".into());
+                let (action, key, value) = match &self.kind {
+                    FaultKind::Latency { latency, .. } => {
+                        ("latency", "latency", latency_toml(latency))
+                    }
+                    FaultKind::Loss { probability, .. } => {
+                        ("loss", "probability", format!("{probability:?}"))
+                    }
+                    _ => unreachable!("a latency or a loss fault"),
+                };
+                add("action", format!("\"{action}\""));
                 scope(&mut add, s);
-                add("probability", format!("{probability:?}"));
+                add(key, value);
                 if *one_way {
                     add("one_way", "true".into());
                 }

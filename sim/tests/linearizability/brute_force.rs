@@ -158,15 +158,13 @@ fn point(rng: &mut ChaCha8Rng, call: u64, ret: u64) -> u64 {
 
 /// Brute force and the search agree on `cases` histories `generate` makes
 /// from `seed`; `also` looks at each case and brute force's answer further.
-/// Returns how many were linearizable, how many not, and in how many the
-/// search set operations aside.
 fn agreement(
     seed: u64,
     cases: usize,
     model: ModelKind,
     generate: fn(&mut ChaCha8Rng) -> History,
     mut also: impl FnMut(usize, &History, bool),
-) -> (usize, usize, usize) {
+) -> Agreement {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut yes, mut no, mut pruned) = (0, 0, 0);
     for case in 0..cases {
@@ -180,7 +178,27 @@ fn agreement(
             no += 1;
         }
     }
-    (yes, no, pruned)
+    Agreement { yes, no, pruned }
+}
+
+/// How many random cases were linearizable, how many not, and in how many
+/// the search set operations aside.
+struct Agreement {
+    yes: usize,
+    no: usize,
+    pruned: usize,
+}
+
+impl Agreement {
+    /// Both answers must be well represented, and the pruning must have had
+    /// work in at least `min_pruned` cases, or the test proves little.
+    fn assert_well_represented(&self, min_pruned: usize) {
+        let Agreement { yes, no, pruned } = self;
+        assert!(
+            *yes > 500 && *no > 500 && *pruned >= min_pruned,
+            "linearizable {yes}, not {no}, pruned in {pruned}"
+        );
+    }
 }
 
 /// After the real run: a crashed operation's interval never ends, `read`
@@ -289,7 +307,7 @@ fn random_history(rng: &mut ChaCha8Rng) -> History {
 
 #[test]
 fn the_search_agrees_with_brute_force_on_2000_random_small_histories() {
-    let (yes, no, _) = agreement(
+    agreement(
         0x11_7e_a4,
         2000,
         ModelKind::Kv,
@@ -306,9 +324,8 @@ fn the_search_agrees_with_brute_force_on_2000_random_small_histories() {
                 );
             }
         },
-    );
-    // Both answers must be well represented, or the test proves little.
-    assert!(yes > 500 && no > 500, "linearizable {yes}, not {no}");
+    )
+    .assert_well_represented(0);
 }
 
 /// A random small register history rich in crashed writes of values nobody
@@ -359,17 +376,14 @@ fn random_register_history(rng: &mut ChaCha8Rng) -> History {
 
 #[test]
 fn pruning_crashed_writes_and_placing_reads_greedily_agree_with_brute_force() {
-    let (yes, no, pruned) = agreement(
+    agreement(
         0x9e_11_5a,
         3000,
         ModelKind::CasRegister,
         random_register_history,
         |_, _, _| {},
-    );
-    assert!(
-        yes > 500 && no > 500 && pruned > 300,
-        "linearizable {yes}, not {no}, pruned in {pruned}"
-    );
+    )
+    .assert_well_represented(301);
 }
 
 /// A random small list history on one key, rich in crashed appends whose
@@ -440,15 +454,12 @@ fn random_append_history(rng: &mut ChaCha8Rng) -> History {
 
 #[test]
 fn setting_aside_crashed_appends_nobody_saw_agrees_with_brute_force() {
-    let (yes, no, pruned) = agreement(
+    agreement(
         0x00a9_9e4d,
         4000,
         ModelKind::Kv,
         random_append_history,
         |_, _, _| {},
-    );
-    assert!(
-        yes > 500 && no > 500 && pruned > 500,
-        "linearizable {yes}, not {no}, pruned in {pruned}"
-    );
+    )
+    .assert_well_represented(501);
 }

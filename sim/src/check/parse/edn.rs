@@ -352,6 +352,38 @@ pub(super) fn get<'e>(m: &'e Edn, key: &str) -> Option<&'e Edn> {
     }
 }
 
+/// What an operation's map must look like.
+const EXPECTED: &str = "a map like {:type :invoke, :f :write, :value 3, :process 1}";
+
+/// The map of one operation event, with its line, for reading its fields.
+struct Field<'e> {
+    m: &'e Edn,
+    line: usize,
+}
+
+impl Field<'_> {
+    /// Field `key`, read by `read`; the error says that the map has no such
+    /// field, or that its value is not `what` (with what is `valid`).
+    fn read<T>(
+        &self,
+        key: &str,
+        what: &str,
+        valid: &str,
+        read: impl FnOnce(&Edn) -> Option<T>,
+    ) -> Result<T, ParseError> {
+        let Some(v) = get(self.m, key) else {
+            return Err(err(self.line, format!("the map has no :{key}"), EXPECTED));
+        };
+        read(v).ok_or_else(|| {
+            err(
+                self.line,
+                format!(":{key} {} is not {what}", v.show()),
+                valid,
+            )
+        })
+    }
+}
+
 fn edn_event(
     m: &Edn,
     line: usize,
@@ -359,30 +391,29 @@ fn edn_event(
     use_time: bool,
     model: ModelKind,
 ) -> Result<Option<Event>, ParseError> {
-    const EXPECTED: &str = "a map like {:type :invoke, :f :write, :value 3, :process 1}";
-    let kind = match get(m, "type") {
-        Some(Edn::Kw(k)) => k.clone(),
-        Some(other) => {
-            return Err(err(
-                line,
-                format!(":type {} is not a keyword", other.show()),
-                ":type :invoke, :ok, :fail or :info",
-            ))
-        }
-        None => return Err(err(line, "the map has no :type", EXPECTED)),
-    };
-    let process = match get(m, "process") {
-        Some(Edn::Int(i)) if *i >= 0 => *i as ProcessId,
-        // The nemesis and other non-client events are not operations.
-        Some(Edn::Kw(_)) | Some(Edn::Sym(_)) => return Ok(None),
-        Some(other) => {
-            return Err(err(
-                line,
-                format!(":process {} is not a client number", other.show()),
-                "a non-negative integer :process",
-            ))
-        }
-        None => return Err(err(line, "the map has no :process", EXPECTED)),
+    let field = Field { m, line };
+    let kind = field.read(
+        "type",
+        "a keyword",
+        ":type :invoke, :ok, :fail or :info",
+        |v| match v {
+            Edn::Kw(k) => Some(k.clone()),
+            _ => None,
+        },
+    )?;
+    // The nemesis and other non-client events are not operations.
+    let Some(process) = field.read(
+        "process",
+        "a client number",
+        "a non-negative integer :process",
+        |v| match v {
+            Edn::Int(i) if *i >= 0 => Some(Some(*i as ProcessId)),
+            Edn::Kw(_) | Edn::Sym(_) => Some(None),
+            _ => None,
+        },
+    )?
+    else {
+        return Ok(None);
     };
     let (is_invoke, outcome) = parse_kind(&kind).ok_or_else(|| {
         err(
@@ -391,17 +422,15 @@ fn edn_event(
             ":invoke, :ok, :fail or :info",
         )
     })?;
-    let f_name = match get(m, "f") {
-        Some(Edn::Kw(k)) | Some(Edn::Sym(k)) | Some(Edn::Str(k)) => k.clone(),
-        Some(other) => {
-            return Err(err(
-                line,
-                format!(":f {} is not a function name", other.show()),
-                "a keyword like :read",
-            ))
-        }
-        None => return Err(err(line, "the map has no :f", EXPECTED)),
-    };
+    let f_name = field.read(
+        "f",
+        "a function name",
+        "a keyword like :read",
+        |v| match v {
+            Edn::Kw(k) | Edn::Sym(k) | Edn::Str(k) => Some(k.clone()),
+            _ => None,
+        },
+    )?;
     let time = if use_time {
         match get(m, "time") {
             Some(Edn::Int(i)) => *i as u64,
