@@ -4,6 +4,15 @@
 //!
 //! A run is a pure function of (scenario, seed): nothing here reads the wall
 //! clock, iterates a hash map or draws from an unseeded generator.
+//!
+//! One concern per file: `queue` (the event queue and its slab), `step`
+//! (stepping, for this loop and for other drivers, and each node's handlers
+//! and effects), `triggers` (`[[faults]]` entries fired by an event),
+//! `delivery` (sending, holding, dropping, delivering), `workload` (issuing
+//! and completing operations), `faults` (carrying out a fault; crash,
+//! restart, pause, resume), `links` (scopes, cuts and clogs, and who owns
+//! them), `nemesis` (random faults and their undos) and `output` (finishing a
+//! run, [`RunOutput`], the describe helpers and [`Running`]).
 
 use std::collections::BinaryHeap;
 

@@ -68,7 +68,7 @@ impl FaultAction {
 }
 
 /// One `[[faults]]` entry as written. Which fields apply depends on `action`;
-/// [`Scenario::parse`] rejects a field that does not apply.
+/// [`Scenario::parse`](super::Scenario::parse) rejects a field that does not apply.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultEntry {
@@ -120,7 +120,7 @@ pub struct FaultEntry {
 }
 
 /// A `when = { event = ..., ... }` trigger as written. Which fields apply
-/// depends on `event`; [`Scenario::parse`] rejects a field that does not apply.
+/// depends on `event`; [`Scenario::parse`](super::Scenario::parse) rejects a field that does not apply.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WhenEntry {

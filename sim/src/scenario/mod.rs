@@ -6,6 +6,12 @@
 //! reads every section but the protocol's own parameters in `[system]`, which the
 //! protocol reads itself with [`parse_system`] so that its errors carry positions
 //! too.
+//!
+//! One concern per file: `error` (the user-facing error), the sections as
+//! written (`meta`, `system` with `[topology]` and `[network]`, `workload`,
+//! `faults` with `[nemesis]`, `expect`), `parse` (the checks of every section),
+//! `refs` and `fault_refs` (references to nodes, regions, roles and
+//! triggers), `spans` (where a value is written) and `write` (back to TOML).
 
 use crate::time::Nanos;
 

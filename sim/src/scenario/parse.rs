@@ -16,7 +16,7 @@ use super::system::{Network, Topology};
 use super::workload::{Workload, MAX_CLIENT_ATTEMPTS, MIN_CLIENT_TIMEOUT};
 use super::Scenario;
 use crate::client::RetryPolicy;
-use crate::time::{fmt_duration, parse_duration};
+use crate::time::{fmt_duration, parse_duration, Nanos};
 
 /// The document as written, before checks.
 #[derive(Deserialize)]
@@ -382,6 +382,14 @@ impl Scenario {
                 fmt_duration(end)
             )
         };
+        // `key` of `[section]` is at `t`, past the end.
+        let past_end = |section: &str, key: &str, t: Nanos| {
+            err_at(
+                section,
+                key,
+                past(&format!("[{section}] {key}"), &fmt_duration(t)),
+            )
+        };
         // (A triggered entry's `after` and `delay` are checked with its trigger.)
         for e in &doc.faults {
             let Some(at_s) = &e.at else { continue };
@@ -399,18 +407,10 @@ impl Scenario {
         }
         let w = &doc.workload;
         if w.start >= end {
-            return Err(err_at(
-                "workload",
-                "start",
-                past("[workload] start", &fmt_duration(w.start)),
-            ));
+            return Err(past_end("workload", "start", w.start));
         }
         if let Some(stop) = w.stop.filter(|&t| t > end) {
-            return Err(err_at(
-                "workload",
-                "stop",
-                past("[workload] stop", &fmt_duration(stop)),
-            ));
+            return Err(past_end("workload", "stop", stop));
         }
         if let Some(stop) = w.stop.filter(|&t| t <= w.start) {
             return Err(err_at(
@@ -425,18 +425,10 @@ impl Scenario {
         }
         if let Some(n) = &doc.nemesis {
             if n.start >= end {
-                return Err(err_at(
-                    "nemesis",
-                    "start",
-                    past("[nemesis] start", &fmt_duration(n.start)),
-                ));
+                return Err(past_end("nemesis", "start", n.start));
             }
             if let Some(stop) = n.stop.filter(|&t| t > end) {
-                return Err(err_at(
-                    "nemesis",
-                    "stop",
-                    past("[nemesis] stop", &fmt_duration(stop)),
-                ));
+                return Err(past_end("nemesis", "stop", stop));
             }
         }
         if let Some(after) = x.all_clients_ok_after.filter(|&t| t >= end) {
