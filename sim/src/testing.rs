@@ -251,23 +251,57 @@ impl<N> Harness<N> {
     }
 }
 
-impl<N: Node> Harness<N> {
+/// The handlers a harness drives with [`Harness::start`],
+/// [`Harness::deliver`] and [`Harness::fire`]. Every [`Node`] has them; a
+/// test gives them to a part of a node (a server that a node enum wraps) by
+/// forwarding to the part's own handlers, and drives the part with the same
+/// calls.
+pub trait Handlers<M> {
+    fn handle_start(&mut self, ctx: &mut Ctx<M>);
+    fn handle_message(&mut self, ctx: &mut Ctx<M>, from: NodeId, msg: M);
+    fn handle_timer(&mut self, ctx: &mut Ctx<M>, timer: TimerId);
+}
+
+impl<N: Node> Handlers<N::Msg> for N {
+    fn handle_start(&mut self, ctx: &mut Ctx<N::Msg>) {
+        self.on_start(ctx)
+    }
+    fn handle_message(&mut self, ctx: &mut Ctx<N::Msg>, from: NodeId, msg: N::Msg) {
+        self.on_message(ctx, from, msg)
+    }
+    fn handle_timer(&mut self, ctx: &mut Ctx<N::Msg>, timer: TimerId) {
+        self.on_timer(ctx, timer)
+    }
+}
+
+impl<N> Harness<N> {
     /// `on_start`: the node's first handler, and its first after a restart.
-    pub fn start(&mut self) -> Effects<N::Msg> {
-        self.run(|n, ctx| n.on_start(ctx))
+    pub fn start<M>(&mut self) -> Effects<M>
+    where
+        N: Handlers<M>,
+    {
+        self.run(|n, ctx| n.handle_start(ctx))
     }
 
     /// Delivers `msg` from `from`.
-    pub fn deliver(&mut self, from: NodeId, msg: N::Msg) -> Effects<N::Msg> {
-        self.run(|n, ctx| n.on_message(ctx, from, msg))
+    pub fn deliver<M>(&mut self, from: NodeId, msg: M) -> Effects<M>
+    where
+        N: Handlers<M>,
+    {
+        self.run(|n, ctx| n.handle_message(ctx, from, msg))
     }
 
     /// Fires timer `timer` (whether or not the node set it: a test may check
     /// that a stale timer is harmless).
-    pub fn fire(&mut self, timer: TimerId) -> Effects<N::Msg> {
-        self.run(|n, ctx| n.on_timer(ctx, timer))
+    pub fn fire<M>(&mut self, timer: TimerId) -> Effects<M>
+    where
+        N: Handlers<M>,
+    {
+        self.run(|n, ctx| n.handle_timer(ctx, timer))
     }
+}
 
+impl<N: Node> Harness<N> {
     /// Hands the node (a client) a workload operation.
     pub fn request(&mut self, req: Request) -> Effects<N::Msg> {
         self.run(|n, ctx| n.on_request(ctx, req))

@@ -2,7 +2,7 @@
 //! 1987, §7.3-7.5 for 2PC and its termination protocols; Skeen 1981 for 3PC).
 
 use sim::client::{ClientConfig, RetryPolicy};
-use sim::node::{Cluster, Ctx, Disk, NodeId, TimerId};
+use sim::node::{Cluster, Disk, NodeId};
 use sim::testing::Harness;
 use sim::time::ms;
 
@@ -41,68 +41,58 @@ const N2: NodeId = NodeId(1);
 const N3: NodeId = NodeId(2);
 const C1: NodeId = NodeId(3);
 
-/// A participant or the coordinator: the parts of a 2PC node the tests drive.
-trait Part {
-    fn recv(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg);
-    fn fire(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId);
-}
-
-impl Part for Participant {
-    fn recv(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
-        self.on_message(ctx, from, msg)
-    }
-    fn fire(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
-        self.on_timer(ctx, timer)
-    }
-}
-
-impl Part for Coordinator {
-    fn recv(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
-        self.on_message(ctx, from, msg)
-    }
-    fn fire(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
-        self.on_timer(ctx, timer)
-    }
-}
-
 /// Node `me` of two participants, the coordinator and a client, at 10ms,
 /// built (and rebuilt on restart) from its disk by `build`.
-fn bench<P: 'static>(me: NodeId, build: impl Fn(&Disk) -> P + 'static) -> Harness<P> {
+fn bench(me: NodeId, build: impl Fn(&Disk) -> TwopcNode + 'static) -> Harness<TwopcNode> {
     let mut h = Harness::build(Cluster::new(3, 1), me, move |_, _, disk| build(disk)).at(ms(10));
     h.rng = sim::kernel::stream(1, me.0 as u64);
     h
 }
 
-fn participant(cfg: &Config, me: NodeId) -> Harness<Participant> {
+fn participant(cfg: &Config, me: NodeId) -> Harness<TwopcNode> {
     let cfg = cfg.clone();
-    bench(me, move |disk| Participant::recover(&cfg, me, disk))
+    bench(me, move |disk| {
+        TwopcNode::Participant(Participant::recover(&cfg, me, disk))
+    })
 }
 
-fn coordinator(cfg: &Config) -> Harness<Coordinator> {
+fn coordinator(cfg: &Config) -> Harness<TwopcNode> {
     let cfg = cfg.clone();
-    bench(COORDINATOR, move |disk| Coordinator::recover(&cfg, disk))
+    bench(COORDINATOR, move |disk| {
+        TwopcNode::Coordinator(Coordinator::recover(&cfg, disk))
+    })
+}
+
+/// The participant a harness drives.
+fn part(h: &Harness<TwopcNode>) -> &Participant {
+    h.node.participant().expect("a participant")
+}
+
+/// The coordinator a harness drives.
+fn coord(h: &Harness<TwopcNode>) -> &Coordinator {
+    h.node.coordinator().expect("the coordinator")
 }
 
 /// n2 after it voted yes on transaction 7 (5 out of account 0).
-fn prepared(cfg: &Config) -> Harness<Participant> {
+fn prepared(cfg: &Config) -> Harness<TwopcNode> {
     let mut p = participant(cfg, N2);
     recv(&mut p, COORDINATOR, prepare(7, 0, -5));
     p
 }
 
 /// Delivers `msg` from `from` and returns what the part sent.
-fn recv<P: Part>(h: &mut Harness<P>, from: NodeId, msg: Msg) -> Vec<(NodeId, Msg)> {
-    h.run(|p, ctx| p.recv(ctx, from, msg)).sends()
+fn recv(h: &mut Harness<TwopcNode>, from: NodeId, msg: Msg) -> Vec<(NodeId, Msg)> {
+    h.deliver(from, msg).sends()
 }
 
 /// Fires transaction `tx`'s timer and returns what the part sent.
-fn expire<P: Part>(h: &mut Harness<P>, tx: Tx) -> Vec<(NodeId, Msg)> {
-    h.run(|p, ctx| p.fire(ctx, tx_timer(tx))).sends()
+fn expire(h: &mut Harness<TwopcNode>, tx: Tx) -> Vec<(NodeId, Msg)> {
+    h.fire(tx_timer(tx)).sends()
 }
 
 /// The client asks the coordinator for transfer `op` (5 from account 0 to
 /// account 1); returns what the coordinator sent.
-fn begin(c: &mut Harness<Coordinator>, op: u64) -> Vec<(NodeId, Msg)> {
+fn begin(c: &mut Harness<TwopcNode>, op: u64) -> Vec<(NodeId, Msg)> {
     let transfer = Msg::Transfer {
         op,
         from: 0,
@@ -114,7 +104,7 @@ fn begin(c: &mut Harness<Coordinator>, op: u64) -> Vec<(NodeId, Msg)> {
 
 /// Transfer `op` begun and both participants' yes votes delivered; returns
 /// what the coordinator sent on the last vote.
-fn all_vote_yes(c: &mut Harness<Coordinator>, op: u64) -> Vec<(NodeId, Msg)> {
+fn all_vote_yes(c: &mut Harness<TwopcNode>, op: u64) -> Vec<(NodeId, Msg)> {
     begin(c, op);
     recv(c, N2, Msg::Vote { tx: op, yes: true });
     recv(c, N3, Msg::Vote { tx: op, yes: true })
@@ -139,11 +129,11 @@ fn a_participant_syncs_its_vote_before_answering_yes_and_recovers_in_doubt() {
         (1, 1),
         "one vote record written, then synced"
     );
-    assert_eq!(p.node.locks_held(), 1);
+    assert_eq!(part(&p).locks_held(), 1);
     // Rebuilt from that disk, it is still in doubt and holds the lock again.
-    let again = Participant::recover(&cfg, N2, &p.disk);
-    assert_eq!(again.state_of(7), Some(PState::Prepared));
-    assert_eq!(again.locks_held(), 1);
+    p.restart();
+    assert_eq!(part(&p).state_of(7), Some(PState::Prepared));
+    assert_eq!(part(&p).locks_held(), 1);
 }
 
 #[test]
@@ -154,7 +144,8 @@ fn with_participant_forgets_vote_the_yes_leaves_nothing_durable() {
     let effects = recv(&mut p, COORDINATOR, prepare(7, 0, -5));
     assert_eq!(effects, vec![(COORDINATOR, Msg::Vote { tx: 7, yes: true })]);
     assert_eq!(p.disk.counters(), (0, 0));
-    assert_eq!(Participant::recover(&cfg, N2, &p.disk).state_of(7), None);
+    p.restart();
+    assert_eq!(part(&p).state_of(7), None);
 }
 
 #[test]
@@ -171,7 +162,7 @@ fn a_participant_votes_no_without_logging_when_funds_are_short() {
         (0, 0),
         "presumed abort: a no is not logged"
     );
-    assert_eq!(p.node.locks_held(), 0);
+    assert_eq!(part(&p).locks_held(), 0);
 }
 
 #[test]
@@ -208,8 +199,8 @@ fn the_coordinator_logs_a_commit_durably_before_sending_it() {
     );
     // A restarted coordinator finds the commit and sends it again.
     c.restart();
-    assert!(c.node.knows_committed(3));
-    let effects = c.run(|c, ctx| c.on_start(ctx)).sends();
+    assert!(coord(&c).knows_committed(3));
+    let effects = c.start().sends();
     assert_eq!(effects.len(), 2);
 }
 
@@ -247,8 +238,8 @@ fn a_participant_that_voted_yes_asks_instead_of_aborting_on_timeout() {
     let mut p = prepared(&cfg);
     let effects = expire(&mut p, 7);
     assert_eq!(effects, vec![(COORDINATOR, Msg::AskDecision { tx: 7 })]);
-    assert_eq!(p.node.state_of(7), Some(PState::Prepared));
-    assert_eq!(p.node.locks_held(), 1, "still blocked, still locked");
+    assert_eq!(part(&p).state_of(7), Some(PState::Prepared));
+    assert_eq!(part(&p).locks_held(), 1, "still blocked, still locked");
 }
 
 #[test]
@@ -257,8 +248,8 @@ fn with_unilateral_abort_after_yes_the_timeout_aborts() {
     cfg.params.unilateral_abort_after_yes = true;
     let mut p = prepared(&cfg);
     expire(&mut p, 7);
-    assert_eq!(p.node.state_of(7), Some(PState::Aborted));
-    assert_eq!(p.node.locks_held(), 0);
+    assert_eq!(part(&p).state_of(7), Some(PState::Aborted));
+    assert_eq!(part(&p).locks_held(), 0);
 }
 
 #[test]
@@ -283,7 +274,7 @@ fn cooperative_termination_asks_the_peers_and_a_peer_that_never_voted_aborts() {
     };
     assert_eq!(effects, vec![(N2, tell.clone())]);
     recv(&mut p, N3, tell);
-    assert_eq!(p.node.state_of(7), Some(PState::Aborted));
+    assert_eq!(part(&p).state_of(7), Some(PState::Aborted));
 }
 
 #[test]
@@ -291,13 +282,13 @@ fn a_three_phase_participant_decides_alone_by_its_state() {
     let cfg = config(Mode::ThreePc);
     let mut p = prepared(&cfg);
     recv(&mut p, COORDINATOR, Msg::PreCommit { tx: 7 });
-    assert_eq!(p.node.state_of(7), Some(PState::PreCommitted));
+    assert_eq!(part(&p).state_of(7), Some(PState::PreCommitted));
     // First timeout: ask everyone; second: nobody answered, commit alone.
     let effects = expire(&mut p, 7);
     assert_eq!(effects.len(), 2);
     expire(&mut p, 7);
-    assert_eq!(p.node.state_of(7), Some(PState::Committed));
-    assert_eq!(p.node.balance_total(), 195);
+    assert_eq!(part(&p).state_of(7), Some(PState::Committed));
+    assert_eq!(part(&p).balance_total(), 195);
 }
 
 #[test]
@@ -335,12 +326,12 @@ fn a_saga_step_commits_at_once_and_a_repeated_step_gets_the_logged_answer() {
         ok: true,
     };
     assert_eq!(effects, vec![(COORDINATOR, done.clone())]);
-    assert_eq!(p.node.balance_total(), 195, "applied at once, no lock");
-    assert_eq!(p.node.locks_held(), 0);
+    assert_eq!(part(&p).balance_total(), 195, "applied at once, no lock");
+    assert_eq!(part(&p).locks_held(), 0);
     let effects = recv(&mut p, COORDINATOR, step0);
     assert_eq!(effects, vec![(COORDINATOR, done)]);
     assert_eq!(
-        p.node.balance_total(),
+        part(&p).balance_total(),
         195,
         "a repeated step is not applied twice"
     );
@@ -419,7 +410,7 @@ fn a_failed_credit_makes_the_saga_compensate_the_debit() {
             committed: false
         }
     )));
-    assert_eq!(c.node.compensations, 1);
+    assert_eq!(coord(&c).compensations, 1);
 }
 
 #[test]
@@ -444,5 +435,5 @@ fn a_three_phase_coordinator_aborts_when_a_pre_commit_goes_unacknowledged() {
             decision: Decision::Abort
         }
     )));
-    assert!(!c.node.knows_committed(6));
+    assert!(!coord(&c).knows_committed(6));
 }
