@@ -11,6 +11,7 @@ use sim::client::{ClientConfig, RequestId, RetryPolicy, SessionId};
 use sim::history::{OpFn, Outcome, Value};
 use sim::node::{Clock, Cluster, Ctx, Disk, Effect, Node, NodeId, OpId, Request, TimerId};
 use sim::protocol::{Protocol, Violation};
+use sim::testing::{sends, Handlers, Harness};
 use sim::time::{ms, Nanos};
 
 use super::server::{ELECTION_TIMER, HEARTBEAT_TIMER};
@@ -20,88 +21,42 @@ const N1: NodeId = NodeId(0);
 const N2: NodeId = NodeId(1);
 const N3: NodeId = NodeId(2);
 
-/// One server and everything a handler needs, driven by hand.
-struct Solo {
-    cluster: Cluster,
-    server: Server,
-    disk: Disk,
-    rng: ChaCha8Rng,
-    now: Nanos,
-    /// This server's clocks (a perfect clock unless a test sets a fault).
-    clock: Clock,
-    params: Params,
+/// A server driven by hand: the harness rebuilds it from its disk on restart.
+type Solo = Harness<Server>;
+
+impl Handlers<Msg> for Server {
+    fn handle_start(&mut self, ctx: &mut Ctx<Msg>) {
+        self.on_start(ctx)
+    }
+    fn handle_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
+        self.on_message(ctx, from, msg)
+    }
+    fn handle_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
+        self.on_timer(ctx, timer)
+    }
 }
 
-impl Solo {
-    fn new(id: NodeId, servers: usize, clients: usize, params: Params) -> Self {
-        Self::from_disk(id, servers, clients, params, Disk::default())
-    }
+/// Server `id` of `servers` (and `clients` clients), on an empty disk.
+fn solo(id: NodeId, servers: usize, clients: usize, params: Params) -> Solo {
+    solo_on(id, servers, clients, params, Disk::default())
+}
 
-    fn from_disk(id: NodeId, servers: usize, clients: usize, params: Params, disk: Disk) -> Self {
-        let cluster = Cluster::new(servers, clients);
-        let server = Server::from_disk(id, cluster.servers(), params.clone(), &disk);
-        Solo {
-            cluster,
-            server,
-            disk,
-            rng: ChaCha8Rng::seed_from_u64(7),
-            now: 0,
-            clock: Clock::default(),
-            params,
-        }
-    }
+fn solo_on(id: NodeId, servers: usize, clients: usize, params: Params, disk: Disk) -> Solo {
+    let cluster = Cluster::new(servers, clients);
+    Harness::build_on(cluster, id, disk, move |cluster, id, disk| {
+        Server::from_disk(id, cluster.servers(), params.clone(), disk)
+    })
+}
 
-    /// A server whose disk already holds `term` and a log with these terms.
-    fn with_log(id: NodeId, servers: usize, params: Params, term: u64, terms: &[u64]) -> Self {
-        let mut disk = Disk::default();
-        disk.put(("term", 0), term);
-        for (i, t) in terms.iter().enumerate() {
-            disk.put(("log", i as u64 + 1), entry(*t, i as u64 + 1));
-        }
-        disk.sync();
-        Self::from_disk(id, servers, 0, params, disk)
+/// A server whose disk already holds `term` and a log with these terms.
+fn with_log(id: NodeId, servers: usize, params: Params, term: u64, terms: &[u64]) -> Solo {
+    let mut disk = Disk::default();
+    disk.put(("term", 0), term);
+    for (i, t) in terms.iter().enumerate() {
+        disk.put(("log", i as u64 + 1), entry(*t, i as u64 + 1));
     }
-
-    /// Rebuilds the server from its disk alone, as after a crash.
-    fn restart(&mut self) {
-        let disk = std::mem::take(&mut self.disk);
-        let servers = self.cluster.servers().len();
-        let clients = self.cluster.clients().len();
-        *self = Self::from_disk(
-            self.server.id(),
-            servers,
-            clients,
-            self.params.clone(),
-            disk,
-        );
-    }
-
-    fn run(&mut self, f: impl FnOnce(&mut Server, &mut Ctx<Msg>)) -> Vec<Effect<Msg>> {
-        let mut effects = Vec::new();
-        let mut ctx = Ctx::new(
-            self.server.id(),
-            self.now,
-            self.clock,
-            &mut self.rng,
-            &mut self.disk,
-            &self.cluster,
-            &mut effects,
-        );
-        f(&mut self.server, &mut ctx);
-        effects
-    }
-
-    fn recv(&mut self, from: NodeId, msg: Msg) -> Vec<Effect<Msg>> {
-        self.run(|s, ctx| s.on_message(ctx, from, msg))
-    }
-
-    fn timer(&mut self, t: TimerId) -> Vec<Effect<Msg>> {
-        self.run(|s, ctx| s.on_timer(ctx, t))
-    }
-
-    fn syncs(&self) -> u64 {
-        self.disk.counters().1
-    }
+    disk.sync();
+    solo_on(id, servers, 0, params, disk)
 }
 
 fn entry(term: u64, index: u64) -> Entry {
@@ -115,16 +70,6 @@ fn entry(term: u64, index: u64) -> Entry {
         }
         .into(),
     }
-}
-
-fn sends(effects: &[Effect<Msg>]) -> Vec<(NodeId, Msg)> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Send { to, msg } => Some((*to, msg.clone())),
-            _ => None,
-        })
-        .collect()
 }
 
 fn vote_request(term: u64, last_index: u64, last_term: u64) -> Msg {
@@ -166,7 +111,7 @@ fn log_terms(s: &Server) -> Vec<u64> {
 
 #[test]
 fn raft_5_2_a_follower_starts_with_a_randomized_election_timer() {
-    let mut s = Solo::new(N1, 3, 0, Params::default());
+    let mut s = solo(N1, 3, 0, Params::default());
     let effects = s.run(|s, ctx| s.on_start(ctx));
     assert_eq!(effects.len(), 1);
     let Effect::SetTimer { id, after } = effects[0] else {
@@ -174,16 +119,16 @@ fn raft_5_2_a_follower_starts_with_a_randomized_election_timer() {
     };
     assert_eq!(id, ELECTION_TIMER);
     assert!((ms(150)..=ms(300)).contains(&after), "{after}");
-    assert_eq!(s.server.role(), Role::Follower);
+    assert_eq!(s.node.role(), Role::Follower);
 }
 
 #[test]
 fn raft_5_2_a_follower_that_times_out_becomes_candidate_and_requests_votes() {
-    let mut s = Solo::new(N1, 3, 0, Params::default());
-    let effects = s.timer(ELECTION_TIMER);
-    assert_eq!(s.server.role(), Role::Candidate);
-    assert_eq!(s.server.term(), 1);
-    assert_eq!(s.server.vote(), Some(N1));
+    let mut s = solo(N1, 3, 0, Params::default());
+    let effects = s.fire(ELECTION_TIMER);
+    assert_eq!(s.node.role(), Role::Candidate);
+    assert_eq!(s.node.term(), 1);
+    assert_eq!(s.node.vote(), Some(N1));
     // The new term and the self-vote are durable before any request leaves.
     assert_eq!(s.disk.get::<u64>(("term", 0)), Some(&1));
     assert_eq!(s.disk.get::<Option<NodeId>>(("vote", 0)), Some(&Some(N1)));
@@ -199,13 +144,13 @@ fn raft_5_2_a_follower_that_times_out_becomes_candidate_and_requests_votes() {
 
 #[test]
 fn raft_5_2_a_candidate_with_a_majority_of_votes_becomes_leader_and_appends_a_noop() {
-    let mut s = Solo::new(N1, 3, 0, Params::default());
-    s.timer(ELECTION_TIMER);
-    let effects = s.recv(N2, granted(1));
-    assert_eq!(s.server.role(), Role::Leader);
-    assert_eq!(s.server.leader(), Some(N1));
+    let mut s = solo(N1, 3, 0, Params::default());
+    s.fire(ELECTION_TIMER);
+    let effects = s.deliver(N2, granted(1));
+    assert_eq!(s.node.role(), Role::Leader);
+    assert_eq!(s.node.leader(), Some(N1));
     // §8: the leader's first entry is a no-op of its own term.
-    assert_eq!(*s.server.log().get(1).unwrap().command, Command::Noop);
+    assert_eq!(*s.node.log().get(1).unwrap().command, Command::Noop);
     let out = sends(&effects);
     assert_eq!(out.len(), 2);
     for (_, m) in &out {
@@ -220,16 +165,16 @@ fn raft_5_2_a_candidate_with_a_majority_of_votes_becomes_leader_and_appends_a_no
 
 #[test]
 fn raft_5_2_a_vote_is_granted_once_per_term_and_synced_before_the_reply() {
-    let mut s = Solo::new(N2, 3, 0, Params::default());
+    let mut s = solo(N2, 3, 0, Params::default());
     let before = s.syncs();
-    let effects = s.recv(N1, vote_request(1, 0, 0));
+    let effects = s.deliver(N1, vote_request(1, 0, 0));
     assert_eq!(sends(&effects), vec![(N1, granted(1))]);
     assert_eq!(s.disk.get::<Option<NodeId>>(("vote", 0)), Some(&Some(N1)));
     assert_eq!(s.disk.get::<u64>(("term", 0)), Some(&1));
     assert_eq!(s.syncs(), before + 1, "the vote is synced before the reply");
 
     // Another candidate of the same term is refused.
-    let effects = s.recv(N3, vote_request(1, 0, 0));
+    let effects = s.deliver(N3, vote_request(1, 0, 0));
     assert_eq!(
         sends(&effects),
         vec![(
@@ -242,15 +187,15 @@ fn raft_5_2_a_vote_is_granted_once_per_term_and_synced_before_the_reply() {
         )]
     );
     // The same candidate asking again (a retransmission) gets the same answer.
-    let effects = s.recv(N1, vote_request(1, 0, 0));
+    let effects = s.deliver(N1, vote_request(1, 0, 0));
     assert_eq!(sends(&effects), vec![(N1, granted(1))]);
 }
 
 #[test]
 fn raft_5_4_1_a_vote_is_refused_to_a_candidate_with_a_less_up_to_date_log() {
-    let mut s = Solo::with_log(N2, 3, Params::default(), 2, &[1, 2]);
+    let mut s = with_log(N2, 3, Params::default(), 2, &[1, 2]);
     // Same last term, shorter log.
-    let effects = s.recv(N1, vote_request(3, 1, 2));
+    let effects = s.deliver(N1, vote_request(3, 1, 2));
     assert!(matches!(
         sends(&effects)[0].1,
         Msg::RequestVoteReply {
@@ -260,18 +205,18 @@ fn raft_5_4_1_a_vote_is_refused_to_a_candidate_with_a_less_up_to_date_log() {
         }
     ));
     // Older last term, longer log.
-    let effects = s.recv(N3, vote_request(3, 5, 1));
+    let effects = s.deliver(N3, vote_request(3, 5, 1));
     assert!(matches!(
         sends(&effects)[0].1,
         Msg::RequestVoteReply { granted: false, .. }
     ));
-    assert_eq!(s.server.vote(), None);
+    assert_eq!(s.node.vote(), None);
 }
 
 #[test]
 fn raft_5_1_a_message_from_a_stale_term_is_rejected_with_the_current_term() {
-    let mut s = Solo::with_log(N2, 3, Params::default(), 3, &[1]);
-    let effects = s.recv(
+    let mut s = with_log(N2, 3, Params::default(), 3, &[1]);
+    let effects = s.deliver(
         N1,
         Msg::AppendEntries {
             term: 2,
@@ -291,10 +236,10 @@ fn raft_5_1_a_message_from_a_stale_term_is_rejected_with_the_current_term() {
             ..
         }
     ));
-    assert_eq!(s.server.log().last_index(), 1, "nothing appended");
-    assert_eq!(s.server.commit_index(), 0);
+    assert_eq!(s.node.log().last_index(), 1, "nothing appended");
+    assert_eq!(s.node.commit_index(), 0);
 
-    let effects = s.recv(N3, vote_request(2, 9, 2));
+    let effects = s.deliver(N3, vote_request(2, 9, 2));
     assert!(matches!(
         sends(&effects)[0].1,
         Msg::RequestVoteReply {
@@ -307,11 +252,11 @@ fn raft_5_1_a_message_from_a_stale_term_is_rejected_with_the_current_term() {
 
 #[test]
 fn raft_5_1_a_leader_that_sees_a_higher_term_steps_down() {
-    let mut s = Solo::new(N1, 3, 0, Params::default());
-    s.timer(ELECTION_TIMER);
-    s.recv(N2, granted(1));
-    assert_eq!(s.server.role(), Role::Leader);
-    s.recv(
+    let mut s = solo(N1, 3, 0, Params::default());
+    s.fire(ELECTION_TIMER);
+    s.deliver(N2, granted(1));
+    assert_eq!(s.node.role(), Role::Leader);
+    s.deliver(
         N3,
         Msg::AppendEntriesReply {
             term: 5,
@@ -323,8 +268,8 @@ fn raft_5_1_a_leader_that_sees_a_higher_term_steps_down() {
             round: 0,
         },
     );
-    assert_eq!(s.server.role(), Role::Follower);
-    assert_eq!(s.server.term(), 5);
+    assert_eq!(s.node.role(), Role::Follower);
+    assert_eq!(s.node.term(), 5);
     assert_eq!(s.disk.get::<u64>(("term", 0)), Some(&5));
 }
 
@@ -334,8 +279,8 @@ fn raft_5_1_a_leader_that_sees_a_higher_term_steps_down() {
 fn raft_5_3_a_follower_rejects_entries_whose_previous_entry_does_not_match_and_hints_the_conflicting_term(
 ) {
     // Follower log: terms 1 1 2 2 2. The leader (term 3) thinks index 5 has term 3.
-    let mut s = Solo::with_log(N2, 3, Params::default(), 2, &[1, 1, 2, 2, 2]);
-    let effects = s.recv(
+    let mut s = with_log(N2, 3, Params::default(), 2, &[1, 1, 2, 2, 2]);
+    let effects = s.deliver(
         N1,
         Msg::AppendEntries {
             term: 3,
@@ -362,7 +307,7 @@ fn raft_5_3_a_follower_rejects_entries_whose_previous_entry_does_not_match_and_h
         )]
     );
     // Past the end of the log: the hint is the log's end.
-    let effects = s.recv(
+    let effects = s.deliver(
         N1,
         Msg::AppendEntries {
             term: 3,
@@ -389,25 +334,25 @@ fn raft_5_3_a_follower_rejects_entries_whose_previous_entry_does_not_match_and_h
 fn raft_5_3_a_leader_backtracks_over_a_whole_conflicting_term_and_the_follower_repairs_its_log() {
     // Leader log 1 1 3 3 (term 3) becomes leader of term 4 and appends its
     // no-op at 5; the follower has 1 1 2 2 2 2 from a deposed term-2 leader.
-    let mut leader = Solo::with_log(N1, 3, Params::default(), 3, &[1, 1, 3, 3]);
-    let mut follower = Solo::with_log(N2, 3, Params::default(), 3, &[1, 1, 2, 2, 2, 2]);
-    leader.timer(ELECTION_TIMER);
-    leader.recv(N3, granted(4));
-    assert_eq!(leader.server.role(), Role::Leader);
-    assert_eq!(log_terms(&leader.server), vec![1, 1, 3, 3, 4]);
+    let mut leader = with_log(N1, 3, Params::default(), 3, &[1, 1, 3, 3]);
+    let mut follower = with_log(N2, 3, Params::default(), 3, &[1, 1, 2, 2, 2, 2]);
+    leader.fire(ELECTION_TIMER);
+    leader.deliver(N3, granted(4));
+    assert_eq!(leader.node.role(), Role::Leader);
+    assert_eq!(log_terms(&leader.node), vec![1, 1, 3, 3, 4]);
 
     // The first AppendEntries probes after index 4 (term 3): refused.
-    let effects = leader.run(|_, _| {});
+    let effects = leader.run(|_, _: &mut Ctx<Msg>| {});
     assert!(effects.is_empty());
     let first = Msg::AppendEntries {
         term: 4,
         prev_index: 4,
         prev_term: 3,
-        entries: vec![leader.server.log().get(5).unwrap().clone()],
+        entries: vec![leader.node.log().get(5).unwrap().clone()],
         commit: 0,
         round: 1,
     };
-    let reply = sends(&follower.recv(N1, first)).remove(0).1;
+    let reply = sends(&follower.deliver(N1, first)).remove(0).1;
     assert!(matches!(
         reply,
         Msg::AppendEntriesReply {
@@ -420,7 +365,7 @@ fn raft_5_3_a_leader_backtracks_over_a_whole_conflicting_term_and_the_follower_r
 
     // The leader has no term-2 entry, so it jumps straight to index 3: one
     // round trip instead of one per entry.
-    let effects = leader.recv(N2, reply);
+    let effects = leader.deliver(N2, reply);
     let retry = sends(&effects).remove(0);
     let Msg::AppendEntries {
         prev_index,
@@ -436,11 +381,11 @@ fn raft_5_3_a_leader_backtracks_over_a_whole_conflicting_term_and_the_follower_r
         entries.iter().map(|e| e.term).collect::<Vec<_>>(),
         vec![3, 3, 4]
     );
-    assert_eq!(leader.server.progress(N2).unwrap().next, 3);
+    assert_eq!(leader.node.progress(N2).unwrap().next, 3);
 
     // The follower deletes the conflicting suffix and takes the leader's.
-    let reply = sends(&follower.recv(N1, retry.1)).remove(0).1;
-    assert_eq!(log_terms(&follower.server), vec![1, 1, 3, 3, 4]);
+    let reply = sends(&follower.deliver(N1, retry.1)).remove(0).1;
+    assert_eq!(log_terms(&follower.node), vec![1, 1, 3, 3, 4]);
     assert!(matches!(
         reply,
         Msg::AppendEntriesReply {
@@ -453,15 +398,15 @@ fn raft_5_3_a_leader_backtracks_over_a_whole_conflicting_term_and_the_follower_r
     assert_eq!(follower.disk.get::<Entry>(("log", 3)).unwrap().term, 3);
 
     // Now a majority (leader + follower) holds the term-4 no-op: committed.
-    leader.recv(N2, reply);
-    assert_eq!(leader.server.commit_index(), 5);
-    assert_eq!(leader.server.applied_index(), 5);
+    leader.deliver(N2, reply);
+    assert_eq!(leader.node.commit_index(), 5);
+    assert_eq!(leader.node.applied_index(), 5);
 }
 
 #[test]
 fn raft_5_3_a_delayed_append_does_not_truncate_entries_that_already_match() {
-    let mut s = Solo::with_log(N2, 3, Params::default(), 1, &[1, 1, 1]);
-    s.recv(
+    let mut s = with_log(N2, 3, Params::default(), 1, &[1, 1, 1]);
+    s.deliver(
         N1,
         Msg::AppendEntries {
             term: 1,
@@ -472,8 +417,8 @@ fn raft_5_3_a_delayed_append_does_not_truncate_entries_that_already_match() {
             round: 0,
         },
     );
-    assert_eq!(log_terms(&s.server), vec![1, 1, 1]);
-    assert!(s.server.log().truncations().is_empty());
+    assert_eq!(log_terms(&s.node), vec![1, 1, 1]);
+    assert!(s.node.log().truncations().is_empty());
 }
 
 #[test]
@@ -482,8 +427,8 @@ fn bug_skip_log_check_accepts_entries_after_a_mismatched_previous_entry() {
         skip_log_check: true,
         ..Params::default()
     };
-    let mut s = Solo::with_log(N2, 3, params, 2, &[1, 2]);
-    let effects = s.recv(
+    let mut s = with_log(N2, 3, params, 2, &[1, 2]);
+    let effects = s.deliver(
         N1,
         Msg::AppendEntries {
             term: 3,
@@ -498,7 +443,7 @@ fn bug_skip_log_check_accepts_entries_after_a_mismatched_previous_entry() {
         sends(&effects)[0].1,
         Msg::AppendEntriesReply { success: true, .. }
     ));
-    assert_eq!(log_terms(&s.server), vec![1, 2, 3]);
+    assert_eq!(log_terms(&s.node), vec![1, 2, 3]);
 }
 
 // ---- §5.4.2 Committing entries from previous terms ----
@@ -506,11 +451,11 @@ fn bug_skip_log_check_accepts_entries_after_a_mismatched_previous_entry() {
 /// n1 has an entry of term 2 at index 2 and becomes leader of term 4; n2
 /// reports index 2 replicated. Figure 8: counting is not enough.
 fn figure_8(params: Params) -> Solo {
-    let mut s = Solo::with_log(N1, 3, params, 3, &[1, 2]);
-    s.timer(ELECTION_TIMER);
-    s.recv(N3, granted(4));
-    assert_eq!(log_terms(&s.server), vec![1, 2, 4]);
-    s.recv(N2, ok_reply(4, 2));
+    let mut s = with_log(N1, 3, params, 3, &[1, 2]);
+    s.fire(ELECTION_TIMER);
+    s.deliver(N3, granted(4));
+    assert_eq!(log_terms(&s.node), vec![1, 2, 4]);
+    s.deliver(N2, ok_reply(4, 2));
     s
 }
 
@@ -518,13 +463,13 @@ fn figure_8(params: Params) -> Solo {
 fn raft_5_4_2_an_entry_of_an_older_term_is_not_committed_by_counting_replicas() {
     let mut s = figure_8(Params::default());
     assert_eq!(
-        s.server.commit_index(),
+        s.node.commit_index(),
         0,
         "index 2 is on a majority but of term 2"
     );
     // Once the leader's own no-op reaches a majority, everything before it commits.
-    s.recv(N2, ok_reply(4, 3));
-    assert_eq!(s.server.commit_index(), 3);
+    s.deliver(N2, ok_reply(4, 3));
+    assert_eq!(s.node.commit_index(), 3);
 }
 
 #[test]
@@ -533,16 +478,16 @@ fn bug_commit_old_terms_by_counting_commits_an_older_term_entry_on_a_majority() 
         commit_old_terms_by_counting: true,
         ..Params::default()
     });
-    assert_eq!(s.server.commit_index(), 2);
+    assert_eq!(s.node.commit_index(), 2);
 }
 
 // ---- Persistence (Figure 2) ----
 
 #[test]
 fn figure_2_a_restarted_server_keeps_its_term_vote_and_log() {
-    let mut s = Solo::with_log(N2, 3, Params::default(), 0, &[]);
-    s.recv(N1, vote_request(1, 0, 0));
-    s.recv(
+    let mut s = with_log(N2, 3, Params::default(), 0, &[]);
+    s.deliver(N1, vote_request(1, 0, 0));
+    s.deliver(
         N1,
         Msg::AppendEntries {
             term: 1,
@@ -554,12 +499,12 @@ fn figure_2_a_restarted_server_keeps_its_term_vote_and_log() {
         },
     );
     s.restart();
-    assert_eq!(s.server.term(), 1);
-    assert_eq!(s.server.vote(), Some(N1));
-    assert_eq!(log_terms(&s.server), vec![1, 1]);
+    assert_eq!(s.node.term(), 1);
+    assert_eq!(s.node.vote(), Some(N1));
+    assert_eq!(log_terms(&s.node), vec![1, 1]);
     // The commit index and the state machine are volatile: relearnt from the leader.
-    assert_eq!(s.server.commit_index(), 0);
-    let effects = s.recv(N3, vote_request(1, 2, 1));
+    assert_eq!(s.node.commit_index(), 0);
+    let effects = s.deliver(N3, vote_request(1, 2, 1));
     assert!(matches!(
         sends(&effects)[0].1,
         Msg::RequestVoteReply { granted: false, .. }
@@ -572,12 +517,12 @@ fn bug_forget_vote_on_restart_lets_a_server_vote_twice_in_one_term() {
         forget_vote_on_restart: true,
         ..Params::default()
     };
-    let mut s = Solo::new(N2, 3, 0, params);
-    s.recv(N1, vote_request(1, 0, 0));
+    let mut s = solo(N2, 3, 0, params);
+    s.deliver(N1, vote_request(1, 0, 0));
     s.restart();
-    assert_eq!(s.server.term(), 1);
-    assert_eq!(s.server.vote(), None);
-    let effects = s.recv(N3, vote_request(1, 0, 0));
+    assert_eq!(s.node.term(), 1);
+    assert_eq!(s.node.vote(), None);
+    let effects = s.deliver(N3, vote_request(1, 0, 0));
     assert_eq!(sends(&effects), vec![(N3, granted(1))]);
 }
 
@@ -616,8 +561,8 @@ fn client_replies(effects: &[Effect<Msg>]) -> Vec<(u64, ClientResult)> {
 #[test]
 fn raft_8_a_follower_redirects_a_client_to_the_leader_it_knows() {
     let c1 = NodeId(3);
-    let mut s = Solo::new(N2, 3, 1, Params::default());
-    s.recv(
+    let mut s = solo(N2, 3, 1, Params::default());
+    s.deliver(
         N1,
         Msg::AppendEntries {
             term: 1,
@@ -628,7 +573,7 @@ fn raft_8_a_follower_redirects_a_client_to_the_leader_it_knows() {
             round: 0,
         },
     );
-    let effects = s.recv(c1, client_request(1, OpFn::Read));
+    let effects = s.deliver(c1, client_request(1, OpFn::Read));
     assert_eq!(
         sends(&effects),
         vec![(
@@ -644,31 +589,23 @@ fn raft_8_a_follower_redirects_a_client_to_the_leader_it_knows() {
 #[test]
 fn raft_8_a_retried_command_is_applied_once() {
     let c1 = NodeId(1);
-    let mut s = Solo::new(N1, 1, 1, Params::default());
-    s.timer(ELECTION_TIMER);
+    let mut s = solo(N1, 1, 1, Params::default());
+    s.fire(ELECTION_TIMER);
     assert_eq!(
-        s.server.role(),
+        s.node.role(),
         Role::Leader,
         "a one-server cluster elects itself"
     );
     let append = OpFn::Append(Value::Int(5));
-    let effects = s.recv(c1, client_request(1, append.clone()));
+    let effects = s.deliver(c1, client_request(1, append.clone()));
     assert_eq!(client_replies(&effects), vec![(1, ClientResult::Ok(None))]);
     // The reply was lost; the client retries with the same sequence number.
-    let effects = s.recv(c1, client_request(1, append));
+    let effects = s.deliver(c1, client_request(1, append));
     assert_eq!(client_replies(&effects), vec![(1, ClientResult::Ok(None))]);
-    assert_eq!(
-        s.server.log().last_index(),
-        3,
-        "both attempts are in the log"
-    );
-    assert_eq!(
-        s.server.kv().read("x"),
-        Value::List(vec![5]),
-        "applied once"
-    );
+    assert_eq!(s.node.log().last_index(), 3, "both attempts are in the log");
+    assert_eq!(s.node.kv().read("x"), Value::List(vec![5]), "applied once");
 
-    let effects = s.recv(c1, client_request(2, OpFn::Read));
+    let effects = s.deliver(c1, client_request(2, OpFn::Read));
     assert_eq!(
         client_replies(&effects),
         vec![(2, ClientResult::Ok(Some(Value::List(vec![5]))))]
@@ -681,57 +618,57 @@ fn raft_8_a_restarted_client_is_a_new_session_whose_writes_are_applied() {
     // Keyed by node and seq alone, its new write 1 would be taken for a retry
     // of its old write 1 and answered from the cache without being applied.
     let c1 = NodeId(1);
-    let mut s = Solo::new(N1, 1, 1, Params::default());
-    s.timer(ELECTION_TIMER);
+    let mut s = solo(N1, 1, 1, Params::default());
+    s.fire(ELECTION_TIMER);
     let write = |incarnation, seq, v| Msg::ClientRequest {
         id: request_id(c1, incarnation, seq),
         key: "x".into(),
         f: OpFn::Write(Value::Int(v)),
     };
-    s.recv(c1, write(0, 1, 10));
-    s.recv(c1, write(0, 2, 20));
-    assert_eq!(s.server.kv().read("x"), Value::Int(20));
+    s.deliver(c1, write(0, 1, 10));
+    s.deliver(c1, write(0, 2, 20));
+    assert_eq!(s.node.kv().read("x"), Value::Int(20));
 
     // The client crashes and restarts: incarnation 1, seq 1 again.
-    let effects = s.recv(c1, write(1, 1, 30));
+    let effects = s.deliver(c1, write(1, 1, 30));
     assert_eq!(client_replies(&effects), vec![(1, ClientResult::Ok(None))]);
     assert_eq!(
-        s.server.kv().read("x"),
+        s.node.kv().read("x"),
         Value::Int(30),
         "the new session's write is applied"
     );
 
     // A retry of the old incarnation's last write, delayed in the network,
     // commits now: its process is gone, and it is not applied.
-    let effects = s.recv(c1, write(0, 2, 20));
+    let effects = s.deliver(c1, write(0, 2, 20));
     assert_eq!(client_replies(&effects), vec![], "nobody waits for it");
-    assert_eq!(s.server.kv().read("x"), Value::Int(30));
+    assert_eq!(s.node.kv().read("x"), Value::Int(30));
 
     // The new session goes on as usual, retries included.
-    s.recv(c1, write(1, 2, 40));
-    let effects = s.recv(c1, write(1, 2, 40));
+    s.deliver(c1, write(1, 2, 40));
+    let effects = s.deliver(c1, write(1, 2, 40));
     assert_eq!(client_replies(&effects), vec![(2, ClientResult::Ok(None))]);
-    assert_eq!(s.server.kv().read("x"), Value::Int(40));
+    assert_eq!(s.node.kv().read("x"), Value::Int(40));
 }
 
 #[test]
 fn raft_8_a_cas_with_the_wrong_expected_value_fails() {
     let c1 = NodeId(1);
-    let mut s = Solo::new(N1, 1, 1, Params::default());
-    s.timer(ELECTION_TIMER);
-    s.recv(c1, client_request(1, OpFn::Write(Value::Int(1))));
+    let mut s = solo(N1, 1, 1, Params::default());
+    s.fire(ELECTION_TIMER);
+    s.deliver(c1, client_request(1, OpFn::Write(Value::Int(1))));
     let cas = |e, n| OpFn::Cas {
         expected: Value::Int(e),
         new: Value::Int(n),
     };
-    let effects = s.recv(c1, client_request(2, cas(7, 2)));
+    let effects = s.deliver(c1, client_request(2, cas(7, 2)));
     assert_eq!(
         client_replies(&effects),
         vec![(2, ClientResult::CasMismatch)]
     );
-    let effects = s.recv(c1, client_request(3, cas(1, 2)));
+    let effects = s.deliver(c1, client_request(3, cas(1, 2)));
     assert_eq!(client_replies(&effects), vec![(3, ClientResult::Ok(None))]);
-    assert_eq!(s.server.kv().read("x"), Value::Int(2));
+    assert_eq!(s.node.kv().read("x"), Value::Int(2));
 }
 
 #[test]
@@ -741,12 +678,12 @@ fn dissertation_6_4_a_read_index_read_waits_for_a_heartbeat_round_from_a_majorit
         read_mode: ReadMode::ReadIndex,
         ..Params::default()
     };
-    let mut s = Solo::new(N1, 3, 1, params);
-    s.timer(ELECTION_TIMER);
-    s.recv(N2, granted(1));
-    s.recv(N2, ok_reply(1, 1));
-    assert_eq!(s.server.commit_index(), 1);
-    let effects = s.recv(c1, client_request(1, OpFn::Read));
+    let mut s = solo(N1, 3, 1, params);
+    s.fire(ELECTION_TIMER);
+    s.deliver(N2, granted(1));
+    s.deliver(N2, ok_reply(1, 1));
+    assert_eq!(s.node.commit_index(), 1);
+    let effects = s.deliver(c1, client_request(1, OpFn::Read));
     assert!(
         client_replies(&effects).is_empty(),
         "not before leadership is confirmed"
@@ -758,12 +695,12 @@ fn dissertation_6_4_a_read_index_read_waits_for_a_heartbeat_round_from_a_majorit
             _ => None,
         })
         .unwrap();
-    assert_eq!(s.server.log().last_index(), 1, "the read is not in the log");
+    assert_eq!(s.node.log().last_index(), 1, "the read is not in the log");
     let mut ack = ok_reply(1, 1);
     if let Msg::AppendEntriesReply { round: r, .. } = &mut ack {
         *r = round;
     }
-    let effects = s.recv(N3, ack);
+    let effects = s.deliver(N3, ack);
     assert_eq!(
         client_replies(&effects),
         vec![(1, ClientResult::Ok(Some(Value::Nil)))]
@@ -777,25 +714,25 @@ fn dissertation_6_4_1_a_lease_read_is_answered_alone_while_the_lease_holds() {
         read_mode: ReadMode::Lease,
         ..Params::default()
     };
-    let mut s = Solo::new(N1, 3, 1, params);
-    s.timer(ELECTION_TIMER);
-    s.recv(N2, granted(1));
+    let mut s = solo(N1, 3, 1, params);
+    s.fire(ELECTION_TIMER);
+    s.deliver(N2, granted(1));
     let mut ack = ok_reply(1, 1);
     if let Msg::AppendEntriesReply { round, .. } = &mut ack {
         *round = 1;
     }
-    s.recv(N2, ack);
+    s.deliver(N2, ack);
     // The lease: 150ms from the round's start, times (1 - 0.1) / (1 + 0.1)
     // for drift: about 122.7ms.
     s.now = ms(100);
-    let effects = s.recv(c1, client_request(1, OpFn::Read));
+    let effects = s.deliver(c1, client_request(1, OpFn::Read));
     assert_eq!(
         client_replies(&effects),
         vec![(1, ClientResult::Ok(Some(Value::Nil)))]
     );
     assert!(sends(&effects).len() == 1, "no heartbeat round needed");
     s.now = ms(140);
-    let effects = s.recv(c1, client_request(2, OpFn::Read));
+    let effects = s.deliver(c1, client_request(2, OpFn::Read));
     assert!(
         client_replies(&effects).is_empty(),
         "140ms later the lease is over"
@@ -808,14 +745,14 @@ fn lease_leader() -> Solo {
         read_mode: ReadMode::Lease,
         ..Params::default()
     };
-    let mut s = Solo::new(N1, 3, 1, params);
-    s.timer(ELECTION_TIMER);
-    s.recv(N2, granted(1));
+    let mut s = solo(N1, 3, 1, params);
+    s.fire(ELECTION_TIMER);
+    s.deliver(N2, granted(1));
     let mut ack = ok_reply(1, 1);
     if let Msg::AppendEntriesReply { round, .. } = &mut ack {
         *round = 1;
     }
-    s.recv(N2, ack);
+    s.deliver(N2, ack);
     s
 }
 
@@ -829,14 +766,14 @@ fn dissertation_6_4_1_a_wall_clock_stepped_back_does_not_stretch_the_lease() {
     let mut s = lease_leader();
     s.now = ms(50);
     s.clock = s.clock.set(ms(50), Some(-(ms(1_000) as i64)), None);
-    let effects = s.recv(c1, client_request(1, OpFn::Read));
+    let effects = s.deliver(c1, client_request(1, OpFn::Read));
     assert_eq!(
         client_replies(&effects),
         vec![(1, ClientResult::Ok(Some(Value::Nil)))],
         "inside the lease the step changes nothing"
     );
     s.now = ms(140);
-    let effects = s.recv(c1, client_request(2, OpFn::Read));
+    let effects = s.deliver(c1, client_request(2, OpFn::Read));
     assert!(
         client_replies(&effects).is_empty(),
         "the lease ended 140ms after it began, whatever the wall clock says"
@@ -856,20 +793,20 @@ fn dissertation_6_4_1_the_lease_margin_covers_a_slow_leader_and_fast_followers()
         max_clock_drift: 0.5,
         ..Params::default()
     };
-    let mut s = Solo::new(N1, 3, 1, params);
+    let mut s = solo(N1, 3, 1, params);
     s.clock = Clock::default().set(0, None, Some(-0.5));
-    s.timer(ELECTION_TIMER);
-    s.recv(N2, granted(1));
+    s.fire(ELECTION_TIMER);
+    s.deliver(N2, granted(1));
     let mut ack = ok_reply(1, 1);
     if let Msg::AppendEntriesReply { round, .. } = &mut ack {
         *round = 1;
     }
-    s.recv(N2, ack);
+    s.deliver(N2, ack);
     s.now = ms(99);
-    let effects = s.recv(c1, client_request(1, OpFn::Read));
+    let effects = s.deliver(c1, client_request(1, OpFn::Read));
     assert_eq!(client_replies(&effects).len(), 1, "99ms real: inside");
     s.now = ms(101);
-    let effects = s.recv(c1, client_request(2, OpFn::Read));
+    let effects = s.deliver(c1, client_request(2, OpFn::Read));
     assert!(client_replies(&effects).is_empty(), "101ms real: over");
 }
 
@@ -882,9 +819,9 @@ fn dissertation_6_4_1_a_wall_clock_stepped_forward_does_not_end_a_followers_prom
         read_mode: ReadMode::Lease,
         ..Params::default()
     };
-    let mut s = Solo::new(N2, 3, 0, params);
+    let mut s = solo(N2, 3, 0, params);
     s.now = ms(1_000);
-    s.recv(
+    s.deliver(
         N1,
         Msg::AppendEntries {
             term: 1,
@@ -898,7 +835,7 @@ fn dissertation_6_4_1_a_wall_clock_stepped_forward_does_not_end_a_followers_prom
     s.now = ms(1_010);
     s.clock = s.clock.set(ms(1_010), Some(ms(1_000) as i64), None);
     s.now = ms(1_020);
-    let effects = s.recv(N3, vote_request(2, 0, 0));
+    let effects = s.deliver(N3, vote_request(2, 0, 0));
     assert!(matches!(
         sends(&effects)[0].1,
         Msg::RequestVoteReply { granted: false, .. }
@@ -1264,23 +1201,23 @@ fn invariant_forget_vote_on_restart_can_elect_two_leaders_in_one_term() {
     // Drive three servers by hand: n1 wins term 1 with n2's vote; n2 restarts
     // and forgets; n3, also in term 1, wins with n2's second vote.
     let cluster_nodes: Vec<Solo> = (0..3)
-        .map(|i| Solo::new(NodeId(i), 3, 0, params.clone()))
+        .map(|i| solo(NodeId(i), 3, 0, params.clone()))
         .collect();
     let [mut n1, mut n2, mut n3] = <[Solo; 3]>::try_from(cluster_nodes).ok().unwrap();
-    n1.timer(ELECTION_TIMER);
-    let reply = sends(&n2.recv(N1, vote_request(1, 0, 0))).remove(0).1;
-    n1.recv(N2, reply);
-    assert_eq!(n1.server.role(), Role::Leader);
+    n1.fire(ELECTION_TIMER);
+    let reply = sends(&n2.deliver(N1, vote_request(1, 0, 0))).remove(0).1;
+    n1.deliver(N2, reply);
+    assert_eq!(n1.node.role(), Role::Leader);
     n2.restart();
-    n3.timer(ELECTION_TIMER);
-    let reply = sends(&n2.recv(N3, vote_request(1, 0, 0))).remove(0).1;
-    n3.recv(N2, reply);
-    assert_eq!(n3.server.role(), Role::Leader);
+    n3.fire(ELECTION_TIMER);
+    let reply = sends(&n2.deliver(N3, vote_request(1, 0, 0))).remove(0).1;
+    n3.deliver(N2, reply);
+    assert_eq!(n3.node.role(), Role::Leader);
 
     let mut checker = Checker::default();
     let mut out = Vec::new();
-    checker.check_server(&n1.server, &mut out);
-    checker.check_server(&n3.server, &mut out);
+    checker.check_server(&n1.node, &mut out);
+    checker.check_server(&n3.node, &mut out);
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].invariant, "election-safety");
     assert_eq!(out[0].detail, "two leaders in term 1: n1 and n3");
@@ -1290,12 +1227,12 @@ fn invariant_forget_vote_on_restart_can_elect_two_leaders_in_one_term() {
 fn invariant_state_machine_safety_catches_two_commands_applied_at_one_index() {
     // Two followers told by two different "leaders" of term 1 to apply two
     // different commands at index 1 (a world where election safety broke).
-    let mut n2 = Solo::new(N2, 3, 0, Params::default());
-    let mut n3 = Solo::new(N3, 3, 0, Params::default());
+    let mut n2 = solo(N2, 3, 0, Params::default());
+    let mut n3 = solo(N3, 3, 0, Params::default());
     let mut other = entry(1, 1);
     other.command = Command::Noop.into();
     for (s, e) in [(&mut n2, entry(1, 1)), (&mut n3, other)] {
-        s.recv(
+        s.deliver(
             N1,
             Msg::AppendEntries {
                 term: 1,
@@ -1306,12 +1243,12 @@ fn invariant_state_machine_safety_catches_two_commands_applied_at_one_index() {
                 round: 0,
             },
         );
-        assert_eq!(s.server.applied_index(), 1);
+        assert_eq!(s.node.applied_index(), 1);
     }
     let mut checker = Checker::default();
     let mut out = Vec::new();
-    checker.check_server(&n2.server, &mut out);
-    checker.check_server(&n3.server, &mut out);
+    checker.check_server(&n2.node, &mut out);
+    checker.check_server(&n3.node, &mut out);
     let names: Vec<&str> = out.iter().map(|v| v.invariant).collect();
     assert_eq!(names, vec!["log-matching", "state-machine-safety"]);
 }
@@ -1383,9 +1320,9 @@ pre_vote = true
 
 #[test]
 fn node_status_reports_the_fields_the_tui_shows() {
-    let mut s = Solo::new(N1, 1, 0, Params::default());
-    s.timer(ELECTION_TIMER);
-    let node = RaftNode::Server(s.server.clone());
+    let mut s = solo(N1, 1, 0, Params::default());
+    s.fire(ELECTION_TIMER);
+    let node = RaftNode::Server(s.node.clone());
     assert_eq!(node.role(), "leader");
     let st = node.status();
     let names: Vec<&str> = st.fields.iter().map(|f| f.0).collect();
@@ -1404,11 +1341,11 @@ fn dissertation_9_6_a_pre_candidate_asks_without_raising_any_term() {
         pre_vote: true,
         ..Params::default()
     };
-    let mut s = Solo::with_log(N1, 3, params.clone(), 2, &[1, 2]);
-    let effects = s.timer(ELECTION_TIMER);
-    assert_eq!(s.server.role(), Role::PreCandidate);
+    let mut s = with_log(N1, 3, params.clone(), 2, &[1, 2]);
+    let effects = s.fire(ELECTION_TIMER);
+    assert_eq!(s.node.role(), Role::PreCandidate);
     assert_eq!(
-        s.server.term(),
+        s.node.term(),
         2,
         "the term is raised only by a real election"
     );
@@ -1421,20 +1358,20 @@ fn dissertation_9_6_a_pre_candidate_asks_without_raising_any_term() {
     assert_eq!(sends(&effects), vec![(N2, pre.clone()), (N3, pre.clone())]);
 
     // A voter answers without changing its term or its vote.
-    let mut voter = Solo::with_log(N2, 3, params, 2, &[1, 2]);
-    let effects = voter.recv(N1, pre);
+    let mut voter = with_log(N2, 3, params, 2, &[1, 2]);
+    let effects = voter.deliver(N1, pre);
     let reply = Msg::RequestVoteReply {
         term: 3,
         granted: true,
         pre_vote: true,
     };
     assert_eq!(sends(&effects), vec![(N1, reply.clone())]);
-    assert_eq!((voter.server.term(), voter.server.vote()), (2, None));
+    assert_eq!((voter.node.term(), voter.node.vote()), (2, None));
 
     // A majority of pre-votes starts the real election.
-    let effects = s.recv(N2, reply);
-    assert_eq!(s.server.role(), Role::Candidate);
-    assert_eq!(s.server.term(), 3);
+    let effects = s.deliver(N2, reply);
+    assert_eq!(s.node.role(), Role::Candidate);
+    assert_eq!(s.node.term(), 3);
     assert!(sends(&effects)
         .iter()
         .all(|(_, m)| *m == vote_request(3, 2, 2)));
@@ -1446,8 +1383,8 @@ fn dissertation_4_2_3_a_follower_that_heard_its_leader_recently_disregards_a_vot
         check_quorum: true,
         ..Params::default()
     };
-    let mut s = Solo::new(N2, 3, 0, params);
-    s.recv(
+    let mut s = solo(N2, 3, 0, params);
+    s.deliver(
         N1,
         Msg::AppendEntries {
             term: 1,
@@ -1459,7 +1396,7 @@ fn dissertation_4_2_3_a_follower_that_heard_its_leader_recently_disregards_a_vot
         },
     );
     s.now = ms(100);
-    let effects = s.recv(N3, vote_request(5, 9, 4));
+    let effects = s.deliver(N3, vote_request(5, 9, 4));
     assert!(matches!(
         sends(&effects)[0].1,
         Msg::RequestVoteReply {
@@ -1468,16 +1405,17 @@ fn dissertation_4_2_3_a_follower_that_heard_its_leader_recently_disregards_a_vot
             ..
         }
     ));
-    assert_eq!(s.server.term(), 1, "the disruptive term is not adopted");
+    assert_eq!(s.node.term(), 1, "the disruptive term is not adopted");
     // Once the minimum election timeout has passed without the leader, it votes.
     s.now = ms(200);
-    let effects = s.recv(N3, vote_request(5, 9, 4));
+    let effects = s.deliver(N3, vote_request(5, 9, 4));
     assert_eq!(sends(&effects), vec![(N3, granted(5))]);
 }
 
 // ---- The client ----
 
-fn client_node(servers: usize) -> (Client, Cluster) {
+/// The client of `servers` servers, retrying three times 10ms apart.
+fn client_node(servers: usize) -> Harness<RaftNode> {
     let cluster = Cluster::new(servers, 1);
     let config = ClientConfig {
         timeout: ms(100),
@@ -1487,65 +1425,41 @@ fn client_node(servers: usize) -> (Client, Cluster) {
         },
     };
     let id = cluster.clients()[0];
-    (Client::new(id, cluster.servers(), config), cluster)
+    let client = Client::new(id, cluster.servers(), config);
+    Harness::new(cluster, id, RaftNode::Client(client)).seeded(1)
 }
 
-fn drive_client(
-    c: &mut Client,
-    cluster: &Cluster,
-    f: impl FnOnce(&mut Client, &mut Ctx<Msg>),
-) -> Vec<Effect<Msg>> {
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let mut disk = Disk::default();
-    let mut effects = Vec::new();
-    let me = cluster.clients()[0];
-    let mut ctx = Ctx::new(
-        me,
-        0,
-        Clock::default(),
-        &mut rng,
-        &mut disk,
-        cluster,
-        &mut effects,
-    );
-    f(c, &mut ctx);
-    effects
+fn client_of(h: &Harness<RaftNode>) -> &Client {
+    h.node.as_client().expect("the client")
 }
 
 #[test]
 fn raft_8_a_client_follows_the_leader_hint_and_retries_with_the_same_sequence_number() {
-    let (mut c, cluster) = client_node(3);
+    let mut c = client_node(3);
     let req = Request {
         id: OpId(7),
         key: "k".into(),
         f: OpFn::Write(Value::Int(1)),
     };
-    let effects = drive_client(&mut c, &cluster, |c, ctx| c.on_request(ctx, req));
+    let effects = c.request(req);
     let (first, msg) = sends(&effects).remove(0);
     assert_eq!(msg, client_request_on("k", 1, OpFn::Write(Value::Int(1))));
 
     // "Not the leader; n3 is."
-    let effects = drive_client(&mut c, &cluster, |c, ctx| {
-        c.on_message(
-            ctx,
-            first,
-            Msg::ClientReply {
-                id: request_id(NodeId(3), 0, 1),
-                result: ClientResult::NotLeader(Some(N3)),
-            },
-        )
-    });
+    let effects = c.deliver(
+        first,
+        Msg::ClientReply {
+            id: request_id(NodeId(3), 0, 1),
+            result: ClientResult::NotLeader(Some(N3)),
+        },
+    );
     assert_eq!(sends(&effects)[0].0, N3);
-    assert_eq!(c.leader(), Some(N3));
+    assert_eq!(client_of(&c).leader(), Some(N3));
 
     // The attempt times out: the retry keeps sequence number 1, so the
     // session table applies the write once even if both attempts land.
-    drive_client(&mut c, &cluster, |c, ctx| {
-        c.on_timer(ctx, sim::client::ATTEMPT_TIMER)
-    });
-    let effects = drive_client(&mut c, &cluster, |c, ctx| {
-        c.on_timer(ctx, sim::client::BACKOFF_TIMER)
-    });
+    c.fire(sim::client::ATTEMPT_TIMER);
+    let effects = c.fire(sim::client::BACKOFF_TIMER);
     let (to, msg) = sends(&effects).remove(0);
     assert_ne!(to, N3, "a silent leader is abandoned for the next server");
     assert_eq!(msg, client_request_on("k", 1, OpFn::Write(Value::Int(1))));
@@ -1555,7 +1469,7 @@ fn raft_8_a_client_follows_the_leader_hint_and_retries_with_the_same_sequence_nu
         id: request_id(NodeId(3), 0, 1),
         result: ClientResult::Ok(None),
     };
-    let effects = drive_client(&mut c, &cluster, |c, ctx| c.on_message(ctx, to, ok.clone()));
+    let effects = c.deliver(to, ok.clone());
     assert!(effects.iter().any(|e| matches!(
         e,
         Effect::Complete {
@@ -1564,9 +1478,9 @@ fn raft_8_a_client_follows_the_leader_hint_and_retries_with_the_same_sequence_nu
             ..
         }
     )));
-    let effects = drive_client(&mut c, &cluster, |c, ctx| c.on_message(ctx, N3, ok));
+    let effects = c.deliver(N3, ok);
     assert!(effects.is_empty());
-    assert!(!c.busy());
+    assert!(!client_of(&c).busy());
 }
 
 /// Request `seq` of the client of `client_node` (`NodeId(3)`).
@@ -1585,8 +1499,8 @@ fn invariant_leader_completeness_catches_a_leader_without_a_committed_entry() {
     // n2 learns that entry 1 (term 1) is committed; n3, with an empty log,
     // is made leader of term 2 by hand (two votes it could never get in a
     // correct run, since n2's log is more up to date).
-    let mut n2 = Solo::new(N2, 3, 0, Params::default());
-    n2.recv(
+    let mut n2 = solo(N2, 3, 0, Params::default());
+    n2.deliver(
         N1,
         Msg::AppendEntries {
             term: 1,
@@ -1597,28 +1511,28 @@ fn invariant_leader_completeness_catches_a_leader_without_a_committed_entry() {
             round: 0,
         },
     );
-    let mut n3 = Solo::with_log(N3, 3, Params::default(), 1, &[]);
-    n3.timer(ELECTION_TIMER);
-    n3.recv(N1, granted(2));
-    assert_eq!(n3.server.role(), Role::Leader);
+    let mut n3 = with_log(N3, 3, Params::default(), 1, &[]);
+    n3.fire(ELECTION_TIMER);
+    n3.deliver(N1, granted(2));
+    assert_eq!(n3.node.role(), Role::Leader);
 
     let mut checker = Checker::default();
     let mut out = Vec::new();
-    checker.check_server(&n2.server, &mut out);
+    checker.check_server(&n2.node, &mut out);
     assert!(out.is_empty());
-    checker.check_server(&n3.server, &mut out);
+    checker.check_server(&n3.node, &mut out);
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].invariant, "leader-completeness");
     assert!(out[0].detail.contains("without committed entry 1 (term 1)"));
     // Reported once, not at every later step.
-    checker.check_server(&n3.server, &mut out);
+    checker.check_server(&n3.node, &mut out);
     assert_eq!(out.len(), 1);
 }
 
 #[test]
 fn invariant_the_checker_rechecks_a_restarted_server_from_scratch() {
-    let mut s = Solo::new(N2, 3, 0, Params::default());
-    s.recv(
+    let mut s = solo(N2, 3, 0, Params::default());
+    s.deliver(
         N1,
         Msg::AppendEntries {
             term: 1,
@@ -1631,10 +1545,10 @@ fn invariant_the_checker_rechecks_a_restarted_server_from_scratch() {
     );
     let mut checker = Checker::default();
     let mut out = Vec::new();
-    checker.check_server(&s.server, &mut out);
+    checker.check_server(&s.node, &mut out);
     s.restart();
-    checker.check_server(&s.server, &mut out);
-    s.recv(
+    checker.check_server(&s.node, &mut out);
+    s.deliver(
         N1,
         Msg::AppendEntries {
             term: 1,
@@ -1645,8 +1559,8 @@ fn invariant_the_checker_rechecks_a_restarted_server_from_scratch() {
             round: 0,
         },
     );
-    assert_eq!(s.server.applied_index(), 2, "replayed from the log on disk");
-    checker.check_server(&s.server, &mut out);
+    assert_eq!(s.node.applied_index(), 2, "replayed from the log on disk");
+    checker.check_server(&s.node, &mut out);
     assert!(out.is_empty(), "{out:?}");
 }
 
@@ -1655,8 +1569,8 @@ fn invariant_leader_completeness_asks_nothing_of_a_leader_of_an_earlier_term() {
     // A candidate of term 2 that was paused while its votes were in flight
     // can become leader after term 5 committed entries. Figure 3 asks leaders
     // of *later* terms to hold those entries; this one need not.
-    let mut n2 = Solo::new(N2, 3, 0, Params::default());
-    n2.recv(
+    let mut n2 = solo(N2, 3, 0, Params::default());
+    n2.deliver(
         N1,
         Msg::AppendEntries {
             term: 5,
@@ -1667,14 +1581,14 @@ fn invariant_leader_completeness_asks_nothing_of_a_leader_of_an_earlier_term() {
             round: 0,
         },
     );
-    let mut n3 = Solo::with_log(N3, 3, Params::default(), 1, &[]);
-    n3.timer(ELECTION_TIMER);
-    n3.recv(N1, granted(2));
-    assert_eq!((n3.server.role(), n3.server.term()), (Role::Leader, 2));
+    let mut n3 = with_log(N3, 3, Params::default(), 1, &[]);
+    n3.fire(ELECTION_TIMER);
+    n3.deliver(N1, granted(2));
+    assert_eq!((n3.node.role(), n3.node.term()), (Role::Leader, 2));
     let mut checker = Checker::default();
     let mut out = Vec::new();
-    checker.check_server(&n2.server, &mut out);
-    checker.check_server(&n3.server, &mut out);
+    checker.check_server(&n2.node, &mut out);
+    checker.check_server(&n3.node, &mut out);
     assert!(out.is_empty(), "{out:?}");
 }
 
@@ -1684,16 +1598,16 @@ fn dissertation_6_4_1_with_leases_a_restarted_server_waits_an_election_timeout_b
         read_mode: ReadMode::Lease,
         ..Params::default()
     };
-    let mut s = Solo::new(N2, 3, 0, params);
+    let mut s = solo(N2, 3, 0, params);
     s.now = ms(1_000);
     s.run(|s, ctx| s.on_start(ctx));
     s.now = ms(1_100);
-    let effects = s.recv(N3, vote_request(1, 0, 0));
+    let effects = s.deliver(N3, vote_request(1, 0, 0));
     assert!(matches!(
         sends(&effects)[0].1,
         Msg::RequestVoteReply { granted: false, .. }
     ));
     s.now = ms(1_151);
-    let effects = s.recv(N3, vote_request(1, 0, 0));
+    let effects = s.deliver(N3, vote_request(1, 0, 0));
     assert_eq!(sends(&effects), vec![(N3, granted(1))]);
 }
