@@ -89,7 +89,24 @@ fn granted(term: u64) -> Msg {
     }
 }
 
+/// AppendEntries of heartbeat round 0.
+fn append(term: u64, prev_index: u64, prev_term: u64, entries: Vec<Entry>, commit: u64) -> Msg {
+    Msg::AppendEntries {
+        term,
+        prev_index,
+        prev_term,
+        entries,
+        commit,
+        round: 0,
+    }
+}
+
 fn ok_reply(term: u64, match_index: u64) -> Msg {
+    ack(term, match_index, 0)
+}
+
+/// A successful AppendEntriesReply acknowledging heartbeat round `round`.
+fn ack(term: u64, match_index: u64, round: u64) -> Msg {
     Msg::AppendEntriesReply {
         term,
         success: true,
@@ -97,8 +114,14 @@ fn ok_reply(term: u64, match_index: u64) -> Msg {
         rejected: 0,
         conflict_term: None,
         conflict_index: 0,
-        round: 0,
+        round,
     }
+}
+
+/// n1 times out and wins term 1 with n2's vote.
+fn win_term_1(s: &mut Solo) {
+    s.fire(ELECTION_TIMER);
+    s.deliver(N2, granted(1));
 }
 
 fn log_terms(s: &Server) -> Vec<u64> {
@@ -112,7 +135,7 @@ fn log_terms(s: &Server) -> Vec<u64> {
 #[test]
 fn raft_5_2_a_follower_starts_with_a_randomized_election_timer() {
     let mut s = solo(N1, 3, 0, Params::default());
-    let effects = s.run(|s, ctx| s.on_start(ctx));
+    let effects = s.start();
     assert_eq!(effects.len(), 1);
     let Effect::SetTimer { id, after } = effects[0] else {
         panic!("{effects:?}")
@@ -137,9 +160,7 @@ fn raft_5_2_a_follower_that_times_out_becomes_candidate_and_requests_votes() {
         sends(&effects),
         vec![(N2, vote_request(1, 0, 0)), (N3, vote_request(1, 0, 0))]
     );
-    assert!(effects
-        .iter()
-        .any(|e| matches!(e, Effect::SetTimer { id, .. } if *id == ELECTION_TIMER)));
+    assert!(effects.timer(ELECTION_TIMER).is_some());
 }
 
 #[test]
@@ -158,9 +179,7 @@ fn raft_5_2_a_candidate_with_a_majority_of_votes_becomes_leader_and_appends_a_no
             matches!(m, Msg::AppendEntries { term: 1, prev_index: 0, entries, .. } if entries.len() == 1)
         );
     }
-    assert!(effects
-        .iter()
-        .any(|e| matches!(e, Effect::SetTimer { id, .. } if *id == HEARTBEAT_TIMER)));
+    assert!(effects.timer(HEARTBEAT_TIMER).is_some());
 }
 
 #[test]
@@ -216,17 +235,7 @@ fn raft_5_4_1_a_vote_is_refused_to_a_candidate_with_a_less_up_to_date_log() {
 #[test]
 fn raft_5_1_a_message_from_a_stale_term_is_rejected_with_the_current_term() {
     let mut s = with_log(N2, 3, Params::default(), 3, &[1]);
-    let effects = s.deliver(
-        N1,
-        Msg::AppendEntries {
-            term: 2,
-            prev_index: 1,
-            prev_term: 1,
-            entries: vec![entry(2, 2)],
-            commit: 1,
-            round: 0,
-        },
-    );
+    let effects = s.deliver(N1, append(2, 1, 1, vec![entry(2, 2)], 1));
     let out = sends(&effects);
     assert!(matches!(
         out[0].1,
@@ -253,8 +262,7 @@ fn raft_5_1_a_message_from_a_stale_term_is_rejected_with_the_current_term() {
 #[test]
 fn raft_5_1_a_leader_that_sees_a_higher_term_steps_down() {
     let mut s = solo(N1, 3, 0, Params::default());
-    s.fire(ELECTION_TIMER);
-    s.deliver(N2, granted(1));
+    win_term_1(&mut s);
     assert_eq!(s.node.role(), Role::Leader);
     s.deliver(
         N3,
@@ -280,17 +288,7 @@ fn raft_5_3_a_follower_rejects_entries_whose_previous_entry_does_not_match_and_h
 ) {
     // Follower log: terms 1 1 2 2 2. The leader (term 3) thinks index 5 has term 3.
     let mut s = with_log(N2, 3, Params::default(), 2, &[1, 1, 2, 2, 2]);
-    let effects = s.deliver(
-        N1,
-        Msg::AppendEntries {
-            term: 3,
-            prev_index: 5,
-            prev_term: 3,
-            entries: vec![],
-            commit: 0,
-            round: 0,
-        },
-    );
+    let effects = s.deliver(N1, append(3, 5, 3, vec![], 0));
     assert_eq!(
         sends(&effects),
         vec![(
@@ -307,17 +305,7 @@ fn raft_5_3_a_follower_rejects_entries_whose_previous_entry_does_not_match_and_h
         )]
     );
     // Past the end of the log: the hint is the log's end.
-    let effects = s.deliver(
-        N1,
-        Msg::AppendEntries {
-            term: 3,
-            prev_index: 9,
-            prev_term: 3,
-            entries: vec![],
-            commit: 0,
-            round: 0,
-        },
-    );
+    let effects = s.deliver(N1, append(3, 9, 3, vec![], 0));
     assert!(matches!(
         sends(&effects)[0].1,
         Msg::AppendEntriesReply {
@@ -406,17 +394,7 @@ fn raft_5_3_a_leader_backtracks_over_a_whole_conflicting_term_and_the_follower_r
 #[test]
 fn raft_5_3_a_delayed_append_does_not_truncate_entries_that_already_match() {
     let mut s = with_log(N2, 3, Params::default(), 1, &[1, 1, 1]);
-    s.deliver(
-        N1,
-        Msg::AppendEntries {
-            term: 1,
-            prev_index: 0,
-            prev_term: 0,
-            entries: vec![entry(1, 1)],
-            commit: 0,
-            round: 0,
-        },
-    );
+    s.deliver(N1, append(1, 0, 0, vec![entry(1, 1)], 0));
     assert_eq!(log_terms(&s.node), vec![1, 1, 1]);
     assert!(s.node.log().truncations().is_empty());
 }
@@ -428,17 +406,7 @@ fn bug_skip_log_check_accepts_entries_after_a_mismatched_previous_entry() {
         ..Params::default()
     };
     let mut s = with_log(N2, 3, params, 2, &[1, 2]);
-    let effects = s.deliver(
-        N1,
-        Msg::AppendEntries {
-            term: 3,
-            prev_index: 2,
-            prev_term: 3,
-            entries: vec![entry(3, 3)],
-            commit: 0,
-            round: 0,
-        },
-    );
+    let effects = s.deliver(N1, append(3, 2, 3, vec![entry(3, 3)], 0));
     assert!(matches!(
         sends(&effects)[0].1,
         Msg::AppendEntriesReply { success: true, .. }
@@ -487,17 +455,7 @@ fn bug_commit_old_terms_by_counting_commits_an_older_term_entry_on_a_majority() 
 fn figure_2_a_restarted_server_keeps_its_term_vote_and_log() {
     let mut s = with_log(N2, 3, Params::default(), 0, &[]);
     s.deliver(N1, vote_request(1, 0, 0));
-    s.deliver(
-        N1,
-        Msg::AppendEntries {
-            term: 1,
-            prev_index: 0,
-            prev_term: 0,
-            entries: vec![entry(1, 1), entry(1, 2)],
-            commit: 1,
-            round: 0,
-        },
-    );
+    s.deliver(N1, append(1, 0, 0, vec![entry(1, 1), entry(1, 2)], 1));
     s.restart();
     assert_eq!(s.node.term(), 1);
     assert_eq!(s.node.vote(), Some(N1));
@@ -562,17 +520,7 @@ fn client_replies(effects: &[Effect<Msg>]) -> Vec<(u64, ClientResult)> {
 fn raft_8_a_follower_redirects_a_client_to_the_leader_it_knows() {
     let c1 = NodeId(3);
     let mut s = solo(N2, 3, 1, Params::default());
-    s.deliver(
-        N1,
-        Msg::AppendEntries {
-            term: 1,
-            prev_index: 0,
-            prev_term: 0,
-            entries: vec![],
-            commit: 0,
-            round: 0,
-        },
-    );
+    s.deliver(N1, append(1, 0, 0, vec![], 0));
     let effects = s.deliver(c1, client_request(1, OpFn::Read));
     assert_eq!(
         sends(&effects),
@@ -679,8 +627,7 @@ fn dissertation_6_4_a_read_index_read_waits_for_a_heartbeat_round_from_a_majorit
         ..Params::default()
     };
     let mut s = solo(N1, 3, 1, params);
-    s.fire(ELECTION_TIMER);
-    s.deliver(N2, granted(1));
+    win_term_1(&mut s);
     s.deliver(N2, ok_reply(1, 1));
     assert_eq!(s.node.commit_index(), 1);
     let effects = s.deliver(c1, client_request(1, OpFn::Read));
@@ -696,11 +643,7 @@ fn dissertation_6_4_a_read_index_read_waits_for_a_heartbeat_round_from_a_majorit
         })
         .unwrap();
     assert_eq!(s.node.log().last_index(), 1, "the read is not in the log");
-    let mut ack = ok_reply(1, 1);
-    if let Msg::AppendEntriesReply { round: r, .. } = &mut ack {
-        *r = round;
-    }
-    let effects = s.deliver(N3, ack);
+    let effects = s.deliver(N3, ack(1, 1, round));
     assert_eq!(
         client_replies(&effects),
         vec![(1, ClientResult::Ok(Some(Value::Nil)))]
@@ -710,18 +653,7 @@ fn dissertation_6_4_a_read_index_read_waits_for_a_heartbeat_round_from_a_majorit
 #[test]
 fn dissertation_6_4_1_a_lease_read_is_answered_alone_while_the_lease_holds() {
     let c1 = NodeId(3);
-    let params = Params {
-        read_mode: ReadMode::Lease,
-        ..Params::default()
-    };
-    let mut s = solo(N1, 3, 1, params);
-    s.fire(ELECTION_TIMER);
-    s.deliver(N2, granted(1));
-    let mut ack = ok_reply(1, 1);
-    if let Msg::AppendEntriesReply { round, .. } = &mut ack {
-        *round = 1;
-    }
-    s.deliver(N2, ack);
+    let mut s = lease_leader();
     // The lease: 150ms from the round's start, times (1 - 0.1) / (1 + 0.1)
     // for drift: about 122.7ms.
     s.now = ms(100);
@@ -739,20 +671,20 @@ fn dissertation_6_4_1_a_lease_read_is_answered_alone_while_the_lease_holds() {
     );
 }
 
-/// A leader whose lease is confirmed at 0 (round 1 acknowledged).
-fn lease_leader() -> Solo {
-    let params = Params {
+/// Lease reads, everything else the default.
+fn lease_params() -> Params {
+    Params {
         read_mode: ReadMode::Lease,
         ..Params::default()
-    };
-    let mut s = solo(N1, 3, 1, params);
-    s.fire(ELECTION_TIMER);
-    s.deliver(N2, granted(1));
-    let mut ack = ok_reply(1, 1);
-    if let Msg::AppendEntriesReply { round, .. } = &mut ack {
-        *round = 1;
     }
-    s.deliver(N2, ack);
+}
+
+/// A leader whose lease is confirmed at 0 (round 1 acknowledged).
+fn lease_leader() -> Solo {
+    let params = lease_params();
+    let mut s = solo(N1, 3, 1, params);
+    win_term_1(&mut s);
+    s.deliver(N2, ack(1, 1, 1));
     s
 }
 
@@ -795,13 +727,8 @@ fn dissertation_6_4_1_the_lease_margin_covers_a_slow_leader_and_fast_followers()
     };
     let mut s = solo(N1, 3, 1, params);
     s.clock = Clock::default().set(0, None, Some(-0.5));
-    s.fire(ELECTION_TIMER);
-    s.deliver(N2, granted(1));
-    let mut ack = ok_reply(1, 1);
-    if let Msg::AppendEntriesReply { round, .. } = &mut ack {
-        *round = 1;
-    }
-    s.deliver(N2, ack);
+    win_term_1(&mut s);
+    s.deliver(N2, ack(1, 1, 1));
     s.now = ms(99);
     let effects = s.deliver(c1, client_request(1, OpFn::Read));
     assert_eq!(client_replies(&effects).len(), 1, "99ms real: inside");
@@ -815,10 +742,7 @@ fn dissertation_6_4_1_a_wall_clock_stepped_forward_does_not_end_a_followers_prom
     // The follower's side of the lease: no vote for anyone within
     // election_timeout_min of hearing from the leader, by its monotonic
     // clock. A wall clock stepped 1s forward must not end the promise early.
-    let params = Params {
-        read_mode: ReadMode::Lease,
-        ..Params::default()
-    };
+    let params = lease_params();
     let mut s = solo(N2, 3, 0, params);
     s.now = ms(1_000);
     s.deliver(
@@ -1232,17 +1156,7 @@ fn invariant_state_machine_safety_catches_two_commands_applied_at_one_index() {
     let mut other = entry(1, 1);
     other.command = Command::Noop.into();
     for (s, e) in [(&mut n2, entry(1, 1)), (&mut n3, other)] {
-        s.deliver(
-            N1,
-            Msg::AppendEntries {
-                term: 1,
-                prev_index: 0,
-                prev_term: 0,
-                entries: vec![e],
-                commit: 1,
-                round: 0,
-            },
-        );
+        s.deliver(N1, append(1, 0, 0, vec![e], 1));
         assert_eq!(s.node.applied_index(), 1);
     }
     let mut checker = Checker::default();
@@ -1384,17 +1298,7 @@ fn dissertation_4_2_3_a_follower_that_heard_its_leader_recently_disregards_a_vot
         ..Params::default()
     };
     let mut s = solo(N2, 3, 0, params);
-    s.deliver(
-        N1,
-        Msg::AppendEntries {
-            term: 1,
-            prev_index: 0,
-            prev_term: 0,
-            entries: vec![],
-            commit: 0,
-            round: 0,
-        },
-    );
+    s.deliver(N1, append(1, 0, 0, vec![], 0));
     s.now = ms(100);
     let effects = s.deliver(N3, vote_request(5, 9, 4));
     assert!(matches!(
@@ -1500,17 +1404,7 @@ fn invariant_leader_completeness_catches_a_leader_without_a_committed_entry() {
     // is made leader of term 2 by hand (two votes it could never get in a
     // correct run, since n2's log is more up to date).
     let mut n2 = solo(N2, 3, 0, Params::default());
-    n2.deliver(
-        N1,
-        Msg::AppendEntries {
-            term: 1,
-            prev_index: 0,
-            prev_term: 0,
-            entries: vec![entry(1, 1)],
-            commit: 1,
-            round: 0,
-        },
-    );
+    n2.deliver(N1, append(1, 0, 0, vec![entry(1, 1)], 1));
     let mut n3 = with_log(N3, 3, Params::default(), 1, &[]);
     n3.fire(ELECTION_TIMER);
     n3.deliver(N1, granted(2));
@@ -1532,33 +1426,13 @@ fn invariant_leader_completeness_catches_a_leader_without_a_committed_entry() {
 #[test]
 fn invariant_the_checker_rechecks_a_restarted_server_from_scratch() {
     let mut s = solo(N2, 3, 0, Params::default());
-    s.deliver(
-        N1,
-        Msg::AppendEntries {
-            term: 1,
-            prev_index: 0,
-            prev_term: 0,
-            entries: vec![entry(1, 1), entry(1, 2)],
-            commit: 2,
-            round: 0,
-        },
-    );
+    s.deliver(N1, append(1, 0, 0, vec![entry(1, 1), entry(1, 2)], 2));
     let mut checker = Checker::default();
     let mut out = Vec::new();
     checker.check_server(&s.node, &mut out);
     s.restart();
     checker.check_server(&s.node, &mut out);
-    s.deliver(
-        N1,
-        Msg::AppendEntries {
-            term: 1,
-            prev_index: 2,
-            prev_term: 1,
-            entries: vec![],
-            commit: 2,
-            round: 0,
-        },
-    );
+    s.deliver(N1, append(1, 2, 1, vec![], 2));
     assert_eq!(s.node.applied_index(), 2, "replayed from the log on disk");
     checker.check_server(&s.node, &mut out);
     assert!(out.is_empty(), "{out:?}");
@@ -1570,17 +1444,7 @@ fn invariant_leader_completeness_asks_nothing_of_a_leader_of_an_earlier_term() {
     // can become leader after term 5 committed entries. Figure 3 asks leaders
     // of *later* terms to hold those entries; this one need not.
     let mut n2 = solo(N2, 3, 0, Params::default());
-    n2.deliver(
-        N1,
-        Msg::AppendEntries {
-            term: 5,
-            prev_index: 0,
-            prev_term: 0,
-            entries: vec![entry(5, 1)],
-            commit: 1,
-            round: 0,
-        },
-    );
+    n2.deliver(N1, append(5, 0, 0, vec![entry(5, 1)], 1));
     let mut n3 = with_log(N3, 3, Params::default(), 1, &[]);
     n3.fire(ELECTION_TIMER);
     n3.deliver(N1, granted(2));
@@ -1594,13 +1458,10 @@ fn invariant_leader_completeness_asks_nothing_of_a_leader_of_an_earlier_term() {
 
 #[test]
 fn dissertation_6_4_1_with_leases_a_restarted_server_waits_an_election_timeout_before_voting() {
-    let params = Params {
-        read_mode: ReadMode::Lease,
-        ..Params::default()
-    };
+    let params = lease_params();
     let mut s = solo(N2, 3, 0, params);
     s.now = ms(1_000);
-    s.run(|s, ctx| s.on_start(ctx));
+    s.start();
     s.now = ms(1_100);
     let effects = s.deliver(N3, vote_request(1, 0, 0));
     assert!(matches!(
