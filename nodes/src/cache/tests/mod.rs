@@ -114,6 +114,14 @@ fn write_tag(out: &[(NodeId, Msg)]) -> u64 {
     }
 }
 
+/// Read-through with concurrent misses coalesced into one load.
+fn coalescing() -> Params {
+    Params {
+        stampede: Stampede::Coalescing,
+        ..read_through()
+    }
+}
+
 fn read_through() -> Params {
     Params {
         policy: Policy::ReadThrough,

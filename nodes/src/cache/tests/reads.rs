@@ -105,10 +105,7 @@ fn without_protection_every_concurrent_miss_queries_the_database() {
 
 #[test]
 fn coalescing_sends_one_load_and_answers_every_waiter() {
-    let mut c = cache(Params {
-        stampede: Stampede::Coalescing,
-        ..read_through()
-    });
+    let mut c = cache(coalescing());
     let first = get(&mut c, 1, "hot");
     assert!(get(&mut c, 2, "hot").is_empty());
     assert!(get(&mut c, 3, "hot").is_empty());

@@ -68,10 +68,7 @@ fn write_through_a_load_sent_after_the_write_started_is_answered_but_not_stored(
 
 #[test]
 fn coalescing_does_not_join_a_load_sent_before_a_completed_write() {
-    let mut c = cache(Params {
-        stampede: Stampede::Coalescing,
-        ..read_through()
-    });
+    let mut c = cache(coalescing());
     let first = get(&mut c, 1, "k");
     let old_load = load_tag(&first);
     let write = put(&mut c, 2, "k", 2);

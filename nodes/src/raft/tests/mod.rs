@@ -23,7 +23,6 @@ mod log;
 mod net;
 
 const N1: NodeId = NodeId(0);
-
 const N2: NodeId = NodeId(1);
 
 const N3: NodeId = NodeId(2);

@@ -19,11 +19,9 @@ mod primary;
 mod replica;
 
 const N1: NodeId = NodeId(0);
-
 const N2: NodeId = NodeId(1);
 
 const N3: NodeId = NodeId(2);
-
 const MON: NodeId = NodeId(3);
 
 const C1: NodeId = NodeId(4);

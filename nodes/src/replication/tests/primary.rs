@@ -38,6 +38,14 @@ fn write(s: &mut Harness<ReplNode>, seq: u64, v: i64) -> Effects<Msg> {
     write_as(s, 0, seq, v)
 }
 
+/// The answer to a write the primary of epoch 1 appended at `index`.
+fn written_at(index: u64) -> Vec<Answer> {
+    vec![Answer::Ok {
+        value: None,
+        pos: Pos { epoch: 1, index },
+    }]
+}
+
 /// A write from the client's incarnation `incarnation`.
 fn write_as(s: &mut Harness<ReplNode>, incarnation: u64, seq: u64, v: i64) -> Effects<Msg> {
     let attempt = LATER + SENDS.fetch_add(1, Ordering::Relaxed) + 1;
@@ -57,13 +65,7 @@ fn write_as(s: &mut Harness<ReplNode>, incarnation: u64, seq: u64, v: i64) -> Ef
 fn an_async_primary_acknowledges_a_write_before_any_replica_has_it() {
     let mut p = primary(Mode::Async, true);
     let fx = write(&mut p, 1, 5);
-    assert_eq!(
-        replies(&fx),
-        vec![Answer::Ok {
-            value: None,
-            pos: Pos { epoch: 1, index: 2 }
-        }]
-    );
+    assert_eq!(replies(&fx), written_at(2));
     // ... and streams it to both replicas in the same step.
     let appends = fx
         .sends()
@@ -86,21 +88,12 @@ fn a_restarted_clients_writes_are_a_new_session_not_retries_of_its_old_ones() {
     assert_eq!(srv(&p).log().len(), 4);
     // Incarnation 1: seq 1 and 3 are new writes, appended and acknowledged.
     let fx = write_as(&mut p, 1, 1, 10);
-    assert_eq!(
-        replies(&fx),
-        vec![Answer::Ok {
-            value: None,
-            pos: Pos { epoch: 1, index: 5 }
-        }]
-    );
+    assert_eq!(replies(&fx), written_at(5));
     write_as(&mut p, 1, 2, 20);
     let fx = write_as(&mut p, 1, 3, 30);
     assert_eq!(
         replies(&fx),
-        vec![Answer::Ok {
-            value: None,
-            pos: Pos { epoch: 1, index: 7 }
-        }],
+        written_at(7),
         "seq 3 of the new session is not the old session's seq 3"
     );
     // A late retry of the old incarnation's last write: its process is
@@ -110,13 +103,7 @@ fn a_restarted_clients_writes_are_a_new_session_not_retries_of_its_old_ones() {
     assert_eq!(srv(&p).log().len(), 7);
     // A retry within the new session is answered with its own position.
     let fx = write_as(&mut p, 1, 3, 30);
-    assert_eq!(
-        replies(&fx),
-        vec![Answer::Ok {
-            value: None,
-            pos: Pos { epoch: 1, index: 7 }
-        }]
-    );
+    assert_eq!(replies(&fx), written_at(7));
     assert_eq!(srv(&p).log().len(), 7);
 }
 
