@@ -4,12 +4,10 @@
 
 use super::*;
 
-/// Fills `k1` through a read-through cache and returns the database tag.
+/// Fills `k1` with 7 through a read-through cache.
 fn fill(c: &mut Harness<CacheNode>, tag: u64) {
-    let out = get(c, tag, "k1");
-    let db = load_tag(&out);
-    let db = db;
-    db_value(c, db, 7);
+    let load = load_tag(&get(c, tag, "k1"));
+    db_value(c, load, 7);
 }
 
 #[test]
