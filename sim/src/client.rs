@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::history::{Outcome, Value};
 
-use crate::node::{Ctx, NodeId, Request, TimerId};
+use crate::node::{Ctx, NodeId, Request, Status, TimerId};
 use crate::time::{serde_duration, Nanos};
 
 /// Timer ids at the top of the range are reserved for the client core.
@@ -312,6 +312,69 @@ impl ClientCore {
         self.open.as_ref()
     }
 
+    /// Whether a reply naming request `id` answers the open operation. A
+    /// reply to an operation already over (answered, or given up) is late,
+    /// and the client ignores it.
+    pub fn answers(&self, id: RequestId) -> bool {
+        self.open.as_ref().is_some_and(|o| o.id == id)
+    }
+
+    /// [`ClientCore::answers`] for protocols whose messages name the
+    /// workload's operation id ([`Request::id`]) instead of a [`RequestId`].
+    pub fn answers_op(&self, op: u64) -> bool {
+        self.open.as_ref().is_some_and(|o| o.req.id.0 == op)
+    }
+
+    /// Whether an operation is open.
+    pub fn busy(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Whether the open operation is a read (false when none is open).
+    pub fn is_read(&self) -> bool {
+        self.open
+            .as_ref()
+            .is_some_and(|o| o.req.f == crate::history::OpFn::Read)
+    }
+
+    /// The sequence number of this process's newest operation (0: none yet).
+    pub fn seq(&self) -> u64 {
+        self.last.map_or(0, |id| id.seq)
+    }
+
+    /// Where the open operation's current attempt goes when a client tries
+    /// `servers` in turn: attempt 1 to the one at `start`, each retry to the
+    /// next. `None` with no operation open or no server to try.
+    pub fn rotate(&self, servers: &[NodeId], start: usize) -> Option<NodeId> {
+        let open = self.open.as_ref()?;
+        if servers.is_empty() {
+            return None;
+        }
+        Some(servers[(start + open.attempt as usize - 1) % servers.len()])
+    }
+
+    /// Routes a timer, and says whether the caller must send the open
+    /// operation again ([`ClientTimer::Resend`]): what every client does on a
+    /// timer unless it has timers of its own.
+    pub fn resend_due<M>(&mut self, ctx: &mut Ctx<M>, timer: TimerId) -> bool {
+        self.on_timer(ctx, timer) == ClientTimer::Resend
+    }
+
+    /// The status a client shows with nothing of its own to add: its open
+    /// operation (by workload id) and attempt.
+    pub fn status(&self) -> Status {
+        Status {
+            role: "client",
+            fields: vec![(
+                "open",
+                self.open
+                    .as_ref()
+                    .map(|o| format!("op {} attempt {}", o.req.id.0, o.attempt))
+                    .unwrap_or_else(|| "-".into()),
+            )],
+        }
+    }
+
     /// Starts a new operation: the caller sends it right after.
     pub fn begin<M>(&mut self, ctx: &mut Ctx<M>, req: Request) {
         debug_assert!(
@@ -431,58 +494,107 @@ impl ClientCore {
     }
 }
 
+/// Where a client of a leader-based protocol sends: the server it believes
+/// leads (learnt from a redirect or a success), else a guess that moves round
+/// the servers past each one that failed it.
+#[derive(Clone, Debug)]
+pub struct Leader {
+    servers: Vec<NodeId>,
+    known: Option<NodeId>,
+    guess: usize,
+}
+
+impl Leader {
+    /// A client of `servers` that believes `known` leads, and otherwise
+    /// starts guessing at the `guess`-th server (clients that start at
+    /// different servers spread the search).
+    pub fn new(servers: &[NodeId], known: Option<NodeId>, guess: usize) -> Self {
+        Leader {
+            servers: servers.to_vec(),
+            known,
+            guess,
+        }
+    }
+
+    /// The servers this client knows of.
+    pub fn servers(&self) -> &[NodeId] {
+        &self.servers
+    }
+
+    /// The server believed to lead, if any.
+    pub fn known(&self) -> Option<NodeId> {
+        self.known
+    }
+
+    /// Where to send: the known leader, else the current guess.
+    pub fn target(&self) -> NodeId {
+        self.known
+            .unwrap_or(self.servers[self.guess % self.servers.len()])
+    }
+
+    /// `node` leads: it answered as leader, or a redirect named it.
+    pub fn follow(&mut self, node: NodeId) {
+        self.known = Some(node);
+    }
+
+    /// A redirect from `from`: follow a hint that names another server;
+    /// without one (or naming `from` itself) move on past `from`.
+    pub fn redirect(&mut self, from: NodeId, hint: Option<NodeId>) {
+        match hint {
+            Some(h) if h != from => self.follow(h),
+            _ => self.move_on(from),
+        }
+    }
+
+    /// Forgets the leader and guesses the server after `failed` next.
+    pub fn move_on(&mut self, failed: NodeId) {
+        self.known = None;
+        self.guess = self
+            .servers
+            .iter()
+            .position(|s| *s == failed)
+            .map_or(self.guess + 1, |i| i + 1);
+    }
+
+    /// `failed` failed the client: if it is the leader the client believes
+    /// in (or none is known), [`Leader::move_on`]; a server that is not the
+    /// believed leader changes nothing.
+    pub fn failed(&mut self, failed: NodeId) {
+        if self.known == Some(failed) || self.known.is_none() {
+            self.move_on(failed);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use rand::SeedableRng;
-    use rand_chacha::ChaCha8Rng;
-
     use super::*;
     use crate::history::{OpFn, Value};
-    use crate::node::{Clock, Cluster, Disk, Effect, NodeId, OpId};
+    use crate::node::{Cluster, NodeId, OpId};
+    use crate::testing::Harness;
 
     const MS: Nanos = 1_000_000;
 
-    /// Runs `f` in a hand-built context of client node 1 in incarnation
-    /// `incarnation`, and returns the effects it recorded.
-    fn in_ctx<R>(incarnation: u64, f: impl FnOnce(&mut Ctx<()>) -> R) -> (R, Vec<Effect<()>>) {
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let mut disk = Disk::default();
-        let cluster = Cluster::new(1, 1);
-        let mut effects: Vec<Effect<()>> = Vec::new();
-        let mut ctx = Ctx::new(
-            NodeId(1),
-            0,
-            Clock::default(),
-            &mut rng,
-            &mut disk,
-            &cluster,
-            &mut effects,
-        )
-        .with_incarnation(incarnation);
-        let r = f(&mut ctx);
-        (r, effects)
+    /// A client core as client node 1 of one server.
+    type Core = Harness<ClientCore>;
+
+    fn core(config: ClientConfig) -> Core {
+        Harness::new(Cluster::new(1, 1), NodeId(1), ClientCore::new(config)).seeded(1)
     }
 
-    /// Runs `f` on a client core in a hand-built context and returns the
-    /// outcome it completed its operation with, if any.
+    /// Runs `f` on the core and returns the outcome it completed its
+    /// operation with, if any.
     fn completion(
-        core: &mut ClientCore,
+        core: &mut Core,
         f: impl FnOnce(&mut ClientCore, &mut Ctx<()>),
     ) -> Option<(Outcome, bool, bool)> {
-        let ((), effects) = in_ctx(0, |ctx| f(core, ctx));
-        effects.into_iter().find_map(|e| match e {
-            Effect::Complete {
-                outcome,
-                served,
-                found_other,
-                ..
-            } => Some((outcome, served, found_other)),
-            _ => None,
-        })
+        let fx = core.run(f);
+        let done = fx.completions().into_iter().next();
+        done.map(|c| (c.outcome, c.served, c.found_other))
     }
 
-    fn cas_core() -> ClientCore {
-        let mut core = ClientCore::new(ClientConfig {
+    fn cas_core() -> Core {
+        let mut core = core(ClientConfig {
             timeout: 50 * MS,
             retry: RetryPolicy::Fixed {
                 delay: 0,
@@ -506,7 +618,7 @@ mod tests {
         let mut core = cas_core();
         let done = completion(&mut core, |c, ctx| c.found_other(ctx));
         assert_eq!(done, Some((Outcome::Fail, true, true)));
-        assert!(core.open().is_none());
+        assert!(core.node.open().is_none());
     }
 
     #[test]
@@ -519,12 +631,12 @@ mod tests {
         });
         assert_eq!(t, None);
         assert_eq!(
-            core.open().map(|o| (o.attempt, o.uncertain)),
+            core.node.open().map(|o| (o.attempt, o.uncertain)),
             Some((2, true))
         );
         let done = completion(&mut core, |c, ctx| c.found_other(ctx));
         assert_eq!(done, Some((Outcome::Info, true, false)));
-        assert!(core.open().is_none());
+        assert!(core.node.open().is_none());
     }
 
     #[test]
@@ -550,13 +662,14 @@ mod tests {
     }
 
     /// The id `begin` gave the operation, run in incarnation `incarnation`.
-    fn begin_as(core: &mut ClientCore, incarnation: u64, op: u64) -> RequestId {
+    fn begin_as(core: &mut Core, incarnation: u64, op: u64) -> RequestId {
         let req = Request {
             id: OpId(op),
             key: "k0".into(),
             f: OpFn::Write(Value::Int(op as i64)),
         };
-        in_ctx(incarnation, |ctx| {
+        core.incarnation = incarnation;
+        core.call(|core, ctx: &mut Ctx<()>| {
             core.begin(ctx, req);
             let id = core.open().expect("open").id;
             core.finish(ctx, Outcome::Ok, None);
@@ -585,14 +698,14 @@ mod tests {
             timeout: 50 * MS,
             retry: RetryPolicy::None,
         };
-        let mut before = ClientCore::new(config.clone());
+        let mut before = core(config.clone());
         let old: Vec<RequestId> = (0..3).map(|op| begin_as(&mut before, 0, op)).collect();
         assert_eq!(old, vec![rid(0, 1), rid(0, 2), rid(0, 3)]);
-        let mut after = ClientCore::new(config);
+        let mut after = core(config);
         let new: Vec<RequestId> = (3..6).map(|op| begin_as(&mut after, 1, op)).collect();
         assert_eq!(new, vec![rid(1, 1), rid(1, 2), rid(1, 3)]);
         assert!(new.iter().all(|id| !old.contains(id)));
-        assert_eq!(after.last_id(), Some(rid(1, 3)));
+        assert_eq!(after.node.last_id(), Some(rid(1, 3)));
     }
 
     #[test]
@@ -614,5 +727,63 @@ mod tests {
         assert_eq!(t.check(rid(0, 9)), Seen::Stale);
         assert_eq!(t.len(), 1, "one entry per client node");
         assert_eq!(t.last(NodeId(1)), Some((rid(1, 1), &"new one")));
+    }
+
+    #[test]
+    fn a_reply_answers_the_open_operation_only() {
+        let mut c = cas_core();
+        let open = c.node.open().expect("open").id;
+        assert!(c.node.answers(open));
+        assert!(c.node.answers_op(0));
+        assert!(!c.node.answers(rid(0, open.seq + 1)), "another operation");
+        assert!(!c.node.answers_op(1));
+        completion(&mut c, |c, ctx| c.finish(ctx, Outcome::Ok, None));
+        assert!(
+            !c.node.answers(open),
+            "a late reply to a finished operation"
+        );
+        assert!(!c.node.busy());
+    }
+
+    #[test]
+    fn retries_rotate_through_the_servers_from_the_start() {
+        let servers = [NodeId(0), NodeId(1), NodeId(2)];
+        let mut c = cas_core();
+        assert_eq!(c.node.rotate(&servers, 1), Some(NodeId(1)));
+        assert_eq!(c.node.rotate(&[], 1), None);
+        for expect in [2, 0, 1] {
+            let fx = c.run(|c, ctx: &mut Ctx<()>| assert!(c.resend_due(ctx, ATTEMPT_TIMER)));
+            assert_eq!(
+                fx.timer(ATTEMPT_TIMER),
+                Some(50 * MS),
+                "the next attempt's timer"
+            );
+            assert_eq!(c.node.rotate(&servers, 1), Some(NodeId(expect)));
+        }
+    }
+
+    #[test]
+    fn a_leader_is_followed_until_it_fails_and_then_the_next_server_is_guessed() {
+        let servers = [NodeId(0), NodeId(1), NodeId(2)];
+        let mut l = Leader::new(&servers, None, 4);
+        assert_eq!((l.known(), l.target()), (None, NodeId(1)), "4 mod 3");
+        l.redirect(NodeId(1), Some(NodeId(2)));
+        assert_eq!((l.known(), l.target()), (Some(NodeId(2)), NodeId(2)));
+        // A server that is not the leader failing changes nothing ...
+        l.failed(NodeId(0));
+        assert_eq!(l.known(), Some(NodeId(2)));
+        // ... the leader failing moves on past it.
+        l.failed(NodeId(2));
+        assert_eq!((l.known(), l.target()), (None, NodeId(0)));
+        // A redirect without a hint, or naming its sender, moves on too.
+        l.follow(NodeId(0));
+        l.redirect(NodeId(0), Some(NodeId(0)));
+        assert_eq!((l.known(), l.target()), (None, NodeId(1)));
+        l.redirect(NodeId(1), None);
+        assert_eq!(l.target(), NodeId(2));
+        // move_on forgets a leader even when another server failed.
+        l.follow(NodeId(2));
+        l.move_on(NodeId(0));
+        assert_eq!((l.known(), l.target()), (None, NodeId(1)));
     }
 }

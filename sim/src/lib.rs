@@ -11,5 +11,6 @@ pub mod node;
 pub mod protocol;
 pub mod report;
 pub mod scenario;
+pub mod testing;
 pub mod time;
 pub mod trace;

@@ -262,14 +262,9 @@ impl Client {
     }
 
     pub fn status(&self) -> Status {
-        let mut fields = vec![
-            (
-                "open",
-                self.core
-                    .open()
-                    .map(|o| format!("op {} attempt {}", o.req.id.0, o.attempt))
-                    .unwrap_or_else(|| "-".into()),
-            ),
+        // The core's "open" field first, then this client's own.
+        let mut status = self.core.status();
+        status.fields.extend([
             ("cache", format!("n{}", self.cache.0 + 1)),
             (
                 "reads",
@@ -278,16 +273,13 @@ impl Client {
                     self.stats.cache_hits, self.stats.db_reads
                 ),
             ),
-        ];
+        ]);
         if let Some(l1) = &self.l1 {
-            fields.push((
+            status.fields.push((
                 "L1",
                 format!("{} entries, {} hits", l1.len(), self.stats.l1_hits),
             ));
         }
-        Status {
-            role: "client",
-            fields,
-        }
+        status
     }
 }

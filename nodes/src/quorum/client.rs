@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use rand::Rng;
-use sim::client::{ClientConfig, ClientCore, ClientTimer};
-use sim::history::{OpFn, Outcome};
+use sim::client::{ClientConfig, ClientCore};
+use sim::history::Outcome;
 use sim::node::{Ctx, Request, Status, TimerId};
 
 use super::{Answer, Coordinator, Msg, Params, Timeline};
@@ -34,10 +34,9 @@ impl Client {
             return;
         };
         let walk = self.timeline.at(ctx.now()).walk(&open.req.key);
-        if walk.is_empty() {
+        let Some(to) = self.core.rotate(&walk, self.start) else {
             return;
-        }
-        let to = walk[(self.start + open.attempt as usize - 1) % walk.len()];
+        };
         ctx.send(
             to,
             Msg::Request {
@@ -61,13 +60,10 @@ impl Client {
         let Msg::Reply { op, answer } = msg else {
             return;
         };
-        let Some(open) = self.core.open() else {
-            return;
-        };
-        if open.req.id.0 != op {
+        if !self.core.answers_op(op) {
             return;
         }
-        let is_read = open.req.f == OpFn::Read;
+        let is_read = self.core.is_read();
         match answer {
             Answer::Ok(v) => self.core.finish(ctx, Outcome::Ok, v),
             Answer::Mismatch => self.core.found_other(ctx),
@@ -80,21 +76,12 @@ impl Client {
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
-        if self.core.on_timer(ctx, timer) == ClientTimer::Resend {
+        if self.core.resend_due(ctx, timer) {
             self.send_open(ctx);
         }
     }
 
     pub fn status(&self) -> Status {
-        Status {
-            role: "client",
-            fields: vec![(
-                "open",
-                self.core
-                    .open()
-                    .map(|o| format!("op {} attempt {}", o.req.id.0, o.attempt))
-                    .unwrap_or_else(|| "-".into()),
-            )],
-        }
+        self.core.status()
     }
 }

@@ -4,97 +4,91 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use sim::client::{ClientConfig, RetryPolicy};
 use sim::history::{OpFn, Outcome, Value};
-use sim::node::{Clock, Cluster, Ctx, Disk, Effect, NodeId, OpId, Request, TimerId};
+use sim::node::{Cluster, Effect, NodeId, OpId, Request, TimerId};
+use sim::testing::{sends, Effects, Harness};
 use sim::time::{ms, Nanos};
 
 use super::server::{DEADLINE, HANDOFF, SLOPPY};
 use super::version::{merge, resolve, VClock};
 use super::*;
 
-/// A few replicas and a clock, driven by hand.
+/// A few replicas, each driven by its own harness, and their shared
+/// membership timeline; time moves for all of them at once.
 struct Bench {
-    cluster: Cluster,
-    servers: Vec<Server>,
-    disks: Vec<Disk>,
-    rng: ChaCha8Rng,
-    now: Nanos,
+    nodes: Vec<Harness<QuorumNode>>,
     params: Arc<Params>,
     timeline: Arc<Timeline>,
 }
 
 impl Bench {
     fn new(servers: usize, params: Params) -> Bench {
-        let q = Quorum::new(
-            params,
-            servers,
-            ClientConfig {
-                timeout: ms(500),
-                retry: RetryPolicy::None,
-            },
-        )
-        .expect("valid params");
-        let disks: Vec<Disk> = (0..servers).map(|_| Disk::default()).collect();
-        let list: Vec<Server> = (0..servers)
+        let q = quorum(params, servers);
+        let nodes = (0..servers as u32)
             .map(|i| {
-                Server::recover(
-                    NodeId(i as u32),
-                    q.params.clone(),
-                    q.timeline.clone(),
-                    &disks[i],
-                )
+                let (params, timeline) = (q.params.clone(), q.timeline.clone());
+                Harness::build(Cluster::new(servers, 1), NodeId(i), move |_, me, disk| {
+                    QuorumNode::Server(Server::recover(me, params.clone(), timeline.clone(), disk))
+                })
+                .seeded(1)
+                .at(ms(1000))
             })
             .collect();
         Bench {
-            cluster: Cluster::new(servers, 1),
-            servers: list,
-            disks,
-            rng: ChaCha8Rng::seed_from_u64(1),
-            now: ms(1000),
+            nodes,
             params: q.params,
             timeline: q.timeline,
         }
     }
 
     fn client(&self) -> NodeId {
-        self.cluster.clients()[0]
+        self.nodes[0].cluster.clients()[0]
     }
 
-    /// Runs one handler on server `id` and returns what it recorded.
-    fn on(&mut self, id: NodeId, f: impl FnOnce(&mut Server, &mut Ctx<Msg>)) -> Vec<Effect<Msg>> {
-        let mut effects = Vec::new();
-        let i = id.index();
-        let mut ctx = Ctx::new(
-            id,
-            self.now,
-            Clock::default(),
-            &mut self.rng,
-            &mut self.disks[i],
-            &self.cluster,
-            &mut effects,
-        );
-        f(&mut self.servers[i], &mut ctx);
-        effects
+    fn now(&self) -> Nanos {
+        self.nodes[0].now
+    }
+
+    fn advance(&mut self, by: Nanos) {
+        self.nodes.iter_mut().for_each(|h| h.advance(by));
+    }
+
+    fn server(&self, id: NodeId) -> &Server {
+        self.nodes[id.index()].node.as_server().expect("a server")
+    }
+
+    /// Delivers `msg` from `from` to server `to`.
+    fn recv(&mut self, to: NodeId, from: NodeId, msg: Msg) -> Effects<Msg> {
+        self.nodes[to.index()].deliver(from, msg)
+    }
+
+    /// Fires timer `timer` on server `id`.
+    fn fire(&mut self, id: NodeId, timer: TimerId) -> Effects<Msg> {
+        self.nodes[id.index()].fire(timer)
+    }
+
+    /// The client asks `coord` for operation `op`.
+    fn request(&mut self, coord: NodeId, op: u64, key: &str, f: OpFn) -> Effects<Msg> {
+        let client = self.client();
+        let key = key.into();
+        self.recv(coord, client, Msg::Request { op, key, f })
     }
 
     fn prefs(&self, key: &str) -> Vec<NodeId> {
         self.timeline
-            .at(self.now)
+            .at(self.now())
             .preference_list(key, self.params.n)
     }
 }
 
-fn sends(effects: &[Effect<Msg>]) -> Vec<(NodeId, Msg)> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Send { to, msg } => Some((*to, msg.clone())),
-            _ => None,
-        })
-        .collect()
+/// The protocol for `servers` servers, with a client that does not retry.
+fn quorum(params: Params, servers: usize) -> Quorum {
+    let config = ClientConfig {
+        timeout: ms(500),
+        retry: RetryPolicy::None,
+    };
+    Quorum::new(params, servers, config).expect("valid params")
 }
 
 fn replies(effects: &[Effect<Msg>]) -> Vec<Answer> {
@@ -107,13 +101,23 @@ fn replies(effects: &[Effect<Msg>]) -> Vec<Answer> {
         .collect()
 }
 
+/// The request number of the first Put among `msgs`.
 fn put_req(msgs: &[(NodeId, Msg)]) -> u64 {
-    msgs.iter()
-        .find_map(|(_, m)| match m {
-            Msg::Put { req, .. } => Some(*req),
-            _ => None,
-        })
-        .expect("a Put was sent")
+    let put = |m: &Msg| matches!(m, Msg::Put { .. });
+    req_of(msgs, put).expect("a Put was sent")
+}
+
+/// The request number of the first Get among `msgs`.
+fn get_req(msgs: &[(NodeId, Msg)]) -> u64 {
+    let get = |m: &Msg| matches!(m, Msg::Get { .. });
+    req_of(msgs, get).expect("a Get was sent")
+}
+
+fn req_of(msgs: &[(NodeId, Msg)], kind: impl Fn(&Msg) -> bool) -> Option<u64> {
+    msgs.iter().find_map(|(_, m)| match m {
+        Msg::Put { req, .. } | Msg::Get { req, .. } if kind(m) => Some(*req),
+        _ => None,
+    })
 }
 
 fn sib(ts: Nanos, node: u32, clock: &[(u32, u64)], v: i64) -> Sibling {
@@ -130,18 +134,7 @@ fn a_write_is_acknowledged_only_after_w_replicas_acknowledge() {
     let mut b = Bench::new(3, Params::default()); // N=3, W=2
     let prefs = b.prefs("k1");
     let coord = prefs[0];
-    let client = b.client();
-    let fx = b.on(coord, |s, ctx| {
-        s.on_message(
-            ctx,
-            client,
-            Msg::Request {
-                op: 7,
-                key: "k1".into(),
-                f: OpFn::Write(Value::Int(5)),
-            },
-        )
-    });
+    let fx = b.request(coord, 7, "k1", OpFn::Write(Value::Int(5)));
     // The coordinator stores its own copy and sends one to each other replica.
     let msgs = sends(&fx);
     let targets: Vec<NodeId> = msgs.iter().map(|(to, _)| *to).collect();
@@ -150,19 +143,12 @@ fn a_write_is_acknowledged_only_after_w_replicas_acknowledge() {
         replies(&fx).is_empty(),
         "one acknowledgement (its own) is not W=2"
     );
-    assert_eq!(
-        resolve(&b.servers[coord.index()].store()["k1"]),
-        Value::Int(5)
-    );
+    assert_eq!(resolve(&b.server(coord).store()["k1"]), Value::Int(5));
     let req = put_req(&msgs);
-    let fx = b.on(coord, |s, ctx| {
-        s.on_message(ctx, prefs[1], Msg::PutAck { req })
-    });
+    let fx = b.recv(coord, prefs[1], Msg::PutAck { req });
     assert_eq!(replies(&fx), vec![Answer::Ok(None)]);
     // A third acknowledgement answers nobody twice.
-    let fx = b.on(coord, |s, ctx| {
-        s.on_message(ctx, prefs[2], Msg::PutAck { req })
-    });
+    let fx = b.recv(coord, prefs[2], Msg::PutAck { req });
     assert!(replies(&fx).is_empty());
 }
 
@@ -176,25 +162,14 @@ fn a_strict_quorum_answers_unavailable_when_too_few_replicas_answer() {
         },
     );
     let coord = b.prefs("k2")[0];
-    let client = b.client();
-    let fx = b.on(coord, |s, ctx| {
-        s.on_message(
-            ctx,
-            client,
-            Msg::Request {
-                op: 1,
-                key: "k2".into(),
-                f: OpFn::Write(Value::Int(9)),
-            },
-        )
-    });
+    let fx = b.request(coord, 1, "k2", OpFn::Write(Value::Int(9)));
     let req = put_req(&sends(&fx));
     // Strict: no stand-in timer is even set.
     assert!(!fx
         .iter()
         .any(|e| matches!(e, Effect::SetTimer { id, .. } if *id == TimerId(SLOPPY + req))));
-    b.now += ms(200);
-    let fx = b.on(coord, |s, ctx| s.on_timer(ctx, TimerId(DEADLINE + req)));
+    b.advance(ms(200));
+    let fx = b.fire(coord, TimerId(DEADLINE + req));
     assert_eq!(replies(&fx), vec![Answer::Unavailable]);
 }
 
@@ -203,35 +178,16 @@ fn a_read_returns_the_newest_of_r_replies() {
     let mut b = Bench::new(3, Params::default()); // R=2
     let prefs = b.prefs("k3");
     let coord = prefs[0];
-    let client = b.client();
-    let fx = b.on(coord, |s, ctx| {
-        s.on_message(
-            ctx,
-            client,
-            Msg::Request {
-                op: 2,
-                key: "k3".into(),
-                f: OpFn::Read,
-            },
-        )
-    });
-    let req = sends(&fx)
-        .iter()
-        .find_map(|(_, m)| match m {
-            Msg::Get { req, .. } => Some(*req),
-            _ => None,
-        })
-        .unwrap();
-    let fx = b.on(coord, |s, ctx| {
-        s.on_message(
-            ctx,
-            prefs[1],
-            Msg::GetReply {
-                req,
-                sibs: vec![sib(500, 2, &[], 4)],
-            },
-        )
-    });
+    let fx = b.request(coord, 2, "k3", OpFn::Read);
+    let req = get_req(&sends(&fx));
+    let fx = b.recv(
+        coord,
+        prefs[1],
+        Msg::GetReply {
+            req,
+            sibs: vec![sib(500, 2, &[], 4)],
+        },
+    );
     assert_eq!(replies(&fx), vec![Answer::Ok(Some(Value::Int(4)))]);
 }
 
@@ -246,52 +202,29 @@ fn blocking_read_repair_answers_only_after_the_stale_replica_acknowledges() {
     );
     let prefs = b.prefs("k3");
     let coord = prefs[0];
-    let client = b.client();
     // The coordinator holds version 4; the other replica has nothing: it is
     // stale, so the coordinator repairs it and waits before answering.
-    b.on(coord, |s, ctx| {
-        s.on_message(
-            ctx,
-            prefs[2],
-            Msg::Put {
-                req: 99,
-                key: "k3".into(),
-                sibs: vec![sib(500, 2, &[], 4)],
-                hint_for: None,
-                repair: false,
-            },
-        )
-    });
-    let fx = b.on(coord, |s, ctx| {
-        s.on_message(
-            ctx,
-            client,
-            Msg::Request {
-                op: 3,
-                key: "k3".into(),
-                f: OpFn::Read,
-            },
-        )
-    });
-    let req = sends(&fx)
-        .iter()
-        .find_map(|(_, m)| match m {
-            Msg::Get { req, .. } => Some(*req),
-            _ => None,
-        })
-        .unwrap();
-    let fx = b.on(coord, |s, ctx| {
-        s.on_message(ctx, prefs[1], Msg::GetReply { req, sibs: vec![] })
-    });
+    b.recv(
+        coord,
+        prefs[2],
+        Msg::Put {
+            req: 99,
+            key: "k3".into(),
+            sibs: vec![sib(500, 2, &[], 4)],
+            hint_for: None,
+            repair: false,
+        },
+    );
+    let fx = b.request(coord, 3, "k3", OpFn::Read);
+    let req = get_req(&sends(&fx));
+    let fx = b.recv(coord, prefs[1], Msg::GetReply { req, sibs: vec![] });
     assert!(replies(&fx).is_empty(), "the answer waits for the repair");
     let repaired: Vec<NodeId> = sends(&fx)
         .into_iter()
         .filter_map(|(to, m)| matches!(m, Msg::Put { repair: true, .. }).then_some(to))
         .collect();
     assert_eq!(repaired, vec![prefs[1]]);
-    let fx = b.on(coord, |s, ctx| {
-        s.on_message(ctx, prefs[1], Msg::PutAck { req })
-    });
+    let fx = b.recv(coord, prefs[1], Msg::PutAck { req });
     assert_eq!(replies(&fx), vec![Answer::Ok(Some(Value::Int(4)))]);
 }
 
@@ -342,25 +275,14 @@ fn a_sloppy_write_goes_to_a_stand_in_whose_hint_is_handed_back_after_heal() {
         },
     );
     let prefs = b.prefs("k4");
-    let walk = b.timeline.at(b.now).walk("k4");
+    let walk = b.timeline.at(b.now()).walk("k4");
     let coord = prefs[0];
-    let client = b.client();
-    let fx = b.on(coord, |s, ctx| {
-        s.on_message(
-            ctx,
-            client,
-            Msg::Request {
-                op: 3,
-                key: "k4".into(),
-                f: OpFn::Write(Value::Int(11)),
-            },
-        )
-    });
+    let fx = b.request(coord, 3, "k4", OpFn::Write(Value::Int(11)));
     let req = put_req(&sends(&fx));
     // Neither other replica answers (partitioned away): stand-ins are asked,
     // each carrying a hint naming the replica it stands in for.
-    b.now += ms(30);
-    let fx = b.on(coord, |s, ctx| s.on_timer(ctx, TimerId(SLOPPY + req)));
+    b.advance(ms(30));
+    let fx = b.fire(coord, TimerId(SLOPPY + req));
     let hinted: Vec<(NodeId, Option<NodeId>)> = sends(&fx)
         .into_iter()
         .filter_map(|(to, m)| match m {
@@ -374,29 +296,25 @@ fn a_sloppy_write_goes_to_a_stand_in_whose_hint_is_handed_back_after_heal() {
     );
     // The first stand-in stores the hint, not the key.
     let stand_in = walk[3];
-    let sibs = b.servers[coord.index()].store()["k4"].clone();
-    b.on(stand_in, |s, ctx| {
-        s.on_message(
-            ctx,
-            coord,
-            Msg::Put {
-                req,
-                key: "k4".into(),
-                sibs: sibs.clone(),
-                hint_for: Some(prefs[1]),
-                repair: false,
-            },
-        )
-    });
-    assert!(!b.servers[stand_in.index()].store().contains_key("k4"));
-    assert_eq!(b.servers[stand_in.index()].hints().len(), 1);
+    let sibs = b.server(coord).store()["k4"].clone();
+    b.recv(
+        stand_in,
+        coord,
+        Msg::Put {
+            req,
+            key: "k4".into(),
+            sibs: sibs.clone(),
+            hint_for: Some(prefs[1]),
+            repair: false,
+        },
+    );
+    assert!(!b.server(stand_in).store().contains_key("k4"));
+    assert_eq!(b.server(stand_in).hints().len(), 1);
     // Its acknowledgement makes W=2.
-    let fx = b.on(coord, |s, ctx| {
-        s.on_message(ctx, stand_in, Msg::PutAck { req })
-    });
+    let fx = b.recv(coord, stand_in, Msg::PutAck { req });
     assert_eq!(replies(&fx), vec![Answer::Ok(None)]);
     // After the heal, handoff sends the hint to its replica; the ack drops it.
-    let fx = b.on(stand_in, |s, ctx| s.on_timer(ctx, HANDOFF));
+    let fx = b.fire(stand_in, HANDOFF);
     let (to, msg) = sends(&fx).into_iter().next().expect("a handoff");
     assert_eq!(to, prefs[1]);
     let Msg::Put {
@@ -407,15 +325,10 @@ fn a_sloppy_write_goes_to_a_stand_in_whose_hint_is_handed_back_after_heal() {
     else {
         panic!("a plain Put to the replica, got {msg:?}");
     };
-    b.on(prefs[1], |s, ctx| s.on_message(ctx, stand_in, msg));
-    assert_eq!(
-        resolve(&b.servers[prefs[1].index()].store()["k4"]),
-        Value::Int(11)
-    );
-    b.on(stand_in, |s, ctx| {
-        s.on_message(ctx, prefs[1], Msg::PutAck { req: hreq })
-    });
-    assert!(b.servers[stand_in.index()].hints().is_empty());
+    b.recv(prefs[1], stand_in, msg);
+    assert_eq!(resolve(&b.server(prefs[1]).store()["k4"]), Value::Int(11));
+    b.recv(stand_in, prefs[1], Msg::PutAck { req: hreq });
+    assert!(b.server(stand_in).hints().is_empty());
 }
 
 #[test]
@@ -429,89 +342,59 @@ fn with_the_bug_hints_are_never_handed_back() {
         },
     );
     let prefs = b.prefs("k4");
-    b.on(NodeId(4), |s, ctx| {
-        s.on_message(
-            ctx,
-            NodeId(0),
-            Msg::Put {
-                req: 1,
-                key: "k4".into(),
-                sibs: vec![sib(5, 0, &[], 3)],
-                hint_for: Some(prefs[0]),
-                repair: false,
-            },
-        )
-    });
-    let fx = b.on(NodeId(4), |s, ctx| s.on_timer(ctx, HANDOFF));
+    b.recv(
+        NodeId(4),
+        NodeId(0),
+        Msg::Put {
+            req: 1,
+            key: "k4".into(),
+            sibs: vec![sib(5, 0, &[], 3)],
+            hint_for: Some(prefs[0]),
+            repair: false,
+        },
+    );
+    let fx = b.fire(NodeId(4), HANDOFF);
     assert!(sends(&fx).is_empty());
 }
 
 #[test]
 fn a_client_records_an_unavailable_write_as_unknown_not_failed() {
-    let q = Quorum::new(
-        Params::default(),
-        3,
-        ClientConfig {
-            timeout: ms(500),
-            retry: RetryPolicy::None,
-        },
-    )
-    .unwrap();
+    let q = quorum(Params::default(), 3);
+    let client = QuorumNode::Client(Client::new(q.params, q.timeline, q.client));
     let cluster = Cluster::new(3, 1);
-    let mut client = Client::new(q.params.clone(), q.timeline.clone(), q.client.clone());
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let mut disk = Disk::default();
-    let mut effects = Vec::new();
-    let mut ctx = Ctx::new(
-        cluster.clients()[0],
-        0,
-        Clock::default(),
-        &mut rng,
-        &mut disk,
-        &cluster,
-        &mut effects,
-    );
-    client.on_request(
-        &mut ctx,
-        Request {
-            id: OpId(1),
-            key: "k1".into(),
-            f: OpFn::Write(Value::Int(1)),
-        },
-    );
-    client.on_message(
-        &mut ctx,
-        Msg::Reply {
-            op: 1,
-            answer: Answer::Unavailable,
-        },
-    );
-    let outcome = effects.iter().find_map(|e| match e {
-        Effect::Complete {
-            outcome, served, ..
-        } => Some((*outcome, *served)),
-        _ => None,
+    let mut c = Harness::new(cluster.clone(), cluster.clients()[0], client).seeded(1);
+    let write = OpFn::Write(Value::Int(1));
+    c.request(Request {
+        id: OpId(1),
+        key: "k1".into(),
+        f: write,
     });
+    let unavailable = Msg::Reply {
+        op: 1,
+        answer: Answer::Unavailable,
+    };
+    let fx = c.deliver(NodeId(0), unavailable);
+    let outcome = fx
+        .completions()
+        .iter()
+        .map(|c| (c.outcome, c.served))
+        .next();
     assert_eq!(outcome, Some((Outcome::Info, false)));
 }
 
 #[test]
 fn membership_is_a_function_of_time() {
-    let q = Quorum::new(
+    let joins = vec![Change {
+        node: "n6".into(),
+        at: ms(8000),
+    }];
+    let q = quorum(
         Params {
-            joins: vec![Change {
-                node: "n6".into(),
-                at: ms(8000),
-            }],
+            joins,
             ..Params::default()
         },
         6,
-        ClientConfig {
-            timeout: ms(500),
-            retry: RetryPolicy::None,
-        },
-    )
-    .unwrap();
+    );
     assert_eq!(q.timeline.at(ms(7999)).members().len(), 5);
     assert_eq!(q.timeline.at(ms(8000)).members().len(), 6);
     let moved: BTreeMap<bool, usize> =
@@ -541,39 +424,35 @@ fn anti_entropy_sends_only_the_leaves_that_differ_and_both_sides_end_with_the_me
     for i in 0..20 {
         let key = format!("k{i}");
         for n in [x, y] {
-            b.on(n, |s, ctx| {
-                s.on_message(
-                    ctx,
-                    NodeId(2),
-                    Msg::Put {
-                        req: 1,
-                        key: key.clone(),
-                        sibs: vec![sib(10, 2, &[], i)],
-                        hint_for: None,
-                        repair: false,
-                    },
-                )
-            });
+            b.recv(
+                n,
+                NodeId(2),
+                Msg::Put {
+                    req: 1,
+                    key: key.clone(),
+                    sibs: vec![sib(10, 2, &[], i)],
+                    hint_for: None,
+                    repair: false,
+                },
+            );
         }
     }
     // x alone has a newer k7.
-    b.on(x, |s, ctx| {
-        s.on_message(
-            ctx,
-            NodeId(2),
-            Msg::Put {
-                req: 2,
-                key: "k7".into(),
-                sibs: vec![sib(20, 2, &[], 77)],
-                hint_for: None,
-                repair: false,
-            },
-        )
-    });
+    b.recv(
+        x,
+        NodeId(2),
+        Msg::Put {
+            req: 2,
+            key: "k7".into(),
+            sibs: vec![sib(20, 2, &[], 77)],
+            hint_for: None,
+            repair: false,
+        },
+    );
     let tree = Msg::Tree {
-        leaves: b.servers[x.index()].merkle_leaves(b.now, y),
+        leaves: b.server(x).merkle_leaves(b.now(), y),
     };
-    let fx = b.on(y, |s, ctx| s.on_message(ctx, x, tree));
+    let fx = b.recv(y, x, tree);
     let (to, msg) = sends(&fx)
         .into_iter()
         .next()
@@ -591,15 +470,15 @@ fn anti_entropy_sends_only_the_leaves_that_differ_and_both_sides_end_with_the_me
     assert_eq!(leaves.len(), 1, "one key differs, so one leaf");
     assert!(data.iter().any(|(k, _)| k == "k7"));
     assert!(data.len() < 20, "only the differing leaf's keys travel");
-    let fx = b.on(x, |s, ctx| s.on_message(ctx, y, msg));
+    let fx = b.recv(x, y, msg);
     let (_, back) = sends(&fx)
         .into_iter()
         .next()
         .expect("x answers with its side");
-    b.on(y, |s, ctx| s.on_message(ctx, x, back));
-    assert_eq!(resolve(&b.servers[y.index()].store()["k7"]), Value::Int(77));
+    b.recv(y, x, back);
+    assert_eq!(resolve(&b.server(y).store()["k7"]), Value::Int(77));
     assert_eq!(
-        b.servers[x.index()].merkle_leaves(b.now, y),
-        b.servers[y.index()].merkle_leaves(b.now, x)
+        b.server(x).merkle_leaves(b.now(), y),
+        b.server(y).merkle_leaves(b.now(), x)
     );
 }

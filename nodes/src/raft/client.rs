@@ -3,20 +3,18 @@
 //! id (session and sequence number), so the session table applies a retried
 //! command once. A restarted client is a new session: see `sim::client`.
 
-use sim::client::{ClientConfig, ClientCore, ClientTimer};
-use sim::history::{OpFn, Outcome};
+use sim::client::{ClientConfig, ClientCore, Leader};
+use sim::history::Outcome;
 use sim::node::{Ctx, NodeId, Request, Status, TimerId};
 
 use super::msg::{ClientResult, Msg};
 
 #[derive(Clone, Debug)]
 pub struct Client {
-    servers: Vec<NodeId>,
     core: ClientCore,
-    /// The server believed to lead, from the last redirect or success.
-    leader: Option<NodeId>,
-    /// Where to look next when no leader is known (round robin).
-    guess: usize,
+    /// The server believed to lead, from the last redirect or success, and
+    /// where to look next when none is known (round robin).
+    leader: Leader,
     /// Redirects followed in the current attempt: a bound, so a cluster with no
     /// leader turns into a refusal instead of an endless chase.
     redirects: usize,
@@ -25,38 +23,31 @@ pub struct Client {
 impl Client {
     pub fn new(id: NodeId, servers: &[NodeId], config: ClientConfig) -> Self {
         Client {
-            servers: servers.to_vec(),
             core: ClientCore::new(config),
-            leader: None,
             // Clients start their search at different servers.
-            guess: id.index(),
+            leader: Leader::new(servers, None, id.index()),
             redirects: 0,
         }
     }
 
     /// The sequence number of the newest operation of this client's session.
     pub fn seq(&self) -> u64 {
-        self.core.last_id().map_or(0, |id| id.seq)
+        self.core.seq()
     }
 
     /// Whether an operation is open.
     pub fn busy(&self) -> bool {
-        self.core.open().is_some()
+        self.core.busy()
     }
 
     pub fn leader(&self) -> Option<NodeId> {
-        self.leader
+        self.leader.known()
     }
 
     pub fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
         self.redirects = 0;
         self.core.begin(ctx, req);
         self.send(ctx);
-    }
-
-    fn target(&self) -> NodeId {
-        self.leader
-            .unwrap_or(self.servers[self.guess % self.servers.len()])
     }
 
     fn send(&mut self, ctx: &mut Ctx<Msg>) {
@@ -66,46 +57,32 @@ impl Client {
             key: open.req.key.clone(),
             f: open.req.f.clone(),
         };
-        ctx.send(self.target(), msg);
-    }
-
-    /// Forget the leader and try the server after the one that failed us.
-    fn move_on(&mut self, failed: NodeId) {
-        self.leader = None;
-        if let Some(i) = self.servers.iter().position(|s| *s == failed) {
-            self.guess = i + 1;
-        } else {
-            self.guess += 1;
-        }
+        ctx.send(self.leader.target(), msg);
     }
 
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
         let Msg::ClientReply { id, result } = msg else {
             return;
         };
-        if self.core.open().map(|o| o.id) != Some(id) {
+        if !self.core.answers(id) {
             return; // An answer to an attempt of an operation already over.
         }
         match result {
             ClientResult::Ok(value) => {
-                self.leader = Some(from);
-                let is_read = self.core.open().is_some_and(|o| o.req.f == OpFn::Read);
-                let output = if is_read { value } else { None };
+                self.leader.follow(from);
+                let output = if self.core.is_read() { value } else { None };
                 self.core.finish(ctx, Outcome::Ok, output);
             }
             ClientResult::CasMismatch => {
-                self.leader = Some(from);
+                self.leader.follow(from);
                 self.core.found_other(ctx);
             }
             ClientResult::NotLeader(hint) => {
-                match hint {
-                    Some(h) if h != from => self.leader = Some(h),
-                    _ => self.move_on(from),
-                }
+                self.leader.redirect(from, hint);
                 self.redirects += 1;
-                if self.redirects <= 2 * self.servers.len() {
+                if self.redirects <= 2 * self.leader.servers().len() {
                     self.send(ctx);
-                } else if self.core.open().is_some_and(|o| o.req.f == OpFn::Read) {
+                } else if self.core.is_read() {
                     // A read has no effect, so a refusal is a certain failure.
                     self.redirects = 0;
                     self.core.refused(ctx);
@@ -120,10 +97,10 @@ impl Client {
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
-        if self.core.on_timer(ctx, timer) == ClientTimer::Resend {
+        if self.core.resend_due(ctx, timer) {
             // A silent attempt most likely means the leader is gone.
-            let failed = self.target();
-            self.move_on(failed);
+            let failed = self.leader.target();
+            self.leader.move_on(failed);
             self.redirects = 0;
             self.send(ctx);
         }
@@ -136,7 +113,9 @@ impl Client {
                 ("seq", self.seq().to_string()),
                 (
                     "leader",
-                    self.leader.map_or("-".into(), |n| format!("n{}", n.0 + 1)),
+                    self.leader
+                        .known()
+                        .map_or("-".into(), |n| format!("n{}", n.0 + 1)),
                 ),
             ],
         }

@@ -21,7 +21,7 @@
 //! attempts.
 
 use rand::Rng;
-use sim::client::{ClientConfig, ClientCore, ClientTimer};
+use sim::client::{ClientConfig, ClientCore, Leader};
 use sim::history::{OpFn, Outcome};
 use sim::node::{Ctx, NodeId, Request, Status, TimerId};
 
@@ -45,11 +45,11 @@ pub struct ClientStats {
 
 #[derive(Clone, Debug)]
 pub struct Client {
-    data: Vec<NodeId>,
     routing: ReadRouting,
     core: ClientCore,
-    primary: Option<NodeId>,
-    guess: usize,
+    /// The primary this client knows of, or its guess among the data
+    /// servers.
+    primary: Leader,
     /// The number of the latest send: the virtual time it left, made strictly
     /// increasing. A restarted client forgets this counter, but time has moved
     /// on, so its numbers still only grow; a server drops a send numbered no
@@ -74,11 +74,9 @@ pub struct Client {
 impl Client {
     pub fn new(data: &[NodeId], routing: ReadRouting, config: ClientConfig) -> Client {
         Client {
-            data: data.to_vec(),
             routing,
             core: ClientCore::new(config),
-            primary: data.first().copied(),
-            guess: 0,
+            primary: Leader::new(data, data.first().copied(), 0),
             attempt: 0,
             awaiting: false,
             tried: Vec::new(),
@@ -93,11 +91,6 @@ impl Client {
         &self.stats
     }
 
-    fn primary_guess(&self) -> NodeId {
-        self.primary
-            .unwrap_or(self.data[self.guess % self.data.len()])
-    }
-
     /// Where the open operation's next send goes, and the position it asks
     /// for (read-your-writes).
     fn route(&self, ctx: &mut Ctx<Msg>) -> Option<(NodeId, Option<Pos>)> {
@@ -105,9 +98,10 @@ impl Client {
         let read = open.req.f == OpFn::Read;
         let route = if read && !self.to_primary && self.routing != ReadRouting::Primary {
             // A replica: any data server but the primary we know of.
-            let p = self.primary;
+            let p = self.primary.known();
             let others: Vec<NodeId> = self
-                .data
+                .primary
+                .servers()
                 .iter()
                 .copied()
                 .filter(|d| Some(*d) != p)
@@ -121,9 +115,9 @@ impl Client {
         } else if self.routing == ReadRouting::ReadYourWrites {
             // Sent on to the primary: should it land on a replica after
             // all, that replica still checks the position.
-            (self.primary_guess(), self.seen)
+            (self.primary.target(), self.seen)
         } else {
-            (self.primary_guess(), None)
+            (self.primary.target(), None)
         };
         Some(route)
     }
@@ -193,8 +187,7 @@ impl Client {
         else {
             return;
         };
-        let Some(open) = self.core.open() else { return };
-        if id != open.id {
+        if !self.core.answers(id) {
             return;
         }
         let current = self.awaiting && attempt == self.attempt;
@@ -205,18 +198,18 @@ impl Client {
             return;
         }
         self.awaiting = false;
-        let read = open.req.f == OpFn::Read;
+        let read = self.core.is_read();
         match answer {
             Answer::Ok { value, pos } => {
                 if !read || self.to_primary || self.routing == ReadRouting::Primary {
-                    self.primary = Some(from);
+                    self.primary.follow(from);
                 }
                 self.note(pos);
                 self.core
                     .finish(ctx, Outcome::Ok, if read { value } else { None });
             }
             Answer::CasMismatch => {
-                self.primary = Some(from);
+                self.primary.follow(from);
                 self.core.found_other(ctx);
             }
             Answer::Behind(hint) => {
@@ -225,49 +218,28 @@ impl Client {
                 // asked as the primary that is behind and knows no primary
                 // is not one: forget it.
                 match hint {
-                    Some(h) if h != from => self.primary = Some(h),
-                    _ if self.to_primary => {
-                        self.primary = Some(from);
-                        self.move_on(from);
-                    }
+                    Some(h) if h != from => self.primary.follow(h),
+                    _ if self.to_primary => self.primary.move_on(from),
                     _ => {}
                 }
                 self.to_primary = true;
                 self.redirect(ctx);
             }
             Answer::NotPrimary(hint) => {
-                match hint {
-                    Some(h) if h != from => self.primary = Some(h),
-                    _ => {
-                        self.primary = Some(from);
-                        self.move_on(from);
-                    }
-                }
+                self.primary.redirect(from, hint);
                 self.redirect(ctx);
             }
             Answer::Refused => {
                 // Nothing was applied: retry after the backoff, elsewhere.
-                self.move_on(from);
+                self.primary.failed(from);
                 self.core.refused(ctx);
             }
         }
     }
 
-    /// Forget a primary that failed us and try the server after it.
-    fn move_on(&mut self, failed: NodeId) {
-        if self.primary == Some(failed) || self.primary.is_none() {
-            self.primary = None;
-            self.guess = self
-                .data
-                .iter()
-                .position(|d| *d == failed)
-                .map_or(self.guess + 1, |i| i + 1);
-        }
-    }
-
     pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
-        let write = self.core.open().is_some_and(|o| o.req.f != OpFn::Read);
-        let timed_out = timer == sim::client::ATTEMPT_TIMER && self.core.open().is_some();
+        let write = self.core.busy() && !self.core.is_read();
+        let timed_out = timer == sim::client::ATTEMPT_TIMER && self.core.busy();
         if timed_out {
             // A late answer to the attempt that timed out is stale.
             self.awaiting = false;
@@ -275,14 +247,11 @@ impl Client {
                 self.stats.writes_timed_out += 1;
             }
             // A silent primary is most likely gone: try the next server.
-            if let Some(t) = self
-                .target
-                .filter(|t| self.primary.is_none() || Some(*t) == self.primary)
-            {
-                self.move_on(t);
+            if let Some(t) = self.target {
+                self.primary.failed(t);
             }
         }
-        if self.core.on_timer(ctx, timer) == ClientTimer::Resend {
+        if self.core.resend_due(ctx, timer) {
             self.send(ctx);
         }
     }
@@ -291,10 +260,12 @@ impl Client {
         Status {
             role: "client",
             fields: vec![
-                ("seq", self.core.last_id().map_or(0, |i| i.seq).to_string()),
+                ("seq", self.core.seq().to_string()),
                 (
                     "primary",
-                    self.primary.map_or("-".into(), |n| format!("n{}", n.0 + 1)),
+                    self.primary
+                        .known()
+                        .map_or("-".into(), |n| format!("n{}", n.0 + 1)),
                 ),
                 (
                     "seen",

@@ -1,4 +1,4 @@
-use sim::client::{ClientConfig, ClientCore, ClientTimer};
+use sim::client::{ClientConfig, ClientCore};
 use sim::history::Outcome;
 use sim::node::{Ctx, NodeId, Request, Status, TimerId};
 
@@ -47,7 +47,7 @@ impl Client {
             return;
         };
         // A late reply to an attempt of an operation already given up is ignored.
-        if self.core.open().map(|o| o.id) != Some(id) {
+        if !self.core.answers(id) {
             return;
         }
         // Only a cas can leave the store unchanged: it found another value.
@@ -59,21 +59,12 @@ impl Client {
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
-        if self.core.on_timer(ctx, timer) == ClientTimer::Resend {
+        if self.core.resend_due(ctx, timer) {
             self.send_open(ctx);
         }
     }
 
     pub fn status(&self) -> Status {
-        Status {
-            role: "client",
-            fields: vec![(
-                "open",
-                self.core
-                    .open()
-                    .map(|o| format!("op {} attempt {}", o.req.id.0, o.attempt))
-                    .unwrap_or_else(|| "-".into()),
-            )],
-        }
+        self.core.status()
     }
 }

@@ -1,4 +1,4 @@
-use sim::client::{ClientCore, ClientTimer};
+use sim::client::ClientCore;
 use sim::history::{OpFn, Outcome, Value};
 use sim::node::{Ctx, Request, Status, TimerId};
 
@@ -62,9 +62,8 @@ impl Client {
     }
 
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, msg: Msg) {
-        let open = self.core.open().map(|o| o.req.id.0);
         match msg {
-            Msg::TransferDone { op, committed } if open == Some(op) => {
+            Msg::TransferDone { op, committed } if self.core.answers_op(op) => {
                 let outcome = if committed {
                     Outcome::Ok
                 } else {
@@ -72,7 +71,7 @@ impl Client {
                 };
                 self.core.finish(ctx, outcome, None);
             }
-            Msg::ReadDone { op, balance } if open == Some(op) => {
+            Msg::ReadDone { op, balance } if self.core.answers_op(op) => {
                 self.core
                     .finish(ctx, Outcome::Ok, Some(Value::Int(balance)));
             }
@@ -82,21 +81,12 @@ impl Client {
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
-        if self.core.on_timer(ctx, timer) == ClientTimer::Resend {
+        if self.core.resend_due(ctx, timer) {
             self.send_open(ctx);
         }
     }
 
     pub fn status(&self) -> Status {
-        Status {
-            role: "client",
-            fields: vec![(
-                "open",
-                self.core
-                    .open()
-                    .map(|o| format!("op {} attempt {}", o.req.id.0, o.attempt))
-                    .unwrap_or_else(|| "-".into()),
-            )],
-        }
+        self.core.status()
     }
 }

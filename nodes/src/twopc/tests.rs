@@ -2,7 +2,8 @@
 //! 1987, §7.3-7.5 for 2PC and its termination protocols; Skeen 1981 for 3PC).
 
 use sim::client::{ClientConfig, RetryPolicy};
-use sim::node::{Clock, Cluster, Ctx, Disk, Effect, NodeId};
+use sim::node::{Cluster, Disk, NodeId};
+use sim::testing::Harness;
 use sim::time::ms;
 
 use super::participant::PState;
@@ -40,38 +41,73 @@ const N2: NodeId = NodeId(1);
 const N3: NodeId = NodeId(2);
 const C1: NodeId = NodeId(3);
 
-/// Runs `f` with a context for node `me` on `disk` and returns the effects.
-fn step<T>(
-    me: NodeId,
-    disk: &mut Disk,
-    f: impl FnOnce(&mut Ctx<Msg>) -> T,
-) -> (T, Vec<Effect<Msg>>) {
-    let cluster = Cluster::new(3, 1);
-    let mut rng = sim::kernel::stream(1, me.0 as u64);
-    let mut effects = Vec::new();
-    let out = {
-        let mut ctx = Ctx::new(
-            me,
-            ms(10),
-            Clock::default(),
-            &mut rng,
-            disk,
-            &cluster,
-            &mut effects,
-        );
-        f(&mut ctx)
-    };
-    (out, effects)
+/// Node `me` of two participants, the coordinator and a client, at 10ms,
+/// built (and rebuilt on restart) from its disk by `build`.
+fn bench(me: NodeId, build: impl Fn(&Disk) -> TwopcNode + 'static) -> Harness<TwopcNode> {
+    let mut h = Harness::build(Cluster::new(3, 1), me, move |_, _, disk| build(disk)).at(ms(10));
+    h.rng = sim::kernel::stream(1, me.0 as u64);
+    h
 }
 
-fn sends(effects: &[Effect<Msg>]) -> Vec<(NodeId, Msg)> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Send { to, msg } => Some((*to, msg.clone())),
-            _ => None,
-        })
-        .collect()
+fn participant(cfg: &Config, me: NodeId) -> Harness<TwopcNode> {
+    let cfg = cfg.clone();
+    bench(me, move |disk| {
+        TwopcNode::Participant(Participant::recover(&cfg, me, disk))
+    })
+}
+
+fn coordinator(cfg: &Config) -> Harness<TwopcNode> {
+    let cfg = cfg.clone();
+    bench(COORDINATOR, move |disk| {
+        TwopcNode::Coordinator(Coordinator::recover(&cfg, disk))
+    })
+}
+
+/// The participant a harness drives.
+fn part(h: &Harness<TwopcNode>) -> &Participant {
+    h.node.participant().expect("a participant")
+}
+
+/// The coordinator a harness drives.
+fn coord(h: &Harness<TwopcNode>) -> &Coordinator {
+    h.node.coordinator().expect("the coordinator")
+}
+
+/// n2 after it voted yes on transaction 7 (5 out of account 0).
+fn prepared(cfg: &Config) -> Harness<TwopcNode> {
+    let mut p = participant(cfg, N2);
+    recv(&mut p, COORDINATOR, prepare(7, 0, -5));
+    p
+}
+
+/// Delivers `msg` from `from` and returns what the part sent.
+fn recv(h: &mut Harness<TwopcNode>, from: NodeId, msg: Msg) -> Vec<(NodeId, Msg)> {
+    h.deliver(from, msg).sends()
+}
+
+/// Fires transaction `tx`'s timer and returns what the part sent.
+fn expire(h: &mut Harness<TwopcNode>, tx: Tx) -> Vec<(NodeId, Msg)> {
+    h.fire(tx_timer(tx)).sends()
+}
+
+/// The client asks the coordinator for transfer `op` (5 from account 0 to
+/// account 1); returns what the coordinator sent.
+fn begin(c: &mut Harness<TwopcNode>, op: u64) -> Vec<(NodeId, Msg)> {
+    let transfer = Msg::Transfer {
+        op,
+        from: 0,
+        to: 1,
+        amount: 5,
+    };
+    recv(c, C1, transfer)
+}
+
+/// Transfer `op` begun and both participants' yes votes delivered; returns
+/// what the coordinator sent on the last vote.
+fn all_vote_yes(c: &mut Harness<TwopcNode>, op: u64) -> Vec<(NodeId, Msg)> {
+    begin(c, op);
+    recv(c, N2, Msg::Vote { tx: op, yes: true });
+    recv(c, N3, Msg::Vote { tx: op, yes: true })
 }
 
 fn prepare(tx: Tx, account: u32, delta: i64) -> Msg {
@@ -85,97 +121,70 @@ fn prepare(tx: Tx, account: u32, delta: i64) -> Msg {
 #[test]
 fn a_participant_syncs_its_vote_before_answering_yes_and_recovers_in_doubt() {
     let cfg = config(Mode::TwoPc);
-    let mut disk = Disk::default();
-    let mut p = Participant::recover(&cfg, N2, &disk);
-    let (_, effects) = step(N2, &mut disk, |ctx| {
-        p.on_message(ctx, COORDINATOR, prepare(7, 0, -5))
-    });
+    let mut p = participant(&cfg, N2);
+    let effects = recv(&mut p, COORDINATOR, prepare(7, 0, -5));
+    assert_eq!(effects, vec![(COORDINATOR, Msg::Vote { tx: 7, yes: true })]);
     assert_eq!(
-        sends(&effects),
-        vec![(COORDINATOR, Msg::Vote { tx: 7, yes: true })]
-    );
-    assert_eq!(
-        disk.counters(),
+        p.disk.counters(),
         (1, 1),
         "one vote record written, then synced"
     );
-    assert_eq!(p.locks_held(), 1);
+    assert_eq!(part(&p).locks_held(), 1);
     // Rebuilt from that disk, it is still in doubt and holds the lock again.
-    let again = Participant::recover(&cfg, N2, &disk);
-    assert_eq!(again.state_of(7), Some(PState::Prepared));
-    assert_eq!(again.locks_held(), 1);
+    p.restart();
+    assert_eq!(part(&p).state_of(7), Some(PState::Prepared));
+    assert_eq!(part(&p).locks_held(), 1);
 }
 
 #[test]
 fn with_participant_forgets_vote_the_yes_leaves_nothing_durable() {
     let mut cfg = config(Mode::TwoPc);
     cfg.params.participant_forgets_vote = true;
-    let mut disk = Disk::default();
-    let mut p = Participant::recover(&cfg, N2, &disk);
-    let (_, effects) = step(N2, &mut disk, |ctx| {
-        p.on_message(ctx, COORDINATOR, prepare(7, 0, -5))
-    });
-    assert_eq!(
-        sends(&effects),
-        vec![(COORDINATOR, Msg::Vote { tx: 7, yes: true })]
-    );
-    assert_eq!(disk.counters(), (0, 0));
-    assert_eq!(Participant::recover(&cfg, N2, &disk).state_of(7), None);
+    let mut p = participant(&cfg, N2);
+    let effects = recv(&mut p, COORDINATOR, prepare(7, 0, -5));
+    assert_eq!(effects, vec![(COORDINATOR, Msg::Vote { tx: 7, yes: true })]);
+    assert_eq!(p.disk.counters(), (0, 0));
+    p.restart();
+    assert_eq!(part(&p).state_of(7), None);
 }
 
 #[test]
 fn a_participant_votes_no_without_logging_when_funds_are_short() {
     let cfg = config(Mode::TwoPc);
-    let mut disk = Disk::default();
-    let mut p = Participant::recover(&cfg, N2, &disk);
-    let (_, effects) = step(N2, &mut disk, |ctx| {
-        p.on_message(ctx, COORDINATOR, prepare(7, 0, -500))
-    });
+    let mut p = participant(&cfg, N2);
+    let effects = recv(&mut p, COORDINATOR, prepare(7, 0, -500));
     assert_eq!(
-        sends(&effects),
+        effects,
         vec![(COORDINATOR, Msg::Vote { tx: 7, yes: false })]
     );
     assert_eq!(
-        disk.counters(),
+        p.disk.counters(),
         (0, 0),
         "presumed abort: a no is not logged"
     );
-    assert_eq!(p.locks_held(), 0);
+    assert_eq!(part(&p).locks_held(), 0);
 }
 
 #[test]
 fn the_coordinator_logs_a_commit_durably_before_sending_it() {
     let cfg = config(Mode::TwoPc);
-    let mut disk = Disk::default();
-    let mut c = Coordinator::recover(&cfg, &disk);
-    let transfer = Msg::Transfer {
-        op: 3,
-        from: 0,
-        to: 1,
-        amount: 5,
-    };
-    let (_, effects) = step(COORDINATOR, &mut disk, |ctx| {
-        c.on_message(ctx, C1, transfer)
-    });
-    assert_eq!(sends(&effects).len(), 2, "a prepare to each participant");
-    step(COORDINATOR, &mut disk, |ctx| {
-        c.on_message(ctx, N2, Msg::Vote { tx: 3, yes: true })
-    });
+    let mut c = coordinator(&cfg);
+    let effects = begin(&mut c, 3);
+    assert_eq!(effects.len(), 2, "a prepare to each participant");
+    recv(&mut c, N2, Msg::Vote { tx: 3, yes: true });
     assert_eq!(
-        disk.counters(),
+        c.disk.counters(),
         (0, 0),
         "nothing is logged before the last vote"
     );
-    let (_, effects) = step(COORDINATOR, &mut disk, |ctx| {
-        c.on_message(ctx, N3, Msg::Vote { tx: 3, yes: true })
-    });
-    assert_eq!(disk.counters(), (1, 1), "the commit record, synced");
+    let effects = recv(&mut c, N3, Msg::Vote { tx: 3, yes: true });
+    assert_eq!(c.disk.counters(), (1, 1), "the commit record, synced");
     let commit = Msg::Decide {
         tx: 3,
         decision: Decision::Commit,
     };
     assert_eq!(
-        sends(&effects),
+        effects,
         vec![
             (N2, commit.clone()),
             (N3, commit),
@@ -189,49 +198,29 @@ fn the_coordinator_logs_a_commit_durably_before_sending_it() {
         ]
     );
     // A restarted coordinator finds the commit and sends it again.
-    let mut again = Coordinator::recover(&cfg, &disk);
-    assert!(again.knows_committed(3));
-    let (_, effects) = step(COORDINATOR, &mut disk, |ctx| again.on_start(ctx));
-    assert_eq!(sends(&effects).len(), 2);
+    c.restart();
+    assert!(coord(&c).knows_committed(3));
+    let effects = c.start().sends();
+    assert_eq!(effects.len(), 2);
 }
 
 #[test]
 fn with_decide_before_logging_the_commit_goes_out_unsynced() {
     let mut cfg = config(Mode::TwoPc);
     cfg.params.decide_before_logging = true;
-    let mut disk = Disk::default();
-    let mut c = Coordinator::recover(&cfg, &disk);
-    let transfer = Msg::Transfer {
-        op: 3,
-        from: 0,
-        to: 1,
-        amount: 5,
-    };
-    step(COORDINATOR, &mut disk, |ctx| {
-        c.on_message(ctx, C1, transfer)
-    });
-    step(COORDINATOR, &mut disk, |ctx| {
-        c.on_message(ctx, N2, Msg::Vote { tx: 3, yes: true })
-    });
-    let (_, effects) = step(COORDINATOR, &mut disk, |ctx| {
-        c.on_message(ctx, N3, Msg::Vote { tx: 3, yes: true })
-    });
-    assert_eq!(disk.counters(), (1, 0), "written, not synced");
-    assert!(sends(&effects)
-        .iter()
-        .any(|(_, m)| matches!(m, Msg::Decide { .. })));
+    let mut c = coordinator(&cfg);
+    let effects = all_vote_yes(&mut c, 3);
+    assert_eq!(c.disk.counters(), (1, 0), "written, not synced");
+    assert!(effects.iter().any(|(_, m)| matches!(m, Msg::Decide { .. })));
 }
 
 #[test]
 fn a_coordinator_with_no_record_presumes_abort() {
     let cfg = config(Mode::TwoPc);
-    let mut disk = Disk::default();
-    let mut c = Coordinator::recover(&cfg, &disk);
-    let (_, effects) = step(COORDINATOR, &mut disk, |ctx| {
-        c.on_message(ctx, N2, Msg::AskDecision { tx: 9 })
-    });
+    let mut c = coordinator(&cfg);
+    let effects = recv(&mut c, N2, Msg::AskDecision { tx: 9 });
     assert_eq!(
-        sends(&effects),
+        effects,
         vec![(
             N2,
             Msg::Tell {
@@ -240,90 +229,66 @@ fn a_coordinator_with_no_record_presumes_abort() {
             }
         )]
     );
-    assert_eq!(disk.counters(), (0, 0), "presumed abort logs nothing");
+    assert_eq!(c.disk.counters(), (0, 0), "presumed abort logs nothing");
 }
 
 #[test]
 fn a_participant_that_voted_yes_asks_instead_of_aborting_on_timeout() {
     let cfg = config(Mode::TwoPc);
-    let mut disk = Disk::default();
-    let mut p = Participant::recover(&cfg, N2, &disk);
-    step(N2, &mut disk, |ctx| {
-        p.on_message(ctx, COORDINATOR, prepare(7, 0, -5))
-    });
-    let (_, effects) = step(N2, &mut disk, |ctx| p.on_timer(ctx, tx_timer(7)));
-    assert_eq!(
-        sends(&effects),
-        vec![(COORDINATOR, Msg::AskDecision { tx: 7 })]
-    );
-    assert_eq!(p.state_of(7), Some(PState::Prepared));
-    assert_eq!(p.locks_held(), 1, "still blocked, still locked");
+    let mut p = prepared(&cfg);
+    let effects = expire(&mut p, 7);
+    assert_eq!(effects, vec![(COORDINATOR, Msg::AskDecision { tx: 7 })]);
+    assert_eq!(part(&p).state_of(7), Some(PState::Prepared));
+    assert_eq!(part(&p).locks_held(), 1, "still blocked, still locked");
 }
 
 #[test]
 fn with_unilateral_abort_after_yes_the_timeout_aborts() {
     let mut cfg = config(Mode::TwoPc);
     cfg.params.unilateral_abort_after_yes = true;
-    let mut disk = Disk::default();
-    let mut p = Participant::recover(&cfg, N2, &disk);
-    step(N2, &mut disk, |ctx| {
-        p.on_message(ctx, COORDINATOR, prepare(7, 0, -5))
-    });
-    step(N2, &mut disk, |ctx| p.on_timer(ctx, tx_timer(7)));
-    assert_eq!(p.state_of(7), Some(PState::Aborted));
-    assert_eq!(p.locks_held(), 0);
+    let mut p = prepared(&cfg);
+    expire(&mut p, 7);
+    assert_eq!(part(&p).state_of(7), Some(PState::Aborted));
+    assert_eq!(part(&p).locks_held(), 0);
 }
 
 #[test]
 fn cooperative_termination_asks_the_peers_and_a_peer_that_never_voted_aborts() {
     let mut cfg = config(Mode::TwoPc);
     cfg.params.cooperative_termination = true;
-    let mut disk = Disk::default();
-    let mut p = Participant::recover(&cfg, N2, &disk);
-    step(N2, &mut disk, |ctx| {
-        p.on_message(ctx, COORDINATOR, prepare(7, 0, -5))
-    });
-    let (_, effects) = step(N2, &mut disk, |ctx| p.on_timer(ctx, tx_timer(7)));
+    let mut p = prepared(&cfg);
+    let effects = expire(&mut p, 7);
     assert_eq!(
-        sends(&effects),
+        effects,
         vec![
             (COORDINATOR, Msg::AskDecision { tx: 7 }),
             (N3, Msg::AskDecision { tx: 7 })
         ]
     );
     // n3 never saw the prepare: it aborts the transaction and says so.
-    let mut disk3 = Disk::default();
-    let mut q = Participant::recover(&cfg, N3, &disk3);
-    let (_, effects) = step(N3, &mut disk3, |ctx| {
-        q.on_message(ctx, N2, Msg::AskDecision { tx: 7 })
-    });
+    let mut q = participant(&cfg, N3);
+    let effects = recv(&mut q, N2, Msg::AskDecision { tx: 7 });
     let tell = Msg::Tell {
         tx: 7,
         decision: Some(Decision::Abort),
     };
-    assert_eq!(sends(&effects), vec![(N2, tell.clone())]);
-    step(N2, &mut disk, |ctx| p.on_message(ctx, N3, tell));
-    assert_eq!(p.state_of(7), Some(PState::Aborted));
+    assert_eq!(effects, vec![(N2, tell.clone())]);
+    recv(&mut p, N3, tell);
+    assert_eq!(part(&p).state_of(7), Some(PState::Aborted));
 }
 
 #[test]
 fn a_three_phase_participant_decides_alone_by_its_state() {
     let cfg = config(Mode::ThreePc);
-    let mut disk = Disk::default();
-    let mut p = Participant::recover(&cfg, N2, &disk);
-    step(N2, &mut disk, |ctx| {
-        p.on_message(ctx, COORDINATOR, prepare(7, 0, -5))
-    });
-    step(N2, &mut disk, |ctx| {
-        p.on_message(ctx, COORDINATOR, Msg::PreCommit { tx: 7 })
-    });
-    assert_eq!(p.state_of(7), Some(PState::PreCommitted));
+    let mut p = prepared(&cfg);
+    recv(&mut p, COORDINATOR, Msg::PreCommit { tx: 7 });
+    assert_eq!(part(&p).state_of(7), Some(PState::PreCommitted));
     // First timeout: ask everyone; second: nobody answered, commit alone.
-    let (_, effects) = step(N2, &mut disk, |ctx| p.on_timer(ctx, tx_timer(7)));
-    assert_eq!(sends(&effects).len(), 2);
-    step(N2, &mut disk, |ctx| p.on_timer(ctx, tx_timer(7)));
-    assert_eq!(p.state_of(7), Some(PState::Committed));
-    assert_eq!(p.balance_total(), 195);
+    let effects = expire(&mut p, 7);
+    assert_eq!(effects.len(), 2);
+    expire(&mut p, 7);
+    assert_eq!(part(&p).state_of(7), Some(PState::Committed));
+    assert_eq!(part(&p).balance_total(), 195);
 }
 
 #[test]
@@ -345,8 +310,7 @@ fn every_transfer_goes_between_two_participants() {
 #[test]
 fn a_saga_step_commits_at_once_and_a_repeated_step_gets_the_logged_answer() {
     let cfg = config(Mode::Saga);
-    let mut disk = Disk::default();
-    let mut p = Participant::recover(&cfg, N2, &disk);
+    let mut p = participant(&cfg, N2);
     let step0 = Msg::Step {
         tx: 4,
         step: 0,
@@ -355,21 +319,19 @@ fn a_saga_step_commits_at_once_and_a_repeated_step_gets_the_logged_answer() {
             delta: -5,
         },
     };
-    let (_, effects) = step(N2, &mut disk, |ctx| {
-        p.on_message(ctx, COORDINATOR, step0.clone())
-    });
+    let effects = recv(&mut p, COORDINATOR, step0.clone());
     let done = Msg::StepDone {
         tx: 4,
         step: 0,
         ok: true,
     };
-    assert_eq!(sends(&effects), vec![(COORDINATOR, done.clone())]);
-    assert_eq!(p.balance_total(), 195, "applied at once, no lock");
-    assert_eq!(p.locks_held(), 0);
-    let (_, effects) = step(N2, &mut disk, |ctx| p.on_message(ctx, COORDINATOR, step0));
-    assert_eq!(sends(&effects), vec![(COORDINATOR, done)]);
+    assert_eq!(effects, vec![(COORDINATOR, done.clone())]);
+    assert_eq!(part(&p).balance_total(), 195, "applied at once, no lock");
+    assert_eq!(part(&p).locks_held(), 0);
+    let effects = recv(&mut p, COORDINATOR, step0);
+    assert_eq!(effects, vec![(COORDINATOR, done)]);
     assert_eq!(
-        p.balance_total(),
+        part(&p).balance_total(),
         195,
         "a repeated step is not applied twice"
     );
@@ -378,19 +340,10 @@ fn a_saga_step_commits_at_once_and_a_repeated_step_gets_the_logged_answer() {
 #[test]
 fn a_failed_credit_makes_the_saga_compensate_the_debit() {
     let cfg = config(Mode::Saga);
-    let mut disk = Disk::default();
-    let mut c = Coordinator::recover(&cfg, &disk);
-    let transfer = Msg::Transfer {
-        op: 5,
-        from: 0,
-        to: 1,
-        amount: 5,
-    };
-    let (_, effects) = step(COORDINATOR, &mut disk, |ctx| {
-        c.on_message(ctx, C1, transfer)
-    });
+    let mut c = coordinator(&cfg);
+    let effects = begin(&mut c, 5);
     assert_eq!(
-        disk.counters(),
+        c.disk.counters(),
         (1, 1),
         "the saga is logged before its first step"
     );
@@ -399,7 +352,7 @@ fn a_failed_credit_makes_the_saga_compensate_the_debit() {
         delta: -5,
     };
     assert_eq!(
-        sends(&effects),
+        effects,
         vec![(
             N2,
             Msg::Step {
@@ -409,30 +362,26 @@ fn a_failed_credit_makes_the_saga_compensate_the_debit() {
             }
         )]
     );
-    step(COORDINATOR, &mut disk, |ctx| {
-        c.on_message(
-            ctx,
-            N2,
-            Msg::StepDone {
-                tx: 5,
-                step: 0,
-                ok: true,
-            },
-        )
-    });
-    let (_, effects) = step(COORDINATOR, &mut disk, |ctx| {
-        c.on_message(
-            ctx,
-            N3,
-            Msg::StepDone {
-                tx: 5,
-                step: 1,
-                ok: false,
-            },
-        )
-    });
+    recv(
+        &mut c,
+        N2,
+        Msg::StepDone {
+            tx: 5,
+            step: 0,
+            ok: true,
+        },
+    );
+    let effects = recv(
+        &mut c,
+        N3,
+        Msg::StepDone {
+            tx: 5,
+            step: 1,
+            ok: false,
+        },
+    );
     assert_eq!(
-        sends(&effects),
+        effects,
         vec![(
             N2,
             Msg::Step {
@@ -445,65 +394,46 @@ fn a_failed_credit_makes_the_saga_compensate_the_debit() {
             }
         )]
     );
-    let (_, effects) = step(COORDINATOR, &mut disk, |ctx| {
-        c.on_message(
-            ctx,
-            N2,
-            Msg::StepDone {
-                tx: 5,
-                step: 2,
-                ok: true,
-            },
-        )
-    });
-    assert!(sends(&effects).contains(&(
+    let effects = recv(
+        &mut c,
+        N2,
+        Msg::StepDone {
+            tx: 5,
+            step: 2,
+            ok: true,
+        },
+    );
+    assert!(effects.contains(&(
         C1,
         Msg::TransferDone {
             op: 5,
             committed: false
         }
     )));
-    assert_eq!(c.compensations, 1);
+    assert_eq!(coord(&c).compensations, 1);
 }
 
 #[test]
 fn a_three_phase_coordinator_aborts_when_a_pre_commit_goes_unacknowledged() {
     let cfg = config(Mode::ThreePc);
-    let mut disk = Disk::default();
-    let mut c = Coordinator::recover(&cfg, &disk);
-    let transfer = Msg::Transfer {
-        op: 6,
-        from: 0,
-        to: 1,
-        amount: 5,
-    };
-    step(COORDINATOR, &mut disk, |ctx| {
-        c.on_message(ctx, C1, transfer)
-    });
-    step(COORDINATOR, &mut disk, |ctx| {
-        c.on_message(ctx, N2, Msg::Vote { tx: 6, yes: true })
-    });
-    let (_, effects) = step(COORDINATOR, &mut disk, |ctx| {
-        c.on_message(ctx, N3, Msg::Vote { tx: 6, yes: true })
-    });
+    let mut c = coordinator(&cfg);
+    let effects = all_vote_yes(&mut c, 6);
     assert_eq!(
-        sends(&effects),
+        effects,
         vec![
             (N2, Msg::PreCommit { tx: 6 }),
             (N3, Msg::PreCommit { tx: 6 })
         ]
     );
-    step(COORDINATOR, &mut disk, |ctx| {
-        c.on_message(ctx, N2, Msg::PreCommitAck { tx: 6 })
-    });
+    recv(&mut c, N2, Msg::PreCommitAck { tx: 6 });
     // n3 never acknowledges: it may have timed out into abort on its own.
-    let (_, effects) = step(COORDINATOR, &mut disk, |ctx| c.on_timer(ctx, tx_timer(6)));
-    assert!(sends(&effects).contains(&(
+    let effects = expire(&mut c, 6);
+    assert!(effects.contains(&(
         N2,
         Msg::Decide {
             tx: 6,
             decision: Decision::Abort
         }
     )));
-    assert!(!c.knows_committed(6));
+    assert!(!coord(&c).knows_committed(6));
 }

@@ -1,0 +1,114 @@
+//! The invariant checker catches what a broken run does.
+
+use super::*;
+
+#[test]
+fn invariant_forget_vote_on_restart_can_elect_two_leaders_in_one_term() {
+    let params = Params {
+        forget_vote_on_restart: true,
+        ..Params::default()
+    };
+    // Drive three servers by hand: n1 wins term 1 with n2's vote; n2 restarts
+    // and forgets; n3, also in term 1, wins with n2's second vote.
+    let cluster_nodes: Vec<Solo> = (0..3)
+        .map(|i| solo(NodeId(i), 3, 0, params.clone()))
+        .collect();
+    let [mut n1, mut n2, mut n3] = <[Solo; 3]>::try_from(cluster_nodes).ok().unwrap();
+    n1.fire(ELECTION_TIMER);
+    let reply = sends(&n2.deliver(N1, vote_request(1, 0, 0))).remove(0).1;
+    n1.deliver(N2, reply);
+    assert_eq!(n1.node.role(), Role::Leader);
+    n2.restart();
+    n3.fire(ELECTION_TIMER);
+    let reply = sends(&n2.deliver(N3, vote_request(1, 0, 0))).remove(0).1;
+    n3.deliver(N2, reply);
+    assert_eq!(n3.node.role(), Role::Leader);
+
+    let mut checker = Checker::default();
+    let mut out = Vec::new();
+    checker.check_server(&n1.node, &mut out);
+    checker.check_server(&n3.node, &mut out);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].invariant, "election-safety");
+    assert_eq!(out[0].detail, "two leaders in term 1: n1 and n3");
+}
+
+#[test]
+fn invariant_state_machine_safety_catches_two_commands_applied_at_one_index() {
+    // Two followers told by two different "leaders" of term 1 to apply two
+    // different commands at index 1 (a world where election safety broke).
+    let mut n2 = solo(N2, 3, 0, Params::default());
+    let mut n3 = solo(N3, 3, 0, Params::default());
+    let mut other = entry(1, 1);
+    other.command = Command::Noop.into();
+    for (s, e) in [(&mut n2, entry(1, 1)), (&mut n3, other)] {
+        s.deliver(N1, append(1, 0, 0, vec![e], 1));
+        assert_eq!(s.node.applied_index(), 1);
+    }
+    let mut checker = Checker::default();
+    let mut out = Vec::new();
+    checker.check_server(&n2.node, &mut out);
+    checker.check_server(&n3.node, &mut out);
+    let names: Vec<&str> = out.iter().map(|v| v.invariant).collect();
+    assert_eq!(names, vec!["log-matching", "state-machine-safety"]);
+}
+
+// ---- The checker ----
+
+#[test]
+fn invariant_leader_completeness_catches_a_leader_without_a_committed_entry() {
+    // n2 learns that entry 1 (term 1) is committed; n3, with an empty log,
+    // is made leader of term 2 by hand (two votes it could never get in a
+    // correct run, since n2's log is more up to date).
+    let mut n2 = solo(N2, 3, 0, Params::default());
+    n2.deliver(N1, append(1, 0, 0, vec![entry(1, 1)], 1));
+    let mut n3 = with_log(N3, 3, Params::default(), 1, &[]);
+    n3.fire(ELECTION_TIMER);
+    n3.deliver(N1, granted(2));
+    assert_eq!(n3.node.role(), Role::Leader);
+
+    let mut checker = Checker::default();
+    let mut out = Vec::new();
+    checker.check_server(&n2.node, &mut out);
+    assert!(out.is_empty());
+    checker.check_server(&n3.node, &mut out);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].invariant, "leader-completeness");
+    assert!(out[0].detail.contains("without committed entry 1 (term 1)"));
+    // Reported once, not at every later step.
+    checker.check_server(&n3.node, &mut out);
+    assert_eq!(out.len(), 1);
+}
+
+#[test]
+fn invariant_the_checker_rechecks_a_restarted_server_from_scratch() {
+    let mut s = solo(N2, 3, 0, Params::default());
+    s.deliver(N1, append(1, 0, 0, vec![entry(1, 1), entry(1, 2)], 2));
+    let mut checker = Checker::default();
+    let mut out = Vec::new();
+    checker.check_server(&s.node, &mut out);
+    s.restart();
+    checker.check_server(&s.node, &mut out);
+    s.deliver(N1, append(1, 2, 1, vec![], 2));
+    assert_eq!(s.node.applied_index(), 2, "replayed from the log on disk");
+    checker.check_server(&s.node, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
+fn invariant_leader_completeness_asks_nothing_of_a_leader_of_an_earlier_term() {
+    // A candidate of term 2 that was paused while its votes were in flight
+    // can become leader after term 5 committed entries. Figure 3 asks leaders
+    // of *later* terms to hold those entries; this one need not.
+    let mut n2 = solo(N2, 3, 0, Params::default());
+    n2.deliver(N1, append(5, 0, 0, vec![entry(5, 1)], 1));
+    let mut n3 = with_log(N3, 3, Params::default(), 1, &[]);
+    n3.fire(ELECTION_TIMER);
+    n3.deliver(N1, granted(2));
+    assert_eq!((n3.node.role(), n3.node.term()), (Role::Leader, 2));
+    let mut checker = Checker::default();
+    let mut out = Vec::new();
+    checker.check_server(&n2.node, &mut out);
+    checker.check_server(&n3.node, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+}

@@ -1,0 +1,188 @@
+//! Unit tests: drive servers by hand (a `sim::testing::Harness` each) and
+//! assert the exact effects they record, citing the section of the Raft
+//! paper each one checks. `net` drives whole clusters without the kernel.
+
+use std::collections::BTreeMap;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use sim::client::{ClientConfig, RequestId, RetryPolicy, SessionId};
+use sim::history::{OpFn, Outcome, Value};
+use sim::node::{Clock, Cluster, Ctx, Disk, Effect, Node, NodeId, OpId, Request, TimerId};
+use sim::protocol::{Protocol, Violation};
+use sim::testing::{sends, Handlers, Harness};
+use sim::time::{ms, Nanos};
+
+use super::server::{ELECTION_TIMER, HEARTBEAT_TIMER};
+use super::*;
+
+mod checker;
+mod clients;
+mod election;
+mod log;
+mod net;
+
+const N1: NodeId = NodeId(0);
+const N2: NodeId = NodeId(1);
+
+const N3: NodeId = NodeId(2);
+
+/// A server driven by hand: the harness rebuilds it from its disk on restart.
+type Solo = Harness<Server>;
+
+impl Handlers<Msg> for Server {
+    fn handle_start(&mut self, ctx: &mut Ctx<Msg>) {
+        self.on_start(ctx)
+    }
+    fn handle_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
+        self.on_message(ctx, from, msg)
+    }
+    fn handle_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
+        self.on_timer(ctx, timer)
+    }
+}
+
+/// Server `id` of `servers` (and `clients` clients), on an empty disk.
+fn solo(id: NodeId, servers: usize, clients: usize, params: Params) -> Solo {
+    solo_on(id, servers, clients, params, Disk::default())
+}
+
+fn solo_on(id: NodeId, servers: usize, clients: usize, params: Params, disk: Disk) -> Solo {
+    let cluster = Cluster::new(servers, clients);
+    Harness::build_on(cluster, id, disk, move |cluster, id, disk| {
+        Server::from_disk(id, cluster.servers(), params.clone(), disk)
+    })
+}
+
+/// A server whose disk already holds `term` and a log with these terms.
+fn with_log(id: NodeId, servers: usize, params: Params, term: u64, terms: &[u64]) -> Solo {
+    let mut disk = Disk::default();
+    disk.put(("term", 0), term);
+    for (i, t) in terms.iter().enumerate() {
+        disk.put(("log", i as u64 + 1), entry(*t, i as u64 + 1));
+    }
+    disk.sync();
+    solo_on(id, servers, 0, params, disk)
+}
+
+fn entry(term: u64, index: u64) -> Entry {
+    Entry {
+        term,
+        index,
+        command: Command::Client {
+            id: request_id(NodeId(99), 0, index),
+            key: "k".into(),
+            f: OpFn::Write(Value::Int(index as i64)),
+        }
+        .into(),
+    }
+}
+
+fn vote_request(term: u64, last_index: u64, last_term: u64) -> Msg {
+    Msg::RequestVote {
+        term,
+        last_index,
+        last_term,
+        pre_vote: false,
+    }
+}
+
+fn granted(term: u64) -> Msg {
+    Msg::RequestVoteReply {
+        term,
+        granted: true,
+        pre_vote: false,
+    }
+}
+
+/// AppendEntries of heartbeat round 0.
+fn append(term: u64, prev_index: u64, prev_term: u64, entries: Vec<Entry>, commit: u64) -> Msg {
+    Msg::AppendEntries {
+        term,
+        prev_index,
+        prev_term,
+        entries,
+        commit,
+        round: 0,
+    }
+}
+
+fn ok_reply(term: u64, match_index: u64) -> Msg {
+    ack(term, match_index, 0)
+}
+
+/// A successful AppendEntriesReply acknowledging heartbeat round `round`.
+fn ack(term: u64, match_index: u64, round: u64) -> Msg {
+    Msg::AppendEntriesReply {
+        term,
+        success: true,
+        match_index,
+        rejected: 0,
+        conflict_term: None,
+        conflict_index: 0,
+        round,
+    }
+}
+
+/// n1 times out and wins term 1 with n2's vote.
+fn win_term_1(s: &mut Solo) {
+    s.fire(ELECTION_TIMER);
+    s.deliver(N2, granted(1));
+}
+
+fn log_terms(s: &Server) -> Vec<u64> {
+    (1..=s.log().last_index())
+        .map(|i| s.log().term_at(i).unwrap())
+        .collect()
+}
+
+// ---- §8 Client interaction ----
+
+/// The id of request `seq` of client `client`'s incarnation `incarnation`.
+fn request_id(client: NodeId, incarnation: u64, seq: u64) -> RequestId {
+    RequestId {
+        session: SessionId {
+            client,
+            incarnation,
+        },
+        seq,
+    }
+}
+
+#[test]
+fn params_parse_from_a_scenario_and_a_misspelt_field_is_an_error_with_its_line() {
+    let ok: Params = toml::from_str(
+        r#"
+protocol = "raft"
+election_timeout_min = "100ms"
+read_mode = "read-index"
+pre_vote = true
+"#,
+    )
+    .unwrap();
+    assert_eq!(ok.election_timeout_min, ms(100));
+    assert_eq!(ok.read_mode, ReadMode::ReadIndex);
+    assert!(ok.pre_vote);
+    let err = toml::from_str::<Params>("protocol = \"raft\"\npre_vot = true\n").unwrap_err();
+    assert!(err.to_string().contains("pre_vot"), "{err}");
+    let bad = Params {
+        heartbeat_interval: ms(200),
+        ..Params::default()
+    };
+    assert_eq!(bad.validate().unwrap_err().0, "heartbeat_interval");
+}
+
+#[test]
+fn node_status_reports_the_fields_the_tui_shows() {
+    let mut s = solo(N1, 1, 0, Params::default());
+    s.fire(ELECTION_TIMER);
+    let node = RaftNode::Server(s.node.clone());
+    assert_eq!(node.role(), "leader");
+    let st = node.status();
+    let names: Vec<&str> = st.fields.iter().map(|f| f.0).collect();
+    assert_eq!(
+        names,
+        vec!["term", "vote", "leader", "log", "commit", "applied"]
+    );
+    assert!(ROLES.contains(&node.role()));
+}
