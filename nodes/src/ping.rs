@@ -5,7 +5,7 @@
 //! simulator itself (`chaoslab bench`).
 
 use serde::Deserialize;
-use sim::node::{Cluster, Ctx, Disk, Message, Node, NodeId, Request, Status, TimerId};
+use sim::node::{Cluster, Ctx, Disk, Node, NodeId, Request, Status, TimerId};
 use sim::protocol::Protocol;
 use sim::scenario::{parse_system, Scenario, ScenarioError};
 
@@ -25,18 +25,11 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Msg {
-    Ping(u64),
-    Pong(u64),
-}
-
-impl Message for Msg {
-    fn kind(&self) -> &'static str {
-        match self {
-            Msg::Ping(_) => "Ping",
-            Msg::Pong(_) => "Pong",
-        }
+sim::message! {
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum Msg {
+        Ping(u64),
+        Pong(u64),
     }
 }
 

@@ -80,7 +80,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sim::client::ClientConfig;
 use sim::history::Value;
-use sim::node::{Cluster, Ctx, Disk, Message, Node, NodeId, Request, Status, TimerId};
+use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{NodeTable, Protocol, Violation};
 use sim::scenario::{key_span, parse_system, Scenario, ScenarioError};
 use sim::time::{fmt_duration, ms, secs, serde_duration, Nanos};
@@ -457,112 +457,88 @@ pub enum Source {
     Database,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum Msg {
-    // Client -> cache.
-    Get {
-        tag: u64,
-        key: String,
-    },
-    Put {
-        tag: u64,
-        key: String,
-        value: Value,
-    },
-    /// cache-aside: store what the application read from the database
-    /// (with `leases`, only under the lease its miss was given).
-    Set {
-        key: String,
-        value: Value,
-        lease: Option<u64>,
-    },
-    /// cache-aside: drop the key after a write.
-    Del {
-        tag: u64,
-        key: String,
-    },
-    // Cache -> client.
-    Value {
-        tag: u64,
-        value: Value,
-        source: Source,
-    },
-    /// cache-aside: not here, ask the database. With `leases`, the first
-    /// miss of a key gets a lease to fill it; a delete revokes it.
-    Miss {
-        tag: u64,
-        lease: Option<u64>,
-    },
-    Written {
-        tag: u64,
-    },
-    Deleted {
-        tag: u64,
-    },
-    /// The cache could not reach the database in time, or it was busy.
-    /// `maybe_applied`: a write may still have reached the database.
-    Unavailable {
-        tag: u64,
-        maybe_applied: bool,
-    },
-    // Client or cache -> database.
-    DbRead {
-        tag: u64,
-        key: String,
-    },
-    DbWrite {
-        tag: u64,
-        key: String,
-        value: Value,
-    },
-    DbBatch {
-        tag: u64,
-        /// Which life of the cache sent it (its write sequence restarts at
-        /// each boot).
-        boot: u64,
-        /// (key, newest value, older write values it absorbed, the write's
-        /// sequence number in this cache). The network does not keep order,
-        /// and a flush that timed out is sent again, so the database applies
-        /// an item only if it is newer than the last one it applied for that
-        /// key from that cache.
-        items: Vec<(String, Value, Vec<i64>, u64)>,
-    },
-    // Database -> client or cache.
-    DbValue {
-        tag: u64,
-        value: Value,
-    },
-    DbDone {
-        tag: u64,
-    },
-    DbBusy {
-        tag: u64,
-    },
-}
-
-impl Message for Msg {
-    fn kind(&self) -> &'static str {
-        match self {
-            Msg::Get { .. } => "Get",
-            Msg::Put { .. } => "Put",
-            Msg::Set { .. } => "Set",
-            Msg::Del { .. } => "Del",
-            Msg::Value {
-                source: Source::Cache,
-                ..
-            } => "Hit",
-            Msg::Value { .. } => "Loaded",
-            Msg::Miss { .. } => "Miss",
-            Msg::Written { .. } => "Written",
-            Msg::Deleted { .. } => "Deleted",
-            Msg::Unavailable { .. } => "Unavailable",
-            Msg::DbRead { .. } => "DbRead",
-            Msg::DbWrite { .. } => "DbWrite",
-            Msg::DbBatch { .. } => "DbBatch",
-            Msg::DbValue { .. } => "DbValue",
-            Msg::DbDone { .. } => "DbDone",
-            Msg::DbBusy { .. } => "DbBusy",
-        }
+sim::message! {
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum Msg {
+        // Client -> cache.
+        Get {
+            tag: u64,
+            key: String,
+        },
+        Put {
+            tag: u64,
+            key: String,
+            value: Value,
+        },
+        /// cache-aside: store what the application read from the database
+        /// (with `leases`, only under the lease its miss was given).
+        Set {
+            key: String,
+            value: Value,
+            lease: Option<u64>,
+        },
+        /// cache-aside: drop the key after a write.
+        Del {
+            tag: u64,
+            key: String,
+        },
+        // Cache -> client.
+        Value {
+            tag: u64,
+            value: Value,
+            source: Source,
+        } as "Loaded" if [Msg::Value { source: Source::Cache, .. } => "Hit"],
+        /// cache-aside: not here, ask the database. With `leases`, the first
+        /// miss of a key gets a lease to fill it; a delete revokes it.
+        Miss {
+            tag: u64,
+            lease: Option<u64>,
+        },
+        Written {
+            tag: u64,
+        },
+        Deleted {
+            tag: u64,
+        },
+        /// The cache could not reach the database in time, or it was busy.
+        /// `maybe_applied`: a write may still have reached the database.
+        Unavailable {
+            tag: u64,
+            maybe_applied: bool,
+        },
+        // Client or cache -> database.
+        DbRead {
+            tag: u64,
+            key: String,
+        },
+        DbWrite {
+            tag: u64,
+            key: String,
+            value: Value,
+        },
+        DbBatch {
+            tag: u64,
+            /// Which life of the cache sent it (its write sequence restarts at
+            /// each boot).
+            boot: u64,
+            /// (key, newest value, older write values it absorbed, the write's
+            /// sequence number in this cache). The network does not keep order,
+            /// and a flush that timed out is sent again, so the database applies
+            /// an item only if it is newer than the last one it applied for that
+            /// key from that cache.
+            items: Vec<(String, Value, Vec<i64>, u64)>,
+        },
+        // Database -> client or cache.
+        DbValue {
+            tag: u64,
+            value: Value,
+        },
+        DbDone {
+            tag: u64,
+        },
+        DbBusy {
+            tag: u64,
+        },
     }
 }
 
@@ -666,60 +642,13 @@ pub fn from_scenario(s: &Scenario) -> Result<Cache, ScenarioError> {
     ))
 }
 
-/// The database, a cache, or a client.
-#[allow(clippy::large_enum_variant)]
-pub enum CacheNode {
-    Database(Database),
-    Cache(CacheServer),
-    Client(Client),
-}
-
-impl Node for CacheNode {
-    type Msg = Msg;
-
-    fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
-        if let CacheNode::Cache(c) = self {
-            c.on_start(ctx);
-        }
-    }
-
-    fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
-        match self {
-            CacheNode::Database(d) => d.on_message(ctx, from, msg),
-            CacheNode::Cache(c) => c.on_message(ctx, from, msg),
-            CacheNode::Client(c) => c.on_message(ctx, msg),
-        }
-    }
-
-    fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
-        match self {
-            CacheNode::Database(d) => d.on_timer(ctx, timer),
-            CacheNode::Cache(c) => c.on_timer(ctx, timer),
-            CacheNode::Client(c) => c.on_timer(ctx, timer),
-        }
-    }
-
-    fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
-        match self {
-            CacheNode::Client(c) => c.on_request(ctx, req),
-            _ => debug_assert!(false, "a server was handed a client request"),
-        }
-    }
-
-    fn role(&self) -> &'static str {
-        match self {
-            CacheNode::Database(_) => "database",
-            CacheNode::Cache(_) => "cache",
-            CacheNode::Client(_) => "client",
-        }
-    }
-
-    fn status(&self) -> Status {
-        match self {
-            CacheNode::Database(d) => d.status(),
-            CacheNode::Cache(c) => c.status(),
-            CacheNode::Client(c) => c.status(),
-        }
+sim::node_enum! {
+    /// The database, a cache, or a client.
+    #[allow(clippy::large_enum_variant)]
+    pub enum CacheNode: Msg {
+        Database(Database) { role: |_| "database" },
+        Cache(CacheServer) { role: |_| "cache", start },
+        Client(Client) { role: |_| "client", requests, no_sender },
     }
 }
 

@@ -60,7 +60,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sim::client::ClientConfig;
 use sim::history::{OpFn, Value};
-use sim::node::{Cluster, Ctx, Disk, Message, Node, NodeId, Request, Status, TimerId};
+use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{NodeTable, Protocol, Violation};
 use sim::scenario::{parse_system, Scenario, ScenarioError};
 use sim::time::{fmt_duration, ms, serde_duration, Nanos};
@@ -281,68 +281,51 @@ pub enum Answer {
     Unavailable,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum Msg {
-    Request {
-        op: u64,
-        key: String,
-        f: OpFn,
-    },
-    Reply {
-        op: u64,
-        answer: Answer,
-    },
-    /// Store these versions (merged with what the replica has). `hint_for`:
-    /// the receiver is a stand-in holding them for that node. `repair`: a read
-    /// repair (with the `read_repair_writes_older` bug it overwrites).
-    Put {
-        req: u64,
-        key: String,
-        sibs: Vec<Sibling>,
-        hint_for: Option<NodeId>,
-        repair: bool,
-    },
-    PutAck {
-        req: u64,
-    },
-    Get {
-        req: u64,
-        key: String,
-    },
-    GetReply {
-        req: u64,
-        sibs: Vec<Sibling>,
-    },
-    /// Anti-entropy: the Merkle tree (leaf hashes) of the keys the sender
-    /// and receiver share.
-    Tree {
-        leaves: Vec<u64>,
-    },
-    /// Anti-entropy: the versions in the leaves that differed; `reply`: the
-    /// receiver answers with its own versions of those leaves.
-    Leaves {
-        leaves: Vec<u32>,
-        data: Vec<(String, Vec<Sibling>)>,
-        reply: bool,
-    },
-}
-
-impl Message for Msg {
-    fn kind(&self) -> &'static str {
-        match self {
-            Msg::Request { .. } => "Request",
-            Msg::Reply { .. } => "Reply",
-            Msg::Put { repair: true, .. } => "Repair",
-            Msg::Put {
-                hint_for: Some(_), ..
-            } => "HintedPut",
-            Msg::Put { .. } => "Put",
-            Msg::PutAck { .. } => "PutAck",
-            Msg::Get { .. } => "Get",
-            Msg::GetReply { .. } => "GetReply",
-            Msg::Tree { .. } => "MerkleTree",
-            Msg::Leaves { .. } => "MerkleLeaves",
-        }
+sim::message! {
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum Msg {
+        Request {
+            op: u64,
+            key: String,
+            f: OpFn,
+        },
+        Reply {
+            op: u64,
+            answer: Answer,
+        },
+        /// Store these versions (merged with what the replica has). `hint_for`:
+        /// the receiver is a stand-in holding them for that node. `repair`: a read
+        /// repair (with the `read_repair_writes_older` bug it overwrites).
+        Put {
+            req: u64,
+            key: String,
+            sibs: Vec<Sibling>,
+            hint_for: Option<NodeId>,
+            repair: bool,
+        } if [Msg::Put { repair: true, .. } => "Repair", Msg::Put { hint_for: Some(_), .. } => "HintedPut"],
+        PutAck {
+            req: u64,
+        },
+        Get {
+            req: u64,
+            key: String,
+        },
+        GetReply {
+            req: u64,
+            sibs: Vec<Sibling>,
+        },
+        /// Anti-entropy: the Merkle tree (leaf hashes) of the keys the sender
+        /// and receiver share.
+        Tree {
+            leaves: Vec<u64>,
+        } as "MerkleTree",
+        /// Anti-entropy: the versions in the leaves that differed; `reply`: the
+        /// receiver answers with its own versions of those leaves.
+        Leaves {
+            leaves: Vec<u32>,
+            data: Vec<(String, Vec<Sibling>)>,
+            reply: bool,
+        } as "MerkleLeaves",
     }
 }
 
@@ -439,64 +422,12 @@ pub fn from_scenario(s: &Scenario) -> Result<Quorum, ScenarioError> {
     })
 }
 
-/// A replica or a client.
-#[allow(clippy::large_enum_variant)]
-pub enum QuorumNode {
-    Server(Server),
-    Client(Client),
-}
-
-impl QuorumNode {
-    pub fn as_server(&self) -> Option<&Server> {
-        match self {
-            QuorumNode::Server(s) => Some(s),
-            QuorumNode::Client(_) => None,
-        }
-    }
-}
-
-impl Node for QuorumNode {
-    type Msg = Msg;
-
-    fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
-        if let QuorumNode::Server(s) = self {
-            s.on_start(ctx);
-        }
-    }
-
-    fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
-        match self {
-            QuorumNode::Server(s) => s.on_message(ctx, from, msg),
-            QuorumNode::Client(c) => c.on_message(ctx, msg),
-        }
-    }
-
-    fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
-        match self {
-            QuorumNode::Server(s) => s.on_timer(ctx, timer),
-            QuorumNode::Client(c) => c.on_timer(ctx, timer),
-        }
-    }
-
-    fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
-        match self {
-            QuorumNode::Client(c) => c.on_request(ctx, req),
-            QuorumNode::Server(_) => debug_assert!(false, "a server was handed a client request"),
-        }
-    }
-
-    fn role(&self) -> &'static str {
-        match self {
-            QuorumNode::Server(_) => "replica",
-            QuorumNode::Client(_) => "client",
-        }
-    }
-
-    fn status(&self) -> Status {
-        match self {
-            QuorumNode::Server(s) => s.status(),
-            QuorumNode::Client(c) => c.status(),
-        }
+sim::node_enum! {
+    /// A replica or a client.
+    #[allow(clippy::large_enum_variant)]
+    pub enum QuorumNode: Msg {
+        Server(Server) { role: |_| "replica", start, get as_server },
+        Client(Client) { role: |_| "client", requests, no_sender },
     }
 }
 

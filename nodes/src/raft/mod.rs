@@ -74,16 +74,7 @@ pub const ROLES: &[&str] = &["leader", "follower", "candidate", "pre-candidate",
 pub const NOTES: &[&str] = &[];
 
 /// The message kinds Raft's nodes send (see `Msg::kind`), for fault triggers.
-pub const MESSAGES: &[&str] = &[
-    "PreVote",
-    "RequestVote",
-    "PreVoteReply",
-    "RequestVoteReply",
-    "AppendEntries",
-    "AppendEntriesReply",
-    "ClientRequest",
-    "ClientReply",
-];
+pub const MESSAGES: &[&str] = Msg::KINDS;
 
 /// How the leader answers reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

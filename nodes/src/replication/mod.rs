@@ -59,7 +59,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sim::client::ClientConfig;
-use sim::node::{Cluster, Ctx, Disk, Node, NodeId, Request, Status, TimerId};
+use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{NodeTable, Protocol, Violation};
 use sim::scenario::{parse_system, Scenario, ScenarioError};
 use sim::time::{fmt_duration, ms, serde_duration, Nanos};
@@ -72,21 +72,7 @@ pub const NOTES: &[&str] = &[];
 
 /// The message kinds replication's nodes send (see `Msg::kind`), for fault
 /// triggers.
-pub const MESSAGES: &[&str] = &[
-    "Read",
-    "Write",
-    "Reply",
-    "AppendEmpty",
-    "Append",
-    "Ack",
-    "Mismatch",
-    "Fenced",
-    "Heartbeat",
-    "HeartbeatAck",
-    "Probe",
-    "ProbeReply",
-    "Promote",
-];
+pub const MESSAGES: &[&str] = Msg::KINDS;
 
 /// The invariants checked as the run goes.
 pub const INVARIANTS: &[&str] = &[
@@ -274,84 +260,14 @@ impl Params {
     }
 }
 
-/// A data server, the monitor, or a client.
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug)]
-pub enum ReplNode {
-    Server(Server),
-    Monitor(Monitor),
-    Client(Client),
-}
-
-impl ReplNode {
-    pub fn as_server(&self) -> Option<&Server> {
-        match self {
-            ReplNode::Server(s) => Some(s),
-            _ => None,
-        }
-    }
-    pub fn as_monitor(&self) -> Option<&Monitor> {
-        match self {
-            ReplNode::Monitor(m) => Some(m),
-            _ => None,
-        }
-    }
-    pub fn as_client(&self) -> Option<&Client> {
-        match self {
-            ReplNode::Client(c) => Some(c),
-            _ => None,
-        }
-    }
-}
-
-impl Node for ReplNode {
-    type Msg = Msg;
-
-    fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
-        match self {
-            ReplNode::Server(s) => s.on_start(ctx),
-            ReplNode::Monitor(m) => m.on_start(ctx),
-            ReplNode::Client(_) => {}
-        }
-    }
-
-    fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
-        match self {
-            ReplNode::Server(s) => s.on_message(ctx, from, msg),
-            ReplNode::Monitor(m) => m.on_message(ctx, from, msg),
-            ReplNode::Client(c) => c.on_message(ctx, from, msg),
-        }
-    }
-
-    fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
-        match self {
-            ReplNode::Server(s) => s.on_timer(ctx, timer),
-            ReplNode::Monitor(m) => m.on_timer(ctx, timer),
-            ReplNode::Client(c) => c.on_timer(ctx, timer),
-        }
-    }
-
-    fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
-        match self {
-            ReplNode::Client(c) => c.on_request(ctx, req),
-            _ => debug_assert!(false, "a server was handed a client request"),
-        }
-    }
-
-    fn role(&self) -> &'static str {
-        match self {
-            ReplNode::Server(s) => s.role_name(),
-            ReplNode::Monitor(_) => "monitor",
-            ReplNode::Client(_) => "client",
-        }
-    }
-
-    fn status(&self) -> Status {
-        match self {
-            ReplNode::Server(s) => s.status(),
-            ReplNode::Monitor(m) => m.status(),
-            ReplNode::Client(c) => c.status(),
-        }
+sim::node_enum! {
+    /// A data server, the monitor, or a client.
+    #[allow(clippy::large_enum_variant)]
+    #[derive(Clone, Debug)]
+    pub enum ReplNode: Msg {
+        Server(Server) { role: |s| s.role_name(), start, get as_server },
+        Monitor(Monitor) { role: |_| "monitor", start, get as_monitor },
+        Client(Client) { role: |_| "client", requests, get as_client },
     }
 }
 

@@ -33,7 +33,7 @@ pub use server::Server;
 use serde::Deserialize;
 use sim::client::{ClientConfig, RequestId};
 use sim::history::{OpFn, Value};
-use sim::node::{Cluster, Ctx, Disk, Message, Node, NodeId, Request, Status, TimerId};
+use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::Protocol;
 use sim::scenario::{parse_system, Scenario, ScenarioError};
 
@@ -63,23 +63,16 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum Msg {
-    /// Every attempt of one operation carries the same `id`.
-    Request { id: RequestId, key: String, f: OpFn },
-    Reply {
-        id: RequestId,
-        took_effect: bool,
-        output: Option<Value>,
-    },
-}
-
-impl Message for Msg {
-    fn kind(&self) -> &'static str {
-        match self {
-            Msg::Request { .. } => "Request",
-            Msg::Reply { .. } => "Reply",
-        }
+sim::message! {
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum Msg {
+        /// Every attempt of one operation carries the same `id`.
+        Request { id: RequestId, key: String, f: OpFn },
+        Reply {
+            id: RequestId,
+            took_effect: bool,
+            output: Option<Value>,
+        },
     }
 }
 
@@ -122,10 +115,12 @@ impl Single {
     }
 }
 
-/// A node of the single-server system.
-pub enum SingleNode {
-    Server(Server),
-    Client(Client),
+sim::node_enum! {
+    /// A node of the single-server system.
+    pub enum SingleNode: Msg {
+        Server(Server) { role: |_| "server", start },
+        Client(Client) { role: |_| "client", requests, no_sender },
+    }
 }
 
 impl Protocol for Single {
@@ -165,50 +160,5 @@ impl Protocol for Single {
             ));
         }
         lines
-    }
-}
-
-impl Node for SingleNode {
-    type Msg = Msg;
-
-    fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
-        if let SingleNode::Server(s) = self {
-            s.on_start(ctx)
-        }
-    }
-
-    fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
-        match self {
-            SingleNode::Server(s) => s.on_message(ctx, from, msg),
-            SingleNode::Client(c) => c.on_message(ctx, msg),
-        }
-    }
-
-    fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
-        match self {
-            SingleNode::Server(s) => s.on_timer(ctx, timer),
-            SingleNode::Client(c) => c.on_timer(ctx, timer),
-        }
-    }
-
-    fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
-        match self {
-            SingleNode::Client(c) => c.on_request(ctx, req),
-            SingleNode::Server(_) => unreachable!("the kernel sends requests to clients only"),
-        }
-    }
-
-    fn role(&self) -> &'static str {
-        match self {
-            SingleNode::Server(_) => "server",
-            SingleNode::Client(_) => "client",
-        }
-    }
-
-    fn status(&self) -> Status {
-        match self {
-            SingleNode::Server(s) => s.status(),
-            SingleNode::Client(c) => c.status(),
-        }
     }
 }
