@@ -12,17 +12,21 @@ use sim::scenario::{parse_system, Scenario, ScenarioError};
 pub const ROLES: &[&str] = &["pinger"];
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     #[allow(dead_code)]
     protocol: String,
     /// Messages each server keeps in flight.
-    #[serde(default = "one")]
     pub in_flight: u32,
 }
 
-fn one() -> u32 {
-    1
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            protocol: "ping".into(),
+            in_flight: 1,
+        }
+    }
 }
 
 sim::message! {

@@ -142,135 +142,82 @@ pub const RUN_TIMES: &[&str] = &["measure_after"];
 
 /// `[system]` for `protocol = "cache"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     pub protocol: String,
-    #[serde(default = "default_policy")]
     pub policy: Policy,
     /// Entries each cache node holds.
-    #[serde(default = "default_capacity")]
     pub capacity: usize,
-    #[serde(default = "default_eviction")]
     pub eviction: Eviction,
     /// How long a cached entry lives (absent: until evicted).
-    #[serde(default, with = "serde_duration::option")]
+    #[serde(with = "serde_duration::option")]
     pub ttl: Option<Nanos>,
     /// Up to this much is added to each entry's TTL, drawn per fill.
-    #[serde(default, with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub ttl_jitter: Nanos,
-    #[serde(default = "default_stampede")]
     pub stampede: Stampede,
     /// early-expiration: how eager the early refresh is (1.0 as in the paper).
-    #[serde(default = "one")]
     pub early_beta: f64,
     /// background-refresh: how long before expiry a read entry is reloaded.
-    #[serde(default = "default_refresh_ahead", with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub refresh_ahead: Nanos,
     /// write-back: how often dirty entries are flushed.
-    #[serde(default = "default_flush_interval", with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub flush_interval: Nanos,
     /// write-back: the most dirty entries one flush writes.
-    #[serde(default = "default_batch_size")]
     pub batch_size: usize,
     /// The database's time per request.
-    #[serde(default = "default_service_time", with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub db_service_time: Nanos,
     /// Requests the database queues before it answers "busy".
-    #[serde(default = "default_max_queue")]
     pub db_max_queue: usize,
     /// How long a cache waits for the database before it answers "unavailable".
-    #[serde(default = "default_db_timeout", with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub db_timeout: Nanos,
     /// Entries in each client's own L1 (0: no L1).
-    #[serde(default)]
     pub l1_capacity: usize,
     /// How long an L1 entry lives.
-    #[serde(default = "default_l1_ttl", with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub l1_ttl: Nanos,
     /// cache-aside: a miss hands out a lease, the only permission to fill
     /// the key; a delete revokes it, so a fill that raced a write is refused
     /// (memcache at Facebook, NSDI 2013, §3.2.1).
-    #[serde(default)]
     pub leases: bool,
     /// How long a lease lasts: a holder that never fills (it crashed, or
     /// its database read failed) blocks other fills of the key that long.
-    #[serde(default = "default_lease_ttl", with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub lease_ttl: Nanos,
     /// The window over which database requests per second are counted.
-    #[serde(default = "default_rate_window", with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub rate_window: Nanos,
     /// The database's load and latency figures count from this time on, so
     /// that the cold start (every cache empty) can be left out.
-    #[serde(default, with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub measure_after: Nanos,
-}
-
-fn default_policy() -> Policy {
-    Policy::CacheAside
-}
-fn default_capacity() -> usize {
-    100
-}
-fn default_eviction() -> Eviction {
-    Eviction::Lru
-}
-fn default_stampede() -> Stampede {
-    Stampede::None
-}
-fn one() -> f64 {
-    1.0
-}
-fn default_refresh_ahead() -> Nanos {
-    ms(500)
-}
-fn default_flush_interval() -> Nanos {
-    secs(1)
-}
-fn default_batch_size() -> usize {
-    100
-}
-fn default_service_time() -> Nanos {
-    ms(1)
-}
-fn default_max_queue() -> usize {
-    1000
-}
-fn default_db_timeout() -> Nanos {
-    ms(200)
-}
-fn default_l1_ttl() -> Nanos {
-    secs(1)
-}
-fn default_lease_ttl() -> Nanos {
-    secs(2)
-}
-
-fn default_rate_window() -> Nanos {
-    ms(100)
 }
 
 impl Default for Params {
     fn default() -> Self {
         Params {
             protocol: "cache".into(),
-            policy: default_policy(),
-            capacity: default_capacity(),
-            eviction: default_eviction(),
+            policy: Policy::CacheAside,
+            capacity: 100,
+            eviction: Eviction::Lru,
             ttl: None,
             ttl_jitter: 0,
-            stampede: default_stampede(),
+            stampede: Stampede::None,
             early_beta: 1.0,
-            refresh_ahead: default_refresh_ahead(),
-            flush_interval: default_flush_interval(),
-            batch_size: default_batch_size(),
-            db_service_time: default_service_time(),
-            db_max_queue: default_max_queue(),
-            db_timeout: default_db_timeout(),
+            refresh_ahead: ms(500),
+            flush_interval: secs(1),
+            batch_size: 100,
+            db_service_time: ms(1),
+            db_max_queue: 1000,
+            db_timeout: ms(200),
             l1_capacity: 0,
-            l1_ttl: default_l1_ttl(),
+            l1_ttl: secs(1),
             leases: false,
-            lease_ttl: default_lease_ttl(),
-            rate_window: default_rate_window(),
+            lease_ttl: secs(2),
+            rate_window: ms(100),
             measure_after: 0,
         }
     }

@@ -106,92 +106,52 @@ pub const RUN_TIMES: &[&str] = &["joins.at", "leaves.at", "converge_by"];
 
 /// `[system]` for `protocol = "quorum"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     pub protocol: String,
     /// Replicas per key.
-    #[serde(default = "three")]
     pub n: usize,
     /// Acknowledgements a write waits for.
-    #[serde(default = "two")]
     pub w: usize,
     /// Replies a read waits for.
-    #[serde(default = "two")]
     pub r: usize,
     /// Tokens per server on the ring.
-    #[serde(default = "default_vnodes")]
     pub vnodes: u32,
     /// Let stand-ins beyond the preference list accept requests (hinted handoff).
-    #[serde(default)]
     pub sloppy: bool,
-    #[serde(default = "default_versioning")]
     pub versioning: Versioning,
-    #[serde(default = "default_read_repair")]
     pub read_repair: ReadRepair,
     /// How often each server compares Merkle trees with the replicas it
     /// shares keys with (off when absent).
-    #[serde(default, with = "serde_duration::option")]
+    #[serde(with = "serde_duration::option")]
     pub anti_entropy_interval: Option<Nanos>,
-    #[serde(default = "default_coordinator")]
     pub coordinator: Coordinator,
     /// With `sloppy`, how long a coordinator waits for the preference list
     /// before it asks stand-ins.
-    #[serde(default = "default_sloppy_after", with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub sloppy_after: Nanos,
     /// How long a coordinator waits before it answers "unavailable".
-    #[serde(default = "default_coordinator_timeout", with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub coordinator_timeout: Nanos,
     /// How often a server offers its hints (and keys it no longer owns) to
     /// their owners.
-    #[serde(default = "default_handoff", with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub handoff_interval: Nanos,
     /// Servers that start outside the ring and join it at a time.
-    #[serde(default)]
     pub joins: Vec<Change>,
     /// Servers that leave the ring at a time (they keep running and hand
     /// their keys over).
-    #[serde(default)]
     pub leaves: Vec<Change>,
     /// Liveness: by this time every replica of every key must hold the same
     /// versions and no hint may be left (the `convergence` invariant).
-    #[serde(default, with = "serde_duration::option")]
+    #[serde(with = "serde_duration::option")]
     pub converge_by: Option<Nanos>,
 
     /// Bug: read repair takes the *oldest* reply for the truth and writes it
     /// over the replicas that differ, without a version check.
-    #[serde(default)]
     pub read_repair_writes_older: bool,
     /// Bug: stand-ins keep their hints and never hand them back.
-    #[serde(default)]
     pub hint_never_delivered: bool,
-}
-
-fn three() -> usize {
-    3
-}
-fn two() -> usize {
-    2
-}
-fn default_vnodes() -> u32 {
-    64
-}
-fn default_versioning() -> Versioning {
-    Versioning::Lww
-}
-fn default_read_repair() -> ReadRepair {
-    ReadRepair::Off
-}
-fn default_coordinator() -> Coordinator {
-    Coordinator::Preferred
-}
-fn default_sloppy_after() -> Nanos {
-    ms(30)
-}
-fn default_coordinator_timeout() -> Nanos {
-    ms(200)
-}
-fn default_handoff() -> Nanos {
-    ms(200)
 }
 
 impl Default for Params {
@@ -201,15 +161,15 @@ impl Default for Params {
             n: 3,
             w: 2,
             r: 2,
-            vnodes: default_vnodes(),
+            vnodes: 64,
             sloppy: false,
             versioning: Versioning::Lww,
             read_repair: ReadRepair::Off,
             anti_entropy_interval: None,
             coordinator: Coordinator::Preferred,
-            sloppy_after: default_sloppy_after(),
-            coordinator_timeout: default_coordinator_timeout(),
-            handoff_interval: default_handoff(),
+            sloppy_after: ms(30),
+            coordinator_timeout: ms(200),
+            handoff_interval: ms(200),
             joins: Vec::new(),
             leaves: Vec::new(),
             converge_by: None,

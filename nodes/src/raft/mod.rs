@@ -96,88 +96,60 @@ pub const MIN_HEARTBEAT: Nanos = crate::MIN_PERIOD;
 
 /// Raft's `[system]` parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     pub protocol: String,
-    #[serde(default = "default_election_min", with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub election_timeout_min: Nanos,
-    #[serde(default = "default_election_max", with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub election_timeout_max: Nanos,
-    #[serde(default = "default_heartbeat", with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub heartbeat_interval: Nanos,
     /// A server asks whether it could win before it starts an election, so a
     /// server returning from a partition does not disrupt the cluster.
-    #[serde(default)]
     pub pre_vote: bool,
     /// A leader that has not heard from a majority for an election timeout
     /// steps down.
-    #[serde(default)]
     pub check_quorum: bool,
-    #[serde(default = "default_read_mode")]
     pub read_mode: ReadMode,
     /// How long a lease lasts from the start of a confirmed heartbeat round
     /// (default: the minimum election timeout).
-    #[serde(default, with = "serde_duration::option")]
+    #[serde(with = "serde_duration::option")]
     pub lease_duration: Option<Nanos>,
     /// The most entries one AppendEntries carries. With 1, a new leader's
     /// no-op never travels with the older entries before it, which is what
     /// lets the Figure 8 bug show.
-    #[serde(default = "default_max_entries")]
     pub max_entries_per_message: usize,
     /// The assumed bound on clock drift (0.1 = every clock runs at most 10%
     /// fast or slow); leases are shortened by it, to `election_timeout_min x
     /// (1 - max_clock_drift) / (1 + max_clock_drift)`.
-    #[serde(default = "default_drift")]
     pub max_clock_drift: f64,
 
     /// Bug: count replicas of entries from older terms to commit them (the
     /// Figure 8 counterexample).
-    #[serde(default)]
     pub commit_old_terms_by_counting: bool,
     /// Bug: the vote is not persisted, so a restarted server can vote twice in
     /// one term.
-    #[serde(default)]
     pub forget_vote_on_restart: bool,
     /// Bug: leases are not shortened by the clock drift bound.
-    #[serde(default)]
     pub lease_reads_without_clock_bound: bool,
     /// Bug: followers append without checking the previous entry.
-    #[serde(default)]
     pub skip_log_check: bool,
-}
-
-fn default_election_min() -> Nanos {
-    ms(150)
-}
-fn default_election_max() -> Nanos {
-    ms(300)
-}
-fn default_heartbeat() -> Nanos {
-    ms(50)
-}
-fn default_read_mode() -> ReadMode {
-    ReadMode::Log
-}
-fn default_max_entries() -> usize {
-    64
-}
-fn default_drift() -> f64 {
-    0.1
 }
 
 impl Default for Params {
     fn default() -> Self {
         Params {
             protocol: "raft".into(),
-            election_timeout_min: default_election_min(),
-            election_timeout_max: default_election_max(),
-            heartbeat_interval: default_heartbeat(),
+            election_timeout_min: ms(150),
+            election_timeout_max: ms(300),
+            heartbeat_interval: ms(50),
             pre_vote: false,
             check_quorum: false,
             read_mode: ReadMode::Log,
             lease_duration: None,
-            max_entries_per_message: default_max_entries(),
-            max_clock_drift: default_drift(),
+            max_entries_per_message: 64,
+            max_clock_drift: 0.1,
             commit_old_terms_by_counting: false,
             forget_vote_on_restart: false,
             lease_reads_without_clock_bound: false,

@@ -100,59 +100,31 @@ pub enum ReadRouting {
 
 /// `[system]` for `protocol = "replication"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     pub protocol: String,
-    #[serde(default = "default_mode")]
     pub mode: Mode,
     /// With `semi-sync`: how many replicas must hold a write before it is
     /// acknowledged.
-    #[serde(default = "one")]
     pub semi_sync_acks: usize,
-    #[serde(default = "default_reads")]
     pub reads: ReadRouting,
     /// Epochs as fencing tokens, and the primary's lease.
-    #[serde(default = "yes")]
     pub fencing: bool,
-    #[serde(default = "default_heartbeat", with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub heartbeat_interval: Nanos,
     /// How long the primary may be silent before the monitor fails it over.
-    #[serde(default = "default_timeout", with = "serde_duration")]
+    #[serde(with = "serde_duration")]
     pub heartbeat_timeout: Nanos,
     /// How long a lease lasts from the heartbeat that earned it (default:
     /// half the heartbeat timeout).
-    #[serde(default, with = "serde_duration::option")]
+    #[serde(with = "serde_duration::option")]
     pub lease: Option<Nanos>,
     /// The assumed bound on clock drift (0.1 = clocks run at most 10% off).
     /// The primary counts its lease as `lease * (1 - max_clock_drift)` on
     /// its own clock, so a clock running that slow still ends it within
     /// `lease`; the monitor, whose clock may run that fast, waits at least
     /// `heartbeat_timeout / (1 + max_clock_drift)`.
-    #[serde(default = "default_drift")]
     pub max_clock_drift: f64,
-}
-
-fn default_drift() -> f64 {
-    0.1
-}
-
-fn default_mode() -> Mode {
-    Mode::Async
-}
-fn one() -> usize {
-    1
-}
-fn yes() -> bool {
-    true
-}
-fn default_reads() -> ReadRouting {
-    ReadRouting::Primary
-}
-fn default_heartbeat() -> Nanos {
-    ms(50)
-}
-fn default_timeout() -> Nanos {
-    ms(500)
 }
 
 impl Default for Params {
@@ -163,10 +135,10 @@ impl Default for Params {
             semi_sync_acks: 1,
             reads: ReadRouting::Primary,
             fencing: true,
-            heartbeat_interval: default_heartbeat(),
-            heartbeat_timeout: default_timeout(),
+            heartbeat_interval: ms(50),
+            heartbeat_timeout: ms(500),
             lease: None,
-            max_clock_drift: default_drift(),
+            max_clock_drift: 0.1,
         }
     }
 }

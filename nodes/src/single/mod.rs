@@ -41,26 +41,27 @@ pub const ROLES: &[&str] = &["server"];
 
 /// `[system]` for `protocol = "single"`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     #[allow(dead_code)]
     protocol: String,
     /// Sync the write-ahead log before acknowledging a write.
-    #[serde(default = "yes")]
     pub sync_writes: bool,
     /// Without `sync_writes`, how often the server syncs in the background
     /// (as a database with asynchronous commit flushes its log): a crash loses
     /// up to this much acknowledged work.
-    #[serde(default = "one_second", with = "sim::time::serde_duration")]
+    #[serde(with = "sim::time::serde_duration")]
     pub flush_interval: sim::time::Nanos,
 }
 
-fn one_second() -> sim::time::Nanos {
-    sim::time::secs(1)
-}
-
-fn yes() -> bool {
-    true
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            protocol: "single".into(),
+            sync_writes: true,
+            flush_interval: sim::time::secs(1),
+        }
+    }
 }
 
 sim::message! {

@@ -130,68 +130,61 @@ impl Mode {
 
 /// `[system]` for `protocol = "twopc"`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     #[allow(dead_code)]
     protocol: String,
     /// `"2pc"`, `"3pc"` or `"saga"`.
-    #[serde(default = "two_pc")]
     pub mode: Mode,
     /// 2PC only: in-doubt participants also ask each other for the decision.
-    #[serde(default)]
     pub cooperative_termination: bool,
     /// Accounts on each participant.
-    #[serde(default = "four")]
     pub accounts_per_participant: u32,
     /// Every account's balance at the start.
-    #[serde(default = "hundred")]
     pub initial_balance: i64,
     /// The chance that a participant refuses its part of a transfer: it votes
     /// no (2PC/3PC) or fails the credit step (saga, which then compensates).
-    #[serde(default, deserialize_with = "sim::scenario::serde_share::f64")]
+    #[serde(deserialize_with = "sim::scenario::serde_share::f64")]
     pub fail_probability: f64,
     /// How long the coordinator waits for votes (and 3PC pre-commit
     /// acknowledgements) before it decides without them.
-    #[serde(default = "hundred_ms", with = "sim::time::serde_duration")]
+    #[serde(with = "sim::time::serde_duration")]
     pub vote_timeout: Nanos,
     /// How long a participant that voted yes waits for the decision before it
     /// acts: asks (2PC), decides alone (3PC).
-    #[serde(default = "two_hundred_ms", with = "sim::time::serde_duration")]
+    #[serde(with = "sim::time::serde_duration")]
     pub participant_timeout: Nanos,
     /// How often unanswered messages are sent again: decisions, saga steps,
     /// an in-doubt participant's questions.
-    #[serde(default = "fifty_ms", with = "sim::time::serde_duration")]
+    #[serde(with = "sim::time::serde_duration")]
     pub resend_interval: Nanos,
     /// Bug: the coordinator sends its decision before it is durable (its log is
     /// flushed in the background every 100 ms).
-    #[serde(default)]
     pub decide_before_logging: bool,
     /// Bug: a participant answers yes without logging its vote durably (the
     /// vote reaches its log only together with the outcome).
-    #[serde(default)]
     pub participant_forgets_vote: bool,
     /// Bug: a participant that voted yes aborts on its own when it times out.
-    #[serde(default)]
     pub unilateral_abort_after_yes: bool,
 }
 
-fn two_pc() -> Mode {
-    Mode::TwoPc
-}
-fn four() -> u32 {
-    4
-}
-fn hundred() -> i64 {
-    100
-}
-fn hundred_ms() -> Nanos {
-    ms(100)
-}
-fn two_hundred_ms() -> Nanos {
-    ms(200)
-}
-fn fifty_ms() -> Nanos {
-    ms(50)
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            protocol: "twopc".into(),
+            mode: Mode::TwoPc,
+            cooperative_termination: false,
+            accounts_per_participant: 4,
+            initial_balance: 100,
+            fail_probability: 0.0,
+            vote_timeout: ms(100),
+            participant_timeout: ms(200),
+            resend_interval: ms(50),
+            decide_before_logging: false,
+            participant_forgets_vote: false,
+            unilateral_abort_after_yes: false,
+        }
+    }
 }
 
 /// The accounts and where they live.
