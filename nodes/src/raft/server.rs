@@ -431,23 +431,8 @@ impl Server {
 
     fn become_pre_candidate(&mut self, ctx: &mut Ctx<Msg>) {
         self.role = Role::PreCandidate;
-        self.leader = None;
-        self.votes = BTreeSet::from([self.id]);
-        self.reset_election_timer(ctx);
-        if self.votes.len() >= self.majority {
+        if self.ask_for_votes(ctx, self.term + 1, true) {
             self.become_candidate(ctx);
-            return;
-        }
-        for p in self.peers.clone() {
-            self.send(
-                p,
-                Msg::RequestVote {
-                    term: self.term + 1,
-                    last_index: self.log.last_index(),
-                    last_term: self.log.last_term(),
-                    pre_vote: true,
-                },
-            );
         }
     }
 
@@ -456,24 +441,33 @@ impl Server {
         self.vote = Some(self.id);
         self.persist_term_and_vote(ctx);
         self.role = Role::Candidate;
+        if self.ask_for_votes(ctx, self.term, false) {
+            self.become_leader(ctx);
+        }
+    }
+
+    /// Opens a (pre-)vote for `term`: counts this server's own vote, restarts
+    /// the election timer and asks every peer. True when its own vote is
+    /// already a majority (a cluster of one), so nobody needs asking.
+    fn ask_for_votes(&mut self, ctx: &mut Ctx<Msg>, term: u64, pre_vote: bool) -> bool {
         self.leader = None;
         self.votes = BTreeSet::from([self.id]);
         self.reset_election_timer(ctx);
         if self.votes.len() >= self.majority {
-            self.become_leader(ctx);
-            return;
+            return true;
         }
         for p in self.peers.clone() {
             self.send(
                 p,
                 Msg::RequestVote {
-                    term: self.term,
+                    term,
                     last_index: self.log.last_index(),
                     last_term: self.log.last_term(),
-                    pre_vote: false,
+                    pre_vote,
                 },
             );
         }
+        false
     }
 
     fn become_leader(&mut self, ctx: &mut Ctx<Msg>) {

@@ -59,14 +59,7 @@ impl Server {
                 return reply(ctx, Answer::Behind(self.primary));
             }
             self.stats.reads_replica += 1;
-            let pos = self.pos_at(self.applied);
-            return reply(
-                ctx,
-                Answer::Ok {
-                    value: Some(self.kv.get(&key)),
-                    pos,
-                },
-            );
+            return reply(ctx, self.read_here(&key));
         }
         // The primary serves only under a lease from the monitor (fencing),
         // and reads only once its first entry committed, so that it has
@@ -86,14 +79,7 @@ impl Server {
         self.last_served = Some((self.epoch, ctx.now()));
         if is_read {
             self.stats.reads_primary += 1;
-            let pos = self.pos_at(self.applied);
-            return reply(
-                ctx,
-                Answer::Ok {
-                    value: Some(self.kv.get(&key)),
-                    pos,
-                },
-            );
+            return reply(ctx, self.read_here(&key));
         }
         match self.sessions.check(id) {
             Seen::Retry(&index) => {
@@ -133,5 +119,15 @@ impl Server {
             }
         }
         self.advance_commit(ctx);
+    }
+
+    /// A read served by this server: the value it has applied, and how far
+    /// its log is applied (what the client's next read must reach).
+    fn read_here(&self, key: &str) -> Answer {
+        let pos = self.pos_at(self.applied);
+        Answer::Ok {
+            value: Some(self.kv.get(key)),
+            pos,
+        }
     }
 }
