@@ -150,13 +150,11 @@ pub fn from_scenario(s: &Scenario) -> Result<Cache, ScenarioError> {
         ScenarioError::at(&s.file, &s.source, span, format!("[system] {message}"))
     })?;
     if params.measure_after > 0 && params.measure_after >= s.meta.duration {
-        let span = key_span(&s.source, "system", "measure_after").unwrap_or(0..0);
-        return Err(ScenarioError::at(
-            &s.file,
-            &s.source,
-            span,
-            format!(
-                "[system] measure_after = \"{}\" must be before the end of the run (duration = \"{}\"): nothing would be measured",
+        return Err(sim::dispatch::system_error(
+            s,
+            "measure_after",
+            &format!(
+                "measure_after = \"{}\" must be before the end of the run (duration = \"{}\"): nothing would be measured",
                 fmt_duration(params.measure_after),
                 fmt_duration(s.meta.duration)
             ),

@@ -162,10 +162,8 @@ impl Quorum {
 /// Reads the parameters from a scenario's `[system]` section.
 pub fn from_scenario(s: &Scenario) -> Result<Quorum, ScenarioError> {
     let params: Params = parse_system(s)?;
-    Quorum::new(params, s.servers(), s.workload.client_config()).map_err(|(field, message)| {
-        let span = sim::scenario::key_span(&s.source, "system", field).unwrap_or(0..0);
-        ScenarioError::at(&s.file, &s.source, span, format!("[system] {message}"))
-    })
+    Quorum::new(params, s.servers(), s.workload.client_config())
+        .map_err(|(field, message)| sim::dispatch::system_error(s, field, &message))
 }
 
 impl Protocol for Quorum {

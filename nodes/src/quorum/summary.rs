@@ -9,6 +9,25 @@ use sim::time::fmt_duration;
 use super::{server, Quorum, QuorumNode, ReadRepair, Server, Versioning};
 use crate::ring::{self, Ring};
 
+/// A balance figure (max/mean) for this run's vnodes, then for each vnode
+/// count in `bal` to compare: `1.23 with 64 vnodes per node (what); 1 vnodes: ...`.
+fn balance_line(name: &str, what: &str, vnodes: u32, bal: &[(u32, f64)]) -> (String, String) {
+    let here = bal
+        .iter()
+        .find(|(v, _)| *v == vnodes)
+        .map_or(0.0, |(_, r)| *r);
+    (
+        name.into(),
+        format!(
+            "{here:.2} with {vnodes} vnodes per node ({what}); {}",
+            bal.iter()
+                .map(|(v, r)| format!("{v} vnodes: {r:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+}
+
 impl Quorum {
     /// The report's figures: the configuration, ring balance and movement,
     /// load, repair, and how far the replicas disagree.
@@ -61,20 +80,11 @@ impl Quorum {
                 (v, max as f64 / mean)
             })
             .collect();
-        let here = bal
-            .iter()
-            .find(|(v, _)| *v == p.vnodes)
-            .map_or(0.0, |(_, r)| *r);
-        out.push((
-            "key balance max/mean".into(),
-            format!(
-                "{here:.2} with {} vnodes per node (10,000 keys by owner); {}",
-                p.vnodes,
-                bal.iter()
-                    .map(|(v, r)| format!("{v} vnodes: {r:.2}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+        out.push(balance_line(
+            "key balance max/mean",
+            "10,000 keys by owner",
+            p.vnodes,
+            &bal,
         ));
         for (i, change) in self.timeline.changes.iter().enumerate() {
             let before = &self.timeline.epochs[i].1;
@@ -180,21 +190,11 @@ impl Quorum {
                         (v, if mean > 0.0 { max / mean } else { 0.0 })
                     })
                     .collect();
-                let here = req_bal
-                    .iter()
-                    .find(|(v, _)| *v == p.vnodes)
-                    .map_or(0.0, |(_, r)| *r);
-                out.push((
-                    "request balance max/mean".into(),
-                    format!(
-                        "{here:.2} with {} vnodes per node (this run's requests on each key's N replicas); {}",
-                        p.vnodes,
-                        req_bal
-                            .iter()
-                            .map(|(v, r)| format!("{v} vnodes: {r:.2}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                out.push(balance_line(
+                    "request balance max/mean",
+                    "this run's requests on each key's N replicas",
+                    p.vnodes,
+                    &req_bal,
                 ));
             }
             let keys: Vec<u64> = servers

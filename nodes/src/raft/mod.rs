@@ -116,13 +116,7 @@ impl Default for Raft {
 pub fn from_scenario(s: &Scenario) -> Result<Raft, ScenarioError> {
     let params: Params = parse_system(s)?;
     if let Err((field, message)) = params.validate() {
-        let span = sim::scenario::key_span(&s.source, "system", field).unwrap_or(0..0);
-        return Err(ScenarioError::at(
-            &s.file,
-            &s.source,
-            span,
-            format!("[system] {message}"),
-        ));
+        return Err(sim::dispatch::system_error(s, field, &message));
     }
     Ok(Raft::new(params, s.workload.client_config()))
 }

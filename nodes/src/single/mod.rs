@@ -101,13 +101,7 @@ impl Single {
         if let Err((field, m)) =
             crate::check_period("flush_interval", params.flush_interval, "", "1s")
         {
-            let span = sim::scenario::key_span(&s.source, "system", field).unwrap_or(0..0);
-            return Err(ScenarioError::at(
-                &s.file,
-                &s.source,
-                span,
-                format!("[system] {m}"),
-            ));
+            return Err(sim::dispatch::system_error(s, field, &m));
         }
         Ok(Single {
             params,
