@@ -154,20 +154,18 @@ impl Coordinator {
                 amount,
             } => self.begin(ctx, from, op, a, b, amount),
             Msg::Vote { tx, yes } => self.on_vote(ctx, from, tx, yes),
-            Msg::PreCommitAck { tx } => {
-                if self.heard_from_all(tx, Phase::PreCommitting, from) {
-                    self.commit(ctx, tx);
-                }
+            // The guard counts the acknowledgement; one that does not
+            // complete its phase falls through to `_` and does nothing more.
+            Msg::PreCommitAck { tx } if self.heard_from_all(tx, Phase::PreCommitting, from) => {
+                self.commit(ctx, tx);
             }
-            Msg::Ack { tx } => {
-                if self.heard_from_all(tx, Phase::Committing, from) {
-                    // Everyone has applied it: the record may be
-                    // forgotten. The mark need not be synced; losing it
-                    // only means re-sending a commit after a crash.
-                    self.active.remove(&tx);
-                    ctx.disk().put(("done", tx), ());
-                    ctx.cancel_timer(tx_timer(tx));
-                }
+            Msg::Ack { tx } if self.heard_from_all(tx, Phase::Committing, from) => {
+                // Everyone has applied it: the record may be forgotten. The
+                // mark need not be synced; losing it only means re-sending a
+                // commit after a crash.
+                self.active.remove(&tx);
+                ctx.disk().put(("done", tx), ());
+                ctx.cancel_timer(tx_timer(tx));
             }
             Msg::AskDecision { tx } => {
                 let decision = match (self.decided.get(&tx), self.active.get(&tx)) {
