@@ -5,38 +5,35 @@
 //! simulator itself (`chaoslab bench`).
 
 use serde::Deserialize;
-use sim::node::{Cluster, Ctx, Disk, Message, Node, NodeId, Request, Status, TimerId};
+use sim::node::{Cluster, Ctx, Disk, Node, NodeId, Request, Status, TimerId};
 use sim::protocol::Protocol;
 use sim::scenario::{parse_system, Scenario, ScenarioError};
 
 pub const ROLES: &[&str] = &["pinger"];
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     #[allow(dead_code)]
     protocol: String,
     /// Messages each server keeps in flight.
-    #[serde(default = "one")]
     pub in_flight: u32,
 }
 
-fn one() -> u32 {
-    1
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Msg {
-    Ping(u64),
-    Pong(u64),
-}
-
-impl Message for Msg {
-    fn kind(&self) -> &'static str {
-        match self {
-            Msg::Ping(_) => "Ping",
-            Msg::Pong(_) => "Pong",
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            protocol: "ping".into(),
+            in_flight: 1,
         }
+    }
+}
+
+sim::message! {
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum Msg {
+        Ping(u64),
+        Pong(u64),
     }
 }
 

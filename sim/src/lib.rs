@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod client;
+pub mod dispatch;
 pub mod history;
 pub mod kernel;
 pub mod network;

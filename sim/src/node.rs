@@ -26,6 +26,14 @@ impl NodeId {
     }
 }
 
+/// `#3`: the node's index. A `NodeId` alone does not know how many servers
+/// the run has, so it cannot tell `n4` from `c1`; `Cluster` names nodes.
+impl std::fmt::Display for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
 /// A timer chosen by the node. Setting a timer that is already set moves it, so a
 /// node can name its timers (`ELECTION`, `HEARTBEAT`) and never track handles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

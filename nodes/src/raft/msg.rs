@@ -3,7 +3,7 @@
 
 use sim::client::RequestId;
 use sim::history::{OpFn, Value};
-use sim::node::{Message, NodeId};
+use sim::node::NodeId;
 
 use super::log::Entry;
 
@@ -18,67 +18,54 @@ pub enum ClientResult {
     NotLeader(Option<NodeId>),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Msg {
-    /// A candidate asks for a vote. With `pre_vote`, `term` is the term the
-    /// candidate *would* start and nobody changes state on receiving it.
-    RequestVote {
-        term: u64,
-        last_index: u64,
-        last_term: u64,
-        pre_vote: bool,
-    },
-    RequestVoteReply {
-        term: u64,
-        granted: bool,
-        pre_vote: bool,
-    },
-    /// Entries after (`prev_index`, `prev_term`), or none for a heartbeat.
-    /// `round` numbers the leader's heartbeat rounds, for ReadIndex and leases.
-    AppendEntries {
-        term: u64,
-        prev_index: u64,
-        prev_term: u64,
-        entries: Vec<Entry>,
-        commit: u64,
-        round: u64,
-    },
-    /// On success `match_index` is the last index known to match the leader.
-    /// On failure, `rejected` is the `prev_index` refused and the conflict hint
-    /// (`conflict_term`, `conflict_index`) lets the leader skip a whole term.
-    AppendEntriesReply {
-        term: u64,
-        success: bool,
-        match_index: u64,
-        rejected: u64,
-        conflict_term: Option<u64>,
-        conflict_index: u64,
-        round: u64,
-    },
-    /// Every attempt of one operation carries the same `id`: its client's
-    /// session and sequence number (see `sim::client`).
-    ClientRequest {
-        id: RequestId,
-        key: String,
-        f: OpFn,
-    },
-    ClientReply {
-        id: RequestId,
-        result: ClientResult,
-    },
-}
-
-impl Message for Msg {
-    fn kind(&self) -> &'static str {
-        match self {
-            Msg::RequestVote { pre_vote: true, .. } => "PreVote",
-            Msg::RequestVote { .. } => "RequestVote",
-            Msg::RequestVoteReply { pre_vote: true, .. } => "PreVoteReply",
-            Msg::RequestVoteReply { .. } => "RequestVoteReply",
-            Msg::AppendEntries { .. } => "AppendEntries",
-            Msg::AppendEntriesReply { .. } => "AppendEntriesReply",
-            Msg::ClientRequest { .. } => "ClientRequest",
-            Msg::ClientReply { .. } => "ClientReply",
-        }
+sim::message! {
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum Msg {
+        /// A candidate asks for a vote. With `pre_vote`, `term` is the term the
+        /// candidate *would* start and nobody changes state on receiving it.
+        RequestVote {
+            term: u64,
+            last_index: u64,
+            last_term: u64,
+            pre_vote: bool,
+        } if [Msg::RequestVote { pre_vote: true, .. } => "PreVote"],
+        RequestVoteReply {
+            term: u64,
+            granted: bool,
+            pre_vote: bool,
+        } if [Msg::RequestVoteReply { pre_vote: true, .. } => "PreVoteReply"],
+        /// Entries after (`prev_index`, `prev_term`), or none for a heartbeat.
+        /// `round` numbers the leader's heartbeat rounds, for ReadIndex and leases.
+        AppendEntries {
+            term: u64,
+            prev_index: u64,
+            prev_term: u64,
+            entries: Vec<Entry>,
+            commit: u64,
+            round: u64,
+        },
+        /// On success `match_index` is the last index known to match the leader.
+        /// On failure, `rejected` is the `prev_index` refused and the conflict hint
+        /// (`conflict_term`, `conflict_index`) lets the leader skip a whole term.
+        AppendEntriesReply {
+            term: u64,
+            success: bool,
+            match_index: u64,
+            rejected: u64,
+            conflict_term: Option<u64>,
+            conflict_index: u64,
+            round: u64,
+        },
+        /// Every attempt of one operation carries the same `id`: its client's
+        /// session and sequence number (see `sim::client`).
+        ClientRequest {
+            id: RequestId,
+            key: String,
+            f: OpFn,
+        },
+        ClientReply {
+            id: RequestId,
+            result: ClientResult,
+        },
     }
 }

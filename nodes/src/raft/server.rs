@@ -7,11 +7,12 @@
 //! stable storage (Figure 2, "Persistent state ... updated on stable storage
 //! before responding to RPCs").
 
+mod reads;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use rand::Rng;
 use sim::client::RequestId;
-use sim::history::OpFn;
 use sim::node::{Ctx, Disk, NodeId, Status, TimerId};
 use sim::time::{fmt_duration, Nanos};
 
@@ -430,23 +431,8 @@ impl Server {
 
     fn become_pre_candidate(&mut self, ctx: &mut Ctx<Msg>) {
         self.role = Role::PreCandidate;
-        self.leader = None;
-        self.votes = BTreeSet::from([self.id]);
-        self.reset_election_timer(ctx);
-        if self.votes.len() >= self.majority {
+        if self.ask_for_votes(ctx, self.term + 1, true) {
             self.become_candidate(ctx);
-            return;
-        }
-        for p in self.peers.clone() {
-            self.send(
-                p,
-                Msg::RequestVote {
-                    term: self.term + 1,
-                    last_index: self.log.last_index(),
-                    last_term: self.log.last_term(),
-                    pre_vote: true,
-                },
-            );
         }
     }
 
@@ -455,24 +441,33 @@ impl Server {
         self.vote = Some(self.id);
         self.persist_term_and_vote(ctx);
         self.role = Role::Candidate;
+        if self.ask_for_votes(ctx, self.term, false) {
+            self.become_leader(ctx);
+        }
+    }
+
+    /// Opens a (pre-)vote for `term`: counts this server's own vote, restarts
+    /// the election timer and asks every peer. True when its own vote is
+    /// already a majority (a cluster of one), so nobody needs asking.
+    fn ask_for_votes(&mut self, ctx: &mut Ctx<Msg>, term: u64, pre_vote: bool) -> bool {
         self.leader = None;
         self.votes = BTreeSet::from([self.id]);
         self.reset_election_timer(ctx);
         if self.votes.len() >= self.majority {
-            self.become_leader(ctx);
-            return;
+            return true;
         }
         for p in self.peers.clone() {
             self.send(
                 p,
                 Msg::RequestVote {
-                    term: self.term,
+                    term,
                     last_index: self.log.last_index(),
                     last_term: self.log.last_term(),
-                    pre_vote: false,
+                    pre_vote,
                 },
             );
         }
+        false
     }
 
     fn become_leader(&mut self, ctx: &mut Ctx<Msg>) {
@@ -747,122 +742,6 @@ impl Server {
             }
         }
         self.serve_reads();
-    }
-
-    // ---- Clients and reads (§8) ----
-
-    fn on_client(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, id: RequestId, key: String, f: OpFn) {
-        if self.role != Role::Leader {
-            self.send(
-                from,
-                Msg::ClientReply {
-                    id,
-                    result: ClientResult::NotLeader(self.leader),
-                },
-            );
-            return;
-        }
-        if f == OpFn::Read && self.params.read_mode != ReadMode::Log {
-            let read_index = self.commit.max(self.term_start);
-            let lease_ok = self.params.read_mode == ReadMode::Lease
-                && self.lease_until.is_some_and(|t| ctx.mono_time() < t);
-            let round = if lease_ok || self.peers.is_empty() {
-                None
-            } else {
-                // ReadIndex (dissertation §6.4): confirm leadership with a
-                // fresh round of heartbeats before answering.
-                self.new_round(ctx);
-                self.broadcast_append();
-                Some(self.round)
-            };
-            self.reads.push(PendingRead {
-                client: from,
-                id,
-                key,
-                read_index,
-                round,
-                by_lease: lease_ok,
-            });
-            self.serve_reads();
-            return;
-        }
-        self.append_local(ctx, Command::Client { id, key, f });
-        self.broadcast_append();
-        self.maybe_commit(ctx);
-    }
-
-    /// A majority answered some round: reads waiting on it are confirmed, and
-    /// the lease extends from the moment that round began.
-    fn on_round_acked(&mut self) {
-        let mut acked: Vec<u64> = self.progress.values().map(|p| p.acked_round).collect();
-        acked.sort_unstable_by(|a, b| b.cmp(a));
-        // With the leader itself, the (majority-1)-th highest peer round has a
-        // quorum.
-        let quorum_round = if self.majority <= 1 {
-            self.round
-        } else {
-            acked.get(self.majority - 2).copied().unwrap_or(0)
-        };
-        if quorum_round == 0 {
-            return;
-        }
-        for r in &mut self.reads {
-            if r.round.is_some_and(|want| want <= quorum_round) {
-                r.round = None;
-            }
-        }
-        if let Some(&started) = self.round_started.get(&quorum_round) {
-            let until = started + self.lease_length();
-            self.lease_until = Some(self.lease_until.map_or(until, |u| u.max(until)));
-        }
-        self.round_started = self.round_started.split_off(&quorum_round);
-        self.serve_reads();
-    }
-
-    /// How long a lease lasts, measured on this leader's monotonic clock
-    /// (elapsed time: a step of the wall clock neither stretches nor cuts it).
-    /// Followers promise not to elect anyone for `election_timeout_min` after
-    /// hearing from the leader, by *their* monotonic clocks. Every clock may
-    /// run off by up to `max_clock_drift` (rho): a follower's clock that runs
-    /// fast ends the promise after `min / (1 + rho)` of real time, and a
-    /// leader's clock that runs slow stretches a lease of `L` to `L / (1 -
-    /// rho)`. So the lease is `min x (1 - rho) / (1 + rho)`: it ends no later
-    /// than the promise when both are as far off as the bound allows.
-    fn lease_length(&self) -> Nanos {
-        let base = self
-            .params
-            .lease_duration
-            .unwrap_or(self.params.election_timeout_min);
-        if self.params.lease_reads_without_clock_bound {
-            base
-        } else {
-            let rho = self.params.max_clock_drift;
-            (base as f64 * (1.0 - rho).max(0.0) / (1.0 + rho)) as Nanos
-        }
-    }
-
-    fn serve_reads(&mut self) {
-        if self.role != Role::Leader || self.reads.is_empty() {
-            return;
-        }
-        let applied = self.applied;
-        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.reads)
-            .into_iter()
-            .partition(|r| r.round.is_none() && r.read_index <= applied);
-        self.reads = waiting;
-        for r in ready {
-            if r.by_lease {
-                self.lease_reads += 1;
-            }
-            let value = self.kv.read(&r.key);
-            self.send(
-                r.client,
-                Msg::ClientReply {
-                    id: r.id,
-                    result: ClientResult::Ok(Some(value)),
-                },
-            );
-        }
     }
 
     // ---- Persistence and output ----

@@ -4,7 +4,7 @@
 
 use sim::client::RequestId;
 use sim::history::{OpFn, Value};
-use sim::node::{Message, NodeId};
+use sim::node::NodeId;
 use sim::time::Nanos;
 
 /// A position in the log: the index of an entry and the epoch of the primary
@@ -59,96 +59,78 @@ pub enum Answer {
     Refused,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum Msg {
-    /// Every attempt of one operation carries the same `id`.
-    Request {
-        id: RequestId,
-        /// The client's number for this send of the request: every retry and
-        /// every redirect gets a new one, echoed in the reply. It tells the
-        /// answer the client waits for from a stale one (a late or duplicated
-        /// answer to an earlier send of the same operation).
-        attempt: u64,
-        key: String,
-        f: OpFn,
-        /// Read-your-writes routing: serve only once caught up to here.
-        min: Option<Pos>,
-    },
-    Reply {
-        id: RequestId,
-        /// The `attempt` of the request this answers.
-        attempt: u64,
-        answer: Answer,
-    },
-    /// The primary's stream: entries after `prev`, and how far it has
-    /// committed. `last`: the primary's last index (for the lag figure).
-    Append {
-        epoch: u64,
-        prev: Pos,
-        entries: Vec<Entry>,
-        commit: u64,
-        last: u64,
-    },
-    /// `Ack`: the replica holds the primary's log up to `matched`.
-    Ack {
-        epoch: u64,
-        matched: u64,
-    },
-    /// The replica's log does not hold `prev`; try again from `hint + 1`.
-    Mismatch {
-        epoch: u64,
-        hint: u64,
-    },
-    /// Fencing: the replica (and its storage) has seen a newer epoch and
-    /// refuses the sender's writes.
-    Fenced {
-        epoch: u64,
-    },
-    /// Every server to the monitor, every heartbeat interval. `round`: the
-    /// primary's lease round, echoed back so the primary knows which of its
-    /// lease timers the answer vouches for.
-    Heartbeat {
-        epoch: u64,
-        primary: bool,
-        last: Pos,
-        round: u64,
-    },
-    HeartbeatAck {
-        epoch: u64,
-        primary: Option<NodeId>,
-        round: u64,
-    },
-    /// The monitor opens epoch `epoch`: every replica that receives it
-    /// refuses older epochs from now on, and says how far its log goes.
-    Probe {
-        epoch: u64,
-    },
-    ProbeReply {
-        epoch: u64,
-        last: Pos,
-    },
-    /// The monitor makes the receiver the primary of `epoch`.
-    Promote {
-        epoch: u64,
-    },
-}
-
-impl Message for Msg {
-    fn kind(&self) -> &'static str {
-        match self {
-            Msg::Request { f: OpFn::Read, .. } => "Read",
-            Msg::Request { .. } => "Write",
-            Msg::Reply { .. } => "Reply",
-            Msg::Append { entries, .. } if entries.is_empty() => "AppendEmpty",
-            Msg::Append { .. } => "Append",
-            Msg::Ack { .. } => "Ack",
-            Msg::Mismatch { .. } => "Mismatch",
-            Msg::Fenced { .. } => "Fenced",
-            Msg::Heartbeat { .. } => "Heartbeat",
-            Msg::HeartbeatAck { .. } => "HeartbeatAck",
-            Msg::Probe { .. } => "Probe",
-            Msg::ProbeReply { .. } => "ProbeReply",
-            Msg::Promote { .. } => "Promote",
-        }
+sim::message! {
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum Msg {
+        /// Every attempt of one operation carries the same `id`.
+        Request {
+            id: RequestId,
+            /// The client's number for this send of the request: every retry and
+            /// every redirect gets a new one, echoed in the reply. It tells the
+            /// answer the client waits for from a stale one (a late or duplicated
+            /// answer to an earlier send of the same operation).
+            attempt: u64,
+            key: String,
+            f: OpFn,
+            /// Read-your-writes routing: serve only once caught up to here.
+            min: Option<Pos>,
+        } as "Write" if [Msg::Request { f: OpFn::Read, .. } => "Read"],
+        Reply {
+            id: RequestId,
+            /// The `attempt` of the request this answers.
+            attempt: u64,
+            answer: Answer,
+        },
+        /// The primary's stream: entries after `prev`, and how far it has
+        /// committed. `last`: the primary's last index (for the lag figure).
+        Append {
+            epoch: u64,
+            prev: Pos,
+            entries: Vec<Entry>,
+            commit: u64,
+            last: u64,
+        } if [Msg::Append { entries, .. } if entries.is_empty() => "AppendEmpty"],
+        /// `Ack`: the replica holds the primary's log up to `matched`.
+        Ack {
+            epoch: u64,
+            matched: u64,
+        },
+        /// The replica's log does not hold `prev`; try again from `hint + 1`.
+        Mismatch {
+            epoch: u64,
+            hint: u64,
+        },
+        /// Fencing: the replica (and its storage) has seen a newer epoch and
+        /// refuses the sender's writes.
+        Fenced {
+            epoch: u64,
+        },
+        /// Every server to the monitor, every heartbeat interval. `round`: the
+        /// primary's lease round, echoed back so the primary knows which of its
+        /// lease timers the answer vouches for.
+        Heartbeat {
+            epoch: u64,
+            primary: bool,
+            last: Pos,
+            round: u64,
+        },
+        HeartbeatAck {
+            epoch: u64,
+            primary: Option<NodeId>,
+            round: u64,
+        },
+        /// The monitor opens epoch `epoch`: every replica that receives it
+        /// refuses older epochs from now on, and says how far its log goes.
+        Probe {
+            epoch: u64,
+        },
+        ProbeReply {
+            epoch: u64,
+            last: Pos,
+        },
+        /// The monitor makes the receiver the primary of `epoch`.
+        Promote {
+            epoch: u64,
+        },
     }
 }

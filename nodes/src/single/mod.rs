@@ -33,7 +33,7 @@ pub use server::Server;
 use serde::Deserialize;
 use sim::client::{ClientConfig, RequestId};
 use sim::history::{OpFn, Value};
-use sim::node::{Cluster, Ctx, Disk, Message, Node, NodeId, Request, Status, TimerId};
+use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::Protocol;
 use sim::scenario::{parse_system, Scenario, ScenarioError};
 
@@ -41,45 +41,39 @@ pub const ROLES: &[&str] = &["server"];
 
 /// `[system]` for `protocol = "single"`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     #[allow(dead_code)]
     protocol: String,
     /// Sync the write-ahead log before acknowledging a write.
-    #[serde(default = "yes")]
     pub sync_writes: bool,
     /// Without `sync_writes`, how often the server syncs in the background
     /// (as a database with asynchronous commit flushes its log): a crash loses
     /// up to this much acknowledged work.
-    #[serde(default = "one_second", with = "sim::time::serde_duration")]
+    #[serde(with = "sim::time::serde_duration")]
     pub flush_interval: sim::time::Nanos,
 }
 
-fn one_second() -> sim::time::Nanos {
-    sim::time::secs(1)
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Msg {
-    /// Every attempt of one operation carries the same `id`.
-    Request { id: RequestId, key: String, f: OpFn },
-    Reply {
-        id: RequestId,
-        took_effect: bool,
-        output: Option<Value>,
-    },
-}
-
-impl Message for Msg {
-    fn kind(&self) -> &'static str {
-        match self {
-            Msg::Request { .. } => "Request",
-            Msg::Reply { .. } => "Reply",
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            protocol: "single".into(),
+            sync_writes: true,
+            flush_interval: sim::time::secs(1),
         }
+    }
+}
+
+sim::message! {
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum Msg {
+        /// Every attempt of one operation carries the same `id`.
+        Request { id: RequestId, key: String, f: OpFn },
+        Reply {
+            id: RequestId,
+            took_effect: bool,
+            output: Option<Value>,
+        },
     }
 }
 
@@ -107,13 +101,7 @@ impl Single {
         if let Err((field, m)) =
             crate::check_period("flush_interval", params.flush_interval, "", "1s")
         {
-            let span = sim::scenario::key_span(&s.source, "system", field).unwrap_or(0..0);
-            return Err(ScenarioError::at(
-                &s.file,
-                &s.source,
-                span,
-                format!("[system] {m}"),
-            ));
+            return Err(sim::dispatch::system_error(s, field, &m));
         }
         Ok(Single {
             params,
@@ -122,10 +110,12 @@ impl Single {
     }
 }
 
-/// A node of the single-server system.
-pub enum SingleNode {
-    Server(Server),
-    Client(Client),
+sim::node_enum! {
+    /// A node of the single-server system.
+    pub enum SingleNode: Msg {
+        Server(Server) { role: |_| "server", start },
+        Client(Client) { role: |_| "client", requests, no_sender },
+    }
 }
 
 impl Protocol for Single {
@@ -165,50 +155,5 @@ impl Protocol for Single {
             ));
         }
         lines
-    }
-}
-
-impl Node for SingleNode {
-    type Msg = Msg;
-
-    fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
-        if let SingleNode::Server(s) = self {
-            s.on_start(ctx)
-        }
-    }
-
-    fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
-        match self {
-            SingleNode::Server(s) => s.on_message(ctx, from, msg),
-            SingleNode::Client(c) => c.on_message(ctx, msg),
-        }
-    }
-
-    fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
-        match self {
-            SingleNode::Server(s) => s.on_timer(ctx, timer),
-            SingleNode::Client(c) => c.on_timer(ctx, timer),
-        }
-    }
-
-    fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
-        match self {
-            SingleNode::Client(c) => c.on_request(ctx, req),
-            SingleNode::Server(_) => unreachable!("the kernel sends requests to clients only"),
-        }
-    }
-
-    fn role(&self) -> &'static str {
-        match self {
-            SingleNode::Server(_) => "server",
-            SingleNode::Client(_) => "client",
-        }
-    }
-
-    fn status(&self) -> Status {
-        match self {
-            SingleNode::Server(s) => s.status(),
-            SingleNode::Client(c) => c.status(),
-        }
     }
 }

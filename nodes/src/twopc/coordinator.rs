@@ -154,32 +154,18 @@ impl Coordinator {
                 amount,
             } => self.begin(ctx, from, op, a, b, amount),
             Msg::Vote { tx, yes } => self.on_vote(ctx, from, tx, yes),
-            Msg::PreCommitAck { tx } => {
-                let Some(t) = self.active.get_mut(&tx) else {
-                    return;
-                };
-                if t.phase == Phase::PreCommitting {
-                    t.heard.insert(from);
-                    if t.heard.len() == t.parts.len() {
-                        self.commit(ctx, tx);
-                    }
-                }
+            // The guard counts the acknowledgement; one that does not
+            // complete its phase falls through to `_` and does nothing more.
+            Msg::PreCommitAck { tx } if self.heard_from_all(tx, Phase::PreCommitting, from) => {
+                self.commit(ctx, tx);
             }
-            Msg::Ack { tx } => {
-                let Some(t) = self.active.get_mut(&tx) else {
-                    return;
-                };
-                if t.phase == Phase::Committing {
-                    t.heard.insert(from);
-                    if t.heard.len() == t.parts.len() {
-                        // Everyone has applied it: the record may be
-                        // forgotten. The mark need not be synced; losing it
-                        // only means re-sending a commit after a crash.
-                        self.active.remove(&tx);
-                        ctx.disk().put(("done", tx), ());
-                        ctx.cancel_timer(tx_timer(tx));
-                    }
-                }
+            Msg::Ack { tx } if self.heard_from_all(tx, Phase::Committing, from) => {
+                // Everyone has applied it: the record may be forgotten. The
+                // mark need not be synced; losing it only means re-sending a
+                // commit after a crash.
+                self.active.remove(&tx);
+                ctx.disk().put(("done", tx), ());
+                ctx.cancel_timer(tx_timer(tx));
             }
             Msg::AskDecision { tx } => {
                 let decision = match (self.decided.get(&tx), self.active.get(&tx)) {
@@ -272,6 +258,18 @@ impl Coordinator {
                 heard: BTreeSet::new(),
             },
         );
+    }
+
+    /// Counts `from`'s acknowledgement of `tx` in `phase` (one from another
+    /// phase is late and ignored); true once every participant has answered.
+    fn heard_from_all(&mut self, tx: Tx, phase: Phase, from: NodeId) -> bool {
+        match self.active.get_mut(&tx) {
+            Some(t) if t.phase == phase => {
+                t.heard.insert(from);
+                t.heard.len() == t.parts.len()
+            }
+            _ => false,
+        }
     }
 
     fn on_vote(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, tx: Tx, yes: bool) {

@@ -81,7 +81,7 @@ pub use participant::Participant;
 
 use serde::Deserialize;
 use sim::client::ClientConfig;
-use sim::node::{Cluster, Ctx, Disk, Message, Node, NodeId, Request, Status, TimerId};
+use sim::node::{Cluster, Disk, NodeId, TimerId};
 use sim::protocol::{Protocol, Violation};
 use sim::scenario::{key_span, parse_system, Scenario, ScenarioError};
 use sim::time::{ms, Nanos};
@@ -102,23 +102,7 @@ pub const NOTES: &[&str] = &[
 
 /// The message kinds the bank's nodes send (see `Msg::kind`), for fault
 /// triggers.
-pub const MESSAGES: &[&str] = &[
-    "Transfer",
-    "TransferDone",
-    "Read",
-    "ReadDone",
-    "Prepare",
-    "Vote",
-    "PreCommit",
-    "PreCommitAck",
-    "Decide",
-    "Ack",
-    "AskDecision",
-    "Tell",
-    "Step",
-    "StepDone",
-    "SagaEnd",
-];
+pub const MESSAGES: &[&str] = Msg::KINDS;
 
 /// The coordinator is always `n1`.
 pub const COORDINATOR: NodeId = NodeId(0);
@@ -146,68 +130,61 @@ impl Mode {
 
 /// `[system]` for `protocol = "twopc"`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     #[allow(dead_code)]
     protocol: String,
     /// `"2pc"`, `"3pc"` or `"saga"`.
-    #[serde(default = "two_pc")]
     pub mode: Mode,
     /// 2PC only: in-doubt participants also ask each other for the decision.
-    #[serde(default)]
     pub cooperative_termination: bool,
     /// Accounts on each participant.
-    #[serde(default = "four")]
     pub accounts_per_participant: u32,
     /// Every account's balance at the start.
-    #[serde(default = "hundred")]
     pub initial_balance: i64,
     /// The chance that a participant refuses its part of a transfer: it votes
     /// no (2PC/3PC) or fails the credit step (saga, which then compensates).
-    #[serde(default, deserialize_with = "sim::scenario::serde_share::f64")]
+    #[serde(deserialize_with = "sim::scenario::serde_share::f64")]
     pub fail_probability: f64,
     /// How long the coordinator waits for votes (and 3PC pre-commit
     /// acknowledgements) before it decides without them.
-    #[serde(default = "hundred_ms", with = "sim::time::serde_duration")]
+    #[serde(with = "sim::time::serde_duration")]
     pub vote_timeout: Nanos,
     /// How long a participant that voted yes waits for the decision before it
     /// acts: asks (2PC), decides alone (3PC).
-    #[serde(default = "two_hundred_ms", with = "sim::time::serde_duration")]
+    #[serde(with = "sim::time::serde_duration")]
     pub participant_timeout: Nanos,
     /// How often unanswered messages are sent again: decisions, saga steps,
     /// an in-doubt participant's questions.
-    #[serde(default = "fifty_ms", with = "sim::time::serde_duration")]
+    #[serde(with = "sim::time::serde_duration")]
     pub resend_interval: Nanos,
     /// Bug: the coordinator sends its decision before it is durable (its log is
     /// flushed in the background every 100 ms).
-    #[serde(default)]
     pub decide_before_logging: bool,
     /// Bug: a participant answers yes without logging its vote durably (the
     /// vote reaches its log only together with the outcome).
-    #[serde(default)]
     pub participant_forgets_vote: bool,
     /// Bug: a participant that voted yes aborts on its own when it times out.
-    #[serde(default)]
     pub unilateral_abort_after_yes: bool,
 }
 
-fn two_pc() -> Mode {
-    Mode::TwoPc
-}
-fn four() -> u32 {
-    4
-}
-fn hundred() -> i64 {
-    100
-}
-fn hundred_ms() -> Nanos {
-    ms(100)
-}
-fn two_hundred_ms() -> Nanos {
-    ms(200)
-}
-fn fifty_ms() -> Nanos {
-    ms(50)
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            protocol: "twopc".into(),
+            mode: Mode::TwoPc,
+            cooperative_termination: false,
+            accounts_per_participant: 4,
+            initial_balance: 100,
+            fail_probability: 0.0,
+            vote_timeout: ms(100),
+            participant_timeout: ms(200),
+            resend_interval: ms(50),
+            decide_before_logging: false,
+            participant_forgets_vote: false,
+            unilateral_abort_after_yes: false,
+        }
+    }
 }
 
 /// The accounts and where they live.
@@ -257,97 +234,77 @@ pub struct Change {
     pub delta: i64,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum Msg {
-    /// Client to coordinator.
-    Transfer {
-        op: u64,
-        from: u32,
-        to: u32,
-        amount: i64,
-    },
-    TransferDone {
-        op: u64,
-        committed: bool,
-    },
-    /// Client to the participant owning `account`.
-    Read {
-        op: u64,
-        account: u32,
-    },
-    ReadDone {
-        op: u64,
-        balance: i64,
-    },
-    Prepare {
-        tx: Tx,
-        change: Change,
-        /// The other participants, for cooperative termination.
-        peers: Vec<NodeId>,
-    },
-    Vote {
-        tx: Tx,
-        yes: bool,
-    },
-    PreCommit {
-        tx: Tx,
-    },
-    PreCommitAck {
-        tx: Tx,
-    },
-    Decide {
-        tx: Tx,
-        decision: Decision,
-    },
-    Ack {
-        tx: Tx,
-    },
-    /// An in-doubt participant asks the coordinator (or a peer).
-    AskDecision {
-        tx: Tx,
-    },
-    /// The answer; `None`: "I do not know either".
-    Tell {
-        tx: Tx,
-        decision: Option<Decision>,
-    },
-    /// Saga: apply `change` at once (step 0 debit, 1 credit, 2 compensation).
-    Step {
-        tx: Tx,
-        step: u8,
-        change: Change,
-    },
-    StepDone {
-        tx: Tx,
-        step: u8,
-        ok: bool,
-    },
-    /// Saga: the transfer is over (committed or compensated). Only for the
-    /// measure of reads that saw a half-done saga; never resent.
-    SagaEnd {
-        tx: Tx,
-    },
-}
-
-impl Message for Msg {
-    fn kind(&self) -> &'static str {
-        match self {
-            Msg::Transfer { .. } => "Transfer",
-            Msg::TransferDone { .. } => "TransferDone",
-            Msg::Read { .. } => "Read",
-            Msg::ReadDone { .. } => "ReadDone",
-            Msg::Prepare { .. } => "Prepare",
-            Msg::Vote { .. } => "Vote",
-            Msg::PreCommit { .. } => "PreCommit",
-            Msg::PreCommitAck { .. } => "PreCommitAck",
-            Msg::Decide { .. } => "Decide",
-            Msg::Ack { .. } => "Ack",
-            Msg::AskDecision { .. } => "AskDecision",
-            Msg::Tell { .. } => "Tell",
-            Msg::Step { .. } => "Step",
-            Msg::StepDone { .. } => "StepDone",
-            Msg::SagaEnd { .. } => "SagaEnd",
-        }
+sim::message! {
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum Msg {
+        /// Client to coordinator.
+        Transfer {
+            op: u64,
+            from: u32,
+            to: u32,
+            amount: i64,
+        },
+        TransferDone {
+            op: u64,
+            committed: bool,
+        },
+        /// Client to the participant owning `account`.
+        Read {
+            op: u64,
+            account: u32,
+        },
+        ReadDone {
+            op: u64,
+            balance: i64,
+        },
+        Prepare {
+            tx: Tx,
+            change: Change,
+            /// The other participants, for cooperative termination.
+            peers: Vec<NodeId>,
+        },
+        Vote {
+            tx: Tx,
+            yes: bool,
+        },
+        PreCommit {
+            tx: Tx,
+        },
+        PreCommitAck {
+            tx: Tx,
+        },
+        Decide {
+            tx: Tx,
+            decision: Decision,
+        },
+        Ack {
+            tx: Tx,
+        },
+        /// An in-doubt participant asks the coordinator (or a peer).
+        AskDecision {
+            tx: Tx,
+        },
+        /// The answer; `None`: "I do not know either".
+        Tell {
+            tx: Tx,
+            decision: Option<Decision>,
+        },
+        /// Saga: apply `change` at once (step 0 debit, 1 credit, 2 compensation).
+        Step {
+            tx: Tx,
+            step: u8,
+            change: Change,
+        },
+        StepDone {
+            tx: Tx,
+            step: u8,
+            ok: bool,
+        },
+        /// Saga: the transfer is over (committed or compensated). Only for the
+        /// measure of reads that saw a half-done saga; never resent.
+        SagaEnd {
+            tx: Tx,
+        },
     }
 }
 
@@ -441,25 +398,12 @@ impl Twopc {
     }
 }
 
-/// A node of the bank.
-pub enum TwopcNode {
-    Coordinator(Coordinator),
-    Participant(Participant),
-    Client(Client),
-}
-
-impl TwopcNode {
-    pub fn participant(&self) -> Option<&Participant> {
-        match self {
-            TwopcNode::Participant(p) => Some(p),
-            _ => None,
-        }
-    }
-    pub fn coordinator(&self) -> Option<&Coordinator> {
-        match self {
-            TwopcNode::Coordinator(c) => Some(c),
-            _ => None,
-        }
+sim::node_enum! {
+    /// A node of the bank.
+    pub enum TwopcNode: Msg {
+        Coordinator(Coordinator) { role: |_| "coordinator", start, get coordinator },
+        Participant(Participant) { role: |_| "participant", start, get participant },
+        Client(Client) { role: |_| "client", requests, no_sender },
     }
 }
 
@@ -496,57 +440,6 @@ impl Protocol for Twopc {
 
     fn summary(&self, nodes: &[Option<TwopcNode>]) -> Vec<(String, String)> {
         self.checker.summary(&self.config, nodes)
-    }
-}
-
-impl Node for TwopcNode {
-    type Msg = Msg;
-
-    fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
-        match self {
-            TwopcNode::Coordinator(c) => c.on_start(ctx),
-            TwopcNode::Participant(p) => p.on_start(ctx),
-            TwopcNode::Client(_) => {}
-        }
-    }
-
-    fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
-        match self {
-            TwopcNode::Coordinator(c) => c.on_message(ctx, from, msg),
-            TwopcNode::Participant(p) => p.on_message(ctx, from, msg),
-            TwopcNode::Client(c) => c.on_message(ctx, msg),
-        }
-    }
-
-    fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
-        match self {
-            TwopcNode::Coordinator(c) => c.on_timer(ctx, timer),
-            TwopcNode::Participant(p) => p.on_timer(ctx, timer),
-            TwopcNode::Client(c) => c.on_timer(ctx, timer),
-        }
-    }
-
-    fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
-        match self {
-            TwopcNode::Client(c) => c.on_request(ctx, req),
-            _ => unreachable!("the kernel sends requests to clients only"),
-        }
-    }
-
-    fn role(&self) -> &'static str {
-        match self {
-            TwopcNode::Coordinator(_) => "coordinator",
-            TwopcNode::Participant(_) => "participant",
-            TwopcNode::Client(_) => "client",
-        }
-    }
-
-    fn status(&self) -> Status {
-        match self {
-            TwopcNode::Coordinator(c) => c.status(),
-            TwopcNode::Participant(p) => p.status(),
-            TwopcNode::Client(c) => c.status(),
-        }
     }
 }
 
