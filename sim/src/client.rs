@@ -508,7 +508,12 @@ impl Leader {
     /// A client of `servers` that believes `known` leads, and otherwise
     /// starts guessing at the `guess`-th server (clients that start at
     /// different servers spread the search).
+    ///
+    /// # Panics
+    /// If `servers` is empty: a client with no server to ask is a bug in the
+    /// protocol that builds it.
     pub fn new(servers: &[NodeId], known: Option<NodeId>, guess: usize) -> Self {
+        assert!(!servers.is_empty(), "Leader::new: a client needs a server");
         Leader {
             servers: servers.to_vec(),
             known,
@@ -529,7 +534,7 @@ impl Leader {
     /// Where to send: the known leader, else the current guess.
     pub fn target(&self) -> NodeId {
         self.known
-            .unwrap_or(self.servers[self.guess % self.servers.len()])
+            .unwrap_or_else(|| self.servers[self.guess % self.servers.len()])
     }
 
     /// `node` leads: it answered as leader, or a redirect named it.
@@ -546,7 +551,10 @@ impl Leader {
         }
     }
 
-    /// Forgets the leader and guesses the server after `failed` next.
+    /// Forgets the leader and guesses the server after `failed` next. For
+    /// an answer that says `failed` is not the leader (or a timeout of an
+    /// attempt sent to whoever the client guessed): the belief was wrong,
+    /// whatever it was. Compare [`Leader::failed`].
     pub fn move_on(&mut self, failed: NodeId) {
         self.known = None;
         self.guess = self
@@ -558,7 +566,10 @@ impl Leader {
 
     /// `failed` failed the client: if it is the leader the client believes
     /// in (or none is known), [`Leader::move_on`]; a server that is not the
-    /// believed leader changes nothing.
+    /// believed leader changes nothing. For a failure that says nothing
+    /// about who leads (a refusal, a timeout of a server the client no
+    /// longer believes in): a stale failure must not unseat a leader learned
+    /// since.
     pub fn failed(&mut self, failed: NodeId) {
         if self.known == Some(failed) || self.known.is_none() {
             self.move_on(failed);

@@ -15,3 +15,9 @@ pub mod scenario;
 pub mod testing;
 pub mod time;
 pub mod trace;
+
+// The crates in the Node API's signatures (`Ctx::rng` is a ChaCha8Rng; its
+// draws use rand's traits), so a protocol in an outside crate uses the same
+// versions without pinning them.
+pub use rand;
+pub use rand_chacha;

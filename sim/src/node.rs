@@ -93,7 +93,9 @@ pub trait Node {
 }
 
 /// An effect a node recorded; the driver carries it out after the handler returns.
-#[derive(Debug)]
+/// Comparable, so a unit test can assert a handler's exact effects
+/// (`assert_eq!(fx.0, vec![Effect::Send { .. }])`).
+#[derive(Clone, Debug, PartialEq)]
 pub enum Effect<M> {
     Send {
         to: NodeId,

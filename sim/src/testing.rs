@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use sim::history::{OpFn, Outcome, Value};
-//! use sim::node::{Cluster, Ctx, Message, Node, NodeId, OpId, Request, Status, TimerId};
+//! use sim::node::{Cluster, Ctx, Effect, Message, Node, NodeId, OpId, Request, Status, TimerId};
 //! use sim::testing::Harness;
 //!
 //! /// A counter that remembers its total on disk and answers pings.
@@ -73,7 +73,8 @@
 //! });
 //! assert_eq!(h.start().timers_set(), vec![(TICK, 1_000)]);
 //! let fx = h.deliver(NodeId(1), Msg::Ping);
-//! assert_eq!(fx.sends(), vec![(NodeId(1), Msg::Pong(1))]);
+//! // Exactly one effect: the pong (the disk writes are state, not effects).
+//! assert_eq!(fx.0, vec![Effect::Send { to: NodeId(1), msg: Msg::Pong(1) }]);
 //!
 //! // The total was synced, so it survives a crash.
 //! h.restart();
@@ -104,7 +105,11 @@ type Build<N> = Box<dyn Fn(&Cluster, NodeId, &Disk) -> N>;
 ///
 /// The fields are public so a test can arrange the world (step the clock, put
 /// a value on the disk) and inspect it (the node's state, what its disk holds)
-/// directly.
+/// directly. They are escape hatches: setting `now` back, or `incarnation`
+/// without a [`Harness::restart`], makes a world the kernel never makes (time
+/// moving backwards, a new process with the old one's memory). Use them to
+/// test exactly such a case on purpose, and [`Harness::advance`] and
+/// [`Harness::restart`] otherwise.
 pub struct Harness<N> {
     /// The node under test.
     pub node: N,
@@ -114,7 +119,9 @@ pub struct Harness<N> {
     /// The node's disk: what it wrote, and what survives a restart.
     pub disk: Disk,
     /// The RNG every handler draws from (seeded: the same test, the same
-    /// draws).
+    /// draws). `sim::rand_chacha` re-exports its crate, so an outside crate
+    /// need not pin the same version; [`Harness::seeded`] and
+    /// [`Harness::stream`] set it without naming the type.
     pub rng: ChaCha8Rng,
     /// True virtual time of the next handler.
     pub now: Nanos,
@@ -186,6 +193,15 @@ impl<N> Harness<N> {
         self
     }
 
+    /// The same harness with the RNG the kernel gives this node in a run
+    /// with `seed` (its stream, `streams::NODE_BASE` plus its index, see
+    /// [`crate::kernel::streams`]), so a handler draws what it drew there.
+    pub fn stream(mut self, seed: u64) -> Self {
+        let concern = crate::kernel::streams::NODE_BASE + self.me.0 as u64;
+        self.rng = crate::kernel::stream(seed, concern);
+        self
+    }
+
     /// The same harness starting at true time `now`.
     pub fn at(mut self, now: Nanos) -> Self {
         self.now = now;
@@ -245,7 +261,7 @@ impl<N> Harness<N> {
         self.build = Some(build);
     }
 
-    /// Writes and syncs so far on the node's disk.
+    /// How many times the node has synced its disk so far.
     pub fn syncs(&self) -> u64 {
         self.disk.counters().1
     }
@@ -362,6 +378,16 @@ impl<M> Effects<M> {
             .rev()
             .find(|(t, _)| *t == id)
             .map(|(_, after)| after)
+    }
+
+    /// Fails the test if the handler recorded a violation: for tests that
+    /// check only some effects and must still not let a broken invariant
+    /// pass unseen.
+    #[track_caller]
+    pub fn assert_no_violations(&self) -> &Self {
+        let v = self.violations();
+        assert!(v.is_empty(), "the handler recorded violations: {v:?}");
+        self
     }
 
     /// The timers cancelled, in order.
@@ -488,7 +514,7 @@ mod tests {
         }
         fn on_message(&mut self, ctx: &mut Ctx<Note>, from: NodeId, msg: Note) {
             ctx.disk().put(("n", msg.0), msg.0);
-            if msg.0 % 2 == 0 {
+            if msg.0 & 1 == 0 {
                 ctx.disk().sync();
             }
             self.seen.push(msg.0);

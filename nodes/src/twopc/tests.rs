@@ -44,9 +44,9 @@ const C1: NodeId = NodeId(3);
 /// Node `me` of two participants, the coordinator and a client, at 10ms,
 /// built (and rebuilt on restart) from its disk by `build`.
 fn bench(me: NodeId, build: impl Fn(&Disk) -> TwopcNode + 'static) -> Harness<TwopcNode> {
-    let mut h = Harness::build(Cluster::new(3, 1), me, move |_, _, disk| build(disk)).at(ms(10));
-    h.rng = sim::kernel::stream(1, me.0 as u64);
-    h
+    Harness::build(Cluster::new(3, 1), me, move |_, _, disk| build(disk))
+        .at(ms(10))
+        .stream(1)
 }
 
 fn participant(cfg: &Config, me: NodeId) -> Harness<TwopcNode> {
