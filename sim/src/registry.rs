@@ -50,7 +50,7 @@ pub trait Spec: Protocol + Sized + 'static {
     /// The `[system]` table's other keys, as a serde type. Make it
     /// `#[serde(deny_unknown_fields)]`: a misspelt key is then refused on
     /// its line, with the list of valid names. Durations: see
-    /// `sim::scenario::serde_duration`.
+    /// `sim::time::serde_duration`.
     type Params: DeserializeOwned;
     /// Whether [`Spec::Params`] reads the `protocol` key too. By default the
     /// registry hands `Params` the `[system]` table without it; the built-in
