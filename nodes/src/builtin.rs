@@ -69,11 +69,11 @@ impl Spec for raft::Raft {
     const MESSAGES: Option<&'static [&'static str]> = Some(raft::MESSAGES);
     const NOTES: Option<&'static [&'static str]> = Some(raft::NOTES);
     const MEASURES: &'static [&'static str] = &[
-            "leaders elected",
-            "highest term with a leader",
-            "highest commit index",
-            "applied, live servers",
-        ];
+        "leaders elected",
+        "highest term with a leader",
+        "highest commit index",
+        "applied, live servers",
+    ];
 
     fn new(params: raft::Params, s: &Scenario) -> Result<Self, ParamError> {
         params.validate().map_err(field)?;
@@ -120,19 +120,19 @@ impl Spec for twopc::Twopc {
     const MESSAGES: Option<&'static [&'static str]> = Some(twopc::MESSAGES);
     const NOTES: Option<&'static [&'static str]> = Some(twopc::NOTES);
     const MEASURES: &'static [&'static str] = &[
-            "bank",
-            "transactions",
-            "compensations",
-            "dirty reads",
-            "time in doubt",
-            "in doubt at end",
-            "locks held",
-            "locks by second",
-            "blocked reads",
-            "cooperative",
-            "decided alone",
-            "balances off",
-        ];
+        "bank",
+        "transactions",
+        "compensations",
+        "dirty reads",
+        "time in doubt",
+        "in doubt at end",
+        "locks held",
+        "locks by second",
+        "blocked reads",
+        "cooperative",
+        "decided alone",
+        "balances off",
+    ];
 
     fn new(params: twopc::Params, s: &Scenario) -> Result<Self, ParamError> {
         if s.servers() < 3 {
@@ -158,7 +158,10 @@ impl Spec for twopc::Twopc {
             ));
         }
         if let Err(m) = sim::scenario::check_share(params.fail_probability) {
-            return Err(ParamError::field("fail_probability", format!("fail_probability = {m}")));
+            return Err(ParamError::field(
+                "fail_probability",
+                format!("fail_probability = {m}"),
+            ));
         }
         if params.cooperative_termination && params.mode != twopc::Mode::TwoPc {
             return Err(ParamError::field(
@@ -202,23 +205,23 @@ impl Spec for quorum::Quorum {
     const PARAMS_READ_PROTOCOL: bool = true;
     const ROLES: &'static [&'static str] = quorum::ROLES;
     const MEASURES: &'static [&'static str] = &[
-            "quorum",
-            "ring",
-            "keys moved by the ring",
-            "keys moved by the ring #N",
-            "keys moved by hash mod nodes",
-            "keys moved by hash mod nodes #N",
-            "key balance max/mean",
-            "hottest key share",
-            "requests per replica max/mean",
-            "request balance max/mean",
-            "keys held per replica",
-            "coordinator",
-            "repair",
-            "reads with siblings",
-            "replicas disagreeing at the end",
-            "last disagreement seen",
-        ];
+        "quorum",
+        "ring",
+        "keys moved by the ring",
+        "keys moved by the ring #N",
+        "keys moved by hash mod nodes",
+        "keys moved by hash mod nodes #N",
+        "key balance max/mean",
+        "hottest key share",
+        "requests per replica max/mean",
+        "request balance max/mean",
+        "keys held per replica",
+        "coordinator",
+        "repair",
+        "reads with siblings",
+        "replicas disagreeing at the end",
+        "last disagreement seen",
+    ];
     const RUN_TIMES: &'static [&'static str] = quorum::RUN_TIMES;
 
     fn new(params: quorum::Params, s: &Scenario) -> Result<Self, ParamError> {
@@ -242,27 +245,27 @@ impl Spec for cache::Cache {
     const PARAMS_READ_PROTOCOL: bool = true;
     const ROLES: &'static [&'static str] = cache::ROLES;
     const MEASURES: &'static [&'static str] = &[
-            "cache",
-            "hit ratio",
-            "cache hit ratio",
-            "entries",
-            "evictions",
-            "stampede",
-            "cache unavailable answers",
-            "lease fills refused",
-            "dirty entries",
-            "dirty entries lost in crashes",
-            "db requests/s peak",
-            "db requests/s mean",
-            "db requests per second over time",
-            "db queue peak",
-            "db latency max",
-            "acked writes not in db",
-            "acked writes overwritten",
-            "read latency p99",
-            "write latency p99",
-            "L1 hit ratio",
-        ];
+        "cache",
+        "hit ratio",
+        "cache hit ratio",
+        "entries",
+        "evictions",
+        "stampede",
+        "cache unavailable answers",
+        "lease fills refused",
+        "dirty entries",
+        "dirty entries lost in crashes",
+        "db requests/s peak",
+        "db requests/s mean",
+        "db requests per second over time",
+        "db queue peak",
+        "db latency max",
+        "acked writes not in db",
+        "acked writes overwritten",
+        "read latency p99",
+        "write latency p99",
+        "L1 hit ratio",
+    ];
     const RENAMED_MEASURES: &'static [(&'static str, &'static str)] =
         &[("acked writes lost", "acked writes not in db")];
     const RUN_TIMES: &'static [&'static str] = cache::RUN_TIMES;
@@ -320,21 +323,21 @@ impl Spec for replication::Replication {
     const MESSAGES: Option<&'static [&'static str]> = Some(replication::MESSAGES);
     const NOTES: Option<&'static [&'static str]> = Some(replication::NOTES);
     const MEASURES: &'static [&'static str] = &[
-            "replication",
-            "failovers",
-            "false failovers",
-            "failover time (RTO)",
-            "acked writes dropped by failover",
-            "data loss window (RPO)",
-            "writes refused",
-            "refused for want of a lease",
-            "writes blocked",
-            "reads",
-            "replication lag max",
-            "serving primaries at once",
-            "served by a deposed primary",
-            "divergent keys",
-        ];
+        "replication",
+        "failovers",
+        "false failovers",
+        "failover time (RTO)",
+        "acked writes dropped by failover",
+        "data loss window (RPO)",
+        "writes refused",
+        "refused for want of a lease",
+        "writes blocked",
+        "reads",
+        "replication lag max",
+        "serving primaries at once",
+        "served by a deposed primary",
+        "divergent keys",
+    ];
     const RENAMED_MEASURES: &'static [(&'static str, &'static str)] = &[(
         "acknowledged writes lost",
         "acked writes dropped by failover",

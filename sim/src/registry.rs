@@ -139,7 +139,11 @@ impl ParamError {
         }
     }
     /// An error about `key` of section `section` (not `[system]`).
-    pub fn key(section: impl Into<String>, key: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn key(
+        section: impl Into<String>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         ParamError {
             place: Place::Key {
                 section: section.into(),
@@ -468,7 +472,8 @@ impl Catalog {
 
     /// The roles `protocol`'s nodes report, `"client"` included.
     pub fn roles(&self, protocol: &str) -> Vec<&'static str> {
-        self.get(protocol).map_or_else(Vec::new, |e| e.roles.clone())
+        self.get(protocol)
+            .map_or_else(Vec::new, |e| e.roles.clone())
     }
 
     /// The figures `protocol`'s report prints (see [`Spec::MEASURES`]).
@@ -496,7 +501,12 @@ impl Catalog {
     }
 
     /// Runs a parsed scenario with `seed` on the kernel.
-    pub fn run(&self, s: &Scenario, seed: u64, trace: TraceMode) -> Result<RunOutput, ScenarioError> {
+    pub fn run(
+        &self,
+        s: &Scenario,
+        seed: u64,
+        trace: TraceMode,
+    ) -> Result<RunOutput, ScenarioError> {
         (self.entry(s).run)(s, seed, trace)
     }
 
@@ -518,5 +528,178 @@ impl Catalog {
                 s.file, s.protocol
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::{Ctx, Request, Status, TimerId};
+
+    /// A protocol of two servers that report the role their parameters
+    /// name: enough to test what the registry does around a protocol.
+    struct Echo {
+        role: &'static str,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct EchoParams {
+        #[serde(default)]
+        role: String,
+        #[serde(default)]
+        period_ms: u64,
+    }
+
+    #[derive(Clone, Debug)]
+    struct Ping;
+
+    impl crate::node::Message for Ping {
+        fn kind(&self) -> &'static str {
+            "Ping"
+        }
+    }
+
+    struct EchoNode {
+        role: &'static str,
+    }
+
+    impl Node for EchoNode {
+        type Msg = Ping;
+        fn on_start(&mut self, _: &mut Ctx<Ping>) {}
+        fn on_message(&mut self, _: &mut Ctx<Ping>, _: NodeId, _: Ping) {}
+        fn on_timer(&mut self, _: &mut Ctx<Ping>, _: TimerId) {}
+        fn on_request(&mut self, ctx: &mut Ctx<Ping>, req: Request) {
+            ctx.complete(req.id, crate::history::Outcome::Fail, None);
+        }
+        fn role(&self) -> &'static str {
+            self.role
+        }
+        fn status(&self) -> Status {
+            Status {
+                role: self.role,
+                fields: Vec::new(),
+            }
+        }
+    }
+
+    impl Protocol for Echo {
+        type Node = EchoNode;
+        fn build(&self, _: NodeId, _: &Cluster, _: &Disk) -> EchoNode {
+            EchoNode { role: self.role }
+        }
+    }
+
+    impl Spec for Echo {
+        const NAME: &'static str = "echo";
+        type Params = EchoParams;
+        const ROLES: &'static [&'static str] = &["server"];
+        fn new(p: EchoParams, _: &Scenario) -> Result<Self, ParamError> {
+            if p.period_ms == 0 {
+                return Err(ParamError::field(
+                    "period_ms",
+                    "period_ms must be at least 1, e.g. 10",
+                ));
+            }
+            let role = match p.role.as_str() {
+                "" | "server" => "server",
+                _ => "leeder",
+            };
+            Ok(Echo { role })
+        }
+    }
+
+    fn catalog() -> Catalog {
+        let mut c = Catalog::new();
+        c.add::<Echo>();
+        c
+    }
+
+    fn scenario(system: &str) -> String {
+        format!(
+            "[meta]\nname = \"echo\"\nduration = \"1s\"\n\n[system]\nprotocol = \"echo\"\n{system}\n[topology]\nservers = 2\n"
+        )
+    }
+
+    #[test]
+    fn params_are_read_without_the_protocol_key() {
+        let c = catalog();
+        let s = c.parse("echo.toml", &scenario("period_ms = 5\n")).unwrap();
+        assert_eq!(s.protocol, "echo");
+        c.run(&s, 1, TraceMode::Off).unwrap();
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_on_its_line_with_the_valid_names() {
+        let e = catalog()
+            .parse("echo.toml", &scenario("period_ms = 5\nperiod = 3\n"))
+            .unwrap_err();
+        assert_eq!((e.line, e.column), (8, 1), "{e}");
+        assert!(e.message.contains("unknown field `period`"), "{e}");
+        assert!(e.message.ends_with("expected `role` or `period_ms`"), "{e}");
+    }
+
+    #[test]
+    fn a_wrong_type_is_refused_on_the_value() {
+        let e = catalog()
+            .parse("echo.toml", &scenario("period_ms = \"5\"\n"))
+            .unwrap_err();
+        assert_eq!((e.line, e.column), (7, 13), "{e}");
+    }
+
+    #[test]
+    fn a_param_error_is_placed_on_the_key_the_toml_parser_found() {
+        // A quoted key: the parser's span, not a search for `period_ms =`.
+        let e = catalog()
+            .parse(
+                "echo.toml",
+                &scenario("role = \"server\"\n\"period_ms\" = 0\n"),
+            )
+            .unwrap_err();
+        assert_eq!((e.line, e.column), (8, 1), "{e}");
+        assert_eq!(e.message, "[system] period_ms must be at least 1, e.g. 10");
+        assert!(e.excerpt.contains("^^^^^^^^^^^"), "{}", e.excerpt);
+    }
+
+    #[test]
+    fn a_param_error_on_a_key_left_to_its_default_points_at_the_protocol() {
+        let e = catalog().parse("echo.toml", &scenario("")).unwrap_err();
+        assert_eq!((e.line, e.column), (6, 1), "{e}");
+    }
+
+    #[test]
+    fn key_span_reads_inline_tables_and_ignores_comments() {
+        let src = "# period_ms = 1\n[system]\nprotocol = \"x\" # period_ms = 2\nmix = { a = 1, period_ms = 3 }\n";
+        assert_eq!(key_span(src, "system", "period_ms"), None);
+        assert_eq!(key_span(src, "system", "mix"), Some(56..59));
+        assert_eq!(key_span(src, "nope", "mix"), None);
+    }
+
+    #[test]
+    fn a_node_reporting_a_declared_role_runs() {
+        let c = catalog();
+        let s = c
+            .parse("echo.toml", &scenario("period_ms = 5\nrole = \"server\"\n"))
+            .unwrap();
+        let mut run = c.start(&s, 1, TraceMode::Off).unwrap();
+        while run.advance() {}
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "node 1 reports role \"leeder\", which its Spec::ROLES [\"server\"] does not declare"
+    )]
+    fn a_node_reporting_an_undeclared_role_stops_the_run() {
+        let c = catalog();
+        let s = c
+            .parse("echo.toml", &scenario("period_ms = 5\nrole = \"other\"\n"))
+            .unwrap();
+        let _ = c.run(&s, 1, TraceMode::Off);
+    }
+
+    #[test]
+    #[should_panic(expected = "protocol \"echo\" is registered twice")]
+    fn a_protocol_registered_twice_is_a_bug() {
+        catalog().add::<Echo>();
     }
 }

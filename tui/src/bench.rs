@@ -79,7 +79,9 @@ fn measure(
     let text = with_seconds(toml, seconds);
     let scenario = registry.parse(name, &text).map_err(|e| e.to_string())?;
     let start = Instant::now();
-    let out = registry.run(&scenario, 1, mode).map_err(|e| e.to_string())?;
+    let out = registry
+        .run(&scenario, 1, mode)
+        .map_err(|e| e.to_string())?;
     let wall_s = start.elapsed().as_secs_f64();
     Ok(Figures {
         events: out.counters.events,
@@ -222,9 +224,17 @@ pub fn run(registry: &Registry, args: &BenchArgs) -> i32 {
     let mut runs: Vec<(String, &str, TraceMode)> = Vec::new();
     for (i, (_, b)) in benches(registry).filter(|(_, b)| b.kernel).enumerate() {
         let letter = (b'a' + i as u8) as char;
-        runs.push((format!("({letter}) {}, tracing off", b.label), b.toml, TraceMode::Off));
+        runs.push((
+            format!("({letter}) {}, tracing off", b.label),
+            b.toml,
+            TraceMode::Off,
+        ));
         if i > 0 {
-            runs.push((format!("({letter}) {}, tracing on", b.label), b.toml, TraceMode::Record));
+            runs.push((
+                format!("({letter}) {}, tracing on", b.label),
+                b.toml,
+                TraceMode::Record,
+            ));
         }
     }
     for (i, (label, toml, mode)) in runs.iter().enumerate() {

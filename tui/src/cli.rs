@@ -60,7 +60,9 @@ pub fn main(registry: Registry) -> i32 {
     // `bench`'s targets are the registry's: its protocols' benchmarks.
     let command = Cli::command().mut_subcommand("bench", |c| {
         c.mut_arg("target", |a| {
-            a.value_parser(clap::builder::PossibleValuesParser::new(bench::targets(&registry)))
+            a.value_parser(clap::builder::PossibleValuesParser::new(bench::targets(
+                &registry,
+            )))
         })
     });
     let cli = match Cli::from_arg_matches(&command.get_matches()) {

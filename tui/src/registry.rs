@@ -97,7 +97,12 @@ impl Registry {
     }
 
     /// Runs a scenario parsed by this registry on the kernel.
-    pub fn run(&self, s: &Scenario, seed: u64, trace: TraceMode) -> Result<RunOutput, ScenarioError> {
+    pub fn run(
+        &self,
+        s: &Scenario,
+        seed: u64,
+        trace: TraceMode,
+    ) -> Result<RunOutput, ScenarioError> {
         self.catalog.run(s, seed, trace)
     }
 
@@ -122,7 +127,12 @@ impl Registry {
             .drives
             .iter()
             .find(|(name, _)| *name == s.protocol)
-            .unwrap_or_else(|| panic!("scenario {} names protocol {:?}, which this registry does not hold", s.file, s.protocol));
+            .unwrap_or_else(|| {
+                panic!(
+                    "scenario {} names protocol {:?}, which this registry does not hold",
+                    s.file, s.protocol
+                )
+            });
         drive(s, opts)
     }
 

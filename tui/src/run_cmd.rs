@@ -50,7 +50,9 @@ fn run_on_driver(
 ) -> Result<sim::kernel::RunOutput, String> {
     match driver {
         "madsim" => madsim_run(registry, scenario, seed, mode),
-        _ => registry.run(scenario, seed, mode).map_err(|e| e.to_string()),
+        _ => registry
+            .run(scenario, seed, mode)
+            .map_err(|e| e.to_string()),
     }
 }
 

@@ -46,7 +46,9 @@ pub fn load_in(registry: &Registry, arg: Option<&str>) -> Result<Scenario, LoadE
             },
         },
     };
-    registry.parse(&file, &text).map_err(|e| LoadError(e.to_string()))
+    registry
+        .parse(&file, &text)
+        .map_err(|e| LoadError(e.to_string()))
 }
 
 pub fn bundled(name: &str) -> Option<(&'static str, &'static str, &'static str)> {

@@ -214,7 +214,9 @@ pub fn run(registry: &Registry, args: &ShrinkArgs) -> i32 {
     };
     let seed = args.seed.unwrap_or(original.meta.seed);
     let budget = args.budget.for_scenario(&original);
-    let out = registry.run(&original, seed, TraceMode::Off).expect("checked when loaded");
+    let out = registry
+        .run(&original, seed, TraceMode::Off)
+        .expect("checked when loaded");
     let report = Report::build_with(&original, &out, budget);
     let replay_without_budget = sim::report::replay_command(&original, seed);
     let replay = format!("{replay_without_budget}{}", args.budget.flags());

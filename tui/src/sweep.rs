@@ -96,7 +96,8 @@ pub fn run(registry: &Registry, args: &SweepArgs) -> i32 {
                     break;
                 }
                 let seed = first + i;
-                let out = registry.run(&scenario, seed, TraceMode::Off)
+                let out = registry
+                    .run(&scenario, seed, TraceMode::Off)
                     .expect("the scenario was checked when loaded");
                 let report = Report::build_with(&scenario, &out, budget);
                 let outcome = Outcome {

@@ -41,7 +41,11 @@ pub fn open(scenario: Option<&str>, seed: Option<u64>) -> Result<App, String> {
 }
 
 /// Loads the scenario with `registry` and records its run for the UI.
-pub fn open_in(registry: &Registry, scenario: Option<&str>, seed: Option<u64>) -> Result<App, String> {
+pub fn open_in(
+    registry: &Registry,
+    scenario: Option<&str>,
+    seed: Option<u64>,
+) -> Result<App, String> {
     let s = registry.load(scenario).map_err(|e| e.0)?;
     let seed = seed.unwrap_or(s.meta.seed);
     App::new_in(registry, s, seed)

@@ -120,7 +120,11 @@ pub struct Run {
 impl Run {
     /// Simulates `scenario` with `seed` to its end, keeping the trace and the
     /// state changes after each event.
-    pub fn record(registry: &Registry, scenario: Scenario, seed: u64) -> Result<Run, ScenarioError> {
+    pub fn record(
+        registry: &Registry,
+        scenario: Scenario,
+        seed: u64,
+    ) -> Result<Run, ScenarioError> {
         let (trace, cluster, node_hist, net_hist, out) = {
             let mut sim = registry.start(&scenario, seed, TraceMode::Record)?;
             let n = sim.cluster().len();
