@@ -51,12 +51,11 @@ impl Spec for single::Single {
     }
 
     fn bench() -> Option<Bench> {
-        Some(Bench {
-            label: "single-server KV",
-            toml: SINGLE,
-            kernel: true,
-            compare_drivers: true,
-        })
+        Some(
+            Bench::new("single-server KV", SINGLE)
+                .in_kernel()
+                .compared(),
+        )
     }
 }
 
@@ -81,12 +80,7 @@ impl Spec for raft::Raft {
     }
 
     fn bench() -> Option<Bench> {
-        Some(Bench {
-            label: "raft, 5 servers, 3 clients",
-            toml: RAFT,
-            kernel: false,
-            compare_drivers: true,
-        })
+        Some(Bench::new("raft, 5 servers, 3 clients", RAFT).compared())
     }
 }
 
@@ -102,12 +96,7 @@ impl Spec for ping::Ping {
     }
 
     fn bench() -> Option<Bench> {
-        Some(Bench {
-            label: "ping, 5 nodes",
-            toml: PING,
-            kernel: true,
-            compare_drivers: true,
-        })
+        Some(Bench::new("ping, 5 nodes", PING).in_kernel().compared())
     }
 }
 
@@ -189,12 +178,7 @@ impl Spec for twopc::Twopc {
     }
 
     fn bench() -> Option<Bench> {
-        Some(Bench {
-            label: "twopc, 1+4 servers, 8 clients",
-            toml: TWOPC,
-            kernel: false,
-            compare_drivers: false,
-        })
+        Some(Bench::new("twopc, 1+4 servers, 8 clients", TWOPC))
     }
 }
 
@@ -229,12 +213,7 @@ impl Spec for quorum::Quorum {
     }
 
     fn bench() -> Option<Bench> {
-        Some(Bench {
-            label: "quorum, 8 servers, 8 clients",
-            toml: QUORUM,
-            kernel: false,
-            compare_drivers: false,
-        })
+        Some(Bench::new("quorum, 8 servers, 8 clients", QUORUM))
     }
 }
 
@@ -305,12 +284,7 @@ impl Spec for cache::Cache {
     }
 
     fn bench() -> Option<Bench> {
-        Some(Bench {
-            label: "cache, 1 db + 2 caches, 32 clients",
-            toml: CACHE,
-            kernel: false,
-            compare_drivers: false,
-        })
+        Some(Bench::new("cache, 1 db + 2 caches, 32 clients", CACHE))
     }
 }
 
@@ -354,12 +328,10 @@ impl Spec for replication::Replication {
     }
 
     fn bench() -> Option<Bench> {
-        Some(Bench {
-            label: "replication, 1+2 servers + monitor, 8 clients",
-            toml: REPLICATION,
-            kernel: false,
-            compare_drivers: false,
-        })
+        Some(Bench::new(
+            "replication, 1+2 servers + monitor, 8 clients",
+            REPLICATION,
+        ))
     }
 }
 

@@ -105,6 +105,32 @@ pub struct Bench {
     pub compare_drivers: bool,
 }
 
+impl Bench {
+    /// A benchmark of its own, `chaoslab bench NAME`.
+    pub const fn new(label: &'static str, toml: &'static str) -> Bench {
+        Bench {
+            label,
+            toml,
+            kernel: false,
+            compare_drivers: false,
+        }
+    }
+    /// Part of `chaoslab bench kernel` instead.
+    pub const fn in_kernel(self) -> Bench {
+        Bench {
+            kernel: true,
+            ..self
+        }
+    }
+    /// Also run by `chaoslab bench --vs madsim`.
+    pub const fn compared(self) -> Bench {
+        Bench {
+            compare_drivers: true,
+            ..self
+        }
+    }
+}
+
 /// Why a protocol refuses its parameters: the message, and what it is about,
 /// so that the error points at the right place of the scenario file.
 #[derive(Clone, Debug, PartialEq, Eq)]
