@@ -265,7 +265,9 @@ pub fn build<P: Spec>(s: &Scenario) -> Result<Declared<P>, ScenarioError> {
 }
 
 /// A protocol whose nodes' roles are checked against [`Spec::ROLES`] after
-/// every step; everything else is the protocol's own.
+/// every step; everything else is the protocol's own. (Every method of
+/// [`Protocol`] is forwarded: a method added to that trait must be forwarded
+/// here too, or the registry's runs would use its default.)
 pub struct Declared<P> {
     pub inner: P,
 }

@@ -1,4 +1,5 @@
-//! Finding a scenario: a file on disk, a bundled one by name, or the built-in default.
+//! Finding a scenario: a file on disk, one a registry lists by name, or the
+//! registry's default (see [`crate::Registry::load`]).
 
 use sim::scenario::Scenario;
 
@@ -11,11 +12,6 @@ pub const DEFAULT: &str = "single/normal";
 
 /// What went wrong loading a scenario: always a user error (exit code 2).
 pub struct LoadError(pub String);
-
-/// Loads `arg` with chaoslab's own registry (see [`load_in`]).
-pub fn load(arg: Option<&str>) -> Result<Scenario, LoadError> {
-    load_in(&Registry::builtin(), arg)
-}
 
 /// Loads `arg` as a path, else as a name `registry` lists
 /// (`raft/leader-partition`), else fails saying what exists. `None` is the
@@ -49,8 +45,4 @@ pub fn load_in(registry: &Registry, arg: Option<&str>) -> Result<Scenario, LoadE
     registry
         .parse(&file, &text)
         .map_err(|e| LoadError(e.to_string()))
-}
-
-pub fn bundled(name: &str) -> Option<(&'static str, &'static str, &'static str)> {
-    BUNDLED.iter().copied().find(|(n, _, _)| *n == name)
 }
