@@ -10,6 +10,7 @@ pub mod kernel;
 pub mod network;
 pub mod node;
 pub mod protocol;
+pub mod registry;
 pub mod report;
 pub mod scenario;
 pub mod testing;

@@ -9,20 +9,20 @@ use std::time::Instant;
 use sim::kernel::TraceMode;
 use sim::time::fmt_duration;
 
-use crate::exit;
+use sim::registry::Bench;
+
+use crate::{exit, Registry};
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// What to measure: `kernel` (ping between 5 nodes, and the single-server
-    /// store with tracing off and on), `raft` (5 servers, 3 clients), `twopc`
-    /// (two-phase commit: 1 coordinator, 4 participants, 8 clients), `quorum`
-    /// (8 replicas on a ring, N=3, 8 clients), `cache` (1 database, 2
-    /// write-through caches, 32 clients, zipf keys), `check` (the linearizability
-    /// checker on the reference histories and a generated 100,000-operation
-    /// history), `replication` (1 primary, 2 replicas and the monitor,
-    /// semi-sync, 8 clients), or `tui` (the terminal UI's frame time on a run
-    /// of about a million events).
-    #[arg(default_value = "kernel", value_parser = ["kernel", "raft", "twopc", "quorum", "cache", "replication", "check", "tui"])]
+    /// What to measure: `kernel` (the simulator's own speed on the
+    /// protocols' kernel benchmarks, tracing off and on), a protocol by name
+    /// (its benchmark scenario, tracing off and on), `check` (the
+    /// linearizability checker on the reference histories and a generated
+    /// 100,000-operation history), or `tui` (the terminal UI's frame time on
+    /// a run of about a million events). The possible values come from the
+    /// registry: see below.
+    #[arg(default_value = "kernel")]
     pub target: String,
     /// For `check`: the reference corpus (the folder holding verdicts.tsv).
     #[arg(long, value_name = "DIR")]
@@ -30,159 +30,12 @@ pub struct BenchArgs {
     /// Simulated seconds per workload (longer runs give steadier figures).
     #[arg(long, default_value_t = 60)]
     pub seconds: u64,
-    /// Compare the kernel with another driver on the same scenarios (ping,
-    /// single-server KV, Raft with 5 servers) in one run: `--vs madsim` (needs
+    /// Compare the kernel with another driver on the same scenarios (those
+    /// the protocols mark for it: ping, single-server KV, Raft) in one run: `--vs madsim` (needs
     /// the madsim build, see docs/drivers.md).
     #[arg(long, value_name = "DRIVER", value_parser = ["madsim"])]
     pub vs: Option<String>,
 }
-
-const PING: &str = r#"
-[meta]
-name = "bench/ping"
-description = "5 servers bounce 64 messages each, as fast as the network allows"
-duration = "60s"
-[system]
-protocol = "ping"
-in_flight = 64
-[topology]
-servers = 5
-[network]
-latency = { dist = "uniform", min = "1ms", max = "3ms" }
-"#;
-
-const SINGLE: &str = r#"
-[meta]
-name = "bench/single"
-description = "the single-server store with 32 busy clients"
-duration = "60s"
-[system]
-protocol = "single"
-[topology]
-servers = 1
-clients = 32
-[network]
-latency = { dist = "uniform", min = "100us", max = "300us" }
-[workload]
-rate = 2000
-keys = 100
-mix = { get = 0.5, put = 0.4, cas = 0.1 }
-timeout = "100ms"
-"#;
-
-const RAFT: &str = r#"
-[meta]
-name = "bench/raft"
-description = "5 Raft servers, 3 clients, a steady workload"
-duration = "60s"
-[system]
-protocol = "raft"
-election_timeout_min = "150ms"
-election_timeout_max = "300ms"
-heartbeat_interval = "50ms"
-[topology]
-servers = 5
-clients = 3
-[network]
-latency = { dist = "uniform", min = "1ms", max = "3ms" }
-[workload]
-rate = 100
-keys = 20
-mix = { get = 0.5, put = 0.3, cas = 0.1, append = 0.1 }
-timeout = "500ms"
-retry = { policy = "fixed", delay = "50ms", attempts = 5 }
-"#;
-
-const TWOPC: &str = r#"
-[meta]
-name = "bench/twopc"
-description = "two-phase commit: 1 coordinator, 4 participants, 8 busy clients"
-duration = "60s"
-[system]
-protocol = "twopc"
-mode = "2pc"
-[topology]
-servers = 5
-clients = 8
-[network]
-latency = { dist = "uniform", min = "100us", max = "300us" }
-[workload]
-rate = 2000
-keys = 64
-mix = { get = 0.4, put = 0.6 }
-timeout = "100ms"
-"#;
-
-const QUORUM: &str = r#"
-[meta]
-name = "bench/quorum"
-description = "quorum replication: 8 replicas on a ring, N=3 W=2 R=2, 8 busy clients"
-duration = "60s"
-[system]
-protocol = "quorum"
-n = 3
-w = 2
-r = 2
-vnodes = 64
-read_repair = "async"
-[topology]
-servers = 8
-clients = 8
-[network]
-latency = { dist = "uniform", min = "100us", max = "300us" }
-[workload]
-rate = 2000
-keys = 64
-mix = { get = 0.5, put = 0.5 }
-timeout = "100ms"
-"#;
-
-const CACHE: &str = r#"
-[meta]
-name = "bench/cache"
-description = "1 database, 2 write-through caches of 1000 entries, 32 busy clients, zipf keys"
-duration = "60s"
-[system]
-protocol = "cache"
-policy = "write-through"
-capacity = 1000
-eviction = "lru"
-ttl = "5s"
-db_service_time = "100us"
-[topology]
-servers = 3
-clients = 32
-[network]
-latency = { dist = "uniform", min = "100us", max = "300us" }
-[workload]
-rate = 200
-keys = 10000
-key_dist = "zipf"
-zipf_exponent = 1.0
-mix = { get = 0.9, put = 0.1 }
-timeout = "100ms"
-"#;
-
-const REPLICATION: &str = r#"
-[meta]
-name = "bench/replication"
-description = "primary-replica replication: 1 primary, 2 replicas, the monitor, semi-sync, 8 busy clients"
-duration = "60s"
-[system]
-protocol = "replication"
-mode = "semi-sync"
-reads = "replicas"
-[topology]
-servers = 4
-clients = 8
-[network]
-latency = { dist = "uniform", min = "100us", max = "300us" }
-[workload]
-rate = 2000
-keys = 64
-mix = { get = 0.5, put = 0.5 }
-timeout = "100ms"
-"#;
 
 struct Figures {
     events: u64,
@@ -190,11 +43,45 @@ struct Figures {
     simulated_s: f64,
 }
 
-fn measure(name: &str, toml: &str, seconds: u64, mode: TraceMode) -> Result<Figures, String> {
-    let text = toml.replace("duration = \"60s\"", &format!("duration = \"{seconds}s\""));
-    let scenario = nodes::parse(name, &text).map_err(|e| e.to_string())?;
+/// The possible `bench` targets: `kernel`, each protocol with a benchmark
+/// of its own, `check` and `tui`.
+pub fn targets(registry: &Registry) -> Vec<clap::builder::PossibleValue> {
+    use clap::builder::PossibleValue;
+    let mut out = vec![PossibleValue::new("kernel").help("the simulator's own speed")];
+    for (name, b) in benches(registry).filter(|(_, b)| !b.kernel) {
+        out.push(PossibleValue::new(name).help(b.label));
+    }
+    out.push(PossibleValue::new("check").help("the linearizability checker"));
+    out.push(PossibleValue::new("tui").help("the terminal UI's frame time"));
+    out
+}
+
+/// Every protocol's benchmark, in the registry's order.
+fn benches(registry: &Registry) -> impl Iterator<Item = (&'static str, Bench)> + '_ {
+    registry
+        .catalog()
+        .entries()
+        .iter()
+        .filter_map(|e| e.bench.map(|b| (e.name, b)))
+}
+
+fn with_seconds(toml: &str, seconds: u64) -> String {
+    toml.replace("duration = \"60s\"", &format!("duration = \"{seconds}s\""))
+}
+
+fn measure(
+    registry: &Registry,
+    name: &str,
+    toml: &str,
+    seconds: u64,
+    mode: TraceMode,
+) -> Result<Figures, String> {
+    let text = with_seconds(toml, seconds);
+    let scenario = registry.parse(name, &text).map_err(|e| e.to_string())?;
     let start = Instant::now();
-    let out = nodes::run(&scenario, 1, mode).map_err(|e| e.to_string())?;
+    let out = registry
+        .run(&scenario, 1, mode)
+        .map_err(|e| e.to_string())?;
     let wall_s = start.elapsed().as_secs_f64();
     Ok(Figures {
         events: out.counters.events,
@@ -206,10 +93,10 @@ fn measure(name: &str, toml: &str, seconds: u64, mode: TraceMode) -> Result<Figu
 /// `chaoslab bench --vs madsim`: the same scenarios, the same seed, on both
 /// drivers, tracing off; events are counted the same way (the kernel's
 /// counters, which both drivers keep).
-fn vs_madsim(seconds: u64) -> i32 {
+fn vs_madsim(registry: &Registry, seconds: u64) -> i32 {
     #[cfg(not(all(feature = "madsim", madsim)))]
     {
-        let _ = seconds;
+        let _ = (registry, seconds);
         eprintln!(
             "error: `bench --vs madsim` needs the madsim driver in simulation; build with:\n  {}",
             crate::run_cmd::MADSIM_BUILD
@@ -222,21 +109,20 @@ fn vs_madsim(seconds: u64) -> i32 {
             "chaoslab bench --vs madsim: {} of simulated time per workload, seed 1, tracing off",
             fmt_duration(seconds * 1_000_000_000)
         );
-        let runs = [
-            ("ping, 5 nodes", PING),
-            ("single-server KV, 32 clients", SINGLE),
-            ("raft, 5 servers, 3 clients", RAFT),
-        ];
-        for (label, toml) in runs {
-            let text = toml.replace("duration = \"60s\"", &format!("duration = \"{seconds}s\""));
-            let scenario = match nodes::parse(label, &text) {
+        let runs: Vec<Bench> = benches(registry)
+            .map(|(_, b)| b)
+            .filter(|b| b.compare_drivers)
+            .collect();
+        for Bench { label, toml, .. } in runs {
+            let text = with_seconds(toml, seconds);
+            let scenario = match registry.parse(label, &text) {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("bench scenario failed to parse: {e}");
                     return exit::FAIL;
                 }
             };
-            let kernel = match measure(label, toml, seconds, TraceMode::Off) {
+            let kernel = match measure(registry, label, toml, seconds, TraceMode::Off) {
                 Ok(f) => f,
                 Err(e) => {
                     eprintln!("{e}");
@@ -244,9 +130,10 @@ fn vs_madsim(seconds: u64) -> i32 {
                 }
             };
             let start = Instant::now();
-            let out = match chaoslab::driver::run(
+            let out = match crate::driver::run(
+                registry,
                 &scenario,
-                chaoslab::driver::Options {
+                crate::driver::Options {
                     seed: 1,
                     trace: TraceMode::Off,
                     speed: 1.0,
@@ -294,13 +181,13 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-pub fn run(args: &BenchArgs) -> i32 {
+pub fn run(registry: &Registry, args: &BenchArgs) -> i32 {
     if args.seconds == 0 {
         eprintln!("error: --seconds must be at least 1");
         return exit::BAD_INPUT;
     }
     if args.vs.is_some() {
-        return vs_madsim(args.seconds);
+        return vs_madsim(registry, args.seconds);
     }
     if args.target == "check" {
         return crate::check_cmd::bench_check(&crate::check_cmd::BenchCheckArgs {
@@ -308,32 +195,21 @@ pub fn run(args: &BenchArgs) -> i32 {
         });
     }
     if args.target == "tui" {
-        return tui_frames();
+        return tui_frames(registry);
     }
     println!(
         "chaoslab bench {}: {} of simulated time per workload, seed 1",
         args.target,
         fmt_duration(args.seconds * 1_000_000_000)
     );
-    // The protocol benchmarks: one workload each, with tracing off and on.
-    let protocol_bench = [
-        ("raft", "raft, 5 servers, 3 clients", RAFT),
-        ("twopc", "twopc, 1+4 servers, 8 clients", TWOPC),
-        ("quorum", "quorum, 8 servers, 8 clients", QUORUM),
-        ("cache", "cache, 1 db + 2 caches, 32 clients", CACHE),
-        (
-            "replication",
-            "replication, 1+2 servers + monitor, 8 clients",
-            REPLICATION,
-        ),
-    ];
-    if let Some(&(_, label, toml)) = protocol_bench.iter().find(|(t, _, _)| *t == args.target) {
+    // A protocol's own benchmark: its workload with tracing off and on.
+    if let Some((_, b)) = benches(registry).find(|(n, b)| !b.kernel && *n == args.target) {
         for (mode, tracing) in [
             (TraceMode::Off, "tracing off"),
             (TraceMode::Record, "tracing on"),
         ] {
-            let label = format!("{label}, {tracing}");
-            match measure(&label, toml, args.seconds, mode) {
+            let label = format!("{}, {tracing}", b.label);
+            match measure(registry, &label, b.toml, args.seconds, mode) {
                 Ok(f) => print(&label, &f),
                 Err(e) => {
                     eprintln!("bench scenario failed to parse: {e}");
@@ -343,17 +219,26 @@ pub fn run(args: &BenchArgs) -> i32 {
         }
         return exit::PASS;
     }
-    let runs = [
-        ("(a) ping, 5 nodes, tracing off", PING, TraceMode::Off),
-        ("(b) single-server KV, tracing off", SINGLE, TraceMode::Off),
-        (
-            "(b) single-server KV, tracing on",
-            SINGLE,
-            TraceMode::Record,
-        ),
-    ];
+    // The kernel: the first kernel benchmark with tracing off (and the
+    // memory it took), each other one with tracing off and on.
+    let mut runs: Vec<(String, &str, TraceMode)> = Vec::new();
+    for (i, (_, b)) in benches(registry).filter(|(_, b)| b.kernel).enumerate() {
+        let letter = (b'a' + i as u8) as char;
+        runs.push((
+            format!("({letter}) {}, tracing off", b.label),
+            b.toml,
+            TraceMode::Off,
+        ));
+        if i > 0 {
+            runs.push((
+                format!("({letter}) {}, tracing on", b.label),
+                b.toml,
+                TraceMode::Record,
+            ));
+        }
+    }
     for (i, (label, toml, mode)) in runs.iter().enumerate() {
-        match measure(label, toml, args.seconds, *mode) {
+        match measure(registry, label, toml, args.seconds, *mode) {
             Ok(f) => {
                 print(label, &f);
                 if i == 0 {
@@ -378,16 +263,21 @@ pub fn run(args: &BenchArgs) -> i32 {
 }
 
 /// `chaoslab bench tui`: frame times of the terminal UI on a run of about a
-/// million events (ping, 5 servers, 64 messages in flight each, 6 simulated
-/// seconds), drawn on an in-memory backend while stepping, paging and jumping.
-fn tui_frames() -> i32 {
-    use chaoslab::tui::app::{Action, App};
-    use chaoslab::tui::keys::Target;
+/// million events (the first kernel benchmark, ping: 5 servers, 64 messages
+/// in flight each, for 6 simulated seconds), drawn on an in-memory backend
+/// while stepping, paging and jumping.
+fn tui_frames(registry: &Registry) -> i32 {
+    use crate::tui::app::{Action, App};
+    use crate::tui::keys::Target;
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
 
-    let text = PING.replace("duration = \"60s\"", "duration = \"6s\"");
-    let scenario = match nodes::parse("bench/ping", &text) {
+    let Some((name, b)) = benches(registry).find(|(_, b)| b.kernel) else {
+        eprintln!("error: no protocol of this chaoslab has a kernel benchmark to draw");
+        return exit::BAD_INPUT;
+    };
+    let text = with_seconds(b.toml, 6);
+    let scenario = match registry.parse(&format!("bench/{name}"), &text) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("bench scenario failed to parse: {e}");
@@ -395,7 +285,7 @@ fn tui_frames() -> i32 {
         }
     };
     let start = Instant::now();
-    let mut app = match App::new(scenario, 1) {
+    let mut app = match App::new_in(registry, scenario, 1) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("{e}");
@@ -430,7 +320,7 @@ fn tui_frames() -> i32 {
             let t0 = Instant::now();
             app.update(m.clone());
             terminal
-                .draw(|f| chaoslab::tui::draw::draw(&app, f))
+                .draw(|f| crate::tui::draw::draw(&app, f))
                 .expect("drawing to memory");
             times.push(t0.elapsed().as_secs_f64() * 1e3);
         }

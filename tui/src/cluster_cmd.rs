@@ -28,11 +28,11 @@ pub struct ClusterArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub budget: chaoslab::CheckBudgetArgs,
+    pub budget: crate::CheckBudgetArgs,
 }
 
-pub fn run(args: &ClusterArgs) -> i32 {
-    let scenario = match crate::scenarios::load(Some(&args.scenario)) {
+pub fn run(registry: &crate::Registry, args: &ClusterArgs) -> i32 {
+    let scenario = match registry.load(Some(&args.scenario)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{}", e.0);
@@ -49,7 +49,7 @@ pub fn run(args: &ClusterArgs) -> i32 {
         driver: "cluster".into(),
         budget: args.budget.clone(),
     };
-    match real(&scenario, seed, args) {
+    match real(registry, &scenario, seed, args) {
         Ok(out) => crate::run_cmd::report_and_exit(&scenario, &out, &run_args, seed),
         Err(e) => {
             eprintln!("{e}");
@@ -60,6 +60,7 @@ pub fn run(args: &ClusterArgs) -> i32 {
 
 #[cfg(all(feature = "madsim", not(madsim)))]
 fn real(
+    registry: &crate::Registry,
     s: &sim::scenario::Scenario,
     seed: u64,
     args: &ClusterArgs,
@@ -76,9 +77,10 @@ fn real(
         args.speed,
         s.meta.duration as f64 / 1e9 / args.speed
     );
-    chaoslab::driver::run(
+    crate::driver::run(
+        registry,
         s,
-        chaoslab::driver::Options {
+        crate::driver::Options {
             seed,
             trace,
             speed: args.speed,
@@ -89,6 +91,7 @@ fn real(
 
 #[cfg(all(feature = "madsim", madsim))]
 fn real(
+    _: &crate::Registry,
     _: &sim::scenario::Scenario,
     _: u64,
     _: &ClusterArgs,
@@ -102,6 +105,7 @@ fn real(
 
 #[cfg(not(feature = "madsim"))]
 fn real(
+    _: &crate::Registry,
     _: &sim::scenario::Scenario,
     _: u64,
     _: &ClusterArgs,

@@ -52,8 +52,11 @@ use madsim::time::{sleep_until, Duration, Instant};
 use sim::kernel::{Ev, RunOutput, Sim, TraceMode};
 use sim::node::Node;
 use sim::protocol::Protocol;
+use sim::registry::Spec;
 use sim::scenario::{FaultKind, Scenario, ScenarioError};
 use sim::time::Nanos;
+
+use crate::Registry;
 
 /// True in a build with `--cfg madsim` (deterministic simulation), false in a
 /// build without it (real sockets, real time).
@@ -131,8 +134,19 @@ pub fn check_supported(s: &Scenario) -> Result<(), Error> {
 
 /// Runs the scenario on madsim (simulated, with `--cfg madsim`) or on real
 /// sockets (without it) and returns what the kernel would: the same
-/// `RunOutput`, judged by the same report.
-pub fn run(s: &Scenario, opts: Options) -> Result<RunOutput, Error> {
+/// `RunOutput`, judged by the same report. `registry` is the one that
+/// parsed the scenario.
+pub fn run(registry: &Registry, s: &Scenario, opts: Options) -> Result<RunOutput, Error> {
+    registry.drive(s, opts)
+}
+
+/// [`run`] for protocol `P`: the function the registry keeps for `P`.
+pub fn drive<P>(s: &Scenario, opts: Options) -> Result<RunOutput, Error>
+where
+    P: Spec + Send,
+    P::Node: Send,
+    Msg<P>: Send,
+{
     check_supported(s)?;
     if !(opts.speed > 0.0 && opts.speed.is_finite()) {
         return Err(Error::Io(format!(
@@ -140,35 +154,19 @@ pub fn run(s: &Scenario, opts: Options) -> Result<RunOutput, Error> {
             opts.speed
         )));
     }
-    nodes::drive(s, Go { opts })?
-}
-
-struct Go {
-    opts: Options,
+    let p = sim::registry::build::<P>(s)?;
+    // The tasks madsim runs must be 'static; the scenario lives as long as
+    // the process (one small copy per run).
+    let scenario: &'static Scenario = Box::leak(Box::new(s.clone()));
+    let sim = Sim::new(scenario, p, opts.seed, opts.trace);
+    let speed = if SIMULATED { 1.0 } else { opts.speed };
+    Ok(runtime::block_on(
+        opts.seed,
+        controller(sim, scenario, speed),
+    ))
 }
 
 type Msg<P> = <<P as Protocol>::Node as Node>::Msg;
-
-impl nodes::Driver for Go {
-    type Out = Result<RunOutput, Error>;
-
-    fn drive<P>(self, s: &Scenario, p: P) -> Self::Out
-    where
-        P: Protocol + Send + 'static,
-        P::Node: Send,
-        Msg<P>: Send,
-    {
-        // The tasks madsim runs must be 'static; the scenario lives as long as
-        // the process (one small copy per run).
-        let scenario: &'static Scenario = Box::leak(Box::new(s.clone()));
-        let sim = Sim::new(scenario, p, self.opts.seed, self.opts.trace);
-        let speed = if SIMULATED { 1.0 } else { self.opts.speed };
-        Ok(runtime::block_on(
-            self.opts.seed,
-            controller(sim, scenario, speed),
-        ))
-    }
-}
 
 /// A message on its way: the kernel decided its delivery time; madsim carries it.
 struct Flight<M> {

@@ -1,10 +1,26 @@
-//! The `chaoslab` binary's library half: scenario loading and the terminal UI,
-//! kept in a library so integration tests can drive the UI on a test backend.
+//! chaoslab as a library: the whole command line (`run`, `list`, `sweep`,
+//! `shrink`, `check`, `tui`, `bench`, `cluster`) from one call,
+//! [`main`], over a [`Registry`] of protocols and scenarios. An outside
+//! crate depends on `chaoslab` alone: `chaoslab::sim` and `chaoslab::nodes`
+//! are re-exported.
 
+mod bench;
+mod check_cmd;
+mod cli;
+mod cluster_cmd;
 #[cfg(feature = "madsim")]
 pub mod driver;
+mod registry;
+mod run_cmd;
 pub mod scenarios;
+mod shrink;
+mod sweep;
 pub mod tui;
+
+pub use cli::main;
+pub use nodes;
+pub use registry::{Listed, Registry};
+pub use sim;
 
 /// Exit codes, documented in `chaoslab --help` and the README.
 pub mod exit {

@@ -7,7 +7,7 @@ use sim::kernel::TraceMode;
 use sim::report::{Report, RunOutcome};
 
 use crate::exit;
-use crate::scenarios;
+use crate::Registry;
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -32,7 +32,7 @@ pub struct RunArgs {
     #[arg(long, default_value = "kernel", value_parser = ["kernel", "madsim"])]
     pub driver: String,
     #[command(flatten)]
-    pub budget: chaoslab::CheckBudgetArgs,
+    pub budget: crate::CheckBudgetArgs,
 }
 
 /// How to build the binary that has the madsim driver.
@@ -42,26 +42,31 @@ pub const MADSIM_BUILD: &str =
 
 /// Runs the scenario on the driver `args.driver` names.
 fn run_on_driver(
+    registry: &Registry,
     driver: &str,
     scenario: &sim::scenario::Scenario,
     seed: u64,
     mode: TraceMode,
 ) -> Result<sim::kernel::RunOutput, String> {
     match driver {
-        "madsim" => madsim_run(scenario, seed, mode),
-        _ => nodes::run(scenario, seed, mode).map_err(|e| e.to_string()),
+        "madsim" => madsim_run(registry, scenario, seed, mode),
+        _ => registry
+            .run(scenario, seed, mode)
+            .map_err(|e| e.to_string()),
     }
 }
 
 #[cfg(all(feature = "madsim", madsim))]
 fn madsim_run(
+    registry: &Registry,
     scenario: &sim::scenario::Scenario,
     seed: u64,
     trace: TraceMode,
 ) -> Result<sim::kernel::RunOutput, String> {
-    chaoslab::driver::run(
+    crate::driver::run(
+        registry,
         scenario,
-        chaoslab::driver::Options {
+        crate::driver::Options {
             seed,
             trace,
             speed: 1.0,
@@ -72,6 +77,7 @@ fn madsim_run(
 
 #[cfg(all(feature = "madsim", not(madsim)))]
 fn madsim_run(
+    _: &Registry,
     _: &sim::scenario::Scenario,
     _: u64,
     _: TraceMode,
@@ -85,6 +91,7 @@ fn madsim_run(
 
 #[cfg(not(feature = "madsim"))]
 fn madsim_run(
+    _: &Registry,
     _: &sim::scenario::Scenario,
     _: u64,
     _: TraceMode,
@@ -95,8 +102,8 @@ fn madsim_run(
     ))
 }
 
-pub fn run(args: &RunArgs) -> i32 {
-    let scenario = match scenarios::load(args.scenario.as_deref()) {
+pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
+    let scenario = match registry.load(args.scenario.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{}", e.0);
@@ -109,7 +116,7 @@ pub fn run(args: &RunArgs) -> i32 {
     } else {
         TraceMode::Off
     };
-    let out = match run_on_driver(&args.driver, &scenario, seed, mode) {
+    let out = match run_on_driver(registry, &args.driver, &scenario, seed, mode) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("{e}");
@@ -216,7 +223,7 @@ mod tests {
 
     #[test]
     fn the_command_that_decides_a_cluster_run_is_a_command_with_the_note_after_it() {
-        let budget = chaoslab::CheckBudgetArgs {
+        let budget = crate::CheckBudgetArgs {
             check_max_steps: Some(5),
             check_max_memory: None,
         };

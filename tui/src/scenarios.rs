@@ -1,6 +1,9 @@
-//! Finding a scenario: a file on disk, a bundled one by name, or the built-in default.
+//! Finding a scenario: a file on disk, one a registry lists by name, or the
+//! registry's default (see [`crate::Registry::load`]).
 
 use sim::scenario::Scenario;
+
+use crate::Registry;
 
 include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
 
@@ -10,21 +13,26 @@ pub const DEFAULT: &str = "single/normal";
 /// What went wrong loading a scenario: always a user error (exit code 2).
 pub struct LoadError(pub String);
 
-/// Loads `arg` as a path, else as a bundled name (`raft/leader-partition`),
-/// else fails saying what exists. `None` is the built-in default.
-pub fn load(arg: Option<&str>) -> Result<Scenario, LoadError> {
+/// Loads `arg` as a path, else as a name `registry` lists
+/// (`raft/leader-partition`), else fails saying what exists. `None` is the
+/// registry's default scenario.
+pub fn load_in(registry: &Registry, arg: Option<&str>) -> Result<Scenario, LoadError> {
     let (file, text) = match arg {
-        None => {
-            let (_, _, text) = bundled(DEFAULT).expect("the default scenario is bundled");
-            ("<built-in>".to_string(), text.to_string())
-        }
+        None => match registry.default_scenario().and_then(|n| registry.find(&n)) {
+            Some(l) => ("<built-in>".to_string(), l.text),
+            None => {
+                return Err(LoadError(
+                    "error: no scenario given, and this chaoslab lists none to default to".into(),
+                ))
+            }
+        },
         Some(a) => match std::fs::read_to_string(a) {
             Ok(text) => (a.to_string(), text),
             Err(e) if std::path::Path::new(a).exists() => {
                 return Err(LoadError(format!("error: cannot read {a}: {e}")))
             }
-            Err(_) => match bundled(a.trim_end_matches(".toml").trim_start_matches("scenarios/")) {
-                Some((name, _, text)) => (name.to_string(), text.to_string()),
+            Err(_) => match registry.find(a.trim_end_matches(".toml").trim_start_matches("scenarios/")) {
+                Some(l) => (l.name, l.text),
                 None => {
                     return Err(LoadError(format!(
                         "error: no file `{a}` and no bundled scenario by that name\n\
@@ -34,9 +42,7 @@ pub fn load(arg: Option<&str>) -> Result<Scenario, LoadError> {
             },
         },
     };
-    nodes::parse(&file, &text).map_err(|e| LoadError(e.to_string()))
-}
-
-pub fn bundled(name: &str) -> Option<(&'static str, &'static str, &'static str)> {
-    BUNDLED.iter().copied().find(|(n, _, _)| *n == name)
+    registry
+        .parse(&file, &text)
+        .map_err(|e| LoadError(e.to_string()))
 }

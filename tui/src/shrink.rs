@@ -29,7 +29,7 @@ use sim::scenario::Scenario;
 use sim::time::{fmt_duration, Nanos, NANOS_PER_MILLI};
 
 use crate::exit;
-use crate::scenarios;
+use crate::Registry;
 
 /// Shrink could not keep the failure: the shrunk scenario, parsed back and
 /// run, does not fail the way the original did. Nothing is written.
@@ -49,7 +49,7 @@ pub struct ShrinkArgs {
     #[arg(long, default_value_t = 400)]
     pub max_runs: u32,
     #[command(flatten)]
-    pub budget: chaoslab::CheckBudgetArgs,
+    pub budget: crate::CheckBudgetArgs,
 }
 
 /// How a run failed: its failed checks, and the checks it left undecided.
@@ -68,7 +68,8 @@ impl Failure {
     }
 }
 
-struct Shrinker {
+struct Shrinker<'r> {
+    registry: &'r Registry,
     seed: u64,
     budget: CheckBudget,
     /// The original failure: a candidate must fail with exactly this set.
@@ -77,9 +78,9 @@ struct Shrinker {
     max_runs: u32,
 }
 
-impl Shrinker {
+impl Shrinker<'_> {
     fn failure(&self, s: &Scenario) -> Option<Failure> {
-        let out = nodes::run(s, self.seed, TraceMode::Off).ok()?;
+        let out = self.registry.run(s, self.seed, TraceMode::Off).ok()?;
         let r = Report::build_with(s, &out, self.budget);
         (r.outcome == RunOutcome::Fail).then(|| Failure::of(&r))
     }
@@ -203,8 +204,8 @@ fn join(set: &BTreeSet<String>) -> String {
     }
 }
 
-pub fn run(args: &ShrinkArgs) -> i32 {
-    let original = match scenarios::load(Some(&args.scenario)) {
+pub fn run(registry: &Registry, args: &ShrinkArgs) -> i32 {
+    let original = match registry.load(Some(&args.scenario)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{}", e.0);
@@ -213,7 +214,9 @@ pub fn run(args: &ShrinkArgs) -> i32 {
     };
     let seed = args.seed.unwrap_or(original.meta.seed);
     let budget = args.budget.for_scenario(&original);
-    let out = nodes::run(&original, seed, TraceMode::Off).expect("checked when loaded");
+    let out = registry
+        .run(&original, seed, TraceMode::Off)
+        .expect("checked when loaded");
     let report = Report::build_with(&original, &out, budget);
     let replay_without_budget = sim::report::replay_command(&original, seed);
     let replay = format!("{replay_without_budget}{}", args.budget.flags());
@@ -244,6 +247,7 @@ pub fn run(args: &ShrinkArgs) -> i32 {
         RunOutcome::Fail => {}
     }
     let mut sh = Shrinker {
+        registry,
         seed,
         budget,
         target: Failure::of(&report),
@@ -327,11 +331,11 @@ pub fn run(args: &ShrinkArgs) -> i32 {
         );
         LOST
     };
-    let reparsed = match nodes::parse(&file, &text) {
+    let reparsed = match registry.parse(&file, &text) {
         Ok(r) => r,
         Err(e) => return lost(format!("the shrunk scenario does not parse back:\n{e}")),
     };
-    let check = match nodes::run(&reparsed, seed, TraceMode::Off) {
+    let check = match registry.run(&reparsed, seed, TraceMode::Off) {
         Ok(c) => c,
         Err(e) => return lost(format!("the shrunk scenario does not run:\n{e}")),
     };

@@ -18,7 +18,7 @@ use sim::kernel::TraceMode;
 use sim::report::{Report, RunOutcome, Undecided};
 
 use crate::exit;
-use crate::scenarios;
+use crate::Registry;
 
 #[derive(clap::Args, Debug)]
 pub struct SweepArgs {
@@ -35,7 +35,7 @@ pub struct SweepArgs {
     #[arg(long)]
     pub verbose: bool,
     #[command(flatten)]
-    pub budget: chaoslab::CheckBudgetArgs,
+    pub budget: crate::CheckBudgetArgs,
 }
 
 fn parse_seeds(s: &str) -> Result<(u64, u64), String> {
@@ -69,8 +69,8 @@ struct Outcome {
     undecided: Vec<Undecided>,
 }
 
-pub fn run(args: &SweepArgs) -> i32 {
-    let scenario = match scenarios::load(Some(&args.scenario)) {
+pub fn run(registry: &Registry, args: &SweepArgs) -> i32 {
+    let scenario = match registry.load(Some(&args.scenario)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{}", e.0);
@@ -96,7 +96,8 @@ pub fn run(args: &SweepArgs) -> i32 {
                     break;
                 }
                 let seed = first + i;
-                let out = nodes::run(&scenario, seed, TraceMode::Off)
+                let out = registry
+                    .run(&scenario, seed, TraceMode::Off)
                     .expect("the scenario was checked when loaded");
                 let report = Report::build_with(&scenario, &out, budget);
                 let outcome = Outcome {

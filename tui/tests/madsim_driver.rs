@@ -95,6 +95,7 @@ mod simulated {
 
     fn run(s: &Scenario, seed: u64) -> sim::kernel::RunOutput {
         driver::run(
+            &chaoslab::Registry::builtin(),
             s,
             Options {
                 seed,
@@ -237,6 +238,7 @@ mod real {
     fn real_run(rel: &str, speed: f64) -> Report {
         let s = load(rel);
         let out = driver::run(
+            &chaoslab::Registry::builtin(),
             &s,
             Options {
                 seed: s.meta.seed,

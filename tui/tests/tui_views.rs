@@ -169,7 +169,7 @@ fn the_status_at_the_cursor_is_the_status_a_fresh_run_has_there() {
 
 #[test]
 fn every_protocol_has_a_view() {
-    for protocol in nodes::PROTOCOLS {
+    for protocol in &nodes::builtin().names() {
         // The protocol's first bundled scenario (single: one with a crash).
         let bundled = chaoslab::scenarios::BUNDLED
             .iter()

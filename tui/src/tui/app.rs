@@ -11,6 +11,7 @@ use sim::trace::TraceEvent;
 use super::inject::{check_offset, parse_when, scenario_text, InjectKind, InjectWhen, Injected};
 use super::keys::{self, FaultKey, PromptKind, Target};
 use super::model::{next_in, Run};
+use crate::Registry;
 
 /// Everything the user can ask for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,6 +65,8 @@ pub struct Filter {
 }
 
 pub struct App {
+    /// The protocols the scenario may name (to re-run it after an injection).
+    pub registry: Registry,
     pub run: Run,
     /// The original scenario text, before any injection.
     base_source: String,
@@ -90,10 +93,17 @@ pub struct App {
 }
 
 impl App {
+    /// The app on a scenario of chaoslab's own protocols.
     pub fn new(scenario: Scenario, seed: u64) -> Result<App, String> {
+        App::new_in(&Registry::builtin(), scenario, seed)
+    }
+
+    /// The app on a scenario parsed by `registry`.
+    pub fn new_in(registry: &Registry, scenario: Scenario, seed: u64) -> Result<App, String> {
         let base_source = scenario.source.clone();
-        let run = Run::record(scenario, seed).map_err(|e| e.to_string())?;
+        let run = Run::record(registry, scenario, seed).map_err(|e| e.to_string())?;
         Ok(App {
+            registry: registry.clone(),
             run,
             base_source,
             injected: Vec::new(),
@@ -380,9 +390,11 @@ impl App {
         let label = fault.label();
         self.injected.push(fault);
         let text = self.scenario_text();
-        let result = nodes::parse(&self.run.scenario.file, &text)
+        let result = self
+            .registry
+            .parse(&self.run.scenario.file, &text)
             .map_err(|e| e.to_string())
-            .and_then(|s| Run::record(s, self.run.seed).map_err(|e| e.to_string()));
+            .and_then(|s| Run::record(&self.registry, s, self.run.seed).map_err(|e| e.to_string()));
         match result {
             Ok(run) => {
                 // The cursor lands on the injected fault: the first fault
@@ -432,7 +444,8 @@ impl App {
             return Err("no file name given: nothing saved".into());
         }
         let text = self.scenario_text();
-        nodes::parse(path, &text)
+        self.registry
+            .parse(path, &text)
             .map_err(|e| format!("not saved, the scenario does not parse: {e}"))?;
         std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))
     }

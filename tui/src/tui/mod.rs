@@ -22,7 +22,7 @@ use crossterm::event::{self, Event, KeyEventKind};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
-use crate::{exit, scenarios};
+use crate::{exit, Registry};
 use app::App;
 
 #[derive(clap::Args, Debug, Default)]
@@ -35,16 +35,25 @@ pub struct TuiArgs {
     pub seed: Option<u64>,
 }
 
-/// Loads the scenario and records its run for the UI.
+/// Loads the scenario (chaoslab's own protocols) and records its run for the UI.
 pub fn open(scenario: Option<&str>, seed: Option<u64>) -> Result<App, String> {
-    let s = scenarios::load(scenario).map_err(|e| e.0)?;
+    open_in(&Registry::builtin(), scenario, seed)
+}
+
+/// Loads the scenario with `registry` and records its run for the UI.
+pub fn open_in(
+    registry: &Registry,
+    scenario: Option<&str>,
+    seed: Option<u64>,
+) -> Result<App, String> {
+    let s = registry.load(scenario).map_err(|e| e.0)?;
     let seed = seed.unwrap_or(s.meta.seed);
-    App::new(s, seed)
+    App::new_in(registry, s, seed)
 }
 
 /// Runs the UI in the terminal until the user quits.
-pub fn run(args: &TuiArgs) -> i32 {
-    let mut app = match open(args.scenario.as_deref(), args.seed) {
+pub fn run(registry: &Registry, args: &TuiArgs) -> i32 {
+    let mut app = match open_in(registry, args.scenario.as_deref(), args.seed) {
         Ok(app) => app,
         Err(e) => {
             eprintln!("{e}");

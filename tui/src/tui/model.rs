@@ -15,6 +15,8 @@ use sim::scenario::{Scenario, ScenarioError};
 use sim::time::Nanos;
 use sim::trace::{TraceEvent, TraceRecord};
 
+use crate::Registry;
+
 /// What a node looks like at one moment, apart from the network.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeSnap {
@@ -118,9 +120,13 @@ pub struct Run {
 impl Run {
     /// Simulates `scenario` with `seed` to its end, keeping the trace and the
     /// state changes after each event.
-    pub fn record(scenario: Scenario, seed: u64) -> Result<Run, ScenarioError> {
+    pub fn record(
+        registry: &Registry,
+        scenario: Scenario,
+        seed: u64,
+    ) -> Result<Run, ScenarioError> {
         let (trace, cluster, node_hist, net_hist, out) = {
-            let mut sim = nodes::start(&scenario, seed, TraceMode::Record)?;
+            let mut sim = registry.start(&scenario, seed, TraceMode::Record)?;
             let n = sim.cluster().len();
             // The network before the first event is the scenario's base network:
             // "slow" is measured against it.

@@ -1,0 +1,488 @@
+//! The built-in protocols' declarations for the registry: each protocol's
+//! name, parameters, roles, message kinds, report figures and benchmark,
+//! and how it is built from a scenario. The protocols themselves live in
+//! their folders; this file is their registration.
+
+use sim::registry::{Bench, ParamError, Register, Spec};
+use sim::scenario::Scenario;
+use sim::time::fmt_duration;
+
+use crate::{cache, ping, quorum, raft, replication, single, twopc};
+
+/// Adds every built-in protocol to `r`. The order is the one messages list
+/// them in and `chaoslab bench` runs them in: ping first, whose benchmark is
+/// the kernel's bare speed (`bench kernel`'s first figure, and the run `bench
+/// tui` draws).
+pub fn register_builtin<R: Register>(r: &mut R) {
+    r.add::<ping::Ping>()
+        .add::<single::Single>()
+        .add::<raft::Raft>()
+        .add::<twopc::Twopc>()
+        .add::<quorum::Quorum>()
+        .add::<cache::Cache>()
+        .add::<replication::Replication>();
+}
+
+/// `(field, message)`, as the protocols' `validate` return it, as a `[system]` error.
+fn field((field, message): (&str, String)) -> ParamError {
+    ParamError::field(field, message)
+}
+
+impl Spec for single::Single {
+    const NAME: &'static str = "single";
+    const ABOUT: &'static str = "one server with a write-ahead log: the baseline";
+    type Params = single::Params;
+    const PARAMS_READ_PROTOCOL: bool = true;
+    const ROLES: &'static [&'static str] = single::ROLES;
+    const MEASURES: &'static [&'static str] = &["writes", "retries"];
+
+    fn new(params: single::Params, s: &Scenario) -> Result<Self, ParamError> {
+        if s.servers() != 1 {
+            return Err(ParamError::servers(format!(
+                "protocol \"single\" runs exactly one server; this scenario asks for servers = {}",
+                s.servers()
+            )));
+        }
+        // Without sync_writes the server syncs every flush_interval for the
+        // whole run: a nanosecond period is a sync per nanosecond.
+        crate::check_period("flush_interval", params.flush_interval, "", "1s").map_err(field)?;
+        Ok(single::Single {
+            params,
+            client: s.workload.client_config(),
+        })
+    }
+
+    fn bench() -> Option<Bench> {
+        Some(
+            Bench::new("single-server KV", SINGLE)
+                .in_kernel()
+                .compared(),
+        )
+    }
+}
+
+impl Spec for raft::Raft {
+    const NAME: &'static str = "raft";
+    const ABOUT: &'static str = "Raft consensus: leader election, log replication, reads";
+    type Params = raft::Params;
+    const PARAMS_READ_PROTOCOL: bool = true;
+    const ROLES: &'static [&'static str] = raft::ROLES;
+    const MESSAGES: Option<&'static [&'static str]> = Some(raft::MESSAGES);
+    const NOTES: Option<&'static [&'static str]> = Some(raft::NOTES);
+    const MEASURES: &'static [&'static str] = &[
+        "leaders elected",
+        "highest term with a leader",
+        "highest commit index",
+        "applied, live servers",
+    ];
+
+    fn new(params: raft::Params, s: &Scenario) -> Result<Self, ParamError> {
+        params.validate().map_err(field)?;
+        Ok(raft::Raft::new(params, s.workload.client_config()))
+    }
+
+    fn bench() -> Option<Bench> {
+        Some(Bench::new("raft, 5 servers, 3 clients", RAFT).compared())
+    }
+}
+
+impl Spec for ping::Ping {
+    const NAME: &'static str = "ping";
+    const ABOUT: &'static str = "servers bounce messages: the kernel's own speed";
+    type Params = ping::Params;
+    const PARAMS_READ_PROTOCOL: bool = true;
+    const ROLES: &'static [&'static str] = ping::ROLES;
+
+    fn new(params: ping::Params, _: &Scenario) -> Result<Self, ParamError> {
+        Ok(ping::Ping { params })
+    }
+
+    fn bench() -> Option<Bench> {
+        Some(Bench::new("ping, 5 nodes", PING).in_kernel().compared())
+    }
+}
+
+impl Spec for twopc::Twopc {
+    const NAME: &'static str = "twopc";
+    const ABOUT: &'static str = "a bank over two-phase commit, three-phase commit or sagas";
+    type Params = twopc::Params;
+    const PARAMS_READ_PROTOCOL: bool = true;
+    const ROLES: &'static [&'static str] = twopc::ROLES;
+    const MESSAGES: Option<&'static [&'static str]> = Some(twopc::MESSAGES);
+    const NOTES: Option<&'static [&'static str]> = Some(twopc::NOTES);
+    const MEASURES: &'static [&'static str] = &[
+        "bank",
+        "transactions",
+        "compensations",
+        "dirty reads",
+        "time in doubt",
+        "in doubt at end",
+        "locks held",
+        "locks by second",
+        "blocked reads",
+        "cooperative",
+        "decided alone",
+        "balances off",
+    ];
+
+    fn new(params: twopc::Params, s: &Scenario) -> Result<Self, ParamError> {
+        if s.servers() < 3 {
+            return Err(ParamError::servers(format!(
+                "protocol \"twopc\" needs a coordinator and at least two participants (servers >= 3); this scenario asks for servers = {}",
+                s.servers()
+            )));
+        }
+        // The coordinator and the participants re-arm these timers for as
+        // long as a transaction is open (resends, an in-doubt participant's
+        // questions): a nanosecond is a round of messages per nanosecond.
+        for (name, value, example) in [
+            ("vote_timeout", params.vote_timeout, "100ms"),
+            ("participant_timeout", params.participant_timeout, "200ms"),
+            ("resend_interval", params.resend_interval, "50ms"),
+        ] {
+            crate::check_period(name, value, "", example).map_err(field)?;
+        }
+        if params.accounts_per_participant == 0 {
+            return Err(ParamError::field(
+                "accounts_per_participant",
+                "accounts_per_participant must be at least 1",
+            ));
+        }
+        if let Err(m) = sim::scenario::check_share(params.fail_probability) {
+            return Err(ParamError::field(
+                "fail_probability",
+                format!("fail_probability = {m}"),
+            ));
+        }
+        if params.cooperative_termination && params.mode != twopc::Mode::TwoPc {
+            return Err(ParamError::field(
+                "cooperative_termination",
+                format!(
+                    "cooperative_termination applies to mode = \"2pc\" only; this scenario has mode = \"{}\"",
+                    params.mode.name()
+                ),
+            ));
+        }
+        let participants = s.servers() as u32 - 1;
+        let bank = twopc::Bank {
+            participants,
+            accounts: participants * params.accounts_per_participant,
+        };
+        let total = bank.accounts as i64 * params.initial_balance;
+        Ok(twopc::Twopc {
+            config: twopc::Config {
+                params,
+                bank,
+                client: s.workload.client_config(),
+            },
+            checker: twopc::Checker::new(total, s.servers()),
+        })
+    }
+
+    fn bench() -> Option<Bench> {
+        Some(Bench::new("twopc, 1+4 servers, 8 clients", TWOPC))
+    }
+}
+
+impl Spec for quorum::Quorum {
+    const NAME: &'static str = "quorum";
+    const ABOUT: &'static str = "Dynamo-style quorum replication on a consistent-hash ring";
+    type Params = quorum::Params;
+    const PARAMS_READ_PROTOCOL: bool = true;
+    const ROLES: &'static [&'static str] = quorum::ROLES;
+    const MEASURES: &'static [&'static str] = &[
+        "quorum",
+        "ring",
+        "keys moved by the ring",
+        "keys moved by the ring #N",
+        "keys moved by hash mod nodes",
+        "keys moved by hash mod nodes #N",
+        "key balance max/mean",
+        "hottest key share",
+        "requests per replica max/mean",
+        "request balance max/mean",
+        "keys held per replica",
+        "coordinator",
+        "repair",
+        "reads with siblings",
+        "replicas disagreeing at the end",
+        "last disagreement seen",
+    ];
+    const RUN_TIMES: &'static [&'static str] = quorum::RUN_TIMES;
+
+    fn new(params: quorum::Params, s: &Scenario) -> Result<Self, ParamError> {
+        quorum::Quorum::new(params, s.servers(), s.workload.client_config()).map_err(field)
+    }
+
+    fn bench() -> Option<Bench> {
+        Some(Bench::new("quorum, 8 servers, 8 clients", QUORUM))
+    }
+}
+
+impl Spec for cache::Cache {
+    const NAME: &'static str = "cache";
+    const ABOUT: &'static str = "a database behind caches: write policies, eviction, stampedes";
+    type Params = cache::Params;
+    const PARAMS_READ_PROTOCOL: bool = true;
+    const ROLES: &'static [&'static str] = cache::ROLES;
+    const MEASURES: &'static [&'static str] = &[
+        "cache",
+        "hit ratio",
+        "cache hit ratio",
+        "entries",
+        "evictions",
+        "stampede",
+        "cache unavailable answers",
+        "lease fills refused",
+        "dirty entries",
+        "dirty entries lost in crashes",
+        "db requests/s peak",
+        "db requests/s mean",
+        "db requests per second over time",
+        "db queue peak",
+        "db latency max",
+        "acked writes not in db",
+        "acked writes overwritten",
+        "read latency p99",
+        "write latency p99",
+        "L1 hit ratio",
+    ];
+    const RENAMED_MEASURES: &'static [(&'static str, &'static str)] =
+        &[("acked writes lost", "acked writes not in db")];
+    const RUN_TIMES: &'static [&'static str] = cache::RUN_TIMES;
+
+    fn new(params: cache::Params, s: &Scenario) -> Result<Self, ParamError> {
+        params.validate().map_err(field)?;
+        if params.measure_after > 0 && params.measure_after >= s.meta.duration {
+            return Err(ParamError::field(
+                "measure_after",
+                format!(
+                    "measure_after = \"{}\" must be before the end of the run (duration = \"{}\"): nothing would be measured",
+                    fmt_duration(params.measure_after),
+                    fmt_duration(s.meta.duration)
+                ),
+            ));
+        }
+        if s.servers() < 2 {
+            return Err(ParamError::servers(format!(
+                "protocol \"cache\" needs servers = 2 or more: n1 is the database, n2.. are caches; this scenario asks for servers = {}",
+                s.servers()
+            )));
+        }
+        let mix = s.workload.mix.get_ref();
+        if mix.cas > 0.0 || mix.append > 0.0 {
+            return Err(ParamError::key(
+                "workload",
+                "mix",
+                "mix: protocol \"cache\" serves get, put and delete; set cas and append to 0",
+            ));
+        }
+        Ok(cache::Cache::new(
+            params,
+            s.servers(),
+            s.workload.client_config(),
+            s.meta.duration,
+        ))
+    }
+
+    fn bench() -> Option<Bench> {
+        Some(Bench::new("cache, 1 db + 2 caches, 32 clients", CACHE))
+    }
+}
+
+impl Spec for replication::Replication {
+    const NAME: &'static str = "replication";
+    const ABOUT: &'static str = "primary-replica replication with a failover monitor";
+    type Params = replication::Params;
+    const PARAMS_READ_PROTOCOL: bool = true;
+    const ROLES: &'static [&'static str] = replication::ROLES;
+    const MESSAGES: Option<&'static [&'static str]> = Some(replication::MESSAGES);
+    const NOTES: Option<&'static [&'static str]> = Some(replication::NOTES);
+    const MEASURES: &'static [&'static str] = &[
+        "replication",
+        "failovers",
+        "false failovers",
+        "failover time (RTO)",
+        "acked writes dropped by failover",
+        "data loss window (RPO)",
+        "writes refused",
+        "refused for want of a lease",
+        "writes blocked",
+        "reads",
+        "replication lag max",
+        "serving primaries at once",
+        "served by a deposed primary",
+        "divergent keys",
+    ];
+    const RENAMED_MEASURES: &'static [(&'static str, &'static str)] = &[(
+        "acknowledged writes lost",
+        "acked writes dropped by failover",
+    )];
+
+    fn new(params: replication::Params, s: &Scenario) -> Result<Self, ParamError> {
+        params
+            .validate(s.servers())
+            .map_err(|(section, key, message)| ParamError::key(section, key, message))?;
+        Ok(replication::Replication::new(
+            params,
+            s.workload.client_config(),
+        ))
+    }
+
+    fn bench() -> Option<Bench> {
+        Some(Bench::new(
+            "replication, 1+2 servers + monitor, 8 clients",
+            REPLICATION,
+        ))
+    }
+}
+
+// The benchmark scenarios (`chaoslab bench`). Each says `duration = "60s"`,
+// which `--seconds` replaces.
+
+const PING: &str = r#"
+[meta]
+name = "bench/ping"
+description = "5 servers bounce 64 messages each, as fast as the network allows"
+duration = "60s"
+[system]
+protocol = "ping"
+in_flight = 64
+[topology]
+servers = 5
+[network]
+latency = { dist = "uniform", min = "1ms", max = "3ms" }
+"#;
+
+const SINGLE: &str = r#"
+[meta]
+name = "bench/single"
+description = "the single-server store with 32 busy clients"
+duration = "60s"
+[system]
+protocol = "single"
+[topology]
+servers = 1
+clients = 32
+[network]
+latency = { dist = "uniform", min = "100us", max = "300us" }
+[workload]
+rate = 2000
+keys = 100
+mix = { get = 0.5, put = 0.4, cas = 0.1 }
+timeout = "100ms"
+"#;
+
+const RAFT: &str = r#"
+[meta]
+name = "bench/raft"
+description = "5 Raft servers, 3 clients, a steady workload"
+duration = "60s"
+[system]
+protocol = "raft"
+election_timeout_min = "150ms"
+election_timeout_max = "300ms"
+heartbeat_interval = "50ms"
+[topology]
+servers = 5
+clients = 3
+[network]
+latency = { dist = "uniform", min = "1ms", max = "3ms" }
+[workload]
+rate = 100
+keys = 20
+mix = { get = 0.5, put = 0.3, cas = 0.1, append = 0.1 }
+timeout = "500ms"
+retry = { policy = "fixed", delay = "50ms", attempts = 5 }
+"#;
+
+const TWOPC: &str = r#"
+[meta]
+name = "bench/twopc"
+description = "two-phase commit: 1 coordinator, 4 participants, 8 busy clients"
+duration = "60s"
+[system]
+protocol = "twopc"
+mode = "2pc"
+[topology]
+servers = 5
+clients = 8
+[network]
+latency = { dist = "uniform", min = "100us", max = "300us" }
+[workload]
+rate = 2000
+keys = 64
+mix = { get = 0.4, put = 0.6 }
+timeout = "100ms"
+"#;
+
+const QUORUM: &str = r#"
+[meta]
+name = "bench/quorum"
+description = "quorum replication: 8 replicas on a ring, N=3 W=2 R=2, 8 busy clients"
+duration = "60s"
+[system]
+protocol = "quorum"
+n = 3
+w = 2
+r = 2
+vnodes = 64
+read_repair = "async"
+[topology]
+servers = 8
+clients = 8
+[network]
+latency = { dist = "uniform", min = "100us", max = "300us" }
+[workload]
+rate = 2000
+keys = 64
+mix = { get = 0.5, put = 0.5 }
+timeout = "100ms"
+"#;
+
+const CACHE: &str = r#"
+[meta]
+name = "bench/cache"
+description = "1 database, 2 write-through caches of 1000 entries, 32 busy clients, zipf keys"
+duration = "60s"
+[system]
+protocol = "cache"
+policy = "write-through"
+capacity = 1000
+eviction = "lru"
+ttl = "5s"
+db_service_time = "100us"
+[topology]
+servers = 3
+clients = 32
+[network]
+latency = { dist = "uniform", min = "100us", max = "300us" }
+[workload]
+rate = 200
+keys = 10000
+key_dist = "zipf"
+zipf_exponent = 1.0
+mix = { get = 0.9, put = 0.1 }
+timeout = "100ms"
+"#;
+
+const REPLICATION: &str = r#"
+[meta]
+name = "bench/replication"
+description = "primary-replica replication: 1 primary, 2 replicas, the monitor, semi-sync, 8 busy clients"
+duration = "60s"
+[system]
+protocol = "replication"
+mode = "semi-sync"
+reads = "replicas"
+[topology]
+servers = 4
+clients = 8
+[network]
+latency = { dist = "uniform", min = "100us", max = "300us" }
+[workload]
+rate = 2000
+keys = 64
+mix = { get = 0.5, put = 0.5 }
+timeout = "100ms"
+"#;

@@ -1,0 +1,733 @@
+//! The open registry of protocols: what a protocol declares about itself
+//! ([`Spec`]), and the table of declared protocols that parses, runs and
+//! steps scenarios naming them ([`Catalog`]).
+//!
+//! A protocol is a type. It says its name (what `[system] protocol` names),
+//! its parameters (a serde type read from the `[system]` table, unknown
+//! fields refused), the roles its nodes report, the message kinds and notes
+//! fault triggers may name, the figures `[expect.measure]` may bound, and
+//! how it is built from its parameters and the scenario. Everything generic
+//! (reading the table, placing an error on the line the TOML parser says,
+//! checking the roles nodes report) is written once, here.
+//!
+//! ```ignore
+//! impl Spec for LockService {
+//!     const NAME: &'static str = "lock";
+//!     type Params = Params; // #[derive(Deserialize)] #[serde(deny_unknown_fields)]
+//!     const ROLES: &'static [&'static str] = &["lock-server", "storage"];
+//!     fn new(p: Params, s: &Scenario) -> Result<Self, ParamError> {
+//!         if p.lease.is_zero() {
+//!             return Err(ParamError::field("lease", "lease must be above 0, e.g. \"2s\""));
+//!         }
+//!         Ok(LockService::from(p, s.workload.client_config()))
+//!     }
+//! }
+//! ```
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Range;
+
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, IntoDeserializer, MapAccess,
+    Visitor,
+};
+use serde::Deserialize;
+
+use crate::kernel::{RunOutput, Running, Sim, TraceMode};
+use crate::node::{Cluster, Disk, Node, NodeId};
+use crate::protocol::{NodeTable, Protocol, Violation};
+use crate::scenario::{ProtocolEvents, ProtocolInfo, Scenario, ScenarioError};
+use crate::time::Nanos;
+
+/// What a protocol declares about itself, so that a [`Register`] can parse,
+/// check, run and show scenarios that name it.
+pub trait Spec: Protocol + Sized + 'static {
+    /// The name a scenario gives in `[system] protocol = "NAME"`.
+    const NAME: &'static str;
+    /// One line saying what the protocol is, for `--help` and listings.
+    const ABOUT: &'static str = "";
+    /// The `[system]` table's other keys, as a serde type. Make it
+    /// `#[serde(deny_unknown_fields)]`: a misspelt key is then refused on
+    /// its line, with the list of valid names. Durations: see
+    /// `sim::time::serde_duration`.
+    type Params: DeserializeOwned;
+    /// Whether [`Spec::Params`] reads the `protocol` key too. By default the
+    /// registry hands `Params` the `[system]` table without it; the built-in
+    /// protocols' parameter types, which predate the registry, declare it.
+    const PARAMS_READ_PROTOCOL: bool = false;
+    /// Every role `Node::role()` may return (`"leader"`, `"follower"`...);
+    /// `"client"` is always allowed. Fault targets may name these roles, and
+    /// a node that reports a role not listed stops the run with an assertion
+    /// (a bug in the protocol, not in the scenario).
+    const ROLES: &'static [&'static str];
+    /// Every `Message::kind` the nodes send, when listed: a fault trigger
+    /// naming another kind is refused. `None`: any kind is accepted, and a
+    /// trigger that never fires is reported.
+    const MESSAGES: Option<&'static [&'static str]> = None;
+    /// Every `ctx.note` name the nodes record, when listed (as `MESSAGES`).
+    const NOTES: Option<&'static [&'static str]> = None;
+    /// The figures the protocol's `summary` prints, by name: what
+    /// `[expect.measure."NAME"]` may bound. A figure printed once per
+    /// membership change comes numbered after the first (`"NAME #N"`).
+    const MEASURES: &'static [&'static str] = &[];
+    /// Figures that were renamed, `(old, new)`: scenarios may still bound
+    /// them by their old name.
+    const RENAMED_MEASURES: &'static [(&'static str, &'static str)] = &[];
+    /// The `[system]` fields that are times of the run (`"joins.at"`,
+    /// `"converge_by"`), checked against the run's duration.
+    const RUN_TIMES: &'static [&'static str] = &[];
+
+    /// Builds the protocol from its parameters and the rest of the scenario
+    /// (topology, workload). `Err` says what is wrong and where (see
+    /// [`ParamError`]); the registry places it on the line the TOML parser
+    /// read it from.
+    fn new(params: Self::Params, scenario: &Scenario) -> Result<Self, ParamError>;
+
+    /// The scenario `chaoslab bench` measures this protocol with, if any.
+    fn bench() -> Option<Bench> {
+        None
+    }
+}
+
+/// A benchmark scenario of a protocol (see [`Spec::bench`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Bench {
+    /// What runs, for the printed line: `"raft, 5 servers, 3 clients"`.
+    pub label: &'static str,
+    /// The scenario TOML. It must say `duration = "60s"`: `bench
+    /// --seconds N` replaces that line.
+    pub toml: &'static str,
+    /// Part of `chaoslab bench kernel` (the simulator's own speed) instead of
+    /// a target of its own (`chaoslab bench NAME`).
+    pub kernel: bool,
+    /// Also run by `chaoslab bench --vs madsim`.
+    pub compare_drivers: bool,
+}
+
+impl Bench {
+    /// A benchmark of its own, `chaoslab bench NAME`.
+    pub const fn new(label: &'static str, toml: &'static str) -> Bench {
+        Bench {
+            label,
+            toml,
+            kernel: false,
+            compare_drivers: false,
+        }
+    }
+    /// Part of `chaoslab bench kernel` instead.
+    pub const fn in_kernel(self) -> Bench {
+        Bench {
+            kernel: true,
+            ..self
+        }
+    }
+    /// Also run by `chaoslab bench --vs madsim`.
+    pub const fn compared(self) -> Bench {
+        Bench {
+            compare_drivers: true,
+            ..self
+        }
+    }
+}
+
+/// Why a protocol refuses its parameters: the message, and what it is about,
+/// so that the error points at the right place of the scenario file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamError {
+    pub place: Place,
+    pub message: String,
+}
+
+/// What a [`ParamError`] is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// A key of `[system]`. The message is printed after `[system] `, on the
+    /// key where the file writes it, else (the key was left to its default)
+    /// on the `protocol` key.
+    Field(String),
+    /// A key of another section (`workload`, `mix`), printed after
+    /// `[workload] `, placed as for `Field`.
+    Key { section: String, key: String },
+    /// The number of servers (`[topology] servers`); printed as it is.
+    Servers,
+    /// A byte range of the scenario text the protocol found itself; printed
+    /// as it is.
+    Span(Range<usize>),
+}
+
+impl ParamError {
+    /// An error about `[system]` key `field`.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ParamError {
+            place: Place::Field(field.into()),
+            message: message.into(),
+        }
+    }
+    /// An error about `key` of section `section` (not `[system]`).
+    pub fn key(
+        section: impl Into<String>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        ParamError {
+            place: Place::Key {
+                section: section.into(),
+                key: key.into(),
+            },
+            message: message.into(),
+        }
+    }
+    /// An error about the number of servers.
+    pub fn servers(message: impl Into<String>) -> Self {
+        ParamError {
+            place: Place::Servers,
+            message: message.into(),
+        }
+    }
+    /// An error about a span of the scenario text.
+    pub fn at(span: Range<usize>, message: impl Into<String>) -> Self {
+        ParamError {
+            place: Place::Span(span),
+            message: message.into(),
+        }
+    }
+
+    /// The scenario error this becomes in file `s`.
+    pub fn place_in(self, s: &Scenario) -> ScenarioError {
+        let (span, message) = match self.place {
+            Place::Field(field) => (
+                key_span(&s.source, "system", &field)
+                    .or_else(|| key_span(&s.source, "system", "protocol"))
+                    .unwrap_or(0..0),
+                format!("[system] {}", self.message),
+            ),
+            Place::Key { section, key } => (
+                key_span(&s.source, &section, &key)
+                    .or_else(|| key_span(&s.source, "system", "protocol"))
+                    .unwrap_or(0..0),
+                format!("[{section}] {}", self.message),
+            ),
+            Place::Servers => (s.topology.servers.span(), self.message),
+            Place::Span(span) => (span, self.message),
+        };
+        ScenarioError::at(&s.file, &s.source, span, message)
+    }
+}
+
+impl fmt::Display for ParamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Where key `key` of table `section` is written in `src`, as the TOML
+/// parser reads it (so a key in an inline table, a quoted key or a dotted
+/// key is found as well as a plain one); `None` if it is not written.
+pub fn key_span(src: &str, section: &str, key: &str) -> Option<Range<usize>> {
+    let doc = toml_edit::ImDocument::parse(src).ok()?;
+    let table = doc.get(section)?.as_table_like()?;
+    let (k, _) = table.get_key_value(key)?;
+    k.span()
+}
+
+/// Something that protocols can be added to: the CLI's `chaoslab::Registry`,
+/// or a bare [`Catalog`].
+pub trait Register {
+    /// Adds protocol `P`. The `Send` bounds let every driver run it (the
+    /// madsim driver runs each node on its own task). Adding two protocols
+    /// of the same name is a bug and panics.
+    fn add<P>(&mut self) -> &mut Self
+    where
+        P: Spec + Send,
+        P::Node: Send,
+        <P::Node as Node>::Msg: Send;
+}
+
+/// Reads `P`'s parameters from the scenario's `[system]` table. A serde
+/// error (a misspelt key, a wrong type) is placed where the TOML parser
+/// found it.
+pub fn params<P: Spec>(s: &Scenario) -> Result<P::Params, ScenarioError> {
+    if P::PARAMS_READ_PROTOCOL {
+        crate::scenario::parse_system::<P::Params>(s)
+    } else {
+        crate::scenario::parse_system::<WithoutProtocol<P::Params>>(s).map(|p| p.0)
+    }
+}
+
+/// Builds `P` from scenario `s`: its parameters, then [`Spec::new`], with
+/// errors placed in the file. The protocol comes wrapped in [`Declared`],
+/// which checks the roles its nodes report.
+pub fn build<P: Spec>(s: &Scenario) -> Result<Declared<P>, ScenarioError> {
+    let params = params::<P>(s)?;
+    let inner = P::new(params, s).map_err(|e| e.place_in(s))?;
+    Ok(Declared { inner })
+}
+
+/// A protocol whose nodes' roles are checked against [`Spec::ROLES`] after
+/// every step; everything else is the protocol's own. (Every method of
+/// [`Protocol`] is forwarded: a method added to that trait must be forwarded
+/// here too, or the registry's runs would use its default.)
+pub struct Declared<P> {
+    pub inner: P,
+}
+
+impl<P: Spec> Protocol for Declared<P> {
+    type Node = P::Node;
+
+    fn build(&self, id: NodeId, cluster: &Cluster, disk: &Disk) -> P::Node {
+        self.inner.build(id, cluster, disk)
+    }
+
+    fn invariants(&self) -> &'static [&'static str] {
+        self.inner.invariants()
+    }
+
+    fn check(
+        &mut self,
+        now: Nanos,
+        stepped: NodeId,
+        nodes: &NodeTable<P::Node>,
+        out: &mut Vec<Violation>,
+    ) {
+        if let Some(Some(node)) = nodes.get(stepped.index()) {
+            let role = node.role();
+            assert!(
+                role == "client" || P::ROLES.contains(&role),
+                "protocol {:?}: node {} reports role {role:?}, which its Spec::ROLES {:?} does not declare \
+                 (add it there: fault targets and the TUI rely on that list)",
+                P::NAME,
+                stepped.index() + 1,
+                P::ROLES
+            );
+        }
+        self.inner.check(now, stepped, nodes, out)
+    }
+
+    fn history_not_checkable(&self) -> Option<&'static str> {
+        self.inner.history_not_checkable()
+    }
+
+    fn summary(&self, nodes: &NodeTable<P::Node>) -> Vec<(String, String)> {
+        self.inner.summary(nodes)
+    }
+}
+
+/// `T` read from a table without its `protocol` key.
+struct WithoutProtocol<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for WithoutProtocol<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Table<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Table<T> {
+            type Value = WithoutProtocol<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("the [system] table")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(SkipProtocol(map)))
+                    .map(WithoutProtocol)
+            }
+        }
+        d.deserialize_map(Table(PhantomData))
+    }
+}
+
+/// A table's entries but `protocol`. Each key is handed to the reader's seed
+/// inside the TOML deserializer's own key step, so an unknown key is still
+/// placed on the key.
+struct SkipProtocol<A>(A);
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for SkipProtocol<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let mut seed = seed;
+        loop {
+            match self.0.next_key_seed(KeyUnlessProtocol(seed))? {
+                None => return Ok(None),
+                Some(Ok(key)) => return Ok(Some(key)),
+                Some(Err(unused)) => {
+                    self.0.next_value::<IgnoredAny>()?;
+                    seed = unused;
+                }
+            }
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.0.next_value_seed(seed)
+    }
+}
+
+/// Reads a key with seed `K`, or gives the seed back for `protocol`.
+struct KeyUnlessProtocol<K>(K);
+
+impl<'de, K: DeserializeSeed<'de>> DeserializeSeed<'de> for KeyUnlessProtocol<K> {
+    type Value = Result<K::Value, K>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, K: DeserializeSeed<'de>> Visitor<'de> for KeyUnlessProtocol<K> {
+    type Value = Result<K::Value, K>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        if key == "protocol" {
+            Ok(Err(self.0))
+        } else {
+            self.0.deserialize(key.into_deserializer()).map(Ok)
+        }
+    }
+}
+
+/// One registered protocol: what it declares, and its entry points, made
+/// for it when it was added.
+#[derive(Clone)]
+pub struct Entry {
+    pub name: &'static str,
+    pub about: &'static str,
+    /// `Spec::ROLES`, with `"client"`.
+    pub roles: Vec<&'static str>,
+    pub messages: Option<&'static [&'static str]>,
+    pub notes: Option<&'static [&'static str]>,
+    pub measures: &'static [&'static str],
+    pub renamed_measures: &'static [(&'static str, &'static str)],
+    pub run_times: &'static [&'static str],
+    pub bench: Option<Bench>,
+    check: fn(&Scenario) -> Result<(), ScenarioError>,
+    run: fn(&Scenario, u64, TraceMode) -> Result<RunOutput, ScenarioError>,
+    start: Start,
+}
+
+type Start =
+    for<'s> fn(&'s Scenario, u64, TraceMode) -> Result<Box<dyn Running + 's>, ScenarioError>;
+
+impl Entry {
+    /// The entry of protocol `P`.
+    pub fn of<P: Spec>() -> Entry {
+        let mut roles = P::ROLES.to_vec();
+        if !roles.contains(&"client") {
+            roles.push("client");
+        }
+        Entry {
+            name: P::NAME,
+            about: P::ABOUT,
+            roles,
+            messages: P::MESSAGES,
+            notes: P::NOTES,
+            measures: P::MEASURES,
+            renamed_measures: P::RENAMED_MEASURES,
+            run_times: P::RUN_TIMES,
+            bench: P::bench(),
+            check: |s| build::<P>(s).map(|_| ()),
+            run: |s, seed, trace| Ok(Sim::new(s, build::<P>(s)?, seed, trace).run()),
+            start: start::<P>,
+        }
+    }
+
+    /// The message kinds and notes, for `Scenario::parse`.
+    pub fn events(&self) -> ProtocolEvents {
+        ProtocolEvents {
+            messages: self.messages.map(<[_]>::to_vec),
+            notes: self.notes.map(<[_]>::to_vec),
+        }
+    }
+}
+
+fn start<P: Spec>(
+    s: &Scenario,
+    seed: u64,
+    trace: TraceMode,
+) -> Result<Box<dyn Running + '_>, ScenarioError> {
+    Ok(Box::new(Sim::new(s, build::<P>(s)?, seed, trace)))
+}
+
+/// A table of protocols, in the order they were added: parses scenarios
+/// that name one, and runs them on the kernel.
+#[derive(Clone, Default)]
+pub struct Catalog {
+    entries: Vec<Entry>,
+}
+
+impl Register for Catalog {
+    fn add<P>(&mut self) -> &mut Self
+    where
+        P: Spec + Send,
+        P::Node: Send,
+        <P::Node as Node>::Msg: Send,
+    {
+        self.insert(Entry::of::<P>());
+        self
+    }
+}
+
+impl Catalog {
+    pub fn new() -> Catalog {
+        Catalog::default()
+    }
+
+    /// Adds an entry (see [`Entry::of`]); a second protocol of the same
+    /// name is a bug.
+    pub fn insert(&mut self, entry: Entry) {
+        assert!(
+            self.get(entry.name).is_none(),
+            "protocol {:?} is registered twice",
+            entry.name
+        );
+        self.entries.push(entry);
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The protocol named `name`.
+    pub fn get(&self, name: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+
+    /// Every protocol's name, in the order they were added.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.entries.iter().map(|e| e.name).collect()
+    }
+
+    /// The roles `protocol`'s nodes report, `"client"` included.
+    pub fn roles(&self, protocol: &str) -> Vec<&'static str> {
+        self.get(protocol)
+            .map_or_else(Vec::new, |e| e.roles.clone())
+    }
+
+    /// The figures `protocol`'s report prints (see [`Spec::MEASURES`]).
+    pub fn measures(&self, protocol: &str) -> &'static [&'static str] {
+        self.get(protocol).map_or(&[], |e| e.measures)
+    }
+
+    /// Parses a scenario file's text: every section, the protocol's own
+    /// parameters included, so a bad file is refused before anything runs.
+    pub fn parse(&self, file: &str, src: &str) -> Result<Scenario, ScenarioError> {
+        let names = self.names();
+        let roles = |p: &str| self.roles(p);
+        let events = |p: &str| self.get(p).map(Entry::events).unwrap_or_default();
+        let info = ProtocolInfo {
+            protocols: &names,
+            roles: &roles,
+            events: &events,
+        };
+        let mut scenario = Scenario::parse(file, src, &info)?;
+        let entry = self.entry(&scenario);
+        (entry.check)(&scenario)?;
+        scenario.check_run_times(entry.run_times)?;
+        scenario.resolve_measures(entry.measures, entry.renamed_measures)?;
+        Ok(scenario)
+    }
+
+    /// Runs a parsed scenario with `seed` on the kernel.
+    pub fn run(
+        &self,
+        s: &Scenario,
+        seed: u64,
+        trace: TraceMode,
+    ) -> Result<RunOutput, ScenarioError> {
+        (self.entry(s).run)(s, seed, trace)
+    }
+
+    /// Starts a run that the caller steps with [`Running::advance`] (the TUI).
+    pub fn start<'s>(
+        &self,
+        s: &'s Scenario,
+        seed: u64,
+        trace: TraceMode,
+    ) -> Result<Box<dyn Running + 's>, ScenarioError> {
+        (self.entry(s).start)(s, seed, trace)
+    }
+
+    fn entry(&self, s: &Scenario) -> &Entry {
+        self.get(&s.protocol).unwrap_or_else(|| {
+            panic!(
+                "scenario {} names protocol {:?}, which this registry does not hold \
+                 (it was parsed by another registry)",
+                s.file, s.protocol
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::{Ctx, Request, Status, TimerId};
+
+    /// A protocol of two servers that report the role their parameters
+    /// name: enough to test what the registry does around a protocol.
+    struct Echo {
+        role: &'static str,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct EchoParams {
+        #[serde(default)]
+        role: String,
+        #[serde(default)]
+        period_ms: u64,
+    }
+
+    #[derive(Clone, Debug)]
+    struct Ping;
+
+    impl crate::node::Message for Ping {
+        fn kind(&self) -> &'static str {
+            "Ping"
+        }
+    }
+
+    struct EchoNode {
+        role: &'static str,
+    }
+
+    impl Node for EchoNode {
+        type Msg = Ping;
+        fn on_start(&mut self, _: &mut Ctx<Ping>) {}
+        fn on_message(&mut self, _: &mut Ctx<Ping>, _: NodeId, _: Ping) {}
+        fn on_timer(&mut self, _: &mut Ctx<Ping>, _: TimerId) {}
+        fn on_request(&mut self, ctx: &mut Ctx<Ping>, req: Request) {
+            ctx.complete(req.id, crate::history::Outcome::Fail, None);
+        }
+        fn role(&self) -> &'static str {
+            self.role
+        }
+        fn status(&self) -> Status {
+            Status {
+                role: self.role,
+                fields: Vec::new(),
+            }
+        }
+    }
+
+    impl Protocol for Echo {
+        type Node = EchoNode;
+        fn build(&self, _: NodeId, _: &Cluster, _: &Disk) -> EchoNode {
+            EchoNode { role: self.role }
+        }
+    }
+
+    impl Spec for Echo {
+        const NAME: &'static str = "echo";
+        type Params = EchoParams;
+        const ROLES: &'static [&'static str] = &["server"];
+        fn new(p: EchoParams, _: &Scenario) -> Result<Self, ParamError> {
+            if p.period_ms == 0 {
+                return Err(ParamError::field(
+                    "period_ms",
+                    "period_ms must be at least 1, e.g. 10",
+                ));
+            }
+            let role = match p.role.as_str() {
+                "" | "server" => "server",
+                _ => "leeder",
+            };
+            Ok(Echo { role })
+        }
+    }
+
+    fn catalog() -> Catalog {
+        let mut c = Catalog::new();
+        c.add::<Echo>();
+        c
+    }
+
+    fn scenario(system: &str) -> String {
+        format!(
+            "[meta]\nname = \"echo\"\nduration = \"1s\"\n\n[system]\nprotocol = \"echo\"\n{system}\n[topology]\nservers = 2\n"
+        )
+    }
+
+    #[test]
+    fn params_are_read_without_the_protocol_key() {
+        let c = catalog();
+        let s = c.parse("echo.toml", &scenario("period_ms = 5\n")).unwrap();
+        assert_eq!(s.protocol, "echo");
+        c.run(&s, 1, TraceMode::Off).unwrap();
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_on_its_line_with_the_valid_names() {
+        let e = catalog()
+            .parse("echo.toml", &scenario("period_ms = 5\nperiod = 3\n"))
+            .unwrap_err();
+        assert_eq!((e.line, e.column), (8, 1), "{e}");
+        assert!(e.message.contains("unknown field `period`"), "{e}");
+        assert!(e.message.ends_with("expected `role` or `period_ms`"), "{e}");
+    }
+
+    #[test]
+    fn a_wrong_type_is_refused_on_the_value() {
+        let e = catalog()
+            .parse("echo.toml", &scenario("period_ms = \"5\"\n"))
+            .unwrap_err();
+        assert_eq!((e.line, e.column), (7, 13), "{e}");
+    }
+
+    #[test]
+    fn a_param_error_is_placed_on_the_key_the_toml_parser_found() {
+        // A quoted key: the parser's span, not a search for `period_ms =`.
+        let e = catalog()
+            .parse(
+                "echo.toml",
+                &scenario("role = \"server\"\n\"period_ms\" = 0\n"),
+            )
+            .unwrap_err();
+        assert_eq!((e.line, e.column), (8, 1), "{e}");
+        assert_eq!(e.message, "[system] period_ms must be at least 1, e.g. 10");
+        assert!(e.excerpt.contains("^^^^^^^^^^^"), "{}", e.excerpt);
+    }
+
+    #[test]
+    fn a_param_error_on_a_key_left_to_its_default_points_at_the_protocol() {
+        let e = catalog().parse("echo.toml", &scenario("")).unwrap_err();
+        assert_eq!((e.line, e.column), (6, 1), "{e}");
+    }
+
+    #[test]
+    fn key_span_reads_inline_tables_and_ignores_comments() {
+        let src = "# period_ms = 1\n[system]\nprotocol = \"x\" # period_ms = 2\nmix = { a = 1, period_ms = 3 }\n";
+        assert_eq!(key_span(src, "system", "period_ms"), None);
+        assert_eq!(key_span(src, "system", "mix"), Some(56..59));
+        assert_eq!(key_span(src, "nope", "mix"), None);
+    }
+
+    #[test]
+    fn a_node_reporting_a_declared_role_runs() {
+        let c = catalog();
+        let s = c
+            .parse("echo.toml", &scenario("period_ms = 5\nrole = \"server\"\n"))
+            .unwrap();
+        let mut run = c.start(&s, 1, TraceMode::Off).unwrap();
+        while run.advance() {}
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "node 1 reports role \"leeder\", which its Spec::ROLES [\"server\"] does not declare"
+    )]
+    fn a_node_reporting_an_undeclared_role_stops_the_run() {
+        let c = catalog();
+        let s = c
+            .parse("echo.toml", &scenario("period_ms = 5\nrole = \"other\"\n"))
+            .unwrap();
+        let _ = c.run(&s, 1, TraceMode::Off);
+    }
+
+    #[test]
+    #[should_panic(expected = "protocol \"echo\" is registered twice")]
+    fn a_protocol_registered_twice_is_a_bug() {
+        catalog().add::<Echo>();
+    }
+}
