@@ -132,7 +132,7 @@ impl Checker {
                     out.push(Violation {
                         invariant: MUTUAL_EXCLUSION,
                         detail: format!(
-                            "the storage accepted {}'s write to {} under token {} at {}, after accepting {}'s write to {} under token {} at {}: a holder whose lease had run out wrote after the next holder",
+                            "the storage accepted {}'s write to {} under token {} at {}, after accepting {}'s write to {} under token {} at {}: a holder whose lease had run out wrote after a newer holder",
                             self.name(w.client),
                             w.key,
                             w.token,

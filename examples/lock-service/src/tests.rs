@@ -530,7 +530,7 @@ fn an_older_holders_write_after_a_newer_holders_breaks_mutual_exclusion() {
     assert_eq!(v[0].invariant, MUTUAL_EXCLUSION);
     assert_eq!(
         v[0].detail,
-        "the storage accepted c1's write to k0 under token 1 at 1.002s, after accepting c2's write to k0 under token 2 at 1.001s: a holder whose lease had run out wrote after the next holder"
+        "the storage accepted c1's write to k0 under token 1 at 1.002s, after accepting c2's write to k0 under token 2 at 1.001s: a holder whose lease had run out wrote after a newer holder"
     );
     assert_eq!(p.checker().zombie_writes, 1);
 }
