@@ -64,36 +64,26 @@ pub const NOTES: &[&str] = &[
     "fenced",
 ];
 
-/// `[system]` for `protocol = "lock-service"`.
+/// `[system]` for `protocol = "lock-service"`: every field may be left
+/// out (the defaults are in `Default`), and an unknown one is refused.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// How long a grant lasts on the lock server's monotonic clock.
-    #[serde(default = "default_lease", with = "sim::time::serde_duration")]
+    #[serde(with = "sim::time::serde_duration")]
     pub lease_duration: Nanos,
     /// How long a client works under the lock before it writes.
-    #[serde(default = "default_work", with = "sim::time::serde_duration")]
+    #[serde(with = "sim::time::serde_duration")]
     pub work_time: Nanos,
     /// The storage refuses writes with a token older than one it accepted.
-    #[serde(default = "yes")]
     pub fencing: bool,
-}
-
-fn default_lease() -> Nanos {
-    sim::time::ms(500)
-}
-fn default_work() -> Nanos {
-    sim::time::ms(50)
-}
-fn yes() -> bool {
-    true
 }
 
 impl Default for Params {
     fn default() -> Self {
         Params {
-            lease_duration: default_lease(),
-            work_time: default_work(),
+            lease_duration: sim::time::ms(500),
+            work_time: sim::time::ms(50),
             fencing: true,
         }
     }
