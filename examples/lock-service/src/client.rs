@@ -1,8 +1,8 @@
 //! A client: reads straight from storage; writes under the lock.
 
-use sim::client::{ClientConfig, ClientCore, ClientTimer, ATTEMPT_TIMER, BACKOFF_TIMER};
-use sim::history::{OpFn, Outcome};
-use sim::node::{Ctx, NodeId, Request, Status, TimerId};
+use chaoslab::sim::client::{ClientConfig, ClientCore, ClientTimer, ATTEMPT_TIMER, BACKOFF_TIMER};
+use chaoslab::sim::history::{OpFn, Outcome};
+use chaoslab::sim::node::{Ctx, NodeId, Request, Status, TimerId};
 
 use crate::msg::{Msg, Token, WriteResult};
 use crate::{LOCK_SERVER, STORAGE};
@@ -26,14 +26,14 @@ pub enum Phase {
 
 pub struct Client {
     core: ClientCore,
-    work_time: sim::time::Nanos,
+    work_time: chaoslab::sim::time::Nanos,
     phase: Phase,
     /// Writes the storage refused as stale, seen by this client.
     pub fenced: u64,
 }
 
 impl Client {
-    pub fn new(config: ClientConfig, work_time: sim::time::Nanos) -> Self {
+    pub fn new(config: ClientConfig, work_time: chaoslab::sim::time::Nanos) -> Self {
         Client {
             core: ClientCore::new(config),
             work_time,

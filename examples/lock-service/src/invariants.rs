@@ -14,9 +14,9 @@
 
 use std::collections::BTreeMap;
 
-use sim::node::{Cluster, NodeId};
-use sim::protocol::Violation;
-use sim::time::fmt_duration;
+use chaoslab::sim::node::{Cluster, NodeId};
+use chaoslab::sim::protocol::Violation;
+use chaoslab::sim::time::fmt_duration;
 
 use crate::msg::Token;
 use crate::storage::Accepted;

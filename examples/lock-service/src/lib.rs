@@ -44,17 +44,17 @@ pub use msg::{Msg, Token, WriteResult, MESSAGES};
 pub use storage::{Accepted, Durable, Storage, STATE_KEY};
 
 use serde::Deserialize;
-use sim::client::ClientConfig;
-use sim::node::{Cluster, Ctx, Disk, Node, NodeId, Request, Status, TimerId};
-use sim::protocol::{Protocol, Violation};
-use sim::time::{fmt_duration, Nanos};
+use chaoslab::sim::client::ClientConfig;
+use chaoslab::sim::node::{Cluster, Ctx, Disk, Node, NodeId, Request, Status, TimerId};
+use chaoslab::sim::protocol::{Protocol, Violation};
+use chaoslab::sim::registry::{ParamError, Spec};
+use chaoslab::sim::scenario::Scenario;
+use chaoslab::sim::time::{fmt_duration, Nanos};
 
 /// The lock server is `n1`, the storage `n2`.
 pub const LOCK_SERVER: NodeId = NodeId(0);
 pub const STORAGE: NodeId = NodeId(1);
 
-/// The roles the nodes report, `client` aside.
-pub const ROLES: &[&str] = &["lock-server", "storage", "holder"];
 /// What `ctx.note` reports, for fault triggers.
 pub const NOTES: &[&str] = &[
     "granted",
@@ -70,10 +70,10 @@ pub const NOTES: &[&str] = &[
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// How long a grant lasts on the lock server's monotonic clock.
-    #[serde(with = "sim::time::serde_duration")]
+    #[serde(with = "chaoslab::sim::time::serde_duration")]
     pub lease_duration: Nanos,
     /// How long a client works under the lock before it writes.
-    #[serde(with = "sim::time::serde_duration")]
+    #[serde(with = "chaoslab::sim::time::serde_duration")]
     pub work_time: Nanos,
     /// The storage refuses writes with a token older than one it accepted.
     pub fencing: bool,
@@ -82,34 +82,10 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
-            lease_duration: sim::time::ms(500),
-            work_time: sim::time::ms(50),
+            lease_duration: chaoslab::sim::time::ms(500),
+            work_time: chaoslab::sim::time::ms(50),
             fencing: true,
         }
-    }
-}
-
-impl Params {
-    /// What the parameters must satisfy, as (field, message).
-    pub fn validate(&self, servers: usize) -> Result<(), (&'static str, String)> {
-        if self.lease_duration < sim::time::ms(1) {
-            return Err((
-                "lease_duration",
-                format!(
-                    "lease_duration = \"{}\": must be at least 1ms, e.g. \"500ms\"",
-                    fmt_duration(self.lease_duration)
-                ),
-            ));
-        }
-        if servers != 2 {
-            return Err((
-                "protocol",
-                format!(
-                    "protocol \"lock-service\" runs exactly 2 servers (n1 the lock server, n2 the storage); this scenario asks for servers = {servers}"
-                ),
-            ));
-        }
-        Ok(())
     }
 }
 
@@ -121,7 +97,9 @@ pub struct LockService {
 }
 
 impl LockService {
-    pub fn new(params: Params, client: ClientConfig, cluster: &Cluster) -> Self {
+    /// The protocol from its parts (what [`Spec::new`] reads from a
+    /// scenario), for tests that build one by hand.
+    pub fn from_parts(params: Params, client: ClientConfig, cluster: &Cluster) -> Self {
         LockService {
             checker: Checker::new(params.fencing, cluster),
             params,
@@ -131,6 +109,47 @@ impl LockService {
 
     pub fn checker(&self) -> &Checker {
         &self.checker
+    }
+}
+
+/// What chaoslab needs to know to run scenarios that name the protocol.
+impl Spec for LockService {
+    const NAME: &'static str = "lock-service";
+    const ABOUT: &'static str = "a lease-based lock service with fencing tokens (an outside crate)";
+    type Params = Params;
+    const ROLES: &'static [&'static str] = &["lock-server", "storage", "holder"];
+    const MESSAGES: Option<&'static [&'static str]> = Some(MESSAGES);
+    const NOTES: Option<&'static [&'static str]> = Some(NOTES);
+    const MEASURES: &'static [&'static str] = &[
+        "lock",
+        "tokens granted",
+        "leases expired",
+        "stale writes rejected",
+        "zombie writes accepted",
+    ];
+
+    fn new(params: Params, s: &Scenario) -> Result<Self, ParamError> {
+        if params.lease_duration < chaoslab::sim::time::ms(1) {
+            return Err(ParamError::field(
+                "lease_duration",
+                format!(
+                    "lease_duration = \"{}\": must be at least 1ms, e.g. \"500ms\"",
+                    fmt_duration(params.lease_duration)
+                ),
+            ));
+        }
+        if s.servers() != 2 {
+            return Err(ParamError::servers(format!(
+                "protocol \"lock-service\" runs exactly 2 servers (n1 the lock server, n2 the storage); this scenario asks for servers = {}",
+                s.servers()
+            )));
+        }
+        let cluster = Cluster::new(s.servers(), s.clients());
+        Ok(LockService::from_parts(
+            params,
+            s.workload.client_config(),
+            &cluster,
+        ))
     }
 }
 

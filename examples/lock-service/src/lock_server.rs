@@ -2,9 +2,9 @@
 
 use std::collections::VecDeque;
 
-use sim::client::RequestId;
-use sim::node::{Ctx, Disk, NodeId, Status, TimerId};
-use sim::time::{fmt_duration, Nanos};
+use chaoslab::sim::client::RequestId;
+use chaoslab::sim::node::{Ctx, Disk, NodeId, Status, TimerId};
+use chaoslab::sim::time::{fmt_duration, Nanos};
 
 use crate::msg::{Msg, Token};
 

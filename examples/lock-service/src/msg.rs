@@ -1,9 +1,9 @@
 //! The messages of the lock service.
 
-use sim::client::RequestId;
-use sim::history::{OpFn, Value};
-use sim::node::Message;
-use sim::time::Nanos;
+use chaoslab::sim::client::RequestId;
+use chaoslab::sim::history::{OpFn, Value};
+use chaoslab::sim::node::Message;
+use chaoslab::sim::time::Nanos;
 
 /// A fencing token: the lock server hands out 1, 2, 3, ... and never the
 /// same number twice (it syncs the last one to disk before handing it out).

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use sim::check::model::append_value;
-use sim::client::{Seen, SessionTable};
-use sim::history::{OpFn, Value};
-use sim::node::{Ctx, Disk, NodeId, Status};
-use sim::time::Nanos;
+use chaoslab::sim::check::model::append_value;
+use chaoslab::sim::client::{Seen, SessionTable};
+use chaoslab::sim::history::{OpFn, Value};
+use chaoslab::sim::node::{Ctx, Disk, NodeId, Status};
+use chaoslab::sim::time::Nanos;
 
 use crate::msg::{Msg, Token, WriteResult};
 
@@ -78,7 +78,7 @@ impl Storage {
     fn write(
         &mut self,
         ctx: &mut Ctx<Msg>,
-        id: sim::client::RequestId,
+        id: chaoslab::sim::client::RequestId,
         token: Token,
         key: String,
         f: &OpFn,

@@ -3,11 +3,11 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use sim::client::{ClientConfig, RequestId, RetryPolicy, SessionId, ATTEMPT_TIMER};
-use sim::history::{OpFn, Value};
-use sim::node::{Clock, Cluster, Ctx, Disk, Effect, Node, NodeId, OpId, Request};
-use sim::protocol::{Protocol, Violation};
-use sim::time::{ms, Nanos};
+use chaoslab::sim::client::{ClientConfig, RequestId, RetryPolicy, SessionId, ATTEMPT_TIMER};
+use chaoslab::sim::history::{OpFn, Value};
+use chaoslab::sim::node::{Clock, Cluster, Ctx, Disk, Effect, Node, NodeId, OpId, Request};
+use chaoslab::sim::protocol::{Protocol, Violation};
+use chaoslab::sim::time::{ms, Nanos};
 
 use super::*;
 
@@ -59,7 +59,7 @@ fn service() -> LockService {
 }
 
 fn service_with(params: Params) -> LockService {
-    LockService::new(
+    LockService::from_parts(
         params,
         ClientConfig {
             timeout: ms(100),
