@@ -19,9 +19,13 @@ pub enum Phase {
     /// Waiting for the lock.
     Acquiring,
     /// Holding the lock (it believes), working before it writes.
-    Working { token: Token },
+    Working {
+        token: Token,
+    },
     /// Holding the lock (it believes), its write sent to storage.
-    Writing { token: Token },
+    Writing {
+        token: Token,
+    },
 }
 
 pub struct Client {
@@ -135,11 +139,9 @@ impl Client {
                 }
                 self.release(ctx, token);
             }
-            Msg::ReadReply { id, value } => {
-                if open == Some(id) && self.phase == Phase::Reading {
-                    self.core.finish(ctx, Outcome::Ok, Some(value));
-                    self.phase = Phase::Idle;
-                }
+            Msg::ReadReply { id, value } if open == Some(id) && self.phase == Phase::Reading => {
+                self.core.finish(ctx, Outcome::Ok, Some(value));
+                self.phase = Phase::Idle;
             }
             _ => {}
         }

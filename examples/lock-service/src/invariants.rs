@@ -68,8 +68,7 @@ impl Checker {
     }
 
     fn read_grants(&mut self, nodes: &[Option<LockNode>], out: &mut Vec<Violation>) {
-        let Some(Some(LockNode::LockServer(server))) = nodes.get(crate::LOCK_SERVER.index())
-        else {
+        let Some(Some(LockNode::LockServer(server))) = nodes.get(crate::LOCK_SERVER.index()) else {
             // Down: its next incarnation starts a new log.
             self.grants_read = 0;
             return;

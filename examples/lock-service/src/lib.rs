@@ -43,13 +43,13 @@ pub use lock_server::{Granted, Holder, LockServer, GRACE_TIMER, LEASE_TIMER, TOK
 pub use msg::{Msg, Token, WriteResult, MESSAGES};
 pub use storage::{Accepted, Durable, Storage, STATE_KEY};
 
-use serde::Deserialize;
 use chaoslab::sim::client::ClientConfig;
 use chaoslab::sim::node::{Cluster, Ctx, Disk, Node, NodeId, Request, Status, TimerId};
 use chaoslab::sim::protocol::{Protocol, Violation};
 use chaoslab::sim::registry::{ParamError, Spec};
 use chaoslab::sim::scenario::Scenario;
 use chaoslab::sim::time::{fmt_duration, Nanos};
+use serde::Deserialize;
 
 /// The lock server is `n1`, the storage `n2`.
 pub const LOCK_SERVER: NodeId = NodeId(0);

@@ -94,13 +94,12 @@ impl LockServer {
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
         match msg {
             Msg::Acquire { id } => self.acquire(ctx, from, id),
-            Msg::Release { token } => {
-                if self.holder.as_ref().is_some_and(|h| h.token == token) {
-                    self.holder = None;
-                    ctx.cancel_timer(LEASE_TIMER);
-                    ctx.note("released");
-                    self.grant_next(ctx);
-                }
+            // A release under another token (an old holder's) changes nothing.
+            Msg::Release { token } if self.holder.as_ref().is_some_and(|h| h.token == token) => {
+                self.holder = None;
+                ctx.cancel_timer(LEASE_TIMER);
+                ctx.note("released");
+                self.grant_next(ctx);
             }
             _ => {}
         }

@@ -13,7 +13,9 @@ pub type Token = u64;
 pub enum Msg {
     /// Client -> lock server: "give me the lock". Every attempt of one
     /// operation carries the same id, so a retry is recognised.
-    Acquire { id: RequestId },
+    Acquire {
+        id: RequestId,
+    },
     /// Lock server -> client: the lock is yours for `lease` (on the lock
     /// server's clock), and every write you make under it carries `token`.
     Grant {
@@ -22,7 +24,9 @@ pub enum Msg {
         lease: Nanos,
     },
     /// Client -> lock server: done with the lock taken under `token`.
-    Release { token: Token },
+    Release {
+        token: Token,
+    },
     /// Client -> storage: a write made under the lock.
     Write {
         id: RequestId,
@@ -31,10 +35,19 @@ pub enum Msg {
         f: OpFn,
     },
     /// Storage -> client: what became of a write.
-    WriteReply { id: RequestId, result: WriteResult },
+    WriteReply {
+        id: RequestId,
+        result: WriteResult,
+    },
     /// Client -> storage: reads take no lock.
-    Read { id: RequestId, key: String },
-    ReadReply { id: RequestId, value: Value },
+    Read {
+        id: RequestId,
+        key: String,
+    },
+    ReadReply {
+        id: RequestId,
+        value: Value,
+    },
 }
 
 /// What the storage service did with a write.

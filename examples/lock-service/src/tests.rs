@@ -1,13 +1,13 @@
 //! One node at a time: each test hands a node a message or a timer in a
 //! hand-built context and asserts the exact effects it records.
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use chaoslab::sim::client::{ClientConfig, RequestId, RetryPolicy, SessionId, ATTEMPT_TIMER};
 use chaoslab::sim::history::{OpFn, Value};
 use chaoslab::sim::node::{Clock, Cluster, Ctx, Disk, Effect, Node, NodeId, OpId, Request};
 use chaoslab::sim::protocol::{Protocol, Violation};
 use chaoslab::sim::time::{ms, Nanos};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 
 use super::*;
 
@@ -88,7 +88,10 @@ fn a_free_lock_is_granted_with_token_1_synced_before_it_is_sent() {
     );
     assert_eq!(disk.get::<Token>(TOKEN_KEY), Some(&1));
     assert_eq!(disk.counters(), (1, 1), "one write, synced");
-    assert_eq!(s.holder().map(|h| (h.client, h.token, h.expires)), Some((C1, 1, ms(510))));
+    assert_eq!(
+        s.holder().map(|h| (h.client, h.token, h.expires)),
+        Some((C1, 1, ms(510)))
+    );
 }
 
 #[test]
@@ -185,12 +188,17 @@ fn a_restarted_lock_server_continues_its_tokens_after_one_lease_of_quiet() {
     disk.put(TOKEN_KEY, 5u64);
     disk.sync();
     let mut s = LockServer::recover(ms(500), &disk);
-    let fx = step(&mut s, LOCK_SERVER, ms(1000), &mut disk, |s, ctx| s.on_start(ctx));
+    let fx = step(&mut s, LOCK_SERVER, ms(1000), &mut disk, |s, ctx| {
+        s.on_start(ctx)
+    });
     assert_eq!(fx, ["SetTimer { id: TimerId(2), after: 500000000 }"]);
     let fx = step(&mut s, LOCK_SERVER, ms(1100), &mut disk, |s, ctx| {
         s.on_message(ctx, C1, Msg::Acquire { id: rid(C1, 3) })
     });
-    assert!(fx.is_empty(), "a holder of its last life may still be writing");
+    assert!(
+        fx.is_empty(),
+        "a holder of its last life may still be writing"
+    );
     let fx = step(&mut s, LOCK_SERVER, ms(1500), &mut disk, |s, ctx| {
         s.on_timer(ctx, GRACE_TIMER)
     });
@@ -281,7 +289,10 @@ fn a_retried_write_is_answered_from_the_session_table_not_applied_again() {
         ["Send { to: NodeId(2), msg: WriteReply { id: 2.0#1, result: Applied } }"]
     );
     assert_eq!(st.get("k0"), Value::List(vec![9]));
-    assert!(st.accepted.is_empty(), "nothing applied in this incarnation");
+    assert!(
+        st.accepted.is_empty(),
+        "nothing applied in this incarnation"
+    );
 }
 
 // ----- the client -----
@@ -308,7 +319,9 @@ fn put(op: u64, v: i64) -> Request {
 fn a_write_takes_the_lock_works_writes_under_the_token_and_releases() {
     let mut disk = Disk::default();
     let mut c = client();
-    let fx = step(&mut c, C1, 0, &mut disk, |c, ctx| c.on_request(ctx, put(0, 7)));
+    let fx = step(&mut c, C1, 0, &mut disk, |c, ctx| {
+        c.on_request(ctx, put(0, 7))
+    });
     assert_eq!(
         fx,
         [
@@ -337,7 +350,9 @@ fn a_write_takes_the_lock_works_writes_under_the_token_and_releases() {
         ]
     );
     assert_eq!(c.role(), "holder");
-    let fx = step(&mut c, C1, ms(52), &mut disk, |c, ctx| c.on_timer(ctx, WORK_TIMER));
+    let fx = step(&mut c, C1, ms(52), &mut disk, |c, ctx| {
+        c.on_timer(ctx, WORK_TIMER)
+    });
     assert_eq!(
         fx,
         [
@@ -371,7 +386,9 @@ fn a_write_takes_the_lock_works_writes_under_the_token_and_releases() {
 fn a_fenced_write_fails_for_certain_and_the_lock_is_released() {
     let mut disk = Disk::default();
     let mut c = client();
-    step(&mut c, C1, 0, &mut disk, |c, ctx| c.on_request(ctx, put(0, 7)));
+    step(&mut c, C1, 0, &mut disk, |c, ctx| {
+        c.on_request(ctx, put(0, 7))
+    });
     step(&mut c, C1, ms(1), &mut disk, |c, ctx| {
         c.on_message(
             ctx,
@@ -384,7 +401,9 @@ fn a_fenced_write_fails_for_certain_and_the_lock_is_released() {
         )
     });
     // A long pause: the work timer fires late, and the client writes anyway.
-    step(&mut c, C1, ms(2000), &mut disk, |c, ctx| c.on_timer(ctx, WORK_TIMER));
+    step(&mut c, C1, ms(2000), &mut disk, |c, ctx| {
+        c.on_timer(ctx, WORK_TIMER)
+    });
     let fx = step(&mut c, C1, ms(2002), &mut disk, |c, ctx| {
         c.on_message(
             ctx,
@@ -412,8 +431,12 @@ fn a_fenced_write_fails_for_certain_and_the_lock_is_released() {
 fn a_grant_that_comes_after_the_client_gave_up_is_handed_straight_back() {
     let mut disk = Disk::default();
     let mut c = client();
-    step(&mut c, C1, 0, &mut disk, |c, ctx| c.on_request(ctx, put(0, 7)));
-    let fx = step(&mut c, C1, ms(100), &mut disk, |c, ctx| c.on_timer(ctx, ATTEMPT_TIMER));
+    step(&mut c, C1, 0, &mut disk, |c, ctx| {
+        c.on_request(ctx, put(0, 7))
+    });
+    let fx = step(&mut c, C1, ms(100), &mut disk, |c, ctx| {
+        c.on_timer(ctx, ATTEMPT_TIMER)
+    });
     assert_eq!(
         fx,
         [
@@ -519,7 +542,10 @@ fn an_older_holders_write_after_a_newer_holders_breaks_mutual_exclusion() {
         fencing: false,
         ..Params::default()
     });
-    let ok = table(granted(&[(1, C1), (2, C2)]), accepted(false, &[(1, C1), (2, C2)]));
+    let ok = table(
+        granted(&[(1, C1), (2, C2)]),
+        accepted(false, &[(1, C1), (2, C2)]),
+    );
     assert_eq!(check(&mut p, &ok), []);
     let zombie = table(
         granted(&[(1, C1), (2, C2)]),
@@ -538,7 +564,13 @@ fn an_older_holders_write_after_a_newer_holders_breaks_mutual_exclusion() {
 #[test]
 fn a_reissued_token_breaks_token_monotonicity_across_a_restart() {
     let mut p = service();
-    assert_eq!(check(&mut p, &table(granted(&[(1, C1), (2, C2)]), accepted(true, &[]))), []);
+    assert_eq!(
+        check(
+            &mut p,
+            &table(granted(&[(1, C1), (2, C2)]), accepted(true, &[]))
+        ),
+        []
+    );
     // The lock server crashed (the checks see it down) and came back having
     // lost its last token: it grants 2 again.
     let mut down = table(granted(&[]), accepted(true, &[]));

@@ -24,7 +24,7 @@ fn error(from: &str, to: &str) -> String {
 fn an_unknown_system_key_is_refused_on_its_line_with_the_valid_ones() {
     let e = error("fencing = true\n", "fencing = true\nleese = \"1s\"\n");
     assert!(
-        e.starts_with("bad.toml:21:1: unknown field `leese`, expected one of `lease_duration`, `work_time`, `fencing`"),
+        e.starts_with("error: bad.toml:21:1: unknown field `leese`, expected one of `lease_duration`, `work_time`, `fencing`"),
         "{e}"
     );
 }
@@ -33,7 +33,7 @@ fn an_unknown_system_key_is_refused_on_its_line_with_the_valid_ones() {
 fn a_lease_under_a_millisecond_is_refused_on_its_key() {
     let e = error("lease_duration = \"500ms\"", "lease_duration = \"0\"");
     assert!(
-        e.starts_with("bad.toml:18:1: [system] lease_duration = \"0s\": must be at least 1ms, e.g. \"500ms\""),
+        e.starts_with("error: bad.toml:18:1: [system] lease_duration = \"0s\": must be at least 1ms, e.g. \"500ms\""),
         "{e}"
     );
 }
@@ -42,7 +42,7 @@ fn a_lease_under_a_millisecond_is_refused_on_its_key() {
 fn any_number_of_servers_but_two_is_refused_on_servers() {
     let e = error("servers = 2 ", "servers = 3 ");
     assert!(
-        e.starts_with("bad.toml:23:11: protocol \"lock-service\" runs exactly 2 servers"),
+        e.starts_with("error: bad.toml:23:11: protocol \"lock-service\" runs exactly 2 servers"),
         "{e}"
     );
 }

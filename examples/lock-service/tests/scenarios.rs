@@ -70,9 +70,15 @@ fn every_scenario_replays_to_the_same_fingerprint_and_another_seed_differs() {
         let s = scenario(&r, name);
         let a = r.run(&s, s.meta.seed, TraceMode::Off).unwrap();
         let b = r.run(&s, s.meta.seed, TraceMode::Record).unwrap();
-        assert_eq!(a.fingerprint, b.fingerprint, "{name}: same seed, another run");
+        assert_eq!(
+            a.fingerprint, b.fingerprint,
+            "{name}: same seed, another run"
+        );
         let c = r.run(&s, s.meta.seed + 1, TraceMode::Off).unwrap();
-        assert_ne!(a.fingerprint, c.fingerprint, "{name}: the seed changes nothing");
+        assert_ne!(
+            a.fingerprint, c.fingerprint,
+            "{name}: the seed changes nothing"
+        );
     }
 }
 
