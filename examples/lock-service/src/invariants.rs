@@ -1,0 +1,150 @@
+//! The lock service's own properties, checked as the run goes.
+//!
+//! - `mutual-exclusion`: the writes that take effect come from the lock's
+//!   holders in the order the lock was granted. Once the storage accepted a
+//!   write from a holder, it accepts nothing from a holder granted the lock
+//!   before that one: an older holder's write landing after a newer
+//!   holder's is two holders writing as if each had the lock alone.
+//! - `token-monotonicity`: the lock server grants strictly increasing
+//!   tokens (also across its restarts), and with fencing on, the tokens the
+//!   storage accepts never decrease.
+//!
+//! The checker keeps its own record of what it has seen, so that a crash
+//! (which empties a node's in-memory logs) loses nothing of it.
+
+use std::collections::BTreeMap;
+
+use chaoslab::sim::node::{Cluster, NodeId};
+use chaoslab::sim::protocol::Violation;
+use chaoslab::sim::time::fmt_duration;
+
+use crate::msg::Token;
+use crate::storage::Accepted;
+use crate::LockNode;
+
+pub const MUTUAL_EXCLUSION: &str = "mutual-exclusion";
+pub const TOKEN_MONOTONICITY: &str = "token-monotonicity";
+pub const INVARIANTS: &[&str] = &[MUTUAL_EXCLUSION, TOKEN_MONOTONICITY];
+
+#[derive(Debug, Default)]
+pub struct Checker {
+    fencing: bool,
+    names: Vec<String>,
+    /// How many of the lock server's and the storage's log entries of their
+    /// current incarnation have been read.
+    grants_read: usize,
+    accepted_read: usize,
+    /// The highest token granted so far.
+    highest_granted: Token,
+    /// Token -> its place in the order of grants (1 for the first grant).
+    grant_order: BTreeMap<Token, u64>,
+    grants: u64,
+    /// The newest holder (by grant order) whose write was accepted.
+    newest_accepted: Option<(u64, Accepted)>,
+    /// The highest token the storage accepted.
+    highest_accepted: Token,
+    /// Writes accepted from an older holder after a newer one's.
+    pub zombie_writes: u64,
+}
+
+impl Checker {
+    pub fn new(fencing: bool, cluster: &Cluster) -> Self {
+        Checker {
+            fencing,
+            names: (0..cluster.len())
+                .map(|i| cluster.name(NodeId(i as u32)).to_string())
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn name(&self, id: NodeId) -> &str {
+        self.names.get(id.index()).map_or("?", |n| n.as_str())
+    }
+
+    pub fn check(&mut self, nodes: &[Option<LockNode>], out: &mut Vec<Violation>) {
+        self.read_grants(nodes, out);
+        self.read_accepted(nodes, out);
+    }
+
+    fn read_grants(&mut self, nodes: &[Option<LockNode>], out: &mut Vec<Violation>) {
+        let Some(Some(LockNode::LockServer(server))) = nodes.get(crate::LOCK_SERVER.index()) else {
+            // Down: its next incarnation starts a new log.
+            self.grants_read = 0;
+            return;
+        };
+        if server.grants.len() < self.grants_read {
+            self.grants_read = 0;
+        }
+        for g in &server.grants[self.grants_read..] {
+            if g.token <= self.highest_granted {
+                out.push(Violation {
+                    invariant: TOKEN_MONOTONICITY,
+                    detail: format!(
+                        "the lock server granted token {} to {} at {}, after granting token {}",
+                        g.token,
+                        self.names.get(g.client.index()).map_or("?", |n| n.as_str()),
+                        fmt_duration(g.at),
+                        self.highest_granted
+                    ),
+                });
+            }
+            self.highest_granted = self.highest_granted.max(g.token);
+            self.grants += 1;
+            // A reissued token (a lock server that lost its disk) belongs to
+            // its newest grant.
+            self.grant_order.insert(g.token, self.grants);
+        }
+        self.grants_read = server.grants.len();
+    }
+
+    fn read_accepted(&mut self, nodes: &[Option<LockNode>], out: &mut Vec<Violation>) {
+        let Some(Some(LockNode::Storage(storage))) = nodes.get(crate::STORAGE.index()) else {
+            self.accepted_read = 0;
+            return;
+        };
+        if storage.accepted.len() < self.accepted_read {
+            self.accepted_read = 0;
+        }
+        let new: Vec<Accepted> = storage.accepted[self.accepted_read..].to_vec();
+        self.accepted_read = storage.accepted.len();
+        for w in new {
+            if self.fencing && w.token < self.highest_accepted {
+                out.push(Violation {
+                    invariant: TOKEN_MONOTONICITY,
+                    detail: format!(
+                        "with fencing on, the storage accepted token {} from {} at {} after accepting token {}",
+                        w.token,
+                        self.name(w.client),
+                        fmt_duration(w.at),
+                        self.highest_accepted
+                    ),
+                });
+            }
+            self.highest_accepted = self.highest_accepted.max(w.token);
+            // Every token a client writes with was granted, and the grant
+            // was seen before the write could reach the storage.
+            let order = self.grant_order.get(&w.token).copied().unwrap_or(0);
+            match &self.newest_accepted {
+                Some((newest, prev)) if order < *newest => {
+                    self.zombie_writes += 1;
+                    out.push(Violation {
+                        invariant: MUTUAL_EXCLUSION,
+                        detail: format!(
+                            "the storage accepted {}'s write to {} under token {} at {}, after accepting {}'s write to {} under token {} at {}: a holder whose lease had run out wrote after a newer holder",
+                            self.name(w.client),
+                            w.key,
+                            w.token,
+                            fmt_duration(w.at),
+                            self.name(prev.client),
+                            prev.key,
+                            prev.token,
+                            fmt_duration(prev.at)
+                        ),
+                    });
+                }
+                _ => self.newest_accepted = Some((order, w)),
+            }
+        }
+    }
+}
