@@ -40,15 +40,15 @@ mod tests;
 pub use client::{Client, Phase, WORK_TIMER};
 pub use invariants::{Checker, INVARIANTS, MUTUAL_EXCLUSION, TOKEN_MONOTONICITY};
 pub use lock_server::{Granted, Holder, LockServer, GRACE_TIMER, LEASE_TIMER, TOKEN_KEY};
-pub use msg::{Msg, Token, WriteResult, MESSAGES};
+pub use msg::{Msg, Token, WriteResult};
 pub use storage::{Accepted, Durable, Storage, STATE_KEY};
 
 use chaoslab::sim::client::ClientConfig;
-use chaoslab::sim::node::{Cluster, Ctx, Disk, Node, NodeId, Request, Status, TimerId};
+use chaoslab::sim::node::{Cluster, Disk, NodeId};
 use chaoslab::sim::protocol::{Protocol, Violation};
 use chaoslab::sim::registry::{ParamError, Spec};
 use chaoslab::sim::scenario::Scenario;
-use chaoslab::sim::time::{fmt_duration, Nanos};
+use chaoslab::sim::time::{fmt_duration, ms, Nanos};
 use serde::Deserialize;
 
 /// The lock server is `n1`, the storage `n2`.
@@ -62,6 +62,16 @@ pub const NOTES: &[&str] = &[
     "lease-expired",
     "stale-token-rejected",
     "fenced",
+];
+
+/// The figures of the report, in the order [`Protocol::summary`] prints
+/// them (`[expect.measure."NAME"]` bounds their leading number).
+pub const MEASURES: &[&str] = &[
+    "lock",
+    "tokens granted",
+    "leases expired",
+    "stale writes rejected",
+    "zombie writes accepted",
 ];
 
 /// `[system]` for `protocol = "lock-service"`: every field may be left
@@ -82,8 +92,8 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
-            lease_duration: chaoslab::sim::time::ms(500),
-            work_time: chaoslab::sim::time::ms(50),
+            lease_duration: ms(500),
+            work_time: ms(50),
             fencing: true,
         }
     }
@@ -118,25 +128,15 @@ impl Spec for LockService {
     const ABOUT: &'static str = "a lease-based lock service with fencing tokens (an outside crate)";
     type Params = Params;
     const ROLES: &'static [&'static str] = &["lock-server", "storage", "holder"];
-    const MESSAGES: Option<&'static [&'static str]> = Some(MESSAGES);
+    const MESSAGES: Option<&'static [&'static str]> = Some(Msg::KINDS);
     const NOTES: Option<&'static [&'static str]> = Some(NOTES);
-    const MEASURES: &'static [&'static str] = &[
-        "lock",
-        "tokens granted",
-        "leases expired",
-        "stale writes rejected",
-        "zombie writes accepted",
-    ];
+    const MEASURES: &'static [&'static str] = MEASURES;
 
     fn new(params: Params, s: &Scenario) -> Result<Self, ParamError> {
-        if params.lease_duration < chaoslab::sim::time::ms(1) {
-            return Err(ParamError::field(
-                "lease_duration",
-                format!(
-                    "lease_duration = \"{}\": must be at least 1ms, e.g. \"500ms\"",
-                    fmt_duration(params.lease_duration)
-                ),
-            ));
+        if params.lease_duration < ms(1) {
+            let lease = fmt_duration(params.lease_duration);
+            let e = format!("lease_duration = \"{lease}\": must be at least 1ms, e.g. \"500ms\"");
+            return Err(ParamError::field("lease_duration", e));
         }
         if s.servers() != 2 {
             return Err(ParamError::servers(format!(
@@ -144,20 +144,21 @@ impl Spec for LockService {
                 s.servers()
             )));
         }
+        let client = s.workload.client_config();
         let cluster = Cluster::new(s.servers(), s.clients());
-        Ok(LockService::from_parts(
-            params,
-            s.workload.client_config(),
-            &cluster,
-        ))
+        Ok(Self::from_parts(params, client, &cluster))
     }
 }
 
-/// A node of the lock service.
-pub enum LockNode {
-    LockServer(LockServer),
-    Storage(Storage),
-    Client(Client),
+chaoslab::sim::node_enum! {
+    /// A node of the lock service. The lock server alone has work to do at
+    /// start (a restarted one waits out a lease), and clients alone are
+    /// handed requests.
+    pub enum LockNode: Msg {
+        LockServer(LockServer) { role: |_| "lock-server", start, get as_lock_server },
+        Storage(Storage) { role: |_| "storage", get as_storage },
+        Client(Client) { role: Client::role, requests, get as_client },
+    }
 }
 
 impl Protocol for LockService {
@@ -187,87 +188,24 @@ impl Protocol for LockService {
         self.checker.check(nodes, out);
     }
 
+    /// One line per name of [`MEASURES`]; a crashed node's lines are left out.
     fn summary(&self, nodes: &[Option<LockNode>]) -> Vec<(String, String)> {
-        let mut lines = vec![(
-            "lock".to_string(),
-            format!(
-                "lease {}, work {}, fencing {}",
-                fmt_duration(self.params.lease_duration),
-                fmt_duration(self.params.work_time),
-                if self.params.fencing { "on" } else { "off" }
-            ),
-        )];
-        if let Some(Some(LockNode::LockServer(s))) = nodes.get(LOCK_SERVER.index()) {
-            lines.push((
-                "tokens granted".into(),
-                format!("{} (the last token handed out)", s.last_token()),
-            ));
-            lines.push((
-                "leases expired".into(),
-                format!("{} (since the lock server's last start)", s.expired),
-            ));
-        }
-        if let Some(Some(LockNode::Storage(s))) = nodes.get(STORAGE.index()) {
-            lines.push((
-                "stale writes rejected".into(),
-                format!("{} (since the storage's last start)", s.rejected),
-            ));
-        }
-        lines.push((
-            "zombie writes accepted".into(),
-            format!(
-                "{} (a holder's write accepted after a newer holder's)",
-                self.checker.zombie_writes
-            ),
-        ));
-        lines
-    }
-}
-
-impl Node for LockNode {
-    type Msg = Msg;
-
-    fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
-        if let LockNode::LockServer(s) = self {
-            s.on_start(ctx)
-        }
-    }
-
-    fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
-        match self {
-            LockNode::LockServer(s) => s.on_message(ctx, from, msg),
-            LockNode::Storage(s) => s.on_message(ctx, from, msg),
-            LockNode::Client(c) => c.on_message(ctx, from, msg),
-        }
-    }
-
-    fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
-        match self {
-            LockNode::LockServer(s) => s.on_timer(ctx, timer),
-            LockNode::Storage(_) => {}
-            LockNode::Client(c) => c.on_timer(ctx, timer),
-        }
-    }
-
-    fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
-        if let LockNode::Client(c) = self {
-            c.on_request(ctx, req)
-        }
-    }
-
-    fn role(&self) -> &'static str {
-        match self {
-            LockNode::LockServer(_) => "lock-server",
-            LockNode::Storage(_) => "storage",
-            LockNode::Client(c) => c.role(),
-        }
-    }
-
-    fn status(&self) -> Status {
-        match self {
-            LockNode::LockServer(s) => s.status(),
-            LockNode::Storage(s) => s.status(),
-            LockNode::Client(c) => c.status(),
-        }
+        let node = |id: NodeId| nodes.get(id.index()).and_then(Option::as_ref);
+        let server = node(LOCK_SERVER).and_then(LockNode::as_lock_server);
+        let storage = node(STORAGE).and_then(LockNode::as_storage);
+        let (p, zombies) = (&self.params, self.checker.zombie_writes);
+        let (lease, work) = (fmt_duration(p.lease_duration), fmt_duration(p.work_time));
+        let fencing = if p.fencing { "on" } else { "off" };
+        let values = [
+            Some(format!("lease {lease}, work {work}, fencing {fencing}")),
+            server.map(|s| format!("{} (the last token handed out)", s.last_token())),
+            server.map(|s| format!("{} (since the lock server's last start)", s.expired)),
+            storage.map(|s| format!("{} (since the storage's last start)", s.rejected)),
+            Some(format!(
+                "{zombies} (a holder's write accepted after a newer holder's)"
+            )),
+        ];
+        let lines = MEASURES.iter().map(|n| n.to_string()).zip(values);
+        lines.filter_map(|(n, v)| Some((n, v?))).collect()
     }
 }

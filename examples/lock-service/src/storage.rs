@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chaoslab::sim::check::model::append_value;
 use chaoslab::sim::client::{Seen, SessionTable};
 use chaoslab::sim::history::{OpFn, Value};
-use chaoslab::sim::node::{Ctx, Disk, NodeId, Status};
+use chaoslab::sim::node::{Ctx, Disk, NodeId, Status, TimerId};
 use chaoslab::sim::time::Nanos;
 
 use crate::msg::{Msg, Token, WriteResult};
@@ -74,6 +74,9 @@ impl Storage {
             _ => {}
         }
     }
+
+    /// The storage sets no timers.
+    pub fn on_timer(&mut self, _ctx: &mut Ctx<Msg>, _timer: TimerId) {}
 
     fn write(
         &mut self,

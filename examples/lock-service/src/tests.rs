@@ -1,493 +1,416 @@
-//! One node at a time: each test hands a node a message or a timer in a
-//! hand-built context and asserts the exact effects it records.
+//! One node at a time: each test drives one node of the lock service with
+//! `sim::testing::Harness` (built from its disk as a run builds it, and
+//! rebuilt the same way after a crash), hands it a message, a timer or a
+//! request, and asserts the exact effects it records, in order.
 
-use chaoslab::sim::client::{ClientConfig, RequestId, RetryPolicy, SessionId, ATTEMPT_TIMER};
-use chaoslab::sim::history::{OpFn, Value};
-use chaoslab::sim::node::{Clock, Cluster, Ctx, Disk, Effect, Node, NodeId, OpId, Request};
+use chaoslab::sim::client::{ClientConfig, RequestId, RetryPolicy, SessionId};
+use chaoslab::sim::client::{ATTEMPT_TIMER, BACKOFF_TIMER};
+use chaoslab::sim::history::{OpFn, Outcome, Value};
+use chaoslab::sim::node::{Cluster, Disk, Effect, Node, NodeId, OpId, Request, TimerId};
 use chaoslab::sim::protocol::{Protocol, Violation};
+use chaoslab::sim::testing::Harness;
 use chaoslab::sim::time::{ms, Nanos};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 use super::*;
 
 const C1: NodeId = NodeId(2);
 const C2: NodeId = NodeId(3);
 
+/// Two servers (the lock server and the storage) and two clients.
 fn cluster() -> Cluster {
     Cluster::new(2, 2)
 }
 
-/// Runs `f` on `node` as node `me` at true time `now` (perfect clocks:
-/// the monotonic clock reads `now`), and returns the effects, each as its
-/// `Debug` line.
-fn step<N>(
-    node: &mut N,
-    me: NodeId,
-    now: Nanos,
-    disk: &mut Disk,
-    f: impl FnOnce(&mut N, &mut Ctx<Msg>),
-) -> Vec<String> {
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let cluster = cluster();
-    let mut effects: Vec<Effect<Msg>> = Vec::new();
-    let mut ctx = Ctx::new(
-        me,
-        now,
-        Clock::default(),
-        &mut rng,
-        disk,
-        &cluster,
-        &mut effects,
-    );
-    f(node, &mut ctx);
-    effects.iter().map(|e| format!("{e:?}")).collect()
-}
-
-fn rid(client: NodeId, seq: u64) -> RequestId {
-    RequestId {
-        session: SessionId {
-            client,
-            incarnation: 0,
-        },
-        seq,
-    }
+/// The protocol with `params`, clients that give an attempt 100ms and do
+/// not retry.
+fn service_with(params: Params) -> LockService {
+    let client = ClientConfig {
+        timeout: ms(100),
+        retry: RetryPolicy::None,
+    };
+    LockService::from_parts(params, client, &cluster())
 }
 
 fn service() -> LockService {
     service_with(Params::default())
 }
 
-fn service_with(params: Params) -> LockService {
-    LockService::from_parts(
-        params,
-        ClientConfig {
-            timeout: ms(100),
-            retry: RetryPolicy::None,
-        },
-        &cluster(),
-    )
+/// Node `me`, built by the protocol from `disk` (and rebuilt from what of it
+/// survives a restart), at time 0 with perfect clocks.
+fn node_on(me: NodeId, disk: Disk, params: Params) -> Harness<LockNode> {
+    Harness::build_on(cluster(), me, disk, move |cluster, id, disk| {
+        service_with(params.clone()).build(id, cluster, disk)
+    })
+}
+
+fn node(me: NodeId) -> Harness<LockNode> {
+    node_on(me, Disk::default(), Params::default())
+}
+
+fn rid(client: NodeId, seq: u64) -> RequestId {
+    let session = SessionId {
+        client,
+        incarnation: 0,
+    };
+    RequestId { session, seq }
+}
+
+// The effects and messages the tests expect, by short names.
+
+fn send(to: NodeId, msg: Msg) -> Effect<Msg> {
+    Effect::Send { to, msg }
+}
+
+fn set(id: TimerId, after: Nanos) -> Effect<Msg> {
+    Effect::SetTimer { id, after }
+}
+
+fn cancel(id: TimerId) -> Effect<Msg> {
+    Effect::CancelTimer { id }
+}
+
+fn note(note: &'static str) -> Effect<Msg> {
+    Effect::Note { note }
+}
+
+/// A client operation completed: `served` unless it timed out (`Info`).
+fn complete(op: u64, outcome: Outcome, output: Option<Value>) -> Effect<Msg> {
+    Effect::Complete {
+        op: OpId(op),
+        served: outcome != Outcome::Info,
+        outcome,
+        output,
+        found_other: false,
+    }
+}
+
+/// What a client does when an attempt ends: both of the client core's
+/// timers go.
+fn attempt_over() -> [Effect<Msg>; 2] {
+    [cancel(ATTEMPT_TIMER), cancel(BACKOFF_TIMER)]
+}
+
+fn acquire(client: NodeId, seq: u64) -> Msg {
+    Msg::Acquire {
+        id: rid(client, seq),
+    }
+}
+
+fn grant(client: NodeId, seq: u64, token: Token, lease: Nanos) -> Msg {
+    let id = rid(client, seq);
+    Msg::Grant { id, token, lease }
+}
+
+fn write(client: NodeId, seq: u64, token: Token, f: OpFn) -> Msg {
+    let (id, key) = (rid(client, seq), "k0".to_string());
+    Msg::Write { id, token, key, f }
+}
+
+fn put(client: NodeId, seq: u64, token: Token, v: i64) -> Msg {
+    write(client, seq, token, OpFn::Write(Value::Int(v)))
+}
+
+fn reply(client: NodeId, seq: u64, result: WriteResult) -> Msg {
+    let id = rid(client, seq);
+    Msg::WriteReply { id, result }
+}
+
+fn server(h: &Harness<LockNode>) -> &LockServer {
+    h.node.as_lock_server().expect("a lock server")
+}
+
+fn storage(h: &Harness<LockNode>) -> &Storage {
+    h.node.as_storage().expect("a storage")
+}
+
+fn client(h: &Harness<LockNode>) -> &Client {
+    h.node.as_client().expect("a client")
 }
 
 // ----- the lock server -----
 
 #[test]
 fn a_free_lock_is_granted_with_token_1_synced_before_it_is_sent() {
-    let mut disk = Disk::default();
-    let mut s = LockServer::recover(ms(500), &disk);
-    let fx = step(&mut s, LOCK_SERVER, ms(10), &mut disk, |s, ctx| {
-        s.on_message(ctx, C1, Msg::Acquire { id: rid(C1, 1) })
-    });
+    let mut h = node(LOCK_SERVER);
+    h.advance(ms(10));
+    let fx = h.deliver(C1, acquire(C1, 1));
     assert_eq!(
-        fx,
+        fx.0,
         [
-            "SetTimer { id: TimerId(1), after: 500000000 }",
-            "Note { note: \"granted\" }",
-            "Send { to: NodeId(2), msg: Grant { id: 2.0#1, token: 1, lease: 500000000 } }",
+            set(LEASE_TIMER, ms(500)),
+            note("granted"),
+            send(C1, grant(C1, 1, 1, ms(500))),
         ]
     );
-    assert_eq!(disk.get::<Token>(TOKEN_KEY), Some(&1));
-    assert_eq!(disk.counters(), (1, 1), "one write, synced");
-    assert_eq!(
-        s.holder().map(|h| (h.client, h.token, h.expires)),
-        Some((C1, 1, ms(510)))
-    );
+    assert_eq!(h.disk.get::<Token>(TOKEN_KEY), Some(&1));
+    assert_eq!(h.disk.counters(), (1, 1), "one write, synced");
+    let holder = server(&h).holder().map(|h| (h.client, h.token, h.expires));
+    assert_eq!(holder, Some((C1, 1, ms(510))));
 }
 
 #[test]
 fn a_held_lock_queues_the_next_client_and_a_release_hands_it_token_2() {
-    let mut disk = Disk::default();
-    let mut s = LockServer::recover(ms(500), &disk);
-    step(&mut s, LOCK_SERVER, 0, &mut disk, |s, ctx| {
-        s.on_message(ctx, C1, Msg::Acquire { id: rid(C1, 1) })
-    });
-    let fx = step(&mut s, LOCK_SERVER, ms(5), &mut disk, |s, ctx| {
-        s.on_message(ctx, C2, Msg::Acquire { id: rid(C2, 1) })
-    });
-    assert!(fx.is_empty(), "c2 waits: {fx:?}");
-    assert_eq!(s.queue_len(), 1);
+    let mut h = node(LOCK_SERVER);
+    h.deliver(C1, acquire(C1, 1));
+    h.advance(ms(5));
+    let fx = h.deliver(C2, acquire(C2, 1));
+    assert_eq!(fx.0, [], "c2 waits");
+    assert_eq!(server(&h).queue_len(), 1);
     // A release under another token (an old holder's) changes nothing.
-    let fx = step(&mut s, LOCK_SERVER, ms(6), &mut disk, |s, ctx| {
-        s.on_message(ctx, C2, Msg::Release { token: 7 })
-    });
-    assert!(fx.is_empty());
-    let fx = step(&mut s, LOCK_SERVER, ms(60), &mut disk, |s, ctx| {
-        s.on_message(ctx, C1, Msg::Release { token: 1 })
-    });
+    h.advance(ms(1));
+    assert_eq!(h.deliver(C2, Msg::Release { token: 7 }).0, []);
+    h.advance(ms(54));
+    let fx = h.deliver(C1, Msg::Release { token: 1 });
     assert_eq!(
-        fx,
+        fx.0,
         [
-            "CancelTimer { id: TimerId(1) }",
-            "Note { note: \"released\" }",
-            "SetTimer { id: TimerId(1), after: 500000000 }",
-            "Note { note: \"granted\" }",
-            "Send { to: NodeId(3), msg: Grant { id: 3.0#1, token: 2, lease: 500000000 } }",
+            cancel(LEASE_TIMER),
+            note("released"),
+            set(LEASE_TIMER, ms(500)),
+            note("granted"),
+            send(C2, grant(C2, 1, 2, ms(500))),
         ]
     );
 }
 
 #[test]
 fn an_expired_lease_frees_the_lock_whatever_the_holder_believes() {
-    let mut disk = Disk::default();
-    let mut s = LockServer::recover(ms(500), &disk);
-    step(&mut s, LOCK_SERVER, 0, &mut disk, |s, ctx| {
-        s.on_message(ctx, C1, Msg::Acquire { id: rid(C1, 1) })
-    });
-    step(&mut s, LOCK_SERVER, ms(1), &mut disk, |s, ctx| {
-        s.on_message(ctx, C2, Msg::Acquire { id: rid(C2, 1) })
-    });
-    let fx = step(&mut s, LOCK_SERVER, ms(500), &mut disk, |s, ctx| {
-        s.on_timer(ctx, LEASE_TIMER)
-    });
+    let mut h = node(LOCK_SERVER);
+    h.deliver(C1, acquire(C1, 1));
+    h.advance(ms(1));
+    h.deliver(C2, acquire(C2, 1));
+    h.advance(ms(499));
+    let fx = h.fire(LEASE_TIMER);
     assert_eq!(
-        fx,
+        fx.0,
         [
-            "Note { note: \"lease-expired\" }",
-            "SetTimer { id: TimerId(1), after: 500000000 }",
-            "Note { note: \"granted\" }",
-            "Send { to: NodeId(3), msg: Grant { id: 3.0#1, token: 2, lease: 500000000 } }",
+            note("lease-expired"),
+            set(LEASE_TIMER, ms(500)),
+            note("granted"),
+            send(C2, grant(C2, 1, 2, ms(500))),
         ]
     );
-    assert_eq!(s.expired, 1);
+    assert_eq!(server(&h).expired, 1);
 }
 
 #[test]
 fn a_lease_timer_that_fires_early_waits_for_the_rest_of_the_lease() {
-    let mut disk = Disk::default();
-    let mut s = LockServer::recover(ms(500), &disk);
-    step(&mut s, LOCK_SERVER, 0, &mut disk, |s, ctx| {
-        s.on_message(ctx, C1, Msg::Acquire { id: rid(C1, 1) })
-    });
-    let fx = step(&mut s, LOCK_SERVER, ms(400), &mut disk, |s, ctx| {
-        s.on_timer(ctx, LEASE_TIMER)
-    });
-    assert_eq!(fx, ["SetTimer { id: TimerId(1), after: 100000000 }"]);
-    assert!(s.holder().is_some());
+    let mut h = node(LOCK_SERVER);
+    h.deliver(C1, acquire(C1, 1));
+    h.advance(ms(400));
+    assert_eq!(h.fire(LEASE_TIMER).0, [set(LEASE_TIMER, ms(100))]);
+    assert!(server(&h).holder().is_some());
 }
 
 #[test]
 fn a_retried_acquire_of_the_holder_gets_the_same_token_and_what_is_left_of_the_lease() {
-    let mut disk = Disk::default();
-    let mut s = LockServer::recover(ms(500), &disk);
-    step(&mut s, LOCK_SERVER, 0, &mut disk, |s, ctx| {
-        s.on_message(ctx, C1, Msg::Acquire { id: rid(C1, 1) })
-    });
-    let fx = step(&mut s, LOCK_SERVER, ms(100), &mut disk, |s, ctx| {
-        s.on_message(ctx, C1, Msg::Acquire { id: rid(C1, 1) })
-    });
-    assert_eq!(
-        fx,
-        ["Send { to: NodeId(2), msg: Grant { id: 2.0#1, token: 1, lease: 400000000 } }"]
-    );
-    assert_eq!(s.last_token(), 1);
+    let mut h = node(LOCK_SERVER);
+    h.deliver(C1, acquire(C1, 1));
+    h.advance(ms(100));
+    let fx = h.deliver(C1, acquire(C1, 1));
+    assert_eq!(fx.0, [send(C1, grant(C1, 1, 1, ms(400)))]);
+    assert_eq!(server(&h).last_token(), 1);
 }
 
 #[test]
 fn a_restarted_lock_server_continues_its_tokens_after_one_lease_of_quiet() {
-    let mut disk = Disk::default();
-    disk.put(TOKEN_KEY, 5u64);
-    disk.sync();
-    let mut s = LockServer::recover(ms(500), &disk);
-    let fx = step(&mut s, LOCK_SERVER, ms(1000), &mut disk, |s, ctx| {
-        s.on_start(ctx)
-    });
-    assert_eq!(fx, ["SetTimer { id: TimerId(2), after: 500000000 }"]);
-    let fx = step(&mut s, LOCK_SERVER, ms(1100), &mut disk, |s, ctx| {
-        s.on_message(ctx, C1, Msg::Acquire { id: rid(C1, 3) })
-    });
-    assert!(
-        fx.is_empty(),
-        "a holder of its last life may still be writing"
-    );
-    let fx = step(&mut s, LOCK_SERVER, ms(1500), &mut disk, |s, ctx| {
-        s.on_timer(ctx, GRACE_TIMER)
-    });
+    let mut h = node(LOCK_SERVER);
+    // Five grants, then a crash: only the synced last token survives.
+    for seq in 1..=5 {
+        h.deliver(C1, acquire(C1, seq));
+        h.deliver(C1, Msg::Release { token: seq });
+    }
+    h.restart();
+    assert_eq!((server(&h).last_token(), server(&h).holder()), (5, None));
+    h.advance(ms(1000));
+    assert_eq!(h.start().0, [set(GRACE_TIMER, ms(500))]);
+    h.advance(ms(100));
+    let fx = h.deliver(C1, acquire(C1, 6));
+    assert_eq!(fx.0, [], "a holder of its last life may still be writing");
+    h.advance(ms(400));
+    let fx = h.fire(GRACE_TIMER);
     assert_eq!(
-        fx,
+        fx.0,
         [
-            "SetTimer { id: TimerId(1), after: 500000000 }",
-            "Note { note: \"granted\" }",
-            "Send { to: NodeId(2), msg: Grant { id: 2.0#3, token: 6, lease: 500000000 } }",
+            set(LEASE_TIMER, ms(500)),
+            note("granted"),
+            send(C1, grant(C1, 6, 6, ms(500))),
         ]
     );
 }
 
 // ----- the storage -----
 
-fn write(client: NodeId, seq: u64, token: Token, v: i64) -> Msg {
-    Msg::Write {
-        id: rid(client, seq),
-        token,
-        key: "k0".into(),
-        f: OpFn::Write(Value::Int(v)),
+fn unfenced() -> Params {
+    Params {
+        fencing: false,
+        ..Params::default()
     }
 }
 
 #[test]
 fn with_fencing_the_storage_refuses_a_token_older_than_one_it_accepted() {
-    let mut disk = Disk::default();
-    let mut st = Storage::recover(true, &disk);
-    let fx = step(&mut st, STORAGE, ms(1), &mut disk, |st, ctx| {
-        st.on_message(ctx, C2, write(C2, 1, 4, 40))
-    });
+    let mut h = node(STORAGE);
+    let fx = h.deliver(C2, put(C2, 1, 4, 40));
+    assert_eq!(fx.0, [send(C2, reply(C2, 1, WriteResult::Applied))]);
+    let fx = h.deliver(C1, put(C1, 1, 3, 30));
+    let stale = WriteResult::Stale { highest: 4 };
     assert_eq!(
-        fx,
-        ["Send { to: NodeId(3), msg: WriteReply { id: 3.0#1, result: Applied } }"]
+        fx.0,
+        [note("stale-token-rejected"), send(C1, reply(C1, 1, stale))]
     );
-    let fx = step(&mut st, STORAGE, ms(2), &mut disk, |st, ctx| {
-        st.on_message(ctx, C1, write(C1, 1, 3, 30))
-    });
-    assert_eq!(
-        fx,
-        [
-            "Note { note: \"stale-token-rejected\" }",
-            "Send { to: NodeId(2), msg: WriteReply { id: 2.0#1, result: Stale { highest: 4 } } }",
-        ]
-    );
+    let st = storage(&h);
     assert_eq!(st.get("k0"), Value::Int(40));
     assert_eq!((st.highest(), st.rejected), (4, 1));
 }
 
 #[test]
 fn without_fencing_the_storage_takes_the_older_token_over_the_newer_write() {
-    let mut disk = Disk::default();
-    let mut st = Storage::recover(false, &disk);
-    step(&mut st, STORAGE, ms(1), &mut disk, |st, ctx| {
-        st.on_message(ctx, C2, write(C2, 1, 4, 40))
-    });
-    let fx = step(&mut st, STORAGE, ms(2), &mut disk, |st, ctx| {
-        st.on_message(ctx, C1, write(C1, 1, 3, 30))
-    });
-    assert_eq!(
-        fx,
-        ["Send { to: NodeId(2), msg: WriteReply { id: 2.0#1, result: Applied } }"]
-    );
-    assert_eq!(st.get("k0"), Value::Int(30));
-    assert_eq!(st.highest(), 4, "the highest token is still remembered");
+    let mut h = node_on(STORAGE, Disk::default(), unfenced());
+    h.deliver(C2, put(C2, 1, 4, 40));
+    let fx = h.deliver(C1, put(C1, 1, 3, 30));
+    assert_eq!(fx.0, [send(C1, reply(C1, 1, WriteResult::Applied))]);
+    assert_eq!(storage(&h).get("k0"), Value::Int(30));
+    assert_eq!(storage(&h).highest(), 4, "the highest token is remembered");
 }
 
 #[test]
 fn a_retried_write_is_answered_from_the_session_table_not_applied_again() {
-    let mut disk = Disk::default();
-    let mut st = Storage::recover(true, &disk);
-    let append = |seq| Msg::Write {
-        id: rid(C1, seq),
-        token: 1,
-        key: "k0".into(),
-        f: OpFn::Append(Value::Int(9)),
-    };
-    step(&mut st, STORAGE, ms(1), &mut disk, |st, ctx| {
-        st.on_message(ctx, C1, append(1))
-    });
+    let mut h = node(STORAGE);
+    let append = write(C1, 1, 1, OpFn::Append(Value::Int(9)));
+    h.deliver(C1, append.clone());
     // The storage restarts from its synced state, then the retry arrives.
-    let mut st = Storage::recover(true, &disk);
-    let fx = step(&mut st, STORAGE, ms(2), &mut disk, |st, ctx| {
-        st.on_message(ctx, C1, append(1))
-    });
-    assert_eq!(
-        fx,
-        ["Send { to: NodeId(2), msg: WriteReply { id: 2.0#1, result: Applied } }"]
-    );
-    assert_eq!(st.get("k0"), Value::List(vec![9]));
-    assert!(
-        st.accepted.is_empty(),
-        "nothing applied in this incarnation"
-    );
+    h.restart();
+    let fx = h.deliver(C1, append);
+    assert_eq!(fx.0, [send(C1, reply(C1, 1, WriteResult::Applied))]);
+    assert_eq!(storage(&h).get("k0"), Value::List(vec![9]));
+    let accepted = &storage(&h).accepted;
+    assert!(accepted.is_empty(), "nothing applied in this incarnation");
 }
 
 // ----- the client -----
 
-fn client() -> Client {
-    Client::new(
-        ClientConfig {
-            timeout: ms(100),
-            retry: RetryPolicy::None,
-        },
-        ms(50),
-    )
-}
-
-fn put(op: u64, v: i64) -> Request {
+fn request(op: u64, key: &str, f: OpFn) -> Request {
     Request {
         id: OpId(op),
-        key: "k1".into(),
-        f: OpFn::Write(Value::Int(v)),
+        key: key.into(),
+        f,
     }
+}
+
+/// A client that asked for the lock to write 7 to `k1`, and got it under
+/// token 3.
+fn holder() -> Harness<LockNode> {
+    let mut h = node(C1);
+    h.request(request(0, "k1", OpFn::Write(Value::Int(7))));
+    h.advance(ms(1));
+    h.deliver(LOCK_SERVER, grant(C1, 1, 3, ms(500)));
+    h
 }
 
 #[test]
 fn a_write_takes_the_lock_works_writes_under_the_token_and_releases() {
-    let mut disk = Disk::default();
-    let mut c = client();
-    let fx = step(&mut c, C1, 0, &mut disk, |c, ctx| {
-        c.on_request(ctx, put(0, 7))
-    });
+    let mut h = node(C1);
+    let fx = h.request(request(0, "k1", OpFn::Write(Value::Int(7))));
     assert_eq!(
-        fx,
+        fx.0,
         [
-            "SetTimer { id: TimerId(18446744073709551615), after: 100000000 }",
-            "Send { to: NodeId(0), msg: Acquire { id: 2.0#1 } }",
+            set(ATTEMPT_TIMER, ms(100)),
+            send(LOCK_SERVER, acquire(C1, 1))
         ]
     );
-    assert_eq!(c.role(), "client");
-    let fx = step(&mut c, C1, ms(2), &mut disk, |c, ctx| {
-        c.on_message(
-            ctx,
-            LOCK_SERVER,
-            Msg::Grant {
-                id: rid(C1, 1),
-                token: 3,
-                lease: ms(500),
-            },
-        )
-    });
+    assert_eq!(h.node.role(), "client");
+    h.advance(ms(2));
+    let fx = h.deliver(LOCK_SERVER, grant(C1, 1, 3, ms(500)));
+    let [a, b] = attempt_over();
+    assert_eq!(fx.0, [a, b, set(WORK_TIMER, ms(50))]);
+    assert_eq!(h.node.role(), "holder");
+    h.advance(ms(50));
+    let fx = h.fire(WORK_TIMER);
+    let (id, key, f) = (rid(C1, 1), "k1".to_string(), OpFn::Write(Value::Int(7)));
+    let write = Msg::Write {
+        id,
+        token: 3,
+        key,
+        f,
+    };
+    assert_eq!(fx.0, [set(ATTEMPT_TIMER, ms(100)), send(STORAGE, write)]);
+    h.advance(ms(2));
+    let fx = h.deliver(STORAGE, reply(C1, 1, WriteResult::Applied));
+    let [a, b] = attempt_over();
     assert_eq!(
-        fx,
+        fx.0,
         [
-            "CancelTimer { id: TimerId(18446744073709551615) }",
-            "CancelTimer { id: TimerId(18446744073709551614) }",
-            "SetTimer { id: TimerId(1), after: 50000000 }",
+            a,
+            b,
+            complete(0, Outcome::Ok, None),
+            send(LOCK_SERVER, Msg::Release { token: 3 }),
         ]
     );
-    assert_eq!(c.role(), "holder");
-    let fx = step(&mut c, C1, ms(52), &mut disk, |c, ctx| {
-        c.on_timer(ctx, WORK_TIMER)
-    });
-    assert_eq!(
-        fx,
-        [
-            "SetTimer { id: TimerId(18446744073709551615), after: 100000000 }",
-            "Send { to: NodeId(1), msg: Write { id: 2.0#1, token: 3, key: \"k1\", f: Write(Int(7)) } }",
-        ]
-    );
-    let fx = step(&mut c, C1, ms(54), &mut disk, |c, ctx| {
-        c.on_message(
-            ctx,
-            STORAGE,
-            Msg::WriteReply {
-                id: rid(C1, 1),
-                result: WriteResult::Applied,
-            },
-        )
-    });
-    assert_eq!(
-        fx,
-        [
-            "CancelTimer { id: TimerId(18446744073709551615) }",
-            "CancelTimer { id: TimerId(18446744073709551614) }",
-            "Complete { op: OpId(0), outcome: Ok, output: None, served: true, found_other: false }",
-            "Send { to: NodeId(0), msg: Release { token: 3 } }",
-        ]
-    );
-    assert_eq!((c.role(), c.phase()), ("client", Phase::Idle));
+    assert_eq!((h.node.role(), client(&h).phase()), ("client", Phase::Idle));
 }
 
 #[test]
 fn a_fenced_write_fails_for_certain_and_the_lock_is_released() {
-    let mut disk = Disk::default();
-    let mut c = client();
-    step(&mut c, C1, 0, &mut disk, |c, ctx| {
-        c.on_request(ctx, put(0, 7))
-    });
-    step(&mut c, C1, ms(1), &mut disk, |c, ctx| {
-        c.on_message(
-            ctx,
-            LOCK_SERVER,
-            Msg::Grant {
-                id: rid(C1, 1),
-                token: 3,
-                lease: ms(500),
-            },
-        )
-    });
+    let mut h = holder();
     // A long pause: the work timer fires late, and the client writes anyway.
-    step(&mut c, C1, ms(2000), &mut disk, |c, ctx| {
-        c.on_timer(ctx, WORK_TIMER)
-    });
-    let fx = step(&mut c, C1, ms(2002), &mut disk, |c, ctx| {
-        c.on_message(
-            ctx,
-            STORAGE,
-            Msg::WriteReply {
-                id: rid(C1, 1),
-                result: WriteResult::Stale { highest: 4 },
-            },
-        )
-    });
+    h.advance(ms(2000));
+    h.fire(WORK_TIMER);
+    h.advance(ms(2));
+    let fx = h.deliver(STORAGE, reply(C1, 1, WriteResult::Stale { highest: 4 }));
+    let [a, b] = attempt_over();
     assert_eq!(
-        fx,
+        fx.0,
         [
-            "Note { note: \"fenced\" }",
-            "CancelTimer { id: TimerId(18446744073709551615) }",
-            "CancelTimer { id: TimerId(18446744073709551614) }",
-            "Complete { op: OpId(0), outcome: Fail, output: None, served: true, found_other: false }",
-            "Send { to: NodeId(0), msg: Release { token: 3 } }",
+            note("fenced"),
+            a,
+            b,
+            complete(0, Outcome::Fail, None),
+            send(LOCK_SERVER, Msg::Release { token: 3 }),
         ]
     );
-    assert_eq!(c.fenced, 1);
+    assert_eq!(client(&h).fenced, 1);
+}
+
+#[test]
+fn a_duplicate_of_the_grant_a_client_works_under_is_kept() {
+    let mut h = holder();
+    let fx = h.deliver(LOCK_SERVER, grant(C1, 1, 3, ms(500)));
+    assert_eq!(fx.0, [], "no release of its own token");
+    assert_eq!(client(&h).phase(), Phase::Working { token: 3 });
 }
 
 #[test]
 fn a_grant_that_comes_after_the_client_gave_up_is_handed_straight_back() {
-    let mut disk = Disk::default();
-    let mut c = client();
-    step(&mut c, C1, 0, &mut disk, |c, ctx| {
-        c.on_request(ctx, put(0, 7))
-    });
-    let fx = step(&mut c, C1, ms(100), &mut disk, |c, ctx| {
-        c.on_timer(ctx, ATTEMPT_TIMER)
-    });
-    assert_eq!(
-        fx,
-        [
-            "CancelTimer { id: TimerId(18446744073709551615) }",
-            "CancelTimer { id: TimerId(18446744073709551614) }",
-            "Complete { op: OpId(0), outcome: Info, output: None, served: false, found_other: false }",
-        ]
-    );
-    let fx = step(&mut c, C1, ms(150), &mut disk, |c, ctx| {
-        c.on_message(
-            ctx,
-            LOCK_SERVER,
-            Msg::Grant {
-                id: rid(C1, 1),
-                token: 9,
-                lease: ms(500),
-            },
-        )
-    });
-    assert_eq!(fx, ["Send { to: NodeId(0), msg: Release { token: 9 } }"]);
-    assert_eq!(c.role(), "client");
+    let mut h = node(C1);
+    h.request(request(0, "k1", OpFn::Write(Value::Int(7))));
+    h.advance(ms(100));
+    let fx = h.fire(ATTEMPT_TIMER);
+    let [a, b] = attempt_over();
+    assert_eq!(fx.0, [a, b, complete(0, Outcome::Info, None)]);
+    h.advance(ms(50));
+    let fx = h.deliver(LOCK_SERVER, grant(C1, 1, 9, ms(500)));
+    assert_eq!(fx.0, [send(LOCK_SERVER, Msg::Release { token: 9 })]);
+    assert_eq!(h.node.role(), "client");
 }
 
 #[test]
 fn a_read_goes_straight_to_storage_without_the_lock() {
-    let mut disk = Disk::default();
-    let mut c = client();
-    let get = Request {
-        id: OpId(4),
-        key: "k2".into(),
-        f: OpFn::Read,
-    };
-    let fx = step(&mut c, C1, 0, &mut disk, |c, ctx| c.on_request(ctx, get));
+    let mut h = node(C1);
+    let fx = h.request(request(4, "k2", OpFn::Read));
+    let (id, key) = (rid(C1, 1), "k2".to_string());
     assert_eq!(
-        fx[1],
-        "Send { to: NodeId(1), msg: Read { id: 2.0#1, key: \"k2\" } }"
+        fx.0,
+        [
+            set(ATTEMPT_TIMER, ms(100)),
+            send(STORAGE, Msg::Read { id, key })
+        ]
     );
-    let fx = step(&mut c, C1, ms(3), &mut disk, |c, ctx| {
-        c.on_message(
-            ctx,
-            STORAGE,
-            Msg::ReadReply {
-                id: rid(C1, 1),
-                value: Value::Int(5),
-            },
-        )
-    });
-    assert_eq!(
-        fx[2],
-        "Complete { op: OpId(4), outcome: Ok, output: Some(Int(5)), served: true, found_other: false }"
-    );
+    h.advance(ms(3));
+    let value = Value::Int(5);
+    let fx = h.deliver(STORAGE, Msg::ReadReply { id, value });
+    let [a, b] = attempt_over();
+    assert_eq!(fx.0, [a, b, complete(4, Outcome::Ok, Some(Value::Int(5)))]);
 }
 
 // ----- the invariants -----
@@ -538,10 +461,7 @@ fn accepted(fencing: bool, writes: &[(Token, NodeId)]) -> Storage {
 
 #[test]
 fn an_older_holders_write_after_a_newer_holders_breaks_mutual_exclusion() {
-    let mut p = service_with(Params {
-        fencing: false,
-        ..Params::default()
-    });
+    let mut p = service_with(unfenced());
     let ok = table(
         granted(&[(1, C1), (2, C2)]),
         accepted(false, &[(1, C1), (2, C2)]),
@@ -586,13 +506,17 @@ fn a_reissued_token_breaks_token_monotonicity_across_a_restart() {
     );
 }
 
+// ----- the node enum -----
+
 #[test]
-fn the_node_table_dispatches_to_each_kind_of_node() {
+fn each_node_reports_its_role_and_the_summary_names_every_measure() {
     let p = service();
-    let c = cluster();
-    let disk = Disk::default();
-    let roles: Vec<&str> = (0..4)
-        .map(|i| p.build(NodeId(i), &c, &disk).role())
+    let (c, disk) = (cluster(), Disk::default());
+    let nodes: Vec<Option<LockNode>> = (0..4)
+        .map(|i| Some(p.build(NodeId(i), &c, &disk)))
         .collect();
+    let roles: Vec<&str> = nodes.iter().flatten().map(|n| n.role()).collect();
     assert_eq!(roles, ["lock-server", "storage", "client", "client"]);
+    let names: Vec<String> = p.summary(&nodes).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, MEASURES);
 }
