@@ -35,16 +35,17 @@ fn service() -> LockService {
     service_with(Params::default())
 }
 
-/// Node `me`, built by the protocol from `disk` (and rebuilt from what of it
-/// survives a restart), at time 0 with perfect clocks.
-fn node_on(me: NodeId, disk: Disk, params: Params) -> Harness<LockNode> {
-    Harness::build_on(cluster(), me, disk, move |cluster, id, disk| {
+/// Node `me` of the lock service with `params`, built by the protocol as a
+/// run builds it (and rebuilt from what of its disk survives a restart), at
+/// time 0 with perfect clocks.
+fn node_with(me: NodeId, params: Params) -> Harness<LockNode> {
+    Harness::build(cluster(), me, move |cluster, id, disk| {
         service_with(params.clone()).build(id, cluster, disk)
     })
 }
 
 fn node(me: NodeId) -> Harness<LockNode> {
-    node_on(me, Disk::default(), Params::default())
+    node_with(me, Params::default())
 }
 
 fn rid(client: NodeId, seq: u64) -> RequestId {
@@ -266,7 +267,7 @@ fn with_fencing_the_storage_refuses_a_token_older_than_one_it_accepted() {
 
 #[test]
 fn without_fencing_the_storage_takes_the_older_token_over_the_newer_write() {
-    let mut h = node_on(STORAGE, Disk::default(), unfenced());
+    let mut h = node_with(STORAGE, unfenced());
     h.deliver(C2, put(C2, 1, 4, 40));
     let fx = h.deliver(C1, put(C1, 1, 3, 30));
     assert_eq!(fx.0, [send(C1, reply(C1, 1, WriteResult::Applied))]);
