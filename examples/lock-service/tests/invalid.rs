@@ -46,3 +46,15 @@ fn any_number_of_servers_but_two_is_refused_on_servers() {
         "{e}"
     );
 }
+
+#[test]
+fn a_trigger_on_an_unknown_message_kind_is_refused_with_the_kinds_message_wrote() {
+    let e = error(
+        "when = { event = \"role\", role = \"holder\" }",
+        "when = { event = \"send\", kind = \"Grantt\" }",
+    );
+    assert!(
+        e.starts_with("error: bad.toml:38:33: when: unknown message kind `Grantt`: this protocol's message kinds are \"Acquire\", \"Grant\", \"Release\", \"Write\", \"WriteReply\", \"Read\", \"ReadReply\""),
+        "{e}"
+    );
+}
