@@ -1,7 +1,8 @@
 //! A bad `[system]` table is refused with the file, line and column, what
 //! is wrong and what would be valid: by serde for an unknown key (placed by
 //! the TOML parser), by `Spec::new` for a value out of range (placed on the
-//! key by the registry).
+//! key by the registry); and a fault trigger on a message kind the protocol
+//! does not have, by the list `sim::message!` wrote (`Msg::KINDS`).
 
 use chaoslab::sim::registry::Register;
 use chaoslab::Registry;
