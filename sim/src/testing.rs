@@ -514,7 +514,7 @@ mod tests {
         }
         fn on_message(&mut self, ctx: &mut Ctx<Note>, from: NodeId, msg: Note) {
             ctx.disk().put(("n", msg.0), msg.0);
-            if msg.0 & 1 == 0 {
+            if msg.0 % 2 == 0 {
                 ctx.disk().sync();
             }
             self.seen.push(msg.0);

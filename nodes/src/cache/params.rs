@@ -266,7 +266,7 @@ impl Params {
         crate::check_period("rate_window", self.rate_window, "", "100ms")?;
         // The peak and the per-second series are read as requests per
         // second: a window must tile a second exactly.
-        if !secs(1).is_multiple_of(self.rate_window) {
+        if secs(1) % self.rate_window != 0 {
             return Err((
                 "rate_window",
                 format!(
@@ -275,7 +275,7 @@ impl Params {
                 ),
             ));
         }
-        if !self.measure_after.is_multiple_of(self.rate_window) {
+        if self.measure_after % self.rate_window != 0 {
             return Err((
                 "measure_after",
                 format!(

@@ -386,7 +386,7 @@ fn search<M: Model>(
 pub fn show_bytes(b: u64) -> String {
     const GIB: u64 = 1 << 30;
     const MIB: u64 = 1 << 20;
-    if b >= GIB && b.is_multiple_of(GIB) {
+    if b >= GIB && b % GIB == 0 {
         format!("{} GiB", b / GIB)
     } else if b >= MIB {
         format!("{} MiB", b / MIB)

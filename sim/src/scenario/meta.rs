@@ -168,7 +168,7 @@ pub fn fmt_size(bytes: u64) -> String {
         ("MiB", 1 << 20),
         ("KiB", 1 << 10),
     ] {
-        if bytes >= scale && bytes.is_multiple_of(scale) {
+        if bytes >= scale && bytes % scale == 0 {
             return format!("{}{unit}", bytes / scale);
         }
     }
