@@ -277,7 +277,7 @@ macro_rules! node_enum {
 ///     #[derive(Clone, Debug, PartialEq)]
 ///     pub enum Msg {
 ///         Request { id: RequestId, f: OpFn } as "Write" if [
-///             Msg::Request { f: OpFn::Read, .. } => "Read",
+///             { f: OpFn::Read, .. } => "Read",
 ///         ],
 ///         Tree { leaves: Vec<u64> } as "MerkleTree",
 ///         Reply { id: RequestId },
@@ -290,14 +290,21 @@ macro_rules! node_enum {
 /// ```
 ///
 /// A variant's kind is its name, or the literal after `as`. `if [...]` lists
-/// finer kinds for some of its values: the first pattern (with its guard)
-/// that matches names the kind; `KINDS` lists them before the variant's own.
+/// finer kinds for some of its values: each is the variant's fields as a
+/// pattern (`{ f: OpFn::Read, .. }`, or `(0, _)` for a tuple variant), with an
+/// optional guard; the macro puts `Msg::Variant` in front, so a finer kind
+/// cannot name another variant by mistake. The first that matches names the
+/// kind; `KINDS` lists them before the variant's own.
 ///
-/// **Beware:** a finer kind's pattern is a whole pattern, and it is only tried
-/// on values of the variant it is listed under. A pattern that names another
-/// variant (`Request { .. } if [Msg::Reply { .. } => "X"]`, a copy-paste slip)
-/// compiles and never matches: `"X"` is then listed in `KINDS` but never
-/// returned. Always write the variant's own name in its patterns.
+/// ```compile_fail
+/// sim::message! {
+///     #[derive(Clone, Debug)]
+///     pub enum Msg {
+///         Ask { n: u64 } if [Msg::Reply { .. } => "Odd"],
+///         Reply,
+///     }
+/// }
+/// ```
 #[macro_export]
 macro_rules! message {
     (@name $var:ident) => { ::core::stringify!($var) };
@@ -310,7 +317,7 @@ macro_rules! message {
                 $(#[$vmeta:meta])*
                 $var:ident $({ $($sfield:tt)* })? $(( $($tfield:tt)* ))?
                 $(as $kind:literal)?
-                $(if [ $($pat:pat $(if $guard:expr)? => $fine:literal),* $(,)? ])?
+                $(if [ $($fields:tt $(if $guard:expr)? => $fine:literal),* $(,)? ])?
             ),* $(,)?
         }
     ) => {
@@ -330,7 +337,7 @@ macro_rules! message {
             fn kind(&self) -> &'static str {
                 match self {
                     $($name::$var { .. } => {
-                        $($(if ::core::matches!(self, $pat $(if $guard)?) {
+                        $($(if ::core::matches!(self, $name::$var $fields $(if $guard)?) {
                             return $fine;
                         })*)?
                         $crate::message!(@name $var $($kind)?)
@@ -355,10 +362,10 @@ mod tests {
         #[derive(Clone, Debug, PartialEq)]
         pub enum Msg {
             Ask { n: u64 } as "Question" if [
-                Msg::Ask { n: 0, .. } => "Hello",
-                Msg::Ask { n, .. } if *n > 100 => "BigQuestion",
+                { n: 0 } => "Hello",
+                { n, .. } if *n > 100 => "BigQuestion",
             ],
-            Answer(u64),
+            Answer(u64) if [(7) => "Seven"],
             Bye,
         }
     }
@@ -442,12 +449,13 @@ mod tests {
     fn a_message_kind_is_its_variant_name_or_the_first_finer_kind_that_matches() {
         assert_eq!(
             Msg::KINDS,
-            &["Hello", "BigQuestion", "Question", "Answer", "Bye"]
+            &["Hello", "BigQuestion", "Question", "Seven", "Answer", "Bye"]
         );
         assert_eq!(Msg::Ask { n: 0 }.kind(), "Hello");
         assert_eq!(Msg::Ask { n: 101 }.kind(), "BigQuestion");
         assert_eq!(Msg::Ask { n: 7 }.kind(), "Question");
         assert_eq!(Msg::Answer(3).kind(), "Answer");
+        assert_eq!(Msg::Answer(7).kind(), "Seven");
         assert_eq!(Msg::Bye.kind(), "Bye");
     }
 
@@ -537,7 +545,7 @@ mod hygiene {
     crate::message! {
         #[derive(Clone, Debug, PartialEq)]
         pub enum Msg {
-            Set { mode: Mode } if [Msg::Set { mode: Some, .. } => "SetSome"],
+            Set { mode: Mode } if [{ mode: Some } => "SetSome"],
         }
     }
 
