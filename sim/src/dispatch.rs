@@ -6,16 +6,6 @@
 //! and the list of every kind it can return (`Msg::KINDS`), so that the list
 //! fault triggers are checked against cannot drift from the messages.
 
-use crate::scenario::{key_span, Scenario, ScenarioError};
-
-/// A protocol's refusal of its `[system]` parameters, placed at the line of
-/// `field` (the file's start when the file leaves the field out):
-/// `[system] MESSAGE`. Every protocol's `from_scenario` refuses this way.
-pub fn system_error(s: &Scenario, field: &str, message: &str) -> ScenarioError {
-    let span = key_span(&s.source, "system", field).unwrap_or(0..0);
-    ScenarioError::at(&s.file, &s.source, span, format!("[system] {message}"))
-}
-
 /// Declares a node enum and its `Node` impl.
 ///
 /// ```
