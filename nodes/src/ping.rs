@@ -7,7 +7,6 @@
 use serde::Deserialize;
 use sim::node::{Cluster, Ctx, Disk, Node, NodeId, Request, Status, TimerId};
 use sim::protocol::Protocol;
-use sim::scenario::{parse_system, Scenario, ScenarioError};
 
 pub const ROLES: &[&str] = &["pinger"];
 
@@ -41,13 +40,7 @@ pub struct Ping {
     pub params: Params,
 }
 
-impl Ping {
-    pub fn from_scenario(s: &Scenario) -> Result<Ping, ScenarioError> {
-        Ok(Ping {
-            params: parse_system(s)?,
-        })
-    }
-}
+impl Ping {}
 
 pub struct Pinger {
     in_flight: u32,

@@ -6,27 +6,54 @@
 //! and the list of every kind it can return (`Msg::KINDS`), so that the list
 //! fault triggers are checked against cannot drift from the messages.
 
-use crate::scenario::{key_span, Scenario, ScenarioError};
-
-/// A protocol's refusal of its `[system]` parameters, placed at the line of
-/// `field` (the file's start when the file leaves the field out):
-/// `[system] MESSAGE`. Every protocol's `from_scenario` refuses this way.
-pub fn system_error(s: &Scenario, field: &str, message: &str) -> ScenarioError {
-    let span = key_span(&s.source, "system", field).unwrap_or(0..0);
-    ScenarioError::at(&s.file, &s.source, span, format!("[system] {message}"))
-}
-
 /// Declares a node enum and its `Node` impl.
 ///
-/// ```ignore
+/// ```
+/// use sim::node::{Ctx, NodeId, Request, Status, TimerId};
+///
+/// sim::message! {
+///     #[derive(Clone, Debug, PartialEq)]
+///     pub enum Msg {
+///         Ping,
+///         Pong,
+///     }
+/// }
+///
+/// #[derive(Clone, Debug)]
+/// pub struct Server { leader: bool }
+/// impl Server {
+///     fn on_start(&mut self, _ctx: &mut Ctx<Msg>) {}
+///     fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, _msg: Msg) {
+///         ctx.send(from, Msg::Pong);
+///     }
+///     fn on_timer(&mut self, _ctx: &mut Ctx<Msg>, _timer: TimerId) {}
+///     fn role_name(&self) -> &'static str { if self.leader { "leader" } else { "follower" } }
+///     fn status(&self) -> Status { Status { role: self.role_name(), fields: vec![] } }
+/// }
+///
+/// #[derive(Clone, Debug)]
+/// pub struct Client;
+/// impl Client {
+///     fn on_request(&mut self, ctx: &mut Ctx<Msg>, _req: Request) {
+///         ctx.send(NodeId(0), Msg::Ping);
+///     }
+///     fn on_message(&mut self, _ctx: &mut Ctx<Msg>, _from: NodeId, _msg: Msg) {}
+///     fn on_timer(&mut self, _ctx: &mut Ctx<Msg>, _timer: TimerId) {}
+///     fn status(&self) -> Status { Status { role: "client", fields: vec![] } }
+/// }
+///
 /// sim::node_enum! {
-///     /// A Raft server or a Raft client.
+///     /// A server or a client.
 ///     #[derive(Clone, Debug)]
-///     pub enum RaftNode: Msg {
-///         Server(Server) { role: |s| s.role().name(), start, get as_server, get_mut as_server_mut },
+///     pub enum PingNode: Msg {
+///         Server(Server) { role: |s| s.role_name(), start, get as_server, get_mut as_server_mut },
 ///         Client(Client) { role: |_| "client", requests, get as_client },
 ///     }
 /// }
+///
+/// let node = PingNode::Server(Server { leader: true });
+/// assert_eq!(sim::node::Node::role(&node), "leader");
+/// assert!(node.as_client().is_none());
 /// ```
 ///
 /// Each variant wraps one type and says, after `role:` (a closure from
@@ -37,11 +64,73 @@ pub fn system_error(s: &Scenario, field: &str, message: &str) -> ScenarioError {
 ///   `no_sender`;
 /// - `start`: it has `on_start(ctx)` (otherwise starting does nothing);
 /// - `requests`: it is a client, with `on_request(ctx, req)`; the kernel hands
-///   requests to clients only, so any other variant asserts it never gets one;
+///   requests to clients only, so any other variant panics if it gets one
+///   (`Server was handed a client request`);
 /// - `get NAME` / `get_mut NAME`: generate `fn NAME(&self) -> Option<&Type>`
 ///   (or `&mut`) returning the variant's value.
+///
+/// Any other flag, a misspelt one included, is a compile error naming it:
+///
+/// ```compile_fail
+/// # use sim::node::{Ctx, Status, TimerId, NodeId};
+/// # sim::message! { #[derive(Clone, Debug)] pub enum Msg { Ping } }
+/// # pub struct Server;
+/// # impl Server {
+/// #     fn on_start(&mut self, _ctx: &mut Ctx<Msg>) {}
+/// #     fn on_message(&mut self, _ctx: &mut Ctx<Msg>, _from: NodeId, _msg: Msg) {}
+/// #     fn on_timer(&mut self, _ctx: &mut Ctx<Msg>, _timer: TimerId) {}
+/// #     fn status(&self) -> Status { Status::default() }
+/// # }
+/// sim::node_enum! {
+///     pub enum Node: Msg {
+///         Server(Server) { role: |_| "server", strat },
+///     }
+/// }
+/// ```
+///
+/// and so is `get` (or `get_mut`) without a name:
+///
+/// ```compile_fail
+/// # use sim::node::{Ctx, Status, TimerId, NodeId};
+/// # sim::message! { #[derive(Clone, Debug)] pub enum Msg { Ping } }
+/// # pub struct Server;
+/// # impl Server {
+/// #     fn on_start(&mut self, _ctx: &mut Ctx<Msg>) {}
+/// #     fn on_message(&mut self, _ctx: &mut Ctx<Msg>, _from: NodeId, _msg: Msg) {}
+/// #     fn on_timer(&mut self, _ctx: &mut Ctx<Msg>, _timer: TimerId) {}
+/// #     fn status(&self) -> Status { Status::default() }
+/// # }
+/// sim::node_enum! {
+///     pub enum Node: Msg {
+///         Server(Server) { role: |_| "server", start, get },
+///     }
+/// }
+/// ```
+///
+/// (The same example with `start` in place of `strat`, or `get server`, compiles.)
 #[macro_export]
 macro_rules! node_enum {
+    // The flags: one rule each, and anything else is an error.
+    (@check) => {};
+    (@check start $(, $($rest:tt)*)?) => { $crate::node_enum!(@check $($($rest)*)?); };
+    (@check requests $(, $($rest:tt)*)?) => { $crate::node_enum!(@check $($($rest)*)?); };
+    (@check no_sender $(, $($rest:tt)*)?) => { $crate::node_enum!(@check $($($rest)*)?); };
+    (@check get $acc:ident $(, $($rest:tt)*)?) => { $crate::node_enum!(@check $($($rest)*)?); };
+    (@check get_mut $acc:ident $(, $($rest:tt)*)?) => { $crate::node_enum!(@check $($($rest)*)?); };
+    (@check get $(, $($rest:tt)*)?) => {
+        ::core::compile_error!("node_enum!: `get` needs a name: `get NAME`");
+    };
+    (@check get_mut $(, $($rest:tt)*)?) => {
+        ::core::compile_error!("node_enum!: `get_mut` needs a name: `get_mut NAME`");
+    };
+    (@check $other:tt $($rest:tt)*) => {
+        ::core::compile_error!(::core::concat!(
+            "node_enum!: unknown flag `",
+            ::core::stringify!($other),
+            "`; the flags are start, requests, no_sender, get NAME, get_mut NAME"
+        ));
+    };
+
     (@start $n:ident $ctx:ident;) => {{}};
     (@start $n:ident $ctx:ident; start $($rest:ident)*) => { $n.on_start($ctx) };
     (@start $n:ident $ctx:ident; $other:ident $($rest:ident)*) => {
@@ -56,31 +145,33 @@ macro_rules! node_enum {
         $crate::node_enum!(@message $n $ctx $from $msg; $($rest)*)
     };
 
-    (@request $n:ident $ctx:ident $req:ident;) => {
-        debug_assert!(false, "a server was handed a client request")
+    (@request $var:ident $n:ident $ctx:ident $req:ident;) => {
+        ::core::unreachable!("{} was handed a client request", ::core::stringify!($var))
     };
-    (@request $n:ident $ctx:ident $req:ident; requests $($rest:ident)*) => { $n.on_request($ctx, $req) };
-    (@request $n:ident $ctx:ident $req:ident; $other:ident $($rest:ident)*) => {
-        $crate::node_enum!(@request $n $ctx $req; $($rest)*)
+    (@request $var:ident $n:ident $ctx:ident $req:ident; requests $($rest:ident)*) => {
+        $n.on_request($ctx, $req)
+    };
+    (@request $var:ident $n:ident $ctx:ident $req:ident; $other:ident $($rest:ident)*) => {
+        $crate::node_enum!(@request $var $n $ctx $req; $($rest)*)
     };
 
     (@get $name:ident $var:ident $ty:ty;) => {};
     (@get $name:ident $var:ident $ty:ty; get $acc:ident $(, $($rest:tt)*)?) => {
         #[allow(unreachable_patterns, dead_code)]
-        pub fn $acc(&self) -> Option<&$ty> {
+        pub fn $acc(&self) -> ::core::option::Option<&$ty> {
             match self {
-                $name::$var(n) => Some(n),
-                _ => None,
+                $name::$var(n) => ::core::option::Option::Some(n),
+                _ => ::core::option::Option::None,
             }
         }
         $crate::node_enum!(@get $name $var $ty; $($($rest)*)?);
     };
     (@get $name:ident $var:ident $ty:ty; get_mut $acc:ident $(, $($rest:tt)*)?) => {
         #[allow(unreachable_patterns, dead_code)]
-        pub fn $acc(&mut self) -> Option<&mut $ty> {
+        pub fn $acc(&mut self) -> ::core::option::Option<&mut $ty> {
             match self {
-                $name::$var(n) => Some(n),
-                _ => None,
+                $name::$var(n) => ::core::option::Option::Some(n),
+                _ => ::core::option::Option::None,
             }
         }
         $crate::node_enum!(@get $name $var $ty; $($($rest)*)?);
@@ -98,6 +189,8 @@ macro_rules! node_enum {
             ),* $(,)?
         }
     ) => {
+        $($crate::node_enum!(@check $($flag $($acc)?),*);)*
+
         $(#[$meta])*
         $vis enum $name {
             $($(#[$vmeta])* $var($ty),)*
@@ -138,7 +231,7 @@ macro_rules! node_enum {
             #[allow(unused_variables)]
             fn on_request(&mut self, ctx: &mut $crate::node::Ctx<$msg>, req: $crate::node::Request) {
                 match self {
-                    $($name::$var(n) => $crate::node_enum!(@request n ctx req; $($flag)*),)*
+                    $($name::$var(n) => $crate::node_enum!(@request $var n ctx req; $($flag)*),)*
                 }
             }
 
@@ -163,25 +256,48 @@ macro_rules! node_enum {
 /// Declares a message enum, its `Message::kind` and `KINDS`, every kind it
 /// can return in order.
 ///
-/// ```ignore
+/// ```
+/// use sim::history::OpFn;
+/// use sim::node::Message;
+///
+/// #[derive(Clone, Debug, PartialEq)]
+/// pub struct RequestId(u64);
+///
 /// sim::message! {
 ///     #[derive(Clone, Debug, PartialEq)]
 ///     pub enum Msg {
 ///         Request { id: RequestId, f: OpFn } as "Write" if [
-///             Msg::Request { f: OpFn::Read, .. } => "Read",
+///             { f: OpFn::Read, .. } => "Read",
 ///         ],
 ///         Tree { leaves: Vec<u64> } as "MerkleTree",
 ///         Reply { id: RequestId },
 ///     }
 /// }
+///
+/// assert_eq!(Msg::KINDS, &["Read", "Write", "MerkleTree", "Reply"]);
+/// assert_eq!(Msg::Request { id: RequestId(1), f: OpFn::Read }.kind(), "Read");
+/// assert_eq!(Msg::Tree { leaves: vec![] }.kind(), "MerkleTree");
 /// ```
 ///
 /// A variant's kind is its name, or the literal after `as`. `if [...]` lists
-/// finer kinds for some of its values: the first pattern (with its guard)
-/// that matches names the kind; `KINDS` lists them before the variant's own.
+/// finer kinds for some of its values: each is the variant's fields as a
+/// pattern (`{ f: OpFn::Read, .. }`, or `(0, _)` for a tuple variant), with an
+/// optional guard; the macro puts `Msg::Variant` in front, so a finer kind
+/// cannot name another variant by mistake. The first that matches names the
+/// kind; `KINDS` lists them before the variant's own.
+///
+/// ```compile_fail
+/// sim::message! {
+///     #[derive(Clone, Debug)]
+///     pub enum Msg {
+///         Ask { n: u64 } if [Msg::Reply { .. } => "Odd"],
+///         Reply,
+///     }
+/// }
+/// ```
 #[macro_export]
 macro_rules! message {
-    (@name $var:ident) => { stringify!($var) };
+    (@name $var:ident) => { ::core::stringify!($var) };
     (@name $var:ident $kind:literal) => { $kind };
 
     (
@@ -191,7 +307,7 @@ macro_rules! message {
                 $(#[$vmeta:meta])*
                 $var:ident $({ $($sfield:tt)* })? $(( $($tfield:tt)* ))?
                 $(as $kind:literal)?
-                $(if [ $($pat:pat $(if $guard:expr)? => $fine:literal),* $(,)? ])?
+                $(if [ $($fields:tt $(if $guard:expr)? => $fine:literal),* $(,)? ])?
             ),* $(,)?
         }
     ) => {
@@ -201,7 +317,7 @@ macro_rules! message {
         }
 
         impl $name {
-            /// Every kind [`Message::kind`](sim::node::Message::kind) returns.
+            /// Every kind `Message::kind` returns.
             pub const KINDS: &'static [&'static str] = &[
                 $($($($fine,)*)? $crate::message!(@name $var $($kind)?),)*
             ];
@@ -211,7 +327,7 @@ macro_rules! message {
             fn kind(&self) -> &'static str {
                 match self {
                     $($name::$var { .. } => {
-                        $($(if matches!(self, $pat $(if $guard)?) {
+                        $($(if ::core::matches!(self, $name::$var $fields $(if $guard)?) {
                             return $fine;
                         })*)?
                         $crate::message!(@name $var $($kind)?)
@@ -236,10 +352,10 @@ mod tests {
         #[derive(Clone, Debug, PartialEq)]
         pub enum Msg {
             Ask { n: u64 } as "Question" if [
-                Msg::Ask { n: 0, .. } => "Hello",
-                Msg::Ask { n, .. } if *n > 100 => "BigQuestion",
+                { n: 0 } => "Hello",
+                { n, .. } if *n > 100 => "BigQuestion",
             ],
-            Answer(u64),
+            Answer(u64) if [(7) => "Seven"],
             Bye,
         }
     }
@@ -323,12 +439,13 @@ mod tests {
     fn a_message_kind_is_its_variant_name_or_the_first_finer_kind_that_matches() {
         assert_eq!(
             Msg::KINDS,
-            &["Hello", "BigQuestion", "Question", "Answer", "Bye"]
+            &["Hello", "BigQuestion", "Question", "Seven", "Answer", "Bye"]
         );
         assert_eq!(Msg::Ask { n: 0 }.kind(), "Hello");
         assert_eq!(Msg::Ask { n: 101 }.kind(), "BigQuestion");
         assert_eq!(Msg::Ask { n: 7 }.kind(), "Question");
         assert_eq!(Msg::Answer(3).kind(), "Answer");
+        assert_eq!(Msg::Answer(7).kind(), "Seven");
         assert_eq!(Msg::Bye.kind(), "Bye");
     }
 
@@ -376,7 +493,75 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(expected = "Server was handed a client request")]
+    fn a_variant_without_requests_panics_when_handed_one_even_in_release() {
+        let mut server = TestNode::Server(Server::default());
+        let req = Request {
+            id: OpId(0),
+            key: "k".into(),
+            f: OpFn::Read,
+        };
+        step(&mut server, |n, ctx| n.on_request(ctx, req));
+    }
+
+    #[test]
     fn a_node_id_displays_its_index() {
         assert_eq!(NodeId(3).to_string(), "#3");
+    }
+}
+
+/// The macros name `Option`, `Some`, `None` and `matches!` by their full
+/// paths: a caller whose scope shadows them (here a `Mode` with variants
+/// `None` and `Some`, and a `matches!` of its own) still compiles.
+#[cfg(test)]
+mod hygiene {
+    #![allow(dead_code)]
+    use crate::node::{Ctx, Message, NodeId, Status, TimerId};
+
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub enum Mode {
+        None,
+        Some,
+    }
+    use Mode::*;
+
+    #[allow(unused_macros)]
+    macro_rules! matches {
+        ($($t:tt)*) => {
+            ::core::compile_error!("the caller's matches! was used")
+        };
+    }
+
+    crate::message! {
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Msg {
+            Set { mode: Mode } if [{ mode: Some } => "SetSome"],
+        }
+    }
+
+    #[derive(Debug)]
+    pub struct Server(Mode);
+    impl Server {
+        fn on_message(&mut self, _ctx: &mut Ctx<Msg>, _from: NodeId, _msg: Msg) {}
+        fn on_timer(&mut self, _ctx: &mut Ctx<Msg>, _timer: TimerId) {}
+        fn status(&self) -> Status {
+            Status::default()
+        }
+    }
+
+    crate::node_enum! {
+        #[derive(Debug)]
+        pub enum HygieneNode: Msg {
+            Server(Server) { role: |_| "server", get server, get_mut server_mut },
+        }
+    }
+
+    #[test]
+    fn the_macros_do_not_resolve_prelude_names_at_the_call_site() {
+        let mut node = HygieneNode::Server(Server(None));
+        assert_eq!(node.server().map(|s| s.0), Option::Some(None));
+        assert!(node.server_mut().is_some());
+        assert_eq!(Msg::Set { mode: Some }.kind(), "SetSome");
+        assert_eq!(Msg::Set { mode: None }.kind(), "Set");
     }
 }

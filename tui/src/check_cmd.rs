@@ -109,16 +109,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-fn replay_command(args: &CheckArgs) -> String {
+fn replay_command(program: &str, args: &CheckArgs) -> String {
     format!(
-        "chaoslab check {} --model {}",
+        "{program} check {} --model {}",
         args.file.display(),
         args.model
     )
 }
 
 /// Runs `chaoslab check`; returns the process exit code.
-pub fn run(args: &CheckArgs) -> i32 {
+/// `program` names the command line in the commands it prints.
+pub fn run(program: &str, args: &CheckArgs) -> i32 {
     let text = match std::fs::read(&args.file) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
@@ -220,11 +221,14 @@ pub fn run(args: &CheckArgs) -> i32 {
     match lin.verdict {
         Verdict::Linearizable => EXIT_LINEARIZABLE,
         Verdict::NotLinearizable { .. } => {
-            eprintln!("not linearizable; reproduce with: {}", replay_command(args));
+            eprintln!(
+                "not linearizable; reproduce with: {}",
+                replay_command(program, args)
+            );
             EXIT_NOT_LINEARIZABLE
         }
         Verdict::Unknown { cause, .. } => {
-            eprintln!("{}", unknown_hint(args, cause));
+            eprintln!("{}", unknown_hint(program, args, cause));
             EXIT_UNKNOWN
         }
     }
@@ -232,8 +236,8 @@ pub fn run(args: &CheckArgs) -> i32 {
 
 /// What to do about an undecided verdict: the flag that raises the limit that
 /// actually stopped the search.
-fn unknown_hint(args: &CheckArgs, cause: UnknownCause) -> String {
-    let replay = replay_command(args);
+fn unknown_hint(program: &str, args: &CheckArgs, cause: UnknownCause) -> String {
+    let replay = replay_command(program, args);
     match cause {
         UnknownCause::Steps => format!(
             "undecided: the step budget (--max-steps {}) ran out; retry with a larger one: {replay} --max-steps {}",

@@ -86,7 +86,7 @@ pub fn main(registry: Registry) -> i32 {
         ),
         Some(Command::Run(args)) => run_cmd::run(r, &args),
         Some(Command::List) => list(r),
-        Some(Command::Check(args)) => check_cmd::run(&args),
+        Some(Command::Check(args)) => check_cmd::run(&r.program_name(), &args),
         Some(Command::Sweep(args)) => sweep::run(r, &args),
         Some(Command::Shrink(args)) => shrink::run(r, &args),
         Some(Command::Bench(args)) => bench::run(r, &args),
@@ -126,7 +126,8 @@ fn list(registry: &Registry) -> i32 {
         println!("{:<width$}  {description}", l.name);
     }
     if let Some(default) = registry.default_scenario() {
-        println!("\nRun one with `chaoslab run NAME` (e.g. `chaoslab run {default}`).");
+        let program = registry.program_name();
+        println!("\nRun one with `{program} run NAME` (e.g. `{program} run {default}`).");
     }
     exit::PASS
 }

@@ -50,7 +50,13 @@ pub fn run(registry: &crate::Registry, args: &ClusterArgs) -> i32 {
         budget: args.budget.clone(),
     };
     match real(registry, &scenario, seed, args) {
-        Ok(out) => crate::run_cmd::report_and_exit(&scenario, &out, &run_args, seed),
+        Ok(out) => crate::run_cmd::report_and_exit(
+            &registry.program_name(),
+            &scenario,
+            &out,
+            &run_args,
+            seed,
+        ),
         Err(e) => {
             eprintln!("{e}");
             exit::BAD_INPUT

@@ -36,6 +36,8 @@ pub struct Registry {
     folders: Vec<PathBuf>,
     #[cfg(feature = "madsim")]
     drives: Vec<(&'static str, Drive)>,
+    /// The program name set with [`Registry::program`].
+    program: Option<String>,
 }
 
 /// A scenario the registry lists: its short name (`raft/leader-partition`),
@@ -84,6 +86,40 @@ impl Registry {
     pub fn scenarios(&mut self, folder: impl Into<PathBuf>) -> &mut Self {
         self.folders.push(folder.into());
         self
+    }
+
+    /// Names the program in every command the command line prints for the
+    /// user to run: the report's replay line, `sweep`'s "replay the first
+    /// failure", `shrink`'s messages and the shrunk file's header, `list`'s
+    /// hint (`lock-service run lock/zombie --seed 3`).
+    ///
+    /// Without it the name is the file name of the running executable (the
+    /// first of `std::env::args_os()`, without `.exe`): `chaoslab` for
+    /// chaoslab's own binary, your binary's name for yours, whatever you
+    /// rename it to. Only when the process gives no name is it `chaoslab`.
+    /// Reports built in-process with `sim::report::Report::build` (tests)
+    /// always name `chaoslab` ([`sim::report::DEFAULT_PROGRAM`]): only the
+    /// command line names its program.
+    pub fn program(&mut self, name: impl Into<String>) -> &mut Self {
+        self.program = Some(name.into());
+        self
+    }
+
+    /// The program name the command line prints: see [`Registry::program`].
+    pub fn program_name(&self) -> String {
+        if let Some(p) = &self.program {
+            return p.clone();
+        }
+        std::env::args_os()
+            .next()
+            .and_then(|a| {
+                Path::new(&a)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
+            .map(|n| n.strip_suffix(".exe").map(str::to_string).unwrap_or(n))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| sim::report::DEFAULT_PROGRAM.to_string())
     }
 
     /// The protocols, as a bare table.
@@ -200,5 +236,28 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
         } else if p.extension().is_some_and(|e| e == "toml") {
             out.push(p);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Registry;
+
+    #[test]
+    fn the_program_name_is_the_one_set_else_the_running_executable() {
+        assert_eq!(
+            Registry::builtin().program("lock-service").program_name(),
+            "lock-service"
+        );
+        let exe = std::env::args_os().next().unwrap();
+        let exe = std::path::Path::new(&exe)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert_eq!(
+            Registry::new().program_name(),
+            exe.strip_suffix(".exe").unwrap_or(&exe)
+        );
     }
 }

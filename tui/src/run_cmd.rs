@@ -123,34 +123,38 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
-    report_and_exit(&scenario, &out, args, seed)
+    report_and_exit(&registry.program_name(), &scenario, &out, args, seed)
 }
 
 /// The command that replays a run on `driver`, from the kernel's `replay`
-/// (`chaoslab run FILE --seed N`), and a note to print after it and its
+/// (`PROGRAM run FILE --seed N`), and a note to print after it and its
 /// flags. The command alone, with budget flags added, is one a user can run.
-fn replay_on(driver: &str, replay: &str) -> (String, &'static str) {
+fn replay_on(program: &str, driver: &str, replay: &str) -> (String, String) {
     match driver {
-        "kernel" => (replay.to_string(), ""),
+        "kernel" => (replay.to_string(), String::new()),
         "cluster" => (
-            replay.replacen("chaoslab run", "chaoslab cluster", 1),
-            " (a real-time run on sockets: rerunning it gives another run; \
-             `chaoslab run` with this seed replays the simulation)",
+            replay.replacen(&format!("{program} run"), &format!("{program} cluster"), 1),
+            format!(
+                " (a real-time run on sockets: rerunning it gives another run; \
+                 `{program} run` with this seed replays the simulation)"
+            ),
         ),
-        d => (format!("{replay} --driver {d}"), ""),
+        d => (format!("{replay} --driver {d}"), String::new()),
     }
 }
 
 /// Writes the trace and history if asked, prints the report, and returns the
 /// exit code: the same for every driver.
 pub fn report_and_exit(
+    program: &str,
     scenario: &sim::scenario::Scenario,
     out: &sim::kernel::RunOutput,
     args: &RunArgs,
     seed: u64,
 ) -> i32 {
     let mut report = Report::build_with(scenario, out, args.budget.for_scenario(scenario));
-    let (replay_without_budget, note) = replay_on(&args.driver, &report.replay);
+    let replay = sim::report::replay_command(program, scenario, seed);
+    let (replay_without_budget, note) = replay_on(program, &args.driver, &replay);
     report.replay = format!("{replay_without_budget}{}{note}", args.budget.flags());
 
     // Written before anything is judged, so a failing run keeps its evidence.
@@ -227,15 +231,19 @@ mod tests {
             check_max_steps: Some(5),
             check_max_memory: None,
         };
-        let (command, note) = replay_on("cluster", "chaoslab run single/normal --seed 3");
+        let (command, note) =
+            replay_on("chaoslab", "cluster", "chaoslab run single/normal --seed 3");
         assert_eq!(command, "chaoslab cluster single/normal --seed 3");
         assert!(note.starts_with(" (a real-time run"));
         assert_eq!(
             budget.decide(&command, "--check-max-steps 50"),
             "chaoslab cluster single/normal --seed 3 --check-max-steps 50"
         );
-        let (command, note) = replay_on("madsim", "chaoslab run x.toml --seed 3");
+        let (command, note) = replay_on("chaoslab", "madsim", "chaoslab run x.toml --seed 3");
         assert_eq!(command, "chaoslab run x.toml --seed 3 --driver madsim");
         assert_eq!(note, "");
+        let (command, note) = replay_on("lock-service", "cluster", "lock-service run z --seed 3");
+        assert_eq!(command, "lock-service cluster z --seed 3");
+        assert!(note.contains("`lock-service run` with this seed"), "{note}");
     }
 }

@@ -31,15 +31,18 @@ pub fn load_in(registry: &Registry, arg: Option<&str>) -> Result<Scenario, LoadE
             Err(e) if std::path::Path::new(a).exists() => {
                 return Err(LoadError(format!("error: cannot read {a}: {e}")))
             }
-            Err(_) => match registry.find(a.trim_end_matches(".toml").trim_start_matches("scenarios/")) {
-                Some(l) => (l.name, l.text),
-                None => {
-                    return Err(LoadError(format!(
-                        "error: no file `{a}` and no bundled scenario by that name\n\
-                         `chaoslab list` shows the bundled scenarios; a path must point to a TOML file"
-                    )))
+            Err(_) => {
+                match registry.find(a.trim_end_matches(".toml").trim_start_matches("scenarios/")) {
+                    Some(l) => (l.name, l.text),
+                    None => {
+                        return Err(LoadError(format!(
+                            "error: no file `{a}` and no bundled scenario by that name\n\
+                         `{} list` shows the bundled scenarios; a path must point to a TOML file",
+                            registry.program_name()
+                        )))
+                    }
                 }
-            },
+            }
         },
     };
     registry

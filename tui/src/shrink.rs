@@ -218,12 +218,13 @@ pub fn run(registry: &Registry, args: &ShrinkArgs) -> i32 {
         .run(&original, seed, TraceMode::Off)
         .expect("checked when loaded");
     let report = Report::build_with(&original, &out, budget);
-    let replay_without_budget = sim::report::replay_command(&original, seed);
+    let program = registry.program_name();
+    let replay_without_budget = sim::report::replay_command(&program, &original, seed);
     let replay = format!("{replay_without_budget}{}", args.budget.flags());
     match report.outcome {
         RunOutcome::Pass => {
             println!(
-                "{} passes with seed {seed}: nothing to shrink. Find a failing seed with `chaoslab sweep {}`.",
+                "{} passes with seed {seed}: nothing to shrink. Find a failing seed with `{program} sweep {}`.",
                 original.meta.name, args.scenario
             );
             return exit::PASS;
@@ -309,7 +310,7 @@ pub fn run(registry: &Registry, args: &ShrinkArgs) -> i32 {
     }
     let mut header = vec![
         format!(
-            "Shrunk by `chaoslab shrink {} --seed {seed}{}` in {} runs.",
+            "Shrunk by `{program} shrink {} --seed {seed}{}` in {} runs.",
             args.scenario,
             args.budget.flags(),
             sh.runs
@@ -379,7 +380,7 @@ pub fn run(registry: &Registry, args: &ShrinkArgs) -> i32 {
     }
     if args.out.is_some() {
         println!(
-            "replay it with:\n  chaoslab run {file} --seed {seed}{}",
+            "replay it with:\n  {program} run {file} --seed {seed}{}",
             args.budget.flags()
         );
     }

@@ -203,10 +203,11 @@ pub fn run(registry: &Registry, args: &SweepArgs) -> i32 {
             shown(seeds)
         );
     }
+    let program = registry.program_name();
     let replay = |seed: u64| {
         format!(
             "{}{}",
-            sim::report::replay_command(&scenario, seed),
+            sim::report::replay_command(&program, &scenario, seed),
             args.budget.flags()
         )
     };
@@ -214,8 +215,10 @@ pub fn run(registry: &Registry, args: &SweepArgs) -> i32 {
         match u.undecided.iter().find_map(|x| x.flag.as_ref()) {
             Some(flag) => println!(
                 "decide the first undecided seed with:\n  {}\nor sweep again with {flag}",
-                args.budget
-                    .decide(&sim::report::replay_command(&scenario, u.seed), flag)
+                args.budget.decide(
+                    &sim::report::replay_command(&program, &scenario, u.seed),
+                    flag
+                )
             ),
             None => println!(
                 "the first undecided seed cannot be decided by a larger budget:\n  {}",

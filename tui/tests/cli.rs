@@ -519,3 +519,69 @@ fn a_trigger_that_never_fired_is_named_in_the_report() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["unfired_triggers"][0]["matched"], 0, "{json}");
 }
+
+/// A binary of another name (a crate built on `chaoslab::main`, here the same
+/// binary under a link named `my-lab`) names itself in every command it
+/// prints, not `chaoslab`.
+#[cfg(unix)]
+#[test]
+fn the_commands_printed_for_the_user_name_the_running_program() {
+    let link = tmp("my-lab");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_chaoslab"), &link).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(&link)
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, _) = run(&["list"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Run one with `my-lab run NAME`"), "{out}");
+    let (_, out, _) = run(&["run", "--seed", "5"]);
+    assert!(out.contains("replay       my-lab run --seed 5"), "{out}");
+    assert!(!out.contains("chaoslab run"), "{out}");
+
+    let scenario = tmp("my-lab-failing.toml");
+    std::fs::write(
+        &scenario,
+        "[meta]\nname = \"too-hopeful\"\nduration = \"5s\"\n[system]\nprotocol = \"single\"\n\
+         [topology]\nservers = 1\nclients = 2\n[[faults]]\nat = \"1s\"\naction = \"crash\"\ntarget = \"n1\"\n\
+         [expect]\nmin_availability_outside_partition = 1.0\n",
+    )
+    .unwrap();
+    let s = scenario.to_str().unwrap();
+    let (code, _, err) = run(&["run", s]);
+    assert_eq!(code, 1);
+    assert!(err.contains(&format!("my-lab run {s} --seed 1")), "{err}");
+    let (code, out, _) = run(&["sweep", s, "--seeds", "1..3", "--jobs", "1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "replay the first failure with:\n  my-lab run {s} --seed "
+        )),
+        "{out}"
+    );
+    let shrunk = tmp("my-lab-shrunk.toml");
+    let (_, out, _) = run(&[
+        "shrink",
+        s,
+        "--seed",
+        "1",
+        "--out",
+        shrunk.to_str().unwrap(),
+    ]);
+    assert!(out.contains("my-lab run "), "{out}");
+    assert!(!out.contains("chaoslab run"), "{out}");
+    let text = std::fs::read_to_string(&shrunk).unwrap();
+    assert!(
+        text.contains(&format!("Shrunk by `my-lab shrink {s} --seed 1")),
+        "{text}"
+    );
+}

@@ -89,8 +89,7 @@ use invariants::Meter;
 use sim::client::ClientConfig;
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{NodeTable, Protocol, Violation};
-use sim::scenario::{key_span, parse_system, Scenario, ScenarioError};
-use sim::time::{fmt_duration, Nanos};
+use sim::time::Nanos;
 
 pub const ROLES: &[&str] = &["database", "cache", "client"];
 
@@ -136,58 +135,6 @@ impl Cache {
             },
         }
     }
-}
-
-/// Reads the parameters from a scenario's `[system]` section.
-pub fn from_scenario(s: &Scenario) -> Result<Cache, ScenarioError> {
-    let params: Params = parse_system(s)?;
-    params.validate().map_err(|(field, message)| {
-        // A field the file leaves out (ttl for early expiration, say) has
-        // no line of its own: point at the section's protocol line instead.
-        let span = key_span(&s.source, "system", field)
-            .or_else(|| key_span(&s.source, "system", "protocol"))
-            .unwrap_or(0..0);
-        ScenarioError::at(&s.file, &s.source, span, format!("[system] {message}"))
-    })?;
-    if params.measure_after > 0 && params.measure_after >= s.meta.duration {
-        return Err(sim::dispatch::system_error(
-            s,
-            "measure_after",
-            &format!(
-                "measure_after = \"{}\" must be before the end of the run (duration = \"{}\"): nothing would be measured",
-                fmt_duration(params.measure_after),
-                fmt_duration(s.meta.duration)
-            ),
-        ));
-    }
-    if s.servers() < 2 {
-        return Err(ScenarioError::at(
-            &s.file,
-            &s.source,
-            s.topology.servers.span(),
-            format!(
-                "protocol \"cache\" needs servers = 2 or more: n1 is the database, n2.. are caches; this scenario asks for servers = {}",
-                s.servers()
-            ),
-        ));
-    }
-    let mix = s.workload.mix.get_ref();
-    if mix.cas > 0.0 || mix.append > 0.0 {
-        let span = key_span(&s.source, "workload", "mix").unwrap_or(s.workload.mix.span());
-        return Err(ScenarioError::at(
-            &s.file,
-            &s.source,
-            span,
-            "[workload] mix: protocol \"cache\" serves get, put and delete; set cas and append to 0"
-                .to_string(),
-        ));
-    }
-    Ok(Cache::new(
-        params,
-        s.servers(),
-        s.workload.client_config(),
-        s.meta.duration,
-    ))
 }
 
 impl Protocol for Cache {

@@ -41,7 +41,7 @@ sim::message! {
             tag: u64,
             value: Value,
             source: Source,
-        } as "Loaded" if [Msg::Value { source: Source::Cache, .. } => "Hit"],
+        } as "Loaded" if [{ source: Source::Cache, .. } => "Hit"],
         /// cache-aside: not here, ask the database. With `leases`, the first
         /// miss of a key gets a lease to fill it; a delete revokes it.
         Miss {

@@ -70,7 +70,6 @@ use std::sync::Arc;
 use sim::client::ClientConfig;
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{NodeTable, Protocol, Violation};
-use sim::scenario::{parse_system, Scenario, ScenarioError};
 use sim::time::Nanos;
 
 pub const ROLES: &[&str] = &["replica", "client"];
@@ -157,13 +156,6 @@ impl Quorum {
             checker: Checker::default(),
         })
     }
-}
-
-/// Reads the parameters from a scenario's `[system]` section.
-pub fn from_scenario(s: &Scenario) -> Result<Quorum, ScenarioError> {
-    let params: Params = parse_system(s)?;
-    Quorum::new(params, s.servers(), s.workload.client_config())
-        .map_err(|(field, message)| sim::dispatch::system_error(s, field, &message))
 }
 
 impl Protocol for Quorum {

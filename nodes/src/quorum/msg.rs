@@ -35,7 +35,7 @@ sim::message! {
             sibs: Vec<Sibling>,
             hint_for: Option<NodeId>,
             repair: bool,
-        } if [Msg::Put { repair: true, .. } => "Repair", Msg::Put { hint_for: Some(_), .. } => "HintedPut"],
+        } if [{ repair: true, .. } => "Repair", { hint_for: Some(_), .. } => "HintedPut"],
         PutAck {
             req: u64,
         },

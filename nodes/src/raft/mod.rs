@@ -63,7 +63,6 @@ pub use server::{Progress, Role, Server};
 use sim::client::{ClientConfig, RetryPolicy};
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{NodeTable, Protocol, Violation};
-use sim::scenario::{parse_system, Scenario, ScenarioError};
 use sim::time::{ms, Nanos};
 
 /// The roles Raft nodes report, which fault targets such as `target = "leader"`
@@ -110,15 +109,6 @@ impl Default for Raft {
             },
         )
     }
-}
-
-/// Reads Raft's parameters from a scenario's `[system]` section.
-pub fn from_scenario(s: &Scenario) -> Result<Raft, ScenarioError> {
-    let params: Params = parse_system(s)?;
-    if let Err((field, message)) = params.validate() {
-        return Err(sim::dispatch::system_error(s, field, &message));
-    }
-    Ok(Raft::new(params, s.workload.client_config()))
 }
 
 impl Protocol for Raft {

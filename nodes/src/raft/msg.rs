@@ -28,12 +28,12 @@ sim::message! {
             last_index: u64,
             last_term: u64,
             pre_vote: bool,
-        } if [Msg::RequestVote { pre_vote: true, .. } => "PreVote"],
+        } if [{ pre_vote: true, .. } => "PreVote"],
         RequestVoteReply {
             term: u64,
             granted: bool,
             pre_vote: bool,
-        } if [Msg::RequestVoteReply { pre_vote: true, .. } => "PreVoteReply"],
+        } if [{ pre_vote: true, .. } => "PreVoteReply"],
         /// Entries after (`prev_index`, `prev_term`), or none for a heartbeat.
         /// `round` numbers the leader's heartbeat rounds, for ReadIndex and leases.
         AppendEntries {

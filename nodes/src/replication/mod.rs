@@ -66,7 +66,6 @@ use std::sync::Arc;
 use sim::client::ClientConfig;
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{NodeTable, Protocol, Violation};
-use sim::scenario::{parse_system, Scenario, ScenarioError};
 use sim::time::Nanos;
 
 pub const ROLES: &[&str] = &["primary", "replica", "monitor", "client"];
@@ -85,23 +84,6 @@ pub struct Replication {
     pub params: Arc<Params>,
     pub client: ClientConfig,
     checker: Checker,
-}
-
-/// Reads the parameters from a scenario's `[system]` section.
-pub fn from_scenario(s: &Scenario) -> Result<Replication, ScenarioError> {
-    let params: Params = parse_system(s)?;
-    if let Err((section, field, message)) = params.validate(s.servers()) {
-        let span = sim::scenario::key_span(&s.source, section, field)
-            .or_else(|| sim::scenario::key_span(&s.source, section, "protocol"))
-            .unwrap_or(0..0);
-        return Err(ScenarioError::at(
-            &s.file,
-            &s.source,
-            span,
-            format!("[{section}] {message}"),
-        ));
-    }
-    Ok(Replication::new(params, s.workload.client_config()))
 }
 
 impl Replication {

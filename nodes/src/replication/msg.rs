@@ -74,7 +74,7 @@ sim::message! {
             f: OpFn,
             /// Read-your-writes routing: serve only once caught up to here.
             min: Option<Pos>,
-        } as "Write" if [Msg::Request { f: OpFn::Read, .. } => "Read"],
+        } as "Write" if [{ f: OpFn::Read, .. } => "Read"],
         Reply {
             id: RequestId,
             /// The `attempt` of the request this answers.
@@ -89,7 +89,7 @@ sim::message! {
             entries: Vec<Entry>,
             commit: u64,
             last: u64,
-        } if [Msg::Append { entries, .. } if entries.is_empty() => "AppendEmpty"],
+        } if [{ entries, .. } if entries.is_empty() => "AppendEmpty"],
         /// `Ack`: the replica holds the primary's log up to `matched`.
         Ack {
             epoch: u64,

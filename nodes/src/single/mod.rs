@@ -35,7 +35,6 @@ use sim::client::{ClientConfig, RequestId};
 use sim::history::{OpFn, Value};
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::Protocol;
-use sim::scenario::{parse_system, Scenario, ScenarioError};
 
 pub const ROLES: &[&str] = &["server"];
 
@@ -82,33 +81,7 @@ pub struct Single {
     pub client: ClientConfig,
 }
 
-impl Single {
-    pub fn from_scenario(s: &Scenario) -> Result<Single, ScenarioError> {
-        let params: Params = parse_system(s)?;
-        if s.servers() != 1 {
-            return Err(ScenarioError::at(
-                &s.file,
-                &s.source,
-                s.topology.servers.span(),
-                format!(
-                    "protocol \"single\" runs exactly one server; this scenario asks for servers = {}",
-                    s.servers()
-                ),
-            ));
-        }
-        // Without sync_writes the server syncs every flush_interval for the
-        // whole run: a nanosecond period is a sync per nanosecond.
-        if let Err((field, m)) =
-            crate::check_period("flush_interval", params.flush_interval, "", "1s")
-        {
-            return Err(sim::dispatch::system_error(s, field, &m));
-        }
-        Ok(Single {
-            params,
-            client: s.workload.client_config(),
-        })
-    }
-}
+impl Single {}
 
 sim::node_enum! {
     /// A node of the single-server system.

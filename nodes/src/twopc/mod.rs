@@ -83,7 +83,6 @@ use serde::Deserialize;
 use sim::client::ClientConfig;
 use sim::node::{Cluster, Disk, NodeId, TimerId};
 use sim::protocol::{Protocol, Violation};
-use sim::scenario::{key_span, parse_system, Scenario, ScenarioError};
 use sim::time::{ms, Nanos};
 
 pub const ROLES: &[&str] = &["coordinator", "participant"];
@@ -329,74 +328,7 @@ pub struct Twopc {
     pub checker: Checker,
 }
 
-impl Twopc {
-    pub fn from_scenario(s: &Scenario) -> Result<Twopc, ScenarioError> {
-        let params: Params = parse_system(s)?;
-        let at = |span: std::ops::Range<usize>, msg: String| {
-            ScenarioError::at(&s.file, &s.source, span, msg)
-        };
-        // Where a `[system]` key is written, to point an error at it.
-        let key = |name: &str| {
-            key_span(&s.source, "system", name).unwrap_or_else(|| s.topology.servers.span())
-        };
-        if s.servers() < 3 {
-            return Err(at(
-                s.topology.servers.span(),
-                format!(
-                    "protocol \"twopc\" needs a coordinator and at least two participants (servers >= 3); this scenario asks for servers = {}",
-                    s.servers()
-                ),
-            ));
-        }
-        // The coordinator and the participants re-arm these timers for as
-        // long as a transaction is open (resends, an in-doubt participant's
-        // questions): a nanosecond is a round of messages per nanosecond.
-        for (field, value, example) in [
-            ("vote_timeout", params.vote_timeout, "100ms"),
-            ("participant_timeout", params.participant_timeout, "200ms"),
-            ("resend_interval", params.resend_interval, "50ms"),
-        ] {
-            if let Err((field, m)) = crate::check_period(field, value, "", example) {
-                return Err(at(key(field), format!("[system] {m}")));
-            }
-        }
-        if params.accounts_per_participant == 0 {
-            return Err(at(
-                key("accounts_per_participant"),
-                "[system] accounts_per_participant must be at least 1".into(),
-            ));
-        }
-        if let Err(m) = sim::scenario::check_share(params.fail_probability) {
-            return Err(at(
-                key("fail_probability"),
-                format!("[system] fail_probability = {m}"),
-            ));
-        }
-        if params.cooperative_termination && params.mode != Mode::TwoPc {
-            return Err(at(
-                key("cooperative_termination"),
-                format!(
-                    "[system] cooperative_termination applies to mode = \"2pc\" only; this scenario has mode = \"{}\"",
-                    params.mode.name()
-                ),
-            ));
-        }
-        let participants = s.servers() as u32 - 1;
-        let bank = Bank {
-            participants,
-            accounts: participants * params.accounts_per_participant,
-        };
-        let total = bank.accounts as i64 * params.initial_balance;
-        Ok(Twopc {
-            config: Config {
-                params,
-                bank,
-                client: s.workload.client_config(),
-            },
-            checker: Checker::new(total, s.servers()),
-        })
-    }
-}
+impl Twopc {}
 
 sim::node_enum! {
     /// A node of the bank.

@@ -13,7 +13,9 @@ use crate::time::fmt_duration;
 use crate::trace::TraceEvent;
 
 impl<'s, P: Protocol> Sim<'s, P> {
-    /// The nodes a target means right now.
+    /// The nodes a target means right now. A role means the first server
+    /// reporting it, else (for any role but "client") the first client
+    /// reporting it; `minority-of-`, `random` and `all` mean servers only.
     pub(super) fn resolve(&mut self, t: &Target) -> Vec<u32> {
         let servers = self.cluster.servers().len() as u32;
         match t {
@@ -22,16 +24,35 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 .by_name(name)
                 .map(|id| vec![id.0])
                 .unwrap_or_default(),
-            Target::Role(role) => (0..servers)
-                .find(|&i| {
-                    self.nodes[i as usize]
-                        .as_ref()
-                        .is_some_and(|n| n.role() == role)
-                })
-                .map(|i| vec![i])
-                .unwrap_or_default(),
+            // The first server in that role; failing that, unless the role
+            // is "client" (every client's, which has always meant a server
+            // reporting it), the first client in it: a lock-service client
+            // reports "holder" while it holds the lock. Servers come first,
+            // so a role both report keeps meaning a server.
+            Target::Role(role) => {
+                let clients = if role == "client" {
+                    servers..servers
+                } else {
+                    servers..self.nodes.len() as u32
+                };
+                (0..servers)
+                    .chain(clients)
+                    .find(|&i| {
+                        self.nodes[i as usize]
+                            .as_ref()
+                            .is_some_and(|n| n.role() == role)
+                    })
+                    .map(|i| vec![i])
+                    .unwrap_or_default()
+            }
+            // A minority of the servers, the role's node first: servers only,
+            // as `random` and `all` are (a client's role is no group's).
             Target::MinorityOf(role) => {
-                let Some(&first) = self.resolve(&Target::Role(role.clone())).first() else {
+                let Some(&first) = self
+                    .resolve(&Target::Role(role.clone()))
+                    .first()
+                    .filter(|&&i| i < servers)
+                else {
                     return Vec::new();
                 };
                 let size = (servers as usize - 1) / 2;
@@ -54,6 +75,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                         .collect()
                 })
                 .unwrap_or_default(),
+            // A live server, never a client; `all` is every server.
             Target::Random => {
                 let live: Vec<u32> = (0..servers)
                     .filter(|&i| self.nodes[i as usize].is_some())

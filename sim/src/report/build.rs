@@ -3,7 +3,7 @@
 
 use super::{
     replay_command, unknown_cause, Availability, CheckBudget, Consistency, InvariantVerdict,
-    Latency, OpCounts, Pacelc, Report, RunOutcome, Share, Undecided,
+    Latency, OpCounts, Pacelc, Report, RunOutcome, Share, Undecided, DEFAULT_PROGRAM,
 };
 use crate::check::{check_linearizable, check_weak, ModelKind, Verdict};
 use crate::history::Outcome;
@@ -177,7 +177,7 @@ impl Report {
             passed: false,
             undecided: Vec::new(),
             check_budget: budget,
-            replay: replay_command(s, out.seed),
+            replay: replay_command(DEFAULT_PROGRAM, s, out.seed),
         };
         report.expectations = report.judge(s, &ok_after, out);
         let failed = report.invariants.iter().any(|i| !i.ok)

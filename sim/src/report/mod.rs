@@ -144,6 +144,8 @@ pub struct Report {
     /// `[[faults]]` entries whose trigger never fired, so their fault never
     /// happened: not an error, but a run that did not test what it says.
     pub unfired_triggers: Vec<crate::kernel::UnfiredTrigger>,
+    /// The command that replays this run: [`replay_command`] with
+    /// [`DEFAULT_PROGRAM`]; a command line of another name replaces it.
     pub replay: String,
 }
 
@@ -264,12 +266,19 @@ pub struct Expectation {
     pub undecided: bool,
 }
 
-/// The command that replays a run.
-pub fn replay_command(s: &Scenario, seed: u64) -> String {
+/// The program a [`Report`]'s replay line names when nobody says otherwise.
+/// A command line built on chaoslab names its own program instead (see
+/// `chaoslab::Registry::program`): it passes it to [`replay_command`] and
+/// sets [`Report::replay`].
+pub const DEFAULT_PROGRAM: &str = "chaoslab";
+
+/// The command that replays a run with `program` (`chaoslab`, or the binary
+/// of a crate built on it): `PROGRAM run FILE --seed N`.
+pub fn replay_command(program: &str, s: &Scenario, seed: u64) -> String {
     if s.file == "<built-in>" {
-        format!("chaoslab run --seed {seed}")
+        format!("{program} run --seed {seed}")
     } else {
-        format!("chaoslab run {} --seed {seed}", s.file)
+        format!("{program} run {} --seed {seed}", s.file)
     }
 }
 

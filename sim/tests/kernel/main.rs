@@ -158,7 +158,8 @@ impl Node for ProbeNode {
 
     fn role(&self) -> &'static str {
         match (self.client, self.leader) {
-            (true, _) => "client",
+            (true, true) => "holder",
+            (true, false) => "client",
             (false, true) => "leader",
             (false, false) => "follower",
         }
@@ -173,7 +174,7 @@ impl Node for ProbeNode {
 }
 
 fn scenario(body: &str) -> Scenario {
-    let roles = |_: &str| vec!["leader", "follower", "client"];
+    let roles = |_: &str| vec!["leader", "follower", "holder", "client"];
     let events = |_: &str| sim::scenario::ProtocolEvents::default();
     let info = ProtocolInfo {
         protocols: &["probe"],
@@ -190,8 +191,8 @@ fn run(body: &str, seed: u64) -> (RunOutput, Log) {
     run_with(body, seed, 0)
 }
 
-/// The probe protocol, ticking every 100ms, writing to `log`; server
-/// `leader` calls itself "leader".
+/// The probe protocol, ticking every 100ms, writing to `log`; node `leader`
+/// calls itself "leader" if a server, "holder" if a client.
 fn probe(log: &Rc<RefCell<Log>>, leader: u32) -> Probe {
     Probe {
         log: log.clone(),

@@ -44,6 +44,37 @@ fn a_paused_node_receives_nothing_until_resumed_then_everything() {
         .any(|&(n, t, _)| n == 2 && t > ms(260) && t < ms(600)));
 }
 
+/// A role target means a client too when a client reports it (a lock
+/// client reports "holder"), as long as no server does; "client" itself still
+/// means a server reporting it, which none does.
+#[test]
+fn a_role_target_finds_the_client_that_reports_the_role() {
+    let two_clients = "[topology]\nservers = 3\nclients = 2\n[network]\nlatency = { dist = \"uniform\", min = \"1ms\", max = \"9ms\" }\n";
+    let faults = |target: &str| {
+        format!("{two_clients}[[faults]]\nat = \"250ms\"\naction = \"pause\"\ntarget = \"{target}\"\n[[faults]]\nat = \"600ms\"\naction = \"resume\"\ntarget = \"paused\"\n")
+    };
+    // c2 (node 4) is the holder.
+    let (_, log) = run_with(&faults("holder"), 1, 4);
+    let during = |log: &Log, to: u32| {
+        log.received
+            .iter()
+            .filter(|r| r.to == to && r.t >= ms(260) && r.t < ms(600))
+            .count()
+    };
+    assert_eq!(during(&log, 4), 0, "the holder was paused");
+    assert!(
+        log.received.iter().any(|r| r.to == 4 && r.t == ms(600)),
+        "its held messages arrive at resume"
+    );
+    assert!(during(&log, 3) > 0, "the other client was not");
+    assert!((0..3).all(|n| during(&log, n) > 0), "nor any server");
+
+    // "client" resolves among the servers only, as it always has: nothing.
+    let (out, log) = run_with(&faults("client"), 1, 4);
+    assert!((0..5).all(|n| during(&log, n) > 0));
+    assert_eq!(out.counters.dropped(), 0);
+}
+
 #[test]
 fn moved_timers_fire_once_at_the_new_time_and_cancelled_ones_never() {
     let (_, log) = run(THREE, 1);

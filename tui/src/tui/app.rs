@@ -330,7 +330,10 @@ impl App {
             },
             PromptKind::Save => match self.save(input) {
                 Ok(()) => {
-                    self.note = format!("saved to {input}: replay with `chaoslab run {input}`")
+                    self.note = format!(
+                        "saved to {input}: replay with `{} run {input}`",
+                        self.registry.program_name()
+                    )
                 }
                 Err(e) => self.note = e,
             },
