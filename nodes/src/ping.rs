@@ -40,8 +40,6 @@ pub struct Ping {
     pub params: Params,
 }
 
-impl Ping {}
-
 pub struct Pinger {
     in_flight: u32,
     pongs: u64,

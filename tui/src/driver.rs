@@ -103,7 +103,7 @@ impl From<ScenarioError> for Error {
 /// the first one that cannot is refused with its file and line. Today every
 /// fault kind maps (see docs/drivers.md); the match is exhaustive so that a new
 /// fault kind must be decided here before it compiles.
-pub fn check_supported(s: &Scenario) -> Result<(), Error> {
+pub fn check_supported(s: &Scenario, program: &str) -> Result<(), Error> {
     for f in &s.faults {
         let refused: Option<&str> = match &f.kind {
             FaultKind::Partition { .. }
@@ -124,7 +124,7 @@ pub fn check_supported(s: &Scenario) -> Result<(), Error> {
         if let Some(why) = refused {
             return Err(Error::Refused(format!(
                 "error: {}:{}: the madsim driver cannot carry out this fault: {why}\n  \
-                 run it on the kernel instead: chaoslab run {}",
+                 run it on the kernel instead: {program} run {}",
                 s.file, f.line, s.file
             )));
         }
@@ -137,6 +137,7 @@ pub fn check_supported(s: &Scenario) -> Result<(), Error> {
 /// `RunOutput`, judged by the same report. `registry` is the one that
 /// parsed the scenario.
 pub fn run(registry: &Registry, s: &Scenario, opts: Options) -> Result<RunOutput, Error> {
+    check_supported(s, &registry.program_name())?;
     registry.drive(s, opts)
 }
 
@@ -147,7 +148,7 @@ where
     P::Node: Send,
     Msg<P>: Send,
 {
-    check_supported(s)?;
+    check_supported(s, sim::report::DEFAULT_PROGRAM)?;
     if !(opts.speed > 0.0 && opts.speed.is_finite()) {
         return Err(Error::Io(format!(
             "error: --speed must be a positive number, not {}",

@@ -77,28 +77,30 @@ fn madsim_run(
 
 #[cfg(all(feature = "madsim", not(madsim)))]
 fn madsim_run(
-    _: &Registry,
+    registry: &Registry,
     _: &sim::scenario::Scenario,
     _: u64,
     _: TraceMode,
 ) -> Result<sim::kernel::RunOutput, String> {
+    let program = registry.program_name();
     Err(format!(
-        "error: this chaoslab has the madsim driver but was built without `--cfg madsim`, \
+        "error: this {program} has the madsim driver but was built without `--cfg madsim`, \
          so it drives real sockets, not a simulation\n  \
-         for a real local cluster run `chaoslab cluster FILE`; for a deterministic madsim run build with:\n  {MADSIM_BUILD}"
+         for a real local cluster run `{program} cluster FILE`; for a deterministic madsim run build with:\n  {MADSIM_BUILD}"
     ))
 }
 
 #[cfg(not(feature = "madsim"))]
 fn madsim_run(
-    _: &Registry,
+    registry: &Registry,
     _: &sim::scenario::Scenario,
     _: u64,
     _: TraceMode,
 ) -> Result<sim::kernel::RunOutput, String> {
+    let program = registry.program_name();
     Err(format!(
-        "error: this chaoslab was built without the madsim driver\n  build it with:\n  {MADSIM_BUILD}\n  \
-         then run: target/madsim/release/chaoslab run FILE --driver madsim"
+        "error: this {program} was built without the madsim driver\n  build it with:\n  {MADSIM_BUILD}\n  \
+         then run: target/madsim/release/{program} run FILE --driver madsim"
     ))
 }
 

@@ -81,8 +81,6 @@ pub struct Single {
     pub client: ClientConfig,
 }
 
-impl Single {}
-
 sim::node_enum! {
     /// A node of the single-server system.
     pub enum SingleNode: Msg {

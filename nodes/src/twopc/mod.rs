@@ -328,8 +328,6 @@ pub struct Twopc {
     pub checker: Checker,
 }
 
-impl Twopc {}
-
 sim::node_enum! {
     /// A node of the bank.
     pub enum TwopcNode: Msg {
