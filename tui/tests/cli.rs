@@ -1,6 +1,12 @@
 //! The command line as a user meets it.
 
 mod common;
+
+/// A single server that crashes at 1s, in a scenario that expects every
+/// operation outside a partition to succeed: it fails on every seed.
+const TOO_HOPEFUL: &str = "[meta]\nname = \"too-hopeful\"\nduration = \"5s\"\n[system]\nprotocol = \"single\"\n\
+     [topology]\nservers = 1\nclients = 2\n[[faults]]\nat = \"1s\"\naction = \"crash\"\ntarget = \"n1\"\n\
+     [expect]\nmin_availability_outside_partition = 1.0\n";
 use common::chaoslab;
 
 fn tmp(name: &str) -> std::path::PathBuf {
@@ -85,13 +91,7 @@ fn trace_and_history_are_written_as_json_lines() {
 #[test]
 fn a_failing_hypothesis_exits_1_writes_its_trace_and_prints_the_replay() {
     let scenario = tmp("failing.toml");
-    std::fs::write(
-        &scenario,
-        "[meta]\nname = \"too-hopeful\"\nduration = \"5s\"\n[system]\nprotocol = \"single\"\n\
-         [topology]\nservers = 1\nclients = 2\n[[faults]]\nat = \"1s\"\naction = \"crash\"\ntarget = \"n1\"\n\
-         [expect]\nmin_availability_outside_partition = 1.0\n",
-    )
-    .unwrap();
+    std::fs::write(&scenario, TOO_HOPEFUL).unwrap();
     let trace = tmp("failing-trace.jsonl");
     let s = scenario.to_str().unwrap();
     let (code, out, err) = chaoslab(&["run", s, "--trace", trace.to_str().unwrap()]);
@@ -529,18 +529,7 @@ fn the_commands_printed_for_the_user_name_the_running_program() {
     let link = tmp("my-lab");
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_chaoslab"), &link).unwrap();
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(&link)
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| common::run_program(&link, args);
     let (code, out, _) = run(&["list"]);
     assert_eq!(code, 0);
     assert!(out.contains("Run one with `my-lab run NAME`"), "{out}");
@@ -549,13 +538,7 @@ fn the_commands_printed_for_the_user_name_the_running_program() {
     assert!(!out.contains("chaoslab run"), "{out}");
 
     let scenario = tmp("my-lab-failing.toml");
-    std::fs::write(
-        &scenario,
-        "[meta]\nname = \"too-hopeful\"\nduration = \"5s\"\n[system]\nprotocol = \"single\"\n\
-         [topology]\nservers = 1\nclients = 2\n[[faults]]\nat = \"1s\"\naction = \"crash\"\ntarget = \"n1\"\n\
-         [expect]\nmin_availability_outside_partition = 1.0\n",
-    )
-    .unwrap();
+    std::fs::write(&scenario, TOO_HOPEFUL).unwrap();
     let s = scenario.to_str().unwrap();
     let (code, _, err) = run(&["run", s]);
     assert_eq!(code, 1);

@@ -4,7 +4,13 @@ use std::process::Command;
 
 /// Runs `chaoslab ARGS` from the crate's folder: (exit code, stdout, stderr).
 pub fn chaoslab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
+    run_program(env!("CARGO_BIN_EXE_chaoslab"), args)
+}
+
+/// Runs `program ARGS` from the crate's folder: (exit code, stdout, stderr).
+/// For the built binary under another name (a symlink to it).
+pub fn run_program(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(program)
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
