@@ -1,6 +1,6 @@
 //! The lock service's own `chaoslab`: chaoslab's protocols and scenarios,
 //! plus this crate's, with the whole command line (run, list, sweep,
-//! shrink, check, tui, bench).
+//! shrink, check, tui, bench, cluster).
 
 use chaoslab::sim::registry::Register;
 
