@@ -12,6 +12,7 @@ mod cluster_cmd;
 pub mod driver;
 mod registry;
 mod run_cmd;
+mod scenario_files;
 pub mod scenarios;
 mod shrink;
 mod sweep;

@@ -186,7 +186,7 @@ impl Registry {
         }
         for folder in &self.folders {
             let mut files = Vec::new();
-            collect(folder, &mut files);
+            crate::scenario_files::collect(folder, &mut files);
             for f in files {
                 let Ok(text) = std::fs::read_to_string(&f) else {
                     continue;
@@ -221,21 +221,6 @@ impl Registry {
     /// else fails saying what exists. `None` is the default scenario.
     pub fn load(&self, arg: Option<&str>) -> Result<Scenario, LoadError> {
         scenarios::load_in(self, arg)
-    }
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            collect(&p, out);
-        } else if p.extension().is_some_and(|e| e == "toml") {
-            out.push(p);
-        }
     }
 }
 

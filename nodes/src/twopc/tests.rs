@@ -11,18 +11,9 @@ use super::*;
 
 fn config(mode: Mode) -> Config {
     let params = Params {
-        protocol: "twopc".into(),
         mode,
-        cooperative_termination: false,
         accounts_per_participant: 2,
-        initial_balance: 100,
-        fail_probability: 0.0,
-        vote_timeout: ms(100),
-        participant_timeout: ms(200),
-        resend_interval: ms(50),
-        decide_before_logging: false,
-        participant_forgets_vote: false,
-        unilateral_abort_after_yes: false,
+        ..Params::default()
     };
     Config {
         params,
