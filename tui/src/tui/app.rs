@@ -4,12 +4,12 @@
 use std::collections::BTreeSet;
 
 use crossterm::event::KeyEvent;
-use sim::scenario::Scenario;
+use sim::scenario::{FaultAction, Scenario};
 use sim::time::{fmt_duration, parse_duration};
 use sim::trace::TraceEvent;
 
 use super::inject::{check_offset, parse_when, scenario_text, InjectKind, InjectWhen, Injected};
-use super::keys::{self, FaultKey, PromptKind, Target};
+use super::keys::{self, PromptKind, Target};
 use super::model::{next_in, Run};
 use crate::Registry;
 
@@ -33,7 +33,7 @@ pub enum Action {
     Details,
     ToggleVerdicts,
     Inject,
-    Fault(FaultKey),
+    Fault(FaultAction),
     Prompt(PromptKind),
     Char(char),
     Backspace,
@@ -203,11 +203,11 @@ impl App {
                 self.playing = false;
                 self.mode = Mode::Inject;
             }
-            Action::Fault(key) => {
+            Action::Fault(action) => {
                 self.mode = Mode::Normal;
                 let name = self.run.node_name(self.selected).to_string();
-                let kind = match key {
-                    FaultKey::Partition => {
+                let kind = match action {
+                    FaultAction::Partition => {
                         let side: Vec<usize> = if self.marked.is_empty() {
                             vec![self.selected]
                         } else {
@@ -219,11 +219,9 @@ impl App {
                                 .collect(),
                         )
                     }
-                    FaultKey::Heal => InjectKind::Heal,
-                    FaultKey::Crash => InjectKind::Crash(name),
-                    FaultKey::Restart => InjectKind::Restart(name),
-                    FaultKey::Pause => InjectKind::Pause(name),
-                    FaultKey::Resume => InjectKind::Resume(name),
+                    FaultAction::Heal => InjectKind::Heal,
+                    // Crash, restart, pause, resume: the menu's one-node faults.
+                    node_fault => InjectKind::Node(node_fault, name),
                 };
                 self.inject(kind);
             }

@@ -2,6 +2,7 @@
 //! scenario's text, so the run that follows, and the file saved from it, are
 //! exactly what `chaoslab run` replays.
 
+use sim::scenario::FaultAction;
 use sim::time::{fmt_duration, parse_duration, Nanos};
 
 /// A fault the user asked for at the cursor.
@@ -10,10 +11,8 @@ pub enum InjectKind {
     /// The named nodes on one side, every other node on the other.
     Partition(Vec<String>),
     Heal,
-    Crash(String),
-    Restart(String),
-    Pause(String),
-    Resume(String),
+    /// A fault on one named node: crash, restart, pause or resume.
+    Node(FaultAction, String),
     /// A clock offset such as `"200ms"` or `"-1s"`.
     Clock(String, String),
 }
@@ -68,10 +67,7 @@ impl Injected {
         let what = match &self.kind {
             InjectKind::Partition(side) => format!("partition {{{}}} | rest", side.join(",")),
             InjectKind::Heal => "heal".into(),
-            InjectKind::Crash(n) => format!("crash {n}"),
-            InjectKind::Restart(n) => format!("restart {n}"),
-            InjectKind::Pause(n) => format!("pause {n}"),
-            InjectKind::Resume(n) => format!("resume {n}"),
+            InjectKind::Node(action, n) => format!("{} {n}", action.name()),
             InjectKind::Clock(n, o) => format!("clock {n} {o}"),
         };
         match &self.when {
@@ -116,20 +112,8 @@ impl Injected {
                 s.push_str(&format!("groups = [{:?}, {:?}]\n", side, rest));
             }
             InjectKind::Heal => s.push_str("action = \"heal\"\n"),
-            InjectKind::Crash(n) => {
-                s.push_str("action = \"crash\"\n");
-                target(&mut s, n);
-            }
-            InjectKind::Restart(n) => {
-                s.push_str("action = \"restart\"\n");
-                target(&mut s, n);
-            }
-            InjectKind::Pause(n) => {
-                s.push_str("action = \"pause\"\n");
-                target(&mut s, n);
-            }
-            InjectKind::Resume(n) => {
-                s.push_str("action = \"resume\"\n");
+            InjectKind::Node(action, n) => {
+                s.push_str(&format!("action = \"{}\"\n", action.name()));
                 target(&mut s, n);
             }
             InjectKind::Clock(n, offset) => {
@@ -246,7 +230,7 @@ mod tests {
         let w = parse_when(r#"{ event = "role", role = "leader" } 500ms"#).unwrap();
         let f = Injected {
             at: 1_000_000_000,
-            kind: InjectKind::Crash("trigger-node".into()),
+            kind: InjectKind::Node(FaultAction::Crash, "trigger-node".into()),
             when: Some(w),
         };
         assert_eq!(
