@@ -9,34 +9,21 @@ use ratatui::widgets::Widget;
 use sim::time::fmt_duration;
 use sim::trace::TraceEvent;
 
-use super::{panel, put};
+use super::{panel, put, Fate, Message};
 use crate::tui::app::App;
 
 /// One record, in words.
 pub fn describe(e: &TraceEvent) -> String {
+    if let Some(m) = Message::of(e) {
+        let (verb, after) = match m.fate {
+            Fate::Sent(detail) => ("send", format!(" {detail}")),
+            Fate::Delivered => ("deliver", String::new()),
+            Fate::Dropped(reason) => ("drop", format!(" ({reason})")),
+            Fate::Held(reason) => ("hold", format!(" ({reason})")),
+        };
+        return format!("{verb} {}→{} #{} {}{after}", m.from, m.to, m.id, m.msg);
+    }
     match e {
-        TraceEvent::Send {
-            from,
-            to,
-            id,
-            msg,
-            detail,
-        } => format!("send {from}→{to} #{id} {msg} {detail}"),
-        TraceEvent::Deliver { from, to, id, msg } => format!("deliver {from}→{to} #{id} {msg}"),
-        TraceEvent::Drop {
-            from,
-            to,
-            id,
-            msg,
-            reason,
-        } => format!("drop {from}→{to} #{id} {msg} ({reason})"),
-        TraceEvent::Hold {
-            from,
-            to,
-            id,
-            msg,
-            reason,
-        } => format!("hold {from}→{to} #{id} {msg} ({reason})"),
         TraceEvent::Timer { node, timer } => format!("timer {node} {timer}"),
         TraceEvent::Fault { description, .. } => format!("fault {description}"),
         TraceEvent::Invoke {
@@ -75,6 +62,10 @@ pub fn describe(e: &TraceEvent) -> String {
             };
             format!("trigger line {line} when = {when}: {event}{after}")
         }
+        TraceEvent::Send { .. }
+        | TraceEvent::Deliver { .. }
+        | TraceEvent::Drop { .. }
+        | TraceEvent::Hold { .. } => unreachable!("a message record, described above"),
     }
 }
 

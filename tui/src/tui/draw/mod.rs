@@ -114,6 +114,72 @@ pub(crate) fn panel(title: &str) -> Block<'_> {
         ))
 }
 
+/// What became of a message, as a trace record says.
+pub(crate) enum Fate<'a> {
+    /// Sent, with the message's detail.
+    Sent(&'a str),
+    Delivered,
+    /// Dropped, and why.
+    Dropped(&'static str),
+    /// Held (a clogged link, a paused node), and why.
+    Held(&'static str),
+}
+
+/// A record about one message: the log and the sequence diagram draw the
+/// four of them (send, deliver, drop, hold) from these same fields.
+pub(crate) struct Message<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub id: u64,
+    pub msg: &'static str,
+    pub fate: Fate<'a>,
+}
+
+impl<'a> Message<'a> {
+    /// The message `e` is about, or `None` for a record of another kind.
+    pub fn of(e: &'a TraceEvent) -> Option<Self> {
+        let (from, to, id, msg, fate) = match e {
+            TraceEvent::Send {
+                from,
+                to,
+                id,
+                msg,
+                detail,
+            } => (from, to, id, msg, Fate::Sent(detail)),
+            TraceEvent::Deliver { from, to, id, msg } => (from, to, id, msg, Fate::Delivered),
+            TraceEvent::Drop {
+                from,
+                to,
+                id,
+                msg,
+                reason,
+            }
+            | TraceEvent::Hold {
+                from,
+                to,
+                id,
+                msg,
+                reason,
+            } => {
+                let fate = if matches!(e, TraceEvent::Drop { .. }) {
+                    Fate::Dropped(reason)
+                } else {
+                    Fate::Held(reason)
+                };
+                (from, to, id, msg, fate)
+            }
+            _ => return None,
+        };
+        Some(Message {
+            from,
+            to,
+            id: *id,
+            msg,
+            fate,
+        })
+    }
+}
+
 /// Writes `text` at (x, y) clipped to `clip`.
 pub(crate) fn put(buf: &mut Buffer, clip: Rect, x: u16, y: u16, text: &str, style: Style) {
     if y < clip.y || y >= clip.bottom() || x >= clip.right() || x < clip.x {

@@ -11,7 +11,7 @@ use ratatui::widgets::Widget;
 use sim::time::fmt_duration;
 use sim::trace::TraceEvent;
 
-use super::{panel, put};
+use super::{panel, put, Fate, Message};
 use crate::tui::app::App;
 
 const GUTTER: u16 = 10;
@@ -68,196 +68,65 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
         for i in 0..shown {
             put(buf, inner, x_of(i), y, "│", lifeline);
         }
-        let mut label = String::new();
-        let mut label_style = Style::default().fg(Color::Gray);
-        let hl = |s: Style, id: u64| {
-            if Some(id) == focus {
-                s.fg(Color::Yellow).add_modifier(Modifier::BOLD)
-            } else {
-                s
-            }
+        let Row {
+            mark,
+            style,
+            label,
+            message,
+        } = row_of(&r.event);
+        // The message at the cursor stands out wherever it shows.
+        let style = match message {
+            Some(id) if Some(id) == focus => style.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            _ => style,
         };
-        match &r.event {
-            TraceEvent::Send {
-                from, to, id, msg, ..
-            } => {
-                let style = hl(Style::default().fg(Color::Cyan), *id);
-                if let (Some(a), Some(b)) = (index_of(from), index_of(to)) {
-                    hline(buf, inner, x_of(a), x_of(b), y, '╌', style);
-                    put(buf, inner, x_of(a), y, "●", style);
-                    put(
-                        buf,
-                        inner,
-                        x_of(b),
-                        y,
-                        if b >= a { "›" } else { "‹" },
-                        style,
-                    );
-                }
-                label = format!("{msg} #{id}");
-                label_style = style;
-            }
-            TraceEvent::Deliver { from, to, id, msg } => {
-                let style = hl(Style::default().fg(Color::Green), *id);
-                if let (Some(a), Some(b)) = (index_of(from), index_of(to)) {
-                    hline(buf, inner, x_of(a), x_of(b), y, '─', style);
-                    put(buf, inner, x_of(a), y, "┄", style);
-                    put(
-                        buf,
-                        inner,
-                        x_of(b),
-                        y,
-                        if b >= a { "▶" } else { "◀" },
-                        style,
-                    );
-                }
-                label = format!("{msg} #{id} ✓");
-                label_style = style;
-            }
-            TraceEvent::Drop {
+        match mark {
+            Mark::Arrow {
                 from,
                 to,
-                id,
-                msg,
-                reason,
+                line,
+                tail,
+                heads: [right, left],
+            } => {
+                if let (Some(a), Some(b)) = (index_of(from), index_of(to)) {
+                    hline(buf, inner, x_of(a), x_of(b), y, line, style);
+                    put(buf, inner, x_of(a), y, tail, style);
+                    let head = if b >= a { right } else { left };
+                    put(buf, inner, x_of(b), y, head, style);
+                }
             }
-            | TraceEvent::Hold {
+            Mark::Stopped {
                 from,
                 to,
-                id,
-                msg,
                 reason,
+                glyph,
             } => {
-                let dropped = matches!(r.event, TraceEvent::Drop { .. });
-                let color = if dropped { Color::Red } else { Color::Yellow };
-                let style = hl(Style::default().fg(color), *id);
                 if let (Some(a), Some(b)) = (index_of(from), index_of(to)) {
                     // Where it happened: at the sender if the sender is down,
                     // at the receiver if it is, else on the link, halfway.
                     let (xa, xb) = (x_of(a), x_of(b));
-                    let at = match *reason {
+                    let at = match reason {
                         "sender-crashed" => xa,
                         "destination-crashed" | "paused" => xb,
                         _ => (xa + xb) / 2,
                     };
                     hline(buf, inner, xa, at, y, '─', style);
-                    put(buf, inner, at, y, if dropped { "✗" } else { "‖" }, style);
+                    put(buf, inner, at, y, glyph, style);
                 }
-                label = format!("{msg} #{id} {reason}");
-                label_style = style;
             }
-            TraceEvent::Timer { node, timer } => {
+            Mark::Point { node, glyph } => {
                 if let Some(a) = index_of(node) {
-                    put(
-                        buf,
-                        inner,
-                        x_of(a),
-                        y,
-                        "○",
-                        Style::default().fg(Color::DarkGray),
-                    );
+                    put(buf, inner, x_of(a), y, glyph, style);
                 }
-                label = format!("timer {timer}");
-                label_style = Style::default().fg(Color::DarkGray);
             }
-            TraceEvent::Invoke {
-                node, description, ..
-            } => {
-                if let Some(a) = index_of(node) {
-                    put(
-                        buf,
-                        inner,
-                        x_of(a),
-                        y,
-                        "▷",
-                        Style::default().fg(Color::Blue),
-                    );
-                }
-                label = description.clone();
-                label_style = Style::default().fg(Color::Blue);
-            }
-            TraceEvent::Complete {
-                node,
-                outcome,
-                output,
-                ..
-            } => {
-                let color = if *outcome == "ok" {
-                    Color::Blue
-                } else {
-                    Color::Red
-                };
-                if let Some(a) = index_of(node) {
-                    put(buf, inner, x_of(a), y, "◁", Style::default().fg(color));
-                }
-                label = format!("{outcome} {output}");
-                label_style = Style::default().fg(color);
-            }
-            TraceEvent::Role { node, to, .. } => {
-                if let Some(a) = index_of(node) {
-                    put(
-                        buf,
-                        inner,
-                        x_of(a),
-                        y,
-                        "★",
-                        Style::default().fg(Color::Magenta),
-                    );
-                }
-                label = format!("{node} → {to}");
-                label_style = Style::default().fg(Color::Magenta);
-            }
-            TraceEvent::Fault { description, .. } => {
-                let band = Style::default().fg(Color::White).bg(Color::Red);
-                let w = inner.width - GUTTER;
-                let text = format!(" ⚡ {description}");
+            Mark::Band(text) => {
+                let w = (inner.width - GUTTER) as usize;
                 put(
                     buf,
                     inner,
                     inner.x + GUTTER,
                     y,
-                    &format!("{text:<w$}", w = w as usize),
-                    band,
-                );
-            }
-            TraceEvent::Violation { invariant, detail } => {
-                let band = Style::default().fg(Color::White).bg(Color::Magenta);
-                let w = inner.width - GUTTER;
-                let text = format!(" ✗ {invariant}: {detail}");
-                put(
-                    buf,
-                    inner,
-                    inner.x + GUTTER,
-                    y,
-                    &format!("{text:<w$}", w = w as usize),
-                    band,
-                );
-            }
-            TraceEvent::Note { node, note } => {
-                if let Some(a) = index_of(node) {
-                    put(
-                        buf,
-                        inner,
-                        x_of(a),
-                        y,
-                        "◆",
-                        Style::default().fg(Color::Gray),
-                    );
-                }
-                label = format!("{node}: {note}");
-                label_style = Style::default().fg(Color::Gray);
-            }
-            TraceEvent::Trigger { line, event, .. } => {
-                let band = Style::default().fg(Color::Red);
-                let w = inner.width - GUTTER;
-                let text = format!(" ⏵ trigger line {line}: {event}");
-                put(
-                    buf,
-                    inner,
-                    inner.x + GUTTER,
-                    y,
-                    &format!("{text:<w$}", w = w as usize),
-                    band,
+                    &format!("{text:<w$}"),
+                    style,
                 );
             }
         }
@@ -277,9 +146,9 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
         if label_w > 0 && !label.is_empty() {
             let x = inner.right() - label_w + 1;
             let style = if cursor {
-                label_style.add_modifier(Modifier::REVERSED)
+                style.add_modifier(Modifier::REVERSED)
             } else {
-                label_style
+                style
             };
             let text: String = label.chars().take(label_w as usize - 1).collect();
             put(buf, inner, x, y, &text, style);
@@ -294,5 +163,136 @@ fn hline(buf: &mut Buffer, clip: Rect, xa: u16, xb: u16, y: u16, c: char, style:
     let c = c.encode_utf8(&mut s);
     for x in lo + 1..hi {
         put(buf, clip, x, y, c, style);
+    }
+}
+
+/// What a record draws on its row.
+enum Mark<'a> {
+    /// A message from one column to another: a `line`, the `tail` glyph at
+    /// the sender and, at the receiver, the head pointing right or left.
+    Arrow {
+        from: &'a str,
+        to: &'a str,
+        line: char,
+        tail: &'static str,
+        heads: [&'static str; 2],
+    },
+    /// A message that stopped on its way (dropped or held): a line from the
+    /// sender to where it stopped, which `reason` says, and a glyph there.
+    Stopped {
+        from: &'a str,
+        to: &'a str,
+        reason: &'static str,
+        glyph: &'static str,
+    },
+    /// A glyph in one node's column.
+    Point { node: &'a str, glyph: &'static str },
+    /// A band across every column.
+    Band(String),
+}
+
+/// A record's row: its mark, its style, the label at the right (empty for a
+/// band) and the message it is about, if any.
+struct Row<'a> {
+    mark: Mark<'a>,
+    style: Style,
+    label: String,
+    message: Option<u64>,
+}
+
+fn row_of(event: &TraceEvent) -> Row<'_> {
+    let fg = |color| Style::default().fg(color);
+    if let Some(m) = Message::of(event) {
+        let (mark, color, label) = match m.fate {
+            Fate::Sent(_) => (arrow(&m, '╌', "●", ["›", "‹"]), Color::Cyan, String::new()),
+            Fate::Delivered => (arrow(&m, '─', "┄", ["▶", "◀"]), Color::Green, " ✓".into()),
+            Fate::Dropped(reason) => (stopped(&m, reason, "✗"), Color::Red, format!(" {reason}")),
+            Fate::Held(reason) => (
+                stopped(&m, reason, "‖"),
+                Color::Yellow,
+                format!(" {reason}"),
+            ),
+        };
+        return Row {
+            mark,
+            style: fg(color),
+            label: format!("{} #{}{label}", m.msg, m.id),
+            message: Some(m.id),
+        };
+    }
+    let point = |node, glyph, color, label| Row {
+        mark: Mark::Point { node, glyph },
+        style: fg(color),
+        label,
+        message: None,
+    };
+    let band = |text, style| Row {
+        mark: Mark::Band(text),
+        style,
+        label: String::new(),
+        message: None,
+    };
+    let alarm = |bg| Style::default().fg(Color::White).bg(bg);
+    match event {
+        TraceEvent::Timer { node, timer } => {
+            point(node, "○", Color::DarkGray, format!("timer {timer}"))
+        }
+        TraceEvent::Invoke {
+            node, description, ..
+        } => point(node, "▷", Color::Blue, description.clone()),
+        TraceEvent::Complete {
+            node,
+            outcome,
+            output,
+            ..
+        } => {
+            let color = if *outcome == "ok" {
+                Color::Blue
+            } else {
+                Color::Red
+            };
+            point(node, "◁", color, format!("{outcome} {output}"))
+        }
+        TraceEvent::Role { node, to, .. } => {
+            point(node, "★", Color::Magenta, format!("{node} → {to}"))
+        }
+        TraceEvent::Note { node, note } => point(node, "◆", Color::Gray, format!("{node}: {note}")),
+        TraceEvent::Fault { description, .. } => {
+            band(format!(" ⚡ {description}"), alarm(Color::Red))
+        }
+        TraceEvent::Violation { invariant, detail } => {
+            band(format!(" ✗ {invariant}: {detail}"), alarm(Color::Magenta))
+        }
+        TraceEvent::Trigger { line, event, .. } => {
+            band(format!(" ⏵ trigger line {line}: {event}"), fg(Color::Red))
+        }
+        TraceEvent::Send { .. }
+        | TraceEvent::Deliver { .. }
+        | TraceEvent::Drop { .. }
+        | TraceEvent::Hold { .. } => unreachable!("a message record, drawn above"),
+    }
+}
+
+fn arrow<'a>(
+    m: &Message<'a>,
+    line: char,
+    tail: &'static str,
+    heads: [&'static str; 2],
+) -> Mark<'a> {
+    Mark::Arrow {
+        from: m.from,
+        to: m.to,
+        line,
+        tail,
+        heads,
+    }
+}
+
+fn stopped<'a>(m: &Message<'a>, reason: &'static str, glyph: &'static str) -> Mark<'a> {
+    Mark::Stopped {
+        from: m.from,
+        to: m.to,
+        reason,
+        glyph,
     }
 }
