@@ -3,7 +3,7 @@
 //! runs with `chaoslab run`. Skipped, with a note, where tmux is missing
 //! (`.ci/run` installs it).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -79,40 +79,87 @@ impl Drop for Session {
     }
 }
 
+/// `chaoslab tui single/normal` in a tmux session of its own, 100x30. After
+/// the UI exits the shell records the terminal's mode and prints a marker: a
+/// restored terminal is back in canonical mode with echo, on the main screen.
+struct Tui {
+    session: Session,
+    dir: PathBuf,
+    stty: PathBuf,
+}
+
+impl Tui {
+    /// Opens the UI with `env` (`NAME=value `, or empty) before the command;
+    /// `None`, with a note, where tmux is missing.
+    fn open(tag: &str, env: &str) -> Option<Tui> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!(
+                "note: tmux is not on PATH; skipping the real-terminal test (.ci/run installs it)"
+            );
+            return None;
+        }
+        let pid = std::process::id();
+        let dir = std::env::temp_dir().join(format!("chaoslab-tmux-{tag}-{pid}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let stty = dir.join("stty.txt");
+        let name = format!("chaoslab-{tag}-{pid}");
+        let script = format!(
+            "{env}{BIN} tui single/normal 2>&1; echo exit=$?; stty -a > {}; echo UI-GONE; sleep 60",
+            stty.display()
+        );
+        tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "sh",
+            "-c",
+            &script,
+        ]);
+        Some(Tui {
+            session: Session(name),
+            dir,
+            stty,
+        })
+    }
+
+    fn name(&self) -> &str {
+        &self.session.0
+    }
+
+    /// Waits for the UI to be gone and checks that it exited with `code` and
+    /// left the terminal restored. Returns the screen.
+    fn assert_exited_restored(&self, code: i32) -> String {
+        let screen = wait_for(self.name(), "UI-GONE");
+        assert!(screen.contains(&format!("exit={code}")), "{screen}");
+        assert!(
+            !screen.contains("topology"),
+            "the alternate screen was left:\n{screen}"
+        );
+        let mode = std::fs::read_to_string(&self.stty).unwrap();
+        assert_cooked(&mode);
+        screen
+    }
+
+    /// Ends the session and removes its folder.
+    fn close(self) {
+        let Tui { session, dir, .. } = self;
+        drop(session);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
 #[test]
 fn the_binary_under_tmux_steps_injects_saves_and_restores_the_terminal() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!(
-            "note: tmux is not on PATH; skipping the real-terminal test (.ci/run installs it)"
-        );
+    let Some(tui) = Tui::open("test", "") else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("chaoslab-tmux-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let saved = dir.join("found.toml");
-    let stty = dir.join("stty.txt");
-    let name = format!("chaoslab-test-{}", std::process::id());
-    // After the UI exits, record the terminal's mode and print a marker: a
-    // restored terminal is back in canonical mode with echo, on the main screen.
-    let script = format!(
-        "{BIN} tui single/normal; echo exit=$?; stty -a > {}; echo UI-GONE; sleep 60",
-        stty.display()
-    );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &name,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "sh",
-        "-c",
-        &script,
-    ]);
-    let session = Session(name.clone());
-    let s = &session.0;
+    };
+    let saved = tui.dir.join("found.toml");
+    let s = tui.name();
 
     let screen = wait_for(s, "event 1/");
     assert!(
@@ -139,14 +186,7 @@ fn the_binary_under_tmux_steps_injects_saves_and_restores_the_terminal() {
     wait_for(s, "saved to");
 
     keys(s, &["q"]);
-    let screen = wait_for(s, "UI-GONE");
-    assert!(screen.contains("exit=0"), "{screen}");
-    assert!(
-        !screen.contains("topology"),
-        "the alternate screen was left:\n{screen}"
-    );
-    let mode = std::fs::read_to_string(&stty).unwrap();
-    assert_cooked(&mode);
+    tui.assert_exited_restored(0);
 
     assert!(Path::new(&saved).exists());
     let out = Command::new(BIN).arg("run").arg(&saved).output().unwrap();
@@ -160,52 +200,18 @@ fn the_binary_under_tmux_steps_injects_saves_and_restores_the_terminal() {
     assert!(report.contains("replay"), "{report}");
     let text = std::fs::read_to_string(&saved).unwrap();
     assert!(text.contains("action = \"partition\""), "{text}");
-    drop(session);
-    std::fs::remove_dir_all(&dir).unwrap();
+    tui.close();
 }
 
 #[test]
 fn a_panic_in_the_ui_leaves_the_terminal_restored_and_the_message_readable() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!(
-            "note: tmux is not on PATH; skipping the real-terminal test (.ci/run installs it)"
-        );
+    let Some(tui) = Tui::open("panic", "CHAOSLAB_TUI_TEST_PANIC=1 ") else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("chaoslab-tmux-panic-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let stty = dir.join("stty.txt");
-    let name = format!("chaoslab-panic-{}", std::process::id());
-    let script = format!(
-        "CHAOSLAB_TUI_TEST_PANIC=1 {BIN} tui single/normal 2>&1; echo exit=$?; stty -a > {}; echo UI-GONE; sleep 60",
-        stty.display()
-    );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &name,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "sh",
-        "-c",
-        &script,
-    ]);
-    let session = Session(name);
-    let screen = wait_for(&session.0, "UI-GONE");
-    assert!(screen.contains("exit=101"), "{screen}");
+    };
+    let screen = tui.assert_exited_restored(101);
     assert!(
         screen.contains("panicking after the first frame"),
         "{screen}"
     );
-    assert!(
-        !screen.contains("topology"),
-        "the alternate screen was left:\n{screen}"
-    );
-    let mode = std::fs::read_to_string(&stty).unwrap();
-    assert_cooked(&mode);
-    drop(session);
-    std::fs::remove_dir_all(&dir).unwrap();
+    tui.close();
 }
