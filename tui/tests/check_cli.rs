@@ -1,7 +1,7 @@
 //! `chaoslab check` end to end: exit codes, messages, the SVG and JSON outputs.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
+use common::chaoslab;
 
 // One lookup of the shared corpora for every test crate (both sit one level
 // below the workspace, so its `CARGO_MANIFEST_DIR/../../shared` is the same).
@@ -15,25 +15,25 @@ fn corpus(file: &str) -> Option<String> {
         .map(|p| p.to_string_lossy().into_owned())
 }
 
-fn chaoslab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chaoslab"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
+/// `chaoslab check FILE --model MODEL FLAGS`: (exit code, stdout, stderr).
+fn check(file: &str, model: &str, flags: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["check", file, "--model", model];
+    args.extend_from_slice(flags);
+    chaoslab(&args)
 }
 
-fn temp(name: &str, contents: &str) -> PathBuf {
+/// The path of this test run's file `name` in the temp folder.
+fn temp_path(name: &str) -> String {
     let path =
         std::env::temp_dir().join(format!("chaoslab-check-cli-{}-{name}", std::process::id()));
-    std::fs::write(&path, contents).expect("temp file is writable");
-    path
+    path.to_string_lossy().into_owned()
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+/// Writes `contents` to [`temp_path`]`(name)` and returns that path.
+fn temp(name: &str, contents: &str) -> String {
+    let path = temp_path(name);
+    std::fs::write(&path, contents).expect("temp file is writable");
+    path
 }
 
 #[test]
@@ -41,9 +41,9 @@ fn a_linearizable_etcd_run_exits_0() {
     let Some(file0) = corpus("jepsen/etcd_002.log") else {
         return;
     };
-    let o = chaoslab(&["check", &file0, "--model", "cas-register"]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("verdict: linearizable"));
+    let (code, out, err) = check(&file0, "cas-register", &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("verdict: linearizable"));
 }
 
 #[test]
@@ -51,27 +51,12 @@ fn a_violating_etcd_run_exits_1_explains_itself_and_draws_the_culprit() {
     let Some(file0) = corpus("jepsen/etcd_000.log") else {
         return;
     };
-    let svg = std::env::temp_dir().join(format!(
-        "chaoslab-check-cli-{}-etcd0.svg",
-        std::process::id()
-    ));
-    let o = chaoslab(&[
-        "check",
-        &file0,
-        "--model",
-        "cas-register",
-        "--svg",
-        svg.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
-    let out = stdout(&o);
+    let svg = temp_path("etcd0.svg");
+    let (code, out, err) = check(&file0, "cas-register", &["--svg", &svg]);
+    assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("NOT linearizable"), "{out}");
     assert!(out.contains("cannot be placed"), "{out}");
-    assert!(
-        stderr(&o).contains("reproduce with: chaoslab check"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(err.contains("reproduce with: chaoslab check"), "{err}");
     let picture = std::fs::read_to_string(&svg).expect("the SVG was written");
     assert!(picture.starts_with("<svg") && picture.contains("#e4572e"));
 }
@@ -84,18 +69,17 @@ fn the_kv_corpus_gets_its_verdicts() {
     let Some(file1) = corpus("kv/c50-bad.txt") else {
         return;
     };
-    let ok = chaoslab(&["check", &file0, "--model", "kv"]);
-    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
-    let bad = chaoslab(&["check", &file1, "--model", "kv"]);
-    assert_eq!(bad.status.code(), Some(1), "{}", stdout(&bad));
+    let (code, out, _) = check(&file0, "kv", &[]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = check(&file1, "kv", &[]);
+    assert_eq!(code, 1, "{out}");
 }
 
 #[test]
 fn bad_input_exits_2_with_the_line_and_what_is_valid() {
     let f = temp("bad.edn", "{:type :invoke, :f :write, :value 1, :process 0}\n{:type :okk, :f :write, :value 1, :process 0}\n");
-    let o = chaoslab(&["check", f.to_str().unwrap(), "--model", "register"]);
-    assert_eq!(o.status.code(), Some(2));
-    let err = stderr(&o);
+    let (code, _, err) = check(&f, "register", &[]);
+    assert_eq!(code, 2);
     assert!(
         err.contains(":2:") && err.contains(":invoke, :ok, :fail or :info"),
         "{err}"
@@ -107,21 +91,11 @@ fn a_missing_file_and_a_wrong_model_exit_2() {
     let Some(file0) = corpus("kv/c01-ok.txt") else {
         return;
     };
-    assert_eq!(
-        chaoslab(&["check", "/definitely/not/here.edn", "--model", "kv"])
-            .status
-            .code(),
-        Some(2)
-    );
-    let o = chaoslab(&["check", &file0, "--model", "cas-register"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--model kv"), "{}", stderr(&o));
-    assert_eq!(
-        chaoslab(&["check", &file0, "--model", "queue"])
-            .status
-            .code(),
-        Some(2)
-    );
+    assert_eq!(check("/definitely/not/here.edn", "kv", &[]).0, 2);
+    let (code, _, err) = check(&file0, "cas-register", &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--model kv"), "{err}");
+    assert_eq!(check(&file0, "queue", &[]).0, 2);
 }
 
 #[test]
@@ -129,35 +103,20 @@ fn running_out_of_budget_exits_3() {
     let Some(file0) = corpus("jepsen/etcd_002.log") else {
         return;
     };
-    let o = chaoslab(&[
-        "check",
-        &file0,
-        "--model",
-        "cas-register",
-        "--max-steps",
-        "10",
-    ]);
-    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    let (code, out, err) = check(&file0, "cas-register", &["--max-steps", "10"]);
+    assert_eq!(code, 3, "{out}");
     // One word for it everywhere: the report, the hint, `run`'s report.
-    assert!(
-        stdout(&o).contains("verdict: undecided: "),
-        "{}",
-        stdout(&o)
-    );
-    assert!(
-        stderr(&o).starts_with("undecided: the step budget"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(!stdout(&o).contains("unknown"), "{}", stdout(&o));
+    assert!(out.contains("verdict: undecided: "), "{out}");
+    assert!(err.starts_with("undecided: the step budget"), "{err}");
+    assert!(!out.contains("unknown"), "{out}");
 }
 
 #[test]
 fn chaoslab_json_lines_round_trip() {
     let h = sim::check::synth::linearizable_kv_history(7, 300, 5, 4);
     let f = temp("h.jsonl", &h.to_jsonl());
-    let o = chaoslab(&["check", f.to_str().unwrap(), "--model", "kv"]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let (code, out, err) = check(&f, "kv", &[]);
+    assert_eq!(code, 0, "{out}{err}");
     // Corrupt one read: a value nobody wrote.
     let mut bad = h.clone();
     let i = bad
@@ -167,12 +126,7 @@ fn chaoslab_json_lines_round_trip() {
         .expect("a read");
     bad.ops[i].output = Some(sim::history::Value::Int(12345));
     let f = temp("bad.jsonl", &bad.to_jsonl());
-    assert_eq!(
-        chaoslab(&["check", f.to_str().unwrap(), "--model", "kv"])
-            .status
-            .code(),
-        Some(1)
-    );
+    assert_eq!(check(&f, "kv", &[]).0, 1);
 }
 
 #[test]
@@ -187,9 +141,9 @@ fn maelstrom_lin_kv_histories_are_read_with_keys() {
 {:type :ok, :f :read, :value [1 nil], :process 1, :time 80}
 ";
     let f = temp("lin-kv.edn", edn);
-    let o = chaoslab(&["check", f.to_str().unwrap(), "--model", "kv", "--json"]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("--json prints JSON");
+    let (code, out, err) = check(&f, "kv", &["--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("--json prints JSON");
     assert_eq!(v["linearizability"]["verdict"]["verdict"], "linearizable");
     assert_eq!(v["linearizability"]["keys_total"], 2);
 }
@@ -201,73 +155,46 @@ fn an_empty_history_exits_2_and_says_there_is_nothing_to_check() {
         "/tests/fixtures/histories/empty.edn"
     );
     for model in ["register", "kv"] {
-        let o = chaoslab(&["check", fixture, "--model", model]);
-        assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
-        assert!(stderr(&o).contains("no operations"), "{}", stderr(&o));
-        assert!(!stdout(&o).contains("linearizable"), "{}", stdout(&o));
+        let (code, out, err) = check(fixture, model, &[]);
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(err.contains("no operations"), "{err}");
+        assert!(!out.contains("linearizable"), "{out}");
     }
     let blank = temp("blank.jsonl", "\n\n");
-    let o = chaoslab(&["check", blank.to_str().unwrap(), "--model", "kv"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let (code, _, err) = check(&blank, "kv", &[]);
+    assert_eq!(code, 2, "{err}");
 }
 
 /// One key, many clients, every operation concurrent with its neighbours.
-fn busy_history() -> PathBuf {
+fn busy_history() -> String {
     let h = sim::check::synth::linearizable_kv_history(11, 3000, 1, 12);
     temp("busy.jsonl", &h.to_jsonl())
 }
 
+/// Each search budget, exhausted, exits 3 and names its own flag (with the
+/// value to try), not `--timeout`.
 #[test]
-fn an_exhausted_step_budget_exits_3_and_names_max_steps() {
+fn an_exhausted_step_or_memory_budget_exits_3_and_names_its_flag() {
     let f = busy_history();
-    let o = chaoslab(&[
-        "check",
-        f.to_str().unwrap(),
-        "--model",
-        "kv",
-        "--max-steps",
-        "10",
-    ]);
-    assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
-    let err = stderr(&o);
-    assert!(err.contains("--max-steps 100"), "{err}");
-    assert!(!err.contains("--timeout"), "{err}");
+    for (flags, names) in [
+        (["--max-steps", "10"], "--max-steps 100"),
+        (["--max-memory", "1KiB"], "--max-memory"),
+    ] {
+        let (code, out, err) = check(&f, "kv", &flags);
+        assert_eq!(code, 3, "{flags:?}: {out}{err}");
+        assert!(err.contains(names), "{flags:?}: {err}");
+        assert!(!err.contains("--timeout"), "{flags:?}: {err}");
+    }
 }
 
 #[test]
-fn a_full_memo_exits_3_and_names_max_memory() {
+fn a_memory_budget_is_a_size_and_a_large_one_decides() {
     let f = busy_history();
-    let o = chaoslab(&[
-        "check",
-        f.to_str().unwrap(),
-        "--model",
-        "kv",
-        "--max-memory",
-        "1KiB",
-    ]);
-    assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
-    let err = stderr(&o);
-    assert!(err.contains("--max-memory"), "{err}");
-    assert!(!err.contains("--timeout"), "{err}");
-    let o = chaoslab(&[
-        "check",
-        f.to_str().unwrap(),
-        "--model",
-        "kv",
-        "--max-memory",
-        "512MiB",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    let o = chaoslab(&[
-        "check",
-        f.to_str().unwrap(),
-        "--model",
-        "kv",
-        "--max-memory",
-        "lots",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("512MiB"), "{}", stderr(&o));
+    let (code, out, err) = check(&f, "kv", &["--max-memory", "512MiB"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = check(&f, "kv", &["--max-memory", "lots"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("512MiB"), "{err}");
 }
 
 #[test]
@@ -283,12 +210,11 @@ INFO  jepsen.util - 1\t:ok\t:read\t3
 INFO  jepsen.core - Everything looks good!
 ";
     let f = temp("raw.log", log);
-    let o = chaoslab(&["check", f.to_str().unwrap(), "--model", "cas-register"]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let (code, out, err) = check(&f, "cas-register", &[]);
+    assert_eq!(code, 0, "{out}{err}");
     assert!(
-        stdout(&o).contains("skipped 4 line(s) that are not history lines"),
-        "{}",
-        stdout(&o)
+        out.contains("skipped 4 line(s) that are not history lines"),
+        "{out}"
     );
 }
 
@@ -304,13 +230,9 @@ INFO  jepsen.util - 0\t:invoke\t:read\tnil
 INFO  jepsen.util - 0\t:ok\t:read\t1
 ";
     let f = temp("stale-cas.log", log);
-    let o = chaoslab(&["check", f.to_str().unwrap(), "--model", "cas-register"]);
-    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
-    assert!(
-        stdout(&o).contains("c1 cas 1 -> 2 (found another value)"),
-        "{}",
-        stdout(&o)
-    );
+    let (code, out, err) = check(&f, "cas-register", &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("c1 cas 1 -> 2 (found another value)"), "{out}");
     // Knossos's EDN: `:fail` did not happen, and constrains nothing.
     let edn = "{:type :invoke, :f :write, :value 1, :process 0}
 {:type :ok, :f :write, :value 1, :process 0}
@@ -320,34 +242,25 @@ INFO  jepsen.util - 0\t:ok\t:read\t1
 {:type :ok, :f :read, :value 1, :process 0}
 ";
     let f = temp("stale-cas.edn", edn);
-    let o = chaoslab(&["check", f.to_str().unwrap(), "--model", "cas-register"]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let (code, out, err) = check(&f, "cas-register", &[]);
+    assert_eq!(code, 0, "{out}{err}");
 }
 
 #[test]
 fn a_simulated_run_records_a_cas_that_found_another_value_as_an_observation() {
-    let h = std::env::temp_dir().join(format!(
-        "chaoslab-check-cli-{}-single-normal.jsonl",
-        std::process::id()
-    ));
-    let trace = h.with_extension("trace.jsonl");
-    let run = chaoslab(&[
+    let h = temp_path("single-normal.jsonl");
+    let trace = temp_path("single-normal.trace.jsonl");
+    let (code, out, err) = chaoslab(&[
         "run",
         "single/normal",
         "--seed",
         "1",
         "--history",
-        h.to_str().unwrap(),
+        &h,
         "--trace",
-        trace.to_str().unwrap(),
+        &trace,
     ]);
-    assert_eq!(
-        run.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&run),
-        stderr(&run)
-    );
+    assert_eq!(code, 0, "{out}{err}");
     let text = std::fs::read_to_string(&h).expect("the history was written");
     let history = sim::history::History::from_jsonl(&text).expect("it reads back");
     let observations: Vec<_> = history.ops.iter().filter(|o| o.found_other).collect();
@@ -358,9 +271,8 @@ fn a_simulated_run_records_a_cas_that_found_another_value_as_an_observation() {
             && o.return_ns.is_some()
     }));
     assert!(
-        stdout(&run).contains("cas found another value") && stdout(&run).contains("fail 0"),
-        "{}",
-        stdout(&run)
+        out.contains("cas found another value") && out.contains("fail 0"),
+        "{out}"
     );
     // The trace's `complete` records say which ones, and only those.
     let traced: Vec<u64> = std::fs::read_to_string(&trace)
@@ -383,8 +295,8 @@ fn a_simulated_run_records_a_cas_that_found_another_value_as_an_observation() {
     let mut traced_sorted = traced.clone();
     traced_sorted.sort_unstable();
     assert_eq!(traced_sorted, recorded);
-    let o = chaoslab(&["check", h.to_str().unwrap(), "--model", "kv"]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let (code, out, err) = check(&h, "kv", &[]);
+    assert_eq!(code, 0, "{out}{err}");
 }
 
 #[test]
@@ -424,9 +336,9 @@ retry = { policy = "fixed", delay = "10ms", attempts = 5 }
 linearizable = true
 "#,
     );
-    let o = chaoslab(&["sweep", scenario.to_str().unwrap(), "--seeds", "1..10"]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("10 passed"), "{}", stdout(&o));
+    let (code, out, err) = chaoslab(&["sweep", &scenario, "--seeds", "1..10"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("10 passed"), "{out}");
 }
 
 #[test]
@@ -451,16 +363,10 @@ fn json_lines_that_contradict_themselves_exit_2_naming_the_field() {
         ),
     ] {
         let path = format!("{dir}/{file}");
-        let o = chaoslab(&["check", &path, "--model", "kv"]);
-        assert_eq!(
-            o.status.code(),
-            Some(2),
-            "{file}: {}{}",
-            stdout(&o),
-            stderr(&o)
-        );
-        assert!(stderr(&o).contains(says), "{file}: {}", stderr(&o));
-        assert!(stderr(&o).contains(file), "{file}: {}", stderr(&o));
+        let (code, out, err) = check(&path, "kv", &[]);
+        assert_eq!(code, 2, "{file}: {out}{err}");
+        assert!(err.contains(says), "{file}: {err}");
+        assert!(err.contains(file), "{file}: {err}");
     }
 }
 
@@ -485,18 +391,10 @@ fn a_chain_of_20000_crashed_cas_is_set_aside_and_decided() {
         text.push('\n');
     }
     let f = temp("chain.jsonl", &text);
-    let o = chaoslab(&[
-        "check",
-        f.to_str().unwrap(),
-        "--model",
-        "cas-register",
-        "--timeout",
-        "10s",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let (code, out, err) = check(&f, "cas-register", &["--timeout", "10s"]);
+    assert_eq!(code, 0, "{out}{err}");
     assert!(
-        stdout(&o).contains("(20000 crashed write(s) nobody could observe set aside)"),
-        "{}",
-        stdout(&o)
+        out.contains("(20000 crashed write(s) nobody could observe set aside)"),
+        "{out}"
     );
 }
