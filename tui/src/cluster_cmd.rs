@@ -4,7 +4,7 @@
 //! run stops at the scenario's duration (divided by `--speed`).
 
 use crate::exit;
-use crate::run_cmd::RunArgs;
+use crate::run_cmd::{madsim_missing, on_madsim, RunArgs, Sockets};
 
 #[derive(clap::Args, Debug)]
 pub struct ClusterArgs {
@@ -64,62 +64,27 @@ pub fn run(registry: &crate::Registry, args: &ClusterArgs) -> i32 {
     }
 }
 
-#[cfg(all(feature = "madsim", not(madsim)))]
+/// Runs the scenario on real sockets, announcing it first when this build
+/// can.
 fn real(
     registry: &crate::Registry,
     s: &sim::scenario::Scenario,
     seed: u64,
     args: &ClusterArgs,
 ) -> Result<sim::kernel::RunOutput, String> {
+    if madsim_missing(&registry.program_name(), Sockets::Real).is_none() {
+        eprintln!(
+            "chaoslab cluster: {} nodes on 127.0.0.1, real time, {} of scenario at speed {} (about {:.1}s of wall time)",
+            s.servers() + s.clients(),
+            sim::time::fmt_duration(s.meta.duration),
+            args.speed,
+            s.meta.duration as f64 / 1e9 / args.speed
+        );
+    }
     let trace = if args.trace.is_some() {
         sim::kernel::TraceMode::Record
     } else {
         sim::kernel::TraceMode::Off
     };
-    eprintln!(
-        "chaoslab cluster: {} nodes on 127.0.0.1, real time, {} of scenario at speed {} (about {:.1}s of wall time)",
-        s.servers() + s.clients(),
-        sim::time::fmt_duration(s.meta.duration),
-        args.speed,
-        s.meta.duration as f64 / 1e9 / args.speed
-    );
-    crate::driver::run(
-        registry,
-        s,
-        crate::driver::Options {
-            seed,
-            trace,
-            speed: args.speed,
-        },
-    )
-    .map_err(|e| e.to_string())
-}
-
-#[cfg(all(feature = "madsim", madsim))]
-fn real(
-    _: &crate::Registry,
-    _: &sim::scenario::Scenario,
-    _: u64,
-    _: &ClusterArgs,
-) -> Result<sim::kernel::RunOutput, String> {
-    Err(
-        "error: this chaoslab was built with `--cfg madsim`, so its sockets are simulated; \
-         `chaoslab cluster` needs a build without it:\n  cargo build --release --features madsim"
-            .into(),
-    )
-}
-
-#[cfg(not(feature = "madsim"))]
-fn real(
-    _: &crate::Registry,
-    _: &sim::scenario::Scenario,
-    _: u64,
-    _: &ClusterArgs,
-) -> Result<sim::kernel::RunOutput, String> {
-    Err(format!(
-        "error: this chaoslab was built without the madsim driver, which `cluster` runs on\n  \
-         build it with:\n  cargo build --release --features madsim\n  \
-         (and for `run --driver madsim`: {})",
-        crate::run_cmd::MADSIM_BUILD
-    ))
+    on_madsim(registry, s, seed, trace, args.speed, Sockets::Real)
 }

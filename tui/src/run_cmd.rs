@@ -36,7 +36,6 @@ pub struct RunArgs {
 }
 
 /// How to build the binary that has the madsim driver.
-#[cfg_attr(all(feature = "madsim", madsim), allow(dead_code))]
 pub const MADSIM_BUILD: &str =
     "RUSTFLAGS=\"--cfg madsim\" cargo build --release --features madsim --target-dir target/madsim";
 
@@ -49,59 +48,74 @@ fn run_on_driver(
     mode: TraceMode,
 ) -> Result<sim::kernel::RunOutput, String> {
     match driver {
-        "madsim" => madsim_run(registry, scenario, seed, mode),
+        "madsim" => on_madsim(registry, scenario, seed, mode, 1.0, Sockets::Simulated),
         _ => registry
             .run(scenario, seed, mode)
             .map_err(|e| e.to_string()),
     }
 }
 
-#[cfg(all(feature = "madsim", madsim))]
-fn madsim_run(
+/// What a command needs of the madsim driver: simulated time and sockets
+/// (`run --driver madsim`, a build with `--cfg madsim`) or real ones
+/// (`cluster`, a build without it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sockets {
+    Simulated,
+    Real,
+}
+
+/// Why this build cannot run the madsim driver on `sockets`, and how to
+/// build one that can; `None` when it can.
+pub(crate) fn madsim_missing(program: &str, sockets: Sockets) -> Option<String> {
+    let has_driver = cfg!(feature = "madsim");
+    let simulated = cfg!(madsim);
+    match sockets {
+        Sockets::Simulated if !has_driver => Some(format!(
+            "error: this {program} was built without the madsim driver\n  build it with:\n  {MADSIM_BUILD}\n  \
+             then run: target/madsim/release/{program} run FILE --driver madsim"
+        )),
+        Sockets::Simulated if !simulated => Some(format!(
+            "error: this {program} has the madsim driver but was built without `--cfg madsim`, \
+             so it drives real sockets, not a simulation\n  \
+             for a real local cluster run `{program} cluster FILE`; for a deterministic madsim run build with:\n  {MADSIM_BUILD}"
+        )),
+        Sockets::Real if !has_driver => Some(format!(
+            "error: this chaoslab was built without the madsim driver, which `cluster` runs on\n  \
+             build it with:\n  cargo build --release --features madsim\n  \
+             (and for `run --driver madsim`: {MADSIM_BUILD})"
+        )),
+        Sockets::Real if simulated => Some(
+            "error: this chaoslab was built with `--cfg madsim`, so its sockets are simulated; \
+             `chaoslab cluster` needs a build without it:\n  cargo build --release --features madsim"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
+/// Runs `scenario` on the madsim driver at `speed` (simulated seconds per
+/// real second, for real sockets), or says how to build a binary that can.
+pub(crate) fn on_madsim(
     registry: &Registry,
     scenario: &sim::scenario::Scenario,
     seed: u64,
     trace: TraceMode,
+    speed: f64,
+    sockets: Sockets,
 ) -> Result<sim::kernel::RunOutput, String> {
-    crate::driver::run(
-        registry,
-        scenario,
-        crate::driver::Options {
-            seed,
-            trace,
-            speed: 1.0,
-        },
-    )
-    .map_err(|e| e.to_string())
-}
-
-#[cfg(all(feature = "madsim", not(madsim)))]
-fn madsim_run(
-    registry: &Registry,
-    _: &sim::scenario::Scenario,
-    _: u64,
-    _: TraceMode,
-) -> Result<sim::kernel::RunOutput, String> {
-    let program = registry.program_name();
-    Err(format!(
-        "error: this {program} has the madsim driver but was built without `--cfg madsim`, \
-         so it drives real sockets, not a simulation\n  \
-         for a real local cluster run `{program} cluster FILE`; for a deterministic madsim run build with:\n  {MADSIM_BUILD}"
-    ))
-}
-
-#[cfg(not(feature = "madsim"))]
-fn madsim_run(
-    registry: &Registry,
-    _: &sim::scenario::Scenario,
-    _: u64,
-    _: TraceMode,
-) -> Result<sim::kernel::RunOutput, String> {
-    let program = registry.program_name();
-    Err(format!(
-        "error: this {program} was built without the madsim driver\n  build it with:\n  {MADSIM_BUILD}\n  \
-         then run: target/madsim/release/{program} run FILE --driver madsim"
-    ))
+    if let Some(why) = madsim_missing(&registry.program_name(), sockets) {
+        return Err(why);
+    }
+    #[cfg(feature = "madsim")]
+    {
+        let options = crate::driver::Options { seed, trace, speed };
+        crate::driver::run(registry, scenario, options).map_err(|e| e.to_string())
+    }
+    #[cfg(not(feature = "madsim"))]
+    {
+        let _ = (scenario, seed, trace, speed);
+        unreachable!("without the driver, madsim_missing says so")
+    }
 }
 
 pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
