@@ -32,12 +32,8 @@ pub struct ClusterArgs {
 }
 
 pub fn run(registry: &crate::Registry, args: &ClusterArgs) -> i32 {
-    let scenario = match registry.load(Some(&args.scenario)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{}", e.0);
-            return exit::BAD_INPUT;
-        }
+    let Some(scenario) = registry.load_or_explain(Some(&args.scenario)) else {
+        return exit::BAD_INPUT;
     };
     let seed = args.seed.unwrap_or(scenario.meta.seed);
     let run_args = RunArgs {

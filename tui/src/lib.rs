@@ -66,6 +66,23 @@ impl CheckBudgetArgs {
         }
     }
 
+    /// Prints, under a run's undecided verdict, why each check was left
+    /// undecided and, where a flag would decide one, the command that does:
+    /// `lead` opens that line ("decide it", "decide it first").
+    pub fn explain_undecided(
+        &self,
+        undecided: &[sim::report::Undecided],
+        replay: &str,
+        lead: &str,
+    ) {
+        for u in undecided {
+            eprintln!("  {}", u.explain());
+        }
+        if let Some(flag) = undecided.iter().find_map(|u| u.flag.as_ref()) {
+            eprintln!("{lead} with:\n  {}", self.decide(replay, flag));
+        }
+    }
+
     /// The command that decides an undecided run: `replay` (without these
     /// flags) with these flags, `raise` (`--check-max-steps N`) replacing the
     /// flag of the same name.

@@ -217,6 +217,12 @@ impl Registry {
         self.list().into_iter().next().map(|l| l.name)
     }
 
+    /// [`Registry::load`] for a command: on bad input it prints why and
+    /// gives `None`, and the command exits with [`crate::exit::BAD_INPUT`].
+    pub(crate) fn load_or_explain(&self, name: Option<&str>) -> Option<Scenario> {
+        self.load(name).map_err(|e| eprintln!("{}", e.0)).ok()
+    }
+
     /// Loads `arg` as a path, else as a listed name (`raft/leader-partition`),
     /// else fails saying what exists. `None` is the default scenario.
     pub fn load(&self, arg: Option<&str>) -> Result<Scenario, LoadError> {

@@ -119,12 +119,8 @@ pub(crate) fn on_madsim(
 }
 
 pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
-    let scenario = match registry.load(args.scenario.as_deref()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{}", e.0);
-            return exit::BAD_INPUT;
-        }
+    let Some(scenario) = registry.load_or_explain(args.scenario.as_deref()) else {
+        return exit::BAD_INPUT;
     };
     let seed = args.seed.unwrap_or(scenario.meta.seed);
     let mode = if args.trace.is_some() {
@@ -210,15 +206,8 @@ pub fn report_and_exit(
                 "the hypothesis of {} is undecided with seed {seed}: nothing failed, but",
                 scenario.meta.name
             );
-            for u in &report.undecided {
-                eprintln!("  {}", u.explain());
-            }
-            if let Some(flag) = report.undecided.iter().find_map(|u| u.flag.as_ref()) {
-                eprintln!(
-                    "decide it with:\n  {}",
-                    args.budget.decide(&replay_without_budget, flag)
-                );
-            }
+            args.budget
+                .explain_undecided(&report.undecided, &replay_without_budget, "decide it");
             exit::UNDECIDED
         }
     }

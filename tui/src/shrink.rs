@@ -205,12 +205,8 @@ fn join(set: &BTreeSet<String>) -> String {
 }
 
 pub fn run(registry: &Registry, args: &ShrinkArgs) -> i32 {
-    let original = match registry.load(Some(&args.scenario)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{}", e.0);
-            return exit::BAD_INPUT;
-        }
+    let Some(original) = registry.load_or_explain(Some(&args.scenario)) else {
+        return exit::BAD_INPUT;
     };
     let seed = args.seed.unwrap_or(original.meta.seed);
     let budget = args.budget.for_scenario(&original);
@@ -234,15 +230,11 @@ pub fn run(registry: &Registry, args: &ShrinkArgs) -> i32 {
                 "{} did not fail with seed {seed}: it is undecided, and an undecided run is not a failure, so there is nothing to shrink.",
                 original.meta.name
             );
-            for u in &report.undecided {
-                eprintln!("  {}", u.explain());
-            }
-            if let Some(flag) = report.undecided.iter().find_map(|u| u.flag.as_ref()) {
-                eprintln!(
-                    "decide it first with:\n  {}",
-                    args.budget.decide(&replay_without_budget, flag)
-                );
-            }
+            args.budget.explain_undecided(
+                &report.undecided,
+                &replay_without_budget,
+                "decide it first",
+            );
             return exit::UNDECIDED;
         }
         RunOutcome::Fail => {}

@@ -70,12 +70,8 @@ struct Outcome {
 }
 
 pub fn run(registry: &Registry, args: &SweepArgs) -> i32 {
-    let scenario = match registry.load(Some(&args.scenario)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{}", e.0);
-            return exit::BAD_INPUT;
-        }
+    let Some(scenario) = registry.load_or_explain(Some(&args.scenario)) else {
+        return exit::BAD_INPUT;
     };
     let budget = args.budget.for_scenario(&scenario);
     let (first, last) = args.seeds;
