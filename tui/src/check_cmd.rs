@@ -62,17 +62,23 @@ fn parse_format(s: &str) -> Result<Format, String> {
     Format::from_name(s).ok_or_else(|| format!("unknown format {s:?}; valid: {}", Format::NAMES))
 }
 
+/// `s` as a number and the unit after it (`default_unit` when none follows),
+/// or `None` when the number does not parse.
+fn number_and_unit<'a>(s: &'a str, default_unit: &'a str) -> Option<(f64, &'a str)> {
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => s.split_at(i),
+        None => (s, default_unit),
+    };
+    Some((num.parse().ok()?, unit))
+}
+
 /// `512MiB`, `4GiB`, `1.5GB`, `800M`, or a plain number of bytes. Binary and
 /// decimal units are both read as binary (1 GB = 1 GiB): this is a cap, not a
 /// measurement.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let bad = || format!("bad size {s:?}; write e.g. 512MiB, 4GiB or 1073741824");
-    let (num, unit) = match t.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => t.split_at(i),
-        None => (t, ""),
-    };
-    let n: f64 = num.parse().map_err(|_| bad())?;
+    let (n, unit) = number_and_unit(t, "").ok_or_else(bad)?;
     let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -92,11 +98,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let bad = || format!("bad duration {s:?}; write e.g. 10s, 500ms or 2m");
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: f64 = num.parse().map_err(|_| bad())?;
+    let (n, unit) = number_and_unit(s, "s").ok_or_else(bad)?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "s" => n,
