@@ -9,10 +9,33 @@ const TOO_HOPEFUL: &str = "[meta]\nname = \"too-hopeful\"\nduration = \"5s\"\n[s
      [expect]\nmin_availability_outside_partition = 1.0\n";
 use common::chaoslab;
 
-fn tmp(name: &str) -> std::path::PathBuf {
+/// The path of this test run's file `name`, in a temp folder of its own.
+fn tmp(name: &str) -> String {
     let dir = std::env::temp_dir().join(format!("chaoslab-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    dir.join(name).to_string_lossy().into_owned()
+}
+
+/// Writes `text` to [`tmp`]`(name)` and returns that path.
+fn scenario_file(name: &str, text: &str) -> String {
+    let path = tmp(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `chaoslab run FILE FLAGS`, FILE holding `text`: (exit code, stdout, stderr).
+fn run_text(name: &str, text: &str, flags: &[&str]) -> (i32, String, String) {
+    let file = scenario_file(name, text);
+    chaoslab(&[&["run", file.as_str()][..], flags].concat())
+}
+
+/// A single-server scenario named `m`, `duration` long, with `clients`
+/// clients, then `more` (its other tables).
+fn single(duration: &str, clients: u32, more: &str) -> String {
+    format!(
+        "[meta]\nname = \"m\"\nduration = \"{duration}\"\n[system]\nprotocol = \"single\"\n\
+         [topology]\nservers = 1\nclients = {clients}\n{more}"
+    )
 }
 
 #[test]
@@ -64,9 +87,9 @@ fn trace_and_history_are_written_as_json_lines() {
         "run",
         "../scenarios/single/client-partitioned.toml",
         "--trace",
-        trace.to_str().unwrap(),
+        &trace,
         "--history",
-        history.to_str().unwrap(),
+        &history,
     ]);
     assert_eq!(code, 0);
     let t = std::fs::read_to_string(&trace).unwrap();
@@ -90,11 +113,9 @@ fn trace_and_history_are_written_as_json_lines() {
 
 #[test]
 fn a_failing_hypothesis_exits_1_writes_its_trace_and_prints_the_replay() {
-    let scenario = tmp("failing.toml");
-    std::fs::write(&scenario, TOO_HOPEFUL).unwrap();
+    let s = &scenario_file("failing.toml", TOO_HOPEFUL);
     let trace = tmp("failing-trace.jsonl");
-    let s = scenario.to_str().unwrap();
-    let (code, out, err) = chaoslab(&["run", s, "--trace", trace.to_str().unwrap()]);
+    let (code, out, err) = chaoslab(&["run", s, "--trace", &trace]);
     assert_eq!(code, 1);
     assert!(out.contains("FAIL"));
     assert!(err.contains(&format!("chaoslab run {s} --seed 1")), "{err}");
@@ -124,17 +145,16 @@ fn help_describes_every_flag_and_the_exit_codes() {
 
 #[test]
 fn sweep_lists_failing_seeds_grouped_by_what_broke_and_exits_1() {
-    let scenario = tmp("sweep.toml");
     // A tight latency bound that some seeds meet and others do not.
-    std::fs::write(
-        &scenario,
-        "[meta]\nname = \"tight\"\nduration = \"2s\"\n[system]\nprotocol = \"single\"\n\
-         [topology]\nservers = 1\nclients = 2\n\
-         [network]\nlatency = { dist = \"exponential\", mean = \"2ms\" }\n\
-         [expect]\nmax_p99_latency = \"14ms\"\n",
-    )
-    .unwrap();
-    let s = scenario.to_str().unwrap();
+    let s = &scenario_file(
+        "sweep.toml",
+        &single(
+            "2s",
+            2,
+            "[network]\nlatency = { dist = \"exponential\", mean = \"2ms\" }\n\
+             [expect]\nmax_p99_latency = \"14ms\"\n",
+        ),
+    );
     let (code, out, _) = chaoslab(&["sweep", s, "--seeds", "1..30", "--jobs", "2"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("passed") && out.contains("failed"));
@@ -147,22 +167,15 @@ fn sweep_lists_failing_seeds_grouped_by_what_broke_and_exits_1() {
 
 #[test]
 fn shrink_turns_a_nemesis_failure_into_a_small_fixed_schedule_that_still_fails() {
-    let scenario = tmp("shrinkme.toml");
-    std::fs::write(
-        &scenario,
+    let scenario = scenario_file(
+        "shrinkme.toml",
         "[meta]\nname = \"shrinkme\"\nduration = \"20s\"\nseed = 3\n[system]\nprotocol = \"single\"\n\
          [topology]\nservers = 1\nclients = 4\n[workload]\nrate = 10\ntimeout = \"100ms\"\n\
          [nemesis]\ninterval = \"1s\"\nfault_duration = \"500ms\"\nkinds = [\"pause\", \"clog\", \"loss\", \"clock\"]\nmax_down = 1\n\
          [expect]\nmin_availability_outside_partition = 0.99\n",
-    )
-    .unwrap();
+    );
     let shrunk = tmp("shrunk.toml");
-    let (code, out, err) = chaoslab(&[
-        "shrink",
-        scenario.to_str().unwrap(),
-        "--out",
-        shrunk.to_str().unwrap(),
-    ]);
+    let (code, out, err) = chaoslab(&["shrink", &scenario, "--out", &shrunk]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(
         out.contains("still broken: availability outside partition"),
@@ -173,7 +186,7 @@ fn shrink_turns_a_nemesis_failure_into_a_small_fixed_schedule_that_still_fails()
     assert!(!text.contains("[nemesis]"));
     assert!(text.matches("[[faults]]").count() <= 3, "{text}");
     // The written file fails on its own, with the same seed.
-    let (code, _, _) = chaoslab(&["run", shrunk.to_str().unwrap(), "--seed", "3"]);
+    let (code, _, _) = chaoslab(&["run", &shrunk, "--seed", "3"]);
     assert_eq!(code, 1);
 }
 
@@ -199,15 +212,8 @@ fn extreme_but_valid_values_run_to_the_end_without_panicking() {
 
 #[test]
 fn a_measure_the_protocol_does_not_report_is_bad_input_listing_the_ones_it_does() {
-    let scenario = tmp("measure.toml");
-    std::fs::write(
-        &scenario,
-        "[meta]\nname = \"m\"\nduration = \"1s\"\n[system]\nprotocol = \"single\"\n\
-         [topology]\nservers = 1\nclients = 1\n\
-         [expect.measure.\"leaders elected\"]\nmin = 1\n",
-    )
-    .unwrap();
-    let (code, _, err) = chaoslab(&["run", scenario.to_str().unwrap()]);
+    let measure = single("1s", 1, "[expect.measure.\"leaders elected\"]\nmin = 1\n");
+    let (code, _, err) = run_text("measure.toml", &measure, &[]);
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains(
@@ -229,9 +235,7 @@ fn an_old_figure_name_is_still_accepted_and_reported_under_its_new_name() {
         "[expect.measure.\"acked writes lost\"]",
     );
     assert_ne!(old, text);
-    let scenario = tmp("old-name.toml");
-    std::fs::write(&scenario, &old).unwrap();
-    let (code, out, err) = chaoslab(&["run", scenario.to_str().unwrap()]);
+    let (code, out, err) = run_text("old-name.toml", &old, &[]);
     assert_eq!(code, 0, "{err}");
     // The file bounds "acked writes lost", the figure's old name.
     assert!(
@@ -284,29 +288,24 @@ fn an_undecided_check_exits_3_names_the_check_and_the_flag_that_decides_it() {
 
 #[test]
 fn the_meta_budget_decides_what_the_default_budget_cannot() {
-    let scenario = tmp("budget.toml");
     let text = std::fs::read_to_string("../scenarios/single/crash-synced.toml").unwrap();
     let tiny = text.replacen("[meta]\n", "[meta]\ncheck_max_steps = 1\n", 1);
-    std::fs::write(&scenario, &tiny).unwrap();
-    let (code, out, _) = chaoslab(&["run", scenario.to_str().unwrap()]);
+    let (code, out, _) = run_text("budget.toml", &tiny, &[]);
     assert_eq!(code, 3, "{out}");
     // The flag overrides [meta].
-    let (code, out, _) = chaoslab(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--check-max-steps",
-        "10000000",
-    ]);
+    let (code, out, _) = run_text("budget.toml", &tiny, &["--check-max-steps", "10000000"]);
     assert_eq!(code, 0, "{out}");
 }
 
 #[test]
 fn a_real_failure_with_an_undecided_check_exits_1() {
-    let scenario = tmp("fail-and-undecided.toml");
     let text = std::fs::read_to_string("../scenarios/single/crash-synced.toml").unwrap();
     let text = text.replacen("[expect]\n", "[expect]\nmin_ok_ops = 1000000\n", 1);
-    std::fs::write(&scenario, &text).unwrap();
-    let (code, out, err) = chaoslab(&["run", scenario.to_str().unwrap(), "--check-max-steps", "1"]);
+    let (code, out, err) = run_text(
+        "fail-and-undecided.toml",
+        &text,
+        &["--check-max-steps", "1"],
+    );
     assert_eq!(code, 1, "{out}{err}");
     assert!(
         out.contains(
@@ -367,30 +366,22 @@ fn shrink_refuses_an_undecided_run() {
 
 #[test]
 fn the_error_for_a_crash_target_lists_only_targets_crash_accepts() {
-    let scenario = tmp("crash-all.toml");
-    std::fs::write(
-        &scenario,
-        "[meta]\nname = \"m\"\nduration = \"1s\"\n[system]\nprotocol = \"single\"\n\
-         [topology]\nservers = 1\nclients = 1\n\
-         [[faults]]\nat = \"1s\"\naction = \"crash\"\ntarget = \"all\"\n",
-    )
-    .unwrap();
-    let (code, _, err) = chaoslab(&["run", scenario.to_str().unwrap()]);
+    let text = single(
+        "1s",
+        1,
+        "[[faults]]\nat = \"1s\"\naction = \"crash\"\ntarget = \"all\"\n",
+    );
+    let (code, _, err) = run_text("crash-all.toml", &text, &[]);
     assert_eq!(code, 2, "{err}");
     let valid = err.split("valid targets are").nth(1).unwrap_or("");
     let valid = valid.split(';').next().unwrap();
     assert!(!valid.contains("\"all\""), "{err}");
     assert!(valid.contains("\"random\""), "{err}");
     // Restart takes "all", and says so.
-    let text = std::fs::read_to_string(&scenario).unwrap();
-    let restart = tmp("restart-everyone.toml");
-    std::fs::write(
-        &restart,
-        text.replace("\"crash\"", "\"restart\"")
-            .replace("\"all\"", "\"everyone\""),
-    )
-    .unwrap();
-    let (code, _, err) = chaoslab(&["run", restart.to_str().unwrap()]);
+    let restart = text
+        .replace("\"crash\"", "\"restart\"")
+        .replace("\"all\"", "\"everyone\"");
+    let (code, _, err) = run_text("restart-everyone.toml", &restart, &[]);
     assert_eq!(code, 2, "{err}");
     let valid = err.split("valid targets are").nth(1).unwrap_or("");
     assert!(
@@ -401,15 +392,12 @@ fn the_error_for_a_crash_target_lists_only_targets_crash_accepts() {
 
 #[test]
 fn a_share_may_be_written_as_a_percentage() {
-    let scenario = tmp("percent.toml");
-    std::fs::write(
-        &scenario,
-        "[meta]\nname = \"m\"\nduration = \"2s\"\n[system]\nprotocol = \"single\"\n\
-         [topology]\nservers = 1\nclients = 2\n\
-         [expect]\nmin_availability_outside_partition = \"50%\"\n",
-    )
-    .unwrap();
-    let (code, out, err) = chaoslab(&["run", scenario.to_str().unwrap()]);
+    let text = single(
+        "2s",
+        2,
+        "[expect]\nmin_availability_outside_partition = \"50%\"\n",
+    );
+    let (code, out, err) = run_text("percent.toml", &text, &[]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("[ok] availability outside partition: expected at least 50.0%"),
@@ -444,13 +432,8 @@ fn a_memory_budget_is_refused_when_too_large_or_too_small_and_may_be_a_number_of
 fn an_old_name_or_a_number_is_accepted_only_where_the_protocol_has_such_a_figure() {
     let text = std::fs::read_to_string("../scenarios/single/crash-synced.toml").unwrap();
     for name in ["acked writes lost", "acknowledged writes lost", "writes #2"] {
-        let scenario = tmp("measure-elsewhere.toml");
-        std::fs::write(
-            &scenario,
-            format!("{text}\n[expect.measure.\"{name}\"]\nmax = 3\n"),
-        )
-        .unwrap();
-        let (code, _, err) = chaoslab(&["run", scenario.to_str().unwrap()]);
+        let bounded = format!("{text}\n[expect.measure.\"{name}\"]\nmax = 3\n");
+        let (code, _, err) = run_text("measure-elsewhere.toml", &bounded, &[]);
         assert_eq!(code, 2, "{name}: {err}");
         assert!(
             err.contains(&format!(
@@ -472,8 +455,7 @@ fn an_old_name_or_a_number_is_accepted_only_where_the_protocol_has_such_a_figure
 /// fail_probability.
 #[test]
 fn every_probability_may_be_written_as_a_percentage() {
-    let single = "[meta]\nname = \"m\"\nduration = \"2s\"\n[system]\nprotocol = \"single\"\n\
-                  [topology]\nservers = 1\nclients = 2\n";
+    let single = single("2s", 2, "");
     let s = nodes::parse(
         "loss.toml",
         &format!("{single}[network]\nloss = \"30%\"\nduplicate = \"5%\"\n"),
@@ -507,15 +489,14 @@ fn a_trigger_that_never_fired_is_named_in_the_report() {
         .unwrap()
         .replace("name = \"single/normal\"", "name = \"unfired\"")
         + "\n[[faults]]\nwhen = { event = \"fault\", action = \"crash\" }\ndelay = \"1s\"\naction = \"restart\"\ntarget = \"trigger-node\"\n";
-    let file = tmp("unfired.toml");
-    std::fs::write(&file, text).unwrap();
-    let (code, out, err) = chaoslab(&["run", file.to_str().unwrap()]);
+    let file = scenario_file("unfired.toml", &text);
+    let (code, out, err) = chaoslab(&["run", &file]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("trigger      never fired: line ") && out.contains("its fault did not happen"),
         "{out}"
     );
-    let (_, json, _) = chaoslab(&["run", file.to_str().unwrap(), "--json"]);
+    let (_, json, _) = chaoslab(&["run", &file, "--json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["unfired_triggers"][0]["matched"], 0, "{json}");
 }
@@ -537,9 +518,7 @@ fn the_commands_printed_for_the_user_name_the_running_program() {
     assert!(out.contains("replay       my-lab run --seed 5"), "{out}");
     assert!(!out.contains("chaoslab run"), "{out}");
 
-    let scenario = tmp("my-lab-failing.toml");
-    std::fs::write(&scenario, TOO_HOPEFUL).unwrap();
-    let s = scenario.to_str().unwrap();
+    let s = &scenario_file("my-lab-failing.toml", TOO_HOPEFUL);
     let (code, _, err) = run(&["run", s]);
     assert_eq!(code, 1);
     assert!(err.contains(&format!("my-lab run {s} --seed 1")), "{err}");
@@ -552,14 +531,7 @@ fn the_commands_printed_for_the_user_name_the_running_program() {
         "{out}"
     );
     let shrunk = tmp("my-lab-shrunk.toml");
-    let (_, out, _) = run(&[
-        "shrink",
-        s,
-        "--seed",
-        "1",
-        "--out",
-        shrunk.to_str().unwrap(),
-    ]);
+    let (_, out, _) = run(&["shrink", s, "--seed", "1", "--out", &shrunk]);
     assert!(out.contains("my-lab run "), "{out}");
     assert!(!out.contains("chaoslab run"), "{out}");
     let text = std::fs::read_to_string(&shrunk).unwrap();
