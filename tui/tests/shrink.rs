@@ -9,7 +9,7 @@ mod common;
 use common::chaoslab;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sim::kernel::TraceMode;
 use sim::report::{Report, RunOutcome};
@@ -19,6 +19,23 @@ fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("chaoslab-shrink-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
+}
+
+/// `chaoslab shrink FILE --out OUT FLAGS`: (exit code, stdout, stderr).
+fn shrink(file: &Path, out: &Path, flags: &[&str]) -> (i32, String, String) {
+    let (file, out) = (file.to_str().unwrap(), out.to_str().unwrap());
+    chaoslab(&[&["shrink", file, "--out", out][..], flags].concat())
+}
+
+/// single/crash-unsynced claiming to be linearizable, which it is not on
+/// its own seed, written to [`tmp`]`(name)`: a failure to shrink.
+fn unsynced_claiming_linearizable(name: &str) -> PathBuf {
+    let text = std::fs::read_to_string("../scenarios/single/crash-unsynced.toml")
+        .unwrap()
+        .replace("linearizable = false", "linearizable = true");
+    let path = tmp(name);
+    std::fs::write(&path, &text).unwrap();
+    path
 }
 
 fn failed(s: &Scenario, seed: u64) -> (RunOutcome, BTreeSet<String>) {
@@ -52,14 +69,7 @@ fn shrink_keeps_the_failure(
     assert_eq!(set, want, "{bundled}: the original's failure");
 
     let out = tmp(&format!("{name}-shrunk.toml"));
-    let (code, stdout, stderr) = chaoslab(&[
-        "shrink",
-        path.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--max-runs",
-        "60",
-    ]);
+    let (code, stdout, stderr) = shrink(&path, &out, &["--max-runs", "60"]);
     assert_eq!(code, 1, "{bundled}: {stdout}{stderr}");
     assert!(
         stdout.contains("it fails exactly as the original did"),
@@ -173,23 +183,10 @@ fn a_seed_above_i64_max_is_left_out_of_the_written_file_and_named_for_the_comman
 
 #[test]
 fn shrink_at_the_largest_seed_writes_a_file_that_fails_with_that_seed() {
-    let text = std::fs::read_to_string("../scenarios/single/crash-unsynced.toml")
-        .unwrap()
-        .replace("linearizable = false", "linearizable = true");
-    let path = tmp("u64-max.toml");
-    std::fs::write(&path, &text).unwrap();
+    let path = unsynced_claiming_linearizable("u64-max.toml");
     let out = tmp("u64-max-shrunk.toml");
     let seed = u64::MAX.to_string();
-    let (code, stdout, stderr) = chaoslab(&[
-        "shrink",
-        path.to_str().unwrap(),
-        "--seed",
-        &seed,
-        "--out",
-        out.to_str().unwrap(),
-        "--max-runs",
-        "20",
-    ]);
+    let (code, stdout, stderr) = shrink(&path, &out, &["--seed", &seed, "--max-runs", "20"]);
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(stdout.contains(&format!("--seed {seed}")), "{stdout}");
     let (code, stdout, stderr) = chaoslab(&["run", out.to_str().unwrap(), "--seed", &seed]);
@@ -200,24 +197,17 @@ fn shrink_at_the_largest_seed_writes_a_file_that_fails_with_that_seed() {
 /// on its own, with no flag, it is decided as it was when shrunk.
 #[test]
 fn a_file_shrunk_with_budget_flags_keeps_the_budget_in_its_meta() {
-    let text = std::fs::read_to_string("../scenarios/single/crash-unsynced.toml")
-        .unwrap()
-        .replace("linearizable = false", "linearizable = true");
-    let path = tmp("budget-flags.toml");
-    std::fs::write(&path, &text).unwrap();
+    let path = unsynced_claiming_linearizable("budget-flags.toml");
     let out = tmp("budget-flags-shrunk.toml");
-    let (code, stdout, stderr) = chaoslab(&[
-        "shrink",
-        path.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
+    let flags = [
         "--max-runs",
         "10",
         "--check-max-steps",
         "123456789",
         "--check-max-memory",
         "3GiB",
-    ]);
+    ];
+    let (code, stdout, stderr) = shrink(&path, &out, &flags);
     assert_eq!(code, 1, "{stdout}{stderr}");
     let written = std::fs::read_to_string(&out).unwrap();
     assert!(
