@@ -152,32 +152,7 @@ mod simulated {
         // ended it, and the restarted client was never given another one.
         // One operation a second, so the client is thinking, not waiting for
         // an answer, when it crashes.
-        let text = r#"
-[meta]
-name = "madsim/client-restart"
-duration = "10s"
-[system]
-protocol = "single"
-[topology]
-servers = 1
-clients = 1
-[network]
-latency = { dist = "uniform", min = "1ms", max = "3ms" }
-[workload]
-rate = 1
-keys = 2
-mix = { get = 0.5, put = 0.5 }
-timeout = "100ms"
-[[faults]]
-at = "3s"
-action = "crash"
-target = "c1"
-[[faults]]
-at = "3.5s"
-action = "restart"
-target = "c1"
-"#;
-        let s = nodes::parse("madsim/client-restart", text).unwrap();
+        let s = load("tui/tests/fixtures/madsim/client-restart.toml");
         for seed in 1..=5 {
             let out = run(&s, seed);
             let after = out
@@ -195,19 +170,7 @@ target = "c1"
 
     #[test]
     fn ping_runs_on_madsim_and_another_seed_gives_another_run() {
-        let text = r#"
-[meta]
-name = "madsim/ping"
-duration = "2s"
-[system]
-protocol = "ping"
-in_flight = 4
-[topology]
-servers = 3
-[network]
-latency = { dist = "uniform", min = "1ms", max = "3ms" }
-"#;
-        let s = nodes::parse("madsim/ping", text).unwrap();
+        let s = load("tui/tests/fixtures/madsim/ping.toml");
         let a = run(&s, 1);
         assert!(a.counters.delivered > 1000, "{:?}", a.counters);
         assert_eq!(a.fingerprint, run(&s, 1).fingerprint);
