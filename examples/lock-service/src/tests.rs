@@ -91,6 +91,18 @@ fn attempt_over() -> [Effect<Msg>; 2] {
     [cancel(ATTEMPT_TIMER), cancel(BACKOFF_TIMER)]
 }
 
+/// What the lock server does when it grants the lock to `client`'s request
+/// `seq`: a lease timer, a note, and the grant of `token` for a whole
+/// (default) lease.
+fn grants(client: NodeId, seq: u64, token: Token) -> [Effect<Msg>; 3] {
+    let lease = ms(500);
+    [
+        set(LEASE_TIMER, lease),
+        note("granted"),
+        send(client, grant(client, seq, token, lease)),
+    ]
+}
+
 fn acquire(client: NodeId, seq: u64) -> Msg {
     Msg::Acquire {
         id: rid(client, seq),
@@ -135,14 +147,7 @@ fn a_free_lock_is_granted_with_token_1_synced_before_it_is_sent() {
     let mut h = node(LOCK_SERVER);
     h.advance(ms(10));
     let fx = h.deliver(C1, acquire(C1, 1));
-    assert_eq!(
-        fx.0,
-        [
-            set(LEASE_TIMER, ms(500)),
-            note("granted"),
-            send(C1, grant(C1, 1, 1, ms(500))),
-        ]
-    );
+    assert_eq!(fx.0, grants(C1, 1, 1));
     assert_eq!(h.disk.get::<Token>(TOKEN_KEY), Some(&1));
     assert_eq!(h.disk.counters(), (1, 1), "one write, synced");
     let holder = server(&h).holder().map(|h| (h.client, h.token, h.expires));
@@ -162,16 +167,8 @@ fn a_held_lock_queues_the_next_client_and_a_release_hands_it_token_2() {
     assert_eq!(h.deliver(C2, Msg::Release { token: 7 }).0, []);
     h.advance(ms(54));
     let fx = h.deliver(C1, Msg::Release { token: 1 });
-    assert_eq!(
-        fx.0,
-        [
-            cancel(LEASE_TIMER),
-            note("released"),
-            set(LEASE_TIMER, ms(500)),
-            note("granted"),
-            send(C2, grant(C2, 1, 2, ms(500))),
-        ]
-    );
+    let [a, b, c] = grants(C2, 1, 2);
+    assert_eq!(fx.0, [cancel(LEASE_TIMER), note("released"), a, b, c]);
 }
 
 #[test]
@@ -182,15 +179,8 @@ fn an_expired_lease_frees_the_lock_whatever_the_holder_believes() {
     h.deliver(C2, acquire(C2, 1));
     h.advance(ms(499));
     let fx = h.fire(LEASE_TIMER);
-    assert_eq!(
-        fx.0,
-        [
-            note("lease-expired"),
-            set(LEASE_TIMER, ms(500)),
-            note("granted"),
-            send(C2, grant(C2, 1, 2, ms(500))),
-        ]
-    );
+    let [a, b, c] = grants(C2, 1, 2);
+    assert_eq!(fx.0, [note("lease-expired"), a, b, c]);
     assert_eq!(server(&h).expired, 1);
 }
 
@@ -230,14 +220,7 @@ fn a_restarted_lock_server_continues_its_tokens_after_one_lease_of_quiet() {
     assert_eq!(fx.0, [], "a holder of its last life may still be writing");
     h.advance(ms(400));
     let fx = h.fire(GRACE_TIMER);
-    assert_eq!(
-        fx.0,
-        [
-            set(LEASE_TIMER, ms(500)),
-            note("granted"),
-            send(C1, grant(C1, 6, 6, ms(500))),
-        ]
-    );
+    assert_eq!(fx.0, grants(C1, 6, 6));
 }
 
 // ----- the storage -----

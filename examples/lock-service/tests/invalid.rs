@@ -21,41 +21,39 @@ fn error(from: &str, to: &str) -> String {
     }
 }
 
-#[test]
-fn an_unknown_system_key_is_refused_on_its_line_with_the_valid_ones() {
-    let e = error("fencing = true\n", "fencing = true\nleese = \"1s\"\n");
-    assert!(
-        e.starts_with("error: bad.toml:21:1: unknown field `leese`, expected one of `lease_duration`, `work_time`, `fencing`"),
-        "{e}"
-    );
-}
-
-#[test]
-fn a_lease_under_a_millisecond_is_refused_on_its_key() {
-    let e = error("lease_duration = \"500ms\"", "lease_duration = \"0\"");
-    assert!(
-        e.starts_with("error: bad.toml:18:1: [system] lease_duration = \"0s\": must be at least 1ms, e.g. \"500ms\""),
-        "{e}"
-    );
-}
-
-#[test]
-fn any_number_of_servers_but_two_is_refused_on_servers() {
-    let e = error("servers = 2 ", "servers = 3 ");
-    assert!(
-        e.starts_with("error: bad.toml:23:11: protocol \"lock-service\" runs exactly 2 servers"),
-        "{e}"
-    );
-}
-
-#[test]
-fn a_trigger_on_an_unknown_message_kind_is_refused_with_the_kinds_message_wrote() {
-    let e = error(
+/// Each refusal: what it is, the text of `zombie-fenced.toml` replaced and
+/// its replacement, and how the error begins (file, line, column, message).
+const REFUSED: &[(&str, &str, &str, &str)] = &[
+    (
+        "an unknown system key is refused on its line with the valid ones",
+        "fencing = true\n",
+        "fencing = true\nleese = \"1s\"\n",
+        "error: bad.toml:21:1: unknown field `leese`, expected one of `lease_duration`, `work_time`, `fencing`",
+    ),
+    (
+        "a lease under a millisecond is refused on its key",
+        "lease_duration = \"500ms\"",
+        "lease_duration = \"0\"",
+        "error: bad.toml:18:1: [system] lease_duration = \"0s\": must be at least 1ms, e.g. \"500ms\"",
+    ),
+    (
+        "any number of servers but two is refused on servers",
+        "servers = 2 ",
+        "servers = 3 ",
+        "error: bad.toml:23:11: protocol \"lock-service\" runs exactly 2 servers",
+    ),
+    (
+        "a trigger on an unknown message kind is refused with the kinds message wrote",
         "when = { event = \"role\", role = \"holder\" }",
         "when = { event = \"send\", kind = \"Grantt\" }",
-    );
-    assert!(
-        e.starts_with("error: bad.toml:38:33: when: unknown message kind `Grantt`: this protocol's message kinds are \"Acquire\", \"Grant\", \"Release\", \"Write\", \"WriteReply\", \"Read\", \"ReadReply\""),
-        "{e}"
-    );
+        "error: bad.toml:38:33: when: unknown message kind `Grantt`: this protocol's message kinds are \"Acquire\", \"Grant\", \"Release\", \"Write\", \"WriteReply\", \"Read\", \"ReadReply\"",
+    ),
+];
+
+#[test]
+fn each_bad_value_is_refused_at_its_place_saying_what_is_valid() {
+    for (what, from, to, begins) in REFUSED {
+        let e = error(from, to);
+        assert!(e.starts_with(begins), "{what}: {e}");
+    }
 }
