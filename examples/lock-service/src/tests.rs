@@ -48,6 +48,13 @@ fn node(me: NodeId) -> Harness<LockNode> {
     node_with(me, Params::default())
 }
 
+/// The lock server, having granted the lock to c1 (token 1) at time 0.
+fn held_by_c1() -> Harness<LockNode> {
+    let mut h = node(LOCK_SERVER);
+    h.deliver(C1, acquire(C1, 1));
+    h
+}
+
 fn rid(client: NodeId, seq: u64) -> RequestId {
     let session = SessionId {
         client,
@@ -156,8 +163,7 @@ fn a_free_lock_is_granted_with_token_1_synced_before_it_is_sent() {
 
 #[test]
 fn a_held_lock_queues_the_next_client_and_a_release_hands_it_token_2() {
-    let mut h = node(LOCK_SERVER);
-    h.deliver(C1, acquire(C1, 1));
+    let mut h = held_by_c1();
     h.advance(ms(5));
     let fx = h.deliver(C2, acquire(C2, 1));
     assert_eq!(fx.0, [], "c2 waits");
@@ -173,8 +179,7 @@ fn a_held_lock_queues_the_next_client_and_a_release_hands_it_token_2() {
 
 #[test]
 fn an_expired_lease_frees_the_lock_whatever_the_holder_believes() {
-    let mut h = node(LOCK_SERVER);
-    h.deliver(C1, acquire(C1, 1));
+    let mut h = held_by_c1();
     h.advance(ms(1));
     h.deliver(C2, acquire(C2, 1));
     h.advance(ms(499));
@@ -186,8 +191,7 @@ fn an_expired_lease_frees_the_lock_whatever_the_holder_believes() {
 
 #[test]
 fn a_lease_timer_that_fires_early_waits_for_the_rest_of_the_lease() {
-    let mut h = node(LOCK_SERVER);
-    h.deliver(C1, acquire(C1, 1));
+    let mut h = held_by_c1();
     h.advance(ms(400));
     assert_eq!(h.fire(LEASE_TIMER).0, [set(LEASE_TIMER, ms(100))]);
     assert!(server(&h).holder().is_some());
@@ -195,8 +199,7 @@ fn a_lease_timer_that_fires_early_waits_for_the_rest_of_the_lease() {
 
 #[test]
 fn a_retried_acquire_of_the_holder_gets_the_same_token_and_what_is_left_of_the_lease() {
-    let mut h = node(LOCK_SERVER);
-    h.deliver(C1, acquire(C1, 1));
+    let mut h = held_by_c1();
     h.advance(ms(100));
     let fx = h.deliver(C1, acquire(C1, 1));
     assert_eq!(fx.0, [send(C1, grant(C1, 1, 1, ms(400)))]);
