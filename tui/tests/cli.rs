@@ -1,13 +1,15 @@
 //! The command line as a user meets it.
 
 mod common;
+mod support;
+
+use support::{chaoslab, Ran};
 
 /// A single server that crashes at 1s, in a scenario that expects every
 /// operation outside a partition to succeed: it fails on every seed.
 const TOO_HOPEFUL: &str = "[meta]\nname = \"too-hopeful\"\nduration = \"5s\"\n[system]\nprotocol = \"single\"\n\
      [topology]\nservers = 1\nclients = 2\n[[faults]]\nat = \"1s\"\naction = \"crash\"\ntarget = \"n1\"\n\
      [expect]\nmin_availability_outside_partition = 1.0\n";
-use common::chaoslab;
 
 /// The path of this test run's file `name`, in a temp folder of its own.
 fn tmp(name: &str) -> String {
@@ -23,8 +25,8 @@ fn scenario_file(name: &str, text: &str) -> String {
     path
 }
 
-/// `chaoslab run FILE FLAGS`, FILE holding `text`: (exit code, stdout, stderr).
-fn run_text(name: &str, text: &str, flags: &[&str]) -> (i32, String, String) {
+/// `chaoslab run FILE FLAGS`, FILE holding `text`.
+fn run_text(name: &str, text: &str, flags: &[&str]) -> Ran {
     let file = scenario_file(name, text);
     chaoslab(&[&["run", file.as_str()][..], flags].concat())
 }
@@ -38,60 +40,58 @@ fn single(duration: &str, clients: u32, more: &str) -> String {
     )
 }
 
+/// The targets an error for a fault's `target` lists as valid.
+fn valid_targets(err: &str) -> &str {
+    let valid = err.split("valid targets are").nth(1).unwrap_or("");
+    valid.split(';').next().unwrap()
+}
+
 #[test]
 fn no_arguments_runs_the_built_in_default_scenario() {
-    let (code, out, _) = chaoslab(&[]);
-    assert_eq!(code, 0);
-    assert!(out.contains("scenario     single/normal (<built-in>)"));
-    assert!(out.contains("verdict      PASS"));
-    assert!(out.contains("replay       chaoslab run --seed 1"));
+    chaoslab(&[])
+        .exits(0)
+        .prints("scenario     single/normal (<built-in>)")
+        .prints("verdict      PASS")
+        .prints("replay       chaoslab run --seed 1");
 }
 
 #[test]
 fn list_shows_every_bundled_scenario_with_its_description() {
-    let (code, out, _) = chaoslab(&["list"]);
-    assert_eq!(code, 0);
-    assert!(out.contains("single/normal"));
-    assert!(out.contains("single/crash-unsynced"));
-    assert!(!out.contains("does not parse"), "{out}");
+    chaoslab(&["list"])
+        .exits(0)
+        .prints("single/normal")
+        .prints("single/crash-unsynced")
+        .never_prints("does not parse");
 }
 
 #[test]
 fn a_bundled_scenario_runs_by_name_and_a_missing_one_is_bad_input() {
-    let (code, out, _) = chaoslab(&["run", "single/client-partitioned"]);
-    assert_eq!(code, 0, "{out}");
-    let (code, _, err) = chaoslab(&["run", "no/such-scenario"]);
-    assert_eq!(code, 2);
-    assert!(err.contains("chaoslab list"));
+    chaoslab(&["run", "single/client-partitioned"]).exits(0);
+    chaoslab(&["run", "no/such-scenario"])
+        .exits(2)
+        .warns("chaoslab list");
 }
 
 #[test]
 fn the_seed_flag_changes_the_run_and_the_replay_command_carries_it() {
-    let (_, a, _) = chaoslab(&["run", "--seed", "5"]);
-    let (_, b, _) = chaoslab(&["run", "--seed", "6"]);
-    let fp = |s: &str| {
-        s.lines()
+    let a = chaoslab(&["run", "--seed", "5"]).prints("chaoslab run --seed 5");
+    let b = chaoslab(&["run", "--seed", "6"]);
+    let fp = |r: &Ran| {
+        r.out
+            .lines()
             .find(|l| l.starts_with("fingerprint"))
             .unwrap()
             .to_string()
     };
     assert_ne!(fp(&a), fp(&b));
-    assert!(a.contains("chaoslab run --seed 5"));
 }
 
 #[test]
 fn trace_and_history_are_written_as_json_lines() {
     let trace = tmp("trace.jsonl");
     let history = tmp("history.jsonl");
-    let (code, _, _) = chaoslab(&[
-        "run",
-        "../scenarios/single/client-partitioned.toml",
-        "--trace",
-        &trace,
-        "--history",
-        &history,
-    ]);
-    assert_eq!(code, 0);
+    let scenario = "../scenarios/single/client-partitioned.toml";
+    chaoslab(&["run", scenario, "--trace", &trace, "--history", &history]).exits(0);
     let t = std::fs::read_to_string(&trace).unwrap();
     let kinds: std::collections::BTreeSet<String> = t
         .lines()
@@ -115,18 +115,17 @@ fn trace_and_history_are_written_as_json_lines() {
 fn a_failing_hypothesis_exits_1_writes_its_trace_and_prints_the_replay() {
     let s = &scenario_file("failing.toml", TOO_HOPEFUL);
     let trace = tmp("failing-trace.jsonl");
-    let (code, out, err) = chaoslab(&["run", s, "--trace", &trace]);
-    assert_eq!(code, 1);
-    assert!(out.contains("FAIL"));
-    assert!(err.contains(&format!("chaoslab run {s} --seed 1")), "{err}");
+    chaoslab(&["run", s, "--trace", &trace])
+        .exits(1)
+        .prints("FAIL")
+        .warns(&format!("chaoslab run {s} --seed 1"));
     assert!(std::fs::metadata(&trace).unwrap().len() > 0);
 }
 
 #[test]
 fn the_json_report_parses_and_carries_the_verdict() {
-    let (code, out, _) = chaoslab(&["run", "--json"]);
-    assert_eq!(code, 0);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ran = chaoslab(&["run", "--json"]).exits(0);
+    let v: serde_json::Value = serde_json::from_str(&ran.out).unwrap();
     assert_eq!(v["passed"], true);
     assert_eq!(v["protocol"], "single");
     assert!(v["fingerprint"].as_str().unwrap().len() == 16);
@@ -134,12 +133,10 @@ fn the_json_report_parses_and_carries_the_verdict() {
 
 #[test]
 fn help_describes_every_flag_and_the_exit_codes() {
-    let (code, out, _) = chaoslab(&["--help"]);
-    assert_eq!(code, 0);
-    assert!(out.contains("Exit codes"));
-    let (_, run_help, _) = chaoslab(&["run", "--help"]);
+    chaoslab(&["--help"]).exits(0).prints("Exit codes");
+    let mut run_help = chaoslab(&["run", "--help"]);
     for flag in ["--seed", "--trace", "--history", "--json"] {
-        assert!(run_help.contains(flag), "run --help lacks {flag}");
+        run_help = run_help.prints(flag);
     }
 }
 
@@ -155,14 +152,15 @@ fn sweep_lists_failing_seeds_grouped_by_what_broke_and_exits_1() {
              [expect]\nmax_p99_latency = \"14ms\"\n",
         ),
     );
-    let (code, out, _) = chaoslab(&["sweep", s, "--seeds", "1..30", "--jobs", "2"]);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("passed") && out.contains("failed"));
-    assert!(out.contains("  p99 latency: "), "{out}");
-    assert!(out.contains(&format!("chaoslab run {s} --seed ")));
+    let ran = chaoslab(&["sweep", s, "--seeds", "1..30", "--jobs", "2"])
+        .exits(1)
+        .prints("passed")
+        .prints("failed")
+        .prints("  p99 latency: ")
+        .prints(&format!("chaoslab run {s} --seed "));
     // The same sweep twice gives the same lines, whatever the threads did.
-    let (_, again, _) = chaoslab(&["sweep", s, "--seeds", "1..30", "--jobs", "1"]);
-    assert_eq!(out, again);
+    let again = chaoslab(&["sweep", s, "--seeds", "1..30", "--jobs", "1"]);
+    assert_eq!(ran.out, again.out);
 }
 
 #[test]
@@ -175,56 +173,43 @@ fn shrink_turns_a_nemesis_failure_into_a_small_fixed_schedule_that_still_fails()
          [expect]\nmin_availability_outside_partition = 0.99\n",
     );
     let shrunk = tmp("shrunk.toml");
-    let (code, out, err) = chaoslab(&["shrink", &scenario, "--out", &shrunk]);
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(
-        out.contains("still broken: availability outside partition"),
-        "{out}"
-    );
+    chaoslab(&["shrink", &scenario, "--out", &shrunk])
+        .exits(1)
+        .prints("still broken: availability outside partition");
     let text = std::fs::read_to_string(&shrunk).unwrap();
     assert!(text.contains("the nemesis became its fixed schedule"));
     assert!(!text.contains("[nemesis]"));
     assert!(text.matches("[[faults]]").count() <= 3, "{text}");
     // The written file fails on its own, with the same seed.
-    let (code, _, _) = chaoslab(&["run", &shrunk, "--seed", "3"]);
-    assert_eq!(code, 1);
+    chaoslab(&["run", &shrunk, "--seed", "3"]).exits(1);
 }
 
 #[test]
 fn shrink_says_so_when_the_run_passes() {
-    let (code, out, _) = chaoslab(&["shrink", "single/normal"]);
-    assert_eq!(code, 0);
-    assert!(out.contains("nothing to shrink"));
+    chaoslab(&["shrink", "single/normal"])
+        .exits(0)
+        .prints("nothing to shrink");
 }
 
 #[test]
 fn extreme_but_valid_values_run_to_the_end_without_panicking() {
-    let (code, out, err) = chaoslab(&["run", "tests/fixtures/extreme-but-valid.toml"]);
-    assert!(!err.contains("panicked"), "{err}");
+    let ran = chaoslab(&["run", "tests/fixtures/extreme-but-valid.toml"]);
+    assert!(!ran.err.contains("panicked"), "{}", ran.err);
     // The nemesis alone needs over 1000 events; max_events = 500 stops
     // the run long before its 100000h, and says so.
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(
-        out.contains("stopped at") && out.contains("max_events = 500 events"),
-        "{out}"
-    );
+    ran.exits(1)
+        .prints("stopped at")
+        .prints("max_events = 500 events");
 }
 
 #[test]
 fn a_measure_the_protocol_does_not_report_is_bad_input_listing_the_ones_it_does() {
     let measure = single("1s", 1, "[expect.measure.\"leaders elected\"]\nmin = 1\n");
-    let (code, _, err) = run_text("measure.toml", &measure, &[]);
-    assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains(
-            "protocol \"single\" reports no figure of that name; its figures are \"writes\""
-        ),
-        "{err}"
-    );
-    assert!(
-        err.contains("measure.toml:9:"),
-        "the message names the line: {err}"
-    );
+    run_text("measure.toml", &measure, &[])
+        .exits(2)
+        .warns("protocol \"single\" reports no figure of that name; its figures are \"writes\"")
+        // The message names the line.
+        .warns("measure.toml:9:");
 }
 
 #[test]
@@ -235,50 +220,37 @@ fn an_old_figure_name_is_still_accepted_and_reported_under_its_new_name() {
         "[expect.measure.\"acked writes lost\"]",
     );
     assert_ne!(old, text);
-    let (code, out, err) = run_text("old-name.toml", &old, &[]);
-    assert_eq!(code, 0, "{err}");
-    // The file bounds "acked writes lost", the figure's old name.
-    assert!(
-        out.contains("[ok] measure \"acked writes not in db\": expected at least 1, got 119"),
-        "{out}"
-    );
-    assert!(!out.contains("acked writes lost"), "{out}");
-    assert!(out.contains("lost writes: none"), "{out}");
+    run_text("old-name.toml", &old, &[])
+        .exits(0)
+        // The file bounds "acked writes lost", the figure's old name.
+        .prints("[ok] measure \"acked writes not in db\": expected at least 1, got 119")
+        .never_prints("acked writes lost")
+        .prints("lost writes: none");
 }
 
 /// A search budget of one step decides nothing: the run is undecided.
 #[test]
 fn an_undecided_check_exits_3_names_the_check_and_the_flag_that_decides_it() {
-    let (code, out, err) = chaoslab(&["run", "single/crash-synced", "--check-max-steps", "1"]);
-    assert_eq!(code, 3, "{out}{err}");
-    assert!(
-        out.contains("[??] linearizable: expected true, got undecided"),
-        "{out}"
-    );
-    assert!(
-        out.contains("verdict      UNDECIDED: nothing failed, but linearizable was not decided"),
-        "{out}"
-    );
-    assert!(out.contains("--check-max-steps 10 "), "{out}");
-    // One word for it in every section of the report.
-    assert!(out.contains("  verdict: undecided: "), "{out}");
-    assert!(!out.contains("unknown"), "{out}");
-    assert!(out.contains("`check_max_steps = 10` in [meta]"), "{out}");
-    assert!(
-        err.contains(
-            "decide it with:\n  chaoslab run single/crash-synced --seed 7 --check-max-steps 10\n"
-        ),
-        "{err}"
-    );
-    let (code, json, _) = chaoslab(&[
+    chaoslab(&["run", "single/crash-synced", "--check-max-steps", "1"])
+        .exits(3)
+        .prints("[??] linearizable: expected true, got undecided")
+        .prints("verdict      UNDECIDED: nothing failed, but linearizable was not decided")
+        .prints("--check-max-steps 10 ")
+        // One word for it in every section of the report.
+        .prints("  verdict: undecided: ")
+        .never_prints("unknown")
+        .prints("`check_max_steps = 10` in [meta]")
+        .warns(
+            "decide it with:\n  chaoslab run single/crash-synced --seed 7 --check-max-steps 10\n",
+        );
+    let json = chaoslab(&[
         "run",
         "single/crash-synced",
         "--check-max-steps",
         "1",
         "--json",
     ]);
-    assert_eq!(code, 3);
-    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json.exits(3).out).unwrap();
     assert_eq!(v["outcome"], "undecided");
     assert_eq!(v["passed"], false);
     assert_eq!(v["undecided"][0]["check"], "linearizable");
@@ -290,78 +262,48 @@ fn an_undecided_check_exits_3_names_the_check_and_the_flag_that_decides_it() {
 fn the_meta_budget_decides_what_the_default_budget_cannot() {
     let text = std::fs::read_to_string("../scenarios/single/crash-synced.toml").unwrap();
     let tiny = text.replacen("[meta]\n", "[meta]\ncheck_max_steps = 1\n", 1);
-    let (code, out, _) = run_text("budget.toml", &tiny, &[]);
-    assert_eq!(code, 3, "{out}");
+    run_text("budget.toml", &tiny, &[]).exits(3);
     // The flag overrides [meta].
-    let (code, out, _) = run_text("budget.toml", &tiny, &["--check-max-steps", "10000000"]);
-    assert_eq!(code, 0, "{out}");
+    run_text("budget.toml", &tiny, &["--check-max-steps", "10000000"]).exits(0);
 }
 
 #[test]
 fn a_real_failure_with_an_undecided_check_exits_1() {
     let text = std::fs::read_to_string("../scenarios/single/crash-synced.toml").unwrap();
     let text = text.replacen("[expect]\n", "[expect]\nmin_ok_ops = 1000000\n", 1);
-    let (code, out, err) = run_text(
+    run_text(
         "fail-and-undecided.toml",
         &text,
         &["--check-max-steps", "1"],
-    );
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(
-        out.contains(
-            "verdict      FAIL: the hypothesis did not hold (and linearizable was not decided)"
-        ),
-        "{out}"
-    );
+    )
+    .exits(1)
+    .prints("verdict      FAIL: the hypothesis did not hold (and linearizable was not decided)");
 }
 
 #[test]
 fn sweep_lists_undecided_seeds_apart_and_exits_3_when_none_failed() {
-    let (code, out, _) = chaoslab(&[
-        "sweep",
-        "single/crash-synced",
-        "--seeds",
-        "1..3",
-        "--check-max-steps",
-        "1",
-    ]);
-    assert_eq!(code, 3, "{out}");
-    assert!(
-        out.contains("3 seeds (1..3), 0 passed, 0 failed, 3 undecided"),
-        "{out}"
-    );
-    assert!(
-        out.contains("linearizable (search ran out of steps): 3 seeds (e.g. 1, 2, 3)"),
-        "{out}"
-    );
-    assert!(
-        out.contains("decide the first undecided seed with:\n  chaoslab run single/crash-synced --seed 1 --check-max-steps 10\n"),
-        "{out}"
-    );
-    assert!(!out.contains("FAIL"), "{out}");
+    chaoslab(&["sweep", "single/crash-synced", "--seeds", "1..3", "--check-max-steps", "1"])
+        .exits(3)
+        .prints("3 seeds (1..3), 0 passed, 0 failed, 3 undecided")
+        .prints("linearizable (search ran out of steps): 3 seeds (e.g. 1, 2, 3)")
+        .prints("decide the first undecided seed with:\n  chaoslab run single/crash-synced --seed 1 --check-max-steps 10\n")
+        .never_prints("FAIL");
 }
 
 #[test]
 fn sweep_ends_on_a_range_that_ends_at_the_largest_seed() {
-    let (code, out, _) = chaoslab(&[
-        "sweep",
-        "single/normal",
-        "--seeds",
-        "18446744073709551614..18446744073709551615",
-    ]);
-    assert_eq!(code, 0, "{out}");
-    assert!(
-        out.contains("2 seeds (18446744073709551614..18446744073709551615), 2 passed"),
-        "{out}"
-    );
+    let seeds = "18446744073709551614..18446744073709551615";
+    chaoslab(&["sweep", "single/normal", "--seeds", seeds])
+        .exits(0)
+        .prints(&format!("2 seeds ({seeds}), 2 passed"));
 }
 
 #[test]
 fn shrink_refuses_an_undecided_run() {
-    let (code, _, err) = chaoslab(&["shrink", "single/crash-synced", "--check-max-steps", "1"]);
-    assert_eq!(code, 3, "{err}");
-    assert!(err.contains("an undecided run is not a failure"), "{err}");
-    assert!(err.contains("--check-max-steps 10"), "{err}");
+    chaoslab(&["shrink", "single/crash-synced", "--check-max-steps", "1"])
+        .exits(3)
+        .warns("an undecided run is not a failure")
+        .warns("--check-max-steps 10");
 }
 
 #[test]
@@ -371,22 +313,19 @@ fn the_error_for_a_crash_target_lists_only_targets_crash_accepts() {
         1,
         "[[faults]]\nat = \"1s\"\naction = \"crash\"\ntarget = \"all\"\n",
     );
-    let (code, _, err) = run_text("crash-all.toml", &text, &[]);
-    assert_eq!(code, 2, "{err}");
-    let valid = err.split("valid targets are").nth(1).unwrap_or("");
-    let valid = valid.split(';').next().unwrap();
-    assert!(!valid.contains("\"all\""), "{err}");
-    assert!(valid.contains("\"random\""), "{err}");
+    let crash = run_text("crash-all.toml", &text, &[]).exits(2);
+    let valid = valid_targets(&crash.err);
+    assert!(!valid.contains("\"all\""), "{}", crash.err);
+    assert!(valid.contains("\"random\""), "{}", crash.err);
     // Restart takes "all", and says so.
     let restart = text
         .replace("\"crash\"", "\"restart\"")
         .replace("\"all\"", "\"everyone\"");
-    let (code, _, err) = run_text("restart-everyone.toml", &restart, &[]);
-    assert_eq!(code, 2, "{err}");
-    let valid = err.split("valid targets are").nth(1).unwrap_or("");
+    let restart = run_text("restart-everyone.toml", &restart, &[]).exits(2);
     assert!(
-        valid.split(';').next().unwrap().contains("\"all\""),
-        "{err}"
+        valid_targets(&restart.err).contains("\"all\""),
+        "{}",
+        restart.err
     );
 }
 
@@ -397,28 +336,24 @@ fn a_share_may_be_written_as_a_percentage() {
         2,
         "[expect]\nmin_availability_outside_partition = \"50%\"\n",
     );
-    let (code, out, err) = run_text("percent.toml", &text, &[]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains("[ok] availability outside partition: expected at least 50.0%"),
-        "{out}"
-    );
+    run_text("percent.toml", &text, &[])
+        .exits(0)
+        .prints("[ok] availability outside partition: expected at least 50.0%");
 }
 
 #[test]
 fn a_memory_budget_is_refused_when_too_large_or_too_small_and_may_be_a_number_of_bytes() {
-    let (code, _, err) = chaoslab(&[
+    let huge = chaoslab(&[
         "run",
         "single/crash-synced",
         "--check-max-memory",
         "99999999999TiB",
     ]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("is too large"), "{err}");
-    assert!(!err.contains("at least 1 byte"), "{err}");
-    let (code, _, err) = chaoslab(&["run", "single/crash-synced", "--check-max-memory", "1"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("write at least 1MiB"), "{err}");
+    let huge = huge.exits(2).warns("is too large");
+    assert!(!huge.err.contains("at least 1 byte"), "{}", huge.err);
+    chaoslab(&["run", "single/crash-synced", "--check-max-memory", "1"])
+        .exits(2)
+        .warns("write at least 1MiB");
     // [meta] takes a number of bytes, as documented.
     let text = std::fs::read_to_string("../scenarios/single/crash-synced.toml").unwrap();
     let bytes = text.replacen("[meta]\n", "[meta]\ncheck_max_memory = 1073741824\n", 1);
@@ -433,14 +368,11 @@ fn an_old_name_or_a_number_is_accepted_only_where_the_protocol_has_such_a_figure
     let text = std::fs::read_to_string("../scenarios/single/crash-synced.toml").unwrap();
     for name in ["acked writes lost", "acknowledged writes lost", "writes #2"] {
         let bounded = format!("{text}\n[expect.measure.\"{name}\"]\nmax = 3\n");
-        let (code, _, err) = run_text("measure-elsewhere.toml", &bounded, &[]);
-        assert_eq!(code, 2, "{name}: {err}");
-        assert!(
-            err.contains(&format!(
+        run_text("measure-elsewhere.toml", &bounded, &[])
+            .exits(2)
+            .warns(&format!(
                 "[expect.measure.\"{name}\"]: protocol \"single\" reports no figure of that name"
-            )),
-            "{err}"
-        );
+            ));
     }
     // quorum prints "keys moved by the ring #2" for a second membership change.
     let quorum = std::fs::read_to_string("../scenarios/quorum/add-node.toml").unwrap();
@@ -490,13 +422,11 @@ fn a_trigger_that_never_fired_is_named_in_the_report() {
         .replace("name = \"single/normal\"", "name = \"unfired\"")
         + "\n[[faults]]\nwhen = { event = \"fault\", action = \"crash\" }\ndelay = \"1s\"\naction = \"restart\"\ntarget = \"trigger-node\"\n";
     let file = scenario_file("unfired.toml", &text);
-    let (code, out, err) = chaoslab(&["run", &file]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains("trigger      never fired: line ") && out.contains("its fault did not happen"),
-        "{out}"
-    );
-    let (_, json, _) = chaoslab(&["run", &file, "--json"]);
+    chaoslab(&["run", &file])
+        .exits(0)
+        .prints("trigger      never fired: line ")
+        .prints("its fault did not happen");
+    let json = chaoslab(&["run", &file, "--json"]).out;
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["unfired_triggers"][0]["matched"], 0, "{json}");
 }
@@ -510,30 +440,27 @@ fn the_commands_printed_for_the_user_name_the_running_program() {
     let link = tmp("my-lab");
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_chaoslab"), &link).unwrap();
-    let run = |args: &[&str]| common::run_program(&link, args);
-    let (code, out, _) = run(&["list"]);
-    assert_eq!(code, 0);
-    assert!(out.contains("Run one with `my-lab run NAME`"), "{out}");
-    let (_, out, _) = run(&["run", "--seed", "5"]);
-    assert!(out.contains("replay       my-lab run --seed 5"), "{out}");
-    assert!(!out.contains("chaoslab run"), "{out}");
+    let run = |args: &[&str]| Ran::from(common::run_program(&link, args));
+    run(&["list"])
+        .exits(0)
+        .prints("Run one with `my-lab run NAME`");
+    run(&["run", "--seed", "5"])
+        .prints("replay       my-lab run --seed 5")
+        .never_prints("chaoslab run");
 
     let s = &scenario_file("my-lab-failing.toml", TOO_HOPEFUL);
-    let (code, _, err) = run(&["run", s]);
-    assert_eq!(code, 1);
-    assert!(err.contains(&format!("my-lab run {s} --seed 1")), "{err}");
-    let (code, out, _) = run(&["sweep", s, "--seeds", "1..3", "--jobs", "1"]);
-    assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains(&format!(
+    run(&["run", s])
+        .exits(1)
+        .warns(&format!("my-lab run {s} --seed 1"));
+    run(&["sweep", s, "--seeds", "1..3", "--jobs", "1"])
+        .exits(1)
+        .prints(&format!(
             "replay the first failure with:\n  my-lab run {s} --seed "
-        )),
-        "{out}"
-    );
+        ));
     let shrunk = tmp("my-lab-shrunk.toml");
-    let (_, out, _) = run(&["shrink", s, "--seed", "1", "--out", &shrunk]);
-    assert!(out.contains("my-lab run "), "{out}");
-    assert!(!out.contains("chaoslab run"), "{out}");
+    run(&["shrink", s, "--seed", "1", "--out", &shrunk])
+        .prints("my-lab run ")
+        .never_prints("chaoslab run");
     let text = std::fs::read_to_string(&shrunk).unwrap();
     assert!(
         text.contains(&format!("Shrunk by `my-lab shrink {s} --seed 1")),
