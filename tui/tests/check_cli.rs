@@ -1,7 +1,9 @@
 //! `chaoslab check` end to end: exit codes, messages, the SVG and JSON outputs.
 
 mod common;
-use common::chaoslab;
+mod support;
+
+use support::{chaoslab, Ran};
 
 // One lookup of the shared corpora for every test crate (both sit one level
 // below the workspace, so its `CARGO_MANIFEST_DIR/../../shared` is the same).
@@ -15,8 +17,8 @@ fn corpus(file: &str) -> Option<String> {
         .map(|p| p.to_string_lossy().into_owned())
 }
 
-/// `chaoslab check FILE --model MODEL FLAGS`: (exit code, stdout, stderr).
-fn check(file: &str, model: &str, flags: &[&str]) -> (i32, String, String) {
+/// `chaoslab check FILE --model MODEL FLAGS`.
+fn check(file: &str, model: &str, flags: &[&str]) -> Ran {
     let mut args = vec!["check", file, "--model", model];
     args.extend_from_slice(flags);
     chaoslab(&args)
@@ -41,9 +43,9 @@ fn a_linearizable_etcd_run_exits_0() {
     let Some(file0) = corpus("jepsen/etcd_002.log") else {
         return;
     };
-    let (code, out, err) = check(&file0, "cas-register", &[]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("verdict: linearizable"));
+    check(&file0, "cas-register", &[])
+        .exits(0)
+        .prints("verdict: linearizable");
 }
 
 #[test]
@@ -52,11 +54,11 @@ fn a_violating_etcd_run_exits_1_explains_itself_and_draws_the_culprit() {
         return;
     };
     let svg = temp_path("etcd0.svg");
-    let (code, out, err) = check(&file0, "cas-register", &["--svg", &svg]);
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(out.contains("NOT linearizable"), "{out}");
-    assert!(out.contains("cannot be placed"), "{out}");
-    assert!(err.contains("reproduce with: chaoslab check"), "{err}");
+    check(&file0, "cas-register", &["--svg", &svg])
+        .exits(1)
+        .prints("NOT linearizable")
+        .prints("cannot be placed")
+        .warns("reproduce with: chaoslab check");
     let picture = std::fs::read_to_string(&svg).expect("the SVG was written");
     assert!(picture.starts_with("<svg") && picture.contains("#e4572e"));
 }
@@ -69,21 +71,17 @@ fn the_kv_corpus_gets_its_verdicts() {
     let Some(file1) = corpus("kv/c50-bad.txt") else {
         return;
     };
-    let (code, out, _) = check(&file0, "kv", &[]);
-    assert_eq!(code, 0, "{out}");
-    let (code, out, _) = check(&file1, "kv", &[]);
-    assert_eq!(code, 1, "{out}");
+    check(&file0, "kv", &[]).exits(0);
+    check(&file1, "kv", &[]).exits(1);
 }
 
 #[test]
 fn bad_input_exits_2_with_the_line_and_what_is_valid() {
     let f = temp("bad.edn", "{:type :invoke, :f :write, :value 1, :process 0}\n{:type :okk, :f :write, :value 1, :process 0}\n");
-    let (code, _, err) = check(&f, "register", &[]);
-    assert_eq!(code, 2);
-    assert!(
-        err.contains(":2:") && err.contains(":invoke, :ok, :fail or :info"),
-        "{err}"
-    );
+    check(&f, "register", &[])
+        .exits(2)
+        .warns(":2:")
+        .warns(":invoke, :ok, :fail or :info");
 }
 
 #[test]
@@ -91,11 +89,11 @@ fn a_missing_file_and_a_wrong_model_exit_2() {
     let Some(file0) = corpus("kv/c01-ok.txt") else {
         return;
     };
-    assert_eq!(check("/definitely/not/here.edn", "kv", &[]).0, 2);
-    let (code, _, err) = check(&file0, "cas-register", &[]);
-    assert_eq!(code, 2);
-    assert!(err.contains("--model kv"), "{err}");
-    assert_eq!(check(&file0, "queue", &[]).0, 2);
+    check("/definitely/not/here.edn", "kv", &[]).exits(2);
+    check(&file0, "cas-register", &[])
+        .exits(2)
+        .warns("--model kv");
+    check(&file0, "queue", &[]).exits(2);
 }
 
 #[test]
@@ -103,20 +101,23 @@ fn running_out_of_budget_exits_3() {
     let Some(file0) = corpus("jepsen/etcd_002.log") else {
         return;
     };
-    let (code, out, err) = check(&file0, "cas-register", &["--max-steps", "10"]);
-    assert_eq!(code, 3, "{out}");
-    // One word for it everywhere: the report, the hint, `run`'s report.
-    assert!(out.contains("verdict: undecided: "), "{out}");
-    assert!(err.starts_with("undecided: the step budget"), "{err}");
-    assert!(!out.contains("unknown"), "{out}");
+    let ran = check(&file0, "cas-register", &["--max-steps", "10"])
+        .exits(3)
+        // One word for it everywhere: the report, the hint, `run`'s report.
+        .prints("verdict: undecided: ")
+        .never_prints("unknown");
+    assert!(
+        ran.err.starts_with("undecided: the step budget"),
+        "{}",
+        ran.err
+    );
 }
 
 #[test]
 fn chaoslab_json_lines_round_trip() {
     let h = sim::check::synth::linearizable_kv_history(7, 300, 5, 4);
     let f = temp("h.jsonl", &h.to_jsonl());
-    let (code, out, err) = check(&f, "kv", &[]);
-    assert_eq!(code, 0, "{out}{err}");
+    check(&f, "kv", &[]).exits(0);
     // Corrupt one read: a value nobody wrote.
     let mut bad = h.clone();
     let i = bad
@@ -126,7 +127,7 @@ fn chaoslab_json_lines_round_trip() {
         .expect("a read");
     bad.ops[i].output = Some(sim::history::Value::Int(12345));
     let f = temp("bad.jsonl", &bad.to_jsonl());
-    assert_eq!(check(&f, "kv", &[]).0, 1);
+    check(&f, "kv", &[]).exits(1);
 }
 
 #[test]
@@ -141,9 +142,8 @@ fn maelstrom_lin_kv_histories_are_read_with_keys() {
 {:type :ok, :f :read, :value [1 nil], :process 1, :time 80}
 ";
     let f = temp("lin-kv.edn", edn);
-    let (code, out, err) = check(&f, "kv", &["--json"]);
-    assert_eq!(code, 0, "{out}{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).expect("--json prints JSON");
+    let ran = check(&f, "kv", &["--json"]).exits(0);
+    let v: serde_json::Value = serde_json::from_str(&ran.out).expect("--json prints JSON");
     assert_eq!(v["linearizability"]["verdict"]["verdict"], "linearizable");
     assert_eq!(v["linearizability"]["keys_total"], 2);
 }
@@ -155,14 +155,13 @@ fn an_empty_history_exits_2_and_says_there_is_nothing_to_check() {
         "/tests/fixtures/histories/empty.edn"
     );
     for model in ["register", "kv"] {
-        let (code, out, err) = check(fixture, model, &[]);
-        assert_eq!(code, 2, "{out}{err}");
-        assert!(err.contains("no operations"), "{err}");
-        assert!(!out.contains("linearizable"), "{out}");
+        check(fixture, model, &[])
+            .exits(2)
+            .warns("no operations")
+            .never_prints("linearizable");
     }
     let blank = temp("blank.jsonl", "\n\n");
-    let (code, _, err) = check(&blank, "kv", &[]);
-    assert_eq!(code, 2, "{err}");
+    check(&blank, "kv", &[]).exits(2);
 }
 
 /// One key, many clients, every operation concurrent with its neighbours.
@@ -180,21 +179,18 @@ fn an_exhausted_step_or_memory_budget_exits_3_and_names_its_flag() {
         (["--max-steps", "10"], "--max-steps 100"),
         (["--max-memory", "1KiB"], "--max-memory"),
     ] {
-        let (code, out, err) = check(&f, "kv", &flags);
-        assert_eq!(code, 3, "{flags:?}: {out}{err}");
-        assert!(err.contains(names), "{flags:?}: {err}");
-        assert!(!err.contains("--timeout"), "{flags:?}: {err}");
+        let ran = check(&f, "kv", &flags).exits(3).warns(names);
+        assert!(!ran.err.contains("--timeout"), "{flags:?}: {}", ran.err);
     }
 }
 
 #[test]
 fn a_memory_budget_is_a_size_and_a_large_one_decides() {
     let f = busy_history();
-    let (code, out, err) = check(&f, "kv", &["--max-memory", "512MiB"]);
-    assert_eq!(code, 0, "{out}{err}");
-    let (code, _, err) = check(&f, "kv", &["--max-memory", "lots"]);
-    assert_eq!(code, 2);
-    assert!(err.contains("512MiB"), "{err}");
+    check(&f, "kv", &["--max-memory", "512MiB"]).exits(0);
+    check(&f, "kv", &["--max-memory", "lots"])
+        .exits(2)
+        .warns("512MiB");
 }
 
 #[test]
@@ -210,12 +206,9 @@ INFO  jepsen.util - 1\t:ok\t:read\t3
 INFO  jepsen.core - Everything looks good!
 ";
     let f = temp("raw.log", log);
-    let (code, out, err) = check(&f, "cas-register", &[]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains("skipped 4 line(s) that are not history lines"),
-        "{out}"
-    );
+    check(&f, "cas-register", &[])
+        .exits(0)
+        .prints("skipped 4 line(s) that are not history lines");
 }
 
 #[test]
@@ -230,9 +223,9 @@ INFO  jepsen.util - 0\t:invoke\t:read\tnil
 INFO  jepsen.util - 0\t:ok\t:read\t1
 ";
     let f = temp("stale-cas.log", log);
-    let (code, out, err) = check(&f, "cas-register", &[]);
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(out.contains("c1 cas 1 -> 2 (found another value)"), "{out}");
+    check(&f, "cas-register", &[])
+        .exits(1)
+        .prints("c1 cas 1 -> 2 (found another value)");
     // Knossos's EDN: `:fail` did not happen, and constrains nothing.
     let edn = "{:type :invoke, :f :write, :value 1, :process 0}
 {:type :ok, :f :write, :value 1, :process 0}
@@ -242,25 +235,18 @@ INFO  jepsen.util - 0\t:ok\t:read\t1
 {:type :ok, :f :read, :value 1, :process 0}
 ";
     let f = temp("stale-cas.edn", edn);
-    let (code, out, err) = check(&f, "cas-register", &[]);
-    assert_eq!(code, 0, "{out}{err}");
+    check(&f, "cas-register", &[]).exits(0);
 }
 
 #[test]
 fn a_simulated_run_records_a_cas_that_found_another_value_as_an_observation() {
     let h = temp_path("single-normal.jsonl");
     let trace = temp_path("single-normal.trace.jsonl");
-    let (code, out, err) = chaoslab(&[
-        "run",
-        "single/normal",
-        "--seed",
-        "1",
-        "--history",
-        &h,
-        "--trace",
-        &trace,
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
+    let recording = ["--history", h.as_str(), "--trace", trace.as_str()];
+    chaoslab(&[&["run", "single/normal", "--seed", "1"][..], &recording].concat())
+        .exits(0)
+        .prints("cas found another value")
+        .prints("fail 0");
     let text = std::fs::read_to_string(&h).expect("the history was written");
     let history = sim::history::History::from_jsonl(&text).expect("it reads back");
     let observations: Vec<_> = history.ops.iter().filter(|o| o.found_other).collect();
@@ -270,10 +256,6 @@ fn a_simulated_run_records_a_cas_that_found_another_value_as_an_observation() {
             && matches!(o.f, sim::history::OpFn::Cas { .. })
             && o.return_ns.is_some()
     }));
-    assert!(
-        out.contains("cas found another value") && out.contains("fail 0"),
-        "{out}"
-    );
     // The trace's `complete` records say which ones, and only those.
     let traced: Vec<u64> = std::fs::read_to_string(&trace)
         .expect("the trace was written")
@@ -295,8 +277,7 @@ fn a_simulated_run_records_a_cas_that_found_another_value_as_an_observation() {
     let mut traced_sorted = traced.clone();
     traced_sorted.sort_unstable();
     assert_eq!(traced_sorted, recorded);
-    let (code, out, err) = check(&h, "kv", &[]);
-    assert_eq!(code, 0, "{out}{err}");
+    check(&h, "kv", &[]).exits(0);
 }
 
 #[test]
@@ -336,9 +317,9 @@ retry = { policy = "fixed", delay = "10ms", attempts = 5 }
 linearizable = true
 "#,
     );
-    let (code, out, err) = chaoslab(&["sweep", &scenario, "--seeds", "1..10"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("10 passed"), "{out}");
+    chaoslab(&["sweep", &scenario, "--seeds", "1..10"])
+        .exits(0)
+        .prints("10 passed");
 }
 
 #[test]
@@ -363,10 +344,7 @@ fn json_lines_that_contradict_themselves_exit_2_naming_the_field() {
         ),
     ] {
         let path = format!("{dir}/{file}");
-        let (code, out, err) = check(&path, "kv", &[]);
-        assert_eq!(code, 2, "{file}: {out}{err}");
-        assert!(err.contains(says), "{file}: {err}");
-        assert!(err.contains(file), "{file}: {err}");
+        check(&path, "kv", &[]).exits(2).warns(says).warns(file);
     }
 }
 
@@ -391,10 +369,7 @@ fn a_chain_of_20000_crashed_cas_is_set_aside_and_decided() {
         text.push('\n');
     }
     let f = temp("chain.jsonl", &text);
-    let (code, out, err) = check(&f, "cas-register", &["--timeout", "10s"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains("(20000 crashed write(s) nobody could observe set aside)"),
-        "{out}"
-    );
+    check(&f, "cas-register", &["--timeout", "10s"])
+        .exits(0)
+        .prints("(20000 crashed write(s) nobody could observe set aside)");
 }

@@ -6,7 +6,9 @@
 //! fewer and no other, and must not end before a time the scenario names.
 
 mod common;
-use common::chaoslab;
+mod support;
+
+use support::{chaoslab, Ran};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -21,8 +23,8 @@ fn tmp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// `chaoslab shrink FILE --out OUT FLAGS`: (exit code, stdout, stderr).
-fn shrink(file: &Path, out: &Path, flags: &[&str]) -> (i32, String, String) {
+/// `chaoslab shrink FILE --out OUT FLAGS`.
+fn shrink(file: &Path, out: &Path, flags: &[&str]) -> Ran {
     let (file, out) = (file.to_str().unwrap(), out.to_str().unwrap());
     chaoslab(&[&["shrink", file, "--out", out][..], flags].concat())
 }
@@ -69,12 +71,10 @@ fn shrink_keeps_the_failure(
     assert_eq!(set, want, "{bundled}: the original's failure");
 
     let out = tmp(&format!("{name}-shrunk.toml"));
-    let (code, stdout, stderr) = shrink(&path, &out, &["--max-runs", "60"]);
-    assert_eq!(code, 1, "{bundled}: {stdout}{stderr}");
-    assert!(
-        stdout.contains("it fails exactly as the original did"),
-        "{stdout}"
-    );
+    let stdout = shrink(&path, &out, &["--max-runs", "60"])
+        .exits(1)
+        .prints("it fails exactly as the original did")
+        .out;
     let written = std::fs::read_to_string(&out).unwrap();
     let shrunk = nodes::parse(out.to_str().unwrap(), &written).unwrap();
     assert_eq!(shrunk.meta.seed, seed);
@@ -186,11 +186,10 @@ fn shrink_at_the_largest_seed_writes_a_file_that_fails_with_that_seed() {
     let path = unsynced_claiming_linearizable("u64-max.toml");
     let out = tmp("u64-max-shrunk.toml");
     let seed = u64::MAX.to_string();
-    let (code, stdout, stderr) = shrink(&path, &out, &["--seed", &seed, "--max-runs", "20"]);
-    assert_eq!(code, 1, "{stdout}{stderr}");
-    assert!(stdout.contains(&format!("--seed {seed}")), "{stdout}");
-    let (code, stdout, stderr) = chaoslab(&["run", out.to_str().unwrap(), "--seed", &seed]);
-    assert_eq!(code, 1, "{stdout}{stderr}");
+    shrink(&path, &out, &["--seed", &seed, "--max-runs", "20"])
+        .exits(1)
+        .prints(&format!("--seed {seed}"));
+    chaoslab(&["run", out.to_str().unwrap(), "--seed", &seed]).exits(1);
 }
 
 /// A run shrunk with budget flags carries the budget in its own [meta]: run
@@ -207,8 +206,7 @@ fn a_file_shrunk_with_budget_flags_keeps_the_budget_in_its_meta() {
         "--check-max-memory",
         "3GiB",
     ];
-    let (code, stdout, stderr) = shrink(&path, &out, &flags);
-    assert_eq!(code, 1, "{stdout}{stderr}");
+    shrink(&path, &out, &flags).exits(1);
     let written = std::fs::read_to_string(&out).unwrap();
     assert!(
         written.contains("--check-max-steps 123456789 --check-max-memory 3GiB`"),
