@@ -200,6 +200,7 @@ struct Row<'a> {
     message: Option<u64>,
 }
 
+/// What `event` draws on its row of the diagram.
 fn row_of(event: &TraceEvent) -> Row<'_> {
     let fg = |color| Style::default().fg(color);
     if let Some(m) = Message::of(event) {
