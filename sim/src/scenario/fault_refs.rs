@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::error::{quoted, quoted_or_none, ScenarioError};
+use super::error::{known, quoted, ScenarioError};
 use super::expect::check_share;
 use super::faults::{
     Fault, FaultAction, FaultEntry, FaultKind, NodeMatch, Scope, Target, Trigger, TriggerEvent,
@@ -104,17 +104,9 @@ impl RefCheck<'_> {
                 }
                 (None, Some(t), None) => Scope::Node(self.target(t, &["random"])?),
                 (None, None, Some(r)) => {
-                    if !self.regions.contains(&r.get_ref().as_str()) {
-                        return Err(self.err(
-                            r.span(),
-                            format!(
-                                "unknown region `{}`: regions are {}",
-                                r.get_ref(),
-                                quoted_or_none(self.regions)
-                            ),
-                        ));
-                    }
-                    Scope::Region(r.get_ref().clone())
+                    let region = known(r, self.regions, "unknown region", "regions are")
+                        .map_err(|m| self.err(r.span(), m))?;
+                    Scope::Region(region.to_string())
                 }
                 (None, None, None) => Scope::Everywhere,
                 _ => {
@@ -385,24 +377,24 @@ impl RefCheck<'_> {
                 format!("when: event \"{ev}\" needs `{field}`, e.g. {example}"),
             )),
         };
-        let known =
+        let on_list =
             |v: &Spanned<String>, field: &str, list: &Option<Vec<&'static str>>, what: &str| {
                 match list {
-                    Some(list) if !list.contains(&v.get_ref().as_str()) => Err(self.err(
-                        v.span(),
-                        format!(
-                            "when: unknown {field} `{}`: this protocol's {what} are {}",
-                            v.get_ref(),
-                            quoted_or_none(list)
-                        ),
-                    )),
-                    _ => Ok(v.get_ref().clone()),
+                    Some(list) => known(
+                        v,
+                        list,
+                        &format!("when: unknown {field}"),
+                        &format!("this protocol's {what} are"),
+                    )
+                    .map(str::to_string)
+                    .map_err(|m| self.err(v.span(), m)),
+                    None => Ok(v.get_ref().clone()),
                 }
             };
         let event = match ev {
             "send" | "deliver" => {
                 let kind = match &w.kind {
-                    Some(k) => Some(known(
+                    Some(k) => Some(on_list(
                         k,
                         "message kind",
                         &self.events.messages,
@@ -424,16 +416,8 @@ impl RefCheck<'_> {
                 let r = need("role", &w.role, "role = \"leader\"")?;
                 let mut roles: Vec<&str> = self.roles.to_vec();
                 roles.push("crashed");
-                if !roles.contains(&r.get_ref().as_str()) {
-                    return Err(self.err(
-                        r.span(),
-                        format!(
-                            "when: unknown role `{}`: this protocol's roles are {}",
-                            r.get_ref(),
-                            quoted(&roles)
-                        ),
-                    ));
-                }
+                known(&r, &roles, "when: unknown role", "this protocol's roles are")
+                    .map_err(|m| self.err(r.span(), m))?;
                 TriggerEvent::Role {
                     role: r.get_ref().clone(),
                 }
@@ -441,7 +425,7 @@ impl RefCheck<'_> {
             "note" => {
                 let n = need("note", &w.note, "note = \"prepared\"")?;
                 TriggerEvent::Note {
-                    note: known(&n, "note", &self.events.notes, "notes")?,
+                    note: on_list(&n, "note", &self.events.notes, "notes")?,
                 }
             }
             _ => {
