@@ -5,10 +5,7 @@ use super::*;
 
 #[test]
 fn a_load_that_a_write_overtook_is_answered_but_not_stored() {
-    let mut c = cache(Params {
-        policy: Policy::WriteThrough,
-        ..Params::default()
-    });
+    let mut c = cache(write_through());
     let load = get(&mut c, 1, "k");
     let fx = c.deliver(
         NodeId(3),
@@ -21,7 +18,7 @@ fn a_load_that_a_write_overtook_is_answered_but_not_stored() {
     let write = fx.sends();
     let wtag = write_tag(&write);
     let rtag = load_tag(&load);
-    from_db(&mut c, Msg::DbDone { tag: wtag });
+    db_done(&mut c, wtag);
     assert_eq!(cached(&c, "k"), Some(int(2)));
     // The load read the old value before the write landed.
     db_value(&mut c, rtag, 1);
@@ -37,26 +34,16 @@ fn write_through_a_load_sent_after_the_write_started_is_answered_but_not_stored(
     // The load leaves after the write (so it carries the write's generation)
     // but reads the database before the write lands; the network is not
     // FIFO, so its answer can arrive after the write's acknowledgement.
-    let mut c = cache(Params {
-        policy: Policy::WriteThrough,
-        ..Params::default()
-    });
+    let mut c = cache(write_through());
     let write = put(&mut c, 1, "k", 2);
     let wtag = write_tag(&write);
     let load = get(&mut c, 2, "k");
     let rtag = load_tag(&load);
-    from_db(&mut c, Msg::DbDone { tag: wtag });
+    db_done(&mut c, wtag);
     let out = db_value(&mut c, rtag, 1);
     assert_eq!(
         out,
-        vec![(
-            CLIENT,
-            Msg::Value {
-                tag: 2,
-                value: int(1),
-                source: Source::Database
-            }
-        )],
+        value_to_client(2, 1, Source::Database),
         "the reader that asked before the acknowledgement gets what the database said"
     );
     assert_eq!(
@@ -73,7 +60,7 @@ fn coalescing_does_not_join_a_load_sent_before_a_completed_write() {
     let old_load = load_tag(&first);
     let write = put(&mut c, 2, "k", 2);
     let wtag = write_tag(&write);
-    from_db(&mut c, Msg::DbDone { tag: wtag });
+    db_done(&mut c, wtag);
     // A read that starts after the write was acknowledged must not wait for
     // a load that may have read the database before the write.
     let out = get(&mut c, 3, "k");
@@ -82,14 +69,7 @@ fn coalescing_does_not_join_a_load_sent_before_a_completed_write() {
     let out = db_value(&mut c, old_load, 1);
     assert_eq!(
         out,
-        vec![(
-            CLIENT,
-            Msg::Value {
-                tag: 1,
-                value: int(1),
-                source: Source::Database
-            }
-        )],
+        value_to_client(1, 1, Source::Database),
         "only the reader that was there before the write gets the old value"
     );
     let out = db_value(&mut c, new_load, 2);
@@ -105,16 +85,7 @@ fn cache_aside_set_is_blind_so_an_old_value_lands_after_the_delete() {
         ttl: Some(secs(2)),
         ..Params::default()
     });
-    assert_eq!(
-        get(&mut c, 1, "k"),
-        vec![(
-            CLIENT,
-            Msg::Miss {
-                tag: 1,
-                lease: None
-            }
-        )]
-    );
+    assert_eq!(get(&mut c, 1, "k"), miss_to_client(1, None));
     c.deliver(
         NodeId(3),
         Msg::Del {
@@ -122,14 +93,7 @@ fn cache_aside_set_is_blind_so_an_old_value_lands_after_the_delete() {
             key: "k".into(),
         },
     );
-    c.deliver(
-        CLIENT,
-        Msg::Set {
-            key: "k".into(),
-            value: int(1),
-            lease: None,
-        },
-    );
+    set(&mut c, "k", 1, None);
     let e = cs(&c).store().peek("k").expect("the stale value is cached");
     assert_eq!((e.value.clone(), e.expires), (int(1), Some(secs(3))));
 }
@@ -164,7 +128,7 @@ fn write_back_acknowledges_at_once_and_flushes_oldest_first_in_batches() {
         flush_tick(&mut c).is_empty(),
         "one batch in flight at a time"
     );
-    from_db(&mut c, Msg::DbDone { tag: *tag });
+    db_done(&mut c, *tag);
     assert_eq!(cs(&c).stats().dirty, 1);
     assert!(cs(&c).holds_dirty("c", 3) && !cs(&c).holds_dirty("a", 1));
 }
@@ -199,17 +163,7 @@ fn write_back_flushes_a_dirty_victim_at_once_and_serves_it_meanwhile() {
         [(DB, Msg::DbBatch { items, .. }), (CLIENT, Msg::Written { tag: 2 })]
             if items == &vec![("a".to_string(), int(1), vec![], 1)]
     ));
-    assert_eq!(
-        get(&mut c, 3, "a"),
-        vec![(
-            CLIENT,
-            Msg::Value {
-                tag: 3,
-                value: int(1),
-                source: Source::Cache
-            }
-        )]
-    );
+    assert_eq!(get(&mut c, 3, "a"), value_to_client(3, 1, Source::Cache));
 }
 
 #[test]
@@ -224,16 +178,6 @@ fn a_newer_write_supersedes_an_evicted_entry_waiting_for_its_flush() {
     put(&mut c, 3, "a", 3); // evicts b, supersedes the evicted a
     let e = cs(&c).store().peek("a").expect("a is back in the store");
     assert_eq!((e.value.clone(), e.absorbed.clone()), (int(3), vec![1]));
-    assert_eq!(
-        get(&mut c, 4, "a"),
-        vec![(
-            CLIENT,
-            Msg::Value {
-                tag: 4,
-                value: int(3),
-                source: Source::Cache
-            }
-        )]
-    );
+    assert_eq!(get(&mut c, 4, "a"), value_to_client(4, 3, Source::Cache));
     assert!(cs(&c).holds_dirty("a", 1) && cs(&c).holds_dirty("a", 3) && cs(&c).holds_dirty("b", 2));
 }
