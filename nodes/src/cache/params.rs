@@ -239,7 +239,13 @@ impl Params {
                 ),
             ));
         }
-        check_count("batch_size", self.batch_size, 1, 100_000, "dirty entries per flush")?;
+        check_count(
+            "batch_size",
+            self.batch_size,
+            1,
+            100_000,
+            "dirty entries per flush",
+        )?;
         crate::check_period("flush_interval", self.flush_interval, "", "100ms")?;
         if self.db_service_time > secs(10) {
             return Err((

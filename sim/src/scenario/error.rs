@@ -96,7 +96,10 @@ pub(super) fn known<'v>(
     if valid.contains(&s) {
         Ok(s)
     } else {
-        Err(format!("{unknown} `{s}`: {valid_are} {}", quoted_or_none(valid)))
+        Err(format!(
+            "{unknown} `{s}`: {valid_are} {}",
+            quoted_or_none(valid)
+        ))
     }
 }
 

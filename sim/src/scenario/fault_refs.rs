@@ -412,8 +412,13 @@ impl RefCheck<'_> {
                 let r = need("role", &w.role, "role = \"leader\"")?;
                 let mut roles: Vec<&str> = self.roles.to_vec();
                 roles.push("crashed");
-                known(&r, &roles, "when: unknown role", "this protocol's roles are")
-                    .map_err(|m| self.err(r.span(), m))?;
+                known(
+                    &r,
+                    &roles,
+                    "when: unknown role",
+                    "this protocol's roles are",
+                )
+                .map_err(|m| self.err(r.span(), m))?;
                 TriggerEvent::Role {
                     role: r.get_ref().clone(),
                 }

@@ -202,8 +202,13 @@ impl Scenario {
         check_prob(&doc.network.duplicate, "[network] duplicate")?;
         for rl in &doc.network.region_latency {
             for r in [&rl.from, &rl.to] {
-                known(r, &regions, "unknown region", "the regions in [topology.regions] are")
-                    .map_err(|m| err(r.span(), m))?;
+                known(
+                    r,
+                    &regions,
+                    "unknown region",
+                    "the regions in [topology.regions] are",
+                )
+                .map_err(|m| err(r.span(), m))?;
             }
         }
 
