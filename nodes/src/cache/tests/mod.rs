@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use sim::history::Value;
 use sim::node::{Cluster, Disk, Effect, NodeId, TimerId};
 use sim::testing::Harness;
-use sim::time::{ms, secs};
+use sim::time::{ms, secs, Nanos};
 
 use super::*;
 
@@ -115,6 +115,11 @@ fn miss_to_client(tag: u64, lease: Option<u64>) -> Vec<(NodeId, Msg)> {
 fn set(c: &mut Harness<CacheNode>, key: &str, v: i64, lease: Option<u64>) {
     let (key, value) = (key.to_string(), int(v));
     c.deliver(CLIENT, Msg::Set { key, value, lease });
+}
+
+/// When the cache's entry for `key` expires, if it holds one with a ttl.
+fn expiry(c: &Harness<CacheNode>, key: &str) -> Option<Nanos> {
+    cs(c).store().peek(key).and_then(|e| e.expires)
 }
 
 /// The value the cache holds for `key`, if any.

@@ -103,8 +103,7 @@ fn coalescing_sends_one_load_and_answers_every_waiter() {
 #[test]
 fn a_database_that_does_not_answer_makes_the_cache_answer_unavailable() {
     let mut c = cache(read_through());
-    let out = get(&mut c, 1, "k");
-    let tag = load_tag(&out);
+    let tag = load_tag(&get(&mut c, 1, "k"));
     let fx = c.fire(TimerId(16 + tag));
     assert_eq!(
         fx.sends(),
@@ -128,17 +127,11 @@ fn early_expiration_also_refreshes_an_entry_a_write_installed() {
         ttl: Some(secs(10)),
         ..Params::default()
     });
-    let out = put(&mut c, 1, "k", 5);
-    let tag = write_tag(&out);
+    let tag = write_tag(&put(&mut c, 1, "k", 5));
     db_done(&mut c, tag);
-    let expires = cs(&c)
-        .store()
-        .peek("k")
-        .and_then(|e| e.expires)
-        .expect("a ttl");
+    let expires = expiry(&c, "k").expect("a ttl");
     c.now = expires - 1_000; // 1us before expiry
-    let out = get(&mut c, 2, "k");
-    load_tag(&out);
+    load_tag(&get(&mut c, 2, "k"));
     assert_eq!(cs(&c).stats().early_refreshes, 1);
 }
 
@@ -150,8 +143,7 @@ fn early_expiration_refreshes_a_hit_close_to_expiry_but_not_a_fresh_one() {
         ttl: Some(secs(10)),
         ..read_through()
     });
-    let out = get(&mut c, 1, "k");
-    let tag = load_tag(&out);
+    let tag = load_tag(&get(&mut c, 1, "k"));
     c.now += ms(10); // the load took 10ms; the entry expires at 1s + 10ms + 10s.
     db_value(&mut c, tag, 1);
     // Far from expiry: a head start of 10ms x 100 x -ln(rand) almost never
@@ -163,8 +155,7 @@ fn early_expiration_refreshes_a_hit_close_to_expiry_but_not_a_fresh_one() {
     ));
     // 2ms before expiry, nearly every draw does.
     c.now = secs(11) + ms(8);
-    let out = get(&mut c, 3, "k");
-    load_tag(&out);
+    load_tag(&get(&mut c, 3, "k"));
     assert_eq!(cs(&c).stats().early_refreshes, 1);
 }
 
@@ -177,8 +168,7 @@ fn background_refresh_reloads_read_entries_before_expiry_and_lets_cold_ones_go()
         ..read_through()
     });
     for (t, k) in [(1, "hot"), (2, "cold")] {
-        let out = get(&mut c, t, k);
-        let tag = load_tag(&out);
+        let tag = load_tag(&get(&mut c, t, k));
         db_value(&mut c, tag, 1);
     }
     get(&mut c, 3, "hot");
@@ -203,7 +193,7 @@ fn ttl_jitter_spreads_expiries_over_ttl_to_ttl_plus_jitter() {
     for i in 0..50 {
         let key = format!("k{i}");
         set(&mut c, &key, 1, None);
-        expiries.push(cs(&c).store().peek(&key).and_then(|e| e.expires).unwrap());
+        expiries.push(expiry(&c, &key).unwrap());
     }
     let (lo, hi) = (c.now + secs(5), c.now + secs(10));
     assert!(expiries.iter().all(|e| (lo..=hi).contains(e)));
