@@ -117,6 +117,13 @@ fn a_database_that_does_not_answer_makes_the_cache_answer_unavailable() {
     );
 }
 
+/// A read of "k" (with `tag`) makes the cache send one load to the
+/// database and nothing else: the first early refresh.
+fn assert_refreshed_early(c: &mut Harness<CacheNode>, tag: u64) {
+    load_tag(&get(c, tag, "k"));
+    assert_eq!(cs(c).stats().early_refreshes, 1);
+}
+
 #[test]
 fn early_expiration_also_refreshes_an_entry_a_write_installed() {
     // A written entry was never loaded, so it has no load time of its own;
@@ -131,8 +138,7 @@ fn early_expiration_also_refreshes_an_entry_a_write_installed() {
     db_done(&mut c, tag);
     let expires = expiry(&c, "k").expect("a ttl");
     c.now = expires - 1_000; // 1us before expiry
-    load_tag(&get(&mut c, 2, "k"));
-    assert_eq!(cs(&c).stats().early_refreshes, 1);
+    assert_refreshed_early(&mut c, 2);
 }
 
 #[test]
@@ -155,8 +161,7 @@ fn early_expiration_refreshes_a_hit_close_to_expiry_but_not_a_fresh_one() {
     ));
     // 2ms before expiry, nearly every draw does.
     c.now = secs(11) + ms(8);
-    load_tag(&get(&mut c, 3, "k"));
-    assert_eq!(cs(&c).stats().early_refreshes, 1);
+    assert_refreshed_early(&mut c, 3);
 }
 
 #[test]
