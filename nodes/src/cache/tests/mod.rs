@@ -221,13 +221,17 @@ fn workload_keys_map_to_their_own_disk_rows() {
 }
 
 fn put(c: &mut Harness<CacheNode>, tag: u64, key: &str, v: i64) -> Vec<(NodeId, Msg)> {
-    let fx = c.deliver(
-        CLIENT,
-        Msg::Put {
-            tag,
-            key: key.into(),
-            value: int(v),
-        },
-    );
-    fx.sends()
+    put_from(c, CLIENT, tag, key, v)
+}
+
+/// Client `from` writes `int(v)` to `key`; returns what the cache sent.
+fn put_from(
+    c: &mut Harness<CacheNode>,
+    from: NodeId,
+    tag: u64,
+    key: &str,
+    v: i64,
+) -> Vec<(NodeId, Msg)> {
+    let (key, value) = (key.to_string(), int(v));
+    c.deliver(from, Msg::Put { tag, key, value }).sends()
 }
