@@ -139,14 +139,21 @@ fn write_back_names_the_dirty_values_a_newer_write_absorbed() {
     assert_eq!(items, &vec![("k".to_string(), int(12), vec![10, 11], 3)]);
 }
 
-#[test]
-fn write_back_flushes_a_dirty_victim_at_once_and_serves_it_meanwhile() {
+/// A write-back cache of one entry, holding a = 1, not yet flushed.
+fn one_dirty_entry() -> Harness<CacheNode> {
     let mut c = cache(Params {
         policy: Policy::WriteBack,
         capacity: 1,
         ..Params::default()
     });
     put(&mut c, 1, "a", 1);
+    assert!(cs(&c).holds_dirty("a", 1));
+    c
+}
+
+#[test]
+fn write_back_flushes_a_dirty_victim_at_once_and_serves_it_meanwhile() {
+    let mut c = one_dirty_entry();
     let out = put(&mut c, 2, "b", 2);
     assert!(matches!(
         out.as_slice(),
@@ -158,12 +165,7 @@ fn write_back_flushes_a_dirty_victim_at_once_and_serves_it_meanwhile() {
 
 #[test]
 fn a_newer_write_supersedes_an_evicted_entry_waiting_for_its_flush() {
-    let mut c = cache(Params {
-        policy: Policy::WriteBack,
-        capacity: 1,
-        ..Params::default()
-    });
-    put(&mut c, 1, "a", 1);
+    let mut c = one_dirty_entry();
     put(&mut c, 2, "b", 2); // evicts a: its flush is in flight
     put(&mut c, 3, "a", 3); // evicts b, supersedes the evicted a
     let e = cs(&c).store().peek("a").expect("a is back in the store");
