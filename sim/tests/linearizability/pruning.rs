@@ -63,12 +63,19 @@ fn a_cas_refused_from_a_stale_copy_is_caught() {
     // The register holds 1 from before the cas began until after it ended
     // (the read after it still sees 1, and nothing else writes), yet the cas
     // says it found another value: the protocol answered from a stale copy.
-    let explanation = violation("0:w1@0-10 1:c1>2@20-30? 0:r1@40-50", ModelKind::CasRegister);
-    assert_eq!(
-        explanation.blocked_op,
-        "c1 cas 1 -> 2 (found another value)"
+    assert_blocked(
+        "0:w1@0-10 1:c1>2@20-30? 0:r1@40-50",
+        "c1 cas 1 -> 2 (found another value)",
+        &["1"],
     );
-    assert_eq!(explanation.could_have_seen, vec!["1".to_string()]);
+}
+
+/// The cas-register history (in [`h`]'s notation) must be a violation that
+/// blocks at operation `op`, which could have seen only `could_have_seen`.
+fn assert_blocked(history: &str, op: &str, could_have_seen: &[&str]) {
+    let explanation = violation(history, ModelKind::CasRegister);
+    assert_eq!(explanation.blocked_op, op);
+    assert_eq!(explanation.could_have_seen, could_have_seen);
 }
 
 /// Cas observations that constrain nothing: the verdict each must get.
@@ -280,12 +287,11 @@ fn the_values_a_blocked_operation_could_have_seen_start_after_a_cas_observation(
     // The cas that found another value than 1 returned before the read began,
     // so the read comes after it, when the register held 3: 1 is not among
     // the values it could have seen.
-    let explanation = violation(
+    assert_blocked(
         "0:w1@0-10 2:w3@15-100 1:c1>9@20-30? 3:r1@40-50",
-        ModelKind::CasRegister,
+        "c3 read -> 1",
+        &["3"],
     );
-    assert_eq!(explanation.blocked_op, "c3 read -> 1");
-    assert_eq!(explanation.could_have_seen, vec!["3".to_string()]);
 }
 
 #[test]
