@@ -136,18 +136,28 @@ impl Default for Params {
     }
 }
 
+/// Refuses a count outside `lo..=hi`, saying what it counts:
+/// `capacity = 0: entries per cache, between 1 and 1000000`.
+fn check_count(
+    field: &'static str,
+    value: usize,
+    lo: usize,
+    hi: usize,
+    counts: &str,
+) -> Result<(), (&'static str, String)> {
+    if (lo..=hi).contains(&value) {
+        return Ok(());
+    }
+    Err((
+        field,
+        format!("{field} = {value}: {counts}, between {lo} and {hi}"),
+    ))
+}
+
 impl Params {
     /// Checks the parameters against each other: the field at fault and why.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        if self.capacity == 0 || self.capacity > 1_000_000 {
-            return Err((
-                "capacity",
-                format!(
-                    "capacity = {}: entries per cache, between 1 and 1000000",
-                    self.capacity
-                ),
-            ));
-        }
+        check_count("capacity", self.capacity, 1, 1_000_000, "entries per cache")?;
         if self.ttl == Some(0) {
             return Err((
                 "ttl",
@@ -229,15 +239,13 @@ impl Params {
                 ),
             ));
         }
-        if self.batch_size == 0 || self.batch_size > 100_000 {
-            return Err((
-                "batch_size",
-                format!(
-                    "batch_size = {}: dirty entries per flush, between 1 and 100000",
-                    self.batch_size
-                ),
-            ));
-        }
+        check_count(
+            "batch_size",
+            self.batch_size,
+            1,
+            100_000,
+            "dirty entries per flush",
+        )?;
         crate::check_period("flush_interval", self.flush_interval, "", "100ms")?;
         if self.db_service_time > secs(10) {
             return Err((

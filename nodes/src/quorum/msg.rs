@@ -61,3 +61,28 @@ sim::message! {
         } as "MerkleLeaves",
     }
 }
+
+impl Msg {
+    /// A write's Put, or a hand-off's; `hint_for` names the node a stand-in
+    /// holds the versions for.
+    pub fn put(req: u64, key: String, sibs: Vec<Sibling>, hint_for: Option<NodeId>) -> Msg {
+        Msg::Put {
+            req,
+            key,
+            sibs,
+            hint_for,
+            repair: false,
+        }
+    }
+
+    /// A read repair: versions a replica was found to miss.
+    pub fn repair(req: u64, key: String, sibs: Vec<Sibling>) -> Msg {
+        Msg::Put {
+            req,
+            key,
+            sibs,
+            hint_for: None,
+            repair: true,
+        }
+    }
+}

@@ -357,16 +357,7 @@ impl Server {
                     self.put_local(ctx, &key, &sibs, hint_for, false);
                     self.on_ack(ctx, req, to);
                 } else {
-                    ctx.send(
-                        to,
-                        Msg::Put {
-                            req,
-                            key,
-                            sibs,
-                            hint_for,
-                            repair: false,
-                        },
-                    );
+                    ctx.send(to, Msg::put(req, key, sibs, hint_for));
                 }
             }
             Kind::Read => {
@@ -502,16 +493,7 @@ impl Server {
                         p.repair_wait.remove(&n);
                     }
                 } else {
-                    ctx.send(
-                        n,
-                        Msg::Put {
-                            req,
-                            key: key.clone(),
-                            sibs: s,
-                            hint_for: None,
-                            repair: true,
-                        },
-                    );
+                    ctx.send(n, Msg::repair(req, key.clone(), s));
                 }
             } else {
                 self.send_repair(ctx, n, key.clone(), s);
@@ -536,16 +518,7 @@ impl Server {
         let req = self.next_req;
         self.next_req += 1;
         self.repairs.insert(req, to);
-        ctx.send(
-            to,
-            Msg::Put {
-                req,
-                key,
-                sibs,
-                hint_for: None,
-                repair: true,
-            },
-        );
+        ctx.send(to, Msg::repair(req, key, sibs));
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
@@ -659,16 +632,7 @@ impl Server {
             self.next_req += 1;
             self.handoffs
                 .insert(req, (target, key.clone(), sibs.clone()));
-            ctx.send(
-                target,
-                Msg::Put {
-                    req,
-                    key,
-                    sibs,
-                    hint_for: None,
-                    repair: false,
-                },
-            );
+            ctx.send(target, Msg::put(req, key, sibs, None));
         }
     }
 

@@ -207,13 +207,7 @@ fn blocking_read_repair_answers_only_after_the_stale_replica_acknowledges() {
     b.recv(
         coord,
         prefs[2],
-        Msg::Put {
-            req: 99,
-            key: "k3".into(),
-            sibs: vec![sib(500, 2, &[], 4)],
-            hint_for: None,
-            repair: false,
-        },
+        Msg::put(99, "k3".into(), vec![sib(500, 2, &[], 4)], None),
     );
     let fx = b.request(coord, 3, "k3", OpFn::Read);
     let req = get_req(&sends(&fx));

@@ -69,3 +69,19 @@ sim::message! {
         },
     }
 }
+
+impl Msg {
+    /// A successful AppendEntriesReply: the follower's log matches the
+    /// leader's up to `match_index`; it answers heartbeat round `round`.
+    pub fn append_ok(term: u64, match_index: u64, round: u64) -> Msg {
+        Msg::AppendEntriesReply {
+            term,
+            success: true,
+            match_index,
+            rejected: 0,
+            conflict_term: None,
+            conflict_index: 0,
+            round,
+        }
+    }
+}

@@ -262,35 +262,26 @@ impl Server {
                 granted,
                 pre_vote,
             } => self.on_vote_reply(ctx, from, term, granted, pre_vote),
-            Msg::AppendEntries {
-                term,
-                prev_index,
-                prev_term,
-                entries,
-                commit,
-                round,
-            } => self.on_append(
-                ctx, from, term, prev_index, prev_term, entries, commit, round,
-            ),
+            // AppendEntries carries the most fields: its handler takes it apart.
+            msg @ Msg::AppendEntries { .. } => self.on_append(ctx, from, msg),
             Msg::AppendEntriesReply {
                 term,
-                success,
-                match_index,
-                rejected,
-                conflict_term,
-                conflict_index,
                 round,
-            } => self.on_append_reply(
-                ctx,
-                from,
+                success: true,
+                match_index,
+                ..
+            } => self.on_append_reply(ctx, from, term, round, Ok(match_index)),
+            Msg::AppendEntriesReply {
                 term,
-                success,
-                match_index,
+                round,
                 rejected,
                 conflict_term,
                 conflict_index,
-                round,
-            ),
+                ..
+            } => {
+                let conflict = (rejected, conflict_term, conflict_index);
+                self.on_append_reply(ctx, from, term, round, Err(conflict))
+            }
             Msg::ClientRequest { id, key, f } => self.on_client(ctx, from, id, key, f),
             Msg::ClientReply { .. } => {}
         }
@@ -519,18 +510,18 @@ impl Server {
 
     // ---- Log replication (§5.3) ----
 
-    #[allow(clippy::too_many_arguments)]
-    fn on_append(
-        &mut self,
-        ctx: &mut Ctx<Msg>,
-        from: NodeId,
-        term: u64,
-        prev_index: u64,
-        prev_term: u64,
-        entries: Vec<Entry>,
-        leader_commit: u64,
-        round: u64,
-    ) {
+    fn on_append(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
+        let Msg::AppendEntries {
+            term,
+            prev_index,
+            prev_term,
+            entries,
+            commit: leader_commit,
+            round,
+        } = msg
+        else {
+            unreachable!("on_append takes an AppendEntries")
+        };
         let reject = |s: &Self, conflict_term, conflict_index| Msg::AppendEntriesReply {
             term: s.term,
             success: false,
@@ -589,32 +580,19 @@ impl Server {
             self.commit = new_commit;
             self.apply();
         }
-        self.send(
-            from,
-            Msg::AppendEntriesReply {
-                term: self.term,
-                success: true,
-                match_index,
-                rejected: 0,
-                conflict_term: None,
-                conflict_index: 0,
-                round,
-            },
-        );
+        self.send(from, Msg::append_ok(self.term, match_index, round));
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// A follower's answer to AppendEntries of heartbeat round `round`: the
+    /// index its log now matches up to, or the `prev_index` it refused with
+    /// the conflict hint (conflict term, conflict index).
     fn on_append_reply(
         &mut self,
         ctx: &mut Ctx<Msg>,
         from: NodeId,
         term: u64,
-        success: bool,
-        match_index: u64,
-        rejected: u64,
-        conflict_term: Option<u64>,
-        conflict_index: u64,
         round: u64,
+        reply: Result<u64, (u64, Option<u64>, u64)>,
     ) {
         if term > self.term {
             self.become_follower(ctx, term, None);
@@ -629,28 +607,34 @@ impl Server {
             return;
         };
         pr.acked_round = pr.acked_round.max(round);
-        if success {
-            if match_index > pr.matched {
-                pr.matched = match_index;
-                pr.next = pr.next.max(match_index + 1);
-                self.maybe_commit(ctx);
-                if self.progress[&from].next <= last {
-                    self.send_append(from);
+        match reply {
+            Ok(match_index) => {
+                if match_index > pr.matched {
+                    pr.matched = match_index;
+                    pr.next = pr.next.max(match_index + 1);
+                    self.maybe_commit(ctx);
+                    if self.progress[&from].next <= last {
+                        self.send_append(from);
+                    }
                 }
             }
-        } else if rejected + 1 == pr.next && rejected > pr.matched {
-            // Fast backtracking (§5.3, end): skip the follower's whole
-            // conflicting term, or to its log's end, instead of one entry at
-            // a time.
-            let next = match conflict_term {
-                Some(ct) => match self.log.last_index_of_term(ct) {
-                    Some(i) => i + 1,
+            Err((rejected, conflict_term, conflict_index))
+                if rejected + 1 == pr.next && rejected > pr.matched =>
+            {
+                // Fast backtracking (§5.3, end): skip the follower's whole
+                // conflicting term, or to its log's end, instead of one entry at
+                // a time.
+                let next = match conflict_term {
+                    Some(ct) => match self.log.last_index_of_term(ct) {
+                        Some(i) => i + 1,
+                        None => conflict_index,
+                    },
                     None => conflict_index,
-                },
-                None => conflict_index,
-            };
-            pr.next = next.clamp(pr.matched + 1, last + 1);
-            self.send_append(from);
+                };
+                pr.next = next.clamp(pr.matched + 1, last + 1);
+                self.send_append(from);
+            }
+            Err(_) => {}
         }
         self.on_round_acked();
     }

@@ -213,35 +213,56 @@ mod tests {
         effects
     }
 
-    /// Delivers a put of request `id` and returns the replies it caused.
-    fn put(server: &mut Server, disk: &mut Disk, id: RequestId, v: i64) -> Vec<Msg> {
-        let msg = Msg::Request {
-            id,
-            key: "k".into(),
-            f: OpFn::Write(Value::Int(v)),
-        };
-        run(disk, |ctx| server.on_message(ctx, id.session.client, msg))
+    /// The server over its own disk, driven by hand.
+    struct Bench {
+        disk: Disk,
+        server: Server,
+    }
+
+    impl Bench {
+        fn new() -> Self {
+            let disk = Disk::default();
+            let server = Server::recover(&params(), &disk);
+            Bench { disk, server }
+        }
+
+        /// The server restarts from what its disk holds.
+        fn restart(&mut self) {
+            self.server = Server::recover(&params(), &self.disk);
+        }
+
+        /// Delivers a put of request `id` and returns the replies it caused.
+        fn put(&mut self, id: RequestId, v: i64) -> Vec<Msg> {
+            let msg = Msg::Request {
+                id,
+                key: "k".into(),
+                f: OpFn::Write(Value::Int(v)),
+            };
+            let server = &mut self.server;
+            run(&mut self.disk, |ctx| {
+                server.on_message(ctx, id.session.client, msg)
+            })
             .into_iter()
             .filter_map(|e| match e {
                 Effect::Send { msg, .. } => Some(msg),
                 _ => None,
             })
             .collect()
-    }
+        }
 
-    fn value(server: &Server) -> Value {
-        server.kv.get("k")
+        fn value(&self) -> Value {
+            self.server.kv.get("k")
+        }
     }
 
     #[test]
     fn a_retried_write_is_answered_from_the_session_table_not_applied_again() {
         // Issue 23 item 1: c1's put 1 is applied, its reply lost; c2 puts 2;
         // c1's retry of put 1 must not write 1 back over 2.
-        let mut disk = Disk::default();
-        let mut s = Server::recover(&params(), &disk);
-        assert_eq!(put(&mut s, &mut disk, id(C1, 0, 1), 1).len(), 1);
-        put(&mut s, &mut disk, id(C2, 0, 1), 2);
-        let replies = put(&mut s, &mut disk, id(C1, 0, 1), 1);
+        let mut b = Bench::new();
+        assert_eq!(b.put(id(C1, 0, 1), 1).len(), 1);
+        b.put(id(C2, 0, 1), 2);
+        let replies = b.put(id(C1, 0, 1), 1);
         assert_eq!(
             replies,
             vec![Msg::Reply {
@@ -251,41 +272,40 @@ mod tests {
             }],
             "the retry is answered as the first attempt was"
         );
-        assert_eq!(value(&s), Value::Int(2), "and not applied again");
-        assert_eq!(s.retries, 1);
+        assert_eq!(b.value(), Value::Int(2), "and not applied again");
+        assert_eq!(b.server.retries, 1);
     }
 
     #[test]
     fn the_session_table_survives_a_server_restart_with_the_writes() {
-        let mut disk = Disk::default();
-        let mut s = Server::recover(&params(), &disk);
-        put(&mut s, &mut disk, id(C1, 0, 1), 1);
-        put(&mut s, &mut disk, id(C2, 0, 1), 2);
+        let mut b = Bench::new();
+        b.put(id(C1, 0, 1), 1);
+        b.put(id(C2, 0, 1), 2);
         // The server restarts from its (synced) log; c1's retry arrives.
-        let mut s = Server::recover(&params(), &disk);
-        assert_eq!(value(&s), Value::Int(2));
-        put(&mut s, &mut disk, id(C1, 0, 1), 1);
-        assert_eq!(value(&s), Value::Int(2), "recognised as a retry");
+        b.restart();
+        assert_eq!(b.value(), Value::Int(2));
+        b.put(id(C1, 0, 1), 1);
+        assert_eq!(b.value(), Value::Int(2), "recognised as a retry");
         // The same from a checkpoint.
-        run(&mut disk, |ctx| s.checkpoint(ctx));
-        assert!(disk.indexes("wal").is_empty(), "the log is covered");
-        let mut s = Server::recover(&params(), &disk);
-        put(&mut s, &mut disk, id(C2, 0, 1), 2);
-        put(&mut s, &mut disk, id(C1, 0, 1), 1);
-        assert_eq!(value(&s), Value::Int(2));
+        let server = &mut b.server;
+        run(&mut b.disk, |ctx| server.checkpoint(ctx));
+        assert!(b.disk.indexes("wal").is_empty(), "the log is covered");
+        b.restart();
+        b.put(id(C2, 0, 1), 2);
+        b.put(id(C1, 0, 1), 1);
+        assert_eq!(b.value(), Value::Int(2));
     }
 
     #[test]
     fn a_restarted_client_is_a_new_session_and_its_old_retries_are_stale() {
-        let mut disk = Disk::default();
-        let mut s = Server::recover(&params(), &disk);
-        put(&mut s, &mut disk, id(C1, 0, 1), 1);
-        put(&mut s, &mut disk, id(C1, 0, 2), 2);
+        let mut b = Bench::new();
+        b.put(id(C1, 0, 1), 1);
+        b.put(id(C1, 0, 2), 2);
         // c1 restarts: its seq 1 is a new write.
-        put(&mut s, &mut disk, id(C1, 1, 1), 3);
-        assert_eq!(value(&s), Value::Int(3));
+        b.put(id(C1, 1, 1), 3);
+        assert_eq!(b.value(), Value::Int(3));
         // Its dead predecessor's retry arrives late: not applied, no answer.
-        assert!(put(&mut s, &mut disk, id(C1, 0, 2), 2).is_empty());
-        assert_eq!(value(&s), Value::Int(3));
+        assert!(b.put(id(C1, 0, 2), 2).is_empty());
+        assert_eq!(b.value(), Value::Int(3));
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::ops::Range;
+use toml::Spanned;
 
 /// A user-facing error in a scenario file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,6 +82,25 @@ pub(super) fn quoted(items: &[&str]) -> String {
         .map(|s| format!("\"{s}\""))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `v` when it is one of `valid`; otherwise the message that says so and
+/// lists what is valid: "{unknown} `v`: {valid_are} "a", "b"".
+pub(super) fn known<'v>(
+    v: &'v Spanned<String>,
+    valid: &[&str],
+    unknown: &str,
+    valid_are: &str,
+) -> Result<&'v str, String> {
+    let s = v.get_ref().as_str();
+    if valid.contains(&s) {
+        Ok(s)
+    } else {
+        Err(format!(
+            "{unknown} `{s}`: {valid_are} {}",
+            quoted_or_none(valid)
+        ))
+    }
 }
 
 pub(super) fn quoted_or_none(items: &[&str]) -> String {

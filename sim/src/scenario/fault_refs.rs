@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::error::{quoted, quoted_or_none, ScenarioError};
+use super::error::{known, quoted, ScenarioError};
 use super::expect::check_share;
 use super::faults::{
     Fault, FaultAction, FaultEntry, FaultKind, NodeMatch, Scope, Target, Trigger, TriggerEvent,
@@ -14,6 +14,25 @@ use super::faults::{
 use super::refs::{target_words, RefCheck};
 use super::write::show;
 use crate::time::{parse_duration, Nanos};
+
+/// `(name, span)` for optional `Spanned` fields of an entry, named once: the
+/// span is `None` for a field the entry leaves out.
+macro_rules! spans {
+    ($e:expr; $($field:ident),*) => {
+        [$((stringify!($field), $e.$field.as_ref().map(|v| v.span()))),*]
+    };
+}
+
+/// The first field given (its span is `Some`) that `allowed` does not list.
+fn not_allowed<'a>(
+    given: &[(&'a str, Option<Range<usize>>)],
+    allowed: &[&str],
+) -> Option<(&'a str, Range<usize>)> {
+    given.iter().find_map(|(field, span)| match span {
+        Some(span) if !allowed.contains(field) => Some((*field, span.clone())),
+        _ => None,
+    })
+}
 
 impl RefCheck<'_> {
     pub(super) fn fault(&self, e: &FaultEntry) -> Result<Fault, ScenarioError> {
@@ -31,25 +50,18 @@ impl RefCheck<'_> {
         }));
 
         // Which optional fields each action takes.
-        let given: Vec<(&str, Option<Range<usize>>)> = vec![
-            ("target", e.target.as_ref().map(|t| t.span())),
-            ("groups", e.groups.as_ref().map(|g| g.span())),
-            (
-                "from",
-                e.from.as_ref().and_then(|v| v.first()).map(|t| t.span()),
-            ),
-            (
-                "to",
-                e.to.as_ref().and_then(|v| v.first()).map(|t| t.span()),
-            ),
-            ("link", e.link.as_ref().map(|l| l.span())),
-            ("region", e.region.as_ref().map(|r| r.span())),
-            ("latency", e.latency.as_ref().map(|_| aspan.clone())),
-            ("probability", e.probability.as_ref().map(|p| p.span())),
-            ("offset", e.offset.as_ref().map(|o| o.span())),
-            ("drift", e.drift.as_ref().map(|d| d.span())),
-            ("one_way", e.one_way.then(|| aspan.clone())),
-        ];
+        // (A node list is placed at its first node, latency and one_way at
+        // the action.)
+        let first = |v: &Option<Vec<Spanned<String>>>| v.as_ref()?.first().map(|t| t.span());
+        let given = [
+            &spans!(e; target, groups)[..],
+            &[("from", first(&e.from)), ("to", first(&e.to))],
+            &spans!(e; link, region),
+            &[("latency", e.latency.as_ref().map(|_| aspan.clone()))],
+            &spans!(e; probability, offset, drift),
+            &[("one_way", e.one_way.then(|| aspan.clone()))],
+        ]
+        .concat();
         let allowed: &[&str] = match action {
             FaultAction::Partition => &["groups", "from", "to"],
             FaultAction::Heal => &[],
@@ -64,22 +76,18 @@ impl RefCheck<'_> {
             FaultAction::Loss => &["probability", "link", "target", "region", "one_way"],
             FaultAction::Clock => &["target", "offset", "drift"],
         };
-        for (field, span) in &given {
-            if let Some(span) = span {
-                if !allowed.contains(field) {
-                    return Err(self.err(
-                        span.clone(),
-                        format!(
-                            "`{field}` does not apply to action \"{name}\": it takes {}",
-                            if allowed.is_empty() {
-                                "no other fields".to_string()
-                            } else {
-                                quoted(allowed)
-                            }
-                        ),
-                    ));
-                }
-            }
+        if let Some((field, span)) = not_allowed(&given, allowed) {
+            return Err(self.err(
+                span,
+                format!(
+                    "`{field}` does not apply to action \"{name}\": it takes {}",
+                    if allowed.is_empty() {
+                        "no other fields".to_string()
+                    } else {
+                        quoted(allowed)
+                    }
+                ),
+            ));
         }
         let need_target = |allow: &[&str]| -> Result<Target, ScenarioError> {
             match &e.target {
@@ -104,17 +112,9 @@ impl RefCheck<'_> {
                 }
                 (None, Some(t), None) => Scope::Node(self.target(t, &["random"])?),
                 (None, None, Some(r)) => {
-                    if !self.regions.contains(&r.get_ref().as_str()) {
-                        return Err(self.err(
-                            r.span(),
-                            format!(
-                                "unknown region `{}`: regions are {}",
-                                r.get_ref(),
-                                quoted_or_none(self.regions)
-                            ),
-                        ));
-                    }
-                    Scope::Region(r.get_ref().clone())
+                    let region = known(r, self.regions, "unknown region", "regions are")
+                        .map_err(|m| self.err(r.span(), m))?;
+                    Scope::Region(region.to_string())
                 }
                 (None, None, None) => Scope::Everywhere,
                 _ => {
@@ -339,27 +339,15 @@ impl RefCheck<'_> {
                 ))
             }
         };
-        let given = [
-            ("node", w.node.as_ref().map(|v| v.span())),
-            ("to", w.to.as_ref().map(|v| v.span())),
-            ("kind", w.kind.as_ref().map(|v| v.span())),
-            ("role", w.role.as_ref().map(|v| v.span())),
-            ("note", w.note.as_ref().map(|v| v.span())),
-            ("action", w.action.as_ref().map(|v| v.span())),
-            ("count", w.count.as_ref().map(|v| v.span())),
-        ];
-        for (field, s) in given {
-            if let Some(s) = s {
-                if !allowed.contains(&field) {
-                    return Err(self.err(
-                        s,
-                        format!(
-                            "when: `{field}` does not apply to event \"{ev}\": it takes {}",
-                            quoted(allowed)
-                        ),
-                    ));
-                }
-            }
+        let given = spans!(w; node, to, kind, role, note, action, count);
+        if let Some((field, span)) = not_allowed(&given, allowed) {
+            return Err(self.err(
+                span,
+                format!(
+                    "when: `{field}` does not apply to event \"{ev}\": it takes {}",
+                    quoted(allowed)
+                ),
+            ));
         }
         let node = match &w.node {
             Some(n) => self.node_match(n, "node")?,
@@ -385,24 +373,24 @@ impl RefCheck<'_> {
                 format!("when: event \"{ev}\" needs `{field}`, e.g. {example}"),
             )),
         };
-        let known =
+        let on_list =
             |v: &Spanned<String>, field: &str, list: &Option<Vec<&'static str>>, what: &str| {
                 match list {
-                    Some(list) if !list.contains(&v.get_ref().as_str()) => Err(self.err(
-                        v.span(),
-                        format!(
-                            "when: unknown {field} `{}`: this protocol's {what} are {}",
-                            v.get_ref(),
-                            quoted_or_none(list)
-                        ),
-                    )),
-                    _ => Ok(v.get_ref().clone()),
+                    Some(list) => known(
+                        v,
+                        list,
+                        &format!("when: unknown {field}"),
+                        &format!("this protocol's {what} are"),
+                    )
+                    .map(str::to_string)
+                    .map_err(|m| self.err(v.span(), m)),
+                    None => Ok(v.get_ref().clone()),
                 }
             };
         let event = match ev {
             "send" | "deliver" => {
                 let kind = match &w.kind {
-                    Some(k) => Some(known(
+                    Some(k) => Some(on_list(
                         k,
                         "message kind",
                         &self.events.messages,
@@ -424,16 +412,13 @@ impl RefCheck<'_> {
                 let r = need("role", &w.role, "role = \"leader\"")?;
                 let mut roles: Vec<&str> = self.roles.to_vec();
                 roles.push("crashed");
-                if !roles.contains(&r.get_ref().as_str()) {
-                    return Err(self.err(
-                        r.span(),
-                        format!(
-                            "when: unknown role `{}`: this protocol's roles are {}",
-                            r.get_ref(),
-                            quoted(&roles)
-                        ),
-                    ));
-                }
+                known(
+                    &r,
+                    &roles,
+                    "when: unknown role",
+                    "this protocol's roles are",
+                )
+                .map_err(|m| self.err(r.span(), m))?;
                 TriggerEvent::Role {
                     role: r.get_ref().clone(),
                 }
@@ -441,7 +426,7 @@ impl RefCheck<'_> {
             "note" => {
                 let n = need("note", &w.note, "note = \"prepared\"")?;
                 TriggerEvent::Note {
-                    note: known(&n, "note", &self.events.notes, "notes")?,
+                    note: on_list(&n, "note", &self.events.notes, "notes")?,
                 }
             }
             _ => {

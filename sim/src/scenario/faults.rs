@@ -74,48 +74,35 @@ impl FaultAction {
 pub struct FaultEntry {
     /// When the fault fires: a time, or (with `when`) the time from which the
     /// trigger is armed (alias `after`).
-    #[serde(default)]
     pub at: Option<Spanned<String>>,
     /// The event that fires the fault (instead of `at`).
-    #[serde(default)]
     pub when: Option<Spanned<WhenEntry>>,
     /// With `when`: only events from this time on count (default "0s").
-    #[serde(default)]
     pub after: Option<Spanned<String>>,
     /// With `when`: how long after the event the fault fires (default "0s":
     /// right after the step in which the event happened).
-    #[serde(default)]
     pub delay: Option<Spanned<String>>,
     pub action: Spanned<FaultAction>,
     /// crash, restart, pause, resume, clock, fsync-*, and per-node latency/loss/clog.
-    #[serde(default)]
     pub target: Option<Spanned<String>>,
     /// partition: groups of targets that can talk only among themselves.
-    #[serde(default)]
     pub groups: Option<Spanned<Vec<Vec<Spanned<String>>>>>,
     /// One-way partition: messages from these to `to` are dropped.
-    #[serde(default)]
     pub from: Option<Vec<Spanned<String>>>,
-    #[serde(default)]
     pub to: Option<Vec<Spanned<String>>>,
     /// clog/unclog and per-link latency/loss: two nodes.
-    #[serde(default)]
     pub link: Option<Spanned<Vec<Spanned<String>>>>,
     /// latency/loss for every link touching a region.
-    #[serde(default)]
     pub region: Option<Spanned<String>>,
     /// clog/unclog and link changes in one direction only.
     #[serde(default)]
     pub one_way: bool,
-    #[serde(default)]
     pub latency: Option<LatencyDist>,
     #[serde(default, deserialize_with = "serde_share::option_spanned")]
     pub probability: Option<Spanned<f64>>,
     /// clock: offset such as "-200ms" or "1s".
-    #[serde(default)]
     pub offset: Option<Spanned<String>>,
     /// clock: rate error, 0.01 = 1% fast.
-    #[serde(default)]
     pub drift: Option<Spanned<f64>>,
 }
 
@@ -128,25 +115,18 @@ pub struct WhenEntry {
     /// The node the event happens at: its sender for `send`/`deliver`. A name
     /// (`n1`), a role (`coordinator`, matched against the node's role at the
     /// event), or `any` (the default).
-    #[serde(default)]
     pub node: Option<Spanned<String>>,
     /// `send`/`deliver`: the receiver (a name, a role or `any`).
-    #[serde(default)]
     pub to: Option<Spanned<String>>,
     /// `send`/`deliver`: the message kind (`AppendEntries`).
-    #[serde(default)]
     pub kind: Option<Spanned<String>>,
     /// `role`: the role the node takes.
-    #[serde(default)]
     pub role: Option<Spanned<String>>,
     /// `note`: what the protocol reported (`prepared`).
-    #[serde(default)]
     pub note: Option<Spanned<String>>,
     /// `fault`: the fault's action (`crash`).
-    #[serde(default)]
     pub action: Option<Spanned<String>>,
     /// The trigger fires at the count-th matching event (default 1).
-    #[serde(default)]
     pub count: Option<Spanned<i64>>,
 }
 
@@ -364,7 +344,6 @@ pub struct Nemesis {
     #[serde(default, with = "serde_duration::option")]
     pub stop: Option<Nanos>,
     /// The most servers down (crashed or paused) at once (default: a minority).
-    #[serde(default)]
     pub max_down: Option<u32>,
 }
 

@@ -6,7 +6,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::error::{quoted, quoted_or_none, ScenarioError};
+use super::error::{known, quoted, ScenarioError};
 use super::expect::{check_share, parse_pacelc, Expect};
 use super::faults::{FaultEntry, Nemesis, NEMESIS_KINDS};
 use super::meta::{Meta, DEFAULT_CHECK_MAX_STEPS};
@@ -202,16 +202,13 @@ impl Scenario {
         check_prob(&doc.network.duplicate, "[network] duplicate")?;
         for rl in &doc.network.region_latency {
             for r in [&rl.from, &rl.to] {
-                if !regions.contains(&r.get_ref().as_str()) {
-                    return Err(err(
-                        r.span(),
-                        format!(
-                            "unknown region `{}`: the regions in [topology.regions] are {}",
-                            r.get_ref(),
-                            quoted_or_none(&regions)
-                        ),
-                    ));
-                }
+                known(
+                    r,
+                    &regions,
+                    "unknown region",
+                    "the regions in [topology.regions] are",
+                )
+                .map_err(|m| err(r.span(), m))?;
             }
         }
 
@@ -306,16 +303,8 @@ impl Scenario {
         // [nemesis]
         if let Some(n) = &doc.nemesis {
             for k in &n.kinds {
-                if !NEMESIS_KINDS.contains(&k.get_ref().as_str()) {
-                    return Err(err(
-                        k.span(),
-                        format!(
-                            "unknown nemesis kind `{}`: valid kinds are {}",
-                            k.get_ref(),
-                            quoted(NEMESIS_KINDS)
-                        ),
-                    ));
-                }
+                known(k, NEMESIS_KINDS, "unknown nemesis kind", "valid kinds are")
+                    .map_err(|m| err(k.span(), m))?;
             }
             if n.interval < 1_000_000 || n.fault_duration == 0 {
                 return Err(err_at(

@@ -328,30 +328,43 @@ fn the_search_agrees_with_brute_force_on_2000_random_small_histories() {
     .assert_well_represented(0);
 }
 
+/// Two to eight operations on one key by four clients, each in a random
+/// interval: `pick` chooses the n-th, and each but a read crashes with a
+/// chance of `crashes` in ten.
+/// The run and how many operations it holds.
+fn random_single_key_run(
+    rng: &mut ChaCha8Rng,
+    crashes: u32,
+    mut pick: impl FnMut(&mut ChaCha8Rng, i32) -> OpFn,
+) -> (Run, i32) {
+    let n_ops: i32 = rng.gen_range(2..=8);
+    let mut run = Run::default();
+    let mut clients = Clients::new(4);
+    for n in 0..n_ops {
+        let (p, call, ret) = clients.interval(rng);
+        let f = pick(rng, n);
+        run.push_may_crash(
+            rng,
+            crashes,
+            op(p as u64, "", f, None, Outcome::Ok, call, Some(ret)),
+        );
+    }
+    (run, n_ops)
+}
+
 /// A random small register history rich in crashed writes of values nobody
 /// read, the case the search prunes: writes of fresh values, reads of the
 /// real value (sometimes corrupted), cas operations that may say they found
 /// another value.
 fn random_register_history(rng: &mut ChaCha8Rng) -> History {
-    let n_ops = rng.gen_range(2..=8);
-    let mut run = Run::default();
-    let mut clients = Clients::new(4);
-    for n in 0..n_ops {
-        let (p, call, ret) = clients.interval(rng);
-        let f = match rng.gen_range(0..5) {
-            0 | 1 => OpFn::Read,
-            2 | 3 => OpFn::Write(Value::Int(n as i64 % 5)),
-            _ => OpFn::Cas {
-                expected: Value::Int(rng.gen_range(0..5)),
-                new: Value::Int(rng.gen_range(0..5)),
-            },
-        };
-        run.push_may_crash(
-            rng,
-            4,
-            op(p as u64, "", f, None, Outcome::Ok, call, Some(ret)),
-        );
-    }
+    let (run, _) = random_single_key_run(rng, 4, |rng, n| match rng.gen_range(0..5) {
+        0 | 1 => OpFn::Read,
+        2 | 3 => OpFn::Write(Value::Int(n as i64 % 5)),
+        _ => OpFn::Cas {
+            expected: Value::Int(rng.gen_range(0..5)),
+            new: Value::Int(rng.gen_range(0..5)),
+        },
+    });
     let mut cur = Value::Nil;
     let mut ops = run.replay(|_, o| match &o.f {
         OpFn::Read => o.output = Some(cur.clone()),
@@ -393,28 +406,17 @@ fn pruning_crashed_writes_and_placing_reads_greedily_agree_with_brute_force() {
 /// element dropped or added). Now and then a string append or a cas, which
 /// must turn the pruning off.
 fn random_append_history(rng: &mut ChaCha8Rng) -> History {
-    let n_ops = rng.gen_range(2..=8);
-    let mut run = Run::default();
-    let mut clients = Clients::new(4);
-    for n in 0..n_ops {
-        let (p, call, ret) = clients.interval(rng);
-        let f = match rng.gen_range(0..20) {
-            0..=5 => OpFn::Read,
-            6..=13 => OpFn::Append(Value::Int(n as i64)),
-            14..=16 => OpFn::Write(Value::Int(100 + n as i64)),
-            17 => OpFn::Delete,
-            18 => OpFn::Append(Value::Str("s".into())),
-            _ => OpFn::Cas {
-                expected: Value::Nil,
-                new: Value::Int(200 + n as i64),
-            },
-        };
-        run.push_may_crash(
-            rng,
-            5,
-            op(p as u64, "", f, None, Outcome::Ok, call, Some(ret)),
-        );
-    }
+    let (run, n_ops) = random_single_key_run(rng, 5, |rng, n| match rng.gen_range(0..20) {
+        0..=5 => OpFn::Read,
+        6..=13 => OpFn::Append(Value::Int(n as i64)),
+        14..=16 => OpFn::Write(Value::Int(100 + n as i64)),
+        17 => OpFn::Delete,
+        18 => OpFn::Append(Value::Str("s".into())),
+        _ => OpFn::Cas {
+            expected: Value::Nil,
+            new: Value::Int(200 + n as i64),
+        },
+    });
     let model = ModelKind::Kv.model();
     let mut cur = Value::Nil;
     let mut ops = run.replay(|_, o| {

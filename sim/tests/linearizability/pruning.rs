@@ -63,44 +63,41 @@ fn a_cas_refused_from_a_stale_copy_is_caught() {
     // The register holds 1 from before the cas began until after it ended
     // (the read after it still sees 1, and nothing else writes), yet the cas
     // says it found another value: the protocol answered from a stale copy.
-    let ops = vec![
-        w(0, 1, 0, 10),
-        found_other(1, 1, 2, 20, 30),
-        r(0, Some(1), 40, 50),
-    ];
-    let Verdict::NotLinearizable { explanation } = check(ops, ModelKind::CasRegister) else {
-        panic!("a stale refusal must be a violation")
-    };
-    assert_eq!(
-        explanation.blocked_op,
-        "c1 cas 1 -> 2 (found another value)"
+    assert_blocked(
+        "0:w1@0-10 1:c1>2@20-30? 0:r1@40-50",
+        "c1 cas 1 -> 2 (found another value)",
+        &["1"],
     );
-    assert_eq!(explanation.could_have_seen, vec!["1".to_string()]);
 }
 
-#[test]
-fn a_cas_that_found_another_value_while_a_write_was_in_flight_is_legal() {
-    // A write of 3 overlaps the cas: the cas may have run after it, when the
-    // register held 3, and the write of 1 came back later.
-    let ops = vec![
-        w(0, 1, 0, 10),
-        w(2, 3, 15, 35),
-        found_other(1, 1, 2, 20, 30),
-        w(0, 1, 40, 50),
-        r(0, Some(1), 60, 70),
-    ];
-    assert!(check(ops, ModelKind::CasRegister).is_linearizable());
+/// The cas-register history (in [`h`]'s notation) must be a violation that
+/// blocks at operation `op`, which could have seen only `could_have_seen`.
+fn assert_blocked(history: &str, op: &str, could_have_seen: &[&str]) {
+    let explanation = violation(history, ModelKind::CasRegister);
+    assert_eq!(explanation.blocked_op, op);
+    assert_eq!(explanation.could_have_seen, could_have_seen);
 }
 
+/// Cas observations that constrain nothing: the verdict each must get.
 #[test]
-fn a_cas_recorded_as_failed_without_the_observation_constrains_nothing() {
-    // The same refusal read as Knossos's `:fail`: it did not happen.
-    let ops = vec![
-        w(0, 1, 0, 10),
-        cas(1, 1, 2, Outcome::Fail, 20, Some(30)),
-        r(0, Some(1), 40, 50),
-    ];
-    assert!(check(ops, ModelKind::CasRegister).is_linearizable());
+fn cas_refusals_that_prove_nothing_are_legal() {
+    assert_verdicts(&[
+        (
+            // A write of 3 overlaps the cas: the cas may have run after it,
+            // when the register held 3, and the write of 1 came back later.
+            "a cas that found another value while a write was in flight",
+            ModelKind::CasRegister,
+            "0:w1@0-10 2:w3@15-35 1:c1>2@20-30? 0:w1@40-50 0:r1@60-70",
+            true,
+        ),
+        (
+            // The same refusal read as Knossos's `:fail`: it did not happen.
+            "a cas recorded as failed without the observation",
+            ModelKind::CasRegister,
+            "0:w1@0-10 1:c1>2@20-30! 0:r1@40-50",
+            true,
+        ),
+    ]);
 }
 
 #[test]
@@ -124,11 +121,7 @@ fn crashed_writes_nobody_read_are_set_aside_and_cost_no_search() {
 fn a_crashed_write_a_cas_observation_may_need_is_kept() {
     // Only the crashed write of 5 can explain the cas that found another
     // value than 1: it must not be set aside.
-    let ops = vec![
-        w(0, 1, 0, 10),
-        crashed_w(2, 5, 12),
-        found_other(1, 1, 2, 20, 30),
-    ];
+    let ops = h("0:w1@0-10 2:w5@12- 1:c1>2@20-30?");
     let report = check_linearizable(&History { ops }, ModelKind::CasRegister, Budget::default());
     assert!(report.verdict.is_linearizable(), "{report}");
     assert_eq!(report.ops_pruned, 0);
@@ -294,17 +287,11 @@ fn the_values_a_blocked_operation_could_have_seen_start_after_a_cas_observation(
     // The cas that found another value than 1 returned before the read began,
     // so the read comes after it, when the register held 3: 1 is not among
     // the values it could have seen.
-    let ops = vec![
-        w(0, 1, 0, 10),
-        w(2, 3, 15, 100),
-        found_other(1, 1, 9, 20, 30),
-        r(3, Some(1), 40, 50),
-    ];
-    let Verdict::NotLinearizable { explanation } = check(ops, ModelKind::CasRegister) else {
-        panic!("the read of 1 cannot follow the observation")
-    };
-    assert_eq!(explanation.blocked_op, "c3 read -> 1");
-    assert_eq!(explanation.could_have_seen, vec!["3".to_string()]);
+    assert_blocked(
+        "0:w1@0-10 2:w3@15-100 1:c1>9@20-30? 3:r1@40-50",
+        "c3 read -> 1",
+        &["3"],
+    );
 }
 
 #[test]

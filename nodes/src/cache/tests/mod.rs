@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use sim::history::Value;
 use sim::node::{Cluster, Disk, Effect, NodeId, TimerId};
 use sim::testing::Harness;
-use sim::time::{ms, secs};
+use sim::time::{ms, secs, Nanos};
 
 use super::*;
 
@@ -88,9 +88,38 @@ fn from_db(c: &mut Harness<CacheNode>, msg: Msg) -> Vec<(NodeId, Msg)> {
     fx.sends()
 }
 
+/// The database acknowledges write (or batch) `tag`; returns what the cache sent.
+fn db_done(c: &mut Harness<CacheNode>, tag: u64) -> Vec<(NodeId, Msg)> {
+    from_db(c, Msg::DbDone { tag })
+}
+
 /// The database answers load `tag` with `int(v)`; returns what the cache sent.
 fn db_value(c: &mut Harness<CacheNode>, tag: u64, v: i64) -> Vec<(NodeId, Msg)> {
     from_db(c, Msg::DbValue { tag, value: int(v) })
+}
+
+/// What the client that asked with `tag` must receive, and nothing else: the
+/// value `v`, from `source`.
+fn value_to_client(tag: u64, v: i64, source: Source) -> Vec<(NodeId, Msg)> {
+    let value = int(v);
+    vec![(CLIENT, Msg::Value { tag, value, source })]
+}
+
+/// What the client that asked with `tag` must receive on a cache-aside miss,
+/// and nothing else: the miss, with the fill lease it was given, if any.
+fn miss_to_client(tag: u64, lease: Option<u64>) -> Vec<(NodeId, Msg)> {
+    vec![(CLIENT, Msg::Miss { tag, lease })]
+}
+
+/// A cache-aside client sets `key` to `int(v)` (with the fill lease it holds).
+fn set(c: &mut Harness<CacheNode>, key: &str, v: i64, lease: Option<u64>) {
+    let (key, value) = (key.to_string(), int(v));
+    c.deliver(CLIENT, Msg::Set { key, value, lease });
+}
+
+/// When the cache's entry for `key` expires, if it holds one with a ttl.
+fn expiry(c: &Harness<CacheNode>, key: &str) -> Option<Nanos> {
+    cs(c).store().peek(key).and_then(|e| e.expires)
 }
 
 /// The value the cache holds for `key`, if any.
@@ -119,6 +148,13 @@ fn coalescing() -> Params {
     Params {
         stampede: Stampede::Coalescing,
         ..read_through()
+    }
+}
+
+fn write_through() -> Params {
+    Params {
+        policy: Policy::WriteThrough,
+        ..Params::default()
     }
 }
 
@@ -185,13 +221,17 @@ fn workload_keys_map_to_their_own_disk_rows() {
 }
 
 fn put(c: &mut Harness<CacheNode>, tag: u64, key: &str, v: i64) -> Vec<(NodeId, Msg)> {
-    let fx = c.deliver(
-        CLIENT,
-        Msg::Put {
-            tag,
-            key: key.into(),
-            value: int(v),
-        },
-    );
-    fx.sends()
+    put_from(c, CLIENT, tag, key, v)
+}
+
+/// Client `from` writes `int(v)` to `key`; returns what the cache sent.
+fn put_from(
+    c: &mut Harness<CacheNode>,
+    from: NodeId,
+    tag: u64,
+    key: &str,
+    v: i64,
+) -> Vec<(NodeId, Msg)> {
+    let (key, value) = (key.to_string(), int(v));
+    c.deliver(from, Msg::Put { tag, key, value }).sends()
 }

@@ -54,29 +54,9 @@ fn read_through_loads_a_miss_from_the_database_and_then_hits() {
     };
     assert_eq!(key, "k1");
     let out = db_value(&mut c, *tag, 7);
-    assert_eq!(
-        out,
-        vec![(
-            CLIENT,
-            Msg::Value {
-                tag: 1,
-                value: int(7),
-                source: Source::Database
-            }
-        )]
-    );
+    assert_eq!(out, value_to_client(1, 7, Source::Database));
     let out = get(&mut c, 2, "k1");
-    assert_eq!(
-        out,
-        vec![(
-            CLIENT,
-            Msg::Value {
-                tag: 2,
-                value: int(7),
-                source: Source::Cache
-            }
-        )]
-    );
+    assert_eq!(out, value_to_client(2, 7, Source::Cache));
     assert_eq!(
         (
             cs(&c).stats().hits,
@@ -107,10 +87,8 @@ fn coalescing_sends_one_load_and_answers_every_waiter() {
     let first = get(&mut c, 1, "hot");
     assert!(get(&mut c, 2, "hot").is_empty());
     assert!(get(&mut c, 3, "hot").is_empty());
-    let [(DB, Msg::DbRead { tag, .. })] = first.as_slice() else {
-        panic!("{first:?}");
-    };
-    let out = db_value(&mut c, *tag, 1);
+    let tag = load_tag(&first);
+    let out = db_value(&mut c, tag, 1);
     let tags: Vec<u64> = out
         .iter()
         .map(|(_, m)| match m {
@@ -125,10 +103,7 @@ fn coalescing_sends_one_load_and_answers_every_waiter() {
 #[test]
 fn a_database_that_does_not_answer_makes_the_cache_answer_unavailable() {
     let mut c = cache(read_through());
-    let out = get(&mut c, 1, "k");
-    let [(DB, Msg::DbRead { tag, .. })] = out.as_slice() else {
-        panic!("{out:?}");
-    };
+    let tag = load_tag(&get(&mut c, 1, "k"));
     let fx = c.fire(TimerId(16 + tag));
     assert_eq!(
         fx.sends(),
@@ -142,6 +117,13 @@ fn a_database_that_does_not_answer_makes_the_cache_answer_unavailable() {
     );
 }
 
+/// A read of "k" (with `tag`) makes the cache send one load to the
+/// database and nothing else: the first early refresh.
+fn assert_refreshed_early(c: &mut Harness<CacheNode>, tag: u64) {
+    load_tag(&get(c, tag, "k"));
+    assert_eq!(cs(c).stats().early_refreshes, 1);
+}
+
 #[test]
 fn early_expiration_also_refreshes_an_entry_a_write_installed() {
     // A written entry was never loaded, so it has no load time of its own;
@@ -152,23 +134,11 @@ fn early_expiration_also_refreshes_an_entry_a_write_installed() {
         ttl: Some(secs(10)),
         ..Params::default()
     });
-    let out = put(&mut c, 1, "k", 5);
-    let [(DB, Msg::DbWrite { tag, .. })] = out.as_slice() else {
-        panic!("{out:?}");
-    };
-    from_db(&mut c, Msg::DbDone { tag: *tag });
-    let expires = cs(&c)
-        .store()
-        .peek("k")
-        .and_then(|e| e.expires)
-        .expect("a ttl");
+    let tag = write_tag(&put(&mut c, 1, "k", 5));
+    db_done(&mut c, tag);
+    let expires = expiry(&c, "k").expect("a ttl");
     c.now = expires - 1_000; // 1us before expiry
-    let out = get(&mut c, 2, "k");
-    assert!(
-        matches!(out.as_slice(), [(DB, Msg::DbRead { .. })]),
-        "{out:?}"
-    );
-    assert_eq!(cs(&c).stats().early_refreshes, 1);
+    assert_refreshed_early(&mut c, 2);
 }
 
 #[test]
@@ -179,12 +149,9 @@ fn early_expiration_refreshes_a_hit_close_to_expiry_but_not_a_fresh_one() {
         ttl: Some(secs(10)),
         ..read_through()
     });
-    let out = get(&mut c, 1, "k");
-    let [(DB, Msg::DbRead { tag, .. })] = out.as_slice() else {
-        panic!("{out:?}");
-    };
+    let tag = load_tag(&get(&mut c, 1, "k"));
     c.now += ms(10); // the load took 10ms; the entry expires at 1s + 10ms + 10s.
-    db_value(&mut c, *tag, 1);
+    db_value(&mut c, tag, 1);
     // Far from expiry: a head start of 10ms x 100 x -ln(rand) almost never
     // reaches 10s.
     c.now += secs(1);
@@ -194,12 +161,7 @@ fn early_expiration_refreshes_a_hit_close_to_expiry_but_not_a_fresh_one() {
     ));
     // 2ms before expiry, nearly every draw does.
     c.now = secs(11) + ms(8);
-    let out = get(&mut c, 3, "k");
-    assert!(
-        matches!(out.as_slice(), [(DB, Msg::DbRead { .. })]),
-        "{out:?}"
-    );
-    assert_eq!(cs(&c).stats().early_refreshes, 1);
+    assert_refreshed_early(&mut c, 3);
 }
 
 #[test]
@@ -211,11 +173,8 @@ fn background_refresh_reloads_read_entries_before_expiry_and_lets_cold_ones_go()
         ..read_through()
     });
     for (t, k) in [(1, "hot"), (2, "cold")] {
-        let out = get(&mut c, t, k);
-        let [(DB, Msg::DbRead { tag, .. })] = out.as_slice() else {
-            panic!("{out:?}");
-        };
-        db_value(&mut c, *tag, 1);
+        let tag = load_tag(&get(&mut c, t, k));
+        db_value(&mut c, tag, 1);
     }
     get(&mut c, 3, "hot");
     c.now += ms(1500);
@@ -238,15 +197,8 @@ fn ttl_jitter_spreads_expiries_over_ttl_to_ttl_plus_jitter() {
     let mut expiries = Vec::new();
     for i in 0..50 {
         let key = format!("k{i}");
-        c.deliver(
-            CLIENT,
-            Msg::Set {
-                key: key.clone(),
-                value: int(1),
-                lease: None,
-            },
-        );
-        expiries.push(cs(&c).store().peek(&key).and_then(|e| e.expires).unwrap());
+        set(&mut c, &key, 1, None);
+        expiries.push(expiry(&c, &key).unwrap());
     }
     let (lo, hi) = (c.now + secs(5), c.now + secs(10));
     assert!(expiries.iter().all(|e| (lo..=hi).contains(e)));
@@ -314,35 +266,10 @@ fn a_lease_lets_one_miss_fill_and_a_delete_revokes_it() {
         leases: true,
         ..Params::default()
     });
-    let set = |c: &mut Harness<CacheNode>, v: i64, lease: Option<u64>| {
-        c.deliver(
-            CLIENT,
-            Msg::Set {
-                key: "k".into(),
-                value: int(v),
-                lease,
-            },
-        );
-    };
-    assert_eq!(
-        get(&mut c, 1, "k"),
-        vec![(
-            CLIENT,
-            Msg::Miss {
-                tag: 1,
-                lease: Some(1)
-            }
-        )]
-    );
+    assert_eq!(get(&mut c, 1, "k"), miss_to_client(1, Some(1)));
     assert_eq!(
         get(&mut c, 2, "k"),
-        vec![(
-            CLIENT,
-            Msg::Miss {
-                tag: 2,
-                lease: None
-            }
-        )],
+        miss_to_client(2, None),
         "one lease per key at a time"
     );
     // A write deletes the key: the lease is revoked, the old fill refused.
@@ -353,21 +280,12 @@ fn a_lease_lets_one_miss_fill_and_a_delete_revokes_it() {
             key: "k".into(),
         },
     );
-    set(&mut c, 1, Some(1));
+    set(&mut c, "k", 1, Some(1));
     assert!(cs(&c).store().peek("k").is_none());
     assert_eq!(cs(&c).stats().fills_refused, 1);
-    assert_eq!(
-        get(&mut c, 4, "k"),
-        vec![(
-            CLIENT,
-            Msg::Miss {
-                tag: 4,
-                lease: Some(2)
-            }
-        )]
-    );
-    set(&mut c, 2, None);
+    assert_eq!(get(&mut c, 4, "k"), miss_to_client(4, Some(2)));
+    set(&mut c, "k", 2, None);
     assert!(cs(&c).store().peek("k").is_none(), "no lease, no fill");
-    set(&mut c, 2, Some(2));
+    set(&mut c, "k", 2, Some(2));
     assert_eq!(cached(&c, "k"), Some(int(2)));
 }

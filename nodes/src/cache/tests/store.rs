@@ -15,35 +15,38 @@ fn filled(store: &mut Store, keys: &[&str]) -> Vec<Option<String>> {
 
 // ----- the store -----
 
+/// A store of two fills with a then b, reads a `reads` times and inserts c:
+/// the store after, and the entry c evicted.
+fn victim_after_reads(eviction: Eviction, reads: usize) -> (Store, Option<String>) {
+    let mut s = Store::new(2, eviction);
+    filled(&mut s, &["a", "b"]);
+    for _ in 0..reads {
+        assert!(matches!(s.get("a", 0), Lookup::Hit(_)));
+    }
+    let mut victims = filled(&mut s, &["c"]);
+    assert_eq!(victims.len(), 1);
+    (s, victims.remove(0))
+}
+
 #[test]
 fn lru_evicts_the_least_recently_used_entry() {
-    let mut s = Store::new(2, Eviction::Lru);
-    filled(&mut s, &["a", "b"]);
-    assert!(matches!(s.get("a", 0), Lookup::Hit(_)));
-    assert_eq!(filled(&mut s, &["c"]), vec![Some("b".to_string())]);
+    let (s, victim) = victim_after_reads(Eviction::Lru, 1);
+    assert_eq!(victim, Some("b".to_string()));
     assert_eq!(s.keys().cloned().collect::<Vec<_>>(), vec!["a", "c"]);
     assert_eq!(s.evictions, 1);
 }
 
 #[test]
 fn lfu_evicts_the_least_frequently_used_entry_even_if_recent() {
-    let mut s = Store::new(2, Eviction::Lfu);
-    filled(&mut s, &["a", "b"]);
-    for _ in 0..3 {
-        assert!(matches!(s.get("a", 0), Lookup::Hit(_)));
-    }
     // b is the most recent insert but the least used.
-    assert_eq!(filled(&mut s, &["c"]), vec![Some("b".to_string())]);
+    let (_, victim) = victim_after_reads(Eviction::Lfu, 3);
+    assert_eq!(victim, Some("b".to_string()));
 }
 
 #[test]
 fn fifo_evicts_the_oldest_insert_however_often_it_is_read() {
-    let mut s = Store::new(2, Eviction::Fifo);
-    filled(&mut s, &["a", "b"]);
-    for _ in 0..5 {
-        assert!(matches!(s.get("a", 0), Lookup::Hit(_)));
-    }
-    assert_eq!(filled(&mut s, &["c"]), vec![Some("a".to_string())]);
+    let (_, victim) = victim_after_reads(Eviction::Fifo, 5);
+    assert_eq!(victim, Some("a".to_string()));
 }
 
 #[test]

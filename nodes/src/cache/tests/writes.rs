@@ -3,33 +3,29 @@
 
 use super::*;
 
+/// Write-through: the database acknowledges write `wtag` (of 2 to "k"),
+/// then answers load `rtag` with the value from before the write, 1. The
+/// cache holds 2 throughout; returns what it sent for the load.
+fn ack_then_older_load(c: &mut Harness<CacheNode>, wtag: u64, rtag: u64) -> Vec<(NodeId, Msg)> {
+    db_done(c, wtag);
+    assert_eq!(cached(c, "k"), Some(int(2)), "the acknowledged write");
+    let out = db_value(c, rtag, 1);
+    assert_eq!(
+        cached(c, "k"),
+        Some(int(2)),
+        "the older value must not replace the acknowledged write"
+    );
+    out
+}
+
 #[test]
 fn a_load_that_a_write_overtook_is_answered_but_not_stored() {
-    let mut c = cache(Params {
-        policy: Policy::WriteThrough,
-        ..Params::default()
-    });
-    let load = get(&mut c, 1, "k");
-    let fx = c.deliver(
-        NodeId(3),
-        Msg::Put {
-            tag: 9,
-            key: "k".into(),
-            value: int(2),
-        },
-    );
-    let write = fx.sends();
-    let wtag = write_tag(&write);
-    let rtag = load_tag(&load);
-    from_db(&mut c, Msg::DbDone { tag: wtag });
-    assert_eq!(cached(&c, "k"), Some(int(2)));
-    // The load read the old value before the write landed.
-    db_value(&mut c, rtag, 1);
-    assert_eq!(
-        cached(&c, "k"),
-        Some(int(2)),
-        "the older value must not replace the written one"
-    );
+    let mut c = cache(write_through());
+    let rtag = load_tag(&get(&mut c, 1, "k"));
+    // Another client writes 2; the load read the old value before the write
+    // landed.
+    let wtag = write_tag(&put_from(&mut c, NodeId(3), 9, "k", 2));
+    ack_then_older_load(&mut c, wtag, rtag);
 }
 
 #[test]
@@ -37,32 +33,13 @@ fn write_through_a_load_sent_after_the_write_started_is_answered_but_not_stored(
     // The load leaves after the write (so it carries the write's generation)
     // but reads the database before the write lands; the network is not
     // FIFO, so its answer can arrive after the write's acknowledgement.
-    let mut c = cache(Params {
-        policy: Policy::WriteThrough,
-        ..Params::default()
-    });
-    let write = put(&mut c, 1, "k", 2);
-    let wtag = write_tag(&write);
-    let load = get(&mut c, 2, "k");
-    let rtag = load_tag(&load);
-    from_db(&mut c, Msg::DbDone { tag: wtag });
-    let out = db_value(&mut c, rtag, 1);
+    let mut c = cache(write_through());
+    let wtag = write_tag(&put(&mut c, 1, "k", 2));
+    let rtag = load_tag(&get(&mut c, 2, "k"));
     assert_eq!(
-        out,
-        vec![(
-            CLIENT,
-            Msg::Value {
-                tag: 2,
-                value: int(1),
-                source: Source::Database
-            }
-        )],
+        ack_then_older_load(&mut c, wtag, rtag),
+        value_to_client(2, 1, Source::Database),
         "the reader that asked before the acknowledgement gets what the database said"
-    );
-    assert_eq!(
-        cached(&c, "k"),
-        Some(int(2)),
-        "the acknowledged write stays in the cache"
     );
 }
 
@@ -73,7 +50,7 @@ fn coalescing_does_not_join_a_load_sent_before_a_completed_write() {
     let old_load = load_tag(&first);
     let write = put(&mut c, 2, "k", 2);
     let wtag = write_tag(&write);
-    from_db(&mut c, Msg::DbDone { tag: wtag });
+    db_done(&mut c, wtag);
     // A read that starts after the write was acknowledged must not wait for
     // a load that may have read the database before the write.
     let out = get(&mut c, 3, "k");
@@ -82,14 +59,7 @@ fn coalescing_does_not_join_a_load_sent_before_a_completed_write() {
     let out = db_value(&mut c, old_load, 1);
     assert_eq!(
         out,
-        vec![(
-            CLIENT,
-            Msg::Value {
-                tag: 1,
-                value: int(1),
-                source: Source::Database
-            }
-        )],
+        value_to_client(1, 1, Source::Database),
         "only the reader that was there before the write gets the old value"
     );
     let out = db_value(&mut c, new_load, 2);
@@ -105,16 +75,7 @@ fn cache_aside_set_is_blind_so_an_old_value_lands_after_the_delete() {
         ttl: Some(secs(2)),
         ..Params::default()
     });
-    assert_eq!(
-        get(&mut c, 1, "k"),
-        vec![(
-            CLIENT,
-            Msg::Miss {
-                tag: 1,
-                lease: None
-            }
-        )]
-    );
+    assert_eq!(get(&mut c, 1, "k"), miss_to_client(1, None));
     c.deliver(
         NodeId(3),
         Msg::Del {
@@ -122,14 +83,7 @@ fn cache_aside_set_is_blind_so_an_old_value_lands_after_the_delete() {
             key: "k".into(),
         },
     );
-    c.deliver(
-        CLIENT,
-        Msg::Set {
-            key: "k".into(),
-            value: int(1),
-            lease: None,
-        },
-    );
+    set(&mut c, "k", 1, None);
     let e = cs(&c).store().peek("k").expect("the stale value is cached");
     assert_eq!((e.value.clone(), e.expires), (int(1), Some(secs(3))));
 }
@@ -164,7 +118,7 @@ fn write_back_acknowledges_at_once_and_flushes_oldest_first_in_batches() {
         flush_tick(&mut c).is_empty(),
         "one batch in flight at a time"
     );
-    from_db(&mut c, Msg::DbDone { tag: *tag });
+    db_done(&mut c, *tag);
     assert_eq!(cs(&c).stats().dirty, 1);
     assert!(cs(&c).holds_dirty("c", 3) && !cs(&c).holds_dirty("a", 1));
 }
@@ -185,55 +139,37 @@ fn write_back_names_the_dirty_values_a_newer_write_absorbed() {
     assert_eq!(items, &vec![("k".to_string(), int(12), vec![10, 11], 3)]);
 }
 
-#[test]
-fn write_back_flushes_a_dirty_victim_at_once_and_serves_it_meanwhile() {
+/// A write-back cache of one entry, holding a = 1, not yet flushed.
+fn one_dirty_entry() -> Harness<CacheNode> {
     let mut c = cache(Params {
         policy: Policy::WriteBack,
         capacity: 1,
         ..Params::default()
     });
     put(&mut c, 1, "a", 1);
+    assert!(cs(&c).holds_dirty("a", 1));
+    c
+}
+
+#[test]
+fn write_back_flushes_a_dirty_victim_at_once_and_serves_it_meanwhile() {
+    let mut c = one_dirty_entry();
     let out = put(&mut c, 2, "b", 2);
     assert!(matches!(
         out.as_slice(),
         [(DB, Msg::DbBatch { items, .. }), (CLIENT, Msg::Written { tag: 2 })]
             if items == &vec![("a".to_string(), int(1), vec![], 1)]
     ));
-    assert_eq!(
-        get(&mut c, 3, "a"),
-        vec![(
-            CLIENT,
-            Msg::Value {
-                tag: 3,
-                value: int(1),
-                source: Source::Cache
-            }
-        )]
-    );
+    assert_eq!(get(&mut c, 3, "a"), value_to_client(3, 1, Source::Cache));
 }
 
 #[test]
 fn a_newer_write_supersedes_an_evicted_entry_waiting_for_its_flush() {
-    let mut c = cache(Params {
-        policy: Policy::WriteBack,
-        capacity: 1,
-        ..Params::default()
-    });
-    put(&mut c, 1, "a", 1);
+    let mut c = one_dirty_entry();
     put(&mut c, 2, "b", 2); // evicts a: its flush is in flight
     put(&mut c, 3, "a", 3); // evicts b, supersedes the evicted a
     let e = cs(&c).store().peek("a").expect("a is back in the store");
     assert_eq!((e.value.clone(), e.absorbed.clone()), (int(3), vec![1]));
-    assert_eq!(
-        get(&mut c, 4, "a"),
-        vec![(
-            CLIENT,
-            Msg::Value {
-                tag: 4,
-                value: int(3),
-                source: Source::Cache
-            }
-        )]
-    );
+    assert_eq!(get(&mut c, 4, "a"), value_to_client(4, 3, Source::Cache));
     assert!(cs(&c).holds_dirty("a", 1) && cs(&c).holds_dirty("a", 3) && cs(&c).holds_dirty("b", 2));
 }

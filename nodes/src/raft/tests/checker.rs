@@ -2,6 +2,29 @@
 
 use super::*;
 
+/// What a fresh checker reports when it looks at `servers` in turn.
+fn violations(servers: &[&Server]) -> Vec<Violation> {
+    let mut checker = Checker::default();
+    let mut out = Vec::new();
+    for s in servers {
+        checker.check_server(s, &mut out);
+    }
+    out
+}
+
+/// n2 learns that entry 1, of term `term`, is committed; n3, with an empty
+/// log, is made leader of term 2 by hand (two votes it could never get in a
+/// correct run after term 1, since n2's log is more up to date).
+fn committed_entry_and_a_leader_without_it(term: u64) -> (Solo, Solo) {
+    let mut n2 = solo(N2, 3, 0, Params::default());
+    n2.deliver(N1, append(term, 0, 0, vec![entry(term, 1)], 1));
+    let mut n3 = with_log(N3, 3, Params::default(), 1, &[]);
+    n3.fire(ELECTION_TIMER);
+    n3.deliver(N1, granted(2));
+    assert_eq!((n3.node.role(), n3.node.term()), (Role::Leader, 2));
+    (n2, n3)
+}
+
 #[test]
 fn invariant_forget_vote_on_restart_can_elect_two_leaders_in_one_term() {
     let params = Params {
@@ -24,10 +47,7 @@ fn invariant_forget_vote_on_restart_can_elect_two_leaders_in_one_term() {
     n3.deliver(N2, reply);
     assert_eq!(n3.node.role(), Role::Leader);
 
-    let mut checker = Checker::default();
-    let mut out = Vec::new();
-    checker.check_server(&n1.node, &mut out);
-    checker.check_server(&n3.node, &mut out);
+    let out = violations(&[&n1.node, &n3.node]);
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].invariant, "election-safety");
     assert_eq!(out[0].detail, "two leaders in term 1: n1 and n3");
@@ -45,10 +65,7 @@ fn invariant_state_machine_safety_catches_two_commands_applied_at_one_index() {
         s.deliver(N1, append(1, 0, 0, vec![e], 1));
         assert_eq!(s.node.applied_index(), 1);
     }
-    let mut checker = Checker::default();
-    let mut out = Vec::new();
-    checker.check_server(&n2.node, &mut out);
-    checker.check_server(&n3.node, &mut out);
+    let out = violations(&[&n2.node, &n3.node]);
     let names: Vec<&str> = out.iter().map(|v| v.invariant).collect();
     assert_eq!(names, vec!["log-matching", "state-machine-safety"]);
 }
@@ -57,16 +74,7 @@ fn invariant_state_machine_safety_catches_two_commands_applied_at_one_index() {
 
 #[test]
 fn invariant_leader_completeness_catches_a_leader_without_a_committed_entry() {
-    // n2 learns that entry 1 (term 1) is committed; n3, with an empty log,
-    // is made leader of term 2 by hand (two votes it could never get in a
-    // correct run, since n2's log is more up to date).
-    let mut n2 = solo(N2, 3, 0, Params::default());
-    n2.deliver(N1, append(1, 0, 0, vec![entry(1, 1)], 1));
-    let mut n3 = with_log(N3, 3, Params::default(), 1, &[]);
-    n3.fire(ELECTION_TIMER);
-    n3.deliver(N1, granted(2));
-    assert_eq!(n3.node.role(), Role::Leader);
-
+    let (n2, n3) = committed_entry_and_a_leader_without_it(1);
     let mut checker = Checker::default();
     let mut out = Vec::new();
     checker.check_server(&n2.node, &mut out);
@@ -100,15 +108,7 @@ fn invariant_leader_completeness_asks_nothing_of_a_leader_of_an_earlier_term() {
     // A candidate of term 2 that was paused while its votes were in flight
     // can become leader after term 5 committed entries. Figure 3 asks leaders
     // of *later* terms to hold those entries; this one need not.
-    let mut n2 = solo(N2, 3, 0, Params::default());
-    n2.deliver(N1, append(5, 0, 0, vec![entry(5, 1)], 1));
-    let mut n3 = with_log(N3, 3, Params::default(), 1, &[]);
-    n3.fire(ELECTION_TIMER);
-    n3.deliver(N1, granted(2));
-    assert_eq!((n3.node.role(), n3.node.term()), (Role::Leader, 2));
-    let mut checker = Checker::default();
-    let mut out = Vec::new();
-    checker.check_server(&n2.node, &mut out);
-    checker.check_server(&n3.node, &mut out);
+    let (n2, n3) = committed_entry_and_a_leader_without_it(5);
+    let out = violations(&[&n2.node, &n3.node]);
     assert!(out.is_empty(), "{out:?}");
 }

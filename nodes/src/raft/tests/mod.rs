@@ -113,15 +113,7 @@ fn ok_reply(term: u64, match_index: u64) -> Msg {
 
 /// A successful AppendEntriesReply acknowledging heartbeat round `round`.
 fn ack(term: u64, match_index: u64, round: u64) -> Msg {
-    Msg::AppendEntriesReply {
-        term,
-        success: true,
-        match_index,
-        rejected: 0,
-        conflict_term: None,
-        conflict_index: 0,
-        round,
-    }
+    Msg::append_ok(term, match_index, round)
 }
 
 /// n1 times out and wins term 1 with n2's vote.

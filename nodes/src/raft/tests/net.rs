@@ -209,6 +209,32 @@ impl Net {
     fn heal(&mut self) {
         self.group.iter_mut().for_each(|g| *g = 0);
     }
+
+    /// Cuts server `loner` off from the other servers (and the clients).
+    fn isolate(&mut self, loner: usize) {
+        let rest: Vec<usize> = (0..self.nodes.len()).filter(|i| *i != loner).collect();
+        self.partition(&[&[loner], &rest]);
+    }
+
+    /// The cluster after its first second, when it has elected a leader:
+    /// the net, and a leader with its term.
+    fn after_first_second(servers: usize, clients: usize, params: Params) -> (Net, NodeId, u64) {
+        let mut net = Net::new(servers, clients, params);
+        net.run_until(ms(1_000));
+        let (leader, term) = net.leaders()[0];
+        (net, leader, term)
+    }
+
+    /// Every server holds the same log.
+    fn assert_logs_agree(&self) {
+        let logs: Vec<Vec<u64>> = self.servers().map(log_terms).collect();
+        assert!(logs.windows(2).all(|w| w[0] == w[1]), "{logs:?}");
+    }
+
+    /// No invariant broke during the run.
+    fn assert_safe(&self) {
+        assert!(self.violations.is_empty(), "{:?}", self.violations);
+    }
 }
 
 #[test]
@@ -231,20 +257,17 @@ fn a_three_server_cluster_elects_exactly_one_leader_and_replicates() {
         Some((Outcome::Ok, Some(Value::List(vec![1, 2]))))
     );
     // Every server holds the same log and has applied all of it.
-    let logs: Vec<Vec<u64>> = net.servers().map(log_terms).collect();
-    assert!(logs.windows(2).all(|w| w[0] == w[1]), "{logs:?}");
+    net.assert_logs_agree();
     for s in net.servers() {
         assert_eq!(s.applied_index(), s.log().last_index(), "{}", s.describe());
         assert_eq!(s.kv().read("a"), Value::List(vec![1, 2]));
     }
-    assert!(net.violations.is_empty(), "{:?}", net.violations);
+    net.assert_safe();
 }
 
 #[test]
 fn a_leader_cut_off_in_a_minority_is_replaced_and_its_uncommitted_entries_are_overwritten() {
-    let mut net = Net::new(5, 2, Params::default());
-    net.run_until(ms(1_000));
-    let (old, term) = net.leaders()[0];
+    let (mut net, old, term) = Net::after_first_second(5, 2, Params::default());
     // The old leader and client c1 on one side; c2 with the majority.
     let others: Vec<usize> = (0..5).filter(|i| *i != old.index()).collect();
     let (c1, c2) = (NodeId(5), NodeId(6));
@@ -266,17 +289,14 @@ fn a_leader_cut_off_in_a_minority_is_replaced_and_its_uncommitted_entries_are_ov
     assert_ne!(net.outcome(1).map(|o| o.0), Some(Outcome::Ok));
     net.heal();
     net.run_until(ms(8_000));
-    let logs: Vec<Vec<u64>> = net.servers().map(log_terms).collect();
-    assert!(logs.windows(2).all(|w| w[0] == w[1]), "{logs:?}");
+    net.assert_logs_agree();
     assert_eq!(net.leaders().len(), 1);
-    assert!(net.violations.is_empty(), "{:?}", net.violations);
+    net.assert_safe();
 }
 
 #[test]
 fn a_crashed_follower_restarts_from_disk_and_catches_up() {
-    let mut net = Net::new(3, 1, Params::default());
-    net.run_until(ms(1_000));
-    let (leader, _) = net.leaders()[0];
+    let (mut net, leader, _) = Net::after_first_second(3, 1, Params::default());
     let victim = NodeId((leader.0 + 1) % 3);
     net.crash(victim);
     let c1 = NodeId(3);
@@ -288,7 +308,7 @@ fn a_crashed_follower_restarts_from_disk_and_catches_up() {
     net.run_until(ms(4_000));
     let s = net.server(victim.index());
     assert_eq!(s.kv().read("k"), Value::List(vec![1, 2, 3, 4, 5]));
-    assert!(net.violations.is_empty(), "{:?}", net.violations);
+    net.assert_safe();
 }
 
 #[test]
@@ -298,12 +318,9 @@ fn pre_vote_keeps_a_rejoining_server_from_disrupting_the_leader() {
         check_quorum: true,
         ..Params::default()
     };
-    let mut net = Net::new(3, 0, params);
-    net.run_until(ms(1_000));
-    let (leader, term) = net.leaders()[0];
+    let (mut net, leader, term) = Net::after_first_second(3, 0, params);
     let loner = (leader.index() + 1) % 3;
-    let rest: Vec<usize> = (0..3).filter(|i| *i != loner).collect();
-    net.partition(&[&[loner], &rest]);
+    net.isolate(loner);
     net.run_until(ms(5_000));
     assert_eq!(
         net.server(loner).term(),
@@ -313,7 +330,7 @@ fn pre_vote_keeps_a_rejoining_server_from_disrupting_the_leader() {
     net.heal();
     net.run_until(ms(6_000));
     assert_eq!(net.leaders(), vec![(leader, term)]);
-    assert!(net.violations.is_empty(), "{:?}", net.violations);
+    net.assert_safe();
 }
 
 #[test]
@@ -322,11 +339,8 @@ fn check_quorum_makes_a_leader_in_a_minority_step_down() {
         check_quorum: true,
         ..Params::default()
     };
-    let mut net = Net::new(3, 0, params);
-    net.run_until(ms(1_000));
-    let (leader, _) = net.leaders()[0];
-    let rest: Vec<usize> = (0..3).filter(|i| *i != leader.index()).collect();
-    net.partition(&[&[leader.index()], &rest]);
+    let (mut net, leader, _) = Net::after_first_second(3, 0, params);
+    net.isolate(leader.index());
     net.run_until(ms(2_000));
     assert_ne!(net.server(leader.index()).role(), Role::Leader);
 }
@@ -390,7 +404,7 @@ fn invariant_a_correct_run_with_crashes_and_partitions_breaks_nothing() {
     }
     net.heal();
     net.run_until(ms(12_000));
-    assert!(net.violations.is_empty(), "{:?}", net.violations);
+    net.assert_safe();
     assert!(net.completed.iter().any(|c| c.1 == Outcome::Ok));
     assert_eq!(net.leaders().len(), 1);
 }

@@ -88,37 +88,26 @@ impl<'t> EdnParser<'t> {
         };
         match c {
             b'{' => {
-                let start = self.line;
                 self.pos += 1;
                 let mut pairs = Vec::new();
-                loop {
-                    self.skip_ws();
-                    match self.peek() {
-                        Some(b'}') => {
-                            self.pos += 1;
-                            return Ok(Edn::Map(pairs));
-                        }
-                        None => {
-                            return Err(err(
-                                start,
-                                "unclosed map: the `{` on this line is never closed",
-                                "a closing `}` on the same line",
-                            ))
-                        }
-                        _ => {}
-                    }
-                    let k = self.value()?;
-                    self.skip_ws();
-                    if self.peek() == Some(b'}') {
+                let unclosed = (
+                    "unclosed map: the `{` on this line is never closed",
+                    "a closing `}` on the same line".to_string(),
+                );
+                self.items(b'}', unclosed, |p| {
+                    let k = p.value()?;
+                    p.skip_ws();
+                    if p.peek() == Some(b'}') {
                         return Err(err(
-                            self.line,
+                            p.line,
                             format!("map key {} has no value", k.show()),
                             "key value pairs",
                         ));
                     }
-                    let v = self.value()?;
-                    pairs.push((k, v));
-                }
+                    pairs.push((k, p.value()?));
+                    Ok(())
+                })?;
+                Ok(Edn::Map(pairs))
             }
             b'[' | b'(' => {
                 let close = if c == b'[' { b']' } else { b')' };
@@ -163,23 +152,38 @@ impl<'t> EdnParser<'t> {
     }
 
     fn seq(&mut self, close: u8) -> Result<Edn, ParseError> {
-        let start = self.line;
         let mut items = Vec::new();
+        let unclosed = (
+            "unclosed vector: the bracket opened on this line is never closed",
+            format!("a closing `{}`", close as char),
+        );
+        self.items(close, unclosed, |p| {
+            items.push(p.value()?);
+            Ok(())
+        })?;
+        Ok(Edn::Vec(items))
+    }
+
+    /// Reads the items of a collection whose opening bracket was just read,
+    /// one `item` call each, up to and including the `close` bracket. A
+    /// collection never closed is the `unclosed` error (problem, expected),
+    /// placed at the line of its opening bracket.
+    fn items(
+        &mut self,
+        close: u8,
+        unclosed: (&str, String),
+        mut item: impl FnMut(&mut Self) -> Result<(), ParseError>,
+    ) -> Result<(), ParseError> {
+        let start = self.line;
         loop {
             self.skip_ws();
             match self.peek() {
                 Some(c) if c == close => {
                     self.pos += 1;
-                    return Ok(Edn::Vec(items));
+                    return Ok(());
                 }
-                None => {
-                    return Err(err(
-                        start,
-                        "unclosed vector: the bracket opened on this line is never closed",
-                        format!("a closing `{}`", close as char),
-                    ));
-                }
-                _ => items.push(self.value()?),
+                None => return Err(err(start, unclosed.0, unclosed.1)),
+                _ => item(self)?,
             }
         }
     }

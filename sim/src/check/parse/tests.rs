@@ -2,14 +2,34 @@
 
 use super::*;
 
+/// Parses `text`: its first operation must be `f` from `call` to `ret`, and
+/// its second must have returned `output`.
+fn assert_first_two(
+    text: &str,
+    format: Format,
+    model: ModelKind,
+    (f, call, ret): (OpFn, u64, Option<u64>),
+    output: Value,
+) -> History {
+    let h = parse_history(text, format, model).unwrap();
+    assert_eq!(h.ops[0].f, f);
+    assert_eq!((h.ops[0].call_ns, h.ops[0].return_ns), (call, ret));
+    assert_eq!(h.ops[1].output, Some(output));
+    h
+}
+
 #[test]
 fn etcd_lines_pair_by_process() {
     let text = "INFO  jepsen.util - 0\t:invoke\t:write\t3\nINFO  jepsen.util - 1\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:ok\t:write\t3\nINFO  jepsen.util - 1\t:ok\t:read\t3\n";
-    let h = parse_history(text, Format::Auto, ModelKind::CasRegister).unwrap();
+    let write = (OpFn::Write(Value::Int(3)), 1, Some(3));
+    let h = assert_first_two(
+        text,
+        Format::Auto,
+        ModelKind::CasRegister,
+        write,
+        Value::Int(3),
+    );
     assert_eq!(h.ops.len(), 2);
-    assert_eq!(h.ops[0].f, OpFn::Write(Value::Int(3)));
-    assert_eq!((h.ops[0].call_ns, h.ops[0].return_ns), (1, Some(3)));
-    assert_eq!(h.ops[1].output, Some(Value::Int(3)));
 }
 
 #[test]
@@ -28,17 +48,10 @@ fn maelstrom_lin_kv_tuples_give_keys() {
 {:type :ok, :f :cas, :value [1 [2 3]], :process 0, :time 9}
 {:type :invoke, :f :read, :value [1 nil], :process 1, :time 10}
 {:type :ok, :f :read, :value [1 3], :process 1, :time 12}"#;
-    let h = parse_history(text, Format::Auto, ModelKind::Kv).unwrap();
+    let (expected, new) = (Value::Int(2), Value::Int(3));
+    let cas = (OpFn::Cas { expected, new }, 5, Some(9));
+    let h = assert_first_two(text, Format::Auto, ModelKind::Kv, cas, Value::Int(3));
     assert_eq!(h.ops[0].key, "1");
-    assert_eq!(
-        h.ops[0].f,
-        OpFn::Cas {
-            expected: Value::Int(2),
-            new: Value::Int(3)
-        }
-    );
-    assert_eq!((h.ops[0].call_ns, h.ops[0].return_ns), (5, Some(9)));
-    assert_eq!(h.ops[1].output, Some(Value::Int(3)));
 }
 
 #[test]
@@ -50,31 +63,29 @@ fn a_vector_of_maps_is_a_history_too() {
 
 #[test]
 fn bad_input_names_the_line_and_what_is_valid() {
-    let text = "{:type :invoke, :f :write, :value 1, :process 0}\n{:type :done, :f :write, :value 1, :process 0}\n";
-    let e = parse_history(text, Format::Edn, ModelKind::Register).unwrap_err();
-    assert_eq!(e.line, 2);
-    assert!(
-        e.to_string().contains(":invoke, :ok, :fail or :info"),
-        "{e}"
-    );
-    let e = parse_history(
-        "{:type :ok, :f :read, :value 1, :process 4}",
-        Format::Edn,
-        ModelKind::Register,
-    )
-    .unwrap_err();
-    assert!(e.problem.contains("never invoked"), "{e}");
-    let e = parse_history(
-        "{:type :invoke, :f :write",
-        Format::Edn,
-        ModelKind::Register,
-    )
-    .unwrap_err();
-    assert!(e.problem.contains("unclosed"), "{e}");
-    let e = parse_history("{\"process\": 1}\n", Format::Jsonl, ModelKind::Register).unwrap_err();
-    assert_eq!(e.line, 1);
-    let e = parse_history("hello\n", Format::Etcd, ModelKind::Register).unwrap_err();
-    assert_eq!(e.line, 1);
+    // (input, format, the line named if checked, part of the problem, part
+    // of what would be valid)
+    let cases: [(&str, Format, Option<usize>, &str, &str); 5] = [
+        (
+            "{:type :invoke, :f :write, :value 1, :process 0}\n{:type :done, :f :write, :value 1, :process 0}\n",
+            Format::Edn,
+            Some(2),
+            "",
+            ":invoke, :ok, :fail or :info",
+        ),
+        ("{:type :ok, :f :read, :value 1, :process 4}", Format::Edn, None, "never invoked", ""),
+        ("{:type :invoke, :f :write", Format::Edn, None, "unclosed", ""),
+        ("{\"process\": 1}\n", Format::Jsonl, Some(1), "", ""),
+        ("hello\n", Format::Etcd, Some(1), "", ""),
+    ];
+    for (text, format, line, problem, expected) in cases {
+        let e = parse_history(text, format, ModelKind::Register).unwrap_err();
+        if let Some(line) = line {
+            assert_eq!(e.line, line, "{e}");
+        }
+        assert!(e.problem.contains(problem), "{e}");
+        assert!(e.expected.contains(expected), "{e}");
+    }
 }
 
 #[test]
