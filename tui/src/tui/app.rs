@@ -220,8 +220,22 @@ impl App {
                         )
                     }
                     FaultAction::Heal => InjectKind::Heal,
-                    // Crash, restart, pause, resume: the menu's one-node faults.
-                    node_fault => InjectKind::Node(node_fault, name),
+                    // The menu's one-node faults.
+                    FaultAction::Crash
+                    | FaultAction::Restart
+                    | FaultAction::Pause
+                    | FaultAction::Resume => InjectKind::Node(action, name),
+                    // The menu binds no other action: they need a peer, a
+                    // value or a duration it does not ask for.
+                    FaultAction::Clog
+                    | FaultAction::Unclog
+                    | FaultAction::Latency
+                    | FaultAction::Loss
+                    | FaultAction::Clock
+                    | FaultAction::FsyncLoss
+                    | FaultAction::FsyncOk => {
+                        unreachable!("the inject menu binds no {action:?}")
+                    }
                 };
                 self.inject(kind);
             }
