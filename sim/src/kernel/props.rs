@@ -222,3 +222,326 @@ impl<P: Protocol> Sim<'_, P> {
         self.watch.verdicts(self.now, &self.violations)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use crate::kernel::TraceMode;
+    use crate::node::{Cluster, Ctx, Disk, Node, NodeId, Request, Status, TimerId};
+    use crate::protocol::{Findings, NodeTable, Property, PropertyVerdict, Protocol};
+    use crate::registry::{Catalog, ParamError, Register, Spec};
+    use crate::report::Report;
+    use crate::scenario::Scenario;
+    use crate::time::{ms, Nanos};
+
+    /// A protocol whose properties are true in a window of time its
+    /// parameters set: `up` (eventually) and `blip` (sometimes) hold from
+    /// `from_ms` until `until_ms`; `calm` (always) breaks from `break_ms`.
+    /// Its servers tick every 10ms, so there is a check every 10ms.
+    struct Window {
+        from: Nanos,
+        until: Nanos,
+        broken: Nanos,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WindowParams {
+        #[serde(default)]
+        from_ms: Option<u64>,
+        #[serde(default)]
+        until_ms: Option<u64>,
+        #[serde(default)]
+        break_ms: Option<u64>,
+    }
+
+    #[derive(Clone, Debug)]
+    struct Tick;
+
+    impl crate::node::Message for Tick {
+        fn kind(&self) -> &'static str {
+            "Tick"
+        }
+    }
+
+    struct Ticker;
+
+    impl Node for Ticker {
+        type Msg = Tick;
+        fn on_start(&mut self, ctx: &mut Ctx<Tick>) {
+            ctx.set_timer(TimerId(1), ms(10));
+        }
+        fn on_message(&mut self, _: &mut Ctx<Tick>, _: NodeId, _: Tick) {}
+        fn on_timer(&mut self, ctx: &mut Ctx<Tick>, _: TimerId) {
+            ctx.set_timer(TimerId(1), ms(10));
+        }
+        fn on_request(&mut self, ctx: &mut Ctx<Tick>, req: Request) {
+            ctx.complete(req.id, crate::history::Outcome::Fail, None);
+        }
+        fn role(&self) -> &'static str {
+            "server"
+        }
+        fn status(&self) -> Status {
+            Status {
+                role: "server",
+                fields: Vec::new(),
+            }
+        }
+    }
+
+    const PROPERTIES: &[Property] = &[
+        Property::always("calm", "nothing breaks"),
+        Property::eventually("up", "the window is open"),
+        Property::sometimes("blip", "the window is open"),
+    ];
+
+    impl Protocol for Window {
+        type Node = Ticker;
+        fn build(&self, _: NodeId, _: &Cluster, _: &Disk) -> Ticker {
+            Ticker
+        }
+        fn properties(&self) -> Vec<Property> {
+            PROPERTIES.to_vec()
+        }
+        fn check(&mut self, now: Nanos, _: NodeId, _: &NodeTable<Ticker>, out: &mut Findings) {
+            let open = self.from <= now && now < self.until;
+            out.holds("up", open);
+            out.holds("blip", open);
+            if now >= self.broken {
+                out.violated("calm", "it broke");
+            }
+        }
+    }
+
+    impl Spec for Window {
+        const NAME: &'static str = "window";
+        type Params = WindowParams;
+        const ROLES: &'static [&'static str] = &["server"];
+        fn new(p: WindowParams, _: &Scenario) -> Result<Self, ParamError> {
+            let at = |v: Option<u64>| v.map_or(Nanos::MAX, ms);
+            Ok(Window {
+                from: at(p.from_ms),
+                until: at(p.until_ms),
+                broken: at(p.break_ms),
+            })
+        }
+    }
+
+    fn catalog() -> Catalog {
+        let mut c = Catalog::new();
+        c.add::<Window>();
+        c
+    }
+
+    /// A 3s run of three servers; `system` and `rest` add to it.
+    fn source(system: &str, rest: &str) -> String {
+        format!(
+            "[meta]\nname = \"window\"\nduration = \"3s\"\n\n[system]\nprotocol = \"window\"\n{system}\n[topology]\nservers = 3\nclients = 0\n\n{rest}"
+        )
+    }
+
+    fn run(system: &str, rest: &str) -> Report {
+        let c = catalog();
+        let s = c.parse("window.toml", &source(system, rest)).unwrap();
+        Report::build(&s, &c.run(&s, 1, TraceMode::Off).unwrap())
+    }
+
+    fn verdict(r: &Report, name: &str) -> PropertyVerdict {
+        r.invariants
+            .iter()
+            .find(|i| i.name == name)
+            .unwrap_or_else(|| panic!("no property {name}"))
+            .verdict
+            .clone()
+    }
+
+    fn word(r: &Report, name: &str) -> &'static str {
+        r.invariants
+            .iter()
+            .find(|i| i.name == name)
+            .map(|i| i.verdict.word())
+            .unwrap()
+    }
+
+    #[test]
+    fn without_faults_the_run_is_quiet_from_the_start() {
+        let r = run("from_ms = 100\n", "");
+        assert_eq!(
+            verdict(&r, "up"),
+            PropertyVerdict::Held { at: Some(ms(100)) }
+        );
+        assert_eq!(verdict(&r, "blip"), PropertyVerdict::Seen { at: ms(100) });
+        assert_eq!(verdict(&r, "calm"), PropertyVerdict::Held { at: None });
+        assert!(r.passed, "{}", r.render());
+        assert!(r
+            .render()
+            .contains("[ok] up                       eventually: held at 100ms"));
+    }
+
+    #[test]
+    fn never_true_in_a_quiet_period_as_long_as_the_settle_time_is_violated() {
+        // 3s of quiet, settle time 2s (the default).
+        let r = run("", "");
+        assert!(matches!(
+            verdict(&r, "up"),
+            PropertyVerdict::Violated { .. }
+        ));
+        assert_eq!(verdict(&r, "blip"), PropertyVerdict::NotSeen);
+        assert!(!r.passed);
+        assert_eq!(r.failures(), ["up violated"]);
+        // Not seen fails nothing by itself.
+        let r = run("", "[expect]\nviolated = [\"up\"]\n");
+        assert!(r.passed, "{}", r.render());
+    }
+
+    #[test]
+    fn a_quiet_period_shorter_than_the_settle_time_is_undecided() {
+        let heal = "[[faults]]\nat = \"0s\"\naction = \"partition\"\ngroups = [[\"n1\"], [\"n2\", \"n3\"]]\n\n[[faults]]\nat = \"2s\"\naction = \"heal\"\n";
+        let r = run("", heal);
+        let PropertyVerdict::Undecided { reason } = verdict(&r, "up") else {
+            panic!("{}", r.render())
+        };
+        assert!(reason.contains("only 1s of quiet time"), "{reason}");
+        assert!(r.passed, "undecided is never a failure: {}", r.render());
+        // A shorter settle time decides it.
+        let r = run("", &format!("[expect]\nsettle_time = \"500ms\"\n\n{heal}"));
+        assert_eq!(word(&r, "up"), "violated");
+    }
+
+    #[test]
+    fn a_fault_that_never_heals_leaves_eventually_undecided() {
+        for fault in [
+            "action = \"partition\"\ngroups = [[\"n1\"], [\"n2\", \"n3\"]]",
+            "action = \"crash\"\ntarget = \"n2\"",
+            "action = \"pause\"\ntarget = \"n2\"",
+            "action = \"clog\"\nlink = [\"n1\", \"n2\"]",
+        ] {
+            let r = run("", &format!("[[faults]]\nat = \"1s\"\n{fault}\n"));
+            assert_eq!(word(&r, "up"), "undecided", "{fault}");
+            assert!(r.passed, "{fault}: {}", r.render());
+            // Even one that held before the fault.
+            let r = run(
+                "from_ms = 100\n",
+                &format!("[[faults]]\nat = \"1s\"\n{fault}\n"),
+            );
+            assert_eq!(word(&r, "up"), "undecided", "{fault}");
+        }
+        // A nemesis that never stops.
+        let r = run(
+            "from_ms = 100\n",
+            "[nemesis]\ninterval = \"500ms\"\nfault_duration = \"200ms\"\nkinds = [\"partition\"]\n",
+        );
+        assert_eq!(word(&r, "up"), "undecided");
+    }
+
+    #[test]
+    fn held_before_a_fault_but_not_after_it_has_not_held() {
+        // True from 100ms to 300ms; n2 down from 500ms to 800ms; quiet
+        // from 800ms to 3s (2.2s, past the settle time): never true there.
+        let faults = "[[faults]]\nat = \"500ms\"\naction = \"crash\"\ntarget = \"n2\"\n\n[[faults]]\nat = \"800ms\"\naction = \"restart\"\ntarget = \"n2\"\n";
+        let r = run("from_ms = 100\nuntil_ms = 300\n", faults);
+        let PropertyVerdict::Violated { detail } = verdict(&r, "up") else {
+            panic!("{}", r.render())
+        };
+        assert!(detail.contains("from 800ms"), "{detail}");
+        // The sometimes property counts the whole run.
+        assert_eq!(verdict(&r, "blip"), PropertyVerdict::Seen { at: ms(100) });
+        // True after the restart: held, at its first step there.
+        let r = run("from_ms = 900\n", faults);
+        assert_eq!(
+            verdict(&r, "up"),
+            PropertyVerdict::Held { at: Some(ms(900)) }
+        );
+    }
+
+    #[test]
+    fn always_is_violated_at_the_first_step_it_is_false() {
+        let r = run("break_ms = 1000\n", "");
+        assert_eq!(
+            verdict(&r, "calm"),
+            PropertyVerdict::Violated {
+                detail: "it broke".into()
+            }
+        );
+        assert_eq!(r.failures()[0], "calm violated");
+    }
+
+    #[test]
+    fn expect_held_and_seen_demand_the_properties() {
+        let r = run(
+            "from_ms = 100\n",
+            "[expect]\nheld = [\"up\"]\nseen = [\"blip\"]\n",
+        );
+        assert!(r.passed, "{}", r.render());
+        assert_eq!(r.expectations.len(), 2);
+        assert_eq!(r.expectations[0].key, "held.\"up\"");
+        // Until 0ms: never true.
+        let r = run(
+            "from_ms = 0\nuntil_ms = 0\n",
+            "[expect]\nheld = [\"up\"]\nseen = [\"blip\"]\n",
+        );
+        assert!(!r.passed);
+        let failed = r.failed_checks();
+        assert!(failed.contains("seen.\"blip\""), "{failed:?}");
+        assert!(failed.contains("held.\"up\""), "{failed:?}");
+        // Demanded but undecided: the run is undecided, not failed.
+        let r = run(
+            "from_ms = 100\n",
+            "[expect]\nheld = [\"up\"]\n\n[[faults]]\nat = \"1s\"\naction = \"crash\"\ntarget = \"n2\"\n",
+        );
+        assert_eq!(
+            r.outcome,
+            crate::report::RunOutcome::Undecided,
+            "{}",
+            r.render()
+        );
+        assert_eq!(r.undecided.len(), 1);
+        assert!(
+            r.undecided[0]
+                .explain()
+                .starts_with("held.\"up\": a fault was still in force"),
+            "{}",
+            r.undecided[0].explain()
+        );
+        // An eventually expected violated that held fails the run.
+        let r = run("from_ms = 100\n", "[expect]\nviolated = [\"up\"]\n");
+        assert!(!r.passed);
+        assert!(r.failed_checks().contains("violated.\"up\""));
+    }
+
+    #[test]
+    fn expect_names_are_checked_against_the_properties_and_their_kinds() {
+        let c = catalog();
+        let err = |expect: &str| {
+            c.parse("window.toml", &source("", &format!("[expect]\n{expect}\n")))
+                .unwrap_err()
+        };
+        let e = err("seen = [\"blip\", \"blop\"]");
+        assert_eq!(e.line, 13, "{e}");
+        assert_eq!(e.column, 17, "{e}");
+        assert_eq!(
+            e.message,
+            "[expect] seen: protocol \"window\" has no property \"blop\"; its sometimes properties are \"blip\""
+        );
+        let e = err("held = [\"calm\"]");
+        assert_eq!(
+            e.message,
+            "[expect] held: \"calm\" is an always property of protocol \"window\", which held does not take (name it in violated = [...]); its eventually properties are \"up\""
+        );
+        let e = err("violated = [\"blip\"]");
+        assert!(e.message.contains("(name it in seen = [...])"), "{e}");
+        assert!(
+            e.message.ends_with(
+                "its always or eventually properties are \"calm\", \"up\", \"declared-roles\""
+            ),
+            "{e}"
+        );
+        // declared-roles may be expected violated.
+        c.parse(
+            "window.toml",
+            &source("", "[expect]\nviolated = [\"declared-roles\"]\n"),
+        )
+        .unwrap();
+    }
+}

@@ -335,8 +335,9 @@ impl Scenario {
                             Kind::Eventually => "held",
                             Kind::Sometimes => "seen",
                         };
+                        let article = if p.kind == Kind::Sometimes { "a" } else { "an" };
                         format!(
-                            "[expect] {field}: \"{name}\" is a {} property of protocol \"{}\", which {field} does not take (name it in {instead} = [...]); {valid_words}",
+                            "[expect] {field}: \"{name}\" is {article} {} property of protocol \"{}\", which {field} does not take (name it in {instead} = [...]); {valid_words}",
                             p.kind.name(),
                             self.protocol
                         )
