@@ -59,18 +59,28 @@ pub const PROPERTIES: &[Property] = &[
 #[derive(Clone, Debug, Default)]
 pub struct Leadership {
     servers: BTreeMap<NodeId, (u64, bool, Option<NodeId>)>,
+    /// The answer at the last server's step: a client's step changes
+    /// nothing it reads.
+    elected: bool,
 }
 
 impl Leadership {
     /// Records server `stepped` and says whether a leader is elected now: a
     /// server up and leading the highest term of the servers up, and a
     /// majority of all servers up in that term following it (itself
-    /// included). Work: the servers, not the history.
+    /// included). Work: the servers at a server's step, nothing at a
+    /// client's (a server's crash is a fault, and its restart a step of it).
     pub fn check(&mut self, stepped: NodeId, nodes: &NodeTable<RaftNode>) -> bool {
-        if let Some(Some(RaftNode::Server(s))) = nodes.get(stepped.index()) {
-            self.servers
-                .insert(stepped, (s.term(), s.role() == Role::Leader, s.leader()));
-        }
+        let Some(Some(RaftNode::Server(s))) = nodes.get(stepped.index()) else {
+            return self.elected;
+        };
+        self.servers
+            .insert(stepped, (s.term(), s.role() == Role::Leader, s.leader()));
+        self.elected = self.elected_now(nodes);
+        self.elected
+    }
+
+    fn elected_now(&self, nodes: &NodeTable<RaftNode>) -> bool {
         let up = |id: &NodeId| matches!(nodes.get(id.index()), Some(Some(_)));
         let live = || self.servers.iter().filter(|(id, _)| up(id));
         let Some(top) = live().map(|(_, s)| s.0).max() else {
