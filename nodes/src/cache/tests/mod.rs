@@ -13,6 +13,7 @@ use sim::time::{ms, secs};
 use super::*;
 
 mod database;
+mod hits;
 mod reads;
 mod store;
 mod writes;
