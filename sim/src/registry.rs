@@ -745,52 +745,6 @@ mod tests {
     }
 
     #[test]
-    fn a_node_reporting_an_undeclared_role_violates_declared_roles_and_keeps_its_trace() {
-        let c = catalog();
-        let s = c
-            .parse("echo.toml", &scenario("period_ms = 5\nrole = \"other\"\n"))
-            .unwrap();
-        let out = c.run(&s, 1, TraceMode::Record).unwrap();
-        // Once per node and role, not at every step.
-        let v: Vec<_> = out.violations.iter().map(|(_, v)| v).collect();
-        assert_eq!(v.len(), 2, "{v:?}");
-        assert_eq!(v[0].invariant, "declared-roles");
-        assert_eq!(
-            v[0].detail,
-            "node 1 reports role \"leeder\", which protocol \"echo\" does not declare in Spec::ROLES [\"server\"] \
-             (add it there: fault targets and the TUI rely on that list)"
-        );
-        let trace = out.trace.as_ref().expect("recorded");
-        assert!(trace.iter().any(|r| matches!(
-            r.event,
-            crate::trace::TraceEvent::Violation {
-                invariant: "declared-roles",
-                ..
-            }
-        )));
-        let report = crate::report::Report::build(&s, &out);
-        assert!(!report.passed);
-        assert_eq!(report.failures(), ["declared-roles violated"]);
-        let text = report.render();
-        assert!(text.contains("[!!] declared-roles"), "{text}");
-        assert!(
-            text.contains("replay       chaoslab run echo.toml --seed 1"),
-            "{text}"
-        );
-        // A scenario may expect it.
-        let s = c
-            .parse(
-                "echo.toml",
-                &format!(
-                    "{}\n[expect]\nviolated = [\"declared-roles\"]\n",
-                    scenario("period_ms = 5\nrole = \"other\"\n")
-                ),
-            )
-            .unwrap();
-        assert!(crate::report::Report::build(&s, &c.run(&s, 1, TraceMode::Off).unwrap()).passed);
-    }
-
-    #[test]
     #[should_panic(expected = "protocol \"echo\" is registered twice")]
     fn a_protocol_registered_twice_is_a_bug() {
         catalog().add::<Echo>();

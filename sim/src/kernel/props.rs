@@ -243,6 +243,7 @@ mod tests {
         from: Nanos,
         until: Nanos,
         broken: Nanos,
+        role: &'static str,
     }
 
     #[derive(Deserialize)]
@@ -254,6 +255,9 @@ mod tests {
         until_ms: Option<u64>,
         #[serde(default)]
         break_ms: Option<u64>,
+        /// `role = "other"`: the servers report a role `ROLES` lacks.
+        #[serde(default)]
+        role: String,
     }
 
     #[derive(Clone, Debug)]
@@ -265,7 +269,7 @@ mod tests {
         }
     }
 
-    struct Ticker;
+    struct Ticker(&'static str);
 
     impl Node for Ticker {
         type Msg = Tick;
@@ -280,11 +284,11 @@ mod tests {
             ctx.complete(req.id, crate::history::Outcome::Fail, None);
         }
         fn role(&self) -> &'static str {
-            "server"
+            self.0
         }
         fn status(&self) -> Status {
             Status {
-                role: "server",
+                role: self.0,
                 fields: Vec::new(),
             }
         }
@@ -299,7 +303,7 @@ mod tests {
     impl Protocol for Window {
         type Node = Ticker;
         fn build(&self, _: NodeId, _: &Cluster, _: &Disk) -> Ticker {
-            Ticker
+            Ticker(self.role)
         }
         fn properties(&self) -> Vec<Property> {
             PROPERTIES.to_vec()
@@ -324,6 +328,11 @@ mod tests {
                 from: at(p.from_ms),
                 until: at(p.until_ms),
                 broken: at(p.break_ms),
+                role: if p.role.is_empty() {
+                    "server"
+                } else {
+                    "leeder"
+                },
             })
         }
     }
@@ -508,6 +517,56 @@ mod tests {
         let r = run("from_ms = 100\n", "[expect]\nviolated = [\"up\"]\n");
         assert!(!r.passed);
         assert!(r.failed_checks().contains("violated.\"up\""));
+    }
+
+    #[test]
+    fn a_node_reporting_an_undeclared_role_violates_declared_roles_and_keeps_its_trace() {
+        let c = catalog();
+        let s = c
+            .parse(
+                "window.toml",
+                &source("role = \"other\"\nfrom_ms = 100\n", ""),
+            )
+            .unwrap();
+        let out = c.run(&s, 1, TraceMode::Record).unwrap();
+        // Once per node and role, not at every step.
+        let v: Vec<_> = out.violations.iter().map(|(_, v)| v).collect();
+        assert_eq!(v.len(), 3, "{v:?}");
+        assert_eq!(v[0].invariant, "declared-roles");
+        assert_eq!(
+            v[0].detail,
+            "node 1 reports role \"leeder\", which protocol \"window\" does not declare in Spec::ROLES [\"server\"] \
+             (add it there: fault targets and the TUI rely on that list)"
+        );
+        let trace = out.trace.as_ref().expect("recorded");
+        assert!(trace.iter().any(|r| matches!(
+            r.event,
+            crate::trace::TraceEvent::Violation {
+                invariant: "declared-roles",
+                ..
+            }
+        )));
+        let report = Report::build(&s, &out);
+        assert!(!report.passed);
+        assert_eq!(report.failures(), ["declared-roles violated"]);
+        let text = report.render();
+        assert!(text.contains("[!!] declared-roles"), "{text}");
+        assert!(
+            text.contains("replay       chaoslab run window.toml --seed 1"),
+            "{text}"
+        );
+        // A scenario may expect it.
+        let s = c
+            .parse(
+                "window.toml",
+                &source(
+                    "role = \"other\"\nfrom_ms = 100\n",
+                    "[expect]\nviolated = [\"declared-roles\"]\n",
+                ),
+            )
+            .unwrap();
+        let report = Report::build(&s, &c.run(&s, 1, TraceMode::Off).unwrap());
+        assert!(report.passed, "{}", report.render());
     }
 
     #[test]
