@@ -1,11 +1,96 @@
 //! How a protocol plugs into the kernel: it builds its nodes (servers and
-//! clients) and checks its global invariants as the run goes.
+//! clients), names the properties its runs must show, and checks them as the
+//! run goes.
+//!
+//! A property has a name, a kind and a one-line description. The kinds are
+//! stateright's:
+//!
+//! - [`Kind::Always`]: true at every step. One step where it is false is a
+//!   violation (election safety, mutual exclusion).
+//! - [`Kind::Eventually`]: true at some step once the faults are over. It is
+//!   judged on the run's final quiet period, which starts when the last
+//!   fault heals: no node down, no node paused, no partition, clog or
+//!   raised loss in force, and the nemesis (if any) stopped. True at a step
+//!   in that period: held. Never true there, although the period lasted the
+//!   settle time ([`Protocol::settle_time`], or `[expect] settle_time`):
+//!   violated. No quiet period (a fault lasts to the end), or a shorter one:
+//!   undecided, which is never a failure. A property that held before a
+//!   fault and not after it has not held.
+//! - [`Kind::Sometimes`]: true at some step of the run: seen, else not seen.
+//!   Neither is a failure unless `[expect] seen` demands it.
+//!
+//! [`Protocol::check`] runs after every step and reports into [`Findings`]:
+//! violations of `always` properties, and the truth now of `eventually` and
+//! `sometimes` ones. Keep it incremental: look at what the step changed.
 
 use crate::node::{Cluster, Disk, Node, NodeId};
-use crate::time::Nanos;
+use crate::time::{secs, Nanos};
 
 /// A protocol's nodes as the invariant checks see them: `None` for a crashed node.
 pub type NodeTable<N> = [Option<N>];
+
+/// How a property is judged (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Always,
+    Eventually,
+    Sometimes,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Always => "always",
+            Kind::Eventually => "eventually",
+            Kind::Sometimes => "sometimes",
+        }
+    }
+}
+
+/// A named property of a protocol's runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Property {
+    /// What the report, the trace and `[expect]` call it (`election-safety`).
+    pub name: &'static str,
+    pub kind: Kind,
+    /// One line saying what it asserts.
+    pub about: &'static str,
+}
+
+impl Property {
+    /// A safety property: true at every step.
+    pub const fn always(name: &'static str, about: &'static str) -> Property {
+        Property {
+            name,
+            kind: Kind::Always,
+            about,
+        }
+    }
+    /// A liveness property: true at some step after the faults heal.
+    pub const fn eventually(name: &'static str, about: &'static str) -> Property {
+        Property {
+            name,
+            kind: Kind::Eventually,
+            about,
+        }
+    }
+    /// A possibility: true at some step of the run.
+    pub const fn sometimes(name: &'static str, about: &'static str) -> Property {
+        Property {
+            name,
+            kind: Kind::Sometimes,
+            about,
+        }
+    }
+}
+
+/// The always-property a node's undeclared role violates (see
+/// `sim::registry::Declared`).
+pub const DECLARED_ROLES: Property = Property::always(
+    "declared-roles",
+    "every node reports a role its protocol declares (Spec::ROLES)",
+);
 
 /// A broken invariant: its name (`election-safety`) and what exactly happened.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -13,6 +98,98 @@ pub struct Violation {
     pub invariant: &'static str,
     pub detail: String,
 }
+
+/// What one check found: violations of `always` properties, and the truth
+/// at this step of `eventually` and `sometimes` properties. The kernel
+/// empties it before each check.
+#[derive(Clone, Debug, Default)]
+pub struct Findings {
+    violations: Vec<Violation>,
+    truths: Vec<(&'static str, bool)>,
+}
+
+impl Findings {
+    pub fn new() -> Findings {
+        Findings::default()
+    }
+
+    /// The `always` property `property` is false at this step.
+    pub fn violated(&mut self, property: &'static str, detail: impl Into<String>) {
+        self.violations.push(Violation {
+            invariant: property,
+            detail: detail.into(),
+        });
+    }
+
+    /// Records a violation built elsewhere.
+    pub fn push(&mut self, v: Violation) {
+        self.violations.push(v);
+    }
+
+    /// The violations, for a checker that collects them itself.
+    pub fn violations_mut(&mut self) -> &mut Vec<Violation> {
+        &mut self.violations
+    }
+
+    /// Whether the `eventually` or `sometimes` property `property` is true
+    /// now. Report it at every check that can tell (a step that changed
+    /// nothing the property reads may say nothing): only a step that
+    /// reported it true counts.
+    pub fn holds(&mut self, property: &'static str, now: bool) {
+        self.truths.push((property, now));
+    }
+
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    pub fn truths(&self) -> &[(&'static str, bool)] {
+        &self.truths
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.violations.is_empty() && self.truths.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.violations.clear();
+        self.truths.clear();
+    }
+}
+
+/// How a property came out in a run.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum PropertyVerdict {
+    /// `always`: never false. `eventually`: true at `at`, in the quiet
+    /// period after the last fault healed.
+    Held { at: Option<Nanos> },
+    /// `always`: false at some step. `eventually`: never true in a quiet
+    /// period at least the settle time long.
+    Violated { detail: String },
+    /// `sometimes`: first true at `at`.
+    Seen { at: Nanos },
+    /// `sometimes`: never true.
+    NotSeen,
+    /// `eventually`: the run had no quiet period long enough to judge it.
+    Undecided { reason: String },
+}
+
+impl PropertyVerdict {
+    /// One word: `held`, `violated`, `seen`, `not seen`, `undecided`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            PropertyVerdict::Held { .. } => "held",
+            PropertyVerdict::Violated { .. } => "violated",
+            PropertyVerdict::Seen { .. } => "seen",
+            PropertyVerdict::NotSeen => "not seen",
+            PropertyVerdict::Undecided { .. } => "undecided",
+        }
+    }
+}
+
+/// The settle time when neither the protocol nor the scenario names one.
+pub const DEFAULT_SETTLE: Nanos = secs(2);
 
 pub trait Protocol {
     type Node: Node;
@@ -22,20 +199,28 @@ pub trait Protocol {
     /// was synced. The node's `on_start` runs right after.
     fn build(&self, id: NodeId, cluster: &Cluster, disk: &Disk) -> Self::Node;
 
-    /// The invariants this protocol checks, by name, for the report (every one is
-    /// listed as held or violated).
-    fn invariants(&self) -> &'static [&'static str] {
-        &[]
+    /// The properties this protocol checks, for the report (every one is
+    /// listed with its verdict) and for `[expect]`, which may name them.
+    fn properties(&self) -> Vec<Property> {
+        Vec::new()
     }
 
-    /// Checks global invariants after node `stepped` ran a handler (the kernel
-    /// calls this after every step, so keep it incremental). Push what broke.
+    /// How long the run must stay quiet after the last fault heals before
+    /// an `eventually` property that never held there counts as violated
+    /// (a scenario may set its own with `[expect] settle_time`).
+    fn settle_time(&self) -> Nanos {
+        DEFAULT_SETTLE
+    }
+
+    /// Checks the properties after node `stepped` ran a handler (the kernel
+    /// calls this after every step, so keep it incremental): push what broke
+    /// and the truth now of the `eventually` and `sometimes` properties.
     fn check(
         &mut self,
         _now: Nanos,
         _stepped: NodeId,
         _nodes: &NodeTable<Self::Node>,
-        _out: &mut Vec<Violation>,
+        _out: &mut Findings,
     ) {
     }
 

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use chaoslab::sim::node::{Cluster, NodeId};
-use chaoslab::sim::protocol::Violation;
+use chaoslab::sim::protocol::{Findings, Property};
 use chaoslab::sim::time::fmt_duration;
 
 use crate::msg::Token;
@@ -24,7 +24,23 @@ use crate::LockNode;
 
 pub const MUTUAL_EXCLUSION: &str = "mutual-exclusion";
 pub const TOKEN_MONOTONICITY: &str = "token-monotonicity";
-pub const INVARIANTS: &[&str] = &[MUTUAL_EXCLUSION, TOKEN_MONOTONICITY];
+/// The lock passed from one holder to another at least once.
+pub const HANDOVER: &str = "handover";
+
+pub const PROPERTIES: &[Property] = &[
+    Property::always(
+        MUTUAL_EXCLUSION,
+        "writes take effect in the order the lock was granted: no older holder writes after a newer one",
+    ),
+    Property::always(
+        TOKEN_MONOTONICITY,
+        "granted tokens strictly increase, and with fencing the accepted ones never decrease",
+    ),
+    Property::sometimes(
+        HANDOVER,
+        "the lock is granted a second time (passed on, or taken again by its holder)",
+    ),
+];
 
 #[derive(Debug, Default)]
 pub struct Checker {
@@ -62,12 +78,15 @@ impl Checker {
         self.names.get(id.index()).map_or("?", |n| n.as_str())
     }
 
-    pub fn check(&mut self, nodes: &[Option<LockNode>], out: &mut Vec<Violation>) {
+    pub fn check(&mut self, nodes: &[Option<LockNode>], out: &mut Findings) {
         self.read_grants(nodes, out);
         self.read_accepted(nodes, out);
+        if self.grants >= 2 {
+            out.holds(HANDOVER, true);
+        }
     }
 
-    fn read_grants(&mut self, nodes: &[Option<LockNode>], out: &mut Vec<Violation>) {
+    fn read_grants(&mut self, nodes: &[Option<LockNode>], out: &mut Findings) {
         let Some(Some(LockNode::LockServer(server))) = nodes.get(crate::LOCK_SERVER.index()) else {
             // Down: its next incarnation starts a new log.
             self.grants_read = 0;
@@ -78,16 +97,16 @@ impl Checker {
         }
         for g in &server.grants[self.grants_read..] {
             if g.token <= self.highest_granted {
-                out.push(Violation {
-                    invariant: TOKEN_MONOTONICITY,
-                    detail: format!(
+                out.violated(
+                    TOKEN_MONOTONICITY,
+                    format!(
                         "the lock server granted token {} to {} at {}, after granting token {}",
                         g.token,
                         self.names.get(g.client.index()).map_or("?", |n| n.as_str()),
                         fmt_duration(g.at),
                         self.highest_granted
                     ),
-                });
+                );
             }
             self.highest_granted = self.highest_granted.max(g.token);
             self.grants += 1;
@@ -98,7 +117,7 @@ impl Checker {
         self.grants_read = server.grants.len();
     }
 
-    fn read_accepted(&mut self, nodes: &[Option<LockNode>], out: &mut Vec<Violation>) {
+    fn read_accepted(&mut self, nodes: &[Option<LockNode>], out: &mut Findings) {
         let Some(Some(LockNode::Storage(storage))) = nodes.get(crate::STORAGE.index()) else {
             self.accepted_read = 0;
             return;
@@ -110,16 +129,16 @@ impl Checker {
         self.accepted_read = storage.accepted.len();
         for w in new {
             if self.fencing && w.token < self.highest_accepted {
-                out.push(Violation {
-                    invariant: TOKEN_MONOTONICITY,
-                    detail: format!(
+                out.violated(
+                    TOKEN_MONOTONICITY,
+                    format!(
                         "with fencing on, the storage accepted token {} from {} at {} after accepting token {}",
                         w.token,
                         self.name(w.client),
                         fmt_duration(w.at),
                         self.highest_accepted
                     ),
-                });
+                );
             }
             self.highest_accepted = self.highest_accepted.max(w.token);
             // Every token a client writes with was granted, and the grant
@@ -128,9 +147,9 @@ impl Checker {
             match &self.newest_accepted {
                 Some((newest, prev)) if order < *newest => {
                     self.zombie_writes += 1;
-                    out.push(Violation {
-                        invariant: MUTUAL_EXCLUSION,
-                        detail: format!(
+                    out.violated(
+                        MUTUAL_EXCLUSION,
+                        format!(
                             "the storage accepted {}'s write to {} under token {} at {}, after accepting {}'s write to {} under token {} at {}: a holder whose lease had run out wrote after a newer holder",
                             self.name(w.client),
                             w.key,
@@ -141,7 +160,7 @@ impl Checker {
                             prev.token,
                             fmt_duration(prev.at)
                         ),
-                    });
+                    );
                 }
                 _ => self.newest_accepted = Some((order, w)),
             }

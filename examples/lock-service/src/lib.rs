@@ -38,14 +38,14 @@ mod storage;
 mod tests;
 
 pub use client::{Client, Phase, WORK_TIMER};
-pub use invariants::{Checker, INVARIANTS, MUTUAL_EXCLUSION, TOKEN_MONOTONICITY};
+pub use invariants::{Checker, HANDOVER, MUTUAL_EXCLUSION, PROPERTIES, TOKEN_MONOTONICITY};
 pub use lock_server::{Granted, Holder, LockServer, GRACE_TIMER, LEASE_TIMER, TOKEN_KEY};
 pub use msg::{Msg, Token, WriteResult};
 pub use storage::{Accepted, Durable, Storage, STATE_KEY};
 
 use chaoslab::sim::client::ClientConfig;
 use chaoslab::sim::node::{Cluster, Disk, NodeId};
-use chaoslab::sim::protocol::{Protocol, Violation};
+use chaoslab::sim::protocol::{Findings, Property, Protocol};
 use chaoslab::sim::registry::{ParamError, Spec};
 use chaoslab::sim::scenario::Scenario;
 use chaoslab::sim::time::{fmt_duration, ms, Nanos};
@@ -174,8 +174,8 @@ impl Protocol for LockService {
         }
     }
 
-    fn invariants(&self) -> &'static [&'static str] {
-        INVARIANTS
+    fn properties(&self) -> Vec<Property> {
+        PROPERTIES.to_vec()
     }
 
     fn check(
@@ -183,7 +183,7 @@ impl Protocol for LockService {
         _now: Nanos,
         _stepped: NodeId,
         nodes: &[Option<LockNode>],
-        out: &mut Vec<Violation>,
+        out: &mut Findings,
     ) {
         self.checker.check(nodes, out);
     }

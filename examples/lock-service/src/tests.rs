@@ -7,7 +7,7 @@ use chaoslab::sim::client::{ClientConfig, RequestId, RetryPolicy, SessionId};
 use chaoslab::sim::client::{ATTEMPT_TIMER, BACKOFF_TIMER};
 use chaoslab::sim::history::{OpFn, Outcome, Value};
 use chaoslab::sim::node::{Cluster, Disk, Effect, Node, NodeId, OpId, Request, TimerId};
-use chaoslab::sim::protocol::{Protocol, Violation};
+use chaoslab::sim::protocol::{Findings, Protocol, Violation};
 use chaoslab::sim::testing::Harness;
 use chaoslab::sim::time::{ms, Nanos};
 
@@ -413,9 +413,9 @@ fn table(server: LockServer, storage: Storage) -> Vec<Option<LockNode>> {
 }
 
 fn check(p: &mut LockService, nodes: &[Option<LockNode>]) -> Vec<Violation> {
-    let mut out = Vec::new();
+    let mut out = Findings::new();
     p.check(0, LOCK_SERVER, nodes, &mut out);
-    out
+    out.violations().to_vec()
 }
 
 fn granted(tokens: &[(Token, NodeId)]) -> LockServer {

@@ -3,13 +3,19 @@
 //! and by second, dirty entries lost).
 
 use sim::node::NodeId;
-use sim::protocol::{NodeTable, Violation};
+use sim::protocol::{NodeTable, Property, Violation};
 use sim::time::{secs, Nanos};
 
 use super::{Cache, CacheNode, CacheStats};
 
-/// The invariants checked as the run goes.
-pub const INVARIANTS: &[&str] = &["capacity"];
+/// A read was answered from a cache's memory.
+pub const CACHE_HIT: &str = "cache-hit";
+
+/// The properties checked as the run goes.
+pub const PROPERTIES: &[Property] = &[
+    Property::always("capacity", "no cache holds more entries than its capacity"),
+    Property::sometimes(CACHE_HIT, "a read is answered from a cache's memory"),
+];
 
 /// What the protocol watches as the run goes.
 #[derive(Clone, Debug, Default)]

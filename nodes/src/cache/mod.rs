@@ -76,7 +76,7 @@ mod tests;
 
 pub use client::Client;
 pub use db::{Database, DbStats};
-pub use invariants::INVARIANTS;
+pub use invariants::{CACHE_HIT, PROPERTIES};
 pub use msg::{Msg, Source};
 pub use node::CacheNode;
 pub use params::{Params, Policy, Stampede, RUN_TIMES};
@@ -88,7 +88,7 @@ use std::sync::Arc;
 use invariants::Meter;
 use sim::client::ClientConfig;
 use sim::node::{Cluster, Disk, NodeId};
-use sim::protocol::{NodeTable, Protocol, Violation};
+use sim::protocol::{Findings, NodeTable, Property, Protocol};
 use sim::time::Nanos;
 
 pub const ROLES: &[&str] = &["database", "cache", "client"];
@@ -152,8 +152,8 @@ impl Protocol for Cache {
         }
     }
 
-    fn invariants(&self) -> &'static [&'static str] {
-        INVARIANTS
+    fn properties(&self) -> Vec<Property> {
+        PROPERTIES.to_vec()
     }
 
     fn check(
@@ -161,9 +161,14 @@ impl Protocol for Cache {
         now: Nanos,
         stepped: NodeId,
         nodes: &NodeTable<CacheNode>,
-        out: &mut Vec<Violation>,
+        out: &mut Findings,
     ) {
-        self.watch(now, stepped, nodes, out);
+        self.watch(now, stepped, nodes, out.violations_mut());
+        if let Some(Some(CacheNode::Cache(c))) = nodes.get(stepped.index()) {
+            if c.stats().hits > 0 {
+                out.holds(CACHE_HIT, true);
+            }
+        }
     }
 
     fn summary(&self, nodes: &NodeTable<CacheNode>) -> Vec<(String, String)> {

@@ -4,14 +4,23 @@
 use std::collections::BTreeMap;
 
 use sim::node::NodeId;
-use sim::protocol::{NodeTable, Violation};
+use sim::protocol::{NodeTable, Property, Violation};
 use sim::time::{fmt_duration, Nanos};
 
 use super::{Quorum, QuorumNode, Server, Sibling};
 use crate::ring::Ring;
 
-/// The invariants checked as the run goes.
-pub const INVARIANTS: &[&str] = &["repair-never-older", "convergence"];
+/// The properties checked as the run goes.
+pub const PROPERTIES: &[Property] = &[
+    Property::always(
+        "repair-never-older",
+        "a read repair never replaces a value with an older one",
+    ),
+    Property::always(
+        "convergence",
+        "from converge_by on, the live replicas of every key agree and no hint is left",
+    ),
+];
 
 /// How often (virtual time) the convergence check looks at the replicas.
 const CHECK_EVERY: Nanos = 50_000_000;

@@ -57,7 +57,7 @@ mod timeline;
 pub mod version;
 
 pub use client::Client;
-pub use invariants::{divergence, Checker, INVARIANTS};
+pub use invariants::{divergence, Checker, PROPERTIES};
 pub use msg::{Answer, Msg};
 pub use node::QuorumNode;
 pub use params::{Change, Coordinator, Params, ReadRepair, RUN_TIMES};
@@ -69,7 +69,7 @@ use std::sync::Arc;
 
 use sim::client::ClientConfig;
 use sim::node::{Cluster, Disk, NodeId};
-use sim::protocol::{NodeTable, Protocol, Violation};
+use sim::protocol::{Findings, NodeTable, Property, Protocol};
 use sim::time::Nanos;
 
 pub const ROLES: &[&str] = &["replica", "client"];
@@ -178,8 +178,8 @@ impl Protocol for Quorum {
         }
     }
 
-    fn invariants(&self) -> &'static [&'static str] {
-        INVARIANTS
+    fn properties(&self) -> Vec<Property> {
+        PROPERTIES.to_vec()
     }
 
     fn check(
@@ -187,9 +187,9 @@ impl Protocol for Quorum {
         now: Nanos,
         _stepped: NodeId,
         nodes: &NodeTable<QuorumNode>,
-        out: &mut Vec<Violation>,
+        out: &mut Findings,
     ) {
-        self.watch(now, nodes, out);
+        self.watch(now, nodes, out.violations_mut());
     }
 
     fn summary(&self, nodes: &NodeTable<QuorumNode>) -> Vec<(String, String)> {

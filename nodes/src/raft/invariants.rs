@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use sim::node::NodeId;
-use sim::protocol::{NodeTable, Violation};
+use sim::protocol::{NodeTable, Property, Violation};
 
 use super::log::Command;
 use super::node::RaftNode;
@@ -23,14 +23,78 @@ pub const STATE_MACHINE_SAFETY: &str = "state-machine-safety";
 /// exist: that is the whole promise of a lease (dissertation §6.4.1).
 pub const LEASE_SAFETY: &str = "lease-safety";
 
-pub const INVARIANTS: &[&str] = &[
-    ELECTION_SAFETY,
-    LEADER_APPEND_ONLY,
-    LOG_MATCHING,
-    LEADER_COMPLETENESS,
-    STATE_MACHINE_SAFETY,
-    LEASE_SAFETY,
+/// Liveness: once the faults heal, the servers settle on a leader.
+pub const LEADER_ELECTED: &str = "leader-elected";
+
+pub const PROPERTIES: &[Property] = &[
+    Property::always(ELECTION_SAFETY, "at most one leader per term (Raft §5.2)"),
+    Property::always(
+        LEADER_APPEND_ONLY,
+        "a leader never overwrites or deletes entries in its log (§5.3)",
+    ),
+    Property::always(
+        LOG_MATCHING,
+        "two logs with an entry of the same index and term agree up to it (§5.3)",
+    ),
+    Property::always(
+        LEADER_COMPLETENESS,
+        "a leader holds every entry committed in an earlier term (§5.4)",
+    ),
+    Property::always(
+        STATE_MACHINE_SAFETY,
+        "no two servers apply different commands at one index (§5.4.3)",
+    ),
+    Property::always(
+        LEASE_SAFETY,
+        "a lease read is answered only while no newer leader exists (§6.4.1)",
+    ),
+    Property::eventually(
+        LEADER_ELECTED,
+        "after the faults heal, a leader of the highest term is followed by a majority",
+    ),
 ];
+
+/// Who each server follows, for `leader-elected`: (term, is leader, the
+/// leader it knows) at its last step.
+#[derive(Clone, Debug, Default)]
+pub struct Leadership {
+    servers: BTreeMap<NodeId, (u64, bool, Option<NodeId>)>,
+    /// The answer at the last server's step: a client's step changes
+    /// nothing it reads.
+    elected: bool,
+}
+
+impl Leadership {
+    /// Records server `stepped` and says whether a leader is elected now: a
+    /// server up and leading the highest term of the servers up, and a
+    /// majority of all servers up in that term following it (itself
+    /// included). Work: the servers at a server's step, nothing at a
+    /// client's (a server's crash is a fault, and its restart a step of it).
+    pub fn check(&mut self, stepped: NodeId, nodes: &NodeTable<RaftNode>) -> bool {
+        let Some(Some(RaftNode::Server(s))) = nodes.get(stepped.index()) else {
+            return self.elected;
+        };
+        self.servers
+            .insert(stepped, (s.term(), s.role() == Role::Leader, s.leader()));
+        self.elected = self.elected_now(nodes);
+        self.elected
+    }
+
+    fn elected_now(&self, nodes: &NodeTable<RaftNode>) -> bool {
+        let up = |id: &NodeId| matches!(nodes.get(id.index()), Some(Some(_)));
+        let live = || self.servers.iter().filter(|(id, _)| up(id));
+        let Some(top) = live().map(|(_, s)| s.0).max() else {
+            return false;
+        };
+        let Some((&leader, _)) = live().find(|(_, s)| s.0 == top && s.1) else {
+            return false;
+        };
+        let following = live()
+            .filter(|(id, s)| s.0 == top && (**id == leader || s.2 == Some(leader)))
+            .count();
+        following > self.servers.len() / 2
+    }
+}
 
 /// What the checker saw of one server at its last step.
 #[derive(Clone, Debug, Default)]

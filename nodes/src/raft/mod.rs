@@ -52,7 +52,7 @@ mod server;
 mod tests;
 
 pub use client::Client;
-pub use invariants::{Checker, INVARIANTS};
+pub use invariants::{Checker, Leadership, LEADER_ELECTED, PROPERTIES};
 pub use kv::Kv;
 pub use log::{Command, Entry, Log};
 pub use msg::{ClientResult, Msg};
@@ -62,7 +62,7 @@ pub use server::{Progress, Role, Server};
 
 use sim::client::{ClientConfig, RetryPolicy};
 use sim::node::{Cluster, Disk, NodeId};
-use sim::protocol::{NodeTable, Protocol, Violation};
+use sim::protocol::{Findings, NodeTable, Property, Protocol};
 use sim::time::{ms, Nanos};
 
 /// The roles Raft nodes report, which fault targets such as `target = "leader"`
@@ -83,6 +83,7 @@ pub struct Raft {
     pub params: Params,
     pub client: ClientConfig,
     checker: Checker,
+    leadership: Leadership,
 }
 
 impl Raft {
@@ -91,6 +92,7 @@ impl Raft {
             params,
             client,
             checker: Checker::default(),
+            leadership: Leadership::default(),
         }
     }
 
@@ -127,8 +129,8 @@ impl Protocol for Raft {
         }
     }
 
-    fn invariants(&self) -> &'static [&'static str] {
-        INVARIANTS
+    fn properties(&self) -> Vec<Property> {
+        PROPERTIES.to_vec()
     }
 
     fn check(
@@ -136,9 +138,11 @@ impl Protocol for Raft {
         _now: Nanos,
         stepped: NodeId,
         nodes: &NodeTable<RaftNode>,
-        out: &mut Vec<Violation>,
+        out: &mut Findings,
     ) {
-        self.checker.check(stepped, nodes, out);
+        self.checker.check(stepped, nodes, out.violations_mut());
+        let elected = self.leadership.check(stepped, nodes);
+        out.holds(LEADER_ELECTED, elected);
     }
 
     fn summary(&self, nodes: &NodeTable<RaftNode>) -> Vec<(String, String)> {

@@ -5,17 +5,33 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sim::node::NodeId;
-use sim::protocol::{NodeTable, Violation};
+use sim::protocol::{NodeTable, Property, Violation};
 use sim::time::Nanos;
 
 use super::{server, Op, ReplNode, Role, Server};
 
-/// The invariants checked as the run goes.
-pub const INVARIANTS: &[&str] = &[
-    "one-primary-per-epoch",
-    "no-split-brain",
-    "acked-writes-survive-failover",
-    "replica-log-prefix",
+/// A replica was promoted: a failover happened.
+pub const FAILOVER: &str = "failover";
+
+/// The properties checked as the run goes.
+pub const PROPERTIES: &[Property] = &[
+    Property::always(
+        "one-primary-per-epoch",
+        "no two servers are primary in the same epoch",
+    ),
+    Property::always(
+        "no-split-brain",
+        "a deposed primary serves no client once a newer primary has",
+    ),
+    Property::always(
+        "acked-writes-survive-failover",
+        "a new primary holds every write acknowledged before it took over",
+    ),
+    Property::always(
+        "replica-log-prefix",
+        "a replica's log is a prefix of its epoch's primary's",
+    ),
+    Property::sometimes(FAILOVER, "a replica is promoted to primary (a failover)"),
 ];
 
 /// How often (virtual time) the checker samples lag and divergence.

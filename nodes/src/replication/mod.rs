@@ -54,7 +54,7 @@ mod summary;
 mod tests;
 
 pub use client::Client;
-pub use invariants::{Checker, FailoverSeen, INVARIANTS};
+pub use invariants::{Checker, FailoverSeen, FAILOVER, PROPERTIES};
 pub use monitor::{Failover, Monitor};
 pub use msg::{Answer, Entry, Msg, Op, Pos};
 pub use node::ReplNode;
@@ -65,7 +65,7 @@ use std::sync::Arc;
 
 use sim::client::ClientConfig;
 use sim::node::{Cluster, Disk, NodeId};
-use sim::protocol::{NodeTable, Protocol, Violation};
+use sim::protocol::{Findings, NodeTable, Property, Protocol};
 use sim::time::Nanos;
 
 pub const ROLES: &[&str] = &["primary", "replica", "monitor", "client"];
@@ -126,8 +126,8 @@ impl Protocol for Replication {
         }
     }
 
-    fn invariants(&self) -> &'static [&'static str] {
-        INVARIANTS
+    fn properties(&self) -> Vec<Property> {
+        PROPERTIES.to_vec()
     }
 
     fn check(
@@ -135,9 +135,13 @@ impl Protocol for Replication {
         now: Nanos,
         stepped: NodeId,
         nodes: &NodeTable<ReplNode>,
-        out: &mut Vec<Violation>,
+        out: &mut Findings,
     ) {
-        self.checker.check(now, stepped, nodes, out);
+        self.checker
+            .check(now, stepped, nodes, out.violations_mut());
+        if !self.checker.failovers().is_empty() {
+            out.holds(FAILOVER, true);
+        }
     }
 
     fn summary(&self, nodes: &NodeTable<ReplNode>) -> Vec<(String, String)> {

@@ -82,7 +82,7 @@ pub use participant::Participant;
 use serde::Deserialize;
 use sim::client::ClientConfig;
 use sim::node::{Cluster, Disk, NodeId, TimerId};
-use sim::protocol::{Protocol, Violation};
+use sim::protocol::{Findings, Property, Protocol};
 use sim::time::{ms, Nanos};
 
 pub const ROLES: &[&str] = &["coordinator", "participant"];
@@ -350,8 +350,21 @@ impl Protocol for Twopc {
         }
     }
 
-    fn invariants(&self) -> &'static [&'static str] {
-        &["atomicity", "conservation", "durability"]
+    fn properties(&self) -> Vec<Property> {
+        vec![
+            Property::always(
+                "atomicity",
+                "no transaction is committed on one node and aborted on another",
+            ),
+            Property::always(
+                "conservation",
+                "whenever nothing is in flight, the balances sum to what they started at",
+            ),
+            Property::always(
+                "durability",
+                "no node comes back from a crash without a commit it had made",
+            ),
+        ]
     }
 
     fn check(
@@ -359,9 +372,10 @@ impl Protocol for Twopc {
         now: Nanos,
         stepped: NodeId,
         nodes: &[Option<TwopcNode>],
-        out: &mut Vec<Violation>,
+        out: &mut Findings,
     ) {
-        self.checker.check(now, stepped, nodes, out);
+        self.checker
+            .check(now, stepped, nodes, out.violations_mut());
     }
 
     fn history_not_checkable(&self) -> Option<&'static str> {

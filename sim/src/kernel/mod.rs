@@ -33,12 +33,14 @@ mod faults;
 mod links;
 mod nemesis;
 mod output;
+mod props;
 mod queue;
 mod step;
 mod triggers;
 mod workload;
 
 pub use output::{describe_op, outcome_name, show_value, RunOutput, Running, UnfiredTrigger};
+pub use props::Judged;
 use queue::{Entry, Slab};
 
 /// Whether the kernel keeps the trace records (the fingerprint is always kept).
@@ -195,7 +197,8 @@ pub struct Sim<'s, P: Protocol> {
     history: History,
     op_meta: Vec<OpMeta>,
     violations: Vec<(Nanos, Violation)>,
-    scratch_violations: Vec<Violation>,
+    /// The protocol's properties: the quiet period, truths seen, verdicts.
+    watch: props::Watch,
     partition_since: Option<Nanos>,
     partition_windows: Vec<(Nanos, Nanos)>,
     counters: Counters,
@@ -310,6 +313,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
             ),
             KeyDist::Uniform => None,
         };
+        let watch = props::Watch::new(
+            protocol.properties(),
+            scenario
+                .expect
+                .settle_time
+                .unwrap_or_else(|| protocol.settle_time()),
+        );
         Sim {
             scenario,
             protocol,
@@ -345,7 +355,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             history: History::default(),
             op_meta: Vec::new(),
             violations: Vec::new(),
-            scratch_violations: Vec::new(),
+            watch,
             partition_since: None,
             partition_windows: Vec::new(),
             counters: Counters::default(),

@@ -1,5 +1,6 @@
 //! The end of a run: what it produced, and the helpers that describe it.
 
+use super::Judged;
 use super::{Counters, OpMeta, Sim};
 use crate::history::{History, OpFn, Outcome, Value};
 use crate::network::{LatencyDist, Net};
@@ -32,7 +33,9 @@ pub struct RunOutput {
     pub nemesis_log: Vec<Fault>,
     /// The protocol's own figures.
     pub summary: Vec<(String, String)>,
-    pub invariants: &'static [&'static str],
+    /// Every property the protocol declares (and any always-property
+    /// violated without being declared), with its verdict.
+    pub properties: Vec<Judged>,
     /// Set when the protocol's history is not a key-value history (see
     /// [`Protocol::history_not_checkable`]).
     pub history_not_checkable: Option<&'static str>,
@@ -74,7 +77,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             self.partition_windows.push((start, self.now));
         }
         let summary = self.protocol.summary(&self.nodes);
-        let invariants = self.protocol.invariants();
+        let properties = self.judged();
         let history_not_checkable = self.protocol.history_not_checkable();
         // Each client's round trip to its nearest server, from the network as
         // configured (before any fault): PACELC's "one client round trip".
@@ -107,7 +110,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             statuses,
             cluster: self.cluster,
             summary,
-            invariants,
+            properties,
             history_not_checkable,
             client_rtt_ns,
             nemesis_log: self.nemesis_log,

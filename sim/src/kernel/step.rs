@@ -31,6 +31,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 self.push(stop, Ev::NemesisStop);
             }
         }
+        // Quiet from the start unless a nemesis will run: its faults come
+        // at random, so only its stop can begin the quiet period.
+        self.update_quiet();
         for i in 0..self.nodes.len() {
             self.start_node(i as u32);
         }
@@ -164,6 +167,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
         if !matches!(ev, Ev::Timer { .. }) {
             self.counters.events += 1;
         }
+        let fault = matches!(
+            ev,
+            Ev::Fault(_) | Ev::NemesisTick | Ev::NemesisUndo { .. } | Ev::NemesisStop
+        );
         match ev {
             Ev::Deliver { from, to, id, msg } => self.deliver(from, to, id, msg),
             Ev::Timer { node, timer, gen } => self.fire_timer(node, timer, gen),
@@ -180,6 +187,11 @@ impl<'s, P: Protocol> Sim<'s, P> {
         while k < self.due_now.len() {
             self.apply_indexed(self.due_now[k]);
             k += 1;
+        }
+        // A fault may have begun or ended the quiet period that
+        // `eventually` properties are judged on.
+        if fault || k > 0 {
+            self.update_quiet();
         }
         self.due_now.clear();
     }
@@ -228,16 +240,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
             });
             self.observe(Seen::Role { node: i, role });
         }
-        let mut found = std::mem::take(&mut self.scratch_violations);
-        self.protocol
-            .check(self.now, NodeId(i), &self.nodes, &mut found);
-        for v in found.drain(..) {
-            self.violation(v);
-        }
-        self.scratch_violations = found;
+        self.check_properties(i);
     }
 
-    fn violation(&mut self, v: Violation) {
+    pub(super) fn violation(&mut self, v: Violation) {
         self.fp.u64(0x56);
         self.fp.bytes(v.invariant.as_bytes());
         let (inv, detail) = (v.invariant, v.detail.clone());

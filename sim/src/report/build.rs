@@ -2,12 +2,14 @@
 //! the consistency checks and the invariants.
 
 use super::{
-    replay_command, unknown_cause, Availability, CheckBudget, Consistency, InvariantVerdict,
-    Latency, OpCounts, Pacelc, Report, RunOutcome, Share, Undecided, DEFAULT_PROGRAM,
+    replay_command, unknown_cause, Availability, CheckBudget, Consistency, Expectation,
+    InvariantVerdict, Latency, OpCounts, Pacelc, Report, RunOutcome, Share, Undecided,
+    DEFAULT_PROGRAM,
 };
 use crate::check::{check_linearizable, check_weak, ModelKind, Verdict};
 use crate::history::Outcome;
 use crate::kernel::RunOutput;
+use crate::protocol::{Kind, PropertyVerdict};
 use crate::scenario::{fmt_size, Scenario};
 use crate::time::{fmt_duration, Nanos};
 
@@ -113,36 +115,7 @@ impl Report {
         };
         let pacelc = Pacelc { p, e, evidence };
 
-        // Invariants: every one the protocol declares, plus any that broke.
-        let mut names: Vec<String> = out.invariants.iter().map(|s| s.to_string()).collect();
-        for (_, v) in &out.violations {
-            if !names.iter().any(|n| n == v.invariant) {
-                names.push(v.invariant.to_string());
-            }
-        }
-        for n in &s.expect.violated {
-            if !names.contains(n) {
-                names.push(n.clone());
-            }
-        }
-        let invariants: Vec<InvariantVerdict> = names
-            .into_iter()
-            .map(|name| {
-                let hits: Vec<&(Nanos, crate::protocol::Violation)> = out
-                    .violations
-                    .iter()
-                    .filter(|(_, v)| v.invariant == name)
-                    .collect();
-                let expected_violated = s.expect.violated.contains(&name);
-                InvariantVerdict {
-                    violations: hits.len() as u64,
-                    first: hits.first().map(|(t, v)| (*t, v.detail.clone())),
-                    ok: expected_violated != hits.is_empty(),
-                    expected_violated,
-                    name,
-                }
-            })
-            .collect();
+        let invariants = property_rows(s, out);
 
         // The search budget is a step count, so the verdict is the same on every
         // machine; past it the answer is "undecided", never a guess.
@@ -180,9 +153,11 @@ impl Report {
             replay: replay_command(DEFAULT_PROGRAM, s, out.seed),
         };
         report.expectations = report.judge(s, &ok_after, out);
+        report.expectations.extend(report.judge_properties(s));
         let failed = report.invariants.iter().any(|i| !i.ok)
             || report.expectations.iter().any(|e| !e.held && !e.undecided);
         report.undecided = report.undecided_checks();
+        report.undecided.extend(report.undecided_properties());
         report.outcome = if failed {
             RunOutcome::Fail
         } else if report.expectations.iter().any(|e| e.undecided) {
@@ -224,7 +199,7 @@ impl Report {
         };
         self.expectations
             .iter()
-            .filter(|e| e.undecided)
+            .filter(|e| e.undecided && !is_property_key(&e.key))
             .map(|e| Undecided {
                 check: e.key.clone(),
                 cause: cause.to_string(),
@@ -235,8 +210,8 @@ impl Report {
             .collect()
     }
 
-    /// One line per invariant that did not behave as expected: `NAME violated`,
-    /// or `NAME held (expected violated)`.
+    /// One line per property that did not behave as expected: `NAME
+    /// violated`, or `NAME held (expected violated)` (an `always` one).
     pub(super) fn broken_invariants(&self) -> impl Iterator<Item = String> + '_ {
         self.invariants.iter().filter(|i| !i.ok).map(|i| {
             if i.expected_violated {
@@ -278,4 +253,161 @@ fn percentile(sorted: &[Nanos], p: f64) -> Nanos {
 fn overlaps(windows: &[(Nanos, Nanos)], from: Nanos, to: Nanos) -> bool {
     let i = windows.partition_point(|&(_, end)| end <= from);
     windows.get(i).is_some_and(|&(start, _)| start < to)
+}
+
+/// Every property with its verdict: the protocol's, in the order it declares
+/// them, then any always-property violated without being declared, then any
+/// `[expect]` name the protocol does not report (a scenario not parsed by
+/// a registry, which would have refused it).
+fn property_rows(s: &Scenario, out: &RunOutput) -> Vec<InvariantVerdict> {
+    let x = &s.expect;
+    let mut rows: Vec<InvariantVerdict> = out
+        .properties
+        .iter()
+        .map(|j| {
+            let name = j.property.name;
+            let hits: Vec<&(Nanos, crate::protocol::Violation)> = out
+                .violations
+                .iter()
+                .filter(|(_, v)| v.invariant == name)
+                .collect();
+            let expected_violated = x.violated.iter().any(|n| n == name);
+            let violated = matches!(j.verdict, PropertyVerdict::Violated { .. });
+            let (violations, first, ok) = match j.property.kind {
+                Kind::Always => (
+                    hits.len() as u64,
+                    hits.first().map(|(t, v)| (*t, v.detail.clone())),
+                    expected_violated != hits.is_empty(),
+                ),
+                // Judged at the end; a demand on it is an expectation.
+                Kind::Eventually => (violated as u64, None, !violated || expected_violated),
+                Kind::Sometimes => (0, None, true),
+            };
+            InvariantVerdict {
+                name: name.to_string(),
+                kind: j.property.kind,
+                about: j.property.about.to_string(),
+                verdict: j.verdict.clone(),
+                violations,
+                first,
+                expected_violated,
+                ok,
+            }
+        })
+        .collect();
+    let missing = |rows: &[InvariantVerdict], n: &String| !rows.iter().any(|r| &r.name == n);
+    for n in &x.violated {
+        if missing(&rows, n) {
+            rows.push(InvariantVerdict {
+                name: n.clone(),
+                kind: Kind::Always,
+                about: String::new(),
+                verdict: PropertyVerdict::Held { at: None },
+                violations: 0,
+                first: None,
+                expected_violated: true,
+                ok: false,
+            });
+        }
+    }
+    for (names, kind, verdict) in [
+        (
+            &x.held,
+            Kind::Eventually,
+            PropertyVerdict::Undecided {
+                reason: "the protocol does not report it".into(),
+            },
+        ),
+        (&x.seen, Kind::Sometimes, PropertyVerdict::NotSeen),
+    ] {
+        for n in names {
+            if missing(&rows, n) {
+                rows.push(InvariantVerdict {
+                    name: n.clone(),
+                    kind,
+                    about: String::new(),
+                    verdict: verdict.clone(),
+                    violations: 0,
+                    first: None,
+                    expected_violated: false,
+                    ok: true,
+                });
+            }
+        }
+    }
+    rows
+}
+
+/// Whether an expectation's key is a demand on a property (see
+/// [`Report::judge_properties`]).
+fn is_property_key(key: &str) -> bool {
+    ["held.", "seen.", "violated."]
+        .iter()
+        .any(|p| key.starts_with(p))
+}
+
+impl Report {
+    /// The `[expect]` demands on `eventually` and `sometimes` properties, as
+    /// expectations: `held = [...]`, `seen = [...]`, and `violated = [...]`
+    /// naming an `eventually` property. An `eventually` property the run
+    /// could not judge leaves its demand undecided, not failed.
+    pub(super) fn judge_properties(&self, s: &Scenario) -> Vec<Expectation> {
+        let x = &s.expect;
+        let row = |n: &str| self.invariants.iter().find(|r| r.name == n);
+        let mut v = Vec::new();
+        let mut demand = |field: &str, name: &str, want: &str| {
+            let Some(r) = row(name) else { return };
+            let actual = match &r.verdict {
+                PropertyVerdict::Held { at: Some(t) } => format!("held at {}", fmt_duration(*t)),
+                PropertyVerdict::Held { at: None } => "held".to_string(),
+                PropertyVerdict::Violated { detail } => format!("violated ({detail})"),
+                PropertyVerdict::Seen { at } => format!("seen at {}", fmt_duration(*at)),
+                PropertyVerdict::NotSeen => "not seen".to_string(),
+                PropertyVerdict::Undecided { .. } => "undecided".to_string(),
+            };
+            let undecided = matches!(r.verdict, PropertyVerdict::Undecided { .. });
+            v.push(Expectation {
+                key: format!("{field}.\"{name}\""),
+                what: format!("{name} ({})", r.kind.name()),
+                expected: want.to_string(),
+                actual,
+                held: r.verdict.word() == want,
+                undecided,
+            });
+        };
+        for n in &x.held {
+            demand("held", n, "held");
+        }
+        for n in &x.seen {
+            demand("seen", n, "seen");
+        }
+        for n in &x.violated {
+            if row(n).is_some_and(|r| r.kind == Kind::Eventually) {
+                demand("violated", n, "violated");
+            }
+        }
+        v
+    }
+
+    /// The demands on `eventually` properties the run could not judge.
+    fn undecided_properties(&self) -> Vec<Undecided> {
+        self.expectations
+            .iter()
+            .filter(|e| e.undecided && is_property_key(&e.key))
+            .filter_map(|e| {
+                let name = e.what.rsplit_once(" (")?.0;
+                let r = self.invariants.iter().find(|r| r.name == name)?;
+                let PropertyVerdict::Undecided { reason } = &r.verdict else {
+                    return None;
+                };
+                Some(Undecided {
+                    check: e.key.clone(),
+                    cause: "quiet".into(),
+                    reason: reason.clone(),
+                    flag: None,
+                    meta: None,
+                })
+            })
+            .collect()
+    }
 }

@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::check::{Budget, LinearizabilityReport, Verdict, WeakReport};
 use crate::kernel::Counters;
+use crate::protocol::{Kind, PropertyVerdict};
 use crate::scenario::Scenario;
 use crate::time::Nanos;
 
@@ -74,7 +75,9 @@ pub struct Undecided {
     /// The check, by its `[expect]` name (`linearizable`).
     pub check: String,
     /// What ran out: `steps`, `memory`, `deadline`, or `unsupported` (the
-    /// history has operations the model cannot judge; no budget helps).
+    /// history has operations the model cannot judge; no budget helps), or
+    /// `quiet` (an `eventually` property demanded by `[expect]` had no quiet
+    /// time long enough after the last fault to be judged).
     pub cause: String,
     /// The checker's own words.
     pub reason: String,
@@ -87,6 +90,12 @@ pub struct Undecided {
 impl Undecided {
     /// One line: what is open and how to decide it.
     pub fn explain(&self) -> String {
+        if self.cause == "quiet" {
+            return format!(
+                "{}: {}; heal the faults earlier or run longer (or set a shorter [expect] settle_time)",
+                self.check, self.reason
+            );
+        }
         let why = match self.cause.as_str() {
             "steps" => "the linearizability search ran out of steps",
             "memory" => "the linearizability search ran out of memory",
@@ -241,13 +250,30 @@ impl Pacelc {
     }
 }
 
+/// One property of the protocol and how it came out (the name predates the
+/// kinds: every property is listed here, `always` ones first as declared).
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct InvariantVerdict {
     pub name: String,
+    /// `always`, `eventually` or `sometimes`.
+    pub kind: Kind,
+    /// What the property asserts (empty for a violated name the protocol
+    /// did not declare).
+    pub about: String,
+    /// `held`, `violated`, `seen`, `not_seen` or `undecided`, with when it
+    /// held or was seen, or why it was violated or undecided.
+    #[serde(flatten)]
+    pub verdict: PropertyVerdict,
+    /// For an `always` property: how many times it was violated (an
+    /// `eventually` property violated counts 1).
     pub violations: u64,
     /// The first violation: when, and what.
     pub first: Option<(Nanos, String)>,
+    /// `[expect] violated` names it.
     pub expected_violated: bool,
+    /// The run did not fail on it (a demand of `[expect] held` or `seen`,
+    /// or `violated` on an `eventually` property, is judged as an
+    /// expectation instead).
     pub ok: bool,
 }
 

@@ -1,6 +1,7 @@
 //! The report as text for people, and its failures one line each.
 
-use super::{Consistency, Report, RunOutcome, Share};
+use super::{Consistency, InvariantVerdict, Report, RunOutcome, Share};
+use crate::protocol::{Kind, PropertyVerdict};
 use crate::time::fmt_duration;
 
 impl Report {
@@ -88,9 +89,11 @@ impl Report {
         for (k, v) in &self.protocol_summary {
             let _ = writeln!(o, "{:<12} {v}", k);
         }
-        if !self.invariants.is_empty() {
+        let (always, others): (Vec<_>, Vec<_>) =
+            self.invariants.iter().partition(|i| i.kind == Kind::Always);
+        if !always.is_empty() {
             let _ = writeln!(o, "invariants");
-            for i in &self.invariants {
+            for i in always {
                 let state = match (i.violations, i.expected_violated) {
                     (0, false) => "held".to_string(),
                     (0, true) => "held, but this scenario expects it violated".to_string(),
@@ -105,6 +108,16 @@ impl Report {
                 );
                 if let Some((t, d)) = &i.first {
                     let _ = writeln!(o, "       first at {}: {d}", fmt_duration(*t));
+                }
+            }
+        }
+        if !others.is_empty() {
+            let _ = writeln!(o, "properties");
+            for i in others {
+                let (mark, state, why) = property_line(i);
+                let _ = writeln!(o, "  [{mark}] {:<24} {}: {state}", i.name, i.kind.name());
+                if let Some(why) = why {
+                    let _ = writeln!(o, "       {why}");
                 }
             }
         }
@@ -171,5 +184,29 @@ impl Report {
         );
         let _ = writeln!(o, "replay       {}", self.replay);
         o
+    }
+}
+
+/// An `eventually` or `sometimes` property's line: its mark (`ok`, `!!` for
+/// a failure, `--` for an answer that fails nothing: undecided or not
+/// seen), its verdict, and the reason on a line of its own.
+fn property_line(i: &InvariantVerdict) -> (&'static str, String, Option<String>) {
+    let mark = |good: bool| if good { "ok" } else { "--" };
+    match &i.verdict {
+        PropertyVerdict::Held { at } => {
+            let when = at.map_or(String::new(), |t| format!(" at {}", fmt_duration(t)));
+            (mark(true), format!("held{when}"), None)
+        }
+        PropertyVerdict::Violated { detail } if i.expected_violated => {
+            ("ok", "violated, as expected".into(), Some(detail.clone()))
+        }
+        PropertyVerdict::Violated { detail } => ("!!", "VIOLATED".into(), Some(detail.clone())),
+        PropertyVerdict::Seen { at } => {
+            (mark(true), format!("seen at {}", fmt_duration(*at)), None)
+        }
+        PropertyVerdict::NotSeen => (mark(false), "not seen".into(), None),
+        PropertyVerdict::Undecided { reason } => {
+            (mark(false), "undecided".into(), Some(reason.clone()))
+        }
     }
 }

@@ -10,16 +10,31 @@ use toml::Spanned;
 
 use super::error::{quoted, ScenarioError};
 use super::Scenario;
+use crate::protocol::{Kind, Property};
 use crate::time::{parse_duration, serde_duration, Nanos};
 
 /// The hypothesis: what the run must show. Every field is optional.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    /// Invariants that must be violated in this run (a bug-flag scenario). Every
-    /// other invariant must hold.
+    /// Properties that must be violated in this run (a bug-flag scenario):
+    /// `always` or `eventually` ones. Every other `always` property must
+    /// hold, and every other `eventually` one must not be violated.
     #[serde(default)]
     pub violated: Vec<String>,
+    /// `eventually` properties that must hold (be true after the last fault
+    /// heals). One the run cannot judge (a fault lasts to the end) leaves the
+    /// run undecided, not failed.
+    #[serde(default)]
+    pub held: Vec<String>,
+    /// `sometimes` properties that must be seen (true at some step).
+    #[serde(default)]
+    pub seen: Vec<String>,
+    /// How long the run must stay quiet after the last fault heals before an
+    /// `eventually` property never true there counts as violated (default:
+    /// the protocol's settle time, 2s unless it says otherwise).
+    #[serde(default, with = "serde_duration::option")]
+    pub settle_time: Option<Nanos>,
     /// `true`: the history must be linearizable; `false`: it must not be.
     pub linearizable: Option<bool>,
     /// Availability (share of operations that succeeded) of clients cut off from
@@ -274,6 +289,95 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+impl Scenario {
+    /// Refuses an `[expect] violated`, `held` or `seen` name that is not a
+    /// property of the protocol of the kind that list takes: `violated`
+    /// takes `always` and `eventually` properties, `held` `eventually` ones,
+    /// `seen` `sometimes` ones. The error is placed on the name and lists
+    /// the valid ones.
+    pub fn check_properties(&self, properties: &[Property]) -> Result<(), ScenarioError> {
+        let lists: [(&str, &[String], &[Kind]); 3] = [
+            (
+                "violated",
+                &self.expect.violated,
+                &[Kind::Always, Kind::Eventually],
+            ),
+            ("held", &self.expect.held, &[Kind::Eventually]),
+            ("seen", &self.expect.seen, &[Kind::Sometimes]),
+        ];
+        for (field, names, kinds) in lists {
+            for (k, name) in names.iter().enumerate() {
+                let fits = |p: &&Property| kinds.contains(&p.kind);
+                let found = properties.iter().find(|p| p.name == name);
+                if found.is_some_and(|p| fits(&p)) {
+                    continue;
+                }
+                let valid: Vec<&str> = properties.iter().filter(fits).map(|p| p.name).collect();
+                let kinds_words = kinds
+                    .iter()
+                    .map(|k| k.name())
+                    .collect::<Vec<_>>()
+                    .join(" or ");
+                let valid_words = if valid.is_empty() {
+                    format!(
+                        "protocol \"{}\" has no {kinds_words} properties",
+                        self.protocol
+                    )
+                } else {
+                    format!("its {kinds_words} properties are {}", quoted(&valid))
+                };
+                let message = match found {
+                    Some(p) => {
+                        let instead = match p.kind {
+                            Kind::Always => "violated",
+                            Kind::Eventually => "held",
+                            Kind::Sometimes => "seen",
+                        };
+                        let article = if p.kind == Kind::Sometimes { "a" } else { "an" };
+                        format!(
+                            "[expect] {field}: \"{name}\" is {article} {} property of protocol \"{}\", which {field} does not take (name it in {instead} = [...]); {valid_words}",
+                            p.kind.name(),
+                            self.protocol
+                        )
+                    }
+                    None => format!(
+                        "[expect] {field}: protocol \"{}\" has no property \"{name}\"; {valid_words}",
+                        self.protocol
+                    ),
+                };
+                let span = expect_list_span(&self.source, field, k).unwrap_or(0..0);
+                return Err(ScenarioError::at(&self.file, &self.source, span, message));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where item `k` of the `[expect]` list `field` is written, from the TOML
+/// parser's own spans.
+fn expect_list_span(src: &str, field: &str, k: usize) -> Option<Range<usize>> {
+    #[derive(Deserialize)]
+    struct Doc {
+        expect: Option<Lists>,
+    }
+    #[derive(Deserialize)]
+    struct Lists {
+        #[serde(default)]
+        violated: Vec<Spanned<String>>,
+        #[serde(default)]
+        held: Vec<Spanned<String>>,
+        #[serde(default)]
+        seen: Vec<Spanned<String>>,
+    }
+    let lists = toml::from_str::<Doc>(src).ok()?.expect?;
+    let list = match field {
+        "violated" => lists.violated,
+        "held" => lists.held,
+        _ => lists.seen,
+    };
+    list.get(k).map(Spanned::span)
 }
 
 /// Is `name` a figure of `valid`, or an old name in `renamed`? A figure

@@ -13,6 +13,7 @@ use sim::time::{ms, secs, Nanos};
 use super::*;
 
 mod database;
+mod hits;
 mod reads;
 mod store;
 mod writes;

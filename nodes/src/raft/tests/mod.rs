@@ -19,6 +19,7 @@ use super::*;
 mod checker;
 mod clients;
 mod election;
+mod liveness;
 mod log;
 mod net;
 

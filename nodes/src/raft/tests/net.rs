@@ -2,6 +2,7 @@
 //! fires timers between a few nodes in a deterministic loop.
 
 use super::*;
+use sim::protocol::Findings;
 
 // ---- A deterministic in-test network ----
 
@@ -71,9 +72,9 @@ impl Net {
     fn crash(&mut self, id: NodeId) {
         self.nodes[id.index()] = None;
         self.timers.retain(|(n, _), _| *n != id);
-        let mut out = Vec::new();
+        let mut out = Findings::new();
         self.raft.check(self.now, id, &self.nodes, &mut out);
-        self.violations.extend(out);
+        self.violations.extend_from_slice(out.violations());
     }
 
     fn step(&mut self, id: NodeId, f: impl FnOnce(&mut RaftNode, &mut Ctx<Msg>)) {
@@ -119,9 +120,9 @@ impl Net {
                 Effect::Note { .. } => {}
             }
         }
-        let mut out = Vec::new();
+        let mut out = Findings::new();
         self.raft.check(self.now, id, &self.nodes, &mut out);
-        self.violations.extend(out);
+        self.violations.extend_from_slice(out.violations());
     }
 
     /// Runs every event up to time `until`, in (time, order) order.

@@ -1,0 +1,606 @@
+//! Properties as the run goes: whether faults are in force (the quiet period
+//! `eventually` properties are judged on), the truths each check reports,
+//! and each property's verdict when the run ends (see `crate::protocol`).
+
+use std::collections::BTreeSet;
+
+use super::Sim;
+use crate::protocol::{
+    Findings, Kind, Property, PropertyVerdict, Protocol, Violation, DECLARED_ROLES,
+};
+use crate::time::{fmt_duration, Nanos};
+
+/// A property and how it came out.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Judged {
+    pub property: Property,
+    pub verdict: PropertyVerdict,
+}
+
+/// What the kernel keeps about the protocol's properties.
+pub(super) struct Watch {
+    properties: Vec<Property>,
+    /// Per property: for `eventually`, when it was first true in the current
+    /// quiet period; for `sometimes`, when it was first true in the run.
+    at: Vec<Option<Nanos>>,
+    /// When the current quiet period began (no fault in force), if the run
+    /// is quiet now.
+    quiet_since: Option<Nanos>,
+    settle: Nanos,
+    /// Property names a check reported a truth for without declaring them
+    /// `eventually` or `sometimes`: reported once each.
+    undeclared: BTreeSet<&'static str>,
+    /// The scratch the protocol's check fills, kept to reuse its memory.
+    pub(super) scratch: Findings,
+}
+
+/// The always-property a truth about an undeclared property violates.
+const DECLARED_PROPERTIES: &str = "declared-properties";
+
+impl Watch {
+    pub(super) fn new(properties: Vec<Property>, settle: Nanos) -> Watch {
+        Watch {
+            at: vec![None; properties.len()],
+            properties,
+            quiet_since: None,
+            settle,
+            undeclared: BTreeSet::new(),
+            scratch: Findings::new(),
+        }
+    }
+
+    /// The run is quiet from `now` (`true`), or a fault is in force (`false`).
+    /// An `eventually` property that held in the quiet period a fault ends
+    /// has not held after that fault.
+    pub(super) fn set_quiet(&mut self, quiet: bool, now: Nanos) {
+        match (quiet, self.quiet_since) {
+            (true, None) => self.quiet_since = Some(now),
+            (false, Some(_)) => {
+                self.quiet_since = None;
+                for (p, at) in self.properties.iter().zip(self.at.iter_mut()) {
+                    if p.kind == Kind::Eventually {
+                        *at = None;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Records the truth `holds` of property `name` at `now`. A name that is
+    /// not a declared `eventually` or `sometimes` property is a bug of the
+    /// protocol: the violation returned says so (once per name).
+    fn truth(&mut self, name: &'static str, holds: bool, now: Nanos) -> Option<Violation> {
+        let Some(i) = self
+            .properties
+            .iter()
+            .position(|p| p.name == name && p.kind != Kind::Always)
+        else {
+            return self.undeclared.insert(name).then(|| Violation {
+                invariant: DECLARED_PROPERTIES,
+                detail: format!(
+                    "the check reported whether {name:?} holds, which the protocol does not declare as an eventually or sometimes property"
+                ),
+            });
+        };
+        if !holds || self.at[i].is_some() {
+            return None;
+        }
+        match self.properties[i].kind {
+            Kind::Eventually if self.quiet_since.is_some() => self.at[i] = Some(now),
+            Kind::Sometimes => self.at[i] = Some(now),
+            _ => {}
+        }
+        None
+    }
+
+    /// Every declared property's verdict at the end of the run (`end`),
+    /// then any always-property violated without being declared.
+    pub(super) fn verdicts(&self, end: Nanos, violations: &[(Nanos, Violation)]) -> Vec<Judged> {
+        let first = |name: &str| violations.iter().find(|(_, v)| v.invariant == name);
+        let mut out: Vec<Judged> = self
+            .properties
+            .iter()
+            .zip(&self.at)
+            .map(|(p, at)| Judged {
+                property: *p,
+                verdict: match p.kind {
+                    Kind::Always => match first(p.name) {
+                        Some((_, v)) => PropertyVerdict::Violated {
+                            detail: v.detail.clone(),
+                        },
+                        None => PropertyVerdict::Held { at: None },
+                    },
+                    Kind::Sometimes => match at {
+                        Some(t) => PropertyVerdict::Seen { at: *t },
+                        None => PropertyVerdict::NotSeen,
+                    },
+                    Kind::Eventually => self.eventually(*at, end),
+                },
+            })
+            .collect();
+        for (_, v) in violations {
+            if !out.iter().any(|j| j.property.name == v.invariant) {
+                out.push(Judged {
+                    property: if v.invariant == DECLARED_ROLES.name {
+                        DECLARED_ROLES
+                    } else {
+                        Property::always(v.invariant, "")
+                    },
+                    verdict: PropertyVerdict::Violated {
+                        detail: v.detail.clone(),
+                    },
+                });
+            }
+        }
+        out
+    }
+
+    fn eventually(&self, at: Option<Nanos>, end: Nanos) -> PropertyVerdict {
+        let Some(since) = self.quiet_since else {
+            return PropertyVerdict::Undecided {
+                reason: "a fault was still in force when the run ended, so there was no quiet time to judge it".into(),
+            };
+        };
+        if let Some(t) = at {
+            return PropertyVerdict::Held { at: Some(t) };
+        }
+        let quiet = end.saturating_sub(since);
+        if quiet >= self.settle {
+            PropertyVerdict::Violated {
+                detail: format!(
+                    "never true in the {} of quiet time from {} to the end (settle time {})",
+                    fmt_duration(quiet),
+                    fmt_duration(since),
+                    fmt_duration(self.settle)
+                ),
+            }
+        } else {
+            PropertyVerdict::Undecided {
+                reason: format!(
+                    "only {} of quiet time after the last fault healed at {}, less than the settle time {}",
+                    fmt_duration(quiet),
+                    fmt_duration(since),
+                    fmt_duration(self.settle)
+                ),
+            }
+        }
+    }
+}
+
+impl<P: Protocol> Sim<'_, P> {
+    /// Whether a fault is in force now: a node down or paused, a link cut,
+    /// clogged or losing more than the scenario's network does, or a
+    /// nemesis that has not stopped. Latency and clock changes are
+    /// conditions the system must live with, not faults in force.
+    pub(super) fn fault_in_force(&self) -> bool {
+        if self.scenario.nemesis.is_some() && !self.nemesis_stopped {
+            return true;
+        }
+        if self.nodes.iter().any(Option::is_none) || self.slots.iter().any(|s| s.paused) {
+            return true;
+        }
+        if self.net.any_cut() {
+            return true;
+        }
+        let n = self.net.size();
+        (0..n).any(|a| {
+            (0..n).any(|b| {
+                let l = self.net.link(a, b);
+                l.clogged || l.loss > self.base_net.link(a, b).loss
+            })
+        })
+    }
+
+    /// Looks again at whether the run is quiet (after a step that applied
+    /// a fault).
+    pub(super) fn update_quiet(&mut self) {
+        let quiet = !self.fault_in_force();
+        self.watch.set_quiet(quiet, self.now);
+    }
+
+    /// Runs the protocol's check after node `i` stepped, and records what it
+    /// found.
+    pub(super) fn check_properties(&mut self, i: u32) {
+        let mut found = std::mem::take(&mut self.watch.scratch);
+        found.clear();
+        self.protocol
+            .check(self.now, crate::node::NodeId(i), &self.nodes, &mut found);
+        for &(name, holds) in found.truths() {
+            if let Some(v) = self.watch.truth(name, holds, self.now) {
+                self.violation(v);
+            }
+        }
+        for v in found.violations_mut().drain(..) {
+            self.violation(v);
+        }
+        self.watch.scratch = found;
+    }
+
+    /// Every property's verdict as the run stands now.
+    pub(super) fn judged(&self) -> Vec<Judged> {
+        self.watch.verdicts(self.now, &self.violations)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use crate::kernel::TraceMode;
+    use crate::node::{Cluster, Ctx, Disk, Node, NodeId, Request, Status, TimerId};
+    use crate::protocol::{Findings, NodeTable, Property, PropertyVerdict, Protocol};
+    use crate::registry::{Catalog, ParamError, Register, Spec};
+    use crate::report::Report;
+    use crate::scenario::Scenario;
+    use crate::time::{ms, Nanos};
+
+    /// A protocol whose properties are true in a window of time its
+    /// parameters set: `up` (eventually) and `blip` (sometimes) hold from
+    /// `from_ms` until `until_ms`; `calm` (always) breaks from `break_ms`.
+    /// Its servers tick every 10ms, so there is a check every 10ms.
+    struct Window {
+        from: Nanos,
+        until: Nanos,
+        broken: Nanos,
+        role: &'static str,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WindowParams {
+        #[serde(default)]
+        from_ms: Option<u64>,
+        #[serde(default)]
+        until_ms: Option<u64>,
+        #[serde(default)]
+        break_ms: Option<u64>,
+        /// `role = "other"`: the servers report a role `ROLES` lacks.
+        #[serde(default)]
+        role: String,
+    }
+
+    #[derive(Clone, Debug)]
+    struct Tick;
+
+    impl crate::node::Message for Tick {
+        fn kind(&self) -> &'static str {
+            "Tick"
+        }
+    }
+
+    struct Ticker(&'static str);
+
+    impl Node for Ticker {
+        type Msg = Tick;
+        fn on_start(&mut self, ctx: &mut Ctx<Tick>) {
+            ctx.set_timer(TimerId(1), ms(10));
+        }
+        fn on_message(&mut self, _: &mut Ctx<Tick>, _: NodeId, _: Tick) {}
+        fn on_timer(&mut self, ctx: &mut Ctx<Tick>, _: TimerId) {
+            ctx.set_timer(TimerId(1), ms(10));
+        }
+        fn on_request(&mut self, ctx: &mut Ctx<Tick>, req: Request) {
+            ctx.complete(req.id, crate::history::Outcome::Fail, None);
+        }
+        fn role(&self) -> &'static str {
+            self.0
+        }
+        fn status(&self) -> Status {
+            Status {
+                role: self.0,
+                fields: Vec::new(),
+            }
+        }
+    }
+
+    const PROPERTIES: &[Property] = &[
+        Property::always("calm", "nothing breaks"),
+        Property::eventually("up", "the window is open"),
+        Property::sometimes("blip", "the window is open"),
+    ];
+
+    impl Protocol for Window {
+        type Node = Ticker;
+        fn build(&self, _: NodeId, _: &Cluster, _: &Disk) -> Ticker {
+            Ticker(self.role)
+        }
+        fn properties(&self) -> Vec<Property> {
+            PROPERTIES.to_vec()
+        }
+        fn check(&mut self, now: Nanos, _: NodeId, _: &NodeTable<Ticker>, out: &mut Findings) {
+            let open = self.from <= now && now < self.until;
+            out.holds("up", open);
+            out.holds("blip", open);
+            if now >= self.broken {
+                out.violated("calm", "it broke");
+            }
+        }
+    }
+
+    impl Spec for Window {
+        const NAME: &'static str = "window";
+        type Params = WindowParams;
+        const ROLES: &'static [&'static str] = &["server"];
+        fn new(p: WindowParams, _: &Scenario) -> Result<Self, ParamError> {
+            let at = |v: Option<u64>| v.map_or(Nanos::MAX, ms);
+            Ok(Window {
+                from: at(p.from_ms),
+                until: at(p.until_ms),
+                broken: at(p.break_ms),
+                role: if p.role.is_empty() {
+                    "server"
+                } else {
+                    "leeder"
+                },
+            })
+        }
+    }
+
+    fn catalog() -> Catalog {
+        let mut c = Catalog::new();
+        c.add::<Window>();
+        c
+    }
+
+    /// A 3s run of three servers; `system` and `rest` add to it.
+    fn source(system: &str, rest: &str) -> String {
+        format!(
+            "[meta]\nname = \"window\"\nduration = \"3s\"\n\n[system]\nprotocol = \"window\"\n{system}\n[topology]\nservers = 3\nclients = 0\n\n{rest}"
+        )
+    }
+
+    fn run(system: &str, rest: &str) -> Report {
+        let c = catalog();
+        let s = c.parse("window.toml", &source(system, rest)).unwrap();
+        Report::build(&s, &c.run(&s, 1, TraceMode::Off).unwrap())
+    }
+
+    fn verdict(r: &Report, name: &str) -> PropertyVerdict {
+        r.invariants
+            .iter()
+            .find(|i| i.name == name)
+            .unwrap_or_else(|| panic!("no property {name}"))
+            .verdict
+            .clone()
+    }
+
+    fn word(r: &Report, name: &str) -> &'static str {
+        r.invariants
+            .iter()
+            .find(|i| i.name == name)
+            .map(|i| i.verdict.word())
+            .unwrap()
+    }
+
+    #[test]
+    fn without_faults_the_run_is_quiet_from_the_start() {
+        let r = run("from_ms = 100\n", "");
+        assert_eq!(
+            verdict(&r, "up"),
+            PropertyVerdict::Held { at: Some(ms(100)) }
+        );
+        assert_eq!(verdict(&r, "blip"), PropertyVerdict::Seen { at: ms(100) });
+        assert_eq!(verdict(&r, "calm"), PropertyVerdict::Held { at: None });
+        assert!(r.passed, "{}", r.render());
+        assert!(r
+            .render()
+            .contains("[ok] up                       eventually: held at 100ms"));
+    }
+
+    #[test]
+    fn never_true_in_a_quiet_period_as_long_as_the_settle_time_is_violated() {
+        // 3s of quiet, settle time 2s (the default).
+        let r = run("", "");
+        assert!(matches!(
+            verdict(&r, "up"),
+            PropertyVerdict::Violated { .. }
+        ));
+        assert_eq!(verdict(&r, "blip"), PropertyVerdict::NotSeen);
+        assert!(!r.passed);
+        assert_eq!(r.failures(), ["up violated"]);
+        // Not seen fails nothing by itself.
+        let r = run("", "[expect]\nviolated = [\"up\"]\n");
+        assert!(r.passed, "{}", r.render());
+    }
+
+    #[test]
+    fn a_quiet_period_shorter_than_the_settle_time_is_undecided() {
+        let heal = "[[faults]]\nat = \"0s\"\naction = \"partition\"\ngroups = [[\"n1\"], [\"n2\", \"n3\"]]\n\n[[faults]]\nat = \"2s\"\naction = \"heal\"\n";
+        let r = run("", heal);
+        let PropertyVerdict::Undecided { reason } = verdict(&r, "up") else {
+            panic!("{}", r.render())
+        };
+        assert!(reason.contains("only 1s of quiet time"), "{reason}");
+        assert!(r.passed, "undecided is never a failure: {}", r.render());
+        // A shorter settle time decides it.
+        let r = run("", &format!("[expect]\nsettle_time = \"500ms\"\n\n{heal}"));
+        assert_eq!(word(&r, "up"), "violated");
+    }
+
+    #[test]
+    fn a_fault_that_never_heals_leaves_eventually_undecided() {
+        for fault in [
+            "action = \"partition\"\ngroups = [[\"n1\"], [\"n2\", \"n3\"]]",
+            "action = \"crash\"\ntarget = \"n2\"",
+            "action = \"pause\"\ntarget = \"n2\"",
+            "action = \"clog\"\nlink = [\"n1\", \"n2\"]",
+        ] {
+            let r = run("", &format!("[[faults]]\nat = \"1s\"\n{fault}\n"));
+            assert_eq!(word(&r, "up"), "undecided", "{fault}");
+            assert!(r.passed, "{fault}: {}", r.render());
+            // Even one that held before the fault.
+            let r = run(
+                "from_ms = 100\n",
+                &format!("[[faults]]\nat = \"1s\"\n{fault}\n"),
+            );
+            assert_eq!(word(&r, "up"), "undecided", "{fault}");
+        }
+        // A nemesis that never stops.
+        let r = run(
+            "from_ms = 100\n",
+            "[nemesis]\ninterval = \"500ms\"\nfault_duration = \"200ms\"\nkinds = [\"partition\"]\n",
+        );
+        assert_eq!(word(&r, "up"), "undecided");
+    }
+
+    #[test]
+    fn held_before_a_fault_but_not_after_it_has_not_held() {
+        // True from 100ms to 300ms; n2 down from 500ms to 800ms; quiet
+        // from 800ms to 3s (2.2s, past the settle time): never true there.
+        let faults = "[[faults]]\nat = \"500ms\"\naction = \"crash\"\ntarget = \"n2\"\n\n[[faults]]\nat = \"800ms\"\naction = \"restart\"\ntarget = \"n2\"\n";
+        let r = run("from_ms = 100\nuntil_ms = 300\n", faults);
+        let PropertyVerdict::Violated { detail } = verdict(&r, "up") else {
+            panic!("{}", r.render())
+        };
+        assert!(detail.contains("from 800ms"), "{detail}");
+        // The sometimes property counts the whole run.
+        assert_eq!(verdict(&r, "blip"), PropertyVerdict::Seen { at: ms(100) });
+        // True after the restart: held, at its first step there.
+        let r = run("from_ms = 900\n", faults);
+        assert_eq!(
+            verdict(&r, "up"),
+            PropertyVerdict::Held { at: Some(ms(900)) }
+        );
+    }
+
+    #[test]
+    fn always_is_violated_at_the_first_step_it_is_false() {
+        let r = run("break_ms = 1000\n", "");
+        assert_eq!(
+            verdict(&r, "calm"),
+            PropertyVerdict::Violated {
+                detail: "it broke".into()
+            }
+        );
+        assert_eq!(r.failures()[0], "calm violated");
+    }
+
+    #[test]
+    fn expect_held_and_seen_demand_the_properties() {
+        let r = run(
+            "from_ms = 100\n",
+            "[expect]\nheld = [\"up\"]\nseen = [\"blip\"]\n",
+        );
+        assert!(r.passed, "{}", r.render());
+        assert_eq!(r.expectations.len(), 2);
+        assert_eq!(r.expectations[0].key, "held.\"up\"");
+        // Until 0ms: never true.
+        let r = run(
+            "from_ms = 0\nuntil_ms = 0\n",
+            "[expect]\nheld = [\"up\"]\nseen = [\"blip\"]\n",
+        );
+        assert!(!r.passed);
+        let failed = r.failed_checks();
+        assert!(failed.contains("seen.\"blip\""), "{failed:?}");
+        assert!(failed.contains("held.\"up\""), "{failed:?}");
+        // Demanded but undecided: the run is undecided, not failed.
+        let r = run(
+            "from_ms = 100\n",
+            "[expect]\nheld = [\"up\"]\n\n[[faults]]\nat = \"1s\"\naction = \"crash\"\ntarget = \"n2\"\n",
+        );
+        assert_eq!(
+            r.outcome,
+            crate::report::RunOutcome::Undecided,
+            "{}",
+            r.render()
+        );
+        assert_eq!(r.undecided.len(), 1);
+        assert!(
+            r.undecided[0]
+                .explain()
+                .starts_with("held.\"up\": a fault was still in force"),
+            "{}",
+            r.undecided[0].explain()
+        );
+        // An eventually expected violated that held fails the run.
+        let r = run("from_ms = 100\n", "[expect]\nviolated = [\"up\"]\n");
+        assert!(!r.passed);
+        assert!(r.failed_checks().contains("violated.\"up\""));
+    }
+
+    #[test]
+    fn a_node_reporting_an_undeclared_role_violates_declared_roles_and_keeps_its_trace() {
+        let c = catalog();
+        let s = c
+            .parse(
+                "window.toml",
+                &source("role = \"other\"\nfrom_ms = 100\n", ""),
+            )
+            .unwrap();
+        let out = c.run(&s, 1, TraceMode::Record).unwrap();
+        // Once per node and role, not at every step.
+        let v: Vec<_> = out.violations.iter().map(|(_, v)| v).collect();
+        assert_eq!(v.len(), 3, "{v:?}");
+        assert_eq!(v[0].invariant, "declared-roles");
+        assert_eq!(
+            v[0].detail,
+            "node 1 reports role \"leeder\", which protocol \"window\" does not declare in Spec::ROLES [\"server\"] \
+             (add it there: fault targets and the TUI rely on that list)"
+        );
+        let trace = out.trace.as_ref().expect("recorded");
+        assert!(trace.iter().any(|r| matches!(
+            r.event,
+            crate::trace::TraceEvent::Violation {
+                invariant: "declared-roles",
+                ..
+            }
+        )));
+        let report = Report::build(&s, &out);
+        assert!(!report.passed);
+        assert_eq!(report.failures(), ["declared-roles violated"]);
+        let text = report.render();
+        assert!(text.contains("[!!] declared-roles"), "{text}");
+        assert!(
+            text.contains("replay       chaoslab run window.toml --seed 1"),
+            "{text}"
+        );
+        // A scenario may expect it.
+        let s = c
+            .parse(
+                "window.toml",
+                &source(
+                    "role = \"other\"\nfrom_ms = 100\n",
+                    "[expect]\nviolated = [\"declared-roles\"]\n",
+                ),
+            )
+            .unwrap();
+        let report = Report::build(&s, &c.run(&s, 1, TraceMode::Off).unwrap());
+        assert!(report.passed, "{}", report.render());
+    }
+
+    #[test]
+    fn expect_names_are_checked_against_the_properties_and_their_kinds() {
+        let c = catalog();
+        let err = |expect: &str| {
+            c.parse("window.toml", &source("", &format!("[expect]\n{expect}\n")))
+                .unwrap_err()
+        };
+        let e = err("seen = [\"blip\", \"blop\"]");
+        assert_eq!(e.line, 13, "{e}");
+        assert_eq!(e.column, 17, "{e}");
+        assert_eq!(
+            e.message,
+            "[expect] seen: protocol \"window\" has no property \"blop\"; its sometimes properties are \"blip\""
+        );
+        let e = err("held = [\"calm\"]");
+        assert_eq!(
+            e.message,
+            "[expect] held: \"calm\" is an always property of protocol \"window\", which held does not take (name it in violated = [...]); its eventually properties are \"up\""
+        );
+        let e = err("violated = [\"blip\"]");
+        assert!(e.message.contains("(name it in seen = [...])"), "{e}");
+        assert!(
+            e.message.ends_with(
+                "its always or eventually properties are \"calm\", \"up\", \"declared-roles\""
+            ),
+            "{e}"
+        );
+        // declared-roles may be expected violated.
+        c.parse(
+            "window.toml",
+            &source("", "[expect]\nviolated = [\"declared-roles\"]\n"),
+        )
+        .unwrap();
+    }
+}
