@@ -1,6 +1,8 @@
 //! How a protocol plugs into the kernel: it builds its nodes (servers and
-//! clients) and checks its global invariants as the run goes.
+//! clients), checks its global invariants as the run goes, and reports its
+//! figures.
 
+use crate::metric::Metric;
 use crate::node::{Cluster, Disk, Node, NodeId};
 use crate::time::Nanos;
 
@@ -47,8 +49,14 @@ pub trait Protocol {
         None
     }
 
-    /// Protocol-specific figures for the report, as (name, value) lines.
-    fn summary(&self, _nodes: &NodeTable<Self::Node>) -> Vec<(String, String)> {
-        Vec::new()
-    }
+    /// Follows the run for the protocol's figures after node `stepped` ran a
+    /// handler (after [`Protocol::check`], every step): load per second, the
+    /// counters of a node before it crashes. Apart from the invariants, and
+    /// never drawing randomness, so figures cannot change a run.
+    fn observe(&mut self, _now: Nanos, _stepped: NodeId, _nodes: &NodeTable<Self::Node>) {}
+
+    /// The protocol's figures at the end of the run, typed (see
+    /// [`crate::metric`]), in the order the report prints them. Each is
+    /// declared, by name and unit, in the protocol's `Spec::METRICS`.
+    fn metrics(&self, _nodes: &NodeTable<Self::Node>, _out: &mut Vec<Metric>) {}
 }

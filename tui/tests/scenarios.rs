@@ -115,9 +115,10 @@ fn the_trace_of_a_run_is_identical_record_for_record() {
     assert_eq!(a, b);
 }
 
-/// `[expect.measure]` names are checked against `nodes::measures` when a
-/// scenario is parsed; every figure a bundled scenario's report prints must be
-/// on that list, or a scenario bounding it would be refused.
+/// `[expect.measure]` names and bounds are checked against `nodes::metrics`
+/// when a scenario is parsed; every figure a bundled scenario's report prints
+/// must be on that list with the unit it reports (or no value), or a scenario
+/// bounding it would be refused or judged in the wrong unit.
 #[test]
 fn every_figure_a_report_prints_is_a_known_measure() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
@@ -135,13 +136,21 @@ fn every_figure_a_report_prints_is_a_known_measure() {
             }
             let s = load(&p.canonicalize().unwrap());
             let out = nodes::run(&s, s.meta.seed, TraceMode::Off).unwrap();
-            let valid = nodes::measures(&s.protocol);
-            for (name, _) in &out.summary {
+            let declared = nodes::metrics(&s.protocol);
+            for m in &out.metrics {
+                let figure = sim::metric::declared(&m.name, declared).unwrap_or_else(|| {
+                    panic!(
+                        "{}: the report prints figure {:?}, which nodes::metrics(\"{}\") lacks",
+                        s.file, m.name, s.protocol
+                    )
+                });
                 assert!(
-                    sim::scenario::measure_known(name, valid, &[]),
-                    "{}: the report prints figure {name:?}, which nodes::measures(\"{}\") lacks",
+                    m.value.unit().is_none_or(|u| u == figure.unit),
+                    "{}: figure {:?} is declared {} but reported as {:?}",
                     s.file,
-                    s.protocol
+                    m.name,
+                    figure.unit.article(),
+                    m.value
                 );
             }
             seen += 1;

@@ -510,7 +510,7 @@ fn a_reissued_token_breaks_token_monotonicity_across_a_restart() {
 // ----- the node enum -----
 
 #[test]
-fn each_node_reports_its_role_and_the_summary_names_every_measure() {
+fn each_node_reports_its_role_and_the_metrics_are_the_declared_ones() {
     let p = service();
     let (c, disk) = (cluster(), Disk::default());
     let nodes: Vec<Option<LockNode>> = (0..4)
@@ -518,6 +518,9 @@ fn each_node_reports_its_role_and_the_summary_names_every_measure() {
         .collect();
     let roles: Vec<&str> = nodes.iter().flatten().map(|n| n.role()).collect();
     assert_eq!(roles, ["lock-server", "storage", "client", "client"]);
-    let names: Vec<String> = p.summary(&nodes).into_iter().map(|(n, _)| n).collect();
-    assert_eq!(names, MEASURES);
+    let mut metrics = Vec::new();
+    p.metrics(&nodes, &mut metrics);
+    let reported: Vec<(&str, _)> = metrics.iter().map(|m| (m.name.as_str(), m.value.unit())).collect();
+    let declared: Vec<(&str, _)> = METRICS.iter().map(|f| (f.name, Some(f.unit))).collect();
+    assert_eq!(reported, declared);
 }

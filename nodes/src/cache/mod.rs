@@ -87,6 +87,7 @@ use std::sync::Arc;
 
 use invariants::Meter;
 use sim::client::ClientConfig;
+use sim::metric::Metric;
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{NodeTable, Protocol, Violation};
 use sim::time::Nanos;
@@ -166,7 +167,7 @@ impl Protocol for Cache {
         self.watch(now, stepped, nodes, out);
     }
 
-    fn summary(&self, nodes: &NodeTable<CacheNode>) -> Vec<(String, String)> {
-        self.report(nodes)
+    fn metrics(&self, nodes: &NodeTable<CacheNode>, out: &mut Vec<Metric>) {
+        self.report(nodes, out)
     }
 }

@@ -61,6 +61,7 @@ pub use params::{Params, ReadMode, MIN_HEARTBEAT};
 pub use server::{Progress, Role, Server};
 
 use sim::client::{ClientConfig, RetryPolicy};
+use sim::metric::Metric;
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{NodeTable, Protocol, Violation};
 use sim::time::{ms, Nanos};
@@ -141,29 +142,16 @@ impl Protocol for Raft {
         self.checker.check(stepped, nodes, out);
     }
 
-    fn summary(&self, nodes: &NodeTable<RaftNode>) -> Vec<(String, String)> {
-        let live: Vec<&Server> = nodes
-            .iter()
-            .flatten()
-            .filter_map(RaftNode::as_server)
-            .collect();
-        let commit = live.iter().map(|s| s.commit_index()).max().unwrap_or(0);
-        let applied_min = live.iter().map(|s| s.applied_index()).min().unwrap_or(0);
-        let applied_max = live.iter().map(|s| s.applied_index()).max().unwrap_or(0);
-        vec![
-            (
-                "leaders elected".into(),
-                self.checker.leaders_elected().to_string(),
-            ),
-            (
-                "highest term with a leader".into(),
-                self.checker.highest_term().to_string(),
-            ),
-            ("highest commit index".into(), commit.to_string()),
-            (
-                "applied, live servers".into(),
-                format!("{applied_min}..{applied_max} ({} live)", live.len()),
-            ),
-        ]
+    fn metrics(&self, nodes: &NodeTable<RaftNode>, out: &mut Vec<Metric>) {
+        let live: Vec<&Server> = nodes.iter().flatten().filter_map(RaftNode::as_server).collect();
+        let applied = |f: fn(u64, u64) -> u64| live.iter().map(|s| s.applied_index()).reduce(f);
+        let (min, max) = (applied(u64::min), applied(u64::max));
+        out.extend([
+            Metric::count("leaders elected", self.checker.leaders_elected() as u64),
+            Metric::count("highest term with a leader", self.checker.highest_term()),
+            Metric::count("highest commit index", live.iter().map(|s| s.commit_index()).max().unwrap_or(0)),
+            Metric::count("applied, live servers", min.unwrap_or(0))
+                .note(format!("..{} ({} live)", max.unwrap_or(0), live.len())),
+        ]);
     }
 }

@@ -64,6 +64,7 @@ pub use server::{Role, Server};
 use std::sync::Arc;
 
 use sim::client::ClientConfig;
+use sim::metric::Metric;
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{NodeTable, Protocol, Violation};
 use sim::time::Nanos;
@@ -140,7 +141,7 @@ impl Protocol for Replication {
         self.checker.check(now, stepped, nodes, out);
     }
 
-    fn summary(&self, nodes: &NodeTable<ReplNode>) -> Vec<(String, String)> {
-        summary::summary(&self.params, &self.checker, nodes)
+    fn metrics(&self, nodes: &NodeTable<ReplNode>, out: &mut Vec<Metric>) {
+        summary::metrics(&self.params, &self.checker, nodes, out)
     }
 }

@@ -235,6 +235,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             self.violation(v);
         }
         self.scratch_violations = found;
+        self.protocol.observe(self.now, NodeId(i), &self.nodes);
     }
 
     fn violation(&mut self, v: Violation) {

@@ -3,6 +3,7 @@
 use super::{Consistency, Expectation, Report, Share};
 use crate::check::Verdict;
 use crate::kernel::RunOutput;
+use crate::metric::{Bound, Metric, Unit};
 use crate::scenario::{parse_pacelc, Fraction, Scenario};
 use crate::time::{fmt_duration, Nanos};
 
@@ -237,7 +238,7 @@ impl Report {
             }
         }
         for (name, bound) in &x.measure {
-            v.push(judge_measure(name, bound, &self.protocol_summary));
+            v.push(judge_measure(name, bound, &self.metrics));
         }
         if let Some(after) = x.all_clients_ok_after {
             let missing: Vec<String> = ok_after
@@ -262,65 +263,47 @@ impl Report {
     }
 }
 
-/// The leading number of a protocol figure ("463 committed, ..." -> 463), or
-/// its leading duration in nanoseconds ("5.051s" -> 5.051e9).
-fn leading_value(text: &str) -> Option<(f64, bool)> {
-    let first = text.split_whitespace().next()?.trim_end_matches([',', ';']);
-    if let Ok(n) = first.parse::<f64>() {
-        return Some((n, false));
-    }
-    crate::time::parse_duration(first)
-        .ok()
-        .map(|ns| (ns as f64, true))
-}
-
+/// `[expect.measure."NAME"]`: the figure's typed value against the bounds,
+/// each bound read in the figure's unit (a duration bounds a duration, a
+/// share a ratio, a number a count, rate or number).
 fn judge_measure(
     name: &str,
     bound: &crate::scenario::MeasureBound,
-    summary: &[(String, String)],
+    metrics: &[Metric],
 ) -> Expectation {
-    let shown = |v: f64, duration: bool| {
-        if duration {
-            fmt_duration(v as Nanos)
-        } else {
-            format!("{v}")
-        }
-    };
-    let mut expected = Vec::new();
-    for (word, b) in [("at least", &bound.min), ("at most", &bound.max)] {
-        if let Some(b) = b {
-            let (v, d) = b.get_ref().value().expect("checked when parsed");
-            expected.push(format!("{word} {}", shown(v, d)));
-        }
-    }
-    let expected = expected.join(" and ");
+    let found = metrics.iter().find(|m| m.name == name);
+    let unit = found.and_then(|m| m.value.unit());
+    let bounds: Vec<(&str, Bound)> = [("at least", &bound.min), ("at most", &bound.max)]
+        .into_iter()
+        .filter_map(|(word, b)| Some((word, b.as_ref()?.get_ref().value().expect("checked when parsed"))))
+        .collect();
+    let expected = bounds
+        .iter()
+        .map(|(word, b)| format!("{word} {}", b.show(unit.unwrap_or(Unit::Number))))
+        .collect::<Vec<_>>()
+        .join(" and ");
     let measure = |actual: String, held: bool| {
         let (key, what) = (format!("measure.\"{name}\""), format!("measure \"{name}\""));
         Expectation::decided(key, what, expected.clone(), actual, held)
     };
-    let Some((_, text)) = summary.iter().find(|(k, _)| k == name) else {
-        let names: Vec<&str> = summary.iter().map(|(k, _)| k.as_str()).collect();
+    let Some(m) = found else {
+        let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
         let actual = format!(
-            "this protocol reports no such figure; it reports: {}",
+            "this protocol reports no such figure in this run; it reports: {}",
             names.join(", ")
         );
         return measure(actual, false);
     };
-    let Some((actual, is_duration)) = leading_value(text) else {
-        let actual = format!("`{text}` does not start with a number or a duration");
+    let (Some(unit), Some(actual)) = (unit, m.value.scalar()) else {
+        let actual = format!("no value to compare: `{}`", m.shown());
         return measure(actual, false);
     };
     let mut held = true;
-    for (b, is_min) in [(&bound.min, true), (&bound.max, false)] {
-        if let Some(b) = b {
-            let (v, d) = b.get_ref().value().expect("checked when parsed");
-            if d != is_duration {
-                let actual =
-                    format!("`{text}`: compare a duration with a duration, a number with a number");
-                return measure(actual, false);
-            }
-            held &= if is_min { actual >= v } else { actual <= v };
+    for (word, b) in &bounds {
+        match b.against(unit) {
+            Ok(v) => held &= if *word == "at least" { actual >= v } else { actual <= v },
+            Err(e) => return measure(e, false),
         }
     }
-    measure(shown(actual, is_duration), held)
+    measure(m.value.show(m.decimals), held)
 }

@@ -85,8 +85,8 @@ impl Report {
         for e in &self.pacelc.evidence {
             let _ = writeln!(o, "             {e}");
         }
-        for (k, v) in &self.protocol_summary {
-            let _ = writeln!(o, "{:<12} {v}", k);
+        for m in &self.metrics {
+            let _ = writeln!(o, "{m}");
         }
         if !self.invariants.is_empty() {
             let _ = writeln!(o, "invariants");
