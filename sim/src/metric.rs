@@ -58,8 +58,8 @@ impl Unit {
             }
             Unit::Rate => "a number of events per second, e.g. `max = 150`",
             Unit::Number => "a number, e.g. `max = 1.5`",
-            Unit::Series => "nothing: a time series is not bounded as a whole",
-            Unit::Text => "nothing: it is a setting, not a figure",
+            Unit::Series => "nothing (a time series is not bounded as a whole)",
+            Unit::Text => "nothing (a setting in words is printed, never bounded)",
         }
     }
 }
@@ -394,6 +394,10 @@ impl Bound {
             )
         };
         match (unit, self) {
+            (Unit::Series, _) => {
+                Err("a time series is not bounded as a whole; bound one of the single figures".into())
+            }
+            (Unit::Text, _) => Err("a setting in words is printed, never bounded".into()),
             (Unit::Count | Unit::Number | Unit::Rate, Bound::Number(n)) => Ok(n),
             (Unit::Duration, Bound::Duration(d)) => Ok(d as f64),
             (Unit::Ratio, Bound::Share(s)) => Ok(s),

@@ -226,9 +226,9 @@ impl BoundValue {
             BoundValue::Text(t) if t.trim_end().ends_with('%') => Fraction::Percent(t.clone())
                 .value()
                 .map(Bound::Share),
-            BoundValue::Text(t) => parse_duration(t).map(Bound::Duration).map_err(|_| {
+            BoundValue::Text(t) => parse_duration(t).map(Bound::Duration).map_err(|e| {
                 format!(
-                    "\"{t}\" is neither a duration (e.g. \"500ms\") nor a percentage (e.g. \"30%\"); a count or a number is bounded by a bare number (e.g. 12)"
+                    "{e}; write a duration (e.g. \"500ms\") or a percentage (e.g. \"30%\"), or a bare number (e.g. 12) for a count, rate or number"
                 )
             }),
         }
