@@ -294,16 +294,127 @@ fn judge_measure(
         );
         return measure(actual, false);
     };
-    let (Some(unit), Some(actual)) = (unit, m.value.scalar()) else {
+    // Each bound in the figure's unit, or why it cannot bound it.
+    let mut limits = Vec::new();
+    for (word, b) in &bounds {
+        match unit.map(|u| b.against(u)) {
+            Some(Err(e)) => return measure(e, false),
+            Some(Ok(v)) => limits.push((*word, v)),
+            None => {}
+        }
+    }
+    let Some(actual) = m.value.scalar() else {
         let actual = format!("no value to compare: `{}`", m.shown());
         return measure(actual, false);
     };
-    let mut held = true;
-    for (word, b) in &bounds {
-        match b.against(unit) {
-            Ok(v) => held &= if *word == "at least" { actual >= v } else { actual <= v },
-            Err(e) => return measure(e, false),
-        }
-    }
+    let held = (limits.iter()).all(|(word, v)| if *word == "at least" { actual >= *v } else { actual <= *v });
     measure(m.value.show(m.decimals), held)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::judge_measure;
+    use crate::metric::{Metric, Unit};
+    use crate::scenario::MeasureBound;
+    use crate::time::ms;
+
+    fn bound(toml: &str) -> MeasureBound {
+        toml::from_str(toml).unwrap()
+    }
+
+    /// (held, expected, actual) of `[expect.measure."NAME"]` written as `toml`.
+    fn judge(name: &str, toml: &str, metrics: &[Metric]) -> (bool, String, String) {
+        let e = judge_measure(name, &bound(toml), metrics);
+        assert_eq!(e.key, format!("measure.\"{name}\""));
+        (e.held, e.expected, e.actual)
+    }
+
+    fn figures() -> Vec<Metric> {
+        vec![
+            Metric::count("leaders elected", 2).note("(x)"),
+            Metric::duration("db latency max", ms(12)),
+            Metric::ratio_of("hit ratio", 554, 1000).note("of 1000 reads"),
+            Metric::rate("db requests/s peak", 180.0).decimals(0),
+            Metric::number("key balance max/mean", 1.123),
+            Metric::series("locks by second", Unit::Count, vec![(0, 1.0)]),
+            Metric::text("bank", "saga"),
+            Metric::none("failover time (RTO)", "none (no failover)"),
+        ]
+    }
+
+    #[test]
+    fn a_count_is_bounded_by_a_number() {
+        let m = figures();
+        let held = judge("leaders elected", "min = 2\nmax = 2", &m);
+        assert_eq!(held, (true, "at least 2 and at most 2".into(), "2".into()));
+        let not = judge("leaders elected", "max = 1", &m);
+        assert_eq!(not, (false, "at most 1".into(), "2".into()));
+        let (held, _, actual) = judge("leaders elected", "max = \"1s\"", &m);
+        assert!(!held);
+        assert_eq!(
+            actual,
+            "a duration cannot bound a count; bound it by a number, e.g. `max = 12`"
+        );
+    }
+
+    #[test]
+    fn a_duration_is_bounded_by_a_duration() {
+        let m = figures();
+        let held = judge("db latency max", "max = \"25ms\"", &m);
+        assert_eq!(held, (true, "at most 25ms".into(), "12ms".into()));
+        let (held, _, _) = judge("db latency max", "min = \"12.5ms\"", &m);
+        assert!(!held);
+        let (held, _, actual) = judge("db latency max", "max = 25", &m);
+        assert!(!held);
+        assert!(actual.starts_with("a number cannot bound a duration"), "{actual}");
+    }
+
+    #[test]
+    fn a_ratio_is_bounded_by_a_share_or_a_percentage() {
+        let m = figures();
+        let held = judge("hit ratio", "min = \"50%\"\nmax = 0.6", &m);
+        assert_eq!(
+            held,
+            (
+                true,
+                "at least 50 percent and at most 60 percent".into(),
+                "55.4 percent".into()
+            )
+        );
+        let (held, _, _) = judge("hit ratio", "max = \"55%\"", &m);
+        assert!(!held);
+        let (held, _, actual) = judge("hit ratio", "min = 50", &m);
+        assert!(!held);
+        assert!(actual.contains("write \"50%\""), "{actual}");
+    }
+
+    #[test]
+    fn a_rate_and_a_number_are_bounded_by_numbers() {
+        let m = figures();
+        assert_eq!(
+            judge("db requests/s peak", "max = 200", &m),
+            (true, "at most 200".into(), "180".into())
+        );
+        assert!(!judge("db requests/s peak", "max = 179.5", &m).0);
+        assert!(!judge("db requests/s peak", "max = \"1s\"", &m).0);
+        assert_eq!(
+            judge("key balance max/mean", "max = 1.2", &m),
+            (true, "at most 1.2".into(), "1.12".into())
+        );
+        assert!(!judge("key balance max/mean", "min = 1.2", &m).0);
+    }
+
+    #[test]
+    fn a_series_a_setting_or_a_missing_value_is_never_held() {
+        let m = figures();
+        let (held, _, actual) = judge("locks by second", "max = 3", &m);
+        assert!(!held && actual.contains("time series"), "{actual}");
+        let (held, _, actual) = judge("bank", "max = 3", &m);
+        assert!(!held && actual.contains("never bounded"), "{actual}");
+        let (held, _, actual) = judge("failover time (RTO)", "max = \"1s\"", &m);
+        assert!(!held);
+        assert_eq!(actual, "no value to compare: `none (no failover)`");
+        let (held, _, actual) = judge("leaders electid", "max = 3", &m);
+        assert!(!held && actual.contains("reports no such figure"), "{actual}");
+    }
 }
