@@ -65,6 +65,7 @@
 mod client;
 mod db;
 mod invariants;
+mod meter;
 mod msg;
 mod node;
 mod params;
@@ -85,7 +86,7 @@ pub use store::{Entry, Eviction, Lookup, Store};
 
 use std::sync::Arc;
 
-use invariants::Meter;
+use meter::Meter;
 use sim::client::ClientConfig;
 use sim::metric::Metric;
 use sim::node::{Cluster, Disk, NodeId};
@@ -165,6 +166,10 @@ impl Protocol for Cache {
         out: &mut Vec<Violation>,
     ) {
         self.watch(now, stepped, nodes, out);
+    }
+
+    fn observe(&mut self, now: Nanos, stepped: NodeId, nodes: &NodeTable<CacheNode>) {
+        self.meter(now, stepped, nodes);
     }
 
     fn metrics(&self, nodes: &NodeTable<CacheNode>, out: &mut Vec<Metric>) {
