@@ -35,10 +35,7 @@ impl Spec for single::Single {
     type Params = single::Params;
     const PARAMS_READ_PROTOCOL: bool = true;
     const ROLES: &'static [&'static str] = single::ROLES;
-    const METRICS: &'static [Figure] = &[
-        Figure::text("writes"),
-        Figure::count("retries"),
-    ];
+    const METRICS: &'static [Figure] = &[Figure::text("writes"), Figure::count("retries")];
 
     fn new(params: single::Params, s: &Scenario) -> Result<Self, ParamError> {
         if s.servers() != 1 {

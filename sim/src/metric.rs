@@ -456,7 +456,10 @@ mod tests {
         assert_eq!(Metric::rate("r", 1090.0).decimals(0).shown(), "1090");
         assert_eq!(Metric::rate("r", 0.5).shown(), "0.5");
         assert_eq!(Metric::number("balance", 1.123).shown(), "1.12");
-        assert_eq!(Metric::text("bank", "orchestrated saga").to_string(), "bank         orchestrated saga");
+        assert_eq!(
+            Metric::text("bank", "orchestrated saga").to_string(),
+            "bank         orchestrated saga"
+        );
         assert_eq!(
             Metric::none("failover time (RTO)", "none (no failover)").shown(),
             "none (no failover)"
@@ -488,7 +491,8 @@ mod tests {
 
     #[test]
     fn a_series_prints_its_lead_then_its_first_sixty_values() {
-        let short = Metric::series("s", Unit::Rate, vec![(0, 1.0), (secs(1), 0.0)]).lead("from 0s:");
+        let short =
+            Metric::series("s", Unit::Rate, vec![(0, 1.0), (secs(1), 0.0)]).lead("from 0s:");
         assert_eq!(short.shown(), "from 0s: 1 0");
         let long = Metric::series(
             "s",
@@ -520,7 +524,11 @@ mod tests {
             serde_json::json!({"name": "peak", "unit": "rate", "value": 150.0})
         );
         assert_eq!(
-            j(&Metric::series("locks", Unit::Count, vec![(0, 1.0), (secs(1), 2.0)])),
+            j(&Metric::series(
+                "locks",
+                Unit::Count,
+                vec![(0, 1.0), (secs(1), 2.0)]
+            )),
             serde_json::json!({"name": "locks", "unit": "series",
                 "value": {"of": "count", "points": [[0, 1.0], [1_000_000_000, 2.0]]}})
         );

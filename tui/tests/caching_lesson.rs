@@ -168,7 +168,11 @@ fn the_herd_table_and_counts_are_the_seed_1_figures() {
         };
         if let Some(q) = quoted {
             // The count the lesson quotes is in the figure's words.
-            assert!(f.note("stampede").contains(q), "{name}: {}", f.note("stampede"));
+            assert!(
+                f.note("stampede").contains(q),
+                "{name}: {}",
+                f.note("stampede")
+            );
         }
     }
     println!("{table}");

@@ -192,7 +192,6 @@ fn a_changed_figure_in_a_quote_is_caught() {
     assert!(!report.lines().any(|l| l.trim() == altered.as_str()));
 }
 
-
 /// docs/quorum.md section 9 states what the same run does with the bug off
 /// and with anti-entropy on; the figures it names are these runs'.
 #[test]
@@ -212,10 +211,18 @@ fn hints_alone_leave_keys_apart_and_anti_entropy_brings_them_together() {
         "hint_never_delivered = false",
     ));
     let f = Figures::of(&off);
-    assert!(f.note("repair").contains("20 hints handed back"), "{}", f.note("repair"));
+    assert!(
+        f.note("repair").contains("20 hints handed back"),
+        "{}",
+        f.note("repair")
+    );
     let apart = "replicas disagreeing at the end";
     assert_eq!(f.count(apart), 3);
-    assert!(f.note(apart).ends_with("0 hint(s) still held"), "{}", f.note(apart));
+    assert!(
+        f.note(apart).ends_with("0 hint(s) still held"),
+        "{}",
+        f.note(apart)
+    );
     assert!(flat.contains("the hints go home (20 handed back, none left), yet 3 keys still differ"));
 
     let ae = run(&text.replace(
@@ -224,12 +231,17 @@ fn hints_alone_leave_keys_apart_and_anti_entropy_brings_them_together() {
     ));
     let f = Figures::of(&ae);
     assert!(
-        f.note("repair").contains("12 keys repaired by anti-entropy"),
+        f.note("repair")
+            .contains("12 keys repaired by anti-entropy"),
         "{}",
         f.note("repair")
     );
     assert_eq!(f.count(apart), 0);
-    assert!(f.note(apart).contains("21 hint(s) still held"), "{}", f.note(apart));
+    assert!(
+        f.note(apart).contains("21 hint(s) still held"),
+        "{}",
+        f.note(apart)
+    );
     assert!(flat.contains("(12 keys repaired by anti-entropy, 0 keys differ)"));
     assert!(flat.contains("still sit on 21 undelivered hints"));
     assert!(

@@ -170,7 +170,12 @@ fn run_json_carries_every_figure_typed() {
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let metrics = json["metrics"].as_array().expect("`metrics` is a list");
     let get = |name: &str| {
@@ -184,7 +189,10 @@ fn run_json_carries_every_figure_typed() {
     assert!(latency["value"].is_u64(), "{latency}");
     let hit = get("hit ratio");
     assert_eq!(hit["unit"], "ratio");
-    assert!((0.0..=1.0).contains(&hit["value"].as_f64().unwrap()), "{hit}");
+    assert!(
+        (0.0..=1.0).contains(&hit["value"].as_f64().unwrap()),
+        "{hit}"
+    );
     assert_eq!(get("db requests/s peak")["unit"], "rate");
     assert_eq!(get("entries")["unit"], "count");
     assert_eq!(get("cache")["unit"], "text");
@@ -195,7 +203,13 @@ fn run_json_carries_every_figure_typed() {
     assert_eq!(points.len(), 20);
     assert_eq!(points[5], serde_json::json!([5_000_000_000u64, 260.0]));
     // The same figures, in the same order, as the report in-process.
-    let s = load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file).canonicalize().unwrap());
+    let s = load(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(file)
+            .canonicalize()
+            .unwrap(),
+    );
     let report = run(&s, s.meta.seed);
     let typed: Vec<sim::metric::Metric> = serde_json::from_value(json["metrics"].clone()).unwrap();
     let names = |ms: &[sim::metric::Metric]| ms.iter().map(|m| m.name.clone()).collect::<Vec<_>>();

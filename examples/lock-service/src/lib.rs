@@ -196,9 +196,14 @@ impl Protocol for LockService {
         let storage = node(STORAGE).and_then(LockNode::as_storage);
         let (p, fencing) = (&self.params, if self.params.fencing { "on" } else { "off" });
         let (lease, work) = (fmt_duration(p.lease_duration), fmt_duration(p.work_time));
-        out.push(Metric::text("lock", format!("lease {lease}, work {work}, fencing {fencing}")));
+        out.push(Metric::text(
+            "lock",
+            format!("lease {lease}, work {work}, fencing {fencing}"),
+        ));
         if let Some(s) = server {
-            out.push(Metric::count("tokens granted", s.last_token()).note("(the last token handed out)"));
+            out.push(
+                Metric::count("tokens granted", s.last_token()).note("(the last token handed out)"),
+            );
             let since = "(since the lock server's last start)";
             out.push(Metric::count("leases expired", s.expired).note(since));
         }

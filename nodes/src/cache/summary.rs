@@ -127,10 +127,12 @@ impl Cache {
                     _ => 0,
                 })
                 .sum();
-            out.push(Metric::count("dirty entries", live_dirty as u64).note(format!(
-                "not yet flushed at the end (peak {}); {} flush batches wrote {} entries",
-                m.dirty_peak, total.flushes, total.flushed
-            )));
+            out.push(
+                Metric::count("dirty entries", live_dirty as u64).note(format!(
+                    "not yet flushed at the end (peak {}); {} flush batches wrote {} entries",
+                    m.dirty_peak, total.flushes, total.flushed
+                )),
+            );
             out.push(
                 Metric::count("dirty entries lost in crashes", m.dirty_lost).note(format!(
                     "(in {} cache crash{})",
@@ -185,8 +187,7 @@ impl Cache {
             })
             .collect();
         out.push(
-            Metric::series("db requests per second over time", Unit::Rate, points)
-                .lead("from 0s:"),
+            Metric::series("db requests per second over time", Unit::Rate, points).lead("from 0s:"),
         );
         match &nodes[DB.index()] {
             Some(CacheNode::Database(d)) => {
@@ -326,14 +327,14 @@ impl Cache {
                     all[((q * all.len() as f64).ceil() as usize).clamp(1, all.len()) - 1]
                 }
             };
-            out.push(Metric::duration(format!("{what} latency p99"), at(0.99)).note(
-                format!(
+            out.push(
+                Metric::duration(format!("{what} latency p99"), at(0.99)).note(format!(
                     "(p50 {}, max {}; {} ok {what}s)",
                     fmt_duration(at(0.5)),
                     fmt_duration(all.last().copied().unwrap_or(0)),
                     all.len()
-                ),
-            ));
+                )),
+            );
         }
         if p.l1_capacity > 0 {
             out.push(Metric::ratio_of("L1 hit ratio", l1, reads).note(format!("of {reads} reads")));

@@ -99,8 +99,11 @@ impl Quorum {
                 ),
             ));
             out.push(
-                Metric::new(format!("keys moved by hash mod nodes{suffix}"), share(mv.mod_moved))
-                    .note("of the same keys would change owner under hash(key) % nodes"),
+                Metric::new(
+                    format!("keys moved by hash mod nodes{suffix}"),
+                    share(mv.mod_moved),
+                )
+                .note("of the same keys would change owner under hash(key) % nodes"),
             );
         }
         // Load in this run, from the servers' own counters.
@@ -123,15 +126,15 @@ impl Quorum {
                 .map(|(i, _)| format!("n{}", i + 1))
                 .unwrap_or_default();
             let balance = if mean > 0.0 { max as f64 / mean } else { 0.0 };
-            out.push(Metric::number("requests per replica max/mean", balance).note(
-                format!(
+            out.push(
+                Metric::number("requests per replica max/mean", balance).note(format!(
                     "(max {max}, mean {mean:.0}, busiest {busiest}); per node: {}",
                     reqs.iter()
                         .map(u64::to_string)
                         .collect::<Vec<_>>()
                         .join(" ")
-                ),
-            ));
+                )),
+            );
             let mut per_key: BTreeMap<&str, u64> = BTreeMap::new();
             for (_, s) in &servers {
                 for (k, c) in &s.stats().per_key {
@@ -146,16 +149,16 @@ impl Quorum {
                 let ring = self.timeline.epochs[self.timeline.epochs.len() - 1]
                     .1
                     .clone();
-                out.push(Metric::ratio_of("hottest key share", *c, total.max(1)).note(
-                    format!(
+                out.push(
+                    Metric::ratio_of("hottest key share", *c, total.max(1)).note(format!(
                         "of requests: {k} ({c} of {total}), all on replicas {}",
                         ring.preference_list(k, p.n)
                             .iter()
                             .map(|n| format!("n{}", n.0 + 1))
                             .collect::<Vec<_>>()
                             .join(" ")
-                    ),
-                ));
+                    )),
+                );
             }
             // The same requests placed on rings with other vnode counts: each
             // request is counted once on each of its key's N replicas.
@@ -195,13 +198,13 @@ impl Quorum {
             let sum = |f: fn(&server::Stats) -> u64| {
                 servers.iter().map(|(_, s)| f(s.stats())).sum::<u64>()
             };
-            out.push(Metric::count("coordinator", sum(|s| s.coordinated)).note(
-                format!(
+            out.push(
+                Metric::count("coordinator", sum(|s| s.coordinated)).note(format!(
                     "requests, {} answered unavailable, {} sent to stand-ins",
                     sum(|s| s.unavailable),
                     sum(|s| s.stand_in_asks),
-                ),
-            ));
+                )),
+            );
             out.push(Metric::count("repair", sum(|s| s.repairs_sent)).note(
                 format!(
                     "read repairs sent, {} hints stored, {} hints handed back, {} keys repaired by anti-entropy",

@@ -42,13 +42,15 @@ pub(super) fn metrics(p: &Params, c: &Checker, nodes: &NodeTable<ReplNode>, out:
         Metric::count("failovers", c.failovers.len() as u64).note(
             c.failovers
                 .iter()
-                .map(|f| format!(
-                    ", epoch {}: {} -> n{} at {}",
-                    f.epoch,
-                    f.old.map_or("-".into(), |o| format!("n{}", o.0 + 1)),
-                    f.new.0 + 1,
-                    fmt_duration(f.promoted_at)
-                ))
+                .map(|f| {
+                    format!(
+                        ", epoch {}: {} -> n{} at {}",
+                        f.epoch,
+                        f.old.map_or("-".into(), |o| format!("n{}", o.0 + 1)),
+                        f.new.0 + 1,
+                        fmt_duration(f.promoted_at)
+                    )
+                })
                 .collect::<String>(),
         ),
     );
@@ -138,8 +140,7 @@ pub(super) fn metrics(p: &Params, c: &Checker, nodes: &NodeTable<ReplNode>, out:
             .note("reads and writes a primary refused because its lease had run out (fencing)"),
     );
     out.push(
-        Metric::count("writes blocked", timed_out)
-            .note("write attempts got no answer in time"),
+        Metric::count("writes blocked", timed_out).note("write attempts got no answer in time"),
     );
     out.push(Metric::count("reads", sum(|s| s.reads_primary)).note(format!(
             "served by the primary, {} by replicas, {} sent on to the primary by a replica behind, {} attempts refused (retried while the client's retry policy allows)",
@@ -147,11 +148,13 @@ pub(super) fn metrics(p: &Params, c: &Checker, nodes: &NodeTable<ReplNode>, out:
             sum(|s| s.reads_behind),
             sum(|s| s.reads_refused)
     )));
-    out.push(Metric::duration("replication lag max", c.lag_max.0).note(format!(
-        "({} entries; mean {}, sampled every 10ms)",
-        c.lag_max.1,
-        fmt_duration((c.lag_sum.0 / u128::from(c.lag_sum.1.max(1))) as Nanos)
-    )));
+    out.push(
+        Metric::duration("replication lag max", c.lag_max.0).note(format!(
+            "({} entries; mean {}, sampled every 10ms)",
+            c.lag_max.1,
+            fmt_duration((c.lag_sum.0 / u128::from(c.lag_sum.1.max(1))) as Nanos)
+        )),
+    );
     out.push(
         Metric::count("serving primaries at once", c.primaries_max as u64).note(
             "at most (primaries holding a lease, or any primary without fencing; sampled every 10ms)",
@@ -162,8 +165,7 @@ pub(super) fn metrics(p: &Params, c: &Checker, nodes: &NodeTable<ReplNode>, out:
             .note("reads or writes after a newer primary had served (split brain)"),
     );
     out.push(
-        Metric::count("divergent keys", c.divergent_max as u64).note(
-            "at most between two serving primaries' data (keys k0..k63, sampled every 10ms)",
-        ),
+        Metric::count("divergent keys", c.divergent_max as u64)
+            .note("at most between two serving primaries' data (keys k0..k63, sampled every 10ms)"),
     );
 }

@@ -308,19 +308,19 @@ impl Checker {
         let decided = self.commits + self.aborts;
         out.push(Metric::text("bank", mode));
         out.push(Metric::count("transactions", self.commits).note(format!(
-                    "committed, {} aborted ({:.1}% aborts), {:.1} commits/s",
-                    self.aborts,
-                    if decided > 0 {
-                        self.aborts as f64 * 100.0 / decided as f64
-                    } else {
-                        0.0
-                    },
-                    if secs > 0.0 {
-                        self.commits as f64 / secs
-                    } else {
-                        0.0
-                    }
-                )));
+            "committed, {} aborted ({:.1}% aborts), {:.1} commits/s",
+            self.aborts,
+            if decided > 0 {
+                self.aborts as f64 * 100.0 / decided as f64
+            } else {
+                0.0
+            },
+            if secs > 0.0 {
+                self.commits as f64 / secs
+            } else {
+                0.0
+            }
+        )));
         if p.mode == Mode::Saga {
             let comp: u64 = nodes
                 .iter()

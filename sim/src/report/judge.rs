@@ -275,7 +275,12 @@ fn judge_measure(
     let unit = found.and_then(|m| m.value.unit());
     let bounds: Vec<(&str, Bound)> = [("at least", &bound.min), ("at most", &bound.max)]
         .into_iter()
-        .filter_map(|(word, b)| Some((word, b.as_ref()?.get_ref().value().expect("checked when parsed"))))
+        .filter_map(|(word, b)| {
+            Some((
+                word,
+                b.as_ref()?.get_ref().value().expect("checked when parsed"),
+            ))
+        })
         .collect();
     let expected = bounds
         .iter()
@@ -307,7 +312,13 @@ fn judge_measure(
         let actual = format!("no value to compare: `{}`", m.shown());
         return measure(actual, false);
     };
-    let held = (limits.iter()).all(|(word, v)| if *word == "at least" { actual >= *v } else { actual <= *v });
+    let held = (limits.iter()).all(|(word, v)| {
+        if *word == "at least" {
+            actual >= *v
+        } else {
+            actual <= *v
+        }
+    });
     measure(m.value.show(m.decimals), held)
 }
 
@@ -366,7 +377,10 @@ mod tests {
         assert!(!held);
         let (held, _, actual) = judge("db latency max", "max = 25", &m);
         assert!(!held);
-        assert!(actual.starts_with("a number cannot bound a duration"), "{actual}");
+        assert!(
+            actual.starts_with("a number cannot bound a duration"),
+            "{actual}"
+        );
     }
 
     #[test]
@@ -415,6 +429,9 @@ mod tests {
         assert!(!held);
         assert_eq!(actual, "no value to compare: `none (no failover)`");
         let (held, _, actual) = judge("leaders electid", "max = 3", &m);
-        assert!(!held && actual.contains("reports no such figure"), "{actual}");
+        assert!(
+            !held && actual.contains("reports no such figure"),
+            "{actual}"
+        );
     }
 }

@@ -299,7 +299,12 @@ impl Scenario {
                         figure.name,
                         figure.unit.article()
                     );
-                    return Err(ScenarioError::at(&self.file, &self.source, b.span(), message));
+                    return Err(ScenarioError::at(
+                        &self.file,
+                        &self.source,
+                        b.span(),
+                        message,
+                    ));
                 }
             }
         }
