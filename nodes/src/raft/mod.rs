@@ -143,25 +143,18 @@ impl Protocol for Raft {
     }
 
     fn metrics(&self, nodes: &NodeTable<RaftNode>, out: &mut Vec<Metric>) {
-        let live: Vec<&Server> = nodes
-            .iter()
-            .flatten()
-            .filter_map(RaftNode::as_server)
-            .collect();
-        let applied = |f: fn(u64, u64) -> u64| live.iter().map(|s| s.applied_index()).reduce(f);
-        let (min, max) = (applied(u64::min), applied(u64::max));
-        out.extend([
-            Metric::count("leaders elected", self.checker.leaders_elected() as u64),
-            Metric::count("highest term with a leader", self.checker.highest_term()),
-            Metric::count(
-                "highest commit index",
-                live.iter().map(|s| s.commit_index()).max().unwrap_or(0),
-            ),
-            Metric::count("applied, live servers", min.unwrap_or(0)).note(format!(
-                "..{} ({} live)",
-                max.unwrap_or(0),
-                live.len()
-            )),
-        ]);
+        let live = || nodes.iter().flatten().filter_map(RaftNode::as_server);
+        let applied = || live().map(Server::applied_index);
+        let (min, max) = (applied().min().unwrap_or(0), applied().max().unwrap_or(0));
+        let commit = live().map(Server::commit_index).max().unwrap_or(0);
+        let c = &self.checker;
+        out.push(Metric::count("leaders elected", c.leaders_elected() as u64));
+        out.push(Metric::count(
+            "highest term with a leader",
+            c.highest_term(),
+        ));
+        out.push(Metric::count("highest commit index", commit));
+        let range = format!("..{max} ({} live)", live().count());
+        out.push(Metric::count("applied, live servers", min).note(range));
     }
 }

@@ -161,7 +161,7 @@ pub(super) fn metrics(p: &Params, c: &Checker, nodes: &NodeTable<ReplNode>, out:
         ),
     );
     out.push(
-        Metric::count("served by a deposed primary", c.stale_serves as u64)
+        Metric::count("served by a deposed primary", c.stale_serves)
             .note("reads or writes after a newer primary had served (split brain)"),
     );
     out.push(
