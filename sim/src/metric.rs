@@ -361,6 +361,31 @@ pub fn declared<'f>(name: &str, figures: &'f [Figure]) -> Option<&'f Figure> {
     }
 }
 
+/// Checks reported figures against their declaration: each must be declared
+/// (see [`declared`]) with the unit it is reported in (a figure with no value
+/// fits any unit). The error names the first that is not, for a protocol's
+/// own test that keeps `metrics` and `Spec::METRICS` in step.
+pub fn check_declared(metrics: &[Metric], figures: &[Figure]) -> Result<(), String> {
+    for m in metrics {
+        let Some(f) = declared(&m.name, figures) else {
+            let names: Vec<&str> = figures.iter().map(|f| f.name).collect();
+            return Err(format!(
+                "figure {:?} is reported but not declared; the declared ones are {names:?}",
+                m.name
+            ));
+        };
+        if m.value.unit().is_some_and(|u| u != f.unit) {
+            return Err(format!(
+                "figure {:?} is declared {} but reported as {:?}",
+                m.name,
+                f.unit.article(),
+                m.value
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// What an `[expect.measure]` bound is: a number, a duration (`"500ms"`) or
 /// a share (`"30%"`; a number between 0 and 1 bounds a ratio as a share too).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -584,6 +609,22 @@ mod tests {
         assert!(Bound::Share(0.3).against(Unit::Count).is_err());
         assert!(Bound::Number(1.0).against(Unit::Series).is_err());
         assert!(Bound::Number(1.0).against(Unit::Text).is_err());
+    }
+
+    #[test]
+    fn a_figure_must_be_declared_with_the_unit_it_is_reported_in() {
+        let figures = [Figure::count("a"), Figure::duration("b")];
+        assert_eq!(
+            check_declared(
+                &[Metric::count("a", 1), Metric::none("b", "never")],
+                &figures
+            ),
+            Ok(())
+        );
+        let e = check_declared(&[Metric::count("b", 1)], &figures).unwrap_err();
+        assert!(e.contains("declared a duration"), "{e}");
+        let e = check_declared(&[Metric::count("c", 1)], &figures).unwrap_err();
+        assert!(e.contains("not declared"), "{e}");
     }
 
     #[test]

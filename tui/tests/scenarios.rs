@@ -137,21 +137,8 @@ fn every_figure_a_report_prints_is_a_known_measure() {
             let s = load(&p.canonicalize().unwrap());
             let out = nodes::run(&s, s.meta.seed, TraceMode::Off).unwrap();
             let declared = nodes::metrics(&s.protocol);
-            for m in &out.metrics {
-                let figure = sim::metric::declared(&m.name, declared).unwrap_or_else(|| {
-                    panic!(
-                        "{}: the report prints figure {:?}, which nodes::metrics(\"{}\") lacks",
-                        s.file, m.name, s.protocol
-                    )
-                });
-                assert!(
-                    m.value.unit().is_none_or(|u| u == figure.unit),
-                    "{}: figure {:?} is declared {} but reported as {:?}",
-                    s.file,
-                    m.name,
-                    figure.unit.article(),
-                    m.value
-                );
+            if let Err(e) = sim::metric::check_declared(&out.metrics, declared) {
+                panic!("{}: {e} (nodes::metrics(\"{}\"))", s.file, s.protocol);
             }
             seen += 1;
         }

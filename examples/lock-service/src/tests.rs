@@ -520,10 +520,8 @@ fn each_node_reports_its_role_and_the_metrics_are_the_declared_ones() {
     assert_eq!(roles, ["lock-server", "storage", "client", "client"]);
     let mut metrics = Vec::new();
     p.metrics(&nodes, &mut metrics);
-    let reported: Vec<(&str, _)> = metrics
-        .iter()
-        .map(|m| (m.name.as_str(), m.value.unit()))
-        .collect();
-    let declared: Vec<(&str, _)> = METRICS.iter().map(|f| (f.name, Some(f.unit))).collect();
-    assert_eq!(reported, declared);
+    let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+    let declared: Vec<&str> = METRICS.iter().map(|f| f.name).collect();
+    assert_eq!(names, declared);
+    chaoslab::sim::metric::check_declared(&metrics, METRICS).unwrap();
 }
