@@ -3,6 +3,7 @@
 //! and how it is built from a scenario. The protocols themselves live in
 //! their folders; this file is their registration.
 
+use sim::metric::Figure;
 use sim::registry::{Bench, ParamError, Register, Spec};
 use sim::scenario::Scenario;
 use sim::time::fmt_duration;
@@ -34,7 +35,7 @@ impl Spec for single::Single {
     type Params = single::Params;
     const PARAMS_READ_PROTOCOL: bool = true;
     const ROLES: &'static [&'static str] = single::ROLES;
-    const MEASURES: &'static [&'static str] = &["writes", "retries"];
+    const METRICS: &'static [Figure] = &[Figure::text("writes"), Figure::count("retries")];
 
     fn new(params: single::Params, s: &Scenario) -> Result<Self, ParamError> {
         if s.servers() != 1 {
@@ -69,11 +70,11 @@ impl Spec for raft::Raft {
     const ROLES: &'static [&'static str] = raft::ROLES;
     const MESSAGES: Option<&'static [&'static str]> = Some(raft::MESSAGES);
     const NOTES: Option<&'static [&'static str]> = Some(raft::NOTES);
-    const MEASURES: &'static [&'static str] = &[
-        "leaders elected",
-        "highest term with a leader",
-        "highest commit index",
-        "applied, live servers",
+    const METRICS: &'static [Figure] = &[
+        Figure::count("leaders elected"),
+        Figure::count("highest term with a leader"),
+        Figure::count("highest commit index"),
+        Figure::count("applied, live servers"),
     ];
 
     fn new(params: raft::Params, s: &Scenario) -> Result<Self, ParamError> {
@@ -110,19 +111,19 @@ impl Spec for twopc::Twopc {
     const ROLES: &'static [&'static str] = twopc::ROLES;
     const MESSAGES: Option<&'static [&'static str]> = Some(twopc::MESSAGES);
     const NOTES: Option<&'static [&'static str]> = Some(twopc::NOTES);
-    const MEASURES: &'static [&'static str] = &[
-        "bank",
-        "transactions",
-        "compensations",
-        "dirty reads",
-        "time in doubt",
-        "in doubt at end",
-        "locks held",
-        "locks by second",
-        "blocked reads",
-        "cooperative",
-        "decided alone",
-        "balances off",
+    const METRICS: &'static [Figure] = &[
+        Figure::text("bank"),
+        Figure::count("transactions"),
+        Figure::count("compensations"),
+        Figure::count("dirty reads"),
+        Figure::duration("time in doubt"),
+        Figure::count("in doubt at end"),
+        Figure::count("locks held"),
+        Figure::series("locks by second"),
+        Figure::count("blocked reads"),
+        Figure::count("cooperative"),
+        Figure::count("decided alone"),
+        Figure::duration("balances off"),
     ];
 
     fn new(params: twopc::Params, s: &Scenario) -> Result<Self, ParamError> {
@@ -190,23 +191,23 @@ impl Spec for quorum::Quorum {
     type Params = quorum::Params;
     const PARAMS_READ_PROTOCOL: bool = true;
     const ROLES: &'static [&'static str] = quorum::ROLES;
-    const MEASURES: &'static [&'static str] = &[
-        "quorum",
-        "ring",
-        "keys moved by the ring",
-        "keys moved by the ring #N",
-        "keys moved by hash mod nodes",
-        "keys moved by hash mod nodes #N",
-        "key balance max/mean",
-        "hottest key share",
-        "requests per replica max/mean",
-        "request balance max/mean",
-        "keys held per replica",
-        "coordinator",
-        "repair",
-        "reads with siblings",
-        "replicas disagreeing at the end",
-        "last disagreement seen",
+    const METRICS: &'static [Figure] = &[
+        Figure::text("quorum"),
+        Figure::count("ring"),
+        Figure::ratio("keys moved by the ring"),
+        Figure::ratio("keys moved by the ring #N"),
+        Figure::ratio("keys moved by hash mod nodes"),
+        Figure::ratio("keys moved by hash mod nodes #N"),
+        Figure::number("key balance max/mean"),
+        Figure::ratio("hottest key share"),
+        Figure::number("requests per replica max/mean"),
+        Figure::number("request balance max/mean"),
+        Figure::count("keys held per replica"),
+        Figure::count("coordinator"),
+        Figure::count("repair"),
+        Figure::count("reads with siblings"),
+        Figure::count("replicas disagreeing at the end"),
+        Figure::duration("last disagreement seen"),
     ];
     const RUN_TIMES: &'static [&'static str] = quorum::RUN_TIMES;
 
@@ -225,27 +226,27 @@ impl Spec for cache::Cache {
     type Params = cache::Params;
     const PARAMS_READ_PROTOCOL: bool = true;
     const ROLES: &'static [&'static str] = cache::ROLES;
-    const MEASURES: &'static [&'static str] = &[
-        "cache",
-        "hit ratio",
-        "cache hit ratio",
-        "entries",
-        "evictions",
-        "stampede",
-        "cache unavailable answers",
-        "lease fills refused",
-        "dirty entries",
-        "dirty entries lost in crashes",
-        "db requests/s peak",
-        "db requests/s mean",
-        "db requests per second over time",
-        "db queue peak",
-        "db latency max",
-        "acked writes not in db",
-        "acked writes overwritten",
-        "read latency p99",
-        "write latency p99",
-        "L1 hit ratio",
+    const METRICS: &'static [Figure] = &[
+        Figure::text("cache"),
+        Figure::ratio("hit ratio"),
+        Figure::ratio("cache hit ratio"),
+        Figure::count("entries"),
+        Figure::count("evictions"),
+        Figure::count("stampede"),
+        Figure::count("cache unavailable answers"),
+        Figure::count("lease fills refused"),
+        Figure::count("dirty entries"),
+        Figure::count("dirty entries lost in crashes"),
+        Figure::rate("db requests/s peak"),
+        Figure::rate("db requests/s mean"),
+        Figure::series("db requests per second over time"),
+        Figure::count("db queue peak"),
+        Figure::duration("db latency max"),
+        Figure::count("acked writes not in db"),
+        Figure::count("acked writes overwritten"),
+        Figure::duration("read latency p99"),
+        Figure::duration("write latency p99"),
+        Figure::ratio("L1 hit ratio"),
     ];
     const RENAMED_MEASURES: &'static [(&'static str, &'static str)] =
         &[("acked writes lost", "acked writes not in db")];
@@ -298,21 +299,21 @@ impl Spec for replication::Replication {
     const ROLES: &'static [&'static str] = replication::ROLES;
     const MESSAGES: Option<&'static [&'static str]> = Some(replication::MESSAGES);
     const NOTES: Option<&'static [&'static str]> = Some(replication::NOTES);
-    const MEASURES: &'static [&'static str] = &[
-        "replication",
-        "failovers",
-        "false failovers",
-        "failover time (RTO)",
-        "acked writes dropped by failover",
-        "data loss window (RPO)",
-        "writes refused",
-        "refused for want of a lease",
-        "writes blocked",
-        "reads",
-        "replication lag max",
-        "serving primaries at once",
-        "served by a deposed primary",
-        "divergent keys",
+    const METRICS: &'static [Figure] = &[
+        Figure::text("replication"),
+        Figure::count("failovers"),
+        Figure::count("false failovers"),
+        Figure::duration("failover time (RTO)"),
+        Figure::count("acked writes dropped by failover"),
+        Figure::duration("data loss window (RPO)"),
+        Figure::count("writes refused"),
+        Figure::count("refused for want of a lease"),
+        Figure::count("writes blocked"),
+        Figure::count("reads"),
+        Figure::duration("replication lag max"),
+        Figure::count("serving primaries at once"),
+        Figure::count("served by a deposed primary"),
+        Figure::count("divergent keys"),
     ];
     const RENAMED_MEASURES: &'static [(&'static str, &'static str)] = &[(
         "acknowledged writes lost",

@@ -46,11 +46,11 @@ pub fn start<'s>(
     builtin().start(s, seed, trace)
 }
 
-/// The figures a built-in protocol's report can print, by name (its
-/// `Spec::MEASURES`). The test `every_figure_a_report_prints_is_a_known_measure`
-/// keeps these lists and the summaries in step.
-pub fn measures(protocol: &str) -> &'static [&'static str] {
-    builtin().measures(protocol)
+/// The figures a built-in protocol's report can print, by name and unit
+/// (its `Spec::METRICS`). The test `every_figure_a_report_prints_is_a_known_measure`
+/// keeps these lists and the protocols' `metrics` in step.
+pub fn metrics(protocol: &str) -> &'static [sim::metric::Figure] {
+    builtin().metrics(protocol)
 }
 
 /// The shortest period any protocol timer may have in a scenario

@@ -7,6 +7,7 @@ pub mod client;
 pub mod dispatch;
 pub mod history;
 pub mod kernel;
+pub mod metric;
 pub mod network;
 pub mod node;
 pub mod protocol;

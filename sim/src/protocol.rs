@@ -1,6 +1,6 @@
 //! How a protocol plugs into the kernel: it builds its nodes (servers and
-//! clients), names the properties its runs must show, and checks them as the
-//! run goes.
+//! clients), names the properties its runs must show, checks them as the
+//! run goes, and reports its figures ([`Protocol::metrics`]).
 //!
 //! A property has a name, a kind and a one-line description. The kinds are
 //! stateright's:
@@ -23,6 +23,7 @@
 //! violations of `always` properties, and the truth now of `eventually` and
 //! `sometimes` ones. Keep it incremental: look at what the step changed.
 
+use crate::metric::Metric;
 use crate::node::{Cluster, Disk, Node, NodeId};
 use crate::time::{secs, Nanos};
 
@@ -232,8 +233,14 @@ pub trait Protocol {
         None
     }
 
-    /// Protocol-specific figures for the report, as (name, value) lines.
-    fn summary(&self, _nodes: &NodeTable<Self::Node>) -> Vec<(String, String)> {
-        Vec::new()
-    }
+    /// Follows the run for the protocol's figures after node `stepped` ran a
+    /// handler (after [`Protocol::check`], every step): load per second, the
+    /// counters of a node before it crashes. Apart from the invariants, and
+    /// never drawing randomness, so figures cannot change a run.
+    fn observe(&mut self, _now: Nanos, _stepped: NodeId, _nodes: &NodeTable<Self::Node>) {}
+
+    /// The protocol's figures at the end of the run, typed (see
+    /// [`crate::metric`]), in the order the report prints them. Each is
+    /// declared, by name and unit, in the protocol's `Spec::METRICS`.
+    fn metrics(&self, _nodes: &NodeTable<Self::Node>, _out: &mut Vec<Metric>) {}
 }

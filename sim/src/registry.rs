@@ -36,6 +36,7 @@ use serde::de::{
 use serde::Deserialize;
 
 use crate::kernel::{RunOutput, Running, Sim, TraceMode};
+use crate::metric::{Figure, Metric};
 use crate::node::{Cluster, Disk, Node, NodeId};
 use crate::protocol::{Findings, NodeTable, Property, Protocol, DECLARED_ROLES};
 use crate::scenario::{ProtocolEvents, ProtocolInfo, Scenario, ScenarioError};
@@ -68,10 +69,12 @@ pub trait Spec: Protocol + Sized + 'static {
     const MESSAGES: Option<&'static [&'static str]> = None;
     /// Every `ctx.note` name the nodes record, when listed (as `MESSAGES`).
     const NOTES: Option<&'static [&'static str]> = None;
-    /// The figures the protocol's `summary` prints, by name: what
-    /// `[expect.measure."NAME"]` may bound. A figure printed once per
-    /// membership change comes numbered after the first (`"NAME #N"`).
-    const MEASURES: &'static [&'static str] = &[];
+    /// The figures the protocol's `Protocol::metrics` reports, by name and
+    /// unit: what `[expect.measure."NAME"]` may bound, and with what (a
+    /// duration bounds a duration...). A figure reported once per membership
+    /// change comes numbered after the first: declare it as `"NAME"` and
+    /// `"NAME #N"`.
+    const METRICS: &'static [Figure] = &[];
     /// Figures that were renamed, `(old, new)`: scenarios may still bound
     /// them by their old name.
     const RENAMED_MEASURES: &'static [(&'static str, &'static str)] = &[];
@@ -334,8 +337,12 @@ impl<P: Spec> Protocol for Declared<P> {
         self.inner.history_not_checkable()
     }
 
-    fn summary(&self, nodes: &NodeTable<P::Node>) -> Vec<(String, String)> {
-        self.inner.summary(nodes)
+    fn observe(&mut self, now: Nanos, stepped: NodeId, nodes: &NodeTable<P::Node>) {
+        self.inner.observe(now, stepped, nodes)
+    }
+
+    fn metrics(&self, nodes: &NodeTable<P::Node>, out: &mut Vec<Metric>) {
+        self.inner.metrics(nodes, out)
     }
 }
 
@@ -423,7 +430,8 @@ pub struct Entry {
     pub roles: Vec<&'static str>,
     pub messages: Option<&'static [&'static str]>,
     pub notes: Option<&'static [&'static str]>,
-    pub measures: &'static [&'static str],
+    /// `Spec::METRICS`.
+    pub metrics: &'static [Figure],
     pub renamed_measures: &'static [(&'static str, &'static str)],
     pub run_times: &'static [&'static str],
     pub bench: Option<Bench>,
@@ -448,7 +456,7 @@ impl Entry {
             roles,
             messages: P::MESSAGES,
             notes: P::NOTES,
-            measures: P::MEASURES,
+            metrics: P::METRICS,
             renamed_measures: P::RENAMED_MEASURES,
             run_times: P::RUN_TIMES,
             bench: P::bench(),
@@ -535,9 +543,9 @@ impl Catalog {
             .map_or_else(Vec::new, |e| e.roles.clone())
     }
 
-    /// The figures `protocol`'s report prints (see [`Spec::MEASURES`]).
-    pub fn measures(&self, protocol: &str) -> &'static [&'static str] {
-        self.get(protocol).map_or(&[], |e| e.measures)
+    /// The figures `protocol`'s report prints (see [`Spec::METRICS`]).
+    pub fn metrics(&self, protocol: &str) -> &'static [Figure] {
+        self.get(protocol).map_or(&[], |e| e.metrics)
     }
 
     /// Parses a scenario file's text: every section, the protocol's own
@@ -555,7 +563,7 @@ impl Catalog {
         let entry = self.entry(&scenario);
         (entry.check)(&scenario)?;
         scenario.check_run_times(entry.run_times)?;
-        scenario.resolve_measures(entry.measures, entry.renamed_measures)?;
+        scenario.resolve_measures(entry.metrics, entry.renamed_measures)?;
         Ok(scenario)
     }
 

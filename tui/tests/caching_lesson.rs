@@ -12,9 +12,14 @@ use std::path::Path;
 
 use sim::check::weak::WeakReport;
 use sim::kernel::TraceMode;
+use sim::metric::Unit;
 use sim::report::{Consistency, Report};
 use sim::scenario::Scenario;
-use sim::time::{ms, secs};
+use sim::time::{fmt_duration, ms, secs};
+
+#[path = "common/figures.rs"]
+mod figures;
+use figures::Figures;
 
 fn root() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -41,13 +46,9 @@ fn weak(r: &Report) -> &WeakReport {
     }
 }
 
-/// The leading number of a protocol figure.
-fn figure(summary: &[(String, String)], name: &str) -> f64 {
-    let (_, v) = summary
-        .iter()
-        .find(|(k, _)| k == name)
-        .unwrap_or_else(|| panic!("no figure {name:?} in {summary:?}"));
-    v.split_whitespace().next().unwrap().parse().unwrap()
+/// The report's figures, typed, from its JSON.
+fn figures(r: &Report) -> Figures {
+    Figures::of(r)
 }
 
 fn lesson() -> String {
@@ -69,9 +70,8 @@ fn the_hit_ratio_table_is_the_runs_and_the_policies_rank_as_the_lesson_says() {
             let t = base
                 .replace("capacity = 100", &format!("capacity = {size}"))
                 .replace("eviction = \"lru\"", &format!("eviction = \"{ev}\""));
-            let s = parse("zipf-hit-ratio", &t);
-            let out = nodes::run(&s, s.meta.seed, TraceMode::Off).unwrap();
-            row.push(figure(&out.summary, "hit ratio"));
+            let r = report("zipf-hit-ratio", &t);
+            row.push(figures(&r).ratio("hit ratio") * 100.0);
         }
         table.push_str(&format!(
             "| {size} ({:.0}% of the keys) | {} |\n",
@@ -124,26 +124,17 @@ fn the_cache_aside_race_leaves_stale_reads_that_the_ttl_bounds() {
 #[test]
 fn write_back_loses_acknowledged_writes_in_a_crash_and_write_through_loses_none() {
     let wb = report("write-back-crash", &text("write-back-crash"));
-    assert!(figure(&wb.protocol_summary, "acked writes not in db") > 0.0);
-    assert!(figure(&wb.protocol_summary, "dirty entries lost in crashes") > 0.0);
+    assert!(figures(&wb).count("acked writes not in db") > 0);
+    assert!(figures(&wb).count("dirty entries lost in crashes") > 0);
     assert!(weak(&wb).stale_reads > 0);
     // A restart at the very instant of the crash still counts what was lost.
     let instant = text("write-back-crash").replace("at = \"6s\"", "at = \"5.5s\"");
     let r = report("write-back-crash", &instant);
-    assert!(figure(&r.protocol_summary, "dirty entries lost in crashes") > 0.0);
+    assert!(figures(&r).count("dirty entries lost in crashes") > 0);
     let wt = report("write-through-crash", &text("write-through-crash"));
-    assert_eq!(figure(&wt.protocol_summary, "acked writes not in db"), 0.0);
+    assert_eq!(figures(&wt).count("acked writes not in db"), 0);
     assert_eq!(weak(&wt).stale_reads, 0);
     assert!(weak(&wt).lost_writes.is_empty());
-}
-
-/// A report line's text, by its name.
-fn line<'a>(summary: &'a [(String, String)], name: &str) -> &'a str {
-    summary
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| panic!("no line {name:?} in {summary:?}"))
 }
 
 /// The herd table of the lesson's section 4 (seed 1), and the counts its
@@ -153,7 +144,6 @@ fn the_herd_table_and_counts_are_the_seed_1_figures() {
     let mut table = String::from(
         "| scenario | db requests/s peak | db requests/s mean | db queue peak | db latency max |\n|---|---|---|---|---|\n",
     );
-    let first = |s: &str| s.split_whitespace().next().unwrap().to_string();
     for p in [
         "none",
         "coalescing",
@@ -162,13 +152,13 @@ fn the_herd_table_and_counts_are_the_seed_1_figures() {
     ] {
         let name = format!("herd-{p}");
         let r = report(&name, &text(&name));
-        let s = &r.protocol_summary;
+        let f = figures(&r);
         table.push_str(&format!(
-            "| {name} | {} | {} | {} | {} |\n",
-            first(line(s, "db requests/s peak")),
-            first(line(s, "db requests/s mean")),
-            first(line(s, "db queue peak")),
-            first(line(s, "db latency max")),
+            "| {name} | {:.0} | {:.1} | {} | {} |\n",
+            f.rate("db requests/s peak"),
+            f.rate("db requests/s mean"),
+            f.count("db queue peak"),
+            fmt_duration(f.duration("db latency max")),
         ));
         let quoted = match p {
             "coalescing" => Some("136 misses coalesced"),
@@ -177,10 +167,11 @@ fn the_herd_table_and_counts_are_the_seed_1_figures() {
             _ => None,
         };
         if let Some(q) = quoted {
+            // The count the lesson quotes is in the figure's words.
             assert!(
-                line(s, "stampede").contains(q),
+                f.note("stampede").contains(q),
                 "{name}: {}",
-                line(s, "stampede")
+                f.note("stampede")
             );
         }
     }
@@ -194,8 +185,8 @@ fn the_herd_table_and_counts_are_the_seed_1_figures() {
 #[test]
 fn every_stampede_protection_flattens_the_database_peak() {
     let none = report("herd-none", &text("herd-none"));
-    let peak = |r: &Report| figure(&r.protocol_summary, "db requests/s peak");
-    let queue = |r: &Report| figure(&r.protocol_summary, "db queue peak");
+    let peak = |r: &Report| figures(r).rate("db requests/s peak");
+    let queue = |r: &Report| figures(r).count("db queue peak");
     for p in ["coalescing", "early-expiration", "background-refresh"] {
         let name = format!("herd-{p}");
         let r = report(&name, &text(&name));
@@ -212,16 +203,47 @@ fn every_stampede_protection_flattens_the_database_peak() {
 
 #[test]
 fn ttl_jitter_breaks_the_expiry_wave() {
-    let peak = |name: &str| {
-        figure(
-            &report(name, &text(name)).protocol_summary,
-            "db requests/s peak",
-        )
-    };
+    let peak = |name: &str| figures(&report(name, &text(name))).rate("db requests/s peak");
     let (wave, jitter) = (peak("expiry-wave"), peak("expiry-wave-jitter"));
     assert!(
         jitter * 2.0 <= wave,
         "peak {jitter} with jitter against {wave}"
+    );
+}
+
+/// The per-second series of database requests, read typed from the
+/// report's JSON (one `[time, value]` point per second): the wave of
+/// `expiry-wave` comes back every ttl (5s), as the lesson's section 4 shows,
+/// and `ttl_jitter` spreads it.
+#[test]
+fn the_expiry_wave_returns_every_ttl_in_the_per_second_series_and_jitter_spreads_it() {
+    let wave = figures(&report("expiry-wave", &text("expiry-wave")));
+    let s = wave.series("db requests per second over time");
+    assert_eq!(s.of, Unit::Rate);
+    assert_eq!(s.points.len(), 20, "one point per second of the 20s run");
+    for (i, (t, _)) in s.points.iter().enumerate() {
+        assert_eq!(*t, secs(i as u64));
+    }
+    let at = |i: usize| s.points[i].1;
+    for w in [5, 10, 15] {
+        assert!(
+            at(w) + at(w + 1) > 200.0 && at(w - 1) < 10.0,
+            "a wave at {w}s: {:?}",
+            s.points
+        );
+    }
+    // The series and the mean count the same requests (the mean from
+    // measure_after = 1s, over the 19s left).
+    let counted: f64 = s.points[1..].iter().map(|p| p.1).sum();
+    assert_eq!((wave.rate("db requests/s mean") * 19.0).round(), counted);
+    let jitter = figures(&report("expiry-wave-jitter", &text("expiry-wave-jitter")))
+        .series("db requests per second over time");
+    let highest = |s: &sim::metric::Series| s.points[2..].iter().map(|p| p.1).fold(0.0, f64::max);
+    assert!(
+        highest(&jitter) * 3.0 < highest(&s),
+        "jitter {:?} against {:?}",
+        jitter.points,
+        s.points
     );
 }
 
@@ -243,7 +265,7 @@ fn a_cache_cut_off_from_the_database_serves_what_its_policy_allows() {
         let t = base.replace("read-through", policy);
         let r = report("partition", &t);
         let w = weak(&r);
-        let unavailable = figure(&r.protocol_summary, "cache unavailable answers");
+        let unavailable = figures(&r).count("cache unavailable answers");
         table.push_str(&format!(
             "| {policy} | {} / {} / {} | {unavailable} | {} | {} |\n",
             r.ops.ok,
@@ -255,8 +277,8 @@ fn a_cache_cut_off_from_the_database_serves_what_its_policy_allows() {
         if policy == "write-back" {
             // Two write-back caches: the last flush of a key wins, even when
             // it is the older write (the lesson's lost update, seed 1).
-            assert_eq!(figure(&r.protocol_summary, "acked writes not in db"), 0.0);
-            assert_eq!(figure(&r.protocol_summary, "acked writes overwritten"), 1.0);
+            assert_eq!(figures(&r).count("acked writes not in db"), 0);
+            assert_eq!(figures(&r).count("acked writes overwritten"), 1);
             assert!(w.read_your_writes_total() > 0, "{}", r.render());
         }
         if policy == "write-around" {
@@ -273,10 +295,10 @@ fn a_cache_cut_off_from_the_database_serves_what_its_policy_allows() {
     let ttl = secs(3);
     for (policy, unavailable, staleness) in rows {
         match policy {
-            "cache-aside" => assert_eq!(unavailable, 0.0),
+            "cache-aside" => assert_eq!(unavailable, 0),
             "write-back" => assert!(staleness > ttl, "write-back serves past the ttl"),
             _ => {
-                assert!(unavailable > 50.0, "{policy}");
+                assert!(unavailable > 50, "{policy}");
                 assert!(staleness <= ttl, "{policy}: the ttl bounds staleness");
             }
         }
@@ -287,7 +309,7 @@ fn a_cache_cut_off_from_the_database_serves_what_its_policy_allows() {
 fn an_l1_answers_reads_locally_and_is_stale_by_at_most_its_ttl() {
     let r = report("l1", &text("l1"));
     let w = weak(&r);
-    assert!(figure(&r.protocol_summary, "L1 hit ratio") > 40.0);
+    assert!(figures(&r).ratio("L1 hit ratio") > 0.40);
     assert!(w.stale_reads > 0 && w.staleness_ns_max <= secs(1));
     assert_eq!(w.read_your_writes_total(), 0);
     let without = text("l1").replace("l1_capacity = 20", "l1_capacity = 0");
@@ -303,5 +325,5 @@ fn an_l1_answers_reads_locally_and_is_stale_by_at_most_its_ttl() {
 fn leases_close_the_cache_aside_race() {
     let r = report("cache-aside-leases", &text("cache-aside-leases"));
     assert_eq!(weak(&r).stale_reads, 0, "{}", r.render());
-    assert!(figure(&r.protocol_summary, "lease fills refused") > 0.0);
+    assert!(figures(&r).count("lease fills refused") > 0);
 }

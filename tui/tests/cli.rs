@@ -376,7 +376,8 @@ fn an_old_name_or_a_number_is_accepted_only_where_the_protocol_has_such_a_figure
     }
     // quorum prints "keys moved by the ring #2" for a second membership change.
     let quorum = std::fs::read_to_string("../scenarios/quorum/add-node.toml").unwrap();
-    let numbered = format!("{quorum}\n[expect.measure.\"keys moved by the ring #2\"]\nmax = 25\n");
+    let numbered =
+        format!("{quorum}\n[expect.measure.\"keys moved by the ring #2\"]\nmax = \"25%\"\n");
     nodes::parse("numbered.toml", &numbered).expect("a numbered figure of quorum");
     let pattern = format!("{quorum}\n[expect.measure.\"keys moved by the ring #N\"]\nmax = 25\n");
     assert!(nodes::parse("pattern.toml", &pattern).is_err());

@@ -11,6 +11,10 @@ use sim::check::Verdict;
 use sim::kernel::TraceMode;
 use sim::report::Report;
 
+#[path = "common/figures.rs"]
+mod figures;
+use figures::Figures;
+
 fn root() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -30,24 +34,9 @@ fn run(name: &str, seed: u64) -> Report {
     run_text(name, &text(name), seed)
 }
 
-/// A protocol figure's text, by the name the report prints it under.
-fn figure<'r>(r: &'r Report, name: &str) -> &'r str {
-    r.protocol_summary
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| panic!("no figure {name}"))
-}
-
-/// A figure's leading number.
+/// A count among the report's figures, read typed from its JSON.
 fn count(r: &Report, name: &str) -> u64 {
-    figure(r, name)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_end_matches(',')
-        .parse()
-        .unwrap_or_else(|_| panic!("{name}: {}", figure(r, name)))
+    Figures::of(r).count(name)
 }
 
 fn linearizable(r: &Report) -> bool {
@@ -140,7 +129,7 @@ const TIMEOUTS: &[&str] = &["200ms", "300ms", "500ms", "1s", "2s", "3s"];
 /// The lesson's table: per heartbeat timeout, the failover time after a
 /// crash (rto-timeout-2s with that timeout) and the failovers during a 1.5s
 /// GC pause (gc-pause-long-timeout with that timeout), seed 1.
-fn rto_table() -> Vec<String> {
+fn rto_table() -> Vec<(String, sim::time::Nanos)> {
     let crash = text("rto-timeout-2s");
     let pause = text("gc-pause-long-timeout");
     TIMEOUTS
@@ -154,24 +143,22 @@ fn rto_table() -> Vec<String> {
             };
             let c = run_text("rto-timeout-2s", &set(&crash), 1);
             let p = run_text("gc-pause-long-timeout", &set(&pause), 1);
-            let rto = figure(&c, "failover time (RTO)")
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string();
-            format!(
-                "| {t} | {rto} | {} | {} | {} |",
+            let rto = Figures::of(&c).duration("failover time (RTO)");
+            let row = format!(
+                "| {t} | {} | {} | {} | {} |",
+                sim::time::fmt_duration(rto),
                 c.ops.ok,
                 count(&p, "failovers"),
                 count(&p, "writes blocked")
-            )
+            );
+            (row, rto)
         })
         .collect()
 }
 
 #[test]
 fn the_rto_table_is_what_the_runs_produce() {
-    let table = rto_table();
+    let (table, rtos): (Vec<String>, Vec<_>) = rto_table().into_iter().unzip();
     for row in &table {
         println!("{row}");
     }
@@ -184,12 +171,5 @@ fn the_rto_table_is_what_the_runs_produce() {
         .collect();
     assert_eq!(rows, table, "docs/replication.md's RTO table is stale");
     // The failover time grows with the timeout.
-    let rtos: Vec<u64> = table
-        .iter()
-        .map(|r| {
-            let cell = r.split('|').nth(2).unwrap().trim();
-            sim::time::parse_duration(cell).unwrap()
-        })
-        .collect();
     assert!(rtos.windows(2).all(|w| w[0] < w[1]), "{rtos:?}");
 }

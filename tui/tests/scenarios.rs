@@ -115,9 +115,10 @@ fn the_trace_of_a_run_is_identical_record_for_record() {
     assert_eq!(a, b);
 }
 
-/// `[expect.measure]` names are checked against `nodes::measures` when a
-/// scenario is parsed; every figure a bundled scenario's report prints must be
-/// on that list, or a scenario bounding it would be refused.
+/// `[expect.measure]` names and bounds are checked against `nodes::metrics`
+/// when a scenario is parsed; every figure a bundled scenario's report prints
+/// must be on that list with the unit it reports (or no value), or a scenario
+/// bounding it would be refused or judged in the wrong unit.
 #[test]
 fn every_figure_a_report_prints_is_a_known_measure() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
@@ -135,17 +136,75 @@ fn every_figure_a_report_prints_is_a_known_measure() {
             }
             let s = load(&p.canonicalize().unwrap());
             let out = nodes::run(&s, s.meta.seed, TraceMode::Off).unwrap();
-            let valid = nodes::measures(&s.protocol);
-            for (name, _) in &out.summary {
-                assert!(
-                    sim::scenario::measure_known(name, valid, &[]),
-                    "{}: the report prints figure {name:?}, which nodes::measures(\"{}\") lacks",
-                    s.file,
-                    s.protocol
-                );
+            let declared = nodes::metrics(&s.protocol);
+            if let Err(e) = sim::metric::check_declared(&out.metrics, declared) {
+                panic!("{}: {e} (nodes::metrics(\"{}\"))", s.file, s.protocol);
             }
             seen += 1;
         }
     }
     assert!(seen > 0);
+}
+
+/// `chaoslab run --json` carries every figure typed: a name, a unit and a
+/// value (durations in nanoseconds, ratios as shares, a series as
+/// `[time, value]` points), the same figures the report prints.
+#[test]
+fn run_json_carries_every_figure_typed() {
+    let file = "scenarios/cache/expiry-wave.toml";
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chaoslab"))
+        .args(["run", file, "--json"])
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let metrics = json["metrics"].as_array().expect("`metrics` is a list");
+    let get = |name: &str| {
+        metrics
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap_or_else(|| panic!("no {name:?} in {metrics:?}"))
+    };
+    let latency = get("db latency max");
+    assert_eq!(latency["unit"], "duration");
+    assert!(latency["value"].is_u64(), "{latency}");
+    let hit = get("hit ratio");
+    assert_eq!(hit["unit"], "ratio");
+    assert!(
+        (0.0..=1.0).contains(&hit["value"].as_f64().unwrap()),
+        "{hit}"
+    );
+    assert_eq!(get("db requests/s peak")["unit"], "rate");
+    assert_eq!(get("entries")["unit"], "count");
+    assert_eq!(get("cache")["unit"], "text");
+    let series = get("db requests per second over time");
+    assert_eq!(series["unit"], "series");
+    assert_eq!(series["value"]["of"], "rate");
+    let points = series["value"]["points"].as_array().unwrap();
+    assert_eq!(points.len(), 20);
+    assert_eq!(points[5], serde_json::json!([5_000_000_000u64, 260.0]));
+    // The same figures, in the same order, as the report in-process.
+    let s = load(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(file)
+            .canonicalize()
+            .unwrap(),
+    );
+    let report = run(&s, s.meta.seed);
+    let typed: Vec<sim::metric::Metric> = serde_json::from_value(json["metrics"].clone()).unwrap();
+    let names = |ms: &[sim::metric::Metric]| ms.iter().map(|m| m.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&typed), names(&report.metrics));
+    // (A float read back from text may differ in its last bit: compared as
+    // the report prints it.)
+    for (a, b) in typed.iter().zip(&report.metrics) {
+        let shown = |m: &sim::metric::Metric| (m.value.unit(), m.value.show(b.decimals));
+        assert_eq!((shown(a), &a.note, &a.lead), (shown(b), &b.note, &b.lead));
+    }
 }

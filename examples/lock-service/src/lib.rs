@@ -44,6 +44,7 @@ pub use msg::{Msg, Token, WriteResult};
 pub use storage::{Accepted, Durable, Storage, STATE_KEY};
 
 use chaoslab::sim::client::ClientConfig;
+use chaoslab::sim::metric::{Figure, Metric};
 use chaoslab::sim::node::{Cluster, Disk, NodeId};
 use chaoslab::sim::protocol::{Findings, Property, Protocol};
 use chaoslab::sim::registry::{ParamError, Spec};
@@ -64,14 +65,14 @@ pub const NOTES: &[&str] = &[
     "fenced",
 ];
 
-/// The figures of the report, in the order [`Protocol::summary`] prints
-/// them (`[expect.measure."NAME"]` bounds their leading number).
-pub const MEASURES: &[&str] = &[
-    "lock",
-    "tokens granted",
-    "leases expired",
-    "stale writes rejected",
-    "zombie writes accepted",
+/// The figures of the report, in the order [`Protocol::metrics`] reports
+/// them, by name and unit (`[expect.measure."NAME"]` bounds their value).
+pub const METRICS: &[Figure] = &[
+    Figure::text("lock"),
+    Figure::count("tokens granted"),
+    Figure::count("leases expired"),
+    Figure::count("stale writes rejected"),
+    Figure::count("zombie writes accepted"),
 ];
 
 /// `[system]` for `protocol = "lock-service"`: every field may be left
@@ -130,7 +131,7 @@ impl Spec for LockService {
     const ROLES: &'static [&'static str] = &["lock-server", "storage", "holder"];
     const MESSAGES: Option<&'static [&'static str]> = Some(Msg::KINDS);
     const NOTES: Option<&'static [&'static str]> = Some(NOTES);
-    const MEASURES: &'static [&'static str] = MEASURES;
+    const METRICS: &'static [Figure] = METRICS;
 
     fn new(params: Params, s: &Scenario) -> Result<Self, ParamError> {
         if params.lease_duration < ms(1) {
@@ -188,24 +189,29 @@ impl Protocol for LockService {
         self.checker.check(nodes, out);
     }
 
-    /// One line per name of [`MEASURES`]; a crashed node's lines are left out.
-    fn summary(&self, nodes: &[Option<LockNode>]) -> Vec<(String, String)> {
+    /// The figures of [`METRICS`]; a crashed node's are left out.
+    fn metrics(&self, nodes: &[Option<LockNode>], out: &mut Vec<Metric>) {
         let node = |id: NodeId| nodes.get(id.index()).and_then(Option::as_ref);
         let server = node(LOCK_SERVER).and_then(LockNode::as_lock_server);
         let storage = node(STORAGE).and_then(LockNode::as_storage);
-        let (p, zombies) = (&self.params, self.checker.zombie_writes);
+        let (p, fencing) = (&self.params, if self.params.fencing { "on" } else { "off" });
         let (lease, work) = (fmt_duration(p.lease_duration), fmt_duration(p.work_time));
-        let fencing = if p.fencing { "on" } else { "off" };
-        let values = [
-            Some(format!("lease {lease}, work {work}, fencing {fencing}")),
-            server.map(|s| format!("{} (the last token handed out)", s.last_token())),
-            server.map(|s| format!("{} (since the lock server's last start)", s.expired)),
-            storage.map(|s| format!("{} (since the storage's last start)", s.rejected)),
-            Some(format!(
-                "{zombies} (a holder's write accepted after a newer holder's)"
-            )),
-        ];
-        let lines = MEASURES.iter().map(|n| n.to_string()).zip(values);
-        lines.filter_map(|(n, v)| Some((n, v?))).collect()
+        out.push(Metric::text(
+            "lock",
+            format!("lease {lease}, work {work}, fencing {fencing}"),
+        ));
+        if let Some(s) = server {
+            out.push(
+                Metric::count("tokens granted", s.last_token()).note("(the last token handed out)"),
+            );
+            let since = "(since the lock server's last start)";
+            out.push(Metric::count("leases expired", s.expired).note(since));
+        }
+        if let Some(s) = storage {
+            let since = "(since the storage's last start)";
+            out.push(Metric::count("stale writes rejected", s.rejected).note(since));
+        }
+        let zombies = Metric::count("zombie writes accepted", self.checker.zombie_writes);
+        out.push(zombies.note("(a holder's write accepted after a newer holder's)"));
     }
 }

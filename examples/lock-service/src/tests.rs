@@ -496,7 +496,7 @@ fn a_reissued_token_breaks_token_monotonicity_across_a_restart() {
 // ----- the node enum -----
 
 #[test]
-fn each_node_reports_its_role_and_the_summary_names_every_measure() {
+fn each_node_reports_its_role_and_the_metrics_are_the_declared_ones() {
     let p = service();
     let (c, disk) = (cluster(), Disk::default());
     let nodes: Vec<Option<LockNode>> = (0..4)
@@ -504,6 +504,10 @@ fn each_node_reports_its_role_and_the_summary_names_every_measure() {
         .collect();
     let roles: Vec<&str> = nodes.iter().flatten().map(|n| n.role()).collect();
     assert_eq!(roles, ["lock-server", "storage", "client", "client"]);
-    let names: Vec<String> = p.summary(&nodes).into_iter().map(|(n, _)| n).collect();
-    assert_eq!(names, MEASURES);
+    let mut metrics = Vec::new();
+    p.metrics(&nodes, &mut metrics);
+    let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+    let declared: Vec<&str> = METRICS.iter().map(|f| f.name).collect();
+    assert_eq!(names, declared);
+    chaoslab::sim::metric::check_declared(&metrics, METRICS).unwrap();
 }

@@ -1,12 +1,11 @@
-//! What the cache protocol watches as the run goes: the capacity invariant,
-//! and the figures the report needs across crashes (database load by window
-//! and by second, dirty entries lost).
+//! What the cache protocol checks as the run goes: the capacity invariant.
+//! (The figures the report needs across crashes are kept by `meter.rs`.)
 
 use sim::node::NodeId;
 use sim::protocol::{NodeTable, Property, Violation};
-use sim::time::{secs, Nanos};
+use sim::time::Nanos;
 
-use super::{Cache, CacheNode, CacheStats};
+use super::{Cache, CacheNode};
 
 /// A read was answered from a cache's memory.
 pub const CACHE_HIT: &str = "cache-hit";
@@ -17,86 +16,27 @@ pub const PROPERTIES: &[Property] = &[
     Property::sometimes(CACHE_HIT, "a read is answered from a cache's memory"),
 ];
 
-/// What the protocol watches as the run goes.
-#[derive(Clone, Debug, Default)]
-pub(super) struct Meter {
-    /// Database requests received per `rate_window`, by window index.
-    pub(super) windows: Vec<u64>,
-    /// Database requests received per second of the run, by second.
-    pub(super) seconds: Vec<u64>,
-    /// The database's `received` counter at its last step (0 after a restart).
-    pub(super) db_seen: u64,
-    pub(super) now: Nanos,
-    /// Each cache's figures at its last step; banked when it crashes.
-    pub(super) last: Vec<Option<CacheStats>>,
-    pub(super) banked: CacheStats,
-    /// Dirty entries (acknowledged writes only in memory) lost in crashes.
-    pub(super) dirty_lost: u64,
-    pub(super) crashes: u64,
-    pub(super) dirty_peak: usize,
-}
-
 impl Cache {
-    /// Checks the invariants after `stepped` stepped and updates the meter.
+    /// Checks the invariants after `stepped` stepped.
     pub(super) fn watch(
         &mut self,
-        now: Nanos,
+        _now: Nanos,
         stepped: NodeId,
         nodes: &NodeTable<CacheNode>,
         out: &mut Vec<Violation>,
     ) {
-        let m = &mut self.meter;
-        m.now = now;
-        // A cache that is gone since its last step, or back in a new life,
-        // crashed: what it held dirty is lost, and its counters are banked so
-        // the report still sees them.
-        for c in 0..self.caches {
-            let boot = match &nodes[c + 1] {
-                Some(CacheNode::Cache(s)) => Some(s.stats().boot),
-                _ => None,
-            };
-            if m.last[c].as_ref().is_some_and(|l| Some(l.boot) != boot) {
-                let last = m.last[c].take().expect("checked");
-                m.dirty_lost += last.dirty as u64;
-                m.crashes += 1;
-                m.banked.add(&last);
+        if let Some(CacheNode::Cache(c)) = nodes.get(stepped.index()).and_then(Option::as_ref) {
+            if c.store().len() > c.store().capacity() {
+                out.push(Violation {
+                    invariant: "capacity",
+                    detail: format!(
+                        "n{} holds {} entries, capacity {}",
+                        stepped.0 + 1,
+                        c.store().len(),
+                        c.store().capacity()
+                    ),
+                });
             }
-        }
-        match nodes.get(stepped.index()).and_then(Option::as_ref) {
-            Some(CacheNode::Database(d)) => {
-                let got = d.stats.received;
-                if got < m.db_seen {
-                    m.db_seen = 0;
-                }
-                let w = (now / self.params.rate_window) as usize;
-                if m.windows.len() <= w {
-                    m.windows.resize(w + 1, 0);
-                }
-                m.windows[w] += got - m.db_seen;
-                let s = (now / secs(1)) as usize;
-                if m.seconds.len() <= s {
-                    m.seconds.resize(s + 1, 0);
-                }
-                m.seconds[s] += got - m.db_seen;
-                m.db_seen = got;
-            }
-            Some(CacheNode::Cache(c)) => {
-                if c.store().len() > c.store().capacity() {
-                    out.push(Violation {
-                        invariant: "capacity",
-                        detail: format!(
-                            "n{} holds {} entries, capacity {}",
-                            stepped.0 + 1,
-                            c.store().len(),
-                            c.store().capacity()
-                        ),
-                    });
-                }
-                let stats = c.stats();
-                m.dirty_peak = m.dirty_peak.max(stats.dirty);
-                m.last[stepped.index() - 1] = Some(stats);
-            }
-            _ => {}
         }
     }
 }

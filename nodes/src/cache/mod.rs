@@ -65,6 +65,7 @@
 mod client;
 mod db;
 mod invariants;
+mod meter;
 mod msg;
 mod node;
 mod params;
@@ -85,8 +86,9 @@ pub use store::{Entry, Eviction, Lookup, Store};
 
 use std::sync::Arc;
 
-use invariants::Meter;
+use meter::Meter;
 use sim::client::ClientConfig;
+use sim::metric::Metric;
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{Findings, NodeTable, Property, Protocol};
 use sim::time::Nanos;
@@ -171,7 +173,11 @@ impl Protocol for Cache {
         }
     }
 
-    fn summary(&self, nodes: &NodeTable<CacheNode>) -> Vec<(String, String)> {
-        self.report(nodes)
+    fn observe(&mut self, now: Nanos, stepped: NodeId, nodes: &NodeTable<CacheNode>) {
+        self.meter(now, stepped, nodes);
+    }
+
+    fn metrics(&self, nodes: &NodeTable<CacheNode>, out: &mut Vec<Metric>) {
+        self.report(nodes, out)
     }
 }

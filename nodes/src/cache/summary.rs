@@ -1,30 +1,22 @@
-//! The cache's lines in the run report.
+//! The cache's figures in the run report.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use sim::history::Value;
+use sim::metric::{Metric, Unit};
 use sim::protocol::NodeTable;
 use sim::time::{fmt_duration, secs, Nanos};
 
 use super::{Cache, CacheNode, Client, Policy, DB};
 
-fn pct(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        100.0 * part as f64 / whole as f64
-    }
-}
-
 impl Cache {
     /// The report's figures: the set-up, hit ratios, the database's load,
     /// what crashes lost.
-    pub(super) fn report(&self, nodes: &NodeTable<CacheNode>) -> Vec<(String, String)> {
+    pub(super) fn report(&self, nodes: &NodeTable<CacheNode>, out: &mut Vec<Metric>) {
         let p = &self.params;
         let m = &self.meter;
-        let mut out = Vec::new();
-        out.push((
-            "cache".into(),
+        out.push(Metric::text(
+            "cache",
             format!(
                 "{} cache{} of {} entries, {}{}, eviction {}, ttl {}{}, stampede protection {}{}",
                 self.caches,
@@ -67,13 +59,9 @@ impl Cache {
             db += c.stats.db_reads;
         }
         let reads = l1 + hit + db;
-        out.push((
-            "hit ratio".into(),
-            format!(
-                "{:.1} percent of {reads} reads answered without the database (L1 {l1}, cache {hit}, database {db})",
-                pct(l1 + hit, reads)
-            ),
-        ));
+        out.push(Metric::ratio_of("hit ratio", l1 + hit, reads).note(format!(
+            "of {reads} reads answered without the database (L1 {l1}, cache {hit}, database {db})"
+        )));
 
         // Cache counters: live caches now, crashed ones as they were last seen.
         let mut total = m.banked.clone();
@@ -88,59 +76,46 @@ impl Cache {
                 _ => entries.push(format!("n{} down", c + 2)),
             }
         }
-        out.push((
-            "cache hit ratio".into(),
-            format!(
-                "{:.1} percent of {} lookups in the shared caches ({} expired on lookup)",
-                pct(total.hits, total.hits + total.misses),
-                total.hits + total.misses,
+        let lookups = total.hits + total.misses;
+        out.push(
+            Metric::ratio_of("cache hit ratio", total.hits, lookups).note(format!(
+                "of {lookups} lookups in the shared caches ({} expired on lookup)",
                 total.expired
-            ),
-        ));
-        out.push((
-            "entries".into(),
-            format!(
-                "{} at the end (capacity {} each): {}",
-                nodes
-                    .iter()
-                    .skip(1)
-                    .take(self.caches)
-                    .map(|n| match n {
-                        Some(CacheNode::Cache(s)) => s.store().len(),
-                        _ => 0,
-                    })
-                    .sum::<usize>(),
-                p.capacity,
-                entries.join(", ")
-            ),
-        ));
-        out.push((
-            "evictions".into(),
-            format!("{} ({} policy)", total.evictions, p.eviction.name()),
-        ));
-        out.push((
-            "stampede".into(),
-            format!(
-                "{} database loads by the caches; {} misses coalesced, {} early refreshes, {} background refreshes",
-                total.loads, total.coalesced, total.early_refreshes, total.background_refreshes
-            ),
-        ));
-        out.push((
-            "cache unavailable answers".into(),
-            format!(
-                "{} (the database did not answer in {} or was busy)",
-                total.unavailable,
+            )),
+        );
+        let held: usize = nodes
+            .iter()
+            .skip(1)
+            .take(self.caches)
+            .map(|n| match n {
+                Some(CacheNode::Cache(s)) => s.store().len(),
+                _ => 0,
+            })
+            .sum();
+        out.push(Metric::count("entries", held as u64).note(format!(
+            "at the end (capacity {} each): {}",
+            p.capacity,
+            entries.join(", ")
+        )));
+        out.push(
+            Metric::count("evictions", total.evictions)
+                .note(format!("({} policy)", p.eviction.name())),
+        );
+        out.push(Metric::count("stampede", total.loads).note(format!(
+            "database loads by the caches; {} misses coalesced, {} early refreshes, {} background refreshes",
+            total.coalesced, total.early_refreshes, total.background_refreshes
+        )));
+        out.push(
+            Metric::count("cache unavailable answers", total.unavailable).note(format!(
+                "(the database did not answer in {} or was busy)",
                 fmt_duration(p.db_timeout)
-            ),
-        ));
+            )),
+        );
         if p.leases {
-            out.push((
-                "lease fills refused".into(),
-                format!(
-                    "{} (fills whose lease a delete had revoked: stale values kept out)",
-                    total.fills_refused
-                ),
-            ));
+            out.push(
+                Metric::count("lease fills refused", total.fills_refused)
+                    .note("(fills whose lease a delete had revoked: stale values kept out)"),
+            );
         }
         if p.policy == Policy::WriteBack {
             let live_dirty: usize = nodes
@@ -152,22 +127,19 @@ impl Cache {
                     _ => 0,
                 })
                 .sum();
-            out.push((
-                "dirty entries".into(),
-                format!(
-                    "{live_dirty} not yet flushed at the end (peak {}); {} flush batches wrote {} entries",
+            out.push(
+                Metric::count("dirty entries", live_dirty as u64).note(format!(
+                    "not yet flushed at the end (peak {}); {} flush batches wrote {} entries",
                     m.dirty_peak, total.flushes, total.flushed
-                ),
-            ));
-            out.push((
-                "dirty entries lost in crashes".into(),
-                format!(
-                    "{} (in {} cache crash{})",
-                    m.dirty_lost,
+                )),
+            );
+            out.push(
+                Metric::count("dirty entries lost in crashes", m.dirty_lost).note(format!(
+                    "(in {} cache crash{})",
                     m.crashes,
                     if m.crashes == 1 { "" } else { "es" }
-                ),
-            ));
+                )),
+            );
         }
 
         // The database's load over time, from `measure_after` on.
@@ -190,34 +162,33 @@ impl Cache {
         } else {
             String::new()
         };
-        out.push((
-            "db requests/s peak".into(),
-            format!(
-                "{:.0} (in the {} window from {}{since})",
-                peak as f64 / window_s,
-                fmt_duration(p.rate_window),
-                fmt_duration(peak_i as Nanos * p.rate_window)
-            ),
-        ));
-        out.push((
-            "db requests/s mean".into(),
-            format!(
-                "{:.1} ({total_db} requests in {}{since})",
-                total_db as f64 / span_s,
+        out.push(
+            Metric::rate("db requests/s peak", peak as f64 / window_s)
+                .decimals(0)
+                .note(format!(
+                    "(in the {} window from {}{since})",
+                    fmt_duration(p.rate_window),
+                    fmt_duration(peak_i as Nanos * p.rate_window)
+                )),
+        );
+        out.push(
+            Metric::rate("db requests/s mean", total_db as f64 / span_s).note(format!(
+                "({total_db} requests in {}{since})",
                 fmt_duration(span)
-            ),
-        ));
-        // Requests per second, one figure per second of the run (quiet
-        // seconds included, at its end too), the first 60 seconds.
-        let run_seconds = self.duration.max(m.now).div_ceil(secs(1)) as usize;
-        let seconds: Vec<String> = (0..run_seconds.min(60))
-            .map(|i| m.seconds.get(i).copied().unwrap_or(0).to_string())
+            )),
+        );
+        // Requests per second, one point per second of the run (quiet
+        // seconds included, at its end too); the report prints the first 60.
+        let run_seconds = self.duration.max(m.now).div_ceil(secs(1));
+        let points = (0..run_seconds)
+            .map(|i| {
+                let n = m.seconds.get(i as usize).copied().unwrap_or(0);
+                (i * secs(1), n as f64)
+            })
             .collect();
-        let more = if run_seconds > 60 { " ..." } else { "" };
-        out.push((
-            "db requests per second over time".into(),
-            format!("from 0s: {}{more}", seconds.join(" ")),
-        ));
+        out.push(
+            Metric::series("db requests per second over time", Unit::Rate, points).lead("from 0s:"),
+        );
         match &nodes[DB.index()] {
             Some(CacheNode::Database(d)) => {
                 let s = &d.stats;
@@ -226,31 +197,27 @@ impl Cache {
                 } else {
                     String::new()
                 };
-                out.push((
-                    "db queue peak".into(),
-                    format!(
-                        "{} requests (service time {}, {} refused as busy{since})",
-                        s.queue_peak,
+                out.push(
+                    Metric::count("db queue peak", s.queue_peak as u64).note(format!(
+                        "requests (service time {}, {} refused as busy{since})",
                         fmt_duration(p.db_service_time),
                         s.rejected_measured
-                    ),
-                ));
-                out.push((
-                    "db latency max".into(),
-                    format!(
-                        "{} (arrival to answer{since}; mean over the whole run {})",
-                        fmt_duration(s.latency_max),
+                    )),
+                );
+                out.push(
+                    Metric::duration("db latency max", s.latency_max).note(format!(
+                        "(arrival to answer{since}; mean over the whole run {})",
                         fmt_duration(if s.served > 0 {
                             (s.latency_total / u128::from(s.served)) as Nanos
                         } else {
                             0
                         })
-                    ),
-                ));
+                    )),
+                );
             }
-            _ => out.push((
-                "db queue peak".into(),
-                "the database is down at the end".into(),
+            _ => out.push(Metric::none(
+                "db queue peak",
+                "the database is down at the end",
             )),
         }
 
@@ -281,13 +248,10 @@ impl Cache {
             // Not the history checker's `lost writes` (acknowledged writes
             // that later reads missed): a write the database never got can
             // still be read from the cache, so the two counts differ.
-            out.push((
-                "acked writes not in db".into(),
-                format!(
-                    "{lost} of {acked} acknowledged writes never reached the database ({pending} more still dirty in a cache); \
-                     the history's `lost writes` below counts only acknowledged writes that later reads missed"
-                ),
-            ));
+            out.push(Metric::count("acked writes not in db", lost).note(format!(
+                "of {acked} acknowledged writes never reached the database ({pending} more still dirty in a cache); \
+                 the history's `lost writes` below counts only acknowledged writes that later reads missed"
+            )));
 
             // Reaching the database is not surviving in it. A lost update:
             // the database ends with value V of some key, V's write was
@@ -335,14 +299,13 @@ impl Cache {
                     keys.insert(*key);
                 }
             }
-            out.push((
-                "acked writes overwritten".into(),
-                format!(
-                    "{overwritten} acknowledged writes reached the database but an older write's value is its final value (on {} key{})",
+            out.push(
+                Metric::count("acked writes overwritten", overwritten).note(format!(
+                    "acknowledged writes reached the database but an older write's value is its final value (on {} key{})",
                     keys.len(),
                     if keys.len() == 1 { "" } else { "s" }
-                ),
-            ));
+                )),
+            );
         }
         // Client latency percentiles, reads and writes apart.
         for (what, pick) in [
@@ -364,23 +327,17 @@ impl Cache {
                     all[((q * all.len() as f64).ceil() as usize).clamp(1, all.len()) - 1]
                 }
             };
-            out.push((
-                format!("{what} latency p99"),
-                format!(
-                    "{} (p50 {}, max {}; {} ok {what}s)",
-                    fmt_duration(at(0.99)),
+            out.push(
+                Metric::duration(format!("{what} latency p99"), at(0.99)).note(format!(
+                    "(p50 {}, max {}; {} ok {what}s)",
                     fmt_duration(at(0.5)),
                     fmt_duration(all.last().copied().unwrap_or(0)),
                     all.len()
-                ),
-            ));
+                )),
+            );
         }
         if p.l1_capacity > 0 {
-            out.push((
-                "L1 hit ratio".into(),
-                format!("{:.1} percent of {reads} reads", pct(l1, reads)),
-            ));
+            out.push(Metric::ratio_of("L1 hit ratio", l1, reads).note(format!("of {reads} reads")));
         }
-        out
     }
 }

@@ -68,6 +68,7 @@ pub use version::{Sibling, Versioning};
 use std::sync::Arc;
 
 use sim::client::ClientConfig;
+use sim::metric::Metric;
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{Findings, NodeTable, Property, Protocol};
 use sim::time::Nanos;
@@ -192,7 +193,7 @@ impl Protocol for Quorum {
         self.watch(now, nodes, out.violations_mut());
     }
 
-    fn summary(&self, nodes: &NodeTable<QuorumNode>) -> Vec<(String, String)> {
-        self.report(nodes)
+    fn metrics(&self, nodes: &NodeTable<QuorumNode>, out: &mut Vec<Metric>) {
+        self.report(nodes, out)
     }
 }

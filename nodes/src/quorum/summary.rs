@@ -1,7 +1,8 @@
-//! The quorum store's lines in the run report.
+//! The quorum store's figures in the run report.
 
 use std::collections::BTreeMap;
 
+use sim::metric::Metric;
 use sim::node::NodeId;
 use sim::protocol::NodeTable;
 use sim::time::fmt_duration;
@@ -11,31 +12,27 @@ use crate::ring::{self, Ring};
 
 /// A balance figure (max/mean) for this run's vnodes, then for each vnode
 /// count in `bal` to compare: `1.23 with 64 vnodes per node (what); 1 vnodes: ...`.
-fn balance_line(name: &str, what: &str, vnodes: u32, bal: &[(u32, f64)]) -> (String, String) {
+fn balance_line(name: &str, what: &str, vnodes: u32, bal: &[(u32, f64)]) -> Metric {
     let here = bal
         .iter()
         .find(|(v, _)| *v == vnodes)
         .map_or(0.0, |(_, r)| *r);
-    (
-        name.into(),
-        format!(
-            "{here:.2} with {vnodes} vnodes per node ({what}); {}",
-            bal.iter()
-                .map(|(v, r)| format!("{v} vnodes: {r:.2}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    )
+    Metric::number(name, here).note(format!(
+        "with {vnodes} vnodes per node ({what}); {}",
+        bal.iter()
+            .map(|(v, r)| format!("{v} vnodes: {r:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 impl Quorum {
     /// The report's figures: the configuration, ring balance and movement,
     /// load, repair, and how far the replicas disagree.
-    pub(super) fn report(&self, nodes: &NodeTable<QuorumNode>) -> Vec<(String, String)> {
+    pub(super) fn report(&self, nodes: &NodeTable<QuorumNode>, out: &mut Vec<Metric>) {
         let p = &self.params;
-        let mut out = Vec::new();
-        out.push((
-            "quorum".into(),
+        out.push(Metric::text(
+            "quorum",
             format!(
                 "N={} W={} R={} ({}), {} quorum, {}, read repair {}, anti-entropy {}",
                 p.n,
@@ -57,14 +54,10 @@ impl Quorum {
             ),
         ));
         let first = &self.timeline.epochs[0].1;
-        out.push((
-            "ring".into(),
-            format!(
-                "{} members, {} vnodes each",
-                first.members().len(),
-                p.vnodes
-            ),
-        ));
+        out.push(
+            Metric::count("ring", first.members().len() as u64)
+                .note(format!("members, {} vnodes each", p.vnodes)),
+        );
         // Balance as a function of vnodes, over synthetic keys on the first ring.
         const KEYS: usize = 10_000;
         let mut counts: Vec<u32> = vec![1, 8, 64, 256];
@@ -91,28 +84,27 @@ impl Quorum {
             let after = &self.timeline.epochs[i + 1].1;
             let mv = ring::movement(before, after, p.n, KEYS);
             let pct = |x: usize| 100.0 * x as f64 / KEYS as f64;
+            let share = |x: usize| Metric::ratio_of("", x as u64, KEYS as u64).value;
             let suffix = if i == 0 {
                 String::new()
             } else {
                 format!(" #{}", i + 1)
             };
-            out.push((
-                format!("keys moved by the ring{suffix}"),
+            out.push(Metric::new(format!("keys moved by the ring{suffix}"), share(mv.ring_moved)).note(
                 format!(
-                    "{:.1} percent of 10,000 keys changed owner {change} ({} -> {} members; {:.1} percent of preference lists changed)",
-                    pct(mv.ring_moved),
+                    "of 10,000 keys changed owner {change} ({} -> {} members; {:.1} percent of preference lists changed)",
                     before.members().len(),
                     after.members().len(),
                     pct(mv.ring_replicas_changed),
                 ),
             ));
-            out.push((
-                format!("keys moved by hash mod nodes{suffix}"),
-                format!(
-                    "{:.1} percent of the same keys would change owner under hash(key) % nodes",
-                    pct(mv.mod_moved)
-                ),
-            ));
+            out.push(
+                Metric::new(
+                    format!("keys moved by hash mod nodes{suffix}"),
+                    share(mv.mod_moved),
+                )
+                .note("of the same keys would change owner under hash(key) % nodes"),
+            );
         }
         // Load in this run, from the servers' own counters.
         let servers: Vec<(usize, &Server)> = nodes
@@ -133,17 +125,16 @@ impl Quorum {
                 .max_by_key(|(i, s)| (s.stats().requests, std::cmp::Reverse(*i)))
                 .map(|(i, _)| format!("n{}", i + 1))
                 .unwrap_or_default();
-            out.push((
-                "requests per replica max/mean".into(),
-                format!(
-                    "{:.2} (max {max}, mean {mean:.0}, busiest {busiest}); per node: {}",
-                    if mean > 0.0 { max as f64 / mean } else { 0.0 },
+            let balance = if mean > 0.0 { max as f64 / mean } else { 0.0 };
+            out.push(
+                Metric::number("requests per replica max/mean", balance).note(format!(
+                    "(max {max}, mean {mean:.0}, busiest {busiest}); per node: {}",
                     reqs.iter()
                         .map(u64::to_string)
                         .collect::<Vec<_>>()
                         .join(" ")
-                ),
-            ));
+                )),
+            );
             let mut per_key: BTreeMap<&str, u64> = BTreeMap::new();
             for (_, s) in &servers {
                 for (k, c) in &s.stats().per_key {
@@ -158,18 +149,16 @@ impl Quorum {
                 let ring = self.timeline.epochs[self.timeline.epochs.len() - 1]
                     .1
                     .clone();
-                out.push((
-                    "hottest key share".into(),
-                    format!(
-                        "{:.1} percent of requests: {k} ({c} of {total}), all on replicas {}",
-                        100.0 * *c as f64 / total.max(1) as f64,
+                out.push(
+                    Metric::ratio_of("hottest key share", *c, total.max(1)).note(format!(
+                        "of requests: {k} ({c} of {total}), all on replicas {}",
                         ring.preference_list(k, p.n)
                             .iter()
                             .map(|n| format!("n{}", n.0 + 1))
                             .collect::<Vec<_>>()
                             .join(" ")
-                    ),
-                ));
+                    )),
+                );
             }
             // The same requests placed on rings with other vnode counts: each
             // request is counted once on each of its key's N replicas.
@@ -202,54 +191,45 @@ impl Quorum {
                 .map(|(_, s)| s.store().len() as u64)
                 .collect();
             let (max, mean) = max_mean(&keys);
-            out.push((
-                "keys held per replica".into(),
-                format!("{max} at most, {mean:.1} on average"),
-            ));
+            out.push(
+                Metric::count("keys held per replica", max)
+                    .note(format!("at most, {mean:.1} on average")),
+            );
             let sum = |f: fn(&server::Stats) -> u64| {
                 servers.iter().map(|(_, s)| f(s.stats())).sum::<u64>()
             };
-            out.push((
-                "coordinator".into(),
-                format!(
-                    "{} requests, {} answered unavailable, {} sent to stand-ins",
-                    sum(|s| s.coordinated),
+            out.push(
+                Metric::count("coordinator", sum(|s| s.coordinated)).note(format!(
+                    "requests, {} answered unavailable, {} sent to stand-ins",
                     sum(|s| s.unavailable),
                     sum(|s| s.stand_in_asks),
-                ),
-            ));
-            out.push((
-                "repair".into(),
+                )),
+            );
+            out.push(Metric::count("repair", sum(|s| s.repairs_sent)).note(
                 format!(
-                    "{} read repairs sent, {} hints stored, {} hints handed back, {} keys repaired by anti-entropy",
-                    sum(|s| s.repairs_sent),
+                    "read repairs sent, {} hints stored, {} hints handed back, {} keys repaired by anti-entropy",
                     sum(|s| s.hints_stored),
                     sum(|s| s.hints_delivered),
                     sum(|s| s.anti_entropy_repairs),
                 ),
             ));
             if p.versioning == Versioning::Vector {
-                out.push((
-                    "reads with siblings".into(),
-                    format!(
-                        "{} reads found concurrent siblings (the history records their merge)",
-                        sum(|s| s.sibling_reads)
-                    ),
-                ));
+                out.push(
+                    Metric::count("reads with siblings", sum(|s| s.sibling_reads))
+                        .note("reads found concurrent siblings (the history records their merge)"),
+                );
             }
         }
         let (differ, hints) = self.checker.last;
-        out.push((
-            "replicas disagreeing at the end".into(),
-            format!("{differ} key(s) differ between live replicas, {hints} hint(s) still held"),
-        ));
-        out.push((
-            "last disagreement seen".into(),
-            match self.checker.last_divergent {
-                None => "never (checked every 50ms)".into(),
-                Some(t) => format!("{} (checked every 50ms)", fmt_duration(t)),
-            },
-        ));
-        out
+        out.push(
+            Metric::count("replicas disagreeing at the end", differ as u64).note(format!(
+                "key(s) differ between live replicas, {hints} hint(s) still held"
+            )),
+        );
+        let last = "last disagreement seen";
+        out.push(match self.checker.last_divergent {
+            None => Metric::none(last, "never (checked every 50ms)"),
+            Some(t) => Metric::duration(last, t).note("(checked every 50ms)"),
+        });
     }
 }

@@ -61,6 +61,7 @@ pub use params::{Params, ReadMode, MIN_HEARTBEAT};
 pub use server::{Progress, Role, Server};
 
 use sim::client::{ClientConfig, RetryPolicy};
+use sim::metric::Metric;
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{Findings, NodeTable, Property, Protocol};
 use sim::time::{ms, Nanos};
@@ -145,29 +146,19 @@ impl Protocol for Raft {
         out.holds(LEADER_ELECTED, elected);
     }
 
-    fn summary(&self, nodes: &NodeTable<RaftNode>) -> Vec<(String, String)> {
-        let live: Vec<&Server> = nodes
-            .iter()
-            .flatten()
-            .filter_map(RaftNode::as_server)
-            .collect();
-        let commit = live.iter().map(|s| s.commit_index()).max().unwrap_or(0);
-        let applied_min = live.iter().map(|s| s.applied_index()).min().unwrap_or(0);
-        let applied_max = live.iter().map(|s| s.applied_index()).max().unwrap_or(0);
-        vec![
-            (
-                "leaders elected".into(),
-                self.checker.leaders_elected().to_string(),
-            ),
-            (
-                "highest term with a leader".into(),
-                self.checker.highest_term().to_string(),
-            ),
-            ("highest commit index".into(), commit.to_string()),
-            (
-                "applied, live servers".into(),
-                format!("{applied_min}..{applied_max} ({} live)", live.len()),
-            ),
-        ]
+    fn metrics(&self, nodes: &NodeTable<RaftNode>, out: &mut Vec<Metric>) {
+        let live = || nodes.iter().flatten().filter_map(RaftNode::as_server);
+        let applied = || live().map(Server::applied_index);
+        let (min, max) = (applied().min().unwrap_or(0), applied().max().unwrap_or(0));
+        let commit = live().map(Server::commit_index).max().unwrap_or(0);
+        let c = &self.checker;
+        out.push(Metric::count("leaders elected", c.leaders_elected() as u64));
+        out.push(Metric::count(
+            "highest term with a leader",
+            c.highest_term(),
+        ));
+        out.push(Metric::count("highest commit index", commit));
+        let range = format!("..{max} ({} live)", live().count());
+        out.push(Metric::count("applied, live servers", min).note(range));
     }
 }

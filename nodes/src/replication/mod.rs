@@ -64,6 +64,7 @@ pub use server::{Role, Server};
 use std::sync::Arc;
 
 use sim::client::ClientConfig;
+use sim::metric::Metric;
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{Findings, NodeTable, Property, Protocol};
 use sim::time::Nanos;
@@ -144,7 +145,7 @@ impl Protocol for Replication {
         }
     }
 
-    fn summary(&self, nodes: &NodeTable<ReplNode>) -> Vec<(String, String)> {
-        summary::summary(&self.params, &self.checker, nodes)
+    fn metrics(&self, nodes: &NodeTable<ReplNode>, out: &mut Vec<Metric>) {
+        summary::metrics(&self.params, &self.checker, nodes, out)
     }
 }

@@ -33,6 +33,7 @@ pub use server::Server;
 use serde::Deserialize;
 use sim::client::{ClientConfig, RequestId};
 use sim::history::{OpFn, Value};
+use sim::metric::Metric;
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::Protocol;
 
@@ -100,16 +101,18 @@ impl Protocol for Single {
         }
     }
 
-    fn summary(&self, nodes: &[Option<SingleNode>]) -> Vec<(String, String)> {
-        let mode = if self.params.sync_writes {
-            "synced before every acknowledgement".to_string()
-        } else {
-            format!(
-                "acknowledged before sync; flushed every {}",
-                sim::time::fmt_duration(self.params.flush_interval)
-            )
-        };
-        let mut lines = vec![("writes".into(), mode)];
+    fn metrics(&self, nodes: &[Option<SingleNode>], out: &mut Vec<Metric>) {
+        out.push(Metric::text(
+            "writes",
+            if self.params.sync_writes {
+                "synced before every acknowledgement".to_string()
+            } else {
+                format!(
+                    "acknowledged before sync; flushed every {}",
+                    sim::time::fmt_duration(self.params.flush_interval)
+                )
+            },
+        ));
         let retries: u64 = nodes
             .iter()
             .filter_map(|n| match n {
@@ -118,13 +121,9 @@ impl Protocol for Single {
             })
             .sum();
         if retries > 0 {
-            lines.push((
-                "retries".into(),
-                format!(
-                    "{retries} retried request(s) answered from the session table, not applied again (since the last restart)"
-                ),
+            out.push(Metric::count("retries", retries).note(
+                "retried request(s) answered from the session table, not applied again (since the last restart)",
             ));
         }
-        lines
     }
 }

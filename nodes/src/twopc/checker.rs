@@ -1,5 +1,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
+use sim::metric::{Metric, Unit};
 use sim::node::NodeId;
 use sim::protocol::Violation;
 use sim::time::{fmt_duration, Nanos};
@@ -276,7 +277,7 @@ impl Checker {
         }
     }
 
-    pub fn summary(&self, config: &Config, nodes: &[Option<TwopcNode>]) -> Vec<(String, String)> {
+    pub fn metrics(&self, config: &Config, nodes: &[Option<TwopcNode>], out: &mut Vec<Metric>) {
         let p = &config.params;
         let mut mode = match p.mode {
             Mode::TwoPc if p.cooperative_termination => {
@@ -305,27 +306,21 @@ impl Checker {
         }
         let secs = self.now as f64 / 1e9;
         let decided = self.commits + self.aborts;
-        let mut lines = vec![
-            ("bank".to_string(), mode),
-            (
-                "transactions".into(),
-                format!(
-                    "{} committed, {} aborted ({:.1}% aborts), {:.1} commits/s",
-                    self.commits,
-                    self.aborts,
-                    if decided > 0 {
-                        self.aborts as f64 * 100.0 / decided as f64
-                    } else {
-                        0.0
-                    },
-                    if secs > 0.0 {
-                        self.commits as f64 / secs
-                    } else {
-                        0.0
-                    }
-                ),
-            ),
-        ];
+        out.push(Metric::text("bank", mode));
+        out.push(Metric::count("transactions", self.commits).note(format!(
+            "committed, {} aborted ({:.1}% aborts), {:.1} commits/s",
+            self.aborts,
+            if decided > 0 {
+                self.aborts as f64 * 100.0 / decided as f64
+            } else {
+                0.0
+            },
+            if secs > 0.0 {
+                self.commits as f64 / secs
+            } else {
+                0.0
+            }
+        )));
         if p.mode == Mode::Saga {
             let comp: u64 = nodes
                 .iter()
@@ -333,17 +328,14 @@ impl Checker {
                 .filter_map(|n| n.coordinator())
                 .map(|c| c.compensations)
                 .sum();
-            lines.push((
-                "compensations".into(),
-                format!("{comp} (counted by the coordinator since its last start)"),
-            ));
-            lines.push((
-                "dirty reads".into(),
-                format!(
-                    "{} balance reads saw a saga half done on their account",
-                    f.intermediate_reads
-                ),
-            ));
+            out.push(
+                Metric::count("compensations", comp)
+                    .note("(counted by the coordinator since its last start)"),
+            );
+            out.push(
+                Metric::count("dirty reads", f.intermediate_reads)
+                    .note("balance reads saw a saga half done on their account"),
+            );
         } else {
             // In doubt at the end: still blocked, and for how long so far.
             let mut stuck = 0;
@@ -366,66 +358,53 @@ impl Checker {
                     }
                 }
             }
-            lines.push((
-                "time in doubt".into(),
-                format!(
-                    "{} in all, longest {} (participants, finished periods)",
-                    fmt_duration(f.in_doubt_total),
+            out.push(
+                Metric::duration("time in doubt", f.in_doubt_total).note(format!(
+                    "in all, longest {} (participants, finished periods)",
                     fmt_duration(f.in_doubt_max)
-                ),
-            ));
-            lines.push((
-                "in doubt at end".into(),
-                if stuck == 0 {
-                    "none".into()
-                } else {
-                    format!(
-                        "{stuck} transactions, the oldest for {}",
-                        fmt_duration(oldest)
-                    )
-                },
-            ));
+                )),
+            );
+            out.push(if stuck == 0 {
+                Metric::none("in doubt at end", "none")
+            } else {
+                Metric::count("in doubt at end", stuck).note(format!(
+                    "transactions, the oldest for {}",
+                    fmt_duration(oldest)
+                ))
+            });
             let mean = if self.now > 0 {
                 self.locks_area as f64 / self.now as f64
             } else {
                 0.0
             };
-            lines.push((
-                "locks held".into(),
-                format!("at most {} at once, {mean:.2} on average", self.locks_max),
-            ));
-            let by_second: Vec<String> =
-                self.locks_by_second.iter().map(|n| n.to_string()).collect();
-            lines.push((
-                "locks by second".into(),
-                format!("most held at once in each second: {}", by_second.join(" ")),
-            ));
-            lines.push((
-                "blocked reads".into(),
-                format!(
-                    "{} reads from {} clients waited longer than the client timeout behind an in-doubt lock (longest wait {}); {queued} still waiting at the end",
-                    f.reads_blocked,
+            out.push(
+                Metric::count("locks held", self.locks_max as u64)
+                    .lead("at most")
+                    .note(format!("at once, {mean:.2} on average")),
+            );
+            let by_second = (self.locks_by_second.iter().enumerate())
+                .map(|(i, n)| (i as Nanos * sim::time::secs(1), *n as f64))
+                .collect();
+            out.push(
+                Metric::series("locks by second", Unit::Count, by_second)
+                    .lead("most held at once in each second:"),
+            );
+            out.push(Metric::count("blocked reads", f.reads_blocked).note(format!(
+                    "reads from {} clients waited longer than the client timeout behind an in-doubt lock (longest wait {}); {queued} still waiting at the end",
                     clients.len(),
                     fmt_duration(f.read_wait_max)
-                ),
-            ));
+            )));
             if p.cooperative_termination {
-                lines.push((
-                    "cooperative".into(),
-                    format!(
-                        "{} in-doubt transactions settled by a peer's answer",
-                        f.resolved_by_peer
-                    ),
-                ));
+                out.push(
+                    Metric::count("cooperative", f.resolved_by_peer)
+                        .note("in-doubt transactions settled by a peer's answer"),
+                );
             }
             if p.mode == Mode::ThreePc || p.unilateral_abort_after_yes {
-                lines.push((
-                    "decided alone".into(),
-                    format!(
-                        "{} times a participant timed out and decided without the coordinator",
-                        f.decided_alone
-                    ),
-                ));
+                out.push(
+                    Metric::count("decided alone", f.decided_alone)
+                        .note("times a participant timed out and decided without the coordinator"),
+                );
             }
         }
         let mut off_total = self.off_total;
@@ -434,16 +413,14 @@ impl Checker {
             off_total += self.now - t;
             off_max = off_max.max(self.now - t);
         }
-        lines.push((
-            "balances off".into(),
-            format!(
-                "the total differed from {} for {} in {} stretches (longest {})",
-                self.total,
-                fmt_duration(off_total),
-                self.off_count,
-                fmt_duration(off_max)
-            ),
-        ));
-        lines
+        out.push(
+            Metric::duration("balances off", off_total)
+                .lead(format!("the total differed from {} for", self.total))
+                .note(format!(
+                    "in {} stretches (longest {})",
+                    self.off_count,
+                    fmt_duration(off_max)
+                )),
+        );
     }
 }

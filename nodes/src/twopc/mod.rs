@@ -81,6 +81,7 @@ pub use participant::Participant;
 
 use serde::Deserialize;
 use sim::client::ClientConfig;
+use sim::metric::Metric;
 use sim::node::{Cluster, Disk, NodeId, TimerId};
 use sim::protocol::{Findings, Property, Protocol};
 use sim::time::{ms, Nanos};
@@ -382,8 +383,8 @@ impl Protocol for Twopc {
         Some("the bank's history is transfers and balance reads, not a key-value store's (its keys name accounts, its writes are transfers); atomicity, conservation and durability above are its checks")
     }
 
-    fn summary(&self, nodes: &[Option<TwopcNode>]) -> Vec<(String, String)> {
-        self.checker.summary(&self.config, nodes)
+    fn metrics(&self, nodes: &[Option<TwopcNode>], out: &mut Vec<Metric>) {
+        self.checker.metrics(&self.config, nodes, out)
     }
 }
 

@@ -3,6 +3,7 @@
 use super::Judged;
 use super::{Counters, OpMeta, Sim};
 use crate::history::{History, OpFn, Outcome, Value};
+use crate::metric::Metric;
 use crate::network::{LatencyDist, Net};
 use crate::node::{Clock, Cluster, Status};
 use crate::protocol::{Protocol, Violation};
@@ -31,8 +32,8 @@ pub struct RunOutput {
     /// Every fault the nemesis applied, as concrete schedule entries (for
     /// shrinking a failing run into a fixed schedule a person can read).
     pub nemesis_log: Vec<Fault>,
-    /// The protocol's own figures.
-    pub summary: Vec<(String, String)>,
+    /// The protocol's own figures (see [`Protocol::metrics`]).
+    pub metrics: Vec<Metric>,
     /// Every property the protocol declares (and any always-property
     /// violated without being declared), with its verdict.
     pub properties: Vec<Judged>,
@@ -76,7 +77,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
         if let Some(start) = self.partition_since.take() {
             self.partition_windows.push((start, self.now));
         }
-        let summary = self.protocol.summary(&self.nodes);
+        let mut metrics = Vec::new();
+        self.protocol.metrics(&self.nodes, &mut metrics);
         let properties = self.judged();
         let history_not_checkable = self.protocol.history_not_checkable();
         // Each client's round trip to its nearest server, from the network as
@@ -109,7 +111,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             trace: self.trace,
             statuses,
             cluster: self.cluster,
-            summary,
+            metrics,
             properties,
             history_not_checkable,
             client_rtt_ns,

@@ -241,6 +241,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             self.observe(Seen::Role { node: i, role });
         }
         self.check_properties(i);
+        self.protocol.observe(self.now, NodeId(i), &self.nodes);
     }
 
     pub(super) fn violation(&mut self, v: Violation) {

@@ -143,7 +143,7 @@ impl Report {
             pacelc,
             invariants,
             consistency,
-            protocol_summary: out.summary.clone(),
+            metrics: out.metrics.clone(),
             unfired_triggers: out.unfired_triggers.clone(),
             expectations: Vec::new(),
             outcome: RunOutcome::Fail,

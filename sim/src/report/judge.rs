@@ -3,6 +3,7 @@
 use super::{Consistency, Expectation, Report, Share};
 use crate::check::Verdict;
 use crate::kernel::RunOutput;
+use crate::metric::{Bound, Metric, Unit};
 use crate::scenario::{parse_pacelc, Fraction, Scenario};
 use crate::time::{fmt_duration, Nanos};
 
@@ -237,7 +238,7 @@ impl Report {
             }
         }
         for (name, bound) in &x.measure {
-            v.push(judge_measure(name, bound, &self.protocol_summary));
+            v.push(judge_measure(name, bound, &self.metrics));
         }
         if let Some(after) = x.all_clients_ok_after {
             let missing: Vec<String> = ok_after
@@ -262,65 +263,175 @@ impl Report {
     }
 }
 
-/// The leading number of a protocol figure ("463 committed, ..." -> 463), or
-/// its leading duration in nanoseconds ("5.051s" -> 5.051e9).
-fn leading_value(text: &str) -> Option<(f64, bool)> {
-    let first = text.split_whitespace().next()?.trim_end_matches([',', ';']);
-    if let Ok(n) = first.parse::<f64>() {
-        return Some((n, false));
-    }
-    crate::time::parse_duration(first)
-        .ok()
-        .map(|ns| (ns as f64, true))
-}
-
+/// `[expect.measure."NAME"]`: the figure's typed value against the bounds,
+/// each bound read in the figure's unit (a duration bounds a duration, a
+/// share a ratio, a number a count, rate or number).
 fn judge_measure(
     name: &str,
     bound: &crate::scenario::MeasureBound,
-    summary: &[(String, String)],
+    metrics: &[Metric],
 ) -> Expectation {
-    let shown = |v: f64, duration: bool| {
-        if duration {
-            fmt_duration(v as Nanos)
-        } else {
-            format!("{v}")
-        }
-    };
-    let mut expected = Vec::new();
-    for (word, b) in [("at least", &bound.min), ("at most", &bound.max)] {
-        if let Some(b) = b {
-            let (v, d) = b.get_ref().value().expect("checked when parsed");
-            expected.push(format!("{word} {}", shown(v, d)));
-        }
-    }
-    let expected = expected.join(" and ");
+    let found = metrics.iter().find(|m| m.name == name);
+    let unit = found.and_then(|m| m.value.unit());
+    let bounds: Vec<(&str, Bound)> = [("at least", &bound.min), ("at most", &bound.max)]
+        .into_iter()
+        .filter_map(|(word, b)| {
+            Some((
+                word,
+                b.as_ref()?.get_ref().value().expect("checked when parsed"),
+            ))
+        })
+        .collect();
+    let expected = bounds
+        .iter()
+        .map(|(word, b)| format!("{word} {}", b.show(unit.unwrap_or(Unit::Number))))
+        .collect::<Vec<_>>()
+        .join(" and ");
     let measure = |actual: String, held: bool| {
         let (key, what) = (format!("measure.\"{name}\""), format!("measure \"{name}\""));
         Expectation::decided(key, what, expected.clone(), actual, held)
     };
-    let Some((_, text)) = summary.iter().find(|(k, _)| k == name) else {
-        let names: Vec<&str> = summary.iter().map(|(k, _)| k.as_str()).collect();
+    let Some(m) = found else {
+        let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
         let actual = format!(
-            "this protocol reports no such figure; it reports: {}",
+            "this protocol reports no such figure in this run; it reports: {}",
             names.join(", ")
         );
         return measure(actual, false);
     };
-    let Some((actual, is_duration)) = leading_value(text) else {
-        let actual = format!("`{text}` does not start with a number or a duration");
-        return measure(actual, false);
-    };
-    let mut held = true;
-    for (b, is_min) in [(&bound.min, true), (&bound.max, false)] {
-        if let Some(b) = b {
-            let (v, d) = b.get_ref().value().expect("checked when parsed");
-            if d != is_duration {
-                let actual =
-                    format!("`{text}`: compare a duration with a duration, a number with a number");
-                return measure(actual, false);
-            }
-            held &= if is_min { actual >= v } else { actual <= v };
+    // Each bound in the figure's unit, or why it cannot bound it.
+    let mut limits = Vec::new();
+    for (word, b) in &bounds {
+        match unit.map(|u| b.against(u)) {
+            Some(Err(e)) => return measure(e, false),
+            Some(Ok(v)) => limits.push((*word, v)),
+            None => {}
         }
     }
-    measure(shown(actual, is_duration), held)
+    let Some(actual) = m.value.scalar() else {
+        let actual = format!("no value to compare: `{}`", m.shown());
+        return measure(actual, false);
+    };
+    let held = (limits.iter()).all(|(word, v)| {
+        if *word == "at least" {
+            actual >= *v
+        } else {
+            actual <= *v
+        }
+    });
+    measure(m.value.show(m.decimals), held)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::judge_measure;
+    use crate::metric::{Metric, Unit};
+    use crate::scenario::MeasureBound;
+    use crate::time::ms;
+
+    fn bound(toml: &str) -> MeasureBound {
+        toml::from_str(toml).unwrap()
+    }
+
+    /// (held, expected, actual) of `[expect.measure."NAME"]` written as `toml`.
+    fn judge(name: &str, toml: &str, metrics: &[Metric]) -> (bool, String, String) {
+        let e = judge_measure(name, &bound(toml), metrics);
+        assert_eq!(e.key, format!("measure.\"{name}\""));
+        (e.held, e.expected, e.actual)
+    }
+
+    fn figures() -> Vec<Metric> {
+        vec![
+            Metric::count("leaders elected", 2).note("(x)"),
+            Metric::duration("db latency max", ms(12)),
+            Metric::ratio_of("hit ratio", 554, 1000).note("of 1000 reads"),
+            Metric::rate("db requests/s peak", 180.0).decimals(0),
+            Metric::number("key balance max/mean", 1.123),
+            Metric::series("locks by second", Unit::Count, vec![(0, 1.0)]),
+            Metric::text("bank", "saga"),
+            Metric::none("failover time (RTO)", "none (no failover)"),
+        ]
+    }
+
+    #[test]
+    fn a_count_is_bounded_by_a_number() {
+        let m = figures();
+        let held = judge("leaders elected", "min = 2\nmax = 2", &m);
+        assert_eq!(held, (true, "at least 2 and at most 2".into(), "2".into()));
+        let not = judge("leaders elected", "max = 1", &m);
+        assert_eq!(not, (false, "at most 1".into(), "2".into()));
+        let (held, _, actual) = judge("leaders elected", "max = \"1s\"", &m);
+        assert!(!held);
+        assert_eq!(
+            actual,
+            "a duration cannot bound a count; bound it by a number, e.g. `max = 12`"
+        );
+    }
+
+    #[test]
+    fn a_duration_is_bounded_by_a_duration() {
+        let m = figures();
+        let held = judge("db latency max", "max = \"25ms\"", &m);
+        assert_eq!(held, (true, "at most 25ms".into(), "12ms".into()));
+        let (held, _, _) = judge("db latency max", "min = \"12.5ms\"", &m);
+        assert!(!held);
+        let (held, _, actual) = judge("db latency max", "max = 25", &m);
+        assert!(!held);
+        assert!(
+            actual.starts_with("a number cannot bound a duration"),
+            "{actual}"
+        );
+    }
+
+    #[test]
+    fn a_ratio_is_bounded_by_a_share_or_a_percentage() {
+        let m = figures();
+        let held = judge("hit ratio", "min = \"50%\"\nmax = 0.6", &m);
+        assert_eq!(
+            held,
+            (
+                true,
+                "at least 50 percent and at most 60 percent".into(),
+                "55.4 percent".into()
+            )
+        );
+        let (held, _, _) = judge("hit ratio", "max = \"55%\"", &m);
+        assert!(!held);
+        let (held, _, actual) = judge("hit ratio", "min = 50", &m);
+        assert!(!held);
+        assert!(actual.contains("write \"50%\""), "{actual}");
+    }
+
+    #[test]
+    fn a_rate_and_a_number_are_bounded_by_numbers() {
+        let m = figures();
+        assert_eq!(
+            judge("db requests/s peak", "max = 200", &m),
+            (true, "at most 200".into(), "180".into())
+        );
+        assert!(!judge("db requests/s peak", "max = 179.5", &m).0);
+        assert!(!judge("db requests/s peak", "max = \"1s\"", &m).0);
+        assert_eq!(
+            judge("key balance max/mean", "max = 1.2", &m),
+            (true, "at most 1.2".into(), "1.12".into())
+        );
+        assert!(!judge("key balance max/mean", "min = 1.2", &m).0);
+    }
+
+    #[test]
+    fn a_series_a_setting_or_a_missing_value_is_never_held() {
+        let m = figures();
+        let (held, _, actual) = judge("locks by second", "max = 3", &m);
+        assert!(!held && actual.contains("time series"), "{actual}");
+        let (held, _, actual) = judge("bank", "max = 3", &m);
+        assert!(!held && actual.contains("never bounded"), "{actual}");
+        let (held, _, actual) = judge("failover time (RTO)", "max = \"1s\"", &m);
+        assert!(!held);
+        assert_eq!(actual, "no value to compare: `none (no failover)`");
+        let (held, _, actual) = judge("leaders electid", "max = 3", &m);
+        assert!(
+            !held && actual.contains("reports no such figure"),
+            "{actual}"
+        );
+    }
 }

@@ -138,7 +138,10 @@ pub struct Report {
     /// The client history judged as a key-value store's (docs/checking.md), or
     /// why it was not.
     pub consistency: Consistency,
-    pub protocol_summary: Vec<(String, String)>,
+    /// The protocol's own figures, typed (see [`crate::metric`]): in
+    /// `--json`, each `{"name", "unit", "value"}` with `lead`/`note` when
+    /// the report prints words around the value.
+    pub metrics: Vec<crate::metric::Metric>,
     pub expectations: Vec<Expectation>,
     /// Pass, fail, or undecided (a check the hypothesis asked for has no answer).
     pub outcome: RunOutcome,

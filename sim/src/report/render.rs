@@ -86,8 +86,8 @@ impl Report {
         for e in &self.pacelc.evidence {
             let _ = writeln!(o, "             {e}");
         }
-        for (k, v) in &self.protocol_summary {
-            let _ = writeln!(o, "{:<12} {v}", k);
+        for m in &self.metrics {
+            let _ = writeln!(o, "{m}");
         }
         let (always, others): (Vec<_>, Vec<_>) =
             self.invariants.iter().partition(|i| i.kind == Kind::Always);

@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use super::error::{quoted, ScenarioError};
 use super::Scenario;
+use crate::metric::{self, Bound, Figure};
 use crate::protocol::{Kind, Property};
 use crate::time::{parse_duration, serde_duration, Nanos};
 
@@ -75,7 +76,9 @@ pub struct Expect {
     pub all_clients_ok_after: Option<Nanos>,
     /// Bounds on the protocol's own figures, by the name the report prints
     /// them under: `[expect.measure."leaders elected"] min = 2`. The figure's
-    /// leading number (or duration) is compared.
+    /// typed value is compared, in its unit: a number bounds a count, rate
+    /// or number, a duration (`"500ms"`) a duration, a share (`0.3` or
+    /// `"30%"`) a ratio.
     #[serde(default)]
     pub measure: IndexMap<String, MeasureBound>,
 }
@@ -212,7 +215,9 @@ fn show_share(v: f64) -> String {
     }
 }
 
-/// A bound on one protocol figure: a number, or a duration such as "500ms".
+/// A bound on one protocol figure: a number, a duration such as "500ms", or
+/// a percentage such as "30%". Which it may be depends on the figure's unit
+/// (see [`crate::metric::Bound::against`]).
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeasureBound {
@@ -224,31 +229,41 @@ pub struct MeasureBound {
 #[serde(untagged)]
 pub enum BoundValue {
     Number(f64),
-    Duration(String),
+    /// A duration (`"500ms"`) or a percentage (`"30%"`).
+    Text(String),
 }
 
 impl BoundValue {
-    /// The bound as a number (durations in nanoseconds), and whether it is a duration.
-    pub fn value(&self) -> Result<(f64, bool), String> {
+    /// The bound, typed: a number, a duration or a share (a percentage).
+    pub fn value(&self) -> Result<Bound, String> {
         match self {
-            BoundValue::Number(n) => Ok((*n, false)),
-            BoundValue::Duration(d) => parse_duration(d).map(|ns| (ns as f64, true)),
+            BoundValue::Number(n) => Ok(Bound::Number(*n)),
+            BoundValue::Text(t) if t.trim_end().ends_with('%') => Fraction::Percent(t.clone())
+                .value()
+                .map(Bound::Share),
+            BoundValue::Text(t) => parse_duration(t).map(Bound::Duration).map_err(|e| {
+                format!(
+                    "{e}; write a duration (e.g. \"500ms\") or a percentage (e.g. \"30%\"), or a bare number (e.g. 12) for a count, rate or number"
+                )
+            }),
         }
     }
 }
 
 impl Scenario {
-    /// Refuses an `[expect.measure]` name the protocol does not report, and
-    /// turns an old name into the figure's current one. `valid` is every
-    /// figure the protocol can print (a figure named `NAME` may also come
-    /// numbered, `NAME #2`); `renamed` maps old names, still accepted, to the
-    /// figure they now are.
+    /// Refuses an `[expect.measure]` name the protocol does not report, or
+    /// a bound of the wrong kind for the figure's unit (a number for a
+    /// duration, say), and turns an old name into the figure's current one.
+    /// `figures` is every figure the protocol can report (a figure named
+    /// `NAME` may also come numbered, `NAME #2`, when declared as
+    /// `NAME #N`); `renamed` maps old names, still accepted, to the figure
+    /// they now are.
     pub fn resolve_measures(
         &mut self,
-        valid: &[&str],
+        figures: &[Figure],
         renamed: &[(&str, &str)],
     ) -> Result<(), ScenarioError> {
-        self.check_measures(valid, renamed)?;
+        self.check_measures(figures, renamed)?;
         let measure = std::mem::take(&mut self.expect.measure);
         self.expect.measure = measure
             .into_iter()
@@ -265,27 +280,48 @@ impl Scenario {
 
     fn check_measures(
         &self,
-        valid: &[&str],
+        figures: &[Figure],
         renamed: &[(&str, &str)],
     ) -> Result<(), ScenarioError> {
-        for name in self.expect.measure.keys() {
-            if measure_known(name, valid, renamed) {
-                continue;
-            }
-            let span = measure_span(&self.source, name).unwrap_or(0..0);
-            let message = if valid.is_empty() {
-                format!(
-                    "[expect.measure.\"{name}\"]: protocol \"{}\" reports no figures to bound; remove this measure",
-                    self.protocol
-                )
-            } else {
-                format!(
-                    "[expect.measure.\"{name}\"]: protocol \"{}\" reports no figure of that name; its figures are {}",
-                    self.protocol,
-                    quoted(valid)
-                )
+        for (name, bound) in &self.expect.measure {
+            let current = renamed
+                .iter()
+                .find(|(old, _)| old == name)
+                .map_or(name.as_str(), |(_, new)| new);
+            let Some(figure) = metric::declared(current, figures) else {
+                let span = measure_span(&self.source, name).unwrap_or(0..0);
+                let names: Vec<&str> = figures.iter().map(|f| f.name).collect();
+                let message = if figures.is_empty() {
+                    format!(
+                        "[expect.measure.\"{name}\"]: protocol \"{}\" reports no figures to bound; remove this measure",
+                        self.protocol
+                    )
+                } else {
+                    format!(
+                        "[expect.measure.\"{name}\"]: protocol \"{}\" reports no figure of that name; its figures are {}",
+                        self.protocol,
+                        quoted(&names)
+                    )
+                };
+                return Err(ScenarioError::at(&self.file, &self.source, span, message));
             };
-            return Err(ScenarioError::at(&self.file, &self.source, span, message));
+            for (side, b) in [("min", &bound.min), ("max", &bound.max)] {
+                let Some(b) = b else { continue };
+                let checked = b.get_ref().value().and_then(|v| v.against(figure.unit));
+                if let Err(why) = checked {
+                    let message = format!(
+                        "[expect.measure.\"{name}\"] {side}: \"{}\" is {}: {why}",
+                        figure.name,
+                        figure.unit.article()
+                    );
+                    return Err(ScenarioError::at(
+                        &self.file,
+                        &self.source,
+                        b.span(),
+                        message,
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -380,19 +416,11 @@ fn expect_list_span(src: &str, field: &str, k: usize) -> Option<Range<usize>> {
     list.get(k).map(Spanned::span)
 }
 
-/// Is `name` a figure of `valid`, or an old name in `renamed`? A figure
-/// printed once per change, listed in `valid` as `NAME #N` besides `NAME`,
-/// may also be named with a number (`NAME #2`); other figures may not.
-pub fn measure_known(name: &str, valid: &[&str], renamed: &[(&str, &str)]) -> bool {
-    let numbered = match name.rsplit_once(" #") {
-        Some((base, n)) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => {
-            valid.contains(&format!("{base} #N").as_str())
-        }
-        _ => false,
-    };
-    !name.ends_with(" #N") && valid.contains(&name)
-        || numbered
-        || renamed.iter().any(|(old, _)| *old == name)
+/// Is `name` a figure of `figures`, or an old name in `renamed`? A figure
+/// declared as `NAME #N` besides `NAME` may also be named with a number
+/// (`NAME #2`); other figures may not.
+pub fn measure_known(name: &str, figures: &[Figure], renamed: &[(&str, &str)]) -> bool {
+    metric::declared(name, figures).is_some() || renamed.iter().any(|(old, _)| *old == name)
 }
 
 /// Where the measure `name` is written (`[expect.measure."NAME"]`,
