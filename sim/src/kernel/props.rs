@@ -517,6 +517,19 @@ mod tests {
         let r = run("from_ms = 100\n", "[expect]\nviolated = [\"up\"]\n");
         assert!(!r.passed);
         assert!(r.failed_checks().contains("violated.\"up\""));
+        // Its row says so: failed in the text, not ok in --json.
+        assert!(
+            r.render().contains(
+                "[!!] up                       eventually: held at 100ms, expected violated"
+            ),
+            "{}",
+            r.render()
+        );
+        let row = r.invariants.iter().find(|i| i.name == "up").unwrap();
+        assert!(!row.ok);
+        // Expected violated and violated: ok.
+        let r = run("", "[expect]\nviolated = [\"up\"]\n");
+        assert!(r.invariants.iter().find(|i| i.name == "up").unwrap().ok);
     }
 
     #[test]
