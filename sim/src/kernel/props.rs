@@ -23,6 +23,11 @@ pub(super) struct Watch {
     /// Per property: for `eventually`, when it was first true in the current
     /// quiet period; for `sometimes`, when it was first true in the run.
     at: Vec<Option<Nanos>>,
+    /// Per property: the truth the last check that reported it gave. A
+    /// quiet period that begins with an `eventually` property's last truth
+    /// `true` sees it hold at its first instant, though no step in the
+    /// period reported it (a check need not repeat what did not change).
+    last: Vec<bool>,
     /// When the current quiet period began (no fault in force), if the run
     /// is quiet now.
     quiet_since: Option<Nanos>,
@@ -41,6 +46,7 @@ impl Watch {
     pub(super) fn new(properties: Vec<Property>, settle: Nanos) -> Watch {
         Watch {
             at: vec![None; properties.len()],
+            last: vec![false; properties.len()],
             properties,
             quiet_since: None,
             settle,
@@ -51,10 +57,18 @@ impl Watch {
 
     /// The run is quiet from `now` (`true`), or a fault is in force (`false`).
     /// An `eventually` property that held in the quiet period a fault ends
-    /// has not held after that fault.
+    /// has not held after that fault; one whose last reported truth is
+    /// `true` when a quiet period begins holds at that instant.
     pub(super) fn set_quiet(&mut self, quiet: bool, now: Nanos) {
         match (quiet, self.quiet_since) {
-            (true, None) => self.quiet_since = Some(now),
+            (true, None) => {
+                self.quiet_since = Some(now);
+                for (i, p) in self.properties.iter().enumerate() {
+                    if p.kind == Kind::Eventually && self.last[i] {
+                        self.at[i] = Some(now);
+                    }
+                }
+            }
             (false, Some(_)) => {
                 self.quiet_since = None;
                 for (p, at) in self.properties.iter().zip(self.at.iter_mut()) {
@@ -83,6 +97,7 @@ impl Watch {
                 ),
             });
         };
+        self.last[i] = holds;
         if !holds || self.at[i].is_some() {
             return None;
         }
@@ -169,10 +184,13 @@ impl Watch {
 }
 
 impl<P: Protocol> Sim<'_, P> {
-    /// Whether a fault is in force now: a node down or paused, a link cut,
-    /// clogged or losing more than the scenario's network does, or a
-    /// nemesis that has not stopped. Latency and clock changes are
-    /// conditions the system must live with, not faults in force.
+    /// Whether a fault is in force now: a node down or paused, a link cut
+    /// or clogged, a link whose latency, loss or duplication differs from
+    /// the scenario's network (a latency spike never undone can keep a
+    /// correct system from ever settling, as raised loss can), or a
+    /// nemesis that has not stopped. Clock changes are conditions the
+    /// system must live with (the settle time allows for them), not faults
+    /// in force.
     pub(super) fn fault_in_force(&self) -> bool {
         if self.scenario.nemesis.is_some() && !self.nemesis_stopped {
             return true;
@@ -186,8 +204,11 @@ impl<P: Protocol> Sim<'_, P> {
         let n = self.net.size();
         (0..n).any(|a| {
             (0..n).any(|b| {
-                let l = self.net.link(a, b);
-                l.clogged || l.loss > self.base_net.link(a, b).loss
+                let (l, base) = (self.net.link(a, b), self.base_net.link(a, b));
+                l.clogged
+                    || l.loss != base.loss
+                    || l.duplicate != base.duplicate
+                    || l.latency != base.latency
             })
         })
     }
@@ -244,6 +265,9 @@ mod tests {
         until: Nanos,
         broken: Nanos,
         role: &'static str,
+        /// Report `up` once, at the first check it is true, and never again.
+        once: bool,
+        reported: bool,
     }
 
     #[derive(Deserialize)]
@@ -258,6 +282,8 @@ mod tests {
         /// `role = "other"`: the servers report a role `ROLES` lacks.
         #[serde(default)]
         role: String,
+        #[serde(default)]
+        once: bool,
     }
 
     #[derive(Clone, Debug)]
@@ -310,7 +336,12 @@ mod tests {
         }
         fn check(&mut self, now: Nanos, _: NodeId, _: &NodeTable<Ticker>, out: &mut Findings) {
             let open = self.from <= now && now < self.until;
-            out.holds("up", open);
+            if !self.once {
+                out.holds("up", open);
+            } else if open && !self.reported {
+                out.holds("up", true);
+                self.reported = true;
+            }
             out.holds("blip", open);
             if now >= self.broken {
                 out.violated("calm", "it broke");
@@ -328,6 +359,8 @@ mod tests {
                 from: at(p.from_ms),
                 until: at(p.until_ms),
                 broken: at(p.break_ms),
+                once: p.once,
+                reported: false,
                 role: if p.role.is_empty() {
                     "server"
                 } else {
@@ -462,6 +495,62 @@ mod tests {
             verdict(&r, "up"),
             PropertyVerdict::Held { at: Some(ms(900)) }
         );
+    }
+
+    #[test]
+    fn a_truth_reported_during_a_fault_and_not_repeated_holds_when_the_quiet_period_begins() {
+        // `up` is reported true once, at 1.1s, inside a partition that heals
+        // at 2s, and never again: the quiet period begins with it true.
+        let heal = "[[faults]]\nat = \"1s\"\naction = \"partition\"\ngroups = [[\"n1\"], [\"n2\", \"n3\"]]\n\n[[faults]]\nat = \"2s\"\naction = \"heal\"\n";
+        let r = run(
+            "from_ms = 1100\nonce = true\n",
+            &format!("[expect]\nsettle_time = \"500ms\"\n\n{heal}"),
+        );
+        assert_eq!(
+            verdict(&r, "up"),
+            PropertyVerdict::Held { at: Some(ms(2000)) },
+            "{}",
+            r.render()
+        );
+        // Reported false last: not held.
+        let r = run(
+            "from_ms = 1100\nuntil_ms = 1500\n",
+            &format!("[expect]\nsettle_time = \"500ms\"\n\n{heal}"),
+        );
+        assert_eq!(word(&r, "up"), "violated", "{}", r.render());
+        // Reported true only by the restarted node's first step (at 805ms,
+        // between the servers' 10ms ticks), which runs before the restart
+        // ends the fault: held at the restart.
+        let r = run(
+            "from_ms = 805\nonce = true\n",
+            "[[faults]]\nat = \"500ms\"\naction = \"crash\"\ntarget = \"n2\"\n\n[[faults]]\nat = \"805ms\"\naction = \"restart\"\ntarget = \"n2\"\n",
+        );
+        assert_eq!(
+            verdict(&r, "up"),
+            PropertyVerdict::Held { at: Some(ms(805)) },
+            "{}",
+            r.render()
+        );
+    }
+
+    #[test]
+    fn a_latency_spike_never_undone_is_a_fault_in_force() {
+        for fault in [
+            "action = \"latency\"\ntarget = \"n2\"\nlatency = { dist = \"constant\", value = \"700ms\" }",
+            "action = \"loss\"\ntarget = \"n2\"\nprobability = 0.5",
+        ] {
+            let r = run("", &format!("[[faults]]\nat = \"1s\"\n{fault}\n"));
+            assert_eq!(word(&r, "up"), "undecided", "{fault}: {}", r.render());
+        }
+        // Undone, the run is quiet again.
+        let r = run(
+            "",
+            "[network]\nlatency = { dist = \"constant\", value = \"1ms\" }\n\n[[faults]]\nat = \"100ms\"\naction = \"latency\"\ntarget = \"n2\"\nlatency = { dist = \"constant\", value = \"700ms\" }\n\n[[faults]]\nat = \"200ms\"\naction = \"latency\"\ntarget = \"n2\"\nlatency = { dist = \"constant\", value = \"1ms\" }\n",
+        );
+        let PropertyVerdict::Violated { detail } = verdict(&r, "up") else {
+            panic!("{}", r.render())
+        };
+        assert!(detail.contains("from 200ms"), "{detail}");
     }
 
     #[test]
