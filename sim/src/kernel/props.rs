@@ -32,8 +32,9 @@ pub(super) struct Watch {
     /// is quiet now.
     quiet_since: Option<Nanos>,
     settle: Nanos,
-    /// Property names a check reported a truth for without declaring them
-    /// `eventually` or `sometimes`: reported once each.
+    /// Property names a check misreported (a truth for a name not declared
+    /// `eventually` or `sometimes`, or a violation of one that is):
+    /// reported once each.
     undeclared: BTreeSet<&'static str>,
     /// The scratch the protocol's check fills, kept to reuse its memory.
     pub(super) scratch: Findings,
@@ -107,6 +108,27 @@ impl Watch {
             _ => {}
         }
         None
+    }
+
+    /// Whether `v` names an `eventually` or `sometimes` property, which a
+    /// check cannot report violated (only whether it holds): then
+    /// `Some(the declared-properties violation)`, once per name, or
+    /// `Some(None)` after that. `None`: `v` stands.
+    fn misreported(&mut self, v: &Violation) -> Option<Option<Violation>> {
+        let p = self
+            .properties
+            .iter()
+            .find(|p| p.name == v.invariant && p.kind != Kind::Always)?;
+        Some(self.undeclared.insert(p.name).then(|| Violation {
+            invariant: DECLARED_PROPERTIES,
+            detail: format!(
+                "the check reported {:?} violated ({}), but it is {} {} property, judged by whether it holds (Findings::holds), not violated at a step",
+                p.name,
+                v.detail,
+                if p.kind == Kind::Sometimes { "a" } else { "an" },
+                p.kind.name()
+            ),
+        }))
     }
 
     /// Every declared property's verdict at the end of the run (`end`),
@@ -233,7 +255,11 @@ impl<P: Protocol> Sim<'_, P> {
             }
         }
         for v in found.violations_mut().drain(..) {
-            self.violation(v);
+            match self.watch.misreported(&v) {
+                Some(Some(bug)) => self.violation(bug),
+                Some(None) => {}
+                None => self.violation(v),
+            }
         }
         self.watch.scratch = found;
     }
@@ -345,6 +371,9 @@ mod tests {
             out.holds("blip", open);
             if now >= self.broken {
                 out.violated("calm", "it broke");
+                if self.once {
+                    out.violated("up", "it broke too");
+                }
             }
         }
     }
@@ -554,6 +583,59 @@ mod tests {
     }
 
     #[test]
+    fn a_check_reporting_an_eventually_property_violated_violates_declared_properties() {
+        // `once` also has the check call `violated("up", ..)` once it breaks.
+        let r = run("from_ms = 100\nonce = true\nbreak_ms = 1000\n", "");
+        let PropertyVerdict::Violated { detail } = verdict(&r, "declared-properties") else {
+            panic!("{}", r.render())
+        };
+        assert!(
+            detail.starts_with("the check reported \"up\" violated (it broke too), but it is an eventually property"),
+            "{detail}"
+        );
+        // Reported once, not at every step; `up` itself is judged as usual.
+        let declared = r
+            .invariants
+            .iter()
+            .find(|i| i.name == "declared-properties")
+            .unwrap();
+        assert_eq!(declared.violations, 1);
+        assert_eq!(
+            verdict(&r, "up"),
+            PropertyVerdict::Held { at: Some(ms(100)) }
+        );
+        assert!(
+            r.failures()
+                .contains(&"declared-properties violated".to_string()),
+            "{:?}",
+            r.failures()
+        );
+    }
+
+    #[test]
+    fn a_zero_settle_time_and_a_name_both_held_and_violated_are_refused() {
+        let c = catalog();
+        let err = |expect: &str| {
+            c.parse("window.toml", &source("", &format!("[expect]\n{expect}\n")))
+                .unwrap_err()
+        };
+        let e = err("settle_time = \"0s\"");
+        assert_eq!((e.line, e.column), (13, 1), "{e}");
+        assert!(
+            e.message.starts_with(
+                "[expect] settle_time = \"0s\": the settle time must be longer than 0"
+            ),
+            "{e}"
+        );
+        let e = err("violated = [\"up\"]\nheld = [\"up\"]");
+        assert_eq!((e.line, e.column), (14, 9), "{e}");
+        assert_eq!(
+            e.message,
+            "[expect] held: \"up\" is also named in violated = [...]; a property cannot be expected both to hold and to be violated: keep it in one list"
+        );
+    }
+
+    #[test]
     fn always_is_violated_at_the_first_step_it_is_false() {
         let r = run("break_ms = 1000\n", "");
         assert_eq!(
@@ -637,7 +719,7 @@ mod tests {
         assert_eq!(v[0].invariant, "declared-roles");
         assert_eq!(
             v[0].detail,
-            "node 1 reports role \"leeder\", which protocol \"window\" does not declare in Spec::ROLES [\"server\"] \
+            "n1 reports role \"leeder\", which protocol \"window\" does not declare in Spec::ROLES [\"server\"] \
              (add it there: fault targets and the TUI rely on that list)"
         );
         let trace = out.trace.as_ref().expect("recorded");

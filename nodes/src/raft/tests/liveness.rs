@@ -129,3 +129,16 @@ fn a_latency_spike_never_undone_leaves_it_undecided() {
     assert_eq!(leader_elected(&r).word(), "undecided", "{}", r.render());
     assert!(r.failures().is_empty(), "{:?}", r.failures());
 }
+
+#[test]
+fn a_settle_time_for_a_protocol_with_no_eventually_property_is_refused() {
+    let c = crate::builtin();
+    let src = "[meta]\nname = \"replication/settle\"\nduration = \"2s\"\n\n[system]\nprotocol = \"replication\"\n\n\
+               [topology]\nservers = 3\nclients = 0\n\n[expect]\nsettle_time = \"1s\"\n";
+    let e = c.parse("settle.toml", src).unwrap_err();
+    assert_eq!((e.line, e.column), (12, 1), "{e}");
+    assert_eq!(
+        e.message,
+        "[expect] settle_time: protocol \"replication\" has no eventually property, so a settle time judges nothing; remove it"
+    );
+}
