@@ -136,7 +136,7 @@ fn a_settle_time_for_a_protocol_with_no_eventually_property_is_refused() {
     let src = "[meta]\nname = \"replication/settle\"\nduration = \"2s\"\n\n[system]\nprotocol = \"replication\"\n\n\
                [topology]\nservers = 3\nclients = 0\n\n[expect]\nsettle_time = \"1s\"\n";
     let e = c.parse("settle.toml", src).unwrap_err();
-    assert_eq!((e.line, e.column), (12, 1), "{e}");
+    assert_eq!((e.line, e.column), (13, 1), "{e}");
     assert_eq!(
         e.message,
         "[expect] settle_time: protocol \"replication\" has no eventually property, so a settle time judges nothing; remove it"
