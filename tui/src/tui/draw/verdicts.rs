@@ -106,7 +106,7 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         if seen > 0 { bad } else { dim },
     )));
     for inv in &r.invariants {
-        lines.push(property_row(inv, &mark, undecided(), dim));
+        lines.push(property_row(inv, mark, undecided(), dim));
     }
     for e in &r.expectations {
         lines.push(Line::from(vec![
