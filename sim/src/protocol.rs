@@ -9,8 +9,9 @@
 //!   violation (election safety, mutual exclusion).
 //! - [`Kind::Eventually`]: true at some step once the faults are over. It is
 //!   judged on the run's final quiet period, which starts when the last
-//!   fault heals: no node down, no node paused, no partition, clog or
-//!   raised loss in force, and the nemesis (if any) stopped. True at a step
+//!   fault heals: no node down, no node paused, no partition or clog, no
+//!   link whose latency, loss or duplication differs from the scenario's
+//!   network, and the nemesis (if any) stopped. True at a step
 //!   in that period: held. Never true there, although the period lasted the
 //!   settle time ([`Protocol::settle_time`], or `[expect] settle_time`):
 //!   violated. No quiet period (a fault lasts to the end), or a shorter one:
@@ -134,8 +135,12 @@ impl Findings {
 
     /// Whether the `eventually` or `sometimes` property `property` is true
     /// now. Report it at every check that can tell (a step that changed
-    /// nothing the property reads may say nothing): only a step that
-    /// reported it true counts.
+    /// nothing the property reads may say nothing): the kernel keeps the
+    /// last truth reported, so report `false` as soon as it stops holding.
+    /// A `sometimes` property is seen at a step that reported it true; an
+    /// `eventually` one holds at a step in the final quiet period that
+    /// reported it true, or at the instant that period begins if the last
+    /// truth reported before then was `true`.
     pub fn holds(&mut self, property: &'static str, now: bool) {
         self.truths.push((property, now));
     }

@@ -265,7 +265,10 @@ pub fn params<P: Spec>(s: &Scenario) -> Result<P::Params, ScenarioError> {
 pub fn build<P: Spec>(s: &Scenario) -> Result<Declared<P>, ScenarioError> {
     let params = params::<P>(s)?;
     let inner = P::new(params, s).map_err(|e| e.place_in(s))?;
-    Ok(Declared::new(inner))
+    Ok(Declared {
+        cluster: Cluster::new(s.servers(), s.clients()),
+        ..Declared::new(inner)
+    })
 }
 
 /// A protocol whose nodes' roles are checked against [`Spec::ROLES`] after
@@ -279,6 +282,9 @@ pub struct Declared<P> {
     pub inner: P,
     /// (node, role) pairs already reported undeclared.
     undeclared: BTreeSet<(u32, &'static str)>,
+    /// The run's nodes, to name one in a violation (empty when built
+    /// without a scenario: then a node is named by its number).
+    cluster: Cluster,
 }
 
 impl<P> Declared<P> {
@@ -286,6 +292,7 @@ impl<P> Declared<P> {
         Declared {
             inner,
             undeclared: BTreeSet::new(),
+            cluster: Cluster::default(),
         }
     }
 }
@@ -321,9 +328,13 @@ impl<P: Spec> Protocol for Declared<P> {
                 out.violated(
                     DECLARED_ROLES.name,
                     format!(
-                        "node {} reports role {role:?}, which protocol {:?} does not declare in Spec::ROLES {:?} \
+                        "{} reports role {role:?}, which protocol {:?} does not declare in Spec::ROLES {:?} \
                          (add it there: fault targets and the TUI rely on that list)",
-                        stepped.index() + 1,
+                        if stepped.index() < self.cluster.len() {
+                            self.cluster.name(stepped).to_string()
+                        } else {
+                            format!("node {}", stepped.index() + 1)
+                        },
                         P::NAME,
                         P::ROLES
                     ),

@@ -245,3 +245,67 @@ fn an_undecided_check_is_drawn_as_undecided_not_as_a_failure() {
     assert!(screen.contains("[??] history undecided: "), "{screen}");
     assert!(!screen.contains("[!!]"), "{screen}");
 }
+
+/// A small raft run (three servers, no clients) with `rest` appended.
+fn raft_app(rest: &str) -> App {
+    let text = format!(
+        "[meta]\nname = \"raft/props\"\nseed = 1\nduration = \"3s\"\n\n[system]\nprotocol = \"raft\"\n\n[topology]\nservers = 3\nclients = 0\n\n{rest}"
+    );
+    let s = nodes::parse("props.toml", &text).unwrap();
+    let seed = s.meta.seed;
+    App::new(s, seed).unwrap()
+}
+
+fn screen_line<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?}:\n{screen}"))
+}
+
+#[test]
+fn property_rows_are_marked_by_their_verdict_not_drawn_ok_when_undecided() {
+    // A crash that never heals: leader-elected cannot be judged.
+    let app = raft_app("[[faults]]\nat = \"1s\"\naction = \"crash\"\ntarget = \"n2\"\n");
+    let screen = render_to_string(&app, 400, 100);
+    let row = screen_line(&screen, "leader-elected");
+    assert!(
+        row.contains("[??] leader-elected eventually: undecided: a fault was still in force"),
+        "{row}"
+    );
+    // Held: ok, with when.
+    let app = raft_app("");
+    let screen = render_to_string(&app, 400, 100);
+    let row = screen_line(&screen, "leader-elected");
+    assert!(
+        row.contains("[ok] leader-elected eventually: held at "),
+        "{row}"
+    );
+    // Held, but `[expect] violated` named it: the run fails on it.
+    let app = raft_app("[expect]\nviolated = [\"leader-elected\"]\n");
+    let screen = render_to_string(&app, 400, 100);
+    let row = screen_line(&screen, "leader-elected eventually");
+    assert!(
+        row.contains("[!!] leader-elected eventually: held at "),
+        "{row}"
+    );
+    assert!(
+        row.ends_with("expected violated") || row.contains("expected violated"),
+        "{row}"
+    );
+    // Never true in the quiet time: its verdict and why, not only its name.
+    let app = raft_app("[expect]\nsettle_time = \"1ms\"\n\n[[faults]]\nat = \"0s\"\naction = \"partition\"\ngroups = [[\"n1\"], [\"n2\"], [\"n3\"]]\n\n[[faults]]\nat = \"2990ms\"\naction = \"heal\"\n");
+    let screen = render_to_string(&app, 400, 100);
+    let row = screen_line(&screen, "leader-elected");
+    assert!(
+        row.contains("[!!] leader-elected eventually: VIOLATED: never true in the "),
+        "{row}"
+    );
+    // A sometimes property never seen: a dim [--], not ok.
+    let text = "[meta]\nname = \"replication/props\"\nseed = 1\nduration = \"2s\"\n\n[system]\nprotocol = \"replication\"\n\n[topology]\nservers = 3\nclients = 0\n";
+    let s = nodes::parse("props.toml", text).unwrap();
+    let app = App::new(s, 1).unwrap();
+    let screen = render_to_string(&app, 400, 100);
+    let row = screen_line(&screen, "failover sometimes");
+    assert!(row.contains("[--] failover sometimes: not seen"), "{row}");
+}

@@ -66,9 +66,10 @@ pub struct Leadership {
 
 impl Leadership {
     /// Records server `stepped` and says whether a leader is elected now: a
-    /// server up and leading the highest term of the servers up, and a
-    /// majority of all servers up in that term following it (itself
-    /// included). Work: the servers at a server's step, nothing at a
+    /// server up and leading the highest term of the servers up, and more
+    /// than half of all the servers (up or down, counted among those seen
+    /// at least once: every server steps at its start) following it in that
+    /// term, itself included, each of those up. Work: the servers at a server's step, nothing at a
     /// client's (a server's crash is a fault, and its restart a step of it).
     pub fn check(&mut self, stepped: NodeId, nodes: &NodeTable<RaftNode>) -> bool {
         let Some(Some(RaftNode::Server(s))) = nodes.get(stepped.index()) else {

@@ -63,7 +63,7 @@ pub use server::{Progress, Role, Server};
 use sim::client::{ClientConfig, RetryPolicy};
 use sim::metric::Metric;
 use sim::node::{Cluster, Disk, NodeId};
-use sim::protocol::{Findings, NodeTable, Property, Protocol};
+use sim::protocol::{Findings, NodeTable, Property, Protocol, DEFAULT_SETTLE};
 use sim::time::{ms, Nanos};
 
 /// The roles Raft nodes report, which fault targets such as `target = "leader"`
@@ -132,6 +132,16 @@ impl Protocol for Raft {
 
     fn properties(&self) -> Vec<Property> {
         PROPERTIES.to_vec()
+    }
+
+    /// Ten of the longest election timeouts (and never less than the
+    /// default): a leader may take that long to appear on a correct
+    /// cluster. A clock drifting at -0.5 (the slowest a scenario may set)
+    /// stretches a timeout to twice its length, and split votes each cost
+    /// another timeout, so a fixed time would call a correct cluster with
+    /// long timeouts violated.
+    fn settle_time(&self) -> Nanos {
+        DEFAULT_SETTLE.max(self.params.election_timeout_max.saturating_mul(10))
     }
 
     fn check(

@@ -402,6 +402,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
         self.nodes[idx] = Some(node);
         let name = self.cluster.name(NodeId(i)).to_string();
         self.note_fault("restart", name, line);
+        // Its first step's check runs while the crash still counts as in
+        // force; the watch keeps what it reported, so a quiet period the
+        // restart begins (after this step) starts from that truth, not from
+        // one reported before the restart.
         self.start_node(i);
     }
 

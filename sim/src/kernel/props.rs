@@ -23,12 +23,18 @@ pub(super) struct Watch {
     /// Per property: for `eventually`, when it was first true in the current
     /// quiet period; for `sometimes`, when it was first true in the run.
     at: Vec<Option<Nanos>>,
+    /// Per property: the truth the last check that reported it gave. A
+    /// quiet period that begins with an `eventually` property's last truth
+    /// `true` sees it hold at its first instant, though no step in the
+    /// period reported it (a check need not repeat what did not change).
+    last: Vec<bool>,
     /// When the current quiet period began (no fault in force), if the run
     /// is quiet now.
     quiet_since: Option<Nanos>,
     settle: Nanos,
-    /// Property names a check reported a truth for without declaring them
-    /// `eventually` or `sometimes`: reported once each.
+    /// Property names a check misreported (a truth for a name not declared
+    /// `eventually` or `sometimes`, or a violation of one that is):
+    /// reported once each.
     undeclared: BTreeSet<&'static str>,
     /// The scratch the protocol's check fills, kept to reuse its memory.
     pub(super) scratch: Findings,
@@ -41,6 +47,7 @@ impl Watch {
     pub(super) fn new(properties: Vec<Property>, settle: Nanos) -> Watch {
         Watch {
             at: vec![None; properties.len()],
+            last: vec![false; properties.len()],
             properties,
             quiet_since: None,
             settle,
@@ -51,10 +58,18 @@ impl Watch {
 
     /// The run is quiet from `now` (`true`), or a fault is in force (`false`).
     /// An `eventually` property that held in the quiet period a fault ends
-    /// has not held after that fault.
+    /// has not held after that fault; one whose last reported truth is
+    /// `true` when a quiet period begins holds at that instant.
     pub(super) fn set_quiet(&mut self, quiet: bool, now: Nanos) {
         match (quiet, self.quiet_since) {
-            (true, None) => self.quiet_since = Some(now),
+            (true, None) => {
+                self.quiet_since = Some(now);
+                for (i, p) in self.properties.iter().enumerate() {
+                    if p.kind == Kind::Eventually && self.last[i] {
+                        self.at[i] = Some(now);
+                    }
+                }
+            }
             (false, Some(_)) => {
                 self.quiet_since = None;
                 for (p, at) in self.properties.iter().zip(self.at.iter_mut()) {
@@ -83,6 +98,7 @@ impl Watch {
                 ),
             });
         };
+        self.last[i] = holds;
         if !holds || self.at[i].is_some() {
             return None;
         }
@@ -92,6 +108,27 @@ impl Watch {
             _ => {}
         }
         None
+    }
+
+    /// Whether `v` names an `eventually` or `sometimes` property, which a
+    /// check cannot report violated (only whether it holds): then
+    /// `Some(the declared-properties violation)`, once per name, or
+    /// `Some(None)` after that. `None`: `v` stands.
+    fn misreported(&mut self, v: &Violation) -> Option<Option<Violation>> {
+        let p = self
+            .properties
+            .iter()
+            .find(|p| p.name == v.invariant && p.kind != Kind::Always)?;
+        Some(self.undeclared.insert(p.name).then(|| Violation {
+            invariant: DECLARED_PROPERTIES,
+            detail: format!(
+                "the check reported {:?} violated ({}), but it is {} {} property, judged by whether it holds (Findings::holds), not violated at a step",
+                p.name,
+                v.detail,
+                if p.kind == Kind::Sometimes { "a" } else { "an" },
+                p.kind.name()
+            ),
+        }))
     }
 
     /// Every declared property's verdict at the end of the run (`end`),
@@ -169,10 +206,13 @@ impl Watch {
 }
 
 impl<P: Protocol> Sim<'_, P> {
-    /// Whether a fault is in force now: a node down or paused, a link cut,
-    /// clogged or losing more than the scenario's network does, or a
-    /// nemesis that has not stopped. Latency and clock changes are
-    /// conditions the system must live with, not faults in force.
+    /// Whether a fault is in force now: a node down or paused, a link cut
+    /// or clogged, a link whose latency, loss or duplication differs from
+    /// the scenario's network (a latency spike never undone can keep a
+    /// correct system from ever settling, as raised loss can), or a
+    /// nemesis that has not stopped. Clock changes are conditions the
+    /// system must live with (the settle time allows for them), not faults
+    /// in force.
     pub(super) fn fault_in_force(&self) -> bool {
         if self.scenario.nemesis.is_some() && !self.nemesis_stopped {
             return true;
@@ -186,8 +226,11 @@ impl<P: Protocol> Sim<'_, P> {
         let n = self.net.size();
         (0..n).any(|a| {
             (0..n).any(|b| {
-                let l = self.net.link(a, b);
-                l.clogged || l.loss > self.base_net.link(a, b).loss
+                let (l, base) = (self.net.link(a, b), self.base_net.link(a, b));
+                l.clogged
+                    || l.loss != base.loss
+                    || l.duplicate != base.duplicate
+                    || l.latency != base.latency
             })
         })
     }
@@ -212,7 +255,11 @@ impl<P: Protocol> Sim<'_, P> {
             }
         }
         for v in found.violations_mut().drain(..) {
-            self.violation(v);
+            match self.watch.misreported(&v) {
+                Some(Some(bug)) => self.violation(bug),
+                Some(None) => {}
+                None => self.violation(v),
+            }
         }
         self.watch.scratch = found;
     }
@@ -244,6 +291,9 @@ mod tests {
         until: Nanos,
         broken: Nanos,
         role: &'static str,
+        /// Report `up` once, at the first check it is true, and never again.
+        once: bool,
+        reported: bool,
     }
 
     #[derive(Deserialize)]
@@ -258,6 +308,8 @@ mod tests {
         /// `role = "other"`: the servers report a role `ROLES` lacks.
         #[serde(default)]
         role: String,
+        #[serde(default)]
+        once: bool,
     }
 
     #[derive(Clone, Debug)]
@@ -310,10 +362,18 @@ mod tests {
         }
         fn check(&mut self, now: Nanos, _: NodeId, _: &NodeTable<Ticker>, out: &mut Findings) {
             let open = self.from <= now && now < self.until;
-            out.holds("up", open);
+            if !self.once {
+                out.holds("up", open);
+            } else if open && !self.reported {
+                out.holds("up", true);
+                self.reported = true;
+            }
             out.holds("blip", open);
             if now >= self.broken {
                 out.violated("calm", "it broke");
+                if self.once {
+                    out.violated("up", "it broke too");
+                }
             }
         }
     }
@@ -328,6 +388,8 @@ mod tests {
                 from: at(p.from_ms),
                 until: at(p.until_ms),
                 broken: at(p.break_ms),
+                once: p.once,
+                reported: false,
                 role: if p.role.is_empty() {
                     "server"
                 } else {
@@ -465,6 +527,115 @@ mod tests {
     }
 
     #[test]
+    fn a_truth_reported_during_a_fault_and_not_repeated_holds_when_the_quiet_period_begins() {
+        // `up` is reported true once, at 1.1s, inside a partition that heals
+        // at 2s, and never again: the quiet period begins with it true.
+        let heal = "[[faults]]\nat = \"1s\"\naction = \"partition\"\ngroups = [[\"n1\"], [\"n2\", \"n3\"]]\n\n[[faults]]\nat = \"2s\"\naction = \"heal\"\n";
+        let r = run(
+            "from_ms = 1100\nonce = true\n",
+            &format!("[expect]\nsettle_time = \"500ms\"\n\n{heal}"),
+        );
+        assert_eq!(
+            verdict(&r, "up"),
+            PropertyVerdict::Held { at: Some(ms(2000)) },
+            "{}",
+            r.render()
+        );
+        // Reported false last: not held.
+        let r = run(
+            "from_ms = 1100\nuntil_ms = 1500\n",
+            &format!("[expect]\nsettle_time = \"500ms\"\n\n{heal}"),
+        );
+        assert_eq!(word(&r, "up"), "violated", "{}", r.render());
+        // Reported true only by the restarted node's first step (at 805ms,
+        // between the servers' 10ms ticks), which runs before the restart
+        // ends the fault: held at the restart.
+        let r = run(
+            "from_ms = 805\nonce = true\n",
+            "[[faults]]\nat = \"500ms\"\naction = \"crash\"\ntarget = \"n2\"\n\n[[faults]]\nat = \"805ms\"\naction = \"restart\"\ntarget = \"n2\"\n",
+        );
+        assert_eq!(
+            verdict(&r, "up"),
+            PropertyVerdict::Held { at: Some(ms(805)) },
+            "{}",
+            r.render()
+        );
+    }
+
+    #[test]
+    fn a_latency_spike_never_undone_is_a_fault_in_force() {
+        for fault in [
+            "action = \"latency\"\ntarget = \"n2\"\nlatency = { dist = \"constant\", value = \"700ms\" }",
+            "action = \"loss\"\ntarget = \"n2\"\nprobability = 0.5",
+        ] {
+            let r = run("", &format!("[[faults]]\nat = \"1s\"\n{fault}\n"));
+            assert_eq!(word(&r, "up"), "undecided", "{fault}: {}", r.render());
+        }
+        // Undone, the run is quiet again.
+        let r = run(
+            "",
+            "[network]\nlatency = { dist = \"constant\", value = \"1ms\" }\n\n[[faults]]\nat = \"100ms\"\naction = \"latency\"\ntarget = \"n2\"\nlatency = { dist = \"constant\", value = \"700ms\" }\n\n[[faults]]\nat = \"200ms\"\naction = \"latency\"\ntarget = \"n2\"\nlatency = { dist = \"constant\", value = \"1ms\" }\n",
+        );
+        let PropertyVerdict::Violated { detail } = verdict(&r, "up") else {
+            panic!("{}", r.render())
+        };
+        assert!(detail.contains("from 200ms"), "{detail}");
+    }
+
+    #[test]
+    fn a_check_reporting_an_eventually_property_violated_violates_declared_properties() {
+        // `once` also has the check call `violated("up", ..)` once it breaks.
+        let r = run("from_ms = 100\nonce = true\nbreak_ms = 1000\n", "");
+        let PropertyVerdict::Violated { detail } = verdict(&r, "declared-properties") else {
+            panic!("{}", r.render())
+        };
+        assert!(
+            detail.starts_with("the check reported \"up\" violated (it broke too), but it is an eventually property"),
+            "{detail}"
+        );
+        // Reported once, not at every step; `up` itself is judged as usual.
+        let declared = r
+            .invariants
+            .iter()
+            .find(|i| i.name == "declared-properties")
+            .unwrap();
+        assert_eq!(declared.violations, 1);
+        assert_eq!(
+            verdict(&r, "up"),
+            PropertyVerdict::Held { at: Some(ms(100)) }
+        );
+        assert!(
+            r.failures()
+                .contains(&"declared-properties violated".to_string()),
+            "{:?}",
+            r.failures()
+        );
+    }
+
+    #[test]
+    fn a_zero_settle_time_and_a_name_both_held_and_violated_are_refused() {
+        let c = catalog();
+        let err = |expect: &str| {
+            c.parse("window.toml", &source("", &format!("[expect]\n{expect}\n")))
+                .unwrap_err()
+        };
+        let e = err("settle_time = \"0s\"");
+        assert_eq!((e.line, e.column), (13, 1), "{e}");
+        assert!(
+            e.message.starts_with(
+                "[expect] settle_time = \"0s\": the settle time must be longer than 0"
+            ),
+            "{e}"
+        );
+        let e = err("violated = [\"up\"]\nheld = [\"up\"]");
+        assert_eq!((e.line, e.column), (14, 9), "{e}");
+        assert_eq!(
+            e.message,
+            "[expect] held: \"up\" is also named in violated = [...]; a property cannot be expected both to hold and to be violated: keep it in one list"
+        );
+    }
+
+    #[test]
     fn always_is_violated_at_the_first_step_it_is_false() {
         let r = run("break_ms = 1000\n", "");
         assert_eq!(
@@ -517,6 +688,19 @@ mod tests {
         let r = run("from_ms = 100\n", "[expect]\nviolated = [\"up\"]\n");
         assert!(!r.passed);
         assert!(r.failed_checks().contains("violated.\"up\""));
+        // Its row says so: failed in the text, not ok in --json.
+        assert!(
+            r.render().contains(
+                "[!!] up                       eventually: held at 100ms, expected violated"
+            ),
+            "{}",
+            r.render()
+        );
+        let row = r.invariants.iter().find(|i| i.name == "up").unwrap();
+        assert!(!row.ok);
+        // Expected violated and violated: ok.
+        let r = run("", "[expect]\nviolated = [\"up\"]\n");
+        assert!(r.invariants.iter().find(|i| i.name == "up").unwrap().ok);
     }
 
     #[test]
@@ -535,7 +719,7 @@ mod tests {
         assert_eq!(v[0].invariant, "declared-roles");
         assert_eq!(
             v[0].detail,
-            "node 1 reports role \"leeder\", which protocol \"window\" does not declare in Spec::ROLES [\"server\"] \
+            "n1 reports role \"leeder\", which protocol \"window\" does not declare in Spec::ROLES [\"server\"] \
              (add it there: fault targets and the TUI rely on that list)"
         );
         let trace = out.trace.as_ref().expect("recorded");

@@ -280,7 +280,16 @@ fn property_rows(s: &Scenario, out: &RunOutput) -> Vec<InvariantVerdict> {
                     expected_violated != hits.is_empty(),
                 ),
                 // Judged at the end; a demand on it is an expectation.
-                Kind::Eventually => (violated as u64, None, !violated || expected_violated),
+                // Expected violated, it fails the run by holding.
+                Kind::Eventually => (
+                    violated as u64,
+                    None,
+                    if expected_violated {
+                        !matches!(j.verdict, PropertyVerdict::Held { .. })
+                    } else {
+                        !violated
+                    },
+                ),
                 Kind::Sometimes => (0, None, true),
             };
             InvariantVerdict {

@@ -195,7 +195,11 @@ fn property_line(i: &InvariantVerdict) -> (&'static str, String, Option<String>)
     match &i.verdict {
         PropertyVerdict::Held { at } => {
             let when = at.map_or(String::new(), |t| format!(" at {}", fmt_duration(t)));
-            (mark(true), format!("held{when}"), None)
+            if i.expected_violated {
+                ("!!", format!("held{when}, expected violated"), None)
+            } else {
+                (mark(true), format!("held{when}"), None)
+            }
         }
         PropertyVerdict::Violated { detail } if i.expected_violated => {
             ("ok", "violated, as expected".into(), Some(detail.clone()))

@@ -332,8 +332,36 @@ impl Scenario {
     /// property of the protocol of the kind that list takes: `violated`
     /// takes `always` and `eventually` properties, `held` `eventually` ones,
     /// `seen` `sometimes` ones. The error is placed on the name and lists
-    /// the valid ones.
+    /// the valid ones. A name in both `held` and `violated` is refused, and
+    /// so is `settle_time` for a protocol with no `eventually` property.
     pub fn check_properties(&self, properties: &[Property]) -> Result<(), ScenarioError> {
+        if self.expect.settle_time.is_some()
+            && !properties.iter().any(|p| p.kind == Kind::Eventually)
+        {
+            let span = super::spans::key_span(&self.source, "expect", "settle_time");
+            return Err(ScenarioError::at(
+                &self.file,
+                &self.source,
+                span.unwrap_or(0..0),
+                format!(
+                    "[expect] settle_time: protocol \"{}\" has no eventually property, so a settle time judges nothing; remove it",
+                    self.protocol
+                ),
+            ));
+        }
+        for (k, name) in self.expect.held.iter().enumerate() {
+            if self.expect.violated.contains(name) {
+                let span = expect_list_span(&self.source, "held", k).unwrap_or(0..0);
+                return Err(ScenarioError::at(
+                    &self.file,
+                    &self.source,
+                    span,
+                    format!(
+                        "[expect] held: \"{name}\" is also named in violated = [...]; a property cannot be expected both to hold and to be violated: keep it in one list"
+                    ),
+                ));
+            }
+        }
         let lists: [(&str, &[String], &[Kind]); 3] = [
             (
                 "violated",

@@ -420,6 +420,13 @@ impl Scenario {
                 return Err(past_end("nemesis", "stop", stop));
             }
         }
+        if x.settle_time == Some(0) {
+            return Err(err_at(
+                "expect",
+                "settle_time",
+                "[expect] settle_time = \"0s\": the settle time must be longer than 0 (an eventually property is judged violated only after the run stays quiet that long); write a duration such as \"2s\", or remove it to use the protocol's".into(),
+            ));
+        }
         if let Some(after) = x.all_clients_ok_after.filter(|&t| t >= end) {
             return Err(err_at(
                 "expect",

@@ -8,7 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 use sim::check::Verdict;
-use sim::report::{Consistency, Share};
+use sim::protocol::{Kind, PropertyVerdict};
+use sim::report::{Consistency, InvariantVerdict, Share};
 use sim::time::fmt_duration;
 
 use super::panel;
@@ -19,6 +20,50 @@ fn share(s: &Share) -> String {
         Some(r) => format!("{}/{} ({:.1}%)", s.ok, s.total, r * 100.0),
         None => "-".into(),
     }
+}
+
+/// A property's row: its mark by its verdict (an undecided one `[??]`
+/// with the reason, a `sometimes` one not seen a dim `[--]`, one the run
+/// failed on `[!!]`), its name, and for an `eventually` or `sometimes`
+/// property its kind, verdict and when or why.
+fn property_row<'a>(
+    inv: &InvariantVerdict,
+    mark: impl Fn(bool) -> Span<'a>,
+    undecided: Span<'a>,
+    dim: Style,
+) -> Line<'a> {
+    if inv.kind == Kind::Always {
+        let text = match &inv.first {
+            Some((t, what)) => format!(
+                "{} x{} first at {}: {what}",
+                inv.name,
+                inv.violations,
+                fmt_duration(*t)
+            ),
+            None => inv.name.clone(),
+        };
+        return Line::from(vec![mark(inv.ok), Span::raw(text)]);
+    }
+    let head = format!("{} {}: ", inv.name, inv.kind.name());
+    let (shown, state) = match &inv.verdict {
+        PropertyVerdict::Undecided { reason } => (undecided, format!("undecided: {reason}")),
+        PropertyVerdict::NotSeen => (Span::styled("[--] ", dim), "not seen".to_string()),
+        PropertyVerdict::Held { at } => {
+            let when = at.map_or(String::new(), |t| format!(" at {}", fmt_duration(t)));
+            let expected = if inv.expected_violated {
+                ", expected violated"
+            } else {
+                ""
+            };
+            (mark(inv.ok), format!("held{when}{expected}"))
+        }
+        PropertyVerdict::Violated { detail } if inv.expected_violated => {
+            (mark(inv.ok), format!("violated, as expected: {detail}"))
+        }
+        PropertyVerdict::Violated { detail } => (mark(inv.ok), format!("VIOLATED: {detail}")),
+        PropertyVerdict::Seen { at } => (mark(inv.ok), format!("seen at {}", fmt_duration(*at))),
+    };
+    Line::from(vec![shown, Span::raw(head + &state)])
 }
 
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
@@ -61,16 +106,7 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         if seen > 0 { bad } else { dim },
     )));
     for inv in &r.invariants {
-        let text = match &inv.first {
-            Some((t, what)) => format!(
-                "{} x{} first at {}: {what}",
-                inv.name,
-                inv.violations,
-                fmt_duration(*t)
-            ),
-            None => inv.name.clone(),
-        };
-        lines.push(Line::from(vec![mark(inv.ok), Span::raw(text)]));
+        lines.push(property_row(inv, mark, undecided(), dim));
     }
     for e in &r.expectations {
         lines.push(Line::from(vec![
