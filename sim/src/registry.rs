@@ -34,11 +34,13 @@ use serde::de::{
 };
 use serde::Deserialize;
 
+use crate::check::Judge;
 use crate::kernel::{RunOutput, Running, Sim, TraceMode};
 use crate::node::{Cluster, Disk, Node, NodeId};
-use crate::protocol::{NodeTable, Protocol, Violation};
+use crate::protocol::{NodeTable, OpOf, Protocol, Violation};
 use crate::scenario::{ProtocolEvents, ProtocolInfo, Scenario, ScenarioError};
 use crate::time::Nanos;
+use crate::workload::Workload;
 
 /// What a protocol declares about itself, so that a [`Register`] can parse,
 /// check, run and show scenarios that name it.
@@ -304,8 +306,12 @@ impl<P: Spec> Protocol for Declared<P> {
         self.inner.check(now, stepped, nodes, out)
     }
 
-    fn history_not_checkable(&self) -> Option<&'static str> {
-        self.inner.history_not_checkable()
+    fn workload(&self, scenario: &Scenario) -> Box<dyn Workload<Op = OpOf<P>>> {
+        self.inner.workload(scenario)
+    }
+
+    fn model(&self) -> Box<dyn Judge<OpOf<P>>> {
+        self.inner.model()
     }
 
     fn summary(&self, nodes: &NodeTable<P::Node>) -> Vec<(String, String)> {
@@ -594,6 +600,7 @@ mod tests {
 
     impl Node for EchoNode {
         type Msg = Ping;
+        type Op = crate::history::OpFn;
         fn on_start(&mut self, _: &mut Ctx<Ping>) {}
         fn on_message(&mut self, _: &mut Ctx<Ping>, _: NodeId, _: Ping) {}
         fn on_timer(&mut self, _: &mut Ctx<Ping>, _: TimerId) {}

@@ -364,10 +364,6 @@ impl Protocol for Twopc {
         self.checker.check(now, stepped, nodes, out);
     }
 
-    fn history_not_checkable(&self) -> Option<&'static str> {
-        Some("the bank's history is transfers and balance reads, not a key-value store's (its keys name accounts, its writes are transfers); atomicity, conservation and durability above are its checks")
-    }
-
     fn summary(&self, nodes: &[Option<TwopcNode>]) -> Vec<(String, String)> {
         self.checker.summary(&self.config, nodes)
     }

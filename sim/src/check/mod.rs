@@ -14,6 +14,7 @@
 //! caller that wants a wall-clock deadline passes it in as a callback.
 
 mod fxhash;
+pub mod judge;
 pub mod linear;
 pub mod model;
 pub mod parse;
@@ -27,6 +28,8 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::history::{History, Op, OpFn, Outcome, ProcessId, Value};
+use crate::workload::Operation;
+pub use judge::{Judge, KvJudge, Linearizable, OpHead, RunHistory};
 pub use linear::Budget;
 use linear::{is_found_other, relevant, search_op, Exhausted, KeyOutcome, KeySearch, Meter};
 pub use model::{Model, ModelKind, ValueModel};
@@ -101,7 +104,8 @@ pub struct PlacedOp {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Explanation {
     pub key: String,
-    pub model: ModelKind,
+    /// The model's name ([`Model::name`]).
+    pub model: &'static str,
     /// The key's value before any operation.
     pub initial_state: String,
     /// The longest sequence of this key's operations the search could order
@@ -121,7 +125,8 @@ pub struct Explanation {
 /// What [`check_linearizable`] found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LinearizabilityReport {
-    pub model: ModelKind,
+    /// The model's name ([`Model::name`]): `kv`, `bank`.
+    pub model: &'static str,
     pub verdict: Verdict,
     /// Keys in the history, and keys the search finished (with either answer).
     pub keys_total: usize,
@@ -233,27 +238,31 @@ pub fn check_linearizable(
     model: ModelKind,
     budget: Budget<'_>,
 ) -> LinearizabilityReport {
-    search(history, model, &model.model(), budget, true)
+    let prune = |kept| prune_unobserved(history, kept);
+    search(history, &model.model(), budget, Some(&prune))
 }
 
-/// As [`check_linearizable`], with any [`Model`]. `kind` only labels the report.
+/// As [`check_linearizable`], with any [`Model`] over its own operations.
 /// No operation is pruned: what is sound to prune depends on the model.
 pub fn check_linearizable_with<M: Model>(
-    history: &History,
-    kind: ModelKind,
+    history: &History<M::Op>,
     model: &M,
     budget: Budget<'_>,
 ) -> LinearizabilityReport {
-    search(history, kind, model, budget, false)
+    search(history, model, budget, None)
 }
 
+/// Sets aside, from one key's relevant operations, those the search need not
+/// order ([`prune_unobserved`] for the built-in models).
+type Prune<'a> = &'a dyn Fn(Vec<usize>) -> Vec<usize>;
+
 fn search<M: Model>(
-    history: &History,
-    kind: ModelKind,
+    history: &History<M::Op>,
     model: &M,
     budget: Budget<'_>,
-    prune: bool,
+    prune: Option<Prune<'_>>,
 ) -> LinearizabilityReport {
+    let kind = model.name();
     let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, op) in history.ops.iter().enumerate() {
         by_key.entry(op.key.as_str()).or_default().push(i);
@@ -299,9 +308,9 @@ fn search<M: Model>(
             .copied()
             .filter(|&i| relevant(&history.ops[i]))
             .collect();
-        if prune {
+        if let Some(prune) = prune {
             let before = kept.len();
-            kept = prune_unobserved(history, kept);
+            kept = prune(kept);
             report.ops_pruned += before - kept.len();
         }
         report.ops_searched += kept.len();
@@ -607,8 +616,8 @@ fn prune_unobserved_appends(history: &History, kept: Vec<usize>) -> Vec<usize> {
 
 #[allow(clippy::too_many_arguments)]
 fn explain<M: Model>(
-    history: &History,
-    kind: ModelKind,
+    history: &History<M::Op>,
+    kind: &'static str,
     model: &M,
     key: &str,
     kept: &[usize],
@@ -667,21 +676,11 @@ fn explain<M: Model>(
 ///
 /// Clients are named as in the trace and the TUI: client `c3` is process 3.
 /// In an external history, `c3` is the history's (Jepsen's) process 3.
-pub fn describe_op(op: &Op) -> String {
-    use model::describe_value as v;
-    let body = match &op.f {
-        OpFn::Read => match &op.output {
-            Some(out) => format!("read -> {}", v(out)),
-            None => "read".to_string(),
-        },
-        OpFn::Write(x) => format!("write {}", v(x)),
-        OpFn::Cas { expected, new } => format!("cas {} -> {}", v(expected), v(new)),
-        OpFn::Append(x) => format!("append {}", v(x)),
-        OpFn::Delete => "delete".to_string(),
-    };
+pub fn describe_op<F: Operation>(op: &Op<F>) -> String {
+    let body = op.f.describe_done(op.output.as_ref());
     let outcome = match op.outcome {
         Outcome::Ok => "",
-        Outcome::Fail if op.found_other && matches!(op.f, OpFn::Cas { .. }) => {
+        Outcome::Fail if op.found_other && matches!(op.f.as_kv(), Some(OpFn::Cas { .. })) => {
             " (found another value)"
         }
         Outcome::Fail => " (fail)",

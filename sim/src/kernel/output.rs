@@ -1,7 +1,8 @@
 //! The end of a run: what it produced, and the helpers that describe it.
 
 use super::{Counters, OpMeta, Sim};
-use crate::history::{History, OpFn, Outcome, Value};
+use crate::check::RunHistory;
+use crate::history::{OpFn, Outcome, Value};
 use crate::network::{LatencyDist, Net};
 use crate::node::{Clock, Cluster, Status};
 use crate::protocol::{Protocol, Violation};
@@ -15,7 +16,8 @@ pub struct RunOutput {
     pub end_ns: Nanos,
     pub fingerprint: String,
     pub counters: Counters,
-    pub history: History,
+    /// The clients' history, with the checks the protocol chose for it.
+    pub history: RunHistory,
     pub op_meta: Vec<OpMeta>,
     pub violations: Vec<(Nanos, Violation)>,
     /// When partitions were in force: [start, end) windows.
@@ -33,9 +35,6 @@ pub struct RunOutput {
     /// The protocol's own figures.
     pub summary: Vec<(String, String)>,
     pub invariants: &'static [&'static str],
-    /// Set when the protocol's history is not a key-value history (see
-    /// [`Protocol::history_not_checkable`]).
-    pub history_not_checkable: Option<&'static str>,
     /// Each client's mean round trip to its nearest server, from the network
     /// settings at the start (PACELC's "one client round trip").
     pub client_rtt_ns: Vec<Nanos>,
@@ -75,7 +74,6 @@ impl<'s, P: Protocol> Sim<'s, P> {
         }
         let summary = self.protocol.summary(&self.nodes);
         let invariants = self.protocol.invariants();
-        let history_not_checkable = self.protocol.history_not_checkable();
         // Each client's round trip to its nearest server, from the network as
         // configured (before any fault): PACELC's "one client round trip".
         let servers = self.cluster.servers().to_vec();
@@ -99,7 +97,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             end_ns: self.now,
             fingerprint: self.fp.hex(),
             counters: self.counters,
-            history: self.history,
+            history: RunHistory::new(self.history, self.protocol.model()),
             op_meta: self.op_meta,
             violations: self.violations,
             partition_windows: self.partition_windows,
@@ -108,7 +106,6 @@ impl<'s, P: Protocol> Sim<'s, P> {
             cluster: self.cluster,
             summary,
             invariants,
-            history_not_checkable,
             client_rtt_ns,
             nemesis_log: self.nemesis_log,
             stopped_early: self.stopped_early,
