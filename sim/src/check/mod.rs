@@ -634,7 +634,7 @@ fn explain<M: Model>(
                 index: kept[*i],
                 process: op.process,
                 op: describe_op(op),
-                state_after: model.describe(s),
+                state_after: model.describe_for(s, &op.f),
             }
         })
         .collect();
@@ -654,7 +654,7 @@ fn explain<M: Model>(
         .chain(prefix.iter().map(|(_, s)| s))
         .skip(first);
     for s in candidates {
-        let d = model.describe(s);
+        let d = model.describe_for(s, &blocked_op.f);
         if !seen.contains(&d) {
             seen.push(d);
         }

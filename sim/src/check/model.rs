@@ -57,6 +57,12 @@ pub trait Model {
     /// The state as a learner would write it ("3", "nil", "[1 2]").
     fn describe(&self, state: &Self::State) -> String;
 
+    /// The part of the state that operation `f` touches, for explanations
+    /// (a bank's balance read of `a3`: "a3=95"). The whole state by default.
+    fn describe_for(&self, state: &Self::State, _f: &Self::Op) -> String {
+        self.describe(state)
+    }
+
     /// If the operation is a pure observation (it succeeds exactly in state `s`
     /// and leaves it unchanged, like a completed read), returns `s`. The search
     /// then compares state ids instead of calling [`Model::step`]. The default
