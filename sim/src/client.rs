@@ -333,9 +333,7 @@ impl<F: Operation> ClientCore<F> {
 
     /// Whether the open operation is a read (false when none is open).
     pub fn is_read(&self) -> bool {
-        self.open
-            .as_ref()
-            .is_some_and(|o| o.req.f.is_read())
+        self.open.as_ref().is_some_and(|o| o.req.f.is_read())
     }
 
     /// The sequence number of this process's newest operation (0: none yet).

@@ -14,8 +14,8 @@ use std::fmt;
 use rand_chacha::ChaCha8Rng;
 
 use crate::history::{OpFn, Outcome, Value};
-use crate::workload::Operation;
 use crate::time::Nanos;
+use crate::workload::Operation;
 
 /// A node's index in the run: servers `n1..nN` come first, then clients `c1..cK`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

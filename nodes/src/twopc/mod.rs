@@ -80,9 +80,9 @@ pub use coordinator::Coordinator;
 pub use participant::Participant;
 
 use serde::Deserialize;
+use sim::check::{Judge, Linearizable};
 use sim::client::ClientConfig;
 use sim::node::{Cluster, Disk, NodeId, TimerId};
-use sim::check::{Judge, Linearizable};
 use sim::protocol::{Protocol, Violation};
 use sim::scenario::Scenario;
 use sim::time::{ms, Nanos};
