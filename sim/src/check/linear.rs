@@ -420,6 +420,10 @@ pub(crate) struct KeySearch<'h, 'm, M: Model> {
     pass: u8,
     /// Steps this key has used.
     pub steps: u64,
+    /// How many `info` operations the search may place at once, and how many
+    /// it has placed (see [`KeySearch::capped`]).
+    max_pending: usize,
+    pending_placed: usize,
 }
 
 impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
@@ -543,13 +547,31 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
             entry,
             pass: OBSERVATION,
             steps: 0,
+            max_pending: usize::MAX,
+            pending_placed: 0,
         }
+    }
+
+    /// A search that places at most `max` `info` operations. Its
+    /// "linearizable" is an answer (an order that leaves the other `info`
+    /// operations out is an order: they may never have happened); its
+    /// "violation" is not, only a reason to search with a higher cap.
+    pub fn capped(mut self, max: usize) -> Self {
+        self.max_pending = max;
+        self
+    }
+
+    /// Whether the cap forbids placing another `info` operation.
+    #[inline]
+    fn pending_full(&self) -> bool {
+        self.pending_placed >= self.max_pending
     }
 
     /// The first pass at or after `from` with operations left to place.
     #[inline]
     fn first_pass(&self, from: u8) -> Option<u8> {
-        (from..=PENDING).find(|&p| self.left[p as usize] > 0)
+        (from..=PENDING)
+            .find(|&p| self.left[p as usize] > 0 && (p != PENDING || !self.pending_full()))
     }
 
     /// Searches for at most `max_steps` more steps (fewer if `meter` runs out).
@@ -572,7 +594,10 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
             let node = self.nodes[entry as usize];
             // Another pass's candidate is passed over without a step: a step is
             // a candidate tried or a return entry met, as in one-pass search.
-            if node.is_call && self.pass_of[node.op as usize] != pass {
+            if node.is_call
+                && (self.pass_of[node.op as usize] != pass
+                    || (pass == PENDING && self.pending_full()))
+            {
                 entry = node.next;
                 continue;
             }
@@ -609,6 +634,9 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
                             self.must_place -= 1;
                         }
                         self.left[pass as usize] -= 1;
+                        if pass == PENDING {
+                            self.pending_placed += 1;
+                        }
                         lift(&mut self.nodes, entry);
                         entry = self.nodes[HEAD as usize].next;
                         pass = self.first_pass(OBSERVATION).unwrap_or(PENDING);
@@ -657,6 +685,9 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
                 }
                 let p = self.pass_of[op];
                 self.left[p as usize] += 1;
+                if p == PENDING {
+                    self.pending_placed -= 1;
+                }
                 unlift(&mut self.nodes, e);
                 if p != OBSERVATION {
                     entry = self.nodes[e as usize].next;

@@ -246,11 +246,13 @@ pub fn check_linearizable(
 /// As [`check_linearizable`], with any [`Model`] over its own operations.
 /// No operation is pruned: what is sound to prune depends on the model.
 ///
-/// Each key is searched first without its `info` operations, which may never
-/// have taken effect: if the rest is linearizable, so is the whole history,
-/// and the search never tries the combinations of operations nobody knows
-/// the fate of (a bank whose coordinator was down leaves a hundred). Only
-/// if that fails does the full search decide, within the same budget.
+/// Each key is searched first placing none of its `info` operations, which
+/// may never have taken effect: if the rest is linearizable, so is the whole
+/// history, and the search never tries the combinations of operations nobody
+/// knows the fate of (a bank whose coordinator was down leaves a hundred).
+/// If that fails, it is searched placing at most one, then at most two, and
+/// only then in full, which alone can answer "violation"; all within the
+/// same budget.
 pub fn check_linearizable_with<M: Model>(
     history: &History<M::Op>,
     model: &M,
@@ -322,14 +324,16 @@ fn search<M: Model>(
             report.ops_pruned += before - kept.len();
         }
         report.ops_searched += kept.len();
-        let known = |i: &usize| search_op(&history.ops[*i]).ret.is_some();
-        let (first, full) = if info_last && !kept.iter().all(known) {
-            (kept.iter().copied().filter(known).collect(), Some(kept))
+        let unknown = kept
+            .iter()
+            .any(|&i| search_op(&history.ops[i]).ret.is_none());
+        let stage = if info_last && unknown {
+            0
         } else {
-            (kept, None)
+            CAPS.len() - 1
         };
-        let ops: Vec<_> = first.iter().map(|&i| search_op(&history.ops[i])).collect();
-        pending.push((*key, first, full, KeySearch::new(model, ops)));
+        let search = key_search(history, model, &kept, stage);
+        pending.push((*key, kept, stage, search));
     }
     // Keys take turns, each round with twice the steps of the last, so one key
     // with a huge search space cannot hide a violation on another.
@@ -337,7 +341,7 @@ fn search<M: Model>(
     let mut unknown: Option<(String, UnknownCause)> = None;
     'rounds: while !pending.is_empty() {
         let mut unfinished = Vec::new();
-        for (key, kept, full, mut search) in pending {
+        for (key, kept, stage, mut search) in pending {
             let outcome = search.run(slice, &mut meter);
             if outcome.is_some() {
                 let held = meter.memo_bytes - search.memo_bytes() + search.memo_bytes_now();
@@ -346,13 +350,12 @@ fn search<M: Model>(
                 meter.memo_bytes = meter.memo_bytes.saturating_sub(search.memo_bytes());
             }
             match outcome {
-                None => unfinished.push((key, kept, full, search)),
+                None => unfinished.push((key, kept, stage, search)),
                 Some(KeyOutcome::Linearizable) => report.keys_checked += 1,
-                // Not without the unknown operations: the full search decides.
-                Some(KeyOutcome::Violation { .. }) if full.is_some() => {
-                    let kept = full.expect("checked by the guard");
-                    let ops: Vec<_> = kept.iter().map(|&i| search_op(&history.ops[i])).collect();
-                    unfinished.push((key, kept, None, KeySearch::new(model, ops)));
+                // Not with this few unknown operations placed: try more.
+                Some(KeyOutcome::Violation { .. }) if stage + 1 < CAPS.len() => {
+                    let search = key_search(history, model, &kept, stage + 1);
+                    unfinished.push((key, kept, stage + 1, search));
                 }
                 Some(KeyOutcome::Violation {
                     prefix,
@@ -409,6 +412,20 @@ fn search<M: Model>(
         report.verdict = Verdict::Unknown { reason, cause };
     }
     report
+}
+
+/// How many `info` operations each stage of a key's search may place (see
+/// [`check_linearizable_with`]); only the last stage can answer "violation".
+const CAPS: [usize; 4] = [0, 1, 2, usize::MAX];
+
+fn key_search<'h, 'm, M: Model>(
+    history: &'h History<M::Op>,
+    model: &'m M,
+    kept: &[usize],
+    stage: usize,
+) -> KeySearch<'h, 'm, M> {
+    let ops: Vec<_> = kept.iter().map(|&i| search_op(&history.ops[i])).collect();
+    KeySearch::new(model, ops).capped(CAPS[stage])
 }
 
 /// `1073741824` as "1 GiB", `536870912` as "512 MiB".
