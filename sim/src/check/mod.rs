@@ -250,7 +250,7 @@ pub fn check_linearizable(
 /// may never have taken effect: if the rest is linearizable, so is the whole
 /// history, and the search never tries the combinations of operations nobody
 /// knows the fate of (a bank whose coordinator was down leaves a hundred).
-/// If that fails, it is searched placing at most one, then at most two, and
+/// If that fails, it is searched placing at most one, two, then three, and
 /// only then in full, which alone can answer "violation"; all within the
 /// same budget.
 pub fn check_linearizable_with<M: Model>(
@@ -416,7 +416,7 @@ fn search<M: Model>(
 
 /// How many `info` operations each stage of a key's search may place (see
 /// [`check_linearizable_with`]); only the last stage can answer "violation".
-const CAPS: [usize; 4] = [0, 1, 2, usize::MAX];
+const CAPS: [usize; 5] = [0, 1, 2, 3, usize::MAX];
 
 fn key_search<'h, 'm, M: Model>(
     history: &'h History<M::Op>,
