@@ -352,8 +352,10 @@ fn search<M: Model>(
             match outcome {
                 None => unfinished.push((key, kept, stage, search)),
                 Some(KeyOutcome::Linearizable) => report.keys_checked += 1,
-                // Not with this few unknown operations placed: try more.
-                Some(KeyOutcome::Violation { .. }) if stage + 1 < CAPS.len() => {
+                // Not with this few unknown operations placed: try more. A
+                // stage whose cap covers every unknown operation of the key
+                // is the full search, and its answer stands.
+                Some(KeyOutcome::Violation { .. }) if CAPS[stage] < unknown_ops(history, &kept) => {
                     let search = key_search(history, model, &kept, stage + 1);
                     unfinished.push((key, kept, stage + 1, search));
                 }
@@ -417,6 +419,13 @@ fn search<M: Model>(
 /// How many `info` operations each stage of a key's search may place (see
 /// [`check_linearizable_with`]); only the last stage can answer "violation".
 const CAPS: [usize; 5] = [0, 1, 2, 3, usize::MAX];
+
+/// How many of the operations `kept` never returned (`info`).
+fn unknown_ops<F: crate::workload::Operation>(history: &History<F>, kept: &[usize]) -> usize {
+    kept.iter()
+        .filter(|&&i| search_op(&history.ops[i]).ret.is_none())
+        .count()
+}
 
 fn key_search<'h, 'm, M: Model>(
     history: &'h History<M::Op>,
