@@ -26,13 +26,16 @@
 //! search judges the whole history as one object (its key is `bank`): a
 //! transfer joins two accounts, so the accounts cannot be checked one by one.
 //!
-//! What it catches: a commit applied on one side only (the bug flags, a 3PC
-//! partition), a transfer acknowledged `ok` that a later read misses, one
-//! reported aborted whose money moved. What it reports of a saga is its
-//! design, not a bug: a saga holds no locks, so reads see money that has left
-//! one account and not yet reached the other, and a compensated transfer
-//! (`fail`) was visible while it lasted. A saga is not linearizable, and the
-//! report says which read showed it.
+//! What it can catch: a commit applied on one side only (a 3PC partition, a
+//! participant that forgets its vote), a transfer acknowledged `ok` that a
+//! later read misses, one reported aborted whose money moved. It finds only
+//! what a read observed, within its step budget: some bug runs come out
+//! linearizable or undecided (`docs/transactions.md` gives the sweep
+//! figures), and their invariants carry the load. Of a saga it reports the
+//! design, not a bug: a saga holds no locks, so a read may see money that has
+//! left one account and not yet reached the other, or a compensated transfer
+//! (`fail`) while it lasted; a saga run in which some read caught that is not
+//! linearizable, and the report says which read showed it.
 
 use rand::{Rng, RngCore};
 use serde::Serialize;

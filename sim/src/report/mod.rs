@@ -135,8 +135,8 @@ pub struct Report {
     pub availability: Availability,
     pub pacelc: Pacelc,
     pub invariants: Vec<InvariantVerdict>,
-    /// The client history judged as a key-value store's (docs/checking.md), or
-    /// why it was not.
+    /// The client history judged against the protocol's model (a key-value
+    /// store's by default; docs/checking.md).
     pub consistency: Consistency,
     /// The protocol's own figures, typed (see [`crate::metric`]): in
     /// `--json`, each `{"name", "unit", "value"}` with `lead`/`note` when
