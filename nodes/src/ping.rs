@@ -76,6 +76,7 @@ impl Protocol for Ping {
 
 impl Node for Pinger {
     type Msg = Msg;
+    type Op = sim::history::OpFn;
 
     fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
         if self.client {

@@ -37,10 +37,10 @@ use std::fmt;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::history::{Outcome, Value};
-
+use crate::history::{OpFn, Outcome, Value};
 use crate::node::{Ctx, NodeId, Request, Status, TimerId};
 use crate::time::{serde_duration, Nanos};
+use crate::workload::Operation;
 
 /// Timer ids at the top of the range are reserved for the client core.
 pub const ATTEMPT_TIMER: TimerId = TimerId(u64::MAX);
@@ -246,8 +246,8 @@ pub struct ClientConfig {
 
 /// The operation a client has open.
 #[derive(Clone, Debug)]
-pub struct Open {
-    pub req: Request,
+pub struct Open<F = OpFn> {
+    pub req: Request<F>,
     /// What every attempt of it carries.
     pub id: RequestId,
     /// 1 for the first attempt.
@@ -269,15 +269,16 @@ pub enum ClientTimer {
     NotMine,
 }
 
+/// `F`: the operations it carries (key-value by default).
 #[derive(Clone, Debug)]
-pub struct ClientCore {
+pub struct ClientCore<F = OpFn> {
     pub config: ClientConfig,
-    open: Option<Open>,
+    open: Option<Open<F>>,
     /// The last request id this process gave out (seq 0: none yet).
     last: Option<RequestId>,
 }
 
-impl ClientCore {
+impl<F: Operation> ClientCore<F> {
     pub fn new(config: ClientConfig) -> Self {
         ClientCore {
             config,
@@ -308,7 +309,7 @@ impl ClientCore {
     }
 
     /// The open operation, if any.
-    pub fn open(&self) -> Option<&Open> {
+    pub fn open(&self) -> Option<&Open<F>> {
         self.open.as_ref()
     }
 
@@ -332,9 +333,7 @@ impl ClientCore {
 
     /// Whether the open operation is a read (false when none is open).
     pub fn is_read(&self) -> bool {
-        self.open
-            .as_ref()
-            .is_some_and(|o| o.req.f == crate::history::OpFn::Read)
+        self.open.as_ref().is_some_and(|o| o.req.f.is_read())
     }
 
     /// The sequence number of this process's newest operation (0: none yet).
@@ -376,7 +375,7 @@ impl ClientCore {
     }
 
     /// Starts a new operation: the caller sends it right after.
-    pub fn begin<M>(&mut self, ctx: &mut Ctx<M>, req: Request) {
+    pub fn begin<M>(&mut self, ctx: &mut Ctx<M>, req: Request<F>) {
         debug_assert!(
             self.open.is_none(),
             "a client has one operation open at a time"
@@ -580,7 +579,6 @@ impl Leader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{OpFn, Value};
     use crate::node::{Cluster, NodeId, OpId};
     use crate::testing::Harness;
 

@@ -56,6 +56,10 @@
 /// assert!(node.as_client().is_none());
 /// ```
 ///
+/// Clients are handed key-value operations ([`OpFn`](crate::history::OpFn))
+/// unless the enum names its own after the message type: `pub enum BankNode:
+/// Msg, op = BankOp { ... }` (see [`crate::workload`]).
+///
 /// Each variant wraps one type and says, after `role:` (a closure from
 /// `&Type` to the role name), what the type handles:
 ///
@@ -155,6 +159,8 @@ macro_rules! node_enum {
         $crate::node_enum!(@request $var $n $ctx $req; $($rest)*)
     };
 
+    (@op) => { $crate::history::OpFn };
+    (@op $op:ty) => { $op };
     (@get $name:ident $var:ident $ty:ty;) => {};
     (@get $name:ident $var:ident $ty:ty; get $acc:ident $(, $($rest:tt)*)?) => {
         #[allow(unreachable_patterns, dead_code)]
@@ -182,7 +188,7 @@ macro_rules! node_enum {
 
     (
         $(#[$meta:meta])*
-        $vis:vis enum $name:ident: $msg:ty {
+        $vis:vis enum $name:ident: $msg:ty $(, op = $op:ty)? {
             $(
                 $(#[$vmeta:meta])*
                 $var:ident($ty:ty) { role: $role:expr $(, $flag:ident $($acc:ident)?)* $(,)? }
@@ -202,6 +208,7 @@ macro_rules! node_enum {
 
         impl $crate::node::Node for $name {
             type Msg = $msg;
+            type Op = $crate::node_enum!(@op $($op)?);
 
             #[allow(unused_variables)]
             fn on_start(&mut self, ctx: &mut $crate::node::Ctx<$msg>) {
@@ -229,7 +236,11 @@ macro_rules! node_enum {
             }
 
             #[allow(unused_variables)]
-            fn on_request(&mut self, ctx: &mut $crate::node::Ctx<$msg>, req: $crate::node::Request) {
+            fn on_request(
+                &mut self,
+                ctx: &mut $crate::node::Ctx<$msg>,
+                req: $crate::node::Request<Self::Op>,
+            ) {
                 match self {
                     $($name::$var(n) => $crate::node_enum!(@request $var n ctx req; $($flag)*),)*
                 }

@@ -58,13 +58,17 @@ pub enum Outcome {
 }
 
 /// One operation, from invocation to completion.
+///
+/// `F` is what the operation asked for: [`OpFn`] (a key-value operation) by
+/// default, or a protocol's own operation type (a bank's transfer), see
+/// [`crate::workload::Operation`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Op {
+pub struct Op<F = OpFn> {
     /// The client that issued it. A client has at most one operation open at a time.
     pub process: ProcessId,
     /// The key it touched; single-register histories use the empty string.
     pub key: String,
-    pub f: OpFn,
+    pub f: F,
     /// What a successful read returned (`None` for writes and for reads that did
     /// not complete).
     pub output: Option<Value>,
@@ -88,12 +92,18 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// A whole history, operations in order of invocation.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct History {
-    pub ops: Vec<Op>,
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History<F = OpFn> {
+    pub ops: Vec<Op<F>>,
 }
 
-impl History {
+impl<F> Default for History<F> {
+    fn default() -> Self {
+        History { ops: Vec::new() }
+    }
+}
+
+impl<F: Serialize + serde::de::DeserializeOwned> History<F> {
     /// The history as JSON Lines: one serde_json [`Op`] per line, the format
     /// `chaoslab check --format jsonl` reads back.
     pub fn to_jsonl(&self) -> String {
@@ -108,7 +118,7 @@ impl History {
 
     /// Reads JSON Lines written by [`History::to_jsonl`]. Blank lines are skipped;
     /// the error carries the 1-based line number.
-    pub fn from_jsonl(text: &str) -> Result<History, (usize, serde_json::Error)> {
+    pub fn from_jsonl(text: &str) -> Result<History<F>, (usize, serde_json::Error)> {
         let mut ops = Vec::new();
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {

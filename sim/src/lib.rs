@@ -17,6 +17,7 @@ pub mod scenario;
 pub mod testing;
 pub mod time;
 pub mod trace;
+pub mod workload;
 
 // The crates in the Node API's signatures (`Ctx::rng` is a ChaCha8Rng; its
 // draws use rand's traits), so a protocol in an outside crate uses the same

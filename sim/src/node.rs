@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::history::{OpFn, Outcome, Value};
 use crate::time::Nanos;
+use crate::workload::Operation;
 
 /// A node's index in the run: servers `n1..nN` come first, then clients `c1..cK`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -57,17 +58,21 @@ pub struct Status {
     pub fields: Vec<(&'static str, String)>,
 }
 
-/// An operation the workload hands to a client node.
+/// An operation the workload hands to a client node: a key-value operation
+/// by default, or the protocol's own ([`Node::Op`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Request {
+pub struct Request<F = OpFn> {
     pub id: OpId,
     pub key: String,
-    pub f: OpFn,
+    pub f: F,
 }
 
 /// A protocol node: a server or a client. See the module documentation.
 pub trait Node {
     type Msg: Message;
+    /// What its clients are asked ([`OpFn`] for a key-value store; what the
+    /// protocol's workload draws, see [`crate::workload`]).
+    type Op: Operation;
 
     /// Called once when the node starts, and again after every restart (on a node
     /// freshly rebuilt from its disk).
@@ -82,7 +87,7 @@ pub trait Node {
     /// The workload hands a client a new operation; the client must eventually call
     /// [`Ctx::complete`] for it. Only client nodes receive requests, and a client
     /// receives the next one only after completing the previous.
-    fn on_request(&mut self, ctx: &mut Ctx<Self::Msg>, req: Request);
+    fn on_request(&mut self, ctx: &mut Ctx<Self::Msg>, req: Request<Self::Op>);
 
     /// The node's role, cheap to call: the kernel compares it after every step to
     /// trace role changes and to resolve role targets such as `leader`.

@@ -1,6 +1,7 @@
 //! How a protocol plugs into the kernel: it builds its nodes (servers and
 //! clients), names the properties its runs must show, checks them as the
-//! run goes, and reports its figures ([`Protocol::metrics`]).
+//! run goes, reports its figures ([`Protocol::metrics`]), and says what its
+//! clients ask and how their history is judged.
 //!
 //! A property has a name, a kind and a one-line description. The kinds are
 //! stateright's:
@@ -24,9 +25,15 @@
 //! violations of `always` properties, and the truth now of `eventually` and
 //! `sometimes` ones. Keep it incremental: look at what the step changed.
 
+use crate::check::Judge;
 use crate::metric::Metric;
 use crate::node::{Cluster, Disk, Node, NodeId};
+use crate::scenario::Scenario;
 use crate::time::{secs, Nanos};
+use crate::workload::{Operation, Workload};
+
+/// The operations a protocol's clients carry.
+pub type OpOf<P> = <<P as Protocol>::Node as Node>::Op;
 
 /// A protocol's nodes as the invariant checks see them: `None` for a crashed node.
 pub type NodeTable<N> = [Option<N>];
@@ -230,12 +237,29 @@ pub trait Protocol {
     ) {
     }
 
-    /// Why this protocol's client history cannot be judged as a key-value
-    /// store's, if it cannot (a bank whose reads return balances, say). The
-    /// report then skips the linearizability and weaker-guarantee checks and
-    /// prints this reason instead; the protocol's invariants carry the load.
-    fn history_not_checkable(&self) -> Option<&'static str> {
-        None
+    /// What its clients ask ([`crate::workload`]). The default is the
+    /// standard workload of the node's operation type: for a key-value store,
+    /// the scenario's `[workload]` keys, mix and key distribution.
+    fn workload(&self, scenario: &Scenario) -> Box<dyn Workload<Op = OpOf<Self>>> {
+        OpOf::<Self>::standard_workload(scenario).unwrap_or_else(|| {
+            panic!(
+                "{} has its own operation type: its Protocol::workload must say what its clients ask",
+                std::any::type_name::<Self>()
+            )
+        })
+    }
+
+    /// How its client history is judged: the model the linearizability
+    /// search replays it against, and the weaker checks that apply. The
+    /// default is the standard one of the node's operation type: for a
+    /// key-value store, every key a register ([`crate::check::KvJudge`]).
+    fn model(&self) -> Box<dyn Judge<OpOf<Self>>> {
+        OpOf::<Self>::standard_judge().unwrap_or_else(|| {
+            panic!(
+                "{} has its own operation type: its Protocol::model must say how its history is judged",
+                std::any::type_name::<Self>()
+            )
+        })
     }
 
     /// Follows the run for the protocol's figures after node `stepped` ran a

@@ -35,12 +35,14 @@ use serde::de::{
 };
 use serde::Deserialize;
 
+use crate::check::Judge;
 use crate::kernel::{RunOutput, Running, Sim, TraceMode};
 use crate::metric::{Figure, Metric};
 use crate::node::{Cluster, Disk, Node, NodeId};
-use crate::protocol::{Findings, NodeTable, Property, Protocol, DECLARED_ROLES};
+use crate::protocol::{Findings, NodeTable, OpOf, Property, Protocol, DECLARED_ROLES};
 use crate::scenario::{ProtocolEvents, ProtocolInfo, Scenario, ScenarioError};
 use crate::time::Nanos;
+use crate::workload::Workload;
 
 /// What a protocol declares about itself, so that a [`Register`] can parse,
 /// check, run and show scenarios that name it.
@@ -344,8 +346,12 @@ impl<P: Spec> Protocol for Declared<P> {
         self.inner.check(now, stepped, nodes, out)
     }
 
-    fn history_not_checkable(&self) -> Option<&'static str> {
-        self.inner.history_not_checkable()
+    fn workload(&self, scenario: &Scenario) -> Box<dyn Workload<Op = OpOf<P>>> {
+        self.inner.workload(scenario)
+    }
+
+    fn model(&self) -> Box<dyn Judge<OpOf<P>>> {
+        self.inner.model()
     }
 
     fn observe(&mut self, now: Nanos, stepped: NodeId, nodes: &NodeTable<P::Node>) {
@@ -644,6 +650,7 @@ mod tests {
 
     impl Node for EchoNode {
         type Msg = Ping;
+        type Op = crate::history::OpFn;
         fn on_start(&mut self, _: &mut Ctx<Ping>) {}
         fn on_message(&mut self, _: &mut Ctx<Ping>, _: NodeId, _: Ping) {}
         fn on_timer(&mut self, _: &mut Ctx<Ping>, _: TimerId) {}

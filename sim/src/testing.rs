@@ -43,6 +43,7 @@
 //! const TICK: TimerId = TimerId(1);
 //! impl Node for Counter {
 //!     type Msg = Msg;
+//!     type Op = OpFn;
 //!     fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
 //!         ctx.set_timer(TICK, 1_000);
 //!     }
@@ -319,7 +320,7 @@ impl<N> Harness<N> {
 
 impl<N: Node> Harness<N> {
     /// Hands the node (a client) a workload operation.
-    pub fn request(&mut self, req: Request) -> Effects<N::Msg> {
+    pub fn request(&mut self, req: Request<N::Op>) -> Effects<N::Msg> {
         self.run(|n, ctx| n.on_request(ctx, req))
     }
 }
@@ -508,6 +509,7 @@ mod tests {
 
     impl Node for Ledger {
         type Msg = Note;
+        type Op = OpFn;
         fn on_start(&mut self, ctx: &mut Ctx<Note>) {
             self.incarnation = ctx.incarnation();
             ctx.set_timer(TimerId(1), 10);

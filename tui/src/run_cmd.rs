@@ -178,7 +178,7 @@ pub fn report_and_exit(
         }
     }
     if let Some(path) = &args.history {
-        if let Err(e) = write_lines(path, out.history.ops.iter()) {
+        if let Err(e) = write_raw_lines(path, out.history.jsonl_lines()) {
             eprintln!("error: cannot write the history to {}: {e}", path.display());
             return exit::BAD_INPUT;
         }
@@ -211,6 +211,18 @@ pub fn report_and_exit(
             exit::UNDECIDED
         }
     }
+}
+
+/// Writes lines already serialised, one a line (a history of any operation
+/// type, in the JSON Lines `chaoslab check` reads).
+fn write_raw_lines(path: &PathBuf, lines: impl Iterator<Item = String>) -> std::io::Result<()> {
+    let file = std::fs::File::create(path)?;
+    let mut w = std::io::BufWriter::new(file);
+    for line in lines {
+        w.write_all(line.as_bytes())?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()
 }
 
 fn write_lines<T: serde::Serialize>(

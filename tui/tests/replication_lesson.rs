@@ -44,10 +44,8 @@ fn linearizable(r: &Report) -> bool {
 }
 
 fn weak(r: &Report) -> &sim::check::weak::WeakReport {
-    match &r.consistency {
-        sim::report::Consistency::Checked { weak, .. } => weak,
-        _ => panic!("not checked"),
-    }
+    let sim::report::Consistency::Checked { weak, .. } = &r.consistency;
+    weak.as_ref().expect("a key-value history")
 }
 
 fn violated(r: &Report, invariant: &str) -> bool {

@@ -1,6 +1,7 @@
 //! docs/transactions.md compares the four approaches in one table whose
 //! figures come from the scenarios' report snapshots. This keeps them honest:
-//! every figure in a row must appear in its scenario's snapshot.
+//! every figure in a row must appear in its scenario's snapshot, the history
+//! checker's verdict on the bank model included.
 
 use std::path::Path;
 
@@ -91,5 +92,20 @@ fn the_comparison_table_quotes_the_snapshots() {
                 "{name}: dirty reads"
             );
         }
+        // The history column: the bank model's verdict on the clients' history.
+        let verdict = match row[10].as_str() {
+            "linearizable" => "verdict: linearizable",
+            "not linearizable" => "verdict: NOT linearizable",
+            "undecided" => "verdict: undecided",
+            other => panic!("{name}: the history column says {other:?}"),
+        };
+        assert!(
+            snap.contains("linearizability (bank model)")
+                && snap
+                    .lines()
+                    .any(|l| l.trim() == verdict || l.trim().starts_with(&format!("{verdict}:"))),
+            "{name}: history {}",
+            row[10]
+        );
     }
 }

@@ -1,14 +1,13 @@
 use sim::client::ClientCore;
-use sim::history::{OpFn, Outcome, Value};
+use sim::history::{Outcome, Value};
 use sim::node::{Ctx, Request, Status, TimerId};
 
-use super::{Bank, Config, Msg, COORDINATOR};
+use super::{Bank, BankOp, Config, Msg, COORDINATOR};
 
 /// A bank client: transfers go to the coordinator, balance reads to the
-/// participant that owns the account. See the module essay for how key-value
-/// operations map onto the bank.
+/// participant that owns the account.
 pub struct Client {
-    core: ClientCore,
+    core: ClientCore<BankOp>,
     bank: Bank,
 }
 
@@ -21,33 +20,22 @@ impl Client {
     }
 
     /// The message that carries operation `req`.
-    pub fn message_for(bank: &Bank, req: &Request) -> Msg {
-        let key: u32 = req.key.get(1..).and_then(|k| k.parse().ok()).unwrap_or(0);
-        let value = match &req.f {
-            OpFn::Read => {
-                return Msg::Read {
-                    op: req.id.0,
-                    account: key % bank.accounts,
-                }
-            }
-            OpFn::Write(v) | OpFn::Append(v) | OpFn::Cas { new: v, .. } => match v {
-                Value::Int(i) => i.unsigned_abs(),
-                _ => req.id.0,
+    pub fn message_for(req: &Request<BankOp>) -> Msg {
+        let op = req.id.0;
+        match req.f {
+            BankOp::Balance { account } => Msg::Read { op, account },
+            BankOp::Transfer { from, to, amount } => Msg::Transfer {
+                op,
+                from,
+                to,
+                amount,
             },
-            OpFn::Delete => req.id.0,
-        };
-        let (from, to, amount) = bank.transfer_for(key, value);
-        Msg::Transfer {
-            op: req.id.0,
-            from,
-            to,
-            amount,
         }
     }
 
     fn send_open(&self, ctx: &mut Ctx<Msg>) {
         if let Some(open) = self.core.open() {
-            let msg = Self::message_for(&self.bank, &open.req);
+            let msg = Self::message_for(&open.req);
             let to = match &msg {
                 Msg::Read { account, .. } => self.bank.owner(*account),
                 _ => COORDINATOR,
@@ -56,7 +44,7 @@ impl Client {
         }
     }
 
-    pub fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request) {
+    pub fn on_request(&mut self, ctx: &mut Ctx<Msg>, req: Request<BankOp>) {
         self.core.begin(ctx, req);
         self.send_open(ctx);
     }

@@ -283,22 +283,6 @@ fn a_three_phase_participant_decides_alone_by_its_state() {
 }
 
 #[test]
-fn every_transfer_goes_between_two_participants() {
-    let bank = Bank {
-        participants: 4,
-        accounts: 16,
-    };
-    for key in 0..40 {
-        for v in 0..200 {
-            let (from, to, amount) = bank.transfer_for(key, v);
-            assert!(from < 16 && to < 16);
-            assert_ne!(bank.owner(from), bank.owner(to), "key {key} value {v}");
-            assert!((1..=10).contains(&amount));
-        }
-    }
-}
-
-#[test]
 fn a_saga_step_commits_at_once_and_a_repeated_step_gets_the_logged_answer() {
     let cfg = config(Mode::Saga);
     let mut p = participant(&cfg, N2);

@@ -44,6 +44,7 @@ use std::hash::Hash;
 use super::fxhash::{splitmix64, ProbeMap};
 use super::model::Model;
 use crate::history::{Op, OpFn, Outcome};
+use crate::workload::Operation;
 
 const NONE: u32 = u32::MAX;
 const HEAD: u32 = 0;
@@ -150,32 +151,32 @@ pub(crate) enum KeyOutcome<S> {
 }
 
 /// One operation as the search sees it.
-pub(crate) struct SearchOp<'h> {
-    pub op: &'h Op,
+pub(crate) struct SearchOp<'h, F> {
+    pub op: &'h Op<F>,
     /// `None`: the operation has no return entry (outcome `Info`).
     pub ret: Option<u64>,
 }
 
 /// Whether the search needs this operation at all.
-pub(crate) fn relevant(op: &Op) -> bool {
+pub(crate) fn relevant<F: Operation>(op: &Op<F>) -> bool {
     match op.outcome {
         // Did not take effect, unless it is a cas's observation.
         Outcome::Fail => is_found_other(op),
         // A read that did not return a value constrains nothing.
-        Outcome::Info => !matches!(op.f, OpFn::Read),
-        Outcome::Ok => !(matches!(op.f, OpFn::Read) && op.output.is_none()),
+        Outcome::Info => !op.f.is_read(),
+        Outcome::Ok => !(op.f.is_read() && op.output.is_none()),
     }
 }
 
 /// A cas that completed with "the key holds another value".
-pub(crate) fn is_found_other(op: &Op) -> bool {
+pub(crate) fn is_found_other<F: Operation>(op: &Op<F>) -> bool {
     op.outcome == Outcome::Fail
         && op.found_other
         && op.return_ns.is_some()
-        && matches!(op.f, OpFn::Cas { .. })
+        && matches!(op.f.as_kv(), Some(OpFn::Cas { .. }))
 }
 
-pub(crate) fn search_op(op: &Op) -> SearchOp<'_> {
+pub(crate) fn search_op<F: Operation>(op: &Op<F>) -> SearchOp<'_, F> {
     let ret = match op.outcome {
         Outcome::Ok => op.return_ns.map(|r| r.max(op.call_ns)),
         Outcome::Fail if is_found_other(op) => op.return_ns.map(|r| r.max(op.call_ns)),
@@ -387,7 +388,7 @@ impl<S: Clone + Eq + Hash> States<S> {
 /// search is hopelessly large, as porcupine does by running keys in parallel).
 pub(crate) struct KeySearch<'h, 'm, M: Model> {
     model: &'m M,
-    ops: Vec<SearchOp<'h>>,
+    ops: Vec<SearchOp<'h, M::Op>>,
     nodes: Vec<Node>,
     must_place: usize,
     /// Per pass, how many of its operations are not placed yet (a pass with
@@ -419,10 +420,14 @@ pub(crate) struct KeySearch<'h, 'm, M: Model> {
     pass: u8,
     /// Steps this key has used.
     pub steps: u64,
+    /// How many `info` operations the search may place at once, and how many
+    /// it has placed (see [`KeySearch::capped`]).
+    max_pending: usize,
+    pending_placed: usize,
 }
 
 impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
-    pub fn new(model: &'m M, ops: Vec<SearchOp<'h>>) -> Self {
+    pub fn new(model: &'m M, ops: Vec<SearchOp<'h, M::Op>>) -> Self {
         let n = ops.len();
         assert!(
             n < (u32::MAX / 2) as usize,
@@ -506,7 +511,7 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
             // placed anyway, so placing one early loses nothing.
             let pass = if o.ret.is_none() {
                 PENDING
-            } else if is.is_some() || not.is_some() {
+            } else if is.is_some() || not.is_some() || model.is_observation(f, out, outcome) {
                 OBSERVATION
             } else {
                 UPDATE
@@ -542,13 +547,31 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
             entry,
             pass: OBSERVATION,
             steps: 0,
+            max_pending: usize::MAX,
+            pending_placed: 0,
         }
+    }
+
+    /// A search that places at most `max` `info` operations. Its
+    /// "linearizable" is an answer (an order that leaves the other `info`
+    /// operations out is an order: they may never have happened); its
+    /// "violation" is not, only a reason to search with a higher cap.
+    pub fn capped(mut self, max: usize) -> Self {
+        self.max_pending = max;
+        self
+    }
+
+    /// Whether the cap forbids placing another `info` operation.
+    #[inline]
+    fn pending_full(&self) -> bool {
+        self.pending_placed >= self.max_pending
     }
 
     /// The first pass at or after `from` with operations left to place.
     #[inline]
     fn first_pass(&self, from: u8) -> Option<u8> {
-        (from..=PENDING).find(|&p| self.left[p as usize] > 0)
+        (from..=PENDING)
+            .find(|&p| self.left[p as usize] > 0 && (p != PENDING || !self.pending_full()))
     }
 
     /// Searches for at most `max_steps` more steps (fewer if `meter` runs out).
@@ -571,7 +594,10 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
             let node = self.nodes[entry as usize];
             // Another pass's candidate is passed over without a step: a step is
             // a candidate tried or a return entry met, as in one-pass search.
-            if node.is_call && self.pass_of[node.op as usize] != pass {
+            if node.is_call
+                && (self.pass_of[node.op as usize] != pass
+                    || (pass == PENDING && self.pending_full()))
+            {
                 entry = node.next;
                 continue;
             }
@@ -608,6 +634,9 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
                             self.must_place -= 1;
                         }
                         self.left[pass as usize] -= 1;
+                        if pass == PENDING {
+                            self.pending_placed += 1;
+                        }
                         lift(&mut self.nodes, entry);
                         entry = self.nodes[HEAD as usize].next;
                         pass = self.first_pass(OBSERVATION).unwrap_or(PENDING);
@@ -656,6 +685,9 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
                 }
                 let p = self.pass_of[op];
                 self.left[p as usize] += 1;
+                if p == PENDING {
+                    self.pending_placed -= 1;
+                }
                 unlift(&mut self.nodes, e);
                 if p != OBSERVATION {
                     entry = self.nodes[e as usize].next;

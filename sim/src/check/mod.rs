@@ -13,7 +13,9 @@
 //! Everything here is deterministic: the search budget is a step count, and a
 //! caller that wants a wall-clock deadline passes it in as a callback.
 
+mod explain;
 mod fxhash;
+pub mod judge;
 pub mod linear;
 pub mod model;
 pub mod parse;
@@ -22,11 +24,13 @@ pub mod synth;
 pub mod weak;
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::Serialize;
 
 use crate::history::{History, Op, OpFn, Outcome, ProcessId, Value};
+use explain::explain;
+pub use explain::{client_name, describe_op};
+pub use judge::{Judge, KvJudge, Linearizable, OpHead, RunHistory};
 pub use linear::Budget;
 use linear::{is_found_other, relevant, search_op, Exhausted, KeyOutcome, KeySearch, Meter};
 pub use model::{Model, ModelKind, ValueModel};
@@ -101,7 +105,8 @@ pub struct PlacedOp {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Explanation {
     pub key: String,
-    pub model: ModelKind,
+    /// The model's name ([`Model::name`]).
+    pub model: &'static str,
     /// The key's value before any operation.
     pub initial_state: String,
     /// The longest sequence of this key's operations the search could order
@@ -121,7 +126,8 @@ pub struct Explanation {
 /// What [`check_linearizable`] found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LinearizabilityReport {
-    pub model: ModelKind,
+    /// The model's name ([`Model::name`]): `kv`, `bank`.
+    pub model: &'static str,
     pub verdict: Verdict,
     /// Keys in the history, and keys the search finished (with either answer).
     pub keys_total: usize,
@@ -233,27 +239,40 @@ pub fn check_linearizable(
     model: ModelKind,
     budget: Budget<'_>,
 ) -> LinearizabilityReport {
-    search(history, model, &model.model(), budget, true)
+    let prune = |kept| prune_unobserved(history, kept);
+    search(history, &model.model(), budget, Some(&prune), false)
 }
 
-/// As [`check_linearizable`], with any [`Model`]. `kind` only labels the report.
+/// As [`check_linearizable`], with any [`Model`] over its own operations.
 /// No operation is pruned: what is sound to prune depends on the model.
+///
+/// Each key is searched first placing none of its `info` operations, which
+/// may never have taken effect: if the rest is linearizable, so is the whole
+/// history, and the search never tries the combinations of operations nobody
+/// knows the fate of (a bank whose coordinator was down leaves a hundred).
+/// If that fails, it is searched placing at most one, two, then three, and
+/// only then in full, which alone can answer "violation"; all within the
+/// same budget.
 pub fn check_linearizable_with<M: Model>(
-    history: &History,
-    kind: ModelKind,
+    history: &History<M::Op>,
     model: &M,
     budget: Budget<'_>,
 ) -> LinearizabilityReport {
-    search(history, kind, model, budget, false)
+    search(history, model, budget, None, true)
 }
+
+/// Sets aside, from one key's relevant operations, those the search need not
+/// order ([`prune_unobserved`] for the built-in models).
+type Prune<'a> = &'a dyn Fn(Vec<usize>) -> Vec<usize>;
 
 fn search<M: Model>(
-    history: &History,
-    kind: ModelKind,
+    history: &History<M::Op>,
     model: &M,
     budget: Budget<'_>,
-    prune: bool,
+    prune: Option<Prune<'_>>,
+    info_last: bool,
 ) -> LinearizabilityReport {
+    let kind = model.name();
     let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, op) in history.ops.iter().enumerate() {
         by_key.entry(op.key.as_str()).or_default().push(i);
@@ -299,14 +318,22 @@ fn search<M: Model>(
             .copied()
             .filter(|&i| relevant(&history.ops[i]))
             .collect();
-        if prune {
+        if let Some(prune) = prune {
             let before = kept.len();
-            kept = prune_unobserved(history, kept);
+            kept = prune(kept);
             report.ops_pruned += before - kept.len();
         }
         report.ops_searched += kept.len();
-        let ops: Vec<_> = kept.iter().map(|&i| search_op(&history.ops[i])).collect();
-        pending.push((*key, kept, KeySearch::new(model, ops)));
+        let unknown = kept
+            .iter()
+            .any(|&i| search_op(&history.ops[i]).ret.is_none());
+        let stage = if info_last && unknown {
+            0
+        } else {
+            CAPS.len() - 1
+        };
+        let search = key_search(history, model, &kept, stage);
+        pending.push((*key, kept, stage, search));
     }
     // Keys take turns, each round with twice the steps of the last, so one key
     // with a huge search space cannot hide a violation on another.
@@ -314,7 +341,7 @@ fn search<M: Model>(
     let mut unknown: Option<(String, UnknownCause)> = None;
     'rounds: while !pending.is_empty() {
         let mut unfinished = Vec::new();
-        for (key, kept, mut search) in pending {
+        for (key, kept, stage, mut search) in pending {
             let outcome = search.run(slice, &mut meter);
             if outcome.is_some() {
                 let held = meter.memo_bytes - search.memo_bytes() + search.memo_bytes_now();
@@ -323,8 +350,13 @@ fn search<M: Model>(
                 meter.memo_bytes = meter.memo_bytes.saturating_sub(search.memo_bytes());
             }
             match outcome {
-                None => unfinished.push((key, kept, search)),
+                None => unfinished.push((key, kept, stage, search)),
                 Some(KeyOutcome::Linearizable) => report.keys_checked += 1,
+                // Not with this few unknown operations placed: try more.
+                Some(KeyOutcome::Violation { .. }) if stage + 1 < CAPS.len() => {
+                    let search = key_search(history, model, &kept, stage + 1);
+                    unfinished.push((key, kept, stage + 1, search));
+                }
                 Some(KeyOutcome::Violation {
                     prefix,
                     blocked,
@@ -380,6 +412,20 @@ fn search<M: Model>(
         report.verdict = Verdict::Unknown { reason, cause };
     }
     report
+}
+
+/// How many `info` operations each stage of a key's search may place (see
+/// [`check_linearizable_with`]); only the last stage can answer "violation".
+const CAPS: [usize; 5] = [0, 1, 2, 3, usize::MAX];
+
+fn key_search<'h, 'm, M: Model>(
+    history: &'h History<M::Op>,
+    model: &'m M,
+    kept: &[usize],
+    stage: usize,
+) -> KeySearch<'h, 'm, M> {
+    let ops: Vec<_> = kept.iter().map(|&i| search_op(&history.ops[i])).collect();
+    KeySearch::new(model, ops).capped(CAPS[stage])
 }
 
 /// `1073741824` as "1 GiB", `536870912` as "512 MiB".
@@ -603,188 +649,4 @@ fn prune_unobserved_appends(history: &History, kept: Vec<usize>) -> Vec<usize> {
             latest_cas.is_some_and(|r| r >= t) || seen.get(e).is_some_and(|&r| r >= t)
         })
         .collect()
-}
-
-#[allow(clippy::too_many_arguments)]
-fn explain<M: Model>(
-    history: &History,
-    kind: ModelKind,
-    model: &M,
-    key: &str,
-    kept: &[usize],
-    prefix: &[(usize, M::State)],
-    blocked: usize,
-    init: &M::State,
-) -> Explanation {
-    let blocked_op = &history.ops[kept[blocked]];
-    let placed: Vec<PlacedOp> = prefix
-        .iter()
-        .map(|(i, s)| {
-            let op = &history.ops[kept[*i]];
-            PlacedOp {
-                index: kept[*i],
-                process: op.process,
-                op: describe_op(op),
-                state_after: model.describe(s),
-            }
-        })
-        .collect();
-    // The blocked operation must come after every prefix operation that returned
-    // before it was invoked (a cas observation too); from there on, it could
-    // have seen any later state.
-    let first = prefix
-        .iter()
-        .rposition(|(i, _)| {
-            let op = &history.ops[kept[*i]];
-            (op.outcome == Outcome::Ok || is_found_other(op))
-                && op.return_ns.is_some_and(|r| r < blocked_op.call_ns)
-        })
-        .map_or(0, |p| p + 1);
-    let mut seen: Vec<String> = Vec::new();
-    let candidates = std::iter::once(init)
-        .chain(prefix.iter().map(|(_, s)| s))
-        .skip(first);
-    for s in candidates {
-        let d = model.describe(s);
-        if !seen.contains(&d) {
-            seen.push(d);
-        }
-    }
-    Explanation {
-        key: key.to_string(),
-        model: kind,
-        initial_state: model.describe(init),
-        prefix: placed,
-        blocked_index: kept[blocked],
-        blocked_process: blocked_op.process,
-        blocked_op: describe_op(blocked_op),
-        could_have_seen: seen,
-    }
-}
-
-/// An operation as a learner would write it: `c3 write 4`, `c1 read -> 3`,
-/// `c2 cas 1 -> 4 (info)`, `c2 cas 1 -> 4 (found another value)`.
-///
-/// Clients are named as in the trace and the TUI: client `c3` is process 3.
-/// In an external history, `c3` is the history's (Jepsen's) process 3.
-pub fn describe_op(op: &Op) -> String {
-    use model::describe_value as v;
-    let body = match &op.f {
-        OpFn::Read => match &op.output {
-            Some(out) => format!("read -> {}", v(out)),
-            None => "read".to_string(),
-        },
-        OpFn::Write(x) => format!("write {}", v(x)),
-        OpFn::Cas { expected, new } => format!("cas {} -> {}", v(expected), v(new)),
-        OpFn::Append(x) => format!("append {}", v(x)),
-        OpFn::Delete => "delete".to_string(),
-    };
-    let outcome = match op.outcome {
-        Outcome::Ok => "",
-        Outcome::Fail if op.found_other && matches!(op.f, OpFn::Cas { .. }) => {
-            " (found another value)"
-        }
-        Outcome::Fail => " (fail)",
-        Outcome::Info => " (info)",
-    };
-    format!("{} {body}{outcome}", client_name(op.process))
-}
-
-/// The name of a client in every report: `c3` for process 3.
-pub fn client_name(process: ProcessId) -> String {
-    format!("c{process}")
-}
-
-impl fmt::Display for Explanation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let key = if self.key.is_empty() {
-            "the register".to_string()
-        } else {
-            format!("key {:?}", self.key)
-        };
-        writeln!(f, "{key} ({} model) is not linearizable.", self.model)?;
-        writeln!(
-            f,
-            "The longest order of its operations consistent with real time and the model has {} operation(s), starting from {}:",
-            self.prefix.len(),
-            self.initial_state
-        )?;
-        const SHOWN: usize = 12;
-        if self.prefix.len() > SHOWN {
-            writeln!(
-                f,
-                "  ... {} earlier operation(s) ...",
-                self.prefix.len() - SHOWN
-            )?;
-        }
-        for p in self
-            .prefix
-            .iter()
-            .skip(self.prefix.len().saturating_sub(SHOWN))
-        {
-            writeln!(
-                f,
-                "  #{:<6} {:<28} => {}",
-                p.index,
-                clip(&p.op),
-                clip(&p.state_after)
-            )?;
-        }
-        writeln!(
-            f,
-            "Then #{} `{}` cannot be placed:",
-            self.blocked_index,
-            clip(&self.blocked_op)
-        )?;
-        let seen: Vec<String> = self.could_have_seen.iter().map(|s| clip(s)).collect();
-        write!(
-            f,
-            "  it returned before any consistent order could include it; where it could have taken effect, the value was {}.",
-            seen.join(" or ")
-        )
-    }
-}
-
-/// Long values (a string grown by hundreds of appends) keep their end, which
-/// is where they differ.
-fn clip(s: &str) -> String {
-    const MAX: usize = 48;
-    let n = s.chars().count();
-    if n <= MAX {
-        s.to_string()
-    } else {
-        let tail: String = s.chars().skip(n - (MAX - 3)).collect();
-        format!("...{tail}")
-    }
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Verdict::Linearizable => write!(f, "linearizable"),
-            Verdict::NotLinearizable { explanation } => {
-                write!(f, "NOT linearizable\n{explanation}")
-            }
-            Verdict::Unknown { reason, .. } => write!(f, "undecided: {reason}"),
-        }
-    }
-}
-
-impl fmt::Display for LinearizabilityReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "linearizability ({} model): {} of {} key(s) checked, {} of {} operation(s) searched",
-            self.model, self.keys_checked, self.keys_total, self.ops_searched, self.ops_total
-        )?;
-        if self.ops_pruned > 0 {
-            write!(
-                f,
-                " ({} crashed write(s) nobody could observe set aside)",
-                self.ops_pruned
-            )?;
-        }
-        writeln!(f, ", {} step(s)", self.steps)?;
-        write!(f, "verdict: {}", self.verdict)
-    }
 }

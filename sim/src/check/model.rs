@@ -5,7 +5,9 @@
 //! (P-compositionality, Herlihy & Wing 1990, §3.3: a history is linearizable iff
 //! the sub-history of every object is), so a key-value store is checked as many
 //! independent registers. A protocol that needs another object (a queue, a lock)
-//! implements [`Model`] for it.
+//! implements [`Model`] for it, and a protocol whose operations are not a
+//! key-value store's names its own operation type as [`Model::Op`] (a bank
+//! checked as one object: its state is every balance).
 
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -13,6 +15,7 @@ use std::hash::Hash;
 use serde::{Deserialize, Serialize};
 
 use crate::history::{OpFn, Outcome, Value};
+use crate::workload::Operation;
 
 /// A sequential specification of one object.
 ///
@@ -24,6 +27,9 @@ use crate::history::{OpFn, Outcome, Value};
 /// `expected`) and leaves the state unchanged. Every other `Fail` did not take
 /// effect and is dropped before the search.
 pub trait Model {
+    /// The operations it knows ([`OpFn`] for the built-in models).
+    type Op: Operation;
+
     /// The object's state. Kept small: the search stores one per memo entry.
     type State: Clone + Eq + Hash + Debug;
 
@@ -35,7 +41,7 @@ pub trait Model {
 
     /// Whether this model knows the operation at all; a history with operations
     /// the model does not know is bad input, not a violation.
-    fn supports(&self, f: &OpFn) -> bool;
+    fn supports(&self, f: &Self::Op) -> bool;
 
     /// Apply `f` to `state`. Returns the next state, or `None` if the operation
     /// cannot have happened in this state (a read that returned another value, a
@@ -43,7 +49,7 @@ pub trait Model {
     fn step(
         &self,
         state: &Self::State,
-        f: &OpFn,
+        f: &Self::Op,
         output: Option<&Value>,
         outcome: Outcome,
     ) -> Option<Self::State>;
@@ -51,17 +57,33 @@ pub trait Model {
     /// The state as a learner would write it ("3", "nil", "[1 2]").
     fn describe(&self, state: &Self::State) -> String;
 
+    /// The part of the state that operation `f` touches, for explanations
+    /// (a bank's balance read of `a3`: "a3=95"). The whole state by default.
+    fn describe_for(&self, state: &Self::State, _f: &Self::Op) -> String {
+        self.describe(state)
+    }
+
     /// If the operation is a pure observation (it succeeds exactly in state `s`
     /// and leaves it unchanged, like a completed read), returns `s`. The search
     /// then compares state ids instead of calling [`Model::step`]. The default
     /// (`None`) is always correct, only slower.
     fn observes(
         &self,
-        _f: &OpFn,
+        _f: &Self::Op,
         _output: Option<&Value>,
         _outcome: Outcome,
     ) -> Option<Self::State> {
         None
+    }
+
+    /// Whether the operation, where it fits, leaves the state as it was (a
+    /// read of one balance among many, which no single state describes): the
+    /// search then places it as soon as it fits, as it does the observations
+    /// of [`Model::observes`], and still asks [`Model::step`] whether it fits.
+    /// `false` is always correct, only slower; `true` for an operation that
+    /// changes the state is a wrong verdict.
+    fn is_observation(&self, _f: &Self::Op, _output: Option<&Value>, _outcome: Outcome) -> bool {
+        false
     }
 
     /// If the operation is a pure observation that succeeds in every state
@@ -69,7 +91,7 @@ pub trait Model {
     /// value), returns `s`. As [`Model::observes`], `None` is always correct.
     fn observes_not(
         &self,
-        _f: &OpFn,
+        _f: &Self::Op,
         _output: Option<&Value>,
         _outcome: Outcome,
     ) -> Option<Self::State> {
@@ -184,6 +206,7 @@ pub struct ValueModel {
 }
 
 impl Model for ValueModel {
+    type Op = OpFn;
     type State = Value;
 
     fn name(&self) -> &'static str {

@@ -18,15 +18,16 @@ use std::collections::BinaryHeap;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Exp, Zipf};
+use rand_distr::Exp;
 
 use crate::history::History;
 use crate::network::{Link, Net};
 use crate::node::{Clock, Cluster, Disk, Effect, Node, NodeId, TimerId};
-use crate::protocol::{Protocol, Violation};
-use crate::scenario::{Fault, FaultKind, KeyDist, Scenario};
+use crate::protocol::{OpOf, Protocol, Violation};
+use crate::scenario::{Fault, FaultKind, Scenario};
 use crate::time::Nanos;
 use crate::trace::{Fingerprint, TraceEvent, TraceRecord};
+use crate::workload::Workload;
 
 mod delivery;
 mod faults;
@@ -128,8 +129,6 @@ struct Slot<M> {
 /// Client-side workload state.
 struct ClientState {
     open: Option<usize>,
-    /// The last value this client saw or wrote per key, for plausible cas.
-    last_seen: std::collections::BTreeMap<u32, i64>,
 }
 
 /// Facts about one operation the history does not hold.
@@ -187,14 +186,13 @@ pub struct Sim<'s, P: Protocol> {
     net_rng: ChaCha8Rng,
     fault_rng: ChaCha8Rng,
     work_rng: ChaCha8Rng,
-    zipf: Option<Zipf<f64>>,
+    workload: Box<dyn Workload<Op = OpOf<P>>>,
     think: Exp<f64>,
     clients: Vec<ClientState>,
-    next_value: i64,
     next_msg: u64,
     next_timer_gen: u64,
     effects: Vec<Effect<<P::Node as Node>::Msg>>,
-    history: History,
+    history: History<OpOf<P>>,
     op_meta: Vec<OpMeta>,
     violations: Vec<(Nanos, Violation)>,
     /// The protocol's properties: the quiet period, truths seen, verdicts.
@@ -306,13 +304,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             nodes.push(Some(node));
         }
         let w = &scenario.workload;
-        let zipf = match w.key_dist {
-            KeyDist::Zipf => Some(
-                Zipf::new(*w.keys.get_ref() as u64, *w.zipf_exponent.get_ref())
-                    .expect("checked when the scenario was parsed"),
-            ),
-            KeyDist::Uniform => None,
-        };
+        let workload = protocol.workload(scenario);
         let watch = props::Watch::new(
             protocol.properties(),
             scenario
@@ -331,12 +323,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 items: Vec::new(),
                 free: Vec::new(),
             },
-            clients: (0..clients)
-                .map(|_| ClientState {
-                    open: None,
-                    last_seen: Default::default(),
-                })
-                .collect(),
+            clients: (0..clients).map(|_| ClientState { open: None }).collect(),
             cluster,
             nodes,
             slots,
@@ -346,9 +333,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
             net_rng: stream(seed, streams::NETWORK),
             fault_rng: stream(seed, streams::FAULTS),
             work_rng: stream(seed, streams::WORKLOAD),
-            zipf,
+            workload,
             think: Exp::new(*w.rate.get_ref()).expect("rate checked positive"),
-            next_value: 1,
             next_msg: 0,
             next_timer_gen: 0,
             effects: Vec::new(),

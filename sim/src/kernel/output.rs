@@ -2,7 +2,8 @@
 
 use super::Judged;
 use super::{Counters, OpMeta, Sim};
-use crate::history::{History, OpFn, Outcome, Value};
+use crate::check::RunHistory;
+use crate::history::{OpFn, Outcome, Value};
 use crate::metric::Metric;
 use crate::network::{LatencyDist, Net};
 use crate::node::{Clock, Cluster, Status};
@@ -17,7 +18,8 @@ pub struct RunOutput {
     pub end_ns: Nanos,
     pub fingerprint: String,
     pub counters: Counters,
-    pub history: History,
+    /// The clients' history, with the checks the protocol chose for it.
+    pub history: RunHistory,
     pub op_meta: Vec<OpMeta>,
     pub violations: Vec<(Nanos, Violation)>,
     /// When partitions were in force: [start, end) windows.
@@ -37,9 +39,6 @@ pub struct RunOutput {
     /// Every property the protocol declares (and any always-property
     /// violated without being declared), with its verdict.
     pub properties: Vec<Judged>,
-    /// Set when the protocol's history is not a key-value history (see
-    /// [`Protocol::history_not_checkable`]).
-    pub history_not_checkable: Option<&'static str>,
     /// Each client's mean round trip to its nearest server, from the network
     /// settings at the start (PACELC's "one client round trip").
     pub client_rtt_ns: Vec<Nanos>,
@@ -80,7 +79,6 @@ impl<'s, P: Protocol> Sim<'s, P> {
         let mut metrics = Vec::new();
         self.protocol.metrics(&self.nodes, &mut metrics);
         let properties = self.judged();
-        let history_not_checkable = self.protocol.history_not_checkable();
         // Each client's round trip to its nearest server, from the network as
         // configured (before any fault): PACELC's "one client round trip".
         let servers = self.cluster.servers().to_vec();
@@ -104,7 +102,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             end_ns: self.now,
             fingerprint: self.fp.hex(),
             counters: self.counters,
-            history: self.history,
+            history: RunHistory::new(self.history, self.protocol.model()),
             op_meta: self.op_meta,
             violations: self.violations,
             partition_windows: self.partition_windows,
@@ -113,7 +111,6 @@ impl<'s, P: Protocol> Sim<'s, P> {
             cluster: self.cluster,
             metrics,
             properties,
-            history_not_checkable,
             client_rtt_ns,
             nemesis_log: self.nemesis_log,
             stopped_early: self.stopped_early,

@@ -325,6 +325,7 @@ mod tests {
 
     impl Node for Ticker {
         type Msg = Tick;
+        type Op = crate::history::OpFn;
         fn on_start(&mut self, ctx: &mut Ctx<Tick>) {
             ctx.set_timer(TimerId(1), ms(10));
         }

@@ -1,15 +1,16 @@
-//! The workload: each client issues operations and completes them.
+//! The clients' loop: each client asks the protocol's workload for an
+//! operation, issues it, completes it, and thinks before the next.
 
-use rand::Rng;
 use rand_distr::Distribution;
 
-use super::output::{describe_op, outcome_name, show_value};
+use super::output::{outcome_name, show_value};
 use super::{Ev, OpMeta, Sim};
-use crate::history::{Op, OpFn, Outcome, Value};
+use crate::history::{Op, Outcome, Value};
 use crate::node::{Node, NodeId, OpId, Request};
 use crate::protocol::Protocol;
 use crate::time::Nanos;
 use crate::trace::TraceEvent;
+use crate::workload::Operation;
 
 impl<'s, P: Protocol> Sim<'s, P> {
     pub(super) fn think_time(&mut self) -> Nanos {
@@ -30,41 +31,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             self.slots[client as usize].held.push(Ev::Issue { client });
             return;
         }
-        let w = &self.scenario.workload;
-        let key_index = match &self.zipf {
-            Some(z) => z.sample(&mut self.work_rng) as u32 - 1,
-            None => self.work_rng.gen_range(0..*w.keys.get_ref()),
-        };
-        let mix = w.mix.get_ref();
-        let shares = [mix.get, mix.put, mix.cas, mix.append, mix.delete];
-        let total: f64 = shares.iter().sum();
-        let mut pick = self.work_rng.gen::<f64>() * total;
-        let mut which = 0;
-        for (i, s) in shares.iter().enumerate() {
-            if pick < *s {
-                which = i;
-                break;
-            }
-            pick -= s;
-            which = i;
-        }
-        let f = match which {
-            0 => OpFn::Read,
-            1 => OpFn::Write(Value::Int(self.fresh_value())),
-            2 => {
-                let expected = match self.clients[c].last_seen.get(&key_index) {
-                    Some(v) => Value::Int(*v),
-                    None => Value::Nil,
-                };
-                OpFn::Cas {
-                    expected,
-                    new: Value::Int(self.fresh_value()),
-                }
-            }
-            3 => OpFn::Append(Value::Int(self.fresh_value())),
-            _ => OpFn::Delete,
-        };
-        let key = format!("k{key_index}");
+        let (key, f) = self.workload.next(c, &mut self.work_rng);
         let op_index = self.history.ops.len();
         let process = self.cluster.process_of(NodeId(client));
         let cut_off = self.cut_off(client);
@@ -89,7 +56,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         self.fp.u64(0x49 ^ (self.now << 8));
         self.fp.u64(op_index as u64 ^ ((client as u64) << 40));
         if self.trace.is_some() {
-            let description = describe_op(&key, &f);
+            let description = f.describe(&key);
             self.record(|cl| TraceEvent::Invoke {
                 node: cl.name_arc(NodeId(client)),
                 op: op_index as u64,
@@ -102,11 +69,6 @@ impl<'s, P: Protocol> Sim<'s, P> {
             f,
         };
         self.run_handler(client, |node, ctx| node.on_request(ctx, req));
-    }
-
-    fn fresh_value(&mut self) -> i64 {
-        self.next_value += 1;
-        self.next_value
     }
 
     /// Can this client reach fewer than a majority of servers?
@@ -141,26 +103,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
         entry.outcome = outcome;
         entry.return_ns = (outcome != Outcome::Info).then_some(self.now);
         if outcome == Outcome::Ok {
-            if let Some(v) = &output {
-                entry.output = Some(v.clone());
-            } else if entry.f == OpFn::Read {
-                entry.output = Some(Value::Nil);
-            }
-            let key_index: u32 = entry.key[1..].parse().unwrap_or(0);
-            let seen = match (&entry.f, &entry.output) {
-                (OpFn::Read, Some(Value::Int(v))) => Some(*v),
-                (OpFn::Write(Value::Int(v)), _) => Some(*v),
-                (
-                    OpFn::Cas {
-                        new: Value::Int(v), ..
-                    },
-                    _,
-                ) => Some(*v),
-                _ => None,
-            };
-            if let Some(v) = seen {
-                self.clients[c].last_seen.insert(key_index, v);
-            }
+            entry.output = output.or_else(|| entry.f.default_output());
+            self.workload.completed(c, entry);
         }
         self.op_meta[idx].done_ns = Some(self.now);
         self.op_meta[idx].served = served;

@@ -6,7 +6,7 @@ use super::{
     InvariantVerdict, Latency, OpCounts, Pacelc, Report, RunOutcome, Share, Undecided,
     DEFAULT_PROGRAM,
 };
-use crate::check::{check_linearizable, check_weak, ModelKind, Verdict};
+use crate::check::Verdict;
 use crate::history::Outcome;
 use crate::kernel::RunOutput;
 use crate::protocol::{Kind, PropertyVerdict};
@@ -30,7 +30,7 @@ impl Report {
         let mut av = Availability::default();
         let mut ok_after: Vec<Option<Nanos>> = vec![None; out.cluster.clients().len()];
         let servers = out.cluster.servers().len();
-        for (op, meta) in out.history.ops.iter().zip(&out.op_meta) {
+        for (op, meta) in out.history.ops().zip(&out.op_meta) {
             ops.total += 1;
             let Some(done) = meta.done_ns else {
                 ops.unfinished += 1;
@@ -118,15 +118,12 @@ impl Report {
         let invariants = property_rows(s, out);
 
         // The search budget is a step count, so the verdict is the same on every
-        // machine; past it the answer is "undecided", never a guess.
-        let consistency = match out.history_not_checkable {
-            Some(reason) => Consistency::NotChecked {
-                reason: reason.to_string(),
-            },
-            None => Consistency::Checked {
-                linearizability: check_linearizable(&out.history, ModelKind::Kv, budget.budget()),
-                weak: check_weak(&out.history),
-            },
+        // machine; past it the answer is "undecided", never a guess. The model
+        // is the protocol's (a key-value store's by default).
+        let (linearizability, weak) = out.history.judge(budget.budget());
+        let consistency = Consistency::Checked {
+            linearizability,
+            weak,
         };
 
         let mut report = Report {

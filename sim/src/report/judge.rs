@@ -136,17 +136,38 @@ impl Report {
                 held,
             ));
         }
-        let (linearizability, w) = match &self.consistency {
-            Consistency::Checked {
-                linearizability,
-                weak,
-            } => (Some(linearizability), Some(weak)),
-            Consistency::NotChecked { .. } => (None, None),
-        };
-        if let Consistency::NotChecked { reason: why } = &self.consistency {
-            // A hypothesis about a history that was not judged cannot hold.
-            let asked = x.linearizable.is_some()
-                || x.max_stale_reads.is_some()
+        let Consistency::Checked {
+            linearizability,
+            weak,
+        } = &self.consistency;
+        if let Some(want) = x.linearizable {
+            let verdict = &linearizability.verdict;
+            v.push(Expectation {
+                key: "linearizable".into(),
+                what: "linearizable".into(),
+                expected: want.to_string(),
+                actual: match verdict {
+                    Verdict::Linearizable => "true".into(),
+                    Verdict::NotLinearizable { explanation } => {
+                        format!(
+                            "false (key {}, operation #{})",
+                            explanation.key, explanation.blocked_index
+                        )
+                    }
+                    Verdict::Unknown { reason, .. } => format!("undecided: {reason}"),
+                },
+                held: match verdict {
+                    Verdict::Linearizable => want,
+                    Verdict::NotLinearizable { .. } => !want,
+                    Verdict::Unknown { .. } => false,
+                },
+                undecided: matches!(verdict, Verdict::Unknown { .. }),
+            });
+        }
+        if weak.is_none() {
+            // A hypothesis about key-value guarantees cannot hold of a
+            // history that has none (a bank's transfers).
+            let asked = x.max_stale_reads.is_some()
                 || x.min_stale_reads.is_some()
                 || x.max_lost_writes.is_some()
                 || x.min_lost_writes.is_some()
@@ -158,36 +179,15 @@ impl Report {
                 v.push(Expectation::decided(
                     "consistency",
                     "consistency",
-                    "a judged history",
-                    format!("not checked: {why}"),
+                    "a key-value history",
+                    format!(
+                        "not checked: the {} model's history has no keys to read stale or lose",
+                        linearizability.model
+                    ),
                     false,
                 ));
             }
-        } else if let (Some(linearizability), Some(w)) = (linearizability, w) {
-            if let Some(want) = x.linearizable {
-                let verdict = &linearizability.verdict;
-                v.push(Expectation {
-                    key: "linearizable".into(),
-                    what: "linearizable".into(),
-                    expected: want.to_string(),
-                    actual: match verdict {
-                        Verdict::Linearizable => "true".into(),
-                        Verdict::NotLinearizable { explanation } => {
-                            format!(
-                                "false (key {}, operation #{})",
-                                explanation.key, explanation.blocked_index
-                            )
-                        }
-                        Verdict::Unknown { reason, .. } => format!("undecided: {reason}"),
-                    },
-                    held: match verdict {
-                        Verdict::Linearizable => want,
-                        Verdict::NotLinearizable { .. } => !want,
-                        Verdict::Unknown { .. } => false,
-                    },
-                    undecided: matches!(verdict, Verdict::Unknown { .. }),
-                });
-            }
+        } else if let Some(w) = weak {
             let counts = [
                 (
                     "stale_reads",

@@ -123,15 +123,13 @@ impl Report {
         }
         let _ = writeln!(o, "consistency");
         match &self.consistency {
-            Consistency::NotChecked { reason } => {
-                let _ = writeln!(o, "  not checked: {reason}");
-            }
             Consistency::Checked {
                 linearizability,
                 weak,
             } => {
                 let text = linearizability.to_string();
-                for line in text.lines().chain(weak.to_string().lines()) {
+                let weak = weak.as_ref().map(|w| w.to_string()).unwrap_or_default();
+                for line in text.lines().chain(weak.lines()) {
                     let _ = writeln!(o, "  {line}");
                 }
             }

@@ -94,6 +94,7 @@ impl Protocol for Probe {
 
 impl Node for ProbeNode {
     type Msg = Hello;
+    type Op = sim::history::OpFn;
 
     fn on_start(&mut self, ctx: &mut Ctx<Hello>) {
         let draws = (0..4).map(|_| ctx.rng().gen::<u32>()).collect();

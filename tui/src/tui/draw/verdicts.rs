@@ -141,19 +141,20 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
                 shown,
                 Span::raw(format!("history {text}")),
             ]));
-            lines.push(Line::from(format!(
-                "  stale reads {}, lost writes {}, RYW {}, monotonic {}",
-                weak.stale_reads,
-                weak.lost_writes.len(),
-                weak.read_your_writes_total(),
-                weak.monotonic_reads_total()
-            )));
-        }
-        Consistency::NotChecked { reason } => {
-            lines.push(Line::from(Span::styled(
-                format!("history not checked: {reason}"),
-                dim,
-            )));
+            if let Some(weak) = weak {
+                lines.push(Line::from(format!(
+                    "  stale reads {}, lost writes {}, RYW {}, monotonic {}",
+                    weak.stale_reads,
+                    weak.lost_writes.len(),
+                    weak.read_your_writes_total(),
+                    weak.monotonic_reads_total()
+                )));
+            } else {
+                lines.push(Line::from(Span::styled(
+                    format!("  against the {} model", linearizability.model),
+                    dim,
+                )));
+            }
         }
     }
     let a = &r.availability;

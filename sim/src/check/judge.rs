@@ -1,0 +1,186 @@
+//! How a protocol's history is judged, and a run's history with its
+//! operation type erased so that the report, the CLI and the TUI need not know
+//! it.
+
+use std::any::Any;
+use std::fmt;
+
+use super::{check_linearizable, check_linearizable_with, check_weak, Budget, Model, ModelKind};
+use super::{LinearizabilityReport, WeakReport};
+use crate::history::{History, Op, OpFn, Outcome, ProcessId, Value};
+use crate::workload::Operation;
+
+/// The checks a history of `F` operations gets: the linearizability search
+/// against the protocol's model, and the weaker key-value guarantees when they
+/// apply.
+pub trait Judge<F> {
+    fn linearizability(&self, history: &History<F>, budget: Budget<'_>) -> LinearizabilityReport;
+
+    /// Stale reads, lost writes, read-your-writes, monotonic reads: `None`
+    /// where they mean nothing (a bank has no keys to read stale).
+    fn weak(&self, _history: &History<F>) -> Option<WeakReport> {
+        None
+    }
+}
+
+/// A key-value store: every key an independent register with get, put, cas,
+/// append and delete, and the weaker guarantees measured too.
+pub struct KvJudge;
+
+impl Judge<OpFn> for KvJudge {
+    fn linearizability(&self, history: &History, budget: Budget<'_>) -> LinearizabilityReport {
+        check_linearizable(history, ModelKind::Kv, budget)
+    }
+
+    fn weak(&self, history: &History) -> Option<WeakReport> {
+        Some(check_weak(history))
+    }
+}
+
+/// The linearizability search against any [`Model`], with no weaker checks.
+pub struct Linearizable<M>(pub M);
+
+impl<M: Model> Judge<M::Op> for Linearizable<M> {
+    fn linearizability(
+        &self,
+        history: &History<M::Op>,
+        budget: Budget<'_>,
+    ) -> LinearizabilityReport {
+        check_linearizable_with(history, &self.0, budget)
+    }
+}
+
+/// What the report needs of one operation, whatever its type.
+#[derive(Clone, Copy, Debug)]
+pub struct OpHead<'h> {
+    pub process: ProcessId,
+    pub key: &'h str,
+    pub output: Option<&'h Value>,
+    pub outcome: Outcome,
+    pub call_ns: u64,
+    pub return_ns: Option<u64>,
+    pub found_other: bool,
+}
+
+impl<'h, F> From<&'h Op<F>> for OpHead<'h> {
+    fn from(op: &'h Op<F>) -> Self {
+        OpHead {
+            process: op.process,
+            key: &op.key,
+            output: op.output.as_ref(),
+            outcome: op.outcome,
+            call_ns: op.call_ns,
+            return_ns: op.return_ns,
+            found_other: op.found_other,
+        }
+    }
+}
+
+/// A run's history, its operation type erased, with the checks its protocol
+/// chose.
+pub struct RunHistory {
+    inner: Box<dyn Erased>,
+}
+
+trait Erased {
+    fn len(&self) -> usize;
+    fn head(&self, i: usize) -> OpHead<'_>;
+    fn jsonl_line(&self, i: usize) -> String;
+    fn judge(&self, budget: Budget<'_>) -> (LinearizabilityReport, Option<WeakReport>);
+    fn as_any(&self) -> &dyn Any;
+    fn same(&self, other: &dyn Any) -> bool;
+    fn debug(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+struct Typed<F: 'static> {
+    history: History<F>,
+    judge: Box<dyn Judge<F>>,
+}
+
+impl<F: Operation> Erased for Typed<F> {
+    fn len(&self) -> usize {
+        self.history.ops.len()
+    }
+    fn head(&self, i: usize) -> OpHead<'_> {
+        OpHead::from(&self.history.ops[i])
+    }
+    fn jsonl_line(&self, i: usize) -> String {
+        serde_json::to_string(&self.history.ops[i]).expect("an Op serialises")
+    }
+    fn judge(&self, budget: Budget<'_>) -> (LinearizabilityReport, Option<WeakReport>) {
+        (
+            self.judge.linearizability(&self.history, budget),
+            self.judge.weak(&self.history),
+        )
+    }
+    fn as_any(&self) -> &dyn Any {
+        &self.history
+    }
+    fn same(&self, other: &dyn Any) -> bool {
+        other
+            .downcast_ref::<History<F>>()
+            .is_some_and(|h| *h == self.history)
+    }
+    fn debug(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.history, f)
+    }
+}
+
+impl RunHistory {
+    pub fn new<F: Operation>(history: History<F>, judge: Box<dyn Judge<F>>) -> RunHistory {
+        RunHistory {
+            inner: Box::new(Typed { history, judge }),
+        }
+    }
+
+    /// Operations, in order of invocation.
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Operation `i` as the report reads it.
+    pub fn op(&self, i: usize) -> OpHead<'_> {
+        self.inner.head(i)
+    }
+
+    pub fn ops(&self) -> impl Iterator<Item = OpHead<'_>> + '_ {
+        (0..self.len()).map(|i| self.op(i))
+    }
+
+    /// The history itself, if its operations are `F`s (`History` for a
+    /// key-value protocol).
+    pub fn typed<F: 'static>(&self) -> Option<&History<F>> {
+        self.inner.as_any().downcast_ref()
+    }
+
+    /// The key-value history, for a key-value protocol.
+    pub fn kv(&self) -> Option<&History> {
+        self.typed()
+    }
+
+    /// One JSON object per operation, as [`History::to_jsonl`] writes them.
+    pub fn jsonl_lines(&self) -> impl Iterator<Item = String> + '_ {
+        (0..self.len()).map(|i| self.inner.jsonl_line(i))
+    }
+
+    /// The checks the protocol chose, within `budget`.
+    pub fn judge(&self, budget: Budget<'_>) -> (LinearizabilityReport, Option<WeakReport>) {
+        self.inner.judge(budget)
+    }
+}
+
+impl PartialEq for RunHistory {
+    fn eq(&self, other: &RunHistory) -> bool {
+        self.inner.same(other.inner.as_any())
+    }
+}
+
+impl fmt::Debug for RunHistory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.debug(f)
+    }
+}
