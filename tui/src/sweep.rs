@@ -238,6 +238,7 @@ fn cause_words(cause: &str) -> &'static str {
         "steps" => "search ran out of steps",
         "memory" => "search ran out of memory",
         "deadline" => "search ran out of time",
+        "no value" => "the figure has no value in the run",
         _ => "the model cannot judge the history",
     }
 }

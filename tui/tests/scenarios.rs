@@ -208,3 +208,46 @@ fn run_json_carries_every_figure_typed() {
         assert_eq!((shown(a), &a.note, &a.lead), (shown(b), &b.note, &b.lead));
     }
 }
+
+/// `scenarios/FILE` with `extra` appended, parsed and run at its own seed.
+fn run_with(file: &str, extra: &str) -> Report {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join(file)).unwrap() + extra;
+    let s = nodes::parse(file, &text).unwrap_or_else(|e| panic!("{e}"));
+    run(&s, s.meta.seed)
+}
+
+/// Nothing in doubt at the end is a count of 0, which `max = 0` bounds.
+#[test]
+fn nothing_in_doubt_at_the_end_meets_max_zero() {
+    let report = run_with(
+        "scenarios/twopc/normal.toml",
+        "\n[expect.measure.\"in doubt at end\"]\nmax = 0\n",
+    );
+    let e = (report.expectations.iter())
+        .find(|e| e.key == "measure.\"in doubt at end\"")
+        .unwrap();
+    assert!(e.held, "{e:?}");
+    assert!(report.passed, "{}", report.render());
+}
+
+/// A figure with no value this run (no failover, so no failover time)
+/// leaves its bound undecided: nothing fails, the run is not a pass.
+#[test]
+fn a_bound_on_a_figure_with_no_value_is_undecided() {
+    let report = run_with(
+        "scenarios/replication/dup-replies.toml",
+        "\n[expect.measure.\"failover time (RTO)\"]\nmax = \"2s\"\n",
+    );
+    let e = (report.expectations.iter())
+        .find(|e| e.key == "measure.\"failover time (RTO)\"")
+        .unwrap();
+    assert!(!e.held && e.undecided, "{e:?}");
+    assert_eq!(e.expected, "at most 2s");
+    assert_eq!(report.outcome, sim::report::RunOutcome::Undecided);
+    let text = report.render();
+    assert!(
+        text.contains("undecided    measure.\"failover time (RTO)\": the figure has no value in this run (none (no failover))"),
+        "{text}"
+    );
+}

@@ -365,7 +365,7 @@ impl Checker {
                 )),
             );
             out.push(if stuck == 0 {
-                Metric::none("in doubt at end", "none")
+                Metric::count("in doubt at end", 0).note("transactions")
             } else {
                 Metric::count("in doubt at end", stuck).note(format!(
                     "transactions, the oldest for {}",

@@ -155,6 +155,7 @@ impl Report {
             || report.expectations.iter().any(|e| !e.held && !e.undecided);
         report.undecided = report.undecided_checks();
         report.undecided.extend(report.undecided_properties());
+        report.undecided.extend(report.undecided_measures());
         report.outcome = if failed {
             RunOutcome::Fail
         } else if report.expectations.iter().any(|e| e.undecided) {
@@ -196,7 +197,7 @@ impl Report {
         };
         self.expectations
             .iter()
-            .filter(|e| e.undecided && !is_property_key(&e.key))
+            .filter(|e| e.undecided && !is_property_key(&e.key) && !is_measure_key(&e.key))
             .map(|e| Undecided {
                 check: e.key.clone(),
                 cause: cause.to_string(),
@@ -342,6 +343,34 @@ fn property_rows(s: &Scenario, out: &RunOutput) -> Vec<InvariantVerdict> {
         }
     }
     rows
+}
+
+/// Whether an expectation's key bounds a protocol figure (`measure."NAME"`).
+fn is_measure_key(key: &str) -> bool {
+    key.starts_with("measure.")
+}
+
+impl Report {
+    /// The bounds on figures with no value in this run: the figure's note
+    /// says why it has none.
+    fn undecided_measures(&self) -> Vec<Undecided> {
+        (self.expectations.iter())
+            .filter(|e| e.undecided && is_measure_key(&e.key))
+            .map(|e| {
+                let name = e.key.trim_start_matches("measure.").trim_matches('"');
+                let note = (self.metrics.iter())
+                    .find(|m| m.name == name)
+                    .map_or(String::new(), |m| m.note.clone());
+                Undecided {
+                    check: e.key.clone(),
+                    cause: "no value".into(),
+                    reason: note,
+                    flag: None,
+                    meta: None,
+                }
+            })
+            .collect()
+    }
 }
 
 /// Whether an expectation's key is a demand on a property (see

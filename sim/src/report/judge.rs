@@ -3,7 +3,7 @@
 use super::{Consistency, Expectation, Report, Share};
 use crate::check::Verdict;
 use crate::kernel::RunOutput;
-use crate::metric::{Bound, Metric, Unit};
+use crate::metric::{Bound, Metric, Unit, Value};
 use crate::scenario::{parse_pacelc, Fraction, Scenario};
 use crate::time::{fmt_duration, Nanos};
 
@@ -265,14 +265,15 @@ impl Report {
 
 /// `[expect.measure."NAME"]`: the figure's typed value against the bounds,
 /// each bound read in the figure's unit (a duration bounds a duration, a
-/// share a ratio, a number a count, rate or number).
+/// share a ratio, a number a count, rate or number). A figure with no value
+/// in this run leaves its bounds undecided, never failed.
 fn judge_measure(
     name: &str,
     bound: &crate::scenario::MeasureBound,
     metrics: &[Metric],
 ) -> Expectation {
     let found = metrics.iter().find(|m| m.name == name);
-    let unit = found.and_then(|m| m.value.unit());
+    let unit = found.and_then(|m| m.value.unit()).or(bound.unit);
     let bounds: Vec<(&str, Bound)> = [("at least", &bound.min), ("at most", &bound.max)]
         .into_iter()
         .filter_map(|(word, b)| {
@@ -287,9 +288,9 @@ fn judge_measure(
         .map(|(word, b)| format!("{word} {}", b.show(unit.unwrap_or(Unit::Number))))
         .collect::<Vec<_>>()
         .join(" and ");
+    let (key, what) = (format!("measure.\"{name}\""), format!("measure \"{name}\""));
     let measure = |actual: String, held: bool| {
-        let (key, what) = (format!("measure.\"{name}\""), format!("measure \"{name}\""));
-        Expectation::decided(key, what, expected.clone(), actual, held)
+        Expectation::decided(key.clone(), what.clone(), expected.clone(), actual, held)
     };
     let Some(m) = found else {
         let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
@@ -299,6 +300,12 @@ fn judge_measure(
         );
         return measure(actual, false);
     };
+    if m.value == Value::None {
+        return Expectation {
+            undecided: true,
+            ..measure(format!("no value in this run: {}", m.shown()), false)
+        };
+    }
     // Each bound in the figure's unit, or why it cannot bound it.
     let mut limits = Vec::new();
     for (word, b) in &bounds {
@@ -312,14 +319,48 @@ fn judge_measure(
         let actual = format!("no value to compare: `{}`", m.shown());
         return measure(actual, false);
     };
-    let held = (limits.iter()).all(|(word, v)| {
-        if *word == "at least" {
-            actual >= *v
-        } else {
-            actual <= *v
+    // A count or duration is whole and compared exactly; a ratio, rate or
+    // number equal to its bound up to float error (7/125 against "5.6%") is
+    // equal to it.
+    let exact = matches!(m.value, Value::Count(_) | Value::Duration(_));
+    let same = |a: f64, b: f64| !exact && (a - b).abs() <= 1e-9 * a.abs().max(b.abs());
+    let broken: Vec<f64> = (limits.iter())
+        .filter(|(word, v)| {
+            let within = if *word == "at least" {
+                actual >= *v
+            } else {
+                actual <= *v
+            };
+            !within && !same(actual, *v)
+        })
+        .map(|(_, v)| *v)
+        .collect();
+    measure(shown_apart(m, &broken), broken.is_empty())
+}
+
+/// The figure's value as the report prints it, with as many more decimals
+/// as it takes to tell it from each bound it broke (5.6000001 percent, not
+/// 5.6 percent against at most 5.6 percent).
+fn shown_apart(m: &Metric, broken: &[f64]) -> String {
+    let Some(actual) = m.value.scalar() else {
+        return m.value.show(m.decimals);
+    };
+    let scale = if matches!(m.value, Value::Ratio(_)) {
+        100.0
+    } else {
+        1.0
+    };
+    let mut decimals = m.decimals;
+    if matches!(m.value, Value::Ratio(_) | Value::Rate(_) | Value::Number(_)) {
+        while decimals < 17
+            && (broken.iter()).any(|b| {
+                format!("{:.decimals$}", actual * scale) == format!("{:.decimals$}", b * scale)
+            })
+        {
+            decimals += 1;
         }
-    });
-    measure(m.value.show(m.decimals), held)
+    }
+    m.value.show(decimals)
 }
 
 #[cfg(test)]
@@ -351,6 +392,57 @@ mod tests {
             Metric::text("bank", "saga"),
             Metric::none("failover time (RTO)", "none (no failover)"),
         ]
+    }
+
+    #[test]
+    fn a_figure_with_no_value_leaves_its_bound_undecided_in_its_declared_unit() {
+        let m = figures();
+        let mut b = bound("max = \"1s\"");
+        b.unit = Some(Unit::Duration);
+        let e = judge_measure("failover time (RTO)", &b, &m);
+        assert!(!e.held && e.undecided, "{e:?}");
+        assert_eq!(e.expected, "at most 1s");
+        assert_eq!(e.actual, "no value in this run: none (no failover)");
+        let mut b = bound("max = 0.4");
+        b.unit = Some(Unit::Ratio);
+        let e = judge_measure("failover time (RTO)", &b, &m);
+        assert!(e.undecided);
+        assert_eq!(e.expected, "at most 40 percent");
+    }
+
+    #[test]
+    fn a_value_equal_to_its_bound_up_to_float_error_is_equal() {
+        let m = [
+            Metric::ratio_of("share", 7, 125),
+            Metric::number("mean", 3.0 / (5.0 / 3.0)),
+            Metric::ratio("over", 0.0560001),
+            Metric::number("under", 1.79999),
+        ];
+        assert_eq!(
+            judge("share", "max = \"5.6%\"\nmin = 0.056", &m),
+            (
+                true,
+                "at least 5.6 percent and at most 5.6 percent".into(),
+                "5.6 percent".into()
+            )
+        );
+        assert_eq!(
+            judge("mean", "min = 1.8\nmax = 1.8", &m),
+            (true, "at least 1.8 and at most 1.8".into(), "1.80".into())
+        );
+        // Truly past the bound: enough decimals to show by how much.
+        assert_eq!(
+            judge("over", "max = \"5.6%\"", &m),
+            (
+                false,
+                "at most 5.6 percent".into(),
+                "5.60001 percent".into()
+            )
+        );
+        assert_eq!(
+            judge("under", "min = 1.8", &m),
+            (false, "at least 1.8".into(), "1.79999".into())
+        );
     }
 
     #[test]
@@ -419,15 +511,12 @@ mod tests {
     }
 
     #[test]
-    fn a_series_a_setting_or_a_missing_value_is_never_held() {
+    fn a_series_a_setting_or_a_missing_figure_is_never_held() {
         let m = figures();
         let (held, _, actual) = judge("locks by second", "max = 3", &m);
         assert!(!held && actual.contains("time series"), "{actual}");
         let (held, _, actual) = judge("bank", "max = 3", &m);
         assert!(!held && actual.contains("never bounded"), "{actual}");
-        let (held, _, actual) = judge("failover time (RTO)", "max = \"1s\"", &m);
-        assert!(!held);
-        assert_eq!(actual, "no value to compare: `none (no failover)`");
         let (held, _, actual) = judge("leaders electid", "max = 3", &m);
         assert!(
             !held && actual.contains("reports no such figure"),

@@ -77,7 +77,8 @@ pub struct Undecided {
     /// What ran out: `steps`, `memory`, `deadline`, or `unsupported` (the
     /// history has operations the model cannot judge; no budget helps), or
     /// `quiet` (an `eventually` property demanded by `[expect]` had no quiet
-    /// time long enough after the last fault to be judged).
+    /// time long enough after the last fault to be judged), or `no value`
+    /// (an `[expect.measure]` figure has no value in this run).
     pub cause: String,
     /// The checker's own words.
     pub reason: String,
@@ -93,6 +94,12 @@ impl Undecided {
         if self.cause == "quiet" {
             return format!(
                 "{}: {}; heal the faults earlier or run longer (or set a shorter [expect] settle_time)",
+                self.check, self.reason
+            );
+        }
+        if self.cause == "no value" {
+            return format!(
+                "{}: the figure has no value in this run ({}); no budget decides it",
                 self.check, self.reason
             );
         }

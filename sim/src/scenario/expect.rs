@@ -182,15 +182,12 @@ impl Fraction {
                 let bad = || {
                     format!("\"{text}\" is not a share: write a number between 0 and 1 (e.g. 0.30) or a percentage (e.g. \"30%\")")
                 };
-                let n: f64 = text
-                    .trim()
-                    .strip_suffix('%')
-                    .ok_or_else(bad)?
-                    .trim()
-                    .parse()
-                    .map_err(|_| bad())?;
+                let digits = text.trim().strip_suffix('%').ok_or_else(bad)?.trim();
+                let n: f64 = digits.parse().map_err(|_| bad())?;
                 if (0.0..=100.0).contains(&n) {
-                    Ok(n / 100.0)
+                    // "5.6" as "5.6e-2": the nearest float to 0.056, where
+                    // 5.6 / 100.0 is 0.055999999999999994.
+                    Ok(format!("{digits}e-2").parse().unwrap_or(n / 100.0))
                 } else {
                     Err(format!("\"{text}\": a percentage is between 0% and 100%"))
                 }
@@ -223,6 +220,11 @@ fn show_share(v: f64) -> String {
 pub struct MeasureBound {
     pub min: Option<Spanned<BoundValue>>,
     pub max: Option<Spanned<BoundValue>>,
+    /// The unit the protocol declares the figure in, set by
+    /// [`Scenario::resolve_measures`]: the report reads the bound in it even
+    /// when the figure has no value in a run.
+    #[serde(skip)]
+    pub unit: Option<metric::Unit>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
@@ -272,7 +274,8 @@ impl Scenario {
                     Some((_, new)) => new.to_string(),
                     None => name,
                 };
-                (name, bound)
+                let unit = metric::declared(&name, figures).map(|f| f.unit);
+                (name, MeasureBound { unit, ..bound })
             })
             .collect();
         Ok(())
@@ -489,4 +492,27 @@ pub fn parse_pacelc(s: &str) -> Result<(Option<String>, Option<String>), String>
         _ => return Err(bad()),
     };
     Ok((p, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BoundValue, Fraction};
+    use crate::metric::{Bound, Unit};
+
+    #[test]
+    fn a_percentage_is_the_share_its_decimal_text_says() {
+        assert_eq!(Fraction::Percent("5.6%".into()).value(), Ok(0.056));
+        assert_eq!(Fraction::Percent(" 30 % ".into()).value(), Ok(0.3));
+        assert_eq!(Fraction::Percent("100%".into()).value(), Ok(1.0));
+        assert_eq!(
+            BoundValue::Text("5.6%".into()).value(),
+            Ok(Bound::Share(7.0 / 125.0))
+        );
+        assert!(Fraction::Percent("101%".into()).value().is_err());
+        assert!(Fraction::Percent("x%".into()).value().is_err());
+        assert_eq!(
+            Bound::Share(0.056).show(Unit::Ratio),
+            "5.6 percent".to_string()
+        );
+    }
 }
