@@ -236,8 +236,7 @@ impl Cache {
                     if d.covers(key, *v) {
                         continue;
                     }
-                    let dirty_somewhere =
-                        self.cache_servers(nodes).any(|s| s.holds_dirty(key, *v));
+                    let dirty_somewhere = self.cache_servers(nodes).any(|s| s.holds_dirty(key, *v));
                     if dirty_somewhere {
                         pending += 1;
                     } else {
@@ -281,10 +280,9 @@ impl Cache {
                 let Some(&(_, _, last_acked)) = ws.iter().find(|(v, _, _)| *v == last) else {
                     continue;
                 };
-                let pending =
-                    ws.iter().any(|(v, _, _)| {
-                        self.cache_servers(nodes).any(|s| s.holds_dirty(key, *v))
-                    });
+                let pending = ws
+                    .iter()
+                    .any(|(v, _, _)| self.cache_servers(nodes).any(|s| s.holds_dirty(key, *v)));
                 if pending {
                     continue;
                 }
