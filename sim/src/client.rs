@@ -591,12 +591,11 @@ mod tests {
         Harness::new(Cluster::new(1, 1), NodeId(1), ClientCore::new(config)).seeded(1)
     }
 
+    type Done = Option<(Outcome, bool, bool)>;
+
     /// Runs `f` on the core and returns the outcome it completed its
     /// operation with, if any.
-    fn completion(
-        core: &mut Core,
-        f: impl FnOnce(&mut ClientCore, &mut Ctx<()>),
-    ) -> Option<(Outcome, bool, bool)> {
+    fn completion(core: &mut Core, f: impl FnOnce(&mut ClientCore, &mut Ctx<()>)) -> Done {
         let fx = core.run(f);
         let done = fx.completions().into_iter().next();
         done.map(|c| (c.outcome, c.served, c.found_other))
@@ -622,12 +621,27 @@ mod tests {
         core
     }
 
+    /// The cas finds another value: how it completes (and it is then closed).
+    fn finds_other(core: &mut Core) -> Done {
+        let done = completion(core, |c, ctx| c.found_other(ctx));
+        assert!(core.node.open().is_none());
+        done
+    }
+
+    /// The cas, refused by `refuse`, resent after the backoff, finds another value.
+    fn refused_then_finds_other(refuse: impl FnOnce(&mut ClientCore, &mut Ctx<()>)) -> Done {
+        let mut core = cas_core();
+        completion(&mut core, refuse);
+        completion(&mut core, |c, ctx| {
+            assert_eq!(c.on_timer(ctx, BACKOFF_TIMER), ClientTimer::Resend)
+        });
+        finds_other(&mut core)
+    }
+
     #[test]
     fn a_first_attempt_that_finds_another_value_is_an_observation() {
-        let mut core = cas_core();
-        let done = completion(&mut core, |c, ctx| c.found_other(ctx));
+        let done = finds_other(&mut cas_core());
         assert_eq!(done, Some((Outcome::Fail, true, true)));
-        assert!(core.node.open().is_none());
     }
 
     #[test]
@@ -643,30 +657,18 @@ mod tests {
             core.node.open().map(|o| (o.attempt, o.uncertain)),
             Some((2, true))
         );
-        let done = completion(&mut core, |c, ctx| c.found_other(ctx));
-        assert_eq!(done, Some((Outcome::Info, true, false)));
-        assert!(core.node.open().is_none());
+        assert_eq!(finds_other(&mut core), Some((Outcome::Info, true, false)));
     }
 
     #[test]
     fn a_retry_after_a_refusal_that_may_have_applied_is_info_too() {
-        let mut core = cas_core();
-        completion(&mut core, |c, ctx| c.refused_maybe_applied(ctx));
-        completion(&mut core, |c, ctx| {
-            assert_eq!(c.on_timer(ctx, BACKOFF_TIMER), ClientTimer::Resend)
-        });
-        let done = completion(&mut core, |c, ctx| c.found_other(ctx));
+        let done = refused_then_finds_other(|c, ctx| c.refused_maybe_applied(ctx));
         assert_eq!(done, Some((Outcome::Info, true, false)));
     }
 
     #[test]
     fn a_retry_after_a_certain_refusal_still_observes() {
-        let mut core = cas_core();
-        completion(&mut core, |c, ctx| c.refused(ctx));
-        completion(&mut core, |c, ctx| {
-            assert_eq!(c.on_timer(ctx, BACKOFF_TIMER), ClientTimer::Resend)
-        });
-        let done = completion(&mut core, |c, ctx| c.found_other(ctx));
+        let done = refused_then_finds_other(|c, ctx| c.refused(ctx));
         assert_eq!(done, Some((Outcome::Fail, true, true)));
     }
 

@@ -706,6 +706,11 @@ mod tests {
         )
     }
 
+    /// The error a scenario whose `[system]` table adds `system` is refused with.
+    fn refused(system: &str) -> ScenarioError {
+        catalog().parse("echo.toml", &scenario(system)).unwrap_err()
+    }
+
     #[test]
     fn params_are_read_without_the_protocol_key() {
         let c = catalog();
@@ -716,40 +721,29 @@ mod tests {
 
     #[test]
     fn an_unknown_key_is_refused_on_its_line_with_the_valid_names() {
-        let e = catalog()
-            .parse("echo.toml", &scenario("period_ms = 5\nperiod = 3\n"))
-            .unwrap_err();
+        let e = refused("period_ms = 5\nperiod = 3\n");
         assert_eq!((e.line, e.column), (8, 1), "{e}");
         assert!(e.message.contains("unknown field `period`"), "{e}");
         assert!(e.message.ends_with("expected `role` or `period_ms`"), "{e}");
     }
 
     #[test]
-    fn a_wrong_type_is_refused_on_the_value() {
-        let e = catalog()
-            .parse("echo.toml", &scenario("period_ms = \"5\"\n"))
-            .unwrap_err();
-        assert_eq!((e.line, e.column), (7, 13), "{e}");
-    }
-
-    #[test]
     fn a_param_error_is_placed_on_the_key_the_toml_parser_found() {
         // A quoted key: the parser's span, not a search for `period_ms =`.
-        let e = catalog()
-            .parse(
-                "echo.toml",
-                &scenario("role = \"server\"\n\"period_ms\" = 0\n"),
-            )
-            .unwrap_err();
+        let e = refused("role = \"server\"\n\"period_ms\" = 0\n");
         assert_eq!((e.line, e.column), (8, 1), "{e}");
         assert_eq!(e.message, "[system] period_ms must be at least 1, e.g. 10");
         assert!(e.excerpt.contains("^^^^^^^^^^^"), "{}", e.excerpt);
     }
 
     #[test]
-    fn a_param_error_on_a_key_left_to_its_default_points_at_the_protocol() {
-        let e = catalog().parse("echo.toml", &scenario("")).unwrap_err();
-        assert_eq!((e.line, e.column), (6, 1), "{e}");
+    fn a_wrong_type_is_refused_on_the_value_and_a_default_on_the_protocol() {
+        // (the `[system]` keys, where the error is placed): a wrong type on
+        // its value; a param error on a key left to its default on the protocol.
+        for (system, at) in [("period_ms = \"5\"\n", (7, 13)), ("", (6, 1))] {
+            let e = refused(system);
+            assert_eq!((e.line, e.column), at, "{system:?}: {e}");
+        }
     }
 
     #[test]

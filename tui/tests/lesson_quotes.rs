@@ -148,22 +148,24 @@ fn check_lesson(topic: &str, lesson_file: &str) -> usize {
     checked
 }
 
-#[test]
-fn every_report_line_the_quorum_lesson_quotes_is_printed_by_its_scenario() {
-    let n = check_lesson("quorum", "docs/quorum.md");
+/// Checks the lesson's quotes and that at least `min` quoted lines were found
+/// (fewer means the parser missed the report blocks).
+fn check_lesson_quoting_at_least(topic: &str, lesson_file: &str, min: usize) {
+    let n = check_lesson(topic, lesson_file);
     assert!(
-        n >= 40,
-        "only {n} quoted lines found: is the parser broken?"
+        n >= min,
+        "only {n} quoted lines found in {lesson_file}: is the parser broken?"
     );
 }
 
 #[test]
+fn every_report_line_the_quorum_lesson_quotes_is_printed_by_its_scenario() {
+    check_lesson_quoting_at_least("quorum", "docs/quorum.md", 40);
+}
+
+#[test]
 fn every_report_line_the_single_server_lesson_quotes_is_printed_by_its_scenario() {
-    let n = check_lesson("single", "docs/single.md");
-    assert!(
-        n >= 15,
-        "only {n} quoted lines found: is the parser broken?"
-    );
+    check_lesson_quoting_at_least("single", "docs/single.md", 15);
 }
 
 #[test]
@@ -211,11 +213,7 @@ fn hints_alone_leave_keys_apart_and_anti_entropy_brings_them_together() {
         "hint_never_delivered = false",
     ));
     let f = Figures::of(&off);
-    assert!(
-        f.note("repair").contains("20 hints handed back"),
-        "{}",
-        f.note("repair")
-    );
+    f.assert_note_has("repair", "20 hints handed back");
     let apart = "replicas disagreeing at the end";
     assert_eq!(f.count(apart), 3);
     assert!(
@@ -230,18 +228,9 @@ fn hints_alone_leave_keys_apart_and_anti_entropy_brings_them_together() {
         "hint_never_delivered = true\nanti_entropy_interval = \"1s\"",
     ));
     let f = Figures::of(&ae);
-    assert!(
-        f.note("repair")
-            .contains("12 keys repaired by anti-entropy"),
-        "{}",
-        f.note("repair")
-    );
+    f.assert_note_has("repair", "12 keys repaired by anti-entropy");
     assert_eq!(f.count(apart), 0);
-    assert!(
-        f.note(apart).contains("21 hint(s) still held"),
-        "{}",
-        f.note(apart)
-    );
+    f.assert_note_has(apart, "21 hint(s) still held");
     assert!(flat.contains("(12 keys repaired by anti-entropy, 0 keys differ)"));
     assert!(flat.contains("still sit on 21 undelivered hints"));
     assert!(

@@ -256,56 +256,58 @@ fn raft_app(rest: &str) -> App {
     App::new(s, seed).unwrap()
 }
 
-fn screen_line<'a>(screen: &'a str, needle: &str) -> &'a str {
+/// The line of the app's screen (400 by 100) that contains `needle`.
+fn screen_line(app: &App, needle: &str) -> String {
+    let screen = render_to_string(app, 400, 100);
     screen
         .lines()
         .find(|l| l.contains(needle))
+        .map(str::to_string)
         .unwrap_or_else(|| panic!("no line with {needle:?}:\n{screen}"))
 }
 
 #[test]
 fn property_rows_are_marked_by_their_verdict_not_drawn_ok_when_undecided() {
-    // A crash that never heals: leader-elected cannot be judged.
-    let app = raft_app("[[faults]]\nat = \"1s\"\naction = \"crash\"\ntarget = \"n2\"\n");
-    let screen = render_to_string(&app, 400, 100);
-    let row = screen_line(&screen, "leader-elected");
-    assert!(
-        row.contains("[??] leader-elected eventually: undecided: a fault was still in force"),
-        "{row}"
-    );
-    // Held: ok, with when.
-    let app = raft_app("");
-    let screen = render_to_string(&app, 400, 100);
-    let row = screen_line(&screen, "leader-elected");
-    assert!(
-        row.contains("[ok] leader-elected eventually: held at "),
-        "{row}"
-    );
-    // Held, but `[expect] violated` named it: the run fails on it.
-    let app = raft_app("[expect]\nviolated = [\"leader-elected\"]\n");
-    let screen = render_to_string(&app, 400, 100);
-    let row = screen_line(&screen, "leader-elected eventually");
-    assert!(
-        row.contains("[!!] leader-elected eventually: held at "),
-        "{row}"
-    );
-    assert!(
-        row.ends_with("expected violated") || row.contains("expected violated"),
-        "{row}"
-    );
-    // Never true in the quiet time: its verdict and why, not only its name.
-    let app = raft_app("[expect]\nsettle_time = \"1ms\"\n\n[[faults]]\nat = \"0s\"\naction = \"partition\"\ngroups = [[\"n1\"], [\"n2\"], [\"n3\"]]\n\n[[faults]]\nat = \"2990ms\"\naction = \"heal\"\n");
-    let screen = render_to_string(&app, 400, 100);
-    let row = screen_line(&screen, "leader-elected");
-    assert!(
-        row.contains("[!!] leader-elected eventually: VIOLATED: never true in the "),
-        "{row}"
-    );
+    // (what the raft run adds, the row's needle, what the row must say)
+    let cases: [(&str, &str, &[&str]); 4] = [
+        // A crash that never heals: leader-elected cannot be judged.
+        (
+            "[[faults]]\nat = \"1s\"\naction = \"crash\"\ntarget = \"n2\"\n",
+            "leader-elected",
+            &["[??] leader-elected eventually: undecided: a fault was still in force"],
+        ),
+        // Held: ok, with when.
+        (
+            "",
+            "leader-elected",
+            &["[ok] leader-elected eventually: held at "],
+        ),
+        // Held, but `[expect] violated` named it: the run fails on it.
+        (
+            "[expect]\nviolated = [\"leader-elected\"]\n",
+            "leader-elected eventually",
+            &[
+                "[!!] leader-elected eventually: held at ",
+                "expected violated",
+            ],
+        ),
+        // Never true in the quiet time: its verdict and why, not only its name.
+        (
+            "[expect]\nsettle_time = \"1ms\"\n\n[[faults]]\nat = \"0s\"\naction = \"partition\"\ngroups = [[\"n1\"], [\"n2\"], [\"n3\"]]\n\n[[faults]]\nat = \"2990ms\"\naction = \"heal\"\n",
+            "leader-elected",
+            &["[!!] leader-elected eventually: VIOLATED: never true in the "],
+        ),
+    ];
+    for (rest, needle, says) in cases {
+        let row = screen_line(&raft_app(rest), needle);
+        for said in says {
+            assert!(row.contains(said), "{rest:?}: {row}");
+        }
+    }
     // A sometimes property never seen: a dim [--], not ok.
     let text = "[meta]\nname = \"replication/props\"\nseed = 1\nduration = \"2s\"\n\n[system]\nprotocol = \"replication\"\n\n[topology]\nservers = 3\nclients = 0\n";
     let s = nodes::parse("props.toml", text).unwrap();
     let app = App::new(s, 1).unwrap();
-    let screen = render_to_string(&app, 400, 100);
-    let row = screen_line(&screen, "failover sometimes");
+    let row = screen_line(&app, "failover sometimes");
     assert!(row.contains("[--] failover sometimes: not seen"), "{row}");
 }

@@ -42,6 +42,18 @@ pub const PROPERTIES: &[Property] = &[
     ),
 ];
 
+/// The entries of a node's log past the first `read`, which it then counts
+/// as read; a log shorter than that (its node's next incarnation, which
+/// starts a new log) is read from its start.
+fn unread<'a, T>(log: &'a [T], read: &mut usize) -> &'a [T] {
+    if log.len() < *read {
+        *read = 0;
+    }
+    let new = &log[*read..];
+    *read = log.len();
+    new
+}
+
 #[derive(Debug, Default)]
 pub struct Checker {
     fencing: bool,
@@ -92,10 +104,7 @@ impl Checker {
             self.grants_read = 0;
             return;
         };
-        if server.grants.len() < self.grants_read {
-            self.grants_read = 0;
-        }
-        for g in &server.grants[self.grants_read..] {
+        for g in unread(&server.grants, &mut self.grants_read) {
             if g.token <= self.highest_granted {
                 out.violated(
                     TOKEN_MONOTONICITY,
@@ -114,7 +123,6 @@ impl Checker {
             // its newest grant.
             self.grant_order.insert(g.token, self.grants);
         }
-        self.grants_read = server.grants.len();
     }
 
     fn read_accepted(&mut self, nodes: &[Option<LockNode>], out: &mut Findings) {
@@ -122,11 +130,7 @@ impl Checker {
             self.accepted_read = 0;
             return;
         };
-        if storage.accepted.len() < self.accepted_read {
-            self.accepted_read = 0;
-        }
-        let new: Vec<Accepted> = storage.accepted[self.accepted_read..].to_vec();
-        self.accepted_read = storage.accepted.len();
+        let new: Vec<Accepted> = unread(&storage.accepted, &mut self.accepted_read).to_vec();
         for w in new {
             if self.fencing && w.token < self.highest_accepted {
                 out.violated(

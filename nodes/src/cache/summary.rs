@@ -7,9 +7,24 @@ use sim::metric::{Metric, Unit};
 use sim::protocol::NodeTable;
 use sim::time::{fmt_duration, secs, Nanos};
 
-use super::{Cache, CacheNode, Client, Policy, DB};
+use super::{Cache, CacheNode, CacheServer, Client, Policy, DB};
 
 impl Cache {
+    /// The shared cache servers that are up (the nodes after the database).
+    fn cache_servers<'a>(
+        &self,
+        nodes: &'a NodeTable<CacheNode>,
+    ) -> impl Iterator<Item = &'a CacheServer> + 'a {
+        nodes
+            .iter()
+            .skip(1)
+            .take(self.caches)
+            .filter_map(|n| match n {
+                Some(CacheNode::Cache(s)) => Some(s),
+                _ => None,
+            })
+    }
+
     /// The report's figures: the set-up, hit ratios, the database's load,
     /// what crashes lost.
     pub(super) fn report(&self, nodes: &NodeTable<CacheNode>, out: &mut Vec<Metric>) {
@@ -83,15 +98,7 @@ impl Cache {
                 total.expired
             )),
         );
-        let held: usize = nodes
-            .iter()
-            .skip(1)
-            .take(self.caches)
-            .map(|n| match n {
-                Some(CacheNode::Cache(s)) => s.store().len(),
-                _ => 0,
-            })
-            .sum();
+        let held: usize = self.cache_servers(nodes).map(|s| s.store().len()).sum();
         out.push(Metric::count("entries", held as u64).note(format!(
             "at the end (capacity {} each): {}",
             p.capacity,
@@ -118,14 +125,9 @@ impl Cache {
             );
         }
         if p.policy == Policy::WriteBack {
-            let live_dirty: usize = nodes
-                .iter()
-                .skip(1)
-                .take(self.caches)
-                .map(|n| match n {
-                    Some(CacheNode::Cache(s)) => s.store().dirty_len(),
-                    _ => 0,
-                })
+            let live_dirty: usize = self
+                .cache_servers(nodes)
+                .map(|s| s.store().dirty_len())
                 .sum();
             out.push(
                 Metric::count("dirty entries", live_dirty as u64).note(format!(
@@ -234,10 +236,7 @@ impl Cache {
                     if d.covers(key, *v) {
                         continue;
                     }
-                    let dirty_somewhere =
-                        nodes.iter().skip(1).take(self.caches).any(
-                            |n| matches!(n, Some(CacheNode::Cache(s)) if s.holds_dirty(key, *v)),
-                        );
+                    let dirty_somewhere = self.cache_servers(nodes).any(|s| s.holds_dirty(key, *v));
                     if dirty_somewhere {
                         pending += 1;
                     } else {
@@ -281,12 +280,9 @@ impl Cache {
                 let Some(&(_, _, last_acked)) = ws.iter().find(|(v, _, _)| *v == last) else {
                     continue;
                 };
-                let pending =
-                    ws.iter().any(|(v, _, _)| {
-                        nodes.iter().skip(1).take(self.caches).any(
-                            |n| matches!(n, Some(CacheNode::Cache(s)) if s.holds_dirty(key, *v)),
-                        )
-                    });
+                let pending = ws
+                    .iter()
+                    .any(|(v, _, _)| self.cache_servers(nodes).any(|s| s.holds_dirty(key, *v)));
                 if pending {
                     continue;
                 }

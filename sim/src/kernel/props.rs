@@ -279,7 +279,7 @@ mod tests {
     use crate::protocol::{Findings, NodeTable, Property, PropertyVerdict, Protocol};
     use crate::registry::{Catalog, ParamError, Register, Spec};
     use crate::report::Report;
-    use crate::scenario::Scenario;
+    use crate::scenario::{Scenario, ScenarioError};
     use crate::time::{ms, Nanos};
 
     /// A protocol whose properties are true in a window of time its
@@ -400,6 +400,12 @@ mod tests {
         }
     }
 
+    /// The error a scenario whose `[expect]` table is `expect` is refused with.
+    fn expect_err(expect: &str) -> ScenarioError {
+        let src = source("", &format!("[expect]\n{expect}\n"));
+        catalog().parse("window.toml", &src).unwrap_err()
+    }
+
     fn catalog() -> Catalog {
         let mut c = Catalog::new();
         c.add::<Window>();
@@ -426,6 +432,14 @@ mod tests {
             .unwrap_or_else(|| panic!("no property {name}"))
             .verdict
             .clone()
+    }
+
+    /// The detail of the named property's violation (it must be violated).
+    fn violation(r: &Report, name: &str) -> String {
+        let PropertyVerdict::Violated { detail } = verdict(r, name) else {
+            panic!("{name} is not violated:\n{}", r.render())
+        };
+        detail
     }
 
     fn word(r: &Report, name: &str) -> &'static str {
@@ -513,9 +527,7 @@ mod tests {
         // from 800ms to 3s (2.2s, past the settle time): never true there.
         let faults = "[[faults]]\nat = \"500ms\"\naction = \"crash\"\ntarget = \"n2\"\n\n[[faults]]\nat = \"800ms\"\naction = \"restart\"\ntarget = \"n2\"\n";
         let r = run("from_ms = 100\nuntil_ms = 300\n", faults);
-        let PropertyVerdict::Violated { detail } = verdict(&r, "up") else {
-            panic!("{}", r.render())
-        };
+        let detail = violation(&r, "up");
         assert!(detail.contains("from 800ms"), "{detail}");
         // The sometimes property counts the whole run.
         assert_eq!(verdict(&r, "blip"), PropertyVerdict::Seen { at: ms(100) });
@@ -577,9 +589,7 @@ mod tests {
             "",
             "[network]\nlatency = { dist = \"constant\", value = \"1ms\" }\n\n[[faults]]\nat = \"100ms\"\naction = \"latency\"\ntarget = \"n2\"\nlatency = { dist = \"constant\", value = \"700ms\" }\n\n[[faults]]\nat = \"200ms\"\naction = \"latency\"\ntarget = \"n2\"\nlatency = { dist = \"constant\", value = \"1ms\" }\n",
         );
-        let PropertyVerdict::Violated { detail } = verdict(&r, "up") else {
-            panic!("{}", r.render())
-        };
+        let detail = violation(&r, "up");
         assert!(detail.contains("from 200ms"), "{detail}");
     }
 
@@ -587,9 +597,7 @@ mod tests {
     fn a_check_reporting_an_eventually_property_violated_violates_declared_properties() {
         // `once` also has the check call `violated("up", ..)` once it breaks.
         let r = run("from_ms = 100\nonce = true\nbreak_ms = 1000\n", "");
-        let PropertyVerdict::Violated { detail } = verdict(&r, "declared-properties") else {
-            panic!("{}", r.render())
-        };
+        let detail = violation(&r, "declared-properties");
         assert!(
             detail.starts_with("the check reported \"up\" violated (it broke too), but it is an eventually property"),
             "{detail}"
@@ -615,12 +623,7 @@ mod tests {
 
     #[test]
     fn a_zero_settle_time_and_a_name_both_held_and_violated_are_refused() {
-        let c = catalog();
-        let err = |expect: &str| {
-            c.parse("window.toml", &source("", &format!("[expect]\n{expect}\n")))
-                .unwrap_err()
-        };
-        let e = err("settle_time = \"0s\"");
+        let e = expect_err("settle_time = \"0s\"");
         assert_eq!((e.line, e.column), (13, 1), "{e}");
         assert!(
             e.message.starts_with(
@@ -628,7 +631,7 @@ mod tests {
             ),
             "{e}"
         );
-        let e = err("violated = [\"up\"]\nheld = [\"up\"]");
+        let e = expect_err("violated = [\"up\"]\nheld = [\"up\"]");
         assert_eq!((e.line, e.column), (14, 9), "{e}");
         assert_eq!(
             e.message,
@@ -757,23 +760,19 @@ mod tests {
     #[test]
     fn expect_names_are_checked_against_the_properties_and_their_kinds() {
         let c = catalog();
-        let err = |expect: &str| {
-            c.parse("window.toml", &source("", &format!("[expect]\n{expect}\n")))
-                .unwrap_err()
-        };
-        let e = err("seen = [\"blip\", \"blop\"]");
+        let e = expect_err("seen = [\"blip\", \"blop\"]");
         assert_eq!(e.line, 13, "{e}");
         assert_eq!(e.column, 17, "{e}");
         assert_eq!(
             e.message,
             "[expect] seen: protocol \"window\" has no property \"blop\"; its sometimes properties are \"blip\""
         );
-        let e = err("held = [\"calm\"]");
+        let e = expect_err("held = [\"calm\"]");
         assert_eq!(
             e.message,
             "[expect] held: \"calm\" is an always property of protocol \"window\", which held does not take (name it in violated = [...]); its eventually properties are \"up\""
         );
-        let e = err("violated = [\"blip\"]");
+        let e = expect_err("violated = [\"blip\"]");
         assert!(e.message.contains("(name it in seen = [...])"), "{e}");
         assert!(
             e.message.ends_with(

@@ -72,4 +72,10 @@ impl Figures {
     pub fn note(&self, name: &str) -> &str {
         &self.get(name).note
     }
+
+    /// Asserts the figure's note contains `says` (printing the note if not).
+    pub fn assert_note_has(&self, name: &str, says: &str) {
+        let note = self.note(name);
+        assert!(note.contains(says), "{name:?}: {says:?} is not in {note:?}");
+    }
 }
