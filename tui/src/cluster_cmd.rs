@@ -8,7 +8,7 @@ use crate::run_cmd::{madsim_missing, on_madsim, RunArgs, Sockets};
 
 #[derive(clap::Args, Debug)]
 pub struct ClusterArgs {
-    /// A scenario file, or the name of a bundled scenario (see `chaoslab list`).
+    /// A scenario file, or the name of a bundled scenario (see the `list` command).
     pub scenario: String,
     /// Seed the nodes' and workload's random streams with this instead of the
     /// scenario's `[meta] seed` (real time still makes each run different).

@@ -11,7 +11,7 @@ use crate::Registry;
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
-    /// A scenario file, or the name of a bundled scenario (see `chaoslab list`).
+    /// A scenario file, or the name of a bundled scenario (see the `list` command).
     /// Without it, the built-in default scenario runs.
     pub scenario: Option<String>,
     /// Run with this seed instead of the scenario's own `[meta] seed`.

@@ -27,7 +27,7 @@ use app::App;
 
 #[derive(clap::Args, Debug, Default)]
 pub struct TuiArgs {
-    /// A scenario file, or the name of a bundled scenario (see `chaoslab list`).
+    /// A scenario file, or the name of a bundled scenario (see the `list` command).
     /// Without it, the built-in default scenario opens.
     pub scenario: Option<String>,
     /// Run with this seed instead of the scenario's own `[meta] seed`.
