@@ -217,31 +217,29 @@ fn run_with(file: &str, extra: &str) -> Report {
     run(&s, s.meta.seed)
 }
 
+/// `scenarios/FILE` run with `[expect.measure."FIGURE"]` set to `bound`:
+/// the report, and that bound's expectation.
+fn bounded(file: &str, figure: &str, bound: &str) -> (Report, sim::report::Expectation) {
+    let report = run_with(file, &format!("\n[expect.measure.\"{figure}\"]\n{bound}\n"));
+    let key = format!("measure.\"{figure}\"");
+    let found = report.expectations.iter().find(|e| e.key == key).cloned();
+    let e = found.unwrap_or_else(|| panic!("no expectation {key}: {}", report.render()));
+    (report, e)
+}
+
 /// Nothing in doubt at the end is a count of 0, which `max = 0` bounds.
 #[test]
 fn nothing_in_doubt_at_the_end_meets_max_zero() {
-    let report = run_with(
-        "scenarios/twopc/normal.toml",
-        "\n[expect.measure.\"in doubt at end\"]\nmax = 0\n",
-    );
-    let e = (report.expectations.iter())
-        .find(|e| e.key == "measure.\"in doubt at end\"")
-        .unwrap();
-    assert!(e.held, "{e:?}");
-    assert!(report.passed, "{}", report.render());
+    let (report, e) = bounded("scenarios/twopc/normal.toml", "in doubt at end", "max = 0");
+    assert!(e.held && report.passed, "{e:?}\n{}", report.render());
 }
 
 /// A figure with no value this run (no failover, so no failover time)
 /// leaves its bound undecided: nothing fails, the run is not a pass.
 #[test]
 fn a_bound_on_a_figure_with_no_value_is_undecided() {
-    let report = run_with(
-        "scenarios/replication/dup-replies.toml",
-        "\n[expect.measure.\"failover time (RTO)\"]\nmax = \"2s\"\n",
-    );
-    let e = (report.expectations.iter())
-        .find(|e| e.key == "measure.\"failover time (RTO)\"")
-        .unwrap();
+    let file = "scenarios/replication/dup-replies.toml";
+    let (report, e) = bounded(file, "failover time (RTO)", "max = \"2s\"");
     assert!(!e.held && e.undecided, "{e:?}");
     assert_eq!(e.expected, "at most 2s");
     assert_eq!(report.outcome, sim::report::RunOutcome::Undecided);

@@ -418,31 +418,19 @@ mod tests {
             Metric::ratio("over", 0.0560001),
             Metric::number("under", 1.79999),
         ];
-        assert_eq!(
-            judge("share", "max = \"5.6%\"\nmin = 0.056", &m),
-            (
-                true,
-                "at least 5.6 percent and at most 5.6 percent".into(),
-                "5.6 percent".into()
-            )
-        );
-        assert_eq!(
-            judge("mean", "min = 1.8\nmax = 1.8", &m),
-            (true, "at least 1.8 and at most 1.8".into(), "1.80".into())
-        );
-        // Truly past the bound: enough decimals to show by how much.
-        assert_eq!(
-            judge("over", "max = \"5.6%\"", &m),
-            (
-                false,
-                "at most 5.6 percent".into(),
-                "5.60001 percent".into()
-            )
-        );
-        assert_eq!(
-            judge("under", "min = 1.8", &m),
-            (false, "at least 1.8".into(), "1.79999".into())
-        );
+        // (figure, bounds, held, expected, got): equal up to float error
+        // holds; truly past the bound shows enough decimals to say by how much.
+        #[rustfmt::skip]
+        let rows = [
+            ("share", "max = \"5.6%\"\nmin = 0.056", true, "at least 5.6 percent and at most 5.6 percent", "5.6 percent"),
+            ("mean", "min = 1.8\nmax = 1.8", true, "at least 1.8 and at most 1.8", "1.80"),
+            ("over", "max = \"5.6%\"", false, "at most 5.6 percent", "5.60001 percent"),
+            ("under", "min = 1.8", false, "at least 1.8", "1.79999"),
+        ];
+        for (name, bounds, held, expected, got) in rows {
+            let want = (held, expected.to_string(), got.to_string());
+            assert_eq!(judge(name, bounds, &m), want, "{name}: {bounds}");
+        }
     }
 
     #[test]
