@@ -25,8 +25,9 @@ use crate::history::{Op, OpFn, Value};
 use crate::kernel::describe_op;
 use crate::scenario::{KeyDist, Scenario};
 
-/// An operation a client can ask for.
-pub trait Operation: Clone + Debug + PartialEq + Serialize + 'static {
+/// An operation a client can ask for. `Send`: the madsim driver carries
+/// requests on tasks its runtime may move between threads.
+pub trait Operation: Clone + Debug + PartialEq + Serialize + Send + 'static {
     /// How the trace shows it when it is invoked on `key`: `put k3 7`,
     /// `transfer 5 a1 -> a6`.
     fn describe(&self, key: &str) -> String;
@@ -105,8 +106,9 @@ impl Operation for OpFn {
     }
 }
 
-/// What the clients ask, one operation at a time.
-pub trait Workload {
+/// What the clients ask, one operation at a time. `Send`, as
+/// [`Operation`]: the madsim driver's world holds it.
+pub trait Workload: Send {
     type Op: Operation;
 
     /// The next operation client number `client` (0 for the first client)
