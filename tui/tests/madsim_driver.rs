@@ -157,8 +157,7 @@ mod simulated {
             let out = run(&s, seed);
             let after = out
                 .history
-                .ops
-                .iter()
+                .ops()
                 .filter(|op| op.call_ns >= 3_500_000_000)
                 .count();
             assert!(
