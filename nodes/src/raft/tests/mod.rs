@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use sim::client::{ClientConfig, RequestId, RetryPolicy, SessionId};
 use sim::history::{OpFn, Outcome, Value};
 use sim::node::{Clock, Cluster, Ctx, Disk, Effect, Node, NodeId, OpId, Request, TimerId};
-use sim::protocol::{Protocol, Violation};
+use sim::protocol::{Protocol, Step, Violation};
 use sim::testing::{sends, Handlers, Harness};
 use sim::time::{ms, Nanos};
 
@@ -51,7 +51,7 @@ fn solo(id: NodeId, servers: usize, clients: usize, params: Params) -> Solo {
 fn solo_on(id: NodeId, servers: usize, clients: usize, params: Params, disk: Disk) -> Solo {
     let cluster = Cluster::new(servers, clients);
     Harness::build_on(cluster, id, disk, move |cluster, id, disk| {
-        Server::from_disk(id, cluster.servers(), params.clone(), disk)
+        Server::from_disk(id, cluster, &params, disk)
     })
 }
 
@@ -146,7 +146,6 @@ fn request_id(client: NodeId, incarnation: u64, seq: u64) -> RequestId {
 fn params_parse_from_a_scenario_and_a_misspelt_field_is_an_error_with_its_line() {
     let ok: Params = toml::from_str(
         r#"
-protocol = "raft"
 election_timeout_min = "100ms"
 read_mode = "read-index"
 pre_vote = true
@@ -156,7 +155,7 @@ pre_vote = true
     assert_eq!(ok.election_timeout_min, ms(100));
     assert_eq!(ok.read_mode, ReadMode::ReadIndex);
     assert!(ok.pre_vote);
-    let err = toml::from_str::<Params>("protocol = \"raft\"\npre_vot = true\n").unwrap_err();
+    let err = toml::from_str::<Params>("pre_vot = true\n").unwrap_err();
     assert!(err.to_string().contains("pre_vot"), "{err}");
     let bad = Params {
         heartbeat_interval: ms(200),

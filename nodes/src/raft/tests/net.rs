@@ -73,7 +73,12 @@ impl Net {
         self.nodes[id.index()] = None;
         self.timers.retain(|(n, _), _| *n != id);
         let mut out = Findings::new();
-        self.raft.check(self.now, id, &self.nodes, &mut out);
+        let step = Step {
+            now: self.now,
+            stepped: id,
+            nodes: &self.nodes,
+        };
+        self.raft.check(step, &mut out);
         self.violations.extend_from_slice(out.violations());
     }
 
@@ -121,7 +126,12 @@ impl Net {
             }
         }
         let mut out = Findings::new();
-        self.raft.check(self.now, id, &self.nodes, &mut out);
+        let step = Step {
+            now: self.now,
+            stepped: id,
+            nodes: &self.nodes,
+        };
+        self.raft.check(step, &mut out);
         self.violations.extend_from_slice(out.violations());
     }
 
