@@ -10,7 +10,9 @@ use super::{timer_tx, tx_timer, Change, Config, Decision, Mode, Msg, Tx};
 const FLUSH: TimerId = TimerId(u64::MAX - 16);
 const FLUSH_EVERY: Nanos = ms(100);
 
-/// The decision log: only commits are written (presumed abort).
+/// The decision log: commits, and the aborts a client was told of. An abort
+/// nobody was told of is not written (presumed abort): a participant that
+/// asks about a transaction with no record hears abort.
 #[derive(Clone, Debug)]
 struct CommitRecord {
     parts: Vec<(NodeId, Change)>,
@@ -85,6 +87,13 @@ impl Coordinator {
                         heard: BTreeSet::new(),
                     },
                 );
+            }
+        }
+        // An abort a client was told of: a retry of its transfer that
+        // arrives after a restart must hear abort again, not run it anew.
+        for tx in disk.indexes("abort") {
+            if disk.get::<()>(("abort", tx)).is_some() {
+                decided.insert(tx, Decision::Abort);
             }
         }
         for tx in disk.indexes("saga") {
@@ -352,12 +361,22 @@ impl Coordinator {
         self.decide(tx, Decision::Commit);
     }
 
-    /// Aborts: nothing is logged (presumed abort) and nobody needs to
-    /// acknowledge; a participant that misses the message will ask.
+    /// Aborts; nobody needs to acknowledge (a participant that misses the
+    /// message will ask, and no record means abort). If a client is told,
+    /// the abort is logged (synced) first: the client may have sent the
+    /// transfer again before the answer reached it, and a retry that
+    /// arrives after a crash must not find the transaction unknown and run
+    /// it, moving money for a transfer the client was told failed.
     fn abort(&mut self, ctx: &mut Ctx<Msg>, tx: Tx) {
         let Some(t) = self.active.remove(&tx) else {
             return;
         };
+        if t.client.is_some() {
+            ctx.disk().put(("abort", tx), ());
+            if !self.config.params.decide_before_logging {
+                ctx.disk().sync();
+            }
+        }
         for &(p, _) in &t.parts {
             ctx.send(
                 p,

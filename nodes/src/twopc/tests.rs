@@ -224,6 +224,32 @@ fn a_coordinator_with_no_record_presumes_abort() {
 }
 
 #[test]
+fn an_abort_a_client_was_told_of_survives_a_crash_and_a_retry_hears_it_again() {
+    let cfg = config(Mode::TwoPc);
+    let mut c = coordinator(&cfg);
+    begin(&mut c, 4);
+    let effects = recv(&mut c, N2, Msg::Vote { tx: 4, yes: false });
+    let failed = Msg::TransferDone {
+        op: 4,
+        committed: false,
+    };
+    assert!(effects.contains(&(C1, failed.clone())), "{effects:?}");
+    assert_eq!(c.disk.counters(), (1, 1), "the abort, synced before the answer");
+    // The client's retry of transfer 4 was already on its way; it arrives
+    // after the coordinator crashed and came back. Run anew, it could
+    // commit money for a transfer the client was told failed.
+    c.restart();
+    c.start();
+    let effects = begin(&mut c, 4);
+    assert_eq!(effects, vec![(C1, failed)], "abort again, and no prepare");
+    // An abort nobody was told of (no client listening: a vote timeout
+    // after a restart) is not logged: presumed abort.
+    let before = c.disk.counters();
+    recv(&mut c, N2, Msg::AskDecision { tx: 11 });
+    assert_eq!(c.disk.counters(), before);
+}
+
+#[test]
 fn a_participant_that_voted_yes_asks_instead_of_aborting_on_timeout() {
     let cfg = config(Mode::TwoPc);
     let mut p = prepared(&cfg);
