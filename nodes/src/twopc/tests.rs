@@ -234,7 +234,11 @@ fn an_abort_a_client_was_told_of_survives_a_crash_and_a_retry_hears_it_again() {
         committed: false,
     };
     assert!(effects.contains(&(C1, failed.clone())), "{effects:?}");
-    assert_eq!(c.disk.counters(), (1, 1), "the abort, synced before the answer");
+    assert_eq!(
+        c.disk.counters(),
+        (1, 1),
+        "the abort, synced before the answer"
+    );
     // The client's retry of transfer 4 was already on its way; it arrives
     // after the coordinator crashed and came back. Run anew, it could
     // commit money for a transfer the client was told failed.

@@ -37,6 +37,36 @@ pub(super) struct Doc {
     expect: Expect,
 }
 
+/// The sections every scenario has, and an example of each.
+const REQUIRED: &[(&str, &str)] = &[
+    ("meta", "[meta]\nname = \"my-scenario\"\nduration = \"10s\""),
+    ("system", "[system]\nprotocol = \"raft\""),
+    ("topology", "[topology]\nservers = 3\nclients = 2"),
+];
+
+/// The TOML error `e` of the whole file; a required section left out has no
+/// place in the file, so it is put at the end, where it can be added.
+fn missing_section(file: &str, src: &str, e: toml::de::Error) -> ScenarioError {
+    // The whole document's error: no span, or one from its start.
+    let whole = e.span().is_none_or(|span| span.start == 0);
+    let missing = whole.then(|| {
+        REQUIRED
+            .iter()
+            .find(|(name, _)| e.message().trim() == format!("missing field `{name}`"))
+    });
+    match missing.flatten() {
+        Some((name, example)) => ScenarioError::at(
+            file,
+            src,
+            src.len()..src.len(),
+            format!(
+                "missing section [{name}]: every scenario has [meta], [system] and [topology]; add it, e.g.\n{example}"
+            ),
+        ),
+        None => ScenarioError::from_toml(file, src, e),
+    }
+}
+
 /// What [`Scenario::parse`] must know about the protocol to check references.
 pub struct ProtocolInfo<'a> {
     /// The protocol names that exist.
@@ -59,7 +89,7 @@ pub struct ProtocolEvents {
 impl Scenario {
     /// Parses and checks a scenario. `file` is only used in messages.
     pub fn parse(file: &str, src: &str, info: &ProtocolInfo) -> Result<Scenario, ScenarioError> {
-        let doc: Doc = toml::from_str(src).map_err(|e| ScenarioError::from_toml(file, src, e))?;
+        let doc: Doc = toml::from_str(src).map_err(|e| missing_section(file, src, e))?;
         let err = |span: Range<usize>, msg: String| ScenarioError::at(file, src, span, msg);
         // An error at `key = ...` in table `section`, for values read without
         // a span of their own.

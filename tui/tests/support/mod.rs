@@ -9,6 +9,7 @@
 use crate::common;
 
 /// One run of `chaoslab`: its exit code, stdout and stderr.
+#[must_use = "a run is checked by reading what it printed and its exit code"]
 pub struct Ran {
     pub code: i32,
     pub out: String,
