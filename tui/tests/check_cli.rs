@@ -18,6 +18,7 @@ fn corpus(file: &str) -> Option<String> {
 }
 
 /// `chaoslab check FILE --model MODEL FLAGS`.
+#[must_use]
 fn check(file: &str, model: &str, flags: &[&str]) -> Ran {
     let mut args = vec!["check", file, "--model", model];
     args.extend_from_slice(flags);

@@ -26,6 +26,7 @@ fn scenario_file(name: &str, text: &str) -> String {
 }
 
 /// `chaoslab run FILE FLAGS`, FILE holding `text`.
+#[must_use]
 fn run_text(name: &str, text: &str, flags: &[&str]) -> Ran {
     let file = scenario_file(name, text);
     chaoslab(&[&["run", file.as_str()][..], flags].concat())

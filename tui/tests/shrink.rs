@@ -24,6 +24,7 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 /// `chaoslab shrink FILE --out OUT FLAGS`.
+#[must_use]
 fn shrink(file: &Path, out: &Path, flags: &[&str]) -> Ran {
     let (file, out) = (file.to_str().unwrap(), out.to_str().unwrap());
     chaoslab(&[&["shrink", file, "--out", out][..], flags].concat())

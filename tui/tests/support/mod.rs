@@ -9,7 +9,6 @@
 use crate::common;
 
 /// One run of `chaoslab`: its exit code, stdout and stderr.
-#[must_use = "a run is checked by reading what it printed and its exit code"]
 pub struct Ran {
     pub code: i32,
     pub out: String,
@@ -17,6 +16,7 @@ pub struct Ran {
 }
 
 /// Runs `chaoslab ARGS` from the crate's folder.
+#[must_use = "a run is checked by its exit code and what it printed: `.exits(0)`"]
 pub fn chaoslab(args: &[&str]) -> Ran {
     Ran::from(common::chaoslab(args))
 }
