@@ -303,7 +303,7 @@ pub struct Metric {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
     /// How many decimals the report prints a ratio, rate or number with.
-    #[serde(default = "default_decimals")]
+    #[serde(skip, default = "default_decimals")]
     pub decimals: usize,
 }
 
