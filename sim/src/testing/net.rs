@@ -330,6 +330,17 @@ impl<P: Protocol> Net<P> {
         self.carry(env)
     }
 
+    /// Delivers the first message in flight from `from` to `to`, now.
+    ///
+    /// # Panics
+    /// If none is in flight.
+    pub fn deliver_from(&mut self, from: NodeId, to: NodeId) -> Effects<MsgOf<P>> {
+        let id = (self.flight.iter().find(|e| (e.from, e.to) == (from, to)))
+            .unwrap_or_else(|| panic!("no message from {from} to {to} in flight"))
+            .id;
+        self.deliver(id)
+    }
+
     /// Delivers the first message in flight (sent first), now.
     pub fn deliver_next(&mut self) -> Option<Effects<MsgOf<P>>> {
         let id = self.flight.first()?.id;

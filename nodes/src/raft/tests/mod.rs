@@ -1,27 +1,23 @@
 //! Unit tests: drive servers by hand (a `sim::testing::Harness` each) and
 //! assert the exact effects they record, citing the section of the Raft
-//! paper each one checks. `net` drives whole clusters without the kernel.
+//! paper each one checks. `cluster` drives whole clusters (a `sim::testing::Net`).
 
-use std::collections::BTreeMap;
-
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use sim::client::{ClientConfig, RequestId, RetryPolicy, SessionId};
 use sim::history::{OpFn, Outcome, Value};
 use sim::node::{Clock, Cluster, Ctx, Disk, Effect, Node, NodeId, OpId, Request, TimerId};
-use sim::protocol::{Protocol, Violation};
+use sim::protocol::Violation;
 use sim::testing::{sends, Handlers, Harness};
-use sim::time::{ms, Nanos};
+use sim::time::ms;
 
 use super::server::{ELECTION_TIMER, HEARTBEAT_TIMER};
 use super::*;
 
 mod checker;
 mod clients;
+mod cluster;
 mod election;
 mod liveness;
 mod log;
-mod net;
 
 const N1: NodeId = NodeId(0);
 const N2: NodeId = NodeId(1);
