@@ -185,6 +185,8 @@
 
 mod harness;
 mod net;
+#[cfg(test)]
+mod tests;
 
 pub use harness::{sends, Completion, Effects, Handlers, Harness, DEFAULT_SEED};
 pub use net::{Envelope, Found, Logged, MsgOf, Net, DEFAULT_LATENCY, EVENT_LIMIT};
