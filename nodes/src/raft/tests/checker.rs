@@ -1,6 +1,7 @@
 //! The invariant checker catches what a broken run does.
 
 use super::*;
+use sim::testing::{Found, Net};
 
 /// What a fresh checker reports when it looks at `servers` in turn.
 fn violations(servers: &[&Server]) -> Vec<Violation> {
@@ -35,11 +36,11 @@ fn invariant_forget_vote_on_restart_can_elect_two_leaders_in_one_term() {
     // n2's vote; n2 restarts and forgets; n3, also in term 1, wins with n2's
     // second vote. No other message is delivered.
     let raft = Raft::new(params, Raft::default().client);
-    let mut net = sim::testing::Net::new(raft, Cluster::new(3, 0));
+    let mut net = Net::new(raft, Cluster::new(3, 0));
     net.fire(N1, ELECTION_TIMER);
     net.deliver_from(N1, N2);
     net.deliver_from(N2, N1);
-    let server = |net: &sim::testing::Net<Raft>, id| net.node(id).as_server().unwrap().clone();
+    let server = |net: &Net<Raft>, id| net.node(id).as_server().unwrap().clone();
     assert_eq!(server(&net, N1).role(), Role::Leader);
     net.assert_no_violations();
     net.restart(N2);
@@ -50,16 +51,16 @@ fn invariant_forget_vote_on_restart_can_elect_two_leaders_in_one_term() {
 
     // The net ran Raft's checks after every step: the second win broke
     // election safety, once.
-    let found: Vec<_> = net
-        .violations()
-        .iter()
-        .map(|f| (f.node, &f.violation))
-        .collect();
     let two_leaders = Violation {
         invariant: "election-safety",
         detail: "two leaders in term 1: n1 and n3".into(),
     };
-    assert_eq!(found, vec![(N3, &two_leaders)]);
+    let found = Found {
+        at: 0,
+        node: N3,
+        violation: two_leaders.clone(),
+    };
+    assert_eq!(net.violations(), [found]);
     // And a fresh checker that looks at the two leaders says the same.
     let out = violations(&[&server(&net, N1), &server(&net, N3)]);
     assert_eq!(out, vec![two_leaders]);
