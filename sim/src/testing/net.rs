@@ -611,7 +611,7 @@ impl<P: Protocol> Net<P> {
                     at: self.now,
                     node: id,
                     violation: Violation {
-                        invariant: *invariant,
+                        invariant,
                         detail: detail.clone(),
                     },
                 }),
