@@ -1,7 +1,7 @@
 //! The invariant checker catches what a broken run does.
 
 use super::*;
-use sim::testing::{Found, Net};
+use sim::testing::Found;
 
 /// What a fresh checker reports when it looks at `servers` in turn.
 fn violations(servers: &[&Server]) -> Vec<Violation> {
@@ -35,12 +35,10 @@ fn invariant_forget_vote_on_restart_can_elect_two_leaders_in_one_term() {
     // Three servers, their messages delivered by hand: n1 wins term 1 with
     // n2's vote; n2 restarts and forgets; n3, also in term 1, wins with n2's
     // second vote. No other message is delivered.
-    let raft = Raft::new(params, Raft::default().client);
-    let mut net = Net::new(raft, Cluster::new(3, 0));
+    let mut net = three(params, [(0, &[]); 3]);
     net.fire(N1, ELECTION_TIMER);
     net.deliver_from(N1, N2);
     net.deliver_from(N2, N1);
-    let server = |net: &Net<Raft>, id| net.node(id).as_server().unwrap().clone();
     assert_eq!(server(&net, N1).role(), Role::Leader);
     net.assert_no_violations();
     net.restart(N2);
@@ -62,7 +60,7 @@ fn invariant_forget_vote_on_restart_can_elect_two_leaders_in_one_term() {
     };
     assert_eq!(net.violations(), [found]);
     // And a fresh checker that looks at the two leaders says the same.
-    let out = violations(&[&server(&net, N1), &server(&net, N3)]);
+    let out = violations(&[server(&net, N1), server(&net, N3)]);
     assert_eq!(out, vec![two_leaders]);
 }
 

@@ -4,7 +4,6 @@
 //! step.
 
 use super::*;
-use sim::testing::Net;
 
 /// `servers` servers and `clients` clients, started at time 0. A client
 /// gives an attempt 400ms and retries ten times, 50ms apart.
@@ -43,10 +42,6 @@ fn request(net: &mut Net<Raft>, client: NodeId, op: u64, key: &str, f: OpFn) {
         };
         net.request(client, req);
     }
-}
-
-fn server(net: &Net<Raft>, id: NodeId) -> &Server {
-    net.node(id).as_server().expect("a server")
 }
 
 /// The servers that are up.
