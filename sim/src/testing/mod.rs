@@ -98,7 +98,7 @@
 //! clock. What a handler sends is held in flight ([`Net::in_flight`]) until
 //! the test delivers it ([`Net::deliver`], [`Net::deliver_next`],
 //! [`Net::deliver_all`], [`Net::deliver_among`] a subset) or loses it
-//! ([`Net::lose`]); timers wait until the test fires them ([`Net::fire`],
+//! ([`Net::lose`]) or copies it ([`Net::duplicate`]); timers wait until the test fires them ([`Net::fire`],
 //! [`Net::fire_next`]). Or the net runs on its own in time order, each
 //! message taking [`Net::latency`] ([`Net::step`], [`Net::run_until`]), under
 //! partitions ([`Net::partition`], [`Net::isolate`], [`Net::cut`],

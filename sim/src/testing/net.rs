@@ -374,6 +374,24 @@ impl<P: Protocol> Net<P> {
         panic!("Net: {EVENT_LIMIT} messages delivered and still more in flight");
     }
 
+    /// Puts a copy of message `id` in flight, as a network that duplicates
+    /// does: sent and due when the original was, after it at the same
+    /// instant. Returns the copy's id.
+    ///
+    /// # Panics
+    /// If no message `id` is in flight.
+    pub fn duplicate(&mut self, id: u64) -> u64 {
+        let original = (self.flight.iter().find(|e| e.id == id))
+            .unwrap_or_else(|| panic!("no message {id} in flight"));
+        self.seq += 1;
+        let copy = Envelope {
+            id: self.seq,
+            ..original.clone()
+        };
+        self.flight.push(copy);
+        self.seq
+    }
+
     /// Loses message `id` in flight, and returns it.
     ///
     /// # Panics

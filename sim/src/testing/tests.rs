@@ -136,6 +136,12 @@ fn sent_messages_wait_in_flight_until_the_test_delivers_them() {
     assert_eq!((net.node(N1).pongs, net.now()), (2, 100));
     assert!(net.in_flight().is_empty());
     assert_eq!(net.effects(N3).sends(), vec![(N1, Msg::Pong(1))]);
+    // A duplicated message arrives twice.
+    net.fire(N1, TICK);
+    let first = net.in_flight()[0].id;
+    net.duplicate(first);
+    assert_eq!(net.deliver_all(), 6);
+    assert_eq!(net.node(N2).seen, vec![1, 1, 1]);
     assert_eq!(net.holds("ponged"), Some(true));
     net.assert_no_violations();
 }
@@ -163,7 +169,10 @@ fn a_partition_loses_what_crosses_it_and_deliver_among_holds_back_the_rest() {
     assert_eq!(net.deliver_among(&[N1, N3]), 2);
     assert_eq!(flight(&net), vec![(N1, N2, Msg::Ping(1))]);
     let id = net.in_flight()[0].id;
+    let copy = net.duplicate(id);
     assert_eq!(net.lose(id).to, N2);
+    assert_eq!(flight(&net), vec![(N1, N2, Msg::Ping(1))]);
+    net.lose_where(|e| e.id == copy);
     assert!(net.in_flight().is_empty());
     // One way: n2 still reaches n1, n1 no longer reaches n2.
     net.cut(N1, N2);
