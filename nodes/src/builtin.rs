@@ -4,7 +4,7 @@
 //! their folders; this file is their registration.
 
 use sim::metric::Figure;
-use sim::registry::{Bench, ParamError, Register, Spec};
+use sim::registry::{Bench, ParamError, Register, Servers, Spec};
 use sim::scenario::Scenario;
 use sim::time::fmt_duration;
 
@@ -33,17 +33,12 @@ impl Spec for single::Single {
     const NAME: &'static str = "single";
     const ABOUT: &'static str = "one server with a write-ahead log: the baseline";
     type Params = single::Params;
-    const PARAMS_READ_PROTOCOL: bool = true;
     const ROLES: &'static [&'static str] = single::ROLES;
     const METRICS: &'static [Figure] = &[Figure::text("writes"), Figure::count("retries")];
 
+    const SERVERS: Servers = Servers::exactly(1, "the server and its write-ahead log");
+
     fn new(params: single::Params, s: &Scenario) -> Result<Self, ParamError> {
-        if s.servers() != 1 {
-            return Err(ParamError::servers(format!(
-                "protocol \"single\" runs exactly one server; this scenario asks for servers = {}",
-                s.servers()
-            )));
-        }
         // Without sync_writes the server syncs every flush_interval for the
         // whole run: a nanosecond period is a sync per nanosecond.
         crate::check_period("flush_interval", params.flush_interval, "", "1s").map_err(field)?;
@@ -53,22 +48,18 @@ impl Spec for single::Single {
         })
     }
 
-    fn bench() -> Option<Bench> {
-        Some(
-            Bench::new("single-server KV", SINGLE)
-                .in_kernel()
-                .compared(),
-        )
-    }
+    const BENCH: Option<Bench> = Some(
+        Bench::new("single-server KV", SINGLE)
+            .in_kernel()
+            .compared(),
+    );
 }
 
 impl Spec for raft::Raft {
     const NAME: &'static str = "raft";
     const ABOUT: &'static str = "Raft consensus: leader election, log replication, reads";
     type Params = raft::Params;
-    const PARAMS_READ_PROTOCOL: bool = true;
     const ROLES: &'static [&'static str] = raft::ROLES;
-    const MESSAGES: Option<&'static [&'static str]> = Some(raft::MESSAGES);
     const NOTES: Option<&'static [&'static str]> = Some(raft::NOTES);
     const METRICS: &'static [Figure] = &[
         Figure::count("leaders elected"),
@@ -82,34 +73,27 @@ impl Spec for raft::Raft {
         Ok(raft::Raft::new(params, s.workload.client_config()))
     }
 
-    fn bench() -> Option<Bench> {
-        Some(Bench::new("raft, 5 servers, 3 clients", RAFT).compared())
-    }
+    const BENCH: Option<Bench> = Some(Bench::new("raft, 5 servers, 3 clients", RAFT).compared());
 }
 
 impl Spec for ping::Ping {
     const NAME: &'static str = "ping";
     const ABOUT: &'static str = "servers bounce messages: the kernel's own speed";
     type Params = ping::Params;
-    const PARAMS_READ_PROTOCOL: bool = true;
     const ROLES: &'static [&'static str] = ping::ROLES;
 
     fn new(params: ping::Params, _: &Scenario) -> Result<Self, ParamError> {
         Ok(ping::Ping { params })
     }
 
-    fn bench() -> Option<Bench> {
-        Some(Bench::new("ping, 5 nodes", PING).in_kernel().compared())
-    }
+    const BENCH: Option<Bench> = Some(Bench::new("ping, 5 nodes", PING).in_kernel().compared());
 }
 
 impl Spec for twopc::Twopc {
     const NAME: &'static str = "twopc";
     const ABOUT: &'static str = "a bank over two-phase commit, three-phase commit or sagas";
     type Params = twopc::Params;
-    const PARAMS_READ_PROTOCOL: bool = true;
     const ROLES: &'static [&'static str] = twopc::ROLES;
-    const MESSAGES: Option<&'static [&'static str]> = Some(twopc::MESSAGES);
     const NOTES: Option<&'static [&'static str]> = Some(twopc::NOTES);
     const METRICS: &'static [Figure] = &[
         Figure::text("bank"),
@@ -126,13 +110,9 @@ impl Spec for twopc::Twopc {
         Figure::duration("balances off"),
     ];
 
+    const SERVERS: Servers = Servers::at_least(3, "a coordinator and at least two participants");
+
     fn new(params: twopc::Params, s: &Scenario) -> Result<Self, ParamError> {
-        if s.servers() < 3 {
-            return Err(ParamError::servers(format!(
-                "protocol \"twopc\" needs a coordinator and at least two participants (servers >= 3); this scenario asks for servers = {}",
-                s.servers()
-            )));
-        }
         // The coordinator and the participants re-arm these timers for as
         // long as a transaction is open (resends, an in-doubt participant's
         // questions): a nanosecond is a round of messages per nanosecond.
@@ -180,16 +160,13 @@ impl Spec for twopc::Twopc {
         })
     }
 
-    fn bench() -> Option<Bench> {
-        Some(Bench::new("twopc, 1+4 servers, 8 clients", TWOPC))
-    }
+    const BENCH: Option<Bench> = Some(Bench::new("twopc, 1+4 servers, 8 clients", TWOPC));
 }
 
 impl Spec for quorum::Quorum {
     const NAME: &'static str = "quorum";
     const ABOUT: &'static str = "Dynamo-style quorum replication on a consistent-hash ring";
     type Params = quorum::Params;
-    const PARAMS_READ_PROTOCOL: bool = true;
     const ROLES: &'static [&'static str] = quorum::ROLES;
     const METRICS: &'static [Figure] = &[
         Figure::text("quorum"),
@@ -215,16 +192,13 @@ impl Spec for quorum::Quorum {
         quorum::Quorum::new(params, s.servers(), s.workload.client_config()).map_err(field)
     }
 
-    fn bench() -> Option<Bench> {
-        Some(Bench::new("quorum, 8 servers, 8 clients", QUORUM))
-    }
+    const BENCH: Option<Bench> = Some(Bench::new("quorum, 8 servers, 8 clients", QUORUM));
 }
 
 impl Spec for cache::Cache {
     const NAME: &'static str = "cache";
     const ABOUT: &'static str = "a database behind caches: write policies, eviction, stampedes";
     type Params = cache::Params;
-    const PARAMS_READ_PROTOCOL: bool = true;
     const ROLES: &'static [&'static str] = cache::ROLES;
     const METRICS: &'static [Figure] = &[
         Figure::text("cache"),
@@ -252,6 +226,8 @@ impl Spec for cache::Cache {
         &[("acked writes lost", "acked writes not in db")];
     const RUN_TIMES: &'static [&'static str] = cache::RUN_TIMES;
 
+    const SERVERS: Servers = Servers::at_least(2, "n1 is the database, n2.. are caches");
+
     fn new(params: cache::Params, s: &Scenario) -> Result<Self, ParamError> {
         params.validate().map_err(field)?;
         if params.measure_after > 0 && params.measure_after >= s.meta.duration {
@@ -263,12 +239,6 @@ impl Spec for cache::Cache {
                     fmt_duration(s.meta.duration)
                 ),
             ));
-        }
-        if s.servers() < 2 {
-            return Err(ParamError::servers(format!(
-                "protocol \"cache\" needs servers = 2 or more: n1 is the database, n2.. are caches; this scenario asks for servers = {}",
-                s.servers()
-            )));
         }
         let mix = s.workload.mix.get_ref();
         if mix.cas > 0.0 || mix.append > 0.0 {
@@ -286,18 +256,14 @@ impl Spec for cache::Cache {
         ))
     }
 
-    fn bench() -> Option<Bench> {
-        Some(Bench::new("cache, 1 db + 2 caches, 32 clients", CACHE))
-    }
+    const BENCH: Option<Bench> = Some(Bench::new("cache, 1 db + 2 caches, 32 clients", CACHE));
 }
 
 impl Spec for replication::Replication {
     const NAME: &'static str = "replication";
     const ABOUT: &'static str = "primary-replica replication with a failover monitor";
     type Params = replication::Params;
-    const PARAMS_READ_PROTOCOL: bool = true;
     const ROLES: &'static [&'static str] = replication::ROLES;
-    const MESSAGES: Option<&'static [&'static str]> = Some(replication::MESSAGES);
     const NOTES: Option<&'static [&'static str]> = Some(replication::NOTES);
     const METRICS: &'static [Figure] = &[
         Figure::text("replication"),
@@ -330,12 +296,10 @@ impl Spec for replication::Replication {
         ))
     }
 
-    fn bench() -> Option<Bench> {
-        Some(Bench::new(
-            "replication, 1+2 servers + monitor, 8 clients",
-            REPLICATION,
-        ))
-    }
+    const BENCH: Option<Bench> = Some(Bench::new(
+        "replication, 1+2 servers + monitor, 8 clients",
+        REPLICATION,
+    ));
 }
 
 // The benchmark scenarios (`chaoslab bench`), in nodes/bench/. Each says

@@ -13,18 +13,13 @@ pub const ROLES: &[&str] = &["pinger"];
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
-    #[allow(dead_code)]
-    protocol: String,
     /// Messages each server keeps in flight.
     pub in_flight: u32,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Params {
-            protocol: "ping".into(),
-            in_flight: 1,
-        }
+        Params { in_flight: 1 }
     }
 }
 

@@ -335,6 +335,10 @@ macro_rules! message {
         }
 
         impl $crate::node::Message for $name {
+            fn kinds() -> ::core::option::Option<&'static [&'static str]> {
+                ::core::option::Option::Some($name::KINDS)
+            }
+
             fn kind(&self) -> &'static str {
                 match self {
                     $($name::$var { .. } => {

@@ -185,6 +185,110 @@ impl Value {
     }
 }
 
+/// The figures a protocol reports at the end of a run, in the order the
+/// report prints them (see `Protocol::metrics`). It is a `Vec<Metric>`, to
+/// push a figure built by hand, with a shorthand per unit that pushes one
+/// and lets the words around it be added:
+///
+/// ```
+/// use sim::metric::Metrics;
+///
+/// let mut out = Metrics::new();
+/// out.count("tokens granted", 3).note("(the last token handed out)");
+/// out.ratio_of("hit ratio", 30, 40).note("(30 of 40)");
+/// assert_eq!(out[0].shown(), "3 (the last token handed out)");
+/// assert_eq!(out[1].shown(), "75.0 percent (30 of 40)");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Metrics(pub Vec<Metric>);
+
+impl std::ops::Deref for Metrics {
+    type Target = Vec<Metric>;
+    fn deref(&self) -> &Vec<Metric> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Metrics {
+    fn deref_mut(&mut self) -> &mut Vec<Metric> {
+        &mut self.0
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        Metrics::default()
+    }
+
+    /// Pushes `m`; the words around it may still be set.
+    pub fn add(&mut self, m: Metric) -> Worded<'_> {
+        self.0.push(m);
+        Worded(self.0.last_mut().expect("just pushed"))
+    }
+
+    pub fn count(&mut self, name: impl Into<String>, n: u64) -> Worded<'_> {
+        self.add(Metric::count(name, n))
+    }
+
+    pub fn duration(&mut self, name: impl Into<String>, ns: Nanos) -> Worded<'_> {
+        self.add(Metric::duration(name, ns))
+    }
+
+    /// A share between 0 and 1.
+    pub fn ratio(&mut self, name: impl Into<String>, share: f64) -> Worded<'_> {
+        self.add(Metric::ratio(name, share))
+    }
+
+    /// `part` of `whole` (0 when `whole` is 0).
+    pub fn ratio_of(&mut self, name: impl Into<String>, part: u64, whole: u64) -> Worded<'_> {
+        self.add(Metric::ratio_of(name, part, whole))
+    }
+
+    pub fn rate(&mut self, name: impl Into<String>, per_second: f64) -> Worded<'_> {
+        self.add(Metric::rate(name, per_second))
+    }
+
+    pub fn number(&mut self, name: impl Into<String>, x: f64) -> Worded<'_> {
+        self.add(Metric::number(name, x))
+    }
+
+    pub fn text(&mut self, name: impl Into<String>, text: impl Into<String>) -> Worded<'_> {
+        self.add(Metric::text(name, text))
+    }
+
+    /// A figure with no value in this run: the report prints `why` alone.
+    pub fn none(&mut self, name: impl Into<String>, why: impl Into<String>) -> Worded<'_> {
+        self.add(Metric::none(name, why))
+    }
+
+    pub fn into_vec(self) -> Vec<Metric> {
+        self.0
+    }
+}
+
+/// A figure just pushed on [`Metrics`], whose words may still be set.
+pub struct Worded<'a>(&'a mut Metric);
+
+impl Worded<'_> {
+    /// Words after the value.
+    pub fn note(self, note: impl Into<String>) -> Self {
+        self.0.note = note.into();
+        self
+    }
+
+    /// Words before the value.
+    pub fn lead(self, lead: impl Into<String>) -> Self {
+        self.0.lead = lead.into();
+        self
+    }
+
+    /// How many decimals a ratio, rate or number is printed with.
+    pub fn decimals(self, decimals: usize) -> Self {
+        self.0.decimals = decimals;
+        self
+    }
+}
+
 /// One figure of a run: its name, its value and what the report prints
 /// around the value (`lead` before it, `note` after it).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

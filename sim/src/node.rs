@@ -49,6 +49,14 @@ pub trait Message: Clone + fmt::Debug {
     /// A short name for the kind of message (`"AppendEntries"`), shown in the
     /// trace and the TUI and hashed into the fingerprint.
     fn kind(&self) -> &'static str;
+
+    /// Every kind [`Message::kind`] returns, when the type lists them (the
+    /// `sim::message!` macro does): a fault trigger naming another kind is
+    /// then refused. `None`: any kind is accepted, and a trigger that never
+    /// fires is reported.
+    fn kinds() -> Option<&'static [&'static str]> {
+        None
+    }
 }
 
 /// What the TUI and the trace show about a node: its role and a few named fields.

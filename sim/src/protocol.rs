@@ -26,7 +26,7 @@
 //! `sometimes` ones. Keep it incremental: look at what the step changed.
 
 use crate::check::Judge;
-use crate::metric::Metric;
+use crate::metric::Metrics;
 use crate::node::{Cluster, Disk, Node, NodeId};
 use crate::scenario::Scenario;
 use crate::time::{secs, Nanos};
@@ -37,6 +37,45 @@ pub type OpOf<P> = <<P as Protocol>::Node as Node>::Op;
 
 /// A protocol's nodes as the invariant checks see them: `None` for a crashed node.
 pub type NodeTable<N> = [Option<N>];
+
+/// One step of a run, as [`Protocol::check`] and [`Protocol::observe`] see
+/// it: when, which node ran a handler, and every node after it did.
+#[derive(Debug)]
+pub struct Step<'a, N> {
+    pub now: Nanos,
+    /// The node that ran the handler.
+    pub stepped: NodeId,
+    pub nodes: &'a NodeTable<N>,
+}
+
+impl<N> Clone for Step<'_, N> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<N> Copy for Step<'_, N> {}
+
+impl<'a, N> Step<'a, N> {
+    /// The node that stepped, unless the step crashed it.
+    pub fn node(&self) -> Option<&'a N> {
+        self.nodes.get(self.stepped.index())?.as_ref()
+    }
+
+    /// Node `id`, unless it is down.
+    pub fn get(&self, id: NodeId) -> Option<&'a N> {
+        self.nodes.get(id.index())?.as_ref()
+    }
+
+    /// The nodes that are up, with their ids, in id order.
+    pub fn up(&self) -> impl Iterator<Item = (NodeId, &'a N)> + 'a {
+        let nodes = self.nodes;
+        nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| Some((NodeId(i as u32), n.as_ref()?)))
+    }
+}
 
 /// How a property is judged (see the module documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -214,9 +253,7 @@ pub trait Protocol {
 
     /// The properties this protocol checks, for the report (every one is
     /// listed with its verdict) and for `[expect]`, which may name them.
-    fn properties(&self) -> Vec<Property> {
-        Vec::new()
-    }
+    const PROPERTIES: &'static [Property] = &[];
 
     /// How long the run must stay quiet after the last fault heals before
     /// an `eventually` property that never held there counts as violated
@@ -225,17 +262,11 @@ pub trait Protocol {
         DEFAULT_SETTLE
     }
 
-    /// Checks the properties after node `stepped` ran a handler (the kernel
-    /// calls this after every step, so keep it incremental): push what broke
-    /// and the truth now of the `eventually` and `sometimes` properties.
-    fn check(
-        &mut self,
-        _now: Nanos,
-        _stepped: NodeId,
-        _nodes: &NodeTable<Self::Node>,
-        _out: &mut Findings,
-    ) {
-    }
+    /// Checks the properties after a node ran a handler (the kernel calls
+    /// this after every step, so keep it incremental: look at what
+    /// `step.stepped` changed): push what broke and the truth now of the
+    /// `eventually` and `sometimes` properties.
+    fn check(&mut self, _step: Step<'_, Self::Node>, _out: &mut Findings) {}
 
     /// What its clients ask ([`crate::workload`]). The default is the
     /// standard workload of the node's operation type: for a key-value store,
@@ -262,14 +293,14 @@ pub trait Protocol {
         })
     }
 
-    /// Follows the run for the protocol's figures after node `stepped` ran a
-    /// handler (after [`Protocol::check`], every step): load per second, the
+    /// Follows the run for the protocol's figures after a node ran a handler
+    /// (after [`Protocol::check`], every step): load per second, the
     /// counters of a node before it crashes. Apart from the invariants, and
     /// never drawing randomness, so figures cannot change a run.
-    fn observe(&mut self, _now: Nanos, _stepped: NodeId, _nodes: &NodeTable<Self::Node>) {}
+    fn observe(&mut self, _step: Step<'_, Self::Node>) {}
 
     /// The protocol's figures at the end of the run, typed (see
     /// [`crate::metric`]), in the order the report prints them. Each is
     /// declared, by name and unit, in the protocol's `Spec::METRICS`.
-    fn metrics(&self, _nodes: &NodeTable<Self::Node>, _out: &mut Vec<Metric>) {}
+    fn metrics(&self, _nodes: &NodeTable<Self::Node>, _out: &mut Metrics) {}
 }

@@ -44,10 +44,10 @@ pub use msg::{Msg, Token, WriteResult};
 pub use storage::{Accepted, Durable, Storage, STATE_KEY};
 
 use chaoslab::sim::client::ClientConfig;
-use chaoslab::sim::metric::{Figure, Metric};
+use chaoslab::sim::metric::{Figure, Metrics};
 use chaoslab::sim::node::{Cluster, Disk, NodeId};
-use chaoslab::sim::protocol::{Findings, Property, Protocol};
-use chaoslab::sim::registry::{ParamError, Spec};
+use chaoslab::sim::protocol::{Findings, Property, Protocol, Step};
+use chaoslab::sim::registry::{at_least, ParamError, Servers, Spec};
 use chaoslab::sim::scenario::Scenario;
 use chaoslab::sim::time::{fmt_duration, ms, Nanos};
 use serde::Deserialize;
@@ -129,22 +129,12 @@ impl Spec for LockService {
     const ABOUT: &'static str = "a lease-based lock service with fencing tokens (an outside crate)";
     type Params = Params;
     const ROLES: &'static [&'static str] = &["lock-server", "storage", "holder"];
-    const MESSAGES: Option<&'static [&'static str]> = Some(Msg::KINDS);
+    const SERVERS: Servers = Servers::exactly(2, "n1 the lock server, n2 the storage");
     const NOTES: Option<&'static [&'static str]> = Some(NOTES);
     const METRICS: &'static [Figure] = METRICS;
 
     fn new(params: Params, s: &Scenario) -> Result<Self, ParamError> {
-        if params.lease_duration < ms(1) {
-            let lease = fmt_duration(params.lease_duration);
-            let e = format!("lease_duration = \"{lease}\": must be at least 1ms, e.g. \"500ms\"");
-            return Err(ParamError::field("lease_duration", e));
-        }
-        if s.servers() != 2 {
-            return Err(ParamError::servers(format!(
-                "protocol \"lock-service\" runs exactly 2 servers (n1 the lock server, n2 the storage); this scenario asks for servers = {}",
-                s.servers()
-            )));
-        }
+        at_least("lease_duration", params.lease_duration, ms(1), "500ms")?;
         let client = s.workload.client_config();
         let cluster = Cluster::new(s.servers(), s.clients());
         Ok(Self::from_parts(params, client, &cluster))
@@ -175,43 +165,32 @@ impl Protocol for LockService {
         }
     }
 
-    fn properties(&self) -> Vec<Property> {
-        PROPERTIES.to_vec()
-    }
+    const PROPERTIES: &'static [Property] = PROPERTIES;
 
-    fn check(
-        &mut self,
-        _now: Nanos,
-        _stepped: NodeId,
-        nodes: &[Option<LockNode>],
-        out: &mut Findings,
-    ) {
-        self.checker.check(nodes, out);
+    fn check(&mut self, step: Step<'_, LockNode>, out: &mut Findings) {
+        self.checker.check(step.nodes, out);
     }
 
     /// The figures of [`METRICS`]; a crashed node's are left out.
-    fn metrics(&self, nodes: &[Option<LockNode>], out: &mut Vec<Metric>) {
+    fn metrics(&self, nodes: &[Option<LockNode>], out: &mut Metrics) {
         let node = |id: NodeId| nodes.get(id.index()).and_then(Option::as_ref);
-        let server = node(LOCK_SERVER).and_then(LockNode::as_lock_server);
-        let storage = node(STORAGE).and_then(LockNode::as_storage);
         let (p, fencing) = (&self.params, if self.params.fencing { "on" } else { "off" });
         let (lease, work) = (fmt_duration(p.lease_duration), fmt_duration(p.work_time));
-        out.push(Metric::text(
+        out.text(
             "lock",
             format!("lease {lease}, work {work}, fencing {fencing}"),
-        ));
-        if let Some(s) = server {
-            out.push(
-                Metric::count("tokens granted", s.last_token()).note("(the last token handed out)"),
-            );
-            let since = "(since the lock server's last start)";
-            out.push(Metric::count("leases expired", s.expired).note(since));
+        );
+        if let Some(s) = node(LOCK_SERVER).and_then(LockNode::as_lock_server) {
+            out.count("tokens granted", s.last_token())
+                .note("(the last token handed out)");
+            out.count("leases expired", s.expired)
+                .note("(since the lock server's last start)");
         }
-        if let Some(s) = storage {
-            let since = "(since the storage's last start)";
-            out.push(Metric::count("stale writes rejected", s.rejected).note(since));
+        if let Some(s) = node(STORAGE).and_then(LockNode::as_storage) {
+            out.count("stale writes rejected", s.rejected)
+                .note("(since the storage's last start)");
         }
-        let zombies = Metric::count("zombie writes accepted", self.checker.zombie_writes);
-        out.push(zombies.note("(a holder's write accepted after a newer holder's)"));
+        out.count("zombie writes accepted", self.checker.zombie_writes)
+            .note("(a holder's write accepted after a newer holder's)");
     }
 }

@@ -9,7 +9,7 @@ use chaoslab::sim::client::{ClientConfig, RequestId, RetryPolicy, SessionId};
 use chaoslab::sim::client::{ATTEMPT_TIMER, BACKOFF_TIMER};
 use chaoslab::sim::history::{OpFn, Outcome, Value};
 use chaoslab::sim::node::{Cluster, Disk, Effect, Node, NodeId, OpId, Request, TimerId};
-use chaoslab::sim::protocol::{Findings, Protocol, Violation};
+use chaoslab::sim::protocol::{Findings, Protocol, Step, Violation};
 use chaoslab::sim::testing::{Harness, Net};
 use chaoslab::sim::time::{ms, Nanos};
 
@@ -462,7 +462,12 @@ fn table(server: LockServer, storage: Storage) -> Vec<Option<LockNode>> {
 
 fn check(p: &mut LockService, nodes: &[Option<LockNode>]) -> Vec<Violation> {
     let mut out = Findings::new();
-    p.check(0, LOCK_SERVER, nodes, &mut out);
+    let step = Step {
+        now: 0,
+        stepped: LOCK_SERVER,
+        nodes,
+    };
+    p.check(step, &mut out);
     out.violations().to_vec()
 }
 
@@ -552,7 +557,7 @@ fn each_node_reports_its_role_and_the_metrics_are_the_declared_ones() {
         .collect();
     let roles: Vec<&str> = nodes.iter().flatten().map(|n| n.role()).collect();
     assert_eq!(roles, ["lock-server", "storage", "client", "client"]);
-    let mut metrics = Vec::new();
+    let mut metrics = chaoslab::sim::metric::Metrics::new();
     p.metrics(&nodes, &mut metrics);
     let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
     let declared: Vec<&str> = METRICS.iter().map(|f| f.name).collect();

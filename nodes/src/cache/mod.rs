@@ -88,9 +88,9 @@ use std::sync::Arc;
 
 use meter::Meter;
 use sim::client::ClientConfig;
-use sim::metric::Metric;
+use sim::metric::Metrics;
 use sim::node::{Cluster, Disk, NodeId};
-use sim::protocol::{Findings, NodeTable, Property, Protocol};
+use sim::protocol::{Findings, NodeTable, Property, Protocol, Step};
 use sim::time::Nanos;
 
 pub const ROLES: &[&str] = &["database", "cache", "client"];
@@ -154,30 +154,22 @@ impl Protocol for Cache {
         }
     }
 
-    fn properties(&self) -> Vec<Property> {
-        PROPERTIES.to_vec()
-    }
+    const PROPERTIES: &'static [Property] = PROPERTIES;
 
-    fn check(
-        &mut self,
-        now: Nanos,
-        stepped: NodeId,
-        nodes: &NodeTable<CacheNode>,
-        out: &mut Findings,
-    ) {
-        self.watch(now, stepped, nodes, out.violations_mut());
-        if let Some(Some(CacheNode::Cache(c))) = nodes.get(stepped.index()) {
+    fn check(&mut self, step: Step<'_, CacheNode>, out: &mut Findings) {
+        self.watch(step.now, step.stepped, step.nodes, out.violations_mut());
+        if let Some(CacheNode::Cache(c)) = step.node() {
             if c.stats().hits > 0 {
                 out.holds(CACHE_HIT, true);
             }
         }
     }
 
-    fn observe(&mut self, now: Nanos, stepped: NodeId, nodes: &NodeTable<CacheNode>) {
-        self.meter(now, stepped, nodes);
+    fn observe(&mut self, step: Step<'_, CacheNode>) {
+        self.meter(step.now, step.stepped, step.nodes);
     }
 
-    fn metrics(&self, nodes: &NodeTable<CacheNode>, out: &mut Vec<Metric>) {
+    fn metrics(&self, nodes: &NodeTable<CacheNode>, out: &mut Metrics) {
         self.report(nodes, out)
     }
 }

@@ -57,7 +57,6 @@ pub const RUN_TIMES: &[&str] = &["measure_after"];
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
-    pub protocol: String,
     pub policy: Policy,
     /// Entries each cache node holds.
     pub capacity: usize,
@@ -112,7 +111,6 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
-            protocol: "cache".into(),
             policy: Policy::CacheAside,
             capacity: 100,
             eviction: Eviction::Lru,

@@ -68,9 +68,9 @@ pub use version::{Sibling, Versioning};
 use std::sync::Arc;
 
 use sim::client::ClientConfig;
-use sim::metric::Metric;
+use sim::metric::Metrics;
 use sim::node::{Cluster, Disk, NodeId};
-use sim::protocol::{Findings, NodeTable, Property, Protocol};
+use sim::protocol::{Findings, NodeTable, Property, Protocol, Step};
 use sim::time::Nanos;
 
 pub const ROLES: &[&str] = &["replica", "client"];
@@ -179,21 +179,13 @@ impl Protocol for Quorum {
         }
     }
 
-    fn properties(&self) -> Vec<Property> {
-        PROPERTIES.to_vec()
+    const PROPERTIES: &'static [Property] = PROPERTIES;
+
+    fn check(&mut self, step: Step<'_, QuorumNode>, out: &mut Findings) {
+        self.watch(step.now, step.nodes, out.violations_mut());
     }
 
-    fn check(
-        &mut self,
-        now: Nanos,
-        _stepped: NodeId,
-        nodes: &NodeTable<QuorumNode>,
-        out: &mut Findings,
-    ) {
-        self.watch(now, nodes, out.violations_mut());
-    }
-
-    fn metrics(&self, nodes: &NodeTable<QuorumNode>, out: &mut Vec<Metric>) {
+    fn metrics(&self, nodes: &NodeTable<QuorumNode>, out: &mut Metrics) {
         self.report(nodes, out)
     }
 }

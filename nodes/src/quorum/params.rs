@@ -42,7 +42,6 @@ pub const RUN_TIMES: &[&str] = &["joins.at", "leaves.at", "converge_by"];
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
-    pub protocol: String,
     /// Replicas per key.
     pub n: usize,
     /// Acknowledgements a write waits for.
@@ -91,7 +90,6 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
-            protocol: "quorum".into(),
             n: 3,
             w: 2,
             r: 2,

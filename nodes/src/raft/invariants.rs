@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use sim::node::NodeId;
-use sim::protocol::{NodeTable, Property, Violation};
+use sim::protocol::{NodeTable, Property, Step, Violation};
 
 use super::log::Command;
 use super::node::RaftNode;
@@ -71,13 +71,13 @@ impl Leadership {
     /// at least once: every server steps at its start) following it in that
     /// term, itself included, each of those up. Work: the servers at a server's step, nothing at a
     /// client's (a server's crash is a fault, and its restart a step of it).
-    pub fn check(&mut self, stepped: NodeId, nodes: &NodeTable<RaftNode>) -> bool {
-        let Some(Some(RaftNode::Server(s))) = nodes.get(stepped.index()) else {
+    pub fn check(&mut self, step: Step<'_, RaftNode>) -> bool {
+        let Some(RaftNode::Server(s)) = step.node() else {
             return self.elected;
         };
-        self.servers
-            .insert(stepped, (s.term(), s.role() == Role::Leader, s.leader()));
-        self.elected = self.elected_now(nodes);
+        let seen = (s.term(), s.role() == Role::Leader, s.leader());
+        self.servers.insert(step.stepped, seen);
+        self.elected = self.elected_now(step.nodes);
         self.elected
     }
 

@@ -61,9 +61,9 @@ pub use params::{Params, ReadMode, MIN_HEARTBEAT};
 pub use server::{Progress, Role, Server};
 
 use sim::client::{ClientConfig, RetryPolicy};
-use sim::metric::Metric;
+use sim::metric::Metrics;
 use sim::node::{Cluster, Disk, NodeId};
-use sim::protocol::{Findings, NodeTable, Property, Protocol, DEFAULT_SETTLE};
+use sim::protocol::{Findings, NodeTable, Property, Protocol, Step, DEFAULT_SETTLE};
 use sim::time::{ms, Nanos};
 
 /// The roles Raft nodes report, which fault targets such as `target = "leader"`
@@ -73,9 +73,6 @@ pub const ROLES: &[&str] = &["leader", "follower", "candidate", "pre-candidate",
 /// The protocol events these nodes report with `ctx.note` (none: role
 /// changes and messages are what fault triggers here wait for).
 pub const NOTES: &[&str] = &[];
-
-/// The message kinds Raft's nodes send (see `Msg::kind`), for fault triggers.
-pub const MESSAGES: &[&str] = Msg::KINDS;
 
 /// The Raft protocol: builds servers and clients, and checks Raft's
 /// invariants as the run goes.
@@ -121,18 +118,11 @@ impl Protocol for Raft {
         if cluster.is_client(id) {
             RaftNode::Client(Client::new(id, cluster.servers(), self.client.clone()))
         } else {
-            RaftNode::Server(Server::from_disk(
-                id,
-                cluster.servers(),
-                self.params.clone(),
-                disk,
-            ))
+            RaftNode::Server(Server::from_disk(id, cluster, &self.params, disk))
         }
     }
 
-    fn properties(&self) -> Vec<Property> {
-        PROPERTIES.to_vec()
-    }
+    const PROPERTIES: &'static [Property] = PROPERTIES;
 
     /// Ten of the longest election timeouts (and never less than the
     /// default): a leader may take that long to appear on a correct
@@ -144,31 +134,22 @@ impl Protocol for Raft {
         DEFAULT_SETTLE.max(self.params.election_timeout_max.saturating_mul(10))
     }
 
-    fn check(
-        &mut self,
-        _now: Nanos,
-        stepped: NodeId,
-        nodes: &NodeTable<RaftNode>,
-        out: &mut Findings,
-    ) {
-        self.checker.check(stepped, nodes, out.violations_mut());
-        let elected = self.leadership.check(stepped, nodes);
-        out.holds(LEADER_ELECTED, elected);
+    fn check(&mut self, step: Step<'_, RaftNode>, out: &mut Findings) {
+        self.checker
+            .check(step.stepped, step.nodes, out.violations_mut());
+        out.holds(LEADER_ELECTED, self.leadership.check(step));
     }
 
-    fn metrics(&self, nodes: &NodeTable<RaftNode>, out: &mut Vec<Metric>) {
+    fn metrics(&self, nodes: &NodeTable<RaftNode>, out: &mut Metrics) {
         let live = || nodes.iter().flatten().filter_map(RaftNode::as_server);
         let applied = || live().map(Server::applied_index);
         let (min, max) = (applied().min().unwrap_or(0), applied().max().unwrap_or(0));
         let commit = live().map(Server::commit_index).max().unwrap_or(0);
         let c = &self.checker;
-        out.push(Metric::count("leaders elected", c.leaders_elected() as u64));
-        out.push(Metric::count(
-            "highest term with a leader",
-            c.highest_term(),
-        ));
-        out.push(Metric::count("highest commit index", commit));
+        out.count("leaders elected", c.leaders_elected() as u64);
+        out.count("highest term with a leader", c.highest_term());
+        out.count("highest commit index", commit);
         let range = format!("..{max} ({} live)", live().count());
-        out.push(Metric::count("applied, live servers", min).note(range));
+        out.count("applied, live servers", min).note(range);
     }
 }

@@ -26,7 +26,6 @@ pub const MIN_HEARTBEAT: Nanos = crate::MIN_PERIOD;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
-    pub protocol: String,
     #[serde(with = "serde_duration")]
     pub election_timeout_min: Nanos,
     #[serde(with = "serde_duration")]
@@ -68,7 +67,6 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
-            protocol: "raft".into(),
             election_timeout_min: ms(150),
             election_timeout_max: ms(300),
             heartbeat_interval: ms(50),

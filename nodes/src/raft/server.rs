@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rand::Rng;
 use sim::client::RequestId;
-use sim::node::{Ctx, Disk, NodeId, Status, TimerId};
+use sim::node::{Cluster, Ctx, Disk, NodeId, Status, TimerId};
 use sim::time::{fmt_duration, Nanos};
 
 use super::kv::Kv;
@@ -117,7 +117,8 @@ impl Server {
     /// Builds a server from its disk alone: term, vote and log survive a
     /// restart; everything else, the state machine included, is rebuilt by
     /// replaying the log as the commit index is learnt again.
-    pub fn from_disk(id: NodeId, servers: &[NodeId], params: Params, disk: &Disk) -> Self {
+    pub fn from_disk(id: NodeId, cluster: &Cluster, params: &Params, disk: &Disk) -> Self {
+        let servers = cluster.servers();
         let term = disk.get::<u64>(("term", 0)).copied().unwrap_or(0);
         let vote = if params.forget_vote_on_restart {
             None
@@ -128,7 +129,7 @@ impl Server {
             id,
             peers: servers.iter().copied().filter(|s| *s != id).collect(),
             majority: servers.len() / 2 + 1,
-            params,
+            params: params.clone(),
             term,
             vote,
             log: Log::from_disk(disk),

@@ -64,20 +64,15 @@ pub use server::{Role, Server};
 use std::sync::Arc;
 
 use sim::client::ClientConfig;
-use sim::metric::Metric;
+use sim::metric::Metrics;
 use sim::node::{Cluster, Disk, NodeId};
-use sim::protocol::{Findings, NodeTable, Property, Protocol};
-use sim::time::Nanos;
+use sim::protocol::{Findings, NodeTable, Property, Protocol, Step};
 
 pub const ROLES: &[&str] = &["primary", "replica", "monitor", "client"];
 
 /// The protocol events these nodes report with `ctx.note` (none: role
 /// changes and messages are what fault triggers here wait for).
 pub const NOTES: &[&str] = &[];
-
-/// The message kinds replication's nodes send (see `Msg::kind`), for fault
-/// triggers.
-pub const MESSAGES: &[&str] = Msg::KINDS;
 
 /// The replication protocol: builds the servers, the monitor and the
 /// clients, and checks the invariants and gathers the figures as it goes.
@@ -127,17 +122,10 @@ impl Protocol for Replication {
         }
     }
 
-    fn properties(&self) -> Vec<Property> {
-        PROPERTIES.to_vec()
-    }
+    const PROPERTIES: &'static [Property] = PROPERTIES;
 
-    fn check(
-        &mut self,
-        now: Nanos,
-        stepped: NodeId,
-        nodes: &NodeTable<ReplNode>,
-        out: &mut Findings,
-    ) {
+    fn check(&mut self, step: Step<'_, ReplNode>, out: &mut Findings) {
+        let (now, stepped, nodes) = (step.now, step.stepped, step.nodes);
         self.checker
             .check(now, stepped, nodes, out.violations_mut());
         if !self.checker.failovers().is_empty() {
@@ -145,7 +133,7 @@ impl Protocol for Replication {
         }
     }
 
-    fn metrics(&self, nodes: &NodeTable<ReplNode>, out: &mut Vec<Metric>) {
+    fn metrics(&self, nodes: &NodeTable<ReplNode>, out: &mut Metrics) {
         summary::metrics(&self.params, &self.checker, nodes, out)
     }
 }

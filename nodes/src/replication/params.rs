@@ -24,7 +24,6 @@ pub enum ReadRouting {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
-    pub protocol: String,
     pub mode: Mode,
     /// With `semi-sync`: how many replicas must hold a write before it is
     /// acknowledged.
@@ -52,7 +51,6 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
-            protocol: "replication".into(),
             mode: Mode::Async,
             semi_sync_acks: 1,
             reads: ReadRouting::Primary,

@@ -33,7 +33,7 @@ pub use server::Server;
 use serde::Deserialize;
 use sim::client::{ClientConfig, RequestId};
 use sim::history::{OpFn, Value};
-use sim::metric::Metric;
+use sim::metric::Metrics;
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::Protocol;
 
@@ -43,8 +43,6 @@ pub const ROLES: &[&str] = &["server"];
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
-    #[allow(dead_code)]
-    protocol: String,
     /// Sync the write-ahead log before acknowledging a write.
     pub sync_writes: bool,
     /// Without `sync_writes`, how often the server syncs in the background
@@ -57,7 +55,6 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
-            protocol: "single".into(),
             sync_writes: true,
             flush_interval: sim::time::secs(1),
         }
@@ -101,8 +98,8 @@ impl Protocol for Single {
         }
     }
 
-    fn metrics(&self, nodes: &[Option<SingleNode>], out: &mut Vec<Metric>) {
-        out.push(Metric::text(
+    fn metrics(&self, nodes: &[Option<SingleNode>], out: &mut Metrics) {
+        out.text(
             "writes",
             if self.params.sync_writes {
                 "synced before every acknowledgement".to_string()
@@ -112,7 +109,7 @@ impl Protocol for Single {
                     sim::time::fmt_duration(self.params.flush_interval)
                 )
             },
-        ));
+        );
         let retries: u64 = nodes
             .iter()
             .filter_map(|n| match n {
@@ -121,9 +118,9 @@ impl Protocol for Single {
             })
             .sum();
         if retries > 0 {
-            out.push(Metric::count("retries", retries).note(
+            out.count("retries", retries).note(
                 "retried request(s) answered from the session table, not applied again (since the last restart)",
-            ));
+            );
         }
     }
 }

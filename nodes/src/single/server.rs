@@ -189,7 +189,6 @@ mod tests {
 
     fn params() -> Params {
         Params {
-            protocol: "single".into(),
             sync_writes: true,
             flush_interval: sim::time::secs(1),
         }

@@ -82,9 +82,9 @@ pub use participant::Participant;
 use serde::Deserialize;
 use sim::check::{Judge, Linearizable};
 use sim::client::ClientConfig;
-use sim::metric::Metric;
+use sim::metric::Metrics;
 use sim::node::{Cluster, Disk, NodeId, TimerId};
-use sim::protocol::{Findings, Property, Protocol};
+use sim::protocol::{Findings, Property, Protocol, Step};
 use sim::scenario::Scenario;
 use sim::time::{ms, Nanos};
 use sim::workload::Workload;
@@ -102,10 +102,6 @@ pub const NOTES: &[&str] = &[
     "aborted",
     "commit-decided",
 ];
-
-/// The message kinds the bank's nodes send (see `Msg::kind`), for fault
-/// triggers.
-pub const MESSAGES: &[&str] = Msg::KINDS;
 
 /// The coordinator is always `n1`.
 pub const COORDINATOR: NodeId = NodeId(0);
@@ -135,8 +131,6 @@ impl Mode {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
-    #[allow(dead_code)]
-    protocol: String,
     /// `"2pc"`, `"3pc"` or `"saga"`.
     pub mode: Mode,
     /// 2PC only: in-doubt participants also ask each other for the decision.
@@ -174,7 +168,6 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
-            protocol: "twopc".into(),
             mode: Mode::TwoPc,
             cooperative_termination: false,
             accounts_per_participant: 4,
@@ -343,30 +336,23 @@ impl Protocol for Twopc {
         }
     }
 
-    fn properties(&self) -> Vec<Property> {
-        vec![
-            Property::always(
-                "atomicity",
-                "no transaction is committed on one node and aborted on another",
-            ),
-            Property::always(
-                "conservation",
-                "whenever nothing is in flight, the balances sum to what they started at",
-            ),
-            Property::always(
-                "durability",
-                "no node comes back from a crash without a commit it had made",
-            ),
-        ]
-    }
+    const PROPERTIES: &'static [Property] = &[
+        Property::always(
+            "atomicity",
+            "no transaction is committed on one node and aborted on another",
+        ),
+        Property::always(
+            "conservation",
+            "whenever nothing is in flight, the balances sum to what they started at",
+        ),
+        Property::always(
+            "durability",
+            "no node comes back from a crash without a commit it had made",
+        ),
+    ];
 
-    fn check(
-        &mut self,
-        now: Nanos,
-        stepped: NodeId,
-        nodes: &[Option<TwopcNode>],
-        out: &mut Findings,
-    ) {
+    fn check(&mut self, step: Step<'_, TwopcNode>, out: &mut Findings) {
+        let (now, stepped, nodes) = (step.now, step.stepped, step.nodes);
         self.checker
             .check(now, stepped, nodes, out.violations_mut());
     }
@@ -382,7 +368,7 @@ impl Protocol for Twopc {
         }))
     }
 
-    fn metrics(&self, nodes: &[Option<TwopcNode>], out: &mut Vec<Metric>) {
+    fn metrics(&self, nodes: &[Option<TwopcNode>], out: &mut Metrics) {
         self.checker.metrics(&self.config, nodes, out)
     }
 }

@@ -306,7 +306,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         let w = &scenario.workload;
         let workload = protocol.workload(scenario);
         let watch = props::Watch::new(
-            protocol.properties(),
+            P::PROPERTIES.to_vec(),
             scenario
                 .expect
                 .settle_time

@@ -76,8 +76,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
         if let Some(start) = self.partition_since.take() {
             self.partition_windows.push((start, self.now));
         }
-        let mut metrics = Vec::new();
+        let mut metrics = crate::metric::Metrics::new();
         self.protocol.metrics(&self.nodes, &mut metrics);
+        let metrics = metrics.into_vec();
         let properties = self.judged();
         // Each client's round trip to its nearest server, from the network as
         // configured (before any fault): PACELC's "one client round trip".

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::Sim;
 use crate::protocol::{
-    Findings, Kind, Property, PropertyVerdict, Protocol, Violation, DECLARED_ROLES,
+    Findings, Kind, Property, PropertyVerdict, Protocol, Step, Violation, DECLARED_ROLES,
 };
 use crate::time::{fmt_duration, Nanos};
 
@@ -247,8 +247,12 @@ impl<P: Protocol> Sim<'_, P> {
     pub(super) fn check_properties(&mut self, i: u32) {
         let mut found = std::mem::take(&mut self.watch.scratch);
         found.clear();
-        self.protocol
-            .check(self.now, crate::node::NodeId(i), &self.nodes, &mut found);
+        let step = Step {
+            now: self.now,
+            stepped: crate::node::NodeId(i),
+            nodes: &self.nodes,
+        };
+        self.protocol.check(step, &mut found);
         for &(name, holds) in found.truths() {
             if let Some(v) = self.watch.truth(name, holds, self.now) {
                 self.violation(v);
@@ -276,7 +280,7 @@ mod tests {
 
     use crate::kernel::TraceMode;
     use crate::node::{Cluster, Ctx, Disk, Node, NodeId, Request, Status, TimerId};
-    use crate::protocol::{Findings, NodeTable, Property, PropertyVerdict, Protocol};
+    use crate::protocol::{Findings, Property, PropertyVerdict, Protocol, Step};
     use crate::registry::{Catalog, ParamError, Register, Spec};
     use crate::report::Report;
     use crate::scenario::{Scenario, ScenarioError};
@@ -358,10 +362,9 @@ mod tests {
         fn build(&self, _: NodeId, _: &Cluster, _: &Disk) -> Ticker {
             Ticker(self.role)
         }
-        fn properties(&self) -> Vec<Property> {
-            PROPERTIES.to_vec()
-        }
-        fn check(&mut self, now: Nanos, _: NodeId, _: &NodeTable<Ticker>, out: &mut Findings) {
+        const PROPERTIES: &'static [Property] = PROPERTIES;
+        fn check(&mut self, step: Step<'_, Ticker>, out: &mut Findings) {
+            let now = step.now;
             let open = self.from <= now && now < self.until;
             if !self.once {
                 out.holds("up", open);

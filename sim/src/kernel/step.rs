@@ -6,7 +6,7 @@ use super::{Counters, Ev, Msg, Sim};
 use crate::history::Outcome;
 use crate::network::Net;
 use crate::node::{Clock, Cluster, Ctx, Effect, Node, NodeId, Status, TimerId};
-use crate::protocol::{Protocol, Violation};
+use crate::protocol::{Protocol, Step, Violation};
 use crate::time::Nanos;
 use crate::trace::{TraceEvent, TraceRecord};
 
@@ -241,7 +241,11 @@ impl<'s, P: Protocol> Sim<'s, P> {
             self.observe(Seen::Role { node: i, role });
         }
         self.check_properties(i);
-        self.protocol.observe(self.now, NodeId(i), &self.nodes);
+        self.protocol.observe(Step {
+            now: self.now,
+            stepped: NodeId(i),
+            nodes: &self.nodes,
+        });
     }
 
     pub(super) fn violation(&mut self, v: Violation) {

@@ -96,8 +96,9 @@ struct SystemDoc<P> {
 }
 
 /// Parses a protocol's parameters from `[system]`. `P` should be
-/// `#[serde(deny_unknown_fields)]` and have a `protocol: String` field, so that
-/// a misspelt parameter is an error with its line and the list of valid names.
+/// `#[serde(deny_unknown_fields)]`, so that a misspelt parameter is an error
+/// with its line and the list of valid names; it reads the `protocol` key
+/// too unless wrapped (the registry reads `Spec::Params` without it).
 pub fn parse_system<P: DeserializeOwned>(scenario: &Scenario) -> Result<P, ScenarioError> {
     toml::from_str::<SystemDoc<P>>(&scenario.source)
         .map(|d| d.system)

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::harness::{Completion, Effects, Harness, DEFAULT_SEED};
 use crate::node::{Clock, Cluster, Ctx, Disk, Effect, Node, NodeId, Request, TimerId};
-use crate::protocol::{Findings, OpOf, Protocol, Violation};
+use crate::protocol::{Findings, OpOf, Protocol, Step, Violation};
 use crate::time::{ms, Nanos};
 
 /// The messages of protocol `P`.
@@ -647,8 +647,12 @@ impl<P: Protocol> Net<P> {
     /// The protocol checks its properties after node `stepped` changed.
     fn check(&mut self, stepped: NodeId) {
         let mut out = Findings::new();
-        self.protocol
-            .check(self.now, stepped, &self.nodes, &mut out);
+        let step = Step {
+            now: self.now,
+            stepped,
+            nodes: &self.nodes,
+        };
+        self.protocol.check(step, &mut out);
         for v in out.violations() {
             self.found.push(Found {
                 at: self.now,

@@ -8,7 +8,7 @@ use super::{Completion, Net};
 use crate::history::{OpFn, Outcome, Value};
 use crate::kernel::{stream, streams};
 use crate::node::{Cluster, Ctx, Disk, Message, Node, NodeId, OpId, Request, Status, TimerId};
-use crate::protocol::{Findings, NodeTable, Protocol};
+use crate::protocol::{Findings, Protocol, Step};
 use crate::time::{ms, Nanos};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -84,16 +84,14 @@ impl Protocol for Echoes {
         let seen = disk.indexes("seen");
         Echo { seen, pongs: 0 }
     }
-    fn check(&mut self, _now: Nanos, stepped: NodeId, nodes: &NodeTable<Echo>, out: &mut Findings) {
-        if let Some(n) = &nodes[stepped.index()] {
+    fn check(&mut self, step: Step<'_, Echo>, out: &mut Findings) {
+        if let Some(n) = step.node() {
             if n.seen.len() > self.limit {
-                out.violated(
-                    "bounded",
-                    format!("node {} saw {:?}", stepped.index(), n.seen),
-                );
+                let who = step.stepped.index();
+                out.violated("bounded", format!("node {who} saw {:?}", n.seen));
             }
         }
-        let ponged = nodes.iter().flatten().any(|n| n.pongs > 0);
+        let ponged = step.up().any(|(_, n)| n.pongs > 0);
         out.holds("ponged", ponged);
     }
 }

@@ -47,7 +47,7 @@ fn solo(id: NodeId, servers: usize, clients: usize, params: Params) -> Solo {
 fn solo_on(id: NodeId, servers: usize, clients: usize, params: Params, disk: Disk) -> Solo {
     let cluster = Cluster::new(servers, clients);
     Harness::build_on(cluster, id, disk, move |cluster, id, disk| {
-        Server::from_disk(id, cluster.servers(), params.clone(), disk)
+        Server::from_disk(id, cluster, &params, disk)
     })
 }
 
@@ -163,7 +163,6 @@ fn request_id(client: NodeId, incarnation: u64, seq: u64) -> RequestId {
 fn params_parse_from_a_scenario_and_a_misspelt_field_is_an_error_with_its_line() {
     let ok: Params = toml::from_str(
         r#"
-protocol = "raft"
 election_timeout_min = "100ms"
 read_mode = "read-index"
 pre_vote = true
@@ -173,7 +172,7 @@ pre_vote = true
     assert_eq!(ok.election_timeout_min, ms(100));
     assert_eq!(ok.read_mode, ReadMode::ReadIndex);
     assert!(ok.pre_vote);
-    let err = toml::from_str::<Params>("protocol = \"raft\"\npre_vot = true\n").unwrap_err();
+    let err = toml::from_str::<Params>("pre_vot = true\n").unwrap_err();
     assert!(err.to_string().contains("pre_vot"), "{err}");
     let bad = Params {
         heartbeat_interval: ms(200),

@@ -27,7 +27,6 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::marker::PhantomData;
-use std::ops::Range;
 
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, IntoDeserializer, MapAccess,
@@ -37,12 +36,16 @@ use serde::Deserialize;
 
 use crate::check::Judge;
 use crate::kernel::{RunOutput, Running, Sim, TraceMode};
-use crate::metric::{Figure, Metric};
-use crate::node::{Cluster, Disk, Node, NodeId};
-use crate::protocol::{Findings, NodeTable, OpOf, Property, Protocol, DECLARED_ROLES};
+use crate::metric::{Figure, Metrics};
+use crate::node::{Cluster, Disk, Message, Node, NodeId};
+use crate::protocol::{Findings, NodeTable, OpOf, Property, Protocol, Step, DECLARED_ROLES};
 use crate::scenario::{ProtocolEvents, ProtocolInfo, Scenario, ScenarioError};
 use crate::time::Nanos;
 use crate::workload::Workload;
+
+mod declare;
+
+pub use declare::{at_least, key_span, Bench, ParamError, Place, Servers};
 
 /// What a protocol declares about itself, so that a [`Register`] can parse,
 /// check, run and show scenarios that name it.
@@ -54,22 +57,21 @@ pub trait Spec: Protocol + Sized + 'static {
     /// The `[system]` table's other keys, as a serde type. Make it
     /// `#[serde(deny_unknown_fields)]`: a misspelt key is then refused on
     /// its line, with the list of valid names. Durations: see
-    /// `sim::time::serde_duration`.
+    /// `sim::time::serde_duration`. The registry hands it the `[system]`
+    /// table without its `protocol` key.
     type Params: DeserializeOwned;
-    /// Whether [`Spec::Params`] reads the `protocol` key too. By default the
-    /// registry hands `Params` the `[system]` table without it; the built-in
-    /// protocols' parameter types, which predate the registry, declare it.
-    const PARAMS_READ_PROTOCOL: bool = false;
+    /// How many servers it runs on: a scenario asking for another number is
+    /// refused on its `servers` line, saying why.
+    const SERVERS: Servers = Servers::ANY;
     /// Every role `Node::role()` may return (`"leader"`, `"follower"`...);
     /// `"client"` is always allowed. Fault targets may name these roles, and
     /// a node that reports a role not listed violates the always-property
     /// `declared-roles` (a bug in the protocol, not in the scenario).
     const ROLES: &'static [&'static str];
-    /// Every `Message::kind` the nodes send, when listed: a fault trigger
-    /// naming another kind is refused. `None`: any kind is accepted, and a
-    /// trigger that never fires is reported.
-    const MESSAGES: Option<&'static [&'static str]> = None;
-    /// Every `ctx.note` name the nodes record, when listed (as `MESSAGES`).
+    /// Every `ctx.note` name the nodes record, when listed: a fault trigger
+    /// naming another is refused. `None`: any name is accepted, and a
+    /// trigger that never fires is reported. (The message kinds a trigger
+    /// may name come from the message type: see `Message::kinds`.)
     const NOTES: Option<&'static [&'static str]> = None;
     /// The figures the protocol's `Protocol::metrics` reports, by name and
     /// unit: what `[expect.measure."NAME"]` may bound, and with what (a
@@ -91,150 +93,7 @@ pub trait Spec: Protocol + Sized + 'static {
     fn new(params: Self::Params, scenario: &Scenario) -> Result<Self, ParamError>;
 
     /// The scenario `chaoslab bench` measures this protocol with, if any.
-    fn bench() -> Option<Bench> {
-        None
-    }
-}
-
-/// A benchmark scenario of a protocol (see [`Spec::bench`]).
-#[derive(Clone, Copy, Debug)]
-pub struct Bench {
-    /// What runs, for the printed line: `"raft, 5 servers, 3 clients"`.
-    pub label: &'static str,
-    /// The scenario TOML. It must say `duration = "60s"`: `bench
-    /// --seconds N` replaces that line.
-    pub toml: &'static str,
-    /// Part of `chaoslab bench kernel` (the simulator's own speed) instead of
-    /// a target of its own (`chaoslab bench NAME`).
-    pub kernel: bool,
-    /// Also run by `chaoslab bench --vs madsim`.
-    pub compare_drivers: bool,
-}
-
-impl Bench {
-    /// A benchmark of its own, `chaoslab bench NAME`.
-    pub const fn new(label: &'static str, toml: &'static str) -> Bench {
-        Bench {
-            label,
-            toml,
-            kernel: false,
-            compare_drivers: false,
-        }
-    }
-    /// Part of `chaoslab bench kernel` instead.
-    pub const fn in_kernel(self) -> Bench {
-        Bench {
-            kernel: true,
-            ..self
-        }
-    }
-    /// Also run by `chaoslab bench --vs madsim`.
-    pub const fn compared(self) -> Bench {
-        Bench {
-            compare_drivers: true,
-            ..self
-        }
-    }
-}
-
-/// Why a protocol refuses its parameters: the message, and what it is about,
-/// so that the error points at the right place of the scenario file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParamError {
-    pub place: Place,
-    pub message: String,
-}
-
-/// What a [`ParamError`] is about.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Place {
-    /// A key of `[system]`. The message is printed after `[system] `, on the
-    /// key where the file writes it, else (the key was left to its default)
-    /// on the `protocol` key.
-    Field(String),
-    /// A key of another section (`workload`, `mix`), printed after
-    /// `[workload] `, placed as for `Field`.
-    Key { section: String, key: String },
-    /// The number of servers (`[topology] servers`); printed as it is.
-    Servers,
-    /// A byte range of the scenario text the protocol found itself; printed
-    /// as it is.
-    Span(Range<usize>),
-}
-
-impl ParamError {
-    /// An error about `[system]` key `field`.
-    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ParamError {
-            place: Place::Field(field.into()),
-            message: message.into(),
-        }
-    }
-    /// An error about `key` of section `section` (not `[system]`).
-    pub fn key(
-        section: impl Into<String>,
-        key: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        ParamError {
-            place: Place::Key {
-                section: section.into(),
-                key: key.into(),
-            },
-            message: message.into(),
-        }
-    }
-    /// An error about the number of servers.
-    pub fn servers(message: impl Into<String>) -> Self {
-        ParamError {
-            place: Place::Servers,
-            message: message.into(),
-        }
-    }
-    /// An error about a span of the scenario text.
-    pub fn at(span: Range<usize>, message: impl Into<String>) -> Self {
-        ParamError {
-            place: Place::Span(span),
-            message: message.into(),
-        }
-    }
-
-    /// The scenario error this becomes in file `s`.
-    pub fn place_in(self, s: &Scenario) -> ScenarioError {
-        let (span, message) = match self.place {
-            Place::Field(field) => (
-                key_span(&s.source, "system", &field)
-                    .or_else(|| key_span(&s.source, "system", "protocol"))
-                    .unwrap_or(0..0),
-                format!("[system] {}", self.message),
-            ),
-            Place::Key { section, key } => (
-                key_span(&s.source, &section, &key)
-                    .or_else(|| key_span(&s.source, "system", "protocol"))
-                    .unwrap_or(0..0),
-                format!("[{section}] {}", self.message),
-            ),
-            Place::Servers => (s.topology.servers.span(), self.message),
-            Place::Span(span) => (span, self.message),
-        };
-        ScenarioError::at(&s.file, &s.source, span, message)
-    }
-}
-
-impl fmt::Display for ParamError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// Where key `key` of table `section` is written in `src`, as the TOML
-/// parser reads it (so a key in an inline table, a quoted key or a dotted
-/// key is found as well as a plain one); `None` if it is not written.
-pub fn key_span(src: &str, section: &str, key: &str) -> Option<Range<usize>> {
-    let doc = toml_edit::ImDocument::parse(src).ok()?;
-    let table = doc.get(section)?.as_table_like()?;
-    let (k, _) = table.get_key_value(key)?;
-    k.span()
+    const BENCH: Option<Bench> = None;
 }
 
 /// Something that protocols can be added to: the CLI's `chaoslab::Registry`,
@@ -254,11 +113,7 @@ pub trait Register {
 /// error (a misspelt key, a wrong type) is placed where the TOML parser
 /// found it.
 pub fn params<P: Spec>(s: &Scenario) -> Result<P::Params, ScenarioError> {
-    if P::PARAMS_READ_PROTOCOL {
-        crate::scenario::parse_system::<P::Params>(s)
-    } else {
-        crate::scenario::parse_system::<WithoutProtocol<P::Params>>(s).map(|p| p.0)
-    }
+    crate::scenario::parse_system::<WithoutProtocol<P::Params>>(s).map(|p| p.0)
 }
 
 /// Builds `P` from scenario `s`: its parameters, then [`Spec::new`], with
@@ -266,7 +121,10 @@ pub fn params<P: Spec>(s: &Scenario) -> Result<P::Params, ScenarioError> {
 /// which checks the roles its nodes report.
 pub fn build<P: Spec>(s: &Scenario) -> Result<Declared<P>, ScenarioError> {
     let params = params::<P>(s)?;
-    let inner = P::new(params, s).map_err(|e| e.place_in(s))?;
+    let inner = P::SERVERS
+        .check(P::NAME, s.servers())
+        .and_then(|()| P::new(params, s))
+        .map_err(|e| e.place_in(s))?;
     Ok(Declared {
         cluster: Cluster::new(s.servers(), s.clients()),
         ..Declared::new(inner)
@@ -306,22 +164,15 @@ impl<P: Spec> Protocol for Declared<P> {
         self.inner.build(id, cluster, disk)
     }
 
-    fn properties(&self) -> Vec<Property> {
-        self.inner.properties()
-    }
+    const PROPERTIES: &'static [Property] = P::PROPERTIES;
 
     fn settle_time(&self) -> Nanos {
         self.inner.settle_time()
     }
 
-    fn check(
-        &mut self,
-        now: Nanos,
-        stepped: NodeId,
-        nodes: &NodeTable<P::Node>,
-        out: &mut Findings,
-    ) {
-        if let Some(Some(node)) = nodes.get(stepped.index()) {
+    fn check(&mut self, step: Step<'_, P::Node>, out: &mut Findings) {
+        let stepped = step.stepped;
+        if let Some(node) = step.node() {
             let role = node.role();
             if role != "client"
                 && !P::ROLES.contains(&role)
@@ -343,7 +194,7 @@ impl<P: Spec> Protocol for Declared<P> {
                 );
             }
         }
-        self.inner.check(now, stepped, nodes, out)
+        self.inner.check(step, out)
     }
 
     fn workload(&self, scenario: &Scenario) -> Box<dyn Workload<Op = OpOf<P>>> {
@@ -354,11 +205,11 @@ impl<P: Spec> Protocol for Declared<P> {
         self.inner.model()
     }
 
-    fn observe(&mut self, now: Nanos, stepped: NodeId, nodes: &NodeTable<P::Node>) {
-        self.inner.observe(now, stepped, nodes)
+    fn observe(&mut self, step: Step<'_, P::Node>) {
+        self.inner.observe(step)
     }
 
-    fn metrics(&self, nodes: &NodeTable<P::Node>, out: &mut Vec<Metric>) {
+    fn metrics(&self, nodes: &NodeTable<P::Node>, out: &mut Metrics) {
         self.inner.metrics(nodes, out)
     }
 }
@@ -471,15 +322,15 @@ impl Entry {
             name: P::NAME,
             about: P::ABOUT,
             roles,
-            messages: P::MESSAGES,
+            messages: <<P::Node as Node>::Msg as Message>::kinds(),
             notes: P::NOTES,
             metrics: P::METRICS,
             renamed_measures: P::RENAMED_MEASURES,
             run_times: P::RUN_TIMES,
-            bench: P::bench(),
+            bench: P::BENCH,
             check: |s| {
-                let p = build::<P>(s)?;
-                let mut properties = p.properties();
+                build::<P>(s)?;
+                let mut properties = P::PROPERTIES.to_vec();
                 properties.push(DECLARED_ROLES);
                 s.check_properties(&properties)
             },
