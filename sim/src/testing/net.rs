@@ -67,9 +67,11 @@ pub struct Found {
 ///
 /// Nothing happens unless the test calls for it. By hand: [`Net::deliver`]
 /// one message in flight, [`Net::inject`] a message nobody sent,
-/// [`Net::fire`] a timer, [`Net::request`] a client operation. In time
-/// order: [`Net::step`], [`Net::run_until`], [`Net::fire_next`],
-/// [`Net::deliver_all`].
+/// [`Net::fire`] a timer, [`Net::request`] a client operation. In the order
+/// messages were sent, without moving time: [`Net::deliver_next`],
+/// [`Net::deliver_all`], [`Net::deliver_among`]. In time order, moving
+/// time: [`Net::step`], [`Net::run_until`], [`Net::run_for`],
+/// [`Net::fire_next`].
 pub struct Net<P: Protocol> {
     /// The protocol: it builds the nodes and checks their properties. A test
     /// may read its state (a checker, a membership timeline).
