@@ -1,14 +1,16 @@
 //! One node at a time: each test drives one node of the lock service with
 //! `sim::testing::Harness` (built from its disk as a run builds it, and
 //! rebuilt the same way after a crash), hands it a message, a timer or a
-//! request, and asserts the exact effects it records, in order.
+//! request, and asserts the exact effects it records, in order. One test
+//! drives the whole service through the zombie's story with
+//! `sim::testing::Net`, message by message.
 
 use chaoslab::sim::client::{ClientConfig, RequestId, RetryPolicy, SessionId};
 use chaoslab::sim::client::{ATTEMPT_TIMER, BACKOFF_TIMER};
 use chaoslab::sim::history::{OpFn, Outcome, Value};
 use chaoslab::sim::node::{Cluster, Disk, Effect, Node, NodeId, OpId, Request, TimerId};
 use chaoslab::sim::protocol::{Findings, Protocol, Step, Violation};
-use chaoslab::sim::testing::Harness;
+use chaoslab::sim::testing::{Harness, Net};
 use chaoslab::sim::time::{ms, Nanos};
 
 use super::*;
@@ -398,6 +400,52 @@ fn a_read_goes_straight_to_storage_without_the_lock() {
     let fx = h.deliver(STORAGE, Msg::ReadReply { id, value });
     let [a, b] = attempt_over();
     assert_eq!(fx.0, [a, b, complete(4, Outcome::Ok, Some(Value::Int(5)))]);
+}
+
+// ----- the whole service, by hand -----
+
+/// The zombie's story, every message delivered and every timer fired by
+/// hand on a `Net` of the four nodes: c1 takes the lock to write 1 to `k1`
+/// and pauses before it writes (its work timer does not fire); its lease
+/// runs out; c2 takes the lock and writes 2; then c1 wakes and writes under
+/// its old token. The protocol's checks run after every step.
+fn zombie(params: Params) -> Net<LockService> {
+    let mut net = Net::new(service_with(params), cluster());
+    net.start_all();
+    net.request(C1, request(1, "k1", OpFn::Write(Value::Int(1))));
+    net.deliver_all();
+    assert_eq!(net.node(C1).role(), "holder");
+    net.advance(ms(600));
+    let fx = net.fire(LOCK_SERVER, LEASE_TIMER);
+    assert_eq!(fx.notes(), ["lease-expired"]);
+    net.request(C2, request(2, "k1", OpFn::Write(Value::Int(2))));
+    net.deliver_all();
+    net.fire(C2, WORK_TIMER);
+    net.deliver_all();
+    let done = |net: &Net<LockService>, op| net.completion(OpId(op)).map(|c| c.outcome);
+    assert_eq!(done(&net, 2), Some(Outcome::Ok));
+    net.advance(ms(1));
+    net.fire(C1, WORK_TIMER);
+    assert_eq!(net.in_flight().len(), 1, "c1's write, under token 1");
+    net.deliver_all();
+    net
+}
+
+#[test]
+fn a_zombie_driven_by_hand_is_fenced_off_and_without_fencing_overwrites_the_new_holder() {
+    let fenced = zombie(Params::default());
+    fenced.assert_no_violations();
+    let c1 = fenced.completion(OpId(1)).map(|c| c.outcome);
+    assert_eq!(c1, Some(Outcome::Fail), "refused for certain");
+    assert_eq!(fenced.effects(C1).notes(), ["fenced"]);
+
+    let zombie = zombie(unfenced());
+    let found: Vec<(NodeId, &str)> = (zombie.violations().iter())
+        .map(|f| (f.node, f.violation.invariant))
+        .collect();
+    assert_eq!(found, [(STORAGE, MUTUAL_EXCLUSION)]);
+    let c1 = zombie.completion(OpId(1)).map(|c| c.outcome);
+    assert_eq!(c1, Some(Outcome::Ok), "the zombie's write landed");
 }
 
 // ----- the invariants -----

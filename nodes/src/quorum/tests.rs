@@ -2,84 +2,43 @@
 //! record (Dynamo, SOSP 2007, §4.5 quorum, §4.6 hinted handoff, §4.4 versions).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use sim::client::{ClientConfig, RetryPolicy};
 use sim::history::{OpFn, Outcome, Value};
 use sim::node::{Cluster, Effect, NodeId, OpId, Request, TimerId};
-use sim::testing::{sends, Effects, Harness};
+use sim::testing::{sends, Effects, Harness, Net};
 use sim::time::{ms, Nanos};
 
 use super::server::{DEADLINE, HANDOFF, SLOPPY};
 use super::version::{merge, resolve, VClock};
 use super::*;
 
-/// A few replicas, each driven by its own harness, and their shared
-/// membership timeline; time moves for all of them at once.
-struct Bench {
-    nodes: Vec<Harness<QuorumNode>>,
-    params: Arc<Params>,
-    timeline: Arc<Timeline>,
+/// A few replicas (and a client) of one protocol, on a `sim::testing::Net`
+/// at 1s: each test hands them messages by hand, and time moves for all of
+/// them at once.
+type Bench = Net<Quorum>;
+
+fn bench(servers: usize, params: Params) -> Bench {
+    Net::new(quorum(params, servers), Cluster::new(servers, 1))
+        .seeded(1)
+        .at(ms(1000))
 }
 
-impl Bench {
-    fn new(servers: usize, params: Params) -> Bench {
-        let q = quorum(params, servers);
-        let nodes = (0..servers as u32)
-            .map(|i| {
-                let (params, timeline) = (q.params.clone(), q.timeline.clone());
-                Harness::build(Cluster::new(servers, 1), NodeId(i), move |_, me, disk| {
-                    QuorumNode::Server(Server::recover(me, params.clone(), timeline.clone(), disk))
-                })
-                .seeded(1)
-                .at(ms(1000))
-            })
-            .collect();
-        Bench {
-            nodes,
-            params: q.params,
-            timeline: q.timeline,
-        }
-    }
+fn server(b: &Bench, id: NodeId) -> &Server {
+    b.node(id).as_server().expect("a server")
+}
 
-    fn client(&self) -> NodeId {
-        self.nodes[0].cluster.clients()[0]
-    }
+/// The client asks `coord` for operation `op`.
+fn request(b: &mut Bench, coord: NodeId, op: u64, key: &str, f: OpFn) -> Effects<Msg> {
+    let client = b.cluster().clients()[0];
+    let key = key.into();
+    b.inject(client, coord, Msg::Request { op, key, f })
+}
 
-    fn now(&self) -> Nanos {
-        self.nodes[0].now
-    }
-
-    fn advance(&mut self, by: Nanos) {
-        self.nodes.iter_mut().for_each(|h| h.advance(by));
-    }
-
-    fn server(&self, id: NodeId) -> &Server {
-        self.nodes[id.index()].node.as_server().expect("a server")
-    }
-
-    /// Delivers `msg` from `from` to server `to`.
-    fn recv(&mut self, to: NodeId, from: NodeId, msg: Msg) -> Effects<Msg> {
-        self.nodes[to.index()].deliver(from, msg)
-    }
-
-    /// Fires timer `timer` on server `id`.
-    fn fire(&mut self, id: NodeId, timer: TimerId) -> Effects<Msg> {
-        self.nodes[id.index()].fire(timer)
-    }
-
-    /// The client asks `coord` for operation `op`.
-    fn request(&mut self, coord: NodeId, op: u64, key: &str, f: OpFn) -> Effects<Msg> {
-        let client = self.client();
-        let key = key.into();
-        self.recv(coord, client, Msg::Request { op, key, f })
-    }
-
-    fn prefs(&self, key: &str) -> Vec<NodeId> {
-        self.timeline
-            .at(self.now())
-            .preference_list(key, self.params.n)
-    }
+/// The preference list of `key` now.
+fn prefs(b: &Bench, key: &str) -> Vec<NodeId> {
+    let q = &b.protocol;
+    q.timeline.at(b.now()).preference_list(key, q.params.n)
 }
 
 /// The protocol for `servers` servers, with a client that does not retry.
@@ -131,10 +90,10 @@ fn sib(ts: Nanos, node: u32, clock: &[(u32, u64)], v: i64) -> Sibling {
 
 #[test]
 fn a_write_is_acknowledged_only_after_w_replicas_acknowledge() {
-    let mut b = Bench::new(3, Params::default()); // N=3, W=2
-    let prefs = b.prefs("k1");
+    let mut b = bench(3, Params::default()); // N=3, W=2
+    let prefs = prefs(&b, "k1");
     let coord = prefs[0];
-    let fx = b.request(coord, 7, "k1", OpFn::Write(Value::Int(5)));
+    let fx = request(&mut b, coord, 7, "k1", OpFn::Write(Value::Int(5)));
     // The coordinator stores its own copy and sends one to each other replica.
     let msgs = sends(&fx);
     let targets: Vec<NodeId> = msgs.iter().map(|(to, _)| *to).collect();
@@ -143,26 +102,31 @@ fn a_write_is_acknowledged_only_after_w_replicas_acknowledge() {
         replies(&fx).is_empty(),
         "one acknowledgement (its own) is not W=2"
     );
-    assert_eq!(resolve(&b.server(coord).store()["k1"]), Value::Int(5));
+    assert_eq!(resolve(&server(&b, coord).store()["k1"]), Value::Int(5));
+    // The first replica stores its copy and acknowledges: W=2.
     let req = put_req(&msgs);
-    let fx = b.recv(coord, prefs[1], Msg::PutAck { req });
+    let fx = b.deliver_from(coord, prefs[1]);
+    assert_eq!(fx.sends(), vec![(coord, Msg::PutAck { req })]);
+    assert_eq!(resolve(&server(&b, prefs[1]).store()["k1"]), Value::Int(5));
+    let fx = b.deliver_from(prefs[1], coord);
     assert_eq!(replies(&fx), vec![Answer::Ok(None)]);
     // A third acknowledgement answers nobody twice.
-    let fx = b.recv(coord, prefs[2], Msg::PutAck { req });
+    let fx = b.inject(prefs[2], coord, Msg::PutAck { req });
     assert!(replies(&fx).is_empty());
+    b.assert_no_violations();
 }
 
 #[test]
 fn a_strict_quorum_answers_unavailable_when_too_few_replicas_answer() {
-    let mut b = Bench::new(
+    let mut b = bench(
         5,
         Params {
             w: 3,
             ..Params::default()
         },
     );
-    let coord = b.prefs("k2")[0];
-    let fx = b.request(coord, 1, "k2", OpFn::Write(Value::Int(9)));
+    let coord = prefs(&b, "k2")[0];
+    let fx = request(&mut b, coord, 1, "k2", OpFn::Write(Value::Int(9)));
     let req = put_req(&sends(&fx));
     // Strict: no stand-in timer is even set.
     assert!(!fx
@@ -175,14 +139,14 @@ fn a_strict_quorum_answers_unavailable_when_too_few_replicas_answer() {
 
 #[test]
 fn a_read_returns_the_newest_of_r_replies() {
-    let mut b = Bench::new(3, Params::default()); // R=2
-    let prefs = b.prefs("k3");
+    let mut b = bench(3, Params::default()); // R=2
+    let prefs = prefs(&b, "k3");
     let coord = prefs[0];
-    let fx = b.request(coord, 2, "k3", OpFn::Read);
+    let fx = request(&mut b, coord, 2, "k3", OpFn::Read);
     let req = get_req(&sends(&fx));
-    let fx = b.recv(
-        coord,
+    let fx = b.inject(
         prefs[1],
+        coord,
         Msg::GetReply {
             req,
             sibs: vec![sib(500, 2, &[], 4)],
@@ -193,32 +157,32 @@ fn a_read_returns_the_newest_of_r_replies() {
 
 #[test]
 fn blocking_read_repair_answers_only_after_the_stale_replica_acknowledges() {
-    let mut b = Bench::new(
+    let mut b = bench(
         3,
         Params {
             read_repair: ReadRepair::Blocking,
             ..Params::default()
         },
     );
-    let prefs = b.prefs("k3");
+    let prefs = prefs(&b, "k3");
     let coord = prefs[0];
     // The coordinator holds version 4; the other replica has nothing: it is
     // stale, so the coordinator repairs it and waits before answering.
-    b.recv(
-        coord,
+    b.inject(
         prefs[2],
+        coord,
         Msg::put(99, "k3".into(), vec![sib(500, 2, &[], 4)], None),
     );
-    let fx = b.request(coord, 3, "k3", OpFn::Read);
+    let fx = request(&mut b, coord, 3, "k3", OpFn::Read);
     let req = get_req(&sends(&fx));
-    let fx = b.recv(coord, prefs[1], Msg::GetReply { req, sibs: vec![] });
+    let fx = b.inject(prefs[1], coord, Msg::GetReply { req, sibs: vec![] });
     assert!(replies(&fx).is_empty(), "the answer waits for the repair");
     let repaired: Vec<NodeId> = sends(&fx)
         .into_iter()
         .filter_map(|(to, m)| matches!(m, Msg::Put { repair: true, .. }).then_some(to))
         .collect();
     assert_eq!(repaired, vec![prefs[1]]);
-    let fx = b.recv(coord, prefs[1], Msg::PutAck { req });
+    let fx = b.inject(prefs[1], coord, Msg::PutAck { req });
     assert_eq!(replies(&fx), vec![Answer::Ok(Some(Value::Int(4)))]);
 }
 
@@ -260,7 +224,7 @@ fn vector_clocks_keep_concurrent_writes_as_siblings_and_replace_what_they_descen
 
 #[test]
 fn a_sloppy_write_goes_to_a_stand_in_whose_hint_is_handed_back_after_heal() {
-    let mut b = Bench::new(
+    let mut b = bench(
         5,
         Params {
             sloppy: true,
@@ -268,10 +232,10 @@ fn a_sloppy_write_goes_to_a_stand_in_whose_hint_is_handed_back_after_heal() {
             ..Params::default()
         },
     );
-    let prefs = b.prefs("k4");
-    let walk = b.timeline.at(b.now()).walk("k4");
+    let prefs = prefs(&b, "k4");
+    let walk = b.protocol.timeline.at(b.now()).walk("k4");
     let coord = prefs[0];
-    let fx = b.request(coord, 3, "k4", OpFn::Write(Value::Int(11)));
+    let fx = request(&mut b, coord, 3, "k4", OpFn::Write(Value::Int(11)));
     let req = put_req(&sends(&fx));
     // Neither other replica answers (partitioned away): stand-ins are asked,
     // each carrying a hint naming the replica it stands in for.
@@ -290,10 +254,10 @@ fn a_sloppy_write_goes_to_a_stand_in_whose_hint_is_handed_back_after_heal() {
     );
     // The first stand-in stores the hint, not the key.
     let stand_in = walk[3];
-    let sibs = b.server(coord).store()["k4"].clone();
-    b.recv(
-        stand_in,
+    let sibs = server(&b, coord).store()["k4"].clone();
+    b.inject(
         coord,
+        stand_in,
         Msg::Put {
             req,
             key: "k4".into(),
@@ -302,10 +266,10 @@ fn a_sloppy_write_goes_to_a_stand_in_whose_hint_is_handed_back_after_heal() {
             repair: false,
         },
     );
-    assert!(!b.server(stand_in).store().contains_key("k4"));
-    assert_eq!(b.server(stand_in).hints().len(), 1);
+    assert!(!server(&b, stand_in).store().contains_key("k4"));
+    assert_eq!(server(&b, stand_in).hints().len(), 1);
     // Its acknowledgement makes W=2.
-    let fx = b.recv(coord, stand_in, Msg::PutAck { req });
+    let fx = b.inject(stand_in, coord, Msg::PutAck { req });
     assert_eq!(replies(&fx), vec![Answer::Ok(None)]);
     // After the heal, handoff sends the hint to its replica; the ack drops it.
     let fx = b.fire(stand_in, HANDOFF);
@@ -319,15 +283,15 @@ fn a_sloppy_write_goes_to_a_stand_in_whose_hint_is_handed_back_after_heal() {
     else {
         panic!("a plain Put to the replica, got {msg:?}");
     };
-    b.recv(prefs[1], stand_in, msg);
-    assert_eq!(resolve(&b.server(prefs[1]).store()["k4"]), Value::Int(11));
-    b.recv(stand_in, prefs[1], Msg::PutAck { req: hreq });
-    assert!(b.server(stand_in).hints().is_empty());
+    b.inject(stand_in, prefs[1], msg);
+    assert_eq!(resolve(&server(&b, prefs[1]).store()["k4"]), Value::Int(11));
+    b.inject(prefs[1], stand_in, Msg::PutAck { req: hreq });
+    assert!(server(&b, stand_in).hints().is_empty());
 }
 
 #[test]
 fn with_the_bug_hints_are_never_handed_back() {
-    let mut b = Bench::new(
+    let mut b = bench(
         5,
         Params {
             sloppy: true,
@@ -335,10 +299,10 @@ fn with_the_bug_hints_are_never_handed_back() {
             ..Params::default()
         },
     );
-    let prefs = b.prefs("k4");
-    b.recv(
-        NodeId(4),
+    let prefs = prefs(&b, "k4");
+    b.inject(
         NodeId(0),
+        NodeId(4),
         Msg::Put {
             req: 1,
             key: "k4".into(),
@@ -406,7 +370,7 @@ fn membership_is_a_function_of_time() {
 
 #[test]
 fn anti_entropy_sends_only_the_leaves_that_differ_and_both_sides_end_with_the_merge() {
-    let mut b = Bench::new(
+    let mut b = bench(
         3,
         Params {
             anti_entropy_interval: Some(ms(1000)),
@@ -418,9 +382,9 @@ fn anti_entropy_sends_only_the_leaves_that_differ_and_both_sides_end_with_the_me
     for i in 0..20 {
         let key = format!("k{i}");
         for n in [x, y] {
-            b.recv(
-                n,
+            b.inject(
                 NodeId(2),
+                n,
                 Msg::Put {
                     req: 1,
                     key: key.clone(),
@@ -432,9 +396,9 @@ fn anti_entropy_sends_only_the_leaves_that_differ_and_both_sides_end_with_the_me
         }
     }
     // x alone has a newer k7.
-    b.recv(
-        x,
+    b.inject(
         NodeId(2),
+        x,
         Msg::Put {
             req: 2,
             key: "k7".into(),
@@ -444,9 +408,9 @@ fn anti_entropy_sends_only_the_leaves_that_differ_and_both_sides_end_with_the_me
         },
     );
     let tree = Msg::Tree {
-        leaves: b.server(x).merkle_leaves(b.now(), y),
+        leaves: server(&b, x).merkle_leaves(b.now(), y),
     };
-    let fx = b.recv(y, x, tree);
+    let fx = b.inject(x, y, tree);
     let (to, msg) = sends(&fx)
         .into_iter()
         .next()
@@ -464,15 +428,15 @@ fn anti_entropy_sends_only_the_leaves_that_differ_and_both_sides_end_with_the_me
     assert_eq!(leaves.len(), 1, "one key differs, so one leaf");
     assert!(data.iter().any(|(k, _)| k == "k7"));
     assert!(data.len() < 20, "only the differing leaf's keys travel");
-    let fx = b.recv(x, y, msg);
+    let fx = b.inject(y, x, msg);
     let (_, back) = sends(&fx)
         .into_iter()
         .next()
         .expect("x answers with its side");
-    b.recv(y, x, back);
-    assert_eq!(resolve(&b.server(y).store()["k7"]), Value::Int(77));
+    b.inject(x, y, back);
+    assert_eq!(resolve(&server(&b, y).store()["k7"]), Value::Int(77));
     assert_eq!(
-        b.server(x).merkle_leaves(b.now(), y),
-        b.server(y).merkle_leaves(b.now(), x)
+        server(&b, x).merkle_leaves(b.now(), y),
+        server(&b, y).merkle_leaves(b.now(), x)
     );
 }

@@ -198,14 +198,12 @@ fn dissertation_9_6_a_pre_candidate_asks_without_raising_any_term() {
         pre_vote: true,
         ..Params::default()
     };
-    let mut s = with_log(N1, 3, params.clone(), 2, &[1, 2]);
-    let effects = s.fire(ELECTION_TIMER);
-    assert_eq!(s.node.role(), Role::PreCandidate);
-    assert_eq!(
-        s.node.term(),
-        2,
-        "the term is raised only by a real election"
-    );
+    // Two servers with the same log, term 2; the pre-vote goes through a Net.
+    let mut net = three(params, [(2, &[1, 2]), (2, &[1, 2]), (2, &[])]);
+    let effects = net.fire(N1, ELECTION_TIMER);
+    let s = server(&net, N1);
+    assert_eq!(s.role(), Role::PreCandidate);
+    assert_eq!(s.term(), 2, "the term is raised only by a real election");
     let pre = Msg::RequestVote {
         term: 3,
         last_index: 2,
@@ -215,23 +213,23 @@ fn dissertation_9_6_a_pre_candidate_asks_without_raising_any_term() {
     assert_eq!(sends(&effects), vec![(N2, pre.clone()), (N3, pre.clone())]);
 
     // A voter answers without changing its term or its vote.
-    let mut voter = with_log(N2, 3, params, 2, &[1, 2]);
-    let effects = voter.deliver(N1, pre);
+    let effects = net.deliver_from(N1, N2);
     let reply = Msg::RequestVoteReply {
         term: 3,
         granted: true,
         pre_vote: true,
     };
     assert_eq!(sends(&effects), vec![(N1, reply.clone())]);
-    assert_eq!((voter.node.term(), voter.node.vote()), (2, None));
+    let voter = server(&net, N2);
+    assert_eq!((voter.term(), voter.vote()), (2, None));
 
     // A majority of pre-votes starts the real election.
-    let effects = s.deliver(N2, reply);
-    assert_eq!(s.node.role(), Role::Candidate);
-    assert_eq!(s.node.term(), 3);
-    assert!(sends(&effects)
-        .iter()
-        .all(|(_, m)| *m == vote_request(3, 2, 2)));
+    let effects = net.deliver_from(N2, N1);
+    net.assert_no_violations();
+    let s = server(&net, N1);
+    assert_eq!((s.role(), s.term()), (Role::Candidate, 3));
+    let real = vote_request(3, 2, 2);
+    assert_eq!(sends(&effects), vec![(N2, real.clone()), (N3, real)]);
 }
 
 #[test]

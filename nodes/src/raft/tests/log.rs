@@ -44,25 +44,35 @@ fn raft_5_3_a_follower_rejects_entries_whose_previous_entry_does_not_match_and_h
 fn raft_5_3_a_leader_backtracks_over_a_whole_conflicting_term_and_the_follower_repairs_its_log() {
     // Leader log 1 1 3 3 (term 3) becomes leader of term 4 and appends its
     // no-op at 5; the follower has 1 1 2 2 2 2 from a deposed term-2 leader.
-    let mut leader = with_log(N1, 3, Params::default(), 3, &[1, 1, 3, 3]);
-    let mut follower = with_log(N2, 3, Params::default(), 3, &[1, 1, 2, 2, 2, 2]);
-    leader.fire(ELECTION_TIMER);
-    leader.deliver(N3, granted(4));
-    assert_eq!(leader.node.role(), Role::Leader);
-    assert_eq!(log_terms(&leader.node), vec![1, 1, 3, 3, 4]);
+    // Their messages go through a Net, delivered one by one.
+    let (leader_log, follower_log): (&[u64], &[u64]) = (&[1, 1, 3, 3], &[1, 1, 2, 2, 2, 2]);
+    let mut net = three(
+        Params::default(),
+        [(3, leader_log), (3, follower_log), (3, &[])],
+    );
+    net.fire(N1, ELECTION_TIMER);
+    // The follower never hears the election: only n3 votes.
+    net.lose_where(|e| matches!(e.msg, Msg::RequestVote { .. }));
+    net.inject(N3, N1, granted(4));
+    let leader = server(&net, N1);
+    assert_eq!(leader.role(), Role::Leader);
+    assert_eq!(log_terms(leader), vec![1, 1, 3, 3, 4]);
 
     // The first AppendEntries probes after index 4 (term 3): refused.
-    let effects = leader.run(|_, _: &mut Ctx<Msg>| {});
-    assert!(effects.is_empty());
     let first = Msg::AppendEntries {
         term: 4,
         prev_index: 4,
         prev_term: 3,
-        entries: vec![leader.node.log().get(5).unwrap().clone()],
+        entries: vec![leader.log().get(5).unwrap().clone()],
         commit: 0,
         round: 1,
     };
-    let reply = sends(&follower.deliver(N1, first)).remove(0).1;
+    let to_n2: Vec<&Msg> = (net.in_flight().iter())
+        .filter(|e| e.to == N2)
+        .map(|e| &e.msg)
+        .collect();
+    assert_eq!(to_n2, [&first]);
+    let reply = sends(&net.deliver_from(N1, N2)).remove(0).1;
     assert!(matches!(
         reply,
         Msg::AppendEntriesReply {
@@ -75,7 +85,7 @@ fn raft_5_3_a_leader_backtracks_over_a_whole_conflicting_term_and_the_follower_r
 
     // The leader has no term-2 entry, so it jumps straight to index 3: one
     // round trip instead of one per entry.
-    let effects = leader.deliver(N2, reply);
+    let effects = net.deliver_from(N2, N1);
     let retry = sends(&effects).remove(0);
     let Msg::AppendEntries {
         prev_index,
@@ -91,11 +101,11 @@ fn raft_5_3_a_leader_backtracks_over_a_whole_conflicting_term_and_the_follower_r
         entries.iter().map(|e| e.term).collect::<Vec<_>>(),
         vec![3, 3, 4]
     );
-    assert_eq!(leader.node.progress(N2).unwrap().next, 3);
+    assert_eq!(server(&net, N1).progress(N2).unwrap().next, 3);
 
     // The follower deletes the conflicting suffix and takes the leader's.
-    let reply = sends(&follower.deliver(N1, retry.1)).remove(0).1;
-    assert_eq!(log_terms(&follower.node), vec![1, 1, 3, 3, 4]);
+    let reply = sends(&net.deliver_from(N1, N2)).remove(0).1;
+    assert_eq!(log_terms(server(&net, N2)), vec![1, 1, 3, 3, 4]);
     assert!(matches!(
         reply,
         Msg::AppendEntriesReply {
@@ -104,13 +114,14 @@ fn raft_5_3_a_leader_backtracks_over_a_whole_conflicting_term_and_the_follower_r
             ..
         }
     ));
-    assert_eq!(follower.disk.indexes("log"), vec![1, 2, 3, 4, 5]);
-    assert_eq!(follower.disk.get::<Entry>(("log", 3)).unwrap().term, 3);
+    assert_eq!(net.disk(N2).indexes("log"), vec![1, 2, 3, 4, 5]);
+    assert_eq!(net.disk(N2).get::<Entry>(("log", 3)).unwrap().term, 3);
 
     // Now a majority (leader + follower) holds the term-4 no-op: committed.
-    leader.deliver(N2, reply);
-    assert_eq!(leader.node.commit_index(), 5);
-    assert_eq!(leader.node.applied_index(), 5);
+    net.deliver_from(N2, N1);
+    assert_eq!(server(&net, N1).commit_index(), 5);
+    assert_eq!(server(&net, N1).applied_index(), 5);
+    net.assert_no_violations();
 }
 
 #[test]

@@ -1,27 +1,23 @@
 //! Unit tests: drive servers by hand (a `sim::testing::Harness` each) and
 //! assert the exact effects they record, citing the section of the Raft
-//! paper each one checks. `net` drives whole clusters without the kernel.
+//! paper each one checks. `cluster` drives whole clusters (a `sim::testing::Net`).
 
-use std::collections::BTreeMap;
-
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use sim::client::{ClientConfig, RequestId, RetryPolicy, SessionId};
 use sim::history::{OpFn, Outcome, Value};
 use sim::node::{Clock, Cluster, Ctx, Disk, Effect, Node, NodeId, OpId, Request, TimerId};
-use sim::protocol::{Protocol, Step, Violation};
-use sim::testing::{sends, Handlers, Harness};
-use sim::time::{ms, Nanos};
+use sim::protocol::Violation;
+use sim::testing::{sends, Handlers, Harness, Net};
+use sim::time::ms;
 
 use super::server::{ELECTION_TIMER, HEARTBEAT_TIMER};
 use super::*;
 
 mod checker;
 mod clients;
+mod cluster;
 mod election;
 mod liveness;
 mod log;
-mod net;
 
 const N1: NodeId = NodeId(0);
 const N2: NodeId = NodeId(1);
@@ -57,13 +53,34 @@ fn solo_on(id: NodeId, servers: usize, clients: usize, params: Params, disk: Dis
 
 /// A server whose disk already holds `term` and a log with these terms.
 fn with_log(id: NodeId, servers: usize, params: Params, term: u64, terms: &[u64]) -> Solo {
+    solo_on(id, servers, 0, params, logged(term, terms))
+}
+
+/// A disk that holds `term` and a log with these terms, synced.
+fn logged(term: u64, terms: &[u64]) -> Disk {
     let mut disk = Disk::default();
     disk.put(("term", 0), term);
     for (i, t) in terms.iter().enumerate() {
         disk.put(("log", i as u64 + 1), entry(*t, i as u64 + 1));
     }
     disk.sync();
-    solo_on(id, servers, 0, params, disk)
+    disk
+}
+
+/// Three servers of a `Net` (none started), their disks holding a term
+/// and a log with these terms each.
+fn three(params: Params, disks: [(u64, &[u64]); 3]) -> Net<Raft> {
+    let raft = Raft::new(params, Raft::default().client);
+    let mut net = Net::new(raft, Cluster::new(3, 0));
+    for (i, (term, terms)) in disks.into_iter().enumerate() {
+        net = net.with_disk(NodeId(i as u32), logged(term, terms));
+    }
+    net
+}
+
+/// Server `id` of a net.
+fn server(net: &Net<Raft>, id: NodeId) -> &Server {
+    net.node(id).as_server().expect("a server")
 }
 
 fn entry(term: u64, index: u64) -> Entry {
