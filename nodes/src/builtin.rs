@@ -61,12 +61,7 @@ impl Spec for raft::Raft {
     type Params = raft::Params;
     const ROLES: &'static [&'static str] = raft::ROLES;
     const NOTES: Option<&'static [&'static str]> = Some(raft::NOTES);
-    const METRICS: &'static [Figure] = &[
-        Figure::count("leaders elected"),
-        Figure::count("highest term with a leader"),
-        Figure::count("highest commit index"),
-        Figure::count("applied, live servers"),
-    ];
+    const METRICS: &'static [Figure] = raft::METRICS;
 
     fn new(params: raft::Params, s: &Scenario) -> Result<Self, ParamError> {
         params.validate().map_err(field)?;
@@ -263,6 +258,10 @@ impl Spec for replication::Replication {
     const NAME: &'static str = "replication";
     const ABOUT: &'static str = "primary-replica replication with a failover monitor";
     type Params = replication::Params;
+    const SERVERS: Servers = Servers::at_least(
+        3,
+        "a primary, a replica and the monitor, which is the last server",
+    );
     const ROLES: &'static [&'static str] = replication::ROLES;
     const NOTES: Option<&'static [&'static str]> = Some(replication::NOTES);
     const METRICS: &'static [Figure] = &[

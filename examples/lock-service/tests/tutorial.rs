@@ -1,7 +1,8 @@
 //! What `docs/extending.md` quotes chaoslab printing is what this crate's
 //! binary prints: the tutorial's commands are run here as a reader runs
 //! them, in a scratch folder, and every line of each quoted output must
-//! come out, in order. (The TUI view it quotes is `tui_view.rs`'s snapshot.)
+//! come out, in order. (The TUI view it quotes is not checked here:
+//! `tui_view.rs` keeps a snapshot of another view, zombie-unfenced's.)
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -12,17 +13,33 @@ fn tutorial() -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The body of the first fenced block after the text `after`.
+/// The lines of the first output block (a fence with no language: not
+/// `sh`, not `toml`) whose fence opens after the text `after`.
 fn block_after(doc: &str, after: &str) -> Vec<String> {
     let at = doc
         .find(after)
         .unwrap_or_else(|| panic!("extending.md no longer says {after:?}"));
-    let rest = &doc[at..];
-    let open = rest.find("\n```").expect("a block follows") + 4;
-    let body = &rest[open..];
-    let body = &body[body.find('\n').expect("the fence line ends") + 1..];
-    let close = body.find("\n```").expect("the block closes");
-    body[..close].lines().map(str::to_string).collect()
+    let mut lines = doc[at..].lines().skip(1);
+    let mut fence = None;
+    for line in lines.by_ref() {
+        if let Some(info) = line.strip_prefix("```") {
+            match fence.take() {
+                // The closing fence of a block opened after `after`.
+                Some(_) => {}
+                None if info.trim().is_empty() => break,
+                None => fence = Some(()),
+            }
+        }
+    }
+    let quoted: Vec<String> = lines
+        .take_while(|l| !l.starts_with("```"))
+        .map(str::to_string)
+        .collect();
+    assert!(
+        !quoted.is_empty(),
+        "no output block after {after:?} in extending.md"
+    );
+    quoted
 }
 
 /// A scratch folder of its own for one test, emptied first.
@@ -75,7 +92,7 @@ fn the_report_it_quotes_is_the_one_zombie_unfenced_prints() {
 #[test]
 fn the_bad_parameter_error_it_quotes_is_the_one_printed() {
     let doc = tutorial();
-    let quoted = block_after(&doc, "cargo run -- run bad.toml");
+    let quoted = block_after(&doc, "A bad parameter is refused before anything runs");
     let dir = scratch("bad");
     let bad = scenario("zombie-unfenced").replacen(
         "\nlease_duration = \"500ms\"",

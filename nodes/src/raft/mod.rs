@@ -61,7 +61,7 @@ pub use params::{Params, ReadMode, MIN_HEARTBEAT};
 pub use server::{Progress, Role, Server};
 
 use sim::client::{ClientConfig, RetryPolicy};
-use sim::metric::Metrics;
+use sim::metric::{Figure, Metrics};
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{Findings, NodeTable, Property, Protocol, Step, DEFAULT_SETTLE};
 use sim::time::{ms, Nanos};
@@ -69,6 +69,15 @@ use sim::time::{ms, Nanos};
 /// The roles Raft nodes report, which fault targets such as `target = "leader"`
 /// resolve against.
 pub const ROLES: &[&str] = &["leader", "follower", "candidate", "pre-candidate", "client"];
+
+/// The figures of the report, in the order [`Protocol::metrics`] reports
+/// them, by name and unit.
+pub const METRICS: &[Figure] = &[
+    Figure::count("leaders elected"),
+    Figure::count("highest term with a leader"),
+    Figure::count("highest commit index"),
+    Figure::count("applied, live servers"),
+];
 
 /// The protocol events these nodes report with `ctx.note` (none: role
 /// changes and messages are what fault triggers here wait for).

@@ -77,17 +77,11 @@ impl Params {
         2 * self.heartbeat_interval
     }
 
-    /// Checks the parameters against each other and the number of servers;
-    /// the message names the field and what would be valid.
+    /// Checks the parameters against each other and the number of servers
+    /// (at least 3: `Spec::SERVERS`); the message names the field and what
+    /// would be valid.
     pub fn validate(&self, servers: usize) -> Result<(), (&'static str, &'static str, String)> {
-        if servers < 3 {
-            return Err((
-                "topology",
-                "servers",
-                format!("replication needs at least 3 servers (a primary, a replica and the monitor, which is the last server); this scenario has {servers}"),
-            ));
-        }
-        let replicas = servers - 2;
+        let replicas = servers.saturating_sub(2);
         if self.semi_sync_acks == 0 || self.semi_sync_acks > replicas {
             return Err((
                 "system",

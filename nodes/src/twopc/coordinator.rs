@@ -10,9 +10,9 @@ use super::{timer_tx, tx_timer, Change, Config, Decision, Mode, Msg, Tx};
 const FLUSH: TimerId = TimerId(u64::MAX - 16);
 const FLUSH_EVERY: Nanos = ms(100);
 
-/// The decision log: commits, and the aborts a client was told of. An abort
-/// nobody was told of is not written (presumed abort): a participant that
-/// asks about a transaction with no record hears abort.
+/// The decision log: commits, and the aborts a client is told of. An abort
+/// only participants hear of is not written (presumed abort): one that asks
+/// about a transaction with no record hears abort.
 #[derive(Clone, Debug)]
 struct CommitRecord {
     parts: Vec<(NodeId, Change)>,
@@ -93,7 +93,9 @@ impl Coordinator {
         // arrives after a restart must hear abort again, not run it anew.
         for tx in disk.indexes("abort") {
             if disk.get::<()>(("abort", tx)).is_some() {
-                decided.insert(tx, Decision::Abort);
+                // Never both: a transaction is logged one way, once.
+                debug_assert!(!decided.contains_key(&tx), "t{tx} logged both ways");
+                decided.entry(tx).or_insert(Decision::Abort);
             }
         }
         for tx in disk.indexes("saga") {
@@ -202,6 +204,11 @@ impl Coordinator {
         // A retry: answer at once if decided, else when decided.
         if let Some(&d) = self.decided.get(&tx) {
             let committed = d == Decision::Commit;
+            if !committed {
+                // A presumed abort (a participant asked first) is logged
+                // only now that a client is to be told of it.
+                self.log_abort(ctx, tx);
+            }
             ctx.send(client, Msg::TransferDone { op, committed });
             return;
         }
@@ -361,22 +368,30 @@ impl Coordinator {
         self.decide(tx, Decision::Commit);
     }
 
-    /// Aborts; nobody needs to acknowledge (a participant that misses the
-    /// message will ask, and no record means abort). If a client is told,
-    /// the abort is logged (synced) first: the client may have sent the
-    /// transfer again before the answer reached it, and a retry that
-    /// arrives after a crash must not find the transaction unknown and run
-    /// it, moving money for a transfer the client was told failed.
+    /// Logs (and syncs) the abort of `tx` before a client is told of it,
+    /// unless it is logged already: the client may have sent the transfer
+    /// again before the answer reached it, and a retry that arrives after a
+    /// crash must not find the transaction unknown and run it, moving money
+    /// for a transfer the client was told failed.
+    fn log_abort(&mut self, ctx: &mut Ctx<Msg>, tx: Tx) {
+        if ctx.disk().get::<()>(("abort", tx)).is_some() {
+            return;
+        }
+        ctx.disk().put(("abort", tx), ());
+        if !self.config.params.decide_before_logging {
+            ctx.disk().sync();
+        }
+    }
+
+    /// Aborts a transaction still voting (or, in 3PC, pre-committing): its
+    /// client is told, so the abort is logged first ([`Self::log_abort`]).
+    /// No participant needs to acknowledge: one that misses the message
+    /// will ask, and no record means abort.
     fn abort(&mut self, ctx: &mut Ctx<Msg>, tx: Tx) {
         let Some(t) = self.active.remove(&tx) else {
             return;
         };
-        if t.client.is_some() {
-            ctx.disk().put(("abort", tx), ());
-            if !self.config.params.decide_before_logging {
-                ctx.disk().sync();
-            }
-        }
+        self.log_abort(ctx, tx);
         for &(p, _) in &t.parts {
             ctx.send(
                 p,

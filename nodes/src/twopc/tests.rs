@@ -246,11 +246,29 @@ fn an_abort_a_client_was_told_of_survives_a_crash_and_a_retry_hears_it_again() {
     c.start();
     let effects = begin(&mut c, 4);
     assert_eq!(effects, vec![(C1, failed)], "abort again, and no prepare");
-    // An abort nobody was told of (no client listening: a vote timeout
-    // after a restart) is not logged: presumed abort.
-    let before = c.disk.counters();
+}
+
+#[test]
+fn a_presumed_abort_is_logged_once_a_client_retry_is_told_of_it() {
+    let cfg = config(Mode::TwoPc);
+    let mut c = coordinator(&cfg);
+    // A participant asks about transfer 11, which this coordinator never
+    // saw (it crashed while voting): presumed abort, nothing logged.
     recv(&mut c, N2, Msg::AskDecision { tx: 11 });
-    assert_eq!(c.disk.counters(), before);
+    assert_eq!(c.disk.counters(), (0, 0), "presumed abort logs nothing");
+    // The client's retry of 11 is told fail: now it is logged, so that
+    // another retry after another crash hears fail again.
+    let failed = Msg::TransferDone {
+        op: 11,
+        committed: false,
+    };
+    assert_eq!(begin(&mut c, 11), vec![(C1, failed.clone())]);
+    assert_eq!(c.disk.counters(), (1, 1));
+    begin(&mut c, 11);
+    assert_eq!(c.disk.counters(), (1, 1), "logged once");
+    c.restart();
+    c.start();
+    assert_eq!(begin(&mut c, 11), vec![(C1, failed)], "no prepare");
 }
 
 #[test]
