@@ -99,14 +99,15 @@ fn vs_madsim(registry: &Registry, seconds: u64) -> i32 {
         let _ = (registry, seconds);
         eprintln!(
             "error: `bench --vs madsim` needs the madsim driver in simulation; build with:\n  {}",
-            crate::run_cmd::MADSIM_BUILD
+            crate::run_cmd::madsim_build(&registry.program_name())
         );
         exit::BAD_INPUT
     }
     #[cfg(all(feature = "madsim", madsim))]
     {
         println!(
-            "chaoslab bench --vs madsim: {} of simulated time per workload, seed 1, tracing off",
+            "{} bench --vs madsim: {} of simulated time per workload, seed 1, tracing off",
+            registry.program_name(),
             fmt_duration(seconds * 1_000_000_000)
         );
         let runs: Vec<Bench> = benches(registry)
@@ -198,7 +199,8 @@ pub fn run(registry: &Registry, args: &BenchArgs) -> i32 {
         return tui_frames(registry);
     }
     println!(
-        "chaoslab bench {}: {} of simulated time per workload, seed 1",
+        "{} bench {}: {} of simulated time per workload, seed 1",
+        registry.program_name(),
         args.target,
         fmt_duration(args.seconds * 1_000_000_000)
     );

@@ -35,9 +35,23 @@ pub struct RunArgs {
     pub budget: crate::CheckBudgetArgs,
 }
 
-/// How to build the binary that has the madsim driver.
-pub const MADSIM_BUILD: &str =
-    "RUSTFLAGS=\"--cfg madsim\" cargo build --release --features madsim --target-dir target/madsim";
+/// The cargo feature that brings in the madsim driver: chaoslab's own
+/// `madsim`, which a crate of your own names through its dependency.
+pub fn madsim_feature(program: &str) -> &'static str {
+    if program == sim::report::DEFAULT_PROGRAM {
+        "madsim"
+    } else {
+        "chaoslab/madsim"
+    }
+}
+
+/// How to build `program` with the madsim driver in simulation.
+pub fn madsim_build(program: &str) -> String {
+    format!(
+        "RUSTFLAGS=\"--cfg madsim\" cargo build --release --features {} --target-dir target/madsim",
+        madsim_feature(program)
+    )
+}
 
 /// Runs the scenario on the driver `args.driver` names.
 fn run_on_driver(
@@ -69,26 +83,26 @@ pub(crate) enum Sockets {
 pub(crate) fn madsim_missing(program: &str, sockets: Sockets) -> Option<String> {
     let has_driver = cfg!(feature = "madsim");
     let simulated = cfg!(madsim);
+    let (build, feature) = (madsim_build(program), madsim_feature(program));
     match sockets {
         Sockets::Simulated if !has_driver => Some(format!(
-            "error: this {program} was built without the madsim driver\n  build it with:\n  {MADSIM_BUILD}\n  \
+            "error: this {program} was built without the madsim driver\n  build it with:\n  {build}\n  \
              then run: target/madsim/release/{program} run FILE --driver madsim"
         )),
         Sockets::Simulated if !simulated => Some(format!(
             "error: this {program} has the madsim driver but was built without `--cfg madsim`, \
              so it drives real sockets, not a simulation\n  \
-             for a real local cluster run `{program} cluster FILE`; for a deterministic madsim run build with:\n  {MADSIM_BUILD}"
+             for a real local cluster run `{program} cluster FILE`; for a deterministic madsim run build with:\n  {build}"
         )),
         Sockets::Real if !has_driver => Some(format!(
-            "error: this chaoslab was built without the madsim driver, which `cluster` runs on\n  \
-             build it with:\n  cargo build --release --features madsim\n  \
-             (and for `run --driver madsim`: {MADSIM_BUILD})"
+            "error: this {program} was built without the madsim driver, which `cluster` runs on\n  \
+             build it with:\n  cargo build --release --features {feature}\n  \
+             (and for `run --driver madsim`: {build})"
         )),
-        Sockets::Real if simulated => Some(
-            "error: this chaoslab was built with `--cfg madsim`, so its sockets are simulated; \
-             `chaoslab cluster` needs a build without it:\n  cargo build --release --features madsim"
-                .into(),
-        ),
+        Sockets::Real if simulated => Some(format!(
+            "error: this {program} was built with `--cfg madsim`, so its sockets are simulated; \
+             `{program} cluster` needs a build without it:\n  cargo build --release --features {feature}"
+        )),
         _ => None,
     }
 }
