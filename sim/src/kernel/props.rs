@@ -36,8 +36,19 @@ pub(super) struct Watch {
     /// `eventually` or `sometimes`, or a violation of one that is):
     /// reported once each.
     undeclared: BTreeSet<&'static str>,
-    /// The scratch the protocol's check fills, kept to reuse its memory.
+    /// The scratch the protocol's check fills, kept to reuse its memory;
+    /// empty between checks.
     pub(super) scratch: Findings,
+    /// By position in a check's truths: the index of the property reported
+    /// there last time (see [`Watch::truth`]).
+    hint: Vec<usize>,
+}
+
+/// Whether two names are equal: at once when they are the same string in
+/// memory (a property's name and the constant a check reports it by
+/// usually are), else by their text.
+pub(super) fn same_str(a: &str, b: &str) -> bool {
+    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
 }
 
 /// The always-property a truth about an undeclared property violates.
@@ -53,6 +64,7 @@ impl Watch {
             settle,
             undeclared: BTreeSet::new(),
             scratch: Findings::new(),
+            hint: Vec::new(),
         }
     }
 
@@ -85,12 +97,12 @@ impl Watch {
     /// Records the truth `holds` of property `name` at `now`. A name that is
     /// not a declared `eventually` or `sometimes` property is a bug of the
     /// protocol: the violation returned says so (once per name).
-    fn truth(&mut self, name: &'static str, holds: bool, now: Nanos) -> Option<Violation> {
-        let Some(i) = self
-            .properties
-            .iter()
-            .position(|p| p.name == name && p.kind != Kind::Always)
-        else {
+    /// `k` is the truth's position in the check's findings: a check reports
+    /// the same properties in the same order at every step, so the property
+    /// found for position `k` last time is tried first, and the names are
+    /// compared in full only when it is not that one.
+    fn truth(&mut self, k: usize, name: &'static str, holds: bool, now: Nanos) -> Option<Violation> {
+        let Some(i) = self.declared_index(k, name) else {
             return self.undeclared.insert(name).then(|| Violation {
                 invariant: DECLARED_PROPERTIES,
                 detail: format!(
@@ -108,6 +120,27 @@ impl Watch {
             _ => {}
         }
         None
+    }
+
+    /// The index of the first declared `eventually` or `sometimes` property
+    /// named `name`, reported at position `k` of a check's truths.
+    fn declared_index(&mut self, k: usize, name: &'static str) -> Option<usize> {
+        if let Some(&i) = self.hint.get(k) {
+            // The hint is always such a first index, for the name it was
+            // found for: the same name gives the same answer.
+            if same_str(self.properties[i].name, name) {
+                return Some(i);
+            }
+        }
+        let i = self
+            .properties
+            .iter()
+            .position(|p| p.name == name && p.kind != Kind::Always)?;
+        if self.hint.len() <= k {
+            self.hint.resize(k + 1, i);
+        }
+        self.hint[k] = i;
+        Some(i)
     }
 
     /// Whether `v` names an `eventually` or `sometimes` property, which a
@@ -243,25 +276,38 @@ impl<P: Protocol> Sim<'_, P> {
     }
 
     /// Runs the protocol's check after node `i` stepped, and records what it
-    /// found.
+    /// found. The scratch is empty before every check (it starts empty and
+    /// is emptied after any check that filled it), so a check that found
+    /// nothing, the common case, costs no more than the call.
     pub(super) fn check_properties(&mut self, i: u32) {
-        let mut found = std::mem::take(&mut self.watch.scratch);
-        found.clear();
-        self.protocol
-            .check(self.now, crate::node::NodeId(i), &self.nodes, &mut found);
-        for &(name, holds) in found.truths() {
-            if let Some(v) = self.watch.truth(name, holds, self.now) {
+        self.protocol.check(
+            self.now,
+            crate::node::NodeId(i),
+            &self.nodes,
+            &mut self.watch.scratch,
+        );
+        if self.watch.scratch.is_empty() {
+            return;
+        }
+        for k in 0..self.watch.scratch.truths().len() {
+            let (name, holds) = self.watch.scratch.truths()[k];
+            if let Some(v) = self.watch.truth(k, name, holds, self.now) {
                 self.violation(v);
             }
         }
-        for v in found.violations_mut().drain(..) {
-            match self.watch.misreported(&v) {
-                Some(Some(bug)) => self.violation(bug),
-                Some(None) => {}
-                None => self.violation(v),
+        if !self.watch.scratch.violations().is_empty() {
+            let mut violations = std::mem::take(self.watch.scratch.violations_mut());
+            for v in violations.drain(..) {
+                match self.watch.misreported(&v) {
+                    Some(Some(bug)) => self.violation(bug),
+                    Some(None) => {}
+                    None => self.violation(v),
+                }
             }
+            // Give the emptied vector back, to reuse its memory.
+            *self.watch.scratch.violations_mut() = violations;
         }
-        self.watch.scratch = found;
+        self.watch.scratch.clear();
     }
 
     /// Every property's verdict as the run stands now.
