@@ -101,13 +101,11 @@ impl Leadership {
             self.seen += 1;
         }
         self.servers[i] = Some(now);
-        for (k, server) in self.servers.iter().enumerate() {
-            if server.is_some() {
-                let up = matches!(nodes.get(k), Some(Some(_)));
-                if self.up[k] != up {
-                    self.up[k] = up;
-                    changed = true;
-                }
+        // Every server seen has a place in `nodes` (it stepped there).
+        for ((server, was_up), node) in self.servers.iter().zip(&mut self.up).zip(nodes) {
+            if server.is_some() && *was_up != node.is_some() {
+                *was_up = node.is_some();
+                changed = true;
             }
         }
         if changed {

@@ -47,6 +47,7 @@ pub(super) struct Watch {
 /// Whether two names are equal: at once when they are the same string in
 /// memory (a property's name and the constant a check reports it by
 /// usually are), else by their text.
+#[inline]
 pub(super) fn same_str(a: &str, b: &str) -> bool {
     (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
 }
@@ -101,14 +102,10 @@ impl Watch {
     /// the same properties in the same order at every step, so the property
     /// found for position `k` last time is tried first, and the names are
     /// compared in full only when it is not that one.
+    #[inline]
     fn truth(&mut self, k: usize, name: &'static str, holds: bool, now: Nanos) -> Option<Violation> {
         let Some(i) = self.declared_index(k, name) else {
-            return self.undeclared.insert(name).then(|| Violation {
-                invariant: DECLARED_PROPERTIES,
-                detail: format!(
-                    "the check reported whether {name:?} holds, which the protocol does not declare as an eventually or sometimes property"
-                ),
-            });
+            return self.undeclared_truth(name);
         };
         self.last[i] = holds;
         if !holds || self.at[i].is_some() {
@@ -122,8 +119,22 @@ impl Watch {
         None
     }
 
+    /// The violation a truth about `name`, which is not a declared
+    /// `eventually` or `sometimes` property, gives (once per name).
+    #[cold]
+    #[inline(never)]
+    fn undeclared_truth(&mut self, name: &'static str) -> Option<Violation> {
+        self.undeclared.insert(name).then(|| Violation {
+            invariant: DECLARED_PROPERTIES,
+            detail: format!(
+                "the check reported whether {name:?} holds, which the protocol does not declare as an eventually or sometimes property"
+            ),
+        })
+    }
+
     /// The index of the first declared `eventually` or `sometimes` property
     /// named `name`, reported at position `k` of a check's truths.
+    #[inline]
     fn declared_index(&mut self, k: usize, name: &'static str) -> Option<usize> {
         if let Some(&i) = self.hint.get(k) {
             // The hint is always such a first index, for the name it was
@@ -132,6 +143,13 @@ impl Watch {
                 return Some(i);
             }
         }
+        self.find_declared(k, name)
+    }
+
+    /// [`Watch::declared_index`] without the hint, which it then sets.
+    #[cold]
+    #[inline(never)]
+    fn find_declared(&mut self, k: usize, name: &'static str) -> Option<usize> {
         let i = self
             .properties
             .iter()
