@@ -103,7 +103,13 @@ impl Watch {
     /// found for position `k` last time is tried first, and the names are
     /// compared in full only when it is not that one.
     #[inline]
-    fn truth(&mut self, k: usize, name: &'static str, holds: bool, now: Nanos) -> Option<Violation> {
+    fn truth(
+        &mut self,
+        k: usize,
+        name: &'static str,
+        holds: bool,
+        now: Nanos,
+    ) -> Option<Violation> {
         let Some(i) = self.declared_index(k, name) else {
             return self.undeclared_truth(name);
         };
