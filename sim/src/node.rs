@@ -307,14 +307,56 @@ impl Clock {
 /// key (`("log", 7)`) and single values under index 0 (`("term", 0)`).
 pub type DiskKey = (&'static str, u64);
 
+/// A namespace as the disk's maps order it: exactly as its text orders,
+/// but the very string of the other (a node writes its log under one
+/// `"log"` literal) is equal without reading its bytes.
+#[derive(Clone, Copy, Debug)]
+struct Ns(&'static str);
+
+impl Ord for Ns {
+    #[inline]
+    fn cmp(&self, other: &Ns) -> std::cmp::Ordering {
+        let (a, b) = (self.0, other.0);
+        if a.as_ptr() == b.as_ptr() && a.len() == b.len() {
+            std::cmp::Ordering::Equal
+        } else {
+            a.cmp(b)
+        }
+    }
+}
+
+impl PartialOrd for Ns {
+    #[inline]
+    fn partial_cmp(&self, other: &Ns) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Ns {
+    #[inline]
+    fn eq(&self, other: &Ns) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Ns {}
+
+/// Values by namespace, then by index: the order of the [`DiskKey`] tuples.
+/// A long log is one deep map of integer keys, not a map whose every key
+/// compares the namespace first (that comparison was most of the cost of a
+/// write and a sync).
+type Spaces<V> = BTreeMap<Ns, BTreeMap<u64, V>>;
+
 /// A node's disk. Writes are pending until [`Disk::sync`]; a crash loses every
 /// pending write. With the `fsync-loss` fault, `sync` lies: it returns and
 /// persists nothing, as a disk with a volatile write cache does.
 #[derive(Default)]
 pub struct Disk {
-    durable: BTreeMap<DiskKey, Box<dyn Any + Send>>,
-    /// `None` records a pending delete.
-    pending: BTreeMap<DiskKey, Option<Box<dyn Any + Send>>>,
+    durable: Spaces<Box<dyn Any + Send>>,
+    /// `None` records a pending delete. A namespace once written keeps its
+    /// (possibly empty) map here, so a sync frees and a write allocates no
+    /// more than the entries' own nodes.
+    pending: Spaces<Option<Box<dyn Any + Send>>>,
     pub(crate) fsync_lies: bool,
     writes: u64,
     syncs: u64,
@@ -323,8 +365,14 @@ pub struct Disk {
 impl fmt::Debug for Disk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Disk")
-            .field("durable_keys", &self.durable.len())
-            .field("pending_keys", &self.pending.len())
+            .field(
+                "durable_keys",
+                &self.durable.values().map(BTreeMap::len).sum::<usize>(),
+            )
+            .field(
+                "pending_keys",
+                &self.pending.values().map(BTreeMap::len).sum::<usize>(),
+            )
             .field("fsync_lies", &self.fsync_lies)
             .finish()
     }
@@ -334,44 +382,64 @@ impl Disk {
     /// Writes a value; it is lost on a crash until the next `sync`.
     pub fn put<T: Any + Send>(&mut self, key: DiskKey, value: T) {
         self.writes += 1;
-        self.pending.insert(key, Some(Box::new(value)));
+        self.pending
+            .entry(Ns(key.0))
+            .or_default()
+            .insert(key.1, Some(Box::new(value)));
     }
 
     /// Deletes a key; the delete too is lost on a crash until the next `sync`.
     pub fn delete(&mut self, key: DiskKey) {
         self.writes += 1;
-        if self.durable.contains_key(&key) {
-            self.pending.insert(key, None);
-        } else {
+        if self.durable_value(key).is_some() {
+            self.pending
+                .entry(Ns(key.0))
+                .or_default()
+                .insert(key.1, None);
+        } else if let Some(m) = self.pending.get_mut(&Ns(key.0)) {
             // Never synced: nothing on the platter to delete.
-            self.pending.remove(&key);
+            m.remove(&key.1);
         }
+    }
+
+    fn durable_value(&self, key: DiskKey) -> Option<&(dyn Any + Send)> {
+        self.durable
+            .get(&Ns(key.0))
+            .and_then(|m| m.get(&key.1))
+            .map(|v| &**v)
+    }
+
+    fn pending_value(&self, key: DiskKey) -> Option<&Option<Box<dyn Any + Send>>> {
+        self.pending.get(&Ns(key.0)).and_then(|m| m.get(&key.1))
     }
 
     /// Reads the newest value, pending or durable. A value of another type than
     /// the one written reads as `None`.
     pub fn get<T: Any>(&self, key: DiskKey) -> Option<&T> {
-        match self.pending.get(&key) {
+        match self.pending_value(key) {
             Some(Some(v)) => v.downcast_ref(),
             Some(None) => None,
-            None => self.durable.get(&key).and_then(|v| v.downcast_ref()),
+            None => self.durable_value(key).and_then(|v| v.downcast_ref()),
         }
     }
 
     /// Every index stored in namespace `ns`, in order, newest values.
     pub fn indexes(&self, ns: &'static str) -> Vec<u64> {
-        let range = (ns, 0)..=(ns, u64::MAX);
         let mut out: Vec<u64> = self
             .durable
-            .range(range.clone())
-            .filter(|(k, _)| !matches!(self.pending.get(k), Some(None)))
-            .map(|(k, _)| k.1)
+            .get(&Ns(ns))
+            .into_iter()
+            .flatten()
+            .filter(|(i, _)| !matches!(self.pending_value((ns, **i)), Some(None)))
+            .map(|(i, _)| *i)
             .collect();
         out.extend(
             self.pending
-                .range(range)
-                .filter(|(k, v)| v.is_some() && !self.durable.contains_key(k))
-                .map(|(k, _)| k.1),
+                .get(&Ns(ns))
+                .into_iter()
+                .flatten()
+                .filter(|(i, v)| v.is_some() && self.durable_value((ns, **i)).is_none())
+                .map(|(i, _)| *i),
         );
         out.sort_unstable();
         out
@@ -383,13 +451,19 @@ impl Disk {
         if self.fsync_lies {
             return;
         }
-        for (k, v) in std::mem::take(&mut self.pending) {
-            match v {
-                Some(v) => {
-                    self.durable.insert(k, v);
-                }
-                None => {
-                    self.durable.remove(&k);
+        for (ns, writes) in self.pending.iter_mut() {
+            if writes.is_empty() {
+                continue;
+            }
+            let durable = self.durable.entry(*ns).or_default();
+            for (i, v) in std::mem::take(writes) {
+                match v {
+                    Some(v) => {
+                        durable.insert(i, v);
+                    }
+                    None => {
+                        durable.remove(&i);
+                    }
                 }
             }
         }

@@ -162,6 +162,7 @@ impl Findings {
     }
 
     /// The `always` property `property` is false at this step.
+    #[inline]
     pub fn violated(&mut self, property: &'static str, detail: impl Into<String>) {
         self.violations.push(Violation {
             invariant: property,
@@ -175,6 +176,7 @@ impl Findings {
     }
 
     /// The violations, for a checker that collects them itself.
+    #[inline]
     pub fn violations_mut(&mut self) -> &mut Vec<Violation> {
         &mut self.violations
     }
@@ -187,22 +189,27 @@ impl Findings {
     /// `eventually` one holds at a step in the final quiet period that
     /// reported it true, or at the instant that period begins if the last
     /// truth reported before then was `true`.
+    #[inline]
     pub fn holds(&mut self, property: &'static str, now: bool) {
         self.truths.push((property, now));
     }
 
+    #[inline]
     pub fn violations(&self) -> &[Violation] {
         &self.violations
     }
 
+    #[inline]
     pub fn truths(&self) -> &[(&'static str, bool)] {
         &self.truths
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.violations.is_empty() && self.truths.is_empty()
     }
 
+    #[inline]
     pub fn clear(&mut self) {
         self.violations.clear();
         self.truths.clear();

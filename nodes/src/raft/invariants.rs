@@ -54,11 +54,22 @@ pub const PROPERTIES: &[Property] = &[
     ),
 ];
 
-/// Who each server follows, for `leader-elected`: (term, is leader, the
-/// leader it knows) at its last step.
+/// What a server says of leadership at its last step: (term, is leader,
+/// the leader it knows).
+type Following = (u64, bool, Option<NodeId>);
+
+/// Who each server follows, for `leader-elected`: what each server said at
+/// its last step.
 #[derive(Clone, Debug, Default)]
 pub struct Leadership {
-    servers: BTreeMap<NodeId, (u64, bool, Option<NodeId>)>,
+    /// By node index: what the server said at its last step, `None` for a
+    /// server not seen yet (and for every client).
+    servers: Vec<Option<Following>>,
+    /// By node index: whether the server was up when the answer was last
+    /// worked out (only meaningful for the servers seen).
+    up: Vec<bool>,
+    /// How many servers have been seen (the `Some` entries of `servers`).
+    seen: usize,
     /// The answer at the last server's step: a client's step changes
     /// nothing it reads.
     elected: bool,
@@ -69,31 +80,61 @@ impl Leadership {
     /// server up and leading the highest term of the servers up, and more
     /// than half of all the servers (up or down, counted among those seen
     /// at least once: every server steps at its start) following it in that
-    /// term, itself included, each of those up. Work: the servers at a server's step, nothing at a
-    /// client's (a server's crash is a fault, and its restart a step of it).
+    /// term, itself included, each of those up. Work: nothing at a client's
+    /// step (a server's crash is a fault, and its restart a step of it); at
+    /// a server's step, a look at which servers are up, and the answer
+    /// worked out again only when what it reads (what each server said,
+    /// which of them are up) changed since it was last worked out, which
+    /// in a steady cluster is seldom.
     pub fn check(&mut self, step: Step<'_, RaftNode>) -> bool {
+        let (stepped, nodes) = (step.stepped, step.nodes);
         let Some(RaftNode::Server(s)) = step.node() else {
             return self.elected;
         };
-        let seen = (s.term(), s.role() == Role::Leader, s.leader());
-        self.servers.insert(step.stepped, seen);
-        self.elected = self.elected_now(step.nodes);
+        let now: Following = (s.term(), s.role() == Role::Leader, s.leader());
+        let i = stepped.index();
+        if self.servers.len() <= i {
+            self.servers.resize(i + 1, None);
+            self.up.resize(i + 1, false);
+        }
+        let mut changed = self.servers[i] != Some(now);
+        if self.servers[i].is_none() {
+            self.seen += 1;
+        }
+        self.servers[i] = Some(now);
+        // Every server seen has a place in `nodes` (it stepped there).
+        for ((server, was_up), node) in self.servers.iter().zip(&mut self.up).zip(nodes) {
+            if server.is_some() && *was_up != node.is_some() {
+                *was_up = node.is_some();
+                changed = true;
+            }
+        }
+        if changed {
+            self.elected = self.elected_now();
+        }
         self.elected
     }
 
-    fn elected_now(&self, nodes: &NodeTable<RaftNode>) -> bool {
-        let up = |id: &NodeId| matches!(nodes.get(id.index()), Some(Some(_)));
-        let live = || self.servers.iter().filter(|(id, _)| up(id));
+    /// The answer from what each server said and which servers are up (as
+    /// recorded in `up`), servers in the order of their ids.
+    fn elected_now(&self) -> bool {
+        let live = || {
+            self.servers
+                .iter()
+                .enumerate()
+                .filter_map(|(k, s)| s.as_ref().filter(|_| self.up[k]).map(|s| (k, s)))
+        };
         let Some(top) = live().map(|(_, s)| s.0).max() else {
             return false;
         };
-        let Some((&leader, _)) = live().find(|(_, s)| s.0 == top && s.1) else {
+        let Some((leader, _)) = live().find(|(_, s)| s.0 == top && s.1) else {
             return false;
         };
+        let leader_id = NodeId(leader as u32);
         let following = live()
-            .filter(|(id, s)| s.0 == top && (**id == leader || s.2 == Some(leader)))
+            .filter(|(k, s)| s.0 == top && (*k == leader || s.2 == Some(leader_id)))
             .count();
-        following > self.servers.len() / 2
+        following > self.seen / 2
     }
 }
 
@@ -177,7 +218,9 @@ impl Checker {
         let id = s.id();
         // Formatted only when a violation is reported: this runs after every step.
         let name = ServerName(id.0);
-        let mut seen = self.seen.remove(&id).unwrap_or_default();
+        // Read, and replaced at the end: a removal and a fresh insert at
+        // every step cost more than the two look-ups.
+        let mut seen = self.seen.get(&id).cloned().unwrap_or_default();
         let log = s.log();
 
         // A server that restarted comes back with less than we saw: check it

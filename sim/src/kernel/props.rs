@@ -36,8 +36,20 @@ pub(super) struct Watch {
     /// `eventually` or `sometimes`, or a violation of one that is):
     /// reported once each.
     undeclared: BTreeSet<&'static str>,
-    /// The scratch the protocol's check fills, kept to reuse its memory.
+    /// The scratch the protocol's check fills, kept to reuse its memory;
+    /// empty between checks.
     pub(super) scratch: Findings,
+    /// By position in a check's truths: the index of the property reported
+    /// there last time (see [`Watch::truth`]).
+    hint: Vec<usize>,
+}
+
+/// Whether two names are equal: at once when they are the same string in
+/// memory (a property's name and the constant a check reports it by
+/// usually are), else by their text.
+#[inline]
+pub(super) fn same_str(a: &str, b: &str) -> bool {
+    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
 }
 
 /// The always-property a truth about an undeclared property violates.
@@ -53,6 +65,7 @@ impl Watch {
             settle,
             undeclared: BTreeSet::new(),
             scratch: Findings::new(),
+            hint: Vec::new(),
         }
     }
 
@@ -85,18 +98,20 @@ impl Watch {
     /// Records the truth `holds` of property `name` at `now`. A name that is
     /// not a declared `eventually` or `sometimes` property is a bug of the
     /// protocol: the violation returned says so (once per name).
-    fn truth(&mut self, name: &'static str, holds: bool, now: Nanos) -> Option<Violation> {
-        let Some(i) = self
-            .properties
-            .iter()
-            .position(|p| p.name == name && p.kind != Kind::Always)
-        else {
-            return self.undeclared.insert(name).then(|| Violation {
-                invariant: DECLARED_PROPERTIES,
-                detail: format!(
-                    "the check reported whether {name:?} holds, which the protocol does not declare as an eventually or sometimes property"
-                ),
-            });
+    /// `k` is the truth's position in the check's findings: a check reports
+    /// the same properties in the same order at every step, so the property
+    /// found for position `k` last time is tried first, and the names are
+    /// compared in full only when it is not that one.
+    #[inline]
+    fn truth(
+        &mut self,
+        k: usize,
+        name: &'static str,
+        holds: bool,
+        now: Nanos,
+    ) -> Option<Violation> {
+        let Some(i) = self.declared_index(k, name) else {
+            return self.undeclared_truth(name);
         };
         self.last[i] = holds;
         if !holds || self.at[i].is_some() {
@@ -108,6 +123,48 @@ impl Watch {
             _ => {}
         }
         None
+    }
+
+    /// The violation a truth about `name`, which is not a declared
+    /// `eventually` or `sometimes` property, gives (once per name).
+    #[cold]
+    #[inline(never)]
+    fn undeclared_truth(&mut self, name: &'static str) -> Option<Violation> {
+        self.undeclared.insert(name).then(|| Violation {
+            invariant: DECLARED_PROPERTIES,
+            detail: format!(
+                "the check reported whether {name:?} holds, which the protocol does not declare as an eventually or sometimes property"
+            ),
+        })
+    }
+
+    /// The index of the first declared `eventually` or `sometimes` property
+    /// named `name`, reported at position `k` of a check's truths.
+    #[inline]
+    fn declared_index(&mut self, k: usize, name: &'static str) -> Option<usize> {
+        if let Some(&i) = self.hint.get(k) {
+            // The hint is always such a first index, for the name it was
+            // found for: the same name gives the same answer.
+            if same_str(self.properties[i].name, name) {
+                return Some(i);
+            }
+        }
+        self.find_declared(k, name)
+    }
+
+    /// [`Watch::declared_index`] without the hint, which it then sets.
+    #[cold]
+    #[inline(never)]
+    fn find_declared(&mut self, k: usize, name: &'static str) -> Option<usize> {
+        let i = self
+            .properties
+            .iter()
+            .position(|p| p.name == name && p.kind != Kind::Always)?;
+        if self.hint.len() <= k {
+            self.hint.resize(k + 1, i);
+        }
+        self.hint[k] = i;
+        Some(i)
     }
 
     /// Whether `v` names an `eventually` or `sometimes` property, which a
@@ -243,29 +300,38 @@ impl<P: Protocol> Sim<'_, P> {
     }
 
     /// Runs the protocol's check after node `i` stepped, and records what it
-    /// found.
+    /// found. The scratch is empty before every check (it starts empty and
+    /// is emptied after any check that filled it), so a check that found
+    /// nothing, the common case, costs no more than the call.
     pub(super) fn check_properties(&mut self, i: u32) {
-        let mut found = std::mem::take(&mut self.watch.scratch);
-        found.clear();
         let step = Step {
             now: self.now,
             stepped: crate::node::NodeId(i),
             nodes: &self.nodes,
         };
-        self.protocol.check(step, &mut found);
-        for &(name, holds) in found.truths() {
-            if let Some(v) = self.watch.truth(name, holds, self.now) {
+        self.protocol.check(step, &mut self.watch.scratch);
+        if self.watch.scratch.is_empty() {
+            return;
+        }
+        for k in 0..self.watch.scratch.truths().len() {
+            let (name, holds) = self.watch.scratch.truths()[k];
+            if let Some(v) = self.watch.truth(k, name, holds, self.now) {
                 self.violation(v);
             }
         }
-        for v in found.violations_mut().drain(..) {
-            match self.watch.misreported(&v) {
-                Some(Some(bug)) => self.violation(bug),
-                Some(None) => {}
-                None => self.violation(v),
+        if !self.watch.scratch.violations().is_empty() {
+            let mut violations = std::mem::take(self.watch.scratch.violations_mut());
+            for v in violations.drain(..) {
+                match self.watch.misreported(&v) {
+                    Some(Some(bug)) => self.violation(bug),
+                    Some(None) => {}
+                    None => self.violation(v),
+                }
             }
+            // Give the emptied vector back, to reuse its memory.
+            *self.watch.scratch.violations_mut() = violations;
         }
-        self.watch.scratch = found;
+        self.watch.scratch.clear();
     }
 
     /// Every property's verdict as the run stands now.

@@ -142,6 +142,10 @@ pub struct Declared<P> {
     pub inner: P,
     /// (node, role) pairs already reported undeclared.
     undeclared: BTreeSet<(u32, &'static str)>,
+    /// By node index: the role it reported at its last checked step. A
+    /// role that is the very same string is not looked up again (most
+    /// steps change no role).
+    last_role: Vec<Option<&'static str>>,
     /// The run's nodes, to name one in a violation (empty when built
     /// without a scenario: then a node is named by its number).
     cluster: Cluster,
@@ -152,6 +156,7 @@ impl<P> Declared<P> {
         Declared {
             inner,
             undeclared: BTreeSet::new(),
+            last_role: Vec::new(),
             cluster: Cluster::default(),
         }
     }
@@ -174,7 +179,14 @@ impl<P: Spec> Protocol for Declared<P> {
         let stepped = step.stepped;
         if let Some(node) = step.node() {
             let role = node.role();
-            if role != "client"
+            let i = stepped.index();
+            if self.last_role.len() <= i {
+                self.last_role.resize(i + 1, None);
+            }
+            let last = self.last_role[i].replace(role);
+            let same = last.is_some_and(|l| l.as_ptr() == role.as_ptr() && l.len() == role.len());
+            if !same
+                && role != "client"
                 && !P::ROLES.contains(&role)
                 && self.undeclared.insert((stepped.0, role))
             {
