@@ -418,7 +418,8 @@ impl<P: Protocol> Net<P> {
     }
 
     /// The messages lost so far: sent over a cut link, cut while in flight,
-    /// sent to a node that was down when they arrived, or lost by the test.
+    /// sent to a node that was down when they arrived, sent by a node that was
+    /// down when they arrived, or lost by the test.
     pub fn lost(&self) -> &[Envelope<MsgOf<P>>] {
         &self.lost
     }
@@ -461,9 +462,11 @@ impl<P: Protocol> Net<P> {
         self.cuts.clear();
     }
 
-    /// Delivers `env` now unless its link is cut or its receiver down.
+    /// Delivers `env` now unless its link is cut, or its receiver or its
+    /// sender is down (as the kernel does: a crashed node's messages die
+    /// with it, unless it is back up by the time they arrive).
     fn carry(&mut self, env: Envelope<MsgOf<P>>) -> Effects<MsgOf<P>> {
-        if self.is_cut(env.from, env.to) || !self.is_up(env.to) {
+        if self.is_cut(env.from, env.to) || !self.is_up(env.to) || !self.is_up(env.from) {
             self.lost.push(env);
             return Effects(Vec::new());
         }
@@ -474,12 +477,13 @@ impl<P: Protocol> Net<P> {
 
     /// Crashes node `id`: it is gone with its pending timers, its disk loses
     /// every write not synced, and messages that reach it while it is down
-    /// are lost. The protocol checks its properties with the node gone.
+    /// are lost, as are its own messages still in flight (unless it is up
+    /// again when they arrive). As in a run, no check runs at the crash:
+    /// the next step of another node sees it gone.
     pub fn crash(&mut self, id: NodeId) {
         self.nodes[id.index()] = None;
         self.hosts[id.index()].disk.crash();
         self.timers.retain(|(n, _), _| *n != id);
-        self.check(id);
     }
 
     /// Restarts node `id` (crashing it first if it is up): rebuilt by the
@@ -646,7 +650,9 @@ impl<P: Protocol> Net<P> {
         self.check(id);
     }
 
-    /// The protocol checks its properties after node `stepped` changed.
+    /// The protocol checks its properties after node `stepped` ran a
+    /// handler, then follows the step for its figures (`observe`), as the
+    /// kernel does.
     fn check(&mut self, stepped: NodeId) {
         let mut out = Findings::new();
         let step = Step {
@@ -655,6 +661,7 @@ impl<P: Protocol> Net<P> {
             nodes: &self.nodes,
         };
         self.protocol.check(step, &mut out);
+        self.protocol.observe(step);
         for v in out.violations() {
             self.found.push(Found {
                 at: self.now,

@@ -215,7 +215,12 @@ fn a_crash_keeps_what_was_synced_and_loses_what_arrives_while_down() {
     assert!(net.timers(N2).is_empty(), "its timers went with it");
     net.fire(N1, TICK);
     net.deliver_all();
-    assert_eq!(net.lost().len(), 1, "the ping to n2 found it down");
+    // The ping to n2 found it down; n2's own answers to the two pings it
+    // had handled died with it, as in a run.
+    let lost: Vec<(NodeId, NodeId)> = net.lost().iter().map(|e| (e.from, e.to)).collect();
+    assert_eq!(lost.len(), 3, "{lost:?}");
+    assert_eq!(lost.iter().filter(|l| l.1 == N2).count(), 1, "{lost:?}");
+    assert_eq!(lost.iter().filter(|l| l.0 == N2).count(), 2, "{lost:?}");
     let fx = net.restart(N2);
     // 2 was synced; 3 was not. The restarted node started again.
     assert_eq!(net.node(N2).seen, vec![2]);
