@@ -674,6 +674,20 @@ mod tests {
     }
 
     #[test]
+    fn a_namespace_is_its_text_wherever_the_string_lives() {
+        // Namespaces compare by address first: the same text elsewhere in
+        // memory must still be the same namespace.
+        let elsewhere: &'static str = Box::leak(String::from("log").into_boxed_str());
+        let mut d = Disk::default();
+        d.put(("log", 1), 7u8);
+        d.sync();
+        d.put((elsewhere, 2), 8u8);
+        assert_eq!(d.get::<u8>((elsewhere, 1)), Some(&7));
+        assert_eq!(d.get::<u8>(("log", 2)), Some(&8));
+        assert_eq!(d.indexes(elsewhere), vec![1, 2]);
+    }
+
+    #[test]
     fn indexes_merge_pending_and_durable_and_honour_deletes() {
         let mut d = Disk::default();
         d.put(("log", 1), 1u8);
