@@ -62,11 +62,6 @@ impl<'a, N> Step<'a, N> {
         self.nodes.get(self.stepped.index())?.as_ref()
     }
 
-    /// Node `id`, unless it is down.
-    pub fn get(&self, id: NodeId) -> Option<&'a N> {
-        self.nodes.get(id.index())?.as_ref()
-    }
-
     /// The nodes that are up, with their ids, in id order.
     pub fn up(&self) -> impl Iterator<Item = (NodeId, &'a N)> + 'a {
         let nodes = self.nodes;
