@@ -6,7 +6,7 @@
 //! The folder is found through `$CHAOSLAB_SHARED` or `<clone>/../shared`;
 //! without it this test says it was skipped (see `shared_corpus`).
 
-mod shared_corpus;
+use crate::shared_corpus;
 
 use sim::check::parse::{parse_history_counted, Format};
 use sim::check::{check_linearizable, Budget, ModelKind, Verdict};

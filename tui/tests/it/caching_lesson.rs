@@ -3,7 +3,7 @@
 //! are regenerated here and must match the document word for word:
 //!
 //! ```sh
-//! cargo test -p chaoslab --test caching_lesson -- --nocapture
+//! cargo test -p chaoslab --test it caching_lesson -- --nocapture
 //! ```
 //!
 //! prints both tables.
@@ -17,8 +17,7 @@ use sim::report::{Consistency, Report};
 use sim::scenario::Scenario;
 use sim::time::{fmt_duration, ms, secs};
 
-#[path = "common/figures.rs"]
-mod figures;
+use crate::common::figures;
 use figures::Figures;
 
 fn root() -> std::path::PathBuf {

@@ -1,7 +1,7 @@
 //! Bad input never panics: mangled history files give an error with a line
 //! number, or a history the checkers accept without panicking.
 
-mod shared_corpus;
+use crate::shared_corpus;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -3,7 +3,7 @@
 //! The folder is found through `$CHAOSLAB_SHARED` or `<clone>/../shared` (see
 //! `shared_corpus`); without it these tests say they were skipped.
 
-mod shared_corpus;
+use crate::shared_corpus;
 
 use std::path::PathBuf;
 

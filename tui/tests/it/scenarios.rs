@@ -29,7 +29,7 @@ fn every_scenario_meets_its_hypothesis_and_matches_its_snapshot() {
     settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"));
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
-        insta::glob!("../../scenarios", "**/*.toml", |path| {
+        insta::glob!("../../../scenarios", "**/*.toml", |path| {
             let s = load(path);
             let report = run(&s, s.meta.seed);
             assert!(

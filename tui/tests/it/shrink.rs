@@ -5,8 +5,7 @@
 //! again: it must fail with exactly the original's set of failed checks, no
 //! fewer and no other, and must not end before a time the scenario names.
 
-mod common;
-mod support;
+use crate::support;
 
 use support::{chaoslab, Ran};
 

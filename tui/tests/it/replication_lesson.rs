@@ -2,7 +2,7 @@
 //! prints a table of failover times against the heartbeat timeout. This
 //! test keeps them honest: each claim is checked on real runs, and the
 //! table in the lesson must be the one these runs produce
-//! (`cargo test -p chaoslab --test replication_lesson -- --nocapture`
+//! (`cargo test -p chaoslab --test it replication_lesson -- --nocapture`
 //! prints it).
 
 use std::path::Path;
@@ -11,8 +11,7 @@ use sim::check::Verdict;
 use sim::kernel::TraceMode;
 use sim::report::Report;
 
-#[path = "common/figures.rs"]
-mod figures;
+use crate::common::figures;
 use figures::Figures;
 
 fn root() -> std::path::PathBuf {

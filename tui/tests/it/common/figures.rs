@@ -1,6 +1,6 @@
 //! A report's protocol figures as the tests read them: typed, from the
 //! document `chaoslab run --json` prints (the report serialized), never from
-//! its text. Included with `#[path = "common/figures.rs"] mod figures;`.
+//! its text (`use crate::common::figures;`).
 
 // Each test file uses the readers it needs.
 #![allow(dead_code)]

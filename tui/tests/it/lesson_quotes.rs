@@ -6,7 +6,7 @@
 //! prints the reports to take them from:
 //!
 //! ```sh
-//! cargo test -p chaoslab --test lesson_quotes -- --nocapture
+//! cargo test -p chaoslab --test it lesson_quotes -- --nocapture
 //! ```
 
 use std::collections::BTreeMap;
@@ -15,8 +15,7 @@ use std::path::{Path, PathBuf};
 use sim::kernel::TraceMode;
 use sim::report::Report;
 
-#[path = "common/figures.rs"]
-mod figures;
+use crate::common::figures;
 use figures::Figures;
 
 fn root() -> PathBuf {

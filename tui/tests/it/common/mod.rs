@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+pub mod figures;
+
 /// Runs `chaoslab ARGS` from the crate's folder: (exit code, stdout, stderr).
 pub fn chaoslab(args: &[&str]) -> (i32, String, String) {
     run_program(env!("CARGO_BIN_EXE_chaoslab"), args)

@@ -3,8 +3,7 @@
 //! with the feature and without `--cfg madsim` `cluster` runs real sockets;
 //! with both `run --driver madsim` runs the simulation.
 
-mod common;
-mod support;
+use crate::support;
 
 use support::chaoslab;
 

@@ -1,14 +1,12 @@
 //! `chaoslab check` end to end: exit codes, messages, the SVG and JSON outputs.
 
-mod common;
-mod support;
+use crate::support;
 
 use support::{chaoslab, Ran};
 
 // One lookup of the shared corpora for every test crate (both sit one level
 // below the workspace, so its `CARGO_MANIFEST_DIR/../../shared` is the same).
-#[path = "../../sim/tests/shared_corpus/mod.rs"]
-mod shared_corpus;
+use crate::shared_corpus;
 use shared_corpus::shared;
 
 /// A file of the porcupine reference corpus.

@@ -1,7 +1,7 @@
 //! The command line as a user meets it.
 
-mod common;
-mod support;
+use crate::common;
+use crate::support;
 
 use support::{chaoslab, Ran};
 

@@ -10,7 +10,7 @@
 //! (raft's `Params::validate`; the lock service's one rule is inside its
 //! `Spec::new`, so counted in it). The target is on the blocks.
 //!
-//! `cargo test -p chaoslab --test glue -- --nocapture` prints the table.
+//! `cargo test -p chaoslab --test it glue -- --nocapture` prints the table.
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,31 @@
+//! The integration tests of `chaoslab` (the command line and the TUI), as one
+//! test binary: each file of this folder is a module. One binary links the
+//! crate and its dependencies once instead of once per file, which was most
+//! of what a fresh `cargo test` spent its time on.
+//!
+//! Run one group with a filter: `cargo test -p chaoslab --test it glue:: -- --nocapture`.
+
+mod caching_lesson;
+mod check_cli;
+mod cli;
+mod driver_cli;
+mod figure8_lesson;
+mod file_sizes;
+mod glue;
+mod invalid_scenarios;
+mod lesson_quotes;
+mod madsim_driver;
+mod pipes;
+mod raft_sweep;
+mod registry;
+mod replication_lesson;
+mod scenarios;
+mod shrink;
+mod tmux;
+mod transactions_lesson;
+mod tui_views;
+
+mod common;
+#[path = "../../../sim/tests/it/shared_corpus/mod.rs"]
+mod shared_corpus;
+mod support;
