@@ -106,9 +106,7 @@ fn merge(registry: &Registry, args: &MergeArgs) -> Result<(String, i32), String>
     let one = &files[0];
     for other in &files[1..] {
         if let Some(why) = differ(one, other) {
-            return Err(format!(
-                "error: {why}; merge only the shards of one sweep"
-            ));
+            return Err(format!("error: {why}; merge only the shards of one sweep"));
         }
     }
     let (first, last) = (one.header.first, one.header.last);
@@ -141,7 +139,8 @@ fn merge(registry: &Registry, args: &MergeArgs) -> Result<(String, i32), String>
                 .map(|(_, o)| format!(" (seed {} among them)", o.seed))
                 .unwrap_or_default();
             return Err(format!(
-                "error: {again}: its seeds would count twice{example}; give each shard once"
+                "error: {again}: shard {}'s seeds would count twice{example}; give each shard once",
+                f.header.shard()
             ));
         }
     }
@@ -206,7 +205,11 @@ fn merge(registry: &Registry, args: &MergeArgs) -> Result<(String, i32), String>
     // The scenario as the first shard named it; its text is in the header, so
     // the merge needs no copy of the file, and the replay commands name it as
     // the shards were given it.
-    let base = &by_shard.values().next().expect("every shard is there").header;
+    let base = &by_shard
+        .values()
+        .next()
+        .expect("every shard is there")
+        .header;
     let scenario = registry.parse(&base.scenario, &base.source).map_err(|e| {
         format!(
             "error: the scenario the shards swept (`{}`) does not parse with this {program}: {e}",

@@ -209,7 +209,10 @@ impl Writer {
 
     /// Flushes what is written; the first error met, if any.
     pub fn finish(mut self) -> Result<(), String> {
-        debug_assert!(self.pending.is_empty(), "every seed before the last is written");
+        debug_assert!(
+            self.pending.is_empty(),
+            "every seed before the last is written"
+        );
         if self.error.is_none() {
             if let Err(e) = self.out.flush() {
                 self.error = Some(e);
@@ -263,9 +266,10 @@ pub fn read(path: &str) -> Result<ShardFile, String> {
             None => {
                 let h: Header = serde_json::from_str(line).map_err(|e| {
                     format!(
-                        "error: {at}: not a sweep header ({e}){cut_note}; a shard file starts \
+                        "error: {at}: not a sweep header ({}){cut_note}; a shard file starts \
                          with the line `{{\"chaoslab_sweep\": {FORMAT}, ...}}` that \
-                         `sweep --out FILE` writes"
+                         `sweep --out FILE` writes",
+                        json_error(&e)
                     )
                 })?;
                 if h.chaoslab_sweep != FORMAT {
@@ -278,8 +282,12 @@ pub fn read(path: &str) -> Result<ShardFile, String> {
                 header = Some(h);
             }
             Some(h) => {
-                let l: SeedLine = serde_json::from_str(line)
-                    .map_err(|e| format!("error: {at}: not a seed's result ({e}){cut_note}"))?;
+                let l: SeedLine = serde_json::from_str(line).map_err(|e| {
+                    format!(
+                        "error: {at}: not a seed's result ({}){cut_note}",
+                        json_error(&e)
+                    )
+                })?;
                 if l.seed < h.first || l.seed > h.last {
                     return Err(format!(
                         "error: {at}: seed {} is outside the sweep's range {}..{}",
@@ -306,6 +314,16 @@ pub fn read(path: &str) -> Result<ShardFile, String> {
         header,
         seeds,
     })
+}
+
+/// A JSON error in words, at its column: the line is the file's, not the
+/// error's own "line 1".
+fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let what = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(w, _)| w);
+    format!("{what}, at column {}", e.column())
 }
 
 /// What a header must say of itself to be used.

@@ -147,9 +147,9 @@ pub fn resolve_auto(
         (k, n, format!("{K8S_INDEX}={k}"))
     } else if let Some(id) = number(SLURM_ID)? {
         let min = number(SLURM_MIN)?.unwrap_or(0);
-        let k = id.checked_sub(min).ok_or_else(|| {
-            format!("--shard auto: {SLURM_ID}={id} is below {SLURM_MIN}={min}")
-        })?;
+        let k = id
+            .checked_sub(min)
+            .ok_or_else(|| format!("--shard auto: {SLURM_ID}={id} is below {SLURM_MIN}={min}"))?;
         let n = match shards {
             Some(n) => n,
             None => number(SLURM_COUNT)?.ok_or_else(|| {
@@ -200,7 +200,9 @@ mod tests {
                 let mut all: Vec<u64> = (0..count)
                     .flat_map(|index| Shard { index, count }.indexes(total))
                     .collect();
-                let lens: Vec<u64> = (0..count).map(|index| Shard { index, count }.len(total)).collect();
+                let lens: Vec<u64> = (0..count)
+                    .map(|index| Shard { index, count }.len(total))
+                    .collect();
                 for index in 0..count {
                     let s = Shard { index, count };
                     assert_eq!(s.indexes(total).count() as u64, s.len(total));
@@ -270,8 +272,14 @@ mod tests {
     #[test]
     fn a_shard_describes_its_seeds() {
         let s = Shard { index: 2, count: 4 };
-        assert_eq!(s.describe(1, 40), "seeds 3, 7, 11, ..., 39 (every 4th seed from 3)");
+        assert_eq!(
+            s.describe(1, 40),
+            "seeds 3, 7, 11, ..., 39 (every 4th seed from 3)"
+        );
         assert_eq!(s.describe(1, 8), "seeds 3, 7");
-        assert_eq!(s.describe(1, 2), "no seeds (the range is smaller than the shard count)");
+        assert_eq!(
+            s.describe(1, 2),
+            "no seeds (the range is smaller than the shard count)"
+        );
     }
 }
