@@ -274,9 +274,12 @@ fn progress_bar(seeds: u64) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new(seeds);
     if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{elapsed_precise} [{wide_bar}] {pos}/{len} seeds, {per_sec}, eta {eta} {msg}",
+        "{elapsed_precise} [{wide_bar}] {pos}/{len} seeds, {rate}, eta {eta} {msg}",
     ) {
-        bar.set_style(style.progress_chars("=> "));
+        let rate = |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.1} seeds/s", state.per_sec());
+        };
+        bar.set_style(style.with_key("rate", rate).progress_chars("=> "));
     }
     bar
 }
