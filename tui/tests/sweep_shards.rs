@@ -37,8 +37,13 @@ fn folder(test: &str) -> String {
 /// `chaoslab ARGS` with the environment `env` (and none of [`SHARD_VARS`]
 /// but those `env` sets).
 fn chaoslab_with(env: &[(&str, &str)], args: &[&str]) -> Ran {
+    chaoslab_in(env!("CARGO_MANIFEST_DIR"), env, args)
+}
+
+/// [`chaoslab_with`] in the folder `dir`.
+fn chaoslab_in(dir: &str, env: &[(&str, &str)], args: &[&str]) -> Ran {
     let mut c = Command::new(env!("CARGO_BIN_EXE_chaoslab"));
-    c.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    c.args(args).current_dir(dir);
     for var in SHARD_VARS {
         c.env_remove(var);
     }
@@ -399,4 +404,60 @@ fn sweep_still_takes_a_scenario_and_its_help_says_what_each_flag_does() {
         .prints("the same report")
         .prints("<FILES>...");
     chaoslab(&["sweep", "merge"]).exits(2).warns("<FILES>");
+}
+
+#[test]
+fn the_merge_docs_scale_out_shows_is_the_one_these_shards_print() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let doc = std::fs::read_to_string(format!("{root}/docs/scale-out.md")).unwrap();
+    let section = doc
+        .split("### What you see")
+        .nth(1)
+        .expect("docs/scale-out.md has a section `### What you see`");
+    let quoted = section
+        .split("```text\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("the section quotes the merged report in a ```text block");
+    assert!(section.contains("--seeds 1..400 --shard $k/4 --out shard-$k.jsonl"));
+
+    let dir = folder("docs");
+    let original =
+        std::fs::read_to_string(format!("{root}/scenarios/single/crash-unsynced.toml")).unwrap();
+    let copy = original.replacen("\nkeys = 6\n", "\nkeys = 3\n", 1);
+    assert_ne!(copy, original, "the doc's `sed` changes `keys = 6`");
+    std::fs::write(format!("{dir}/three-keys.toml"), copy).unwrap();
+    for k in 0..4 {
+        let (shard, out) = (format!("{k}/4"), format!("shard-{k}.jsonl"));
+        let args = [
+            "sweep",
+            "three-keys.toml",
+            "--seeds",
+            "1..400",
+            "--shard",
+            &shard,
+            "--out",
+            &out,
+        ];
+        let ran = chaoslab_in(&dir, &[], &args);
+        assert!([0, 1].contains(&ran.code), "{}", ran.err);
+    }
+    let files = [
+        "shard-0.jsonl",
+        "shard-1.jsonl",
+        "shard-2.jsonl",
+        "shard-3.jsonl",
+    ];
+    let merged = chaoslab_in(&dir, &[], &[&["sweep", "merge"][..], &files].concat()).exits(1);
+    assert_eq!(
+        merged.out, quoted,
+        "docs/scale-out.md quotes another report"
+    );
+    let whole = chaoslab_in(
+        &dir,
+        &[],
+        &["sweep", "three-keys.toml", "--seeds", "1..400"],
+    )
+    .exits(1);
+    assert_eq!(whole.out, merged.out);
 }
