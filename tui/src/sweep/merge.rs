@@ -167,7 +167,6 @@ fn merge(registry: &Registry, args: &MergeArgs) -> Result<(String, i32), String>
         return Err(message);
     }
     // Each shard's seeds once and all of them.
-    let mut results: Vec<Outcome> = Vec::with_capacity(total as usize);
     for f in by_shard.values() {
         let mut lines: BTreeMap<u64, usize> = BTreeMap::new();
         for (line, o) in &f.seeds {
@@ -198,18 +197,17 @@ fn merge(registry: &Registry, args: &MergeArgs) -> Result<(String, i32), String>
                 rerun(s)
             ));
         }
-        results.extend(f.seeds.iter().map(|(_, o)| o.clone()));
     }
-    results.sort_by_key(|r| r.seed);
 
     // The scenario as the first shard named it; its text is in the header, so
     // the merge needs no copy of the file, and the replay commands name it as
     // the shards were given it.
-    let base = &by_shard
+    let base = by_shard
         .values()
         .next()
         .expect("every shard is there")
-        .header;
+        .header
+        .clone();
     let scenario = registry.parse(&base.scenario, &base.source).map_err(|e| {
         format!(
             "error: the scenario the shards swept (`{}`) does not parse with this {program}: {e}",
@@ -224,7 +222,12 @@ fn merge(registry: &Registry, args: &MergeArgs) -> Result<(String, i32), String>
             base.program, base.version
         );
     }
-    let budget = budget_of(base);
+    let budget = budget_of(&base);
+    let mut results: Vec<Outcome> = files
+        .into_iter()
+        .flat_map(|f| f.seeds.into_iter().map(|(_, o)| o))
+        .collect();
+    results.sort_by_key(|r| r.seed);
     Ok(report::render(
         &report::Sweep {
             scenario: &scenario,
