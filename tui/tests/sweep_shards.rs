@@ -404,6 +404,11 @@ fn sweep_still_takes_a_scenario_and_its_help_says_what_each_flag_does() {
         .prints("the same report")
         .prints("<FILES>...");
     chaoslab(&["sweep", "merge"]).exits(2).warns("<FILES>");
+    // A scenario file named `merge` is swept by its path.
+    let dir = folder("named-merge");
+    std::fs::write(format!("{dir}/merge"), SOMETIMES_SLOW).unwrap();
+    chaoslab_in(&dir, &[], &["sweep", "./merge", "--seeds", "1..2"])
+        .prints("sometimes-slow: 2 seeds (1..2)");
 }
 
 #[test]
