@@ -14,7 +14,7 @@ use crate::{bench, check_cmd, cluster_cmd, exit, run_cmd, shrink, sweep, Registr
 clock skew, disk faults and crashes, in seeded virtual time: the same scenario and seed \
 always give the same run. With no command it runs the built-in default scenario.",
     after_help = "Exit codes (run, sweep, shrink, check): 0 the hypothesis held, 1 it did not \
-(or an invariant broke), 2 bad input (scenario file, history, flags), 3 undecided: nothing \
+(or an invariant broke), 2 bad input (scenario file, history, flags; for sweep merge, files that are not the shards of one sweep), 3 undecided: nothing \
 failed but a check has no answer (the linearizability search ran out of steps or memory; \
 for run, sweep and shrink raise it with --check-max-steps / --check-max-memory or \
 [meta] check_max_steps / check_max_memory). A run with a real failure exits 1 even if something else is undecided. \
@@ -38,7 +38,7 @@ enum Command {
     Check(check_cmd::CheckArgs),
     /// Run a scenario over many seeds; list the seeds whose hypothesis failed
     /// and, apart, those left undecided. Exits 1 if any failed, else 3 if any
-    /// is undecided.
+    /// is undecided. `--shard K/N` and `sweep merge` split it across machines.
     Sweep(sweep::SweepArgs),
     /// Shrink a failing run into a small scenario that still fails the same way.
     Shrink(shrink::ShrinkArgs),

@@ -29,7 +29,8 @@ pub mod exit {
     pub const PASS: i32 = 0;
     /// The hypothesis did not hold, or an invariant broke.
     pub const FAIL: i32 = 1;
-    /// Bad input: a scenario, history or flag that cannot be used.
+    /// Bad input: a scenario, history or flag that cannot be used, or (for
+    /// `sweep merge`) files that are not the shards of one sweep.
     pub const BAD_INPUT: i32 = 2;
     /// Undecided: nothing failed, but a check the hypothesis asked for has no
     /// answer (the linearizability search ran out of budget). The message
