@@ -21,6 +21,7 @@ mod registry;
 mod replication_lesson;
 mod scenarios;
 mod shrink;
+mod sweep_shards;
 mod tmux;
 mod transactions_lesson;
 mod tui_views;

@@ -3,8 +3,7 @@
 //! over the whole range prints, with the same exit code; shard files that are
 //! not the whole of one sweep are refused (exit 2) saying what is wrong.
 
-mod common;
-mod support;
+use crate::support;
 
 use std::process::Command;
 
