@@ -41,7 +41,7 @@
 
 use std::hash::Hash;
 
-use super::fxhash::{splitmix64, ProbeMap};
+use super::fxhash::{splitmix64, FxBuild, ProbeMap};
 use super::model::Model;
 use crate::history::{Op, OpFn, Outcome};
 use crate::workload::Operation;
@@ -363,22 +363,19 @@ fn push_varint(out: &mut Vec<u8>, mut x: u64) {
 }
 
 /// Interns model states so the memo and the transition cache hold small ids.
+/// Each state is stored once (an insertion-ordered set: its index is its id),
+/// so interning a new state moves it in instead of cloning it.
 struct States<S> {
-    all: Vec<S>,
-    ids: ProbeMap<S, u32>,
+    set: indexmap::IndexSet<S, FxBuild>,
 }
 
-impl<S: Clone + Eq + Hash> States<S> {
+impl<S: Eq + Hash> States<S> {
     fn intern(&mut self, s: S) -> u32 {
-        match self.ids.entry(s) {
-            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let id = self.all.len() as u32;
-                self.all.push(e.key().clone());
-                e.insert(id);
-                id
-            }
-        }
+        self.set.insert_full(s).0 as u32
+    }
+
+    fn get(&self, id: u32) -> &S {
+        &self.set[id as usize]
     }
 }
 
@@ -485,8 +482,7 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
         let must_place = ops.iter().filter(|o| o.ret.is_some()).count();
         let words = n.div_ceil(64).max(1);
         let mut states = States {
-            all: Vec::new(),
-            ids: ProbeMap::default(),
+            set: indexmap::IndexSet::default(),
         };
         let state = states.intern(model.init());
         // Observations succeed in exactly one state (or in all but one):
@@ -719,7 +715,7 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
             return t;
         }
         let o = self.ops[op].op;
-        let before = &self.states.all[state as usize];
+        let before = self.states.get(state);
         let t = match self.model.step(before, &o.f, o.output.as_ref(), o.outcome) {
             Some(s) => self.states.intern(s),
             None => NONE,
@@ -755,14 +751,14 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
                 let after = best_stack.get(i + 1).map_or(*last_state, |&(_, s)| s);
                 (
                     self.nodes[e as usize].op as usize,
-                    self.states.all[after as usize].clone(),
+                    self.states.get(after).clone(),
                 )
             })
             .collect();
         KeyOutcome::Violation {
             prefix,
             blocked: *blocked as usize,
-            init: self.states.all[0].clone(),
+            init: self.states.get(0).clone(),
         }
     }
 }

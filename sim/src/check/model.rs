@@ -144,10 +144,15 @@ impl std::fmt::Display for ModelKind {
 /// on this ("a missing key reads as \"\""), and Jepsen list-append reads of a
 /// fresh key return either `nil` or `[]`.
 pub fn normalize(v: &Value) -> Value {
+    normalized(v.clone())
+}
+
+/// [`normalize`], taking the value: no copy when it is kept.
+pub fn normalized(v: Value) -> Value {
     match v {
         Value::Str(s) if s.is_empty() => Value::Nil,
         Value::List(l) if l.is_empty() => Value::Nil,
-        other => other.clone(),
+        other => other,
     }
 }
 
@@ -179,7 +184,12 @@ pub fn append_value(cur: &Value, x: &Value) -> Value {
             Value::List(l)
         }
         (Value::Nil, Value::Str(s)) => Value::Str(s.clone()),
-        (Value::Str(a), Value::Str(b)) => Value::Str(format!("{a}{b}")),
+        (Value::Str(a), Value::Str(b)) => {
+            let mut s = String::with_capacity(a.len() + b.len());
+            s.push_str(a);
+            s.push_str(b);
+            Value::Str(s)
+        }
         (_, Value::Int(i)) => Value::List(vec![*i]),
         (_, other) => other.clone(),
     }
@@ -241,7 +251,7 @@ impl Model for ValueModel {
             OpFn::Write(v) => Some(normalize(v)),
             OpFn::Delete => Some(Value::Nil),
             // Normalised so that appending "" to nothing is still nothing.
-            OpFn::Append(x) => Some(normalize(&append_value(state, x))),
+            OpFn::Append(x) => Some(normalized(append_value(state, x))),
             OpFn::Cas { expected, new } => {
                 let matches = same_value(expected, state);
                 match outcome {
