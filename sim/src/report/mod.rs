@@ -314,7 +314,19 @@ pub fn replay_command(program: &str, s: &Scenario, seed: u64) -> String {
     if s.file == "<built-in>" {
         format!("{program} run --seed {seed}")
     } else {
-        format!("{program} run {} --seed {seed}", s.file)
+        format!("{program} run {} --seed {seed}", shell_word(&s.file))
+    }
+}
+
+/// `word` as one word of a POSIX shell command: as it is when it holds only
+/// characters no shell treats specially, else in single quotes (a path with
+/// a space in it still replays).
+pub fn shell_word(word: &str) -> std::borrow::Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:=@,%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        std::borrow::Cow::Borrowed(word)
+    } else {
+        std::borrow::Cow::Owned(format!("'{}'", word.replace('\'', r"'\''")))
     }
 }
 
@@ -335,5 +347,20 @@ impl Expectation {
             held,
             undecided: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn a_shell_word_is_quoted_only_when_a_shell_would_split_or_expand_it() {
+        assert_eq!(shell_word("raft/leader-minority"), "raft/leader-minority");
+        assert_eq!(shell_word("./my_runs/a-b.toml"), "./my_runs/a-b.toml");
+        assert_eq!(shell_word("my runs/a.toml"), "'my runs/a.toml'");
+        assert_eq!(shell_word("$(rm -rf x).toml"), "'$(rm -rf x).toml'");
+        assert_eq!(shell_word("it's.toml"), r"'it'\''s.toml'");
+        assert_eq!(shell_word(""), "''");
     }
 }

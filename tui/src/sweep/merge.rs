@@ -86,10 +86,18 @@ fn differ(a: &ShardFile, b: &ShardFile) -> Option<String> {
             budget_words(hb)
         ));
     }
-    if ha.version != hb.version {
+    if (&ha.program, &ha.version) != (&hb.program, &hb.version) {
         return Some(format!(
-            "{pa} and {pb} were swept by different versions: {} {} and {} {}",
+            "{pa} and {pb} were swept by different programs: {} {} and {} {}",
             ha.program, ha.version, hb.program, hb.version
+        ));
+    }
+    if ha.build != hb.build {
+        return Some(format!(
+            "{pa} and {pb} were swept by different builds of {} (builds {} and {}): a seed's \
+             run is the same only for the same build; run every shard with the same binary \
+             (the same file or container image)",
+            ha.program, ha.build, hb.build
         ));
     }
     None
@@ -117,7 +125,7 @@ fn merge(registry: &Registry, args: &MergeArgs) -> Result<(String, i32), String>
     let rerun = |s: Shard| {
         format!(
             "{program} sweep {} --seeds {first}..{last} --shard {s} --out shard-{}.jsonl{}",
-            one.header.scenario,
+            sim::report::shell_word(&one.header.scenario),
             s.index,
             budget_of(&one.header).flags()
         )
@@ -157,12 +165,20 @@ fn merge(registry: &Registry, args: &MergeArgs) -> Result<(String, i32), String>
             one.header.scenario,
             if missing.len() == 1 { "is" } else { "are" },
         );
-        for s in &missing {
+        // The first few: a sweep split into many shards may lack most.
+        const SHOWN: usize = 10;
+        for s in missing.iter().take(SHOWN) {
             message.push_str(&format!("\n  shard {s}: {}", s.describe(first, last)));
         }
+        if missing.len() > SHOWN {
+            message.push_str(&format!("\n  ... and {} more", missing.len() - SHOWN));
+        }
         message.push_str("\nrun the missing ones with:");
-        for s in &missing {
+        for s in missing.iter().take(SHOWN) {
             message.push_str(&format!("\n  {}", rerun(*s)));
+        }
+        if missing.len() > SHOWN {
+            message.push_str("\n  ... (the same with their shard numbers)");
         }
         return Err(message);
     }
@@ -214,12 +230,17 @@ fn merge(registry: &Registry, args: &MergeArgs) -> Result<(String, i32), String>
             base.scenario
         )
     })?;
-    let here = env!("CARGO_PKG_VERSION");
-    if base.version != here {
+    let here = record::build_id();
+    if base.build != here {
         eprintln!(
-            "note: the shards were swept by {} {}, and this is {program} {here}: its replay of a \
-             seed may not run as the shard's did",
-            base.program, base.version
+            "note: the shards were swept by another build of {} ({} {}, build {}), and this is \
+             {program} {} (build {here}): replay a seed with the shards' binary, since another \
+             build's run of it may differ",
+            base.program,
+            base.program,
+            base.version,
+            base.build,
+            env!("CARGO_PKG_VERSION")
         );
     }
     let budget = budget_of(&base);

@@ -76,7 +76,8 @@ pub struct SweepArgs {
     pub shards: Option<u64>,
     /// Write every seed's result as JSON Lines to FILE, after a header line
     /// naming the scenario, range, shard and program, for `sweep merge`.
-    /// `-` writes them to stdout, and the report to stderr.
+    /// `-` writes them to stdout, and the report to stderr. A file is written
+    /// as FILE.part and renamed to FILE when the sweep is done.
     #[arg(long, value_name = "FILE")]
     pub out: Option<String>,
     #[command(flatten)]
@@ -161,6 +162,7 @@ fn sweep(registry: &Registry, args: &SweepArgs) -> Result<i32, String> {
         chaoslab_sweep: record::FORMAT,
         program: program.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
+        build: record::build_id(),
         scenario: scenario.file.clone(),
         name: scenario.meta.name.clone(),
         scenario_hash: record::text_hash(&scenario.source),
@@ -179,15 +181,7 @@ fn sweep(registry: &Registry, args: &SweepArgs) -> Result<i32, String> {
             "stdout".into(),
             &header,
         )),
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .map_err(|e| format!("error: cannot write {path}: {e}"))?;
-            Some(record::Writer::new(
-                Box::new(std::io::BufWriter::new(file)),
-                path.to_string(),
-                &header,
-            ))
-        }
+        Some(path) => Some(record::Writer::to_file(path, &header)?),
     };
     let count = mine.len(total);
     let jobs = args
@@ -235,9 +229,9 @@ fn sweep(registry: &Registry, args: &SweepArgs) -> Result<i32, String> {
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     let (mut results, writer) = results.into_inner().expect("workers are done");
-    if let Some(w) = writer {
-        w.finish()?;
-    }
+    // A file that could not be written does not hide the sweep's report:
+    // the report is printed, then the error, and the exit code is 2.
+    let written = writer.map_or(Ok(()), record::Writer::finish);
     results.sort_by_key(|r| r.seed);
     eprintln!(
         "{}: {} seeds in {seconds:.2}s, {:.1} seeds/s on {jobs} thread{}",
@@ -263,6 +257,7 @@ fn sweep(registry: &Registry, args: &SweepArgs) -> Result<i32, String> {
     } else {
         print!("{text}");
     }
+    written?;
     Ok(code)
 }
 

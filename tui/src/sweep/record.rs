@@ -1,7 +1,7 @@
 //! Shard files: a sweep's results as JSON Lines (`sweep --out FILE`), read
 //! back by `sweep merge`.
 //!
-//! The first line is a [`Header`]: the program and version, the scenario (as
+//! The first line is a [`Header`]: the program, version and build, the scenario (as
 //! the sweep named it, its `[meta] name`, a hash of its text and the text
 //! itself), the seed range, the shard and the budget flags. Each further line
 //! is one seed's result ([`SeedLine`]), in seed order. A file holds nothing
@@ -28,6 +28,10 @@ pub struct Header {
     /// The program that swept (its name as run) and its version.
     pub program: String,
     pub version: String,
+    /// The build that swept: a hash of the program's executable file
+    /// ([`build_id`]). A seed's run is only promised to be the same for the
+    /// same build, so shards of different builds are not merged.
+    pub build: String,
     /// The scenario as the sweep was given it: a path or a registry name.
     /// The merged report's replay commands name it so.
     pub scenario: String,
@@ -143,12 +147,29 @@ impl From<SeedLine> for Outcome {
     }
 }
 
+/// This program's build, as a header names it: the 64-bit FNV-1a hash of its
+/// executable file, or `unknown` where the file cannot be read.
+pub fn build_id() -> String {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        std::env::current_exe()
+            .and_then(std::fs::read)
+            .map(|bytes| format!("exe-{}", bytes_hash(&bytes)))
+            .unwrap_or_else(|_| "unknown".into())
+    })
+    .clone()
+}
+
 /// A scenario text's hash, as the header gives it. Written out here rather
 /// than taken from `std::hash`, whose output may change between Rust
 /// versions: shards built by different toolchains must agree.
 pub fn text_hash(text: &str) -> String {
+    bytes_hash(text.as_bytes())
+}
+
+fn bytes_hash(bytes: &[u8]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
+    for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
@@ -162,6 +183,8 @@ pub struct Writer {
     out: Box<dyn Write + Send>,
     /// Where it writes, for errors.
     pub name: String,
+    /// For a file: (the part file written, the file it becomes when done).
+    rename: Option<(String, String)>,
     first: u64,
     shard: Shard,
     /// The range index of the next seed to write.
@@ -178,6 +201,7 @@ impl Writer {
         let mut w = Writer {
             out,
             name,
+            rename: None,
             first: header.first,
             shard: header.shard(),
             next: header.shard,
@@ -195,6 +219,23 @@ impl Writer {
                 self.error = Some(e);
             }
         }
+    }
+
+    /// A writer to the file `path`, through `PATH.part`: the file appears
+    /// whole when the sweep is done, so a shard that was stopped (a killed
+    /// pod, a second pod for the same index) never leaves a file that looks
+    /// like a shard.
+    pub fn to_file(path: &str, header: &Header) -> Result<Writer, String> {
+        let part = format!("{path}.part");
+        let file = std::fs::File::create(&part)
+            .map_err(|e| format!("error: cannot write {part} (for --out {path}): {e}"))?;
+        let mut w = Writer::new(
+            Box::new(std::io::BufWriter::new(file)),
+            path.to_string(),
+            header,
+        );
+        w.rename = Some((part, path.to_string()));
+        Ok(w)
     }
 
     /// Takes one finished seed; writes it and any it was holding back.
@@ -218,9 +259,22 @@ impl Writer {
                 self.error = Some(e);
             }
         }
+        drop(self.out);
+        if let (None, Some((part, path))) = (&self.error, &self.rename) {
+            if let Err(e) = std::fs::rename(part, path) {
+                return Err(format!("error: cannot move {part} to {path}: {e}"));
+            }
+        }
         match self.error {
             None => Ok(()),
-            Some(e) => Err(format!("error: cannot write {}: {e}", self.name)),
+            Some(e) => Err(format!(
+                "error: cannot write {}: {e}{}",
+                self.name,
+                match &self.rename {
+                    Some((part, _)) => format!(" (what was written is in {part})"),
+                    None => String::new(),
+                }
+            )),
         }
     }
 }
@@ -245,7 +299,7 @@ pub fn read(path: &str) -> Result<ShardFile, String> {
         buf.clear();
         let n = reader
             .read_line(&mut buf)
-            .map_err(|e| format!("error: cannot read {path}: {e}"))?;
+            .map_err(|e| format!("error: cannot read {path}:{}: {e}", number + 1))?;
         if n == 0 {
             break;
         }
@@ -264,6 +318,16 @@ pub fn read(path: &str) -> Result<ShardFile, String> {
         };
         match &header {
             None => {
+                // The format first: a file of another format is named as
+                // such, not as a header with unknown fields.
+                let format = serde_json::from_str::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|v| v.get("chaoslab_sweep").and_then(|f| f.as_u64()));
+                if let Some(f) = format.filter(|&f| f != u64::from(FORMAT)) {
+                    return Err(format!(
+                        "error: {at}: a sweep file of format {f}, and this program reads format {FORMAT}"
+                    ));
+                }
                 let h: Header = serde_json::from_str(line).map_err(|e| {
                     format!(
                         "error: {at}: not a sweep header ({}){cut_note}; a shard file starts \
@@ -272,12 +336,6 @@ pub fn read(path: &str) -> Result<ShardFile, String> {
                         json_error(&e)
                     )
                 })?;
-                if h.chaoslab_sweep != FORMAT {
-                    return Err(format!(
-                        "error: {at}: a sweep file of format {}, and this program reads format {FORMAT}",
-                        h.chaoslab_sweep
-                    ));
-                }
                 check_header(&at, &h)?;
                 header = Some(h);
             }
@@ -328,6 +386,13 @@ fn json_error(e: &serde_json::Error) -> String {
 
 /// What a header must say of itself to be used.
 fn check_header(at: &str, h: &Header) -> Result<(), String> {
+    if h.shards > super::shard::MAX_SHARDS {
+        return Err(format!(
+            "error: {at}: {} shards; a sweep is split into at most {}",
+            h.shards,
+            super::shard::MAX_SHARDS
+        ));
+    }
     if h.shards == 0 || h.shard >= h.shards {
         return Err(format!(
             "error: {at}: shard {} of {}: shards are counted from 0 and must be below the count",

@@ -103,6 +103,11 @@ pub fn parse_shard(s: &str) -> Result<ShardArg, String> {
     if count == 0 {
         return Err(format!("`{s}`: the shard count N must be at least 1"));
     }
+    if count > MAX_SHARDS {
+        return Err(format!(
+            "`{s}`: at most {MAX_SHARDS} shards (a sweep holds at most a million seeds)"
+        ));
+    }
     if index >= count {
         return Err(format!(
             "`{s}`: shards are counted from 0, so K must be below N (0/{count} to {}/{count})",
@@ -111,6 +116,10 @@ pub fn parse_shard(s: &str) -> Result<ShardArg, String> {
     }
     Ok(ShardArg::Given(Shard { index, count }))
 }
+
+/// The most shards a sweep is split into: more would leave most of them
+/// without a seed, and a merge lists the missing ones.
+pub const MAX_SHARDS: u64 = 100_000;
 
 /// The environment variables `--shard auto` reads, in the order it reads them.
 pub const K8S_INDEX: &str = "JOB_COMPLETION_INDEX";
@@ -168,6 +177,12 @@ pub fn resolve_auto(
     };
     if count == 0 {
         return Err("--shard auto: the shard count is 0; it must be at least 1".into());
+    }
+    if count > MAX_SHARDS {
+        return Err(format!(
+            "--shard auto: {count} shards; at most {MAX_SHARDS} (a sweep holds at most a \
+             million seeds)"
+        ));
     }
     if index >= count {
         return Err(format!(

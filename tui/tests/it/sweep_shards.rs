@@ -132,6 +132,20 @@ fn four_shards_merged_print_the_report_and_exit_code_of_one_sweep_with_failures(
         .prints(&format!(
             "replay the first failure with:\n  chaoslab run {scenario} --seed "
         ));
+    // With every seed's line too.
+    let verbose = chaoslab_with(&[], &["sweep", &scenario, "--seeds", "1..40", "--verbose"]);
+    let shards: Vec<String> = (0..4).map(|k| format!("{dir}/shard-{k}.jsonl")).collect();
+    let merge: Vec<&str> = ["sweep", "merge", "--verbose"]
+        .into_iter()
+        .chain(shards.iter().map(String::as_str))
+        .collect();
+    let merged = chaoslab_with(&[], &merge);
+    assert_eq!(merged.out, verbose.out, "{}", merged.err);
+    assert_eq!(merged.code, verbose.code);
+    assert_eq!(
+        verbose.out.matches("  pass").count() + verbose.out.matches("  FAIL").count(),
+        40
+    );
 }
 
 #[test]
@@ -309,6 +323,69 @@ fn merging_refuses_files_that_are_not_the_whole_of_one_sweep() {
     merge(&[s0, s1, &edited, s3])
         .exits(2)
         .warns("does not match its hash");
+
+    // Another build, another range, another split, another format.
+    let header = text.lines().next().unwrap();
+    let with_header = |name: &str, from: &str, to: &str| {
+        assert!(header.contains(from), "{header}");
+        let f = format!("{dir}/{name}");
+        std::fs::write(&f, text.replacen(from, to, 1)).unwrap();
+        f
+    };
+    let build = header
+        .split("\"build\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the header names its build");
+    assert!(build.starts_with("exe-"), "{header}");
+    let rebuilt = with_header(
+        "rebuilt.jsonl",
+        &format!("\"build\":\"{build}\""),
+        "\"build\":\"exe-0000000000000000\"",
+    );
+    merge(&[s0, s1, &rebuilt, s3])
+        .exits(2)
+        .warns("were swept by different builds of chaoslab");
+    let ranged = with_header("ranged.jsonl", "\"last\":20", "\"last\":24");
+    merge(&[s0, s1, &ranged, s3])
+        .exits(2)
+        .warns("are sweeps of different seed ranges: 1..20 and 1..24");
+    let split = format!("{dir}/split.jsonl");
+    chaoslab_with(
+        &[],
+        &[
+            "sweep", &scenario, "--seeds", "1..20", "--shard", "2/5", "--out", &split,
+        ],
+    );
+    merge(&[s0, s1, &split, s3])
+        .exits(2)
+        .warns("split the sweep differently: into 4 shards and into 5");
+    let many = with_header(
+        "many.jsonl",
+        "\"shards\":4",
+        "\"shards\":18446744073709551615",
+    );
+    merge(&[&many])
+        .exits(2)
+        .warns("shards; a sweep is split into at most 100000");
+    let future = with_header(
+        "future.jsonl",
+        "\"chaoslab_sweep\":1",
+        "\"chaoslab_sweep\":2",
+    );
+    merge(&[s0, s1, &future, s3])
+        .exits(2)
+        .warns("a sweep file of format 2, and this program reads format 1");
+    chaoslab_with(&[], &["sweep", "single/normal", "--shard", "0/100001"])
+        .exits(2)
+        .warns("at most 100000 shards");
+    // Files appear whole: no part file is left behind.
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".part"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 
     // None of them printed a report.
     let ran = merge(&[s0, s3, s1]);
