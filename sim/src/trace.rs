@@ -6,6 +6,7 @@
 //! fingerprint made the same moves. The hash is written out by hand (no
 //! `std::hash::Hash`, whose output may change between Rust versions).
 
+use std::io::{self, Write};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -104,6 +105,86 @@ pub enum TraceEvent {
         matched: u64,
         delay: Nanos,
     },
+}
+
+/// Where a run's trace records go, one at a time, as the kernel makes them.
+///
+/// A sink that writes records out (such as [`JsonLines`]) keeps memory
+/// bounded whatever the length of the run; the `Vec` sink keeps every record,
+/// for tests and for the TUI, which steps through them.
+pub trait TraceSink: Send {
+    fn record(&mut self, record: TraceRecord);
+
+    /// The records kept so far (empty for a sink that writes them out).
+    fn kept(&self) -> &[TraceRecord] {
+        &[]
+    }
+
+    /// Called once, when the run ends: flushes what is buffered, and returns
+    /// the first error met while writing (a sink that failed writes nothing
+    /// after its error, and the run goes on to its end).
+    fn finish(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// The records kept, taken out at the end of the run (`None` for a sink
+    /// that writes them out).
+    fn take_kept(&mut self) -> Option<Vec<TraceRecord>> {
+        None
+    }
+}
+
+impl TraceSink for Vec<TraceRecord> {
+    fn record(&mut self, record: TraceRecord) {
+        self.push(record);
+    }
+
+    fn kept(&self) -> &[TraceRecord] {
+        self
+    }
+
+    fn take_kept(&mut self) -> Option<Vec<TraceRecord>> {
+        Some(std::mem::take(self))
+    }
+}
+
+/// Writes each record as one line of JSON (docs/trace.md) as it comes: what
+/// `chaoslab run --trace FILE` does. Give it a buffered writer.
+pub struct JsonLines<W: Write + Send> {
+    out: W,
+    error: Option<io::Error>,
+}
+
+impl<W: Write + Send> JsonLines<W> {
+    pub fn new(out: W) -> Self {
+        JsonLines { out, error: None }
+    }
+
+    /// The writer, once the run is over (for a test that wrote to memory).
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+impl<W: Write + Send> TraceSink for JsonLines<W> {
+    fn record(&mut self, record: TraceRecord) {
+        if self.error.is_some() {
+            return;
+        }
+        let written = serde_json::to_writer(&mut self.out, &record)
+            .map_err(io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"));
+        if let Err(e) = written {
+            self.error = Some(e);
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => self.out.flush(),
+        }
+    }
 }
 
 /// A stable 64-bit hash over the run's events.

@@ -77,10 +77,6 @@ fn real(
             s.meta.duration as f64 / 1e9 / args.speed
         );
     }
-    let trace = if args.trace.is_some() {
-        sim::kernel::TraceMode::Record
-    } else {
-        sim::kernel::TraceMode::Off
-    };
+    let trace = crate::run_cmd::trace_to(args.trace.as_ref())?;
     on_madsim(registry, s, seed, trace, args.speed, Sockets::Real)
 }
