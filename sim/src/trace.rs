@@ -223,3 +223,86 @@ impl Fingerprint {
         format!("{:016x}", self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Takes `room` bytes, then fails as a full disk does.
+    struct Full {
+        room: usize,
+        written: Vec<u8>,
+        flushed: bool,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::other("no space left"));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            self.written.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.flushed = true;
+            Ok(())
+        }
+    }
+
+    fn timer(t: Nanos) -> TraceRecord {
+        TraceRecord {
+            t,
+            event: TraceEvent::Timer {
+                node: "n1".into(),
+                timer: 7,
+            },
+        }
+    }
+
+    #[test]
+    fn json_lines_writes_one_record_a_line_and_flushes_at_the_end() {
+        let mut sink = JsonLines::new(Full {
+            room: usize::MAX,
+            written: Vec::new(),
+            flushed: false,
+        });
+        sink.record(timer(1));
+        sink.record(timer(2));
+        sink.finish().unwrap();
+        let out = sink.into_inner();
+        assert!(out.flushed);
+        assert_eq!(
+            String::from_utf8(out.written).unwrap(),
+            "{\"t\":1,\"kind\":\"timer\",\"node\":\"n1\",\"timer\":7}\n\
+             {\"t\":2,\"kind\":\"timer\",\"node\":\"n1\",\"timer\":7}\n"
+        );
+    }
+
+    #[test]
+    fn json_lines_keeps_its_first_error_writes_nothing_after_it_and_reports_it_at_the_end() {
+        let mut sink = JsonLines::new(Full {
+            room: 60,
+            written: Vec::new(),
+            flushed: false,
+        });
+        for t in 0..10 {
+            sink.record(timer(t));
+        }
+        let err = sink.finish().unwrap_err();
+        assert!(err.to_string().contains("no space left"), "{err}");
+        let out = sink.into_inner();
+        assert_eq!(out.written.len(), 60);
+        assert!(!out.flushed, "a failed sink is not flushed");
+    }
+
+    #[test]
+    fn the_vec_sink_keeps_every_record_and_hands_them_over() {
+        let mut sink: Vec<TraceRecord> = Vec::new();
+        sink.record(timer(1));
+        assert_eq!(sink.kept().len(), 1);
+        assert!(sink.finish().is_ok());
+        assert_eq!(sink.take_kept(), Some(vec![timer(1)]));
+    }
+}
