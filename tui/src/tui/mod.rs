@@ -10,6 +10,7 @@
 //! function of the app.
 
 pub mod app;
+pub mod compact;
 pub mod draw;
 pub mod inject;
 pub mod keys;

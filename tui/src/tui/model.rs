@@ -13,8 +13,8 @@ use sim::node::{Clock, Cluster, NodeId, Status};
 use sim::report::Report;
 use sim::scenario::{Scenario, ScenarioError};
 use sim::time::Nanos;
-use sim::trace::{TraceEvent, TraceRecord};
 
+use super::compact::{Kind, Recorder, Trace};
 use crate::Registry;
 
 /// What a node looks like at one moment, apart from the network.
@@ -98,7 +98,8 @@ fn link_state(net: &Net, base: &Net, from: usize, to: usize) -> LinkState {
 pub struct Run {
     pub scenario: Scenario,
     pub seed: u64,
-    pub trace: Vec<TraceRecord>,
+    /// Every record of the run, compact (see [`super::compact`]).
+    pub trace: Trace,
     pub cluster: Cluster,
     pub report: Report,
     pub fingerprint: String,
@@ -126,7 +127,10 @@ impl Run {
         seed: u64,
     ) -> Result<Run, ScenarioError> {
         let (trace, cluster, node_hist, net_hist, out) = {
-            let mut sim = registry.start(&scenario, seed, TraceMode::Record)?;
+            // Each record is compacted as the kernel makes it.
+            let recorder = Recorder::default();
+            let mode = TraceMode::Stream(Box::new(recorder.clone()));
+            let mut sim = registry.start(&scenario, seed, mode)?;
             let n = sim.cluster().len();
             // The network before the first event is the scenario's base network:
             // "slow" is measured against it.
@@ -163,15 +167,14 @@ impl Run {
                 if !last.matches(sim.net(), &base) {
                     push_keyed(&mut net_hist, key, NetSnap::of(sim.net(), &base));
                 }
-                before = sim.trace().len();
+                before = recorder.len();
                 if !more {
                     break;
                 }
             }
             let cluster = sim.cluster().clone();
-            let mut out = sim.finish();
-            let trace = out.trace.take().unwrap_or_default();
-            (trace, cluster, node_hist, net_hist, out)
+            let out = sim.finish();
+            (recorder.take(), cluster, node_hist, net_hist, out)
         };
         let report = Report::build(&scenario, &out);
         let n = cluster.len();
@@ -180,35 +183,46 @@ impl Run {
         let mut send_of = Vec::new();
         let mut fate_of = Vec::new();
         let mut messages_of: Vec<Vec<u32>> = vec![Vec::new(); n];
-        let index_of = |name: &str| cluster.by_name(name).map(NodeId::index);
-        for (i, r) in trace.iter().enumerate() {
-            let i = i as u32;
-            match &r.event {
-                TraceEvent::Fault { .. } => faults.push(i),
-                TraceEvent::Violation { .. } => violations.push(i),
-                TraceEvent::Send { from, to, id, .. } => {
-                    let id = *id as usize;
+        // The trace's own name table, mapped once to the cluster's indexes.
+        let mut node_of: Vec<Option<usize>> = Vec::new();
+        for i in 0..trace.len() {
+            let at = i as u32;
+            match trace.fault_or_violation(i) {
+                Some(true) => faults.push(at),
+                Some(false) => violations.push(at),
+                None => {}
+            }
+            let Some((kind, from, to, id)) = trace.message(i) else {
+                continue;
+            };
+            for ix in [from, to] {
+                while node_of.len() <= ix as usize {
+                    let name = trace.name(node_of.len() as u32);
+                    node_of.push(cluster.by_name(name).map(NodeId::index));
+                }
+            }
+            let id = id as usize;
+            match kind {
+                Kind::Send => {
                     if send_of.len() <= id {
                         send_of.resize(id + 1, u32::MAX);
                         fate_of.resize(id + 1, u32::MAX);
                     }
-                    send_of[id] = i;
-                    for name in [from, to] {
-                        if let Some(x) = index_of(name) {
-                            messages_of[x].push(i);
+                    send_of[id] = at;
+                    for ix in [from, to] {
+                        if let Some(x) = node_of[ix as usize] {
+                            messages_of[x].push(at);
                         }
                     }
                 }
-                TraceEvent::Deliver { from, to, id, .. }
-                | TraceEvent::Drop { from, to, id, .. } => {
-                    let id = *id as usize;
+                Kind::Deliver | Kind::Drop => {
                     if id < fate_of.len() && fate_of[id] == u32::MAX {
-                        fate_of[id] = i;
+                        fate_of[id] = at;
                     }
-                    for name in [from, to] {
-                        if let Some(x) = index_of(name) {
-                            if messages_of[x].last() != Some(&i) {
-                                messages_of[x].push(i);
+                    for ix in [from, to] {
+                        if let Some(x) = node_of[ix as usize] {
+                            if messages_of[x].last() != Some(&at) {
+                                messages_of[x].push(at);
                             }
                         }
                     }
@@ -253,12 +267,12 @@ impl Run {
 
     /// Virtual time of record `cursor` (the end of the run past the last one).
     pub fn time_at(&self, cursor: usize) -> Nanos {
-        self.trace.get(cursor).map(|r| r.t).unwrap_or(self.end_ns)
+        self.trace.t(cursor).unwrap_or(self.end_ns)
     }
 
     /// The first record at or after virtual time `t`.
     pub fn index_at_time(&self, t: Nanos) -> usize {
-        self.trace.partition_point(|r| r.t < t)
+        self.trace.partition_point_t(t)
     }
 
     pub fn node_name(&self, i: usize) -> &str {
@@ -267,13 +281,7 @@ impl Run {
 
     /// The send record of the message at `cursor` (itself if it is a send).
     pub fn message_id_at(&self, cursor: usize) -> Option<u64> {
-        match &self.trace.get(cursor)?.event {
-            TraceEvent::Send { id, .. }
-            | TraceEvent::Deliver { id, .. }
-            | TraceEvent::Drop { id, .. }
-            | TraceEvent::Hold { id, .. } => Some(*id),
-            _ => None,
-        }
+        self.trace.message(cursor).map(|(_, _, _, id)| id)
     }
 
     pub fn send_index(&self, id: u64) -> Option<usize> {
