@@ -352,7 +352,8 @@ impl std::ops::Index<usize> for Trace {
 pub struct Recorder(pub Arc<Mutex<Trace>>);
 
 impl Recorder {
-    pub fn len(&self) -> usize {
+    /// How many records so far.
+    pub fn records(&self) -> usize {
         self.0.lock().expect("not poisoned").len()
     }
 

@@ -167,7 +167,7 @@ impl Run {
                 if !last.matches(sim.net(), &base) {
                     push_keyed(&mut net_hist, key, NetSnap::of(sim.net(), &base));
                 }
-                before = recorder.len();
+                before = recorder.records();
                 if !more {
                     break;
                 }
