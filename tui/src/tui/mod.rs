@@ -15,6 +15,7 @@ pub mod draw;
 pub mod inject;
 pub mod keys;
 pub mod model;
+pub mod states;
 pub mod term;
 
 use std::time::Duration;

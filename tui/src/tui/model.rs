@@ -15,6 +15,7 @@ use sim::scenario::{Scenario, ScenarioError};
 use sim::time::Nanos;
 
 use super::compact::{Kind, Recorder, Trace};
+use super::states::States;
 use crate::Registry;
 
 /// What a node looks like at one moment, apart from the network.
@@ -104,8 +105,9 @@ pub struct Run {
     pub report: Report,
     pub fingerprint: String,
     pub end_ns: Nanos,
-    /// Per node: (first trace index it applies from, state), in index order.
-    pub node_hist: Vec<Vec<(u32, NodeSnap)>>,
+    /// Per node: each state, from the first trace index it applies from,
+    /// in index order (compact: see [`super::states`]).
+    pub states: States,
     pub net_hist: Vec<(u32, NetSnap)>,
     /// Trace indexes of fault records, and of violation records.
     pub faults: Vec<u32>,
@@ -126,7 +128,7 @@ impl Run {
         scenario: Scenario,
         seed: u64,
     ) -> Result<Run, ScenarioError> {
-        let (trace, cluster, node_hist, net_hist, out) = {
+        let (trace, cluster, states, net_hist, out) = {
             // Each record is compacted as the kernel makes it.
             let recorder = Recorder::default();
             let mode = TraceMode::Stream(Box::new(recorder.clone()));
@@ -135,7 +137,7 @@ impl Run {
             // The network before the first event is the scenario's base network:
             // "slow" is measured against it.
             let base = sim.net().clone();
-            let mut node_hist: Vec<Vec<(u32, NodeSnap)>> = vec![Vec::new(); n];
+            let mut states = States::new(n);
             let mut net_hist: Vec<(u32, NetSnap)> = vec![(0, NetSnap::of(&base, &base))];
             let mut before = 0usize;
             loop {
@@ -144,23 +146,14 @@ impl Run {
                 let statuses = sim.statuses();
                 for (i, status) in statuses.into_iter().enumerate() {
                     let (paused, clock, fsync_lies) = sim.node_state(i);
-                    let changed = match node_hist[i].last() {
-                        None => true,
-                        Some((_, s)) => {
-                            s.status != status
-                                || s.paused != paused
-                                || s.clock != clock
-                                || s.fsync_lies != fsync_lies
-                        }
-                    };
-                    if changed {
+                    if states.changed(i, &status, paused, &clock, fsync_lies) {
                         let snap = NodeSnap {
                             status,
                             paused,
                             clock,
                             fsync_lies,
                         };
-                        push_keyed(&mut node_hist[i], key, snap);
+                        states.push(i, key, snap);
                     }
                 }
                 let last = &net_hist.last().expect("seeded with the base").1;
@@ -174,7 +167,7 @@ impl Run {
             }
             let cluster = sim.cluster().clone();
             let out = sim.finish();
-            (recorder.take(), cluster, node_hist, net_hist, out)
+            (recorder.take(), cluster, states, net_hist, out)
         };
         let report = Report::build(&scenario, &out);
         let n = cluster.len();
@@ -238,7 +231,7 @@ impl Run {
             trace,
             cluster,
             report,
-            node_hist,
+            states,
             net_hist,
             faults,
             violations,
@@ -257,8 +250,8 @@ impl Run {
     }
 
     /// Node `i` as it stands once record `cursor` has happened.
-    pub fn node_at(&self, i: usize, cursor: usize) -> Option<&NodeSnap> {
-        at(&self.node_hist[i], cursor)
+    pub fn node_at(&self, i: usize, cursor: usize) -> Option<NodeSnap> {
+        self.states.at(i, cursor)
     }
 
     pub fn net_at(&self, cursor: usize) -> &NetSnap {
