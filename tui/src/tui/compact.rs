@@ -3,12 +3,13 @@
 //!
 //! A recorded run of a million events is held whole so that the cursor can
 //! go anywhere in it, backwards as fast as forwards. A [`TraceRecord`] costs
-//! 88 bytes plus a heap string for a message's contents; here a record is 48
+//! 88 bytes plus a heap string for a message's contents; here a record is 32
 //! bytes: node names and the kernel's static words (message kinds, reasons,
-//! notes) become indexes into small tables, and the text of a record goes
-//! into one string shared by all. The rare records with more to say
-//! (faults, violations, triggers) are kept whole on the side. A record is
-//! rebuilt, equal to the one the kernel made, when it is drawn.
+//! notes) become 16-bit indexes into small tables, and the text of a record
+//! goes into one string shared by all. The rare records with more to say
+//! (faults, violations, triggers), and any record too big for an entry, are
+//! kept whole on the side. A record is rebuilt, equal to the one the kernel
+//! made, when it is drawn.
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
@@ -28,9 +29,13 @@ pub enum Kind {
     Timer,
     Invoke,
     Complete,
+    /// A completion whose `found_other` is true.
+    CompleteFoundOther,
     Role,
     Note,
-    /// Kept whole in `rare`: a fault, a violation or a trigger.
+    /// Kept whole in `rare`: a fault, a violation or a trigger, or a record
+    /// that does not fit an entry (a text over 64 KiB, a name or word past
+    /// the 65,536th, texts past 4 GiB).
     Rare,
 }
 
@@ -41,14 +46,13 @@ pub enum Kind {
 struct Entry {
     t: Nanos,
     a: u64,
-    text_at: u64,
-    text_len: u32,
-    n1: u32,
-    n2: u32,
-    s1: u32,
-    s2: u32,
+    text_at: u32,
+    text_len: u16,
+    n1: u16,
+    n2: u16,
+    s1: u16,
+    s2: u16,
     kind: Kind,
-    flag: bool,
 }
 
 /// A whole trace, compact; see the module's comment.
@@ -58,9 +62,9 @@ pub struct Trace {
     text: String,
     rare: Vec<TraceEvent>,
     names: Vec<Arc<str>>,
-    name_ix: BTreeMap<Arc<str>, u32>,
+    name_ix: BTreeMap<Arc<str>, u16>,
     words: Vec<&'static str>,
-    word_ix: BTreeMap<&'static str, u32>,
+    word_ix: BTreeMap<&'static str, u16>,
     /// Records rebuilt for `trace[i]`, made on first use (the UI itself
     /// uses [`Trace::get`], which keeps nothing).
     indexed: OnceCell<Vec<OnceCell<Box<TraceRecord>>>>,
@@ -96,10 +100,26 @@ impl Trace {
 
     /// For a message record: its kind, sender, receiver (as indexes into
     /// [`Trace::name`]) and message id.
-    pub fn message(&self, i: usize) -> Option<(Kind, u32, u32, u64)> {
+    /// A record kept whole is rebuilt: this is for the indexes the UI
+    /// builds once.
+    pub fn message(&self, i: usize) -> Option<(Kind, &str, &str, u64)> {
         let e = self.entries.get(i)?;
-        matches!(e.kind, Kind::Send | Kind::Deliver | Kind::Drop | Kind::Hold)
-            .then_some((e.kind, e.n1, e.n2, e.a))
+        match e.kind {
+            Kind::Send | Kind::Deliver | Kind::Drop | Kind::Hold => Some((
+                e.kind,
+                &self.names[e.n1 as usize],
+                &self.names[e.n2 as usize],
+                e.a,
+            )),
+            Kind::Rare => match &self.rare[e.a as usize] {
+                TraceEvent::Send { from, to, id, .. } => Some((Kind::Send, from, to, *id)),
+                TraceEvent::Deliver { from, to, id, .. } => Some((Kind::Deliver, from, to, *id)),
+                TraceEvent::Drop { from, to, id, .. } => Some((Kind::Drop, from, to, *id)),
+                TraceEvent::Hold { from, to, id, .. } => Some((Kind::Hold, from, to, *id)),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     /// Whether record `i` is a fault (`Some(true)`) or a violation
@@ -116,14 +136,31 @@ impl Trace {
         }
     }
 
-    /// A node name by its index in this trace's table.
-    pub fn name(&self, ix: u32) -> &str {
-        &self.names[ix as usize]
+    pub fn push(&mut self, r: TraceRecord) {
+        let e = match self.compact(r.t, &r.event) {
+            Some(e) => e,
+            None => {
+                self.rare.push(r.event);
+                Entry {
+                    t: r.t,
+                    a: (self.rare.len() - 1) as u64,
+                    text_at: 0,
+                    text_len: 0,
+                    n1: 0,
+                    n2: 0,
+                    s1: 0,
+                    s2: 0,
+                    kind: Kind::Rare,
+                }
+            }
+        };
+        self.entries.push(e);
     }
 
-    pub fn push(&mut self, r: TraceRecord) {
+    /// The entry for `event`, or `None` when it is kept whole.
+    fn compact(&mut self, t: Nanos, event: &TraceEvent) -> Option<Entry> {
         let mut e = Entry {
-            t: r.t,
+            t,
             a: 0,
             text_at: 0,
             text_len: 0,
@@ -132,9 +169,9 @@ impl Trace {
             s1: 0,
             s2: 0,
             kind: Kind::Rare,
-            flag: false,
         };
-        match r.event {
+        let mut text: &str = "";
+        match event {
             TraceEvent::Send {
                 from,
                 to,
@@ -142,11 +179,11 @@ impl Trace {
                 msg,
                 detail,
             } => {
-                self.link(&mut e, Kind::Send, &from, &to, id, msg);
-                self.put_text(&mut e, &detail);
+                self.link(&mut e, Kind::Send, from, to, *id, msg)?;
+                text = detail;
             }
             TraceEvent::Deliver { from, to, id, msg } => {
-                self.link(&mut e, Kind::Deliver, &from, &to, id, msg)
+                self.link(&mut e, Kind::Deliver, from, to, *id, msg)?
             }
             TraceEvent::Drop {
                 from,
@@ -155,8 +192,8 @@ impl Trace {
                 msg,
                 reason,
             } => {
-                self.link(&mut e, Kind::Drop, &from, &to, id, msg);
-                e.s2 = self.word(reason);
+                self.link(&mut e, Kind::Drop, from, to, *id, msg)?;
+                e.s2 = self.word(reason)?;
             }
             TraceEvent::Hold {
                 from,
@@ -165,13 +202,13 @@ impl Trace {
                 msg,
                 reason,
             } => {
-                self.link(&mut e, Kind::Hold, &from, &to, id, msg);
-                e.s2 = self.word(reason);
+                self.link(&mut e, Kind::Hold, from, to, *id, msg)?;
+                e.s2 = self.word(reason)?;
             }
             TraceEvent::Timer { node, timer } => {
                 e.kind = Kind::Timer;
-                e.n1 = self.name_of(&node);
-                e.a = timer;
+                e.n1 = self.name_of(node)?;
+                e.a = *timer;
             }
             TraceEvent::Invoke {
                 node,
@@ -179,9 +216,9 @@ impl Trace {
                 description,
             } => {
                 e.kind = Kind::Invoke;
-                e.n1 = self.name_of(&node);
-                e.a = op;
-                self.put_text(&mut e, &description);
+                e.n1 = self.name_of(node)?;
+                e.a = *op;
+                text = description;
             }
             TraceEvent::Complete {
                 node,
@@ -190,32 +227,40 @@ impl Trace {
                 output,
                 found_other,
             } => {
-                e.kind = Kind::Complete;
-                e.n1 = self.name_of(&node);
-                e.a = op;
-                e.s1 = self.word(outcome);
-                e.flag = found_other;
-                self.put_text(&mut e, &output);
+                e.kind = if *found_other {
+                    Kind::CompleteFoundOther
+                } else {
+                    Kind::Complete
+                };
+                e.n1 = self.name_of(node)?;
+                e.a = *op;
+                e.s1 = self.word(outcome)?;
+                text = output;
             }
             TraceEvent::Role { node, from, to } => {
                 e.kind = Kind::Role;
-                e.n1 = self.name_of(&node);
-                e.s1 = self.word(from);
-                e.s2 = self.word(to);
+                e.n1 = self.name_of(node)?;
+                e.s1 = self.word(from)?;
+                e.s2 = self.word(to)?;
             }
             TraceEvent::Note { node, note } => {
                 e.kind = Kind::Note;
-                e.n1 = self.name_of(&node);
-                e.s1 = self.word(note);
+                e.n1 = self.name_of(node)?;
+                e.s1 = self.word(note)?;
             }
-            rare @ (TraceEvent::Fault { .. }
+            TraceEvent::Fault { .. }
             | TraceEvent::Violation { .. }
-            | TraceEvent::Trigger { .. }) => {
-                e.a = self.rare.len() as u64;
-                self.rare.push(rare);
-            }
+            | TraceEvent::Trigger { .. } => return None,
         }
-        self.entries.push(e);
+        if !text.is_empty() {
+            e.text_at = u32::try_from(self.text.len()).ok()?;
+            e.text_len = u16::try_from(text.len()).ok()?;
+            if u32::try_from(self.text.len() + text.len()).is_err() {
+                return None;
+            }
+            self.text.push_str(text);
+        }
+        Some(e)
     }
 
     fn link(
@@ -226,44 +271,35 @@ impl Trace {
         to: &Arc<str>,
         id: u64,
         msg: &'static str,
-    ) {
+    ) -> Option<()> {
         e.kind = kind;
-        e.n1 = self.name_of(from);
-        e.n2 = self.name_of(to);
+        e.n1 = self.name_of(from)?;
+        e.n2 = self.name_of(to)?;
         e.a = id;
-        e.s1 = self.word(msg);
+        e.s1 = self.word(msg)?;
+        Some(())
     }
 
-    fn name_of(&mut self, name: &Arc<str>) -> u32 {
+    /// The index of a node name (`None` past the 65,536th).
+    fn name_of(&mut self, name: &Arc<str>) -> Option<u16> {
         if let Some(&i) = self.name_ix.get(&**name) {
-            return i;
+            return Some(i);
         }
-        let i = self.names.len() as u32;
+        let i = u16::try_from(self.names.len()).ok()?;
         self.names.push(name.clone());
         self.name_ix.insert(name.clone(), i);
-        i
+        Some(i)
     }
 
-    fn word(&mut self, w: &'static str) -> u32 {
+    /// The index of a kernel word (`None` past the 65,536th).
+    fn word(&mut self, w: &'static str) -> Option<u16> {
         if let Some(&i) = self.word_ix.get(w) {
-            return i;
+            return Some(i);
         }
-        let i = self.words.len() as u32;
+        let i = u16::try_from(self.words.len()).ok()?;
         self.words.push(w);
         self.word_ix.insert(w, i);
-        i
-    }
-
-    fn put_text(&mut self, e: &mut Entry, s: &str) {
-        // A single text longer than u32::MAX bytes is cut at a character
-        // boundary rather than wrapped: the UI shows one line of it.
-        let mut len = s.len().min(u32::MAX as usize);
-        while !s.is_char_boundary(len) {
-            len -= 1;
-        }
-        e.text_at = self.text.len() as u64;
-        e.text_len = len as u32;
-        self.text.push_str(&s[..len]);
+        Some(i)
     }
 
     fn text_of(&self, e: &Entry) -> String {
@@ -272,8 +308,8 @@ impl Trace {
     }
 
     fn event(&self, e: &Entry) -> TraceEvent {
-        let name = |i: u32| self.names[i as usize].clone();
-        let word = |i: u32| self.words[i as usize];
+        let name = |i: u16| self.names[i as usize].clone();
+        let word = |i: u16| self.words[i as usize];
         match e.kind {
             Kind::Send => TraceEvent::Send {
                 from: name(e.n1),
@@ -311,12 +347,12 @@ impl Trace {
                 op: e.a,
                 description: self.text_of(e),
             },
-            Kind::Complete => TraceEvent::Complete {
+            Kind::Complete | Kind::CompleteFoundOther => TraceEvent::Complete {
                 node: name(e.n1),
                 op: e.a,
                 outcome: word(e.s1),
                 output: self.text_of(e),
-                found_other: e.flag,
+                found_other: e.kind == Kind::CompleteFoundOther,
             },
             Kind::Role => TraceEvent::Role {
                 node: name(e.n1),
@@ -374,8 +410,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_kind_of_record_comes_back_equal_and_an_entry_is_48_bytes() {
-        assert_eq!(std::mem::size_of::<Entry>(), 48);
+    fn every_kind_of_record_comes_back_equal_and_an_entry_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 32);
         let n1: Arc<str> = "n1".into();
         let c1: Arc<str> = "c1".into();
         let events = vec![
@@ -469,11 +505,41 @@ mod tests {
         assert_eq!(trace.partition_point_t(25), 3);
         assert_eq!(trace.fault_or_violation(5), Some(true));
         assert_eq!(trace.fault_or_violation(9), Some(false));
-        let (kind, from, to, id) = trace.message(2).unwrap();
-        assert_eq!(
-            (kind, trace.name(from), trace.name(to), id),
-            (Kind::Drop, "n1", "c1", 8)
-        );
+        assert_eq!(trace.message(2), Some((Kind::Drop, "n1", "c1", 8)));
         assert_eq!(trace.message(4), None);
+    }
+
+    #[test]
+    fn a_record_that_does_not_fit_an_entry_is_kept_whole_and_comes_back_equal() {
+        let mut trace = Trace::default();
+        let send = |from: String, detail: String| TraceRecord {
+            t: 1,
+            event: TraceEvent::Send {
+                from: from.into(),
+                to: "n1".into(),
+                id: 3,
+                msg: "Put",
+                detail,
+            },
+        };
+        // A text over 64 KiB.
+        let long = send("c1".into(), "x".repeat(70_000));
+        trace.push(long.clone());
+        assert_eq!(trace.entries[0].kind, Kind::Rare);
+        assert_eq!(trace.get(0), Some(long));
+        assert_eq!(trace.message(0), Some((Kind::Send, "c1", "n1", 3)));
+        // More node names than an entry can index.
+        let records: Vec<TraceRecord> = (0..70_000)
+            .map(|i| send(format!("c{i}"), format!("{i}")))
+            .collect();
+        for r in &records {
+            trace.push(r.clone());
+        }
+        assert_eq!(trace.entries.last().unwrap().kind, Kind::Rare);
+        assert_eq!(trace.entries[1].kind, Kind::Send);
+        for (i, r) in records.iter().enumerate() {
+            assert_eq!(trace.get(i + 1).as_ref(), Some(r), "record {}", i + 1);
+        }
+        assert_eq!(trace.message(70_000), Some((Kind::Send, "c69999", "n1", 3)));
     }
 }

@@ -176,8 +176,9 @@ impl Run {
         let mut send_of = Vec::new();
         let mut fate_of = Vec::new();
         let mut messages_of: Vec<Vec<u32>> = vec![Vec::new(); n];
-        // The trace's own name table, mapped once to the cluster's indexes.
-        let mut node_of: Vec<Option<usize>> = Vec::new();
+        let index: std::collections::BTreeMap<&str, usize> = (0..n)
+            .map(|i| (cluster.name(NodeId(i as u32)), i))
+            .collect();
         for i in 0..trace.len() {
             let at = i as u32;
             match trace.fault_or_violation(i) {
@@ -188,12 +189,7 @@ impl Run {
             let Some((kind, from, to, id)) = trace.message(i) else {
                 continue;
             };
-            for ix in [from, to] {
-                while node_of.len() <= ix as usize {
-                    let name = trace.name(node_of.len() as u32);
-                    node_of.push(cluster.by_name(name).map(NodeId::index));
-                }
-            }
+            let ends = [index.get(from).copied(), index.get(to).copied()];
             let id = id as usize;
             match kind {
                 Kind::Send => {
@@ -202,21 +198,17 @@ impl Run {
                         fate_of.resize(id + 1, u32::MAX);
                     }
                     send_of[id] = at;
-                    for ix in [from, to] {
-                        if let Some(x) = node_of[ix as usize] {
-                            messages_of[x].push(at);
-                        }
+                    for x in ends.into_iter().flatten() {
+                        messages_of[x].push(at);
                     }
                 }
                 Kind::Deliver | Kind::Drop => {
                     if id < fate_of.len() && fate_of[id] == u32::MAX {
                         fate_of[id] = at;
                     }
-                    for ix in [from, to] {
-                        if let Some(x) = node_of[ix as usize] {
-                            if messages_of[x].last() != Some(&at) {
-                                messages_of[x].push(at);
-                            }
+                    for x in ends.into_iter().flatten() {
+                        if messages_of[x].last() != Some(&at) {
+                            messages_of[x].push(at);
                         }
                     }
                 }
