@@ -6,6 +6,7 @@
 //! fingerprint made the same moves. The hash is written out by hand (no
 //! `std::hash::Hash`, whose output may change between Rust versions).
 
+use std::io::{self, Write};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -106,6 +107,86 @@ pub enum TraceEvent {
     },
 }
 
+/// Where a run's trace records go, one at a time, as the kernel makes them.
+///
+/// A sink that writes records out (such as [`JsonLines`]) keeps memory
+/// bounded whatever the length of the run; the `Vec` sink keeps every record,
+/// for tests and for the TUI, which steps through them.
+pub trait TraceSink: Send {
+    fn record(&mut self, record: TraceRecord);
+
+    /// The records kept so far (empty for a sink that writes them out).
+    fn kept(&self) -> &[TraceRecord] {
+        &[]
+    }
+
+    /// Called once, when the run ends: flushes what is buffered, and returns
+    /// the first error met while writing (a sink that failed writes nothing
+    /// after its error, and the run goes on to its end).
+    fn finish(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// The records kept, taken out at the end of the run (`None` for a sink
+    /// that writes them out).
+    fn take_kept(&mut self) -> Option<Vec<TraceRecord>> {
+        None
+    }
+}
+
+impl TraceSink for Vec<TraceRecord> {
+    fn record(&mut self, record: TraceRecord) {
+        self.push(record);
+    }
+
+    fn kept(&self) -> &[TraceRecord] {
+        self
+    }
+
+    fn take_kept(&mut self) -> Option<Vec<TraceRecord>> {
+        Some(std::mem::take(self))
+    }
+}
+
+/// Writes each record as one line of JSON (docs/trace.md) as it comes: what
+/// `chaoslab run --trace FILE` does. Give it a buffered writer.
+pub struct JsonLines<W: Write + Send> {
+    out: W,
+    error: Option<io::Error>,
+}
+
+impl<W: Write + Send> JsonLines<W> {
+    pub fn new(out: W) -> Self {
+        JsonLines { out, error: None }
+    }
+
+    /// The writer, once the run is over (for a test that wrote to memory).
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+impl<W: Write + Send> TraceSink for JsonLines<W> {
+    fn record(&mut self, record: TraceRecord) {
+        if self.error.is_some() {
+            return;
+        }
+        let written = serde_json::to_writer(&mut self.out, &record)
+            .map_err(io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"));
+        if let Err(e) = written {
+            self.error = Some(e);
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => self.out.flush(),
+        }
+    }
+}
+
 /// A stable 64-bit hash over the run's events.
 #[derive(Clone, Copy, Debug)]
 pub struct Fingerprint(u64);
@@ -140,5 +221,88 @@ impl Fingerprint {
 
     pub fn hex(&self) -> String {
         format!("{:016x}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Takes `room` bytes, then fails as a full disk does.
+    struct Full {
+        room: usize,
+        written: Vec<u8>,
+        flushed: bool,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::other("no space left"));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            self.written.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.flushed = true;
+            Ok(())
+        }
+    }
+
+    fn timer(t: Nanos) -> TraceRecord {
+        TraceRecord {
+            t,
+            event: TraceEvent::Timer {
+                node: "n1".into(),
+                timer: 7,
+            },
+        }
+    }
+
+    #[test]
+    fn json_lines_writes_one_record_a_line_and_flushes_at_the_end() {
+        let mut sink = JsonLines::new(Full {
+            room: usize::MAX,
+            written: Vec::new(),
+            flushed: false,
+        });
+        sink.record(timer(1));
+        sink.record(timer(2));
+        sink.finish().unwrap();
+        let out = sink.into_inner();
+        assert!(out.flushed);
+        assert_eq!(
+            String::from_utf8(out.written).unwrap(),
+            "{\"t\":1,\"kind\":\"timer\",\"node\":\"n1\",\"timer\":7}\n\
+             {\"t\":2,\"kind\":\"timer\",\"node\":\"n1\",\"timer\":7}\n"
+        );
+    }
+
+    #[test]
+    fn json_lines_keeps_its_first_error_writes_nothing_after_it_and_reports_it_at_the_end() {
+        let mut sink = JsonLines::new(Full {
+            room: 60,
+            written: Vec::new(),
+            flushed: false,
+        });
+        for t in 0..10 {
+            sink.record(timer(t));
+        }
+        let err = sink.finish().unwrap_err();
+        assert!(err.to_string().contains("no space left"), "{err}");
+        let out = sink.into_inner();
+        assert_eq!(out.written.len(), 60);
+        assert!(!out.flushed, "a failed sink is not flushed");
+    }
+
+    #[test]
+    fn the_vec_sink_keeps_every_record_and_hands_them_over() {
+        let mut sink: Vec<TraceRecord> = Vec::new();
+        sink.record(timer(1));
+        assert_eq!(sink.kept().len(), 1);
+        assert!(sink.finish().is_ok());
+        assert_eq!(sink.take_kept(), Some(vec![timer(1)]));
     }
 }

@@ -4,10 +4,14 @@
 //! it is not part of it.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
+use std::io::BufWriter;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use sim::kernel::TraceMode;
 use sim::time::fmt_duration;
+use sim::trace::JsonLines;
 
 use sim::registry::Bench;
 
@@ -41,6 +45,43 @@ struct Figures {
     events: u64,
     wall_s: f64,
     simulated_s: f64,
+    /// Tracing on: the MiB of JSON Lines the trace came to.
+    trace_mib: Option<f64>,
+}
+
+/// What "tracing on" costs: the run streams its trace as `run --trace FILE`
+/// does (each record serialised to JSON Lines through a buffered writer, as
+/// it is made), into a writer that counts the bytes and keeps none, so that
+/// the figure is the simulator's and not the disk's.
+const TRACING_ON: &str =
+    "tracing on: every record serialised to JSON Lines as `run --trace FILE` writes it, \
+                          then discarded (no disk)";
+
+/// Counts the bytes written to it and keeps none.
+struct Counted(Arc<AtomicU64>);
+
+impl std::io::Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Tracing off, or on: streamed as `run --trace FILE` streams it, with the
+/// count of bytes it wrote.
+fn tracing(on: bool) -> (TraceMode, Option<Arc<AtomicU64>>) {
+    if !on {
+        return (TraceMode::Off, None);
+    }
+    let bytes = Arc::new(AtomicU64::new(0));
+    let out = BufWriter::with_capacity(crate::run_cmd::TRACE_BUFFER, Counted(bytes.clone()));
+    (
+        TraceMode::Stream(Box::new(JsonLines::new(out))),
+        Some(bytes),
+    )
 }
 
 /// The possible `bench` targets: `kernel`, each protocol with a benchmark
@@ -74,16 +115,21 @@ fn measure(
     name: &str,
     toml: &str,
     seconds: u64,
-    mode: TraceMode,
+    traced: bool,
 ) -> Result<Figures, String> {
     let text = with_seconds(toml, seconds);
     let scenario = registry.parse(name, &text).map_err(|e| e.to_string())?;
+    let (mode, bytes) = tracing(traced);
     let start = Instant::now();
     let out = registry
         .run(&scenario, 1, mode)
         .map_err(|e| e.to_string())?;
     let wall_s = start.elapsed().as_secs_f64();
+    if let Some(e) = out.trace_error {
+        return Err(format!("error: the trace could not be written: {e}"));
+    }
     Ok(Figures {
+        trace_mib: bytes.map(|b| b.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0)),
         events: out.counters.events,
         wall_s,
         simulated_s: out.end_ns as f64 / 1e9,
@@ -123,7 +169,7 @@ fn vs_madsim(registry: &Registry, seconds: u64) -> i32 {
                     return exit::FAIL;
                 }
             };
-            let kernel = match measure(registry, label, toml, seconds, TraceMode::Off) {
+            let kernel = match measure(registry, label, toml, seconds, false) {
                 Ok(f) => f,
                 Err(e) => {
                     eprintln!("{e}");
@@ -150,6 +196,7 @@ fn vs_madsim(registry: &Registry, seconds: u64) -> i32 {
                 events: out.counters.events,
                 wall_s: start.elapsed().as_secs_f64(),
                 simulated_s: out.end_ns as f64 / 1e9,
+                trace_mib: None,
             };
             print(&format!("{label}, kernel"), &kernel);
             print(&format!("{label}, madsim"), &madsim);
@@ -165,8 +212,12 @@ fn vs_madsim(registry: &Registry, seconds: u64) -> i32 {
 }
 
 fn print(label: &str, f: &Figures) {
+    let trace = f
+        .trace_mib
+        .map(|mib| format!("  {mib:.0} MiB of trace"))
+        .unwrap_or_default();
     println!(
-        "{label:<42} {:>11} events  {:>7.3}s wall  {:>6.2}M events/s  {:>8.0}x real time",
+        "{label:<42} {:>11} events  {:>7.3}s wall  {:>6.2}M events/s  {:>8.0}x real time{trace}",
         f.events,
         f.wall_s,
         f.events as f64 / f.wall_s / 1e6,
@@ -204,14 +255,12 @@ pub fn run(registry: &Registry, args: &BenchArgs) -> i32 {
         args.target,
         fmt_duration(args.seconds * 1_000_000_000)
     );
+    println!("{TRACING_ON}");
     // A protocol's own benchmark: its workload with tracing off and on.
     if let Some((_, b)) = benches(registry).find(|(n, b)| !b.kernel && *n == args.target) {
-        for (mode, tracing) in [
-            (TraceMode::Off, "tracing off"),
-            (TraceMode::Record, "tracing on"),
-        ] {
+        for (traced, tracing) in [(false, "tracing off"), (true, "tracing on")] {
             let label = format!("{}, {tracing}", b.label);
-            match measure(registry, &label, b.toml, args.seconds, mode) {
+            match measure(registry, &label, b.toml, args.seconds, traced) {
                 Ok(f) => print(&label, &f),
                 Err(e) => {
                     eprintln!("bench scenario failed to parse: {e}");
@@ -223,24 +272,20 @@ pub fn run(registry: &Registry, args: &BenchArgs) -> i32 {
     }
     // The kernel: the first kernel benchmark with tracing off (and the
     // memory it took), each other one with tracing off and on.
-    let mut runs: Vec<(String, &str, TraceMode)> = Vec::new();
+    let mut runs: Vec<(String, &str, bool)> = Vec::new();
     for (i, (_, b)) in benches(registry).filter(|(_, b)| b.kernel).enumerate() {
         let letter = (b'a' + i as u8) as char;
         runs.push((
             format!("({letter}) {}, tracing off", b.label),
             b.toml,
-            TraceMode::Off,
+            false,
         ));
         if i > 0 {
-            runs.push((
-                format!("({letter}) {}, tracing on", b.label),
-                b.toml,
-                TraceMode::Record,
-            ));
+            runs.push((format!("({letter}) {}, tracing on", b.label), b.toml, true));
         }
     }
-    for (i, (label, toml, mode)) in runs.iter().enumerate() {
-        match measure(registry, label, toml, args.seconds, *mode) {
+    for (i, (label, toml, traced)) in runs.iter().enumerate() {
+        match measure(registry, label, toml, args.seconds, *traced) {
             Ok(f) => {
                 print(label, &f);
                 if i == 0 {

@@ -68,19 +68,19 @@ fn real(
     seed: u64,
     args: &ClusterArgs,
 ) -> Result<sim::kernel::RunOutput, String> {
-    if madsim_missing(&registry.program_name(), Sockets::Real).is_none() {
-        eprintln!(
-            "chaoslab cluster: {} nodes on 127.0.0.1, real time, {} of scenario at speed {} (about {:.1}s of wall time)",
-            s.servers() + s.clients(),
-            sim::time::fmt_duration(s.meta.duration),
-            args.speed,
-            s.meta.duration as f64 / 1e9 / args.speed
-        );
+    if let Some(why) = madsim_missing(&registry.program_name(), Sockets::Real) {
+        // Said before the trace file is created: a build that cannot run
+        // leaves no empty trace behind.
+        return Err(why);
     }
-    let trace = if args.trace.is_some() {
-        sim::kernel::TraceMode::Record
-    } else {
-        sim::kernel::TraceMode::Off
-    };
+    // Created before the run: a path that cannot be written is refused now.
+    let trace = crate::run_cmd::trace_to(args.trace.as_ref())?;
+    eprintln!(
+        "chaoslab cluster: {} nodes on 127.0.0.1, real time, {} of scenario at speed {} (about {:.1}s of wall time)",
+        s.servers() + s.clients(),
+        sim::time::fmt_duration(s.meta.duration),
+        args.speed,
+        s.meta.duration as f64 / 1e9 / args.speed
+    );
     on_madsim(registry, s, seed, trace, args.speed, Sockets::Real)
 }

@@ -66,7 +66,7 @@ pub const SIMULATED: bool = cfg!(madsim);
 const TAG: u64 = 0x6368_616f_736c_6162;
 
 /// How to run.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub struct Options {
     pub seed: u64,
     pub trace: TraceMode,

@@ -132,15 +132,34 @@ pub(crate) fn on_madsim(
     }
 }
 
+/// The buffer between the trace's serialiser and its file.
+pub(crate) const TRACE_BUFFER: usize = 1 << 16;
+
+/// The trace mode for `--trace FILE`: streamed to the file as the run goes,
+/// so that memory stays bounded whatever the run's length. The file is
+/// created here, before the run, so that a path that cannot be written is
+/// an error at once and not after a long run.
+pub(crate) fn trace_to(path: Option<&PathBuf>) -> Result<TraceMode, String> {
+    let Some(path) = path else {
+        return Ok(TraceMode::Off);
+    };
+    let file = std::fs::File::create(path)
+        .map_err(|e| format!("error: cannot write the trace to {}: {e}", path.display()))?;
+    let out = std::io::BufWriter::with_capacity(TRACE_BUFFER, file);
+    Ok(TraceMode::Stream(Box::new(sim::trace::JsonLines::new(out))))
+}
+
 pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
     let Some(scenario) = registry.load_or_explain(args.scenario.as_deref()) else {
         return exit::BAD_INPUT;
     };
     let seed = args.seed.unwrap_or(scenario.meta.seed);
-    let mode = if args.trace.is_some() {
-        TraceMode::Record
-    } else {
-        TraceMode::Off
+    let mode = match trace_to(args.trace.as_ref()) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::BAD_INPUT;
+        }
     };
     let out = match run_on_driver(registry, &args.driver, &scenario, seed, mode) {
         Ok(o) => o,
@@ -183,11 +202,15 @@ pub fn report_and_exit(
     let (replay_without_budget, note) = replay_on(program, &args.driver, &replay);
     report.replay = format!("{replay_without_budget}{}{note}", args.budget.flags());
 
-    // Written before anything is judged, so a failing run keeps its evidence.
+    // The trace was streamed to its file as the run went (whatever the
+    // run's verdict, so a failing run keeps its evidence); only an error
+    // while writing it is left to say.
     if let Some(path) = &args.trace {
-        let records = out.trace.as_deref().unwrap_or(&[]);
-        if let Err(e) = write_lines(path, records.iter()) {
-            eprintln!("error: cannot write the trace to {}: {e}", path.display());
+        if let Some(e) = &out.trace_error {
+            eprintln!(
+                "error: cannot write the trace to {}: {e} (the file holds only the records written before it)",
+                path.display()
+            );
             return exit::BAD_INPUT;
         }
     }
@@ -234,19 +257,6 @@ fn write_raw_lines(path: &PathBuf, lines: impl Iterator<Item = String>) -> std::
     let mut w = std::io::BufWriter::new(file);
     for line in lines {
         w.write_all(line.as_bytes())?;
-        w.write_all(b"\n")?;
-    }
-    w.flush()
-}
-
-fn write_lines<T: serde::Serialize>(
-    path: &PathBuf,
-    items: impl Iterator<Item = T>,
-) -> std::io::Result<()> {
-    let file = std::fs::File::create(path)?;
-    let mut w = std::io::BufWriter::new(file);
-    for item in items {
-        serde_json::to_writer(&mut w, &item)?;
         w.write_all(b"\n")?;
     }
     w.flush()

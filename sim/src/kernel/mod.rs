@@ -26,7 +26,7 @@ use crate::node::{Clock, Cluster, Disk, Effect, Node, NodeId, TimerId};
 use crate::protocol::{OpOf, Protocol, Violation};
 use crate::scenario::{Fault, FaultKind, Scenario};
 use crate::time::Nanos;
-use crate::trace::{Fingerprint, TraceEvent, TraceRecord};
+use crate::trace::{Fingerprint, TraceEvent, TraceRecord, TraceSink};
 use crate::workload::Workload;
 
 mod delivery;
@@ -44,11 +44,43 @@ pub use output::{describe_op, outcome_name, show_value, RunOutput, Running, Unfi
 pub use props::Judged;
 use queue::{Entry, Slab};
 
-/// Whether the kernel keeps the trace records (the fingerprint is always kept).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What the kernel does with the trace records (the fingerprint is always
+/// kept, whatever the mode, from the same fields).
 pub enum TraceMode {
+    /// No records are made.
     Off,
+    /// Every record is kept in memory, for [`Sim::trace`] and
+    /// [`RunOutput::trace`] (tests, the TUI).
     Record,
+    /// Each record goes to the sink as it is made, and is not kept: memory
+    /// stays bounded whatever the length of the run (`run --trace FILE`).
+    /// The sink's error, if it met one, is [`RunOutput::trace_error`].
+    Stream(Box<dyn TraceSink>),
+}
+
+impl TraceMode {
+    /// Whether records are made at all.
+    pub fn is_on(&self) -> bool {
+        !matches!(self, TraceMode::Off)
+    }
+
+    fn into_sink(self) -> Option<Box<dyn TraceSink>> {
+        match self {
+            TraceMode::Off => None,
+            TraceMode::Record => Some(Box::new(Vec::<TraceRecord>::new())),
+            TraceMode::Stream(sink) => Some(sink),
+        }
+    }
+}
+
+impl std::fmt::Debug for TraceMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TraceMode::Off => "Off",
+            TraceMode::Record => "Record",
+            TraceMode::Stream(_) => "Stream",
+        })
+    }
 }
 
 /// The independent random streams of a run, derived from the seed. Adding draws
@@ -201,7 +233,9 @@ pub struct Sim<'s, P: Protocol> {
     partition_windows: Vec<(Nanos, Nanos)>,
     counters: Counters,
     fp: Fingerprint,
-    trace: Option<Vec<TraceRecord>>,
+    /// Where trace records go; `None` while tracing is off (then no record
+    /// is made, and no detail is formatted).
+    trace: Option<Box<dyn TraceSink>>,
     nemesis_stopped: bool,
     /// While the nemesis cuts again the links its heal must leave cut: these
     /// re-cuts restore a partition already in force, so no trigger sees them.
@@ -346,7 +380,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             partition_windows: Vec::new(),
             counters: Counters::default(),
             fp: Fingerprint::default(),
-            trace: (mode == TraceMode::Record).then(Vec::new),
+            trace: mode.into_sink(),
             nemesis_stopped: false,
             recutting: false,
             nemesis_down: Vec::new(),
@@ -375,7 +409,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
 
     fn record(&mut self, event: impl FnOnce(&Cluster) -> TraceEvent) {
         if let Some(trace) = self.trace.as_mut() {
-            trace.push(TraceRecord {
+            trace.record(TraceRecord {
                 t: self.now,
                 event: event(&self.cluster),
             });

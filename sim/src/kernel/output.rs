@@ -24,7 +24,11 @@ pub struct RunOutput {
     pub violations: Vec<(Nanos, Violation)>,
     /// When partitions were in force: [start, end) windows.
     pub partition_windows: Vec<(Nanos, Nanos)>,
+    /// Every record, when the mode was [`super::TraceMode::Record`].
     pub trace: Option<Vec<TraceRecord>>,
+    /// The first error the sink of [`super::TraceMode::Stream`] met while
+    /// writing (or flushing at the end): the trace it wrote is incomplete.
+    pub trace_error: Option<std::io::Error>,
     /// Each node's status at the end (`None` if crashed).
     pub statuses: Vec<Option<Status>>,
     pub cluster: Cluster,
@@ -98,6 +102,14 @@ impl<'s, P: Protocol> Sim<'s, P> {
             })
             .collect();
         let statuses = self.statuses();
+        // The last records are in: a streaming sink flushes now.
+        let (trace, trace_error) = match self.trace.take() {
+            None => (None, None),
+            Some(mut sink) => {
+                let error = sink.finish().err();
+                (sink.take_kept(), error)
+            }
+        };
         RunOutput {
             seed: self.seed,
             end_ns: self.now,
@@ -107,7 +119,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
             op_meta: self.op_meta,
             violations: self.violations,
             partition_windows: self.partition_windows,
-            trace: self.trace,
+            trace,
+            trace_error,
             statuses,
             cluster: self.cluster,
             metrics,

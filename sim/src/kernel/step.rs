@@ -150,9 +150,11 @@ impl<'s, P: Protocol> Sim<'s, P> {
         &self.net
     }
 
-    /// The trace so far (empty unless recording).
+    /// The trace so far (empty unless the mode is [`TraceMode::Record`]).
+    ///
+    /// [`TraceMode::Record`]: super::TraceMode::Record
     pub fn trace(&self) -> &[TraceRecord] {
-        self.trace.as_deref().unwrap_or(&[])
+        self.trace.as_ref().map_or(&[], |sink| sink.kept())
     }
 
     pub fn cluster(&self) -> &Cluster {

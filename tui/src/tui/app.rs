@@ -361,13 +361,13 @@ impl App {
             return;
         }
         let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
-        let matches = self
-            .run
-            .trace
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| words.iter().all(|w| record_matches(&r.event, w)))
-            .map(|(i, _)| i as u32)
+        let trace = &self.run.trace;
+        let matches = (0..trace.len())
+            .filter(|&i| {
+                let r = trace.get(i).expect("in range");
+                words.iter().all(|w| record_matches(&r.event, w))
+            })
+            .map(|i| i as u32)
             .collect::<Vec<u32>>();
         self.note = format!("filter `{text}`: {} events", matches.len());
         self.filter = Some(Filter {
@@ -418,7 +418,7 @@ impl App {
                     .run
                     .faults
                     .iter()
-                    .filter(|&&i| self.run.trace[i as usize].t == at)
+                    .filter(|&&i| self.run.trace.t(i as usize) == Some(at))
                     .count();
                 self.run = run;
                 let at_time: Vec<u32> = self
@@ -426,7 +426,7 @@ impl App {
                     .faults
                     .iter()
                     .copied()
-                    .filter(|&i| self.run.trace[i as usize].t == at)
+                    .filter(|&i| self.run.trace.t(i as usize) == Some(at))
                     .collect();
                 let i = at_time
                     .get(before)

@@ -10,10 +10,12 @@
 //! function of the app.
 
 pub mod app;
+pub mod compact;
 pub mod draw;
 pub mod inject;
 pub mod keys;
 pub mod model;
+pub mod states;
 pub mod term;
 
 use std::time::Duration;

@@ -13,8 +13,9 @@ use sim::node::{Clock, Cluster, NodeId, Status};
 use sim::report::Report;
 use sim::scenario::{Scenario, ScenarioError};
 use sim::time::Nanos;
-use sim::trace::{TraceEvent, TraceRecord};
 
+use super::compact::{Kind, Recorder, Trace};
+use super::states::States;
 use crate::Registry;
 
 /// What a node looks like at one moment, apart from the network.
@@ -98,13 +99,15 @@ fn link_state(net: &Net, base: &Net, from: usize, to: usize) -> LinkState {
 pub struct Run {
     pub scenario: Scenario,
     pub seed: u64,
-    pub trace: Vec<TraceRecord>,
+    /// Every record of the run, compact (see [`super::compact`]).
+    pub trace: Trace,
     pub cluster: Cluster,
     pub report: Report,
     pub fingerprint: String,
     pub end_ns: Nanos,
-    /// Per node: (first trace index it applies from, state), in index order.
-    pub node_hist: Vec<Vec<(u32, NodeSnap)>>,
+    /// Per node: each state, from the first trace index it applies from,
+    /// in index order (compact: see [`super::states`]).
+    pub states: States,
     pub net_hist: Vec<(u32, NetSnap)>,
     /// Trace indexes of fault records, and of violation records.
     pub faults: Vec<u32>,
@@ -125,13 +128,16 @@ impl Run {
         scenario: Scenario,
         seed: u64,
     ) -> Result<Run, ScenarioError> {
-        let (trace, cluster, node_hist, net_hist, out) = {
-            let mut sim = registry.start(&scenario, seed, TraceMode::Record)?;
+        let (trace, cluster, states, net_hist, out) = {
+            // Each record is compacted as the kernel makes it.
+            let recorder = Recorder::default();
+            let mode = TraceMode::Stream(Box::new(recorder.clone()));
+            let mut sim = registry.start(&scenario, seed, mode)?;
             let n = sim.cluster().len();
             // The network before the first event is the scenario's base network:
             // "slow" is measured against it.
             let base = sim.net().clone();
-            let mut node_hist: Vec<Vec<(u32, NodeSnap)>> = vec![Vec::new(); n];
+            let mut states = States::new(n);
             let mut net_hist: Vec<(u32, NetSnap)> = vec![(0, NetSnap::of(&base, &base))];
             let mut before = 0usize;
             loop {
@@ -140,38 +146,28 @@ impl Run {
                 let statuses = sim.statuses();
                 for (i, status) in statuses.into_iter().enumerate() {
                     let (paused, clock, fsync_lies) = sim.node_state(i);
-                    let changed = match node_hist[i].last() {
-                        None => true,
-                        Some((_, s)) => {
-                            s.status != status
-                                || s.paused != paused
-                                || s.clock != clock
-                                || s.fsync_lies != fsync_lies
-                        }
-                    };
-                    if changed {
+                    if states.changed(i, &status, paused, &clock, fsync_lies) {
                         let snap = NodeSnap {
                             status,
                             paused,
                             clock,
                             fsync_lies,
                         };
-                        push_keyed(&mut node_hist[i], key, snap);
+                        states.push(i, key, snap);
                     }
                 }
                 let last = &net_hist.last().expect("seeded with the base").1;
                 if !last.matches(sim.net(), &base) {
                     push_keyed(&mut net_hist, key, NetSnap::of(sim.net(), &base));
                 }
-                before = sim.trace().len();
+                before = recorder.records();
                 if !more {
                     break;
                 }
             }
             let cluster = sim.cluster().clone();
-            let mut out = sim.finish();
-            let trace = out.trace.take().unwrap_or_default();
-            (trace, cluster, node_hist, net_hist, out)
+            let out = sim.finish();
+            (recorder.take(), cluster, states, net_hist, out)
         };
         let report = Report::build(&scenario, &out);
         let n = cluster.len();
@@ -180,36 +176,39 @@ impl Run {
         let mut send_of = Vec::new();
         let mut fate_of = Vec::new();
         let mut messages_of: Vec<Vec<u32>> = vec![Vec::new(); n];
-        let index_of = |name: &str| cluster.by_name(name).map(NodeId::index);
-        for (i, r) in trace.iter().enumerate() {
-            let i = i as u32;
-            match &r.event {
-                TraceEvent::Fault { .. } => faults.push(i),
-                TraceEvent::Violation { .. } => violations.push(i),
-                TraceEvent::Send { from, to, id, .. } => {
-                    let id = *id as usize;
+        let index: std::collections::BTreeMap<&str, usize> = (0..n)
+            .map(|i| (cluster.name(NodeId(i as u32)), i))
+            .collect();
+        for i in 0..trace.len() {
+            let at = i as u32;
+            match trace.fault_or_violation(i) {
+                Some(true) => faults.push(at),
+                Some(false) => violations.push(at),
+                None => {}
+            }
+            let Some((kind, from, to, id)) = trace.message(i) else {
+                continue;
+            };
+            let ends = [index.get(from).copied(), index.get(to).copied()];
+            let id = id as usize;
+            match kind {
+                Kind::Send => {
                     if send_of.len() <= id {
                         send_of.resize(id + 1, u32::MAX);
                         fate_of.resize(id + 1, u32::MAX);
                     }
-                    send_of[id] = i;
-                    for name in [from, to] {
-                        if let Some(x) = index_of(name) {
-                            messages_of[x].push(i);
-                        }
+                    send_of[id] = at;
+                    for x in ends.into_iter().flatten() {
+                        messages_of[x].push(at);
                     }
                 }
-                TraceEvent::Deliver { from, to, id, .. }
-                | TraceEvent::Drop { from, to, id, .. } => {
-                    let id = *id as usize;
+                Kind::Deliver | Kind::Drop => {
                     if id < fate_of.len() && fate_of[id] == u32::MAX {
-                        fate_of[id] = i;
+                        fate_of[id] = at;
                     }
-                    for name in [from, to] {
-                        if let Some(x) = index_of(name) {
-                            if messages_of[x].last() != Some(&i) {
-                                messages_of[x].push(i);
-                            }
+                    for x in ends.into_iter().flatten() {
+                        if messages_of[x].last() != Some(&at) {
+                            messages_of[x].push(at);
                         }
                     }
                 }
@@ -224,7 +223,7 @@ impl Run {
             trace,
             cluster,
             report,
-            node_hist,
+            states,
             net_hist,
             faults,
             violations,
@@ -243,8 +242,8 @@ impl Run {
     }
 
     /// Node `i` as it stands once record `cursor` has happened.
-    pub fn node_at(&self, i: usize, cursor: usize) -> Option<&NodeSnap> {
-        at(&self.node_hist[i], cursor)
+    pub fn node_at(&self, i: usize, cursor: usize) -> Option<NodeSnap> {
+        self.states.at(i, cursor)
     }
 
     pub fn net_at(&self, cursor: usize) -> &NetSnap {
@@ -253,12 +252,12 @@ impl Run {
 
     /// Virtual time of record `cursor` (the end of the run past the last one).
     pub fn time_at(&self, cursor: usize) -> Nanos {
-        self.trace.get(cursor).map(|r| r.t).unwrap_or(self.end_ns)
+        self.trace.t(cursor).unwrap_or(self.end_ns)
     }
 
     /// The first record at or after virtual time `t`.
     pub fn index_at_time(&self, t: Nanos) -> usize {
-        self.trace.partition_point(|r| r.t < t)
+        self.trace.partition_point_t(t)
     }
 
     pub fn node_name(&self, i: usize) -> &str {
@@ -267,13 +266,7 @@ impl Run {
 
     /// The send record of the message at `cursor` (itself if it is a send).
     pub fn message_id_at(&self, cursor: usize) -> Option<u64> {
-        match &self.trace.get(cursor)?.event {
-            TraceEvent::Send { id, .. }
-            | TraceEvent::Deliver { id, .. }
-            | TraceEvent::Drop { id, .. }
-            | TraceEvent::Hold { id, .. } => Some(*id),
-            _ => None,
-        }
+        self.trace.message(cursor).map(|(_, _, _, id)| id)
     }
 
     pub fn send_index(&self, id: u64) -> Option<usize> {

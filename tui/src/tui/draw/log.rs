@@ -115,7 +115,9 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
     let end = (start + rows).min(list_len);
     for (row, j) in (start..end).enumerate() {
         let idx = pick(j);
-        let r = &run.trace[idx];
+        let Some(r) = run.trace.get(idx) else {
+            continue;
+        };
         let y = inner.y + row as u16;
         let mut style = Style::default().fg(color(&r.event));
         if idx == app.cursor {

@@ -293,24 +293,24 @@ fn draw_details(app: &App, f: &mut Frame, area: Rect) {
     }
     if let Some(id) = run.message_id_at(app.cursor) {
         lines.push(Line::from(Span::styled(format!("message #{id}"), bold)));
-        if let Some(si) = run.send_index(id) {
+        if let Some(sent) = run.send_index(id).and_then(|si| run.trace.get(si)) {
             if let TraceEvent::Send {
                 from,
                 to,
                 msg,
                 detail,
                 ..
-            } = &run.trace[si].event
+            } = &sent.event
             {
                 lines.push(Line::from(format!(
                     "  {msg} {from} → {to}, sent at {}",
-                    fmt_duration(run.trace[si].t)
+                    fmt_duration(sent.t)
                 )));
                 lines.push(Line::from(format!("  contents: {detail}")));
             }
         }
-        match run.fate_index(id).map(|i| (i, &run.trace[i])) {
-            Some((_, r)) => match &r.event {
+        match run.fate_index(id).and_then(|i| run.trace.get(i)) {
+            Some(r) => match &r.event {
                 TraceEvent::Deliver { .. } => {
                     lines.push(Line::from(format!("  delivered at {}", fmt_duration(r.t))))
                 }

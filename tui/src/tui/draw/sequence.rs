@@ -63,7 +63,9 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
     let lifeline = Style::default().fg(Color::DarkGray);
     for (row, idx) in (start..end).enumerate() {
         let y = inner.y + 1 + row as u16;
-        let r = &run.trace[idx];
+        let Some(r) = run.trace.get(idx) else {
+            continue;
+        };
         let cursor = idx == app.cursor;
         for i in 0..shown {
             put(buf, inner, x_of(i), y, "│", lifeline);
