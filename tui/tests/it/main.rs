@@ -23,6 +23,7 @@ mod scenarios;
 mod shrink;
 mod sweep_shards;
 mod tmux;
+mod trace_stream;
 mod transactions_lesson;
 mod tui_views;
 

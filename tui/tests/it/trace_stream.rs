@@ -3,8 +3,7 @@
 //! cannot be written is a clear error (exit 2), found before the run when
 //! the path cannot be opened.
 
-mod common;
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
