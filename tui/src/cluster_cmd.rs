@@ -74,6 +74,7 @@ fn real(
         return Err(why);
     }
     // Created before the run: a path that cannot be written is refused now.
+    crate::run_cmd::history_writable(args.history.as_ref())?;
     let trace = crate::run_cmd::trace_to(args.trace.as_ref())?;
     eprintln!(
         "chaoslab cluster: {} nodes on 127.0.0.1, real time, {} of scenario at speed {} (about {:.1}s of wall time)",

@@ -149,11 +149,33 @@ pub(crate) fn trace_to(path: Option<&PathBuf>) -> Result<TraceMode, String> {
     Ok(TraceMode::Stream(Box::new(sim::trace::JsonLines::new(out))))
 }
 
+/// Creates the `--history` file before the run, so that a path that cannot
+/// be written is an error at once and not after a long run.
+pub(crate) fn history_writable(path: Option<&PathBuf>) -> Result<(), String> {
+    match path {
+        Some(path) => std::fs::File::create(path)
+            .map(drop)
+            .map_err(|e| format!("error: cannot write the history to {}: {e}", path.display())),
+        None => Ok(()),
+    }
+}
+
 pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
     let Some(scenario) = registry.load_or_explain(args.scenario.as_deref()) else {
         return exit::BAD_INPUT;
     };
     let seed = args.seed.unwrap_or(scenario.meta.seed);
+    // A build that cannot run the driver says so before any file is made.
+    if args.driver == "madsim" {
+        if let Some(why) = madsim_missing(&registry.program_name(), Sockets::Simulated) {
+            eprintln!("{why}");
+            return exit::BAD_INPUT;
+        }
+    }
+    if let Err(e) = history_writable(args.history.as_ref()) {
+        eprintln!("{e}");
+        return exit::BAD_INPUT;
+    }
     let mode = match trace_to(args.trace.as_ref()) {
         Ok(m) => m,
         Err(e) => {
@@ -203,24 +225,46 @@ pub fn report_and_exit(
     report.replay = format!("{replay_without_budget}{}{note}", args.budget.flags());
 
     // The trace was streamed to its file as the run went (whatever the
-    // run's verdict, so a failing run keeps its evidence); only an error
-    // while writing it is left to say.
-    if let Some(path) = &args.trace {
-        if let Some(e) = &out.trace_error {
-            eprintln!(
-                "error: cannot write the trace to {}: {e} (the file holds only the records written before it)",
-                path.display()
-            );
-            return exit::BAD_INPUT;
-        }
+    // run's verdict, so a failing run keeps its evidence). A file that could
+    // not be written does not hide the rest: the history is written, the
+    // report and the replay command printed, and the error said last, with
+    // exit code 2.
+    let mut errors = Vec::new();
+    if let (Some(path), Some(e)) = (&args.trace, &out.trace_error) {
+        errors.push(format!(
+            "error: cannot write the trace to {}: {e} (the file holds only the records written \
+             before it, and may end in the middle of one)",
+            path.display()
+        ));
     }
     if let Some(path) = &args.history {
         if let Err(e) = write_raw_lines(path, out.history.jsonl_lines()) {
-            eprintln!("error: cannot write the history to {}: {e}", path.display());
-            return exit::BAD_INPUT;
+            errors.push(format!(
+                "error: cannot write the history to {}: {e}",
+                path.display()
+            ));
         }
     }
+    let code = verdict(scenario, &report, args, seed, &replay_without_budget);
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    if errors.is_empty() {
+        code
+    } else {
+        exit::BAD_INPUT
+    }
+}
 
+/// Prints the report and what its verdict asks of the user; the verdict's
+/// exit code.
+fn verdict(
+    scenario: &sim::scenario::Scenario,
+    report: &Report,
+    args: &RunArgs,
+    seed: u64,
+    replay_without_budget: &str,
+) -> i32 {
     if args.json {
         println!(
             "{}",
@@ -244,7 +288,7 @@ pub fn report_and_exit(
                 scenario.meta.name
             );
             args.budget
-                .explain_undecided(&report.undecided, &replay_without_budget, "decide it");
+                .explain_undecided(&report.undecided, replay_without_budget, "decide it");
             exit::UNDECIDED
         }
     }

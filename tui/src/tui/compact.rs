@@ -463,6 +463,13 @@ mod tests {
                 output: "3".into(),
                 found_other: true,
             },
+            TraceEvent::Complete {
+                node: c1.clone(),
+                op: 5,
+                outcome: "ok",
+                output: "4".into(),
+                found_other: false,
+            },
             TraceEvent::Role {
                 node: n1.clone(),
                 from: "follower",
@@ -504,7 +511,8 @@ mod tests {
         assert_eq!(trace.get(records.len()), None);
         assert_eq!(trace.partition_point_t(25), 3);
         assert_eq!(trace.fault_or_violation(5), Some(true));
-        assert_eq!(trace.fault_or_violation(9), Some(false));
+        assert_eq!(trace.fault_or_violation(10), Some(false));
+        assert_eq!(trace.fault_or_violation(9), None);
         assert_eq!(trace.message(2), Some((Kind::Drop, "n1", "c1", 8)));
         assert_eq!(trace.message(4), None);
     }

@@ -136,10 +136,40 @@ fn a_failing_run_streams_its_whole_trace() {
     let file = tmp("too-hopeful.toml");
     std::fs::write(&file, text).unwrap();
     let trace = tmp("too-hopeful.jsonl");
-    chaoslab(&["run", &file, "--trace", &trace]).exits(1);
+    chaoslab(&["run", &file, "--trace", &trace])
+        .exits(1)
+        .warns("replay it with");
     let s = nodes::parse(&file, text).unwrap();
     let (_, recorded) = recorded_then_written(&s, 1);
     assert!(std::fs::read(&trace).unwrap() == recorded);
+    // A trace that cannot be written does not hide the failure: the history
+    // is written, the report and the replay command printed, then the error.
+    if std::path::Path::new("/dev/full").exists() {
+        let history = tmp("too-hopeful-history.jsonl");
+        let ran = chaoslab(&["run", &file, "--trace", "/dev/full", "--history", &history])
+            .exits(2)
+            .prints("too-hopeful")
+            .warns("replay it with")
+            .warns("error: cannot write the trace to /dev/full");
+        let replay = ran.err.find("replay it with").unwrap();
+        let error = ran.err.find("error: cannot write").unwrap();
+        assert!(replay < error, "the error comes last:\n{}", ran.err);
+        let lines = std::fs::read_to_string(&history).unwrap();
+        assert!(
+            lines.lines().count() > 10,
+            "the history is written:\n{lines}"
+        );
+    }
+}
+
+#[test]
+fn a_history_path_that_cannot_be_opened_is_refused_before_the_run() {
+    let dir = tmp("no-such-folder-for-history");
+    let path = format!("{dir}/x/history.jsonl");
+    let ran = chaoslab(&["run", "--history", &path])
+        .exits(2)
+        .warns(&format!("error: cannot write the history to {path}"));
+    assert!(ran.out.is_empty(), "no run, so no report: {}", ran.out);
 }
 
 #[test]
