@@ -167,6 +167,54 @@ mod simulated {
         }
     }
 
+    /// A trace streamed through the madsim driver is, byte for byte, the
+    /// recorded one written out, with the same fingerprint.
+    #[test]
+    fn a_streamed_trace_on_madsim_is_the_recorded_one() {
+        #[derive(Clone, Default)]
+        struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Shared {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let s = load("scenarios/raft/leader-crash.toml");
+        let with = |trace: TraceMode| {
+            driver::run(
+                &chaoslab::Registry::builtin(),
+                &s,
+                Options {
+                    seed: 3,
+                    trace,
+                    speed: 1.0,
+                },
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", s.file))
+        };
+        let recorded = with(TraceMode::Record);
+        let mut written = Vec::new();
+        for r in recorded.trace.as_ref().expect("recorded") {
+            serde_json::to_writer(&mut written, r).unwrap();
+            written.push(b'\n');
+        }
+        let buf = Shared::default();
+        let streamed = with(TraceMode::Stream(Box::new(sim::trace::JsonLines::new(
+            buf.clone(),
+        ))));
+        assert!(streamed.trace.is_none() && streamed.trace_error.is_none());
+        assert_eq!(streamed.fingerprint, recorded.fingerprint);
+        let bytes = buf.0.lock().unwrap().clone();
+        assert!(written.len() > 10_000, "{} bytes", written.len());
+        assert!(
+            bytes == written,
+            "the streamed trace differs from the recorded one"
+        );
+    }
+
     #[test]
     fn ping_runs_on_madsim_and_another_seed_gives_another_run() {
         let s = load("tui/tests/fixtures/madsim/ping.toml");
