@@ -749,9 +749,12 @@ impl Server {
             ctx.disk().sync();
             self.dirty = false;
         }
-        for (to, msg) in std::mem::take(&mut self.outbox) {
+        // Drained, not taken: the outbox keeps its memory for the next handler.
+        let mut outbox = std::mem::take(&mut self.outbox);
+        for (to, msg) in outbox.drain(..) {
             ctx.send(to, msg);
         }
+        self.outbox = outbox;
     }
 
     /// A one-line description for traces and test failures.

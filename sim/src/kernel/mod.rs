@@ -14,8 +14,6 @@
 //! them), `nemesis` (random faults and their undos) and `output` (finishing a
 //! run, [`RunOutput`], the describe helpers and [`Running`]).
 
-use std::collections::BinaryHeap;
-
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::Exp;
@@ -42,7 +40,7 @@ mod workload;
 
 pub use output::{describe_op, outcome_name, show_value, RunOutput, Running, UnfiredTrigger};
 pub use props::Judged;
-use queue::{Entry, Slab};
+use queue::{Queue, Slab};
 
 /// Whether the kernel keeps the trace records (the fingerprint is always kept).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,7 +173,7 @@ pub struct Sim<'s, P: Protocol> {
     seed: u64,
     now: Nanos,
     seq: u64,
-    queue: BinaryHeap<Entry>,
+    queue: Queue,
     slab: Slab<<P::Node as Node>::Msg>,
     cluster: Cluster,
     nodes: Vec<Option<P::Node>>,
@@ -318,7 +316,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             seed,
             now: 0,
             seq: 0,
-            queue: BinaryHeap::new(),
+            queue: Queue::default(),
             slab: Slab {
                 items: Vec::new(),
                 free: Vec::new(),
