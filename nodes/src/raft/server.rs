@@ -111,6 +111,9 @@ pub struct Server {
 
     outbox: Vec<(NodeId, Msg)>,
     dirty: bool,
+    /// Scratch for the peers' acknowledged rounds (see `on_round_acked`),
+    /// kept to reuse its memory; its contents mean nothing between calls.
+    acked_scratch: Vec<u64>,
 }
 
 impl Server {
@@ -149,6 +152,7 @@ impl Server {
             reads: Vec::new(),
             lease_reads: 0,
             outbox: Vec::new(),
+            acked_scratch: Vec::new(),
             dirty: false,
         }
     }

@@ -14,6 +14,8 @@
 //! them), `nemesis` (random faults and their undos) and `output` (finishing a
 //! run, [`RunOutput`], the describe helpers and [`Running`]).
 
+use std::collections::BinaryHeap;
+
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::Exp;
@@ -40,7 +42,7 @@ mod workload;
 
 pub use output::{describe_op, outcome_name, show_value, RunOutput, Running, UnfiredTrigger};
 pub use props::Judged;
-use queue::{Queue, Slab};
+use queue::{Entry, Slab};
 
 /// Whether the kernel keeps the trace records (the fingerprint is always kept).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,7 +175,7 @@ pub struct Sim<'s, P: Protocol> {
     seed: u64,
     now: Nanos,
     seq: u64,
-    queue: Queue,
+    queue: BinaryHeap<Entry>,
     slab: Slab<<P::Node as Node>::Msg>,
     cluster: Cluster,
     nodes: Vec<Option<P::Node>>,
@@ -316,7 +318,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             seed,
             now: 0,
             seq: 0,
-            queue: Queue::default(),
+            queue: BinaryHeap::new(),
             slab: Slab {
                 items: Vec::new(),
                 free: Vec::new(),
