@@ -35,6 +35,17 @@ impl Kv {
         self.data.is_empty()
     }
 
+    /// Sets `key` to `value`. The key is copied only when it is new: most
+    /// writes go to a key already there.
+    fn set(&mut self, key: &str, value: Value) {
+        match self.data.get_mut(key) {
+            Some(slot) => *slot = value,
+            None => {
+                self.data.insert(key.to_string(), value);
+            }
+        }
+    }
+
     pub fn apply(&mut self, key: &str, f: &OpFn) -> Applied {
         match f {
             OpFn::Read => Applied {
@@ -42,7 +53,7 @@ impl Kv {
                 output: Some(self.get(key)),
             },
             OpFn::Write(v) => {
-                self.data.insert(key.to_string(), v.clone());
+                self.set(key, v.clone());
                 Applied {
                     took_effect: true,
                     output: None,
@@ -51,7 +62,7 @@ impl Kv {
             OpFn::Cas { expected, new } => {
                 let ok = self.get(key) == *expected;
                 if ok {
-                    self.data.insert(key.to_string(), new.clone());
+                    self.set(key, new.clone());
                 }
                 Applied {
                     took_effect: ok,
@@ -59,8 +70,8 @@ impl Kv {
                 }
             }
             OpFn::Append(v) => {
-                let cur = self.data.entry(key.to_string()).or_insert(Value::Nil);
-                *cur = append_value(cur, v);
+                let now = append_value(self.data.get(key).unwrap_or(&Value::Nil), v);
+                self.set(key, now);
                 Applied {
                     took_effect: true,
                     output: None,

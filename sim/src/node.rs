@@ -456,7 +456,9 @@ impl Disk {
                 continue;
             }
             let durable = self.durable.entry(*ns).or_default();
-            for (i, v) in std::mem::take(writes) {
+            // Popped one by one, not taken whole: an emptied map keeps its
+            // root node, so the next write here allocates no node.
+            while let Some((i, v)) = writes.pop_first() {
                 match v {
                     Some(v) => {
                         durable.insert(i, v);

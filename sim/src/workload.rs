@@ -122,6 +122,9 @@ pub trait Workload: Send {
     fn completed(&mut self, _client: usize, _op: &Op<Self::Op>) {}
 }
 
+/// How many key names [`KvWorkload`] keeps written.
+const NAMED_KEYS: usize = 4096;
+
 /// The key-value workload, from the scenario's `[workload]`: keys `k0..` drawn
 /// uniformly or by a Zipf law, the operation by the `mix` shares, written
 /// values fresh integers 2, 3, ..., and a cas expecting the last value its
@@ -134,6 +137,9 @@ pub struct KvWorkload {
     next_value: i64,
     /// Per client, the last value it saw or wrote per key index.
     last_seen: Vec<BTreeMap<u32, i64>>,
+    /// Each key's name (`k7`), written once when first drawn: an operation
+    /// copies the name instead of formatting it again.
+    names: Vec<String>,
 }
 
 impl KvWorkload {
@@ -153,12 +159,28 @@ impl KvWorkload {
             shares: [mix.get, mix.put, mix.cas, mix.append, mix.delete],
             next_value: 1,
             last_seen: Vec::new(),
+            names: Vec::new(),
         }
     }
 
     fn fresh_value(&mut self) -> i64 {
         self.next_value += 1;
         self.next_value
+    }
+
+    /// Key `key_index`'s name. The first [`NAMED_KEYS`] names are kept once
+    /// written (most workloads use far fewer keys); the rest are formatted
+    /// each time, so a huge key space costs no memory.
+    fn name(&mut self, key_index: u32) -> String {
+        let i = key_index as usize;
+        if i >= NAMED_KEYS {
+            return format!("k{key_index}");
+        }
+        if self.names.len() <= i {
+            let from = self.names.len();
+            self.names.extend((from..=i).map(|k| format!("k{k}")));
+        }
+        self.names[i].clone()
     }
 
     fn seen(&mut self, client: usize) -> &mut BTreeMap<u32, i64> {
@@ -204,7 +226,7 @@ impl Workload for KvWorkload {
             3 => OpFn::Append(Value::Int(self.fresh_value())),
             _ => OpFn::Delete,
         };
-        (format!("k{key_index}"), f)
+        (self.name(key_index), f)
     }
 
     fn completed(&mut self, client: usize, op: &Op<OpFn>) {

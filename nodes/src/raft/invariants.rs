@@ -139,7 +139,7 @@ impl Leadership {
 }
 
 /// What the checker saw of one server at its last step.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Seen {
     len: u64,
     truncations: usize,
@@ -154,18 +154,21 @@ struct Seen {
 pub struct Checker {
     /// Election safety: the leader of each term.
     leaders: BTreeMap<u64, NodeId>,
-    seen: BTreeMap<NodeId, Seen>,
+    /// By node index: what was seen of the server at its last step.
+    seen: Vec<Option<Seen>>,
     /// Log matching: for each (index, term) ever held by any server, the term
     /// of the entry before it and the command. Only the leader of `term`
     /// creates an entry of that term at an index, so these are unique for all
     /// time, and equal predecessors at every (index, term) give equal prefixes.
-    entries: BTreeMap<(u64, u64), (u64, Arc<Command>)>,
-    /// For each index first reported committed: the entry's term, and the
-    /// term in which it was committed (the term of the server that first
+    entries: Entries,
+    /// By index: for each index reported committed, the entry's term, and
+    /// the term in which it was committed (the term of the server that first
     /// reported it, which is the leader that committed it).
-    committed: BTreeMap<u64, (u64, u64)>,
-    /// The first entry any server applied at each index.
-    applied: BTreeMap<u64, (u64, Arc<Command>)>,
+    committed: Vec<Option<(u64, u64)>>,
+    /// How many indexes `committed` holds.
+    committed_count: usize,
+    /// By index: the first entry any server applied there.
+    applied: Vec<Option<(u64, Arc<Command>)>>,
     /// Each broken fact is reported once, not at every later step.
     reported: BTreeSet<(&'static str, u64, u64)>,
 }
@@ -180,7 +183,7 @@ impl Checker {
     }
 
     pub fn committed_entries(&self) -> usize {
-        self.committed.len()
+        self.committed_count
     }
 
     fn report(
@@ -207,7 +210,9 @@ impl Checker {
             // that the checks read. Forget what was seen so a restart is
             // checked from scratch.
             if let Some(None) = nodes.get(stepped.index()) {
-                self.seen.remove(&stepped);
+                if let Some(seen) = self.seen.get_mut(stepped.index()) {
+                    *seen = None;
+                }
             }
             return;
         };
@@ -220,7 +225,12 @@ impl Checker {
         let name = ServerName(id.0);
         // Read, and replaced at the end: a removal and a fresh insert at
         // every step cost more than the two look-ups.
-        let mut seen = self.seen.get(&id).cloned().unwrap_or_default();
+        let mut seen = self
+            .seen
+            .get(id.index())
+            .copied()
+            .flatten()
+            .unwrap_or_default();
         let log = s.log();
 
         // A server that restarted comes back with less than we saw: check it
@@ -269,9 +279,11 @@ impl Checker {
                     let missing: Vec<(u64, u64)> = self
                         .committed
                         .iter()
-                        .filter(|(_, (_, in_term))| *in_term < term)
-                        .filter(|(i, (t, _))| log.term_at(**i) != Some(*t))
-                        .map(|(i, (t, _))| (*i, *t))
+                        .enumerate()
+                        .filter_map(|(i, c)| c.map(|(t, in_term)| (i as u64, t, in_term)))
+                        .filter(|(_, _, in_term)| *in_term < term)
+                        .filter(|(i, t, _)| log.term_at(*i) != Some(*t))
+                        .map(|(i, t, _)| (i, t))
                         .collect();
                     if let Some(&(i, t)) = missing.first() {
                         let detail = format!(
@@ -289,11 +301,9 @@ impl Checker {
         for i in from..=log.last_index() {
             let Some(e) = log.get(i) else { break };
             let prev = log.term_at(i - 1).unwrap_or(0);
-            match self.entries.get(&(i, e.term)) {
-                None => {
-                    self.entries.insert((i, e.term), (prev, e.command.clone()));
-                }
-                Some((p, c)) if *p != prev || *c != e.command => {
+            match self.entries.get(i, e.term) {
+                None => self.entries.insert(i, e.term, prev, &e.command),
+                Some((p, c)) if p != prev || *c != e.command => {
                     let detail = format!(
                         "{name} holds an entry at index {i} of term {} that differs from another server's (previous term {prev} vs {p})",
                         e.term
@@ -307,18 +317,21 @@ impl Checker {
         // What was committed, for leader completeness.
         for i in seen.commit + 1..=s.commit_index() {
             if let Some(t) = log.term_at(i) {
-                self.committed.entry(i).or_insert((t, s.term()));
+                let at = slot(&mut self.committed, i);
+                if at.is_none() {
+                    *at = Some((t, s.term()));
+                    self.committed_count += 1;
+                }
             }
         }
 
         // State machine safety: one command per index, whoever applies it.
         for i in seen.applied + 1..=s.applied_index() {
             let Some(e) = log.get(i) else { break };
-            match self.applied.get(&i) {
-                None => {
-                    self.applied.insert(i, (e.term, e.command.clone()));
-                }
+            match slot(&mut self.applied, i) {
+                at @ None => *at = Some((e.term, e.command.clone())),
                 Some((t, c)) if *t != e.term || *c != e.command => {
+                    let t = *t;
                     let detail = format!(
                         "{name} applied entry {i} of term {} but another server applied term {t}'s entry there",
                         e.term
@@ -341,17 +354,55 @@ impl Checker {
             }
         }
 
-        self.seen.insert(
-            id,
-            Seen {
-                lease_reads: s.lease_reads(),
-                len: log.last_index(),
-                truncations: truncations.len(),
-                commit: s.commit_index(),
-                applied: s.applied_index(),
-                leading,
-            },
-        );
+        *slot(&mut self.seen, id.index() as u64) = Some(Seen {
+            lease_reads: s.lease_reads(),
+            len: log.last_index(),
+            truncations: truncations.len(),
+            commit: s.commit_index(),
+            applied: s.applied_index(),
+            leading,
+        });
+    }
+}
+
+/// The place of index `i` in a table by index, made if it is not there yet.
+fn slot<T>(table: &mut Vec<Option<T>>, i: u64) -> &mut Option<T> {
+    let i = i as usize;
+    if table.len() <= i {
+        table.resize_with(i + 1, || None);
+    }
+    &mut table[i]
+}
+
+/// Every (index, term) entry ever seen, with the term before it and its
+/// command. Nearly every index only ever holds one term's entry: the first
+/// one seen there is kept in a table by index, and any other term's entry
+/// at that index (after a leader change overwrote an uncommitted tail) in
+/// a map beside it.
+#[derive(Clone, Debug, Default)]
+struct Entries {
+    /// By index: (term, previous term, command) of the first entry seen.
+    first: Vec<Option<(u64, u64, Arc<Command>)>>,
+    /// (index, term) -> (previous term, command), for the others.
+    others: BTreeMap<(u64, u64), (u64, Arc<Command>)>,
+}
+
+impl Entries {
+    fn get(&self, index: u64, term: u64) -> Option<(u64, &Arc<Command>)> {
+        match self.first.get(index as usize) {
+            Some(Some((t, p, c))) if *t == term => Some((*p, c)),
+            Some(Some(_)) => self.others.get(&(index, term)).map(|(p, c)| (*p, c)),
+            _ => None,
+        }
+    }
+
+    fn insert(&mut self, index: u64, term: u64, prev: u64, command: &Arc<Command>) {
+        match slot(&mut self.first, index) {
+            at @ None => *at = Some((term, prev, command.clone())),
+            Some(_) => {
+                self.others.insert((index, term), (prev, command.clone()));
+            }
+        }
     }
 }
 

@@ -111,6 +111,9 @@ pub struct Server {
 
     outbox: Vec<(NodeId, Msg)>,
     dirty: bool,
+    /// Scratch for the peers' acknowledged rounds (see `on_round_acked`),
+    /// kept to reuse its memory; its contents mean nothing between calls.
+    acked_scratch: Vec<u64>,
 }
 
 impl Server {
@@ -149,6 +152,7 @@ impl Server {
             reads: Vec::new(),
             lease_reads: 0,
             outbox: Vec::new(),
+            acked_scratch: Vec::new(),
             dirty: false,
         }
     }
@@ -749,9 +753,12 @@ impl Server {
             ctx.disk().sync();
             self.dirty = false;
         }
-        for (to, msg) in std::mem::take(&mut self.outbox) {
+        // Drained, not taken: the outbox keeps its memory for the next handler.
+        let mut outbox = std::mem::take(&mut self.outbox);
+        for (to, msg) in outbox.drain(..) {
             ctx.send(to, msg);
         }
+        self.outbox = outbox;
     }
 
     /// A one-line description for traces and test failures.

@@ -61,7 +61,11 @@ impl Server {
     /// A majority answered some round: reads waiting on it are confirmed, and
     /// the lease extends from the moment that round began.
     pub(super) fn on_round_acked(&mut self) {
-        let mut acked: Vec<u64> = self.progress.values().map(|p| p.acked_round).collect();
+        // Sorted in a scratch vector the server keeps: this runs at every
+        // AppendEntries reply.
+        let mut acked = std::mem::take(&mut self.acked_scratch);
+        acked.clear();
+        acked.extend(self.progress.values().map(|p| p.acked_round));
         acked.sort_unstable_by(|a, b| b.cmp(a));
         // With the leader itself, the (majority-1)-th highest peer round has a
         // quorum.
@@ -70,6 +74,7 @@ impl Server {
         } else {
             acked.get(self.majority - 2).copied().unwrap_or(0)
         };
+        self.acked_scratch = acked;
         if quorum_round == 0 {
             return;
         }
@@ -82,7 +87,14 @@ impl Server {
             let until = started + self.lease_length();
             self.lease_until = Some(self.lease_until.map_or(until, |u| u.max(until)));
         }
-        self.round_started = self.round_started.split_off(&quorum_round);
+        // Rounds before the quorum's are forgotten, in place (a split would
+        // allocate a new map at every reply).
+        while let Some(first) = self.round_started.first_entry() {
+            if *first.key() >= quorum_round {
+                break;
+            }
+            first.remove();
+        }
         self.serve_reads();
     }
 

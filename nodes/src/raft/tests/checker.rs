@@ -81,6 +81,28 @@ fn invariant_state_machine_safety_catches_two_commands_applied_at_one_index() {
     assert_eq!(names, vec!["log-matching", "state-machine-safety"]);
 }
 
+#[test]
+fn invariant_log_matching_compares_an_entry_of_a_second_term_at_an_index_too() {
+    // Index 2 is first seen holding term 1's entry (n2). Two other servers
+    // hold term 2's entry at index 2 over entries of different terms at
+    // index 1: equal (index, term), unequal prefixes.
+    let mut n2 = solo(N2, 5, 0, Params::default());
+    n2.deliver(N1, append(1, 0, 0, vec![entry(1, 1), entry(1, 2)], 0));
+    let mut n3 = solo(N3, 5, 0, Params::default());
+    n3.deliver(N1, append(2, 0, 0, vec![entry(1, 1), entry(2, 2)], 0));
+    let mut n4 = solo(NodeId(3), 5, 0, Params::default());
+    n4.deliver(N1, append(2, 0, 0, vec![entry(2, 1), entry(2, 2)], 0));
+    // A later term's entry at an index is no violation in itself.
+    let out = violations(&[&n2.node, &n3.node]);
+    assert!(out.is_empty(), "{out:?}");
+    let out = violations(&[&n2.node, &n3.node, &n4.node]);
+    let want = Violation {
+        invariant: "log-matching",
+        detail: "n4 holds an entry at index 2 of term 2 that differs from another server's (previous term 2 vs 1)".into(),
+    };
+    assert_eq!(out, vec![want]);
+}
+
 // ---- The checker ----
 
 #[test]
