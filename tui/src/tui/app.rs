@@ -364,7 +364,9 @@ impl App {
         let trace = &self.run.trace;
         let matches = (0..trace.len())
             .filter(|&i| {
-                let r = trace.get(i).expect("in range");
+                // `record_matches` reads no send detail, invocation
+                // description or completion output: leave them out.
+                let r = trace.get_without_texts(i).expect("in range");
                 words.iter().all(|w| record_matches(&r.event, w))
             })
             .map(|i| i as u32)
@@ -467,6 +469,9 @@ impl App {
 }
 
 /// Whether one filter word matches a record: a node it involves or its kind.
+/// Whether record `e` matches the filter word `word`. It must read no send
+/// detail, invocation description or completion output: the filter hands
+/// it records without them ([`super::compact::Trace::get_without_texts`]).
 fn record_matches(e: &TraceEvent, word: &str) -> bool {
     let (kind, names): (&str, [Option<&str>; 2]) = match e {
         TraceEvent::Send { from, to, .. } => ("send", [Some(from), Some(to)]),

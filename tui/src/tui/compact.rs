@@ -98,6 +98,17 @@ impl Trace {
         })
     }
 
+    /// Record `i` without its texts: a send's detail, an invocation's
+    /// description and a completion's output are empty, so that a search
+    /// over every record (the log's filter) allocates nothing for them.
+    pub fn get_without_texts(&self, i: usize) -> Option<TraceRecord> {
+        let e = self.entries.get(i)?;
+        Some(TraceRecord {
+            t: e.t,
+            event: self.event_with(e, false),
+        })
+    }
+
     /// For a message record: its kind, sender, receiver (as indexes into
     /// [`Trace::name`]) and message id.
     /// A record kept whole is rebuilt: this is for the indexes the UI
@@ -308,7 +319,21 @@ impl Trace {
     }
 
     fn event(&self, e: &Entry) -> TraceEvent {
+        self.event_with(e, true)
+    }
+
+    /// [`Trace::event`]; with `texts` false, a send's detail, an
+    /// invocation's description and a completion's output are left empty
+    /// (nothing is allocated for them).
+    fn event_with(&self, e: &Entry, texts: bool) -> TraceEvent {
         let name = |i: u16| self.names[i as usize].clone();
+        let text_of = |e: &Entry| {
+            if texts {
+                self.text_of(e)
+            } else {
+                String::new()
+            }
+        };
         let word = |i: u16| self.words[i as usize];
         match e.kind {
             Kind::Send => TraceEvent::Send {
@@ -316,7 +341,7 @@ impl Trace {
                 to: name(e.n2),
                 id: e.a,
                 msg: word(e.s1),
-                detail: self.text_of(e),
+                detail: text_of(e),
             },
             Kind::Deliver => TraceEvent::Deliver {
                 from: name(e.n1),
@@ -345,13 +370,13 @@ impl Trace {
             Kind::Invoke => TraceEvent::Invoke {
                 node: name(e.n1),
                 op: e.a,
-                description: self.text_of(e),
+                description: text_of(e),
             },
             Kind::Complete | Kind::CompleteFoundOther => TraceEvent::Complete {
                 node: name(e.n1),
                 op: e.a,
                 outcome: word(e.s1),
-                output: self.text_of(e),
+                output: text_of(e),
                 found_other: e.kind == Kind::CompleteFoundOther,
             },
             Kind::Role => TraceEvent::Role {
@@ -515,6 +540,62 @@ mod tests {
         assert_eq!(trace.fault_or_violation(9), None);
         assert_eq!(trace.message(2), Some((Kind::Drop, "n1", "c1", 8)));
         assert_eq!(trace.message(4), None);
+    }
+
+    #[test]
+    fn a_record_without_texts_is_the_record_with_its_texts_emptied() {
+        let mut trace = Trace::default();
+        let c1: Arc<str> = "c1".into();
+        let n1: Arc<str> = "n1".into();
+        let events = [
+            TraceEvent::Send {
+                from: c1.clone(),
+                to: n1.clone(),
+                id: 1,
+                msg: "Put",
+                detail: "put k1 = 3".into(),
+            },
+            TraceEvent::Invoke {
+                node: c1.clone(),
+                op: 2,
+                description: "read k1".into(),
+            },
+            TraceEvent::Complete {
+                node: c1.clone(),
+                op: 2,
+                outcome: "ok",
+                output: "3".into(),
+                found_other: false,
+            },
+            TraceEvent::Fault {
+                action: "crash",
+                description: "crash n1".into(),
+                line: 4,
+            },
+        ];
+        for (i, event) in events.iter().enumerate() {
+            trace.push(TraceRecord {
+                t: i as Nanos,
+                event: event.clone(),
+            });
+        }
+        let emptied = |e: &TraceEvent| {
+            let mut e = e.clone();
+            match &mut e {
+                TraceEvent::Send { detail: text, .. }
+                | TraceEvent::Invoke {
+                    description: text, ..
+                }
+                | TraceEvent::Complete { output: text, .. } => text.clear(),
+                _ => {}
+            }
+            e
+        };
+        for (i, event) in events.iter().enumerate() {
+            let light = trace.get_without_texts(i).unwrap();
+            assert_eq!(light.event, emptied(event), "record {i}");
+            assert_eq!(trace.get(i).unwrap().event, *event, "record {i}");
+        }
     }
 
     #[test]
