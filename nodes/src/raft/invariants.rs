@@ -165,8 +165,6 @@ pub struct Checker {
     /// the term in which it was committed (the term of the server that first
     /// reported it, which is the leader that committed it).
     committed: Vec<Option<(u64, u64)>>,
-    /// How many indexes `committed` holds.
-    committed_count: usize,
     /// By index: the first entry any server applied there.
     applied: Vec<Option<(u64, Arc<Command>)>>,
     /// Each broken fact is reported once, not at every later step.
@@ -183,7 +181,7 @@ impl Checker {
     }
 
     pub fn committed_entries(&self) -> usize {
-        self.committed_count
+        self.committed.iter().flatten().count()
     }
 
     fn report(
@@ -320,7 +318,6 @@ impl Checker {
                 let at = slot(&mut self.committed, i);
                 if at.is_none() {
                     *at = Some((t, s.term()));
-                    self.committed_count += 1;
                 }
             }
         }
