@@ -18,7 +18,7 @@
 //!   trips between its client and the nearest server (nobody else was waited
 //!   on), EC when longer (replicas or a distant leader were).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::check::{Budget, LinearizabilityReport, Verdict, WeakReport};
 use crate::kernel::Counters;
@@ -32,7 +32,7 @@ mod render;
 
 /// How a run came out. A check that could not be decided (the
 /// linearizability search ran out of budget) is neither a pass nor a failure.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum RunOutcome {
     /// Every expectation held and every invariant not expected to break held.
@@ -70,7 +70,8 @@ impl CheckBudget {
 
 /// A check the hypothesis asked for whose answer is not known, why, and what
 /// would decide it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Undecided {
     /// The check, by its `[expect]` name (`linearizable`).
     pub check: String,

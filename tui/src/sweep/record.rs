@@ -4,14 +4,13 @@
 //! The first line is a [`Header`]: the program, version and build, the scenario (as
 //! the sweep named it, its `[meta] name`, a hash of its text and the text
 //! itself), the seed range, the shard and the budget flags. Each further line
-//! is one seed's result ([`SeedLine`]), in seed order. A file holds nothing
+//! is one seed's result ([`Outcome`]), in seed order. A file holds nothing
 //! that varies between runs: the same sweep writes the same bytes.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 
 use serde::{Deserialize, Serialize};
-use sim::report::{RunOutcome, Undecided};
 
 use super::report::Outcome;
 use super::shard::Shard;
@@ -60,89 +59,6 @@ impl Header {
         Shard {
             index: self.shard,
             count: self.shards,
-        }
-    }
-}
-
-/// One seed's line.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedLine {
-    pub seed: u64,
-    pub outcome: Verdict,
-    pub fingerprint: String,
-    pub broke: Vec<String>,
-    pub undecided: Vec<UndecidedLine>,
-}
-
-/// A seed's outcome as written: `pass`, `fail` or `undecided`.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Pass,
-    Fail,
-    Undecided,
-}
-
-/// An undecided check as written: [`Undecided`]'s fields.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UndecidedLine {
-    pub check: String,
-    pub cause: String,
-    pub reason: String,
-    pub flag: Option<String>,
-    pub meta: Option<String>,
-}
-
-impl From<&Outcome> for SeedLine {
-    fn from(o: &Outcome) -> SeedLine {
-        SeedLine {
-            seed: o.seed,
-            outcome: match o.outcome {
-                RunOutcome::Pass => Verdict::Pass,
-                RunOutcome::Fail => Verdict::Fail,
-                RunOutcome::Undecided => Verdict::Undecided,
-            },
-            fingerprint: o.fingerprint.clone(),
-            broke: o.broke.clone(),
-            undecided: o
-                .undecided
-                .iter()
-                .map(|u| UndecidedLine {
-                    check: u.check.clone(),
-                    cause: u.cause.clone(),
-                    reason: u.reason.clone(),
-                    flag: u.flag.clone(),
-                    meta: u.meta.clone(),
-                })
-                .collect(),
-        }
-    }
-}
-
-impl From<SeedLine> for Outcome {
-    fn from(l: SeedLine) -> Outcome {
-        Outcome {
-            seed: l.seed,
-            outcome: match l.outcome {
-                Verdict::Pass => RunOutcome::Pass,
-                Verdict::Fail => RunOutcome::Fail,
-                Verdict::Undecided => RunOutcome::Undecided,
-            },
-            fingerprint: l.fingerprint,
-            broke: l.broke,
-            undecided: l
-                .undecided
-                .into_iter()
-                .map(|u| Undecided {
-                    check: u.check,
-                    cause: u.cause,
-                    reason: u.reason,
-                    flag: u.flag,
-                    meta: u.meta,
-                })
-                .collect(),
         }
     }
 }
@@ -240,7 +156,7 @@ impl Writer {
 
     /// Takes one finished seed; writes it and any it was holding back.
     pub fn push(&mut self, o: &Outcome) {
-        let line = serde_json::to_string(&SeedLine::from(o)).expect("a seed line serializes");
+        let line = serde_json::to_string(o).expect("a seed line serializes");
         self.pending.insert(o.seed - self.first, line);
         while let Some(line) = self.pending.remove(&self.next) {
             self.line(&line);
@@ -340,7 +256,7 @@ pub fn read(path: &str) -> Result<ShardFile, String> {
                 header = Some(h);
             }
             Some(h) => {
-                let l: SeedLine = serde_json::from_str(line).map_err(|e| {
+                let l: Outcome = serde_json::from_str(line).map_err(|e| {
                     format!(
                         "error: {at}: not a seed's result ({}){cut_note}",
                         json_error(&e)
@@ -360,7 +276,7 @@ pub fn read(path: &str) -> Result<ShardFile, String> {
                         h.shard().describe(h.first, h.last)
                     ));
                 }
-                seeds.push((number, Outcome::from(l)));
+                seeds.push((number, l));
             }
         }
     }

@@ -13,8 +13,10 @@ use crate::exit;
 use crate::CheckBudgetArgs;
 
 /// One seed's result: what a sweep keeps of its run, and what a shard file
-/// holds on each of its lines.
-#[derive(Clone, Debug, PartialEq)]
+/// holds on each of its lines (as JSON: `outcome` is `pass`, `fail` or
+/// `undecided`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Outcome {
     pub seed: u64,
     pub outcome: RunOutcome,

@@ -55,6 +55,24 @@ struct Entry {
     kind: Kind,
 }
 
+impl Entry {
+    /// An entry at `t` with every field zero, of kind [`Kind::Rare`] until
+    /// filled in.
+    fn rare(t: Nanos) -> Entry {
+        Entry {
+            t,
+            a: 0,
+            text_at: 0,
+            text_len: 0,
+            n1: 0,
+            n2: 0,
+            s1: 0,
+            s2: 0,
+            kind: Kind::Rare,
+        }
+    }
+}
+
 /// A whole trace, compact; see the module's comment.
 #[derive(Default)]
 pub struct Trace {
@@ -153,15 +171,8 @@ impl Trace {
             None => {
                 self.rare.push(r.event);
                 Entry {
-                    t: r.t,
                     a: (self.rare.len() - 1) as u64,
-                    text_at: 0,
-                    text_len: 0,
-                    n1: 0,
-                    n2: 0,
-                    s1: 0,
-                    s2: 0,
-                    kind: Kind::Rare,
+                    ..Entry::rare(r.t)
                 }
             }
         };
@@ -170,17 +181,7 @@ impl Trace {
 
     /// The entry for `event`, or `None` when it is kept whole.
     fn compact(&mut self, t: Nanos, event: &TraceEvent) -> Option<Entry> {
-        let mut e = Entry {
-            t,
-            a: 0,
-            text_at: 0,
-            text_len: 0,
-            n1: 0,
-            n2: 0,
-            s1: 0,
-            s2: 0,
-            kind: Kind::Rare,
-        };
+        let mut e = Entry::rare(t);
         let mut text: &str = "";
         match event {
             TraceEvent::Send {
@@ -202,18 +203,20 @@ impl Trace {
                 id,
                 msg,
                 reason,
-            } => {
-                self.link(&mut e, Kind::Drop, from, to, *id, msg)?;
-                e.s2 = self.word(reason)?;
             }
-            TraceEvent::Hold {
+            | TraceEvent::Hold {
                 from,
                 to,
                 id,
                 msg,
                 reason,
             } => {
-                self.link(&mut e, Kind::Hold, from, to, *id, msg)?;
+                let kind = if matches!(event, TraceEvent::Drop { .. }) {
+                    Kind::Drop
+                } else {
+                    Kind::Hold
+                };
+                self.link(&mut e, kind, from, to, *id, msg)?;
                 e.s2 = self.word(reason)?;
             }
             TraceEvent::Timer { node, timer } => {

@@ -162,24 +162,24 @@ fn a_failing_run_streams_its_whole_trace() {
     }
 }
 
+/// A trace or history path that cannot be opened is refused before the run:
+/// no report, and the other file, which a run would have filled, is empty.
 #[test]
-fn a_history_path_that_cannot_be_opened_is_refused_before_the_run() {
-    let dir = tmp("no-such-folder-for-history");
-    let path = format!("{dir}/x/history.jsonl");
-    let ran = chaoslab(&["run", "--history", &path])
-        .exits(2)
-        .warns(&format!("error: cannot write the history to {path}"));
-    assert!(ran.out.is_empty(), "no run, so no report: {}", ran.out);
-}
-
-#[test]
-fn a_trace_path_that_cannot_be_opened_is_refused_before_the_run() {
+fn a_trace_or_history_path_that_cannot_be_opened_is_refused_before_the_run() {
     let dir = tmp("no-such-folder");
-    let path = format!("{dir}/x/trace.jsonl");
-    let ran = chaoslab(&["run", "--trace", &path])
-        .exits(2)
-        .warns(&format!("error: cannot write the trace to {path}"));
-    assert!(ran.out.is_empty(), "no run, so no report: {}", ran.out);
+    for (what, flag, other) in [
+        ("trace", "--trace", "--history"),
+        ("history", "--history", "--trace"),
+    ] {
+        let path = format!("{dir}/x/{what}.jsonl");
+        let fine = tmp(&format!("refused-{what}-other.jsonl"));
+        let ran = chaoslab(&["run", other, &fine, flag, &path])
+            .exits(2)
+            .warns(&format!("error: cannot write the {what} to {path}"));
+        assert!(ran.out.is_empty(), "no run, so no report: {}", ran.out);
+        let written = std::fs::read(&fine).map(|b| b.len()).unwrap_or(0);
+        assert_eq!(written, 0, "{other} {fine}: the run did not start");
+    }
 }
 
 #[test]
