@@ -36,7 +36,7 @@ pub struct Header {
     pub scenario: String,
     /// Its `[meta] name`.
     pub name: String,
-    /// A hash of its text (64-bit FNV-1a, hex): shards of scenarios whose text
+    /// A hash of its text ([`text_hash`], hex): shards of scenarios whose text
     /// differs in any byte are not merged.
     pub scenario_hash: String,
     /// The seed range of the whole sweep, inclusive.
@@ -63,8 +63,9 @@ impl Header {
     }
 }
 
-/// This program's build, as a header names it: the 64-bit FNV-1a hash of its
-/// executable file, or `unknown` where the file cannot be read.
+/// This program's build, as a header names it: `exe-` and the hash
+/// ([`text_hash`]'s) of its executable file, or `unknown` where the file
+/// cannot be read.
 pub fn build_id() -> String {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ID.get_or_init(|| {
@@ -76,20 +77,18 @@ pub fn build_id() -> String {
     .clone()
 }
 
-/// A scenario text's hash, as the header gives it. Written out here rather
-/// than taken from `std::hash`, whose output may change between Rust
-/// versions: shards built by different toolchains must agree.
+/// A scenario text's hash, as the header gives it: the run fingerprint's
+/// 64-bit hash ([`sim::trace::Fingerprint`]), not `std::hash`, whose output
+/// may change between Rust versions: shards built by different toolchains
+/// must agree.
 pub fn text_hash(text: &str) -> String {
     bytes_hash(text.as_bytes())
 }
 
 fn bytes_hash(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    let mut h = sim::trace::Fingerprint::default();
+    h.bytes(bytes);
+    h.hex()
 }
 
 /// Writes a shard file as the sweep goes: seeds finish out of order on the
@@ -336,10 +335,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_text_hash_is_fnv1a_64() {
-        // FNV-1a's published test vectors.
-        assert_eq!(text_hash(""), "cbf29ce484222325");
-        assert_eq!(text_hash("a"), "af63dc4c8601ec8c");
-        assert_eq!(text_hash("foobar"), "85944171f73967e8");
+    fn the_text_hash_is_pinned_and_sees_every_byte() {
+        // Pinned: shards written by another build of this version must agree.
+        assert_eq!(text_hash(""), "098f3af4374fd9ad");
+        assert_eq!(text_hash("foobar"), "321d41b832229ecb");
+        // A changed byte, a trailing zero byte, a longer text: all differ.
+        let base = text_hash("[meta]\nname = \"a\"\n");
+        for other in [
+            "[meta]\nname = \"b\"\n",
+            "[meta]\nname = \"a\"\n\0",
+            "[meta]\nname = \"a\"\n\n",
+            "[meta]\nname = \"a\"\n",
+        ] {
+            assert_eq!(text_hash(other) == base, other == "[meta]\nname = \"a\"\n");
+        }
     }
 }
