@@ -10,6 +10,7 @@ use sim::trace::TraceEvent;
 
 use super::inject::{check_offset, parse_when, scenario_text, InjectKind, InjectWhen, Injected};
 use super::keys::{self, PromptKind, Target};
+use super::line::{Edit, Line};
 use super::model::{next_in, Run};
 use crate::Registry;
 
@@ -35,8 +36,8 @@ pub enum Action {
     Inject,
     Fault(FaultAction),
     Prompt(PromptKind),
-    Char(char),
-    Backspace,
+    /// Typing in a prompt.
+    Edit(Edit),
     Submit,
     Cancel,
     /// Scroll the help overlay by this many lines.
@@ -50,7 +51,7 @@ pub enum Mode {
     Normal,
     Help,
     Inject,
-    Prompt { kind: PromptKind, input: String },
+    Prompt { kind: PromptKind, input: Line },
 }
 
 /// Play speeds, in trace records per tick (a tick is about 30 ms).
@@ -90,6 +91,9 @@ pub struct App {
     pub page_rows: std::cell::Cell<usize>,
     /// The help overlay's first line, when it does not fit.
     pub help_scroll: usize,
+    /// A save to a file that exists, waiting for the user to say whether to
+    /// overwrite it ([`PromptKind::Overwrite`]).
+    pub overwrite: Option<String>,
 }
 
 impl App {
@@ -121,12 +125,13 @@ impl App {
             quit: false,
             page_rows: std::cell::Cell::new(20),
             help_scroll: 0,
+            overwrite: None,
         })
     }
 
     /// Turns a key into an action according to the mode.
     pub fn action_for(&self, key: KeyEvent) -> Option<Action> {
-        use crossterm::event::KeyCode;
+        use crossterm::event::{KeyCode, KeyModifiers};
         match &self.mode {
             Mode::Normal => keys::lookup(keys::NORMAL, key),
             Mode::Help => match keys::lookup(keys::HELP, key) {
@@ -135,7 +140,13 @@ impl App {
             },
             Mode::Inject => keys::lookup(keys::INJECT, key),
             Mode::Prompt { .. } => keys::lookup(keys::PROMPT, key).or(match key.code {
-                KeyCode::Char(c) => Some(Action::Char(c)),
+                KeyCode::Char(c)
+                    if !key
+                        .modifiers
+                        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+                {
+                    Some(Action::Edit(Edit::Insert(c)))
+                }
                 _ => None,
             }),
         }
@@ -248,28 +259,38 @@ impl App {
                         .as_ref()
                         .map(|f| f.text.clone())
                         .unwrap_or_default(),
-                    PromptKind::Time | PromptKind::Clock | PromptKind::When => String::new(),
+                    PromptKind::Time
+                    | PromptKind::Clock
+                    | PromptKind::When
+                    | PromptKind::Overwrite => String::new(),
                 };
-                self.mode = Mode::Prompt { kind, input };
+                self.mode = Mode::Prompt {
+                    kind,
+                    input: Line::new(&input),
+                };
             }
-            Action::Char(c) => {
+            Action::Edit(edit) => {
                 if let Mode::Prompt { input, .. } = &mut self.mode {
-                    input.push(c);
-                }
-            }
-            Action::Backspace => {
-                if let Mode::Prompt { input, .. } = &mut self.mode {
-                    input.pop();
+                    input.apply(edit);
                 }
             }
             Action::Submit => {
                 if let Mode::Prompt { kind, input } =
                     std::mem::replace(&mut self.mode, Mode::Normal)
                 {
-                    self.submit(kind, input.trim());
+                    self.submit(kind, input.text().trim());
                 }
             }
             Action::Cancel => match self.mode {
+                Mode::Prompt {
+                    kind: PromptKind::Overwrite,
+                    ..
+                } => {
+                    self.mode = Mode::Normal;
+                    if let Some(path) = self.overwrite.take() {
+                        self.note = format!("{path} kept as it was: nothing saved");
+                    }
+                }
                 Mode::Normal => {
                     self.details = false;
                     self.marked.clear();
@@ -313,7 +334,7 @@ impl App {
 
     fn submit(&mut self, kind: PromptKind, input: &str) {
         match kind {
-            PromptKind::Time => match parse_duration(input) {
+            PromptKind::Time => match parse_time(input, self.run.time_at(self.cursor)) {
                 Ok(t) => {
                     self.move_to(self.run.index_at_time(t));
                     self.note =
@@ -340,15 +361,29 @@ impl App {
                 }
                 Err(e) => self.note = e,
             },
-            PromptKind::Save => match self.save(input) {
-                Ok(()) => {
-                    self.note = format!(
-                        "saved to {input}: replay with `{} run {input}`",
-                        self.registry.program_name()
-                    )
+            PromptKind::Save => {
+                if !input.is_empty() && std::path::Path::new(input).exists() {
+                    self.overwrite = Some(input.to_string());
+                    self.mode = Mode::Prompt {
+                        kind: PromptKind::Overwrite,
+                        input: Line::default(),
+                    };
+                } else {
+                    self.save_and_say(input);
                 }
-                Err(e) => self.note = e,
-            },
+            }
+            PromptKind::Overwrite => {
+                let Some(path) = self.overwrite.take() else {
+                    return;
+                };
+                if matches!(input.to_lowercase().as_str(), "y" | "yes") {
+                    self.save_and_say(&path);
+                } else {
+                    self.note = format!(
+                        "{path} kept as it was: nothing saved (w to save under another name)"
+                    );
+                }
+            }
         }
     }
 
@@ -450,9 +485,32 @@ impl App {
         }
     }
 
+    /// The file name `w` offers: the scenario's name and seed, and a number
+    /// after it when that file exists (`-2`, `-3`, ...): saving twice never
+    /// offers the first file again.
     fn default_save_path(&self) -> String {
         let name = self.run.scenario.meta.name.replace('/', "-");
-        format!("{name}-seed{}-found.toml", self.run.seed)
+        let base = format!("{name}-seed{}-found", self.run.seed);
+        (1..)
+            .map(|n| match n {
+                1 => format!("{base}.toml"),
+                n => format!("{base}-{n}.toml"),
+            })
+            .find(|p| !std::path::Path::new(p).exists())
+            .expect("some number is free")
+    }
+
+    fn save_and_say(&mut self, path: &str) {
+        match self.save(path) {
+            Ok(()) => {
+                self.note = format!(
+                    "saved to {path}: replay with `{} run {}`",
+                    self.registry.program_name(),
+                    sim::report::shell_word(path)
+                )
+            }
+            Err(e) => self.note = e,
+        }
     }
 
     /// Writes the scenario text (schedule and seed) to `path`.
@@ -499,4 +557,21 @@ fn record_matches(e: &TraceEvent, word: &str) -> bool {
             TraceEvent::Trigger { when, event, .. } => when.contains(word) || event.contains(word),
             _ => false,
         }
+}
+
+/// A time typed at the `g` prompt: absolute (`5.2s`), or relative to the
+/// cursor's time `now` with a sign (`+500ms`, `-1s`; before the start is the
+/// start).
+fn parse_time(input: &str, now: sim::time::Nanos) -> Result<sim::time::Nanos, String> {
+    let t = input.trim();
+    let relative = |rest: &str| {
+        parse_duration(rest).map_err(|e| format!("{e}; or a step from the cursor: +500ms, -1s"))
+    };
+    if let Some(rest) = t.strip_prefix('+') {
+        Ok(now.saturating_add(relative(rest)?))
+    } else if let Some(rest) = t.strip_prefix('-') {
+        Ok(now.saturating_sub(relative(rest)?))
+    } else {
+        parse_duration(t).map_err(|e| format!("{e}; or a step from the cursor: +500ms, -1s"))
+    }
 }

@@ -129,7 +129,11 @@ impl Injected {
 /// Checks a clock offset typed by the user (`200ms`, `-1s`).
 pub fn check_offset(text: &str) -> Result<String, String> {
     let t = text.trim();
-    parse_duration(t.trim_start_matches('-'))?;
+    let magnitude = t
+        .strip_prefix('-')
+        .or_else(|| t.strip_prefix('+'))
+        .unwrap_or(t);
+    parse_duration(magnitude)?;
     Ok(t.to_string())
 }
 

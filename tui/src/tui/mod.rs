@@ -14,6 +14,7 @@ pub mod compact;
 pub mod draw;
 pub mod inject;
 pub mod keys;
+pub mod line;
 pub mod model;
 pub mod states;
 pub mod term;

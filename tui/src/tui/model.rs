@@ -118,6 +118,11 @@ pub struct Run {
     pub fate_of: Vec<u32>,
     /// Per node: the trace indexes of the messages it sent or received.
     pub messages_of: Vec<Vec<u32>>,
+    /// Per event the report counts (its `events`: deliveries, live timers,
+    /// faults, client requests), the trace index its records end before.
+    /// The header numbers events with it, as the report does, while the
+    /// cursor steps through records.
+    pub event_ends: Vec<u32>,
 }
 
 impl Run {
@@ -128,7 +133,7 @@ impl Run {
         scenario: Scenario,
         seed: u64,
     ) -> Result<Run, ScenarioError> {
-        let (trace, cluster, states, net_hist, out) = {
+        let (trace, cluster, states, net_hist, event_ends, out) = {
             // Each record is compacted as the kernel makes it.
             let recorder = Recorder::default();
             let mode = TraceMode::Stream(Box::new(recorder.clone()));
@@ -140,8 +145,15 @@ impl Run {
             let mut states = States::new(n);
             let mut net_hist: Vec<(u32, NetSnap)> = vec![(0, NetSnap::of(&base, &base))];
             let mut before = 0usize;
+            let mut event_ends: Vec<u32> = Vec::new();
+            let mut counted = sim.counters().events;
             loop {
                 let more = sim.advance();
+                let now_counted = sim.counters().events;
+                for _ in counted..now_counted {
+                    event_ends.push(recorder.records() as u32);
+                }
+                counted = now_counted;
                 let key = before as u32;
                 let statuses = sim.statuses();
                 for (i, status) in statuses.into_iter().enumerate() {
@@ -167,7 +179,7 @@ impl Run {
             }
             let cluster = sim.cluster().clone();
             let out = sim.finish();
-            (recorder.take(), cluster, states, net_hist, out)
+            (recorder.take(), cluster, states, net_hist, event_ends, out)
         };
         let report = Report::build(&scenario, &out);
         let n = cluster.len();
@@ -230,7 +242,26 @@ impl Run {
             send_of,
             fate_of,
             messages_of,
+            event_ends,
         })
+    }
+
+    /// The event (numbered from 1, as the report counts them) whose records
+    /// include trace index `i`; records the report does not count (those
+    /// before the first event, after the last) take the nearest event's. At
+    /// the last record every event has happened, including the last few if
+    /// they left no record (a held request, a fault that changed nothing).
+    pub fn event_at(&self, i: usize) -> usize {
+        if i + 1 >= self.len() {
+            return self.events();
+        }
+        let done = self.event_ends.partition_point(|&end| end as usize <= i);
+        (done + 1).min(self.events())
+    }
+
+    /// The events the report counts.
+    pub fn events(&self) -> usize {
+        self.event_ends.len()
     }
 
     pub fn len(&self) -> usize {

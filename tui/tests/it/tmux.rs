@@ -168,22 +168,54 @@ fn the_binary_under_tmux_steps_injects_saves_and_restores_the_terminal() {
     );
 
     keys(s, &["l", "l", "l", "l", "l"]);
-    wait_for(s, "event 6/");
+    // The header counts events as the report does; the details name the
+    // record the cursor is on.
+    keys(s, &["Enter"]);
+    wait_for(s, "(record 6)");
+    // Enter again closes them (Esc followed at once by `g` would reach
+    // the program as Alt-G).
+    keys(s, &["Enter"]);
 
     keys(s, &["g", "5", "s", "Enter"]);
     wait_for(s, "jumped to 5");
+    keys(s, &["g", "+", "2", "5", "0", "m", "s", "Enter"]);
+    wait_for(s, "jumped to 5.2");
     keys(s, &["Tab", "m", "i", "p"]);
     let screen = wait_for(s, "injected: 1");
     assert!(screen.contains("partition"), "{screen}");
 
+    // Ctrl-U clears the offered name, as in a shell.
     keys(s, &["w"]);
     wait_for(s, "save scenario to:");
-    for _ in 0..80 {
-        keys(s, &["BSpace"]);
-    }
+    keys(s, &["C-u"]);
     keys(s, &["-l", saved.to_str().unwrap()]);
     keys(s, &["Enter"]);
     wait_for(s, "saved to");
+
+    // Saving again to the same file asks first; n keeps it.
+    keys(s, &["i", "c"]);
+    wait_for(s, "injected: 2");
+    keys(s, &["w"]);
+    wait_for(s, "save scenario to:");
+    keys(s, &["C-u"]);
+    keys(s, &["-l", saved.to_str().unwrap()]);
+    keys(s, &["Enter"]);
+    wait_for(s, "exists: overwrite it?");
+    keys(s, &["n", "Enter"]);
+    wait_for(s, "kept as it was");
+    let kept = std::fs::read_to_string(&saved).unwrap();
+    assert!(!kept.contains("action = \"crash\""), "{kept}");
+    // y overwrites.
+    keys(s, &["w"]);
+    wait_for(s, "save scenario to:");
+    keys(s, &["C-u"]);
+    keys(s, &["-l", saved.to_str().unwrap()]);
+    keys(s, &["Enter"]);
+    wait_for(s, "exists: overwrite it?");
+    keys(s, &["y", "Enter"]);
+    wait_for(s, "saved to");
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(text.contains("action = \"crash\""), "{text}");
 
     keys(s, &["q"]);
     tui.assert_exited_restored(0);

@@ -190,6 +190,18 @@ fn every_protocol_has_a_view() {
             }
         };
         let mut app = app;
+        // The header counts events as the report does, first to last.
+        assert_eq!(
+            app.run.events() as u64,
+            app.run.report.counters.events,
+            "{protocol}"
+        );
+        assert_eq!(app.run.event_at(0), 1, "{protocol}");
+        assert_eq!(
+            app.run.event_at(app.run.len() - 1),
+            app.run.events(),
+            "{protocol}"
+        );
         press(&mut app, "jjjjj");
         snapshot(&format!("protocol_{protocol}"), &app);
     }
@@ -310,4 +322,107 @@ fn property_rows_are_marked_by_their_verdict_not_drawn_ok_when_undecided() {
     let app = App::new(s, 1).unwrap();
     let row = screen_line(&app, "failover sometimes");
     assert!(row.contains("[--] failover sometimes: not seen"), "{row}");
+}
+
+fn ctrl(app: &mut App, c: char) {
+    app.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+}
+
+#[test]
+fn prompts_edit_like_a_shell_and_take_times_relative_to_the_cursor() {
+    use chaoslab::tui::app::Mode;
+    let mut app = open(Some("single/normal"), Some(1)).unwrap();
+    press(&mut app, "g5s");
+    enter(&mut app);
+    let t0 = app.run.time_at(app.cursor);
+    assert!(t0 >= 5_000_000_000, "{}", app.note);
+    // Ctrl-U kills what was typed (it used to type a `u`); Ctrl-A goes to
+    // the start, where `+` goes in.
+    press(&mut app, "g9s");
+    ctrl(&mut app, 'u');
+    press(&mut app, "500ms");
+    ctrl(&mut app, 'a');
+    press(&mut app, "+");
+    let Mode::Prompt { input, .. } = &app.mode else {
+        panic!("the prompt closed: {:?}", app.mode)
+    };
+    assert_eq!(input.text(), "+500ms");
+    enter(&mut app);
+    let t1 = app.run.time_at(app.cursor);
+    assert!(
+        t1 >= t0 + 500_000_000 && t1 < t0 + 600_000_000,
+        "{t0} -> {t1}: {}",
+        app.note
+    );
+    // And back: `-1s` is a second before the cursor.
+    press(&mut app, "g-1s");
+    enter(&mut app);
+    let t2 = app.run.time_at(app.cursor);
+    assert!(
+        t2 >= t1 - 1_000_000_000 && t2 < t1,
+        "{t1} -> {t2}: {}",
+        app.note
+    );
+    // A clock offset with a plus sign is taken, as a scenario file takes it.
+    press(&mut app, "ik+200ms");
+    enter(&mut app);
+    assert_eq!(app.injected.len(), 1, "{}", app.note);
+    assert!(
+        app.scenario_text().contains("offset = \"+200ms\""),
+        "{}",
+        app.scenario_text()
+    );
+    // Ctrl-W takes the word before the cursor.
+    press(&mut app, "/n1 c2");
+    ctrl(&mut app, 'w');
+    let Mode::Prompt { input, .. } = &app.mode else {
+        panic!("the prompt closed: {:?}", app.mode)
+    };
+    assert_eq!(input.text(), "n1 ");
+    code(&mut app, KeyCode::Esc);
+}
+
+#[test]
+fn saving_over_a_file_asks_first_and_keeps_it_unless_told_yes() {
+    use chaoslab::tui::app::Mode;
+    use chaoslab::tui::keys::PromptKind;
+    let dir = std::env::temp_dir().join(format!("chaoslab-tui-overwrite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("mine.toml");
+    std::fs::write(&path, "# my own notes\n").unwrap();
+    let mut app = open(Some("single/normal"), Some(1)).unwrap();
+    let save = |app: &mut App| {
+        press(app, "w");
+        ctrl(app, 'u');
+        press(app, path.to_str().unwrap());
+        enter(app);
+    };
+    save(&mut app);
+    assert!(
+        matches!(
+            app.mode,
+            Mode::Prompt {
+                kind: PromptKind::Overwrite,
+                ..
+            }
+        ),
+        "{:?}",
+        app.mode
+    );
+    // Enter alone keeps the file.
+    enter(&mut app);
+    assert!(app.note.contains("kept as it was"), "{}", app.note);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "# my own notes\n");
+    // So does Esc.
+    save(&mut app);
+    code(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "# my own notes\n");
+    // y overwrites.
+    save(&mut app);
+    press(&mut app, "y");
+    enter(&mut app);
+    assert!(app.note.starts_with("saved to"), "{}", app.note);
+    assert!(std::fs::read_to_string(&path).unwrap().contains("[meta]"));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -212,10 +212,12 @@ fn draw_header(app: &App, buf: &mut Buffer, area: Rect) {
                 .fg(Color::Yellow)
                 .add_modifier(Modifier::BOLD),
         ),
+        // Events as the report counts them: the cursor steps through the
+        // records (a delivery and the sends it causes are one event).
         Span::raw(format!(
             "event {}/{} ",
-            app.cursor + usize::from(!run.is_empty()),
-            run.len()
+            run.event_at(app.cursor),
+            run.events()
         )),
         Span::raw(format!("{play} ")),
     ];
@@ -238,15 +240,25 @@ fn draw_footer(app: &App, buf: &mut Buffer, area: Rect) {
     let line = match &app.mode {
         Mode::Prompt { kind, input } => {
             let q = match kind {
-                PromptKind::Time => "jump to time (e.g. 5.2s):",
-                PromptKind::Filter => "filter (node names, kinds; empty clears):",
-                PromptKind::Save => "save scenario to:",
-                PromptKind::Clock => "clock offset for the selected node (e.g. 200ms, -1s):",
-                PromptKind::When => "trigger for the next fault, e.g. { event = \"role\", role = \"leader\" } 500ms:",
+                PromptKind::Time => "jump to time (5.2s; +500ms, -1s from here):".to_string(),
+                PromptKind::Filter => "filter (node names, kinds; empty clears):".to_string(),
+                PromptKind::Save => "save scenario to:".to_string(),
+                PromptKind::Clock => "clock offset for the selected node (e.g. +200ms, -1s):".to_string(),
+                PromptKind::When => "trigger for the next fault, e.g. { event = \"role\", role = \"leader\" } 500ms:".to_string(),
+                PromptKind::Overwrite => format!(
+                    "{} exists: overwrite it? y overwrites, Enter or Esc keeps it:",
+                    app.overwrite.as_deref().unwrap_or("the file")
+                ),
             };
+            // The cursor is the character under it, reversed (a block
+            // after the text).
+            let (before, at, after) = input.parts();
+            let under = at.map_or(" ".to_string(), String::from);
             Line::from(vec![
                 Span::styled(format!(" {q} "), Style::default().fg(Color::Black).bg(Color::Yellow)),
-                Span::raw(format!(" {input}█")),
+                Span::raw(format!(" {before}")),
+                Span::styled(under, Style::default().add_modifier(Modifier::REVERSED)),
+                Span::raw(after),
             ])
         }
         Mode::Inject => Line::from(Span::styled(
@@ -262,6 +274,34 @@ fn draw_footer(app: &App, buf: &mut Buffer, area: Rect) {
         ]),
     };
     buf.set_line(area.x, area.y, &line, area.width);
+}
+
+/// `line` cut to `width` cells, the cut marked with `…` in its last cell: a
+/// line is never cut silently.
+pub(crate) fn clip_line(line: Line<'_>, width: usize) -> Line<'_> {
+    if line.width() <= width {
+        return line;
+    }
+    let mut room = width.saturating_sub(1);
+    let mut spans = Vec::new();
+    for span in line.spans {
+        if room == 0 {
+            break;
+        }
+        let mut text = String::new();
+        for c in span.content.chars() {
+            let w = Span::raw(c.to_string()).width();
+            if w > room {
+                room = 0;
+                break;
+            }
+            room -= w;
+            text.push(c);
+        }
+        spans.push(Span::styled(text, span.style));
+    }
+    spans.push(Span::raw("…"));
+    Line::from(spans)
 }
 
 /// A centred rectangle of at most `w` x `h` inside `area`.
@@ -284,7 +324,8 @@ fn draw_details(app: &App, f: &mut Frame, area: Rect) {
         lines.push(Line::from(vec![
             Span::styled("event  ", bold),
             Span::raw(format!(
-                "#{} at {}: {}",
+                "{} (record {}) at {}: {}",
+                run.event_at(app.cursor),
                 app.cursor + 1,
                 fmt_duration(r.t),
                 log::describe(&r.event)
