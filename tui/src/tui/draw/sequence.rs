@@ -25,10 +25,25 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
     }
     let run = &app.run;
     let n = run.cluster.len();
-    // A label column on the right when there is room for it.
-    let label_w: u16 = if inner.width >= 60 { 18 } else { 0 };
+    // A label column on the right when there is room for it: 28 cells
+    // (`AppendEntriesReply #1234 ✓`) if the node columns keep 6 each, else
+    // 18; and every cell the node columns do not need (a column needs at
+    // most 12), so a wide screen shows whole labels.
+    let nodes = n.max(1) as u16;
+    let (col_w, label_w) = if inner.width >= 60 {
+        let least = if (inner.width - GUTTER).saturating_sub(28) / nodes >= 6 {
+            28
+        } else {
+            18
+        };
+        let room = inner.width - GUTTER - least;
+        let col_w = (room / nodes).clamp(3, 12);
+        let used = (col_w * nodes).min(room / col_w * col_w);
+        (col_w, inner.width - GUTTER - used)
+    } else {
+        (((inner.width - GUTTER) / nodes).max(3), 0)
+    };
     let cols_w = inner.width - GUTTER - label_w;
-    let col_w = (cols_w / n.max(1) as u16).max(3);
     let shown = ((cols_w / col_w) as usize).min(n);
     let x_of = |i: usize| inner.x + GUTTER + i as u16 * col_w + col_w / 2;
     let index_of = |name: &str| {
@@ -152,7 +167,15 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
             } else {
                 style
             };
-            let text: String = label.chars().take(label_w as usize - 1).collect();
+            // A label too long for its column is cut with a mark.
+            let room = label_w as usize - 1;
+            let text: String = if label.chars().count() > room {
+                let mut t: String = label.chars().take(room - 1).collect();
+                t.push('…');
+                t
+            } else {
+                label
+            };
             put(buf, inner, x, y, &text, style);
         }
     }
