@@ -426,3 +426,73 @@ fn saving_over_a_file_asks_first_and_keeps_it_unless_told_yes() {
     assert!(std::fs::read_to_string(&path).unwrap().contains("[meta]"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn no_topology_label_overprints_another_at_any_size_or_moment() {
+    use chaoslab::tui::draw::topology::layout;
+    use ratatui::layout::Rect;
+    // Each protocol's bundled scenarios with the most nodes, the partition
+    // lesson, and a crash: at the start, at every fault, at the end.
+    let names = [
+        "raft/leader-minority",
+        "raft/bug-figure-8",
+        "single/crash-unsynced",
+        "quorum/sloppy-partition",
+        "quorum/add-node",
+        "quorum/hot-key",
+        "replication/split-brain-fenced",
+        "single/three-regions",
+        "twopc/coordinator-crash",
+        "cache/partition-write-back",
+        "replication/async-crash",
+    ];
+    // Inner sizes of the topology panel: 80x24's (24x9) up to 200x50's.
+    let sizes = [(22, 8), (24, 9), (30, 10), (44, 14), (68, 26), (120, 40)];
+    let mut checked = 0;
+    for name in names {
+        let Ok(mut app) = open(Some(name), None) else {
+            panic!("{name} does not open")
+        };
+        let mut cursors = vec![0, app.run.len() - 1];
+        cursors.extend(app.run.faults.iter().map(|&i| i as usize));
+        for cursor in cursors {
+            app.cursor = cursor;
+            for (w, h) in sizes {
+                let inner = Rect::new(1, 1, w, h);
+                let l = layout(&app, inner);
+                let at = format!("{name} at record {cursor}, {w}x{h}");
+                assert_eq!(l.hidden, 0, "{at}: nodes left unlabelled");
+                let labelled: std::collections::BTreeSet<usize> =
+                    l.labels.iter().map(|l| l.node).collect();
+                assert_eq!(labelled.len(), app.run.cluster.len(), "{at}");
+                for (k, a) in l.labels.iter().enumerate() {
+                    let ra = a.rect();
+                    assert!(
+                        ra.x >= inner.x
+                            && ra.right() <= inner.right()
+                            && ra.y >= inner.y
+                            && ra.bottom() <= inner.bottom(),
+                        "{at}: {:?} outside the panel",
+                        a.text
+                    );
+                    for b in &l.labels[k + 1..] {
+                        let rb = b.rect();
+                        // Apart on the row, with a blank cell between.
+                        let apart = ra.y != rb.y || ra.right() < rb.x || rb.right() < ra.x;
+                        assert!(apart, "{at}: {:?} and {:?} overprint", a.text, b.text);
+                    }
+                    // No label sits on a partition divider.
+                    for &x in &l.dividers {
+                        assert!(
+                            x < ra.x || x >= ra.right(),
+                            "{at}: {:?} on a divider",
+                            a.text
+                        );
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} layouts checked");
+}

@@ -7,7 +7,7 @@ mod log;
 mod sequence;
 mod status;
 mod timeline;
-mod topology;
+pub mod topology;
 mod verdicts;
 
 use ratatui::buffer::Buffer;

@@ -3,9 +3,10 @@
 //! Nodes that can talk both ways end up in one group (petgraph's union-find
 //! over the uncut links); each group gets its own slice of the panel, servers
 //! on an ellipse and clients beneath them, so a client is shown on its side of
-//! a partition. Links are the graph's edges, drawn in the colour of their state.
+//! a partition. A link is drawn only when it says something: messages crossed
+//! it lately, or it is slow, clogged or cut one way. Labels are placed where
+//! no other label is, shortened (with `…`) when they do not all fit.
 
-use petgraph::graph::UnGraph;
 use petgraph::unionfind::UnionFind;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -54,13 +55,156 @@ pub fn groups(net: &NetSnap) -> Vec<Vec<usize>> {
     groups
 }
 
-pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
-    let block = panel("topology");
-    let inner = block.inner(area);
-    block.render(area, buf);
-    if inner.height < 3 || inner.width < 8 {
-        return;
+/// Records before the cursor whose messages make a link "busy": drawn even
+/// though nothing is wrong with it.
+pub const RECENT: usize = 32;
+
+/// What the topology panel draws, worked out before anything is drawn so
+/// that a test can check it: where each node is, which links say something,
+/// and where each label goes.
+pub struct Layout {
+    /// Each node's anchor cell.
+    pub pos: Vec<(u16, u16)>,
+    /// The links drawn: (a, b, look). Only links that say something: a
+    /// message crossed them in the last [`RECENT`] records, or they are
+    /// slow, clogged or cut one way. Links between partition groups are not
+    /// drawn: the groups are drawn apart, a red `┃` between them.
+    pub links: Vec<(usize, usize, Look)>,
+    /// The x of each divider between groups.
+    pub dividers: Vec<u16>,
+    /// Every label, none overlapping another, each inside its group's part
+    /// of the panel, with a blank cell between two labels on a row.
+    pub labels: Vec<Label>,
+    /// Nodes that got no label at all: the panel is too small for them.
+    pub hidden: usize,
+    /// The legend's row, if the panel is tall enough for one.
+    pub legend_y: Option<u16>,
+}
+
+/// How a link is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Look {
+    /// Healthy, and messages crossed it lately.
+    Busy,
+    Bad(LinkState),
+}
+
+impl Look {
+    fn color(self) -> Color {
+        match self {
+            Look::Busy => Color::Gray,
+            Look::Bad(s) => link_color(s),
+        }
     }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Label {
+    pub node: usize,
+    pub x: u16,
+    pub y: u16,
+    pub text: String,
+    pub style: Style,
+}
+
+impl Label {
+    pub fn rect(&self) -> Rect {
+        Rect::new(self.x, self.y, text_width(&self.text), 1)
+    }
+}
+
+fn text_width(text: &str) -> u16 {
+    ratatui::text::Span::raw(text).width() as u16
+}
+
+/// Cells taken by labels, to place each label where no other is.
+struct Taken {
+    area: Rect,
+    cells: Vec<bool>,
+}
+
+impl Taken {
+    fn new(area: Rect) -> Taken {
+        Taken {
+            area,
+            cells: vec![false; area.width as usize * area.height as usize],
+        }
+    }
+
+    fn cell(&self, x: u16, y: u16) -> usize {
+        (y - self.area.y) as usize * self.area.width as usize + (x - self.area.x) as usize
+    }
+
+    /// Whether `w` cells at (x, y), and the cell either side of them, are
+    /// free.
+    fn free(&self, x: u16, y: u16, w: u16) -> bool {
+        let lo = x.saturating_sub(1).max(self.area.x);
+        let hi = (x + w + 1).min(self.area.right());
+        (lo..hi).all(|cx| !self.cells[self.cell(cx, y)])
+    }
+
+    fn take(&mut self, x: u16, y: u16, w: u16) {
+        for cx in x..x + w {
+            let c = self.cell(cx, y);
+            self.cells[c] = true;
+        }
+    }
+}
+
+/// Where a label of `text` goes near `anchor`, inside `slice`, on one of
+/// `rows` (offsets from the anchor's row, in order of preference), as near
+/// the centre as it can: `None` if nowhere is free.
+fn spot(
+    taken: &Taken,
+    slice: Rect,
+    anchor: (u16, u16),
+    text: &str,
+    rows: &[i32],
+) -> Option<(u16, u16)> {
+    let w = text_width(text);
+    if w == 0 || w > slice.width {
+        return None;
+    }
+    let (ax, ay) = (anchor.0 as i32, anchor.1 as i32);
+    let (lo, hi) = (slice.x as i32, (slice.right() - w) as i32);
+    for &dy in rows {
+        let y = ay + dy;
+        if y < slice.y as i32 || y >= slice.bottom() as i32 {
+            continue;
+        }
+        let centred = (ax - w as i32 / 2).clamp(lo, hi);
+        for shift in 0..=(w as i32 + 2) {
+            for x in [centred - shift, centred + shift] {
+                if x < lo || x > hi {
+                    continue;
+                }
+                if taken.free(x as u16, y as u16, w) {
+                    return Some((x as u16, y as u16));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A label and its shorter forms, longest first; a form that cuts a word
+/// ends in `…`.
+fn forms(name: &str, mark: &str, role: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if !role.is_empty() {
+        out.push(format!("{mark}{name} {role}"));
+        for keep in [4, 1] {
+            if role.chars().count() > keep + 1 {
+                let short: String = role.chars().take(keep).collect();
+                out.push(format!("{mark}{name} {short}…"));
+            }
+        }
+    }
+    out.push(format!("{mark}{name}"));
+    out
+}
+
+pub fn layout(app: &App, inner: Rect) -> Layout {
     let run = &app.run;
     let net = run.net_at(app.cursor);
     let servers = run.cluster.servers().len();
@@ -71,8 +215,17 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
     let legend_h = u16::from(inner.height >= 10);
     let height = inner.height - legend_h;
     let slice_w = inner.width / groups.len().max(1) as u16;
+    let mut slices: Vec<Rect> = Vec::new();
     for (g, members) in groups.iter().enumerate() {
         let x0 = inner.x + g as u16 * slice_w;
+        // Labels stay off the divider at the slice's left.
+        let skip = u16::from(g > 0);
+        slices.push(Rect::new(
+            x0 + skip,
+            inner.y,
+            slice_w.saturating_sub(skip),
+            height,
+        ));
         let srv: Vec<usize> = members.iter().copied().filter(|&i| i < servers).collect();
         let cli: Vec<usize> = members.iter().copied().filter(|&i| i >= servers).collect();
         let client_rows = if cli.is_empty() { 0 } else { 2 };
@@ -102,115 +255,229 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
         }
     }
 
-    // The graph: every pair of nodes in one group that talk to each other
-    // (server-server, and client-server), weighted by the link's state.
-    let mut graph = UnGraph::<usize, LinkState>::new_undirected();
-    let ix: Vec<_> = (0..net.n).map(|i| graph.add_node(i)).collect();
+    // Links that say something: recent traffic, or a link that is not well.
+    let mut busy = vec![false; net.n * net.n];
+    for i in (app.cursor + 1).saturating_sub(RECENT)..=app.cursor {
+        if let Some((_, from, to, _)) = run.trace.message(i) {
+            if let (Some(a), Some(b)) = (run.cluster.by_name(from), run.cluster.by_name(to)) {
+                let (a, b) = (a.index(), b.index());
+                if a < net.n && b < net.n {
+                    busy[a * net.n + b] = true;
+                    busy[b * net.n + a] = true;
+                }
+            }
+        }
+    }
+    let mut links = Vec::new();
     for members in &groups {
         for (k, &a) in members.iter().enumerate() {
             for &b in &members[k + 1..] {
-                if a < servers || b < servers {
-                    graph.add_edge(ix[a], ix[b], pair_state(net, a, b));
+                if a >= servers && b >= servers {
+                    continue;
+                }
+                let state = pair_state(net, a, b);
+                if state != LinkState::Healthy {
+                    links.push((a, b, Look::Bad(state)));
+                } else if busy[a * net.n + b] {
+                    links.push((a, b, Look::Busy));
                 }
             }
         }
     }
-    for e in graph.edge_indices() {
-        let (a, b) = graph.edge_endpoints(e).expect("an edge has ends");
-        let (a, b) = (graph[a], graph[b]);
-        let state = graph[e];
+    let dividers = (1..groups.len())
+        .map(|g| inner.x + g as u16 * slice_w)
+        .collect();
+
+    // Labels: each node's name (and role), then under it its state if it
+    // is not well. Every label is placed where no other is; when not all
+    // fit, every node's label is shortened one step and all are placed
+    // again, down to bare names.
+    let group_of = |i: usize| groups.iter().position(|g| g.contains(&i)).unwrap_or(0);
+    let mut order: Vec<usize> = (0..net.n).collect();
+    order.sort_by_key(|&i| (i != app.selected, i >= servers, i));
+    struct Want {
+        node: usize,
+        forms: Vec<String>,
+        state: Vec<String>,
+        style: Style,
+    }
+    let wants: Vec<Want> = order
+        .iter()
+        .map(|&i| {
+            let snap = run.node_at(i, app.cursor);
+            let name = run.node_name(i);
+            let (role, state, bad) = match snap {
+                None => (String::new(), Vec::new(), false),
+                Some(s) => {
+                    let role = s
+                        .status
+                        .as_ref()
+                        .map(|st| st.role.to_string())
+                        .unwrap_or_default();
+                    let mut state = Vec::new();
+                    if s.status.is_none() {
+                        state.push("CRASHED".to_string());
+                    }
+                    if s.paused {
+                        state.push("paused".to_string());
+                    }
+                    if let Some((offset, drift)) = clock_skew(&s.clock, run.time_at(app.cursor)) {
+                        state.push(format!("clk{offset}"));
+                        if drift != 0.0 {
+                            state.push(format!("drift{drift:+}"));
+                        }
+                    }
+                    let bad = s.status.is_none() || s.paused;
+                    (role, state, bad)
+                }
+            };
+            let mark = if app.marked.contains(&i) { "*" } else { "" };
+            let role = if i >= servers { "" } else { role.as_str() };
+            let mut style = if bad {
+                Style::default().fg(Color::Red).add_modifier(Modifier::BOLD)
+            } else if i >= servers {
+                Style::default().fg(Color::Blue)
+            } else {
+                Style::default()
+                    .fg(Color::White)
+                    .add_modifier(Modifier::BOLD)
+            };
+            if app.marked.contains(&i) {
+                style = style.fg(Color::Yellow);
+            }
+            if i == app.selected {
+                style = style.add_modifier(Modifier::REVERSED);
+            }
+            let mut state_forms = Vec::new();
+            if !state.is_empty() {
+                state_forms.push(state.join(" "));
+                if state.len() > 1 {
+                    state_forms.push(format!("{}…", state[0]));
+                }
+            }
+            Want {
+                node: i,
+                forms: forms(name, mark, role),
+                state: state_forms,
+                style,
+            }
+        })
+        .collect();
+    let most = wants.iter().map(|w| w.forms.len()).max().unwrap_or(1);
+    let mut best: Option<(Vec<Label>, usize)> = None;
+    for level in 0..most {
+        let mut taken = Taken::new(Rect::new(inner.x, inner.y, inner.width, height));
+        let mut labels = Vec::new();
+        let mut hidden = 0;
+        for w in &wants {
+            let slice = slices[group_of(w.node)];
+            let text = &w.forms[level.min(w.forms.len() - 1)];
+            match spot(&taken, slice, pos[w.node], text, &[0, 1, -1]) {
+                Some((x, y)) => {
+                    taken.take(x, y, text_width(text));
+                    labels.push(Label {
+                        node: w.node,
+                        x,
+                        y,
+                        text: text.clone(),
+                        style: w.style,
+                    });
+                }
+                None => hidden += 1,
+            }
+        }
+        // States under (or over) the labels placed.
+        let placed: Vec<(usize, u16, u16)> = labels
+            .iter()
+            .map(|l| (l.node, l.x + text_width(&l.text) / 2, l.y))
+            .collect();
+        for (node, cx, y) in placed {
+            let w = wants.iter().find(|w| w.node == node).expect("wanted");
+            let slice = slices[group_of(node)];
+            for text in &w.state {
+                if let Some((x, sy)) = spot(&taken, slice, (cx, y), text, &[1, -1, 2, -2]) {
+                    taken.take(x, sy, text_width(text));
+                    labels.push(Label {
+                        node,
+                        x,
+                        y: sy,
+                        text: text.clone(),
+                        style: Style::default().fg(Color::Red),
+                    });
+                    break;
+                }
+            }
+        }
+        let done = hidden == 0;
+        if best.as_ref().is_none_or(|(_, h)| hidden < *h) {
+            best = Some((labels, hidden));
+        }
+        if done {
+            break;
+        }
+    }
+    let (labels, hidden) = best.unwrap_or_default();
+    Layout {
+        pos,
+        links,
+        dividers,
+        labels,
+        hidden,
+        legend_y: (legend_h == 1).then(|| inner.bottom() - 1),
+    }
+}
+
+pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
+    let block = panel("topology");
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if inner.height < 3 || inner.width < 8 {
+        return;
+    }
+    let l = layout(app, inner);
+    for &(a, b, look) in &l.links {
         line(
             buf,
             inner,
-            pos[a],
-            pos[b],
-            Style::default().fg(link_color(state)),
+            l.pos[a],
+            l.pos[b],
+            Style::default().fg(look.color()),
         );
     }
-
-    // Partition dividers between group slices.
-    for g in 1..groups.len() {
-        let x = inner.x + g as u16 * slice_w;
-        for y in inner.y..inner.y + height {
+    let rows = inner.height - u16::from(l.legend_y.is_some());
+    for &x in &l.dividers {
+        for y in inner.y..inner.y + rows {
             put(buf, inner, x, y, "┃", Style::default().fg(Color::Red));
         }
     }
-
-    // Node labels on top of the lines.
-    for (i, &(x, y)) in pos.iter().enumerate() {
-        let snap = run.node_at(i, app.cursor);
-        let name = run.node_name(i);
-        let (role, state, bad) = match snap {
-            None => (String::new(), String::new(), false),
-            Some(s) => {
-                let role = s
-                    .status
-                    .as_ref()
-                    .map(|st| st.role.to_string())
-                    .unwrap_or_default();
-                let mut state = Vec::new();
-                if s.status.is_none() {
-                    state.push("CRASHED".to_string());
-                }
-                if s.paused {
-                    state.push("paused".to_string());
-                }
-                if let Some((offset, drift)) = clock_skew(&s.clock, run.time_at(app.cursor)) {
-                    state.push(format!("clk{offset}"));
-                    if drift != 0.0 {
-                        state.push(format!("drift{drift:+}"));
-                    }
-                }
-                let bad = s.status.is_none() || s.paused;
-                (role, state.join(" "), bad)
-            }
-        };
-        let mark = if app.marked.contains(&i) { "*" } else { "" };
-        let label = if i >= servers || role.is_empty() {
-            format!("{mark}{name}")
-        } else {
-            format!("{mark}{name} {role}")
-        };
-        let mut style = if bad {
-            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD)
-        } else if i >= servers {
-            Style::default().fg(Color::Blue)
-        } else {
-            Style::default()
-                .fg(Color::White)
-                .add_modifier(Modifier::BOLD)
-        };
-        if app.marked.contains(&i) {
-            style = style.fg(Color::Yellow);
-        }
-        if i == app.selected {
-            style = style.add_modifier(Modifier::REVERSED);
-        }
-        let lx = x
-            .saturating_sub(label.chars().count() as u16 / 2)
-            .max(inner.x);
-        put(buf, inner, lx, y, &label, style);
-        if !state.is_empty() {
-            let sx = x.saturating_sub(state.len() as u16 / 2).max(inner.x);
-            put(
-                buf,
-                inner,
-                sx,
-                y + 1,
-                &state,
-                Style::default().fg(Color::Red),
-            );
-        }
+    // Labels on top of the lines.
+    for label in &l.labels {
+        put(buf, inner, label.x, label.y, &label.text, label.style);
     }
-    if legend_h == 1 {
-        let y = inner.bottom() - 1;
-        let mut x = inner.x;
-        for (text, c) in [
-            ("healthy ", Color::DarkGray),
+    if let Some(y) = l.legend_y {
+        // The longest legend that fits; a count of the nodes left unlabelled.
+        let hidden = (l.hidden > 0).then(|| format!(" {} unlabelled", l.hidden));
+        let long: &[(&str, Color)] = &[
+            ("busy ", Color::Gray),
             ("slow ", Color::Magenta),
             ("clogged ", Color::Yellow),
             ("cut", Color::Red),
-        ] {
+        ];
+        let short: &[(&str, Color)] = &[
+            ("busy ", Color::Gray),
+            ("slow ", Color::Magenta),
+            ("clog ", Color::Yellow),
+            ("cut", Color::Red),
+        ];
+        let width = |set: &[(&str, Color)]| {
+            set.iter().map(|(t, _)| 1 + t.len()).sum::<usize>()
+                + hidden.as_ref().map_or(0, String::len)
+        };
+        let set = [long, short]
+            .into_iter()
+            .find(|set| width(set) <= inner.width as usize);
+        let mut x = inner.x;
+        for &(text, c) in set.unwrap_or_default() {
             put(buf, inner, x, y, "━", Style::default().fg(c));
             put(
                 buf,
@@ -221,6 +488,9 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
                 Style::default().fg(Color::DarkGray),
             );
             x += 1 + text.len() as u16;
+        }
+        if let Some(h) = hidden {
+            put(buf, inner, x, y, &h, Style::default().fg(Color::Red));
         }
     }
 }
