@@ -1,6 +1,9 @@
-//! The status table: each node's own status fields at the cursor. Columns
-//! come from `Status` alone, so any protocol shows its own (Raft: role, term,
-//! log, commit) without code here.
+//! The status table: each node's own status fields at the cursor, a column
+//! per field. Columns come from `Status` alone, so any protocol shows its
+//! own (Raft: term, vote, log, commit) without code here, in the order the
+//! protocol gives them (servers' fields before clients'). What does not fit
+//! is never cut silently: a value cut short ends in `…`, and when fields are
+//! left out the last column says how many (`+3`); `Enter` shows them all.
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -10,20 +13,45 @@ use ratatui::Frame;
 use super::panel;
 use crate::tui::app::App;
 
+/// The widest a field's column grows before its values are cut.
+const FIELD_MAX: usize = 14;
+/// The narrowest a field's column is cut to, to show it at all.
+const FIELD_MIN: usize = 4;
+
+/// `text` in at most `w` cells, `…` marking a cut.
+fn fit(text: &str, w: usize) -> String {
+    if text.chars().count() <= w {
+        text.to_string()
+    } else if w == 0 {
+        String::new()
+    } else {
+        let mut t: String = text.chars().take(w - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// One node's row before it is fitted: name, role, state, and its fields.
+struct Line {
+    name: String,
+    role: String,
+    state: String,
+    fields: Vec<(&'static str, String)>,
+    style: Style,
+}
+
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let run = &app.run;
     let n = run.cluster.len();
     let rows_fit = area.height.saturating_sub(3) as usize;
     // Scroll so that the selected node is on screen.
     let first = app.selected.saturating_sub(rows_fit.saturating_sub(1));
-    let mut role_w = 4u16;
-    let mut state_w = 0u16;
-    let rows: Vec<Row> = (first..n)
+    let lines: Vec<Line> = (first..n)
         .take(rows_fit)
         .map(|i| {
             let snap = run.node_at(i, app.cursor);
             let (role, state, fields) = match snap {
-                None => ("-".to_string(), String::new(), String::new()),
+                None => ("-".to_string(), String::new(), Vec::new()),
                 Some(s) => {
                     let mut state = Vec::new();
                     if s.status.is_none() {
@@ -38,16 +66,9 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
                     if s.fsync_lies {
                         state.push("fsync-lies".to_string());
                     }
-                    let (role, fields) = match &s.status {
-                        None => ("-".to_string(), String::new()),
-                        Some(st) => (
-                            st.role.to_string(),
-                            st.fields
-                                .iter()
-                                .map(|(k, v)| format!("{k}={v}"))
-                                .collect::<Vec<_>>()
-                                .join(" "),
-                        ),
+                    let (role, fields) = match s.status {
+                        None => ("-".to_string(), Vec::new()),
+                        Some(st) => (st.role.to_string(), st.fields),
                     };
                     (role, state.join(","), fields)
                 }
@@ -60,27 +81,125 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
             if i == app.selected {
                 style = style.add_modifier(Modifier::REVERSED);
             }
-            role_w = role_w.max(role.len() as u16);
-            state_w = state_w.max(state.len() as u16);
-            Row::new(vec![run.node_name(i).to_string(), role, state, fields]).style(style)
+            Line {
+                name: run.node_name(i).to_string(),
+                role,
+                state,
+                fields,
+                style,
+            }
         })
         .collect();
-    let header = Row::new(vec!["node", "role", "state", "status"]).style(
+
+    // The columns: every field any row shown has, servers' first (rows are
+    // in node order, servers before clients), each as wide as its widest
+    // value up to FIELD_MAX.
+    let mut keys: Vec<(&'static str, usize)> = Vec::new();
+    for l in &lines {
+        for (k, v) in &l.fields {
+            let w = v.chars().count().max(k.len()).min(FIELD_MAX);
+            match keys.iter_mut().find(|(key, _)| key == k) {
+                Some((_, kw)) => *kw = (*kw).max(w),
+                None => keys.push((k, w)),
+            }
+        }
+    }
+    let width_of = |pick: &dyn Fn(&Line) -> &str, head: &str, max: usize| {
+        lines
+            .iter()
+            .map(|l| pick(l).chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(head.len())
+            .min(max)
+    };
+    let name_w = width_of(&|l| &l.name, "node", 12);
+    let role_w = width_of(&|l| &l.role, "role", 10);
+    let any_state = lines.iter().any(|l| !l.state.is_empty());
+    let state_w = if any_state {
+        width_of(&|l| &l.state, "state", 20)
+    } else {
+        0
+    };
+    // Fit the field columns into what is left; a column that does not fit
+    // whole is cut to what is left if that is FIELD_MIN or more.
+    let inner_w = area.width.saturating_sub(2) as usize;
+    let fixed = name_w + 1 + role_w + if any_state { 1 + state_w } else { 0 };
+    let mut left = inner_w.saturating_sub(fixed);
+    // Room for the `+k` column if some fields must go.
+    let need: usize = keys.iter().map(|(_, w)| w + 1).sum();
+    let more_w = if need > left { 4 } else { 0 };
+    left = left.saturating_sub(more_w);
+    let mut shown: Vec<(&'static str, usize)> = Vec::new();
+    for &(k, w) in &keys {
+        if w < left {
+            shown.push((k, w));
+            left -= w + 1;
+        } else if left > FIELD_MIN {
+            shown.push((k, left - 1));
+            left = 0;
+        } else {
+            break;
+        }
+    }
+    let hidden = keys.len() - shown.len();
+
+    let mut widths = vec![
+        Constraint::Length(name_w as u16),
+        Constraint::Length(role_w as u16),
+    ];
+    let mut head = vec![fit("node", name_w), fit("role", role_w)];
+    if any_state {
+        widths.push(Constraint::Length(state_w as u16));
+        head.push(fit("state", state_w));
+    }
+    for &(k, w) in &shown {
+        widths.push(Constraint::Length(w as u16));
+        head.push(fit(k, w));
+    }
+    if hidden > 0 {
+        widths.push(Constraint::Length(3));
+        head.push(format!("+{hidden}"));
+    }
+    let rows: Vec<Row> = lines
+        .iter()
+        .map(|l| {
+            let mut cells = vec![fit(&l.name, name_w), fit(&l.role, role_w)];
+            if any_state {
+                cells.push(fit(&l.state, state_w));
+            }
+            for &(k, w) in &shown {
+                let v = l
+                    .fields
+                    .iter()
+                    .find(|(key, _)| *key == k)
+                    .map_or("", |(_, v)| v.as_str());
+                cells.push(fit(v, w));
+            }
+            Row::new(cells).style(l.style)
+        })
+        .collect();
+    let header = Row::new(head).style(
         Style::default()
             .fg(Color::DarkGray)
             .add_modifier(Modifier::BOLD),
     );
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(4),
-            Constraint::Length(role_w.min(10)),
-            Constraint::Length(state_w.min(20)),
-            Constraint::Fill(1),
-        ],
-    )
-    .header(header)
-    .column_spacing(1)
-    .block(panel("status"));
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .block(panel("status"));
     f.render_widget(table, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn a_value_cut_short_says_so() {
+        assert_eq!(fit("294", 3), "294");
+        assert_eq!(fit("294", 2), "2…");
+        assert_eq!(fit("leader=n5", 6), "leade…");
+        assert_eq!(fit("x", 0), "");
+    }
 }
