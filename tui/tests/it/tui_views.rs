@@ -1,11 +1,11 @@
 //! The terminal UI, snapshot-tested on ratatui's TestBackend after scripted
-//! key sequences, at 80x24 (panels fold) and 160x48 (every panel).
+//! key sequences, at 80x24 (panels fold) and 200x50 (every panel).
 
 use chaoslab::tui::app::App;
 use chaoslab::tui::{open, render_to_string};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-const SIZES: &[(u16, u16)] = &[(80, 24), (160, 48)];
+const SIZES: &[(u16, u16)] = &[(80, 24), (200, 50)];
 
 fn press(app: &mut App, keys: &str) {
     for c in keys.chars() {

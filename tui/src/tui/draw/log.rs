@@ -124,6 +124,9 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
             style = style.add_modifier(Modifier::REVERSED);
         }
         let text = format!("{:>9} {}", fmt_duration(r.t), describe(&r.event));
+        // A line too long for the panel ends in `…` (Enter shows it all).
+        let text = super::clip_line(ratatui::text::Line::raw(text), inner.width as usize);
+        let text: String = text.spans.iter().map(|s| s.content.as_ref()).collect();
         put(buf, inner, inner.x, y, &text, style);
     }
 }

@@ -35,8 +35,13 @@ fn property_row<'a>(
     if inv.kind == Kind::Always {
         let text = match &inv.first {
             Some((t, what)) => format!(
-                "{} x{} first at {}: {what}",
+                "{}{} x{} first at {}: {what}",
                 inv.name,
+                if inv.expected_violated {
+                    " violated, as expected,"
+                } else {
+                    ""
+                },
                 inv.violations,
                 fmt_duration(*t)
             ),
