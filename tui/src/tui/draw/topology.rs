@@ -100,7 +100,9 @@ impl Look {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Label {
-    pub node: usize,
+    /// The nodes it names: one, or a partition group's clients when there
+    /// are too many to name one by one (`c1–c32 (32 clients)`).
+    pub nodes: Vec<usize>,
     pub x: u16,
     pub y: u16,
     pub text: String,
@@ -204,6 +206,73 @@ fn forms(name: &str, mark: &str, role: &str) -> Vec<String> {
     out
 }
 
+/// A label to place: the nodes it names, near which cell, inside which
+/// part of the panel, its forms (longest first), its state line's forms.
+struct Want {
+    nodes: Vec<usize>,
+    anchor: (u16, u16),
+    slice: Rect,
+    forms: Vec<String>,
+    state: Vec<String>,
+    style: Style,
+}
+
+/// Places every wanted label where no other is. When not all fit, every
+/// label is shortened one step and all are placed again, down to the
+/// shortest forms; the placing that leaves the fewest nodes unlabelled is
+/// kept, with that count.
+fn place(wants: &[Want], taken: impl Fn() -> Taken) -> (Vec<Label>, usize) {
+    let most = wants.iter().map(|w| w.forms.len()).max().unwrap_or(1);
+    let mut best: Option<(Vec<Label>, usize)> = None;
+    for level in 0..most {
+        let mut taken = taken();
+        let mut labels = Vec::new();
+        let mut hidden = 0;
+        let mut states = Vec::new();
+        for w in wants {
+            let text = &w.forms[level.min(w.forms.len() - 1)];
+            match spot(&taken, w.slice, w.anchor, text, &[0, 1, -1]) {
+                Some((x, y)) => {
+                    taken.take(x, y, text_width(text));
+                    labels.push(Label {
+                        nodes: w.nodes.clone(),
+                        x,
+                        y,
+                        text: text.clone(),
+                        style: w.style,
+                    });
+                    states.push((w, (x + text_width(text) / 2, y)));
+                }
+                None => hidden += w.nodes.len(),
+            }
+        }
+        // States under (or over) the labels placed.
+        for (w, at) in states {
+            for text in &w.state {
+                if let Some((x, y)) = spot(&taken, w.slice, at, text, &[1, -1, 2, -2]) {
+                    taken.take(x, y, text_width(text));
+                    labels.push(Label {
+                        nodes: w.nodes.clone(),
+                        x,
+                        y,
+                        text: text.clone(),
+                        style: Style::default().fg(Color::Red),
+                    });
+                    break;
+                }
+            }
+        }
+        let done = hidden == 0;
+        if best.as_ref().is_none_or(|(_, h)| hidden < *h) {
+            best = Some((labels, hidden));
+        }
+        if done {
+            break;
+        }
+    }
+    best.unwrap_or_default()
+}
+
 pub fn layout(app: &App, inner: Rect) -> Layout {
     let run = &app.run;
     let net = run.net_at(app.cursor);
@@ -289,18 +358,10 @@ pub fn layout(app: &App, inner: Rect) -> Layout {
         .collect();
 
     // Labels: each node's name (and role), then under it its state if it
-    // is not well. Every label is placed where no other is; when not all
-    // fit, every node's label is shortened one step and all are placed
-    // again, down to bare names.
+    // is not well, each where no other label is (see `place`).
     let group_of = |i: usize| groups.iter().position(|g| g.contains(&i)).unwrap_or(0);
     let mut order: Vec<usize> = (0..net.n).collect();
     order.sort_by_key(|&i| (i != app.selected, i >= servers, i));
-    struct Want {
-        node: usize,
-        forms: Vec<String>,
-        state: Vec<String>,
-        style: Style,
-    }
     let wants: Vec<Want> = order
         .iter()
         .map(|&i| {
@@ -356,67 +417,60 @@ pub fn layout(app: &App, inner: Rect) -> Layout {
                 }
             }
             Want {
-                node: i,
+                nodes: vec![i],
+                anchor: pos[i],
+                slice: slices[group_of(i)],
                 forms: forms(name, mark, role),
                 state: state_forms,
                 style,
             }
         })
         .collect();
-    let most = wants.iter().map(|w| w.forms.len()).max().unwrap_or(1);
-    let mut best: Option<(Vec<Label>, usize)> = None;
-    for level in 0..most {
-        let mut taken = Taken::new(Rect::new(inner.x, inner.y, inner.width, height));
-        let mut labels = Vec::new();
-        let mut hidden = 0;
-        for w in &wants {
-            let slice = slices[group_of(w.node)];
-            let text = &w.forms[level.min(w.forms.len() - 1)];
-            match spot(&taken, slice, pos[w.node], text, &[0, 1, -1]) {
-                Some((x, y)) => {
-                    taken.take(x, y, text_width(text));
-                    labels.push(Label {
-                        node: w.node,
-                        x,
-                        y,
-                        text: text.clone(),
-                        style: w.style,
-                    });
-                }
-                None => hidden += 1,
+    let taken = || Taken::new(Rect::new(inner.x, inner.y, inner.width, height));
+    let (mut labels, mut hidden) = place(&wants, taken);
+    if hidden > 0 {
+        // Too many to name one by one: each group's clients get one label,
+        // at the middle of their rows, and their links go there.
+        let mut fewer: Vec<Want> = wants.into_iter().filter(|w| w.nodes[0] < servers).collect();
+        let mut moved = pos.clone();
+        for (g, members) in groups.iter().enumerate() {
+            let cli: Vec<usize> = members.iter().copied().filter(|&i| i >= servers).collect();
+            let (Some(&first), Some(&last)) = (cli.first(), cli.last()) else {
+                continue;
+            };
+            let y = cli.iter().map(|&i| pos[i].1).min().unwrap_or(inner.y);
+            let slice = slices[g];
+            let anchor = (slice.x + slice.width / 2, y);
+            for &i in &cli {
+                moved[i] = anchor;
             }
-        }
-        // States under (or over) the labels placed.
-        let placed: Vec<(usize, u16, u16)> = labels
-            .iter()
-            .map(|l| (l.node, l.x + text_width(&l.text) / 2, l.y))
-            .collect();
-        for (node, cx, y) in placed {
-            let w = wants.iter().find(|w| w.node == node).expect("wanted");
-            let slice = slices[group_of(node)];
-            for text in &w.state {
-                if let Some((x, sy)) = spot(&taken, slice, (cx, y), text, &[1, -1, 2, -2]) {
-                    taken.take(x, sy, text_width(text));
-                    labels.push(Label {
-                        node,
-                        x,
-                        y: sy,
-                        text: text.clone(),
-                        style: Style::default().fg(Color::Red),
-                    });
-                    break;
-                }
+            let (a, b) = (run.node_name(first), run.node_name(last));
+            let k = cli.len();
+            let mut style = Style::default().fg(Color::Blue);
+            if cli.contains(&app.selected) {
+                style = style.add_modifier(Modifier::REVERSED);
             }
+            fewer.push(Want {
+                nodes: cli,
+                anchor,
+                slice,
+                forms: vec![
+                    format!("{a}–{b} ({k} clients)"),
+                    format!("{a}–{b}"),
+                    format!("{k} clients"),
+                    format!("{k}c"),
+                ],
+                state: Vec::new(),
+                style,
+            });
         }
-        let done = hidden == 0;
-        if best.as_ref().is_none_or(|(_, h)| hidden < *h) {
-            best = Some((labels, hidden));
-        }
-        if done {
-            break;
+        let (grouped, grouped_hidden) = place(&fewer, taken);
+        if grouped_hidden < hidden {
+            labels = grouped;
+            hidden = grouped_hidden;
+            pos = moved;
         }
     }
-    let (labels, hidden) = best.unwrap_or_default();
     Layout {
         pos,
         links,
