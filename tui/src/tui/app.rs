@@ -33,6 +33,8 @@ pub enum Action {
     Mark,
     Details,
     ToggleVerdicts,
+    /// Show or hide the charts of figures over time.
+    Charts,
     Inject,
     Fault(FaultAction),
     Prompt(PromptKind),
@@ -82,6 +84,8 @@ pub struct App {
     pub mode: Mode,
     pub filter: Option<Filter>,
     pub details: bool,
+    /// The chart panel is open.
+    pub charts: bool,
     /// On small screens: the verdicts instead of the event log.
     pub show_verdicts: bool,
     /// A line for the status bar: what just happened, or what went wrong.
@@ -120,6 +124,7 @@ impl App {
             mode: Mode::Normal,
             filter: None,
             details: false,
+            charts: false,
             show_verdicts: false,
             note: "? for help, space to play, i to inject a fault".into(),
             quit: false,
@@ -209,6 +214,7 @@ impl App {
                 }
             }
             Action::Details => self.details = !self.details,
+            Action::Charts => self.charts = !self.charts,
             Action::ToggleVerdicts => self.show_verdicts = !self.show_verdicts,
             Action::Inject => {
                 self.playing = false;
@@ -293,6 +299,7 @@ impl App {
                 }
                 Mode::Normal => {
                     self.details = false;
+                    self.charts = false;
                     self.marked.clear();
                 }
                 _ => self.mode = Mode::Normal,

@@ -94,9 +94,10 @@ pub const NORMAL: &[Binding] = &[
     b(&[Enter], "Enter", Action::Details, "details: the message at the cursor, the selected node"),
     b(&[Char('/')], "/", Action::Prompt(PromptKind::Filter), "filter the event log: node names, kinds (empty clears)"),
     b(&[Char('v')], "v", Action::ToggleVerdicts, "small screens: event log / verdicts"),
+    b(&[Char('c')], "c", Action::Charts, "charts: goodput, failures, latency, messages over time"),
     b(&[Char('i')], "i", Action::Inject, "inject a fault at the cursor (menu)"),
     b(&[Char('w')], "w", Action::Prompt(PromptKind::Save), "save the schedule and seed as a scenario file"),
-    b(&[Esc], "Esc", Action::Cancel, "close details, clear marks"),
+    b(&[Esc], "Esc", Action::Cancel, "close details and charts, clear marks"),
 ];
 
 /// Keys in the inject menu: the fault lands at the cursor's virtual time.

@@ -16,6 +16,7 @@ pub mod inject;
 pub mod keys;
 pub mod line;
 pub mod model;
+pub mod series;
 pub mod states;
 pub mod term;
 

@@ -7,6 +7,7 @@
 //! search in those change lists, so stepping back is as exact and as cheap as
 //! stepping forward, whatever the length of the run.
 
+use super::series::Charts;
 use sim::kernel::TraceMode;
 use sim::network::Net;
 use sim::node::{Clock, Cluster, NodeId, Status};
@@ -123,6 +124,8 @@ pub struct Run {
     /// The header numbers events with it, as the report does, while the
     /// cursor steps through records.
     pub event_ends: Vec<u32>,
+    /// Figures over time for the chart panel.
+    pub charts: Charts,
 }
 
 impl Run {
@@ -182,6 +185,7 @@ impl Run {
             (recorder.take(), cluster, states, net_hist, event_ends, out)
         };
         let report = Report::build(&scenario, &out);
+        let charts = Charts::of(&trace, out.end_ns, &out.metrics);
         let n = cluster.len();
         let mut faults = Vec::new();
         let mut violations = Vec::new();
@@ -243,6 +247,7 @@ impl Run {
             fate_of,
             messages_of,
             event_ends,
+            charts,
         })
     }
 

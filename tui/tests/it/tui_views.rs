@@ -501,3 +501,29 @@ fn no_topology_label_overprints_another_at_any_size_or_moment() {
     }
     assert!(checked > 1000, "only {checked} layouts checked");
 }
+
+#[test]
+fn the_chart_panel_shows_goodput_latency_and_messages_over_time() {
+    let mut app = open(Some("raft/leader-minority"), None).unwrap();
+    // The goodput chart counts exactly the operations the report calls ok,
+    // and the messages chart the messages it says were sent.
+    let count = |name: &str| -> f64 {
+        let c = app
+            .run
+            .charts
+            .charts
+            .iter()
+            .find(|c| c.name.starts_with(name))
+            .unwrap();
+        c.sums.iter().sum()
+    };
+    assert_eq!(count("goodput") as u64, app.run.report.ops.ok);
+    assert_eq!(count("messages sent") as u64, app.run.report.counters.sent);
+    press(&mut app, "g2s");
+    enter(&mut app);
+    press(&mut app, "c");
+    assert!(app.charts);
+    snapshot("charts", &app);
+    press(&mut app, "c");
+    assert!(!app.charts);
+}

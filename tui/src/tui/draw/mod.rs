@@ -2,6 +2,7 @@
 //! and draws only what is visible, so a frame costs the same at the first
 //! event of a run as at the millionth.
 
+mod chart;
 mod help;
 mod log;
 mod sequence;
@@ -91,6 +92,9 @@ pub fn draw(app: &App, f: &mut Frame) {
     }
     timeline::draw(app, f.buffer_mut(), bar);
     draw_footer(app, f.buffer_mut(), footer);
+    if app.charts {
+        chart::draw(app, f, body);
+    }
     if app.details {
         draw_details(app, f, body);
     }
