@@ -229,6 +229,11 @@ pub struct ExportArgs {
     #[arg(long = "to", num_args = 2, value_names = ["FORMAT", "FILE"], required = true,
           action = clap::ArgAction::Append)]
     pub to: Vec<String>,
+    /// The run's name in the Perfetto export (`run --export` writes the
+    /// scenario and seed, "raft/leader-minority seed 1"); default: the trace
+    /// file's path.
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
 }
 
 pub fn run(args: &ExportArgs) -> i32 {
@@ -247,7 +252,10 @@ pub fn run(args: &ExportArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
-    let title = args.trace.display().to_string();
+    let title = args
+        .title
+        .clone()
+        .unwrap_or_else(|| args.trace.display().to_string());
     let mut sink = match fanout(None, &exports, &title) {
         Ok(s) => s,
         Err(e) => {
