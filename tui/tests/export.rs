@@ -388,6 +388,19 @@ fn the_perfetto_export_of_leader_minority_follows_the_trace_event_format_and_the
     assert_eq!(leaders.len(), 2, "{leaders:?}");
     assert_eq!(step_down.len(), 1, "{step_down:?}");
 
+    // The first dropped message, and the operations of `c1` the
+    // partition left unanswered.
+    let first_drop = events
+        .iter()
+        .filter(|e| e["ph"] == "X" && e["name"].as_str().unwrap().contains(" dropped ("))
+        .min_by_key(|e| ns(&e["ts"]))
+        .unwrap();
+    let unanswered = ops
+        .iter()
+        .filter(|e| track_of(&events, e) == "c1 ops" && e["args"]["outcome"] == "info")
+        .filter(|e| (from_ns..to_ns).contains(&ns(&e["ts"])))
+        .count();
+
     // What docs/export.md says a user sees is this run.
     let doc = doc();
     let seconds = |ns: i64| format!("{}.{:09} s", ns / 1_000_000_000, ns % 1_000_000_000);
@@ -410,6 +423,16 @@ fn the_perfetto_export_of_leader_minority_follows_the_trace_event_format_and_the
             step_down[0].0,
             seconds(step_down[0].1)
         ),
+        format!(
+            "`{}`, at {}",
+            track_of(&events, first_drop),
+            seconds(ns(&first_drop["ts"]))
+        ),
+        format!(
+            "slice `{}` on the track",
+            first_drop["name"].as_str().unwrap()
+        ),
+        format!("{unanswered} operations of `c1` that end `info`"),
     ] {
         assert!(
             doc.contains(&quoted),
