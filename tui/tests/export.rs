@@ -445,7 +445,32 @@ fn the_perfetto_export_of_leader_minority_follows_the_trace_event_format_and_the
 fn the_shiviz_export_of_leader_minority_parses_with_its_regex_and_its_clocks_are_vector_clocks() {
     let (trace, _, shiviz) = export_all("shiviz");
     let trace = trace_records(&trace);
-    let text = std::fs::read_to_string(&shiviz).unwrap();
+    let log = check_shiviz(&shiviz, &trace);
+    let hosts: BTreeSet<&str> = log.hosts.iter().map(String::as_str).collect();
+    assert_eq!(
+        hosts,
+        BTreeSet::from(["n1", "n2", "n3", "n4", "n5", "c1", "c2", "c3", "network", "faults"])
+    );
+    assert_eq!(log.receives, count_kind(&trace, "deliver"));
+    assert_eq!(log.drops, count_kind(&trace, "drop"));
+    assert!(
+        doc().contains(&format!("{} events", log.events)),
+        "docs/export.md quotes the event count"
+    );
+}
+
+/// What [`check_shiviz`] counted.
+struct ShivizLog {
+    events: usize,
+    hosts: BTreeSet<String>,
+    receives: usize,
+    drops: usize,
+}
+
+/// Checks `file` against ShiViz's parser and vector-clock rules, and that
+/// it holds one event per record of `trace`.
+fn check_shiviz(file: &Path, trace: &[Value]) -> ShivizLog {
+    let text = std::fs::read_to_string(file).unwrap();
     let (first, rest) = text.split_once('\n').unwrap();
     let (delimiter, body) = rest.split_once('\n').unwrap();
     assert_eq!(delimiter, "", "one execution: the delimiter line is empty");
@@ -537,17 +562,62 @@ fn the_shiviz_export_of_leader_minority_parses_with_its_regex_and_its_clocks_are
             );
         }
     }
-    let hosts: BTreeSet<&str> = events_of.keys().map(String::as_str).collect();
-    assert_eq!(
-        hosts,
-        BTreeSet::from(["n1", "n2", "n3", "n4", "n5", "c1", "c2", "c3", "network", "faults"])
-    );
-    assert_eq!(receives, count_kind(&trace, "deliver"));
-    assert_eq!(drops, count_kind(&trace, "drop"));
-    assert!(
-        doc().contains(&format!("{} events", parsed.len())),
-        "docs/export.md quotes the event count"
-    );
+    ShivizLog {
+        events: parsed.len(),
+        hosts: events_of.into_keys().collect(),
+        receives,
+        drops,
+    }
+}
+
+/// Holds, pauses, crashes, duplicated replies, notes and triggers,
+/// violations: both exports of scenarios that have them follow the same
+/// rules as leader-minority's.
+#[test]
+fn exports_of_scenarios_with_holds_crashes_triggers_and_violations_follow_the_formats_too() {
+    for scenario in [
+        "raft/bug-figure-8",
+        "replication/gc-pause-short-timeout",
+        "replication/dup-replies",
+        "twopc/bug-decide-before-logging",
+        "cache/write-back-crash",
+        "raft/leader-crash",
+    ] {
+        let tag = scenario.replace('/', "-");
+        let (trace, perfetto, shiviz) = (
+            tmp(&format!("{tag}.jsonl")),
+            tmp(&format!("{tag}.json")),
+            tmp(&format!("{tag}.shiviz")),
+        );
+        let (code, _, err) = chaoslab(&[
+            "run",
+            scenario,
+            "--trace",
+            s(&trace),
+            "--export",
+            "perfetto",
+            s(&perfetto),
+            "--export",
+            "shiviz",
+            s(&shiviz),
+        ]);
+        assert!([0, 1, 3].contains(&code), "{scenario}: exit {code}: {err}");
+        let trace = trace_records(&trace);
+        let events = check_trace_event_format(&perfetto);
+        let starts = events.iter().filter(|e| e["ph"] == "s").count();
+        assert_eq!(starts, count_kind(&trace, "send"), "{scenario}");
+        let violations = events.iter().filter(|e| e["cat"] == "violation").count();
+        assert_eq!(violations, count_kind(&trace, "violation"), "{scenario}");
+        let log = check_shiviz(&shiviz, &trace);
+        assert_eq!(log.drops, count_kind(&trace, "drop"), "{scenario}");
+        eprintln!(
+            "{scenario}: {} trace records, {} holds, {} violations, {} Perfetto events",
+            trace.len(),
+            count_kind(&trace, "hold"),
+            violations,
+            events.len()
+        );
+    }
 }
 
 #[test]
