@@ -93,6 +93,11 @@ fn doc() -> String {
         .expect("docs/export.md")
 }
 
+/// A track: (pid, tid).
+type Track = (i64, i64);
+/// A slice or instant: (start ns, end ns, index in the file).
+type Span = (i64, i64, usize);
+
 /// Checks `file` against the Trace Event Format and Perfetto's binding
 /// rules; returns its events.
 fn check_trace_event_format(file: &Path) -> Vec<Value> {
@@ -109,7 +114,7 @@ fn check_trace_event_format(file: &Path) -> Vec<Value> {
     let mut named_processes = BTreeSet::new();
     let mut used = BTreeSet::new();
     // Per track: (start ns, end ns, file index) of slices and instants.
-    let mut slices: BTreeMap<(i64, i64), Vec<(i64, i64, usize)>> = BTreeMap::new();
+    let mut slices: BTreeMap<Track, Vec<Span>> = BTreeMap::new();
     let mut flows: BTreeMap<i64, Vec<(usize, &Value)>> = BTreeMap::new();
     for (i, e) in events.iter().enumerate() {
         let ph = e["ph"]
@@ -195,7 +200,7 @@ fn check_trace_event_format(file: &Path) -> Vec<Value> {
         }
         let mut sorted = list.clone();
         sorted.sort_by_key(|&(start, end, i)| (start, std::cmp::Reverse(end), i));
-        let mut open: Vec<(i64, i64, usize)> = Vec::new();
+        let mut open: Vec<Span> = Vec::new();
         for slice in sorted {
             while open
                 .last()
@@ -581,7 +586,6 @@ fn exports_of_scenarios_with_holds_crashes_triggers_and_violations_follow_the_fo
         "replication/dup-replies",
         "twopc/bug-decide-before-logging",
         "cache/write-back-crash",
-        "raft/leader-crash",
     ] {
         let tag = scenario.replace('/', "-");
         let (trace, perfetto, shiviz) = (

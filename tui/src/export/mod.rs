@@ -9,6 +9,7 @@
 //! more `--export` are given together.
 
 mod perfetto;
+mod read;
 mod shiviz;
 
 use std::io::{self, Write};
@@ -328,4 +329,120 @@ pub fn fanout(trace: Option<&PathBuf>, exports: &[Export], title: &str) -> Resul
     Ok(all)
 }
 
-mod read;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim::trace::TraceEvent;
+    use std::sync::{Arc, Mutex};
+
+    /// A writer into memory the test keeps a handle on.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A disk with no room left.
+    struct Full;
+
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::other("no space left"))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn timer(t: u64) -> TraceRecord {
+        TraceRecord {
+            t,
+            event: TraceEvent::Timer {
+                node: "n1".into(),
+                timer: 7,
+            },
+        }
+    }
+
+    #[test]
+    fn a_fanout_gives_every_sink_every_record_and_names_each_sink_that_failed() {
+        let kept = Shared::default();
+        let perfetto = Shared::default();
+        let mut all = Fanout::new();
+        all.add(
+            "the trace to t.jsonl".into(),
+            PARTIAL_TRACE,
+            Box::new(sim::trace::JsonLines::new(kept.clone())),
+        );
+        all.add(
+            "the ShiViz export to full".into(),
+            PARTIAL_EXPORT,
+            Format::Shiviz.sink(Full, "x"),
+        );
+        all.add(
+            "the Perfetto export to p.json".into(),
+            PARTIAL_EXPORT,
+            Format::Perfetto.sink(perfetto.clone(), "x"),
+        );
+        all.record(timer(1));
+        all.record(timer(2));
+        let e = all.finish().unwrap_err();
+        let lines = error_lines(&e, || unreachable!("a fanout's error"));
+        assert_eq!(
+            lines,
+            vec![format!(
+                "error: cannot write the ShiViz export to full: no space left{PARTIAL_EXPORT}"
+            )]
+        );
+        assert_eq!(
+            kept.0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count(),
+            2
+        );
+        let written = String::from_utf8(perfetto.0.lock().unwrap().clone()).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&written).expect("closed on finish");
+        assert_eq!(
+            json["traceEvents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["ph"] == "X")
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn an_error_of_another_sink_is_said_as_the_caller_says_it() {
+        let e = io::Error::other("disk gone");
+        assert_eq!(
+            error_lines(&e, || format!("trace: {e}")),
+            vec!["trace: disk gone"]
+        );
+    }
+
+    #[test]
+    fn export_flags_name_the_valid_formats_and_node_names_sort_servers_then_clients() {
+        let e = parse_exports(&["svg".into(), "x.svg".into()]).unwrap_err();
+        assert!(e.contains("`svg`") && e.contains(Format::NAMES), "{e}");
+        let ok = parse_exports(&["shiviz".into(), "a".into(), "perfetto".into(), "b".into()]);
+        assert_eq!(ok.unwrap().len(), 2);
+        assert_eq!(node_kind("n12"), NodeKind::Server(12));
+        assert_eq!(node_kind("c3"), NodeKind::Client(3));
+        assert_eq!(node_kind("network"), NodeKind::Other);
+        assert_eq!(node_kind("n"), NodeKind::Other);
+        assert_eq!(seconds(5_009_796_009), "5.009796009s");
+        assert_eq!(micros(155_765_742), 155_765.742);
+    }
+}
