@@ -85,6 +85,7 @@ pub fn main(registry: Registry) -> i32 {
                 trace: None,
                 history: None,
                 export: Vec::new(),
+                export_window: None,
                 json: false,
                 driver: "kernel".into(),
                 budget: Default::default(),

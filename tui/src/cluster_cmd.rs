@@ -42,6 +42,7 @@ pub fn run(registry: &crate::Registry, args: &ClusterArgs) -> i32 {
         trace: args.trace.clone(),
         history: args.history.clone(),
         export: Vec::new(),
+        export_window: None,
         json: args.json,
         driver: "cluster".into(),
         budget: args.budget.clone(),

@@ -31,6 +31,11 @@ pub struct RunArgs {
     #[arg(long, num_args = 2, value_names = ["FORMAT", "FILE"],
           action = clap::ArgAction::Append)]
     pub export: Vec<String>,
+    /// Export only this part of the run, FROM..TO in virtual time:
+    /// `--export-window 4.9s..5.3s` (also `4s..`, `..500ms`). The trace stays
+    /// whole; a viewer gets a smaller file, around the moment that matters.
+    #[arg(long, value_name = "FROM..TO", requires = "export")]
+    pub export_window: Option<String>,
     /// Print the report as JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -188,12 +193,24 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
+    let window = match args
+        .export_window
+        .as_deref()
+        .map(crate::export::Window::parse)
+        .transpose()
+    {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::BAD_INPUT;
+        }
+    };
     if let Err(e) = history_writable(args.history.as_ref()) {
         eprintln!("{e}");
         return exit::BAD_INPUT;
     }
     let title = format!("{} seed {seed}", scenario.meta.name);
-    let mode = match crate::export::fanout(args.trace.as_ref(), &exports, &title) {
+    let mode = match crate::export::fanout(args.trace.as_ref(), &exports, window, &title) {
         Ok(sinks) if sinks.is_empty() => TraceMode::Off,
         Ok(sinks) => TraceMode::Stream(Box::new(sinks)),
         Err(e) => {

@@ -123,6 +123,71 @@ pub(crate) fn seconds(ns: u64) -> String {
     format!("{}.{:09}s", ns / 1_000_000_000, ns % 1_000_000_000)
 }
 
+/// `--export-window FROM..TO`: the part of the run an export shows, both
+/// ends included (`4s..6s`, `4s..`, `..500ms`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub from: u64,
+    pub to: Option<u64>,
+}
+
+impl Window {
+    pub fn parse(text: &str) -> Result<Window, String> {
+        let usage = "write FROM..TO with durations of virtual time, e.g. 4s..6s, 4s.. or ..500ms";
+        let (from, to) = text
+            .split_once("..")
+            .ok_or_else(|| format!("error: --export-window `{text}`: {usage}"))?;
+        let bound = |s: &str| -> Result<Option<u64>, String> {
+            if s.trim().is_empty() {
+                return Ok(None);
+            }
+            sim::time::parse_duration(s)
+                .map(Some)
+                .map_err(|e| format!("error: --export-window `{text}`: {e}"))
+        };
+        let window = Window {
+            from: bound(from)?.unwrap_or(0),
+            to: bound(to)?,
+        };
+        if window.to.is_some_and(|to| to < window.from) {
+            return Err(format!(
+                "error: --export-window `{text}` ends before it starts: {usage}"
+            ));
+        }
+        Ok(window)
+    }
+
+    fn holds(&self, t: u64) -> bool {
+        t >= self.from && self.to.is_none_or(|to| t <= to)
+    }
+}
+
+/// Hands a sink only the records inside a [`Window`]. A message sent
+/// before the window and delivered in it shows as a delivery without an
+/// arrow, an operation invoked before it as a completion alone.
+pub struct Windowed {
+    window: Window,
+    sink: Box<dyn TraceSink>,
+}
+
+impl Windowed {
+    pub fn new(window: Window, sink: Box<dyn TraceSink>) -> Self {
+        Windowed { window, sink }
+    }
+}
+
+impl TraceSink for Windowed {
+    fn record(&mut self, record: TraceRecord) {
+        if self.window.holds(record.t) {
+            self.sink.record(record);
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.sink.finish()
+    }
+}
+
 /// A sink with the message that names it if it fails.
 struct Named {
     /// "the trace to FILE", "the Perfetto export to FILE".
@@ -235,12 +300,23 @@ pub struct ExportArgs {
     /// file's path.
     #[arg(long, value_name = "TEXT")]
     pub title: Option<String>,
+    /// Export only this part of the run, FROM..TO in virtual time (`4s..6s`,
+    /// `4s..`, `..500ms`), as `run --export-window` does.
+    #[arg(long, value_name = "FROM..TO")]
+    pub window: Option<String>,
 }
 
 pub fn run(args: &ExportArgs) -> i32 {
     use crate::exit;
     let exports = match parse_exports(&args.to) {
         Ok(e) => e,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let window = match args.window.as_deref().map(Window::parse).transpose() {
+        Ok(w) => w,
         Err(e) => {
             eprintln!("{e}");
             return exit::BAD_INPUT;
@@ -257,7 +333,7 @@ pub fn run(args: &ExportArgs) -> i32 {
         .title
         .clone()
         .unwrap_or_else(|| args.trace.display().to_string());
-    let mut sink = match fanout(None, &exports, &title) {
+    let mut sink = match fanout(None, &exports, window, &title) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
@@ -303,7 +379,12 @@ pub fn run(args: &ExportArgs) -> i32 {
 /// The sinks for `--trace` and each `--export`, every file created now,
 /// before the run, so that a path that cannot be written is an error at
 /// once and not after a long run.
-pub fn fanout(trace: Option<&PathBuf>, exports: &[Export], title: &str) -> Result<Fanout, String> {
+pub fn fanout(
+    trace: Option<&PathBuf>,
+    exports: &[Export],
+    window: Option<Window>,
+    title: &str,
+) -> Result<Fanout, String> {
     let mut all = Fanout::new();
     let create = |path: &PathBuf, what: &str| {
         std::fs::File::create(path)
@@ -320,10 +401,14 @@ pub fn fanout(trace: Option<&PathBuf>, exports: &[Export], title: &str) -> Resul
     }
     for export in exports {
         let out = create(&export.path, export.format.what())?;
+        let sink = export.format.sink(out, title);
         all.add(
             format!("{} to {}", export.format.what(), export.path.display()),
             PARTIAL_EXPORT,
-            export.format.sink(out, title),
+            match window {
+                Some(w) => Box::new(Windowed::new(w, sink)),
+                None => sink,
+            },
         );
     }
     Ok(all)
@@ -421,6 +506,19 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    #[test]
+    fn a_window_is_from_to_in_virtual_time_with_either_end_open() {
+        let w = Window::parse("4.9s..5300ms").unwrap();
+        assert_eq!((w.from, w.to), (4_900_000_000, Some(5_300_000_000)));
+        assert!(w.holds(4_900_000_000) && w.holds(5_300_000_000) && !w.holds(5_300_000_001));
+        assert_eq!(Window::parse("..1s").unwrap().from, 0);
+        assert_eq!(Window::parse("2s..").unwrap().to, None);
+        for bad in ["5s", "2s..1s", "x..1s"] {
+            let e = Window::parse(bad).unwrap_err();
+            assert!(e.starts_with("error: --export-window"), "{e}");
+        }
     }
 
     #[test]

@@ -24,7 +24,8 @@
 //!   the receiver's slice where it was held (clogged link, paused node),
 //!   and finish `f` with binding point `e` on the receiver's slice where it
 //!   was delivered, or on a slice named `✗ ... dropped (reason)` where it
-//!   was lost. A message still in flight when the run ended finishes on a
+//!   was lost. A message still in flight when the export ends (the run's
+//!   end, or the end of `--export-window`) finishes on a
 //!   slice saying so;
 //! - role changes and protocol notes are instants on the node's track.
 //!
@@ -668,7 +669,7 @@ impl<W: Write + Send> TraceSink for Perfetto<W> {
             .map(|(id, f)| (*id, f.msg, f.from.clone(), f.to.clone()))
             .collect();
         for (id, msg, from, to) in open {
-            let short = format!("{msg} from {from} still in flight at the end");
+            let short = format!("{msg} from {from} still in flight when the export ends");
             self.arrive(id, msg, &to, end, short, true);
         }
         let ops: Vec<((Arc<str>, u64), Op)> = std::mem::take(&mut self.ops).into_iter().collect();
