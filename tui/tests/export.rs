@@ -789,6 +789,16 @@ fn a_bad_format_or_an_unwritable_file_is_refused_before_the_run_with_exit_2() {
     let (code, _, err) = chaoslab(&["export", s(&bad), "--to", "perfetto", s(&never)]);
     assert_eq!(code, 2);
     assert!(err.contains("bad.jsonl line 2: field `kind`"), "{err}");
+
+    let back = tmp("back.jsonl");
+    let timer = |t: u64| format!("{{\"t\":{t},\"kind\":\"timer\",\"node\":\"n1\",\"timer\":1}}\n");
+    std::fs::write(&back, timer(5) + &timer(3)).unwrap();
+    let (code, _, err) = chaoslab(&["export", s(&back), "--to", "perfetto", s(&never)]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("back.jsonl line 2: `t` goes back in time (3 after 5)"),
+        "{err}"
+    );
 }
 
 #[test]

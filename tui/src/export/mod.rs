@@ -342,12 +342,24 @@ pub fn run(args: &ExportArgs) -> i32 {
     };
     let mut vocabulary = read::Vocabulary::default();
     let mut bad = None;
+    let mut last_t = 0;
     for (i, line) in io::BufRead::lines(input).enumerate() {
         let parsed = line
             .map_err(|e| e.to_string())
-            .and_then(|l| vocabulary.record(&l));
+            .and_then(|l| vocabulary.record(&l))
+            .and_then(|r| match r {
+                Some(r) if r.t < last_t => Err(format!(
+                    "`t` goes back in time ({} after {last_t}): a trace is in the order \
+                     the kernel made it",
+                    r.t
+                )),
+                r => Ok(r),
+            });
         match parsed {
-            Ok(Some(r)) => sink.record(r),
+            Ok(Some(r)) => {
+                last_t = r.t;
+                sink.record(r);
+            }
             Ok(None) => {}
             Err(e) => {
                 bad = Some(format!(

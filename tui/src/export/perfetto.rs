@@ -321,7 +321,7 @@ impl<W: Write + Send> Perfetto<W> {
         let track = self.node_track(node);
         if let Some((first, _)) = step.labels.first() {
             let width = match next {
-                Some(n) => ((n - step.t) / 2).clamp(1, STEP_WIDTH_NS),
+                Some(n) => (n.saturating_sub(step.t) / 2).clamp(1, STEP_WIDTH_NS),
                 None => STEP_WIDTH_NS,
             };
             let name = match step.labels.len() {
@@ -443,7 +443,7 @@ impl<W: Write + Send> Perfetto<W> {
             let name = format!("partition {description}");
             let mut e = Event::new('X', &name, track).at(start);
             e.cat = "fault";
-            e.dur = Some(micros(t - start));
+            e.dur = Some(micros(t.saturating_sub(start)));
             e.cname = Some("bad");
             let line = e.line();
             self.write(&line);
@@ -458,7 +458,7 @@ impl<W: Write + Send> Perfetto<W> {
         let name = format!("{} ({outcome})", op.description);
         let mut e = Event::new('X', &name, track).at(op.t);
         e.cat = "op";
-        e.dur = Some(micros(t - op.t));
+        e.dur = Some(micros(t.saturating_sub(op.t)));
         e.cname = Some(match outcome {
             "ok" => "good",
             "fail" => "bad",

@@ -88,9 +88,15 @@ impl<W: Write + Send> Shiviz<W> {
             return h;
         }
         let h = self.hosts.len();
-        let name: Arc<str> = Arc::from(name);
-        self.hosts.push(name.clone());
-        self.index.insert(name, h);
+        // The regex takes a host as one word: a name from a converted trace
+        // with spaces in it keeps them as underscores.
+        let word: String = name
+            .chars()
+            .map(|c| if c.is_whitespace() { '_' } else { c })
+            .collect();
+        self.index.insert(Arc::from(name), h);
+        let name: Arc<str> = Arc::from(word.as_str());
+        self.hosts.push(name);
         self.clocks.push(Vec::new());
         h
     }
@@ -111,7 +117,7 @@ impl<W: Write + Send> Shiviz<W> {
         clock[h] += 1;
         let clock = clock.clone();
         let mut line = String::with_capacity(64 + text.len());
-        line.push_str(host);
+        line.push_str(&self.hosts[h]);
         line.push_str(" {");
         let mut first = true;
         for (i, &count) in clock.iter().enumerate() {
