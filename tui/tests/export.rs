@@ -393,6 +393,22 @@ fn the_perfetto_export_of_leader_minority_follows_the_trace_event_format_and_the
     assert_eq!(leaders.len(), 2, "{leaders:?}");
     assert_eq!(step_down.len(), 1, "{step_down:?}");
 
+    // The operations the doc names are slices of this run.
+    for quoted in [
+        "get k3 → 5 (ok)",
+        "put k4 2 (ok)",
+        "cas k0 nil->4 (fail, found another value)",
+    ] {
+        assert!(
+            ops.iter().any(|e| e["name"] == quoted),
+            "no operation `{quoted}`"
+        );
+        assert!(
+            doc().contains(&format!("`{quoted}`")),
+            "docs/export.md: `{quoted}`"
+        );
+    }
+
     // The first dropped message, and the operations of `c1` the
     // partition left unanswered.
     let first_drop = events

@@ -594,6 +594,7 @@ impl<W: Write + Send> TraceSink for Perfetto<W> {
                 };
                 let args = json!({
                     "op": op,
+                    "operation": open.description,
                     "outcome": outcome,
                     "output": output,
                     "found_other": found_other,
@@ -674,8 +675,12 @@ impl<W: Write + Send> TraceSink for Perfetto<W> {
         }
         let ops: Vec<((Arc<str>, u64), Op)> = std::mem::take(&mut self.ops).into_iter().collect();
         for ((node, op), open) in ops {
-            let args =
-                json!({ "op": op, "outcome": "open when the run ended", "invoke_ns": open.t });
+            let args = json!({
+                "op": op,
+                "operation": open.description,
+                "outcome": "open when the export ended",
+                "invoke_ns": open.t,
+            });
             self.complete_op(&node, open, end, "open at the end", args);
         }
         self.close_partition(end);
