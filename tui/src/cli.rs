@@ -15,7 +15,7 @@ clock skew, disk faults and crashes, in seeded virtual time: the same scenario a
 always give the same run. With no command it runs the built-in default scenario.",
     after_help = "Exit codes (run, sweep, shrink, check): 0 the hypothesis held, 1 it did not \
 (or an invariant broke), 2 bad input (scenario file, history, flags; for sweep merge, files that are not the shards of one sweep; \
-an output file that cannot be written, said after the report), 3 undecided: nothing \
+an output file that cannot be written (--trace, --history, --export), said after the report), 3 undecided: nothing \
 failed but a check has no answer (the linearizability search ran out of steps or memory; \
 for run, sweep and shrink raise it with --check-max-steps / --check-max-memory or \
 [meta] check_max_steps / check_max_memory). A run with a real failure exits 1 even if something else is undecided. \
@@ -48,6 +48,10 @@ enum Command {
     /// Run a scenario's nodes as a real local cluster (TCP on 127.0.0.1, real
     /// time) and print the same report; needs `--features madsim`.
     Cluster(cluster_cmd::ClusterArgs),
+    /// Convert a saved trace (`run --trace FILE`) for a viewer:
+    /// `--to perfetto FILE` (ui.perfetto.dev, chrome://tracing) or
+    /// `--to shiviz FILE` (ShiViz); see docs/export.md.
+    Export(crate::export::ExportArgs),
     /// Open the terminal UI on a scenario: step through the run, inject faults,
     /// save what you found as a scenario file.
     Tui(crate::tui::TuiArgs),
@@ -80,6 +84,8 @@ pub fn main(registry: Registry) -> i32 {
                 seed: None,
                 trace: None,
                 history: None,
+                export: Vec::new(),
+                export_window: None,
                 json: false,
                 driver: "kernel".into(),
                 budget: Default::default(),
@@ -92,6 +98,7 @@ pub fn main(registry: Registry) -> i32 {
         Some(Command::Shrink(args)) => shrink::run(r, &args),
         Some(Command::Bench(args)) => bench::run(r, &args),
         Some(Command::Cluster(args)) => cluster_cmd::run(r, &args),
+        Some(Command::Export(args)) => crate::export::run(&args),
         Some(Command::Tui(args)) => crate::tui::run(r, &args),
     }
 }

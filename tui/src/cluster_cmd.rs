@@ -41,6 +41,8 @@ pub fn run(registry: &crate::Registry, args: &ClusterArgs) -> i32 {
         seed: Some(seed),
         trace: args.trace.clone(),
         history: args.history.clone(),
+        export: Vec::new(),
+        export_window: None,
         json: args.json,
         driver: "cluster".into(),
         budget: args.budget.clone(),

@@ -10,6 +10,7 @@ mod cli;
 mod cluster_cmd;
 #[cfg(feature = "madsim")]
 pub mod driver;
+pub mod export;
 mod registry;
 mod run_cmd;
 mod scenario_files;

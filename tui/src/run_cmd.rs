@@ -23,6 +23,19 @@ pub struct RunArgs {
     /// Write the client history to FILE as JSON Lines, for `chaoslab check`.
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
+    /// Also write the run for a viewer, as it goes: `--export perfetto FILE`
+    /// (Trace Event Format JSON for ui.perfetto.dev and chrome://tracing) or
+    /// `--export shiviz FILE` (a vector-clock log for ShiViz's Lamport
+    /// diagram). Give it twice for both; works with or without --trace.
+    /// See docs/export.md.
+    #[arg(long, num_args = 2, value_names = ["FORMAT", "FILE"],
+          action = clap::ArgAction::Append)]
+    pub export: Vec<String>,
+    /// Export only this part of the run, FROM..TO in virtual time:
+    /// `--export-window 4.9s..5.3s` (also `4s..`, `..500ms`). The trace stays
+    /// whole; a viewer gets a smaller file, around the moment that matters.
+    #[arg(long, value_name = "FROM..TO", requires = "export")]
+    pub export_window: Option<String>,
     /// Print the report as JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -172,12 +185,34 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     }
+    // A format that does not exist is refused before any file is made.
+    let exports = match crate::export::parse_exports(&args.export) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let window = match args
+        .export_window
+        .as_deref()
+        .map(crate::export::Window::parse)
+        .transpose()
+    {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::BAD_INPUT;
+        }
+    };
     if let Err(e) = history_writable(args.history.as_ref()) {
         eprintln!("{e}");
         return exit::BAD_INPUT;
     }
-    let mode = match trace_to(args.trace.as_ref()) {
-        Ok(m) => m,
+    let title = format!("{} seed {seed}", scenario.meta.name);
+    let mode = match crate::export::fanout(args.trace.as_ref(), &exports, window, &title) {
+        Ok(sinks) if sinks.is_empty() => TraceMode::Off,
+        Ok(sinks) => TraceMode::Stream(Box::new(sinks)),
         Err(e) => {
             eprintln!("{e}");
             return exit::BAD_INPUT;
@@ -224,18 +259,21 @@ pub fn report_and_exit(
     let (replay_without_budget, note) = replay_on(program, &args.driver, &replay);
     report.replay = format!("{replay_without_budget}{}{note}", args.budget.flags());
 
-    // The trace was streamed to its file as the run went (whatever the
-    // run's verdict, so a failing run keeps its evidence). A file that could
-    // not be written does not hide the rest: the history is written, the
-    // report and the replay command printed, and the error said last, with
-    // exit code 2.
+    // The trace and the exports were streamed to their files as the run
+    // went (whatever the run's verdict, so a failing run keeps its
+    // evidence). A file that could not be written does not hide the rest:
+    // the history is written, the report and the replay command printed,
+    // and the error said last, naming the file, with exit code 2.
     let mut errors = Vec::new();
-    if let (Some(path), Some(e)) = (&args.trace, &out.trace_error) {
-        errors.push(format!(
-            "error: cannot write the trace to {}: {e} (the file holds only the records written \
-             before it, and may end in the middle of one)",
-            path.display()
-        ));
+    if let Some(e) = &out.trace_error {
+        errors.extend(crate::export::error_lines(e, || {
+            let path = args.trace.as_ref().map(|p| format!(" to {}", p.display()));
+            format!(
+                "error: cannot write the trace{}: {e}{}",
+                path.unwrap_or_default(),
+                crate::export::PARTIAL_TRACE
+            )
+        }));
     }
     if let Some(path) = &args.history {
         if let Err(e) = write_raw_lines(path, out.history.jsonl_lines()) {

@@ -1,0 +1,558 @@
+//! Exports of a run for the viewers people already use (docs/export.md):
+//! Chrome's Trace Event Format JSON for Perfetto and chrome://tracing, and
+//! ShiViz's vector-clock log for its Lamport diagram.
+//!
+//! Each export is a [`TraceSink`]: it is written as the run goes, from the
+//! same records `--trace` writes, so an export keeps memory bounded by what
+//! is in flight (open messages, open operations), not by the run's length.
+//! [`Fanout`] hands every record to several sinks when `--trace` and one or
+//! more `--export` are given together.
+
+mod perfetto;
+mod read;
+mod shiviz;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use sim::trace::{TraceRecord, TraceSink};
+
+pub use perfetto::Perfetto;
+pub use shiviz::{Shiviz, SHIVIZ_REGEX};
+
+/// The formats `--export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Chrome's Trace Event Format (JSON object form): Perfetto, chrome://tracing.
+    Perfetto,
+    /// ShiViz's log: a parsing regex, then per event a host line with a
+    /// vector clock and an event line.
+    Shiviz,
+}
+
+impl Format {
+    /// The names a user may give, as `--help` and the errors list them.
+    pub const NAMES: &'static str = "perfetto, shiviz";
+
+    pub fn parse(name: &str) -> Result<Format, String> {
+        match name {
+            "perfetto" => Ok(Format::Perfetto),
+            "shiviz" => Ok(Format::Shiviz),
+            other => Err(format!(
+                "error: unknown export format `{other}`: valid formats are {} \
+                 (usage: --export FORMAT FILE)",
+                Format::NAMES
+            )),
+        }
+    }
+
+    /// What the file is, for messages: "the Perfetto export".
+    pub fn what(self) -> &'static str {
+        match self {
+            Format::Perfetto => "the Perfetto export",
+            Format::Shiviz => "the ShiViz export",
+        }
+    }
+
+    /// A sink writing this format to `out`; `title` names the run (the
+    /// scenario and seed) where the format has room for it.
+    pub fn sink<W: Write + Send + 'static>(self, out: W, title: &str) -> Box<dyn TraceSink> {
+        match self {
+            Format::Perfetto => Box::new(Perfetto::new(out, title)),
+            Format::Shiviz => Box::new(Shiviz::new(out, title)),
+        }
+    }
+}
+
+/// One `--export FORMAT FILE`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Export {
+    pub format: Format,
+    pub path: PathBuf,
+}
+
+/// The `--export` values as clap collects them (FORMAT FILE pairs, flat).
+pub fn parse_exports(values: &[String]) -> Result<Vec<Export>, String> {
+    values
+        .chunks(2)
+        .map(|pair| match pair {
+            [format, path] => Ok(Export {
+                format: Format::parse(format)?,
+                path: PathBuf::from(path),
+            }),
+            _ => Err("error: --export takes two values: FORMAT FILE".to_string()),
+        })
+        .collect()
+}
+
+/// What a node's name says it is. chaoslab names servers `n1..nN` and
+/// clients `c1..cK` (`sim::node::Cluster`); anything else (a trace from
+/// another tool) is kept apart, in order of appearance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum NodeKind {
+    Server(u32),
+    Client(u32),
+    Other,
+}
+
+pub(crate) fn node_kind(name: &str) -> NodeKind {
+    let number = |rest: &str| {
+        (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| rest.parse::<u32>().ok())
+            .flatten()
+    };
+    if let Some(n) = name.strip_prefix('n').and_then(number) {
+        NodeKind::Server(n)
+    } else if let Some(n) = name.strip_prefix('c').and_then(number) {
+        NodeKind::Client(n)
+    } else {
+        NodeKind::Other
+    }
+}
+
+/// Virtual nanoseconds as the Trace Event Format's microseconds. A `f64`
+/// holds a run of days to the nanosecond, and serde_json prints it back as
+/// the shortest decimal that reads as the same number, so `155765742` ns is
+/// written `155765.742`.
+pub(crate) fn micros(ns: u64) -> f64 {
+    ns as f64 / 1000.0
+}
+
+/// Virtual nanoseconds as seconds with every digit: `5.009796009s`.
+pub(crate) fn seconds(ns: u64) -> String {
+    format!("{}.{:09}s", ns / 1_000_000_000, ns % 1_000_000_000)
+}
+
+/// `--export-window FROM..TO`: the part of the run an export shows, both
+/// ends included (`4s..6s`, `4s..`, `..500ms`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub from: u64,
+    pub to: Option<u64>,
+}
+
+impl Window {
+    pub fn parse(text: &str) -> Result<Window, String> {
+        let usage = "write FROM..TO with durations of virtual time, e.g. 4s..6s, 4s.. or ..500ms";
+        let (from, to) = text
+            .split_once("..")
+            .ok_or_else(|| format!("error: --export-window `{text}`: {usage}"))?;
+        let bound = |s: &str| -> Result<Option<u64>, String> {
+            if s.trim().is_empty() {
+                return Ok(None);
+            }
+            sim::time::parse_duration(s)
+                .map(Some)
+                .map_err(|e| format!("error: --export-window `{text}`: {e}"))
+        };
+        let window = Window {
+            from: bound(from)?.unwrap_or(0),
+            to: bound(to)?,
+        };
+        if window.to.is_some_and(|to| to < window.from) {
+            return Err(format!(
+                "error: --export-window `{text}` ends before it starts: {usage}"
+            ));
+        }
+        Ok(window)
+    }
+
+    fn holds(&self, t: u64) -> bool {
+        t >= self.from && self.to.is_none_or(|to| t <= to)
+    }
+}
+
+/// Hands a sink only the records inside a [`Window`]. A message sent
+/// before the window and delivered in it shows as a delivery without an
+/// arrow, an operation invoked before it as a completion alone.
+pub struct Windowed {
+    window: Window,
+    sink: Box<dyn TraceSink>,
+}
+
+impl Windowed {
+    pub fn new(window: Window, sink: Box<dyn TraceSink>) -> Self {
+        Windowed { window, sink }
+    }
+}
+
+impl TraceSink for Windowed {
+    fn record(&mut self, record: TraceRecord) {
+        if self.window.holds(record.t) {
+            self.sink.record(record);
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.sink.finish()
+    }
+}
+
+/// A sink with the message that names it if it fails.
+struct Named {
+    /// "the trace to FILE", "the Perfetto export to FILE".
+    what: String,
+    /// Said after the error: what the file holds then.
+    after: &'static str,
+    sink: Box<dyn TraceSink>,
+}
+
+/// Every error met by the sinks of a [`Fanout`], each a whole line that
+/// names its file; carried out of the kernel inside the one `io::Error` a
+/// stream sink may return.
+#[derive(Debug)]
+pub struct SinkErrors(pub Vec<String>);
+
+impl std::fmt::Display for SinkErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join("\n"))
+    }
+}
+
+impl std::error::Error for SinkErrors {}
+
+/// Hands each record to several sinks (`--trace` and `--export` together).
+/// A sink that fails stops writing (as [`sim::trace::JsonLines`] does) and
+/// the others go on; [`TraceSink::finish`] returns every failure, each
+/// naming its file, as one [`SinkErrors`].
+#[derive(Default)]
+pub struct Fanout {
+    sinks: Vec<Named>,
+}
+
+impl Fanout {
+    pub fn new() -> Self {
+        Fanout::default()
+    }
+
+    /// Adds a sink; `what` names it in an error ("the trace to FILE"), and
+    /// `after` is said after the error.
+    pub fn add(&mut self, what: String, after: &'static str, sink: Box<dyn TraceSink>) {
+        self.sinks.push(Named { what, after, sink });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sinks.is_empty()
+    }
+}
+
+impl TraceSink for Fanout {
+    fn record(&mut self, record: TraceRecord) {
+        let Some((last, rest)) = self.sinks.split_last_mut() else {
+            return;
+        };
+        for named in rest {
+            named.sink.record(record.clone());
+        }
+        last.sink.record(record);
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        let errors: Vec<String> = self
+            .sinks
+            .iter_mut()
+            .filter_map(|named| {
+                named
+                    .sink
+                    .finish()
+                    .err()
+                    .map(|e| format!("error: cannot write {}: {e}{}", named.what, named.after))
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(io::Error::other(SinkErrors(errors)))
+        }
+    }
+}
+
+/// The lines to print for a stream sink's error: each of a [`Fanout`]'s
+/// errors, or `fallback` for an error of another sink.
+pub fn error_lines(e: &io::Error, fallback: impl FnOnce() -> String) -> Vec<String> {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<SinkErrors>())
+    {
+        Some(all) => all.0.clone(),
+        None => vec![fallback()],
+    }
+}
+
+/// What a file written as the run went holds after a write error.
+pub const PARTIAL_TRACE: &str = " (the file holds only the records written before it, and may end \
+     in the middle of one)";
+pub const PARTIAL_EXPORT: &str = " (the file holds only what was written before it, and is not a \
+     complete export: the viewer may refuse it)";
+
+/// `chaoslab export TRACE --to FORMAT FILE`: converts a saved `--trace`
+/// file into an export, record by record.
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// A trace written by `chaoslab run --trace FILE` (JSON Lines).
+    pub trace: PathBuf,
+    /// The format and the file to write (perfetto or shiviz); may be given twice.
+    #[arg(long = "to", num_args = 2, value_names = ["FORMAT", "FILE"], required = true,
+          action = clap::ArgAction::Append)]
+    pub to: Vec<String>,
+    /// The run's name in the Perfetto export (`run --export` writes the
+    /// scenario and seed, "raft/leader-minority seed 1"); default: the trace
+    /// file's path.
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// Export only this part of the run, FROM..TO in virtual time (`4s..6s`,
+    /// `4s..`, `..500ms`), as `run --export-window` does.
+    #[arg(long, value_name = "FROM..TO")]
+    pub window: Option<String>,
+}
+
+pub fn run(args: &ExportArgs) -> i32 {
+    use crate::exit;
+    let exports = match parse_exports(&args.to) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let window = match args.window.as_deref().map(Window::parse).transpose() {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let input = match std::fs::File::open(&args.trace) {
+        Ok(f) => io::BufReader::new(f),
+        Err(e) => {
+            eprintln!("error: cannot read the trace {}: {e}", args.trace.display());
+            return exit::BAD_INPUT;
+        }
+    };
+    let title = args
+        .title
+        .clone()
+        .unwrap_or_else(|| args.trace.display().to_string());
+    let mut sink = match fanout(None, &exports, window, &title) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let mut vocabulary = read::Vocabulary::default();
+    let mut bad = None;
+    let mut last_t = 0;
+    for (i, line) in io::BufRead::lines(input).enumerate() {
+        let parsed = line
+            .map_err(|e| e.to_string())
+            .and_then(|l| vocabulary.record(&l))
+            .and_then(|r| match r {
+                Some(r) if r.t < last_t => Err(format!(
+                    "`t` goes back in time ({} after {last_t}): a trace is in the order \
+                     the kernel made it",
+                    r.t
+                )),
+                r => Ok(r),
+            });
+        match parsed {
+            Ok(Some(r)) => {
+                last_t = r.t;
+                sink.record(r);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                bad = Some(format!(
+                    "error: {} line {}: {e} (a trace written by `chaoslab run --trace FILE` \
+                     is one JSON object a line; see docs/trace.md)",
+                    args.trace.display(),
+                    i + 1
+                ));
+                break;
+            }
+        }
+    }
+    let finished = sink.finish();
+    if let Some(e) = bad {
+        eprintln!("{e}");
+        return exit::BAD_INPUT;
+    }
+    match finished {
+        Ok(()) => exit::PASS,
+        Err(e) => {
+            for line in error_lines(&e, || e.to_string()) {
+                eprintln!("{line}");
+            }
+            exit::BAD_INPUT
+        }
+    }
+}
+
+/// The sinks for `--trace` and each `--export`, every file created now,
+/// before the run, so that a path that cannot be written is an error at
+/// once and not after a long run.
+pub fn fanout(
+    trace: Option<&PathBuf>,
+    exports: &[Export],
+    window: Option<Window>,
+    title: &str,
+) -> Result<Fanout, String> {
+    let mut all = Fanout::new();
+    let create = |path: &PathBuf, what: &str| {
+        std::fs::File::create(path)
+            .map(|f| io::BufWriter::with_capacity(crate::run_cmd::TRACE_BUFFER, f))
+            .map_err(|e| format!("error: cannot write {what} to {}: {e}", path.display()))
+    };
+    if let Some(path) = trace {
+        let out = create(path, "the trace")?;
+        all.add(
+            format!("the trace to {}", path.display()),
+            PARTIAL_TRACE,
+            Box::new(sim::trace::JsonLines::new(out)),
+        );
+    }
+    for export in exports {
+        let out = create(&export.path, export.format.what())?;
+        let sink = export.format.sink(out, title);
+        all.add(
+            format!("{} to {}", export.format.what(), export.path.display()),
+            PARTIAL_EXPORT,
+            match window {
+                Some(w) => Box::new(Windowed::new(w, sink)),
+                None => sink,
+            },
+        );
+    }
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim::trace::TraceEvent;
+    use std::sync::{Arc, Mutex};
+
+    /// A writer into memory the test keeps a handle on.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A disk with no room left.
+    struct Full;
+
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::other("no space left"))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn timer(t: u64) -> TraceRecord {
+        TraceRecord {
+            t,
+            event: TraceEvent::Timer {
+                node: "n1".into(),
+                timer: 7,
+            },
+        }
+    }
+
+    #[test]
+    fn a_fanout_gives_every_sink_every_record_and_names_each_sink_that_failed() {
+        let kept = Shared::default();
+        let perfetto = Shared::default();
+        let mut all = Fanout::new();
+        all.add(
+            "the trace to t.jsonl".into(),
+            PARTIAL_TRACE,
+            Box::new(sim::trace::JsonLines::new(kept.clone())),
+        );
+        all.add(
+            "the ShiViz export to full".into(),
+            PARTIAL_EXPORT,
+            Format::Shiviz.sink(Full, "x"),
+        );
+        all.add(
+            "the Perfetto export to p.json".into(),
+            PARTIAL_EXPORT,
+            Format::Perfetto.sink(perfetto.clone(), "x"),
+        );
+        all.record(timer(1));
+        all.record(timer(2));
+        let e = all.finish().unwrap_err();
+        let lines = error_lines(&e, || unreachable!("a fanout's error"));
+        assert_eq!(
+            lines,
+            vec![format!(
+                "error: cannot write the ShiViz export to full: no space left{PARTIAL_EXPORT}"
+            )]
+        );
+        assert_eq!(
+            kept.0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count(),
+            2
+        );
+        let written = String::from_utf8(perfetto.0.lock().unwrap().clone()).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&written).expect("closed on finish");
+        assert_eq!(
+            json["traceEvents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["ph"] == "X")
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn a_window_is_from_to_in_virtual_time_with_either_end_open() {
+        let w = Window::parse("4.9s..5300ms").unwrap();
+        assert_eq!((w.from, w.to), (4_900_000_000, Some(5_300_000_000)));
+        assert!(w.holds(4_900_000_000) && w.holds(5_300_000_000) && !w.holds(5_300_000_001));
+        assert_eq!(Window::parse("..1s").unwrap().from, 0);
+        assert_eq!(Window::parse("2s..").unwrap().to, None);
+        for bad in ["5s", "2s..1s", "x..1s"] {
+            let e = Window::parse(bad).unwrap_err();
+            assert!(e.starts_with("error: --export-window"), "{e}");
+        }
+    }
+
+    #[test]
+    fn an_error_of_another_sink_is_said_as_the_caller_says_it() {
+        let e = io::Error::other("disk gone");
+        assert_eq!(
+            error_lines(&e, || format!("trace: {e}")),
+            vec!["trace: disk gone"]
+        );
+    }
+
+    #[test]
+    fn export_flags_name_the_valid_formats_and_node_names_sort_servers_then_clients() {
+        let e = parse_exports(&["svg".into(), "x.svg".into()]).unwrap_err();
+        assert!(e.contains("`svg`") && e.contains(Format::NAMES), "{e}");
+        let ok = parse_exports(&["shiviz".into(), "a".into(), "perfetto".into(), "b".into()]);
+        assert_eq!(ok.unwrap().len(), 2);
+        assert_eq!(node_kind("n12"), NodeKind::Server(12));
+        assert_eq!(node_kind("c3"), NodeKind::Client(3));
+        assert_eq!(node_kind("network"), NodeKind::Other);
+        assert_eq!(node_kind("n"), NodeKind::Other);
+        assert_eq!(seconds(5_009_796_009), "5.009796009s");
+        assert_eq!(micros(155_765_742), 155_765.742);
+    }
+}

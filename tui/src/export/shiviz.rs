@@ -1,0 +1,258 @@
+//! ShiViz's log format, for its Lamport (space-time) diagram. Followed:
+//! ShiViz's own parser (DistributedClocks/shiviz, js/model/parser.js,
+//! vectorTimestamp.js, modelGraph.js) and the file layout GoVector writes
+//! and ShiViz's "upload a file" reads: the first line is the log-parsing
+//! regular expression, the second the multiple-executions delimiter (empty:
+//! one execution), then the log. Per event, GoVector's two lines:
+//!
+//! ```text
+//! n5 {"n5":3,"n1":2}
+//! [0.159796009s] send AppendEntries #5 to n1: AppendEntries { .. }
+//! ```
+//!
+//! The regex names the groups ShiViz requires (`host`, `clock`, `event`).
+//! The clock is a JSON object from host to count, with the rules ShiViz
+//! checks: each host's own entry starts at 1 and grows by exactly 1 per
+//! event of that host; every host in a clock has events of its own, at
+//! least as many as its entry. A send ticks the sender; a delivery merges
+//! the clock the message was sent with (entry-wise maximum), then ticks the
+//! receiver, which is what draws the arrow.
+//!
+//! Hosts are the nodes, plus three of the run's own: `network` (a dropped
+//! or held message is an arrow into it, so that lost messages show as
+//! such), `faults` (faults and triggers) and `invariants` (violations).
+//! Memory: the clock of each message in flight.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use sim::time::Nanos;
+use sim::trace::{TraceEvent, TraceRecord, TraceSink};
+
+use super::seconds;
+
+/// The log-parsing regular expression, the file's first line: valid in
+/// JavaScript (which ShiViz runs) and in Rust's `regex` (which the tests
+/// parse the file with).
+pub const SHIVIZ_REGEX: &str = r"(?<host>\S+) (?<clock>\{.*\})\n(?<event>.*)";
+
+const NETWORK: &str = "network";
+const FAULTS: &str = "faults";
+const INVARIANTS: &str = "invariants";
+
+/// Writes a run as a ShiViz log as it goes (see the module doc).
+pub struct Shiviz<W: Write + Send> {
+    out: W,
+    error: Option<io::Error>,
+    hosts: Vec<Arc<str>>,
+    index: BTreeMap<Arc<str>, usize>,
+    /// Each host's vector clock, indexed like `hosts`.
+    clocks: Vec<Vec<u64>>,
+    /// The sender's clock of each message in flight.
+    sent: BTreeMap<u64, Vec<u64>>,
+}
+
+impl<W: Write + Send> Shiviz<W> {
+    /// ShiViz has no place for a title: `_title` is taken for the same
+    /// signature as the other formats.
+    pub fn new(out: W, _title: &str) -> Self {
+        let mut s = Shiviz {
+            out,
+            error: None,
+            hosts: Vec::new(),
+            index: BTreeMap::new(),
+            clocks: Vec::new(),
+            sent: BTreeMap::new(),
+        };
+        let header = format!("{SHIVIZ_REGEX}\n\n");
+        s.raw(header.as_bytes());
+        s
+    }
+
+    /// The writer, once the run is over (for a test that wrote to memory).
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn raw(&mut self, bytes: &[u8]) {
+        if self.error.is_none() {
+            if let Err(e) = self.out.write_all(bytes) {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    fn host(&mut self, name: &str) -> usize {
+        if let Some(&h) = self.index.get(name) {
+            return h;
+        }
+        let h = self.hosts.len();
+        // The regex takes a host as one word: a name from a converted trace
+        // with spaces in it keeps them as underscores.
+        let word: String = name
+            .chars()
+            .map(|c| if c.is_whitespace() { '_' } else { c })
+            .collect();
+        self.index.insert(Arc::from(name), h);
+        let name: Arc<str> = Arc::from(word.as_str());
+        self.hosts.push(name);
+        self.clocks.push(Vec::new());
+        h
+    }
+
+    /// One event of `host`: merges `merge` (the clock a message was sent
+    /// with) if given, ticks the host's own entry, writes the two lines, and
+    /// returns the clock after it.
+    fn event(&mut self, host: &str, t: Nanos, text: &str, merge: Option<&[u64]>) -> Vec<u64> {
+        let h = self.host(host);
+        let n = self.hosts.len();
+        let clock = &mut self.clocks[h];
+        clock.resize(n, 0);
+        if let Some(other) = merge {
+            for (mine, theirs) in clock.iter_mut().zip(other) {
+                *mine = (*mine).max(*theirs);
+            }
+        }
+        clock[h] += 1;
+        let clock = clock.clone();
+        let mut line = String::with_capacity(64 + text.len());
+        line.push_str(&self.hosts[h]);
+        line.push_str(" {");
+        let mut first = true;
+        for (i, &count) in clock.iter().enumerate() {
+            if count == 0 {
+                continue;
+            }
+            if !first {
+                line.push(',');
+            }
+            first = false;
+            line.push_str(&serde_json::to_string(&*self.hosts[i]).expect("a name serializes"));
+            line.push(':');
+            line.push_str(&count.to_string());
+        }
+        line.push_str("}\n[");
+        line.push_str(&seconds(t));
+        line.push_str("] ");
+        // One event is one line: a newline in a message's text would end it.
+        line.extend(
+            text.chars()
+                .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
+        );
+        line.push('\n');
+        self.raw(line.as_bytes());
+        clock
+    }
+}
+
+impl<W: Write + Send> TraceSink for Shiviz<W> {
+    fn record(&mut self, record: TraceRecord) {
+        if self.error.is_some() {
+            return;
+        }
+        let t = record.t;
+        match record.event {
+            TraceEvent::Send {
+                from,
+                to,
+                id,
+                msg,
+                detail,
+            } => {
+                let text = format!("send {msg} #{id} to {to}: {detail}");
+                let clock = self.event(&from, t, &text, None);
+                self.sent.insert(id, clock);
+            }
+            TraceEvent::Deliver { from, to, id, msg } => {
+                let sent = self.sent.remove(&id);
+                let text = format!("receive {msg} #{id} from {from}");
+                self.event(&to, t, &text, sent.as_deref());
+            }
+            TraceEvent::Drop {
+                from,
+                to,
+                id,
+                msg,
+                reason,
+            } => {
+                let sent = self.sent.remove(&id);
+                let text = format!("drop {msg} #{id} {from} → {to} ({reason})");
+                self.event(NETWORK, t, &text, sent.as_deref());
+            }
+            TraceEvent::Hold {
+                from,
+                to,
+                id,
+                msg,
+                reason,
+            } => {
+                let sent = self.sent.get(&id).cloned();
+                let text = format!("hold {msg} #{id} {from} → {to} ({reason})");
+                self.event(NETWORK, t, &text, sent.as_deref());
+            }
+            TraceEvent::Timer { node, timer } => {
+                let text = match timer {
+                    u64::MAX => "timer: attempt timed out".to_string(),
+                    x if x == u64::MAX - 1 => "timer: backoff over".to_string(),
+                    x => format!("timer {x}"),
+                };
+                self.event(&node, t, &text, None);
+            }
+            TraceEvent::Invoke {
+                node,
+                op,
+                description,
+            } => {
+                self.event(&node, t, &format!("invoke op {op}: {description}"), None);
+            }
+            TraceEvent::Complete {
+                node,
+                op,
+                outcome,
+                output,
+                found_other,
+            } => {
+                let mut text = format!("complete op {op}: {outcome}");
+                if !output.is_empty() {
+                    text.push_str(&format!(" → {output}"));
+                }
+                if found_other {
+                    text.push_str(", found another value");
+                }
+                self.event(&node, t, &text, None);
+            }
+            TraceEvent::Role { node, from, to } => {
+                self.event(&node, t, &format!("role {from} → {to}"), None);
+            }
+            TraceEvent::Note { node, note } => {
+                self.event(&node, t, &format!("note {note}"), None);
+            }
+            TraceEvent::Fault {
+                action,
+                description,
+                line,
+            } => {
+                let text = format!("{action} {description} (scenario line {line})");
+                self.event(FAULTS, t, &text, None);
+            }
+            TraceEvent::Trigger {
+                line, when, event, ..
+            } => {
+                let text = format!("trigger (scenario line {line}) {when} fired by {event}");
+                self.event(FAULTS, t, &text, None);
+            }
+            TraceEvent::Violation { invariant, detail } => {
+                let text = format!("VIOLATION {invariant}: {detail}");
+                self.event(INVARIANTS, t, &text, None);
+            }
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => self.out.flush(),
+        }
+    }
+}

@@ -1,0 +1,850 @@
+//! `run --export perfetto|shiviz FILE` (docs/export.md): the exports of
+//! raft/leader-minority checked against what each format's documentation
+//! asks of a file, against the trace of the same run, and against the
+//! numbers docs/export.md quotes.
+//!
+//! - Perfetto / chrome://tracing: Google's "Trace Event Format" document
+//!   (the fields each phase `ph` requires, flow events `s`/`t`/`f` with
+//!   binding point `e`, metadata `M` naming processes and threads) and how
+//!   Perfetto's JSON importer binds a flow event: to the slice open on its
+//!   track when it reads the event, events read in timestamp order and, at
+//!   one timestamp, in file order.
+//! - ShiViz: its parser (js/model/parser.js) and graph builder
+//!   (js/model/modelGraph.js): the regex on the first line with groups
+//!   `host`, `clock`, `event`; the clock a JSON object; each host's own
+//!   entry 1, 2, 3, ... over its events; every host of a clock one with at
+//!   least that many events.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+const SCENARIO: &str = "raft/leader-minority";
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chaoslab-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Runs `chaoslab ARGS`: (exit code, stdout, stderr).
+fn chaoslab(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("chaoslab runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Runs the scenario with the trace and both exports; returns the files.
+fn export_all(tag: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let (trace, perfetto, shiviz) = (
+        tmp(&format!("{tag}.jsonl")),
+        tmp(&format!("{tag}.json")),
+        tmp(&format!("{tag}.shiviz")),
+    );
+    let (code, out, err) = chaoslab(&[
+        "run",
+        SCENARIO,
+        "--trace",
+        s(&trace),
+        "--export",
+        "perfetto",
+        s(&perfetto),
+        "--export",
+        "shiviz",
+        s(&shiviz),
+    ]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    (trace, perfetto, shiviz)
+}
+
+fn trace_records(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn count_kind(trace: &[Value], kind: &str) -> usize {
+    trace.iter().filter(|r| r["kind"] == kind).count()
+}
+
+/// Microseconds as written back to whole nanoseconds (as Perfetto does).
+fn ns(v: &Value) -> i64 {
+    (v.as_f64().expect("a number") * 1000.0).round() as i64
+}
+
+/// docs/export.md, for the numbers it quotes.
+fn doc() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/export.md"))
+        .expect("docs/export.md")
+}
+
+/// A track: (pid, tid).
+type Track = (i64, i64);
+/// A slice or instant: (start ns, end ns, index in the file).
+type Span = (i64, i64, usize);
+
+/// Checks `file` against the Trace Event Format and Perfetto's binding
+/// rules; returns its events.
+fn check_trace_event_format(file: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let top: Value = serde_json::from_str(&text).expect("the export is one JSON object");
+    assert_eq!(top["displayTimeUnit"], "ms");
+    let events = top["traceEvents"]
+        .as_array()
+        .expect("traceEvents is an array")
+        .clone();
+    assert!(events.len() > 100, "{} events", events.len());
+
+    let mut named_threads = BTreeSet::new();
+    let mut named_processes = BTreeSet::new();
+    let mut used = BTreeSet::new();
+    // Per track: (start ns, end ns, file index) of slices and instants.
+    let mut slices: BTreeMap<Track, Vec<Span>> = BTreeMap::new();
+    let mut flows: BTreeMap<i64, Vec<(usize, &Value)>> = BTreeMap::new();
+    for (i, e) in events.iter().enumerate() {
+        let ph = e["ph"]
+            .as_str()
+            .unwrap_or_else(|| panic!("event {i} has no ph: {e}"));
+        assert!(e["name"].is_string(), "event {i} has no name: {e}");
+        let track = (
+            e["pid"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("event {i} has no pid: {e}")),
+            e["tid"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("event {i} has no tid: {e}")),
+        );
+        if ph == "M" {
+            let name = e["name"].as_str().unwrap();
+            match name {
+                "process_name" => {
+                    assert!(e["args"]["name"].is_string(), "{e}");
+                    named_processes.insert(track.0);
+                }
+                "thread_name" => {
+                    assert!(e["args"]["name"].is_string(), "{e}");
+                    named_threads.insert(track);
+                }
+                "process_sort_index" | "thread_sort_index" => {
+                    assert!(e["args"]["sort_index"].is_i64(), "{e}")
+                }
+                other => panic!("unexpected metadata {other}: {e}"),
+            }
+            continue;
+        }
+        used.insert(track);
+        assert!(e["cat"].is_string(), "event {i} has no cat: {e}");
+        let ts = ns(&e["ts"]);
+        assert!(ts >= 0, "event {i}: negative ts: {e}");
+        match ph {
+            "X" => {
+                let dur = ns(&e["dur"]);
+                assert!(dur >= 0, "event {i}: negative dur: {e}");
+                slices.entry(track).or_default().push((ts, ts + dur, i));
+            }
+            "i" => {
+                assert!(
+                    ["g", "p", "t"].contains(&e["s"].as_str().unwrap_or("")),
+                    "event {i}: instant scope: {e}"
+                );
+                slices.entry(track).or_default().push((ts, ts, i));
+            }
+            "s" | "t" | "f" => {
+                let id = e["id"]
+                    .as_i64()
+                    .unwrap_or_else(|| panic!("flow {i} has no id: {e}"));
+                if ph != "s" {
+                    assert_eq!(e["bp"], "e", "flow {i} binds to its enclosing slice: {e}");
+                }
+                flows.entry(id).or_default().push((i, e));
+            }
+            other => panic!("event {i}: phase {other} is not one this export writes: {e}"),
+        }
+    }
+    for track in &used {
+        assert!(
+            named_threads.contains(track),
+            "track {track:?} has no thread_name"
+        );
+        assert!(
+            named_processes.contains(&track.0),
+            "process {} has no process_name",
+            track.0
+        );
+    }
+
+    // Slices of a track come in time order and nest, never overlap.
+    for (track, list) in &slices {
+        for w in list.windows(2) {
+            assert!(
+                w[0].0 <= w[1].0,
+                "track {track:?}: events {} and {} out of order",
+                w[0].2,
+                w[1].2
+            );
+        }
+        let mut sorted = list.clone();
+        sorted.sort_by_key(|&(start, end, i)| (start, std::cmp::Reverse(end), i));
+        let mut open: Vec<Span> = Vec::new();
+        for slice in sorted {
+            while open
+                .last()
+                .is_some_and(|top| top.1 <= slice.0 && top.0 < slice.0)
+            {
+                open.pop();
+            }
+            if let Some(top) = open.last() {
+                assert!(
+                    slice.1 <= top.1,
+                    "track {track:?}: event {} [{}, {}] overlaps event {} [{}, {}]",
+                    slice.2,
+                    slice.0,
+                    slice.1,
+                    top.2,
+                    top.0,
+                    top.1
+                );
+            }
+            open.push(slice);
+        }
+    }
+
+    // Every flow: one start, one finish, same name and category, in time
+    // order, each event bound to a slice of its track that encloses it and
+    // comes before it in the file; at one instant the start before the rest.
+    let enclosing = |e: &Value, i: usize| {
+        let track = (e["pid"].as_i64().unwrap(), e["tid"].as_i64().unwrap());
+        let ts = ns(&e["ts"]);
+        slices.get(&track).is_some_and(|list| {
+            list.iter()
+                .any(|&(start, end, j)| start <= ts && ts <= end && j < i && events[j]["ph"] == "X")
+        })
+    };
+    for (id, list) in &flows {
+        let phases: Vec<&str> = list
+            .iter()
+            .map(|(_, e)| e["ph"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            phases.iter().filter(|p| **p == "s").count(),
+            1,
+            "flow {id}: {phases:?}"
+        );
+        assert_eq!(
+            phases.iter().filter(|p| **p == "f").count(),
+            1,
+            "flow {id}: {phases:?}"
+        );
+        let (si, start) = list.iter().find(|(_, e)| e["ph"] == "s").unwrap();
+        for (i, e) in list {
+            assert_eq!(e["name"], start["name"], "flow {id}");
+            assert_eq!(e["cat"], start["cat"], "flow {id}");
+            assert!(
+                ns(&e["ts"]) >= ns(&start["ts"]),
+                "flow {id} goes back in time"
+            );
+            if ns(&e["ts"]) == ns(&start["ts"]) {
+                assert!(i >= si, "flow {id}: at one instant its start comes first");
+            }
+            assert!(
+                enclosing(e, *i),
+                "flow {id}: event {i} is bound to no slice: {e}"
+            );
+        }
+    }
+    events
+}
+
+fn named<'a>(events: &'a [Value], ph: &str, name: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e["ph"] == ph && e["name"] == name)
+        .collect()
+}
+
+fn thread_names(events: &[Value]) -> BTreeMap<(i64, i64), String> {
+    events
+        .iter()
+        .filter(|e| e["ph"] == "M" && e["name"] == "thread_name")
+        .map(|e| {
+            (
+                (e["pid"].as_i64().unwrap(), e["tid"].as_i64().unwrap()),
+                e["args"]["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn track_of(events: &[Value], e: &Value) -> String {
+    thread_names(events)[&(e["pid"].as_i64().unwrap(), e["tid"].as_i64().unwrap())].clone()
+}
+
+#[test]
+fn the_perfetto_export_of_leader_minority_follows_the_trace_event_format_and_the_trace() {
+    let (trace, perfetto, _) = export_all("perfetto");
+    let events = check_trace_event_format(&perfetto);
+    let trace = trace_records(&trace);
+
+    // A track per node, and one for each client's operations.
+    let tracks: BTreeSet<String> = thread_names(&events).into_values().collect();
+    for t in [
+        "n1",
+        "n2",
+        "n3",
+        "n4",
+        "n5",
+        "c1",
+        "c2",
+        "c3",
+        "c1 ops",
+        "c2 ops",
+        "c3 ops",
+        "faults",
+        "partitions",
+    ] {
+        assert!(tracks.contains(t), "no track {t}: {tracks:?}");
+    }
+
+    // Every message is a flow; the dropped ones end on a slice saying so.
+    let sends = count_kind(&trace, "send");
+    let drops = count_kind(&trace, "drop");
+    let starts = events.iter().filter(|e| e["ph"] == "s").count();
+    assert_eq!(starts, sends);
+    let dropped_slices = events
+        .iter()
+        .filter(|e| e["ph"] == "X" && e["name"].as_str().unwrap().contains("dropped ("))
+        .count();
+    let dropped_events: usize = events
+        .iter()
+        .filter(|e| e["ph"] == "X" && e["cat"] == "step")
+        .map(|e| {
+            e["args"]["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|x| x.as_str().unwrap().contains(" dropped ("))
+                .count()
+        })
+        .sum();
+    assert_eq!(dropped_events, drops);
+    assert!(dropped_slices > 0 && dropped_slices <= drops);
+
+    // Client operations: one slice each, from invoke to complete.
+    let invokes = count_kind(&trace, "invoke");
+    let ops: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["ph"] == "X" && e["cat"] == "op")
+        .collect();
+    assert_eq!(ops.len(), invokes);
+    let ok_trace = trace
+        .iter()
+        .filter(|r| r["kind"] == "complete" && r["outcome"] == "ok")
+        .count();
+    let ok_slices = ops.iter().filter(|e| e["args"]["outcome"] == "ok").count();
+    assert_eq!(ok_slices, ok_trace);
+    for op in &ops {
+        let t = &op["args"];
+        assert_eq!(ns(&op["ts"]), t["invoke_ns"].as_i64().unwrap(), "{op}");
+        assert_eq!(
+            ns(&op["ts"]) + ns(&op["dur"]),
+            t["complete_ns"].as_i64().unwrap(),
+            "{op}"
+        );
+    }
+
+    // The partition and the heal, the new leader and the old one stepping down.
+    let faults: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["cat"] == "fault" && e["ph"] == "i")
+        .collect();
+    assert_eq!(faults.len(), 2);
+    let partition = named(&events, "X", "partition {n5,c1} | {n1,n2,n3,n4,c2,c3}");
+    assert_eq!(partition.len(), 1, "one partition window");
+    let (from_ns, to_ns) = (
+        ns(&partition[0]["ts"]),
+        ns(&partition[0]["ts"]) + ns(&partition[0]["dur"]),
+    );
+    assert_eq!((from_ns, to_ns), (5_000_000_000, 12_000_000_000));
+    let leaders: Vec<(String, i64)> = named(&events, "i", "candidate → leader")
+        .into_iter()
+        .map(|e| (track_of(&events, e), ns(&e["ts"])))
+        .collect();
+    let step_down: Vec<(String, i64)> = named(&events, "i", "leader → follower")
+        .into_iter()
+        .map(|e| (track_of(&events, e), ns(&e["ts"])))
+        .collect();
+    let roles = count_kind(&trace, "role");
+    assert_eq!(events.iter().filter(|e| e["cat"] == "role").count(), roles);
+    assert_eq!(leaders.len(), 2, "{leaders:?}");
+    assert_eq!(step_down.len(), 1, "{step_down:?}");
+
+    // The operations the doc names are slices of this run.
+    for quoted in [
+        "get k3 → 5 (ok)",
+        "put k4 2 (ok)",
+        "cas k0 nil->4 (fail, found another value)",
+    ] {
+        assert!(
+            ops.iter().any(|e| e["name"] == quoted),
+            "no operation `{quoted}`"
+        );
+        assert!(
+            doc().contains(&format!("`{quoted}`")),
+            "docs/export.md: `{quoted}`"
+        );
+    }
+
+    // The first dropped message, and the operations of `c1` the
+    // partition left unanswered.
+    let first_drop = events
+        .iter()
+        .filter(|e| e["ph"] == "X" && e["name"].as_str().unwrap().contains(" dropped ("))
+        .min_by_key(|e| ns(&e["ts"]))
+        .unwrap();
+    let unanswered = ops
+        .iter()
+        .filter(|e| track_of(&events, e) == "c1 ops" && e["args"]["outcome"] == "info")
+        .filter(|e| (from_ns..to_ns).contains(&ns(&e["ts"])))
+        .count();
+
+    // What docs/export.md says a user sees is this run.
+    let doc = doc();
+    let seconds = |ns: i64| format!("{}.{:09} s", ns / 1_000_000_000, ns % 1_000_000_000);
+    for quoted in [
+        format!("{sends} messages"),
+        format!("{drops} of them dropped"),
+        format!("{invokes} client operations"),
+        format!(
+            "`{}` becomes leader at {}",
+            leaders[0].0,
+            seconds(leaders[0].1)
+        ),
+        format!(
+            "`{}` becomes leader at {}",
+            leaders[1].0,
+            seconds(leaders[1].1)
+        ),
+        format!(
+            "`{}` steps down at {}",
+            step_down[0].0,
+            seconds(step_down[0].1)
+        ),
+        format!(
+            "`{}`, at {}",
+            track_of(&events, first_drop),
+            seconds(ns(&first_drop["ts"]))
+        ),
+        format!(
+            "slice `{}` on the track",
+            first_drop["name"].as_str().unwrap()
+        ),
+        format!("{unanswered} operations of `c1` that end `info`"),
+    ] {
+        assert!(
+            doc.contains(&quoted),
+            "docs/export.md does not say `{quoted}`"
+        );
+    }
+}
+
+#[test]
+fn the_shiviz_export_of_leader_minority_parses_with_its_regex_and_its_clocks_are_vector_clocks() {
+    let (trace, _, shiviz) = export_all("shiviz");
+    let trace = trace_records(&trace);
+    let log = check_shiviz(&shiviz, &trace);
+    let hosts: BTreeSet<&str> = log.hosts.iter().map(String::as_str).collect();
+    assert_eq!(
+        hosts,
+        BTreeSet::from(["n1", "n2", "n3", "n4", "n5", "c1", "c2", "c3", "network", "faults"])
+    );
+    assert_eq!(log.receives, count_kind(&trace, "deliver"));
+    assert_eq!(log.drops, count_kind(&trace, "drop"));
+    assert!(
+        doc().contains(&format!("{} events", log.events)),
+        "docs/export.md quotes the event count"
+    );
+}
+
+/// What [`check_shiviz`] counted.
+struct ShivizLog {
+    events: usize,
+    hosts: BTreeSet<String>,
+    receives: usize,
+    drops: usize,
+}
+
+/// Checks `file` against ShiViz's parser and vector-clock rules, and that
+/// it holds one event per record of `trace`.
+fn check_shiviz(file: &Path, trace: &[Value]) -> ShivizLog {
+    let text = std::fs::read_to_string(file).unwrap();
+    let (first, rest) = text.split_once('\n').unwrap();
+    let (delimiter, body) = rest.split_once('\n').unwrap();
+    assert_eq!(delimiter, "", "one execution: the delimiter line is empty");
+    let regex = regex::Regex::new(first).expect("the first line is the parsing regex");
+    for group in ["host", "clock", "event"] {
+        assert!(
+            regex.capture_names().any(|n| n == Some(group)),
+            "no group {group}"
+        );
+    }
+
+    // The regex, applied as ShiViz does (match after match), takes every
+    // line of the log and nothing else.
+    let mut end = 0;
+    let mut parsed = Vec::new();
+    for c in regex.captures_iter(body) {
+        let m = c.get(0).unwrap();
+        assert_eq!(
+            &body[end..m.start()].trim(),
+            &"",
+            "text between events at byte {end}"
+        );
+        end = m.end();
+        let clock: BTreeMap<String, u64> = serde_json::from_str(&c["clock"]).unwrap_or_else(|e| {
+            panic!(
+                "clock `{}` is not a JSON object of counts: {e}",
+                &c["clock"]
+            )
+        });
+        parsed.push((c["host"].to_string(), clock, c["event"].to_string()));
+    }
+    assert_eq!(body[end..].trim(), "", "text after the last event");
+    assert_eq!(parsed.len(), trace.len(), "one event per trace record");
+
+    // The vector clock algorithm, entry by entry: each host's own entry
+    // grows by exactly one; a receive (or the network's drop or hold) is
+    // the merge of the host's last clock and the sender's clock at the
+    // send, then a tick; any other event is the last clock plus a tick.
+    let mut last: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut sent: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut events_of: BTreeMap<String, u64> = BTreeMap::new();
+    let message = regex::Regex::new(r"^\[[0-9.]+s\] (send|receive|drop|hold) \S+ (#\d+) ").unwrap();
+    let (mut receives, mut drops) = (0, 0);
+    for (host, clock, event) in &parsed {
+        let mut expected = last.get(host).cloned().unwrap_or_default();
+        let kind = message.captures(event);
+        if let Some(k) = &kind {
+            if &k[1] != "send" {
+                let at_send = sent
+                    .get(&k[2])
+                    .unwrap_or_else(|| panic!("{event}: never sent"));
+                for (h, n) in at_send {
+                    let e = expected.entry(h.clone()).or_insert(0);
+                    *e = (*e).max(*n);
+                }
+                assert!(
+                    at_send
+                        .iter()
+                        .all(|(h, n)| clock.get(h).is_some_and(|c| c >= n)),
+                    "{event}: does not dominate its send"
+                );
+            }
+        }
+        *expected.entry(host.clone()).or_insert(0) += 1;
+        assert_eq!(clock, &expected, "{host}: {event}");
+        *events_of.entry(host.clone()).or_insert(0) += 1;
+        assert_eq!(
+            clock[host], events_of[host],
+            "{host}'s own entry counts its events"
+        );
+        if let Some(k) = kind {
+            match &k[1] {
+                "send" => {
+                    sent.insert(k[2].to_string(), clock.clone());
+                }
+                "receive" => receives += 1,
+                "drop" => drops += 1,
+                _ => {}
+            }
+        }
+        last.insert(host.clone(), clock.clone());
+    }
+    // Every host of a clock is a host with at least that many events.
+    for (_, clock, event) in &parsed {
+        for (h, n) in clock {
+            assert!(
+                events_of.get(h).is_some_and(|e| e >= n),
+                "{event}: {h} has no event {n}"
+            );
+        }
+    }
+    ShivizLog {
+        events: parsed.len(),
+        hosts: events_of.into_keys().collect(),
+        receives,
+        drops,
+    }
+}
+
+/// `--export-window` keeps the records inside the window, and what it
+/// keeps still follows both formats (arrows from before the window are
+/// left out, never left dangling).
+#[test]
+fn a_windowed_export_holds_the_window_only_and_still_follows_the_formats() {
+    let (trace, perfetto, shiviz) = (tmp("w.jsonl"), tmp("w.json"), tmp("w.shiviz"));
+    let (code, _, err) = chaoslab(&[
+        "run",
+        SCENARIO,
+        "--trace",
+        s(&trace),
+        "--export",
+        "perfetto",
+        s(&perfetto),
+        "--export",
+        "shiviz",
+        s(&shiviz),
+        "--export-window",
+        "4.9s..5.3s",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (from, to) = (4_900_000_000i64, 5_300_000_000i64);
+    let inside: Vec<Value> = trace_records(&trace)
+        .into_iter()
+        .filter(|r| (from..=to).contains(&r["t"].as_i64().unwrap()))
+        .collect();
+    let events = check_trace_event_format(&perfetto);
+    for e in events.iter().filter(|e| e["ph"] != "M") {
+        let start = ns(&e["ts"]);
+        assert!((from..=to).contains(&start), "outside the window: {e}");
+    }
+    let log = check_shiviz(&shiviz, &inside);
+    assert_eq!(log.events, inside.len());
+    assert!(
+        doc().contains(&format!("{} events", log.events)),
+        "docs/export.md quotes the windowed event count"
+    );
+
+    let (code, out, err) = chaoslab(&[
+        "run",
+        SCENARIO,
+        "--export",
+        "perfetto",
+        s(&tmp("never-w.json")),
+        "--export-window",
+        "6s..5s",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("ends before it starts") && out.is_empty(),
+        "{err}"
+    );
+}
+
+/// Holds, pauses, crashes, duplicated replies, notes and triggers,
+/// violations: both exports of scenarios that have them follow the same
+/// rules as leader-minority's.
+#[test]
+fn exports_of_scenarios_with_holds_crashes_triggers_and_violations_follow_the_formats_too() {
+    for scenario in [
+        "raft/bug-figure-8",
+        "replication/gc-pause-short-timeout",
+        "replication/dup-replies",
+        "twopc/bug-decide-before-logging",
+        "cache/write-back-crash",
+    ] {
+        let tag = scenario.replace('/', "-");
+        let (trace, perfetto, shiviz) = (
+            tmp(&format!("{tag}.jsonl")),
+            tmp(&format!("{tag}.json")),
+            tmp(&format!("{tag}.shiviz")),
+        );
+        let (code, _, err) = chaoslab(&[
+            "run",
+            scenario,
+            "--trace",
+            s(&trace),
+            "--export",
+            "perfetto",
+            s(&perfetto),
+            "--export",
+            "shiviz",
+            s(&shiviz),
+        ]);
+        assert!([0, 1, 3].contains(&code), "{scenario}: exit {code}: {err}");
+        let trace = trace_records(&trace);
+        let events = check_trace_event_format(&perfetto);
+        let starts = events.iter().filter(|e| e["ph"] == "s").count();
+        assert_eq!(starts, count_kind(&trace, "send"), "{scenario}");
+        let violations = events.iter().filter(|e| e["cat"] == "violation").count();
+        assert_eq!(violations, count_kind(&trace, "violation"), "{scenario}");
+        let log = check_shiviz(&shiviz, &trace);
+        assert_eq!(log.drops, count_kind(&trace, "drop"), "{scenario}");
+        eprintln!(
+            "{scenario}: {} trace records, {} holds, {} violations, {} Perfetto events",
+            trace.len(),
+            count_kind(&trace, "hold"),
+            violations,
+            events.len()
+        );
+    }
+}
+
+#[test]
+fn the_same_seed_gives_byte_identical_exports_with_or_without_the_trace_and_from_a_saved_trace() {
+    let (trace, perfetto, shiviz) = export_all("again");
+    let (p2, s2) = (tmp("alone.json"), tmp("alone.shiviz"));
+    let (code, _, err) = chaoslab(&[
+        "run",
+        SCENARIO,
+        "--export",
+        "perfetto",
+        s(&p2),
+        "--export",
+        "shiviz",
+        s(&s2),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let read = |p: &Path| std::fs::read(p).unwrap();
+    assert!(
+        read(&perfetto) == read(&p2),
+        "the Perfetto export changed between two runs"
+    );
+    assert!(
+        read(&shiviz) == read(&s2),
+        "the ShiViz export changed between two runs"
+    );
+
+    // `chaoslab export` converts the saved trace into the same files.
+    let (p3, s3) = (tmp("converted.json"), tmp("converted.shiviz"));
+    let (code, _, err) = chaoslab(&[
+        "export",
+        s(&trace),
+        "--to",
+        "perfetto",
+        s(&p3),
+        "--to",
+        "shiviz",
+        s(&s3),
+        "--title",
+        "raft/leader-minority seed 1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        read(&perfetto) == read(&p3),
+        "the converted Perfetto export differs"
+    );
+    assert!(
+        read(&shiviz) == read(&s3),
+        "the converted ShiViz export differs"
+    );
+
+    // And another seed is another run.
+    let p4 = tmp("seed2.json");
+    let (code, _, _) = chaoslab(&[
+        "run",
+        SCENARIO,
+        "--seed",
+        "2",
+        "--export",
+        "perfetto",
+        s(&p4),
+    ]);
+    assert_eq!(code, 0);
+    assert!(read(&perfetto) != read(&p4));
+}
+
+#[test]
+fn a_bad_format_or_an_unwritable_file_is_refused_before_the_run_with_exit_2() {
+    let never = tmp("never.json");
+    let (code, out, err) = chaoslab(&["run", SCENARIO, "--export", "svg", s(&never)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("unknown export format `svg`") && err.contains("perfetto, shiviz"),
+        "{err}"
+    );
+    assert!(out.is_empty() && !never.exists(), "the run started: {out}");
+
+    let (code, out, err) = chaoslab(&[
+        "run",
+        SCENARIO,
+        "--export",
+        "perfetto",
+        "/nonexistent-folder/run.json",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cannot write the Perfetto export to /nonexistent-folder/run.json"),
+        "{err}"
+    );
+    assert!(out.is_empty(), "the run started: {out}");
+
+    let (code, _, err) = chaoslab(&[
+        "export",
+        "/nonexistent-folder/t.jsonl",
+        "--to",
+        "shiviz",
+        s(&never),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot read the trace /nonexistent-folder/t.jsonl"),
+        "{err}"
+    );
+
+    let bad = tmp("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"t\":1,\"kind\":\"timer\",\"node\":\"n1\",\"timer\":1}\n{\"t\":2}\n",
+    )
+    .unwrap();
+    let (code, _, err) = chaoslab(&["export", s(&bad), "--to", "perfetto", s(&never)]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.jsonl line 2: field `kind`"), "{err}");
+
+    let back = tmp("back.jsonl");
+    let timer = |t: u64| format!("{{\"t\":{t},\"kind\":\"timer\",\"node\":\"n1\",\"timer\":1}}\n");
+    std::fs::write(&back, timer(5) + &timer(3)).unwrap();
+    let (code, _, err) = chaoslab(&["export", s(&back), "--to", "perfetto", s(&never)]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("back.jsonl line 2: `t` goes back in time (3 after 5)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_write_error_during_the_run_prints_the_report_then_names_the_export_with_exit_2() {
+    if !Path::new("/dev/full").exists() {
+        eprintln!("skipped: no /dev/full on this system");
+        return;
+    }
+    let trace = tmp("beside-full.jsonl");
+    let (code, out, err) = chaoslab(&[
+        "run",
+        SCENARIO,
+        "--trace",
+        s(&trace),
+        "--export",
+        "shiviz",
+        "/dev/full",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        out.contains("verdict") && out.contains("replay"),
+        "the report comes first: {out}\n{err}"
+    );
+    assert!(
+        err.contains("error: cannot write the ShiViz export to /dev/full:"),
+        "{err}"
+    );
+    assert!(!err.contains("cannot write the trace"), "{err}");
+    assert!(
+        std::fs::read_to_string(&trace).unwrap().lines().count() > 1000,
+        "the trace was written whole"
+    );
+}
