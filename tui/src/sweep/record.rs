@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::report::Outcome;
 use super::shard::Shard;
 
-/// The file format's version, the header's `chaoslab_sweep`.
-pub const FORMAT: u32 = 1;
+/// The file format's version, the header's `chaoslab_sweep`. 2: the scenario and
+/// build hashes are the run fingerprint's hash (1 used FNV-1a).
+pub const FORMAT: u32 = 2;
 
 /// A shard file's first line.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

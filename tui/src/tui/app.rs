@@ -95,6 +95,9 @@ pub struct App {
     pub page_rows: std::cell::Cell<usize>,
     /// The help overlay's first line, when it does not fit.
     pub help_scroll: usize,
+    /// How far the help can scroll, as last drawn (its lines that did not
+    /// fit): scrolling stops there.
+    pub help_max: std::cell::Cell<usize>,
     /// A save to a file that exists, waiting for the user to say whether to
     /// overwrite it ([`PromptKind::Overwrite`]).
     pub overwrite: Option<String>,
@@ -130,6 +133,7 @@ impl App {
             quit: false,
             page_rows: std::cell::Cell::new(20),
             help_scroll: 0,
+            help_max: std::cell::Cell::new(usize::MAX),
             overwrite: None,
         })
     }
@@ -145,10 +149,12 @@ impl App {
             },
             Mode::Inject => keys::lookup(keys::INJECT, key),
             Mode::Prompt { .. } => keys::lookup(keys::PROMPT, key).or(match key.code {
+                // Typed: a character with neither Control nor Alt, or with
+                // both (AltGr, as Windows reports it: `{` `@` `|` on many
+                // layouts).
                 KeyCode::Char(c)
-                    if !key
-                        .modifiers
-                        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+                    if key.modifiers.contains(KeyModifiers::CONTROL)
+                        == key.modifiers.contains(KeyModifiers::ALT) =>
                 {
                     Some(Action::Edit(Edit::Insert(c)))
                 }
@@ -184,7 +190,8 @@ impl App {
                 self.mode = Mode::Help;
             }
             Action::Scroll(d) => {
-                self.help_scroll = (self.help_scroll as i64 + d).max(0) as usize;
+                let max = self.help_max.get().min(i64::MAX as usize) as i64;
+                self.help_scroll = (self.help_scroll as i64 + d).clamp(0, max) as usize;
             }
             Action::TogglePlay => {
                 self.playing = !self.playing;
@@ -413,7 +420,7 @@ impl App {
             })
             .map(|i| i as u32)
             .collect::<Vec<u32>>();
-        self.note = format!("filter `{text}`: {} events", matches.len());
+        self.note = format!("filter `{text}`: {} records", matches.len());
         self.filter = Some(Filter {
             text: text.to_string(),
             matches,

@@ -370,12 +370,12 @@ fn merging_refuses_files_that_are_not_the_whole_of_one_sweep() {
         .warns("shards; a sweep is split into at most 100000");
     let future = with_header(
         "future.jsonl",
-        "\"chaoslab_sweep\":1",
         "\"chaoslab_sweep\":2",
+        "\"chaoslab_sweep\":3",
     );
     merge(&[s0, s1, &future, s3])
         .exits(2)
-        .warns("a sweep file of format 2, and this program reads format 1");
+        .warns("a sweep file of format 3, and this program reads format 2");
     chaoslab_with(&[], &["sweep", "single/normal", "--shard", "0/100001"])
         .exits(2)
         .warns("at most 100000 shards");

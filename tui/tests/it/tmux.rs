@@ -200,7 +200,7 @@ fn the_binary_under_tmux_steps_injects_saves_and_restores_the_terminal() {
     keys(s, &["C-u"]);
     keys(s, &["-l", saved.to_str().unwrap()]);
     keys(s, &["Enter"]);
-    wait_for(s, "exists: overwrite it?");
+    wait_for(s, "exists; overwrite? [y/N]");
     keys(s, &["n", "Enter"]);
     wait_for(s, "kept as it was");
     let kept = std::fs::read_to_string(&saved).unwrap();
@@ -211,7 +211,7 @@ fn the_binary_under_tmux_steps_injects_saves_and_restores_the_terminal() {
     keys(s, &["C-u"]);
     keys(s, &["-l", saved.to_str().unwrap()]);
     keys(s, &["Enter"]);
-    wait_for(s, "exists: overwrite it?");
+    wait_for(s, "exists; overwrite? [y/N]");
     keys(s, &["y", "Enter"]);
     wait_for(s, "saved to");
     let text = std::fs::read_to_string(&saved).unwrap();

@@ -50,7 +50,9 @@ fn the_help_overlay_lists_every_key() {
     let mut app = open(None, None).unwrap();
     press(&mut app, "?");
     snapshot("help", &app);
-    // On a small screen the rest scrolls into view; any other key closes it.
+    // On a small screen the rest scrolls into view (a draw at that size
+    // tells the app how far); any other key closes it.
+    let _ = render_to_string(&app, 80, 24);
     press(&mut app, "jjjjjjjjjjjjjjjjjjjjjjjjjjjjjj");
     insta::with_settings!({
         snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"),
@@ -59,6 +61,17 @@ fn the_help_overlay_lists_every_key() {
     }, {
         insta::assert_snapshot!("tui__help_scrolled__80x24", render_to_string(&app, 80, 24));
     });
+    // Scrolling stops at the end: one page up from far below is a page up
+    // from the end, not from where the presses would have taken it.
+    for _ in 0..10 {
+        code(&mut app, KeyCode::PageDown);
+    }
+    let end = app.help_scroll;
+    assert!(end > 30, "{end}");
+    code(&mut app, KeyCode::PageDown);
+    assert_eq!(app.help_scroll, end);
+    code(&mut app, KeyCode::PageUp);
+    assert_eq!(app.help_scroll, end - 20);
     press(&mut app, "z");
     assert_eq!(app.mode, chaoslab::tui::app::Mode::Normal);
 }
@@ -428,7 +441,7 @@ fn saving_over_a_file_asks_first_and_keeps_it_unless_told_yes() {
 }
 
 #[test]
-fn no_topology_label_overprints_another_at_any_size_or_moment() {
+fn no_topology_label_overprints_another_and_no_status_cell_is_cut_silently() {
     use chaoslab::tui::draw::topology::layout;
     use ratatui::layout::Rect;
     // Every bundled scenario: at the start, at every fault, at the end. But
@@ -463,7 +476,8 @@ fn no_topology_label_overprints_another_at_any_size_or_moment() {
                 let inner = Rect::new(1, 1, w, h);
                 let l = layout(&app, inner);
                 let at = format!("{name} at record {cursor}, {w}x{h}");
-                assert_eq!(l.hidden, 0, "{at}: nodes left unlabelled");
+                // Every node named, and every crash, pause or skew shown.
+                assert_eq!(l.hidden, 0, "{at}: labels or states left out");
                 let labelled: std::collections::BTreeSet<usize> = l
                     .labels
                     .iter()
@@ -482,8 +496,10 @@ fn no_topology_label_overprints_another_at_any_size_or_moment() {
                     );
                     for b in &l.labels[k + 1..] {
                         let rb = b.rect();
-                        // Apart on the row, with a blank cell between.
-                        let apart = ra.y != rb.y || ra.right() < rb.x || rb.right() < ra.x;
+                        // Apart on the row, with two blank cells between.
+                        let gap = chaoslab::tui::draw::topology::GAP;
+                        let apart =
+                            ra.y != rb.y || ra.right() + gap <= rb.x || rb.right() + gap <= ra.x;
                         assert!(apart, "{at}: {:?} and {:?} overprint", a.text, b.text);
                     }
                     // No label sits on a partition divider.
@@ -496,6 +512,28 @@ fn no_topology_label_overprints_another_at_any_size_or_moment() {
                     }
                 }
                 checked += 1;
+            }
+            // The status table at 80x24's panel (26 wide) and wider: its
+            // columns fit the panel, and each cell fits its column, so
+            // ratatui never cuts one; every cut was made with `…`.
+            for (w, h) in [(20, 8), (26, 10), (40, 14), (66, 19)] {
+                let t = chaoslab::tui::draw::status::table(&app, Rect::new(0, 0, w, h));
+                let at = format!("{name} at record {cursor}, status {w}x{h}");
+                let total: usize = t.widths.iter().map(|&c| c as usize + 1).sum::<usize>() - 1;
+                assert!(
+                    total <= (w - 2) as usize,
+                    "{at}: columns {:?} overflow",
+                    t.widths
+                );
+                for cells in std::iter::once(&t.head).chain(t.rows.iter().map(|(c, _)| c)) {
+                    assert_eq!(cells.len(), t.widths.len(), "{at}: {cells:?}");
+                    for (cell, &cw) in cells.iter().zip(&t.widths) {
+                        assert!(
+                            cell.chars().count() <= cw as usize,
+                            "{at}: {cell:?} wider than its column ({cw})"
+                        );
+                    }
+                }
             }
         }
     }

@@ -106,6 +106,7 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         .collect();
     let rect = centered(area, col_w * cols as u16 + 2, area.height);
     let hidden = lines.len().saturating_sub(rows * cols);
+    app.help_max.set(hidden);
     let first = app.help_scroll.min(hidden);
     let title = if hidden > 0 {
         "help: ↓↑ PgDn PgUp scroll, any other key closes"

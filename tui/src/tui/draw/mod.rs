@@ -6,7 +6,7 @@ mod chart;
 mod help;
 mod log;
 mod sequence;
-mod status;
+pub mod status;
 mod timeline;
 pub mod topology;
 mod verdicts;
@@ -47,6 +47,12 @@ fn is_large(area: Rect) -> bool {
 
 pub fn draw(app: &App, f: &mut Frame) {
     let area = f.area();
+    // Too small to draw the screen at all: say so, as far as it fits.
+    if area.height < 4 || area.width < 20 {
+        let line = clip_line(Line::raw("chaoslab: window too small"), area.width as usize);
+        f.buffer_mut().set_line(area.x, area.y, &line, area.width);
+        return;
+    }
     let [header, body, bar, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
@@ -249,15 +255,42 @@ fn draw_footer(app: &App, buf: &mut Buffer, area: Rect) {
                 PromptKind::Save => "save scenario to:".to_string(),
                 PromptKind::Clock => "clock offset for the selected node (e.g. +200ms, -1s):".to_string(),
                 PromptKind::When => "trigger for the next fault, e.g. { event = \"role\", role = \"leader\" } 500ms:".to_string(),
-                PromptKind::Overwrite => format!(
-                    "{} exists: overwrite it? y overwrites, Enter or Esc keeps it:",
-                    app.overwrite.as_deref().unwrap_or("the file")
-                ),
+                PromptKind::Overwrite => {
+                    // The path gives way from its start: the question and
+                    // its [y/N] stay whole.
+                    let path = app.overwrite.as_deref().unwrap_or("the file");
+                    let ask = " exists; overwrite? [y/N]";
+                    let room = (area.width as usize * 2 / 3).saturating_sub(ask.len() + 4).max(8);
+                    let n = path.chars().count();
+                    let path = if n > room {
+                        format!("…{}", path.chars().skip(n + 1 - room).collect::<String>())
+                    } else {
+                        path.to_string()
+                    };
+                    format!("{path}{ask}")
+                }
             };
             // The cursor is the character under it, reversed (a block
-            // after the text).
+            // after the text). The question gives way to what is typed
+            // (down to a third of the line) and is cut with `…`; what is
+            // typed keeps the cursor in view, `…` where it is cut.
             let (before, at, after) = input.parts();
             let under = at.map_or(" ".to_string(), String::from);
+            let w = area.width as usize;
+            let count = |t: &str| t.chars().count();
+            let typed = 1 + count(&before) + 1 + count(&after);
+            let q_room = w.saturating_sub(typed + 2).max(w / 3);
+            let q = fit_text(&q, q_room.saturating_sub(2));
+            let mut room = w.saturating_sub(count(&q) + 2 + 2);
+            let after_room = count(&after).min(room / 3);
+            room -= after_room;
+            let before = if count(&before) > room {
+                let tail: String = before.chars().skip(count(&before) + 1 - room.max(1)).collect();
+                format!("…{tail}")
+            } else {
+                before
+            };
+            let after = fit_text(&after, after_room);
             Line::from(vec![
                 Span::styled(format!(" {q} "), Style::default().fg(Color::Black).bg(Color::Yellow)),
                 Span::raw(format!(" {before}")),
@@ -277,7 +310,21 @@ fn draw_footer(app: &App, buf: &mut Buffer, area: Rect) {
             Span::raw(app.note.clone()),
         ]),
     };
+    let line = clip_line(line, area.width as usize);
     buf.set_line(area.x, area.y, &line, area.width);
+}
+
+/// `text` in at most `width` characters, `…` marking a cut.
+pub(crate) fn fit_text(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut t: String = text.chars().take(width - 1).collect();
+    t.push('…');
+    t
 }
 
 /// `line` cut to `width` cells, the cut marked with `…` in its last cell: a

@@ -26,12 +26,12 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
     let run = &app.run;
     let n = run.cluster.len();
     // A label column on the right when there is room for it: 28 cells
-    // (`AppendEntriesReply #1234 ✓`) if the node columns keep 6 each, else
+    // (`AppendEntriesReply #1234 ✓`) if the node columns keep 4 each, else
     // 18; and every cell the node columns do not need (a column needs at
     // most 12), so a wide screen shows whole labels.
     let nodes = n.max(1) as u16;
     let (col_w, label_w) = if inner.width >= 60 {
-        let least = if (inner.width - GUTTER).saturating_sub(28) / nodes >= 6 {
+        let least = if (inner.width - GUTTER).saturating_sub(28) / nodes >= 4 {
             28
         } else {
             18
@@ -55,8 +55,11 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
 
     // Header: node names over their columns.
     for i in 0..shown {
-        let name = run.node_name(i);
-        let x = x_of(i).saturating_sub(name.len() as u16 / 2);
+        // A name wider than its column is cut with `…`, never printed over
+        // its neighbour's.
+        let name = super::fit_text(run.node_name(i), col_w.saturating_sub(1).max(1) as usize);
+        let name = name.as_str();
+        let x = x_of(i).saturating_sub(name.chars().count() as u16 / 2);
         let style = if i == app.selected {
             Style::default().fg(Color::Black).bg(Color::Cyan)
         } else {
@@ -89,6 +92,7 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
             mark,
             style,
             label,
+            keep,
             message,
         } = row_of(&r.event);
         // The message at the cursor stands out wherever it shows.
@@ -137,6 +141,7 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
             }
             Mark::Band(text) => {
                 let w = (inner.width - GUTTER) as usize;
+                let text = super::fit_text(&text, w);
                 put(
                     buf,
                     inner,
@@ -167,14 +172,18 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
             } else {
                 style
             };
-            // A label too long for its column is cut with a mark.
+            // A label too long for its column is cut with a mark: a
+            // message's name rather than its number.
             let room = label_w as usize - 1;
-            let text: String = if label.chars().count() > room {
-                let mut t: String = label.chars().take(room - 1).collect();
-                t.push('…');
-                t
-            } else {
+            let len = label.chars().count();
+            let text: String = if len <= room {
                 label
+            } else if room > keep + 3 {
+                let head: String = label.chars().take(room - keep - 1).collect();
+                let tail: String = label.chars().skip(len - keep).collect();
+                format!("{head}…{tail}")
+            } else {
+                super::fit_text(&label, room)
             };
             put(buf, inner, x, y, &text, style);
         }
@@ -222,6 +231,9 @@ struct Row<'a> {
     mark: Mark<'a>,
     style: Style,
     label: String,
+    /// How many characters at the label's end to keep when it is cut (a
+    /// message's ` #id ✓`): the name before them is cut instead.
+    keep: usize,
     message: Option<u64>,
 }
 
@@ -239,10 +251,12 @@ fn row_of(event: &TraceEvent) -> Row<'_> {
                 format!(" {reason}"),
             ),
         };
+        let tail = format!(" #{}{label}", m.id);
         return Row {
             mark,
             style: fg(color),
-            label: format!("{} #{}{label}", m.msg, m.id),
+            keep: tail.chars().count(),
+            label: format!("{}{tail}", m.msg),
             message: Some(m.id),
         };
     }
@@ -250,12 +264,14 @@ fn row_of(event: &TraceEvent) -> Row<'_> {
         mark: Mark::Point { node, glyph },
         style: fg(color),
         label,
+        keep: 0,
         message: None,
     };
     let band = |text, style| Row {
         mark: Mark::Band(text),
         style,
         label: String::new(),
+        keep: 0,
         message: None,
     };
     let alarm = |bg| Style::default().fg(Color::White).bg(bg);

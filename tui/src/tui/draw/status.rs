@@ -10,26 +10,13 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Row, Table};
 use ratatui::Frame;
 
-use super::panel;
+use super::{fit_text as fit, panel};
 use crate::tui::app::App;
 
 /// The widest a field's column grows before its values are cut.
 const FIELD_MAX: usize = 14;
 /// The narrowest a field's column is cut to, to show it at all.
 const FIELD_MIN: usize = 4;
-
-/// `text` in at most `w` cells, `…` marking a cut.
-fn fit(text: &str, w: usize) -> String {
-    if text.chars().count() <= w {
-        text.to_string()
-    } else if w == 0 {
-        String::new()
-    } else {
-        let mut t: String = text.chars().take(w - 1).collect();
-        t.push('…');
-        t
-    }
-}
 
 /// One node's row before it is fitted: name, role, state, and its fields.
 struct Line {
@@ -40,7 +27,38 @@ struct Line {
     style: Style,
 }
 
+/// The table as drawn: each column's width, the header and each row's
+/// cells, every cell already fitted to its column (cut with `…`), and the
+/// widths with one space between columns adding up to no more than the
+/// panel's inside, so nothing is cut again when drawn.
+pub struct StatusTable {
+    pub widths: Vec<u16>,
+    pub head: Vec<String>,
+    pub rows: Vec<(Vec<String>, Style)>,
+}
+
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
+    let t = table(app, area);
+    let header = Row::new(t.head).style(
+        Style::default()
+            .fg(Color::DarkGray)
+            .add_modifier(Modifier::BOLD),
+    );
+    let rows: Vec<Row> = t
+        .rows
+        .into_iter()
+        .map(|(cells, style)| Row::new(cells).style(style))
+        .collect();
+    let widths: Vec<Constraint> = t.widths.iter().map(|&w| Constraint::Length(w)).collect();
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .block(panel("status"));
+    f.render_widget(table, area);
+}
+
+/// The status table for a panel of `area` (borders included).
+pub fn table(app: &App, area: Rect) -> StatusTable {
     let run = &app.run;
     let n = run.cluster.len();
     let rows_fit = area.height.saturating_sub(3) as usize;
@@ -113,18 +131,54 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
             .max(head.len())
             .min(max)
     };
-    let name_w = width_of(&|l| &l.name, "node", 12);
-    let role_w = width_of(&|l| &l.role, "role", 10);
+    let inner_w = area.width.saturating_sub(2) as usize;
+    let mut name_w = width_of(&|l| &l.name, "node", 12);
     let any_state = lines.iter().any(|l| !l.state.is_empty());
     let state_w = if any_state {
         width_of(&|l| &l.state, "state", 20)
     } else {
         0
     };
+    // The state gets a column of its own only if a field still fits beside
+    // it (with room for `+k`): else it joins the role (`follower,skewed`,
+    // `crashed` where the role is `-`), so that a narrow panel still shows
+    // the protocol's fields.
+    let role_natural = width_of(&|l| &l.role, "role", 10);
+    let own_state =
+        any_state && name_w + 1 + role_natural + 1 + state_w + 1 + FIELD_MIN + 4 <= inner_w;
+    let mut lines = lines;
+    if any_state && !own_state {
+        for l in &mut lines {
+            if !l.state.is_empty() {
+                l.role = if l.role == "-" {
+                    std::mem::take(&mut l.state)
+                } else {
+                    format!("{},{}", l.role, std::mem::take(&mut l.state))
+                };
+            }
+        }
+    }
+    let lines = lines;
+    let width_of = |pick: &dyn Fn(&Line) -> &str, head: &str, max: usize| {
+        lines
+            .iter()
+            .map(|l| pick(l).chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(head.len())
+            .min(max)
+    };
+    let mut role_w = width_of(&|l| &l.role, "role", 10);
+    // Name and role always fit the panel, with the `+k` column when there
+    // are fields: cut (with `…`) if they must be.
+    let room = inner_w.saturating_sub(if keys.is_empty() { 0 } else { 4 });
+    if name_w + 1 + role_w > room {
+        role_w = room.saturating_sub(name_w + 1).max(3);
+        name_w = room.saturating_sub(role_w + 1).max(2);
+    }
+    let fixed = name_w + 1 + role_w + if own_state { 1 + state_w } else { 0 };
     // Fit the field columns into what is left; a column that does not fit
     // whole is cut to what is left if that is FIELD_MIN or more.
-    let inner_w = area.width.saturating_sub(2) as usize;
-    let fixed = name_w + 1 + role_w + if any_state { 1 + state_w } else { 0 };
     let mut left = inner_w.saturating_sub(fixed);
     // Room for the `+k` column if some fields must go.
     let need: usize = keys.iter().map(|(_, w)| w + 1).sum();
@@ -144,28 +198,25 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     }
     let hidden = keys.len() - shown.len();
 
-    let mut widths = vec![
-        Constraint::Length(name_w as u16),
-        Constraint::Length(role_w as u16),
-    ];
+    let mut widths = vec![name_w as u16, role_w as u16];
     let mut head = vec![fit("node", name_w), fit("role", role_w)];
-    if any_state {
-        widths.push(Constraint::Length(state_w as u16));
+    if own_state {
+        widths.push(state_w as u16);
         head.push(fit("state", state_w));
     }
     for &(k, w) in &shown {
-        widths.push(Constraint::Length(w as u16));
+        widths.push(w as u16);
         head.push(fit(k, w));
     }
     if hidden > 0 {
-        widths.push(Constraint::Length(3));
-        head.push(format!("+{hidden}"));
+        widths.push(3);
+        head.push(fit(&format!("+{hidden}"), 3));
     }
-    let rows: Vec<Row> = lines
+    let rows = lines
         .iter()
         .map(|l| {
             let mut cells = vec![fit(&l.name, name_w), fit(&l.role, role_w)];
-            if any_state {
+            if own_state {
                 cells.push(fit(&l.state, state_w));
             }
             for &(k, w) in &shown {
@@ -176,24 +227,18 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
                     .map_or("", |(_, v)| v.as_str());
                 cells.push(fit(v, w));
             }
-            Row::new(cells).style(l.style)
+            if hidden > 0 {
+                cells.push(String::new());
+            }
+            (cells, l.style)
         })
         .collect();
-    let header = Row::new(head).style(
-        Style::default()
-            .fg(Color::DarkGray)
-            .add_modifier(Modifier::BOLD),
-    );
-    let table = Table::new(rows, widths)
-        .header(header)
-        .column_spacing(1)
-        .block(panel("status"));
-    f.render_widget(table, area);
+    StatusTable { widths, head, rows }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::fit;
+    use super::super::fit_text as fit;
 
     #[test]
     fn a_value_cut_short_says_so() {

@@ -75,7 +75,8 @@ pub struct Layout {
     /// Every label, none overlapping another, each inside its group's part
     /// of the panel, with a blank cell between two labels on a row.
     pub labels: Vec<Label>,
-    /// Nodes that got no label at all: the panel is too small for them.
+    /// Nodes that got no label, and states (`CRASHED`, `clk+…`) that got no
+    /// room: the panel is too small for them.
     pub hidden: usize,
     /// The legend's row, if the panel is tall enough for one.
     pub legend_y: Option<u16>,
@@ -119,6 +120,9 @@ fn text_width(text: &str) -> u16 {
     ratatui::text::Span::raw(text).width() as u16
 }
 
+/// Blank cells kept between two labels on a row.
+pub const GAP: u16 = 2;
+
 /// Cells taken by labels, to place each label where no other is.
 struct Taken {
     area: Rect,
@@ -137,11 +141,11 @@ impl Taken {
         (y - self.area.y) as usize * self.area.width as usize + (x - self.area.x) as usize
     }
 
-    /// Whether `w` cells at (x, y), and the cell either side of them, are
-    /// free.
+    /// Whether `w` cells at (x, y), and two cells either side of them, are
+    /// free: two labels on a row are never read as one.
     fn free(&self, x: u16, y: u16, w: u16) -> bool {
-        let lo = x.saturating_sub(1).max(self.area.x);
-        let hi = (x + w + 1).min(self.area.right());
+        let lo = x.saturating_sub(GAP).max(self.area.x);
+        let hi = (x + w + GAP).min(self.area.right());
         (lo..hi).all(|cx| !self.cells[self.cell(cx, y)])
     }
 
@@ -162,6 +166,7 @@ fn spot(
     anchor: (u16, u16),
     text: &str,
     rows: &[i32],
+    max_shift: i32,
 ) -> Option<(u16, u16)> {
     let w = text_width(text);
     if w == 0 || w > slice.width {
@@ -175,7 +180,7 @@ fn spot(
             continue;
         }
         let centred = (ax - w as i32 / 2).clamp(lo, hi);
-        for shift in 0..=(w as i32 + 2) {
+        for shift in 0..=max_shift.min(w as i32 + 2) {
             for x in [centred - shift, centred + shift] {
                 if x < lo || x > hi {
                     continue;
@@ -231,7 +236,7 @@ fn place(wants: &[Want], taken: impl Fn() -> Taken) -> (Vec<Label>, usize) {
         let mut states = Vec::new();
         for w in wants {
             let text = &w.forms[level.min(w.forms.len() - 1)];
-            match spot(&taken, w.slice, w.anchor, text, &[0, 1, -1]) {
+            match spot(&taken, w.slice, w.anchor, text, &[0, 1, -1], i32::MAX) {
                 Some((x, y)) => {
                     taken.take(x, y, text_width(text));
                     labels.push(Label {
@@ -241,15 +246,19 @@ fn place(wants: &[Want], taken: impl Fn() -> Taken) -> (Vec<Label>, usize) {
                         text: text.clone(),
                         style: w.style,
                     });
-                    states.push((w, (x + text_width(text) / 2, y)));
+                    states.push((w, (x + text_width(text) / 2, y), text_width(text)));
                 }
                 None => hidden += w.nodes.len(),
             }
         }
-        // States under (or over) the labels placed.
-        for (w, at) in states {
+        // States under (or over) the labels placed, overlapping their
+        // columns; a state with no room counts as unlabelled, so that
+        // shorter labels are tried.
+        for (w, at, label_w) in states {
+            let mut placed = w.state.is_empty();
             for text in &w.state {
-                if let Some((x, y)) = spot(&taken, w.slice, at, text, &[1, -1, 2, -2]) {
+                let reach = (label_w as i32 + text_width(text) as i32) / 2 - 1;
+                if let Some((x, y)) = spot(&taken, w.slice, at, text, &[1, -1], reach.max(0)) {
                     taken.take(x, y, text_width(text));
                     labels.push(Label {
                         nodes: w.nodes.clone(),
@@ -258,8 +267,12 @@ fn place(wants: &[Want], taken: impl Fn() -> Taken) -> (Vec<Label>, usize) {
                         text: text.clone(),
                         style: Style::default().fg(Color::Red),
                     });
+                    placed = true;
                     break;
                 }
+            }
+            if !placed {
+                hidden += 1;
             }
         }
         let done = hidden == 0;
@@ -415,6 +428,10 @@ pub fn layout(app: &App, inner: Rect) -> Layout {
                 if state.len() > 1 {
                     state_forms.push(format!("{}…", state[0]));
                 }
+                if state[0].chars().count() > 4 {
+                    let short: String = state[0].chars().take(3).collect();
+                    state_forms.push(format!("{short}…"));
+                }
             }
             Want {
                 nodes: vec![i],
@@ -454,12 +471,17 @@ pub fn layout(app: &App, inner: Rect) -> Layout {
                 nodes: cli,
                 anchor,
                 slice,
-                forms: vec![
-                    format!("{a}–{b} ({k} clients)"),
-                    format!("{a}–{b}"),
-                    format!("{k} clients"),
-                    format!("{k}c"),
-                ],
+                // A range only when it names exactly these clients.
+                forms: if last - first + 1 == k {
+                    vec![
+                        format!("{a}–{b} ({k} clients)"),
+                        format!("{a}–{b}"),
+                        format!("{k} clients"),
+                        format!("{k}c"),
+                    ]
+                } else {
+                    vec![format!("{k} clients"), format!("{k}c")]
+                },
                 state: Vec::new(),
                 style,
             });
@@ -510,7 +532,7 @@ pub fn draw(app: &App, buf: &mut Buffer, area: Rect) {
     }
     if let Some(y) = l.legend_y {
         // The longest legend that fits; a count of the nodes left unlabelled.
-        let hidden = (l.hidden > 0).then(|| format!(" {} unlabelled", l.hidden));
+        let hidden = (l.hidden > 0).then(|| format!(" {} hidden", l.hidden));
         let long: &[(&str, Color)] = &[
             ("busy ", Color::Gray),
             ("slow ", Color::Magenta),
