@@ -45,9 +45,14 @@ pub struct CheckArgs {
     /// Memory the search's memo may hold, e.g. 512MiB, 4GiB; undecided past it.
     #[arg(long, default_value = "1GiB", value_parser = parse_size)]
     pub max_memory: u64,
-    /// Also draw the history as an SVG timeline to this file.
+    /// Also draw the history as an SVG timeline to this file. When it is not
+    /// linearizable: only the key that broke, around the operation that could
+    /// not be placed, with the operations it conflicts with marked.
     #[arg(long)]
     pub svg: Option<PathBuf>,
+    /// With --svg: draw every operation of every key instead.
+    #[arg(long, requires = "svg")]
+    pub svg_all: bool,
     /// Print the reports as JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -180,7 +185,7 @@ pub fn run(program: &str, args: &CheckArgs) -> i32 {
     let weak = check_weak(&history);
 
     let violation = match &lin.verdict {
-        Verdict::NotLinearizable { explanation } => Some(explanation.blocked_index),
+        Verdict::NotLinearizable { explanation } => Some(explanation),
         _ => None,
     };
     if let Some(path) = &args.svg {
@@ -190,7 +195,8 @@ pub fn run(program: &str, args: &CheckArgs) -> i32 {
             args.model,
             short_verdict(&lin.verdict)
         );
-        if let Err(e) = std::fs::write(path, svg::render(&history, &title, violation)) {
+        if let Err(e) = std::fs::write(path, svg::render(&history, &title, violation, args.svg_all))
+        {
             eprintln!("{}: cannot write the SVG: {e}", path.display());
             return EXIT_BAD_INPUT;
         }

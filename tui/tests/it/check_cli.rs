@@ -372,3 +372,41 @@ fn a_chain_of_20000_crashed_cas_is_set_aside_and_decided() {
         .exits(0)
         .prints("(20000 crashed write(s) nobody could observe set aside)");
 }
+
+/// The picture docs/checking.md walks through: quorum/w2-r2-not-linearizable,
+/// seed 1, drawn around the stale read with its four marks, and its numbers.
+#[test]
+fn the_svg_of_the_w2_r2_anomaly_shows_the_stale_read_and_what_it_conflicts_with() {
+    let history = temp_path("w2.jsonl");
+    chaoslab(&[
+        "run",
+        "quorum/w2-r2-not-linearizable",
+        "--history",
+        &history,
+    ])
+    .exits(0);
+    let svg = temp_path("w2.svg");
+    check(&history, "kv", &["--svg", &svg]).exits(1);
+    let picture = std::fs::read_to_string(&svg).expect("the SVG was written");
+    for line in [
+        "#785 c3 read -&gt; 87: could not be placed (8.18s..",
+        "#774 c3 read -&gt; 92: finished before it began (8.114s..",
+        "#715 c4 write 92 (info): made the value it should have seen (never returned)",
+        "#680 c7 write 87: wrote the value it returned (6.903s..",
+        "where it could have taken effect the key held 92",
+        "key &quot;k0&quot;: 37 of its 439 operations",
+    ] {
+        assert!(picture.contains(line), "{line:?} missing from the picture");
+    }
+    // Only key k0 is drawn, around the anomaly: the axis is in ms.
+    assert!(!picture.contains("key &quot;k1&quot;"));
+    assert!(picture.contains(">ms</text>") && picture.contains(">8000</text>"));
+    // --svg-all draws every operation (bars: one per operation).
+    let all = temp_path("w2-all.svg");
+    check(&history, "kv", &["--svg", &all, "--svg-all"]).exits(1);
+    let whole = std::fs::read_to_string(&all).expect("the SVG was written");
+    assert_eq!(whole.matches("<rect x=").count(), 2078);
+    assert!(whole.contains("key &quot;k1&quot;"));
+    // --svg-all needs --svg.
+    check(&history, "kv", &["--svg-all"]).exits(2);
+}
