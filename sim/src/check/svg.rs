@@ -41,6 +41,9 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// At most this many operations of each kind of mark: the latest.
+const MARKED: usize = 3;
+
 /// What the picture marks when it explains a violation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Marks {
@@ -86,13 +89,20 @@ impl Marks {
                 .map(|k| e.prefix[k].index),
         );
         made.retain(|&i| Some(i) != fence);
-        // For a read, the writes of what it returned.
-        let wrote_read = match (&blocked.f, &blocked.output) {
+        // The latest few: the ones nearest the blocked operation.
+        if made.len() > MARKED {
+            made.drain(..made.len() - MARKED);
+        }
+        // For a read, the writes of what it returned that could have been
+        // its source: invoked before it returned, and not failed; the
+        // latest few.
+        let mut wrote_read: Vec<usize> = match (&blocked.f, &blocked.output) {
             (OpFn::Read, Some(v)) => history
                 .ops
                 .iter()
                 .enumerate()
-                .filter(|(_, o)| o.key == blocked.key)
+                .filter(|(_, o)| o.key == blocked.key && o.outcome != Outcome::Fail)
+                .filter(|(_, o)| blocked.return_ns.is_none_or(|r| o.call_ns < r))
                 .filter(|(_, o)| match &o.f {
                     OpFn::Write(w) => w == v,
                     OpFn::Cas { new, .. } => new == v,
@@ -102,6 +112,10 @@ impl Marks {
                 .collect(),
             _ => Vec::new(),
         };
+        wrote_read.sort_by_key(|&i| history.ops[i].call_ns);
+        if wrote_read.len() > MARKED {
+            wrote_read.drain(..wrote_read.len() - MARKED);
+        }
         Marks {
             blocked: Some(e.blocked_index),
             fence,
@@ -170,8 +184,13 @@ fn tick_step(span: u64) -> u64 {
         .unwrap_or(p)
 }
 
-/// A time on the axis, in milliseconds (the run's virtual time).
+/// A time on the axis, in milliseconds (the run's virtual time); a history
+/// without a clock (times are line positions) spans too little for
+/// milliseconds, and its axis is in its own units.
 fn ms(t: u64, step: u64) -> String {
+    if step == 0 {
+        return t.to_string();
+    }
     let decimals = match step {
         s if s >= 1_000_000 => 0,
         s if s >= 100_000 => 1,
@@ -265,6 +284,11 @@ pub fn render(
         ps.into_iter().enumerate().map(|(i, p)| (p, i)).collect()
     };
     let span = t_end.saturating_sub(t0).max(1);
+    // A history without a clock (times are line positions) spans too little
+    // for milliseconds: its axis is in its own units.
+    let clockless = span < 100_000;
+    let unit = if clockless { "(position)" } else { "ms" };
+    let show = |t: u64, step: u64| if clockless { ms(t, 0) } else { ms(t, step) };
     let x = |t: u64| LEFT + (t.clamp(t0, t_end) - t0) as f64 / span as f64 * (WIDTH - LEFT - RIGHT);
 
     // Header: title, what is shown, caption, legend.
@@ -273,12 +297,12 @@ pub fn render(
         Some(e) => {
             header.push((
                 format!(
-                    "key {:?}: {} of its {} operations, {} to {} ms (--svg-all draws the whole history)",
+                    "key {:?}: {} of its {} operations, {} to {} {unit} (--svg-all draws the whole history)",
                     e.key,
                     drawn.len(),
                     history.ops.iter().filter(|o| o.key == e.key).count(),
-                    ms(t0, 1),
-                    ms(t_end, 1)
+                    show(t0, 1),
+                    show(t_end, 1)
                 ),
                 "#555",
             ));
@@ -289,7 +313,11 @@ pub fn render(
             {
                 let op = &history.ops[i];
                 let when = op.return_ns.map_or("never returned".to_string(), |r| {
-                    format!("{}..{}", fmt_duration(op.call_ns), fmt_duration(r))
+                    if clockless {
+                        format!("{}..{} {unit}", show(op.call_ns, 1), show(r, 1))
+                    } else {
+                        format!("{}..{}", fmt_duration(op.call_ns), fmt_duration(r))
+                    }
                 });
                 header.push((format!("#{i} {}: {what} ({when})", describe_op(op)), colour));
             }
@@ -305,10 +333,10 @@ pub fn render(
         }
         None => header.push((
             format!(
-                "{} operations, {} to {} ms; green ok, pale green a cas that found another value, grey fail, orange unknown{}",
+                "{} operations, {} to {} {unit}; green ok, pale green a cas that found another value, grey fail, orange unknown{}",
                 drawn.len(),
-                ms(t0, 1),
-                ms(t_end, 1),
+                show(t0, 1),
+                show(t_end, 1),
                 if marks.blocked.is_some() { ", red: could not be linearized" } else { "" }
             ),
             "#555",
@@ -342,13 +370,13 @@ pub fn render(
             s,
             r##"<line x1="{tx:.1}" y1="{top:.1}" x2="{tx:.1}" y2="{axis_y:.1}" stroke="#f0f0f0"/><text x="{tx:.1}" y="{:.1}" text-anchor="middle" fill="#555">{}</text>"##,
             axis_y + 14.0,
-            ms(t, step)
+            show(t, step)
         );
         t += step;
     }
     let _ = writeln!(
         s,
-        r##"<line x1="{LEFT}" y1="{axis_y:.1}" x2="{:.1}" y2="{axis_y:.1}" stroke="#999"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">ms</text>"##,
+        r##"<line x1="{LEFT}" y1="{axis_y:.1}" x2="{:.1}" y2="{axis_y:.1}" stroke="#999"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">{unit}</text>"##,
         WIDTH - RIGHT,
         WIDTH - 4.0,
         axis_y + 14.0
@@ -420,13 +448,13 @@ pub fn render(
         };
         let ret = op
             .return_ns
-            .map_or("never".to_string(), |r| format!("{} ms", ms(r, 1)));
+            .map_or("never".to_string(), |r| format!("{} {unit}", show(r, 1)));
         let _ = writeln!(
             s,
-            r#"<g><title>#{i} {}{} [{} ms .. {ret}]</title><rect x="{x0:.1}" y="{y:.1}" width="{w:.1}" height="{BAR_H}" rx="3" fill="{fill}" {stroke}{dash}{opacity}/>"#,
+            r#"<g><title>#{i} {}{} [{} {unit} .. {ret}]</title><rect x="{x0:.1}" y="{y:.1}" width="{w:.1}" height="{BAR_H}" rx="3" fill="{fill}" {stroke}{dash}{opacity}/>"#,
             escape(&describe_op(op)),
             escape(&key),
-            ms(op.call_ns, 1),
+            show(op.call_ns, 1),
         );
         // The label inside the bar when it fits; a marked operation's label
         // goes above its bar when the bar is too narrow.
