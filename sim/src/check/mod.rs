@@ -14,7 +14,7 @@
 //! caller that wants a wall-clock deadline passes it in as a callback.
 
 mod explain;
-mod fxhash;
+pub(crate) mod fxhash;
 pub mod judge;
 pub mod linear;
 pub mod model;
