@@ -5,7 +5,9 @@
 use std::any::Any;
 use std::fmt;
 
-use super::{check_linearizable, check_linearizable_with, check_weak, Budget, Model, ModelKind};
+use super::keywise::check_keywise;
+use super::{check_linearizable, check_linearizable_with, check_weak, prune_unobserved};
+use super::{Budget, Model, ModelKind};
 use super::{LinearizabilityReport, WeakReport};
 use crate::history::{History, Op, OpFn, OpLog, Outcome, ProcessId, Value};
 use crate::kernel::OpMeta;
@@ -14,13 +16,25 @@ use crate::workload::Operation;
 /// The checks a history of `F` operations gets: the linearizability search
 /// against the protocol's model, and the weaker key-value guarantees when they
 /// apply.
-pub trait Judge<F> {
+pub trait Judge<F: Operation> {
     fn linearizability(&self, history: &History<F>, budget: Budget<'_>) -> LinearizabilityReport;
 
     /// Stale reads, lost writes, read-your-writes, monotonic reads: `None`
     /// where they mean nothing (a bank has no keys to read stale).
     fn weak(&self, _history: &History<F>) -> Option<WeakReport> {
         None
+    }
+
+    /// [`Judge::linearizability`] of a run's own history. By default the
+    /// whole history is decoded first; a judge that can search one key at a
+    /// time (see `check::keywise`) holds far less.
+    fn linearizability_of_log(&self, log: &OpLog<F>, budget: Budget<'_>) -> LinearizabilityReport {
+        self.linearizability(&log.to_history(), budget)
+    }
+
+    /// [`Judge::weak`] of a run's own history, decoded.
+    fn weak_of_log(&self, log: &OpLog<F>) -> Option<WeakReport> {
+        self.weak(&log.to_history())
     }
 }
 
@@ -36,6 +50,12 @@ impl Judge<OpFn> for KvJudge {
     fn weak(&self, history: &History) -> Option<WeakReport> {
         Some(check_weak(history))
     }
+
+    fn linearizability_of_log(&self, log: &OpLog, budget: Budget<'_>) -> LinearizabilityReport {
+        let prune = |history: &History, kept| prune_unobserved(history, kept);
+        check_keywise(log, &ModelKind::Kv.model(), budget, Some(&prune), false)
+            .unwrap_or_else(|| self.linearizability(&log.to_history(), budget))
+    }
 }
 
 /// The linearizability search against any [`Model`], with no weaker checks.
@@ -48,6 +68,19 @@ impl<M: Model> Judge<M::Op> for Linearizable<M> {
         budget: Budget<'_>,
     ) -> LinearizabilityReport {
         check_linearizable_with(history, &self.0, budget)
+    }
+
+    fn linearizability_of_log(
+        &self,
+        log: &OpLog<M::Op>,
+        budget: Budget<'_>,
+    ) -> LinearizabilityReport {
+        check_keywise(log, &self.0, budget, None, true)
+            .unwrap_or_else(|| self.linearizability(&log.to_history(), budget))
+    }
+
+    fn weak_of_log(&self, _log: &OpLog<M::Op>) -> Option<WeakReport> {
+        None
     }
 }
 
@@ -123,11 +156,10 @@ impl<F: Operation> Erased for Typed<F> {
         serde_json::to_string(&self.log.op(i)).expect("an Op serialises")
     }
     fn judge(&self, budget: Budget<'_>) -> (LinearizabilityReport, Option<WeakReport>) {
-        let history = self.log.to_history();
-        (
-            self.judge.linearizability(&history, budget),
-            self.judge.weak(&history),
-        )
+        // One after the other: the search's memory is freed before the
+        // weaker checks decode the history.
+        let linearizability = self.judge.linearizability_of_log(&self.log, budget);
+        (linearizability, self.judge.weak_of_log(&self.log))
     }
     fn history(&self) -> Box<dyn Any> {
         Box::new(self.log.to_history())

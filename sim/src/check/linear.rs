@@ -116,6 +116,10 @@ pub(crate) struct Meter<'a> {
     pub memo_bytes: u64,
     /// The most `memo_bytes` has been.
     pub memo_bytes_peak: u64,
+    /// When kept: each time a key's memo is counted, (the key's steps then,
+    /// its memo's bytes as counted), so that a search of keys one at a time
+    /// can tell what searching them in turns would have held.
+    pub memo_log: Option<Vec<(u64, u64)>>,
 }
 
 impl Meter<'_> {
@@ -620,6 +624,9 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
                             meter.memo_bytes += now.saturating_sub(self.memo_counted);
                             meter.memo_bytes_peak = meter.memo_bytes_peak.max(meter.memo_bytes);
                             self.memo_counted = now;
+                            if let Some(log) = meter.memo_log.as_mut() {
+                                log.push((self.steps, now));
+                            }
                             if meter.memo_bytes > meter.budget.max_memo_bytes {
                                 break Some(KeyOutcome::Unknown(Exhausted::Memory));
                             }
