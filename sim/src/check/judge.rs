@@ -6,6 +6,7 @@ use std::any::Any;
 use std::fmt;
 
 use super::keywise::check_keywise;
+use super::weak::check_weak_log;
 use super::{check_linearizable, check_linearizable_with, check_weak, prune_unobserved};
 use super::{Budget, Model, ModelKind};
 use super::{LinearizabilityReport, WeakReport};
@@ -55,6 +56,10 @@ impl Judge<OpFn> for KvJudge {
         let prune = |history: &History, kept| prune_unobserved(history, kept);
         check_keywise(log, &ModelKind::Kv.model(), budget, Some(&prune), false)
             .unwrap_or_else(|| self.linearizability(&log.to_history(), budget))
+    }
+
+    fn weak_of_log(&self, log: &OpLog) -> Option<WeakReport> {
+        Some(check_weak_log(log))
     }
 }
 

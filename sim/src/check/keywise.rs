@@ -103,7 +103,11 @@ pub(crate) fn check_keywise<M: Model>(
             meter.memo_bytes = 0;
             key_stages.push(Stage {
                 steps: search.steps,
-                counted: meter.memo_log.as_mut().map(std::mem::take).unwrap_or_default(),
+                counted: meter
+                    .memo_log
+                    .as_mut()
+                    .map(std::mem::take)
+                    .unwrap_or_default(),
                 bytes_at_end: search.memo_bytes_now(),
             });
             match outcome {
@@ -182,4 +186,119 @@ fn in_turns_memo_peak(stages: &[Vec<Stage>], max: u64) -> Option<u64> {
         slice = slice.saturating_mul(2);
     }
     Some(peak)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{check_linearizable, check_weak, prune_unobserved, weak, ModelKind};
+    use crate::history::{Invocation, Outcome, Value};
+    use crate::node::NodeId;
+
+    /// `history` recorded as a run records it.
+    fn logged(history: &History) -> OpLog {
+        let mut log = OpLog::new();
+        for op in &history.ops {
+            let i = log.push(
+                &op.key,
+                &op.f,
+                Invocation {
+                    process: op.process,
+                    client: NodeId(0),
+                    call_ns: op.call_ns,
+                    in_partition: false,
+                    cut_off: false,
+                },
+            );
+            if op.found_other {
+                log.set_found_other(i);
+            }
+            if let Some(r) = op.return_ns {
+                log.complete(i, op.outcome, op.output.clone(), r, true);
+            }
+            assert_eq!(log.op(i), *op, "operation {i} is recorded as it was");
+        }
+        log
+    }
+
+    fn kv_keywise(log: &OpLog, budget: Budget<'_>) -> Option<LinearizabilityReport> {
+        let prune = |h: &History, kept| prune_unobserved(h, kept);
+        check_keywise(log, &ModelKind::Kv.model(), budget, Some(&prune), false)
+    }
+
+    #[test]
+    fn one_key_at_a_time_gives_the_report_of_the_turns_memo_peak_included() {
+        let history = crate::check::synth::linearizable_kv_history(7, 20_000, 40, 8);
+        let log = logged(&history);
+        let turns = check_linearizable(&history, ModelKind::Kv, Budget::default());
+        assert!(turns.verdict.is_linearizable());
+        assert!(turns.memo_bytes_peak > 0);
+        let keywise = kv_keywise(&log, Budget::default()).expect("every key is linearizable");
+        assert_eq!(keywise, turns);
+    }
+
+    #[test]
+    fn a_budget_the_turns_would_spend_leaves_the_answer_to_the_turns() {
+        let history = crate::check::synth::linearizable_kv_history(7, 20_000, 40, 8);
+        let log = logged(&history);
+        let full = check_linearizable(&history, ModelKind::Kv, Budget::default());
+        // Steps: the same sum either way.
+        assert!(kv_keywise(&log, Budget::steps(full.steps - 1)).is_none());
+        // Memory: where the turns would hold more than the budget at once,
+        // this path must not answer; where they would not, it answers as they do.
+        // (A memo is counted every 1024 entries: keys with many operations.)
+        let history = crate::check::synth::linearizable_kv_history(7, 60_000, 4, 8);
+        let log = logged(&history);
+        let full = check_linearizable(&history, ModelKind::Kv, Budget::default());
+        let mut refused = 0;
+        for share in [2, 3, 4, 8, 16, 64] {
+            let mut budget = Budget::default();
+            budget.max_memo_bytes = full.memo_bytes_peak / share;
+            let turns = check_linearizable(&history, ModelKind::Kv, budget);
+            match kv_keywise(&log, budget) {
+                Some(keywise) => assert_eq!(keywise, turns, "1/{share} of the peak"),
+                None => {
+                    assert!(!turns.verdict.is_linearizable(), "1/{share} of the peak");
+                    refused += 1;
+                }
+            }
+        }
+        assert!(refused > 0, "some budget was too small for the turns");
+    }
+
+    #[test]
+    fn a_violation_leaves_the_answer_to_the_turns() {
+        let mut history = crate::check::synth::linearizable_kv_history(3, 2_000, 10, 4);
+        // A read that returned a value nobody wrote.
+        let read = history
+            .ops
+            .iter_mut()
+            .rfind(|op| op.outcome == Outcome::Ok && op.output.is_some())
+            .expect("a completed read");
+        read.output = Some(Value::Int(-12345));
+        let log = logged(&history);
+        assert!(kv_keywise(&log, Budget::default()).is_none());
+        assert_eq!(weak::check_weak_log(&log), check_weak(&history));
+        assert!(!check_weak(&history).is_clean());
+    }
+
+    #[test]
+    fn the_weak_checks_one_key_at_a_time_match_the_whole_history() {
+        let mut history = crate::check::synth::linearizable_kv_history(11, 5_000, 20, 6);
+        // Stale reads: some reads return the value their key held before.
+        let mut last: std::collections::BTreeMap<String, Value> = Default::default();
+        for (n, op) in history.ops.iter_mut().enumerate() {
+            if let (crate::history::OpFn::Read, Some(out)) = (&op.f, op.output.as_mut()) {
+                if n % 7 == 0 {
+                    if let Some(v) = last.get(&op.key) {
+                        *out = v.clone();
+                    }
+                }
+                last.insert(op.key.clone(), out.clone());
+            }
+        }
+        let whole = check_weak(&history);
+        assert!(whole.stale_reads > 0, "{whole:?}");
+        assert_eq!(weak::check_weak_log(&logged(&history)), whole);
+    }
 }

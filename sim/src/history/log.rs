@@ -243,10 +243,7 @@ impl<F: Operation> OpLog<F> {
         if self.len == self.chunks.len() * CHUNK {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
-        self.chunks
-            .last_mut()
-            .expect("a chunk with room")
-            .push(rec);
+        self.chunks.last_mut().expect("a chunk with room").push(rec);
         self.len += 1;
         self.len - 1
     }
