@@ -252,8 +252,10 @@ mod tests {
         let full = check_linearizable(&history, ModelKind::Kv, Budget::default());
         let mut refused = 0;
         for share in [2, 3, 4, 8, 16, 64] {
-            let mut budget = Budget::default();
-            budget.max_memo_bytes = full.memo_bytes_peak / share;
+            let budget = Budget {
+                max_memo_bytes: full.memo_bytes_peak / share,
+                ..Budget::default()
+            };
             let turns = check_linearizable(&history, ModelKind::Kv, budget);
             match kv_keywise(&log, budget) {
                 Some(keywise) => assert_eq!(keywise, turns, "1/{share} of the peak"),
