@@ -116,9 +116,8 @@ pub(crate) struct Meter<'a> {
     pub memo_bytes: u64,
     /// The most `memo_bytes` has been.
     pub memo_bytes_peak: u64,
-    /// When kept: each time a key's memo is counted, (the key's steps then,
-    /// its memo's bytes as counted), so that a search of keys one at a time
-    /// can tell what searching them in turns would have held.
+    /// When kept: (the key's steps, its memo's bytes) at each count, so a search
+    /// of one key at a time can replay what keys taking turns would hold.
     pub memo_log: Option<Vec<(u64, u64)>>,
 }
 
