@@ -15,6 +15,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod log;
+pub use log::{Invocation, OpLog};
+
 /// A client (Jepsen's "process"). In simulated runs client `c3` is process 3.
 pub type ProcessId = u64;
 

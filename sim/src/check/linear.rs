@@ -116,6 +116,9 @@ pub(crate) struct Meter<'a> {
     pub memo_bytes: u64,
     /// The most `memo_bytes` has been.
     pub memo_bytes_peak: u64,
+    /// When kept: (the key's steps, its memo's bytes) at each count, so a search
+    /// of one key at a time can replay what keys taking turns would hold.
+    pub memo_log: Option<Vec<(u64, u64)>>,
 }
 
 impl Meter<'_> {
@@ -620,6 +623,9 @@ impl<'h, 'm, M: Model> KeySearch<'h, 'm, M> {
                             meter.memo_bytes += now.saturating_sub(self.memo_counted);
                             meter.memo_bytes_peak = meter.memo_bytes_peak.max(meter.memo_bytes);
                             self.memo_counted = now;
+                            if let Some(log) = meter.memo_log.as_mut() {
+                                log.push((self.steps, now));
+                            }
                             if meter.memo_bytes > meter.budget.max_memo_bytes {
                                 break Some(KeyOutcome::Unknown(Exhausted::Memory));
                             }

@@ -14,8 +14,9 @@
 //! caller that wants a wall-clock deadline passes it in as a callback.
 
 mod explain;
-mod fxhash;
+pub(crate) mod fxhash;
 pub mod judge;
+mod keywise;
 pub mod linear;
 pub mod model;
 pub mod parse;
@@ -310,6 +311,7 @@ fn search<M: Model>(
         steps: 0,
         memo_bytes: 0,
         memo_bytes_peak: 0,
+        memo_log: None,
     };
     let mut pending = Vec::new();
     for (key, indices) in &by_key {
@@ -418,7 +420,7 @@ fn search<M: Model>(
 
 /// How many `info` operations each stage of a key's search may place (see
 /// [`check_linearizable_with`]); only the last stage can answer "violation".
-const CAPS: [usize; 5] = [0, 1, 2, 3, usize::MAX];
+pub(crate) const CAPS: [usize; 5] = [0, 1, 2, 3, usize::MAX];
 
 /// How many of the operations `kept` never returned (`info`).
 fn unknown_ops<F: crate::workload::Operation>(history: &History<F>, kept: &[usize]) -> usize {

@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use super::describe_op;
 use super::model::{normalize, same_value};
-use crate::history::{History, Op, OpFn, Outcome, ProcessId, Value};
+use crate::history::{History, Op, OpFn, OpLog, Outcome, ProcessId, Value};
 
 /// A read that returned an old value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -399,6 +399,77 @@ impl KeyView {
 
 /// Measures stale reads, read-your-writes, monotonic reads and lost writes.
 pub fn check_weak(history: &History) -> WeakReport {
+    let (mut report, staleness_sum) = weak_parts(history);
+    if report.stale_reads > 0 {
+        report.staleness_ns_mean = (staleness_sum / report.stale_reads as u128) as u64;
+    }
+    report
+}
+
+/// [`check_weak`] of a run's own history, decoding one key at a time: every
+/// measure is about one key (a client's reads of it, the writes to it), so
+/// each key is measured on its own and the results merged in history order.
+pub fn check_weak_log(log: &OpLog) -> WeakReport {
+    let mut report = WeakReport::default();
+    let mut staleness_sum: u128 = 0;
+    let mut ryw: BTreeMap<ProcessId, ClientViolations> = BTreeMap::new();
+    let mut mono: BTreeMap<ProcessId, ClientViolations> = BTreeMap::new();
+    let merge = |into: &mut BTreeMap<ProcessId, ClientViolations>, c: ClientViolations| {
+        let slot = into.entry(c.process).or_insert(ClientViolations {
+            process: c.process,
+            count: 0,
+            first_index: c.first_index,
+        });
+        slot.count += c.count;
+        slot.first_index = slot.first_index.min(c.first_index);
+    };
+    for (_, indices) in log.by_key() {
+        let history = History {
+            ops: indices.iter().map(|&i| log.op(i)).collect(),
+        };
+        let (key, sum) = weak_parts(&history);
+        let global = |i: usize| indices[i];
+        report.reads += key.reads;
+        report.stale_reads += key.stale_reads;
+        staleness_sum += sum;
+        report.staleness_ns_max = report.staleness_ns_max.max(key.staleness_ns_max);
+        report.versions_behind_max = report.versions_behind_max.max(key.versions_behind_max);
+        report
+            .stale_examples
+            .extend(key.stale_examples.into_iter().map(|mut e| {
+                e.index = global(e.index);
+                e
+            }));
+        for mut c in key.read_your_writes {
+            c.first_index = global(c.first_index);
+            merge(&mut ryw, c);
+        }
+        for mut c in key.monotonic_reads {
+            c.first_index = global(c.first_index);
+            merge(&mut mono, c);
+        }
+        report
+            .lost_writes
+            .extend(key.lost_writes.into_iter().map(global));
+        report
+            .unexplained_reads
+            .extend(key.unexplained_reads.into_iter().map(global));
+    }
+    report.stale_examples.sort_unstable_by_key(|e| e.index);
+    report.stale_examples.truncate(WeakReport::EXAMPLES);
+    report.lost_writes.sort_unstable();
+    report.unexplained_reads.sort_unstable();
+    report.read_your_writes = ryw.into_values().collect();
+    report.monotonic_reads = mono.into_values().collect();
+    if report.stale_reads > 0 {
+        report.staleness_ns_mean = (staleness_sum / report.stale_reads as u128) as u64;
+    }
+    report
+}
+
+/// Everything [`check_weak`] reports but the mean staleness, and the sum of
+/// the stalenesses it is the mean of.
+fn weak_parts(history: &History) -> (WeakReport, u128) {
     let mut by_key: BTreeMap<&str, KeyView> = BTreeMap::new();
     for (i, op) in history.ops.iter().enumerate() {
         if op.outcome != Outcome::Fail {
@@ -485,9 +556,6 @@ pub fn check_weak(history: &History) -> WeakReport {
         last_read.insert(slot, (v, src, read));
     }
 
-    if report.stale_reads > 0 {
-        report.staleness_ns_mean = (staleness_sum / report.stale_reads as u128) as u64;
-    }
     report.read_your_writes = ryw.into_values().collect();
     report.monotonic_reads = mono.into_values().collect();
     // Lost: every read that began after the write completed missed it.
@@ -499,7 +567,7 @@ pub fn check_weak(history: &History) -> WeakReport {
         })
         .map(|(w, _)| w)
         .collect();
-    report
+    (report, staleness_sum)
 }
 
 fn bump(map: &mut BTreeMap<ProcessId, ClientViolations>, process: ProcessId, index: usize) {

@@ -379,7 +379,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         if self.cluster.is_client(NodeId(i)) {
             let c = idx - self.cluster.servers().len();
             if let Some(op) = self.clients[c].open.take() {
-                self.op_meta[op].done_ns = Some(self.now);
+                self.history.give_up(op, self.now);
                 let next = self.now.saturating_add(self.think_time());
                 self.push(next, Ev::Issue { client: i });
             }

@@ -20,7 +20,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::Exp;
 
-use crate::history::History;
+use crate::history::{Op, OpLog};
 use crate::network::{Link, Net};
 use crate::node::{Clock, Cluster, Disk, Effect, Node, NodeId, TimerId};
 use crate::protocol::{OpOf, Protocol, Violation};
@@ -163,7 +163,8 @@ struct ClientState {
     open: Option<usize>,
 }
 
-/// Facts about one operation the history does not hold.
+/// Facts about one operation beyond its [`Op`]: the run's [`OpLog`] keeps
+/// them in the operation's own record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpMeta {
     pub client: NodeId,
@@ -224,8 +225,11 @@ pub struct Sim<'s, P: Protocol> {
     next_msg: u64,
     next_timer_gen: u64,
     effects: Vec<Effect<<P::Node as Node>::Msg>>,
-    history: History<OpOf<P>>,
-    op_meta: Vec<OpMeta>,
+    /// The clients' operations, with the facts in [`OpMeta`], compact.
+    history: OpLog<OpOf<P>>,
+    /// The last completed operation, decoded for [`Workload::completed`]
+    /// into the same buffers each time.
+    completed_op: Option<Op<OpOf<P>>>,
     violations: Vec<(Nanos, Violation)>,
     /// The protocol's properties: the quiet period, truths seen, verdicts.
     watch: props::Watch,
@@ -372,8 +376,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
             next_msg: 0,
             next_timer_gen: 0,
             effects: Vec::new(),
-            history: History::default(),
-            op_meta: Vec::new(),
+            history: OpLog::new(),
+            completed_op: None,
             violations: Vec::new(),
             watch,
             partition_since: None,

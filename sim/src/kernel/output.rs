@@ -1,7 +1,7 @@
 //! The end of a run: what it produced, and the helpers that describe it.
 
 use super::Judged;
-use super::{Counters, OpMeta, Sim};
+use super::{Counters, Sim};
 use crate::check::RunHistory;
 use crate::history::{OpFn, Outcome, Value};
 use crate::metric::Metric;
@@ -18,9 +18,9 @@ pub struct RunOutput {
     pub end_ns: Nanos,
     pub fingerprint: String,
     pub counters: Counters,
-    /// The clients' history, with the checks the protocol chose for it.
+    /// The clients' history and the facts about each operation
+    /// ([`RunHistory::meta`]), with the checks the protocol chose for it.
     pub history: RunHistory,
-    pub op_meta: Vec<OpMeta>,
     pub violations: Vec<(Nanos, Violation)>,
     /// When partitions were in force: [start, end) windows.
     pub partition_windows: Vec<(Nanos, Nanos)>,
@@ -116,7 +116,6 @@ impl<'s, P: Protocol> Sim<'s, P> {
             fingerprint: self.fp.hex(),
             counters: self.counters,
             history: RunHistory::new(self.history, self.protocol.model()),
-            op_meta: self.op_meta,
             violations: self.violations,
             partition_windows: self.partition_windows,
             trace,

@@ -294,7 +294,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 found_other,
             } => {
                 if found_other && outcome == Outcome::Fail {
-                    self.history.ops[op.0 as usize].found_other = true;
+                    self.history.set_found_other(op.0 as usize);
                 }
                 self.complete(i, op, outcome, output, served);
             }

@@ -4,8 +4,8 @@
 use rand_distr::Distribution;
 
 use super::output::{outcome_name, show_value};
-use super::{Ev, OpMeta, Sim};
-use crate::history::{Op, Outcome, Value};
+use super::{Ev, Sim};
+use crate::history::{Invocation, Outcome, Value};
 use crate::node::{Node, NodeId, OpId, Request};
 use crate::protocol::Protocol;
 use crate::time::Nanos;
@@ -32,26 +32,19 @@ impl<'s, P: Protocol> Sim<'s, P> {
             return;
         }
         let (key, f) = self.workload.next(c, &mut self.work_rng);
-        let op_index = self.history.ops.len();
         let process = self.cluster.process_of(NodeId(client));
         let cut_off = self.cut_off(client);
-        self.history.ops.push(Op {
-            process,
-            key: key.clone(),
-            f: f.clone(),
-            output: None,
-            outcome: Outcome::Info,
-            call_ns: self.now,
-            return_ns: None,
-            found_other: false,
-        });
-        self.op_meta.push(OpMeta {
-            client: NodeId(client),
-            in_partition: self.partition_since.is_some(),
-            cut_off,
-            done_ns: None,
-            served: false,
-        });
+        let op_index = self.history.push(
+            &key,
+            &f,
+            Invocation {
+                process,
+                client: NodeId(client),
+                call_ns: self.now,
+                in_partition: self.partition_since.is_some(),
+                cut_off,
+            },
+        );
         self.clients[c].open = Some(op_index);
         self.fp.u64(0x49 ^ (self.now << 8));
         self.fp.u64(op_index as u64 ^ ((client as u64) << 40));
@@ -99,24 +92,28 @@ impl<'s, P: Protocol> Sim<'s, P> {
             );
         }
         self.clients[c].open = None;
-        let entry = &mut self.history.ops[idx];
-        entry.outcome = outcome;
-        entry.return_ns = (outcome != Outcome::Info).then_some(self.now);
+        self.history
+            .complete(idx, outcome, output, self.now, served);
         if outcome == Outcome::Ok {
-            entry.output = output.or_else(|| entry.f.default_output());
-            self.workload.completed(c, entry);
+            let op = match self.completed_op.as_mut() {
+                Some(op) => {
+                    self.history.op_into(idx, op);
+                    op
+                }
+                None => self.completed_op.insert(self.history.op(idx)),
+            };
+            self.workload.completed(c, op);
         }
-        self.op_meta[idx].done_ns = Some(self.now);
-        self.op_meta[idx].served = served;
         self.fp.u64(0x43 ^ (self.now << 8));
         self.fp.u64(idx as u64 ^ ((outcome as u64) << 56));
         if self.trace.is_some() {
-            let out = self.history.ops[idx]
-                .output
+            let out = self
+                .history
+                .output(idx)
                 .as_ref()
                 .map(show_value)
                 .unwrap_or_default();
-            let found_other = self.history.ops[idx].found_other;
+            let found_other = self.history.found_other(idx);
             self.record(|cl| TraceEvent::Complete {
                 node: cl.name_arc(NodeId(client)),
                 op: idx as u64,

@@ -30,7 +30,7 @@ impl Report {
         let mut av = Availability::default();
         let mut ok_after: Vec<Option<Nanos>> = vec![None; out.cluster.clients().len()];
         let servers = out.cluster.servers().len();
-        for (op, meta) in out.history.ops().zip(&out.op_meta) {
+        for (op, meta) in out.history.ops().zip(out.history.metas()) {
             ops.total += 1;
             let Some(done) = meta.done_ns else {
                 ops.unfinished += 1;
