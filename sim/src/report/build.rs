@@ -27,7 +27,14 @@ impl Report {
         let mut lat_outside = Vec::new();
         // Latency outside partitions in round trips of the op's own client.
         let mut trips_outside = Vec::new();
-        let mut av = Availability::default();
+        let mut av = Availability {
+            goodput: vec![0; super::GOODPUT_SLICES],
+            ..Availability::default()
+        };
+        let slice_of = |t: Nanos| {
+            ((t as u128 * super::GOODPUT_SLICES as u128) / out.end_ns.max(1) as u128)
+                .min(super::GOODPUT_SLICES as u128 - 1) as usize
+        };
         let mut ok_after: Vec<Option<Nanos>> = vec![None; out.cluster.clients().len()];
         let servers = out.cluster.servers().len();
         for (op, meta) in out.history.ops().zip(out.history.metas()) {
@@ -57,6 +64,7 @@ impl Report {
                 add(&mut av.outside_partition);
             }
             if ok {
+                av.goodput[slice_of(done)] += 1;
                 let l = done - op.call_ns;
                 lat.push(l);
                 if outside {

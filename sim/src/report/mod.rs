@@ -240,6 +240,31 @@ pub struct Availability {
     pub outside_partition: Share,
     /// Total time partitions were in force.
     pub partitioned_ns: Nanos,
+    /// Goodput over the run: the operations completed `ok` in each of
+    /// [`GOODPUT_SLICES`] equal slices of the simulated time (the report
+    /// draws it as a sparkline).
+    pub goodput: Vec<u64>,
+}
+
+/// How many slices of the run the goodput sparkline has.
+pub const GOODPUT_SLICES: usize = 40;
+
+/// `counts` as a sparkline: one character per count, its height the count's
+/// share of the largest (`▁` to `█`), `·` for none.
+pub fn sparkline(counts: &[u64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = counts.iter().copied().max().unwrap_or(0).max(1);
+    counts
+        .iter()
+        .map(|&c| {
+            if c == 0 {
+                '·'
+            } else {
+                // 1..=max onto 0..=7, rounding up so that any count shows.
+                BARS[((c * 8).div_ceil(max) as usize).clamp(1, 8) - 1]
+            }
+        })
+        .collect()
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -363,5 +388,19 @@ mod tests {
         assert_eq!(shell_word("$(rm -rf x).toml"), "'$(rm -rf x).toml'");
         assert_eq!(shell_word("it's.toml"), r"'it'\''s.toml'");
         assert_eq!(shell_word(""), "''");
+    }
+}
+
+#[cfg(test)]
+mod sparkline_tests {
+    use super::sparkline;
+
+    #[test]
+    fn a_sparkline_shows_every_count_and_none_as_a_dot() {
+        assert_eq!(sparkline(&[0, 1, 4, 8]), "·▁▄█");
+        // A count far below the largest still shows.
+        assert_eq!(sparkline(&[1, 1000]), "▁█");
+        assert_eq!(sparkline(&[0, 0]), "··");
+        assert_eq!(sparkline(&[]), "");
     }
 }

@@ -82,6 +82,14 @@ impl Report {
             "             time partitioned: {}",
             fmt_duration(a.partitioned_ns)
         );
+        if let Some(&max) = a.goodput.iter().max() {
+            let _ = writeln!(
+                o,
+                "goodput      {}  ok operations per {}, at most {max} (· none)",
+                super::sparkline(&a.goodput),
+                fmt_duration(self.simulated_ns / a.goodput.len() as u64)
+            );
+        }
         let _ = writeln!(o, "PACELC       {}", self.pacelc.class());
         for e in &self.pacelc.evidence {
             let _ = writeln!(o, "             {e}");
