@@ -848,3 +848,137 @@ fn a_write_error_during_the_run_prints_the_report_then_names_the_export_with_exi
         "the trace was written whole"
     );
 }
+
+#[test]
+fn an_output_that_is_the_input_or_another_output_is_refused_before_anything_is_written() {
+    let timer = "{\"t\":1,\"kind\":\"timer\",\"node\":\"n1\",\"timer\":1}\n";
+    let input = tmp("io.jsonl");
+    std::fs::write(&input, timer).unwrap();
+    // The input itself, and the input by another spelling of its path.
+    let dotted = input.parent().unwrap().join(".").join("io.jsonl");
+    for output in [&input, &dotted] {
+        let (code, _, err) = chaoslab(&["export", s(&input), "--to", "perfetto", s(output)]);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains("which is the trace it is made from")
+                && err.contains("nothing was written"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&input).unwrap(),
+            timer,
+            "the input was emptied"
+        );
+    }
+    // Two outputs of one command, existing or not yet, by any spelling.
+    let same = tmp("same.json");
+    let same_dotted = same.parent().unwrap().join(".").join("same.json");
+    let trace = tmp("keep.jsonl");
+    for exists in [false, true] {
+        let _ = std::fs::remove_file(&same);
+        std::fs::write(&trace, timer).unwrap();
+        if exists {
+            std::fs::write(&same, "kept").unwrap();
+        }
+        let cases: [&[&str]; 4] = [
+            &[
+                "--export",
+                "perfetto",
+                s(&same),
+                "--export",
+                "shiviz",
+                s(&same_dotted),
+            ],
+            &["--trace", s(&same), "--export", "perfetto", s(&same)],
+            &["--history", s(&same), "--trace", s(&same_dotted)],
+            &[
+                "--history",
+                s(&same),
+                "--trace",
+                s(&trace),
+                "--export",
+                "shiviz",
+                s(&same),
+            ],
+        ];
+        for flags in cases {
+            let mut args = vec!["run", SCENARIO];
+            args.extend_from_slice(flags);
+            let (code, out, err) = chaoslab(&args);
+            assert_eq!(code, 2, "{args:?}: {err}");
+            assert!(out.is_empty(), "the run started: {args:?}");
+            assert!(err.contains("are the same file"), "{args:?}: {err}");
+            assert_eq!(std::fs::read_to_string(&trace).unwrap(), timer);
+            assert_eq!(
+                std::fs::read_to_string(&same).ok(),
+                exists.then(|| "kept".to_string()),
+                "{args:?}"
+            );
+        }
+    }
+    let (code, _, err) = chaoslab(&[
+        "export",
+        s(&input),
+        "--to",
+        "perfetto",
+        s(&same),
+        "--to",
+        "shiviz",
+        s(&same),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("are the same file"), "{err}");
+    // /dev/null may take every output: writing it twice destroys nothing.
+    if Path::new("/dev/null").exists() {
+        let (code, _, err) = chaoslab(&[
+            "export",
+            s(&input),
+            "--to",
+            "perfetto",
+            "/dev/null",
+            "--to",
+            "shiviz",
+            "/dev/null",
+        ]);
+        assert_eq!(code, 0, "{err}");
+    }
+}
+
+#[test]
+fn an_output_that_cannot_be_created_leaves_the_other_outputs_as_they_were() {
+    let trace = tmp("untouched.jsonl");
+    let history = tmp("untouched-history.jsonl");
+    let fresh = tmp("not-made.json");
+    let _ = std::fs::remove_file(&fresh);
+    std::fs::write(&trace, "an earlier trace\n").unwrap();
+    std::fs::write(&history, "an earlier history\n").unwrap();
+    let (code, out, err) = chaoslab(&[
+        "run",
+        SCENARIO,
+        "--history",
+        s(&history),
+        "--trace",
+        s(&trace),
+        "--export",
+        "perfetto",
+        s(&fresh),
+        "--export",
+        "shiviz",
+        "/nonexistent-folder/run.shiviz",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "the run started: {out}");
+    assert!(
+        err.contains("cannot write the ShiViz export to /nonexistent-folder/run.shiviz"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&trace).unwrap(),
+        "an earlier trace\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&history).unwrap(),
+        "an earlier history\n"
+    );
+    assert!(!fresh.exists(), "a file was left behind");
+}
