@@ -27,7 +27,8 @@
 //!   was lost. A message still in flight when the export ends (the run's
 //!   end, or the end of `--export-window`) finishes on a
 //!   slice saying so;
-//! - role changes and protocol notes are instants on the node's track.
+//! - role changes and protocol notes are instants on the node's track,
+//!   written before the step's slice (see [`Perfetto::flush`]).
 //!
 //! Events are written as the run goes. A node's slice is written at the
 //! node's next step (its width needs that step's time), followed by the
@@ -316,9 +317,22 @@ impl<W: Write + Send> Perfetto<W> {
         step
     }
 
-    /// Writes a step: its slice, then what is bound to it.
+    /// Writes a step: its instants (role changes, notes), its slice, then
+    /// the flow events bound to it. Perfetto takes an instant on a track for
+    /// a slice of no width on top of the track's stack, which only a slice
+    /// starting at or after its end takes off: written after the step's
+    /// slice, it would be the slice the step's flow events bind to.
     fn flush(&mut self, node: &Arc<str>, step: Step, next: Option<Nanos>) {
         let track = self.node_track(node);
+        let (instants, after): (Vec<After>, Vec<After>) = step
+            .after
+            .into_iter()
+            .partition(|a| matches!(a, After::Line(_)));
+        for instant in instants {
+            if let After::Line(line) = instant {
+                self.write(&line);
+            }
+        }
         if let Some((first, _)) = step.labels.first() {
             let width = match next {
                 Some(n) => (n.saturating_sub(step.t) / 2).clamp(1, STEP_WIDTH_NS),
@@ -346,7 +360,7 @@ impl<W: Write + Send> Perfetto<W> {
             let line = e.line();
             self.write(&line);
         }
-        for after in step.after {
+        for after in after {
             match after {
                 After::Line(line) => self.write(&line),
                 After::Start(id, line) => {

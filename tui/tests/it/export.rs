@@ -267,7 +267,61 @@ fn check_trace_event_format(file: &Path) -> Vec<Value> {
             );
         }
     }
+    check_flow_binding(&events);
     events
+}
+
+/// Perfetto's slice stack, per track: events read in time order and, at
+/// one time, in file order; an `X` or `i` first takes off the slices that
+/// ended at or before its start (an instant is a slice of no width), then
+/// goes on top; a flow event binds to the slice on top. Every flow event
+/// must bind to a step (`cat: "step"`) that holds its time.
+fn check_flow_binding(events: &[Value]) {
+    let mut order: Vec<usize> = (0..events.len())
+        .filter(|&i| events[i]["ph"] != "M")
+        .collect();
+    order.sort_by_key(|&i| ns(&events[i]["ts"]));
+    let mut stacks: BTreeMap<Track, Vec<Span>> = BTreeMap::new();
+    let mut wrong = Vec::new();
+    let mut bound = 0;
+    for i in order {
+        let e = &events[i];
+        let track = (e["pid"].as_i64().unwrap(), e["tid"].as_i64().unwrap());
+        let ts = ns(&e["ts"]);
+        let stack = stacks.entry(track).or_default();
+        match e["ph"].as_str().unwrap() {
+            "X" | "i" => {
+                while stack.last().is_some_and(|top| top.1 <= ts) {
+                    stack.pop();
+                }
+                let end = if e["ph"] == "X" {
+                    ts + ns(&e["dur"])
+                } else {
+                    ts
+                };
+                stack.push((ts, end, i));
+            }
+            _ => match stack.last() {
+                Some(&(start, end, j))
+                    if events[j]["cat"] == "step" && start <= ts && ts <= end =>
+                {
+                    bound += 1
+                }
+                top => wrong.push(format!(
+                    "flow event {i} {e} binds to {}",
+                    top.map_or("nothing".to_string(), |t| events[t.2].to_string())
+                )),
+            },
+        }
+    }
+    assert!(bound > 0);
+    assert!(
+        wrong.is_empty(),
+        "{} of {} flow events bind to something else than their step, e.g.\n{}",
+        wrong.len(),
+        wrong.len() + bound,
+        wrong[..wrong.len().min(3)].join("\n")
+    );
 }
 
 fn named<'a>(events: &'a [Value], ph: &str, name: &str) -> Vec<&'a Value> {
