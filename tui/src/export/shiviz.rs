@@ -16,7 +16,9 @@
 //! event of that host; every host in a clock has events of its own, at
 //! least as many as its entry. A send ticks the sender; a delivery merges
 //! the clock the message was sent with (entry-wise maximum), then ticks the
-//! receiver, which is what draws the arrow.
+//! receiver, which is what draws the arrow, when the sender's entry goes
+//! up (ShiViz links an event only to hosts whose entry rose; an arrival
+//! without an arrow says so in its text, see [`Shiviz::arrival`]).
 //!
 //! Hosts are the nodes, plus three of the run's own: `network` (a dropped
 //! or held message is an arrow into it, so that lost messages show as
@@ -40,6 +42,13 @@ pub const SHIVIZ_REGEX: &str = r"(?<host>\S+) (?<clock>\{.*\})\n(?<event>.*)";
 const NETWORK: &str = "network";
 const FAULTS: &str = "faults";
 const INVARIANTS: &str = "invariants";
+
+/// Said after an arrival ShiViz draws no arrow into (see
+/// [`Shiviz::arrival`]).
+pub const ALREADY_KNOWN: &str = "(already known: no arrow)";
+/// Said after an arrival whose send is not in the log: a second delivery of
+/// one message (a duplicating network), or a send before `--export-window`.
+pub const NOT_SENT: &str = "(delivered before, or sent before the log begins: no arrow)";
 
 /// Writes a run as a ShiViz log as it goes (see the module doc).
 pub struct Shiviz<W: Write + Send> {
@@ -114,6 +123,29 @@ impl<W: Write + Send> Shiviz<W> {
                 *mine = (*mine).max(*theirs);
             }
         }
+        self.write(h, t, text)
+    }
+
+    /// The arrival of a message sent by `from` with the clock `sent` (none
+    /// when its send is not in the log) at `host`. ShiViz draws an arrow
+    /// into an event only from a host whose entry went up, so an arrival
+    /// whose sender's entry `host` already knew (a message overtaken by a
+    /// later one of the same sender, or news of the sender that came by
+    /// another way) has no arrow: its text says so.
+    fn arrival(&mut self, host: &str, from: &str, t: Nanos, text: &str, sent: Option<&[u64]>) {
+        let (h, f) = (self.host(host), self.host(from));
+        let known = self.clocks[h].get(f).copied().unwrap_or(0);
+        let text = match sent.map(|c| c.get(f).copied().unwrap_or(0)) {
+            Some(at_send) if at_send > known => text.to_string(),
+            Some(_) => format!("{text} {ALREADY_KNOWN}"),
+            None => format!("{text} {NOT_SENT}"),
+        };
+        self.event(host, t, &text, sent);
+    }
+
+    /// Writes host `h`'s event with its clock ticked; returns the clock.
+    fn write(&mut self, h: usize, t: Nanos, text: &str) -> Vec<u64> {
+        let clock = &mut self.clocks[h];
         clock[h] += 1;
         let clock = clock.clone();
         let mut line = String::with_capacity(64 + text.len());
@@ -167,7 +199,7 @@ impl<W: Write + Send> TraceSink for Shiviz<W> {
             TraceEvent::Deliver { from, to, id, msg } => {
                 let sent = self.sent.remove(&id);
                 let text = format!("receive {msg} #{id} from {from}");
-                self.event(&to, t, &text, sent.as_deref());
+                self.arrival(&to, &from, t, &text, sent.as_deref());
             }
             TraceEvent::Drop {
                 from,
@@ -178,7 +210,7 @@ impl<W: Write + Send> TraceSink for Shiviz<W> {
             } => {
                 let sent = self.sent.remove(&id);
                 let text = format!("drop {msg} #{id} {from} → {to} ({reason})");
-                self.event(NETWORK, t, &text, sent.as_deref());
+                self.arrival(NETWORK, &from, t, &text, sent.as_deref());
             }
             TraceEvent::Hold {
                 from,
@@ -189,7 +221,7 @@ impl<W: Write + Send> TraceSink for Shiviz<W> {
             } => {
                 let sent = self.sent.get(&id).cloned();
                 let text = format!("hold {msg} #{id} {from} → {to} ({reason})");
-                self.event(NETWORK, t, &text, sent.as_deref());
+                self.arrival(NETWORK, &from, t, &text, sent.as_deref());
             }
             TraceEvent::Timer { node, timer } => {
                 let text = match timer {

@@ -532,6 +532,14 @@ fn the_shiviz_export_of_leader_minority_parses_with_its_regex_and_its_clocks_are
         doc().contains(&format!("{} events", log.events)),
         "docs/export.md quotes the event count"
     );
+    let arrivals = log.receives + log.drops + count_kind(&trace, "hold");
+    eprintln!("{} of {arrivals} arrivals have no arrow", log.no_arrow);
+    assert!(log.no_arrow > 0);
+    assert!(
+        doc().contains(&format!("{} of its {arrivals} arrivals", log.no_arrow)),
+        "docs/export.md quotes the arrivals without an arrow: {} of its {arrivals} arrivals",
+        log.no_arrow
+    );
 }
 
 /// What [`check_shiviz`] counted.
@@ -540,6 +548,8 @@ struct ShivizLog {
     hosts: BTreeSet<String>,
     receives: usize,
     drops: usize,
+    /// Arrivals (receives, drops, holds) ShiViz draws no arrow into.
+    no_arrow: usize,
 }
 
 /// Checks `file` against ShiViz's parser and vector-clock rules, and that
@@ -588,7 +598,11 @@ fn check_shiviz(file: &Path, trace: &[Value]) -> ShivizLog {
     let mut sent: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut events_of: BTreeMap<String, u64> = BTreeMap::new();
     let message = regex::Regex::new(r"^\[[0-9.]+s\] (send|receive|drop|hold) \S+ (#\d+) ").unwrap();
-    let (mut receives, mut drops) = (0, 0);
+    let (mut receives, mut drops, mut no_arrow) = (0, 0, 0);
+    // The host that sent each message, and the messages delivered or
+    // dropped already (a second arrival has no send clock left).
+    let mut sender: BTreeMap<String, String> = BTreeMap::new();
+    let mut ended: BTreeSet<String> = BTreeSet::new();
     for (host, clock, event) in &parsed {
         let mut expected = last.get(host).cloned().unwrap_or_default();
         let kind = message.captures(event);
@@ -597,6 +611,43 @@ fn check_shiviz(file: &Path, trace: &[Value]) -> ShivizLog {
                 let at_send = sent
                     .get(&k[2])
                     .unwrap_or_else(|| panic!("{event}: never sent"));
+                // ShiViz draws an arrow into an event only from a host whose
+                // entry went up: the text says when there is none.
+                let from = &sender[&k[2]];
+                let known = expected.get(from).copied().unwrap_or(0);
+                let marker = if ended.contains(&k[2]) {
+                    Some(NOT_SENT)
+                } else if at_send.get(from).copied().unwrap_or(0) > known {
+                    None
+                } else {
+                    Some(ALREADY_KNOWN)
+                };
+                match marker {
+                    Some(m) => {
+                        assert!(event.ends_with(m), "{host} {event}: no arrow, says {m}");
+                        no_arrow += 1;
+                    }
+                    None => assert!(
+                        !event.ends_with(ALREADY_KNOWN) && !event.ends_with(NOT_SENT),
+                        "{host} {event}: has an arrow"
+                    ),
+                }
+                if ["receive", "drop"].contains(&&k[1]) && marker != Some(NOT_SENT) {
+                    ended.insert(k[2].to_string());
+                }
+                if marker == Some(NOT_SENT) {
+                    // The export merges nothing: the first arrival did.
+                    *expected.entry(host.clone()).or_insert(0) += 1;
+                    assert_eq!(clock, &expected, "{host}: {event}");
+                    *events_of.entry(host.clone()).or_insert(0) += 1;
+                    last.insert(host.clone(), clock.clone());
+                    match &k[1] {
+                        "receive" => receives += 1,
+                        "drop" => drops += 1,
+                        _ => {}
+                    }
+                    continue;
+                }
                 for (h, n) in at_send {
                     let e = expected.entry(h.clone()).or_insert(0);
                     *e = (*e).max(*n);
@@ -620,6 +671,7 @@ fn check_shiviz(file: &Path, trace: &[Value]) -> ShivizLog {
             match &k[1] {
                 "send" => {
                     sent.insert(k[2].to_string(), clock.clone());
+                    sender.insert(k[2].to_string(), host.clone());
                 }
                 "receive" => receives += 1,
                 "drop" => drops += 1,
@@ -642,8 +694,14 @@ fn check_shiviz(file: &Path, trace: &[Value]) -> ShivizLog {
         hosts: events_of.into_keys().collect(),
         receives,
         drops,
+        no_arrow,
     }
 }
+
+/// What the ShiViz export says after an arrival with no arrow
+/// (tui/src/export/shiviz.rs).
+const ALREADY_KNOWN: &str = "(already known: no arrow)";
+const NOT_SENT: &str = "(delivered before, or sent before the log begins: no arrow)";
 
 /// `--export-window` keeps the records inside the window, and what it
 /// keeps still follows both formats (arrows from before the window are
@@ -739,11 +797,13 @@ fn exports_of_scenarios_with_holds_crashes_triggers_and_violations_follow_the_fo
         let log = check_shiviz(&shiviz, &trace);
         assert_eq!(log.drops, count_kind(&trace, "drop"), "{scenario}");
         eprintln!(
-            "{scenario}: {} trace records, {} holds, {} violations, {} Perfetto events",
+            "{scenario}: {} trace records, {} holds, {} violations, {} Perfetto events, \
+             {} ShiViz arrivals without an arrow",
             trace.len(),
             count_kind(&trace, "hold"),
             violations,
-            events.len()
+            events.len(),
+            log.no_arrow
         );
     }
 }
