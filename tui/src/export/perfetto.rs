@@ -4,8 +4,11 @@
 //! sort indexes) follows its JSON importer. See docs/export.md for what a
 //! user sees.
 //!
-//! The picture:
-//! - process "run" (sorted first): a `faults` track (every fault and
+//! The picture (processes and tracks in this order: chrome://tracing sorts
+//! them by the `process_sort_index` / `thread_sort_index` metadata, which
+//! Perfetto's JSON importer does not read; Perfetto orders by pid and tid,
+//! so pids and tids are chosen in the same order, and both viewers agree):
+//! - process "run": a `faults` track (every fault and
 //!   trigger, an instant), a `partitions` track (a slice per partition, from
 //!   the partition to the next partition or heal) and an `invariants` track
 //!   (every violation, an instant named `VIOLATION ...`);

@@ -268,7 +268,43 @@ fn check_trace_event_format(file: &Path) -> Vec<Value> {
         }
     }
     check_flow_binding(&events);
+    check_track_order(&events);
     events
+}
+
+/// Perfetto orders processes and tracks by pid and tid (its JSON importer
+/// does not read the sort indexes); chrome://tracing by the sort indexes.
+/// Both orders must be the same.
+fn check_track_order(events: &[Value]) {
+    let sort_index = |name: &str| -> Vec<(i64, i64, i64)> {
+        let mut list: Vec<(i64, i64, i64)> = events
+            .iter()
+            .filter(|e| e["ph"] == "M" && e["name"] == name)
+            .map(|e| {
+                let pid = e["pid"].as_i64().unwrap();
+                let tid = e["tid"].as_i64().unwrap();
+                (pid, tid, e["args"]["sort_index"].as_i64().unwrap())
+            })
+            .collect();
+        list.sort();
+        list
+    };
+    let processes = sort_index("process_sort_index");
+    assert!(
+        processes.windows(2).all(|w| w[0].2 < w[1].2),
+        "processes in pid order are not in sort_index order: {processes:?}"
+    );
+    let threads = sort_index("thread_sort_index");
+    assert!(
+        threads
+            .windows(2)
+            .all(|w| w[0].0 != w[1].0 || w[0].2 < w[1].2),
+        "tracks in tid order are not in sort_index order: {threads:?}"
+    );
+    let names = thread_names(events);
+    assert!(threads
+        .iter()
+        .all(|(p, t, _)| names.contains_key(&(*p, *t))));
 }
 
 /// Perfetto's slice stack, per track: events read in time order and, at
