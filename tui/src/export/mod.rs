@@ -343,6 +343,7 @@ pub fn run(args: &ExportArgs) -> i32 {
     let mut vocabulary = read::Vocabulary::default();
     let mut bad = None;
     let mut last_t = 0;
+    let (mut records, mut shown) = (0u64, 0u64);
     for (i, line) in io::BufRead::lines(input).enumerate() {
         let parsed = line
             .map_err(|e| e.to_string())
@@ -358,6 +359,8 @@ pub fn run(args: &ExportArgs) -> i32 {
         match parsed {
             Ok(Some(r)) => {
                 last_t = r.t;
+                records += 1;
+                shown += u64::from(window.is_none_or(|w| w.holds(r.t)));
                 sink.record(r);
             }
             Ok(None) => {}
@@ -372,9 +375,37 @@ pub fn run(args: &ExportArgs) -> i32 {
             }
         }
     }
+    if bad.is_none() && records == 0 {
+        bad = Some(format!(
+            "error: {} holds no trace record: there is nothing to export (a trace written \
+             by `chaoslab run --trace FILE` is one JSON object a line; see docs/trace.md)",
+            args.trace.display()
+        ));
+    } else if bad.is_none() && shown == 0 {
+        bad = Some(format!(
+            "error: --window {}: no record of {} is inside it ({} records, the last at {}): \
+             there is nothing to export",
+            args.window.as_deref().unwrap_or(""),
+            args.trace.display(),
+            records,
+            seconds(last_t)
+        ));
+    }
     let finished = sink.finish();
     if let Some(e) = bad {
         eprintln!("{e}");
+        // No export of a bad trace is left behind looking like a good one.
+        let removed: Vec<String> = exports
+            .iter()
+            .filter(|x| {
+                std::fs::symlink_metadata(&x.path).is_ok_and(|m| m.file_type().is_file())
+                    && std::fs::remove_file(&x.path).is_ok()
+            })
+            .map(|x| x.path.display().to_string())
+            .collect();
+        if !removed.is_empty() {
+            eprintln!("nothing was exported: removed {}", removed.join(", "));
+        }
         return exit::BAD_INPUT;
     }
     match finished {

@@ -1132,3 +1132,64 @@ fn an_output_that_cannot_be_created_leaves_the_other_outputs_as_they_were() {
     );
     assert!(!fresh.exists(), "a file was left behind");
 }
+
+#[test]
+fn a_bad_or_empty_trace_leaves_no_export_behind() {
+    let timer = |t: u64| format!("{{\"t\":{t},\"kind\":\"timer\",\"node\":\"n1\",\"timer\":1}}\n");
+    let cases: [(&str, String, &[&str], &str); 5] = [
+        ("not-a-trace.jsonl", "hello\n".to_string(), &[], "line 1"),
+        (
+            "bad-line-3.jsonl",
+            timer(1) + &timer(2) + "{\"t\":3}\n",
+            &[],
+            "line 3",
+        ),
+        ("empty.jsonl", String::new(), &[], "holds no trace record"),
+        (
+            "blank.jsonl",
+            "\n".to_string(),
+            &[],
+            "holds no trace record",
+        ),
+        (
+            "outside.jsonl",
+            timer(1) + &timer(2),
+            &["--window", "1s.."],
+            "no record of",
+        ),
+    ];
+    for (name, text, flags, says) in cases {
+        let input = tmp(name);
+        std::fs::write(&input, text).unwrap();
+        let (perfetto, shiviz) = (tmp(&format!("{name}.json")), tmp(&format!("{name}.shiviz")));
+        let mut args = vec![
+            "export",
+            s(&input),
+            "--to",
+            "perfetto",
+            s(&perfetto),
+            "--to",
+            "shiviz",
+            s(&shiviz),
+        ];
+        args.extend_from_slice(flags);
+        let (code, _, err) = chaoslab(&args);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(err.contains(says), "{name}: {err}");
+        assert!(
+            err.contains("nothing was exported: removed"),
+            "{name}: {err}"
+        );
+        assert!(
+            !perfetto.exists() && !shiviz.exists(),
+            "{name}: an export was left behind"
+        );
+    }
+    // A good trace still exports, to a file and to a device.
+    let good = tmp("good.jsonl");
+    std::fs::write(&good, timer(1)).unwrap();
+    let out = tmp("good.json");
+    let (code, _, err) = chaoslab(&["export", s(&good), "--to", "perfetto", s(&out)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.exists());
+}
