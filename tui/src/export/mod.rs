@@ -87,7 +87,8 @@ pub fn parse_exports(values: &[String]) -> Result<Vec<Export>, String> {
 
 /// What a node's name says it is. chaoslab names servers `n1..nN` and
 /// clients `c1..cK` (`sim::node::Cluster`); anything else (a trace from
-/// another tool) is kept apart, in order of appearance.
+/// another tool: `n007`, a number past [`MAX_NODE_NUMBER`]) is kept apart,
+/// in order of appearance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum NodeKind {
     Server(u32),
@@ -96,10 +97,12 @@ pub(crate) enum NodeKind {
 }
 
 pub(crate) fn node_kind(name: &str) -> NodeKind {
+    // One spelling per number (`n7`, never `n07`), so that two names are
+    // never one track; numbers small enough for every track id.
     let number = |rest: &str| {
-        (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| rest.parse::<u32>().ok())
-            .flatten()
+        rest.parse::<u32>()
+            .ok()
+            .filter(|n| *n <= MAX_NODE_NUMBER && rest == n.to_string())
     };
     if let Some(n) = name.strip_prefix('n').and_then(number) {
         NodeKind::Server(n)
@@ -109,6 +112,10 @@ pub(crate) fn node_kind(name: &str) -> NodeKind {
         NodeKind::Other
     }
 }
+
+/// The largest `N` of a node `nN` or `cN` taken for a server or client;
+/// past it a name is [`NodeKind::Other`].
+pub(crate) const MAX_NODE_NUMBER: u32 = 99_999;
 
 /// Virtual nanoseconds as the Trace Event Format's microseconds. A `f64`
 /// holds a run of days to the nanosecond, and serde_json prints it back as
@@ -709,6 +716,10 @@ mod tests {
         assert_eq!(node_kind("c3"), NodeKind::Client(3));
         assert_eq!(node_kind("network"), NodeKind::Other);
         assert_eq!(node_kind("n"), NodeKind::Other);
+        for other in ["n07", "c+3", "n99999999", "c99999999", "n-1", "c100000"] {
+            assert_eq!(node_kind(other), NodeKind::Other, "{other}");
+        }
+        assert_eq!(node_kind("c99999"), NodeKind::Client(99_999));
         assert_eq!(seconds(5_009_796_009), "5.009796009s");
         assert_eq!(micros(155_765_742), 155_765.742);
     }

@@ -62,6 +62,8 @@ const PID_OTHER: u32 = 4;
 const TID_FAULTS: u32 = 1;
 const TID_PARTITIONS: u32 = 2;
 const TID_INVARIANTS: u32 = 3;
+/// How many nodes of "other nodes" get a track each.
+const OTHERS: u32 = 500_000;
 
 /// One event as the Trace Event Format writes it; fields a phase does not
 /// use are left out.
@@ -253,17 +255,30 @@ impl<W: Write + Send> Perfetto<W> {
 
     /// A node's own track: servers `n1..`, clients `c1..` (their messages),
     /// anything else in "other nodes". Thread ids are unique across
-    /// processes, as an operating system's are.
+    /// processes, as an operating system's are, in disjoint ranges
+    /// (`node_kind` takes numbers up to `MAX_NODE_NUMBER` only):
+    /// servers 10_000 + n, other nodes 500_000 + k, clients 1_000_000 +
+    /// 100 c (+ 1 + lane for their operations), the operations of other
+    /// nodes 200_000_000 + 100 k + lane; each track's sort index is its tid.
     fn node_track(&mut self, node: &Arc<str>) -> (u32, u32) {
         match node_kind(node) {
-            NodeKind::Server(n) => self.track(PID_SERVERS, 10_000 + n, node, n),
-            NodeKind::Client(c) => self.track(PID_CLIENTS, 1_000_000 + c * 100, node, c * 100),
+            NodeKind::Server(n) => self.track(PID_SERVERS, 10_000 + n, node, 10_000 + n),
+            NodeKind::Client(c) => {
+                let tid = 1_000_000 + c * 100;
+                self.track(PID_CLIENTS, tid, node, tid)
+            }
             NodeKind::Other => {
-                let next = self.others.len() as u32;
-                let k = *self.others.entry(node.clone()).or_insert(next);
-                self.track(PID_OTHER, 500_000 + k, node, k)
+                let k = self.other(node);
+                self.track(PID_OTHER, 500_000 + k, node, 500_000 + k)
             }
         }
+    }
+
+    /// The number of a node of "other nodes", in order of appearance (the
+    /// last number shared by all past it, a trace no viewer could show).
+    fn other(&mut self, node: &Arc<str>) -> u32 {
+        let next = (self.others.len() as u32).min(OTHERS - 1);
+        *self.others.entry(node.clone()).or_insert(next)
     }
 
     /// Lane `lane` of a client's operations (`c1 ops`, `c1 ops 2`, ...).
@@ -274,20 +289,14 @@ impl<W: Write + Send> Perfetto<W> {
             k => format!("{client} ops {}", k + 1),
         };
         match node_kind(client) {
-            NodeKind::Client(c) => self.track(
-                PID_CLIENTS,
-                1_000_000 + c * 100 + 1 + lane,
-                &name,
-                c * 100 + 1 + lane,
-            ),
+            NodeKind::Client(c) => {
+                let tid = 1_000_000 + c * 100 + 1 + lane;
+                self.track(PID_CLIENTS, tid, &name, tid)
+            }
             _ => {
-                let (_, tid) = self.node_track(client);
-                self.track(
-                    PID_OTHER,
-                    700_000 + tid * 100 + lane,
-                    &name,
-                    tid * 100 + lane,
-                )
+                self.node_track(client);
+                let tid = 200_000_000 + self.other(client) * 100 + lane;
+                self.track(PID_OTHER, tid, &name, tid)
             }
         }
     }

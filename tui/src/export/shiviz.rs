@@ -25,7 +25,7 @@
 //! such), `faults` (faults and triggers) and `invariants` (violations).
 //! Memory: the clock of each message in flight.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 use std::sync::Arc;
 
@@ -55,7 +55,10 @@ pub struct Shiviz<W: Write + Send> {
     out: W,
     error: Option<io::Error>,
     hosts: Vec<Arc<str>>,
-    index: BTreeMap<Arc<str>, usize>,
+    /// (one of the run's own hosts, name) to host.
+    index: BTreeMap<(bool, Arc<str>), usize>,
+    /// The hosts' words, each once.
+    taken: BTreeSet<Arc<str>>,
     /// Each host's vector clock, indexed like `hosts`.
     clocks: Vec<Vec<u64>>,
     /// The sender's clock of each message in flight.
@@ -71,6 +74,7 @@ impl<W: Write + Send> Shiviz<W> {
             error: None,
             hosts: Vec::new(),
             index: BTreeMap::new(),
+            taken: BTreeSet::new(),
             clocks: Vec::new(),
             sent: BTreeMap::new(),
         };
@@ -92,20 +96,49 @@ impl<W: Write + Send> Shiviz<W> {
         }
     }
 
-    fn host(&mut self, name: &str) -> usize {
-        if let Some(&h) = self.index.get(name) {
+    /// A node's host. The regex takes a host as one word, so whitespace in
+    /// a name (a converted trace from another tool) becomes `_`; a name
+    /// that is then another host's, or one of the run's own hosts
+    /// (`network`, `faults`, `invariants`), gets `_2`, `_3`, ... so that
+    /// every host is one word of its own.
+    fn node(&mut self, name: &str) -> usize {
+        self.host(false, name)
+    }
+
+    /// One of the run's own hosts, named exactly.
+    fn own(&mut self, name: &'static str) -> usize {
+        self.host(true, name)
+    }
+
+    fn host(&mut self, own: bool, name: &str) -> usize {
+        if let Some(&h) = self.index.get(&(own, Arc::from(name))) {
             return h;
         }
         let h = self.hosts.len();
-        // The regex takes a host as one word: a name from a converted trace
-        // with spaces in it keeps them as underscores.
-        let word: String = name
-            .chars()
-            .map(|c| if c.is_whitespace() { '_' } else { c })
-            .collect();
-        self.index.insert(Arc::from(name), h);
-        let name: Arc<str> = Arc::from(word.as_str());
-        self.hosts.push(name);
+        let word = if own {
+            name.to_string()
+        } else {
+            let mut word: String = name
+                .chars()
+                .map(|c| if c.is_whitespace() { '_' } else { c })
+                .collect();
+            if word.is_empty() {
+                word.push('_');
+            }
+            let base = word.clone();
+            let mut k = 1;
+            while [NETWORK, FAULTS, INVARIANTS].contains(&word.as_str())
+                || self.taken.contains(word.as_str())
+            {
+                k += 1;
+                word = format!("{base}_{k}");
+            }
+            word
+        };
+        self.index.insert((own, Arc::from(name)), h);
+        let word: Arc<str> = Arc::from(word.as_str());
+        self.taken.insert(word.clone());
+        self.hosts.push(word);
         self.clocks.push(Vec::new());
         h
     }
@@ -113,8 +146,7 @@ impl<W: Write + Send> Shiviz<W> {
     /// One event of `host`: merges `merge` (the clock a message was sent
     /// with) if given, ticks the host's own entry, writes the two lines, and
     /// returns the clock after it.
-    fn event(&mut self, host: &str, t: Nanos, text: &str, merge: Option<&[u64]>) -> Vec<u64> {
-        let h = self.host(host);
+    fn event(&mut self, h: usize, t: Nanos, text: &str, merge: Option<&[u64]>) -> Vec<u64> {
         let n = self.hosts.len();
         let clock = &mut self.clocks[h];
         clock.resize(n, 0);
@@ -132,15 +164,15 @@ impl<W: Write + Send> Shiviz<W> {
     /// whose sender's entry `host` already knew (a message overtaken by a
     /// later one of the same sender, or news of the sender that came by
     /// another way) has no arrow: its text says so.
-    fn arrival(&mut self, host: &str, from: &str, t: Nanos, text: &str, sent: Option<&[u64]>) {
-        let (h, f) = (self.host(host), self.host(from));
+    fn arrival(&mut self, h: usize, from: &str, t: Nanos, text: &str, sent: Option<&[u64]>) {
+        let f = self.node(from);
         let known = self.clocks[h].get(f).copied().unwrap_or(0);
         let text = match sent.map(|c| c.get(f).copied().unwrap_or(0)) {
             Some(at_send) if at_send > known => text.to_string(),
             Some(_) => format!("{text} {ALREADY_KNOWN}"),
             None => format!("{text} {NOT_SENT}"),
         };
-        self.event(host, t, &text, sent);
+        self.event(h, t, &text, sent);
     }
 
     /// Writes host `h`'s event with its clock ticked; returns the clock.
@@ -193,13 +225,15 @@ impl<W: Write + Send> TraceSink for Shiviz<W> {
                 detail,
             } => {
                 let text = format!("send {msg} #{id} to {to}: {detail}");
-                let clock = self.event(&from, t, &text, None);
+                let h = self.node(&from);
+                let clock = self.event(h, t, &text, None);
                 self.sent.insert(id, clock);
             }
             TraceEvent::Deliver { from, to, id, msg } => {
                 let sent = self.sent.remove(&id);
                 let text = format!("receive {msg} #{id} from {from}");
-                self.arrival(&to, &from, t, &text, sent.as_deref());
+                let h = self.node(&to);
+                self.arrival(h, &from, t, &text, sent.as_deref());
             }
             TraceEvent::Drop {
                 from,
@@ -210,7 +244,8 @@ impl<W: Write + Send> TraceSink for Shiviz<W> {
             } => {
                 let sent = self.sent.remove(&id);
                 let text = format!("drop {msg} #{id} {from} → {to} ({reason})");
-                self.arrival(NETWORK, &from, t, &text, sent.as_deref());
+                let h = self.own(NETWORK);
+                self.arrival(h, &from, t, &text, sent.as_deref());
             }
             TraceEvent::Hold {
                 from,
@@ -221,7 +256,8 @@ impl<W: Write + Send> TraceSink for Shiviz<W> {
             } => {
                 let sent = self.sent.get(&id).cloned();
                 let text = format!("hold {msg} #{id} {from} → {to} ({reason})");
-                self.arrival(NETWORK, &from, t, &text, sent.as_deref());
+                let h = self.own(NETWORK);
+                self.arrival(h, &from, t, &text, sent.as_deref());
             }
             TraceEvent::Timer { node, timer } => {
                 let text = match timer {
@@ -229,14 +265,16 @@ impl<W: Write + Send> TraceSink for Shiviz<W> {
                     x if x == u64::MAX - 1 => "timer: backoff over".to_string(),
                     x => format!("timer {x}"),
                 };
-                self.event(&node, t, &text, None);
+                let h = self.node(&node);
+                self.event(h, t, &text, None);
             }
             TraceEvent::Invoke {
                 node,
                 op,
                 description,
             } => {
-                self.event(&node, t, &format!("invoke op {op}: {description}"), None);
+                let h = self.node(&node);
+                self.event(h, t, &format!("invoke op {op}: {description}"), None);
             }
             TraceEvent::Complete {
                 node,
@@ -252,13 +290,16 @@ impl<W: Write + Send> TraceSink for Shiviz<W> {
                 if found_other {
                     text.push_str(", found another value");
                 }
-                self.event(&node, t, &text, None);
+                let h = self.node(&node);
+                self.event(h, t, &text, None);
             }
             TraceEvent::Role { node, from, to } => {
-                self.event(&node, t, &format!("role {from} → {to}"), None);
+                let h = self.node(&node);
+                self.event(h, t, &format!("role {from} → {to}"), None);
             }
             TraceEvent::Note { node, note } => {
-                self.event(&node, t, &format!("note {note}"), None);
+                let h = self.node(&node);
+                self.event(h, t, &format!("note {note}"), None);
             }
             TraceEvent::Fault {
                 action,
@@ -266,17 +307,20 @@ impl<W: Write + Send> TraceSink for Shiviz<W> {
                 line,
             } => {
                 let text = format!("{action} {description} (scenario line {line})");
-                self.event(FAULTS, t, &text, None);
+                let h = self.own(FAULTS);
+                self.event(h, t, &text, None);
             }
             TraceEvent::Trigger {
                 line, when, event, ..
             } => {
                 let text = format!("trigger (scenario line {line}) {when} fired by {event}");
-                self.event(FAULTS, t, &text, None);
+                let h = self.own(FAULTS);
+                self.event(h, t, &text, None);
             }
             TraceEvent::Violation { invariant, detail } => {
                 let text = format!("VIOLATION {invariant}: {detail}");
-                self.event(INVARIANTS, t, &text, None);
+                let h = self.own(INVARIANTS);
+                self.event(h, t, &text, None);
             }
         }
     }

@@ -1193,3 +1193,80 @@ fn a_bad_or_empty_trace_leaves_no_export_behind() {
     assert_eq!(code, 0, "{err}");
     assert!(out.exists());
 }
+
+/// A trace from another tool may name its nodes anything: names that
+/// look like chaoslab's but are not (`n07`, huge numbers), names that are
+/// one ShiViz word only once rewritten (`a b`), and the names of the
+/// export's own ShiViz hosts.
+#[test]
+fn any_node_names_of_a_converted_trace_give_valid_exports_with_a_track_and_a_host_each() {
+    let names = [
+        "n7",
+        "n07",
+        "a b",
+        "a_b",
+        "network",
+        "faults",
+        "invariants",
+        "c99999999",
+        "n99999999",
+        "c4294967295",
+        "c1",
+    ];
+    let mut lines = Vec::new();
+    let mut t = 1_000;
+    let mut id = 1;
+    for round in 0..12 {
+        for (i, from) in names.iter().enumerate() {
+            let to = names[(i + 1 + round) % names.len()];
+            let send = serde_json::json!({"t": t, "kind": "send", "from": from, "to": to,
+                "id": id, "msg": "Ping", "detail": "Ping"});
+            let deliver = serde_json::json!({"t": t + 500, "kind": "deliver", "from": from,
+                "to": to, "id": id, "msg": "Ping"});
+            lines.push(send.to_string());
+            lines.push(deliver.to_string());
+            t += 1_000;
+            id += 1;
+        }
+    }
+    lines.push(
+        serde_json::json!({"t": t, "kind": "fault", "action": "partition",
+        "description": "{n7} | {a b}", "line": 3})
+        .to_string(),
+    );
+    let input = tmp("names.jsonl");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let (perfetto, shiviz) = (tmp("names.json"), tmp("names.shiviz"));
+    let (code, _, err) = chaoslab(&[
+        "export",
+        s(&input),
+        "--to",
+        "perfetto",
+        s(&perfetto),
+        "--to",
+        "shiviz",
+        s(&shiviz),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let trace = trace_records(&input);
+    let events = check_trace_event_format(&perfetto);
+    // A track of its own per node: as many named node tracks as names.
+    let tracks: BTreeSet<String> = thread_names(&events)
+        .into_iter()
+        .filter(|((pid, _), _)| *pid != 1)
+        .map(|(_, name)| name)
+        .collect();
+    assert_eq!(
+        tracks,
+        names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>()
+    );
+    let tids: Vec<(i64, i64)> = thread_names(&events).into_keys().collect();
+    let unique: BTreeSet<i64> = tids.iter().map(|(_, tid)| *tid).collect();
+    assert_eq!(unique.len(), tids.len(), "a tid in two processes: {tids:?}");
+
+    let log = check_shiviz(&shiviz, &trace);
+    assert_eq!(log.receives, count_kind(&trace, "deliver"));
+    // Every node a host of its own, besides `faults`.
+    assert_eq!(log.hosts.len(), names.len() + 1, "{:?}", log.hosts);
+    assert!(log.hosts.contains("a_b") && log.hosts.contains("network_2"));
+}
