@@ -1,9 +1,10 @@
 //! ShiViz's log format, for its Lamport (space-time) diagram. Followed:
 //! ShiViz's own parser (DistributedClocks/shiviz, js/model/parser.js,
-//! vectorTimestamp.js, modelGraph.js) and the file layout GoVector writes
-//! and ShiViz's "upload a file" reads: the first line is the log-parsing
-//! regular expression, the second the multiple-executions delimiter (empty:
-//! one execution), then the log. Per event, GoVector's two lines:
+//! vectorTimestamp.js, modelGraph.js) and the file layout ShiViz's "upload
+//! a file" reads: the first line is the log-parsing regular expression, the
+//! second the multiple-executions delimiter (empty: one execution), then the
+//! log. Per event two lines, the host line first (GoVector writes the event
+//! line first, with a regex to match; the regex decides):
 //!
 //! ```text
 //! n5 {"n5":3,"n1":2}

@@ -1270,3 +1270,31 @@ fn any_node_names_of_a_converted_trace_give_valid_exports_with_a_track_and_a_hos
     assert_eq!(log.hosts.len(), names.len() + 1, "{:?}", log.hosts);
     assert!(log.hosts.contains("a_b") && log.hosts.contains("network_2"));
 }
+
+#[test]
+fn the_help_and_the_doc_say_what_export_does_and_where_its_tests_are() {
+    let (code, out, _) = chaoslab(&["--help"]);
+    assert_eq!(code, 0);
+    let help = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains("Exit codes (run, sweep, shrink, check, export)")
+            && help.contains("two outputs that are one file"),
+        "{help}"
+    );
+    let doc = doc();
+    assert!(
+        doc.contains("`tui/tests/it/export.rs`"),
+        "docs name the tests"
+    );
+    assert!(
+        !doc.contains("`tui/tests/export.rs`"),
+        "docs name an old path"
+    );
+    assert!(
+        !doc.contains("file layout GoVector writes"),
+        "GoVector writes the event first"
+    );
+    assert!(Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/export.rs")
+        .exists());
+}
