@@ -173,6 +173,28 @@ pub struct Perfetto<W: Write + Send> {
     lanes: BTreeMap<Arc<str>, Vec<bool>>,
     partition: Option<(Nanos, String)>,
     last_t: Nanos,
+    /// The file is closed: `finish` wrote its end.
+    closed: bool,
+}
+
+/// The end of the file: the `traceEvents` array and the object closed.
+const END: &[u8] = b"\n],\n\"displayTimeUnit\":\"ms\"}\n";
+
+/// A run stopped by a panic drops its sinks as it unwinds: the file gets
+/// its end then, so that it stays one JSON object the viewers open, holding
+/// every event written before the panic (the steps and flows still open
+/// are left out). A run killed outright (Ctrl-C, SIGKILL) runs no code, and
+/// leaves a file without its end (docs/export.md).
+impl<W: Write + Send> Drop for Perfetto<W> {
+    fn drop(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            self.raw(END);
+            if self.error.is_none() {
+                let _ = self.out.flush();
+            }
+        }
+    }
 }
 
 impl<W: Write + Send> Perfetto<W> {
@@ -193,14 +215,10 @@ impl<W: Write + Send> Perfetto<W> {
             lanes: BTreeMap::new(),
             partition: None,
             last_t: 0,
+            closed: false,
         };
         p.raw(b"{\"traceEvents\":[\n");
         p
-    }
-
-    /// The writer, once the run is over (for a test that wrote to memory).
-    pub fn into_inner(self) -> W {
-        self.out
     }
 
     fn raw(&mut self, bytes: &[u8]) {
@@ -713,10 +731,77 @@ impl<W: Write + Send> TraceSink for Perfetto<W> {
         for (node, step) in std::mem::take(&mut self.steps) {
             self.flush(&node, step, None);
         }
-        self.raw(b"\n],\n\"displayTimeUnit\":\"ms\"}\n");
+        self.raw(END);
+        self.closed = true;
         match self.error.take() {
             Some(e) => Err(e),
             None => self.out.flush(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A writer into memory the test keeps a handle on.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn send(t: Nanos, id: u64) -> TraceRecord {
+        TraceRecord {
+            t,
+            event: TraceEvent::Send {
+                from: "n1".into(),
+                to: "n2".into(),
+                id,
+                msg: "Ping",
+                detail: "Ping".into(),
+            },
+        }
+    }
+
+    fn events(out: &Shared) -> Vec<Value> {
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let json: Value = serde_json::from_str(&text).expect("one JSON object");
+        json["traceEvents"].as_array().unwrap().clone()
+    }
+
+    #[test]
+    fn a_run_that_panics_leaves_a_file_the_viewers_open_with_what_was_written() {
+        let out = Shared::default();
+        let sink = Perfetto::new(out.clone(), "x");
+        let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let mut sink = sink;
+            for i in 0..5 {
+                sink.record(send(i * 1_000_000, i));
+            }
+            panic!("a node panicked");
+        }));
+        assert!(stopped.is_err());
+        let written = events(&out);
+        // The first four steps were written (each at the next one), with
+        // their names; the fifth was still open.
+        assert_eq!(written.iter().filter(|e| e["ph"] == "X").count(), 4);
+        assert!(written.iter().any(|e| e["ph"] == "M"));
+
+        // Finished, it is closed once.
+        let out = Shared::default();
+        let mut sink = Perfetto::new(out.clone(), "x");
+        sink.record(send(0, 1));
+        sink.finish().unwrap();
+        drop(sink);
+        assert_eq!(events(&out).iter().filter(|e| e["ph"] == "X").count(), 2);
     }
 }
