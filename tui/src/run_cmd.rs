@@ -181,8 +181,14 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
         }
     };
     let title = format!("{} seed {seed}", scenario.meta.name);
+    // A scenario file is never an output: writing it would destroy it.
+    let scenario_file = args
+        .scenario
+        .as_deref()
+        .map(std::path::Path::new)
+        .filter(|p| p.is_file());
     let mode = match crate::export::fanout(
-        None,
+        scenario_file.map(|p| ("the scenario", p)),
         args.trace.as_ref(),
         args.history.as_ref(),
         &exports,

@@ -340,7 +340,14 @@ pub fn run(args: &ExportArgs) -> i32 {
         .title
         .clone()
         .unwrap_or_else(|| args.trace.display().to_string());
-    let mut sink = match fanout(Some(&args.trace), None, None, &exports, window, &title) {
+    let mut sink = match fanout(
+        Some(("the trace", &args.trace)),
+        None,
+        None,
+        &exports,
+        window,
+        &title,
+    ) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
@@ -540,10 +547,11 @@ pub fn create_outputs(outputs: &[(&str, &Path)]) -> Result<Vec<std::fs::File>, S
 /// The sinks for `--trace` and each `--export`, every file created now,
 /// before the run, so that a path that cannot be written is an error at
 /// once and not after a long run. The `--history` file is created with
-/// them (and written after the run); `input` is the trace an export is
-/// made from (`chaoslab export`), which no output may be.
+/// them (and written after the run); `input` is the file the outputs are
+/// made from, ("the trace", path) for `chaoslab export`, ("the scenario",
+/// path) for `run`, which no output may be.
 pub fn fanout(
-    input: Option<&Path>,
+    input: Option<(&str, &Path)>,
     trace: Option<&PathBuf>,
     history: Option<&PathBuf>,
     exports: &[Export],
@@ -560,7 +568,7 @@ pub fn fanout(
     for export in exports {
         outputs.push((export.format.what(), &export.path));
     }
-    check_outputs(input.map(|p| ("the trace", p)), &outputs)?;
+    check_outputs(input, &outputs)?;
     let mut files = create_outputs(&outputs)?.into_iter();
     if history.is_some() {
         files.next();

@@ -1298,3 +1298,26 @@ fn the_help_and_the_doc_say_what_export_does_and_where_its_tests_are() {
         .join("tests/it/export.rs")
         .exists());
 }
+
+#[test]
+fn an_output_that_is_the_scenario_file_is_refused_and_the_scenario_kept() {
+    let scenario = tmp("mine.toml");
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/single/normal.toml"),
+    )
+    .unwrap();
+    std::fs::write(&scenario, &text).unwrap();
+    for flag in ["--trace", "--history"] {
+        let (code, out, err) = chaoslab(&["run", s(&scenario), flag, s(&scenario)]);
+        assert_eq!(code, 2, "{flag}: {err}");
+        assert!(out.is_empty(), "the run started");
+        assert!(
+            err.contains("which is the scenario it is made from"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&scenario).unwrap(), text);
+    }
+    let (code, out, err) = chaoslab(&["run", s(&scenario), "--export", "shiviz", s(&scenario)]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(std::fs::read_to_string(&scenario).unwrap(), text);
+}
