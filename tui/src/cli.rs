@@ -13,9 +13,11 @@ use crate::{bench, check_cmd, cluster_cmd, exit, run_cmd, shrink, sweep, Registr
     long_about = "chaoslab runs real protocol code under injected partitions, latency, loss, \
 clock skew, disk faults and crashes, in seeded virtual time: the same scenario and seed \
 always give the same run. With no command it runs the built-in default scenario.",
-    after_help = "Exit codes (run, sweep, shrink, check): 0 the hypothesis held, 1 it did not \
-(or an invariant broke), 2 bad input (scenario file, history, flags; for sweep merge, files that are not the shards of one sweep; \
-an output file that cannot be written (--trace, --history, --export), said after the report), 3 undecided: nothing \
+    after_help = "Exit codes (run, sweep, shrink, check, export): 0 the hypothesis held (export: the files \
+were written), 1 it did not \
+(or an invariant broke), 2 bad input (scenario file, history, trace, flags; for sweep merge, files that are not the shards of one sweep; \
+an output file that cannot be written (--trace, --history, --export, export --to; said after the report when a \
+write fails during a run), or two outputs that are one file), 3 undecided: nothing \
 failed but a check has no answer (the linearizability search ran out of steps or memory; \
 for run, sweep and shrink raise it with --check-max-steps / --check-max-memory or \
 [meta] check_max_steps / check_max_memory). A run with a real failure exits 1 even if something else is undecided. \

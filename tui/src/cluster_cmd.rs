@@ -76,8 +76,20 @@ fn real(
         return Err(why);
     }
     // Created before the run: a path that cannot be written is refused now.
-    crate::run_cmd::history_writable(args.history.as_ref())?;
-    let trace = crate::run_cmd::trace_to(args.trace.as_ref())?;
+    // The trace and the history may not be one file.
+    let sinks = crate::export::fanout(
+        None,
+        args.trace.as_ref(),
+        args.history.as_ref(),
+        &[],
+        None,
+        "",
+    )?;
+    let trace = if sinks.is_empty() {
+        sim::kernel::TraceMode::Off
+    } else {
+        sim::kernel::TraceMode::Stream(Box::new(sinks))
+    };
     eprintln!(
         "chaoslab cluster: {} nodes on 127.0.0.1, real time, {} of scenario at speed {} (about {:.1}s of wall time)",
         s.servers() + s.clients(),

@@ -148,31 +148,6 @@ pub(crate) fn on_madsim(
 /// The buffer between the trace's serialiser and its file.
 pub(crate) const TRACE_BUFFER: usize = 1 << 16;
 
-/// The trace mode for `--trace FILE`: streamed to the file as the run goes,
-/// so that memory stays bounded whatever the run's length. The file is
-/// created here, before the run, so that a path that cannot be written is
-/// an error at once and not after a long run.
-pub(crate) fn trace_to(path: Option<&PathBuf>) -> Result<TraceMode, String> {
-    let Some(path) = path else {
-        return Ok(TraceMode::Off);
-    };
-    let file = std::fs::File::create(path)
-        .map_err(|e| format!("error: cannot write the trace to {}: {e}", path.display()))?;
-    let out = std::io::BufWriter::with_capacity(TRACE_BUFFER, file);
-    Ok(TraceMode::Stream(Box::new(sim::trace::JsonLines::new(out))))
-}
-
-/// Creates the `--history` file before the run, so that a path that cannot
-/// be written is an error at once and not after a long run.
-pub(crate) fn history_writable(path: Option<&PathBuf>) -> Result<(), String> {
-    match path {
-        Some(path) => std::fs::File::create(path)
-            .map(drop)
-            .map_err(|e| format!("error: cannot write the history to {}: {e}", path.display())),
-        None => Ok(()),
-    }
-}
-
 pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
     let Some(scenario) = registry.load_or_explain(args.scenario.as_deref()) else {
         return exit::BAD_INPUT;
@@ -205,12 +180,21 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
-    if let Err(e) = history_writable(args.history.as_ref()) {
-        eprintln!("{e}");
-        return exit::BAD_INPUT;
-    }
     let title = format!("{} seed {seed}", scenario.meta.name);
-    let mode = match crate::export::fanout(args.trace.as_ref(), &exports, window, &title) {
+    // A scenario file is never an output: writing it would destroy it.
+    let scenario_file = args
+        .scenario
+        .as_deref()
+        .map(std::path::Path::new)
+        .filter(|p| p.is_file());
+    let mode = match crate::export::fanout(
+        scenario_file.map(|p| ("the scenario", p)),
+        args.trace.as_ref(),
+        args.history.as_ref(),
+        &exports,
+        window,
+        &title,
+    ) {
         Ok(sinks) if sinks.is_empty() => TraceMode::Off,
         Ok(sinks) => TraceMode::Stream(Box::new(sinks)),
         Err(e) => {

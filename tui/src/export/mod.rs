@@ -13,7 +13,7 @@ mod read;
 mod shiviz;
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sim::trace::{TraceRecord, TraceSink};
 
@@ -87,7 +87,8 @@ pub fn parse_exports(values: &[String]) -> Result<Vec<Export>, String> {
 
 /// What a node's name says it is. chaoslab names servers `n1..nN` and
 /// clients `c1..cK` (`sim::node::Cluster`); anything else (a trace from
-/// another tool) is kept apart, in order of appearance.
+/// another tool: `n007`, a number past [`MAX_NODE_NUMBER`]) is kept apart,
+/// in order of appearance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum NodeKind {
     Server(u32),
@@ -96,10 +97,12 @@ pub(crate) enum NodeKind {
 }
 
 pub(crate) fn node_kind(name: &str) -> NodeKind {
+    // One spelling per number (`n7`, never `n07`), so that two names are
+    // never one track; numbers small enough for every track id.
     let number = |rest: &str| {
-        (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| rest.parse::<u32>().ok())
-            .flatten()
+        rest.parse::<u32>()
+            .ok()
+            .filter(|n| *n <= MAX_NODE_NUMBER && rest == n.to_string())
     };
     if let Some(n) = name.strip_prefix('n').and_then(number) {
         NodeKind::Server(n)
@@ -109,6 +112,10 @@ pub(crate) fn node_kind(name: &str) -> NodeKind {
         NodeKind::Other
     }
 }
+
+/// The largest `N` of a node `nN` or `cN` taken for a server or client;
+/// past it a name is [`NodeKind::Other`].
+pub(crate) const MAX_NODE_NUMBER: u32 = 99_999;
 
 /// Virtual nanoseconds as the Trace Event Format's microseconds. A `f64`
 /// holds a run of days to the nanosecond, and serde_json prints it back as
@@ -333,7 +340,14 @@ pub fn run(args: &ExportArgs) -> i32 {
         .title
         .clone()
         .unwrap_or_else(|| args.trace.display().to_string());
-    let mut sink = match fanout(None, &exports, window, &title) {
+    let mut sink = match fanout(
+        Some(("the trace", &args.trace)),
+        None,
+        None,
+        &exports,
+        window,
+        &title,
+    ) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
@@ -343,6 +357,7 @@ pub fn run(args: &ExportArgs) -> i32 {
     let mut vocabulary = read::Vocabulary::default();
     let mut bad = None;
     let mut last_t = 0;
+    let (mut records, mut shown) = (0u64, 0u64);
     for (i, line) in io::BufRead::lines(input).enumerate() {
         let parsed = line
             .map_err(|e| e.to_string())
@@ -358,6 +373,8 @@ pub fn run(args: &ExportArgs) -> i32 {
         match parsed {
             Ok(Some(r)) => {
                 last_t = r.t;
+                records += 1;
+                shown += u64::from(window.is_none_or(|w| w.holds(r.t)));
                 sink.record(r);
             }
             Ok(None) => {}
@@ -372,9 +389,37 @@ pub fn run(args: &ExportArgs) -> i32 {
             }
         }
     }
+    if bad.is_none() && records == 0 {
+        bad = Some(format!(
+            "error: {} holds no trace record: there is nothing to export (a trace written \
+             by `chaoslab run --trace FILE` is one JSON object a line; see docs/trace.md)",
+            args.trace.display()
+        ));
+    } else if bad.is_none() && shown == 0 {
+        bad = Some(format!(
+            "error: --window {}: no record of {} is inside it ({} records, the last at {}): \
+             there is nothing to export",
+            args.window.as_deref().unwrap_or(""),
+            args.trace.display(),
+            records,
+            seconds(last_t)
+        ));
+    }
     let finished = sink.finish();
     if let Some(e) = bad {
         eprintln!("{e}");
+        // No export of a bad trace is left behind looking like a good one.
+        let removed: Vec<String> = exports
+            .iter()
+            .filter(|x| {
+                std::fs::symlink_metadata(&x.path).is_ok_and(|m| m.file_type().is_file())
+                    && std::fs::remove_file(&x.path).is_ok()
+            })
+            .map(|x| x.path.display().to_string())
+            .collect();
+        if !removed.is_empty() {
+            eprintln!("nothing was exported: removed {}", removed.join(", "));
+        }
         return exit::BAD_INPUT;
     }
     match finished {
@@ -388,23 +433,150 @@ pub fn run(args: &ExportArgs) -> i32 {
     }
 }
 
+/// What identifies a file for [`check_outputs`]: the device and inode of
+/// a file that exists, else the canonical folder and the name.
+#[derive(Debug, PartialEq, Eq)]
+enum Identity {
+    #[cfg(unix)]
+    Inode(u64, u64),
+    Path(PathBuf),
+}
+
+/// `path`'s identity, or `None` when it is not a regular file (a device
+/// such as /dev/null, a pipe: writing one twice destroys nothing) or its
+/// folder does not exist (creating it fails with its own message).
+fn identity(path: &Path) -> Option<Identity> {
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => None,
+        #[cfg(unix)]
+        Ok(meta) => {
+            use std::os::unix::fs::MetadataExt;
+            Some(Identity::Inode(meta.dev(), meta.ino()))
+        }
+        #[cfg(not(unix))]
+        Ok(_) => path.canonicalize().ok().map(Identity::Path),
+        Err(_) => {
+            let name = path.file_name()?;
+            let folder = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            Some(Identity::Path(folder.canonicalize().ok()?.join(name)))
+        }
+    }
+}
+
+/// Refuses, before anything is written, two outputs that are one file, or
+/// an output that is the `input` file: writing one would empty the other.
+/// Each output is (what it is, "the trace", and its path); the input the
+/// same ("the trace", for `chaoslab export`).
+pub fn check_outputs(
+    input: Option<(&str, &Path)>,
+    outputs: &[(&str, &Path)],
+) -> Result<(), String> {
+    let ids: Vec<Option<Identity>> = outputs.iter().map(|(_, p)| identity(p)).collect();
+    if let Some((what_in, path_in)) = input {
+        if let Some(id_in) = identity(path_in) {
+            if let Some((what, path)) = outputs
+                .iter()
+                .zip(&ids)
+                .find_map(|(o, id)| (id.as_ref() == Some(&id_in)).then_some(o))
+            {
+                return Err(format!(
+                    "error: {what} would be written to {}, which is {what_in} it is made from \
+                     ({}): writing it would destroy it; give {what} another file \
+                     (nothing was written)",
+                    path.display(),
+                    path_in.display()
+                ));
+            }
+        }
+    }
+    for (j, id) in ids.iter().enumerate() {
+        let Some(id) = id else { continue };
+        if let Some(i) = ids[..j].iter().position(|other| other.as_ref() == Some(id)) {
+            let ((first, first_path), (second, second_path)) = (outputs[i], outputs[j]);
+            return Err(format!(
+                "error: {first} ({}) and {second} ({}) are the same file: give each output \
+                 its own file (nothing was written)",
+                first_path.display(),
+                second_path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Creates every output, each `(what, path)`, for writing from its start:
+/// first checks that each can be opened, without emptying any (a file made
+/// by that check is removed again if another cannot be opened), then
+/// empties them all. So a path that cannot be written is an error before
+/// the run, and leaves the other files as they were.
+pub fn create_outputs(outputs: &[(&str, &Path)]) -> Result<Vec<std::fs::File>, String> {
+    let mut made = Vec::new();
+    for (what, path) in outputs {
+        let existed = std::fs::symlink_metadata(path).is_ok();
+        let opened = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path);
+        match opened {
+            Ok(_) if !existed => made.push(*path),
+            Ok(_) => {}
+            Err(e) => {
+                for made in made {
+                    let _ = std::fs::remove_file(made);
+                }
+                return Err(format!(
+                    "error: cannot write {what} to {}: {e}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    outputs
+        .iter()
+        .map(|(what, path)| {
+            std::fs::File::create(path)
+                .map_err(|e| format!("error: cannot write {what} to {}: {e}", path.display()))
+        })
+        .collect()
+}
+
 /// The sinks for `--trace` and each `--export`, every file created now,
 /// before the run, so that a path that cannot be written is an error at
-/// once and not after a long run.
+/// once and not after a long run. The `--history` file is created with
+/// them (and written after the run); `input` is the file the outputs are
+/// made from, ("the trace", path) for `chaoslab export`, ("the scenario",
+/// path) for `run`, which no output may be.
 pub fn fanout(
+    input: Option<(&str, &Path)>,
     trace: Option<&PathBuf>,
+    history: Option<&PathBuf>,
     exports: &[Export],
     window: Option<Window>,
     title: &str,
 ) -> Result<Fanout, String> {
-    let mut all = Fanout::new();
-    let create = |path: &PathBuf, what: &str| {
-        std::fs::File::create(path)
-            .map(|f| io::BufWriter::with_capacity(crate::run_cmd::TRACE_BUFFER, f))
-            .map_err(|e| format!("error: cannot write {what} to {}: {e}", path.display()))
-    };
+    let mut outputs: Vec<(&str, &Path)> = Vec::new();
+    if let Some(path) = history {
+        outputs.push(("the history", path));
+    }
     if let Some(path) = trace {
-        let out = create(path, "the trace")?;
+        outputs.push(("the trace", path));
+    }
+    for export in exports {
+        outputs.push((export.format.what(), &export.path));
+    }
+    check_outputs(input, &outputs)?;
+    let mut files = create_outputs(&outputs)?.into_iter();
+    if history.is_some() {
+        files.next();
+    }
+    let mut all = Fanout::new();
+    let buffered = |f| io::BufWriter::with_capacity(crate::run_cmd::TRACE_BUFFER, f);
+    if let Some(path) = trace {
+        let out = buffered(files.next().expect("one file an output"));
         all.add(
             format!("the trace to {}", path.display()),
             PARTIAL_TRACE,
@@ -412,7 +584,7 @@ pub fn fanout(
         );
     }
     for export in exports {
-        let out = create(&export.path, export.format.what())?;
+        let out = buffered(files.next().expect("one file an output"));
         let sink = export.format.sink(out, title);
         all.add(
             format!("{} to {}", export.format.what(), export.path.display()),
@@ -552,6 +724,10 @@ mod tests {
         assert_eq!(node_kind("c3"), NodeKind::Client(3));
         assert_eq!(node_kind("network"), NodeKind::Other);
         assert_eq!(node_kind("n"), NodeKind::Other);
+        for other in ["n07", "c+3", "n99999999", "c99999999", "n-1", "c100000"] {
+            assert_eq!(node_kind(other), NodeKind::Other, "{other}");
+        }
+        assert_eq!(node_kind("c99999"), NodeKind::Client(99_999));
         assert_eq!(seconds(5_009_796_009), "5.009796009s");
         assert_eq!(micros(155_765_742), 155_765.742);
     }

@@ -4,8 +4,11 @@
 //! sort indexes) follows its JSON importer. See docs/export.md for what a
 //! user sees.
 //!
-//! The picture:
-//! - process "run" (sorted first): a `faults` track (every fault and
+//! The picture (processes and tracks in this order: chrome://tracing sorts
+//! them by the `process_sort_index` / `thread_sort_index` metadata, which
+//! Perfetto's JSON importer does not read; Perfetto orders by pid and tid,
+//! so pids and tids are chosen in the same order, and both viewers agree):
+//! - process "run": a `faults` track (every fault and
 //!   trigger, an instant), a `partitions` track (a slice per partition, from
 //!   the partition to the next partition or heal) and an `invariants` track
 //!   (every violation, an instant named `VIOLATION ...`);
@@ -27,7 +30,8 @@
 //!   was lost. A message still in flight when the export ends (the run's
 //!   end, or the end of `--export-window`) finishes on a
 //!   slice saying so;
-//! - role changes and protocol notes are instants on the node's track.
+//! - role changes and protocol notes are instants on the node's track,
+//!   written before the step's slice (see [`Perfetto::flush`]).
 //!
 //! Events are written as the run goes. A node's slice is written at the
 //! node's next step (its width needs that step's time), followed by the
@@ -58,6 +62,8 @@ const PID_OTHER: u32 = 4;
 const TID_FAULTS: u32 = 1;
 const TID_PARTITIONS: u32 = 2;
 const TID_INVARIANTS: u32 = 3;
+/// How many nodes of "other nodes" get a track each.
+const OTHERS: u32 = 500_000;
 
 /// One event as the Trace Event Format writes it; fields a phase does not
 /// use are left out.
@@ -167,6 +173,28 @@ pub struct Perfetto<W: Write + Send> {
     lanes: BTreeMap<Arc<str>, Vec<bool>>,
     partition: Option<(Nanos, String)>,
     last_t: Nanos,
+    /// The file is closed: `finish` wrote its end.
+    closed: bool,
+}
+
+/// The end of the file: the `traceEvents` array and the object closed.
+const END: &[u8] = b"\n],\n\"displayTimeUnit\":\"ms\"}\n";
+
+/// A run stopped by a panic drops its sinks as it unwinds: the file gets
+/// its end then, so that it stays one JSON object the viewers open, holding
+/// every event written before the panic (the steps and flows still open
+/// are left out). A run killed outright (Ctrl-C, SIGKILL) runs no code, and
+/// leaves a file without its end (docs/export.md).
+impl<W: Write + Send> Drop for Perfetto<W> {
+    fn drop(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            self.raw(END);
+            if self.error.is_none() {
+                let _ = self.out.flush();
+            }
+        }
+    }
 }
 
 impl<W: Write + Send> Perfetto<W> {
@@ -187,14 +215,10 @@ impl<W: Write + Send> Perfetto<W> {
             lanes: BTreeMap::new(),
             partition: None,
             last_t: 0,
+            closed: false,
         };
         p.raw(b"{\"traceEvents\":[\n");
         p
-    }
-
-    /// The writer, once the run is over (for a test that wrote to memory).
-    pub fn into_inner(self) -> W {
-        self.out
     }
 
     fn raw(&mut self, bytes: &[u8]) {
@@ -249,17 +273,30 @@ impl<W: Write + Send> Perfetto<W> {
 
     /// A node's own track: servers `n1..`, clients `c1..` (their messages),
     /// anything else in "other nodes". Thread ids are unique across
-    /// processes, as an operating system's are.
+    /// processes, as an operating system's are, in disjoint ranges
+    /// (`node_kind` takes numbers up to `MAX_NODE_NUMBER` only):
+    /// servers 10_000 + n, other nodes 500_000 + k, clients 1_000_000 +
+    /// 100 c (+ 1 + lane for their operations), the operations of other
+    /// nodes 200_000_000 + 100 k + lane; each track's sort index is its tid.
     fn node_track(&mut self, node: &Arc<str>) -> (u32, u32) {
         match node_kind(node) {
-            NodeKind::Server(n) => self.track(PID_SERVERS, 10_000 + n, node, n),
-            NodeKind::Client(c) => self.track(PID_CLIENTS, 1_000_000 + c * 100, node, c * 100),
+            NodeKind::Server(n) => self.track(PID_SERVERS, 10_000 + n, node, 10_000 + n),
+            NodeKind::Client(c) => {
+                let tid = 1_000_000 + c * 100;
+                self.track(PID_CLIENTS, tid, node, tid)
+            }
             NodeKind::Other => {
-                let next = self.others.len() as u32;
-                let k = *self.others.entry(node.clone()).or_insert(next);
-                self.track(PID_OTHER, 500_000 + k, node, k)
+                let k = self.other(node);
+                self.track(PID_OTHER, 500_000 + k, node, 500_000 + k)
             }
         }
+    }
+
+    /// The number of a node of "other nodes", in order of appearance (the
+    /// last number shared by all past it, a trace no viewer could show).
+    fn other(&mut self, node: &Arc<str>) -> u32 {
+        let next = (self.others.len() as u32).min(OTHERS - 1);
+        *self.others.entry(node.clone()).or_insert(next)
     }
 
     /// Lane `lane` of a client's operations (`c1 ops`, `c1 ops 2`, ...).
@@ -270,20 +307,14 @@ impl<W: Write + Send> Perfetto<W> {
             k => format!("{client} ops {}", k + 1),
         };
         match node_kind(client) {
-            NodeKind::Client(c) => self.track(
-                PID_CLIENTS,
-                1_000_000 + c * 100 + 1 + lane,
-                &name,
-                c * 100 + 1 + lane,
-            ),
+            NodeKind::Client(c) => {
+                let tid = 1_000_000 + c * 100 + 1 + lane;
+                self.track(PID_CLIENTS, tid, &name, tid)
+            }
             _ => {
-                let (_, tid) = self.node_track(client);
-                self.track(
-                    PID_OTHER,
-                    700_000 + tid * 100 + lane,
-                    &name,
-                    tid * 100 + lane,
-                )
+                self.node_track(client);
+                let tid = 200_000_000 + self.other(client) * 100 + lane;
+                self.track(PID_OTHER, tid, &name, tid)
             }
         }
     }
@@ -316,9 +347,22 @@ impl<W: Write + Send> Perfetto<W> {
         step
     }
 
-    /// Writes a step: its slice, then what is bound to it.
+    /// Writes a step: its instants (role changes, notes), its slice, then
+    /// the flow events bound to it. Perfetto takes an instant on a track for
+    /// a slice of no width on top of the track's stack, which only a slice
+    /// starting at or after its end takes off: written after the step's
+    /// slice, it would be the slice the step's flow events bind to.
     fn flush(&mut self, node: &Arc<str>, step: Step, next: Option<Nanos>) {
         let track = self.node_track(node);
+        let (instants, after): (Vec<After>, Vec<After>) = step
+            .after
+            .into_iter()
+            .partition(|a| matches!(a, After::Line(_)));
+        for instant in instants {
+            if let After::Line(line) = instant {
+                self.write(&line);
+            }
+        }
         if let Some((first, _)) = step.labels.first() {
             let width = match next {
                 Some(n) => (n.saturating_sub(step.t) / 2).clamp(1, STEP_WIDTH_NS),
@@ -346,7 +390,7 @@ impl<W: Write + Send> Perfetto<W> {
             let line = e.line();
             self.write(&line);
         }
-        for after in step.after {
+        for after in after {
             match after {
                 After::Line(line) => self.write(&line),
                 After::Start(id, line) => {
@@ -687,10 +731,77 @@ impl<W: Write + Send> TraceSink for Perfetto<W> {
         for (node, step) in std::mem::take(&mut self.steps) {
             self.flush(&node, step, None);
         }
-        self.raw(b"\n],\n\"displayTimeUnit\":\"ms\"}\n");
+        self.raw(END);
+        self.closed = true;
         match self.error.take() {
             Some(e) => Err(e),
             None => self.out.flush(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A writer into memory the test keeps a handle on.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn send(t: Nanos, id: u64) -> TraceRecord {
+        TraceRecord {
+            t,
+            event: TraceEvent::Send {
+                from: "n1".into(),
+                to: "n2".into(),
+                id,
+                msg: "Ping",
+                detail: "Ping".into(),
+            },
+        }
+    }
+
+    fn events(out: &Shared) -> Vec<Value> {
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let json: Value = serde_json::from_str(&text).expect("one JSON object");
+        json["traceEvents"].as_array().unwrap().clone()
+    }
+
+    #[test]
+    fn a_run_that_panics_leaves_a_file_the_viewers_open_with_what_was_written() {
+        let out = Shared::default();
+        let sink = Perfetto::new(out.clone(), "x");
+        let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let mut sink = sink;
+            for i in 0..5 {
+                sink.record(send(i * 1_000_000, i));
+            }
+            panic!("a node panicked");
+        }));
+        assert!(stopped.is_err());
+        let written = events(&out);
+        // The first four steps were written (each at the next one), with
+        // their names; the fifth was still open.
+        assert_eq!(written.iter().filter(|e| e["ph"] == "X").count(), 4);
+        assert!(written.iter().any(|e| e["ph"] == "M"));
+
+        // Finished, it is closed once.
+        let out = Shared::default();
+        let mut sink = Perfetto::new(out.clone(), "x");
+        sink.record(send(0, 1));
+        sink.finish().unwrap();
+        drop(sink);
+        assert_eq!(events(&out).iter().filter(|e| e["ph"] == "X").count(), 2);
     }
 }

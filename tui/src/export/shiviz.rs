@@ -1,9 +1,10 @@
 //! ShiViz's log format, for its Lamport (space-time) diagram. Followed:
 //! ShiViz's own parser (DistributedClocks/shiviz, js/model/parser.js,
-//! vectorTimestamp.js, modelGraph.js) and the file layout GoVector writes
-//! and ShiViz's "upload a file" reads: the first line is the log-parsing
-//! regular expression, the second the multiple-executions delimiter (empty:
-//! one execution), then the log. Per event, GoVector's two lines:
+//! vectorTimestamp.js, modelGraph.js) and the file layout ShiViz's "upload
+//! a file" reads: the first line is the log-parsing regular expression, the
+//! second the multiple-executions delimiter (empty: one execution), then the
+//! log. Per event two lines, the host line first (GoVector writes the event
+//! line first, with a regex to match; the regex decides):
 //!
 //! ```text
 //! n5 {"n5":3,"n1":2}
@@ -16,14 +17,16 @@
 //! event of that host; every host in a clock has events of its own, at
 //! least as many as its entry. A send ticks the sender; a delivery merges
 //! the clock the message was sent with (entry-wise maximum), then ticks the
-//! receiver, which is what draws the arrow.
+//! receiver, which is what draws the arrow, when the sender's entry goes
+//! up (ShiViz links an event only to hosts whose entry rose; an arrival
+//! without an arrow says so in its text, see [`Shiviz::arrival`]).
 //!
 //! Hosts are the nodes, plus three of the run's own: `network` (a dropped
 //! or held message is an arrow into it, so that lost messages show as
 //! such), `faults` (faults and triggers) and `invariants` (violations).
 //! Memory: the clock of each message in flight.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 use std::sync::Arc;
 
@@ -41,12 +44,22 @@ const NETWORK: &str = "network";
 const FAULTS: &str = "faults";
 const INVARIANTS: &str = "invariants";
 
+/// Said after an arrival ShiViz draws no arrow into (see
+/// [`Shiviz::arrival`]).
+pub const ALREADY_KNOWN: &str = "(already known: no arrow)";
+/// Said after an arrival whose send is not in the log: a second delivery of
+/// one message (a duplicating network), or a send before `--export-window`.
+pub const NOT_SENT: &str = "(delivered before, or sent before the log begins: no arrow)";
+
 /// Writes a run as a ShiViz log as it goes (see the module doc).
 pub struct Shiviz<W: Write + Send> {
     out: W,
     error: Option<io::Error>,
     hosts: Vec<Arc<str>>,
-    index: BTreeMap<Arc<str>, usize>,
+    /// (one of the run's own hosts, name) to host.
+    index: BTreeMap<(bool, Arc<str>), usize>,
+    /// The hosts' words, each once.
+    taken: BTreeSet<Arc<str>>,
     /// Each host's vector clock, indexed like `hosts`.
     clocks: Vec<Vec<u64>>,
     /// The sender's clock of each message in flight.
@@ -62,6 +75,7 @@ impl<W: Write + Send> Shiviz<W> {
             error: None,
             hosts: Vec::new(),
             index: BTreeMap::new(),
+            taken: BTreeSet::new(),
             clocks: Vec::new(),
             sent: BTreeMap::new(),
         };
@@ -83,20 +97,49 @@ impl<W: Write + Send> Shiviz<W> {
         }
     }
 
-    fn host(&mut self, name: &str) -> usize {
-        if let Some(&h) = self.index.get(name) {
+    /// A node's host. The regex takes a host as one word, so whitespace in
+    /// a name (a converted trace from another tool) becomes `_`; a name
+    /// that is then another host's, or one of the run's own hosts
+    /// (`network`, `faults`, `invariants`), gets `_2`, `_3`, ... so that
+    /// every host is one word of its own.
+    fn node(&mut self, name: &str) -> usize {
+        self.host(false, name)
+    }
+
+    /// One of the run's own hosts, named exactly.
+    fn own(&mut self, name: &'static str) -> usize {
+        self.host(true, name)
+    }
+
+    fn host(&mut self, own: bool, name: &str) -> usize {
+        if let Some(&h) = self.index.get(&(own, Arc::from(name))) {
             return h;
         }
         let h = self.hosts.len();
-        // The regex takes a host as one word: a name from a converted trace
-        // with spaces in it keeps them as underscores.
-        let word: String = name
-            .chars()
-            .map(|c| if c.is_whitespace() { '_' } else { c })
-            .collect();
-        self.index.insert(Arc::from(name), h);
-        let name: Arc<str> = Arc::from(word.as_str());
-        self.hosts.push(name);
+        let word = if own {
+            name.to_string()
+        } else {
+            let mut word: String = name
+                .chars()
+                .map(|c| if c.is_whitespace() { '_' } else { c })
+                .collect();
+            if word.is_empty() {
+                word.push('_');
+            }
+            let base = word.clone();
+            let mut k = 1;
+            while [NETWORK, FAULTS, INVARIANTS].contains(&word.as_str())
+                || self.taken.contains(word.as_str())
+            {
+                k += 1;
+                word = format!("{base}_{k}");
+            }
+            word
+        };
+        self.index.insert((own, Arc::from(name)), h);
+        let word: Arc<str> = Arc::from(word.as_str());
+        self.taken.insert(word.clone());
+        self.hosts.push(word);
         self.clocks.push(Vec::new());
         h
     }
@@ -104,8 +147,7 @@ impl<W: Write + Send> Shiviz<W> {
     /// One event of `host`: merges `merge` (the clock a message was sent
     /// with) if given, ticks the host's own entry, writes the two lines, and
     /// returns the clock after it.
-    fn event(&mut self, host: &str, t: Nanos, text: &str, merge: Option<&[u64]>) -> Vec<u64> {
-        let h = self.host(host);
+    fn event(&mut self, h: usize, t: Nanos, text: &str, merge: Option<&[u64]>) -> Vec<u64> {
         let n = self.hosts.len();
         let clock = &mut self.clocks[h];
         clock.resize(n, 0);
@@ -114,6 +156,29 @@ impl<W: Write + Send> Shiviz<W> {
                 *mine = (*mine).max(*theirs);
             }
         }
+        self.write(h, t, text)
+    }
+
+    /// The arrival of a message sent by `from` with the clock `sent` (none
+    /// when its send is not in the log) at `host`. ShiViz draws an arrow
+    /// into an event only from a host whose entry went up, so an arrival
+    /// whose sender's entry `host` already knew (a message overtaken by a
+    /// later one of the same sender, or news of the sender that came by
+    /// another way) has no arrow: its text says so.
+    fn arrival(&mut self, h: usize, from: &str, t: Nanos, text: &str, sent: Option<&[u64]>) {
+        let f = self.node(from);
+        let known = self.clocks[h].get(f).copied().unwrap_or(0);
+        let text = match sent.map(|c| c.get(f).copied().unwrap_or(0)) {
+            Some(at_send) if at_send > known => text.to_string(),
+            Some(_) => format!("{text} {ALREADY_KNOWN}"),
+            None => format!("{text} {NOT_SENT}"),
+        };
+        self.event(h, t, &text, sent);
+    }
+
+    /// Writes host `h`'s event with its clock ticked; returns the clock.
+    fn write(&mut self, h: usize, t: Nanos, text: &str) -> Vec<u64> {
+        let clock = &mut self.clocks[h];
         clock[h] += 1;
         let clock = clock.clone();
         let mut line = String::with_capacity(64 + text.len());
@@ -161,13 +226,15 @@ impl<W: Write + Send> TraceSink for Shiviz<W> {
                 detail,
             } => {
                 let text = format!("send {msg} #{id} to {to}: {detail}");
-                let clock = self.event(&from, t, &text, None);
+                let h = self.node(&from);
+                let clock = self.event(h, t, &text, None);
                 self.sent.insert(id, clock);
             }
             TraceEvent::Deliver { from, to, id, msg } => {
                 let sent = self.sent.remove(&id);
                 let text = format!("receive {msg} #{id} from {from}");
-                self.event(&to, t, &text, sent.as_deref());
+                let h = self.node(&to);
+                self.arrival(h, &from, t, &text, sent.as_deref());
             }
             TraceEvent::Drop {
                 from,
@@ -178,7 +245,8 @@ impl<W: Write + Send> TraceSink for Shiviz<W> {
             } => {
                 let sent = self.sent.remove(&id);
                 let text = format!("drop {msg} #{id} {from} → {to} ({reason})");
-                self.event(NETWORK, t, &text, sent.as_deref());
+                let h = self.own(NETWORK);
+                self.arrival(h, &from, t, &text, sent.as_deref());
             }
             TraceEvent::Hold {
                 from,
@@ -189,7 +257,8 @@ impl<W: Write + Send> TraceSink for Shiviz<W> {
             } => {
                 let sent = self.sent.get(&id).cloned();
                 let text = format!("hold {msg} #{id} {from} → {to} ({reason})");
-                self.event(NETWORK, t, &text, sent.as_deref());
+                let h = self.own(NETWORK);
+                self.arrival(h, &from, t, &text, sent.as_deref());
             }
             TraceEvent::Timer { node, timer } => {
                 let text = match timer {
@@ -197,14 +266,16 @@ impl<W: Write + Send> TraceSink for Shiviz<W> {
                     x if x == u64::MAX - 1 => "timer: backoff over".to_string(),
                     x => format!("timer {x}"),
                 };
-                self.event(&node, t, &text, None);
+                let h = self.node(&node);
+                self.event(h, t, &text, None);
             }
             TraceEvent::Invoke {
                 node,
                 op,
                 description,
             } => {
-                self.event(&node, t, &format!("invoke op {op}: {description}"), None);
+                let h = self.node(&node);
+                self.event(h, t, &format!("invoke op {op}: {description}"), None);
             }
             TraceEvent::Complete {
                 node,
@@ -220,13 +291,16 @@ impl<W: Write + Send> TraceSink for Shiviz<W> {
                 if found_other {
                     text.push_str(", found another value");
                 }
-                self.event(&node, t, &text, None);
+                let h = self.node(&node);
+                self.event(h, t, &text, None);
             }
             TraceEvent::Role { node, from, to } => {
-                self.event(&node, t, &format!("role {from} → {to}"), None);
+                let h = self.node(&node);
+                self.event(h, t, &format!("role {from} → {to}"), None);
             }
             TraceEvent::Note { node, note } => {
-                self.event(&node, t, &format!("note {note}"), None);
+                let h = self.node(&node);
+                self.event(h, t, &format!("note {note}"), None);
             }
             TraceEvent::Fault {
                 action,
@@ -234,17 +308,20 @@ impl<W: Write + Send> TraceSink for Shiviz<W> {
                 line,
             } => {
                 let text = format!("{action} {description} (scenario line {line})");
-                self.event(FAULTS, t, &text, None);
+                let h = self.own(FAULTS);
+                self.event(h, t, &text, None);
             }
             TraceEvent::Trigger {
                 line, when, event, ..
             } => {
                 let text = format!("trigger (scenario line {line}) {when} fired by {event}");
-                self.event(FAULTS, t, &text, None);
+                let h = self.own(FAULTS);
+                self.event(h, t, &text, None);
             }
             TraceEvent::Violation { invariant, detail } => {
                 let text = format!("VIOLATION {invariant}: {detail}");
-                self.event(INVARIANTS, t, &text, None);
+                let h = self.own(INVARIANTS);
+                self.event(h, t, &text, None);
             }
         }
     }

@@ -267,7 +267,97 @@ fn check_trace_event_format(file: &Path) -> Vec<Value> {
             );
         }
     }
+    check_flow_binding(&events);
+    check_track_order(&events);
     events
+}
+
+/// Perfetto orders processes and tracks by pid and tid (its JSON importer
+/// does not read the sort indexes); chrome://tracing by the sort indexes.
+/// Both orders must be the same.
+fn check_track_order(events: &[Value]) {
+    let sort_index = |name: &str| -> Vec<(i64, i64, i64)> {
+        let mut list: Vec<(i64, i64, i64)> = events
+            .iter()
+            .filter(|e| e["ph"] == "M" && e["name"] == name)
+            .map(|e| {
+                let pid = e["pid"].as_i64().unwrap();
+                let tid = e["tid"].as_i64().unwrap();
+                (pid, tid, e["args"]["sort_index"].as_i64().unwrap())
+            })
+            .collect();
+        list.sort();
+        list
+    };
+    let processes = sort_index("process_sort_index");
+    assert!(
+        processes.windows(2).all(|w| w[0].2 < w[1].2),
+        "processes in pid order are not in sort_index order: {processes:?}"
+    );
+    let threads = sort_index("thread_sort_index");
+    assert!(
+        threads
+            .windows(2)
+            .all(|w| w[0].0 != w[1].0 || w[0].2 < w[1].2),
+        "tracks in tid order are not in sort_index order: {threads:?}"
+    );
+    let names = thread_names(events);
+    assert!(threads
+        .iter()
+        .all(|(p, t, _)| names.contains_key(&(*p, *t))));
+}
+
+/// Perfetto's slice stack, per track: events read in time order and, at
+/// one time, in file order; an `X` or `i` first takes off the slices that
+/// ended at or before its start (an instant is a slice of no width), then
+/// goes on top; a flow event binds to the slice on top. Every flow event
+/// must bind to a step (`cat: "step"`) that holds its time.
+fn check_flow_binding(events: &[Value]) {
+    let mut order: Vec<usize> = (0..events.len())
+        .filter(|&i| events[i]["ph"] != "M")
+        .collect();
+    order.sort_by_key(|&i| ns(&events[i]["ts"]));
+    let mut stacks: BTreeMap<Track, Vec<Span>> = BTreeMap::new();
+    let mut wrong = Vec::new();
+    let mut bound = 0;
+    for i in order {
+        let e = &events[i];
+        let track = (e["pid"].as_i64().unwrap(), e["tid"].as_i64().unwrap());
+        let ts = ns(&e["ts"]);
+        let stack = stacks.entry(track).or_default();
+        match e["ph"].as_str().unwrap() {
+            "X" | "i" => {
+                while stack.last().is_some_and(|top| top.1 <= ts) {
+                    stack.pop();
+                }
+                let end = if e["ph"] == "X" {
+                    ts + ns(&e["dur"])
+                } else {
+                    ts
+                };
+                stack.push((ts, end, i));
+            }
+            _ => match stack.last() {
+                Some(&(start, end, j))
+                    if events[j]["cat"] == "step" && start <= ts && ts <= end =>
+                {
+                    bound += 1
+                }
+                top => wrong.push(format!(
+                    "flow event {i} {e} binds to {}",
+                    top.map_or("nothing".to_string(), |t| events[t.2].to_string())
+                )),
+            },
+        }
+    }
+    assert!(bound > 0);
+    assert!(
+        wrong.is_empty(),
+        "{} of {} flow events bind to something else than their step, e.g.\n{}",
+        wrong.len(),
+        wrong.len() + bound,
+        wrong[..wrong.len().min(3)].join("\n")
+    );
 }
 
 fn named<'a>(events: &'a [Value], ph: &str, name: &str) -> Vec<&'a Value> {
@@ -478,6 +568,14 @@ fn the_shiviz_export_of_leader_minority_parses_with_its_regex_and_its_clocks_are
         doc().contains(&format!("{} events", log.events)),
         "docs/export.md quotes the event count"
     );
+    let arrivals = log.receives + log.drops + count_kind(&trace, "hold");
+    eprintln!("{} of {arrivals} arrivals have no arrow", log.no_arrow);
+    assert!(log.no_arrow > 0);
+    assert!(
+        doc().contains(&format!("{} of its {arrivals} arrivals", log.no_arrow)),
+        "docs/export.md quotes the arrivals without an arrow: {} of its {arrivals} arrivals",
+        log.no_arrow
+    );
 }
 
 /// What [`check_shiviz`] counted.
@@ -486,6 +584,8 @@ struct ShivizLog {
     hosts: BTreeSet<String>,
     receives: usize,
     drops: usize,
+    /// Arrivals (receives, drops, holds) ShiViz draws no arrow into.
+    no_arrow: usize,
 }
 
 /// Checks `file` against ShiViz's parser and vector-clock rules, and that
@@ -534,7 +634,11 @@ fn check_shiviz(file: &Path, trace: &[Value]) -> ShivizLog {
     let mut sent: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut events_of: BTreeMap<String, u64> = BTreeMap::new();
     let message = regex::Regex::new(r"^\[[0-9.]+s\] (send|receive|drop|hold) \S+ (#\d+) ").unwrap();
-    let (mut receives, mut drops) = (0, 0);
+    let (mut receives, mut drops, mut no_arrow) = (0, 0, 0);
+    // The host that sent each message, and the messages delivered or
+    // dropped already (a second arrival has no send clock left).
+    let mut sender: BTreeMap<String, String> = BTreeMap::new();
+    let mut ended: BTreeSet<String> = BTreeSet::new();
     for (host, clock, event) in &parsed {
         let mut expected = last.get(host).cloned().unwrap_or_default();
         let kind = message.captures(event);
@@ -543,6 +647,43 @@ fn check_shiviz(file: &Path, trace: &[Value]) -> ShivizLog {
                 let at_send = sent
                     .get(&k[2])
                     .unwrap_or_else(|| panic!("{event}: never sent"));
+                // ShiViz draws an arrow into an event only from a host whose
+                // entry went up: the text says when there is none.
+                let from = &sender[&k[2]];
+                let known = expected.get(from).copied().unwrap_or(0);
+                let marker = if ended.contains(&k[2]) {
+                    Some(NOT_SENT)
+                } else if at_send.get(from).copied().unwrap_or(0) > known {
+                    None
+                } else {
+                    Some(ALREADY_KNOWN)
+                };
+                match marker {
+                    Some(m) => {
+                        assert!(event.ends_with(m), "{host} {event}: no arrow, says {m}");
+                        no_arrow += 1;
+                    }
+                    None => assert!(
+                        !event.ends_with(ALREADY_KNOWN) && !event.ends_with(NOT_SENT),
+                        "{host} {event}: has an arrow"
+                    ),
+                }
+                if ["receive", "drop"].contains(&&k[1]) && marker != Some(NOT_SENT) {
+                    ended.insert(k[2].to_string());
+                }
+                if marker == Some(NOT_SENT) {
+                    // The export merges nothing: the first arrival did.
+                    *expected.entry(host.clone()).or_insert(0) += 1;
+                    assert_eq!(clock, &expected, "{host}: {event}");
+                    *events_of.entry(host.clone()).or_insert(0) += 1;
+                    last.insert(host.clone(), clock.clone());
+                    match &k[1] {
+                        "receive" => receives += 1,
+                        "drop" => drops += 1,
+                        _ => {}
+                    }
+                    continue;
+                }
                 for (h, n) in at_send {
                     let e = expected.entry(h.clone()).or_insert(0);
                     *e = (*e).max(*n);
@@ -566,6 +707,7 @@ fn check_shiviz(file: &Path, trace: &[Value]) -> ShivizLog {
             match &k[1] {
                 "send" => {
                     sent.insert(k[2].to_string(), clock.clone());
+                    sender.insert(k[2].to_string(), host.clone());
                 }
                 "receive" => receives += 1,
                 "drop" => drops += 1,
@@ -588,8 +730,14 @@ fn check_shiviz(file: &Path, trace: &[Value]) -> ShivizLog {
         hosts: events_of.into_keys().collect(),
         receives,
         drops,
+        no_arrow,
     }
 }
+
+/// What the ShiViz export says after an arrival with no arrow
+/// (tui/src/export/shiviz.rs).
+const ALREADY_KNOWN: &str = "(already known: no arrow)";
+const NOT_SENT: &str = "(delivered before, or sent before the log begins: no arrow)";
 
 /// `--export-window` keeps the records inside the window, and what it
 /// keeps still follows both formats (arrows from before the window are
@@ -685,11 +833,13 @@ fn exports_of_scenarios_with_holds_crashes_triggers_and_violations_follow_the_fo
         let log = check_shiviz(&shiviz, &trace);
         assert_eq!(log.drops, count_kind(&trace, "drop"), "{scenario}");
         eprintln!(
-            "{scenario}: {} trace records, {} holds, {} violations, {} Perfetto events",
+            "{scenario}: {} trace records, {} holds, {} violations, {} Perfetto events, \
+             {} ShiViz arrivals without an arrow",
             trace.len(),
             count_kind(&trace, "hold"),
             violations,
-            events.len()
+            events.len(),
+            log.no_arrow
         );
     }
 }
@@ -847,4 +997,327 @@ fn a_write_error_during_the_run_prints_the_report_then_names_the_export_with_exi
         std::fs::read_to_string(&trace).unwrap().lines().count() > 1000,
         "the trace was written whole"
     );
+}
+
+#[test]
+fn an_output_that_is_the_input_or_another_output_is_refused_before_anything_is_written() {
+    let timer = "{\"t\":1,\"kind\":\"timer\",\"node\":\"n1\",\"timer\":1}\n";
+    let input = tmp("io.jsonl");
+    std::fs::write(&input, timer).unwrap();
+    // The input itself, and the input by another spelling of its path.
+    let dotted = input.parent().unwrap().join(".").join("io.jsonl");
+    for output in [&input, &dotted] {
+        let (code, _, err) = chaoslab(&["export", s(&input), "--to", "perfetto", s(output)]);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains("which is the trace it is made from")
+                && err.contains("nothing was written"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&input).unwrap(),
+            timer,
+            "the input was emptied"
+        );
+    }
+    // Two outputs of one command, existing or not yet, by any spelling.
+    let same = tmp("same.json");
+    let same_dotted = same.parent().unwrap().join(".").join("same.json");
+    let trace = tmp("keep.jsonl");
+    for exists in [false, true] {
+        let _ = std::fs::remove_file(&same);
+        std::fs::write(&trace, timer).unwrap();
+        if exists {
+            std::fs::write(&same, "kept").unwrap();
+        }
+        let cases: [&[&str]; 4] = [
+            &[
+                "--export",
+                "perfetto",
+                s(&same),
+                "--export",
+                "shiviz",
+                s(&same_dotted),
+            ],
+            &["--trace", s(&same), "--export", "perfetto", s(&same)],
+            &["--history", s(&same), "--trace", s(&same_dotted)],
+            &[
+                "--history",
+                s(&same),
+                "--trace",
+                s(&trace),
+                "--export",
+                "shiviz",
+                s(&same),
+            ],
+        ];
+        for flags in cases {
+            let mut args = vec!["run", SCENARIO];
+            args.extend_from_slice(flags);
+            let (code, out, err) = chaoslab(&args);
+            assert_eq!(code, 2, "{args:?}: {err}");
+            assert!(out.is_empty(), "the run started: {args:?}");
+            assert!(err.contains("are the same file"), "{args:?}: {err}");
+            assert_eq!(std::fs::read_to_string(&trace).unwrap(), timer);
+            assert_eq!(
+                std::fs::read_to_string(&same).ok(),
+                exists.then(|| "kept".to_string()),
+                "{args:?}"
+            );
+        }
+    }
+    let (code, _, err) = chaoslab(&[
+        "export",
+        s(&input),
+        "--to",
+        "perfetto",
+        s(&same),
+        "--to",
+        "shiviz",
+        s(&same),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("are the same file"), "{err}");
+    // /dev/null may take every output: writing it twice destroys nothing.
+    if Path::new("/dev/null").exists() {
+        let (code, _, err) = chaoslab(&[
+            "export",
+            s(&input),
+            "--to",
+            "perfetto",
+            "/dev/null",
+            "--to",
+            "shiviz",
+            "/dev/null",
+        ]);
+        assert_eq!(code, 0, "{err}");
+    }
+}
+
+#[test]
+fn an_output_that_cannot_be_created_leaves_the_other_outputs_as_they_were() {
+    let trace = tmp("untouched.jsonl");
+    let history = tmp("untouched-history.jsonl");
+    let fresh = tmp("not-made.json");
+    let _ = std::fs::remove_file(&fresh);
+    std::fs::write(&trace, "an earlier trace\n").unwrap();
+    std::fs::write(&history, "an earlier history\n").unwrap();
+    let (code, out, err) = chaoslab(&[
+        "run",
+        SCENARIO,
+        "--history",
+        s(&history),
+        "--trace",
+        s(&trace),
+        "--export",
+        "perfetto",
+        s(&fresh),
+        "--export",
+        "shiviz",
+        "/nonexistent-folder/run.shiviz",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "the run started: {out}");
+    assert!(
+        err.contains("cannot write the ShiViz export to /nonexistent-folder/run.shiviz"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&trace).unwrap(),
+        "an earlier trace\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&history).unwrap(),
+        "an earlier history\n"
+    );
+    assert!(!fresh.exists(), "a file was left behind");
+}
+
+#[test]
+fn a_bad_or_empty_trace_leaves_no_export_behind() {
+    let timer = |t: u64| format!("{{\"t\":{t},\"kind\":\"timer\",\"node\":\"n1\",\"timer\":1}}\n");
+    let cases: [(&str, String, &[&str], &str); 5] = [
+        ("not-a-trace.jsonl", "hello\n".to_string(), &[], "line 1"),
+        (
+            "bad-line-3.jsonl",
+            timer(1) + &timer(2) + "{\"t\":3}\n",
+            &[],
+            "line 3",
+        ),
+        ("empty.jsonl", String::new(), &[], "holds no trace record"),
+        (
+            "blank.jsonl",
+            "\n".to_string(),
+            &[],
+            "holds no trace record",
+        ),
+        (
+            "outside.jsonl",
+            timer(1) + &timer(2),
+            &["--window", "1s.."],
+            "no record of",
+        ),
+    ];
+    for (name, text, flags, says) in cases {
+        let input = tmp(name);
+        std::fs::write(&input, text).unwrap();
+        let (perfetto, shiviz) = (tmp(&format!("{name}.json")), tmp(&format!("{name}.shiviz")));
+        let mut args = vec![
+            "export",
+            s(&input),
+            "--to",
+            "perfetto",
+            s(&perfetto),
+            "--to",
+            "shiviz",
+            s(&shiviz),
+        ];
+        args.extend_from_slice(flags);
+        let (code, _, err) = chaoslab(&args);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(err.contains(says), "{name}: {err}");
+        assert!(
+            err.contains("nothing was exported: removed"),
+            "{name}: {err}"
+        );
+        assert!(
+            !perfetto.exists() && !shiviz.exists(),
+            "{name}: an export was left behind"
+        );
+    }
+    // A good trace still exports, to a file and to a device.
+    let good = tmp("good.jsonl");
+    std::fs::write(&good, timer(1)).unwrap();
+    let out = tmp("good.json");
+    let (code, _, err) = chaoslab(&["export", s(&good), "--to", "perfetto", s(&out)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.exists());
+}
+
+/// A trace from another tool may name its nodes anything: names that
+/// look like chaoslab's but are not (`n07`, huge numbers), names that are
+/// one ShiViz word only once rewritten (`a b`), and the names of the
+/// export's own ShiViz hosts.
+#[test]
+fn any_node_names_of_a_converted_trace_give_valid_exports_with_a_track_and_a_host_each() {
+    let names = [
+        "n7",
+        "n07",
+        "a b",
+        "a_b",
+        "network",
+        "faults",
+        "invariants",
+        "c99999999",
+        "n99999999",
+        "c4294967295",
+        "c1",
+    ];
+    let mut lines = Vec::new();
+    let mut t = 1_000;
+    let mut id = 1;
+    for round in 0..12 {
+        for (i, from) in names.iter().enumerate() {
+            let to = names[(i + 1 + round) % names.len()];
+            let send = serde_json::json!({"t": t, "kind": "send", "from": from, "to": to,
+                "id": id, "msg": "Ping", "detail": "Ping"});
+            let deliver = serde_json::json!({"t": t + 500, "kind": "deliver", "from": from,
+                "to": to, "id": id, "msg": "Ping"});
+            lines.push(send.to_string());
+            lines.push(deliver.to_string());
+            t += 1_000;
+            id += 1;
+        }
+    }
+    lines.push(
+        serde_json::json!({"t": t, "kind": "fault", "action": "partition",
+        "description": "{n7} | {a b}", "line": 3})
+        .to_string(),
+    );
+    let input = tmp("names.jsonl");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let (perfetto, shiviz) = (tmp("names.json"), tmp("names.shiviz"));
+    let (code, _, err) = chaoslab(&[
+        "export",
+        s(&input),
+        "--to",
+        "perfetto",
+        s(&perfetto),
+        "--to",
+        "shiviz",
+        s(&shiviz),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let trace = trace_records(&input);
+    let events = check_trace_event_format(&perfetto);
+    // A track of its own per node: as many named node tracks as names.
+    let tracks: BTreeSet<String> = thread_names(&events)
+        .into_iter()
+        .filter(|((pid, _), _)| *pid != 1)
+        .map(|(_, name)| name)
+        .collect();
+    assert_eq!(
+        tracks,
+        names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>()
+    );
+    let tids: Vec<(i64, i64)> = thread_names(&events).into_keys().collect();
+    let unique: BTreeSet<i64> = tids.iter().map(|(_, tid)| *tid).collect();
+    assert_eq!(unique.len(), tids.len(), "a tid in two processes: {tids:?}");
+
+    let log = check_shiviz(&shiviz, &trace);
+    assert_eq!(log.receives, count_kind(&trace, "deliver"));
+    // Every node a host of its own, besides `faults`.
+    assert_eq!(log.hosts.len(), names.len() + 1, "{:?}", log.hosts);
+    assert!(log.hosts.contains("a_b") && log.hosts.contains("network_2"));
+}
+
+#[test]
+fn the_help_and_the_doc_say_what_export_does_and_where_its_tests_are() {
+    let (code, out, _) = chaoslab(&["--help"]);
+    assert_eq!(code, 0);
+    let help = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains("Exit codes (run, sweep, shrink, check, export)")
+            && help.contains("two outputs that are one file"),
+        "{help}"
+    );
+    let doc = doc();
+    assert!(
+        doc.contains("`tui/tests/it/export.rs`"),
+        "docs name the tests"
+    );
+    assert!(
+        !doc.contains("`tui/tests/export.rs`"),
+        "docs name an old path"
+    );
+    assert!(
+        !doc.contains("file layout GoVector writes"),
+        "GoVector writes the event first"
+    );
+    assert!(Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/export.rs")
+        .exists());
+}
+
+#[test]
+fn an_output_that_is_the_scenario_file_is_refused_and_the_scenario_kept() {
+    let scenario = tmp("mine.toml");
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/single/normal.toml"),
+    )
+    .unwrap();
+    std::fs::write(&scenario, &text).unwrap();
+    for flag in ["--trace", "--history"] {
+        let (code, out, err) = chaoslab(&["run", s(&scenario), flag, s(&scenario)]);
+        assert_eq!(code, 2, "{flag}: {err}");
+        assert!(out.is_empty(), "the run started");
+        assert!(
+            err.contains("which is the scenario it is made from"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&scenario).unwrap(), text);
+    }
+    let (code, out, err) = chaoslab(&["run", s(&scenario), "--export", "shiviz", s(&scenario)]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(std::fs::read_to_string(&scenario).unwrap(), text);
 }
