@@ -15,7 +15,7 @@ clock skew, disk faults and crashes, in seeded virtual time: the same scenario a
 always give the same run. With no command it runs the built-in default scenario.",
     after_help = "Exit codes (run, sweep, shrink, check): 0 the hypothesis held, 1 it did not \
 (or an invariant broke), 2 bad input (scenario file, history, flags; for sweep merge, files that are not the shards of one sweep; \
-an output file that cannot be written (--trace, --history, --export), said after the report), 3 undecided: nothing \
+an output file that cannot be written (--trace, --history, --export, --html), said after the report), 3 undecided: nothing \
 failed but a check has no answer (the linearizability search ran out of steps or memory; \
 for run, sweep and shrink raise it with --check-max-steps / --check-max-memory or \
 [meta] check_max_steps / check_max_memory). A run with a real failure exits 1 even if something else is undecided. \
@@ -89,6 +89,7 @@ pub fn main(registry: Registry) -> i32 {
                 json: false,
                 driver: "kernel".into(),
                 budget: Default::default(),
+                html: Default::default(),
             },
         ),
         Some(Command::Run(args)) => run_cmd::run(r, &args),
