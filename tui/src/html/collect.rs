@@ -71,8 +71,9 @@ impl Window {
 /// 1 dropped, 2 never delivered by the end of the run.
 pub type Message = (Nanos, Option<Nanos>, usize, usize, usize, u8, u64);
 
-/// One client operation: `[client, invoked, completed, outcome, what, output]`.
-pub type Operation = (usize, Nanos, Option<Nanos>, String, String, String);
+/// One client operation: `[client, invoked, completed, outcome, what,
+/// output, id]`, `id` its index in the run's history.
+pub type Operation = (usize, Nanos, Option<Nanos>, String, String, String, u64);
 
 /// Counts and sums per bucket of `width_ns`, from the window's start.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -85,6 +86,9 @@ pub struct Buckets {
     pub latency_n: Vec<u64>,
     pub sent: Vec<u64>,
     pub dropped: Vec<u64>,
+    /// The most messages in flight at once in the bucket (sent in the
+    /// window, not yet delivered or dropped): the network's queue.
+    pub in_flight_max: Vec<u64>,
 }
 
 impl Buckets {
@@ -96,6 +100,7 @@ impl Buckets {
             latency_sum_ns: vec![0; BUCKETS],
             latency_n: vec![0; BUCKETS],
             sent: vec![0; BUCKETS],
+            in_flight_max: vec![0; BUCKETS],
             dropped: vec![0; BUCKETS],
         }
     }
@@ -121,6 +126,11 @@ impl Buckets {
                 }
                 column[BUCKETS / 2..].fill(0);
             }
+            let most = &mut self.in_flight_max;
+            for i in 0..BUCKETS / 2 {
+                most[i] = most[2 * i].max(most[2 * i + 1]);
+            }
+            most[BUCKETS / 2..].fill(0);
             self.width_ns *= 2;
         }
         (offset / self.width_ns) as usize
@@ -140,6 +150,8 @@ pub struct Collected {
     pub messages_total: u64,
     /// Kept messages in flight: id to index in `messages`.
     open_messages: BTreeMap<u64, usize>,
+    /// Every message sent in the window and still in flight.
+    in_flight: std::collections::BTreeSet<u64>,
     pub operations: Vec<Operation>,
     pub operations_total: u64,
     /// Operations in flight: id to (invocation time, index if kept).
@@ -188,6 +200,7 @@ impl Collected {
     }
 
     fn end_message(&mut self, id: u64, t: Nanos, fate: u8) {
+        self.in_flight.remove(&id);
         if let Some(i) = self.open_messages.remove(&id) {
             self.messages[i].1 = Some(t);
             self.messages[i].5 = fate;
@@ -225,6 +238,7 @@ impl Collected {
             } => {
                 self.buckets.sent[b] += 1;
                 self.messages_total += 1;
+                self.in_flight.insert(*id);
                 let (from, to) = (self.node(from), self.node(to));
                 if self.messages.len() < MAX_MESSAGES {
                     let kind = self.kind(msg);
@@ -248,6 +262,7 @@ impl Collected {
                         String::new(),
                         cut(description),
                         String::new(),
+                        *op,
                     ));
                     self.operations.len() - 1
                 });
@@ -292,6 +307,8 @@ impl Collected {
             }
             _ => {}
         }
+        let most = &mut self.buckets.in_flight_max[b];
+        *most = (*most).max(self.in_flight.len() as u64);
     }
 }
 

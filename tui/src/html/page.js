@@ -2,7 +2,8 @@
 // messages, the history per client and figures over time, all drawn from the
 // JSON in <script id="data">. No network, no library: SVG built by hand.
 // Errors are counted (window errors, rejected promises, console.error) and
-// said in <pre id="status">, which a test reads from the dumped DOM.
+// said in the status element at the end of the page, which a test reads
+// from the dumped DOM.
 (function () {
   "use strict";
   var errors = [];
@@ -45,6 +46,7 @@
   }
   function tip(e, text) { el("title", {}, e, text); return e; }
   function ms(ns) {
+    if (ns === 0) return "0 ms";
     var v = ns / 1e6;
     return (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3)) + " ms";
   }
@@ -83,10 +85,12 @@
 
   function axis(svg, x, y0, y1, w) {
     var step = niceStep(v1 - v0, Math.max(2, Math.floor(w / 110)));
+    // Whole seconds when the ticks are a second apart or more.
+    function label(t) { return step >= 1e9 ? +(t / 1e9).toFixed(3) + " s" : ms(t); }
     for (var t = Math.ceil(v0 / step) * step; t <= v1; t += step) {
       var X = x(t);
       el("line", { x1: X, x2: X, y1: y0, y2: y1, stroke: "#eee" }, svg);
-      el("text", { x: X, y: y0 - 6, "text-anchor": "middle", fill: "#666" }, svg, ms(t));
+      el("text", { x: X, y: y0 - 6, "text-anchor": X > LEFT + w - 40 ? "end" : "middle", fill: "#666" }, svg, label(t));
     }
   }
 
@@ -160,13 +164,22 @@
       }
       arrows++;
     }
+    // A role's name replaces the last one written on the same lifeline when
+    // it would overprint it (each marker still shows, with a tooltip).
+    var lastLabel = {};
     D.roles.forEach(function (r) {
       if (r[0] < v0 || r[0] > v1 || !(r[1] in rowOf)) return;
       var X = x(r[0]), Y = y(r[1]);
       var c = ROLE_COLOURS[r[3]] || "#2c3e50";
       tip(el("path", { d: "M" + X + "," + (Y - 6) + " l5,6 l-5,6 l-5,-6 z", fill: c, stroke: "#fff" }, svg),
         ms(r[0]) + " " + D.nodes[r[1]] + ": " + r[2] + " → " + r[3]);
-      el("text", { x: X + 5, y: Y - 7, fill: c }, svg, r[3]);
+      var last = lastLabel[r[1]];
+      if (last && X - last.x <= 70) {
+        last.text.textContent = r[3];
+        last.text.setAttribute("fill", c);
+      } else {
+        lastLabel[r[1]] = { x: X, text: el("text", { x: X + 5, y: Y - 7, fill: c }, svg, r[3]) };
+      }
     });
     D.violations.forEach(function (v) {
       if (v[0] < v0 || v[0] > v1) return;
@@ -227,9 +240,28 @@
         "\ninvoked " + ms(o[1]) + (o[2] === null ? "" : ", took " + ms(o[2] - o[1])));
       count++;
     });
+    var blocked = null;
+    if (D.blocked) {
+      D.operations.forEach(function (o) { if (o[6] === D.blocked.op) blocked = o; });
+    }
+    if (blocked && blocked[0] in rowOf) {
+      var bEnd = blocked[2] === null ? D.to_ns : blocked[2];
+      if (bEnd >= v0 && blocked[1] <= v1) {
+        var bx = Math.max(LEFT, x(blocked[1])), bw = Math.max(3, Math.min(LEFT + plotW, x(bEnd)) - bx);
+        var by = TOP + rowOf[blocked[0]] * ROW;
+        tip(el("rect", { x: bx - 2, y: by + 3, width: bw + 4, height: ROW - 6, fill: "none", stroke: "#000", "stroke-width": 2 }, svg),
+          "not linearizable: " + D.blocked.what);
+        el("path", { d: "M" + (bx + bw / 2 - 5) + "," + (by - 4) + " l10,0 l-5,7 z", fill: "#000" }, svg);
+      }
+    }
     var note = count + " operations in view (green ok, red fail, orange info: outcome unknown, grey unfinished); hover one for what it did.";
     if (D.operations.length < D.operations_total) {
       note += " The page holds the first " + D.operations.length + " of the " + D.operations_total + " operations invoked.";
+    }
+    if (blocked) {
+      note += " Not linearizable: the operation marked ▼ (" + D.nodes[blocked[0]] + " " + blocked[4] +
+        " → " + blocked[5] + ", invoked " + ms(blocked[1]) + ") could not be placed in any order consistent with " +
+        "real time; on key " + D.blocked.key + " it could have seen only " + D.blocked.could_have_seen.join(", ") + ".";
     }
     document.getElementById("history-note").textContent = note;
     return count;
@@ -281,12 +313,20 @@
     for (var k = 0; k < n; k++) {
       latency.push([D.from_ns + (k + 0.5) * b.width_ns, b.latency_n[k] ? b.latency_sum_ns[k] / b.latency_n[k] / 1e6 : null]);
     }
+    var availability = [], inFlight = [];
+    for (var q = 0; q < n; q++) {
+      var done = b.ok[q] + b.failed[q];
+      availability.push([D.from_ns + (q + 0.5) * b.width_ns, done ? 100 * b.ok[q] / done : null]);
+      inFlight.push([D.from_ns + (q + 0.5) * b.width_ns, b.in_flight_max[q]]);
+    }
     var count = 0;
+    plot(parent, "availability: completed operations ok", "%", availability); count++;
     plot(parent, "goodput: operations ok", "/s", rate(b.ok)); count++;
     plot(parent, "operations failed or unknown", "/s", rate(b.failed)); count++;
     plot(parent, "mean latency of completed operations", "ms", latency); count++;
     plot(parent, "messages sent", "/s", rate(b.sent)); count++;
     plot(parent, "messages dropped", "/s", rate(b.dropped)); count++;
+    plot(parent, "most messages in flight at once (the network's queue)", "", inFlight); count++;
     D.series.forEach(function (s) {
       var scale = s.unit === "duration" ? 1e-6 : s.unit === "ratio" ? 100 : 1;
       var unit = s.unit === "duration" ? "ms" : s.unit === "ratio" ? "%" : s.unit === "rate" ? "/s" : "";
@@ -294,8 +334,9 @@
       count++;
     });
     document.getElementById("metrics-note").textContent = "Counted in " + n + " buckets of " + ms(b.width_ns) +
-      " over " + ms(D.from_ns) + " .. " + ms(D.to_ns) + "; partitions shaded. The last " + D.series.length +
-      " plot(s) are the protocol's own series.";
+      " over " + ms(D.from_ns) + " .. " + ms(D.to_ns) + "; partitions shaded. " +
+      (D.series.length ? "The last " + D.series.length + " plot(s) are the protocol's own time series." :
+        "The protocol reports no time series in this run.");
     return count;
   }
 

@@ -35,6 +35,18 @@ struct Data<'a> {
     partitions: &'a [(Nanos, Nanos)],
     buckets: &'a Buckets,
     series: Vec<SeriesData<'a>>,
+    /// The operation the linearizability search could not place, if the
+    /// run was not linearizable.
+    blocked: Option<Blocked<'a>>,
+}
+
+#[derive(Serialize)]
+struct Blocked<'a> {
+    /// Its id in the history (an operation's last field).
+    op: usize,
+    key: &'a str,
+    what: &'a str,
+    could_have_seen: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -134,6 +146,15 @@ fn data_json(report: &Report, out: &sim::kernel::RunOutput, c: &Collected, w: Wi
                 _ => None,
             })
             .collect(),
+        blocked: match report.consistency.verdict() {
+            Some(sim::check::Verdict::NotLinearizable { explanation: e }) => Some(Blocked {
+                op: e.blocked_index,
+                key: &e.key,
+                what: &e.blocked_op,
+                could_have_seen: &e.could_have_seen,
+            }),
+            _ => None,
+        },
     };
     // Inside <script>, `</script>` would end it: JSON keeps `<` only in
     // strings, where `\u003c` reads the same.
