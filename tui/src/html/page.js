@@ -141,7 +141,10 @@
       inView.push(k);
     });
     var every = Math.max(1, Math.ceil(inView.length / DRAW_MAX));
-    var g = el("g", {}, svg), arrows = 0;
+    // Arrows that end outside the view are cut at its edges.
+    var clip = el("clipPath", { id: "view" }, defs);
+    el("rect", { x: LEFT, y: 0, width: plotW, height: h }, clip);
+    var g = el("g", { "clip-path": "url(#view)" }, svg), arrows = 0;
     for (var j = 0; j < inView.length; j += every) {
       var msg = D.messages[inView[j]];
       var kind = D.kinds[msg[4]], from = D.nodes[msg[2]], to = D.nodes[msg[3]];
