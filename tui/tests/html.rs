@@ -127,8 +127,8 @@ fn drawn_status(dom: &str) -> Option<[u64; 4]> {
 }
 
 #[test]
-fn the_html_report_of_three_scenarios_loads_in_headless_chromium_with_no_console_message_and_draws(
-) {
+fn the_html_report_of_three_scenarios_loads_in_headless_chromium_with_no_console_message_and_draws()
+{
     let test = "html browser test";
     let Some(browser) = chromium(test) else {
         return;
@@ -139,15 +139,17 @@ fn the_html_report_of_three_scenarios_loads_in_headless_chromium_with_no_console
         let page = write_page(scenario, &file, &[]);
         let data = page_data(&page);
         let (dom, stderr) = headless(&browser, &file, &["--dump-dom"]);
-        let status = drawn_status(&dom).unwrap_or_else(|| {
-            panic!("{scenario}: the page did not say it drew:\n{stderr}")
-        });
+        let status = drawn_status(&dom)
+            .unwrap_or_else(|| panic!("{scenario}: the page did not say it drew:\n{stderr}"));
         let [arrows, operations, plots, errors] = status;
         assert_eq!(errors, 0, "{scenario}: {dom}");
         // Every message is drawn, or an even sample of at most 4000.
         let messages = data["messages"].as_array().unwrap().len() as u64;
         assert!(messages > 0, "{scenario}");
-        assert!(arrows > 0 && arrows <= messages.min(4000), "{scenario}: {arrows}");
+        assert!(
+            arrows > 0 && arrows <= messages.min(4000),
+            "{scenario}: {arrows}"
+        );
         assert_eq!(arrows, messages.div_ceil(messages.div_ceil(4000)));
         assert_eq!(
             operations,
@@ -191,29 +193,49 @@ fn the_html_report_of_three_scenarios_loads_in_headless_chromium_with_no_console
 
 #[test]
 fn the_page_is_self_contained_and_the_same_seed_gives_the_same_bytes() {
-    let a = write_page(SCENARIOS[0], &html_tmp("same-a.html"), &["--seed", "7"]);
+    // The run is the same run with or without the page.
+    let (_, without, _) = run_chaoslab(&["run", SCENARIOS[0], "--seed", "7"]);
+    let a_path = html_tmp("same-a.html");
+    let (_, with, _) = run_chaoslab(&[
+        "run",
+        SCENARIOS[0],
+        "--seed",
+        "7",
+        "--html",
+        a_path.to_str().unwrap(),
+    ]);
+    assert_eq!(with, without);
+    let a = write_page(SCENARIOS[0], &a_path, &["--seed", "7"]);
     let b = write_page(SCENARIOS[0], &html_tmp("same-b.html"), &["--seed", "7"]);
     assert!(a == b, "the same seed wrote different pages");
     let other = write_page(SCENARIOS[0], &html_tmp("same-c.html"), &["--seed", "8"]);
     assert!(a != other, "another seed is another run");
     // Nothing loaded from elsewhere: no script or style by address, no
     // link but the empty icon, no web address but the SVG namespace.
-    for bad in ["<script src", "<link rel=\"stylesheet\"", "@import", "url(http", "url(//"] {
+    for bad in [
+        "<script src",
+        "<link rel=\"stylesheet\"",
+        "@import",
+        "url(http",
+        "url(//",
+    ] {
         assert!(!a.contains(bad), "the page holds {bad}");
     }
     let addresses = a.matches("http://").count() + a.matches("https://").count();
     let namespaces = a.matches("http://www.w3.org/2000/svg").count();
-    assert_eq!(addresses, namespaces, "only the SVG namespace is an address");
+    assert_eq!(
+        addresses, namespaces,
+        "only the SVG namespace is an address"
+    );
 }
 
 #[test]
 fn docs_html_walks_through_raft_leader_minority_with_the_numbers_of_its_page() {
     let page = write_page(SCENARIOS[0], &html_tmp("docs.html"), &[]);
     let data = page_data(&page);
-    let docs = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/html.md"),
-    )
-    .unwrap();
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/html.md"))
+            .unwrap();
     // The figures the walk-through quotes, each read from the page.
     let messages = data["messages_total"].as_u64().unwrap();
     assert_eq!(messages, 12663);
@@ -222,26 +244,61 @@ fn docs_html_walks_through_raft_leader_minority_with_the_numbers_of_its_page() {
     // page draws exactly this sample).
     assert_eq!(messages.div_ceil(messages.div_ceil(4000)), 3166);
     assert_eq!(data["operations_total"], 863);
-    assert_eq!(data["partitions"], serde_json::json!([[5_000_000_000u64, 12_000_000_000u64]]));
+    assert_eq!(
+        data["partitions"],
+        serde_json::json!([[5_000_000_000u64, 12_000_000_000u64]])
+    );
     let roles: Vec<(u64, String, String)> = data["roles"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| {
-            let node = data["nodes"][r[1].as_u64().unwrap() as usize].as_str().unwrap();
-            (r[0].as_u64().unwrap(), node.to_string(), r[3].as_str().unwrap().to_string())
+            let node = data["nodes"][r[1].as_u64().unwrap() as usize]
+                .as_str()
+                .unwrap();
+            (
+                r[0].as_u64().unwrap(),
+                node.to_string(),
+                r[3].as_str().unwrap().to_string(),
+            )
         })
         .collect();
     assert!(roles.contains(&(159_796_009, "n5".into(), "leader".into())));
     assert!(roles.contains(&(5_149_672_593, "n3".into(), "leader".into())));
     assert!(roles.contains(&(12_014_130_042, "n5".into(), "follower".into())));
-    let dropped: u64 = data["messages"]
+    let drops: Vec<u64> = data["messages"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|m| m[5] == 1)
-        .count() as u64;
-    assert_eq!(dropped, 955);
+        .map(|m| m[1].as_u64().unwrap())
+        .collect();
+    assert_eq!(drops.len(), 955);
+    assert!(
+        drops
+            .iter()
+            .all(|&t| (5_000_000_000..12_000_000_000).contains(&t)),
+        "every drop is during the partition"
+    );
+    // c1, cut off with the old leader: its operations there time out (info).
+    let c1 = data["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|n| n == "c1")
+        .unwrap() as u64;
+    let c1_info = data["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o[0] == c1 && o[3] == "info")
+        .filter(|o| (5_000_000_000..12_000_000_000).contains(&o[1].as_u64().unwrap()))
+        .count();
+    assert!(c1_info >= 3, "{c1_info}");
+    assert!(page.contains("got 20.00% (1/5)"));
+    assert_eq!(data["max_messages"], 20000);
+    assert_eq!(data["max_operations"], 20000);
+    assert_eq!(data["buckets"]["ok"].as_array().unwrap().len(), 500);
     for quoted in [
         "12663 messages",
         "3166",
@@ -252,6 +309,11 @@ fn docs_html_walks_through_raft_leader_minority_with_the_numbers_of_its_page() {
         "12 s",
         "5149.67 ms",
         "4.9s..5.3s",
+        "20000 messages and 20000 client operations",
+        "500 time buckets",
+        "at most 4000",
+        "got 20.00% (1/5)",
+        "drawn: 3166 arrows, 863 operations, 7 plots, 0 errors",
     ] {
         assert!(docs.contains(quoted), "docs/html.md quotes {quoted}");
     }
@@ -262,7 +324,10 @@ fn docs_html_walks_through_raft_leader_minority_with_the_numbers_of_its_page() {
         &["--html-window", "4.9s..5.3s"],
     );
     let w = page_data(&window);
-    assert_eq!((w["from_ns"].as_u64(), w["to_ns"].as_u64()), (Some(4_900_000_000), Some(5_300_000_000)));
+    assert_eq!(
+        (w["from_ns"].as_u64(), w["to_ns"].as_u64()),
+        (Some(4_900_000_000), Some(5_300_000_000))
+    );
     let sent: Vec<u64> = w["messages"]
         .as_array()
         .unwrap()
@@ -270,9 +335,15 @@ fn docs_html_walks_through_raft_leader_minority_with_the_numbers_of_its_page() {
         .map(|m| m[0].as_u64().unwrap())
         .collect();
     assert!(!sent.is_empty());
-    assert!(sent.iter().all(|&t| (4_900_000_000..=5_300_000_000).contains(&t)));
+    assert!(sent
+        .iter()
+        .all(|&t| (4_900_000_000..=5_300_000_000).contains(&t)));
     assert_eq!(w["messages_total"].as_u64(), Some(sent.len() as u64));
-    assert!(docs.contains(&format!("{} messages", sent.len())), "docs/html.md quotes the window's {} messages", sent.len());
+    assert!(
+        docs.contains(&format!("{} messages", sent.len())),
+        "docs/html.md quotes the window's {} messages",
+        sent.len()
+    );
 }
 
 #[test]
@@ -298,7 +369,10 @@ fn a_path_that_cannot_be_written_is_refused_before_the_run_with_exit_2() {
         "5s..4s",
     ]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("error: --html-window `5s..4s` ends before it starts"), "{stderr}");
+    assert!(
+        stderr.contains("error: --html-window `5s..4s` ends before it starts"),
+        "{stderr}"
+    );
 }
 
 #[cfg(target_os = "linux")]

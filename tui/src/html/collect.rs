@@ -219,7 +219,10 @@ impl Collected {
         }
         if !inside {
             if let TraceEvent::Complete {
-                op, outcome, output, ..
+                op,
+                outcome,
+                output,
+                ..
             } = &r.event
             {
                 if let Some((_, Some(i))) = self.open_ops.remove(op) {
@@ -269,7 +272,10 @@ impl Collected {
                 self.open_ops.insert(*op, (r.t, kept));
             }
             TraceEvent::Complete {
-                op, outcome, output, ..
+                op,
+                outcome,
+                output,
+                ..
             } => {
                 if *outcome == "ok" {
                     self.buckets.ok[b] += 1;

@@ -166,7 +166,10 @@ fn data_json(report: &Report, out: &sim::kernel::RunOutput, c: &Collected, w: Wi
 fn verdict_word(v: &impl Serialize) -> String {
     serde_json::to_value(v)
         .ok()
-        .and_then(|v| v.get("verdict").and_then(|s| s.as_str().map(str::to_string)))
+        .and_then(|v| {
+            v.get("verdict")
+                .and_then(|s| s.as_str().map(str::to_string))
+        })
         .unwrap_or_default()
 }
 
@@ -177,7 +180,10 @@ fn summary(report: &Report) -> String {
     let (class, word) = match report.outcome {
         RunOutcome::Pass => ("pass", "PASS: the hypothesis held"),
         RunOutcome::Fail => ("fail", "FAIL: the hypothesis did not hold"),
-        RunOutcome::Undecided => ("undecided", "UNDECIDED: nothing failed, but a check has no answer"),
+        RunOutcome::Undecided => (
+            "undecided",
+            "UNDECIDED: nothing failed, but a check has no answer",
+        ),
     };
     h.push_str(&format!(
         "<div id=\"verdict\" class=\"verdict {class}\">{word}</div>\n"
