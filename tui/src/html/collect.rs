@@ -337,12 +337,18 @@ impl Collector {
     }
 }
 
-impl TraceSink for Collector {
-    fn record(&mut self, record: TraceRecord) {
+impl Collector {
+    fn see(&self, record: &TraceRecord) {
         self.shared
             .lock()
             .expect("only the run holds the picture while it goes")
-            .record(&record);
+            .record(record);
+    }
+}
+
+impl TraceSink for Collector {
+    fn record(&mut self, record: TraceRecord) {
+        self.see(&record);
     }
 }
 
@@ -355,7 +361,7 @@ pub struct Tee {
 
 impl TraceSink for Tee {
     fn record(&mut self, record: TraceRecord) {
-        self.collector.record(record.clone());
+        self.collector.see(&record);
         self.first.record(record);
     }
 
@@ -378,6 +384,81 @@ mod tests {
         assert_eq!(b.width_ns, 4 * FIRST_WIDTH_NS);
         assert_eq!(b.sent.iter().sum::<u64>(), 2000);
         assert_eq!(b.sent[0], 4);
+    }
+
+    fn send(t: Nanos, id: u64) -> TraceRecord {
+        TraceRecord {
+            t,
+            event: TraceEvent::Send {
+                from: "n1".into(),
+                to: "n2".into(),
+                id,
+                msg: "Ping",
+                detail: String::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn the_picture_keeps_the_first_messages_counts_them_all_and_follows_each_to_its_end() {
+        let (mut sink, picture) = Collector::new(Window::ALL);
+        let n = MAX_MESSAGES as u64 + 5;
+        for id in 0..n {
+            sink.record(send(id * 1000, id));
+        }
+        sink.record(TraceRecord {
+            t: n * 1000,
+            event: TraceEvent::Deliver {
+                from: "n1".into(),
+                to: "n2".into(),
+                id: 0,
+                msg: "Ping",
+            },
+        });
+        sink.record(TraceRecord {
+            t: n * 1000 + 1,
+            event: TraceEvent::Drop {
+                from: "n1".into(),
+                to: "n2".into(),
+                id: 1,
+                msg: "Ping",
+                reason: "partition",
+            },
+        });
+        let p = picture.lock().unwrap();
+        assert_eq!(p.messages.len(), MAX_MESSAGES);
+        assert_eq!(p.messages_total, n);
+        assert_eq!(p.messages[0].1, Some(n * 1000));
+        assert_eq!(
+            (p.messages[0].5, p.messages[1].5, p.messages[2].5),
+            (0, 1, 2)
+        );
+        assert_eq!(p.buckets.sent.iter().sum::<u64>(), n);
+        assert_eq!(p.buckets.dropped.iter().sum::<u64>(), 1);
+        assert_eq!(p.in_flight.len() as u64, n - 2);
+    }
+
+    #[test]
+    fn a_window_keeps_what_begins_in_it_and_follows_it_past_its_end() {
+        let (mut sink, picture) = Collector::new(Window {
+            from: 10,
+            to: Some(20),
+        });
+        sink.record(send(5, 1));
+        sink.record(send(15, 2));
+        sink.record(send(25, 3));
+        sink.record(TraceRecord {
+            t: 30,
+            event: TraceEvent::Deliver {
+                from: "n1".into(),
+                to: "n2".into(),
+                id: 2,
+                msg: "Ping",
+            },
+        });
+        let p = picture.lock().unwrap();
+        assert_eq!(p.messages, vec![(15, Some(30), 0, 1, 0, 0, 2)]);
+        assert_eq!(p.messages_total, 1);
     }
 
     #[test]

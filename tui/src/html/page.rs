@@ -73,7 +73,7 @@ fn node_order(name: &str) -> (u8, u64, &str) {
     }
 }
 
-pub fn escape(text: &str) -> String {
+fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
