@@ -389,3 +389,42 @@ fn a_write_error_after_the_run_prints_the_report_and_replay_then_the_error_with_
         "{stderr}"
     );
 }
+
+#[test]
+fn a_long_run_gives_a_bounded_page_that_says_what_it_left_out() {
+    // raft/leader-minority run for 400 s: 288001 messages, 20523 operations.
+    let source = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/raft/leader-minority.toml"),
+    )
+    .unwrap();
+    let long = source
+        .replace("duration = \"20s\"", "duration = \"400s\"")
+        .replace(
+            "name = \"raft/leader-minority\"",
+            "name = \"raft/leader-minority-long\"",
+        );
+    assert_ne!(long, source);
+    let scenario = html_tmp("long.toml");
+    std::fs::write(&scenario, long).unwrap();
+    let file = html_tmp("long.html");
+    let page = write_page(scenario.to_str().unwrap(), &file, &[]);
+    let data = page_data(&page);
+    assert_eq!(data["messages"].as_array().unwrap().len(), 20000);
+    assert!(data["messages_total"].as_u64().unwrap() > 200_000);
+    assert_eq!(data["operations"].as_array().unwrap().len(), 20000);
+    assert!(data["operations_total"].as_u64().unwrap() > 20000);
+    assert!(page.len() < 4_000_000, "{} bytes", page.len());
+    // The whole run's figures: 400 s in at most 500 buckets.
+    let width = data["buckets"]["width_ns"].as_u64().unwrap();
+    assert!(width * 500 >= 400_000_000_000 && width * 250 < 400_000_000_000);
+    let Some(browser) = chromium("html long run") else {
+        return;
+    };
+    let (dom, _) = headless(&browser, &file, &["--dump-dom"]);
+    assert_eq!(drawn_status(&dom), Some([4000, 20000, 7, 0]), "{dom:.300}");
+    assert!(
+        dom.contains("The page holds the first 20000 of the")
+            && dom.contains("write the page with --html-window FROM..TO"),
+        "the page says what it left out"
+    );
+}

@@ -195,7 +195,7 @@
     if (D.messages.length < D.messages_total) {
       note += "The page holds the first " + D.messages.length + " of the " + D.messages_total +
         " messages sent in " + ms(D.from_ns) + " .. " + ms(D.to_ns) +
-        " (at most " + D.max_messages + "); write the page with --html-window FROM..TO for another part of the run.";
+        " (at most " + D.max_messages + "): those sent up to " + ms(D.messages[D.messages.length - 1][0]) + "; write the page with --html-window FROM..TO for another part of the run.";
     } else {
       note += "The page holds all " + D.messages_total + " messages sent in " + ms(D.from_ns) + " .. " + ms(D.to_ns) + ".";
     }
@@ -259,7 +259,8 @@
     }
     var note = count + " operations in view (green ok, red fail, orange info: outcome unknown, grey unfinished); hover one for what it did.";
     if (D.operations.length < D.operations_total) {
-      note += " The page holds the first " + D.operations.length + " of the " + D.operations_total + " operations invoked.";
+      note += " The page holds the first " + D.operations.length + " of the " + D.operations_total +
+        " operations invoked: those invoked up to " + ms(D.operations[D.operations.length - 1][1]) + ".";
     }
     if (blocked) {
       note += " Not linearizable: the operation marked ▼ (" + D.nodes[blocked[0]] + " " + blocked[4] +
