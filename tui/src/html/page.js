@@ -99,7 +99,8 @@
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     var rows = [], rowOf = {};
     D.nodes.forEach(function (n, i) { if (shown[i]) { rowOf[i] = rows.length; rows.push(i); } });
-    var w = width(), h = TOP + rows.length * ROW + 10;
+    // Below the lifelines, a line for the faults' names.
+    var w = width(), h = TOP + rows.length * ROW + 26;
     svg.setAttribute("width", w);
     svg.setAttribute("height", h);
     var span = v1 - v0, plotW = w - LEFT - RIGHT;
@@ -130,7 +131,7 @@
       if (f[0] < v0 || f[0] > v1) return;
       tip(el("line", { x1: x(f[0]), x2: x(f[0]), y1: TOP - 4, y2: h - 10, stroke: "#c0392b", "stroke-dasharray": "4 3" }, svg),
         ms(f[0]) + " fault: " + f[1] + " " + f[2]);
-      el("text", { x: x(f[0]) + 3, y: TOP + 8, fill: "#c0392b" }, svg, f[1]);
+      el("text", { x: x(f[0]) + 3, y: h - 6, fill: "#c0392b" }, svg, f[1]);
     });
     // The messages in view, both ends' nodes shown.
     var inView = [];
@@ -190,7 +191,7 @@
         ms(v[0]) + " invariant violated: " + v[1] + ": " + v[2]);
     });
     var note = "Showing " + ms(v0) + " .. " + ms(v1) + ": " + inView.length + " messages in view";
-    if (every > 1) note += ", " + arrows + " of them drawn (every " + every + "th): zoom in to see every one";
+    if (every > 1) note += ", " + arrows + " of them drawn (one in every " + every + "): zoom in to see every one";
     note += ". ";
     if (D.messages.length < D.messages_total) {
       note += "The page holds the first " + D.messages.length + " of the " + D.messages_total +
