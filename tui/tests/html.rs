@@ -433,3 +433,48 @@ fn a_long_run_gives_a_bounded_page_that_says_what_it_left_out() {
         "the page says what it left out"
     );
 }
+
+#[test]
+fn a_link_names_a_view_that_zooms_and_filters_the_diagram_and_the_history() {
+    let file = html_tmp("view.html");
+    let page = write_page(SCENARIOS[0], &file, &[]);
+    let data = page_data(&page);
+    let Some(browser) = chromium("html view link") else {
+        return;
+    };
+    // 4.9 s .. 5.3 s, the partition's start, without clients c1 and c2.
+    let (v0, v1) = (4_900_000_000u64, 5_300_000_000u64);
+    let nodes: Vec<&str> = data["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let shown = |i: &Value| !["c1", "c2"].contains(&nodes[i.as_u64().unwrap() as usize]);
+    let to_ns = data["to_ns"].as_u64().unwrap();
+    let overlaps = |from: &Value, to: &Value| {
+        let end = to.as_u64().unwrap_or(to_ns);
+        end >= v0 && from.as_u64().unwrap() <= v1
+    };
+    let messages = data["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| overlaps(&m[0], &m[1]) && shown(&m[2]) && shown(&m[3]))
+        .count() as u64;
+    let operations = data["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| overlaps(&o[1], &o[2]) && shown(&o[0]))
+        .count() as u64;
+    assert!(messages > 0 && messages <= 4000 && operations > 0);
+    let link = format!("{}#from=4900&to=5300&hide=c1,c2", file.display());
+    let (dom, _) = headless(&browser, Path::new(&link), &["--dump-dom"]);
+    assert_eq!(
+        drawn_status(&dom),
+        Some([messages, operations, 7, 0]),
+        "every message and operation in view is drawn, none of the hidden nodes'"
+    );
+    assert!(dom.contains("Showing 4900 ms .. 5300 ms"));
+}

@@ -417,6 +417,26 @@
     });
   });
 
+  // A link may name the view: `page.html#from=4900&to=5300&hide=c1,c2`
+  // (milliseconds; nodes to hide), to point someone at a moment of the run.
+  (function () {
+    var want = {};
+    location.hash.replace(/^#/, "").split("&").forEach(function (part) {
+      var kv = part.split("=");
+      if (kv.length === 2) want[kv[0]] = decodeURIComponent(kv[1]);
+    });
+    if (want.hide) {
+      want.hide.split(",").forEach(function (name) {
+        var i = D.nodes.indexOf(name);
+        if (i >= 0) {
+          shown[i] = false;
+          filter.querySelectorAll("input")[i].checked = false;
+        }
+      });
+    }
+    var a = parseFloat(want.from) * 1e6, b = parseFloat(want.to) * 1e6;
+    if (isFinite(a) && isFinite(b) && b > a) setView(a, b);
+  })();
   redraw();
   drawn.plots = drawPlots();
   drawn.done = true;
