@@ -240,6 +240,13 @@
       var outcome = o[2] === null ? "" : o[3];
       var r = el("rect", { x: a, y: TOP + rowOf[o[0]] * ROW + 6, width: Math.max(1.5, b - a), height: ROW - 12,
         fill: OUTCOME_COLOURS[outcome] || "#888", stroke: "#fff", "stroke-width": 0.5 }, svg);
+      // A bar wide enough says what it did, cut to its width with "…".
+      var room = Math.floor((b - a - 6) / 6);
+      if (room >= 6) {
+        var label = o[4] + (o[5] ? " → " + o[5] : "");
+        if (label.length > room) label = label.slice(0, room - 1) + "…";
+        el("text", { x: a + 3, y: TOP + rowOf[o[0]] * ROW + ROW / 2 + 4, fill: "#fff", "pointer-events": "none" }, svg, label);
+      }
       tip(r, D.nodes[o[0]] + " " + o[4] + (o[2] === null ? " (unfinished)" : " → " + outcome + (o[5] ? " " + o[5] : "")) +
         "\ninvoked " + ms(o[1]) + (o[2] === null ? "" : ", took " + ms(o[2] - o[1])));
       count++;
