@@ -16,7 +16,7 @@ always give the same run. With no command it runs the built-in default scenario.
     after_help = "Exit codes (run, sweep, shrink, check, export): 0 the hypothesis held (export: the files \
 were written), 1 it did not \
 (or an invariant broke), 2 bad input (scenario file, history, trace, flags; for sweep merge, files that are not the shards of one sweep; \
-an output file that cannot be written (--trace, --history, --export, export --to; said after the report when a \
+an output file that cannot be written (--trace, --history, --export, --html, export --to; said after the report when a \
 write fails during a run), or two outputs that are one file), 3 undecided: nothing \
 failed but a check has no answer (the linearizability search ran out of steps or memory; \
 for run, sweep and shrink raise it with --check-max-steps / --check-max-memory or \
@@ -91,6 +91,7 @@ pub fn main(registry: Registry) -> i32 {
                 json: false,
                 driver: "kernel".into(),
                 budget: Default::default(),
+                html: Default::default(),
             },
         ),
         Some(Command::Run(args)) => run_cmd::run(r, &args),

@@ -46,6 +46,7 @@ pub fn run(registry: &crate::Registry, args: &ClusterArgs) -> i32 {
         json: args.json,
         driver: "cluster".into(),
         budget: args.budget.clone(),
+        html: Default::default(),
     };
     match real(registry, &scenario, seed, args) {
         Ok(out) => crate::run_cmd::report_and_exit(

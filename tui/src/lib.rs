@@ -11,6 +11,7 @@ mod cluster_cmd;
 #[cfg(feature = "madsim")]
 pub mod driver;
 pub mod export;
+pub mod html;
 mod registry;
 mod run_cmd;
 mod scenario_files;

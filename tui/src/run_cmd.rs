@@ -46,6 +46,8 @@ pub struct RunArgs {
     pub driver: String,
     #[command(flatten)]
     pub budget: crate::CheckBudgetArgs,
+    #[command(flatten)]
+    pub html: crate::html::HtmlArgs,
 }
 
 /// The cargo feature that brings in the madsim driver: chaoslab's own
@@ -187,6 +189,19 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
         .as_deref()
         .map(std::path::Path::new)
         .filter(|p| p.is_file());
+    // The HTML page is one of the outputs too: no two may be one file.
+    if let Some(page) = &args.html.html {
+        let mut outputs: Vec<(&str, &std::path::Path)> = vec![("the HTML report", page)];
+        outputs.extend(args.history.as_deref().map(|p| ("the history", p)));
+        outputs.extend(args.trace.as_deref().map(|p| ("the trace", p)));
+        outputs.extend(exports.iter().map(|e| (e.format.what(), e.path.as_path())));
+        if let Err(e) =
+            crate::export::check_outputs(scenario_file.map(|p| ("the scenario", p)), &outputs)
+        {
+            eprintln!("{e}");
+            return exit::BAD_INPUT;
+        }
+    }
     let mode = match crate::export::fanout(
         scenario_file.map(|p| ("the scenario", p)),
         args.trace.as_ref(),
@@ -202,6 +217,19 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
+    // `--html FILE`: its file is checked writable now; the page is written
+    // with the report, once the run is over.
+    let mut html = match crate::html::Html::prepare(&args.html) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let mode = match html.as_mut() {
+        Some(h) => h.wrap(mode),
+        None => mode,
+    };
     let out = match run_on_driver(registry, &args.driver, &scenario, seed, mode) {
         Ok(o) => o,
         Err(e) => {
@@ -209,7 +237,14 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
-    report_and_exit(&registry.program_name(), &scenario, &out, args, seed)
+    report_and_write(
+        &registry.program_name(),
+        &scenario,
+        &out,
+        args,
+        seed,
+        html.as_ref(),
+    )
 }
 
 /// The command that replays a run on `driver`, from the kernel's `replay`
@@ -238,6 +273,18 @@ pub fn report_and_exit(
     args: &RunArgs,
     seed: u64,
 ) -> i32 {
+    report_and_write(program, scenario, out, args, seed, None)
+}
+
+/// [`report_and_exit`], also writing the HTML report when `html` is given.
+fn report_and_write(
+    program: &str,
+    scenario: &sim::scenario::Scenario,
+    out: &sim::kernel::RunOutput,
+    args: &RunArgs,
+    seed: u64,
+    html: Option<&crate::html::Html>,
+) -> i32 {
     let mut report = Report::build_with(scenario, out, args.budget.for_scenario(scenario));
     let replay = sim::report::replay_command(program, scenario, seed);
     let (replay_without_budget, note) = replay_on(program, &args.driver, &replay);
@@ -265,6 +312,11 @@ pub fn report_and_exit(
                 "error: cannot write the history to {}: {e}",
                 path.display()
             ));
+        }
+    }
+    if let Some(html) = html {
+        if let Err(e) = html.write(&report, out) {
+            errors.push(e);
         }
     }
     let code = verdict(scenario, &report, args, seed, &replay_without_budget);

@@ -13,6 +13,7 @@ mod export;
 mod figure8_lesson;
 mod file_sizes;
 mod glue;
+mod html;
 mod invalid_scenarios;
 mod lesson_quotes;
 mod madsim_driver;
