@@ -44,6 +44,12 @@ pub(crate) fn check_keywise<M: Model>(
     prune: Option<KeyPrune<'_, M::Op>>,
     info_last: bool,
 ) -> Option<LinearizabilityReport> {
+    // A deadline is polled as the turns poll it, which one key at a time
+    // cannot reproduce: the turns answer.
+    if budget.expired.is_some() {
+        return None;
+    }
+    let max_steps = budget.max_steps;
     let keys = log.by_key();
     let mut report = LinearizabilityReport {
         model: model.name(),
@@ -98,7 +104,12 @@ pub(crate) fn check_keywise<M: Model>(
             if let Some(log) = meter.memo_log.as_mut() {
                 log.clear();
             }
-            let outcome = search.run(u64::MAX, &mut meter);
+            // Never past the budget: the sum of every key's steps over it
+            // means the turns run out of steps somewhere, which they report
+            // (so a run the search cannot decide costs at most one budget
+            // here, and one in the turns).
+            let left = max_steps.saturating_sub(meter.steps).saturating_add(1);
+            let outcome = search.run(left, &mut meter);
             // This key's memo is freed before the next key's starts.
             meter.memo_bytes = 0;
             key_stages.push(Stage {

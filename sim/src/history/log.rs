@@ -547,6 +547,7 @@ mod tests {
             }
         }
         let mut n = 0u64;
+        let mut expected: Vec<Op> = Vec::new();
         for f in fs {
             let mut outputs: Vec<Option<Value>> = values().into_iter().map(Some).collect();
             outputs.push(None);
@@ -580,16 +581,19 @@ mod tests {
                     };
                     let i = log.len();
                     round_trip(&mut log, op.clone(), n % 3 != 0);
+                    expected.push(op.clone());
                     // The output given to complete is what the protocol said,
                     // before the ok-only rule: check that rule separately.
                     let j = log.push(&op.key, &op.f, at(op.process, op.call_ns));
                     log.complete(j, outcome, output.clone(), 1 + 100 * n, true);
                     assert_eq!(log.output(j), op.output, "operation {i}");
+                    expected.push(log.op(j));
                 }
             }
         }
-        // Every operation is still intact once the rest were recorded.
-        assert_eq!(log.to_history().ops.len(), log.len());
+        // Every operation is still intact once the rest were recorded: no
+        // later record or side-table entry overwrote an earlier one.
+        assert_eq!(log.to_history().ops, expected);
     }
 
     #[test]
