@@ -3,7 +3,10 @@
 
 use std::cmp::Ordering;
 
+use std::collections::BinaryHeap;
+
 use super::{Ev, Msg, Sim};
+use crate::node::TimerId;
 use crate::protocol::Protocol;
 use crate::time::Nanos;
 
@@ -56,6 +59,58 @@ impl<M> Slab<M> {
     }
 }
 
+/// A timer entry taken out of the queue because it was moved or cancelled
+/// after it was queued (see [`Stale`]): its key and its event.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Skipped {
+    time: Nanos,
+    seq: u64,
+    node: u32,
+    timer: TimerId,
+    gen: u64,
+}
+
+/// Timer entries that can no longer fire, kept out of the queue.
+///
+/// A timer set again or cancelled leaves its old entry queued: in a busy
+/// run most of the queue is such entries (every request's timeout,
+/// cancelled when the answer comes; every follower's election timer, set
+/// again at every heartbeat), and each made every push and pop dearer and
+/// cost a pop of its own. The queue is compacted instead when they are at
+/// least half of it: the stale entries leave it for `skipped`.
+///
+/// Nothing a run does may change by this. A stale entry, popped, does one
+/// thing: it counts against `[meta] max_events` (`processed`) at its place
+/// in the (time, seq) order (and sets the time, which the next event sets
+/// again). So: a skipped entry whose key lies behind the last one popped is
+/// counted then; and whenever `processed` plus every skipped entry could
+/// reach `max_events`, every skipped entry not passed yet goes back into
+/// the queue with its own key, for good, and the run goes on exactly as if
+/// none had ever left. A driver that takes the queue out
+/// ([`Sim::take_scheduled`]) gets them back the same way.
+#[derive(Default)]
+pub(super) struct Stale {
+    /// About how many queued timer entries are stale: counted when a timer
+    /// is moved or cancelled, and when a stale entry pops.
+    pub(super) queued: usize,
+    pub(super) skipped: Vec<Skipped>,
+    /// The key (time, seq) of the last entry popped.
+    pub(super) last: (Nanos, u64),
+    /// Set when the skipped entries went back for good: no more compaction.
+    pub(super) exact: bool,
+    /// The length of `skipped` at which a compaction first counts and
+    /// forgets the entries passed (twice its length after the last count:
+    /// a pass over `skipped` at every compaction would cost more than the
+    /// pops it saves). Entries passed but not counted yet still count in
+    /// full against `max_events` (see [`Sim::tend_queue`]).
+    prune_at: usize,
+}
+
+/// Compaction starts at this many stale entries, and when they are at least
+/// half of the queue: its cost, a pass over the queue, is then at most two
+/// entries' worth per stale entry it removes.
+const COMPACT_MIN: usize = 64;
+
 impl<'s, P: Protocol> Sim<'s, P> {
     pub(super) fn push(&mut self, time: Nanos, ev: Ev<Msg<P>>) {
         self.seq += 1;
@@ -65,5 +120,89 @@ impl<'s, P: Protocol> Sim<'s, P> {
             seq: self.seq,
             slot,
         });
+    }
+
+    /// Before a pop: compacts the queue if stale entries are half of it, and
+    /// puts the skipped entries back once `max_events` comes in reach.
+    #[inline]
+    pub(super) fn tend_queue(&mut self) {
+        if self.stale.exact {
+            return;
+        }
+        if self.stale.queued >= COMPACT_MIN && self.stale.queued * 2 >= self.queue.len() {
+            self.compact();
+        }
+        let reach = self.processed + self.stale.skipped.len() as u64;
+        if reach >= self.scenario.meta.max_events {
+            self.unskip();
+        }
+    }
+
+    /// Counts the skipped entries the run has passed (keys behind the last
+    /// popped) as processed, and forgets them.
+    fn count_passed(&mut self) {
+        let last = self.stale.last;
+        let before = self.stale.skipped.len();
+        self.stale.skipped.retain(|s| (s.time, s.seq) > last);
+        self.processed += (before - self.stale.skipped.len()) as u64;
+    }
+
+    /// Moves every stale timer entry from the queue to `skipped`.
+    #[cold]
+    #[inline(never)]
+    fn compact(&mut self) {
+        if self.stale.skipped.len() >= self.stale.prune_at {
+            self.count_passed();
+            self.stale.prune_at = (2 * self.stale.skipped.len()).max(COMPACT_MIN);
+        }
+        let mut entries = std::mem::take(&mut self.queue).into_vec();
+        let mut k = 0;
+        while k < entries.len() {
+            let e = entries[k];
+            if let Some(Ev::Timer { node, timer, gen }) = &self.slab.items[e.slot as usize] {
+                let (node, timer, gen) = (*node, *timer, *gen);
+                let live = self.slots[node as usize]
+                    .timers
+                    .iter()
+                    .any(|&(t, g)| t == timer && g == gen);
+                if !live {
+                    self.slab.take(e.slot);
+                    self.stale.skipped.push(Skipped {
+                        time: e.time,
+                        seq: e.seq,
+                        node,
+                        timer,
+                        gen,
+                    });
+                    entries.swap_remove(k);
+                    continue;
+                }
+            }
+            k += 1;
+        }
+        self.queue = BinaryHeap::from(entries);
+        self.stale.queued = 0;
+    }
+
+    /// Puts every skipped entry not passed yet back into the queue, with its
+    /// own key, and stops compacting: from here the queue is exactly what it
+    /// would have been.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn unskip(&mut self) {
+        self.stale.exact = true;
+        self.count_passed();
+        for s in std::mem::take(&mut self.stale.skipped) {
+            let slot = self.slab.insert(Ev::Timer {
+                node: s.node,
+                timer: s.timer,
+                gen: s.gen,
+            });
+            self.queue.push(Entry {
+                time: s.time,
+                seq: s.seq,
+                slot,
+            });
+        }
     }
 }
