@@ -104,6 +104,8 @@ pub(super) struct Stale {
     /// pops it saves). Entries passed but not counted yet still count in
     /// full against `max_events` (see [`Sim::tend_queue`]).
     prune_at: usize,
+    /// How many times the queue was compacted (for the tests).
+    pub(super) compactions: u64,
 }
 
 /// Compaction starts at this many stale entries, and when they are at least
@@ -182,6 +184,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         }
         self.queue = BinaryHeap::from(entries);
         self.stale.queued = 0;
+        self.stale.compactions += 1;
     }
 
     /// Puts every skipped entry not passed yet back into the queue, with its
@@ -204,5 +207,181 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 slot,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::Rng;
+    use serde::Deserialize;
+
+    use crate::kernel::{Sim, TraceMode};
+    use crate::node::{Cluster, Ctx, Disk, Node, NodeId, Request, Status, TimerId};
+    use crate::protocol::{Findings, Protocol, Step};
+    use crate::registry::{Catalog, ParamError, Register, Spec};
+    use crate::scenario::Scenario;
+    use crate::time::ms;
+
+    #[derive(Clone, Debug)]
+    struct Ping;
+
+    impl crate::node::Message for Ping {
+        fn kind(&self) -> &'static str {
+            "Ping"
+        }
+    }
+
+    const JITTER: TimerId = TimerId(1);
+    const STEADY: TimerId = TimerId(2);
+    const TICK: TimerId = TimerId(3);
+
+    /// A node that leaves stale timer entries behind all the time: every
+    /// ping it receives moves its jitter timer, and now and then cancels
+    /// its steady timer and sets it again (as election timers and request
+    /// timeouts do).
+    struct Jitterer;
+
+    impl Node for Jitterer {
+        type Msg = Ping;
+        type Op = crate::history::OpFn;
+        fn on_start(&mut self, ctx: &mut Ctx<Ping>) {
+            ctx.set_timer(JITTER, ms(5));
+            ctx.set_timer(STEADY, ms(20));
+            ctx.set_timer(TICK, ms(3));
+        }
+        fn on_message(&mut self, ctx: &mut Ctx<Ping>, _: NodeId, _: Ping) {
+            let after = ctx.rng().gen_range(ms(5)..ms(50));
+            ctx.set_timer(JITTER, after);
+            if ctx.rng().gen_bool(0.3) {
+                ctx.cancel_timer(STEADY);
+                if ctx.rng().gen_bool(0.5) {
+                    ctx.set_timer(STEADY, ms(20));
+                }
+            }
+        }
+        fn on_timer(&mut self, ctx: &mut Ctx<Ping>, timer: TimerId) {
+            let n = ctx.cluster().servers().len() as u32;
+            for _ in 0..3 {
+                let to = NodeId(ctx.rng().gen_range(0..n));
+                ctx.send(to, Ping);
+            }
+            let after = match timer {
+                JITTER => ms(7),
+                STEADY => ms(20),
+                _ => ms(3),
+            };
+            ctx.set_timer(timer, after);
+        }
+        fn on_request(&mut self, ctx: &mut Ctx<Ping>, req: Request) {
+            ctx.complete(req.id, crate::history::Outcome::Fail, None);
+        }
+        fn role(&self) -> &'static str {
+            "server"
+        }
+        fn status(&self) -> Status {
+            Status {
+                role: "server",
+                fields: Vec::new(),
+            }
+        }
+    }
+
+    struct Jitter;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NoParams {}
+
+    impl Protocol for Jitter {
+        type Node = Jitterer;
+        fn build(&self, _: NodeId, _: &Cluster, _: &Disk) -> Jitterer {
+            Jitterer
+        }
+        fn check(&mut self, _: Step<'_, Jitterer>, _: &mut Findings) {}
+    }
+
+    impl Spec for Jitter {
+        const NAME: &'static str = "jitter";
+        type Params = NoParams;
+        const ROLES: &'static [&'static str] = &["server"];
+        fn new(_: NoParams, _: &Scenario) -> Result<Self, ParamError> {
+            Ok(Jitter)
+        }
+    }
+
+    fn scenario(max_events: Option<u64>) -> Scenario {
+        let mut c = Catalog::new();
+        c.add::<Jitter>();
+        let max = max_events.map_or(String::new(), |m| format!("max_events = {m}\n"));
+        let src = format!(
+            "[meta]\nname = \"jitter\"\nduration = \"10s\"\n{max}\n[system]\nprotocol = \"jitter\"\n\n\
+             [topology]\nservers = 4\nclients = 0\n\n\
+             [network]\nlatency = {{ dist = \"uniform\", min = \"1ms\", max = \"3ms\" }}\n\n\
+             [[faults]]\nat = \"1s\"\naction = \"pause\"\ntarget = \"n2\"\n\n\
+             [[faults]]\nat = \"1200ms\"\naction = \"resume\"\ntarget = \"n2\"\n"
+        );
+        c.parse("jitter.toml", &src).unwrap()
+    }
+
+    /// Everything a run shows that stale entries could change.
+    fn outcome(s: &Scenario, compact: bool) -> (String, String, u64, Option<u64>, u64) {
+        let mut sim = Sim::new(s, Jitter, 3, TraceMode::Off);
+        sim.stale.exact = !compact;
+        while sim.advance() {}
+        let compactions = sim.stale.compactions;
+        let out = sim.finish();
+        (
+            out.fingerprint,
+            format!("{:?}", out.counters),
+            out.end_ns,
+            out.stopped_early,
+            compactions,
+        )
+    }
+
+    /// Taking stale timer entries out of the queue changes nothing a run
+    /// shows, however `[meta] max_events` cuts it: the same fingerprint,
+    /// counters, end time and stopping time as a run that pops every one.
+    #[test]
+    fn compacting_stale_timers_changes_no_run_whatever_max_events_stops_it() {
+        let full = outcome(&scenario(None), false);
+        let events: u64 = full
+            .1
+            .split("events: ")
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(events > 20_000, "the run is long enough: {events} events");
+        let mut compacted = 0;
+        for max in [
+            None,
+            Some(1),
+            Some(2),
+            Some(97),
+            Some(1000),
+            Some(4321),
+            Some(10_007),
+            Some(20_000),
+            Some(events),
+            Some(events + 500),
+        ] {
+            let s = scenario(max);
+            let (with, without) = (outcome(&s, true), outcome(&s, false));
+            assert_eq!(without.4, 0);
+            compacted += with.4;
+            assert_eq!(
+                (&with.0, &with.1, with.2, with.3),
+                (&without.0, &without.1, without.2, without.3),
+                "max_events {max:?}"
+            );
+        }
+        assert!(
+            compacted > 100,
+            "the queue was compacted ({compacted} times)"
+        );
     }
 }
