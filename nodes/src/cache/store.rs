@@ -6,7 +6,7 @@
 //! (written but not yet flushed to the database, in write-back) never expires:
 //! dropping it would lose an acknowledged write.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -93,7 +93,10 @@ pub struct Store {
     eviction: Eviction,
     entries: BTreeMap<String, Entry>,
     /// Eviction order for lru, lfu and fifo: the smallest rank goes first.
-    order: BTreeSet<((u64, u64), String)>,
+    /// Every rank holds a tick of its own, so a rank names its key: a use
+    /// moves the key's string to its new rank, and nothing is compared or
+    /// copied by text.
+    order: BTreeMap<(u64, u64), String>,
     /// Every key, for a uniform random pick (random eviction).
     keys: Vec<String>,
     /// Dirty keys by write sequence: the oldest unflushed write first.
@@ -110,7 +113,7 @@ impl Store {
             capacity,
             eviction,
             entries: BTreeMap::new(),
-            order: BTreeSet::new(),
+            order: BTreeMap::new(),
             keys: Vec::new(),
             dirty: BTreeMap::new(),
             tick: 0,
@@ -158,9 +161,12 @@ impl Store {
             Eviction::Fifo | Eviction::Random => None,
         };
         if let Some(rank) = rank {
-            self.order.remove(&(e.rank, key.to_string()));
+            let k = self
+                .order
+                .remove(&e.rank)
+                .expect("a ranked key is in the order");
             e.rank = rank;
-            self.order.insert((rank, key.to_string()));
+            self.order.insert(rank, k);
         }
         Lookup::Hit(e)
     }
@@ -190,7 +196,7 @@ impl Store {
         entry.slot = self.keys.len();
         self.keys.push(key.to_string());
         if self.eviction != Eviction::Random {
-            self.order.insert((entry.rank, key.to_string()));
+            self.order.insert(entry.rank, key.to_string());
         }
         if let Some(seq) = entry.dirty {
             self.dirty.insert(seq, key.to_string());
@@ -208,7 +214,7 @@ impl Store {
                 }
                 self.keys[rng.gen_range(0..self.keys.len())].clone()
             }
-            _ => self.order.first()?.1.clone(),
+            _ => self.order.first_key_value()?.1.clone(),
         };
         self.evictions += 1;
         self.remove_entry(&key).map(|e| (key, e))
@@ -222,7 +228,7 @@ impl Store {
     fn remove_entry(&mut self, key: &str) -> Option<Entry> {
         let e = self.entries.remove(key)?;
         if self.eviction != Eviction::Random {
-            self.order.remove(&(e.rank, key.to_string()));
+            self.order.remove(&e.rank);
         }
         let last = self.keys.len() - 1;
         self.keys.swap_remove(e.slot);

@@ -125,9 +125,18 @@ impl Checker {
                     }
                 }
                 Some(n) => {
-                    self.down_since.remove(&id);
+                    // Nearly always empty: this runs for every node after
+                    // every step.
+                    if !self.down_since.is_empty() {
+                        self.down_since.remove(&id);
+                    }
                     if let Some(s) = n.as_server().filter(|s| s.serving(now)) {
-                        self.last_serving.insert(id, (s.epoch(), now));
+                        match self.last_serving.get_mut(&id) {
+                            Some(last) => *last = (s.epoch(), now),
+                            None => {
+                                self.last_serving.insert(id, (s.epoch(), now));
+                            }
+                        }
                     }
                 }
             }

@@ -84,6 +84,9 @@ pub struct Participant {
     config: Config,
     me: NodeId,
     balances: BTreeMap<u32, i64>,
+    /// The sum of `balances`, kept as they change: the conservation check
+    /// reads it after every step.
+    balance_sum: i64,
     /// Account to the transaction that holds its lock.
     locks: BTreeMap<u32, Tx>,
     txs: BTreeMap<Tx, PTx>,
@@ -158,6 +161,7 @@ impl Participant {
         Participant {
             config: config.clone(),
             me,
+            balance_sum: balances.values().sum(),
             balances,
             locks,
             txs,
@@ -192,7 +196,8 @@ impl Participant {
     // ----- what the checker and the report read -----
 
     pub fn balance_total(&self) -> i64 {
-        self.balances.values().sum()
+        debug_assert_eq!(self.balance_sum, self.balances.values().sum::<i64>());
+        self.balance_sum
     }
     pub fn locks_held(&self) -> usize {
         self.locks.len()
@@ -382,6 +387,7 @@ impl Participant {
             let b = self.balances.entry(account).or_insert(0);
             *b += p.change.delta;
             let b = *b;
+            self.balance_sum += p.change.delta;
             ctx.disk().put(("balance", account as u64), b);
         } else {
             p.state = PState::Aborted;
@@ -524,6 +530,7 @@ impl Participant {
                 .insert(tx);
             let b = balance + change.delta;
             self.balances.insert(change.account, b);
+            self.balance_sum += change.delta;
             ctx.disk().put(("balance", change.account as u64), b);
         }
         ctx.disk().put(key, StepRecord { applied: !fails });

@@ -42,7 +42,7 @@ mod workload;
 
 pub use output::{describe_op, outcome_name, show_value, RunOutput, Running, UnfiredTrigger};
 pub use props::Judged;
-use queue::{Entry, Slab};
+use queue::{Entry, Slab, Stale};
 
 /// What the kernel does with the trace records (the fingerprint is always
 /// kept, whatever the mode, from the same fields).
@@ -263,8 +263,11 @@ pub struct Sim<'s, P: Protocol> {
     loss_by: std::collections::BTreeMap<(u32, u32), (u64, f64)>,
     started: bool,
     nemesis_log: Vec<Fault>,
-    /// Queue entries popped (stale timers included), against `max_events`.
+    /// Queue entries popped (stale timers included, skipped ones too: see
+    /// [`Stale`]), against `max_events`.
     processed: u64,
+    /// Stale timer entries, and those kept out of the queue.
+    stale: Stale,
     stopped_early: Option<Nanos>,
     /// Per `[[faults]]` entry with a trigger (by index): events matched so
     /// far, and whether it fired.
@@ -396,6 +399,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             started: false,
             nemesis_log: Vec::new(),
             processed: 0,
+            stale: Stale::default(),
             stopped_early: None,
             triggers: scenario
                 .faults

@@ -50,6 +50,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
     pub fn advance(&mut self) -> bool {
         self.begin();
         let end = self.scenario.meta.duration;
+        self.tend_queue();
         if self.processed >= self.scenario.meta.max_events {
             if self.stopped_early.is_none() {
                 self.stopped_early = Some(self.now);
@@ -61,6 +62,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             Some(top) if top.time <= end => {
                 let entry = self.queue.pop().expect("peeked");
                 self.now = entry.time;
+                self.stale.last = (entry.time, entry.seq);
                 let ev = self.slab.take(entry.slot);
                 self.step(ev);
                 true
@@ -89,6 +91,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
     /// Moves every event scheduled so far out of the kernel's queue, in
     /// (time, sequence) order, each with the virtual time it is due at.
     pub fn take_scheduled(&mut self, out: &mut Vec<(Nanos, Ev<Msg<P>>)>) {
+        if !self.stale.skipped.is_empty() {
+            self.unskip();
+        }
         while let Some(entry) = self.queue.pop() {
             out.push((entry.time, self.slab.take(entry.slot)));
         }
@@ -271,7 +276,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 let gen = self.next_timer_gen;
                 let timers = &mut self.slots[i as usize].timers;
                 match timers.iter_mut().find(|(t, _)| *t == id) {
-                    Some(entry) => entry.1 = gen,
+                    Some(entry) => {
+                        entry.1 = gen;
+                        self.stale.queued += 1;
+                    }
                     None => timers.push((id, gen)),
                 }
                 self.push(
@@ -284,7 +292,12 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 );
             }
             Effect::CancelTimer { id } => {
-                self.slots[i as usize].timers.retain(|(t, _)| *t != id);
+                let timers = &mut self.slots[i as usize].timers;
+                if let Some(pos) = timers.iter().position(|(t, _)| *t == id) {
+                    // At most one entry per timer (a set moves it).
+                    timers.remove(pos);
+                    self.stale.queued += 1;
+                }
             }
             Effect::Complete {
                 op,
@@ -318,7 +331,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
             .iter()
             .position(|&(t, g)| t == timer && g == gen)
         else {
-            return; // moved, cancelled, or set before a crash
+            // Moved, cancelled, or set before a crash.
+            self.stale.queued = self.stale.queued.saturating_sub(1);
+            return;
         };
         if slot.paused {
             slot.held.push(Ev::Timer {
