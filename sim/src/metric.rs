@@ -77,6 +77,25 @@ pub struct Series {
 /// `--json` carries them all.
 pub const SERIES_SHOWN: usize = 60;
 
+/// `values` as a sparkline: one character each, its height the value's share
+/// of the largest (`▁` to `█`, rounded up so that any value above zero
+/// shows), `·` for zero or less.
+pub fn sparkline(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().fold(0.0f64, f64::max);
+    values
+        .iter()
+        .map(|&v| {
+            if v <= 0.0 || max <= 0.0 {
+                '·'
+            } else {
+                let eighths = (v / max * 8.0).ceil() as usize;
+                BARS[eighths.clamp(1, 8) - 1]
+            }
+        })
+        .collect()
+}
+
 /// A figure's value, with its unit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "unit", content = "value", rename_all = "snake_case")]
@@ -167,17 +186,14 @@ impl Value {
             Value::Duration(d) => fmt_duration(*d),
             Value::Ratio(x) => format!("{:.decimals$} percent", x * 100.0),
             Value::Rate(x) | Value::Number(x) => format!("{x:.decimals$}"),
+            // A sparkline of the values shown, then the values.
             Value::Series(s) => {
-                let mut shown: Vec<String> = s
-                    .points
-                    .iter()
-                    .take(SERIES_SHOWN)
-                    .map(|(_, v)| v.to_string())
-                    .collect();
+                let values: Vec<f64> = s.points.iter().take(SERIES_SHOWN).map(|p| p.1).collect();
+                let mut shown: Vec<String> = values.iter().map(|v| v.to_string()).collect();
                 if s.points.len() > SERIES_SHOWN {
                     shown.push("...".into());
                 }
-                shown.join(" ")
+                format!("{}  {}", sparkline(&values), shown.join(" "))
             }
             Value::Text(t) => t.clone(),
             Value::None => String::new(),
@@ -622,14 +638,15 @@ mod tests {
     fn a_series_prints_its_lead_then_its_first_sixty_values() {
         let short =
             Metric::series("s", Unit::Rate, vec![(0, 1.0), (secs(1), 0.0)]).lead("from 0s:");
-        assert_eq!(short.shown(), "from 0s: 1 0");
+        assert_eq!(short.shown(), "from 0s: █·  1 0");
         let long = Metric::series(
             "s",
             Unit::Count,
             (0..61).map(|i| (secs(i), i as f64)).collect(),
         );
         let shown = long.shown();
-        assert!(shown.starts_with("0 1 2 "), "{shown}");
+        assert!(shown.starts_with("·▁▁▁"), "{shown}");
+        assert!(shown.contains("█  0 1 2 "), "{shown}");
         assert!(shown.ends_with(" 59 ..."), "{shown}");
     }
 

@@ -19,7 +19,6 @@ use std::fmt::Write as _;
 
 use super::{describe_op, Explanation};
 use crate::history::{History, Op, OpFn, Outcome, ProcessId};
-use crate::time::fmt_duration;
 
 const LANE_H: f64 = 30.0;
 const BAR_H: f64 = 20.0;
@@ -72,27 +71,31 @@ impl Marks {
                 .is_some_and(|r| r < blocked.call_ns)
         });
         let fence = fence_pos.map(|k| e.prefix[k].index);
-        // The operations that made the states the blocked one could have
-        // seen: the one whose state was in force at the fence, and every
-        // later change of the order found.
-        let changed = |k: usize| k == 0 || e.prefix[k - 1].state_after != e.prefix[k].state_after;
-        let mut made = Vec::new();
-        if let Some(f) = fence_pos {
-            if let Some(k) = (0..=f).rev().find(|&k| changed(k)) {
-                made.push(e.prefix[k].index);
+        // The operations that made the values the blocked one could have
+        // seen: the one whose value was in force at the fence (none when it
+        // was the initial value), then the latest maker of each other value
+        // the order found later, up to MARKED in all.
+        let changed = |k: usize| {
+            let before = if k == 0 {
+                &e.initial_state
+            } else {
+                &e.prefix[k - 1].state_after
+            };
+            *before != e.prefix[k].state_after
+        };
+        let in_force = fence_pos.and_then(|f| (0..=f).rev().find(|&k| changed(k)));
+        let from = fence_pos.map_or(0, |f| f + 1);
+        let mut positions: Vec<usize> = in_force.into_iter().collect();
+        for k in (from..e.prefix.len()).rev() {
+            let value = &e.prefix[k].state_after;
+            if changed(k) && !positions.iter().any(|&j| e.prefix[j].state_after == *value) {
+                positions.push(k);
             }
         }
-        let from = fence_pos.map_or(0, |f| f + 1);
-        made.extend(
-            (from..e.prefix.len())
-                .filter(|&k| changed(k))
-                .map(|k| e.prefix[k].index),
-        );
-        made.retain(|&i| Some(i) != fence);
-        // The latest few: the ones nearest the blocked operation.
-        if made.len() > MARKED {
-            made.drain(..made.len() - MARKED);
-        }
+        positions.retain(|&k| Some(e.prefix[k].index) != fence);
+        positions.truncate(MARKED);
+        positions.sort_unstable();
+        let made: Vec<usize> = positions.iter().map(|&k| e.prefix[k].index).collect();
         // For a read, the writes of what it returned that could have been
         // its source: invoked before it returned, and not failed; the
         // latest few.
@@ -141,7 +144,7 @@ impl Marks {
         } else if self.fence == Some(i) {
             Some((PURPLE, "finished before it began"))
         } else if self.made.contains(&i) {
-            Some((AMBER, "made the value it should have seen"))
+            Some((AMBER, "made a value it could have seen"))
         } else if self.wrote_read.contains(&i) {
             Some((BLUE, "wrote the value it returned"))
         } else {
@@ -211,9 +214,16 @@ pub fn render(
     explanation: Option<&Explanation>,
     whole: bool,
 ) -> String {
-    let marks = explanation
-        .map(|e| Marks::of(history, e))
-        .unwrap_or_default();
+    // The whole history marks only the operation that could not be placed
+    // (its header explains no other mark).
+    let marks = match explanation {
+        Some(e) if whole => Marks {
+            blocked: Some(e.blocked_index),
+            ..Marks::default()
+        },
+        Some(e) => Marks::of(history, e),
+        None => Marks::default(),
+    };
     // When each client next invoked an operation: an unknown one is drawn
     // solid until then (the client gave up on it), then, if it is marked, as
     // a dashed line to the window's end (it may still take effect).
@@ -239,9 +249,9 @@ pub fn render(
                 .iter()
                 .map(|o| o.return_ns.unwrap_or(o.call_ns).max(o.call_ns))
                 .max()
-                .unwrap_or(lo + 1);
+                .unwrap_or(lo.saturating_add(1));
             let pad = (hi - lo) / 10 + 1;
-            let (t0, t1) = (lo.saturating_sub(pad), hi + pad);
+            let (t0, t1) = (lo.saturating_sub(pad), hi.saturating_add(pad));
             let drawn = history
                 .ops
                 .iter()
@@ -268,11 +278,11 @@ pub fn render(
                 .map(|o| o.return_ns.unwrap_or(o.call_ns).max(o.call_ns))
                 .max()
                 .unwrap_or(1)
-                .max(t0 + 1);
+                .max(t0.saturating_add(1));
             // Unknown operations run a little past the last completion.
             (
                 t0,
-                t1 + (t1 - t0) / 50 + 1,
+                t1.saturating_add((t1 - t0) / 50 + 1),
                 (0..history.ops.len()).collect(),
             )
         }
@@ -284,10 +294,16 @@ pub fn render(
         ps.into_iter().enumerate().map(|(i, p)| (p, i)).collect()
     };
     let span = t_end.saturating_sub(t0).max(1);
-    // A history without a clock (times are line positions) spans too little
-    // for milliseconds: its axis is in its own units.
-    let clockless = span < 100_000;
-    let unit = if clockless { "(position)" } else { "ms" };
+    // A history without a clock gives each operation its line's position
+    // as its times: none is past a few times the number of operations. Its
+    // axis is in positions; any other is in milliseconds.
+    let clockless = history
+        .ops
+        .iter()
+        .map(|o| o.return_ns.unwrap_or(o.call_ns).max(o.call_ns))
+        .max()
+        .is_some_and(|last| last <= 4 * history.ops.len() as u64 + 16);
+    let unit = if clockless { "positions" } else { "ms" };
     let show = |t: u64, step: u64| if clockless { ms(t, 0) } else { ms(t, step) };
     let x = |t: u64| LEFT + (t.clamp(t0, t_end) - t0) as f64 / span as f64 * (WIDTH - LEFT - RIGHT);
 
@@ -312,12 +328,9 @@ pub fn render(
                 .collect::<Vec<_>>()
             {
                 let op = &history.ops[i];
+                // In the axis's unit.
                 let when = op.return_ns.map_or("never returned".to_string(), |r| {
-                    if clockless {
-                        format!("{}..{} {unit}", show(op.call_ns, 1), show(r, 1))
-                    } else {
-                        format!("{}..{}", fmt_duration(op.call_ns), fmt_duration(r))
-                    }
+                    format!("{}..{} {unit}", show(op.call_ns, 100_000), show(r, 100_000))
                 });
                 header.push((format!("#{i} {}: {what} ({when})", describe_op(op)), colour));
             }
@@ -363,7 +376,7 @@ pub fn render(
     }
     // The time axis, in ms, with grid lines.
     let step = tick_step(span);
-    let mut t = t0.div_ceil(step) * step;
+    let mut t = t0.div_ceil(step).saturating_mul(step);
     while t <= t_end {
         let tx = x(t);
         let _ = writeln!(
@@ -372,13 +385,16 @@ pub fn render(
             axis_y + 14.0,
             show(t, step)
         );
-        t += step;
+        match t.checked_add(step) {
+            Some(next) => t = next,
+            None => break,
+        }
     }
     let _ = writeln!(
         s,
         r##"<line x1="{LEFT}" y1="{axis_y:.1}" x2="{:.1}" y2="{axis_y:.1}" stroke="#999"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">{unit}</text>"##,
         WIDTH - RIGHT,
-        WIDTH - 4.0,
+        LEFT - 8.0,
         axis_y + 14.0
     );
     for (p, lane) in &lanes {
@@ -604,6 +620,80 @@ mod tests {
         // The axis is in ms: 0 to 70 ms give ticks at 10 ms steps.
         assert!(svg.contains(">40</text>"), "{svg}");
         assert!(svg.contains(">ms</text>"));
+    }
+
+    #[test]
+    fn a_read_of_the_initial_value_is_not_what_made_it_and_the_value_in_force_stays_marked() {
+        // c0 and c1 read nil, c2 reads 5, then c3 writes 5: c2's read is
+        // the one that cannot be placed, and no operation made nil.
+        let h = History {
+            ops: vec![
+                op(0, OpFn::Read, Some(Value::Nil), 0, Some(10_000_000)),
+                op(
+                    1,
+                    OpFn::Read,
+                    Some(Value::Nil),
+                    20_000_000,
+                    Some(30_000_000),
+                ),
+                op(
+                    2,
+                    OpFn::Read,
+                    Some(Value::Int(5)),
+                    40_000_000,
+                    Some(50_000_000),
+                ),
+                op(
+                    3,
+                    OpFn::Write(Value::Int(5)),
+                    None,
+                    60_000_000,
+                    Some(70_000_000),
+                ),
+            ],
+        };
+        let e = explanation(&h);
+        let m = Marks::of(&h, &e);
+        assert_eq!(m.blocked, Some(2), "{e}");
+        assert!(m.made.is_empty(), "{m:?}: a read made nothing");
+        // Many later writes: the one in force at the fence is kept first.
+        let mut ops = vec![op(0, OpFn::Write(Value::Int(1)), None, 0, Some(10))];
+        ops.push(op(1, OpFn::Read, Some(Value::Int(1)), 20, Some(30)));
+        for (k, v) in (2..8).zip(10..) {
+            ops.push(op(k, OpFn::Write(Value::Int(v)), None, 35, None));
+        }
+        ops.push(op(9, OpFn::Read, Some(Value::Int(99)), 40, Some(50)));
+        let h = History { ops };
+        let e = explanation(&h);
+        let m = Marks::of(&h, &e);
+        assert_eq!(m.fence, Some(1), "{e}");
+        assert_eq!(m.made.first(), Some(&0), "{m:?}");
+        assert!(m.made.len() <= MARKED);
+    }
+
+    #[test]
+    fn times_near_the_end_of_u64_draw_without_overflow() {
+        let h = History {
+            ops: vec![
+                op(
+                    0,
+                    OpFn::Write(Value::Int(1)),
+                    None,
+                    u64::MAX - 10,
+                    Some(u64::MAX - 5),
+                ),
+                op(
+                    1,
+                    OpFn::Read,
+                    Some(Value::Int(2)),
+                    u64::MAX - 4,
+                    Some(u64::MAX),
+                ),
+            ],
+        };
+        let e = explanation(&h);
+        assert!(render(&h, "t", Some(&e), false).ends_with("</svg>\n"));
+        assert!(render(&h, "t", Some(&e), true).ends_with("</svg>\n"));
     }
 
     #[test]

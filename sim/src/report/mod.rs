@@ -252,19 +252,8 @@ pub const GOODPUT_SLICES: usize = 40;
 /// `counts` as a sparkline: one character per count, its height the count's
 /// share of the largest (`▁` to `█`), `·` for none.
 pub fn sparkline(counts: &[u64]) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let max = counts.iter().copied().max().unwrap_or(0).max(1);
-    counts
-        .iter()
-        .map(|&c| {
-            if c == 0 {
-                '·'
-            } else {
-                // 1..=max onto 0..=7, rounding up so that any count shows.
-                BARS[((c * 8).div_ceil(max) as usize).clamp(1, 8) - 1]
-            }
-        })
-        .collect()
+    let values: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
+    crate::metric::sparkline(&values)
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]

@@ -389,10 +389,10 @@ fn the_svg_of_the_w2_r2_anomaly_shows_the_stale_read_and_what_it_conflicts_with(
     check(&history, "kv", &["--svg", &svg]).exits(1);
     let picture = std::fs::read_to_string(&svg).expect("the SVG was written");
     for line in [
-        "#785 c3 read -&gt; 87: could not be placed (8.18s..",
-        "#774 c3 read -&gt; 92: finished before it began (8.114s..",
-        "#715 c4 write 92 (info): made the value it should have seen (never returned)",
-        "#680 c7 write 87: wrote the value it returned (6.903s..",
+        "#785 c3 read -&gt; 87: could not be placed (8180.4..8204.0 ms)",
+        "#774 c3 read -&gt; 92: finished before it began (8113.7..8144.1 ms)",
+        "#715 c4 write 92 (info): made a value it could have seen (never returned)",
+        "#680 c7 write 87: wrote the value it returned (6903.4..6930.0 ms)",
         "where it could have taken effect the key held 92",
         "key &quot;k0&quot;: 37 of its 439 operations",
     ] {
