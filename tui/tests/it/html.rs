@@ -380,6 +380,59 @@ fn a_path_that_cannot_be_written_is_refused_before_the_run_with_exit_2() {
     );
 }
 
+#[test]
+fn a_refused_page_leaves_every_other_output_as_it_was() {
+    // The trace and an export already hold something; the history is not
+    // there yet. A refused --html (a bad window, a path that cannot be
+    // written) must neither empty the ones there nor make the others.
+    let trace = html_tmp("kept-trace.jsonl");
+    let perfetto = html_tmp("kept-perfetto.json");
+    let history = html_tmp("not-made-history.jsonl");
+    let page = html_tmp("not-made-page.html");
+    for (html, window) in [
+        (page.to_str().unwrap(), Some("5s..4s")),
+        ("/nonexistent-dir/report.html", None),
+    ] {
+        std::fs::write(&trace, "old trace\n").unwrap();
+        std::fs::write(&perfetto, "old export\n").unwrap();
+        let _ = std::fs::remove_file(&history);
+        let _ = std::fs::remove_file(&page);
+        let mut args = vec![
+            "run",
+            SCENARIOS[0],
+            "--trace",
+            trace.to_str().unwrap(),
+            "--history",
+            history.to_str().unwrap(),
+            "--export",
+            "perfetto",
+            perfetto.to_str().unwrap(),
+            "--html",
+            html,
+        ];
+        args.extend(window.iter().flat_map(|w| ["--html-window", w]));
+        let (code, stdout, stderr) = run_chaoslab(&args);
+        assert_eq!(code, 2, "{html}: {stderr}");
+        assert!(stdout.is_empty(), "{html}: {stdout}");
+        assert_eq!(std::fs::read_to_string(&trace).unwrap(), "old trace\n");
+        assert_eq!(std::fs::read_to_string(&perfetto).unwrap(), "old export\n");
+        assert!(!history.exists(), "{html}: the history file was made");
+        assert!(!page.exists(), "{html}: the page's file was made");
+    }
+    // And a refused other output leaves an existing page's file as it was.
+    std::fs::write(&page, "old page\n").unwrap();
+    let (code, _, stderr) = run_chaoslab(&[
+        "run",
+        SCENARIOS[0],
+        "--trace",
+        "/nonexistent-dir/t.jsonl",
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(std::fs::read_to_string(&page).unwrap(), "old page\n");
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn a_write_error_after_the_run_prints_the_report_and_replay_then_the_error_with_exit_2() {
