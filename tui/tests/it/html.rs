@@ -8,7 +8,8 @@
 //! CHAOSLAB_REQUIRE_BROWSER=1 (`.ci/run` sets it once it installed it).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::io::Read as _;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
@@ -71,20 +72,40 @@ fn chromium(test: &str) -> Option<PathBuf> {
             "{test}: CHAOSLAB_REQUIRE_BROWSER=1 but no chromium at /usr/bin/chromium \
              (apt-get install -y chromium, or set CHAOSLAB_CHROMIUM)"
         );
-        eprintln!("{test}: skipped: no chromium (apt-get install -y chromium)");
+        // Straight to the process's stderr, not through eprintln!, which
+        // the harness keeps to itself for a test that passes: the skip is
+        // seen in every `cargo test`.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "{test}: skipped: no chromium (apt-get install -y chromium, or set CHAOSLAB_CHROMIUM)"
+        );
     }
     found
 }
 
+/// How long one headless Chromium may take before the test gives up on it.
+const BROWSER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(90);
+
 /// Runs headless Chromium on `page` with `args`, a fresh profile, no
 /// network of its own; (stdout, stderr).
 fn headless(browser: &Path, page: &Path, args: &[&str]) -> (String, String) {
+    headless_within(browser, page, args, BROWSER_DEADLINE)
+}
+
+/// [`headless`], killed (and the test failed) after `deadline`.
+fn headless_within(
+    browser: &Path,
+    page: &Path,
+    args: &[&str],
+    deadline: std::time::Duration,
+) -> (String, String) {
     let profile = html_tmp(&format!(
         "profile-{}",
         page.file_stem().unwrap().to_string_lossy()
     ));
     let _ = std::fs::remove_dir_all(&profile);
-    let out = Command::new(browser)
+    let mut child = Command::new(browser)
         .args([
             "--headless",
             "--no-sandbox",
@@ -102,12 +123,42 @@ fn headless(browser: &Path, page: &Path, args: &[&str]) -> (String, String) {
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
         .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("chromium runs");
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chromium starts");
+    // Both pipes are read as it runs (a full pipe would stall it), and it
+    // gets BROWSER_DEADLINE: a hung browser fails the test, not hangs it.
+    let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = read(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = read(child.stderr.take().map(|p| Box::new(p) as _));
+    let start = std::time::Instant::now();
+    loop {
+        if child.try_wait().expect("chromium can be waited for").is_some() {
+            break;
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "headless chromium ({}) on {} did not finish in {} s: killed it",
+                browser.display(),
+                page.display(),
+                deadline.as_secs_f64()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (stdout.join().unwrap(), stderr.join().unwrap())
 }
 
 /// The status line the page's script writes when it has drawn:
@@ -124,6 +175,36 @@ fn drawn_status(dom: &str) -> Option<[u64; 4]> {
         .map(|part| part.split(' ').next().and_then(|n| n.parse().ok()))
         .collect::<Option<_>>()?;
     numbers.try_into().ok()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_browser_that_hangs_is_killed_and_fails_the_test_with_a_clear_message() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fake = html_tmp("hanging-browser.sh");
+    // The shell waits on its sleep: killing the shell closes the pipes
+    // only once the sleep ends too, so the sleep runs in its place.
+    std::fs::write(&fake, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let start = std::time::Instant::now();
+    let failed = std::panic::catch_unwind(|| {
+        headless_within(
+            &fake,
+            Path::new("/nowhere.html"),
+            &[],
+            std::time::Duration::from_millis(500),
+        )
+    })
+    .expect_err("a browser that hangs fails the test");
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    let message = failed
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains("hanging-browser.sh) on /nowhere.html did not finish in 0.5 s: killed it"),
+        "{message}"
+    );
 }
 
 #[test]
