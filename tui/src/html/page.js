@@ -430,7 +430,10 @@
     var want = {};
     location.hash.replace(/^#/, "").split("&").forEach(function (part) {
       var kv = part.split("=");
-      if (kv.length === 2) want[kv[0]] = decodeURIComponent(kv[1]);
+      // A part that is not valid percent-encoding is ignored, not fatal.
+      if (kv.length === 2) {
+        try { want[kv[0]] = decodeURIComponent(kv[1]); } catch (e) { /* a malformed part */ }
+      }
     });
     if (want.hide) {
       want.hide.split(",").forEach(function (name) {

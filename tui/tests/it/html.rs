@@ -612,3 +612,24 @@ fn a_link_names_a_view_that_zooms_and_filters_the_diagram_and_the_history() {
     );
     assert!(dom.contains("Showing 4900 ms .. 5300 ms"));
 }
+
+#[test]
+fn a_malformed_link_is_ignored_in_part_and_the_page_still_draws() {
+    let file = html_tmp("malformed-link.html");
+    let page = write_page(SCENARIOS[0], &file, &[]);
+    let data = page_data(&page);
+    let Some(browser) = chromium("html malformed link") else {
+        return;
+    };
+    // `%E0%A4%A` is not valid percent-encoding (decodeURIComponent throws):
+    // that part is ignored, the rest of the link still applies.
+    let link = format!("{}#hide=%E0%A4%A&from=4900&to=5300", file.display());
+    let (dom, stderr) = headless(&browser, Path::new(&link), &["--dump-dom"]);
+    let status = drawn_status(&dom)
+        .unwrap_or_else(|| panic!("the page did not say it drew:\n{stderr}"));
+    assert_eq!(status[3], 0, "no error: {dom:.300}");
+    assert_eq!(status[2], 7 + data["series"].as_array().unwrap().len() as u64);
+    assert!(dom.contains("Showing 4900 ms .. 5300 ms"), "{dom:.300}");
+    let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "{console:#?}");
+}
