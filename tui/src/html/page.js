@@ -304,32 +304,70 @@
     el("text", { x: L - 4, y: H - B, "text-anchor": "end" }, svg, "0");
     el("text", { x: L, y: H - 4 }, svg, ms(t0));
     el("text", { x: W - 6, y: H - 4, "text-anchor": "end" }, svg, ms(t1));
-    var d = "", pen = false;
-    points.forEach(function (p) {
-      if (p[1] === null) { pen = false; return; }
-      d += (pen ? " L" : " M") + x(p[0]).toFixed(1) + "," + y(p[1]).toFixed(1);
-      pen = true;
+    // Runs of values as lines; a value with no value beside it (a lone
+    // point, which a path would not draw) as a dot.
+    var d = "", dots = [];
+    points.forEach(function (p, k) {
+      if (p[1] === null) return;
+      var before = k > 0 && points[k - 1][1] !== null;
+      var after = k + 1 < points.length && points[k + 1][1] !== null;
+      if (!before && !after) { dots.push(p); return; }
+      d += (before ? " L" : " M") + x(p[0]).toFixed(1) + "," + y(p[1]).toFixed(1);
     });
-    tip(el("path", { d: d, fill: "none", stroke: "#2e6fbd", "stroke-width": 1.5 }, svg), name);
+    if (d) tip(el("path", { d: d, fill: "none", stroke: "#2e6fbd", "stroke-width": 1.5 }, svg), name);
+    dots.forEach(function (p) {
+      tip(el("circle", { cx: x(p[0]).toFixed(1), cy: y(p[1]).toFixed(1), r: 2, fill: "#2e6fbd" }, svg), name);
+    });
     parent.appendChild(div);
+  }
+
+  // The plots count in at most this many buckets: the page's 250-500
+  // buckets, merged, so that a short run's bucket holds enough operations
+  // to say something (4 s in 500 buckets is 0.3 operations a bucket).
+  var PLOT_BUCKETS = 100;
+
+  // D.buckets over the window, `factor` of them merged into one so that at
+  // most `most` are left: counts and sums added, the queue's peak the
+  // largest; `spans[k]` is how many of D's buckets bucket k holds.
+  function mergedBuckets(most) {
+    var b = D.buckets;
+    var n = Math.min(b.ok.length, Math.floor((D.to_ns - D.from_ns) / b.width_ns) + 1);
+    var factor = Math.max(1, Math.ceil(n / most));
+    var out = { width_ns: b.width_ns * factor, base_ns: b.width_ns, factor: factor, spans: [] };
+    var sums = ["ok", "failed", "latency_sum_ns", "latency_n", "sent", "dropped"];
+    sums.concat(["in_flight_max"]).forEach(function (c) { out[c] = []; });
+    for (var k = 0; k < n; k += factor) {
+      var end = Math.min(n, k + factor);
+      sums.forEach(function (c) {
+        var total = 0;
+        for (var i = k; i < end; i++) total += b[c][i];
+        out[c].push(total);
+      });
+      var peak = 0;
+      for (var j = k; j < end; j++) peak = Math.max(peak, b.in_flight_max[j]);
+      out.in_flight_max.push(peak);
+      out.spans.push(end - k);
+    }
+    return out;
   }
 
   function drawPlots() {
     var parent = document.getElementById("plots");
     while (parent.firstChild) parent.removeChild(parent.firstChild);
-    var b = D.buckets, n = Math.min(b.ok.length, Math.floor((D.to_ns - D.from_ns) / b.width_ns) + 1);
-    var seconds = b.width_ns / 1e9;
-    function per(col, k) { return [D.from_ns + (k + 0.5) * b.width_ns, col[k] / seconds]; }
+    var b = mergedBuckets(PLOT_BUCKETS), n = b.ok.length;
+    // The middle of bucket k (the last may hold fewer of D's buckets).
+    function mid(k) { return D.from_ns + (k * b.factor + b.spans[k] / 2) * b.base_ns; }
+    function per(col, k) { return [mid(k), col[k] / (b.spans[k] * b.base_ns / 1e9)]; }
     function rate(col) { var out = []; for (var k = 0; k < n; k++) out.push(per(col, k)); return out; }
     var latency = [];
     for (var k = 0; k < n; k++) {
-      latency.push([D.from_ns + (k + 0.5) * b.width_ns, b.latency_n[k] ? b.latency_sum_ns[k] / b.latency_n[k] / 1e6 : null]);
+      latency.push([mid(k), b.latency_n[k] ? b.latency_sum_ns[k] / b.latency_n[k] / 1e6 : null]);
     }
     var availability = [], inFlight = [];
     for (var q = 0; q < n; q++) {
       var done = b.ok[q] + b.failed[q];
-      availability.push([D.from_ns + (q + 0.5) * b.width_ns, done ? 100 * b.ok[q] / done : null]);
-      inFlight.push([D.from_ns + (q + 0.5) * b.width_ns, b.in_flight_max[q]]);
+      availability.push([mid(q), done ? 100 * b.ok[q] / done : null]);
+      inFlight.push([mid(q), b.in_flight_max[q]]);
     }
     var count = 0;
     plot(parent, "availability: completed operations ok", "%", availability); count++;

@@ -633,3 +633,49 @@ fn a_malformed_link_is_ignored_in_part_and_the_page_still_draws() {
     let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
     assert!(console.is_empty(), "{console:#?}");
 }
+
+#[test]
+fn a_short_run_s_plots_count_in_at_most_100_buckets_and_draw_lone_values_as_dots() {
+    // raft/bug-figure-8 lasts about 4 s: 500 buckets of 8 ms held 0.3
+    // operations each, and its availability plot drew nothing.
+    let file = html_tmp("figure-8.html");
+    let page = write_page("raft/bug-figure-8", &file, &[]);
+    let data = page_data(&page);
+    let Some(browser) = chromium("html short run plots") else {
+        return;
+    };
+    let (dom, _) = headless(&browser, &file, &["--dump-dom"]);
+    let status = drawn_status(&dom).expect("the page drew");
+    assert_eq!(status[3], 0, "{dom:.300}");
+    let note_at = dom.find("Counted in ").expect("the metrics note");
+    let buckets: u64 = dom[note_at + "Counted in ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let width = data["buckets"]["width_ns"].as_u64().unwrap();
+    let span = data["to_ns"].as_u64().unwrap() - data["from_ns"].as_u64().unwrap();
+    let raw = (span / width + 1).min(data["buckets"]["ok"].as_array().unwrap().len() as u64);
+    assert!(raw > 200, "{raw} buckets in the page");
+    assert!((50..=100).contains(&buckets), "{buckets} buckets plotted");
+    assert_eq!(buckets, raw.div_ceil(raw.div_ceil(100)));
+    // Every plot draws something: a line of at least two values or a dot.
+    let plots: Vec<&str> = dom.split("<div class=\"plot\">").skip(1).collect();
+    assert_eq!(plots.len() as u64, status[2]);
+    for plot in plots {
+        let title = &plot[plot.find("<h3>").unwrap() + 4..plot.find("</h3>").unwrap()];
+        let plot = &plot[..plot.find("</svg>").unwrap()];
+        let line = plot.split("<path d=\"").nth(1).is_some_and(|d| d.contains(" L"));
+        assert!(line || plot.contains("<circle"), "{title}: draws nothing");
+    }
+    let availability = dom
+        .split("<div class=\"plot\">")
+        .skip(1)
+        .find(|p| p.contains("<h3>availability"))
+        .unwrap();
+    assert!(
+        availability.split("<path d=\"").nth(1).is_some_and(|d| d.matches(" L").count() > 10),
+        "the availability of bug-figure-8 is a line, not a few dots"
+    );
+}
