@@ -94,6 +94,9 @@
     }
   }
 
+  // The lines for the faults' names under the diagram, and their height.
+  var FAULT_ROWS = 4, FAULT_ROW = 13;
+
   function drawDiagram() {
     var svg = document.getElementById("diagram");
     while (svg.firstChild) svg.removeChild(svg.firstChild);
@@ -127,12 +130,36 @@
       el("line", { x1: LEFT, x2: LEFT + plotW, y1: y(i), y2: y(i), stroke: name.charAt(0) === "c" ? "#bbb" : "#888" }, svg);
       el("text", { x: 6, y: y(i) + 4, "font-weight": "bold" }, svg, name);
     });
+    // A fault's name under the lifelines: the faults of one instant share
+    // one label ("crash n5, crash n1, heal"), a node's fault names it, and
+    // labels that would overlap go to the next line down (at most
+    // FAULT_ROWS; a label with no room left is not drawn, its line's tip
+    // still says it).
+    var groups = [], labelY = TOP + rows.length * ROW + 20;
     D.faults.forEach(function (f) {
       if (f[0] < v0 || f[0] > v1) return;
-      tip(el("line", { x1: x(f[0]), x2: x(f[0]), y1: TOP - 4, y2: h - 10, stroke: "#c0392b", "stroke-dasharray": "4 3" }, svg),
+      tip(el("line", { x1: x(f[0]), x2: x(f[0]), y1: TOP - 4, y2: labelY - 4, stroke: "#c0392b", "stroke-dasharray": "4 3" }, svg),
         ms(f[0]) + " fault: " + f[1] + " " + f[2]);
-      el("text", { x: x(f[0]) + 3, y: h - 6, fill: "#c0392b" }, svg, f[1]);
+      var name = D.nodes.indexOf(f[2]) >= 0 ? f[1] + " " + f[2] : f[1];
+      var last = groups[groups.length - 1];
+      if (last && last.t === f[0]) last.names.push(name);
+      else groups.push({ t: f[0], names: [name] });
     });
+    var rowEnds = [];
+    groups.forEach(function (g) {
+      var at = x(g.t) + 3;
+      var text = el("text", { x: at, y: labelY, fill: "#c0392b", "class": "fault-label" }, svg, g.names.join(", "));
+      var len = text.getComputedTextLength ? text.getComputedTextLength() : 0;
+      if (!(len > 0)) len = text.textContent.length * 7;
+      var r = 0;
+      while (r < rowEnds.length && rowEnds[r] > at) r++;
+      if (r >= FAULT_ROWS) { svg.removeChild(text); return; }
+      rowEnds[r] = at + len + 6;
+      text.setAttribute("y", labelY + r * FAULT_ROW);
+      text.setAttribute("data-end", (at + len).toFixed(1));
+    });
+    h = Math.max(h, labelY + Math.max(0, rowEnds.length - 1) * FAULT_ROW + 6);
+    svg.setAttribute("height", h);
     // The messages in view, both ends' nodes shown.
     var inView = [];
     D.messages.forEach(function (msg, k) {
@@ -187,7 +214,7 @@
     });
     D.violations.forEach(function (v) {
       if (v[0] < v0 || v[0] > v1) return;
-      tip(el("line", { x1: x(v[0]), x2: x(v[0]), y1: TOP - 4, y2: h - 10, stroke: "#9b1c1c", "stroke-width": 3 }, svg),
+      tip(el("line", { x1: x(v[0]), x2: x(v[0]), y1: TOP - 4, y2: labelY - 4, stroke: "#9b1c1c", "stroke-width": 3 }, svg),
         ms(v[0]) + " invariant violated: " + v[1] + ": " + v[2]);
     });
     var note = "Showing " + ms(v0) + " .. " + ms(v1) + ": " + inView.length + " messages in view";

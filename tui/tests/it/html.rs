@@ -679,3 +679,52 @@ fn a_short_run_s_plots_count_in_at_most_100_buckets_and_draw_lone_values_as_dots
         "the availability of bug-figure-8 is a line, not a few dots"
     );
 }
+
+#[test]
+fn fault_names_name_their_node_share_one_label_per_instant_and_never_overlap() {
+    // raft/bug-figure-8: at 1770.6 ms n5 and n1 crash and the partition
+    // heals; 10 ms after n4's crash it restarts and pauses.
+    let file = html_tmp("figure-8-faults.html");
+    write_page("raft/bug-figure-8", &file, &[]);
+    let Some(browser) = chromium("html fault labels") else {
+        return;
+    };
+    let (dom, _) = headless(&browser, &file, &["--dump-dom"]);
+    assert_eq!(drawn_status(&dom).expect("the page drew")[3], 0);
+    // (x, y, end, text) of each label, as the page placed them.
+    let attr = |tag: &str, name: &str| -> f64 {
+        let at = tag.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+        tag[at..at + tag[at..].find('"').unwrap()].parse().unwrap()
+    };
+    let labels: Vec<(f64, f64, f64, String)> = dom
+        .split("<text ")
+        .skip(1)
+        .filter(|t| t.contains("class=\"fault-label\""))
+        .map(|t| {
+            let (tag, rest) = t.split_once('>').unwrap();
+            let tag = format!(" {tag}");
+            let text = rest.split("</text>").next().unwrap().to_string();
+            (attr(&tag, "x"), attr(&tag, "y"), attr(&tag, "data-end"), text)
+        })
+        .collect();
+    let texts: Vec<&str> = labels.iter().map(|l| l.3.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "partition",
+            "crash n4",
+            "restart n4, pause n4",
+            "crash n5, crash n1, heal",
+            "restart n5",
+            "resume n4, crash n5",
+        ]
+    );
+    for (i, a) in labels.iter().enumerate() {
+        assert!(a.2 > a.0, "{}: a measured width", a.3);
+        for b in &labels[..i] {
+            let apart = a.1 != b.1 || a.0 >= b.2 || b.0 >= a.2;
+            assert!(apart, "{:?} overprints {:?}", a.3, b.3);
+        }
+    }
+    assert!(labels.iter().any(|l| l.1 != labels[0].1), "some went down a line");
+}
