@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use sim::kernel::TraceMode;
 
-pub use collect::{Collected, Window, BUCKETS, MAX_MESSAGES, MAX_OPS};
+pub use collect::{Collected, Window, BUCKETS, MAX_MARKS, MAX_MESSAGES, MAX_OPS};
 
 /// The flags of `run` for the HTML report.
 #[derive(clap::Args, Debug, Clone, Default)]

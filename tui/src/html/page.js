@@ -227,6 +227,14 @@
     } else {
       note += "The page holds all " + D.messages_total + " messages sent in " + ms(D.from_ns) + " .. " + ms(D.to_ns) + ".";
     }
+    [["faults", "faults"], ["roles", "role changes"], ["violations", "invariant violations"]].forEach(function (m) {
+      var kept = D[m[0]].length, total = D[m[0] + "_total"];
+      if (kept < total) {
+        note += " The page holds the first " + kept + " of the " + total + " " + m[1] + " (at most " + D.max_marks +
+          "): those up to " + ms(D[m[0]][kept - 1][0]) + (m[0] === "faults" ? ", and the crashed or paused bands they make" : "") +
+          "; write the page with --html-window FROM..TO for another part of the run.";
+      }
+    });
     document.getElementById("lamport-note").textContent = note;
     document.getElementById("t-from").value = +(v0 / 1e6).toFixed(3);
     document.getElementById("t-to").value = +(v1 / 1e6).toFixed(3);

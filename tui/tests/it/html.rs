@@ -7,8 +7,8 @@
 //! Without Chromium the browser tests say they skipped and pass, unless
 //! CHAOSLAB_REQUIRE_BROWSER=1 (`.ci/run` sets it once it installed it).
 
-use std::path::{Path, PathBuf};
 use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
@@ -143,7 +143,11 @@ fn headless_within(
     let stderr = read(child.stderr.take().map(|p| Box::new(p) as _));
     let start = std::time::Instant::now();
     loop {
-        if child.try_wait().expect("chromium can be waited for").is_some() {
+        if child
+            .try_wait()
+            .expect("chromium can be waited for")
+            .is_some()
+        {
             break;
         }
         if start.elapsed() > deadline {
@@ -197,10 +201,7 @@ fn a_browser_that_hangs_is_killed_and_fails_the_test_with_a_clear_message() {
     })
     .expect_err("a browser that hangs fails the test");
     assert!(start.elapsed() < std::time::Duration::from_secs(10));
-    let message = failed
-        .downcast_ref::<String>()
-        .cloned()
-        .unwrap_or_default();
+    let message = failed.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(
         message.contains("hanging-browser.sh) on /nowhere.html did not finish in 0.5 s: killed it"),
         "{message}"
@@ -384,6 +385,7 @@ fn docs_html_walks_through_raft_leader_minority_with_the_numbers_of_its_page() {
     assert!(page.contains("got 20.00% (1/5)"));
     assert_eq!(data["max_messages"], 20000);
     assert_eq!(data["max_operations"], 20000);
+    assert_eq!(data["max_marks"], 5000);
     assert_eq!(data["buckets"]["ok"].as_array().unwrap().len(), 500);
     for quoted in [
         "12663 messages",
@@ -625,10 +627,13 @@ fn a_malformed_link_is_ignored_in_part_and_the_page_still_draws() {
     // that part is ignored, the rest of the link still applies.
     let link = format!("{}#hide=%E0%A4%A&from=4900&to=5300", file.display());
     let (dom, stderr) = headless(&browser, Path::new(&link), &["--dump-dom"]);
-    let status = drawn_status(&dom)
-        .unwrap_or_else(|| panic!("the page did not say it drew:\n{stderr}"));
+    let status =
+        drawn_status(&dom).unwrap_or_else(|| panic!("the page did not say it drew:\n{stderr}"));
     assert_eq!(status[3], 0, "no error: {dom:.300}");
-    assert_eq!(status[2], 7 + data["series"].as_array().unwrap().len() as u64);
+    assert_eq!(
+        status[2],
+        7 + data["series"].as_array().unwrap().len() as u64
+    );
     assert!(dom.contains("Showing 4900 ms .. 5300 ms"), "{dom:.300}");
     let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
     assert!(console.is_empty(), "{console:#?}");
@@ -666,7 +671,10 @@ fn a_short_run_s_plots_count_in_at_most_100_buckets_and_draw_lone_values_as_dots
     for plot in plots {
         let title = &plot[plot.find("<h3>").unwrap() + 4..plot.find("</h3>").unwrap()];
         let plot = &plot[..plot.find("</svg>").unwrap()];
-        let line = plot.split("<path d=\"").nth(1).is_some_and(|d| d.contains(" L"));
+        let line = plot
+            .split("<path d=\"")
+            .nth(1)
+            .is_some_and(|d| d.contains(" L"));
         assert!(line || plot.contains("<circle"), "{title}: draws nothing");
     }
     let availability = dom
@@ -675,7 +683,10 @@ fn a_short_run_s_plots_count_in_at_most_100_buckets_and_draw_lone_values_as_dots
         .find(|p| p.contains("<h3>availability"))
         .unwrap();
     assert!(
-        availability.split("<path d=\"").nth(1).is_some_and(|d| d.matches(" L").count() > 10),
+        availability
+            .split("<path d=\"")
+            .nth(1)
+            .is_some_and(|d| d.matches(" L").count() > 10),
         "the availability of bug-figure-8 is a line, not a few dots"
     );
 }
@@ -704,7 +715,12 @@ fn fault_names_name_their_node_share_one_label_per_instant_and_never_overlap() {
             let (tag, rest) = t.split_once('>').unwrap();
             let tag = format!(" {tag}");
             let text = rest.split("</text>").next().unwrap().to_string();
-            (attr(&tag, "x"), attr(&tag, "y"), attr(&tag, "data-end"), text)
+            (
+                attr(&tag, "x"),
+                attr(&tag, "y"),
+                attr(&tag, "data-end"),
+                text,
+            )
         })
         .collect();
     let texts: Vec<&str> = labels.iter().map(|l| l.3.as_str()).collect();
@@ -726,5 +742,8 @@ fn fault_names_name_their_node_share_one_label_per_instant_and_never_overlap() {
             assert!(apart, "{:?} overprints {:?}", a.3, b.3);
         }
     }
-    assert!(labels.iter().any(|l| l.1 != labels[0].1), "some went down a line");
+    assert!(
+        labels.iter().any(|l| l.1 != labels[0].1),
+        "some went down a line"
+    );
 }
