@@ -93,7 +93,9 @@ fn headless(browser: &Path, page: &Path, args: &[&str]) -> (String, String) {
     headless_within(browser, page, args, BROWSER_DEADLINE)
 }
 
-/// [`headless`], killed (and the test failed) after `deadline`.
+/// [`headless`], killed (and the test failed) after `deadline`: the wall
+/// clock and reader threads are the test's, never the simulator's.
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
 fn headless_within(
     browser: &Path,
     page: &Path,
@@ -183,6 +185,7 @@ fn drawn_status(dom: &str) -> Option<[u64; 4]> {
 
 #[cfg(unix)]
 #[test]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
 fn a_browser_that_hangs_is_killed_and_fails_the_test_with_a_clear_message() {
     use std::os::unix::fs::PermissionsExt as _;
     let fake = html_tmp("hanging-browser.sh");
