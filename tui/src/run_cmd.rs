@@ -202,6 +202,17 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     }
+    // `--html FILE`: its window parsed and its file checked writable now,
+    // before any output is created (so a refused page leaves the others
+    // untouched); the file is emptied once they are, and the page written
+    // with the report, once the run is over.
+    let mut html = match crate::html::Html::prepare(&args.html) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::BAD_INPUT;
+        }
+    };
     let mode = match crate::export::fanout(
         scenario_file.map(|p| ("the scenario", p)),
         args.trace.as_ref(),
@@ -217,15 +228,10 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
-    // `--html FILE`: its file is checked writable now; the page is written
-    // with the report, once the run is over.
-    let mut html = match crate::html::Html::prepare(&args.html) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("{e}");
-            return exit::BAD_INPUT;
-        }
-    };
+    if let Some(Err(e)) = html.as_ref().map(crate::html::Html::create) {
+        eprintln!("{e}");
+        return exit::BAD_INPUT;
+    }
     let mode = match html.as_mut() {
         Some(h) => h.wrap(mode),
         None => mode,

@@ -1,7 +1,8 @@
 //! What the HTML report draws, collected from the trace as the run goes.
 //!
 //! The collector is a [`TraceSink`] that keeps a bounded picture of the run:
-//! at most [`MAX_MESSAGES`] messages and [`MAX_OPS`] operations (the first
+//! at most [`MAX_MESSAGES`] messages and [`MAX_OPS`] operations, and at
+//! most [`MAX_MARKS`] each of faults, role changes and violations (the first
 //! ones in the window; the page says how many were left out), and the
 //! figures over time in [`BUCKETS`] buckets whose width doubles when the run
 //! outgrows them. Memory stays bounded whatever the run's length, and the
@@ -18,6 +19,9 @@ use sim::trace::{TraceEvent, TraceRecord, TraceSink};
 pub const MAX_MESSAGES: usize = 20_000;
 /// Client operations the history timeline holds at most.
 pub const MAX_OPS: usize = 20_000;
+/// Faults, role changes, and invariant violations the page holds at most,
+/// each.
+pub const MAX_MARKS: usize = 5_000;
 /// Buckets of the figures over time.
 pub const BUCKETS: usize = 500;
 /// A description or output longer than this is cut, with an ellipsis.
@@ -157,8 +161,11 @@ pub struct Collected {
     /// Operations in flight: id to (invocation time, index if kept).
     open_ops: BTreeMap<u64, (Nanos, Option<usize>)>,
     pub faults: Vec<(Nanos, String, String)>,
+    pub faults_total: u64,
     pub roles: Vec<(Nanos, usize, String, String)>,
+    pub roles_total: u64,
     pub violations: Vec<(Nanos, String, String)>,
+    pub violations_total: u64,
     pub buckets: Buckets,
     /// The last time seen in the window.
     pub last_t: Nanos,
@@ -296,17 +303,27 @@ impl Collected {
                 action,
                 description,
                 ..
-            } => self
-                .faults
-                .push((r.t, action.to_string(), cut(description))),
+            } => {
+                self.faults_total += 1;
+                if self.faults.len() < MAX_MARKS {
+                    self.faults
+                        .push((r.t, action.to_string(), cut(description)));
+                }
+            }
             TraceEvent::Role { node, from, to } => {
                 let node = self.node(node);
-                self.roles
-                    .push((r.t, node, from.to_string(), to.to_string()));
+                self.roles_total += 1;
+                if self.roles.len() < MAX_MARKS {
+                    self.roles
+                        .push((r.t, node, from.to_string(), to.to_string()));
+                }
             }
             TraceEvent::Violation { invariant, detail } => {
-                self.violations
-                    .push((r.t, invariant.to_string(), cut(detail)))
+                self.violations_total += 1;
+                if self.violations.len() < MAX_MARKS {
+                    self.violations
+                        .push((r.t, invariant.to_string(), cut(detail)));
+                }
             }
             TraceEvent::Timer { node, .. } | TraceEvent::Note { node, .. } => {
                 self.node(node);
@@ -436,6 +453,42 @@ mod tests {
         assert_eq!(p.buckets.sent.iter().sum::<u64>(), n);
         assert_eq!(p.buckets.dropped.iter().sum::<u64>(), 1);
         assert_eq!(p.in_flight.len() as u64, n - 2);
+    }
+
+    #[test]
+    fn faults_roles_and_violations_keep_the_first_ones_and_count_them_all() {
+        let (mut sink, picture) = Collector::new(Window::ALL);
+        let n = MAX_MARKS as u64 + 3;
+        for i in 0..n {
+            for event in [
+                TraceEvent::Fault {
+                    action: "crash",
+                    description: "n1".into(),
+                    line: 1,
+                },
+                TraceEvent::Role {
+                    node: "n1".into(),
+                    from: "follower",
+                    to: "leader",
+                },
+                TraceEvent::Violation {
+                    invariant: "election-safety",
+                    detail: "two leaders".into(),
+                },
+            ] {
+                sink.record(TraceRecord { t: i, event });
+            }
+        }
+        let p = picture.lock().unwrap();
+        assert_eq!(
+            (p.faults.len(), p.roles.len(), p.violations.len()),
+            (MAX_MARKS, MAX_MARKS, MAX_MARKS)
+        );
+        assert_eq!(
+            (p.faults_total, p.roles_total, p.violations_total),
+            (n, n, n)
+        );
+        assert_eq!(p.faults[MAX_MARKS - 1].0, MAX_MARKS as u64 - 1);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use sim::kernel::TraceMode;
 
-pub use collect::{Collected, Window, BUCKETS, MAX_MESSAGES, MAX_OPS};
+pub use collect::{Collected, Window, BUCKETS, MAX_MARKS, MAX_MESSAGES, MAX_OPS};
 
 /// The flags of `run` for the HTML report.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -47,6 +47,10 @@ pub struct Html {
 impl Html {
     /// `None` without `--html`; an error (to print, exit 2) for a window
     /// that does not parse or a file that cannot be written, before the run.
+    /// Nothing is written here: a file this check had to make is removed
+    /// again, and one that existed keeps its bytes, so that a run refused
+    /// later (another output's check) leaves the page's file as it was.
+    /// [`Html::create`] empties it once every output was accepted.
     pub fn prepare(args: &HtmlArgs) -> Result<Option<Html>, String> {
         let Some(path) = &args.html else {
             return Ok(None);
@@ -55,17 +59,29 @@ impl Html {
             Some(text) => Window::parse(text)?,
             None => Window::ALL,
         };
-        std::fs::File::create(path).map_err(|e| {
-            format!(
-                "error: cannot write the HTML report to {}: {e}",
-                path.display()
-            )
-        })?;
+        let existed = std::fs::symlink_metadata(path).is_ok();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| cannot_write(path, &e))?;
+        if !existed {
+            let _ = std::fs::remove_file(path);
+        }
         Ok(Some(Html {
             path: path.clone(),
             picture: None,
             window,
         }))
+    }
+
+    /// Creates (empties) the page's file, once every other output was
+    /// accepted and created: an error here is one before the run.
+    pub fn create(&self) -> Result<(), String> {
+        std::fs::File::create(&self.path)
+            .map(drop)
+            .map_err(|e| cannot_write(&self.path, &e))
     }
 
     /// The trace mode that also feeds the picture: `mode`'s sink, if any,
@@ -93,11 +109,13 @@ impl Html {
         let picture = self.picture.as_ref().unwrap_or(&empty);
         let picture = picture.lock().expect("the run is over");
         let text = page::page(report, out, &picture, self.window);
-        std::fs::write(&self.path, text).map_err(|e| {
-            format!(
-                "error: cannot write the HTML report to {}: {e}",
-                self.path.display()
-            )
-        })
+        std::fs::write(&self.path, text).map_err(|e| cannot_write(&self.path, &e))
     }
+}
+
+fn cannot_write(path: &std::path::Path, e: &std::io::Error) -> String {
+    format!(
+        "error: cannot write the HTML report to {}: {e}",
+        path.display()
+    )
 }

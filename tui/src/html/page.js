@@ -94,6 +94,9 @@
     }
   }
 
+  // The lines for the faults' names under the diagram, and their height.
+  var FAULT_ROWS = 4, FAULT_ROW = 13;
+
   function drawDiagram() {
     var svg = document.getElementById("diagram");
     while (svg.firstChild) svg.removeChild(svg.firstChild);
@@ -127,12 +130,36 @@
       el("line", { x1: LEFT, x2: LEFT + plotW, y1: y(i), y2: y(i), stroke: name.charAt(0) === "c" ? "#bbb" : "#888" }, svg);
       el("text", { x: 6, y: y(i) + 4, "font-weight": "bold" }, svg, name);
     });
+    // A fault's name under the lifelines: the faults of one instant share
+    // one label ("crash n5, crash n1, heal"), a node's fault names it, and
+    // labels that would overlap go to the next line down (at most
+    // FAULT_ROWS; a label with no room left is not drawn, its line's tip
+    // still says it).
+    var groups = [], labelY = TOP + rows.length * ROW + 20;
     D.faults.forEach(function (f) {
       if (f[0] < v0 || f[0] > v1) return;
-      tip(el("line", { x1: x(f[0]), x2: x(f[0]), y1: TOP - 4, y2: h - 10, stroke: "#c0392b", "stroke-dasharray": "4 3" }, svg),
+      tip(el("line", { x1: x(f[0]), x2: x(f[0]), y1: TOP - 4, y2: labelY - 4, stroke: "#c0392b", "stroke-dasharray": "4 3" }, svg),
         ms(f[0]) + " fault: " + f[1] + " " + f[2]);
-      el("text", { x: x(f[0]) + 3, y: h - 6, fill: "#c0392b" }, svg, f[1]);
+      var name = D.nodes.indexOf(f[2]) >= 0 ? f[1] + " " + f[2] : f[1];
+      var last = groups[groups.length - 1];
+      if (last && last.t === f[0]) last.names.push(name);
+      else groups.push({ t: f[0], names: [name] });
     });
+    var rowEnds = [];
+    groups.forEach(function (g) {
+      var at = x(g.t) + 3;
+      var text = el("text", { x: at, y: labelY, fill: "#c0392b", "class": "fault-label" }, svg, g.names.join(", "));
+      var len = text.getComputedTextLength ? text.getComputedTextLength() : 0;
+      if (!(len > 0)) len = text.textContent.length * 7;
+      var r = 0;
+      while (r < rowEnds.length && rowEnds[r] > at) r++;
+      if (r >= FAULT_ROWS) { svg.removeChild(text); return; }
+      rowEnds[r] = at + len + 6;
+      text.setAttribute("y", labelY + r * FAULT_ROW);
+      text.setAttribute("data-end", (at + len).toFixed(1));
+    });
+    h = Math.max(h, labelY + Math.max(0, rowEnds.length - 1) * FAULT_ROW + 6);
+    svg.setAttribute("height", h);
     // The messages in view, both ends' nodes shown.
     var inView = [];
     D.messages.forEach(function (msg, k) {
@@ -187,7 +214,7 @@
     });
     D.violations.forEach(function (v) {
       if (v[0] < v0 || v[0] > v1) return;
-      tip(el("line", { x1: x(v[0]), x2: x(v[0]), y1: TOP - 4, y2: h - 10, stroke: "#9b1c1c", "stroke-width": 3 }, svg),
+      tip(el("line", { x1: x(v[0]), x2: x(v[0]), y1: TOP - 4, y2: labelY - 4, stroke: "#9b1c1c", "stroke-width": 3 }, svg),
         ms(v[0]) + " invariant violated: " + v[1] + ": " + v[2]);
     });
     var note = "Showing " + ms(v0) + " .. " + ms(v1) + ": " + inView.length + " messages in view";
@@ -200,6 +227,14 @@
     } else {
       note += "The page holds all " + D.messages_total + " messages sent in " + ms(D.from_ns) + " .. " + ms(D.to_ns) + ".";
     }
+    [["faults", "faults"], ["roles", "role changes"], ["violations", "invariant violations"]].forEach(function (m) {
+      var kept = D[m[0]].length, total = D[m[0] + "_total"];
+      if (kept < total) {
+        note += " The page holds the first " + kept + " of the " + total + " " + m[1] + " (at most " + D.max_marks +
+          "): those up to " + ms(D[m[0]][kept - 1][0]) + (m[0] === "faults" ? ", and the crashed or paused bands they make" : "") +
+          "; write the page with --html-window FROM..TO for another part of the run.";
+      }
+    });
     document.getElementById("lamport-note").textContent = note;
     document.getElementById("t-from").value = +(v0 / 1e6).toFixed(3);
     document.getElementById("t-to").value = +(v1 / 1e6).toFixed(3);
@@ -304,32 +339,70 @@
     el("text", { x: L - 4, y: H - B, "text-anchor": "end" }, svg, "0");
     el("text", { x: L, y: H - 4 }, svg, ms(t0));
     el("text", { x: W - 6, y: H - 4, "text-anchor": "end" }, svg, ms(t1));
-    var d = "", pen = false;
-    points.forEach(function (p) {
-      if (p[1] === null) { pen = false; return; }
-      d += (pen ? " L" : " M") + x(p[0]).toFixed(1) + "," + y(p[1]).toFixed(1);
-      pen = true;
+    // Runs of values as lines; a value with no value beside it (a lone
+    // point, which a path would not draw) as a dot.
+    var d = "", dots = [];
+    points.forEach(function (p, k) {
+      if (p[1] === null) return;
+      var before = k > 0 && points[k - 1][1] !== null;
+      var after = k + 1 < points.length && points[k + 1][1] !== null;
+      if (!before && !after) { dots.push(p); return; }
+      d += (before ? " L" : " M") + x(p[0]).toFixed(1) + "," + y(p[1]).toFixed(1);
     });
-    tip(el("path", { d: d, fill: "none", stroke: "#2e6fbd", "stroke-width": 1.5 }, svg), name);
+    if (d) tip(el("path", { d: d, fill: "none", stroke: "#2e6fbd", "stroke-width": 1.5 }, svg), name);
+    dots.forEach(function (p) {
+      tip(el("circle", { cx: x(p[0]).toFixed(1), cy: y(p[1]).toFixed(1), r: 2, fill: "#2e6fbd" }, svg), name);
+    });
     parent.appendChild(div);
+  }
+
+  // The plots count in at most this many buckets: the page's 250-500
+  // buckets, merged, so that a short run's bucket holds enough operations
+  // to say something (4 s in 500 buckets is 0.3 operations a bucket).
+  var PLOT_BUCKETS = 100;
+
+  // D.buckets over the window, `factor` of them merged into one so that at
+  // most `most` are left: counts and sums added, the queue's peak the
+  // largest; `spans[k]` is how many of D's buckets bucket k holds.
+  function mergedBuckets(most) {
+    var b = D.buckets;
+    var n = Math.min(b.ok.length, Math.floor((D.to_ns - D.from_ns) / b.width_ns) + 1);
+    var factor = Math.max(1, Math.ceil(n / most));
+    var out = { width_ns: b.width_ns * factor, base_ns: b.width_ns, factor: factor, spans: [] };
+    var sums = ["ok", "failed", "latency_sum_ns", "latency_n", "sent", "dropped"];
+    sums.concat(["in_flight_max"]).forEach(function (c) { out[c] = []; });
+    for (var k = 0; k < n; k += factor) {
+      var end = Math.min(n, k + factor);
+      sums.forEach(function (c) {
+        var total = 0;
+        for (var i = k; i < end; i++) total += b[c][i];
+        out[c].push(total);
+      });
+      var peak = 0;
+      for (var j = k; j < end; j++) peak = Math.max(peak, b.in_flight_max[j]);
+      out.in_flight_max.push(peak);
+      out.spans.push(end - k);
+    }
+    return out;
   }
 
   function drawPlots() {
     var parent = document.getElementById("plots");
     while (parent.firstChild) parent.removeChild(parent.firstChild);
-    var b = D.buckets, n = Math.min(b.ok.length, Math.floor((D.to_ns - D.from_ns) / b.width_ns) + 1);
-    var seconds = b.width_ns / 1e9;
-    function per(col, k) { return [D.from_ns + (k + 0.5) * b.width_ns, col[k] / seconds]; }
+    var b = mergedBuckets(PLOT_BUCKETS), n = b.ok.length;
+    // The middle of bucket k (the last may hold fewer of D's buckets).
+    function mid(k) { return D.from_ns + (k * b.factor + b.spans[k] / 2) * b.base_ns; }
+    function per(col, k) { return [mid(k), col[k] / (b.spans[k] * b.base_ns / 1e9)]; }
     function rate(col) { var out = []; for (var k = 0; k < n; k++) out.push(per(col, k)); return out; }
     var latency = [];
     for (var k = 0; k < n; k++) {
-      latency.push([D.from_ns + (k + 0.5) * b.width_ns, b.latency_n[k] ? b.latency_sum_ns[k] / b.latency_n[k] / 1e6 : null]);
+      latency.push([mid(k), b.latency_n[k] ? b.latency_sum_ns[k] / b.latency_n[k] / 1e6 : null]);
     }
     var availability = [], inFlight = [];
     for (var q = 0; q < n; q++) {
       var done = b.ok[q] + b.failed[q];
-      availability.push([D.from_ns + (q + 0.5) * b.width_ns, done ? 100 * b.ok[q] / done : null]);
-      inFlight.push([D.from_ns + (q + 0.5) * b.width_ns, b.in_flight_max[q]]);
+      availability.push([mid(q), done ? 100 * b.ok[q] / done : null]);
+      inFlight.push([mid(q), b.in_flight_max[q]]);
     }
     var count = 0;
     plot(parent, "availability: completed operations ok", "%", availability); count++;
@@ -430,7 +503,10 @@
     var want = {};
     location.hash.replace(/^#/, "").split("&").forEach(function (part) {
       var kv = part.split("=");
-      if (kv.length === 2) want[kv[0]] = decodeURIComponent(kv[1]);
+      // A part that is not valid percent-encoding is ignored, not fatal.
+      if (kv.length === 2) {
+        try { want[kv[0]] = decodeURIComponent(kv[1]); } catch (e) { /* a malformed part */ }
+      }
     });
     if (want.hide) {
       want.hide.split(",").forEach(function (name) {

@@ -6,7 +6,9 @@ use sim::metric::{Unit, Value};
 use sim::report::{Report, RunOutcome};
 use sim::time::Nanos;
 
-use super::collect::{Buckets, Collected, Message, Operation, Window, MAX_MESSAGES, MAX_OPS};
+use super::collect::{
+    Buckets, Collected, Message, Operation, Window, MAX_MARKS, MAX_MESSAGES, MAX_OPS,
+};
 
 const SCRIPT: &str = include_str!("page.js");
 const STYLE: &str = include_str!("page.css");
@@ -29,8 +31,13 @@ struct Data<'a> {
     operations_total: u64,
     max_operations: usize,
     faults: &'a [(Nanos, String, String)],
+    faults_total: u64,
     roles: Vec<(Nanos, usize, &'a str, &'a str)>,
+    roles_total: u64,
     violations: &'a [(Nanos, String, String)],
+    violations_total: u64,
+    /// At most this many faults, role changes, violations each.
+    max_marks: usize,
     /// `[start, end)` of the partitions in force.
     partitions: &'a [(Nanos, Nanos)],
     buckets: &'a Buckets,
@@ -121,6 +128,10 @@ fn data_json(report: &Report, out: &sim::kernel::RunOutput, c: &Collected, w: Wi
         operations_total: c.operations_total,
         max_operations: MAX_OPS,
         faults: &c.faults,
+        faults_total: c.faults_total,
+        roles_total: c.roles_total,
+        violations_total: c.violations_total,
+        max_marks: MAX_MARKS,
         roles: c
             .roles
             .iter()

@@ -7,8 +7,9 @@
 //! Without Chromium the browser tests say they skipped and pass, unless
 //! CHAOSLAB_REQUIRE_BROWSER=1 (`.ci/run` sets it once it installed it).
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
@@ -71,20 +72,42 @@ fn chromium(test: &str) -> Option<PathBuf> {
             "{test}: CHAOSLAB_REQUIRE_BROWSER=1 but no chromium at /usr/bin/chromium \
              (apt-get install -y chromium, or set CHAOSLAB_CHROMIUM)"
         );
-        eprintln!("{test}: skipped: no chromium (apt-get install -y chromium)");
+        // Straight to the process's stderr, not through eprintln!, which
+        // the harness keeps to itself for a test that passes: the skip is
+        // seen in every `cargo test`.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "{test}: skipped: no chromium (apt-get install -y chromium, or set CHAOSLAB_CHROMIUM)"
+        );
     }
     found
 }
 
+/// How long one headless Chromium may take before the test gives up on it.
+const BROWSER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(90);
+
 /// Runs headless Chromium on `page` with `args`, a fresh profile, no
 /// network of its own; (stdout, stderr).
 fn headless(browser: &Path, page: &Path, args: &[&str]) -> (String, String) {
+    headless_within(browser, page, args, BROWSER_DEADLINE)
+}
+
+/// [`headless`], killed (and the test failed) after `deadline`: the wall
+/// clock and reader threads are the test's, never the simulator's.
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
+fn headless_within(
+    browser: &Path,
+    page: &Path,
+    args: &[&str],
+    deadline: std::time::Duration,
+) -> (String, String) {
     let profile = html_tmp(&format!(
         "profile-{}",
         page.file_stem().unwrap().to_string_lossy()
     ));
     let _ = std::fs::remove_dir_all(&profile);
-    let out = Command::new(browser)
+    let mut child = Command::new(browser)
         .args([
             "--headless",
             "--no-sandbox",
@@ -102,12 +125,46 @@ fn headless(browser: &Path, page: &Path, args: &[&str]) -> (String, String) {
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
         .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("chromium runs");
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chromium starts");
+    // Both pipes are read as it runs (a full pipe would stall it), and it
+    // gets BROWSER_DEADLINE: a hung browser fails the test, not hangs it.
+    let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = read(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = read(child.stderr.take().map(|p| Box::new(p) as _));
+    let start = std::time::Instant::now();
+    loop {
+        if child
+            .try_wait()
+            .expect("chromium can be waited for")
+            .is_some()
+        {
+            break;
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "headless chromium ({}) on {} did not finish in {} s: killed it",
+                browser.display(),
+                page.display(),
+                deadline.as_secs_f64()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (stdout.join().unwrap(), stderr.join().unwrap())
 }
 
 /// The status line the page's script writes when it has drawn:
@@ -124,6 +181,34 @@ fn drawn_status(dom: &str) -> Option<[u64; 4]> {
         .map(|part| part.split(' ').next().and_then(|n| n.parse().ok()))
         .collect::<Option<_>>()?;
     numbers.try_into().ok()
+}
+
+#[cfg(unix)]
+#[test]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
+fn a_browser_that_hangs_is_killed_and_fails_the_test_with_a_clear_message() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fake = html_tmp("hanging-browser.sh");
+    // The shell waits on its sleep: killing the shell closes the pipes
+    // only once the sleep ends too, so the sleep runs in its place.
+    std::fs::write(&fake, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let start = std::time::Instant::now();
+    let failed = std::panic::catch_unwind(|| {
+        headless_within(
+            &fake,
+            Path::new("/nowhere.html"),
+            &[],
+            std::time::Duration::from_millis(500),
+        )
+    })
+    .expect_err("a browser that hangs fails the test");
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    let message = failed.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.contains("hanging-browser.sh) on /nowhere.html did not finish in 0.5 s: killed it"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -303,6 +388,7 @@ fn docs_html_walks_through_raft_leader_minority_with_the_numbers_of_its_page() {
     assert!(page.contains("got 20.00% (1/5)"));
     assert_eq!(data["max_messages"], 20000);
     assert_eq!(data["max_operations"], 20000);
+    assert_eq!(data["max_marks"], 5000);
     assert_eq!(data["buckets"]["ok"].as_array().unwrap().len(), 500);
     for quoted in [
         "12663 messages",
@@ -378,6 +464,59 @@ fn a_path_that_cannot_be_written_is_refused_before_the_run_with_exit_2() {
         stderr.contains("error: --html-window `5s..4s` ends before it starts"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_refused_page_leaves_every_other_output_as_it_was() {
+    // The trace and an export already hold something; the history is not
+    // there yet. A refused --html (a bad window, a path that cannot be
+    // written) must neither empty the ones there nor make the others.
+    let trace = html_tmp("kept-trace.jsonl");
+    let perfetto = html_tmp("kept-perfetto.json");
+    let history = html_tmp("not-made-history.jsonl");
+    let page = html_tmp("not-made-page.html");
+    for (html, window) in [
+        (page.to_str().unwrap(), Some("5s..4s")),
+        ("/nonexistent-dir/report.html", None),
+    ] {
+        std::fs::write(&trace, "old trace\n").unwrap();
+        std::fs::write(&perfetto, "old export\n").unwrap();
+        let _ = std::fs::remove_file(&history);
+        let _ = std::fs::remove_file(&page);
+        let mut args = vec![
+            "run",
+            SCENARIOS[0],
+            "--trace",
+            trace.to_str().unwrap(),
+            "--history",
+            history.to_str().unwrap(),
+            "--export",
+            "perfetto",
+            perfetto.to_str().unwrap(),
+            "--html",
+            html,
+        ];
+        args.extend(window.iter().flat_map(|w| ["--html-window", w]));
+        let (code, stdout, stderr) = run_chaoslab(&args);
+        assert_eq!(code, 2, "{html}: {stderr}");
+        assert!(stdout.is_empty(), "{html}: {stdout}");
+        assert_eq!(std::fs::read_to_string(&trace).unwrap(), "old trace\n");
+        assert_eq!(std::fs::read_to_string(&perfetto).unwrap(), "old export\n");
+        assert!(!history.exists(), "{html}: the history file was made");
+        assert!(!page.exists(), "{html}: the page's file was made");
+    }
+    // And a refused other output leaves an existing page's file as it was.
+    std::fs::write(&page, "old page\n").unwrap();
+    let (code, _, stderr) = run_chaoslab(&[
+        "run",
+        SCENARIOS[0],
+        "--trace",
+        "/nonexistent-dir/t.jsonl",
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(std::fs::read_to_string(&page).unwrap(), "old page\n");
 }
 
 #[cfg(target_os = "linux")]
@@ -477,4 +616,137 @@ fn a_link_names_a_view_that_zooms_and_filters_the_diagram_and_the_history() {
         "every message and operation in view is drawn, none of the hidden nodes'"
     );
     assert!(dom.contains("Showing 4900 ms .. 5300 ms"));
+}
+
+#[test]
+fn a_malformed_link_is_ignored_in_part_and_the_page_still_draws() {
+    let file = html_tmp("malformed-link.html");
+    let page = write_page(SCENARIOS[0], &file, &[]);
+    let data = page_data(&page);
+    let Some(browser) = chromium("html malformed link") else {
+        return;
+    };
+    // `%E0%A4%A` is not valid percent-encoding (decodeURIComponent throws):
+    // that part is ignored, the rest of the link still applies.
+    let link = format!("{}#hide=%E0%A4%A&from=4900&to=5300", file.display());
+    let (dom, stderr) = headless(&browser, Path::new(&link), &["--dump-dom"]);
+    let status =
+        drawn_status(&dom).unwrap_or_else(|| panic!("the page did not say it drew:\n{stderr}"));
+    assert_eq!(status[3], 0, "no error: {dom:.300}");
+    assert_eq!(
+        status[2],
+        7 + data["series"].as_array().unwrap().len() as u64
+    );
+    assert!(dom.contains("Showing 4900 ms .. 5300 ms"), "{dom:.300}");
+    let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "{console:#?}");
+}
+
+#[test]
+fn a_short_run_s_plots_count_in_at_most_100_buckets_and_draw_lone_values_as_dots() {
+    // raft/bug-figure-8 lasts about 4 s: 500 buckets of 8 ms held 0.3
+    // operations each, and its availability plot drew nothing.
+    let file = html_tmp("figure-8.html");
+    let page = write_page("raft/bug-figure-8", &file, &[]);
+    let data = page_data(&page);
+    let Some(browser) = chromium("html short run plots") else {
+        return;
+    };
+    let (dom, _) = headless(&browser, &file, &["--dump-dom"]);
+    let status = drawn_status(&dom).expect("the page drew");
+    assert_eq!(status[3], 0, "{dom:.300}");
+    let note_at = dom.find("Counted in ").expect("the metrics note");
+    let buckets: u64 = dom[note_at + "Counted in ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let width = data["buckets"]["width_ns"].as_u64().unwrap();
+    let span = data["to_ns"].as_u64().unwrap() - data["from_ns"].as_u64().unwrap();
+    let raw = (span / width + 1).min(data["buckets"]["ok"].as_array().unwrap().len() as u64);
+    assert!(raw > 200, "{raw} buckets in the page");
+    assert!((50..=100).contains(&buckets), "{buckets} buckets plotted");
+    assert_eq!(buckets, raw.div_ceil(raw.div_ceil(100)));
+    // Every plot draws something: a line of at least two values or a dot.
+    let plots: Vec<&str> = dom.split("<div class=\"plot\">").skip(1).collect();
+    assert_eq!(plots.len() as u64, status[2]);
+    for plot in plots {
+        let title = &plot[plot.find("<h3>").unwrap() + 4..plot.find("</h3>").unwrap()];
+        let plot = &plot[..plot.find("</svg>").unwrap()];
+        let line = plot
+            .split("<path d=\"")
+            .nth(1)
+            .is_some_and(|d| d.contains(" L"));
+        assert!(line || plot.contains("<circle"), "{title}: draws nothing");
+    }
+    let availability = dom
+        .split("<div class=\"plot\">")
+        .skip(1)
+        .find(|p| p.contains("<h3>availability"))
+        .unwrap();
+    assert!(
+        availability
+            .split("<path d=\"")
+            .nth(1)
+            .is_some_and(|d| d.matches(" L").count() > 10),
+        "the availability of bug-figure-8 is a line, not a few dots"
+    );
+}
+
+#[test]
+fn fault_names_name_their_node_share_one_label_per_instant_and_never_overlap() {
+    // raft/bug-figure-8: at 1770.6 ms n5 and n1 crash and the partition
+    // heals; 10 ms after n4's crash it restarts and pauses.
+    let file = html_tmp("figure-8-faults.html");
+    write_page("raft/bug-figure-8", &file, &[]);
+    let Some(browser) = chromium("html fault labels") else {
+        return;
+    };
+    let (dom, _) = headless(&browser, &file, &["--dump-dom"]);
+    assert_eq!(drawn_status(&dom).expect("the page drew")[3], 0);
+    // (x, y, end, text) of each label, as the page placed them.
+    let attr = |tag: &str, name: &str| -> f64 {
+        let at = tag.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+        tag[at..at + tag[at..].find('"').unwrap()].parse().unwrap()
+    };
+    let labels: Vec<(f64, f64, f64, String)> = dom
+        .split("<text ")
+        .skip(1)
+        .filter(|t| t.contains("class=\"fault-label\""))
+        .map(|t| {
+            let (tag, rest) = t.split_once('>').unwrap();
+            let tag = format!(" {tag}");
+            let text = rest.split("</text>").next().unwrap().to_string();
+            (
+                attr(&tag, "x"),
+                attr(&tag, "y"),
+                attr(&tag, "data-end"),
+                text,
+            )
+        })
+        .collect();
+    let texts: Vec<&str> = labels.iter().map(|l| l.3.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "partition",
+            "crash n4",
+            "restart n4, pause n4",
+            "crash n5, crash n1, heal",
+            "restart n5",
+            "resume n4, crash n5",
+        ]
+    );
+    for (i, a) in labels.iter().enumerate() {
+        assert!(a.2 > a.0, "{}: a measured width", a.3);
+        for b in &labels[..i] {
+            let apart = a.1 != b.1 || a.0 >= b.2 || b.0 >= a.2;
+            assert!(apart, "{:?} overprints {:?}", a.3, b.3);
+        }
+    }
+    assert!(
+        labels.iter().any(|l| l.1 != labels[0].1),
+        "some went down a line"
+    );
 }
