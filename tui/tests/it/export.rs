@@ -17,7 +17,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -29,19 +28,7 @@ fn tmp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// Runs `chaoslab ARGS`: (exit code, stdout, stderr).
-fn chaoslab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("chaoslab runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::common::chaoslab;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -49,6 +36,14 @@ fn s(p: &Path) -> &str {
 
 /// Runs the scenario with the trace and both exports; returns the files.
 fn export_all(tag: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let (files, code, out, err) = export_all_of(SCENARIO, tag);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    files
+}
+
+/// Runs `scenario` with the trace and both exports: the files, the exit
+/// code, stdout and stderr.
+fn export_all_of(scenario: &str, tag: &str) -> ((PathBuf, PathBuf, PathBuf), i32, String, String) {
     let (trace, perfetto, shiviz) = (
         tmp(&format!("{tag}.jsonl")),
         tmp(&format!("{tag}.json")),
@@ -56,7 +51,7 @@ fn export_all(tag: &str) -> (PathBuf, PathBuf, PathBuf) {
     );
     let (code, out, err) = chaoslab(&[
         "run",
-        SCENARIO,
+        scenario,
         "--trace",
         s(&trace),
         "--export",
@@ -66,8 +61,7 @@ fn export_all(tag: &str) -> (PathBuf, PathBuf, PathBuf) {
         "shiviz",
         s(&shiviz),
     ]);
-    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
-    (trace, perfetto, shiviz)
+    ((trace, perfetto, shiviz), code, out, err)
 }
 
 fn trace_records(path: &Path) -> Vec<Value> {
@@ -806,23 +800,7 @@ fn exports_of_scenarios_with_holds_crashes_triggers_and_violations_follow_the_fo
         "cache/write-back-crash",
     ] {
         let tag = scenario.replace('/', "-");
-        let (trace, perfetto, shiviz) = (
-            tmp(&format!("{tag}.jsonl")),
-            tmp(&format!("{tag}.json")),
-            tmp(&format!("{tag}.shiviz")),
-        );
-        let (code, _, err) = chaoslab(&[
-            "run",
-            scenario,
-            "--trace",
-            s(&trace),
-            "--export",
-            "perfetto",
-            s(&perfetto),
-            "--export",
-            "shiviz",
-            s(&shiviz),
-        ]);
+        let ((trace, perfetto, shiviz), code, _, err) = export_all_of(scenario, &tag);
         assert!([0, 1, 3].contains(&code), "{scenario}: exit {code}: {err}");
         let trace = trace_records(&trace);
         let events = check_trace_event_format(&perfetto);

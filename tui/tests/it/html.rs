@@ -26,19 +26,7 @@ fn html_tmp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// Runs `chaoslab ARGS`: (exit code, stdout, stderr).
-fn run_chaoslab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("chaoslab runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::common::chaoslab as run_chaoslab;
 
 /// Writes the page of `scenario` (and `extra` flags) to FILE; the page.
 fn write_page(scenario: &str, file: &Path, extra: &[&str]) -> String {
