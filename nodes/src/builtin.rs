@@ -276,6 +276,7 @@ impl Spec for replication::Replication {
         Figure::count("writes blocked"),
         Figure::count("reads"),
         Figure::duration("replication lag max"),
+        Figure::series("replication lag by second"),
         Figure::count("serving primaries at once"),
         Figure::count("served by a deposed primary"),
         Figure::count("divergent keys"),

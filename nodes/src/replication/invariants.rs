@@ -92,6 +92,8 @@ pub struct Checker {
     pub(super) next_sample: Nanos,
     pub(super) lag_max: (Nanos, u64),
     pub(super) lag_sum: (u128, u64),
+    /// The most lag sampled in each second of the run (for the series).
+    pub(super) lag_by_second: Vec<Nanos>,
     pub(super) primaries_max: usize,
     pub(super) divergent_max: usize,
 }
@@ -371,6 +373,11 @@ impl Checker {
             }
             self.lag_sum.0 += lag as u128;
             self.lag_sum.1 += 1;
+            let second = (now / 1_000_000_000) as usize;
+            if self.lag_by_second.len() <= second {
+                self.lag_by_second.resize(second + 1, 0);
+            }
+            self.lag_by_second[second] = self.lag_by_second[second].max(lag);
         }
     }
 }

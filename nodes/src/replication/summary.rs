@@ -1,6 +1,6 @@
 //! Replication's figures in the run report.
 
-use sim::metric::Metric;
+use sim::metric::{Metric, Unit};
 use sim::protocol::NodeTable;
 use sim::time::{fmt_duration, Nanos};
 
@@ -154,6 +154,22 @@ pub(super) fn metrics(p: &Params, c: &Checker, nodes: &NodeTable<ReplNode>, out:
             c.lag_max.1,
             fmt_duration((c.lag_sum.0 / u128::from(c.lag_sum.1.max(1))) as Nanos)
         )),
+    );
+    // The lag over time, in ms to a tenth (a sparkline and the values).
+    let points = c
+        .lag_by_second
+        .iter()
+        .enumerate()
+        .map(|(s, &lag)| {
+            (
+                s as Nanos * 1_000_000_000,
+                (lag as f64 / 1e5).round() / 10.0,
+            )
+        })
+        .collect();
+    out.push(
+        Metric::series("replication lag by second", Unit::Number, points)
+            .lead("most in each second, ms, from 0s:"),
     );
     out.push(
         Metric::count("serving primaries at once", c.primaries_max as u64).note(
