@@ -83,6 +83,7 @@ fn real(
         args.trace.as_ref(),
         args.history.as_ref(),
         &[],
+        &[],
         None,
         "",
     )?;

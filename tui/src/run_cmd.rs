@@ -189,19 +189,6 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
         .as_deref()
         .map(std::path::Path::new)
         .filter(|p| p.is_file());
-    // The HTML page is one of the outputs too: no two may be one file.
-    if let Some(page) = &args.html.html {
-        let mut outputs: Vec<(&str, &std::path::Path)> = vec![("the HTML report", page)];
-        outputs.extend(args.history.as_deref().map(|p| ("the history", p)));
-        outputs.extend(args.trace.as_deref().map(|p| ("the trace", p)));
-        outputs.extend(exports.iter().map(|e| (e.format.what(), e.path.as_path())));
-        if let Err(e) =
-            crate::export::check_outputs(scenario_file.map(|p| ("the scenario", p)), &outputs)
-        {
-            eprintln!("{e}");
-            return exit::BAD_INPUT;
-        }
-    }
     // `--html FILE`: its window parsed and its file checked writable now,
     // before any output is created (so a refused page leaves the others
     // untouched); the file is emptied once they are, and the page written
@@ -213,11 +200,20 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
+    // The HTML page is one of the outputs too: no two may be one file.
+    let page: Vec<(&str, &std::path::Path)> = args
+        .html
+        .html
+        .as_deref()
+        .map(|p| ("the HTML report", p))
+        .into_iter()
+        .collect();
     let mode = match crate::export::fanout(
         scenario_file.map(|p| ("the scenario", p)),
         args.trace.as_ref(),
         args.history.as_ref(),
         &exports,
+        &page,
         window,
         &title,
     ) {

@@ -345,6 +345,7 @@ pub fn run(args: &ExportArgs) -> i32 {
         None,
         None,
         &exports,
+        &[],
         window,
         &title,
     ) {
@@ -549,12 +550,14 @@ pub fn create_outputs(outputs: &[(&str, &Path)]) -> Result<Vec<std::fs::File>, S
 /// once and not after a long run. The `--history` file is created with
 /// them (and written after the run); `input` is the file the outputs are
 /// made from, ("the trace", path) for `chaoslab export`, ("the scenario",
-/// path) for `run`, which no output may be.
+/// path) for `run`, which no output may be. `later` are outputs the caller
+/// writes itself (the HTML page): checked against the others, not created.
 pub fn fanout(
     input: Option<(&str, &Path)>,
     trace: Option<&PathBuf>,
     history: Option<&PathBuf>,
     exports: &[Export],
+    later: &[(&str, &Path)],
     window: Option<Window>,
     title: &str,
 ) -> Result<Fanout, String> {
@@ -568,8 +571,10 @@ pub fn fanout(
     for export in exports {
         outputs.push((export.format.what(), &export.path));
     }
+    let created = outputs.len();
+    outputs.extend_from_slice(later);
     check_outputs(input, &outputs)?;
-    let mut files = create_outputs(&outputs)?.into_iter();
+    let mut files = create_outputs(&outputs[..created])?.into_iter();
     if history.is_some() {
         files.next();
     }
@@ -606,7 +611,7 @@ mod tests {
 
     /// A writer into memory the test keeps a handle on.
     #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
+    pub(super) struct Shared(pub(super) Arc<Mutex<Vec<u8>>>);
 
     impl Write for Shared {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

@@ -743,21 +743,7 @@ impl<W: Write + Send> TraceSink for Perfetto<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
-
-    /// A writer into memory the test keeps a handle on.
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::export::tests::Shared;
 
     fn send(t: Nanos, id: u64) -> TraceRecord {
         TraceRecord {

@@ -184,33 +184,28 @@ fn the_binary_under_tmux_steps_injects_saves_and_restores_the_terminal() {
     let screen = wait_for(s, "injected: 1");
     assert!(screen.contains("partition"), "{screen}");
 
-    // Ctrl-U clears the offered name, as in a shell.
-    keys(s, &["w"]);
-    wait_for(s, "save scenario to:");
-    keys(s, &["C-u"]);
-    keys(s, &["-l", saved.to_str().unwrap()]);
-    keys(s, &["Enter"]);
+    // `w`, the offered name cleared with Ctrl-U (as in a shell), the path typed.
+    let save = || {
+        keys(s, &["w"]);
+        wait_for(s, "save scenario to:");
+        keys(s, &["C-u"]);
+        keys(s, &["-l", saved.to_str().unwrap()]);
+        keys(s, &["Enter"]);
+    };
+    save();
     wait_for(s, "saved to");
 
     // Saving again to the same file asks first; n keeps it.
     keys(s, &["i", "c"]);
     wait_for(s, "injected: 2");
-    keys(s, &["w"]);
-    wait_for(s, "save scenario to:");
-    keys(s, &["C-u"]);
-    keys(s, &["-l", saved.to_str().unwrap()]);
-    keys(s, &["Enter"]);
+    save();
     wait_for(s, "exists; overwrite? [y/N]");
     keys(s, &["n", "Enter"]);
     wait_for(s, "kept as it was");
     let kept = std::fs::read_to_string(&saved).unwrap();
     assert!(!kept.contains("action = \"crash\""), "{kept}");
     // y overwrites.
-    keys(s, &["w"]);
-    wait_for(s, "save scenario to:");
-    keys(s, &["C-u"]);
-    keys(s, &["-l", saved.to_str().unwrap()]);
-    keys(s, &["Enter"]);
+    save();
     wait_for(s, "exists; overwrite? [y/N]");
     keys(s, &["y", "Enter"]);
     wait_for(s, "saved to");
