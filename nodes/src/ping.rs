@@ -31,10 +31,12 @@ sim::message! {
     }
 }
 
+#[derive(Clone, Debug)]
 pub struct Ping {
     pub params: Params,
 }
 
+#[derive(Clone, Debug)]
 pub struct Pinger {
     in_flight: u32,
     pongs: u64,

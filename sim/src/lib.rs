@@ -5,6 +5,7 @@
 pub mod check;
 pub mod client;
 pub mod dispatch;
+pub mod explore;
 pub mod history;
 pub mod kernel;
 pub mod metric;

@@ -78,6 +78,26 @@ impl LatencyDist {
         }
     }
 
+    /// The range `chaoslab explore` delivers a message within when the
+    /// scenario gives no `[explore] latency`: the whole range of a constant
+    /// or uniform latency; for the others a range that holds most draws
+    /// (normal: the mean give or take two deviations; exponential: up to
+    /// three means past its minimum; lognormal: a quarter to four times the
+    /// median; pareto: up to ten times the scale).
+    pub fn window(&self) -> (Nanos, Nanos) {
+        match *self {
+            LatencyDist::Constant { value } => (value, value),
+            LatencyDist::Uniform { min, max } => (min, max),
+            LatencyDist::Normal { mean, stddev, min } => (
+                min.max(mean.saturating_sub(2 * stddev)),
+                min.max(mean.saturating_add(2 * stddev)),
+            ),
+            LatencyDist::Exponential { mean, min } => (min, min.saturating_add(3 * mean)),
+            LatencyDist::Lognormal { median, .. } => (median / 4, median.saturating_mul(4)),
+            LatencyDist::Pareto { scale, .. } => (scale, scale.saturating_mul(10)),
+        }
+    }
+
     /// The mean, roughly: used to estimate a client's round trip for PACELC.
     pub fn mean(&self) -> f64 {
         match *self {

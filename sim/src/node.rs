@@ -347,16 +347,48 @@ impl Eq for Ns {}
 /// write and a sync).
 type Spaces<V> = BTreeMap<Ns, BTreeMap<u64, V>>;
 
+/// What a disk holds: any value that can be copied (the explorer forks a
+/// run, disks and all) and shown (a state's hash is made from what it shows).
+pub trait Stored: Any + Send {
+    fn clone_box(&self) -> Box<dyn Stored>;
+    fn as_any(&self) -> &dyn Any;
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+impl<T: Any + Send + Clone + fmt::Debug> Stored for T {
+    fn clone_box(&self) -> Box<dyn Stored> {
+        Box::new(self.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl Clone for Box<dyn Stored> {
+    fn clone(&self) -> Self {
+        (**self).clone_box()
+    }
+}
+
+impl fmt::Debug for dyn Stored {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.show(f)
+    }
+}
+
 /// A node's disk. Writes are pending until [`Disk::sync`]; a crash loses every
 /// pending write. With the `fsync-loss` fault, `sync` lies: it returns and
 /// persists nothing, as a disk with a volatile write cache does.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Disk {
-    durable: Spaces<Box<dyn Any + Send>>,
+    durable: Spaces<Box<dyn Stored>>,
     /// `None` records a pending delete. A namespace once written keeps its
     /// (possibly empty) map here, so a sync frees and a write allocates no
     /// more than the entries' own nodes.
-    pending: Spaces<Option<Box<dyn Any + Send>>>,
+    pending: Spaces<Option<Box<dyn Stored>>>,
     pub(crate) fsync_lies: bool,
     writes: u64,
     syncs: u64,
@@ -380,7 +412,7 @@ impl fmt::Debug for Disk {
 
 impl Disk {
     /// Writes a value; it is lost on a crash until the next `sync`.
-    pub fn put<T: Any + Send>(&mut self, key: DiskKey, value: T) {
+    pub fn put<T: Any + Send + Clone + fmt::Debug>(&mut self, key: DiskKey, value: T) {
         self.writes += 1;
         self.pending
             .entry(Ns(key.0))
@@ -402,14 +434,14 @@ impl Disk {
         }
     }
 
-    fn durable_value(&self, key: DiskKey) -> Option<&(dyn Any + Send)> {
+    fn durable_value(&self, key: DiskKey) -> Option<&dyn Stored> {
         self.durable
             .get(&Ns(key.0))
             .and_then(|m| m.get(&key.1))
             .map(|v| &**v)
     }
 
-    fn pending_value(&self, key: DiskKey) -> Option<&Option<Box<dyn Any + Send>>> {
+    fn pending_value(&self, key: DiskKey) -> Option<&Option<Box<dyn Stored>>> {
         self.pending.get(&Ns(key.0)).and_then(|m| m.get(&key.1))
     }
 
@@ -417,9 +449,11 @@ impl Disk {
     /// the one written reads as `None`.
     pub fn get<T: Any>(&self, key: DiskKey) -> Option<&T> {
         match self.pending_value(key) {
-            Some(Some(v)) => v.downcast_ref(),
+            Some(Some(v)) => (**v).as_any().downcast_ref(),
             Some(None) => None,
-            None => self.durable_value(key).and_then(|v| v.downcast_ref()),
+            None => self
+                .durable_value(key)
+                .and_then(|v| v.as_any().downcast_ref()),
         }
     }
 
@@ -474,6 +508,27 @@ impl Disk {
     /// Writes and syncs so far (for the report).
     pub fn counters(&self) -> (u64, u64) {
         (self.writes, self.syncs)
+    }
+
+    /// Shows every value held, durable then pending, in key order: what a
+    /// state's hash is made from (the counters are not part of the state).
+    pub fn show_contents(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (ns, m) in &self.durable {
+            for (i, v) in m {
+                write!(f, "D{}:{i}=", ns.0)?;
+                v.show(f)?;
+            }
+        }
+        for (ns, m) in &self.pending {
+            for (i, v) in m {
+                write!(f, "P{}:{i}=", ns.0)?;
+                match v {
+                    Some(v) => v.show(f)?,
+                    None => f.write_str("-")?,
+                }
+            }
+        }
+        write!(f, "L{}", self.fsync_lies)
     }
 
     /// What a crash does to the disk: pending writes vanish.

@@ -120,6 +120,14 @@ pub trait Workload: Send {
     /// Client `client`'s operation completed `ok`; what it learnt may shape
     /// what it asks next.
     fn completed(&mut self, _client: usize, _op: &Op<Self::Op>) {}
+
+    /// A copy in its present state, for `chaoslab explore`, which forks a
+    /// run at every choice. `None` (the default): the protocol cannot be
+    /// explored until its workload says how it is copied (a `Clone`
+    /// workload returns `Some(Box::new(self.clone()))`).
+    fn fork(&self) -> Option<Box<dyn Workload<Op = Self::Op>>> {
+        None
+    }
 }
 
 /// How many key names [`KvWorkload`] keeps written.
@@ -129,6 +137,7 @@ const NAMED_KEYS: usize = 4096;
 /// uniformly or by a Zipf law, the operation by the `mix` shares, written
 /// values fresh integers 2, 3, ..., and a cas expecting the last value its
 /// client saw or wrote on that key.
+#[derive(Clone)]
 pub struct KvWorkload {
     keys: u32,
     zipf: Option<Zipf<f64>>,
@@ -193,6 +202,10 @@ impl KvWorkload {
 
 impl Workload for KvWorkload {
     type Op = OpFn;
+
+    fn fork(&self) -> Option<Box<dyn Workload<Op = OpFn>>> {
+        Some(Box::new(self.clone()))
+    }
 
     fn next(&mut self, client: usize, rng: &mut dyn RngCore) -> (String, OpFn) {
         let key_index = match &self.zipf {

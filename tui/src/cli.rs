@@ -45,6 +45,11 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Shrink a failing run into a small scenario that still fails the same way.
     Shrink(shrink::ShrinkArgs),
+    /// Explore every run of a small configuration (its [explore] table) and
+    /// write the shortest counterexample as a scenario `run` replays. Exits
+    /// 0 when exhaustive with nothing broken, 1 with a counterexample, 3
+    /// when a bound stopped it first.
+    Explore(crate::explore_cmd::ExploreArgs),
     /// Measure the simulator's speed (events per second, simulated/wall time).
     Bench(bench::BenchArgs),
     /// Run a scenario's nodes as a real local cluster (TCP on 127.0.0.1, real
@@ -99,6 +104,7 @@ pub fn main(registry: Registry) -> i32 {
         Some(Command::Check(args)) => check_cmd::run(&r.program_name(), &args),
         Some(Command::Sweep(args)) => sweep::run(r, &args),
         Some(Command::Shrink(args)) => shrink::run(r, &args),
+        Some(Command::Explore(args)) => crate::explore_cmd::run(r, &args),
         Some(Command::Bench(args)) => bench::run(r, &args),
         Some(Command::Cluster(args)) => cluster_cmd::run(r, &args),
         Some(Command::Export(args)) => crate::export::run(&args),

@@ -10,6 +10,7 @@ mod cli;
 mod cluster_cmd;
 #[cfg(feature = "madsim")]
 pub mod driver;
+mod explore_cmd;
 pub mod export;
 pub mod html;
 mod registry;

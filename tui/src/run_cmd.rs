@@ -155,6 +155,13 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
         return exit::BAD_INPUT;
     };
     let seed = args.seed.unwrap_or(scenario.meta.seed);
+    if args.driver == "madsim" && scenario.explore.is_some() {
+        eprintln!(
+            "{}: a scenario with [explore] runs on the kernel only (its choices are the explorer's, not madsim's); drop --driver madsim",
+            scenario.file
+        );
+        return exit::BAD_INPUT;
+    }
     // A build that cannot run the driver says so before any file is made.
     if args.driver == "madsim" {
         if let Some(why) = madsim_missing(&registry.program_name(), Sockets::Simulated) {
@@ -322,6 +329,11 @@ fn report_and_write(
         }
     }
     let code = verdict(scenario, &report, args, seed, &replay_without_budget);
+    // A schedule that does not replay: the scenario is not the one it was
+    // explored with. The run so far is reported; the input is wrong.
+    if let Some(e) = out.schedule.as_ref().and_then(|r| r.error.as_ref()) {
+        errors.push(format!("error: {e}"));
+    }
     for e in &errors {
         eprintln!("{e}");
     }

@@ -28,6 +28,7 @@ pub enum Phase {
     },
 }
 
+#[derive(Clone, Debug)]
 pub struct Client {
     core: ClientCore,
     work_time: chaoslab::sim::time::Nanos,

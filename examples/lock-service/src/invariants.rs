@@ -54,7 +54,7 @@ fn unread<'a, T>(log: &'a [T], read: &mut usize) -> &'a [T] {
     new
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Checker {
     fencing: bool,
     names: Vec<String>,

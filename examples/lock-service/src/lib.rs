@@ -101,6 +101,7 @@ impl Default for Params {
 }
 
 /// The lock service, as chaoslab runs it.
+#[derive(Clone, Debug)]
 pub struct LockService {
     pub params: Params,
     pub client: ClientConfig,
@@ -145,6 +146,7 @@ chaoslab::sim::node_enum! {
     /// A node of the lock service. The lock server alone has work to do at
     /// start (a restarted one waits out a lease), and clients alone are
     /// handed requests.
+    #[derive(Clone, Debug)]
     pub enum LockNode: Msg {
         LockServer(LockServer) { role: |_| "lock-server", start, get as_lock_server },
         Storage(Storage) { role: |_| "storage", get as_storage },

@@ -34,6 +34,7 @@ pub struct Granted {
     pub at: Nanos,
 }
 
+#[derive(Clone, Debug)]
 pub struct LockServer {
     lease: Nanos,
     /// The last token handed out (0: none yet), durable before it is sent.

@@ -31,6 +31,7 @@ pub struct Accepted {
     pub at: Nanos,
 }
 
+#[derive(Clone, Debug)]
 pub struct Storage {
     fencing: bool,
     state: Durable,

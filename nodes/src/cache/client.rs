@@ -38,6 +38,7 @@ enum Step {
     Cache(u64),
 }
 
+#[derive(Clone, Debug)]
 pub struct Client {
     core: ClientCore,
     params: Arc<Params>,

@@ -76,6 +76,7 @@ pub struct DbStats {
     pub latency_total: u128,
 }
 
+#[derive(Clone, Debug)]
 pub struct Database {
     service_time: Nanos,
     measure_after: Nanos,

@@ -114,6 +114,7 @@ pub fn key_index(key: &str) -> u64 {
 
 /// The cache protocol: builds the database, the caches and the clients, and
 /// keeps the figures the report needs across crashes.
+#[derive(Clone, Debug)]
 pub struct Cache {
     pub params: Arc<Params>,
     pub client: ClientConfig,

@@ -112,6 +112,7 @@ struct Evicted {
     in_flight: bool,
 }
 
+#[derive(Clone, Debug)]
 pub struct CacheServer {
     params: Arc<Params>,
     store: Store,

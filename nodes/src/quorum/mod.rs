@@ -76,6 +76,7 @@ use sim::time::Nanos;
 pub const ROLES: &[&str] = &["replica", "client"];
 
 /// The quorum protocol: builds replicas and clients, checks convergence.
+#[derive(Clone, Debug)]
 pub struct Quorum {
     pub params: Arc<Params>,
     pub timeline: Arc<Timeline>,

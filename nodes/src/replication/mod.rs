@@ -76,6 +76,7 @@ pub const NOTES: &[&str] = &[];
 
 /// The replication protocol: builds the servers, the monitor and the
 /// clients, and checks the invariants and gathers the figures as it goes.
+#[derive(Clone, Debug)]
 pub struct Replication {
     pub params: Arc<Params>,
     pub client: ClientConfig,

@@ -6,6 +6,7 @@ use super::Msg;
 
 /// A client of the single server: it sends each operation to `n1` and waits,
 /// and retries it with the same request id, so the server applies it once.
+#[derive(Clone, Debug)]
 pub struct Client {
     core: ClientCore,
 }

@@ -74,6 +74,7 @@ sim::message! {
     }
 }
 
+#[derive(Clone, Debug)]
 pub struct Single {
     pub params: Params,
     pub client: ClientConfig,
@@ -81,6 +82,7 @@ pub struct Single {
 
 sim::node_enum! {
     /// A node of the single-server system.
+    #[derive(Clone, Debug)]
     pub enum SingleNode: Msg {
         Server(Server) { role: |_| "server", start },
         Client(Client) { role: |_| "client", requests, no_sender },

@@ -29,6 +29,7 @@ type Checkpoint = (Kv, SessionTable<Answer>, u64);
 const CHECKPOINT_EVERY: u64 = 1_000;
 
 /// The one server: a key-value map rebuilt from its checkpoint and write-ahead log.
+#[derive(Clone, Debug)]
 pub struct Server {
     kv: Kv,
     /// At-most-once: per client, the last request applied and its answer.

@@ -88,6 +88,7 @@ impl Operation for BankOp {
 /// accounts of the other participants, its amount uniformly from 1 to 10.
 /// `keys` and the key distribution are the key-value workload's and do not
 /// apply.
+#[derive(Clone)]
 pub struct BankWorkload {
     bank: Bank,
     read_share: f64,
@@ -106,6 +107,10 @@ impl BankWorkload {
 
 impl Workload for BankWorkload {
     type Op = BankOp;
+
+    fn fork(&self) -> Option<Box<dyn Workload<Op = BankOp>>> {
+        Some(Box::new(self.clone()))
+    }
 
     fn next(&mut self, _client: usize, rng: &mut dyn RngCore) -> (String, BankOp) {
         let b = self.bank;

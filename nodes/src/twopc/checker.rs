@@ -56,6 +56,7 @@ struct Outcomes {
 
 /// The bank's invariants, checked incrementally from each node's journal of
 /// decisions, and the measures for the report.
+#[derive(Clone, Debug)]
 pub struct Checker {
     total: i64,
     servers: usize,

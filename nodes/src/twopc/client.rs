@@ -6,6 +6,7 @@ use super::{Bank, BankOp, Config, Msg, COORDINATOR};
 
 /// A bank client: transfers go to the coordinator, balance reads to the
 /// participant that owns the account.
+#[derive(Clone, Debug)]
 pub struct Client {
     core: ClientCore<BankOp>,
     bank: Bank,

@@ -51,6 +51,7 @@ struct CTx {
 
 /// The coordinator: runs every transaction's commit protocol and keeps the
 /// decision log.
+#[derive(Clone, Debug)]
 pub struct Coordinator {
     config: Config,
     active: BTreeMap<Tx, CTx>,

@@ -309,6 +309,7 @@ pub struct Config {
     pub client: ClientConfig,
 }
 
+#[derive(Clone, Debug)]
 pub struct Twopc {
     pub config: Config,
     pub checker: Checker,
@@ -316,6 +317,7 @@ pub struct Twopc {
 
 sim::node_enum! {
     /// A node of the bank.
+    #[derive(Clone, Debug)]
     pub enum TwopcNode: Msg, op = BankOp {
         Coordinator(Coordinator) { role: |_| "coordinator", start, get coordinator },
         Participant(Participant) { role: |_| "participant", start, get participant },

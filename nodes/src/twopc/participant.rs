@@ -80,6 +80,7 @@ struct QueuedRead {
 }
 
 /// A participant: owns some accounts, votes, and applies decisions.
+#[derive(Clone, Debug)]
 pub struct Participant {
     config: Config,
     me: NodeId,

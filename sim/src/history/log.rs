@@ -105,6 +105,7 @@ fn from_opfn<F: 'static>(f: OpFn) -> F {
 }
 
 /// A run's client history, compact (see the module documentation).
+#[derive(Clone)]
 pub struct OpLog<F = OpFn> {
     chunks: Vec<Vec<Rec>>,
     len: usize,

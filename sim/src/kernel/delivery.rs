@@ -52,6 +52,16 @@ impl<'s, P: Protocol> Sim<'s, P> {
             return;
         }
         let link = self.net.link(f, t);
+        if self.x.is_some() {
+            // Exploring: loss and duplication are the explorer's choices.
+            if link.clogged {
+                self.hold(from, to, id, kind, "clogged");
+                self.clogged.push((from, to, id, msg));
+            } else {
+                self.schedule_delivery(from, to, id, msg);
+            }
+            return;
+        }
         if link.loss > 0.0 && self.net_rng.gen::<f64>() < link.loss {
             self.drop_msg(from, to, id, kind, DropReason::Loss);
             return;
@@ -74,6 +84,17 @@ impl<'s, P: Protocol> Sim<'s, P> {
     }
 
     pub(super) fn schedule_delivery(&mut self, from: u32, to: u32, id: u64, msg: Msg<P>) {
+        if self.x.is_some() {
+            // Exploring: due at its earliest, and to be delivered by its
+            // latest; FIFO links are kept in order by the explorer.
+            let (lo, hi) = self.window(from, to);
+            let slot = self.push(
+                self.now.saturating_add(lo),
+                Ev::Deliver { from, to, id, msg },
+            );
+            self.note_latest(slot, self.now.saturating_add(hi));
+            return;
+        }
         let fifo = self.net.fifo;
         let link = self.net.link_mut(from as usize, to as usize);
         let mut at = self
@@ -97,7 +118,14 @@ impl<'s, P: Protocol> Sim<'s, P> {
         });
     }
 
-    fn drop_msg(&mut self, from: u32, to: u32, id: u64, kind: &'static str, reason: DropReason) {
+    pub(super) fn drop_msg(
+        &mut self,
+        from: u32,
+        to: u32,
+        id: u64,
+        kind: &'static str,
+        reason: DropReason,
+    ) {
         match reason {
             DropReason::Partition => self.counters.dropped_partition += 1,
             DropReason::Loss => self.counters.dropped_loss += 1,

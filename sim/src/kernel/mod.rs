@@ -30,6 +30,7 @@ use crate::trace::{Fingerprint, TraceEvent, TraceRecord, TraceSink};
 use crate::workload::Workload;
 
 mod delivery;
+mod explore;
 mod faults;
 mod links;
 mod nemesis;
@@ -40,6 +41,7 @@ mod step;
 mod triggers;
 mod workload;
 
+pub use explore::Replayed;
 pub use output::{describe_op, outcome_name, show_value, RunOutput, Running, UnfiredTrigger};
 pub use props::Judged;
 use queue::{Entry, Slab, Stale};
@@ -103,6 +105,7 @@ pub fn stream(seed: u64, concern: u64) -> ChaCha8Rng {
 /// An event of the run. The kernel keeps them in its own queue; another driver
 /// (madsim) takes them with [`Sim::take_scheduled`], carries each out on its own
 /// clock and network, and hands it back with [`Sim::step_at`] when it is due.
+#[derive(Clone, Debug)]
 pub enum Ev<M> {
     Deliver {
         from: u32,
@@ -129,6 +132,7 @@ pub enum Ev<M> {
 }
 
 /// Per-node state the kernel keeps beside the node itself.
+#[derive(Clone)]
 struct Slot<M> {
     disk: Disk,
     rng: ChaCha8Rng,
@@ -159,6 +163,7 @@ struct Slot<M> {
 }
 
 /// Client-side workload state.
+#[derive(Clone, Debug)]
 struct ClientState {
     open: Option<usize>,
 }
@@ -282,6 +287,9 @@ pub struct Sim<'s, P: Protocol> {
     fired_by: Vec<(Option<u32>, Option<u32>)>,
     /// The nodes of the trigger of the fault being applied now.
     firing: (Option<u32>, Option<u32>),
+    /// With `[explore]`: what the kernel keeps while its choices are made
+    /// from outside (see `explore`).
+    x: Option<Box<explore::Xmode>>,
 }
 
 type Msg<P> = <<P as Protocol>::Node as Node>::Msg;
@@ -412,6 +420,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             due_now: Vec::new(),
             fired_by: vec![(None, None); scenario.faults.len()],
             firing: (None, None),
+            x: explore::Xmode::new(scenario, clients),
         }
     }
 

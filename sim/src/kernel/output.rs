@@ -48,6 +48,9 @@ pub struct RunOutput {
     pub client_rtt_ns: Vec<Nanos>,
     /// `[[faults]]` entries whose trigger never fired in this run.
     pub unfired_triggers: Vec<UnfiredTrigger>,
+    /// For an explored run replayed from its `[schedule]`: how the replay
+    /// went, and the step that broke each property.
+    pub schedule: Option<super::Replayed>,
 }
 
 impl<'s, P: Protocol> Sim<'s, P> {
@@ -102,6 +105,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             })
             .collect();
         let statuses = self.statuses();
+        let schedule = self.replayed();
         // The last records are in: a streaming sink flushes now.
         let (trace, trace_error) = match self.trace.take() {
             None => (None, None),
@@ -128,6 +132,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             nemesis_log: self.nemesis_log,
             stopped_early: self.stopped_early,
             unfired_triggers,
+            schedule,
         }
     }
 }

@@ -32,6 +32,7 @@ impl Ord for Entry {
 }
 
 /// Events waiting in the queue, by slot; freed slots are reused.
+#[derive(Clone)]
 pub(super) struct Slab<M> {
     pub(super) items: Vec<Option<Ev<M>>>,
     pub(super) free: Vec<u32>,
@@ -88,7 +89,7 @@ pub(super) struct Skipped {
 /// the queue with its own key, for good, and the run goes on exactly as if
 /// none had ever left. A driver that takes the queue out
 /// ([`Sim::take_scheduled`]) gets them back the same way.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(super) struct Stale {
     /// About how many queued timer entries are stale: counted when a timer
     /// is moved or cancelled, and when a stale entry pops.
@@ -114,14 +115,26 @@ pub(super) struct Stale {
 const COMPACT_MIN: usize = 64;
 
 impl<'s, P: Protocol> Sim<'s, P> {
-    pub(super) fn push(&mut self, time: Nanos, ev: Ev<Msg<P>>) {
+    /// Queues an event; returns its slot.
+    pub(super) fn push(&mut self, time: Nanos, ev: Ev<Msg<P>>) -> u32 {
         self.seq += 1;
+        // Exploring: a client's next operation may start any time later;
+        // anything else (but a message: see `schedule_delivery`) when due.
+        let latest = if matches!(ev, Ev::Issue { .. }) {
+            Nanos::MAX
+        } else {
+            time
+        };
         let slot = self.slab.insert(ev);
         self.queue.push(Entry {
             time,
             seq: self.seq,
             slot,
         });
+        if self.x.is_some() {
+            self.note_latest(slot, latest);
+        }
+        slot
     }
 
     /// Before a pop: compacts the queue if stale entries are half of it, and
@@ -242,6 +255,7 @@ mod tests {
     /// ping it receives moves its jitter timer, and now and then cancels
     /// its steady timer and sets it again (as election timers and request
     /// timeouts do).
+    #[derive(Clone, Debug)]
     struct Jitterer;
 
     impl Node for Jitterer {
@@ -289,6 +303,7 @@ mod tests {
         }
     }
 
+    #[derive(Clone, Debug)]
     struct Jitter;
 
     #[derive(Deserialize)]

@@ -13,7 +13,7 @@ use crate::trace::{TraceEvent, TraceRecord};
 impl<'s, P: Protocol> Sim<'s, P> {
     /// Schedules the run's first events and starts every node. Called by the
     /// first [`Sim::advance`]; calling it again does nothing.
-    fn begin(&mut self) {
+    pub(super) fn begin(&mut self) {
         if self.started {
             return;
         }
@@ -49,6 +49,12 @@ impl<'s, P: Protocol> Sim<'s, P> {
     /// time then stands at the duration.
     pub fn advance(&mut self) -> bool {
         self.begin();
+        if self.scenario.schedule.is_some() && self.x.is_some() {
+            // An explored run: its choices are the schedule's.
+            // It ends where the schedule does (or where a step could not
+            // be taken: see `Sim::replay_error`).
+            return self.replay_step();
+        }
         let end = self.scenario.meta.duration;
         self.tend_queue();
         if self.processed >= self.scenario.meta.max_events {
@@ -170,7 +176,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         &self.counters
     }
 
-    fn step(&mut self, ev: Ev<Msg<P>>) {
+    pub(super) fn step(&mut self, ev: Ev<Msg<P>>) {
         if !matches!(ev, Ev::Timer { .. }) {
             self.counters.events += 1;
         }
@@ -250,11 +256,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
             self.observe(Seen::Role { node: i, role });
         }
         self.check_properties(i);
-        self.protocol.observe(Step {
-            now: self.now,
-            stepped: NodeId(i),
-            nodes: &self.nodes,
-        });
+        if !self.searching() {
+            self.protocol.observe(Step {
+                now: self.now,
+                stepped: NodeId(i),
+                nodes: &self.nodes,
+            });
+        }
     }
 
     pub(super) fn violation(&mut self, v: Violation) {
@@ -265,6 +273,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
             invariant: inv,
             detail,
         });
+        if self.x.is_some() {
+            self.note_broken(v.invariant);
+        }
         self.violations.push((self.now, v));
     }
 

@@ -14,12 +14,19 @@ use crate::workload::Operation;
 
 impl<'s, P: Protocol> Sim<'s, P> {
     pub(super) fn think_time(&mut self) -> Nanos {
+        if self.x.is_some() {
+            // Exploring: a client may go on at once, or at any time later.
+            return 0;
+        }
         (self.think.sample(&mut self.work_rng) * 1e9) as Nanos
     }
 
     pub(super) fn issue(&mut self, client: u32) {
         let c = client as usize - self.cluster.servers().len();
-        if self.now >= self.scenario.workload_stop() || self.clients[c].open.is_some() {
+        if self.now >= self.scenario.workload_stop()
+            || self.clients[c].open.is_some()
+            || self.out_of_ops(c)
+        {
             return;
         }
         if self.nodes[client as usize].is_none() {
@@ -32,6 +39,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
             return;
         }
         let (key, f) = self.workload.next(c, &mut self.work_rng);
+        if self.x.is_some() {
+            self.note_invoke(client, &key, &f);
+        }
         let process = self.cluster.process_of(NodeId(client));
         let cut_off = self.cut_off(client);
         let op_index = self.history.push(
@@ -92,6 +102,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
             );
         }
         self.clients[c].open = None;
+        if self.x.is_some() {
+            self.note_complete(idx, &(outcome, &output, served));
+        }
         self.history
             .complete(idx, outcome, output, self.now, served);
         if outcome == Outcome::Ok {

@@ -49,7 +49,11 @@ pub use declare::{at_least, key_span, Bench, ParamError, Place, Servers};
 
 /// What a protocol declares about itself, so that a [`Register`] can parse,
 /// check, run and show scenarios that name it.
-pub trait Spec: Protocol + Sized + 'static {
+///
+/// A protocol, its nodes and its checker state are `Clone` and `Debug`:
+/// `chaoslab explore` copies a run at every choice and tells states apart by
+/// what they show (so keep `Debug` deterministic: no `HashMap`).
+pub trait Spec: Protocol<Node: Clone + fmt::Debug> + Clone + fmt::Debug + Sized + 'static {
     /// The name a scenario gives in `[system] protocol = "NAME"`.
     const NAME: &'static str;
     /// One line saying what the protocol is, for `--help` and listings.
@@ -138,6 +142,7 @@ pub fn build<P: Spec>(s: &Scenario) -> Result<Declared<P>, ScenarioError> {
 /// the run reports with its trace and replay line instead of stopping.
 /// (Every method of [`Protocol`] is forwarded: a method added to that trait
 /// must be forwarded here too, or the registry's runs would use its default.)
+#[derive(Clone, Debug)]
 pub struct Declared<P> {
     pub inner: P,
     /// (node, role) pairs already reported undeclared.
@@ -317,8 +322,17 @@ pub struct Entry {
     pub bench: Option<Bench>,
     check: fn(&Scenario) -> Result<(), ScenarioError>,
     run: fn(&Scenario, u64, TraceMode) -> Result<RunOutput, ScenarioError>,
+    explore: Explore,
     start: Start,
 }
+
+type Explore = fn(
+    &Scenario,
+    u64,
+    crate::explore::Strategy,
+    crate::explore::Limits,
+    crate::explore::Stop<'_>,
+) -> Result<Result<crate::explore::Outcome, String>, ScenarioError>;
 
 type Start =
     for<'s> fn(&'s Scenario, u64, TraceMode) -> Result<Box<dyn Running + 's>, ScenarioError>;
@@ -347,6 +361,16 @@ impl Entry {
                 s.check_properties(&properties)
             },
             run: |s, seed, trace| Ok(Sim::new(s, build::<P>(s)?, seed, trace).run()),
+            explore: |s, seed, strategy, limits, stop| {
+                Ok(crate::explore::explore(
+                    s,
+                    build::<P>(s)?,
+                    seed,
+                    strategy,
+                    limits,
+                    stop,
+                ))
+            },
             start: start::<P>,
         }
     }
@@ -457,6 +481,19 @@ impl Catalog {
         (self.entry(s).run)(s, seed, trace)
     }
 
+    /// Explores scenario `s` (see [`crate::explore`]). The outer `Err`: the
+    /// protocol's parameters are wrong; the inner: it cannot be explored.
+    pub fn explore(
+        &self,
+        s: &Scenario,
+        seed: u64,
+        strategy: crate::explore::Strategy,
+        limits: crate::explore::Limits,
+        stop: crate::explore::Stop<'_>,
+    ) -> Result<Result<crate::explore::Outcome, String>, ScenarioError> {
+        (self.entry(s).explore)(s, seed, strategy, limits, stop)
+    }
+
     /// Starts a run that the caller steps with [`Running::advance`] (the TUI).
     pub fn start<'s>(
         &self,
@@ -485,6 +522,7 @@ mod tests {
 
     /// A protocol of two servers that report the role their parameters
     /// name: enough to test what the registry does around a protocol.
+    #[derive(Clone, Debug)]
     struct Echo {
         role: &'static str,
     }
@@ -507,6 +545,7 @@ mod tests {
         }
     }
 
+    #[derive(Clone, Debug)]
     struct EchoNode {
         role: &'static str,
     }

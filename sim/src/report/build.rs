@@ -150,6 +150,7 @@ impl Report {
             consistency,
             metrics: out.metrics.clone(),
             unfired_triggers: out.unfired_triggers.clone(),
+            schedule: out.schedule.clone(),
             expectations: Vec::new(),
             outcome: RunOutcome::Fail,
             passed: false,

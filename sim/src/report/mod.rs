@@ -164,6 +164,10 @@ pub struct Report {
     /// `[[faults]]` entries whose trigger never fired, so their fault never
     /// happened: not an error, but a run that did not test what it says.
     pub unfired_triggers: Vec<crate::kernel::UnfiredTrigger>,
+    /// For an explored run replayed from its `[schedule]`: how the replay
+    /// went, and the step that broke each property.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<crate::kernel::Replayed>,
     /// The command that replays this run: [`replay_command`] with
     /// [`DEFAULT_PROGRAM`]; a command line of another name replaces it.
     pub replay: String,

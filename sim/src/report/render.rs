@@ -142,6 +142,21 @@ impl Report {
                 }
             }
         }
+        if let Some(r) = &self.schedule {
+            let broke = r
+                .broke_at
+                .iter()
+                .map(|(p, k)| format!("; {p} broke at step {k}"))
+                .collect::<String>();
+            let _ = writeln!(
+                o,
+                "schedule     an explored run: {} of {} steps replayed{broke}",
+                r.taken, r.steps
+            );
+            if let Some(e) = &r.error {
+                let _ = writeln!(o, "             stopped: {e}");
+            }
+        }
         for u in &self.unfired_triggers {
             let _ = writeln!(
                 o,

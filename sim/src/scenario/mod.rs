@@ -17,6 +17,7 @@ use crate::time::Nanos;
 
 mod error;
 mod expect;
+mod explore;
 mod fault_refs;
 mod faults;
 mod meta;
@@ -32,6 +33,7 @@ pub use expect::{
     check_share, measure_known, parse_pacelc, serde_share, BoundValue, Expect, Fraction,
     MeasureBound,
 };
+pub use explore::{with_schedule, Choice, Explore, Schedule};
 pub use faults::{
     check_when_syntax, Fault, FaultAction, FaultEntry, FaultKind, Nemesis, NodeMatch, Scope,
     Target, Trigger, TriggerEvent, WhenEntry, FAULT_ACTIONS, NEMESIS_KINDS, TRIGGER_EVENTS,
@@ -61,6 +63,11 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     pub nemesis: Option<Nemesis>,
     pub expect: Expect,
+    /// The bounds of `chaoslab explore`, if the scenario sets them.
+    pub explore: Option<Explore>,
+    /// The exact choices of one explored run: `chaoslab run` then replays
+    /// them instead of sampling (needs `[explore]`).
+    pub schedule: Option<Schedule>,
     /// The times of the run the protocol's `[system]` parameters name (a
     /// quorum join's `at`, `converge_by`), set by [`Scenario::check_run_times`]
     /// from the protocol's own list of such fields.

@@ -8,6 +8,7 @@ use toml::Spanned;
 
 use super::error::{known, quoted, ScenarioError};
 use super::expect::{check_share, parse_pacelc, Expect};
+use super::explore::{Choice, Explore, Schedule, ScheduleDoc};
 use super::faults::{FaultEntry, Nemesis, NEMESIS_KINDS};
 use super::meta::{Meta, DEFAULT_CHECK_MAX_STEPS};
 use super::refs::{NodeNames, RefCheck};
@@ -35,6 +36,10 @@ pub(super) struct Doc {
     nemesis: Option<Nemesis>,
     #[serde(default)]
     expect: Expect,
+    #[serde(default)]
+    explore: Option<Explore>,
+    #[serde(default)]
+    schedule: Option<ScheduleDoc>,
 }
 
 /// The sections every scenario has, and an example of each.
@@ -470,6 +475,50 @@ impl Scenario {
             ));
         }
 
+        // [explore] and [schedule]
+        if let Some(x) = &doc.explore {
+            if let Some(l) = &x.latency {
+                let mut parsed = [0; 2];
+                for (k, s) in l.iter().enumerate() {
+                    parsed[k] = parse_duration(s.get_ref())
+                        .map_err(|m| err(s.span(), format!("[explore] latency: {m}")))?;
+                }
+                if parsed[0] > parsed[1] {
+                    return Err(err(
+                        l[0].span().start..l[1].span().end,
+                        "[explore] latency = [min, max]: the min is above the max".into(),
+                    ));
+                }
+            }
+            if doc.nemesis.is_some() {
+                return Err(err_at(
+                    "explore",
+                    "ops",
+                    "[explore] and [nemesis] do not go together: the explorer chooses the faults itself; set [explore] crashes, restarts, partitions, drops or duplicates instead of a nemesis".into(),
+                ));
+            }
+        }
+        let schedule = match &doc.schedule {
+            None => None,
+            Some(_) if doc.explore.is_none() => {
+                return Err(err_at(
+                    "schedule",
+                    "steps",
+                    "[schedule] replays an explored run and needs the [explore] table it was explored with".into(),
+                ))
+            }
+            Some(s) => {
+                let servers = *doc.topology.servers.get_ref() as usize;
+                let mut steps = Vec::with_capacity(s.steps.len());
+                for w in &s.steps {
+                    let c = Choice::parse(w.get_ref(), servers)
+                        .map_err(|m| err(w.span(), format!("[schedule] steps: {m}")))?;
+                    steps.push((w.span(), c));
+                }
+                Some(Schedule { steps })
+            }
+        };
+
         Ok(Scenario {
             file: file.to_string(),
             source: src.to_string(),
@@ -481,6 +530,8 @@ impl Scenario {
             faults,
             nemesis: doc.nemesis,
             expect: doc.expect,
+            explore: doc.explore,
+            schedule,
             system_times: Vec::new(),
         })
     }

@@ -93,6 +93,10 @@ struct SystemDoc<P> {
     nemesis: Option<IgnoredAny>,
     #[allow(dead_code)]
     expect: Option<IgnoredAny>,
+    #[allow(dead_code)]
+    explore: Option<IgnoredAny>,
+    #[allow(dead_code)]
+    schedule: Option<IgnoredAny>,
 }
 
 /// Parses a protocol's parameters from `[system]`. `P` should be

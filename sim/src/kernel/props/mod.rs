@@ -18,6 +18,7 @@ pub struct Judged {
 }
 
 /// What the kernel keeps about the protocol's properties.
+#[derive(Clone, Debug)]
 pub(super) struct Watch {
     properties: Vec<Property>,
     /// Per property: for `eventually`, when it was first true in the current
@@ -56,6 +57,15 @@ pub(super) fn same_str(a: &str, b: &str) -> bool {
 const DECLARED_PROPERTIES: &str = "declared-properties";
 
 impl Watch {
+    /// What of it is part of an explored state: the last truths, and
+    /// whether each property was seen and the run is quiet (not when).
+    pub(in crate::kernel) fn shape(&self, w: &mut impl std::fmt::Write) {
+        let _ = write!(w, "{:?}{}", self.last, self.quiet_since.is_some());
+        for a in &self.at {
+            let _ = w.write_char(if a.is_some() { '1' } else { '0' });
+        }
+    }
+
     pub(super) fn new(properties: Vec<Property>, settle: Nanos) -> Watch {
         Watch {
             at: vec![None; properties.len()],

@@ -15,6 +15,7 @@ use crate::time::{ms, Nanos};
 /// parameters set: `up` (eventually) and `blip` (sometimes) hold from
 /// `from_ms` until `until_ms`; `calm` (always) breaks from `break_ms`.
 /// Its servers tick every 10ms, so there is a check every 10ms.
+#[derive(Clone, Debug)]
 struct Window {
     from: Nanos,
     until: Nanos,
@@ -50,6 +51,7 @@ impl crate::node::Message for Tick {
     }
 }
 
+#[derive(Clone, Debug)]
 struct Ticker(&'static str);
 
 impl Node for Ticker {

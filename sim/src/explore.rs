@@ -1,0 +1,527 @@
+//! `chaoslab explore`: every run of a small configuration, instead of a
+//! sample of them.
+//!
+//! The kernel runs in its exploring mode (see `kernel::explore`): the
+//! explorer makes every choice a run has (which pending event happens next,
+//! and the faults within the `[explore]` budget), forking the run at each.
+//! Runs that reach the same state (see [`Sim::state_hash`]) are explored
+//! once. What is checked:
+//!
+//! - every `always` property, at every step: the first step that breaks one
+//!   ends that run with a counterexample;
+//! - at the end of each run (nothing more can happen before the scenario's
+//!   duration), every `eventually` property, where the run's quiet period
+//!   was long enough to decide it (an undecided one is never a failure), and
+//!   linearizability of the finished history when `[expect] linearizable =
+//!   true` (an undecided search is counted, never a failure).
+//!
+//! Strategies: breadth-first (the first counterexample found is a shortest
+//! one), depth-first (within a depth bound), and PCT (Burckhardt et al.,
+//! ASPLOS 2010): random runs under random priorities with `d - 1` priority
+//! change points, which find a bug of depth `d` with probability at least
+//! `1 / (n k^(d-1))` per run (`n` nodes, `k` steps), for configurations too
+//! large to exhaust.
+//!
+//! Nothing here reads the wall clock: the caller's `stop` decides when a
+//! time or memory budget has run out.
+
+use std::collections::VecDeque;
+use std::fmt::Debug;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::check::fxhash::ProbeMap;
+use crate::check::{Budget, Verdict};
+use crate::kernel::{Sim, TraceMode};
+use crate::protocol::{PropertyVerdict, Protocol};
+use crate::scenario::{Choice, Scenario};
+use crate::time::Nanos;
+
+/// How the explorer walks the runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// Level by level: the first counterexample is a shortest one.
+    Bfs,
+    /// Depth first, within the depth bound.
+    Dfs,
+    /// `runs` random runs under PCT priorities with `depth - 1` change
+    /// points, seeded from `seed`.
+    Pct { runs: u64, depth: u32, seed: u64 },
+}
+
+impl Strategy {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Strategy::Bfs => "bfs",
+            Strategy::Dfs => "dfs",
+            Strategy::Pct { .. } => "pct",
+        }
+    }
+}
+
+/// The explorer's limits beyond the scenario's own bounds.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The most states it expands.
+    pub max_states: u64,
+    /// The longest run, in steps (`None`: the scenario's `[explore] depth`,
+    /// else no bound but the run's duration).
+    pub max_depth: Option<u32>,
+    /// Search steps the linearizability check of each finished run may take.
+    pub check_steps: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_states: 1_000_000,
+            max_depth: None,
+            check_steps: 1_000_000,
+        }
+    }
+}
+
+/// The figures of a search.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// States reached (a choice made from an expanded state), repeats
+    /// included.
+    pub explored: u64,
+    /// Distinct states.
+    pub unique: u64,
+    /// The deepest run, in steps.
+    pub max_depth: u32,
+    /// Runs that reached their end (nothing more could happen).
+    pub finished_runs: u64,
+    /// Runs cut short by the depth bound.
+    pub cut_by_depth: u64,
+    /// Finished runs whose linearizability the search could not decide
+    /// within its budget (never counted as failures).
+    pub undecided_checks: u64,
+    /// `eventually` properties left undecided at the end of a run (the quiet
+    /// period was too short).
+    pub undecided_properties: u64,
+}
+
+/// What broke, and where.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Counterexample {
+    /// The property (`election-safety`) or `linearizability`.
+    pub property: String,
+    pub detail: String,
+    /// The choices from the start, each with what it did.
+    pub steps: Vec<(Choice, String)>,
+    /// When it broke, in virtual time.
+    pub at: Nanos,
+}
+
+/// How a search came out.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Outcome {
+    pub strategy: &'static str,
+    pub stats: Stats,
+    /// Every run within the bounds was explored (no budget ran out, no run
+    /// was cut by the depth bound, and the strategy is exhaustive).
+    pub exhaustive: bool,
+    /// Why not, when it is not.
+    pub bounded_by: Vec<String>,
+    pub counterexample: Option<Counterexample>,
+}
+
+/// What the caller learns while it runs, and how it stops a search: return
+/// `Some(reason)` ("the time limit of 60s") to stop.
+pub type Stop<'a> = &'a mut dyn FnMut(&Stats) -> Option<String>;
+
+/// The problem with a scenario that cannot be explored.
+pub fn explorable(scenario: &Scenario) -> Result<(), String> {
+    if scenario.explore.is_none() {
+        return Err(format!(
+            "{} has no [explore] table: add one to say what to explore, e.g.\n[explore]\nops = 2\ncrashes = 1",
+            scenario.file
+        ));
+    }
+    Ok(())
+}
+
+/// Explores `scenario` run by `protocol` with `seed` (nodes' own random
+/// draws and the workload's still come from it).
+pub fn explore<P>(
+    scenario: &Scenario,
+    protocol: P,
+    seed: u64,
+    strategy: Strategy,
+    limits: Limits,
+    stop: Stop<'_>,
+) -> Result<Outcome, String>
+where
+    P: Protocol + Clone + Debug,
+    P::Node: Clone + Debug,
+{
+    explorable(scenario)?;
+    let mut root = Sim::new(scenario, protocol, seed, TraceMode::Off);
+    root.begin_search();
+    if root.fork().is_none() {
+        return Err(format!(
+            "protocol `{}` cannot be explored: its workload cannot be copied (implement Workload::fork)",
+            scenario.protocol
+        ));
+    }
+    let max_depth = limits
+        .max_depth
+        .or_else(|| scenario.explore.as_ref().and_then(|x| x.depth));
+    let mut e = Explorer {
+        root: root.fork().expect("checked"),
+        limits,
+        max_depth,
+        stats: Stats::default(),
+        bounded_by: Vec::new(),
+        linearizable: scenario.expect.linearizable == Some(true),
+        stop,
+    };
+    let found = match strategy {
+        Strategy::Bfs => e.bfs(root),
+        Strategy::Dfs => e.dfs(root),
+        Strategy::Pct { runs, depth, seed } => e.pct(root, runs, depth, seed),
+    };
+    let counterexample = found.map(|(path, property, detail, at)| Counterexample {
+        property,
+        detail,
+        steps: e.describe(&path),
+        at,
+    });
+    let exhaustive = counterexample.is_none()
+        && e.bounded_by.is_empty()
+        && e.stats.cut_by_depth == 0
+        && !matches!(strategy, Strategy::Pct { .. });
+    let mut bounded_by = e.bounded_by;
+    if e.stats.cut_by_depth > 0 {
+        bounded_by.push(format!(
+            "the depth bound of {} steps cut {} runs short",
+            max_depth.unwrap_or(0),
+            e.stats.cut_by_depth
+        ));
+    }
+    if matches!(strategy, Strategy::Pct { .. }) {
+        bounded_by.push("PCT samples runs; it never exhausts them".into());
+    }
+    Ok(Outcome {
+        strategy: strategy.name(),
+        stats: e.stats,
+        exhaustive,
+        bounded_by,
+        counterexample,
+    })
+}
+
+/// A found failure: the path to it, the property, the detail, when.
+type Found = (Vec<Choice>, String, String, Nanos);
+
+struct Explorer<'s, 'a, P: Protocol> {
+    /// The run before any choice, to replay paths from.
+    root: Sim<'s, P>,
+    limits: Limits,
+    max_depth: Option<u32>,
+    stats: Stats,
+    bounded_by: Vec<String>,
+    linearizable: bool,
+    stop: Stop<'a>,
+}
+
+/// The choices that led to a state: each state names its parent.
+struct Tree {
+    nodes: Vec<(u32, Choice)>,
+}
+
+impl Tree {
+    fn path(&self, mut i: u32) -> Vec<Choice> {
+        let mut out = Vec::new();
+        while i != u32::MAX {
+            let (parent, c) = &self.nodes[i as usize];
+            out.push(c.clone());
+            i = *parent;
+        }
+        out.reverse();
+        out
+    }
+}
+
+impl<'s, P> Explorer<'s, '_, P>
+where
+    P: Protocol + Clone + Debug,
+    P::Node: Clone + Debug,
+{
+    /// The first always-property broken, if any.
+    fn broken(sim: &Sim<'s, P>) -> Option<(String, String, Nanos)> {
+        sim.violations()
+            .first()
+            .map(|(at, v)| (v.invariant.to_string(), v.detail.clone(), *at))
+    }
+
+    /// Judges a run that has ended: its `eventually` properties and, when
+    /// the scenario claims it, the linearizability of its history.
+    fn judge_end(&mut self, sim: &Sim<'s, P>) -> Option<(String, String, Nanos)> {
+        self.stats.finished_runs += 1;
+        let end = sim.fork().expect("forkable").finish();
+        for j in &end.properties {
+            match &j.verdict {
+                PropertyVerdict::Violated { detail } => {
+                    return Some((j.property.name.to_string(), detail.clone(), end.end_ns))
+                }
+                PropertyVerdict::Undecided { .. } => self.stats.undecided_properties += 1,
+                _ => {}
+            }
+        }
+        if self.linearizable && !end.history.is_empty() {
+            let (lin, _) = end.history.judge(Budget::steps(self.limits.check_steps));
+            match lin.verdict {
+                Verdict::NotLinearizable { .. } => {
+                    return Some((
+                        "linearizability".into(),
+                        "the history of this run is not linearizable".into(),
+                        end.end_ns,
+                    ))
+                }
+                Verdict::Linearizable => {}
+                _ => self.stats.undecided_checks += 1,
+            }
+        }
+        None
+    }
+
+    fn poll(&mut self) -> bool {
+        if self.stats.explored % 256 == 0 {
+            if let Some(why) = (self.stop)(&self.stats) {
+                self.bounded_by.push(why);
+                return true;
+            }
+        }
+        if self.stats.unique >= self.limits.max_states {
+            self.bounded_by.push(format!(
+                "the state budget of {} states ran out",
+                self.limits.max_states
+            ));
+            return true;
+        }
+        false
+    }
+
+    /// Whether a state is new: not seen, or seen only at a later time (with
+    /// less of the run left) or deeper.
+    fn fresh(seen: &mut ProbeMap<u64, (Nanos, u32)>, h: u64, now: Nanos, depth: u32) -> bool {
+        match seen.get_mut(&h) {
+            Some(at) if at.0 <= now && at.1 <= depth => false,
+            Some(at) => {
+                *at = (at.0.min(now), at.1.min(depth));
+                true
+            }
+            None => {
+                seen.insert(h, (now, depth));
+                true
+            }
+        }
+    }
+
+    fn bfs(&mut self, root: Sim<'s, P>) -> Option<Found> {
+        let mut tree = Tree { nodes: Vec::new() };
+        let mut seen: ProbeMap<u64, (Nanos, u32)> = ProbeMap::default();
+        seen.insert(root.state_hash(), (root.now(), 0));
+        self.stats.unique = 1;
+        let mut frontier: VecDeque<(Sim<'s, P>, u32, u32)> = VecDeque::new();
+        frontier.push_back((root, u32::MAX, 0));
+        let mut choices = Vec::new();
+        while let Some((mut sim, id, depth)) = frontier.pop_front() {
+            sim.choices(&mut choices);
+            if !choices.iter().any(|c| matches!(c, Choice::Step(_))) {
+                if let Some((p, d, at)) = self.judge_end(&sim) {
+                    return Some((tree.path(id), p, d, at));
+                }
+                continue;
+            }
+            if self.max_depth.is_some_and(|m| depth >= m) {
+                self.stats.cut_by_depth += 1;
+                continue;
+            }
+            for c in choices.clone() {
+                let mut child = sim.fork().expect("forkable");
+                child.choose(&c, 0).expect("offered");
+                self.stats.explored += 1;
+                let child_id = tree.nodes.len() as u32;
+                tree.nodes.push((id, c));
+                self.stats.max_depth = self.stats.max_depth.max(depth + 1);
+                if let Some((p, d, at)) = Self::broken(&child) {
+                    return Some((tree.path(child_id), p, d, at));
+                }
+                if !Self::fresh(&mut seen, child.state_hash(), child.now(), depth + 1) {
+                    continue;
+                }
+                self.stats.unique += 1;
+                frontier.push_back((child, child_id, depth + 1));
+                if self.poll() {
+                    return None;
+                }
+            }
+        }
+        None
+    }
+
+    fn dfs(&mut self, root: Sim<'s, P>) -> Option<Found> {
+        let mut seen: ProbeMap<u64, (Nanos, u32)> = ProbeMap::default();
+        seen.insert(root.state_hash(), (root.now(), 0));
+        self.stats.unique = 1;
+        // Each level: the run there, its choices not yet taken, and the
+        // choice that led to it.
+        let mut path: Vec<Choice> = Vec::new();
+        let mut stack: Vec<(Sim<'s, P>, Vec<Choice>)> = Vec::new();
+        let mut choices = Vec::new();
+        let mut root = root;
+        root.choices(&mut choices);
+        if !choices.iter().any(|c| matches!(c, Choice::Step(_))) {
+            return self.judge_end(&root).map(|(p, d, at)| (path, p, d, at));
+        }
+        let mut rest = choices.clone();
+        rest.reverse();
+        stack.push((root, rest));
+        loop {
+            let depth = stack.len() as u32;
+            let Some((sim, rest)) = stack.last_mut() else {
+                break;
+            };
+            let Some(c) = rest.pop() else {
+                stack.pop();
+                path.pop();
+                continue;
+            };
+            let mut child = sim.fork().expect("forkable");
+            child.choose(&c, 0).expect("offered");
+            self.stats.explored += 1;
+            self.stats.max_depth = self.stats.max_depth.max(depth);
+            path.push(c);
+            if let Some((p, d, at)) = Self::broken(&child) {
+                return Some((path, p, d, at));
+            }
+            if !Self::fresh(&mut seen, child.state_hash(), child.now(), depth) {
+                path.pop();
+                continue;
+            }
+            self.stats.unique += 1;
+            if self.poll() {
+                return None;
+            }
+            child.choices(&mut choices);
+            if !choices.iter().any(|c| matches!(c, Choice::Step(_))) {
+                if let Some((p, d, at)) = self.judge_end(&child) {
+                    return Some((path, p, d, at));
+                }
+                path.pop();
+                continue;
+            }
+            if self.max_depth.is_some_and(|m| depth >= m) {
+                self.stats.cut_by_depth += 1;
+                path.pop();
+                continue;
+            }
+            let mut rest = choices.clone();
+            rest.reverse();
+            stack.push((child, rest));
+        }
+        None
+    }
+
+    /// The node a choice runs a handler of (its "thread" for PCT): a
+    /// message's receiver, a timer's node, a client; `None` for faults.
+    fn owner(sim: &Sim<'s, P>, c: &Choice) -> Option<u32> {
+        match c {
+            Choice::Step(seq) => sim.event_node(*seq),
+            _ => None,
+        }
+    }
+
+    fn pct(&mut self, root: Sim<'s, P>, runs: u64, d: u32, seed: u64) -> Option<Found> {
+        let nodes = root.cluster().len() as u32;
+        // k: the steps a run may take, for placing the change points.
+        let k = self.max_depth.unwrap_or(1_000).max(1) as u64;
+        let mut choices = Vec::new();
+        let mut seen: ProbeMap<u64, (Nanos, u32)> = ProbeMap::default();
+        for run in 0..runs {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(run);
+            // Priorities d..d+n, shuffled; change point i lowers to d-1-i.
+            let mut prio: Vec<u64> = (0..nodes as u64).map(|i| d as u64 + i).collect();
+            for i in (1..prio.len()).rev() {
+                let j = rng.gen_range(0..=i);
+                prio.swap(i, j);
+            }
+            let changes: Vec<u64> = (0..d.saturating_sub(1))
+                .map(|_| rng.gen_range(1..=k))
+                .collect();
+            let mut sim = root.fork().expect("forkable");
+            let mut path = Vec::new();
+            let mut step = 0u64;
+            loop {
+                sim.choices(&mut choices);
+                let events: Vec<&Choice> = choices
+                    .iter()
+                    .filter(|c| matches!(c, Choice::Step(_)))
+                    .collect();
+                if events.is_empty() {
+                    if let Some((p, dd, at)) = self.judge_end(&sim) {
+                        return Some((path, p, dd, at));
+                    }
+                    break;
+                }
+                if self.max_depth.is_some_and(|m| step >= m as u64) {
+                    self.stats.cut_by_depth += 1;
+                    break;
+                }
+                step += 1;
+                // A fault (or a drop, a duplicate) now and then, within the
+                // budget: with probability 1 in k per step.
+                let faults: Vec<&Choice> = choices
+                    .iter()
+                    .filter(|c| !matches!(c, Choice::Step(_)))
+                    .collect();
+                let c = if !faults.is_empty() && rng.gen_range(0..k) < faults.len() as u64 {
+                    faults[rng.gen_range(0..faults.len())].clone()
+                } else {
+                    let best = events
+                        .iter()
+                        .max_by_key(|c| Self::owner(&sim, c).map_or(u64::MAX, |n| prio[n as usize]))
+                        .expect("non-empty");
+                    (*best).clone()
+                };
+                if let Some(i) = changes.iter().position(|&s| s == step) {
+                    if let Some(n) = Self::owner(&sim, &c) {
+                        prio[n as usize] = (d as u64).saturating_sub(1 + i as u64);
+                    }
+                }
+                sim.choose(&c, 0).expect("offered");
+                path.push(c);
+                self.stats.explored += 1;
+                self.stats.max_depth = self.stats.max_depth.max(step as u32);
+                if let Some((p, dd, at)) = Self::broken(&sim) {
+                    return Some((path, p, dd, at));
+                }
+                if Self::fresh(&mut seen, sim.state_hash(), sim.now(), u32::MAX) {
+                    self.stats.unique += 1;
+                }
+                if self.poll() {
+                    return None;
+                }
+            }
+        }
+        None
+    }
+
+    /// Replays a path from the start, saying what each choice did.
+    fn describe(&self, path: &[Choice]) -> Vec<(Choice, String)> {
+        let mut sim = self.root.fork().expect("forkable");
+        path.iter()
+            .map(|c| {
+                let what = sim.describe(c);
+                sim.choose(c, 0).expect("a path replays");
+                (c.clone(), what)
+            })
+            .collect()
+    }
+}

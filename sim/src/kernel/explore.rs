@@ -1,0 +1,730 @@
+//! The kernel with its choices made from outside: `chaoslab explore` (which
+//! forks a run at every choice) and the replay of an explored run's
+//! `[schedule]` (which makes the choices written there).
+//!
+//! With `[explore]`, nothing about the order of events is sampled. A message
+//! may arrive at any time within its latency window (`[explore] latency`, or
+//! the network's): it is queued at its earliest time, and must be delivered
+//! (or dropped) before time passes its latest. A timer fires exactly when it
+//! is due, as does a scheduled fault; a client's next operation may start at
+//! any time once it may. The next event is any queued event whose earliest
+//! time is not past the latest time of another: time then moves to its
+//! earliest time (or stays, when that is past). Beside the events, the
+//! explorer may drop or duplicate a message, crash or restart a server, cut
+//! the servers in two and heal them, each within its `[explore]` budget.
+//! Every run explored is thus one the network model allows, and replaying
+//! its choices gives the same run: the same trace, the same fingerprint.
+
+use std::fmt::{self, Debug, Write as _};
+use std::hash::Hasher;
+
+use super::queue::Entry;
+use super::{Ev, Sim};
+use crate::network::DropReason;
+use crate::node::{Message, NodeId};
+use crate::protocol::{Protocol, Violation};
+use crate::scenario::{Choice, Fault, FaultKind, Target};
+use crate::time::{fmt_duration, Nanos};
+
+/// How the replay of a `[schedule]` went: what the report says about an
+/// explored run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Replayed {
+    /// Steps the schedule has, and steps taken.
+    pub steps: usize,
+    pub taken: usize,
+    /// Why a step could not be taken (the scenario is not the one the
+    /// schedule was explored with): the run then stopped there.
+    pub error: Option<String>,
+    /// Each always-property broken, with the step (from 1) that broke it
+    /// first.
+    pub broke_at: Vec<(String, usize)>,
+}
+
+/// How much of each kind of fault the explorer may still inject, and has.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+struct Budget {
+    crashes: u32,
+    restarts: u32,
+    partitions: u32,
+    drops: u32,
+    duplicates: u32,
+}
+
+/// What the kernel keeps while its choices are made from outside.
+#[derive(Clone, Debug)]
+pub(super) struct Xmode {
+    /// By slab slot: the latest time the queued event may happen
+    /// (`Nanos::MAX`: any time).
+    latest: Vec<Nanos>,
+    /// The latency window of every message, when `[explore] latency` sets
+    /// one; else each link's own.
+    window: Option<(Nanos, Nanos)>,
+    /// Operations each client has issued, and how many it may.
+    issued: Vec<u32>,
+    ops: u32,
+    used: Budget,
+    limit: Budget,
+    /// Whether the explorer's partition is in force.
+    cut: bool,
+    /// An order-sensitive hash of the history so far: every invocation and
+    /// completion, in order (two runs whose nodes agree but whose histories
+    /// differ may still differ in their verdict).
+    history: u64,
+    /// True while `chaoslab explore` searches (then the protocol's figures
+    /// are not followed: they are not part of a state); false while a
+    /// `[schedule]` is replayed.
+    searching: bool,
+    /// The next `[schedule]` step to replay.
+    next_step: usize,
+    /// Why the replay of a `[schedule]` stopped early, if a step could not
+    /// be taken.
+    pub(super) replay_error: Option<String>,
+    /// While replaying: each always-property broken, and at which step.
+    broke_at: Vec<(String, usize)>,
+}
+
+impl Xmode {
+    pub(super) fn new(scenario: &crate::scenario::Scenario, clients: usize) -> Option<Box<Xmode>> {
+        let x = scenario.explore.as_ref()?;
+        Some(Box::new(Xmode {
+            latest: Vec::new(),
+            window: x.window(),
+            issued: vec![0; clients],
+            ops: x.ops,
+            used: Budget::default(),
+            limit: Budget {
+                crashes: x.crashes,
+                restarts: x.restarts,
+                partitions: x.partitions,
+                drops: x.drops,
+                duplicates: x.duplicates,
+            },
+            cut: false,
+            history: 0,
+            searching: false,
+            next_step: 0,
+            replay_error: None,
+            broke_at: Vec::new(),
+        }))
+    }
+}
+
+/// A `fmt::Write` that feeds a hasher: a state is hashed from what its
+/// parts show (`Debug`), without building the text.
+struct HashWriter<'h, H: Hasher>(&'h mut H);
+
+impl<H: Hasher> fmt::Write for HashWriter<'_, H> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.write(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// A hasher whose output is the same on every machine and every run: the
+/// standard library's SipHash with its fixed keys.
+fn hasher() -> std::hash::DefaultHasher {
+    std::hash::DefaultHasher::new()
+}
+
+fn mix(h: u64, parts: fmt::Arguments<'_>) -> u64 {
+    let mut s = hasher();
+    s.write_u64(h);
+    let _ = HashWriter(&mut s).write_fmt(parts);
+    s.finish()
+}
+
+impl<'s, P: Protocol> Sim<'s, P> {
+    /// Whether the scenario has `[explore]`: its choices are then made from
+    /// outside ([`Sim::choose`]) or by its `[schedule]`.
+    pub fn explores(&self) -> bool {
+        self.x.is_some()
+    }
+
+    /// Marks this run as the root of a search: the protocol's figures are
+    /// not followed (they are not part of a state).
+    pub fn begin_search(&mut self) {
+        self.begin();
+        if let Some(x) = self.x.as_mut() {
+            x.searching = true;
+        }
+    }
+
+    pub(super) fn searching(&self) -> bool {
+        self.x.as_ref().is_some_and(|x| x.searching)
+    }
+
+    /// A copy of the run as it stands, to explore another choice from.
+    /// `None` when the run records a trace (a search runs without one) or
+    /// the protocol's workload cannot be copied ([`Workload::fork`]).
+    ///
+    /// [`Workload::fork`]: crate::workload::Workload::fork
+    pub fn fork(&self) -> Option<Self>
+    where
+        P: Clone,
+        P::Node: Clone,
+    {
+        if self.trace.is_some() {
+            return None;
+        }
+        Some(Sim {
+            scenario: self.scenario,
+            protocol: self.protocol.clone(),
+            seed: self.seed,
+            now: self.now,
+            seq: self.seq,
+            queue: self.queue.clone(),
+            slab: self.slab.clone(),
+            cluster: self.cluster.clone(),
+            nodes: self.nodes.clone(),
+            slots: self.slots.clone(),
+            net: self.net.clone(),
+            base_net: self.base_net.clone(),
+            clogged: self.clogged.clone(),
+            net_rng: self.net_rng.clone(),
+            fault_rng: self.fault_rng.clone(),
+            work_rng: self.work_rng.clone(),
+            workload: self.workload.fork()?,
+            think: self.think,
+            clients: self.clients.clone(),
+            next_msg: self.next_msg,
+            next_timer_gen: self.next_timer_gen,
+            effects: Vec::new(),
+            history: self.history.clone(),
+            completed_op: None,
+            violations: self.violations.clone(),
+            watch: self.watch.clone(),
+            partition_since: self.partition_since,
+            partition_windows: self.partition_windows.clone(),
+            counters: self.counters.clone(),
+            fp: self.fp,
+            trace: None,
+            nemesis_stopped: self.nemesis_stopped,
+            recutting: self.recutting,
+            nemesis_down: self.nemesis_down.clone(),
+            nemesis_gen: self.nemesis_gen,
+            nemesis_fault: self.nemesis_fault,
+            cut_by: self.cut_by.clone(),
+            clogged_by: self.clogged_by.clone(),
+            loss_by: self.loss_by.clone(),
+            started: self.started,
+            nemesis_log: self.nemesis_log.clone(),
+            processed: self.processed,
+            stale: self.stale.clone(),
+            stopped_early: self.stopped_early,
+            triggers: self.triggers.clone(),
+            unfired: self.unfired,
+            due_now: self.due_now.clone(),
+            fired_by: self.fired_by.clone(),
+            firing: self.firing,
+            x: self.x.clone(),
+        })
+    }
+
+    /// The always-properties broken so far, with when.
+    pub fn violations(&self) -> &[(Nanos, Violation)] {
+        &self.violations
+    }
+
+    // ----- the queue, as the explorer sees it -----
+
+    /// Records when a queued event must happen by: a message's latest
+    /// arrival, a client's next operation never, anything else when due.
+    pub(super) fn note_latest(&mut self, slot: u32, latest: Nanos) {
+        if let Some(x) = self.x.as_mut() {
+            let i = slot as usize;
+            if x.latest.len() <= i {
+                x.latest.resize(i + 1, Nanos::MAX);
+            }
+            x.latest[i] = latest;
+        }
+    }
+
+    /// A message's latency window on the link `from -> to`.
+    pub(super) fn window(&self, from: u32, to: u32) -> (Nanos, Nanos) {
+        match self.x.as_ref().and_then(|x| x.window) {
+            Some(w) => w,
+            None => self.net.link(from as usize, to as usize).latency.window(),
+        }
+    }
+
+    /// Whether a queued entry still means something: a timer cancelled or
+    /// set again since is stale.
+    fn live(&self, e: &Entry) -> bool {
+        match &self.slab.items[e.slot as usize] {
+            Some(Ev::Timer { node, timer, gen }) => self.slots[*node as usize]
+                .timers
+                .iter()
+                .any(|&(t, g)| t == *timer && g == *gen),
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    fn latest_of(&self, e: &Entry) -> Nanos {
+        self.x
+            .as_ref()
+            .and_then(|x| x.latest.get(e.slot as usize).copied())
+            .unwrap_or(e.time)
+    }
+
+    /// The queued events that may happen next, in sequence order.
+    fn enabled(&self) -> Vec<Entry> {
+        let end = self.scenario.meta.duration;
+        let live: Vec<Entry> = self
+            .queue
+            .iter()
+            .filter(|e| self.live(e))
+            .copied()
+            .collect();
+        let bound = live
+            .iter()
+            .map(|e| self.latest_of(e))
+            .min()
+            .unwrap_or(Nanos::MAX);
+        let fifo = self.net.fifo;
+        let mut out: Vec<Entry> = live
+            .iter()
+            .filter(|e| e.time <= bound && e.time.max(self.now) <= end)
+            .filter(|e| {
+                // On a FIFO network a message waits for those sent before
+                // it on its link.
+                let Some(Ev::Deliver { from, to, .. }) = &self.slab.items[e.slot as usize] else {
+                    return true;
+                };
+                !fifo
+                    || !live.iter().any(|o| {
+                        o.seq < e.seq
+                            && matches!(&self.slab.items[o.slot as usize],
+                                Some(Ev::Deliver { from: f, to: t, .. }) if f == from && t == to)
+                    })
+            })
+            .copied()
+            .collect();
+        out.sort_unstable_by_key(|e| e.seq);
+        out
+    }
+
+    /// Every choice that may be made next, in a fixed order: the events,
+    /// each followed by its drop and its duplicate when the budget allows,
+    /// then crashes, restarts, partitions and the heal. No event among
+    /// them means the run is over: nothing more can happen before its
+    /// duration (or all that is left is faults, which change nothing
+    /// that is checked once nothing else happens).
+    pub fn choices(&mut self, out: &mut Vec<Choice>) {
+        self.begin();
+        out.clear();
+        let Some(x) = self.x.as_ref() else {
+            return;
+        };
+        let (used, limit, cut) = (x.used, x.limit, x.cut);
+        for e in self.enabled() {
+            out.push(Choice::Step(e.seq));
+            if matches!(self.slab.items[e.slot as usize], Some(Ev::Deliver { .. })) {
+                if used.drops < limit.drops {
+                    out.push(Choice::Drop(e.seq));
+                }
+                if used.duplicates < limit.duplicates {
+                    out.push(Choice::Duplicate(e.seq));
+                }
+            }
+        }
+        if out.is_empty() {
+            return;
+        }
+        let servers = self.cluster.servers().len() as u32;
+        if used.crashes < limit.crashes {
+            out.extend(
+                (0..servers)
+                    .filter(|&i| self.nodes[i as usize].is_some())
+                    .map(Choice::Crash),
+            );
+        }
+        if used.restarts < limit.restarts {
+            out.extend(
+                (0..servers)
+                    .filter(|&i| self.nodes[i as usize].is_none())
+                    .map(Choice::Restart),
+            );
+        }
+        if !cut && used.partitions < limit.partitions && (2..64).contains(&servers) {
+            // Each split once: the side named is the smaller, or, when the
+            // two are as large, the one with n1.
+            for mask in 1u64..(1 << servers) - 1 {
+                let k = mask.count_ones();
+                if 2 * k < servers || (2 * k == servers && mask & 1 == 1) {
+                    out.push(Choice::Partition(mask));
+                }
+            }
+        }
+        if cut {
+            out.push(Choice::Heal);
+        }
+    }
+
+    /// Takes one entry out of the queue by its sequence number.
+    fn take_entry(&mut self, seq: u64) -> Option<Entry> {
+        let mut entries = std::mem::take(&mut self.queue).into_vec();
+        let found = entries.iter().position(|e| e.seq == seq);
+        let e = found.map(|i| entries.swap_remove(i));
+        self.queue = entries.into();
+        e
+    }
+
+    /// Makes one choice (one that [`Sim::choices`] offers now). `Err` says
+    /// why it cannot be made.
+    pub fn choose(&mut self, c: &Choice, line: usize) -> Result<(), String> {
+        self.begin();
+        if self.x.is_none() {
+            return Err("the scenario has no [explore] table".into());
+        }
+        let mut offered = Vec::new();
+        self.choices(&mut offered);
+        if !offered.contains(c) {
+            return Err(format!(
+                "`{}` cannot be taken now: {}",
+                c.words(self.cluster.servers().len()),
+                if offered.is_empty() {
+                    "the run is over".to_string()
+                } else {
+                    format!(
+                        "the choices are {}",
+                        offered
+                            .iter()
+                            .map(|o| format!("`{}`", o.words(self.cluster.servers().len())))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            ));
+        }
+        let x = self.x.as_mut().expect("checked above");
+        match *c {
+            Choice::Step(seq) => {
+                let e = self.take_entry(seq).expect("offered");
+                self.processed += 1;
+                self.now = self.now.max(e.time);
+                let ev = self.slab.take(e.slot);
+                self.step(ev);
+            }
+            Choice::Drop(seq) => {
+                x.used.drops += 1;
+                let e = self.take_entry(seq).expect("offered");
+                self.now = self.now.max(e.time);
+                if let Ev::Deliver { from, to, id, msg } = self.slab.take(e.slot) {
+                    self.drop_msg(from, to, id, msg.kind(), DropReason::Loss);
+                }
+            }
+            Choice::Duplicate(seq) => {
+                x.used.duplicates += 1;
+                let e = *self.queue.iter().find(|e| e.seq == seq).expect("offered");
+                let latest = self.latest_of(&e);
+                let copy = self.slab.items[e.slot as usize].clone().expect("queued");
+                self.counters.duplicated += 1;
+                let slot = self.push(e.time, copy);
+                self.note_latest(slot, latest);
+            }
+            Choice::Crash(n) => {
+                x.used.crashes += 1;
+                self.inject(FaultKind::Crash(self.target(n)), line);
+            }
+            Choice::Restart(n) => {
+                x.used.restarts += 1;
+                self.inject(FaultKind::Restart(self.target(n)), line);
+            }
+            Choice::Partition(mask) => {
+                x.used.partitions += 1;
+                x.cut = true;
+                let servers = self.cluster.servers().len() as u32;
+                let side = |inside: bool| {
+                    (0..servers)
+                        .filter(|&i| (mask >> i & 1 == 1) == inside)
+                        .map(|i| self.target(i))
+                        .collect::<Vec<_>>()
+                };
+                let groups = vec![side(true), side(false)];
+                self.inject(FaultKind::Partition { groups }, line);
+            }
+            Choice::Heal => {
+                x.cut = false;
+                self.inject(FaultKind::Heal, line);
+            }
+        }
+        Ok(())
+    }
+
+    /// The node whose handler the queued event `seq` runs: a message's
+    /// receiver, a timer's node, a client starting an operation.
+    pub fn event_node(&self, seq: u64) -> Option<u32> {
+        let e = self.queue.iter().find(|e| e.seq == seq)?;
+        match self.slab.items[e.slot as usize].as_ref()? {
+            Ev::Deliver { to, .. } => Some(*to),
+            Ev::Timer { node, .. } => Some(*node),
+            Ev::Issue { client } => Some(*client),
+            _ => None,
+        }
+    }
+
+    fn target(&self, i: u32) -> Target {
+        Target::Node(self.cluster.name(NodeId(i)).to_string())
+    }
+
+    /// Applies a fault the explorer chose, now, as a scheduled one would be.
+    fn inject(&mut self, kind: FaultKind, line: usize) {
+        let fault = Fault {
+            at: self.now,
+            kind,
+            line,
+            when: None,
+        };
+        self.apply_fault(&fault);
+        self.update_quiet();
+    }
+
+    /// Says what a choice does, for a person reading a counterexample:
+    /// `n1 -> n2 AppendEntries`, `n3 timer 2`, `c1 starts its next
+    /// operation`, `crash n2`.
+    pub fn describe(&self, c: &Choice) -> String {
+        let name = |i: &u32| self.cluster.name(NodeId(*i)).to_string();
+        let event = |seq: u64| {
+            let e = self.queue.iter().find(|e| e.seq == seq)?;
+            let at = fmt_duration(e.time.max(self.now));
+            Some(match self.slab.items[e.slot as usize].as_ref()? {
+                Ev::Deliver { from, to, msg, .. } => {
+                    (at, format!("{} -> {} {}", name(from), name(to), msg.kind()))
+                }
+                Ev::Timer { node, timer, .. } => (at, format!("{} timer {}", name(node), timer.0)),
+                Ev::Fault(i) => (
+                    at,
+                    format!("fault on line {}", self.scenario.faults[*i].line),
+                ),
+                Ev::Issue { client } => (at, format!("{} starts an operation", name(client))),
+                _ => (at, "nemesis".to_string()),
+            })
+        };
+        let servers = self.cluster.servers().len();
+        match c {
+            Choice::Step(s) => match event(*s) {
+                Some((at, what)) => format!("{at}: {what}"),
+                None => c.words(servers),
+            },
+            Choice::Drop(s) => match event(*s) {
+                Some((at, what)) => format!("{at}: lost: {what}"),
+                None => c.words(servers),
+            },
+            Choice::Duplicate(s) => match event(*s) {
+                Some((at, what)) => format!("{}: twice: {what}", at),
+                None => c.words(servers),
+            },
+            _ => format!("{}: {}", fmt_duration(self.now), c.words(servers)),
+        }
+    }
+
+    // ----- replaying a [schedule] -----
+
+    /// Takes the next step of the scenario's `[schedule]`. False once it is
+    /// all taken, or a step could not be (see [`Sim::replay_error`]).
+    pub(super) fn replay_step(&mut self) -> bool {
+        let Some(schedule) = self.scenario.schedule.as_ref() else {
+            return false;
+        };
+        let Some(x) = self.x.as_ref() else {
+            return false;
+        };
+        let k = x.next_step;
+        let Some((span, choice)) = schedule.steps.get(k) else {
+            return false;
+        };
+        let line = self.scenario.source[..span.start.min(self.scenario.source.len())]
+            .matches('\n')
+            .count()
+            + 1;
+        if let Err(why) = self.choose(choice, line) {
+            if let Some(x) = self.x.as_mut() {
+                x.replay_error = Some(format!(
+                    "{}:{line}: [schedule] step {} of {}: {why}; the scenario is not the one this schedule was explored with",
+                    self.scenario.file,
+                    k + 1,
+                    schedule.steps.len()
+                ));
+            }
+            return false;
+        }
+        if let Some(x) = self.x.as_mut() {
+            x.next_step += 1;
+        }
+        true
+    }
+
+    /// Why the replay of the scenario's `[schedule]` stopped before its
+    /// end, if it did.
+    pub fn replay_error(&self) -> Option<&str> {
+        self.x.as_ref()?.replay_error.as_deref()
+    }
+
+    /// While a `[schedule]` is replayed: notes the step that broke
+    /// `invariant`, the first time.
+    pub(super) fn note_broken(&mut self, invariant: &str) {
+        if self.scenario.schedule.is_none() {
+            return;
+        }
+        if let Some(x) = self.x.as_mut() {
+            if !x.broke_at.iter().any(|(i, _)| i == invariant) {
+                x.broke_at.push((invariant.to_string(), x.next_step + 1));
+            }
+        }
+    }
+
+    /// How the replay of the scenario's `[schedule]` went, if it has one.
+    pub(super) fn replayed(&self) -> Option<Replayed> {
+        let steps = self.scenario.schedule.as_ref()?.steps.len();
+        let x = self.x.as_ref()?;
+        Some(Replayed {
+            steps,
+            taken: x.next_step,
+            error: x.replay_error.clone(),
+            broke_at: x.broke_at.clone(),
+        })
+    }
+
+    // ----- the history, as part of a state -----
+
+    pub(super) fn note_invoke(&mut self, client: u32, key: &str, f: &dyn Debug) {
+        if let Some(x) = self.x.as_mut() {
+            let c = client as usize - self.cluster.servers().len();
+            x.issued[c] += 1;
+            x.history = mix(x.history, format_args!("I{client} {key} {f:?}"));
+        }
+    }
+
+    pub(super) fn note_complete(&mut self, idx: usize, what: &dyn Debug) {
+        if let Some(x) = self.x.as_mut() {
+            x.history = mix(x.history, format_args!("C{idx} {what:?}"));
+        }
+    }
+
+    /// Whether client number `c` (0 for the first) has issued all the
+    /// operations `[explore] ops` allows.
+    pub(super) fn out_of_ops(&self, c: usize) -> bool {
+        self.x.as_ref().is_some_and(|x| x.issued[c] >= x.ops)
+    }
+
+    // ----- a state's hash -----
+
+    /// A hash of everything that decides what the run can still do and what
+    /// its checks will say: each node's state, disk, clock and timers; the
+    /// queued events (times relative to now); the network's cuts and
+    /// clogs; the history so far; the explorer's budget; the protocol's
+    /// checker. Two runs with the same hash are taken for the same state.
+    /// Message ids, sequence numbers and absolute times are left out, so
+    /// that states reached by different paths, or later, meet.
+    pub fn state_hash(&self) -> u64
+    where
+        P: Debug,
+        P::Node: Debug,
+    {
+        let now = self.now;
+        let mut h = hasher();
+        {
+            let mut w = HashWriter(&mut h);
+            for (i, (n, s)) in self.nodes.iter().zip(&self.slots).enumerate() {
+                let _ = write!(w, "#{i}");
+                let _ = match n {
+                    Some(n) => write!(w, "{n:?}"),
+                    None => w.write_str("down"),
+                };
+                let _ = write!(
+                    w,
+                    "|{}|{:?}|{}|{}|{}|",
+                    DiskShow(&s.disk),
+                    s.clock,
+                    s.paused,
+                    s.incarnation,
+                    s.rng.get_word_pos()
+                );
+                let mut timers: Vec<u64> = s.timers.iter().map(|t| t.0 .0).collect();
+                timers.sort_unstable();
+                let _ = write!(w, "{timers:?}");
+                for ev in &s.held {
+                    let _ = write!(w, "H{}", EvShow(ev));
+                }
+            }
+            let _ = write!(w, "{:?}", self.net);
+            for (from, to, _, msg) in &self.clogged {
+                let _ = write!(w, "K{from}>{to}{msg:?}");
+            }
+            for c in &self.clients {
+                let _ = write!(w, "{:?}", c.open);
+            }
+            let _ = write!(w, "{:?}", self.protocol);
+            self.watch.shape(&mut w);
+            let _ = write!(
+                w,
+                "{}|{}|{}",
+                self.partition_since.is_some(),
+                self.work_rng.get_word_pos(),
+                self.triggers.len()
+            );
+            for t in &self.triggers {
+                let _ = write!(w, "{}{}", t.1, t.2);
+            }
+            if let Some(x) = &self.x {
+                let _ = write!(w, "{:?}{:?}{}{}", x.used, x.issued, x.cut, x.history);
+            }
+        }
+        // The queued events, as a set: each hashed alone, then the sorted
+        // hashes.
+        let mut pending: Vec<u64> = self
+            .queue
+            .iter()
+            .filter(|e| self.live(e))
+            .map(|e| {
+                let latest = self.latest_of(e);
+                let ev = self.slab.items[e.slot as usize].as_ref().expect("queued");
+                mix(
+                    0,
+                    format_args!(
+                        "{}@{}..{}",
+                        EvShow(ev),
+                        e.time.saturating_sub(now),
+                        if latest == Nanos::MAX {
+                            Nanos::MAX
+                        } else {
+                            latest.saturating_sub(now)
+                        }
+                    ),
+                )
+            })
+            .collect();
+        pending.sort_unstable();
+        for p in pending {
+            h.write_u64(p);
+        }
+        h.finish()
+    }
+}
+
+/// An event as a state's hash sees it: no message id, no timer generation.
+struct EvShow<'a, M>(&'a Ev<M>);
+
+impl<M: Debug> fmt::Display for EvShow<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Ev::Deliver { from, to, msg, .. } => write!(f, "D{from}>{to}{msg:?}"),
+            Ev::Timer { node, timer, .. } => write!(f, "T{node}:{}", timer.0),
+            Ev::Fault(i) => write!(f, "F{i}"),
+            Ev::Issue { client } => write!(f, "I{client}"),
+            Ev::NemesisTick => f.write_str("NT"),
+            Ev::NemesisUndo { undo, .. } => write!(f, "NU{undo:?}"),
+            Ev::NemesisStop => f.write_str("NS"),
+        }
+    }
+}
+
+struct DiskShow<'a>(&'a crate::node::Disk);
+
+impl fmt::Display for DiskShow<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.show_contents(f)
+    }
+}
