@@ -6,7 +6,9 @@
 //! and the list of every kind it can return (`Msg::KINDS`), so that the list
 //! fault triggers are checked against cannot drift from the messages.
 
-/// Declares a node enum and its `Node` impl.
+/// Declares a node enum and its `Node` impl. The enum derives `Clone` and
+/// `Debug` (`chaoslab explore` copies runs and tells states apart by what
+/// they show), so every variant's type is `Clone + Debug`.
 ///
 /// ```
 /// use sim::node::{Ctx, NodeId, Request, Status, TimerId};
@@ -44,7 +46,6 @@
 ///
 /// sim::node_enum! {
 ///     /// A server or a client.
-///     #[derive(Clone, Debug)]
 ///     pub enum PingNode: Msg {
 ///         Server(Server) { role: |s| s.role_name(), start, get as_server, get_mut as_server_mut },
 ///         Client(Client) { role: |_| "client", requests, get as_client },
@@ -78,6 +79,7 @@
 /// ```compile_fail
 /// # use sim::node::{Ctx, Status, TimerId, NodeId};
 /// # sim::message! { #[derive(Clone, Debug)] pub enum Msg { Ping } }
+/// # #[derive(Clone, Debug)]
 /// # pub struct Server;
 /// # impl Server {
 /// #     fn on_start(&mut self, _ctx: &mut Ctx<Msg>) {}
@@ -97,6 +99,7 @@
 /// ```compile_fail
 /// # use sim::node::{Ctx, Status, TimerId, NodeId};
 /// # sim::message! { #[derive(Clone, Debug)] pub enum Msg { Ping } }
+/// # #[derive(Clone, Debug)]
 /// # pub struct Server;
 /// # impl Server {
 /// #     fn on_start(&mut self, _ctx: &mut Ctx<Msg>) {}
@@ -197,7 +200,10 @@ macro_rules! node_enum {
     ) => {
         $($crate::node_enum!(@check $($flag $($acc)?),*);)*
 
+        // Clone and Debug: `chaoslab explore` copies runs and tells states
+        // apart by what they show.
         $(#[$meta])*
+        #[derive(Clone, Debug)]
         $vis enum $name {
             $($(#[$vmeta])* $var($ty),)*
         }

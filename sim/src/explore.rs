@@ -234,15 +234,60 @@ struct Tree {
 }
 
 impl Tree {
-    fn path(&self, mut i: u32) -> Vec<Choice> {
+    fn path(&self, i: u32) -> Vec<Choice> {
         let mut out = Vec::new();
+        self.path_into(i, &mut out);
+        out.into_iter()
+            .map(|i| self.nodes[i as usize].1.clone())
+            .collect()
+    }
+
+    /// The tree nodes from the root's child down to `i`.
+    fn path_into(&self, mut i: u32, out: &mut Vec<u32>) {
+        out.clear();
         while i != u32::MAX {
-            let (parent, c) = &self.nodes[i as usize];
-            out.push(c.clone());
-            i = *parent;
+            out.push(i);
+            i = self.nodes[i as usize].0;
         }
         out.reverse();
-        out
+    }
+}
+
+/// The runs along the last path rebuilt: `sims[k]` is the state after the
+/// first `k` choices of `ids` (tree nodes).
+struct Cursor<'s, P: Protocol> {
+    path: Vec<Choice>,
+    ids: Vec<u32>,
+    sims: Vec<Sim<'s, P>>,
+}
+
+impl<'s, P> Cursor<'s, P>
+where
+    P: Protocol + Clone,
+    P::Node: Clone,
+{
+    /// The run at the end of the tree path `ids` (ending at `id`),
+    /// rebuilt from the longest prefix kept.
+    fn goto(&mut self, tree: &Tree, ids: &[u32], id: u32) -> &mut Sim<'s, P> {
+        debug_assert!(ids.last().is_none_or(|&l| l == id));
+        let common = self.ids.iter().zip(ids).take_while(|(a, b)| a == b).count();
+        self.ids.truncate(common);
+        self.path.truncate(common);
+        self.sims.truncate(common + 1);
+        for &i in &ids[common..] {
+            let c = &tree.nodes[i as usize].1;
+            let mut next = self
+                .sims
+                .last()
+                .expect("the root")
+                .fork()
+                .expect("forkable");
+            next.take(c, 0);
+            self.sims.push(next);
+            self.ids.push(i);
+            self.path.push(c.clone());
+        }
+        self.sims.last_mut().expect("the root")
     }
 }
 
@@ -323,17 +368,30 @@ where
     }
 
     fn bfs(&mut self, root: Sim<'s, P>) -> Option<Found> {
+        // The frontier holds no runs, only where each state is in the tree
+        // of choices: a run is rebuilt from the runs kept along the last
+        // path (siblings follow each other in the frontier, so usually
+        // one step from their parent's). A state costs a few dozen bytes,
+        // not a whole run.
         let mut tree = Tree { nodes: Vec::new() };
         let mut seen: ProbeMap<u64, (Nanos, u32)> = ProbeMap::default();
         seen.insert(root.state_hash(), (root.now(), 0));
         self.stats.unique = 1;
-        let mut frontier: VecDeque<(Sim<'s, P>, u32, u32)> = VecDeque::new();
-        frontier.push_back((root, u32::MAX, 0));
+        let mut cursor = Cursor {
+            path: Vec::new(),
+            ids: Vec::new(),
+            sims: vec![root],
+        };
+        let mut frontier: VecDeque<(u32, u32)> = VecDeque::new();
+        frontier.push_back((u32::MAX, 0));
         let mut choices = Vec::new();
-        while let Some((mut sim, id, depth)) = frontier.pop_front() {
+        let mut path = Vec::new();
+        while let Some((id, depth)) = frontier.pop_front() {
+            tree.path_into(id, &mut path);
+            let sim = cursor.goto(&tree, &path, id);
             sim.choices(&mut choices);
             if !choices.iter().any(|c| matches!(c, Choice::Step(_))) {
-                if let Some((p, d, at)) = self.judge_end(&sim) {
+                if let Some((p, d, at)) = self.judge_end(sim) {
                     return Some((tree.path(id), p, d, at));
                 }
                 continue;
@@ -342,13 +400,14 @@ where
                 self.stats.cut_by_depth += 1;
                 continue;
             }
-            for c in choices.clone() {
+            let sim = &*sim;
+            for c in &choices {
                 let mut child = sim.fork().expect("forkable");
-                child.choose(&c, 0).expect("offered");
+                child.take(c, 0);
                 self.stats.explored += 1;
-                let child_id = tree.nodes.len() as u32;
-                tree.nodes.push((id, c));
                 self.stats.max_depth = self.stats.max_depth.max(depth + 1);
+                let child_id = tree.nodes.len() as u32;
+                tree.nodes.push((id, c.clone()));
                 if let Some((p, d, at)) = Self::broken(&child) {
                     return Some((tree.path(child_id), p, d, at));
                 }
@@ -356,7 +415,7 @@ where
                     continue;
                 }
                 self.stats.unique += 1;
-                frontier.push_back((child, child_id, depth + 1));
+                frontier.push_back((child_id, depth + 1));
                 if self.poll() {
                     return None;
                 }
@@ -393,7 +452,7 @@ where
                 continue;
             };
             let mut child = sim.fork().expect("forkable");
-            child.choose(&c, 0).expect("offered");
+            child.take(&c, 0);
             self.stats.explored += 1;
             self.stats.max_depth = self.stats.max_depth.max(depth);
             path.push(c);
@@ -495,7 +554,7 @@ where
                         prio[n as usize] = (d as u64).saturating_sub(1 + i as u64);
                     }
                 }
-                sim.choose(&c, 0).expect("offered");
+                sim.take(&c, 0);
                 path.push(c);
                 self.stats.explored += 1;
                 self.stats.max_depth = self.stats.max_depth.max(step as u32);

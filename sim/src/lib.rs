@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod client;
+pub mod disk;
 pub mod dispatch;
 pub mod explore;
 pub mod history;

@@ -146,7 +146,6 @@ chaoslab::sim::node_enum! {
     /// A node of the lock service. The lock server alone has work to do at
     /// start (a restarted one waits out a lease), and clients alone are
     /// handed requests.
-    #[derive(Clone, Debug)]
     pub enum LockNode: Msg {
         LockServer(LockServer) { role: |_| "lock-server", start, get as_lock_server },
         Storage(Storage) { role: |_| "storage", get as_storage },

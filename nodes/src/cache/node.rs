@@ -5,7 +5,6 @@ use super::{CacheServer, Client, Database, Msg};
 sim::node_enum! {
     /// The database, a cache, or a client.
     #[allow(clippy::large_enum_variant)]
-    #[derive(Clone, Debug)]
     pub enum CacheNode: Msg {
         Database(Database) { role: |_| "database" },
         Cache(CacheServer) { role: |_| "cache", start },

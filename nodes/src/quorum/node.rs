@@ -5,7 +5,6 @@ use super::{Client, Msg, Server};
 sim::node_enum! {
     /// A replica or a client.
     #[allow(clippy::large_enum_variant)]
-    #[derive(Clone, Debug)]
     pub enum QuorumNode: Msg {
         Server(Server) { role: |_| "replica", start, get as_server },
         Client(Client) { role: |_| "client", requests, no_sender },

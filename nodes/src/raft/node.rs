@@ -5,7 +5,6 @@ use super::msg::Msg;
 use super::server::Server;
 
 sim::node_enum! {
-    #[derive(Clone, Debug)]
     #[allow(clippy::large_enum_variant)]
     pub enum RaftNode: Msg {
         Server(Server) { role: |s| s.role().name(), start, get as_server, get_mut as_server_mut },

@@ -82,7 +82,6 @@ pub struct Single {
 
 sim::node_enum! {
     /// A node of the single-server system.
-    #[derive(Clone, Debug)]
     pub enum SingleNode: Msg {
         Server(Server) { role: |_| "server", start },
         Client(Client) { role: |_| "client", requests, no_sender },

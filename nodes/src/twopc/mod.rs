@@ -317,7 +317,6 @@ pub struct Twopc {
 
 sim::node_enum! {
     /// A node of the bank.
-    #[derive(Clone, Debug)]
     pub enum TwopcNode: Msg, op = BankOp {
         Coordinator(Coordinator) { role: |_| "coordinator", start, get coordinator },
         Participant(Participant) { role: |_| "participant", start, get participant },

@@ -398,7 +398,14 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 }
             ));
         }
-        let x = self.x.as_mut().expect("checked above");
+        self.take(c, line);
+        Ok(())
+    }
+
+    /// Makes a choice [`Sim::choices`] offered in this very state, without
+    /// checking it again (the explorer's path: it just listed them).
+    pub fn take(&mut self, c: &Choice, line: usize) {
+        let x = self.x.as_mut().expect("an exploring run");
         match *c {
             Choice::Step(seq) => {
                 let e = self.take_entry(seq).expect("offered");
@@ -450,7 +457,6 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 self.inject(FaultKind::Heal, line);
             }
         }
-        Ok(())
     }
 
     /// The node whose handler the queued event `seq` runs: a message's

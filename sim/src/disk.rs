@@ -1,0 +1,240 @@
+//! A node's disk: values by key, pending until synced, lost on a crash
+//! unless synced (see [`Disk`]).
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A storage key: a namespace and an index, so a log can be kept one entry per
+/// key (`("log", 7)`) and single values under index 0 (`("term", 0)`).
+pub type DiskKey = (&'static str, u64);
+
+/// A namespace as the disk's maps order it: exactly as its text orders,
+/// but the very string of the other (a node writes its log under one
+/// `"log"` literal) is equal without reading its bytes.
+#[derive(Clone, Copy, Debug)]
+struct Ns(&'static str);
+
+impl Ord for Ns {
+    #[inline]
+    fn cmp(&self, other: &Ns) -> std::cmp::Ordering {
+        let (a, b) = (self.0, other.0);
+        if a.as_ptr() == b.as_ptr() && a.len() == b.len() {
+            std::cmp::Ordering::Equal
+        } else {
+            a.cmp(b)
+        }
+    }
+}
+
+impl PartialOrd for Ns {
+    #[inline]
+    fn partial_cmp(&self, other: &Ns) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Ns {
+    #[inline]
+    fn eq(&self, other: &Ns) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Ns {}
+
+/// Values by namespace, then by index: the order of the [`DiskKey`] tuples.
+/// A long log is one deep map of integer keys, not a map whose every key
+/// compares the namespace first (that comparison was most of the cost of a
+/// write and a sync).
+type Spaces<V> = BTreeMap<Ns, BTreeMap<u64, V>>;
+
+/// What a disk holds: any value that can be copied (the explorer forks a
+/// run, disks and all) and shown (a state's hash is made from what it shows).
+pub trait Stored: Any + Send {
+    fn clone_box(&self) -> Box<dyn Stored>;
+    fn as_any(&self) -> &dyn Any;
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+impl<T: Any + Send + Clone + fmt::Debug> Stored for T {
+    fn clone_box(&self) -> Box<dyn Stored> {
+        Box::new(self.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl Clone for Box<dyn Stored> {
+    fn clone(&self) -> Self {
+        (**self).clone_box()
+    }
+}
+
+impl fmt::Debug for dyn Stored {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.show(f)
+    }
+}
+
+/// A node's disk. Writes are pending until [`Disk::sync`]; a crash loses every
+/// pending write. With the `fsync-loss` fault, `sync` lies: it returns and
+/// persists nothing, as a disk with a volatile write cache does.
+#[derive(Default, Clone)]
+pub struct Disk {
+    durable: Spaces<Box<dyn Stored>>,
+    /// `None` records a pending delete. A namespace once written keeps its
+    /// (possibly empty) map here, so a sync frees and a write allocates no
+    /// more than the entries' own nodes.
+    pending: Spaces<Option<Box<dyn Stored>>>,
+    pub(crate) fsync_lies: bool,
+    writes: u64,
+    syncs: u64,
+}
+
+impl fmt::Debug for Disk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Disk")
+            .field(
+                "durable_keys",
+                &self.durable.values().map(BTreeMap::len).sum::<usize>(),
+            )
+            .field(
+                "pending_keys",
+                &self.pending.values().map(BTreeMap::len).sum::<usize>(),
+            )
+            .field("fsync_lies", &self.fsync_lies)
+            .finish()
+    }
+}
+
+impl Disk {
+    /// Writes a value; it is lost on a crash until the next `sync`.
+    pub fn put<T: Any + Send + Clone + fmt::Debug>(&mut self, key: DiskKey, value: T) {
+        self.writes += 1;
+        self.pending
+            .entry(Ns(key.0))
+            .or_default()
+            .insert(key.1, Some(Box::new(value)));
+    }
+
+    /// Deletes a key; the delete too is lost on a crash until the next `sync`.
+    pub fn delete(&mut self, key: DiskKey) {
+        self.writes += 1;
+        if self.durable_value(key).is_some() {
+            self.pending
+                .entry(Ns(key.0))
+                .or_default()
+                .insert(key.1, None);
+        } else if let Some(m) = self.pending.get_mut(&Ns(key.0)) {
+            // Never synced: nothing on the platter to delete.
+            m.remove(&key.1);
+        }
+    }
+
+    fn durable_value(&self, key: DiskKey) -> Option<&dyn Stored> {
+        self.durable
+            .get(&Ns(key.0))
+            .and_then(|m| m.get(&key.1))
+            .map(|v| &**v)
+    }
+
+    fn pending_value(&self, key: DiskKey) -> Option<&Option<Box<dyn Stored>>> {
+        self.pending.get(&Ns(key.0)).and_then(|m| m.get(&key.1))
+    }
+
+    /// Reads the newest value, pending or durable. A value of another type than
+    /// the one written reads as `None`.
+    pub fn get<T: Any>(&self, key: DiskKey) -> Option<&T> {
+        match self.pending_value(key) {
+            Some(Some(v)) => (**v).as_any().downcast_ref(),
+            Some(None) => None,
+            None => self
+                .durable_value(key)
+                .and_then(|v| v.as_any().downcast_ref()),
+        }
+    }
+
+    /// Every index stored in namespace `ns`, in order, newest values.
+    pub fn indexes(&self, ns: &'static str) -> Vec<u64> {
+        let mut out: Vec<u64> = self
+            .durable
+            .get(&Ns(ns))
+            .into_iter()
+            .flatten()
+            .filter(|(i, _)| !matches!(self.pending_value((ns, **i)), Some(None)))
+            .map(|(i, _)| *i)
+            .collect();
+        out.extend(
+            self.pending
+                .get(&Ns(ns))
+                .into_iter()
+                .flatten()
+                .filter(|(i, v)| v.is_some() && self.durable_value((ns, **i)).is_none())
+                .map(|(i, _)| *i),
+        );
+        out.sort_unstable();
+        out
+    }
+
+    /// Makes every pending write durable (unless the disk lies about fsync).
+    pub fn sync(&mut self) {
+        self.syncs += 1;
+        if self.fsync_lies {
+            return;
+        }
+        for (ns, writes) in self.pending.iter_mut() {
+            if writes.is_empty() {
+                continue;
+            }
+            let durable = self.durable.entry(*ns).or_default();
+            // Popped one by one, not taken whole: an emptied map keeps its
+            // root node, so the next write here allocates no node.
+            while let Some((i, v)) = writes.pop_first() {
+                match v {
+                    Some(v) => {
+                        durable.insert(i, v);
+                    }
+                    None => {
+                        durable.remove(&i);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes and syncs so far (for the report).
+    pub fn counters(&self) -> (u64, u64) {
+        (self.writes, self.syncs)
+    }
+
+    /// Shows every value held, durable then pending, in key order: what a
+    /// state's hash is made from (the counters are not part of the state).
+    pub fn show_contents(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (ns, m) in &self.durable {
+            for (i, v) in m {
+                write!(f, "D{}:{i}=", ns.0)?;
+                v.show(f)?;
+            }
+        }
+        for (ns, m) in &self.pending {
+            for (i, v) in m {
+                write!(f, "P{}:{i}=", ns.0)?;
+                match v {
+                    Some(v) => v.show(f)?,
+                    None => f.write_str("-")?,
+                }
+            }
+        }
+        write!(f, "L{}", self.fsync_lies)
+    }
+
+    /// What a crash does to the disk: pending writes vanish.
+    pub(crate) fn crash(&mut self) {
+        self.pending.clear();
+    }
+}
