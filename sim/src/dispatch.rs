@@ -381,7 +381,7 @@ mod tests {
         }
     }
 
-    #[derive(Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     struct Server {
         started: bool,
         heard: Vec<(NodeId, Msg)>,
@@ -406,7 +406,7 @@ mod tests {
         }
     }
 
-    #[derive(Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     struct Client {
         requests: usize,
         timers: Vec<TimerId>,
@@ -431,7 +431,6 @@ mod tests {
     }
 
     crate::node_enum! {
-        #[derive(Debug)]
         enum TestNode: Msg {
             Server(Server) { role: |s| if s.busy() { "busy" } else { "idle" }, start, get server, get_mut server_mut },
             Client(Client) { role: |_| "client", requests, no_sender, get client },
@@ -560,7 +559,7 @@ mod hygiene {
         }
     }
 
-    #[derive(Debug)]
+    #[derive(Clone, Debug)]
     pub struct Server(Mode);
     impl Server {
         fn on_message(&mut self, _ctx: &mut Ctx<Msg>, _from: NodeId, _msg: Msg) {}
@@ -571,7 +570,6 @@ mod hygiene {
     }
 
     crate::node_enum! {
-        #[derive(Debug)]
         pub enum HygieneNode: Msg {
             Server(Server) { role: |_| "server", get server, get_mut server_mut },
         }

@@ -471,56 +471,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_crash_loses_unsynced_writes_only() {
-        let mut d = Disk::default();
-        d.put(("term", 0), 3u64);
-        d.sync();
-        d.put(("term", 0), 4u64);
-        d.put(("log", 1), "x".to_string());
-        assert_eq!(d.get::<u64>(("term", 0)), Some(&4));
-        d.crash();
-        assert_eq!(d.get::<u64>(("term", 0)), Some(&3));
-        assert_eq!(d.get::<String>(("log", 1)), None);
-    }
-
-    #[test]
-    fn a_lying_fsync_persists_nothing() {
-        let mut d = Disk {
-            fsync_lies: true,
-            ..Default::default()
-        };
-        d.put(("vote", 0), 2u32);
-        d.sync();
-        d.crash();
-        assert_eq!(d.get::<u32>(("vote", 0)), None);
-    }
-
-    #[test]
-    fn a_namespace_is_its_text_wherever_the_string_lives() {
-        // Namespaces compare by address first: the same text elsewhere in
-        // memory must still be the same namespace.
-        let elsewhere: &'static str = Box::leak(String::from("log").into_boxed_str());
-        let mut d = Disk::default();
-        d.put(("log", 1), 7u8);
-        d.sync();
-        d.put((elsewhere, 2), 8u8);
-        assert_eq!(d.get::<u8>((elsewhere, 1)), Some(&7));
-        assert_eq!(d.get::<u8>(("log", 2)), Some(&8));
-        assert_eq!(d.indexes(elsewhere), vec![1, 2]);
-    }
-
-    #[test]
-    fn indexes_merge_pending_and_durable_and_honour_deletes() {
-        let mut d = Disk::default();
-        d.put(("log", 1), 1u8);
-        d.put(("log", 2), 2u8);
-        d.sync();
-        d.put(("log", 3), 3u8);
-        d.delete(("log", 2));
-        assert_eq!(d.indexes("log"), vec![1, 3]);
-    }
-
-    #[test]
     fn a_fast_clock_fires_timers_early_in_true_time() {
         let c = Clock::default().set(0, None, Some(0.25));
         assert_eq!(c.true_duration(1_250), 1_000);
