@@ -5,6 +5,12 @@
 //! (an empty history included), 3 undecided (the time limit, the step budget or
 //! the memory cap ran out first; the message names which, and the flag that
 //! raises it).
+//!
+//! With a transactional model (`--model list-append` or `rw-register`), the
+//! history is a list of transactions and `check` looks for Elle's anomalies
+//! instead (see `txn_check_cmd` and docs/anomalies.md): exit 0 no anomaly, 1
+//! anomalies found, 2 bad input. That search has no budget to run out, so it
+//! never answers undecided.
 
 // This is the one place that reads the wall clock: a user's --timeout and the
 // benchmark figures. The simulator itself never does (see clippy.toml).
@@ -14,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sim::check::parse::{parse_history, parse_history_counted, Format};
+use sim::check::txn::TxnModel;
 use sim::check::{
     check_linearizable, check_weak, show_bytes, svg, synth, validate, Budget, ModelKind,
     UnknownCause, Verdict,
@@ -28,15 +35,21 @@ pub const EXIT_UNKNOWN: i32 = 3;
 /// Check a history file for linearizability and weaker guarantees.
 #[derive(clap::Args, Debug, Clone)]
 pub struct CheckArgs {
-    /// The history: Jepsen/Maelstrom EDN, a porcupine etcd log, or chaoslab JSON Lines.
+    /// The history: Jepsen/Maelstrom EDN, a porcupine etcd log, or chaoslab
+    /// JSON Lines (one operation, or with a transactional model one
+    /// transaction, per line).
     pub file: PathBuf,
-    /// The object the history ran against: register, cas-register or kv.
+    /// The object the history ran against: register, cas-register or kv
+    /// (checks linearizability); or the transactional workload: list-append or
+    /// rw-register (finds Elle's anomalies, G0 to G2, relative to
+    /// serializability; see docs/anomalies.md).
     #[arg(long, value_parser = parse_model)]
-    pub model: ModelKind,
+    pub model: CheckModel,
     /// The file's format: auto, edn, etcd or jsonl.
     #[arg(long, default_value = "auto", value_parser = parse_format)]
     pub format: Format,
-    /// Give up with "undecided" (exit 3) after this long, e.g. 10s, 500ms, 2m.
+    /// Give up with "undecided" (exit 3) after this long, e.g. 10s, 500ms, 2m
+    /// (linearizability only: the transactional check needs no budget).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Search-step budget (deterministic); undecided past it.
@@ -58,9 +71,33 @@ pub struct CheckArgs {
     pub json: bool,
 }
 
-fn parse_model(s: &str) -> Result<ModelKind, String> {
+/// What `check` judges a history against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckModel {
+    /// One object per key: the history must be linearizable.
+    Object(ModelKind),
+    /// Transactions of a workload: the history must show no anomaly.
+    Txn(TxnModel),
+}
+
+impl std::fmt::Display for CheckModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CheckModel::Object(m) => m.fmt(f),
+            CheckModel::Txn(m) => m.fmt(f),
+        }
+    }
+}
+
+fn parse_model(s: &str) -> Result<CheckModel, String> {
     ModelKind::from_name(s)
-        .ok_or_else(|| format!("unknown model {s:?}; valid: register, cas-register, kv"))
+        .map(CheckModel::Object)
+        .or_else(|| TxnModel::from_name(s).map(CheckModel::Txn))
+        .ok_or_else(|| {
+            format!(
+                "unknown model {s:?}; valid: register, cas-register, kv, list-append, rw-register"
+            )
+        })
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -116,7 +153,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-fn replay_command(program: &str, args: &CheckArgs) -> String {
+pub(crate) fn replay_command(program: &str, args: &CheckArgs) -> String {
     format!(
         "{program} check {} --model {}",
         args.file.display(),
@@ -127,24 +164,15 @@ fn replay_command(program: &str, args: &CheckArgs) -> String {
 /// Runs `chaoslab check`; returns the process exit code.
 /// `program` names the command line in the commands it prints.
 pub fn run(program: &str, args: &CheckArgs) -> i32 {
-    let text = match std::fs::read(&args.file) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!(
-                    "{}: not UTF-8 text (byte {}); expected a text history file",
-                    args.file.display(),
-                    e.utf8_error().valid_up_to()
-                );
-                return EXIT_BAD_INPUT;
-            }
-        },
-        Err(e) => {
-            eprintln!("{}: cannot read: {e}", args.file.display());
-            return EXIT_BAD_INPUT;
-        }
+    let model = match args.model {
+        CheckModel::Object(m) => m,
+        CheckModel::Txn(m) => return crate::txn_check_cmd::run(program, args, m),
     };
-    let (history, skipped, other) = match parse_history_counted(&text, args.format, args.model) {
+    let text = match read_text(&args.file) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let (history, skipped, other) = match parse_history_counted(&text, args.format, model) {
         Ok(p) => (p.history, p.skipped_lines, p.other_events),
         Err(e) => {
             eprintln!(
@@ -167,7 +195,7 @@ pub fn run(program: &str, args: &CheckArgs) -> i32 {
         );
         return EXIT_BAD_INPUT;
     }
-    if let Err(e) = validate(&history, args.model) {
+    if let Err(e) = validate(&history, model) {
         eprintln!("{}: {e}", args.file.display());
         return EXIT_BAD_INPUT;
     }
@@ -180,7 +208,7 @@ pub fn run(program: &str, args: &CheckArgs) -> i32 {
         expired: Some(&expired),
         max_memo_bytes: args.max_memory,
     };
-    let lin = check_linearizable(&history, args.model, budget);
+    let lin = check_linearizable(&history, model, budget);
     let lin_elapsed = started.elapsed();
     let weak = check_weak(&history);
 
@@ -238,6 +266,25 @@ pub fn run(program: &str, args: &CheckArgs) -> i32 {
         Verdict::Unknown { cause, .. } => {
             eprintln!("{}", unknown_hint(program, args, cause));
             EXIT_UNKNOWN
+        }
+    }
+}
+
+/// The history file as text; on failure the message is printed and the
+/// exit code returned.
+pub(crate) fn read_text(path: &Path) -> Result<String, i32> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+            eprintln!(
+                "{}: not UTF-8 text (byte {}); expected a text history file",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            );
+            EXIT_BAD_INPUT
+        }),
+        Err(e) => {
+            eprintln!("{}: cannot read: {e}", path.display());
+            Err(EXIT_BAD_INPUT)
         }
     }
 }

@@ -73,7 +73,7 @@ fn because(h: &TxnHistory, keys: &Keys, step: Step, why: &Why) -> String {
             value,
             read,
         } => format!(
-            "{a} appended {value} to key {}, and {b} read {} = {}, which ends with it",
+            "{a} appended {value} to key {}, and {b} read key {} = {}, which ends with it",
             key(k),
             key(k),
             read_list(h, *read)

@@ -63,6 +63,8 @@ enum Part<'a> {
     Int(i64),
     Nil,
     Text(&'a str),
+    /// A keyword, shown with its colon.
+    Kw(&'a str),
     List(Vec<Part<'a>>),
     Other(String),
 }
@@ -73,6 +75,7 @@ impl Part<'_> {
             Part::Int(i) => i.to_string(),
             Part::Nil => "nil".into(),
             Part::Text(s) => s.to_string(),
+            Part::Kw(s) => format!(":{s}"),
             Part::List(items) => format!(
                 "[{}]",
                 items.iter().map(Part::show).collect::<Vec<_>>().join(" ")
@@ -86,7 +89,8 @@ fn edn_part(e: &Edn) -> Part<'_> {
     match e {
         Edn::Int(i) => Part::Int(*i),
         Edn::Nil => Part::Nil,
-        Edn::Kw(s) | Edn::Str(s) | Edn::Sym(s) => Part::Text(s),
+        Edn::Kw(s) => Part::Kw(s),
+        Edn::Str(s) | Edn::Sym(s) => Part::Text(s),
         Edn::Vec(items) => Part::List(items.iter().map(edn_part).collect()),
         other => Part::Other(other.show()),
     }
@@ -124,7 +128,7 @@ fn mop(parts: &Part, line: usize, model: TxnModel, reads_known: bool) -> Result<
     };
     let key = match key {
         Part::Int(i) => i.to_string(),
-        Part::Text(s) => s.to_string(),
+        Part::Text(s) | Part::Kw(s) => s.to_string(),
         other => {
             return Err(err(
                 line,
@@ -150,7 +154,7 @@ fn mop(parts: &Part, line: usize, model: TxnModel, reads_known: bool) -> Result<
         )),
     };
     let f = match f {
-        Part::Text(f) => *f,
+        Part::Text(f) | Part::Kw(f) => *f,
         _ => "",
     };
     match (f, model) {
