@@ -92,6 +92,9 @@ pub fn text_report(report: &TxnReport) -> String {
         "dependency graph: {} ww, {} wr, {} rw edge(s) inferred; checked against serializability (data dependencies only: no real-time or per-process order)\n",
         report.edges.ww, report.edges.wr, report.edges.rw
     );
+    for note in &report.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
     if report.is_valid() {
         out.push_str(&format!(
             "no anomalies: the history is consistent with serializability as far as the inferred dependencies show\n",

@@ -16,6 +16,8 @@ use super::{Anomaly, AnomalyKind, Mop, ReadValue, TxnHistory, EXAMPLES_MAX};
 pub(super) struct Found {
     counts: BTreeMap<AnomalyKind, usize>,
     kept: Vec<Anomaly>,
+    /// Limits the inference reached.
+    pub(super) notes: Vec<String>,
 }
 
 impl Found {
@@ -27,10 +29,10 @@ impl Found {
         }
     }
 
-    pub(super) fn finish(mut self) -> (BTreeMap<AnomalyKind, usize>, Vec<Anomaly>) {
+    pub(super) fn finish(mut self) -> (BTreeMap<AnomalyKind, usize>, Vec<Anomaly>, Vec<String>) {
         // Stable: within a kind, the order they were found in.
         self.kept.sort_by_key(|a| a.kind);
-        (self.counts, self.kept)
+        (self.counts, self.kept, self.notes)
     }
 }
 
@@ -279,6 +281,24 @@ pub(super) fn list_append(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys)
     (g, keys)
 }
 
+/// How many rw edges the rw-register rules that pair every reader of a
+/// version with every later writer may add in all.
+pub const QUADRATIC_EDGES_MAX: usize = 4_000_000;
+
+/// Takes one edge from the budget; false (and a note, once) when it is spent.
+fn spend(left: &mut usize, found: &mut Found) -> bool {
+    if *left == 0 {
+        if found.notes.is_empty() {
+            found.notes.push(format!(
+                "inference truncated: the rw-register rules pairing readers of a version with its later writers reached {QUADRATIC_EDGES_MAX} edges; the rest were left out, so anomalies that need them are not reported"
+            ));
+        }
+        return false;
+    }
+    *left -= 1;
+    true
+}
+
 /// The rw-register inference. Returns the graph (finished) and the key table.
 pub(super) fn rw_register(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys) {
     let mut keys = Keys::default();
@@ -348,12 +368,20 @@ pub(super) fn rw_register(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys)
         }
     }
     let mut g = DepGraph::new(h.txns.len(), excluded(h));
+    // The two rules that give one edge per (reader, writer) pair can grow
+    // quadratically (every transaction reading nil from a key that every
+    // other one writes); past the budget their edges are left out, which can
+    // only hide anomalies, never invent one, and the report says so.
+    let mut quadratic_left = QUADRATIC_EDGES_MAX;
     for (&(k, v), rs) in &readers {
         let key = &keys.names[k as usize];
         let Some(v) = v else {
             // nil, the initial state, comes before every write of the key.
             for &r in rs {
                 for &w in writers_of.get(&k).map(Vec::as_slice).unwrap_or(&[]) {
+                    if !spend(&mut quadratic_left, found) {
+                        break;
+                    }
                     let wrote = last_write[&(w, k)];
                     let why = Why::ReadBefore {
                         key: k,
@@ -417,6 +445,9 @@ pub(super) fn rw_register(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys)
                 );
             }
             for &r in readers.get(&(k, read)).map(Vec::as_slice).unwrap_or(&[]) {
+                if !spend(&mut quadratic_left, found) {
+                    break;
+                }
                 g.add(
                     r,
                     t,

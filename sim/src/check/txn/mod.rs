@@ -61,8 +61,8 @@
 //! edges alone (G0), then of ww and wr (G1c), then of all edges, and in each
 //! component a short cycle found by breadth-first search; each reported cycle
 //! is named by the edges it actually has. Everything is deterministic (ordered
-//! maps and vectors); the work is bounded (see [`CYCLE_TRIES_MAX`] and
-//! [`EXAMPLES_MAX`]).
+//! maps and vectors); the work is bounded (see [`CYCLE_TRIES_MAX`],
+//! [`EXAMPLES_MAX`] and [`QUADRATIC_EDGES_MAX`]).
 
 mod explain;
 mod graph;
@@ -78,6 +78,7 @@ use serde::{Serialize, Serializer};
 
 use crate::history::{Outcome, ProcessId};
 
+pub use infer::QUADRATIC_EDGES_MAX;
 pub use read::{parse_txn_history, TxnFormat};
 
 /// How many rw edges of one component the G-single search tries before it
@@ -319,6 +320,10 @@ pub struct TxnReport {
     /// The anomalies, explained, in kind order, at most [`EXAMPLES_MAX`] of
     /// each kind.
     pub anomalies: Vec<Anomaly>,
+    /// Limits the inference reached (see [`QUADRATIC_EDGES_MAX`]); empty
+    /// when none was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl TxnReport {
@@ -349,7 +354,7 @@ pub fn check_txn(history: &TxnHistory, model: TxnModel) -> TxnReport {
         found.push(anomaly);
     }
     let count = |o: Outcome| history.txns.iter().filter(|t| t.outcome == o).count();
-    let (counts, anomalies) = found.finish();
+    let (counts, anomalies, notes) = found.finish();
     TxnReport {
         model,
         relative_to: "serializable",
@@ -360,6 +365,7 @@ pub fn check_txn(history: &TxnHistory, model: TxnModel) -> TxnReport {
         edges,
         counts,
         anomalies,
+        notes,
     }
 }
 
