@@ -369,7 +369,11 @@ fn bench_txn() -> usize {
         wrong += 1;
         eprintln!("WRONG VERDICT generated list-append with stale reads: no anomaly found");
     }
-    let kinds: Vec<String> = report.counts.iter().map(|(k, n)| format!("{k} x{n}")).collect();
+    let kinds: Vec<String> = report
+        .counts
+        .iter()
+        .map(|(k, n)| format!("{k} x{n}"))
+        .collect();
     println!(
         "  txn list-append, every read missing its last element: {} transactions, 10 keys: {}: {:.4} s",
         h.txns.len(),

@@ -37,8 +37,16 @@ fn each_hand_made_anomaly_is_named_exactly_and_exits_1() {
         ("g-single.jsonl", "list-append", "G-single"),
         ("g2.edn", "list-append", "G2"),
         ("internal.edn", "list-append", "internal"),
-        ("incompatible-order.edn", "list-append", "incompatible-order"),
-        ("duplicate-elements.edn", "list-append", "duplicate-elements"),
+        (
+            "incompatible-order.edn",
+            "list-append",
+            "incompatible-order",
+        ),
+        (
+            "duplicate-elements.edn",
+            "list-append",
+            "duplicate-elements",
+        ),
         ("g1a-rw-register.edn", "rw-register", "G1a"),
         ("g-single-rw-register.edn", "rw-register", "G-single"),
         ("g2-rw-register.edn", "rw-register", "G2"),
@@ -70,7 +78,10 @@ fn each_hand_made_anomaly_is_named_exactly_and_exits_1() {
 #[test]
 fn a_cycle_is_spelled_out_with_keys_values_and_edge_kinds() {
     let (_, out, _) = check("g2.edn", "list-append", &[]);
-    assert!(out.contains("T1 = process 0, line 5: [[:r x []] [:append y 1]]"), "{out}");
+    assert!(
+        out.contains("T1 = process 0, line 5: [[:r x []] [:append y 1]]"),
+        "{out}"
+    );
     assert!(out.contains(
         "- T1 < T2 (rw): T1 read key x = [], which did not include 1, appended next by T2."
     ));
@@ -108,16 +119,32 @@ fn bad_input_exits_2_with_file_line_and_what_is_valid() {
     // The right file with the wrong workload.
     let (code, _, err) = check("g2-rw-register.edn", "list-append", &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("g2-rw-register.edn:2: micro-op [:w :y 1] is not a list-append micro-op"), "{err}");
+    assert!(
+        err.contains("g2-rw-register.edn:2: micro-op [:w :y 1] is not a list-append micro-op"),
+        "{err}"
+    );
     // A value written twice: the inference needs unique values.
     let (code, _, err) = check("duplicate-write.edn", "rw-register", &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("duplicate-write.edn:5: value 1 is written to key x twice"), "{err}");
+    assert!(
+        err.contains("duplicate-write.edn:5: value 1 is written to key x twice"),
+        "{err}"
+    );
     // An empty file proves nothing.
-    let (code, _, err) = chaoslab(&["check", "tests/fixtures/histories/empty.edn", "--model", "list-append"]);
+    let (code, _, err) = chaoslab(&[
+        "check",
+        "tests/fixtures/histories/empty.edn",
+        "--model",
+        "list-append",
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("the history has no transactions"), "{err}");
-    let (code, _, err) = chaoslab(&["check", "tests/fixtures/txn/missing.edn", "--model", "rw-register"]);
+    let (code, _, err) = chaoslab(&[
+        "check",
+        "tests/fixtures/txn/missing.edn",
+        "--model",
+        "rw-register",
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("cannot read"), "{err}");
     let (code, _, err) = check("g2.edn", "list-append", &["--svg", "/tmp/never.svg"]);
@@ -129,7 +156,10 @@ fn bad_input_exits_2_with_file_line_and_what_is_valid() {
 fn an_unknown_model_lists_the_transactional_ones() {
     let (code, _, err) = check("g2.edn", "serializable", &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("valid: register, cas-register, kv, list-append, rw-register"), "{err}");
+    assert!(
+        err.contains("valid: register, cas-register, kv, list-append, rw-register"),
+        "{err}"
+    );
 }
 
 #[test]

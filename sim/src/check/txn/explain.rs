@@ -10,9 +10,21 @@ pub(super) fn txn_name(t: usize) -> String {
     format!("T{}", t + 1)
 }
 
+/// Lists longer than this are shown by their ends and their length.
+const LIST_SHOWN_MAX: usize = 16;
+
 pub(super) fn list_edn(list: &[i64]) -> String {
-    let items: Vec<String> = list.iter().map(i64::to_string).collect();
-    format!("[{}]", items.join(" "))
+    let show = |l: &[i64]| l.iter().map(i64::to_string).collect::<Vec<_>>().join(" ");
+    if list.len() <= LIST_SHOWN_MAX {
+        return format!("[{}]", show(list));
+    }
+    let half = LIST_SHOWN_MAX / 2;
+    format!(
+        "[{} ... {}] ({} elements)",
+        show(&list[..half]),
+        show(&list[list.len() - half..]),
+        list.len()
+    )
 }
 
 pub(super) fn reg_edn(v: Option<i64>) -> String {
@@ -113,6 +125,16 @@ fn because(h: &TxnHistory, keys: &Keys, step: Step, why: &Why) -> String {
     }
 }
 
+/// A cycle's name, from the edges it has.
+pub(super) fn cycle_kind(cycle: &[Step]) -> AnomalyKind {
+    match tally(cycle) {
+        (_, 0, 0) => AnomalyKind::G0,
+        (_, _, 0) => AnomalyKind::G1c,
+        (_, _, 1) => AnomalyKind::GSingle,
+        _ => AnomalyKind::G2,
+    }
+}
+
 /// The anomaly a cycle is: named by the edges it has.
 pub(super) fn cycle_anomaly(
     h: &TxnHistory,
@@ -120,12 +142,7 @@ pub(super) fn cycle_anomaly(
     keys: &Keys,
     cycle: &[Step],
 ) -> Anomaly {
-    let kind = match tally(cycle) {
-        (_, 0, 0) => AnomalyKind::G0,
-        (_, _, 0) => AnomalyKind::G1c,
-        (_, _, 1) => AnomalyKind::GSingle,
-        _ => AnomalyKind::G2,
-    };
+    let kind = cycle_kind(cycle);
     let steps: Vec<CycleStep> = cycle
         .iter()
         .map(|&s| CycleStep {

@@ -21,11 +21,13 @@ pub(super) struct Found {
 }
 
 impl Found {
-    pub(super) fn push(&mut self, a: Anomaly) {
-        let n = self.counts.entry(a.kind).or_insert(0);
+    /// Counts one anomaly of `kind`, and builds it (its explanation) only
+    /// when it is among the first [`EXAMPLES_MAX`] of its kind.
+    pub(super) fn push_with(&mut self, kind: AnomalyKind, make: impl FnOnce() -> Anomaly) {
+        let n = self.counts.entry(kind).or_insert(0);
         *n += 1;
         if *n <= EXAMPLES_MAX {
-            self.kept.push(a);
+            self.kept.push(make());
         }
     }
 
@@ -87,9 +89,9 @@ pub(super) fn list_append(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys)
     let mut reads: BTreeMap<u32, Vec<ListRead>> = BTreeMap::new();
     for (t, txn) in h.txns.iter().enumerate() {
         let t32 = t as u32;
-        // Per key: what this transaction knows the list to be (after a read),
-        // or the values it appended without having read it.
-        let mut known: BTreeMap<u32, (bool, Vec<i64>)> = BTreeMap::new();
+        // Per key: the list as this transaction last read it (if it did),
+        // and the values it appended since.
+        let mut known: BTreeMap<u32, (Option<&[i64]>, Vec<i64>)> = BTreeMap::new();
         for (m, mop) in txn.mops.iter().enumerate() {
             let k = keys.id(mop.key());
             match mop {
@@ -102,36 +104,43 @@ pub(super) fn list_append(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys)
                     value: ReadValue::List(list),
                     ..
                 } if txn.outcome == Outcome::Ok => {
-                    let (was_read, own) = known.entry(k).or_default();
-                    let consistent = if *was_read {
-                        own == list
-                    } else {
-                        list.ends_with(own)
+                    let (base, own) = known.entry(k).or_default();
+                    let consistent = match base {
+                        Some(b) => {
+                            list.len() == b.len() + own.len()
+                                && list.starts_with(b)
+                                && list.ends_with(own)
+                        }
+                        None => list.ends_with(own),
                     };
                     if !consistent {
-                        let what = if *was_read {
-                            format!(
-                                "which is not {}, what its own earlier read and appends make it",
-                                list_edn(own)
+                        found.push_with(AnomalyKind::Internal, || {
+                            let what = match base {
+                                Some(b) => format!(
+                                    "which is not {}, what its own earlier read and appends make it",
+                                    list_edn(&[*b, own.as_slice()].concat())
+                                ),
+                                None => format!(
+                                    "which does not end with its own appends {}",
+                                    list_edn(own)
+                                ),
+                            };
+                            simple(
+                                h,
+                                AnomalyKind::Internal,
+                                &[t],
+                                format!(
+                                    "{} read key {} = {}, {what}",
+                                    txn_name(t),
+                                    mop.key(),
+                                    list_edn(list)
+                                ),
                             )
-                        } else {
-                            format!("which does not end with its own appends {}", list_edn(own))
-                        };
-                        found.push(simple(
-                            h,
-                            AnomalyKind::Internal,
-                            &[t],
-                            format!(
-                                "{} read key {} = {}, {what}",
-                                txn_name(t),
-                                mop.key(),
-                                list_edn(list)
-                            ),
-                        ));
+                        });
                     }
-                    let external = !*was_read && own.is_empty();
-                    *was_read = true;
-                    *own = list.clone();
+                    let external = base.is_none() && own.is_empty();
+                    *base = Some(list.as_slice());
+                    own.clear();
                     reads.entry(k).or_default().push(ListRead {
                         txn: t32,
                         mop: m as u32,
@@ -152,46 +161,77 @@ pub(super) fn list_append(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys)
     let mut g = DepGraph::new(h.txns.len(), excluded(h));
     for (&k, key_reads) in &reads {
         let key = &keys.names[k as usize];
-        let mut usable = true;
-        // duplicate-elements: the order of a list with a value twice is not
-        // an order of appends.
-        for r in key_reads {
-            let list = list_of(r);
+        let failed = |v: &i64| {
+            writer
+                .get(&(k, *v))
+                .is_some_and(|&w| h.txns[w as usize].outcome == Outcome::Fail)
+        };
+        // The version order: the longest read, which every other read must
+        // be a prefix of. Where trouble starts in it (a value seen twice, a
+        // value of a failed transaction) is found once: a prefix of it holds
+        // that trouble exactly when it is longer than that position.
+        let longest = key_reads
+            .iter()
+            .max_by_key(|r| (list_of(r).len(), std::cmp::Reverse((r.txn, r.mop))))
+            .expect("a key with reads");
+        let order = list_of(longest);
+        let first_dup = |list: &[i64]| {
             let mut seen = BTreeSet::new();
-            if let Some(dup) = list.iter().find(|v| !seen.insert(**v)) {
-                usable = false;
-                found.push(simple(
-                    h,
-                    AnomalyKind::DuplicateElements,
-                    &[r.txn as usize],
-                    format!(
-                        "{} read key {key} = {}, which holds {dup} more than once; it was appended once",
-                        txn_name(r.txn as usize),
-                        list_edn(list)
-                    ),
-                ));
-            }
-        }
-        // G1a and G1b.
+            list.iter().position(|v| !seen.insert(*v))
+        };
+        let order_dup = first_dup(order);
+        let order_failed = order.iter().position(failed);
+        let mut usable = true;
+        let mut incompatible = None;
         for r in key_reads {
             let list = list_of(r);
             let reader = r.txn as usize;
-            if let Some((v, w)) = list.iter().find_map(|v| {
-                let w = *writer.get(&(k, *v))? as usize;
-                (w != reader && h.txns[w].outcome == Outcome::Fail).then_some((v, w))
-            }) {
-                found.push(simple(
-                    h,
-                    AnomalyKind::G1a,
-                    &[w, reader],
-                    format!(
-                        "{} appended {v} to key {key} and failed (aborted), yet {} read key {key} = {}, which includes it",
-                        txn_name(w),
-                        txn_name(reader),
-                        list_edn(list)
-                    ),
-                ));
+            let (dup, aborted) = if order.starts_with(list) {
+                (
+                    order_dup.filter(|&p| p < list.len()),
+                    order_failed.filter(|&p| p < list.len()),
+                )
+            } else {
+                incompatible.get_or_insert(r);
+                (first_dup(list), list.iter().position(failed))
+            };
+            // duplicate-elements: the order of a list with a value twice is
+            // not an order of appends.
+            if let Some(p) = dup {
+                usable = false;
+                found.push_with(AnomalyKind::DuplicateElements, || {
+                    simple(
+                        h,
+                        AnomalyKind::DuplicateElements,
+                        &[reader],
+                        format!(
+                            "{} read key {key} = {}, which holds {} more than once; it was appended once",
+                            txn_name(reader),
+                            list_edn(list),
+                            list[p]
+                        ),
+                    )
+                });
             }
+            // G1a: it saw the append of a transaction that failed.
+            if let Some(p) = aborted {
+                let v = list[p];
+                let w = writer[&(k, v)] as usize;
+                found.push_with(AnomalyKind::G1a, || {
+                    simple(
+                        h,
+                        AnomalyKind::G1a,
+                        &[w, reader],
+                        format!(
+                            "{} appended {v} to key {key} and failed (aborted), yet {} read key {key} = {}, which includes it",
+                            txn_name(w),
+                            txn_name(reader),
+                            list_edn(list)
+                        ),
+                    )
+                });
+            }
+            // G1b: the last element it saw was not its writer's last append.
             if let Some(&v) = list.last() {
                 if let Some(&w) = writer.get(&(k, v)) {
                     let last = last_append.get(&(w, k)).copied();
@@ -199,43 +239,40 @@ pub(super) fn list_append(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys)
                         && h.txns[w as usize].outcome != Outcome::Fail
                         && last != Some(v)
                     {
-                        found.push(simple(
-                            h,
-                            AnomalyKind::G1b,
-                            &[w as usize, reader],
-                            format!(
-                                "{} appended {v} and then {} to key {key}, yet {} read key {key} = {}, which ends with the intermediate {v}",
-                                txn_name(w as usize),
-                                last.unwrap_or(v),
-                                txn_name(reader),
-                                list_edn(list)
-                            ),
-                        ));
+                        found.push_with(AnomalyKind::G1b, || {
+                            simple(
+                                h,
+                                AnomalyKind::G1b,
+                                &[w as usize, reader],
+                                format!(
+                                    "{} appended {v} and then {} to key {key}, yet {} read key {key} = {}, which ends with the intermediate {v}",
+                                    txn_name(w as usize),
+                                    last.unwrap_or(v),
+                                    txn_name(reader),
+                                    list_edn(list)
+                                ),
+                            )
+                        });
                     }
                 }
             }
         }
-        // The version order: the longest read, which every other read must
-        // be a prefix of.
-        let longest = key_reads
-            .iter()
-            .max_by_key(|r| (list_of(r).len(), std::cmp::Reverse((r.txn, r.mop))))
-            .expect("a key with reads");
-        let order = list_of(longest);
-        if let Some(r) = key_reads.iter().find(|r| !order.starts_with(list_of(r))) {
+        if let Some(r) = incompatible {
             usable = false;
-            found.push(simple(
-                h,
-                AnomalyKind::IncompatibleOrder,
-                &[longest.txn as usize, r.txn as usize],
-                format!(
-                    "{} read key {key} = {} and {} read key {key} = {}: neither is a prefix of the other, so no order of appends gives both",
-                    txn_name(longest.txn as usize),
-                    list_edn(order),
-                    txn_name(r.txn as usize),
-                    list_edn(list_of(r))
-                ),
-            ));
+            found.push_with(AnomalyKind::IncompatibleOrder, || {
+                simple(
+                    h,
+                    AnomalyKind::IncompatibleOrder,
+                    &[longest.txn as usize, r.txn as usize],
+                    format!(
+                        "{} read key {key} = {} and {} read key {key} = {}: neither is a prefix of the other, so no order of appends gives both",
+                        txn_name(longest.txn as usize),
+                        list_edn(order),
+                        txn_name(r.txn as usize),
+                        list_edn(list_of(r))
+                    ),
+                )
+            });
         }
         if !usable {
             continue;
@@ -336,19 +373,21 @@ pub(super) fn rw_register(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys)
                 } if txn.outcome == Outcome::Ok => match known.get(&k) {
                     Some(expected) if expected != v => {
                         let wrote = last_write.contains_key(&(t32, k));
-                        found.push(simple(
-                            h,
-                            AnomalyKind::Internal,
-                            &[t],
-                            format!(
-                                "{} read key {} = {} after it {} {}",
-                                txn_name(t),
-                                mop.key(),
-                                reg_edn(*v),
-                                if wrote { "wrote" } else { "read" },
-                                reg_edn(*expected)
-                            ),
-                        ));
+                        found.push_with(AnomalyKind::Internal, || {
+                            simple(
+                                h,
+                                AnomalyKind::Internal,
+                                &[t],
+                                format!(
+                                    "{} read key {} = {} after it {} {}",
+                                    txn_name(t),
+                                    mop.key(),
+                                    reg_edn(*v),
+                                    if wrote { "wrote" } else { "read" },
+                                    reg_edn(*expected)
+                                ),
+                            )
+                        });
                         known.insert(k, *v);
                     }
                     Some(_) => {}
@@ -403,7 +442,7 @@ pub(super) fn rw_register(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys)
                 continue;
             }
             if h.txns[wu].outcome == Outcome::Fail {
-                found.push(simple(
+                found.push_with(AnomalyKind::G1a, || simple(
                     h,
                     AnomalyKind::G1a,
                     &[wu, r as usize],
@@ -414,7 +453,7 @@ pub(super) fn rw_register(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys)
                     ),
                 ));
             } else if last != Some(v) {
-                found.push(simple(
+                found.push_with(AnomalyKind::G1b, || simple(
                     h,
                     AnomalyKind::G1b,
                     &[wu, r as usize],

@@ -350,8 +350,9 @@ pub fn check_txn(history: &TxnHistory, model: TxnModel) -> TxnReport {
     };
     let edges = graph.counts();
     for cycle in graph.cycles() {
-        let anomaly = explain::cycle_anomaly(history, &graph, &keys, &cycle);
-        found.push(anomaly);
+        found.push_with(explain::cycle_kind(&cycle), || {
+            explain::cycle_anomaly(history, &graph, &keys, &cycle)
+        });
     }
     let count = |o: Outcome| history.txns.iter().filter(|t| t.outcome == o).count();
     let (counts, anomalies, notes) = found.finish();

@@ -283,7 +283,7 @@ fn a_micro_op_of_the_other_workload_is_bad_input_with_its_line() {
     let e = parse_txn_history(&edn(&[("ok", "[[:w x 1]]")]), Format::Edn, LA).unwrap_err();
     assert_eq!(e.line, 1);
     assert!(
-        e.problem.contains("[w x 1] is not a list-append micro-op"),
+        e.problem.contains("[:w x 1] is not a list-append micro-op"),
         "{e}"
     );
     assert!(e.expected.contains("[:append k v]"));
