@@ -96,9 +96,9 @@ pub fn text_report(report: &TxnReport) -> String {
         out.push_str(&format!("note: {note}\n"));
     }
     if report.is_valid() {
-        out.push_str(&format!(
+        out.push_str(
             "no anomalies: the history is consistent with serializability as far as the inferred dependencies show\n",
-        ));
+        );
         return out;
     }
     let summary: Vec<String> = report
