@@ -122,16 +122,31 @@ fn because(h: &TxnHistory, keys: &Keys, step: Step, why: &Why) -> String {
             "{a} read key {} = {v}, which {b} read and then overwrote with {wrote}",
             key(k)
         ),
+        Why::SameProcess { process } => {
+            format!("process {process} ran {a} and then {b}")
+        }
+        Why::CompletedBefore { done, invoked } => {
+            format!("{a} completed (at {done}) before {b} was invoked (at {invoked})")
+        }
     }
 }
 
 /// A cycle's name, from the edges it has.
 pub(super) fn cycle_kind(cycle: &[Step]) -> AnomalyKind {
-    match tally(cycle) {
-        (_, 0, 0) => AnomalyKind::G0,
-        (_, _, 0) => AnomalyKind::G1c,
-        (_, _, 1) => AnomalyKind::GSingle,
-        _ => AnomalyKind::G2,
+    use AnomalyKind::*;
+    let t = tally(cycle);
+    let names = if t.realtime > 0 {
+        [G0Realtime, G1cRealtime, GSingleRealtime, G2Realtime]
+    } else if t.process > 0 {
+        [G0Process, G1cProcess, GSingleProcess, G2Process]
+    } else {
+        [G0, G1c, GSingle, G2]
+    };
+    match (t.wr, t.rw) {
+        (0, 0) => names[0],
+        (_, 0) => names[1],
+        (_, 1) => names[2],
+        _ => names[3],
     }
 }
 
@@ -183,7 +198,12 @@ pub(super) fn cycle_anomaly(
         .collect::<Vec<_>>()
         .join(" < ");
     explanation.push_str(&format!(
-        "Hence {order}: a cycle ({kind}, {rws} rw edge(s)), which no serial order allows."
+        "Hence {order}: a cycle ({kind}, {rws} rw edge(s)), which no serial order{} allows.",
+        match kind {
+            k if k.name().ends_with("-realtime") => " consistent with real time",
+            k if k.name().ends_with("-process") => " consistent with each process's order",
+            _ => "",
+        }
     ));
     Anomaly {
         kind,

@@ -15,6 +15,10 @@ pub(super) enum Kind {
     Ww,
     Wr,
     Rw,
+    /// One process ran `from` and then `to` (strong session serializability).
+    Process,
+    /// `from` completed before `to` was invoked (strict serializability).
+    Realtime,
 }
 
 impl Kind {
@@ -23,6 +27,8 @@ impl Kind {
             Kind::Ww => WW,
             Kind::Wr => WR,
             Kind::Rw => RW,
+            Kind::Process => PROCESS,
+            Kind::Realtime => REALTIME,
         }
     }
 
@@ -31,27 +37,33 @@ impl Kind {
             Kind::Ww => "ww",
             Kind::Wr => "wr",
             Kind::Rw => "rw",
+            Kind::Process => "process",
+            Kind::Realtime => "realtime",
         }
     }
 
-    /// The weakest kind in `mask` (ww before wr before rw), so that a cycle
-    /// found through a pair with several kinds takes the one that names it
-    /// most strongly: a ww step never adds an rw.
+    /// The weakest kind in `mask` (ww before wr before rw, and data
+    /// dependencies before the orders), so that a cycle found through a pair
+    /// with several kinds takes the one that names it most strongly: a ww
+    /// step never adds an rw, a data step never needs the process or
+    /// real-time order.
     fn weakest(mask: u8) -> Kind {
-        if mask & WW != 0 {
-            Kind::Ww
-        } else if mask & WR != 0 {
-            Kind::Wr
-        } else {
-            Kind::Rw
-        }
+        [Kind::Ww, Kind::Wr, Kind::Rw, Kind::Process, Kind::Realtime]
+            .into_iter()
+            .find(|k| mask & k.bit() != 0)
+            .unwrap_or(Kind::Realtime)
     }
 }
 
 pub(super) const WW: u8 = 1;
 pub(super) const WR: u8 = 2;
 pub(super) const RW: u8 = 4;
-const ALL: u8 = WW | WR | RW;
+const PROCESS: u8 = 8;
+const REALTIME: u8 = 16;
+/// The data dependencies.
+const DATA: u8 = WW | WR | RW;
+/// The orders a stronger model adds.
+const ORDER: u8 = PROCESS | REALTIME;
 
 /// Why an edge exists. Keys are indices into the inference's key table,
 /// reads are (transaction, micro-op) positions in the history.
@@ -84,6 +96,11 @@ pub(super) enum Why {
         read: Option<i64>,
         wrote: i64,
     },
+    /// Process order: `process` ran `from` and then `to`.
+    SameProcess { process: u64 },
+    /// Real-time order: `from` completed at `done`, before `to` was invoked
+    /// at `invoked`.
+    CompletedBefore { done: u64, invoked: u64 },
 }
 
 #[derive(Clone, Debug)]
@@ -159,6 +176,8 @@ impl DepGraph {
                 Kind::Ww => c.ww += 1,
                 Kind::Wr => c.wr += 1,
                 Kind::Rw => c.rw += 1,
+                Kind::Process => c.process += 1,
+                Kind::Realtime => c.realtime += 1,
             }
         }
         c
@@ -265,9 +284,11 @@ impl DepGraph {
     /// The edges of `kind` from nodes of `comp` to nodes of the same
     /// component, in order; only pairs without a weaker edge beside them (a
     /// cycle through a pair that also has a ww edge is that ww edge's cycle,
-    /// already found and named by the weaker search).
+    /// already found and named by the weaker search). An order edge is
+    /// weaker than nothing but the data edges.
     fn edges_of(&self, kind: Kind, comp: &[u32], comp_id: u32, ids: &[u32]) -> Vec<(u32, u32)> {
-        let (bit, weaker) = (kind.bit(), kind.bit() - 1);
+        let bit = kind.bit();
+        let weaker = if bit & ORDER != 0 { DATA } else { bit - 1 };
         let mut out = Vec::new();
         for &v in comp {
             for &(to, m) in &self.adj[v as usize] {
@@ -322,7 +343,7 @@ impl DepGraph {
             }
         }
         // G-single, else G2: a component that holds an rw edge.
-        let (comps, ids) = self.components(ALL);
+        let (comps, ids) = self.components(DATA);
         for (c, comp) in comps.iter().enumerate() {
             let rws = self.edges_of(Kind::Rw, comp, c as u32, &ids);
             let Some(&first) = rws.first() else { continue };
@@ -331,8 +352,11 @@ impl DepGraph {
                 .take(CYCLE_TRIES_MAX)
                 .find_map(|&e| self.cycle_through(e, Kind::Rw, WW | WR, comp, c as u32, &ids));
             let cycle =
-                single.or_else(|| self.cycle_through(first, Kind::Rw, ALL, comp, c as u32, &ids));
+                single.or_else(|| self.cycle_through(first, Kind::Rw, DATA, comp, c as u32, &ids));
             out.extend(cycle);
+        }
+        if self.edges.iter().any(|e| e.kind.bit() & ORDER != 0) {
+            out.extend(self.order_cycles());
         }
         for cycle in &mut out {
             let start = (0..cycle.len()).min_by_key(|&i| cycle[i].from).unwrap_or(0);
@@ -342,8 +366,84 @@ impl DepGraph {
     }
 }
 
-/// The kinds of a cycle, counted: (ww, wr, rw).
-pub(super) fn tally(cycle: &[Step]) -> (usize, usize, usize) {
+impl DepGraph {
+    /// The cycles that need the process or real-time order: the same three
+    /// searches over the data edges plus the order edges, each cycle closed
+    /// by an order edge (G0 and G1c with it) or by an rw edge coming back
+    /// through one; only cycles that hold an order edge are kept (the
+    /// others are the data cycles already found).
+    fn order_cycles(&self) -> Vec<Vec<Step>> {
+        let has_order = |c: &Vec<Step>| c.iter().any(|s| s.kind.bit() & ORDER != 0);
+        let has_wr = |c: &Vec<Step>| c.iter().any(|s| s.kind == Kind::Wr);
+        let orders = |comp: &[u32], c: usize, ids: &[u32]| {
+            let mut e: Vec<(u32, u32, Kind)> = Vec::new();
+            for kind in [Kind::Process, Kind::Realtime] {
+                e.extend(
+                    self.edges_of(kind, comp, c as u32, ids)
+                        .into_iter()
+                        .map(|(u, v)| (u, v, kind)),
+                );
+            }
+            e.sort_unstable();
+            e
+        };
+        let mut out = Vec::new();
+        let (comps, ids) = self.components(WW | ORDER);
+        for (c, comp) in comps.iter().enumerate() {
+            if let Some(&(u, v, kind)) = orders(comp, c, &ids).first() {
+                out.extend(self.cycle_through((u, v), kind, WW | ORDER, comp, c as u32, &ids));
+            }
+        }
+        let (comps, ids) = self.components(WW | WR | ORDER);
+        for (c, comp) in comps.iter().enumerate() {
+            if self.edges_of(Kind::Wr, comp, c as u32, &ids).is_empty() {
+                continue;
+            }
+            let found = orders(comp, c, &ids)
+                .into_iter()
+                .take(CYCLE_TRIES_MAX)
+                .filter_map(|(u, v, kind)| {
+                    self.cycle_through((u, v), kind, WW | WR | ORDER, comp, c as u32, &ids)
+                })
+                .find(|cy| has_wr(cy));
+            out.extend(found);
+        }
+        let (comps, ids) = self.components(DATA | ORDER);
+        for (c, comp) in comps.iter().enumerate() {
+            let rws = self.edges_of(Kind::Rw, comp, c as u32, &ids);
+            let single = rws
+                .iter()
+                .take(CYCLE_TRIES_MAX)
+                .filter_map(|&e| {
+                    self.cycle_through(e, Kind::Rw, WW | WR | ORDER, comp, c as u32, &ids)
+                })
+                .find(|cy| has_order(cy));
+            let cycle = single.or_else(|| {
+                let &first = rws.first()?;
+                self.cycle_through(first, Kind::Rw, DATA | ORDER, comp, c as u32, &ids)
+                    .filter(|cy| has_order(cy))
+            });
+            out.extend(cycle);
+        }
+        out
+    }
+}
+
+/// The kinds of a cycle, counted.
+pub(super) fn tally(cycle: &[Step]) -> Tally {
     let n = |k: Kind| cycle.iter().filter(|s| s.kind == k).count();
-    (n(Kind::Ww), n(Kind::Wr), n(Kind::Rw))
+    Tally {
+        wr: n(Kind::Wr),
+        rw: n(Kind::Rw),
+        process: n(Kind::Process),
+        realtime: n(Kind::Realtime),
+    }
+}
+
+/// How many edges of each kind that matters for its name a cycle has.
+pub(super) struct Tally {
+    pub wr: usize,
+    pub rw: usize,
+    pub process: usize,
+    pub realtime: usize,
 }

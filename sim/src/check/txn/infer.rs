@@ -79,7 +79,7 @@ struct ListRead {
     external: bool,
 }
 
-/// The list-append inference. Returns the graph (finished) and the key table.
+/// The list-append inference. Returns the graph (to finish) and the key table.
 pub(super) fn list_append(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys) {
     let mut keys = Keys::default();
     // (key, value) -> the transaction that appended it (the first, if twice).
@@ -314,7 +314,6 @@ pub(super) fn list_append(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys)
             }
         }
     }
-    g.finish();
     (g, keys)
 }
 
@@ -336,7 +335,7 @@ fn spend(left: &mut usize, found: &mut Found) -> bool {
     true
 }
 
-/// The rw-register inference. Returns the graph (finished) and the key table.
+/// The rw-register inference. Returns the graph (to finish) and the key table.
 pub(super) fn rw_register(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys) {
     let mut keys = Keys::default();
     let mut writer: BTreeMap<(u32, i64), u32> = BTreeMap::new();
@@ -500,6 +499,5 @@ pub(super) fn rw_register(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys)
             }
         }
     }
-    g.finish();
     (g, keys)
 }

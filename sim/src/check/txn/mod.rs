@@ -67,6 +67,7 @@
 mod explain;
 mod graph;
 mod infer;
+mod order;
 mod read;
 pub mod synth;
 #[cfg(test)]
@@ -136,6 +137,51 @@ impl Serialize for TxnModel {
     }
 }
 
+/// The consistency model a verdict is relative to: which orders join the
+/// data dependencies in the graph.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Consistency {
+    /// Data dependencies only.
+    #[default]
+    Serializable,
+    /// Plus each process's order: a process sees its own earlier
+    /// transactions.
+    StrongSessionSerializable,
+    /// Plus real time: a transaction that completed before another was
+    /// invoked comes before it.
+    StrictSerializable,
+}
+
+impl Consistency {
+    pub const NAMES: &'static str =
+        "serializable, strong-session-serializable, strict-serializable";
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Consistency::Serializable => "serializable",
+            Consistency::StrongSessionSerializable => "strong-session-serializable",
+            Consistency::StrictSerializable => "strict-serializable",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Consistency> {
+        match name {
+            "serializable" => Some(Consistency::Serializable),
+            "strong-session-serializable" | "strong-session" => {
+                Some(Consistency::StrongSessionSerializable)
+            }
+            "strict-serializable" | "strict" => Some(Consistency::StrictSerializable),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Consistency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What a read returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReadValue {
@@ -199,19 +245,37 @@ pub enum AnomalyKind {
     G1c,
     GSingle,
     G2,
+    /// The cycle kinds again, for cycles that need the process order.
+    G0Process,
+    G1cProcess,
+    GSingleProcess,
+    G2Process,
+    /// The cycle kinds again, for cycles that need the real-time order.
+    G0Realtime,
+    G1cRealtime,
+    GSingleRealtime,
+    G2Realtime,
     Internal,
     DuplicateElements,
     IncompatibleOrder,
 }
 
 impl AnomalyKind {
-    pub const ALL: [AnomalyKind; 9] = [
+    pub const ALL: [AnomalyKind; 17] = [
         AnomalyKind::G0,
         AnomalyKind::G1a,
         AnomalyKind::G1b,
         AnomalyKind::G1c,
         AnomalyKind::GSingle,
         AnomalyKind::G2,
+        AnomalyKind::G0Process,
+        AnomalyKind::G1cProcess,
+        AnomalyKind::GSingleProcess,
+        AnomalyKind::G2Process,
+        AnomalyKind::G0Realtime,
+        AnomalyKind::G1cRealtime,
+        AnomalyKind::GSingleRealtime,
+        AnomalyKind::G2Realtime,
         AnomalyKind::Internal,
         AnomalyKind::DuplicateElements,
         AnomalyKind::IncompatibleOrder,
@@ -225,6 +289,14 @@ impl AnomalyKind {
             AnomalyKind::G1c => "G1c",
             AnomalyKind::GSingle => "G-single",
             AnomalyKind::G2 => "G2",
+            AnomalyKind::G0Process => "G0-process",
+            AnomalyKind::G1cProcess => "G1c-process",
+            AnomalyKind::GSingleProcess => "G-single-process",
+            AnomalyKind::G2Process => "G2-process",
+            AnomalyKind::G0Realtime => "G0-realtime",
+            AnomalyKind::G1cRealtime => "G1c-realtime",
+            AnomalyKind::GSingleRealtime => "G-single-realtime",
+            AnomalyKind::G2Realtime => "G2-realtime",
             AnomalyKind::Internal => "internal",
             AnomalyKind::DuplicateElements => "duplicate-elements",
             AnomalyKind::IncompatibleOrder => "incompatible-order",
@@ -240,6 +312,14 @@ impl AnomalyKind {
             AnomalyKind::G1c => "circular information flow: a cycle of write and read dependencies",
             AnomalyKind::GSingle => "read skew: a cycle with exactly one anti-dependency (a read that missed a write)",
             AnomalyKind::G2 => "anti-dependency cycle (e.g. write skew): a cycle with two or more reads that missed writes",
+            AnomalyKind::G0Process => "G0 once each process's own order counts",
+            AnomalyKind::G1cProcess => "G1c once each process's own order counts",
+            AnomalyKind::GSingleProcess => "G-single once each process's own order counts (e.g. a process did not see its own earlier write)",
+            AnomalyKind::G2Process => "G2 once each process's own order counts",
+            AnomalyKind::G0Realtime => "G0 once real time counts",
+            AnomalyKind::G1cRealtime => "G1c once real time counts",
+            AnomalyKind::GSingleRealtime => "G-single once real time counts (e.g. a stale read: a transaction missed one that had completed before it began)",
+            AnomalyKind::G2Realtime => "G2 once real time counts",
             AnomalyKind::Internal => "a transaction's read disagrees with its own earlier writes or reads",
             AnomalyKind::DuplicateElements => "a read of a list holds the same appended value twice",
             AnomalyKind::IncompatibleOrder => "two reads of one list disagree on the order of its elements",
@@ -302,6 +382,11 @@ pub struct EdgeCounts {
     pub ww: usize,
     pub wr: usize,
     pub rw: usize,
+    /// Per-process order edges (strong session serializability only).
+    pub process: usize,
+    /// Real-time order edges, transitively reduced (strict serializability
+    /// only).
+    pub realtime: usize,
 }
 
 /// The checker's answer.
@@ -343,11 +428,28 @@ impl TxnReport {
 /// value written twice to one key) is still checked, each value credited to
 /// its first writer.
 pub fn check_txn(history: &TxnHistory, model: TxnModel) -> TxnReport {
+    check_txn_against(history, model, Consistency::Serializable)
+}
+
+/// As [`check_txn`], against a stronger `consistency`: its order (per
+/// process, or real time) joins the graph, and cycles that need it are
+/// reported with its suffix (`G-single-realtime`).
+pub fn check_txn_against(
+    history: &TxnHistory,
+    model: TxnModel,
+    consistency: Consistency,
+) -> TxnReport {
     let mut found = infer::Found::default();
-    let (graph, keys) = match model {
+    let (mut graph, keys) = match model {
         TxnModel::ListAppend => infer::list_append(history, &mut found),
         TxnModel::RwRegister => infer::rw_register(history, &mut found),
     };
+    match consistency {
+        Consistency::Serializable => {}
+        Consistency::StrongSessionSerializable => order::process_edges(history, &mut graph),
+        Consistency::StrictSerializable => order::realtime_edges(history, &mut graph),
+    }
+    graph.finish();
     let edges = graph.counts();
     for cycle in graph.cycles() {
         found.push_with(explain::cycle_kind(&cycle), || {
@@ -358,7 +460,7 @@ pub fn check_txn(history: &TxnHistory, model: TxnModel) -> TxnReport {
     let (counts, anomalies, notes) = found.finish();
     TxnReport {
         model,
-        relative_to: "serializable",
+        relative_to: consistency.name(),
         txns: history.txns.len(),
         committed: count(Outcome::Ok),
         aborted: count(Outcome::Fail),

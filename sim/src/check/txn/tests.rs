@@ -423,3 +423,71 @@ fn reports_are_deterministic() {
     let r2 = serde_json::to_string(&check_txn(&a, LA)).unwrap();
     assert_eq!(r1, r2);
 }
+
+fn check_against(model: TxnModel, c: Consistency, txns: &[(&str, &str)]) -> TxnReport {
+    let h = parse_txn_history(&edn(txns), Format::Edn, model).expect("a valid history");
+    check_txn_against(&h, model, c)
+}
+
+#[test]
+fn a_stale_read_is_serializable_but_not_strict_or_session() {
+    // One process appends, completes, then reads the list without its
+    // append: serializable (the read goes first), not once order counts.
+    let txns = [
+        ("ok", "[[:append x 1]]"),
+        ("ok", "[[:r x []]]"),
+        ("ok", "[[:r x [1]]]"),
+    ];
+    assert!(check_against(LA, Consistency::Serializable, &txns).is_valid());
+    let r = check_against(LA, Consistency::StrictSerializable, &txns);
+    assert_eq!(kinds(&r), ["G-single-realtime"]);
+    assert_eq!(r.relative_to, "strict-serializable");
+    assert!(
+        r.anomalies[0]
+            .explanation
+            .contains("T1 completed (at 5) before T2 was invoked (at 10)"),
+        "{}",
+        r.anomalies[0].explanation
+    );
+    // The helper gives each transaction its own process: no session order.
+    assert!(check_against(LA, Consistency::StrongSessionSerializable, &txns).is_valid());
+    let text = "{:type :invoke, :f :txn, :value [[:append x 1]], :process 0}\n\
+                {:type :ok, :f :txn, :value [[:append x 1]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:r x nil]], :process 0}\n\
+                {:type :ok, :f :txn, :value [[:r x []]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:r x nil]], :process 1}\n\
+                {:type :ok, :f :txn, :value [[:r x [1]]], :process 1}\n";
+    let h = parse_txn_history(text, Format::Edn, LA).unwrap();
+    let r = check_txn_against(&h, LA, Consistency::StrongSessionSerializable);
+    assert_eq!(kinds(&r), ["G-single-process"]);
+    assert!(r.anomalies[0]
+        .explanation
+        .contains("process 0 ran T1 and then T2"));
+}
+
+#[test]
+fn overlapping_transactions_are_not_ordered_by_real_time() {
+    // T2 is invoked before T1 completes: it may miss T1's append.
+    let text = "{:type :invoke, :f :txn, :value [[:append x 1]], :process 0, :time 0}\n\
+                {:type :invoke, :f :txn, :value [[:r x nil]], :process 1, :time 1}\n\
+                {:type :ok, :f :txn, :value [[:append x 1]], :process 0, :time 2}\n\
+                {:type :ok, :f :txn, :value [[:r x []]], :process 1, :time 3}\n\
+                {:type :invoke, :f :txn, :value [[:r x nil]], :process 0, :time 4}\n\
+                {:type :ok, :f :txn, :value [[:r x [1]]], :process 0, :time 5}\n";
+    let h = parse_txn_history(text, Format::Edn, LA).unwrap();
+    let r = check_txn_against(&h, LA, Consistency::StrictSerializable);
+    assert!(r.is_valid(), "{:?}", r.anomalies);
+    assert_eq!(r.edges.realtime, 2);
+}
+
+#[test]
+fn generated_serial_histories_are_strict_serializable() {
+    for model in TxnModel::ALL {
+        let h = synth::serializable_history(model, 11, 2_000, 20, 8);
+        let r = check_txn_against(&h, model, Consistency::StrictSerializable);
+        assert!(r.is_valid(), "{model}: {:?}", r.anomalies.first());
+        // Serial: each one completes before the next begins, and the
+        // reduction keeps one edge to each (fewer past the aborted ones).
+        assert!(r.edges.realtime < h.txns.len(), "{}", r.edges.realtime);
+    }
+}
