@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sim::check::parse::{parse_history, parse_history_counted, Format};
-use sim::check::txn::TxnModel;
+use sim::check::txn::{Consistency, TxnModel};
 use sim::check::{
     check_linearizable, check_weak, show_bytes, svg, synth, validate, Budget, ModelKind,
     UnknownCause, Verdict,
@@ -69,6 +69,21 @@ pub struct CheckArgs {
     /// Print the reports as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// With --model list-append or rw-register: the model the verdict is
+    /// relative to: serializable (data dependencies only, the default),
+    /// strong-session-serializable (plus each process's order) or
+    /// strict-serializable (plus real time).
+    #[arg(long, value_parser = parse_consistency)]
+    pub consistency: Option<Consistency>,
+}
+
+fn parse_consistency(s: &str) -> Result<Consistency, String> {
+    Consistency::from_name(s).ok_or_else(|| {
+        format!(
+            "unknown consistency model {s:?}; valid: {}",
+            Consistency::NAMES
+        )
+    })
 }
 
 /// What `check` judges a history against.
@@ -154,8 +169,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 pub(crate) fn replay_command(program: &str, args: &CheckArgs) -> String {
+    let consistency = args
+        .consistency
+        .map(|c| format!(" --consistency {c}"))
+        .unwrap_or_default();
     format!(
-        "{program} check {} --model {}",
+        "{program} check {} --model {}{consistency}",
         args.file.display(),
         args.model
     )
@@ -168,6 +187,12 @@ pub fn run(program: &str, args: &CheckArgs) -> i32 {
         CheckModel::Object(m) => m,
         CheckModel::Txn(m) => return crate::txn_check_cmd::run(program, args, m),
     };
+    if let Some(c) = args.consistency {
+        eprintln!(
+            "--consistency {c} applies to transaction histories; expected --model list-append or rw-register, or no --consistency with --model {model}"
+        );
+        return EXIT_BAD_INPUT;
+    }
     let text = match read_text(&args.file) {
         Ok(t) => t,
         Err(code) => return code,

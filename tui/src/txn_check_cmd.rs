@@ -11,7 +11,9 @@
 
 use std::time::Instant;
 
-use sim::check::txn::{check_txn, parse_txn_history, validate, TxnModel, TxnReport};
+use sim::check::txn::{
+    check_txn_against, parse_txn_history, validate, Consistency, TxnModel, TxnReport,
+};
 
 use crate::check_cmd::{read_text, replay_command, CheckArgs, EXIT_BAD_INPUT};
 
@@ -52,7 +54,8 @@ pub fn run(program: &str, args: &CheckArgs, model: TxnModel) -> i32 {
         return EXIT_BAD_INPUT;
     }
     let started = Instant::now();
-    let report = check_txn(&history, model);
+    let consistency = args.consistency.unwrap_or_default();
+    let report = check_txn_against(&history, model, consistency);
     let elapsed = started.elapsed();
     if args.json {
         let out = serde_json::json!({ "file": file.to_string(), "transactions": report });
@@ -88,17 +91,38 @@ pub fn run(program: &str, args: &CheckArgs, model: TxnModel) -> i32 {
 /// The report in words: the graph, each kind found with its count and the
 /// first few explained.
 pub fn text_report(report: &TxnReport) -> String {
+    let e = &report.edges;
+    let (model, orders) = match Consistency::from_name(report.relative_to) {
+        Some(Consistency::StrictSerializable) => (
+            "strict serializability",
+            format!(
+                "data dependencies plus {} real-time edge(s), transitively reduced",
+                e.realtime
+            ),
+        ),
+        Some(Consistency::StrongSessionSerializable) => (
+            "strong session serializability",
+            format!(
+                "data dependencies plus {} per-process order edge(s)",
+                e.process
+            ),
+        ),
+        _ => (
+            "serializability",
+            "data dependencies only: no real-time or per-process order".to_string(),
+        ),
+    };
     let mut out = format!(
-        "dependency graph: {} ww, {} wr, {} rw edge(s) inferred; checked against serializability (data dependencies only: no real-time or per-process order)\n",
-        report.edges.ww, report.edges.wr, report.edges.rw
+        "dependency graph: {} ww, {} wr, {} rw edge(s) inferred; checked against {model} ({orders})\n",
+        e.ww, e.wr, e.rw
     );
     for note in &report.notes {
         out.push_str(&format!("note: {note}\n"));
     }
     if report.is_valid() {
-        out.push_str(
-            "no anomalies: the history is consistent with serializability as far as the inferred dependencies show\n",
-        );
+        out.push_str(&format!(
+            "no anomalies: the history is consistent with {model} as far as the inferred dependencies show\n"
+        ));
         return out;
     }
     let summary: Vec<String> = report

@@ -168,3 +168,51 @@ fn the_single_object_models_are_unchanged_by_txn_files() {
     let (code, _, err) = check("g2.edn", "register", &[]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn a_stale_read_passes_serializable_and_fails_strict_serializable() {
+    let (code, out, _) = check("stale-read.edn", "list-append", &[]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, err) = check(
+        "stale-read.edn",
+        "list-append",
+        &["--consistency", "strict-serializable"],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("anomalies: G-single-realtime x1"), "{out}");
+    assert!(
+        out.contains("T1 completed (at 200) before T2 was invoked (at 300)"),
+        "{out}"
+    );
+    assert!(
+        err.contains("not strict-serializable; reproduce with: chaoslab check tests/fixtures/txn/stale-read.edn --model list-append --consistency strict-serializable"),
+        "{err}"
+    );
+}
+
+#[test]
+fn consistency_is_refused_for_single_object_models_and_unknown_names() {
+    let (code, _, err) = chaoslab(&[
+        "check",
+        "tests/fixtures/txn/g2.edn",
+        "--model",
+        "register",
+        "--consistency",
+        "strict-serializable",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--consistency strict-serializable applies to transaction histories"),
+        "{err}"
+    );
+    let (code, _, err) = check(
+        "g2.edn",
+        "list-append",
+        &["--consistency", "snapshot-isolation"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("valid: serializable, strong-session-serializable, strict-serializable"),
+        "{err}"
+    );
+}
