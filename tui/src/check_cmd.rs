@@ -5,6 +5,12 @@
 //! (an empty history included), 3 undecided (the time limit, the step budget or
 //! the memory cap ran out first; the message names which, and the flag that
 //! raises it).
+//!
+//! With a transactional model (`--model list-append` or `rw-register`), the
+//! history is a list of transactions and `check` looks for Elle's anomalies
+//! instead (see `txn_check_cmd` and docs/anomalies.md): exit 0 no anomaly, 1
+//! anomalies found, 2 bad input. That search has no budget to run out, so it
+//! never answers undecided.
 
 // This is the one place that reads the wall clock: a user's --timeout and the
 // benchmark figures. The simulator itself never does (see clippy.toml).
@@ -14,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sim::check::parse::{parse_history, parse_history_counted, Format};
+use sim::check::txn::{Consistency, TxnModel};
 use sim::check::{
     check_linearizable, check_weak, show_bytes, svg, synth, validate, Budget, ModelKind,
     UnknownCause, Verdict,
@@ -28,15 +35,21 @@ pub const EXIT_UNKNOWN: i32 = 3;
 /// Check a history file for linearizability and weaker guarantees.
 #[derive(clap::Args, Debug, Clone)]
 pub struct CheckArgs {
-    /// The history: Jepsen/Maelstrom EDN, a porcupine etcd log, or chaoslab JSON Lines.
+    /// The history: Jepsen/Maelstrom EDN, a porcupine etcd log, or chaoslab
+    /// JSON Lines (one operation, or with a transactional model one
+    /// transaction, per line).
     pub file: PathBuf,
-    /// The object the history ran against: register, cas-register or kv.
+    /// The object the history ran against: register, cas-register or kv
+    /// (checks linearizability); or the transactional workload: list-append or
+    /// rw-register (finds Elle's anomalies, G0 to G2, relative to
+    /// serializability; see docs/anomalies.md).
     #[arg(long, value_parser = parse_model)]
-    pub model: ModelKind,
+    pub model: CheckModel,
     /// The file's format: auto, edn, etcd or jsonl.
     #[arg(long, default_value = "auto", value_parser = parse_format)]
     pub format: Format,
-    /// Give up with "undecided" (exit 3) after this long, e.g. 10s, 500ms, 2m.
+    /// Give up with "undecided" (exit 3) after this long, e.g. 10s, 500ms, 2m
+    /// (linearizability only: the transactional check needs no budget).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Search-step budget (deterministic); undecided past it.
@@ -56,11 +69,50 @@ pub struct CheckArgs {
     /// Print the reports as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// With --model list-append or rw-register: the model the verdict is
+    /// relative to: serializable (data dependencies only, the default),
+    /// strong-session-serializable (plus each process's order) or
+    /// strict-serializable (plus real time).
+    #[arg(long, value_parser = parse_consistency)]
+    pub consistency: Option<Consistency>,
 }
 
-fn parse_model(s: &str) -> Result<ModelKind, String> {
+fn parse_consistency(s: &str) -> Result<Consistency, String> {
+    Consistency::from_name(s).ok_or_else(|| {
+        format!(
+            "unknown consistency model {s:?}; valid: {}",
+            Consistency::NAMES
+        )
+    })
+}
+
+/// What `check` judges a history against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckModel {
+    /// One object per key: the history must be linearizable.
+    Object(ModelKind),
+    /// Transactions of a workload: the history must show no anomaly.
+    Txn(TxnModel),
+}
+
+impl std::fmt::Display for CheckModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CheckModel::Object(m) => m.fmt(f),
+            CheckModel::Txn(m) => m.fmt(f),
+        }
+    }
+}
+
+fn parse_model(s: &str) -> Result<CheckModel, String> {
     ModelKind::from_name(s)
-        .ok_or_else(|| format!("unknown model {s:?}; valid: register, cas-register, kv"))
+        .map(CheckModel::Object)
+        .or_else(|| TxnModel::from_name(s).map(CheckModel::Txn))
+        .ok_or_else(|| {
+            format!(
+                "unknown model {s:?}; valid: register, cas-register, kv, list-append, rw-register"
+            )
+        })
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -116,9 +168,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-fn replay_command(program: &str, args: &CheckArgs) -> String {
+pub(crate) fn replay_command(program: &str, args: &CheckArgs) -> String {
+    let consistency = args
+        .consistency
+        .map(|c| format!(" --consistency {c}"))
+        .unwrap_or_default();
     format!(
-        "{program} check {} --model {}",
+        "{program} check {} --model {}{consistency}",
         args.file.display(),
         args.model
     )
@@ -127,24 +183,21 @@ fn replay_command(program: &str, args: &CheckArgs) -> String {
 /// Runs `chaoslab check`; returns the process exit code.
 /// `program` names the command line in the commands it prints.
 pub fn run(program: &str, args: &CheckArgs) -> i32 {
-    let text = match std::fs::read(&args.file) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!(
-                    "{}: not UTF-8 text (byte {}); expected a text history file",
-                    args.file.display(),
-                    e.utf8_error().valid_up_to()
-                );
-                return EXIT_BAD_INPUT;
-            }
-        },
-        Err(e) => {
-            eprintln!("{}: cannot read: {e}", args.file.display());
-            return EXIT_BAD_INPUT;
-        }
+    let model = match args.model {
+        CheckModel::Object(m) => m,
+        CheckModel::Txn(m) => return crate::txn_check_cmd::run(program, args, m),
     };
-    let (history, skipped, other) = match parse_history_counted(&text, args.format, args.model) {
+    if let Some(c) = args.consistency {
+        eprintln!(
+            "--consistency {c} applies to transaction histories; expected --model list-append or rw-register, or no --consistency with --model {model}"
+        );
+        return EXIT_BAD_INPUT;
+    }
+    let text = match read_text(&args.file) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let (history, skipped, other) = match parse_history_counted(&text, args.format, model) {
         Ok(p) => (p.history, p.skipped_lines, p.other_events),
         Err(e) => {
             eprintln!(
@@ -167,7 +220,7 @@ pub fn run(program: &str, args: &CheckArgs) -> i32 {
         );
         return EXIT_BAD_INPUT;
     }
-    if let Err(e) = validate(&history, args.model) {
+    if let Err(e) = validate(&history, model) {
         eprintln!("{}: {e}", args.file.display());
         return EXIT_BAD_INPUT;
     }
@@ -180,7 +233,7 @@ pub fn run(program: &str, args: &CheckArgs) -> i32 {
         expired: Some(&expired),
         max_memo_bytes: args.max_memory,
     };
-    let lin = check_linearizable(&history, args.model, budget);
+    let lin = check_linearizable(&history, model, budget);
     let lin_elapsed = started.elapsed();
     let weak = check_weak(&history);
 
@@ -242,6 +295,25 @@ pub fn run(program: &str, args: &CheckArgs) -> i32 {
     }
 }
 
+/// The history file as text; on failure the message is printed and the
+/// exit code returned.
+pub(crate) fn read_text(path: &Path) -> Result<String, i32> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+            eprintln!(
+                "{}: not UTF-8 text (byte {}); expected a text history file",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            );
+            EXIT_BAD_INPUT
+        }),
+        Err(e) => {
+            eprintln!("{}: cannot read: {e}", path.display());
+            Err(EXIT_BAD_INPUT)
+        }
+    }
+}
+
 /// What to do about an undecided verdict: the flag that raises the limit that
 /// actually stopped the search.
 fn unknown_hint(program: &str, args: &CheckArgs, cause: UnknownCause) -> String {
@@ -282,6 +354,73 @@ fn clients(h: &History) -> usize {
     ps.sort_unstable();
     ps.dedup();
     ps.len()
+}
+
+/// Times the transactional checker on generated histories of 100 000
+/// transactions: serial ones of both workloads (no anomaly expected, also
+/// with real-time edges), and a list-append one whose reads each miss their last element (a graph
+/// full of cycles). Returns how many verdicts were wrong.
+fn bench_txn() -> usize {
+    use sim::check::txn::{
+        check_txn, check_txn_against, synth::serializable_history, Mop, ReadValue,
+    };
+    let mut wrong = 0;
+    for model in TxnModel::ALL {
+        let h = serializable_history(model, 42, 100_000, 1_000, 50);
+        let (t, report) = time(|| check_txn(&h, model));
+        if !report.is_valid() {
+            wrong += 1;
+            eprintln!("WRONG VERDICT generated {model}: anomalies in a serializable history");
+        }
+        println!(
+            "  txn {model}: {} transactions, 1000 keys, 50 processes, {} edges, no anomaly: {:.4} s",
+            h.txns.len(),
+            report.edges.ww + report.edges.wr + report.edges.rw,
+            t.as_secs_f64()
+        );
+    }
+    let h = serializable_history(TxnModel::ListAppend, 42, 100_000, 1_000, 50);
+    let (t, report) =
+        time(|| check_txn_against(&h, TxnModel::ListAppend, Consistency::StrictSerializable));
+    if !report.is_valid() {
+        wrong += 1;
+        eprintln!("WRONG VERDICT generated list-append: anomalies in a serial history under strict-serializable");
+    }
+    println!(
+        "  txn list-append, strict-serializable: {} transactions, {} real-time edges, no anomaly: {:.4} s",
+        h.txns.len(),
+        report.edges.realtime,
+        t.as_secs_f64()
+    );
+    let mut h = serializable_history(TxnModel::ListAppend, 42, 100_000, 10, 50);
+    for txn in &mut h.txns {
+        for m in &mut txn.mops {
+            if let Mop::Read {
+                value: ReadValue::List(l),
+                ..
+            } = m
+            {
+                l.pop();
+            }
+        }
+    }
+    let (t, report) = time(|| check_txn(&h, TxnModel::ListAppend));
+    if report.is_valid() {
+        wrong += 1;
+        eprintln!("WRONG VERDICT generated list-append with stale reads: no anomaly found");
+    }
+    let kinds: Vec<String> = report
+        .counts
+        .iter()
+        .map(|(k, n)| format!("{k} x{n}"))
+        .collect();
+    println!(
+        "  txn list-append, every read missing its last element: {} transactions, 10 keys: {}: {:.4} s",
+        h.txns.len(),
+        kinds.join(", "),
+        t.as_secs_f64()
+    );
+    wrong
 }
 
 /// Options of `chaoslab bench check`.
@@ -424,6 +563,7 @@ pub fn bench_check(args: &BenchCheckArgs) -> i32 {
         weak.stale_reads,
         weak.lost_writes.len()
     );
+    wrong += bench_txn();
     if wrong > 0 {
         eprintln!("{wrong} wrong verdict(s)");
         return EXIT_NOT_LINEARIZABLE;

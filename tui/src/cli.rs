@@ -37,7 +37,8 @@ enum Command {
     /// one-line descriptions.
     List,
     /// Check a history (Jepsen/Maelstrom EDN, porcupine logs, chaoslab JSON
-    /// Lines) for linearizability and weaker guarantees.
+    /// Lines) for linearizability and weaker guarantees, or a transaction
+    /// history (--model list-append, rw-register) for Elle's anomalies.
     Check(check_cmd::CheckArgs),
     /// Run a scenario over many seeds; list the seeds whose hypothesis failed
     /// and, apart, those left undecided. Exits 1 if any failed, else 3 if any

@@ -20,6 +20,7 @@ pub mod scenarios;
 mod shrink;
 mod sweep;
 pub mod tui;
+mod txn_check_cmd;
 
 pub use cli::main;
 pub use nodes;

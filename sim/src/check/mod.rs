@@ -9,6 +9,8 @@
 //!   "broken".
 //! - [`parse`] reads external histories (Jepsen/Maelstrom EDN, porcupine's etcd
 //!   logs and kv lines, chaoslab JSON Lines); [`svg`] draws one.
+//! - [`txn`] finds transactional anomalies (G0, G1a/b/c, G-single, G2 ...)
+//!   in list-append and rw-register histories, as Elle does.
 //!
 //! Everything here is deterministic: the search budget is a step count, and a
 //! caller that wants a wall-clock deadline passes it in as a callback.
@@ -22,6 +24,7 @@ pub mod model;
 pub mod parse;
 pub mod svg;
 pub mod synth;
+pub mod txn;
 pub mod weak;
 
 use std::collections::BTreeMap;

@@ -8,7 +8,7 @@ use crate::check::model::ModelKind;
 
 /// The subset of EDN that histories use.
 #[derive(Clone, Debug, PartialEq)]
-pub(super) enum Edn {
+pub(crate) enum Edn {
     Nil,
     Bool(bool),
     Int(i64),
@@ -21,7 +21,7 @@ pub(super) enum Edn {
 }
 
 impl Edn {
-    fn show(&self) -> String {
+    pub(crate) fn show(&self) -> String {
         match self {
             Edn::Nil => "nil".into(),
             Edn::Bool(b) => b.to_string(),
@@ -39,14 +39,14 @@ impl Edn {
     }
 }
 
-pub(super) struct EdnParser<'t> {
+pub(crate) struct EdnParser<'t> {
     text: &'t [u8],
     pos: usize,
     line: usize,
 }
 
 impl<'t> EdnParser<'t> {
-    pub(super) fn new(text: &'t str, line: usize) -> Self {
+    pub(crate) fn new(text: &'t str, line: usize) -> Self {
         EdnParser {
             text: text.as_bytes(),
             pos: 0,
@@ -72,7 +72,7 @@ impl<'t> EdnParser<'t> {
         }
     }
 
-    fn at_end(&mut self) -> bool {
+    pub(crate) fn at_end(&mut self) -> bool {
         self.skip_ws();
         self.pos >= self.text.len()
     }
@@ -81,7 +81,12 @@ impl<'t> EdnParser<'t> {
         self.text.get(self.pos).copied()
     }
 
-    pub(super) fn value(&mut self) -> Result<Edn, ParseError> {
+    /// The line the reader is on (of the next value, after [`Self::at_end`]).
+    pub(crate) fn line(&self) -> usize {
+        self.line
+    }
+
+    pub(crate) fn value(&mut self) -> Result<Edn, ParseError> {
         self.skip_ws();
         let Some(c) = self.peek() else {
             return Err(err(self.line, "the value ends early", "an EDN value"));
@@ -346,7 +351,7 @@ pub(super) fn parse_edn(text: &str, model: ModelKind) -> Result<Parsed, ParseErr
     })
 }
 
-pub(super) fn get<'e>(m: &'e Edn, key: &str) -> Option<&'e Edn> {
+pub(crate) fn get<'e>(m: &'e Edn, key: &str) -> Option<&'e Edn> {
     match m {
         Edn::Map(pairs) => pairs
             .iter()

@@ -27,7 +27,7 @@ use crate::history::{History, Op, OpFn, Outcome, ProcessId, Value};
 
 use super::model::ModelKind;
 
-mod edn;
+pub(crate) mod edn;
 mod etcd;
 #[cfg(test)]
 mod tests;
