@@ -28,6 +28,7 @@ mod tmux;
 mod trace_stream;
 mod transactions_lesson;
 mod tui_views;
+mod txn_check;
 
 mod common;
 #[path = "../../../sim/tests/it/shared_corpus/mod.rs"]

@@ -2,21 +2,7 @@
 //! anomaly named from a hand-made history, valid histories passing, exit
 //! codes, bad input, JSON.
 
-use std::process::Command;
-
-/// `chaoslab ARGS` from the crate's folder: (exit code, stdout, stderr).
-fn chaoslab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the chaoslab binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::common::chaoslab;
 
 /// `chaoslab check tests/fixtures/txn/FILE --model MODEL FLAGS`.
 fn check(file: &str, model: &str, flags: &[&str]) -> (i32, String, String) {
