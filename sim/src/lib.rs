@@ -2,9 +2,12 @@
 //! nodes under injected faults, records a trace and a client history, and judges
 //! them.
 
+pub mod arrivals;
 pub mod check;
 pub mod client;
 pub mod dispatch;
+pub mod dist;
+pub mod histogram;
 pub mod history;
 pub mod kernel;
 pub mod metric;
