@@ -201,6 +201,30 @@ impl Dist {
         }
     }
 
+    /// The second moment E[S^2], in nanoseconds squared; `None` when it is
+    /// infinite (a Pareto tail with shape 2 or less).
+    pub fn second_moment(&self) -> Option<f64> {
+        match *self {
+            Dist::Exponential { mean } => Some(2.0 * mean as f64 * mean as f64),
+            Dist::Constant { value } => Some(value as f64 * value as f64),
+            Dist::Pareto { mean, shape } => {
+                if shape <= 2.0 {
+                    return None;
+                }
+                let xm = mean as f64 * (shape - 1.0) / shape;
+                Some(shape * xm * xm / (shape - 2.0))
+            }
+            Dist::Bimodal {
+                fast,
+                slow,
+                slow_share,
+            } => Some(
+                fast as f64 * fast as f64 * (1.0 - slow_share)
+                    + slow as f64 * slow as f64 * slow_share,
+            ),
+        }
+    }
+
     /// Whether it is exponential: the "M" that queueing formulas assume.
     pub fn is_exponential(&self) -> bool {
         matches!(self, Dist::Exponential { .. })

@@ -20,7 +20,8 @@
 //! at once.
 //!
 //! The report sets the measured mean time in system beside the value of
-//! queueing theory for M/M/c (Erlang's C formula, [`theory`]) with a 95%
+//! queueing theory (M/M/c by Erlang's C formula, M/G/1 by Pollaczek and
+//! Khinchine: [`theory`]) with a 95%
 //! confidence interval by batch means, and draws offered load, goodput,
 //! refusals, p99 time in system and queue length over time. Requests that
 //! arrive before `warmup` are served but not measured: the queue starts
@@ -32,7 +33,7 @@
 
 mod params;
 mod service;
-mod source;
+pub(crate) mod source;
 mod stats;
 pub mod theory;
 
@@ -80,8 +81,8 @@ pub const METRICS: &[Figure] = &[
     Figure::count("refused, queue full"),
     Figure::duration("mean time in system"),
     Figure::ratio("95% CI half-width"),
-    Figure::duration("M/M/c mean time in system"),
-    Figure::ratio("error vs M/M/c"),
+    Figure::duration("theory mean time in system"),
+    Figure::ratio("error vs theory"),
     Figure::duration("mean wait in queue"),
     Figure::duration("time in system p50"),
     Figure::duration("time in system p99"),
@@ -179,26 +180,26 @@ fn report(c: &Config, s: &Service, out: &mut Metrics) {
             out.none("mean time in system", "none (no request measured was served)");
         }
     }
-    match c.mmc_time_in_system() {
-        Some(theory) => {
-            out.duration("M/M/c mean time in system", theory.round() as Nanos)
-                .note("(Erlang C; 1/(mu - lambda) for one worker)");
+    match c.theory() {
+        Some((theory, formula)) => {
+            out.duration("theory mean time in system", theory.round() as Nanos)
+                .note(format!("({formula})"));
             match mean {
                 Some(m) if st.refused_full == 0 => {
-                    out.ratio("error vs M/M/c", (m / theory - 1.0).abs())
+                    out.ratio("error vs theory", (m / theory - 1.0).abs())
                         .decimals(2)
                         .note(if m >= theory { "(measured above)" } else { "(measured below)" });
                 }
                 Some(_) => {
-                    out.none("error vs M/M/c", "none (the queue limit refused requests: M/M/c/K, not M/M/c)");
+                    out.none("error vs theory", "none (the queue limit refused requests: the formulas assume an unbounded queue)");
                 }
                 None => {}
             }
         }
         None => {
             out.none(
-                "M/M/c mean time in system",
-                "none (theory here needs constant-rate Poisson arrivals, exponential service and a utilisation below 1)",
+                "theory mean time in system",
+                "none (the formulas here need constant-rate Poisson arrivals, a utilisation below 1, and exponential service or one worker)",
             );
         }
     }
@@ -220,24 +221,35 @@ fn report(c: &Config, s: &Service, out: &mut Metrics) {
         out.number("mean queue length", queue).decimals(2).note("(time average, waiting only)");
     }
     out.count("queue length max", st.queue_max as u64).note(format!("waiting, {from}"));
-    let per = st.bucket as f64 / 1e9;
     let every = sim::time::fmt_duration(st.bucket);
-    let points = |v: &[u64], scale: f64| -> Vec<(Nanos, f64)> {
+    // A rate per point: the count over the point's width (the last point
+    // may be cut short by the end of the run).
+    let width = |i: usize| {
+        let from = i as Nanos * st.bucket;
+        (c.end.min(from + st.bucket) - from).max(1) as f64 / 1e9
+    };
+    let rates = |v: &[u64]| -> Vec<(Nanos, f64)> {
         v.iter()
             .enumerate()
-            .map(|(i, &n)| (i as Nanos * st.bucket, (n as f64 * scale * 10.0).round() / 10.0))
+            .map(|(i, &n)| (i as Nanos * st.bucket, (n as f64 / width(i) * 10.0).round() / 10.0))
+            .collect()
+    };
+    let counts = |v: &[u64]| -> Vec<(Nanos, f64)> {
+        v.iter()
+            .enumerate()
+            .map(|(i, &n)| (i as Nanos * st.bucket, n as f64))
             .collect()
     };
     out.add(
-        Metric::series("offered load over time", Unit::Rate, points(&st.series_arrived, 1.0 / per))
+        Metric::series("offered load over time", Unit::Rate, rates(&st.series_arrived))
             .lead(format!("requests/s, each {every} from 0s:")),
     );
     out.add(
-        Metric::series("service goodput over time", Unit::Rate, points(&st.series_served, 1.0 / per))
+        Metric::series("service goodput over time", Unit::Rate, rates(&st.series_served))
             .lead(format!("requests/s, each {every} from 0s:")),
     );
     out.add(
-        Metric::series("refused over time", Unit::Rate, points(&st.series_refused, 1.0 / per))
+        Metric::series("refused over time", Unit::Rate, rates(&st.series_refused))
             .lead(format!("requests/s refused (queue full), each {every} from 0s:")),
     );
     let p99: Vec<(Nanos, f64)> = st
@@ -251,7 +263,7 @@ fn report(c: &Config, s: &Service, out: &mut Metrics) {
             .lead(format!("ms, of requests served in each {every} from 0s:")),
     );
     out.add(
-        Metric::series("queue length over time", Unit::Count, points(&st.series_queue_max, 1.0))
+        Metric::series("queue length over time", Unit::Count, counts(&st.series_queue_max))
             .lead(format!("most waiting in each {every} from 0s:")),
     );
 }

@@ -143,17 +143,33 @@ impl Params {
 }
 
 impl Config {
-    /// The mean time in system queueing theory predicts, in nanoseconds, if
-    /// this is an M/M/c queue in steady state: constant-rate Poisson
-    /// arrivals, exponential service, utilisation below 1. The queue limit
-    /// is not in the formula: the caller says whether it was ever reached.
-    pub fn mmc_time_in_system(&self) -> Option<f64> {
-        if self.arrivals.spacing != sim::arrivals::Spacing::Poisson || !self.service.is_exponential() {
+    /// The mean time in system queueing theory predicts, in nanoseconds,
+    /// and the formula's name, for constant-rate Poisson arrivals at a
+    /// utilisation below 1: M/M/c (Erlang C) for exponential service, M/G/1
+    /// (Pollaczek-Khinchine) for one worker and any service time with a
+    /// finite variance. The queue limit is not in the formulas: the caller
+    /// says whether it was ever reached.
+    pub fn theory(&self) -> Option<(f64, &'static str)> {
+        if self.arrivals.spacing != sim::arrivals::Spacing::Poisson {
             return None;
         }
         let lambda = self.arrivals.constant_rate()?;
-        let mu = 1e9 / self.service.mean();
-        super::theory::mmc_time_in_system(lambda, mu, self.workers).map(|w| w * 1e9)
+        let mean = self.service.mean() / 1e9;
+        if self.service.is_exponential() {
+            let w = super::theory::mmc_time_in_system(lambda, 1.0 / mean, self.workers)?;
+            let name = if self.workers == 1 {
+                "M/M/1: 1/(mu - lambda)"
+            } else {
+                "M/M/c: Erlang C"
+            };
+            return Some((w * 1e9, name));
+        }
+        if self.workers != 1 {
+            return None;
+        }
+        let second = self.service.second_moment()? / 1e18;
+        let w = super::theory::mg1_time_in_system(lambda, mean, second)?;
+        Some((w * 1e9, "M/G/1: Pollaczek-Khinchine"))
     }
 
     /// The utilisation the load asks for at a constant rate: λ·E[S]/c.

@@ -9,7 +9,9 @@
 //!
 //!   W = C(c, a) / (cμ - λ) + 1/μ,
 //!
-//! which for one worker is 1/(μ - λ). It is computed here in plain f64 from
+//! which for one worker is 1/(μ - λ). For one worker and any service-time
+//! distribution (M/G/1), the Pollaczek-Khinchine formula gives it from the
+//! service time's mean and second moment. It is computed here in plain f64 from
 //! Erlang's B recurrence, which never overflows: the same bits everywhere.
 
 /// Erlang's B formula (the blocking chance of c servers and no queue) by its
@@ -42,6 +44,20 @@ pub fn mmc_time_in_system(lambda: f64, mu: f64, c: u32) -> Option<f64> {
     Some(wait + 1.0 / mu)
 }
 
+/// The mean time in system of an M/G/1 queue, in seconds, by the
+/// Pollaczek-Khinchine formula: W = E[S] + λ·E[S²] / (2(1 - ρ)), with
+/// `mean` = E[S] and `second` = E[S²] in seconds and seconds squared;
+/// `None` when ρ = λ·E[S] is 1 or more. Only the mean and the variance of
+/// the service time matter: at the same utilisation, constant service waits
+/// half as long as exponential, and a high-variance one far longer.
+pub fn mg1_time_in_system(lambda: f64, mean: f64, second: f64) -> Option<f64> {
+    let rho = lambda * mean;
+    if rho >= 1.0 || lambda <= 0.0 {
+        return None;
+    }
+    Some(mean + lambda * second / (2.0 * (1.0 - rho)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +78,15 @@ mod tests {
         assert!((erlang_c(1, 0.8) - 0.8).abs() < 1e-12);
         // c = 4, a = 3.2 (ρ = 0.8): C ≈ 0.5964 (tables of Erlang C).
         assert!((erlang_c(4, 3.2) - 0.5964).abs() < 1e-4, "{}", erlang_c(4, 3.2));
+    }
+
+    #[test]
+    fn pollaczek_khinchine_gives_m_m_1_for_exponential_and_half_the_wait_for_constant() {
+        let (lambda, s) = (80.0, 0.01);
+        let mm1 = mg1_time_in_system(lambda, s, 2.0 * s * s).unwrap();
+        assert!((mm1 - mmc_time_in_system(lambda, 1.0 / s, 1).unwrap()).abs() < 1e-12);
+        let md1 = mg1_time_in_system(lambda, s, s * s).unwrap();
+        assert!(((md1 - s) - (mm1 - s) / 2.0).abs() < 1e-12);
     }
 
     #[test]
