@@ -446,8 +446,8 @@ mod tests {
 
     #[test]
     fn steps_a_ramp_and_bursts_change_the_rate_where_they_say() {
-        let steps = spec("steps = [{ at = \"10s\", rate = 100 }, { at = \"20s\", rate = 300 }]")
-            .unwrap();
+        let steps =
+            spec("steps = [{ at = \"10s\", rate = 100 }, { at = \"20s\", rate = 300 }]").unwrap();
         let times = all(&steps, secs(30));
         let count = |from: u64, to: u64| {
             times
@@ -461,9 +461,10 @@ mod tests {
         let ramp = spec("ramp = { from = 0, to = 200, end = \"10s\" }").unwrap();
         assert_eq!(ramp.rate_at(secs(5)), 100.0);
         assert_eq!(ramp.rate_at(secs(50)), 200.0);
-        let bursts =
-            spec("rate = 10\nbursts = { every = \"10s\", length = \"1s\", rate = 500, first = \"5s\" }")
-                .unwrap();
+        let bursts = spec(
+            "rate = 10\nbursts = { every = \"10s\", length = \"1s\", rate = 500, first = \"5s\" }",
+        )
+        .unwrap();
         assert_eq!(bursts.rate_at(secs(4)), 10.0);
         assert_eq!(bursts.rate_at(ms(5500)), 500.0);
         assert_eq!(bursts.rate_at(ms(15_999)), 500.0);
@@ -493,7 +494,8 @@ mod tests {
         let e =
             spec("steps = [{ at = \"10s\", rate = 1 }, { at = \"5s\", rate = 2 }]").unwrap_err();
         assert!(e.contains("time order"), "{e}");
-        let e = spec("rate = 1\nbursts = { every = \"1s\", length = \"2s\", rate = 5 }").unwrap_err();
+        let e =
+            spec("rate = 1\nbursts = { every = \"1s\", length = \"2s\", rate = 5 }").unwrap_err();
         assert!(e.contains("at most every"), "{e}");
         let e = spec("rat = 1").unwrap_err();
         assert!(e.contains("unknown field"), "{e}");

@@ -110,7 +110,10 @@ mod tests {
         assert!((492_000..=500_000).contains(&p50), "{p50}");
         let p99 = h.quantile(0.99).unwrap();
         assert!((975_000..=990_000).contains(&p99), "{p99}");
-        assert_eq!(h.quantile(1.0), Some(h.max()).map(|m| m.min(low(bucket(m)))));
+        assert_eq!(
+            h.quantile(1.0),
+            Some(h.max()).map(|m| m.min(low(bucket(m))))
+        );
         assert_eq!(Histogram::new().quantile(0.5), None);
     }
 }

@@ -97,12 +97,9 @@ fn the_hockey_stick_table_is_the_runs_and_each_point_is_within_5_percent_of_theo
         let measured = duration(&r, "mean time in system");
         let error = ratio(&r, "error vs theory");
         let ci = ratio(&r, "95% CI half-width");
-        let requests = match &figure(&r, "refused, queue full").note {
-            n => n
-                .split_whitespace()
-                .nth(1)
-                .and_then(|x| x.parse::<u64>().ok())
-                .unwrap_or_else(|| panic!("arrivals in {n:?}")),
+        let requests = match figure(&r, "requests measured").value {
+            Value::Count(n) => n,
+            ref v => panic!("requests measured is {v:?}"),
         };
         let (queue, rho) = name.split_once("-rho").unwrap();
         let queue = if queue == "mm1" { "M/M/1" } else { "M/M/4" };
@@ -164,7 +161,12 @@ fn under_overload_lifo_answers_most_requests_fast_and_fifo_answers_all_of_them_l
         figure(&lifo, "refused, queue full").value
     );
     let p50 = |r: &Report| duration(r, "time in system p50");
-    assert!(p50(&lifo) * 10 < p50(&fifo), "{} {}", p50(&lifo), p50(&fifo));
+    assert!(
+        p50(&lifo) * 10 < p50(&fifo),
+        "{} {}",
+        p50(&lifo),
+        p50(&fifo)
+    );
     let max = |r: &Report| duration(r, "time in system max");
     assert!(max(&lifo) > 3 * max(&fifo), "the oldest starve under LIFO");
 }

@@ -79,6 +79,7 @@ pub const METRICS: &[Figure] = &[
     Figure::rate("service goodput"),
     Figure::ratio("utilisation"),
     Figure::count("refused, queue full"),
+    Figure::count("requests measured"),
     Figure::duration("mean time in system"),
     Figure::ratio("95% CI half-width"),
     Figure::duration("theory mean time in system"),
@@ -119,8 +120,15 @@ impl Protocol for Queue {
     fn metrics(&self, nodes: &NodeTable<QueueNode>, out: &mut Metrics) {
         let c = &self.config;
         out.text("queue", c.describe());
-        let Some(s) = nodes.first().and_then(Option::as_ref).and_then(QueueNode::as_service) else {
-            out.none("offered load", "none: the service is down at the end of the run (its figures died with it)");
+        let Some(s) = nodes
+            .first()
+            .and_then(Option::as_ref)
+            .and_then(QueueNode::as_service)
+        else {
+            out.none(
+                "offered load",
+                "none: the service is down at the end of the run (its figures died with it)",
+            );
             return;
         };
         report(c, s, out);
@@ -151,33 +159,48 @@ fn report(c: &Config, s: &Service, out: &mut Metrics) {
         out.ratio("utilisation", busy / c.workers as f64)
             .decimals(1)
             .note(match c.offered_utilisation() {
-                Some(rho) => format!("of {} worker(s) busy (the load asks {:.1}%)", c.workers, rho * 100.0),
+                Some(rho) => format!(
+                    "of {} worker(s) busy (the load asks {:.1}%)",
+                    c.workers,
+                    rho * 100.0
+                ),
                 None => format!("of {} worker(s) busy", c.workers),
             });
     }
     out.count("refused, queue full", st.measured_refused)
         .note(format!("of {} arrivals {from}", st.measured_arrived));
+    out.count("requests measured", st.measured_served)
+        .note(format!("served, of those that arrived {from}"));
     let mean = st.mean_sojourn();
     match mean {
         Some(m) => {
-            out.duration("mean time in system", m.round() as Nanos).note(format!(
-                "({} requests {from}, arrival at the service to reply)",
-                st.measured_served
-            ));
+            out.duration("mean time in system", m.round() as Nanos)
+                .note(format!(
+                    "({} requests {from}, arrival at the service to reply)",
+                    st.measured_served
+                ));
             match st.half_width() {
                 Some(h) => {
-                    out.ratio("95% CI half-width", h / m).decimals(2).note(format!(
-                        "of the mean, {} (batch means, {BATCHES} batches)",
-                        sim::time::fmt_duration(h.round() as Nanos)
-                    ));
+                    out.ratio("95% CI half-width", h / m)
+                        .decimals(2)
+                        .note(format!(
+                            "of the mean, {} (batch means, {BATCHES} batches)",
+                            sim::time::fmt_duration(h.round() as Nanos)
+                        ));
                 }
                 None => {
-                    out.none("95% CI half-width", "none (a batch of the window served nothing)");
+                    out.none(
+                        "95% CI half-width",
+                        "none (a batch of the window served nothing)",
+                    );
                 }
             }
         }
         None => {
-            out.none("mean time in system", "none (no request measured was served)");
+            out.none(
+                "mean time in system",
+                "none (no request measured was served)",
+            );
         }
     }
     match c.theory() {
@@ -188,7 +211,11 @@ fn report(c: &Config, s: &Service, out: &mut Metrics) {
                 Some(m) if st.refused_full == 0 => {
                     out.ratio("error vs theory", (m / theory - 1.0).abs())
                         .decimals(2)
-                        .note(if m >= theory { "(measured above)" } else { "(measured below)" });
+                        .note(if m >= theory {
+                            "(measured above)"
+                        } else {
+                            "(measured below)"
+                        });
                 }
                 Some(_) => {
                     out.none("error vs theory", "none (the queue limit refused requests: the formulas assume an unbounded queue)");
@@ -218,9 +245,12 @@ fn report(c: &Config, s: &Service, out: &mut Metrics) {
         out.number("mean number in system", system)
             .decimals(2)
             .note("(time average; Little: offered load x mean time in system)");
-        out.number("mean queue length", queue).decimals(2).note("(time average, waiting only)");
+        out.number("mean queue length", queue)
+            .decimals(2)
+            .note("(time average, waiting only)");
     }
-    out.count("queue length max", st.queue_max as u64).note(format!("waiting, {from}"));
+    out.count("queue length max", st.queue_max as u64)
+        .note(format!("waiting, {from}"));
     let every = sim::time::fmt_duration(st.bucket);
     // A rate per point: the count over the point's width (the last point
     // may be cut short by the end of the run).
@@ -231,7 +261,12 @@ fn report(c: &Config, s: &Service, out: &mut Metrics) {
     let rates = |v: &[u64]| -> Vec<(Nanos, f64)> {
         v.iter()
             .enumerate()
-            .map(|(i, &n)| (i as Nanos * st.bucket, (n as f64 / width(i) * 10.0).round() / 10.0))
+            .map(|(i, &n)| {
+                (
+                    i as Nanos * st.bucket,
+                    (n as f64 / width(i) * 10.0).round() / 10.0,
+                )
+            })
             .collect()
     };
     let counts = |v: &[u64]| -> Vec<(Nanos, f64)> {
@@ -241,30 +276,48 @@ fn report(c: &Config, s: &Service, out: &mut Metrics) {
             .collect()
     };
     out.add(
-        Metric::series("offered load over time", Unit::Rate, rates(&st.series_arrived))
-            .lead(format!("requests/s, each {every} from 0s:")),
+        Metric::series(
+            "offered load over time",
+            Unit::Rate,
+            rates(&st.series_arrived),
+        )
+        .lead(format!("requests/s, each {every} from 0s:")),
     );
     out.add(
-        Metric::series("service goodput over time", Unit::Rate, rates(&st.series_served))
-            .lead(format!("requests/s, each {every} from 0s:")),
+        Metric::series(
+            "service goodput over time",
+            Unit::Rate,
+            rates(&st.series_served),
+        )
+        .lead(format!("requests/s, each {every} from 0s:")),
     );
     out.add(
-        Metric::series("refused over time", Unit::Rate, rates(&st.series_refused))
-            .lead(format!("requests/s refused (queue full), each {every} from 0s:")),
+        Metric::series("refused over time", Unit::Rate, rates(&st.series_refused)).lead(format!(
+            "requests/s refused (queue full), each {every} from 0s:"
+        )),
     );
     let p99: Vec<(Nanos, f64)> = st
         .series_sojourn
         .iter()
         .enumerate()
-        .map(|(i, h)| (i as Nanos * st.bucket, h.quantile(0.99).map_or(0.0, |v| ms1(v as f64))))
+        .map(|(i, h)| {
+            (
+                i as Nanos * st.bucket,
+                h.quantile(0.99).map_or(0.0, |v| ms1(v as f64)),
+            )
+        })
         .collect();
     out.add(
         Metric::series("p99 time in system over time", Unit::Number, p99)
             .lead(format!("ms, of requests served in each {every} from 0s:")),
     );
     out.add(
-        Metric::series("queue length over time", Unit::Count, counts(&st.series_queue_max))
-            .lead(format!("most waiting in each {every} from 0s:")),
+        Metric::series(
+            "queue length over time",
+            Unit::Count,
+            counts(&st.series_queue_max),
+        )
+        .lead(format!("most waiting in each {every} from 0s:")),
     );
 }
 

@@ -91,8 +91,16 @@ pub struct Config {
 
 impl Params {
     /// The checked form, or `(field, message)`.
-    pub fn check(&self, sources: usize, stop: Nanos, end: Nanos) -> Result<Config, (&'static str, String)> {
-        let arrivals = self.arrivals.check("arrivals").map_err(|e| ("arrivals", e))?;
+    pub fn check(
+        &self,
+        sources: usize,
+        stop: Nanos,
+        end: Nanos,
+    ) -> Result<Config, (&'static str, String)> {
+        let arrivals = self
+            .arrivals
+            .check("arrivals")
+            .map_err(|e| ("arrivals", e))?;
         let service = self.service.check("service").map_err(|e| ("service", e))?;
         if service.mean() < 1_000.0 {
             return Err((

@@ -211,7 +211,6 @@ impl Stats {
             area_busy: self.area_busy,
         }
     }
-
 }
 
 /// The time integrals of [`Stats`], apart.

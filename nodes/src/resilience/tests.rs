@@ -28,7 +28,11 @@ fn config(workers: u32, queue_limit: u32, discipline: Discipline) -> Arc<Config>
 }
 
 fn service(c: Arc<Config>) -> Harness<QueueNode> {
-    Harness::new(Cluster::new(3, 0), SERVICE, QueueNode::Service(Service::new(c)))
+    Harness::new(
+        Cluster::new(3, 0),
+        SERVICE,
+        QueueNode::Service(Service::new(c)),
+    )
 }
 
 fn request(id: u64) -> Msg {
@@ -106,7 +110,7 @@ fn time_in_system_counts_the_wait_and_the_service() {
     assert_eq!(st.measured_served, 2);
     assert_eq!(st.mean_sojourn(), Some(ms(13) as f64)); // (10 + 16) / 2
     assert_eq!(st.mean_wait(), Some(ms(3) as f64)); // (0 + 6) / 2
-    // Over the 20ms: one in system for 4ms, two for 6ms, one for 10ms.
+                                                    // Over the 20ms: one in system for 4ms, two for 6ms, one for 10ms.
     let (system, queue, busy) = st.averages(ms(20), 0, 0).unwrap();
     assert!((system - 26.0 / 20.0).abs() < 1e-9, "{system}");
     assert!((queue - 6.0 / 20.0).abs() < 1e-9, "{queue}");
@@ -143,7 +147,10 @@ fn every_figure_the_report_prints_is_declared() {
     h.fire(TimerId(0));
     let q = Queue { config: c };
     let mut out = sim::metric::Metrics::new();
-    let node = std::mem::replace(&mut h.node, QueueNode::Service(Service::new(q.config.clone())));
+    let node = std::mem::replace(
+        &mut h.node,
+        QueueNode::Service(Service::new(q.config.clone())),
+    );
     q.metrics(&[Some(node)], &mut out);
     sim::metric::check_declared(&out, METRICS).unwrap();
     assert!(out.len() > 10);

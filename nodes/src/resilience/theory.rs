@@ -77,7 +77,11 @@ mod tests {
         // One worker: C is the utilisation itself.
         assert!((erlang_c(1, 0.8) - 0.8).abs() < 1e-12);
         // c = 4, a = 3.2 (ρ = 0.8): C ≈ 0.5964 (tables of Erlang C).
-        assert!((erlang_c(4, 3.2) - 0.5964).abs() < 1e-4, "{}", erlang_c(4, 3.2));
+        assert!(
+            (erlang_c(4, 3.2) - 0.5964).abs() < 1e-4,
+            "{}",
+            erlang_c(4, 3.2)
+        );
     }
 
     #[test]
