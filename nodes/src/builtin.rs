@@ -313,6 +313,18 @@ impl Spec for resilience::Queue {
     const SERVERS: Servers = Servers::at_least(2, "n1 is the service, n2.. are the load sources");
 
     fn new(params: resilience::Params, s: &Scenario) -> Result<Self, ParamError> {
+        // The load is open-loop, from the sources n2..: the kernel's
+        // closed-loop clients have nothing to ask this service.
+        if s.clients() > 0 {
+            return Err(ParamError::key(
+                "topology",
+                "clients",
+                format!(
+                    "clients = {}: protocol \"queue\" takes no clients; its load comes from the sources n2.. (servers = 2 or more, arrivals in [system]); remove clients",
+                    s.clients()
+                ),
+            ));
+        }
         let config = params
             .check(s.servers() - 1, s.workload_stop(), s.meta.duration)
             .map_err(field)?;
