@@ -106,12 +106,11 @@ pub struct Queue {
 impl Protocol for Queue {
     type Node = QueueNode;
 
-    fn build(&self, id: NodeId, cluster: &Cluster, _disk: &Disk) -> QueueNode {
-        // Clients (if the scenario has any) are sources too: none is needed.
+    fn build(&self, id: NodeId, _cluster: &Cluster, _disk: &Disk) -> QueueNode {
+        // Every server but the first is a source (the scenario has no clients).
         if id == SERVICE {
             QueueNode::Service(Service::new(self.config.clone()))
         } else {
-            let _ = cluster;
             let arrivals = self.config.arrivals.split(self.config.sources);
             QueueNode::Source(Source::new(arrivals, self.config.stop))
         }

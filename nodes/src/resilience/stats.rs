@@ -53,10 +53,8 @@ pub struct Stats {
     pub sojourn: Histogram,
     /// Per batch of arrival time: (sum of time in system, served).
     batches: [(f64, u64); BATCHES],
-    last: Nanos,
-    area_system: f64,
-    area_queue: f64,
-    area_busy: f64,
+    /// The time integrals since the warm-up.
+    areas: Areas,
     pub queue_max: usize,
     /// Per bucket of time.
     pub series_arrived: Vec<u64>,
@@ -86,10 +84,12 @@ impl Stats {
             sum_wait: 0.0,
             sojourn: Histogram::new(),
             batches: [(0.0, 0); BATCHES],
-            last: warmup,
-            area_system: 0.0,
-            area_queue: 0.0,
-            area_busy: 0.0,
+            areas: Areas {
+                last: warmup,
+                area_system: 0.0,
+                area_queue: 0.0,
+                area_busy: 0.0,
+            },
             queue_max: 0,
             series_arrived: vec![0; n],
             series_served: vec![0; n],
@@ -106,14 +106,7 @@ impl Stats {
     /// Integrates the time averages up to `now`, with the state that held
     /// since the last change: `queued` waiting, `busy` workers.
     pub fn advance(&mut self, now: Nanos, queued: usize, busy: usize) {
-        if now <= self.last {
-            return;
-        }
-        let dt = (now - self.last) as f64;
-        self.area_queue += queued as f64 * dt;
-        self.area_busy += busy as f64 * dt;
-        self.area_system += (queued + busy) as f64 * dt;
-        self.last = now;
+        self.areas.advance(now, queued, busy);
     }
 
     /// A request arrived; `queued` is the queue's length after it was let in
@@ -193,27 +186,19 @@ impl Stats {
     /// being `queued` waiting and `busy` workers: (number in system,
     /// waiting, busy workers).
     pub fn averages(&self, now: Nanos, queued: usize, busy: usize) -> Option<(f64, f64, f64)> {
-        let mut s = self.clone_areas();
-        s.advance(now, queued, busy);
-        if s.last <= self.warmup {
+        let mut a = self.areas.clone();
+        a.advance(now, queued, busy);
+        if a.last <= self.warmup {
             return None;
         }
-        let t = (s.last - self.warmup) as f64;
-        Some((s.area_system / t, s.area_queue / t, s.area_busy / t))
-    }
-
-    /// The integrals alone, to advance a copy.
-    fn clone_areas(&self) -> Areas {
-        Areas {
-            last: self.last,
-            area_system: self.area_system,
-            area_queue: self.area_queue,
-            area_busy: self.area_busy,
-        }
+        let t = (a.last - self.warmup) as f64;
+        Some((a.area_system / t, a.area_queue / t, a.area_busy / t))
     }
 }
 
-/// The time integrals of [`Stats`], apart.
+/// The time integrals of [`Stats`]: the number in system, waiting and
+/// busy, integrated over time from the warm-up (ns x requests).
+#[derive(Clone, Debug)]
 struct Areas {
     last: Nanos,
     area_system: f64,
