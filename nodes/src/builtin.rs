@@ -8,7 +8,7 @@ use sim::registry::{Bench, ParamError, Register, Servers, Spec};
 use sim::scenario::Scenario;
 use sim::time::fmt_duration;
 
-use crate::{cache, ping, quorum, raft, replication, single, twopc};
+use crate::{cache, ping, quorum, raft, replication, resilience, single, twopc};
 
 /// Adds every built-in protocol to `r`. The order is the one messages list
 /// them in and `chaoslab bench` runs them in: ping first, whose benchmark is
@@ -21,7 +21,8 @@ pub fn register_builtin<R: Register>(r: &mut R) {
         .add::<twopc::Twopc>()
         .add::<quorum::Quorum>()
         .add::<cache::Cache>()
-        .add::<replication::Replication>();
+        .add::<replication::Replication>()
+        .add::<resilience::Queue>();
 }
 
 /// `(field, message)`, as the protocols' `validate` return it, as a `[system]` error.
@@ -302,6 +303,39 @@ impl Spec for replication::Replication {
     ));
 }
 
+impl Spec for resilience::Queue {
+    const NAME: &'static str = "queue";
+    const ABOUT: &'static str =
+        "a service with workers and a bounded queue under open-loop load: queueing theory";
+    type Params = resilience::Params;
+    const ROLES: &'static [&'static str] = resilience::ROLES;
+    const METRICS: &'static [Figure] = resilience::METRICS;
+    const SERVERS: Servers = Servers::at_least(2, "n1 is the service, n2.. are the load sources");
+
+    fn new(params: resilience::Params, s: &Scenario) -> Result<Self, ParamError> {
+        // The load is open-loop, from the sources n2..: the kernel's
+        // closed-loop clients have nothing to ask this service.
+        if s.clients() > 0 {
+            return Err(ParamError::key(
+                "topology",
+                "clients",
+                format!(
+                    "clients = {}: protocol \"queue\" takes no clients; its load comes from the sources n2.. (servers = 2 or more, arrivals in [system]); remove clients",
+                    s.clients()
+                ),
+            ));
+        }
+        let config = params
+            .check(s.servers() - 1, s.workload_stop(), s.meta.duration)
+            .map_err(field)?;
+        Ok(resilience::Queue {
+            config: std::sync::Arc::new(config),
+        })
+    }
+
+    const BENCH: Option<Bench> = Some(Bench::new("queue, M/M/4 at 90%, 2 sources", QUEUE));
+}
+
 // The benchmark scenarios (`chaoslab bench`), in nodes/bench/. Each says
 // `duration = "60s"`, which `--seconds` replaces.
 
@@ -312,3 +346,4 @@ const TWOPC: &str = include_str!("../bench/twopc.toml");
 const QUORUM: &str = include_str!("../bench/quorum.toml");
 const CACHE: &str = include_str!("../bench/cache.toml");
 const REPLICATION: &str = include_str!("../bench/replication.toml");
+const QUEUE: &str = include_str!("../bench/queue.toml");

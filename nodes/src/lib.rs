@@ -7,6 +7,7 @@ pub mod ping;
 pub mod quorum;
 pub mod raft;
 pub mod replication;
+pub mod resilience;
 pub mod ring;
 pub mod single;
 pub mod twopc;

@@ -2,11 +2,14 @@
 //! nodes under injected faults, records a trace and a client history, and judges
 //! them.
 
+pub mod arrivals;
 pub mod check;
 pub mod client;
 pub mod disk;
 pub mod dispatch;
+pub mod dist;
 pub mod explore;
+pub mod histogram;
 pub mod history;
 pub mod kernel;
 pub mod metric;

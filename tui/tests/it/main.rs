@@ -21,6 +21,7 @@ mod pipes;
 mod raft_sweep;
 mod registry;
 mod replication_lesson;
+mod resilience_lesson;
 mod scenarios;
 mod shrink;
 mod sweep_shards;
