@@ -21,7 +21,9 @@ write fails during a run), or two outputs that are one file), 3 undecided: nothi
 failed but a check has no answer (the linearizability search ran out of steps or memory; \
 for run, sweep and shrink raise it with --check-max-steps / --check-max-memory or \
 [meta] check_max_steps / check_max_memory). A run with a real failure exits 1 even if something else is undecided. \
-4 (shrink only) the shrunk scenario did not fail as the original did; nothing was written."
+4 (shrink only) the shrunk scenario did not fail as the original did; nothing was written. \
+explore: 0 every run within the bounds was explored and nothing broke, 1 a counterexample was found (and written), \
+2 bad input, 3 nothing broke but the search was not exhaustive (a budget or the depth bound)."
 )]
 struct Cli {
     #[command(subcommand)]

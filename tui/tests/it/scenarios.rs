@@ -92,6 +92,12 @@ fn every_scenario_replays_to_the_same_fingerprint_and_another_seed_differs() {
             "{}: stepping changed the run",
             s.file
         );
+        // An [explore] scenario samples no latency (the explorer chooses the
+        // order): another seed changes only the nodes' and the workload's own
+        // draws, which may well give the same run.
+        if s.explore.is_some() {
+            continue;
+        }
         let c = nodes::run(&s, s.meta.seed + 1, TraceMode::Off).unwrap();
         assert_ne!(
             a.fingerprint, c.fingerprint,
