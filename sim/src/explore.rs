@@ -178,6 +178,7 @@ where
         bounded_by: Vec::new(),
         linearizable: scenario.expect.linearizable == Some(true),
         stop,
+        next_poll: 0,
     };
     let found = match strategy {
         Strategy::Bfs => e.bfs(root),
@@ -193,8 +194,15 @@ where
     let exhaustive = counterexample.is_none()
         && e.bounded_by.is_empty()
         && e.stats.cut_by_depth == 0
+        && e.stats.undecided_checks == 0
         && !matches!(strategy, Strategy::Pct { .. });
     let mut bounded_by = e.bounded_by;
+    if e.stats.undecided_checks > 0 {
+        bounded_by.push(format!(
+            "{} finished runs' linearizability was left undecided by the check's step budget ([meta] check_max_steps)",
+            e.stats.undecided_checks
+        ));
+    }
     if e.stats.cut_by_depth > 0 {
         bounded_by.push(format!(
             "the depth bound of {} steps cut {} runs short",
@@ -214,6 +222,10 @@ where
     })
 }
 
+/// PCT's random streams start here, far from the run's own (see
+/// `kernel::streams`).
+const PCT_STREAMS: u64 = 1 << 40;
+
 /// A found failure: the path to it, the property, the detail, when.
 type Found = (Vec<Choice>, String, String, Nanos);
 
@@ -226,6 +238,8 @@ struct Explorer<'s, 'a, P: Protocol> {
     bounded_by: Vec<String>,
     linearizable: bool,
     stop: Stop<'a>,
+    /// When (in states explored) to ask `stop` next.
+    next_poll: u64,
 }
 
 /// The choices that led to a state: each state names its parent.
@@ -307,7 +321,11 @@ where
     /// the scenario claims it, the linearizability of its history.
     fn judge_end(&mut self, sim: &Sim<'s, P>) -> Option<(String, String, Nanos)> {
         self.stats.finished_runs += 1;
-        let end = sim.fork().expect("forkable").finish();
+        // Nothing more happens before the duration: the run ends there, and
+        // is judged as a run that reached its end (as its replay is).
+        let mut end = sim.fork().expect("forkable");
+        end.end_at(end.scenario_duration());
+        let end = end.finish();
         for j in &end.properties {
             match &j.verdict {
                 PropertyVerdict::Violated { detail } => {
@@ -335,7 +353,8 @@ where
     }
 
     fn poll(&mut self) -> bool {
-        if self.stats.explored % 256 == 0 {
+        if self.stats.explored >= self.next_poll {
+            self.next_poll = self.stats.explored + 256;
             if let Some(why) = (self.stop)(&self.stats) {
                 self.bounded_by.push(why);
                 return true;
@@ -351,17 +370,19 @@ where
         false
     }
 
-    /// Whether a state is new: not seen, or seen only at a later time (with
-    /// less of the run left) or deeper.
-    fn fresh(seen: &mut ProbeMap<u64, (Nanos, u32)>, h: u64, now: Nanos, depth: u32) -> bool {
+    /// Whether a state must be explored from here: never seen (then it
+    /// counts as unique), or seen only deeper (then the depth bound left
+    /// more of it unexplored; the time is part of the state).
+    fn fresh(&mut self, seen: &mut ProbeMap<u64, u32>, h: u64, depth: u32) -> bool {
         match seen.get_mut(&h) {
-            Some(at) if at.0 <= now && at.1 <= depth => false,
+            Some(at) if *at <= depth => false,
             Some(at) => {
-                *at = (at.0.min(now), at.1.min(depth));
+                *at = depth;
                 true
             }
             None => {
-                seen.insert(h, (now, depth));
+                seen.insert(h, depth);
+                self.stats.unique += 1;
                 true
             }
         }
@@ -374,8 +395,8 @@ where
         // one step from their parent's). A state costs a few dozen bytes,
         // not a whole run.
         let mut tree = Tree { nodes: Vec::new() };
-        let mut seen: ProbeMap<u64, (Nanos, u32)> = ProbeMap::default();
-        seen.insert(root.state_hash(), (root.now(), 0));
+        let mut seen: ProbeMap<u64, u32> = ProbeMap::default();
+        seen.insert(root.state_hash(), 0);
         self.stats.unique = 1;
         let mut cursor = Cursor {
             path: Vec::new(),
@@ -390,7 +411,7 @@ where
             tree.path_into(id, &mut path);
             let sim = cursor.goto(&tree, &path, id);
             sim.choices(&mut choices);
-            if !choices.iter().any(|c| matches!(c, Choice::Step(_))) {
+            if choices.is_empty() {
                 if let Some((p, d, at)) = self.judge_end(sim) {
                     return Some((tree.path(id), p, d, at));
                 }
@@ -411,10 +432,9 @@ where
                 if let Some((p, d, at)) = Self::broken(&child) {
                     return Some((tree.path(child_id), p, d, at));
                 }
-                if !Self::fresh(&mut seen, child.state_hash(), child.now(), depth + 1) {
+                if !self.fresh(&mut seen, child.state_hash(), depth + 1) {
                     continue;
                 }
-                self.stats.unique += 1;
                 frontier.push_back((child_id, depth + 1));
                 if self.poll() {
                     return None;
@@ -425,8 +445,8 @@ where
     }
 
     fn dfs(&mut self, root: Sim<'s, P>) -> Option<Found> {
-        let mut seen: ProbeMap<u64, (Nanos, u32)> = ProbeMap::default();
-        seen.insert(root.state_hash(), (root.now(), 0));
+        let mut seen: ProbeMap<u64, u32> = ProbeMap::default();
+        seen.insert(root.state_hash(), 0);
         self.stats.unique = 1;
         // Each level: the run there, its choices not yet taken, and the
         // choice that led to it.
@@ -435,7 +455,7 @@ where
         let mut choices = Vec::new();
         let mut root = root;
         root.choices(&mut choices);
-        if !choices.iter().any(|c| matches!(c, Choice::Step(_))) {
+        if choices.is_empty() {
             return self.judge_end(&root).map(|(p, d, at)| (path, p, d, at));
         }
         let mut rest = choices.clone();
@@ -459,16 +479,15 @@ where
             if let Some((p, d, at)) = Self::broken(&child) {
                 return Some((path, p, d, at));
             }
-            if !Self::fresh(&mut seen, child.state_hash(), child.now(), depth) {
+            if !self.fresh(&mut seen, child.state_hash(), depth) {
                 path.pop();
                 continue;
             }
-            self.stats.unique += 1;
             if self.poll() {
                 return None;
             }
             child.choices(&mut choices);
-            if !choices.iter().any(|c| matches!(c, Choice::Step(_))) {
+            if choices.is_empty() {
                 if let Some((p, d, at)) = self.judge_end(&child) {
                     return Some((path, p, d, at));
                 }
@@ -501,10 +520,12 @@ where
         // k: the steps a run may take, for placing the change points.
         let k = self.max_depth.unwrap_or(1_000).max(1) as u64;
         let mut choices = Vec::new();
-        let mut seen: ProbeMap<u64, (Nanos, u32)> = ProbeMap::default();
+        let mut seen: ProbeMap<u64, u32> = ProbeMap::default();
         for run in 0..runs {
+            // Streams of their own, apart from the run's (see
+            // `kernel::streams`).
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(run);
+            rng.set_stream(PCT_STREAMS + run);
             // Priorities d..d+n, shuffled; change point i lowers to d-1-i.
             let mut prio: Vec<u64> = (0..nodes as u64).map(|i| d as u64 + i).collect();
             for i in (1..prio.len()).rev() {
@@ -523,7 +544,7 @@ where
                     .iter()
                     .filter(|c| matches!(c, Choice::Step(_)))
                     .collect();
-                if events.is_empty() {
+                if choices.is_empty() {
                     if let Some((p, dd, at)) = self.judge_end(&sim) {
                         return Some((path, p, dd, at));
                     }
@@ -540,14 +561,18 @@ where
                     .iter()
                     .filter(|c| !matches!(c, Choice::Step(_)))
                     .collect();
-                let c = if !faults.is_empty() && rng.gen_range(0..k) < faults.len() as u64 {
+                let c = if events.is_empty()
+                    || (!faults.is_empty() && rng.gen_range(0..k) < faults.len() as u64)
+                {
                     faults[rng.gen_range(0..faults.len())].clone()
                 } else {
-                    let best = events
-                        .iter()
-                        .max_by_key(|c| Self::owner(&sim, c).map_or(u64::MAX, |n| prio[n as usize]))
-                        .expect("non-empty");
-                    (*best).clone()
+                    // The highest-priority node goes; among its own
+                    // events, one at random.
+                    let rank =
+                        |c: &&&Choice| Self::owner(&sim, c).map_or(u64::MAX, |n| prio[n as usize]);
+                    let top = events.iter().map(|c| rank(&c)).max().expect("non-empty");
+                    let mine: Vec<&&Choice> = events.iter().filter(|c| rank(c) == top).collect();
+                    (*mine[rng.gen_range(0..mine.len())]).clone()
                 };
                 if let Some(i) = changes.iter().position(|&s| s == step) {
                     if let Some(n) = Self::owner(&sim, &c) {
@@ -561,9 +586,7 @@ where
                 if let Some((p, dd, at)) = Self::broken(&sim) {
                     return Some((path, p, dd, at));
                 }
-                if Self::fresh(&mut seen, sim.state_hash(), sim.now(), u32::MAX) {
-                    self.stats.unique += 1;
-                }
+                self.fresh(&mut seen, sim.state_hash(), 0);
                 if self.poll() {
                     return None;
                 }

@@ -89,6 +89,13 @@ pub fn run(registry: &Registry, args: &ExploreArgs) -> i32 {
         return exit::BAD_INPUT;
     }
     let seed = args.seed.unwrap_or(scenario.meta.seed);
+    if seed > i64::MAX as u64 {
+        eprintln!(
+            "--seed {seed}: a counterexample keeps its seed in [meta] seed, a TOML integer; use a seed up to {}",
+            i64::MAX
+        );
+        return exit::BAD_INPUT;
+    }
     let strategy = match args.strategy.as_str() {
         "dfs" => Strategy::Dfs,
         "pct" => Strategy::Pct {
@@ -222,13 +229,18 @@ pub fn bounds(s: &Scenario) -> String {
             parts.push(format!("{n} {what}{}", if n == 1 { "" } else { "s" }));
         }
     }
-    if let Some((lo, hi)) = x.window() {
-        parts.push(format!(
-            "messages take {} to {}",
-            fmt_duration(lo),
-            fmt_duration(hi)
-        ));
-    }
+    // The window used: the table's, else the network's own range.
+    let (lo, hi) = x.window().unwrap_or_else(|| s.network.latency.window());
+    parts.push(format!(
+        "messages take {} to {}{}",
+        fmt_duration(lo),
+        fmt_duration(hi),
+        if x.latency.is_none() && !s.network.region_latency.is_empty() {
+            " (between regions, their own range)"
+        } else {
+            ""
+        }
+    ));
     parts.push(format!("runs of {}", fmt_duration(s.meta.duration)));
     parts.join(", ")
 }

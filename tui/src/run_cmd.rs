@@ -155,6 +155,13 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
         return exit::BAD_INPUT;
     };
     let seed = args.seed.unwrap_or(scenario.meta.seed);
+    if scenario.schedule.is_some() && seed != scenario.meta.seed {
+        eprintln!(
+            "{}: its [schedule] replays the run explored with seed {}; --seed {seed} would be another run (its steps name that run's events)",
+            scenario.file, scenario.meta.seed
+        );
+        return exit::BAD_INPUT;
+    }
     if args.driver == "madsim" && scenario.explore.is_some() {
         eprintln!(
             "{}: a scenario with [explore] runs on the kernel only (its choices are the explorer's, not madsim's); drop --driver madsim",

@@ -277,18 +277,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
             .filter(|e| self.live(e))
             .copied()
             .collect();
-        let bound = live
-            .iter()
-            .map(|e| self.latest_of(e))
-            .min()
-            .unwrap_or(Nanos::MAX);
         let fifo = self.net.fifo;
-        let mut out: Vec<Entry> = live
+        // On a FIFO network a message waits for those sent before it on its
+        // link: only the first of each link may go, and only its deadline
+        // bounds time (the ones behind it follow it).
+        let heads: Vec<Entry> = live
             .iter()
-            .filter(|e| e.time <= bound && e.time.max(self.now) <= end)
             .filter(|e| {
-                // On a FIFO network a message waits for those sent before
-                // it on its link.
                 let Some(Ev::Deliver { from, to, .. }) = &self.slab.items[e.slot as usize] else {
                     return true;
                 };
@@ -301,18 +296,32 @@ impl<'s, P: Protocol> Sim<'s, P> {
             })
             .copied()
             .collect();
+        let bound = heads
+            .iter()
+            .map(|e| self.latest_of(e))
+            .min()
+            .unwrap_or(Nanos::MAX);
+        let mut out: Vec<Entry> = heads
+            .into_iter()
+            .filter(|e| e.time <= bound && e.time.max(self.now) <= end)
+            .collect();
         out.sort_unstable_by_key(|e| e.seq);
         out
     }
 
     /// Every choice that may be made next, in a fixed order: the events,
     /// each followed by its drop and its duplicate when the budget allows,
-    /// then crashes, restarts, partitions and the heal. No event among
-    /// them means the run is over: nothing more can happen before its
-    /// duration (or all that is left is faults, which change nothing
-    /// that is checked once nothing else happens).
+    /// then crashes, restarts, partitions and the heal. None: the run is
+    /// over (nothing more can happen before its duration). With no event
+    /// left, only what can start something again is offered: a restart
+    /// (its node starts from its disk), a heal, and a crash while a restart
+    /// may follow it.
     pub fn choices(&mut self, out: &mut Vec<Choice>) {
         self.begin();
+        self.offered(out);
+    }
+
+    fn offered(&self, out: &mut Vec<Choice>) {
         out.clear();
         let Some(x) = self.x.as_ref() else {
             return;
@@ -329,11 +338,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 }
             }
         }
-        if out.is_empty() {
-            return;
-        }
+        let idle = out.is_empty();
         let servers = self.cluster.servers().len() as u32;
-        if used.crashes < limit.crashes {
+        if used.crashes < limit.crashes && (!idle || used.restarts < limit.restarts) {
             out.extend(
                 (0..servers)
                     .filter(|&i| self.nodes[i as usize].is_some())
@@ -347,7 +354,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                     .map(Choice::Restart),
             );
         }
-        if !cut && used.partitions < limit.partitions && (2..64).contains(&servers) {
+        if !idle && !cut && used.partitions < limit.partitions && (2..64).contains(&servers) {
             // Each split once: the side named is the smaller, or, when the
             // two are as large, the one with n1.
             for mask in 1u64..(1 << servers) - 1 {
@@ -360,6 +367,14 @@ impl<'s, P: Protocol> Sim<'s, P> {
         if cut {
             out.push(Choice::Heal);
         }
+    }
+
+    /// Whether nothing more can happen before the run's duration: no queued
+    /// event may come next (the explorer's choices would hold no event).
+    pub fn is_over(&self) -> bool {
+        let mut out = Vec::new();
+        self.offered(&mut out);
+        out.is_empty()
     }
 
     /// Takes one entry out of the queue by its sequence number.
@@ -497,7 +512,21 @@ impl<'s, P: Protocol> Sim<'s, P> {
             let at = fmt_duration(e.time.max(self.now));
             Some(match self.slab.items[e.slot as usize].as_ref()? {
                 Ev::Deliver { from, to, msg, .. } => {
-                    (at, format!("{} -> {} {}", name(from), name(to), msg.kind()))
+                    // What the kernel will do with it instead, if it
+                    // cannot be delivered.
+                    let lost = if self.nodes[*to as usize].is_none() {
+                        format!(" (dropped: {} is down)", name(to))
+                    } else if self.nodes[*from as usize].is_none() {
+                        format!(" (dropped: {} is down)", name(from))
+                    } else if self.net.is_cut(*from as usize, *to as usize) {
+                        " (dropped: the link is cut)".to_string()
+                    } else {
+                        String::new()
+                    };
+                    (
+                        at,
+                        format!("{} -> {} {}{lost}", name(from), name(to), msg.kind()),
+                    )
                 }
                 Ev::Timer { node, timer, .. } => (at, format!("{} timer {}", name(node), timer.0)),
                 Ev::Fault(i) => (
@@ -599,13 +628,16 @@ impl<'s, P: Protocol> Sim<'s, P> {
         if let Some(x) = self.x.as_mut() {
             let c = client as usize - self.cluster.servers().len();
             x.issued[c] += 1;
-            x.history = mix(x.history, format_args!("I{client} {key} {f:?}"));
+            x.history = mix(
+                x.history,
+                format_args!("I{client} {key} {f:?}@{}", self.now),
+            );
         }
     }
 
     pub(super) fn note_complete(&mut self, idx: usize, what: &dyn Debug) {
         if let Some(x) = self.x.as_mut() {
-            x.history = mix(x.history, format_args!("C{idx} {what:?}"));
+            x.history = mix(x.history, format_args!("C{idx} {what:?}@{}", self.now));
         }
     }
 
@@ -618,12 +650,15 @@ impl<'s, P: Protocol> Sim<'s, P> {
     // ----- a state's hash -----
 
     /// A hash of everything that decides what the run can still do and what
-    /// its checks will say: each node's state, disk, clock and timers; the
-    /// queued events (times relative to now); the network's cuts and
-    /// clogs; the history so far; the explorer's budget; the protocol's
-    /// checker. Two runs with the same hash are taken for the same state.
-    /// Message ids, sequence numbers and absolute times are left out, so
-    /// that states reached by different paths, or later, meet.
+    /// its checks will say: the time; each node's state, disk, clock and
+    /// timers; the queued events; the network's cuts and clogs; the history
+    /// so far, with when each operation began and ended; the explorer's
+    /// budget; the triggers and who fired them; the quiet period; the
+    /// protocol's checker. Two runs with the same hash are taken for the
+    /// same state. Message ids and sequence numbers are left out, so that
+    /// runs reaching a state by different orders meet. The time is in: a
+    /// protocol may compare times it keeps (a lock held since, a clock's
+    /// drift), so the same state later is not the same state.
     pub fn state_hash(&self) -> u64
     where
         P: Debug,
@@ -633,6 +668,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         let mut h = hasher();
         {
             let mut w = HashWriter(&mut h);
+            let _ = write!(w, "@{now}");
             for (i, (n, s)) in self.nodes.iter().zip(&self.slots).enumerate() {
                 let _ = write!(w, "#{i}");
                 let _ = match n {
@@ -674,6 +710,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             for t in &self.triggers {
                 let _ = write!(w, "{}{}", t.1, t.2);
             }
+            let _ = write!(w, "{:?}{:?}", self.fired_by, self.firing);
             if let Some(x) = &self.x {
                 let _ = write!(w, "{:?}{:?}{}{}", x.used, x.issued, x.cut, x.history);
             }

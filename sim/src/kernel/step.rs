@@ -38,6 +38,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
             self.start_node(i as u32);
         }
         for c in 0..self.clients.len() {
+            if self.out_of_ops(c) {
+                // Exploring with `ops = 0`: this client asks nothing.
+                continue;
+            }
             let client = (self.cluster.servers().len() + c) as u32;
             let at = sc.workload.start.saturating_add(self.think_time());
             self.push(at, Ev::Issue { client });
@@ -52,8 +56,16 @@ impl<'s, P: Protocol> Sim<'s, P> {
         if self.scenario.schedule.is_some() && self.x.is_some() {
             // An explored run: its choices are the schedule's.
             // It ends where the schedule does (or where a step could not
-            // be taken: see `Sim::replay_error`).
-            return self.replay_step();
+            // be taken: see `Sim::replay_error`). When nothing more could
+            // happen before the duration, the run is over, as the explorer
+            // judged it: time stands at the duration.
+            if self.replay_step() {
+                return true;
+            }
+            if self.replay_error().is_none() && self.is_over() {
+                self.end_at(self.scenario.meta.duration);
+            }
+            return false;
         }
         let end = self.scenario.meta.duration;
         self.tend_queue();
@@ -120,6 +132,11 @@ impl<'s, P: Protocol> Sim<'s, P> {
         self.now = self.now.max(now);
         self.step(ev);
         true
+    }
+
+    /// The scenario's `[meta] duration`.
+    pub fn scenario_duration(&self) -> Nanos {
+        self.scenario.meta.duration
     }
 
     /// The run ends at virtual time `end` (the scenario's duration).

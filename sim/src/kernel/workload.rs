@@ -135,7 +135,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 found_other,
             });
         }
-        let next = self.now.saturating_add(self.think_time());
-        self.push(next, Ev::Issue { client });
+        if !self.out_of_ops(c) {
+            let next = self.now.saturating_add(self.think_time());
+            self.push(next, Ev::Issue { client });
+        }
     }
 }

@@ -57,10 +57,10 @@ pub(super) fn same_str(a: &str, b: &str) -> bool {
 const DECLARED_PROPERTIES: &str = "declared-properties";
 
 impl Watch {
-    /// What of it is part of an explored state: the last truths, and
-    /// whether each property was seen and the run is quiet (not when).
+    /// What of it is part of an explored state: the last truths, when the
+    /// quiet period began, and whether each property was seen.
     pub(in crate::kernel) fn shape(&self, w: &mut impl std::fmt::Write) {
-        let _ = write!(w, "{:?}{}", self.last, self.quiet_since.is_some());
+        let _ = write!(w, "{:?}{:?}", self.last, self.quiet_since);
         for a in &self.at {
             let _ = w.write_char(if a.is_some() { '1' } else { '0' });
         }
