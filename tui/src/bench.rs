@@ -101,7 +101,9 @@ pub fn targets(registry: &Registry) -> Vec<clap::builder::PossibleValue> {
     }
     out.push(PossibleValue::new("check").help("the linearizability checker"));
     out.push(PossibleValue::new("tui").help("the terminal UI's frame time"));
-    out.push(PossibleValue::new("explore").help("the explorer's states per second (--vs stateright)"));
+    out.push(
+        PossibleValue::new("explore").help("the explorer's states per second (--vs stateright)"),
+    );
     out
 }
 
@@ -441,7 +443,13 @@ fn explore(registry: &Registry, args: &BenchArgs) -> i32 {
             states as f64 / secs.max(1e-9)
         );
     };
-    row("chaoslab", ours.states, ours.unique, ours.depth, ours.seconds);
+    row(
+        "chaoslab",
+        ours.states,
+        ours.unique,
+        ours.depth,
+        ours.seconds,
+    );
     if !ours.exhaustive {
         eprintln!("error: the chaoslab search was not exhaustive");
         return exit::FAIL;
@@ -449,7 +457,13 @@ fn explore(registry: &Registry, args: &BenchArgs) -> i32 {
     #[cfg(feature = "stateright")]
     if args.vs.is_some() {
         let theirs = explore_bench::stateright::check(servers);
-        row("stateright", theirs.states, theirs.unique, theirs.depth, theirs.seconds);
+        row(
+            "stateright",
+            theirs.states,
+            theirs.unique,
+            theirs.depth,
+            theirs.seconds,
+        );
         let rate = |states: u64, secs: f64| states as f64 / secs.max(1e-9);
         println!(
             "chaoslab/stateright: {:.2}x states/s, {:.2}x the time",

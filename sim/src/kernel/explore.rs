@@ -738,7 +738,9 @@ fn same_net(a: &crate::network::Net, b: &crate::network::Net) -> bool {
     let n = a.size();
     n == b.size()
         && a.fifo == b.fifo
-        && (0..n).all(|f| (0..n).all(|t| a.link(f, t) == b.link(f, t) && a.is_cut(f, t) == b.is_cut(f, t)))
+        && (0..n).all(|f| {
+            (0..n).all(|t| a.link(f, t) == b.link(f, t) && a.is_cut(f, t) == b.is_cut(f, t))
+        })
 }
 
 /// An event as a state's hash sees it: no message id, no timer generation.

@@ -130,7 +130,11 @@ impl Protocol for BenchLww {
             if n.acks > peers {
                 out.violated(
                     ACKS_BOUNDED,
-                    format!("n{} counted {} acks of {peers} peers", step.stepped.index() + 1, n.acks),
+                    format!(
+                        "n{} counted {} acks of {peers} peers",
+                        step.stepped.index() + 1,
+                        n.acks
+                    ),
                 );
             }
         }
@@ -145,7 +149,13 @@ impl Node for Replica {
         let me = ctx.me();
         let (state, v) = start(me.0);
         *self = state;
-        let peers: Vec<NodeId> = ctx.cluster().servers().iter().copied().filter(|&p| p != me).collect();
+        let peers: Vec<NodeId> = ctx
+            .cluster()
+            .servers()
+            .iter()
+            .copied()
+            .filter(|&p| p != me)
+            .collect();
         for p in peers {
             ctx.send(p, Msg::Write(v.0, v.1));
         }
@@ -234,11 +244,20 @@ pub fn explore(servers: usize) -> Result<Explored, String> {
     };
     let started = std::time::Instant::now();
     let outcome = catalog
-        .explore(&scenario, scenario.meta.seed, Strategy::Bfs, limits, &mut |_| None)
+        .explore(
+            &scenario,
+            scenario.meta.seed,
+            Strategy::Bfs,
+            limits,
+            &mut |_| None,
+        )
         .map_err(|e| e.to_string())??;
     let seconds = started.elapsed().as_secs_f64();
     if let Some(cex) = &outcome.counterexample {
-        return Err(format!("the bench protocol broke {}: {}", cex.property, cex.detail));
+        return Err(format!(
+            "the bench protocol broke {}: {}",
+            cex.property, cex.detail
+        ));
     }
     Ok(Explored {
         states: outcome.stats.explored,
