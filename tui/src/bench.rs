@@ -23,9 +23,10 @@ pub struct BenchArgs {
     /// protocols' kernel benchmarks, tracing off and on), a protocol by name
     /// (its benchmark scenario, tracing off and on), `check` (the
     /// linearizability checker on the reference histories and a generated
-    /// 100,000-operation history), or `tui` (the terminal UI's frame time on
-    /// a run of about a million events). The possible values come from the
-    /// registry: see below.
+    /// 100,000-operation history), `tui` (the terminal UI's frame time on
+    /// a run of about a million events), or `explore` (the explorer's states
+    /// per second on a bench protocol, see `--vs stateright`). The possible
+    /// values come from the registry: see below.
     #[arg(default_value = "kernel")]
     pub target: String,
     /// For `check`: the reference corpus (the folder holding verdicts.tsv).
@@ -36,9 +37,15 @@ pub struct BenchArgs {
     pub seconds: u64,
     /// Compare the kernel with another driver on the same scenarios (those
     /// the protocols mark for it: ping, single-server KV, Raft) in one run: `--vs madsim` (needs
-    /// the madsim build, see docs/drivers.md).
-    #[arg(long, value_name = "DRIVER", value_parser = ["madsim"])]
+    /// the madsim build, see docs/drivers.md). `bench explore --vs
+    /// stateright`: the explorer against stateright's on the same protocol
+    /// (needs the build with `--features stateright`).
+    #[arg(long, value_name = "DRIVER", value_parser = ["madsim", "stateright"])]
     pub vs: Option<String>,
+    /// For `explore`: servers of the bench protocol (3 gives 729 unique
+    /// states, 4 gives 531,441).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(2..=5))]
+    pub servers: u32,
 }
 
 struct Figures {
@@ -94,6 +101,9 @@ pub fn targets(registry: &Registry) -> Vec<clap::builder::PossibleValue> {
     }
     out.push(PossibleValue::new("check").help("the linearizability checker"));
     out.push(PossibleValue::new("tui").help("the terminal UI's frame time"));
+    out.push(
+        PossibleValue::new("explore").help("the explorer's states per second (--vs stateright)"),
+    );
     out
 }
 
@@ -238,6 +248,16 @@ pub fn run(registry: &Registry, args: &BenchArgs) -> i32 {
         eprintln!("error: --seconds must be at least 1");
         return exit::BAD_INPUT;
     }
+    if args.target == "explore" || args.vs.as_deref() == Some("stateright") {
+        if args.target != "explore" {
+            eprintln!(
+                "error: `--vs stateright` compares the explorer: run `{} bench explore --vs stateright`",
+                registry.program_name()
+            );
+            return exit::BAD_INPUT;
+        }
+        return explore(registry, args);
+    }
     if args.vs.is_some() {
         return vs_madsim(registry, args.seconds);
     }
@@ -379,6 +399,94 @@ fn tui_frames(registry: &Registry) -> i32 {
             "{w}x{h}: {} frames (update + draw), mean {mean:.3} ms, p99 {p99:.3} ms, max {max:.3} ms (target: under 5 ms)",
             times.len()
         );
+    }
+    exit::PASS
+}
+
+/// `chaoslab bench explore [--vs stateright]`: the explorer's figures on the
+/// bench protocol (`crate::explore_bench`), and stateright's on the same
+/// protocol written as an actor model, in one process.
+fn explore(registry: &Registry, args: &BenchArgs) -> i32 {
+    use crate::explore_bench;
+    let servers = args.servers as usize;
+    if args.vs.as_deref() == Some("madsim") {
+        eprintln!("error: `bench explore` compares with `--vs stateright` only");
+        return exit::BAD_INPUT;
+    }
+    #[cfg(not(feature = "stateright"))]
+    if args.vs.is_some() {
+        eprintln!(
+            "error: `bench explore --vs stateright` needs stateright, which the default build leaves out; build with:\n  cargo build --release --features stateright\nthen run:\n  target/release/{} bench explore --vs stateright",
+            registry.program_name()
+        );
+        return exit::BAD_INPUT;
+    }
+    println!(
+        "{} bench explore: a last-writer-wins register on {servers} servers, each writing once; \
+         every delivery order, no faults; breadth first, one thread",
+        registry.program_name()
+    );
+    println!(
+        "expected unique states: 3^(n(n-1)) = {} (each ordered pair of servers: write in flight, ack in flight, or ack counted)",
+        explore_bench::expected_unique(servers)
+    );
+    let ours = match explore_bench::explore(servers) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::FAIL;
+        }
+    };
+    let row = |who: &str, states: u64, unique: u64, depth: u64, secs: f64| {
+        println!(
+            "{who:<11} {states:>10} states  {unique:>9} unique  depth {depth:>3}  {secs:>8.3}s  {:>10.0} states/s",
+            states as f64 / secs.max(1e-9)
+        );
+    };
+    row(
+        "chaoslab",
+        ours.states,
+        ours.unique,
+        ours.depth,
+        ours.seconds,
+    );
+    if !ours.exhaustive {
+        eprintln!("error: the chaoslab search was not exhaustive");
+        return exit::FAIL;
+    }
+    #[cfg(feature = "stateright")]
+    if args.vs.is_some() {
+        let theirs = explore_bench::stateright::check(servers);
+        row(
+            "stateright",
+            theirs.states,
+            theirs.unique,
+            theirs.depth,
+            theirs.seconds,
+        );
+        let rate = |states: u64, secs: f64| states as f64 / secs.max(1e-9);
+        println!(
+            "chaoslab/stateright: {:.2}x states/s, {:.2}x the time",
+            rate(ours.states, ours.seconds) / rate(theirs.states, theirs.seconds),
+            ours.seconds / theirs.seconds.max(1e-9)
+        );
+        println!(
+            "(states: choices made from expanded states, repeats included; stateright counts its initial state too, and\n \
+             depth counts it as 1 where chaoslab counts steps from the initial state)"
+        );
+        if !theirs.held {
+            eprintln!("error: stateright found the always-property broken");
+            return exit::FAIL;
+        }
+        if theirs.unique == ours.unique {
+            println!("unique states AGREE: {}", ours.unique);
+        } else {
+            println!(
+                "unique states DISAGREE: chaoslab {}, stateright {} (the semantics differ: a bug in one of the two models)",
+                ours.unique, theirs.unique
+            );
+            return exit::FAIL;
+        }
     }
     exit::PASS
 }

@@ -10,6 +10,7 @@ mod cli;
 mod cluster_cmd;
 #[cfg(feature = "madsim")]
 pub mod driver;
+pub mod explore_bench;
 mod explore_cmd;
 pub mod export;
 pub mod html;

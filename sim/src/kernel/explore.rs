@@ -675,11 +675,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
                     Some(n) => write!(w, "{n:?}"),
                     None => w.write_str("down"),
                 };
+                // A perfect clock (nearly every clock, unless the scenario
+                // skews them) as a mark: formatting its float is costly.
                 let _ = write!(
                     w,
-                    "|{}|{:?}|{}|{}|{}|",
+                    "|{}|{}|{}|{}|{}|",
                     DiskShow(&s.disk),
-                    s.clock,
+                    ClockShow(&s.clock),
                     s.paused,
                     s.incarnation,
                     s.rng.get_word_pos()
@@ -691,7 +693,15 @@ impl<'s, P: Protocol> Sim<'s, P> {
                     let _ = write!(w, "H{}", EvShow(ev));
                 }
             }
-            let _ = write!(w, "{:?}", self.net);
+            // The network is nearly always as the scenario set it (only
+            // faults change it), and showing its n² links is most of the
+            // cost of a hash: a network equal to the base one (the same in
+            // every state of a search) is written as a mark instead.
+            if same_net(&self.net, &self.base_net) {
+                let _ = w.write_str("net=base");
+            } else {
+                let _ = write!(w, "{:?}", self.net);
+            }
             for (from, to, _, msg) in &self.clogged {
                 let _ = write!(w, "K{from}>{to}{msg:?}");
             }
@@ -745,6 +755,29 @@ impl<'s, P: Protocol> Sim<'s, P> {
         }
         h.finish()
     }
+}
+
+struct ClockShow<'a>(&'a crate::node::Clock);
+
+impl fmt::Display for ClockShow<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if *self.0 == crate::node::Clock::default() {
+            f.write_str("clock=perfect")
+        } else {
+            write!(f, "{:?}", self.0)
+        }
+    }
+}
+
+/// Whether two networks are the same: every link's settings and cut, and
+/// their FIFO order.
+fn same_net(a: &crate::network::Net, b: &crate::network::Net) -> bool {
+    let n = a.size();
+    n == b.size()
+        && a.fifo == b.fifo
+        && (0..n).all(|f| {
+            (0..n).all(|t| a.link(f, t) == b.link(f, t) && a.is_cut(f, t) == b.is_cut(f, t))
+        })
 }
 
 /// An event as a state's hash sees it: no message id, no timer generation.

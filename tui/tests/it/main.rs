@@ -9,6 +9,7 @@ mod caching_lesson;
 mod check_cli;
 mod cli;
 mod driver_cli;
+mod explore_bench;
 mod explore_lesson;
 mod export;
 mod figure8_lesson;
