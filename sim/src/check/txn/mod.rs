@@ -49,11 +49,12 @@
 //! dependency that did not exist, and a shortcut keeps the number of rw edges of
 //! a cycle, so a cycle's name is the name of a real cycle.
 //!
-//! **What the verdict is relative to**: the graph holds only data dependencies
-//! (ww, wr, rw), so "no anomaly" means the history is consistent with
-//! *serializability* as far as the inferred dependencies show. Real-time and
-//! per-process orders (Elle's strict-serializable and strong-session checks)
-//! are not added: a stale read that serializability allows is not reported.
+//! **What the verdict is relative to**: by default the graph holds only data
+//! dependencies (ww, wr, rw), so "no anomaly" means the history is consistent
+//! with *serializability* as far as the inferred dependencies show: a stale
+//! read that serializability allows is not reported. `--consistency
+//! strong-session-serializable` adds per-process orders and
+//! `strict-serializable` real-time orders (see [`Consistency`]).
 //! Failed (`:fail`) transactions are aborted and are not in the graph;
 //! indeterminate (`:info`) ones are, with their writes and no reads.
 //!
