@@ -335,18 +335,31 @@ impl Arrivals {
                     return Some(t);
                 }
             },
-            Spacing::Even => loop {
-                let r = self.rate_at(t);
-                if r > 0.0 {
+            Spacing::Even => {
+                if let Some(r) = self.constant_rate() {
                     t = t.saturating_add(secs_to_nanos(1.0 / r).max(1));
                     return (t < stop).then_some(t);
                 }
-                // Nothing arrives now: look again a millisecond later.
-                t = t.saturating_add(NANOS_PER_MILLI);
-                if t >= stop {
-                    return None;
+                // A rate that changes: the next arrival is where the rate,
+                // summed since the last one, makes one whole arrival. It
+                // is summed a millisecond at a time, so a step, a ramp or a
+                // burst is seen within a millisecond of when it starts (a
+                // ramp from 0 starts sending as it rises).
+                let mut owed = 1.0;
+                loop {
+                    let r = self.rate_at(t);
+                    let step = NANOS_PER_MILLI as f64 / 1e9;
+                    if r > 0.0 && owed / r <= step {
+                        t = t.saturating_add(secs_to_nanos(owed / r).max(1));
+                        return (t < stop).then_some(t);
+                    }
+                    owed -= r * step;
+                    t = t.saturating_add(NANOS_PER_MILLI);
+                    if t >= stop {
+                        return None;
+                    }
                 }
-            },
+            }
         }
     }
 
@@ -442,6 +455,27 @@ mod tests {
         let a = spec("spacing = \"even\"\nrate = 50").unwrap();
         let times = all(&a, secs(1));
         assert_eq!(times, (1..50).map(|i| ms(20) * i).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn even_arrivals_follow_a_rate_that_changes() {
+        // A ramp from 0 sends as it rises: 0 to 100/s over 60s is 3000
+        // arrivals, the area under it.
+        let ramp =
+            spec("spacing = \"even\"\nramp = { from = 0, to = 100, end = \"60s\" }").unwrap();
+        let n = all(&ramp, secs(60)).len() as f64;
+        assert!((n / 3000.0 - 1.0).abs() < 0.01, "{n}");
+        // A step up is seen when it comes, not one slow gap later.
+        let steps = spec(
+            "spacing = \"even\"\nsteps = [{ at = \"0s\", rate = 0.05 }, { at = \"10s\", rate = 50 }]",
+        )
+        .unwrap();
+        let times = all(&steps, secs(11));
+        let first_fast = times.iter().find(|&&t| t >= secs(10)).copied();
+        assert!(
+            first_fast.is_some_and(|t| t < secs(10) + ms(40)),
+            "{first_fast:?}"
+        );
     }
 
     #[test]

@@ -15,10 +15,10 @@
 //! Every run explored is thus one the network model allows, and replaying
 //! its choices gives the same run: the same trace, the same fingerprint.
 
-use std::fmt::{self, Debug, Write as _};
-use std::hash::Hasher;
+use std::fmt::Debug;
 
 use super::queue::Entry;
+use super::state_hash::mix;
 use super::{Ev, Sim};
 use crate::network::DropReason;
 use crate::node::{Message, NodeId};
@@ -85,6 +85,16 @@ pub(super) struct Xmode {
 }
 
 impl Xmode {
+    /// What of it is part of a state: the budget used, the operations
+    /// issued, the explorer's cut, the history.
+    pub(super) fn shape(&self, w: &mut impl std::fmt::Write) {
+        let _ = write!(
+            w,
+            "{:?}{:?}{}{}",
+            self.used, self.issued, self.cut, self.history
+        );
+    }
+
     pub(super) fn new(scenario: &crate::scenario::Scenario, clients: usize) -> Option<Box<Xmode>> {
         let x = scenario.explore.as_ref()?;
         Some(Box::new(Xmode {
@@ -108,30 +118,6 @@ impl Xmode {
             broke_at: Vec::new(),
         }))
     }
-}
-
-/// A `fmt::Write` that feeds a hasher: a state is hashed from what its
-/// parts show (`Debug`), without building the text.
-struct HashWriter<'h, H: Hasher>(&'h mut H);
-
-impl<H: Hasher> fmt::Write for HashWriter<'_, H> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0.write(s.as_bytes());
-        Ok(())
-    }
-}
-
-/// A hasher whose output is the same on every machine and every run: the
-/// standard library's SipHash with its fixed keys.
-fn hasher() -> std::hash::DefaultHasher {
-    std::hash::DefaultHasher::new()
-}
-
-fn mix(h: u64, parts: fmt::Arguments<'_>) -> u64 {
-    let mut s = hasher();
-    s.write_u64(h);
-    let _ = HashWriter(&mut s).write_fmt(parts);
-    s.finish()
 }
 
 impl<'s, P: Protocol> Sim<'s, P> {
@@ -250,7 +236,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
 
     /// Whether a queued entry still means something: a timer cancelled or
     /// set again since is stale.
-    fn live(&self, e: &Entry) -> bool {
+    pub(super) fn live(&self, e: &Entry) -> bool {
         match &self.slab.items[e.slot as usize] {
             Some(Ev::Timer { node, timer, gen }) => self.slots[*node as usize]
                 .timers
@@ -261,7 +247,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         }
     }
 
-    fn latest_of(&self, e: &Entry) -> Nanos {
+    pub(super) fn latest_of(&self, e: &Entry) -> Nanos {
         self.x
             .as_ref()
             .and_then(|x| x.latest.get(e.slot as usize).copied())
@@ -645,162 +631,5 @@ impl<'s, P: Protocol> Sim<'s, P> {
     /// operations `[explore] ops` allows.
     pub(super) fn out_of_ops(&self, c: usize) -> bool {
         self.x.as_ref().is_some_and(|x| x.issued[c] >= x.ops)
-    }
-
-    // ----- a state's hash -----
-
-    /// A hash of everything that decides what the run can still do and what
-    /// its checks will say: the time; each node's state, disk, clock and
-    /// timers; the queued events; the network's cuts and clogs; the history
-    /// so far, with when each operation began and ended; the explorer's
-    /// budget; the triggers and who fired them; the quiet period; the
-    /// protocol's checker. Two runs with the same hash are taken for the
-    /// same state. Message ids and sequence numbers are left out, so that
-    /// runs reaching a state by different orders meet. The time is in: a
-    /// protocol may compare times it keeps (a lock held since, a clock's
-    /// drift), so the same state later is not the same state.
-    pub fn state_hash(&self) -> u64
-    where
-        P: Debug,
-        P::Node: Debug,
-    {
-        let now = self.now;
-        let mut h = hasher();
-        {
-            let mut w = HashWriter(&mut h);
-            let _ = write!(w, "@{now}");
-            for (i, (n, s)) in self.nodes.iter().zip(&self.slots).enumerate() {
-                let _ = write!(w, "#{i}");
-                let _ = match n {
-                    Some(n) => write!(w, "{n:?}"),
-                    None => w.write_str("down"),
-                };
-                // A perfect clock (nearly every clock, unless the scenario
-                // skews them) as a mark: formatting its float is costly.
-                let _ = write!(
-                    w,
-                    "|{}|{}|{}|{}|{}|",
-                    DiskShow(&s.disk),
-                    ClockShow(&s.clock),
-                    s.paused,
-                    s.incarnation,
-                    s.rng.get_word_pos()
-                );
-                let mut timers: Vec<u64> = s.timers.iter().map(|t| t.0 .0).collect();
-                timers.sort_unstable();
-                let _ = write!(w, "{timers:?}");
-                for ev in &s.held {
-                    let _ = write!(w, "H{}", EvShow(ev));
-                }
-            }
-            // The network is nearly always as the scenario set it (only
-            // faults change it), and showing its n² links is most of the
-            // cost of a hash: a network equal to the base one (the same in
-            // every state of a search) is written as a mark instead.
-            if same_net(&self.net, &self.base_net) {
-                let _ = w.write_str("net=base");
-            } else {
-                let _ = write!(w, "{:?}", self.net);
-            }
-            for (from, to, _, msg) in &self.clogged {
-                let _ = write!(w, "K{from}>{to}{msg:?}");
-            }
-            for c in &self.clients {
-                let _ = write!(w, "{:?}", c.open);
-            }
-            let _ = write!(w, "{:?}", self.protocol);
-            self.watch.shape(&mut w);
-            let _ = write!(
-                w,
-                "{}|{}|{}",
-                self.partition_since.is_some(),
-                self.work_rng.get_word_pos(),
-                self.triggers.len()
-            );
-            for t in &self.triggers {
-                let _ = write!(w, "{}{}", t.1, t.2);
-            }
-            let _ = write!(w, "{:?}{:?}", self.fired_by, self.firing);
-            if let Some(x) = &self.x {
-                let _ = write!(w, "{:?}{:?}{}{}", x.used, x.issued, x.cut, x.history);
-            }
-        }
-        // The queued events, as a set: each hashed alone, then the sorted
-        // hashes.
-        let mut pending: Vec<u64> = self
-            .queue
-            .iter()
-            .filter(|e| self.live(e))
-            .map(|e| {
-                let latest = self.latest_of(e);
-                let ev = self.slab.items[e.slot as usize].as_ref().expect("queued");
-                mix(
-                    0,
-                    format_args!(
-                        "{}@{}..{}",
-                        EvShow(ev),
-                        e.time.saturating_sub(now),
-                        if latest == Nanos::MAX {
-                            Nanos::MAX
-                        } else {
-                            latest.saturating_sub(now)
-                        }
-                    ),
-                )
-            })
-            .collect();
-        pending.sort_unstable();
-        for p in pending {
-            h.write_u64(p);
-        }
-        h.finish()
-    }
-}
-
-struct ClockShow<'a>(&'a crate::node::Clock);
-
-impl fmt::Display for ClockShow<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if *self.0 == crate::node::Clock::default() {
-            f.write_str("clock=perfect")
-        } else {
-            write!(f, "{:?}", self.0)
-        }
-    }
-}
-
-/// Whether two networks are the same: every link's settings and cut, and
-/// their FIFO order.
-fn same_net(a: &crate::network::Net, b: &crate::network::Net) -> bool {
-    let n = a.size();
-    n == b.size()
-        && a.fifo == b.fifo
-        && (0..n).all(|f| {
-            (0..n).all(|t| a.link(f, t) == b.link(f, t) && a.is_cut(f, t) == b.is_cut(f, t))
-        })
-}
-
-/// An event as a state's hash sees it: no message id, no timer generation.
-struct EvShow<'a, M>(&'a Ev<M>);
-
-impl<M: Debug> fmt::Display for EvShow<'_, M> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Ev::Deliver { from, to, msg, .. } => write!(f, "D{from}>{to}{msg:?}"),
-            Ev::Timer { node, timer, .. } => write!(f, "T{node}:{}", timer.0),
-            Ev::Fault(i) => write!(f, "F{i}"),
-            Ev::Issue { client } => write!(f, "I{client}"),
-            Ev::NemesisTick => f.write_str("NT"),
-            Ev::NemesisUndo { undo, .. } => write!(f, "NU{undo:?}"),
-            Ev::NemesisStop => f.write_str("NS"),
-        }
-    }
-}
-
-struct DiskShow<'a>(&'a crate::node::Disk);
-
-impl fmt::Display for DiskShow<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.show_contents(f)
     }
 }

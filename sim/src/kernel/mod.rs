@@ -37,6 +37,7 @@ mod nemesis;
 mod output;
 mod props;
 mod queue;
+mod state_hash;
 mod step;
 mod triggers;
 mod workload;

@@ -405,6 +405,39 @@ pub(super) fn rw_register(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys)
             }
         }
     }
+    // Committed transactions that read the same version of a key and then
+    // both wrote it: whichever wrote second overwrote a version it never
+    // read. In either version order that is one ww edge and one rw edge
+    // between them, a G-single (Elle's lost update); the order is unknown,
+    // so it is named here, and no rw edge is drawn between them (one each
+    // way would make a cycle of two rw edges, misnamed G2).
+    let mut lost: BTreeMap<(u32, Option<i64>), Vec<u32>> = BTreeMap::new();
+    for &(k, read, t, _) in &overwrites {
+        lost.entry((k, read)).or_default().push(t);
+    }
+    let overwrote_same = |k: u32, read: Option<i64>, a: u32, b: u32| {
+        lost.get(&(k, read))
+            .is_some_and(|ts| ts.contains(&a) && ts.contains(&b))
+    };
+    for (&(k, read), ts) in &lost {
+        if ts.len() < 2 {
+            continue;
+        }
+        let key = &keys.names[k as usize];
+        let txns: Vec<usize> = ts.iter().map(|&t| t as usize).collect();
+        found.push_with(AnomalyKind::GSingle, || {
+            simple(
+                h,
+                AnomalyKind::GSingle,
+                &txns,
+                format!(
+                    "{} all read key {key} = {} and then wrote it: whichever wrote later overwrote a version it never read (a lost update: one ww and one rw edge between two of them, in either order)",
+                    txns.iter().map(|&t| txn_name(t)).collect::<Vec<_>>().join(", "),
+                    reg_edn(read)
+                ),
+            )
+        });
+    }
     let mut g = DepGraph::new(h.txns.len(), excluded(h));
     // The two rules that give one edge per (reader, writer) pair can grow
     // quadratically (every transaction reading nil from a key that every
@@ -417,6 +450,9 @@ pub(super) fn rw_register(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys)
             // nil, the initial state, comes before every write of the key.
             for &r in rs {
                 for &w in writers_of.get(&k).map(Vec::as_slice).unwrap_or(&[]) {
+                    if overwrote_same(k, None, r, w) {
+                        continue;
+                    }
                     if !spend(&mut quadratic_left, found) {
                         break;
                     }
@@ -483,6 +519,9 @@ pub(super) fn rw_register(h: &TxnHistory, found: &mut Found) -> (DepGraph, Keys)
                 );
             }
             for &r in readers.get(&(k, read)).map(Vec::as_slice).unwrap_or(&[]) {
+                if overwrote_same(k, read, r, t) {
+                    continue;
+                }
                 if !spend(&mut quadratic_left, found) {
                     break;
                 }

@@ -250,6 +250,41 @@ fn rw_register_g2_write_skew() {
 }
 
 #[test]
+fn rw_register_lost_update_is_g_single_not_g2() {
+    // T2 and T3 both read x = 1 and both write x: whichever wrote second
+    // overwrote a version it never read. In either order that is one ww and
+    // one rw edge: G-single (Elle's lost update), not G2.
+    let r = check(
+        RW,
+        &[
+            ("ok", "[[:w x 1]]"),
+            ("ok", "[[:r x 1] [:w x 2]]"),
+            ("ok", "[[:r x 1] [:w x 3]]"),
+        ],
+    );
+    assert_eq!(kinds(&r), ["G-single"]);
+    assert!(r.anomalies[0].explanation.contains("a lost update"));
+    // The same from the initial state.
+    let r = check(
+        RW,
+        &[
+            ("ok", "[[:r x nil] [:w x 2]]"),
+            ("ok", "[[:r x nil] [:w x 3]]"),
+        ],
+    );
+    assert_eq!(kinds(&r), ["G-single"]);
+    // One of them alone, or one that read the other's write, is fine.
+    let r = check(
+        RW,
+        &[
+            ("ok", "[[:r x nil] [:w x 2]]"),
+            ("ok", "[[:r x 2] [:w x 3]]"),
+        ],
+    );
+    assert!(kinds(&r).is_empty(), "{:?}", kinds(&r));
+}
+
+#[test]
 fn rw_register_g1a_g1b_internal() {
     let r = check(RW, &[("fail", "[[:w x 1]]"), ("ok", "[[:r x 1]]")]);
     assert_eq!(kinds(&r), ["G1a"]);

@@ -1,0 +1,192 @@
+//! A state's hash, for `chaoslab explore` (see `explore`): two runs with
+//! the same hash are taken for the same state.
+
+use std::fmt::{self, Debug, Write as _};
+use std::hash::Hasher;
+
+use super::{Ev, Sim};
+use crate::protocol::Protocol;
+use crate::time::Nanos;
+
+/// A `fmt::Write` that feeds a hasher: a state is hashed from what its
+/// parts show (`Debug`), without building the text.
+pub(super) struct HashWriter<'h, H: Hasher>(&'h mut H);
+
+impl<H: Hasher> fmt::Write for HashWriter<'_, H> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.write(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// A hasher whose output is the same on every machine and every run: the
+/// standard library's SipHash with its fixed keys.
+pub(super) fn hasher() -> std::hash::DefaultHasher {
+    std::hash::DefaultHasher::new()
+}
+
+pub(super) fn mix(h: u64, parts: fmt::Arguments<'_>) -> u64 {
+    let mut s = hasher();
+    s.write_u64(h);
+    let _ = HashWriter(&mut s).write_fmt(parts);
+    s.finish()
+}
+
+impl<'s, P: Protocol> Sim<'s, P> {
+    // ----- a state's hash -----
+
+    /// A hash of everything that decides what the run can still do and what
+    /// its checks will say: the time; each node's state, disk, clock and
+    /// timers; the queued events; the network's cuts and clogs; the history
+    /// so far, with when each operation began and ended; the explorer's
+    /// budget; the triggers and who fired them; the quiet period; the
+    /// protocol's checker. Two runs with the same hash are taken for the
+    /// same state. Message ids and sequence numbers are left out, so that
+    /// runs reaching a state by different orders meet. The time is in: a
+    /// protocol may compare times it keeps (a lock held since, a clock's
+    /// drift), so the same state later is not the same state.
+    pub fn state_hash(&self) -> u64
+    where
+        P: Debug,
+        P::Node: Debug,
+    {
+        let now = self.now;
+        let mut h = hasher();
+        {
+            let mut w = HashWriter(&mut h);
+            let _ = write!(w, "@{now}");
+            for (i, (n, s)) in self.nodes.iter().zip(&self.slots).enumerate() {
+                let _ = write!(w, "#{i}");
+                let _ = match n {
+                    Some(n) => write!(w, "{n:?}"),
+                    None => w.write_str("down"),
+                };
+                // A perfect clock (nearly every clock, unless the scenario
+                // skews them) as a mark: formatting its float is costly.
+                let _ = write!(
+                    w,
+                    "|{}|{}|{}|{}|{}|",
+                    DiskShow(&s.disk),
+                    ClockShow(&s.clock),
+                    s.paused,
+                    s.incarnation,
+                    s.rng.get_word_pos()
+                );
+                let mut timers: Vec<u64> = s.timers.iter().map(|t| t.0 .0).collect();
+                timers.sort_unstable();
+                let _ = write!(w, "{timers:?}");
+                for ev in &s.held {
+                    let _ = write!(w, "H{}", EvShow(ev));
+                }
+            }
+            // The network is nearly always as the scenario set it (only
+            // faults change it), and showing its n² links is most of the
+            // cost of a hash: a network equal to the base one (the same in
+            // every state of a search) is written as a mark instead.
+            if same_net(&self.net, &self.base_net) {
+                let _ = w.write_str("net=base");
+            } else {
+                let _ = write!(w, "{:?}", self.net);
+            }
+            for (from, to, _, msg) in &self.clogged {
+                let _ = write!(w, "K{from}>{to}{msg:?}");
+            }
+            for c in &self.clients {
+                let _ = write!(w, "{:?}", c.open);
+            }
+            let _ = write!(w, "{:?}", self.protocol);
+            self.watch.shape(&mut w);
+            let _ = write!(
+                w,
+                "{}|{}|{}",
+                self.partition_since.is_some(),
+                self.work_rng.get_word_pos(),
+                self.triggers.len()
+            );
+            for t in &self.triggers {
+                let _ = write!(w, "{}{}", t.1, t.2);
+            }
+            let _ = write!(w, "{:?}{:?}", self.fired_by, self.firing);
+            if let Some(x) = &self.x {
+                x.shape(&mut w);
+            }
+        }
+        // The queued events, as a set: each hashed alone, then the sorted
+        // hashes.
+        let mut pending: Vec<u64> = self
+            .queue
+            .iter()
+            .filter(|e| self.live(e))
+            .map(|e| {
+                let latest = self.latest_of(e);
+                let ev = self.slab.items[e.slot as usize].as_ref().expect("queued");
+                mix(
+                    0,
+                    format_args!(
+                        "{}@{}..{}",
+                        EvShow(ev),
+                        e.time.saturating_sub(now),
+                        if latest == Nanos::MAX {
+                            Nanos::MAX
+                        } else {
+                            latest.saturating_sub(now)
+                        }
+                    ),
+                )
+            })
+            .collect();
+        pending.sort_unstable();
+        for p in pending {
+            h.write_u64(p);
+        }
+        h.finish()
+    }
+}
+
+struct ClockShow<'a>(&'a crate::node::Clock);
+
+impl fmt::Display for ClockShow<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if *self.0 == crate::node::Clock::default() {
+            f.write_str("clock=perfect")
+        } else {
+            write!(f, "{:?}", self.0)
+        }
+    }
+}
+
+/// Whether two networks are the same: every link's settings and cut, and
+/// their FIFO order.
+fn same_net(a: &crate::network::Net, b: &crate::network::Net) -> bool {
+    let n = a.size();
+    n == b.size()
+        && a.fifo == b.fifo
+        && (0..n).all(|f| {
+            (0..n).all(|t| a.link(f, t) == b.link(f, t) && a.is_cut(f, t) == b.is_cut(f, t))
+        })
+}
+
+/// An event as a state's hash sees it: no message id, no timer generation.
+struct EvShow<'a, M>(&'a Ev<M>);
+
+impl<M: Debug> fmt::Display for EvShow<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Ev::Deliver { from, to, msg, .. } => write!(f, "D{from}>{to}{msg:?}"),
+            Ev::Timer { node, timer, .. } => write!(f, "T{node}:{}", timer.0),
+            Ev::Fault(i) => write!(f, "F{i}"),
+            Ev::Issue { client } => write!(f, "I{client}"),
+            Ev::NemesisTick => f.write_str("NT"),
+            Ev::NemesisUndo { undo, .. } => write!(f, "NU{undo:?}"),
+            Ev::NemesisStop => f.write_str("NS"),
+        }
+    }
+}
+
+struct DiskShow<'a>(&'a crate::node::Disk);
+
+impl fmt::Display for DiskShow<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.show_contents(f)
+    }
+}
