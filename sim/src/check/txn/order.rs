@@ -10,18 +10,24 @@ use crate::history::Outcome;
 use super::graph::{DepGraph, Kind, Why};
 use super::TxnHistory;
 
-/// An edge from each transaction of a process to its next one.
+/// An edge from each committed transaction of a process to every later one
+/// up to and including its next committed one. An indeterminate (`:info`)
+/// transaction follows its process's last committed one, and nothing
+/// follows it: it may have taken effect after its process moved on.
 pub(super) fn process_edges(h: &TxnHistory, g: &mut DepGraph) {
     let mut last: BTreeMap<u64, u32> = BTreeMap::new();
     for (t, txn) in h.txns.iter().enumerate() {
         if txn.outcome == Outcome::Fail {
             continue;
         }
-        if let Some(prev) = last.insert(txn.process, t as u32) {
+        if let Some(&prev) = last.get(&txn.process) {
             let why = Why::SameProcess {
                 process: txn.process,
             };
             g.add(prev, t as u32, Kind::Process, why);
+        }
+        if txn.outcome == Outcome::Ok {
+            last.insert(txn.process, t as u32);
         }
     }
 }

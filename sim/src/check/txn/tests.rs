@@ -459,6 +459,23 @@ fn reports_are_deterministic() {
     assert_eq!(r1, r2);
 }
 
+#[test]
+fn nothing_follows_an_indeterminate_transaction_in_its_process() {
+    // P0's write is :info (it may take effect later), then P0 reads nil: no
+    // anomaly, even in session order; the same write committed would be.
+    for (kind, anomaly) in [("info", false), ("ok", true)] {
+        let text = format!(
+            "{{:type :invoke, :f :txn, :value [[:w 1 1]], :process 0}}\n\
+             {{:type :{kind}, :f :txn, :value [[:w 1 1]], :process 0}}\n\
+             {{:type :invoke, :f :txn, :value [[:r 1 nil]], :process 0}}\n\
+             {{:type :ok, :f :txn, :value [[:r 1 nil]], :process 0}}\n"
+        );
+        let h = parse_txn_history(&text, Format::Edn, RW).unwrap();
+        let r = check_txn_against(&h, RW, Consistency::StrongSessionSerializable);
+        assert_eq!(!r.is_valid(), anomaly, "{kind}: {:?}", kinds(&r));
+    }
+}
+
 fn check_against(model: TxnModel, c: Consistency, txns: &[(&str, &str)]) -> TxnReport {
     let h = parse_txn_history(&edn(txns), Format::Edn, model).expect("a valid history");
     check_txn_against(&h, model, c)
