@@ -92,13 +92,16 @@ struct Row {
 fn explore_row(name: &'static str, flag: &str, bundled: &str) -> Row {
     let file = root().join(format!("scenarios/explore/{name}.toml"));
     let cex = tmp(&format!("{name}.counterexample.toml"));
-    let (code, out, err) = chaoslab(&[
-        "explore",
-        file.to_str().unwrap(),
-        "--json",
-        "--out",
-        cex.to_str().unwrap(),
-    ]);
+    let explore = || {
+        chaoslab(&[
+            "explore",
+            file.to_str().unwrap(),
+            "--json",
+            "--out",
+            cex.to_str().unwrap(),
+        ])
+    };
+    let (code, out, err) = explore();
     assert_eq!(
         code, 1,
         "{name}: explore must find a counterexample\n{out}{err}"
@@ -121,13 +124,7 @@ fn explore_row(name: &'static str, flag: &str, bundled: &str) -> Row {
         "{name}: the replay must say `{said}`:\n{report}"
     );
     // The same search again gives the same counts.
-    let (_, again, _) = chaoslab(&[
-        "explore",
-        file.to_str().unwrap(),
-        "--json",
-        "--out",
-        cex.to_str().unwrap(),
-    ]);
+    let (_, again, _) = explore();
     assert_eq!(
         json(&again)["outcome"]["stats"],
         v["outcome"]["stats"],
