@@ -216,7 +216,14 @@ pub fn bounds(s: &Scenario) -> String {
     let x = s.explore.as_ref().expect("explorable");
     let mut parts = vec![
         format!("{} servers, {} clients", s.servers(), s.clients()),
-        format!("{} operations per client", x.ops),
+        format!(
+            "{} operations per client{}",
+            x.ops,
+            match x.issue {
+                sim::scenario::Issue::AnyTime => "",
+                sim::scenario::Issue::OnTime => " (each when the workload's schedule says)",
+            }
+        ),
     ];
     for (n, what) in [
         (x.crashes, "crash"),

@@ -63,6 +63,9 @@ pub(super) struct Xmode {
     /// Operations each client has issued, and how many it may.
     issued: Vec<u32>,
     ops: u32,
+    /// Whether a client's next operation may start at any time (else it
+    /// starts when the workload's schedule says).
+    pub(super) issue_any_time: bool,
     used: Budget,
     limit: Budget,
     /// Whether the explorer's partition is in force.
@@ -102,6 +105,7 @@ impl Xmode {
             window: x.window(),
             issued: vec![0; clients],
             ops: x.ops,
+            issue_any_time: x.issue == crate::scenario::Issue::AnyTime,
             used: Budget::default(),
             limit: Budget {
                 crashes: x.crashes,
@@ -514,7 +518,16 @@ impl<'s, P: Protocol> Sim<'s, P> {
                         format!("{} -> {} {}{lost}", name(from), name(to), msg.kind()),
                     )
                 }
-                Ev::Timer { node, timer, .. } => (at, format!("{} timer {}", name(node), timer.0)),
+                Ev::Timer { node, timer, .. } => {
+                    // A client's own timers (see `client.rs`) are named, not
+                    // numbered: their ids are the top of the id space.
+                    let what = match *timer {
+                        crate::client::ATTEMPT_TIMER => "gives up waiting (timeout)".to_string(),
+                        crate::client::BACKOFF_TIMER => "retries after its backoff".to_string(),
+                        t => format!("timer {}", t.0),
+                    };
+                    (at, format!("{} {what}", name(node)))
+                }
                 Ev::Fault(i) => (
                     at,
                     format!("fault on line {}", self.scenario.faults[*i].line),

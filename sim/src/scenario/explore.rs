@@ -42,6 +42,23 @@ pub struct Explore {
     /// run's duration).
     #[serde(default)]
     pub depth: Option<u32>,
+    /// When a client may start its next operation: at any time once it may
+    /// (`"any-time"`, the default), or exactly when the workload's own
+    /// schedule says (`"on-time"`: the arrival times drawn from the seed, as
+    /// a sampled run has them), which leaves far fewer runs to explore.
+    #[serde(default)]
+    pub issue: Issue,
+}
+
+/// `[explore] issue`: whether the explorer chooses when operations start.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Issue {
+    /// At any time once the client may (the explorer chooses).
+    #[default]
+    AnyTime,
+    /// When the workload's schedule says, as in a sampled run.
+    OnTime,
 }
 
 fn default_ops() -> u32 {

@@ -33,7 +33,7 @@ pub use expect::{
     check_share, measure_known, parse_pacelc, serde_share, BoundValue, Expect, Fraction,
     MeasureBound,
 };
-pub use explore::{with_schedule, Choice, Explore, Schedule};
+pub use explore::{with_schedule, Choice, Explore, Issue, Schedule};
 pub use faults::{
     check_when_syntax, Fault, FaultAction, FaultEntry, FaultKind, Nemesis, NodeMatch, Scope,
     Target, Trigger, TriggerEvent, WhenEntry, FAULT_ACTIONS, NEMESIS_KINDS, TRIGGER_EVENTS,

@@ -18,32 +18,63 @@ use std::path::{Path, PathBuf};
 
 use crate::common::chaoslab;
 
-/// (explore scenario, bug flag, the bundled scenario that samples it).
-const ROWS: &[(&str, &str, &str)] = &[
+/// (explore scenario, the bug as the scenario sets it, the same line with
+/// the bug off, the bundled scenario that samples it).
+const ROWS: &[(&str, &str, &str, &str)] = &[
     (
         "twopc-unilateral-abort",
-        "unilateral_abort_after_yes",
+        "unilateral_abort_after_yes = true",
+        "unilateral_abort_after_yes = false",
         "twopc/bug-unilateral-abort",
     ),
     (
         "twopc-decide-before-logging",
-        "decide_before_logging",
+        "decide_before_logging = true",
+        "decide_before_logging = false",
         "twopc/bug-decide-before-logging",
     ),
     (
         "twopc-participant-forgets-vote",
-        "participant_forgets_vote",
+        "participant_forgets_vote = true",
+        "participant_forgets_vote = false",
         "twopc/bug-participant-forgets-vote",
     ),
     (
         "raft-forget-vote",
-        "forget_vote_on_restart",
+        "forget_vote_on_restart = true",
+        "forget_vote_on_restart = false",
         "raft/bug-forget-vote",
     ),
     (
+        "raft-figure-8",
+        "commit_old_terms_by_counting = true",
+        "commit_old_terms_by_counting = false",
+        "raft/bug-figure-8",
+    ),
+    (
+        "raft-skip-log-check",
+        "skip_log_check = true",
+        "skip_log_check = false",
+        "raft/bug-skip-log-check",
+    ),
+    (
+        "raft-lease-clock",
+        "lease_reads_without_clock_bound = true",
+        "lease_reads_without_clock_bound = false",
+        "raft/bug-lease-clock",
+    ),
+    (
         "quorum-read-repair",
-        "read_repair_writes_older",
+        "read_repair_writes_older = true",
+        "read_repair_writes_older = false",
         "quorum/bug-read-repair-writes-older",
+    ),
+    // Fencing is the fix here, so the bug is its absence.
+    (
+        "replication-unfenced",
+        "fencing = false",
+        "fencing = true",
+        "replication/split-brain-unfenced",
     ),
 ];
 
@@ -89,7 +120,7 @@ struct Row {
     sampled: usize,
 }
 
-fn explore_row(name: &'static str, flag: &str, bundled: &str) -> Row {
+fn explore_row(name: &'static str, on: &str, off: &str, bundled: &str) -> Row {
     let file = root().join(format!("scenarios/explore/{name}.toml"));
     let cex = tmp(&format!("{name}.counterexample.toml"));
     let explore = || {
@@ -132,14 +163,13 @@ fn explore_row(name: &'static str, flag: &str, bundled: &str) -> Row {
     );
     // With the flag off: exhaustive, nothing broken.
     let text = std::fs::read_to_string(&file).unwrap();
-    let on = format!("{flag} = true");
-    assert!(text.contains(&on), "{name}: sets {on}");
-    let off = tmp(&format!("{name}.off.toml"));
-    std::fs::write(&off, text.replace(&on, &format!("{flag} = false"))).unwrap();
-    let (code, out, err) = chaoslab(&["explore", off.to_str().unwrap(), "--json"]);
+    assert!(text.contains(on), "{name}: sets {on}");
+    let fixed = tmp(&format!("{name}.off.toml"));
+    std::fs::write(&fixed, text.replace(on, off)).unwrap();
+    let (code, out, err) = chaoslab(&["explore", fixed.to_str().unwrap(), "--json"]);
     assert_eq!(
         code, 0,
-        "{name} with {flag} = false must be exhausted without a violation\n{out}{err}"
+        "{name} with {off} must be exhausted without a violation\n{out}{err}"
     );
     let w = json(&out);
     assert_eq!(w["outcome"]["exhaustive"], true);
@@ -157,7 +187,7 @@ fn explore_row(name: &'static str, flag: &str, bundled: &str) -> Row {
 fn every_bug_flag_explored_is_caught_and_its_fix_exhausted_as_the_lesson_says() {
     let rows: Vec<Row> = ROWS
         .iter()
-        .map(|(name, flag, bundled)| explore_row(name, flag, bundled))
+        .map(|(name, on, off, bundled)| explore_row(name, on, off, bundled))
         .collect();
     let mut table = String::from(
         "| scenario | broke | counterexample | sampled run before it broke | states, flag on | states, flag off (exhausted) |\n|---|---|---|---|---|---|\n",
