@@ -8,13 +8,14 @@ use super::{Ev, Sim};
 use crate::protocol::Protocol;
 use crate::time::Nanos;
 
-/// A `fmt::Write` that feeds a hasher: a state is hashed from what its
-/// parts show (`Debug`), without building the text.
-pub(super) struct HashWriter<'h, H: Hasher>(&'h mut H);
+/// A `fmt::Write` that collects what a state's parts show (`Debug`) into a
+/// buffer, hashed in one call at the end: feeding a hasher each small piece
+/// as it is written cost more than the formatting itself.
+pub(super) struct HashWriter<'b>(&'b mut Vec<u8>);
 
-impl<H: Hasher> fmt::Write for HashWriter<'_, H> {
+impl fmt::Write for HashWriter<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0.write(s.as_bytes());
+        self.0.extend_from_slice(s.as_bytes());
         Ok(())
     }
 }
@@ -25,11 +26,23 @@ pub(super) fn hasher() -> std::hash::DefaultHasher {
     std::hash::DefaultHasher::new()
 }
 
+thread_local! {
+    /// The buffer a state is shown into before it is hashed, kept between
+    /// hashes so that hashing allocates nothing once it has grown.
+    static SHOWN: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The hash of bytes, as [`hasher`] gives it.
+fn hash_bytes(b: &[u8]) -> u64 {
+    let mut h = hasher();
+    h.write(b);
+    h.finish()
+}
+
 pub(super) fn mix(h: u64, parts: fmt::Arguments<'_>) -> u64 {
-    let mut s = hasher();
-    s.write_u64(h);
-    let _ = HashWriter(&mut s).write_fmt(parts);
-    s.finish()
+    let mut buf = h.to_le_bytes().to_vec();
+    let _ = HashWriter(&mut buf).write_fmt(parts);
+    hash_bytes(&buf)
 }
 
 impl<'s, P: Protocol> Sim<'s, P> {
@@ -50,10 +63,25 @@ impl<'s, P: Protocol> Sim<'s, P> {
         P: Debug,
         P::Node: Debug,
     {
+        SHOWN.with(|shown| {
+            // A hash taken while another is being taken (a `Debug` that
+            // hashes a state) gets a buffer of its own.
+            match shown.try_borrow_mut() {
+                Ok(mut buf) => self.hash_into(&mut buf),
+                Err(_) => self.hash_into(&mut Vec::new()),
+            }
+        })
+    }
+
+    fn hash_into(&self, buf: &mut Vec<u8>) -> u64
+    where
+        P: Debug,
+        P::Node: Debug,
+    {
         let now = self.now;
-        let mut h = hasher();
+        buf.clear();
         {
-            let mut w = HashWriter(&mut h);
+            let mut w = HashWriter(buf);
             let _ = write!(w, "@{now}");
             for (i, (n, s)) in self.nodes.iter().zip(&self.slots).enumerate() {
                 let _ = write!(w, "#{i}");
@@ -111,8 +139,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 x.shape(&mut w);
             }
         }
-        // The queued events, as a set: each hashed alone, then the sorted
-        // hashes.
+        // The queued events, as a set: each hashed alone (shown after the
+        // rest, then cut off again), then the sorted hashes.
+        let state = buf.len();
         let mut pending: Vec<u64> = self
             .queue
             .iter()
@@ -120,22 +149,25 @@ impl<'s, P: Protocol> Sim<'s, P> {
             .map(|e| {
                 let latest = self.latest_of(e);
                 let ev = self.slab.items[e.slot as usize].as_ref().expect("queued");
-                mix(
-                    0,
-                    format_args!(
-                        "{}@{}..{}",
-                        EvShow(ev),
-                        e.time.saturating_sub(now),
-                        if latest == Nanos::MAX {
-                            Nanos::MAX
-                        } else {
-                            latest.saturating_sub(now)
-                        }
-                    ),
-                )
+                let _ = write!(
+                    HashWriter(buf),
+                    "{}@{}..{}",
+                    EvShow(ev),
+                    e.time.saturating_sub(now),
+                    if latest == Nanos::MAX {
+                        Nanos::MAX
+                    } else {
+                        latest.saturating_sub(now)
+                    }
+                );
+                let h = hash_bytes(&buf[state..]);
+                buf.truncate(state);
+                h
             })
             .collect();
         pending.sort_unstable();
+        let mut h = hasher();
+        h.write(&buf[..state]);
         for p in pending {
             h.write_u64(p);
         }
