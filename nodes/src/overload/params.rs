@@ -1,0 +1,487 @@
+//! `[system]` for `protocol = "overload"`, and its checked form.
+
+use serde::Deserialize;
+use sim::arrivals::{Arrivals, ArrivalsSpec};
+use sim::dist::{Dist, DistSpec};
+use sim::time::{fmt_duration, ms, secs, Nanos};
+
+use super::backoff::Backoff;
+use super::breaker::BreakerConfig;
+use crate::resilience::Discipline;
+
+/// The most operations a `population` may start at once.
+pub const MAX_POPULATION: u32 = 100_000;
+/// The most workers the service may have (as for `protocol = "queue"`).
+pub const MAX_WORKERS: u32 = 10_000;
+/// The longest queue it may keep.
+pub const MAX_QUEUE: u32 = 10_000_000;
+/// The most attempts one operation may make.
+pub const MAX_ATTEMPTS: u32 = 10_000;
+
+/// What the service does with a request.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Resource {
+    /// Workers in front of a bounded queue (as in `protocol = "queue"`).
+    #[default]
+    Queue,
+    /// Optimistic concurrency on one key: an attempt reads the key's
+    /// version when it arrives, takes a service time, and commits only if
+    /// no other attempt committed in between; otherwise it conflicts.
+    Occ,
+}
+
+/// `retry = { backoff = "full", base = "10ms", cap = "1s", max_attempts = 5 }`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrySpec {
+    pub backoff: Backoff,
+    #[serde(with = "sim::time::serde_duration")]
+    pub base: Nanos,
+    #[serde(with = "sim::time::serde_duration")]
+    pub cap: Nanos,
+    /// Attempts per operation, the first included (1: never retry).
+    pub max_attempts: u32,
+}
+
+impl Default for RetrySpec {
+    fn default() -> Self {
+        RetrySpec {
+            backoff: Backoff::Exponential,
+            base: ms(100),
+            cap: secs(10),
+            max_attempts: 3,
+        }
+    }
+}
+
+/// `retry_budget = { ratio = 0.1, max_tokens = 10 }`: every operation's
+/// first attempt adds `ratio` of a token, up to `max_tokens`; a retry takes
+/// a whole one, and without one the operation fails instead of retrying.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSpec {
+    pub ratio: f64,
+    #[serde(default = "ten")]
+    pub max_tokens: f64,
+}
+
+fn ten() -> f64 {
+    10.0
+}
+
+/// `breaker = { window = 20, min_calls = 10, failure_rate = 0.5, open_for = "5s", probes = 1 }`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreakerSpec {
+    pub window: u32,
+    pub min_calls: u32,
+    pub failure_rate: f64,
+    #[serde(with = "sim::time::serde_duration")]
+    pub open_for: Nanos,
+    pub probes: u32,
+    /// Bug flag: clear the failure count on half-open (see `breaker.rs`).
+    pub half_open_resets_count: bool,
+}
+
+impl Default for BreakerSpec {
+    fn default() -> Self {
+        BreakerSpec {
+            window: 20,
+            min_calls: 10,
+            failure_rate: 0.5,
+            open_for: secs(5),
+            probes: 1,
+            half_open_resets_count: false,
+        }
+    }
+}
+
+/// `slowdown = { at = "30s", length = "10s", factor = 4 }`: service times
+/// drawn in `at..at+length` are `factor` times longer (a capacity drop: a
+/// garbage-collection storm, a noisy neighbour, a cold cache).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Slowdown {
+    #[serde(with = "sim::time::serde_duration")]
+    pub at: Nanos,
+    #[serde(with = "sim::time::serde_duration")]
+    pub length: Nanos,
+    pub factor: f64,
+}
+
+/// `window = { from = "60s", to = "120s" }`: where "goodput in window" is measured.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WindowSpec {
+    #[serde(with = "sim::time::serde_duration")]
+    pub from: Nanos,
+    #[serde(with = "sim::time::serde_duration")]
+    pub to: Nanos,
+}
+
+/// `[system]` for `protocol = "overload"`, as the scenario writes it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// When operations start (open loop), split between the callers n2..
+    pub arrivals: Option<ArrivalsSpec>,
+    /// Or: this many operations, all started at 0s (one each for a
+    /// population of callers).
+    pub population: u32,
+    pub resource: Resource,
+    /// How long one attempt keeps a worker (or, for `occ`, how long it holds
+    /// its read before it commits).
+    pub service: DistSpec,
+    pub workers: u32,
+    pub queue_limit: u32,
+    pub discipline: Discipline,
+    /// Drop a request whose deadline has passed when a worker would take it.
+    pub drop_expired: bool,
+    pub slowdown: Option<Slowdown>,
+    /// How long a caller waits for one attempt's answer.
+    #[serde(with = "sim::time::serde_duration")]
+    pub timeout: Nanos,
+    /// The whole operation's deadline, carried with each attempt (the time
+    /// left travels with the request); none: each attempt's timeout.
+    #[serde(with = "sim::time::serde_duration::option")]
+    pub deadline: Option<Nanos>,
+    pub retry: RetrySpec,
+    pub retry_budget: Option<BudgetSpec>,
+    pub breaker: Option<BreakerSpec>,
+    pub window: Option<WindowSpec>,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            arrivals: None,
+            population: 0,
+            resource: Resource::Queue,
+            service: DistSpec {
+                dist: Some("exponential".into()),
+                mean: Some(ms(10)),
+                ..DistSpec::default()
+            },
+            workers: 1,
+            queue_limit: 10_000,
+            discipline: Discipline::Fifo,
+            drop_expired: false,
+            slowdown: None,
+            timeout: secs(1),
+            deadline: None,
+            retry: RetrySpec::default(),
+            retry_budget: None,
+            breaker: None,
+            window: None,
+        }
+    }
+}
+
+/// The retry budget, checked.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Budget {
+    pub ratio: f64,
+    pub max_tokens: f64,
+}
+
+/// The parameters, checked, with the run's times.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub arrivals: Option<Arrivals>,
+    pub population: u32,
+    pub resource: Resource,
+    pub service: Dist,
+    pub workers: u32,
+    pub queue_limit: u32,
+    pub discipline: Discipline,
+    pub drop_expired: bool,
+    pub slowdown: Option<Slowdown>,
+    pub timeout: Nanos,
+    pub deadline: Option<Nanos>,
+    pub retry: RetrySpec,
+    pub budget: Option<Budget>,
+    pub breaker: Option<BreakerConfig>,
+    /// The measured window of "goodput in window".
+    pub window: (Nanos, Nanos),
+    pub stop: Nanos,
+    pub end: Nanos,
+    /// Callers, servers n2..
+    pub callers: usize,
+}
+
+type Checked<T> = Result<T, (&'static str, String)>;
+
+fn period(field: &'static str, v: Nanos, example: &str) -> Checked<()> {
+    crate::check_period(field, v, "", example)
+}
+
+impl Params {
+    /// The checked form, or `(field, message)`.
+    pub fn check(&self, callers: usize, stop: Nanos, end: Nanos) -> Checked<Config> {
+        let arrivals = match (&self.arrivals, self.population) {
+            (Some(a), 0) => Some(a.check("arrivals").map_err(|e| ("arrivals", e))?),
+            (None, n) if n > 0 && n <= MAX_POPULATION => None,
+            (None, 0) => {
+                return Err((
+                    "arrivals",
+                    "give the load: arrivals = { rate = 80 } (operations started open-loop) or population = 100 (that many operations at 0s)".into(),
+                ))
+            }
+            (Some(_), _) => {
+                return Err((
+                    "population",
+                    "give arrivals or population, not both".into(),
+                ))
+            }
+            (None, n) => {
+                return Err((
+                    "population",
+                    format!("population = {n}: must be at most {MAX_POPULATION}"),
+                ))
+            }
+        };
+        let service = self.service.check("service").map_err(|e| ("service", e))?;
+        if service.mean() < 1_000.0 {
+            return Err((
+                "service",
+                "service: the mean service time must be at least 1us, e.g. mean = \"10ms\"".into(),
+            ));
+        }
+        if self.workers == 0 || self.workers > MAX_WORKERS {
+            return Err((
+                "workers",
+                format!(
+                    "workers = {}: must be between 1 and {}, e.g. workers = 4",
+                    self.workers,
+                    MAX_WORKERS
+                ),
+            ));
+        }
+        if self.queue_limit > MAX_QUEUE {
+            return Err((
+                "queue_limit",
+                format!(
+                    "queue_limit = {}: must be at most {}, e.g. queue_limit = 100",
+                    self.queue_limit,
+                    MAX_QUEUE
+                ),
+            ));
+        }
+        if let Some(s) = &self.slowdown {
+            if !(s.factor.is_finite() && (0.01..=1000.0).contains(&s.factor)) || s.length == 0 {
+                return Err((
+                    "slowdown",
+                    format!(
+                        "slowdown = {{ length = \"{}\", factor = {} }}: length must be more than zero and factor between 0.01 and 1000, e.g. {{ at = \"30s\", length = \"10s\", factor = 4 }}",
+                        fmt_duration(s.length),
+                        s.factor
+                    ),
+                ));
+            }
+        }
+        period("timeout", self.timeout, "1s")?;
+        if let Some(d) = self.deadline {
+            period("deadline", d, "3s")?;
+        }
+        let r = &self.retry;
+        if r.max_attempts == 0 || r.max_attempts > MAX_ATTEMPTS {
+            return Err((
+                "retry",
+                format!(
+                    "retry: max_attempts = {}: must be between 1 (never retry) and {MAX_ATTEMPTS}, e.g. max_attempts = 3",
+                    r.max_attempts
+                ),
+            ));
+        }
+        if r.backoff != Backoff::None {
+            period("retry", r.base, "100ms").map_err(|(f, m)| (f, format!("retry: base: {m}")))?;
+            if r.cap < r.base {
+                return Err((
+                    "retry",
+                    format!(
+                        "retry: cap = \"{}\" is below base = \"{}\"",
+                        fmt_duration(r.cap),
+                        fmt_duration(r.base)
+                    ),
+                ));
+            }
+        }
+        let budget = match &self.retry_budget {
+            None => None,
+            Some(b) => {
+                let ok = b.ratio.is_finite()
+                    && (0.0..=1.0).contains(&b.ratio)
+                    && b.max_tokens.is_finite()
+                    && (1.0..=1e6).contains(&b.max_tokens);
+                if !ok {
+                    return Err((
+                        "retry_budget",
+                        format!(
+                            "retry_budget = {{ ratio = {}, max_tokens = {} }}: ratio must be between 0 and 1 and max_tokens between 1 and 1000000, e.g. {{ ratio = 0.1, max_tokens = 10 }}",
+                            b.ratio, b.max_tokens
+                        ),
+                    ));
+                }
+                Some(Budget {
+                    ratio: b.ratio,
+                    max_tokens: b.max_tokens,
+                })
+            }
+        };
+        let breaker = match &self.breaker {
+            None => None,
+            Some(b) => {
+                let ok = b.window >= 1
+                    && b.window <= 100_000
+                    && b.min_calls >= 1
+                    && b.min_calls <= b.window
+                    && b.failure_rate > 0.0
+                    && b.failure_rate <= 1.0
+                    && b.probes >= 1;
+                if !ok {
+                    return Err((
+                        "breaker",
+                        format!(
+                            "breaker = {{ window = {}, min_calls = {}, failure_rate = {}, probes = {} }}: need 1 <= min_calls <= window <= 100000, 0 < failure_rate <= 1 and probes >= 1, e.g. {{ window = 20, min_calls = 10, failure_rate = 0.5, open_for = \"5s\", probes = 1 }}",
+                            b.window, b.min_calls, b.failure_rate, b.probes
+                        ),
+                    ));
+                }
+                period("breaker", b.open_for, "5s")
+                    .map_err(|(f, m)| (f, format!("breaker: open_for: {m}")))?;
+                Some(BreakerConfig {
+                    window: b.window,
+                    min_calls: b.min_calls,
+                    failure_rate: b.failure_rate,
+                    open_for: b.open_for,
+                    probes: b.probes,
+                    half_open_resets_count: b.half_open_resets_count,
+                })
+            }
+        };
+        let window = match self.window {
+            None => (0, end),
+            Some(w) if w.from < w.to && w.to <= end => (w.from, w.to),
+            Some(w) => {
+                return Err((
+                    "window",
+                    format!(
+                        "window = {{ from = \"{}\", to = \"{}\" }}: from must be before to, and to at most the run's duration \"{}\"",
+                        fmt_duration(w.from),
+                        fmt_duration(w.to),
+                        fmt_duration(end)
+                    ),
+                ))
+            }
+        };
+        Ok(Config {
+            arrivals,
+            population: self.population,
+            resource: self.resource,
+            service,
+            workers: self.workers,
+            queue_limit: self.queue_limit,
+            discipline: self.discipline,
+            drop_expired: self.drop_expired,
+            slowdown: self.slowdown,
+            timeout: self.timeout,
+            deadline: self.deadline,
+            retry: self.retry.clone(),
+            budget,
+            breaker,
+            window,
+            stop,
+            end,
+            callers,
+        })
+    }
+}
+
+impl Config {
+    /// How much longer service times drawn at `now` are.
+    pub fn slowdown_at(&self, now: Nanos) -> f64 {
+        match self.slowdown {
+            Some(s) if now >= s.at && now < s.at + s.length => s.factor,
+            _ => 1.0,
+        }
+    }
+
+    /// In words, for the report.
+    pub fn describe(&self) -> String {
+        let load = match &self.arrivals {
+            Some(a) => a.describe(),
+            None => format!("{} operations at 0s", self.population),
+        };
+        let service = match self.resource {
+            Resource::Queue => format!(
+                "{} worker{}, {}, {} queue of at most {}{}",
+                self.workers,
+                if self.workers == 1 { "" } else { "s" },
+                self.service.describe(),
+                self.discipline.name(),
+                self.queue_limit,
+                if self.drop_expired {
+                    ", expired requests dropped"
+                } else {
+                    ""
+                }
+            ),
+            Resource::Occ => format!(
+                "one key under optimistic concurrency, {} from read to commit",
+                self.service.describe()
+            ),
+        };
+        let r = &self.retry;
+        let retry = if r.max_attempts == 1 {
+            "no retries".to_string()
+        } else {
+            format!(
+                "up to {} attempts, {} backoff (base {}, cap {})",
+                r.max_attempts,
+                r.backoff.name(),
+                fmt_duration(r.base),
+                fmt_duration(r.cap)
+            )
+        };
+        let mut s = format!(
+            "{load} -> {service}; timeout {}, {retry}",
+            fmt_duration(self.timeout)
+        );
+        if let Some(d) = self.deadline {
+            s.push_str(&format!(", deadline {}", fmt_duration(d)));
+        }
+        if let Some(b) = self.budget {
+            s.push_str(&format!(
+                ", retry budget {:.0}% (at most {} tokens)",
+                b.ratio * 100.0,
+                b.max_tokens
+            ));
+        }
+        if let Some(b) = &self.breaker {
+            s.push_str(&format!(
+                ", breaker ({} of the last {} calls failing, at least {}; open {}, {} probe{}{})",
+                b.failure_rate,
+                b.window,
+                b.min_calls,
+                fmt_duration(b.open_for),
+                b.probes,
+                if b.probes == 1 { "" } else { "s" },
+                if b.half_open_resets_count {
+                    "; bug: half-open resets the count"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if let Some(sd) = self.slowdown {
+            s.push_str(&format!(
+                "; service {}x slower from {} for {}",
+                sd.factor,
+                fmt_duration(sd.at),
+                fmt_duration(sd.length)
+            ));
+        }
+        s
+    }
+}

@@ -1,0 +1,1 @@
+//! The service and a caller, one handler at a time.
