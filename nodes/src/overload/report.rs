@@ -101,11 +101,6 @@ pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
         "attempts refused, queue full",
         st.attempt_failures_of(Failure::QueueFull),
     );
-    out.count(
-        "attempts dropped, deadline passed",
-        st.attempt_failures_of(Failure::Expired),
-    )
-    .note("answered as dropped by the service");
     if c.resource == Resource::Occ {
         out.count("attempts conflicted", st.attempt_failures_of(Failure::Conflict));
     }
@@ -142,6 +137,10 @@ pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
                 .note("attempts/s the service completed, wanted or not");
             if c.resource == Resource::Queue {
                 out.count("queue length max", s.stats.queue_max as u64);
+            }
+            if c.drop_expired {
+                out.count("attempts dropped, deadline passed", s.expired)
+                    .note("by the service, unserved: the caller had stopped waiting");
             }
         }
         None => {
