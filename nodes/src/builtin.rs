@@ -344,7 +344,10 @@ impl Spec for overload::Overload {
     type Params = overload::Params;
     const ROLES: &'static [&'static str] = overload::ROLES;
     const METRICS: &'static [Figure] = overload::METRICS;
-    const SERVERS: Servers = Servers::at_least(2, "n1 is the service, n2.. are the callers");
+    const SERVERS: Servers = Servers::at_least(
+        2,
+        "n1 is the service (or the front), then its backends if any, then the callers",
+    );
 
     fn new(params: overload::Params, s: &Scenario) -> Result<Self, ParamError> {
         // The callers n2.. are the load: the kernel's closed-loop clients

@@ -9,6 +9,8 @@
 //! caller stopped waiting for is counted as late and otherwise ignored.
 
 use std::collections::BTreeMap;
+
+use rand::Rng;
 use std::sync::Arc;
 
 use sim::arrivals::Arrivals;
@@ -42,6 +44,8 @@ struct Op {
     deadline: Option<Nanos>,
     /// The last backoff waited (decorrelated jitter draws from it).
     last_wait: Nanos,
+    /// The backend it is for (0 without backends).
+    kind: u8,
 }
 
 #[derive(Clone, Debug)]
@@ -110,7 +114,13 @@ impl Caller {
         let now = ctx.now();
         self.next_op += 1;
         let id = self.next_op;
-        self.stats.started(now);
+        let kind = if self.config.backends.is_empty() {
+            0
+        } else {
+            let u: f64 = ctx.rng().gen();
+            self.config.pick_backend(u)
+        };
+        self.stats.started(now, kind);
         if let Some(b) = self.config.budget {
             self.tokens = (self.tokens + b.ratio).min(b.max_tokens);
         }
@@ -122,6 +132,7 @@ impl Caller {
                 waiting: false,
                 deadline: self.config.deadline.map(|d| now + d),
                 last_wait: 0,
+                kind,
             },
         );
         self.send_attempt(ctx, id);
@@ -132,7 +143,7 @@ impl Caller {
             return;
         };
         match failure {
-            None => self.stats.succeeded(now, op.started),
+            None => self.stats.succeeded(now, op.started, op.kind),
             Some(why) => self.stats.failed(now, why),
         }
     }
@@ -164,6 +175,7 @@ impl Caller {
                 op: id,
                 attempt,
                 deadline: left,
+                kind: op.kind,
             },
         );
         ctx.set_timer(timeout_timer(id), left);

@@ -34,22 +34,33 @@
 //!   whose callers have left. A retry budget, a breaker, or load shedding
 //!   (a short queue, LIFO, dropping expired work) each ends it;
 //! - a breaker's half-open mistake (resetting the failure count), and what
-//!   it costs a dependency that is down.
+//!   it costs a dependency that is down;
+//! - a bulkhead: separate worker pools keep a healthy path up beside a slow
+//!   one.
 //!
-//! What it leaves out: a chain of services (the caller talks to one
-//! service), and bulkheads (one pool); the time left travels with a request
-//! to the one service only.
+//! With `backends`, `n1` is a front service that answers each request by
+//! calling one backend (`n2..`, the callers after them), holding one of
+//! its workers for the call; the time the caller will still wait travels
+//! on to the backend, which may drop the request once it is up. The
+//! front's workers are one shared pool or one pool per backend (a
+//! bulkhead): in a shared pool, a slow backend takes the healthy path down
+//! with it.
+//!
+//! What it leaves out: chains longer than two, breakers and retries inside
+//! the front (only the callers retry), and adaptive queues (CoDel).
 
 pub mod backoff;
 pub mod breaker;
 mod caller;
+mod front;
 mod params;
 mod report;
 mod server;
 mod stats;
 
 pub use caller::Caller;
-pub use params::{Config, Params, Resource};
+pub use front::Front;
+pub use params::{Config, Params, Pools, Resource};
 pub use server::Server;
 pub use stats::{CallerStats, Failure};
 
@@ -60,7 +71,7 @@ use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{NodeTable, Protocol};
 use sim::time::Nanos;
 
-pub const ROLES: &[&str] = &["service", "caller"];
+pub const ROLES: &[&str] = &["service", "front", "backend", "caller"];
 
 /// The service is always `n1`.
 pub const SERVICE: NodeId = NodeId(0);
@@ -82,7 +93,8 @@ sim::message! {
     pub enum Msg {
         /// Caller -> service: attempt `attempt` of operation `op`; the caller
         /// waits `deadline` more nanoseconds for it.
-        Request { op: u64, attempt: u32, deadline: Nanos },
+        /// `kind` is the backend it is for (0 without backends).
+        Request { op: u64, attempt: u32, deadline: Nanos, kind: u8 },
         /// Service -> caller.
         Reply { op: u64, attempt: u32, answer: Answer },
     }
@@ -91,7 +103,8 @@ sim::message! {
 sim::node_enum! {
     /// A node of the overload protocol.
     pub enum OverloadNode: Msg {
-        Server(Server) { role: |_| "service", get as_server },
+        Server(Server) { role: |s| if s.is_backend() { "backend" } else { "service" }, get as_server },
+        Front(Front) { role: |_| "front", get as_front },
         Caller(Caller) { role: |_| "caller", start, get as_caller },
     }
 }
@@ -119,6 +132,7 @@ pub const METRICS: &[Figure] = &[
     Figure::rate("service throughput"),
     Figure::count("queue length max"),
     Figure::count("attempts dropped, deadline passed"),
+    Figure::ratio("operations succeeded via backend #N"),
     Figure::count("breaker opened"),
     Figure::ratio("breaker open"),
     Figure::series("offered load over time"),
@@ -138,10 +152,18 @@ impl Protocol for Overload {
     type Node = OverloadNode;
 
     fn build(&self, id: NodeId, _cluster: &Cluster, _disk: &Disk) -> OverloadNode {
-        if id == SERVICE {
+        let backends = self.config.backends.len();
+        let i = id.0 as usize;
+        if id == SERVICE && backends == 0 {
             OverloadNode::Server(Server::new(self.config.clone()))
+        } else if id == SERVICE {
+            OverloadNode::Front(Front::new(self.config.clone()))
+        } else if i <= backends {
+            let mut s = Server::new(Arc::new(self.config.backend(i - 1)));
+            s.backend = true;
+            OverloadNode::Server(s)
         } else {
-            OverloadNode::Caller(Caller::new(self.config.clone(), id.0 as usize - 1))
+            OverloadNode::Caller(Caller::new(self.config.clone(), i - 1 - backends))
         }
     }
 

@@ -120,6 +120,56 @@ pub struct WindowSpec {
     pub to: Nanos,
 }
 
+/// The most backends a front may call.
+pub const MAX_BACKENDS: usize = 8;
+
+/// How a front's workers are pooled.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Pools {
+    /// One pool for every backend.
+    #[default]
+    Shared,
+    /// One pool per backend, the workers split evenly: a bulkhead.
+    Separate,
+}
+
+/// One backend of a front: `{ service = { dist = "constant", value = "5s" },
+/// workers = 100, share = 1 }`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BackendSpec {
+    pub service: DistSpec,
+    #[serde(default = "hundred")]
+    pub workers: u32,
+    #[serde(default = "ten_thousand")]
+    pub queue_limit: u32,
+    /// Its part of the operations (shares are weights).
+    #[serde(default = "one")]
+    pub share: f64,
+}
+
+fn hundred() -> u32 {
+    100
+}
+
+fn ten_thousand() -> u32 {
+    10_000
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// A backend, checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Backend {
+    pub service: Dist,
+    pub workers: u32,
+    pub queue_limit: u32,
+    pub share: f64,
+}
+
 /// `[system]` for `protocol = "overload"`, as the scenario writes it.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -150,6 +200,16 @@ pub struct Params {
     pub retry_budget: Option<BudgetSpec>,
     pub breaker: Option<BreakerSpec>,
     pub window: Option<WindowSpec>,
+    /// With backends, `n1` is a front that calls them (`n2..`) with its
+    /// `workers`, and the callers follow them.
+    pub backends: Vec<BackendSpec>,
+    pub pools: Pools,
+    /// How long the front waits for a backend at most.
+    #[serde(with = "sim::time::serde_duration")]
+    pub front_timeout: Nanos,
+    /// The front passes on the time its caller will still wait, and stops
+    /// waiting for the backend when it is up (else it waits `front_timeout`).
+    pub propagate_deadline: bool,
 }
 
 impl Default for Params {
@@ -174,6 +234,10 @@ impl Default for Params {
             retry_budget: None,
             breaker: None,
             window: None,
+            backends: Vec::new(),
+            pools: Pools::Shared,
+            front_timeout: secs(30),
+            propagate_deadline: true,
         }
     }
 }
@@ -204,6 +268,10 @@ pub struct Config {
     pub breaker: Option<BreakerConfig>,
     /// The measured window of "goodput in window".
     pub window: (Nanos, Nanos),
+    pub backends: Vec<Backend>,
+    pub pools: Pools,
+    pub front_timeout: Nanos,
+    pub propagate_deadline: bool,
     pub stop: Nanos,
     pub end: Nanos,
     /// Callers, servers n2..
@@ -217,8 +285,33 @@ fn period(field: &'static str, v: Nanos, example: &str) -> Checked<()> {
 }
 
 impl Params {
-    /// The checked form, or `(field, message)`.
-    pub fn check(&self, callers: usize, stop: Nanos, end: Nanos) -> Checked<Config> {
+    /// The checked form, or `(field, message)`; `servers` is the number of
+    /// servers after `n1` (backends, then callers).
+    pub fn check(&self, servers: usize, stop: Nanos, end: Nanos) -> Checked<Config> {
+        let backends = self.check_backends()?;
+        if servers <= backends.len() {
+            return Err((
+                "backends",
+                format!(
+                    "{} backend(s) and {servers} server(s) after n1: the backends are n2..n{}, and at least one caller must follow them; raise [topology] servers to {} or more",
+                    backends.len(),
+                    backends.len() + 1,
+                    backends.len() + 2
+                ),
+            ));
+        }
+        let callers = servers - backends.len();
+        period("front_timeout", self.front_timeout, "30s")?;
+        if self.pools == Pools::Separate && (backends.is_empty() || (self.workers as usize) < backends.len()) {
+            return Err((
+                "pools",
+                format!(
+                    "pools = \"separate\" splits the front's workers between its backends: it needs backends, and workers ({}) at least their number ({})",
+                    self.workers,
+                    backends.len()
+                ),
+            ));
+        }
         let arrivals = match (&self.arrivals, self.population) {
             (Some(a), 0) => Some(a.check("arrivals").map_err(|e| ("arrivals", e))?),
             (None, n) if n > 0 && n <= MAX_POPULATION => None,
@@ -391,6 +484,10 @@ impl Params {
             budget,
             breaker,
             window,
+            backends,
+            pools: self.pools,
+            front_timeout: self.front_timeout,
+            propagate_deadline: self.propagate_deadline,
             stop,
             end,
             callers,
@@ -398,7 +495,84 @@ impl Params {
     }
 }
 
+impl Params {
+    fn check_backends(&self) -> Checked<Vec<Backend>> {
+        if self.backends.len() > MAX_BACKENDS {
+            return Err((
+                "backends",
+                format!(
+                    "{} backends: at most {MAX_BACKENDS}",
+                    self.backends.len()
+                ),
+            ));
+        }
+        if !self.backends.is_empty() && self.resource != Resource::Queue {
+            return Err((
+                "backends",
+                "backends call queueing services: remove resource = \"occ\" or the backends".into(),
+            ));
+        }
+        let mut out = Vec::new();
+        for (i, b) in self.backends.iter().enumerate() {
+            let service = b
+                .service
+                .check(&format!("backends[{i}].service"))
+                .map_err(|e| ("backends", e))?;
+            let ok = b.workers >= 1
+                && b.workers <= MAX_WORKERS
+                && b.queue_limit <= MAX_QUEUE
+                && b.share.is_finite()
+                && b.share > 0.0
+                && service.mean() >= 1_000.0;
+            if !ok {
+                return Err((
+                    "backends",
+                    format!(
+                        "backends[{i}]: workers = {}, queue_limit = {}, share = {}: need 1 <= workers <= {MAX_WORKERS}, queue_limit <= {MAX_QUEUE}, share > 0 and a mean service time of at least 1us, e.g. {{ service = {{ dist = \"constant\", value = \"10ms\" }}, workers = 100, share = 1 }}",
+                        b.workers, b.queue_limit, b.share
+                    ),
+                ));
+            }
+            out.push(Backend {
+                service,
+                workers: b.workers,
+                queue_limit: b.queue_limit,
+                share: b.share,
+            });
+        }
+        Ok(out)
+    }
+}
+
 impl Config {
+    /// The configuration of backend `i`'s service: this one's, with the
+    /// backend's service time, workers and queue.
+    pub fn backend(&self, i: usize) -> Config {
+        let b = &self.backends[i];
+        Config {
+            service: b.service.clone(),
+            workers: b.workers,
+            queue_limit: b.queue_limit,
+            discipline: crate::resilience::Discipline::Fifo,
+            slowdown: None,
+            backends: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// Which backend an operation goes to, for a uniform draw `u` in [0, 1).
+    pub fn pick_backend(&self, u: f64) -> u8 {
+        let total: f64 = self.backends.iter().map(|b| b.share).sum();
+        let mut acc = 0.0;
+        for (i, b) in self.backends.iter().enumerate() {
+            acc += b.share / total;
+            if u < acc {
+                return i as u8;
+            }
+        }
+        self.backends.len().saturating_sub(1) as u8
+    }
+
     /// How much longer service times drawn at `now` are.
     pub fn slowdown_at(&self, now: Nanos) -> f64 {
         match self.slowdown {
@@ -414,6 +588,18 @@ impl Config {
             None => format!("{} operations at 0s", self.population),
         };
         let service = match self.resource {
+            Resource::Queue if !self.backends.is_empty() => format!(
+                "a front with {} worker{}, {} queue of at most {}{}",
+                self.workers,
+                if self.workers == 1 { "" } else { "s" },
+                self.discipline.name(),
+                self.queue_limit,
+                if self.drop_expired {
+                    ", expired requests dropped"
+                } else {
+                    ""
+                }
+            ),
             Resource::Queue => format!(
                 "{} worker{}, {}, {} queue of at most {}{}",
                 self.workers,
@@ -471,6 +657,45 @@ impl Config {
                     "; bug: half-open resets the count"
                 } else {
                     ""
+                }
+            ));
+        }
+        if !self.backends.is_empty() {
+            let list: Vec<String> = self
+                .backends
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    format!(
+                        "n{}: {} worker(s), {}, share {}",
+                        i + 2,
+                        b.workers,
+                        b.service.describe(),
+                        b.share
+                    )
+                })
+                .collect();
+            s.push_str(&format!(
+                "; the front ({}) calls backends [{}] from {} worker pool{}",
+                if self.propagate_deadline {
+                    format!(
+                        "passes on the caller's time left, waits at most {}",
+                        fmt_duration(self.front_timeout)
+                    )
+                } else {
+                    format!(
+                        "waits {} for a backend whatever its caller's time",
+                        fmt_duration(self.front_timeout)
+                    )
+                },
+                list.join("; "),
+                match self.pools {
+                    Pools::Shared => "one shared",
+                    Pools::Separate => "separate",
+                },
+                match self.pools {
+                    Pools::Shared => "",
+                    Pools::Separate => "s",
                 }
             ));
         }

@@ -8,6 +8,7 @@ use super::breaker::State;
 use super::params::{Config, Resource};
 use super::stats::{bucket, CallerStats, Failure};
 use super::OverloadNode;
+use crate::resilience::Stats;
 
 /// The share of `from..to` that falls in each bucket, added to `into`.
 fn spread(into: &mut [f64], width: Nanos, from: Nanos, to: Nanos) {
@@ -118,13 +119,19 @@ pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
         "operations out of attempts",
         st.ended_by_of(Failure::Exhausted),
     );
+    // The service the callers talk to: the front, or the lone service.
+    let front = nodes
+        .first()
+        .and_then(Option::as_ref)
+        .and_then(OverloadNode::as_front);
     let server = nodes
         .first()
         .and_then(Option::as_ref)
         .and_then(OverloadNode::as_server);
-    match server {
+    let service: Option<&Stats> = front.map(|f| &f.stats).or(server.map(|s| &s.stats));
+    match service {
         Some(s) => {
-            let served = s.stats.served;
+            let served = s.served;
             if served > 0 {
                 out.ratio_of("wasted work", st.late_served.min(served), served)
                     .decimals(1)
@@ -136,11 +143,7 @@ pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
                 .decimals(1)
                 .note("attempts/s the service completed, wanted or not");
             if c.resource == Resource::Queue {
-                out.count("queue length max", s.stats.queue_max as u64);
-            }
-            if c.drop_expired {
-                out.count("attempts dropped, deadline passed", s.expired)
-                    .note("by the service, unserved: the caller had stopped waiting");
+                out.count("queue length max", s.queue_max as u64);
             }
         }
         None => {
@@ -148,6 +151,26 @@ pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
                 "service throughput",
                 "none: the service is down at the end of the run",
             );
+        }
+    }
+    if c.drop_expired {
+        let expired: u64 = nodes
+            .iter()
+            .flatten()
+            .map(|n| match n {
+                OverloadNode::Server(s) => s.expired,
+                OverloadNode::Front(f) => f.expired,
+                OverloadNode::Caller(_) => 0,
+            })
+            .sum();
+        out.count("attempts dropped, deadline passed", expired)
+            .note("unserved, by the front and the services: the caller had stopped waiting");
+    }
+    for (i, &(started, ok)) in st.by_kind.iter().enumerate().take(c.backends.len()) {
+        if started > 0 {
+            out.ratio_of(format!("operations succeeded via backend #{}", i + 1), ok, started)
+                .decimals(1)
+                .note(format!("{ok} of {started}, through n{}", i + 2));
         }
     }
     if breakers > 0 {
@@ -186,9 +209,8 @@ pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
         Metric::series("goodput over time", Unit::Rate, rates(&st.series_succeeded))
             .lead(format!("operations/s that succeeded, each {every} from 0s:")),
     );
-    if let (Some(s), Resource::Queue) = (server, c.resource) {
+    if let (Some(s), Resource::Queue) = (service, c.resource) {
         let q = s
-            .stats
             .series_queue_max
             .iter()
             .enumerate()

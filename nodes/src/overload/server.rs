@@ -48,6 +48,8 @@ pub struct Server {
     pub expired: u64,
     /// OCC attempts that found the key changed since they read it.
     pub conflicts: u64,
+    /// A backend of a front (its caller is the front, not a caller).
+    pub backend: bool,
 }
 
 impl Server {
@@ -62,8 +64,13 @@ impl Server {
             stats: Stats::new(0, config.end),
             expired: 0,
             conflicts: 0,
+            backend: false,
             config,
         }
+    }
+
+    pub fn is_backend(&self) -> bool {
+        self.backend
     }
 
     pub fn queued(&self) -> usize {
@@ -111,6 +118,7 @@ impl Server {
             op,
             attempt,
             deadline,
+            ..
         } = msg
         else {
             return;
@@ -210,7 +218,7 @@ impl Server {
             ];
         }
         Status {
-            role: "service",
+            role: if self.backend { "backend" } else { "service" },
             fields,
         }
     }

@@ -5,6 +5,8 @@
 use sim::histogram::Histogram;
 use sim::time::{secs, Nanos};
 
+use super::params::MAX_BACKENDS;
+
 /// Why an attempt did not succeed, or why an operation was not retried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Failure {
@@ -78,6 +80,8 @@ pub struct CallerStats {
     pub attempt_failures: [u64; 8],
     pub ended_by: [u64; 8],
     pub succeeded_in_window: u64,
+    /// Per backend (with a front): operations started, and succeeded.
+    pub by_kind: [(u64, u64); MAX_BACKENDS],
     /// When the last operation ended.
     pub last_end: Nanos,
     pub latency: Histogram,
@@ -102,6 +106,7 @@ impl CallerStats {
             attempt_failures: [0; 8],
             ended_by: [0; 8],
             succeeded_in_window: 0,
+            by_kind: [(0, 0); MAX_BACKENDS],
             last_end: 0,
             latency: Histogram::new(),
             series_started: vec![0; n],
@@ -114,8 +119,9 @@ impl CallerStats {
         ((now / self.bucket) as usize).min(self.series_started.len() - 1)
     }
 
-    pub fn started(&mut self, now: Nanos) {
+    pub fn started(&mut self, now: Nanos, kind: u8) {
         self.operations += 1;
+        self.by_kind[kind as usize % MAX_BACKENDS].0 += 1;
         let p = self.point(now);
         self.series_started[p] += 1;
     }
@@ -130,8 +136,9 @@ impl CallerStats {
         self.attempt_failures[why.index()] += 1;
     }
 
-    pub fn succeeded(&mut self, now: Nanos, started: Nanos) {
+    pub fn succeeded(&mut self, now: Nanos, started: Nanos, kind: u8) {
         self.succeeded += 1;
+        self.by_kind[kind as usize % MAX_BACKENDS].1 += 1;
         self.last_end = self.last_end.max(now);
         self.latency.record(now - started);
         if now >= self.window.0 && now < self.window.1 {
@@ -160,6 +167,10 @@ impl CallerStats {
             self.ended_by[i] += o.ended_by[i];
         }
         self.succeeded_in_window += o.succeeded_in_window;
+        for (a, b) in self.by_kind.iter_mut().zip(&o.by_kind) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
         self.last_end = self.last_end.max(o.last_end);
         self.latency.merge(&o.latency);
         for (a, b) in [
