@@ -369,6 +369,11 @@ impl Spec for overload::Overload {
             config: std::sync::Arc::new(config),
         })
     }
+
+    const BENCH: Option<Bench> = Some(Bench::new(
+        "overload, metastable: 7,500/s on 1,000 workers, a 10s slowdown, 2 callers",
+        OVERLOAD,
+    ));
 }
 
 // The benchmark scenarios (`chaoslab bench`), in nodes/bench/. Each says
@@ -382,3 +387,4 @@ const QUORUM: &str = include_str!("../bench/quorum.toml");
 const CACHE: &str = include_str!("../bench/cache.toml");
 const REPLICATION: &str = include_str!("../bench/replication.toml");
 const QUEUE: &str = include_str!("../bench/queue.toml");
+const OVERLOAD: &str = include_str!("../bench/overload.toml");

@@ -65,7 +65,10 @@ impl Backoff {
         rng: &mut R,
     ) -> Nanos {
         // Doubling past 2^40 base is past any cap a scenario can name.
-        let exp = || base.saturating_mul(1u64 << (retry.saturating_sub(1)).min(40)).min(cap);
+        let exp = || {
+            base.saturating_mul(1u64 << (retry.saturating_sub(1)).min(40))
+                .min(cap)
+        };
         match self {
             Backoff::None => 0,
             Backoff::Fixed => base.min(cap),
@@ -120,7 +123,10 @@ mod tests {
         let mut last = 0;
         for n in 1..=50 {
             let d = Backoff::Decorrelated.delay(ms(10), ms(300), n, last, &mut rng);
-            assert!(d >= ms(10) && d <= ms(300) && d <= 3 * last.max(ms(10)), "{d}");
+            assert!(
+                d >= ms(10) && d <= ms(300) && d <= 3 * last.max(ms(10)),
+                "{d}"
+            );
             last = d;
         }
     }

@@ -68,8 +68,8 @@ impl Caller {
         let n = config.callers.max(1);
         let arrivals = config.arrivals.as_ref().map(|a| a.split(n));
         // The population is dealt out as evenly as it goes.
-        let population = config.population / n as u32
-            + u32::from((index as u32) < config.population % n as u32);
+        let population =
+            config.population / n as u32 + u32::from((index as u32) < config.population % n as u32);
         Caller {
             arrivals,
             population,

@@ -120,7 +120,10 @@ impl Front {
         self.calls.insert(token, Call { held, pool, worker });
         let c = &self.config;
         let left = if c.propagate_deadline {
-            held.job.deadline.saturating_sub(now).clamp(1, c.front_timeout)
+            held.job
+                .deadline
+                .saturating_sub(now)
+                .clamp(1, c.front_timeout)
         } else {
             c.front_timeout
         };
@@ -169,7 +172,9 @@ impl Front {
                 }
                 self.stats.arrival(now, self.queued());
             }
-            Msg::Reply { op: token, answer, .. } => {
+            Msg::Reply {
+                op: token, answer, ..
+            } => {
                 if self.calls.contains_key(&token) {
                     ctx.cancel_timer(TimerId(token));
                     self.finish(ctx, token, answer);

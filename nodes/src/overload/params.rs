@@ -302,7 +302,9 @@ impl Params {
         }
         let callers = servers - backends.len();
         period("front_timeout", self.front_timeout, "30s")?;
-        if self.pools == Pools::Separate && (backends.is_empty() || (self.workers as usize) < backends.len()) {
+        if self.pools == Pools::Separate
+            && (backends.is_empty() || (self.workers as usize) < backends.len())
+        {
             return Err((
                 "pools",
                 format!(
@@ -346,8 +348,7 @@ impl Params {
                 "workers",
                 format!(
                     "workers = {}: must be between 1 and {}, e.g. workers = 4",
-                    self.workers,
-                    MAX_WORKERS
+                    self.workers, MAX_WORKERS
                 ),
             ));
         }
@@ -356,8 +357,7 @@ impl Params {
                 "queue_limit",
                 format!(
                     "queue_limit = {}: must be at most {}, e.g. queue_limit = 100",
-                    self.queue_limit,
-                    MAX_QUEUE
+                    self.queue_limit, MAX_QUEUE
                 ),
             ));
         }
@@ -500,10 +500,7 @@ impl Params {
         if self.backends.len() > MAX_BACKENDS {
             return Err((
                 "backends",
-                format!(
-                    "{} backends: at most {MAX_BACKENDS}",
-                    self.backends.len()
-                ),
+                format!("{} backends: at most {MAX_BACKENDS}", self.backends.len()),
             ));
         }
         if !self.backends.is_empty() && self.resource != Resource::Queue {

@@ -91,19 +91,28 @@ pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
             ),
         );
     }
-    for (name, q) in [("operation latency p50", 0.5), ("operation latency p99", 0.99)] {
+    for (name, q) in [
+        ("operation latency p50", 0.5),
+        ("operation latency p99", 0.99),
+    ] {
         if let Some(v) = st.latency.quantile(q) {
             out.duration(name, v)
                 .note("of operations that succeeded, first attempt to answer");
         }
     }
-    out.count("attempts timed out", st.attempt_failures_of(Failure::TimedOut));
+    out.count(
+        "attempts timed out",
+        st.attempt_failures_of(Failure::TimedOut),
+    );
     out.count(
         "attempts refused, queue full",
         st.attempt_failures_of(Failure::QueueFull),
     );
     if c.resource == Resource::Occ {
-        out.count("attempts conflicted", st.attempt_failures_of(Failure::Conflict));
+        out.count(
+            "attempts conflicted",
+            st.attempt_failures_of(Failure::Conflict),
+        );
     }
     if breakers > 0 {
         out.count("operations refused, breaker open", breaker_refused)
@@ -113,7 +122,10 @@ pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
         out.count("retries denied, budget", st.ended_by_of(Failure::Budget));
     }
     if c.deadline.is_some() {
-        out.count("operations past deadline", st.ended_by_of(Failure::Deadline));
+        out.count(
+            "operations past deadline",
+            st.ended_by_of(Failure::Deadline),
+        );
     }
     out.count(
         "operations out of attempts",
@@ -168,9 +180,13 @@ pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
     }
     for (i, &(started, ok)) in st.by_kind.iter().enumerate().take(c.backends.len()) {
         if started > 0 {
-            out.ratio_of(format!("operations succeeded via backend #{}", i + 1), ok, started)
-                .decimals(1)
-                .note(format!("{ok} of {started}, through n{}", i + 2));
+            out.ratio_of(
+                format!("operations succeeded via backend #{}", i + 1),
+                ok,
+                started,
+            )
+            .decimals(1)
+            .note(format!("{ok} of {started}, through n{}", i + 2));
         }
     }
     if breakers > 0 {
@@ -198,16 +214,21 @@ pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
             .collect()
     };
     out.add(
-        Metric::series("offered load over time", Unit::Rate, rates(&st.series_started))
-            .lead(format!("operations/s started, each {every} from 0s:")),
+        Metric::series(
+            "offered load over time",
+            Unit::Rate,
+            rates(&st.series_started),
+        )
+        .lead(format!("operations/s started, each {every} from 0s:")),
     );
     out.add(
         Metric::series("attempts over time", Unit::Rate, rates(&st.series_attempts))
             .lead(format!("attempts/s sent, each {every} from 0s:")),
     );
     out.add(
-        Metric::series("goodput over time", Unit::Rate, rates(&st.series_succeeded))
-            .lead(format!("operations/s that succeeded, each {every} from 0s:")),
+        Metric::series("goodput over time", Unit::Rate, rates(&st.series_succeeded)).lead(format!(
+            "operations/s that succeeded, each {every} from 0s:"
+        )),
     );
     if let (Some(s), Resource::Queue) = (service, c.resource) {
         let q = s

@@ -33,11 +33,19 @@ fn config(p: Params) -> Arc<Config> {
 }
 
 fn server(c: Arc<Config>) -> Harness<OverloadNode> {
-    Harness::new(Cluster::new(2, 0), SERVICE, OverloadNode::Server(Server::new(c)))
+    Harness::new(
+        Cluster::new(2, 0),
+        SERVICE,
+        OverloadNode::Server(Server::new(c)),
+    )
 }
 
 fn caller(c: Arc<Config>) -> Harness<OverloadNode> {
-    Harness::new(Cluster::new(2, 0), CALLER, OverloadNode::Caller(Caller::new(c, 0)))
+    Harness::new(
+        Cluster::new(2, 0),
+        CALLER,
+        OverloadNode::Caller(Caller::new(c, 0)),
+    )
 }
 
 fn request(op: u64, deadline: u64) -> Msg {
@@ -62,17 +70,25 @@ fn stats(h: &Harness<OverloadNode>) -> &CallerStats {
 }
 
 #[test]
-fn under_occ_two_attempts_that_read_one_version_the_first_to_commit_wins_and_the_second_conflicts() {
+fn under_occ_two_attempts_that_read_one_version_the_first_to_commit_wins_and_the_second_conflicts()
+{
     let mut h = server(config(Params {
         resource: Resource::Occ,
         ..params()
     }));
     let fx = h.deliver(CALLER, request(1, secs(1)));
-    assert_eq!(fx.timers_set(), [(TimerId(1), ms(10))], "timers from `workers` up");
+    assert_eq!(
+        fx.timers_set(),
+        [(TimerId(1), ms(10))],
+        "timers from `workers` up"
+    );
     h.advance(ms(2));
     h.deliver(CALLER, request(2, secs(1)));
     h.advance(ms(8));
-    assert_eq!(h.fire(TimerId(1)).sends(), [(CALLER, reply(1, 1, Answer::Ok))]);
+    assert_eq!(
+        h.fire(TimerId(1)).sends(),
+        [(CALLER, reply(1, 1, Answer::Ok))]
+    );
     h.advance(ms(2));
     assert_eq!(
         h.fire(TimerId(2)).sends(),
@@ -81,7 +97,10 @@ fn under_occ_two_attempts_that_read_one_version_the_first_to_commit_wins_and_the
     // A read after the commit sees the new version and commits.
     h.deliver(CALLER, request(3, secs(1)));
     h.advance(ms(10));
-    assert_eq!(h.fire(TimerId(3)).sends(), [(CALLER, reply(3, 1, Answer::Ok))]);
+    assert_eq!(
+        h.fire(TimerId(3)).sends(),
+        [(CALLER, reply(3, 1, Answer::Ok))]
+    );
 }
 
 #[test]
@@ -117,9 +136,15 @@ fn a_slowdown_stretches_the_service_times_drawn_inside_it() {
         workers: 2,
         ..params()
     }));
-    assert_eq!(h.deliver(CALLER, request(1, secs(1))).timers_set(), [(TimerId(0), ms(10))]);
+    assert_eq!(
+        h.deliver(CALLER, request(1, secs(1))).timers_set(),
+        [(TimerId(0), ms(10))]
+    );
     h.advance(secs(1));
-    assert_eq!(h.deliver(CALLER, request(2, secs(1))).timers_set(), [(TimerId(1), ms(40))]);
+    assert_eq!(
+        h.deliver(CALLER, request(2, secs(1))).timers_set(),
+        [(TimerId(1), ms(40))]
+    );
 }
 
 #[test]
@@ -214,7 +239,10 @@ fn an_open_breaker_ends_operations_without_sending_them() {
     assert_eq!(h.start().sends().len(), 2, "both sent while closed");
     h.deliver(SERVICE, reply(1, 1, Answer::QueueFull));
     h.deliver(SERVICE, reply(2, 1, Answer::QueueFull));
-    assert_eq!(h.node.as_caller().unwrap().breaker.as_ref().unwrap().opened, 1);
+    assert_eq!(
+        h.node.as_caller().unwrap().breaker.as_ref().unwrap().opened,
+        1
+    );
     h.advance(ms(100));
     let fx = h.fire(TimerId(4)); // op 1's backoff is up: its retry
     assert!(fx.sends().is_empty(), "refused by the open breaker");
@@ -239,7 +267,10 @@ fn every_figure_the_report_prints_is_declared() {
     let p = Overload { config: c.clone() };
     let mut out = sim::metric::Metrics::new();
     let node = std::mem::replace(&mut h.node, OverloadNode::Server(Server::new(c.clone())));
-    p.metrics(&[Some(OverloadNode::Server(Server::new(c))), Some(node)], &mut out);
+    p.metrics(
+        &[Some(OverloadNode::Server(Server::new(c))), Some(node)],
+        &mut out,
+    );
     sim::metric::check_declared(&out, METRICS).unwrap();
     assert!(out.len() > 20, "{}", out.len());
 }
@@ -267,7 +298,11 @@ fn front(pools: Pools, propagate: bool) -> Harness<OverloadNode> {
         .check(3, secs(100), secs(100))
         .unwrap(),
     );
-    Harness::new(Cluster::new(4, 0), SERVICE, OverloadNode::Front(Front::new(c)))
+    Harness::new(
+        Cluster::new(4, 0),
+        SERVICE,
+        OverloadNode::Front(Front::new(c)),
+    )
 }
 
 const CALLER_OF_FRONT: NodeId = NodeId(3);
@@ -301,7 +336,10 @@ fn the_front_holds_a_worker_for_the_backend_call_and_passes_on_the_time_left() {
     // The caller's time runs out: the front stops waiting and frees the worker.
     h.advance(secs(1));
     let fx = h.fire(TimerId(1));
-    assert_eq!(fx.sends(), [(CALLER_OF_FRONT, reply(7, 1, Answer::Expired))]);
+    assert_eq!(
+        fx.sends(),
+        [(CALLER_OF_FRONT, reply(7, 1, Answer::Expired))]
+    );
     assert_eq!(h.node.as_front().unwrap().busy(), 0);
     // The backend's answer comes too late and is dropped.
     let fx = h.deliver(NodeId(1), reply(1, 0, Answer::Ok));
@@ -316,7 +354,8 @@ fn without_deadline_propagation_the_front_waits_its_own_timeout() {
 }
 
 #[test]
-fn in_a_shared_pool_the_slow_backend_takes_every_worker_and_separate_pools_keep_one_for_the_healthy() {
+fn in_a_shared_pool_the_slow_backend_takes_every_worker_and_separate_pools_keep_one_for_the_healthy(
+) {
     for (pools, healthy_waits) in [(Pools::Shared, true), (Pools::Separate, false)] {
         let mut h = front(pools, false);
         h.deliver(CALLER_OF_FRONT, for_backend(1, 0));

@@ -113,14 +113,23 @@ fn under_contention_no_jitter_does_the_most_work_and_takes_longest_and_full_and_
     let exp = get("exponential");
     for jitter in ["equal", "full", "decorrelated"] {
         let j = get(jitter);
-        assert!(j.1 * 3.0 < exp.1, "{jitter} does a third of the work: {j:?} {exp:?}");
-        assert!(j.2 * 10.0 < exp.2, "{jitter} finishes ten times sooner: {j:?} {exp:?}");
+        assert!(
+            j.1 * 3.0 < exp.1,
+            "{jitter} does a third of the work: {j:?} {exp:?}"
+        );
+        assert!(
+            j.2 * 10.0 < exp.2,
+            "{jitter} finishes ten times sooner: {j:?} {exp:?}"
+        );
     }
     // Backoff without jitter keeps the callers in lockstep: the retries of
     // fixed and exponential collide as often as each other.
     assert!((get("fixed").1 - exp.1).abs() < 0.5);
     let (full, equal, dec) = (get("full"), get("equal"), get("decorrelated"));
-    assert!(full.1 < equal.1 && dec.1 < equal.1, "{full:?} {dec:?} {equal:?}");
+    assert!(
+        full.1 < equal.1 && dec.1 < equal.1,
+        "{full:?} {dec:?} {equal:?}"
+    );
     in_lesson("contention", &table);
 }
 
@@ -128,10 +137,18 @@ fn under_contention_no_jitter_does_the_most_work_and_takes_longest_and_full_and_
 /// overload.
 const METASTABLE: [(&str, &str, bool); 6] = [
     ("metastable-retries", "none", false),
-    ("metastable-drop-expired", "drop requests whose caller stopped waiting (FIFO)", false),
+    (
+        "metastable-drop-expired",
+        "drop requests whose caller stopped waiting (FIFO)",
+        false,
+    ),
     ("metastable-retry-budget", "retry budget, 10%", true),
     ("metastable-breaker", "circuit breaker in the caller", true),
-    ("metastable-shed-short-queue", "a queue of 50 instead of 2000", true),
+    (
+        "metastable-shed-short-queue",
+        "a queue of 50 instead of 2000",
+        true,
+    ),
     ("metastable-shed-lifo", "LIFO queue", true),
 ];
 
@@ -187,12 +204,15 @@ fn the_stuck_service_recovers_once_the_load_is_cut() {
     assert!(at(60, 150).iter().all(|g| *g < 5.0), "{:?}", s.points);
     // The load drops to 10/s at 150s: by 190s goodput is the load.
     let after = at(190, 210);
-    assert!(!after.is_empty() && after.iter().all(|g| *g > 6.0), "{after:?}");
+    assert!(
+        !after.is_empty() && after.iter().all(|g| *g > 6.0),
+        "{after:?}"
+    );
 }
 
 #[test]
-fn a_breaker_that_resets_its_count_on_half_open_lets_several_times_more_calls_reach_a_dead_service(
-) {
+fn a_breaker_that_resets_its_count_on_half_open_lets_several_times_more_calls_reach_a_dead_service()
+{
     let mut table = String::from(
         "| scenario | calls timed out | breaker opened | operations refused by the breaker | operations succeeded |\n\
          |---|---|---|---|---|\n",
@@ -211,4 +231,34 @@ fn a_breaker_that_resets_its_count_on_half_open_lets_several_times_more_calls_re
     }
     assert!(timed_out[1] > 3 * timed_out[0], "{timed_out:?}");
     in_lesson("breaker", &table);
+}
+
+#[test]
+fn a_slow_backend_takes_the_healthy_path_down_through_a_shared_pool_and_separate_pools_keep_it_up()
+{
+    let mut table = String::from(
+        "| scenario | front's pools | deadline passed on | slow path succeeded | healthy path succeeded | front's queue at most |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    let mut healthy = Vec::new();
+    for (name, pools, deadline) in [
+        ("bulkhead-shared", "one of 20", "no (waits 10s)"),
+        ("bulkhead-shared-deadline", "one of 20", "yes"),
+        ("bulkhead-separate", "two of 10", "no (waits 10s)"),
+    ] {
+        let r = report(name, &text(name), 1);
+        let h = scalar(&r, "operations succeeded via backend #2");
+        healthy.push(h);
+        table.push_str(&format!(
+            "| `{name}` | {pools} | {deadline} | {:.1}% | {:.1}% | {} |\n",
+            scalar(&r, "operations succeeded via backend #1") * 100.0,
+            h * 100.0,
+            count(&r, "queue length max"),
+        ));
+    }
+    assert!(
+        healthy[0] < 0.1 && healthy[1] > 0.95 && healthy[2] > 0.99,
+        "{healthy:?}"
+    );
+    in_lesson("bulkhead", &table);
 }
