@@ -317,17 +317,10 @@ impl Params {
         let arrivals = match (&self.arrivals, self.population) {
             (Some(a), 0) => Some(a.check("arrivals").map_err(|e| ("arrivals", e))?),
             (None, n) if n > 0 && n <= MAX_POPULATION => None,
-            (None, 0) => {
-                return Err((
-                    "arrivals",
-                    "give the load: arrivals = { rate = 80 } (operations started open-loop) or population = 100 (that many operations at 0s)".into(),
-                ))
-            }
+            // As for `protocol = "queue"`: Poisson at 50 a second.
+            (None, 0) => Some(sim::arrivals::Arrivals::poisson(50.0)),
             (Some(_), _) => {
-                return Err((
-                    "population",
-                    "give arrivals or population, not both".into(),
-                ))
+                return Err(("population", "give arrivals or population, not both".into()))
             }
             (None, n) => {
                 return Err((
