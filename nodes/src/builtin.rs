@@ -8,7 +8,7 @@ use sim::registry::{Bench, ParamError, Register, Servers, Spec};
 use sim::scenario::Scenario;
 use sim::time::fmt_duration;
 
-use crate::{cache, ping, quorum, raft, replication, resilience, single, twopc};
+use crate::{cache, overload, ping, quorum, raft, replication, resilience, single, twopc};
 
 /// Adds every built-in protocol to `r`. The order is the one messages list
 /// them in and `chaoslab bench` runs them in: ping first, whose benchmark is
@@ -22,7 +22,8 @@ pub fn register_builtin<R: Register>(r: &mut R) {
         .add::<quorum::Quorum>()
         .add::<cache::Cache>()
         .add::<replication::Replication>()
-        .add::<resilience::Queue>();
+        .add::<resilience::Queue>()
+        .add::<overload::Overload>();
 }
 
 /// `(field, message)`, as the protocols' `validate` return it, as a `[system]` error.
@@ -336,6 +337,45 @@ impl Spec for resilience::Queue {
     const BENCH: Option<Bench> = Some(Bench::new("queue, M/M/4 at 90%, 2 sources", QUEUE));
 }
 
+impl Spec for overload::Overload {
+    const NAME: &'static str = "overload";
+    const ABOUT: &'static str =
+        "callers with timeouts, retries and backoff, retry budgets and circuit breakers against one service: retry storms and metastable failure";
+    type Params = overload::Params;
+    const ROLES: &'static [&'static str] = overload::ROLES;
+    const METRICS: &'static [Figure] = overload::METRICS;
+    const SERVERS: Servers = Servers::at_least(
+        2,
+        "n1 is the service (or the front), then its backends if any, then the callers",
+    );
+
+    fn new(params: overload::Params, s: &Scenario) -> Result<Self, ParamError> {
+        // The callers n2.. are the load: the kernel's closed-loop clients
+        // have nothing to ask this service.
+        if s.clients() > 0 {
+            return Err(ParamError::key(
+                "topology",
+                "clients",
+                format!(
+                    "clients = {}: protocol \"overload\" takes no clients; its load comes from the callers n2.. (servers = 2 or more, arrivals or population in [system]); remove clients",
+                    s.clients()
+                ),
+            ));
+        }
+        let config = params
+            .check(s.servers() - 1, s.workload_stop(), s.meta.duration)
+            .map_err(field)?;
+        Ok(overload::Overload {
+            config: std::sync::Arc::new(config),
+        })
+    }
+
+    const BENCH: Option<Bench> = Some(Bench::new(
+        "overload, metastable: 7,500/s on 1,000 workers, a 10s slowdown, 2 callers",
+        OVERLOAD,
+    ));
+}
+
 // The benchmark scenarios (`chaoslab bench`), in nodes/bench/. Each says
 // `duration = "60s"`, which `--seconds` replaces.
 
@@ -347,3 +387,4 @@ const QUORUM: &str = include_str!("../bench/quorum.toml");
 const CACHE: &str = include_str!("../bench/cache.toml");
 const REPLICATION: &str = include_str!("../bench/replication.toml");
 const QUEUE: &str = include_str!("../bench/queue.toml");
+const OVERLOAD: &str = include_str!("../bench/overload.toml");

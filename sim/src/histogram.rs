@@ -77,6 +77,18 @@ impl Histogram {
         Some(self.max)
     }
 
+    /// Adds every sample of `other` (the same as recording each of them).
+    pub fn merge(&mut self, other: &Histogram) {
+        if self.counts.len() < other.counts.len() {
+            self.counts.resize(other.counts.len(), 0);
+        }
+        for (c, o) in self.counts.iter_mut().zip(&other.counts) {
+            *c += o;
+        }
+        self.total += other.total;
+        self.max = self.max.max(other.max);
+    }
+
     pub fn clear(&mut self) {
         self.counts.iter_mut().for_each(|c| *c = 0);
         self.total = 0;
