@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod kv;
+pub mod log;
 pub mod ping;
 pub mod quorum;
 pub mod raft;
