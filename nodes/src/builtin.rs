@@ -362,9 +362,16 @@ impl Spec for log::Log {
                 ),
             ));
         }
-        let config = params.check(s.servers(), s.workload_stop()).map_err(field)?;
+        let config = params
+            .check(s.servers(), s.workload_stop())
+            .map_err(field)?;
         Ok(log::Log::new(config))
     }
+
+    const BENCH: Option<Bench> = Some(Bench::new(
+        "log, 4 partitions x 3 replicas, 2 producers, 1 consumer",
+        LOG,
+    ));
 }
 
 // The benchmark scenarios (`chaoslab bench`), in nodes/bench/. Each says
@@ -378,3 +385,4 @@ const QUORUM: &str = include_str!("../bench/quorum.toml");
 const CACHE: &str = include_str!("../bench/cache.toml");
 const REPLICATION: &str = include_str!("../bench/replication.toml");
 const QUEUE: &str = include_str!("../bench/queue.toml");
+const LOG: &str = include_str!("../bench/log.toml");

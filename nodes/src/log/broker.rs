@@ -401,8 +401,8 @@ impl Broker {
             reply(ctx, r.log[offset as usize..to].to_vec(), r.hw, None);
             return;
         }
-        let agrees = offset <= end
-            && (offset == 0 || r.log[offset as usize - 1].epoch == last_epoch);
+        let agrees =
+            offset <= end && (offset == 0 || r.log[offset as usize - 1].epoch == last_epoch);
         if !agrees {
             // Where the follower's epoch ends in this log: it keeps at most that.
             let upto = r.log.iter().take_while(|e| e.epoch <= last_epoch).count() as u64;

@@ -133,8 +133,17 @@ sim::node_enum! {
 /// (`key` unique within the node's life) or ended, with its results.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record {
-    Invoke { key: u64, f: LogFn, at: Nanos },
-    Done { key: u64, f: LogFn, outcome: Outcome, at: Nanos },
+    Invoke {
+        key: u64,
+        f: LogFn,
+        at: Nanos,
+    },
+    Done {
+        key: u64,
+        f: LogFn,
+        outcome: Outcome,
+        at: Nanos,
+    },
 }
 
 /// The figures of the report: the setting and the elections, then the log
@@ -254,7 +263,10 @@ impl Protocol for Log {
 
     fn metrics(&self, nodes: &NodeTable<LogNode>, out: &mut Metrics) {
         out.text("log", self.config.describe());
-        let controller = nodes.first().and_then(Option::as_ref).and_then(LogNode::as_controller);
+        let controller = nodes
+            .first()
+            .and_then(Option::as_ref)
+            .and_then(LogNode::as_controller);
         match controller {
             Some(c) => {
                 out.count("leader elections", c.elections);

@@ -191,7 +191,10 @@ impl Params {
         if self.max_in_flight == 0 || self.max_in_flight > 100 {
             return Err((
                 "max_in_flight",
-                format!("max_in_flight = {}: must be between 1 and 100", self.max_in_flight),
+                format!(
+                    "max_in_flight = {}: must be between 1 and 100",
+                    self.max_in_flight
+                ),
             ));
         }
         if !(self.send_rate > 0.0 && self.send_rate <= 10_000.0) {

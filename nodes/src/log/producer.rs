@@ -127,7 +127,8 @@ impl Producer {
     fn new_send(&mut self, ctx: &mut Ctx<Msg>) {
         let n = self.next;
         self.next += 1;
-        let value = (self.index as i64 + 1) * 1_000_000_000 + (self.life as i64) * 10_000_000 + n as i64;
+        let value =
+            (self.index as i64 + 1) * 1_000_000_000 + (self.life as i64) * 10_000_000 + n as i64;
         let partition = (n % self.config.partitions as u64) as u32;
         let f = LogFn::Send {
             partition: partition_name(partition),
