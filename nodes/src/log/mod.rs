@@ -241,7 +241,7 @@ impl Protocol for Log {
 
     fn build(&self, id: NodeId, _cluster: &Cluster, _disk: &Disk) -> LogNode {
         let c = &self.config;
-        let i = id.0 as u32;
+        let i = id.0;
         if id == CONTROLLER {
             LogNode::Controller(Controller::new(c.clone()))
         } else if i <= c.brokers {
