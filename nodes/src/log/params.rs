@@ -139,10 +139,14 @@ impl Params {
             AcksSpec::Word(w) if w == "1" => Acks::Leader,
             AcksSpec::Word(w) if w == "all" || w == "-1" => Acks::All,
             other => {
+                let shown = match other {
+                    AcksSpec::Number(n) => n.to_string(),
+                    AcksSpec::Word(w) => format!("{w:?}"),
+                };
                 return Err((
                     "acks",
-                    format!("acks = {other:?}: must be 0, 1 or \"all\", e.g. acks = \"all\""),
-                ))
+                    format!("acks = {shown}: must be 0, 1 or \"all\", e.g. acks = \"all\""),
+                ));
             }
         };
         if self.brokers == 0 || self.producers == 0 || self.consumers == 0 {
