@@ -8,7 +8,7 @@ use sim::registry::{Bench, ParamError, Register, Servers, Spec};
 use sim::scenario::Scenario;
 use sim::time::fmt_duration;
 
-use crate::{cache, overload, ping, quorum, raft, replication, resilience, single, twopc};
+use crate::{cache, log, overload, ping, quorum, raft, replication, resilience, single, twopc};
 
 /// Adds every built-in protocol to `r`. The order is the one messages list
 /// them in and `chaoslab bench` runs them in: ping first, whose benchmark is
@@ -23,7 +23,8 @@ pub fn register_builtin<R: Register>(r: &mut R) {
         .add::<cache::Cache>()
         .add::<replication::Replication>()
         .add::<resilience::Queue>()
-        .add::<overload::Overload>();
+        .add::<overload::Overload>()
+        .add::<log::Log>();
 }
 
 /// `(field, message)`, as the protocols' `validate` return it, as a `[system]` error.
@@ -376,6 +377,43 @@ impl Spec for overload::Overload {
     ));
 }
 
+impl Spec for log::Log {
+    const NAME: &'static str = "log";
+    const ABOUT: &'static str =
+        "a partitioned replicated log (Kafka): acks, ISR, leader election, idempotent producers";
+    type Params = log::Params;
+    const ROLES: &'static [&'static str] = log::ROLES;
+    const METRICS: &'static [Figure] = log::METRICS;
+    const SERVERS: Servers = Servers::at_least(
+        4,
+        "n1 is the controller, then the brokers, the producers and the consumers",
+    );
+
+    fn new(params: log::Params, s: &Scenario) -> Result<Self, ParamError> {
+        // Producers and consumers are servers of their own: the kernel's
+        // closed-loop key-value clients have nothing to ask a log.
+        if s.clients() > 0 {
+            return Err(ParamError::key(
+                "topology",
+                "clients",
+                format!(
+                    "clients = {}: protocol \"log\" takes no clients; its producers and consumers are servers (see producers and consumers in [system]); remove clients",
+                    s.clients()
+                ),
+            ));
+        }
+        let config = params
+            .check(s.servers(), s.workload_stop())
+            .map_err(field)?;
+        Ok(log::Log::new(config))
+    }
+
+    const BENCH: Option<Bench> = Some(Bench::new(
+        "log, 4 partitions x 3 replicas, 2 producers, 1 consumer",
+        LOG,
+    ));
+}
+
 // The benchmark scenarios (`chaoslab bench`), in nodes/bench/. Each says
 // `duration = "60s"`, which `--seconds` replaces.
 
@@ -388,3 +426,4 @@ const CACHE: &str = include_str!("../bench/cache.toml");
 const REPLICATION: &str = include_str!("../bench/replication.toml");
 const QUEUE: &str = include_str!("../bench/queue.toml");
 const OVERLOAD: &str = include_str!("../bench/overload.toml");
+const LOG: &str = include_str!("../bench/log.toml");

@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod kv;
+pub mod log;
 pub mod overload;
 pub mod ping;
 pub mod quorum;

@@ -20,6 +20,7 @@ pub(crate) mod fxhash;
 pub mod judge;
 mod keywise;
 pub mod linear;
+pub mod log;
 pub mod model;
 pub mod parse;
 pub mod svg;

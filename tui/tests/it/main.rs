@@ -19,6 +19,7 @@ mod html;
 mod invalid_scenarios;
 mod lesson_quotes;
 mod madsim_driver;
+mod messaging_lesson;
 mod overload_lesson;
 mod pipes;
 mod raft_sweep;

@@ -1,0 +1,291 @@
+//! # A partitioned, replicated log (Kafka's design, in small)
+//!
+//! A topic is split into partitions; each partition is an append-only log
+//! kept on `replication_factor` brokers. One replica leads: producers send to
+//! it, it appends, and the followers fetch from it. The *in-sync replicas*
+//! (ISR) are the leader and the followers that have kept up within
+//! `replica_lag_time`; the *high watermark* is the end of the prefix every
+//! in-sync replica holds, and consumers read only below it. A controller
+//! (`n1`) watches the brokers' heartbeats and, when a leader dies, makes an
+//! in-sync replica the new leader, with a higher *leader epoch*.
+//!
+//! What a producer is told depends on `acks`: with `0` nothing, with `1` that
+//! the leader appended the message, with `all` that every in-sync replica
+//! did, and the leader refuses the send while fewer than
+//! `min_insync_replicas` are in sync. So:
+//!
+//! - `acks = 1` gives up durability: a leader that dies before its followers
+//!   fetched takes acknowledged messages with it; the new leader never had
+//!   them and hands their offsets out again.
+//! - `acks = "all"` with `min_insync_replicas = 2` keeps every acknowledged
+//!   message through one broker's crash, because the new leader comes from
+//!   the ISR and the ISR holds everything below the high watermark.
+//! - `unclean_leader_election` trades that for availability: with no
+//!   in-sync replica alive, an out-of-sync one leads, and the messages it
+//!   lacks are gone.
+//!
+//! As Kafka does (since KIP-101 and KIP-497), the leader's ISR changes
+//! through the controller: a shrink takes effect only once the controller
+//! has recorded it, so the controller never elects a replica the leader had
+//! already stopped waiting for; and a follower that finds its log diverged
+//! from a new leader's truncates to where they agree, by leader epoch.
+//!
+//! Producers retry a send that timed out or was refused, with up to
+//! `max_in_flight` requests open. A retry of a send whose first attempt was
+//! written but whose answer was lost writes it twice, and a retry that
+//! overtakes a later send reorders them. The *idempotent producer*
+//! (`idempotent = true`, KIP-98) numbers its sends per partition; the
+//! leader writes sequence `n` only right after `n - 1`, answers a repeat with
+//! the offset it already has, and refuses a gap, so neither can happen.
+//!
+//! Consumers here are simple: each reads every partition from its start, up
+//! to the high watermark. Consumer groups, offset commits and rebalancing are
+//! not modelled yet. Brokers keep their logs in memory: a restarted broker
+//! starts empty and the controller takes it out of every ISR until it has
+//! caught up again. The controller itself is never crashed by a scenario.
+//!
+//! What the run did with the messages is judged from the producers' sends
+//! and the consumers' polls by the log checker ([`sim::check::log`]): lost,
+//! duplicated and reordered messages, and the delivery guarantee the run
+//! gave.
+
+mod broker;
+mod consumer;
+mod controller;
+mod params;
+mod producer;
+#[cfg(test)]
+mod tests;
+
+pub use broker::Broker;
+pub use consumer::Consumer;
+pub use controller::Controller;
+pub use params::{Acks, AcksSpec, Config, Params};
+pub use producer::Producer;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sim::check::log::{check_log, validate, LogFn, LogHistory, LogOp};
+use sim::history::Outcome;
+use sim::metric::{Figure, Metrics};
+use sim::node::{Cluster, Disk, NodeId};
+use sim::protocol::{NodeTable, Protocol, Step};
+use sim::time::Nanos;
+
+pub const ROLES: &[&str] = &["controller", "leader", "broker", "producer", "consumer"];
+
+/// The controller is always `n1`.
+pub const CONTROLLER: NodeId = NodeId(0);
+
+/// One message in a partition's log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub value: i64,
+    /// The leader epoch it was appended in: replicas compare these to find
+    /// where their logs diverge.
+    pub epoch: u64,
+    /// The producer and its sequence number, for an idempotent producer.
+    pub producer: u64,
+    pub seq: Option<u64>,
+}
+
+/// Why a leader refused a send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    NotLeader,
+    NotEnoughReplicas,
+    OutOfOrderSequence,
+}
+
+sim::message! {
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum Msg {
+        /// Broker -> controller: alive, in its `life`-th life.
+        Heartbeat { life: u64 },
+        /// Controller -> everyone: partition's leader (none: offline), epoch and ISR.
+        LeaderAndIsr { partition: u32, leader: Option<NodeId>, epoch: u64, isr: Vec<NodeId> },
+        /// Leader -> controller: please record this ISR.
+        AlterIsr { partition: u32, epoch: u64, isr: Vec<NodeId> },
+        /// Producer -> leader.
+        Produce { partition: u32, req: u64, entry: Entry },
+        ProduceReply { req: u64, result: Result<u64, Refusal> },
+        /// Follower or consumer -> leader: entries from `offset`; a follower
+        /// says the epoch of its entry before `offset`.
+        Fetch { partition: u32, offset: u64, last_epoch: u64, replica: bool },
+        /// `diverged`: the follower's log disagrees with the leader's; truncate
+        /// to this offset and fetch again.
+        FetchReply { partition: u32, offset: u64, entries: Vec<Entry>, hw: u64, diverged: Option<u64> },
+    }
+}
+
+sim::node_enum! {
+    /// A node of the log: the controller, a broker, a producer or a consumer.
+    pub enum LogNode: Msg {
+        Controller(Controller) { role: |_| "controller", start, get as_controller },
+        Broker(Broker) { role: |b| b.role_name(), start, get as_broker },
+        Producer(Producer) { role: |_| "producer", start, get as_producer },
+        Consumer(Consumer) { role: |_| "consumer", start, get as_consumer },
+    }
+}
+
+/// What a producer or consumer records for the history: an operation begun
+/// (`key` unique within the node's life) or ended, with its results.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record {
+    Invoke {
+        key: u64,
+        f: LogFn,
+        at: Nanos,
+    },
+    Done {
+        key: u64,
+        f: LogFn,
+        outcome: Outcome,
+        at: Nanos,
+    },
+}
+
+/// The figures of the report: the setting and the elections, then the log
+/// checker's ([`sim::check::log::FIGURES`]).
+pub const METRICS: &[Figure] = &[
+    Figure::text("log"),
+    Figure::count("leader elections"),
+    Figure::count("unclean elections"),
+    Figure::count("lost"),
+    Figure::count("unseen"),
+    Figure::count("duplicate"),
+    Figure::count("duplicate-delivery"),
+    Figure::count("poll-skip"),
+    Figure::count("nonmonotonic-poll"),
+    Figure::count("nonmonotonic-send"),
+    Figure::count("internal"),
+    Figure::count("reorder"),
+    Figure::count("commit-backwards"),
+    Figure::count("inconsistent-offset"),
+    Figure::count("aborted-read"),
+    Figure::text("delivery guarantee"),
+    Figure::count("acknowledged sends"),
+    Figure::count("never delivered"),
+    Figure::count("delivered twice"),
+    Figure::count("consumer lag max"),
+    Figure::series("consumer lag"),
+];
+
+/// The log protocol, and the history it collects from its producers and
+/// consumers as the run goes (so a crash cannot take it away).
+#[derive(Clone, Debug)]
+pub struct Log {
+    pub config: Arc<Config>,
+    history: Collector,
+}
+
+impl Log {
+    pub fn new(config: Config) -> Log {
+        Log {
+            config: Arc::new(config),
+            history: Collector::default(),
+        }
+    }
+}
+
+/// Gathers the records of every producer and consumer into one history.
+#[derive(Clone, Debug, Default)]
+struct Collector {
+    ops: Vec<LogOp>,
+    /// Per node: the life its records come from, and how many were read.
+    cursor: BTreeMap<NodeId, (u64, usize)>,
+    /// Open operations: (node, life, key) -> index in `ops`.
+    open: BTreeMap<(NodeId, u64, u64), usize>,
+}
+
+impl Collector {
+    fn read(&mut self, id: NodeId, life: u64, records: &[Record]) {
+        let cursor = self.cursor.entry(id).or_insert((life, 0));
+        if cursor.0 != life {
+            *cursor = (life, 0);
+        }
+        for r in &records[cursor.1..] {
+            match r {
+                Record::Invoke { key, f, at } => {
+                    self.open.insert((id, life, *key), self.ops.len());
+                    self.ops.push(LogOp {
+                        process: id.0 as u64 + 1,
+                        f: f.clone(),
+                        outcome: Outcome::Info,
+                        call_ns: *at,
+                        return_ns: None,
+                    });
+                }
+                Record::Done {
+                    key,
+                    f,
+                    outcome,
+                    at,
+                } => {
+                    if let Some(i) = self.open.remove(&(id, life, *key)) {
+                        let op = &mut self.ops[i];
+                        op.f = f.clone();
+                        op.outcome = *outcome;
+                        op.return_ns = (*outcome != Outcome::Info).then_some(*at);
+                    }
+                }
+            }
+        }
+        cursor.1 = records.len();
+    }
+}
+
+impl Protocol for Log {
+    type Node = LogNode;
+
+    fn build(&self, id: NodeId, _cluster: &Cluster, _disk: &Disk) -> LogNode {
+        let c = &self.config;
+        let i = id.0;
+        if id == CONTROLLER {
+            LogNode::Controller(Controller::new(c.clone()))
+        } else if i <= c.brokers {
+            LogNode::Broker(Broker::new(c.clone()))
+        } else if i <= c.brokers + c.producers {
+            LogNode::Producer(Producer::new(c.clone(), i - c.brokers - 1))
+        } else {
+            LogNode::Consumer(Consumer::new(c.clone()))
+        }
+    }
+
+    fn observe(&mut self, step: Step<'_, LogNode>) {
+        match step.node() {
+            Some(LogNode::Producer(p)) => self.history.read(step.stepped, p.life, &p.records),
+            Some(LogNode::Consumer(c)) => self.history.read(step.stepped, c.life, &c.records),
+            _ => {}
+        }
+    }
+
+    fn metrics(&self, nodes: &NodeTable<LogNode>, out: &mut Metrics) {
+        out.text("log", self.config.describe());
+        let controller = nodes
+            .first()
+            .and_then(Option::as_ref)
+            .and_then(LogNode::as_controller);
+        match controller {
+            Some(c) => {
+                out.count("leader elections", c.elections);
+                out.count("unclean elections", c.unclean_elections)
+                    .note("leaders elected from outside the ISR");
+            }
+            None => {
+                out.none("leader elections", "the controller is down at the end");
+                out.none("unclean elections", "the controller is down at the end");
+            }
+        }
+        // In order of invocation: a consumer records a poll when it ends.
+        let mut ops = self.history.ops.clone();
+        ops.sort_by_key(|op| op.call_ns);
+        let history = LogHistory { ops };
+        if let Err(e) = validate(&history) {
+            // The nodes write the history: an invalid one is a bug here.
+            panic!("the log protocol recorded an invalid history: {e}");
+        }
+        check_log(&history).metrics(out);
+    }
+}

@@ -1,0 +1,293 @@
+//! `[system]` for `protocol = "log"`, and its checked form.
+
+use serde::Deserialize;
+use sim::time::{fmt_duration, ms, Nanos};
+
+/// The most partitions a topic may have: each is a log on every replica.
+pub const MAX_PARTITIONS: u32 = 64;
+/// The most sends a producer may keep waiting for a free request slot.
+pub const MAX_BUFFERED: usize = 10_000;
+
+/// What a producer waits for before it counts a send as done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Acks {
+    /// Nothing: the send is done when it leaves the producer.
+    None,
+    /// The leader wrote it.
+    Leader,
+    /// Every in-sync replica wrote it (and there were at least
+    /// `min_insync_replicas` of them).
+    All,
+}
+
+impl Acks {
+    pub fn name(self) -> &'static str {
+        match self {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        }
+    }
+}
+
+/// `acks` as the scenario writes it: `0`, `1`, `"0"`, `"1"` or `"all"`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum AcksSpec {
+    Number(i64),
+    Word(String),
+}
+
+/// `[system]` for `protocol = "log"`, as the scenario writes it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// Brokers, `n2..`: every partition's replicas live on them.
+    pub brokers: u32,
+    /// Producers, after the brokers.
+    pub producers: u32,
+    /// Consumers, after the producers; each reads every partition.
+    pub consumers: u32,
+    pub partitions: u32,
+    /// Replicas per partition (at most `brokers`).
+    pub replication_factor: u32,
+    pub acks: AcksSpec,
+    /// With `acks = "all"`, the leader refuses a send while fewer replicas
+    /// than this are in sync.
+    pub min_insync_replicas: u32,
+    /// When no in-sync replica is left, elect an out-of-sync one (and lose
+    /// what it lacks) rather than leave the partition without a leader.
+    pub unclean_leader_election: bool,
+    /// Producer id and sequence numbers: the leader drops a retry it already
+    /// wrote and refuses one that would land out of order.
+    pub idempotent: bool,
+    /// Requests a producer keeps open at once.
+    pub max_in_flight: u32,
+    /// How many times a send is sent again (on a timeout or an error)
+    /// before the producer gives up on it.
+    pub retries: u32,
+    #[serde(with = "sim::time::serde_duration")]
+    pub request_timeout: Nanos,
+    /// Sends per second, per producer (evenly spaced).
+    pub send_rate: f64,
+    /// How often a follower fetches from its leader, and a consumer polls.
+    #[serde(with = "sim::time::serde_duration")]
+    pub fetch_interval: Nanos,
+    /// A follower that has not caught up with its leader for this long
+    /// leaves the in-sync set.
+    #[serde(with = "sim::time::serde_duration")]
+    pub replica_lag_time: Nanos,
+    /// The controller counts a broker dead after this long without a heartbeat.
+    #[serde(with = "sim::time::serde_duration")]
+    pub session_timeout: Nanos,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            brokers: 3,
+            producers: 1,
+            consumers: 1,
+            partitions: 1,
+            replication_factor: 3,
+            acks: AcksSpec::Word("all".into()),
+            min_insync_replicas: 1,
+            unclean_leader_election: false,
+            idempotent: false,
+            max_in_flight: 5,
+            retries: 10,
+            request_timeout: ms(100),
+            send_rate: 100.0,
+            fetch_interval: ms(20),
+            replica_lag_time: ms(300),
+            session_timeout: ms(300),
+        }
+    }
+}
+
+/// The parameters, checked, with the run's times.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub brokers: u32,
+    pub producers: u32,
+    pub consumers: u32,
+    pub partitions: u32,
+    pub replication_factor: u32,
+    pub acks: Acks,
+    pub min_insync_replicas: u32,
+    pub unclean_leader_election: bool,
+    pub idempotent: bool,
+    pub max_in_flight: u32,
+    pub retries: u32,
+    pub request_timeout: Nanos,
+    /// Time between two sends of one producer.
+    pub send_every: Nanos,
+    pub fetch_interval: Nanos,
+    pub replica_lag_time: Nanos,
+    pub session_timeout: Nanos,
+    /// When producers stop sending (`[workload] stop`, else the end).
+    pub stop: Nanos,
+}
+
+impl Params {
+    /// The checked form for a scenario with `servers` servers, or `(field, message)`.
+    pub fn check(&self, servers: usize, stop: Nanos) -> Result<Config, (&'static str, String)> {
+        let acks = match &self.acks {
+            AcksSpec::Number(0) => Acks::None,
+            AcksSpec::Number(1) => Acks::Leader,
+            AcksSpec::Word(w) if w == "0" => Acks::None,
+            AcksSpec::Word(w) if w == "1" => Acks::Leader,
+            AcksSpec::Word(w) if w == "all" || w == "-1" => Acks::All,
+            other => {
+                let shown = match other {
+                    AcksSpec::Number(n) => n.to_string(),
+                    AcksSpec::Word(w) => format!("{w:?}"),
+                };
+                return Err((
+                    "acks",
+                    format!("acks = {shown}: must be 0, 1 or \"all\", e.g. acks = \"all\""),
+                ));
+            }
+        };
+        if self.brokers == 0 || self.producers == 0 || self.consumers == 0 {
+            return Err((
+                "brokers",
+                "brokers, producers and consumers must each be at least 1, e.g. brokers = 3".into(),
+            ));
+        }
+        let want = 1 + (self.brokers + self.producers + self.consumers) as usize;
+        if servers != want {
+            return Err((
+                "brokers",
+                format!(
+                    "a controller, {} broker(s), {} producer(s) and {} consumer(s) are {want} servers, but [topology] servers = {servers}; set servers = {want}",
+                    self.brokers, self.producers, self.consumers
+                ),
+            ));
+        }
+        if self.partitions == 0 || self.partitions > MAX_PARTITIONS {
+            return Err((
+                "partitions",
+                format!(
+                    "partitions = {}: must be between 1 and {MAX_PARTITIONS}",
+                    self.partitions
+                ),
+            ));
+        }
+        if self.replication_factor == 0 || self.replication_factor > self.brokers {
+            return Err((
+                "replication_factor",
+                format!(
+                    "replication_factor = {}: must be between 1 and brokers ({})",
+                    self.replication_factor, self.brokers
+                ),
+            ));
+        }
+        if self.min_insync_replicas == 0 || self.min_insync_replicas > self.replication_factor {
+            return Err((
+                "min_insync_replicas",
+                format!(
+                    "min_insync_replicas = {}: must be between 1 and replication_factor ({})",
+                    self.min_insync_replicas, self.replication_factor
+                ),
+            ));
+        }
+        if self.max_in_flight == 0 || self.max_in_flight > 100 {
+            return Err((
+                "max_in_flight",
+                format!(
+                    "max_in_flight = {}: must be between 1 and 100",
+                    self.max_in_flight
+                ),
+            ));
+        }
+        if !(self.send_rate > 0.0 && self.send_rate <= 10_000.0) {
+            return Err((
+                "send_rate",
+                format!(
+                    "send_rate = {}: must be above 0 and at most 10000 sends per second",
+                    self.send_rate
+                ),
+            ));
+        }
+        for (name, value, example) in [
+            ("request_timeout", self.request_timeout, "100ms"),
+            ("fetch_interval", self.fetch_interval, "20ms"),
+            ("replica_lag_time", self.replica_lag_time, "300ms"),
+            ("session_timeout", self.session_timeout, "300ms"),
+        ] {
+            crate::check_period(name, value, "", example)?;
+        }
+        if self.replica_lag_time <= self.fetch_interval {
+            return Err((
+                "replica_lag_time",
+                format!(
+                    "replica_lag_time = \"{}\" must be longer than fetch_interval = \"{}\": a follower fetching on time would leave the in-sync set",
+                    fmt_duration(self.replica_lag_time),
+                    fmt_duration(self.fetch_interval)
+                ),
+            ));
+        }
+        Ok(Config {
+            brokers: self.brokers,
+            producers: self.producers,
+            consumers: self.consumers,
+            partitions: self.partitions,
+            replication_factor: self.replication_factor,
+            acks,
+            min_insync_replicas: self.min_insync_replicas,
+            unclean_leader_election: self.unclean_leader_election,
+            idempotent: self.idempotent,
+            max_in_flight: self.max_in_flight,
+            retries: self.retries,
+            request_timeout: self.request_timeout,
+            send_every: ((1e9 / self.send_rate).round() as Nanos).max(1),
+            fetch_interval: self.fetch_interval,
+            replica_lag_time: self.replica_lag_time,
+            session_timeout: self.session_timeout,
+            stop,
+        })
+    }
+}
+
+impl Config {
+    /// The setting in words, for the report.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} partition(s) x {} replicas on {} brokers, acks = {}, min ISR {}, {}unclean election, {}idempotent producer, {} in flight",
+            self.partitions,
+            self.replication_factor,
+            self.brokers,
+            self.acks.name(),
+            self.min_insync_replicas,
+            if self.unclean_leader_election { "" } else { "no " },
+            if self.idempotent { "" } else { "non-" },
+            self.max_in_flight
+        )
+    }
+
+    /// The brokers holding partition `p`, its preferred leader first.
+    pub fn replicas(&self, p: u32) -> Vec<sim::node::NodeId> {
+        (0..self.replication_factor)
+            .map(|i| broker_id((p + i) % self.brokers))
+            .collect()
+    }
+
+    pub fn producer_id(&self, i: u32) -> sim::node::NodeId {
+        sim::node::NodeId(1 + self.brokers + i)
+    }
+
+    pub fn consumer_id(&self, i: u32) -> sim::node::NodeId {
+        sim::node::NodeId(1 + self.brokers + self.producers + i)
+    }
+}
+
+/// Broker number `b` (0-based) is node `n(b+2)`.
+pub fn broker_id(b: u32) -> sim::node::NodeId {
+    sim::node::NodeId(1 + b)
+}
+
+/// The name of partition `p` of the one topic.
+pub fn partition_name(p: u32) -> String {
+    format!("t-{p}")
+}

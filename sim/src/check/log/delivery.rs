@@ -1,0 +1,326 @@
+//! What each consumer group received: which acknowledged messages reached it,
+//! which reached it more than once, the delivery guarantee that makes, and
+//! how far behind the log the group was over the run (its lag).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::{Anomaly, AnomalyKind, Found, LogFn, LogHistory};
+use crate::check::client_name;
+use crate::history::{Outcome, ProcessId};
+
+/// The delivery guarantee a run gave, read off its history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Guarantee {
+    /// Every acknowledged message delivered, none twice.
+    ExactlyOnce,
+    /// Every acknowledged message delivered; some more than once.
+    AtLeastOnce,
+    /// None delivered twice; some acknowledged ones never delivered.
+    AtMostOnce,
+    /// Some never delivered and some delivered twice: no guarantee at all.
+    None,
+    /// Nothing to judge: no acknowledged message, or no consumer polled.
+    Undetermined,
+}
+
+impl Guarantee {
+    pub fn name(self) -> &'static str {
+        match self {
+            Guarantee::ExactlyOnce => "exactly-once effect",
+            Guarantee::AtLeastOnce => "at-least-once",
+            Guarantee::AtMostOnce => "at-most-once",
+            Guarantee::None => "no guarantee",
+            Guarantee::Undetermined => "undetermined",
+        }
+    }
+
+    /// The guarantee of `missing` undelivered and `duplicated` twice-delivered
+    /// messages out of `acknowledged`.
+    pub fn of(acknowledged: u64, missing: u64, duplicated: u64) -> Guarantee {
+        match (acknowledged, missing > 0, duplicated > 0) {
+            (0, _, _) => Guarantee::Undetermined,
+            (_, false, false) => Guarantee::ExactlyOnce,
+            (_, false, true) => Guarantee::AtLeastOnce,
+            (_, true, false) => Guarantee::AtMostOnce,
+            (_, true, true) => Guarantee::None,
+        }
+    }
+}
+
+/// A group's lag at one instant: acknowledged or polled messages beyond its
+/// position, over all its partitions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct LagPoint {
+    pub at_ns: u64,
+    pub lag: u64,
+}
+
+/// One consumer group's deliveries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GroupReport {
+    /// Its name; a consumer polling with no group is a group of one, named
+    /// after its process (`c4`).
+    pub group: String,
+    /// The partitions it read or was assigned.
+    pub partitions: Vec<String>,
+    /// Acknowledged sends to those partitions.
+    pub acknowledged: u64,
+    /// Of those, how many reached the group at least once.
+    pub delivered: u64,
+    /// Of those, how many never reached it: `lost` ones at or below the
+    /// furthest offset it was delivered on their partition, the rest beyond.
+    pub missing: u64,
+    pub missing_lost: u64,
+    /// Values (acknowledged or not) delivered to it more than once, and the
+    /// deliveries beyond the first, summed.
+    pub duplicated: u64,
+    pub extra_deliveries: u64,
+    pub guarantee: Guarantee,
+    /// Its lag when the history ends, the most it reached and when.
+    pub lag_final: u64,
+    pub lag_max: u64,
+    pub lag_max_at_ns: u64,
+    /// Its lag at each instant it changed.
+    pub lag: Vec<LagPoint>,
+}
+
+/// The group a poll by `process` counts for.
+fn group_of(group: &Option<String>, process: ProcessId) -> String {
+    group.clone().unwrap_or_else(|| client_name(process))
+}
+
+/// Every group's report, by name; pushes the `duplicate-delivery` anomalies.
+pub(super) fn groups(history: &LogHistory, found: &mut Found) -> Vec<GroupReport> {
+    // Per group: deliveries per value (with the polls that made them), the
+    // furthest offset delivered per partition, and its partitions.
+    #[derive(Default)]
+    struct Seen {
+        deliveries: BTreeMap<i64, Vec<usize>>,
+        furthest: BTreeMap<String, u64>,
+        partitions: BTreeSet<String>,
+    }
+    let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
+    let mut member_of: BTreeMap<ProcessId, String> = BTreeMap::new();
+    for (i, op) in history.ops.iter().enumerate() {
+        let LogFn::Poll { group, messages } = &op.f else {
+            continue;
+        };
+        let g = group_of(group, op.process);
+        member_of.entry(op.process).or_insert_with(|| g.clone());
+        let s = seen.entry(g).or_default();
+        if op.outcome != Outcome::Ok {
+            continue;
+        }
+        for m in messages {
+            s.deliveries.entry(m.value).or_default().push(i);
+            let f = s.furthest.entry(m.partition.clone()).or_insert(m.offset);
+            *f = (*f).max(m.offset);
+            s.partitions.insert(m.partition.clone());
+        }
+    }
+    for op in &history.ops {
+        if let (LogFn::Assign { partitions }, Some(g)) = (&op.f, member_of.get(&op.process)) {
+            let s = seen.get_mut(g).expect("a member's group was seen");
+            s.partitions.extend(partitions.iter().cloned());
+        }
+    }
+
+    let mut reports = Vec::new();
+    for (group, s) in &seen {
+        let mut acknowledged = 0;
+        let mut delivered = 0;
+        let mut missing_lost = 0;
+        for op in &history.ops {
+            let (
+                LogFn::Send {
+                    partition,
+                    value,
+                    offset,
+                },
+                Outcome::Ok,
+            ) = (&op.f, op.outcome)
+            else {
+                continue;
+            };
+            if !s.partitions.contains(partition) {
+                continue;
+            }
+            acknowledged += 1;
+            if s.deliveries.contains_key(value) {
+                delivered += 1;
+            } else if let (Some(o), Some(f)) = (offset, s.furthest.get(partition)) {
+                if o <= f {
+                    missing_lost += 1;
+                }
+            }
+        }
+        let mut duplicated = 0;
+        let mut extra = 0;
+        for (value, polls) in &s.deliveries {
+            if polls.len() < 2 {
+                continue;
+            }
+            duplicated += 1;
+            extra += polls.len() as u64 - 1;
+            found.push(Anomaly {
+                kind: AnomalyKind::DuplicateDelivery,
+                partition: None,
+                values: vec![*value],
+                offsets: Vec::new(),
+                ops: polls.clone(),
+                detail: format!(
+                    "value {value} was delivered to group {group} {} times",
+                    polls.len()
+                ),
+            });
+        }
+        let missing = acknowledged - delivered;
+        let lag = lag_of(history, group, &s.partitions, &member_of);
+        let (lag_max_at_ns, lag_max) = lag.iter().fold((0, 0), |best, p| {
+            if p.lag > best.1 {
+                (p.at_ns, p.lag)
+            } else {
+                best
+            }
+        });
+        reports.push(GroupReport {
+            group: group.clone(),
+            partitions: s.partitions.iter().cloned().collect(),
+            acknowledged,
+            delivered,
+            missing,
+            missing_lost,
+            duplicated,
+            extra_deliveries: extra,
+            guarantee: Guarantee::of(acknowledged, missing, duplicated),
+            lag_final: lag.last().map_or(0, |p| p.lag),
+            lag_max,
+            lag_max_at_ns,
+            lag,
+        });
+    }
+    reports
+}
+
+/// A group's lag over the run. The log's end on a partition is one past the
+/// highest offset acknowledged or polled there so far; the group's position
+/// is its last committed offset if it ever commits, else one past the highest
+/// offset delivered to it. Both move when the operation that shows them
+/// completes.
+fn lag_of(
+    history: &LogHistory,
+    group: &str,
+    partitions: &BTreeSet<String>,
+    member_of: &BTreeMap<ProcessId, String>,
+) -> Vec<LagPoint> {
+    let commits = history.ops.iter().any(|op| {
+        matches!(&op.f, LogFn::Commit { group: g, .. } if g == group) && op.outcome == Outcome::Ok
+    });
+    let mut events: Vec<(u64, usize)> = history
+        .ops
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| op.outcome == Outcome::Ok)
+        .map(|(i, op)| (op.return_ns.expect("validated: ok has a return"), i))
+        .collect();
+    events.sort();
+    let mut end: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut position: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut points: Vec<LagPoint> = Vec::new();
+    for (at_ns, i) in events {
+        let op = &history.ops[i];
+        match &op.f {
+            LogFn::Send {
+                partition,
+                offset: Some(o),
+                ..
+            } => {
+                let e = end.entry(partition.as_str()).or_insert(0);
+                *e = (*e).max(o + 1);
+            }
+            LogFn::Poll {
+                group: g, messages, ..
+            } => {
+                let mine = member_of.get(&op.process).map(String::as_str) == Some(group)
+                    && group_of(g, op.process) == group;
+                for m in messages {
+                    let e = end.entry(m.partition.as_str()).or_insert(0);
+                    *e = (*e).max(m.offset + 1);
+                    if mine && !commits {
+                        let p = position.entry(m.partition.as_str()).or_insert(0);
+                        *p = (*p).max(m.offset + 1);
+                    }
+                }
+            }
+            LogFn::Commit {
+                group: g,
+                partition,
+                offset,
+            } if g == group => {
+                position.insert(partition.as_str(), *offset);
+            }
+            _ => continue,
+        }
+        let lag: u64 = partitions
+            .iter()
+            .map(|p| {
+                let e = end.get(p.as_str()).copied().unwrap_or(0);
+                e.saturating_sub(position.get(p.as_str()).copied().unwrap_or(0))
+            })
+            .sum();
+        match points.last_mut() {
+            Some(last) if last.lag == lag => {}
+            Some(last) if last.at_ns == at_ns => last.lag = lag,
+            _ => points.push(LagPoint { at_ns, lag }),
+        }
+    }
+    points
+}
+
+/// The guarantee over all groups, and the sentence with its numbers.
+pub(super) fn overall(groups: &[GroupReport], acknowledged: u64) -> (Guarantee, String) {
+    if groups.is_empty() {
+        return (
+            Guarantee::Undetermined,
+            "undetermined: no consumer polled, so nothing shows what was delivered".to_string(),
+        );
+    }
+    if acknowledged == 0 {
+        return (
+            Guarantee::Undetermined,
+            "undetermined: no send was acknowledged".to_string(),
+        );
+    }
+    let expected: u64 = groups.iter().map(|g| g.acknowledged).sum();
+    let missing: u64 = groups.iter().map(|g| g.missing).sum();
+    let lost: u64 = groups.iter().map(|g| g.missing_lost).sum();
+    let duplicated: u64 = groups.iter().map(|g| g.duplicated).sum();
+    let extra: u64 = groups.iter().map(|g| g.extra_deliveries).sum();
+    let guarantee = Guarantee::of(expected, missing, duplicated);
+    let across = if groups.len() == 1 {
+        format!("group {}", groups[0].group)
+    } else {
+        format!("{} groups", groups.len())
+    };
+    let missing_words = format!(
+        "{missing} of {expected} acknowledged deliveries to {across} never happened ({lost} lost behind messages that were delivered, {} never reached)",
+        missing - lost
+    );
+    let dup_words =
+        format!("{duplicated} message(s) delivered more than once ({extra} extra deliveries)");
+    let evidence = match guarantee {
+        Guarantee::ExactlyOnce => format!(
+            "exactly-once effect: each of the {expected} acknowledged deliveries to {across} happened once"
+        ),
+        Guarantee::AtLeastOnce => {
+            format!("at-least-once: all {expected} acknowledged deliveries to {across} happened; {dup_words}")
+        }
+        Guarantee::AtMostOnce => format!("at-most-once: {missing_words}; none delivered twice"),
+        Guarantee::None => format!("no guarantee: {missing_words}, and {dup_words}"),
+        Guarantee::Undetermined => format!("undetermined: no acknowledged send to a partition {across} read"),
+    };
+    (guarantee, evidence)
+}
