@@ -2,7 +2,7 @@
 //! many requests each has outstanding, which one takes the next request.
 
 use rand::Rng;
-use rand_chacha::ChaCha8Rng;
+use sim::rand_chacha::ChaCha8Rng;
 use sim::node::NodeId;
 
 use super::params::{Config, Policy};
