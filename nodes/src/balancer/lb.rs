@@ -251,7 +251,12 @@ impl Balancer {
         self.probe_seq += 1;
         for b in 0..self.backends.len() {
             self.backends[b].probe_answered = false;
-            ctx.send(Self::node(b), Msg::Probe { seq: self.probe_seq });
+            ctx.send(
+                Self::node(b),
+                Msg::Probe {
+                    seq: self.probe_seq,
+                },
+            );
         }
         ctx.set_timer(PROBE_DEADLINE, h.timeout);
         ctx.set_timer(PROBE, h.interval);
@@ -280,7 +285,11 @@ impl Balancer {
                 }
             }
         }
-        let live = self.in_rotation(ctx.mono_time()).iter().filter(|&&u| u).count();
+        let live = self
+            .in_rotation(ctx.mono_time())
+            .iter()
+            .filter(|&&u| u)
+            .count();
         self.stats.in_rotation(ctx.now(), live);
     }
 

@@ -54,7 +54,7 @@ mod stats;
 pub mod theory;
 
 pub use backend::Backend;
-pub use lb::{Balancer, BackendView};
+pub use lb::{BackendView, Balancer};
 pub use params::{Config, HealthCheck, Outlier, Params, Policy};
 pub use source::Source;
 
@@ -214,7 +214,9 @@ fn report(c: &Config, lb: &Balancer, backends: &[Option<&Backend>], out: &mut Me
         Some(t) => out
             .count("timed out", st.timed_out)
             .note(format!("(no reply within {})", fmt_duration(t))),
-        None => out.count("timed out", st.timed_out).note("(no timeout set)"),
+        None => out
+            .count("timed out", st.timed_out)
+            .note("(no timeout set)"),
     };
 
     // The backends' own measurement: arrival at the backend to its reply.
@@ -249,7 +251,10 @@ fn report(c: &Config, lb: &Balancer, backends: &[Option<&Backend>], out: &mut Me
                 .note(format!("(of {})", fmt_duration(service.round() as Nanos)));
         }
         None => {
-            out.none("mean time in system", "none (no backend served a measured request)");
+            out.none(
+                "mean time in system",
+                "none (no backend served a measured request)",
+            );
         }
     }
     match c.theory() {
@@ -321,7 +326,11 @@ fn report(c: &Config, lb: &Balancer, backends: &[Option<&Backend>], out: &mut Me
             .expect("a backend");
         out.ratio_of("busiest backend share", most, total)
             .decimals(2)
-            .note(format!("(n{}; an even split is {:.2}%)", busiest + 2, 100.0 / c.backends as f64));
+            .note(format!(
+                "(n{}; an even split is {:.2}%)",
+                busiest + 2,
+                100.0 / c.backends as f64
+            ));
         out.ratio_of("idlest backend share", least, total)
             .decimals(2)
             .note(format!("(n{})", idlest + 2));
@@ -344,7 +353,12 @@ fn report(c: &Config, lb: &Balancer, backends: &[Option<&Backend>], out: &mut Me
     let rates = |v: &[u64]| -> Vec<(Nanos, f64)> {
         v.iter()
             .enumerate()
-            .map(|(i, &k)| (i as Nanos * st.bucket, (k as f64 / width(i) * 10.0).round() / 10.0))
+            .map(|(i, &k)| {
+                (
+                    i as Nanos * st.bucket,
+                    (k as f64 / width(i) * 10.0).round() / 10.0,
+                )
+            })
             .collect()
     };
     out.add(
@@ -352,8 +366,9 @@ fn report(c: &Config, lb: &Balancer, backends: &[Option<&Backend>], out: &mut Me
             .lead(format!("requests/s, each {every} from 0s:")),
     );
     out.add(
-        Metric::series("failed over time", Unit::Rate, rates(&st.series_failed))
-            .lead(format!("requests/s refused or timed out, each {every} from 0s:")),
+        Metric::series("failed over time", Unit::Rate, rates(&st.series_failed)).lead(format!(
+            "requests/s refused or timed out, each {every} from 0s:"
+        )),
     );
     let p99: Vec<(Nanos, f64)> = st
         .series_response

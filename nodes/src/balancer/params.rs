@@ -325,12 +325,18 @@ impl Params {
             crate::check_period("timeout", self.timeout, "(or \"0s\": wait forever)", "1s")?;
         }
         if self.keys == 0 {
-            return Err(("keys", "keys = 0: the sources need at least 1 key, e.g. keys = 1000".into()));
+            return Err((
+                "keys",
+                "keys = 0: the sources need at least 1 key, e.g. keys = 1000".into(),
+            ));
         }
         if self.vnodes == 0 || self.vnodes > 1_000 {
             return Err((
                 "vnodes",
-                format!("vnodes = {}: must be between 1 and 1000, e.g. vnodes = 100", self.vnodes),
+                format!(
+                    "vnodes = {}: must be between 1 and 1000, e.g. vnodes = 100",
+                    self.vnodes
+                ),
             ));
         }
         if let Some(h) = self.health_check {
@@ -362,7 +368,10 @@ impl Params {
             }
             crate::check_period("outlier_ejection.ejection_time", o.ejection_time, "", "10s")?;
             sim::scenario::check_share(o.max_ejected).map_err(|m| {
-                ("outlier_ejection", format!("outlier_ejection: max_ejected = {m}"))
+                (
+                    "outlier_ejection",
+                    format!("outlier_ejection: max_ejected = {m}"),
+                )
             })?;
         }
         if self.warmup >= end {
@@ -418,7 +427,11 @@ impl Config {
     /// The load per backend in service times, λ·E[S]/(n·c), at a constant rate.
     pub fn load(&self) -> Option<f64> {
         let lambda = self.arrivals.constant_rate()?;
-        Some(lambda * self.service.mean() / 1e9 / (self.backends as f64 * self.backend[0].workers as f64))
+        Some(
+            lambda * self.service.mean()
+                / 1e9
+                / (self.backends as f64 * self.backend[0].workers as f64),
+        )
     }
 
     /// The mean time in system theory gives for this balancer, in ns, and
@@ -457,7 +470,11 @@ impl Config {
                 "{} {}{}",
                 self.policy.name(),
                 w.join(":"),
-                if self.naive_weights { " (naive weights bug)" } else { "" }
+                if self.naive_weights {
+                    " (naive weights bug)"
+                } else {
+                    ""
+                }
             )
         } else {
             self.policy.name().to_string()
@@ -468,7 +485,11 @@ impl Config {
             self.backends,
             if self.backends == 1 { "" } else { "s" },
             self.backend[0].workers,
-            if self.backend[0].workers == 1 { "" } else { "s" },
+            if self.backend[0].workers == 1 {
+                ""
+            } else {
+                "s"
+            },
             self.service.describe(),
             self.backend[0].discipline.name(),
             self.backend[0].queue_limit,

@@ -2,8 +2,8 @@
 //! many requests each has outstanding, which one takes the next request.
 
 use rand::Rng;
-use sim::rand_chacha::ChaCha8Rng;
 use sim::node::NodeId;
+use sim::rand_chacha::ChaCha8Rng;
 
 use super::params::{Config, Policy};
 use crate::ring::{key_hash, Ring};
@@ -82,7 +82,11 @@ impl Picker {
                     j += 1;
                 }
                 let (a, b) = (nth_up(up, i), nth_up(up, j));
-                Some(if outstanding[b] < outstanding[a] { b } else { a })
+                Some(if outstanding[b] < outstanding[a] {
+                    b
+                } else {
+                    a
+                })
             }
             Policy::ConsistentHash => {
                 let ring = self.ring.as_ref()?;

@@ -93,7 +93,10 @@ fn least_outstanding_takes_the_least_loaded_and_two_choices_the_lesser_of_two() 
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let mut p = Picker::new(&config(params(Policy::LeastOutstanding)));
     assert_eq!(p.pick(&[true; 3], &[4, 1, 2], 0, &mut rng), Some(1));
-    assert_eq!(p.pick(&[true, false, true], &[4, 1, 2], 0, &mut rng), Some(2));
+    assert_eq!(
+        p.pick(&[true, false, true], &[4, 1, 2], 0, &mut rng),
+        Some(2)
+    );
     // Two choices never takes the most loaded of three: it loses to
     // whichever other backend is drawn with it.
     let mut p = Picker::new(&config(params(Policy::TwoChoices)));
@@ -110,7 +113,9 @@ fn consistent_hashing_keeps_a_key_on_one_backend_and_moves_only_a_down_backends_
     for key in 0..300 {
         let a = p.pick(&[true; 3], &[0; 3], key, &mut rng).unwrap();
         assert_eq!(p.pick(&[true; 3], &[5, 0, 0], key, &mut rng), Some(a));
-        let b = p.pick(&[true, false, true], &[0; 3], key, &mut rng).unwrap();
+        let b = p
+            .pick(&[true, false, true], &[0; 3], key, &mut rng)
+            .unwrap();
         if a != 1 {
             assert_eq!(a, b, "key {key} moved though its backend is up");
         } else {
@@ -274,7 +279,11 @@ fn bad_parameters_are_refused_with_the_field_and_what_would_do() {
     assert!(e.1.contains("servers = 6"), "{}", e.1);
     let mut p = params(Policy::Random);
     p.slowdown.insert("n9".into(), 10.0);
-    assert!(p.check(5, secs(10), secs(10)).unwrap_err().1.contains("n2..n4"));
+    assert!(p
+        .check(5, secs(10), secs(10))
+        .unwrap_err()
+        .1
+        .contains("n2..n4"));
 }
 
 #[test]
