@@ -86,8 +86,10 @@ fn half() -> f64 {
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     pub policy: Policy,
-    /// The backends, `n2..n(backends+1)`; the servers after them are sources.
-    pub backends: u32,
+    /// The backends, `n2..n(backends+1)`; the servers after them are
+    /// sources. Unset: every server but the balancer and the last (one
+    /// source).
+    pub backends: Option<u32>,
     /// One weight per backend, for `weighted_round_robin`.
     pub weights: Vec<u32>,
     /// Bug flag: weighted round robin by a naive weighted pick that offers
@@ -125,7 +127,7 @@ impl Default for Params {
     fn default() -> Self {
         Params {
             policy: Policy::RoundRobin,
-            backends: 3,
+            backends: None,
             weights: Vec::new(),
             naive_weights: false,
             arrivals: ArrivalsSpec {
@@ -205,16 +207,18 @@ impl Params {
     /// The checked form, for a scenario of `servers` servers, or
     /// `(field, message)`.
     pub fn check(&self, servers: usize, stop: Nanos, end: Nanos) -> Result<Config, Bad> {
-        if self.backends == 0 || self.backends > MAX_BACKENDS {
+        let asked = self
+            .backends
+            .unwrap_or_else(|| servers.saturating_sub(2).max(1) as u32);
+        if asked == 0 || asked > MAX_BACKENDS {
             return Err((
                 "backends",
                 format!(
-                    "backends = {}: must be between 1 and {MAX_BACKENDS}, e.g. backends = 3",
-                    self.backends
+                    "backends = {asked}: must be between 1 and {MAX_BACKENDS}, e.g. backends = 3"
                 ),
             ));
         }
-        let backends = self.backends as usize;
+        let backends = asked as usize;
         if servers < backends + 2 {
             return Err((
                 "backends",

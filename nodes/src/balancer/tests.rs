@@ -16,6 +16,7 @@ const SOURCE: NodeId = NodeId(4);
 fn params(policy: Policy) -> Params {
     Params {
         policy,
+        backends: Some(3),
         ..Params::default()
     }
 }
@@ -274,7 +275,7 @@ fn bad_parameters_are_refused_with_the_field_and_what_would_do() {
     p.weights = vec![1, 2];
     assert_eq!(p.check(5, secs(10), secs(10)).unwrap_err().0, "weights");
     let mut p = params(Policy::Random);
-    p.backends = 4;
+    p.backends = Some(4);
     let e = p.check(5, secs(10), secs(10)).unwrap_err();
     assert!(e.1.contains("servers = 6"), "{}", e.1);
     let mut p = params(Policy::Random);
