@@ -8,7 +8,7 @@ use sim::registry::{Bench, ParamError, Register, Servers, Spec};
 use sim::scenario::Scenario;
 use sim::time::fmt_duration;
 
-use crate::{cache, log, overload, ping, quorum, raft, replication, resilience, single, twopc};
+use crate::{balancer, cache, log, overload, ping, quorum, raft, replication, resilience, single, twopc};
 
 /// Adds every built-in protocol to `r`. The order is the one messages list
 /// them in and `chaoslab bench` runs them in: ping first, whose benchmark is
@@ -24,7 +24,8 @@ pub fn register_builtin<R: Register>(r: &mut R) {
         .add::<replication::Replication>()
         .add::<resilience::Queue>()
         .add::<overload::Overload>()
-        .add::<log::Log>();
+        .add::<log::Log>()
+        .add::<balancer::LoadBalancer>();
 }
 
 /// `(field, message)`, as the protocols' `validate` return it, as a `[system]` error.
@@ -414,6 +415,45 @@ impl Spec for log::Log {
     ));
 }
 
+impl Spec for balancer::LoadBalancer {
+    const NAME: &'static str = "balancer";
+    const ABOUT: &'static str =
+        "a load balancer in front of queueing backends: policies, health checks, outlier ejection";
+    type Params = balancer::Params;
+    const ROLES: &'static [&'static str] = balancer::ROLES;
+    const METRICS: &'static [Figure] = balancer::METRICS;
+    const SERVERS: Servers = Servers::at_least(
+        3,
+        "n1 is the balancer, n2..n(backends+1) the backends, the rest the load sources",
+    );
+
+    fn new(params: balancer::Params, s: &Scenario) -> Result<Self, ParamError> {
+        // The load is open-loop, from the sources: the kernel's closed-loop
+        // clients have nothing to ask the balancer.
+        if s.clients() > 0 {
+            return Err(ParamError::key(
+                "topology",
+                "clients",
+                format!(
+                    "clients = {}: protocol \"balancer\" takes no clients; its load comes from the sources after the backends (arrivals in [system]); remove clients",
+                    s.clients()
+                ),
+            ));
+        }
+        let config = params
+            .check(s.servers(), s.workload_stop(), s.meta.duration)
+            .map_err(field)?;
+        Ok(balancer::LoadBalancer {
+            config: std::sync::Arc::new(config),
+        })
+    }
+
+    const BENCH: Option<Bench> = Some(Bench::new(
+        "balancer, two choices over 20 backends at 90%",
+        BALANCER,
+    ));
+}
+
 // The benchmark scenarios (`chaoslab bench`), in nodes/bench/. Each says
 // `duration = "60s"`, which `--seconds` replaces.
 
@@ -427,3 +467,4 @@ const REPLICATION: &str = include_str!("../bench/replication.toml");
 const QUEUE: &str = include_str!("../bench/queue.toml");
 const OVERLOAD: &str = include_str!("../bench/overload.toml");
 const LOG: &str = include_str!("../bench/log.toml");
+const BALANCER: &str = include_str!("../bench/balancer.toml");

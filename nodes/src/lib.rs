@@ -1,6 +1,7 @@
 //! chaoslab's protocols, each a sans-IO state machine driven by `sim`, and
 //! their registration (`register_builtin`, see `builtin.rs`).
 
+pub mod balancer;
 pub mod cache;
 pub mod kv;
 pub mod log;

@@ -37,7 +37,7 @@ pub(crate) mod source;
 mod stats;
 pub mod theory;
 
-pub use params::{Config, Discipline, Params};
+pub use params::{Config, Discipline, Params, MAX_QUEUE, MAX_WORKERS};
 pub use service::{Job, Service};
 pub use source::Source;
 pub use stats::{Refusal, Stats, BATCHES};

@@ -60,7 +60,7 @@ impl Service {
         self.busy
     }
 
-    fn start(&mut self, ctx: &mut Ctx<Msg>, w: usize, job: Job) {
+    fn start<M>(&mut self, ctx: &mut Ctx<M>, w: usize, job: Job) {
         let now = ctx.now();
         let took = self.config.service.sample(ctx.rng()).max(1);
         self.workers[w] = Some(Busy { job, started: now });
@@ -72,6 +72,25 @@ impl Service {
         let Msg::Request { id } = msg else {
             return;
         };
+        self.accept(ctx, from, id, |id, refused| Msg::Reply { id, refused });
+    }
+
+    pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
+        self.finish(ctx, timer, |id, refused| Msg::Reply { id, refused });
+    }
+
+    /// Request `id` from `from` arrives: it starts, waits, or is refused
+    /// at once with the reply `reply` builds. Generic over the protocol's
+    /// message type so that other protocols (the load balancer's backends)
+    /// run the same service inside their own nodes; the service's timers are
+    /// `TimerId(0..workers)`.
+    pub fn accept<M>(
+        &mut self,
+        ctx: &mut Ctx<M>,
+        from: NodeId,
+        id: u64,
+        reply: impl FnOnce(u64, Option<Refusal>) -> M,
+    ) {
         let now = ctx.now();
         self.stats.advance(now, self.queue.len(), self.busy);
         let job = Job {
@@ -86,19 +105,20 @@ impl Service {
         } else {
             self.stats.arrival(now, self.queue.len());
             self.stats.refused(now, Refusal::QueueFull);
-            ctx.send(
-                from,
-                Msg::Reply {
-                    id,
-                    refused: Some(Refusal::QueueFull),
-                },
-            );
+            ctx.send(from, reply(id, Some(Refusal::QueueFull)));
             return;
         }
         self.stats.arrival(now, self.queue.len());
     }
 
-    pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
+    /// Worker `timer` is done: its request is answered with the reply
+    /// `reply` builds, and the worker takes the next waiting request.
+    pub fn finish<M>(
+        &mut self,
+        ctx: &mut Ctx<M>,
+        timer: TimerId,
+        reply: impl FnOnce(u64, Option<Refusal>) -> M,
+    ) {
         let w = timer.0 as usize;
         let Some(done) = self.workers.get_mut(w).and_then(Option::take) else {
             return;
@@ -107,13 +127,7 @@ impl Service {
         self.stats.advance(now, self.queue.len(), self.busy);
         self.busy -= 1;
         self.stats.served(now, done.job.arrived, done.started);
-        ctx.send(
-            done.job.from,
-            Msg::Reply {
-                id: done.job.id,
-                refused: None,
-            },
-        );
+        ctx.send(done.job.from, reply(done.job.id, None));
         let next = match self.config.discipline {
             Discipline::Fifo => self.queue.pop_front(),
             Discipline::Lifo => self.queue.pop_back(),

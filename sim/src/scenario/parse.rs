@@ -19,6 +19,13 @@ use super::Scenario;
 use crate::client::RetryPolicy;
 use crate::time::{fmt_duration, parse_duration, Nanos};
 
+/// The most servers a scenario may have (a load balancer's fleet of
+/// backends is the largest: 100 of them, the balancer and its sources).
+pub const MAX_SERVERS: u32 = 128;
+/// The most servers an explored scenario may have: the explorer writes a
+/// partition as a 64-bit set.
+pub const MAX_EXPLORED_SERVERS: u32 = 64;
+
 /// The document as written, before checks.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -166,10 +173,10 @@ impl Scenario {
 
         // [topology]
         let servers = *doc.topology.servers.get_ref();
-        if servers == 0 || servers > 64 {
+        if servers == 0 || servers > MAX_SERVERS {
             return Err(err(
                 doc.topology.servers.span(),
-                format!("[topology] servers = {servers}: must be between 1 and 64"),
+                format!("[topology] servers = {servers}: must be between 1 and {MAX_SERVERS}"),
             ));
         }
         if doc.topology.clients > 256 {
@@ -477,6 +484,13 @@ impl Scenario {
 
         // [explore] and [schedule]
         if let Some(x) = &doc.explore {
+            // The explorer writes a partition as a 64-bit set of servers.
+            if servers > MAX_EXPLORED_SERVERS {
+                return Err(err(
+                    doc.topology.servers.span(),
+                    format!("[topology] servers = {servers}: [explore] searches at most {MAX_EXPLORED_SERVERS} servers"),
+                ));
+            }
             if let Some(l) = &x.latency {
                 let mut parsed = [0; 2];
                 for (k, s) in l.iter().enumerate() {

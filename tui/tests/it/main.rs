@@ -5,6 +5,7 @@
 //!
 //! Run one group with a filter: `cargo test -p chaoslab --test it glue:: -- --nocapture`.
 
+mod balancer_lesson;
 mod caching_lesson;
 mod check_cli;
 mod cli;
