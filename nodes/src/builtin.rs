@@ -8,7 +8,9 @@ use sim::registry::{Bench, ParamError, Register, Servers, Spec};
 use sim::scenario::Scenario;
 use sim::time::fmt_duration;
 
-use crate::{balancer, cache, log, overload, ping, quorum, raft, replication, resilience, single, twopc};
+use crate::{
+    balancer, cache, log, overload, ping, quorum, raft, replication, resilience, single, twopc,
+};
 
 /// Adds every built-in protocol to `r`. The order is the one messages list
 /// them in and `chaoslab bench` runs them in: ping first, whose benchmark is
