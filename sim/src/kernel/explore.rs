@@ -344,7 +344,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                     .map(Choice::Restart),
             );
         }
-        if !idle && !cut && used.partitions < limit.partitions && (2..64).contains(&servers) {
+        if !idle && !cut && used.partitions < limit.partitions && (2..=16).contains(&servers) {
             // Each split once: the side named is the smaller, or, when the
             // two are as large, the one with n1.
             for mask in 1u64..(1 << servers) - 1 {

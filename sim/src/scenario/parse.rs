@@ -25,6 +25,9 @@ pub const MAX_SERVERS: u32 = 128;
 /// The most servers an explored scenario may have: the explorer writes a
 /// partition as a 64-bit set.
 pub const MAX_EXPLORED_SERVERS: u32 = 64;
+/// The most servers an explored scenario with `partitions` may have: each
+/// partition is a choice among every split of the servers in two.
+pub const MAX_PARTITIONED_SERVERS: u32 = 16;
 
 /// The document as written, before checks.
 #[derive(Deserialize)]
@@ -489,6 +492,17 @@ impl Scenario {
                 return Err(err(
                     doc.topology.servers.span(),
                     format!("[topology] servers = {servers}: [explore] searches at most {MAX_EXPLORED_SERVERS} servers"),
+                ));
+            }
+            // Each partition is a choice among every split of the servers in
+            // two: 2^(n-1) - 1 of them, too many to offer past a few dozen.
+            if x.partitions > 0 && servers > MAX_PARTITIONED_SERVERS {
+                return Err(err(
+                    doc.topology.servers.span(),
+                    format!(
+                        "[topology] servers = {servers}: [explore] partitions = {} splits at most {MAX_PARTITIONED_SERVERS} servers (it tries every split in two, 2^(n-1) - 1 of them); use fewer servers or partitions = 0",
+                        x.partitions
+                    ),
                 ));
             }
             if let Some(l) = &x.latency {

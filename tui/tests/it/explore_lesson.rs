@@ -142,10 +142,19 @@ fn explore_row(name: &'static str, on: &str, off: &str, bundled: &str) -> Row {
     let property = c["property"].as_str().unwrap().to_string();
     let steps = c["steps"].as_array().unwrap().len();
     // The counterexample replays: the same property breaks at the same step.
+    // Its exit code is its hypothesis's: a scenario whose `[expect]` says the
+    // property is violated (its sampled run breaks it too) passes (0) when it
+    // breaks; any other fails (1).
     let (code, report, err) = chaoslab(&["run", cex.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let expected = if text.contains(&format!("violated = [\"{property}\"]")) {
+        0
+    } else {
+        1
+    };
     assert_eq!(
-        code, 1,
-        "{name}: the counterexample's replay must fail\n{report}{err}"
+        code, expected,
+        "{name}: the counterexample's replay must break {property}\n{report}{err}"
     );
     let said = format!(
         "schedule     an explored run: {steps} of {steps} steps replayed; {property} broke at step {steps}"
@@ -162,7 +171,6 @@ fn explore_row(name: &'static str, on: &str, off: &str, bundled: &str) -> Row {
         "{name}: the same search gave other counts"
     );
     // With the flag off: exhaustive, nothing broken.
-    let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains(on), "{name}: sets {on}");
     let fixed = tmp(&format!("{name}.off.toml"));
     std::fs::write(&fixed, text.replace(on, off)).unwrap();
