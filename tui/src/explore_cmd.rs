@@ -221,7 +221,7 @@ pub fn bounds(s: &Scenario) -> String {
             x.ops,
             match x.issue {
                 sim::scenario::Issue::AnyTime => "",
-                sim::scenario::Issue::OnTime => " (each when the workload's schedule says)",
+                sim::scenario::Issue::Earliest => " (each as soon as it may)",
             }
         ),
     ];

@@ -407,6 +407,11 @@ impl<'s, P: Protocol> Sim<'s, P> {
         // restart begins (after this step) starts from that truth, not from
         // one reported before the restart.
         self.start_node(i);
+        // A client's next operation that waited for it (exploring: see
+        // `issue`) can start now.
+        for ev in std::mem::take(&mut self.slots[idx].held) {
+            self.push(self.now, ev);
+        }
     }
 
     fn pause(&mut self, i: u32, line: usize) {

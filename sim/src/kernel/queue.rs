@@ -119,7 +119,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
     pub(super) fn push(&mut self, time: Nanos, ev: Ev<Msg<P>>) -> u32 {
         self.seq += 1;
         // Exploring: a client's next operation may start any time later
-        // (unless `[explore] issue = "on-time"`); anything else (but a
+        // (unless `[explore] issue = "earliest"`); anything else (but a
         // message: see `schedule_delivery`) when due.
         let any_time = self.x.as_ref().is_some_and(|x| x.issue_any_time);
         let latest = if any_time && matches!(ev, Ev::Issue { .. }) {

@@ -30,6 +30,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
             return;
         }
         if self.nodes[client as usize].is_none() {
+            if self.x.is_some() {
+                // Exploring, a client thinks for no time: asking again at
+                // once would ask forever at this instant. The operation
+                // waits for the client's restart instead.
+                self.slots[client as usize].held.push(Ev::Issue { client });
+                return;
+            }
             let next = self.now.saturating_add(self.think_time());
             self.push(next, Ev::Issue { client });
             return;

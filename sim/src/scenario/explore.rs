@@ -42,10 +42,10 @@ pub struct Explore {
     /// run's duration).
     #[serde(default)]
     pub depth: Option<u32>,
-    /// When a client may start its next operation: at any time once it may
-    /// (`"any-time"`, the default), or exactly when the workload's own
-    /// schedule says (`"on-time"`: the arrival times drawn from the seed, as
-    /// a sampled run has them), which leaves far fewer runs to explore.
+    /// When a client starts its next operation: at any time once it may
+    /// (`"any-time"`, the default: the explorer chooses), or as soon as it
+    /// may (`"earliest"`: the first at `[workload] start`, each next one the
+    /// instant the one before ends), which leaves far fewer runs to explore.
     #[serde(default)]
     pub issue: Issue,
 }
@@ -57,8 +57,8 @@ pub enum Issue {
     /// At any time once the client may (the explorer chooses).
     #[default]
     AnyTime,
-    /// When the workload's schedule says, as in a sampled run.
-    OnTime,
+    /// As soon as the client may: at `[workload] start`, then back to back.
+    Earliest,
 }
 
 fn default_ops() -> u32 {

@@ -219,3 +219,51 @@ fn every_bug_flag_explored_is_caught_and_its_fix_exhausted_as_the_lesson_says() 
         "docs/exploring.md must hold this table, regenerated from the runs:\n{table}"
     );
 }
+
+/// A client that is down starts no operation until it restarts: exploring,
+/// clients think for no time, and a down client that asked again at once
+/// would ask forever at one instant (time would stop there, and the search
+/// would call the runs it never reached explored). Here a second client
+/// crashes at 1ms and never comes back; the lease bug must still be found,
+/// with operations started as soon as they may and at any time.
+#[test]
+fn a_crashed_client_neither_stops_time_nor_hides_a_bug() {
+    let text = std::fs::read_to_string(root().join("scenarios/explore/raft-lease-clock.toml"))
+        .unwrap()
+        .replace("clients = 1", "clients = 2")
+        .replace(
+            "[explore]\nops = 2",
+            "[[faults]]\nat = \"1ms\"\naction = \"crash\"\ntarget = \"c2\"\n\n[explore]\nops = 2",
+        );
+    assert!(text.contains("target = \"c2\""));
+    for issue in ["any-time", "earliest"] {
+        let file = tmp(&format!("crashed-client-{issue}.toml"));
+        std::fs::write(
+            &file,
+            text.replace("ops = 2", &format!("ops = 2\nissue = \"{issue}\"")),
+        )
+        .unwrap();
+        let (code, out, err) = chaoslab(&[
+            "explore",
+            file.to_str().unwrap(),
+            "--json",
+            "--out",
+            tmp(&format!("crashed-client-{issue}.cex.toml"))
+                .to_str()
+                .unwrap(),
+        ]);
+        assert_eq!(
+            code, 1,
+            "issue = {issue}: the lease bug must be found\n{out}{err}"
+        );
+        let v = json(&out);
+        assert_eq!(v["outcome"]["counterexample"]["property"], "lease-safety");
+        // The sampled path (`chaoslab run`) ends too, at the scenario's end.
+        let (code, out, err) = chaoslab(&["run", file.to_str().unwrap()]);
+        assert!(code == 0 || code == 1, "issue = {issue}: run\n{out}{err}");
+        assert!(
+            out.contains("simulated    200ms"),
+            "issue = {issue}: the run must reach its end\n{out}"
+        );
+    }
+}
