@@ -163,6 +163,7 @@ fn an_unanswered_request_times_out_and_enough_failures_in_a_row_eject_the_backen
     p.outlier_ejection = Some(Outlier {
         consecutive_failures: 2,
         ejection_time: secs(5),
+        max_ejection_time: secs(300),
         max_ejected: 0.5,
     });
     let mut h = balancer(config(p));
