@@ -102,7 +102,7 @@ impl Balancer {
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
         match msg {
             Msg::Request { id, key } => self.request(ctx, from, id, key),
-            Msg::Reply { id, refused } => self.reply(ctx, id, refused),
+            Msg::Reply { id, refused } => self.reply(ctx, from, id, refused),
             Msg::ProbeOk { seq } => {
                 let b = from.index().wrapping_sub(1);
                 if seq == self.probe_seq && b < self.backends.len() {
@@ -155,8 +155,18 @@ impl Balancer {
         }
     }
 
-    fn reply(&mut self, ctx: &mut Ctx<Msg>, lb_id: u64, refused: Option<Refusal>) {
+    fn reply(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, lb_id: u64, refused: Option<Refusal>) {
         // A reply after its timeout finds nothing: the source was answered.
+        // Ids restart at 1 when the balancer restarts, so a late reply from
+        // before a restart may carry the id of a new request sent to
+        // another backend: it counts only from the backend it went to.
+        if self
+            .pending
+            .get(&lb_id)
+            .is_none_or(|p| Self::node(p.backend) != from)
+        {
+            return;
+        }
         let Some(p) = self.pending.remove(&lb_id) else {
             return;
         };
@@ -196,14 +206,20 @@ impl Balancer {
             .iter()
             .filter(|v| v.ejected_until.is_some_and(|t| t > mono))
             .count();
-        let cap = (o.max_ejected * self.backends.len() as f64).floor() as usize;
+        // At least one, as Envoy and gRPC do: with 3 backends and 0.3 the
+        // floor is 0, and ejection would be silently off.
+        let cap = ((o.max_ejected * self.backends.len() as f64).floor() as usize).max(1);
         if ejected + 1 > cap {
             return;
         }
         let v = &mut self.backends[b];
         v.ejections += 1;
         v.consecutive_failures = 0;
-        v.ejected_until = Some(mono + o.ejection_time * u64::from(v.ejections));
+        let length = o
+            .ejection_time
+            .saturating_mul(u64::from(v.ejections))
+            .min(o.max_ejection_time);
+        v.ejected_until = Some(mono + length);
         self.stats.ejections += 1;
         let live = self.in_rotation(mono).iter().filter(|&&u| u).count();
         self.stats.in_rotation(now, live);

@@ -10,8 +10,14 @@ use sim::time::{fmt_duration, secs, Nanos};
 
 use crate::resilience::{self, Discipline};
 
-/// The most backends a balancer may have: each is a node and a slot.
-pub const MAX_BACKENDS: u32 = 1_000;
+/// The most backends a balancer may have: a scenario has at most 128
+/// servers, and two of them are the balancer and at least one source.
+pub const MAX_BACKENDS: u32 = 126;
+
+/// The largest weight a backend may have. Weights are summed; a bound
+/// keeps the sum of any number of them far from overflowing, and a
+/// million to one is already more skew than a fleet has.
+pub const MAX_WEIGHT: u32 = 1_000_000;
 
 /// How the balancer picks a backend for a request.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -68,9 +74,15 @@ pub struct HealthCheck {
 pub struct Outlier {
     /// Failures in a row (timeouts, refusals) that eject a backend.
     pub consecutive_failures: u32,
-    /// How long the first ejection lasts; the k-th lasts k times as long.
+    /// How long the first ejection lasts; the k-th lasts k times as long,
+    /// up to `max_ejection_time`.
     #[serde(with = "sim::time::serde_duration")]
     pub ejection_time: Nanos,
+    /// The longest one ejection lasts, however many came before: without
+    /// it a backend that failed often stays out for hours after it heals
+    /// (Envoy's `max_ejection_time`, 300s by default).
+    #[serde(default = "five_minutes", with = "sim::time::serde_duration")]
+    pub max_ejection_time: Nanos,
     /// The largest share of the backends ejected at once: past it, a
     /// failing backend stays in (a fleet-wide failure is not an outlier).
     #[serde(default = "half")]
@@ -79,6 +91,10 @@ pub struct Outlier {
 
 fn half() -> f64 {
     0.5
+}
+
+fn five_minutes() -> Nanos {
+    secs(300)
 }
 
 /// `[system]` for `protocol = "balancer"`, as the scenario writes it.
@@ -214,7 +230,7 @@ impl Params {
             return Err((
                 "backends",
                 format!(
-                    "backends = {asked}: must be between 1 and {MAX_BACKENDS}, e.g. backends = 3"
+                    "backends = {asked}: must be between 1 and {MAX_BACKENDS} (a scenario has at most 128 servers: the balancer, the backends and at least one source), e.g. backends = 3"
                 ),
             ));
         }
@@ -245,6 +261,15 @@ impl Params {
                         "weights",
                         format!(
                             "weights = {:?}: needs {backends} weights (one per backend), each at least 1",
+                            self.weights
+                        ),
+                    ));
+                }
+                if let Some(&w) = self.weights.iter().find(|&&w| w > MAX_WEIGHT) {
+                    return Err((
+                        "weights",
+                        format!(
+                            "weights = {:?}: weight {w} is above the most, {MAX_WEIGHT}; only the ratios matter, e.g. weights = [3, 2, 1]",
                             self.weights
                         ),
                     ));
@@ -371,12 +396,33 @@ impl Params {
                 ));
             }
             crate::check_period("outlier_ejection.ejection_time", o.ejection_time, "", "10s")?;
+            if o.max_ejection_time < o.ejection_time {
+                return Err((
+                    "outlier_ejection",
+                    format!(
+                        "outlier_ejection: max_ejection_time = \"{}\" is below ejection_time = \"{}\"; it must be at least that, e.g. max_ejection_time = \"300s\"",
+                        fmt_duration(o.max_ejection_time),
+                        fmt_duration(o.ejection_time)
+                    ),
+                ));
+            }
             sim::scenario::check_share(o.max_ejected).map_err(|m| {
                 (
                     "outlier_ejection",
                     format!("outlier_ejection: max_ejected = {m}"),
                 )
             })?;
+            // At least one backend may always be ejected (as in Envoy and
+            // gRPC), so 0 would not turn ejection off: refuse it.
+            if o.max_ejected <= 0.0 {
+                return Err((
+                    "outlier_ejection",
+                    format!(
+                        "outlier_ejection: max_ejected = {}: must be above 0 (one backend may always be ejected; leave outlier_ejection out to turn it off), e.g. max_ejected = 0.5",
+                        o.max_ejected
+                    ),
+                ));
+            }
         }
         if self.warmup >= end {
             return Err((

@@ -133,6 +133,9 @@ impl Picker {
     /// and 1/2·2/3·1/6 = 5.6%, not 50/33/17.
     fn naive(&mut self, up: &[bool], rng: &mut ChaCha8Rng) -> usize {
         let live: Vec<usize> = (0..up.len()).filter(|&b| up[b]).collect();
+        // The weights are checked to be 1 to a million each, at most 126 of
+        // them: the sum stays under 2^27, far from overflowing u32, and is
+        // never 0. (A u64 draw would change the lesson's seeded figures.)
         let total: u32 = live.iter().map(|&b| self.weights[b]).sum();
         for &b in &live {
             if rng.gen_range(0..total) < self.weights[b] {

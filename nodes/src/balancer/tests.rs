@@ -134,6 +134,17 @@ fn a_request_goes_to_a_backend_and_its_reply_back_to_the_source() {
     assert_eq!(fx.timers_set(), [(lb::TIMEOUT, secs(1))]);
     assert_eq!(the_balancer(&h).backends[0].outstanding, 1);
     h.advance(ms(12));
+    // A reply with that id from another backend (a late one from before a
+    // restart) is not this request's answer.
+    let fx = h.deliver(
+        NodeId(2),
+        Msg::Reply {
+            id: 1,
+            refused: None,
+        },
+    );
+    assert!(fx.sends().is_empty());
+    assert_eq!(the_balancer(&h).backends[0].outstanding, 1);
     let fx = h.deliver(
         NodeId(1),
         Msg::Reply {
@@ -163,7 +174,9 @@ fn an_unanswered_request_times_out_and_enough_failures_in_a_row_eject_the_backen
     p.outlier_ejection = Some(Outlier {
         consecutive_failures: 2,
         ejection_time: secs(5),
-        max_ejected: 0.5,
+        max_ejection_time: secs(300),
+        // 0.3 of 3 backends floors to none; one may always be ejected.
+        max_ejected: 0.3,
     });
     let mut h = balancer(config(p));
     // Six requests, two to each backend; only n3 and n4 answer.
@@ -274,6 +287,18 @@ fn bad_parameters_are_refused_with_the_field_and_what_would_do() {
     assert!(e.1.contains("weights = [3, 2, 1]"), "{}", e.1);
     p.weights = vec![1, 2];
     assert_eq!(p.check(5, secs(10), secs(10)).unwrap_err().0, "weights");
+    p.weights = vec![u32::MAX, 1, 1];
+    let e = p.check(5, secs(10), secs(10)).unwrap_err();
+    assert!(e.1.contains("above the most, 1000000"), "{}", e.1);
+    let mut p = params(Policy::RoundRobin);
+    p.outlier_ejection = Some(Outlier {
+        consecutive_failures: 5,
+        ejection_time: secs(10),
+        max_ejection_time: secs(300),
+        max_ejected: 0.0,
+    });
+    let e = p.check(5, secs(10), secs(10)).unwrap_err();
+    assert!(e.1.contains("must be above 0"), "{}", e.1);
     let mut p = params(Policy::Random);
     p.backends = Some(4);
     let e = p.check(5, secs(10), secs(10)).unwrap_err();
