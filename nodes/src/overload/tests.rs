@@ -264,7 +264,7 @@ fn every_figure_the_report_prints_is_declared() {
     let mut h = caller(c.clone());
     h.start();
     h.deliver(SERVICE, reply(1, 1, Answer::Ok));
-    let p = Overload { config: c.clone() };
+    let p = Overload::new(c.clone());
     let mut out = sim::metric::Metrics::new();
     let node = std::mem::replace(&mut h.node, OverloadNode::Server(Server::new(c.clone())));
     p.metrics(
