@@ -171,6 +171,19 @@ fn after_the_trigger_goodput_stays_near_zero_without_a_fix_and_recovers_with_eac
         scalar(&r, "amplification"),
         scalar(&r, "wasted work") * 100.0
     ));
+    // The second control: the trigger, but no retries. The service comes
+    // back on its own once the trigger is over, so what keeps
+    // `metastable-retries` down is its retries.
+    let once = text("metastable-retries").replace("max_attempts = 3 }", "max_attempts = 1 }");
+    assert_ne!(once, text("metastable-retries"));
+    let r = report("metastable-retries", &once, 1);
+    let goodput = scalar(&r, "goodput in window");
+    assert!(goodput > 65.0, "without retries: {goodput}");
+    table.push_str(&format!(
+        "| (no retries: `max_attempts = 1`) | | {goodput:.1}/s | {:.2} | {:.1}% |\n",
+        scalar(&r, "amplification"),
+        scalar(&r, "wasted work") * 100.0
+    ));
     for (name, fix, recovers) in METASTABLE {
         let r = report(name, &text(name), 1);
         let goodput = scalar(&r, "goodput in window");
