@@ -367,3 +367,37 @@ fn in_a_shared_pool_the_slow_backend_takes_every_worker_and_separate_pools_keep_
         assert_eq!(h.node.as_front().unwrap().queued(), 1, "{pools:?}");
     }
 }
+
+#[test]
+fn a_too_short_period_names_its_field_once() {
+    let e = Params {
+        breaker: Some(BreakerSpec {
+            open_for: 0,
+            ..BreakerSpec::default()
+        }),
+        ..params()
+    }
+    .check(1, secs(100), secs(100))
+    .unwrap_err();
+    assert_eq!(e.0, "breaker");
+    assert!(
+        e.1.starts_with("breaker: open_for = \"0s\": must be at least"),
+        "{}",
+        e.1
+    );
+    let e = Params {
+        retry: super::params::RetrySpec {
+            base: 0,
+            ..Default::default()
+        },
+        ..params()
+    }
+    .check(1, secs(100), secs(100))
+    .unwrap_err();
+    assert_eq!(e.0, "retry");
+    assert!(
+        e.1.starts_with("retry: base = \"0s\": must be at least"),
+        "{}",
+        e.1
+    );
+}
