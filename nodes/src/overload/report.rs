@@ -62,7 +62,7 @@ pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, dead: &[Life], out: &
         .filter_map(OverloadNode::as_caller)
         .map(|c| (&c.stats, &c.breaker));
     let gone = dead.iter().filter_map(|l| match l {
-        Life::Caller { stats, breaker, .. } => Some((stats, breaker)),
+        Life::Caller { stats, breaker, .. } => Some((&**stats, breaker)),
         Life::Service { .. } => None,
     });
     for (stats, breaker) in living.chain(gone) {

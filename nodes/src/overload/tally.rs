@@ -17,7 +17,7 @@ use super::OverloadNode;
 pub enum Life {
     Caller {
         life: Option<u64>,
-        stats: CallerStats,
+        stats: Box<CallerStats>,
         breaker: Option<Breaker>,
     },
     /// The service, the front or a backend (`node` is its index).
@@ -36,7 +36,7 @@ impl Life {
         match n {
             OverloadNode::Caller(c) => Life::Caller {
                 life: c.life,
-                stats: c.stats.clone(),
+                stats: Box::new(c.stats.clone()),
                 breaker: c.breaker.clone(),
             },
             OverloadNode::Server(s) => Life::Service {
