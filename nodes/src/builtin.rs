@@ -369,9 +369,7 @@ impl Spec for overload::Overload {
         let config = params
             .check(s.servers() - 1, s.workload_stop(), s.meta.duration)
             .map_err(field)?;
-        Ok(overload::Overload {
-            config: std::sync::Arc::new(config),
-        })
+        Ok(overload::Overload::new(std::sync::Arc::new(config)))
     }
 
     const BENCH: Option<Bench> = Some(Bench::new(

@@ -60,6 +60,9 @@ pub struct Caller {
     tokens: f64,
     pub breaker: Option<Breaker>,
     pub stats: CallerStats,
+    /// The incarnation it runs in, from its start: how the report tells a
+    /// restarted caller from the one that crashed.
+    pub life: Option<u64>,
 }
 
 impl Caller {
@@ -79,6 +82,7 @@ impl Caller {
             tokens: config.budget.map_or(0.0, |b| b.max_tokens),
             breaker: config.breaker.clone().map(Breaker::new),
             stats: CallerStats::new(config.window, config.end),
+            life: None,
             config,
         }
     }
@@ -99,6 +103,7 @@ impl Caller {
     }
 
     pub fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
+        self.life = Some(ctx.incarnation());
         self.last = ctx.now();
         // A restarted caller has lost its operations (they never end) and
         // does not start its population again.

@@ -54,6 +54,8 @@ pub struct Front {
     pub stats: Stats,
     /// Requests dropped unserved because their deadline had passed.
     pub expired: u64,
+    /// The incarnation it runs in, once it has handled anything.
+    pub life: Option<u64>,
 }
 
 impl Front {
@@ -81,6 +83,7 @@ impl Front {
             next_token: 1,
             stats: Stats::new(0, config.end),
             expired: 0,
+            life: None,
             config,
         }
     }
@@ -140,6 +143,7 @@ impl Front {
     }
 
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
+        self.life = Some(ctx.incarnation());
         match msg {
             Msg::Request {
                 op,
@@ -212,6 +216,7 @@ impl Front {
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
+        self.life = Some(ctx.incarnation());
         // The caller's time is up: it no longer waits, and neither does the front.
         self.finish(ctx, timer.0, Answer::Expired);
     }

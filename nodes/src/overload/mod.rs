@@ -57,6 +57,7 @@ mod params;
 mod report;
 mod server;
 mod stats;
+pub mod tally;
 
 pub use caller::Caller;
 pub use front::Front;
@@ -68,7 +69,7 @@ use std::sync::Arc;
 
 use sim::metric::{Figure, Metrics};
 use sim::node::{Cluster, Disk, NodeId};
-use sim::protocol::{NodeTable, Protocol};
+use sim::protocol::{NodeTable, Protocol, Step};
 use sim::time::Nanos;
 
 pub const ROLES: &[&str] = &["service", "front", "backend", "caller"];
@@ -146,6 +147,17 @@ pub const METRICS: &[Figure] = &[
 #[derive(Clone, Debug)]
 pub struct Overload {
     pub config: Arc<Config>,
+    /// The figures of nodes' lives that ended in a crash.
+    pub tally: tally::Tally,
+}
+
+impl Overload {
+    pub fn new(config: Arc<Config>) -> Overload {
+        Overload {
+            config,
+            tally: tally::Tally::default(),
+        }
+    }
 }
 
 impl Protocol for Overload {
@@ -167,8 +179,12 @@ impl Protocol for Overload {
         }
     }
 
+    fn observe(&mut self, step: Step<'_, OverloadNode>) {
+        self.tally.observe(step.stepped.index(), step.nodes);
+    }
+
     fn metrics(&self, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
-        report::report(&self.config, nodes, out);
+        report::report(&self.config, nodes, &self.tally.dead, out);
     }
 }
 

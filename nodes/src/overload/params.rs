@@ -381,7 +381,7 @@ impl Params {
             ));
         }
         if r.backoff != Backoff::None {
-            period("retry", r.base, "100ms").map_err(|(f, m)| (f, format!("retry: base: {m}")))?;
+            period("base", r.base, "100ms").map_err(|(_, m)| ("retry", format!("retry: {m}")))?;
             if r.cap < r.base {
                 return Err((
                     "retry",
@@ -434,8 +434,8 @@ impl Params {
                         ),
                     ));
                 }
-                period("breaker", b.open_for, "5s")
-                    .map_err(|(f, m)| (f, format!("breaker: open_for: {m}")))?;
+                period("open_for", b.open_for, "5s")
+                    .map_err(|(_, m)| ("breaker", format!("breaker: {m}")))?;
                 Some(BreakerConfig {
                     window: b.window,
                     min_calls: b.min_calls,

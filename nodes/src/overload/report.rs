@@ -7,8 +7,8 @@ use sim::time::{fmt_duration, Nanos};
 use super::breaker::State;
 use super::params::{Config, Resource};
 use super::stats::{bucket, CallerStats, Failure};
+use super::tally::Life;
 use super::OverloadNode;
-use crate::resilience::Stats;
 
 /// The share of `from..to` that falls in each bucket, added to `into`.
 fn spread(into: &mut [f64], width: Nanos, from: Nanos, to: Nanos) {
@@ -24,18 +24,50 @@ fn spread(into: &mut [f64], width: Nanos, from: Nanos, to: Nanos) {
     }
 }
 
-pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
+/// The service's figures over all its lives.
+struct Service {
+    served: u64,
+    queue_max: usize,
+    series_queue_max: Vec<u64>,
+}
+
+impl Service {
+    fn add(&mut self, served: u64, queue_max: usize, series: &[u64]) {
+        self.served += served;
+        self.queue_max = self.queue_max.max(queue_max);
+        if self.series_queue_max.len() < series.len() {
+            self.series_queue_max.resize(series.len(), 0);
+        }
+        for (a, b) in self.series_queue_max.iter_mut().zip(series) {
+            *a = (*a).max(*b);
+        }
+    }
+}
+
+/// The report: the living nodes' figures and those of `dead`, the lives
+/// that ended in a crash (see [`super::tally`]).
+pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, dead: &[Life], out: &mut Metrics) {
     out.text("overload", c.describe());
     let mut st = CallerStats::new(c.window, c.end);
     let width = bucket(c.end);
     let mut open = vec![0.0; st.series_started.len()];
-    let mut breakers = 0usize;
+    // Every caller has a breaker or none does; a caller that crashed and
+    // restarted is one caller with two lives.
+    let breakers = if c.breaker.is_some() { c.callers } else { 0 };
     let mut opened = 0u64;
     let mut breaker_refused = 0u64;
-    for caller in nodes.iter().flatten().filter_map(OverloadNode::as_caller) {
-        st.merge(&caller.stats);
-        if let Some(b) = &caller.breaker {
-            breakers += 1;
+    let living = nodes
+        .iter()
+        .flatten()
+        .filter_map(OverloadNode::as_caller)
+        .map(|c| (&c.stats, &c.breaker));
+    let gone = dead.iter().filter_map(|l| match l {
+        Life::Caller { stats, breaker, .. } => Some((&**stats, breaker)),
+        Life::Service { .. } => None,
+    });
+    for (stats, breaker) in living.chain(gone) {
+        st.merge(stats);
+        if let Some(b) = breaker {
             opened += b.opened;
             breaker_refused += b.refused;
             // Each open stretch runs from its change to the next (or to
@@ -131,17 +163,40 @@ pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
         "operations out of attempts",
         st.ended_by_of(Failure::Exhausted),
     );
-    // The service the callers talk to: the front, or the lone service.
-    let front = nodes
-        .first()
-        .and_then(Option::as_ref)
-        .and_then(OverloadNode::as_front);
-    let server = nodes
-        .first()
-        .and_then(Option::as_ref)
-        .and_then(OverloadNode::as_server);
-    let service: Option<&Stats> = front.map(|f| &f.stats).or(server.map(|s| &s.stats));
-    match service {
+    // The service the callers talk to: the front, or the lone service,
+    // over all its lives.
+    let mut service = None::<Service>;
+    let mut add = |served, queue_max, series: &[u64]| {
+        service
+            .get_or_insert(Service {
+                served: 0,
+                queue_max: 0,
+                series_queue_max: Vec::new(),
+            })
+            .add(served, queue_max, series)
+    };
+    for l in dead {
+        if let Life::Service {
+            node: 0,
+            served,
+            queue_max,
+            series_queue_max,
+            ..
+        } = l
+        {
+            add(*served, *queue_max, series_queue_max);
+        }
+    }
+    match nodes.first().and_then(Option::as_ref) {
+        Some(OverloadNode::Front(f)) => {
+            add(f.stats.served, f.stats.queue_max, &f.stats.series_queue_max)
+        }
+        Some(OverloadNode::Server(s)) => {
+            add(s.stats.served, s.stats.queue_max, &s.stats.series_queue_max)
+        }
+        _ => {}
+    }
+    match &service {
         Some(s) => {
             let served = s.served;
             if served > 0 {
@@ -159,10 +214,7 @@ pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
             }
         }
         None => {
-            out.none(
-                "service throughput",
-                "none: the service is down at the end of the run",
-            );
+            out.none("service throughput", "none: the service never ran");
         }
     }
     if c.drop_expired {
@@ -174,7 +226,14 @@ pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
                 OverloadNode::Front(f) => f.expired,
                 OverloadNode::Caller(_) => 0,
             })
-            .sum();
+            .sum::<u64>()
+            + dead
+                .iter()
+                .map(|l| match l {
+                    Life::Service { expired, .. } => *expired,
+                    Life::Caller { .. } => 0,
+                })
+                .sum::<u64>();
         out.count("attempts dropped, deadline passed", expired)
             .note("unserved, by the front and the services: the caller had stopped waiting");
     }
@@ -230,7 +289,7 @@ pub fn report(c: &Config, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
             "operations/s that succeeded, each {every} from 0s:"
         )),
     );
-    if let (Some(s), Resource::Queue) = (service, c.resource) {
+    if let (Some(s), Resource::Queue) = (&service, c.resource) {
         let q = s
             .series_queue_max
             .iter()

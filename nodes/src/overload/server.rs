@@ -50,6 +50,9 @@ pub struct Server {
     pub conflicts: u64,
     /// A backend of a front (its caller is the front, not a caller).
     pub backend: bool,
+    /// The incarnation it runs in, once it has handled anything: how the
+    /// report tells a restarted service from the one that crashed.
+    pub life: Option<u64>,
 }
 
 impl Server {
@@ -65,6 +68,7 @@ impl Server {
             expired: 0,
             conflicts: 0,
             backend: false,
+            life: None,
             config,
         }
     }
@@ -114,6 +118,7 @@ impl Server {
     }
 
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
+        self.life = Some(ctx.incarnation());
         let Msg::Request {
             op,
             attempt,
@@ -172,6 +177,7 @@ impl Server {
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
+        self.life = Some(ctx.incarnation());
         let now = ctx.now();
         if self.config.resource == Resource::Occ {
             let Some((job, read)) = self.reading.remove(&timer.0) else {

@@ -264,7 +264,7 @@ fn every_figure_the_report_prints_is_declared() {
     let mut h = caller(c.clone());
     h.start();
     h.deliver(SERVICE, reply(1, 1, Answer::Ok));
-    let p = Overload { config: c.clone() };
+    let p = Overload::new(c.clone());
     let mut out = sim::metric::Metrics::new();
     let node = std::mem::replace(&mut h.node, OverloadNode::Server(Server::new(c.clone())));
     p.metrics(
@@ -366,4 +366,38 @@ fn in_a_shared_pool_the_slow_backend_takes_every_worker_and_separate_pools_keep_
         // the second slow request waits in the slow pool's queue instead.
         assert_eq!(h.node.as_front().unwrap().queued(), 1, "{pools:?}");
     }
+}
+
+#[test]
+fn a_too_short_period_names_its_field_once() {
+    let e = Params {
+        breaker: Some(BreakerSpec {
+            open_for: 0,
+            ..BreakerSpec::default()
+        }),
+        ..params()
+    }
+    .check(1, secs(100), secs(100))
+    .unwrap_err();
+    assert_eq!(e.0, "breaker");
+    assert!(
+        e.1.starts_with("breaker: open_for = \"0s\": must be at least"),
+        "{}",
+        e.1
+    );
+    let e = Params {
+        retry: super::params::RetrySpec {
+            base: 0,
+            ..Default::default()
+        },
+        ..params()
+    }
+    .check(1, secs(100), secs(100))
+    .unwrap_err();
+    assert_eq!(e.0, "retry");
+    assert!(
+        e.1.starts_with("retry: base = \"0s\": must be at least"),
+        "{}",
+        e.1
+    );
 }

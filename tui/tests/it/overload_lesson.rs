@@ -171,6 +171,19 @@ fn after_the_trigger_goodput_stays_near_zero_without_a_fix_and_recovers_with_eac
         scalar(&r, "amplification"),
         scalar(&r, "wasted work") * 100.0
     ));
+    // The second control: the trigger, but no retries. The service comes
+    // back on its own once the trigger is over, so what keeps
+    // `metastable-retries` down is its retries.
+    let once = text("metastable-retries").replace("max_attempts = 3 }", "max_attempts = 1 }");
+    assert_ne!(once, text("metastable-retries"));
+    let r = report("metastable-retries", &once, 1);
+    let goodput = scalar(&r, "goodput in window");
+    assert!(goodput > 65.0, "without retries: {goodput}");
+    table.push_str(&format!(
+        "| (no retries: `max_attempts = 1`) | | {goodput:.1}/s | {:.2} | {:.1}% |\n",
+        scalar(&r, "amplification"),
+        scalar(&r, "wasted work") * 100.0
+    ));
     for (name, fix, recovers) in METASTABLE {
         let r = report(name, &text(name), 1);
         let goodput = scalar(&r, "goodput in window");
@@ -261,4 +274,41 @@ fn a_slow_backend_takes_the_healthy_path_down_through_a_shared_pool_and_separate
         "{healthy:?}"
     );
     in_lesson("bulkhead", &table);
+}
+
+/// A crash wipes a node's memory, not what it did: the report counts the
+/// operations a caller made and the attempts the service served before
+/// they crashed. Here the service is down 20s..50s (as in the scenario) and
+/// the caller 30s..40s; 50 operations a second.
+#[test]
+fn a_crash_and_restart_keep_the_work_done_before_the_crash_in_the_figures() {
+    let mut t = text("breaker-half-open");
+    t.push_str(
+        "\n[[faults]]\nat = \"30s\"\naction = \"crash\"\ntarget = \"n2\"\n\n\
+         [[faults]]\nat = \"40s\"\naction = \"restart\"\ntarget = \"n2\"\n",
+    );
+    let r = report("breaker-half-open", &t, 1);
+    // The caller is up 70s of the 80s: about 3,500 operations; its last
+    // life alone (40s..80s) would make about 2,000.
+    let ops = count(&r, "operations");
+    assert!((3_200..3_800).contains(&ops), "{ops}\n{}", r.render());
+    // The service serves about 1,000 attempts before its crash at 20s and
+    // about 1,500 after its restart at 50s: over 80s, about 31/s; the
+    // restarted service alone would show under 19/s.
+    let served = scalar(&r, "service throughput") * 80.0;
+    assert!(
+        (2_200.0..2_800.0).contains(&served),
+        "{served}\n{}",
+        r.render()
+    );
+    // The attempts the caller made before its crash count too: about 1,500
+    // in 0s..30s (the breaker refuses most calls while the service is
+    // down), and about 1,100 after its restart.
+    let attempts = count(&r, "attempts");
+    assert!(
+        (2_300..2_900).contains(&attempts),
+        "{attempts}\n{}",
+        r.render()
+    );
+    assert_eq!(figure(&r, "breaker opened").note, "times, over 1 caller(s)");
 }
