@@ -385,12 +385,22 @@ impl Broker {
             );
         };
         if !replica {
-            // A consumer reads below the high watermark only. One past the
-            // end of the log (a log cut short by an unclean election) starts
-            // again at the high watermark; one between the high watermark and
-            // the end (a new leader's watermark catching up) waits.
+            // A consumer reads below the high watermark only. A consumer
+            // whose last read entry is not in this log (a log replaced by an
+            // election) goes back to where the two logs diverge, found by
+            // leader epoch as a follower's is (Kafka's KIP-320), or, not
+            // knowing the epoch, to the end of this log if it asked past it.
+            // It never jumps forward: the offsets it has not read, replaced or
+            // not, it still reads. One between the high watermark and the end
+            // (a new leader's watermark catching up) waits.
+            let known = last_epoch > 0 && offset > 0;
+            if known && (offset > end || r.log[offset as usize - 1].epoch != last_epoch) {
+                let upto = r.log.iter().take_while(|e| e.epoch <= last_epoch).count() as u64;
+                reply(ctx, Vec::new(), r.hw, Some(upto.min(offset).min(end)));
+                return;
+            }
             if offset > end {
-                reply(ctx, Vec::new(), r.hw, Some(r.hw));
+                reply(ctx, Vec::new(), r.hw, Some(end));
                 return;
             }
             let to = (r.hw as usize).min(offset as usize + MAX_BATCH);

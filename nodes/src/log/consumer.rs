@@ -24,6 +24,9 @@ pub struct Consumer {
     epochs: BTreeMap<u32, u64>,
     /// Per partition, the next offset to read.
     pub position: BTreeMap<u32, u64>,
+    /// Per partition, the leader epoch of the entry before `position`
+    /// (0: not known), so the leader can tell whether it still has it.
+    last_epoch: BTreeMap<u32, u64>,
     /// Per partition, the fetch in flight: when sent, and the record key.
     fetching: BTreeMap<u32, (Nanos, u64)>,
     next_key: u64,
@@ -39,6 +42,7 @@ impl Consumer {
             leaders: BTreeMap::new(),
             epochs: BTreeMap::new(),
             position: BTreeMap::new(),
+            last_epoch: BTreeMap::new(),
             fetching: BTreeMap::new(),
             next_key: 0,
             records: Vec::new(),
@@ -48,6 +52,25 @@ impl Consumer {
 
     pub fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
         self.life = ctx.incarnation();
+        // Say, in every life, which partitions this consumer reads: the
+        // checker holds it to exactly those, and a new life's reads start
+        // afresh (from offset 0) rather than going back on the last life's.
+        self.next_key += 1;
+        let f = LogFn::Assign {
+            partitions: (0..self.config.partitions).map(partition_name).collect(),
+        };
+        let at = ctx.now();
+        self.records.push(Record::Invoke {
+            key: self.next_key,
+            f: f.clone(),
+            at,
+        });
+        self.records.push(Record::Done {
+            key: self.next_key,
+            f,
+            outcome: Outcome::Ok,
+            at,
+        });
         ctx.set_timer(POLL, self.config.fetch_interval);
     }
 
@@ -82,7 +105,7 @@ impl Consumer {
             Msg::Fetch {
                 partition: p,
                 offset: self.position.get(&p).copied().unwrap_or(0),
-                last_epoch: 0,
+                last_epoch: self.last_epoch.get(&p).copied().unwrap_or(0),
                 replica: false,
             },
         );
@@ -120,9 +143,13 @@ impl Consumer {
                     return;
                 };
                 if let Some(reset) = diverged {
-                    // The log is shorter than where this consumer was: it
-                    // goes on from the end (Kafka's auto.offset.reset = latest).
-                    self.position.insert(partition, reset);
+                    // The leader's log no longer holds what this consumer
+                    // last read: it goes back to where the logs agree (never
+                    // forward, so it skips nothing the new leader holds) and
+                    // reads the replaced offsets again.
+                    self.position.insert(partition, reset.min(position));
+                    self.last_epoch.insert(partition, 0);
+                    self.poll(ctx, partition);
                     return;
                 }
                 if entries.is_empty() {
@@ -139,6 +166,9 @@ impl Consumer {
                     })
                     .collect();
                 self.received += messages.len() as u64;
+                if let Some(e) = entries.last() {
+                    self.last_epoch.insert(partition, e.epoch);
+                }
                 self.position
                     .insert(partition, offset + entries.len() as u64);
                 self.records.push(Record::Invoke {

@@ -304,8 +304,10 @@ fn skipped_note(skipped: &[i64]) -> String {
 }
 
 /// Each consumer's successive polls of a partition: the next starts on the
-/// message after the one the last ended on. An `assign` forgets the
-/// partitions the consumer no longer reads.
+/// message after the one the last ended on. An `assign` starts the
+/// consumer afresh (as in Jepsen's Kafka test): where it reads next depends
+/// on the new assignment (a committed offset, or the start of a restarted
+/// consumer's log), not on its last poll.
 fn polls_per_consumer(history: &LogHistory, versions: &Versions, found: &mut Found) {
     // Per consumer and partition: the offset and rank its last poll ended
     // on, and that poll.
@@ -315,8 +317,8 @@ fn polls_per_consumer(history: &LogHistory, versions: &Versions, found: &mut Fou
             continue;
         }
         match &op.f {
-            LogFn::Assign { partitions } => {
-                last.retain(|(p, part), _| *p != op.process || partitions.contains(part));
+            LogFn::Assign { .. } => {
+                last.retain(|(p, _), _| *p != op.process);
             }
             LogFn::Poll { messages, .. } => {
                 // Each partition's first and last message in this poll.

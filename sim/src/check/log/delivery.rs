@@ -18,11 +18,13 @@ pub enum Guarantee {
     ExactlyOnce,
     /// Every acknowledged message delivered; some more than once.
     AtLeastOnce,
-    /// None delivered twice; some acknowledged ones never delivered.
+    /// None delivered twice; some acknowledged ones below what was
+    /// delivered never were (lost).
     AtMostOnce,
     /// Some never delivered and some delivered twice: no guarantee at all.
     None,
-    /// Nothing to judge: no acknowledged message, or no consumer polled.
+    /// Nothing to judge: no acknowledged message, no consumer polled, or
+    /// nothing acknowledged was delivered.
     Undetermined,
 }
 
@@ -37,10 +39,12 @@ impl Guarantee {
         }
     }
 
-    /// The guarantee of `missing` undelivered and `duplicated` twice-delivered
-    /// messages out of `acknowledged`.
-    pub fn of(acknowledged: u64, missing: u64, duplicated: u64) -> Guarantee {
-        match (acknowledged, missing > 0, duplicated > 0) {
+    /// The guarantee of `lost` undelivered (at or below a delivered offset)
+    /// and `duplicated` twice-delivered messages out of `acknowledged`.
+    /// Messages beyond the consumers' reach at the end (unseen) do not count:
+    /// the run ended before they could be read, which no guarantee forbids.
+    pub fn of(acknowledged: u64, lost: u64, duplicated: u64) -> Guarantee {
+        match (acknowledged, lost > 0, duplicated > 0) {
             (0, _, _) => Guarantee::Undetermined,
             (_, false, false) => Guarantee::ExactlyOnce,
             (_, false, true) => Guarantee::AtLeastOnce,
@@ -64,7 +68,8 @@ pub struct GroupReport {
     /// Its name; a consumer polling with no group is a group of one, named
     /// after its process (`c4`).
     pub group: String,
-    /// The partitions it read or was assigned.
+    /// The partitions it read or was assigned; when no consumer in the
+    /// history records an assignment, every partition sent to.
     pub partitions: Vec<String>,
     /// Acknowledged sends to those partitions.
     pub acknowledged: u64,
@@ -74,6 +79,9 @@ pub struct GroupReport {
     /// furthest offset it was delivered on their partition, the rest beyond.
     pub missing: u64,
     pub missing_lost: u64,
+    /// The rest of `missing`: beyond the furthest delivered offset (or on a
+    /// partition nothing was delivered from), not a violation in itself.
+    pub missing_unseen: u64,
     /// Values (acknowledged or not) delivered to it more than once, and the
     /// deliveries beyond the first, summed.
     pub duplicated: u64,
@@ -121,10 +129,36 @@ pub(super) fn groups(history: &LogHistory, found: &mut Found) -> Vec<GroupReport
             s.partitions.insert(m.partition.clone());
         }
     }
-    for op in &history.ops {
-        if let (LogFn::Assign { partitions }, Some(g)) = (&op.f, member_of.get(&op.process)) {
-            let s = seen.get_mut(g).expect("a member's group was seen");
-            s.partitions.extend(partitions.iter().cloned());
+    // A group answers for every partition it was assigned. A history with
+    // no assignment at all (consumers that never say what they read) makes
+    // each group answer for every partition sent to: otherwise a partition
+    // no consumer ever read would drop out of the count, and a run that
+    // delivered half its messages could pass for exactly-once.
+    let assigns = history
+        .ops
+        .iter()
+        .any(|op| matches!(op.f, LogFn::Assign { .. }) && op.outcome == Outcome::Ok);
+    if assigns {
+        for op in &history.ops {
+            if op.outcome != Outcome::Ok {
+                continue;
+            }
+            if let (LogFn::Assign { partitions }, Some(g)) = (&op.f, member_of.get(&op.process)) {
+                let s = seen.get_mut(g).expect("a member's group was seen");
+                s.partitions.extend(partitions.iter().cloned());
+            }
+        }
+    } else {
+        let sent: BTreeSet<String> = history
+            .ops
+            .iter()
+            .filter_map(|op| match &op.f {
+                LogFn::Send { partition, .. } => Some(partition.clone()),
+                _ => None,
+            })
+            .collect();
+        for s in seen.values_mut() {
+            s.partitions.extend(sent.iter().cloned());
         }
     }
 
@@ -178,6 +212,11 @@ pub(super) fn groups(history: &LogHistory, found: &mut Found) -> Vec<GroupReport
             });
         }
         let missing = acknowledged - delivered;
+        let guarantee = if delivered == 0 {
+            Guarantee::Undetermined
+        } else {
+            Guarantee::of(acknowledged, missing_lost, duplicated)
+        };
         let lag = lag_of(history, group, &s.partitions, &member_of);
         let (lag_max_at_ns, lag_max) = lag.iter().fold((0, 0), |best, p| {
             if p.lag > best.1 {
@@ -193,9 +232,10 @@ pub(super) fn groups(history: &LogHistory, found: &mut Found) -> Vec<GroupReport
             delivered,
             missing,
             missing_lost,
+            missing_unseen: missing - missing_lost,
             duplicated,
             extra_deliveries: extra,
-            guarantee: Guarantee::of(acknowledged, missing, duplicated),
+            guarantee,
             lag_final: lag.last().map_or(0, |p| p.lag),
             lag_max,
             lag_max_at_ns,
@@ -280,7 +320,11 @@ fn lag_of(
     points
 }
 
-/// The guarantee over all groups, and the sentence with its numbers.
+/// The guarantee over all groups, and the sentence with its numbers. It is
+/// judged on what was lost (missing at or below a delivered offset) and what
+/// was delivered twice; acknowledged messages beyond the consumers' reach at
+/// the end (unseen) are reported beside it, and when there are any the
+/// guarantee holds only for the delivered prefix of each partition.
 pub(super) fn overall(groups: &[GroupReport], acknowledged: u64) -> (Guarantee, String) {
     if groups.is_empty() {
         return (
@@ -295,31 +339,44 @@ pub(super) fn overall(groups: &[GroupReport], acknowledged: u64) -> (Guarantee, 
         );
     }
     let expected: u64 = groups.iter().map(|g| g.acknowledged).sum();
-    let missing: u64 = groups.iter().map(|g| g.missing).sum();
+    let delivered: u64 = groups.iter().map(|g| g.delivered).sum();
     let lost: u64 = groups.iter().map(|g| g.missing_lost).sum();
+    let unseen: u64 = groups.iter().map(|g| g.missing_unseen).sum();
     let duplicated: u64 = groups.iter().map(|g| g.duplicated).sum();
     let extra: u64 = groups.iter().map(|g| g.extra_deliveries).sum();
-    let guarantee = Guarantee::of(expected, missing, duplicated);
     let across = if groups.len() == 1 {
         format!("group {}", groups[0].group)
     } else {
         format!("{} groups", groups.len())
     };
-    let missing_words = format!(
-        "{missing} of {expected} acknowledged deliveries to {across} never happened ({lost} lost behind messages that were delivered, {} never reached)",
-        missing - lost
+    if delivered == 0 {
+        return (
+            Guarantee::Undetermined,
+            format!("undetermined: none of the {expected} acknowledged messages reached {across}, so nothing shows what delivery would have done"),
+        );
+    }
+    let guarantee = Guarantee::of(expected, lost, duplicated);
+    let lost_words = format!(
+        "{lost} of {expected} acknowledged deliveries to {across} were lost (never delivered, below messages that were)"
     );
     let dup_words =
         format!("{duplicated} message(s) delivered more than once ({extra} extra deliveries)");
+    let judged = if unseen > 0 {
+        format!(
+            "; judged on the delivered prefix only: {unseen} acknowledged deliveries were beyond {across}'s reach when the run ended (unseen), and nothing is said of them"
+        )
+    } else {
+        String::new()
+    };
     let evidence = match guarantee {
         Guarantee::ExactlyOnce => format!(
-            "exactly-once effect: each of the {expected} acknowledged deliveries to {across} happened once"
+            "exactly-once effect: each of the {delivered} acknowledged deliveries to {across} happened once, none was lost{judged}"
         ),
         Guarantee::AtLeastOnce => {
-            format!("at-least-once: all {expected} acknowledged deliveries to {across} happened; {dup_words}")
+            format!("at-least-once: none of the {expected} acknowledged deliveries to {across} was lost; {dup_words}{judged}")
         }
-        Guarantee::AtMostOnce => format!("at-most-once: {missing_words}; none delivered twice"),
-        Guarantee::None => format!("no guarantee: {missing_words}, and {dup_words}"),
+        Guarantee::AtMostOnce => format!("at-most-once: {lost_words}; none delivered twice{judged}"),
+        Guarantee::None => format!("no guarantee: {lost_words}, and {dup_words}{judged}"),
         Guarantee::Undetermined => format!("undetermined: no acknowledged send to a partition {across} read"),
     };
     (guarantee, evidence)

@@ -53,10 +53,15 @@
 //! offsets in Kafka) is not blamed for them.
 //!
 //! From the same history the checker derives the *delivery guarantee the run
-//! gave* each consumer group ([`Guarantee`]): every acknowledged message
-//! delivered exactly once is an exactly-once effect; some delivered twice but
-//! none missing is at-least-once; some missing but none twice is at-most-once;
-//! both is no guarantee at all. The numbers behind it are in [`GroupReport`],
+//! gave* each consumer group ([`Guarantee`]): no acknowledged message lost
+//! and none delivered twice is an exactly-once effect; some delivered twice
+//! but none lost is at-least-once; some lost but none twice is at-most-once;
+//! both is no guarantee at all. *Lost* here means never delivered although a
+//! later offset of its partition was: messages beyond a group's reach when
+//! the history ends (unseen) are counted apart, and while there are any the
+//! guarantee speaks only of the delivered prefix. A group answers for the
+//! partitions its members were assigned, or, if the history has no
+//! assignment at all, for every partition sent to. The numbers behind it are in [`GroupReport`],
 //! with the group's lag over the run. A message counts as delivered when a
 //! poll that completed `ok` listed it: a consumer records a poll as ok once
 //! it has processed what it received, so a crash between receiving and

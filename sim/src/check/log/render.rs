@@ -43,7 +43,15 @@ impl LogReport {
                 w.note(format!("e.g. {}", a.detail));
             }
         }
-        out.text("delivery guarantee", self.guarantee.name())
+        // With messages still beyond a group's reach, the guarantee speaks
+        // only of the prefix that was delivered: the name says so too.
+        let unseen: u64 = self.groups.iter().map(|g| g.missing_unseen).sum();
+        let name = if unseen > 0 && self.guarantee != super::Guarantee::Undetermined {
+            format!("{} (delivered prefix only)", self.guarantee.name())
+        } else {
+            self.guarantee.name().to_string()
+        };
+        out.text("delivery guarantee", name)
             .note(self.evidence.clone());
         out.count("acknowledged sends", self.sends.acknowledged)
             .note(format!(
@@ -103,12 +111,13 @@ impl fmt::Display for LogReport {
         for g in &self.groups {
             writeln!(
                 f,
-                "  group {}: {} of {} acknowledged delivered, {} missing ({} lost), {} twice; lag max {} at {}, {} at the end",
+                "  group {}: {} of {} acknowledged delivered, {} missing ({} lost, {} unseen), {} twice; lag max {} at {}, {} at the end",
                 g.group,
                 g.delivered,
                 g.acknowledged,
                 g.missing,
                 g.missing_lost,
+                g.missing_unseen,
                 g.duplicated,
                 g.lag_max,
                 fmt_duration(g.lag_max_at_ns),

@@ -162,8 +162,8 @@ fn an_acknowledged_send_past_every_poll_is_unseen_not_lost() {
     assert_eq!(kinds(&r), ["unseen"]);
     // Unseen alone breaks no promise of the log ...
     assert!(r.is_valid());
-    // ... but the message was never delivered.
-    assert_eq!(r.guarantee, Guarantee::AtMostOnce);
+    // ... and is no loss: the guarantee is judged on the delivered prefix.
+    assert_eq!(r.guarantee, Guarantee::ExactlyOnce);
     assert_eq!((r.groups[0].missing, r.groups[0].missing_lost), (1, 0));
     assert_eq!(r.groups[0].lag_final, 1);
 }
@@ -428,8 +428,9 @@ fn lag_rises_with_acknowledged_sends_and_falls_with_commits() {
 }
 
 #[test]
-fn a_group_only_answers_for_the_partitions_it_reads() {
+fn a_group_answers_for_the_partitions_it_was_assigned() {
     let r = H::default()
+        .assigned(2, &[P])
         .sent(1, 10, 0)
         .sent_to(1, "t-1", 20, Some(0))
         .polled(2, &[(0, 10)])
@@ -439,6 +440,57 @@ fn a_group_only_answers_for_the_partitions_it_reads() {
     assert_eq!(r.guarantee, Guarantee::ExactlyOnce);
     // The other partition's message is unseen all the same.
     assert_eq!(kinds(&r), ["unseen"]);
+}
+
+#[test]
+fn with_no_assignment_a_partition_no_one_read_still_counts() {
+    // c2 never says what it reads and never reads t-1: half the acknowledged
+    // messages never arrive, which must not pass for exactly-once.
+    let r = H::default()
+        .sent(1, 10, 0)
+        .sent_to(1, "t-1", 20, Some(0))
+        .sent(1, 11, 1)
+        .sent_to(1, "t-1", 21, Some(1))
+        .polled(2, &[(0, 10), (1, 11)])
+        .check();
+    let g = &r.groups[0];
+    assert_eq!(g.partitions, [P, "t-1"]);
+    assert_eq!((g.acknowledged, g.delivered), (4, 2));
+    assert_eq!((g.missing, g.missing_lost, g.missing_unseen), (2, 0, 2));
+    assert!(
+        r.evidence
+            .contains("judged on the delivered prefix only: 2 acknowledged deliveries"),
+        "{}",
+        r.evidence
+    );
+    // The unread partition keeps the group behind.
+    assert_eq!(g.lag_final, 2);
+}
+
+#[test]
+fn messages_past_the_consumers_reach_are_unseen_and_do_not_make_at_most_once() {
+    // A fault-free run cut off while the consumer was behind: 12 was
+    // acknowledged after the last poll.
+    let r = H::default()
+        .sent(1, 10, 0)
+        .sent(1, 11, 1)
+        .polled(2, &[(0, 10), (1, 11)])
+        .sent(1, 12, 2)
+        .check();
+    assert_eq!(kinds(&r), ["unseen"]);
+    assert_eq!(r.guarantee, Guarantee::ExactlyOnce);
+    assert_eq!(
+        (r.groups[0].missing_lost, r.groups[0].missing_unseen),
+        (0, 1)
+    );
+    assert!(
+        r.evidence.contains("judged on the delivered prefix only"),
+        "{}",
+        r.evidence
+    );
+    // Nothing delivered at all: nothing to judge.
+    let r = H::default().sent(1, 10, 0).polled(2, &[]).check();
+    assert_eq!(r.guarantee, Guarantee::Undetermined, "{}", r.evidence);
 }
 
 #[test]
