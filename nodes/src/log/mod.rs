@@ -36,7 +36,11 @@
 //! overtakes a later send reorders them. The *idempotent producer*
 //! (`idempotent = true`, KIP-98) numbers its sends per partition; the
 //! leader writes sequence `n` only right after `n - 1`, answers a repeat with
-//! the offset it already has, and refuses a gap, so neither can happen.
+//! the offset it already has, and refuses a gap, so neither can happen
+//! while its leader keeps its log. After a failover to a leader that lacks
+//! sequence numbers it acknowledged, the producer's next sequence is a gap
+//! that is refused for good: this producer then stalls (Kafka's KIP-360
+//! answers with a new producer id; not modelled here).
 //!
 //! Consumers here are simple: each reads every partition from its start, up
 //! to the high watermark. Consumer groups, offset commits and rebalancing are

@@ -155,7 +155,9 @@ impl Params {
                 "brokers, producers and consumers must each be at least 1, e.g. brokers = 3".into(),
             ));
         }
-        let want = 1 + (self.brokers + self.producers + self.consumers) as usize;
+        // Summed wide: three u32 counts near their maximum must not wrap
+        // into a small total that matches `servers`.
+        let want = 1 + self.brokers as usize + self.producers as usize + self.consumers as usize;
         if servers != want {
             return Err((
                 "brokers",
