@@ -242,10 +242,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
     /// set again since is stale.
     pub(super) fn live(&self, e: &Entry) -> bool {
         match &self.slab.items[e.slot as usize] {
-            Some(Ev::Timer { node, timer, gen }) => self.slots[*node as usize]
-                .timers
-                .iter()
-                .any(|&(t, g)| t == *timer && g == *gen),
+            Some(Ev::Timer { node, timer, gen }) => {
+                self.slots[*node as usize].timers.get(timer) == Some(gen)
+            }
             Some(_) => true,
             None => false,
         }

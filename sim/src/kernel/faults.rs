@@ -346,15 +346,16 @@ impl<'s, P: Protocol> Sim<'s, P> {
 
     fn crash(&mut self, i: u32, line: usize) {
         let idx = i as usize;
-        if self.nodes[idx].is_none() {
+        let Some(last) = self.nodes[idx].take() else {
             // Already down: a `[[faults]]` crash takes the node over, so the
             // nemesis's restart no longer cuts short what the scenario wants.
             if self.nemesis_fault.is_none() {
                 self.slots[idx].crashed_by = None;
             }
             return;
-        }
-        self.nodes[idx] = None;
+        };
+        self.protocol.crashed(NodeId(i), &last);
+        drop(last);
         let by = self.nemesis_fault;
         let slot = &mut self.slots[idx];
         slot.disk.crash();

@@ -14,7 +14,7 @@
 //! them), `nemesis` (random faults and their undos) and `output` (finishing a
 //! run, [`RunOutput`], the describe helpers and [`Running`]).
 
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -156,8 +156,11 @@ struct Slot<M> {
     crashed_by: Option<u64>,
     /// Deliveries and timers that arrived while paused, in order.
     held: Vec<Ev<M>>,
-    /// (timer, generation) for every timer set and not yet fired or cancelled.
-    timers: Vec<(TimerId, u64)>,
+    /// The generation of every timer set and not yet fired or cancelled. A
+    /// map, not a list: a node with thousands of timers (an open-loop caller
+    /// with one timeout per request) would make every set, cancel and fire
+    /// a linear search.
+    timers: BTreeMap<TimerId, u64>,
     role: &'static str,
     /// How many times the node was restarted ([`Ctx::incarnation`]).
     incarnation: u64,
@@ -347,7 +350,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 paused_by: None,
                 crashed_by: None,
                 held: Vec::new(),
-                timers: Vec::new(),
+                timers: BTreeMap::new(),
                 role: node.role(),
                 incarnation: 0,
             });

@@ -181,10 +181,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             let e = entries[k];
             if let Some(Ev::Timer { node, timer, gen }) = &self.slab.items[e.slot as usize] {
                 let (node, timer, gen) = (*node, *timer, *gen);
-                let live = self.slots[node as usize]
-                    .timers
-                    .iter()
-                    .any(|&(t, g)| t == timer && g == gen);
+                let live = self.slots[node as usize].timers.get(&timer) == Some(&gen);
                 if !live {
                     self.slab.take(e.slot);
                     self.stale.skipped.push(Skipped {

@@ -100,8 +100,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
                     s.incarnation,
                     s.rng.get_word_pos()
                 );
-                let mut timers: Vec<u64> = s.timers.iter().map(|t| t.0 .0).collect();
-                timers.sort_unstable();
+                // In timer order, as the map keeps them.
+                let timers: Vec<u64> = s.timers.keys().map(|t| t.0).collect();
                 let _ = write!(w, "{timers:?}");
                 for ev in &s.held {
                     let _ = write!(w, "H{}", EvShow(ev));

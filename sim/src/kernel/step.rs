@@ -302,13 +302,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
             Effect::SetTimer { id, after } => {
                 self.next_timer_gen += 1;
                 let gen = self.next_timer_gen;
-                let timers = &mut self.slots[i as usize].timers;
-                match timers.iter_mut().find(|(t, _)| *t == id) {
-                    Some(entry) => {
-                        entry.1 = gen;
-                        self.stale.queued += 1;
-                    }
-                    None => timers.push((id, gen)),
+                // A set moves the timer: the entry queued for its old
+                // generation goes stale.
+                if self.slots[i as usize].timers.insert(id, gen).is_some() {
+                    self.stale.queued += 1;
                 }
                 self.push(
                     self.now.saturating_add(after),
@@ -320,10 +317,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 );
             }
             Effect::CancelTimer { id } => {
-                let timers = &mut self.slots[i as usize].timers;
-                if let Some(pos) = timers.iter().position(|(t, _)| *t == id) {
-                    // At most one entry per timer (a set moves it).
-                    timers.remove(pos);
+                if self.slots[i as usize].timers.remove(&id).is_some() {
                     self.stale.queued += 1;
                 }
             }
@@ -354,15 +348,11 @@ impl<'s, P: Protocol> Sim<'s, P> {
 
     fn fire_timer(&mut self, i: u32, timer: TimerId, gen: u64) {
         let slot = &mut self.slots[i as usize];
-        let Some(pos) = slot
-            .timers
-            .iter()
-            .position(|&(t, g)| t == timer && g == gen)
-        else {
+        if slot.timers.get(&timer) != Some(&gen) {
             // Moved, cancelled, or set before a crash.
             self.stale.queued = self.stale.queued.saturating_sub(1);
             return;
-        };
+        }
         if slot.paused {
             slot.held.push(Ev::Timer {
                 node: i,
@@ -371,7 +361,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             });
             return;
         }
-        slot.timers.swap_remove(pos);
+        slot.timers.remove(&timer);
         self.counters.events += 1;
         self.counters.timers_fired += 1;
         self.fp.u64(0x54 ^ (self.now << 8));
