@@ -301,6 +301,12 @@ pub trait Protocol {
     /// never drawing randomness, so figures cannot change a run.
     fn observe(&mut self, _step: Step<'_, Self::Node>) {}
 
+    /// A crash is about to drop node `id`; `last` is its state as of its
+    /// last step. The place to bank what the report needs of a life that
+    /// ends (its counters), rather than copying them in `observe` after
+    /// every step. Never drawing randomness, so it cannot change a run.
+    fn crashed(&mut self, _id: NodeId, _last: &Self::Node) {}
+
     /// The protocol's figures at the end of the run, typed (see
     /// [`crate::metric`]), in the order the report prints them. Each is
     /// declared, by name and unit, in the protocol's `Spec::METRICS`.

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
 
 use sim::arrivals::Arrivals;
@@ -32,6 +33,13 @@ fn timeout_timer(op: u64) -> TimerId {
 
 fn backoff_timer(op: u64) -> TimerId {
     TimerId(2 * op + 2)
+}
+
+/// The node's stream, moved to another ChaCha stream number.
+fn jitter_stream(ctx: &mut Ctx<Msg>) -> ChaCha8Rng {
+    let mut jitter = ctx.rng().clone();
+    jitter.set_stream(1);
+    jitter
 }
 
 /// An operation in progress.
@@ -58,6 +66,11 @@ pub struct Caller {
     next_op: u64,
     ops: BTreeMap<u64, Op>,
     tokens: f64,
+    /// The stream backoffs draw from: a copy of the node's stream moved to
+    /// another ChaCha stream number, so that a retry policy's draws never
+    /// shift the arrivals (two runs that differ only in their jitter see
+    /// the same load).
+    jitter: Option<ChaCha8Rng>,
     pub breaker: Option<Breaker>,
     pub stats: CallerStats,
     /// The incarnation it runs in, from its start: how the report tells a
@@ -80,6 +93,7 @@ impl Caller {
             next_op: 0,
             ops: BTreeMap::new(),
             tokens: config.budget.map_or(0.0, |b| b.max_tokens),
+            jitter: None,
             breaker: config.breaker.clone().map(Breaker::new),
             stats: CallerStats::new(config.window, config.end),
             life: None,
@@ -105,6 +119,9 @@ impl Caller {
     pub fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
         self.life = Some(ctx.incarnation());
         self.last = ctx.now();
+        // Cloned, not drawn from: taking a seed would consume a draw of the
+        // arrival stream.
+        self.jitter = Some(jitter_stream(ctx));
         // A restarted caller has lost its operations (they never end) and
         // does not start its population again.
         if ctx.now() == 0 {
@@ -205,15 +222,21 @@ impl Caller {
             };
             return self.end(now, id, Some(why));
         }
+        let jitter = self.jitter.get_or_insert_with(|| jitter_stream(ctx));
+        let wait = r
+            .backoff
+            .delay(r.base, r.cap, op.attempt, op.last_wait, jitter);
+        // A retry that could only start at or past the deadline would end
+        // there unsent: end it now, without spending a retry token on it.
+        if op.deadline.is_some_and(|d| now.saturating_add(wait) >= d) {
+            return self.end(now, id, Some(Failure::Deadline));
+        }
         if self.config.budget.is_some() {
             if self.tokens < 1.0 {
                 return self.end(now, id, Some(Failure::Budget));
             }
             self.tokens -= 1.0;
         }
-        let wait = r
-            .backoff
-            .delay(r.base, r.cap, op.attempt, op.last_wait, ctx.rng());
         if let Some(o) = self.ops.get_mut(&id) {
             o.last_wait = wait;
         }

@@ -196,8 +196,12 @@ impl Front {
         let now = ctx.now();
         self.stats.advance(now, self.queued(), self.busy() + 1);
         self.pools[call.pool].workers[call.worker] = None;
-        self.stats
-            .served(now, call.held.job.arrived, call.held.job.arrived);
+        // Only a call the backend answered with a result served anyone; one
+        // that ran out of time, or that the backend refused, did not.
+        if answer == Answer::Ok {
+            self.stats
+                .served(now, call.held.job.arrived, call.held.job.arrived);
+        }
         Self::answer(ctx, &call.held.job, answer);
         loop {
             let next = match self.config.discipline {

@@ -69,7 +69,7 @@ use std::sync::Arc;
 
 use sim::metric::{Figure, Metrics};
 use sim::node::{Cluster, Disk, NodeId};
-use sim::protocol::{NodeTable, Protocol, Step};
+use sim::protocol::{NodeTable, Protocol};
 use sim::time::Nanos;
 
 pub const ROLES: &[&str] = &["service", "front", "backend", "caller"];
@@ -179,8 +179,8 @@ impl Protocol for Overload {
         }
     }
 
-    fn observe(&mut self, step: Step<'_, OverloadNode>) {
-        self.tally.observe(step.stepped.index(), step.nodes);
+    fn crashed(&mut self, id: NodeId, last: &OverloadNode) {
+        self.tally.crashed(id.index(), last);
     }
 
     fn metrics(&self, nodes: &NodeTable<OverloadNode>, out: &mut Metrics) {
