@@ -226,6 +226,10 @@ impl<P: Spec> Protocol for Declared<P> {
         self.inner.observe(step)
     }
 
+    fn crashed(&mut self, id: NodeId, last: &P::Node) {
+        self.inner.crashed(id, last)
+    }
+
     fn metrics(&self, nodes: &NodeTable<P::Node>, out: &mut Metrics) {
         self.inner.metrics(nodes, out)
     }
