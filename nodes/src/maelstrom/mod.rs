@@ -31,9 +31,9 @@
 //! lines back ([`Envelope::from_line`]) into [`Out`]; the clients, harness
 //! and checkers do not change. A *learner's Rust crate* implements
 //! [`MaelNode`] directly and registers a factory in place of
-//! [`reference::build`]. Names are chaoslab's: servers `n1..`, clients
-//! `c1..` (Maelstrom numbers servers from `n0`; a node must treat names as
-//! opaque, as Maelstrom's protocol says), and the harness is `c0`.
+//! [`reference::build`]. Names are as Maelstrom's protocol document gives
+//! them: servers `n1..`, clients `c1..`; the harness is `c0`, and a node
+//! must treat every name as opaque.
 //!
 //! Source: Maelstrom's doc/protocol.md and doc/workloads.md (Kingsbury,
 //! jepsen-io/maelstrom), and fly.io's Gossip Glomers challenge texts.
