@@ -65,11 +65,11 @@ pub fn check_counter(calls: &[Call], nodes: &[String]) -> CounterReport {
                 match outcome {
                     Outcome::Ok => {
                         r.acknowledged += 1;
-                        r.lower += d;
-                        r.upper += d;
+                        r.lower = r.lower.saturating_add(*d);
+                        r.upper = r.upper.saturating_add(*d);
                     }
-                    Outcome::Info if *d < 0 => r.lower += d,
-                    Outcome::Info => r.upper += d,
+                    Outcome::Info if *d < 0 => r.lower = r.lower.saturating_add(*d),
+                    Outcome::Info => r.upper = r.upper.saturating_add(*d),
                     Outcome::Fail => {}
                 }
             }

@@ -44,7 +44,9 @@ impl Counter {
     }
 
     pub fn value(&self) -> i64 {
-        self.counts.values().map(|(p, n)| p - n).sum()
+        self.counts
+            .values()
+            .fold(0i64, |sum, (p, n)| sum.saturating_add(p.saturating_sub(*n)))
     }
 }
 
@@ -61,9 +63,9 @@ impl MaelNode for Counter {
                 Some(d) => {
                     let own = self.counts.entry(self.init.node_id.clone()).or_default();
                     if d >= 0 {
-                        own.0 += d;
+                        own.0 = own.0.saturating_add(d);
                     } else {
-                        own.1 -= d;
+                        own.1 = own.1.saturating_add(d.saturating_neg());
                     }
                     out.reply(&msg, Body::new("add_ok"));
                 }
@@ -79,7 +81,9 @@ impl MaelNode for Counter {
                     let (p, n) = (get(0), get(1));
                     let mine = self.counts.entry(node.clone()).or_default();
                     if self.sum_merge {
-                        *mine = (mine.0 + p, mine.1 + n);
+                        // Saturating: the bug's sums double every round, and a
+                        // node must not abort the run by overflowing.
+                        *mine = (mine.0.saturating_add(p), mine.1.saturating_add(n));
                     } else {
                         *mine = (mine.0.max(p), mine.1.max(n));
                     }
