@@ -183,7 +183,11 @@ impl Client {
             if return_ns.is_none() {
                 ctx.give_up(id, Outcome::Info);
             } else {
-                ctx.complete(id, outcome, if outcome == Outcome::Ok { output } else { None });
+                ctx.complete(
+                    id,
+                    outcome,
+                    if outcome == Outcome::Ok { output } else { None },
+                );
             }
         }
         self.records.push(Call {
@@ -234,11 +238,7 @@ pub fn read_reply(kind: WorkloadKind, op: &MaelOp, msg: &Envelope) -> (Outcome, 
     }
     let malformed = |why: String| (Outcome::Info, Reply::Malformed(why));
     if body.kind != op.ok_kind() {
-        return malformed(format!(
-            "expected {}, got {:?}",
-            op.ok_kind(),
-            body.kind
-        ));
+        return malformed(format!("expected {}, got {:?}", op.ok_kind(), body.kind));
     }
     let field = |name: &str| -> Result<&Json, String> {
         body.get(name)

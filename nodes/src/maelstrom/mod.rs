@@ -45,9 +45,9 @@ mod ops;
 mod params;
 pub mod reference;
 mod server;
-pub mod wire;
 #[cfg(test)]
 mod tests;
+pub mod wire;
 
 pub use client::{Call, Client, Reply};
 pub use node::{Init, MaelNode, Out, TimerOp};
@@ -121,8 +121,7 @@ pub struct Maelstrom {
 
 impl Maelstrom {
     pub fn new(config: Config) -> Maelstrom {
-        let topology =
-            (config.kind == WorkloadKind::Broadcast).then(|| config.neighbours());
+        let topology = (config.kind == WorkloadKind::Broadcast).then(|| config.neighbours());
         let harness = Harness {
             node_ids: config.nodes.clone(),
             topology,
@@ -188,7 +187,10 @@ impl Protocol for Maelstrom {
                 cursor.1 = c.records.len();
             }
             Some(MaelstromNode::Server(s)) => {
-                let e = self.sent.entry(step.stepped).or_insert((s.life, 0, 0, 0, 0));
+                let e = self
+                    .sent
+                    .entry(step.stepped)
+                    .or_insert((s.life, 0, 0, 0, 0));
                 if e.0 != s.life {
                     // A new life: bank the old one's counts.
                     *e = (s.life, 0, 0, e.3 + e.1, e.4 + e.2);
@@ -227,7 +229,9 @@ impl Protocol for Maelstrom {
         if ops > 0 {
             out.number("messages per op", msgs as f64 / ops as f64)
                 .decimals(2)
-                .note(format!("server messages per client operation ({ops} operations)"));
+                .note(format!(
+                    "server messages per client operation ({ops} operations)"
+                ));
         } else {
             out.none("messages per op", "no client operation ended");
         }

@@ -112,7 +112,8 @@ impl<'a> Out<'a> {
     /// Answers `request` with `body`: to its sender, `in_reply_to` its `msg_id`.
     pub fn reply(&mut self, request: &Envelope, body: Body) {
         let body = body.replying_to(request.body.msg_id);
-        self.sent.push(Envelope::new(self.me, request.src.as_str(), body));
+        self.sent
+            .push(Envelope::new(self.me, request.src.as_str(), body));
     }
 
     /// Sets (or moves) timer `id` to fire after `after` of this node's

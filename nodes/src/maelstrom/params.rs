@@ -107,7 +107,11 @@ impl Params {
                     format!("the {} reference node has no bug flags", kind.name())
                 } else {
                     let list: Vec<String> = known.iter().map(|(b, _)| format!("\"{b}\"")).collect();
-                    format!("the {} reference node's bug flags are {}", kind.name(), list.join(", "))
+                    format!(
+                        "the {} reference node's bug flags are {}",
+                        kind.name(),
+                        list.join(", ")
+                    )
                 };
                 return Err(("bug", format!("bug = \"{bug}\": {valid}")));
             }
@@ -185,7 +189,10 @@ impl Config {
         let mut map = BTreeMap::new();
         for i in 0..n {
             let mut next: Vec<usize> = match self.topology.as_str() {
-                "line" => [i.checked_sub(1), Some(i + 1)].into_iter().flatten().collect(),
+                "line" => [i.checked_sub(1), Some(i + 1)]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
                 "total" => (0..n).filter(|j| *j != i).collect(),
                 _ => {
                     let mut v = vec![i + width];
@@ -251,15 +258,21 @@ mod tests {
 
     #[test]
     fn bad_fields_say_what_would_be_valid() {
-        let err = params("kafka").check(nodes(3), ms(500), None, secs(10)).unwrap_err();
+        let err = params("kafka")
+            .check(nodes(3), ms(500), None, secs(10))
+            .unwrap_err();
         assert_eq!(err.0, "workload");
         assert!(err.1.contains("\"broadcast\""), "{}", err.1);
         let mut p = params("broadcast");
         p.bug = Some("sum-merge".into());
-        let err = p.check(nodes(3), ms(500), Some(secs(5)), secs(10)).unwrap_err();
+        let err = p
+            .check(nodes(3), ms(500), Some(secs(5)), secs(10))
+            .unwrap_err();
         assert_eq!(err.0, "bug");
         assert!(err.1.contains("\"no-retry\""), "{}", err.1);
-        let err = params("g-set").check(nodes(3), ms(500), None, secs(10)).unwrap_err();
+        let err = params("g-set")
+            .check(nodes(3), ms(500), None, secs(10))
+            .unwrap_err();
         assert_eq!(err.0, "final_reads_after");
         assert!(err.1.contains("[workload] stop"), "{}", err.1);
         let err = params("g-set")

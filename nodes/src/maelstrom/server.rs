@@ -84,7 +84,10 @@ impl Server {
         let mut ids = self.next_msg_id;
         let mut out = Out::new(&me, mono, ctx.rng(), &mut ids);
         self.node.on_timer(&mut out, timer.0);
-        let (sent, timers) = (std::mem::take(&mut out.sent), std::mem::take(&mut out.timers));
+        let (sent, timers) = (
+            std::mem::take(&mut out.sent),
+            std::mem::take(&mut out.timers),
+        );
         self.next_msg_id = ids;
         self.carry_out(ctx, sent, timers);
     }
@@ -100,7 +103,10 @@ impl Server {
             let mut ids = self.next_msg_id;
             let mut out = Out::new(&me, mono, ctx.rng(), &mut ids);
             self.node.on_message(&mut out, msg);
-            let (sent, timers) = (std::mem::take(&mut out.sent), std::mem::take(&mut out.timers));
+            let (sent, timers) = (
+                std::mem::take(&mut out.sent),
+                std::mem::take(&mut out.timers),
+            );
             self.next_msg_id = ids;
             let harness_replies = self.carry_out(ctx, sent, timers);
             for reply in harness_replies {
@@ -167,7 +173,10 @@ impl Server {
 
     pub fn status(&self) -> Status {
         let mut fields = vec![
-            ("init", if self.init_ok { "ok" } else { "waiting" }.to_string()),
+            (
+                "init",
+                if self.init_ok { "ok" } else { "waiting" }.to_string(),
+            ),
             ("server msgs", self.server_msgs.to_string()),
         ];
         fields.extend(self.node.fields());

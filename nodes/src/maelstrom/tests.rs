@@ -57,8 +57,14 @@ fn the_harness_sends_init_then_topology_and_nothing_of_it_travels() {
     let mut s = Server::new(Box::new(Broadcast::new(ms(100), false)), harness(true));
     let effects = with_ctx(0, |ctx| s.on_start(ctx));
     assert!(s.init_ok, "the node answered init");
-    assert!(s.topology_ok, "and then the topology the harness sent after init_ok");
-    assert!(sends(&effects).is_empty(), "init_ok and topology_ok go to the harness, not the network");
+    assert!(
+        s.topology_ok,
+        "and then the topology the harness sent after init_ok"
+    );
+    assert!(
+        sends(&effects).is_empty(),
+        "init_ok and topology_ok go to the harness, not the network"
+    );
 }
 
 #[test]
@@ -94,7 +100,10 @@ fn a_node_s_envelopes_are_routed_by_name_and_counted() {
         ],
         "the topology made n2 n1's only neighbour; the reply goes to the client"
     );
-    assert_eq!(s.server_msgs, 1, "only the gossip counts as a server message");
+    assert_eq!(
+        s.server_msgs, 1,
+        "only the gossip counts as a server message"
+    );
 }
 
 #[test]
@@ -132,12 +141,18 @@ fn a_client_reads_replies_by_in_reply_to_and_types() {
         (sim::history::Outcome::Ok, Reply::Elements(vec![3, 1]))
     );
     assert_eq!(
-        read(Body::new("read_ok").with("value", 9), WorkloadKind::GCounter),
+        read(
+            Body::new("read_ok").with("value", 9),
+            WorkloadKind::GCounter
+        ),
         (sim::history::Outcome::Ok, Reply::Count(9))
     );
     let (outcome, reply) = read(Body::new("read_ok"), WorkloadKind::Broadcast);
     assert_eq!(outcome, sim::history::Outcome::Info);
-    assert!(matches!(reply, Reply::Malformed(ref w) if w.contains("messages")), "{reply:?}");
+    assert!(
+        matches!(reply, Reply::Malformed(ref w) if w.contains("messages")),
+        "{reply:?}"
+    );
     assert_eq!(
         read(
             Body::error(ErrorCode::TemporarilyUnavailable, "later"),

@@ -16,7 +16,8 @@ use serde_json::Value as Json;
 
 /// One message: who sent it, to whom, and what it says. Node names are
 /// strings (`n1`, `c3`, `lin-kv`): a node must treat them as opaque.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Its `Debug` (what the trace and the TUI show) is the JSON line itself.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
     pub src: String,
     pub dest: String,
@@ -43,6 +44,12 @@ impl Envelope {
         serde_json::from_str(line).map_err(|e| {
             format!("not a Maelstrom message ({e}); each line must be a JSON object {{\"src\": ..., \"dest\": ..., \"body\": {{\"type\": ..., ...}}}}")
         })
+    }
+}
+
+impl std::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_line())
     }
 }
 
@@ -297,7 +304,8 @@ mod tests {
 
     #[test]
     fn an_envelope_reads_and_prints_as_maelstrom_writes_it() {
-        let line = r#"{"src":"c1","dest":"n1","body":{"type":"echo","msg_id":1,"echo":"Please echo 35"}}"#;
+        let line =
+            r#"{"src":"c1","dest":"n1","body":{"type":"echo","msg_id":1,"echo":"Please echo 35"}}"#;
         let env = Envelope::from_line(line).unwrap();
         assert_eq!(env.src, "c1");
         assert_eq!(env.body.kind, "echo");

@@ -59,7 +59,10 @@ fn anomalies(f: &Figures, workload: &str) -> String {
         "echo" => format!("echo mismatches {}", n("echo mismatches")),
         "unique-ids" => format!("duplicate ids {}", n("duplicate ids")),
         "broadcast" | "g-set" => format!("lost {}, unexpected {}", n("lost"), n("unexpected")),
-        _ => format!("final reads out of bounds {}", n("final reads out of bounds")),
+        _ => format!(
+            "final reads out of bounds {}",
+            n("final reads out of bounds")
+        ),
     }
 }
 
@@ -75,10 +78,17 @@ fn the_table_of_the_lab_scenarios_is_the_runs() {
         let f = Figures::of(&r);
         let setting = f.get("maelstrom").value.clone();
         let workload = format!("{setting:?}");
-        let workload = ["unique-ids", "broadcast", "g-set", "g-counter", "pn-counter", "echo"]
-            .into_iter()
-            .find(|w| workload.contains(w))
-            .unwrap();
+        let workload = [
+            "unique-ids",
+            "broadcast",
+            "g-set",
+            "g-counter",
+            "pn-counter",
+            "echo",
+        ]
+        .into_iter()
+        .find(|w| workload.contains(w))
+        .unwrap();
         let verdict = match &f.get("verdict").value {
             sim::metric::Value::Text(t) => t.clone(),
             v => panic!("verdict is {v:?}"),
@@ -115,7 +125,11 @@ fn each_bug_flag_breaks_what_its_reference_node_keeps() {
     for (name, bug, criterion) in [
         ("broadcast-partition", "no-retry", "lost"),
         ("unique-ids-partition", "counter-only", "duplicate ids"),
-        ("g-counter-partition", "sum-merge", "final reads out of bounds"),
+        (
+            "g-counter-partition",
+            "sum-merge",
+            "final reads out of bounds",
+        ),
     ] {
         let (file, text) = source(name);
         let good = Figures::of(&run_text(&file, &text));

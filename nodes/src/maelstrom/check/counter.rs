@@ -44,7 +44,11 @@ impl CounterReport {
         )
         .note("the acknowledged sum, plus any of the adds that timed out");
         out.count("final reads out of bounds", self.out_of_bounds.len() as u64)
-            .note(some(self.out_of_bounds.iter().map(|(n, v)| format!("{n} read {v}"))));
+            .note(some(
+                self.out_of_bounds
+                    .iter()
+                    .map(|(n, v)| format!("{n} read {v}")),
+            ));
         out.count("nodes without final read", self.no_final_read.len() as u64)
             .note(some(&self.no_final_read));
         out.count("malformed replies", self.malformed.len() as u64)

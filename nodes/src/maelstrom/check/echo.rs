@@ -100,7 +100,10 @@ mod tests {
         assert!(!r.valid());
         assert_eq!(
             r.mismatched,
-            vec![("\"Please echo 2\"".to_string(), "\"Please echo 1\"".to_string())]
+            vec![(
+                "\"Please echo 2\"".to_string(),
+                "\"Please echo 1\"".to_string()
+            )]
         );
     }
 

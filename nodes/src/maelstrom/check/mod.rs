@@ -44,9 +44,7 @@ impl Checked {
         match kind {
             WorkloadKind::Echo => Checked::Echo(check_echo(calls)),
             WorkloadKind::UniqueIds => Checked::Unique(check_unique(calls)),
-            WorkloadKind::Broadcast | WorkloadKind::GSet => {
-                Checked::Set(check_set(calls, nodes))
-            }
+            WorkloadKind::Broadcast | WorkloadKind::GSet => Checked::Set(check_set(calls, nodes)),
             WorkloadKind::GCounter | WorkloadKind::PnCounter => {
                 Checked::Counter(check_counter(calls, nodes))
             }

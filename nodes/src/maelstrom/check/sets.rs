@@ -58,11 +58,12 @@ impl SetReport {
     pub fn metrics(&self, out: &mut Metrics) {
         out.count("acknowledged", self.acknowledged)
             .note(format!("of {} adds or broadcasts", self.attempted));
-        out.count("lost", self.lost.len() as u64).note(if self.lost.is_empty() {
-            "every acknowledged element is in every node's final read".to_string()
-        } else {
-            format!("missing from a final read: {}", some(&self.lost))
-        });
+        out.count("lost", self.lost.len() as u64)
+            .note(if self.lost.is_empty() {
+                "every acknowledged element is in every node's final read".to_string()
+            } else {
+                format!("missing from a final read: {}", some(&self.lost))
+            });
         out.count("unexpected", self.unexpected.len() as u64)
             .note("read but never added");
         out.count("stale", self.stale.len() as u64)
@@ -224,7 +225,11 @@ mod tests {
         assert_eq!((r.attempted, r.acknowledged), (2, 2));
         // 0 was missed by the read that ended at 11ms; 1 never was.
         assert_eq!(r.stable_latencies, vec![0, ms(11)]);
-        assert_eq!(r.stale, vec![0], "the read at 10ms began after 0 was acknowledged at 1ms");
+        assert_eq!(
+            r.stale,
+            vec![0],
+            "the read at 10ms began after 0 was acknowledged at 1ms"
+        );
         assert!(r.lost.is_empty() && r.never_read.is_empty());
     }
 

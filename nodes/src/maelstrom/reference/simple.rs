@@ -119,7 +119,9 @@ mod tests {
         let req = Envelope::new(
             "c1",
             "n1",
-            Body::new("echo").with_msg_id(4).with("echo", "Please echo 35"),
+            Body::new("echo")
+                .with_msg_id(4)
+                .with("echo", "Please echo 35"),
         );
         let sent = run(&mut node, "n1", req);
         assert_eq!(
