@@ -135,8 +135,9 @@ impl Operation for MaelOp {
 /// The workload: each client sends its operations to the nodes in turn
 /// (client `i`'s `k`-th operation goes to node `(i + k) mod n`, all counted
 /// from 0), so every node serves every kind of request. Broadcast
-/// messages and set elements are fresh integers 0, 1, 2, ... (unique, as Maelstrom's are); counter
-/// deltas are drawn from 1..=5 (g-counter) or -5..=5 (pn-counter).
+/// messages and set elements are fresh integers 0, 1, 2, ... (unique, as
+/// Maelstrom's are); counter deltas are drawn from 1..=5 (g-counter) or
+/// -5..=5 (pn-counter).
 #[derive(Clone, Debug)]
 pub struct MaelWorkload {
     pub kind: WorkloadKind,
