@@ -6,9 +6,17 @@
 //! `gossip_ok`, and only then are they struck off. A message the node
 //! learns is queued for every neighbour but the one it came from. So a
 //! partition only delays messages: the node keeps resending across it
-//! until it heals. Batching per period is what keeps the messages per
-//! operation low (Gossip Glomers' challenge 3d/3e); the period is the
-//! price in latency.
+//! until it heals. Batching per period bounds the messages a node sends
+//! per period whatever the load; the period is the price in latency.
+//!
+//! It is built to lose nothing, not to be efficient: it resends whatever
+//! is unacknowledged every period, so on links slower than half the period
+//! each batch goes out again before its acknowledgement can arrive. On 25
+//! nodes with 100ms links (Gossip Glomers' challenge 3d: under 30 messages
+//! per operation, median latency under 400ms, maximum under 600ms) it sends
+//! about 167 messages per operation on a grid, with a median stable latency
+//! of 619ms and a maximum of 1.565s. Waiting a round trip before resending,
+//! and a topology of fewer hops, are the learner's exercise.
 //!
 //! The bug flag `no-retry` sends a new message to each neighbour once, at
 //! once, and forgets it: on a healthy network that is the fastest
