@@ -9,7 +9,8 @@ use sim::scenario::Scenario;
 use sim::time::fmt_duration;
 
 use crate::{
-    balancer, cache, log, overload, ping, quorum, raft, replication, resilience, single, twopc,
+    balancer, cache, log, maelstrom, overload, ping, quorum, raft, replication, resilience, single,
+    twopc,
 };
 
 /// Adds every built-in protocol to `r`. The order is the one messages list
@@ -27,7 +28,8 @@ pub fn register_builtin<R: Register>(r: &mut R) {
         .add::<resilience::Queue>()
         .add::<overload::Overload>()
         .add::<log::Log>()
-        .add::<balancer::LoadBalancer>();
+        .add::<balancer::LoadBalancer>()
+        .add::<maelstrom::Maelstrom>();
 }
 
 /// `(field, message)`, as the protocols' `validate` return it, as a `[system]` error.
@@ -468,3 +470,34 @@ const QUEUE: &str = include_str!("../bench/queue.toml");
 const OVERLOAD: &str = include_str!("../bench/overload.toml");
 const LOG: &str = include_str!("../bench/log.toml");
 const BALANCER: &str = include_str!("../bench/balancer.toml");
+
+impl Spec for maelstrom::Maelstrom {
+    const NAME: &'static str = "maelstrom";
+    const ABOUT: &'static str =
+        "Maelstrom's workloads (echo, unique-ids, broadcast, counters, g-set) and checkers, on reference nodes";
+    type Params = maelstrom::Params;
+    const ROLES: &'static [&'static str] = maelstrom::ROLES;
+    const METRICS: &'static [Figure] = maelstrom::METRICS;
+
+    fn new(params: maelstrom::Params, s: &Scenario) -> Result<Self, ParamError> {
+        // Maelstrom's clients are the scenario's clients: they sit on the
+        // network, so partitions cut them off as they cut servers.
+        if s.clients() == 0 {
+            return Err(ParamError::key(
+                "topology",
+                "clients",
+                "clients = 0: protocol \"maelstrom\" runs its workload from the scenario's clients; set clients = 1 or more",
+            ));
+        }
+        let nodes = (1..=s.servers()).map(|i| format!("n{i}")).collect();
+        let config = params
+            .check(
+                nodes,
+                s.workload.client_config().timeout,
+                s.workload.stop,
+                s.meta.duration,
+            )
+            .map_err(field)?;
+        Ok(maelstrom::Maelstrom::new(config))
+    }
+}

@@ -5,6 +5,7 @@ pub mod balancer;
 pub mod cache;
 pub mod kv;
 pub mod log;
+pub mod maelstrom;
 pub mod overload;
 pub mod ping;
 pub mod quorum;

@@ -18,6 +18,7 @@ mod file_sizes;
 mod glue;
 mod html;
 mod invalid_scenarios;
+mod labs;
 mod lesson_quotes;
 mod madsim_driver;
 mod messaging_lesson;

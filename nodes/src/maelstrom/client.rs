@@ -1,0 +1,287 @@
+//! Maelstrom's clients: one request open at a time, sent to the node the
+//! workload names, answered or timed out; once the workload stops, a final
+//! read on every node (the workloads with final reads only).
+//!
+//! Every request and its answer is kept as a [`Call`]: the checkers read
+//! those, not the kernel's history, because a final read is not a request
+//! the workload handed out. The kernel's history still gets every workload
+//! operation (ok, fail or info), so the run report's latency and
+//! availability figures hold for these runs too.
+
+use serde_json::Value as Json;
+use sim::history::{Outcome, Value};
+use sim::node::{Ctx, NodeId, OpId, Request, Status, TimerId};
+use sim::time::Nanos;
+
+use super::ops::{MaelOp, WorkloadKind};
+use super::wire::{Envelope, ErrorCode};
+
+/// The client's only timers.
+const TIMEOUT: TimerId = TimerId(1);
+const FINAL_READS: TimerId = TimerId(2);
+
+/// What a reply said, as the checkers need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// No reply (a timeout), or one with nothing to read (`broadcast_ok`).
+    None,
+    /// `echo_ok`'s `echo`.
+    Echo(Json),
+    /// `generate_ok`'s `id`, as JSON text (ids may be any JSON value).
+    Id(String),
+    /// A broadcast `read_ok`'s `messages`, or a g-set's `value`.
+    Elements(Vec<i64>),
+    /// A counter's `read_ok` `value`.
+    Count(i64),
+    /// An `error` reply.
+    Error(ErrorCode, String),
+    /// A reply that does not fit the request: what was wrong.
+    Malformed(String),
+}
+
+/// One request a client made, and how it ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    /// The client (`c3` is 3).
+    pub process: u64,
+    /// The node it was sent to.
+    pub node: String,
+    pub op: MaelOp,
+    pub outcome: Outcome,
+    pub reply: Reply,
+    pub call_ns: Nanos,
+    /// `None`: no answer (timed out).
+    pub return_ns: Option<Nanos>,
+    /// One of the final reads made after the workload stopped.
+    pub final_read: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Open {
+    /// The workload's operation; `None` for a final read.
+    req: Option<OpId>,
+    op: MaelOp,
+    node: String,
+    msg_id: u64,
+    call_ns: Nanos,
+}
+
+/// A Maelstrom client.
+#[derive(Clone, Debug)]
+pub struct Client {
+    kind: WorkloadKind,
+    timeout: Nanos,
+    /// When the final reads begin (`None`: the workload has none).
+    final_reads_at: Option<Nanos>,
+    nodes: Vec<String>,
+    next_msg_id: u64,
+    open: Option<Open>,
+    /// Nodes still to read finally, next first.
+    finals: Vec<String>,
+    /// Which life of the client these records come from.
+    pub life: u64,
+    pub records: Vec<Call>,
+}
+
+impl Client {
+    pub fn new(
+        kind: WorkloadKind,
+        timeout: Nanos,
+        final_reads_at: Option<Nanos>,
+        nodes: Vec<String>,
+    ) -> Client {
+        Client {
+            kind,
+            timeout,
+            final_reads_at,
+            nodes,
+            next_msg_id: 0,
+            open: None,
+            finals: Vec::new(),
+            life: 0,
+            records: Vec::new(),
+        }
+    }
+
+    pub fn on_start(&mut self, ctx: &mut Ctx<Envelope>) {
+        self.life = ctx.incarnation();
+        if let Some(at) = self.final_reads_at {
+            if at > ctx.now() {
+                ctx.set_timer(FINAL_READS, at - ctx.now());
+            }
+        }
+    }
+
+    pub fn on_request(&mut self, ctx: &mut Ctx<Envelope>, req: Request<MaelOp>) {
+        if let Some(open) = self.open.take() {
+            // Only a final read can be open here (the kernel hands out one
+            // request at a time): read that node again later.
+            debug_assert!(open.req.is_none(), "two workload requests open at once");
+            self.finals.push(open.node);
+        }
+        self.send(ctx, Some(req.id), req.key, req.f);
+    }
+
+    fn send(&mut self, ctx: &mut Ctx<Envelope>, req: Option<OpId>, node: String, op: MaelOp) {
+        self.next_msg_id += 1;
+        let me = ctx.cluster().name(ctx.me()).to_string();
+        let body = op.body().with_msg_id(self.next_msg_id);
+        match ctx.cluster().by_name(&node) {
+            Some(to) => ctx.send(to, Envelope::new(me, node.as_str(), body)),
+            // The workload names only servers.
+            None => unreachable!("the workload named {node}, which is no node"),
+        }
+        ctx.set_timer(TIMEOUT, self.timeout);
+        self.open = Some(Open {
+            req,
+            op,
+            node,
+            msg_id: self.next_msg_id,
+            call_ns: ctx.now(),
+        });
+    }
+
+    pub fn on_message(&mut self, ctx: &mut Ctx<Envelope>, _from: NodeId, msg: Envelope) {
+        let Some(open) = &self.open else { return };
+        if msg.body.in_reply_to != Some(open.msg_id) {
+            // A late reply to a request that already timed out.
+            return;
+        }
+        let (outcome, reply) = read_reply(self.kind, &open.op, &msg);
+        ctx.cancel_timer(TIMEOUT);
+        self.finish(ctx, outcome, reply, Some(ctx.now()));
+    }
+
+    pub fn on_timer(&mut self, ctx: &mut Ctx<Envelope>, timer: TimerId) {
+        match timer {
+            TIMEOUT if self.open.is_some() => self.finish(ctx, Outcome::Info, Reply::None, None),
+            FINAL_READS => {
+                // Read the nodes in an order that differs per client, so
+                // the final reads of a node are spread in time.
+                let n = self.nodes.len();
+                let me = ctx.me().index();
+                self.finals = (0..n).map(|i| self.nodes[(me + i) % n].clone()).collect();
+                self.finals.reverse();
+                if self.open.is_none() {
+                    self.next_final(ctx);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(
+        &mut self,
+        ctx: &mut Ctx<Envelope>,
+        outcome: Outcome,
+        reply: Reply,
+        return_ns: Option<Nanos>,
+    ) {
+        let Some(open) = self.open.take() else { return };
+        if let Some(id) = open.req {
+            let output = output_of(&reply);
+            if return_ns.is_none() {
+                ctx.give_up(id, Outcome::Info);
+            } else {
+                ctx.complete(
+                    id,
+                    outcome,
+                    if outcome == Outcome::Ok { output } else { None },
+                );
+            }
+        }
+        self.records.push(Call {
+            process: ctx.cluster().process_of(ctx.me()),
+            node: open.node,
+            op: open.op,
+            outcome,
+            reply,
+            call_ns: open.call_ns,
+            return_ns,
+            final_read: open.req.is_none(),
+        });
+        self.next_final(ctx);
+    }
+
+    fn next_final(&mut self, ctx: &mut Ctx<Envelope>) {
+        if self.open.is_some() {
+            return;
+        }
+        if let Some(node) = self.finals.pop() {
+            self.send(ctx, None, node, MaelOp::Read);
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        Status {
+            role: "client",
+            fields: vec![("requests", self.records.len().to_string())],
+        }
+    }
+}
+
+/// What a reply to `op` means: the outcome and what it returned.
+pub fn read_reply(kind: WorkloadKind, op: &MaelOp, msg: &Envelope) -> (Outcome, Reply) {
+    let body = &msg.body;
+    if let Some(code) = body.error_code() {
+        let text = body
+            .get("text")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let outcome = if code.is_definite() {
+            Outcome::Fail
+        } else {
+            Outcome::Info
+        };
+        return (outcome, Reply::Error(code, text));
+    }
+    let malformed = |why: String| (Outcome::Info, Reply::Malformed(why));
+    if body.kind != op.ok_kind() {
+        return malformed(format!("expected {}, got {:?}", op.ok_kind(), body.kind));
+    }
+    let field = |name: &str| -> Result<&Json, String> {
+        body.get(name)
+            .ok_or_else(|| format!("{} without {name:?}", body.kind))
+    };
+    let reply = match (op, kind) {
+        (MaelOp::Echo(_), _) => field("echo").map(|e| Reply::Echo(e.clone())),
+        (MaelOp::Generate, _) => field("id").map(|id| Reply::Id(id.to_string())),
+        (MaelOp::Read, WorkloadKind::Broadcast) => field("messages").and_then(|_| {
+            body.ints("messages")
+                .map(Reply::Elements)
+                .ok_or_else(|| "read_ok messages must be a list of integers".to_string())
+        }),
+        (MaelOp::Read, WorkloadKind::GSet) => field("value").and_then(|_| {
+            body.ints("value")
+                .map(Reply::Elements)
+                .ok_or_else(|| "read_ok value must be a list of integers".to_string())
+        }),
+        (MaelOp::Read, _) => field("value").and_then(|v| {
+            v.as_i64()
+                .map(Reply::Count)
+                .ok_or_else(|| "read_ok value must be an integer".to_string())
+        }),
+        _ => Ok(Reply::None),
+    };
+    match reply {
+        Ok(r) => (Outcome::Ok, r),
+        Err(why) => malformed(why),
+    }
+}
+
+/// The output the kernel's history records for a reply.
+fn output_of(reply: &Reply) -> Option<Value> {
+    match reply {
+        Reply::Echo(Json::String(s)) => Some(Value::Str(s.clone())),
+        Reply::Echo(other) => Some(Value::Str(other.to_string())),
+        Reply::Id(id) => Some(Value::Str(id.clone())),
+        Reply::Elements(xs) => {
+            let mut xs = xs.clone();
+            xs.sort_unstable();
+            Some(Value::List(xs))
+        }
+        Reply::Count(n) => Some(Value::Int(*n)),
+        _ => None,
+    }
+}

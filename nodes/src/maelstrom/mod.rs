@@ -1,0 +1,270 @@
+//! # Maelstrom's workloads, graded under chaoslab's faults
+//!
+//! Jepsen's Maelstrom (and the Gossip Glomers challenges built on it) has
+//! learners write a node that speaks a small JSON protocol: envelopes
+//! `{"src", "dest", "body"}`, bodies with a `type`, a `msg_id` and, in a
+//! reply, `in_reply_to`; an `init` message naming the node and its peers;
+//! numbered error codes. Maelstrom's clients run a *workload* against the
+//! nodes (echo, unique ids, broadcast, counters, sets ...) and its checker
+//! says whether the history meets the workload's criteria.
+//!
+//! This module is that, inside chaoslab: the wire format ([`wire`], byte
+//! for byte Maelstrom's), the workloads' clients ([`Client`], recording
+//! every request into the history), the harness messages (`init`, and
+//! broadcast's `topology`: [`Server`]), the checkers ([`check`]) whose
+//! figures feed the run report and `[expect]`, and reference nodes
+//! ([`reference`]) with bug flags. The network, the faults, the seed, the
+//! trace and the TUI are chaoslab's, so a run replays from its seed and a
+//! partition is a scenario line.
+//!
+//! What it guarantees: a workload's verdict depends only on the envelopes
+//! the nodes exchange, never on the node's type. A node is any
+//! [`MaelNode`]: it receives envelopes and timers and answers through
+//! [`Out`]; [`Server`] hosts it on the kernel. What it gives up, for now:
+//! only the reference nodes can be chosen (`node = "reference"`), and
+//! Maelstrom's services (`lin-kv`, `seq-kv`, `lww-kv`, `lin-tso`) and the
+//! lin-kv, kafka and txn workloads are not built.
+//!
+//! How the rest of issue 18 plugs in. A *process driver* (nodes in any
+//! language) implements [`MaelNode`] by writing each envelope as a line
+//! ([`Envelope::to_line`]) to the process's stdin and reading its stdout
+//! lines back ([`Envelope::from_line`]) into [`Out`]; the clients, harness
+//! and checkers do not change. A *learner's Rust crate* implements
+//! [`MaelNode`] directly and registers a factory in place of
+//! [`reference::build`]. Names are as Maelstrom's protocol document gives
+//! them: servers `n1..`, clients `c1..`; the harness is `c0`, and a node
+//! must treat every name as opaque.
+//!
+//! Source: Maelstrom's doc/protocol.md and doc/workloads.md (Kingsbury,
+//! jepsen-io/maelstrom), and fly.io's Gossip Glomers challenge texts.
+
+pub mod check;
+mod client;
+mod node;
+mod ops;
+mod params;
+pub mod reference;
+mod server;
+#[cfg(test)]
+mod tests;
+pub mod wire;
+
+pub use client::{Call, Client, Reply};
+pub use node::{Init, MaelNode, Out, TimerOp};
+pub use ops::{MaelOp, MaelWorkload, WorkloadKind};
+pub use params::{Config, Params, TOPOLOGIES};
+pub use server::{Harness, Server, HARNESS};
+pub use wire::{Body, Envelope, ErrorCode};
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sim::check::{Budget, Judge, LinearizabilityReport, UnknownCause, Verdict};
+use sim::history::History;
+use sim::metric::{Figure, Metrics};
+use sim::node::{Cluster, Disk, NodeId};
+use sim::protocol::{NodeTable, Protocol, Step};
+use sim::scenario::Scenario;
+use sim::workload::Workload;
+
+pub const ROLES: &[&str] = &["server", "client"];
+
+sim::node_enum! {
+    /// A Maelstrom server (a hosted node) or a workload client.
+    pub enum MaelstromNode: Envelope, op = MaelOp {
+        Server(Server) { role: |_| "server", start, get as_server },
+        Client(Client) { role: |_| "client", start, requests, get as_client },
+    }
+}
+
+/// The figures of the report, in the order it prints them; each workload
+/// prints its own checker's.
+pub const METRICS: &[Figure] = &[
+    Figure::text("maelstrom"),
+    Figure::text("verdict"),
+    Figure::count("criteria failed"),
+    Figure::count("nodes without init_ok"),
+    Figure::count("server messages"),
+    Figure::number("messages per op"),
+    Figure::count("requests"),
+    Figure::count("echo mismatches"),
+    Figure::count("ids generated"),
+    Figure::count("duplicate ids"),
+    Figure::count("acknowledged"),
+    Figure::count("lost"),
+    Figure::count("unexpected"),
+    Figure::count("stale"),
+    Figure::count("never read"),
+    Figure::duration("stable latency p50"),
+    Figure::duration("stable latency max"),
+    Figure::text("allowed final value"),
+    Figure::count("final reads out of bounds"),
+    Figure::count("nodes without final read"),
+    Figure::count("unanswered"),
+    Figure::count("malformed replies"),
+    Figure::count("unroutable"),
+];
+
+/// The protocol: the hosted nodes, the clients, and the calls and
+/// messages it collects as the run goes (so a crash cannot take them).
+#[derive(Clone, Debug)]
+pub struct Maelstrom {
+    pub config: Arc<Config>,
+    harness: Arc<Harness>,
+    calls: Vec<Call>,
+    /// Per client: the life its records come from, and how many were read.
+    cursor: BTreeMap<NodeId, (u64, usize)>,
+    /// Per server: the life counted, its count so far, and the counts of
+    /// its earlier lives (server messages, unroutable envelopes).
+    sent: BTreeMap<NodeId, (u64, u64, u64, u64, u64)>,
+}
+
+impl Maelstrom {
+    pub fn new(config: Config) -> Maelstrom {
+        let topology = (config.kind == WorkloadKind::Broadcast).then(|| config.neighbours());
+        let harness = Harness {
+            node_ids: config.nodes.clone(),
+            topology,
+        };
+        Maelstrom {
+            config: Arc::new(config),
+            harness: Arc::new(harness),
+            calls: Vec::new(),
+            cursor: BTreeMap::new(),
+            sent: BTreeMap::new(),
+        }
+    }
+
+    /// Every call the clients made so far, in the order they ended.
+    pub fn calls(&self) -> &[Call] {
+        &self.calls
+    }
+
+    fn server_totals(&self) -> (u64, u64) {
+        self.sent
+            .values()
+            .fold((0, 0), |(m, u), (_, now_m, now_u, old_m, old_u)| {
+                (m + now_m + old_m, u + now_u + old_u)
+            })
+    }
+}
+
+impl Protocol for Maelstrom {
+    type Node = MaelstromNode;
+
+    fn build(&self, id: NodeId, cluster: &Cluster, _disk: &Disk) -> MaelstromNode {
+        let c = &self.config;
+        if cluster.is_client(id) {
+            MaelstromNode::Client(Client::new(
+                c.kind,
+                c.timeout,
+                c.final_reads_at,
+                c.nodes.clone(),
+            ))
+        } else {
+            let node = reference::build(c.kind, c.bug.as_deref(), c.gossip);
+            MaelstromNode::Server(Server::new(node, self.harness.clone()))
+        }
+    }
+
+    fn workload(&self, _scenario: &Scenario) -> Box<dyn Workload<Op = MaelOp>> {
+        let c = &self.config;
+        Box::new(MaelWorkload::new(c.kind, c.nodes.clone(), c.read_share))
+    }
+
+    fn model(&self) -> Box<dyn Judge<MaelOp>> {
+        Box::new(OwnChecker(self.config.kind))
+    }
+
+    fn observe(&mut self, step: Step<'_, MaelstromNode>) {
+        match step.node() {
+            Some(MaelstromNode::Client(c)) => {
+                let cursor = self.cursor.entry(step.stepped).or_insert((c.life, 0));
+                if cursor.0 != c.life {
+                    *cursor = (c.life, 0);
+                }
+                self.calls.extend(c.records[cursor.1..].iter().cloned());
+                cursor.1 = c.records.len();
+            }
+            Some(MaelstromNode::Server(s)) => {
+                let e = self
+                    .sent
+                    .entry(step.stepped)
+                    .or_insert((s.life, 0, 0, 0, 0));
+                if e.0 != s.life {
+                    // A new life: bank the old one's counts.
+                    *e = (s.life, 0, 0, e.3 + e.1, e.4 + e.2);
+                }
+                e.1 = s.server_msgs;
+                e.2 = s.unroutable;
+            }
+            None => {}
+        }
+    }
+
+    fn metrics(&self, nodes: &NodeTable<MaelstromNode>, out: &mut Metrics) {
+        let c = &self.config;
+        out.text("maelstrom", c.describe());
+        let checked = check::Checked::run(c.kind, &self.calls, &c.nodes);
+        let failed = checked.failures();
+        let verdict = if failed.is_empty() {
+            "valid".to_string()
+        } else {
+            format!("invalid: {}", failed.join(", "))
+        };
+        out.text("verdict", verdict)
+            .note(format!("by Maelstrom's {} criteria", c.kind.name()));
+        out.count("criteria failed", failed.len() as u64);
+        let waiting = nodes
+            .iter()
+            .filter_map(|n| n.as_ref()?.as_server())
+            .filter(|s| !s.init_ok)
+            .count();
+        out.count("nodes without init_ok", waiting as u64)
+            .note("servers up at the end that never answered init");
+        let (msgs, unroutable) = self.server_totals();
+        out.count("server messages", msgs)
+            .note("envelopes sent from one server to another");
+        let ops = self.calls.len() as u64;
+        if ops > 0 {
+            out.number("messages per op", msgs as f64 / ops as f64)
+                .decimals(2)
+                .note(format!(
+                    "server messages per client operation ({ops} operations)"
+                ));
+        } else {
+            out.none("messages per op", "no client operation ended");
+        }
+        checked.metrics(out);
+        out.count("unroutable", unroutable)
+            .note("envelopes addressed to a name no node has");
+    }
+}
+
+/// The judge of a Maelstrom run's history: these workloads are not meant
+/// to be linearizable (a broadcast read may lag), so the linearizability
+/// search is not run; the workload's own checker gives the verdict, in
+/// the figures.
+struct OwnChecker(WorkloadKind);
+
+impl Judge<MaelOp> for OwnChecker {
+    fn linearizability(&self, history: &History<MaelOp>, _: Budget<'_>) -> LinearizabilityReport {
+        LinearizabilityReport {
+            model: "maelstrom",
+            verdict: Verdict::Unknown {
+                reason: format!(
+                    "not checked: the {} workload is judged by its own checker (see the figures: verdict)",
+                    self.0.name()
+                ),
+                cause: UnknownCause::Unsupported,
+            },
+            keys_total: 0,
+            keys_checked: 0,
+            ops_total: history.ops.len(),
+            ops_searched: 0,
+            ops_pruned: 0,
+            steps: 0,
+            memo_bytes_peak: 0,
+        }
+    }
+}

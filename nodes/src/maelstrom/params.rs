@@ -1,0 +1,283 @@
+//! `[system]` for `protocol = "maelstrom"`, and its checked form.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use sim::time::{fmt_duration, ms, secs, Nanos};
+
+use super::ops::WorkloadKind;
+use super::reference;
+
+/// `[system]` as the scenario writes it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// Maelstrom's workload name: `echo`, `unique-ids`, `broadcast`,
+    /// `g-counter`, `pn-counter`, `g-set`.
+    pub workload: String,
+    /// Which node implementation serves: `reference` (chaoslab's own).
+    pub node: String,
+    /// A bug flag of the reference node (see `reference::bugs`).
+    pub bug: Option<String>,
+    /// Broadcast's `topology` message: `grid`, `line` or `total`.
+    pub topology: String,
+    /// Share of reads among the operations of the workloads that read.
+    pub read_share: f64,
+    /// How often the reference nodes gossip.
+    #[serde(with = "sim::time::serde_duration")]
+    pub gossip: Nanos,
+    /// How long after `[workload] stop` the clients make their final reads.
+    #[serde(with = "sim::time::serde_duration")]
+    pub final_reads_after: Nanos,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            workload: String::new(),
+            node: "reference".to_string(),
+            bug: None,
+            topology: "grid".to_string(),
+            read_share: 0.5,
+            gossip: ms(100),
+            final_reads_after: secs(1),
+        }
+    }
+}
+
+/// The topologies the harness can send.
+pub const TOPOLOGIES: &[&str] = &["grid", "line", "total"];
+
+/// The checked setting.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub kind: WorkloadKind,
+    pub bug: Option<String>,
+    pub topology: String,
+    pub read_share: f64,
+    pub gossip: Nanos,
+    /// When the clients begin their final reads (`None`: no final reads).
+    pub final_reads_at: Option<Nanos>,
+    pub timeout: Nanos,
+    /// The servers' names, in order.
+    pub nodes: Vec<String>,
+}
+
+/// A `[system]` field and what is wrong with it.
+pub type Bad = (&'static str, String);
+
+impl Params {
+    /// Checks the fields; `stop` is `[workload] stop` if set, `end` the
+    /// run's duration.
+    pub fn check(
+        &self,
+        nodes: Vec<String>,
+        timeout: Nanos,
+        stop: Option<Nanos>,
+        end: Nanos,
+    ) -> Result<Config, Bad> {
+        let names: Vec<String> = WorkloadKind::ALL
+            .iter()
+            .map(|w| format!("\"{}\"", w.name()))
+            .collect();
+        let kind = WorkloadKind::from_name(&self.workload).ok_or_else(|| {
+            let said = if self.workload.is_empty() {
+                "is missing".to_string()
+            } else {
+                format!("= \"{}\" is not a workload chaoslab runs", self.workload)
+            };
+            (
+                "workload",
+                format!("workload {said}; it must be one of {}", names.join(", ")),
+            )
+        })?;
+        if self.node != "reference" {
+            return Err((
+                "node",
+                format!(
+                    "node = \"{}\": the only node implementation so far is \"reference\" (chaoslab's own; learners' nodes in Rust and nodes run as processes are not built yet)",
+                    self.node
+                ),
+            ));
+        }
+        if let Some(bug) = &self.bug {
+            let known = reference::bugs(kind);
+            if !known.iter().any(|(b, _)| b == bug) {
+                let valid = if known.is_empty() {
+                    format!("the {} reference node has no bug flags", kind.name())
+                } else {
+                    let list: Vec<String> = known.iter().map(|(b, _)| format!("\"{b}\"")).collect();
+                    format!(
+                        "the {} reference node's bug flags are {}",
+                        kind.name(),
+                        list.join(", ")
+                    )
+                };
+                return Err(("bug", format!("bug = \"{bug}\": {valid}")));
+            }
+        }
+        if !TOPOLOGIES.contains(&self.topology.as_str()) {
+            return Err((
+                "topology",
+                format!(
+                    "topology = \"{}\": must be \"grid\", \"line\" or \"total\"",
+                    self.topology
+                ),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.read_share) {
+            return Err((
+                "read_share",
+                format!("read_share = {}: must be between 0 and 1", self.read_share),
+            ));
+        }
+        crate::check_period("gossip", self.gossip, "", "100ms")?;
+        let final_reads_at = if kind.has_final_reads() {
+            let Some(stop) = stop else {
+                return Err((
+                    "final_reads_after",
+                    format!(
+                        "the {} workload ends with a final read on every node, which begins final_reads_after ({}) after the workload stops: set [workload] stop before the end of the run ({})",
+                        kind.name(),
+                        fmt_duration(self.final_reads_after),
+                        fmt_duration(end)
+                    ),
+                ));
+            };
+            let at = stop + self.final_reads_after;
+            // Each client reads every node once, one at a time.
+            let needed = at + timeout * nodes.len() as u64;
+            if needed > end {
+                return Err((
+                    "final_reads_after",
+                    format!(
+                        "the final reads begin at {} ([workload] stop {} + final_reads_after {}) and may take a timeout ({}) per node: the run ({}) must last at least {}",
+                        fmt_duration(at),
+                        fmt_duration(stop),
+                        fmt_duration(self.final_reads_after),
+                        fmt_duration(timeout),
+                        fmt_duration(end),
+                        fmt_duration(needed)
+                    ),
+                ));
+            }
+            Some(at)
+        } else {
+            None
+        };
+        Ok(Config {
+            kind,
+            bug: self.bug.clone(),
+            topology: self.topology.clone(),
+            read_share: self.read_share,
+            gossip: self.gossip,
+            final_reads_at,
+            timeout,
+            nodes,
+        })
+    }
+}
+
+impl Config {
+    /// Each node's neighbours, as broadcast's `topology` message gives them.
+    /// `grid`: the nodes in rows of ceil(sqrt(n)), neighbours left, right,
+    /// above and below (Maelstrom's default); `line`: a chain; `total`:
+    /// everyone.
+    pub fn neighbours(&self) -> BTreeMap<String, Vec<String>> {
+        let n = self.nodes.len();
+        let width = (1..=n).find(|w| w * w >= n).unwrap_or(1);
+        let mut map = BTreeMap::new();
+        for i in 0..n {
+            let mut next: Vec<usize> = match self.topology.as_str() {
+                "line" => [i.checked_sub(1), Some(i + 1)]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                "total" => (0..n).filter(|j| *j != i).collect(),
+                _ => {
+                    let mut v = vec![i + width];
+                    v.extend(i.checked_sub(width));
+                    if i % width > 0 {
+                        v.push(i - 1);
+                    }
+                    if i % width + 1 < width {
+                        v.push(i + 1);
+                    }
+                    v
+                }
+            };
+            next.retain(|j| *j < n);
+            next.sort_unstable();
+            map.insert(
+                self.nodes[i].clone(),
+                next.into_iter().map(|j| self.nodes[j].clone()).collect(),
+            );
+        }
+        map
+    }
+
+    /// One line for the report: `broadcast, reference node, bug no-retry`.
+    pub fn describe(&self) -> String {
+        let mut s = format!("{}, reference node", self.kind.name());
+        if let Some(b) = &self.bug {
+            s.push_str(&format!(", bug {b}"));
+        }
+        if self.kind == WorkloadKind::Broadcast {
+            s.push_str(&format!(", {} topology", self.topology));
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nodes(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("n{i}")).collect()
+    }
+
+    fn params(workload: &str) -> Params {
+        Params {
+            workload: workload.to_string(),
+            ..Params::default()
+        }
+    }
+
+    #[test]
+    fn a_grid_of_five_has_rows_of_three() {
+        let c = params("broadcast")
+            .check(nodes(5), ms(500), Some(secs(5)), secs(10))
+            .unwrap();
+        let t = c.neighbours();
+        assert_eq!(t["n1"], vec!["n2", "n4"]);
+        assert_eq!(t["n2"], vec!["n1", "n3", "n5"]);
+        assert_eq!(t["n3"], vec!["n2"]);
+        assert_eq!(t["n5"], vec!["n2", "n4"]);
+    }
+
+    #[test]
+    fn bad_fields_say_what_would_be_valid() {
+        let err = params("kafka")
+            .check(nodes(3), ms(500), None, secs(10))
+            .unwrap_err();
+        assert_eq!(err.0, "workload");
+        assert!(err.1.contains("\"broadcast\""), "{}", err.1);
+        let mut p = params("broadcast");
+        p.bug = Some("sum-merge".into());
+        let err = p
+            .check(nodes(3), ms(500), Some(secs(5)), secs(10))
+            .unwrap_err();
+        assert_eq!(err.0, "bug");
+        assert!(err.1.contains("\"no-retry\""), "{}", err.1);
+        let err = params("g-set")
+            .check(nodes(3), ms(500), None, secs(10))
+            .unwrap_err();
+        assert_eq!(err.0, "final_reads_after");
+        assert!(err.1.contains("[workload] stop"), "{}", err.1);
+        let err = params("g-set")
+            .check(nodes(3), secs(1), Some(secs(8)), secs(10))
+            .unwrap_err();
+        assert!(err.1.contains("at least 12s"), "{}", err.1);
+    }
+}

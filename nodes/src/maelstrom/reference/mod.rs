@@ -1,0 +1,52 @@
+//! chaoslab's own Maelstrom nodes, one per workload, and the bug flags
+//! that break them so the checkers have something real to catch.
+//!
+//! They implement [`MaelNode`] and nothing else, exactly as a learner's
+//! node would, and speak only Maelstrom's bodies (plus their own
+//! server-to-server types, as any node may).
+
+mod broadcast;
+mod counter;
+mod simple;
+
+pub use broadcast::Broadcast;
+pub use counter::{Counter, GSet};
+pub use simple::{Echo, UniqueIds};
+
+use sim::time::Nanos;
+
+use super::node::MaelNode;
+use super::ops::WorkloadKind;
+
+/// The bug flags of each workload's reference node: name and what it does.
+pub fn bugs(kind: WorkloadKind) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        WorkloadKind::Echo | WorkloadKind::GSet => &[],
+        WorkloadKind::UniqueIds => &[(
+            "counter-only",
+            "ids are a per-node counter without the node's name: two nodes hand out the same ids",
+        )],
+        WorkloadKind::Broadcast => &[(
+            "no-retry",
+            "a new message is sent to each neighbour once, never again: a partition loses it",
+        )],
+        WorkloadKind::GCounter | WorkloadKind::PnCounter => &[(
+            "sum-merge",
+            "a node adds the counts it hears instead of taking the maximum: every gossip round counts again",
+        )],
+    }
+}
+
+/// The reference node for `kind`, with bug flag `bug` (checked against
+/// [`bugs`] by the caller). `gossip` is the period of the nodes that gossip.
+pub fn build(kind: WorkloadKind, bug: Option<&str>, gossip: Nanos) -> Box<dyn MaelNode> {
+    match kind {
+        WorkloadKind::Echo => Box::new(Echo::default()),
+        WorkloadKind::UniqueIds => Box::new(UniqueIds::new(bug == Some("counter-only"))),
+        WorkloadKind::Broadcast => Box::new(Broadcast::new(gossip, bug == Some("no-retry"))),
+        WorkloadKind::GCounter | WorkloadKind::PnCounter => {
+            Box::new(Counter::new(gossip, bug == Some("sum-merge")))
+        }
+        WorkloadKind::GSet => Box::new(GSet::new(gossip)),
+    }
+}
