@@ -46,6 +46,8 @@ enum Stage {
 
 #[derive(Clone, Debug)]
 struct Batch {
+    /// The generation it was taken in: its requests carry it.
+    generation: u64,
     partition: u32,
     /// (offset, value), consecutive.
     messages: Vec<(u64, i64)>,
@@ -80,6 +82,8 @@ pub struct Member {
     buffered: usize,
     pub buffer_peak: usize,
     batch: Option<Batch>,
+    /// Per partition, when this member last committed it (this generation).
+    committed_at: BTreeMap<u32, Nanos>,
     next_req: u64,
     /// The partition the last batch came from (round-robin between them).
     last_partition: u32,
@@ -101,6 +105,7 @@ impl Member {
             buffered: 0,
             buffer_peak: 0,
             batch: None,
+            committed_at: BTreeMap::new(),
             next_req: 0,
             last_partition: 0,
             records: Vec::new(),
@@ -200,6 +205,7 @@ impl Member {
         self.buffered -= k;
         let now = ctx.now();
         self.batch = Some(Batch {
+            generation: self.generation,
             partition: p,
             messages,
             stage: Stage::Processing,
@@ -238,7 +244,7 @@ impl Member {
         let msg = Msg::Apply {
             life: self.life,
             req: b.req,
-            generation: self.generation,
+            generation: b.generation,
             partition: b.partition,
             messages: b.messages.clone(),
             commit: atomic.then(|| b.end()),
@@ -259,7 +265,7 @@ impl Member {
         let msg = Msg::CommitOffset {
             life: self.life,
             req: b.req,
-            generation: self.generation,
+            generation: b.generation,
             partition: b.partition,
             offset: b.end(),
             sent_at: now,
@@ -282,7 +288,7 @@ impl Member {
             Msg::Apply {
                 life: self.life,
                 req: b.req,
-                generation: self.generation,
+                generation: b.generation,
                 partition: b.partition,
                 messages: b.messages.clone(),
                 commit: atomic.then(|| b.end()),
@@ -293,7 +299,7 @@ impl Member {
             Msg::CommitOffset {
                 life: self.life,
                 req: b.req,
-                generation: self.generation,
+                generation: b.generation,
                 partition: b.partition,
                 offset: b.end(),
                 sent_at: b.began,
@@ -306,8 +312,19 @@ impl Member {
     /// start every assigned partition at its committed offset.
     fn assigned(&mut self, ctx: &mut Ctx<Msg>, generation: u64, partitions: Vec<(u32, u64)>) {
         self.generation = generation;
-        self.batch = None;
-        ctx.cancel_timer(PROCESS);
+        // A batch whose effect is written (or on its way) still commits,
+        // with its own generation, as a Kafka consumer commits what it
+        // processed when its partitions are revoked; if the group has moved
+        // on, the coordinator fences that commit. Any other is dropped.
+        if self
+            .batch
+            .as_ref()
+            .is_some_and(|b| !matches!(b.stage, Stage::Writing | Stage::CommitLast))
+        {
+            self.batch = None;
+            ctx.cancel_timer(PROCESS);
+        }
+        self.committed_at.clear();
         self.buffer.clear();
         self.buffered = 0;
         self.fetching.clear();
@@ -377,15 +394,20 @@ impl Member {
             return;
         }
         if !ok {
-            // Fenced: this member's generation is over. Its new assignment
+            // Fenced: this batch's generation is over. The new assignment
             // is on its way (or the next heartbeat asks for it).
             self.batch = None;
+            self.next_batch(ctx);
             return;
         }
         match b.stage {
             Stage::CommitFirst => self.process(ctx),
-            Stage::Writing if self.config.commit == CommitPoint::After => {
+            Stage::Writing
+                if self.config.commit == CommitPoint::After
+                    && self.commit_due(b.partition, ctx.now()) =>
+            {
                 self.processed += b.messages.len() as u64;
+                self.committed_at.insert(b.partition, ctx.now());
                 self.commit(ctx, Stage::CommitLast);
             }
             Stage::Writing | Stage::CommitLast => {
@@ -401,6 +423,15 @@ impl Member {
             }
             Stage::Processing => {}
         }
+    }
+
+    /// Whether partition `p` is due a commit (after processing): the first
+    /// batch of a generation always is, later ones once `commit_interval`
+    /// has passed since the last.
+    fn commit_due(&self, p: u32, now: Nanos) -> bool {
+        self.committed_at
+            .get(&p)
+            .is_none_or(|&at| now >= at + self.config.commit_interval)
     }
 
     fn on_fetched(

@@ -116,6 +116,10 @@ pub struct Params {
     /// How long a group member takes to process one message.
     #[serde(with = "sim::time::serde_duration")]
     pub processing_time: Nanos,
+    /// With `commit = "after"`, a member commits a partition at most this
+    /// often (Kafka's auto-commit interval); 0: after every batch.
+    #[serde(with = "sim::time::serde_duration")]
+    pub commit_interval: Nanos,
     /// The most messages a group member holds fetched but not processed.
     pub max_buffered: u32,
     /// The most messages a group member processes (and commits) at once.
@@ -146,6 +150,7 @@ impl Default for Params {
             dedup: false,
             fence_zombies: true,
             processing_time: 0,
+            commit_interval: 0,
             max_buffered: 500,
             max_poll_records: 10,
         }
@@ -177,6 +182,7 @@ pub struct Config {
     pub dedup: bool,
     pub fence_zombies: bool,
     pub processing_time: Nanos,
+    pub commit_interval: Nanos,
     pub max_buffered: u32,
     pub max_poll_records: u32,
     /// When producers stop sending (`[workload] stop`, else the end).
@@ -325,12 +331,23 @@ impl Params {
                 ),
             ));
         }
+        if self.commit_interval > 0 && commit != CommitPoint::After {
+            return Err((
+                "commit_interval",
+                format!(
+                    "commit_interval = \"{}\" applies only to commit = \"after\" (commit = {:?} commits every batch); remove it or set commit = \"after\"",
+                    fmt_duration(self.commit_interval),
+                    self.commit
+                ),
+            ));
+        }
         Ok(Config {
             group: self.group.clone(),
             commit,
             dedup: self.dedup,
             fence_zombies: self.fence_zombies,
             processing_time: self.processing_time,
+            commit_interval: self.commit_interval,
             max_buffered: self.max_buffered,
             max_poll_records: self.max_poll_records,
             brokers: self.brokers,
