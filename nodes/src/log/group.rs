@@ -84,7 +84,6 @@ pub struct Coordinator {
     pub rebalances: u64,
     pub fenced: u64,
     pub dropped_repeats: u64,
-    pub dead_letters: u64,
 }
 
 impl Coordinator {
@@ -103,7 +102,6 @@ impl Coordinator {
             rebalances: 0,
             fenced: 0,
             dropped_repeats: 0,
-            dead_letters: 0,
         }
     }
 
@@ -234,7 +232,6 @@ impl Coordinator {
                 partition,
                 messages,
                 commit,
-                dead,
                 sent_at,
             } => {
                 let ok = match self.repeat(from, *life, *req) {
@@ -244,7 +241,7 @@ impl Coordinator {
                         // a plain write is not: the sink is not the group's.
                         let ok = commit.is_none() || !self.fences(from, *generation, *partition);
                         if ok {
-                            self.apply(from, *partition, messages, *dead, *sent_at, now);
+                            self.apply(from, *partition, messages, *sent_at, now);
                         }
                         if let Some(offset) = commit {
                             self.commit(from, *partition, *offset, ok, *sent_at, now);
@@ -280,23 +277,11 @@ impl Coordinator {
     }
 
     /// Applies processed messages to the sink (dropping repeats with
-    /// `dedup`) and records the effects as the member's poll. Messages sent
-    /// to the dead letter queue (`dead`, the last ones of the batch) are not
-    /// an effect: they are counted apart.
-    fn apply(
-        &mut self,
-        from: NodeId,
-        p: u32,
-        messages: &[(u64, i64)],
-        dead: u32,
-        call: Nanos,
-        now: Nanos,
-    ) {
+    /// `dedup`) and records the effects as the member's poll.
+    fn apply(&mut self, from: NodeId, p: u32, messages: &[(u64, i64)], call: Nanos, now: Nanos) {
         let dedup = self.config.dedup;
-        let live = messages.len() - (dead as usize).min(messages.len());
-        self.dead_letters += dead as u64;
         let mut effects = Vec::new();
-        for &(offset, value) in &messages[..live] {
+        for &(offset, value) in messages {
             if dedup && !self.applied.insert(value) {
                 self.dropped_repeats += 1;
                 continue;

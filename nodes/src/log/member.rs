@@ -49,20 +49,17 @@ struct Batch {
     /// The generation it was taken in: its requests carry it.
     generation: u64,
     partition: u32,
-    /// (offset, value), consecutive.
+    /// (offset, value), consecutive; none for a commit of what earlier
+    /// batches processed.
     messages: Vec<(u64, i64)>,
+    /// The offset after the batch: what its commit says.
+    end: u64,
     stage: Stage,
     /// The request waiting for an answer, when it was sent, and when the
     /// stage began (the history's call time of the write).
     req: u64,
     sent: Nanos,
     began: Nanos,
-}
-
-impl Batch {
-    fn end(&self) -> u64 {
-        self.messages.last().map_or(0, |m| m.0 + 1)
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -84,6 +81,10 @@ pub struct Member {
     batch: Option<Batch>,
     /// Per partition, when this member last committed it (this generation).
     committed_at: BTreeMap<u32, Nanos>,
+    /// Per partition, the end of what was processed but not yet committed
+    /// (with `commit_interval`): committed when the interval is up, even if
+    /// no batch comes to carry it, as Kafka's auto-commit does.
+    uncommitted: BTreeMap<u32, u64>,
     next_req: u64,
     /// The partition the last batch came from (round-robin between them).
     last_partition: u32,
@@ -106,6 +107,7 @@ impl Member {
             buffer_peak: 0,
             batch: None,
             committed_at: BTreeMap::new(),
+            uncommitted: BTreeMap::new(),
             next_req: 0,
             last_partition: 0,
             records: Vec::new(),
@@ -138,11 +140,9 @@ impl Member {
                     self.fetch(ctx, p);
                 }
                 self.resend(ctx);
+                self.commit_pending(ctx);
                 self.next_batch(ctx);
-                ctx.set_timer(
-                    POLL,
-                    self.config.fetch_interval.min(self.heartbeat_every()),
-                );
+                ctx.set_timer(POLL, self.config.fetch_interval.min(self.heartbeat_every()));
             }
             PROCESS => {
                 if self
@@ -204,9 +204,11 @@ impl Member {
         let messages: Vec<(u64, i64)> = buf.drain(..k).collect();
         self.buffered -= k;
         let now = ctx.now();
+        let end = messages.last().map_or(0, |m| m.0 + 1);
         self.batch = Some(Batch {
             generation: self.generation,
             partition: p,
+            end,
             messages,
             stage: Stage::Processing,
             req: 0,
@@ -247,8 +249,7 @@ impl Member {
             generation: b.generation,
             partition: b.partition,
             messages: b.messages.clone(),
-            commit: atomic.then(|| b.end()),
-            dead: 0,
+            commit: atomic.then(|| b.end),
             sent_at: now,
         };
         ctx.send(CONTROLLER, msg);
@@ -267,7 +268,7 @@ impl Member {
             req: b.req,
             generation: b.generation,
             partition: b.partition,
-            offset: b.end(),
+            offset: b.end,
             sent_at: now,
         };
         ctx.send(CONTROLLER, msg);
@@ -291,8 +292,7 @@ impl Member {
                 generation: b.generation,
                 partition: b.partition,
                 messages: b.messages.clone(),
-                commit: atomic.then(|| b.end()),
-                dead: 0,
+                commit: atomic.then(|| b.end),
                 sent_at: b.began,
             }
         } else {
@@ -301,7 +301,7 @@ impl Member {
                 req: b.req,
                 generation: b.generation,
                 partition: b.partition,
-                offset: b.end(),
+                offset: b.end,
                 sent_at: b.began,
             }
         };
@@ -325,6 +325,7 @@ impl Member {
             ctx.cancel_timer(PROCESS);
         }
         self.committed_at.clear();
+        self.uncommitted.clear();
         self.buffer.clear();
         self.buffered = 0;
         self.fetching.clear();
@@ -408,11 +409,15 @@ impl Member {
             {
                 self.processed += b.messages.len() as u64;
                 self.committed_at.insert(b.partition, ctx.now());
+                self.uncommitted.remove(&b.partition);
                 self.commit(ctx, Stage::CommitLast);
             }
             Stage::Writing | Stage::CommitLast => {
                 if b.stage == Stage::Writing {
                     self.processed += b.messages.len() as u64;
+                    if self.config.commit == CommitPoint::After {
+                        self.uncommitted.insert(b.partition, b.end);
+                    }
                 }
                 self.batch = None;
                 self.next_batch(ctx);
@@ -423,6 +428,36 @@ impl Member {
             }
             Stage::Processing => {}
         }
+    }
+
+    /// When no batch is in hand, commits a partition whose processed end
+    /// waits for the commit interval and is now due.
+    fn commit_pending(&mut self, ctx: &mut Ctx<Msg>) {
+        let now = ctx.now();
+        if self.batch.is_some() {
+            return;
+        }
+        let Some((p, end)) = self
+            .uncommitted
+            .iter()
+            .map(|(&p, &e)| (p, e))
+            .find(|&(p, _)| self.commit_due(p, now))
+        else {
+            return;
+        };
+        self.uncommitted.remove(&p);
+        self.committed_at.insert(p, now);
+        self.batch = Some(Batch {
+            generation: self.generation,
+            partition: p,
+            messages: Vec::new(),
+            end,
+            stage: Stage::CommitLast,
+            req: 0,
+            sent: now,
+            began: now,
+        });
+        self.commit(ctx, Stage::CommitLast);
     }
 
     /// Whether partition `p` is due a commit (after processing): the first
@@ -446,7 +481,9 @@ impl Member {
         let Some(&(pos, _)) = self.fetch_pos.get(&p) else {
             return;
         };
-        if self.leaders.get(&p) != Some(&from) || offset != pos || self.fetching.remove(&p).is_none()
+        if self.leaders.get(&p) != Some(&from)
+            || offset != pos
+            || self.fetching.remove(&p).is_none()
         {
             return;
         }

@@ -57,6 +57,8 @@ mod broker;
 mod consumer;
 mod controller;
 mod group;
+#[cfg(test)]
+mod group_tests;
 mod member;
 mod params;
 mod producer;
@@ -134,9 +136,8 @@ sim::message! {
         /// Member -> coordinator: commit `offset` on `partition`.
         CommitOffset { life: u64, req: u64, generation: u64, partition: u32, offset: u64, sent_at: Nanos },
         /// Member -> sink: apply these processed messages (offset, value);
-        /// with `commit`, commit that offset in the same step. The last
-        /// `dead` of them go to the dead letter queue instead.
-        Apply { life: u64, req: u64, generation: u64, partition: u32, messages: Vec<(u64, i64)>, commit: Option<u64>, dead: u32, sent_at: Nanos },
+        /// with `commit`, commit that offset in the same step.
+        Apply { life: u64, req: u64, generation: u64, partition: u32, messages: Vec<(u64, i64)>, commit: Option<u64>, sent_at: Nanos },
         /// Coordinator or sink -> member: done (false: fenced).
         GroupReply { req: u64, ok: bool },
     }
@@ -342,10 +343,11 @@ impl Protocol for Log {
                 .note("commits refused for an old generation or a partition moved away");
             out.count("repeats dropped", g.dropped_repeats)
                 .note("messages the sink had applied already (dedup)");
-            out.count("buffer peak", self.buffer_peak as u64).note(format!(
-                "most messages a member held fetched but unprocessed (max_buffered {})",
-                self.config.max_buffered
-            ));
+            out.count("buffer peak", self.buffer_peak as u64)
+                .note(format!(
+                    "most messages a member held fetched but unprocessed (max_buffered {})",
+                    self.config.max_buffered
+                ));
         }
         // In order of invocation: a consumer records a poll when it ends.
         let mut ops = self.history.ops.clone();

@@ -310,7 +310,10 @@ impl Params {
         if self.max_buffered == 0 || self.max_buffered > 100_000 {
             return Err((
                 "max_buffered",
-                format!("max_buffered = {}: must be between 1 and 100000", self.max_buffered),
+                format!(
+                    "max_buffered = {}: must be between 1 and 100000",
+                    self.max_buffered
+                ),
             ));
         }
         if self.max_poll_records == 0 || self.max_poll_records > self.max_buffered {
