@@ -42,11 +42,24 @@
 //! that is refused for good: this producer then stalls (Kafka's KIP-360
 //! answers with a new producer id; not modelled here).
 //!
-//! Consumers here are simple: each reads every partition from its start, up
-//! to the high watermark. Consumer groups, offset commits and rebalancing are
-//! not modelled yet. Brokers keep their logs in memory: a restarted broker
-//! starts empty and the controller takes it out of every ISR until it has
-//! caught up again. The controller itself is never crashed by a scenario.
+//! Without `group`, consumers are simple: each reads every partition from
+//! its start, up to the high watermark. With `group`, the consumers are the
+//! members of one consumer group ([`Member`]): the group coordinator on the
+//! controller ([`Coordinator`]) assigns them the partitions round-robin,
+//! rebalances when one joins or falls silent past `session_timeout`, keeps
+//! the committed offsets, and fences a commit from an old generation. Each
+//! member processes what it reads and writes the effect to a sink (on the
+//! controller too), committing before, after, or in the same write
+//! (`commit`); the sink may drop repeats by key (`dedup`). The history
+//! records effects, not fetches, so the checker's delivery guarantee is the
+//! processing's: at-most-once, at-least-once or an exactly-once effect. Not
+//! modelled: a graceful leave (members leave by crashing or stalling),
+//! cooperative rebalancing, a crash of the coordinator, a processing failure
+//! and a dead letter queue.
+//!
+//! Brokers keep their logs in memory: a restarted broker starts empty and
+//! the controller takes it out of every ISR until it has caught up again.
+//! The controller itself is never crashed by a scenario.
 //!
 //! What the run did with the messages is judged from the producers' sends
 //! and the consumers' polls by the log checker ([`sim::check::log`]): lost,
