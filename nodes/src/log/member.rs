@@ -144,14 +144,13 @@ impl Member {
                 self.next_batch(ctx);
                 ctx.set_timer(POLL, self.config.fetch_interval.min(self.heartbeat_every()));
             }
-            PROCESS => {
+            PROCESS
                 if self
                     .batch
                     .as_ref()
-                    .is_some_and(|b| b.stage == Stage::Processing)
-                {
-                    self.write(ctx);
-                }
+                    .is_some_and(|b| b.stage == Stage::Processing) =>
+            {
+                self.write(ctx);
             }
             _ => {}
         }
@@ -249,7 +248,7 @@ impl Member {
             generation: b.generation,
             partition: b.partition,
             messages: b.messages.clone(),
-            commit: atomic.then(|| b.end),
+            commit: atomic.then_some(b.end),
             sent_at: now,
         };
         ctx.send(CONTROLLER, msg);
@@ -292,7 +291,7 @@ impl Member {
                 generation: b.generation,
                 partition: b.partition,
                 messages: b.messages.clone(),
-                commit: atomic.then(|| b.end),
+                commit: atomic.then_some(b.end),
                 sent_at: b.began,
             }
         } else {
@@ -372,10 +371,8 @@ impl Member {
             Msg::Assignment {
                 generation,
                 partitions,
-            } => {
-                if generation > self.generation {
-                    self.assigned(ctx, generation, partitions);
-                }
+            } if generation > self.generation => {
+                self.assigned(ctx, generation, partitions);
             }
             Msg::GroupReply { req, ok } => self.on_reply(ctx, req, ok),
             Msg::FetchReply {
