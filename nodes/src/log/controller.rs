@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sim::node::{Ctx, NodeId, Status, TimerId};
 use sim::time::Nanos;
 
-use super::{Config, Msg};
+use super::{Config, Coordinator, Msg};
 
 /// The controller's one timer: look for dead brokers, resend the metadata.
 pub const TICK: TimerId = TimerId(0);
@@ -31,6 +31,8 @@ pub struct Controller {
     pub partitions: Vec<PartitionState>,
     pub elections: u64,
     pub unclean_elections: u64,
+    /// The consumer group's coordinator and its sink.
+    pub group: Coordinator,
 }
 
 impl Controller {
@@ -47,6 +49,7 @@ impl Controller {
             })
             .collect();
         Controller {
+            group: Coordinator::new(config.clone()),
             config,
             brokers: BTreeMap::new(),
             partitions,
@@ -151,12 +154,16 @@ impl Controller {
                 self.elect(ctx, p);
             }
         }
+        self.group.tick(ctx);
         // Metadata may be lost on the way: send it again now and then.
         self.broadcast_all(ctx);
         ctx.set_timer(TICK, self.tick_every());
     }
 
     pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
+        if self.group.on_message(ctx, from, &msg) {
+            return;
+        }
         match msg {
             Msg::Heartbeat { life } => {
                 let now = ctx.now();

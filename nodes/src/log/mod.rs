@@ -42,11 +42,24 @@
 //! that is refused for good: this producer then stalls (Kafka's KIP-360
 //! answers with a new producer id; not modelled here).
 //!
-//! Consumers here are simple: each reads every partition from its start, up
-//! to the high watermark. Consumer groups, offset commits and rebalancing are
-//! not modelled yet. Brokers keep their logs in memory: a restarted broker
-//! starts empty and the controller takes it out of every ISR until it has
-//! caught up again. The controller itself is never crashed by a scenario.
+//! Without `group`, consumers are simple: each reads every partition from
+//! its start, up to the high watermark. With `group`, the consumers are the
+//! members of one consumer group ([`Member`]): the group coordinator on the
+//! controller ([`Coordinator`]) assigns them the partitions round-robin,
+//! rebalances when one joins or falls silent past `session_timeout`, keeps
+//! the committed offsets, and fences a commit from an old generation. Each
+//! member processes what it reads and writes the effect to a sink (on the
+//! controller too), committing before, after, or in the same write
+//! (`commit`); the sink may drop repeats by key (`dedup`). The history
+//! records effects, not fetches, so the checker's delivery guarantee is the
+//! processing's: at-most-once, at-least-once or an exactly-once effect. Not
+//! modelled: a graceful leave (members leave by crashing or stalling),
+//! cooperative rebalancing, a crash of the coordinator, a processing failure
+//! and a dead letter queue.
+//!
+//! Brokers keep their logs in memory: a restarted broker starts empty and
+//! the controller takes it out of every ISR until it has caught up again.
+//! The controller itself is never crashed by a scenario.
 //!
 //! What the run did with the messages is judged from the producers' sends
 //! and the consumers' polls by the log checker ([`sim::check::log`]): lost,
@@ -56,6 +69,10 @@
 mod broker;
 mod consumer;
 mod controller;
+mod group;
+#[cfg(test)]
+mod group_tests;
+mod member;
 mod params;
 mod producer;
 #[cfg(test)]
@@ -64,7 +81,9 @@ mod tests;
 pub use broker::Broker;
 pub use consumer::Consumer;
 pub use controller::Controller;
-pub use params::{Acks, AcksSpec, Config, Params};
+pub use group::{Coordinator, GroupRecord};
+pub use member::Member;
+pub use params::{Acks, AcksSpec, CommitPoint, Config, Params};
 pub use producer::Producer;
 
 use std::collections::BTreeMap;
@@ -120,6 +139,20 @@ sim::message! {
         /// `diverged`: the follower's log disagrees with the leader's; truncate
         /// to this offset and fetch again.
         FetchReply { partition: u32, offset: u64, entries: Vec<Entry>, hw: u64, diverged: Option<u64> },
+        /// Member -> coordinator: add me (in my `life`-th life) to the group.
+        JoinGroup { life: u64 },
+        /// Member -> coordinator: alive, at this generation.
+        GroupHeartbeat { life: u64, generation: u64 },
+        /// Coordinator -> member: your partitions in this generation, each
+        /// with the group's committed offset to start from.
+        Assignment { generation: u64, partitions: Vec<(u32, u64)> },
+        /// Member -> coordinator: commit `offset` on `partition`.
+        CommitOffset { life: u64, req: u64, generation: u64, partition: u32, offset: u64, sent_at: Nanos },
+        /// Member -> sink: apply these processed messages (offset, value);
+        /// with `commit`, commit that offset in the same step.
+        Apply { life: u64, req: u64, generation: u64, partition: u32, messages: Vec<(u64, i64)>, commit: Option<u64>, sent_at: Nanos },
+        /// Coordinator or sink -> member: done (false: fenced).
+        GroupReply { req: u64, ok: bool },
     }
 }
 
@@ -130,6 +163,7 @@ sim::node_enum! {
         Broker(Broker) { role: |b| b.role_name(), start, get as_broker },
         Producer(Producer) { role: |_| "producer", start, get as_producer },
         Consumer(Consumer) { role: |_| "consumer", start, get as_consumer },
+        Member(Member) { role: |_| "consumer", start, get as_member },
     }
 }
 
@@ -156,6 +190,10 @@ pub const METRICS: &[Figure] = &[
     Figure::text("log"),
     Figure::count("leader elections"),
     Figure::count("unclean elections"),
+    Figure::count("rebalances"),
+    Figure::count("fenced commits"),
+    Figure::count("repeats dropped"),
+    Figure::count("buffer peak"),
     Figure::count("lost"),
     Figure::count("unseen"),
     Figure::count("duplicate"),
@@ -182,6 +220,8 @@ pub const METRICS: &[Figure] = &[
 pub struct Log {
     pub config: Arc<Config>,
     history: Collector,
+    /// The most messages any group member held fetched but unprocessed.
+    buffer_peak: usize,
 }
 
 impl Log {
@@ -189,6 +229,7 @@ impl Log {
         Log {
             config: Arc::new(config),
             history: Collector::default(),
+            buffer_peak: 0,
         }
     }
 }
@@ -201,9 +242,27 @@ struct Collector {
     cursor: BTreeMap<NodeId, (u64, usize)>,
     /// Open operations: (node, life, key) -> index in `ops`.
     open: BTreeMap<(NodeId, u64, u64), usize>,
+    /// How many of the coordinator's records were read.
+    group_read: usize,
 }
 
 impl Collector {
+    /// Takes the coordinator's and the sink's new records: each is an
+    /// operation of the member it names, complete when recorded. The
+    /// controller is never crashed, so its records only grow.
+    fn read_group(&mut self, records: &[GroupRecord]) {
+        for r in &records[self.group_read.min(records.len())..] {
+            self.ops.push(LogOp {
+                process: r.member.0 as u64 + 1,
+                f: r.f.clone(),
+                outcome: r.outcome,
+                call_ns: r.call,
+                return_ns: (r.outcome != Outcome::Info).then_some(r.ret),
+            });
+        }
+        self.group_read = records.len();
+    }
+
     fn read(&mut self, id: NodeId, life: u64, records: &[Record]) {
         let cursor = self.cursor.entry(id).or_insert((life, 0));
         if cursor.0 != life {
@@ -252,6 +311,8 @@ impl Protocol for Log {
             LogNode::Broker(Broker::new(c.clone()))
         } else if i <= c.brokers + c.producers {
             LogNode::Producer(Producer::new(c.clone(), i - c.brokers - 1))
+        } else if c.group.is_some() {
+            LogNode::Member(Member::new(c.clone()))
         } else {
             LogNode::Consumer(Consumer::new(c.clone()))
         }
@@ -261,6 +322,11 @@ impl Protocol for Log {
         match step.node() {
             Some(LogNode::Producer(p)) => self.history.read(step.stepped, p.life, &p.records),
             Some(LogNode::Consumer(c)) => self.history.read(step.stepped, c.life, &c.records),
+            Some(LogNode::Member(m)) => {
+                self.buffer_peak = self.buffer_peak.max(m.buffer_peak);
+                self.history.read(step.stepped, m.life, &m.records)
+            }
+            Some(LogNode::Controller(c)) => self.history.read_group(&c.group.records),
             _ => {}
         }
     }
@@ -281,6 +347,20 @@ impl Protocol for Log {
                 out.none("leader elections", "the controller is down at the end");
                 out.none("unclean elections", "the controller is down at the end");
             }
+        }
+        if let (Some(c), Some(_)) = (controller, &self.config.group) {
+            let g = &c.group;
+            out.count("rebalances", g.rebalances)
+                .note(format!("generation {} at the end", g.generation));
+            out.count("fenced commits", g.fenced)
+                .note("commits refused for an old generation or a partition moved away");
+            out.count("repeats dropped", g.dropped_repeats)
+                .note("messages the sink had applied already (dedup)");
+            out.count("buffer peak", self.buffer_peak as u64)
+                .note(format!(
+                    "most messages a member held fetched but unprocessed (max_buffered {})",
+                    self.config.max_buffered
+                ));
         }
         // In order of invocation: a consumer records a poll when it ends.
         let mut ops = self.history.ops.clone();

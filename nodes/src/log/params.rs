@@ -30,6 +30,27 @@ impl Acks {
     }
 }
 
+/// When a consumer group's member commits a batch's offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitPoint {
+    /// Commit, then process: a crash between loses the batch.
+    Before,
+    /// Process, then commit: a crash between processes it again.
+    After,
+    /// Write the output and the offset in one step.
+    Atomic,
+}
+
+impl CommitPoint {
+    pub fn name(self) -> &'static str {
+        match self {
+            CommitPoint::Before => "before",
+            CommitPoint::After => "after",
+            CommitPoint::Atomic => "atomic",
+        }
+    }
+}
+
 /// `acks` as the scenario writes it: `0`, `1`, `"0"`, `"1"` or `"all"`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]
@@ -80,6 +101,29 @@ pub struct Params {
     /// The controller counts a broker dead after this long without a heartbeat.
     #[serde(with = "sim::time::serde_duration")]
     pub session_timeout: Nanos,
+    /// The consumers form this consumer group (coordinated by `n1`); unset,
+    /// each consumer reads every partition from its start on its own.
+    pub group: Option<String>,
+    /// When a group member commits: "before" processing a batch, "after"
+    /// it, or "atomic" (the output and the offset in one write).
+    pub commit: String,
+    /// The sink keeps the key of every message it applied and drops a
+    /// repeat (an idempotent consumer).
+    pub dedup: bool,
+    /// The coordinator refuses a commit from an old generation (turn off to
+    /// see a zombie move the offset back).
+    pub fence_zombies: bool,
+    /// How long a group member takes to process one message.
+    #[serde(with = "sim::time::serde_duration")]
+    pub processing_time: Nanos,
+    /// With `commit = "after"`, a member commits a partition at most this
+    /// often (Kafka's auto-commit interval); 0: after every batch.
+    #[serde(with = "sim::time::serde_duration")]
+    pub commit_interval: Nanos,
+    /// The most messages a group member holds fetched but not processed.
+    pub max_buffered: u32,
+    /// The most messages a group member processes (and commits) at once.
+    pub max_poll_records: u32,
 }
 
 impl Default for Params {
@@ -101,6 +145,14 @@ impl Default for Params {
             fetch_interval: ms(20),
             replica_lag_time: ms(300),
             session_timeout: ms(300),
+            group: None,
+            commit: "after".into(),
+            dedup: false,
+            fence_zombies: true,
+            processing_time: 0,
+            commit_interval: 0,
+            max_buffered: 500,
+            max_poll_records: 10,
         }
     }
 }
@@ -125,6 +177,14 @@ pub struct Config {
     pub fetch_interval: Nanos,
     pub replica_lag_time: Nanos,
     pub session_timeout: Nanos,
+    pub group: Option<String>,
+    pub commit: CommitPoint,
+    pub dedup: bool,
+    pub fence_zombies: bool,
+    pub processing_time: Nanos,
+    pub commit_interval: Nanos,
+    pub max_buffered: u32,
+    pub max_poll_records: u32,
     /// When producers stop sending (`[workload] stop`, else the end).
     pub stop: Nanos,
 }
@@ -230,7 +290,69 @@ impl Params {
                 ),
             ));
         }
+        let commit = match self.commit.as_str() {
+            "before" => CommitPoint::Before,
+            "after" => CommitPoint::After,
+            "atomic" => CommitPoint::Atomic,
+            other => {
+                return Err((
+                    "commit",
+                    format!("commit = {other:?}: must be \"before\", \"after\" or \"atomic\", e.g. commit = \"after\""),
+                ))
+            }
+        };
+        if self.group.as_deref() == Some("") {
+            return Err((
+                "group",
+                "group = \"\": a consumer group needs a name, e.g. group = \"billing\"; leave group out for consumers without one".into(),
+            ));
+        }
+        if self.max_buffered == 0 || self.max_buffered > 100_000 {
+            return Err((
+                "max_buffered",
+                format!(
+                    "max_buffered = {}: must be between 1 and 100000",
+                    self.max_buffered
+                ),
+            ));
+        }
+        if self.max_poll_records == 0 || self.max_poll_records > self.max_buffered {
+            return Err((
+                "max_poll_records",
+                format!(
+                    "max_poll_records = {}: must be between 1 and max_buffered ({})",
+                    self.max_poll_records, self.max_buffered
+                ),
+            ));
+        }
+        if self.processing_time > sim::time::NANOS_PER_MILLI * 10_000 {
+            return Err((
+                "processing_time",
+                format!(
+                    "processing_time = \"{}\": must be at most 10s per message",
+                    fmt_duration(self.processing_time)
+                ),
+            ));
+        }
+        if self.commit_interval > 0 && commit != CommitPoint::After {
+            return Err((
+                "commit_interval",
+                format!(
+                    "commit_interval = \"{}\" applies only to commit = \"after\" (commit = {:?} commits every batch); remove it or set commit = \"after\"",
+                    fmt_duration(self.commit_interval),
+                    self.commit
+                ),
+            ));
+        }
         Ok(Config {
+            group: self.group.clone(),
+            commit,
+            dedup: self.dedup,
+            fence_zombies: self.fence_zombies,
+            processing_time: self.processing_time,
+            commit_interval: self.commit_interval,
+            max_buffered: self.max_buffered,
+            max_poll_records: self.max_poll_records,
             brokers: self.brokers,
             producers: self.producers,
             consumers: self.consumers,
@@ -265,7 +387,15 @@ impl Config {
             if self.unclean_leader_election { "" } else { "no " },
             if self.idempotent { "" } else { "non-" },
             self.max_in_flight
-        )
+        ) + &match &self.group {
+            Some(g) => format!(
+                "; group {g}, commit {}{}{}",
+                self.commit.name(),
+                if self.dedup { ", dedup" } else { "" },
+                if self.fence_zombies { "" } else { ", zombies not fenced" }
+            ),
+            None => String::new(),
+        }
     }
 
     /// The brokers holding partition `p`, its preferred leader first.

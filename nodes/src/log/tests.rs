@@ -33,3 +33,32 @@ fn min_insync_replicas_cannot_exceed_the_replicas() {
     let (field, _) = p.check(6, 1).unwrap_err();
     assert_eq!(field, "min_insync_replicas");
 }
+
+#[test]
+fn the_group_fields_are_checked_with_their_names() {
+    let p = Params {
+        group: Some("g".into()),
+        commit: "sometimes".into(),
+        ..Params::default()
+    };
+    let (field, msg) = p.check(6, 1).unwrap_err();
+    assert_eq!(field, "commit");
+    assert!(msg.contains("\"before\", \"after\" or \"atomic\""), "{msg}");
+    let p = Params {
+        commit: "before".into(),
+        commit_interval: sim::time::ms(500),
+        ..Params::default()
+    };
+    assert_eq!(p.check(6, 1).unwrap_err().0, "commit_interval");
+    let p = Params {
+        max_buffered: 5,
+        max_poll_records: 10,
+        ..Params::default()
+    };
+    assert_eq!(p.check(6, 1).unwrap_err().0, "max_poll_records");
+    let p = Params {
+        group: Some(String::new()),
+        ..Params::default()
+    };
+    assert_eq!(p.check(6, 1).unwrap_err().0, "group");
+}

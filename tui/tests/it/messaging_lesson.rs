@@ -111,3 +111,100 @@ fn the_unclean_election_rewrites_offsets_the_consumer_had_read() {
     assert!(count(&r, "nonmonotonic-poll") >= 1, "{}", r.render());
     assert!((1..=5).contains(&count(&r, "lost")), "{}", r.render());
 }
+
+/// The consumer-group scenarios of the lesson's group table, in its order.
+const GROUP_SCENARIOS: [&str; 6] = [
+    "group-commit-before",
+    "group-commit-after",
+    "group-dedup",
+    "group-atomic",
+    "group-zombie-fenced",
+    "group-zombie-unfenced",
+];
+
+fn group_table() -> String {
+    let mut table = String::from(
+        "| scenario | rebalances | fenced commits | lost | delivered twice | repeats dropped | commit-backwards | delivery guarantee |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for name in GROUP_SCENARIOS {
+        let r = report(name);
+        assert!(r.passed, "{name} fails its hypothesis:\n{}", r.render());
+        table.push_str(&format!(
+            "| `{name}` | {} | {} | {} | {} | {} | {} | {} |\n",
+            count(&r, "rebalances"),
+            count(&r, "fenced commits"),
+            count(&r, "lost"),
+            count(&r, "delivered twice"),
+            count(&r, "repeats dropped"),
+            count(&r, "commit-backwards"),
+            text(&r, "delivery guarantee"),
+        ));
+    }
+    table
+}
+
+#[test]
+fn the_table_of_the_group_scenarios_is_the_runs() {
+    let table = group_table();
+    println!("{table}");
+    assert!(
+        lesson().contains(&table),
+        "docs/messaging.md must hold this table as printed:\n{table}"
+    );
+}
+
+#[test]
+fn the_commit_point_decides_the_guarantee_the_checker_names() {
+    let before = report("group-commit-before");
+    let after = report("group-commit-after");
+    let dedup = report("group-dedup");
+    let atomic = report("group-atomic");
+    assert_eq!(text(&before, "delivery guarantee"), "at-most-once");
+    assert!(count(&before, "lost") > 0);
+    assert_eq!(text(&after, "delivery guarantee"), "at-least-once");
+    assert!(count(&after, "delivered twice") > 0);
+    for r in [&dedup, &atomic] {
+        assert_eq!(text(r, "delivery guarantee"), "exactly-once effect");
+        assert_eq!(count(r, "lost"), 0);
+        assert_eq!(count(r, "unseen"), 0);
+    }
+    // The lesson says the idempotent sink drops exactly what commit-after
+    // repeated: the same seed, the same redeliveries, their effects dropped.
+    assert_eq!(
+        count(&dedup, "repeats dropped"),
+        count(&after, "delivered twice")
+    );
+    assert_eq!(count(&atomic, "repeats dropped"), 0);
+}
+
+#[test]
+fn the_fence_keeps_the_zombie_from_moving_the_offset_back() {
+    let fenced = report("group-zombie-fenced");
+    let unfenced = report("group-zombie-unfenced");
+    assert!(count(&fenced, "fenced commits") >= 1);
+    assert_eq!(count(&fenced, "commit-backwards"), 0);
+    assert_eq!(count(&unfenced, "fenced commits"), 0);
+    assert!(count(&unfenced, "commit-backwards") >= 1);
+}
+
+#[test]
+fn the_backpressure_table_is_the_run_and_the_buffer_stays_bounded() {
+    let r = report("group-backpressure");
+    assert!(r.passed, "{}", r.render());
+    let peak = count(&r, "buffer peak");
+    let lag = count(&r, "consumer lag max");
+    assert!(peak <= 50 && lag >= 10 * peak, "{}", r.render());
+    let table = format!(
+        "| scenario | max_buffered | buffer peak | consumer lag max | lost | delivered twice |\n\
+         |---|---|---|---|---|---|\n\
+         | `group-backpressure` | 50 | {peak} | {lag} | {} | {} |\n",
+        count(&r, "lost"),
+        count(&r, "delivered twice"),
+    );
+    println!("{table}");
+    assert!(
+        lesson().contains(&table),
+        "docs/messaging.md must hold this table as printed:\n{table}"
+    );
+}

@@ -1,0 +1,527 @@
+//! A member of a consumer group: it joins the group at the coordinator
+//! (`n1`), heartbeats, reads the partitions it is assigned from the offsets
+//! the group committed, processes each batch (taking `processing_time` per
+//! message), writes the effect to the sink and commits the offset, in the
+//! order `commit` says.
+//!
+//! Fetching runs ahead of processing into a bounded buffer
+//! (`max_buffered`): a slow member stops fetching when it is full, so its
+//! memory stays bounded while the group's lag (messages written but not
+//! committed) grows. That is backpressure at the consumer.
+//!
+//! On a new generation the member drops everything in flight (the batch,
+//! the buffer) and starts each assigned partition at its committed offset,
+//! as a Kafka consumer does after a rebalance. What the dropped batch had
+//! done stays done: with `commit = "before"` its offset was committed and
+//! its effect never happens (lost); with `"after"` its effect happened and
+//! its offset was not committed (it happens again).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use sim::check::log::LogFn;
+use sim::history::Outcome;
+use sim::node::{Ctx, NodeId, Status, TimerId};
+use sim::time::Nanos;
+
+use super::params::{partition_name, CommitPoint};
+use super::{Config, Msg, Record, CONTROLLER};
+
+/// Fetch, heartbeat and resend what went unanswered.
+pub const POLL: TimerId = TimerId(0);
+/// The batch being processed is done.
+pub const PROCESS: TimerId = TimerId(1);
+
+/// Where a batch is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Waiting for the commit of its end (before processing).
+    CommitFirst,
+    Processing,
+    /// Waiting for the sink to apply it.
+    Writing,
+    /// Waiting for the commit of its end (after writing).
+    CommitLast,
+}
+
+#[derive(Clone, Debug)]
+struct Batch {
+    /// The generation it was taken in: its requests carry it.
+    generation: u64,
+    partition: u32,
+    /// (offset, value), consecutive; none for a commit of what earlier
+    /// batches processed.
+    messages: Vec<(u64, i64)>,
+    /// The offset after the batch: what its commit says.
+    end: u64,
+    stage: Stage,
+    /// The request waiting for an answer, when it was sent, and when the
+    /// stage began (the history's call time of the write).
+    req: u64,
+    sent: Nanos,
+    began: Nanos,
+}
+
+#[derive(Clone, Debug)]
+pub struct Member {
+    config: Arc<Config>,
+    pub life: u64,
+    leaders: BTreeMap<u32, NodeId>,
+    epochs: BTreeMap<u32, u64>,
+    generation: u64,
+    /// Assigned partitions: the next offset to fetch, and the leader epoch
+    /// of the entry before it.
+    fetch_pos: BTreeMap<u32, (u64, u64)>,
+    /// Per partition, the fetch in flight (when sent).
+    fetching: BTreeMap<u32, Nanos>,
+    /// Fetched, not yet processed.
+    buffer: BTreeMap<u32, VecDeque<(u64, i64)>>,
+    buffered: usize,
+    pub buffer_peak: usize,
+    batch: Option<Batch>,
+    /// Per partition, when this member last committed it (this generation).
+    committed_at: BTreeMap<u32, Nanos>,
+    /// Per partition, the end of what was processed but not yet committed
+    /// (with `commit_interval`): committed when the interval is up, even if
+    /// no batch comes to carry it, as Kafka's auto-commit does.
+    uncommitted: BTreeMap<u32, u64>,
+    next_req: u64,
+    /// The partition the last batch came from (round-robin between them).
+    last_partition: u32,
+    pub records: Vec<Record>,
+    pub processed: u64,
+}
+
+impl Member {
+    pub fn new(config: Arc<Config>) -> Member {
+        Member {
+            config,
+            life: 0,
+            leaders: BTreeMap::new(),
+            epochs: BTreeMap::new(),
+            generation: 0,
+            fetch_pos: BTreeMap::new(),
+            fetching: BTreeMap::new(),
+            buffer: BTreeMap::new(),
+            buffered: 0,
+            buffer_peak: 0,
+            batch: None,
+            committed_at: BTreeMap::new(),
+            uncommitted: BTreeMap::new(),
+            next_req: 0,
+            last_partition: 0,
+            records: Vec::new(),
+            processed: 0,
+        }
+    }
+
+    pub fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
+        self.life = ctx.incarnation();
+        ctx.send(CONTROLLER, Msg::JoinGroup { life: self.life });
+        ctx.set_timer(POLL, self.config.fetch_interval);
+    }
+
+    fn heartbeat_every(&self) -> Nanos {
+        (self.config.session_timeout / 3).max(sim::time::NANOS_PER_MILLI)
+    }
+
+    pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
+        match timer {
+            POLL => {
+                ctx.send(
+                    CONTROLLER,
+                    Msg::GroupHeartbeat {
+                        life: self.life,
+                        generation: self.generation,
+                    },
+                );
+                let ps: Vec<u32> = self.fetch_pos.keys().copied().collect();
+                for p in ps {
+                    self.fetch(ctx, p);
+                }
+                self.resend(ctx);
+                self.commit_pending(ctx);
+                self.next_batch(ctx);
+                ctx.set_timer(POLL, self.config.fetch_interval.min(self.heartbeat_every()));
+            }
+            PROCESS
+                if self
+                    .batch
+                    .as_ref()
+                    .is_some_and(|b| b.stage == Stage::Processing) =>
+            {
+                self.write(ctx);
+            }
+            _ => {}
+        }
+    }
+
+    /// Fetches partition `p` if the buffer has room and no fetch is open.
+    fn fetch(&mut self, ctx: &mut Ctx<Msg>, p: u32) {
+        let now = ctx.now();
+        if self.buffered >= self.config.max_buffered as usize
+            || self
+                .fetching
+                .get(&p)
+                .is_some_and(|&at| now < at + self.config.request_timeout)
+        {
+            return;
+        }
+        let (Some(&leader), Some(&(offset, last_epoch))) =
+            (self.leaders.get(&p), self.fetch_pos.get(&p))
+        else {
+            return;
+        };
+        self.fetching.insert(p, now);
+        ctx.send(
+            leader,
+            Msg::Fetch {
+                partition: p,
+                offset,
+                last_epoch,
+                replica: false,
+            },
+        );
+    }
+
+    /// Takes the next batch from the buffer, round-robin over partitions,
+    /// and starts it: commit first, or process first.
+    fn next_batch(&mut self, ctx: &mut Ctx<Msg>) {
+        if self.batch.is_some() || self.buffered == 0 {
+            return;
+        }
+        let n = self.config.partitions;
+        let Some(p) = (1..=n)
+            .map(|i| (self.last_partition + i) % n)
+            .find(|p| self.buffer.get(p).is_some_and(|b| !b.is_empty()))
+        else {
+            return;
+        };
+        self.last_partition = p;
+        let buf = self.buffer.get_mut(&p).expect("found above");
+        let k = buf.len().min(self.config.max_poll_records as usize);
+        let messages: Vec<(u64, i64)> = buf.drain(..k).collect();
+        self.buffered -= k;
+        let now = ctx.now();
+        let end = messages.last().map_or(0, |m| m.0 + 1);
+        self.batch = Some(Batch {
+            generation: self.generation,
+            partition: p,
+            end,
+            messages,
+            stage: Stage::Processing,
+            req: 0,
+            sent: now,
+            began: now,
+        });
+        if self.config.commit == CommitPoint::Before {
+            self.commit(ctx, Stage::CommitFirst);
+        } else {
+            self.process(ctx);
+        }
+    }
+
+    fn process(&mut self, ctx: &mut Ctx<Msg>) {
+        let Some(b) = self.batch.as_mut() else { return };
+        b.stage = Stage::Processing;
+        let took = self.config.processing_time * b.messages.len() as u64;
+        if took == 0 {
+            self.write(ctx);
+        } else {
+            ctx.set_timer(PROCESS, took);
+        }
+    }
+
+    /// Sends the batch's effect to the sink (with the offset, if atomic).
+    fn write(&mut self, ctx: &mut Ctx<Msg>) {
+        self.next_req += 1;
+        let now = ctx.now();
+        let atomic = self.config.commit == CommitPoint::Atomic;
+        let Some(b) = self.batch.as_mut() else { return };
+        b.stage = Stage::Writing;
+        b.req = self.next_req;
+        b.sent = now;
+        b.began = now;
+        let msg = Msg::Apply {
+            life: self.life,
+            req: b.req,
+            generation: b.generation,
+            partition: b.partition,
+            messages: b.messages.clone(),
+            commit: atomic.then_some(b.end),
+            sent_at: now,
+        };
+        ctx.send(CONTROLLER, msg);
+    }
+
+    fn commit(&mut self, ctx: &mut Ctx<Msg>, stage: Stage) {
+        self.next_req += 1;
+        let now = ctx.now();
+        let Some(b) = self.batch.as_mut() else { return };
+        b.stage = stage;
+        b.req = self.next_req;
+        b.sent = now;
+        b.began = now;
+        let msg = Msg::CommitOffset {
+            life: self.life,
+            req: b.req,
+            generation: b.generation,
+            partition: b.partition,
+            offset: b.end,
+            sent_at: now,
+        };
+        ctx.send(CONTROLLER, msg);
+    }
+
+    /// Sends again the request of a batch whose answer is overdue (same
+    /// request number: the coordinator answers a repeat without doing it
+    /// twice). The call time stays the first attempt's.
+    fn resend(&mut self, ctx: &mut Ctx<Msg>) {
+        let now = ctx.now();
+        let atomic = self.config.commit == CommitPoint::Atomic;
+        let Some(b) = self.batch.as_mut() else { return };
+        if b.stage == Stage::Processing || now < b.sent + self.config.request_timeout {
+            return;
+        }
+        b.sent = now;
+        let msg = if b.stage == Stage::Writing {
+            Msg::Apply {
+                life: self.life,
+                req: b.req,
+                generation: b.generation,
+                partition: b.partition,
+                messages: b.messages.clone(),
+                commit: atomic.then_some(b.end),
+                sent_at: b.began,
+            }
+        } else {
+            Msg::CommitOffset {
+                life: self.life,
+                req: b.req,
+                generation: b.generation,
+                partition: b.partition,
+                offset: b.end,
+                sent_at: b.began,
+            }
+        };
+        ctx.send(CONTROLLER, msg);
+    }
+
+    /// A new generation: record the assignment, drop what is in flight and
+    /// start every assigned partition at its committed offset.
+    fn assigned(&mut self, ctx: &mut Ctx<Msg>, generation: u64, partitions: Vec<(u32, u64)>) {
+        self.generation = generation;
+        // A batch whose effect is written (or on its way) still commits,
+        // with its own generation, as a Kafka consumer commits what it
+        // processed when its partitions are revoked; if the group has moved
+        // on, the coordinator fences that commit. Any other is dropped.
+        if self
+            .batch
+            .as_ref()
+            .is_some_and(|b| !matches!(b.stage, Stage::Writing | Stage::CommitLast))
+        {
+            self.batch = None;
+            ctx.cancel_timer(PROCESS);
+        }
+        self.committed_at.clear();
+        self.uncommitted.clear();
+        self.buffer.clear();
+        self.buffered = 0;
+        self.fetching.clear();
+        self.fetch_pos = partitions.iter().map(|&(p, o)| (p, (o, 0))).collect();
+        self.next_req += 1;
+        let key = self.next_req;
+        let f = LogFn::Assign {
+            partitions: partitions.iter().map(|&(p, _)| partition_name(p)).collect(),
+        };
+        let at = ctx.now();
+        self.records.push(Record::Invoke {
+            key,
+            f: f.clone(),
+            at,
+        });
+        self.records.push(Record::Done {
+            key,
+            f,
+            outcome: Outcome::Ok,
+            at,
+        });
+        for (p, _) in partitions {
+            self.fetch(ctx, p);
+        }
+    }
+
+    pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, msg: Msg) {
+        match msg {
+            Msg::LeaderAndIsr {
+                partition,
+                leader,
+                epoch,
+                ..
+            } => {
+                if self.epochs.get(&partition).is_some_and(|&e| e > epoch) {
+                    return;
+                }
+                self.epochs.insert(partition, epoch);
+                match leader {
+                    Some(l) => self.leaders.insert(partition, l),
+                    None => self.leaders.remove(&partition),
+                };
+            }
+            Msg::Assignment {
+                generation,
+                partitions,
+            } if generation > self.generation => {
+                self.assigned(ctx, generation, partitions);
+            }
+            Msg::GroupReply { req, ok } => self.on_reply(ctx, req, ok),
+            Msg::FetchReply {
+                partition,
+                offset,
+                entries,
+                diverged,
+                ..
+            } => self.on_fetched(ctx, from, partition, offset, entries, diverged),
+            _ => {}
+        }
+    }
+
+    fn on_reply(&mut self, ctx: &mut Ctx<Msg>, req: u64, ok: bool) {
+        let Some(b) = self.batch.as_ref() else { return };
+        if b.req != req || b.stage == Stage::Processing {
+            return;
+        }
+        if !ok {
+            // Fenced: this batch's generation is over. The new assignment
+            // is on its way (or the next heartbeat asks for it).
+            self.batch = None;
+            self.next_batch(ctx);
+            return;
+        }
+        match b.stage {
+            Stage::CommitFirst => self.process(ctx),
+            Stage::Writing
+                if self.config.commit == CommitPoint::After
+                    && self.commit_due(b.partition, ctx.now()) =>
+            {
+                self.processed += b.messages.len() as u64;
+                self.committed_at.insert(b.partition, ctx.now());
+                self.uncommitted.remove(&b.partition);
+                self.commit(ctx, Stage::CommitLast);
+            }
+            Stage::Writing | Stage::CommitLast => {
+                if b.stage == Stage::Writing {
+                    self.processed += b.messages.len() as u64;
+                    if self.config.commit == CommitPoint::After {
+                        self.uncommitted.insert(b.partition, b.end);
+                    }
+                }
+                self.batch = None;
+                self.next_batch(ctx);
+                let ps: Vec<u32> = self.fetch_pos.keys().copied().collect();
+                for p in ps {
+                    self.fetch(ctx, p);
+                }
+            }
+            Stage::Processing => {}
+        }
+    }
+
+    /// When no batch is in hand, commits a partition whose processed end
+    /// waits for the commit interval and is now due.
+    fn commit_pending(&mut self, ctx: &mut Ctx<Msg>) {
+        let now = ctx.now();
+        if self.batch.is_some() {
+            return;
+        }
+        let Some((p, end)) = self
+            .uncommitted
+            .iter()
+            .map(|(&p, &e)| (p, e))
+            .find(|&(p, _)| self.commit_due(p, now))
+        else {
+            return;
+        };
+        self.uncommitted.remove(&p);
+        self.committed_at.insert(p, now);
+        self.batch = Some(Batch {
+            generation: self.generation,
+            partition: p,
+            messages: Vec::new(),
+            end,
+            stage: Stage::CommitLast,
+            req: 0,
+            sent: now,
+            began: now,
+        });
+        self.commit(ctx, Stage::CommitLast);
+    }
+
+    /// Whether partition `p` is due a commit (after processing): the first
+    /// batch of a generation always is, later ones once `commit_interval`
+    /// has passed since the last.
+    fn commit_due(&self, p: u32, now: Nanos) -> bool {
+        self.committed_at
+            .get(&p)
+            .is_none_or(|&at| now >= at + self.config.commit_interval)
+    }
+
+    fn on_fetched(
+        &mut self,
+        ctx: &mut Ctx<Msg>,
+        from: NodeId,
+        p: u32,
+        offset: u64,
+        entries: Vec<super::Entry>,
+        diverged: Option<u64>,
+    ) {
+        let Some(&(pos, _)) = self.fetch_pos.get(&p) else {
+            return;
+        };
+        if self.leaders.get(&p) != Some(&from)
+            || offset != pos
+            || self.fetching.remove(&p).is_none()
+        {
+            return;
+        }
+        if let Some(reset) = diverged {
+            // The leader no longer holds what was fetched: drop the
+            // buffered messages from where the logs part and fetch again.
+            let to = reset.min(pos);
+            if let Some(buf) = self.buffer.get_mut(&p) {
+                let before = buf.len();
+                buf.retain(|m| m.0 < to);
+                self.buffered -= before - buf.len();
+            }
+            self.fetch_pos.insert(p, (to, 0));
+            self.fetch(ctx, p);
+            return;
+        }
+        let room = (self.config.max_buffered as usize).saturating_sub(self.buffered);
+        let take = entries.len().min(room);
+        if take == 0 {
+            return;
+        }
+        let buf = self.buffer.entry(p).or_default();
+        for (i, e) in entries[..take].iter().enumerate() {
+            buf.push_back((offset + i as u64, e.value));
+        }
+        self.buffered += take;
+        self.buffer_peak = self.buffer_peak.max(self.buffered);
+        self.fetch_pos
+            .insert(p, (offset + take as u64, entries[take - 1].epoch));
+        self.next_batch(ctx);
+        self.fetch(ctx, p);
+    }
+
+    pub fn status(&self) -> Status {
+        Status {
+            role: "member",
+            fields: vec![
+                ("generation", self.generation.to_string()),
+                ("processed", self.processed.to_string()),
+                ("buffered", self.buffered.to_string()),
+            ],
+        }
+    }
+}
