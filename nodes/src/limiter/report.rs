@@ -41,8 +41,11 @@ pub fn report(c: &Config, limiters: &[Option<&Limiter>], out: &mut Metrics) {
     out.rate("allowed rate", allowed as f64 / span)
         .decimals(1)
         .note(format!("requests/s let through (the limit: {limit_rate} a second)"));
-    out.ratio("allowed rate, of the limit", allowed as f64 / span / limit_rate)
-        .decimals(1);
+    out.number(
+        "allowed rate, times the limit",
+        allowed as f64 / span / limit_rate,
+    )
+    .decimals(2);
     out.count("allowed", allowed)
         .note(format!("of {arrived} requests"));
     out.count("refused, over limit", sum(|l| l.stats.refused_over));
@@ -77,18 +80,21 @@ pub fn report(c: &Config, limiters: &[Option<&Limiter>], out: &mut Metrics) {
         "in the aligned window from {} (limit {per})",
         fmt_duration(at)
     ));
-    out.ratio("allowed per window max, of the limit", full as f64 / c.limit as f64)
-        .decimals(1);
+    out.number(
+        "allowed per window max, times the limit",
+        full as f64 / c.limit as f64,
+    )
+    .decimals(2);
     out.count("sliding-window max", shape.sliding_max).note(format!(
         "most allowed in any {} of the run, the one ending at {}",
         fmt_duration(c.window),
         fmt_duration(shape.sliding_max_at)
     ));
-    out.ratio(
-        "sliding-window max, of the limit",
+    out.number(
+        "sliding-window max, times the limit",
         shape.sliding_max as f64 / c.limit as f64,
     )
-    .decimals(1);
+    .decimals(2);
     out.count("allowed over the limit", shape.over).note(format!(
         "allowed with {} or more already allowed in the {} before them",
         c.limit,
@@ -118,8 +124,10 @@ pub fn report(c: &Config, limiters: &[Option<&Limiter>], out: &mut Metrics) {
             "arrival at a limiter to its decision, of {} requests {why}",
             added.count()
         ));
-        if let Some(p) = added.quantile(0.99) {
-            out.duration("added latency p99", p).note("(within 1.6%)");
+        for (name, q) in [("added latency p50", 0.5), ("added latency p99", 0.99)] {
+            if let Some(p) = added.quantile(q) {
+                out.duration(name, p).note("(within 1.6%)");
+            }
         }
         out.duration("added latency max", added.max());
     }

@@ -19,6 +19,7 @@ mod glue;
 mod html;
 mod invalid_scenarios;
 mod lesson_quotes;
+mod limiter_lesson;
 mod madsim_driver;
 mod messaging_lesson;
 mod overload_lesson;
