@@ -15,7 +15,9 @@ use super::params::{Algorithm, Config};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
     /// It passes at `at`: now, except behind a leaky bucket's queue.
-    Allow { at: Nanos },
+    Allow {
+        at: Nanos,
+    },
     Refuse,
 }
 

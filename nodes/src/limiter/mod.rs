@@ -55,7 +55,7 @@
 
 mod algo;
 mod counter;
-mod limiter;
+mod node;
 mod params;
 mod report;
 mod source;
@@ -63,7 +63,7 @@ mod stats;
 
 pub use algo::{Algo, Decision};
 pub use counter::Counter;
-pub use limiter::Limiter;
+pub use node::Limiter;
 pub use params::{Algorithm, Config, Failure, Mode, Params, MAX_LIMIT, MAX_LIMITERS};
 pub use source::Source;
 pub use stats::{Refusal, Shape, Stats};

@@ -40,7 +40,9 @@ pub fn report(c: &Config, limiters: &[Option<&Limiter>], out: &mut Metrics) {
         .note(format!("requests/s arriving at the limiters{lost}"));
     out.rate("allowed rate", allowed as f64 / span)
         .decimals(1)
-        .note(format!("requests/s let through (the limit: {limit_rate} a second)"));
+        .note(format!(
+            "requests/s let through (the limit: {limit_rate} a second)"
+        ));
     out.number(
         "allowed rate, times the limit",
         allowed as f64 / span / limit_rate,
@@ -85,21 +87,23 @@ pub fn report(c: &Config, limiters: &[Option<&Limiter>], out: &mut Metrics) {
         full as f64 / c.limit as f64,
     )
     .decimals(2);
-    out.count("sliding-window max", shape.sliding_max).note(format!(
-        "most allowed in any {} of the run, the one ending at {}",
-        fmt_duration(c.window),
-        fmt_duration(shape.sliding_max_at)
-    ));
+    out.count("sliding-window max", shape.sliding_max)
+        .note(format!(
+            "most allowed in any {} of the run, the one ending at {}",
+            fmt_duration(c.window),
+            fmt_duration(shape.sliding_max_at)
+        ));
     out.number(
         "sliding-window max, times the limit",
         shape.sliding_max as f64 / c.limit as f64,
     )
     .decimals(2);
-    out.count("allowed over the limit", shape.over).note(format!(
-        "allowed with {} or more already allowed in the {} before them",
-        c.limit,
-        fmt_duration(c.window)
-    ));
+    out.count("allowed over the limit", shape.over)
+        .note(format!(
+            "allowed with {} or more already allowed in the {} before them",
+            c.limit,
+            fmt_duration(c.window)
+        ));
     out.ratio_of("allowed over the limit, share", shape.over, allowed.max(1))
         .decimals(3)
         .note("of requests allowed");

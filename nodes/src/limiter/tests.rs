@@ -109,8 +109,14 @@ fn bad_parameters_name_the_field() {
     let bad = [
         ("limit = 0", "limit"),
         ("algorithm = \"fixed_window\"\nburst = 3", "burst"),
-        ("mode = \"synced\"\nalgorithm = \"sliding_log\"", "algorithm"),
-        ("mode = \"central\"\nalgorithm = \"leaky_bucket\"", "algorithm"),
+        (
+            "mode = \"synced\"\nalgorithm = \"sliding_log\"",
+            "algorithm",
+        ),
+        (
+            "mode = \"central\"\nalgorithm = \"leaky_bucket\"",
+            "algorithm",
+        ),
         ("limiters = 2", "limiters"),
         ("window = \"0s\"", "window"),
     ];

@@ -205,7 +205,10 @@ impl Limiter {
                     "refused",
                     (self.stats.refused_over + self.stats.refused_unreachable).to_string(),
                 ),
-                ("waiting", (self.asking.len() + self.queue.len()).to_string()),
+                (
+                    "waiting",
+                    (self.asking.len() + self.queue.len()).to_string(),
+                ),
             ],
         }
     }
