@@ -4,7 +4,7 @@ use sim::histogram::Histogram;
 use sim::metric::{Metric, Metrics, Unit};
 use sim::time::{fmt_duration, Nanos};
 
-use super::params::{Config, Mode};
+use super::params::{Config, Failure, Mode};
 use super::stats::Shape;
 use super::Limiter;
 
@@ -52,22 +52,27 @@ pub fn report(c: &Config, limiters: &[Option<&Limiter>], out: &mut Metrics) {
         .note(format!("of {arrived} requests"));
     out.count("refused, over limit", sum(|l| l.stats.refused_over));
     if c.mode == Mode::Central {
+        let wait = fmt_duration(c.counter_timeout);
+        let (closed, open) = match c.fail {
+            Failure::Closed => (
+                format!("(no verdict within {wait}: this limiter fails closed)"),
+                "(none: this limiter fails closed)".to_string(),
+            ),
+            Failure::Open => (
+                "(none: this limiter fails open)".to_string(),
+                format!("(no verdict within {wait}: this limiter fails open)"),
+            ),
+        };
         out.count(
             "refused, counter unreachable",
             sum(|l| l.stats.refused_unreachable),
         )
-        .note(format!(
-            "(no verdict within {}, failing closed)",
-            fmt_duration(c.counter_timeout)
-        ));
+        .note(closed);
         out.count(
             "allowed, counter unreachable",
             sum(|l| l.stats.allowed_unreachable),
         )
-        .note(format!(
-            "(no verdict within {}, failing open)",
-            fmt_duration(c.counter_timeout)
-        ));
+        .note(open);
     }
 
     let shape = Shape::of(&times, c.window, c.limit, c.end);

@@ -71,8 +71,8 @@ fn row(label: &str, r: &Report) -> String {
         .as_duration()
         .map_or("-".to_string(), fmt_duration);
     format!(
-        "| {label} | {} | {} | {} | {} | {} | {p99} |\n",
-        format!("{:.2}", scalar(r, "allowed rate, times the limit")),
+        "| {label} | {:.2} | {} | {} | {} | {} | {p99} |\n",
+        scalar(r, "allowed rate, times the limit"),
         count(r, "allowed per window max"),
         count(r, "sliding-window max"),
         count(r, "allowed over the limit"),
@@ -154,8 +154,8 @@ fn local_limits_on_four_nodes_pass_four_times_the_limit_and_a_central_counter_fa
             }
         };
         table.push_str(&format!(
-            "| `{name}` | {} | {} | {} | {} | {} | {} | {} |\n",
-            format!("{:.2}", scalar(&r, "allowed rate, times the limit")),
+            "| `{name}` | {:.2} | {} | {} | {} | {} | {} | {} |\n",
+            scalar(&r, "allowed rate, times the limit"),
             count(&r, "allowed per window max"),
             count(&r, "sliding-window max"),
             count(&r, "refused, over limit"),
