@@ -9,8 +9,8 @@ use sim::scenario::Scenario;
 use sim::time::fmt_duration;
 
 use crate::{
-    balancer, cache, log, maelstrom, overload, ping, quorum, raft, replication, resilience, single,
-    twopc,
+    balancer, cache, limiter, log, maelstrom, overload, ping, quorum, raft, replication,
+    resilience, single, twopc,
 };
 
 /// Adds every built-in protocol to `r`. The order is the one messages list
@@ -29,7 +29,8 @@ pub fn register_builtin<R: Register>(r: &mut R) {
         .add::<overload::Overload>()
         .add::<log::Log>()
         .add::<balancer::LoadBalancer>()
-        .add::<maelstrom::Maelstrom>();
+        .add::<maelstrom::Maelstrom>()
+        .add::<limiter::RateLimit>();
 }
 
 /// `(field, message)`, as the protocols' `validate` return it, as a `[system]` error.
@@ -456,6 +457,45 @@ impl Spec for balancer::LoadBalancer {
     ));
 }
 
+impl Spec for limiter::RateLimit {
+    const NAME: &'static str = "limiter";
+    const ABOUT: &'static str =
+        "rate limiters (token and leaky bucket, fixed and sliding windows), on one node and on many: local, central counter, synced";
+    type Params = limiter::Params;
+    const ROLES: &'static [&'static str] = limiter::ROLES;
+    const METRICS: &'static [Figure] = limiter::METRICS;
+    const SERVERS: Servers = Servers::at_least(
+        3,
+        "n1 is the central counter, n2..n(limiters+1) the limiters, the rest the load sources",
+    );
+
+    fn new(params: limiter::Params, s: &Scenario) -> Result<Self, ParamError> {
+        // The load is open-loop, from the sources: the kernel's closed-loop
+        // clients have nothing to ask a limiter.
+        if s.clients() > 0 {
+            return Err(ParamError::key(
+                "topology",
+                "clients",
+                format!(
+                    "clients = {}: protocol \"limiter\" takes no clients; its load comes from the sources after the limiters (arrivals in [system]); remove clients",
+                    s.clients()
+                ),
+            ));
+        }
+        let config = params
+            .check(s.servers(), s.workload_stop(), s.meta.duration)
+            .map_err(field)?;
+        Ok(limiter::RateLimit {
+            config: std::sync::Arc::new(config),
+        })
+    }
+
+    const BENCH: Option<Bench> = Some(Bench::new(
+        "limiter, 4 limiters synced every 100ms, 4,000/s offered",
+        LIMITER,
+    ));
+}
+
 // The benchmark scenarios (`chaoslab bench`), in nodes/bench/. Each says
 // `duration = "60s"`, which `--seconds` replaces.
 
@@ -470,6 +510,7 @@ const QUEUE: &str = include_str!("../bench/queue.toml");
 const OVERLOAD: &str = include_str!("../bench/overload.toml");
 const LOG: &str = include_str!("../bench/log.toml");
 const BALANCER: &str = include_str!("../bench/balancer.toml");
+const LIMITER: &str = include_str!("../bench/limiter.toml");
 
 impl Spec for maelstrom::Maelstrom {
     const NAME: &'static str = "maelstrom";

@@ -4,6 +4,7 @@
 pub mod balancer;
 pub mod cache;
 pub mod kv;
+pub mod limiter;
 pub mod log;
 pub mod maelstrom;
 pub mod overload;

@@ -20,6 +20,7 @@ mod html;
 mod invalid_scenarios;
 mod labs;
 mod lesson_quotes;
+mod limiter_lesson;
 mod madsim_driver;
 mod messaging_lesson;
 mod overload_lesson;

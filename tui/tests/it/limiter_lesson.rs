@@ -1,0 +1,217 @@
+//! docs/resilience.md's section on rate limiters makes claims about the
+//! `limiter` scenarios; each test here runs them and checks one, and the
+//! lesson's tables are regenerated here and must match the document word
+//! for word:
+//!
+//! ```sh
+//! cargo test -p chaoslab --test it limiter_lesson -- --nocapture
+//! ```
+//!
+//! prints them.
+
+use std::path::Path;
+
+use sim::kernel::TraceMode;
+use sim::metric::{Metric, Value};
+use sim::report::Report;
+use sim::time::fmt_duration;
+
+fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn text(name: &str) -> String {
+    std::fs::read_to_string(root().join(format!("scenarios/resilience/{name}.toml"))).unwrap()
+}
+
+fn report(name: &str, text: &str, seed: u64) -> Report {
+    let s = nodes::parse(&format!("scenarios/resilience/{name}.toml"), text)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = nodes::run(&s, seed, TraceMode::Off).unwrap();
+    Report::build(&s, &out)
+}
+
+fn figure<'r>(r: &'r Report, name: &str) -> &'r Metric {
+    r.metrics
+        .iter()
+        .find(|m| m.name == name)
+        .unwrap_or_else(|| panic!("no figure {name:?} in\n{}", r.render()))
+}
+
+fn scalar(r: &Report, name: &str) -> f64 {
+    figure(r, name)
+        .value
+        .scalar()
+        .unwrap_or_else(|| panic!("{name:?} is {:?}", figure(r, name).value))
+}
+
+fn count(r: &Report, name: &str) -> u64 {
+    match figure(r, name).value {
+        Value::Count(n) => n,
+        ref v => panic!("{name:?} is {v:?}"),
+    }
+}
+
+fn lesson() -> String {
+    std::fs::read_to_string(root().join("docs/resilience.md")).unwrap()
+}
+
+fn in_lesson(what: &str, table: &str) {
+    println!("{table}");
+    assert!(
+        lesson().contains(table),
+        "docs/resilience.md does not hold the {what} table as the runs give it:\n{table}"
+    );
+}
+
+/// One row of a table: the figures every limiter scenario reports.
+fn row(label: &str, r: &Report) -> String {
+    let p99 = figure(r, "added latency p99")
+        .value
+        .as_duration()
+        .map_or("-".to_string(), fmt_duration);
+    format!(
+        "| {label} | {:.2} | {} | {} | {} | {} | {p99} |\n",
+        scalar(r, "allowed rate, times the limit"),
+        count(r, "allowed per window max"),
+        count(r, "sliding-window max"),
+        count(r, "allowed over the limit"),
+        count(r, "refused, over limit"),
+    )
+}
+
+const HEADER: &str = "| scenario | allowed rate, times the limit | most in an aligned window | most in any 1s | allowed over the limit | refused | added latency p99 |\n|---|---|---|---|---|---|---|\n";
+
+#[test]
+fn at_a_window_boundary_the_fixed_window_passes_nearly_twice_the_limit_the_sliding_log_never_more_and_the_sliding_counter_a_little_more(
+) {
+    let mut table = String::from(HEADER);
+    let mut most = Vec::new();
+    for name in [
+        "limit-fixed-window-boundary",
+        "limit-sliding-log-boundary",
+        "limit-sliding-window-boundary",
+        "limit-token-bucket",
+        "limit-leaky-bucket",
+    ] {
+        let r = report(name, &text(name), 1);
+        table.push_str(&row(&format!("`{name}`"), &r));
+        // No algorithm lets more than the limit through in an aligned
+        // window but the token bucket, whose bucket adds its burst.
+        if name != "limit-token-bucket" {
+            assert!(count(&r, "allowed per window max") <= 100, "{name}");
+        }
+        most.push(count(&r, "sliding-window max"));
+    }
+    let [fixed, log, counter, token, leaky] = most[..] else {
+        unreachable!()
+    };
+    assert!(fixed >= 190, "fixed window: {fixed}");
+    assert_eq!(log, 100);
+    assert!(
+        counter > 100 && counter <= 130,
+        "sliding window counter: {counter}"
+    );
+    assert!(token > 100 && token <= 200, "token bucket: {token}");
+    assert!(leaky <= 100, "leaky bucket: {leaky}");
+    // The sliding window counter under steady load, where its assumption
+    // (the last window's requests spread evenly) holds.
+    let steady = text("limit-sliding-window-boundary").replace(
+        "arrivals = { spacing = \"poisson\", rate = 20, bursts = { every = \"2s\", length = \"200ms\", rate = 2000, first = \"900ms\" } }",
+        "arrivals = { spacing = \"poisson\", rate = 300 }",
+    );
+    assert_ne!(steady, text("limit-sliding-window-boundary"));
+    let r = report("limit-sliding-window-boundary", &steady, 1);
+    let most = count(&r, "sliding-window max");
+    assert!(most <= 105, "steady load: {most}");
+    table.push_str(&row(
+        "`limit-sliding-window-boundary`, steady Poisson 300/s instead",
+        &r,
+    ));
+    in_lesson("algorithms", &table);
+}
+
+#[test]
+fn local_limits_on_four_nodes_pass_four_times_the_limit_and_a_central_counter_fails_open_or_closed_under_partition(
+) {
+    let mut table = String::from(
+        "| scenario | allowed rate, times the limit | most in an aligned window | most in any 1s | refused, over limit | refused, counter unreachable | allowed, counter unreachable | added latency p50 |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for name in [
+        "limit-local-nfold",
+        "limit-central-fail-open",
+        "limit-central-fail-closed",
+        "limit-synced-short",
+        "limit-synced-long",
+    ] {
+        let r = report(name, &text(name), 1);
+        let central = name.starts_with("limit-central");
+        let or_dash = |f: &str| {
+            if central {
+                count(&r, f).to_string()
+            } else {
+                "-".to_string()
+            }
+        };
+        table.push_str(&format!(
+            "| `{name}` | {:.2} | {} | {} | {} | {} | {} | {} |\n",
+            scalar(&r, "allowed rate, times the limit"),
+            count(&r, "allowed per window max"),
+            count(&r, "sliding-window max"),
+            count(&r, "refused, over limit"),
+            or_dash("refused, counter unreachable"),
+            or_dash("allowed, counter unreachable"),
+            fmt_duration(figure(&r, "added latency p50").value.as_duration().unwrap()),
+        ));
+        let most = count(&r, "allowed per window max");
+        match name {
+            "limit-local-nfold" => assert!(most >= 390, "{most}"),
+            "limit-central-fail-open" => {
+                assert!(most >= 250, "{most}");
+                assert!(count(&r, "allowed, counter unreachable") > 2_500);
+            }
+            "limit-central-fail-closed" => {
+                assert!(most <= 100, "{most}");
+                assert!(count(&r, "refused, counter unreachable") > 2_500);
+            }
+            _ => {}
+        }
+    }
+    in_lesson("distributed", &table);
+}
+
+/// The seeds the sync table averages over.
+const SEEDS: u64 = 10;
+
+#[test]
+fn synced_limits_overshoot_by_about_what_the_others_allow_between_two_syncs() {
+    let short = text("limit-synced-short");
+    let mut table = String::from(
+        "| sync interval | most in an aligned window (the limit: 100; mean of seeds 1..10) | roughly 100 + 3 x 200/s x (interval + 1ms) |\n|---|---|---|\n",
+    );
+    let mut last = 0.0;
+    for (interval, ms) in [
+        ("10ms", 10.0),
+        ("50ms", 50.0),
+        ("100ms", 100.0),
+        ("250ms", 250.0),
+    ] {
+        let t = short.replace(
+            "sync_interval = \"50ms\"",
+            &format!("sync_interval = \"{interval}\""),
+        );
+        let mut sum = 0.0;
+        for seed in 1..=SEEDS {
+            sum += count(
+                &report("limit-synced-short", &t, seed),
+                "allowed per window max",
+            ) as f64;
+        }
+        let mean = sum / SEEDS as f64;
+        let bound = 100.0 + 3.0 * 200.0 * (ms + 1.0) / 1000.0;
+        assert!(mean > last, "{interval}: {mean} after {last}");
+        last = mean;
+        table.push_str(&format!("| {interval} | {mean:.1} | {bound:.0} |\n"));
+    }
+    in_lesson("sync", &table);
+}
