@@ -20,6 +20,7 @@ use rand::Rng;
 use serde::Deserialize;
 
 use crate::dist::{exp1, secs_to_nanos};
+use crate::node::{Ctx, Status, TimerId};
 use crate::time::{fmt_duration, Nanos, NANOS_PER_MILLI};
 
 /// The highest rate a scenario may ask for, per second: each arrival is a
@@ -414,6 +415,90 @@ impl Arrivals {
 fn trim(x: f64) -> String {
     let s = format!("{x:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The arrival side of an open-loop load source node: a timer for each
+/// arrival its [`Arrivals`] draws from the node's own stream, and the count
+/// of what came back. The node sends each request itself (what a request
+/// is belongs to its protocol), between [`OpenLoop::arrived`] and
+/// [`OpenLoop::schedule`], so a draw the node makes for the request (a key)
+/// comes before the draw of the next arrival.
+#[derive(Clone, Debug)]
+pub struct OpenLoop {
+    arrivals: Arrivals,
+    stop: Nanos,
+    /// The time of the last arrival drawn.
+    last: Nanos,
+    /// Requests sent; the last one's id is this count.
+    pub sent: u64,
+    pub served: u64,
+    pub refused: u64,
+}
+
+impl OpenLoop {
+    /// The timer of the next arrival.
+    pub const ARRIVE: TimerId = TimerId(0);
+
+    /// Arrivals until `stop`.
+    pub fn new(arrivals: Arrivals, stop: Nanos) -> OpenLoop {
+        OpenLoop {
+            arrivals,
+            stop,
+            last: 0,
+            sent: 0,
+            served: 0,
+            refused: 0,
+        }
+    }
+
+    /// At the node's start, the first arrival. A restarted source draws
+    /// from now, not from its last life.
+    pub fn start<M>(&mut self, ctx: &mut Ctx<M>) {
+        self.last = ctx.now();
+        self.schedule(ctx);
+    }
+
+    /// If `timer` is the arrival timer, counts a request sent and returns
+    /// its id (1, 2, ...); the node sends it, then calls
+    /// [`OpenLoop::schedule`].
+    pub fn arrived(&mut self, timer: TimerId) -> Option<u64> {
+        if timer != Self::ARRIVE {
+            return None;
+        }
+        self.sent += 1;
+        Some(self.sent)
+    }
+
+    /// Sets the timer of the next arrival, if one comes before the stop.
+    pub fn schedule<M>(&mut self, ctx: &mut Ctx<M>) {
+        let now = ctx.now();
+        if let Some(at) = self.arrivals.next(self.last.max(now), self.stop, ctx.rng()) {
+            self.last = at;
+            ctx.set_timer(Self::ARRIVE, at - now);
+        }
+    }
+
+    /// An answer came back: served, or refused.
+    pub fn answered(&mut self, served: bool) {
+        if served {
+            self.served += 1;
+        } else {
+            self.refused += 1;
+        }
+    }
+
+    /// The source's status; `refused` names its refusals ("refused",
+    /// "failed").
+    pub fn status(&self, refused: &'static str) -> Status {
+        Status {
+            role: "source",
+            fields: vec![
+                ("sent", self.sent.to_string()),
+                ("served", self.served.to_string()),
+                (refused, self.refused.to_string()),
+            ],
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,90 +3,46 @@
 //! loop), each with a key drawn uniformly from `0..keys`.
 
 use rand::Rng;
-use sim::arrivals::Arrivals;
+use sim::arrivals::{Arrivals, OpenLoop};
 use sim::node::{Ctx, NodeId, Status, TimerId};
 use sim::time::Nanos;
 
 use super::{Msg, BALANCER};
 
-/// The timer of the next arrival.
-pub const ARRIVE: TimerId = TimerId(0);
-
 #[derive(Clone, Debug)]
 pub struct Source {
-    arrivals: Arrivals,
-    stop: Nanos,
+    load: OpenLoop,
     keys: u32,
-    /// The time of the last arrival drawn.
-    last: Nanos,
-    next_id: u64,
-    pub sent: u64,
-    pub served: u64,
-    pub failed: u64,
 }
 
 impl Source {
     pub fn new(arrivals: Arrivals, stop: Nanos, keys: u32) -> Source {
         Source {
-            arrivals,
-            stop,
+            load: OpenLoop::new(arrivals, stop),
             keys,
-            last: 0,
-            next_id: 0,
-            sent: 0,
-            served: 0,
-            failed: 0,
-        }
-    }
-
-    fn schedule(&mut self, ctx: &mut Ctx<Msg>) {
-        let now = ctx.now();
-        if let Some(at) = self.arrivals.next(self.last.max(now), self.stop, ctx.rng()) {
-            self.last = at;
-            ctx.set_timer(ARRIVE, at - now);
         }
     }
 
     pub fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
-        // A restarted source starts drawing from now, not from its last life.
-        self.last = ctx.now();
-        self.schedule(ctx);
+        self.load.start(ctx);
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
-        if timer != ARRIVE {
-            return;
+        if let Some(id) = self.load.arrived(timer) {
+            // The key is drawn before the next arrival.
+            let key = u64::from(ctx.rng().gen_range(0..self.keys));
+            ctx.send(BALANCER, Msg::Request { id, key });
+            self.load.schedule(ctx);
         }
-        self.next_id += 1;
-        self.sent += 1;
-        let key = u64::from(ctx.rng().gen_range(0..self.keys));
-        ctx.send(
-            BALANCER,
-            Msg::Request {
-                id: self.next_id,
-                key,
-            },
-        );
-        self.schedule(ctx);
     }
 
     pub fn on_message(&mut self, _ctx: &mut Ctx<Msg>, _from: NodeId, msg: Msg) {
         if let Msg::Reply { refused, .. } = msg {
-            match refused {
-                None => self.served += 1,
-                Some(_) => self.failed += 1,
-            }
+            self.load.answered(refused.is_none());
         }
     }
 
     pub fn status(&self) -> Status {
-        Status {
-            role: "source",
-            fields: vec![
-                ("sent", self.sent.to_string()),
-                ("served", self.served.to_string()),
-                ("failed", self.failed.to_string()),
-            ],
-        }
+        self.load.status("failed")
     }
 }
