@@ -7,9 +7,6 @@ use sim::time::Nanos;
 
 use super::{Msg, SERVICE};
 
-/// The timer of the next arrival.
-pub const ARRIVE: TimerId = OpenLoop::ARRIVE;
-
 /// Sends requests at the times its [`Arrivals`] draws from the node's own
 /// stream, and counts the answers.
 #[derive(Clone, Debug)]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use sim::arrivals::Arrivals;
+use sim::arrivals::{Arrivals, OpenLoop};
 use sim::dist::Dist;
 use sim::node::{Cluster, NodeId, TimerId};
 use sim::testing::Harness;
@@ -129,12 +129,12 @@ fn a_source_sends_without_waiting_for_answers() {
         QueueNode::Source(Source::new(arrivals, secs(1))),
     );
     let fx = h.start();
-    assert_eq!(fx.timers_set(), [(source::ARRIVE, ms(10))]);
+    assert_eq!(fx.timers_set(), [(OpenLoop::ARRIVE, ms(10))]);
     for id in 1..=3 {
         h.advance(ms(10));
-        let fx = h.fire(source::ARRIVE);
+        let fx = h.fire(OpenLoop::ARRIVE);
         assert_eq!(fx.sends(), [(SERVICE, request(id))]);
-        assert_eq!(fx.timers_set(), [(source::ARRIVE, ms(10))]);
+        assert_eq!(fx.timers_set(), [(OpenLoop::ARRIVE, ms(10))]);
     }
 }
 

@@ -15,77 +15,26 @@
 //! 2.6 million requests, whose scatter between seeds is about 1% for random
 //! choice and less for two choices.
 
-use std::path::Path;
-
-use sim::kernel::TraceMode;
-use sim::metric::{Metric, Value};
+use sim::metric::Value;
 use sim::report::Report;
 use sim::time::fmt_duration;
 
-fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use crate::common::lessons::{self, count, duration, figure, number, ratio};
 
 fn text(name: &str) -> String {
-    std::fs::read_to_string(root().join(format!("scenarios/resilience/{name}.toml"))).unwrap()
+    lessons::text("resilience", name)
 }
 
 fn report(name: &str, text: &str) -> Report {
-    let s = nodes::parse(&format!("scenarios/resilience/{name}.toml"), text)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let out = nodes::run(&s, s.meta.seed, TraceMode::Off).unwrap();
-    Report::build(&s, &out)
+    lessons::run("resilience", name, text, None)
 }
 
-fn figure<'r>(r: &'r Report, name: &str) -> &'r Metric {
-    r.metrics
-        .iter()
-        .find(|m| m.name == name)
-        .unwrap_or_else(|| panic!("no figure {name:?} in\n{}", r.render()))
-}
-
-fn duration(r: &Report, name: &str) -> u64 {
-    match figure(r, name).value {
-        Value::Duration(d) => d,
-        ref v => panic!("{name:?} is {v:?}"),
-    }
-}
-
-fn ratio(r: &Report, name: &str) -> f64 {
-    match figure(r, name).value {
-        Value::Ratio(x) => x,
-        ref v => panic!("{name:?} is {v:?}"),
-    }
-}
-
-fn count(r: &Report, name: &str) -> u64 {
-    match figure(r, name).value {
-        Value::Count(n) => n,
-        ref v => panic!("{name:?} is {v:?}"),
-    }
-}
-
-fn number(r: &Report, name: &str) -> f64 {
-    match figure(r, name).value {
-        Value::Number(x) => x,
-        ref v => panic!("{name:?} is {v:?}"),
-    }
+fn in_lesson(what: &str, table: &str) {
+    lessons::assert_in_doc("resilience.md", what, table)
 }
 
 fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
-}
-
-fn lesson() -> String {
-    std::fs::read_to_string(root().join("docs/resilience.md")).unwrap()
-}
-
-fn in_lesson(what: &str, table: &str) {
-    println!("{table}");
-    assert!(
-        lesson().contains(table),
-        "docs/resilience.md does not hold the {what} table as the runs give it:\n{table}"
-    );
 }
 
 /// `name`'s text with the line `key = ...` replaced by `key = value`.

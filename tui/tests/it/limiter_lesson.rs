@@ -9,59 +9,21 @@
 //!
 //! prints them.
 
-use std::path::Path;
-
-use sim::kernel::TraceMode;
-use sim::metric::{Metric, Value};
 use sim::report::Report;
 use sim::time::fmt_duration;
 
-fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use crate::common::lessons::{self, count, figure, scalar};
 
 fn text(name: &str) -> String {
-    std::fs::read_to_string(root().join(format!("scenarios/resilience/{name}.toml"))).unwrap()
+    lessons::text("resilience", name)
 }
 
 fn report(name: &str, text: &str, seed: u64) -> Report {
-    let s = nodes::parse(&format!("scenarios/resilience/{name}.toml"), text)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let out = nodes::run(&s, seed, TraceMode::Off).unwrap();
-    Report::build(&s, &out)
-}
-
-fn figure<'r>(r: &'r Report, name: &str) -> &'r Metric {
-    r.metrics
-        .iter()
-        .find(|m| m.name == name)
-        .unwrap_or_else(|| panic!("no figure {name:?} in\n{}", r.render()))
-}
-
-fn scalar(r: &Report, name: &str) -> f64 {
-    figure(r, name)
-        .value
-        .scalar()
-        .unwrap_or_else(|| panic!("{name:?} is {:?}", figure(r, name).value))
-}
-
-fn count(r: &Report, name: &str) -> u64 {
-    match figure(r, name).value {
-        Value::Count(n) => n,
-        ref v => panic!("{name:?} is {v:?}"),
-    }
-}
-
-fn lesson() -> String {
-    std::fs::read_to_string(root().join("docs/resilience.md")).unwrap()
+    lessons::run("resilience", name, text, Some(seed))
 }
 
 fn in_lesson(what: &str, table: &str) {
-    println!("{table}");
-    assert!(
-        lesson().contains(table),
-        "docs/resilience.md does not hold the {what} table as the runs give it:\n{table}"
-    );
+    lessons::assert_in_doc("resilience.md", what, table)
 }
 
 /// One row of a table: the figures every limiter scenario reports.

@@ -16,51 +16,22 @@
 //! standard errors away: measured with `chaoslab run` in release, they take
 //! 15s together there.
 
-use std::path::Path;
-
-use sim::kernel::TraceMode;
-use sim::metric::{Metric, Value};
+use sim::metric::Value;
 use sim::report::Report;
 use sim::time::fmt_duration;
 
-fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use crate::common::lessons::{self, duration, figure, ratio};
 
 fn text(name: &str) -> String {
-    std::fs::read_to_string(root().join(format!("scenarios/resilience/{name}.toml"))).unwrap()
+    lessons::text("resilience", name)
 }
 
 fn report(name: &str, text: &str) -> Report {
-    let s = nodes::parse(&format!("scenarios/resilience/{name}.toml"), text)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let out = nodes::run(&s, s.meta.seed, TraceMode::Off).unwrap();
-    Report::build(&s, &out)
-}
-
-fn figure<'r>(r: &'r Report, name: &str) -> &'r Metric {
-    r.metrics
-        .iter()
-        .find(|m| m.name == name)
-        .unwrap_or_else(|| panic!("no figure {name:?} in\n{}", r.render()))
-}
-
-fn duration(r: &Report, name: &str) -> u64 {
-    match figure(r, name).value {
-        Value::Duration(d) => d,
-        ref v => panic!("{name:?} is {v:?}"),
-    }
-}
-
-fn ratio(r: &Report, name: &str) -> f64 {
-    match figure(r, name).value {
-        Value::Ratio(x) => x,
-        ref v => panic!("{name:?} is {v:?}"),
-    }
+    lessons::run("resilience", name, text, None)
 }
 
 fn lesson() -> String {
-    std::fs::read_to_string(root().join("docs/resilience.md")).unwrap()
+    lessons::doc("resilience.md")
 }
 
 /// The bundled scenario, its run length for the anchor, and its warm-up.

@@ -3,6 +3,7 @@
 use std::process::Command;
 
 pub mod figures;
+pub mod lessons;
 
 /// Runs `chaoslab ARGS` from the crate's folder: (exit code, stdout, stderr).
 pub fn chaoslab(args: &[&str]) -> (i32, String, String) {
