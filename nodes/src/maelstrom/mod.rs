@@ -31,9 +31,24 @@
 //! lines back ([`Envelope::from_line`]) into [`Out`]; the clients, harness
 //! and checkers do not change. A *learner's Rust crate* implements
 //! [`MaelNode`] directly and registers a factory in place of
-//! [`reference::build`]. Names are as Maelstrom's protocol document gives
-//! them: servers `n1..`, clients `c1..`; the harness is `c0`, and a node
-//! must treat every name as opaque.
+//! [`reference::build`]. A process driver needs two things [`MaelNode`]
+//! does not give yet: a way to hand the host what the process prints
+//! unprompted (a node's own gossip loop sends without a message or a
+//! timer of ours; the driver would have to poll for it on a timer), and
+//! an answer to [`MaelNode::clone_node`], which a process cannot honour
+//! (`chaoslab explore` forks runs; for a process node it would have to
+//! refuse). Names are as Maelstrom's protocol document gives them:
+//! servers `n1..`, clients `c1..`; the harness is `c0`, and a node must
+//! treat every name as opaque. (Maelstrom's own runner numbers servers
+//! from `n0`; chaoslab's clusters count from `n1`.)
+//!
+//! The verdict is the property [`MAELSTROM_VALID`]: an invalid history
+//! fails the run. A client that crashes with a request open leaves it
+//! indefinite in the checked history (the node may still carry it out);
+//! each life of a client or server numbers its messages from its own
+//! block, so no late reply matches a later life's request; the final reads
+//! begin after the workload stops *and* the faults are over, and are
+//! retried until answered.
 //!
 //! Source: Maelstrom's doc/protocol.md and doc/workloads.md (Kingsbury,
 //! jepsen-io/maelstrom), and fly.io's Gossip Glomers challenge texts.

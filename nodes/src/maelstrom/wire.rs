@@ -315,6 +315,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_message_type_s_trace_kind_depends_on_its_text_alone() {
+        // However many names came first (the old cap was 256), the same
+        // name gets the same kind: it is hashed into the fingerprint.
+        for i in 0..300 {
+            kind_name(&format!("made_up_{i}"));
+        }
+        assert_eq!(kind_name("gossip_ok"), "gossip_ok");
+        assert_eq!(kind_name("my-type-301"), "my-type-301");
+        assert_eq!(kind_name("read"), "read");
+        assert_eq!(kind_name("Gossip"), "other", "upper case is outside the rule");
+        assert_eq!(kind_name("{\"id\": 7}"), "other");
+        assert_eq!(kind_name(&"x".repeat(MAX_KIND_LEN + 1)), "other");
+        assert_eq!(kind_name(""), "other");
+    }
+
+    #[test]
     fn an_envelope_reads_and_prints_as_maelstrom_writes_it() {
         let line =
             r#"{"src":"c1","dest":"n1","body":{"type":"echo","msg_id":1,"echo":"Please echo 35"}}"#;
