@@ -233,9 +233,8 @@ impl Client {
         // node unread. The node goes to the back of the queue; when it is
         // the only one left, the client pauses a timeout first rather than
         // hammer a node that keeps refusing.
-        let retry = open.req.is_none()
-            && outcome != Outcome::Ok
-            && !matches!(reply, Reply::Malformed(_));
+        let retry =
+            open.req.is_none() && outcome != Outcome::Ok && !matches!(reply, Reply::Malformed(_));
         if retry {
             self.finals.insert(0, open.node.clone());
         }

@@ -338,11 +338,23 @@ mod tests {
         // The final reads wait for the last fault: a heal at 11s puts them
         // at 12s, and the run must last past them.
         let err = params("g-set")
-            .check(nodes(3), ms(500), Some(secs(8)), secs(12), FaultsEnd::At(secs(11)))
+            .check(
+                nodes(3),
+                ms(500),
+                Some(secs(8)),
+                secs(12),
+                FaultsEnd::At(secs(11)),
+            )
             .unwrap_err();
         assert!(err.1.contains("at least 13.5s"), "{}", err.1);
         let c = params("g-set")
-            .check(nodes(3), ms(500), Some(secs(8)), secs(20), FaultsEnd::At(secs(11)))
+            .check(
+                nodes(3),
+                ms(500),
+                Some(secs(8)),
+                secs(20),
+                FaultsEnd::At(secs(11)),
+            )
             .unwrap();
         assert_eq!(c.final_reads_at, Some(secs(12)));
         let err = params("broadcast")

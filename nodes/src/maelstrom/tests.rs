@@ -221,9 +221,13 @@ fn a_late_gossip_ok_still_strikes_what_it_acknowledges() {
         .with_msg_id(1)
         .with("node_id", "n1")
         .with("node_ids", vec!["n1", "n2"]);
-    at(0, &mut b, &mut |b, out| b.on_message(out, Envelope::new("c0", "n1", init.clone())));
+    at(0, &mut b, &mut |b, out| {
+        b.on_message(out, Envelope::new("c0", "n1", init.clone()))
+    });
     let req = Body::new("broadcast").with_msg_id(1).with("message", 7);
-    at(1, &mut b, &mut |b, out| b.on_message(out, Envelope::new("c1", "n1", req.clone())));
+    at(1, &mut b, &mut |b, out| {
+        b.on_message(out, Envelope::new("c1", "n1", req.clone()))
+    });
     let first = at(100, &mut b, &mut |b, out| b.on_timer(out, 1));
     assert_eq!(first.len(), 1, "{first:?}");
     let first_id = first[0].body.msg_id.unwrap();
@@ -231,7 +235,12 @@ fn a_late_gossip_ok_still_strikes_what_it_acknowledges() {
     assert_eq!(second.len(), 1, "not yet acknowledged: sent again");
     // The first round's acknowledgement, late.
     let ack = Body::new("gossip_ok").replying_to(Some(first_id));
-    at(250, &mut b, &mut |b, out| b.on_message(out, Envelope::new("n2", "n1", ack.clone())));
+    at(250, &mut b, &mut |b, out| {
+        b.on_message(out, Envelope::new("n2", "n1", ack.clone()))
+    });
     let third = at(300, &mut b, &mut |b, out| b.on_timer(out, 1));
-    assert!(third.is_empty(), "acknowledged, nothing left to send: {third:?}");
+    assert!(
+        third.is_empty(),
+        "acknowledged, nothing left to send: {third:?}"
+    );
 }

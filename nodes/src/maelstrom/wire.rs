@@ -324,7 +324,11 @@ mod tests {
         assert_eq!(kind_name("gossip_ok"), "gossip_ok");
         assert_eq!(kind_name("my-type-301"), "my-type-301");
         assert_eq!(kind_name("read"), "read");
-        assert_eq!(kind_name("Gossip"), "other", "upper case is outside the rule");
+        assert_eq!(
+            kind_name("Gossip"),
+            "other",
+            "upper case is outside the rule"
+        );
         assert_eq!(kind_name("{\"id\": 7}"), "other");
         assert_eq!(kind_name(&"x".repeat(MAX_KIND_LEN + 1)), "other");
         assert_eq!(kind_name(""), "other");

@@ -261,7 +261,12 @@ fn a_restarted_client_never_takes_a_late_reply_for_its_own() {
     for seed in 1..=12 {
         let r = run_seed(&file, &text, seed);
         let f = Figures::of(&r);
-        assert_eq!(f.count("echo mismatches"), 0, "seed {seed}:\n{}", r.render());
+        assert_eq!(
+            f.count("echo mismatches"),
+            0,
+            "seed {seed}:\n{}",
+            r.render()
+        );
         assert!(
             maelstrom_violation(&r).is_none(),
             "seed {seed}:\n{}",
@@ -300,9 +305,15 @@ fn the_final_reads_wait_for_the_last_fault_to_heal() {
     // messages lost. They begin at 12s instead, so the run must last
     // past them: 12s is refused, saying why; 14s passes.
     let (file, text) = source("broadcast-partition");
-    let late = text.replace("at = \"6s\"\naction = \"heal\"", "at = \"11s\"\naction = \"heal\"");
+    let late = text.replace(
+        "at = \"6s\"\naction = \"heal\"",
+        "at = \"11s\"\naction = \"heal\"",
+    );
     assert_ne!(late, text);
-    let err = nodes::parse(&file, &late).map(|_| ()).unwrap_err().to_string();
+    let err = nodes::parse(&file, &late)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("the last fault 11s") && err.contains("must last at least"),
         "{err}"
@@ -327,7 +338,16 @@ fn a_final_read_lost_on_the_way_is_made_again() {
     for seed in 1..=12 {
         let r = run_seed(&file, &lossy, seed);
         let f = Figures::of(&r);
-        assert_eq!(f.count("nodes without final read"), 0, "seed {seed}:\n{}", r.render());
-        assert!(maelstrom_violation(&r).is_none(), "seed {seed}:\n{}", r.render());
+        assert_eq!(
+            f.count("nodes without final read"),
+            0,
+            "seed {seed}:\n{}",
+            r.render()
+        );
+        assert!(
+            maelstrom_violation(&r).is_none(),
+            "seed {seed}:\n{}",
+            r.render()
+        );
     }
 }
