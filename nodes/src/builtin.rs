@@ -537,6 +537,7 @@ impl Spec for maelstrom::Maelstrom {
                 s.workload.client_config().timeout,
                 s.workload.stop,
                 s.meta.duration,
+                maelstrom::FaultsEnd::of(s),
             )
             .map_err(field)?;
         Ok(maelstrom::Maelstrom::new(config))

@@ -19,6 +19,8 @@ use super::wire::{Envelope, ErrorCode};
 /// The client's only timers.
 const TIMEOUT: TimerId = TimerId(1);
 const FINAL_READS: TimerId = TimerId(2);
+/// A final read that failed is made again after a pause (see `finish`).
+const FINAL_RETRY: TimerId = TimerId(3);
 
 /// What a reply said, as the checkers need it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,8 +78,12 @@ pub struct Client {
     nodes: Vec<String>,
     next_msg_id: u64,
     open: Option<Open>,
-    /// Nodes still to read finally, next first.
+    /// Nodes still to read finally, the next last (a stack).
     finals: Vec<String>,
+    /// The final reads began (in this life or an earlier one).
+    finals_started: bool,
+    /// This client's process number (`c3` is 3), for its records.
+    process: u64,
     /// Which life of the client these records come from.
     pub life: u64,
     pub records: Vec<Call>,
@@ -98,6 +104,8 @@ impl Client {
             next_msg_id: 0,
             open: None,
             finals: Vec::new(),
+            finals_started: false,
+            process: 0,
             life: 0,
             records: Vec::new(),
         }
@@ -105,11 +113,39 @@ impl Client {
 
     pub fn on_start(&mut self, ctx: &mut Ctx<Envelope>) {
         self.life = ctx.incarnation();
+        self.process = ctx.cluster().process_of(ctx.me());
+        // Each life numbers its requests from its own block, so a late
+        // reply to a request of an earlier life (which a restarted client
+        // forgot) can never match a request of this one.
+        self.next_msg_id = ctx.incarnation() << 32;
         if let Some(at) = self.final_reads_at {
-            if at > ctx.now() {
-                ctx.set_timer(FINAL_READS, at - ctx.now());
-            }
+            // A client restarted after the final reads began makes its own
+            // at once.
+            ctx.set_timer(FINAL_READS, at.saturating_sub(ctx.now()));
         }
+    }
+
+    /// Whether this client made every final read it had to (always true
+    /// of a workload without final reads).
+    pub fn finals_done(&self) -> bool {
+        self.final_reads_at.is_none()
+            || (self.finals_started && self.finals.is_empty() && self.open.is_none())
+    }
+
+    /// The request open now, as a call that ended indefinitely: what a
+    /// crash of this client leaves of it (the node may still carry it out).
+    pub fn open_call(&self) -> Option<Call> {
+        let open = self.open.as_ref()?;
+        Some(Call {
+            process: self.process,
+            node: open.node.clone(),
+            op: open.op.clone(),
+            outcome: Outcome::Info,
+            reply: Reply::None,
+            call_ns: open.call_ns,
+            return_ns: None,
+            final_read: open.req.is_none(),
+        })
     }
 
     pub fn on_request(&mut self, ctx: &mut Ctx<Envelope>, req: Request<MaelOp>) {
@@ -162,10 +198,12 @@ impl Client {
                 let me = ctx.me().index();
                 self.finals = (0..n).map(|i| self.nodes[(me + i) % n].clone()).collect();
                 self.finals.reverse();
+                self.finals_started = true;
                 if self.open.is_none() {
                     self.next_final(ctx);
                 }
             }
+            FINAL_RETRY => self.next_final(ctx),
             _ => {}
         }
     }
@@ -190,8 +228,18 @@ impl Client {
                 );
             }
         }
+        // A final read that went unanswered (or answered an error) is made
+        // again until one is answered: one lost message must not leave a
+        // node unread. The node goes to the back of the queue; when it is
+        // the only one left, the client pauses a timeout first rather than
+        // hammer a node that keeps refusing.
+        let retry =
+            open.req.is_none() && outcome != Outcome::Ok && !matches!(reply, Reply::Malformed(_));
+        if retry {
+            self.finals.insert(0, open.node.clone());
+        }
         self.records.push(Call {
-            process: ctx.cluster().process_of(ctx.me()),
+            process: self.process,
             node: open.node,
             op: open.op,
             outcome,
@@ -200,7 +248,11 @@ impl Client {
             return_ns,
             final_read: open.req.is_none(),
         });
-        self.next_final(ctx);
+        if retry && self.finals.len() == 1 {
+            ctx.set_timer(FINAL_RETRY, self.timeout);
+        } else {
+            self.next_final(ctx);
+        }
     }
 
     fn next_final(&mut self, ctx: &mut Ctx<Envelope>) {

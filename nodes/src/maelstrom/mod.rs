@@ -31,9 +31,24 @@
 //! lines back ([`Envelope::from_line`]) into [`Out`]; the clients, harness
 //! and checkers do not change. A *learner's Rust crate* implements
 //! [`MaelNode`] directly and registers a factory in place of
-//! [`reference::build`]. Names are as Maelstrom's protocol document gives
-//! them: servers `n1..`, clients `c1..`; the harness is `c0`, and a node
-//! must treat every name as opaque.
+//! [`reference::build`]. A process driver needs two things [`MaelNode`]
+//! does not give yet: a way to hand the host what the process prints
+//! unprompted (a node's own gossip loop sends without a message or a
+//! timer of ours; the driver would have to poll for it on a timer), and
+//! an answer to [`MaelNode::clone_node`], which a process cannot honour
+//! (`chaoslab explore` forks runs; for a process node it would have to
+//! refuse). Names are as Maelstrom's protocol document gives them:
+//! servers `n1..`, clients `c1..`; the harness is `c0`, and a node must
+//! treat every name as opaque. (Maelstrom's own runner numbers servers
+//! from `n0`; chaoslab's clusters count from `n1`.)
+//!
+//! The verdict is the property [`MAELSTROM_VALID`]: an invalid history
+//! fails the run. A client that crashes with a request open leaves it
+//! indefinite in the checked history (the node may still carry it out);
+//! each life of a client or server numbers its messages from its own
+//! block, so no late reply matches a later life's request; the final reads
+//! begin after the workload stops *and* the faults are over, and are
+//! retried until answered.
 //!
 //! Source: Maelstrom's doc/protocol.md and doc/workloads.md (Kingsbury,
 //! jepsen-io/maelstrom), and fly.io's Gossip Glomers challenge texts.
@@ -52,7 +67,7 @@ pub mod wire;
 pub use client::{Call, Client, Reply};
 pub use node::{Init, MaelNode, Out, TimerOp};
 pub use ops::{MaelOp, MaelWorkload, WorkloadKind};
-pub use params::{Config, Params, TOPOLOGIES};
+pub use params::{Config, FaultsEnd, Params, TOPOLOGIES};
 pub use server::{Harness, Server, HARNESS};
 pub use wire::{Body, Envelope, ErrorCode};
 
@@ -63,11 +78,19 @@ use sim::check::{Budget, Judge, LinearizabilityReport, UnknownCause, Verdict};
 use sim::history::History;
 use sim::metric::{Figure, Metrics};
 use sim::node::{Cluster, Disk, NodeId};
-use sim::protocol::{NodeTable, Protocol, Step};
+use sim::protocol::{Findings, NodeTable, Property, Protocol, Step};
 use sim::scenario::Scenario;
 use sim::workload::Workload;
 
 pub const ROLES: &[&str] = &["server", "client"];
+
+/// The property a Maelstrom run is judged by: its workload checker's
+/// verdict. A run whose history fails the workload's criteria fails, as
+/// `maelstrom test` exits non-zero on `:valid? false`.
+pub const MAELSTROM_VALID: Property = Property::always(
+    "maelstrom-valid",
+    "the history meets the workload's criteria, as Maelstrom's checker judges them (see the figure: verdict)",
+);
 
 sim::node_enum! {
     /// A Maelstrom server (a hosted node) or a workload client.
@@ -117,6 +140,14 @@ pub struct Maelstrom {
     /// Per server: the life counted, its count so far, and the counts of
     /// its earlier lives (server messages, unroutable envelopes).
     sent: BTreeMap<NodeId, (u64, u64, u64, u64, u64)>,
+    /// The verdict was given (it is given once, see `check`).
+    judged: bool,
+    /// Calls banked since the last look at the criteria that cannot
+    /// un-fail (echo, unique ids).
+    unchecked: usize,
+    /// Unique ids: every id handed out so far, to spot a second one as it
+    /// comes.
+    ids: std::collections::BTreeSet<String>,
 }
 
 impl Maelstrom {
@@ -132,7 +163,66 @@ impl Maelstrom {
             calls: Vec::new(),
             cursor: BTreeMap::new(),
             sent: BTreeMap::new(),
+            judged: false,
+            unchecked: 0,
+            ids: std::collections::BTreeSet::new(),
         }
+    }
+
+    /// Adds the calls client `id` ended since the last look.
+    fn bank(&mut self, id: NodeId, c: &Client) {
+        let cursor = self.cursor.entry(id).or_insert((c.life, 0));
+        if cursor.0 != c.life {
+            *cursor = (c.life, 0);
+        }
+        self.calls.extend(c.records[cursor.1..].iter().cloned());
+        cursor.1 = c.records.len();
+    }
+
+    /// What fails the criteria that new calls alone can break, and once
+    /// broken stay broken: an echo mismatch, a second copy of an id, a
+    /// malformed reply. Looks only at the calls since the last look.
+    fn failed_so_far(&mut self) -> Option<String> {
+        let new = &self.calls[self.unchecked..];
+        self.unchecked = self.calls.len();
+        if let Some(bad) = check::malformed(new).into_iter().next() {
+            return Some(format!("malformed reply: {bad}"));
+        }
+        match self.config.kind {
+            WorkloadKind::Echo => check::check_echo(new)
+                .mismatched
+                .first()
+                .map(|(sent, got)| format!("echo mismatch: sent {sent}, got {got}")),
+            WorkloadKind::UniqueIds => {
+                for c in new {
+                    if let (Reply::Id(id), sim::history::Outcome::Ok) = (&c.reply, c.outcome) {
+                        if !self.ids.insert(id.clone()) {
+                            return Some(format!("duplicate ids: {id} handed out twice"));
+                        }
+                    }
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the verdict of a workload with final reads is due: every
+    /// client that is up made its final reads, or the run is about to end
+    /// (a client still retrying a node that never answers: the verdict
+    /// then counts that node "without final read").
+    fn finals_due(&self, step: &Step<'_, MaelstromNode>) -> bool {
+        let Some(at) = self.config.final_reads_at else {
+            return false;
+        };
+        if step.now < at {
+            return false;
+        }
+        let done = step
+            .up()
+            .filter_map(|(_, n)| n.as_client())
+            .all(Client::finals_done);
+        done || step.now + self.config.timeout >= self.config.end
     }
 
     /// Every call the clients made so far, in the order they ended.
@@ -176,16 +266,51 @@ impl Protocol for Maelstrom {
         Box::new(OwnChecker(self.config.kind))
     }
 
+    const PROPERTIES: &'static [Property] = &[MAELSTROM_VALID];
+
+    /// Banks the calls the stepped client ended, and gives the verdict
+    /// once it is due: at the first broken criterion for echo and unique
+    /// ids (they cannot un-fail), once the final reads are done for the
+    /// others (before then a lagging node is no failure).
+    fn check(&mut self, step: Step<'_, MaelstromNode>, out: &mut Findings) {
+        if let Some(MaelstromNode::Client(c)) = step.node() {
+            self.bank(step.stepped, c);
+        }
+        if self.judged {
+            return;
+        }
+        let failed = if self.config.final_reads_at.is_none() {
+            self.failed_so_far()
+        } else if self.finals_due(&step) {
+            self.judged = true;
+            let c = &self.config;
+            let failed = check::Checked::run(c.kind, &self.calls, &c.nodes).failures();
+            (!failed.is_empty()).then(|| format!("invalid: {}", failed.join(", ")))
+        } else {
+            None
+        };
+        if let Some(why) = failed {
+            self.judged = true;
+            out.violated(
+                MAELSTROM_VALID.name,
+                format!("the {} checker says {why}", self.config.kind.name()),
+            );
+        }
+    }
+
+    /// A client that crashes with a request open leaves it indefinite: the
+    /// node may have carried it out (an element added, a counter bumped),
+    /// so the checkers must count it as they count a timeout.
+    fn crashed(&mut self, id: NodeId, last: &MaelstromNode) {
+        if let MaelstromNode::Client(c) = last {
+            self.bank(id, c);
+            self.calls.extend(c.open_call());
+        }
+    }
+
     fn observe(&mut self, step: Step<'_, MaelstromNode>) {
         match step.node() {
-            Some(MaelstromNode::Client(c)) => {
-                let cursor = self.cursor.entry(step.stepped).or_insert((c.life, 0));
-                if cursor.0 != c.life {
-                    *cursor = (c.life, 0);
-                }
-                self.calls.extend(c.records[cursor.1..].iter().cloned());
-                cursor.1 = c.records.len();
-            }
+            Some(MaelstromNode::Client(_)) => {}
             Some(MaelstromNode::Server(s)) => {
                 let e = self
                     .sent

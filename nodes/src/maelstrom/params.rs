@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use sim::scenario::Scenario;
 use sim::time::{fmt_duration, ms, secs, Nanos};
 
 use super::ops::WorkloadKind;
@@ -45,6 +46,35 @@ impl Default for Params {
     }
 }
 
+/// When a scenario's faults are over: the final reads wait for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultsEnd {
+    /// No fault is scheduled and no nemesis runs.
+    None,
+    /// The last scheduled fault (a heal, most often) fires at this time,
+    /// or the nemesis stops (undoing its faults), whichever is later.
+    At(Nanos),
+    /// A nemesis runs to the end of the run.
+    Never,
+}
+
+impl FaultsEnd {
+    /// From a scenario: the time of its last `[[faults]]` entry (a
+    /// triggered one counts from its `at`; when it fires is not known in
+    /// advance) and `[nemesis] stop`.
+    pub fn of(s: &Scenario) -> FaultsEnd {
+        let last = s.faults.iter().map(|f| f.at).max();
+        match (&s.nemesis, last) {
+            (Some(n), last) => match n.stop {
+                Some(stop) => FaultsEnd::At(last.map_or(stop, |t| t.max(stop))),
+                None => FaultsEnd::Never,
+            },
+            (None, Some(t)) => FaultsEnd::At(t),
+            (None, None) => FaultsEnd::None,
+        }
+    }
+}
+
 /// The topologies the harness can send.
 pub const TOPOLOGIES: &[&str] = &["grid", "line", "total"];
 
@@ -59,6 +89,8 @@ pub struct Config {
     /// When the clients begin their final reads (`None`: no final reads).
     pub final_reads_at: Option<Nanos>,
     pub timeout: Nanos,
+    /// The end of the run.
+    pub end: Nanos,
     /// The servers' names, in order.
     pub nodes: Vec<String>,
 }
@@ -68,13 +100,15 @@ pub type Bad = (&'static str, String);
 
 impl Params {
     /// Checks the fields; `stop` is `[workload] stop` if set, `end` the
-    /// run's duration.
+    /// run's duration, `faults` when the scenario's faults are over (see
+    /// [`FaultsEnd`]).
     pub fn check(
         &self,
         nodes: Vec<String>,
         timeout: Nanos,
         stop: Option<Nanos>,
         end: Nanos,
+        faults: FaultsEnd,
     ) -> Result<Config, Bad> {
         let names: Vec<String> = WorkloadKind::ALL
             .iter()
@@ -144,16 +178,37 @@ impl Params {
                     ),
                 ));
             };
-            let at = stop + self.final_reads_after;
+            // Final reads made during a fault would find a cut-off node
+            // behind and call its elements lost: they begin once the
+            // workload stopped and the last fault is over (Maelstrom heals
+            // the network, then waits, before its final reads).
+            let quiet = match faults {
+                FaultsEnd::Never => {
+                    return Err((
+                        "final_reads_after",
+                        format!(
+                            "the {} workload ends with a final read on every node, made after the faults are over, but [nemesis] has no stop: set [nemesis] stop before [workload] stop",
+                            kind.name()
+                        ),
+                    ))
+                }
+                FaultsEnd::At(t) => stop.max(t),
+                FaultsEnd::None => stop,
+            };
+            let at = quiet + self.final_reads_after;
             // Each client reads every node once, one at a time.
             let needed = at + timeout * nodes.len() as u64;
             if needed > end {
                 return Err((
                     "final_reads_after",
                     format!(
-                        "the final reads begin at {} ([workload] stop {} + final_reads_after {}) and may take a timeout ({}) per node: the run ({}) must last at least {}",
+                        "the final reads begin at {} (the later of [workload] stop {} and the last fault {}, + final_reads_after {}) and may take a timeout ({}) per node: the run ({}) must last at least {}",
                         fmt_duration(at),
                         fmt_duration(stop),
+                        match faults {
+                            FaultsEnd::At(t) => fmt_duration(t),
+                            _ => "(none)".to_string(),
+                        },
                         fmt_duration(self.final_reads_after),
                         fmt_duration(timeout),
                         fmt_duration(end),
@@ -173,6 +228,7 @@ impl Params {
             gossip: self.gossip,
             final_reads_at,
             timeout,
+            end,
             nodes,
         })
     }
@@ -247,7 +303,7 @@ mod tests {
     #[test]
     fn a_grid_of_five_has_rows_of_three() {
         let c = params("broadcast")
-            .check(nodes(5), ms(500), Some(secs(5)), secs(10))
+            .check(nodes(5), ms(500), Some(secs(5)), secs(10), FaultsEnd::None)
             .unwrap();
         let t = c.neighbours();
         assert_eq!(t["n1"], vec!["n2", "n4"]);
@@ -259,25 +315,51 @@ mod tests {
     #[test]
     fn bad_fields_say_what_would_be_valid() {
         let err = params("kafka")
-            .check(nodes(3), ms(500), None, secs(10))
+            .check(nodes(3), ms(500), None, secs(10), FaultsEnd::None)
             .unwrap_err();
         assert_eq!(err.0, "workload");
         assert!(err.1.contains("\"broadcast\""), "{}", err.1);
         let mut p = params("broadcast");
         p.bug = Some("sum-merge".into());
         let err = p
-            .check(nodes(3), ms(500), Some(secs(5)), secs(10))
+            .check(nodes(3), ms(500), Some(secs(5)), secs(10), FaultsEnd::None)
             .unwrap_err();
         assert_eq!(err.0, "bug");
         assert!(err.1.contains("\"no-retry\""), "{}", err.1);
         let err = params("g-set")
-            .check(nodes(3), ms(500), None, secs(10))
+            .check(nodes(3), ms(500), None, secs(10), FaultsEnd::None)
             .unwrap_err();
         assert_eq!(err.0, "final_reads_after");
         assert!(err.1.contains("[workload] stop"), "{}", err.1);
         let err = params("g-set")
-            .check(nodes(3), secs(1), Some(secs(8)), secs(10))
+            .check(nodes(3), secs(1), Some(secs(8)), secs(10), FaultsEnd::None)
             .unwrap_err();
         assert!(err.1.contains("at least 12s"), "{}", err.1);
+        // The final reads wait for the last fault: a heal at 11s puts them
+        // at 12s, and the run must last past them.
+        let err = params("g-set")
+            .check(
+                nodes(3),
+                ms(500),
+                Some(secs(8)),
+                secs(12),
+                FaultsEnd::At(secs(11)),
+            )
+            .unwrap_err();
+        assert!(err.1.contains("at least 13.5s"), "{}", err.1);
+        let c = params("g-set")
+            .check(
+                nodes(3),
+                ms(500),
+                Some(secs(8)),
+                secs(20),
+                FaultsEnd::At(secs(11)),
+            )
+            .unwrap();
+        assert_eq!(c.final_reads_at, Some(secs(12)));
+        let err = params("broadcast")
+            .check(nodes(3), ms(500), Some(secs(8)), secs(20), FaultsEnd::Never)
+            .unwrap_err();
+        assert!(err.1.contains("[nemesis] stop"), "{}", err.1);
     }
 }

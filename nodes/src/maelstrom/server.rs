@@ -66,6 +66,10 @@ impl Server {
     /// delivering `init`.
     pub fn on_start(&mut self, ctx: &mut Ctx<Envelope>) {
         self.life = ctx.incarnation();
+        // Each life numbers its messages from its own block, so a late
+        // reply to an earlier life's message (a `gossip_ok` still in
+        // flight) can never be taken for a reply to this life's.
+        self.next_msg_id = ctx.incarnation() << 32;
         let me = ctx.cluster().name(ctx.me()).to_string();
         let init = Body::new("init")
             .with_msg_id(1)
@@ -89,7 +93,13 @@ impl Server {
             std::mem::take(&mut out.timers),
         );
         self.next_msg_id = ids;
-        self.carry_out(ctx, sent, timers);
+        // A node may answer the harness from a timer (an `init_ok` it
+        // deferred): the harness hears it as it hears a handler's reply.
+        for reply in self.carry_out(ctx, sent, timers) {
+            if let Some(next) = self.harness_reply(&me, &reply) {
+                self.deliver(ctx, next);
+            }
+        }
     }
 
     /// Hands `msg` to the node, then carries out what it did; the

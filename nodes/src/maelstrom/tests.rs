@@ -171,3 +171,76 @@ fn a_client_reads_replies_by_in_reply_to_and_types() {
 fn client_read(kind: WorkloadKind, op: &MaelOp, msg: &Envelope) -> (sim::history::Outcome, Reply) {
     client::read_reply(kind, op, msg)
 }
+
+#[test]
+fn a_node_may_answer_init_from_a_timer() {
+    // A node that defers its init_ok to a timer: the harness must hear it
+    // there as from a handler, and go on to the topology.
+    #[derive(Clone, Debug, Default)]
+    struct Slow(Option<Envelope>);
+    impl MaelNode for Slow {
+        fn on_message(&mut self, out: &mut Out<'_>, msg: Envelope) {
+            if msg.body.kind == "init" {
+                self.0 = Some(msg);
+                out.set_timer(1, ms(10));
+            } else if msg.body.kind == "topology" {
+                out.reply(&msg, Body::new("topology_ok"));
+            }
+        }
+        fn on_timer(&mut self, out: &mut Out<'_>, _timer: u64) {
+            if let Some(init) = self.0.take() {
+                Init::answer(out, &init);
+            }
+        }
+        fn clone_node(&self) -> Box<dyn MaelNode> {
+            Box::new(self.clone())
+        }
+    }
+    let mut s = Server::new(Box::new(Slow::default()), harness(true));
+    with_ctx(0, |ctx| s.on_start(ctx));
+    assert!(!s.init_ok, "not yet: the node waits for its timer");
+    let effects = with_ctx(0, |ctx| s.on_timer(ctx, sim::node::TimerId(1)));
+    assert!(s.init_ok && s.topology_ok);
+    assert!(sends(&effects).is_empty(), "nothing of it travels");
+}
+
+#[test]
+fn a_late_gossip_ok_still_strikes_what_it_acknowledges() {
+    // On links slower than the gossip period the acknowledgement of a
+    // batch arrives after the next round: it must still count, or the
+    // node resends its whole history forever.
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut ids = 0u64;
+    let mut b = Broadcast::new(ms(100), false);
+    let mut at = |mono: u64, b: &mut Broadcast, f: &mut dyn FnMut(&mut Broadcast, &mut Out<'_>)| {
+        let mut out = Out::new("n1", ms(mono), &mut rng, &mut ids);
+        f(b, &mut out);
+        out.sent().to_vec()
+    };
+    let init = Body::new("init")
+        .with_msg_id(1)
+        .with("node_id", "n1")
+        .with("node_ids", vec!["n1", "n2"]);
+    at(0, &mut b, &mut |b, out| {
+        b.on_message(out, Envelope::new("c0", "n1", init.clone()))
+    });
+    let req = Body::new("broadcast").with_msg_id(1).with("message", 7);
+    at(1, &mut b, &mut |b, out| {
+        b.on_message(out, Envelope::new("c1", "n1", req.clone()))
+    });
+    let first = at(100, &mut b, &mut |b, out| b.on_timer(out, 1));
+    assert_eq!(first.len(), 1, "{first:?}");
+    let first_id = first[0].body.msg_id.unwrap();
+    let second = at(200, &mut b, &mut |b, out| b.on_timer(out, 1));
+    assert_eq!(second.len(), 1, "not yet acknowledged: sent again");
+    // The first round's acknowledgement, late.
+    let ack = Body::new("gossip_ok").replying_to(Some(first_id));
+    at(250, &mut b, &mut |b, out| {
+        b.on_message(out, Envelope::new("n2", "n1", ack.clone()))
+    });
+    let third = at(300, &mut b, &mut |b, out| b.on_timer(out, 1));
+    assert!(
+        third.is_empty(),
+        "acknowledged, nothing left to send: {third:?}"
+    );
+}

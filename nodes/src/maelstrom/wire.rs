@@ -9,6 +9,7 @@
 //! Maelstrom's workloads define are read through typed accessors.
 
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -263,30 +264,41 @@ const KNOWN_KINDS: &[&str] = &[
     "ts_ok",
 ];
 
-/// How many distinct message types of their own the nodes may use before
-/// the trace shows the rest as `other`: the names are kept for the whole
-/// process, so a node that invents a new type per message must not grow
-/// them without bound.
-pub const MAX_OWN_KINDS: usize = 256;
+/// The longest name of a node's own message type the trace shows as it is.
+pub const MAX_KIND_LEN: usize = 32;
 
-/// The message types nodes invented, kept once each for the trace.
-static OWN_KINDS: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+/// The message types nodes invented, each kept once for the trace (the
+/// trace wants a `&'static str`). Only the names [`kind_name`] keeps are
+/// here, and what it returns for a name never depends on what is here:
+/// the list saves memory, it decides nothing.
+static OWN_KINDS: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
 
-/// The trace's name for message type `kind`: Maelstrom's own types, the
-/// first [`MAX_OWN_KINDS`] a node invented, then `other`.
+/// The trace's name for message type `kind`, a pure function of the text:
+/// Maelstrom's own types and any name of at most [`MAX_KIND_LEN`]
+/// characters from `a-z`, `0-9`, `_` and `-` as they are, anything else
+/// `other`. The rule, not the order names were first seen, decides (the
+/// kind is hashed into the run's fingerprint, so it must not depend on
+/// what ran before in the process); it also bounds the names kept, since
+/// a node that invents a type per message with such names is rare, and
+/// one with ids or JSON in its types shows as `other`.
 pub fn kind_name(kind: &str) -> &'static str {
     if let Some(k) = KNOWN_KINDS.iter().find(|k| **k == kind) {
         return k;
     }
-    let mut own = OWN_KINDS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(k) = own.iter().find(|k| **k == kind) {
-        return k;
-    }
-    if own.len() >= MAX_OWN_KINDS {
+    let plain = !kind.is_empty()
+        && kind.len() <= MAX_KIND_LEN
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if !plain {
         return "other";
     }
+    let mut own = OWN_KINDS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(k) = own.get(kind) {
+        return k;
+    }
     let k: &'static str = Box::leak(kind.to_string().into_boxed_str());
-    own.push(k);
+    own.insert(k);
     k
 }
 
@@ -301,6 +313,26 @@ impl sim::node::Message for Envelope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_type_s_trace_kind_depends_on_its_text_alone() {
+        // However many names came first (the old cap was 256), the same
+        // name gets the same kind: it is hashed into the fingerprint.
+        for i in 0..300 {
+            kind_name(&format!("made_up_{i}"));
+        }
+        assert_eq!(kind_name("gossip_ok"), "gossip_ok");
+        assert_eq!(kind_name("my-type-301"), "my-type-301");
+        assert_eq!(kind_name("read"), "read");
+        assert_eq!(
+            kind_name("Gossip"),
+            "other",
+            "upper case is outside the rule"
+        );
+        assert_eq!(kind_name("{\"id\": 7}"), "other");
+        assert_eq!(kind_name(&"x".repeat(MAX_KIND_LEN + 1)), "other");
+        assert_eq!(kind_name(""), "other");
+    }
 
     #[test]
     fn an_envelope_reads_and_prints_as_maelstrom_writes_it() {

@@ -1,6 +1,6 @@
-//! Broadcast and g-set, judged as Jepsen's set-full checker judges them
-//! (Maelstrom uses it for both): elements are added (`broadcast`, `add`)
-//! and reads return the set a node holds.
+//! Broadcast and g-set, judged after Jepsen's set-full checker (Maelstrom
+//! uses it for both), with the differences listed at the end: elements
+//! are added (`broadcast`, `add`) and reads return the set a node holds.
 //!
 //! For each element added, over the reads that began after its add began:
 //!
@@ -19,6 +19,22 @@
 //! A read may also return an element nobody added: **unexpected**.
 //! Maelstrom's criterion: nothing lost, nothing unexpected, and (here)
 //! every node answered a final read.
+//!
+//! Where this differs from Jepsen's set-full (`jepsen.checker/set-full`):
+//!
+//! - stable latency runs from the add's invocation to the *end* of the last
+//!   read that missed it; Jepsen's from the element's known time (its
+//!   acknowledgement or the first read that saw it) to the *invocation* of
+//!   that read. Ours is longer, by up to a round trip;
+//! - lost needs every node's final read, and one final read lacking an
+//!   acknowledged element makes it lost; Jepsen's lost is an element known
+//!   and then missed by every later read, whichever node served them.
+//!   Ours asks that every node converge;
+//! - an add never acknowledged is never lost, even if a read saw it before
+//!   it vanished; Jepsen counts it lost once a read made it known;
+//! - stale counts reads that began after the acknowledgement (Jepsen: after
+//!   the known time), and never read cannot happen once final reads follow
+//!   every add.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -10,6 +10,13 @@
 //! merges by union (Shapiro et al., "Conflict-free Replicated Data Types",
 //! 2011).
 //!
+//! What it gives up: crash safety. A node keeps its table in memory only;
+//! restarted, it counts its own entry from zero while its peers still hold
+//! the old count for it, and the merge by maximum keeps theirs until its
+//! new adds pass it: those adds are swallowed. A crash-safe counter would
+//! keep its own entry on disk, or start a new entry per life. The lab
+//! scenarios crash no server.
+//!
 //! The bug flag `sum-merge` merges by adding what it hears: the merge is
 //! no longer idempotent, and every round of gossip counts the same adds
 //! again.
