@@ -12,7 +12,7 @@
 use sim::report::Report;
 use sim::time::fmt_duration;
 
-use crate::common::lessons::{self, count, figure, scalar};
+use crate::common::lessons::{self, count, duration, figure, scalar};
 
 fn text(name: &str) -> String {
     lessons::text("resilience", name)
@@ -217,4 +217,72 @@ fn synced_limits_overshoot_by_about_what_the_others_allow_between_two_syncs() {
         ));
     }
     in_lesson("sync", &table);
+}
+
+#[test]
+fn a_leaky_bucket_counts_a_request_when_it_leaves_and_reports_the_queue_at_the_end_apart() {
+    let r = report("limit-leaky-bucket", &text("limit-leaky-bucket"), 1);
+    let per = per_window(&r);
+    // Twenty windows in a 20s run: none for requests that would leave
+    // after the end.
+    assert_eq!(per.len(), 20, "{per:?}");
+    assert_eq!(per.iter().sum::<f64>() as u64, count(&r, "allowed"));
+    let queued = count(&r, "queued at the end");
+    assert!(queued > 0, "the run ends with a burst in the queue");
+    let arrived = count(&r, "allowed") + count(&r, "refused, over limit") + queued;
+    let note = &figure(&r, "allowed").note;
+    assert_eq!(note, &format!("of {arrived} requests"));
+}
+
+/// One limiter asking a counter, crashed 600us into the run and restarted
+/// 100us later, while the verdicts for its first asks are still on their
+/// way back.
+const RESTART: &str = r#"
+[meta]
+name = "resilience/limit-restart"
+seed = 1
+duration = "3s"
+
+[system]
+protocol = "limiter"
+algorithm = "fixed_window"
+mode = "central"
+limit = 10
+window = "1s"
+counter_timeout = "50ms"
+fail = "closed"
+arrivals = { spacing = "even", rate = 2000 }
+
+[topology]
+servers = 3
+
+[network]
+latency = { dist = "constant", value = "1ms" }
+
+[[faults]]
+at = "600us"
+action = "crash"
+target = "n2"
+
+[[faults]]
+at = "700us"
+action = "restart"
+target = "n2"
+"#;
+
+#[test]
+fn a_restarted_limiter_ignores_verdicts_for_its_earlier_life_and_the_report_says_it_restarted() {
+    let r = report("limit-restart", RESTART, 1);
+    // Every request of the new life waits for its own verdict, one round
+    // trip of 2ms; a verdict meant for the earlier life, matched to a new
+    // ask with the same number, would decide one sooner.
+    assert_eq!(duration(&r, "added latency mean"), 2_000_000);
+    assert_eq!(duration(&r, "added latency max"), 2_000_000);
+    let note = &figure(&r, "offered load").note;
+    assert!(
+        note.contains("restarted: n2 at 700us (the figures of each one's earlier life lost)"),
+        "{note}"
+    );
+    // The counter still keeps the limit for the new life.
+    assert_eq!(per_window(&r), vec![10.0, 10.0, 10.0]);
 }
