@@ -233,7 +233,11 @@ impl Params {
         // `burst` is with an algorithm that has no bucket: a scenario that
         // sets it expects it to matter.
         for (field, set, mode) in [
-            ("counter_timeout", self.counter_timeout.is_some(), Mode::Central),
+            (
+                "counter_timeout",
+                self.counter_timeout.is_some(),
+                Mode::Central,
+            ),
             ("fail", self.fail.is_some(), Mode::Central),
             ("sync_interval", self.sync_interval.is_some(), Mode::Synced),
         ] {

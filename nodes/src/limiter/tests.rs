@@ -145,10 +145,9 @@ fn every_limiter_needs_a_source_of_its_own() {
 
 #[test]
 fn the_fields_of_its_own_mode_are_taken() {
-    let p: Params = toml::from_str(
-        "mode = \"central\"\ncounter_timeout = \"20ms\"\nfail = \"closed\"",
-    )
-    .unwrap();
+    let p: Params =
+        toml::from_str("mode = \"central\"\ncounter_timeout = \"20ms\"\nfail = \"closed\"")
+            .unwrap();
     let c = p.check(3, secs(60), secs(60)).unwrap();
     assert_eq!((c.counter_timeout, c.fail), (ms(20), Failure::Closed));
 }
