@@ -20,14 +20,26 @@
 //!   **twice the limit** passes in one window's length;
 //! - a **sliding log** keeps the time of every request allowed in the last
 //!   window: exact (never more than `limit` in any window's length), at
-//!   the price of memory per request;
+//!   the price of memory per request. It logs allowed requests only; some
+//!   write-ups log refused ones too, which keeps a client that never
+//!   stops refused for good;
 //! - a **sliding window counter** (Cloudflare, "How we built rate limiting
 //!   capable of scaling to millions of domains", 2017) keeps two counts and
 //!   estimates the sliding window as `previous · (1 - elapsed/w) +
-//!   current`, assuming the previous window's requests were spread evenly.
-//!   When they were not, the estimate is off, by a little.
+//!   current`, assuming the previous window's requests were spread evenly;
+//!   a request passes while the estimate, this request included, is at
+//!   most `limit` (write-ups differ on `<` or `<=` before counting it:
+//!   one request either way). When they were not spread evenly the error
+//!   is bounded but not small: a fraction `e` into a window, this window
+//!   holds at most `limit - previous · (1 - e)`, so a true sliding window
+//!   ending there holds at most `previous + current <= limit · (1 + e)`,
+//!   **under twice the limit**, and nearly twice when the previous
+//!   window's requests all came at its very end and steady load follows.
+//!   Under steady load the assumption holds and the error all but
+//!   vanishes.
 //!
-//! Spread over N limiter nodes (`limiters`, each source sending to one),
+//! Spread over N limiter nodes (`limiters`, each source sending to one,
+//! at least one source per limiter),
 //! one global limit gets harder (`mode`):
 //! - **local**: each node enforces the whole limit on what it sees, and the
 //!   system passes up to N times the limit;
@@ -40,7 +52,11 @@
 //!   sends its count to the others every `sync_interval`; it allows a
 //!   request while its count plus the others' last counts is under the
 //!   limit. What it does not know is what the others allowed since their
-//!   last report, so the overshoot grows with the sync interval.
+//!   last report, so the overshoot grows with the sync interval. Every
+//!   node's sync timer starts at 0, so when the interval divides the
+//!   window a sync falls on each window boundary and carries the new
+//!   window's count, 0: the first useful sync of a window comes one
+//!   interval into it.
 //!
 //! The report merges the times every limiter let a request through and
 //! measures what a service behind them would see: the count per aligned
@@ -48,10 +64,17 @@
 //! window long, both against the limit; refusals by reason; and the
 //! latency the limiter adds.
 //!
+//! Every decision reads the true time (`ctx.now()`), not the node's own
+//! clock: a modelling limit. Real limiters read their clock, and skewed
+//! clocks would move their windows apart; here clock skew cannot.
+//!
 //! Layout: `n1` is the counter (idle unless `mode = "central"`),
 //! `n2..n(limiters+1)` the limiters, the servers after them the open-loop
 //! sources ([`crate::resilience`]'s arrival processes), source `k` sending
-//! to limiter `k mod limiters`.
+//! to limiter `k mod limiters`. There must be a source per limiter at
+//! least (a limiter with none would sit idle); when the sources are not a
+//! multiple of the limiters, the first limiters get one source more and
+//! so a larger share of the load.
 
 mod algo;
 mod counter;
@@ -111,6 +134,7 @@ pub const METRICS: &[Figure] = &[
     Figure::rate("allowed rate"),
     Figure::number("allowed rate, times the limit"),
     Figure::count("allowed"),
+    Figure::count("queued at the end"),
     Figure::count("refused, over limit"),
     Figure::count("refused, counter unreachable"),
     Figure::count("allowed, counter unreachable"),

@@ -37,7 +37,15 @@ pub struct Limiter {
     algo: Algo,
     /// `central`: requests waiting for a verdict, by ask.
     asking: BTreeMap<u64, Held>,
+    /// `central`: asks of this life are `life << 32` plus a count, so that
+    /// a verdict the counter sends to an earlier life of this node (after
+    /// a crash and restart) matches no ask of this one.
     next_ask: u64,
+    /// How many times this node was restarted before this life.
+    pub life: u64,
+    /// When this life began: after a restart the figures of the earlier
+    /// life are gone, and the report says so.
+    pub started: Nanos,
     /// Leaky bucket: requests in the queue and when each leaves.
     queue: VecDeque<(Held, Nanos)>,
     /// `synced`: the last (window, count) each other limiter sent, by node.
@@ -52,6 +60,8 @@ impl Limiter {
             me,
             asking: BTreeMap::new(),
             next_ask: 0,
+            life: 0,
+            started: 0,
             queue: VecDeque::new(),
             peers: BTreeMap::new(),
             stats: Stats::new(config.window),
@@ -60,6 +70,9 @@ impl Limiter {
     }
 
     pub fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
+        self.life = ctx.incarnation();
+        self.started = ctx.now();
+        self.next_ask = self.life << 32;
         if self.config.mode == Mode::Synced {
             ctx.set_timer(SYNC, self.config.sync_interval);
         }
@@ -99,10 +112,9 @@ impl Limiter {
         match self.algo.admit(now, others) {
             Decision::Allow { at } if at <= now => self.allow(ctx, h),
             Decision::Allow { at } => {
-                // Behind a leaky bucket: it leaves the queue at `at`. It is
-                // counted as allowed now, at the time it will leave, so the
-                // allowed times stay in order (departures are).
-                self.stats.allow(h.arrived, at);
+                // Behind a leaky bucket: it leaves the queue at `at`, and
+                // is counted as allowed then (a request still queued when
+                // the run ends has not reached the service).
                 if self.queue.is_empty() {
                     ctx.set_timer(DRAIN, at - now);
                 }
@@ -177,6 +189,7 @@ impl Limiter {
                         break;
                     }
                     self.queue.pop_front();
+                    self.stats.allow(h.arrived, at);
                     Self::reply(ctx, h, None);
                 }
             }
@@ -193,6 +206,11 @@ impl Limiter {
                 }
             }
         }
+    }
+
+    /// Leaky bucket: requests still waiting in the queue.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
     }
 
     pub fn status(&self) -> Status {

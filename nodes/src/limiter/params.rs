@@ -4,9 +4,9 @@ use serde::Deserialize;
 use sim::arrivals::{Arrivals, ArrivalsSpec};
 use sim::time::{fmt_duration, secs, Nanos};
 
-/// The most limiter nodes: a scenario has at most 128 servers, and two of
-/// them are the counter and at least one source.
-pub const MAX_LIMITERS: u32 = 126;
+/// The most limiter nodes: a scenario has at most 128 servers, one of them
+/// the counter, and every limiter needs a source of its own.
+pub const MAX_LIMITERS: u32 = 63;
 /// The largest limit per window: the sliding log keeps one entry per
 /// request allowed in the window, and the report one time per request
 /// allowed in the run.
@@ -93,19 +93,22 @@ pub struct Params {
     pub burst: Option<u64>,
     pub mode: Mode,
     /// Limiter nodes `n2..n(limiters+1)`; the servers after them are the
-    /// sources, source `k` sending to limiter `k mod limiters`.
+    /// sources (at least one per limiter), source `k` sending to limiter
+    /// `k mod limiters`.
     pub limiters: u32,
     /// The whole load, split evenly between the sources.
     pub arrivals: ArrivalsSpec,
-    /// `central`: how long a limiter waits for the counter.
-    #[serde(with = "sim::time::serde_duration")]
-    pub counter_timeout: Nanos,
-    /// `central`: allow (`"open"`) or refuse (`"closed"`) a request the
-    /// counter did not answer.
-    pub fail: Failure,
-    /// `synced`: how often each limiter sends its count to the others.
-    #[serde(with = "sim::time::serde_duration")]
-    pub sync_interval: Nanos,
+    /// `central` only (unset: 50ms): how long a limiter waits for the
+    /// counter.
+    #[serde(with = "sim::time::serde_duration::option")]
+    pub counter_timeout: Option<Nanos>,
+    /// `central` only (unset: `"open"`): allow (`"open"`) or refuse
+    /// (`"closed"`) a request the counter did not answer.
+    pub fail: Option<Failure>,
+    /// `synced` only (unset: 100ms): how often each limiter sends its
+    /// count to the others.
+    #[serde(with = "sim::time::serde_duration::option")]
+    pub sync_interval: Option<Nanos>,
 }
 
 impl Default for Params {
@@ -121,9 +124,9 @@ impl Default for Params {
                 rate: Some(200.0),
                 ..ArrivalsSpec::default()
             },
-            counter_timeout: sim::time::ms(50),
-            fail: Failure::Open,
-            sync_interval: sim::time::ms(100),
+            counter_timeout: None,
+            fail: None,
+            sync_interval: None,
         }
     }
 }
@@ -162,12 +165,15 @@ impl Params {
             ));
         }
         let limiters = self.limiters as usize;
-        if servers < limiters + 2 {
+        // Each source sends to one limiter, so with fewer sources than
+        // limiters some limiters would see nothing and the report would
+        // describe N limiters where fewer work.
+        if servers < 2 * limiters + 1 {
             return Err((
                 "limiters",
                 format!(
-                    "limiters = {limiters} needs servers = {} or more in [topology] (n1 the counter, n2..n{} the limiters, then at least one source); it has {servers}",
-                    limiters + 2,
+                    "limiters = {limiters} needs servers = {} or more in [topology] (n1 the counter, n2..n{} the limiters, then at least one source per limiter); it has {servers}",
+                    2 * limiters + 1,
                     limiters + 1
                 ),
             ));
@@ -223,8 +229,33 @@ impl Params {
             }
             _ => {}
         }
-        crate::check_period("counter_timeout", self.counter_timeout, "", "50ms")?;
-        crate::check_period("sync_interval", self.sync_interval, "", "100ms")?;
+        // A field of another mode is refused rather than ignored, as
+        // `burst` is with an algorithm that has no bucket: a scenario that
+        // sets it expects it to matter.
+        for (field, set, mode) in [
+            (
+                "counter_timeout",
+                self.counter_timeout.is_some(),
+                Mode::Central,
+            ),
+            ("fail", self.fail.is_some(), Mode::Central),
+            ("sync_interval", self.sync_interval.is_some(), Mode::Synced),
+        ] {
+            if set && self.mode != mode {
+                return Err((
+                    field,
+                    format!(
+                        "{field} applies to mode = \"{}\" only; this scenario has mode = \"{}\"",
+                        mode.name(),
+                        self.mode.name()
+                    ),
+                ));
+            }
+        }
+        let counter_timeout = self.counter_timeout.unwrap_or(sim::time::ms(50));
+        let sync_interval = self.sync_interval.unwrap_or(sim::time::ms(100));
+        crate::check_period("counter_timeout", counter_timeout, "", "50ms")?;
+        crate::check_period("sync_interval", sync_interval, "", "100ms")?;
         let arrivals = self
             .arrivals
             .check("arrivals")
@@ -247,9 +278,9 @@ impl Params {
             mode: self.mode,
             limiters,
             arrivals,
-            counter_timeout: self.counter_timeout,
-            fail: self.fail,
-            sync_interval: self.sync_interval,
+            counter_timeout,
+            fail: self.fail.unwrap_or_default(),
+            sync_interval,
             sources: servers - 1 - limiters,
             stop,
             end,

@@ -18,11 +18,27 @@ pub fn report(c: &Config, limiters: &[Option<&Limiter>], out: &mut Metrics) {
         );
         return;
     }
-    let lost = if down > 0 {
+    let mut lost = if down > 0 {
         format!("; {down} limiter(s) down at the end, their figures lost")
     } else {
         String::new()
     };
+    // A limiter restarted during the run is a fresh node: what it counted
+    // before its crash died with it, and the figures below leave it out.
+    let restarted: Vec<String> = limiters
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            l.filter(|l| l.life > 0)
+                .map(|l| format!("n{} at {}", i + 2, fmt_duration(l.started)))
+        })
+        .collect();
+    if !restarted.is_empty() {
+        lost.push_str(&format!(
+            "; restarted: {} (the figures of each one's earlier life lost)",
+            restarted.join(", ")
+        ));
+    }
     let span = c.end as f64 / 1e9;
     let sum = |f: fn(&Limiter) -> u64| up.iter().map(|l| f(l)).sum::<u64>();
     let arrived = sum(|l| l.stats.arrived);
@@ -33,6 +49,8 @@ pub fn report(c: &Config, limiters: &[Option<&Limiter>], out: &mut Metrics) {
     times.sort_unstable();
     let allowed = times.len() as u64;
     let limit_rate = c.limit as f64 / (c.window as f64 / 1e9);
+    // One decimal is all a reader needs: 100 per 3s is 33.3 a second.
+    let limit_shown = (limit_rate * 10.0).round() / 10.0;
     let per = format!("{} per {}", c.limit, fmt_duration(c.window));
 
     out.rate("offered load", arrived as f64 / span)
@@ -41,7 +59,7 @@ pub fn report(c: &Config, limiters: &[Option<&Limiter>], out: &mut Metrics) {
     out.rate("allowed rate", allowed as f64 / span)
         .decimals(1)
         .note(format!(
-            "requests/s let through (the limit: {limit_rate} a second)"
+            "requests/s let through (the limit: {limit_shown} a second)"
         ));
     out.number(
         "allowed rate, times the limit",
@@ -50,6 +68,13 @@ pub fn report(c: &Config, limiters: &[Option<&Limiter>], out: &mut Metrics) {
     .decimals(2);
     out.count("allowed", allowed)
         .note(format!("of {arrived} requests"));
+    if c.algorithm == super::Algorithm::LeakyBucket {
+        out.count(
+            "queued at the end",
+            up.iter().map(|l| l.queued() as u64).sum::<u64>(),
+        )
+        .note("in the leaky bucket when the run ended: neither allowed nor refused");
+    }
     out.count("refused, over limit", sum(|l| l.stats.refused_over));
     if c.mode == Mode::Central {
         let wait = fmt_duration(c.counter_timeout);

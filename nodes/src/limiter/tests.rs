@@ -119,10 +119,35 @@ fn bad_parameters_name_the_field() {
         ),
         ("limiters = 2", "limiters"),
         ("window = \"0s\"", "window"),
+        // A field of another mode is refused, not ignored.
+        ("sync_interval = \"50ms\"", "sync_interval"),
+        ("fail = \"closed\"", "fail"),
+        (
+            "mode = \"synced\"\nalgorithm = \"fixed_window\"\ncounter_timeout = \"1s\"",
+            "counter_timeout",
+        ),
     ];
     for (toml, field) in bad {
         let p: Params = toml::from_str(toml).unwrap();
         let err = p.check(3, secs(60), secs(60)).unwrap_err();
         assert_eq!(err.0, field, "{toml}: {}", err.1);
     }
+}
+
+#[test]
+fn every_limiter_needs_a_source_of_its_own() {
+    let p: Params = toml::from_str("limiters = 4").unwrap();
+    let err = p.check(8, secs(60), secs(60)).unwrap_err();
+    assert_eq!(err.0, "limiters");
+    assert!(err.1.contains("servers = 9 or more"), "{}", err.1);
+    assert_eq!(p.check(9, secs(60), secs(60)).unwrap().sources, 4);
+}
+
+#[test]
+fn the_fields_of_its_own_mode_are_taken() {
+    let p: Params =
+        toml::from_str("mode = \"central\"\ncounter_timeout = \"20ms\"\nfail = \"closed\"")
+            .unwrap();
+    let c = p.check(3, secs(60), secs(60)).unwrap();
+    assert_eq!((c.counter_timeout, c.fail), (ms(20), Failure::Closed));
 }
