@@ -86,6 +86,9 @@ pub struct Member {
     /// no batch comes to carry it, as Kafka's auto-commit does.
     uncommitted: BTreeMap<u32, u64>,
     next_req: u64,
+    /// The coordinator said a rebalance is pending: take no new batch,
+    /// finish and commit the one in hand, then join again.
+    rejoining: bool,
     /// The partition the last batch came from (round-robin between them).
     last_partition: u32,
     pub records: Vec<Record>,
@@ -109,6 +112,7 @@ impl Member {
             committed_at: BTreeMap::new(),
             uncommitted: BTreeMap::new(),
             next_req: 0,
+            rejoining: false,
             last_partition: 0,
             records: Vec::new(),
             processed: 0,
@@ -142,6 +146,7 @@ impl Member {
                 self.resend(ctx);
                 self.commit_pending(ctx);
                 self.next_batch(ctx);
+                self.rejoin(ctx);
                 ctx.set_timer(POLL, self.config.fetch_interval.min(self.heartbeat_every()));
             }
             PROCESS
@@ -187,7 +192,7 @@ impl Member {
     /// Takes the next batch from the buffer, round-robin over partitions,
     /// and starts it: commit first, or process first.
     fn next_batch(&mut self, ctx: &mut Ctx<Msg>) {
-        if self.batch.is_some() || self.buffered == 0 {
+        if self.batch.is_some() || self.buffered == 0 || self.rejoining {
             return;
         }
         let n = self.config.partitions;
@@ -307,10 +312,24 @@ impl Member {
         ctx.send(CONTROLLER, msg);
     }
 
+    /// With a rebalance pending, once the batch in hand is done: commits
+    /// what waits for the commit interval, then joins again (repeated each
+    /// poll until the assignment comes, in case a message is lost).
+    fn rejoin(&mut self, ctx: &mut Ctx<Msg>) {
+        if !self.rejoining || self.batch.is_some() {
+            return;
+        }
+        self.commit_pending(ctx);
+        if self.batch.is_none() {
+            ctx.send(CONTROLLER, Msg::JoinGroup { life: self.life });
+        }
+    }
+
     /// A new generation: record the assignment, drop what is in flight and
     /// start every assigned partition at its committed offset.
     fn assigned(&mut self, ctx: &mut Ctx<Msg>, generation: u64, partitions: Vec<(u32, u64)>) {
         self.generation = generation;
+        self.rejoining = false;
         // A batch whose effect is written (or on its way) still commits,
         // with its own generation, as a Kafka consumer commits what it
         // processed when its partitions are revoked; if the group has moved
@@ -374,7 +393,16 @@ impl Member {
             } if generation > self.generation => {
                 self.assigned(ctx, generation, partitions);
             }
-            Msg::GroupReply { req, ok } => self.on_reply(ctx, req, ok),
+            Msg::RebalancePending { generation } if generation >= self.generation => {
+                if !self.rejoining {
+                    self.rejoining = true;
+                    self.rejoin(ctx);
+                }
+            }
+            Msg::GroupReply { req, ok } => {
+                self.on_reply(ctx, req, ok);
+                self.rejoin(ctx);
+            }
             Msg::FetchReply {
                 partition,
                 offset,
@@ -438,7 +466,7 @@ impl Member {
             .uncommitted
             .iter()
             .map(|(&p, &e)| (p, e))
-            .find(|&(p, _)| self.commit_due(p, now))
+            .find(|&(p, _)| self.rejoining || self.commit_due(p, now))
         else {
             return;
         };

@@ -143,6 +143,10 @@ sim::message! {
         JoinGroup { life: u64 },
         /// Member -> coordinator: alive, at this generation.
         GroupHeartbeat { life: u64, generation: u64 },
+        /// Coordinator -> member: the group is rebalancing away from
+        /// `generation`; finish and commit what you hold, then join again
+        /// (Kafka's REBALANCE_IN_PROGRESS answer to a heartbeat).
+        RebalancePending { generation: u64 },
         /// Coordinator -> member: your partitions in this generation, each
         /// with the group's committed offset to start from.
         Assignment { generation: u64, partitions: Vec<(u32, u64)> },
