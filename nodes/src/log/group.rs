@@ -15,12 +15,20 @@
 //! Membership follows Kafka's classic protocol, in small: a member *joins*
 //! (once per life), then *heartbeats*; the coordinator counts a member gone
 //! after `session_timeout` without a heartbeat (a crash, or a `pause` that
-//! stalls it). Any change of membership is a *rebalance*: the generation
-//! goes up and the coordinator sends each member its partitions with the
-//! committed offsets to start from (the *sync*; the coordinator assigns
-//! itself, as in KIP-848, rather than a group leader). The assignor is
-//! *round-robin*: live members in node order, partition `p` to member
-//! `p mod members`.
+//! stalls it). Any change of membership is a *rebalance*, in two steps.
+//! The *revoke*: the coordinator tells the current members a rebalance is
+//! pending (Kafka answers a heartbeat with `REBALANCE_IN_PROGRESS`); each
+//! finishes the batch in hand, commits it under the still-current
+//! generation, and joins again. The *sync*: once every member has joined
+//! again, or the rebalance timeout (`session_timeout`) has passed (a member
+//! not back by then is counted out, as Kafka does past
+//! `rebalance.timeout.ms`), the generation goes up and the coordinator
+//! sends each member its partitions with the committed offsets to start
+//! from (the coordinator assigns itself, as in KIP-848, rather than a group
+//! leader). So no partition moves while its owner still works on it. The
+//! assignor is *round-robin*: live members in node order, partition `p` to
+//! member `p mod members`. The session timeout is the one the controller
+//! uses for brokers; Kafka keeps the two apart.
 //!
 //! A commit carries the member's generation. Unless `fence_zombies` is
 //! turned off (a bug flag), the coordinator refuses a commit from an older
@@ -35,7 +43,13 @@
 //! `dedup` the sink is an idempotent consumer's store: it keeps the key
 //! (value) of every message it applied and drops a repeat. With
 //! `commit = "atomic"` one request writes the output and the offset in one
-//! step, and is fenced like a commit.
+//! step, is fenced like a commit, and applies only if the batch starts at
+//! the committed offset (a transactional store checks the offset it keeps).
+//!
+//! Requests carry the member's life and a request number. A retry of the
+//! last request is answered as before; a delayed copy of an older one (the
+//! member resent it, took the first copy's answer and moved on) is dropped,
+//! or it would apply a batch twice or move the offset back.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -277,9 +291,7 @@ impl Coordinator {
                             },
                         ),
                         Some(_) => {}
-                        None if *generation != self.generation => {
-                            self.send_assignment(ctx, from)
-                        }
+                        None if *generation != self.generation => self.send_assignment(ctx, from),
                         None => {}
                     }
                 }

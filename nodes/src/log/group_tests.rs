@@ -169,7 +169,12 @@ fn a_member_silent_past_its_session_is_counted_out() {
     deliver(&mut c, cfg.session_timeout, M2, heartbeat(0, 2));
     let sent = tick(&mut c, cfg.session_timeout + 1);
     assert_eq!(sent, vec![(M2, Msg::RebalancePending { generation: 2 })]);
-    let sent = deliver(&mut c, cfg.session_timeout + 2, M2, Msg::JoinGroup { life: 0 });
+    let sent = deliver(
+        &mut c,
+        cfg.session_timeout + 2,
+        M2,
+        Msg::JoinGroup { life: 0 },
+    );
     assert_eq!(c.generation, 3);
     assert_eq!(
         assignment_of(&sent, M2),

@@ -9,12 +9,21 @@
 //! memory stays bounded while the group's lag (messages written but not
 //! committed) grows. That is backpressure at the consumer.
 //!
-//! On a new generation the member drops everything in flight (the batch,
-//! the buffer) and starts each assigned partition at its committed offset,
-//! as a Kafka consumer does after a rebalance. What the dropped batch had
-//! done stays done: with `commit = "before"` its offset was committed and
-//! its effect never happens (lost); with `"after"` its effect happened and
-//! its offset was not committed (it happens again).
+//! A rebalance comes in two steps, as in Kafka. When the coordinator says
+//! one is pending (Kafka's `REBALANCE_IN_PROGRESS`), the member takes no
+//! new batch, finishes the one in hand, commits what it processed (with
+//! `commit_interval`, at once rather than when the interval is up, as
+//! Kafka's auto-commit does on revocation) and joins again; its commits
+//! are accepted, since the generation has not moved yet. So a rebalance
+//! alone loses and repeats nothing; a crash does: with `commit = "before"`
+//! the crashed member's batch was committed and its effect never happens
+//! (lost), with `"after"` its effect happened and its offset was not
+//! committed (it happens again). On the new generation the member drops
+//! its buffer (fetched again by the new owner) and starts each assigned
+//! partition at its committed offset. A member that missed the revoke (a
+//! zombie, stalled past its session) still holds its batch when the new
+//! generation reaches it: the batch's write or commit goes out with its old
+//! generation and is fenced.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -25,7 +34,7 @@ use sim::node::{Ctx, NodeId, Status, TimerId};
 use sim::time::Nanos;
 
 use super::params::{partition_name, CommitPoint};
-use super::{Config, Msg, Record, CONTROLLER};
+use super::{Config, Leaders, Msg, Record, CONTROLLER};
 
 /// Fetch, heartbeat and resend what went unanswered.
 pub const POLL: TimerId = TimerId(0);
@@ -66,8 +75,7 @@ struct Batch {
 pub struct Member {
     config: Arc<Config>,
     pub life: u64,
-    leaders: BTreeMap<u32, NodeId>,
-    epochs: BTreeMap<u32, u64>,
+    leaders: Leaders,
     generation: u64,
     /// Assigned partitions: the next offset to fetch, and the leader epoch
     /// of the entry before it.
@@ -100,8 +108,7 @@ impl Member {
         Member {
             config,
             life: 0,
-            leaders: BTreeMap::new(),
-            epochs: BTreeMap::new(),
+            leaders: Leaders::default(),
             generation: 0,
             fetch_pos: BTreeMap::new(),
             fetching: BTreeMap::new(),
@@ -172,8 +179,8 @@ impl Member {
         {
             return;
         }
-        let (Some(&leader), Some(&(offset, last_epoch))) =
-            (self.leaders.get(&p), self.fetch_pos.get(&p))
+        let (Some(leader), Some(&(offset, last_epoch))) =
+            (self.leaders.get(p), self.fetch_pos.get(&p))
         else {
             return;
         };
@@ -330,10 +337,12 @@ impl Member {
     fn assigned(&mut self, ctx: &mut Ctx<Msg>, generation: u64, partitions: Vec<(u32, u64)>) {
         self.generation = generation;
         self.rejoining = false;
-        // A batch whose effect is written (or on its way) still commits,
-        // with its own generation, as a Kafka consumer commits what it
-        // processed when its partitions are revoked; if the group has moved
-        // on, the coordinator fences that commit. Any other is dropped.
+        // Normally the revoke step left no batch. One that is still here
+        // (this member missed the revoke: it stalled past its session, or
+        // the rebalance timed out on it) belongs to a generation that is
+        // over. If its effect is written (or on its way) it still commits
+        // with that generation, and the coordinator fences the commit; any
+        // other is dropped.
         if self
             .batch
             .as_ref()
@@ -378,14 +387,7 @@ impl Member {
                 epoch,
                 ..
             } => {
-                if self.epochs.get(&partition).is_some_and(|&e| e > epoch) {
-                    return;
-                }
-                self.epochs.insert(partition, epoch);
-                match leader {
-                    Some(l) => self.leaders.insert(partition, l),
-                    None => self.leaders.remove(&partition),
-                };
+                self.leaders.learn(partition, leader, epoch);
             }
             Msg::Assignment {
                 generation,
@@ -393,11 +395,13 @@ impl Member {
             } if generation > self.generation => {
                 self.assigned(ctx, generation, partitions);
             }
-            Msg::RebalancePending { generation } if generation >= self.generation => {
-                if !self.rejoining {
-                    self.rejoining = true;
-                    self.rejoin(ctx);
-                }
+            // A notice older than this member's generation is one it has
+            // already answered; a repeat while rejoining changes nothing.
+            Msg::RebalancePending { generation }
+                if generation >= self.generation && !self.rejoining =>
+            {
+                self.rejoining = true;
+                self.rejoin(ctx);
             }
             Msg::GroupReply { req, ok } => {
                 self.on_reply(ctx, req, ok);
@@ -506,9 +510,7 @@ impl Member {
         let Some(&(pos, _)) = self.fetch_pos.get(&p) else {
             return;
         };
-        if self.leaders.get(&p) != Some(&from)
-            || offset != pos
-            || self.fetching.remove(&p).is_none()
+        if self.leaders.get(p) != Some(from) || offset != pos || self.fetching.remove(&p).is_none()
         {
             return;
         }
