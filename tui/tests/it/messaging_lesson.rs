@@ -218,7 +218,9 @@ fn the_moved_back_offset_is_read_on_171_of_200_seeds_and_overtaken_on_seed_4() {
     assert!(count(&seed4, "commit-backwards") >= 1);
     assert_eq!(count(&seed4, "delivered twice"), 20);
     let text = lesson();
-    assert!(text.contains("Of seeds 1 to 200 that happens on 171; on the other 29 (seed 4 is\none)"));
+    assert!(
+        text.contains("Of seeds 1 to 200 that happens on 171; on the other 29 (seed 4 is\none)")
+    );
 }
 
 #[test]
@@ -231,7 +233,8 @@ fn commit_before_loses_only_what_the_crashes_hit() {
         std::collections::BTreeMap::from([(10, 12), (20, 188)]),
         "the lesson's split of seeds 1 to 200"
     );
-    assert!(lesson().contains("of seeds 1 to 200, 188 lose 20 (both\n  crashes hit a batch) and 12 lose 10."));
+    assert!(lesson()
+        .contains("of seeds 1 to 200, 188 lose 20 (both\n  crashes hit a batch) and 12 lose 10."));
 }
 
 #[test]
