@@ -11,7 +11,7 @@ use sim::node::{Ctx, NodeId, Status, TimerId};
 use sim::time::Nanos;
 
 use super::params::partition_name;
-use super::{Config, Msg, Record};
+use super::{Config, Leaders, Msg, Record};
 
 /// Poll the partitions.
 pub const POLL: TimerId = TimerId(0);
@@ -20,8 +20,7 @@ pub const POLL: TimerId = TimerId(0);
 pub struct Consumer {
     config: Arc<Config>,
     pub life: u64,
-    leaders: BTreeMap<u32, NodeId>,
-    epochs: BTreeMap<u32, u64>,
+    leaders: Leaders,
     /// Per partition, the next offset to read.
     pub position: BTreeMap<u32, u64>,
     /// Per partition, the leader epoch of the entry before `position`
@@ -39,8 +38,7 @@ impl Consumer {
         Consumer {
             config,
             life: 0,
-            leaders: BTreeMap::new(),
-            epochs: BTreeMap::new(),
+            leaders: Leaders::default(),
             position: BTreeMap::new(),
             last_epoch: BTreeMap::new(),
             fetching: BTreeMap::new(),
@@ -95,7 +93,7 @@ impl Consumer {
         {
             return;
         }
-        let Some(&leader) = self.leaders.get(&p) else {
+        let Some(leader) = self.leaders.get(p) else {
             return;
         };
         self.next_key += 1;
@@ -119,14 +117,7 @@ impl Consumer {
                 epoch,
                 ..
             } => {
-                if self.epochs.get(&partition).is_some_and(|&e| e > epoch) {
-                    return;
-                }
-                self.epochs.insert(partition, epoch);
-                match leader {
-                    Some(l) => self.leaders.insert(partition, l),
-                    None => self.leaders.remove(&partition),
-                };
+                self.leaders.learn(partition, leader, epoch);
             }
             Msg::FetchReply {
                 partition,
@@ -136,7 +127,7 @@ impl Consumer {
                 ..
             } => {
                 let position = self.position.get(&partition).copied().unwrap_or(0);
-                if self.leaders.get(&partition) != Some(&from) || offset != position {
+                if self.leaders.get(partition) != Some(from) || offset != position {
                     return;
                 }
                 let Some((at, key)) = self.fetching.remove(&partition) else {

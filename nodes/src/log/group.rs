@@ -15,12 +15,20 @@
 //! Membership follows Kafka's classic protocol, in small: a member *joins*
 //! (once per life), then *heartbeats*; the coordinator counts a member gone
 //! after `session_timeout` without a heartbeat (a crash, or a `pause` that
-//! stalls it). Any change of membership is a *rebalance*: the generation
-//! goes up and the coordinator sends each member its partitions with the
-//! committed offsets to start from (the *sync*; the coordinator assigns
-//! itself, as in KIP-848, rather than a group leader). The assignor is
-//! *round-robin*: live members in node order, partition `p` to member
-//! `p mod members`.
+//! stalls it). Any change of membership is a *rebalance*, in two steps.
+//! The *revoke*: the coordinator tells the current members a rebalance is
+//! pending (Kafka answers a heartbeat with `REBALANCE_IN_PROGRESS`); each
+//! finishes the batch in hand, commits it under the still-current
+//! generation, and joins again. The *sync*: once every member has joined
+//! again, or the rebalance timeout (`session_timeout`) has passed (a member
+//! not back by then is counted out, as Kafka does past
+//! `rebalance.timeout.ms`), the generation goes up and the coordinator
+//! sends each member its partitions with the committed offsets to start
+//! from (the coordinator assigns itself, as in KIP-848, rather than a group
+//! leader). So no partition moves while its owner still works on it. The
+//! assignor is *round-robin*: live members in node order, partition `p` to
+//! member `p mod members`. The session timeout is the one the controller
+//! uses for brokers; Kafka keeps the two apart.
 //!
 //! A commit carries the member's generation. Unless `fence_zombies` is
 //! turned off (a bug flag), the coordinator refuses a commit from an older
@@ -35,7 +43,13 @@
 //! `dedup` the sink is an idempotent consumer's store: it keeps the key
 //! (value) of every message it applied and drops a repeat. With
 //! `commit = "atomic"` one request writes the output and the offset in one
-//! step, and is fenced like a commit.
+//! step, is fenced like a commit, and applies only if the batch starts at
+//! the committed offset (a transactional store checks the offset it keeps).
+//!
+//! Requests carry the member's life and a request number. A retry of the
+//! last request is answered as before; a delayed copy of an older one (the
+//! member resent it, took the first copy's answer and moved on) is dropped,
+//! or it would apply a batch twice or move the offset back.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -55,6 +69,13 @@ struct Known {
     last_seen: Nanos,
 }
 
+/// How a request stands against the member's requests seen before.
+enum Seen {
+    New,
+    Repeat(bool),
+    Stale,
+}
+
 /// One operation the coordinator or the sink completed on behalf of
 /// `member`: a commit, or a write of processed messages (a poll).
 #[derive(Clone, Debug, PartialEq)]
@@ -66,19 +87,30 @@ pub struct GroupRecord {
     pub ret: Nanos,
 }
 
+/// A rebalance under way: since when, and which members have given up
+/// their partitions (joined again) since.
+#[derive(Clone, Debug)]
+struct Pending {
+    since: Nanos,
+    rejoined: BTreeSet<NodeId>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Coordinator {
     config: Arc<Config>,
     group: String,
     members: BTreeMap<NodeId, Known>,
+    pending: Option<Pending>,
     pub generation: u64,
     owner: BTreeMap<u32, NodeId>,
     /// The group's committed offset per partition: the next to process.
     pub committed: BTreeMap<u32, u64>,
     /// The sink's keys of applied messages (kept only with `dedup`).
     applied: BTreeSet<i64>,
-    /// Per member: its life, last request and the answer given, so a retry
-    /// of a request already carried out is answered, not done again.
+    /// Per member: its life, highest request and the answer given, so a
+    /// retry of a request already carried out is answered, not done again,
+    /// and a delayed copy of an older request (the member resent it, got
+    /// the first copy's answer and moved on) is dropped.
     answered: BTreeMap<NodeId, (u64, u64, bool)>,
     pub records: Vec<GroupRecord>,
     pub rebalances: u64,
@@ -93,6 +125,7 @@ impl Coordinator {
             config,
             group,
             members: BTreeMap::new(),
+            pending: None,
             generation: 0,
             owner: BTreeMap::new(),
             committed: BTreeMap::new(),
@@ -106,7 +139,7 @@ impl Coordinator {
     }
 
     /// Counts out the members silent past the session timeout; any change
-    /// is a rebalance.
+    /// is a rebalance. Ends a rebalance whose time is up.
     pub fn tick(&mut self, ctx: &mut Ctx<Msg>) {
         let now = ctx.now();
         let timeout = self.config.session_timeout;
@@ -115,8 +148,54 @@ impl Coordinator {
             .retain(|_, m| now.saturating_sub(m.last_seen) <= timeout);
         if self.members.len() != before {
             ctx.note("member expired");
-            self.rebalance(ctx);
+            self.change(ctx, None);
         }
+        self.maybe_assign(ctx);
+    }
+
+    /// Membership changed: the revoke step of a rebalance. The current
+    /// members are told a rebalance is pending and keep their partitions
+    /// (and their generation, so their commits are still accepted) until
+    /// they have finished the batch in hand, committed it and joined again.
+    /// `joined` is a member that has just joined and holds nothing.
+    fn change(&mut self, ctx: &mut Ctx<Msg>, joined: Option<NodeId>) {
+        if self.pending.is_none() {
+            self.pending = Some(Pending {
+                since: ctx.now(),
+                rejoined: BTreeSet::new(),
+            });
+            for &m in self.members.keys().filter(|&&m| Some(m) != joined) {
+                ctx.send(
+                    m,
+                    Msg::RebalancePending {
+                        generation: self.generation,
+                    },
+                );
+            }
+        }
+        if let (Some(p), Some(j)) = (self.pending.as_mut(), joined) {
+            p.rejoined.insert(j);
+        }
+        self.maybe_assign(ctx);
+    }
+
+    /// Ends a pending rebalance once every member has joined again, or once
+    /// the rebalance timeout (the session timeout) has passed since it
+    /// began: a member that has not joined again by then is counted out, as
+    /// Kafka counts out a member that misses `rebalance.timeout.ms`.
+    fn maybe_assign(&mut self, ctx: &mut Ctx<Msg>) {
+        let Some(pending) = &self.pending else { return };
+        let all = self.members.keys().all(|m| pending.rejoined.contains(m));
+        let late = ctx.now() >= pending.since + self.config.session_timeout;
+        if !all && !late {
+            return;
+        }
+        let rejoined = self.pending.take().expect("checked above").rejoined;
+        if !all {
+            ctx.note("member missed the rebalance");
+            self.members.retain(|m, _| rejoined.contains(m));
+        }
+        self.rebalance(ctx);
     }
 
     /// A new generation: round-robin over the live members in node order,
@@ -160,11 +239,16 @@ impl Coordinator {
             && (generation != self.generation || self.owner.get(&p) != Some(&from))
     }
 
-    /// The answer already given to this request, if it is a retry.
-    fn repeat(&self, from: NodeId, life: u64, req: u64) -> Option<bool> {
+    /// What to do with request `req` of `from`'s `life`-th life: carry it
+    /// out (`New`), answer it as before (a retry), or drop it unanswered (a
+    /// copy older than the member's latest request, or from a former life:
+    /// the member no longer waits for it, and doing it again would apply a
+    /// batch twice or move the committed offset back).
+    fn seen(&self, from: NodeId, life: u64, req: u64) -> Seen {
         match self.answered.get(&from) {
-            Some(&(l, r, ok)) if l == life && r == req => Some(ok),
-            _ => None,
+            Some(&(l, r, ok)) if l == life && r == req => Seen::Repeat(ok),
+            Some(&(l, r, _)) if l > life || (l == life && r > req) => Seen::Stale,
+            _ => Seen::New,
         }
     }
 
@@ -174,6 +258,10 @@ impl Coordinator {
         match msg {
             Msg::JoinGroup { life } => {
                 let known = self.members.get(&from).map(|k| k.life);
+                if known.is_some_and(|l| l > *life) {
+                    // A delayed join of a former life.
+                    return true;
+                }
                 self.members.insert(
                     from,
                     Known {
@@ -181,8 +269,13 @@ impl Coordinator {
                         last_seen: now,
                     },
                 );
+                // A join holds nothing: a new life starts empty, and a
+                // member joins again only once it has finished its work.
                 if known != Some(*life) {
-                    self.rebalance(ctx);
+                    self.change(ctx, Some(from));
+                } else if let Some(p) = self.pending.as_mut() {
+                    p.rejoined.insert(from);
+                    self.maybe_assign(ctx);
                 } else {
                     self.send_assignment(ctx, from);
                 }
@@ -190,11 +283,23 @@ impl Coordinator {
             Msg::GroupHeartbeat { life, generation } => match self.members.get_mut(&from) {
                 Some(k) if k.life == *life => {
                     k.last_seen = now;
-                    if *generation != self.generation {
-                        self.send_assignment(ctx, from);
+                    match &self.pending {
+                        Some(p) if !p.rejoined.contains(&from) => ctx.send(
+                            from,
+                            Msg::RebalancePending {
+                                generation: self.generation,
+                            },
+                        ),
+                        Some(_) => {}
+                        None if *generation != self.generation => self.send_assignment(ctx, from),
+                        None => {}
                     }
                 }
-                // Counted out (or a new life not yet joined): it joins again.
+                // A delayed heartbeat of a former life: that life is over.
+                Some(k) if k.life > *life => {}
+                // Counted out (a zombie, which may still hold a batch) or a
+                // new life not yet joined: it is a member again, and must
+                // give up what it holds and join again like the others.
                 _ => {
                     self.members.insert(
                         from,
@@ -203,7 +308,16 @@ impl Coordinator {
                             last_seen: now,
                         },
                     );
-                    self.rebalance(ctx);
+                    if let Some(p) = self.pending.as_mut() {
+                        p.rejoined.remove(&from);
+                        ctx.send(
+                            from,
+                            Msg::RebalancePending {
+                                generation: self.generation,
+                            },
+                        );
+                    }
+                    self.change(ctx, None);
                 }
             },
             Msg::CommitOffset {
@@ -214,9 +328,10 @@ impl Coordinator {
                 offset,
                 sent_at,
             } => {
-                let ok = match self.repeat(from, *life, *req) {
-                    Some(ok) => ok,
-                    None => {
+                let ok = match self.seen(from, *life, *req) {
+                    Seen::Stale => return true,
+                    Seen::Repeat(ok) => ok,
+                    Seen::New => {
                         let ok = !self.fences(from, *generation, *partition);
                         self.commit(from, *partition, *offset, ok, *sent_at, now);
                         self.answered.insert(from, (*life, *req, ok));
@@ -234,12 +349,21 @@ impl Coordinator {
                 commit,
                 sent_at,
             } => {
-                let ok = match self.repeat(from, *life, *req) {
-                    Some(ok) => ok,
-                    None => {
-                        // A write that commits too is fenced like a commit;
-                        // a plain write is not: the sink is not the group's.
-                        let ok = commit.is_none() || !self.fences(from, *generation, *partition);
+                let ok = match self.seen(from, *life, *req) {
+                    Seen::Stale => return true,
+                    Seen::Repeat(ok) => ok,
+                    Seen::New => {
+                        // A write that commits too is fenced like a commit,
+                        // and is conditional besides: it applies only if it
+                        // continues from the committed offset, as a
+                        // transactional store's write checks the offset it
+                        // keeps beside the output. A plain write is not
+                        // fenced: the sink is not the group's.
+                        let from_committed = messages.first().is_none_or(|m| {
+                            m.0 == self.committed.get(partition).copied().unwrap_or(0)
+                        });
+                        let ok = commit.is_none()
+                            || (!self.fences(from, *generation, *partition) && from_committed);
                         if ok {
                             self.apply(from, *partition, messages, *sent_at, now);
                         }

@@ -9,12 +9,21 @@
 //! memory stays bounded while the group's lag (messages written but not
 //! committed) grows. That is backpressure at the consumer.
 //!
-//! On a new generation the member drops everything in flight (the batch,
-//! the buffer) and starts each assigned partition at its committed offset,
-//! as a Kafka consumer does after a rebalance. What the dropped batch had
-//! done stays done: with `commit = "before"` its offset was committed and
-//! its effect never happens (lost); with `"after"` its effect happened and
-//! its offset was not committed (it happens again).
+//! A rebalance comes in two steps, as in Kafka. When the coordinator says
+//! one is pending (Kafka's `REBALANCE_IN_PROGRESS`), the member takes no
+//! new batch, finishes the one in hand, commits what it processed (with
+//! `commit_interval`, at once rather than when the interval is up, as
+//! Kafka's auto-commit does on revocation) and joins again; its commits
+//! are accepted, since the generation has not moved yet. So a rebalance
+//! alone loses and repeats nothing; a crash does: with `commit = "before"`
+//! the crashed member's batch was committed and its effect never happens
+//! (lost), with `"after"` its effect happened and its offset was not
+//! committed (it happens again). On the new generation the member drops
+//! its buffer (fetched again by the new owner) and starts each assigned
+//! partition at its committed offset. A member that missed the revoke (a
+//! zombie, stalled past its session) still holds its batch when the new
+//! generation reaches it: the batch's write or commit goes out with its old
+//! generation and is fenced.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -25,7 +34,7 @@ use sim::node::{Ctx, NodeId, Status, TimerId};
 use sim::time::Nanos;
 
 use super::params::{partition_name, CommitPoint};
-use super::{Config, Msg, Record, CONTROLLER};
+use super::{Config, Leaders, Msg, Record, CONTROLLER};
 
 /// Fetch, heartbeat and resend what went unanswered.
 pub const POLL: TimerId = TimerId(0);
@@ -66,8 +75,7 @@ struct Batch {
 pub struct Member {
     config: Arc<Config>,
     pub life: u64,
-    leaders: BTreeMap<u32, NodeId>,
-    epochs: BTreeMap<u32, u64>,
+    leaders: Leaders,
     generation: u64,
     /// Assigned partitions: the next offset to fetch, and the leader epoch
     /// of the entry before it.
@@ -86,6 +94,9 @@ pub struct Member {
     /// no batch comes to carry it, as Kafka's auto-commit does.
     uncommitted: BTreeMap<u32, u64>,
     next_req: u64,
+    /// The coordinator said a rebalance is pending: take no new batch,
+    /// finish and commit the one in hand, then join again.
+    rejoining: bool,
     /// The partition the last batch came from (round-robin between them).
     last_partition: u32,
     pub records: Vec<Record>,
@@ -97,8 +108,7 @@ impl Member {
         Member {
             config,
             life: 0,
-            leaders: BTreeMap::new(),
-            epochs: BTreeMap::new(),
+            leaders: Leaders::default(),
             generation: 0,
             fetch_pos: BTreeMap::new(),
             fetching: BTreeMap::new(),
@@ -109,6 +119,7 @@ impl Member {
             committed_at: BTreeMap::new(),
             uncommitted: BTreeMap::new(),
             next_req: 0,
+            rejoining: false,
             last_partition: 0,
             records: Vec::new(),
             processed: 0,
@@ -142,6 +153,7 @@ impl Member {
                 self.resend(ctx);
                 self.commit_pending(ctx);
                 self.next_batch(ctx);
+                self.rejoin(ctx);
                 ctx.set_timer(POLL, self.config.fetch_interval.min(self.heartbeat_every()));
             }
             PROCESS
@@ -167,8 +179,8 @@ impl Member {
         {
             return;
         }
-        let (Some(&leader), Some(&(offset, last_epoch))) =
-            (self.leaders.get(&p), self.fetch_pos.get(&p))
+        let (Some(leader), Some(&(offset, last_epoch))) =
+            (self.leaders.get(p), self.fetch_pos.get(&p))
         else {
             return;
         };
@@ -187,7 +199,7 @@ impl Member {
     /// Takes the next batch from the buffer, round-robin over partitions,
     /// and starts it: commit first, or process first.
     fn next_batch(&mut self, ctx: &mut Ctx<Msg>) {
-        if self.batch.is_some() || self.buffered == 0 {
+        if self.batch.is_some() || self.buffered == 0 || self.rejoining {
             return;
         }
         let n = self.config.partitions;
@@ -307,14 +319,30 @@ impl Member {
         ctx.send(CONTROLLER, msg);
     }
 
+    /// With a rebalance pending, once the batch in hand is done: commits
+    /// what waits for the commit interval, then joins again (repeated each
+    /// poll until the assignment comes, in case a message is lost).
+    fn rejoin(&mut self, ctx: &mut Ctx<Msg>) {
+        if !self.rejoining || self.batch.is_some() {
+            return;
+        }
+        self.commit_pending(ctx);
+        if self.batch.is_none() {
+            ctx.send(CONTROLLER, Msg::JoinGroup { life: self.life });
+        }
+    }
+
     /// A new generation: record the assignment, drop what is in flight and
     /// start every assigned partition at its committed offset.
     fn assigned(&mut self, ctx: &mut Ctx<Msg>, generation: u64, partitions: Vec<(u32, u64)>) {
         self.generation = generation;
-        // A batch whose effect is written (or on its way) still commits,
-        // with its own generation, as a Kafka consumer commits what it
-        // processed when its partitions are revoked; if the group has moved
-        // on, the coordinator fences that commit. Any other is dropped.
+        self.rejoining = false;
+        // Normally the revoke step left no batch. One that is still here
+        // (this member missed the revoke: it stalled past its session, or
+        // the rebalance timed out on it) belongs to a generation that is
+        // over. If its effect is written (or on its way) it still commits
+        // with that generation, and the coordinator fences the commit; any
+        // other is dropped.
         if self
             .batch
             .as_ref()
@@ -359,14 +387,7 @@ impl Member {
                 epoch,
                 ..
             } => {
-                if self.epochs.get(&partition).is_some_and(|&e| e > epoch) {
-                    return;
-                }
-                self.epochs.insert(partition, epoch);
-                match leader {
-                    Some(l) => self.leaders.insert(partition, l),
-                    None => self.leaders.remove(&partition),
-                };
+                self.leaders.learn(partition, leader, epoch);
             }
             Msg::Assignment {
                 generation,
@@ -374,7 +395,18 @@ impl Member {
             } if generation > self.generation => {
                 self.assigned(ctx, generation, partitions);
             }
-            Msg::GroupReply { req, ok } => self.on_reply(ctx, req, ok),
+            // A notice older than this member's generation is one it has
+            // already answered; a repeat while rejoining changes nothing.
+            Msg::RebalancePending { generation }
+                if generation >= self.generation && !self.rejoining =>
+            {
+                self.rejoining = true;
+                self.rejoin(ctx);
+            }
+            Msg::GroupReply { req, ok } => {
+                self.on_reply(ctx, req, ok);
+                self.rejoin(ctx);
+            }
             Msg::FetchReply {
                 partition,
                 offset,
@@ -438,7 +470,7 @@ impl Member {
             .uncommitted
             .iter()
             .map(|(&p, &e)| (p, e))
-            .find(|&(p, _)| self.commit_due(p, now))
+            .find(|&(p, _)| self.rejoining || self.commit_due(p, now))
         else {
             return;
         };
@@ -478,9 +510,7 @@ impl Member {
         let Some(&(pos, _)) = self.fetch_pos.get(&p) else {
             return;
         };
-        if self.leaders.get(&p) != Some(&from)
-            || offset != pos
-            || self.fetching.remove(&p).is_none()
+        if self.leaders.get(p) != Some(from) || offset != pos || self.fetching.remove(&p).is_none()
         {
             return;
         }

@@ -101,6 +101,34 @@ pub const ROLES: &[&str] = &["controller", "leader", "broker", "producer", "cons
 /// The controller is always `n1`.
 pub const CONTROLLER: NodeId = NodeId(0);
 
+/// What a client (a consumer or a group member) knows of each partition's
+/// leader: the newest `LeaderAndIsr` it heard. The controller's messages
+/// can arrive out of order, so an older epoch's news is ignored.
+#[derive(Clone, Debug, Default)]
+pub struct Leaders {
+    leader: BTreeMap<u32, NodeId>,
+    epoch: BTreeMap<u32, u64>,
+}
+
+impl Leaders {
+    /// Takes the controller's word that `partition`'s leader in `epoch` is
+    /// `leader` (none: offline), unless it already heard of a later epoch.
+    pub fn learn(&mut self, partition: u32, leader: Option<NodeId>, epoch: u64) {
+        if self.epoch.get(&partition).is_some_and(|&e| e > epoch) {
+            return;
+        }
+        self.epoch.insert(partition, epoch);
+        match leader {
+            Some(l) => self.leader.insert(partition, l),
+            None => self.leader.remove(&partition),
+        };
+    }
+
+    pub fn get(&self, partition: u32) -> Option<NodeId> {
+        self.leader.get(&partition).copied()
+    }
+}
+
 /// One message in a partition's log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -143,6 +171,10 @@ sim::message! {
         JoinGroup { life: u64 },
         /// Member -> coordinator: alive, at this generation.
         GroupHeartbeat { life: u64, generation: u64 },
+        /// Coordinator -> member: the group is rebalancing away from
+        /// `generation`; finish and commit what you hold, then join again
+        /// (Kafka's REBALANCE_IN_PROGRESS answer to a heartbeat).
+        RebalancePending { generation: u64 },
         /// Coordinator -> member: your partitions in this generation, each
         /// with the group's committed offset to start from.
         Assignment { generation: u64, partitions: Vec<(u32, u64)> },

@@ -104,26 +104,33 @@ pub struct Params {
     /// The consumers form this consumer group (coordinated by `n1`); unset,
     /// each consumer reads every partition from its start on its own.
     pub group: Option<String>,
+    // The fields below apply only to a group; unset, they take the
+    // defaults `check` states, and set without `group` they are refused
+    // (they would silently do nothing).
     /// When a group member commits: "before" processing a batch, "after"
-    /// it, or "atomic" (the output and the offset in one write).
-    pub commit: String,
+    /// it (the default), or "atomic" (the output and the offset in one
+    /// write).
+    pub commit: Option<String>,
     /// The sink keeps the key of every message it applied and drops a
-    /// repeat (an idempotent consumer).
-    pub dedup: bool,
+    /// repeat (an idempotent consumer). Default false.
+    pub dedup: Option<bool>,
     /// The coordinator refuses a commit from an old generation (turn off to
-    /// see a zombie move the offset back).
-    pub fence_zombies: bool,
-    /// How long a group member takes to process one message.
-    #[serde(with = "sim::time::serde_duration")]
-    pub processing_time: Nanos,
+    /// see a zombie move the offset back). Default true.
+    pub fence_zombies: Option<bool>,
+    /// How long a group member takes to process one message. Default 0.
+    #[serde(with = "sim::time::serde_duration::option")]
+    pub processing_time: Option<Nanos>,
     /// With `commit = "after"`, a member commits a partition at most this
-    /// often (Kafka's auto-commit interval); 0: after every batch.
-    #[serde(with = "sim::time::serde_duration")]
-    pub commit_interval: Nanos,
+    /// often (Kafka's auto-commit interval); 0 (the default): after every
+    /// batch.
+    #[serde(with = "sim::time::serde_duration::option")]
+    pub commit_interval: Option<Nanos>,
     /// The most messages a group member holds fetched but not processed.
-    pub max_buffered: u32,
+    /// Default 500.
+    pub max_buffered: Option<u32>,
     /// The most messages a group member processes (and commits) at once.
-    pub max_poll_records: u32,
+    /// Default 10.
+    pub max_poll_records: Option<u32>,
 }
 
 impl Default for Params {
@@ -146,13 +153,13 @@ impl Default for Params {
             replica_lag_time: ms(300),
             session_timeout: ms(300),
             group: None,
-            commit: "after".into(),
-            dedup: false,
-            fence_zombies: true,
-            processing_time: 0,
-            commit_interval: 0,
-            max_buffered: 500,
-            max_poll_records: 10,
+            commit: None,
+            dedup: None,
+            fence_zombies: None,
+            processing_time: None,
+            commit_interval: None,
+            max_buffered: None,
+            max_poll_records: None,
         }
     }
 }
@@ -290,7 +297,32 @@ impl Params {
                 ),
             ));
         }
-        let commit = match self.commit.as_str() {
+        if self.group.is_none() {
+            for (field, set) in [
+                ("commit", self.commit.is_some()),
+                ("dedup", self.dedup.is_some()),
+                ("fence_zombies", self.fence_zombies.is_some()),
+                ("processing_time", self.processing_time.is_some()),
+                ("commit_interval", self.commit_interval.is_some()),
+                ("max_buffered", self.max_buffered.is_some()),
+                ("max_poll_records", self.max_poll_records.is_some()),
+            ] {
+                if set {
+                    return Err((
+                        field,
+                        format!("{field} applies only to a consumer group, and no group is set: add group = \"NAME\" (e.g. group = \"billing\") or remove {field}"),
+                    ));
+                }
+            }
+        }
+        let commit_text = self.commit.as_deref().unwrap_or("after");
+        let dedup = self.dedup.unwrap_or(false);
+        let fence_zombies = self.fence_zombies.unwrap_or(true);
+        let processing_time = self.processing_time.unwrap_or(0);
+        let commit_interval = self.commit_interval.unwrap_or(0);
+        let max_buffered = self.max_buffered.unwrap_or(500);
+        let max_poll_records = self.max_poll_records.unwrap_or(10);
+        let commit = match commit_text {
             "before" => CommitPoint::Before,
             "after" => CommitPoint::After,
             "atomic" => CommitPoint::Atomic,
@@ -307,52 +339,52 @@ impl Params {
                 "group = \"\": a consumer group needs a name, e.g. group = \"billing\"; leave group out for consumers without one".into(),
             ));
         }
-        if self.max_buffered == 0 || self.max_buffered > 100_000 {
+        if max_buffered == 0 || max_buffered > 100_000 {
             return Err((
                 "max_buffered",
                 format!(
                     "max_buffered = {}: must be between 1 and 100000",
-                    self.max_buffered
+                    max_buffered
                 ),
             ));
         }
-        if self.max_poll_records == 0 || self.max_poll_records > self.max_buffered {
+        if max_poll_records == 0 || max_poll_records > max_buffered {
             return Err((
                 "max_poll_records",
                 format!(
                     "max_poll_records = {}: must be between 1 and max_buffered ({})",
-                    self.max_poll_records, self.max_buffered
+                    max_poll_records, max_buffered
                 ),
             ));
         }
-        if self.processing_time > sim::time::NANOS_PER_MILLI * 10_000 {
+        if processing_time > sim::time::NANOS_PER_MILLI * 10_000 {
             return Err((
                 "processing_time",
                 format!(
                     "processing_time = \"{}\": must be at most 10s per message",
-                    fmt_duration(self.processing_time)
+                    fmt_duration(processing_time)
                 ),
             ));
         }
-        if self.commit_interval > 0 && commit != CommitPoint::After {
+        if commit_interval > 0 && commit != CommitPoint::After {
             return Err((
                 "commit_interval",
                 format!(
                     "commit_interval = \"{}\" applies only to commit = \"after\" (commit = {:?} commits every batch); remove it or set commit = \"after\"",
-                    fmt_duration(self.commit_interval),
-                    self.commit
+                    fmt_duration(commit_interval),
+                    commit_text
                 ),
             ));
         }
         Ok(Config {
             group: self.group.clone(),
             commit,
-            dedup: self.dedup,
-            fence_zombies: self.fence_zombies,
-            processing_time: self.processing_time,
-            commit_interval: self.commit_interval,
-            max_buffered: self.max_buffered,
-            max_poll_records: self.max_poll_records,
+            dedup,
+            fence_zombies,
+            processing_time,
+            commit_interval,
+            max_buffered,
+            max_poll_records,
             brokers: self.brokers,
             producers: self.producers,
             consumers: self.consumers,

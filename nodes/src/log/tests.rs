@@ -38,24 +38,34 @@ fn min_insync_replicas_cannot_exceed_the_replicas() {
 fn the_group_fields_are_checked_with_their_names() {
     let p = Params {
         group: Some("g".into()),
-        commit: "sometimes".into(),
+        commit: Some("sometimes".into()),
         ..Params::default()
     };
     let (field, msg) = p.check(6, 1).unwrap_err();
     assert_eq!(field, "commit");
     assert!(msg.contains("\"before\", \"after\" or \"atomic\""), "{msg}");
     let p = Params {
-        commit: "before".into(),
-        commit_interval: sim::time::ms(500),
+        group: Some("g".into()),
+        commit: Some("before".into()),
+        commit_interval: Some(sim::time::ms(500)),
         ..Params::default()
     };
     assert_eq!(p.check(6, 1).unwrap_err().0, "commit_interval");
     let p = Params {
-        max_buffered: 5,
-        max_poll_records: 10,
+        group: Some("g".into()),
+        max_buffered: Some(5),
+        max_poll_records: Some(10),
         ..Params::default()
     };
     assert_eq!(p.check(6, 1).unwrap_err().0, "max_poll_records");
+    // A group field without a group would do nothing: refused, by name.
+    let p = Params {
+        dedup: Some(true),
+        ..Params::default()
+    };
+    let (field, msg) = p.check(6, 1).unwrap_err();
+    assert_eq!(field, "dedup");
+    assert!(msg.contains("no group is set"), "{msg}");
     let p = Params {
         group: Some(String::new()),
         ..Params::default()
