@@ -277,6 +277,20 @@ impl Metrics {
         self.add(Metric::none(name, why))
     }
 
+    /// `NAME p50` and `NAME p99` (each within 1.6%, the histogram's
+    /// precision) and `NAME max`; nothing when `h` holds no sample.
+    pub fn percentiles(&mut self, name: &str, h: &crate::histogram::Histogram) {
+        for (suffix, q) in [("p50", 0.5), ("p99", 0.99)] {
+            if let Some(v) = h.quantile(q) {
+                self.duration(format!("{name} {suffix}"), v)
+                    .note("(within 1.6%)");
+            }
+        }
+        if h.count() > 0 {
+            self.duration(format!("{name} max"), h.max());
+        }
+    }
+
     pub fn into_vec(self) -> Vec<Metric> {
         self.0
     }

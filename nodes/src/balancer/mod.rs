@@ -289,14 +289,7 @@ fn report(c: &Config, lb: &Balancer, backends: &[Option<&Backend>], out: &mut Me
         out.duration("mean response time", m.round() as Nanos)
             .note("(at the balancer: arrival to the backend's reply, two network hops included)");
     }
-    for (name, q) in [("response time p50", 0.5), ("response time p99", 0.99)] {
-        if let Some(v) = st.response.quantile(q) {
-            out.duration(name, v).note("(within 1.6%)");
-        }
-    }
-    if st.response.count() > 0 {
-        out.duration("response time max", st.response.max());
-    }
+    out.percentiles("response time", &st.response);
 
     let total: u64 = st.sent.iter().sum();
     if total > 0 {

@@ -158,12 +158,7 @@ pub fn report(c: &Config, limiters: &[Option<&Limiter>], out: &mut Metrics) {
             "arrival at a limiter to its decision, of {} requests {why}",
             added.count()
         ));
-        for (name, q) in [("added latency p50", 0.5), ("added latency p99", 0.99)] {
-            if let Some(p) = added.quantile(q) {
-                out.duration(name, p).note("(within 1.6%)");
-            }
-        }
-        out.duration("added latency max", added.max());
+        out.percentiles("added latency", &added);
     }
 
     let every = fmt_duration(c.window);

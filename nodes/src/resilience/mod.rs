@@ -233,14 +233,7 @@ fn report(c: &Config, s: &Service, out: &mut Metrics) {
     if let Some(w) = st.mean_wait() {
         out.duration("mean wait in queue", w.round() as Nanos);
     }
-    for (name, q) in [("time in system p50", 0.5), ("time in system p99", 0.99)] {
-        if let Some(v) = st.sojourn.quantile(q) {
-            out.duration(name, v).note("(within 1.6%)");
-        }
-    }
-    if st.sojourn.count() > 0 {
-        out.duration("time in system max", st.sojourn.max());
-    }
+    out.percentiles("time in system", &st.sojourn);
     if let Some((system, queue, _)) = averages {
         out.number("mean number in system", system)
             .decimals(2)

@@ -16,22 +16,10 @@
 //! choice and less for two choices.
 
 use sim::metric::Value;
-use sim::report::Report;
 use sim::time::fmt_duration;
 
-use crate::common::lessons::{self, count, duration, figure, number, ratio};
-
-fn text(name: &str) -> String {
-    lessons::text("resilience", name)
-}
-
-fn report(name: &str, text: &str) -> Report {
-    lessons::run("resilience", name, text, None)
-}
-
-fn in_lesson(what: &str, table: &str) {
-    lessons::assert_in_doc("resilience.md", what, table)
-}
+use crate::common::lessons::resilience::{in_lesson, report, text};
+use crate::common::lessons::{count, duration, figure, number, ratio};
 
 fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)

@@ -12,19 +12,8 @@
 use sim::report::Report;
 use sim::time::fmt_duration;
 
-use crate::common::lessons::{self, count, duration, figure, scalar};
-
-fn text(name: &str) -> String {
-    lessons::text("resilience", name)
-}
-
-fn report(name: &str, text: &str, seed: u64) -> Report {
-    lessons::run("resilience", name, text, Some(seed))
-}
-
-fn in_lesson(what: &str, table: &str) {
-    lessons::assert_in_doc("resilience.md", what, table)
-}
+use crate::common::lessons::resilience::{in_lesson, report_on as report, text};
+use crate::common::lessons::{count, duration, figure, scalar};
 
 /// One row of a table: the figures every limiter scenario reports.
 fn row(label: &str, r: &Report) -> String {

@@ -10,22 +10,10 @@
 //! prints them.
 
 use sim::metric::Value;
-use sim::report::Report;
 use sim::time::{fmt_duration, secs};
 
-use crate::common::lessons::{self, count, figure, scalar};
-
-fn text(name: &str) -> String {
-    lessons::text("resilience", name)
-}
-
-fn report(name: &str, text: &str, seed: u64) -> Report {
-    lessons::run("resilience", name, text, Some(seed))
-}
-
-fn in_lesson(what: &str, table: &str) {
-    lessons::assert_in_doc("resilience.md", what, table)
-}
+use crate::common::lessons::resilience::{in_lesson, report_on as report, text};
+use crate::common::lessons::{count, figure, scalar};
 
 /// The seeds the contention table averages over.
 const SEEDS: u64 = 20;

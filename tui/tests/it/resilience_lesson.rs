@@ -20,15 +20,8 @@ use sim::metric::Value;
 use sim::report::Report;
 use sim::time::fmt_duration;
 
+use crate::common::lessons::resilience::{report, text};
 use crate::common::lessons::{self, duration, figure, ratio};
-
-fn text(name: &str) -> String {
-    lessons::text("resilience", name)
-}
-
-fn report(name: &str, text: &str) -> Report {
-    lessons::run("resilience", name, text, None)
-}
 
 fn lesson() -> String {
     lessons::doc("resilience.md")

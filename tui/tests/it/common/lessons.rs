@@ -89,3 +89,29 @@ pub fn assert_in_doc(doc: &str, what: &str, table: &str) {
         "docs/{doc} does not hold the {what} table as the runs give it:\n{table}"
     );
 }
+
+/// The resilience lesson: `scenarios/resilience/` and docs/resilience.md,
+/// which four lesson tests read.
+pub mod resilience {
+    use sim::report::Report;
+
+    /// The text of `scenarios/resilience/{name}.toml`.
+    pub fn text(name: &str) -> String {
+        super::text("resilience", name)
+    }
+
+    /// Runs `text` as `scenarios/resilience/{name}.toml` on its own seed.
+    pub fn report(name: &str, text: &str) -> Report {
+        super::run("resilience", name, text, None)
+    }
+
+    /// Runs `text` as `scenarios/resilience/{name}.toml` on `seed`.
+    pub fn report_on(name: &str, text: &str, seed: u64) -> Report {
+        super::run("resilience", name, text, Some(seed))
+    }
+
+    /// Prints `table` and asserts docs/resilience.md holds it word for word.
+    pub fn in_lesson(what: &str, table: &str) {
+        super::assert_in_doc("resilience.md", what, table)
+    }
+}
