@@ -145,9 +145,14 @@ pub enum Effect<M> {
     },
 }
 
-/// The names and kinds of the nodes in a run, as nodes see them.
+/// The names and kinds of the nodes in a run, as nodes see them. Shared:
+/// the kernel and the protocol each hold it, and an explored run is copied
+/// at every step, so a copy is a reference count.
 #[derive(Clone, Debug, Default)]
-pub struct Cluster {
+pub struct Cluster(std::sync::Arc<Members>);
+
+#[derive(Debug, Default)]
+struct Members {
     names: Vec<std::sync::Arc<str>>,
     servers: Vec<NodeId>,
     clients: Vec<NodeId>,
@@ -158,50 +163,51 @@ impl Cluster {
         let mut names = Vec::with_capacity(servers + clients);
         names.extend((1..=servers).map(|i| format!("n{i}").into()));
         names.extend((1..=clients).map(|i| format!("c{i}").into()));
-        Cluster {
+        Cluster(std::sync::Arc::new(Members {
             names,
             servers: (0..servers as u32).map(NodeId).collect(),
             clients: (servers as u32..(servers + clients) as u32)
                 .map(NodeId)
                 .collect(),
-        }
+        }))
     }
     pub fn servers(&self) -> &[NodeId] {
-        &self.servers
+        &self.0.servers
     }
     pub fn clients(&self) -> &[NodeId] {
-        &self.clients
+        &self.0.clients
     }
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.0.names.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.0.names.is_empty()
     }
     pub fn name(&self, id: NodeId) -> &str {
-        &self.names[id.index()]
+        &self.0.names[id.index()]
     }
     /// The name as a shared string, for records that keep it.
     pub fn name_arc(&self, id: NodeId) -> std::sync::Arc<str> {
-        self.names[id.index()].clone()
+        self.0.names[id.index()].clone()
     }
     pub fn is_client(&self, id: NodeId) -> bool {
-        id.index() >= self.servers.len()
+        id.index() >= self.0.servers.len()
     }
     /// Looks a node up by name (`n3`, `c1`).
     pub fn by_name(&self, name: &str) -> Option<NodeId> {
-        self.names
+        self.0
+            .names
             .iter()
             .position(|n| &**n == name)
             .map(|i| NodeId(i as u32))
     }
     /// The number of servers that make a majority.
     pub fn majority(&self) -> usize {
-        self.servers.len() / 2 + 1
+        self.0.servers.len() / 2 + 1
     }
     /// Client `c3` is process 3 in the history.
     pub fn process_of(&self, client: NodeId) -> u64 {
-        (client.index() - self.servers.len() + 1) as u64
+        (client.index() - self.0.servers.len() + 1) as u64
     }
 }
 

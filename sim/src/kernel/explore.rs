@@ -91,10 +91,18 @@ impl Xmode {
     /// What of it is part of a state: the budget used, the operations
     /// issued, the explorer's cut, the history.
     pub(super) fn shape(&self, w: &mut impl std::fmt::Write) {
+        let b = &self.used;
         let _ = write!(
             w,
-            "{:?}{:?}{}{}",
-            self.used, self.issued, self.cut, self.history
+            "b{}/{}/{}/{}/{}{:?}{}{}",
+            b.crashes,
+            b.restarts,
+            b.partitions,
+            b.drops,
+            b.duplicates,
+            self.issued,
+            self.cut,
+            self.history
         );
     }
 

@@ -358,6 +358,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         drop(last);
         let by = self.nemesis_fault;
         let slot = &mut self.slots[idx];
+        slot.shown.set(None);
         slot.disk.crash();
         slot.timers.clear();
         slot.held.clear();
@@ -401,6 +402,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             .protocol
             .build(NodeId(i), &self.cluster, &self.slots[idx].disk);
         self.nodes[idx] = Some(node);
+        self.slots[idx].shown.set(None);
         let name = self.cluster.name(NodeId(i)).to_string();
         self.note_fault("restart", name, line);
         // Its first step's check runs while the crash still counts as in

@@ -164,6 +164,11 @@ struct Slot<M> {
     role: &'static str,
     /// How many times the node was restarted ([`Ctx::incarnation`]).
     incarnation: u64,
+    /// The hash of what the node shows (`Debug`), for [`Sim::state_hash`]:
+    /// kept until the node next steps, crashes or restarts, the only ways
+    /// it changes, so that a state's hash shows again only the nodes the
+    /// last step touched.
+    shown: std::cell::Cell<Option<u64>>,
 }
 
 /// Client-side workload state.
@@ -353,6 +358,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 timers: BTreeMap::new(),
                 role: node.role(),
                 incarnation: 0,
+                shown: std::cell::Cell::new(None),
             });
             nodes.push(Some(node));
         }
@@ -374,6 +380,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             queue: BinaryHeap::new(),
             slab: Slab {
                 items: Vec::new(),
+                shown: Vec::new(),
                 free: Vec::new(),
             },
             clients: (0..clients).map(|_| ClientState { open: None }).collect(),

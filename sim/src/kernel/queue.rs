@@ -1,6 +1,7 @@
 //! The event queue: keys ordered by (time, sequence) in a heap, the events
 //! themselves in a slab.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 
 use std::collections::BinaryHeap;
@@ -35,6 +36,9 @@ impl Ord for Entry {
 #[derive(Clone)]
 pub(super) struct Slab<M> {
     pub(super) items: Vec<Option<Ev<M>>>,
+    /// By slot: the hash of what its event shows, for [`Sim::state_hash`]
+    /// (an event waits through many states, and is shown once).
+    pub(super) shown: Vec<Cell<Option<u64>>>,
     pub(super) free: Vec<u32>,
 }
 
@@ -43,10 +47,12 @@ impl<M> Slab<M> {
         match self.free.pop() {
             Some(i) => {
                 self.items[i as usize] = Some(ev);
+                self.shown[i as usize].set(None);
                 i
             }
             None => {
                 self.items.push(Some(ev));
+                self.shown.push(Cell::new(None));
                 (self.items.len() - 1) as u32
             }
         }

@@ -39,6 +39,25 @@ fn hash_bytes(b: &[u8]) -> u64 {
     h.finish()
 }
 
+/// The hash `cache` keeps, or, when it keeps none, the hash of what `show`
+/// writes (written after the end of `buf`, then cut off again), which it
+/// then keeps.
+fn shown_hash(
+    cache: &std::cell::Cell<Option<u64>>,
+    buf: &mut Vec<u8>,
+    show: impl FnOnce(&mut HashWriter<'_>) -> fmt::Result,
+) -> u64 {
+    if let Some(h) = cache.get() {
+        return h;
+    }
+    let start = buf.len();
+    let _ = show(&mut HashWriter(buf));
+    let h = hash_bytes(&buf[start..]);
+    buf.truncate(start);
+    cache.set(Some(h));
+    h
+}
+
 pub(super) fn mix(h: u64, parts: fmt::Arguments<'_>) -> u64 {
     let mut buf = h.to_le_bytes().to_vec();
     let _ = HashWriter(&mut buf).write_fmt(parts);
@@ -80,33 +99,45 @@ impl<'s, P: Protocol> Sim<'s, P> {
     {
         let now = self.now;
         buf.clear();
+        buf.push(b'@');
+        buf.extend_from_slice(&now.to_le_bytes());
+        for (i, (n, s)) in self.nodes.iter().zip(&self.slots).enumerate() {
+            // A node as the hash of what it shows, kept in its slot until
+            // it changes: a step changes one node or two, and showing the
+            // others again was most of a hash's cost. Numbers go in as
+            // bytes, fixed-size: formatting them cost more than hashing.
+            buf.push(b'#');
+            buf.extend_from_slice(&(i as u32).to_le_bytes());
+            match n {
+                Some(n) => {
+                    let h = shown_hash(&s.shown, buf, |w| write!(w, "{n:?}"));
+                    buf.push(b'n');
+                    buf.extend_from_slice(&h.to_le_bytes());
+                }
+                None => buf.push(b'd'),
+            }
+            // A perfect clock (nearly every clock, unless the scenario
+            // skews them) as a mark: formatting its float is costly.
+            let _ = write!(
+                HashWriter(buf),
+                "|{}|{}|",
+                DiskShow(&s.disk),
+                ClockShow(&s.clock)
+            );
+            buf.push(u8::from(s.paused));
+            buf.extend_from_slice(&s.incarnation.to_le_bytes());
+            buf.extend_from_slice(&s.rng.get_word_pos().to_le_bytes());
+            // In timer order, as the map keeps them, after their count.
+            buf.extend_from_slice(&(s.timers.len() as u32).to_le_bytes());
+            for t in s.timers.keys() {
+                buf.extend_from_slice(&t.0.to_le_bytes());
+            }
+            for ev in &s.held {
+                let _ = write!(HashWriter(buf), "H{}", EvShow(ev));
+            }
+        }
         {
             let mut w = HashWriter(buf);
-            let _ = write!(w, "@{now}");
-            for (i, (n, s)) in self.nodes.iter().zip(&self.slots).enumerate() {
-                let _ = write!(w, "#{i}");
-                let _ = match n {
-                    Some(n) => write!(w, "{n:?}"),
-                    None => w.write_str("down"),
-                };
-                // A perfect clock (nearly every clock, unless the scenario
-                // skews them) as a mark: formatting its float is costly.
-                let _ = write!(
-                    w,
-                    "|{}|{}|{}|{}|{}|",
-                    DiskShow(&s.disk),
-                    ClockShow(&s.clock),
-                    s.paused,
-                    s.incarnation,
-                    s.rng.get_word_pos()
-                );
-                // In timer order, as the map keeps them.
-                let timers: Vec<u64> = s.timers.keys().map(|t| t.0).collect();
-                let _ = write!(w, "{timers:?}");
-                for ev in &s.held {
-                    let _ = write!(w, "H{}", EvShow(ev));
-                }
-            }
             // The network is nearly always as the scenario set it (only
             // faults change it), and showing its n² links is most of the
             // cost of a hash: a network equal to the base one (the same in
@@ -149,20 +180,20 @@ impl<'s, P: Protocol> Sim<'s, P> {
             .map(|e| {
                 let latest = self.latest_of(e);
                 let ev = self.slab.items[e.slot as usize].as_ref().expect("queued");
-                let _ = write!(
-                    HashWriter(buf),
-                    "{}@{}..{}",
-                    EvShow(ev),
-                    e.time.saturating_sub(now),
-                    if latest == Nanos::MAX {
-                        Nanos::MAX
-                    } else {
-                        latest.saturating_sub(now)
-                    }
-                );
-                let h = hash_bytes(&buf[state..]);
-                buf.truncate(state);
-                h
+                // What the event shows is hashed once, when first needed,
+                // and kept with it; its times are relative to now.
+                let shown = shown_hash(&self.slab.shown[e.slot as usize], buf, |w| {
+                    write!(w, "{}", EvShow(ev))
+                });
+                let mut h = hasher();
+                h.write_u64(shown);
+                h.write_u64(e.time.saturating_sub(now));
+                h.write_u64(if latest == Nanos::MAX {
+                    Nanos::MAX
+                } else {
+                    latest.saturating_sub(now)
+                });
+                h.finish()
             })
             .collect();
         pending.sort_unstable();

@@ -240,6 +240,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 return;
             };
             let slot = &mut self.slots[idx];
+            slot.shown.set(None);
             let mut ctx = Ctx::new(
                 NodeId(i),
                 self.now,

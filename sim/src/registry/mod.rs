@@ -142,7 +142,7 @@ pub fn build<P: Spec>(s: &Scenario) -> Result<Declared<P>, ScenarioError> {
 /// the run reports with its trace and replay line instead of stopping.
 /// (Every method of [`Protocol`] is forwarded: a method added to that trait
 /// must be forwarded here too, or the registry's runs would use its default.)
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Declared<P> {
     pub inner: P,
     /// (node, role) pairs already reported undeclared.
@@ -154,6 +154,19 @@ pub struct Declared<P> {
     /// The run's nodes, to name one in a violation (empty when built
     /// without a scenario: then a node is named by its number).
     cluster: Cluster,
+}
+
+/// What a state's hash sees (`chaoslab explore`): the checker state, not
+/// the cluster, which is the same in every state of a run and was a good
+/// share of what a hash showed.
+impl<P: fmt::Debug> fmt::Debug for Declared<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Declared")
+            .field("inner", &self.inner)
+            .field("undeclared", &self.undeclared)
+            .field("last_role", &self.last_role)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<P> Declared<P> {
