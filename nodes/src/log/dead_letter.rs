@@ -57,7 +57,9 @@ pub fn metrics(
                 .max()
                 .unwrap_or(0);
             let at = g.committed.get(&p).copied().unwrap_or(0);
-            let still = g.last_tick.saturating_sub(g.progress_at.get(&p).copied().unwrap_or(0));
+            let still = g
+                .last_tick
+                .saturating_sub(g.progress_at.get(&p).copied().unwrap_or(0));
             if end > at && still >= BLOCKED_AFTER {
                 blocked.push(format!(
                     "{} stuck at offset {at} for {}, {} behind",
@@ -75,7 +77,8 @@ pub fn metrics(
         } else {
             blocked.join("; ")
         };
-        out.count("blocked partitions", blocked.len() as u64).note(note);
+        out.count("blocked partitions", blocked.len() as u64)
+            .note(note);
     }
     let Some(d) = config.dlq_partition() else {
         return;
@@ -98,8 +101,10 @@ pub fn metrics(
     let distinct: BTreeSet<i64> = held.iter().copied().collect();
     let repeats = (held.len() - distinct.len()) as u64;
     let mismatch = distinct.symmetric_difference(&poison).count() as u64 + repeats;
-    out.count("dlq size", held.len() as u64)
-        .note(format!("messages in the dead letter partition {}", partition_name(d)));
+    out.count("dlq size", held.len() as u64).note(format!(
+        "messages in the dead letter partition {}",
+        partition_name(d)
+    ));
     out.count("dlq mismatch", mismatch).note(format!(
         "{} acknowledged poison message(s); the dead letter queue misses {}, holds {} that are not poison and {} twice",
         poison.len(),

@@ -245,11 +245,7 @@ impl Member {
         let mut k = buf.len().min(self.config.max_poll_records as usize);
         // A poison message is taken alone, so the messages before it are
         // processed and the failure is its own.
-        if let Some(i) = buf
-            .iter()
-            .take(k)
-            .position(|m| self.config.is_poison(m.1))
-        {
+        if let Some(i) = buf.iter().take(k).position(|m| self.config.is_poison(m.1)) {
             k = i.max(1);
         }
         let messages: Vec<(u64, i64)> = buf.drain(..k).collect();
@@ -293,9 +289,9 @@ impl Member {
 
     /// Whether the batch in hand is a poison message (taken alone).
     fn poisoned(&self) -> bool {
-        self.batch.as_ref().is_some_and(|b| {
-            b.messages.len() == 1 && self.config.is_poison(b.messages[0].1)
-        })
+        self.batch
+            .as_ref()
+            .is_some_and(|b| b.messages.len() == 1 && self.config.is_poison(b.messages[0].1))
     }
 
     /// Processing the poison message in hand failed: try again, or after
@@ -332,7 +328,10 @@ impl Member {
     /// leader, if one is known (else the next poll tries again).
     fn send_dead_letter(&mut self, ctx: &mut Ctx<Msg>) {
         let now = ctx.now();
-        let leader = self.config.dlq_partition().and_then(|d| self.leaders.get(d));
+        let leader = self
+            .config
+            .dlq_partition()
+            .and_then(|d| self.leaders.get(d));
         let Some(b) = self.batch.as_mut() else { return };
         b.sent = now;
         let (Some(d), Some(leader)) = (self.config.dlq_partition(), leader) else {
@@ -493,11 +492,12 @@ impl Member {
         // over. If its effect is written (or on its way) it still commits
         // with that generation, and the coordinator fences the commit; any
         // other is dropped.
-        if self
-            .batch
-            .as_ref()
-            .is_some_and(|b| !matches!(b.stage, Stage::Writing | Stage::CommitLast | Stage::DeadLettering))
-        {
+        if self.batch.as_ref().is_some_and(|b| {
+            !matches!(
+                b.stage,
+                Stage::Writing | Stage::CommitLast | Stage::DeadLettering
+            )
+        }) {
             self.batch = None;
             ctx.cancel_timer(PROCESS);
         }

@@ -82,6 +82,8 @@ mod group;
 #[cfg(test)]
 mod group_tests;
 mod member;
+#[cfg(test)]
+mod member_tests;
 mod params;
 mod producer;
 #[cfg(test)]

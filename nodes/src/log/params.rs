@@ -471,7 +471,7 @@ impl Config {
                 if self.fence_zombies { "" } else { ", zombies not fenced" }
             ) + &if self.poison_every > 0 {
                 format!(
-                    "; every {}th message poison, {}",
+                    "; poison_every {}, {}",
                     self.poison_every,
                     if self.dlq {
                         format!("dead letter queue after {} attempt(s)", self.max_attempts)

@@ -389,12 +389,12 @@ pub(super) fn overall(groups: &[GroupReport], acknowledged: u64) -> (Guarantee, 
     };
     let judged = dead_words
         + &if unseen > 0 {
-        format!(
+            format!(
             "; judged on the delivered prefix only: {unseen} acknowledged deliveries were beyond {across}'s reach when the run ended (unseen), and nothing is said of them"
         )
-    } else {
-        String::new()
-    };
+        } else {
+            String::new()
+        };
     let evidence = match guarantee {
         Guarantee::ExactlyOnce => format!(
             "exactly-once effect: each of the {delivered} acknowledged deliveries to {across} happened once, none was lost{judged}"

@@ -604,7 +604,12 @@ fn a_dead_lettered_message_is_handled_not_lost_and_the_next_poll_is_no_skip() {
         (3, 2, 1, 0)
     );
     assert_eq!(r.guarantee, Guarantee::ExactlyOnce);
-    assert!(r.evidence.contains("1 acknowledged message(s) were dead-lettered"), "{}", r.evidence);
+    assert!(
+        r.evidence
+            .contains("1 acknowledged message(s) were dead-lettered"),
+        "{}",
+        r.evidence
+    );
     let mut out = Metrics::new();
     r.metrics(&mut out);
     check_declared(&out, render::FIGURES).unwrap();
@@ -653,7 +658,10 @@ fn a_dead_letter_with_messages_must_have_completed() {
     let mut h = H::default();
     h.dead_lettered(2, "g", &[(0, 10)], Outcome::Info);
     let e = validate(&LogHistory { ops: h.ops }).unwrap_err();
-    assert!(matches!(e, InvalidLogHistory::MessagesWithoutOk { index: 0, .. }), "{e}");
+    assert!(
+        matches!(e, InvalidLogHistory::MessagesWithoutOk { index: 0, .. }),
+        "{e}"
+    );
 }
 
 #[test]
