@@ -244,8 +244,14 @@ impl Member {
         let buf = self.buffer.get_mut(&p).expect("found above");
         let mut k = buf.len().min(self.config.max_poll_records as usize);
         // A poison message is taken alone, so the messages before it are
-        // processed and the failure is its own.
-        if let Some(i) = buf.iter().take(k).position(|m| self.config.is_poison(m.1)) {
+        // processed and the failure is its own (unless it is to be
+        // skipped: then it goes with its batch and drops out of it).
+        let skip = self.config.skip_poison;
+        if let Some(i) = buf
+            .iter()
+            .take(k)
+            .position(|m| !skip && self.config.is_poison(m.1))
+        {
             k = i.max(1);
         }
         let messages: Vec<(u64, i64)> = buf.drain(..k).collect();
@@ -289,9 +295,11 @@ impl Member {
 
     /// Whether the batch in hand is a poison message (taken alone).
     fn poisoned(&self) -> bool {
-        self.batch
-            .as_ref()
-            .is_some_and(|b| b.messages.len() == 1 && self.config.is_poison(b.messages[0].1))
+        !self.config.skip_poison
+            && self
+                .batch
+                .as_ref()
+                .is_some_and(|b| b.messages.len() == 1 && self.config.is_poison(b.messages[0].1))
     }
 
     /// Processing the poison message in hand failed: try again, or after
@@ -390,11 +398,19 @@ impl Member {
     }
 
     /// Sends the batch's effect to the sink (with the offset, if atomic).
+    /// With `skip_poison` (a bug flag), a poison message failed once and
+    /// drops out of the effect: it is gone, though its offset is committed.
     fn write(&mut self, ctx: &mut Ctx<Msg>) {
         self.next_req += 1;
         let now = ctx.now();
         let atomic = self.config.commit == CommitPoint::Atomic;
+        let config = self.config.clone();
         let Some(b) = self.batch.as_mut() else { return };
+        if config.skip_poison {
+            let before = b.messages.len();
+            b.messages.retain(|m| !config.is_poison(m.1));
+            self.poison_attempts += (before - b.messages.len()) as u64;
+        }
         b.stage = Stage::Writing;
         b.req = self.next_req;
         b.sent = now;

@@ -141,6 +141,10 @@ pub struct Params {
     /// With `dlq`, the processing attempts before a message is dead-lettered.
     /// Default 3.
     pub max_attempts: Option<u32>,
+    /// A bug flag: a member that fails to process a message logs it and
+    /// goes on without it (Kafka Connect's `errors.tolerance = all` with no
+    /// dead letter queue, or a catch-and-log handler). Default false.
+    pub skip_poison: Option<bool>,
 }
 
 impl Default for Params {
@@ -173,6 +177,7 @@ impl Default for Params {
             poison_every: None,
             dlq: None,
             max_attempts: None,
+            skip_poison: None,
         }
     }
 }
@@ -209,6 +214,7 @@ pub struct Config {
     pub poison_every: u64,
     pub dlq: bool,
     pub max_attempts: u32,
+    pub skip_poison: bool,
     /// When producers stop sending (`[workload] stop`, else the end).
     pub stop: Nanos,
 }
@@ -326,6 +332,7 @@ impl Params {
                 ("poison_every", self.poison_every.is_some()),
                 ("dlq", self.dlq.is_some()),
                 ("max_attempts", self.max_attempts.is_some()),
+                ("skip_poison", self.skip_poison.is_some()),
             ] {
                 if set {
                     return Err((
@@ -401,6 +408,13 @@ impl Params {
                 format!("max_attempts = {max_attempts}: must be between 1 and 1000"),
             ));
         }
+        let skip_poison = self.skip_poison.unwrap_or(false);
+        if skip_poison && (dlq || commit == CommitPoint::Atomic) {
+            return Err((
+                "skip_poison",
+                "skip_poison = true drops a failing message from its batch's effect; it cannot go with dlq = true (which gives the message to the queue instead) nor with commit = \"atomic\" (whose write must start at the committed offset): remove one".into(),
+            ));
+        }
         if dlq && acks == Acks::None {
             return Err((
                 "dlq",
@@ -429,6 +443,7 @@ impl Params {
             poison_every,
             dlq,
             max_attempts,
+            skip_poison,
             brokers: self.brokers,
             producers: self.producers,
             consumers: self.consumers,
@@ -475,6 +490,8 @@ impl Config {
                     self.poison_every,
                     if self.dlq {
                         format!("dead letter queue after {} attempt(s)", self.max_attempts)
+                    } else if self.skip_poison {
+                        "a failing message is skipped".to_string()
                     } else {
                         "no dead letter queue".to_string()
                     }
