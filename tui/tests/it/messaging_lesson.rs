@@ -319,6 +319,19 @@ fn the_dead_letter_queue_holds_exactly_the_poison_messages() {
 }
 
 #[test]
+fn each_skipped_poison_message_is_lost_and_leaves_one_internal_gap_or_poll_skip() {
+    let r = report("poison-skip");
+    assert_eq!(count(&r, "lost"), count(&r, "poison attempts"));
+    assert_eq!(
+        count(&r, "internal") + count(&r, "poll-skip"),
+        count(&r, "lost"),
+        "{}",
+        r.render()
+    );
+    assert_eq!(text(&r, "delivery guarantee"), "at-most-once");
+}
+
+#[test]
 fn without_a_dead_letter_queue_the_poison_message_and_all_behind_it_are_unseen() {
     let r = report("poison-no-dlq");
     assert_eq!(count(&r, "lost"), 0);
@@ -378,5 +391,43 @@ fn the_rebalance_storm_table_is_the_runs() {
     assert!(
         lesson().contains(&table),
         "docs/messaging.md must hold this table as printed:\n{table}"
+    );
+}
+
+#[test]
+fn every_jepsen_anomaly_is_shown_by_a_scenario_that_expects_it() {
+    let rows = [
+        ("lost", "acks1-leader-crash"),
+        ("unseen", "poison-no-dlq"),
+        ("duplicate", "retries-duplicate"),
+        ("duplicate-delivery", "group-commit-after"),
+        ("poll-skip", "poison-skip"),
+        ("nonmonotonic-poll", "unclean-election"),
+        ("nonmonotonic-send", "retries-duplicate"),
+        ("internal", "poison-skip"),
+    ];
+    let mut table = String::from("| anomaly | scenario |\n|---|---|\n");
+    for (anomaly, name) in rows {
+        let r = report(name);
+        assert!(r.passed, "{name}:\n{}", r.render());
+        assert!(count(&r, anomaly) >= 1, "{name} shows no {anomaly}");
+        // The hypothesis itself asks for it (or, for duplicate-delivery,
+        // for what it counts: messages delivered twice).
+        let file = std::fs::read_to_string(root().join(format!("scenarios/messaging/{name}.toml")))
+            .unwrap();
+        let wanted = if anomaly == "duplicate-delivery" {
+            "delivered twice"
+        } else {
+            anomaly
+        };
+        assert!(
+            file.contains(&format!("[expect.measure.\"{wanted}\"]\nmin = ")),
+            "{name} does not expect {wanted}"
+        );
+        table.push_str(&format!("| `{anomaly}` | `{name}` |\n"));
+    }
+    assert!(
+        lesson().contains(&table),
+        "docs/messaging.md must hold:\n{table}"
     );
 }
