@@ -74,7 +74,7 @@ impl Broker {
     pub fn on_start(&mut self, ctx: &mut Ctx<Msg>) {
         self.me = ctx.me();
         self.life = ctx.incarnation();
-        for p in 0..self.config.partitions {
+        for p in 0..self.config.log_partitions() {
             if self.config.replicas(p).contains(&self.me) {
                 self.replicas.insert(p, Replica::default());
             }

@@ -37,7 +37,7 @@ pub struct Controller {
 
 impl Controller {
     pub fn new(config: Arc<Config>) -> Controller {
-        let partitions = (0..config.partitions)
+        let partitions = (0..config.log_partitions())
             .map(|p| {
                 let replicas = config.replicas(p);
                 PartitionState {
@@ -91,7 +91,7 @@ impl Controller {
     }
 
     fn broadcast_all(&self, ctx: &mut Ctx<Msg>) {
-        for p in 0..self.config.partitions {
+        for p in 0..self.config.log_partitions() {
             self.broadcast(ctx, p);
         }
     }
@@ -147,7 +147,7 @@ impl Controller {
                 died.push(*b);
             }
         }
-        for p in 0..self.config.partitions {
+        for p in 0..self.config.log_partitions() {
             let s = &self.partitions[p as usize];
             let leader_dead = s.leader.is_some_and(|l| died.contains(&l));
             if leader_dead || s.leader.is_none() {
@@ -176,7 +176,7 @@ impl Controller {
                     self.forget(ctx, from);
                 }
                 if before.is_some_and(|b| !b.2) || new_life {
-                    for p in 0..self.config.partitions {
+                    for p in 0..self.config.log_partitions() {
                         if self.partitions[p as usize].leader.is_none() {
                             self.elect(ctx, p);
                         }
@@ -215,7 +215,7 @@ impl Controller {
     /// Takes broker `b` out of every ISR it is in (and, if it led, elects
     /// anew).
     fn forget(&mut self, ctx: &mut Ctx<Msg>, b: NodeId) {
-        for p in 0..self.config.partitions {
+        for p in 0..self.config.log_partitions() {
             let s = &mut self.partitions[p as usize];
             if s.leader == Some(b) {
                 s.isr.retain(|&x| x != b);

@@ -105,6 +105,11 @@ pub struct Coordinator {
     owner: BTreeMap<u32, NodeId>,
     /// The group's committed offset per partition: the next to process.
     pub committed: BTreeMap<u32, u64>,
+    /// Per partition, when its committed offset last moved forward.
+    pub progress_at: BTreeMap<u32, Nanos>,
+    /// The time of the last tick: the run's end, near enough, for the
+    /// report.
+    pub last_tick: Nanos,
     /// The sink's keys of applied messages (kept only with `dedup`).
     applied: BTreeSet<i64>,
     /// Per member: its life, highest request and the answer given, so a
@@ -129,6 +134,8 @@ impl Coordinator {
             generation: 0,
             owner: BTreeMap::new(),
             committed: BTreeMap::new(),
+            progress_at: BTreeMap::new(),
+            last_tick: 0,
             applied: BTreeSet::new(),
             answered: BTreeMap::new(),
             records: Vec::new(),
@@ -142,6 +149,7 @@ impl Coordinator {
     /// is a rebalance. Ends a rebalance whose time is up.
     pub fn tick(&mut self, ctx: &mut Ctx<Msg>) {
         let now = ctx.now();
+        self.last_tick = now;
         let timeout = self.config.session_timeout;
         let before = self.members.len();
         self.members
@@ -383,7 +391,9 @@ impl Coordinator {
 
     fn commit(&mut self, from: NodeId, p: u32, offset: u64, ok: bool, call: Nanos, now: Nanos) {
         if ok {
-            self.committed.insert(p, offset);
+            if self.committed.insert(p, offset).is_none_or(|o| o < offset) {
+                self.progress_at.insert(p, now);
+            }
         } else {
             self.fenced += 1;
         }

@@ -24,6 +24,22 @@
 //! zombie, stalled past its session) still holds its batch when the new
 //! generation reaches it: the batch's write or commit goes out with its old
 //! generation and is fenced.
+//!
+//! A *poison* message (`poison_every`) fails every time it is processed. A
+//! member takes it alone, as a batch of one, and tries again after each
+//! failure, each attempt taking the processing time. Without a dead letter
+//! queue it never stops: its partition (and every other partition this
+//! member owns, since one member processes one batch at a time, as one
+//! Kafka consumer thread does) is blocked while the log grows. With `dlq`,
+//! after `max_attempts` failures the member writes the message to the dead
+//! letter partition through its leader, as any producer would (with the
+//! run's `acks`; Kafka Connect's and Spring Kafka's dead letter publishers
+//! use an ordinary producer too), and once the leader acknowledges it,
+//! commits past it (at once, whatever `commit_interval` says) and goes on.
+//! The dead letter is recorded in the history as such: handled, never
+//! processed. A write whose answer is lost is sent again (with the same
+//! request number, but the broker does not know it: the dead letter queue
+//! may hold a message twice, as a non-idempotent producer's topic may).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -51,6 +67,9 @@ enum Stage {
     Writing,
     /// Waiting for the commit of its end (after writing).
     CommitLast,
+    /// A poison message given up: waiting for the dead letter partition's
+    /// leader to acknowledge it.
+    DeadLettering,
 }
 
 #[derive(Clone, Debug)]
@@ -69,6 +88,8 @@ struct Batch {
     req: u64,
     sent: Nanos,
     began: Nanos,
+    /// Processing attempts that failed (a poison message's).
+    failures: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -101,6 +122,10 @@ pub struct Member {
     last_partition: u32,
     pub records: Vec<Record>,
     pub processed: u64,
+    /// Processing attempts of poison messages, all failed (this life).
+    pub poison_attempts: u64,
+    /// Messages this life gave up to the dead letter queue (acknowledged).
+    pub dead_lettered: u64,
 }
 
 impl Member {
@@ -123,6 +148,8 @@ impl Member {
             last_partition: 0,
             records: Vec::new(),
             processed: 0,
+            poison_attempts: 0,
+            dead_lettered: 0,
         }
     }
 
@@ -162,7 +189,11 @@ impl Member {
                     .as_ref()
                     .is_some_and(|b| b.stage == Stage::Processing) =>
             {
-                self.write(ctx);
+                if self.poisoned() {
+                    self.failed(ctx);
+                } else {
+                    self.write(ctx);
+                }
             }
             _ => {}
         }
@@ -211,7 +242,18 @@ impl Member {
         };
         self.last_partition = p;
         let buf = self.buffer.get_mut(&p).expect("found above");
-        let k = buf.len().min(self.config.max_poll_records as usize);
+        let mut k = buf.len().min(self.config.max_poll_records as usize);
+        // A poison message is taken alone, so the messages before it are
+        // processed and the failure is its own (unless it is to be
+        // skipped: then it goes with its batch and drops out of it).
+        let skip = self.config.skip_poison;
+        if let Some(i) = buf
+            .iter()
+            .take(k)
+            .position(|m| !skip && self.config.is_poison(m.1))
+        {
+            k = i.max(1);
+        }
         let messages: Vec<(u64, i64)> = buf.drain(..k).collect();
         self.buffered -= k;
         let now = ctx.now();
@@ -225,6 +267,7 @@ impl Member {
             req: 0,
             sent: now,
             began: now,
+            failures: 0,
         });
         if self.config.commit == CommitPoint::Before {
             self.commit(ctx, Stage::CommitFirst);
@@ -234,9 +277,15 @@ impl Member {
     }
 
     fn process(&mut self, ctx: &mut Ctx<Msg>) {
+        let poisoned = self.poisoned();
         let Some(b) = self.batch.as_mut() else { return };
         b.stage = Stage::Processing;
-        let took = self.config.processing_time * b.messages.len() as u64;
+        let mut took = self.config.processing_time * b.messages.len() as u64;
+        if poisoned {
+            // A failing attempt takes time too (at least a millisecond, so
+            // that retrying for ever is not an endless loop at one instant).
+            took = took.max(sim::time::NANOS_PER_MILLI);
+        }
         if took == 0 {
             self.write(ctx);
         } else {
@@ -244,12 +293,124 @@ impl Member {
         }
     }
 
+    /// Whether the batch in hand is a poison message (taken alone).
+    fn poisoned(&self) -> bool {
+        !self.config.skip_poison
+            && self
+                .batch
+                .as_ref()
+                .is_some_and(|b| b.messages.len() == 1 && self.config.is_poison(b.messages[0].1))
+    }
+
+    /// Processing the poison message in hand failed: try again, or after
+    /// `max_attempts` with a dead letter queue, give it up to the queue.
+    fn failed(&mut self, ctx: &mut Ctx<Msg>) {
+        self.poison_attempts += 1;
+        let dlq = self.config.dlq;
+        let max = self.config.max_attempts;
+        let Some(b) = self.batch.as_mut() else { return };
+        b.failures += 1;
+        ctx.note("processing failed");
+        if dlq && b.failures >= max {
+            self.next_req += 1;
+            let now = ctx.now();
+            b.stage = Stage::DeadLettering;
+            b.req = self.next_req;
+            b.began = now;
+            let f = LogFn::DeadLetter {
+                group: self.config.group.clone().unwrap_or_default(),
+                messages: Vec::new(),
+            };
+            self.records.push(Record::Invoke {
+                key: b.req,
+                f,
+                at: now,
+            });
+            self.send_dead_letter(ctx);
+        } else {
+            self.process(ctx);
+        }
+    }
+
+    /// Sends the poison message in hand to the dead letter partition's
+    /// leader, if one is known (else the next poll tries again).
+    fn send_dead_letter(&mut self, ctx: &mut Ctx<Msg>) {
+        let now = ctx.now();
+        let leader = self
+            .config
+            .dlq_partition()
+            .and_then(|d| self.leaders.get(d));
+        let Some(b) = self.batch.as_mut() else { return };
+        b.sent = now;
+        let (Some(d), Some(leader)) = (self.config.dlq_partition(), leader) else {
+            return;
+        };
+        let entry = super::Entry {
+            value: b.messages[0].1,
+            epoch: 0,
+            producer: 0,
+            seq: None,
+        };
+        ctx.send(
+            leader,
+            Msg::Produce {
+                partition: d,
+                req: b.req,
+                entry,
+            },
+        );
+    }
+
+    /// The dead letter partition answered: once it holds the message,
+    /// record the dead letter and commit past it.
+    fn on_dead_letter_reply(&mut self, ctx: &mut Ctx<Msg>, req: u64, ok: bool) {
+        let Some(b) = self.batch.as_ref() else { return };
+        if b.stage != Stage::DeadLettering || b.req != req || !ok {
+            // A refusal (no leader, too few in sync) is sent again when
+            // the request is overdue.
+            return;
+        }
+        let (p, (offset, value)) = (b.partition, b.messages[0]);
+        let f = LogFn::DeadLetter {
+            group: self.config.group.clone().unwrap_or_default(),
+            messages: vec![sim::check::log::Message {
+                partition: partition_name(p),
+                offset,
+                value,
+            }],
+        };
+        self.records.push(Record::Done {
+            key: req,
+            f,
+            outcome: Outcome::Ok,
+            at: ctx.now(),
+        });
+        self.dead_lettered += 1;
+        if self.config.commit == CommitPoint::Before {
+            // Committed before the first attempt already.
+            self.batch = None;
+            self.next_batch(ctx);
+        } else {
+            self.committed_at.insert(p, ctx.now());
+            self.uncommitted.remove(&p);
+            self.commit(ctx, Stage::CommitLast);
+        }
+    }
+
     /// Sends the batch's effect to the sink (with the offset, if atomic).
+    /// With `skip_poison` (a bug flag), a poison message failed once and
+    /// drops out of the effect: it is gone, though its offset is committed.
     fn write(&mut self, ctx: &mut Ctx<Msg>) {
         self.next_req += 1;
         let now = ctx.now();
         let atomic = self.config.commit == CommitPoint::Atomic;
+        let config = self.config.clone();
         let Some(b) = self.batch.as_mut() else { return };
+        if config.skip_poison {
+            let before = b.messages.len();
+            b.messages.retain(|m| !config.is_poison(m.1));
+            self.poison_attempts += (before - b.messages.len()) as u64;
+        }
         b.stage = Stage::Writing;
         b.req = self.next_req;
         b.sent = now;
@@ -293,6 +454,10 @@ impl Member {
         let atomic = self.config.commit == CommitPoint::Atomic;
         let Some(b) = self.batch.as_mut() else { return };
         if b.stage == Stage::Processing || now < b.sent + self.config.request_timeout {
+            return;
+        }
+        if b.stage == Stage::DeadLettering {
+            self.send_dead_letter(ctx);
             return;
         }
         b.sent = now;
@@ -343,11 +508,12 @@ impl Member {
         // over. If its effect is written (or on its way) it still commits
         // with that generation, and the coordinator fences the commit; any
         // other is dropped.
-        if self
-            .batch
-            .as_ref()
-            .is_some_and(|b| !matches!(b.stage, Stage::Writing | Stage::CommitLast))
-        {
+        if self.batch.as_ref().is_some_and(|b| {
+            !matches!(
+                b.stage,
+                Stage::Writing | Stage::CommitLast | Stage::DeadLettering
+            )
+        }) {
             self.batch = None;
             ctx.cancel_timer(PROCESS);
         }
@@ -407,6 +573,10 @@ impl Member {
                 self.on_reply(ctx, req, ok);
                 self.rejoin(ctx);
             }
+            Msg::ProduceReply { req, result } => {
+                self.on_dead_letter_reply(ctx, req, result.is_ok());
+                self.rejoin(ctx);
+            }
             Msg::FetchReply {
                 partition,
                 offset,
@@ -420,7 +590,7 @@ impl Member {
 
     fn on_reply(&mut self, ctx: &mut Ctx<Msg>, req: u64, ok: bool) {
         let Some(b) = self.batch.as_ref() else { return };
-        if b.req != req || b.stage == Stage::Processing {
+        if b.req != req || matches!(b.stage, Stage::Processing | Stage::DeadLettering) {
             return;
         }
         if !ok {
@@ -455,7 +625,7 @@ impl Member {
                     self.fetch(ctx, p);
                 }
             }
-            Stage::Processing => {}
+            Stage::Processing | Stage::DeadLettering => {}
         }
     }
 
@@ -485,6 +655,7 @@ impl Member {
             req: 0,
             sent: now,
             began: now,
+            failures: 0,
         });
         self.commit(ctx, Stage::CommitLast);
     }

@@ -54,8 +54,16 @@
 //! records effects, not fetches, so the checker's delivery guarantee is the
 //! processing's: at-most-once, at-least-once or an exactly-once effect. Not
 //! modelled: a graceful leave (members leave by crashing or stalling),
-//! cooperative rebalancing, a crash of the coordinator, a processing failure
-//! and a dead letter queue.
+//! cooperative rebalancing, a crash of the coordinator, and processing
+//! failures other than poison messages.
+//!
+//! A *poison* message (`poison_every`) fails every time it is processed.
+//! Without a dead letter queue its member retries it for ever and its
+//! partitions are blocked; with `dlq`, after `max_attempts` failures the
+//! member writes it to a dead letter partition (a partition after the
+//! topic's, on the same brokers, with the run's `acks`) and commits past
+//! it. The history records that as a dead letter, so the checker counts the
+//! message handled, neither delivered nor lost.
 //!
 //! Brokers keep their logs in memory: a restarted broker starts empty and
 //! the controller takes it out of every ISR until it has caught up again.
@@ -69,10 +77,13 @@
 mod broker;
 mod consumer;
 mod controller;
+mod dead_letter;
 mod group;
 #[cfg(test)]
 mod group_tests;
 mod member;
+#[cfg(test)]
+mod member_tests;
 mod params;
 mod producer;
 #[cfg(test)]
@@ -226,6 +237,11 @@ pub const METRICS: &[Figure] = &[
     Figure::count("fenced commits"),
     Figure::count("repeats dropped"),
     Figure::count("buffer peak"),
+    Figure::count("poison attempts"),
+    Figure::count("blocked partitions"),
+    Figure::count("dlq size"),
+    Figure::count("dlq mismatch"),
+    Figure::text("dlq"),
     Figure::count("lost"),
     Figure::count("unseen"),
     Figure::count("duplicate"),
@@ -242,6 +258,7 @@ pub const METRICS: &[Figure] = &[
     Figure::count("acknowledged sends"),
     Figure::count("never delivered"),
     Figure::count("delivered twice"),
+    Figure::count("dead-lettered"),
     Figure::count("consumer lag max"),
     Figure::series("consumer lag"),
 ];
@@ -254,6 +271,8 @@ pub struct Log {
     history: Collector,
     /// The most messages any group member held fetched but unprocessed.
     buffer_peak: usize,
+    /// Per member life, its failed processing attempts (poison messages).
+    attempts: BTreeMap<(NodeId, u64), u64>,
 }
 
 impl Log {
@@ -262,6 +281,7 @@ impl Log {
             config: Arc::new(config),
             history: Collector::default(),
             buffer_peak: 0,
+            attempts: BTreeMap::new(),
         }
     }
 }
@@ -356,6 +376,10 @@ impl Protocol for Log {
             Some(LogNode::Consumer(c)) => self.history.read(step.stepped, c.life, &c.records),
             Some(LogNode::Member(m)) => {
                 self.buffer_peak = self.buffer_peak.max(m.buffer_peak);
+                if m.poison_attempts > 0 {
+                    self.attempts
+                        .insert((step.stepped, m.life), m.poison_attempts);
+                }
                 self.history.read(step.stepped, m.life, &m.records)
             }
             Some(LogNode::Controller(c)) => self.history.read_group(&c.group.records),
@@ -394,6 +418,7 @@ impl Protocol for Log {
                     self.config.max_buffered
                 ));
         }
+        dead_letter::metrics(&self.config, nodes, &self.history.ops, &self.attempts, out);
         // In order of invocation: a consumer records a poll when it ends.
         let mut ops = self.history.ops.clone();
         ops.sort_by_key(|op| op.call_ns);

@@ -131,6 +131,20 @@ pub struct Params {
     /// The most messages a group member processes (and commits) at once.
     /// Default 10.
     pub max_poll_records: Option<u32>,
+    /// Every `poison_every`-th message a producer sends (its Nth, 2Nth, ...)
+    /// is poison: processing it always fails. Default 0: none.
+    pub poison_every: Option<u64>,
+    /// A member gives a message that failed `max_attempts` times up to a
+    /// dead letter partition (written through the brokers) and commits past
+    /// it. Default false: it retries for ever.
+    pub dlq: Option<bool>,
+    /// With `dlq`, the processing attempts before a message is dead-lettered.
+    /// Default 3.
+    pub max_attempts: Option<u32>,
+    /// A bug flag: a member that fails to process a message logs it and
+    /// goes on without it (Kafka Connect's `errors.tolerance = all` with no
+    /// dead letter queue, or a catch-and-log handler). Default false.
+    pub skip_poison: Option<bool>,
 }
 
 impl Default for Params {
@@ -160,6 +174,10 @@ impl Default for Params {
             commit_interval: None,
             max_buffered: None,
             max_poll_records: None,
+            poison_every: None,
+            dlq: None,
+            max_attempts: None,
+            skip_poison: None,
         }
     }
 }
@@ -192,6 +210,11 @@ pub struct Config {
     pub commit_interval: Nanos,
     pub max_buffered: u32,
     pub max_poll_records: u32,
+    /// Every this-many-th message of a producer is poison; 0: none.
+    pub poison_every: u64,
+    pub dlq: bool,
+    pub max_attempts: u32,
+    pub skip_poison: bool,
     /// When producers stop sending (`[workload] stop`, else the end).
     pub stop: Nanos,
 }
@@ -306,6 +329,10 @@ impl Params {
                 ("commit_interval", self.commit_interval.is_some()),
                 ("max_buffered", self.max_buffered.is_some()),
                 ("max_poll_records", self.max_poll_records.is_some()),
+                ("poison_every", self.poison_every.is_some()),
+                ("dlq", self.dlq.is_some()),
+                ("max_attempts", self.max_attempts.is_some()),
+                ("skip_poison", self.skip_poison.is_some()),
             ] {
                 if set {
                     return Err((
@@ -366,6 +393,34 @@ impl Params {
                 ),
             ));
         }
+        let poison_every = self.poison_every.unwrap_or(0);
+        let dlq = self.dlq.unwrap_or(false);
+        let max_attempts = self.max_attempts.unwrap_or(3);
+        if self.max_attempts.is_some() && !dlq {
+            return Err((
+                "max_attempts",
+                "max_attempts applies only with a dead letter queue (without one a member retries a failing message for ever): add dlq = true or remove max_attempts".into(),
+            ));
+        }
+        if max_attempts == 0 || max_attempts > 1000 {
+            return Err((
+                "max_attempts",
+                format!("max_attempts = {max_attempts}: must be between 1 and 1000"),
+            ));
+        }
+        let skip_poison = self.skip_poison.unwrap_or(false);
+        if skip_poison && (dlq || commit == CommitPoint::Atomic) {
+            return Err((
+                "skip_poison",
+                "skip_poison = true drops a failing message from its batch's effect; it cannot go with dlq = true (which gives the message to the queue instead) nor with commit = \"atomic\" (whose write must start at the committed offset): remove one".into(),
+            ));
+        }
+        if dlq && acks == Acks::None {
+            return Err((
+                "dlq",
+                "dlq = true needs acks = 1 or \"all\": a member commits past a dead-lettered message only once the brokers said they hold it, and with acks = 0 they never say".into(),
+            ));
+        }
         if commit_interval > 0 && commit != CommitPoint::After {
             return Err((
                 "commit_interval",
@@ -385,6 +440,10 @@ impl Params {
             commit_interval,
             max_buffered,
             max_poll_records,
+            poison_every,
+            dlq,
+            max_attempts,
+            skip_poison,
             brokers: self.brokers,
             producers: self.producers,
             consumers: self.consumers,
@@ -425,9 +484,43 @@ impl Config {
                 self.commit.name(),
                 if self.dedup { ", dedup" } else { "" },
                 if self.fence_zombies { "" } else { ", zombies not fenced" }
-            ),
+            ) + &if self.poison_every > 0 {
+                format!(
+                    "; poison_every {}, {}",
+                    self.poison_every,
+                    if self.dlq {
+                        format!("dead letter queue after {} attempt(s)", self.max_attempts)
+                    } else if self.skip_poison {
+                        "a failing message is skipped".to_string()
+                    } else {
+                        "no dead letter queue".to_string()
+                    }
+                )
+            } else if self.dlq {
+                format!("; dead letter queue after {} attempt(s)", self.max_attempts)
+            } else {
+                String::new()
+            },
             None => String::new(),
         }
+    }
+
+    /// The partitions the brokers keep: the topic's, and the dead letter
+    /// partition after them when there is a dead letter queue.
+    pub fn log_partitions(&self) -> u32 {
+        self.partitions + u32::from(self.dlq)
+    }
+
+    /// The dead letter partition, if there is one: it follows the topic's,
+    /// and neither producers nor the group's assignor know it.
+    pub fn dlq_partition(&self) -> Option<u32> {
+        self.dlq.then_some(self.partitions)
+    }
+
+    /// Whether processing `value` always fails: it is the Nth, 2Nth, ...
+    /// message of its producer's life (see the producer's numbering).
+    pub fn is_poison(&self, value: i64) -> bool {
+        self.poison_every > 0 && (value.rem_euclid(10_000_000) as u64 + 1) % self.poison_every == 0
     }
 
     /// The brokers holding partition `p`, its preferred leader first.

@@ -257,3 +257,177 @@ fn the_backpressure_table_is_the_run_and_the_buffer_stays_bounded() {
         "docs/messaging.md must hold this table as printed:\n{table}"
     );
 }
+
+/// The report of scenario `name` at its own seed, with `edit` applied to
+/// its text first (the lesson's "the same, but ..." runs).
+fn report_edited(name: &str, edit: impl Fn(&str) -> String) -> Report {
+    let file = format!("scenarios/messaging/{name}.toml");
+    let text = edit(&std::fs::read_to_string(root().join(&file)).unwrap());
+    let s = nodes::parse(&file, &text).unwrap_or_else(|e| panic!("{e}"));
+    let out = nodes::run(&s, s.meta.seed, TraceMode::Off).unwrap();
+    Report::build(&s, &out)
+}
+
+/// A figure reported only in some runs: its count, or "-".
+fn count_or_dash(r: &Report, name: &str) -> String {
+    match r.metrics.iter().find(|m| m.name == name).map(|m| &m.value) {
+        Some(Value::Count(n)) => n.to_string(),
+        _ => "-".into(),
+    }
+}
+
+/// The poison-message scenarios of the lesson's table, in its order.
+const POISON_SCENARIOS: [&str; 3] = ["poison-no-dlq", "poison-dlq", "poison-skip"];
+
+#[test]
+fn the_table_of_the_poison_scenarios_is_the_runs() {
+    let mut table = String::from(
+        "| scenario | poison attempts | blocked partitions | dead-lettered | dlq size | lost | unseen | internal | poll-skip | consumer lag max |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for name in POISON_SCENARIOS {
+        let r = report(name);
+        assert!(r.passed, "{name} fails its hypothesis:\n{}", r.render());
+        table.push_str(&format!(
+            "| `{name}` | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            count(&r, "poison attempts"),
+            count(&r, "blocked partitions"),
+            count_or_dash(&r, "dead-lettered"),
+            count_or_dash(&r, "dlq size"),
+            count(&r, "lost"),
+            count(&r, "unseen"),
+            count(&r, "internal"),
+            count(&r, "poll-skip"),
+            count(&r, "consumer lag max"),
+        ));
+    }
+    println!("{table}");
+    assert!(
+        lesson().contains(&table),
+        "docs/messaging.md must hold this table as printed:\n{table}"
+    );
+}
+
+#[test]
+fn the_dead_letter_queue_holds_exactly_the_poison_messages() {
+    let r = report("poison-dlq");
+    assert_eq!(count(&r, "dlq mismatch"), 0);
+    assert_eq!(count(&r, "dlq size"), count(&r, "dead-lettered"));
+    // Three attempts each, then the queue.
+    assert_eq!(count(&r, "poison attempts"), 3 * count(&r, "dead-lettered"));
+    assert_eq!(text(&r, "delivery guarantee"), "exactly-once effect");
+}
+
+#[test]
+fn each_skipped_poison_message_is_lost_and_leaves_one_internal_gap_or_poll_skip() {
+    let r = report("poison-skip");
+    assert_eq!(count(&r, "lost"), count(&r, "poison attempts"));
+    assert_eq!(
+        count(&r, "internal") + count(&r, "poll-skip"),
+        count(&r, "lost"),
+        "{}",
+        r.render()
+    );
+    assert_eq!(text(&r, "delivery guarantee"), "at-most-once");
+}
+
+#[test]
+fn without_a_dead_letter_queue_the_poison_message_and_all_behind_it_are_unseen() {
+    let r = report("poison-no-dlq");
+    assert_eq!(count(&r, "lost"), 0);
+    assert_eq!(count(&r, "unseen"), count(&r, "never delivered"));
+    assert!(count(&r, "unseen") >= 200, "{}", r.render());
+}
+
+/// The rebalance-storm scenario, then the same with a longer session
+/// timeout, then the same with no stall.
+fn storm_runs() -> [(&'static str, &'static str, Report); 3] {
+    let long = report_edited("group-rebalance-storm", |t| {
+        t.replace(
+            "send_rate = 200\n",
+            "send_rate = 200\nsession_timeout = \"1s\"\n",
+        )
+    });
+    let none = report_edited("group-rebalance-storm", |t| {
+        let (head, rest) = t.split_once("[[faults]]").unwrap();
+        format!("{head}{}", &rest[rest.find("[expect]").unwrap()..])
+    });
+    [
+        (
+            "`group-rebalance-storm`",
+            "300ms",
+            report("group-rebalance-storm"),
+        ),
+        ("the same, `session_timeout = \"1s\"`", "1s", long),
+        ("the same, no stall", "300ms", none),
+    ]
+}
+
+#[test]
+fn the_rebalance_storm_table_is_the_runs() {
+    let mut table = String::from(
+        "| run | session_timeout | rebalances | fenced commits | delivered twice | consumer lag max |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    let runs = storm_runs();
+    for (name, session, r) in &runs {
+        assert_eq!(count(r, "lost"), 0, "{name}");
+        table.push_str(&format!(
+            "| {name} | {session} | {} | {} | {} | {} |\n",
+            count(r, "rebalances"),
+            count(r, "fenced commits"),
+            count(r, "delivered twice"),
+            count(r, "consumer lag max"),
+        ));
+    }
+    println!("{table}");
+    assert!(runs[0].2.passed, "{}", runs[0].2.render());
+    // The lesson's reading: the storm repeats work that the long session
+    // does not, and the long session lets the stalled partition wait.
+    assert!(count(&runs[0].2, "rebalances") >= 4 * count(&runs[1].2, "rebalances"));
+    assert_eq!(count(&runs[1].2, "delivered twice"), 0);
+    assert!(count(&runs[1].2, "consumer lag max") > count(&runs[0].2, "consumer lag max"));
+    assert!(count(&runs[0].2, "consumer lag max") > 3 * count(&runs[2].2, "consumer lag max"));
+    assert!(
+        lesson().contains(&table),
+        "docs/messaging.md must hold this table as printed:\n{table}"
+    );
+}
+
+#[test]
+fn every_jepsen_anomaly_is_shown_by_a_scenario_that_expects_it() {
+    let rows = [
+        ("lost", "acks1-leader-crash"),
+        ("unseen", "poison-no-dlq"),
+        ("duplicate", "retries-duplicate"),
+        ("duplicate-delivery", "group-commit-after"),
+        ("poll-skip", "poison-skip"),
+        ("nonmonotonic-poll", "unclean-election"),
+        ("nonmonotonic-send", "retries-duplicate"),
+        ("internal", "poison-skip"),
+    ];
+    let mut table = String::from("| anomaly | scenario |\n|---|---|\n");
+    for (anomaly, name) in rows {
+        let r = report(name);
+        assert!(r.passed, "{name}:\n{}", r.render());
+        assert!(count(&r, anomaly) >= 1, "{name} shows no {anomaly}");
+        // The hypothesis itself asks for it (or, for duplicate-delivery,
+        // for what it counts: messages delivered twice).
+        let file = std::fs::read_to_string(root().join(format!("scenarios/messaging/{name}.toml")))
+            .unwrap();
+        let wanted = if anomaly == "duplicate-delivery" {
+            "delivered twice"
+        } else {
+            anomaly
+        };
+        assert!(
+            file.contains(&format!("[expect.measure.\"{wanted}\"]\nmin = ")),
+            "{name} does not expect {wanted}"
+        );
+        table.push_str(&format!("| `{anomaly}` | `{name}` |\n"));
+    }
+    assert!(
+        lesson().contains(&table),
+        "docs/messaging.md must hold:\n{table}"
+    );
+}

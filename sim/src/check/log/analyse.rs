@@ -43,7 +43,7 @@ impl Versions {
                         .or_insert(i);
                     sent_first.entry(at).or_insert(*value);
                 }
-                LogFn::Poll { messages, .. } => {
+                LogFn::Poll { messages, .. } | LogFn::DeadLetter { messages, .. } => {
                     for m in messages {
                         let at = (m.partition.clone(), m.offset);
                         reports
@@ -159,7 +159,7 @@ fn reported(f: &LogFn) -> Vec<(&str, u64, i64)> {
             value,
             offset: Some(o),
         } => vec![(partition.as_str(), *o, *value)],
-        LogFn::Poll { messages, .. } => messages
+        LogFn::Poll { messages, .. } | LogFn::DeadLetter { messages, .. } => messages
             .iter()
             .map(|m| (m.partition.as_str(), m.offset, m.value))
             .collect(),
@@ -170,13 +170,14 @@ fn reported(f: &LogFn) -> Vec<(&str, u64, i64)> {
 /// Acknowledged sends no poll returned: `lost` below the highest offset
 /// polled on the partition, `unseen` above it (and when the producer was
 /// given no offset, as with `acks = 0`: nobody can say where it would be).
-/// And the other way round: values polled whose send failed.
+/// And the other way round: values polled whose send failed. A
+/// dead-lettered message was read and handled: it counts as polled here.
 fn lost_and_unseen(history: &LogHistory, found: &mut Found) {
     let mut polled: BTreeSet<i64> = BTreeSet::new();
     let mut highest: BTreeMap<&str, u64> = BTreeMap::new();
     let mut polled_by: BTreeMap<i64, usize> = BTreeMap::new();
     for (i, op) in history.ops.iter().enumerate() {
-        if let (LogFn::Poll { messages, .. }, Outcome::Ok) = (&op.f, op.outcome) {
+        if let (Some(messages), Outcome::Ok) = (op.f.read(), op.outcome) {
             for m in messages {
                 polled.insert(m.value);
                 polled_by.entry(m.value).or_insert(i);
@@ -249,7 +250,7 @@ fn lost_and_unseen(history: &LogHistory, found: &mut Found) {
 /// version order, in order.
 fn internal(history: &LogHistory, versions: &Versions, found: &mut Found) {
     for (i, op) in history.ops.iter().enumerate() {
-        let (LogFn::Poll { messages, .. }, Outcome::Ok) = (&op.f, op.outcome) else {
+        let (Some(messages), Outcome::Ok) = (op.f.read(), op.outcome) else {
             continue;
         };
         let mut last: BTreeMap<&str, (&Message, usize)> = BTreeMap::new();
@@ -320,7 +321,9 @@ fn polls_per_consumer(history: &LogHistory, versions: &Versions, found: &mut Fou
             LogFn::Assign { .. } => {
                 last.retain(|(p, _), _| *p != op.process);
             }
-            LogFn::Poll { messages, .. } => {
+            // A dead letter is a read like a poll: the message after a
+            // dead-lettered one is the next to read, not a skip.
+            LogFn::Poll { messages, .. } | LogFn::DeadLetter { messages, .. } => {
                 // Each partition's first and last message in this poll.
                 let mut span: BTreeMap<&str, (&Message, &Message)> = BTreeMap::new();
                 for m in messages {

@@ -75,6 +75,9 @@ pub struct GroupReport {
     pub acknowledged: u64,
     /// Of those, how many reached the group at least once.
     pub delivered: u64,
+    /// Of those, how many it read but gave up to a dead letter queue:
+    /// handled, not processed, and neither delivered nor missing.
+    pub dead_lettered: u64,
     /// Of those, how many never reached it: `lost` ones at or below the
     /// furthest offset it was delivered on their partition, the rest beyond.
     pub missing: u64,
@@ -107,23 +110,30 @@ pub(super) fn groups(history: &LogHistory, found: &mut Found) -> Vec<GroupReport
     #[derive(Default)]
     struct Seen {
         deliveries: BTreeMap<i64, Vec<usize>>,
+        dead: BTreeSet<i64>,
         furthest: BTreeMap<String, u64>,
         partitions: BTreeSet<String>,
     }
     let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
     let mut member_of: BTreeMap<ProcessId, String> = BTreeMap::new();
     for (i, op) in history.ops.iter().enumerate() {
-        let LogFn::Poll { group, messages } = &op.f else {
-            continue;
+        let (g, dead) = match &op.f {
+            LogFn::Poll { group, .. } => (group_of(group, op.process), false),
+            LogFn::DeadLetter { group, .. } => (group.clone(), true),
+            _ => continue,
         };
-        let g = group_of(group, op.process);
+        let messages = op.f.read().expect("a poll or a dead letter");
         member_of.entry(op.process).or_insert_with(|| g.clone());
         let s = seen.entry(g).or_default();
         if op.outcome != Outcome::Ok {
             continue;
         }
         for m in messages {
-            s.deliveries.entry(m.value).or_default().push(i);
+            if dead {
+                s.dead.insert(m.value);
+            } else {
+                s.deliveries.entry(m.value).or_default().push(i);
+            }
             let f = s.furthest.entry(m.partition.clone()).or_insert(m.offset);
             *f = (*f).max(m.offset);
             s.partitions.insert(m.partition.clone());
@@ -166,6 +176,7 @@ pub(super) fn groups(history: &LogHistory, found: &mut Found) -> Vec<GroupReport
     for (group, s) in &seen {
         let mut acknowledged = 0;
         let mut delivered = 0;
+        let mut dead_lettered = 0;
         let mut missing_lost = 0;
         for op in &history.ops {
             let (
@@ -185,6 +196,8 @@ pub(super) fn groups(history: &LogHistory, found: &mut Found) -> Vec<GroupReport
             acknowledged += 1;
             if s.deliveries.contains_key(value) {
                 delivered += 1;
+            } else if s.dead.contains(value) {
+                dead_lettered += 1;
             } else if let (Some(o), Some(f)) = (offset, s.furthest.get(partition)) {
                 if o <= f {
                     missing_lost += 1;
@@ -211,7 +224,7 @@ pub(super) fn groups(history: &LogHistory, found: &mut Found) -> Vec<GroupReport
                 ),
             });
         }
-        let missing = acknowledged - delivered;
+        let missing = acknowledged - delivered - dead_lettered;
         let guarantee = if delivered == 0 {
             Guarantee::Undetermined
         } else {
@@ -230,6 +243,7 @@ pub(super) fn groups(history: &LogHistory, found: &mut Found) -> Vec<GroupReport
             partitions: s.partitions.iter().cloned().collect(),
             acknowledged,
             delivered,
+            dead_lettered,
             missing,
             missing_lost,
             missing_unseen: missing - missing_lost,
@@ -281,11 +295,15 @@ fn lag_of(
                 let e = end.entry(partition.as_str()).or_insert(0);
                 *e = (*e).max(o + 1);
             }
-            LogFn::Poll {
-                group: g, messages, ..
-            } => {
-                let mine = member_of.get(&op.process).map(String::as_str) == Some(group)
-                    && group_of(g, op.process) == group;
+            LogFn::Poll { .. } | LogFn::DeadLetter { .. } => {
+                let g = match &op.f {
+                    LogFn::DeadLetter { group: g, .. } => g.clone(),
+                    LogFn::Poll { group: g, .. } => group_of(g, op.process),
+                    _ => unreachable!("matched above"),
+                };
+                let messages = op.f.read().expect("a poll or a dead letter");
+                let mine =
+                    member_of.get(&op.process).map(String::as_str) == Some(group) && g == group;
                 for m in messages {
                     let e = end.entry(m.partition.as_str()).or_insert(0);
                     *e = (*e).max(m.offset + 1);
@@ -343,6 +361,7 @@ pub(super) fn overall(groups: &[GroupReport], acknowledged: u64) -> (Guarantee, 
     let lost: u64 = groups.iter().map(|g| g.missing_lost).sum();
     let unseen: u64 = groups.iter().map(|g| g.missing_unseen).sum();
     let duplicated: u64 = groups.iter().map(|g| g.duplicated).sum();
+    let dead: u64 = groups.iter().map(|g| g.dead_lettered).sum();
     let extra: u64 = groups.iter().map(|g| g.extra_deliveries).sum();
     let across = if groups.len() == 1 {
         format!("group {}", groups[0].group)
@@ -361,13 +380,21 @@ pub(super) fn overall(groups: &[GroupReport], acknowledged: u64) -> (Guarantee, 
     );
     let dup_words =
         format!("{duplicated} message(s) delivered more than once ({extra} extra deliveries)");
-    let judged = if unseen > 0 {
-        format!(
-            "; judged on the delivered prefix only: {unseen} acknowledged deliveries were beyond {across}'s reach when the run ended (unseen), and nothing is said of them"
-        )
+    // Dead letters are named only when there are any, so the sentence of a
+    // run without a dead letter queue reads as before.
+    let dead_words = if dead > 0 {
+        format!("; {dead} acknowledged message(s) were dead-lettered: read and handled, never processed, and counted neither delivered nor lost")
     } else {
         String::new()
     };
+    let judged = dead_words
+        + &if unseen > 0 {
+            format!(
+            "; judged on the delivered prefix only: {unseen} acknowledged deliveries were beyond {across}'s reach when the run ended (unseen), and nothing is said of them"
+        )
+        } else {
+            String::new()
+        };
     let evidence = match guarantee {
         Guarantee::ExactlyOnce => format!(
             "exactly-once effect: each of the {delivered} acknowledged deliveries to {across} happened once, none was lost{judged}"

@@ -12,7 +12,9 @@
 //! integer to a partition (ok with the offset the broker gave it, fail, or info
 //! when nobody knows), a *poll* (the messages a consumer received, each with
 //! its partition and offset), an offset *commit* by a consumer group, and an
-//! *assign* (the partitions a consumer reads changed: a rebalance).
+//! *assign* (the partitions a consumer reads changed: a rebalance); and a
+//! *dead letter* (messages a consumer group could not process and wrote to a
+//! dead letter queue instead: read, handled, never processed).
 //!
 //! The anomalies take the names the Jepsen Kafka test gives them, so a reader
 //! who knows that test reads this one (the test's documentation, and
@@ -66,6 +68,14 @@
 //! poll that completed `ok` listed it: a consumer records a poll as ok once
 //! it has processed what it received, so a crash between receiving and
 //! processing leaves the poll `info` and its messages undelivered.
+//!
+//! A dead-lettered message is neither delivered nor lost: the group read it
+//! and decided, on purpose, not to process it. It counts where the group's
+//! position is judged (a message after it is no `poll-skip`, and it is no
+//! `lost` or `unseen` send) and is counted apart in delivery
+//! (`dead-lettered`). A message that is never processed and never
+//! dead-lettered (a poison message retried for ever) blocks its partition:
+//! nothing after it is polled, so it and everything behind it are `unseen`.
 
 mod analyse;
 mod delivery;
@@ -124,6 +134,29 @@ pub enum LogFn {
     /// assignment). Where it left off on a partition it no longer reads is
     /// forgotten: the next consumer starts from the committed offset.
     Assign { partitions: Vec<String> },
+    /// `group` gave these messages up: processing each failed as many times
+    /// as the consumer allows, and it wrote them to a dead letter queue and
+    /// moved on. They were read at these offsets and handled, but their
+    /// effect never happened: the checker counts them neither delivered nor
+    /// lost, but dead-lettered.
+    DeadLetter {
+        group: String,
+        #[serde(default)]
+        messages: Vec<Message>,
+    },
+}
+
+impl LogFn {
+    /// The messages the operation read from the log, at their offsets: a
+    /// poll's, or a dead letter's. Both count alike wherever a consumer's
+    /// position in the log is judged (the version order, lost and unseen,
+    /// skips and steps back); only delivery tells them apart.
+    pub fn read(&self) -> Option<&[Message]> {
+        match self {
+            LogFn::Poll { messages, .. } | LogFn::DeadLetter { messages, .. } => Some(messages),
+            _ => None,
+        }
+    }
 }
 
 /// One operation of a log history, from invocation to completion.
@@ -160,7 +193,7 @@ pub enum InvalidLogHistory {
         "operation {index} is a {outcome:?} send with an offset; only an ok send was given one"
     )]
     OffsetWithoutOk { index: usize, outcome: Outcome },
-    #[error("operation {index} is a {outcome:?} poll with messages; only an ok poll returned any")]
+    #[error("operation {index} is a {outcome:?} poll or dead letter with messages; only an ok one carries any")]
     MessagesWithoutOk { index: usize, outcome: Outcome },
 }
 
@@ -189,7 +222,7 @@ pub fn validate(history: &LogHistory) -> Result<(), InvalidLogHistory> {
                     outcome: op.outcome,
                 })
             }
-            LogFn::Poll { messages, .. } if op.outcome != Outcome::Ok && !messages.is_empty() => {
+            f if op.outcome != Outcome::Ok && f.read().is_some_and(|m| !m.is_empty()) => {
                 return Err(InvalidLogHistory::MessagesWithoutOk {
                     index,
                     outcome: op.outcome,
@@ -296,6 +329,9 @@ pub struct LogReport {
     /// Polls that completed, and the messages they returned.
     pub polls_ok: u64,
     pub messages_polled: u64,
+    /// Messages the completed dead letters gave up; `None` when the history
+    /// has no dead letter at all (no dead letter queue in play).
+    pub dead_lettered: Option<u64>,
     /// Per kind, how many anomalies the history has (kinds with none are absent).
     pub counts: BTreeMap<AnomalyKind, u64>,
     /// The first [`EXAMPLES_PER_KIND`] anomalies of each kind, by kind.
@@ -352,6 +388,7 @@ pub fn check_log(history: &LogHistory) -> LogReport {
     let mut sends = SendCounts::default();
     let mut polls_ok = 0;
     let mut messages_polled = 0;
+    let mut dead_lettered = None;
     for op in &history.ops {
         match &op.f {
             LogFn::Send { .. } => {
@@ -366,6 +403,12 @@ pub fn check_log(history: &LogHistory) -> LogReport {
                 polls_ok += 1;
                 messages_polled += messages.len() as u64;
             }
+            LogFn::DeadLetter { messages, .. } => {
+                let n = dead_lettered.get_or_insert(0);
+                if op.outcome == Outcome::Ok {
+                    *n += messages.len() as u64;
+                }
+            }
             _ => {}
         }
     }
@@ -378,6 +421,7 @@ pub fn check_log(history: &LogHistory) -> LogReport {
         sends,
         polls_ok,
         messages_polled,
+        dead_lettered,
         counts: found.counts,
         examples: found.examples.into_values().flatten().collect(),
         groups,

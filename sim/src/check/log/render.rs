@@ -26,6 +26,7 @@ pub const FIGURES: &[Figure] = &[
     Figure::count("acknowledged sends"),
     Figure::count("never delivered"),
     Figure::count("delivered twice"),
+    Figure::count("dead-lettered"),
     Figure::count("consumer lag max"),
     Figure::series("consumer lag"),
 ];
@@ -64,6 +65,12 @@ impl LogReport {
             .note("acknowledged messages a consumer group never received");
         out.count("delivered twice", twice)
             .note("messages a consumer group received more than once");
+        // Only where dead letters are in play, so other reports stay as
+        // they were.
+        if let Some(n) = self.dead_lettered {
+            out.count("dead-lettered", n)
+                .note("messages a group gave up to its dead letter queue: handled, not processed");
+        }
         match self.groups.iter().max_by_key(|g| g.lag_max) {
             Some(g) => {
                 out.count("consumer lag max", g.lag_max).note(format!(
@@ -96,6 +103,9 @@ impl fmt::Display for LogReport {
             self.polls_ok,
             self.messages_polled
         )?;
+        if let Some(n) = self.dead_lettered {
+            writeln!(f, "dead letters: {n} message(s) given up, not processed")?;
+        }
         if self.counts.is_empty() {
             writeln!(f, "anomalies: none")?;
         } else {

@@ -84,6 +84,28 @@ impl H {
         };
         self.op(process, f, Outcome::Ok)
     }
+    /// A dead letter by group `g` of `(offset, value)` on `P`, ending `outcome`.
+    fn dead_lettered(
+        &mut self,
+        process: ProcessId,
+        g: &str,
+        msgs: &[(u64, i64)],
+        outcome: Outcome,
+    ) -> &mut H {
+        let messages = msgs
+            .iter()
+            .map(|&(offset, value)| Message {
+                partition: P.to_string(),
+                offset,
+                value,
+            })
+            .collect();
+        let f = LogFn::DeadLetter {
+            group: g.to_string(),
+            messages,
+        };
+        self.op(process, f, outcome)
+    }
     fn check(&self) -> LogReport {
         let h = LogHistory {
             ops: self.ops.clone(),
@@ -559,4 +581,109 @@ fn the_figures_are_declared_and_every_count_is_reported_even_at_zero() {
         g.value,
         crate::metric::Value::Text("exactly-once effect".into())
     );
+}
+
+#[test]
+fn a_dead_lettered_message_is_handled_not_lost_and_the_next_poll_is_no_skip() {
+    // Offset 1 is a poison message: the group gives it up to its dead
+    // letter queue and goes on from offset 2.
+    let r = H::default()
+        .sent(1, 10, 0)
+        .sent(1, 11, 1)
+        .sent(1, 12, 2)
+        .polled_in(2, Some("g"), &[(0, 10)])
+        .dead_lettered(2, "g", &[(1, 11)], Outcome::Ok)
+        .polled_in(2, Some("g"), &[(2, 12)])
+        .committed(2, "g", 3)
+        .check();
+    assert!(r.counts.is_empty(), "{r}");
+    assert_eq!(r.dead_lettered, Some(1));
+    let g = &r.groups[0];
+    assert_eq!(
+        (g.acknowledged, g.delivered, g.dead_lettered, g.missing),
+        (3, 2, 1, 0)
+    );
+    assert_eq!(r.guarantee, Guarantee::ExactlyOnce);
+    assert!(
+        r.evidence
+            .contains("1 acknowledged message(s) were dead-lettered"),
+        "{}",
+        r.evidence
+    );
+    let mut out = Metrics::new();
+    r.metrics(&mut out);
+    check_declared(&out, render::FIGURES).unwrap();
+    let dead = out.iter().find(|m| m.name == "dead-lettered").unwrap();
+    assert_eq!(dead.value.as_count(), Some(1));
+}
+
+#[test]
+fn the_same_history_without_the_dead_letter_skips_and_loses() {
+    // What the dead letter stands for: without it, the message the group
+    // went past is lost and its next poll skipped it.
+    let r = H::default()
+        .sent(1, 10, 0)
+        .sent(1, 11, 1)
+        .sent(1, 12, 2)
+        .polled_in(2, Some("g"), &[(0, 10)])
+        .polled_in(2, Some("g"), &[(2, 12)])
+        .check();
+    assert_eq!(kinds(&r), ["lost", "poll-skip"]);
+    assert_eq!(r.dead_lettered, None);
+    let mut out = Metrics::new();
+    r.metrics(&mut out);
+    assert!(out.iter().all(|m| m.name != "dead-lettered"));
+}
+
+#[test]
+fn a_poison_message_never_processed_nor_dead_lettered_blocks_its_partition_and_is_unseen() {
+    // The group retries offset 1 for ever: nothing at or after it is
+    // polled, so it and what follows are unseen, not lost. An unfinished
+    // dead letter (the write's answer never came) hands nothing over.
+    let r = H::default()
+        .sent(1, 10, 0)
+        .sent(1, 11, 1)
+        .sent(1, 12, 2)
+        .polled_in(2, Some("g"), &[(0, 10)])
+        .dead_lettered(2, "g", &[], Outcome::Info)
+        .check();
+    assert_eq!(kinds(&r), ["unseen"]);
+    assert_eq!(r.count(AnomalyKind::Unseen), 2);
+    assert_eq!(r.dead_lettered, Some(0));
+    assert_eq!(r.groups[0].missing_unseen, 2);
+}
+
+#[test]
+fn a_dead_letter_with_messages_must_have_completed() {
+    let mut h = H::default();
+    h.dead_lettered(2, "g", &[(0, 10)], Outcome::Info);
+    let e = validate(&LogHistory { ops: h.ops }).unwrap_err();
+    assert!(
+        matches!(e, InvalidLogHistory::MessagesWithoutOk { index: 0, .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_dead_letter_reads_and_writes_as_json() {
+    let op = LogOp {
+        process: 2,
+        f: LogFn::DeadLetter {
+            group: "g".into(),
+            messages: vec![Message {
+                partition: P.into(),
+                offset: 1,
+                value: 11,
+            }],
+        },
+        outcome: Outcome::Ok,
+        call_ns: 5,
+        return_ns: Some(9),
+    };
+    let json = serde_json::to_string(&op).unwrap();
+    assert_eq!(
+        json,
+        r#"{"process":2,"f":"dead_letter","group":"g","messages":[{"partition":"t-0","offset":1,"value":11}],"outcome":"ok","call_ns":5,"return_ns":9}"#
+    );
+    assert_eq!(serde_json::from_str::<LogOp>(&json).unwrap(), op);
 }
