@@ -7,6 +7,7 @@ pub mod kv;
 pub mod limiter;
 pub mod log;
 pub mod maelstrom;
+pub mod outbox;
 pub mod overload;
 pub mod ping;
 pub mod quorum;
