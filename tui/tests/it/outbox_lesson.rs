@@ -62,13 +62,18 @@ fn the_table_of_the_four_runs_is_the_runs() {
 }
 
 #[test]
-fn each_lost_event_is_a_crash_between_commit_and_publish() {
-    // The lesson's claim: commit-then-publish loses exactly one event per
-    // crash that lands between its two writes, and nothing else.
+fn every_crash_between_commit_and_publish_loses_its_event() {
+    // The lesson's claim: commit-then-publish loses one event per crash
+    // that lands between its two writes, and a crash just after a publish
+    // may lose one more (the kernel drops what a crashed node had in
+    // flight, as a crashed machine's send buffer is gone); it never
+    // duplicates.
     let r = report("dual-write-crash");
-    assert_eq!(
-        count(&r, "lost events"),
-        count(&r, "crashes between the writes"),
+    let between = count(&r, "crashes between the writes");
+    let lost = count(&r, "lost events");
+    assert!(between >= 1, "{}", r.render());
+    assert!(
+        (between..=count(&r, "service crashes")).contains(&lost),
         "{}",
         r.render()
     );
@@ -77,15 +82,18 @@ fn each_lost_event_is_a_crash_between_commit_and_publish() {
 
 #[test]
 fn phantoms_are_the_rollbacks_and_the_crashes_after_publish() {
-    // Publish-then-commit: every rolled-back order and every order a crash
-    // caught open has its event out, and its change never committed.
+    // Publish-then-commit: every rolled-back order has its event out, and
+    // so has an order a crash caught open, unless the crash also dropped
+    // its publish still in flight.
     let r = report("dual-write-publish-first");
-    assert_eq!(
-        count(&r, "phantom events"),
-        count(&r, "orders rolled back") + count(&r, "crashes between the writes"),
+    let rolled_back = count(&r, "orders rolled back");
+    let phantom = count(&r, "phantom events");
+    assert!(
+        (rolled_back..=rolled_back + count(&r, "crashes between the writes")).contains(&phantom),
         "{}",
         r.render()
     );
+    assert_eq!(count(&r, "lost events"), 0);
 }
 
 #[test]
@@ -115,5 +123,50 @@ fn offsets_alone_do_not_give_exactly_once_dedup_does() {
     assert!(
         doc.contains("offsets alone do not give exactly-once"),
         "docs/{DOC} must say that offsets alone do not give exactly-once"
+    );
+}
+
+#[test]
+fn the_sweep_sentence_is_the_sweep() {
+    // How many of the 1000 crashes of seeds 1..200 land between the two
+    // writes, per design, and every seed holds its hypothesis.
+    let mut window = Vec::new();
+    let mut lost_more = 0;
+    for name in [
+        "dual-write-crash",
+        "dual-write-publish-first",
+        "outbox-crash",
+        "outbox-no-dedup",
+    ] {
+        let text = lessons::text("messaging", name);
+        let mut landed = 0;
+        for seed in 1..=200 {
+            let r = lessons::run("messaging", name, &text, Some(seed));
+            assert!(r.passed, "{name} fails at seed {seed}:\n{}", r.render());
+            assert_eq!(count(&r, "service crashes"), 5);
+            landed += count(&r, "crashes between the writes");
+            if name == "dual-write-crash"
+                && count(&r, "lost events") > count(&r, "crashes between the writes")
+            {
+                lost_more += 1;
+            }
+        }
+        window.push(landed);
+    }
+    // The two outbox runs differ only in the consumer: the same crashes.
+    assert_eq!(window[2], window[3]);
+    let sentence = format!(
+        "Over seeds 1 to 200 (five crashes each, 1000 in all), {} crashes landed between the two writes with commit-then-publish, {} with publish-then-commit and {} with the outbox; each of the four scenarios holds its hypothesis on 200 of the 200 seeds.",
+        window[0], window[1], window[2]
+    );
+    println!("{sentence}");
+    let more = format!("on {lost_more} seeds of the 200.");
+    assert!(
+        lessons::doc(DOC).contains(&more),
+        "docs/{DOC} must say the dual write lost more events than crashes in its window {more}"
+    );
+    assert!(
+        lessons::doc(DOC).contains(&sentence),
+        "docs/{DOC} must say, as the sweep gives it:\n{sentence}"
     );
 }
