@@ -9,8 +9,8 @@ use sim::scenario::Scenario;
 use sim::time::fmt_duration;
 
 use crate::{
-    balancer, cache, limiter, log, maelstrom, outbox, overload, ping, quorum, raft, replication,
-    resilience, single, twopc,
+    balancer, cache, cqrs, limiter, log, maelstrom, outbox, overload, ping, quorum, raft,
+    replication, resilience, single, twopc,
 };
 
 /// Adds every built-in protocol to `r`. The order is the one messages list
@@ -29,6 +29,7 @@ pub fn register_builtin<R: Register>(r: &mut R) {
         .add::<overload::Overload>()
         .add::<log::Log>()
         .add::<outbox::Outbox>()
+        .add::<cqrs::Cqrs>()
         .add::<balancer::LoadBalancer>()
         .add::<maelstrom::Maelstrom>()
         .add::<limiter::RateLimit>();
@@ -450,6 +451,40 @@ impl Spec for outbox::Outbox {
         "outbox, one order service, relay and de-duplicating consumer",
         OUTBOX,
     ));
+}
+
+impl Spec for cqrs::Cqrs {
+    const NAME: &'static str = "cqrs";
+    const ABOUT: &'static str =
+        "event sourcing and CQRS: a projector's read model lags the event log; read-your-writes, rebuild by replay";
+    type Params = cqrs::Params;
+    const ROLES: &'static [&'static str] = cqrs::ROLES;
+    const METRICS: &'static [Figure] = cqrs::METRICS;
+    const SERVERS: Servers = Servers::at_least(
+        3,
+        "n1 is the event store, n2 the projector and its read model, n3.. the clients",
+    );
+
+    fn new(params: cqrs::Params, s: &Scenario) -> Result<Self, ParamError> {
+        // The clients n3.. are servers of this protocol: the kernel's
+        // key-value clients have nothing to ask it.
+        if s.clients() > 0 {
+            return Err(ParamError::key(
+                "topology",
+                "clients",
+                format!(
+                    "clients = {}: protocol \"cqrs\" takes no clients; its clients are the servers n3.. (servers = 3 or more); remove clients",
+                    s.clients()
+                ),
+            ));
+        }
+        let config = params
+            .check(s.workload_stop(), s.meta.duration)
+            .map_err(field)?;
+        Ok(cqrs::Cqrs {
+            config: std::sync::Arc::new(config),
+        })
+    }
 }
 
 impl Spec for balancer::LoadBalancer {

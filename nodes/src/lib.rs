@@ -3,6 +3,7 @@
 
 pub mod balancer;
 pub mod cache;
+pub mod cqrs;
 pub mod kv;
 pub mod limiter;
 pub mod log;

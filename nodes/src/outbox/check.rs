@@ -54,21 +54,22 @@ impl Tally {
                 .filter(|(o, _)| !orders.contains_key(o))
                 .count() as u64,
             duplicates_published: copies.values().map(|&(_, n)| n - 1).sum(),
-            applied_twice: applied.values().map(|&n| u64::from(n.saturating_sub(1))).sum(),
+            applied_twice: applied
+                .values()
+                .map(|&n| u64::from(n.saturating_sub(1)))
+                .sum(),
             divergent: keys
                 .iter()
-                .filter(|k| orders.get(k).copied().unwrap_or(0) != view.get(k).copied().unwrap_or(0))
+                .filter(|k| {
+                    orders.get(k).copied().unwrap_or(0) != view.get(k).copied().unwrap_or(0)
+                })
                 .count() as u64,
         }
     }
 
     /// The guarantee the run gave, in words, from the counts.
     pub fn verdict(&self) -> &'static str {
-        match (
-            self.lost > 0,
-            self.phantom > 0,
-            self.applied_twice > 0,
-        ) {
+        match (self.lost > 0, self.phantom > 0, self.applied_twice > 0) {
             (false, false, false) if self.divergent == 0 => {
                 "exactly-once effect: every committed change applied once, nothing else"
             }

@@ -48,10 +48,10 @@
 //! events applied twice, and the orders on which the view and the database
 //! disagree.
 
+mod broker;
 pub mod check;
 mod params;
 mod service;
-mod broker;
 #[cfg(test)]
 mod tests;
 
@@ -196,7 +196,11 @@ impl Protocol for Outbox {
             .note("orders on which the view and the database disagree");
         out.count("service crashes", self.crashes);
         out.count("crashes between the writes", self.crashes_between)
-            .note(format!("of {} ({})", self.crashes, window(self.config.publish)));
+            .note(format!(
+                "of {} ({})",
+                self.crashes,
+                window(self.config.publish)
+            ));
         out.text("effect", t.verdict());
     }
 }

@@ -109,7 +109,14 @@ impl Service {
         if self.config.publish == Publish::PublishThenCommit {
             // The event goes out first; the transaction's work and the
             // time before its commit follow.
-            self.send(ctx, Event { id, order: id, amount });
+            self.send(
+                ctx,
+                Event {
+                    id,
+                    order: id,
+                    amount,
+                },
+            );
             ctx.set_timer(TXN, took + self.config.publish_delay);
         } else {
             ctx.set_timer(TXN, took);
@@ -147,7 +154,11 @@ impl Service {
             Publish::Outbox => {
                 // The event row is written in the same local transaction:
                 // one sync makes both durable, or neither.
-                let event = Event { id, order: id, amount };
+                let event = Event {
+                    id,
+                    order: id,
+                    amount,
+                };
                 ctx.disk().put((OUTBOX, id), event.clone());
                 ctx.disk().sync();
                 self.outbox.insert(id, event);
@@ -195,7 +206,14 @@ impl Service {
             TXN => self.decide(ctx),
             SECOND => {
                 if let Phase::Between { id, amount } = self.phase {
-                    self.send(ctx, Event { id, order: id, amount });
+                    self.send(
+                        ctx,
+                        Event {
+                            id,
+                            order: id,
+                            amount,
+                        },
+                    );
                     self.begin(ctx);
                 }
             }

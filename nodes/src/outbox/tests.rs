@@ -61,14 +61,22 @@ fn a_republished_event_is_a_duplicate_and_doubles_the_view_unless_dropped() {
     // Without dedup the consumer applies both copies.
     let twice = Tally::of(&orders, &log, &map(&[(1, 2)]), &map(&[(1, 20)]));
     assert_eq!(
-        (twice.duplicates_published, twice.applied_twice, twice.divergent),
+        (
+            twice.duplicates_published,
+            twice.applied_twice,
+            twice.divergent
+        ),
         (1, 1, 1)
     );
     assert!(twice.verdict().starts_with("at-least-once"));
     // With dedup it drops the second: published twice, applied once.
     let once = Tally::of(&orders, &log, &map(&[(1, 1)]), &map(&[(1, 10)]));
     assert_eq!(
-        (once.duplicates_published, once.applied_twice, once.divergent),
+        (
+            once.duplicates_published,
+            once.applied_twice,
+            once.divergent
+        ),
         (1, 0, 0)
     );
     assert!(once.verdict().starts_with("exactly-once"));
