@@ -170,3 +170,64 @@ fn the_sweep_sentence_is_the_sweep() {
         "docs/{DOC} must say, as the sweep gives it:\n{sentence}"
     );
 }
+
+/// The CQRS scenarios of the lesson's second table, in its order.
+const CQRS: [&str; 4] = [
+    "cqrs-read-model-lag",
+    "cqrs-wait-for-version",
+    "cqrs-rebuild",
+    "cqrs-rebuild-bug",
+];
+
+#[test]
+fn the_cqrs_table_is_the_runs() {
+    let mut table = String::from(
+        "| scenario | reads | read-your-writes misses | versions behind max | read model lag max | read latency p50 | rebuild |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for name in CQRS {
+        let r = report(name);
+        assert!(r.passed, "{name} fails its hypothesis:\n{}", r.render());
+        // No miss, no figure: the model was never behind a read.
+        let behind = match r.metrics.iter().find(|m| m.name == "versions behind max") {
+            Some(m) => match m.value {
+                Value::Count(n) => n.to_string(),
+                ref v => panic!("versions behind max is {v:?}"),
+            },
+            None => "-".to_string(),
+        };
+        table.push_str(&format!(
+            "| `{name}` | {} | {} | {behind} | {} | {} | {} |\n",
+            count(&r, "reads"),
+            count(&r, "read-your-writes misses"),
+            sim::time::fmt_duration(lessons::duration(&r, "read model lag max")),
+            sim::time::fmt_duration(lessons::duration(&r, "read latency p50")),
+            text(&r, "rebuild"),
+        ));
+    }
+    lessons::assert_in_doc(DOC, "CQRS", &table);
+}
+
+#[test]
+fn waiting_for_the_version_trades_misses_for_latency() {
+    let lag = report("cqrs-read-model-lag");
+    let wait = report("cqrs-wait-for-version");
+    assert!(count(&lag, "read-your-writes misses") > 0);
+    assert_eq!(count(&wait, "read-your-writes misses"), 0);
+    assert!(
+        lessons::duration(&wait, "read latency p50")
+            > 5 * lessons::duration(&lag, "read latency p50"),
+        "{}",
+        wait.render()
+    );
+}
+
+#[test]
+fn a_rebuild_equals_the_live_model_unless_the_projection_reads_the_clock() {
+    let ok = report("cqrs-rebuild");
+    let bug = report("cqrs-rebuild-bug");
+    assert!(text(&ok, "rebuild").starts_with("equal"));
+    assert_eq!(count(&ok, "rebuild differences"), 0);
+    assert!(text(&bug, "rebuild").starts_with("differs"));
+    assert!(count(&bug, "rebuild differences") > 0);
+}
