@@ -231,3 +231,18 @@ fn a_rebuild_equals_the_live_model_unless_the_projection_reads_the_clock() {
     assert!(text(&bug, "rebuild").starts_with("differs"));
     assert!(count(&bug, "rebuild differences") > 0);
 }
+
+#[test]
+fn the_cqrs_scenarios_hold_on_every_seed() {
+    // The lesson says each holds its hypothesis on 200 of seeds 1..200.
+    for name in CQRS {
+        let text = lessons::text("messaging", name);
+        let passed = (1..=200)
+            .filter(|&seed| lessons::run("messaging", name, &text, Some(seed)).passed)
+            .count();
+        assert_eq!(passed, 200, "{name} holds on {passed} of 200 seeds");
+    }
+    assert!(lessons::doc(DOC).contains(
+        "Each of the four scenarios holds its hypothesis on 200 of the 200 seeds\n1 to 200"
+    ));
+}
