@@ -9,8 +9,8 @@ use sim::scenario::Scenario;
 use sim::time::fmt_duration;
 
 use crate::{
-    balancer, cache, limiter, log, maelstrom, overload, ping, quorum, raft, replication,
-    resilience, single, twopc,
+    balancer, cache, cqrs, limiter, log, maelstrom, outbox, overload, ping, quorum, raft,
+    replication, resilience, single, twopc,
 };
 
 /// Adds every built-in protocol to `r`. The order is the one messages list
@@ -28,6 +28,8 @@ pub fn register_builtin<R: Register>(r: &mut R) {
         .add::<resilience::Queue>()
         .add::<overload::Overload>()
         .add::<log::Log>()
+        .add::<outbox::Outbox>()
+        .add::<cqrs::Cqrs>()
         .add::<balancer::LoadBalancer>()
         .add::<maelstrom::Maelstrom>()
         .add::<limiter::RateLimit>();
@@ -418,6 +420,73 @@ impl Spec for log::Log {
     ));
 }
 
+impl Spec for outbox::Outbox {
+    const NAME: &'static str = "outbox";
+    const ABOUT: &'static str =
+        "an order service that must publish an event per committed change: dual writes against the transactional outbox";
+    type Params = outbox::Params;
+    const ROLES: &'static [&'static str] = outbox::ROLES;
+    const METRICS: &'static [Figure] = outbox::METRICS;
+    const SERVERS: Servers =
+        Servers::exactly(3, "n1 is the order service, n2 the broker, n3 the consumer");
+
+    fn new(params: outbox::Params, s: &Scenario) -> Result<Self, ParamError> {
+        // The service makes its own orders: the kernel's closed-loop
+        // key-value clients have nothing to ask it.
+        if s.clients() > 0 {
+            return Err(ParamError::key(
+                "topology",
+                "clients",
+                format!(
+                    "clients = {}: protocol \"outbox\" takes no clients; its order service makes its own orders until [workload] stop; remove clients",
+                    s.clients()
+                ),
+            ));
+        }
+        let config = params.check(s.workload_stop()).map_err(field)?;
+        Ok(outbox::Outbox::new(config))
+    }
+
+    const BENCH: Option<Bench> = Some(Bench::new(
+        "outbox, one order service, relay and de-duplicating consumer",
+        OUTBOX,
+    ));
+}
+
+impl Spec for cqrs::Cqrs {
+    const NAME: &'static str = "cqrs";
+    const ABOUT: &'static str =
+        "event sourcing and CQRS: a projector's read model lags the event log; read-your-writes, rebuild by replay";
+    type Params = cqrs::Params;
+    const ROLES: &'static [&'static str] = cqrs::ROLES;
+    const METRICS: &'static [Figure] = cqrs::METRICS;
+    const SERVERS: Servers = Servers::at_least(
+        3,
+        "n1 is the event store, n2 the projector and its read model, n3.. the clients",
+    );
+
+    fn new(params: cqrs::Params, s: &Scenario) -> Result<Self, ParamError> {
+        // The clients n3.. are servers of this protocol: the kernel's
+        // key-value clients have nothing to ask it.
+        if s.clients() > 0 {
+            return Err(ParamError::key(
+                "topology",
+                "clients",
+                format!(
+                    "clients = {}: protocol \"cqrs\" takes no clients; its clients are the servers n3.. (servers = 3 or more); remove clients",
+                    s.clients()
+                ),
+            ));
+        }
+        let config = params
+            .check(s.workload_stop(), s.meta.duration)
+            .map_err(field)?;
+        Ok(cqrs::Cqrs {
+            config: std::sync::Arc::new(config),
+        })
+    }
+}
+
 impl Spec for balancer::LoadBalancer {
     const NAME: &'static str = "balancer";
     const ABOUT: &'static str =
@@ -509,6 +578,7 @@ const REPLICATION: &str = include_str!("../bench/replication.toml");
 const QUEUE: &str = include_str!("../bench/queue.toml");
 const OVERLOAD: &str = include_str!("../bench/overload.toml");
 const LOG: &str = include_str!("../bench/log.toml");
+const OUTBOX: &str = include_str!("../bench/outbox.toml");
 const BALANCER: &str = include_str!("../bench/balancer.toml");
 const LIMITER: &str = include_str!("../bench/limiter.toml");
 

@@ -3,10 +3,12 @@
 
 pub mod balancer;
 pub mod cache;
+pub mod cqrs;
 pub mod kv;
 pub mod limiter;
 pub mod log;
 pub mod maelstrom;
+pub mod outbox;
 pub mod overload;
 pub mod ping;
 pub mod quorum;

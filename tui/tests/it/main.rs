@@ -23,6 +23,7 @@ mod lesson_quotes;
 mod limiter_lesson;
 mod madsim_driver;
 mod messaging_lesson;
+mod outbox_lesson;
 mod overload_lesson;
 mod pipes;
 mod raft_sweep;
