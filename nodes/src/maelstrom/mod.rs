@@ -55,6 +55,9 @@
 
 pub mod check;
 mod client;
+pub mod grade;
+mod lab;
+pub mod labs;
 mod node;
 mod ops;
 mod params;
@@ -65,6 +68,7 @@ mod tests;
 pub mod wire;
 
 pub use client::{Call, Client, Reply};
+pub use lab::{configure, Lab, LabNode};
 pub use node::{Init, MaelNode, Out, TimerOp};
 pub use ops::{MaelOp, MaelWorkload, WorkloadKind};
 pub use params::{Config, FaultsEnd, Params, TOPOLOGIES};
@@ -133,6 +137,8 @@ pub const METRICS: &[Figure] = &[
 #[derive(Clone, Debug)]
 pub struct Maelstrom {
     pub config: Arc<Config>,
+    /// Builds each server's node: the reference nodes', or a lab's.
+    factory: Factory,
     harness: Arc<Harness>,
     calls: Vec<Call>,
     /// Per client: the life its records come from, and how many were read.
@@ -150,8 +156,26 @@ pub struct Maelstrom {
     ids: std::collections::BTreeSet<String>,
 }
 
+/// Builds the node a server hosts, from the run's checked settings: how
+/// [`Maelstrom::with_nodes`] is told which node type serves. A plain `fn`
+/// (not a closure) so the protocol stays `Clone + Debug` for the explorer.
+pub type Factory = fn(&Config) -> Box<dyn MaelNode>;
+
+/// The reference nodes' factory.
+fn reference_factory(c: &Config) -> Box<dyn MaelNode> {
+    reference::build(c.kind, c.bug.as_deref(), c.gossip)
+}
+
 impl Maelstrom {
+    /// The workload of `config` on the reference nodes.
     pub fn new(config: Config) -> Maelstrom {
+        Maelstrom::with_nodes(config, reference_factory)
+    }
+
+    /// The workload, harness and checkers of `config`, with every server
+    /// running the node `factory` builds (a restarted server gets a fresh
+    /// one: it remembers nothing, as a restarted Maelstrom process).
+    pub fn with_nodes(config: Config, factory: Factory) -> Maelstrom {
         let topology = (config.kind == WorkloadKind::Broadcast).then(|| config.neighbours());
         let harness = Harness {
             node_ids: config.nodes.clone(),
@@ -159,6 +183,7 @@ impl Maelstrom {
         };
         Maelstrom {
             config: Arc::new(config),
+            factory,
             harness: Arc::new(harness),
             calls: Vec::new(),
             cursor: BTreeMap::new(),
@@ -252,7 +277,7 @@ impl Protocol for Maelstrom {
                 c.nodes.clone(),
             ))
         } else {
-            let node = reference::build(c.kind, c.bug.as_deref(), c.gossip);
+            let node = (self.factory)(c);
             MaelstromNode::Server(Server::new(node, self.harness.clone()))
         }
     }
