@@ -20,9 +20,13 @@
 //! What it guarantees: a workload's verdict depends only on the envelopes
 //! the nodes exchange, never on the node's type. A node is any
 //! [`MaelNode`]: it receives envelopes and timers and answers through
-//! [`Out`]; [`Server`] hosts it on the kernel. What it gives up, for now:
-//! only the reference nodes can be chosen (`node = "reference"`), and
-//! Maelstrom's services (`lin-kv`, `seq-kv`, `lww-kv`, `lin-tso`) and the
+//! [`Out`]; [`Server`] hosts it on the kernel. Protocol `maelstrom` hosts
+//! the reference nodes (`node = "reference"`); a *lab* hosts a node type
+//! from another crate: [`Lab<N>`](Lab) is a protocol of its own over any
+//! [`LabNode`] (the factory hook is [`Maelstrom::with_nodes`]), and
+//! [`grade`] grades it part by part on the parts of [`labs`], the same
+//! way the workspace grades chaoslab's own solutions. What it gives up,
+//! for now: Maelstrom's services (`lin-kv`, `seq-kv`, `lww-kv`, `lin-tso`) and the
 //! lin-kv, kafka and txn workloads are not built.
 //!
 //! How the rest of issue 18 plugs in. A *process driver* (nodes in any
@@ -30,8 +34,8 @@
 //! ([`Envelope::to_line`]) to the process's stdin and reading its stdout
 //! lines back ([`Envelope::from_line`]) into [`Out`]; the clients, harness
 //! and checkers do not change. A *learner's Rust crate* implements
-//! [`MaelNode`] directly and registers a factory in place of
-//! [`reference::build`]. A process driver needs two things [`MaelNode`]
+//! [`MaelNode`] and [`LabNode`] and registers `Lab<ItsNode>` (what
+//! `chaoslab lab new` writes). A process driver needs two things [`MaelNode`]
 //! does not give yet: a way to hand the host what the process prints
 //! unprompted (a node's own gossip loop sends without a message or a
 //! timer of ours; the driver would have to poll for it on a timer), and

@@ -140,9 +140,10 @@ impl MaelNode for BroadcastNode {
             let unacked = &self.unacked;
             self.in_flight.retain(|_, (n, batch)| {
                 unacked.get(n.as_str()).is_some_and(|q| {
-                    batch
-                        .iter()
-                        .any(|m| q.get(m).is_some_and(|t| t.is_some_and(|t| now.saturating_sub(t) < RETRY)))
+                    batch.iter().any(|m| {
+                        q.get(m)
+                            .is_some_and(|t| t.is_some_and(|t| now.saturating_sub(t) < RETRY))
+                    })
                 })
             });
             self.flush(out);
