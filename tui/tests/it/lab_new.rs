@@ -27,7 +27,10 @@ fn lab_new_broadcast_writes_a_cargo_project_on_this_checkout() {
     let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let cargo = read(&dir, "Cargo.toml");
     assert!(
-        cargo.contains(&format!("chaoslab = {{ path = \"{}\" }}", checkout.join("tui").display())),
+        cargo.contains(&format!(
+            "chaoslab = {{ path = \"{}\" }}",
+            checkout.join("tui").display()
+        )),
         "{cargo}"
     );
     // The lock is the workspace's: the same versions, already in the cache.
@@ -38,10 +41,17 @@ fn lab_new_broadcast_writes_a_cargo_project_on_this_checkout() {
     assert!(read(&dir, ".cargo/config.toml").contains("offline = true"));
     let lib = read(&dir, "src/lib.rs");
     assert!(lib.contains("pub struct BroadcastNode"), "{lib}");
-    assert!(lib.contains("Missing: tell the other nodes"), "the skeleton, not the solution");
+    assert!(
+        lib.contains("Missing: tell the other nodes"),
+        "the skeleton, not the solution"
+    );
     assert!(read(&dir, "src/main.rs").contains("Lab<broadcast_lab::BroadcastNode>"));
     let grade = read(&dir, "tests/grade.rs");
-    for part in ["fn part_1_no_faults()", "fn part_2_partitions()", "fn part_3_efficiency()"] {
+    for part in [
+        "fn part_1_no_faults()",
+        "fn part_2_partitions()",
+        "fn part_3_efficiency()",
+    ] {
         assert!(grade.contains(part), "{grade}");
     }
     for (file, protocol) in [
@@ -57,7 +67,10 @@ fn lab_new_broadcast_writes_a_cargo_project_on_this_checkout() {
     std::fs::write(dir.join("src/lib.rs"), "// my work\n").unwrap();
     let (code, _, err) = chaoslab(&["lab", "new", "broadcast", "--dir", dir.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("is not empty") && err.contains("nothing was overwritten"), "{err}");
+    assert!(
+        err.contains("is not empty") && err.contains("nothing was overwritten"),
+        "{err}"
+    );
     assert_eq!(read(&dir, "src/lib.rs"), "// my work\n");
     std::fs::remove_dir_all(&dir).unwrap();
 }
