@@ -69,7 +69,7 @@ impl BroadcastNode {
         for (n, queue) in &mut self.unacked {
             let due: Vec<i64> = queue
                 .iter()
-                .filter(|(_, sent)| sent.map_or(true, |t| now.saturating_sub(t) >= RETRY))
+                .filter(|(_, sent)| sent.is_none_or(|t| now.saturating_sub(t) >= RETRY))
                 .map(|(m, _)| *m)
                 .collect();
             if due.is_empty() {
