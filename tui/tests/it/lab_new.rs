@@ -113,3 +113,46 @@ fn lab_new_help_documents_the_exit_codes() {
     assert!(out.contains("--dir <PATH>"), "{out}");
     assert!(!out.contains("--solution"), "hidden: {out}");
 }
+
+/// docs/labs.md quotes the skeleton's grade and the solution's part 3
+/// figures: both are regenerated here and must match the lesson.
+#[test]
+fn the_lessons_grade_and_figures_come_from_the_runs() {
+    use nodes::maelstrom::grade::grade_lab;
+    use nodes::maelstrom::labs::{broadcast_skeleton, broadcast_solution, BROADCAST};
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let doc = read(&root, "docs/labs.md");
+    let skeleton = grade_lab::<broadcast_skeleton::BroadcastNode>(&BROADCAST, &[1]).render();
+    // Part 1's grade, from its title to the first failing seed's replay line.
+    let quoted = skeleton
+        .lines()
+        .skip(2)
+        .take(11)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        doc.contains(&format!("```text\n{quoted}\n```")),
+        "docs/labs.md should quote:\n{quoted}"
+    );
+    let solution = grade_lab::<broadcast_solution::BroadcastNode>(&BROADCAST, &[3]);
+    let part3 = &solution.parts[0];
+    assert!(part3.passed(), "{solution}");
+    let figure = |name: &str| {
+        part3
+            .targets
+            .iter()
+            .find(|t| t.what == name)
+            .unwrap_or_else(|| panic!("no target {name}"))
+            .actual
+            .clone()
+    };
+    let said = format!(
+        "messages per operation {}, stable latency median {}, maximum {}",
+        figure("messages per op"),
+        figure("stable latency p50"),
+        figure("stable latency max")
+    );
+    let flat = doc.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains(&said), "docs/labs.md should say: {said}");
+}
