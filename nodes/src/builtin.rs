@@ -591,25 +591,7 @@ impl Spec for maelstrom::Maelstrom {
     const METRICS: &'static [Figure] = maelstrom::METRICS;
 
     fn new(params: maelstrom::Params, s: &Scenario) -> Result<Self, ParamError> {
-        // Maelstrom's clients are the scenario's clients: they sit on the
-        // network, so partitions cut them off as they cut servers.
-        if s.clients() == 0 {
-            return Err(ParamError::key(
-                "topology",
-                "clients",
-                "clients = 0: protocol \"maelstrom\" runs its workload from the scenario's clients; set clients = 1 or more",
-            ));
-        }
-        let nodes = (1..=s.servers()).map(|i| format!("n{i}")).collect();
-        let config = params
-            .check(
-                nodes,
-                s.workload.client_config().timeout,
-                s.workload.stop,
-                s.meta.duration,
-                maelstrom::FaultsEnd::of(s),
-            )
-            .map_err(field)?;
+        let config = maelstrom::configure(&params, s, None)?;
         Ok(maelstrom::Maelstrom::new(config))
     }
 }

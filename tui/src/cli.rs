@@ -65,6 +65,10 @@ enum Command {
     /// Open the terminal UI on a scenario: step through the run, inject faults,
     /// save what you found as a scenario file.
     Tui(crate::tui::TuiArgs),
+    /// Labs: `lab new WORKLOAD` writes a Cargo project with a skeleton
+    /// Maelstrom node to finish in Rust and a test that grades it part by
+    /// part under chaoslab's faults (docs/labs.md).
+    Lab(crate::lab::LabArgs),
 }
 
 /// The whole command line over `registry`: parses the process's arguments,
@@ -112,6 +116,7 @@ pub fn main(registry: Registry) -> i32 {
         Some(Command::Cluster(args)) => cluster_cmd::run(r, &args),
         Some(Command::Export(args)) => crate::export::run(&args),
         Some(Command::Tui(args)) => crate::tui::run(r, &args),
+        Some(Command::Lab(args)) => crate::lab::run(&args),
     }
 }
 

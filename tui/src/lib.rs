@@ -14,6 +14,7 @@ pub mod explore_bench;
 mod explore_cmd;
 pub mod export;
 pub mod html;
+mod lab;
 mod registry;
 mod run_cmd;
 mod scenario_files;

@@ -20,9 +20,13 @@
 //! What it guarantees: a workload's verdict depends only on the envelopes
 //! the nodes exchange, never on the node's type. A node is any
 //! [`MaelNode`]: it receives envelopes and timers and answers through
-//! [`Out`]; [`Server`] hosts it on the kernel. What it gives up, for now:
-//! only the reference nodes can be chosen (`node = "reference"`), and
-//! Maelstrom's services (`lin-kv`, `seq-kv`, `lww-kv`, `lin-tso`) and the
+//! [`Out`]; [`Server`] hosts it on the kernel. Protocol `maelstrom` hosts
+//! the reference nodes (`node = "reference"`); a *lab* hosts a node type
+//! from another crate: [`Lab<N>`](Lab) is a protocol of its own over any
+//! [`LabNode`] (the factory hook is [`Maelstrom::with_nodes`]), and
+//! [`grade`] grades it part by part on the parts of [`labs`], the same
+//! way the workspace grades chaoslab's own solutions. What it gives up,
+//! for now: Maelstrom's services (`lin-kv`, `seq-kv`, `lww-kv`, `lin-tso`) and the
 //! lin-kv, kafka and txn workloads are not built.
 //!
 //! How the rest of issue 18 plugs in. A *process driver* (nodes in any
@@ -30,8 +34,8 @@
 //! ([`Envelope::to_line`]) to the process's stdin and reading its stdout
 //! lines back ([`Envelope::from_line`]) into [`Out`]; the clients, harness
 //! and checkers do not change. A *learner's Rust crate* implements
-//! [`MaelNode`] directly and registers a factory in place of
-//! [`reference::build`]. A process driver needs two things [`MaelNode`]
+//! [`MaelNode`] and [`LabNode`] and registers `Lab<ItsNode>` (what
+//! `chaoslab lab new` writes). A process driver needs two things [`MaelNode`]
 //! does not give yet: a way to hand the host what the process prints
 //! unprompted (a node's own gossip loop sends without a message or a
 //! timer of ours; the driver would have to poll for it on a timer), and
@@ -55,6 +59,9 @@
 
 pub mod check;
 mod client;
+pub mod grade;
+mod lab;
+pub mod labs;
 mod node;
 mod ops;
 mod params;
@@ -65,6 +72,7 @@ mod tests;
 pub mod wire;
 
 pub use client::{Call, Client, Reply};
+pub use lab::{configure, Lab, LabNode};
 pub use node::{Init, MaelNode, Out, TimerOp};
 pub use ops::{MaelOp, MaelWorkload, WorkloadKind};
 pub use params::{Config, FaultsEnd, Params, TOPOLOGIES};
@@ -133,6 +141,8 @@ pub const METRICS: &[Figure] = &[
 #[derive(Clone, Debug)]
 pub struct Maelstrom {
     pub config: Arc<Config>,
+    /// Builds each server's node: the reference nodes', or a lab's.
+    factory: Factory,
     harness: Arc<Harness>,
     calls: Vec<Call>,
     /// Per client: the life its records come from, and how many were read.
@@ -150,8 +160,26 @@ pub struct Maelstrom {
     ids: std::collections::BTreeSet<String>,
 }
 
+/// Builds the node a server hosts, from the run's checked settings: how
+/// [`Maelstrom::with_nodes`] is told which node type serves. A plain `fn`
+/// (not a closure) so the protocol stays `Clone + Debug` for the explorer.
+pub type Factory = fn(&Config) -> Box<dyn MaelNode>;
+
+/// The reference nodes' factory.
+fn reference_factory(c: &Config) -> Box<dyn MaelNode> {
+    reference::build(c.kind, c.bug.as_deref(), c.gossip)
+}
+
 impl Maelstrom {
+    /// The workload of `config` on the reference nodes.
     pub fn new(config: Config) -> Maelstrom {
+        Maelstrom::with_nodes(config, reference_factory)
+    }
+
+    /// The workload, harness and checkers of `config`, with every server
+    /// running the node `factory` builds (a restarted server gets a fresh
+    /// one: it remembers nothing, as a restarted Maelstrom process).
+    pub fn with_nodes(config: Config, factory: Factory) -> Maelstrom {
         let topology = (config.kind == WorkloadKind::Broadcast).then(|| config.neighbours());
         let harness = Harness {
             node_ids: config.nodes.clone(),
@@ -159,6 +187,7 @@ impl Maelstrom {
         };
         Maelstrom {
             config: Arc::new(config),
+            factory,
             harness: Arc::new(harness),
             calls: Vec::new(),
             cursor: BTreeMap::new(),
@@ -252,7 +281,7 @@ impl Protocol for Maelstrom {
                 c.nodes.clone(),
             ))
         } else {
-            let node = reference::build(c.kind, c.bug.as_deref(), c.gossip);
+            let node = (self.factory)(c);
             MaelstromNode::Server(Server::new(node, self.harness.clone()))
         }
     }

@@ -16,8 +16,10 @@ pub struct Params {
     /// Maelstrom's workload name: `echo`, `unique-ids`, `broadcast`,
     /// `g-counter`, `pn-counter`, `g-set`.
     pub workload: String,
-    /// Which node implementation serves: `reference` (chaoslab's own).
-    pub node: String,
+    /// Which node implementation serves: `reference` (chaoslab's own), the
+    /// only one protocol `maelstrom` hosts. A lab's protocol (see
+    /// [`super::Lab`]) always hosts the lab's own node and refuses the field.
+    pub node: Option<String>,
     /// A bug flag of the reference node (see `reference::bugs`).
     pub bug: Option<String>,
     /// Broadcast's `topology` message: `grid`, `line` or `total`.
@@ -36,7 +38,7 @@ impl Default for Params {
     fn default() -> Self {
         Params {
             workload: String::new(),
-            node: "reference".to_string(),
+            node: None,
             bug: None,
             topology: "grid".to_string(),
             read_share: 0.5,
@@ -82,6 +84,9 @@ pub const TOPOLOGIES: &[&str] = &["grid", "line", "total"];
 #[derive(Clone, Debug)]
 pub struct Config {
     pub kind: WorkloadKind,
+    /// Who wrote the node that serves: `reference node`, or a lab's
+    /// protocol name (`lab-broadcast node`), for the report.
+    pub node: String,
     pub bug: Option<String>,
     pub topology: String,
     pub read_share: f64,
@@ -101,9 +106,12 @@ pub type Bad = (&'static str, String);
 impl Params {
     /// Checks the fields; `stop` is `[workload] stop` if set, `end` the
     /// run's duration, `faults` when the scenario's faults are over (see
-    /// [`FaultsEnd`]).
+    /// [`FaultsEnd`]). `hosted` is `None` for protocol `maelstrom` (the
+    /// reference nodes, with their bug flags), or the name of a lab's
+    /// protocol, whose own node serves.
     pub fn check(
         &self,
+        hosted: Option<&str>,
         nodes: Vec<String>,
         timeout: Nanos,
         stop: Option<Nanos>,
@@ -125,12 +133,28 @@ impl Params {
                 format!("workload {said}; it must be one of {}", names.join(", ")),
             )
         })?;
-        if self.node != "reference" {
+        if let Some(lab) = hosted {
+            if let Some(node) = &self.node {
+                return Err((
+                    "node",
+                    format!(
+                        "node = \"{node}\": protocol \"{lab}\" always runs its lab's own node; remove the line (node = \"reference\" belongs to protocol \"maelstrom\")"
+                    ),
+                ));
+            }
+            if let Some(bug) = &self.bug {
+                return Err((
+                    "bug",
+                    format!(
+                        "bug = \"{bug}\": bug flags belong to the reference nodes of protocol \"maelstrom\"; a lab's node has only the bugs its author wrote. Remove the line"
+                    ),
+                ));
+            }
+        } else if let Some(node) = self.node.as_deref().filter(|n| *n != "reference") {
             return Err((
                 "node",
                 format!(
-                    "node = \"{}\": the only node implementation so far is \"reference\" (chaoslab's own; learners' nodes in Rust and nodes run as processes are not built yet)",
-                    self.node
+                    "node = \"{node}\": protocol \"maelstrom\" hosts only \"reference\" (chaoslab's own nodes); to grade a node of your own, start a lab (`chaoslab lab new WORKLOAD`, docs/labs.md), whose protocol hosts it"
                 ),
             ));
         }
@@ -222,6 +246,10 @@ impl Params {
         };
         Ok(Config {
             kind,
+            node: match hosted {
+                Some(lab) => format!("{lab} node"),
+                None => "reference node".to_string(),
+            },
             bug: self.bug.clone(),
             topology: self.topology.clone(),
             read_share: self.read_share,
@@ -274,7 +302,7 @@ impl Config {
 
     /// One line for the report: `broadcast, reference node, bug no-retry`.
     pub fn describe(&self) -> String {
-        let mut s = format!("{}, reference node", self.kind.name());
+        let mut s = format!("{}, {}", self.kind.name(), self.node);
         if let Some(b) = &self.bug {
             s.push_str(&format!(", bug {b}"));
         }
@@ -303,7 +331,14 @@ mod tests {
     #[test]
     fn a_grid_of_five_has_rows_of_three() {
         let c = params("broadcast")
-            .check(nodes(5), ms(500), Some(secs(5)), secs(10), FaultsEnd::None)
+            .check(
+                None,
+                nodes(5),
+                ms(500),
+                Some(secs(5)),
+                secs(10),
+                FaultsEnd::None,
+            )
             .unwrap();
         let t = c.neighbours();
         assert_eq!(t["n1"], vec!["n2", "n4"]);
@@ -315,30 +350,45 @@ mod tests {
     #[test]
     fn bad_fields_say_what_would_be_valid() {
         let err = params("kafka")
-            .check(nodes(3), ms(500), None, secs(10), FaultsEnd::None)
+            .check(None, nodes(3), ms(500), None, secs(10), FaultsEnd::None)
             .unwrap_err();
         assert_eq!(err.0, "workload");
         assert!(err.1.contains("\"broadcast\""), "{}", err.1);
         let mut p = params("broadcast");
         p.bug = Some("sum-merge".into());
         let err = p
-            .check(nodes(3), ms(500), Some(secs(5)), secs(10), FaultsEnd::None)
+            .check(
+                None,
+                nodes(3),
+                ms(500),
+                Some(secs(5)),
+                secs(10),
+                FaultsEnd::None,
+            )
             .unwrap_err();
         assert_eq!(err.0, "bug");
         assert!(err.1.contains("\"no-retry\""), "{}", err.1);
         let err = params("g-set")
-            .check(nodes(3), ms(500), None, secs(10), FaultsEnd::None)
+            .check(None, nodes(3), ms(500), None, secs(10), FaultsEnd::None)
             .unwrap_err();
         assert_eq!(err.0, "final_reads_after");
         assert!(err.1.contains("[workload] stop"), "{}", err.1);
         let err = params("g-set")
-            .check(nodes(3), secs(1), Some(secs(8)), secs(10), FaultsEnd::None)
+            .check(
+                None,
+                nodes(3),
+                secs(1),
+                Some(secs(8)),
+                secs(10),
+                FaultsEnd::None,
+            )
             .unwrap_err();
         assert!(err.1.contains("at least 12s"), "{}", err.1);
         // The final reads wait for the last fault: a heal at 11s puts them
         // at 12s, and the run must last past them.
         let err = params("g-set")
             .check(
+                None,
                 nodes(3),
                 ms(500),
                 Some(secs(8)),
@@ -349,6 +399,7 @@ mod tests {
         assert!(err.1.contains("at least 13.5s"), "{}", err.1);
         let c = params("g-set")
             .check(
+                None,
                 nodes(3),
                 ms(500),
                 Some(secs(8)),
@@ -358,7 +409,14 @@ mod tests {
             .unwrap();
         assert_eq!(c.final_reads_at, Some(secs(12)));
         let err = params("broadcast")
-            .check(nodes(3), ms(500), Some(secs(8)), secs(20), FaultsEnd::Never)
+            .check(
+                None,
+                nodes(3),
+                ms(500),
+                Some(secs(8)),
+                secs(20),
+                FaultsEnd::Never,
+            )
             .unwrap_err();
         assert!(err.1.contains("[nemesis] stop"), "{}", err.1);
     }

@@ -174,7 +174,7 @@ fn a_bad_maelstrom_field_is_refused_with_what_would_be_valid() {
         (
             "node = \"reference\"",
             "node = \"mine\"",
-            "the only node implementation so far is \"reference\"",
+            "protocol \"maelstrom\" hosts only \"reference\"",
         ),
         (
             "topology = \"grid\"",

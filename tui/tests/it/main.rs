@@ -18,6 +18,7 @@ mod file_sizes;
 mod glue;
 mod html;
 mod invalid_scenarios;
+mod lab_new;
 mod labs;
 mod lesson_quotes;
 mod limiter_lesson;

@@ -1,0 +1,288 @@
+//! Grading a node part by part, as DSLabs grades its labs: each part is a
+//! scenario (its faults and its targets in `[expect]`) run over a range of
+//! seeds; a part passes when every seed's run meets its hypothesis.
+//!
+//! The grade says, per part, PASS or FAIL, the figures the targets bound
+//! against those targets, and for each failing seed (the first few) what
+//! the checker found, in a line or two, and the command that replays that
+//! very run: the run is a pure function of the scenario and the seed, so
+//! the replay shows the same failure, in the report or the TUI, and
+//! `shrink` cuts it down.
+//!
+//! The parts are the lab's ([`super::labs`]); the protocol is any declared
+//! one ([`super::Lab`] over a learner's node, or protocol `maelstrom` on
+//! the reference nodes), so the same function grades both.
+
+use std::fmt;
+
+use sim::kernel::TraceMode;
+use sim::registry::{Catalog, Register, Spec};
+use sim::report::Report;
+
+use super::lab::{Lab, LabNode};
+use super::labs::{Kit, Part};
+
+/// How many failing seeds a part lists (the rest are counted).
+const SHOWN_FAILURES: usize = 3;
+
+/// One seed's failing run.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub seed: u64,
+    /// What broke, in a line or two: the checker's finding, then the
+    /// targets missed.
+    pub finding: Vec<String>,
+    /// The command that replays this run.
+    pub replay: String,
+}
+
+/// A figure a part bounds, against its target.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub what: String,
+    pub expected: String,
+    pub actual: String,
+    pub held: bool,
+}
+
+/// The grade of one part.
+#[derive(Clone, Debug)]
+pub struct PartGrade {
+    pub number: u32,
+    pub name: &'static str,
+    pub about: &'static str,
+    /// The scenario file, as the lab carries it (`parts/1-no-faults.toml`).
+    pub file: String,
+    pub seeds: (u64, u64),
+    /// The targets, as the first failing seed's run measured them (or the
+    /// first seed's, when all passed).
+    pub targets: Vec<Target>,
+    /// The seed the targets were measured on.
+    pub targets_seed: u64,
+    pub failures: Vec<Failure>,
+    /// Failing seeds beyond the ones listed.
+    pub more_failures: usize,
+}
+
+impl PartGrade {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// The grade of a lab: every part's.
+#[derive(Clone, Debug)]
+pub struct Grade {
+    pub workload: &'static str,
+    pub protocol: &'static str,
+    pub parts: Vec<PartGrade>,
+}
+
+impl Grade {
+    pub fn passed(&self) -> bool {
+        self.parts.iter().all(PartGrade::passed)
+    }
+
+    /// The rendered grade: what a learner reads.
+    pub fn render(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// Grades protocol `P` (whose scenarios say `protocol = P::NAME`) on the
+/// parts of `kit` numbered in `only` (all when empty). `replay` says how a
+/// failing run is replayed, from the part's file and the seed.
+pub fn grade<P>(kit: &Kit, only: &[u32], replay: &dyn Fn(&str, u64) -> String) -> Grade
+where
+    P: Spec + Send,
+    P::Node: Send,
+    <P::Node as sim::node::Node>::Msg: Send,
+{
+    let mut catalog = Catalog::new();
+    catalog.add::<P>();
+    let parts = kit
+        .parts
+        .iter()
+        .filter(|p| only.is_empty() || only.contains(&p.number))
+        .map(|part| grade_part(&catalog, P::NAME, part, replay))
+        .collect();
+    Grade {
+        workload: kit.workload.name(),
+        protocol: P::NAME,
+        parts,
+    }
+}
+
+/// Grades a lab's node `N` on the parts numbered in `only` (all when
+/// empty), with replay commands run from the lab's folder through its own
+/// command line (`cargo run -- run parts/FILE --seed N`). What a lab's
+/// `tests/grade.rs` calls.
+pub fn grade_lab<N: LabNode + Send>(kit: &Kit, only: &[u32]) -> Grade {
+    grade::<Lab<N>>(kit, only, &|file, seed| {
+        format!("cargo run --offline -- run {file} --seed {seed}")
+    })
+}
+
+fn grade_part(
+    catalog: &Catalog,
+    protocol: &'static str,
+    part: &Part,
+    replay: &dyn Fn(&str, u64) -> String,
+) -> PartGrade {
+    let file = part.file();
+    let text = part.scenario(protocol);
+    // The part's text is the lab's own: a parse error is a bug of the lab,
+    // not the learner's, and says so.
+    let scenario = catalog
+        .parse(&file, &text)
+        .unwrap_or_else(|e| panic!("lab part {file} does not parse (a chaoslab bug): {e}"));
+    let mut failures = Vec::new();
+    let mut failing = 0;
+    let mut targets: Option<(u64, Vec<Target>)> = None;
+    for seed in part.seeds.0..=part.seeds.1 {
+        let out = catalog
+            .run(&scenario, seed, TraceMode::Off)
+            .unwrap_or_else(|e| panic!("lab part {file} does not run (a chaoslab bug): {e}"));
+        let report = Report::build(&scenario, &out);
+        let measured = || targets_of(&report);
+        if report.passed {
+            if targets.is_none() {
+                targets = Some((seed, measured()));
+            }
+            continue;
+        }
+        if failing == 0 {
+            targets = Some((seed, measured()));
+        }
+        failing += 1;
+        if failures.len() < SHOWN_FAILURES {
+            failures.push(Failure {
+                seed,
+                finding: finding(&report),
+                replay: replay(&file, seed),
+            });
+        }
+    }
+    let (targets_seed, targets) = targets.unwrap_or((part.seeds.0, Vec::new()));
+    PartGrade {
+        number: part.number,
+        name: part.name,
+        about: part.about,
+        file,
+        seeds: part.seeds,
+        targets,
+        targets_seed,
+        more_failures: failing - failures.len(),
+        failures,
+    }
+}
+
+/// The `[expect.measure]` bounds of a run: the part's targets.
+fn targets_of(report: &Report) -> Vec<Target> {
+    report
+        .expectations
+        .iter()
+        .filter(|e| e.key.starts_with("measure."))
+        .map(|e| Target {
+            what: figure_name(&e.what),
+            expected: e.expected.clone(),
+            actual: e.actual.clone(),
+            held: e.held,
+        })
+        .collect()
+}
+
+/// `measure "lost"` as the grade names it: `lost`.
+fn figure_name(what: &str) -> String {
+    what.strip_prefix("measure ")
+        .map(|w| w.trim_matches('"'))
+        .unwrap_or(what)
+        .to_string()
+}
+
+/// What broke in a failing run, in a line or two: the first violated
+/// property's first finding (the workload checker's verdict), then the
+/// expectations that failed.
+fn finding(report: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    for inv in &report.invariants {
+        if let Some((at, what)) = &inv.first {
+            lines.push(format!(
+                "{} violated at {}: {what}",
+                inv.name,
+                sim::time::fmt_duration(*at)
+            ));
+            break;
+        }
+    }
+    let missed: Vec<String> = report
+        .expectations
+        .iter()
+        .filter(|e| !e.held)
+        .map(|e| {
+            format!(
+                "{} = {} (target {})",
+                figure_name(&e.what),
+                e.actual,
+                e.expected
+            )
+        })
+        .collect();
+    if !missed.is_empty() {
+        lines.push(format!("missed: {}", missed.join("; ")));
+    }
+    if lines.is_empty() {
+        lines.push(format!("the run's outcome is {:?}", report.outcome));
+    }
+    lines
+}
+
+impl fmt::Display for Grade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let passed = self.parts.iter().filter(|p| p.passed()).count();
+        writeln!(
+            f,
+            "Grade: {} lab, protocol {}: {passed} of {} parts pass",
+            self.workload,
+            self.protocol,
+            self.parts.len()
+        )?;
+        for p in &self.parts {
+            writeln!(f)?;
+            let (from, to) = p.seeds;
+            let count = to - from + 1;
+            let verdict = if p.passed() { "PASS" } else { "FAIL" };
+            writeln!(f, "Part {} ({}): {verdict}", p.number, p.name)?;
+            writeln!(f, "  {}", p.about)?;
+            let failing = p.failures.len() + p.more_failures;
+            writeln!(
+                f,
+                "  {file}, seeds {from}..={to}: {} of {count} passed",
+                count - failing as u64,
+                file = p.file
+            )?;
+            if !p.targets.is_empty() {
+                writeln!(f, "  targets (seed {}):", p.targets_seed)?;
+                for t in &p.targets {
+                    let mark = if t.held { "ok  " } else { "MISS" };
+                    writeln!(
+                        f,
+                        "    {mark} {}: {} (target {})",
+                        t.what, t.actual, t.expected
+                    )?;
+                }
+            }
+            for fail in &p.failures {
+                writeln!(f, "  seed {} FAILED:", fail.seed)?;
+                for line in &fail.finding {
+                    writeln!(f, "    {line}")?;
+                }
+                writeln!(f, "    replay: {}", fail.replay)?;
+            }
+            if p.more_failures > 0 {
+                writeln!(f, "  ... and {} more failing seeds", p.more_failures)?;
+            }
+        }
+        Ok(())
+    }
+}

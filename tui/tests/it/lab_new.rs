@@ -1,0 +1,158 @@
+//! `chaoslab lab new`: what it writes, and what it refuses. The lab built
+//! and graded from an empty folder (`cargo test` in it, the skeleton
+//! failing and the solution passing) is .ci/run's step "chaoslab lab new
+//! broadcast", since it runs cargo; the grading itself is tested in
+//! `chaoslab-nodes` (maelstrom::labs::tests).
+
+use std::path::{Path, PathBuf};
+
+use crate::common::chaoslab;
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chaoslab-lab-new-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn read(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+#[test]
+fn lab_new_broadcast_writes_a_cargo_project_on_this_checkout() {
+    let dir = fresh_dir("broadcast");
+    let (code, out, err) = chaoslab(&["lab", "new", "broadcast", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("cargo test"), "{out}");
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let cargo = read(&dir, "Cargo.toml");
+    assert!(
+        cargo.contains(&format!(
+            "chaoslab = {{ path = \"{}\" }}",
+            checkout.join("tui").display()
+        )),
+        "{cargo}"
+    );
+    // The lock is the workspace's: the same versions, already in the cache.
+    assert_eq!(
+        read(&dir, "Cargo.lock"),
+        std::fs::read_to_string(checkout.join("Cargo.lock")).unwrap()
+    );
+    assert!(read(&dir, ".cargo/config.toml").contains("offline = true"));
+    let lib = read(&dir, "src/lib.rs");
+    assert!(lib.contains("pub struct BroadcastNode"), "{lib}");
+    assert!(
+        lib.contains("Missing: tell the other nodes"),
+        "the skeleton, not the solution"
+    );
+    assert!(read(&dir, "src/main.rs").contains("Lab<broadcast_lab::BroadcastNode>"));
+    let grade = read(&dir, "tests/grade.rs");
+    for part in [
+        "fn part_1_no_faults()",
+        "fn part_2_partitions()",
+        "fn part_3_efficiency()",
+    ] {
+        assert!(grade.contains(part), "{grade}");
+    }
+    for (file, protocol) in [
+        ("parts/1-no-faults.toml", "protocol = \"lab-broadcast\""),
+        ("parts/2-partitions.toml", "action = \"partition\""),
+        ("parts/3-efficiency.toml", "servers = 25"),
+    ] {
+        assert!(read(&dir, file).contains(protocol), "{file}");
+    }
+    assert!(read(&dir, "README.md").contains("cargo run -- tui parts/1-no-faults.toml --seed 3"));
+
+    // A second time into the same folder: refused, nothing overwritten.
+    std::fs::write(dir.join("src/lib.rs"), "// my work\n").unwrap();
+    let (code, _, err) = chaoslab(&["lab", "new", "broadcast", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("is not empty") && err.contains("nothing was overwritten"),
+        "{err}"
+    );
+    assert_eq!(read(&dir, "src/lib.rs"), "// my work\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn lab_new_solution_writes_the_solution_into_an_empty_folder() {
+    let dir = fresh_dir("solution");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (code, out, err) = chaoslab(&[
+        "lab",
+        "new",
+        "broadcast",
+        "--solution",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let lib = read(&dir, "src/lib.rs");
+    assert!(lib.contains("a star with retries"), "{lib}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn lab_new_refuses_an_unknown_workload_listing_the_labs() {
+    let dir = fresh_dir("kafka");
+    let (code, _, err) = chaoslab(&["lab", "new", "kafka", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("there is no lab for workload \"kafka\"; the labs are: broadcast"),
+        "{err}"
+    );
+    assert!(!dir.exists(), "nothing is written");
+}
+
+#[test]
+fn lab_new_help_documents_the_exit_codes() {
+    let (code, out, _) = chaoslab(&["lab", "new", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("2 bad input"), "{out}");
+    assert!(out.contains("--dir <PATH>"), "{out}");
+    assert!(!out.contains("--solution"), "hidden: {out}");
+}
+
+/// docs/labs.md quotes the skeleton's grade and the solution's part 3
+/// figures: both are regenerated here and must match the lesson.
+#[test]
+fn the_lessons_grade_and_figures_come_from_the_runs() {
+    use nodes::maelstrom::grade::grade_lab;
+    use nodes::maelstrom::labs::{broadcast_skeleton, broadcast_solution, BROADCAST};
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let doc = read(&root, "docs/labs.md");
+    let skeleton = grade_lab::<broadcast_skeleton::BroadcastNode>(&BROADCAST, &[1]).render();
+    // Part 1's grade, from its title to the first failing seed's replay line.
+    let quoted = skeleton
+        .lines()
+        .skip(2)
+        .take(11)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        doc.contains(&format!("```text\n{quoted}\n```")),
+        "docs/labs.md should quote:\n{quoted}"
+    );
+    let solution = grade_lab::<broadcast_solution::BroadcastNode>(&BROADCAST, &[3]);
+    let part3 = &solution.parts[0];
+    assert!(part3.passed(), "{solution}");
+    let figure = |name: &str| {
+        part3
+            .targets
+            .iter()
+            .find(|t| t.what == name)
+            .unwrap_or_else(|| panic!("no target {name}"))
+            .actual
+            .clone()
+    };
+    let said = format!(
+        "messages per operation {}, stable latency median {}, maximum {}",
+        figure("messages per op"),
+        figure("stable latency p50"),
+        figure("stable latency max")
+    );
+    let flat = doc.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains(&said), "docs/labs.md should say: {said}");
+}
