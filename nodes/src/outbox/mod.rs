@@ -56,7 +56,7 @@ mod service;
 mod tests;
 
 pub use broker::{Broker, Consumer};
-pub use check::Tally;
+pub use check::{Tally, Unfinished};
 pub use params::{Config, Params, Publish, MAX_RELAY_BATCH};
 pub use service::{Phase, Service};
 
@@ -115,6 +115,10 @@ pub const METRICS: &[Figure] = &[
     Figure::count("applied twice"),
     Figure::count("repeats dropped"),
     Figure::count("view divergence"),
+    Figure::count("pending outbox rows"),
+    Figure::count("between the writes at the end"),
+    Figure::count("open published orders"),
+    Figure::count("unconsumed events"),
     Figure::count("service crashes"),
     Figure::count("crashes between the writes"),
     Figure::text("effect"),
@@ -175,7 +179,7 @@ impl Protocol for Outbox {
             );
             return;
         };
-        let t = Tally::of(&s.orders, &b.log, &c.applied, &c.view);
+        let t = Tally::of_run(&s.orders, &b.log, &c.applied, &c.view, &s.unfinished());
         out.count("orders committed", t.committed)
             .note("in the service's database at the end");
         out.count("orders rolled back", self.rolled_back + s.rolled_back)
@@ -194,6 +198,14 @@ impl Protocol for Outbox {
             .note("by the consumer's de-duplication");
         out.count("view divergence", t.divergent)
             .note("orders on which the view and the database disagree");
+        out.count("pending outbox rows", t.pending_rows)
+            .note("committed, not yet in the log at the end: not lost, undrained");
+        out.count("between the writes at the end", t.between_at_end)
+            .note("committed, not yet published at the end: not lost, undrained");
+        out.count("open published orders", t.open_published)
+            .note("published, transaction still open at the end: not phantom, undecided");
+        out.count("unconsumed events", t.unconsumed)
+            .note("in the log, never applied: in transit at the end or a delivery lost");
         out.count("service crashes", self.crashes);
         out.count("crashes between the writes", self.crashes_between)
             .note(format!(
