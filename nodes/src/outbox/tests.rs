@@ -186,3 +186,21 @@ fn publish_delay_and_relay_retry_out_of_bounds_are_refused() {
         assert!(e.contains(field), "{system}: {e}");
     }
 }
+
+#[test]
+fn a_crash_of_the_broker_or_consumer_is_refused() {
+    let crash =
+        |t: &str| format!("[[faults]]\nat = \"1s\"\naction = \"crash\"\ntarget = \"{t}\"\n");
+    for t in ["n2", "n3", "random", "broker"] {
+        let e = run("", &crash(t)).unwrap_err();
+        assert!(e.contains("can crash only n1"), "{t}: {e}");
+    }
+    let nemesis =
+        "[nemesis]\ninterval = \"500ms\"\nfault_duration = \"100ms\"\nkinds = [\"crash\"]\n";
+    let e = run("", nemesis).unwrap_err();
+    assert!(
+        e.contains("[nemesis]") && e.contains("can crash only n1"),
+        "{e}"
+    );
+    assert!(run("", &crash("n1")).is_ok());
+}
