@@ -94,6 +94,13 @@ fn phantoms_are_the_rollbacks_and_the_crashes_after_publish() {
         r.render()
     );
     assert_eq!(count(&r, "lost events"), 0);
+    // The lesson's numbers, exactly: the rollbacks, and the open orders
+    // the crashes caught.
+    assert_eq!(rolled_back, 13, "{}", r.render());
+    assert_eq!(phantom - rolled_back, 4, "{}", r.render());
+    let doc = lessons::doc(DOC);
+    assert!(doc.contains(&format!("{phantom} orders that\n  do not exist: the {rolled_back} the validation rule rolled back")), "docs/{DOC} must give {phantom} phantoms and {rolled_back} rollbacks");
+    assert!(doc.contains("the orders four of the five crashes caught open"));
 }
 
 #[test]
@@ -229,7 +236,27 @@ fn a_rebuild_equals_the_live_model_unless_the_projection_reads_the_clock() {
     assert!(text(&ok, "rebuild").starts_with("equal"));
     assert_eq!(count(&ok, "rebuild differences"), 0);
     assert!(text(&bug, "rebuild").starts_with("differs"));
-    assert!(count(&bug, "rebuild differences") > 0);
+    // Every key written differs: the scenario's 10 keys.
+    assert_eq!(count(&bug, "rebuild differences"), 10, "{}", bug.render());
+    assert!(lessons::text("messaging", "cqrs-rebuild-bug").contains("keys = 10"));
+    assert!(lessons::doc(DOC).contains("differ on every key written (10 of 10)"));
+}
+
+#[test]
+fn the_outbox_runs_drain_and_nothing_is_left_under_way() {
+    // The lesson says the four are 0 in every scenario: orders stop at 5s
+    // and the runs drain until 7s.
+    for name in SCENARIOS {
+        let r = report(name);
+        for f in [
+            "pending outbox rows",
+            "between the writes at the end",
+            "open published orders",
+            "unconsumed events",
+        ] {
+            assert_eq!(count(&r, f), 0, "{name}: {f}\n{}", r.render());
+        }
+    }
 }
 
 #[test]
