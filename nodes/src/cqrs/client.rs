@@ -180,10 +180,6 @@ impl Client {
             fields: vec![
                 ("reads", self.reads.to_string()),
                 ("misses", self.misses.to_string()),
-                (
-                    "timed out",
-                    (self.writes_timed_out + self.reads_timed_out).to_string(),
-                ),
             ],
         }
     }

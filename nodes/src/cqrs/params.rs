@@ -59,7 +59,7 @@ impl Default for Params {
             batch_interval: ms(100),
             processing_time: ms(2),
             think_time: ms(50),
-            client_timeout: ms(2000),
+            client_timeout: ms(500),
             keys: 10,
             projection_uses_arrival_time: false,
         }
@@ -93,7 +93,7 @@ impl Params {
             "client_timeout",
             self.client_timeout,
             "and longer than a write-then-read takes (a wait-for-version read waits for the projector)",
-            "2s",
+            "500ms",
         )?;
         if self.keys == 0 || self.keys > MAX_KEYS {
             return Err((

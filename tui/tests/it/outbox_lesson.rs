@@ -195,6 +195,10 @@ fn the_cqrs_table_is_the_runs() {
     for name in CQRS {
         let r = report(name);
         assert!(r.passed, "{name} fails its hypothesis:\n{}", r.render());
+        // Nothing is lost on this network: no client gives up, none waits.
+        for f in ["writes timed out", "reads timed out", "open at the end"] {
+            assert_eq!(count(&r, f), 0, "{name}: {f}\n{}", r.render());
+        }
         // No miss, no figure: the model was never behind a read.
         let behind = match r.metrics.iter().find(|m| m.name == "versions behind max") {
             Some(m) => match m.value {
