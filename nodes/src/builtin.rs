@@ -443,6 +443,12 @@ impl Spec for outbox::Outbox {
                 ),
             ));
         }
+        crate::refuse_crashes(
+            s,
+            "outbox",
+            &["n1", "service"],
+            "the broker n2 and the consumer n3 keep their log and view in memory, and the tally assumes they never crash",
+        )?;
         let config = params.check(s.workload_stop()).map_err(field)?;
         Ok(outbox::Outbox::new(config))
     }
@@ -478,11 +484,21 @@ impl Spec for cqrs::Cqrs {
                 ),
             ));
         }
+        let clients: Vec<String> = (3..=s.servers()).map(|i| format!("n{i}")).collect();
+        let mut crashable: Vec<&str> = clients.iter().map(String::as_str).collect();
+        crashable.push("client");
+        crate::refuse_crashes(
+            s,
+            "cqrs",
+            &crashable,
+            "the event store n1 and the projector n2 keep their events and read model in memory, and the figures assume they never crash",
+        )?;
         let config = params
             .check(s.workload_stop(), s.meta.duration)
             .map_err(field)?;
         Ok(cqrs::Cqrs {
             config: std::sync::Arc::new(config),
+            core_crashes: 0,
         })
     }
 }

@@ -96,3 +96,63 @@ pub fn check_period(
         ),
     ))
 }
+
+/// Refuses crash and restart faults that can hit a node the protocol's
+/// model never crashes (its state is in memory and its checker assumes it
+/// is up throughout): `[[faults]]` crash/restart entries whose target is not
+/// one of `crashable` (node names such as `n1`, or role names), or may be
+/// another node (`random`, `all`, a region, a trigger's node), and a
+/// `[nemesis]` drawing `crash` (it picks any server). `what` says in words
+/// which nodes may be crashed and why the others may not.
+pub fn refuse_crashes(
+    s: &sim::scenario::Scenario,
+    protocol: &str,
+    crashable: &[&str],
+    what: &str,
+) -> Result<(), sim::registry::ParamError> {
+    use sim::scenario::{FaultKind, Target};
+    for f in &s.faults {
+        let (FaultKind::Crash(t) | FaultKind::Restart(t)) = &f.kind else {
+            continue;
+        };
+        let ok = match t {
+            Target::Node(n) | Target::Role(n) => crashable.contains(&n.as_str()),
+            // Restarts only what crashed, which the entries above allow.
+            Target::Downed => matches!(f.kind, FaultKind::Restart(_)),
+            _ => false,
+        };
+        if !ok {
+            let span = line_span(&s.source, f.line);
+            return Err(sim::registry::ParamError::at(
+                span,
+                format!(
+                    "[[faults]] target = \"{t}\": protocol \"{protocol}\" can crash only {}: {what}",
+                    crashable.join(", ")
+                ),
+            ));
+        }
+    }
+    if let Some(n) = &s.nemesis {
+        if let Some(k) = n.kinds.iter().find(|k| k.get_ref() == "crash") {
+            return Err(sim::registry::ParamError::at(
+                k.span(),
+                format!(
+                    "[nemesis] kinds = \"crash\": protocol \"{protocol}\" can crash only {} and the nemesis picks any server: {what}; crash with [[faults]] entries instead",
+                    crashable.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The bytes of 1-based line `line` of `src`.
+fn line_span(src: &str, line: usize) -> std::ops::Range<usize> {
+    let start: usize = src
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let len = src[start..].find('\n').unwrap_or(src.len() - start);
+    start..start + len
+}

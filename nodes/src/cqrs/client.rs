@@ -10,6 +10,8 @@ use super::params::{Config, ReadFrom};
 use super::{Msg, PROJECTOR, STORE};
 
 const NEXT: TimerId = TimerId(0);
+/// The open write or read has waited `client_timeout`: give it up.
+const TIMEOUT: TimerId = TimerId(1);
 
 /// The width of a point of the series over time.
 pub const BUCKET: Nanos = sim::time::ms(500);
@@ -19,7 +21,7 @@ pub const BUCKET: Nanos = sim::time::ms(500);
 enum Open {
     None,
     Write { req: u64, key: u32 },
-    Read { version: u64, sent: Nanos },
+    Read { req: u64, version: u64, sent: Nanos },
 }
 
 /// Writes a random key, then reads it from the read model (at once, or
@@ -41,6 +43,10 @@ pub struct Client {
     pub latencies: Vec<Nanos>,
     /// Misses per [`BUCKET`].
     pub misses_series: Vec<u64>,
+    /// Writes and reads given up after `client_timeout` (a lost message:
+    /// the client goes on with its next write rather than stall).
+    pub writes_timed_out: u64,
+    pub reads_timed_out: u64,
 }
 
 impl Client {
@@ -56,6 +62,8 @@ impl Client {
             behind_max: 0,
             latencies: Vec::new(),
             misses_series: Vec::new(),
+            writes_timed_out: 0,
+            reads_timed_out: 0,
         }
     }
 
@@ -65,7 +73,31 @@ impl Client {
         ctx.set_timer(NEXT, jitter);
     }
 
+    /// Whether a write (first) or a read (second) is open: still waiting
+    /// at the end of the run, it is counted apart.
+    pub fn open_at_end(&self) -> (bool, bool) {
+        (
+            matches!(self.open, Open::Write { .. }),
+            matches!(self.open, Open::Read { .. }),
+        )
+    }
+
+    /// Gives up the open write or read and goes on after the think time.
+    fn time_out(&mut self, ctx: &mut Ctx<Msg>) {
+        match self.open {
+            Open::Write { .. } => self.writes_timed_out += 1,
+            Open::Read { .. } => self.reads_timed_out += 1,
+            Open::None => return,
+        }
+        self.open = Open::None;
+        ctx.set_timer(NEXT, self.config.think_time);
+    }
+
     pub fn on_timer(&mut self, ctx: &mut Ctx<Msg>, timer: TimerId) {
+        if timer == TIMEOUT {
+            self.time_out(ctx);
+            return;
+        }
         if timer != NEXT || ctx.now() >= self.config.stop {
             return;
         }
@@ -74,6 +106,7 @@ impl Client {
         // A value no other write has: this client's id and request number.
         let value = (self.me * 1_000_000_000 + self.req) as i64;
         self.open = Open::Write { req: self.req, key };
+        ctx.set_timer(TIMEOUT, self.config.client_timeout);
         ctx.send(
             STORE,
             Msg::Append {
@@ -92,9 +125,11 @@ impl Client {
                     ReadFrom::WaitForVersion => version,
                 };
                 self.open = Open::Read {
+                    req,
                     version,
                     sent: ctx.now(),
                 };
+                ctx.set_timer(TIMEOUT, self.config.client_timeout);
                 ctx.send(
                     PROJECTOR,
                     Msg::Read {
@@ -106,12 +141,18 @@ impl Client {
             }
             (
                 Msg::ReadReply {
+                    req,
                     key_version,
                     model_version,
                     ..
                 },
-                Open::Read { version, sent },
-            ) => {
+                Open::Read {
+                    req: r,
+                    version,
+                    sent,
+                },
+            ) if req == r => {
+                ctx.cancel_timer(TIMEOUT);
                 let now = ctx.now();
                 self.reads += 1;
                 self.latencies.push(now - sent);

@@ -28,7 +28,8 @@
 //! `projection_uses_arrival_time` stamps each row with the time the
 //! projector applied it, something outside the events, and the rebuild
 //! differs. The store and the projector keep their state in memory and are
-//! not crashed by a scenario.
+//! never crashed: a scenario whose `[[faults]]` or nemesis could crash them
+//! is refused (a crash the TUI injects is flagged in the report).
 
 mod client;
 mod params;
@@ -95,6 +96,9 @@ pub const METRICS: &[Figure] = &[
     Figure::count("writes"),
     Figure::count("reads"),
     Figure::count("read-your-writes misses"),
+    Figure::count("writes timed out"),
+    Figure::count("reads timed out"),
+    Figure::count("open at the end"),
     Figure::ratio("miss ratio"),
     Figure::number("versions behind mean"),
     Figure::count("versions behind max"),
@@ -112,6 +116,9 @@ pub const METRICS: &[Figure] = &[
 #[derive(Clone, Debug)]
 pub struct Cqrs {
     pub config: Arc<Config>,
+    /// Crashes of the store or the projector: a scenario cannot ask for
+    /// one, but the TUI can inject it, and the figures do not hold after.
+    pub core_crashes: u64,
 }
 
 impl Protocol for Cqrs {
@@ -125,8 +132,25 @@ impl Protocol for Cqrs {
         }
     }
 
+    fn crashed(&mut self, id: NodeId, _last: &CqrsNode) {
+        if id == STORE || id == PROJECTOR {
+            self.core_crashes += 1;
+        }
+    }
+
     fn metrics(&self, nodes: &NodeTable<CqrsNode>, out: &mut Metrics) {
-        out.text("cqrs", self.config.describe());
+        if self.core_crashes > 0 {
+            out.text(
+                "cqrs",
+                format!(
+                    "{}; NOT JUDGED: the store or the projector crashed {} time(s) (injected), their state is in memory and the figures assume they stay up",
+                    self.config.describe(),
+                    self.core_crashes
+                ),
+            );
+        } else {
+            out.text("cqrs", self.config.describe());
+        }
         let up = |i: usize| nodes.get(i).and_then(Option::as_ref);
         let (Some(store), Some(proj)) = (
             up(0).and_then(CqrsNode::as_store),
@@ -151,6 +175,23 @@ impl Protocol for Cqrs {
             .note("each right after its client's write");
         out.count("read-your-writes misses", misses)
             .note("reads that returned an older version of the key than the client's own write");
+        out.count(
+            "writes timed out",
+            clients.iter().map(|c| c.writes_timed_out).sum(),
+        )
+        .note("given up after client_timeout: a lost append or answer");
+        out.count(
+            "reads timed out",
+            clients.iter().map(|c| c.reads_timed_out).sum(),
+        )
+        .note("given up after client_timeout: a lost read or answer, or a wait too long");
+        let open_writes = clients.iter().filter(|c| c.open_at_end().0).count() as u64;
+        let open_reads = clients.iter().filter(|c| c.open_at_end().1).count() as u64;
+        out.count("open at the end", open_writes + open_reads)
+            .note(format!(
+                "{open_writes} write(s) and {open_reads} read(s) still waiting; {} read(s) parked at the projector",
+                proj.parked()
+            ));
         if reads > 0 {
             out.ratio("miss ratio", misses as f64 / reads as f64)
                 .decimals(1);

@@ -41,6 +41,10 @@ pub struct Params {
     /// A client's pause between one write-then-read and the next.
     #[serde(with = "sim::time::serde_duration")]
     pub think_time: Nanos,
+    /// How long a client waits for its write's or its read's answer before
+    /// giving it up and going on (a lost message must not stall it).
+    #[serde(with = "sim::time::serde_duration")]
+    pub client_timeout: Nanos,
     pub keys: u32,
     /// Bug flag: the projection stamps a row with the time the projector
     /// applied it, not the time in the event, so the read model depends on
@@ -55,6 +59,7 @@ impl Default for Params {
             batch_interval: ms(100),
             processing_time: ms(2),
             think_time: ms(50),
+            client_timeout: ms(500),
             keys: 10,
             projection_uses_arrival_time: false,
         }
@@ -68,6 +73,7 @@ pub struct Config {
     pub batch_interval: Nanos,
     pub processing_time: Nanos,
     pub think_time: Nanos,
+    pub client_timeout: Nanos,
     pub keys: u32,
     pub projection_uses_arrival_time: bool,
     /// When the clients stop (`[workload] stop`, else the end).
@@ -83,6 +89,12 @@ impl Params {
         // nanosecond period is a message per nanosecond.
         crate::check_period("batch_interval", self.batch_interval, "", "100ms")?;
         crate::check_period("think_time", self.think_time, "", "50ms")?;
+        crate::check_period(
+            "client_timeout",
+            self.client_timeout,
+            "and longer than a write-then-read takes (a wait-for-version read waits for the projector)",
+            "500ms",
+        )?;
         if self.keys == 0 || self.keys > MAX_KEYS {
             return Err((
                 "keys",
@@ -97,6 +109,7 @@ impl Params {
             batch_interval: self.batch_interval,
             processing_time: self.processing_time,
             think_time: self.think_time,
+            client_timeout: self.client_timeout,
             keys: self.keys,
             projection_uses_arrival_time: self.projection_uses_arrival_time,
             stop,

@@ -138,6 +138,11 @@ impl Projector {
         }
     }
 
+    /// Reads parked until the model reaches their version.
+    pub fn parked(&self) -> usize {
+        self.parked.len()
+    }
+
     pub fn status(&self) -> Status {
         Status {
             role: "projector",

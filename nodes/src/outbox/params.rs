@@ -6,6 +6,8 @@ use sim::time::{ms, Nanos};
 
 /// The most events the relay publishes in one poll: each is a message.
 pub const MAX_RELAY_BATCH: u32 = 10_000;
+/// The longest `publish_delay` and `relay_retry`.
+pub const MAX_PUBLISH_DELAY: Nanos = sim::time::secs(60);
 
 /// How the order service gets its events to the broker.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -55,6 +57,10 @@ pub struct Params {
     pub relay_interval: Nanos,
     /// The most unsent rows the relay publishes in one poll.
     pub relay_batch: u32,
+    /// How long the relay waits for a published row's acknowledgement
+    /// before publishing it again: longer than the broker's round trip.
+    #[serde(with = "sim::time::serde_duration")]
+    pub relay_retry: Nanos,
 }
 
 impl Default for Params {
@@ -71,6 +77,7 @@ impl Default for Params {
             abort_probability: 0.1,
             relay_interval: ms(10),
             relay_batch: 100,
+            relay_retry: ms(200),
         }
     }
 }
@@ -85,6 +92,7 @@ pub struct Config {
     pub abort_probability: f64,
     pub relay_interval: Nanos,
     pub relay_batch: u32,
+    pub relay_retry: Nanos,
     /// When the service stops taking orders (`[workload] stop`, else the end).
     pub stop: Nanos,
 }
@@ -116,6 +124,26 @@ impl Params {
                 ),
             ));
         }
+        // A zero window has no crash in it, and a window longer than a
+        // minute leaves a run with a handful of orders.
+        if self.publish_delay == 0 || self.publish_delay > MAX_PUBLISH_DELAY {
+            return Err((
+                "publish_delay",
+                format!(
+                    "publish_delay = \"{}\": must be more than 0 and at most 1m, e.g. publish_delay = \"20ms\"",
+                    sim::time::fmt_duration(self.publish_delay)
+                ),
+            ));
+        }
+        if self.relay_retry < ms(1) || self.relay_retry > MAX_PUBLISH_DELAY {
+            return Err((
+                "relay_retry",
+                format!(
+                    "relay_retry = \"{}\": must be between 1ms and 1m, and longer than the broker's round trip, e.g. relay_retry = \"200ms\"",
+                    sim::time::fmt_duration(self.relay_retry)
+                ),
+            ));
+        }
         Ok(Config {
             publish: self.publish,
             dedup: self.dedup,
@@ -124,6 +152,7 @@ impl Params {
             abort_probability,
             relay_interval: self.relay_interval,
             relay_batch: self.relay_batch,
+            relay_retry: self.relay_retry,
             stop,
         })
     }

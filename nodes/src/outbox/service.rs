@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use rand::Rng;
 use sim::node::{Ctx, Disk, NodeId, Status, TimerId};
+use sim::time::Nanos;
 
 use super::params::{Config, Publish};
 use super::{Event, Msg, BROKER};
@@ -45,10 +46,17 @@ pub struct Service {
     pub outbox: BTreeMap<u64, Event>,
     next_id: u64,
     pub phase: Phase,
-    /// The relay's batch published and not yet marked sent, and which of
-    /// them the broker acknowledged.
+    /// The relay's batch published and not yet marked sent (the window
+    /// between the relay's two writes), and which of them the broker
+    /// acknowledged meanwhile.
     pub in_flight: Vec<u64>,
     acked: Vec<u64>,
+    /// Rows published and not yet acknowledged, with when they were last
+    /// published: the relay does not publish them again before
+    /// `relay_retry` has passed, and takes their acknowledgement whenever it
+    /// comes, so a round trip longer than `publish_delay` costs nothing.
+    /// In memory: a restarted relay publishes every row again.
+    pub awaiting: BTreeMap<u64, Nanos>,
     /// Counters of this life (the protocol banks them across crashes).
     pub rolled_back: u64,
     pub sent: u64,
@@ -81,6 +89,7 @@ impl Service {
             phase: Phase::Idle,
             in_flight: Vec::new(),
             acked: Vec::new(),
+            awaiting: BTreeMap::new(),
             rolled_back: 0,
             sent: 0,
         }
@@ -167,11 +176,17 @@ impl Service {
         }
     }
 
-    /// The relay's poll: publish the oldest unsent rows.
+    /// The relay's poll: publish the oldest unsent rows, leaving out those
+    /// published less than `relay_retry` ago and still waiting for their
+    /// acknowledgement.
     fn poll(&mut self, ctx: &mut Ctx<Msg>) {
+        let now = ctx.now();
+        let retry = self.config.relay_retry;
+        let awaiting = &self.awaiting;
         let batch: Vec<Event> = self
             .outbox
             .values()
+            .filter(|e| awaiting.get(&e.id).is_none_or(|&at| now >= at + retry))
             .take(self.config.relay_batch as usize)
             .cloned()
             .collect();
@@ -182,6 +197,7 @@ impl Service {
         self.in_flight = batch.iter().map(|e| e.id).collect();
         self.acked.clear();
         for event in batch {
+            self.awaiting.insert(event.id, now);
             self.send(ctx, event);
         }
         ctx.set_timer(MARK, self.config.publish_delay);
@@ -189,12 +205,11 @@ impl Service {
 
     /// The relay's second write: the rows the broker acknowledged leave the
     /// outbox table. A row whose acknowledgement was lost stays and is
-    /// published again at the next poll: at least once.
+    /// published again once `relay_retry` has passed: at least once. An
+    /// acknowledgement that comes after this is taken when it comes.
     fn mark(&mut self, ctx: &mut Ctx<Msg>) {
         for id in std::mem::take(&mut self.acked) {
-            if self.outbox.remove(&id).is_some() {
-                ctx.disk().delete((OUTBOX, id));
-            }
+            self.remove_row(ctx, id);
         }
         ctx.disk().sync();
         self.in_flight.clear();
@@ -223,11 +238,44 @@ impl Service {
         }
     }
 
-    pub fn on_message(&mut self, _ctx: &mut Ctx<Msg>, _from: NodeId, msg: Msg) {
-        if let Msg::Ack { id } = msg {
-            if self.in_flight.contains(&id) && !self.acked.contains(&id) {
+    /// Deletes acknowledged row `id` from the outbox table (the caller syncs).
+    fn remove_row(&mut self, ctx: &mut Ctx<Msg>, id: u64) {
+        self.awaiting.remove(&id);
+        if self.outbox.remove(&id).is_some() {
+            ctx.disk().delete((OUTBOX, id));
+        }
+    }
+
+    pub fn on_message(&mut self, ctx: &mut Ctx<Msg>, _from: NodeId, msg: Msg) {
+        let Msg::Ack { id } = msg else {
+            return;
+        };
+        if self.in_flight.contains(&id) {
+            // Inside the window: the relay marks its batch at MARK.
+            if !self.acked.contains(&id) {
                 self.acked.push(id);
             }
+        } else if self.outbox.contains_key(&id) {
+            // A late acknowledgement (the round trip outlasted the window,
+            // or the row was published again): the row is in the log, so
+            // it leaves the outbox now rather than be published forever.
+            self.remove_row(ctx, id);
+            ctx.disk().sync();
+        }
+    }
+
+    /// What is still under way, for the checker at the end of the run.
+    pub fn unfinished(&self) -> super::Unfinished {
+        super::Unfinished {
+            outbox_rows: self.outbox.keys().copied().collect(),
+            between: match self.phase {
+                Phase::Between { id, .. } => Some(id),
+                _ => None,
+            },
+            open: match (self.config.publish, self.phase) {
+                (Publish::PublishThenCommit, Phase::Working { id, .. }) => Some(id),
+                _ => None,
+            },
         }
     }
 

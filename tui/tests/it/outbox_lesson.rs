@@ -94,6 +94,13 @@ fn phantoms_are_the_rollbacks_and_the_crashes_after_publish() {
         r.render()
     );
     assert_eq!(count(&r, "lost events"), 0);
+    // The lesson's numbers, exactly: the rollbacks, and the open orders
+    // the crashes caught.
+    assert_eq!(rolled_back, 13, "{}", r.render());
+    assert_eq!(phantom - rolled_back, 4, "{}", r.render());
+    let doc = lessons::doc(DOC);
+    assert!(doc.contains(&format!("{phantom} orders that\n  do not exist: the {rolled_back} the validation rule rolled back")), "docs/{DOC} must give {phantom} phantoms and {rolled_back} rollbacks");
+    assert!(doc.contains("the orders four of the five crashes caught open"));
 }
 
 #[test]
@@ -188,6 +195,10 @@ fn the_cqrs_table_is_the_runs() {
     for name in CQRS {
         let r = report(name);
         assert!(r.passed, "{name} fails its hypothesis:\n{}", r.render());
+        // Nothing is lost on this network: no client gives up, none waits.
+        for f in ["writes timed out", "reads timed out", "open at the end"] {
+            assert_eq!(count(&r, f), 0, "{name}: {f}\n{}", r.render());
+        }
         // No miss, no figure: the model was never behind a read.
         let behind = match r.metrics.iter().find(|m| m.name == "versions behind max") {
             Some(m) => match m.value {
@@ -229,7 +240,27 @@ fn a_rebuild_equals_the_live_model_unless_the_projection_reads_the_clock() {
     assert!(text(&ok, "rebuild").starts_with("equal"));
     assert_eq!(count(&ok, "rebuild differences"), 0);
     assert!(text(&bug, "rebuild").starts_with("differs"));
-    assert!(count(&bug, "rebuild differences") > 0);
+    // Every key written differs: the scenario's 10 keys.
+    assert_eq!(count(&bug, "rebuild differences"), 10, "{}", bug.render());
+    assert!(lessons::text("messaging", "cqrs-rebuild-bug").contains("keys = 10"));
+    assert!(lessons::doc(DOC).contains("differ on every key written (10 of 10)"));
+}
+
+#[test]
+fn the_outbox_runs_drain_and_nothing_is_left_under_way() {
+    // The lesson says the four are 0 in every scenario: orders stop at 5s
+    // and the runs drain until 7s.
+    for name in SCENARIOS {
+        let r = report(name);
+        for f in [
+            "pending outbox rows",
+            "between the writes at the end",
+            "open published orders",
+            "unconsumed events",
+        ] {
+            assert_eq!(count(&r, f), 0, "{name}: {f}\n{}", r.render());
+        }
+    }
 }
 
 #[test]
