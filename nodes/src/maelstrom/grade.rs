@@ -13,7 +13,9 @@
 //! one ([`super::Lab`] over a learner's node, or protocol `maelstrom` on
 //! the reference nodes), so the same function grades both.
 
+use std::any::Any;
 use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 
 use sim::kernel::TraceMode;
 use sim::registry::{Catalog, Register, Spec};
@@ -139,10 +141,33 @@ fn grade_part(
     let mut failures = Vec::new();
     let mut failing = 0;
     let mut targets: Option<(u64, Vec<Target>)> = None;
+    let mut targets_failed = false;
     for seed in part.seeds.0..=part.seeds.1 {
-        let out = catalog
-            .run(&scenario, seed, TraceMode::Off)
-            .unwrap_or_else(|e| panic!("lab part {file} does not run (a chaoslab bug): {e}"));
+        // A learner's node may panic (an unwrap on a field it expected):
+        // that is a failing seed with its replay line, not the end of the
+        // grade. The run is dropped whole, so no state outlives the panic.
+        let run = panic::catch_unwind(AssertUnwindSafe(|| {
+            catalog.run(&scenario, seed, TraceMode::Off)
+        }));
+        let out = match run {
+            Ok(out) => {
+                out.unwrap_or_else(|e| panic!("lab part {file} does not run (a chaoslab bug): {e}"))
+            }
+            Err(payload) => {
+                failing += 1;
+                if failures.len() < SHOWN_FAILURES {
+                    failures.push(Failure {
+                        seed,
+                        finding: vec![format!(
+                            "your node panicked: {}",
+                            panic_message(payload.as_ref())
+                        )],
+                        replay: replay(&file, seed),
+                    });
+                }
+                continue;
+            }
+        };
         let report = Report::build(&scenario, &out);
         let measured = || targets_of(&report);
         if report.passed {
@@ -151,8 +176,11 @@ fn grade_part(
             }
             continue;
         }
-        if failing == 0 {
+        // The figures shown are the first failing run's (a panicked run
+        // has none).
+        if !targets_failed {
             targets = Some((seed, measured()));
+            targets_failed = true;
         }
         failing += 1;
         if failures.len() < SHOWN_FAILURES {
@@ -174,6 +202,18 @@ fn grade_part(
         targets_seed,
         more_failures: failing - failures.len(),
         failures,
+    }
+}
+
+/// What a panic said: its message when it was a string (`panic!`,
+/// `unwrap`, `expect` all give one).
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a panic without a message)".to_string()
     }
 }
 
