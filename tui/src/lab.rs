@@ -118,7 +118,41 @@ fn write_lab(args: &NewArgs) -> Result<PathBuf, String> {
             ));
         }
     }
-    for (path, text) in files(kit, &crate_name(kit, &dir), args.solution) {
+    // The files go into a temporary sibling folder first, renamed into
+    // place once all are written: a failure half-way (a full disk) leaves
+    // no half-written lab where the learner would find it.
+    let absolute = std::path::absolute(&dir).unwrap_or_else(|_| dir.clone());
+    let parent = absolute.parent().unwrap_or(Path::new(".")).to_path_buf();
+    fs::create_dir_all(&parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    let base = absolute
+        .file_name()
+        .map(|b| b.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "lab".to_string());
+    let staging = parent.join(format!(".{base}.partial-{}", std::process::id()));
+    let written = write_files(&staging, files(kit, &crate_name(kit, &dir), args.solution))
+        .and_then(|()| {
+            if dir.exists() {
+                // Checked empty above.
+                fs::remove_dir(&dir)
+                    .map_err(|e| format!("cannot replace {}: {e}", dir.display()))?;
+            }
+            fs::rename(&staging, &dir).map_err(|e| {
+                format!(
+                    "cannot move {} to {}: {e}",
+                    staging.display(),
+                    dir.display()
+                )
+            })
+        });
+    if let Err(e) = written {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    Ok(dir)
+}
+
+fn write_files(dir: &Path, files: Vec<(String, String)>) -> Result<(), String> {
+    for (path, text) in files {
         let path = dir.join(path);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent)
@@ -126,7 +160,7 @@ fn write_lab(args: &NewArgs) -> Result<PathBuf, String> {
         }
         fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-    Ok(dir)
+    Ok(())
 }
 
 /// The lab crate's package name: the folder's base name, sanitised, and

@@ -117,6 +117,12 @@ fn labs_in_different_folders_get_different_package_names() {
         "{names:?}"
     );
     assert_ne!(names[0], names[1]);
+    // Written in a temporary sibling then renamed: nothing else is left.
+    let left: Vec<_> = std::fs::read_dir(parent.join("a"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["My Lab"], "{left:?}");
     // Cargo refuses a name that starts with a digit.
     assert!(names[2].starts_with("lab-2nd-"), "{names:?}");
     std::fs::remove_dir_all(&parent).unwrap();
