@@ -201,7 +201,10 @@ fn the_lessons_grade_and_figures_come_from_the_runs() {
             .clone()
     };
     let said = format!(
-        "messages per operation {}, stable latency median {}, maximum {}",
+        "on part 3's worst seed of {} to {} (seed {}, the nearest to the targets): messages per operation {}, stable latency median {}, maximum {}",
+        part3.seeds.0,
+        part3.seeds.1,
+        part3.targets_seed,
         figure("messages per op"),
         figure("stable latency p50"),
         figure("stable latency max")
