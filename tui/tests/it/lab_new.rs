@@ -201,13 +201,13 @@ fn the_lessons_grade_and_figures_come_from_the_runs() {
             .clone()
     };
     let said = format!(
-        "on part 3's worst seed of {} to {} (seed {}, the nearest to the targets): messages per operation {}, stable latency median {}, maximum {}",
+        "on part 3's worst seed of {} to {} (seed {}, the nearest to the targets): messages per operation {}, Jepsen's stable latency median {}, maximum {}",
         part3.seeds.0,
         part3.seeds.1,
         part3.targets_seed,
         figure("messages per op"),
-        figure("stable latency p50"),
-        figure("stable latency max")
+        figure("jepsen stable latency p50"),
+        figure("jepsen stable latency max")
     );
     let flat = doc.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(flat.contains(&said), "docs/labs.md should say: {said}");
