@@ -118,7 +118,41 @@ fn write_lab(args: &NewArgs) -> Result<PathBuf, String> {
             ));
         }
     }
-    for (path, text) in files(kit, args.solution) {
+    // The files go into a temporary sibling folder first, renamed into
+    // place once all are written: a failure half-way (a full disk) leaves
+    // no half-written lab where the learner would find it.
+    let absolute = std::path::absolute(&dir).unwrap_or_else(|_| dir.clone());
+    let parent = absolute.parent().unwrap_or(Path::new(".")).to_path_buf();
+    fs::create_dir_all(&parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    let base = absolute
+        .file_name()
+        .map(|b| b.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "lab".to_string());
+    let staging = parent.join(format!(".{base}.partial-{}", std::process::id()));
+    let written = write_files(&staging, files(kit, &crate_name(kit, &dir), args.solution))
+        .and_then(|()| {
+            if dir.exists() {
+                // Checked empty above.
+                fs::remove_dir(&dir)
+                    .map_err(|e| format!("cannot replace {}: {e}", dir.display()))?;
+            }
+            fs::rename(&staging, &dir).map_err(|e| {
+                format!(
+                    "cannot move {} to {}: {e}",
+                    staging.display(),
+                    dir.display()
+                )
+            })
+        });
+    if let Err(e) = written {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    Ok(dir)
+}
+
+fn write_files(dir: &Path, files: Vec<(String, String)>) -> Result<(), String> {
+    for (path, text) in files {
         let path = dir.join(path);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent)
@@ -126,29 +160,63 @@ fn write_lab(args: &NewArgs) -> Result<PathBuf, String> {
         }
         fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-    Ok(dir)
+    Ok(())
 }
 
-/// The crate's name: `broadcast-lab`; as a Rust path, `broadcast_lab`.
-fn crate_name(kit: &Kit) -> String {
-    format!("{}-lab", kit.workload.name())
+/// The lab crate's package name: the folder's base name, sanitised, and
+/// a short hash of its absolute path (`broadcast-lab-1f3a9c02`). Labs that
+/// share a target folder (`CARGO_TARGET_DIR`, as the README suggests) must
+/// not share a package name and version, or cargo builds one lab's test
+/// binary over the other's and `cargo test` in one runs the other's node.
+fn crate_name(kit: &Kit, dir: &Path) -> String {
+    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let base = absolute
+        .file_name()
+        .map(|b| b.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut name = String::new();
+    for c in base.chars() {
+        if c.is_ascii_alphanumeric() {
+            name.push(c.to_ascii_lowercase());
+        } else if !name.is_empty() && !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    let mut name = name.trim_end_matches('-').to_string();
+    if name.is_empty() {
+        name = format!("{}-lab", kit.workload.name());
+    } else if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        // Cargo refuses a package name that starts with a digit.
+        name.insert_str(0, "lab-");
+    }
+    format!("{name}-{:08x}", path_hash(&absolute) as u32)
+}
+
+/// FNV-1a over the path's bytes: the same on every run and every build, so
+/// writing a lab twice at one path gives the same name.
+fn path_hash(path: &Path) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in path.to_string_lossy().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 /// Every file of the lab, by path relative to its folder.
-fn files(kit: &Kit, solution: bool) -> Vec<(String, String)> {
-    let name = crate_name(kit);
+fn files(kit: &Kit, name: &str, solution: bool) -> Vec<(String, String)> {
     let lib = name.replace('-', "_");
     let checkout = checkout();
     let tui = checkout.join("tui");
     let mut files = vec![
-        ("Cargo.toml".to_string(), cargo_toml(&name, &tui)),
+        ("Cargo.toml".to_string(), cargo_toml(name, &tui)),
         ("Cargo.lock".to_string(), WORKSPACE_LOCK.to_string()),
         (
             ".cargo/config.toml".to_string(),
             "# Every dependency is in chaoslab's Cargo.lock, already in the local\n# registry cache: no network needed.\n[net]\noffline = true\n".to_string(),
         ),
         (".gitignore".to_string(), "/target\n".to_string()),
-        ("README.md".to_string(), readme(kit, &name, &checkout)),
+        ("README.md".to_string(), readme(kit, name, &checkout)),
         ("src/lib.rs".to_string(), lib_rs(kit, solution)),
         ("src/main.rs".to_string(), main_rs(kit, &lib)),
         ("tests/grade.rs".to_string(), grade_rs(kit, &lib)),

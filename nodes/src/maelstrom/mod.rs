@@ -128,6 +128,8 @@ pub const METRICS: &[Figure] = &[
     Figure::count("never read"),
     Figure::duration("stable latency p50"),
     Figure::duration("stable latency max"),
+    Figure::duration("jepsen stable latency p50"),
+    Figure::duration("jepsen stable latency max"),
     Figure::text("allowed final value"),
     Figure::count("final reads out of bounds"),
     Figure::count("nodes without final read"),

@@ -39,13 +39,25 @@ fn lab_new_broadcast_writes_a_cargo_project_on_this_checkout() {
         std::fs::read_to_string(checkout.join("Cargo.lock")).unwrap()
     );
     assert!(read(&dir, ".cargo/config.toml").contains("offline = true"));
-    let lib = read(&dir, "src/lib.rs");
-    assert!(lib.contains("pub struct BroadcastNode"), "{lib}");
+    let src = read(&dir, "src/lib.rs");
+    assert!(src.contains("pub struct BroadcastNode"), "{src}");
     assert!(
-        lib.contains("Missing: tell the other nodes"),
+        src.contains("Missing: tell the other nodes"),
         "the skeleton, not the solution"
     );
-    assert!(read(&dir, "src/main.rs").contains("Lab<broadcast_lab::BroadcastNode>"));
+    // The package is named after the folder and a hash of its path, so two
+    // labs sharing a target folder never build over each other's binaries.
+    let name = package_name(&cargo);
+    let base = format!("chaoslab-lab-new-{}-broadcast-", std::process::id());
+    assert!(name.starts_with(&base), "{name}");
+    let hash = &name[base.len()..];
+    assert!(
+        hash.len() == 8 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+        "{name}"
+    );
+    let lib = name.replace('-', "_");
+    assert!(read(&dir, "src/main.rs").contains(&format!("Lab<{lib}::BroadcastNode>")));
+    assert!(read(&dir, "tests/grade.rs").contains(&format!("use {lib}::BroadcastNode;")));
     let grade = read(&dir, "tests/grade.rs");
     for part in [
         "fn part_1_no_faults()",
@@ -73,6 +85,47 @@ fn lab_new_broadcast_writes_a_cargo_project_on_this_checkout() {
     );
     assert_eq!(read(&dir, "src/lib.rs"), "// my work\n");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn package_name(cargo_toml: &str) -> String {
+    let line = cargo_toml
+        .lines()
+        .find(|l| l.starts_with("name = "))
+        .unwrap_or_else(|| panic!("no package name:\n{cargo_toml}"));
+    line.trim_start_matches("name = ")
+        .trim_matches('"')
+        .to_string()
+}
+
+/// Two labs of the same folder name in different places (a skeleton and a
+/// solution, say) get different package names: cargo keys the binaries it
+/// builds by package name and version, so labs sharing CARGO_TARGET_DIR
+/// would otherwise run each other's tests (a false PASS).
+#[test]
+fn labs_in_different_folders_get_different_package_names() {
+    let parent = fresh_dir("names");
+    let mut names = Vec::new();
+    for sub in ["a/My Lab", "b/My Lab", "c/2nd"] {
+        let dir = parent.join(sub);
+        let (code, out, err) =
+            chaoslab(&["lab", "new", "broadcast", "--dir", dir.to_str().unwrap()]);
+        assert_eq!(code, 0, "{out}{err}");
+        names.push(package_name(&read(&dir, "Cargo.toml")));
+    }
+    assert!(
+        names[0].starts_with("my-lab-") && names[1].starts_with("my-lab-"),
+        "{names:?}"
+    );
+    assert_ne!(names[0], names[1]);
+    // Written in a temporary sibling then renamed: nothing else is left.
+    let left: Vec<_> = std::fs::read_dir(parent.join("a"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["My Lab"], "{left:?}");
+    // Cargo refuses a name that starts with a digit.
+    assert!(names[2].starts_with("lab-2nd-"), "{names:?}");
+    std::fs::remove_dir_all(&parent).unwrap();
 }
 
 #[test]
@@ -148,10 +201,13 @@ fn the_lessons_grade_and_figures_come_from_the_runs() {
             .clone()
     };
     let said = format!(
-        "messages per operation {}, stable latency median {}, maximum {}",
+        "on part 3's worst seed of {} to {} (seed {}, the nearest to the targets): messages per operation {}, Jepsen's stable latency median {}, maximum {}",
+        part3.seeds.0,
+        part3.seeds.1,
+        part3.targets_seed,
         figure("messages per op"),
-        figure("stable latency p50"),
-        figure("stable latency max")
+        figure("jepsen stable latency p50"),
+        figure("jepsen stable latency max")
     );
     let flat = doc.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(flat.contains(&said), "docs/labs.md should say: {said}");
