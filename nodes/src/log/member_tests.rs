@@ -27,6 +27,7 @@ fn config(dlq: bool) -> Arc<Config> {
         poison_every: Some(3),
         dlq: Some(dlq),
         max_attempts: dlq.then_some(2),
+        min_insync_replicas: 2,
         ..Params::default()
     };
     Arc::new(p.check(7, ms(1000)).expect("valid parameters"))
@@ -226,14 +227,21 @@ fn the_dead_letter_fields_are_checked_with_their_names() {
         ..base.clone()
     };
     assert_eq!(p.check(7, 1).unwrap_err().0, "max_attempts");
-    let p = Params {
-        dlq: Some(true),
-        acks: super::AcksSpec::Number(0),
-        ..base.clone()
-    };
-    let (field, msg) = p.check(7, 1).unwrap_err();
-    assert_eq!(field, "dlq");
-    assert!(msg.contains("acks = 1 or \"all\""), "{msg}");
+    // A dead letter on one broker only is lost with it: refused.
+    for (replication_factor, min_insync_replicas) in [(3, 1), (1, 1)] {
+        let p = Params {
+            dlq: Some(true),
+            replication_factor,
+            min_insync_replicas,
+            ..base.clone()
+        };
+        let (field, msg) = p.check(7, 1).unwrap_err();
+        assert_eq!(field, "dlq");
+        assert!(
+            msg.contains("min_insync_replicas >= 2") && msg.contains("survive a broker crash"),
+            "{msg}"
+        );
+    }
     let p = Params {
         poison_every: Some(10),
         group: None,
@@ -244,6 +252,7 @@ fn the_dead_letter_fields_are_checked_with_their_names() {
     assert!(msg.contains("no group is set"), "{msg}");
     let c = Params {
         dlq: Some(true),
+        min_insync_replicas: 2,
         ..base
     }
     .check(7, 1)
