@@ -11,8 +11,8 @@ use sim::check::log::LogFn;
 use sim::node::{Clock, Cluster, Ctx, Disk, Effect, NodeId};
 use sim::time::{ms, Nanos};
 
-use super::member::PROCESS;
-use super::{Config, Entry, Member, Msg, Params, Record, CONTROLLER};
+use super::member::{POLL, PROCESS};
+use super::{Config, Entry, Member, Msg, Params, Record, Refusal, CONTROLLER};
 
 const ME: NodeId = NodeId(5);
 const LEADER: NodeId = NodeId(1);
@@ -187,6 +187,75 @@ fn a_poison_message_is_tried_max_attempts_times_then_dead_lettered_and_committed
         unreachable!()
     };
     assert_eq!((messages[0].offset, messages[0].value), (2, 1_000_000_002));
+}
+
+/// The dead letter the member sends, if any: (to, request, partition, value).
+fn produced(sent: &[(NodeId, Msg)]) -> Option<(NodeId, u64, u32, i64)> {
+    last(sent, |to, msg| match msg {
+        Msg::Produce {
+            req,
+            partition,
+            entry,
+        } => Some((*to, *req, *partition, entry.value)),
+        _ => None,
+    })
+}
+
+fn committed_offset(sent: &[(NodeId, Msg)]) -> Option<u64> {
+    last(sent, |_, msg| match msg {
+        Msg::CommitOffset { offset, .. } => Some(*offset),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_refused_dead_letter_is_not_committed_past_and_goes_to_the_new_leader_when_overdue() {
+    let mut m = member_before_the_poison(true);
+    step(&mut m, ms(20), |m, ctx| m.on_timer(ctx, PROCESS));
+    let sent = step(&mut m, ms(30), |m, ctx| m.on_timer(ctx, PROCESS));
+    let (to, req, _, _) = produced(&sent).expect("dead-lettered after 2 attempts");
+    assert_eq!(to, DLQ_LEADER);
+    // Too few replicas in sync: the dead letter is not held, so nothing
+    // is recorded and nothing committed.
+    let sent = step(&mut m, ms(31), |m, ctx| {
+        let result = Err(Refusal::NotEnoughReplicas);
+        m.on_message(ctx, DLQ_LEADER, Msg::ProduceReply { req, result })
+    });
+    assert_eq!(committed_offset(&sent), None);
+    assert_eq!(m.dead_lettered, 0);
+    // The dead letter partition's leader changes; before the request is
+    // overdue the member waits, after it sends again, to the new leader.
+    let new_leader = NodeId(2);
+    let sent = step(&mut m, ms(40), |m, ctx| {
+        let msg = Msg::LeaderAndIsr {
+            partition: 2,
+            leader: Some(new_leader),
+            epoch: 2,
+            isr: vec![new_leader],
+        };
+        m.on_message(ctx, CONTROLLER, msg);
+        m.on_timer(ctx, POLL)
+    });
+    assert_eq!(produced(&sent), None, "not overdue yet");
+    let sent = step(&mut m, ms(131), |m, ctx| m.on_timer(ctx, POLL));
+    assert_eq!(
+        produced(&sent),
+        Some((new_leader, req, 2, 1_000_000_002)),
+        "the same request, to the new leader"
+    );
+    assert_eq!(committed_offset(&sent), None);
+    // A late answer from the old leader to an older request changes
+    // nothing; the new leader's acknowledgement commits past the message.
+    let sent = step(&mut m, ms(132), |m, ctx| {
+        let stale = Msg::ProduceReply {
+            req: req - 1,
+            result: Ok(0),
+        };
+        m.on_message(ctx, DLQ_LEADER, stale);
+        m.on_message(ctx, new_leader, Msg::ProduceReply { req, result: Ok(0) })
+    });
+    assert_eq!(committed_offset(&sent), Some(3));
+    assert_eq!(m.dead_lettered, 1);
 }
 
 #[test]
