@@ -263,7 +263,17 @@ impl Broker {
 
     fn on_produce(&mut self, ctx: &mut Ctx<Msg>, from: NodeId, p: u32, req: u64, mut entry: Entry) {
         let me = self.me;
-        let acks = self.config.acks;
+        // The dead letter partition always takes writes with acks = "all":
+        // a member commits past a poison message once its dead letter is
+        // acknowledged, so an acknowledged dead letter must survive the
+        // leader's crash. Kafka's producers default to acks = all since 3.0
+        // (KIP-679), and the dead letter publishers of Kafka Connect and of
+        // Spring Kafka (DeadLetterPublishingRecoverer) are such producers.
+        let acks = if self.config.dlq_partition() == Some(p) {
+            Acks::All
+        } else {
+            self.config.acks
+        };
         let min_isr = self.config.min_insync_replicas as usize;
         let reply = |ctx: &mut Ctx<Msg>, result| {
             if acks != Acks::None {

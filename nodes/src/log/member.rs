@@ -32,9 +32,11 @@
 //! member owns, since one member processes one batch at a time, as one
 //! Kafka consumer thread does) is blocked while the log grows. With `dlq`,
 //! after `max_attempts` failures the member writes the message to the dead
-//! letter partition through its leader, as any producer would (with the
-//! run's `acks`; Kafka Connect's and Spring Kafka's dead letter publishers
-//! use an ordinary producer too), and once the leader acknowledges it,
+//! letter partition through its leader, as any producer would (Kafka
+//! Connect's and Spring Kafka's dead letter publishers use an ordinary
+//! producer too, with acks = all, Kafka's default since 3.0; the broker
+//! takes dead letters with acks = all whatever the run's `acks`), and once
+//! the leader acknowledges it,
 //! commits past it (at once, whatever `commit_interval` says) and goes on.
 //! The dead letter is recorded in the history as such: handled, never
 //! processed. A write whose answer is lost is sent again (with the same

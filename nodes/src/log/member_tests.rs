@@ -11,8 +11,8 @@ use sim::check::log::LogFn;
 use sim::node::{Clock, Cluster, Ctx, Disk, Effect, NodeId};
 use sim::time::{ms, Nanos};
 
-use super::member::PROCESS;
-use super::{Config, Entry, Member, Msg, Params, Record, CONTROLLER};
+use super::member::{POLL, PROCESS};
+use super::{Config, Entry, Member, Msg, Params, Record, Refusal, CONTROLLER};
 
 const ME: NodeId = NodeId(5);
 const LEADER: NodeId = NodeId(1);
@@ -27,6 +27,7 @@ fn config(dlq: bool) -> Arc<Config> {
         poison_every: Some(3),
         dlq: Some(dlq),
         max_attempts: dlq.then_some(2),
+        min_insync_replicas: 2,
         ..Params::default()
     };
     Arc::new(p.check(7, ms(1000)).expect("valid parameters"))
@@ -188,6 +189,75 @@ fn a_poison_message_is_tried_max_attempts_times_then_dead_lettered_and_committed
     assert_eq!((messages[0].offset, messages[0].value), (2, 1_000_000_002));
 }
 
+/// The dead letter the member sends, if any: (to, request, partition, value).
+fn produced(sent: &[(NodeId, Msg)]) -> Option<(NodeId, u64, u32, i64)> {
+    last(sent, |to, msg| match msg {
+        Msg::Produce {
+            req,
+            partition,
+            entry,
+        } => Some((*to, *req, *partition, entry.value)),
+        _ => None,
+    })
+}
+
+fn committed_offset(sent: &[(NodeId, Msg)]) -> Option<u64> {
+    last(sent, |_, msg| match msg {
+        Msg::CommitOffset { offset, .. } => Some(*offset),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_refused_dead_letter_is_not_committed_past_and_goes_to_the_new_leader_when_overdue() {
+    let mut m = member_before_the_poison(true);
+    step(&mut m, ms(20), |m, ctx| m.on_timer(ctx, PROCESS));
+    let sent = step(&mut m, ms(30), |m, ctx| m.on_timer(ctx, PROCESS));
+    let (to, req, _, _) = produced(&sent).expect("dead-lettered after 2 attempts");
+    assert_eq!(to, DLQ_LEADER);
+    // Too few replicas in sync: the dead letter is not held, so nothing
+    // is recorded and nothing committed.
+    let sent = step(&mut m, ms(31), |m, ctx| {
+        let result = Err(Refusal::NotEnoughReplicas);
+        m.on_message(ctx, DLQ_LEADER, Msg::ProduceReply { req, result })
+    });
+    assert_eq!(committed_offset(&sent), None);
+    assert_eq!(m.dead_lettered, 0);
+    // The dead letter partition's leader changes; before the request is
+    // overdue the member waits, after it sends again, to the new leader.
+    let new_leader = NodeId(2);
+    let sent = step(&mut m, ms(40), |m, ctx| {
+        let msg = Msg::LeaderAndIsr {
+            partition: 2,
+            leader: Some(new_leader),
+            epoch: 2,
+            isr: vec![new_leader],
+        };
+        m.on_message(ctx, CONTROLLER, msg);
+        m.on_timer(ctx, POLL)
+    });
+    assert_eq!(produced(&sent), None, "not overdue yet");
+    let sent = step(&mut m, ms(131), |m, ctx| m.on_timer(ctx, POLL));
+    assert_eq!(
+        produced(&sent),
+        Some((new_leader, req, 2, 1_000_000_002)),
+        "the same request, to the new leader"
+    );
+    assert_eq!(committed_offset(&sent), None);
+    // A late answer from the old leader to an older request changes
+    // nothing; the new leader's acknowledgement commits past the message.
+    let sent = step(&mut m, ms(132), |m, ctx| {
+        let stale = Msg::ProduceReply {
+            req: req - 1,
+            result: Ok(0),
+        };
+        m.on_message(ctx, DLQ_LEADER, stale);
+        m.on_message(ctx, new_leader, Msg::ProduceReply { req, result: Ok(0) })
+    });
+    assert_eq!(committed_offset(&sent), Some(3));
+    assert_eq!(m.dead_lettered, 1);
+}
+
 #[test]
 fn without_a_dead_letter_queue_a_poison_message_is_retried_for_ever() {
     let mut m = member_before_the_poison(false);
@@ -226,14 +296,21 @@ fn the_dead_letter_fields_are_checked_with_their_names() {
         ..base.clone()
     };
     assert_eq!(p.check(7, 1).unwrap_err().0, "max_attempts");
-    let p = Params {
-        dlq: Some(true),
-        acks: super::AcksSpec::Number(0),
-        ..base.clone()
-    };
-    let (field, msg) = p.check(7, 1).unwrap_err();
-    assert_eq!(field, "dlq");
-    assert!(msg.contains("acks = 1 or \"all\""), "{msg}");
+    // A dead letter on one broker only is lost with it: refused.
+    for (replication_factor, min_insync_replicas) in [(3, 1), (1, 1)] {
+        let p = Params {
+            dlq: Some(true),
+            replication_factor,
+            min_insync_replicas,
+            ..base.clone()
+        };
+        let (field, msg) = p.check(7, 1).unwrap_err();
+        assert_eq!(field, "dlq");
+        assert!(
+            msg.contains("min_insync_replicas >= 2") && msg.contains("survive a broker crash"),
+            "{msg}"
+        );
+    }
     let p = Params {
         poison_every: Some(10),
         group: None,
@@ -244,6 +321,7 @@ fn the_dead_letter_fields_are_checked_with_their_names() {
     assert!(msg.contains("no group is set"), "{msg}");
     let c = Params {
         dlq: Some(true),
+        min_insync_replicas: 2,
         ..base
     }
     .check(7, 1)

@@ -61,8 +61,9 @@
 //! Without a dead letter queue its member retries it for ever and its
 //! partitions are blocked; with `dlq`, after `max_attempts` failures the
 //! member writes it to a dead letter partition (a partition after the
-//! topic's, on the same brokers, with the run's `acks`) and commits past
-//! it. The history records that as a dead letter, so the checker counts the
+//! topic's, on the same brokers, always with `acks = "all"`, and refused
+//! unless `min_insync_replicas` >= 2, so that an acknowledged dead letter
+//! survives a broker crash) and commits past it. The history records that as a dead letter, so the checker counts the
 //! message handled, neither delivered nor lost.
 //!
 //! Brokers keep their logs in memory: a restarted broker starts empty and

@@ -415,10 +415,18 @@ impl Params {
                 "skip_poison = true drops a failing message from its batch's effect; it cannot go with dlq = true (which gives the message to the queue instead) nor with commit = \"atomic\" (whose write must start at the committed offset): remove one".into(),
             ));
         }
-        if dlq && acks == Acks::None {
+        // Dead letters are written with acks = "all" whatever `acks` says
+        // (see the broker), which holds a write only if it is on at least
+        // min_insync_replicas brokers: with one, the leader alone can
+        // acknowledge a dead letter it then loses in a crash, after the
+        // member committed past it.
+        if dlq && (self.replication_factor < 2 || self.min_insync_replicas < 2) {
             return Err((
                 "dlq",
-                "dlq = true needs acks = 1 or \"all\": a member commits past a dead-lettered message only once the brokers said they hold it, and with acks = 0 they never say".into(),
+                format!(
+                    "dlq = true needs replication_factor >= 2 and min_insync_replicas >= 2 (here {} and {}): a member commits past a dead letter once the brokers acknowledge it, so the dead letter must survive a broker crash, which takes a copy on a second broker before the acknowledgement",
+                    self.replication_factor, self.min_insync_replicas
+                ),
             ));
         }
         if commit_interval > 0 && commit != CommitPoint::After {

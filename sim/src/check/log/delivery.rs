@@ -375,8 +375,12 @@ pub(super) fn overall(groups: &[GroupReport], acknowledged: u64) -> (Guarantee, 
         );
     }
     let guarantee = Guarantee::of(expected, lost, duplicated);
+    // Judged are the deliveries that happened or were lost: dead-lettered
+    // and unseen ones are named apart below, as the exactly-once sentence
+    // counts only what was delivered.
+    let judged_n = delivered + lost;
     let lost_words = format!(
-        "{lost} of {expected} acknowledged deliveries to {across} were lost (never delivered, below messages that were)"
+        "{lost} of {judged_n} acknowledged deliveries to {across} were lost (never delivered, below messages that were)"
     );
     let dup_words =
         format!("{duplicated} message(s) delivered more than once ({extra} extra deliveries)");
@@ -400,7 +404,7 @@ pub(super) fn overall(groups: &[GroupReport], acknowledged: u64) -> (Guarantee, 
             "exactly-once effect: each of the {delivered} acknowledged deliveries to {across} happened once, none was lost{judged}"
         ),
         Guarantee::AtLeastOnce => {
-            format!("at-least-once: none of the {expected} acknowledged deliveries to {across} was lost; {dup_words}{judged}")
+            format!("at-least-once: none of the {delivered} acknowledged deliveries to {across} was lost; {dup_words}{judged}")
         }
         Guarantee::AtMostOnce => format!("at-most-once: {lost_words}; none delivered twice{judged}"),
         Guarantee::None => format!("no guarantee: {lost_words}, and {dup_words}{judged}"),

@@ -83,7 +83,7 @@ mod render;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -329,8 +329,10 @@ pub struct LogReport {
     /// Polls that completed, and the messages they returned.
     pub polls_ok: u64,
     pub messages_polled: u64,
-    /// Messages the completed dead letters gave up; `None` when the history
-    /// has no dead letter at all (no dead letter queue in play).
+    /// Distinct values the completed dead letters gave up (a message given
+    /// up twice, by a stalled member and its replacement, counts once, as
+    /// in the delivery evidence); `None` when the history has no dead
+    /// letter at all (no dead letter queue in play).
     pub dead_lettered: Option<u64>,
     /// Per kind, how many anomalies the history has (kinds with none are absent).
     pub counts: BTreeMap<AnomalyKind, u64>,
@@ -388,7 +390,7 @@ pub fn check_log(history: &LogHistory) -> LogReport {
     let mut sends = SendCounts::default();
     let mut polls_ok = 0;
     let mut messages_polled = 0;
-    let mut dead_lettered = None;
+    let mut dead_lettered: Option<BTreeSet<i64>> = None;
     for op in &history.ops {
         match &op.f {
             LogFn::Send { .. } => {
@@ -404,9 +406,9 @@ pub fn check_log(history: &LogHistory) -> LogReport {
                 messages_polled += messages.len() as u64;
             }
             LogFn::DeadLetter { messages, .. } => {
-                let n = dead_lettered.get_or_insert(0);
+                let values = dead_lettered.get_or_insert_with(BTreeSet::new);
                 if op.outcome == Outcome::Ok {
-                    *n += messages.len() as u64;
+                    values.extend(messages.iter().map(|m| m.value));
                 }
             }
             _ => {}
@@ -421,7 +423,7 @@ pub fn check_log(history: &LogHistory) -> LogReport {
         sends,
         polls_ok,
         messages_polled,
-        dead_lettered,
+        dead_lettered: dead_lettered.map(|v| v.len() as u64),
         counts: found.counts,
         examples: found.examples.into_values().flatten().collect(),
         groups,

@@ -69,7 +69,7 @@ impl LogReport {
         // they were.
         if let Some(n) = self.dead_lettered {
             out.count("dead-lettered", n)
-                .note("messages a group gave up to its dead letter queue: handled, not processed");
+                .note("distinct messages a group gave up to its dead letter queue: handled, not processed");
         }
         match self.groups.iter().max_by_key(|g| g.lag_max) {
             Some(g) => {

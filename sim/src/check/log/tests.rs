@@ -618,6 +618,37 @@ fn a_dead_lettered_message_is_handled_not_lost_and_the_next_poll_is_no_skip() {
 }
 
 #[test]
+fn a_message_dead_lettered_twice_counts_once_and_the_evidence_counts_only_deliveries() {
+    // A stalled member (2) and its replacement (3) both give offset 1 up
+    // (the dead letter queue is at-least-once); offset 2 is processed
+    // twice. The figure counts one dead-lettered value, as the evidence
+    // does, and the at-least-once sentence counts the 2 deliveries only.
+    let r = H::default()
+        .sent(1, 10, 0)
+        .sent(1, 11, 1)
+        .sent(1, 12, 2)
+        .polled_in(2, Some("g"), &[(0, 10)])
+        .dead_lettered(2, "g", &[(1, 11)], Outcome::Ok)
+        .polled_in(2, Some("g"), &[(2, 12)])
+        .dead_lettered(3, "g", &[(1, 11)], Outcome::Ok)
+        .polled_in(3, Some("g"), &[(2, 12)])
+        .check();
+    assert_eq!(r.dead_lettered, Some(1), "{r}");
+    assert_eq!(r.guarantee, Guarantee::AtLeastOnce, "{r}");
+    assert!(
+        r.evidence.contains("none of the 2 acknowledged deliveries")
+            && r.evidence
+                .contains("1 acknowledged message(s) were dead-lettered"),
+        "{}",
+        r.evidence
+    );
+    let mut out = Metrics::new();
+    r.metrics(&mut out);
+    let dead = out.iter().find(|m| m.name == "dead-lettered").unwrap();
+    assert_eq!(dead.value.as_count(), Some(1));
+}
+
+#[test]
 fn the_same_history_without_the_dead_letter_skips_and_loses() {
     // What the dead letter stands for: without it, the message the group
     // went past is lost and its next poll skipped it.
