@@ -22,6 +22,9 @@ failed but a check has no answer (the linearizability search ran out of steps or
 for run, sweep and shrink raise it with --check-max-steps / --check-max-memory or \
 [meta] check_max_steps / check_max_memory). A run with a real failure exits 1 even if something else is undecided. \
 4 (shrink only) the shrunk scenario did not fail as the original did; nothing was written. \
+5 (run --bin only) a node process stopped the run: it did not answer init within --init-timeout, printed a line \
+that is not a Maelstrom message, exited by itself, or printed more than 10000 lines in a second; the report of the \
+run so far is printed, then the error naming the node and the tail of its stderr. \
 explore: 0 every run within the bounds was explored and nothing broke, 1 a counterexample was found (and written), \
 2 bad input, 3 nothing broke but the search was not exhaustive (a budget or the depth bound)."
 )]
@@ -104,6 +107,7 @@ pub fn main(registry: Registry) -> i32 {
                 driver: "kernel".into(),
                 budget: Default::default(),
                 html: Default::default(),
+                process: Default::default(),
             },
         ),
         Some(Command::Run(args)) => run_cmd::run(r, &args),

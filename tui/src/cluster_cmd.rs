@@ -47,6 +47,7 @@ pub fn run(registry: &crate::Registry, args: &ClusterArgs) -> i32 {
         driver: "cluster".into(),
         budget: args.budget.clone(),
         html: Default::default(),
+        process: Default::default(),
     };
     match real(registry, &scenario, seed, args) {
         Ok(out) => crate::run_cmd::report_and_exit(

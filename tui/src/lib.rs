@@ -15,6 +15,7 @@ mod explore_cmd;
 pub mod export;
 pub mod html;
 mod lab;
+pub mod process;
 mod registry;
 mod run_cmd;
 mod scenario_files;
@@ -42,6 +43,11 @@ pub mod exit {
     /// answer (the linearizability search ran out of budget). The message
     /// names the flag that decides it.
     pub const UNDECIDED: i32 = 3;
+    /// `run --bin`: a node process stopped the run (it did not answer
+    /// init in time, printed a line that is not a Maelstrom message,
+    /// exited by itself, or flooded). The report of the run so far is
+    /// printed, then the error.
+    pub const NODE_PROCESS: i32 = 5;
 }
 
 /// `--check-max-steps` and `--check-max-memory`, shared by `run`, `sweep` and

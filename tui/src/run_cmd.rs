@@ -48,6 +48,8 @@ pub struct RunArgs {
     pub budget: crate::CheckBudgetArgs,
     #[command(flatten)]
     pub html: crate::html::HtmlArgs,
+    #[command(flatten)]
+    pub process: crate::process::ProcessArgs,
 }
 
 /// The cargo feature that brings in the madsim driver: chaoslab's own
@@ -176,6 +178,14 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     }
+    // A run of processes that cannot start is refused before any file is
+    // made.
+    if args.process.bin.is_some() {
+        if let Err(e) = crate::process::precheck(&scenario, &args.process, seed) {
+            eprintln!("{e}");
+            return exit::BAD_INPUT;
+        }
+    }
     // A format that does not exist is refused before any file is made.
     let exports = match crate::export::parse_exports(&args.export) {
         Ok(e) => e,
@@ -246,6 +256,9 @@ pub fn run(registry: &Registry, args: &RunArgs) -> i32 {
         Some(h) => h.wrap(mode),
         None => mode,
     };
+    if args.process.bin.is_some() {
+        return run_processes(registry, &scenario, args, seed, mode, html.as_ref());
+    }
     let out = match run_on_driver(registry, &args.driver, &scenario, seed, mode) {
         Ok(o) => o,
         Err(e) => {
@@ -292,6 +305,46 @@ pub fn report_and_exit(
     report_and_write(program, scenario, out, args, seed, None)
 }
 
+/// `run --bin`: the servers are processes (see `crate::process`). The
+/// outputs, the report and the exit code are a run's, plus exit code 5
+/// when a node process stopped the run.
+fn run_processes(
+    registry: &Registry,
+    scenario: &sim::scenario::Scenario,
+    args: &RunArgs,
+    seed: u64,
+    mode: TraceMode,
+    html: Option<&crate::html::Html>,
+) -> i32 {
+    let program = registry.program_name();
+    let opts = match args.process.options(seed, mode) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let scale = opts.time_scale;
+    let ran = match crate::process::run(scenario, opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let report = crate::process::report(scenario, &ran, args.budget.for_scenario(scenario), scale);
+    let replay = format!(
+        "{}{}",
+        sim::report::replay_command(&program, scenario, seed),
+        args.process.flags()
+    );
+    let note = " (processes in real time: rerunning gives another run; the seed fixes the workload and the fault schedule)";
+    let failure = ran.failure.as_ref().map(|f| f.message.as_str());
+    finish(
+        scenario, &ran.out, args, seed, html, report, &replay, note, failure,
+    )
+}
+
 /// [`report_and_exit`], also writing the HTML report when `html` is given.
 fn report_and_write(
     program: &str,
@@ -301,9 +354,36 @@ fn report_and_write(
     seed: u64,
     html: Option<&crate::html::Html>,
 ) -> i32 {
-    let mut report = Report::build_with(scenario, out, args.budget.for_scenario(scenario));
+    let report = Report::build_with(scenario, out, args.budget.for_scenario(scenario));
     let replay = sim::report::replay_command(program, scenario, seed);
     let (replay_without_budget, note) = replay_on(program, &args.driver, &replay);
+    finish(
+        scenario,
+        out,
+        args,
+        seed,
+        html,
+        report,
+        &replay_without_budget,
+        &note,
+        None,
+    )
+}
+
+/// Writes the outputs, prints the report and returns the exit code;
+/// `failure` is a node process's error, said last (exit code 5).
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    scenario: &sim::scenario::Scenario,
+    out: &sim::kernel::RunOutput,
+    args: &RunArgs,
+    seed: u64,
+    html: Option<&crate::html::Html>,
+    mut report: Report,
+    replay_without_budget: &str,
+    note: &str,
+    failure: Option<&str>,
+) -> i32 {
     report.replay = format!("{replay_without_budget}{}{note}", args.budget.flags());
 
     // The trace and the exports were streamed to their files as the run
@@ -335,7 +415,27 @@ fn report_and_write(
             errors.push(e);
         }
     }
-    let code = verdict(scenario, &report, args, seed, &replay_without_budget);
+    let code = match failure {
+        Some(message) => {
+            // The report of the run so far, then what stopped it.
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("the report serializes")
+                );
+            } else {
+                print!("{}", report.render());
+            }
+            eprintln!(
+                "{message}
+  rerun it with:
+  {}",
+                report.replay
+            );
+            exit::NODE_PROCESS
+        }
+        None => verdict(scenario, &report, args, seed, replay_without_budget),
+    };
     // A schedule that does not replay: the scenario is not the one it was
     // explored with. The run so far is reported; the input is wrong.
     if let Some(e) = out.schedule.as_ref().and_then(|r| r.error.as_ref()) {

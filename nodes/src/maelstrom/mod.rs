@@ -29,19 +29,22 @@
 //! for now: Maelstrom's services (`lin-kv`, `seq-kv`, `lww-kv`, `lin-tso`) and the
 //! lin-kv, kafka and txn workloads are not built.
 //!
-//! How the rest of issue 18 plugs in. A *process driver* (nodes in any
-//! language) implements [`MaelNode`] by writing each envelope as a line
-//! ([`Envelope::to_line`]) to the process's stdin and reading its stdout
-//! lines back ([`Envelope::from_line`]) into [`Out`]; the clients, harness
-//! and checkers do not change. A *learner's Rust crate* implements
-//! [`MaelNode`] and [`LabNode`] and registers `Lab<ItsNode>` (what
-//! `chaoslab lab new` writes). A process driver needs two things [`MaelNode`]
-//! does not give yet: a way to hand the host what the process prints
-//! unprompted (a node's own gossip loop sends without a message or a
-//! timer of ours; the driver would have to poll for it on a timer), and
-//! an answer to [`MaelNode::clone_node`], which a process cannot honour
-//! (`chaoslab explore` forks runs; for a process node it would have to
-//! refuse). Names are as Maelstrom's protocol document gives them:
+//! How the rest of issue 18 plugs in. The *process driver* (nodes in any
+//! language, `chaoslab run SCENARIO --bin PROGRAM`, in the `tui` crate's
+//! `process` module, since it spawns processes and reads the wall clock)
+//! builds the protocol with [`Maelstrom::with_builder`], whose servers
+//! each host a node that writes every envelope it is handed as a line
+//! ([`Envelope::to_line`]) to its process's stdin; the clients, harness
+//! and checkers do not change. What a process prints comes unprompted (a
+//! node's own gossip loop sends without a message or a timer of ours): the
+//! driver reads each line ([`Envelope::from_line`]) and hands it to the
+//! host with [`Server::emit`], inside a step the kernel runs for it
+//! (`Sim::step_node_at`), at the virtual time the line arrived. A process
+//! cannot honour [`MaelNode::clone_node`]; only `chaoslab run` drives
+//! processes, and `chaoslab explore` (which forks runs) never does. A
+//! *learner's Rust crate* implements [`MaelNode`] and [`LabNode`] and
+//! registers `Lab<ItsNode>` (what `chaoslab lab new` writes). Names are as
+//! Maelstrom's protocol document gives them:
 //! servers `n1..`, clients `c1..`; the harness is `c0`, and a node must
 //! treat every name as opaque. (Maelstrom's own runner numbers servers
 //! from `n0`; chaoslab's clusters count from `n1`.)
@@ -143,8 +146,9 @@ pub const METRICS: &[Figure] = &[
 #[derive(Clone, Debug)]
 pub struct Maelstrom {
     pub config: Arc<Config>,
-    /// Builds each server's node: the reference nodes', or a lab's.
-    factory: Factory,
+    /// Builds each server's node: the reference nodes', a lab's, or a
+    /// driver's (a process per node).
+    factory: Builder,
     harness: Arc<Harness>,
     calls: Vec<Call>,
     /// Per client: the life its records come from, and how many were read.
@@ -167,6 +171,18 @@ pub struct Maelstrom {
 /// (not a closure) so the protocol stays `Clone + Debug` for the explorer.
 pub type Factory = fn(&Config) -> Box<dyn MaelNode>;
 
+/// What builds each server's node: a [`Factory`], or a closure a driver
+/// gives ([`Maelstrom::with_builder`]); shared, so the protocol stays
+/// `Clone + Debug`.
+#[derive(Clone)]
+struct Builder(Arc<dyn Fn(&Config) -> Box<dyn MaelNode> + Send + Sync>);
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Builder")
+    }
+}
+
 /// The reference nodes' factory.
 fn reference_factory(c: &Config) -> Box<dyn MaelNode> {
     reference::build(c.kind, c.bug.as_deref(), c.gossip)
@@ -182,6 +198,17 @@ impl Maelstrom {
     /// running the node `factory` builds (a restarted server gets a fresh
     /// one: it remembers nothing, as a restarted Maelstrom process).
     pub fn with_nodes(config: Config, factory: Factory) -> Maelstrom {
+        Maelstrom::with_builder(config, factory)
+    }
+
+    /// [`Maelstrom::with_nodes`] with a closure: a driver whose nodes need
+    /// its own state (the process driver hands each node the pipes of the
+    /// process it starts) builds them with one.
+    pub fn with_builder(
+        config: Config,
+        build: impl Fn(&Config) -> Box<dyn MaelNode> + Send + Sync + 'static,
+    ) -> Maelstrom {
+        let factory = Builder(Arc::new(build));
         let topology = (config.kind == WorkloadKind::Broadcast).then(|| config.neighbours());
         let harness = Harness {
             node_ids: config.nodes.clone(),
@@ -283,7 +310,7 @@ impl Protocol for Maelstrom {
                 c.nodes.clone(),
             ))
         } else {
-            let node = (self.factory)(c);
+            let node = (self.factory.0)(c);
             MaelstromNode::Server(Server::new(node, self.harness.clone()))
         }
     }

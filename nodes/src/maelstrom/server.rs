@@ -102,6 +102,20 @@ impl Server {
         }
     }
 
+    /// Carries out envelopes the node sent on its own, outside any handler
+    /// of ours: a node that runs as a process prints when it likes (its
+    /// own gossip loop, a reply it worked out later), and its driver hands
+    /// each line here. They go out as a handler's sends do; one addressed
+    /// to the harness (`init_ok`) is answered as a handler's reply is.
+    pub fn emit(&mut self, ctx: &mut Ctx<Envelope>, sent: Vec<Envelope>) {
+        let me = ctx.cluster().name(ctx.me()).to_string();
+        for reply in self.carry_out(ctx, sent, Vec::new()) {
+            if let Some(next) = self.harness_reply(&me, &reply) {
+                self.deliver(ctx, next);
+            }
+        }
+    }
+
     /// Hands `msg` to the node, then carries out what it did; the
     /// harness's replies are answered here, which may deliver the next
     /// harness message.

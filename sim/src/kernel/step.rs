@@ -134,6 +134,39 @@ impl<'s, P: Protocol> Sim<'s, P> {
         true
     }
 
+    /// Runs `f` on node `i` at virtual time `now` (never before the last
+    /// step's time), as one step whose effects are carried out like a
+    /// handler's: for a driver whose nodes act on their own, such as a
+    /// process that prints a message unprompted. The kernel itself never
+    /// calls it, so a kernel run is unchanged by it. False, with nothing
+    /// done, if the node is down or `[meta] max_events` events have been
+    /// processed (the run is then over).
+    pub fn step_node_at(
+        &mut self,
+        now: Nanos,
+        i: usize,
+        f: impl FnOnce(&mut P::Node, &mut Ctx<Msg<P>>),
+    ) -> bool {
+        self.begin();
+        if self.nodes[i].is_none() {
+            return false;
+        }
+        if self.processed >= self.scenario.meta.max_events {
+            if self.stopped_early.is_none() {
+                self.stopped_early = Some(self.now);
+            }
+            return false;
+        }
+        self.processed += 1;
+        self.counters.events += 1;
+        self.now = self.now.max(now);
+        self.fp.u64(0x4f ^ (self.now << 8));
+        self.fp.u64(i as u64);
+        self.run_handler(i as u32, f);
+        self.after_step(false);
+        true
+    }
+
     /// The scenario's `[meta] duration`.
     pub fn scenario_duration(&self) -> Nanos {
         self.scenario.meta.duration
@@ -210,6 +243,12 @@ impl<'s, P: Protocol> Sim<'s, P> {
             Ev::NemesisStop => self.nemesis_stop(),
             Ev::Issue { client } => self.issue(client),
         }
+        self.after_step(fault);
+    }
+
+    /// The end of every step: the triggered faults it made due, and the
+    /// quiet period a fault may have begun or ended.
+    fn after_step(&mut self, fault: bool) {
         // Triggered faults without a delay fire right after the step whose
         // event matched them, in the order they matched; a fault they cause
         // may fire further triggers.

@@ -27,6 +27,7 @@ mod messaging_lesson;
 mod outbox_lesson;
 mod overload_lesson;
 mod pipes;
+mod process_driver;
 mod raft_sweep;
 mod registry;
 mod replication_lesson;

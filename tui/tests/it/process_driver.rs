@@ -1,0 +1,376 @@
+//! The process driver (`chaoslab run SCENARIO --bin PROGRAM`): Maelstrom
+//! nodes written in Python (tests/fixtures/maelstrom/, standard library
+//! only) pass and fail as they should under chaoslab's faults, and every
+//! mistake a learner's node can make stops the run, in bounded time, with
+//! a clear error and exit code 5; no process outlives its run.
+//!
+//! These runs are real time: each lasts a few seconds of wall time, with
+//! timeouts generous enough that a loaded machine fails nothing, and
+//! verdicts that do not hinge on a few milliseconds.
+//!
+//! ```sh
+//! cargo test -p chaoslab --test it process_driver:: -- --nocapture
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use sim::metric::Metric;
+
+const FIXTURES: &str = "tests/fixtures/maelstrom";
+
+/// Whether python3 runs here; the tests skip (saying why) when not.
+fn python() -> bool {
+    let found = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("skipped: python3 is not installed, and the fixture nodes are Python scripts");
+    }
+    found
+}
+
+/// One run of `chaoslab run` with processes.
+struct Ran {
+    code: i32,
+    out: String,
+    err: String,
+    took: Duration,
+    stderr_dir: PathBuf,
+}
+
+static RUNS: AtomicU32 = AtomicU32::new(0);
+
+/// Runs `scenario` (a fixture) with every server the fixture `node`.
+fn run(scenario: &str, node: &str, extra: &[&str]) -> Ran {
+    let dir = std::env::temp_dir().join(format!(
+        "chaoslab-it-process-{}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let scenario = format!("{FIXTURES}/{scenario}");
+    let bin = format!("{FIXTURES}/{node}");
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let mut args = vec![
+        "run",
+        &scenario,
+        "--bin",
+        &bin,
+        "--node-stderr",
+        &dir_arg,
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let start = Instant::now();
+    let (code, out, err) = crate::common::chaoslab(&args);
+    let ran = Ran {
+        code,
+        out,
+        err,
+        took: start.elapsed(),
+        stderr_dir: dir,
+    };
+    ran.no_orphans();
+    ran
+}
+
+impl Ran {
+    #[track_caller]
+    fn exits(&self, code: i32) -> &Ran {
+        assert_eq!(
+            self.code, code,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.out, self.err
+        );
+        self
+    }
+
+    #[track_caller]
+    fn warns(&self, text: &str) -> &Ran {
+        assert!(
+            self.err.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.err
+        );
+        self
+    }
+
+    /// The report's figures (`--json`).
+    fn figures(&self) -> Vec<Metric> {
+        let json: serde_json::Value = serde_json::from_str(&self.out)
+            .unwrap_or_else(|e| panic!("the report is not JSON ({e}):\n{}", self.out));
+        serde_json::from_value(json["metrics"].clone()).expect("metrics read back")
+    }
+
+    #[track_caller]
+    fn figure(&self, name: &str) -> Metric {
+        self.figures()
+            .into_iter()
+            .find(|m| m.name == name)
+            .unwrap_or_else(|| panic!("no figure {name}:\n{}", self.out))
+    }
+
+    #[track_caller]
+    fn count(&self, name: &str) -> u64 {
+        self.figure(name)
+            .value
+            .as_count()
+            .unwrap_or_else(|| panic!("{name} is not a count"))
+    }
+
+    /// The pid of every process the run started, by node, from the line
+    /// each fixture prints first on its stderr.
+    fn pids(&self) -> Vec<(String, u32)> {
+        let mut out = Vec::new();
+        let Ok(files) = std::fs::read_dir(&self.stderr_dir) else {
+            return out;
+        };
+        let mut files: Vec<PathBuf> = files.flatten().map(|f| f.path()).collect();
+        files.sort();
+        for f in files {
+            let node = f.file_stem().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&f).unwrap();
+            for line in text.lines() {
+                if let Some(pid) = line.strip_prefix("pid ") {
+                    out.push((node.clone(), pid.trim().parse().unwrap()));
+                }
+            }
+        }
+        out
+    }
+
+    /// No process of the run is alive once chaoslab has exited.
+    #[track_caller]
+    fn no_orphans(&self) {
+        for (node, pid) in self.pids() {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            assert!(
+                !cmdline.contains("fixtures/maelstrom"),
+                "{node}'s process {pid} ({cmdline}) outlived its run"
+            );
+        }
+    }
+
+    #[track_caller]
+    fn within(&self, limit: Duration) -> &Ran {
+        assert!(
+            self.took < limit,
+            "the run took {:?}, more than {limit:?}",
+            self.took
+        );
+        self
+    }
+}
+
+#[test]
+fn a_correct_echo_node_passes() {
+    if !python() {
+        return;
+    }
+    let r = run("echo.toml", "echo.py", &[]);
+    r.exits(0).within(Duration::from_secs(30));
+    assert_eq!(r.count("echo mismatches"), 0);
+    assert!(r.count("requests") >= 40, "{}", r.out);
+    let driver = r.figure("driver");
+    assert!(
+        driver.note.contains("not bit-for-bit reproducible"),
+        "{driver:?}"
+    );
+    let pids = r.pids();
+    assert_eq!(pids.len(), 3, "one process per server: {pids:?}");
+    let maelstrom = r.figure("maelstrom").value.show(0);
+    assert!(maelstrom.contains("process"), "{maelstrom}");
+}
+
+#[test]
+fn a_correct_broadcast_node_passes_without_faults() {
+    if !python() {
+        return;
+    }
+    let r = run("broadcast-none.toml", "broadcast.py", &[]);
+    r.exits(0);
+    assert_eq!(r.count("lost"), 0);
+    assert!(r.count("acknowledged") >= 5);
+}
+
+#[test]
+fn a_correct_broadcast_node_passes_under_a_partition() {
+    if !python() {
+        return;
+    }
+    let r = run("broadcast-partition.toml", "broadcast.py", &[]);
+    r.exits(0);
+    assert_eq!(r.count("lost"), 0);
+}
+
+#[test]
+fn a_correct_broadcast_node_passes_a_crash_and_restart() {
+    if !python() {
+        return;
+    }
+    let r = run("broadcast-crash.toml", "broadcast.py", &[]);
+    r.exits(0);
+    assert_eq!(r.count("lost"), 0);
+    // The crash killed n2's process and the restart started another,
+    // which was given init again (it answered: the run passed).
+    let n2: Vec<u32> = r
+        .pids()
+        .into_iter()
+        .filter(|(n, _)| n == "n2")
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(n2.len(), 2, "two lives of n2: {n2:?}");
+    assert_ne!(n2[0], n2[1]);
+    let log = std::fs::read_to_string(r.stderr_dir.join("n2.stderr")).unwrap();
+    assert_eq!(
+        log.matches("init: I am n2").count(),
+        2,
+        "each life of n2 got init:\n{log}"
+    );
+}
+
+#[test]
+fn a_correct_broadcast_node_passes_a_pause_and_resume() {
+    if !python() {
+        return;
+    }
+    let r = run("broadcast-pause.toml", "broadcast.py", &[]);
+    r.exits(0);
+    assert_eq!(r.count("lost"), 0);
+    // SIGSTOP and SIGCONT, not a crash: n2 ran as one process.
+    let n2 = r.pids().into_iter().filter(|(n, _)| n == "n2").count();
+    assert_eq!(n2, 1);
+}
+
+#[test]
+fn a_broadcast_that_sends_once_loses_values_under_a_partition() {
+    if !python() {
+        return;
+    }
+    // The same node passes on a healthy network ...
+    let healthy = run("broadcast-none.toml", "broadcast_once.py", &[]);
+    healthy.exits(0);
+    assert_eq!(healthy.count("lost"), 0);
+    // ... and the partition drops what it sends once, for good.
+    let r = run("broadcast-partition.toml", "broadcast_once.py", &[]);
+    r.exits(1);
+    assert!(r.count("lost") >= 1, "{}", r.out);
+    let verdict = r.figure("verdict").value.show(0);
+    assert!(verdict.contains("lost"), "{verdict}");
+    r.warns("did not hold");
+}
+
+#[test]
+fn a_node_that_never_answers_init_is_named_within_the_timeout() {
+    if !python() {
+        return;
+    }
+    let r = run("echo.toml", "silent.py", &["--init-timeout", "2"]);
+    r.exits(5)
+        .within(Duration::from_secs(20))
+        .warns("did not answer init within 2s (--init-timeout)")
+        .warns("silent.py")
+        .warns("never answering");
+}
+
+#[test]
+fn a_node_that_prints_a_line_that_is_not_json_is_shown_the_line() {
+    if !python() {
+        return;
+    }
+    let r = run("echo.toml", "garbage.py", &[]);
+    r.exits(5)
+        .within(Duration::from_secs(20))
+        .warns("printed a line that is not a Maelstrom message")
+        .warns("got an echo: ")
+        .warns("debugging output belongs on stderr");
+    let json: serde_json::Value = serde_json::from_str(&r.out).unwrap();
+    assert_eq!(
+        json["outcome"], "fail",
+        "the report of the run so far fails"
+    );
+}
+
+#[test]
+fn a_node_that_exits_is_shown_with_its_status_and_stderr() {
+    if !python() {
+        return;
+    }
+    let r = run("echo.toml", "exits.py", &[]);
+    r.exits(5)
+        .within(Duration::from_secs(20))
+        .warns("exited by itself with exit status 1")
+        .warns("RuntimeError: the third echo breaks this node");
+}
+
+#[test]
+fn a_node_that_floods_is_killed_and_named() {
+    if !python() {
+        return;
+    }
+    let r = run("echo.toml", "flood.py", &[]);
+    r.exits(5)
+        .within(Duration::from_secs(20))
+        .warns("printed more than 10000 lines within one second");
+}
+
+#[test]
+fn a_run_that_cannot_start_is_bad_input() {
+    if !python() {
+        return;
+    }
+    let r = run("echo.toml", "no-such-node.py", &[]);
+    r.exits(2).warns("no such file");
+    // Only Maelstrom scenarios run processes; the reference nodes' bug
+    // flags do not apply to them.
+    let (code, _, err) = crate::common::chaoslab(&[
+        "run",
+        "single/normal",
+        "--bin",
+        &format!("{FIXTURES}/echo.py"),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("protocol = \"maelstrom\""), "{err}");
+    let (code, _, err) = crate::common::chaoslab(&[
+        "run",
+        "labs/bug-broadcast-no-retry",
+        "--bin",
+        &format!("{FIXTURES}/broadcast.py"),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bug = \"no-retry\""), "{err}");
+}
+
+#[test]
+fn the_trace_and_history_of_a_process_run_read_back() {
+    if !python() {
+        return;
+    }
+    let dir =
+        std::env::temp_dir().join(format!("chaoslab-it-process-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("trace.jsonl");
+    let history = dir.join("history.jsonl");
+    let perfetto = dir.join("trace.json");
+    let (t, h) = (
+        trace.to_string_lossy().into_owned(),
+        history.to_string_lossy().into_owned(),
+    );
+    let r = run("echo.toml", "echo.py", &["--trace", &t, "--history", &h]);
+    r.exits(0);
+    let text = std::fs::read_to_string(&trace).unwrap();
+    assert!(
+        text.contains("\"echo_ok\""),
+        "the trace has the nodes' replies"
+    );
+    assert!(Path::new(&history).exists());
+    let p = perfetto.to_string_lossy().into_owned();
+    let (code, _, err) = crate::common::chaoslab(&["export", &t, "--to", "perfetto", &p]);
+    assert_eq!(code, 0, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
