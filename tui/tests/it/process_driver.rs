@@ -374,3 +374,70 @@ fn the_trace_and_history_of_a_process_run_read_back() {
     assert_eq!(code, 0, "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn no_process_outlives_chaoslab_even_when_it_is_killed() {
+    if !python() {
+        return;
+    }
+    // chaoslab itself killed with SIGKILL mid-run (no Drop runs, no
+    // unwinding): its node processes die with it, even nodes that do not
+    // exit when their stdin closes.
+    let dir =
+        std::env::temp_dir().join(format!("chaoslab-it-process-killed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
+        .args([
+            "run",
+            &format!("{FIXTURES}/echo.toml"),
+            "--bin",
+            &format!("{FIXTURES}/lingers.py"),
+            "--node-stderr",
+            &dir.to_string_lossy(),
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ran = Ran {
+        code: 0,
+        out: String::new(),
+        err: String::new(),
+        took: Duration::ZERO,
+        stderr_dir: dir.clone(),
+    };
+    let start = Instant::now();
+    while ran.pids().len() < 3 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the nodes did not start: {:?}",
+            ran.pids()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The kernel delivers the parent's death signal at once; give the
+    // processes a moment to be reaped by init.
+    let start = Instant::now();
+    loop {
+        let alive: Vec<(String, u32)> = ran
+            .pids()
+            .into_iter()
+            .filter(|(_, pid)| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains("fixtures/maelstrom"))
+            })
+            .collect();
+        if alive.is_empty() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "outlived a killed chaoslab: {alive:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
