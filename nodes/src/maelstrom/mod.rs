@@ -175,7 +175,10 @@ pub type Factory = fn(&Config) -> Box<dyn MaelNode>;
 /// gives ([`Maelstrom::with_builder`]); shared, so the protocol stays
 /// `Clone + Debug`.
 #[derive(Clone)]
-struct Builder(Arc<dyn Fn(&Config) -> Box<dyn MaelNode> + Send + Sync>);
+struct Builder(Arc<Build>);
+
+/// A closure that builds a server's node.
+type Build = dyn Fn(&Config) -> Box<dyn MaelNode> + Send + Sync;
 
 impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

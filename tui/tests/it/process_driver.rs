@@ -12,6 +12,10 @@
 //! cargo test -p chaoslab --test it process_driver:: -- --nocapture
 //! ```
 
+// These tests time real runs of processes: the wall clock is what they
+// measure.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
