@@ -21,10 +21,10 @@ mod unique;
 
 pub use counter::{check_counter, CounterReport};
 pub use echo::{check_echo, EchoReport};
-pub use sets::{check_set, SetReport};
-pub use unique::{check_unique, UniqueReport};
 pub use kafka::{check_kafka, log_history, KafkaReport, KAFKA_ALLOWED, KAFKA_FAILURES};
+pub use sets::{check_set, SetReport};
 pub use txn::{check_txn_calls, txn_history, TxnCheck, TxnConsistency};
+pub use unique::{check_unique, UniqueReport};
 
 use sim::history::Outcome;
 use sim::metric::Metrics;
