@@ -601,7 +601,7 @@ const LIMITER: &str = include_str!("../bench/limiter.toml");
 impl Spec for maelstrom::Maelstrom {
     const NAME: &'static str = "maelstrom";
     const ABOUT: &'static str =
-        "Maelstrom's workloads (echo, unique-ids, broadcast, counters, g-set) and checkers, on reference nodes";
+        "Maelstrom's workloads (echo, unique-ids, broadcast, counters, g-set, kafka, txn-list-append, txn-rw-register) and checkers, on reference nodes";
     type Params = maelstrom::Params;
     const ROLES: &'static [&'static str] = maelstrom::ROLES;
     const METRICS: &'static [Figure] = maelstrom::METRICS;

@@ -13,7 +13,9 @@ use sim::history::{Outcome, Value};
 use sim::node::{Ctx, NodeId, OpId, Request, Status, TimerId};
 use sim::time::Nanos;
 
-use super::ops::{MaelOp, WorkloadKind};
+use std::collections::BTreeMap;
+
+use super::ops::{kafka_keys, MaelOp, MopF, MopValue, TxnMop, WorkloadKind};
 use super::wire::{Envelope, ErrorCode};
 
 /// The client's only timers.
@@ -39,6 +41,15 @@ pub enum Reply {
     Error(ErrorCode, String),
     /// A reply that does not fit the request: what was wrong.
     Malformed(String),
+    /// kafka's `send_ok` `offset`.
+    Offset(u64),
+    /// kafka's `poll_ok` `msgs`: per key, `[offset, msg]` pairs in the
+    /// order the node gave them.
+    Msgs(BTreeMap<String, Vec<(u64, i64)>>),
+    /// kafka's `list_committed_offsets_ok` `offsets`.
+    Offsets(BTreeMap<String, u64>),
+    /// `txn_ok`'s `txn`: the transaction with its reads filled in.
+    Txn(Vec<TxnMop>),
 }
 
 /// One request a client made, and how it ended.
@@ -87,7 +98,18 @@ pub struct Client {
     /// Which life of the client these records come from.
     pub life: u64,
     pub records: Vec<Call>,
+    /// kafka: the offset each assigned key is polled from next (`None`:
+    /// no key assigned yet in this life).
+    positions: Option<BTreeMap<String, u64>>,
+    /// kafka: the node the final polls are reading now, and how many
+    /// polls they made there.
+    final_node: Option<(String, u32)>,
 }
+
+/// kafka: the most polls a client makes of one node in its final polls
+/// (a node that keeps answering with messages, never with an empty poll,
+/// must not keep the client busy for ever).
+const FINAL_POLLS_MAX: u32 = 200;
 
 impl Client {
     pub fn new(
@@ -108,6 +130,8 @@ impl Client {
             process: 0,
             life: 0,
             records: Vec::new(),
+            positions: None,
+            final_node: None,
         }
     }
 
@@ -155,7 +179,70 @@ impl Client {
             debug_assert!(open.req.is_none(), "two workload requests open at once");
             self.finals.push(open.node);
         }
-        self.send(ctx, Some(req.id), req.key, req.f);
+        let op = self.fill_in(req.f);
+        self.send(ctx, Some(req.id), req.key, op);
+    }
+
+    /// kafka: a poll reads from this client's own positions; a client
+    /// with no keys assigned (at the start of each life) assigns itself
+    /// every key first, from their committed offsets.
+    fn fill_in(&self, op: MaelOp) -> MaelOp {
+        match (op, &self.positions) {
+            (MaelOp::Poll(_), None) => MaelOp::ListCommittedOffsets(kafka_keys()),
+            (MaelOp::Poll(_), Some(at)) => MaelOp::Poll(at.clone()),
+            (op, _) => op,
+        }
+    }
+
+    /// What an answered request changes in the client, and the request
+    /// that continues the same operation, if any: a kafka poll is
+    /// followed by a commit of the offsets it read, and a final poll
+    /// that returned messages by another poll of the same node.
+    fn after_ok(
+        &mut self,
+        op: &MaelOp,
+        reply: &Reply,
+        final_read: bool,
+        node: &str,
+    ) -> Option<MaelOp> {
+        match (op, reply) {
+            (MaelOp::Poll(_), Reply::Msgs(msgs)) => {
+                let at = self.positions.get_or_insert_with(BTreeMap::new);
+                let mut commit = BTreeMap::new();
+                for (key, pairs) in msgs {
+                    if let Some(last) = pairs.iter().map(|p| p.0).max() {
+                        let next = at.entry(key.clone()).or_insert(0);
+                        *next = (*next).max(last + 1);
+                        commit.insert(key.clone(), last);
+                    }
+                }
+                if final_read {
+                    let polls = self.final_node.as_ref().map_or(0, |f| f.1);
+                    if !commit.is_empty() && polls < FINAL_POLLS_MAX {
+                        self.finals.push(node.to_string());
+                    }
+                    None
+                } else {
+                    (!commit.is_empty()).then_some(MaelOp::CommitOffsets(commit))
+                }
+            }
+            (MaelOp::ListCommittedOffsets(keys), Reply::Offsets(committed)) => {
+                // Maelstrom's client starts a fresh key at its committed
+                // offset (the last one processed, read again), and keeps
+                // the position of a key it already had.
+                let old = self.positions.take().unwrap_or_default();
+                let at = keys
+                    .iter()
+                    .map(|k| {
+                        let o = old.get(k).or(committed.get(k)).copied().unwrap_or(0);
+                        (k.clone(), o)
+                    })
+                    .collect();
+                self.positions = Some(at);
+                None
+            }
+            _ => None,
+        }
     }
 
     fn send(&mut self, ctx: &mut Ctx<Envelope>, req: Option<OpId>, node: String, op: MaelOp) {
@@ -191,6 +278,11 @@ impl Client {
     pub fn on_timer(&mut self, ctx: &mut Ctx<Envelope>, timer: TimerId) {
         match timer {
             TIMEOUT if self.open.is_some() => self.finish(ctx, Outcome::Info, Reply::None, None),
+            FINAL_READS if self.kind.is_txn() => {
+                // No final reads: the moment only marks that every
+                // transaction has ended, and the verdict is due.
+                self.finals_started = true;
+            }
             FINAL_READS => {
                 // Read the nodes in an order that differs per client, so
                 // the final reads of a node are spread in time.
@@ -216,6 +308,26 @@ impl Client {
         return_ns: Option<Nanos>,
     ) {
         let Some(open) = self.open.take() else { return };
+        let next = if outcome == Outcome::Ok {
+            self.after_ok(&open.op, &reply, open.req.is_none(), &open.node)
+        } else {
+            None
+        };
+        if let (Some(next), Some(id)) = (next, open.req) {
+            // The operation goes on with its next request.
+            self.records.push(Call {
+                process: self.process,
+                node: open.node.clone(),
+                op: open.op,
+                outcome,
+                reply,
+                call_ns: open.call_ns,
+                return_ns,
+                final_read: false,
+            });
+            self.send(ctx, Some(id), open.node, next);
+            return;
+        }
         if let Some(id) = open.req {
             let output = output_of(&reply);
             if return_ns.is_none() {
@@ -260,8 +372,39 @@ impl Client {
             return;
         }
         if let Some(node) = self.finals.pop() {
-            self.send(ctx, None, node, MaelOp::Read);
+            let op = if self.kind == WorkloadKind::Kafka {
+                self.final_poll(ctx, &node)
+            } else {
+                MaelOp::Read
+            };
+            self.send(ctx, None, node, op);
         }
+    }
+
+    /// kafka: the next final poll of `node`. The first one there starts
+    /// every key from offset 0 (recorded as a seek, so the checker does
+    /// not take the step back for a nonmonotonic poll); the next ones go
+    /// on from where the last ended, until a poll returns nothing.
+    fn final_poll(&mut self, ctx: &mut Ctx<Envelope>, node: &str) -> MaelOp {
+        match &mut self.final_node {
+            Some((n, polls)) if n == node => *polls += 1,
+            _ => {
+                self.final_node = Some((node.to_string(), 1));
+                let keys = kafka_keys();
+                self.positions = Some(keys.iter().map(|k| (k.clone(), 0)).collect());
+                self.records.push(Call {
+                    process: self.process,
+                    node: node.to_string(),
+                    op: MaelOp::SeekToStart(keys),
+                    outcome: Outcome::Ok,
+                    reply: Reply::None,
+                    call_ns: ctx.now(),
+                    return_ns: Some(ctx.now()),
+                    final_read: true,
+                });
+            }
+        }
+        MaelOp::Poll(self.positions.clone().unwrap_or_default())
     }
 
     pub fn status(&self) -> Status {
@@ -314,12 +457,123 @@ pub fn read_reply(kind: WorkloadKind, op: &MaelOp, msg: &Envelope) -> (Outcome, 
                 .map(Reply::Count)
                 .ok_or_else(|| "read_ok value must be an integer".to_string())
         }),
+        (MaelOp::Send { .. }, _) => field("offset").and_then(|o| {
+            o.as_u64()
+                .map(Reply::Offset)
+                .ok_or_else(|| "send_ok offset must be a non-negative integer".to_string())
+        }),
+        (MaelOp::Poll(asked), _) => field("msgs").and_then(|m| read_msgs(m, asked)),
+        (MaelOp::ListCommittedOffsets(_), _) => {
+            field("offsets").and_then(|m| read_offsets(m).map(Reply::Offsets))
+        }
+        (MaelOp::Txn(sent), _) => field("txn").and_then(|t| read_txn(kind, sent, t)),
         _ => Ok(Reply::None),
     };
     match reply {
         Ok(r) => (Outcome::Ok, r),
         Err(why) => malformed(why),
     }
+}
+
+/// `poll_ok`'s `msgs`: a map of keys to `[offset, msg]` pairs, only keys
+/// the poll asked for, each key's offsets from the one asked on.
+fn read_msgs(m: &Json, asked: &BTreeMap<String, u64>) -> Result<Reply, String> {
+    let map = m.as_object().ok_or_else(|| {
+        format!("poll_ok msgs must be a map of keys to [offset, msg] pairs, got {m}")
+    })?;
+    let mut msgs = BTreeMap::new();
+    for (key, pairs) in map {
+        let Some(&from) = asked.get(key) else {
+            return Err(format!(
+                "poll_ok msgs has key {key:?}, which the poll did not ask for"
+            ));
+        };
+        let pairs = pairs
+            .as_array()
+            .ok_or_else(|| format!("poll_ok msgs {key:?} must be a list of [offset, msg] pairs"))?;
+        let mut read = Vec::with_capacity(pairs.len());
+        for p in pairs {
+            let pair = p
+                .as_array()
+                .filter(|a| a.len() == 2)
+                .and_then(|a| Some((a[0].as_u64()?, a[1].as_i64()?)))
+                .ok_or_else(|| {
+                    format!("poll_ok msgs {key:?}: {p} is not an [offset, msg] pair of integers")
+                })?;
+            if pair.0 < from {
+                return Err(format!(
+                    "poll_ok msgs {key:?}: offset {} is before the offset asked for, {from}",
+                    pair.0
+                ));
+            }
+            read.push(pair);
+        }
+        msgs.insert(key.clone(), read);
+    }
+    Ok(Reply::Msgs(msgs))
+}
+
+/// `list_committed_offsets_ok`'s `offsets`: a map of keys to offsets.
+fn read_offsets(m: &Json) -> Result<BTreeMap<String, u64>, String> {
+    let map = m.as_object().ok_or_else(|| {
+        format!("list_committed_offsets_ok offsets must be a map of keys to offsets, got {m}")
+    })?;
+    map.iter()
+        .map(|(k, o)| {
+            o.as_u64().map(|o| (k.clone(), o)).ok_or_else(|| {
+                format!("list_committed_offsets_ok offsets {k:?} must be a non-negative integer, got {o}")
+            })
+        })
+        .collect()
+}
+
+/// `txn_ok`'s `txn`: the request's micro-ops in the same order, with the
+/// same functions, keys and written values, and every read filled in
+/// with a value of the workload's kind (list-append: null or a list;
+/// rw-register: null or an integer).
+fn read_txn(kind: WorkloadKind, sent: &[TxnMop], t: &Json) -> Result<Reply, String> {
+    let got = t
+        .as_array()
+        .ok_or_else(|| format!("txn_ok txn must be a list of micro-ops, got {t}"))?;
+    if got.len() != sent.len() {
+        return Err(format!(
+            "txn_ok txn has {} micro-ops; the request had {}",
+            got.len(),
+            sent.len()
+        ));
+    }
+    let mut done = Vec::with_capacity(got.len());
+    for (i, (g, s)) in got.iter().zip(sent).enumerate() {
+        let m = TxnMop::from_json(g).map_err(|e| format!("txn_ok txn: {e}"))?;
+        if m.f != s.f || m.key != s.key {
+            return Err(format!(
+                "txn_ok txn micro-op {i} is {g}; the request's was {}",
+                s.to_json()
+            ));
+        }
+        let fits = match (m.f, &m.value, kind) {
+            (MopF::Read, MopValue::Null, _) => true,
+            (MopF::Read, MopValue::List(_), WorkloadKind::TxnListAppend) => true,
+            (MopF::Read, MopValue::Int(_), WorkloadKind::TxnRwRegister) => true,
+            (MopF::Read, _, _) => false,
+            (_, v, _) => *v == s.value,
+        };
+        if !fits {
+            let want = match (m.f, kind) {
+                (MopF::Read, WorkloadKind::TxnListAppend) => {
+                    "a read's value must be null or a list of integers".to_string()
+                }
+                (MopF::Read, _) => "a read's value must be null or an integer".to_string(),
+                _ => format!(
+                    "a write must carry the value the request wrote, {}",
+                    s.to_json()
+                ),
+            };
+            return Err(format!("txn_ok txn micro-op {i} is {g}: {want}"));
+        }
+        done.push(m);
+    }
+    Ok(Reply::Txn(done))
 }
 
 /// The output the kernel's history records for a reply.
@@ -334,6 +588,7 @@ fn output_of(reply: &Reply) -> Option<Value> {
             Some(Value::List(xs))
         }
         Reply::Count(n) => Some(Value::Int(*n)),
+        Reply::Offset(o) => Some(Value::Int(*o as i64)),
         _ => None,
     }
 }

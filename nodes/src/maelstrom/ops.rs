@@ -5,8 +5,11 @@
 //! it to (`n2`): Maelstrom's clients may send to any node, and the
 //! checkers want to know which node answered a read.
 
+use std::collections::BTreeMap;
+
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 use sim::history::{Op, Value};
 use sim::workload::{Operation, Workload};
 
@@ -21,16 +24,22 @@ pub enum WorkloadKind {
     GCounter,
     PnCounter,
     GSet,
+    Kafka,
+    TxnListAppend,
+    TxnRwRegister,
 }
 
 impl WorkloadKind {
-    pub const ALL: [WorkloadKind; 6] = [
+    pub const ALL: [WorkloadKind; 9] = [
         WorkloadKind::Echo,
         WorkloadKind::UniqueIds,
         WorkloadKind::Broadcast,
         WorkloadKind::GCounter,
         WorkloadKind::PnCounter,
         WorkloadKind::GSet,
+        WorkloadKind::Kafka,
+        WorkloadKind::TxnListAppend,
+        WorkloadKind::TxnRwRegister,
     ];
 
     /// Maelstrom's name (`maelstrom test -w NAME`).
@@ -42,6 +51,9 @@ impl WorkloadKind {
             WorkloadKind::GCounter => "g-counter",
             WorkloadKind::PnCounter => "pn-counter",
             WorkloadKind::GSet => "g-set",
+            WorkloadKind::Kafka => "kafka",
+            WorkloadKind::TxnListAppend => "txn-list-append",
+            WorkloadKind::TxnRwRegister => "txn-rw-register",
         }
     }
 
@@ -58,6 +70,15 @@ impl WorkloadKind {
                 | WorkloadKind::GCounter
                 | WorkloadKind::PnCounter
                 | WorkloadKind::GSet
+                | WorkloadKind::Kafka
+        )
+    }
+
+    /// The transactional workloads, judged by Elle's anomalies.
+    pub fn is_txn(self) -> bool {
+        matches!(
+            self,
+            WorkloadKind::TxnListAppend | WorkloadKind::TxnRwRegister
         )
     }
 }
@@ -78,6 +99,119 @@ pub enum MaelOp {
     Add(i64),
     /// `add` with an `element` (g-set).
     AddElement(i64),
+    /// kafka's `send`: append `msg` to the log `key`.
+    Send { key: String, msg: i64 },
+    /// kafka's `poll`: the offset each key is read from. The workload
+    /// hands out an empty map; the client fills in its own positions.
+    Poll(BTreeMap<String, u64>),
+    /// kafka's `commit_offsets`: each key processed up to this offset,
+    /// inclusive (a client commits after each poll).
+    CommitOffsets(BTreeMap<String, u64>),
+    /// kafka's `list_committed_offsets`: the client (re)assigns itself
+    /// these keys and starts each from its committed offset.
+    ListCommittedOffsets(Vec<String>),
+    /// kafka: the client assigns itself these keys from offset 0 (before
+    /// its final polls). No message: Jepsen's seek-to-beginning assign.
+    SeekToStart(Vec<String>),
+    /// txn-list-append and txn-rw-register's `txn`: the micro-ops, reads
+    /// with a null value.
+    Txn(Vec<TxnMop>),
+}
+
+/// One micro-op of a `txn`, as Maelstrom writes it: `["r", 3, null]`,
+/// `["append", 3, 7]`, `["w", 3, 7]`. Keys are integers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxnMop {
+    pub f: MopF,
+    pub key: i64,
+    pub value: MopValue,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MopF {
+    Read,
+    Append,
+    Write,
+}
+
+impl MopF {
+    pub fn name(self) -> &'static str {
+        match self {
+            MopF::Read => "r",
+            MopF::Append => "append",
+            MopF::Write => "w",
+        }
+    }
+
+    pub fn from_name(f: &str) -> Option<MopF> {
+        match f {
+            "r" => Some(MopF::Read),
+            "append" => Some(MopF::Append),
+            "w" => Some(MopF::Write),
+            _ => None,
+        }
+    }
+}
+
+/// A micro-op's value: null (a read not yet made, or a register never
+/// written), an integer (a write, an append, a register read) or a list
+/// (a list-append read).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MopValue {
+    Null,
+    Int(i64),
+    List(Vec<i64>),
+}
+
+impl TxnMop {
+    pub fn to_json(&self) -> Json {
+        let v = match &self.value {
+            MopValue::Null => Json::Null,
+            MopValue::Int(i) => Json::from(*i),
+            MopValue::List(xs) => Json::from(xs.clone()),
+        };
+        Json::Array(vec![Json::from(self.f.name()), Json::from(self.key), v])
+    }
+
+    /// Reads `["r", 3, [1, 2]]`; the error says what is wrong.
+    pub fn from_json(v: &Json) -> Result<TxnMop, String> {
+        let a = v
+            .as_array()
+            .filter(|a| a.len() == 3)
+            .ok_or_else(|| format!("micro-op {v} is not an array [f, key, value]"))?;
+        let f = a[0]
+            .as_str()
+            .and_then(MopF::from_name)
+            .ok_or_else(|| format!("micro-op {v}: f must be \"r\", \"append\" or \"w\""))?;
+        let key = a[1]
+            .as_i64()
+            .ok_or_else(|| format!("micro-op {v}: the key must be an integer"))?;
+        let value = match &a[2] {
+            Json::Null => MopValue::Null,
+            x if x.is_i64() => MopValue::Int(x.as_i64().unwrap_or_default()),
+            Json::Array(xs) => MopValue::List(
+                xs.iter()
+                    .map(Json::as_i64)
+                    .collect::<Option<Vec<i64>>>()
+                    .ok_or_else(|| format!("micro-op {v}: a list value must hold integers"))?,
+            ),
+            _ => {
+                return Err(format!(
+                    "micro-op {v}: the value must be null, an integer or a list of integers"
+                ))
+            }
+        };
+        Ok(TxnMop { f, key, value })
+    }
+
+    fn describe(&self) -> String {
+        let v = match &self.value {
+            MopValue::Null => "nil".to_string(),
+            MopValue::Int(i) => i.to_string(),
+            MopValue::List(xs) => format!("{xs:?}"),
+        };
+        format!("[{} {} {v}]", self.f.name(), self.key)
+    }
 }
 
 impl MaelOp {
@@ -90,6 +224,20 @@ impl MaelOp {
             MaelOp::Read => Body::new("read"),
             MaelOp::Add(d) => Body::new("add").with("delta", *d),
             MaelOp::AddElement(e) => Body::new("add").with("element", *e),
+            MaelOp::Send { key, msg } => Body::new("send")
+                .with("key", key.as_str())
+                .with("msg", *msg),
+            MaelOp::Poll(offsets) => Body::new("poll").with("offsets", offsets_json(offsets)),
+            MaelOp::CommitOffsets(offsets) => {
+                Body::new("commit_offsets").with("offsets", offsets_json(offsets))
+            }
+            MaelOp::ListCommittedOffsets(keys) | MaelOp::SeekToStart(keys) => {
+                Body::new("list_committed_offsets").with("keys", keys.clone())
+            }
+            MaelOp::Txn(mops) => Body::new("txn").with(
+                "txn",
+                Json::Array(mops.iter().map(TxnMop::to_json).collect()),
+            ),
         }
     }
 
@@ -101,6 +249,11 @@ impl MaelOp {
             MaelOp::Broadcast(_) => "broadcast_ok",
             MaelOp::Read => "read_ok",
             MaelOp::Add(_) | MaelOp::AddElement(_) => "add_ok",
+            MaelOp::Send { .. } => "send_ok",
+            MaelOp::Poll(_) => "poll_ok",
+            MaelOp::CommitOffsets(_) => "commit_offsets_ok",
+            MaelOp::ListCommittedOffsets(_) | MaelOp::SeekToStart(_) => "list_committed_offsets_ok",
+            MaelOp::Txn(_) => "txn_ok",
         }
     }
 }
@@ -114,6 +267,15 @@ impl Operation for MaelOp {
             MaelOp::Read => "read".to_string(),
             MaelOp::Add(d) => format!("add {d}"),
             MaelOp::AddElement(e) => format!("add element {e}"),
+            MaelOp::Send { key, msg } => format!("send {msg} to {key:?}"),
+            MaelOp::Poll(o) => format!("poll {o:?}"),
+            MaelOp::CommitOffsets(o) => format!("commit_offsets {o:?}"),
+            MaelOp::ListCommittedOffsets(k) => format!("list_committed_offsets {k:?}"),
+            MaelOp::SeekToStart(k) => format!("seek to offset 0 on {k:?}"),
+            MaelOp::Txn(mops) => {
+                let m: Vec<String> = mops.iter().map(TxnMop::describe).collect();
+                format!("txn [{}]", m.join(" "))
+            }
         };
         format!("{what} at {key}")
     }
@@ -128,7 +290,11 @@ impl Operation for MaelOp {
     }
 
     fn is_read(&self) -> bool {
-        matches!(self, MaelOp::Read)
+        match self {
+            MaelOp::Read | MaelOp::Poll(_) => true,
+            MaelOp::Txn(mops) => mops.iter().all(|m| m.f == MopF::Read),
+            _ => false,
+        }
     }
 }
 
@@ -165,6 +331,90 @@ impl MaelWorkload {
         self.next_value += 1;
         v
     }
+
+    /// A kafka operation: a poll (`read_share` of them), else now and then
+    /// (one in ten) a reassignment to a random non-empty set of keys, else
+    /// a send of a fresh message to a random key.
+    fn kafka_op(&mut self, poll: bool, rng: &mut dyn RngCore) -> MaelOp {
+        if poll {
+            return MaelOp::Poll(BTreeMap::new());
+        }
+        if rng.gen::<f64>() < 0.1 {
+            let mut keys: Vec<String> = kafka_keys()
+                .into_iter()
+                .filter(|_| rng.gen::<bool>())
+                .collect();
+            if keys.is_empty() {
+                keys.push(kafka_keys()[rng.gen_range(0..KAFKA_KEYS)].clone());
+            }
+            return MaelOp::ListCommittedOffsets(keys);
+        }
+        let key = rng.gen_range(0..KAFKA_KEYS).to_string();
+        MaelOp::Send {
+            key,
+            msg: self.fresh(),
+        }
+    }
+
+    /// A transaction of 1 to 4 micro-ops (5 when the last is a read and a
+    /// write) on keys 0 to [`TXN_KEYS`] - 1:
+    /// reads and writes (appends) half and half, and half the writes
+    /// read their key first (read-modify-write: what lets Elle order a
+    /// register's versions, and what a lost update is made of). Every
+    /// appended or written value is fresh (unique in the run, so unique
+    /// per key, as Elle needs).
+    fn txn(&mut self, rng: &mut dyn RngCore) -> MaelOp {
+        let len = rng.gen_range(1..=4);
+        let write = if self.kind == WorkloadKind::TxnListAppend {
+            MopF::Append
+        } else {
+            MopF::Write
+        };
+        let read = |key| TxnMop {
+            f: MopF::Read,
+            key,
+            value: MopValue::Null,
+        };
+        let mut mops = Vec::with_capacity(len + 1);
+        while mops.len() < len {
+            let key = rng.gen_range(0..TXN_KEYS);
+            if rng.gen::<bool>() {
+                mops.push(read(key));
+                continue;
+            }
+            if rng.gen::<bool>() {
+                mops.push(read(key));
+            }
+            mops.push(TxnMop {
+                f: write,
+                key,
+                value: MopValue::Int(self.fresh()),
+            });
+        }
+        MaelOp::Txn(mops)
+    }
+}
+
+/// How many logs the kafka workload sends to: keys `"0"` to `"3"`.
+pub const KAFKA_KEYS: usize = 4;
+
+/// How many keys the txn workloads touch: 0 to 4. Few keys, so that
+/// transactions meet on them.
+pub const TXN_KEYS: i64 = 5;
+
+/// The kafka workload's keys, in order.
+pub fn kafka_keys() -> Vec<String> {
+    (0..KAFKA_KEYS).map(|k| k.to_string()).collect()
+}
+
+/// A map of keys to offsets, as kafka's bodies carry it.
+pub fn offsets_json(offsets: &BTreeMap<String, u64>) -> Json {
+    Json::Object(
+        offsets
+            .iter()
+            .map(|(k, o)| (k.clone(), Json::from(*o)))
+            .collect(),
+    )
 }
 
 impl Workload for MaelWorkload {
@@ -181,6 +431,8 @@ impl Workload for MaelWorkload {
         let op = match self.kind {
             WorkloadKind::Echo => MaelOp::Echo(format!("Please echo {}", rng.gen_range(0..128))),
             WorkloadKind::UniqueIds => MaelOp::Generate,
+            WorkloadKind::Kafka => self.kafka_op(read, rng),
+            WorkloadKind::TxnListAppend | WorkloadKind::TxnRwRegister => self.txn(rng),
             _ if read => MaelOp::Read,
             WorkloadKind::Broadcast => MaelOp::Broadcast(self.fresh()),
             WorkloadKind::GSet => MaelOp::AddElement(self.fresh()),

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use sim::scenario::Scenario;
 use sim::time::{fmt_duration, ms, secs, Nanos};
 
+use super::check::TxnConsistency;
 use super::ops::WorkloadKind;
 use super::reference;
 
@@ -32,6 +33,9 @@ pub struct Params {
     /// How long after `[workload] stop` the clients make their final reads.
     #[serde(with = "sim::time::serde_duration")]
     pub final_reads_after: Nanos,
+    /// txn-list-append and txn-rw-register: the consistency model the
+    /// history is checked against (Maelstrom's `--consistency-models`).
+    pub consistency: Option<String>,
 }
 
 impl Default for Params {
@@ -44,6 +48,7 @@ impl Default for Params {
             read_share: 0.5,
             gossip: ms(100),
             final_reads_after: secs(1),
+            consistency: None,
         }
     }
 }
@@ -98,6 +103,9 @@ pub struct Config {
     pub end: Nanos,
     /// The servers' names, in order.
     pub nodes: Vec<String>,
+    /// The txn workloads' consistency model (strict-serializable unless
+    /// the scenario names another).
+    pub consistency: TxnConsistency,
 }
 
 /// A `[system]` field and what is wrong with it.
@@ -241,10 +249,66 @@ impl Params {
                 ));
             }
             Some(at)
+        } else if kind.is_txn() {
+            // No final reads: the verdict is given once every transaction
+            // has ended, a timeout after the workload stops (the clients
+            // mark that moment as they would their final reads).
+            let Some(stop) = stop else {
+                return Err((
+                    "workload",
+                    format!(
+                        "the {} workload is judged once every transaction has ended: set [workload] stop, at least a timeout ({}) before the end of the run ({})",
+                        kind.name(),
+                        fmt_duration(timeout),
+                        fmt_duration(end)
+                    ),
+                ));
+            };
+            let at = stop + timeout + ms(1);
+            if at >= end {
+                return Err((
+                    "workload",
+                    format!(
+                        "the {} workload is judged a timeout ({}) after [workload] stop ({}): the run ({}) must last longer than {}",
+                        kind.name(),
+                        fmt_duration(timeout),
+                        fmt_duration(stop),
+                        fmt_duration(end),
+                        fmt_duration(at)
+                    ),
+                ));
+            }
+            Some(at)
         } else {
             None
         };
+        let consistency = match (&self.consistency, kind.is_txn()) {
+            (None, _) => TxnConsistency::StrictSerializable,
+            (Some(c), true) => TxnConsistency::from_name(c).ok_or_else(|| {
+                let names: Vec<String> = TxnConsistency::ALL
+                    .iter()
+                    .map(|c| format!("\"{}\"", c.name()))
+                    .collect();
+                (
+                    "consistency",
+                    format!(
+                        "consistency = \"{c}\" is not a model the txn checker judges; it must be one of {}",
+                        names.join(", ")
+                    ),
+                )
+            })?,
+            (Some(c), false) => {
+                return Err((
+                    "consistency",
+                    format!(
+                        "consistency = \"{c}\": only the txn-list-append and txn-rw-register workloads are checked against a consistency model; remove the line for {}",
+                        kind.name()
+                    ),
+                ))
+            }
+        };
         Ok(Config {
+            consistency,
             kind,
             node: match hosted {
                 Some(lab) => format!("{lab} node"),
@@ -309,6 +373,9 @@ impl Config {
         if self.kind == WorkloadKind::Broadcast {
             s.push_str(&format!(", {} topology", self.topology));
         }
+        if self.kind.is_txn() {
+            s.push_str(&format!(", checked as {}", self.consistency.name()));
+        }
         s
     }
 }
@@ -349,7 +416,7 @@ mod tests {
 
     #[test]
     fn bad_fields_say_what_would_be_valid() {
-        let err = params("kafka")
+        let err = params("queue")
             .check(None, nodes(3), ms(500), None, secs(10), FaultsEnd::None)
             .unwrap_err();
         assert_eq!(err.0, "workload");

@@ -244,3 +244,104 @@ fn a_late_gossip_ok_still_strikes_what_it_acknowledges() {
         "acknowledged, nothing left to send: {third:?}"
     );
 }
+
+#[test]
+fn kafka_and_txn_replies_are_read_and_checked_against_their_request() {
+    use sim::history::Outcome;
+    use std::collections::BTreeMap;
+    let msg = |body: Body| Envelope::new("n1", "c1", body.replying_to(Some(1)));
+    let asked = MaelOp::Poll(BTreeMap::from([("1".to_string(), 2)]));
+    let poll = |msgs: serde_json::Value| {
+        client_read(
+            WorkloadKind::Kafka,
+            &asked,
+            &msg(Body::new("poll_ok").with("msgs", msgs)),
+        )
+    };
+    assert_eq!(
+        poll(serde_json::json!({"1": [[2, 9], [3, 5]]})),
+        (
+            Outcome::Ok,
+            Reply::Msgs(BTreeMap::from([("1".to_string(), vec![(2, 9), (3, 5)])]))
+        )
+    );
+    for (bad, says) in [
+        (serde_json::json!({"2": [[0, 1]]}), "did not ask for"),
+        (
+            serde_json::json!({"1": [[1, 1]]}),
+            "before the offset asked for",
+        ),
+        (
+            serde_json::json!({"1": [2, 9]}),
+            "not an [offset, msg] pair",
+        ),
+    ] {
+        let (outcome, reply) = poll(bad);
+        assert_eq!(outcome, Outcome::Info);
+        assert!(
+            matches!(&reply, Reply::Malformed(w) if w.contains(says)),
+            "{reply:?}"
+        );
+    }
+    let send = MaelOp::Send {
+        key: "1".into(),
+        msg: 4,
+    };
+    assert_eq!(
+        client_read(
+            WorkloadKind::Kafka,
+            &send,
+            &msg(Body::new("send_ok").with("offset", 7))
+        ),
+        (Outcome::Ok, Reply::Offset(7))
+    );
+    let txn = MaelOp::Txn(vec![
+        ops::TxnMop {
+            f: ops::MopF::Read,
+            key: 1,
+            value: ops::MopValue::Null,
+        },
+        ops::TxnMop {
+            f: ops::MopF::Write,
+            key: 1,
+            value: ops::MopValue::Int(5),
+        },
+    ]);
+    let answer = |t: serde_json::Value| {
+        client_read(
+            WorkloadKind::TxnRwRegister,
+            &txn,
+            &msg(Body::new("txn_ok").with("txn", t)),
+        )
+    };
+    let (outcome, _) = answer(serde_json::json!([["r", 1, 3], ["w", 1, 5]]));
+    assert_eq!(outcome, Outcome::Ok);
+    for (bad, says) in [
+        (
+            serde_json::json!([["r", 1, 3], ["w", 1, 6]]),
+            "the value the request wrote",
+        ),
+        (
+            serde_json::json!([["r", 1, [3]], ["w", 1, 5]]),
+            "null or an integer",
+        ),
+        (serde_json::json!([["r", 1, 3]]), "has 1 micro-ops"),
+    ] {
+        let (outcome, reply) = answer(bad);
+        assert_eq!(outcome, Outcome::Info);
+        assert!(
+            matches!(&reply, Reply::Malformed(w) if w.contains(says)),
+            "{reply:?}"
+        );
+    }
+    let (outcome, reply) = client_read(
+        WorkloadKind::TxnRwRegister,
+        &txn,
+        &msg(Body::error(ErrorCode::TxnConflict, "conflict")),
+    );
+    assert_eq!(
+        outcome,
+        Outcome::Fail,
+        "txn-conflict is a definite abort: {reply:?}"
+    );
+}

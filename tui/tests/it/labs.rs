@@ -40,7 +40,7 @@ fn report(name: &str) -> Report {
 }
 
 /// The scenarios of the lesson's table, in its order.
-const SCENARIOS: [&str; 9] = [
+const SCENARIOS: [&str; 16] = [
     "echo",
     "unique-ids-partition",
     "bug-unique-ids-counter-only",
@@ -50,6 +50,13 @@ const SCENARIOS: [&str; 9] = [
     "g-counter-partition",
     "pn-counter-partition",
     "bug-g-counter-sum-merge",
+    "kafka-partition",
+    "bug-kafka-local-offsets",
+    "txn-list-append-partition",
+    "txn-rw-register-partition",
+    "txn-rw-register-read-committed",
+    "bug-txn-rw-register-local-apply",
+    "bug-txn-list-append-local-apply",
 ];
 
 /// The figure that shows each workload's failures, for the table.
@@ -59,6 +66,18 @@ fn anomalies(f: &Figures, workload: &str) -> String {
         "echo" => format!("echo mismatches {}", n("echo mismatches")),
         "unique-ids" => format!("duplicate ids {}", n("duplicate ids")),
         "broadcast" | "g-set" => format!("lost {}, unexpected {}", n("lost"), n("unexpected")),
+        "kafka" => format!(
+            "lost {}, unseen {}, inconsistent-offset {}, nonmonotonic-send {}",
+            n("lost"),
+            n("unseen"),
+            n("inconsistent-offset"),
+            n("nonmonotonic-send")
+        ),
+        "txn-list-append" | "txn-rw-register" => format!(
+            "forbidden {}, allowed {}",
+            n("forbidden anomalies"),
+            n("allowed anomalies")
+        ),
         _ => format!(
             "final reads out of bounds {}",
             n("final reads out of bounds")
@@ -85,6 +104,9 @@ fn the_table_of_the_lab_scenarios_is_the_runs() {
             "g-counter",
             "pn-counter",
             "echo",
+            "kafka",
+            "txn-list-append",
+            "txn-rw-register",
         ]
         .into_iter()
         .find(|w| workload.contains(w))
@@ -130,6 +152,12 @@ fn each_bug_flag_breaks_what_its_reference_node_keeps() {
             "sum-merge",
             "final reads out of bounds",
         ),
+        ("kafka-partition", "local-offsets", "inconsistent-offset"),
+        (
+            "txn-rw-register-partition",
+            "local-apply",
+            "forbidden anomalies",
+        ),
     ] {
         let (file, text) = source(name);
         let good = Figures::of(&run_text(&file, &text));
@@ -168,8 +196,13 @@ fn a_bad_maelstrom_field_is_refused_with_what_would_be_valid() {
     for (from, to, says) in [
         (
             "workload = \"broadcast\"",
-            "workload = \"kafka\"",
-            "workload = \"kafka\" is not a workload chaoslab runs; it must be one of \"echo\", \"unique-ids\", \"broadcast\"",
+            "workload = \"kafka-streams\"",
+            "workload = \"kafka-streams\" is not a workload chaoslab runs; it must be one of \"echo\", \"unique-ids\", \"broadcast\"",
+        ),
+        (
+            "topology = \"grid\"",
+            "topology = \"grid\"\nconsistency = \"serializable\"",
+            "only the txn-list-append and txn-rw-register workloads are checked against a consistency model",
         ),
         (
             "node = \"reference\"",

@@ -14,12 +14,16 @@
 
 mod counter;
 mod echo;
+mod kafka;
 mod sets;
+mod txn;
 mod unique;
 
 pub use counter::{check_counter, CounterReport};
 pub use echo::{check_echo, EchoReport};
+pub use kafka::{check_kafka, log_history, KafkaReport, KAFKA_ALLOWED, KAFKA_FAILURES};
 pub use sets::{check_set, SetReport};
+pub use txn::{check_txn_calls, txn_history, TxnCheck, TxnConsistency};
 pub use unique::{check_unique, UniqueReport};
 
 use sim::history::Outcome;
@@ -35,18 +39,34 @@ pub enum Checked {
     Unique(UniqueReport),
     Set(SetReport),
     Counter(CounterReport),
+    Kafka(KafkaReport),
+    Txn(TxnCheck),
 }
 
 impl Checked {
     /// Runs the checker of workload `kind` on `calls`; `nodes` are the
     /// servers' names (the final reads must cover every one).
     pub fn run(kind: WorkloadKind, calls: &[Call], nodes: &[String]) -> Checked {
+        Checked::run_in(kind, calls, nodes, TxnConsistency::StrictSerializable)
+    }
+
+    /// As [`Checked::run`]; the txn workloads are judged at `consistency`.
+    pub fn run_in(
+        kind: WorkloadKind,
+        calls: &[Call],
+        nodes: &[String],
+        consistency: TxnConsistency,
+    ) -> Checked {
         match kind {
             WorkloadKind::Echo => Checked::Echo(check_echo(calls)),
             WorkloadKind::UniqueIds => Checked::Unique(check_unique(calls)),
             WorkloadKind::Broadcast | WorkloadKind::GSet => Checked::Set(check_set(calls, nodes)),
             WorkloadKind::GCounter | WorkloadKind::PnCounter => {
                 Checked::Counter(check_counter(calls, nodes))
+            }
+            WorkloadKind::Kafka => Checked::Kafka(check_kafka(calls, nodes)),
+            WorkloadKind::TxnListAppend | WorkloadKind::TxnRwRegister => {
+                Checked::Txn(check_txn_calls(kind, consistency, calls))
             }
         }
     }
@@ -84,6 +104,19 @@ impl Checked {
                 fail(!r.no_final_read.is_empty(), "nodes without final read");
                 fail(!r.malformed.is_empty(), "malformed replies");
             }
+            Checked::Kafka(r) => {
+                for kind in r.failed() {
+                    fail(true, kind.name());
+                }
+                fail(!r.no_final_read.is_empty(), "nodes without final read");
+                fail(!r.malformed.is_empty(), "malformed replies");
+            }
+            Checked::Txn(r) => {
+                for kind in r.forbidden() {
+                    fail(true, kind.name());
+                }
+                fail(!r.malformed.is_empty(), "malformed replies");
+            }
         }
         failed
     }
@@ -95,6 +128,8 @@ impl Checked {
             Checked::Unique(r) => r.metrics(out),
             Checked::Set(r) => r.metrics(out),
             Checked::Counter(r) => r.metrics(out),
+            Checked::Kafka(r) => r.metrics(out),
+            Checked::Txn(r) => r.metrics(out),
         }
     }
 }

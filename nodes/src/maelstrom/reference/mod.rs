@@ -7,11 +7,17 @@
 
 mod broadcast;
 mod counter;
+mod kafka;
+mod leader;
 mod simple;
+mod txn;
 
 pub use broadcast::Broadcast;
 pub use counter::{Counter, GSet};
+pub use kafka::Kafka;
+pub use leader::Forwarder;
 pub use simple::{Echo, UniqueIds};
+pub use txn::TxnNode;
 
 use sim::time::Nanos;
 
@@ -34,6 +40,14 @@ pub fn bugs(kind: WorkloadKind) -> &'static [(&'static str, &'static str)] {
             "sum-merge",
             "a node adds the counts it hears instead of taking the maximum: every gossip round counts again",
         )],
+        WorkloadKind::Kafka => &[(
+            "local-offsets",
+            "every node keeps logs of its own and hands out offsets itself: two nodes give one offset to different messages",
+        )],
+        WorkloadKind::TxnListAppend | WorkloadKind::TxnRwRegister => &[(
+            "local-apply",
+            "every node runs transactions on its own copy and sends their writes to the others afterwards: totally available and read committed, not serializable",
+        )],
     }
 }
 
@@ -48,5 +62,10 @@ pub fn build(kind: WorkloadKind, bug: Option<&str>, gossip: Nanos) -> Box<dyn Ma
             Box::new(Counter::new(gossip, bug == Some("sum-merge")))
         }
         WorkloadKind::GSet => Box::new(GSet::new(gossip)),
+        WorkloadKind::Kafka => Box::new(Kafka::new(bug == Some("local-offsets"))),
+        WorkloadKind::TxnListAppend | WorkloadKind::TxnRwRegister => Box::new(TxnNode::new(
+            kind == WorkloadKind::TxnListAppend,
+            bug == Some("local-apply"),
+        )),
     }
 }
