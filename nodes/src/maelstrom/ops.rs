@@ -21,16 +21,18 @@ pub enum WorkloadKind {
     GCounter,
     PnCounter,
     GSet,
+    LinKv,
 }
 
 impl WorkloadKind {
-    pub const ALL: [WorkloadKind; 6] = [
+    pub const ALL: [WorkloadKind; 7] = [
         WorkloadKind::Echo,
         WorkloadKind::UniqueIds,
         WorkloadKind::Broadcast,
         WorkloadKind::GCounter,
         WorkloadKind::PnCounter,
         WorkloadKind::GSet,
+        WorkloadKind::LinKv,
     ];
 
     /// Maelstrom's name (`maelstrom test -w NAME`).
@@ -42,6 +44,7 @@ impl WorkloadKind {
             WorkloadKind::GCounter => "g-counter",
             WorkloadKind::PnCounter => "pn-counter",
             WorkloadKind::GSet => "g-set",
+            WorkloadKind::LinKv => "lin-kv",
         }
     }
 
@@ -78,6 +81,12 @@ pub enum MaelOp {
     Add(i64),
     /// `add` with an `element` (g-set).
     AddElement(i64),
+    /// lin-kv's `read` of a key.
+    KvRead { key: i64 },
+    /// lin-kv's `write`.
+    KvWrite { key: i64, value: i64 },
+    /// lin-kv's `cas`: set `key` to `to` if it holds `from`.
+    KvCas { key: i64, from: i64, to: i64 },
 }
 
 impl MaelOp {
@@ -90,6 +99,14 @@ impl MaelOp {
             MaelOp::Read => Body::new("read"),
             MaelOp::Add(d) => Body::new("add").with("delta", *d),
             MaelOp::AddElement(e) => Body::new("add").with("element", *e),
+            MaelOp::KvRead { key } => Body::new("read").with("key", *key),
+            MaelOp::KvWrite { key, value } => {
+                Body::new("write").with("key", *key).with("value", *value)
+            }
+            MaelOp::KvCas { key, from, to } => Body::new("cas")
+                .with("key", *key)
+                .with("from", *from)
+                .with("to", *to),
         }
     }
 
@@ -101,6 +118,9 @@ impl MaelOp {
             MaelOp::Broadcast(_) => "broadcast_ok",
             MaelOp::Read => "read_ok",
             MaelOp::Add(_) | MaelOp::AddElement(_) => "add_ok",
+            MaelOp::KvRead { .. } => "read_ok",
+            MaelOp::KvWrite { .. } => "write_ok",
+            MaelOp::KvCas { .. } => "cas_ok",
         }
     }
 }
@@ -114,6 +134,9 @@ impl Operation for MaelOp {
             MaelOp::Read => "read".to_string(),
             MaelOp::Add(d) => format!("add {d}"),
             MaelOp::AddElement(e) => format!("add element {e}"),
+            MaelOp::KvRead { key } => format!("read key {key}"),
+            MaelOp::KvWrite { key, value } => format!("write key {key} = {value}"),
+            MaelOp::KvCas { key, from, to } => format!("cas key {key} {from} -> {to}"),
         };
         format!("{what} at {key}")
     }
@@ -128,7 +151,7 @@ impl Operation for MaelOp {
     }
 
     fn is_read(&self) -> bool {
-        matches!(self, MaelOp::Read)
+        matches!(self, MaelOp::Read | MaelOp::KvRead { .. })
     }
 }
 
@@ -137,7 +160,10 @@ impl Operation for MaelOp {
 /// from 0), so every node serves every kind of request. Broadcast
 /// messages and set elements are fresh integers 0, 1, 2, ... (unique, as
 /// Maelstrom's are); counter deltas are drawn from 1..=5 (g-counter) or
-/// -5..=5 (pn-counter).
+/// -5..=5 (pn-counter). lin-kv's operations are on [`KV_KEYS`] keys (0, 1,
+/// 2), each drawn at random: a read (`read_share`), else a write or a cas
+/// (even odds), with values and cas operands drawn from 0..=4, as Jepsen's
+/// linearizable-register test draws them.
 #[derive(Clone, Debug)]
 pub struct MaelWorkload {
     pub kind: WorkloadKind,
@@ -181,6 +207,7 @@ impl Workload for MaelWorkload {
         let op = match self.kind {
             WorkloadKind::Echo => MaelOp::Echo(format!("Please echo {}", rng.gen_range(0..128))),
             WorkloadKind::UniqueIds => MaelOp::Generate,
+            WorkloadKind::LinKv => kv_op(read, rng),
             _ if read => MaelOp::Read,
             WorkloadKind::Broadcast => MaelOp::Broadcast(self.fresh()),
             WorkloadKind::GSet => MaelOp::AddElement(self.fresh()),
@@ -194,5 +221,28 @@ impl Workload for MaelWorkload {
 
     fn fork(&self) -> Option<Box<dyn Workload<Op = MaelOp>>> {
         Some(Box::new(self.clone()))
+    }
+}
+
+/// The keys of the lin-kv workload.
+pub const KV_KEYS: i64 = 3;
+
+/// A lin-kv operation: see [`MaelWorkload`].
+fn kv_op(read: bool, rng: &mut dyn RngCore) -> MaelOp {
+    let key = rng.gen_range(0..KV_KEYS);
+    if read {
+        return MaelOp::KvRead { key };
+    }
+    if rng.gen_bool(0.5) {
+        MaelOp::KvWrite {
+            key,
+            value: rng.gen_range(0..=4),
+        }
+    } else {
+        MaelOp::KvCas {
+            key,
+            from: rng.gen_range(0..=4),
+            to: rng.gen_range(0..=4),
+        }
     }
 }

@@ -40,7 +40,7 @@ fn report(name: &str) -> Report {
 }
 
 /// The scenarios of the lesson's table, in its order.
-const SCENARIOS: [&str; 9] = [
+const SCENARIOS: [&str; 12] = [
     "echo",
     "unique-ids-partition",
     "bug-unique-ids-counter-only",
@@ -50,6 +50,9 @@ const SCENARIOS: [&str; 9] = [
     "g-counter-partition",
     "pn-counter-partition",
     "bug-g-counter-sum-merge",
+    "lin-kv-partition",
+    "bug-lin-kv-local-cache",
+    "bug-lin-kv-seq-kv",
 ];
 
 /// The figure that shows each workload's failures, for the table.
@@ -59,6 +62,10 @@ fn anomalies(f: &Figures, workload: &str) -> String {
         "echo" => format!("echo mismatches {}", n("echo mismatches")),
         "unique-ids" => format!("duplicate ids {}", n("duplicate ids")),
         "broadcast" | "g-set" => format!("lost {}, unexpected {}", n("lost"), n("unexpected")),
+        "lin-kv" => match &f.get("linearizability").value {
+            sim::metric::Value::Text(t) => t.clone(),
+            v => panic!("linearizability is {v:?}"),
+        },
         _ => format!(
             "final reads out of bounds {}",
             n("final reads out of bounds")
@@ -85,6 +92,7 @@ fn the_table_of_the_lab_scenarios_is_the_runs() {
             "g-counter",
             "pn-counter",
             "echo",
+            "lin-kv",
         ]
         .into_iter()
         .find(|w| workload.contains(w))
@@ -130,6 +138,8 @@ fn each_bug_flag_breaks_what_its_reference_node_keeps() {
             "sum-merge",
             "final reads out of bounds",
         ),
+        ("lin-kv-partition", "local-cache", "criteria failed"),
+        ("lin-kv-partition", "seq-kv", "criteria failed"),
     ] {
         let (file, text) = source(name);
         let good = Figures::of(&run_text(&file, &text));

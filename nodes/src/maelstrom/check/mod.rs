@@ -14,11 +14,13 @@
 
 mod counter;
 mod echo;
+pub mod linkv;
 mod sets;
 mod unique;
 
 pub use counter::{check_counter, CounterReport};
 pub use echo::{check_echo, EchoReport};
+pub use linkv::{check_linkv, LinKvReport, LinKvVerdict};
 pub use sets::{check_set, SetReport};
 pub use unique::{check_unique, UniqueReport};
 
@@ -35,6 +37,7 @@ pub enum Checked {
     Unique(UniqueReport),
     Set(SetReport),
     Counter(CounterReport),
+    LinKv(LinKvReport),
 }
 
 impl Checked {
@@ -48,6 +51,21 @@ impl Checked {
             WorkloadKind::GCounter | WorkloadKind::PnCounter => {
                 Checked::Counter(check_counter(calls, nodes))
             }
+            WorkloadKind::LinKv => {
+                Checked::LinKv(check_linkv(calls, sim::check::Budget::default()))
+            }
+        }
+    }
+
+    /// Why the checker could not decide, if it could not (lin-kv's search
+    /// out of budget): never a failure.
+    pub fn undecided(&self) -> Option<&str> {
+        match self {
+            Checked::LinKv(LinKvReport {
+                verdict: LinKvVerdict::Undecided(why),
+                ..
+            }) => Some(why),
+            _ => None,
         }
     }
 
@@ -84,6 +102,13 @@ impl Checked {
                 fail(!r.no_final_read.is_empty(), "nodes without final read");
                 fail(!r.malformed.is_empty(), "malformed replies");
             }
+            Checked::LinKv(r) => {
+                fail(
+                    matches!(r.verdict, LinKvVerdict::NotLinearizable { .. }),
+                    "not linearizable",
+                );
+                fail(!r.malformed.is_empty(), "malformed replies");
+            }
         }
         failed
     }
@@ -95,6 +120,7 @@ impl Checked {
             Checked::Unique(r) => r.metrics(out),
             Checked::Set(r) => r.metrics(out),
             Checked::Counter(r) => r.metrics(out),
+            Checked::LinKv(r) => r.metrics(out),
         }
     }
 }

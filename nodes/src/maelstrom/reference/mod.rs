@@ -7,16 +7,19 @@
 
 mod broadcast;
 mod counter;
+mod linkv;
 mod simple;
 
 pub use broadcast::Broadcast;
 pub use counter::{Counter, GSet};
+pub use linkv::LinKvProxy;
 pub use simple::{Echo, UniqueIds};
 
 use sim::time::Nanos;
 
 use super::node::MaelNode;
 use super::ops::WorkloadKind;
+use super::services::ServiceKind;
 
 /// The bug flags of each workload's reference node: name and what it does.
 pub fn bugs(kind: WorkloadKind) -> &'static [(&'static str, &'static str)] {
@@ -34,6 +37,26 @@ pub fn bugs(kind: WorkloadKind) -> &'static [(&'static str, &'static str)] {
             "sum-merge",
             "a node adds the counts it hears instead of taking the maximum: every gossip round counts again",
         )],
+        WorkloadKind::LinKv => &[
+            (
+                "local-cache",
+                "a node answers reads from a copy of what it wrote and read, never seeing the others' writes: stale reads",
+            ),
+            (
+                "seq-kv",
+                "a node proxies to the seq-kv service instead of lin-kv: sequentially consistent, so reads may be stale",
+            ),
+        ],
+    }
+}
+
+/// The services the reference node for `kind` (with bug flag `bug`) calls:
+/// a run of it starts them.
+pub fn services(kind: WorkloadKind, bug: Option<&str>) -> Vec<ServiceKind> {
+    match (kind, bug) {
+        (WorkloadKind::LinKv, Some("seq-kv")) => vec![ServiceKind::SeqKv],
+        (WorkloadKind::LinKv, _) => vec![ServiceKind::LinKv],
+        _ => Vec::new(),
     }
 }
 
@@ -48,5 +71,12 @@ pub fn build(kind: WorkloadKind, bug: Option<&str>, gossip: Nanos) -> Box<dyn Ma
             Box::new(Counter::new(gossip, bug == Some("sum-merge")))
         }
         WorkloadKind::GSet => Box::new(GSet::new(gossip)),
+        WorkloadKind::LinKv => match bug {
+            Some("seq-kv") => Box::new(LinKvProxy::new(ServiceKind::SeqKv.name(), false)),
+            _ => Box::new(LinKvProxy::new(
+                ServiceKind::LinKv.name(),
+                bug == Some("local-cache"),
+            )),
+        },
     }
 }
