@@ -88,7 +88,12 @@ impl LinKvReport {
             ),
             LinKvVerdict::NotLinearizable { key, explanation } => (
                 format!("not linearizable (key {key})"),
-                explanation.lines().last().unwrap_or_default().trim().to_string(),
+                explanation
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
             ),
             LinKvVerdict::Undecided(why) => {
                 ("undecided".to_string(), format!("{why} (not a failure)"))
