@@ -340,7 +340,7 @@ impl Protocol for Maelstrom {
         if self.judged {
             return;
         }
-        let failed = if let Some(_at) = self.config.verdict_at.filter(|at| step.now >= *at) {
+        let failed = if self.config.verdict_at.is_some_and(|at| step.now >= at) {
             // lin-kv: every request has ended, the verdict is due.
             self.judged = true;
             let c = &self.config;
