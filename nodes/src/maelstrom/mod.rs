@@ -447,9 +447,8 @@ impl Protocol for Maelstrom {
             out.none("messages per op", "no client operation ended");
         }
         checked.metrics(out);
-        out.count("unroutable", unroutable).note(
-            "envelopes addressed to a name no node has (a service not in [system] services?)",
-        );
+        out.count("unroutable", unroutable)
+            .note("envelopes addressed to a name no node has");
         if !c.services.is_empty() {
             let served: u64 = nodes
                 .iter()
