@@ -156,19 +156,30 @@ struct Members {
     names: Vec<std::sync::Arc<str>>,
     servers: Vec<NodeId>,
     clients: Vec<NodeId>,
+    /// Nodes a protocol runs beside the scenario's (see
+    /// [`crate::protocol::Protocol::services`]), after the clients.
+    services: Vec<NodeId>,
 }
 
 impl Cluster {
     pub fn new(servers: usize, clients: usize) -> Self {
-        let mut names = Vec::with_capacity(servers + clients);
+        Cluster::with_services(servers, clients, &[])
+    }
+    /// Servers `n1..`, clients `c1..`, then one node per name in
+    /// `services` (a protocol's own nodes, such as Maelstrom's `lin-kv`):
+    /// they come last, so the servers' and clients' ids (and their random
+    /// streams) are those of a run without them.
+    pub fn with_services(servers: usize, clients: usize, services: &[String]) -> Self {
+        let mut names = Vec::with_capacity(servers + clients + services.len());
         names.extend((1..=servers).map(|i| format!("n{i}").into()));
         names.extend((1..=clients).map(|i| format!("c{i}").into()));
+        names.extend(services.iter().map(|s| s.as_str().into()));
+        let first = (servers + clients) as u32;
         Cluster(std::sync::Arc::new(Members {
             names,
             servers: (0..servers as u32).map(NodeId).collect(),
-            clients: (servers as u32..(servers + clients) as u32)
-                .map(NodeId)
-                .collect(),
+            clients: (servers as u32..first).map(NodeId).collect(),
+            services: (first..first + services.len() as u32).map(NodeId).collect(),
         }))
     }
     pub fn servers(&self) -> &[NodeId] {
@@ -176,6 +187,13 @@ impl Cluster {
     }
     pub fn clients(&self) -> &[NodeId] {
         &self.0.clients
+    }
+    /// The protocol's own nodes, after the clients (none for most).
+    pub fn services(&self) -> &[NodeId] {
+        &self.0.services
+    }
+    pub fn is_service(&self, id: NodeId) -> bool {
+        id.index() >= self.0.servers.len() + self.0.clients.len()
     }
     pub fn len(&self) -> usize {
         self.0.names.len()
@@ -191,7 +209,7 @@ impl Cluster {
         self.0.names[id.index()].clone()
     }
     pub fn is_client(&self, id: NodeId) -> bool {
-        id.index() >= self.0.servers.len()
+        id.index() >= self.0.servers.len() && !self.is_service(id)
     }
     /// Looks a node up by name (`n3`, `c1`).
     pub fn by_name(&self, name: &str) -> Option<NodeId> {

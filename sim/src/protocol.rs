@@ -253,6 +253,17 @@ pub trait Protocol {
     /// was synced. The node's `on_start` runs right after.
     fn build(&self, id: NodeId, cluster: &Cluster, disk: &Disk) -> Self::Node;
 
+    /// Nodes this protocol runs beside the scenario's servers and clients,
+    /// by name (Maelstrom's services: `lin-kv`, `lin-tso`). They come after
+    /// the clients, take no client requests, and are built by
+    /// [`Protocol::build`] like any node ([`Cluster::is_service`] tells
+    /// them apart). The scenario cannot name them as a fault target
+    /// (`random`, `all` and the nemesis pick servers), so a partition
+    /// leaves them reachable from every side. None by default.
+    fn services(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The properties this protocol checks, for the report (every one is
     /// listed with its verdict) and for `[expect]`, which may name them.
     const PROPERTIES: &'static [Property] = &[];

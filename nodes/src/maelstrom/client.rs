@@ -23,6 +23,8 @@ const TIMEOUT: TimerId = TimerId(1);
 const FINAL_READS: TimerId = TimerId(2);
 /// A final read that failed is made again after a pause (see `finish`).
 const FINAL_RETRY: TimerId = TimerId(3);
+/// A step at the time the verdict is due (lin-kv: see `verdict_at`).
+const VERDICT: TimerId = TimerId(4);
 
 /// What a reply said, as the checkers need it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +52,8 @@ pub enum Reply {
     Offsets(BTreeMap<String, u64>),
     /// `txn_ok`'s `txn`: the transaction with its reads filled in.
     Txn(Vec<TxnMop>),
+    /// A lin-kv `read_ok`'s `value`.
+    Value(i64),
 }
 
 /// One request a client made, and how it ended.
@@ -104,6 +108,10 @@ pub struct Client {
     /// kafka: the node the final polls are reading now, and how many
     /// polls they made there.
     final_node: Option<(String, u32)>,
+    /// When the protocol gives its verdict, for a workload without final
+    /// reads that is judged once every request has ended (lin-kv): the
+    /// client sets a timer for it, so that the kernel steps then.
+    verdict_at: Option<Nanos>,
 }
 
 /// kafka: the most polls a client makes of one node in its final polls
@@ -132,7 +140,14 @@ impl Client {
             records: Vec::new(),
             positions: None,
             final_node: None,
+            verdict_at: None,
         }
+    }
+
+    /// The same client, stepping at `at` (see the field).
+    pub fn with_verdict_at(mut self, at: Option<Nanos>) -> Client {
+        self.verdict_at = at;
+        self
     }
 
     pub fn on_start(&mut self, ctx: &mut Ctx<Envelope>) {
@@ -146,6 +161,9 @@ impl Client {
             // A client restarted after the final reads began makes its own
             // at once.
             ctx.set_timer(FINAL_READS, at.saturating_sub(ctx.now()));
+        }
+        if let Some(at) = self.verdict_at {
+            ctx.set_timer(VERDICT, at.saturating_sub(ctx.now()));
         }
     }
 
@@ -452,6 +470,11 @@ pub fn read_reply(kind: WorkloadKind, op: &MaelOp, msg: &Envelope) -> (Outcome, 
                 .map(Reply::Elements)
                 .ok_or_else(|| "read_ok value must be a list of integers".to_string())
         }),
+        (MaelOp::KvRead { .. }, _) => field("value").and_then(|v| {
+            v.as_i64().map(Reply::Value).ok_or_else(|| {
+                format!("read_ok value must be an integer (one the workload wrote), not {v}")
+            })
+        }),
         (MaelOp::Read, _) => field("value").and_then(|v| {
             v.as_i64()
                 .map(Reply::Count)
@@ -587,7 +610,7 @@ fn output_of(reply: &Reply) -> Option<Value> {
             xs.sort_unstable();
             Some(Value::List(xs))
         }
-        Reply::Count(n) => Some(Value::Int(*n)),
+        Reply::Count(n) | Reply::Value(n) => Some(Value::Int(*n)),
         Reply::Offset(o) => Some(Value::Int(*o as i64)),
         _ => None,
     }

@@ -141,6 +141,10 @@ impl<N: LabNode> Protocol for Lab<N> {
 
     const PROPERTIES: &'static [Property] = &[MAELSTROM_VALID];
 
+    fn services(&self) -> Vec<String> {
+        self.inner.services()
+    }
+
     fn settle_time(&self) -> Nanos {
         self.inner.settle_time()
     }

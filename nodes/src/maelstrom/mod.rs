@@ -25,9 +25,10 @@
 //! from another crate: [`Lab<N>`](Lab) is a protocol of its own over any
 //! [`LabNode`] (the factory hook is [`Maelstrom::with_nodes`]), and
 //! [`grade`] grades it part by part on the parts of [`labs`], the same
-//! way the workspace grades chaoslab's own solutions. What it gives up,
-//! for now: Maelstrom's services (`lin-kv`, `seq-kv`, `lww-kv`, `lin-tso`) and the
-//! lin-kv workload are not built.
+//! way the workspace grades chaoslab's own solutions. Maelstrom's services
+//! ([`services`]: `lin-kv`, `seq-kv`, `lww-kv`, `lin-tso`) are nodes of
+//! the run after the clients, started when `[system] services` lists them
+//! (or the reference node calls them); any node may call them.
 //!
 //! The kafka workload's checker is the log checker ([`sim::check::log`])
 //! with Maelstrom's pass criteria (see `check/kafka.rs`); the txn-list-append
@@ -79,6 +80,9 @@ mod ops;
 mod params;
 pub mod reference;
 mod server;
+pub mod services;
+#[cfg(test)]
+mod services_tests;
 #[cfg(test)]
 mod tests;
 pub mod wire;
@@ -89,20 +93,22 @@ pub use node::{Init, MaelNode, Out, TimerOp};
 pub use ops::{MaelOp, MaelWorkload, MopF, MopValue, TxnMop, WorkloadKind};
 pub use params::{Config, FaultsEnd, Params, TOPOLOGIES};
 pub use server::{Harness, Server, HARNESS};
+pub use services::{Service, ServiceKind};
 pub use wire::{Body, Envelope, ErrorCode};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use sim::check::{Budget, Judge, LinearizabilityReport, UnknownCause, Verdict};
-use sim::history::History;
+use sim::check::{ModelKind, WeakReport};
+use sim::history::{History, Op, OpFn, Value};
 use sim::metric::{Figure, Metrics};
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{Findings, NodeTable, Property, Protocol, Step};
 use sim::scenario::Scenario;
 use sim::workload::Workload;
 
-pub const ROLES: &[&str] = &["server", "client"];
+pub const ROLES: &[&str] = &["server", "client", "service"];
 
 /// The property a Maelstrom run is judged by: its workload checker's
 /// verdict. A run whose history fails the workload's criteria fails, as
@@ -117,6 +123,7 @@ sim::node_enum! {
     pub enum MaelstromNode: Envelope, op = MaelOp {
         Server(Server) { role: |_| "server", start, get as_server },
         Client(Client) { role: |_| "client", start, requests, get as_client },
+        Service(Service) { role: |_| "service", get as_service },
     }
 }
 
@@ -182,6 +189,9 @@ pub const METRICS: &[Figure] = &[
     Figure::count("G2-realtime"),
     Figure::count("duplicate-elements"),
     Figure::count("incompatible-order"),
+    Figure::count("definite errors"),
+    Figure::text("linearizability"),
+    Figure::count("service requests"),
 ];
 
 /// The protocol: the hosted nodes, the clients, and the calls and
@@ -207,6 +217,10 @@ pub struct Maelstrom {
     /// Unique ids: every id handed out so far, to spot a second one as it
     /// comes.
     ids: std::collections::BTreeSet<String>,
+    /// The checker's answer when the verdict was given at `verdict_at`,
+    /// and how many calls it saw: the report reuses it rather than search
+    /// again.
+    verdict: Option<(usize, check::Checked)>,
 }
 
 /// Builds the node a server hosts, from the run's checked settings: how
@@ -270,6 +284,7 @@ impl Maelstrom {
             judged: false,
             unchecked: 0,
             ids: std::collections::BTreeSet::new(),
+            verdict: None,
         }
     }
 
@@ -348,13 +363,15 @@ impl Protocol for Maelstrom {
 
     fn build(&self, id: NodeId, cluster: &Cluster, _disk: &Disk) -> MaelstromNode {
         let c = &self.config;
-        if cluster.is_client(id) {
-            MaelstromNode::Client(Client::new(
-                c.kind,
-                c.timeout,
-                c.final_reads_at,
-                c.nodes.clone(),
-            ))
+        if cluster.is_service(id) {
+            let kind = ServiceKind::from_name(cluster.name(id))
+                .expect("the services are the protocol's own names");
+            MaelstromNode::Service(Service::new(kind))
+        } else if cluster.is_client(id) {
+            MaelstromNode::Client(
+                Client::new(c.kind, c.timeout, c.final_reads_at, c.nodes.clone())
+                    .with_verdict_at(c.verdict_at),
+            )
         } else {
             let node = (self.factory.0)(c);
             MaelstromNode::Server(Server::new(node, self.harness.clone()))
@@ -367,7 +384,19 @@ impl Protocol for Maelstrom {
     }
 
     fn model(&self) -> Box<dyn Judge<MaelOp>> {
-        Box::new(OwnChecker(self.config.kind))
+        match self.config.kind {
+            WorkloadKind::LinKv => Box::new(LinKvJudge),
+            kind => Box::new(OwnChecker(kind)),
+        }
+    }
+
+    /// Maelstrom's services the run starts, as nodes after the clients.
+    fn services(&self) -> Vec<String> {
+        self.config
+            .services
+            .iter()
+            .map(|s| s.name().to_string())
+            .collect()
     }
 
     const PROPERTIES: &'static [Property] = &[MAELSTROM_VALID];
@@ -383,7 +412,25 @@ impl Protocol for Maelstrom {
         if self.judged {
             return;
         }
-        let failed = if self.config.final_reads_at.is_none() {
+        let failed = if self.config.verdict_at.is_some_and(|at| step.now >= at) {
+            // lin-kv: every request has ended, the verdict is due.
+            self.judged = true;
+            let c = &self.config;
+            let checked = check::Checked::run_in(c.kind, &self.calls, &c.nodes, c.consistency);
+            let failed = checked.failures();
+            let why = match &checked {
+                check::Checked::LinKv(check::LinKvReport {
+                    verdict: check::LinKvVerdict::NotLinearizable { key, .. },
+                    ..
+                }) => format!(
+                    "invalid: {} (key {key}; the report's linearizability section shows the counterexample)",
+                    failed.join(", ")
+                ),
+                _ => format!("invalid: {}", failed.join(", ")),
+            };
+            self.verdict = Some((self.calls.len(), checked));
+            (!failed.is_empty()).then_some(why)
+        } else if self.config.final_reads_at.is_none() {
             self.failed_so_far()
         } else if self.finals_due(&step) {
             self.judged = true;
@@ -415,7 +462,7 @@ impl Protocol for Maelstrom {
 
     fn observe(&mut self, step: Step<'_, MaelstromNode>) {
         match step.node() {
-            Some(MaelstromNode::Client(_)) => {}
+            Some(MaelstromNode::Client(_) | MaelstromNode::Service(_)) => {}
             Some(MaelstromNode::Server(s)) => {
                 let e = self
                     .sent
@@ -435,12 +482,19 @@ impl Protocol for Maelstrom {
     fn metrics(&self, nodes: &NodeTable<MaelstromNode>, out: &mut Metrics) {
         let c = &self.config;
         out.text("maelstrom", c.describe());
-        let checked = check::Checked::run_in(c.kind, &self.calls, &c.nodes, c.consistency);
+        let checked = match &self.verdict {
+            Some((seen, checked)) if *seen == self.calls.len() => checked.clone(),
+            _ => check::Checked::run_in(c.kind, &self.calls, &c.nodes, c.consistency),
+        };
         let failed = checked.failures();
-        let verdict = if failed.is_empty() {
-            "valid".to_string()
-        } else {
+        let verdict = if !failed.is_empty() {
             format!("invalid: {}", failed.join(", "))
+        } else if checked.undecided().is_some() {
+            // The search ran out of budget: nothing is claimed, and the
+            // run does not fail for it.
+            "undecided".to_string()
+        } else {
+            "valid".to_string()
         };
         out.text("verdict", verdict)
             .note(format!("by Maelstrom's {} criteria", c.kind.name()));
@@ -468,6 +522,75 @@ impl Protocol for Maelstrom {
         checked.metrics(out);
         out.count("unroutable", unroutable)
             .note("envelopes addressed to a name no node has");
+        if !c.services.is_empty() {
+            let served: u64 = nodes
+                .iter()
+                .filter_map(|n| n.as_ref()?.as_service())
+                .map(|s| s.served)
+                .sum();
+            let names: Vec<&str> = c.services.iter().map(|s| s.name()).collect();
+            out.count("service requests", served).note(format!(
+                "requests the services answered ({})",
+                names.join(", ")
+            ));
+        }
+    }
+}
+
+/// The judge of a lin-kv run's history: each operation, on its own key,
+/// as the key-value model's read, write or cas, checked for
+/// linearizability (with the counterexample when it is not) and for the
+/// weaker guarantees (stale reads, lost writes), as a key-value store's.
+struct LinKvJudge;
+
+impl LinKvJudge {
+    /// The run's history as a key-value one, operation for operation (the
+    /// counterexample's numbers are the run's).
+    fn kv(history: &History<MaelOp>) -> History {
+        let ops = history
+            .ops
+            .iter()
+            .map(|op| {
+                let (key, f) = match op.f {
+                    MaelOp::KvRead { key } => (key, OpFn::Read),
+                    MaelOp::KvWrite { key, value } => (key, OpFn::Write(Value::Int(value))),
+                    MaelOp::KvCas { key, from, to } => (
+                        key,
+                        OpFn::Cas {
+                            expected: Value::Int(from),
+                            new: Value::Int(to),
+                        },
+                    ),
+                    // Only lin-kv's operations are in a lin-kv run.
+                    ref other => unreachable!("a lin-kv run's history holds {other:?}"),
+                };
+                Op {
+                    process: op.process,
+                    key: key.to_string(),
+                    f,
+                    output: op.output.clone(),
+                    outcome: op.outcome,
+                    call_ns: op.call_ns,
+                    return_ns: op.return_ns,
+                    found_other: op.found_other,
+                }
+            })
+            .collect();
+        History { ops }
+    }
+}
+
+impl Judge<MaelOp> for LinKvJudge {
+    fn linearizability(
+        &self,
+        history: &History<MaelOp>,
+        budget: Budget<'_>,
+    ) -> LinearizabilityReport {
+        sim::check::check_linearizable(&Self::kv(history), ModelKind::Kv, budget)
+    }
+
+    fn weak(&self, history: &History<MaelOp>) -> Option<WeakReport> {
+        Some(sim::check::check_weak(&Self::kv(history)))
     }
 }
 

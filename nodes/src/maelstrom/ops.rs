@@ -27,10 +27,11 @@ pub enum WorkloadKind {
     Kafka,
     TxnListAppend,
     TxnRwRegister,
+    LinKv,
 }
 
 impl WorkloadKind {
-    pub const ALL: [WorkloadKind; 9] = [
+    pub const ALL: [WorkloadKind; 10] = [
         WorkloadKind::Echo,
         WorkloadKind::UniqueIds,
         WorkloadKind::Broadcast,
@@ -40,6 +41,7 @@ impl WorkloadKind {
         WorkloadKind::Kafka,
         WorkloadKind::TxnListAppend,
         WorkloadKind::TxnRwRegister,
+        WorkloadKind::LinKv,
     ];
 
     /// Maelstrom's name (`maelstrom test -w NAME`).
@@ -54,6 +56,7 @@ impl WorkloadKind {
             WorkloadKind::Kafka => "kafka",
             WorkloadKind::TxnListAppend => "txn-list-append",
             WorkloadKind::TxnRwRegister => "txn-rw-register",
+            WorkloadKind::LinKv => "lin-kv",
         }
     }
 
@@ -116,6 +119,12 @@ pub enum MaelOp {
     /// txn-list-append and txn-rw-register's `txn`: the micro-ops, reads
     /// with a null value.
     Txn(Vec<TxnMop>),
+    /// lin-kv's `read` of a key.
+    KvRead { key: i64 },
+    /// lin-kv's `write`.
+    KvWrite { key: i64, value: i64 },
+    /// lin-kv's `cas`: set `key` to `to` if it holds `from`.
+    KvCas { key: i64, from: i64, to: i64 },
 }
 
 /// One micro-op of a `txn`, as Maelstrom writes it: `["r", 3, null]`,
@@ -238,6 +247,14 @@ impl MaelOp {
                 "txn",
                 Json::Array(mops.iter().map(TxnMop::to_json).collect()),
             ),
+            MaelOp::KvRead { key } => Body::new("read").with("key", *key),
+            MaelOp::KvWrite { key, value } => {
+                Body::new("write").with("key", *key).with("value", *value)
+            }
+            MaelOp::KvCas { key, from, to } => Body::new("cas")
+                .with("key", *key)
+                .with("from", *from)
+                .with("to", *to),
         }
     }
 
@@ -254,6 +271,9 @@ impl MaelOp {
             MaelOp::CommitOffsets(_) => "commit_offsets_ok",
             MaelOp::ListCommittedOffsets(_) | MaelOp::SeekToStart(_) => "list_committed_offsets_ok",
             MaelOp::Txn(_) => "txn_ok",
+            MaelOp::KvRead { .. } => "read_ok",
+            MaelOp::KvWrite { .. } => "write_ok",
+            MaelOp::KvCas { .. } => "cas_ok",
         }
     }
 }
@@ -276,6 +296,9 @@ impl Operation for MaelOp {
                 let m: Vec<String> = mops.iter().map(TxnMop::describe).collect();
                 format!("txn [{}]", m.join(" "))
             }
+            MaelOp::KvRead { key } => format!("read key {key}"),
+            MaelOp::KvWrite { key, value } => format!("write key {key} = {value}"),
+            MaelOp::KvCas { key, from, to } => format!("cas key {key} {from} -> {to}"),
         };
         format!("{what} at {key}")
     }
@@ -291,7 +314,7 @@ impl Operation for MaelOp {
 
     fn is_read(&self) -> bool {
         match self {
-            MaelOp::Read | MaelOp::Poll(_) => true,
+            MaelOp::Read | MaelOp::Poll(_) | MaelOp::KvRead { .. } => true,
             MaelOp::Txn(mops) => mops.iter().all(|m| m.f == MopF::Read),
             _ => false,
         }
@@ -303,7 +326,10 @@ impl Operation for MaelOp {
 /// from 0), so every node serves every kind of request. Broadcast
 /// messages and set elements are fresh integers 0, 1, 2, ... (unique, as
 /// Maelstrom's are); counter deltas are drawn from 1..=5 (g-counter) or
-/// -5..=5 (pn-counter).
+/// -5..=5 (pn-counter). lin-kv's operations are on [`KV_KEYS`] keys (0, 1,
+/// 2), each drawn at random: a read (`read_share`), else a write or a cas
+/// (even odds), with values and cas operands drawn from 0..=4, as Jepsen's
+/// linearizable-register test draws them.
 #[derive(Clone, Debug)]
 pub struct MaelWorkload {
     pub kind: WorkloadKind,
@@ -433,6 +459,7 @@ impl Workload for MaelWorkload {
             WorkloadKind::UniqueIds => MaelOp::Generate,
             WorkloadKind::Kafka => self.kafka_op(read, rng),
             WorkloadKind::TxnListAppend | WorkloadKind::TxnRwRegister => self.txn(rng),
+            WorkloadKind::LinKv => kv_op(read, rng),
             _ if read => MaelOp::Read,
             WorkloadKind::Broadcast => MaelOp::Broadcast(self.fresh()),
             WorkloadKind::GSet => MaelOp::AddElement(self.fresh()),
@@ -446,5 +473,28 @@ impl Workload for MaelWorkload {
 
     fn fork(&self) -> Option<Box<dyn Workload<Op = MaelOp>>> {
         Some(Box::new(self.clone()))
+    }
+}
+
+/// The keys of the lin-kv workload.
+pub const KV_KEYS: i64 = 3;
+
+/// A lin-kv operation: see [`MaelWorkload`].
+fn kv_op(read: bool, rng: &mut dyn RngCore) -> MaelOp {
+    let key = rng.gen_range(0..KV_KEYS);
+    if read {
+        return MaelOp::KvRead { key };
+    }
+    if rng.gen_bool(0.5) {
+        MaelOp::KvWrite {
+            key,
+            value: rng.gen_range(0..=4),
+        }
+    } else {
+        MaelOp::KvCas {
+            key,
+            from: rng.gen_range(0..=4),
+            to: rng.gen_range(0..=4),
+        }
     }
 }

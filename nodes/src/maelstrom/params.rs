@@ -9,13 +9,14 @@ use sim::time::{fmt_duration, ms, secs, Nanos};
 use super::check::TxnConsistency;
 use super::ops::WorkloadKind;
 use super::reference;
+use super::services::ServiceKind;
 
 /// `[system]` as the scenario writes it.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// Maelstrom's workload name: `echo`, `unique-ids`, `broadcast`,
-    /// `g-counter`, `pn-counter`, `g-set`.
+    /// `g-counter`, `pn-counter`, `g-set`, `lin-kv`.
     pub workload: String,
     /// Which node implementation serves: `reference` (chaoslab's own), the
     /// only one protocol `maelstrom` hosts. A lab's protocol (see
@@ -36,6 +37,9 @@ pub struct Params {
     /// txn-list-append and txn-rw-register: the consistency model the
     /// history is checked against (Maelstrom's `--consistency-models`).
     pub consistency: Option<String>,
+    /// Maelstrom's services the run starts as nodes (`lin-kv`, `seq-kv`,
+    /// `lww-kv`, `lin-tso`), besides those the reference node calls.
+    pub services: Vec<String>,
 }
 
 impl Default for Params {
@@ -49,6 +53,7 @@ impl Default for Params {
             gossip: ms(100),
             final_reads_after: secs(1),
             consistency: None,
+            services: Vec::new(),
         }
     }
 }
@@ -106,6 +111,11 @@ pub struct Config {
     /// The txn workloads' consistency model (strict-serializable unless
     /// the scenario names another).
     pub consistency: TxnConsistency,
+    /// The services the run starts, in [`ServiceKind::ALL`]'s order.
+    pub services: Vec<ServiceKind>,
+    /// When a workload judged once every request has ended (lin-kv) gives
+    /// its verdict: a timeout after `[workload] stop`.
+    pub verdict_at: Option<Nanos>,
 }
 
 /// A `[system]` field and what is wrong with it.
@@ -198,6 +208,49 @@ impl Params {
             ));
         }
         crate::check_period("gossip", self.gossip, "", "100ms")?;
+        let mut services = Vec::new();
+        for name in &self.services {
+            let Some(service) = ServiceKind::from_name(name) else {
+                let valid: Vec<String> = ServiceKind::ALL
+                    .iter()
+                    .map(|s| format!("\"{}\"", s.name()))
+                    .collect();
+                return Err((
+                    "services",
+                    format!(
+                        "services lists \"{name}\", which is not one of Maelstrom's services: they are {}",
+                        valid.join(", ")
+                    ),
+                ));
+            };
+            services.push(service);
+        }
+        if hosted.is_none() {
+            services.extend(reference::services(kind, self.bug.as_deref()));
+        }
+        services.sort_unstable();
+        services.dedup();
+        let verdict_at = if kind == WorkloadKind::LinKv {
+            // Judged once every request has ended: a timeout after the
+            // workload stops, the last request is answered or timed out.
+            let at = stop.map(|stop| stop + timeout + sim::time::ms(1));
+            match at {
+                Some(at) if at < end => Some(at),
+                _ => {
+                    return Err((
+                        "workload",
+                        format!(
+                            "the lin-kv workload is judged once every request has ended, a [workload] timeout ({}) after [workload] stop: set stop at most {} (the run lasts {})",
+                            fmt_duration(timeout),
+                            fmt_duration(end.saturating_sub(timeout + sim::time::ms(2))),
+                            fmt_duration(end)
+                        ),
+                    ))
+                }
+            }
+        } else {
+            None
+        };
         let final_reads_at = if kind.has_final_reads() {
             let Some(stop) = stop else {
                 return Err((
@@ -322,6 +375,8 @@ impl Params {
             timeout,
             end,
             nodes,
+            services,
+            verdict_at,
         })
     }
 }
@@ -375,6 +430,10 @@ impl Config {
         }
         if self.kind.is_txn() {
             s.push_str(&format!(", checked as {}", self.consistency.name()));
+        }
+        if !self.services.is_empty() {
+            let names: Vec<&str> = self.services.iter().map(|s| s.name()).collect();
+            s.push_str(&format!(", services {}", names.join(" ")));
         }
         s
     }

@@ -178,7 +178,9 @@ impl Server {
             }
             match ctx.cluster().by_name(&env.dest) {
                 Some(to) => {
-                    if !ctx.cluster().is_client(to) {
+                    // Maelstrom's "messages per operation" counts messages
+                    // between servers: not those to clients or services.
+                    if !ctx.cluster().is_client(to) && !ctx.cluster().is_service(to) {
                         self.server_msgs += 1;
                     }
                     ctx.send(to, env);

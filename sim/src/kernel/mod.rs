@@ -307,7 +307,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
     pub fn new(scenario: &'s Scenario, protocol: P, seed: u64, mode: TraceMode) -> Self {
         let servers = scenario.servers();
         let clients = scenario.clients();
-        let cluster = Cluster::new(servers, clients);
+        let cluster = Cluster::with_services(servers, clients, &protocol.services());
         let n = cluster.len();
 
         // Each node's region, for the region latency matrix.

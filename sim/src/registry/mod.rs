@@ -129,8 +129,9 @@ pub fn build<P: Spec>(s: &Scenario) -> Result<Declared<P>, ScenarioError> {
         .check(P::NAME, s.servers())
         .and_then(|()| P::new(params, s))
         .map_err(|e| e.place_in(s))?;
+    let services = inner.services();
     Ok(Declared {
-        cluster: Cluster::new(s.servers(), s.clients()),
+        cluster: Cluster::with_services(s.servers(), s.clients(), &services),
         ..Declared::new(inner)
     })
 }
@@ -188,6 +189,10 @@ impl<P: Spec> Protocol for Declared<P> {
     }
 
     const PROPERTIES: &'static [Property] = P::PROPERTIES;
+
+    fn services(&self) -> Vec<String> {
+        self.inner.services()
+    }
 
     fn settle_time(&self) -> Nanos {
         self.inner.settle_time()

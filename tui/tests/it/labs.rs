@@ -40,7 +40,7 @@ fn report(name: &str) -> Report {
 }
 
 /// The scenarios of the lesson's table, in its order.
-const SCENARIOS: [&str; 16] = [
+const SCENARIOS: [&str; 19] = [
     "echo",
     "unique-ids-partition",
     "bug-unique-ids-counter-only",
@@ -57,6 +57,9 @@ const SCENARIOS: [&str; 16] = [
     "txn-rw-register-read-committed",
     "bug-txn-rw-register-local-apply",
     "bug-txn-list-append-local-apply",
+    "lin-kv-partition",
+    "bug-lin-kv-local-cache",
+    "bug-lin-kv-seq-kv",
 ];
 
 /// The figure that shows each workload's failures, for the table.
@@ -78,6 +81,10 @@ fn anomalies(f: &Figures, workload: &str) -> String {
             n("forbidden anomalies"),
             n("allowed anomalies")
         ),
+        "lin-kv" => match &f.get("linearizability").value {
+            sim::metric::Value::Text(t) => t.clone(),
+            v => panic!("linearizability is {v:?}"),
+        },
         _ => format!(
             "final reads out of bounds {}",
             n("final reads out of bounds")
@@ -107,6 +114,7 @@ fn the_table_of_the_lab_scenarios_is_the_runs() {
             "kafka",
             "txn-list-append",
             "txn-rw-register",
+            "lin-kv",
         ]
         .into_iter()
         .find(|w| workload.contains(w))
@@ -158,6 +166,8 @@ fn each_bug_flag_breaks_what_its_reference_node_keeps() {
             "local-apply",
             "forbidden anomalies",
         ),
+        ("lin-kv-partition", "local-cache", "criteria failed"),
+        ("lin-kv-partition", "seq-kv", "criteria failed"),
     ] {
         let (file, text) = source(name);
         let good = Figures::of(&run_text(&file, &text));

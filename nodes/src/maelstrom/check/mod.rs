@@ -15,6 +15,7 @@
 mod counter;
 mod echo;
 mod kafka;
+pub mod linkv;
 mod sets;
 mod txn;
 mod unique;
@@ -22,6 +23,7 @@ mod unique;
 pub use counter::{check_counter, CounterReport};
 pub use echo::{check_echo, EchoReport};
 pub use kafka::{check_kafka, log_history, KafkaReport, KAFKA_ALLOWED, KAFKA_FAILURES};
+pub use linkv::{check_linkv, LinKvReport, LinKvVerdict};
 pub use sets::{check_set, SetReport};
 pub use txn::{check_txn_calls, txn_history, TxnCheck, TxnConsistency};
 pub use unique::{check_unique, UniqueReport};
@@ -41,6 +43,7 @@ pub enum Checked {
     Counter(CounterReport),
     Kafka(KafkaReport),
     Txn(TxnCheck),
+    LinKv(LinKvReport),
 }
 
 impl Checked {
@@ -68,6 +71,21 @@ impl Checked {
             WorkloadKind::TxnListAppend | WorkloadKind::TxnRwRegister => {
                 Checked::Txn(check_txn_calls(kind, consistency, calls))
             }
+            WorkloadKind::LinKv => {
+                Checked::LinKv(check_linkv(calls, sim::check::Budget::default()))
+            }
+        }
+    }
+
+    /// Why the checker could not decide, if it could not (lin-kv's search
+    /// out of budget): never a failure.
+    pub fn undecided(&self) -> Option<&str> {
+        match self {
+            Checked::LinKv(LinKvReport {
+                verdict: LinKvVerdict::Undecided(why),
+                ..
+            }) => Some(why),
+            _ => None,
         }
     }
 
@@ -117,6 +135,13 @@ impl Checked {
                 }
                 fail(!r.malformed.is_empty(), "malformed replies");
             }
+            Checked::LinKv(r) => {
+                fail(
+                    matches!(r.verdict, LinKvVerdict::NotLinearizable { .. }),
+                    "not linearizable",
+                );
+                fail(!r.malformed.is_empty(), "malformed replies");
+            }
         }
         failed
     }
@@ -130,6 +155,7 @@ impl Checked {
             Checked::Counter(r) => r.metrics(out),
             Checked::Kafka(r) => r.metrics(out),
             Checked::Txn(r) => r.metrics(out),
+            Checked::LinKv(r) => r.metrics(out),
         }
     }
 }

@@ -9,6 +9,7 @@ mod broadcast;
 mod counter;
 mod kafka;
 mod leader;
+mod linkv;
 mod simple;
 mod txn;
 
@@ -16,6 +17,7 @@ pub use broadcast::Broadcast;
 pub use counter::{Counter, GSet};
 pub use kafka::Kafka;
 pub use leader::Forwarder;
+pub use linkv::LinKvProxy;
 pub use simple::{Echo, UniqueIds};
 pub use txn::TxnNode;
 
@@ -23,6 +25,7 @@ use sim::time::Nanos;
 
 use super::node::MaelNode;
 use super::ops::WorkloadKind;
+use super::services::ServiceKind;
 
 /// The bug flags of each workload's reference node: name and what it does.
 pub fn bugs(kind: WorkloadKind) -> &'static [(&'static str, &'static str)] {
@@ -48,6 +51,26 @@ pub fn bugs(kind: WorkloadKind) -> &'static [(&'static str, &'static str)] {
             "local-apply",
             "every node runs transactions on its own copy and sends their writes to the others afterwards: totally available and read committed, not serializable",
         )],
+        WorkloadKind::LinKv => &[
+            (
+                "local-cache",
+                "a node answers reads from a copy of what it wrote and read, never seeing the others' writes: stale reads",
+            ),
+            (
+                "seq-kv",
+                "a node proxies to the seq-kv service instead of lin-kv: sequentially consistent, so reads may be stale",
+            ),
+        ],
+    }
+}
+
+/// The services the reference node for `kind` (with bug flag `bug`) calls:
+/// a run of it starts them.
+pub fn services(kind: WorkloadKind, bug: Option<&str>) -> Vec<ServiceKind> {
+    match (kind, bug) {
+        (WorkloadKind::LinKv, Some("seq-kv")) => vec![ServiceKind::SeqKv],
+        (WorkloadKind::LinKv, _) => vec![ServiceKind::LinKv],
+        _ => Vec::new(),
     }
 }
 
@@ -67,5 +90,12 @@ pub fn build(kind: WorkloadKind, bug: Option<&str>, gossip: Nanos) -> Box<dyn Ma
             kind == WorkloadKind::TxnListAppend,
             bug == Some("local-apply"),
         )),
+        WorkloadKind::LinKv => match bug {
+            Some("seq-kv") => Box::new(LinKvProxy::new(ServiceKind::SeqKv.name(), false)),
+            _ => Box::new(LinKvProxy::new(
+                ServiceKind::LinKv.name(),
+                bug == Some("local-cache"),
+            )),
+        },
     }
 }

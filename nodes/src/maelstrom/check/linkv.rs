@@ -1,0 +1,321 @@
+//! lin-kv: every key must be linearizable, as Maelstrom's checker (Jepsen's
+//! linearizable-register test, one independent register per key, checked
+//! by Knossos) demands.
+//!
+//! The clients' calls become a key-value history (`sim::history`): a
+//! `read` answered `read_ok` is a read of `Value::Int`, a `write` a
+//! write, a `cas` a compare-and-set, each on its own key; a call that
+//! timed out, whose client crashed, or that got an indefinite error
+//! (timeout, crash) stays open, since it may have taken effect; a definite
+//! error (key-does-not-exist, precondition-failed,
+//! temporarily-unavailable ...) is a failure that took no effect, and
+//! constrains nothing, as Maelstrom counts it. chaoslab's linearizability
+//! search (`sim::check`, per key, with a step budget) then gives one of
+//! three answers: linearizable; not linearizable, with the counterexample
+//! (the longest consistent order of the key's operations and the one that
+//! cannot follow it); or undecided, when the budget runs out, which is
+//! never counted as a failure.
+
+use std::collections::BTreeMap;
+
+use sim::check::{check_linearizable, Budget, ModelKind, Verdict};
+use sim::history::{History, Op, OpFn, Outcome, Value};
+use sim::metric::Metrics;
+
+use super::super::client::{Call, Reply};
+use super::super::ops::MaelOp;
+use super::{malformed, some};
+
+/// What the linearizability search said of the history.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LinKvVerdict {
+    Linearizable,
+    /// The key and the counterexample, as the run report prints it.
+    NotLinearizable {
+        key: String,
+        explanation: String,
+    },
+    /// The search's budget ran out: nothing is claimed.
+    Undecided(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinKvReport {
+    pub reads: u64,
+    pub writes: u64,
+    pub cas: u64,
+    pub ok: u64,
+    /// Definite errors, by code.
+    pub errors: BTreeMap<i64, u64>,
+    /// Calls with no answer, or an indefinite one: they may have taken
+    /// effect.
+    pub indefinite: u64,
+    pub verdict: LinKvVerdict,
+    pub malformed: Vec<String>,
+}
+
+impl LinKvReport {
+    /// Maelstrom's criteria: linearizable (or undecided: never a failure),
+    /// and every reply well formed.
+    pub fn valid(&self) -> bool {
+        !matches!(self.verdict, LinKvVerdict::NotLinearizable { .. }) && self.malformed.is_empty()
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.reads + self.writes + self.cas
+    }
+
+    pub fn metrics(&self, out: &mut Metrics) {
+        out.count("requests", self.requests()).note(format!(
+            "{} reads, {} writes, {} cas",
+            self.reads, self.writes, self.cas
+        ));
+        let failed: u64 = self.errors.values().sum();
+        out.count("definite errors", failed).note(if failed == 0 {
+            "no request was refused".to_string()
+        } else {
+            some(self.errors.iter().map(|(code, n)| {
+                let name = crate::maelstrom::wire::ErrorCode::from_code(*code).name();
+                format!("{n} x {code} {name}")
+            }))
+        });
+        out.count("unanswered", self.indefinite)
+            .note("timed out, crashed or an indefinite error: may have taken effect");
+        let (text, note) = match &self.verdict {
+            LinKvVerdict::Linearizable => (
+                "linearizable".to_string(),
+                "every key's operations have one order consistent with real time".to_string(),
+            ),
+            LinKvVerdict::NotLinearizable { key, explanation } => (
+                format!("not linearizable (key {key})"),
+                explanation
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+            ),
+            LinKvVerdict::Undecided(why) => {
+                ("undecided".to_string(), format!("{why} (not a failure)"))
+            }
+        };
+        out.text("linearizability", text).note(note);
+        out.count("malformed replies", self.malformed.len() as u64)
+            .note(some(&self.malformed));
+    }
+}
+
+/// The key-value history of the lin-kv calls, in order of invocation.
+pub fn kv_history(calls: &[Call]) -> History {
+    let mut ops: Vec<Op> = calls
+        .iter()
+        .filter_map(|c| {
+            let (key, f) = match c.op {
+                MaelOp::KvRead { key } => (key, OpFn::Read),
+                MaelOp::KvWrite { key, value } => (key, OpFn::Write(Value::Int(value))),
+                MaelOp::KvCas { key, from, to } => (
+                    key,
+                    OpFn::Cas {
+                        expected: Value::Int(from),
+                        new: Value::Int(to),
+                    },
+                ),
+                _ => return None,
+            };
+            let output = match (&c.reply, c.outcome) {
+                (Reply::Value(v), Outcome::Ok) => Some(Value::Int(*v)),
+                _ => None,
+            };
+            Some(Op {
+                process: c.process,
+                key: key.to_string(),
+                f,
+                output,
+                outcome: c.outcome,
+                call_ns: c.call_ns,
+                return_ns: if c.outcome == Outcome::Info {
+                    None
+                } else {
+                    c.return_ns
+                },
+                found_other: false,
+            })
+        })
+        .collect();
+    ops.sort_by_key(|op| (op.call_ns, op.process));
+    History { ops }
+}
+
+/// Checks `calls` within `budget` (see the module documentation).
+pub fn check_linkv(calls: &[Call], budget: Budget<'_>) -> LinKvReport {
+    let mut r = LinKvReport {
+        reads: 0,
+        writes: 0,
+        cas: 0,
+        ok: 0,
+        errors: BTreeMap::new(),
+        indefinite: 0,
+        verdict: LinKvVerdict::Linearizable,
+        malformed: malformed(calls),
+    };
+    for c in calls {
+        match c.op {
+            MaelOp::KvRead { .. } => r.reads += 1,
+            MaelOp::KvWrite { .. } => r.writes += 1,
+            MaelOp::KvCas { .. } => r.cas += 1,
+            _ => continue,
+        }
+        match (c.outcome, &c.reply) {
+            (Outcome::Ok, _) => r.ok += 1,
+            (Outcome::Fail, Reply::Error(code, _)) => {
+                *r.errors.entry(code.code()).or_default() += 1
+            }
+            _ => r.indefinite += 1,
+        }
+    }
+    let history = kv_history(calls);
+    let report = check_linearizable(&history, ModelKind::Kv, budget);
+    r.verdict = match report.verdict {
+        Verdict::Linearizable => LinKvVerdict::Linearizable,
+        Verdict::NotLinearizable { explanation } => LinKvVerdict::NotLinearizable {
+            key: explanation.key.clone(),
+            explanation: explanation.to_string(),
+        },
+        Verdict::Unknown { reason, .. } => LinKvVerdict::Undecided(reason),
+    };
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+    use crate::maelstrom::wire::ErrorCode;
+
+    fn read(p: u64, key: i64, v: i64, at: u64) -> Call {
+        ok(p, "n1", MaelOp::KvRead { key }, Reply::Value(v), at)
+    }
+    fn write(p: u64, key: i64, value: i64, at: u64) -> Call {
+        ok(p, "n1", MaelOp::KvWrite { key, value }, Reply::None, at)
+    }
+    fn cas(p: u64, key: i64, from: i64, to: i64, at: u64) -> Call {
+        ok(p, "n2", MaelOp::KvCas { key, from, to }, Reply::None, at)
+    }
+    fn check(calls: &[Call]) -> LinKvReport {
+        check_linkv(calls, Budget::default())
+    }
+
+    #[test]
+    fn a_history_in_real_time_order_is_linearizable() {
+        let calls = vec![
+            write(1, 0, 3, 0),
+            read(2, 0, 3, 5),
+            cas(1, 0, 3, 4, 10),
+            read(3, 0, 4, 15),
+            write(2, 1, 1, 20),
+            read(1, 1, 1, 25),
+        ];
+        let r = check(&calls);
+        assert_eq!(r.verdict, LinKvVerdict::Linearizable, "{r:?}");
+        assert!(r.valid());
+        assert_eq!((r.reads, r.writes, r.cas, r.ok), (3, 2, 1, 6));
+    }
+
+    #[test]
+    fn a_stale_read_is_not_linearizable() {
+        // c1 wrote 3 and then 4, each acknowledged before c2 read: c2's read
+        // of 3 began after the write of 4 ended.
+        let calls = vec![write(1, 0, 3, 0), write(1, 0, 4, 5), read(2, 0, 3, 10)];
+        let r = check(&calls);
+        let LinKvVerdict::NotLinearizable { key, explanation } = &r.verdict else {
+            panic!("{r:?}")
+        };
+        assert_eq!(key, "0");
+        assert!(explanation.contains("cannot be placed"), "{explanation}");
+        assert!(!r.valid());
+    }
+
+    #[test]
+    fn a_lost_write_is_not_linearizable() {
+        // The write of 2 was acknowledged; later reads see the older 1.
+        let calls = vec![
+            write(1, 0, 1, 0),
+            write(2, 0, 2, 5),
+            read(3, 0, 1, 10),
+            read(1, 0, 1, 15),
+        ];
+        assert!(!check(&calls).valid());
+    }
+
+    #[test]
+    fn a_cas_that_should_have_failed_is_not_linearizable() {
+        // The key held 3 and nothing else wrote it: a cas from 2 that
+        // succeeded is impossible.
+        let calls = vec![write(1, 0, 3, 0), cas(2, 0, 2, 4, 5), read(1, 0, 4, 10)];
+        let r = check(&calls);
+        assert!(
+            matches!(r.verdict, LinKvVerdict::NotLinearizable { .. }),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn an_indefinite_write_may_or_may_not_have_happened() {
+        // A write that timed out may take effect at any later time: a read
+        // of it, or of the value before, is fine.
+        let lost = ended(write(1, 0, 7, 5), Outcome::Info, Reply::None);
+        for seen in [1, 7] {
+            let calls = vec![write(2, 0, 1, 0), lost.clone(), read(3, 0, seen, 20)];
+            assert!(check(&calls).valid(), "read {seen}");
+        }
+    }
+
+    #[test]
+    fn a_definite_error_took_no_effect_and_is_counted() {
+        // A cas refused with precondition-failed wrote nothing: a read of
+        // its `to` is impossible.
+        let refused = ended(
+            cas(1, 0, 9, 5, 5),
+            Outcome::Fail,
+            Reply::Error(ErrorCode::PreconditionFailed, "current value 1".into()),
+        );
+        let calls = vec![write(2, 0, 1, 0), refused.clone(), read(3, 0, 1, 20)];
+        let r = check(&calls);
+        assert!(r.valid(), "{r:?}");
+        assert_eq!(r.errors, BTreeMap::from([(22, 1)]));
+        let calls = vec![write(2, 0, 1, 0), refused, read(3, 0, 5, 20)];
+        assert!(!check(&calls).valid());
+    }
+
+    #[test]
+    fn a_search_out_of_budget_is_undecided_and_not_a_failure() {
+        // Many concurrent writes of one key, all open, then reads: the
+        // search needs more than the few steps it is given.
+        let mut calls: Vec<Call> = (0..12)
+            .map(|p| ended(write(p, 0, p as i64, 0), Outcome::Info, Reply::None))
+            .collect();
+        calls.extend((0..12).map(|p| read(20 + p, 0, (11 - p) as i64, 100 + p)));
+        let r = check_linkv(&calls, Budget::steps(10));
+        assert!(
+            matches!(r.verdict, LinKvVerdict::Undecided(_)),
+            "{:?}",
+            r.verdict
+        );
+        assert!(r.valid(), "undecided is never a failure");
+        // With the default budget it is decided: linearizable, the open
+        // writes taking effect in the order the reads saw them.
+        assert_eq!(check(&calls).verdict, LinKvVerdict::Linearizable);
+    }
+
+    #[test]
+    fn a_malformed_reply_fails() {
+        let bad = ended(
+            read(1, 0, 0, 0),
+            Outcome::Info,
+            Reply::Malformed("read_ok without \"value\"".into()),
+        );
+        let r = check(&[bad]);
+        assert!(!r.valid());
+        assert_eq!(r.indefinite, 1);
+    }
+}
