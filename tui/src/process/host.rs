@@ -158,6 +158,10 @@ impl Host {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr));
+        // Its own process group (pgid = its pid): a node started through a
+        // wrapper script (`run.sh` that starts `python3 node.py` without
+        // exec) is stopped, continued and killed as a whole, children too.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         die_with_parent(&mut cmd);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
@@ -259,7 +263,9 @@ impl Host {
             live
         };
         if let Some(mut l) = live {
-            // SIGKILL ends a stopped process too.
+            // SIGKILL ends a stopped process too; the whole group, so
+            // that what a wrapper script started dies with it.
+            signal_group(&l.child, libc::SIGKILL);
             let _ = l.child.kill();
             let _ = l.child.wait();
         }
@@ -293,12 +299,7 @@ impl Host {
             None => l.stopped = Some(Instant::now()),
         }
         let signal = if paused { libc::SIGSTOP } else { libc::SIGCONT };
-        // SAFETY: kill(2) with a pid we spawned and have not reaped (it is
-        // still in `live`, whose entry is removed before the wait), so the
-        // pid cannot have been reused by another process.
-        unsafe {
-            libc::kill(l.child.id() as libc::pid_t, signal);
-        }
+        signal_group(&l.child, signal);
     }
 
     /// How process `gen` ended, once it has (waiting up to `within`), and
@@ -352,8 +353,23 @@ pub fn tail(path: &Path, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Sends `signal` to the process group of `child` (each node is the
+/// leader of its own group), so children of a wrapper script get it too.
+fn signal_group(child: &Child, signal: libc::c_int) {
+    // SAFETY: kill(2) on the group whose leader is a child we spawned and
+    // have not reaped (it is still in `live`, whose entry is removed
+    // before the wait), so the group id cannot have been reused.
+    unsafe {
+        libc::kill(-(child.id() as libc::pid_t), signal);
+    }
+}
+
 /// On Linux, a started process is killed when chaoslab dies, however it
-/// dies (even SIGKILL): no orphan keeps running.
+/// dies (even SIGKILL): no orphan keeps running. This covers the process
+/// chaoslab started, not its children (a wrapper script's `python3
+/// node.py`): those are killed with their group on every other way a run
+/// ends (its end, an error, a panic), but not when chaoslab itself is
+/// killed with SIGKILL, unless the wrapper `exec`s its program.
 fn die_with_parent(cmd: &mut Command) {
     #[cfg(target_os = "linux")]
     {
