@@ -9,6 +9,9 @@ use sim::kernel::TraceMode;
 
 use super::{Options, INIT_TIMEOUT_DEFAULT_S};
 
+/// The longest `--init-timeout`: a day.
+const INIT_TIMEOUT_MAX_S: f64 = 86_400.0;
+
 /// `chaoslab run`'s flags for nodes that are processes.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ProcessArgs {
@@ -29,13 +32,14 @@ pub struct ProcessArgs {
     #[arg(long = "bin-arg", value_name = "ARG", requires = "bin", allow_hyphen_values = true,
           action = clap::ArgAction::Append)]
     pub bin_args: Vec<String>,
-    /// With --bin: virtual seconds per real second (default 1). 2 runs a
+    /// With --bin: virtual seconds per real second (default 1; from 0.001
+    /// to 1000). 2 runs a
     /// 12s scenario in 6s of wall time, every latency, timeout and fault
     /// time halved in real time; the nodes' own timers are real time.
     #[arg(long, value_name = "F", requires = "bin")]
     pub time_scale: Option<f64>,
     /// With --bin: how long (real seconds) a process may take to answer
-    /// init (default 10).
+    /// init (default 10, at most 86400).
     #[arg(long, value_name = "SECONDS", requires = "bin")]
     pub init_timeout: Option<f64>,
     /// With --bin: the folder for each node's stderr (n1.stderr, ...;
@@ -84,9 +88,9 @@ impl ProcessArgs {
             path
         };
         let init = self.init_timeout.unwrap_or(INIT_TIMEOUT_DEFAULT_S);
-        if !(init > 0.0 && init.is_finite()) {
+        if !(init > 0.0 && init <= INIT_TIMEOUT_MAX_S) {
             return Err(format!(
-                "error: --init-timeout must be a positive number of seconds, not {init}"
+                "error: --init-timeout must be a number of seconds above 0 and at most {INIT_TIMEOUT_MAX_S} (a day), not {init:?}"
             ));
         }
         let stderr_dir = match &self.node_stderr {

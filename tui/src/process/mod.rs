@@ -28,7 +28,11 @@
 //! with SIGCONT (and the held deliveries are written). Every process is
 //! killed when the run ends, on an error, on a panic (the nodes are
 //! dropped as the stack unwinds), and on Linux even if chaoslab itself is
-//! killed (`PR_SET_PDEATHSIG`).
+//! killed (`PR_SET_PDEATHSIG`, which covers the process chaoslab started,
+//! not its children). Each process leads its own process group and every
+//! signal goes to the group, so a wrapper script's children are stopped,
+//! continued and killed with it. Clock and fsync faults are refused: a
+//! process reads its machine's clock and disk, not chaoslab's.
 //!
 //! What it gives up: determinism. The processes run in real time (scaled
 //! by `--time-scale`), so when a line arrives depends on the machine; the
@@ -143,14 +147,78 @@ fn refuse(s: &Scenario, opts: &Options) -> Result<(), String> {
             s.file
         ));
     }
-    if !(opts.time_scale > 0.0 && opts.time_scale.is_finite()) {
+    if !(TIME_SCALE_MIN..=TIME_SCALE_MAX).contains(&opts.time_scale) {
         return Err(format!(
-            "error: --time-scale must be a positive number (virtual seconds per real second), not {}",
+            "error: --time-scale must be a number of virtual seconds per real second from {TIME_SCALE_MIN} to {TIME_SCALE_MAX}, not {:?}",
             opts.time_scale
         ));
     }
+    // A clock fault sets the clock chaoslab's nodes read; a process reads
+    // its machine's clock, which chaoslab cannot set. Fsync faults act on
+    // the simulated disk, which a process does not use. Accepting them
+    // would report faults that did nothing.
+    for f in &s.faults {
+        let what = match &f.kind {
+            sim::scenario::FaultKind::Clock { .. } => "clock",
+            sim::scenario::FaultKind::FsyncLoss(_) => "fsync-loss",
+            sim::scenario::FaultKind::FsyncOk(_) => "fsync-ok",
+            _ => continue,
+        };
+        return Err(format!(
+            "error: {}:{}: [[faults]] action = \"{what}\" cannot act on a node that is a process (it reads its machine's clock and disk, not chaoslab's); with --bin the faults are {}; remove the entry (or run without --bin)",
+            s.file,
+            f.line,
+            PROCESS_FAULTS.join(", ")
+        ));
+    }
+    if let Some(n) = &s.nemesis {
+        let bad: Vec<&str> = n
+            .kinds
+            .iter()
+            .map(|k| k.get_ref().as_str())
+            .filter(|k| *k == "clock")
+            .collect();
+        if !bad.is_empty() {
+            let listed = n.kinds.iter().any(|k| k.span() != (0..0));
+            let fix = if listed {
+                "remove \"clock\" from [nemesis] kinds".to_string()
+            } else {
+                let kinds: Vec<String> = sim::scenario::NEMESIS_KINDS
+                    .iter()
+                    .filter(|k| **k != "clock")
+                    .map(|k| format!("\"{k}\""))
+                    .collect();
+                format!(
+                    "the default kinds include it: list them in [nemesis], kinds = [{}]",
+                    kinds.join(", ")
+                )
+            };
+            return Err(format!(
+                "error: {}: [nemesis] kind \"clock\" cannot act on a node that is a process (it reads its machine's clock, not chaoslab's); {fix} (or run without --bin)",
+                s.file
+            ));
+        }
+    }
     Ok(())
 }
+
+/// The fault actions a run of processes carries out.
+const PROCESS_FAULTS: &[&str] = &[
+    "partition",
+    "heal",
+    "crash",
+    "restart",
+    "pause",
+    "resume",
+    "clog",
+    "unclog",
+    "latency",
+    "loss",
+];
+
+/// The bounds of `--time-scale`.
+pub const TIME_SCALE_MIN: f64 = 1e-3;
+pub const TIME_SCALE_MAX: f64 = 1e3;
 
 /// Runs scenario `s` (protocol `maelstrom`) with every server a process of
 /// `opts.bin`. An `Err` is a run that could not start (the scenario, the
@@ -404,7 +472,9 @@ impl Driver<'_> {
                 "printed a message whose src is not its own name",
             )));
         }
-        if env.body.kind == "init_ok" {
+        // The harness takes an `init_ok` only as the reply to its `init`
+        // (msg_id 1), so only that one counts as answering.
+        if env.body.kind == "init_ok" && env.body.in_reply_to == Some(1) {
             self.host.answered_init(h.gen);
         }
         let index = self
@@ -454,7 +524,14 @@ impl Driver<'_> {
 
     /// Wall time at virtual time `t`.
     fn wall(&self, t: Nanos) -> Instant {
-        self.origin + Duration::from_secs_f64(t as f64 / 1e9 / self.scale)
+        // The time scale is bounded and so is a scenario's duration, but
+        // a far-off instant saturates rather than panics.
+        let far = Duration::from_secs(100 * 365 * 24 * 3600);
+        let d = Duration::try_from_secs_f64(t as f64 / 1e9 / self.scale).unwrap_or(far);
+        self.origin
+            .checked_add(d)
+            .or_else(|| self.origin.checked_add(far))
+            .unwrap_or(self.origin)
     }
 
     /// Virtual time at wall time `at`.
@@ -467,7 +544,7 @@ impl Driver<'_> {
     fn init_deadline(&self) -> Option<Instant> {
         self.host
             .oldest_without_init()
-            .map(|(_, since)| since + self.init_timeout)
+            .map(|(_, since)| since.checked_add(self.init_timeout).unwrap_or(since))
     }
 
     fn init_overdue(&mut self) -> Option<Failure> {
@@ -479,7 +556,7 @@ impl Driver<'_> {
             "init",
             &node,
             format!(
-                "did not answer init within {} (--init-timeout): a node must reply to {{\"type\":\"init\",\"msg_id\":1,...}} with {{\"src\":\"{node}\",\"dest\":\"c0\",\"body\":{{\"type\":\"init_ok\",\"in_reply_to\":1}}}} on stdout (one line, flushed)",
+                "did not answer init within {} (--init-timeout): a node must reply to {{\"type\":\"init\",\"msg_id\":1,...}} with {{\"src\":\"{node}\",\"dest\":\"c0\",\"body\":{{\"type\":\"init_ok\",\"in_reply_to\":1}}}} on stdout (one line, flushed; init_ok must carry in_reply_to: 1)",
                 fmt_secs(self.init_timeout)
             ),
             "did not answer init in time",
