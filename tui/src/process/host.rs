@@ -17,7 +17,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -28,8 +28,18 @@ use nodes::maelstrom::{Envelope, MaelNode, Out};
 /// killed and the run stops.
 pub const FLOOD_LINES_PER_SECOND: u64 = 10_000;
 
-/// The longest line a node may print (1 MiB).
+/// The longest line a node may print (1 MiB, its newline not counted).
 pub const LINE_BYTES_MAX: usize = 1 << 20;
+
+/// The most lines the processes may have printed that the driver's loop
+/// has not taken in yet; more is a flood too (the node that printed the
+/// line over the bound is named). The reader threads never wait for the
+/// loop, so the rate above is the node's own, however slow chaoslab is
+/// (a trace written to a slow disk); this bound keeps memory bounded.
+pub const BACKLOG_LINES_MAX: u64 = 200_000;
+
+/// The most bytes of such lines (256 MiB).
+pub const BACKLOG_BYTES_MAX: u64 = 256 << 20;
 
 /// What a reader thread heard from one process life.
 #[derive(Debug)]
@@ -42,6 +52,32 @@ pub struct Heard {
     /// When it arrived (wall clock).
     pub at: Instant,
     pub what: What,
+    /// The bytes this counts in the backlog.
+    bytes: u64,
+}
+
+/// Lines read from the processes and not yet taken by the driver's loop.
+#[derive(Default)]
+struct Backlog {
+    lines: std::sync::atomic::AtomicU64,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+/// The receiving end of what the processes print.
+pub struct Inbox {
+    rx: Receiver<Heard>,
+    backlog: Arc<Backlog>,
+}
+
+impl Inbox {
+    /// The next thing heard, waiting up to `wait`.
+    pub fn recv_timeout(&self, wait: Duration) -> Result<Heard, mpsc::RecvTimeoutError> {
+        let h = self.rx.recv_timeout(wait)?;
+        use std::sync::atomic::Ordering::Relaxed;
+        self.backlog.lines.fetch_sub(1, Relaxed);
+        self.backlog.bytes.fetch_sub(h.bytes, Relaxed);
+        Ok(h)
+    }
 }
 
 #[derive(Debug)]
@@ -50,8 +86,9 @@ pub enum What {
     Line(String),
     /// Stdout closed: the process exited (or closed it).
     Eof,
-    /// More than [`FLOOD_LINES_PER_SECOND`] lines within a second.
-    Flood,
+    /// More than [`FLOOD_LINES_PER_SECOND`] lines within a second
+    /// (`None`), or the backlog passed its bound: the lines waiting.
+    Flood(Option<u64>),
     /// A line longer than [`LINE_BYTES_MAX`]: its first bytes.
     TooLong(String),
 }
@@ -74,7 +111,8 @@ pub struct Host {
     pub shown: String,
     pub args: Vec<String>,
     pub stderr_dir: PathBuf,
-    heard: SyncSender<Heard>,
+    heard: Sender<Heard>,
+    backlog: Arc<Backlog>,
     state: Mutex<State>,
 }
 
@@ -99,19 +137,21 @@ impl Host {
         shown: String,
         args: Vec<String>,
         stderr_dir: PathBuf,
-    ) -> (Arc<Host>, Receiver<Heard>) {
-        // Bounded: a reader waits when the loop is behind, so memory stays
-        // bounded however fast a process prints.
-        let (tx, rx) = mpsc::sync_channel(4096);
+    ) -> (Arc<Host>, Inbox) {
+        // Unbounded, so that a reader never waits for the loop (a flood is
+        // told by the node's own rate), with a bound on the backlog.
+        let (tx, rx) = mpsc::channel();
+        let backlog = Arc::new(Backlog::default());
         let host = Host {
             bin,
             shown,
             args,
             stderr_dir,
             heard: tx,
+            backlog: backlog.clone(),
             state: Mutex::new(State::default()),
         };
-        (Arc::new(host), rx)
+        (Arc::new(host), Inbox { rx, backlog })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -199,10 +239,11 @@ impl Host {
             .spawn(move || write_lines(stdin, rx))
             .expect("a thread starts");
         let heard = self.heard.clone();
+        let backlog = self.backlog.clone();
         let name = node.to_string();
         std::thread::Builder::new()
             .name(format!("{node} stdout"))
-            .spawn(move || read_lines(stdout, name, gen, heard))
+            .spawn(move || read_lines(stdout, name, gen, heard, backlog))
             .expect("a thread starts");
         Some((gen, tx, pid))
     }
@@ -416,17 +457,31 @@ fn write_lines(stdin: std::process::ChildStdin, lines: Receiver<String>) {
 /// A process's stdout: each line, stamped with when it arrived, to the
 /// driver's loop; after a flood or a line too long, nothing more is
 /// handed over.
-fn read_lines(stdout: std::process::ChildStdout, node: String, gen: u64, heard: SyncSender<Heard>) {
+fn read_lines(
+    stdout: std::process::ChildStdout,
+    node: String,
+    gen: u64,
+    heard: Sender<Heard>,
+    backlog: Arc<Backlog>,
+) {
+    use std::sync::atomic::Ordering::Relaxed;
     let mut r = BufReader::new(stdout);
     let mut line = Vec::new();
     let mut window = Instant::now();
     let mut in_window = 0u64;
     loop {
         line.clear();
+        // The line and its newline (and a \r before it).
         let read = (&mut r)
-            .take(LINE_BYTES_MAX as u64 + 1)
+            .take(LINE_BYTES_MAX as u64 + 2)
             .read_until(b'\n', &mut line);
         let at = Instant::now();
+        if line.last() == Some(&b'\n') {
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+        }
         let what = match read {
             Ok(0) | Err(_) => What::Eof,
             Ok(_) if line.len() > LINE_BYTES_MAX => {
@@ -439,19 +494,23 @@ fn read_lines(stdout: std::process::ChildStdout, node: String, gen: u64, heard: 
                     in_window = 0;
                 }
                 in_window += 1;
+                let waiting = backlog.lines.load(Relaxed);
+                let waiting_bytes = backlog.bytes.load(Relaxed);
                 if in_window > FLOOD_LINES_PER_SECOND {
-                    What::Flood
+                    What::Flood(None)
+                } else if waiting >= BACKLOG_LINES_MAX || waiting_bytes >= BACKLOG_BYTES_MAX {
+                    What::Flood(Some(waiting))
                 } else {
-                    if line.last() == Some(&b'\n') {
-                        line.pop();
-                    }
-                    if line.last() == Some(&b'\r') {
-                        line.pop();
-                    }
                     What::Line(String::from_utf8_lossy(&line).into_owned())
                 }
             }
         };
+        let bytes = match &what {
+            What::Line(l) => l.len() as u64,
+            _ => 0,
+        };
+        backlog.lines.fetch_add(1, Relaxed);
+        backlog.bytes.fetch_add(bytes, Relaxed);
         let last = !matches!(what, What::Line(_));
         let eof = matches!(what, What::Eof);
         let sent = heard.send(Heard {
@@ -459,6 +518,7 @@ fn read_lines(stdout: std::process::ChildStdout, node: String, gen: u64, heard: 
             gen,
             at,
             what,
+            bytes,
         });
         if sent.is_err() || eof {
             return;

@@ -58,7 +58,7 @@ mod host;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -69,8 +69,8 @@ use sim::scenario::Scenario;
 use sim::time::{fmt_duration, Nanos};
 
 pub use args::ProcessArgs;
-pub use host::{tail, FLOOD_LINES_PER_SECOND, LINE_BYTES_MAX};
-use host::{Heard, Host, ProcessNode, What};
+pub use host::{tail, BACKLOG_LINES_MAX, FLOOD_LINES_PER_SECOND, LINE_BYTES_MAX};
+use host::{Heard, Host, Inbox, ProcessNode, What};
 
 /// How long a process may take to answer `init` by default (wall time).
 pub const INIT_TIMEOUT_DEFAULT_S: f64 = 10.0;
@@ -107,7 +107,8 @@ pub struct Ran {
 /// What a node did wrong.
 #[derive(Debug, Clone)]
 pub struct Failure {
-    /// `init`, `not-json`, `exited`, `flood`: a stable name.
+    /// `init`, `not-json`, `too-long`, `wrong-src`, `exited`, `flood`: a
+    /// stable name.
     pub kind: &'static str,
     pub node: String,
     /// When (virtual time).
@@ -297,7 +298,7 @@ type Proto = sim::registry::Declared<Maelstrom>;
 struct Driver<'s> {
     sim: Sim<'s, Proto>,
     host: Arc<Host>,
-    heard: Receiver<Heard>,
+    heard: Inbox,
     /// The kernel's events, by (virtual time, order scheduled).
     queue: BTreeMap<(Nanos, u64), Ev<Envelope>>,
     seq: u64,
@@ -418,7 +419,7 @@ impl Driver<'_> {
         let line = match h.what {
             What::Line(line) => line,
             What::Eof => return Ok(Some(self.exited(&h.node, h.gen))),
-            What::Flood => {
+            What::Flood(None) => {
                 self.host.kill(h.gen);
                 return Ok(Some(self.fail(
                     "flood",
@@ -429,9 +430,20 @@ impl Driver<'_> {
                     "printed more than the bound on lines per second",
                 )));
             }
+            What::Flood(Some(waiting)) => {
+                self.host.kill(h.gen);
+                return Ok(Some(self.fail(
+                    "flood",
+                    &h.node,
+                    format!(
+                        "printed while {waiting} lines of the nodes were waiting for chaoslab to take them in (the bound is {BACKLOG_LINES_MAX} lines or 256 MiB), so it was killed; a node sends only what its protocol needs (a loop that prints without waiting?)"
+                    ),
+                    "printed past the bound on lines waiting",
+                )));
+            }
             What::TooLong(head) => {
                 return Ok(Some(self.fail(
-                    "not-json",
+                    "too-long",
                     &h.node,
                     format!(
                         "printed a line longer than {} bytes, which begins:\n  {head}",
@@ -461,7 +473,7 @@ impl Driver<'_> {
         };
         if env.src != h.node {
             return Ok(Some(self.fail(
-                "not-json",
+                "wrong-src",
                 &h.node,
                 format!(
                     "printed a message whose src is {:?}; a node sends as itself, src = its node_id from init ({:?}):\n  {}",

@@ -158,8 +158,7 @@ impl Ran {
                 .pids()
                 .into_iter()
                 .filter_map(|(node, pid)| {
-                    let cmdline =
-                        std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
                     let cmdline = String::from_utf8_lossy(&cmdline).into_owned();
                     cmdline
                         .contains("fixtures/maelstrom")
