@@ -76,6 +76,11 @@ impl ProcessArgs {
         // looked up on PATH (`--bin python3 --bin-arg node.py`).
         let path = PathBuf::from(&shown);
         let bin = if path.is_file() {
+            if !executable(&path) {
+                return Err(format!(
+                    "error: --bin {shown}: the file is not executable (a script needs its #! line and the executable bit: chmod +x {shown}; or run it through its interpreter: --bin python3 --bin-arg {shown})"
+                ));
+            }
             std::fs::canonicalize(&path).unwrap_or(path)
         } else if shown.contains('/') {
             return Err(format!(
@@ -85,6 +90,16 @@ impl ProcessArgs {
                     .unwrap_or_default()
             ));
         } else {
+            let found = std::env::var_os("PATH").and_then(|dirs| {
+                std::env::split_paths(&dirs)
+                    .map(|d| d.join(&shown))
+                    .find(|p| p.is_file() && executable(p))
+            });
+            if found.is_none() {
+                return Err(format!(
+                    "error: --bin {shown}: no such file in the current folder, and no program of that name on PATH (a file here is named with its path: --bin ./{shown})"
+                ));
+            }
             path
         };
         let init = self.init_timeout.unwrap_or(INIT_TIMEOUT_DEFAULT_S);
@@ -114,6 +129,12 @@ impl ProcessArgs {
             stderr_dir,
         })
     }
+}
+
+/// Whether the file at `path` has an executable bit set.
+fn executable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }
 
 /// A word as a shell reads it back.

@@ -437,6 +437,18 @@ fn a_run_that_cannot_start_is_bad_input() {
     }
     let r = run("echo.toml", "no-such-node.py", &[]);
     r.exits(2).warns("no such file");
+    // A file without the executable bit, or a name not on PATH, is
+    // refused before any file is written (the trace is not made).
+    refused(
+        None,
+        &["--bin", &format!("{FIXTURES}/maelnode.py")],
+        "the file is not executable",
+    );
+    refused(
+        None,
+        &["--bin", "nosuchprog-xyz-chaoslab"],
+        "no program of that name on PATH",
+    );
     // Only Maelstrom scenarios run processes; the reference nodes' bug
     // flags do not apply to them.
     let (code, _, err) = crate::common::chaoslab(&[
@@ -479,12 +491,18 @@ fn refused(scenario: Option<&str>, extra: &[&str], says: &str) {
     let stderr_dir = dir.join("stderr");
     let bin = format!("{FIXTURES}/echo.py");
     let sd = stderr_dir.to_string_lossy().into_owned();
-    let mut args = vec!["run", &path, "--bin", &bin, "--node-stderr", &sd];
+    let trace = dir.join("trace.jsonl");
+    let tr = trace.to_string_lossy().into_owned();
+    let mut args = vec!["run", &path, "--node-stderr", &sd, "--trace", &tr];
+    if !extra.contains(&"--bin") {
+        args.extend_from_slice(&["--bin", &bin]);
+    }
     args.extend_from_slice(extra);
     let (code, _, err) = crate::common::chaoslab(&args);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains(says), "stderr lacks {says:?}:\n{err}");
     assert!(!stderr_dir.exists(), "a refused run made {stderr_dir:?}");
+    assert!(!trace.exists(), "a refused run made {trace:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
