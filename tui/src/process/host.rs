@@ -123,8 +123,8 @@ struct State {
     live: BTreeMap<u64, Live>,
     /// By node name: its current generation.
     current: BTreeMap<String, u64>,
-    /// The first process that could not be started.
-    spawn_error: Option<String>,
+    /// The first process that could not be started: its node and why.
+    spawn_error: Option<(String, String)>,
     /// Lives started per node, for the stderr file's headers.
     lives: BTreeMap<String, u64>,
 }
@@ -186,10 +186,13 @@ impl Host {
         let stderr = match stderr {
             Ok(f) => f,
             Err(e) => {
-                self.fail_spawn(format!(
-                    "error: cannot write {node}'s stderr to {}: {e}",
-                    path.display()
-                ));
+                self.fail_spawn(
+                    node,
+                    format!(
+                        "error: cannot write {node}'s stderr to {}: {e}",
+                        path.display()
+                    ),
+                );
                 return None;
             }
         };
@@ -206,7 +209,7 @@ impl Host {
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
-                self.fail_spawn(format!(
+                self.fail_spawn(node, format!(
                     "error: cannot start {} for {node}: {e}\n  --bin must name a program that can run (a script needs its #! line and the executable bit: chmod +x {})",
                     self.shown, self.shown
                 ));
@@ -248,13 +251,14 @@ impl Host {
         Some((gen, tx, pid))
     }
 
-    fn fail_spawn(&self, why: String) {
+    fn fail_spawn(&self, node: &str, why: String) {
         let mut st = self.state();
-        st.spawn_error.get_or_insert(why);
+        st.spawn_error.get_or_insert((node.to_string(), why));
     }
 
-    /// Why a process could not be started, if one could not.
-    pub fn spawn_error(&self) -> Option<String> {
+    /// Which node's process could not be started and why, if one could
+    /// not.
+    pub fn spawn_error(&self) -> Option<(String, String)> {
         self.state().spawn_error.clone()
     }
 

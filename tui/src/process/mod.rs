@@ -107,8 +107,8 @@ pub struct Ran {
 /// What a node did wrong.
 #[derive(Debug, Clone)]
 pub struct Failure {
-    /// `init`, `not-json`, `too-long`, `wrong-src`, `exited`, `flood`: a
-    /// stable name.
+    /// `init`, `not-json`, `too-long`, `wrong-src`, `exited`, `flood`,
+    /// `spawn`: a stable name.
     pub kind: &'static str,
     pub node: String,
     /// When (virtual time).
@@ -265,6 +265,7 @@ pub fn run(s: &Scenario, opts: Options) -> Result<Ran, String> {
         end: s.meta.duration,
         paused: Vec::new(),
         scratch: Vec::new(),
+        late: None,
     };
     // Whatever happens below (an error, a panic), no process outlives the
     // run: the guard kills what is still alive.
@@ -310,6 +311,9 @@ struct Driver<'s> {
     /// Per server index: whether its process is paused, as last carried out.
     paused: Vec<bool>,
     scratch: Vec<(Nanos, Ev<Envelope>)>,
+    /// A failure found after a step (a restarted process that could not
+    /// start), which stops the run at the loop's next turn.
+    late: Option<Failure>,
 }
 
 impl Driver<'_> {
@@ -317,7 +321,7 @@ impl Driver<'_> {
     /// program that could not be started.
     fn run(&mut self) -> Result<Option<Failure>, String> {
         self.sim.start();
-        if let Some(e) = self.host.spawn_error() {
+        if let Some((_, e)) = self.host.spawn_error() {
             return Err(e);
         }
         self.paused = vec![false; self.sim.cluster().servers().len()];
@@ -344,6 +348,9 @@ impl Driver<'_> {
         }
         self.origin = Instant::now();
         loop {
+            if let Some(f) = self.late.take() {
+                return Ok(Some(f));
+            }
             let next = self.queue.keys().next().map(|k| k.0);
             let Some(next) = next.filter(|t| *t <= self.end) else {
                 // Nothing more is scheduled before the end: the run ends
@@ -511,8 +518,16 @@ impl Driver<'_> {
     /// it; a crash or restart is done by dropping and building the node).
     fn after_step(&mut self) -> Result<(), String> {
         self.take_scheduled();
-        if let Some(e) = self.host.spawn_error() {
-            return Err(e);
+        if self.late.is_none() {
+            if let Some((node, e)) = self.host.spawn_error() {
+                // A restart whose process could not start (the program
+                // was removed mid-run): the run so far is reported.
+                let what = format!(
+                    "could not be started again: {}",
+                    e.trim_start_matches("error: ")
+                );
+                self.late = Some(self.fail("spawn", &node, what, "could not be started again"));
+            }
         }
         for i in 0..self.paused.len() {
             let (up, paused) = self.sim.node_up(i);
