@@ -358,6 +358,17 @@ impl Driver<'_> {
                 // processes print until then.
                 let end = self.wall(self.end);
                 if Instant::now() >= end {
+                    // Lines that arrived by the end but were not taken in
+                    // yet (the loop was behind) are part of the run: a
+                    // final reply among them must not be dropped.
+                    while let Ok(h) = self.heard.recv_timeout(Duration::ZERO) {
+                        if h.at > end {
+                            break;
+                        }
+                        if let Some(f) = self.hear(h, None)? {
+                            return Ok(Some(f));
+                        }
+                    }
                     return Ok(None);
                 }
                 if let Some(f) = self.wait_until(end)? {
