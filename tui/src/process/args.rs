@@ -9,6 +9,9 @@ use sim::kernel::TraceMode;
 
 use super::{Options, INIT_TIMEOUT_DEFAULT_S};
 
+/// The longest `--init-timeout`: a day.
+const INIT_TIMEOUT_MAX_S: f64 = 86_400.0;
+
 /// `chaoslab run`'s flags for nodes that are processes.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ProcessArgs {
@@ -29,13 +32,14 @@ pub struct ProcessArgs {
     #[arg(long = "bin-arg", value_name = "ARG", requires = "bin", allow_hyphen_values = true,
           action = clap::ArgAction::Append)]
     pub bin_args: Vec<String>,
-    /// With --bin: virtual seconds per real second (default 1). 2 runs a
+    /// With --bin: virtual seconds per real second (default 1; from 0.001
+    /// to 1000). 2 runs a
     /// 12s scenario in 6s of wall time, every latency, timeout and fault
     /// time halved in real time; the nodes' own timers are real time.
     #[arg(long, value_name = "F", requires = "bin")]
     pub time_scale: Option<f64>,
     /// With --bin: how long (real seconds) a process may take to answer
-    /// init (default 10).
+    /// init (default 10, at most 86400).
     #[arg(long, value_name = "SECONDS", requires = "bin")]
     pub init_timeout: Option<f64>,
     /// With --bin: the folder for each node's stderr (n1.stderr, ...;
@@ -72,6 +76,11 @@ impl ProcessArgs {
         // looked up on PATH (`--bin python3 --bin-arg node.py`).
         let path = PathBuf::from(&shown);
         let bin = if path.is_file() {
+            if !executable(&path) {
+                return Err(format!(
+                    "error: --bin {shown}: the file is not executable (a script needs its #! line and the executable bit: chmod +x {shown}; or run it through its interpreter: --bin python3 --bin-arg {shown})"
+                ));
+            }
             std::fs::canonicalize(&path).unwrap_or(path)
         } else if shown.contains('/') {
             return Err(format!(
@@ -81,12 +90,22 @@ impl ProcessArgs {
                     .unwrap_or_default()
             ));
         } else {
+            let found = std::env::var_os("PATH").and_then(|dirs| {
+                std::env::split_paths(&dirs)
+                    .map(|d| d.join(&shown))
+                    .find(|p| p.is_file() && executable(p))
+            });
+            if found.is_none() {
+                return Err(format!(
+                    "error: --bin {shown}: no such file in the current folder, and no program of that name on PATH (a file here is named with its path: --bin ./{shown})"
+                ));
+            }
             path
         };
         let init = self.init_timeout.unwrap_or(INIT_TIMEOUT_DEFAULT_S);
-        if !(init > 0.0 && init.is_finite()) {
+        if !(init > 0.0 && init <= INIT_TIMEOUT_MAX_S) {
             return Err(format!(
-                "error: --init-timeout must be a positive number of seconds, not {init}"
+                "error: --init-timeout must be a number of seconds above 0 and at most {INIT_TIMEOUT_MAX_S} (a day), not {init:?}"
             ));
         }
         let stderr_dir = match &self.node_stderr {
@@ -110,6 +129,12 @@ impl ProcessArgs {
             stderr_dir,
         })
     }
+}
+
+/// Whether the file at `path` has an executable bit set.
+fn executable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }
 
 /// A word as a shell reads it back.

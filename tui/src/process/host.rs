@@ -17,7 +17,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -28,8 +28,18 @@ use nodes::maelstrom::{Envelope, MaelNode, Out};
 /// killed and the run stops.
 pub const FLOOD_LINES_PER_SECOND: u64 = 10_000;
 
-/// The longest line a node may print (1 MiB).
+/// The longest line a node may print (1 MiB, its newline not counted).
 pub const LINE_BYTES_MAX: usize = 1 << 20;
+
+/// The most lines the processes may have printed that the driver's loop
+/// has not taken in yet; more is a flood too (the node that printed the
+/// line over the bound is named). The reader threads never wait for the
+/// loop, so the rate above is the node's own, however slow chaoslab is
+/// (a trace written to a slow disk); this bound keeps memory bounded.
+pub const BACKLOG_LINES_MAX: u64 = 200_000;
+
+/// The most bytes of such lines (256 MiB).
+pub const BACKLOG_BYTES_MAX: u64 = 256 << 20;
 
 /// What a reader thread heard from one process life.
 #[derive(Debug)]
@@ -42,6 +52,32 @@ pub struct Heard {
     /// When it arrived (wall clock).
     pub at: Instant,
     pub what: What,
+    /// The bytes this counts in the backlog.
+    bytes: u64,
+}
+
+/// Lines read from the processes and not yet taken by the driver's loop.
+#[derive(Default)]
+struct Backlog {
+    lines: std::sync::atomic::AtomicU64,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+/// The receiving end of what the processes print.
+pub struct Inbox {
+    rx: Receiver<Heard>,
+    backlog: Arc<Backlog>,
+}
+
+impl Inbox {
+    /// The next thing heard, waiting up to `wait`.
+    pub fn recv_timeout(&self, wait: Duration) -> Result<Heard, mpsc::RecvTimeoutError> {
+        let h = self.rx.recv_timeout(wait)?;
+        use std::sync::atomic::Ordering::Relaxed;
+        self.backlog.lines.fetch_sub(1, Relaxed);
+        self.backlog.bytes.fetch_sub(h.bytes, Relaxed);
+        Ok(h)
+    }
 }
 
 #[derive(Debug)]
@@ -50,8 +86,9 @@ pub enum What {
     Line(String),
     /// Stdout closed: the process exited (or closed it).
     Eof,
-    /// More than [`FLOOD_LINES_PER_SECOND`] lines within a second.
-    Flood,
+    /// More than [`FLOOD_LINES_PER_SECOND`] lines within a second
+    /// (`None`), or the backlog passed its bound: the lines waiting.
+    Flood(Option<u64>),
     /// A line longer than [`LINE_BYTES_MAX`]: its first bytes.
     TooLong(String),
 }
@@ -74,7 +111,8 @@ pub struct Host {
     pub shown: String,
     pub args: Vec<String>,
     pub stderr_dir: PathBuf,
-    heard: SyncSender<Heard>,
+    heard: Sender<Heard>,
+    backlog: Arc<Backlog>,
     state: Mutex<State>,
 }
 
@@ -85,8 +123,8 @@ struct State {
     live: BTreeMap<u64, Live>,
     /// By node name: its current generation.
     current: BTreeMap<String, u64>,
-    /// The first process that could not be started.
-    spawn_error: Option<String>,
+    /// The first process that could not be started: its node and why.
+    spawn_error: Option<(String, String)>,
     /// Lives started per node, for the stderr file's headers.
     lives: BTreeMap<String, u64>,
 }
@@ -99,19 +137,21 @@ impl Host {
         shown: String,
         args: Vec<String>,
         stderr_dir: PathBuf,
-    ) -> (Arc<Host>, Receiver<Heard>) {
-        // Bounded: a reader waits when the loop is behind, so memory stays
-        // bounded however fast a process prints.
-        let (tx, rx) = mpsc::sync_channel(4096);
+    ) -> (Arc<Host>, Inbox) {
+        // Unbounded, so that a reader never waits for the loop (a flood is
+        // told by the node's own rate), with a bound on the backlog.
+        let (tx, rx) = mpsc::channel();
+        let backlog = Arc::new(Backlog::default());
         let host = Host {
             bin,
             shown,
             args,
             stderr_dir,
             heard: tx,
+            backlog: backlog.clone(),
             state: Mutex::new(State::default()),
         };
-        (Arc::new(host), rx)
+        (Arc::new(host), Inbox { rx, backlog })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -146,10 +186,13 @@ impl Host {
         let stderr = match stderr {
             Ok(f) => f,
             Err(e) => {
-                self.fail_spawn(format!(
-                    "error: cannot write {node}'s stderr to {}: {e}",
-                    path.display()
-                ));
+                self.fail_spawn(
+                    node,
+                    format!(
+                        "error: cannot write {node}'s stderr to {}: {e}",
+                        path.display()
+                    ),
+                );
                 return None;
             }
         };
@@ -158,11 +201,15 @@ impl Host {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr));
+        // Its own process group (pgid = its pid): a node started through a
+        // wrapper script (`run.sh` that starts `python3 node.py` without
+        // exec) is stopped, continued and killed as a whole, children too.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         die_with_parent(&mut cmd);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
-                self.fail_spawn(format!(
+                self.fail_spawn(node, format!(
                     "error: cannot start {} for {node}: {e}\n  --bin must name a program that can run (a script needs its #! line and the executable bit: chmod +x {})",
                     self.shown, self.shown
                 ));
@@ -195,21 +242,23 @@ impl Host {
             .spawn(move || write_lines(stdin, rx))
             .expect("a thread starts");
         let heard = self.heard.clone();
+        let backlog = self.backlog.clone();
         let name = node.to_string();
         std::thread::Builder::new()
             .name(format!("{node} stdout"))
-            .spawn(move || read_lines(stdout, name, gen, heard))
+            .spawn(move || read_lines(stdout, name, gen, heard, backlog))
             .expect("a thread starts");
         Some((gen, tx, pid))
     }
 
-    fn fail_spawn(&self, why: String) {
+    fn fail_spawn(&self, node: &str, why: String) {
         let mut st = self.state();
-        st.spawn_error.get_or_insert(why);
+        st.spawn_error.get_or_insert((node.to_string(), why));
     }
 
-    /// Why a process could not be started, if one could not.
-    pub fn spawn_error(&self) -> Option<String> {
+    /// Which node's process could not be started and why, if one could
+    /// not.
+    pub fn spawn_error(&self) -> Option<(String, String)> {
         self.state().spawn_error.clone()
     }
 
@@ -259,7 +308,9 @@ impl Host {
             live
         };
         if let Some(mut l) = live {
-            // SIGKILL ends a stopped process too.
+            // SIGKILL ends a stopped process too; the whole group, so
+            // that what a wrapper script started dies with it.
+            signal_group(&l.child, libc::SIGKILL);
             let _ = l.child.kill();
             let _ = l.child.wait();
         }
@@ -293,12 +344,7 @@ impl Host {
             None => l.stopped = Some(Instant::now()),
         }
         let signal = if paused { libc::SIGSTOP } else { libc::SIGCONT };
-        // SAFETY: kill(2) with a pid we spawned and have not reaped (it is
-        // still in `live`, whose entry is removed before the wait), so the
-        // pid cannot have been reused by another process.
-        unsafe {
-            libc::kill(l.child.id() as libc::pid_t, signal);
-        }
+        signal_group(&l.child, signal);
     }
 
     /// How process `gen` ended, once it has (waiting up to `within`), and
@@ -352,8 +398,23 @@ pub fn tail(path: &Path, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Sends `signal` to the process group of `child` (each node is the
+/// leader of its own group), so children of a wrapper script get it too.
+fn signal_group(child: &Child, signal: libc::c_int) {
+    // SAFETY: kill(2) on the group whose leader is a child we spawned and
+    // have not reaped (it is still in `live`, whose entry is removed
+    // before the wait), so the group id cannot have been reused.
+    unsafe {
+        libc::kill(-(child.id() as libc::pid_t), signal);
+    }
+}
+
 /// On Linux, a started process is killed when chaoslab dies, however it
-/// dies (even SIGKILL): no orphan keeps running.
+/// dies (even SIGKILL): no orphan keeps running. This covers the process
+/// chaoslab started, not its children (a wrapper script's `python3
+/// node.py`): those are killed with their group on every other way a run
+/// ends (its end, an error, a panic), but not when chaoslab itself is
+/// killed with SIGKILL, unless the wrapper `exec`s its program.
 fn die_with_parent(cmd: &mut Command) {
     #[cfg(target_os = "linux")]
     {
@@ -400,17 +461,31 @@ fn write_lines(stdin: std::process::ChildStdin, lines: Receiver<String>) {
 /// A process's stdout: each line, stamped with when it arrived, to the
 /// driver's loop; after a flood or a line too long, nothing more is
 /// handed over.
-fn read_lines(stdout: std::process::ChildStdout, node: String, gen: u64, heard: SyncSender<Heard>) {
+fn read_lines(
+    stdout: std::process::ChildStdout,
+    node: String,
+    gen: u64,
+    heard: Sender<Heard>,
+    backlog: Arc<Backlog>,
+) {
+    use std::sync::atomic::Ordering::Relaxed;
     let mut r = BufReader::new(stdout);
     let mut line = Vec::new();
     let mut window = Instant::now();
     let mut in_window = 0u64;
     loop {
         line.clear();
+        // The line and its newline (and a \r before it).
         let read = (&mut r)
-            .take(LINE_BYTES_MAX as u64 + 1)
+            .take(LINE_BYTES_MAX as u64 + 2)
             .read_until(b'\n', &mut line);
         let at = Instant::now();
+        if line.last() == Some(&b'\n') {
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+        }
         let what = match read {
             Ok(0) | Err(_) => What::Eof,
             Ok(_) if line.len() > LINE_BYTES_MAX => {
@@ -423,19 +498,23 @@ fn read_lines(stdout: std::process::ChildStdout, node: String, gen: u64, heard: 
                     in_window = 0;
                 }
                 in_window += 1;
+                let waiting = backlog.lines.load(Relaxed);
+                let waiting_bytes = backlog.bytes.load(Relaxed);
                 if in_window > FLOOD_LINES_PER_SECOND {
-                    What::Flood
+                    What::Flood(None)
+                } else if waiting >= BACKLOG_LINES_MAX || waiting_bytes >= BACKLOG_BYTES_MAX {
+                    What::Flood(Some(waiting))
                 } else {
-                    if line.last() == Some(&b'\n') {
-                        line.pop();
-                    }
-                    if line.last() == Some(&b'\r') {
-                        line.pop();
-                    }
                     What::Line(String::from_utf8_lossy(&line).into_owned())
                 }
             }
         };
+        let bytes = match &what {
+            What::Line(l) => l.len() as u64,
+            _ => 0,
+        };
+        backlog.lines.fetch_add(1, Relaxed);
+        backlog.bytes.fetch_add(bytes, Relaxed);
         let last = !matches!(what, What::Line(_));
         let eof = matches!(what, What::Eof);
         let sent = heard.send(Heard {
@@ -443,6 +522,7 @@ fn read_lines(stdout: std::process::ChildStdout, node: String, gen: u64, heard: 
             gen,
             at,
             what,
+            bytes,
         });
         if sent.is_err() || eof {
             return;

@@ -28,7 +28,11 @@
 //! with SIGCONT (and the held deliveries are written). Every process is
 //! killed when the run ends, on an error, on a panic (the nodes are
 //! dropped as the stack unwinds), and on Linux even if chaoslab itself is
-//! killed (`PR_SET_PDEATHSIG`).
+//! killed (`PR_SET_PDEATHSIG`, which covers the process chaoslab started,
+//! not its children). Each process leads its own process group and every
+//! signal goes to the group, so a wrapper script's children are stopped,
+//! continued and killed with it. Clock and fsync faults are refused: a
+//! process reads its machine's clock and disk, not chaoslab's.
 //!
 //! What it gives up: determinism. The processes run in real time (scaled
 //! by `--time-scale`), so when a line arrives depends on the machine; the
@@ -54,7 +58,7 @@ mod host;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -65,8 +69,8 @@ use sim::scenario::Scenario;
 use sim::time::{fmt_duration, Nanos};
 
 pub use args::ProcessArgs;
-pub use host::{tail, FLOOD_LINES_PER_SECOND, LINE_BYTES_MAX};
-use host::{Heard, Host, ProcessNode, What};
+pub use host::{tail, BACKLOG_LINES_MAX, FLOOD_LINES_PER_SECOND, LINE_BYTES_MAX};
+use host::{Heard, Host, Inbox, ProcessNode, What};
 
 /// How long a process may take to answer `init` by default (wall time).
 pub const INIT_TIMEOUT_DEFAULT_S: f64 = 10.0;
@@ -103,7 +107,8 @@ pub struct Ran {
 /// What a node did wrong.
 #[derive(Debug, Clone)]
 pub struct Failure {
-    /// `init`, `not-json`, `exited`, `flood`: a stable name.
+    /// `init`, `not-json`, `too-long`, `wrong-src`, `exited`, `flood`,
+    /// `spawn`: a stable name.
     pub kind: &'static str,
     pub node: String,
     /// When (virtual time).
@@ -143,14 +148,78 @@ fn refuse(s: &Scenario, opts: &Options) -> Result<(), String> {
             s.file
         ));
     }
-    if !(opts.time_scale > 0.0 && opts.time_scale.is_finite()) {
+    if !(TIME_SCALE_MIN..=TIME_SCALE_MAX).contains(&opts.time_scale) {
         return Err(format!(
-            "error: --time-scale must be a positive number (virtual seconds per real second), not {}",
+            "error: --time-scale must be a number of virtual seconds per real second from {TIME_SCALE_MIN} to {TIME_SCALE_MAX}, not {:?}",
             opts.time_scale
         ));
     }
+    // A clock fault sets the clock chaoslab's nodes read; a process reads
+    // its machine's clock, which chaoslab cannot set. Fsync faults act on
+    // the simulated disk, which a process does not use. Accepting them
+    // would report faults that did nothing.
+    for f in &s.faults {
+        let what = match &f.kind {
+            sim::scenario::FaultKind::Clock { .. } => "clock",
+            sim::scenario::FaultKind::FsyncLoss(_) => "fsync-loss",
+            sim::scenario::FaultKind::FsyncOk(_) => "fsync-ok",
+            _ => continue,
+        };
+        return Err(format!(
+            "error: {}:{}: [[faults]] action = \"{what}\" cannot act on a node that is a process (it reads its machine's clock and disk, not chaoslab's); with --bin the faults are {}; remove the entry (or run without --bin)",
+            s.file,
+            f.line,
+            PROCESS_FAULTS.join(", ")
+        ));
+    }
+    if let Some(n) = &s.nemesis {
+        let bad: Vec<&str> = n
+            .kinds
+            .iter()
+            .map(|k| k.get_ref().as_str())
+            .filter(|k| *k == "clock")
+            .collect();
+        if !bad.is_empty() {
+            let listed = n.kinds.iter().any(|k| k.span() != (0..0));
+            let fix = if listed {
+                "remove \"clock\" from [nemesis] kinds".to_string()
+            } else {
+                let kinds: Vec<String> = sim::scenario::NEMESIS_KINDS
+                    .iter()
+                    .filter(|k| **k != "clock")
+                    .map(|k| format!("\"{k}\""))
+                    .collect();
+                format!(
+                    "the default kinds include it: list them in [nemesis], kinds = [{}]",
+                    kinds.join(", ")
+                )
+            };
+            return Err(format!(
+                "error: {}: [nemesis] kind \"clock\" cannot act on a node that is a process (it reads its machine's clock, not chaoslab's); {fix} (or run without --bin)",
+                s.file
+            ));
+        }
+    }
     Ok(())
 }
+
+/// The fault actions a run of processes carries out.
+const PROCESS_FAULTS: &[&str] = &[
+    "partition",
+    "heal",
+    "crash",
+    "restart",
+    "pause",
+    "resume",
+    "clog",
+    "unclog",
+    "latency",
+    "loss",
+];
+
+/// The bounds of `--time-scale`.
+pub const TIME_SCALE_MIN: f64 = 1e-3;
+pub const TIME_SCALE_MAX: f64 = 1e3;
 
 /// Runs scenario `s` (protocol `maelstrom`) with every server a process of
 /// `opts.bin`. An `Err` is a run that could not start (the scenario, the
@@ -196,6 +265,7 @@ pub fn run(s: &Scenario, opts: Options) -> Result<Ran, String> {
         end: s.meta.duration,
         paused: Vec::new(),
         scratch: Vec::new(),
+        late: None,
     };
     // Whatever happens below (an error, a panic), no process outlives the
     // run: the guard kills what is still alive.
@@ -229,7 +299,7 @@ type Proto = sim::registry::Declared<Maelstrom>;
 struct Driver<'s> {
     sim: Sim<'s, Proto>,
     host: Arc<Host>,
-    heard: Receiver<Heard>,
+    heard: Inbox,
     /// The kernel's events, by (virtual time, order scheduled).
     queue: BTreeMap<(Nanos, u64), Ev<Envelope>>,
     seq: u64,
@@ -241,6 +311,9 @@ struct Driver<'s> {
     /// Per server index: whether its process is paused, as last carried out.
     paused: Vec<bool>,
     scratch: Vec<(Nanos, Ev<Envelope>)>,
+    /// A failure found after a step (a restarted process that could not
+    /// start), which stops the run at the loop's next turn.
+    late: Option<Failure>,
 }
 
 impl Driver<'_> {
@@ -248,7 +321,7 @@ impl Driver<'_> {
     /// program that could not be started.
     fn run(&mut self) -> Result<Option<Failure>, String> {
         self.sim.start();
-        if let Some(e) = self.host.spawn_error() {
+        if let Some((_, e)) = self.host.spawn_error() {
             return Err(e);
         }
         self.paused = vec![false; self.sim.cluster().servers().len()];
@@ -275,6 +348,9 @@ impl Driver<'_> {
         }
         self.origin = Instant::now();
         loop {
+            if let Some(f) = self.late.take() {
+                return Ok(Some(f));
+            }
             let next = self.queue.keys().next().map(|k| k.0);
             let Some(next) = next.filter(|t| *t <= self.end) else {
                 // Nothing more is scheduled before the end: the run ends
@@ -282,6 +358,17 @@ impl Driver<'_> {
                 // processes print until then.
                 let end = self.wall(self.end);
                 if Instant::now() >= end {
+                    // Lines that arrived by the end but were not taken in
+                    // yet (the loop was behind) are part of the run: a
+                    // final reply among them must not be dropped.
+                    while let Ok(h) = self.heard.recv_timeout(Duration::ZERO) {
+                        if h.at > end {
+                            break;
+                        }
+                        if let Some(f) = self.hear(h, None)? {
+                            return Ok(Some(f));
+                        }
+                    }
                     return Ok(None);
                 }
                 if let Some(f) = self.wait_until(end)? {
@@ -350,7 +437,7 @@ impl Driver<'_> {
         let line = match h.what {
             What::Line(line) => line,
             What::Eof => return Ok(Some(self.exited(&h.node, h.gen))),
-            What::Flood => {
+            What::Flood(None) => {
                 self.host.kill(h.gen);
                 return Ok(Some(self.fail(
                     "flood",
@@ -361,9 +448,20 @@ impl Driver<'_> {
                     "printed more than the bound on lines per second",
                 )));
             }
+            What::Flood(Some(waiting)) => {
+                self.host.kill(h.gen);
+                return Ok(Some(self.fail(
+                    "flood",
+                    &h.node,
+                    format!(
+                        "printed while {waiting} lines of the nodes were waiting for chaoslab to take them in (the bound is {BACKLOG_LINES_MAX} lines or 256 MiB), so it was killed; a node sends only what its protocol needs (a loop that prints without waiting?)"
+                    ),
+                    "printed past the bound on lines waiting",
+                )));
+            }
             What::TooLong(head) => {
                 return Ok(Some(self.fail(
-                    "not-json",
+                    "too-long",
                     &h.node,
                     format!(
                         "printed a line longer than {} bytes, which begins:\n  {head}",
@@ -393,7 +491,7 @@ impl Driver<'_> {
         };
         if env.src != h.node {
             return Ok(Some(self.fail(
-                "not-json",
+                "wrong-src",
                 &h.node,
                 format!(
                     "printed a message whose src is {:?}; a node sends as itself, src = its node_id from init ({:?}):\n  {}",
@@ -404,7 +502,9 @@ impl Driver<'_> {
                 "printed a message whose src is not its own name",
             )));
         }
-        if env.body.kind == "init_ok" {
+        // The harness takes an `init_ok` only as the reply to its `init`
+        // (msg_id 1), so only that one counts as answering.
+        if env.body.kind == "init_ok" && env.body.in_reply_to == Some(1) {
             self.host.answered_init(h.gen);
         }
         let index = self
@@ -429,8 +529,16 @@ impl Driver<'_> {
     /// it; a crash or restart is done by dropping and building the node).
     fn after_step(&mut self) -> Result<(), String> {
         self.take_scheduled();
-        if let Some(e) = self.host.spawn_error() {
-            return Err(e);
+        if self.late.is_none() {
+            if let Some((node, e)) = self.host.spawn_error() {
+                // A restart whose process could not start (the program
+                // was removed mid-run): the run so far is reported.
+                let what = format!(
+                    "could not be started again: {}",
+                    e.trim_start_matches("error: ")
+                );
+                self.late = Some(self.fail("spawn", &node, what, "could not be started again"));
+            }
         }
         for i in 0..self.paused.len() {
             let (up, paused) = self.sim.node_up(i);
@@ -454,7 +562,14 @@ impl Driver<'_> {
 
     /// Wall time at virtual time `t`.
     fn wall(&self, t: Nanos) -> Instant {
-        self.origin + Duration::from_secs_f64(t as f64 / 1e9 / self.scale)
+        // The time scale is bounded and so is a scenario's duration, but
+        // a far-off instant saturates rather than panics.
+        let far = Duration::from_secs(100 * 365 * 24 * 3600);
+        let d = Duration::try_from_secs_f64(t as f64 / 1e9 / self.scale).unwrap_or(far);
+        self.origin
+            .checked_add(d)
+            .or_else(|| self.origin.checked_add(far))
+            .unwrap_or(self.origin)
     }
 
     /// Virtual time at wall time `at`.
@@ -467,7 +582,7 @@ impl Driver<'_> {
     fn init_deadline(&self) -> Option<Instant> {
         self.host
             .oldest_without_init()
-            .map(|(_, since)| since + self.init_timeout)
+            .map(|(_, since)| since.checked_add(self.init_timeout).unwrap_or(since))
     }
 
     fn init_overdue(&mut self) -> Option<Failure> {
@@ -479,7 +594,7 @@ impl Driver<'_> {
             "init",
             &node,
             format!(
-                "did not answer init within {} (--init-timeout): a node must reply to {{\"type\":\"init\",\"msg_id\":1,...}} with {{\"src\":\"{node}\",\"dest\":\"c0\",\"body\":{{\"type\":\"init_ok\",\"in_reply_to\":1}}}} on stdout (one line, flushed)",
+                "did not answer init within {} (--init-timeout): a node must reply to {{\"type\":\"init\",\"msg_id\":1,...}} with {{\"src\":\"{node}\",\"dest\":\"c0\",\"body\":{{\"type\":\"init_ok\",\"in_reply_to\":1}}}} on stdout (one line, flushed; init_ok must carry in_reply_to: 1)",
                 fmt_secs(self.init_timeout)
             ),
             "did not answer init in time",

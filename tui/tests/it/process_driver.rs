@@ -147,17 +147,44 @@ impl Ran {
         out
     }
 
-    /// No process of the run is alive once chaoslab has exited.
+    /// No process of the run is alive once chaoslab has exited (a killed
+    /// process may take a moment to go, on a loaded machine: it is given
+    /// 10 seconds).
     #[track_caller]
     fn no_orphans(&self) {
-        for (node, pid) in self.pids() {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline);
+        let start = Instant::now();
+        loop {
+            let alive: Vec<(String, u32, String)> = self
+                .pids()
+                .into_iter()
+                .filter_map(|(node, pid)| {
+                    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                    let cmdline = String::from_utf8_lossy(&cmdline).into_owned();
+                    cmdline
+                        .contains("fixtures/maelstrom")
+                        .then_some((node, pid, cmdline))
+                })
+                .collect();
+            if alive.is_empty() {
+                return;
+            }
             assert!(
-                !cmdline.contains("fixtures/maelstrom"),
-                "{node}'s process {pid} ({cmdline}) outlived its run"
+                start.elapsed() < Duration::from_secs(10),
+                "processes outlived their run: {alive:?}"
             );
+            std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The instants (seconds, the node's monotonic clock) at which the
+    /// timer of `node` ticked (fixtures run through wrapped.sh log them).
+    fn ticks(&self, node: &str) -> Vec<f64> {
+        let text = std::fs::read_to_string(self.stderr_dir.join(format!("{node}.stderr")))
+            .unwrap_or_default();
+        text.lines()
+            .filter_map(|l| l.strip_prefix("tick "))
+            .map(|t| t.trim().parse().unwrap())
+            .collect()
     }
 
     #[track_caller]
@@ -168,6 +195,16 @@ impl Ran {
             self.took
         );
         self
+    }
+}
+
+impl Drop for Ran {
+    /// The stderr folder goes with the run, unless a test failed (it is
+    /// kept to look at).
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.stderr_dir);
+        }
     }
 }
 
@@ -251,6 +288,54 @@ fn a_correct_broadcast_node_passes_a_pause_and_resume() {
     assert_eq!(n2, 1);
 }
 
+/// The largest gap between two ticks of a timer that ticks every 100ms.
+fn largest_gap(ticks: &[f64]) -> f64 {
+    ticks.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max)
+}
+
+#[test]
+fn a_node_started_by_a_wrapper_script_is_paused_as_a_whole() {
+    if !python() {
+        return;
+    }
+    // wrapped.sh starts broadcast.py as its child (no exec), as many a
+    // run.sh does: SIGSTOP must reach the child too. Its timer (every
+    // 100ms) logs each tick; the pause (0.5s to 1s) shows as a gap.
+    let r = run(
+        "broadcast-pause.toml",
+        "wrapped.sh",
+        &["--bin-arg", "broadcast.py"],
+    );
+    r.exits(0);
+    assert_eq!(r.count("lost"), 0);
+    let n2 = r.ticks("n2");
+    assert!(n2.len() >= 10, "n2's timer ticked: {n2:?}");
+    let gap = largest_gap(&n2);
+    assert!(
+        gap >= 0.4,
+        "n2's timer ran on during its 0.5s pause (largest gap {gap:.3}s): {n2:?}"
+    );
+}
+
+#[test]
+fn a_crash_kills_a_node_started_by_a_wrapper_script_and_its_children() {
+    if !python() {
+        return;
+    }
+    // The node lingers after its stdin closes (only a signal ends it) and
+    // runs under a shell: the crash must kill the first life of n2, shell
+    // and python both (`run` checks that no process outlives the run).
+    let r = run(
+        "broadcast-crash.toml",
+        "wrapped.sh",
+        &["--bin-arg", "broadcast.py"],
+    );
+    r.exits(0);
+    assert_eq!(r.count("lost"), 0);
+    let n2 = r.pids().into_iter().filter(|(n, _)| n == "n2").count();
+    assert_eq!(n2, 2, "two lives of n2");
+}
+
 #[test]
 fn a_broadcast_that_sends_once_loses_values_under_a_partition() {
     if !python() {
@@ -280,6 +365,28 @@ fn a_node_that_never_answers_init_is_named_within_the_timeout() {
         .warns("did not answer init within 2s (--init-timeout)")
         .warns("silent.py")
         .warns("never answering");
+}
+
+#[test]
+fn a_node_whose_init_ok_lacks_in_reply_to_never_answers_init() {
+    if !python() {
+        return;
+    }
+    let r = run("echo.toml", "init_no_reply.py", &["--init-timeout", "2"]);
+    r.exits(5)
+        .within(Duration::from_secs(20))
+        .warns("did not answer init within 2s")
+        .warns("init_ok must carry in_reply_to: 1");
+}
+
+#[test]
+fn a_node_that_answers_every_echo_with_an_error_fails() {
+    if !python() {
+        return;
+    }
+    let r = run("echo.toml", "errors.py", &[]);
+    r.exits(1).warns("did not hold");
+    assert!(r.count("unanswered") >= 40, "{}", r.out);
 }
 
 #[test]
@@ -330,6 +437,18 @@ fn a_run_that_cannot_start_is_bad_input() {
     }
     let r = run("echo.toml", "no-such-node.py", &[]);
     r.exits(2).warns("no such file");
+    // A file without the executable bit, or a name not on PATH, is
+    // refused before any file is written (the trace is not made).
+    refused(
+        None,
+        &["--bin", &format!("{FIXTURES}/maelnode.py")],
+        "the file is not executable",
+    );
+    refused(
+        None,
+        &["--bin", "nosuchprog-xyz-chaoslab"],
+        "no program of that name on PATH",
+    );
     // Only Maelstrom scenarios run processes; the reference nodes' bug
     // flags do not apply to them.
     let (code, _, err) = crate::common::chaoslab(&[
@@ -348,6 +467,93 @@ fn a_run_that_cannot_start_is_bad_input() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("bug = \"no-retry\""), "{err}");
+}
+
+/// `chaoslab run` of the echo fixture with `echo.py` and `extra`, or of
+/// `scenario` (text) written to a file: it must be refused (exit 2) with
+/// an error containing `says`, before any node starts.
+#[track_caller]
+fn refused(scenario: Option<&str>, extra: &[&str], says: &str) {
+    let dir = std::env::temp_dir().join(format!(
+        "chaoslab-it-process-refused-{}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("scenario.toml");
+    let path = match scenario {
+        Some(text) => {
+            std::fs::write(&file, text).unwrap();
+            file.to_string_lossy().into_owned()
+        }
+        None => format!("{FIXTURES}/echo.toml"),
+    };
+    let stderr_dir = dir.join("stderr");
+    let bin = format!("{FIXTURES}/echo.py");
+    let sd = stderr_dir.to_string_lossy().into_owned();
+    let trace = dir.join("trace.jsonl");
+    let tr = trace.to_string_lossy().into_owned();
+    let mut args = vec!["run", &path, "--node-stderr", &sd, "--trace", &tr];
+    if !extra.contains(&"--bin") {
+        args.extend_from_slice(&["--bin", &bin]);
+    }
+    args.extend_from_slice(extra);
+    let (code, _, err) = crate::common::chaoslab(&args);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(says), "stderr lacks {says:?}:\n{err}");
+    assert!(!stderr_dir.exists(), "a refused run made {stderr_dir:?}");
+    assert!(!trace.exists(), "a refused run made {trace:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The echo fixture with `more` appended.
+fn echo_with(more: &str) -> String {
+    let text = std::fs::read_to_string(format!("{FIXTURES}/echo.toml")).unwrap();
+    format!("{text}\n{more}\n")
+}
+
+#[test]
+fn faults_a_process_cannot_have_are_refused() {
+    // A clock fault sets chaoslab's clock, which a process does not read;
+    // fsync faults act on the simulated disk.
+    refused(
+        Some(&echo_with(
+            "[[faults]]\nat = \"1s\"\naction = \"clock\"\noffset = \"-500ms\"\ntarget = \"n2\"",
+        )),
+        &[],
+        "action = \"clock\" cannot act on a node that is a process",
+    );
+    refused(
+        Some(&echo_with(
+            "[[faults]]\nat = \"1s\"\naction = \"fsync-loss\"\ntarget = \"n2\"",
+        )),
+        &[],
+        "action = \"fsync-loss\" cannot act",
+    );
+    // A nemesis draws clock faults by default: the error lists the kinds
+    // to write instead.
+    refused(
+        Some(&echo_with(
+            "[nemesis]\ninterval = \"500ms\"\nfault_duration = \"200ms\"",
+        )),
+        &[],
+        "the default kinds include it: list them in [nemesis], kinds = [\"partition\"",
+    );
+    refused(
+        Some(&echo_with(
+            "[nemesis]\ninterval = \"500ms\"\nfault_duration = \"200ms\"\nkinds = [\"pause\", \"clock\"]",
+        )),
+        &[],
+        "remove \"clock\" from [nemesis] kinds",
+    );
+}
+
+#[test]
+fn flag_values_out_of_bounds_are_refused() {
+    refused(None, &["--time-scale", "1e-300"], "--time-scale must be");
+    refused(None, &["--time-scale", "1e300"], "--time-scale must be");
+    refused(None, &["--init-timeout", "1e30"], "--init-timeout must be");
+    refused(None, &["--init-timeout", "0"], "--init-timeout must be");
 }
 
 #[test]
