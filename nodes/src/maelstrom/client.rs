@@ -459,7 +459,10 @@ pub fn read_reply(kind: WorkloadKind, op: &MaelOp, msg: &Envelope) -> (Outcome, 
         }),
         (MaelOp::Send { .. }, _) => field("offset").and_then(|o| {
             as_offset(o).map(Reply::Offset).ok_or_else(|| {
-                format!("send_ok offset must be an integer from 0 to {}, got {o}", i64::MAX)
+                format!(
+                    "send_ok offset must be an integer from 0 to {}, got {o}",
+                    i64::MAX
+                )
             })
         }),
         (MaelOp::Poll(asked), _) => field("msgs").and_then(|m| read_msgs(m, asked)),

@@ -198,7 +198,10 @@ impl Params {
             // and make no final reads: the fields would do nothing.
             let set = [
                 ("read_share", self.read_share.map(|r| r.to_string())),
-                ("final_reads_after", self.final_reads_after.map(fmt_duration)),
+                (
+                    "final_reads_after",
+                    self.final_reads_after.map(fmt_duration),
+                ),
             ];
             for (field, value) in set {
                 if let Some(v) = value {

@@ -317,10 +317,8 @@ fn kafka_and_txn_replies_are_read_and_checked_against_their_request() {
         let (outcome, reply) = client_read(
             WorkloadKind::Kafka,
             &MaelOp::ListCommittedOffsets(vec!["1".into()]),
-            &msg(
-                Body::new("list_committed_offsets_ok")
-                    .with("offsets", serde_json::json!({ "1": huge })),
-            ),
+            &msg(Body::new("list_committed_offsets_ok")
+                .with("offsets", serde_json::json!({ "1": huge }))),
         );
         assert_eq!(outcome, Outcome::Info);
         assert!(

@@ -198,7 +198,9 @@ fn jepsen_nonmonotonic_sends(history: &LogHistory, log: &mut LogReport) {
             }
             LogFn::Poll { messages, .. } => {
                 for m in messages {
-                    let e = at.entry((m.partition.as_str(), m.value)).or_insert(m.offset);
+                    let e = at
+                        .entry((m.partition.as_str(), m.value))
+                        .or_insert(m.offset);
                     *e = (*e).min(m.offset);
                 }
             }
@@ -498,7 +500,11 @@ mod tests {
         assert_eq!(r.failed(), vec![AnomalyKind::NonmonotonicSend]);
         assert_eq!(r.log.count(AnomalyKind::NonmonotonicSend), 1);
         assert_eq!(r.log.count(AnomalyKind::Reorder), 0);
-        let e = r.log.examples_of(AnomalyKind::NonmonotonicSend).next().unwrap();
+        let e = r
+            .log
+            .examples_of(AnomalyKind::NonmonotonicSend)
+            .next()
+            .unwrap();
         assert_eq!(e.values, vec![13, 14]);
         assert!(e.detail.contains("timed out"), "{}", e.detail);
         // The same late landing with no later send by that client is fine.
