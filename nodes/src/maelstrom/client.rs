@@ -481,9 +481,12 @@ pub fn read_reply(kind: WorkloadKind, op: &MaelOp, msg: &Envelope) -> (Outcome, 
                 .ok_or_else(|| "read_ok value must be an integer".to_string())
         }),
         (MaelOp::Send { .. }, _) => field("offset").and_then(|o| {
-            o.as_u64()
-                .map(Reply::Offset)
-                .ok_or_else(|| "send_ok offset must be a non-negative integer".to_string())
+            as_offset(o).map(Reply::Offset).ok_or_else(|| {
+                format!(
+                    "send_ok offset must be an integer from 0 to {}, got {o}",
+                    i64::MAX
+                )
+            })
         }),
         (MaelOp::Poll(asked), _) => field("msgs").and_then(|m| read_msgs(m, asked)),
         (MaelOp::ListCommittedOffsets(_), _) => {
@@ -519,9 +522,13 @@ fn read_msgs(m: &Json, asked: &BTreeMap<String, u64>) -> Result<Reply, String> {
             let pair = p
                 .as_array()
                 .filter(|a| a.len() == 2)
-                .and_then(|a| Some((a[0].as_u64()?, a[1].as_i64()?)))
+                .and_then(|a| Some((as_offset(&a[0])?, a[1].as_i64()?)))
                 .ok_or_else(|| {
-                    format!("poll_ok msgs {key:?}: {p} is not an [offset, msg] pair of integers")
+                    format!(
+                        "poll_ok msgs {key:?}: {p} is not an [offset, msg] pair of integers \
+                         with an offset from 0 to {}",
+                        i64::MAX
+                    )
                 })?;
             if pair.0 < from {
                 return Err(format!(
@@ -536,6 +543,13 @@ fn read_msgs(m: &Json, asked: &BTreeMap<String, u64>) -> Result<Reply, String> {
     Ok(Reply::Msgs(msgs))
 }
 
+/// An offset as a reply carries it: an integer from 0 to `i64::MAX`
+/// (Maelstrom's offsets are JVM longs), so the client's `offset + 1`
+/// and the history's `i64` can never overflow.
+fn as_offset(j: &Json) -> Option<u64> {
+    j.as_u64().filter(|&o| o <= i64::MAX as u64)
+}
+
 /// `list_committed_offsets_ok`'s `offsets`: a map of keys to offsets.
 fn read_offsets(m: &Json) -> Result<BTreeMap<String, u64>, String> {
     let map = m.as_object().ok_or_else(|| {
@@ -543,8 +557,11 @@ fn read_offsets(m: &Json) -> Result<BTreeMap<String, u64>, String> {
     })?;
     map.iter()
         .map(|(k, o)| {
-            o.as_u64().map(|o| (k.clone(), o)).ok_or_else(|| {
-                format!("list_committed_offsets_ok offsets {k:?} must be a non-negative integer, got {o}")
+            as_offset(o).map(|o| (k.clone(), o)).ok_or_else(|| {
+                format!(
+                    "list_committed_offsets_ok offsets {k:?} must be an integer from 0 to {}, got {o}",
+                    i64::MAX
+                )
             })
         })
         .collect()

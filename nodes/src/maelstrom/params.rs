@@ -26,14 +26,16 @@ pub struct Params {
     pub bug: Option<String>,
     /// Broadcast's `topology` message: `grid`, `line` or `total`.
     pub topology: String,
-    /// Share of reads among the operations of the workloads that read.
-    pub read_share: f64,
+    /// Share of reads among the operations of the workloads that read
+    /// (0.5 unless set; the txn workloads refuse it).
+    pub read_share: Option<f64>,
     /// How often the reference nodes gossip.
     #[serde(with = "sim::time::serde_duration")]
     pub gossip: Nanos,
-    /// How long after `[workload] stop` the clients make their final reads.
-    #[serde(with = "sim::time::serde_duration")]
-    pub final_reads_after: Nanos,
+    /// How long after `[workload] stop` the clients make their final reads
+    /// (1s unless set; the txn workloads, which make none, refuse it).
+    #[serde(with = "sim::time::serde_duration::option")]
+    pub final_reads_after: Option<Nanos>,
     /// txn-list-append and txn-rw-register: the consistency model the
     /// history is checked against (Maelstrom's `--consistency-models`).
     pub consistency: Option<String>,
@@ -49,9 +51,9 @@ impl Default for Params {
             node: None,
             bug: None,
             topology: "grid".to_string(),
-            read_share: 0.5,
+            read_share: None,
             gossip: ms(100),
-            final_reads_after: secs(1),
+            final_reads_after: None,
             consistency: None,
             services: Vec::new(),
         }
@@ -201,10 +203,34 @@ impl Params {
                 ),
             ));
         }
-        if !(0.0..=1.0).contains(&self.read_share) {
+        if kind.is_txn() {
+            // The txn workloads' clients draw their own mix of micro-ops
+            // and make no final reads: the fields would do nothing.
+            let set = [
+                ("read_share", self.read_share.map(|r| r.to_string())),
+                (
+                    "final_reads_after",
+                    self.final_reads_after.map(fmt_duration),
+                ),
+            ];
+            for (field, value) in set {
+                if let Some(v) = value {
+                    return Err((
+                        field,
+                        format!(
+                            "{field} = {v}: the {} workload does not use it (its transactions mix reads and writes themselves, and it makes no final reads); remove the line",
+                            kind.name()
+                        ),
+                    ));
+                }
+            }
+        }
+        let read_share = self.read_share.unwrap_or(0.5);
+        let final_reads_after = self.final_reads_after.unwrap_or(secs(1));
+        if !(0.0..=1.0).contains(&read_share) {
             return Err((
                 "read_share",
-                format!("read_share = {}: must be between 0 and 1", self.read_share),
+                format!("read_share = {read_share}: must be between 0 and 1"),
             ));
         }
         crate::check_period("gossip", self.gossip, "", "100ms")?;
@@ -258,7 +284,7 @@ impl Params {
                     format!(
                         "the {} workload ends with a final read on every node, which begins final_reads_after ({}) after the workload stops: set [workload] stop before the end of the run ({})",
                         kind.name(),
-                        fmt_duration(self.final_reads_after),
+                        fmt_duration(final_reads_after),
                         fmt_duration(end)
                     ),
                 ));
@@ -280,7 +306,7 @@ impl Params {
                 FaultsEnd::At(t) => stop.max(t),
                 FaultsEnd::None => stop,
             };
-            let at = quiet + self.final_reads_after;
+            let at = quiet + final_reads_after;
             // Each client reads every node once, one at a time.
             let needed = at + timeout * nodes.len() as u64;
             if needed > end {
@@ -294,7 +320,7 @@ impl Params {
                             FaultsEnd::At(t) => fmt_duration(t),
                             _ => "(none)".to_string(),
                         },
-                        fmt_duration(self.final_reads_after),
+                        fmt_duration(final_reads_after),
                         fmt_duration(timeout),
                         fmt_duration(end),
                         fmt_duration(needed)
@@ -369,7 +395,7 @@ impl Params {
             },
             bug: self.bug.clone(),
             topology: self.topology.clone(),
-            read_share: self.read_share,
+            read_share,
             gossip: self.gossip,
             final_reads_at,
             timeout,
@@ -452,6 +478,37 @@ mod tests {
             workload: workload.to_string(),
             ..Params::default()
         }
+    }
+
+    #[test]
+    fn txn_workloads_refuse_fields_they_do_not_use() {
+        let run = |p: &Params| {
+            p.check(
+                None,
+                nodes(3),
+                ms(500),
+                Some(secs(5)),
+                secs(10),
+                FaultsEnd::None,
+            )
+        };
+        for w in ["txn-list-append", "txn-rw-register"] {
+            assert!(run(&params(w)).is_ok());
+            let mut p = params(w);
+            p.read_share = Some(0.5);
+            let err = run(&p).unwrap_err();
+            assert_eq!(err.0, "read_share");
+            assert!(err.1.contains("remove the line"), "{}", err.1);
+            let mut p = params(w);
+            p.final_reads_after = Some(secs(1));
+            let err = run(&p).unwrap_err();
+            assert_eq!(err.0, "final_reads_after");
+            assert!(err.1.contains(w), "{}", err.1);
+        }
+        let mut p = params("kafka");
+        p.read_share = Some(0.3);
+        p.final_reads_after = Some(ms(500));
+        assert_eq!(run(&p).unwrap().read_share, 0.3);
     }
 
     #[test]

@@ -295,6 +295,42 @@ fn kafka_and_txn_replies_are_read_and_checked_against_their_request() {
         ),
         (Outcome::Ok, Reply::Offset(7))
     );
+    // An offset past i64::MAX (Maelstrom's offsets are longs) is
+    // malformed: never a panic or a wrap in the client's `offset + 1`.
+    for huge in [u64::MAX, i64::MAX as u64 + 1] {
+        let (outcome, reply) = poll(serde_json::json!({ "1": [[huge, 9]] }));
+        assert_eq!(outcome, Outcome::Info);
+        assert!(
+            matches!(&reply, Reply::Malformed(w) if w.contains("offset from 0 to")),
+            "{reply:?}"
+        );
+        let (outcome, reply) = client_read(
+            WorkloadKind::Kafka,
+            &send,
+            &msg(Body::new("send_ok").with("offset", huge)),
+        );
+        assert_eq!(outcome, Outcome::Info);
+        assert!(
+            matches!(&reply, Reply::Malformed(w) if w.contains("from 0 to")),
+            "{reply:?}"
+        );
+        let (outcome, reply) = client_read(
+            WorkloadKind::Kafka,
+            &MaelOp::ListCommittedOffsets(vec!["1".into()]),
+            &msg(Body::new("list_committed_offsets_ok")
+                .with("offsets", serde_json::json!({ "1": huge }))),
+        );
+        assert_eq!(outcome, Outcome::Info);
+        assert!(
+            matches!(&reply, Reply::Malformed(w) if w.contains("from 0 to")),
+            "{reply:?}"
+        );
+    }
+    assert_eq!(
+        poll(serde_json::json!({ "1": [[i64::MAX as u64, 9]] })).0,
+        Outcome::Ok,
+        "i64::MAX itself is an offset"
+    );
     let txn = MaelOp::Txn(vec![
         ops::TxnMop {
             f: ops::MopF::Read,

@@ -429,6 +429,59 @@ mod tests {
     }
 
     #[test]
+    fn reading_an_intermediate_append_is_g1b() {
+        let calls = vec![
+            txn(1, vec![w(Append, 1, 1), w(Append, 1, 2)], 0),
+            txn(2, vec![r(1, list(&[1]))], 2),
+        ];
+        let found = kinds(LA, ReadCommitted, &calls);
+        assert!(found.contains(&"G1b"), "{found:?}");
+        assert!(kinds(LA, ReadUncommitted, &calls).is_empty());
+    }
+
+    #[test]
+    fn reading_an_aborted_register_write_is_g1a() {
+        let calls = vec![
+            aborted(txn(1, vec![w(Write, 1, 1)], 0)),
+            txn(2, vec![r(1, MopValue::Int(1))], 2),
+        ];
+        assert_eq!(kinds(RW, ReadCommitted, &calls), vec!["G1a"]);
+        assert!(kinds(RW, ReadUncommitted, &calls).is_empty());
+    }
+
+    #[test]
+    fn registers_read_from_each_other_are_g1c() {
+        let calls = vec![
+            txn(1, vec![w(Write, 1, 1), r(2, MopValue::Int(2))], 0),
+            txn(2, vec![w(Write, 2, 2), r(1, MopValue::Int(1))], 0),
+        ];
+        let found = kinds(RW, ReadCommitted, &calls);
+        assert!(found.contains(&"G1c"), "{found:?}");
+        assert!(kinds(RW, ReadUncommitted, &calls).is_empty());
+    }
+
+    #[test]
+    fn a_register_read_skew_is_g_single_without_real_time() {
+        // Concurrent: T2 sees T1's write to key 1, not its write to key 2.
+        let calls = vec![
+            txn(
+                1,
+                vec![
+                    r(1, MopValue::Null),
+                    w(Write, 1, 1),
+                    r(2, MopValue::Null),
+                    w(Write, 2, 2),
+                ],
+                0,
+            ),
+            txn(2, vec![r(1, MopValue::Int(1)), r(2, MopValue::Null)], 0),
+        ];
+        let found = kinds(RW, Serializable, &calls);
+        assert!(found.contains(&"G-single"), "{found:?}");
+        assert!(kinds(RW, ReadCommitted, &calls).is_empty());
+    }
+
+    #[test]
     fn a_timed_out_transaction_s_writes_may_be_read() {
         let mut t1 = txn(1, vec![w(Append, 1, 1)], 0);
         t1.outcome = Outcome::Info;
