@@ -395,7 +395,7 @@ impl Protocol for Maelstrom {
     /// client crashed or paused by then): given at the end of the run, so
     /// the property and the report's verdict always agree.
     fn at_end(&mut self, now: Nanos, nodes: &NodeTable<MaelstromNode>, out: &mut Findings) {
-        if self.judged || !self.config.verdict_at.is_some_and(|at| now >= at) {
+        if self.judged || self.config.verdict_at.is_none_or(|at| now < at) {
             return;
         }
         if let Some(why) = self.give_verdict(nodes) {
