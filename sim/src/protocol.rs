@@ -281,6 +281,12 @@ pub trait Protocol {
     /// `eventually` and `sometimes` properties.
     fn check(&mut self, _step: Step<'_, Self::Node>, _out: &mut Findings) {}
 
+    /// Checks once more when the run is over (time stands where it ended),
+    /// before the figures: the place to give a verdict that is due by then
+    /// even when no node stepped after it fell due (every client crashed
+    /// or paused). What it pushes counts as found at the end of the run.
+    fn at_end(&mut self, _now: Nanos, _nodes: &NodeTable<Self::Node>, _out: &mut Findings) {}
+
     /// What its clients ask ([`crate::workload`]). The default is the
     /// standard workload of the node's operation type: for a key-value store,
     /// the scenario's `[workload]` keys, mix and key distribution.

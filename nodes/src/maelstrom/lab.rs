@@ -169,6 +169,10 @@ impl<N: LabNode> Protocol for Lab<N> {
         self.inner.crashed(id, last)
     }
 
+    fn at_end(&mut self, now: Nanos, nodes: &NodeTable<MaelstromNode>, out: &mut Findings) {
+        self.inner.at_end(now, nodes, out)
+    }
+
     fn metrics(&self, nodes: &NodeTable<MaelstromNode>, out: &mut Metrics) {
         self.inner.metrics(nodes, out)
     }

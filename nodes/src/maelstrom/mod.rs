@@ -106,6 +106,7 @@ use sim::metric::{Figure, Metrics};
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{Findings, NodeTable, Property, Protocol, Step};
 use sim::scenario::Scenario;
+use sim::time::Nanos;
 use sim::workload::Workload;
 
 pub const ROLES: &[&str] = &["server", "client", "service"];
@@ -217,10 +218,9 @@ pub struct Maelstrom {
     /// Unique ids: every id handed out so far, to spot a second one as it
     /// comes.
     ids: std::collections::BTreeSet<String>,
-    /// The checker's answer when the verdict was given at `verdict_at`,
-    /// and how many calls it saw: the report reuses it rather than search
-    /// again.
-    verdict: Option<(usize, check::Checked)>,
+    /// The checker's answer when the verdict was given at `verdict_at`
+    /// (or at the end of the run): the report gives the same one.
+    verdict: Option<check::Checked>,
 }
 
 /// Builds the node a server hosts, from the run's checked settings: how
@@ -344,6 +344,36 @@ impl Maelstrom {
         done || step.now + self.config.timeout >= self.config.end
     }
 
+    /// Gives the lin-kv verdict (it is due: every request has ended, or
+    /// its client is paused): checks the calls banked so far plus every
+    /// client's open call, indefinite (a paused client's request may have
+    /// taken effect), keeps the answer for the report, and says what
+    /// failed, if anything.
+    fn give_verdict(&mut self, nodes: &NodeTable<MaelstromNode>) -> Option<String> {
+        self.judged = true;
+        let mut calls = self.calls.clone();
+        calls.extend(
+            nodes
+                .iter()
+                .filter_map(|n| n.as_ref()?.as_client()?.open_call()),
+        );
+        let c = &self.config;
+        let checked = check::Checked::run_in(c.kind, &calls, &c.nodes, c.consistency);
+        let failed = checked.failures();
+        let why = match &checked {
+            check::Checked::LinKv(check::LinKvReport {
+                verdict: check::LinKvVerdict::NotLinearizable { key, .. },
+                ..
+            }) => format!(
+                "invalid: {} (key {key}; the report's linearizability section shows the counterexample)",
+                failed.join(", ")
+            ),
+            _ => format!("invalid: {}", failed.join(", ")),
+        };
+        self.verdict = Some(checked);
+        (!failed.is_empty()).then_some(why)
+    }
+
     /// Every call the clients made so far, in the order they ended.
     pub fn calls(&self) -> &[Call] {
         &self.calls
@@ -413,23 +443,7 @@ impl Protocol for Maelstrom {
             return;
         }
         let failed = if self.config.verdict_at.is_some_and(|at| step.now >= at) {
-            // lin-kv: every request has ended, the verdict is due.
-            self.judged = true;
-            let c = &self.config;
-            let checked = check::Checked::run_in(c.kind, &self.calls, &c.nodes, c.consistency);
-            let failed = checked.failures();
-            let why = match &checked {
-                check::Checked::LinKv(check::LinKvReport {
-                    verdict: check::LinKvVerdict::NotLinearizable { key, .. },
-                    ..
-                }) => format!(
-                    "invalid: {} (key {key}; the report's linearizability section shows the counterexample)",
-                    failed.join(", ")
-                ),
-                _ => format!("invalid: {}", failed.join(", ")),
-            };
-            self.verdict = Some((self.calls.len(), checked));
-            (!failed.is_empty()).then_some(why)
+            self.give_verdict(step.nodes)
         } else if self.config.final_reads_at.is_none() {
             self.failed_so_far()
         } else if self.finals_due(&step) {
@@ -443,6 +457,21 @@ impl Protocol for Maelstrom {
         };
         if let Some(why) = failed {
             self.judged = true;
+            out.violated(
+                MAELSTROM_VALID.name,
+                format!("the {} checker says {why}", self.config.kind.name()),
+            );
+        }
+    }
+
+    /// The lin-kv verdict, when no node stepped after it fell due (every
+    /// client crashed or paused by then): given at the end of the run, so
+    /// the property and the report's verdict always agree.
+    fn at_end(&mut self, now: Nanos, nodes: &NodeTable<MaelstromNode>, out: &mut Findings) {
+        if self.judged || self.config.verdict_at.is_none_or(|at| now < at) {
+            return;
+        }
+        if let Some(why) = self.give_verdict(nodes) {
             out.violated(
                 MAELSTROM_VALID.name,
                 format!("the {} checker says {why}", self.config.kind.name()),
@@ -482,9 +511,12 @@ impl Protocol for Maelstrom {
     fn metrics(&self, nodes: &NodeTable<MaelstromNode>, out: &mut Metrics) {
         let c = &self.config;
         out.text("maelstrom", c.describe());
+        // The verdict once given stands (the property says it): calls that
+        // end later (a paused client's, resumed) cannot undo a failure, and
+        // were counted indefinite in it.
         let checked = match &self.verdict {
-            Some((seen, checked)) if *seen == self.calls.len() => checked.clone(),
-            _ => check::Checked::run_in(c.kind, &self.calls, &c.nodes, c.consistency),
+            Some(checked) => checked.clone(),
+            None => check::Checked::run(c.kind, &self.calls, &c.nodes),
         };
         let failed = checked.failures();
         let verdict = if !failed.is_empty() {

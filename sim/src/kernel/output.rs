@@ -83,6 +83,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         if let Some(start) = self.partition_since.take() {
             self.partition_windows.push((start, self.now));
         }
+        self.check_at_end();
         let mut metrics = crate::metric::Metrics::new();
         self.protocol.metrics(&self.nodes, &mut metrics);
         let metrics = metrics.into_vec();

@@ -248,6 +248,10 @@ impl<P: Spec> Protocol for Declared<P> {
         self.inner.crashed(id, last)
     }
 
+    fn at_end(&mut self, now: Nanos, nodes: &NodeTable<P::Node>, out: &mut Findings) {
+        self.inner.at_end(now, nodes, out)
+    }
+
     fn metrics(&self, nodes: &NodeTable<P::Node>, out: &mut Metrics) {
         self.inner.metrics(nodes, out)
     }

@@ -394,3 +394,26 @@ fn a_final_read_lost_on_the_way_is_made_again() {
         );
     }
 }
+
+#[test]
+fn a_lin_kv_verdict_is_given_when_every_client_is_paused_as_it_falls_due() {
+    // Every client paused just before the verdict falls due (stop + timeout
+    // + 1ms) and never resumed: no node steps after it. The verdict is then
+    // given at the end of the run, and the property says what the report
+    // says. Before the fix maelstrom-valid held while the report printed
+    // "invalid".
+    let (file, text) = source("bug-lin-kv-local-cache");
+    let pauses: String = ["c1", "c2", "c3"]
+        .iter()
+        .map(|c| format!("[[faults]]\nat = \"7.9s\"\naction = \"pause\"\ntarget = \"{c}\"\n\n"))
+        .collect();
+    let text = text.replace("[expect]", &format!("{pauses}[expect]"));
+    let r = run_seed(&file, &text, 1);
+    let f = Figures::of(&r);
+    let sim::metric::Value::Text(verdict) = &f.get("verdict").value else {
+        panic!("{}", r.render())
+    };
+    assert!(verdict.starts_with("invalid"), "{}", r.render());
+    assert!(maelstrom_violation(&r).is_some(), "{}", r.render());
+    assert!(r.passed, "{}", r.render());
+}

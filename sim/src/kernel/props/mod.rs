@@ -320,6 +320,19 @@ impl<P: Protocol> Sim<'_, P> {
             nodes: &self.nodes,
         };
         self.protocol.check(step, &mut self.watch.scratch);
+        self.record_findings();
+    }
+
+    /// Runs the protocol's end-of-run check ([`Protocol::at_end`]) and
+    /// records what it found, as after a step.
+    pub(super) fn check_at_end(&mut self) {
+        self.protocol
+            .at_end(self.now, &self.nodes, &mut self.watch.scratch);
+        self.record_findings();
+    }
+
+    /// Records what the last check left in the scratch, and empties it.
+    fn record_findings(&mut self) {
         if self.watch.scratch.is_empty() {
             return;
         }
