@@ -442,7 +442,15 @@ pub fn read_reply(kind: WorkloadKind, op: &MaelOp, msg: &Envelope) -> (Outcome, 
             .and_then(Json::as_str)
             .unwrap_or_default()
             .to_string();
-        let outcome = if code.is_definite() {
+        // Maelstrom's lin-kv client takes only these codes for "did not
+        // happen" (its known-failure-codes); any other error, an abort
+        // included, leaves a lin-kv operation indefinite.
+        let definite = if kind == WorkloadKind::LinKv {
+            matches!(code.code(), 1 | 10 | 11 | 20 | 21 | 22)
+        } else {
+            code.is_definite()
+        };
+        let outcome = if definite {
             Outcome::Fail
         } else {
             Outcome::Info
@@ -470,11 +478,14 @@ pub fn read_reply(kind: WorkloadKind, op: &MaelOp, msg: &Envelope) -> (Outcome, 
                 .map(Reply::Elements)
                 .ok_or_else(|| "read_ok value must be a list of integers".to_string())
         }),
-        (MaelOp::KvRead { .. }, _) => field("value").and_then(|v| {
-            v.as_i64().map(Reply::Value).ok_or_else(|| {
-                format!("read_ok value must be an integer (one the workload wrote), not {v}")
-            })
-        }),
+        // A null (or absent) value reads nil, as Maelstrom's client
+        // records it: a key never written.
+        (MaelOp::KvRead { .. }, _) => match body.get("value") {
+            None | Some(Json::Null) => Ok(Reply::None),
+            Some(v) => v.as_i64().map(Reply::Value).ok_or_else(|| {
+                format!("read_ok value must be an integer (one the workload wrote) or null, not {v}")
+            }),
+        },
         (MaelOp::Read, _) => field("value").and_then(|v| {
             v.as_i64()
                 .map(Reply::Count)

@@ -124,6 +124,9 @@ pub fn kv_history(calls: &[Call]) -> History {
             };
             let output = match (&c.reply, c.outcome) {
                 (Reply::Value(v), Outcome::Ok) => Some(Value::Int(*v)),
+                (Reply::None, Outcome::Ok) if matches!(c.op, MaelOp::KvRead { .. }) => {
+                    Some(Value::Nil)
+                }
                 _ => None,
             };
             Some(Op {
@@ -317,5 +320,52 @@ mod tests {
         let r = check(&[bad]);
         assert!(!r.valid());
         assert_eq!(r.indefinite, 1);
+    }
+    /// Maelstrom's client reads nil from a `read_ok` with a null value; a
+    /// key never written holds nil, so that read is linearizable, and a
+    /// nil read after a write that surely finished is not.
+    #[test]
+    fn a_null_read_reads_nil() {
+        use crate::maelstrom::client::read_reply;
+        use crate::maelstrom::WorkloadKind;
+        use crate::maelstrom::wire::{Body, Envelope};
+        let reply = Envelope::new(
+            "n1",
+            "c1",
+            Body::new("read_ok").with("value", serde_json::Value::Null),
+        );
+        let op = MaelOp::KvRead { key: 0 };
+        let (outcome, reply) = read_reply(WorkloadKind::LinKv, &op, &reply);
+        assert_eq!(outcome, Outcome::Ok);
+        let nil = ok(1, "n1", op.clone(), reply.clone(), 0);
+        assert_eq!(check(&[nil]).verdict, LinKvVerdict::Linearizable);
+        let late = ok(1, "n1", op, reply, 20);
+        let calls = vec![write(2, 0, 3, 0), late];
+        assert!(matches!(
+            check(&calls).verdict,
+            LinKvVerdict::NotLinearizable { .. }
+        ));
+    }
+
+    /// Maelstrom's lin-kv client counts only codes 1, 10, 11, 20, 21 and
+    /// 22 as "did not happen": a write answered with an abort (14) may
+    /// have taken effect, so a later read of its value is no anomaly.
+    #[test]
+    fn an_abort_leaves_a_lin_kv_write_open() {
+        use crate::maelstrom::client::read_reply;
+        use crate::maelstrom::WorkloadKind;
+        use crate::maelstrom::wire::{Body, Envelope};
+        let op = MaelOp::KvWrite { key: 0, value: 7 };
+        let abort = Envelope::new("n1", "c1", Body::new("error").with("code", 14));
+        let (outcome, reply) = read_reply(WorkloadKind::LinKv, &op, &abort);
+        assert_eq!(outcome, Outcome::Info);
+        let w = ended(ok(1, "n1", op, Reply::None, 0), outcome, reply);
+        let calls = vec![w, read(2, 0, 7, 20)];
+        assert_eq!(check(&calls).verdict, LinKvVerdict::Linearizable);
+        // A definite code still means the write did not happen.
+        let op = MaelOp::KvWrite { key: 0, value: 7 };
+        let pre = Envelope::new("n1", "c1", Body::new("error").with("code", 22));
+        let (outcome, _) = read_reply(WorkloadKind::LinKv, &op, &pre);
+        assert_eq!(outcome, Outcome::Fail);
     }
 }
