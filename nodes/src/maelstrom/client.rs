@@ -483,7 +483,9 @@ pub fn read_reply(kind: WorkloadKind, op: &MaelOp, msg: &Envelope) -> (Outcome, 
         (MaelOp::KvRead { .. }, _) => match body.get("value") {
             None | Some(Json::Null) => Ok(Reply::None),
             Some(v) => v.as_i64().map(Reply::Value).ok_or_else(|| {
-                format!("read_ok value must be an integer (one the workload wrote) or null, not {v}")
+                format!(
+                    "read_ok value must be an integer (one the workload wrote) or null, not {v}"
+                )
             }),
         },
         (MaelOp::Read, _) => field("value").and_then(|v| {

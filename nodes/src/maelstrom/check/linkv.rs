@@ -327,8 +327,8 @@ mod tests {
     #[test]
     fn a_null_read_reads_nil() {
         use crate::maelstrom::client::read_reply;
-        use crate::maelstrom::WorkloadKind;
         use crate::maelstrom::wire::{Body, Envelope};
+        use crate::maelstrom::WorkloadKind;
         let reply = Envelope::new(
             "n1",
             "c1",
@@ -353,8 +353,8 @@ mod tests {
     #[test]
     fn an_abort_leaves_a_lin_kv_write_open() {
         use crate::maelstrom::client::read_reply;
-        use crate::maelstrom::WorkloadKind;
         use crate::maelstrom::wire::{Body, Envelope};
+        use crate::maelstrom::WorkloadKind;
         let op = MaelOp::KvWrite { key: 0, value: 7 };
         let abort = Envelope::new("n1", "c1", Body::new("error").with("code", 14));
         let (outcome, reply) = read_reply(WorkloadKind::LinKv, &op, &abort);
