@@ -516,7 +516,7 @@ impl Protocol for Maelstrom {
         // were counted indefinite in it.
         let checked = match &self.verdict {
             Some(checked) => checked.clone(),
-            None => check::Checked::run(c.kind, &self.calls, &c.nodes),
+            None => check::Checked::run_in(c.kind, &self.calls, &c.nodes, c.consistency),
         };
         let failed = checked.failures();
         let verdict = if !failed.is_empty() {
