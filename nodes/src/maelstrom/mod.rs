@@ -101,7 +101,7 @@ use std::sync::Arc;
 
 use sim::check::{Budget, Judge, LinearizabilityReport, UnknownCause, Verdict};
 use sim::check::{ModelKind, WeakReport};
-use sim::history::{History, Op, OpFn, Value};
+use sim::history::{History, Op};
 use sim::metric::{Figure, Metrics};
 use sim::node::{Cluster, Disk, NodeId};
 use sim::protocol::{Findings, NodeTable, Property, Protocol, Step};
@@ -583,19 +583,10 @@ impl LinKvJudge {
             .ops
             .iter()
             .map(|op| {
-                let (key, f) = match op.f {
-                    MaelOp::KvRead { key } => (key, OpFn::Read),
-                    MaelOp::KvWrite { key, value } => (key, OpFn::Write(Value::Int(value))),
-                    MaelOp::KvCas { key, from, to } => (
-                        key,
-                        OpFn::Cas {
-                            expected: Value::Int(from),
-                            new: Value::Int(to),
-                        },
-                    ),
-                    // Only lin-kv's operations are in a lin-kv run.
-                    ref other => unreachable!("a lin-kv run's history holds {other:?}"),
-                };
+                // Only lin-kv's operations are in a lin-kv run.
+                let (key, f) =
+                    op.f.kv_fn()
+                        .unwrap_or_else(|| unreachable!("a lin-kv run's history holds {:?}", op.f));
                 Op {
                     process: op.process,
                     key: key.to_string(),

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use sim::history::{Op, Value};
+use sim::history::{Op, OpFn, Value};
 use sim::workload::{Operation, Workload};
 
 use super::wire::Body;
@@ -224,6 +224,23 @@ impl TxnMop {
 }
 
 impl MaelOp {
+    /// A lin-kv operation as a key-value history's: its key and function
+    /// (`None` for the other workloads' operations).
+    pub fn kv_fn(&self) -> Option<(i64, OpFn)> {
+        Some(match *self {
+            MaelOp::KvRead { key } => (key, OpFn::Read),
+            MaelOp::KvWrite { key, value } => (key, OpFn::Write(Value::Int(value))),
+            MaelOp::KvCas { key, from, to } => (
+                key,
+                OpFn::Cas {
+                    expected: Value::Int(from),
+                    new: Value::Int(to),
+                },
+            ),
+            _ => return None,
+        })
+    }
+
     /// The request body a client sends for it (without `msg_id`).
     pub fn body(&self) -> Body {
         match self {

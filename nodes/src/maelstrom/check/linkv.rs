@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 
 use sim::check::{check_linearizable, Budget, ModelKind, Verdict};
-use sim::history::{History, Op, OpFn, Outcome, Value};
+use sim::history::{History, Op, Outcome, Value};
 use sim::metric::Metrics;
 
 use super::super::client::{Call, Reply};
@@ -110,18 +110,7 @@ pub fn kv_history(calls: &[Call]) -> History {
     let mut ops: Vec<Op> = calls
         .iter()
         .filter_map(|c| {
-            let (key, f) = match c.op {
-                MaelOp::KvRead { key } => (key, OpFn::Read),
-                MaelOp::KvWrite { key, value } => (key, OpFn::Write(Value::Int(value))),
-                MaelOp::KvCas { key, from, to } => (
-                    key,
-                    OpFn::Cas {
-                        expected: Value::Int(from),
-                        new: Value::Int(to),
-                    },
-                ),
-                _ => return None,
-            };
+            let (key, f) = c.op.kv_fn()?;
             let output = match (&c.reply, c.outcome) {
                 (Reply::Value(v), Outcome::Ok) => Some(Value::Int(*v)),
                 (Reply::None, Outcome::Ok) if matches!(c.op, MaelOp::KvRead { .. }) => {
