@@ -245,7 +245,7 @@ impl std::fmt::Debug for Builder {
 
 /// The reference nodes' factory.
 fn reference_factory(c: &Config) -> Box<dyn MaelNode> {
-    reference::build(c.kind, c.bug.as_deref(), c.gossip)
+    reference::build(c.kind, c.variant.as_deref(), c.bug.as_deref(), c.gossip)
 }
 
 impl Maelstrom {

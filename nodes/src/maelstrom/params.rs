@@ -18,8 +18,8 @@ pub struct Params {
     /// Maelstrom's workload name: `echo`, `unique-ids`, `broadcast`,
     /// `g-counter`, `pn-counter`, `g-set`, `lin-kv`.
     pub workload: String,
-    /// Which node implementation serves: `reference` (chaoslab's own), the
-    /// only one protocol `maelstrom` hosts. A lab's protocol (see
+    /// Which node implementation serves: `reference` (chaoslab's own), or
+    /// for g-counter `seq-kv` (the count kept in the seq-kv service). A lab's protocol (see
     /// [`super::Lab`]) always hosts the lab's own node and refuses the field.
     pub node: Option<String>,
     /// A bug flag of the reference node (see `reference::bugs`).
@@ -99,6 +99,9 @@ pub struct Config {
     /// Who wrote the node that serves: `reference node`, or a lab's
     /// protocol name (`lab-broadcast node`), for the report.
     pub node: String,
+    /// The reference node other than `reference` that serves
+    /// (`[system] node = "seq-kv"`), if one does.
+    pub variant: Option<String>,
     pub bug: Option<String>,
     pub topology: String,
     pub read_share: f64,
@@ -171,25 +174,37 @@ impl Params {
                 ));
             }
         } else if let Some(node) = self.node.as_deref().filter(|n| *n != "reference") {
-            return Err((
-                "node",
-                format!(
-                    "node = \"{node}\": protocol \"maelstrom\" hosts only \"reference\" (chaoslab's own nodes); to grade a node of your own, start a lab (`chaoslab lab new WORKLOAD`, docs/labs.md), whose protocol hosts it"
-                ),
-            ));
+            let variants = reference::variants(kind);
+            if !variants.iter().any(|(v, _)| *v == node) {
+                let also: String = variants
+                    .iter()
+                    .map(|(v, about)| format!(" and, for {}, \"{v}\" ({about})", kind.name()))
+                    .collect();
+                return Err((
+                    "node",
+                    format!(
+                        "node = \"{node}\": protocol \"maelstrom\" hosts only \"reference\" (chaoslab's own nodes){also}; to grade a node of your own, start a lab (`chaoslab lab new WORKLOAD`, docs/labs.md), whose protocol hosts it"
+                    ),
+                ));
+            }
         }
+        // A reference node other than `reference` (`node = "seq-kv"`).
+        let variant = match (hosted, self.node.as_deref()) {
+            (None, Some(n)) if n != "reference" => Some(n.to_string()),
+            _ => None,
+        };
         if let Some(bug) = &self.bug {
-            let known = reference::bugs(kind);
+            let known = reference::bugs(kind, variant.as_deref());
             if !known.iter().any(|(b, _)| b == bug) {
+                let which = match &variant {
+                    Some(v) => format!("{} reference node \"{v}\"", kind.name()),
+                    None => format!("{} reference node", kind.name()),
+                };
                 let valid = if known.is_empty() {
-                    format!("the {} reference node has no bug flags", kind.name())
+                    format!("the {which} has no bug flags")
                 } else {
                     let list: Vec<String> = known.iter().map(|(b, _)| format!("\"{b}\"")).collect();
-                    format!(
-                        "the {} reference node's bug flags are {}",
-                        kind.name(),
-                        list.join(", ")
-                    )
+                    format!("the {which}'s bug flags are {}", list.join(", "))
                 };
                 return Err(("bug", format!("bug = \"{bug}\": {valid}")));
             }
@@ -252,7 +267,11 @@ impl Params {
             services.push(service);
         }
         if hosted.is_none() {
-            services.extend(reference::services(kind, self.bug.as_deref()));
+            services.extend(reference::services(
+                kind,
+                variant.as_deref(),
+                self.bug.as_deref(),
+            ));
         }
         services.sort_unstable();
         services.dedup();
@@ -389,10 +408,12 @@ impl Params {
         Ok(Config {
             consistency,
             kind,
-            node: match hosted {
-                Some(lab) => format!("{lab} node"),
-                None => "reference node".to_string(),
+            node: match (hosted, &variant) {
+                (Some(lab), _) => format!("{lab} node"),
+                (None, Some(v)) => format!("reference node {v}"),
+                (None, None) => "reference node".to_string(),
             },
+            variant,
             bug: self.bug.clone(),
             topology: self.topology.clone(),
             read_share,

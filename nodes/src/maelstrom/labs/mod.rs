@@ -86,7 +86,7 @@ pub struct Kit {
 }
 
 /// Every lab there is.
-pub const KITS: &[Kit] = &[BROADCAST];
+pub const KITS: &[Kit] = &[BROADCAST, ECHO, UNIQUE_IDS, G_COUNTER];
 
 /// The lab of workload `name` (`broadcast`), if there is one.
 pub fn kit(name: &str) -> Option<&'static Kit> {
@@ -126,3 +126,12 @@ pub const BROADCAST: Kit = Kit {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod checks;
+pub mod echo;
+pub mod g_counter;
+pub mod unique_ids;
+pub use echo::ECHO;
+pub use g_counter::G_COUNTER;
+pub use unique_ids::UNIQUE_IDS;

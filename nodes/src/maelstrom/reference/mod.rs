@@ -7,6 +7,7 @@
 
 mod broadcast;
 mod counter;
+mod counter_kv;
 mod kafka;
 mod leader;
 mod linkv;
@@ -15,6 +16,7 @@ mod txn;
 
 pub use broadcast::Broadcast;
 pub use counter::{Counter, GSet};
+pub use counter_kv::SeqKvCounter;
 pub use kafka::Kafka;
 pub use leader::Forwarder;
 pub use linkv::LinKvProxy;
@@ -27,8 +29,27 @@ use super::node::MaelNode;
 use super::ops::WorkloadKind;
 use super::services::ServiceKind;
 
-/// The bug flags of each workload's reference node: name and what it does.
-pub fn bugs(kind: WorkloadKind) -> &'static [(&'static str, &'static str)] {
+/// The reference nodes other than `reference` that protocol `maelstrom`
+/// hosts for `kind` (`[system] node`): name and what it is.
+pub fn variants(kind: WorkloadKind) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        WorkloadKind::GCounter => &[(
+            "seq-kv",
+            "the count kept in Maelstrom's seq-kv service (Gossip Glomers 4): adds by read and cas, reads made fresh by a write first",
+        )],
+        _ => &[],
+    }
+}
+
+/// The bug flags of each workload's reference node (`variant` is
+/// `[system] node` when it is not `reference`): name and what it does.
+pub fn bugs(kind: WorkloadKind, variant: Option<&str>) -> &'static [(&'static str, &'static str)] {
+    if kind == WorkloadKind::GCounter && variant == Some("seq-kv") {
+        return &[(
+            "stale-read",
+            "a read asks seq-kv for the count without writing first: seq-kv may answer from an old version, below the acknowledged sum",
+        )];
+    }
     match kind {
         WorkloadKind::Echo | WorkloadKind::GSet => &[],
         WorkloadKind::UniqueIds => &[(
@@ -66,7 +87,10 @@ pub fn bugs(kind: WorkloadKind) -> &'static [(&'static str, &'static str)] {
 
 /// The services the reference node for `kind` (with bug flag `bug`) calls:
 /// a run of it starts them.
-pub fn services(kind: WorkloadKind, bug: Option<&str>) -> Vec<ServiceKind> {
+pub fn services(kind: WorkloadKind, variant: Option<&str>, bug: Option<&str>) -> Vec<ServiceKind> {
+    if kind == WorkloadKind::GCounter && variant == Some("seq-kv") {
+        return vec![ServiceKind::SeqKv];
+    }
     match (kind, bug) {
         (WorkloadKind::LinKv, Some("seq-kv")) => vec![ServiceKind::SeqKv],
         (WorkloadKind::LinKv, _) => vec![ServiceKind::LinKv],
@@ -74,9 +98,18 @@ pub fn services(kind: WorkloadKind, bug: Option<&str>) -> Vec<ServiceKind> {
     }
 }
 
-/// The reference node for `kind`, with bug flag `bug` (checked against
-/// [`bugs`] by the caller). `gossip` is the period of the nodes that gossip.
-pub fn build(kind: WorkloadKind, bug: Option<&str>, gossip: Nanos) -> Box<dyn MaelNode> {
+/// The reference node for `kind` (its `variant`, when `[system] node` is
+/// not `reference`), with bug flag `bug` (checked against [`bugs`] by the
+/// caller). `gossip` is the period of the nodes that gossip.
+pub fn build(
+    kind: WorkloadKind,
+    variant: Option<&str>,
+    bug: Option<&str>,
+    gossip: Nanos,
+) -> Box<dyn MaelNode> {
+    if kind == WorkloadKind::GCounter && variant == Some("seq-kv") {
+        return Box::new(SeqKvCounter::new(bug == Some("stale-read")));
+    }
     match kind {
         WorkloadKind::Echo => Box::new(Echo::default()),
         WorkloadKind::UniqueIds => Box::new(UniqueIds::new(bug == Some("counter-only"))),
