@@ -34,8 +34,9 @@ pub struct LabArgs {
 #[derive(Subcommand, Debug)]
 pub enum LabCommand {
     /// Write a Cargo project with a skeleton node for WORKLOAD and a test that
-    /// grades it part by part (1 no faults, 2 partitions, 3 efficiency); then
-    /// `cd` there and run `cargo test`. See docs/labs.md.
+    /// grades it part by part (1 no faults, then faults: partitions or message
+    /// loss; broadcast adds 3 efficiency); then `cd` there and run `cargo
+    /// test`. See docs/labs.md.
     New(NewArgs),
 }
 
@@ -46,7 +47,8 @@ that is a file or a folder that is not empty (nothing is overwritten), or a file
 be written."
 )]
 pub struct NewArgs {
-    /// The Maelstrom workload to implement: broadcast.
+    /// The Maelstrom workload to implement (the list comes from the kits).
+    #[arg(help = workloads_help())]
     pub workload: String,
     /// Where to write the lab: a folder that does not exist or is empty
     /// (default: ./WORKLOAD-lab).
@@ -56,6 +58,17 @@ pub struct NewArgs {
     /// every part).
     #[arg(long, hide = true)]
     pub solution: bool,
+}
+
+/// `--help` for WORKLOAD: every lab there is.
+fn workloads_help() -> String {
+    format!("The Maelstrom workload to implement: {}", workloads())
+}
+
+/// The labs' workloads, as a list (`broadcast, echo, ...`).
+fn workloads() -> String {
+    let names: Vec<&str> = labs::KITS.iter().map(|k| k.workload.name()).collect();
+    names.join(", ")
 }
 
 pub fn run(args: &LabArgs) -> i32 {
@@ -91,11 +104,10 @@ const WORKSPACE_LOCK: &str = include_str!("../../Cargo.lock");
 
 fn write_lab(args: &NewArgs) -> Result<PathBuf, String> {
     let Some(kit) = labs::kit(&args.workload) else {
-        let valid: Vec<&str> = labs::KITS.iter().map(|k| k.workload.name()).collect();
         return Err(format!(
             "there is no lab for workload \"{}\"; the labs are: {}",
             args.workload,
-            valid.join(", ")
+            workloads()
         ));
     };
     let dir = args

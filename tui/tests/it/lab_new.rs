@@ -148,13 +148,19 @@ fn lab_new_solution_writes_the_solution_into_an_empty_folder() {
 
 #[test]
 fn lab_new_refuses_an_unknown_workload_listing_the_labs() {
-    let dir = fresh_dir("kafka");
-    let (code, _, err) = chaoslab(&["lab", "new", "kafka", "--dir", dir.to_str().unwrap()]);
+    let dir = fresh_dir("paxos");
+    let (code, _, err) = chaoslab(&["lab", "new", "paxos", "--dir", dir.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("there is no lab for workload \"kafka\"; the labs are: broadcast"),
+        err.contains("there is no lab for workload \"paxos\"; the labs are: broadcast, echo, unique-ids, g-counter"),
         "{err}"
     );
+    // Every kit is listed, and `--help` lists them too.
+    let (_, help, _) = chaoslab(&["lab", "new", "--help"]);
+    for kit in nodes::maelstrom::labs::KITS {
+        assert!(err.contains(kit.workload.name()), "{err}");
+        assert!(help.contains(kit.workload.name()), "{help}");
+    }
     assert!(!dir.exists(), "nothing is written");
 }
 
@@ -211,4 +217,51 @@ fn the_lessons_grade_and_figures_come_from_the_runs() {
     );
     let flat = doc.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(flat.contains(&said), "docs/labs.md should say: {said}");
+}
+
+/// Every kit is written, skeleton and solution, with its parts, its grade
+/// test per part and its node type: what `cargo test` in the lab needs.
+#[test]
+fn lab_new_writes_every_kit_with_its_files() {
+    for kit in nodes::maelstrom::labs::KITS {
+        let w = kit.workload.name();
+        for solution in [false, true] {
+            let dir = fresh_dir(&format!("kit-{w}-{solution}"));
+            let mut args = vec!["lab", "new", w, "--dir", dir.to_str().unwrap()];
+            if solution {
+                args.push("--solution");
+            }
+            let (code, out, err) = chaoslab(&args);
+            assert_eq!(code, 0, "{w}: {out}{err}");
+            let lib = read(&dir, "src/lib.rs");
+            let src = if solution { kit.solution } else { kit.skeleton };
+            assert!(lib.ends_with(src), "{w}: src/lib.rs is the kit's");
+            assert!(lib.contains(&format!("pub struct {}", kit.node_type)), "{w}");
+            let name = package_name(&read(&dir, "Cargo.toml")).replace('-', "_");
+            assert!(
+                read(&dir, "src/main.rs").contains(&format!("Lab<{name}::{}>", kit.node_type)),
+                "{w}"
+            );
+            let grade = read(&dir, "tests/grade.rs");
+            assert!(grade.contains(&format!("labs::kit(\"{w}\")")), "{w}: {grade}");
+            for part in kit.parts {
+                let test = format!(
+                    "fn part_{}_{}()",
+                    part.number,
+                    part.name.replace(' ', "_")
+                );
+                assert!(grade.contains(&test), "{w}: {grade}");
+                let text = read(&dir, &part.file());
+                assert!(
+                    text.contains(&format!("protocol = \"{}\"", kit.protocol)),
+                    "{w} {}",
+                    part.file()
+                );
+            }
+            for file in ["Cargo.lock", ".cargo/config.toml", "README.md", ".gitignore"] {
+                assert!(dir.join(file).is_file(), "{w}: {file}");
+            }
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
 }

@@ -40,7 +40,7 @@ fn report(name: &str) -> Report {
 }
 
 /// The scenarios of the lesson's table, in its order.
-const SCENARIOS: [&str; 19] = [
+const SCENARIOS: [&str; 21] = [
     "echo",
     "unique-ids-partition",
     "bug-unique-ids-counter-only",
@@ -60,6 +60,8 @@ const SCENARIOS: [&str; 19] = [
     "lin-kv-partition",
     "bug-lin-kv-local-cache",
     "bug-lin-kv-seq-kv",
+    "g-counter-seq-kv",
+    "bug-g-counter-stale-read",
 ];
 
 /// The figure that shows each workload's failures, for the table.
@@ -416,4 +418,44 @@ fn a_lin_kv_verdict_is_given_when_every_client_is_paused_as_it_falls_due() {
     assert!(verdict.starts_with("invalid"), "{}", r.render());
     assert!(maelstrom_violation(&r).is_some(), "{}", r.render());
     assert!(r.passed, "{}", r.render());
+}
+
+#[test]
+fn a_g_counter_over_seq_kv_reads_stale_without_its_write_first() {
+    // The same run, the flag the only difference: the reference node
+    // `seq-kv` writes a key of its own before it reads; `stale-read` does
+    // not, and seq-kv answers some final read from an old version.
+    let (file, text) = source("g-counter-seq-kv");
+    let good = Figures::of(&run_text(&file, &text));
+    assert_eq!(good.count("criteria failed"), 0);
+    assert_eq!(good.count("final reads out of bounds"), 0);
+    // (Seed 2: seq-kv need not answer stale, and on seed 1 it does not.)
+    let flagged = text
+        .replace(
+            "node = \"seq-kv\"\n",
+            "node = \"seq-kv\"\nbug = \"stale-read\"\n",
+        )
+        .replace("seed = 1\n", "seed = 2\n");
+    let bad = Figures::of(&run_text(&file, &flagged));
+    assert!(bad.count("final reads out of bounds") > 0);
+    assert!(bad.count("criteria failed") >= 1);
+    // `seq-kv` is g-counter's alone, and has bug flags of its own.
+    for (from, to, says) in [
+        (
+            "workload = \"g-counter\"",
+            "workload = \"pn-counter\"",
+            "node = \"seq-kv\": protocol \"maelstrom\" hosts only \"reference\"",
+        ),
+        (
+            "node = \"seq-kv\"\n",
+            "node = \"seq-kv\"\nbug = \"sum-merge\"\n",
+            "bug = \"sum-merge\": the g-counter reference node \"seq-kv\"'s bug flags are \"stale-read\"",
+        ),
+    ] {
+        let err = nodes::parse(&file, &text.replace(from, to))
+            .err()
+            .unwrap_or_else(|| panic!("{to} should be refused"))
+            .to_string();
+        assert!(err.contains(says), "{to}: {err}");
+    }
 }
