@@ -236,20 +236,22 @@ fn lab_new_writes_every_kit_with_its_files() {
             let lib = read(&dir, "src/lib.rs");
             let src = if solution { kit.solution } else { kit.skeleton };
             assert!(lib.ends_with(src), "{w}: src/lib.rs is the kit's");
-            assert!(lib.contains(&format!("pub struct {}", kit.node_type)), "{w}");
+            assert!(
+                lib.contains(&format!("pub struct {}", kit.node_type)),
+                "{w}"
+            );
             let name = package_name(&read(&dir, "Cargo.toml")).replace('-', "_");
             assert!(
                 read(&dir, "src/main.rs").contains(&format!("Lab<{name}::{}>", kit.node_type)),
                 "{w}"
             );
             let grade = read(&dir, "tests/grade.rs");
-            assert!(grade.contains(&format!("labs::kit(\"{w}\")")), "{w}: {grade}");
+            assert!(
+                grade.contains(&format!("labs::kit(\"{w}\")")),
+                "{w}: {grade}"
+            );
             for part in kit.parts {
-                let test = format!(
-                    "fn part_{}_{}()",
-                    part.number,
-                    part.name.replace(' ', "_")
-                );
+                let test = format!("fn part_{}_{}()", part.number, part.name.replace(' ', "_"));
                 assert!(grade.contains(&test), "{w}: {grade}");
                 let text = read(&dir, &part.file());
                 assert!(
@@ -258,7 +260,12 @@ fn lab_new_writes_every_kit_with_its_files() {
                     part.file()
                 );
             }
-            for file in ["Cargo.lock", ".cargo/config.toml", "README.md", ".gitignore"] {
+            for file in [
+                "Cargo.lock",
+                ".cargo/config.toml",
+                "README.md",
+                ".gitignore",
+            ] {
                 assert!(dir.join(file).is_file(), "{w}: {file}");
             }
             std::fs::remove_dir_all(&dir).unwrap();
