@@ -113,11 +113,7 @@ mod undecided {
         let part = LIN_KV.parts[0];
         let text: &'static str = Box::leak(
             part.text
-                .replacen(
-                    "max_events = 20000",
-                    "max_events = 20000\ncheck_max_steps = 1",
-                    1,
-                )
+                .replacen("[meta]\n", "[meta]\ncheck_max_steps = 1\n", 1)
                 .into_boxed_str(),
         );
         assert!(text.contains("check_max_steps = 1"));
