@@ -34,7 +34,7 @@ pub struct LabArgs {
 #[derive(Subcommand, Debug)]
 pub enum LabCommand {
     /// Write a Cargo project with a skeleton node for WORKLOAD and a test that
-    /// grades it part by part (1 no faults, 2 partitions, 3 efficiency); then
+    /// grades it part by part (part 1 without faults, then faults and targets); then
     /// `cd` there and run `cargo test`. See docs/labs.md.
     New(NewArgs),
 }
@@ -46,7 +46,9 @@ that is a file or a folder that is not empty (nothing is overwritten), or a file
 be written."
 )]
 pub struct NewArgs {
-    /// The Maelstrom workload to implement: broadcast.
+    /// The Maelstrom workload to implement (the list comes from the labs
+    /// chaoslab has: `labs::KITS`).
+    #[arg(help = workloads_help())]
     pub workload: String,
     /// Where to write the lab: a folder that does not exist or is empty
     /// (default: ./WORKLOAD-lab).
@@ -56,6 +58,12 @@ pub struct NewArgs {
     /// every part).
     #[arg(long, hide = true)]
     pub solution: bool,
+}
+
+/// `WORKLOAD`'s help: every lab there is.
+fn workloads_help() -> String {
+    let names: Vec<&str> = labs::KITS.iter().map(|k| k.workload.name()).collect();
+    format!("The Maelstrom workload to implement: {}", names.join(", "))
 }
 
 pub fn run(args: &LabArgs) -> i32 {

@@ -148,11 +148,19 @@ fn lab_new_solution_writes_the_solution_into_an_empty_folder() {
 
 #[test]
 fn lab_new_refuses_an_unknown_workload_listing_the_labs() {
-    let dir = fresh_dir("kafka");
-    let (code, _, err) = chaoslab(&["lab", "new", "kafka", "--dir", dir.to_str().unwrap()]);
+    let dir = fresh_dir("raft");
+    let (code, _, err) = chaoslab(&["lab", "new", "raft", "--dir", dir.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
+    let labs: Vec<&str> = nodes::maelstrom::labs::KITS
+        .iter()
+        .map(|k| k.workload.name())
+        .collect();
+    assert!(labs.contains(&"broadcast") && labs.contains(&"lin-kv"));
     assert!(
-        err.contains("there is no lab for workload \"kafka\"; the labs are: broadcast"),
+        err.contains(&format!(
+            "there is no lab for workload \"raft\"; the labs are: {}",
+            labs.join(", ")
+        )),
         "{err}"
     );
     assert!(!dir.exists(), "nothing is written");
@@ -165,6 +173,14 @@ fn lab_new_help_documents_the_exit_codes() {
     assert!(out.contains("2 bad input"), "{out}");
     assert!(out.contains("--dir <PATH>"), "{out}");
     assert!(!out.contains("--solution"), "hidden: {out}");
+    // The workloads it names are every lab's, from the kits.
+    for kit in nodes::maelstrom::labs::KITS {
+        assert!(
+            out.contains(kit.workload.name()),
+            "{}: {out}",
+            kit.workload.name()
+        );
+    }
 }
 
 /// docs/labs.md quotes the skeleton's grade and the solution's part 3
@@ -211,4 +227,74 @@ fn the_lessons_grade_and_figures_come_from_the_runs() {
     );
     let flat = doc.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(flat.contains(&said), "docs/labs.md should say: {said}");
+}
+
+/// The kafka, txn-rw-register and lin-kv labs are written as broadcast's
+/// is: the skeleton (or the solution), the parts naming the lab's
+/// protocol, one test per part.
+#[test]
+fn lab_new_writes_the_kafka_txn_and_lin_kv_labs() {
+    for (workload, node, skeleton_says, parts) in [
+        (
+            "kafka",
+            "KafkaNode",
+            "Missing: a log.",
+            &["1-one-node", "2-several-nodes", "3-partition"][..],
+        ),
+        (
+            "txn-rw-register",
+            "TxnNode",
+            "Missing: the registers.",
+            &["1-one-node", "2-read-uncommitted", "3-read-committed"][..],
+        ),
+        (
+            "lin-kv",
+            "LinKvNode",
+            "This node's own map.",
+            &["1-no-faults", "2-partition-crash"][..],
+        ),
+    ] {
+        let dir = fresh_dir(workload);
+        let (code, out, err) = chaoslab(&["lab", "new", workload, "--dir", dir.to_str().unwrap()]);
+        assert_eq!(code, 0, "{workload}: {out}{err}");
+        let src = read(&dir, "src/lib.rs");
+        assert!(src.contains(&format!("pub struct {node}")), "{src}");
+        assert!(
+            src.contains(skeleton_says),
+            "{workload}: the skeleton: {src}"
+        );
+        let grade = read(&dir, "tests/grade.rs");
+        assert!(
+            grade.contains(&format!("labs::kit(\"{workload}\")")),
+            "{grade}"
+        );
+        for part in parts {
+            let text = read(&dir, &format!("parts/{part}.toml"));
+            assert!(
+                text.contains(&format!("protocol = \"lab-{workload}\"")),
+                "{workload} {part}: {text}"
+            );
+            let test = format!("fn part_{}()", part.replace('-', "_"));
+            assert!(grade.contains(&test), "{workload}: {test} in {grade}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let dir = fresh_dir(&format!("{workload}-solution"));
+        let (code, out, err) = chaoslab(&[
+            "lab",
+            "new",
+            workload,
+            "--solution",
+            "--dir",
+            dir.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{workload}: {out}{err}");
+        let src = read(&dir, "src/lib.rs");
+        assert!(src.contains("chaoslab's solution"), "{src}");
+        assert!(
+            !src.contains(skeleton_says),
+            "{workload}: the solution: {src}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
