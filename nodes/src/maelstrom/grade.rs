@@ -19,7 +19,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use sim::kernel::TraceMode;
 use sim::registry::{Catalog, Register, Spec};
-use sim::report::Report;
+use sim::report::{Report, RunOutcome};
 
 use super::lab::{Lab, LabNode};
 use super::labs::{Kit, Part};
@@ -64,6 +64,11 @@ pub struct PartGrade {
     pub failures: Vec<Failure>,
     /// Failing seeds beyond the ones listed.
     pub more_failures: usize,
+    /// Seeds whose run nothing failed but a check could not decide (the
+    /// linearizability search ran out of budget): not failures, so the
+    /// part can pass with them; listed with what is open and what would
+    /// decide it, and the replay line.
+    pub undecided: Vec<Failure>,
 }
 
 impl PartGrade {
@@ -143,6 +148,7 @@ fn grade_part(
     let mut targets: Option<(u64, Vec<Target>)> = None;
     let mut targets_failed = false;
     let mut worst = f64::NEG_INFINITY;
+    let mut undecided = Vec::new();
     for seed in part.seeds.0..=part.seeds.1 {
         // A learner's node may panic (an unwrap on a field it expected):
         // that is a failing seed with its replay line, not the end of the
@@ -171,6 +177,17 @@ fn grade_part(
         };
         let report = Report::build(&scenario, &out);
         let measured = || targets_of(&report);
+        // A check the search could not decide claims nothing: the seed is
+        // no failure (a false FAIL is as bad as a missed bug), and the
+        // grade says what is open.
+        if report.outcome == RunOutcome::Undecided {
+            undecided.push(Failure {
+                seed,
+                finding: report.undecided.iter().map(|u| u.explain()).collect(),
+                replay: replay(&file, seed),
+            });
+            continue;
+        }
         if report.passed {
             // A passing part shows its worst seed: the one closest to a
             // target, what a learner's margin really is.
@@ -210,6 +227,7 @@ fn grade_part(
         targets_seed,
         more_failures: failing - failures.len(),
         failures,
+        undecided,
     }
 }
 
@@ -340,10 +358,15 @@ impl fmt::Display for Grade {
             writeln!(f, "Part {} ({}): {verdict}", p.number, p.name)?;
             writeln!(f, "  {}", p.about)?;
             let failing = p.failures.len() + p.more_failures;
+            let open = if p.undecided.is_empty() {
+                String::new()
+            } else {
+                format!(", {} undecided (not failures)", p.undecided.len())
+            };
             writeln!(
                 f,
-                "  {file}, seeds {from}..={to}: {} of {count} passed",
-                count - failing as u64,
+                "  {file}, seeds {from}..={to}: {} of {count} passed{open}",
+                count - (failing + p.undecided.len()) as u64,
                 file = p.file
             )?;
             if !p.targets.is_empty() {
@@ -374,6 +397,20 @@ impl fmt::Display for Grade {
             }
             if p.more_failures > 0 {
                 writeln!(f, "  ... and {} more failing seeds", p.more_failures)?;
+            }
+            for open in p.undecided.iter().take(SHOWN_FAILURES) {
+                writeln!(f, "  seed {} UNDECIDED (not a failure):", open.seed)?;
+                for line in &open.finding {
+                    writeln!(f, "    {line}")?;
+                }
+                writeln!(f, "    replay: {}", open.replay)?;
+            }
+            if p.undecided.len() > SHOWN_FAILURES {
+                writeln!(
+                    f,
+                    "  ... and {} more undecided seeds",
+                    p.undecided.len() - SHOWN_FAILURES
+                )?;
             }
         }
         Ok(())

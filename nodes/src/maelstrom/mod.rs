@@ -92,6 +92,9 @@ pub use lab::{configure, Lab, LabNode};
 pub use node::{Init, MaelNode, Out, TimerOp};
 pub use ops::{MaelOp, MaelWorkload, MopF, MopValue, TxnMop, WorkloadKind};
 pub use params::{Config, FaultsEnd, Params, TOPOLOGIES};
+/// The JSON crate bodies are made of, for a lab's node whose messages
+/// carry maps and lists (`chaoslab::nodes::maelstrom::serde_json::json!`).
+pub use serde_json;
 pub use server::{Harness, Server, HARNESS};
 pub use services::{Service, ServiceKind};
 pub use wire::{Body, Envelope, ErrorCode};

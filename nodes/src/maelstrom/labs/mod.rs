@@ -86,7 +86,15 @@ pub struct Kit {
 }
 
 /// Every lab there is.
-pub const KITS: &[Kit] = &[BROADCAST, ECHO, UNIQUE_IDS, G_COUNTER];
+pub const KITS: &[Kit] = &[
+    BROADCAST,
+    ECHO,
+    UNIQUE_IDS,
+    G_COUNTER,
+    KAFKA,
+    TXN_RW_REGISTER,
+    LIN_KV,
+];
 
 /// The lab of workload `name` (`broadcast`), if there is one.
 pub fn kit(name: &str) -> Option<&'static Kit> {
@@ -123,6 +131,13 @@ pub const BROADCAST: Kit = Kit {
     skeleton: include_str!("broadcast_skeleton.rs"),
     solution: include_str!("broadcast_solution.rs"),
 };
+
+mod kafka;
+mod lin_kv;
+mod txn_rw_register;
+pub use kafka::{kafka_skeleton, kafka_solution, KAFKA};
+pub use lin_kv::{lin_kv_skeleton, lin_kv_solution, LIN_KV};
+pub use txn_rw_register::{txn_rw_register_skeleton, txn_rw_register_solution, TXN_RW_REGISTER};
 
 #[cfg(test)]
 mod tests;

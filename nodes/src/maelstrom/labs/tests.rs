@@ -81,7 +81,7 @@ fn print_the_solution_grade() {
 }
 
 /// `kit` graded on seeds `from..=to` of every part.
-fn on_seeds(kit: &Kit, from: u64, to: u64) -> Kit {
+pub(super) fn on_seeds(kit: &Kit, from: u64, to: u64) -> Kit {
     let parts: Vec<Part> = kit
         .parts
         .iter()
