@@ -359,8 +359,8 @@ fn build(path: &str, records: Vec<TraceRecord>) -> Run {
         paused,
         ..NodeSnap::default()
     };
-    for i in 0..n {
-        states.push(i, 0, snap(role[i], true, false));
+    for (i, &r) in role.iter().enumerate() {
+        states.push(i, 0, snap(r, true, false));
     }
     let base = NetSnap {
         n,
