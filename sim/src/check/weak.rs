@@ -202,10 +202,12 @@ impl Writes {
             .collect();
     }
 
-    /// Those invoked before `before`, summarised charitably as one span:
-    /// from the earliest invocation to the latest completion among them.
+    /// Those invoked no later than `before` (an invocation at the very
+    /// instant a read returns may still come first: times that tie
+    /// overlap), summarised charitably as one span: from the earliest
+    /// invocation to the latest completion among them.
     fn before(&self, before: i128) -> Option<Span> {
-        let k = self.calls.partition_point(|&c| c < before);
+        let k = self.calls.partition_point(|&c| c <= before);
         (k > 0).then(|| Span {
             call: self.calls[0],
             ret: self.max_ret[k - 1],
