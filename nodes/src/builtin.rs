@@ -604,6 +604,7 @@ impl Spec for maelstrom::Maelstrom {
         "Maelstrom's workloads (echo, unique-ids, broadcast, counters, g-set, kafka, txn-list-append, txn-rw-register) and checkers, on reference nodes";
     type Params = maelstrom::Params;
     const ROLES: &'static [&'static str] = maelstrom::ROLES;
+    const SERVICES: (&'static [&'static str], Option<&'static str>) = maelstrom::SERVICES;
     const METRICS: &'static [Figure] = maelstrom::METRICS;
 
     fn new(params: maelstrom::Params, s: &Scenario) -> Result<Self, ParamError> {

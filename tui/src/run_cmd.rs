@@ -332,7 +332,30 @@ fn run_processes(
             return exit::BAD_INPUT;
         }
     };
-    let report = crate::process::report(scenario, &ran, args.budget.for_scenario(scenario), scale);
+    let mut report =
+        crate::process::report(scenario, &ran, args.budget.for_scenario(scenario), scale);
+    // A process run cannot be re-run: its trace file is the only way to
+    // step through it in the TUI.
+    let mut m = sim::metric::Metrics::new();
+    match &args.trace {
+        Some(p) => {
+            m.text(
+                "tui",
+                format!(
+                    "{program} tui --trace {}",
+                    sim::report::shell_word(&p.to_string_lossy())
+                ),
+            );
+        }
+        None => {
+            m.text("tui", "run with --trace FILE to keep the trace".to_string())
+                .note(format!(
+                ", then `{program} tui --trace FILE` steps through this run (it cannot be re-run)"
+            ));
+        }
+    }
+    let at = report.metrics.len().min(1);
+    report.metrics.splice(at..at, m.into_vec());
     let replay = format!(
         "{}{}",
         sim::report::replay_command(&program, scenario, seed),

@@ -123,6 +123,7 @@ impl<N: LabNode> Spec for Lab<N> {
     const ABOUT: &'static str = N::ABOUT;
     type Params = Params;
     const ROLES: &'static [&'static str] = ROLES;
+    const SERVICES: (&'static [&'static str], Option<&'static str>) = super::SERVICES;
     const METRICS: &'static [sim::metric::Figure] = METRICS;
 
     fn new(params: Params, s: &Scenario) -> Result<Self, ParamError> {

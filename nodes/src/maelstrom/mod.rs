@@ -114,6 +114,10 @@ use sim::workload::Workload;
 
 pub const ROLES: &[&str] = &["server", "client", "service"];
 
+/// The services' names and role, which no fault may name (`Spec::SERVICES`).
+pub const SERVICES: (&[&str], Option<&str>) =
+    (&["lin-kv", "seq-kv", "lww-kv", "lin-tso"], Some("service"));
+
 /// The property a Maelstrom run is judged by: its workload checker's
 /// verdict. A run whose history fails the workload's criteria fails, as
 /// `maelstrom test` exits non-zero on `:valid? false`.

@@ -215,3 +215,105 @@ fn a_service_name_maelstrom_does_not_have_is_refused_with_the_valid_ones() {
     assert!(err.contains("\"lin-kvv\""), "{err}");
     assert!(err.contains("\"seq-kv\""), "{err}");
 }
+
+/// Services never fail: `random`, `all`, the nemesis (every kind) and a
+/// trigger fired by a service pick servers and clients only, over many
+/// seeds. (A fault that names a service is refused when the scenario is
+/// read: see tui/tests/fixtures/invalid/maelstrom-*.)
+#[test]
+fn random_all_triggers_and_the_nemesis_never_reach_a_service() {
+    let text = r#"
+[meta]
+name = "test"
+duration = "6s"
+
+[system]
+protocol = "lab-test-over-lin-kv"
+workload = "lin-kv"
+services = ["lin-kv"]
+
+[topology]
+servers = 3
+clients = 2
+
+[workload]
+rate = 20
+timeout = "200ms"
+stop = "5s"
+
+[nemesis]
+interval = "300ms"
+fault_duration = "400ms"
+stop = "5s"
+
+[[faults]]
+at = "1s"
+action = "crash"
+target = "random"
+
+[[faults]]
+at = "1.5s"
+action = "restart"
+target = "crashed"
+
+[[faults]]
+at = "2s"
+action = "pause"
+target = "random"
+
+[[faults]]
+at = "2.2s"
+action = "clog"
+link = ["random", "all"]
+
+[[faults]]
+at = "2.4s"
+action = "unclog"
+link = ["random", "all"]
+
+[[faults]]
+at = "2.5s"
+action = "resume"
+target = "paused"
+
+[[faults]]
+at = "3s"
+action = "crash"
+target = "trigger-node"
+when = { event = "send", node = "service" }
+"#;
+    let mut catalog = Catalog::new();
+    catalog.add::<Lab<OverLinKv>>();
+    let s = catalog
+        .parse("test.toml", text)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut faults = 0;
+    for seed in 1..=20 {
+        let out = catalog
+            .run(&s, seed, TraceMode::Record)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let service = out.cluster.by_name("lin-kv").expect("the service runs");
+        assert!(out.cluster.is_service(service));
+        assert!(
+            out.statuses[service.index()].is_some(),
+            "seed {seed}: the service is down at the end"
+        );
+        for r in out.trace.as_deref().unwrap_or_default() {
+            if let sim::trace::TraceEvent::Fault { description, .. } = &r.event {
+                faults += 1;
+                assert!(
+                    !description.contains("lin-kv"),
+                    "seed {seed}: a fault reached the service: {description}"
+                );
+            }
+        }
+        assert!(out
+            .nemesis_log
+            .iter()
+            .all(|f| !format!("{f:?}").contains("lin-kv")));
+    }
+    assert!(
+        faults > 100,
+        "the nemesis and the schedule did fault: {faults}"
+    );
+}

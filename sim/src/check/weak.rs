@@ -5,7 +5,10 @@
 //! one cautious notion of "older": value A is *definitely older* than a write W
 //! when every write that could have produced A finished before W began. Every
 //! measure gives the history the benefit of the doubt: when a value could have
-//! come from several writes, the most recent one is assumed.
+//! come from several writes, the most recent one is assumed. A write invoked
+//! after a read returned is not among them (no store can show a value before
+//! it is written): a value written again later does not make an earlier read
+//! of it current.
 //!
 //! - **stale read**: a read returned a value definitely older than a write that
 //!   had completed before the read began. Counted with how far behind it was, in
@@ -145,13 +148,12 @@ fn strict_prefix(v: &Value, w: &Value) -> bool {
 #[derive(Default)]
 struct KeyView {
     any_overwrite: bool,
-    /// Register-style writes (write, cas) by the value they leave: the span from
-    /// the earliest invocation to the latest completion among them.
-    by_value: BTreeMap<Value, Span>,
-    /// Deletes, summarised the same way.
-    deletes: Option<Span>,
+    /// Register-style writes (write, cas) by the value they leave.
+    by_value: BTreeMap<Value, Writes>,
+    /// Deletes.
+    deletes: Writes,
     /// Appends by argument (an appended integer `i` is keyed as `[i]`).
-    appends_by_arg: BTreeMap<Value, Span>,
+    appends_by_arg: BTreeMap<Value, Writes>,
     /// The lengths of appended arguments (list elements or string bytes).
     append_lens: BTreeSet<usize>,
     /// Completed overwrites (write, cas, delete): (call, ret, op index), by call.
@@ -164,6 +166,59 @@ struct KeyView {
     ok_appends: Vec<(i128, i128, usize)>,
     /// Invocation times of the completed reads, sorted (for lost writes).
     read_calls: Vec<i128>,
+}
+
+/// The writes that leave one value: each one's span, so that a read asks
+/// only about the writes invoked before it returned. Sorted by invocation in
+/// [`KeyView::finish`], with the running maximum of their completions.
+#[derive(Default)]
+struct Writes {
+    calls: Vec<i128>,
+    max_ret: Vec<i128>,
+}
+
+impl Writes {
+    fn push(&mut self, s: Span) {
+        self.calls.push(s.call);
+        self.max_ret.push(s.ret);
+    }
+
+    fn finish(&mut self) {
+        let mut pairs: Vec<(i128, i128)> = self
+            .calls
+            .iter()
+            .copied()
+            .zip(self.max_ret.iter().copied())
+            .collect();
+        pairs.sort_unstable();
+        let mut max = i128::MIN;
+        self.calls = pairs.iter().map(|p| p.0).collect();
+        self.max_ret = pairs
+            .iter()
+            .map(|p| {
+                max = max.max(p.1);
+                max
+            })
+            .collect();
+    }
+
+    /// Those invoked no later than `before` (an invocation at the very
+    /// instant a read returns may still come first: times that tie
+    /// overlap), summarised charitably as one span: from the earliest
+    /// invocation to the latest completion among them.
+    fn before(&self, before: i128) -> Option<Span> {
+        let k = self.calls.partition_point(|&c| c <= before);
+        (k > 0).then(|| Span {
+            call: self.calls[0],
+            ret: self.max_ret[k - 1],
+        })
+    }
+}
+
+fn widen_by(slot: &mut Option<Span>, s: Option<Span>) {
+    if let Some(s) = s {
+        widen(slot, s);
+    }
 }
 
 fn widen(slot: &mut Option<Span>, s: Span) {
@@ -236,17 +291,11 @@ impl KeyView {
                 return;
             }
             OpFn::Write(x) | OpFn::Cas { new: x, .. } => {
-                let mut slot = self.by_value.get(&normalize(x)).copied();
-                widen(&mut slot, s);
-                self.by_value
-                    .insert(normalize(x), slot.expect("just widened"));
+                self.by_value.entry(normalize(x)).or_default().push(s);
             }
-            OpFn::Delete => widen(&mut self.deletes, s),
+            OpFn::Delete => self.deletes.push(s),
             OpFn::Append(x) => {
-                let mut slot = self.appends_by_arg.get(&arg_key(x)).copied();
-                widen(&mut slot, s);
-                self.appends_by_arg
-                    .insert(arg_key(x), slot.expect("just widened"));
+                self.appends_by_arg.entry(arg_key(x)).or_default().push(s);
                 self.append_lens.insert(arg_len(x));
                 if op.outcome == Outcome::Ok {
                     self.ok_appends.push((s.ret, s.call, i));
@@ -264,6 +313,14 @@ impl KeyView {
     }
 
     fn finish(&mut self) {
+        for w in self
+            .by_value
+            .values_mut()
+            .chain(self.appends_by_arg.values_mut())
+        {
+            w.finish();
+        }
+        self.deletes.finish();
         self.ok_overwrites.sort_unstable();
         self.ok_appends.sort_unstable();
         self.read_calls.sort_unstable();
@@ -285,27 +342,28 @@ impl KeyView {
             .collect();
     }
 
-    /// The writes that could have produced `v`, summarised charitably as one
-    /// span: from the earliest invocation to the latest completion among them
+    /// The writes that could have produced `v` for a read that returned at
+    /// `ret` (those invoked before it), summarised charitably as one span:
+    /// from the earliest invocation to the latest completion among them
     /// (None if nothing could have).
-    fn source(&self, v: &Value) -> Option<Span> {
+    fn source(&self, v: &Value, ret: i128) -> Option<Span> {
         let mut best: Option<Span> = None;
         if is_empty(v) {
             widen(&mut best, INITIAL);
-            if let Some(d) = self.deletes {
-                widen(&mut best, d);
-            }
-            if let Some(&s) = self.by_value.get(&Value::Nil) {
-                widen(&mut best, s);
-            }
+            widen_by(&mut best, self.deletes.before(ret));
+            widen_by(
+                &mut best,
+                self.by_value.get(&Value::Nil).and_then(|w| w.before(ret)),
+            );
             return best;
         }
-        if let Some(&s) = self.by_value.get(&normalize(v)) {
-            widen(&mut best, s);
-        }
+        widen_by(
+            &mut best,
+            self.by_value.get(&normalize(v)).and_then(|w| w.before(ret)),
+        );
         for &n in &self.append_lens {
-            if let Some(&s) = suffix(v, n).and_then(|k| self.appends_by_arg.get(&k)) {
-                widen(&mut best, s);
+            if let Some(w) = suffix(v, n).and_then(|k| self.appends_by_arg.get(&k)) {
+                widen_by(&mut best, w.before(ret));
             }
         }
         best
@@ -496,7 +554,7 @@ fn weak_parts(history: &History) -> (WeakReport, u128) {
         report.reads += 1;
         let view = &by_key[op.key.as_str()];
         let read = span(op);
-        let src = view.source(v);
+        let src = view.source(v, read.ret);
         if src.is_none() {
             report.unexplained_reads.push(i);
         }

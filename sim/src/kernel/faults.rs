@@ -89,8 +89,20 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 .collect(),
             Target::All => (0..servers).collect(),
             Target::Rest => Vec::new(), // resolved by the partition itself
-            Target::TriggerNode => self.firing.0.into_iter().collect(),
-            Target::TriggerTo => self.firing.1.into_iter().collect(),
+            // A service (Maelstrom's lin-kv) never fails: a trigger it
+            // fired means no node.
+            Target::TriggerNode => self
+                .firing
+                .0
+                .into_iter()
+                .filter(|&i| !self.cluster.is_service(NodeId(i)))
+                .collect(),
+            Target::TriggerTo => self
+                .firing
+                .1
+                .into_iter()
+                .filter(|&i| !self.cluster.is_service(NodeId(i)))
+                .collect(),
         }
     }
 

@@ -77,6 +77,11 @@ pub trait Spec: Protocol<Node: Clone + fmt::Debug> + Clone + fmt::Debug + Sized 
     /// trigger that never fires is reported. (The message kinds a trigger
     /// may name come from the message type: see `Message::kinds`.)
     const NOTES: Option<&'static [&'static str]> = None;
+    /// The names of the services the protocol may start (nodes after the
+    /// clients, see `Protocol::services`), and the role they report, if
+    /// any. A fault naming one (or the role) is refused: faults reach
+    /// servers and clients only.
+    const SERVICES: (&'static [&'static str], Option<&'static str>) = (&[], None);
     /// The figures the protocol's `Protocol::metrics` reports, by name and
     /// unit: what `[expect.measure."NAME"]` may bound, and with what (a
     /// duration bounds a duration...). A figure reported once per membership
@@ -341,6 +346,8 @@ pub struct Entry {
     pub roles: Vec<&'static str>,
     pub messages: Option<&'static [&'static str]>,
     pub notes: Option<&'static [&'static str]>,
+    /// `Spec::SERVICES`.
+    pub services: (&'static [&'static str], Option<&'static str>),
     /// `Spec::METRICS`.
     pub metrics: &'static [Figure],
     pub renamed_measures: &'static [(&'static str, &'static str)],
@@ -376,6 +383,7 @@ impl Entry {
             roles,
             messages: <<P::Node as Node>::Msg as Message>::kinds(),
             notes: P::NOTES,
+            services: P::SERVICES,
             metrics: P::METRICS,
             renamed_measures: P::RENAMED_MEASURES,
             run_times: P::RUN_TIMES,
@@ -484,10 +492,12 @@ impl Catalog {
         let names = self.names();
         let roles = |p: &str| self.roles(p);
         let events = |p: &str| self.get(p).map(Entry::events).unwrap_or_default();
+        let services = |p: &str| self.get(p).map_or((&[][..], None), |e| e.services);
         let info = ProtocolInfo {
             protocols: &names,
             roles: &roles,
             events: &events,
+            services: &services,
         };
         let mut scenario = Scenario::parse(file, src, &info)?;
         let entry = self.entry(&scenario);

@@ -92,7 +92,13 @@ pub struct ProtocolInfo<'a> {
     /// nodes produce, for checking triggers; `None` where unknown (then any
     /// name is accepted, and a trigger that never fires is reported).
     pub events: &'a dyn Fn(&str) -> ProtocolEvents,
+    /// The named protocol's services (Maelstrom's `lin-kv`...) and the role
+    /// they report: a fault that names one is refused.
+    pub services: &'a dyn Fn(&str) -> Services,
 }
+
+/// See [`ProtocolInfo::services`]: the names, and the role if any.
+pub type Services = (&'static [&'static str], Option<&'static str>);
 
 /// See [`ProtocolInfo::events`].
 #[derive(Clone, Debug, Default)]
@@ -334,6 +340,8 @@ impl Scenario {
             regions: &regions,
             roles: &roles,
             events: &events,
+            services: (info.services)(&protocol),
+            protocol: &protocol,
             duration: doc.meta.duration,
             trigger_event: std::cell::Cell::new(None),
             file,

@@ -49,6 +49,9 @@ pub(super) struct RefCheck<'a> {
     pub(super) regions: &'a [&'a str],
     pub(super) roles: &'a [&'static str],
     pub(super) events: &'a ProtocolEvents,
+    /// The protocol's services and their role: never a fault's target.
+    pub(super) services: super::parse::Services,
+    pub(super) protocol: &'a str,
     pub(super) duration: Nanos,
     /// The event of the entry being checked, if it has a trigger: the
     /// targets `trigger-node` and `trigger-to` need one.
@@ -94,6 +97,7 @@ impl RefCheck<'_> {
         allow: &[&str],
     ) -> Result<Target, ScenarioError> {
         let s = t.get_ref().as_str();
+        self.not_a_service(t)?;
         let looks_like_node = s.len() > 1
             && (s.starts_with('n') || s.starts_with('c'))
             && s[1..].chars().all(|c| c.is_ascii_digit());
@@ -145,6 +149,31 @@ impl RefCheck<'_> {
                 target_words(allow, self.trigger_event.get().is_some()),
                 quoted_or_none(self.roles),
                 quoted_or_none(self.regions)
+            ),
+        ))
+    }
+
+    /// Refuses a target naming a service (`lin-kv`) or the services' role
+    /// (`service`, `minority-of-service`): Maelstrom's services never fail,
+    /// so faults reach servers and clients only.
+    fn not_a_service(&self, t: &Spanned<String>) -> Result<(), ScenarioError> {
+        let s = t.get_ref().as_str();
+        let (names, role) = self.services;
+        let what = if names.contains(&s) {
+            format!("`{s}` is a Maelstrom service")
+        } else if role.is_some_and(|r| s == r || s.strip_prefix("minority-of-") == Some(r)) {
+            format!(
+                "`{s}` names the role of {}'s services ({})",
+                self.protocol,
+                names.join(", ")
+            )
+        } else {
+            return Ok(());
+        };
+        Err(self.err(
+            t.span(),
+            format!(
+                "{what}: faults reach servers and clients only; services never fail, as in Maelstrom (target a server such as n1, a client such as c1, or a role such as \"server\")"
             ),
         ))
     }

@@ -13,6 +13,7 @@ fn parse(text: &str) -> Scenario {
         protocols: &["probe"],
         roles: &roles,
         events: &events,
+        services: &|_: &str| (&[][..], None),
     };
     Scenario::parse("t.toml", text, &info).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }

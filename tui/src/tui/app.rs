@@ -113,7 +113,20 @@ impl App {
     pub fn new_in(registry: &Registry, scenario: Scenario, seed: u64) -> Result<App, String> {
         let base_source = scenario.source.clone();
         let run = Run::record(registry, scenario, seed).map_err(|e| e.to_string())?;
-        Ok(App {
+        Ok(App::on(registry, run, base_source))
+    }
+
+    /// The app on trace file `path` (`chaoslab tui --trace FILE`): shows
+    /// the run it records, and cannot re-run it (see [`super::recorded`]).
+    pub fn from_trace(registry: &Registry, path: &str) -> Result<App, String> {
+        let run = super::recorded::load(path)?;
+        let mut app = App::on(registry, run, String::new());
+        app.note = "recorded trace: ? for help, space to play; node fields, the report and injecting faults need a run of the scenario".into();
+        Ok(app)
+    }
+
+    fn on(registry: &Registry, run: Run, base_source: String) -> App {
+        App {
             registry: registry.clone(),
             run,
             base_source,
@@ -135,7 +148,21 @@ impl App {
             help_scroll: 0,
             help_max: std::cell::Cell::new(usize::MAX),
             overwrite: None,
-        })
+        }
+    }
+
+    /// On a recorded trace, what would re-run the scenario (injecting a
+    /// fault, arming a trigger, saving a schedule) says why it cannot:
+    /// `true` when `what` was refused.
+    fn refused_on_trace(&mut self, what: &str) -> bool {
+        match &self.run.recorded {
+            Some(r) => {
+                self.note = r.cannot(what);
+                self.mode = Mode::Normal;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Turns a key into an action according to the mode.
@@ -225,10 +252,15 @@ impl App {
             Action::ToggleVerdicts => self.show_verdicts = !self.show_verdicts,
             Action::Inject => {
                 self.playing = false;
-                self.mode = Mode::Inject;
+                if !self.refused_on_trace("injecting a fault") {
+                    self.mode = Mode::Inject;
+                }
             }
             Action::Fault(action) => {
                 self.mode = Mode::Normal;
+                if self.refused_on_trace("injecting a fault") {
+                    return;
+                }
                 let name = self.run.node_name(self.selected).to_string();
                 let kind = match action {
                     FaultAction::Partition => {
@@ -265,6 +297,15 @@ impl App {
             }
             Action::Prompt(kind) => {
                 self.playing = false;
+                let refused = match kind {
+                    PromptKind::Save => self.refused_on_trace("saving the schedule as a scenario"),
+                    PromptKind::Clock => self.refused_on_trace("injecting a clock fault"),
+                    PromptKind::When => self.refused_on_trace("arming a fault's trigger"),
+                    _ => false,
+                };
+                if refused {
+                    return;
+                }
                 let input = match kind {
                     PromptKind::Save => self.default_save_path(),
                     PromptKind::Filter => self
@@ -447,6 +488,12 @@ impl App {
     /// the same seed: the run up to that moment is the same, and what follows
     /// is what that fault does.
     pub fn inject(&mut self, kind: InjectKind) {
+        if self.refused_on_trace("injecting a fault") {
+            return;
+        }
+        let Some(file) = self.run.scenario.as_ref().map(|s| s.file.clone()) else {
+            return;
+        };
         let at = self.run.time_at(self.cursor);
         let fault = Injected {
             at,
@@ -458,7 +505,7 @@ impl App {
         let text = self.scenario_text();
         let result = self
             .registry
-            .parse(&self.run.scenario.file, &text)
+            .parse(&file, &text)
             .map_err(|e| e.to_string())
             .and_then(|s| Run::record(&self.registry, s, self.run.seed).map_err(|e| e.to_string()));
         match result {
@@ -503,7 +550,12 @@ impl App {
     /// after it when that file exists (`-2`, `-3`, ...): saving twice never
     /// offers the first file again.
     fn default_save_path(&self) -> String {
-        let name = self.run.scenario.meta.name.replace('/', "-");
+        let name = self
+            .run
+            .scenario
+            .as_ref()
+            .map_or("trace", |s| s.meta.name.as_str())
+            .replace('/', "-");
         let base = format!("{name}-seed{}-found", self.run.seed);
         (1..)
             .map(|n| match n {
@@ -529,6 +581,9 @@ impl App {
 
     /// Writes the scenario text (schedule and seed) to `path`.
     pub fn save(&self, path: &str) -> Result<(), String> {
+        if let Some(r) = &self.run.recorded {
+            return Err(r.cannot("saving the schedule as a scenario"));
+        }
         if path.is_empty() {
             return Err("no file name given: nothing saved".into());
         }

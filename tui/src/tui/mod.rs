@@ -16,6 +16,7 @@ pub mod inject;
 pub mod keys;
 pub mod line;
 pub mod model;
+pub mod recorded;
 pub mod series;
 pub mod states;
 pub mod term;
@@ -37,6 +38,15 @@ pub struct TuiArgs {
     /// Run with this seed instead of the scenario's own `[meta] seed`.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Open a trace file written by `chaoslab run ... --trace FILE` instead
+    /// of running a scenario: the only way to see a process-driver run
+    /// (`--bin PROGRAM`, real time, not re-runnable), and any other run's
+    /// trace. Shows what the trace records (messages, faults, roles,
+    /// crashes, pauses, partitions, operations, violations); node fields,
+    /// the report and injecting faults need a run of the scenario. See
+    /// docs/tui.md.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["scenario", "seed"])]
+    pub trace: Option<String>,
 }
 
 /// Loads the scenario (chaoslab's own protocols) and records its run for the UI.
@@ -57,7 +67,11 @@ pub fn open_in(
 
 /// Runs the UI in the terminal until the user quits.
 pub fn run(registry: &Registry, args: &TuiArgs) -> i32 {
-    let mut app = match open_in(registry, args.scenario.as_deref(), args.seed) {
+    let opened = match &args.trace {
+        Some(path) => App::from_trace(registry, path),
+        None => open_in(registry, args.scenario.as_deref(), args.seed),
+    };
+    let mut app = match opened {
         Ok(app) => app,
         Err(e) => {
             eprintln!("{e}");

@@ -96,14 +96,21 @@ fn link_state(net: &Net, base: &Net, from: usize, to: usize) -> LinkState {
     }
 }
 
-/// A run recorded for the UI.
+/// A run recorded for the UI: simulated here ([`Run::record`]), or read
+/// from a trace file ([`super::recorded::load`]).
 pub struct Run {
-    pub scenario: Scenario,
+    /// The scenario run here; `None` for a run read from a trace file (the
+    /// trace does not carry its scenario).
+    pub scenario: Option<Scenario>,
     pub seed: u64,
+    /// Set for a run read from a trace file: the UI then only shows it (it
+    /// cannot re-run it to inject a fault).
+    pub recorded: Option<super::recorded::Recorded>,
     /// Every record of the run, compact (see [`super::compact`]).
     pub trace: Trace,
     pub cluster: Cluster,
-    pub report: Report,
+    /// The run's report; `None` for a trace file (see [`Run::recorded`]).
+    pub report: Option<Report>,
     pub fingerprint: String,
     pub end_ns: Nanos,
     /// Per node: each state, from the first trace index it applies from,
@@ -186,6 +193,29 @@ impl Run {
         };
         let report = Report::build(&scenario, &out);
         let charts = Charts::of(&trace, out.end_ns, &out.metrics);
+        Ok(Run::assemble(
+            Parts {
+                scenario: Some(scenario),
+                seed,
+                recorded: None,
+                report: Some(report),
+                fingerprint: out.fingerprint.clone(),
+                end_ns: out.end_ns,
+                cluster,
+                states,
+                net_hist,
+                event_ends,
+            },
+            trace,
+            charts,
+        ))
+    }
+
+    /// The run from its trace and what was kept of it: builds the indexes
+    /// the UI jumps with (faults, violations, each message's send and fate,
+    /// each node's messages).
+    pub(super) fn assemble(p: Parts, trace: Trace, charts: Charts) -> Run {
+        let cluster = p.cluster;
         let n = cluster.len();
         let mut faults = Vec::new();
         let mut violations = Vec::new();
@@ -231,24 +261,25 @@ impl Run {
                 _ => {}
             }
         }
-        Ok(Run {
-            seed,
-            fingerprint: out.fingerprint.clone(),
-            end_ns: out.end_ns,
-            scenario,
+        Run {
+            seed: p.seed,
+            recorded: p.recorded,
+            fingerprint: p.fingerprint,
+            end_ns: p.end_ns,
+            scenario: p.scenario,
             trace,
             cluster,
-            report,
-            states,
-            net_hist,
+            report: p.report,
+            states: p.states,
+            net_hist: p.net_hist,
             faults,
             violations,
             send_of,
             fate_of,
             messages_of,
-            event_ends,
+            event_ends: p.event_ends,
             charts,
-        })
+        }
     }
 
     /// The event (numbered from 1, as the report counts them) whose records
@@ -320,9 +351,23 @@ impl Run {
     }
 }
 
+/// What [`Run::assemble`] builds a run from, besides its trace.
+pub(super) struct Parts {
+    pub scenario: Option<Scenario>,
+    pub seed: u64,
+    pub recorded: Option<super::recorded::Recorded>,
+    pub report: Option<Report>,
+    pub fingerprint: String,
+    pub end_ns: Nanos,
+    pub cluster: Cluster,
+    pub states: States,
+    pub net_hist: Vec<(u32, NetSnap)>,
+    pub event_ends: Vec<u32>,
+}
+
 /// Pushes `(key, v)`, replacing an entry with the same key (an event that
 /// left no trace record shares its key with the next one).
-fn push_keyed<T>(v: &mut Vec<(u32, T)>, key: u32, value: T) {
+pub(super) fn push_keyed<T>(v: &mut Vec<(u32, T)>, key: u32, value: T) {
     match v.last_mut() {
         Some(last) if last.0 == key => last.1 = value,
         _ => v.push((key, value)),

@@ -38,6 +38,7 @@ mod sweep_shards;
 mod tmux;
 mod trace_stream;
 mod transactions_lesson;
+mod tui_recorded;
 mod tui_views;
 mod txn_check;
 

@@ -157,7 +157,7 @@ fn the_status_at_the_cursor_is_the_status_a_fresh_run_has_there() {
     // Re-simulate to each of a few cursors with the kernel's step API and
     // compare every node's status with the recorded one.
     let app = open(Some("single/crash-unsynced"), None).unwrap();
-    let s = app.run.scenario.clone();
+    let s = app.run.scenario.clone().expect("a scenario run");
     let mut sim = nodes::start(&s, app.run.seed, sim::kernel::TraceMode::Record).unwrap();
     let mut checked = 0;
     let mut next_check = 1;
@@ -209,7 +209,7 @@ fn every_protocol_has_a_view() {
         // The header counts events as the report does, first to last.
         assert_eq!(
             app.run.events() as u64,
-            app.run.report.counters.events,
+            app.run.report.as_ref().expect("a report").counters.events,
             "{protocol}"
         );
         assert_eq!(app.run.event_at(0), 1, "{protocol}");
@@ -263,7 +263,10 @@ fn an_undecided_check_is_drawn_as_undecided_not_as_a_failure() {
     let s = nodes::parse("crash-synced-tiny-budget.toml", &text).unwrap();
     let seed = s.meta.seed;
     let app = App::new(s, seed).unwrap();
-    assert_eq!(app.run.report.outcome, sim::report::RunOutcome::Undecided);
+    assert_eq!(
+        app.run.report.as_ref().expect("a report").outcome,
+        sim::report::RunOutcome::Undecided
+    );
     let screen = render_to_string(&app, 400, 100);
     assert!(screen.contains("verdict UNDECIDED"), "{screen}");
     assert!(
@@ -564,8 +567,14 @@ fn the_chart_panel_shows_goodput_latency_and_messages_over_time() {
             .unwrap();
         c.sums.iter().sum()
     };
-    assert_eq!(count("goodput") as u64, app.run.report.ops.ok);
-    assert_eq!(count("messages sent") as u64, app.run.report.counters.sent);
+    assert_eq!(
+        count("goodput") as u64,
+        app.run.report.as_ref().expect("a report").ops.ok
+    );
+    assert_eq!(
+        count("messages sent") as u64,
+        app.run.report.as_ref().expect("a report").counters.sent
+    );
     press(&mut app, "g2s");
     enter(&mut app);
     press(&mut app, "c");

@@ -181,6 +181,7 @@ fn scenario(body: &str) -> Scenario {
         protocols: &["probe"],
         roles: &roles,
         events: &events,
+        services: &|_: &str| (&[][..], None),
     };
     let text = format!(
         "[meta]\nname = \"probe\"\nduration = \"1s\"\n[system]\nprotocol = \"probe\"\n{body}"

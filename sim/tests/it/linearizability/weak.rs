@@ -66,3 +66,24 @@ fn an_append_missing_from_every_later_read_is_lost() {
     assert_eq!(rep.stale_reads, 2);
     assert_eq!(rep.unexplained_reads, vec![3]);
 }
+
+#[test]
+fn a_value_written_again_only_after_the_read_does_not_excuse_it() {
+    // 1 is written, overwritten by 2, read as 1, and written again only
+    // after that read returned: the read saw the first 1, a stale read.
+    // (Judging the value by all its writes, the last one among them, once
+    // called this read current: the seq-kv lab's report said "stale reads:
+    // none" beside a linearizability counterexample of this very shape.)
+    let rep = weak("0:w1@0-10 0:w2@20-30 1:r1@40-50 2:w1@60-70");
+    assert_eq!(rep.stale_reads, 1, "{rep}");
+    assert_eq!(rep.stale_examples[0].index, 2);
+    assert_eq!(rep.stale_examples[0].versions_behind, 1);
+    // The write of 1 that overlaps the read may still be its source.
+    assert!(weak("0:w1@0-10 0:w2@20-30 1:r1@40-50 2:w1@45-70").is_clean());
+}
+
+#[test]
+fn a_value_only_written_after_the_read_returned_is_unexplained() {
+    let rep = weak("0:w1@0-10 1:r2@20-30 0:w2@40-50");
+    assert_eq!(rep.unexplained_reads, vec![1], "{rep}");
+}

@@ -211,9 +211,17 @@ fn draw_header(app: &App, buf: &mut Buffer, area: Rect) {
             " chaoslab ",
             Style::default().fg(Color::Black).bg(Color::Cyan),
         ),
-        Span::raw(format!(" {} ", run.scenario.meta.name)),
+        Span::raw(match (&run.scenario, &run.recorded) {
+            (Some(s), _) => format!(" {} ", s.meta.name),
+            (None, Some(r)) => format!(" trace {} ", r.path),
+            (None, None) => " ".into(),
+        }),
         Span::styled(
-            format!("seed {} ", run.seed),
+            if run.recorded.is_some() {
+                "recorded, not re-run ".to_string()
+            } else {
+                format!("seed {} ", run.seed)
+            },
             Style::default().fg(Color::DarkGray),
         ),
         Span::styled(

@@ -53,7 +53,11 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(1)
-        .block(panel("status"));
+        .block(panel(if app.run.recorded.is_some() {
+            "status (from the trace: no node fields)"
+        } else {
+            "status"
+        }));
     f.render_widget(table, area);
 }
 

@@ -71,8 +71,56 @@ fn property_row<'a>(
     Line::from(vec![shown, Span::raw(head + &state)])
 }
 
+/// The panel of a run read from a trace file: no report (the trace does
+/// not carry it), only what the trace records.
+fn draw_recorded(app: &App, rec: &crate::tui::recorded::Recorded, f: &mut Frame, area: Rect) {
+    let dim = Style::default().fg(Color::DarkGray);
+    let bad = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
+    let seen = app
+        .run
+        .violations
+        .partition_point(|&i| (i as usize) <= app.cursor);
+    let lines = vec![
+        Line::from(Span::styled(
+            "no report: a trace does not carry it (the run printed it)",
+            dim,
+        )),
+        Line::from(Span::styled(
+            format!(
+                "violations by the cursor: {seen}/{}",
+                app.run.violations.len()
+            ),
+            if seen > 0 { bad } else { dim },
+        )),
+        Line::from(format!(
+            "operations {}: ok {}, fail {}, info {}",
+            rec.invoked, rec.ok, rec.fail, rec.info
+        )),
+        Line::from(format!(
+            "faults {}, records {}",
+            app.run.faults.len(),
+            app.run.len()
+        )),
+        Line::from(Span::styled(
+            "check the history: chaoslab check HISTORY (docs/checking.md)",
+            dim,
+        )),
+    ];
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(panel("recorded trace")),
+        area,
+    );
+}
+
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
-    let r = &app.run.report;
+    let Some(r) = &app.run.report else {
+        if let Some(rec) = &app.run.recorded {
+            draw_recorded(app, rec, f, area);
+        }
+        return;
+    };
     let ok = Style::default().fg(Color::Green);
     let bad = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
     let dim = Style::default().fg(Color::DarkGray);
