@@ -206,7 +206,22 @@ impl Params {
                     let list: Vec<String> = known.iter().map(|(b, _)| format!("\"{b}\"")).collect();
                     format!("the {which}'s bug flags are {}", list.join(", "))
                 };
-                return Err(("bug", format!("bug = \"{bug}\": {valid}")));
+                // The flag may be a flag of another node of this workload.
+                let elsewhere: Vec<String> = reference::variants(kind)
+                    .iter()
+                    .map(|(v, _)| *v)
+                    .chain(std::iter::once("reference"))
+                    .filter(|v| Some(*v) != variant.as_deref().or(Some("reference")))
+                    .filter(|v| {
+                        let other = (*v != "reference").then_some(*v);
+                        reference::bugs(kind, other).iter().any(|(b, _)| b == bug)
+                    })
+                    .map(|v| format!(" (\"{bug}\" is a flag of node = \"{v}\")"))
+                    .collect();
+                return Err((
+                    "bug",
+                    format!("bug = \"{bug}\": {valid}{}", elsewhere.concat()),
+                ));
             }
         }
         if !TOPOLOGIES.contains(&self.topology.as_str()) {

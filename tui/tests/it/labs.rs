@@ -449,7 +449,12 @@ fn a_g_counter_over_seq_kv_reads_stale_without_its_write_first() {
         (
             "node = \"seq-kv\"\n",
             "node = \"seq-kv\"\nbug = \"sum-merge\"\n",
-            "bug = \"sum-merge\": the g-counter reference node \"seq-kv\"'s bug flags are \"stale-read\"",
+            "bug = \"sum-merge\": the g-counter reference node \"seq-kv\"'s bug flags are \"stale-read\" (\"sum-merge\" is a flag of node = \"reference\")",
+        ),
+        (
+            "node = \"seq-kv\"\n",
+            "bug = \"stale-read\"\n",
+            "bug = \"stale-read\": the g-counter reference node's bug flags are \"sum-merge\" (\"stale-read\" is a flag of node = \"seq-kv\")",
         ),
     ] {
         let err = nodes::parse(&file, &text.replace(from, to))

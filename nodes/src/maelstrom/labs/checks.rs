@@ -84,6 +84,11 @@ pub fn sources_name_the_kit<S: LabNode, T: LabNode>(kit: &Kit) {
     for p in kit.parts {
         let text = p.scenario(kit.protocol);
         assert!(text.contains(&format!("protocol = \"{}\"", kit.protocol)));
-        assert!(text.contains("max_events"), "{}: cap the events", p.file());
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with("max_events = ")),
+            "{}: cap the events",
+            p.file()
+        );
     }
 }
