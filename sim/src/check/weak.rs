@@ -73,7 +73,8 @@ pub struct WeakReport {
     pub monotonic_reads: Vec<ClientViolations>,
     /// Acknowledged writes that no later read can explain (indices into `ops`).
     pub lost_writes: Vec<usize>,
-    /// Reads of a value no write (and no initial state) could have produced.
+    /// Reads of a value no write invoked before the read returned (and no
+    /// initial state) could have produced.
     pub unexplained_reads: Vec<usize>,
 }
 
@@ -728,8 +729,14 @@ impl fmt::Display for WeakReport {
             "  {}",
             either(
                 &self.unexplained_reads,
-                "reads of values nobody wrote: none",
-                |v| { format!("reads of values nobody wrote: {} ({})", v.len(), list(v)) }
+                "reads no write invoked before them could have produced: none",
+                |v| {
+                    format!(
+                        "reads no write invoked before them could have produced: {} ({})",
+                        v.len(),
+                        list(v)
+                    )
+                }
             )
         )
     }

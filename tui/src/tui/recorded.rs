@@ -21,7 +21,9 @@
 //! Reading is strict: a line that is not a JSON object, a record of an
 //! unknown kind or one missing a field is refused with the file, the line
 //! and what was wrong, never skipped (a trace of another chaoslab version
-//! should say so, not show half a run).
+//! should say so, not show half a run). So is a node numbered above what a
+//! scenario may have (n128, c256), or a message or operation id above the
+//! number of records: the UI sizes its tables by them.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -240,6 +242,7 @@ pub fn load(path: &str) -> Result<Run, String> {
     let mut words = Words::default();
     let mut names = Names::default();
     let mut records = Vec::new();
+    let mut lines = Vec::new();
     let mut last_t = 0;
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
         let at = n + 1;
@@ -257,13 +260,89 @@ pub fn load(path: &str) -> Result<Run, String> {
         }
         last_t = r.t;
         records.push(r);
+        lines.push(at);
     }
     if records.is_empty() {
         return Err(format!(
             "error: {path}: the trace is empty: no records (write one with `chaoslab run SCENARIO --trace {path}`)"
         ));
     }
+    for (r, &at) in records.iter().zip(&lines) {
+        check_sizes(&r.event, records.len()).map_err(|e| format!("error: {path}:{at}: {e}"))?;
+    }
     Ok(build(path, records))
+}
+
+/// The most servers (`n1..n128`) and clients (`c1..c256`) a trace may name:
+/// as many as a scenario may have (sim's scenario parser refuses more).
+const MAX_SERVERS: usize = 128;
+const MAX_CLIENTS: usize = 256;
+
+/// The node names a record holds (none, one or two).
+fn names_in(e: &TraceEvent) -> [Option<&str>; 2] {
+    match e {
+        TraceEvent::Send { from, to, .. }
+        | TraceEvent::Deliver { from, to, .. }
+        | TraceEvent::Drop { from, to, .. }
+        | TraceEvent::Hold { from, to, .. } => [Some(from), Some(to)],
+        TraceEvent::Timer { node, .. }
+        | TraceEvent::Invoke { node, .. }
+        | TraceEvent::Complete { node, .. }
+        | TraceEvent::Role { node, .. }
+        | TraceEvent::Note { node, .. } => [Some(node), None],
+        TraceEvent::Fault { .. } | TraceEvent::Violation { .. } | TraceEvent::Trigger { .. } => {
+            [None, None]
+        }
+    }
+}
+
+/// A server `nK` or client `cK`'s number `K`, for a name of that form.
+fn numbered(name: &str) -> Option<(u8, usize)> {
+    let (&first, digits) = name.as_bytes().split_first()?;
+    if !matches!(first, b'n' | b'c') || digits.is_empty() || !digits.iter().all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    // All digits: `None` only if too large for a usize, which is too many.
+    Some((first, name[1..].parse().unwrap_or(usize::MAX)))
+}
+
+/// Refuses a record whose node number or message or operation id is too
+/// large to be a real run's: the UI sizes its tables by them (a node
+/// `n1000000` would be a million-by-a-million link table). A run numbers
+/// its messages 1, 2, ... and its operations 0, 1, ... as it sends and
+/// invokes them, each with a record, so a trace of N records has ids up
+/// to N.
+fn check_sizes(e: &TraceEvent, records: usize) -> Result<(), String> {
+    for name in names_in(e).into_iter().flatten() {
+        match numbered(name) {
+            Some((b'n', k)) if k > MAX_SERVERS => {
+                return Err(format!(
+                    "node `{name}`: a trace names servers n1 to n{MAX_SERVERS} at most (as many as a scenario may have)"
+                ))
+            }
+            Some((b'c', k)) if k > MAX_CLIENTS => {
+                return Err(format!(
+                    "node `{name}`: a trace names clients c1 to c{MAX_CLIENTS} at most (as many as a scenario may have)"
+                ))
+            }
+            _ => {}
+        }
+    }
+    let (what, id) = match e {
+        TraceEvent::Send { id, .. }
+        | TraceEvent::Deliver { id, .. }
+        | TraceEvent::Drop { id, .. }
+        | TraceEvent::Hold { id, .. } => ("message `id`", *id),
+        TraceEvent::Invoke { op, .. } | TraceEvent::Complete { op, .. } => ("operation `op`", *op),
+        _ => return Ok(()),
+    };
+    if id > records as u64 {
+        return Err(format!(
+            "{what} {id} is larger than the trace's {records} records: a run numbers its messages from 1 and its operations from 0, each with a record, so a trace of {records} records has ids up to {records}"
+        ));
+    }
+    Ok(())
 }
 
 /// The cluster a trace names: servers `n1..nN` and clients `c1..cK` (up to
@@ -272,35 +351,18 @@ pub fn load(path: &str) -> Result<Run, String> {
 fn cluster_of(records: &[TraceRecord]) -> Cluster {
     let (mut servers, mut clients) = (0usize, 0usize);
     let mut others: Vec<String> = Vec::new();
-    let mut see = |name: &str| {
-        let num = name.get(1..).and_then(|d| d.parse::<usize>().ok());
-        match (name.as_bytes().first(), num) {
-            (Some(b'n'), Some(k)) if k >= 1 => servers = servers.max(k),
-            (Some(b'c'), Some(k)) if k >= 1 => clients = clients.max(k),
-            _ => {
-                if !others.iter().any(|o| o == name) {
-                    others.push(name.to_string());
+    for r in records {
+        for name in names_in(&r.event).into_iter().flatten() {
+            // `load` refused numbers above MAX_SERVERS and MAX_CLIENTS.
+            match numbered(name) {
+                Some((b'n', k)) if k >= 1 => servers = servers.max(k.min(MAX_SERVERS)),
+                Some((b'c', k)) if k >= 1 => clients = clients.max(k.min(MAX_CLIENTS)),
+                _ => {
+                    if !others.iter().any(|o| o == name) {
+                        others.push(name.to_string());
+                    }
                 }
             }
-        }
-    };
-    for r in records {
-        match &r.event {
-            TraceEvent::Send { from, to, .. }
-            | TraceEvent::Deliver { from, to, .. }
-            | TraceEvent::Drop { from, to, .. }
-            | TraceEvent::Hold { from, to, .. } => {
-                see(from);
-                see(to);
-            }
-            TraceEvent::Timer { node, .. }
-            | TraceEvent::Invoke { node, .. }
-            | TraceEvent::Complete { node, .. }
-            | TraceEvent::Role { node, .. }
-            | TraceEvent::Note { node, .. } => see(node),
-            TraceEvent::Fault { .. }
-            | TraceEvent::Violation { .. }
-            | TraceEvent::Trigger { .. } => {}
         }
     }
     Cluster::with_services(servers, clients, &others)

@@ -237,6 +237,49 @@ fn bad_trace_files_are_refused_with_file_and_line_and_exit_2() {
             ),
             "order.jsonl:2: the record at t=1 comes after one at t=9".into(),
         ),
+        // Numbers the UI would size its tables by: refused, not allocated.
+        (
+            write(
+                "bignode.jsonl",
+                &format!("{send}\n{{\"kind\":\"timer\",\"t\":2,\"node\":\"n1000000\",\"timer\":1}}\n"),
+            ),
+            "bignode.jsonl:2: node `n1000000`: a trace names servers n1 to n128 at most".into(),
+        ),
+        (
+            write(
+                "maxnode.jsonl",
+                &format!("{send}\n{}\n", send.replace("\"n2\"", "\"n18446744073709551615\"")),
+            ),
+            "maxnode.jsonl:2: node `n18446744073709551615`".into(),
+        ),
+        (
+            write(
+                "bigclient.jsonl",
+                "{\"kind\":\"timer\",\"t\":0,\"node\":\"c99999999999999999999999\",\"timer\":1}\n",
+            ),
+            "bigclient.jsonl:1: node `c99999999999999999999999`: a trace names clients c1 to c256 at most".into(),
+        ),
+        (
+            write(
+                "bigid.jsonl",
+                &format!("{send}\n{}\n", send.replace("\"id\":1", "\"id\":1000000000000")),
+            ),
+            "bigid.jsonl:2: message `id` 1000000000000 is larger than the trace's 2 records".into(),
+        ),
+        (
+            write(
+                "maxid.jsonl",
+                &send.replace("\"id\":1", &format!("\"id\":{}", u64::MAX)),
+            ),
+            format!("maxid.jsonl:1: message `id` {} is larger than the trace's 1 records", u64::MAX),
+        ),
+        (
+            write(
+                "bigop.jsonl",
+                &format!("{send}\n{{\"kind\":\"invoke\",\"t\":3,\"node\":\"c1\",\"op\":1000000000000,\"description\":\"read\"}}\n"),
+            ),
+            "bigop.jsonl:2: operation `op` 1000000000000 is larger than the trace's 2 records".into(),
+        ),
     ];
     for (path, says) in &cases {
         let err = match App::from_trace(&Registry::builtin(), path) {
