@@ -128,7 +128,10 @@ mod undecided {
         let text = grade.render();
         let p = &grade.parts[0];
         assert_eq!(p.undecided.len(), 2, "{text}");
-        assert!(p.failures.is_empty(), "undecided is never a failure: {text}");
+        assert!(
+            p.failures.is_empty(),
+            "undecided is never a failure: {text}"
+        );
         assert_eq!(p.verdict(), Verdict::Undecided, "{text}");
         assert!(!p.passed() && !grade.passed(), "{text}");
         assert!(text.contains("Part 1 (no faults): UNDECIDED"), "{text}");
@@ -193,9 +196,7 @@ mod stores_nothing {
             assert!(p.failures.len() + p.more_failures == 10, "{text}");
         }
         assert!(
-            text.contains(
-                "the lin-kv checker says invalid: no read ever succeeded"
-            ),
+            text.contains("the lin-kv checker says invalid: no read ever succeeded"),
             "{text}"
         );
         assert!(text.contains("MISS criteria failed: 1"), "{text}");
