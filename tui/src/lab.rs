@@ -300,11 +300,20 @@ fn lib_rs(kit: &Kit, solution: bool) -> String {
     )
 }
 
+/// The files the lab's examples name: its first part (to replay and view)
+/// and its last (to shrink: the one with the most faults).
+fn example_files(kit: &Kit) -> (String, String) {
+    let first = kit.parts.first().map(|p| p.file()).unwrap_or_default();
+    let last = kit.parts.last().map(|p| p.file()).unwrap_or_default();
+    (first, last)
+}
+
 fn main_rs(kit: &Kit, lib: &str) -> String {
+    let (first, _) = example_files(kit);
     format!(
         r#"//! This lab's own `chaoslab`: every chaoslab command, with your node as
-//! protocol "{protocol}". `cargo run -- run parts/1-no-faults.toml --seed 3`
-//! replays a run, `cargo run -- tui parts/1-no-faults.toml --seed 3` opens it
+//! protocol "{protocol}". `cargo run -- run {first} --seed 3`
+//! replays a run, `cargo run -- tui {first} --seed 3` opens it
 //! in the terminal UI, `cargo run -- shrink ...` cuts a failure down.
 
 use chaoslab::nodes::maelstrom::Lab;
@@ -357,6 +366,7 @@ fn grade_part(number: u32) {{
 
 fn readme(kit: &Kit, name: &str, checkout: &Path) -> String {
     let w = kit.workload.name();
+    let (first, last) = example_files(kit);
     let mut parts = String::new();
     for p in kit.parts {
         parts.push_str(&format!(
@@ -386,10 +396,10 @@ Written by `chaoslab lab new {w}` from the chaoslab checkout at
    one part.
 3. A failing part names the seed and the command that replays that exact
    run (the same seed always gives the same run):
-   `cargo run -- run parts/1-no-faults.toml --seed 3` prints its report;
-   `cargo run -- tui parts/1-no-faults.toml --seed 3` opens it in the
+   `cargo run -- run {first} --seed 3` prints its report;
+   `cargo run -- tui {first} --seed 3` opens it in the
    terminal UI to step through the messages; `cargo run -- shrink
-   parts/2-partitions.toml --seed 3` cuts it down to a smaller scenario
+   {last} --seed 3` cuts it down to a smaller scenario
    that fails the same way.
 
 ## The parts
@@ -401,4 +411,43 @@ file changes what `cargo run -- run` replays, not the grade.
 "#,
         checkout = checkout.display(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nodes::maelstrom::labs::KITS;
+
+    /// Every `parts/...toml` a generated README or main.rs names is a
+    /// file the lab carries.
+    #[test]
+    fn each_kits_readme_and_main_name_only_files_the_lab_has() {
+        for kit in KITS {
+            let files = files(kit, "my-lab", false);
+            let have: Vec<&str> = files.iter().map(|(path, _)| path.as_str()).collect();
+            for (path, text) in &files {
+                if !(path == "README.md" || path == "src/main.rs") {
+                    continue;
+                }
+                let mut named = 0;
+                for (i, _) in text.match_indices("parts/") {
+                    let rest = &text[i..];
+                    let end = rest["parts/".len()..]
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+                        .map_or(rest.len(), |e| e + "parts/".len());
+                    let file = rest[..end].trim_end_matches('.');
+                    if !file.ends_with(".toml") {
+                        continue;
+                    }
+                    named += 1;
+                    assert!(
+                        have.contains(&file),
+                        "{} lab: {path} names {file}, not among {have:?}",
+                        kit.workload.name()
+                    );
+                }
+                assert!(named > 0, "{path} names no part file");
+            }
+        }
+    }
 }

@@ -69,11 +69,47 @@ pub struct PartGrade {
     /// part can pass with them; listed with what is open and what would
     /// decide it, and the replay line.
     pub undecided: Vec<Failure>,
+    /// Seeds whose run was decided and met every target.
+    pub decided_passed: usize,
+}
+
+/// A part's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// No seed failed, and at least one was decided and passed.
+    Pass,
+    /// Some seed failed.
+    Fail,
+    /// No seed failed, but none was decided either: nothing is claimed,
+    /// neither way (an undecided check is never a failure, and never a
+    /// pass).
+    Undecided,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Undecided => "UNDECIDED",
+        }
+    }
 }
 
 impl PartGrade {
+    pub fn verdict(&self) -> Verdict {
+        if !self.failures.is_empty() {
+            Verdict::Fail
+        } else if self.decided_passed == 0 {
+            Verdict::Undecided
+        } else {
+            Verdict::Pass
+        }
+    }
+
+    /// Whether the part passed: no seed failed and some seed was decided.
     pub fn passed(&self) -> bool {
-        self.failures.is_empty()
+        self.verdict() == Verdict::Pass
     }
 }
 
@@ -149,6 +185,7 @@ fn grade_part(
     let mut targets_failed = false;
     let mut worst = f64::NEG_INFINITY;
     let mut undecided = Vec::new();
+    let mut decided_passed = 0;
     for seed in part.seeds.0..=part.seeds.1 {
         // A learner's node may panic (an unwrap on a field it expected):
         // that is a failing seed with its replay line, not the end of the
@@ -189,6 +226,7 @@ fn grade_part(
             continue;
         }
         if report.passed {
+            decided_passed += 1;
             // A passing part shows its worst seed: the one closest to a
             // target, what a learner's margin really is.
             if !targets_failed {
@@ -228,6 +266,7 @@ fn grade_part(
         more_failures: failing - failures.len(),
         failures,
         undecided,
+        decided_passed,
     }
 }
 
@@ -354,7 +393,7 @@ impl fmt::Display for Grade {
             writeln!(f)?;
             let (from, to) = p.seeds;
             let count = to - from + 1;
-            let verdict = if p.passed() { "PASS" } else { "FAIL" };
+            let verdict = p.verdict().name();
             writeln!(f, "Part {} ({}): {verdict}", p.number, p.name)?;
             writeln!(f, "  {}", p.about)?;
             let failing = p.failures.len() + p.more_failures;
@@ -410,6 +449,15 @@ impl fmt::Display for Grade {
                     f,
                     "  ... and {} more undecided seeds",
                     p.undecided.len() - SHOWN_FAILURES
+                )?;
+            }
+            if p.verdict() == Verdict::Undecided {
+                writeln!(
+                    f,
+                    "  no seed was decided, so the part is neither passed nor failed: \
+                     give the check more steps (`--check-max-steps N` on a replay, or \
+                     `check_max_steps = N` under [meta] in {})",
+                    p.file
                 )?;
             }
         }

@@ -198,8 +198,11 @@ pub const METRICS: &[Figure] = &[
     Figure::count("duplicate-elements"),
     Figure::count("incompatible-order"),
     Figure::count("definite errors"),
+    Figure::count("operation types never ok"),
     Figure::text("linearizability"),
     Figure::count("service requests"),
+    Figure::number("sends not acknowledged"),
+    Figure::number("transactions not committed"),
 ];
 
 /// The protocol: the hosted nodes, the clients, and the calls and

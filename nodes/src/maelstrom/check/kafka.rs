@@ -87,6 +87,21 @@ impl KafkaReport {
                 "of {} sends ({} failed, {} unknown)",
                 self.log.sends.total, self.log.sends.failed, self.log.sends.indeterminate
             ));
+        let sends = &self.log.sends;
+        if sends.total > 0 {
+            let missed = sends.total.saturating_sub(sends.acknowledged);
+            out.number(
+                "sends not acknowledged",
+                100.0 * missed as f64 / sends.total as f64,
+            )
+            .decimals(1)
+            .note(format!(
+                "percent: {missed} of {} sends failed or timed out",
+                sends.total
+            ));
+        } else {
+            out.none("sends not acknowledged", "no send was made");
+        }
         out.count("polls", self.polls).note(format!(
             "{} answered, returning {} messages; {} commits answered",
             self.log.polls_ok, self.log.messages_polled, self.commits_ok

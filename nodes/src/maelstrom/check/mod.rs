@@ -144,6 +144,9 @@ impl Checked {
                     "not linearizable",
                 );
                 fail(!r.malformed.is_empty(), "malformed replies");
+                for what in r.never_ok() {
+                    fail(true, what);
+                }
             }
         }
         failed

@@ -129,6 +129,20 @@ impl TxnCheck {
             "of {} transactions ({} aborted, {} indeterminate)",
             r.txns, r.aborted, r.indeterminate
         ));
+        if r.txns > 0 {
+            let missed = r.txns.saturating_sub(r.committed);
+            out.number(
+                "transactions not committed",
+                100.0 * missed as f64 / r.txns as f64,
+            )
+            .decimals(1)
+            .note(format!(
+                "percent: {missed} of {} transactions aborted or timed out",
+                r.txns
+            ));
+        } else {
+            out.none("transactions not committed", "no transaction was made");
+        }
         let forbidden = self.forbidden();
         let note = if !forbidden.is_empty() {
             let kinds: Vec<String> = forbidden

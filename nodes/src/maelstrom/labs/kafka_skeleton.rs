@@ -14,8 +14,8 @@
 
 use std::collections::BTreeMap;
 
-use chaoslab::nodes::maelstrom::{Body, Envelope, Init, LabNode, MaelNode, Out};
 use chaoslab::nodes::maelstrom::serde_json::{json, Map, Value};
+use chaoslab::nodes::maelstrom::{Body, Envelope, Init, LabNode, MaelNode, Out};
 
 /// One kafka node. Every server runs one; a restarted server gets a fresh
 /// one (`Default`), remembering nothing.

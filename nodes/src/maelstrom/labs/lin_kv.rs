@@ -104,12 +104,13 @@ mod tests {
 #[cfg(test)]
 mod undecided {
     use super::*;
-    use crate::maelstrom::grade::grade_lab;
+    use crate::maelstrom::grade::{grade_lab, Verdict};
 
     /// A part whose linearizability search runs out of budget on every
-    /// seed claims nothing: the grade must not call it FAIL.
+    /// seed claims nothing: the grade must call it neither FAIL nor PASS,
+    /// but UNDECIDED, with how to decide it.
     #[test]
-    fn a_part_whose_check_is_undecided_is_not_graded_fail() {
+    fn a_part_whose_check_is_undecided_on_every_seed_is_graded_undecided() {
         let part = LIN_KV.parts[0];
         let text: &'static str = Box::leak(
             part.text
@@ -127,13 +128,77 @@ mod undecided {
         let text = grade.render();
         let p = &grade.parts[0];
         assert_eq!(p.undecided.len(), 2, "{text}");
-        assert!(p.passed() && grade.passed(), "{text}");
-        assert!(text.contains("Part 1 (no faults): PASS"), "{text}");
+        assert!(
+            p.failures.is_empty(),
+            "undecided is never a failure: {text}"
+        );
+        assert_eq!(p.verdict(), Verdict::Undecided, "{text}");
+        assert!(!p.passed() && !grade.passed(), "{text}");
+        assert!(text.contains("Part 1 (no faults): UNDECIDED"), "{text}");
+        assert!(text.contains("0 of 1 parts pass"), "{text}");
+        assert!(
+            text.contains("no seed was decided, so the part is neither passed nor failed")
+                && text.contains("--check-max-steps N")
+                && text.contains("check_max_steps = N` under [meta] in parts/1-no-faults.toml"),
+            "{text}"
+        );
         assert!(
             text.contains("seeds 1..=2: 0 of 2 passed, 2 undecided (not failures)"),
             "{text}"
         );
         assert!(text.contains("seed 1 UNDECIDED (not a failure):"), "{text}");
         assert!(text.contains("ran out of steps"), "{text}");
+    }
+}
+
+#[cfg(test)]
+mod stores_nothing {
+    use super::*;
+    use crate::maelstrom::grade::grade_lab;
+    use crate::maelstrom::{Body, Envelope, ErrorCode, Init, LabNode, MaelNode, Out};
+
+    /// The reviewer's node: acknowledges every write without storing it,
+    /// answers every read and cas "key does not exist". Only ok writes
+    /// remain, trivially linearizable; Jepsen's stats criterion (each
+    /// operation type ok at least once) is what fails it, as in Maelstrom.
+    #[derive(Clone, Debug, Default)]
+    struct StoresNothing;
+
+    impl LabNode for StoresNothing {
+        const PROTOCOL: &'static str = "lab-lin-kv";
+    }
+
+    impl MaelNode for StoresNothing {
+        fn on_message(&mut self, out: &mut Out<'_>, msg: Envelope) {
+            if Init::answer(out, &msg).is_some() {
+                return;
+            }
+            let reply = match msg.body.kind.as_str() {
+                "write" => Body::new("write_ok"),
+                "read" | "cas" => Body::error(ErrorCode::KeyDoesNotExist, "key does not exist"),
+                _ => return,
+            };
+            out.reply(&msg, reply);
+        }
+
+        fn clone_node(&self) -> Box<dyn MaelNode> {
+            Box::new(self.clone())
+        }
+    }
+
+    #[test]
+    fn a_node_that_stores_nothing_fails_both_parts() {
+        let grade = grade_lab::<StoresNothing>(&LIN_KV, &[]);
+        let text = grade.render();
+        assert_eq!(grade.parts.len(), 2);
+        for p in &grade.parts {
+            assert!(!p.passed(), "{text}");
+            assert!(p.failures.len() + p.more_failures == 10, "{text}");
+        }
+        assert!(
+            text.contains("the lin-kv checker says invalid: no read ever succeeded"),
+            "{text}"
+        );
+        assert!(text.contains("MISS criteria failed: 1"), "{text}");
     }
 }

@@ -62,9 +62,10 @@ impl MaelNode for LinKvNode {
                 let to = body.get("to").cloned().unwrap_or(Value::Null);
                 match self.data.get(&key) {
                     None => Body::error(ErrorCode::KeyDoesNotExist, "key does not exist"),
-                    Some(v) if *v != from => {
-                        Body::error(ErrorCode::PreconditionFailed, format!("value is {v}, not {from}"))
-                    }
+                    Some(v) if *v != from => Body::error(
+                        ErrorCode::PreconditionFailed,
+                        format!("value is {v}, not {from}"),
+                    ),
                     Some(_) => {
                         self.data.insert(key, to);
                         Body::new("cas_ok")

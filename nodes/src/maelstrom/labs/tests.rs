@@ -246,3 +246,27 @@ fn a_panicking_node_fails_its_seeds_and_the_grade_goes_on() {
     }
     assert!(text.contains("seed 2 FAILED:\n    your node panicked: no reads here\n    replay: cargo run --offline -- run parts/2-partitions.toml --seed 2"), "{text}");
 }
+
+/// The solutions over seeds 1 to 500 on every part: a correct node must
+/// not miss a target on a plausible seed (a floor the workload itself can
+/// push it under is a false alarm). Slow in a debug build: run with
+/// `cargo test --release -p chaoslab-nodes the_solutions_pass_on_seeds_1_to_500 -- --ignored`.
+#[test]
+#[ignore = "a 500-seed sweep of every lab's solution (slow): run with --ignored --release"]
+fn the_solutions_pass_on_seeds_1_to_500() {
+    let grades = [
+        grade_lab::<broadcast_solution::BroadcastNode>(&on_seeds(&BROADCAST, 1, 500), &[]),
+        grade_lab::<kafka_solution::KafkaNode>(&on_seeds(&KAFKA, 1, 500), &[]),
+        grade_lab::<txn_rw_register_solution::TxnNode>(&on_seeds(&TXN_RW_REGISTER, 1, 500), &[]),
+        grade_lab::<lin_kv_solution::LinKvNode>(&on_seeds(&LIN_KV, 1, 500), &[]),
+    ];
+    for g in &grades {
+        println!("{g}");
+    }
+    let failed: Vec<String> = grades
+        .iter()
+        .filter(|g| !g.passed())
+        .map(|g| g.render())
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}

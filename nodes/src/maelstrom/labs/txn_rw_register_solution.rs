@@ -151,13 +151,11 @@ impl MaelNode for TxnNode {
                 }
             }
             "replicate" => {
-                let stamp = body.get("stamp").and_then(|s| {
-                    Some((s.get(0)?.as_u64()?, s.get(1)?.as_u64()?))
-                });
-                let writes: Option<Vec<(i64, i64)>> = body
-                    .get("writes")
-                    .and_then(Value::as_array)
-                    .and_then(|ws| {
+                let stamp = body
+                    .get("stamp")
+                    .and_then(|s| Some((s.get(0)?.as_u64()?, s.get(1)?.as_u64()?)));
+                let writes: Option<Vec<(i64, i64)>> =
+                    body.get("writes").and_then(Value::as_array).and_then(|ws| {
                         ws.iter()
                             .map(|w| Some((w.get(0)?.as_i64()?, w.get(1)?.as_i64()?)))
                             .collect()
@@ -169,9 +167,9 @@ impl MaelNode for TxnNode {
                 }
             }
             "replicate_ok" => {
-                let stamp = body.get("stamp").and_then(|s| {
-                    Some((s.get(0)?.as_u64()?, s.get(1)?.as_u64()?))
-                });
+                let stamp = body
+                    .get("stamp")
+                    .and_then(|s| Some((s.get(0)?.as_u64()?, s.get(1)?.as_u64()?)));
                 if let (Some(stamp), Some(pending)) = (stamp, self.unacked.get_mut(&msg.src)) {
                     pending.remove(&stamp);
                 }
