@@ -75,7 +75,7 @@ mod tests {
         assert!(text.contains("Part 1 (one node): FAIL"), "{text}");
         assert!(
             text.contains("maelstrom-valid violated at")
-                && text.contains("the kafka checker says invalid"),
+                && text.contains("the kafka checker says invalid: lost, poll-skip"),
             "{text}"
         );
         assert!(text.contains("MISS lost"), "{text}");

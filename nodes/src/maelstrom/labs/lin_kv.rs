@@ -67,7 +67,9 @@ mod tests {
         assert!(!grade.parts[0].passed(), "{text}");
         assert!(text.contains("Part 1 (no faults): FAIL"), "{text}");
         assert!(
-            text.contains("maelstrom-valid violated at") && text.contains("not linearizable (key "),
+            text.contains("maelstrom-valid violated at")
+                && text.contains("not linearizable (key ")
+                && text.contains("linearizable = false (key 0, operation #58)"),
             "{text}"
         );
         assert!(text.contains("linearizab"), "{text}");

@@ -36,14 +36,14 @@ pub const TXN_RW_REGISTER: Kit = Kit {
         Part {
             number: 2,
             name: "read uncommitted",
-            about: "3 nodes, n1 cut off for 2s, judged read uncommitted: no G0 (a cycle of write-write dependencies) (Gossip Glomers 6b)",
+            about: "3 nodes, n1 cut off for 2s, judged read uncommitted: no G0 (a cycle of write-write dependencies); propagation to the other nodes is not graded (Gossip Glomers 6b)",
             text: include_str!("txn-rw-register-2.toml"),
             seeds: (1, 10),
         },
         Part {
             number: 3,
             name: "read committed",
-            about: "3 nodes, n1 cut off for 2s, judged read committed: no G0, G1a, G1b or G1c (Gossip Glomers 6c)",
+            about: "3 nodes, n1 cut off for 2s, judged read committed: no G0, G1a, G1b or G1c; propagation to the other nodes is not graded (Gossip Glomers 6c)",
             text: include_str!("txn-rw-register-3.toml"),
             seeds: (1, 10),
         },
