@@ -46,45 +46,64 @@ impl Kv {
         }
     }
 
+    /// Applies `f` to `key`. Each operation looks the key up once, and
+    /// changes the value where it lies: an append pushes onto the stored
+    /// list instead of copying it (a long list would be copied at every
+    /// append), with the result `append_value` gives.
     pub fn apply(&mut self, key: &str, f: &OpFn) -> Applied {
-        match f {
-            OpFn::Read => Applied {
-                took_effect: true,
-                output: Some(self.get(key)),
-            },
+        let took_effect = match f {
+            OpFn::Read => {
+                return Applied {
+                    took_effect: true,
+                    output: Some(self.get(key)),
+                }
+            }
             OpFn::Write(v) => {
                 self.set(key, v.clone());
-                Applied {
-                    took_effect: true,
-                    output: None,
-                }
+                true
             }
-            OpFn::Cas { expected, new } => {
-                let ok = self.get(key) == *expected;
-                if ok {
-                    self.set(key, new.clone());
+            OpFn::Cas { expected, new } => match self.data.get_mut(key) {
+                Some(slot) if *slot == *expected => {
+                    *slot = new.clone();
+                    true
                 }
-                Applied {
-                    took_effect: ok,
-                    output: None,
+                Some(_) => false,
+                // An absent key reads as nil.
+                None if *expected == Value::Nil => {
+                    self.data.insert(key.to_string(), new.clone());
+                    true
                 }
-            }
+                None => false,
+            },
             OpFn::Append(v) => {
-                let now = append_value(self.data.get(key).unwrap_or(&Value::Nil), v);
-                self.set(key, now);
-                Applied {
-                    took_effect: true,
-                    output: None,
+                match self.data.get_mut(key) {
+                    Some(slot) => append_in_place(slot, v),
+                    None => {
+                        self.data
+                            .insert(key.to_string(), append_value(&Value::Nil, v));
+                    }
                 }
+                true
             }
             OpFn::Delete => {
                 self.data.remove(key);
-                Applied {
-                    took_effect: true,
-                    output: None,
-                }
+                true
             }
+        };
+        Applied {
+            took_effect,
+            output: None,
         }
+    }
+}
+
+/// `*cur = append_value(cur, x)`, without copying a list or a string that
+/// grows by one more element.
+fn append_in_place(cur: &mut Value, x: &Value) {
+    match (&mut *cur, x) {
+        (Value::List(l), Value::Int(i)) => l.push(*i),
+        (Value::Str(a), Value::Str(b)) => a.push_str(b),
+        _ => *cur = append_value(cur, x),
     }
 }
 
@@ -113,6 +132,36 @@ mod tests {
         );
         assert!(hit.took_effect);
         assert_eq!(kv.get("k"), Value::Int(3));
+    }
+
+    #[test]
+    fn appends_in_place_give_what_the_checkers_model_gives() {
+        let mut kv = Kv::default();
+        let mut model = Value::Nil;
+        for x in [
+            Value::Str("a".into()),
+            Value::Str("bc".into()),
+            Value::Int(4),
+            Value::Int(5),
+            Value::Str("d".into()),
+        ] {
+            kv.apply("k", &OpFn::Append(x.clone()));
+            model = append_value(&model, &x);
+            assert_eq!(kv.get("k"), model);
+        }
+    }
+
+    #[test]
+    fn cas_on_an_absent_key_expects_nil() {
+        let mut kv = Kv::default();
+        let cas = |expected| OpFn::Cas {
+            expected,
+            new: Value::Int(7),
+        };
+        assert!(!kv.apply("k", &cas(Value::Int(0))).took_effect);
+        assert!(kv.is_empty());
+        assert!(kv.apply("k", &cas(Value::Nil)).took_effect);
+        assert_eq!(kv.get("k"), Value::Int(7));
     }
 
     #[test]

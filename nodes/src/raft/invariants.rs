@@ -60,7 +60,7 @@ type Following = (u64, bool, Option<NodeId>);
 
 /// Who each server follows, for `leader-elected`: what each server said at
 /// its last step.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Leadership {
     /// By node index: what the server said at its last step, `None` for a
     /// server not seen yet (and for every client).
@@ -73,6 +73,22 @@ pub struct Leadership {
     /// The answer at the last server's step: a client's step changes
     /// nothing it reads.
     elected: bool,
+    /// The last answer [`Leadership::news`] gave, if any.
+    told: Option<bool>,
+}
+
+/// Shown without `told`: an explored state's hash is made from what the
+/// protocol shows, and `told` is either unset or the truth the kernel keeps
+/// (and hashes) already, so two states that differ only by it act alike.
+impl std::fmt::Debug for Leadership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Leadership")
+            .field("servers", &self.servers)
+            .field("up", &self.up)
+            .field("seen", &self.seen)
+            .field("elected", &self.elected)
+            .finish()
+    }
 }
 
 impl Leadership {
@@ -113,6 +129,18 @@ impl Leadership {
             self.elected = self.elected_now();
         }
         self.elected
+    }
+
+    /// [`Leadership::check`], but only when its answer differs from the
+    /// last one this gave: the kernel keeps the last truth reported, so a
+    /// step that changed nothing need not report it again (a report at
+    /// every step was most of the cost of judging `leader-elected`).
+    pub fn news(&mut self, step: Step<'_, RaftNode>) -> Option<bool> {
+        let now = self.check(step);
+        (self.told != Some(now)).then(|| {
+            self.told = Some(now);
+            now
+        })
     }
 
     /// The answer from what each server said and which servers are up (as

@@ -111,7 +111,8 @@ impl Log {
     /// Up to `max` entries from `from` on.
     pub fn slice(&self, from: u64, max: usize) -> Vec<Entry> {
         let start = (from.max(1) - 1) as usize;
-        self.entries.iter().skip(start).take(max).cloned().collect()
+        let rest = self.entries.get(start..).unwrap_or(&[]);
+        rest[..rest.len().min(max)].to_vec()
     }
 
     /// The first index of the run of entries with the same term as `index`

@@ -146,7 +146,9 @@ impl Protocol for Raft {
     fn check(&mut self, step: Step<'_, RaftNode>, out: &mut Findings) {
         self.checker
             .check(step.stepped, step.nodes, out.violations_mut());
-        out.holds(LEADER_ELECTED, self.leadership.check(step));
+        if let Some(elected) = self.leadership.news(step) {
+            out.holds(LEADER_ELECTED, elected);
+        }
     }
 
     fn metrics(&self, nodes: &NodeTable<RaftNode>, out: &mut Metrics) {
