@@ -214,6 +214,13 @@ impl Disk {
 
     /// Shows every value held, durable then pending, in key order: what a
     /// state's hash is made from (the counters are not part of the state).
+    /// Whether nothing is stored or pending (a state's hash marks such a
+    /// disk instead of showing it).
+    pub fn is_blank(&self) -> bool {
+        self.durable.values().all(BTreeMap::is_empty)
+            && self.pending.values().all(BTreeMap::is_empty)
+    }
+
     pub fn show_contents(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (ns, m) in &self.durable {
             for (i, v) in m {

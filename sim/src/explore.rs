@@ -273,6 +273,9 @@ struct Cursor<'s, P: Protocol> {
     path: Vec<Choice>,
     ids: Vec<u32>,
     sims: Vec<Sim<'s, P>>,
+    /// Runs cut off the path, kept to be copied over (see
+    /// `Sim::fork_into`) rather than allocated again.
+    spare: Vec<Sim<'s, P>>,
 }
 
 impl<'s, P> Cursor<'s, P>
@@ -287,15 +290,19 @@ where
         let common = self.ids.iter().zip(ids).take_while(|(a, b)| a == b).count();
         self.ids.truncate(common);
         self.path.truncate(common);
-        self.sims.truncate(common + 1);
+        if self.sims.len() > common + 1 {
+            self.spare.extend(self.sims.drain(common + 1..));
+        }
         for &i in &ids[common..] {
             let c = &tree.nodes[i as usize].1;
-            let mut next = self
-                .sims
-                .last()
-                .expect("the root")
-                .fork()
-                .expect("forkable");
+            let last = self.sims.last().expect("the root");
+            let mut next = match self.spare.pop() {
+                Some(mut next) => {
+                    assert!(last.fork_into(&mut next), "forkable");
+                    next
+                }
+                None => last.fork().expect("forkable"),
+            };
             next.take(c, 0);
             self.sims.push(next);
             self.ids.push(i);
@@ -402,11 +409,13 @@ where
             path: Vec::new(),
             ids: Vec::new(),
             sims: vec![root],
+            spare: Vec::new(),
         };
         let mut frontier: VecDeque<(u32, u32)> = VecDeque::new();
         frontier.push_back((u32::MAX, 0));
         let mut choices = Vec::new();
         let mut path = Vec::new();
+        let mut scratch: Option<Sim<'s, P>> = None;
         while let Some((id, depth)) = frontier.pop_front() {
             tree.path_into(id, &mut path);
             let sim = cursor.goto(&tree, &path, id);
@@ -423,13 +432,21 @@ where
             }
             let sim = &*sim;
             for c in &choices {
-                let mut child = sim.fork().expect("forkable");
+                // One child reused for every choice: copied over, not
+                // allocated again (see `Sim::fork_into`).
+                let child = match scratch.as_mut() {
+                    Some(child) => {
+                        assert!(sim.fork_into(child), "forkable");
+                        child
+                    }
+                    None => scratch.insert(sim.fork().expect("forkable")),
+                };
                 child.take(c, 0);
                 self.stats.explored += 1;
                 self.stats.max_depth = self.stats.max_depth.max(depth + 1);
                 let child_id = tree.nodes.len() as u32;
                 tree.nodes.push((id, c.clone()));
-                if let Some((p, d, at)) = Self::broken(&child) {
+                if let Some((p, d, at)) = Self::broken(child) {
                     return Some((tree.path(child_id), p, d, at));
                 }
                 if !self.fresh(&mut seen, child.state_hash(), depth + 1) {

@@ -179,13 +179,33 @@ impl DropReason {
 }
 
 /// Every directed link between `n` nodes, and which are cut by partitions.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Net {
     n: usize,
     links: Vec<Link>,
     /// `cut[from * n + to]`: a partition drops messages on this link.
     cut: Vec<bool>,
     pub fifo: bool,
+}
+
+impl Clone for Net {
+    fn clone(&self) -> Self {
+        Net {
+            n: self.n,
+            links: self.links.clone(),
+            cut: self.cut.clone(),
+            fifo: self.fifo,
+        }
+    }
+
+    /// Reuses the buffers (the explorer copies a run's network at every
+    /// choice it makes).
+    fn clone_from(&mut self, src: &Self) {
+        self.n = src.n;
+        self.links.clone_from(&src.links);
+        self.cut.clone_from(&src.cut);
+        self.fifo = src.fifo;
+    }
 }
 
 impl Net {

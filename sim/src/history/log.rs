@@ -105,7 +105,6 @@ fn from_opfn<F: 'static>(f: OpFn) -> F {
 }
 
 /// A run's client history, compact (see the module documentation).
-#[derive(Clone)]
 pub struct OpLog<F = OpFn> {
     chunks: Vec<Vec<Rec>>,
     len: usize,
@@ -118,6 +117,32 @@ pub struct OpLog<F = OpFn> {
     /// Operations kept whole: a protocol's own operation types, and key-value
     /// operations whose operands and output need more than two slots.
     spilled: Vec<(F, Option<Value>)>,
+}
+
+impl<F: Clone> Clone for OpLog<F> {
+    fn clone(&self) -> Self {
+        OpLog {
+            chunks: self.chunks.clone(),
+            len: self.len,
+            keys: self.keys.clone(),
+            key_ids: self.key_ids.clone(),
+            values: self.values.clone(),
+            spilled: self.spilled.clone(),
+        }
+    }
+
+    /// Reuses the buffers (the explorer copies a run's history at every
+    /// choice it makes).
+    fn clone_from(&mut self, src: &Self) {
+        self.chunks.clone_from(&src.chunks);
+        self.len = src.len;
+        if self.keys != src.keys {
+            self.keys.clone_from(&src.keys);
+            self.key_ids.clone_from(&src.key_ids);
+        }
+        self.values.clone_from(&src.values);
+        self.spilled.clone_from(&src.spilled);
+    }
 }
 
 impl<F> Default for OpLog<F> {

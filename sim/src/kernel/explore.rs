@@ -90,20 +90,50 @@ pub(super) struct Xmode {
 impl Xmode {
     /// What of it is part of a state: the budget used, the operations
     /// issued, the explorer's cut, the history.
-    pub(super) fn shape(&self, w: &mut impl std::fmt::Write) {
+    /// As bytes, fixed-size (the client count is the scenario's).
+    pub(super) fn shape(&self, buf: &mut Vec<u8>) {
         let b = &self.used;
-        let _ = write!(
-            w,
-            "b{}/{}/{}/{}/{}{:?}{}{}",
-            b.crashes,
-            b.restarts,
-            b.partitions,
-            b.drops,
-            b.duplicates,
-            self.issued,
-            self.cut,
-            self.history
-        );
+        for v in [b.crashes, b.restarts, b.partitions, b.drops, b.duplicates] {
+            buf.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in &self.issued {
+            buf.extend_from_slice(&v.to_le_bytes());
+        }
+        buf.push(u8::from(self.cut));
+        buf.extend_from_slice(&self.history.to_le_bytes());
+    }
+
+    /// Makes this a copy of `src`, reusing its memory (see
+    /// [`Sim::fork_into`]). Every field, by name.
+    pub(super) fn copy_from(&mut self, src: &Xmode) {
+        let Xmode {
+            latest,
+            window,
+            issued,
+            ops,
+            issue_any_time,
+            used,
+            limit,
+            cut,
+            history,
+            searching,
+            next_step,
+            replay_error,
+            broke_at,
+        } = src;
+        self.latest.clone_from(latest);
+        self.window = *window;
+        self.issued.clone_from(issued);
+        self.ops = *ops;
+        self.issue_any_time = *issue_any_time;
+        self.used = *used;
+        self.limit = *limit;
+        self.cut = *cut;
+        self.history = *history;
+        self.searching = *searching;
+        self.next_step = *next_step;
+        self.replay_error.clone_from(replay_error);
+        self.broke_at.clone_from(broke_at);
     }
 
     pub(super) fn new(scenario: &crate::scenario::Scenario, clients: usize) -> Option<Box<Xmode>> {
@@ -217,6 +247,140 @@ impl<'s, P: Protocol> Sim<'s, P> {
             firing: self.firing,
             x: self.x.clone(),
         })
+    }
+
+    /// Makes `dst` a copy of this run, as [`Sim::fork`] would, reusing
+    /// `dst`'s memory: the explorer forks a run at every choice, and
+    /// allocating a whole run each time (queue, slab, nodes, slots,
+    /// network...) was much of a search's cost. `dst` must be a run of the
+    /// same scenario (a fork of the same search's root). False, leaving
+    /// `dst` as it was, where [`Sim::fork`] would give `None`.
+    pub fn fork_into(&self, dst: &mut Self) -> bool
+    where
+        P: Clone,
+        P::Node: Clone,
+    {
+        if self.trace.is_some() {
+            return false;
+        }
+        let Some(workload) = self.workload.fork() else {
+            return false;
+        };
+        // Every field, by name: a field added to `Sim` must be copied here
+        // too, or this does not compile.
+        let Sim {
+            scenario,
+            protocol,
+            seed,
+            now,
+            seq,
+            queue,
+            slab,
+            cluster,
+            nodes,
+            slots,
+            net,
+            base_net,
+            clogged,
+            net_rng,
+            fault_rng,
+            work_rng,
+            workload: _,
+            think,
+            clients,
+            next_msg,
+            next_timer_gen,
+            effects: _,
+            history,
+            completed_op: _,
+            violations,
+            watch,
+            partition_since,
+            partition_windows,
+            counters,
+            fp,
+            trace: _,
+            nemesis_stopped,
+            recutting,
+            nemesis_down,
+            nemesis_gen,
+            nemesis_fault,
+            cut_by,
+            clogged_by,
+            loss_by,
+            started,
+            nemesis_log,
+            processed,
+            stale,
+            stopped_early,
+            triggers,
+            unfired,
+            due_now,
+            fired_by,
+            firing,
+            x,
+        } = self;
+        dst.scenario = scenario;
+        dst.protocol.clone_from(protocol);
+        dst.seed = *seed;
+        dst.now = *now;
+        dst.seq = *seq;
+        dst.queue.clone_from(queue);
+        dst.slab.items.clone_from(&slab.items);
+        dst.slab.shown.clone_from(&slab.shown);
+        dst.slab.free.clone_from(&slab.free);
+        dst.cluster.clone_from(cluster);
+        dst.nodes.clone_from(nodes);
+        dst.slots.truncate(slots.len());
+        for (d, s) in dst.slots.iter_mut().zip(slots) {
+            d.copy_from(s);
+        }
+        let have = dst.slots.len();
+        dst.slots.extend(slots[have..].iter().cloned());
+        dst.net.clone_from(net);
+        dst.base_net.clone_from(base_net);
+        dst.clogged.clone_from(clogged);
+        dst.net_rng.clone_from(net_rng);
+        dst.fault_rng.clone_from(fault_rng);
+        dst.work_rng.clone_from(work_rng);
+        dst.workload = workload;
+        dst.think = *think;
+        dst.clients.clone_from(clients);
+        dst.next_msg = *next_msg;
+        dst.next_timer_gen = *next_timer_gen;
+        dst.effects.clear();
+        dst.history.clone_from(history);
+        dst.completed_op = None;
+        dst.violations.clone_from(violations);
+        dst.watch.copy_from(watch);
+        dst.partition_since = *partition_since;
+        dst.partition_windows.clone_from(partition_windows);
+        dst.counters.clone_from(counters);
+        dst.fp = *fp;
+        dst.trace = None;
+        dst.nemesis_stopped = *nemesis_stopped;
+        dst.recutting = *recutting;
+        dst.nemesis_down.clone_from(nemesis_down);
+        dst.nemesis_gen = *nemesis_gen;
+        dst.nemesis_fault = *nemesis_fault;
+        dst.cut_by.clone_from(cut_by);
+        dst.clogged_by.clone_from(clogged_by);
+        dst.loss_by.clone_from(loss_by);
+        dst.started = *started;
+        dst.nemesis_log.clone_from(nemesis_log);
+        dst.processed = *processed;
+        dst.stale.clone_from(stale);
+        dst.stopped_early = *stopped_early;
+        dst.triggers.clone_from(triggers);
+        dst.unfired = *unfired;
+        dst.due_now.clone_from(due_now);
+        dst.fired_by.clone_from(fired_by);
+        dst.firing = *firing;
+        match (&mut dst.x, x) {
+            (Some(d), Some(s)) => d.copy_from(s),
+            (d, s) => d.clone_from(s),
+        }
+        true
     }
 
     /// The always-properties broken so far, with when.

@@ -171,6 +171,43 @@ struct Slot<M> {
     shown: std::cell::Cell<Option<u64>>,
 }
 
+impl<M: Clone> Slot<M> {
+    /// Makes this a copy of `src`, reusing its memory (see
+    /// [`Sim::fork_into`]). Every field, by name.
+    fn copy_from(&mut self, src: &Self) {
+        let Slot {
+            disk,
+            rng,
+            clock,
+            scenario_clock,
+            clock_by,
+            paused,
+            paused_by,
+            crashed_by,
+            held,
+            timers,
+            role,
+            incarnation,
+            shown,
+        } = src;
+        self.disk.clone_from(disk);
+        self.rng.clone_from(rng);
+        self.clock = *clock;
+        self.scenario_clock = *scenario_clock;
+        self.clock_by = *clock_by;
+        self.paused = *paused;
+        self.paused_by = *paused_by;
+        self.crashed_by = *crashed_by;
+        self.held.clone_from(held);
+        if self.timers != *timers {
+            self.timers.clone_from(timers);
+        }
+        self.role = role;
+        self.incarnation = *incarnation;
+        self.shown.set(shown.get());
+    }
+}
+
 /// Client-side workload state.
 #[derive(Clone, Debug)]
 struct ClientState {

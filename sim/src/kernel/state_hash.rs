@@ -116,14 +116,20 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 }
                 None => buf.push(b'd'),
             }
-            // A perfect clock (nearly every clock, unless the scenario
-            // skews them) as a mark: formatting its float is costly.
-            let _ = write!(
-                HashWriter(buf),
-                "|{}|{}|",
-                DiskShow(&s.disk),
-                ClockShow(&s.clock)
-            );
+            // An empty disk (nearly every disk, in a small exploration) as
+            // a mark, and the clock as its fields' bytes (a perfect clock,
+            // nearly every clock unless the scenario skews them, as a
+            // mark): formatting was most of a hash's cost.
+            buf.push(b'|');
+            if s.disk.is_blank() {
+                buf.push(b'e');
+                buf.push(u8::from(s.disk.fsync_lies));
+            } else {
+                let _ = write!(HashWriter(buf), "{}", DiskShow(&s.disk));
+            }
+            buf.push(b'|');
+            clock_bytes(&s.clock, buf);
+            buf.push(b'|');
             buf.push(u8::from(s.paused));
             buf.extend_from_slice(&s.incarnation.to_le_bytes());
             buf.extend_from_slice(&s.rng.get_word_pos().to_le_bytes());
@@ -137,37 +143,43 @@ impl<'s, P: Protocol> Sim<'s, P> {
             }
         }
         {
-            let mut w = HashWriter(buf);
             // The network is nearly always as the scenario set it (only
             // faults change it), and showing its n² links is most of the
             // cost of a hash: a network equal to the base one (the same in
             // every state of a search) is written as a mark instead.
             if same_net(&self.net, &self.base_net) {
-                let _ = w.write_str("net=base");
+                buf.extend_from_slice(b"net=base");
             } else {
-                let _ = write!(w, "{:?}", self.net);
+                let _ = write!(HashWriter(buf), "{:?}", self.net);
             }
             for (from, to, _, msg) in &self.clogged {
-                let _ = write!(w, "K{from}>{to}{msg:?}");
+                let _ = write!(HashWriter(buf), "K{from}>{to}{msg:?}");
             }
+            // What the kernel owns goes in as fixed-size bytes (numbers
+            // little-endian, `None` and `Some` as tags): only the
+            // protocol's own types are shown (`Debug`).
+            buf.push(b'|');
             for c in &self.clients {
-                let _ = write!(w, "{:?}", c.open);
+                opt_bytes(c.open.map(|o| o as u64), buf);
             }
-            let _ = write!(w, "{:?}", self.protocol);
-            self.watch.shape(&mut w);
-            let _ = write!(
-                w,
-                "{}|{}|{}",
-                self.partition_since.is_some(),
-                self.work_rng.get_word_pos(),
-                self.triggers.len()
-            );
+            buf.push(b'|');
+            let _ = write!(HashWriter(buf), "{:?}", self.protocol);
+            buf.push(b'|');
+            self.watch.shape(buf);
+            buf.push(u8::from(self.partition_since.is_some()));
+            buf.extend_from_slice(&self.work_rng.get_word_pos().to_le_bytes());
+            buf.extend_from_slice(&(self.triggers.len() as u32).to_le_bytes());
             for t in &self.triggers {
-                let _ = write!(w, "{}{}", t.1, t.2);
+                buf.extend_from_slice(&t.1.to_le_bytes());
+                buf.push(u8::from(t.2));
             }
-            let _ = write!(w, "{:?}{:?}", self.fired_by, self.firing);
+            for (a, b) in self.fired_by.iter().chain(std::iter::once(&self.firing)) {
+                opt_bytes(a.map(u64::from), buf);
+                opt_bytes(b.map(u64::from), buf);
+            }
             if let Some(x) = &self.x {
-                x.shape(&mut w);
+                buf.push(b'x');
+                x.shape(buf);
             }
         }
         // The queued events, as a set: each hashed alone (shown after the
@@ -206,14 +218,26 @@ impl<'s, P: Protocol> Sim<'s, P> {
     }
 }
 
-struct ClockShow<'a>(&'a crate::node::Clock);
+/// A clock as bytes: a perfect clock as a mark, any other as its fields.
+fn clock_bytes(c: &crate::node::Clock, buf: &mut Vec<u8>) {
+    if *c == crate::node::Clock::default() {
+        buf.push(b'p');
+    } else {
+        buf.push(b'c');
+        buf.extend_from_slice(&c.offset_ns.to_le_bytes());
+        buf.extend_from_slice(&c.drift.to_bits().to_le_bytes());
+        buf.extend_from_slice(&c.since.to_le_bytes());
+        buf.extend_from_slice(&c.mono_at_since.to_le_bytes());
+    }
+}
 
-impl fmt::Display for ClockShow<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if *self.0 == crate::node::Clock::default() {
-            f.write_str("clock=perfect")
-        } else {
-            write!(f, "{:?}", self.0)
+/// An optional number as bytes: a tag, then (when `Some`) the number.
+pub(super) fn opt_bytes(v: Option<u64>, buf: &mut Vec<u8>) {
+    match v {
+        None => buf.push(0),
+        Some(v) => {
+            buf.push(1);
+            buf.extend_from_slice(&v.to_le_bytes());
         }
     }
 }

@@ -59,11 +59,36 @@ const DECLARED_PROPERTIES: &str = "declared-properties";
 impl Watch {
     /// What of it is part of an explored state: the last truths, when the
     /// quiet period began, and whether each property was seen.
-    pub(in crate::kernel) fn shape(&self, w: &mut impl std::fmt::Write) {
-        let _ = write!(w, "{:?}{:?}", self.last, self.quiet_since);
-        for a in &self.at {
-            let _ = w.write_char(if a.is_some() { '1' } else { '0' });
+    /// As bytes, fixed-size (the property count is the protocol's).
+    pub(in crate::kernel) fn shape(&self, buf: &mut Vec<u8>) {
+        buf.extend(self.last.iter().map(|&l| u8::from(l)));
+        super::state_hash::opt_bytes(self.quiet_since, buf);
+        buf.extend(self.at.iter().map(|a| u8::from(a.is_some())));
+    }
+
+    /// Makes this a copy of `src`, reusing its memory (see
+    /// `Sim::fork_into`). Every field, by name.
+    pub(in crate::kernel) fn copy_from(&mut self, src: &Watch) {
+        let Watch {
+            properties,
+            at,
+            last,
+            quiet_since,
+            settle,
+            undeclared,
+            scratch,
+            hint,
+        } = src;
+        self.properties.clone_from(properties);
+        self.at.clone_from(at);
+        self.last.clone_from(last);
+        self.quiet_since = *quiet_since;
+        self.settle = *settle;
+        if self.undeclared != *undeclared {
+            self.undeclared.clone_from(undeclared);
         }
+        self.scratch.clone_from(scratch);
+        self.hint.clone_from(hint);
     }
 
     pub(super) fn new(properties: Vec<Property>, settle: Nanos) -> Watch {
