@@ -18,18 +18,18 @@
 //! violations and faults as they happened. Every record counts as one event
 //! (a run's report counts a delivery and the sends it causes as one).
 //!
-//! Reading is strict: a line that is not a JSON object, a record of an
-//! unknown kind or one missing a field is refused with the file, the line
-//! and what was wrong, never skipped (a trace of another chaoslab version
-//! should say so, not show half a run). So is a node numbered above what a
-//! scenario may have (n128, c256), or a message or operation id above the
-//! number of records: the UI sizes its tables by them.
+//! The file is read by the one reader of the trace format,
+//! [`crate::export::read`] (`chaoslab export` reads with it too), which is
+//! strict: a line that is not a JSON object, a record of an unknown kind or
+//! one missing a field, records out of time order, an empty file and a
+//! trace naming more than 512 nodes are refused with the file, the line and
+//! what was wrong, never skipped (a trace of another chaoslab version
+//! should say so, not show half a run). The UI refuses besides a node numbered above what
+//! a scenario may have (n128, c256), or a message or operation id above the
+//! number of records: it sizes its tables by them.
 
-use std::collections::BTreeMap;
-use std::io::BufRead;
-use std::sync::Arc;
+use std::path::Path;
 
-use serde_json::{Map, Value};
 use sim::node::{Cluster, Status};
 use sim::time::Nanos;
 use sim::trace::{TraceEvent, TraceRecord};
@@ -38,25 +38,10 @@ use super::compact::Trace;
 use super::model::{push_keyed, LinkState, NetSnap, NodeSnap, Parts, Run};
 use super::series::Charts;
 use super::states::States;
+use crate::export::read::{self, names_in, numbered, TraceFile, MAX_CLIENTS, MAX_SERVERS};
 
 /// The role a node shows before its first `role` record says otherwise.
 pub const UNKNOWN_ROLE: &str = "?";
-
-/// The kinds of record this version reads.
-const KINDS: &[&str] = &[
-    "send",
-    "deliver",
-    "drop",
-    "hold",
-    "timer",
-    "fault",
-    "invoke",
-    "complete",
-    "role",
-    "violation",
-    "note",
-    "trigger",
-];
 
 /// What the UI says of a run read from a trace file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,268 +66,22 @@ impl Recorded {
     }
 }
 
-/// Words the trace's records hold as `&'static str` (message kinds, fault
-/// actions, roles...): each distinct word is kept once for the program's
-/// life (a trace has a few dozen).
-#[derive(Default)]
-struct Words(BTreeMap<String, &'static str>);
-
-impl Words {
-    fn get(&mut self, w: &str) -> &'static str {
-        if let Some(&s) = self.0.get(w) {
-            return s;
-        }
-        let s: &'static str = Box::leak(w.to_string().into_boxed_str());
-        self.0.insert(w.to_string(), s);
-        s
-    }
-}
-
-/// Node names, each shared.
-#[derive(Default)]
-struct Names(BTreeMap<String, Arc<str>>);
-
-impl Names {
-    fn get(&mut self, n: &str) -> Arc<str> {
-        if let Some(a) = self.0.get(n) {
-            return a.clone();
-        }
-        let a: Arc<str> = n.into();
-        self.0.insert(n.to_string(), a.clone());
-        a
-    }
-}
-
-/// Reads one line into a record; `Err` says what was wrong with it.
-fn parse_record(line: &str, words: &mut Words, names: &mut Names) -> Result<TraceRecord, String> {
-    let v: Value = serde_json::from_str(line).map_err(|e| {
-        format!("not JSON ({e}): a trace has one JSON object per line, as `--trace FILE` writes it")
-    })?;
-    let Value::Object(o) = v else {
-        return Err("not a JSON object: a trace has one object per line".into());
-    };
-    let kind = o
-        .get("kind")
-        .and_then(Value::as_str)
-        .ok_or("no `kind` field: not a chaoslab trace record (docs/trace.md)")?;
-    let t = u64_of(&o, "t", kind)?;
-    let s = |f: &str| str_of(&o, f, kind);
-    let event = match kind {
-        "send" => TraceEvent::Send {
-            from: names.get(s("from")?),
-            to: names.get(s("to")?),
-            id: u64_of(&o, "id", kind)?,
-            msg: words.get(s("msg")?),
-            detail: s("detail")?.to_string(),
-        },
-        "deliver" => TraceEvent::Deliver {
-            from: names.get(s("from")?),
-            to: names.get(s("to")?),
-            id: u64_of(&o, "id", kind)?,
-            msg: words.get(s("msg")?),
-        },
-        "drop" | "hold" => {
-            let (from, to) = (names.get(s("from")?), names.get(s("to")?));
-            let (id, msg) = (u64_of(&o, "id", kind)?, words.get(s("msg")?));
-            let reason = words.get(s("reason")?);
-            if kind == "drop" {
-                TraceEvent::Drop {
-                    from,
-                    to,
-                    id,
-                    msg,
-                    reason,
-                }
-            } else {
-                TraceEvent::Hold {
-                    from,
-                    to,
-                    id,
-                    msg,
-                    reason,
-                }
-            }
-        }
-        "timer" => TraceEvent::Timer {
-            node: names.get(s("node")?),
-            timer: u64_of(&o, "timer", kind)?,
-        },
-        "fault" => TraceEvent::Fault {
-            action: words.get(s("action")?),
-            description: s("description")?.to_string(),
-            line: u64_of(&o, "line", kind)? as usize,
-        },
-        "invoke" => TraceEvent::Invoke {
-            node: names.get(s("node")?),
-            op: u64_of(&o, "op", kind)?,
-            description: s("description")?.to_string(),
-        },
-        "complete" => TraceEvent::Complete {
-            node: names.get(s("node")?),
-            op: u64_of(&o, "op", kind)?,
-            outcome: words.get(s("outcome")?),
-            output: s("output")?.to_string(),
-            found_other: o
-                .get("found_other")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-        },
-        "role" => TraceEvent::Role {
-            node: names.get(s("node")?),
-            from: words.get(s("from")?),
-            to: words.get(s("to")?),
-        },
-        "violation" => TraceEvent::Violation {
-            invariant: words.get(s("invariant")?),
-            detail: s("detail")?.to_string(),
-        },
-        "note" => TraceEvent::Note {
-            node: names.get(s("node")?),
-            note: words.get(s("note")?),
-        },
-        "trigger" => TraceEvent::Trigger {
-            line: u64_of(&o, "line", kind)? as usize,
-            when: s("when")?.to_string(),
-            event: s("event")?.to_string(),
-            matched: u64_of(&o, "matched", kind)?,
-            delay: u64_of(&o, "delay", kind)?,
-        },
-        other => {
-            return Err(format!(
-                "unknown record kind `{other}`: this chaoslab reads {} (a trace of another chaoslab version? docs/trace.md lists the kinds)",
-                KINDS.join(", ")
-            ))
-        }
-    };
-    Ok(TraceRecord { t, event })
-}
-
-fn missing(field: &str, kind: &str, what: &str) -> String {
-    format!("a `{kind}` record needs `{field}`, {what} (a trace of an older format? docs/trace.md lists each kind's fields)")
-}
-
-fn u64_of(o: &Map<String, Value>, field: &str, kind: &str) -> Result<u64, String> {
-    o.get(field)
-        .and_then(Value::as_u64)
-        .ok_or_else(|| missing(field, kind, "a whole number"))
-}
-
-fn str_of<'a>(o: &'a Map<String, Value>, field: &str, kind: &str) -> Result<&'a str, String> {
-    o.get(field)
-        .and_then(Value::as_str)
-        .ok_or_else(|| missing(field, kind, "a string"))
-}
-
 /// Reads trace file `path` (JSON Lines, docs/trace.md) into a run the UI
 /// shows. `Err` is the message to print: the file, the line, what was
 /// wrong.
 pub fn load(path: &str) -> Result<Run, String> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| format!("error: {path}: cannot open the trace: {e}"))?;
-    let mut words = Words::default();
-    let mut names = Names::default();
     let mut records = Vec::new();
     let mut lines = Vec::new();
-    let mut last_t = 0;
-    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let at = n + 1;
-        let line = line.map_err(|e| format!("error: {path}:{at}: cannot read: {e}"))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let r = parse_record(&line, &mut words, &mut names)
-            .map_err(|e| format!("error: {path}:{at}: {e}"))?;
-        if r.t < last_t {
-            return Err(format!(
-                "error: {path}:{at}: the record at t={} comes after one at t={last_t}: a trace's records are in time order",
-                r.t
-            ));
-        }
-        last_t = r.t;
+    for item in TraceFile::open(Path::new(path))? {
+        let (at, r) = item?;
         records.push(r);
         lines.push(at);
     }
-    if records.is_empty() {
-        return Err(format!(
-            "error: {path}: the trace is empty: no records (write one with `chaoslab run SCENARIO --trace {path}`)"
-        ));
-    }
     for (r, &at) in records.iter().zip(&lines) {
-        check_sizes(&r.event, records.len()).map_err(|e| format!("error: {path}:{at}: {e}"))?;
+        read::within_scenario_limits(&r.event, records.len())
+            .map_err(|e| TraceFile::error_at(path, at, &e))?;
     }
     Ok(build(path, records))
-}
-
-/// The most servers (`n1..n128`) and clients (`c1..c256`) a trace may name:
-/// as many as a scenario may have (sim's scenario parser refuses more).
-const MAX_SERVERS: usize = 128;
-const MAX_CLIENTS: usize = 256;
-
-/// The node names a record holds (none, one or two).
-fn names_in(e: &TraceEvent) -> [Option<&str>; 2] {
-    match e {
-        TraceEvent::Send { from, to, .. }
-        | TraceEvent::Deliver { from, to, .. }
-        | TraceEvent::Drop { from, to, .. }
-        | TraceEvent::Hold { from, to, .. } => [Some(from), Some(to)],
-        TraceEvent::Timer { node, .. }
-        | TraceEvent::Invoke { node, .. }
-        | TraceEvent::Complete { node, .. }
-        | TraceEvent::Role { node, .. }
-        | TraceEvent::Note { node, .. } => [Some(node), None],
-        TraceEvent::Fault { .. } | TraceEvent::Violation { .. } | TraceEvent::Trigger { .. } => {
-            [None, None]
-        }
-    }
-}
-
-/// A server `nK` or client `cK`'s number `K`, for a name of that form.
-fn numbered(name: &str) -> Option<(u8, usize)> {
-    let (&first, digits) = name.as_bytes().split_first()?;
-    if !matches!(first, b'n' | b'c') || digits.is_empty() || !digits.iter().all(u8::is_ascii_digit)
-    {
-        return None;
-    }
-    // All digits: `None` only if too large for a usize, which is too many.
-    Some((first, name[1..].parse().unwrap_or(usize::MAX)))
-}
-
-/// Refuses a record whose node number or message or operation id is too
-/// large to be a real run's: the UI sizes its tables by them (a node
-/// `n1000000` would be a million-by-a-million link table). A run numbers
-/// its messages 1, 2, ... and its operations 0, 1, ... as it sends and
-/// invokes them, each with a record, so a trace of N records has ids up
-/// to N.
-fn check_sizes(e: &TraceEvent, records: usize) -> Result<(), String> {
-    for name in names_in(e).into_iter().flatten() {
-        match numbered(name) {
-            Some((b'n', k)) if k > MAX_SERVERS => {
-                return Err(format!(
-                    "node `{name}`: a trace names servers n1 to n{MAX_SERVERS} at most (as many as a scenario may have)"
-                ))
-            }
-            Some((b'c', k)) if k > MAX_CLIENTS => {
-                return Err(format!(
-                    "node `{name}`: a trace names clients c1 to c{MAX_CLIENTS} at most (as many as a scenario may have)"
-                ))
-            }
-            _ => {}
-        }
-    }
-    let (what, id) = match e {
-        TraceEvent::Send { id, .. }
-        | TraceEvent::Deliver { id, .. }
-        | TraceEvent::Drop { id, .. }
-        | TraceEvent::Hold { id, .. } => ("message `id`", *id),
-        TraceEvent::Invoke { op, .. } | TraceEvent::Complete { op, .. } => ("operation `op`", *op),
-        _ => return Ok(()),
-    };
-    if id > records as u64 {
-        return Err(format!(
-            "{what} {id} is larger than the trace's {records} records: a run numbers its messages from 1 and its operations from 0, each with a record, so a trace of {records} records has ids up to {records}"
-        ));
-    }
-    Ok(())
 }
 
 /// The cluster a trace names: servers `n1..nN` and clients `c1..cK` (up to
