@@ -81,7 +81,7 @@ pub fn load(path: &str) -> Result<Run, String> {
         read::within_scenario_limits(&r.event, records.len())
             .map_err(|e| TraceFile::error_at(path, at, &e))?;
     }
-    Ok(build(path, records))
+    build(path, records, &lines)
 }
 
 /// The cluster a trace names: servers `n1..nN` and clients `c1..cK` (up to
@@ -127,8 +127,17 @@ fn partition_groups(desc: &str) -> Option<(Vec<Vec<&str>>, bool)> {
     groups.map(|g| (g, false))
 }
 
-/// The run the UI shows for `records` read from `path`.
-fn build(path: &str, records: Vec<TraceRecord>) -> Run {
+/// The most bytes the UI keeps of link tables for a trace's partitions: a
+/// table of every two nodes' link (a byte each) for each change, up to
+/// 384 * 384 bytes, so 256 MiB is some 1,800 changes among a scenario's
+/// most nodes and millions among a few (a run changes its partitions a
+/// few times; a file of a heal a line would take memory by the gigabyte).
+const MAX_NET_BYTES: usize = 256 << 20;
+
+/// The run the UI shows for `records` read from `path`, record `k` from
+/// line `lines[k]`. `Err` for a trace changing its partitions more often
+/// than the UI keeps ([`MAX_NET_BYTES`]).
+fn build(path: &str, records: Vec<TraceRecord>, lines: &[usize]) -> Result<Run, String> {
     let cluster = cluster_of(&records);
     let n = cluster.len();
     let ix = |name: &str| cluster.by_name(name).map(|id| id.index());
@@ -183,6 +192,7 @@ fn build(path: &str, records: Vec<TraceRecord>) -> Run {
         let key = k as u32;
         end_ns = end_ns.max(r.t);
         let mut changed: Option<usize> = None;
+        let mut net_changed = false;
         match &r.event {
             TraceEvent::Role { node, to, .. } => {
                 if let Some(i) = ix(node) {
@@ -216,31 +226,37 @@ fn build(path: &str, records: Vec<TraceRecord>) -> Run {
                 }
                 "partition" => {
                     if let Some((groups, one_way)) = partition_groups(description) {
-                        let ids: Vec<Vec<usize>> = groups
-                            .iter()
-                            .map(|g| g.iter().filter_map(|m| ix(m)).collect())
-                            .collect();
-                        for (ga, a) in ids.iter().enumerate() {
-                            for (gb, b) in ids.iter().enumerate() {
-                                if ga == gb || (one_way && ga != 0) {
-                                    continue;
-                                }
-                                for &x in a {
-                                    for &y in b {
-                                        if x != y {
-                                            net.links[x * n + y] = LinkState::Partitioned;
-                                        }
-                                    }
+                        // Each node named and its group (its first, if
+                        // named twice): the cost is the nodes named, once
+                        // each, however many groups the text has.
+                        let mut group: Vec<Option<usize>> = vec![None; n];
+                        let mut named = Vec::new();
+                        for (g, members) in groups.iter().enumerate() {
+                            for i in members.iter().filter_map(|m| ix(m)) {
+                                if group[i].is_none() {
+                                    group[i] = Some(g);
+                                    named.push((i, g));
                                 }
                             }
                         }
-                        net.any_cut = net.links.contains(&LinkState::Partitioned);
-                        push_keyed(&mut net_hist, key, net.clone());
+                        for &(x, a) in &named {
+                            for &(y, b) in &named {
+                                // One way: from the first group to the second.
+                                let cut = if one_way { a == 0 && b == 1 } else { a != b };
+                                if cut && net.links[x * n + y] != LinkState::Partitioned {
+                                    net.links[x * n + y] = LinkState::Partitioned;
+                                    net.any_cut = true;
+                                    net_changed = true;
+                                }
+                            }
+                        }
                     }
                 }
                 "heal" => {
-                    net = base.clone();
-                    push_keyed(&mut net_hist, key, net.clone());
+                    if net.any_cut {
+                        net = base.clone();
+                        net_changed = true;
+                    }
                 }
                 _ => {}
             },
@@ -255,11 +271,29 @@ fn build(path: &str, records: Vec<TraceRecord>) -> Run {
         if let Some(i) = changed {
             states.push(i, key, snap(role[i], up[i], paused[i]));
         }
+        // Kept when it differs from the last kept, as a re-run keeps it.
+        if net_changed {
+            push_keyed(&mut net_hist, key, net.clone());
+            if net_hist.len().saturating_mul(n * n) > MAX_NET_BYTES {
+                return Err(TraceFile::error_at(
+                    path,
+                    lines[k],
+                    &format!(
+                        "the trace's partitions change {} times by this line: the UI keeps a \
+                         table of the links between every two of the trace's {n} nodes for each \
+                         change, and that many would take more than {} MiB (a run changes its \
+                         partitions a few times)",
+                        net_hist.len() - 1,
+                        MAX_NET_BYTES >> 20
+                    ),
+                ));
+            }
+        }
         trace.push(r);
     }
     let len = trace.len() as u32;
     let charts = Charts::of(&trace, end_ns, &[]);
-    Run::assemble(
+    Ok(Run::assemble(
         Parts {
             scenario: None,
             seed: 0,
@@ -274,5 +308,5 @@ fn build(path: &str, records: Vec<TraceRecord>) -> Run {
         },
         trace,
         charts,
-    )
+    ))
 }

@@ -280,6 +280,22 @@ fn bad_trace_files_are_refused_with_file_and_line_and_exit_2() {
             ),
             "bigop.jsonl:2: operation `op` 1000000000000 is larger than the trace's 2 records".into(),
         ),
+        // A partition and a heal a line among a scenario's most nodes: a
+        // link table (384 * 384 bytes) each, refused past 256 MiB of them.
+        (
+            write("partitions.jsonl", &{
+                let mut text = String::new();
+                for node in (1..=128).map(|k| format!("n{k}")).chain((1..=256).map(|k| format!("c{k}"))) {
+                    text += &format!("{{\"kind\":\"timer\",\"t\":0,\"node\":\"{node}\",\"timer\":1}}\n");
+                }
+                for t in 1..=2000 {
+                    let (action, groups) = if t % 2 == 1 { ("partition", "{n1} | {c2}") } else { ("heal", "") };
+                    text += &format!("{{\"kind\":\"fault\",\"t\":{t},\"action\":\"{action}\",\"description\":\"{groups}\",\"line\":1}}\n");
+                }
+                text
+            }),
+            "partitions.jsonl:2204: the trace's partitions change 1820 times by this line: the UI keeps a table of the links between every two of the trace's 384 nodes".into(),
+        ),
     ];
     for (path, says) in &cases {
         let err = match App::from_trace(&Registry::builtin(), path) {
@@ -390,4 +406,39 @@ fn the_recorded_view_of_a_process_driver_trace() {
     app.run.recorded.as_mut().unwrap().path =
         "tests/fixtures/traces/process-broadcast-crash.jsonl".into();
     snapshot("recorded_process", &app);
+}
+
+/// A partition's cost is the nodes it names, not the groups its text has:
+/// a description of 300,000 groups `{n1}` opens at once (it was 300,000
+/// squared steps) and cuts nothing, n1 being on every side; a repeated
+/// heal keeps no new link table.
+#[test]
+fn a_hostile_partition_description_costs_what_it_names() {
+    let path = tmp("groups.jsonl");
+    let groups = vec!["{n1}"; 300_000].join(" | ");
+    let fault = |t: u64, action: &str, description: &str| {
+        serde_json::json!({"t": t, "kind": "fault", "action": action,
+            "description": description, "line": 1})
+        .to_string()
+    };
+    let mut lines = vec![
+        r#"{"t":0,"kind":"timer","node":"n2","timer":1}"#.to_string(),
+        fault(1, "partition", &groups),
+        fault(2, "partition", "{n1} | {n2}"),
+    ];
+    lines.extend((3..1000).map(|t| fault(t, "heal", "")));
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let app = recorded(&path.to_string_lossy());
+    let run = &app.run;
+    assert_eq!(run.net_at(1).link(0, 1), LinkState::Healthy);
+    assert_eq!(run.net_at(2).link(0, 1), LinkState::Partitioned);
+    assert_eq!(run.net_at(2).link(1, 0), LinkState::Partitioned);
+    assert_eq!(run.net_at(3).link(0, 1), LinkState::Healthy);
+    // The base, the cut and the one heal that changed anything.
+    assert_eq!(
+        run.net_hist.len(),
+        3,
+        "{:?}",
+        run.net_hist.iter().map(|(k, _)| k).collect::<Vec<_>>()
+    );
 }
