@@ -252,11 +252,10 @@ fn build(path: &str, records: Vec<TraceRecord>, lines: &[usize]) -> Result<Run, 
                         }
                     }
                 }
-                "heal" => {
-                    if net.any_cut {
-                        net = base.clone();
-                        net_changed = true;
-                    }
+                // A heal of no cut changes nothing.
+                "heal" if net.any_cut => {
+                    net = base.clone();
+                    net_changed = true;
                 }
                 _ => {}
             },
