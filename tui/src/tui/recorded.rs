@@ -24,9 +24,10 @@
 //! one missing a field, records out of time order, an empty file and a
 //! trace naming more than 512 nodes are refused with the file, the line and
 //! what was wrong, never skipped (a trace of another chaoslab version
-//! should say so, not show half a run). The UI refuses besides a node numbered above what
-//! a scenario may have (n128, c256), or a message or operation id above the
-//! number of records: it sizes its tables by them.
+//! should say so, not show half a run). The UI refuses besides a node
+//! numbered above what a scenario may have (n128, c256), a message or
+//! operation id above the number of records (it sizes its tables by them),
+//! and partitions changing more often than its link tables hold.
 
 use std::path::Path;
 
