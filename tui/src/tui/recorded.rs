@@ -29,7 +29,9 @@
 //! operation id above the number of records (it sizes its tables by them),
 //! and partitions changing more often than its link tables hold.
 
+use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use sim::node::{Cluster, Status};
 use sim::time::Nanos;
@@ -128,12 +130,61 @@ fn partition_groups(desc: &str) -> Option<(Vec<Vec<&str>>, bool)> {
     groups.map(|g| (g, false))
 }
 
+/// The links a `partition` fault's description cuts, as the kernel cuts
+/// them (sim/src/kernel/faults.rs): both ways between nodes of different
+/// groups, a node named in two groups being in the first; one way, every
+/// node of the first side to every other node of the second, a node named
+/// on both sides keeping its link to itself only. `ix` is a name's node
+/// index among `n`. `None` if the description is not a partition's.
+fn partition_cuts(
+    desc: &str,
+    n: usize,
+    ix: &dyn Fn(&str) -> Option<usize>,
+) -> Option<Vec<(usize, usize)>> {
+    let (groups, one_way) = partition_groups(desc)?;
+    // Each side's nodes, each once however often the text names it: the
+    // cost is (nodes named)^2 however many groups the text has.
+    let mut group: Vec<Option<usize>> = vec![None; n];
+    let mut cuts = Vec::new();
+    if one_way {
+        let side = |members: &Vec<&str>| {
+            let mut seen = vec![false; n];
+            members
+                .iter()
+                .filter_map(|m| ix(m))
+                .filter(|&i| !std::mem::replace(&mut seen[i], true))
+                .collect::<Vec<usize>>()
+        };
+        let (from, to) = (side(&groups[0]), side(&groups[1]));
+        for &x in &from {
+            cuts.extend(to.iter().filter(|&&y| y != x).map(|&y| (x, y)));
+        }
+        return Some(cuts);
+    }
+    let mut named = Vec::new();
+    for (g, members) in groups.iter().enumerate() {
+        for i in members.iter().filter_map(|m| ix(m)) {
+            if group[i].is_none() {
+                group[i] = Some(g);
+                named.push((i, g));
+            }
+        }
+    }
+    for &(x, a) in &named {
+        cuts.extend(named.iter().filter(|&&(_, b)| a != b).map(|&(y, _)| (x, y)));
+    }
+    Some(cuts)
+}
+
 /// The most bytes the UI keeps of link tables for a trace's partitions: a
-/// table of every two nodes' link (a byte each) for each change, up to
-/// 384 * 384 bytes, so 256 MiB is some 1,800 changes among a scenario's
-/// most nodes and millions among a few (a run changes its partitions a
-/// few times; a file of a heal a line would take memory by the gigabyte).
-const MAX_NET_BYTES: usize = 256 << 20;
+/// table of every two nodes' link (two bits each, 36 KiB among a
+/// scenario's most nodes, 384) for each instant the links change, heals
+/// to no cut sharing one. 512 MiB is 14,563 changes among 384 nodes:
+/// among them a partition-only nemesis every 20ms for 60s makes some
+/// 6,000 (an ignored test opens it), raft/nemesis.toml's for 120s some
+/// 110; a file of a partition and a heal a line would take memory by the
+/// gigabyte.
+const MAX_NET_BYTES: usize = 512 << 20;
 
 /// The run the UI shows for `records` read from `path`, record `k` from
 /// line `lines[k]`. `Err` for a trace changing its partitions more often
@@ -173,13 +224,49 @@ fn build(path: &str, records: Vec<TraceRecord>, lines: &[usize]) -> Result<Run, 
     for (i, &r) in role.iter().enumerate() {
         states.push(i, 0, snap(r, true, false));
     }
-    let base = NetSnap {
-        n,
-        any_cut: false,
-        links: vec![LinkState::Healthy; n * n],
-    };
+    let base = Arc::new(NetSnap::healthy(n));
+    let table_bytes = (n * n).div_ceil(4).max(1);
     let mut net = base.clone();
     let mut net_hist = vec![(0u32, base.clone())];
+    // The partition descriptions applied since the last heal: the same
+    // again cuts nothing more.
+    let mut applied: BTreeSet<&str> = BTreeSet::new();
+    // The first record of the run of partition and heal records at one
+    // instant (the kernel heals and re-cuts what stays cut at once, a
+    // record a server): one table for them all, as a re-run keeps one per
+    // event.
+    let mut instant: Option<(Nanos, u32)> = None;
+    // The tables kept apart from the base (which heals share).
+    let mut tables = 0usize;
+    let mut keep = |net_hist: &mut Vec<(u32, Arc<NetSnap>)>,
+                    first: u32,
+                    net: &Arc<NetSnap>,
+                    line: usize|
+     -> Result<(), String> {
+        // Kept when it differs from the one before, as a re-run keeps it.
+        if net_hist.last().is_some_and(|(_, t)| **t == **net) {
+            return Ok(());
+        }
+        push_keyed(net_hist, first, net.clone());
+        if !Arc::ptr_eq(net, &base) {
+            tables += 1;
+        }
+        if tables.saturating_mul(table_bytes) > MAX_NET_BYTES {
+            return Err(TraceFile::error_at(
+                path,
+                line,
+                &format!(
+                    "the trace's partitions change {tables} times by this line: the UI keeps a \
+                     table of the links between every two of the trace's {n} nodes for each \
+                     change, and that many would take more than {} MiB",
+                    MAX_NET_BYTES >> 20
+                ),
+            ));
+        }
+        Ok(())
+    };
+    // The instant whose change is not kept yet: its first record.
+    let mut pending: Option<u32> = None;
     let mut recorded = Recorded {
         path: path.to_string(),
         invoked: 0,
@@ -189,9 +276,21 @@ fn build(path: &str, records: Vec<TraceRecord>, lines: &[usize]) -> Result<Run, 
     };
     let mut trace = Trace::default();
     let mut end_ns: Nanos = 0;
-    for (k, r) in records.into_iter().enumerate() {
+    for (k, r) in records.iter().enumerate() {
         let key = k as u32;
         end_ns = end_ns.max(r.t);
+        let links_fault = matches!(&r.event,
+            TraceEvent::Fault { action, .. } if *action == "partition" || *action == "heal");
+        instant = match instant {
+            Some((t, first)) if links_fault && t == r.t => Some((t, first)),
+            _ => {
+                // The instant before is over.
+                if let Some(first) = pending.take() {
+                    keep(&mut net_hist, first, &net, lines[k - 1])?;
+                }
+                links_fault.then_some((r.t, key))
+            }
+        };
         let mut changed: Option<usize> = None;
         let mut net_changed = false;
         match &r.event {
@@ -225,38 +324,23 @@ fn build(path: &str, records: Vec<TraceRecord>, lines: &[usize]) -> Result<Run, 
                         changed = Some(i);
                     }
                 }
-                "partition" => {
-                    if let Some((groups, one_way)) = partition_groups(description) {
-                        // Each node named and its group (its first, if
-                        // named twice): the cost is the nodes named, once
-                        // each, however many groups the text has.
-                        let mut group: Vec<Option<usize>> = vec![None; n];
-                        let mut named = Vec::new();
-                        for (g, members) in groups.iter().enumerate() {
-                            for i in members.iter().filter_map(|m| ix(m)) {
-                                if group[i].is_none() {
-                                    group[i] = Some(g);
-                                    named.push((i, g));
-                                }
-                            }
-                        }
-                        for &(x, a) in &named {
-                            for &(y, b) in &named {
-                                // One way: from the first group to the second.
-                                let cut = if one_way { a == 0 && b == 1 } else { a != b };
-                                if cut && net.links[x * n + y] != LinkState::Partitioned {
-                                    net.links[x * n + y] = LinkState::Partitioned;
-                                    net.any_cut = true;
-                                    net_changed = true;
-                                }
+                "partition" if applied.insert(description) => {
+                    if let Some(cuts) = partition_cuts(description, n, &ix) {
+                        for (x, y) in cuts {
+                            if net.link(x, y) != LinkState::Partitioned {
+                                Arc::make_mut(&mut net).set(x, y, LinkState::Partitioned);
+                                net_changed = true;
                             }
                         }
                     }
                 }
-                // A heal of no cut changes nothing.
-                "heal" if net.any_cut => {
-                    net = base.clone();
-                    net_changed = true;
+                "heal" => {
+                    applied.clear();
+                    // A heal of no cut changes nothing.
+                    if net.any_cut {
+                        net = base.clone();
+                        net_changed = true;
+                    }
                 }
                 _ => {}
             },
@@ -271,24 +355,15 @@ fn build(path: &str, records: Vec<TraceRecord>, lines: &[usize]) -> Result<Run, 
         if let Some(i) = changed {
             states.push(i, key, snap(role[i], up[i], paused[i]));
         }
-        // Kept when it differs from the last kept, as a re-run keeps it.
-        if net_changed {
-            push_keyed(&mut net_hist, key, net.clone());
-            if net_hist.len().saturating_mul(n * n) > MAX_NET_BYTES {
-                return Err(TraceFile::error_at(
-                    path,
-                    lines[k],
-                    &format!(
-                        "the trace's partitions change {} times by this line: the UI keeps a \
-                         table of the links between every two of the trace's {n} nodes for each \
-                         change, and that many would take more than {} MiB (a run changes its \
-                         partitions a few times)",
-                        net_hist.len() - 1,
-                        MAX_NET_BYTES >> 20
-                    ),
-                ));
-            }
+        // One table for the instant's records, from its first record.
+        if let (true, Some((_, first))) = (net_changed, instant) {
+            pending = Some(first);
         }
+    }
+    if let Some(first) = pending {
+        keep(&mut net_hist, first, &net, lines[lines.len() - 1])?;
+    }
+    for r in records {
         trace.push(r);
     }
     let len = trace.len() as u32;
