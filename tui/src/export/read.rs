@@ -187,9 +187,11 @@ impl Vocabulary {
     }
 }
 
-/// A line with nothing on it but JSON's whitespace.
+/// A line with nothing on it but JSON's whitespace (space, tab, line feed,
+/// carriage return; not form feed, which `is_ascii_whitespace` takes).
 fn blank(line: &str) -> bool {
-    line.bytes().all(|b| b.is_ascii_whitespace())
+    line.bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
 }
 
 /// The fields of one record of kind `kind`, each read with the message
