@@ -215,24 +215,31 @@ fn a_nemesis_runs_overlapping_partitions_open_with_a_table_an_instant() {
     );
 }
 
-/// The most link tables a real run keeps are far under what the UI
-/// refuses: a partition-only nemesis every 20ms (each for 10ms) among a
-/// scenario's most nodes, 128 servers and 256 clients, for 60s writes
-/// some 150,000 partition and heal records at some 6,000 instants (the
-/// UI refuses past 14,563 tables among 384 nodes). Ignored: the run takes
-/// some 20s and a 100 MB file; `cargo test -p chaoslab --test it --
-/// --ignored a_scenarios_most_nodes`.
+/// The link tables real runs keep are far under what the UI refuses
+/// (512 MiB, 14,563 tables among 384 nodes): echo on a scenario's most
+/// nodes, 128 servers and 256 clients, under a partition-only nemesis,
+/// raft/nemesis.toml's (every 2s for 3s) for 120s, and one every 20ms for
+/// 10ms for 60s, which writes some 150,000 partition and heal records at
+/// 5,973 instants the links change: 4,131 tables with a cut (149 MB), the
+/// rest heals to no cut, which share one (99 and 12 for the first).
+/// Ignored: the two runs take some 30s and 220 MB of files;
+/// `cargo test -p chaoslab --test it -- --ignored a_scenarios_most_nodes`.
 #[test]
 #[ignore]
-fn a_scenarios_most_nodes_under_a_fast_nemesis_open() {
-    let scenario = tmp("big-nemesis.toml");
-    std::fs::write(
-        &scenario,
-        r#"[meta]
-name = "recorded/big-nemesis"
+fn a_scenarios_most_nodes_under_a_nemesis_open() {
+    for (name, duration, interval, lasting, at_least) in [
+        ("real", "120s", "2s", "3s", 20),
+        ("fast", "60s", "20ms", "10ms", 2000),
+    ] {
+        let scenario = tmp(&format!("{name}-nemesis.toml"));
+        std::fs::write(
+            &scenario,
+            format!(
+                r#"[meta]
+name = "recorded/{name}-nemesis"
 description = "echo on a scenario's most nodes under a partition-only nemesis"
 seed = 1
-duration = "60s"
+duration = "{duration}"
 
 [system]
 protocol = "maelstrom"
@@ -244,69 +251,30 @@ servers = 128
 clients = 256
 
 [network]
-latency = { dist = "uniform", min = "1ms", max = "5ms" }
+latency = {{ dist = "uniform", min = "1ms", max = "5ms" }}
 
 [workload]
 rate = 5
 timeout = "200ms"
 
 [nemesis]
-interval = "20ms"
-fault_duration = "10ms"
+interval = "{interval}"
+fault_duration = "{lasting}"
 kinds = ["partition"]
-"#,
-    )
-    .unwrap();
-    let path = kernel_trace(&scenario.to_string_lossy());
-    let run = &recorded(&path).run;
-    assert_eq!(run.cluster.len(), 384);
-    assert!(run.net_hist.len() > 1000, "{} tables", run.net_hist.len());
-    eprintln!("{} tables", run.net_hist.len());
-}
-
-#[test]
-fn the_recorded_view_of_a_kernel_trace() {
-    let mut app = recorded(&kernel_trace("raft/bug-forget-vote"));
-    // The first crash: the cursor on a fault, the crashed node shown down.
-    for _ in 0..3 {
-        app.key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::NONE));
+"#
+            ),
+        )
+        .unwrap();
+        let path = kernel_trace(&scenario.to_string_lossy());
+        let run = &recorded(&path).run;
+        assert_eq!(run.cluster.len(), 384);
+        let cut = run.net_hist.iter().filter(|(_, t)| t.any_cut).count();
+        eprintln!(
+            "{name}: {} changes, {cut} tables cut",
+            run.net_hist.len() - 1
+        );
+        assert!(cut >= at_least && cut * 2 < 14_563, "{name}: {cut} tables");
     }
-    // The header shows the path as given; the test's is a temporary one.
-    app.run.recorded.as_mut().unwrap().path = "bug-forget-vote.jsonl".into();
-    snapshot("recorded_kernel", &app);
-}
-
-#[test]
-fn what_needs_a_rerun_is_refused_with_a_message_and_changes_nothing() {
-    let mut app = recorded(&kernel_trace("raft/bug-forget-vote"));
-    let len = app.run.len();
-    app.update(Action::Inject);
-    assert_eq!(app.mode, chaoslab::tui::app::Mode::Normal);
-    assert!(
-        app.note
-            .contains("injecting a fault: not on a recorded trace"),
-        "{}",
-        app.note
-    );
-    assert!(app.note.contains("chaoslab tui SCENARIO"), "{}", app.note);
-    app.update(Action::Fault(sim::scenario::FaultAction::Crash));
-    assert!(app.injected.is_empty());
-    app.update(Action::Prompt(PromptKind::Save));
-    assert_eq!(app.mode, chaoslab::tui::app::Mode::Normal);
-    assert!(app.note.contains("saving the schedule"), "{}", app.note);
-    let file = tmp("never-written.toml");
-    assert!(app.save(&file.to_string_lossy()).is_err());
-    assert!(!file.exists());
-    app.update(Action::Prompt(PromptKind::When));
-    assert_eq!(app.mode, chaoslab::tui::app::Mode::Normal);
-    assert_eq!(app.run.len(), len);
-    // Everything else works: stepping, jumping, the filter.
-    app.update(Action::End);
-    assert_eq!(app.cursor, len - 1);
-    app.set_filter("fault");
-    let matched = &app.filter.as_ref().unwrap().matches;
-    assert!(app.run.faults.iter().all(|f| matched.contains(f)));
-    let _ = render_to_string(&app, 80, 24);
 }
 
 #[test]
