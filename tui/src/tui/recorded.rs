@@ -27,7 +27,7 @@
 //! should say so, not show half a run). The UI refuses besides a node
 //! numbered above what a scenario may have (n128, c256), a message or
 //! operation id above the number of records (it sizes its tables by them),
-//! and partitions changing more often than its link tables hold.
+//! and partitions changing more often than its link tables hold (512 MiB).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -180,10 +180,9 @@ fn partition_cuts(
 /// table of every two nodes' link (two bits each, 36 KiB among a
 /// scenario's most nodes, 384) for each instant the links change, heals
 /// to no cut sharing one. 512 MiB is 14,563 changes among 384 nodes:
-/// among them a partition-only nemesis every 20ms for 60s makes some
-/// 6,000 (an ignored test opens it), raft/nemesis.toml's for 120s some
-/// 110; a file of a partition and a heal a line would take memory by the
-/// gigabyte.
+/// among them a partition-only nemesis every 20ms for 60s makes 4,131
+/// (an ignored test opens it), raft/nemesis.toml's for 120s 99; a file of
+/// a partition and a heal a line would take memory by the gigabyte.
 const MAX_NET_BYTES: usize = 512 << 20;
 
 /// The run the UI shows for `records` read from `path`, record `k` from
