@@ -278,6 +278,51 @@ kinds = ["partition"]
 }
 
 #[test]
+fn the_recorded_view_of_a_kernel_trace() {
+    let mut app = recorded(&kernel_trace("raft/bug-forget-vote"));
+    // The first crash: the cursor on a fault, the crashed node shown down.
+    for _ in 0..3 {
+        app.key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::NONE));
+    }
+    // The header shows the path as given; the test's is a temporary one.
+    app.run.recorded.as_mut().unwrap().path = "bug-forget-vote.jsonl".into();
+    snapshot("recorded_kernel", &app);
+}
+
+#[test]
+fn what_needs_a_rerun_is_refused_with_a_message_and_changes_nothing() {
+    let mut app = recorded(&kernel_trace("raft/bug-forget-vote"));
+    let len = app.run.len();
+    app.update(Action::Inject);
+    assert_eq!(app.mode, chaoslab::tui::app::Mode::Normal);
+    assert!(
+        app.note
+            .contains("injecting a fault: not on a recorded trace"),
+        "{}",
+        app.note
+    );
+    assert!(app.note.contains("chaoslab tui SCENARIO"), "{}", app.note);
+    app.update(Action::Fault(sim::scenario::FaultAction::Crash));
+    assert!(app.injected.is_empty());
+    app.update(Action::Prompt(PromptKind::Save));
+    assert_eq!(app.mode, chaoslab::tui::app::Mode::Normal);
+    assert!(app.note.contains("saving the schedule"), "{}", app.note);
+    let file = tmp("never-written.toml");
+    assert!(app.save(&file.to_string_lossy()).is_err());
+    assert!(!file.exists());
+    app.update(Action::Prompt(PromptKind::When));
+    assert_eq!(app.mode, chaoslab::tui::app::Mode::Normal);
+    assert_eq!(app.run.len(), len);
+    // Everything else works: stepping, jumping, the filter.
+    app.update(Action::End);
+    assert_eq!(app.cursor, len - 1);
+    app.set_filter("fault");
+    let matched = &app.filter.as_ref().unwrap().matches;
+    assert!(app.run.faults.iter().all(|f| matched.contains(f)));
+    let _ = render_to_string(&app, 80, 24);
+}
+
+#[test]
 fn bad_trace_files_are_refused_with_file_and_line_and_exit_2() {
     let write = |name: &str, text: &str| {
         let p = tmp(name);
