@@ -542,7 +542,8 @@ fn the_recorded_view_of_a_process_driver_trace() {
     snapshot("recorded_process", &app);
 }
 
-/// A partition's cost is the nodes it names, not the groups its text has:
+/// A partition's cost is the square of the nodes it names (each once),
+/// not of the groups its text has:
 /// a description of 300,000 groups `{n1}` opens at once (it was 300,000
 /// squared steps) and cuts nothing, n1 being on every side; a repeated
 /// heal keeps no new link table.
