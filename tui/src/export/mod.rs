@@ -9,7 +9,7 @@
 //! more `--export` are given together.
 
 mod perfetto;
-mod read;
+pub(crate) mod read;
 mod shiviz;
 
 use std::io::{self, Write};
@@ -329,10 +329,10 @@ pub fn run(args: &ExportArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
-    let input = match std::fs::File::open(&args.trace) {
-        Ok(f) => io::BufReader::new(f),
+    let input = match read::TraceFile::open(&args.trace) {
+        Ok(f) => f,
         Err(e) => {
-            eprintln!("error: cannot read the trace {}: {e}", args.trace.display());
+            eprintln!("{e}");
             return exit::BAD_INPUT;
         }
     };
@@ -355,48 +355,26 @@ pub fn run(args: &ExportArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
-    let mut vocabulary = read::Vocabulary::default();
     let mut bad = None;
     let mut last_t = 0;
     let (mut records, mut shown) = (0u64, 0u64);
-    for (i, line) in io::BufRead::lines(input).enumerate() {
-        let parsed = line
-            .map_err(|e| e.to_string())
-            .and_then(|l| vocabulary.record(&l))
-            .and_then(|r| match r {
-                Some(r) if r.t < last_t => Err(format!(
-                    "`t` goes back in time ({} after {last_t}): a trace is in the order \
-                     the kernel made it",
-                    r.t
-                )),
-                r => Ok(r),
-            });
-        match parsed {
-            Ok(Some(r)) => {
+    // The reader refuses a bad line, records out of time order and an empty
+    // file, each naming the file and line.
+    for item in input {
+        match item {
+            Ok((_, r)) => {
                 last_t = r.t;
                 records += 1;
                 shown += u64::from(window.is_none_or(|w| w.holds(r.t)));
                 sink.record(r);
             }
-            Ok(None) => {}
             Err(e) => {
-                bad = Some(format!(
-                    "error: {} line {}: {e} (a trace written by `chaoslab run --trace FILE` \
-                     is one JSON object a line; see docs/trace.md)",
-                    args.trace.display(),
-                    i + 1
-                ));
+                bad = Some(e);
                 break;
             }
         }
     }
-    if bad.is_none() && records == 0 {
-        bad = Some(format!(
-            "error: {} holds no trace record: there is nothing to export (a trace written \
-             by `chaoslab run --trace FILE` is one JSON object a line; see docs/trace.md)",
-            args.trace.display()
-        ));
-    } else if bad.is_none() && shown == 0 {
+    if bad.is_none() && shown == 0 {
         bad = Some(format!(
             "error: --window {}: no record of {} is inside it ({} records, the last at {}): \
              there is nothing to export",

@@ -7,6 +7,8 @@
 //! search in those change lists, so stepping back is as exact and as cheap as
 //! stepping forward, whatever the length of the run.
 
+use std::sync::Arc;
+
 use super::series::Charts;
 use sim::kernel::TraceMode;
 use sim::network::Net;
@@ -39,39 +41,61 @@ pub enum LinkState {
     Partitioned,
 }
 
-/// Every directed link's state, `from * n + to`.
+/// Every directed link's state, `from * n + to`, two bits a link (a table
+/// of a scenario's most nodes, 384, is 36 KiB).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NetSnap {
     pub n: usize,
     /// Some link is partitioned.
     pub any_cut: bool,
-    pub links: Vec<LinkState>,
+    links: Vec<u8>,
 }
 
 impl NetSnap {
+    /// `n` nodes, every link healthy.
+    pub fn healthy(n: usize) -> NetSnap {
+        NetSnap {
+            n,
+            any_cut: false,
+            links: vec![0; (n * n).div_ceil(4)],
+        }
+    }
+
+    /// Sets link `from -> to` (a partitioned link sets `any_cut`).
+    pub fn set(&mut self, from: usize, to: usize, state: LinkState) {
+        let k = from * self.n + to;
+        let shift = (k % 4) * 2;
+        let byte = &mut self.links[k / 4];
+        *byte = (*byte & !(3 << shift)) | ((state as u8) << shift);
+        self.any_cut |= state == LinkState::Partitioned;
+    }
+
     fn of(net: &Net, base: &Net) -> NetSnap {
         let n = net.size();
-        let mut links = Vec::with_capacity(n * n);
+        let mut snap = NetSnap::healthy(n);
         for from in 0..n {
             for to in 0..n {
-                links.push(link_state(net, base, from, to));
+                snap.set(from, to, link_state(net, base, from, to));
             }
         }
-        let any_cut = links.contains(&LinkState::Partitioned);
-        NetSnap { n, any_cut, links }
+        snap
     }
 
     /// Whether `net` still looks like this snapshot (no allocation: this runs
     /// after every event).
     fn matches(&self, net: &Net, base: &Net) -> bool {
         let n = self.n;
-        (0..n).all(|from| {
-            (0..n).all(|to| self.links[from * n + to] == link_state(net, base, from, to))
-        })
+        (0..n).all(|from| (0..n).all(|to| self.link(from, to) == link_state(net, base, from, to)))
     }
 
     pub fn link(&self, from: usize, to: usize) -> LinkState {
-        self.links[from * self.n + to]
+        let k = from * self.n + to;
+        match (self.links[k / 4] >> ((k % 4) * 2)) & 3 {
+            0 => LinkState::Healthy,
+            1 => LinkState::Slow,
+            2 => LinkState::Clogged,
+            _ => LinkState::Partitioned,
+        }
     }
 
     /// Can `a` and `b` talk both ways?
@@ -116,7 +140,7 @@ pub struct Run {
     /// Per node: each state, from the first trace index it applies from,
     /// in index order (compact: see [`super::states`]).
     pub states: States,
-    pub net_hist: Vec<(u32, NetSnap)>,
+    pub net_hist: Vec<(u32, Arc<NetSnap>)>,
     /// Trace indexes of fault records, and of violation records.
     pub faults: Vec<u32>,
     pub violations: Vec<u32>,
@@ -153,7 +177,8 @@ impl Run {
             // "slow" is measured against it.
             let base = sim.net().clone();
             let mut states = States::new(n);
-            let mut net_hist: Vec<(u32, NetSnap)> = vec![(0, NetSnap::of(&base, &base))];
+            let mut net_hist: Vec<(u32, Arc<NetSnap>)> =
+                vec![(0, Arc::new(NetSnap::of(&base, &base)))];
             let mut before = 0usize;
             let mut event_ends: Vec<u32> = Vec::new();
             let mut counted = sim.counters().events;
@@ -180,7 +205,7 @@ impl Run {
                 }
                 let last = &net_hist.last().expect("seeded with the base").1;
                 if !last.matches(sim.net(), &base) {
-                    push_keyed(&mut net_hist, key, NetSnap::of(sim.net(), &base));
+                    push_keyed(&mut net_hist, key, Arc::new(NetSnap::of(sim.net(), &base)));
                 }
                 before = recorder.records();
                 if !more {
@@ -361,7 +386,7 @@ pub(super) struct Parts {
     pub end_ns: Nanos,
     pub cluster: Cluster,
     pub states: States,
-    pub net_hist: Vec<(u32, NetSnap)>,
+    pub net_hist: Vec<(u32, Arc<NetSnap>)>,
     pub event_ends: Vec<u32>,
 }
 

@@ -18,18 +18,21 @@
 //! violations and faults as they happened. Every record counts as one event
 //! (a run's report counts a delivery and the sends it causes as one).
 //!
-//! Reading is strict: a line that is not a JSON object, a record of an
-//! unknown kind or one missing a field is refused with the file, the line
-//! and what was wrong, never skipped (a trace of another chaoslab version
-//! should say so, not show half a run). So is a node numbered above what a
-//! scenario may have (n128, c256), or a message or operation id above the
-//! number of records: the UI sizes its tables by them.
+//! The file is read by the one reader of the trace format,
+//! [`crate::export::read`] (`chaoslab export` reads with it too), which is
+//! strict: a line that is not a JSON object, a record of an unknown kind or
+//! one missing a field, records out of time order, an empty file and a
+//! trace naming more than 512 nodes are refused with the file, the line and
+//! what was wrong, never skipped (a trace of another chaoslab version
+//! should say so, not show half a run). The UI refuses besides a node
+//! numbered above what a scenario may have (n128, c256), a message or
+//! operation id above the number of records (it sizes its tables by them),
+//! and partitions changing more often than its link tables hold (512 MiB).
 
-use std::collections::BTreeMap;
-use std::io::BufRead;
+use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
 use sim::node::{Cluster, Status};
 use sim::time::Nanos;
 use sim::trace::{TraceEvent, TraceRecord};
@@ -38,25 +41,10 @@ use super::compact::Trace;
 use super::model::{push_keyed, LinkState, NetSnap, NodeSnap, Parts, Run};
 use super::series::Charts;
 use super::states::States;
+use crate::export::read::{self, names_in, numbered, TraceFile, MAX_CLIENTS, MAX_SERVERS};
 
 /// The role a node shows before its first `role` record says otherwise.
 pub const UNKNOWN_ROLE: &str = "?";
-
-/// The kinds of record this version reads.
-const KINDS: &[&str] = &[
-    "send",
-    "deliver",
-    "drop",
-    "hold",
-    "timer",
-    "fault",
-    "invoke",
-    "complete",
-    "role",
-    "violation",
-    "note",
-    "trigger",
-];
 
 /// What the UI says of a run read from a trace file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,268 +69,22 @@ impl Recorded {
     }
 }
 
-/// Words the trace's records hold as `&'static str` (message kinds, fault
-/// actions, roles...): each distinct word is kept once for the program's
-/// life (a trace has a few dozen).
-#[derive(Default)]
-struct Words(BTreeMap<String, &'static str>);
-
-impl Words {
-    fn get(&mut self, w: &str) -> &'static str {
-        if let Some(&s) = self.0.get(w) {
-            return s;
-        }
-        let s: &'static str = Box::leak(w.to_string().into_boxed_str());
-        self.0.insert(w.to_string(), s);
-        s
-    }
-}
-
-/// Node names, each shared.
-#[derive(Default)]
-struct Names(BTreeMap<String, Arc<str>>);
-
-impl Names {
-    fn get(&mut self, n: &str) -> Arc<str> {
-        if let Some(a) = self.0.get(n) {
-            return a.clone();
-        }
-        let a: Arc<str> = n.into();
-        self.0.insert(n.to_string(), a.clone());
-        a
-    }
-}
-
-/// Reads one line into a record; `Err` says what was wrong with it.
-fn parse_record(line: &str, words: &mut Words, names: &mut Names) -> Result<TraceRecord, String> {
-    let v: Value = serde_json::from_str(line).map_err(|e| {
-        format!("not JSON ({e}): a trace has one JSON object per line, as `--trace FILE` writes it")
-    })?;
-    let Value::Object(o) = v else {
-        return Err("not a JSON object: a trace has one object per line".into());
-    };
-    let kind = o
-        .get("kind")
-        .and_then(Value::as_str)
-        .ok_or("no `kind` field: not a chaoslab trace record (docs/trace.md)")?;
-    let t = u64_of(&o, "t", kind)?;
-    let s = |f: &str| str_of(&o, f, kind);
-    let event = match kind {
-        "send" => TraceEvent::Send {
-            from: names.get(s("from")?),
-            to: names.get(s("to")?),
-            id: u64_of(&o, "id", kind)?,
-            msg: words.get(s("msg")?),
-            detail: s("detail")?.to_string(),
-        },
-        "deliver" => TraceEvent::Deliver {
-            from: names.get(s("from")?),
-            to: names.get(s("to")?),
-            id: u64_of(&o, "id", kind)?,
-            msg: words.get(s("msg")?),
-        },
-        "drop" | "hold" => {
-            let (from, to) = (names.get(s("from")?), names.get(s("to")?));
-            let (id, msg) = (u64_of(&o, "id", kind)?, words.get(s("msg")?));
-            let reason = words.get(s("reason")?);
-            if kind == "drop" {
-                TraceEvent::Drop {
-                    from,
-                    to,
-                    id,
-                    msg,
-                    reason,
-                }
-            } else {
-                TraceEvent::Hold {
-                    from,
-                    to,
-                    id,
-                    msg,
-                    reason,
-                }
-            }
-        }
-        "timer" => TraceEvent::Timer {
-            node: names.get(s("node")?),
-            timer: u64_of(&o, "timer", kind)?,
-        },
-        "fault" => TraceEvent::Fault {
-            action: words.get(s("action")?),
-            description: s("description")?.to_string(),
-            line: u64_of(&o, "line", kind)? as usize,
-        },
-        "invoke" => TraceEvent::Invoke {
-            node: names.get(s("node")?),
-            op: u64_of(&o, "op", kind)?,
-            description: s("description")?.to_string(),
-        },
-        "complete" => TraceEvent::Complete {
-            node: names.get(s("node")?),
-            op: u64_of(&o, "op", kind)?,
-            outcome: words.get(s("outcome")?),
-            output: s("output")?.to_string(),
-            found_other: o
-                .get("found_other")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-        },
-        "role" => TraceEvent::Role {
-            node: names.get(s("node")?),
-            from: words.get(s("from")?),
-            to: words.get(s("to")?),
-        },
-        "violation" => TraceEvent::Violation {
-            invariant: words.get(s("invariant")?),
-            detail: s("detail")?.to_string(),
-        },
-        "note" => TraceEvent::Note {
-            node: names.get(s("node")?),
-            note: words.get(s("note")?),
-        },
-        "trigger" => TraceEvent::Trigger {
-            line: u64_of(&o, "line", kind)? as usize,
-            when: s("when")?.to_string(),
-            event: s("event")?.to_string(),
-            matched: u64_of(&o, "matched", kind)?,
-            delay: u64_of(&o, "delay", kind)?,
-        },
-        other => {
-            return Err(format!(
-                "unknown record kind `{other}`: this chaoslab reads {} (a trace of another chaoslab version? docs/trace.md lists the kinds)",
-                KINDS.join(", ")
-            ))
-        }
-    };
-    Ok(TraceRecord { t, event })
-}
-
-fn missing(field: &str, kind: &str, what: &str) -> String {
-    format!("a `{kind}` record needs `{field}`, {what} (a trace of an older format? docs/trace.md lists each kind's fields)")
-}
-
-fn u64_of(o: &Map<String, Value>, field: &str, kind: &str) -> Result<u64, String> {
-    o.get(field)
-        .and_then(Value::as_u64)
-        .ok_or_else(|| missing(field, kind, "a whole number"))
-}
-
-fn str_of<'a>(o: &'a Map<String, Value>, field: &str, kind: &str) -> Result<&'a str, String> {
-    o.get(field)
-        .and_then(Value::as_str)
-        .ok_or_else(|| missing(field, kind, "a string"))
-}
-
 /// Reads trace file `path` (JSON Lines, docs/trace.md) into a run the UI
 /// shows. `Err` is the message to print: the file, the line, what was
 /// wrong.
 pub fn load(path: &str) -> Result<Run, String> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| format!("error: {path}: cannot open the trace: {e}"))?;
-    let mut words = Words::default();
-    let mut names = Names::default();
     let mut records = Vec::new();
     let mut lines = Vec::new();
-    let mut last_t = 0;
-    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let at = n + 1;
-        let line = line.map_err(|e| format!("error: {path}:{at}: cannot read: {e}"))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let r = parse_record(&line, &mut words, &mut names)
-            .map_err(|e| format!("error: {path}:{at}: {e}"))?;
-        if r.t < last_t {
-            return Err(format!(
-                "error: {path}:{at}: the record at t={} comes after one at t={last_t}: a trace's records are in time order",
-                r.t
-            ));
-        }
-        last_t = r.t;
+    for item in TraceFile::open(Path::new(path))? {
+        let (at, r) = item?;
         records.push(r);
         lines.push(at);
     }
-    if records.is_empty() {
-        return Err(format!(
-            "error: {path}: the trace is empty: no records (write one with `chaoslab run SCENARIO --trace {path}`)"
-        ));
-    }
     for (r, &at) in records.iter().zip(&lines) {
-        check_sizes(&r.event, records.len()).map_err(|e| format!("error: {path}:{at}: {e}"))?;
+        read::within_scenario_limits(&r.event, records.len())
+            .map_err(|e| TraceFile::error_at(path, at, &e))?;
     }
-    Ok(build(path, records))
-}
-
-/// The most servers (`n1..n128`) and clients (`c1..c256`) a trace may name:
-/// as many as a scenario may have (sim's scenario parser refuses more).
-const MAX_SERVERS: usize = 128;
-const MAX_CLIENTS: usize = 256;
-
-/// The node names a record holds (none, one or two).
-fn names_in(e: &TraceEvent) -> [Option<&str>; 2] {
-    match e {
-        TraceEvent::Send { from, to, .. }
-        | TraceEvent::Deliver { from, to, .. }
-        | TraceEvent::Drop { from, to, .. }
-        | TraceEvent::Hold { from, to, .. } => [Some(from), Some(to)],
-        TraceEvent::Timer { node, .. }
-        | TraceEvent::Invoke { node, .. }
-        | TraceEvent::Complete { node, .. }
-        | TraceEvent::Role { node, .. }
-        | TraceEvent::Note { node, .. } => [Some(node), None],
-        TraceEvent::Fault { .. } | TraceEvent::Violation { .. } | TraceEvent::Trigger { .. } => {
-            [None, None]
-        }
-    }
-}
-
-/// A server `nK` or client `cK`'s number `K`, for a name of that form.
-fn numbered(name: &str) -> Option<(u8, usize)> {
-    let (&first, digits) = name.as_bytes().split_first()?;
-    if !matches!(first, b'n' | b'c') || digits.is_empty() || !digits.iter().all(u8::is_ascii_digit)
-    {
-        return None;
-    }
-    // All digits: `None` only if too large for a usize, which is too many.
-    Some((first, name[1..].parse().unwrap_or(usize::MAX)))
-}
-
-/// Refuses a record whose node number or message or operation id is too
-/// large to be a real run's: the UI sizes its tables by them (a node
-/// `n1000000` would be a million-by-a-million link table). A run numbers
-/// its messages 1, 2, ... and its operations 0, 1, ... as it sends and
-/// invokes them, each with a record, so a trace of N records has ids up
-/// to N.
-fn check_sizes(e: &TraceEvent, records: usize) -> Result<(), String> {
-    for name in names_in(e).into_iter().flatten() {
-        match numbered(name) {
-            Some((b'n', k)) if k > MAX_SERVERS => {
-                return Err(format!(
-                    "node `{name}`: a trace names servers n1 to n{MAX_SERVERS} at most (as many as a scenario may have)"
-                ))
-            }
-            Some((b'c', k)) if k > MAX_CLIENTS => {
-                return Err(format!(
-                    "node `{name}`: a trace names clients c1 to c{MAX_CLIENTS} at most (as many as a scenario may have)"
-                ))
-            }
-            _ => {}
-        }
-    }
-    let (what, id) = match e {
-        TraceEvent::Send { id, .. }
-        | TraceEvent::Deliver { id, .. }
-        | TraceEvent::Drop { id, .. }
-        | TraceEvent::Hold { id, .. } => ("message `id`", *id),
-        TraceEvent::Invoke { op, .. } | TraceEvent::Complete { op, .. } => ("operation `op`", *op),
-        _ => return Ok(()),
-    };
-    if id > records as u64 {
-        return Err(format!(
-            "{what} {id} is larger than the trace's {records} records: a run numbers its messages from 1 and its operations from 0, each with a record, so a trace of {records} records has ids up to {records}"
-        ));
-    }
-    Ok(())
+    build(path, records, &lines)
 }
 
 /// The cluster a trace names: servers `n1..nN` and clients `c1..cK` (up to
@@ -388,8 +130,65 @@ fn partition_groups(desc: &str) -> Option<(Vec<Vec<&str>>, bool)> {
     groups.map(|g| (g, false))
 }
 
-/// The run the UI shows for `records` read from `path`.
-fn build(path: &str, records: Vec<TraceRecord>) -> Run {
+/// The links a `partition` fault's description cuts, as the kernel cuts
+/// them (sim/src/kernel/faults.rs): both ways between nodes of different
+/// groups, a node named in two groups being in the first; one way, every
+/// node of the first side to every other node of the second, a node named
+/// on both sides keeping its link to itself only. `ix` is a name's node
+/// index among `n`. `None` if the description is not a partition's.
+fn partition_cuts(
+    desc: &str,
+    n: usize,
+    ix: &dyn Fn(&str) -> Option<usize>,
+) -> Option<Vec<(usize, usize)>> {
+    let (groups, one_way) = partition_groups(desc)?;
+    // Each side's nodes, each once however often the text names it: the
+    // cost is (nodes named)^2 however many groups the text has.
+    let mut group: Vec<Option<usize>> = vec![None; n];
+    let mut cuts = Vec::new();
+    if one_way {
+        let side = |members: &Vec<&str>| {
+            let mut seen = vec![false; n];
+            members
+                .iter()
+                .filter_map(|m| ix(m))
+                .filter(|&i| !std::mem::replace(&mut seen[i], true))
+                .collect::<Vec<usize>>()
+        };
+        let (from, to) = (side(&groups[0]), side(&groups[1]));
+        for &x in &from {
+            cuts.extend(to.iter().filter(|&&y| y != x).map(|&y| (x, y)));
+        }
+        return Some(cuts);
+    }
+    let mut named = Vec::new();
+    for (g, members) in groups.iter().enumerate() {
+        for i in members.iter().filter_map(|m| ix(m)) {
+            if group[i].is_none() {
+                group[i] = Some(g);
+                named.push((i, g));
+            }
+        }
+    }
+    for &(x, a) in &named {
+        cuts.extend(named.iter().filter(|&&(_, b)| a != b).map(|&(y, _)| (x, y)));
+    }
+    Some(cuts)
+}
+
+/// The most bytes the UI keeps of link tables for a trace's partitions: a
+/// table of every two nodes' link (two bits each, 36 KiB among a
+/// scenario's most nodes, 384) for each instant the links change, heals
+/// to no cut sharing one. 512 MiB is 14,563 changes among 384 nodes:
+/// among them a partition-only nemesis every 20ms for 60s makes 4,131
+/// (an ignored test opens it), raft/nemesis.toml's for 120s 99; a file of
+/// a partition and a heal a line would take memory by the gigabyte.
+const MAX_NET_BYTES: usize = 512 << 20;
+
+/// The run the UI shows for `records` read from `path`, record `k` from
+/// line `lines[k]`. `Err` for a trace changing its partitions more often
+/// than the UI keeps ([`MAX_NET_BYTES`]).
+fn build(path: &str, records: Vec<TraceRecord>, lines: &[usize]) -> Result<Run, String> {
     let cluster = cluster_of(&records);
     let n = cluster.len();
     let ix = |name: &str| cluster.by_name(name).map(|id| id.index());
@@ -424,13 +223,49 @@ fn build(path: &str, records: Vec<TraceRecord>) -> Run {
     for (i, &r) in role.iter().enumerate() {
         states.push(i, 0, snap(r, true, false));
     }
-    let base = NetSnap {
-        n,
-        any_cut: false,
-        links: vec![LinkState::Healthy; n * n],
-    };
+    let base = Arc::new(NetSnap::healthy(n));
+    let table_bytes = (n * n).div_ceil(4).max(1);
     let mut net = base.clone();
     let mut net_hist = vec![(0u32, base.clone())];
+    // The partition descriptions applied since the last heal: the same
+    // again cuts nothing more.
+    let mut applied: BTreeSet<&str> = BTreeSet::new();
+    // The first record of the run of partition and heal records at one
+    // instant (the kernel heals and re-cuts what stays cut at once, a
+    // record a server): one table for them all, as a re-run keeps one per
+    // event.
+    let mut instant: Option<(Nanos, u32)> = None;
+    // The tables kept apart from the base (which heals share).
+    let mut tables = 0usize;
+    let mut keep = |net_hist: &mut Vec<(u32, Arc<NetSnap>)>,
+                    first: u32,
+                    net: &Arc<NetSnap>,
+                    line: usize|
+     -> Result<(), String> {
+        // Kept when it differs from the one before, as a re-run keeps it.
+        if net_hist.last().is_some_and(|(_, t)| **t == **net) {
+            return Ok(());
+        }
+        push_keyed(net_hist, first, net.clone());
+        if !Arc::ptr_eq(net, &base) {
+            tables += 1;
+        }
+        if tables.saturating_mul(table_bytes) > MAX_NET_BYTES {
+            return Err(TraceFile::error_at(
+                path,
+                line,
+                &format!(
+                    "the trace's partitions change {tables} times by this line: the UI keeps a \
+                     table of the links between every two of the trace's {n} nodes for each \
+                     change, and that many would take more than {} MiB",
+                    MAX_NET_BYTES >> 20
+                ),
+            ));
+        }
+        Ok(())
+    };
+    // The instant whose change is not kept yet: its first record.
+    let mut pending: Option<u32> = None;
     let mut recorded = Recorded {
         path: path.to_string(),
         invoked: 0,
@@ -440,10 +275,23 @@ fn build(path: &str, records: Vec<TraceRecord>) -> Run {
     };
     let mut trace = Trace::default();
     let mut end_ns: Nanos = 0;
-    for (k, r) in records.into_iter().enumerate() {
+    for (k, r) in records.iter().enumerate() {
         let key = k as u32;
         end_ns = end_ns.max(r.t);
+        let links_fault = matches!(&r.event,
+            TraceEvent::Fault { action, .. } if *action == "partition" || *action == "heal");
+        instant = match instant {
+            Some((t, first)) if links_fault && t == r.t => Some((t, first)),
+            _ => {
+                // The instant before is over.
+                if let Some(first) = pending.take() {
+                    keep(&mut net_hist, first, &net, lines[k - 1])?;
+                }
+                links_fault.then_some((r.t, key))
+            }
+        };
         let mut changed: Option<usize> = None;
+        let mut net_changed = false;
         match &r.event {
             TraceEvent::Role { node, to, .. } => {
                 if let Some(i) = ix(node) {
@@ -475,33 +323,23 @@ fn build(path: &str, records: Vec<TraceRecord>) -> Run {
                         changed = Some(i);
                     }
                 }
-                "partition" => {
-                    if let Some((groups, one_way)) = partition_groups(description) {
-                        let ids: Vec<Vec<usize>> = groups
-                            .iter()
-                            .map(|g| g.iter().filter_map(|m| ix(m)).collect())
-                            .collect();
-                        for (ga, a) in ids.iter().enumerate() {
-                            for (gb, b) in ids.iter().enumerate() {
-                                if ga == gb || (one_way && ga != 0) {
-                                    continue;
-                                }
-                                for &x in a {
-                                    for &y in b {
-                                        if x != y {
-                                            net.links[x * n + y] = LinkState::Partitioned;
-                                        }
-                                    }
-                                }
+                "partition" if applied.insert(description) => {
+                    if let Some(cuts) = partition_cuts(description, n, &ix) {
+                        for (x, y) in cuts {
+                            if net.link(x, y) != LinkState::Partitioned {
+                                Arc::make_mut(&mut net).set(x, y, LinkState::Partitioned);
+                                net_changed = true;
                             }
                         }
-                        net.any_cut = net.links.contains(&LinkState::Partitioned);
-                        push_keyed(&mut net_hist, key, net.clone());
                     }
                 }
                 "heal" => {
-                    net = base.clone();
-                    push_keyed(&mut net_hist, key, net.clone());
+                    applied.clear();
+                    // A heal of no cut changes nothing.
+                    if net.any_cut {
+                        net = base.clone();
+                        net_changed = true;
+                    }
                 }
                 _ => {}
             },
@@ -516,11 +354,20 @@ fn build(path: &str, records: Vec<TraceRecord>) -> Run {
         if let Some(i) = changed {
             states.push(i, key, snap(role[i], up[i], paused[i]));
         }
+        // One table for the instant's records, from its first record.
+        if let (true, Some((_, first))) = (net_changed, instant) {
+            pending = Some(first);
+        }
+    }
+    if let Some(first) = pending {
+        keep(&mut net_hist, first, &net, lines[lines.len() - 1])?;
+    }
+    for r in records {
         trace.push(r);
     }
     let len = trace.len() as u32;
     let charts = Charts::of(&trace, end_ns, &[]);
-    Run::assemble(
+    Ok(Run::assemble(
         Parts {
             scenario: None,
             seed: 0,
@@ -535,5 +382,5 @@ fn build(path: &str, records: Vec<TraceRecord>) -> Run {
         },
         trace,
         charts,
-    )
+    ))
 }

@@ -920,7 +920,7 @@ fn a_bad_format_or_an_unwritable_file_is_refused_before_the_run_with_exit_2() {
     ]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("cannot read the trace /nonexistent-folder/t.jsonl"),
+        err.contains("/nonexistent-folder/t.jsonl: cannot open the trace"),
         "{err}"
     );
 
@@ -932,7 +932,7 @@ fn a_bad_format_or_an_unwritable_file_is_refused_before_the_run_with_exit_2() {
     .unwrap();
     let (code, _, err) = chaoslab(&["export", s(&bad), "--to", "perfetto", s(&never)]);
     assert_eq!(code, 2);
-    assert!(err.contains("bad.jsonl line 2: field `kind`"), "{err}");
+    assert!(err.contains("bad.jsonl:2: no `kind` field"), "{err}");
 
     let back = tmp("back.jsonl");
     let timer = |t: u64| format!("{{\"t\":{t},\"kind\":\"timer\",\"node\":\"n1\",\"timer\":1}}\n");
@@ -940,7 +940,7 @@ fn a_bad_format_or_an_unwritable_file_is_refused_before_the_run_with_exit_2() {
     let (code, _, err) = chaoslab(&["export", s(&back), "--to", "perfetto", s(&never)]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("back.jsonl line 2: `t` goes back in time (3 after 5)"),
+        err.contains("back.jsonl:2: the record at t=3 comes after one at t=5"),
         "{err}"
     );
 }
@@ -1115,20 +1115,20 @@ fn an_output_that_cannot_be_created_leaves_the_other_outputs_as_they_were() {
 fn a_bad_or_empty_trace_leaves_no_export_behind() {
     let timer = |t: u64| format!("{{\"t\":{t},\"kind\":\"timer\",\"node\":\"n1\",\"timer\":1}}\n");
     let cases: [(&str, String, &[&str], &str); 5] = [
-        ("not-a-trace.jsonl", "hello\n".to_string(), &[], "line 1"),
+        (
+            "not-a-trace.jsonl",
+            "hello\n".to_string(),
+            &[],
+            "not-a-trace.jsonl:1: not JSON",
+        ),
         (
             "bad-line-3.jsonl",
             timer(1) + &timer(2) + "{\"t\":3}\n",
             &[],
-            "line 3",
+            "bad-line-3.jsonl:3: no `kind` field",
         ),
-        ("empty.jsonl", String::new(), &[], "holds no trace record"),
-        (
-            "blank.jsonl",
-            "\n".to_string(),
-            &[],
-            "holds no trace record",
-        ),
+        ("empty.jsonl", String::new(), &[], "the trace is empty"),
+        ("blank.jsonl", "\n".to_string(), &[], "the trace is empty"),
         (
             "outside.jsonl",
             timer(1) + &timer(2),
@@ -1170,6 +1170,46 @@ fn a_bad_or_empty_trace_leaves_no_export_behind() {
     let (code, _, err) = chaoslab(&["export", s(&good), "--to", "perfetto", s(&out)]);
     assert_eq!(code, 0, "{err}");
     assert!(out.exists());
+}
+
+/// A trace naming a new node on every line would make both readers of the
+/// format take memory in the square of its length (the UI's link table,
+/// ShiViz's vector clocks: 40,000 names, a 2.4 MB file, took more than
+/// 4 GB). Both refuse it at the first name too many, with the file and
+/// line and exit code 2, and the export leaves no file behind.
+#[test]
+fn a_trace_naming_too_many_nodes_is_refused_by_export_and_by_the_tui() {
+    let timer = |t: usize, node: &str| {
+        format!("{{\"t\":{t},\"kind\":\"timer\",\"node\":\"{node}\",\"timer\":1}}\n")
+    };
+    // Every server and client a scenario may have, then other names.
+    let mut names: Vec<String> = (1..=128).map(|k| format!("n{k}")).collect();
+    names.extend((1..=256).map(|k| format!("c{k}")));
+    names.extend((0..).map(|k| format!("svc{k}")).take(128));
+    assert_eq!(names.len(), 512);
+    let text: String = names.iter().enumerate().map(|(t, n)| timer(t, n)).collect();
+    // 512 names are a trace (the same name again is no new one).
+    let most = tmp("most-names.jsonl");
+    std::fs::write(&most, text.clone() + &timer(600, "n1")).unwrap();
+    let out = tmp("most-names.json");
+    let (code, _, err) = chaoslab(&["export", s(&most), "--to", "shiviz", s(&out)]);
+    assert_eq!(code, 0, "{err}");
+    // The 513th is refused, at its line (after a blank one).
+    let many = tmp("many-names.jsonl");
+    std::fs::write(&many, text + "\n" + &timer(600, "svc-one-more")).unwrap();
+    let says = format!(
+        "{}:514: node `svc-one-more` is the trace's 513th node name: a trace names 512 nodes at most",
+        s(&many)
+    );
+    let out = tmp("many-names.shiviz");
+    let (code, _, err) = chaoslab(&["export", s(&many), "--to", "shiviz", s(&out)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&says), "{err}\nwanted {says}");
+    assert!(!out.exists(), "an export was left behind");
+    let (code, _, err) = chaoslab(&["tui", "--trace", s(&many)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&says), "{err}\nwanted {says}");
+    assert!(!err.contains("panicked"), "{err}");
 }
 
 /// A trace from another tool may name its nodes anything: names that
