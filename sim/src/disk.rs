@@ -212,8 +212,6 @@ impl Disk {
         (self.writes, self.syncs)
     }
 
-    /// Shows every value held, durable then pending, in key order: what a
-    /// state's hash is made from (the counters are not part of the state).
     /// Whether nothing is stored or pending (a state's hash marks such a
     /// disk instead of showing it).
     pub fn is_blank(&self) -> bool {
@@ -221,6 +219,8 @@ impl Disk {
             && self.pending.values().all(BTreeMap::is_empty)
     }
 
+    /// Shows every value held, durable then pending, in key order: what a
+    /// state's hash is made from (the counters are not part of the state).
     pub fn show_contents(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (ns, m) in &self.durable {
             for (i, v) in m {

@@ -326,9 +326,12 @@ impl<'s, P: Protocol> Sim<'s, P> {
         dst.now = *now;
         dst.seq = *seq;
         dst.queue.clone_from(queue);
-        dst.slab.items.clone_from(&slab.items);
-        dst.slab.shown.clone_from(&slab.shown);
-        dst.slab.free.clone_from(&slab.free);
+        // By name, as every part here: a field added to the slab (another
+        // per-slot cache) fails to compile until it is copied.
+        let super::queue::Slab { items, shown, free } = slab;
+        dst.slab.items.clone_from(items);
+        dst.slab.shown.clone_from(shown);
+        dst.slab.free.clone_from(free);
         dst.cluster.clone_from(cluster);
         dst.nodes.clone_from(nodes);
         dst.slots.truncate(slots.len());

@@ -11,6 +11,7 @@ mod check_cli;
 mod cli;
 mod driver_cli;
 mod explore_bench;
+mod explore_copy;
 mod explore_lesson;
 mod export;
 mod figure8_lesson;

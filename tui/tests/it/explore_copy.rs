@@ -1,0 +1,122 @@
+//! The explorer copies a run over another it no longer needs
+//! (`Sim::fork_into`) instead of forking a new one: the copy must be the
+//! same run as a fresh fork, whatever the run it overwrites was.
+
+use sim::kernel::{Sim, TraceMode};
+use sim::protocol::Protocol;
+use sim::registry::Spec;
+use sim::scenario::Scenario;
+
+/// Twopc on 3 servers and a client with one operation, every kind of fault
+/// in the budget: the copies then cover written disks, clients' open
+/// operations and the explorer's history, cut and clogged links, drops and
+/// duplicates (raft-forget-vote has none of these).
+const TWOPC_EVERY_FAULT: &str = r#"[meta]
+name = "explore-copy/twopc-every-fault"
+seed = 1
+duration = "300ms"
+[system]
+protocol = "twopc"
+mode = "2pc"
+[topology]
+servers = 3
+clients = 1
+[network]
+latency = { dist = "uniform", min = "1ms", max = "5ms" }
+[workload]
+mix = { put = 1.0 }
+timeout = "200ms"
+[explore]
+ops = 1
+crashes = 1
+restarts = 1
+partitions = 1
+drops = 1
+duplicates = 1
+"#;
+
+fn scenario(name: &str, text: &str) -> Scenario {
+    nodes::builtin().parse(name, text).expect("it parses")
+}
+
+#[test]
+fn a_run_copied_over_another_is_the_same_as_a_fresh_fork() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/explore/raft-forget-vote.toml"
+    );
+    let text = std::fs::read_to_string(path).expect("the scenario");
+    let raft = scenario("explore/raft-forget-vote", &text);
+    copies_agree(&raft, nodes::raft::Raft::default());
+    let twopc = scenario("explore-copy/twopc-every-fault", TWOPC_EVERY_FAULT);
+    let params = sim::registry::params::<nodes::twopc::Twopc>(&twopc).expect("params");
+    copies_agree(
+        &twopc,
+        <nodes::twopc::Twopc as Spec>::new(params, &twopc).expect("a protocol"),
+    );
+}
+
+/// The copies of every state of the first levels (then of a spread of
+/// them) over a run of another branch (other nodes crashed, other messages
+/// queued, other disks) have the same state hash as a fresh fork after
+/// every step, and the same fingerprint, counters and history at the end.
+fn copies_agree<P>(scenario: &Scenario, protocol: P)
+where
+    P: Protocol + Clone + std::fmt::Debug,
+    P::Node: Clone + std::fmt::Debug,
+{
+    let mut root = Sim::new(scenario, protocol, scenario.meta.seed, TraceMode::Off);
+    root.begin_search();
+    let mut scratch = root.fork().expect("forkable");
+    let mut level = vec![root];
+    let mut choices = Vec::new();
+    let mut compared = 0;
+    for _ in 0..5 {
+        let mut next = Vec::new();
+        for sim in &mut level {
+            sim.choices(&mut choices);
+            for c in choices.clone() {
+                let mut fresh = sim.fork().expect("forkable");
+                assert!(sim.fork_into(&mut scratch));
+                assert_eq!(sim.state_hash(), scratch.state_hash());
+                fresh.take(&c, 0);
+                scratch.take(&c, 0);
+                assert_eq!(fresh.state_hash(), scratch.state_hash(), "after {c:?}");
+                compared += 1;
+                next.push(fresh);
+            }
+        }
+        // A spread of the level, bounded: the last states differ most.
+        let keep = next.len().min(60);
+        level = next.split_off(next.len() - keep);
+    }
+    assert!(
+        compared > 100,
+        "{}: {compared} copies compared",
+        scenario.meta.name
+    );
+    // Each kept run to its end, its copy (over the last copy made) beside
+    // it, by a varied choice at every step (crashes and restarts too).
+    for (k, sim) in level.iter_mut().enumerate().step_by(7) {
+        assert!(sim.fork_into(&mut scratch));
+        let mut fresh = sim.fork().expect("forkable");
+        let mut step = k;
+        loop {
+            fresh.choices(&mut choices);
+            if choices.is_empty() {
+                break;
+            }
+            let c = choices[step % choices.len()].clone();
+            step += 3;
+            fresh.take(&c, 0);
+            scratch.take(&c, 0);
+            assert_eq!(fresh.state_hash(), scratch.state_hash(), "after {c:?}");
+        }
+        let (a, b) = (fresh.finish(), scratch.fork().expect("forkable").finish());
+        assert_eq!(a.fingerprint, b.fingerprint);
+        assert_eq!(a.counters, b.counters);
+        assert_eq!(a.violations, b.violations);
+        assert_eq!(a.history.len(), b.history.len());
+        assert!(a.history.metas().eq(b.history.metas()));
+    }
+}
