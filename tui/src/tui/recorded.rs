@@ -130,6 +130,12 @@ fn partition_groups(desc: &str) -> Option<(Vec<Vec<&str>>, bool)> {
     groups.map(|g| (g, false))
 }
 
+/// Whether a partition's description is the shape of the kernel's re-cut
+/// after a heal: one way, from a single node.
+fn is_recut(desc: &str) -> bool {
+    partition_groups(desc).is_some_and(|(groups, one_way)| one_way && groups[0].len() == 1)
+}
+
 /// The links a `partition` fault's description cuts, as the kernel cuts
 /// them (sim/src/kernel/faults.rs): both ways between nodes of different
 /// groups, a node named in two groups being in the first; one way, every
@@ -178,8 +184,8 @@ fn partition_cuts(
 
 /// The most bytes the UI keeps of link tables for a trace's partitions: a
 /// table of every two nodes' link (two bits each, 36 KiB among a
-/// scenario's most nodes, 384) for each instant the links change, heals
-/// to no cut sharing one. 512 MiB is 14,563 changes among 384 nodes:
+/// scenario's most nodes, 384) for each change of the links (a heal and
+/// its re-cuts being one), heals to no cut sharing one. 512 MiB is 14,563 changes among 384 nodes:
 /// among them a partition-only nemesis every 20ms for 60s makes 4,131
 /// (an ignored test opens it), raft/nemesis.toml's for 120s 99; a file of
 /// a partition and a heal a line would take memory by the gigabyte.
@@ -230,11 +236,15 @@ fn build(path: &str, records: Vec<TraceRecord>, lines: &[usize]) -> Result<Run, 
     // The partition descriptions applied since the last heal: the same
     // again cuts nothing more.
     let mut applied: BTreeSet<&str> = BTreeSet::new();
-    // The first record of the run of partition and heal records at one
-    // instant (the kernel heals and re-cuts what stays cut at once, a
-    // record a server): one table for them all, as a re-run keeps one per
-    // event.
-    let mut instant: Option<(Nanos, u32)> = None;
+    // The first record of the change the links are going through, and
+    // whether it is a heal. A heal's records are one change: the kernel
+    // heals and re-cuts at once what stays cut, a one-way partition from
+    // each server (`{nK} -/-> {..}`), all in one event, so one table for
+    // them all, as a re-run keeps one per event (and a trigger matching
+    // the heal may write its record between them). Any other partition
+    // or heal is a change of its own: two `[[faults]]` entries at one
+    // instant are two events, each shown with its own links.
+    let mut instant: Option<(Nanos, u32, bool)> = None;
     // The tables kept apart from the base (which heals share).
     let mut tables = 0usize;
     let mut keep = |net_hist: &mut Vec<(u32, Arc<NetSnap>)>,
@@ -280,14 +290,29 @@ fn build(path: &str, records: Vec<TraceRecord>, lines: &[usize]) -> Result<Run, 
         end_ns = end_ns.max(r.t);
         let links_fault = matches!(&r.event,
             TraceEvent::Fault { action, .. } if *action == "partition" || *action == "heal");
+        // What may follow a heal in its event: a re-cut, or a trigger's
+        // record.
+        let heal_goes_on = match &r.event {
+            TraceEvent::Fault {
+                action,
+                description,
+                ..
+            } => *action == "partition" && is_recut(description),
+            TraceEvent::Trigger { .. } => true,
+            _ => false,
+        };
         instant = match instant {
-            Some((t, first)) if links_fault && t == r.t => Some((t, first)),
+            Some((t, first, true)) if heal_goes_on && t == r.t => Some((t, first, true)),
             _ => {
-                // The instant before is over.
+                // The change before is over.
                 if let Some(first) = pending.take() {
                     keep(&mut net_hist, first, &net, lines[k - 1])?;
                 }
-                links_fault.then_some((r.t, key))
+                links_fault.then(|| {
+                    let heal = matches!(&r.event,
+                        TraceEvent::Fault { action, .. } if *action == "heal");
+                    (r.t, key, heal)
+                })
             }
         };
         let mut changed: Option<usize> = None;
@@ -355,7 +380,7 @@ fn build(path: &str, records: Vec<TraceRecord>, lines: &[usize]) -> Result<Run, 
             states.push(i, key, snap(role[i], up[i], paused[i]));
         }
         // One table for the instant's records, from its first record.
-        if let (true, Some((_, first))) = (net_changed, instant) {
+        if let (true, Some((_, first, _))) = (net_changed, instant) {
             pending = Some(first);
         }
     }

@@ -144,6 +144,15 @@ fn a_kernel_runs_trace_shows_what_rerunning_its_scenario_shows() {
     same_as_rerun("../scenarios/labs/bug-lin-kv-seq-kv.toml");
 }
 
+/// Two link faults of their own at one instant (a heal then a partition,
+/// a partition then a heal) are two events, each shown with its links as
+/// a re-run shows them: one table for the instant would show the heal cut
+/// and the partition healed.
+#[test]
+fn link_faults_of_their_own_at_one_instant_each_show_their_links() {
+    same_as_rerun("tests/fixtures/recorded/same-instant-faults.toml");
+}
+
 /// A one-way partition whose sides share a node: from n1,n2 to n2,n3 the
 /// kernel cuts n1->n2, n1->n3 and n2->n3, not n2->n2 (it showed n1->n2
 /// healthy, n2 being taken for the first side only).
