@@ -32,6 +32,7 @@ use crate::workload::Workload;
 mod delivery;
 mod explore;
 mod faults;
+mod fork;
 mod links;
 mod nemesis;
 mod output;
