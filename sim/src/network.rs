@@ -201,10 +201,17 @@ impl Clone for Net {
     /// Reuses the buffers (the explorer copies a run's network at every
     /// choice it makes).
     fn clone_from(&mut self, src: &Self) {
-        self.n = src.n;
-        self.links.clone_from(&src.links);
-        self.cut.clone_from(&src.cut);
-        self.fifo = src.fifo;
+        // Every field, by name: one added later fails to compile here.
+        let Net {
+            n,
+            links,
+            cut,
+            fifo,
+        } = src;
+        self.n = *n;
+        self.links.clone_from(links);
+        self.cut.clone_from(cut);
+        self.fifo = *fifo;
     }
 }
 

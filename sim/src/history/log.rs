@@ -134,14 +134,24 @@ impl<F: Clone> Clone for OpLog<F> {
     /// Reuses the buffers (the explorer copies a run's history at every
     /// choice it makes).
     fn clone_from(&mut self, src: &Self) {
-        self.chunks.clone_from(&src.chunks);
-        self.len = src.len;
-        if self.keys != src.keys {
-            self.keys.clone_from(&src.keys);
-            self.key_ids.clone_from(&src.key_ids);
+        // Every field, by name: one added later fails to compile here.
+        let OpLog {
+            chunks,
+            len,
+            keys,
+            key_ids,
+            values,
+            spilled,
+        } = src;
+        self.chunks.clone_from(chunks);
+        self.len = *len;
+        // `key_ids` is made from `keys`: equal keys, equal ids.
+        if self.keys != *keys {
+            self.keys.clone_from(keys);
+            self.key_ids.clone_from(key_ids);
         }
-        self.values.clone_from(&src.values);
-        self.spilled.clone_from(&src.spilled);
+        self.values.clone_from(values);
+        self.spilled.clone_from(spilled);
     }
 }
 

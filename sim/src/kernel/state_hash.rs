@@ -223,11 +223,18 @@ fn clock_bytes(c: &crate::node::Clock, buf: &mut Vec<u8>) {
     if *c == crate::node::Clock::default() {
         buf.push(b'p');
     } else {
+        // Every field, by name: one added later fails to compile here.
+        let crate::node::Clock {
+            offset_ns,
+            drift,
+            since,
+            mono_at_since,
+        } = c;
         buf.push(b'c');
-        buf.extend_from_slice(&c.offset_ns.to_le_bytes());
-        buf.extend_from_slice(&c.drift.to_bits().to_le_bytes());
-        buf.extend_from_slice(&c.since.to_le_bytes());
-        buf.extend_from_slice(&c.mono_at_since.to_le_bytes());
+        buf.extend_from_slice(&offset_ns.to_le_bytes());
+        buf.extend_from_slice(&drift.to_bits().to_le_bytes());
+        buf.extend_from_slice(&since.to_le_bytes());
+        buf.extend_from_slice(&mono_at_since.to_le_bytes());
     }
 }
 

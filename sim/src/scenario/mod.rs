@@ -42,7 +42,7 @@ pub use meta::{
     fmt_size, parse_memory_budget, parse_size, Meta, Size, DEFAULT_CHECK_MAX_MEMORY,
     DEFAULT_CHECK_MAX_STEPS, DEFAULT_MAX_EVENTS, MIN_CHECK_MAX_MEMORY,
 };
-pub use parse::{ProtocolEvents, ProtocolInfo, Services};
+pub use parse::{ProtocolEvents, ProtocolInfo, Services, MAX_CLIENTS, MAX_SERVERS};
 pub use spans::key_span;
 pub use system::{parse_system, Network, RegionLatency, Topology};
 pub use workload::{KeyDist, OpMix, Workload, MAX_CLIENT_ATTEMPTS, MIN_CLIENT_TIMEOUT};

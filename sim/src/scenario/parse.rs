@@ -22,6 +22,8 @@ use crate::time::{fmt_duration, parse_duration, Nanos};
 /// The most servers a scenario may have (a load balancer's fleet of
 /// backends is the largest: 100 of them, the balancer and its sources).
 pub const MAX_SERVERS: u32 = 128;
+/// The most clients a scenario may have.
+pub const MAX_CLIENTS: u32 = 256;
 /// The most servers an explored scenario may have: the explorer writes a
 /// partition as a 64-bit set.
 pub const MAX_EXPLORED_SERVERS: u32 = 64;
@@ -188,12 +190,12 @@ impl Scenario {
                 format!("[topology] servers = {servers}: must be between 1 and {MAX_SERVERS}"),
             ));
         }
-        if doc.topology.clients > 256 {
+        if doc.topology.clients > MAX_CLIENTS {
             return Err(err_at(
                 "topology",
                 "clients",
                 format!(
-                    "[topology] clients = {}: must be at most 256",
+                    "[topology] clients = {}: must be at most {MAX_CLIENTS}",
                     doc.topology.clients
                 ),
             ));

@@ -27,9 +27,9 @@ use serde_json::{Map, Value};
 use sim::trace::{TraceEvent, TraceRecord};
 
 /// The most servers (`n1..n128`) and clients (`c1..c256`) a scenario may
-/// have (sim's scenario parser refuses more).
-pub(crate) const MAX_SERVERS: usize = 128;
-pub(crate) const MAX_CLIENTS: usize = 256;
+/// have: the scenario parser's own limits.
+pub(crate) const MAX_SERVERS: usize = sim::scenario::MAX_SERVERS as usize;
+pub(crate) const MAX_CLIENTS: usize = sim::scenario::MAX_CLIENTS as usize;
 
 /// The most distinct node names a trace may hold: every server and client
 /// a scenario may have, and as many again as servers for the rest (a
