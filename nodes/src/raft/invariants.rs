@@ -167,7 +167,7 @@ impl Leadership {
 }
 
 /// What the checker saw of one server at its last step.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Seen {
     len: u64,
     truncations: usize,
@@ -247,6 +247,24 @@ impl Checker {
 
     pub fn check_server(&mut self, s: &Server, out: &mut Vec<Violation>) {
         let id = s.id();
+        let log = s.log();
+        let leading = (s.role() == Role::Leader).then_some(s.term());
+        let now = Seen {
+            lease_reads: s.lease_reads(),
+            len: log.last_index(),
+            truncations: log.truncations().len(),
+            commit: s.commit_index(),
+            applied: s.applied_index(),
+            leading,
+        };
+        // Most steps change nothing the checks read (a heartbeat, a reply
+        // that moves no index): when all of it is as seen at the server's
+        // last step, every check below would find nothing new (the ranges
+        // it walks are empty, a leader of the same term was recorded then,
+        // and a fact reported then is not reported twice), so none runs.
+        if self.seen.get(id.index()).copied().flatten() == Some(now) {
+            return;
+        }
         // Formatted only when a violation is reported: this runs after every step.
         let name = ServerName(id.0);
         // Read, and replaced at the end: a removal and a fresh insert at
@@ -257,7 +275,6 @@ impl Checker {
             .copied()
             .flatten()
             .unwrap_or_default();
-        let log = s.log();
 
         // A server that restarted comes back with less than we saw: check it
         // again from the start.
@@ -271,7 +288,6 @@ impl Checker {
         let new_truncations = &truncations[seen.truncations..];
 
         // Leader append-only: a leader never overwrites or deletes entries.
-        let leading = (s.role() == Role::Leader).then_some(s.term());
         if leading.is_some() && seen.leading == leading {
             if let Some(&from) = new_truncations.iter().min() {
                 self.report(
@@ -379,14 +395,7 @@ impl Checker {
             }
         }
 
-        *slot(&mut self.seen, id.index() as u64) = Some(Seen {
-            lease_reads: s.lease_reads(),
-            len: log.last_index(),
-            truncations: truncations.len(),
-            commit: s.commit_index(),
-            applied: s.applied_index(),
-            leading,
-        });
+        *slot(&mut self.seen, id.index() as u64) = Some(now);
     }
 }
 

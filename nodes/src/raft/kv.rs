@@ -29,13 +29,16 @@ impl Kv {
     }
 
     /// Applies a committed command and returns what its client should hear:
-    /// `None` for a command nobody waits for (a stale one, not applied).
-    pub fn apply(&mut self, command: &Command) -> Option<ClientResult> {
+    /// `None` for a command nobody waits for (a stale one, not applied), and
+    /// always `None` unless `answer` (only a leader answers: a follower's
+    /// result goes to its session table alone, without a copy of a value
+    /// read).
+    pub fn apply(&mut self, command: &Command, answer: bool) -> Option<ClientResult> {
         let Command::Client { id, key, f } = command else {
             return None;
         };
         match self.sessions.check(*id) {
-            Seen::Retry(result) => return Some(result.clone()),
+            Seen::Retry(result) => return answer.then(|| result.clone()),
             Seen::Stale => return None,
             Seen::New => {}
         }
@@ -45,6 +48,10 @@ impl Kv {
         } else {
             ClientResult::CasMismatch
         };
+        if !answer {
+            self.sessions.record(*id, result);
+            return None;
+        }
         self.sessions.record(*id, result.clone());
         Some(result)
     }

@@ -31,6 +31,55 @@ pub struct Entry {
     pub command: Arc<Command>,
 }
 
+/// A run of consecutive entries, as an AppendEntries carries it: shared, not
+/// copied. A leader that sends the same run to several followers (every
+/// follower that has caught up, when a new entry is broadcast) builds it once
+/// and each message holds a reference; a heartbeat's empty run allocates
+/// nothing. It shows (`Debug`) and compares as the list of its entries, as
+/// the `Vec<Entry>` it replaces did, so traces and explored states see no
+/// difference.
+#[derive(Clone, Default)]
+pub struct Entries(Option<Arc<[Entry]>>);
+
+impl Entries {
+    pub fn as_slice(&self) -> &[Entry] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+}
+
+impl std::ops::Deref for Entries {
+    type Target = [Entry];
+    fn deref(&self) -> &[Entry] {
+        self.as_slice()
+    }
+}
+
+impl From<&[Entry]> for Entries {
+    fn from(run: &[Entry]) -> Self {
+        Entries((!run.is_empty()).then(|| Arc::from(run)))
+    }
+}
+
+impl From<Vec<Entry>> for Entries {
+    fn from(run: Vec<Entry>) -> Self {
+        Entries((!run.is_empty()).then(|| Arc::from(run)))
+    }
+}
+
+impl PartialEq for Entries {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Entries {}
+
+impl std::fmt::Debug for Entries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
 /// The in-memory copy of a server's log. Every change is also written to the
 /// disk; the caller syncs before it acts on the change (before replying, before
 /// counting itself in a quorum).
@@ -108,11 +157,11 @@ impl Log {
         self.truncations.push(index);
     }
 
-    /// Up to `max` entries from `from` on.
-    pub fn slice(&self, from: u64, max: usize) -> Vec<Entry> {
+    /// Up to `max` entries from `from` on, as one shared run.
+    pub fn slice(&self, from: u64, max: usize) -> Entries {
         let start = (from.max(1) - 1) as usize;
         let rest = self.entries.get(start..).unwrap_or(&[]);
-        rest[..rest.len().min(max)].to_vec()
+        Entries::from(&rest[..rest.len().min(max)])
     }
 
     /// The first index of the run of entries with the same term as `index`

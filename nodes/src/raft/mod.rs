@@ -54,7 +54,7 @@ mod tests;
 pub use client::Client;
 pub use invariants::{Checker, Leadership, LEADER_ELECTED, PROPERTIES};
 pub use kv::Kv;
-pub use log::{Command, Entry, Log};
+pub use log::{Command, Entries, Entry, Log};
 pub use msg::{ClientResult, Msg};
 pub use node::RaftNode;
 pub use params::{Params, ReadMode, MIN_HEARTBEAT};

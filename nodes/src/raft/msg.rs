@@ -5,7 +5,7 @@ use sim::client::RequestId;
 use sim::history::{OpFn, Value};
 use sim::node::NodeId;
 
-use super::log::Entry;
+use super::log::Entries;
 
 /// What a server answers a client.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,7 +40,7 @@ sim::message! {
             term: u64,
             prev_index: u64,
             prev_term: u64,
-            entries: Vec<Entry>,
+            entries: Entries,
             commit: u64,
             round: u64,
         },

@@ -17,7 +17,7 @@ use sim::node::{Cluster, Ctx, Disk, NodeId, Status, TimerId};
 use sim::time::{fmt_duration, Nanos};
 
 use super::kv::Kv;
-use super::log::{Command, Entry, Log};
+use super::log::{Command, Entries, Entry, Log};
 use super::msg::{ClientResult, Msg};
 use super::{Params, ReadMode};
 
@@ -568,7 +568,7 @@ impl Server {
         // match are kept: a delayed AppendEntries must never truncate entries
         // that a later one appended.
         let match_index = prev_index + entries.len() as u64;
-        for e in entries {
+        for e in entries.iter() {
             match self.log.term_at(e.index) {
                 Some(t) if t == e.term => continue,
                 Some(_) => {
@@ -577,7 +577,7 @@ impl Server {
                 }
                 None => {}
             }
-            self.log.append(ctx.disk(), e);
+            self.log.append(ctx.disk(), e.clone());
             self.dirty = true;
         }
         let new_commit = leader_commit.min(match_index);
@@ -651,20 +651,40 @@ impl Server {
 
     fn broadcast_append(&mut self) {
         // By position, not over a copy of the list: a heartbeat allocates
-        // nothing but its messages.
+        // nothing but its messages. Followers that wait for the same next
+        // index (all of them, on a healthy cluster) share one run of entries:
+        // the log does not change while the messages are made.
+        let mut shared = None;
         for k in 0..self.peers.len() {
-            self.send_append(self.peers[k]);
+            self.send_append_sharing(self.peers[k], &mut shared);
         }
     }
 
     fn send_append(&mut self, to: NodeId) {
+        self.send_append_sharing(to, &mut None);
+    }
+
+    /// Sends `to` the entries from its next index on. `shared` holds the
+    /// last run made in this round of sending and the index it starts at:
+    /// a follower whose next index is the same gets that run again, and
+    /// otherwise a new one is made and kept there. The caller must not
+    /// change the log while it reuses `shared`.
+    fn send_append_sharing(&mut self, to: NodeId, shared: &mut Option<(u64, Entries)>) {
         let pr = self.progress[&to];
         let prev_index = pr.next - 1;
+        let entries = match shared {
+            Some((from, run)) if *from == pr.next => run.clone(),
+            _ => {
+                let run = self.log.slice(pr.next, self.params.max_entries_per_message);
+                *shared = Some((pr.next, run.clone()));
+                run
+            }
+        };
         let msg = Msg::AppendEntries {
             term: self.term,
             prev_index,
             prev_term: self.log.term_at(prev_index).unwrap_or(0),
-            entries: self.log.slice(pr.next, self.params.max_entries_per_message),
+            entries,
             commit: self.commit,
             round: self.round,
         };
@@ -724,12 +744,13 @@ impl Server {
                 break;
             };
             self.applied += 1;
-            let command = entry.command.clone();
-            let result = self.kv.apply(&command);
-            if let (Role::Leader, Command::Client { id, .. }, Some(result)) =
-                (self.role, &*command, result)
-            {
-                self.send(id.session.client, Msg::ClientReply { id: *id, result });
+            // The entry is borrowed from the log while the state machine and
+            // the outbox change: three fields, no copy of the command.
+            let leader = self.role == Role::Leader;
+            let result = self.kv.apply(&entry.command, leader);
+            if let (Command::Client { id, .. }, Some(result)) = (&*entry.command, result) {
+                let reply = Msg::ClientReply { id: *id, result };
+                self.outbox.push((id.session.client, reply));
             }
         }
         self.serve_reads();

@@ -257,7 +257,7 @@ fn dissertation_6_4_1_a_wall_clock_stepped_forward_does_not_end_a_followers_prom
             term: 1,
             prev_index: 0,
             prev_term: 0,
-            entries: vec![],
+            entries: Entries::default(),
             commit: 0,
             round: 1,
         },

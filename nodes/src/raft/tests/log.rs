@@ -63,7 +63,7 @@ fn raft_5_3_a_leader_backtracks_over_a_whole_conflicting_term_and_the_follower_r
         term: 4,
         prev_index: 4,
         prev_term: 3,
-        entries: vec![leader.log().get(5).unwrap().clone()],
+        entries: vec![leader.log().get(5).unwrap().clone()].into(),
         commit: 0,
         round: 1,
     };

@@ -119,7 +119,7 @@ fn append(term: u64, prev_index: u64, prev_term: u64, entries: Vec<Entry>, commi
         term,
         prev_index,
         prev_term,
-        entries,
+        entries: entries.into(),
         commit,
         round: 0,
     }
