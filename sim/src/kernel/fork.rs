@@ -165,7 +165,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
         let have = dst.slots.len();
         dst.slots.extend(slots[have..].iter().cloned());
         dst.net.clone_from(net);
-        dst.base_net.clone_from(base_net);
+        // The scenario's network, set when the run was built and never
+        // changed: the same in every run of the search.
+        debug_assert!(dst.base_net.same_as(base_net));
         dst.clogged.clone_from(clogged);
         dst.net_rng.clone_from(net_rng);
         dst.fault_rng.clone_from(fault_rng);

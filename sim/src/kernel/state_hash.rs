@@ -125,7 +125,8 @@ impl fmt::Write for HashWriter<'_> {
 thread_local! {
     /// The buffer a state is shown into before it is hashed, kept between
     /// hashes so that hashing allocates nothing once it has grown.
-    static SHOWN: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SHOWN: std::cell::RefCell<(Vec<u8>, Vec<u64>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// The hash of bytes: XXH3, 64 bits, the same on every machine and every
@@ -177,13 +178,16 @@ impl<'s, P: Protocol> Sim<'s, P> {
             // A hash taken while another is being taken (a `Debug` that
             // hashes a state) gets a buffer of its own.
             match shown.try_borrow_mut() {
-                Ok(mut buf) => self.hash_into(&mut buf),
-                Err(_) => self.hash_into(&mut Vec::new()),
+                Ok(mut kept) => {
+                    let (buf, pending) = &mut *kept;
+                    self.hash_into(buf, pending)
+                }
+                Err(_) => self.hash_into(&mut Vec::new(), &mut Vec::new()),
             }
         })
     }
 
-    fn hash_into(&self, buf: &mut Vec<u8>) -> u64
+    fn hash_into(&self, buf: &mut Vec<u8>, pending: &mut Vec<u64>) -> u64
     where
         P: StateHash,
     {
@@ -242,7 +246,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             // faults change it), and showing its n² links is most of the
             // cost of a hash: a network equal to the base one (the same in
             // every state of a search) is written as a mark instead.
-            if same_net(&self.net, &self.base_net) {
+            if self.net.same_as(&self.base_net) {
                 buf.extend_from_slice(b"net=base");
             } else {
                 let net = &self.net;
@@ -288,11 +292,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
         }
         // The queued events, as a set: each hashed alone (fed after the
         // rest, then cut off again), then the sorted hashes.
-        let mut pending: Vec<u64> = self
-            .queue
-            .iter()
-            .filter(|e| self.live(e))
-            .map(|e| {
+        pending.clear();
+        pending.extend(self.queue.iter().filter(|e| self.live(e)).map(|e| {
                 let latest = self.latest_of(e);
                 let ev = self.slab.items[e.slot as usize].as_ref().expect("queued");
                 // What the event feeds is hashed once, when first needed,
@@ -310,10 +311,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 one[8..16].copy_from_slice(&e.time.saturating_sub(now).to_le_bytes());
                 one[16..].copy_from_slice(&latest.to_le_bytes());
                 hash_bytes(&one)
-            })
-            .collect();
+            }));
         pending.sort_unstable();
-        for p in pending {
+        for p in pending.iter() {
             buf.extend_from_slice(&p.to_le_bytes());
         }
         hash_bytes(buf)
@@ -349,17 +349,6 @@ pub(super) fn opt_bytes(v: Option<u64>, buf: &mut Vec<u8>) {
             buf.extend_from_slice(&v.to_le_bytes());
         }
     }
-}
-
-/// Whether two networks are the same: every link's settings and cut, and
-/// their FIFO order.
-fn same_net(a: &crate::network::Net, b: &crate::network::Net) -> bool {
-    let n = a.size();
-    n == b.size()
-        && a.fifo == b.fifo
-        && (0..n).all(|f| {
-            (0..n).all(|t| a.link(f, t) == b.link(f, t) && a.is_cut(f, t) == b.is_cut(f, t))
-        })
 }
 
 struct DiskShow<'a>(&'a crate::node::Disk);

@@ -169,7 +169,6 @@ pub fn build<P: Spec>(s: &Scenario) -> Result<Declared<P>, ScenarioError> {
 /// the run reports with its trace and replay line instead of stopping.
 /// (Every method of [`Protocol`] is forwarded: a method added to that trait
 /// must be forwarded here too, or the registry's runs would use its default.)
-#[derive(Clone)]
 pub struct Declared<P> {
     pub inner: P,
     /// (node, role) pairs already reported undeclared.
@@ -211,9 +210,39 @@ impl<P: Spec> StateHash for Declared<P> {
 
     fn hash_checker(&self, h: &mut StateHasher<'_>) {
         use std::hash::Hash;
-        h.part(|h| self.inner.hash_checker(h));
+        // Each begins with its length; the protocol's part, last, ends
+        // where the checker's part ends.
         self.undeclared.hash(h);
         self.last_role.hash(h);
+        self.inner.hash_checker(h);
+    }
+}
+
+impl<P: Clone> Clone for Declared<P> {
+    fn clone(&self) -> Self {
+        Declared {
+            inner: self.inner.clone(),
+            undeclared: self.undeclared.clone(),
+            last_role: self.last_role.clone(),
+            cluster: self.cluster.clone(),
+        }
+    }
+
+    /// Reuses the buffers (the explorer copies a run at every choice it
+    /// makes). Every field, by name: one added later fails to compile.
+    fn clone_from(&mut self, src: &Self) {
+        let Declared {
+            inner,
+            undeclared,
+            last_role,
+            cluster,
+        } = src;
+        self.inner.clone_from(inner);
+        if self.undeclared != *undeclared {
+            self.undeclared.clone_from(undeclared);
+        }
+        self.last_role.clone_from(last_role);
+        self.cluster.clone_from(cluster);
     }
 }
 
