@@ -294,24 +294,24 @@ impl<'s, P: Protocol> Sim<'s, P> {
         // rest, then cut off again), then the sorted hashes.
         pending.clear();
         pending.extend(self.queue.iter().filter(|e| self.live(e)).map(|e| {
-                let latest = self.latest_of(e);
-                let ev = self.slab.items[e.slot as usize].as_ref().expect("queued");
-                // What the event feeds is hashed once, when first needed,
-                // and kept with it; its times are relative to now.
-                let fed = kept_hash(&self.slab.shown[e.slot as usize], buf, |h| {
-                    ev_bytes::<P>(ev, h)
-                });
-                let latest = if latest == Nanos::MAX {
-                    Nanos::MAX
-                } else {
-                    latest.saturating_sub(now)
-                };
-                let mut one = [0u8; 24];
-                one[..8].copy_from_slice(&fed.to_le_bytes());
-                one[8..16].copy_from_slice(&e.time.saturating_sub(now).to_le_bytes());
-                one[16..].copy_from_slice(&latest.to_le_bytes());
-                hash_bytes(&one)
-            }));
+            let latest = self.latest_of(e);
+            let ev = self.slab.items[e.slot as usize].as_ref().expect("queued");
+            // What the event feeds is hashed once, when first needed,
+            // and kept with it; its times are relative to now.
+            let fed = kept_hash(&self.slab.shown[e.slot as usize], buf, |h| {
+                ev_bytes::<P>(ev, h)
+            });
+            let latest = if latest == Nanos::MAX {
+                Nanos::MAX
+            } else {
+                latest.saturating_sub(now)
+            };
+            let mut one = [0u8; 24];
+            one[..8].copy_from_slice(&fed.to_le_bytes());
+            one[8..16].copy_from_slice(&e.time.saturating_sub(now).to_le_bytes());
+            one[16..].copy_from_slice(&latest.to_le_bytes());
+            hash_bytes(&one)
+        }));
         pending.sort_unstable();
         for p in pending.iter() {
             buf.extend_from_slice(&p.to_le_bytes());
