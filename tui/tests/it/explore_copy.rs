@@ -3,7 +3,6 @@
 //! same run as a fresh fork, whatever the run it overwrites was.
 
 use sim::kernel::{Sim, StateHash, TraceMode};
-use sim::protocol::Protocol;
 use sim::registry::{Declared, Spec};
 use sim::scenario::Scenario;
 
