@@ -26,14 +26,13 @@
 //! time or memory budget has run out.
 
 use std::collections::VecDeque;
-use std::fmt::Debug;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::check::fxhash::ProbeMap;
 use crate::check::{Budget, Verdict};
-use crate::kernel::{Sim, TraceMode};
+use crate::kernel::{Sim, StateHash, TraceMode};
 use crate::protocol::{PropertyVerdict, Protocol};
 use crate::scenario::{Choice, Scenario};
 use crate::time::Nanos;
@@ -155,8 +154,8 @@ pub fn explore<P>(
     stop: Stop<'_>,
 ) -> Result<Outcome, String>
 where
-    P: Protocol + Clone + Debug,
-    P::Node: Clone + Debug,
+    P: StateHash + Clone,
+    P::Node: Clone,
 {
     explorable(scenario)?;
     let mut root = Sim::new(scenario, protocol, seed, TraceMode::Off);
@@ -314,8 +313,8 @@ where
 
 impl<'s, P> Explorer<'s, '_, P>
 where
-    P: Protocol + Clone + Debug,
-    P::Node: Clone + Debug,
+    P: StateHash + Clone,
+    P::Node: Clone,
 {
     /// The first always-property broken, if any.
     fn broken(sim: &Sim<'s, P>) -> Option<(String, String, Nanos)> {

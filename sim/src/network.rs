@@ -216,6 +216,16 @@ impl Clone for Net {
 }
 
 impl Net {
+    /// Whether `other` is the same network: every link's settings and cut,
+    /// and their FIFO order (a state's hash writes a network the same as
+    /// the scenario's as a mark: see `Sim::state_hash`).
+    pub fn same_as(&self, other: &Net) -> bool {
+        self.n == other.n
+            && self.fifo == other.fifo
+            && self.cut == other.cut
+            && self.links == other.links
+    }
+
     pub fn new(n: usize, base: impl Fn(usize, usize) -> Link, fifo: bool) -> Self {
         let mut links = Vec::with_capacity(n * n);
         for from in 0..n {

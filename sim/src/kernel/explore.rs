@@ -241,21 +241,24 @@ impl<'s, P: Protocol> Sim<'s, P> {
         // On a FIFO network a message waits for those sent before it on its
         // link: only the first of each link may go, and only its deadline
         // bounds time (the ones behind it follow it).
-        let heads: Vec<Entry> = live
-            .iter()
-            .filter(|e| {
-                let Some(Ev::Deliver { from, to, .. }) = &self.slab.items[e.slot as usize] else {
-                    return true;
-                };
-                !fifo
-                    || !live.iter().any(|o| {
+        let heads: Vec<Entry> = if !fifo {
+            live
+        } else {
+            live.iter()
+                .filter(|e| {
+                    let Some(Ev::Deliver { from, to, .. }) = &self.slab.items[e.slot as usize]
+                    else {
+                        return true;
+                    };
+                    !live.iter().any(|o| {
                         o.seq < e.seq
                             && matches!(&self.slab.items[o.slot as usize],
                                 Some(Ev::Deliver { from: f, to: t, .. }) if f == from && t == to)
                     })
-            })
-            .copied()
-            .collect();
+                })
+                .copied()
+                .collect()
+        };
         let bound = heads
             .iter()
             .map(|e| self.latest_of(e))

@@ -165,7 +165,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
         let have = dst.slots.len();
         dst.slots.extend(slots[have..].iter().cloned());
         dst.net.clone_from(net);
-        dst.base_net.clone_from(base_net);
+        // The scenario's network, set when the run was built and never
+        // changed: the same in every run of the search.
+        debug_assert!(dst.base_net.same_as(base_net));
         dst.clogged.clone_from(clogged);
         dst.net_rng.clone_from(net_rng);
         dst.fault_rng.clone_from(fault_rng);
@@ -190,9 +192,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
         dst.nemesis_down.clone_from(nemesis_down);
         dst.nemesis_gen = *nemesis_gen;
         dst.nemesis_fault = *nemesis_fault;
-        dst.cut_by.clone_from(cut_by);
-        dst.clogged_by.clone_from(clogged_by);
-        dst.loss_by.clone_from(loss_by);
+        copy_map(&mut dst.cut_by, cut_by);
+        copy_map(&mut dst.clogged_by, clogged_by);
+        copy_map(&mut dst.loss_by, loss_by);
         dst.started = *started;
         dst.nemesis_log.clone_from(nemesis_log);
         dst.processed = *processed;
@@ -208,5 +210,17 @@ impl<'s, P: Protocol> Sim<'s, P> {
             (d, s) => d.clone_from(s),
         }
         true
+    }
+}
+
+/// Makes `dst` a copy of `src`, leaving it as it is when both are empty (a
+/// map's copy allocates and frees even then; most runs of a search have
+/// no nemesis, and so these maps empty).
+fn copy_map<K: Clone + Ord, V: Clone>(
+    dst: &mut std::collections::BTreeMap<K, V>,
+    src: &std::collections::BTreeMap<K, V>,
+) {
+    if !(dst.is_empty() && src.is_empty()) {
+        dst.clone_from(src);
     }
 }

@@ -47,6 +47,7 @@ pub use explore::Replayed;
 pub use output::{describe_op, outcome_name, show_value, RunOutput, Running, UnfiredTrigger};
 pub use props::Judged;
 use queue::{Entry, Slab, Stale};
+pub use state_hash::{StateHash, StateHasher};
 
 /// What the kernel does with the trace records (the fingerprint is always
 /// kept, whatever the mode, from the same fields).

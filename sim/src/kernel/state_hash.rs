@@ -1,17 +1,119 @@
 //! A state's hash, for `chaoslab explore` (see `explore`): two runs with
 //! the same hash are taken for the same state.
+//!
+//! What the kernel owns (times, timers, clocks, budgets) goes in as
+//! fixed-size bytes; what the protocol owns (its nodes, messages and
+//! checker) goes in as the protocol feeds it ([`StateHash`]): by default
+//! what its `Debug` shows, or, for a protocol that opts in, its `Hash`
+//! (much faster: formatting was most of a hash's cost). The bytes are
+//! hashed with XXH3, the same 64 bits on every machine.
 
 use std::fmt::{self, Debug, Write as _};
 use std::hash::Hasher;
 
 use super::{Ev, Sim};
+use crate::node::Node;
 use crate::protocol::Protocol;
 use crate::time::Nanos;
+
+/// How a protocol's own parts go into a state's hash (`chaoslab explore`):
+/// its nodes, its messages and its checker state. Two states whose parts
+/// feed the same bytes are the same state, so a part must feed everything
+/// that decides what the run can still do and what its checks will say,
+/// and nothing else (no cache, no id that differs between runs reaching
+/// the same state). The registry implements it for every declared
+/// protocol (`sim::registry::Declared`), from the methods of `Spec`.
+pub trait StateHash: Protocol {
+    fn hash_node(node: &Self::Node, h: &mut StateHasher<'_>);
+    fn hash_message(msg: &<Self::Node as Node>::Msg, h: &mut StateHasher<'_>);
+    fn hash_checker(&self, h: &mut StateHasher<'_>);
+}
+
+/// What a state's part is fed into: a [`Hasher`] that collects bytes
+/// (numbers little-endian and fixed-size, `usize` as 64 bits, so the bytes
+/// are the same on every machine), hashed in one call when the part ends.
+/// Feed it either `Hash` values (`value.hash(h)`, whose bytes tell values
+/// apart: a string ends with a mark, a `Vec` starts with its length) or one
+/// [`StateHasher::debug`], or separate parts with [`StateHasher::part`].
+pub struct StateHasher<'b> {
+    buf: &'b mut Vec<u8>,
+}
+
+impl Hasher for StateHasher<'_> {
+    fn write(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.buf.push(v);
+    }
+    fn write_u16(&mut self, v: u16) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+    fn write_i8(&mut self, v: i8) {
+        self.write_u8(v as u8);
+    }
+    fn write_i16(&mut self, v: i16) {
+        self.write_u16(v as u16);
+    }
+    fn write_i32(&mut self, v: i32) {
+        self.write_u32(v as u32);
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.write_u64(v as u64);
+    }
+    fn write_i128(&mut self, v: i128) {
+        self.write_u128(v as u128);
+    }
+    fn write_isize(&mut self, v: isize) {
+        self.write_u64(v as i64 as u64);
+    }
+    /// The hash of everything fed so far.
+    fn finish(&self) -> u64 {
+        hash_bytes(self.buf)
+    }
+}
+
+impl StateHasher<'_> {
+    /// Feeds what `value` shows (`Debug`): the way of every protocol that
+    /// does not feed its parts itself.
+    pub fn debug(&mut self, value: &dyn Debug) {
+        let _ = write!(HashWriter(self.buf), "{value:?}");
+    }
+
+    /// Feeds what `f` feeds as one part: the hash of its bytes, so that it
+    /// cannot run into what is fed after it.
+    pub fn part(&mut self, f: impl FnOnce(&mut StateHasher<'_>)) {
+        let h = part_hash(self.buf, f);
+        self.write_u64(h);
+    }
+}
+
+/// The hash of what `f` feeds, written after the end of `buf` and cut off
+/// again.
+fn part_hash(buf: &mut Vec<u8>, f: impl FnOnce(&mut StateHasher<'_>)) -> u64 {
+    let start = buf.len();
+    f(&mut StateHasher { buf });
+    let h = hash_bytes(&buf[start..]);
+    buf.truncate(start);
+    h
+}
 
 /// A `fmt::Write` that collects what a state's parts show (`Debug`) into a
 /// buffer, hashed in one call at the end: feeding a hasher each small piece
 /// as it is written cost more than the formatting itself.
-pub(super) struct HashWriter<'b>(&'b mut Vec<u8>);
+struct HashWriter<'b>(&'b mut Vec<u8>);
 
 impl fmt::Write for HashWriter<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
@@ -20,44 +122,35 @@ impl fmt::Write for HashWriter<'_> {
     }
 }
 
-/// A hasher whose output is the same on every machine and every run: the
-/// standard library's SipHash with its fixed keys.
-pub(super) fn hasher() -> std::hash::DefaultHasher {
-    std::hash::DefaultHasher::new()
-}
-
 thread_local! {
     /// The buffer a state is shown into before it is hashed, kept between
     /// hashes so that hashing allocates nothing once it has grown.
-    static SHOWN: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SHOWN: std::cell::RefCell<(Vec<u8>, Vec<u64>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// The hash of bytes, as [`hasher`] gives it.
+/// The hash of bytes: XXH3, 64 bits, the same on every machine and every
+/// run.
 fn hash_bytes(b: &[u8]) -> u64 {
-    let mut h = hasher();
-    h.write(b);
-    h.finish()
+    xxhash_rust::xxh3::xxh3_64(b)
 }
 
-/// The hash `cache` keeps, or, when it keeps none, the hash of what `show`
-/// writes (written after the end of `buf`, then cut off again), which it
-/// then keeps.
-fn shown_hash(
+/// The hash `cache` keeps, or, when it keeps none, the hash of what `feed`
+/// feeds (see [`part_hash`]), which it then keeps.
+fn kept_hash(
     cache: &std::cell::Cell<Option<u64>>,
     buf: &mut Vec<u8>,
-    show: impl FnOnce(&mut HashWriter<'_>) -> fmt::Result,
+    feed: impl FnOnce(&mut StateHasher<'_>),
 ) -> u64 {
     if let Some(h) = cache.get() {
         return h;
     }
-    let start = buf.len();
-    let _ = show(&mut HashWriter(buf));
-    let h = hash_bytes(&buf[start..]);
-    buf.truncate(start);
+    let h = part_hash(buf, feed);
     cache.set(Some(h));
     h
 }
 
+/// `h` mixed with what `parts` shows.
 pub(super) fn mix(h: u64, parts: fmt::Arguments<'_>) -> u64 {
     let mut buf = h.to_le_bytes().to_vec();
     let _ = HashWriter(&mut buf).write_fmt(parts);
@@ -79,38 +172,38 @@ impl<'s, P: Protocol> Sim<'s, P> {
     /// drift), so the same state later is not the same state.
     pub fn state_hash(&self) -> u64
     where
-        P: Debug,
-        P::Node: Debug,
+        P: StateHash,
     {
         SHOWN.with(|shown| {
             // A hash taken while another is being taken (a `Debug` that
             // hashes a state) gets a buffer of its own.
             match shown.try_borrow_mut() {
-                Ok(mut buf) => self.hash_into(&mut buf),
-                Err(_) => self.hash_into(&mut Vec::new()),
+                Ok(mut kept) => {
+                    let (buf, pending) = &mut *kept;
+                    self.hash_into(buf, pending)
+                }
+                Err(_) => self.hash_into(&mut Vec::new(), &mut Vec::new()),
             }
         })
     }
 
-    fn hash_into(&self, buf: &mut Vec<u8>) -> u64
+    fn hash_into(&self, buf: &mut Vec<u8>, pending: &mut Vec<u64>) -> u64
     where
-        P: Debug,
-        P::Node: Debug,
+        P: StateHash,
     {
         let now = self.now;
         buf.clear();
         buf.push(b'@');
         buf.extend_from_slice(&now.to_le_bytes());
         for (i, (n, s)) in self.nodes.iter().zip(&self.slots).enumerate() {
-            // A node as the hash of what it shows, kept in its slot until
-            // it changes: a step changes one node or two, and showing the
-            // others again was most of a hash's cost. Numbers go in as
-            // bytes, fixed-size: formatting them cost more than hashing.
+            // A node as the hash of what it feeds, kept in its slot until
+            // it changes: a step changes one node or two, and feeding the
+            // others again was most of a hash's cost.
             buf.push(b'#');
             buf.extend_from_slice(&(i as u32).to_le_bytes());
             match n {
                 Some(n) => {
-                    let h = shown_hash(&s.shown, buf, |w| write!(w, "{n:?}"));
+                    let h = kept_hash(&s.shown, buf, |h| P::hash_node(n, h));
                     buf.push(b'n');
                     buf.extend_from_slice(&h.to_le_bytes());
                 }
@@ -125,7 +218,11 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 buf.push(b'e');
                 buf.push(u8::from(s.disk.fsync_lies));
             } else {
-                let _ = write!(HashWriter(buf), "{}", DiskShow(&s.disk));
+                let h = part_hash(buf, |h| {
+                    let _ = write!(HashWriter(h.buf), "{}", DiskShow(&s.disk));
+                });
+                buf.push(b'w');
+                buf.extend_from_slice(&h.to_le_bytes());
             }
             buf.push(b'|');
             clock_bytes(&s.clock, buf);
@@ -138,8 +235,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
             for t in s.timers.keys() {
                 buf.extend_from_slice(&t.0.to_le_bytes());
             }
+            buf.extend_from_slice(&(s.held.len() as u32).to_le_bytes());
             for ev in &s.held {
-                let _ = write!(HashWriter(buf), "H{}", EvShow(ev));
+                let h = part_hash(buf, |h| ev_bytes::<P>(ev, h));
+                buf.extend_from_slice(&h.to_le_bytes());
             }
         }
         {
@@ -147,23 +246,32 @@ impl<'s, P: Protocol> Sim<'s, P> {
             // faults change it), and showing its n² links is most of the
             // cost of a hash: a network equal to the base one (the same in
             // every state of a search) is written as a mark instead.
-            if same_net(&self.net, &self.base_net) {
+            if self.net.same_as(&self.base_net) {
                 buf.extend_from_slice(b"net=base");
             } else {
-                let _ = write!(HashWriter(buf), "{:?}", self.net);
+                let net = &self.net;
+                let h = part_hash(buf, |h| h.debug(net));
+                buf.push(b'N');
+                buf.extend_from_slice(&h.to_le_bytes());
             }
+            buf.extend_from_slice(&(self.clogged.len() as u32).to_le_bytes());
             for (from, to, _, msg) in &self.clogged {
-                let _ = write!(HashWriter(buf), "K{from}>{to}{msg:?}");
+                buf.push(b'K');
+                buf.extend_from_slice(&from.to_le_bytes());
+                buf.extend_from_slice(&to.to_le_bytes());
+                let h = part_hash(buf, |h| P::hash_message(msg, h));
+                buf.extend_from_slice(&h.to_le_bytes());
             }
             // What the kernel owns goes in as fixed-size bytes (numbers
             // little-endian, `None` and `Some` as tags): only the
-            // protocol's own types are shown (`Debug`).
+            // protocol's own parts are fed by the protocol.
             buf.push(b'|');
             for c in &self.clients {
                 opt_bytes(c.open.map(|o| o as u64), buf);
             }
             buf.push(b'|');
-            let _ = write!(HashWriter(buf), "{:?}", self.protocol);
+            let h = part_hash(buf, |h| self.protocol.hash_checker(h));
+            buf.extend_from_slice(&h.to_le_bytes());
             buf.push(b'|');
             self.watch.shape(buf);
             buf.push(u8::from(self.partition_since.is_some()));
@@ -182,39 +290,33 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 x.shape(buf);
             }
         }
-        // The queued events, as a set: each hashed alone (shown after the
+        // The queued events, as a set: each hashed alone (fed after the
         // rest, then cut off again), then the sorted hashes.
-        let state = buf.len();
-        let mut pending: Vec<u64> = self
-            .queue
-            .iter()
-            .filter(|e| self.live(e))
-            .map(|e| {
-                let latest = self.latest_of(e);
-                let ev = self.slab.items[e.slot as usize].as_ref().expect("queued");
-                // What the event shows is hashed once, when first needed,
-                // and kept with it; its times are relative to now.
-                let shown = shown_hash(&self.slab.shown[e.slot as usize], buf, |w| {
-                    write!(w, "{}", EvShow(ev))
-                });
-                let mut h = hasher();
-                h.write_u64(shown);
-                h.write_u64(e.time.saturating_sub(now));
-                h.write_u64(if latest == Nanos::MAX {
-                    Nanos::MAX
-                } else {
-                    latest.saturating_sub(now)
-                });
-                h.finish()
-            })
-            .collect();
+        pending.clear();
+        pending.extend(self.queue.iter().filter(|e| self.live(e)).map(|e| {
+            let latest = self.latest_of(e);
+            let ev = self.slab.items[e.slot as usize].as_ref().expect("queued");
+            // What the event feeds is hashed once, when first needed,
+            // and kept with it; its times are relative to now.
+            let fed = kept_hash(&self.slab.shown[e.slot as usize], buf, |h| {
+                ev_bytes::<P>(ev, h)
+            });
+            let latest = if latest == Nanos::MAX {
+                Nanos::MAX
+            } else {
+                latest.saturating_sub(now)
+            };
+            let mut one = [0u8; 24];
+            one[..8].copy_from_slice(&fed.to_le_bytes());
+            one[8..16].copy_from_slice(&e.time.saturating_sub(now).to_le_bytes());
+            one[16..].copy_from_slice(&latest.to_le_bytes());
+            hash_bytes(&one)
+        }));
         pending.sort_unstable();
-        let mut h = hasher();
-        h.write(&buf[..state]);
-        for p in pending {
-            h.write_u64(p);
+        for p in pending.iter() {
+            buf.extend_from_slice(&p.to_le_bytes());
         }
-        h.finish()
+        hash_bytes(buf)
     }
 }
 
@@ -249,38 +351,42 @@ pub(super) fn opt_bytes(v: Option<u64>, buf: &mut Vec<u8>) {
     }
 }
 
-/// Whether two networks are the same: every link's settings and cut, and
-/// their FIFO order.
-fn same_net(a: &crate::network::Net, b: &crate::network::Net) -> bool {
-    let n = a.size();
-    n == b.size()
-        && a.fifo == b.fifo
-        && (0..n).all(|f| {
-            (0..n).all(|t| a.link(f, t) == b.link(f, t) && a.is_cut(f, t) == b.is_cut(f, t))
-        })
-}
-
-/// An event as a state's hash sees it: no message id, no timer generation.
-struct EvShow<'a, M>(&'a Ev<M>);
-
-impl<M: Debug> fmt::Display for EvShow<'_, M> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Ev::Deliver { from, to, msg, .. } => write!(f, "D{from}>{to}{msg:?}"),
-            Ev::Timer { node, timer, .. } => write!(f, "T{node}:{}", timer.0),
-            Ev::Fault(i) => write!(f, "F{i}"),
-            Ev::Issue { client } => write!(f, "I{client}"),
-            Ev::NemesisTick => f.write_str("NT"),
-            Ev::NemesisUndo { undo, .. } => write!(f, "NU{undo:?}"),
-            Ev::NemesisStop => f.write_str("NS"),
-        }
-    }
-}
-
 struct DiskShow<'a>(&'a crate::node::Disk);
 
 impl fmt::Display for DiskShow<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.show_contents(f)
+    }
+}
+
+/// What an event feeds into a state's hash: its kind and what it carries,
+/// with no message id and no timer generation.
+fn ev_bytes<P: StateHash>(ev: &Ev<<P::Node as Node>::Msg>, h: &mut StateHasher<'_>) {
+    match ev {
+        Ev::Deliver { from, to, msg, .. } => {
+            h.write_u8(b'D');
+            h.write_u32(*from);
+            h.write_u32(*to);
+            P::hash_message(msg, h);
+        }
+        Ev::Timer { node, timer, .. } => {
+            h.write_u8(b'T');
+            h.write_u32(*node);
+            h.write_u64(timer.0);
+        }
+        Ev::Fault(i) => {
+            h.write_u8(b'F');
+            h.write_usize(*i);
+        }
+        Ev::Issue { client } => {
+            h.write_u8(b'I');
+            h.write_u32(*client);
+        }
+        Ev::NemesisTick => h.write_u8(b't'),
+        Ev::NemesisUndo { undo, .. } => {
+            h.write_u8(b'u');
+            h.debug(undo);
+        }
+        Ev::NemesisStop => h.write_u8(b's'),
     }
 }

@@ -35,7 +35,7 @@ use serde::de::{
 use serde::Deserialize;
 
 use crate::check::Judge;
-use crate::kernel::{RunOutput, Running, Sim, TraceMode};
+use crate::kernel::{RunOutput, Running, Sim, StateHash, StateHasher, TraceMode};
 use crate::metric::{Figure, Metrics};
 use crate::node::{Cluster, Disk, Message, Node, NodeId};
 use crate::protocol::{Findings, NodeTable, OpOf, Property, Protocol, Step, DECLARED_ROLES};
@@ -103,6 +103,27 @@ pub trait Spec: Protocol<Node: Clone + fmt::Debug> + Clone + fmt::Debug + Sized 
 
     /// The scenario `chaoslab bench` measures this protocol with, if any.
     const BENCH: Option<Bench> = None;
+
+    /// What a node feeds into a state's hash, by which `chaoslab explore`
+    /// tells states apart: by default what its `Debug` shows. A protocol
+    /// may feed its `Hash` instead (`node.hash(h)`, several times faster),
+    /// if `Hash` and `Debug` tell the same states apart: a field `Debug`
+    /// leaves out (a cache) must be left out of `Hash` too, and the other
+    /// way round. The same holds for the two methods below.
+    fn hash_node(node: &Self::Node, h: &mut StateHasher<'_>) {
+        h.debug(node)
+    }
+    /// What a message (in flight, held or clogged) feeds into a state's
+    /// hash; by default what its `Debug` shows (see [`Spec::hash_node`]).
+    fn hash_message(msg: &<Self::Node as Node>::Msg, h: &mut StateHasher<'_>) {
+        h.debug(msg)
+    }
+    /// What the protocol's checker state (`Protocol::check`'s `&mut
+    /// self`) feeds into a state's hash; by default what its `Debug` shows
+    /// (see [`Spec::hash_node`]).
+    fn hash_checker(&self, h: &mut StateHasher<'_>) {
+        h.debug(self)
+    }
 }
 
 /// Something that protocols can be added to: the CLI's `chaoslab::Registry`,
@@ -148,7 +169,6 @@ pub fn build<P: Spec>(s: &Scenario) -> Result<Declared<P>, ScenarioError> {
 /// the run reports with its trace and replay line instead of stopping.
 /// (Every method of [`Protocol`] is forwarded: a method added to that trait
 /// must be forwarded here too, or the registry's runs would use its default.)
-#[derive(Clone)]
 pub struct Declared<P> {
     pub inner: P,
     /// (node, role) pairs already reported undeclared.
@@ -172,6 +192,57 @@ impl<P: fmt::Debug> fmt::Debug for Declared<P> {
             .field("undeclared", &self.undeclared)
             .field("last_role", &self.last_role)
             .finish_non_exhaustive()
+    }
+}
+
+/// What a state's hash sees (`chaoslab explore`): the protocol's parts as
+/// [`Spec`] feeds them; of the role check, the roles reported undeclared
+/// and each node's last role (as `Debug` shows them), not the cluster,
+/// which is the same in every state of a run.
+impl<P: Spec> StateHash for Declared<P> {
+    fn hash_node(node: &P::Node, h: &mut StateHasher<'_>) {
+        P::hash_node(node, h)
+    }
+
+    fn hash_message(msg: &<P::Node as Node>::Msg, h: &mut StateHasher<'_>) {
+        P::hash_message(msg, h)
+    }
+
+    fn hash_checker(&self, h: &mut StateHasher<'_>) {
+        use std::hash::Hash;
+        // Each begins with its length; the protocol's part, last, ends
+        // where the checker's part ends.
+        self.undeclared.hash(h);
+        self.last_role.hash(h);
+        self.inner.hash_checker(h);
+    }
+}
+
+impl<P: Clone> Clone for Declared<P> {
+    fn clone(&self) -> Self {
+        Declared {
+            inner: self.inner.clone(),
+            undeclared: self.undeclared.clone(),
+            last_role: self.last_role.clone(),
+            cluster: self.cluster.clone(),
+        }
+    }
+
+    /// Reuses the buffers (the explorer copies a run at every choice it
+    /// makes). Every field, by name: one added later fails to compile.
+    fn clone_from(&mut self, src: &Self) {
+        let Declared {
+            inner,
+            undeclared,
+            last_role,
+            cluster,
+        } = src;
+        self.inner.clone_from(inner);
+        if self.undeclared != *undeclared {
+            self.undeclared.clone_from(undeclared);
+        }
+        self.last_role.clone_from(last_role);
+        self.cluster.clone_from(cluster);
     }
 }
 

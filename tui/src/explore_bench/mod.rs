@@ -30,7 +30,10 @@
 //! than in `nodes`' builtin registry: it teaches nothing, and would
 //! otherwise show in `chaoslab list`, the lessons and the docs.
 
+use std::hash::Hash;
+
 use serde::Deserialize;
+use sim::kernel::StateHasher;
 use sim::node::{Cluster, Ctx, Disk, Node, NodeId, Request, Status, TimerId};
 use sim::protocol::{Findings, Property, Protocol, Step};
 use sim::registry::{ParamError, Spec};
@@ -202,6 +205,20 @@ impl Spec for BenchLww {
     fn new(_: Params, _: &Scenario) -> Result<Self, ParamError> {
         Ok(BenchLww)
     }
+
+    // States are told apart by `Hash`, as stateright does: the derived
+    // `Hash` of the replica and the message covers the very fields their
+    // derived `Debug` shows, so the states are the same as by `Debug`.
+    fn hash_node(node: &Replica, h: &mut StateHasher<'_>) {
+        node.hash(h)
+    }
+
+    fn hash_message(msg: &Msg, h: &mut StateHasher<'_>) {
+        msg.hash(h)
+    }
+
+    /// The checker keeps nothing: every checker state is the same.
+    fn hash_checker(&self, _: &mut StateHasher<'_>) {}
 }
 
 /// A catalog holding the bench protocol alone.

@@ -2,9 +2,8 @@
 //! (`Sim::fork_into`) instead of forking a new one: the copy must be the
 //! same run as a fresh fork, whatever the run it overwrites was.
 
-use sim::kernel::{Sim, TraceMode};
-use sim::protocol::Protocol;
-use sim::registry::Spec;
+use sim::kernel::{Sim, StateHash, TraceMode};
+use sim::registry::{Declared, Spec};
 use sim::scenario::Scenario;
 
 /// Twopc on 3 servers and a client with one operation, every kind of fault
@@ -47,12 +46,12 @@ fn a_run_copied_over_another_is_the_same_as_a_fresh_fork() {
     );
     let text = std::fs::read_to_string(path).expect("the scenario");
     let raft = scenario("explore/raft-forget-vote", &text);
-    copies_agree(&raft, nodes::raft::Raft::default());
+    copies_agree(&raft, Declared::new(nodes::raft::Raft::default()));
     let twopc = scenario("explore-copy/twopc-every-fault", TWOPC_EVERY_FAULT);
     let params = sim::registry::params::<nodes::twopc::Twopc>(&twopc).expect("params");
     copies_agree(
         &twopc,
-        <nodes::twopc::Twopc as Spec>::new(params, &twopc).expect("a protocol"),
+        Declared::new(<nodes::twopc::Twopc as Spec>::new(params, &twopc).expect("a protocol")),
     );
 }
 
@@ -62,8 +61,8 @@ fn a_run_copied_over_another_is_the_same_as_a_fresh_fork() {
 /// every step, and the same fingerprint, counters and history at the end.
 fn copies_agree<P>(scenario: &Scenario, protocol: P)
 where
-    P: Protocol + Clone + std::fmt::Debug,
-    P::Node: Clone + std::fmt::Debug,
+    P: StateHash + Clone,
+    P::Node: Clone,
 {
     let mut root = Sim::new(scenario, protocol, scenario.meta.seed, TraceMode::Off);
     root.begin_search();
