@@ -147,6 +147,29 @@ impl fmt::Debug for Disk {
     }
 }
 
+/// Removes every index from `a` to `b` (inclusive) from `m`. A range that
+/// reaches either end of the map is split off whole instead of removed
+/// entry by entry (each removal rebalances the tree).
+fn remove_range<V>(m: &mut BTreeMap<u64, V>, a: u64, b: u64) {
+    let (Some((&first, _)), Some((&last, _))) = (m.first_key_value(), m.last_key_value()) else {
+        return;
+    };
+    if a <= first && b >= last {
+        m.clear();
+    } else if a <= first {
+        // b < last: the indexes after b stay.
+        let rest = m.split_off(&(b + 1));
+        *m = rest;
+    } else if b >= last {
+        // a > first: the indexes before a stay.
+        drop(m.split_off(&a));
+    } else {
+        for i in a..=b {
+            m.remove(&i);
+        }
+    }
+}
+
 impl Disk {
     /// Writes a value; it is lost on a crash until the next `sync`.
     pub fn put<T: Any + Send + Clone + fmt::Debug>(&mut self, key: DiskKey, value: T) {
@@ -227,9 +250,11 @@ impl Disk {
                 continue;
             }
             let durable = self.durable.entry(*ns).or_default();
-            // Popped one by one, not taken whole: an emptied map keeps its
-            // root node, so the next write here allocates no node.
-            while let Some((i, v)) = writes.pop_first() {
+            if writes.len() == 1 {
+                // The common sync, after one write: popped, not taken, so
+                // the emptied map keeps its root node and the next write
+                // here allocates no node.
+                let (i, v) = writes.pop_first().expect("one write");
                 match v {
                     Some(v) => {
                         durable.insert(i, v);
@@ -238,6 +263,33 @@ impl Disk {
                         durable.remove(&i);
                     }
                 }
+                continue;
+            }
+            // Many writes: taken whole (walking a map by value is cheaper
+            // than popping its first entry again and again), and deletes of
+            // consecutive indexes removed as one range (a log truncated
+            // after a checkpoint deletes thousands at once). Each index is
+            // written once in `pending`, so the order the writes land in
+            // does not matter.
+            let mut run: Option<(u64, u64)> = None;
+            for (i, v) in std::mem::take(writes) {
+                match v {
+                    Some(v) => {
+                        durable.insert(i, v);
+                    }
+                    None => match &mut run {
+                        Some((_, last)) if *last + 1 == i => *last = i,
+                        _ => {
+                            if let Some((a, b)) = run {
+                                remove_range(durable, a, b);
+                            }
+                            run = Some((i, i));
+                        }
+                    },
+                }
+            }
+            if let Some((a, b)) = run {
+                remove_range(durable, a, b);
             }
         }
     }
@@ -322,6 +374,68 @@ mod tests {
         assert_eq!(d.get::<u8>((elsewhere, 1)), Some(&7));
         assert_eq!(d.get::<u8>(("log", 2)), Some(&8));
         assert_eq!(d.indexes(elsewhere), vec![1, 2]);
+    }
+
+    /// What a sync of many writes leaves: the same as writing and syncing
+    /// them one at a time, whatever mix of writes and deletes (runs at the
+    /// start, the end and the middle of the log, and gaps).
+    #[test]
+    fn a_sync_of_many_writes_leaves_what_syncing_each_would() {
+        let shown = |d: &Disk| {
+            struct S<'a>(&'a Disk);
+            impl fmt::Display for S<'_> {
+                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    self.0.show_contents(f)
+                }
+            }
+            S(d).to_string()
+        };
+        let rounds: &[&[(u64, bool)]] = &[
+            // Truncate a prefix, keep the rest, append more.
+            &[(1, false), (2, false), (3, false), (11, true), (12, true)],
+            // Truncate a suffix and a middle run, with a gap in the run.
+            &[(4, false), (5, false), (7, false), (9, false), (10, false)],
+            // Delete everything left, then write over.
+            &[(6, false), (8, false), (11, false), (12, false), (20, true)],
+            &[(20, false), (21, true), (22, true), (23, true)],
+            &[(22, false)],
+            // Delete all that is left (the last run empties the map).
+            &[(21, false), (23, false)],
+        ];
+        let mut batched = Disk::default();
+        let mut single = Disk::default();
+        for i in 1..=10u64 {
+            batched.put(("log", i), i);
+            single.put(("log", i), i);
+        }
+        batched.put(("term", 0), 1u64);
+        single.put(("term", 0), 1u64);
+        batched.sync();
+        single.sync();
+        for round in rounds {
+            for &(i, write) in *round {
+                if write {
+                    batched.put(("log", i), i * 100);
+                } else {
+                    batched.delete(("log", i));
+                }
+            }
+            batched.sync();
+            for &(i, write) in *round {
+                if write {
+                    single.put(("log", i), i * 100);
+                } else {
+                    single.delete(("log", i));
+                }
+                single.sync();
+            }
+            assert_eq!(shown(&batched), shown(&single));
+            assert_eq!(batched.indexes("log"), single.indexes("log"));
+            assert_eq!(batched.is_blank(), single.is_blank());
+        }
+        assert_eq!(batched.indexes("log"), Vec::<u64>::new());
+        assert_eq!(batched.get::<u64>(("log", 23)), None);
+        assert_eq!(batched.get::<u64>(("term", 0)), Some(&1));
     }
 
     #[test]
