@@ -220,10 +220,15 @@ impl Net {
     /// and their FIFO order (a state's hash writes a network the same as
     /// the scenario's as a mark: see `Sim::state_hash`).
     pub fn same_as(&self, other: &Net) -> bool {
-        self.n == other.n
-            && self.fifo == other.fifo
-            && self.cut == other.cut
-            && self.links == other.links
+        // Every field by name: one added later fails to compile here until
+        // it is compared (a field left out would merge different states).
+        let Net {
+            n,
+            links,
+            cut,
+            fifo,
+        } = self;
+        *n == other.n && *fifo == other.fifo && *cut == other.cut && *links == other.links
     }
 
     pub fn new(n: usize, base: impl Fn(usize, usize) -> Link, fifo: bool) -> Self {

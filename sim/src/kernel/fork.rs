@@ -144,6 +144,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             firing,
             x,
         } = self;
+        let same_scenario = std::ptr::eq(dst.scenario, *scenario);
         dst.scenario = scenario;
         dst.protocol.clone_from(protocol);
         dst.seed = *seed;
@@ -166,7 +167,12 @@ impl<'s, P: Protocol> Sim<'s, P> {
         dst.slots.extend(slots[have..].iter().cloned());
         dst.net.clone_from(net);
         // The scenario's network, set when the run was built and never
-        // changed: the same in every run of the search.
+        // changed: the same in every run of the search, so not copied. A
+        // run of another scenario (not how the explorer calls this) gets
+        // it copied.
+        if !same_scenario {
+            dst.base_net.clone_from(base_net);
+        }
         debug_assert!(dst.base_net.same_as(base_net));
         dst.clogged.clone_from(clogged);
         dst.net_rng.clone_from(net_rng);

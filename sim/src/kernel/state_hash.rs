@@ -79,7 +79,9 @@ impl Hasher for StateHasher<'_> {
     fn write_isize(&mut self, v: isize) {
         self.write_u64(v as i64 as u64);
     }
-    /// The hash of everything fed so far.
+    /// The hash of the whole buffer this part is fed into, the enclosing
+    /// state's bytes included: a `Hash` impl should feed its fields, not
+    /// call this (its value depends on what was fed before the part).
     fn finish(&self) -> u64 {
         hash_bytes(self.buf)
     }
