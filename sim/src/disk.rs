@@ -119,12 +119,8 @@ impl Clone for Disk {
             writes,
             syncs,
         } = src;
-        if !(self.durable.is_empty() && durable.is_empty()) {
-            self.durable.clone_from(durable);
-        }
-        if !(self.pending.is_empty() && pending.is_empty()) {
-            self.pending.clone_from(pending);
-        }
+        crate::kernel::copy_map(&mut self.durable, durable);
+        crate::kernel::copy_map(&mut self.pending, pending);
         self.fsync_lies = *fsync_lies;
         self.writes = *writes;
         self.syncs = *syncs;

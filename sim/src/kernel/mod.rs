@@ -44,6 +44,7 @@ mod triggers;
 mod workload;
 
 pub use explore::Replayed;
+pub(crate) use fork::copy_map;
 pub use output::{describe_op, outcome_name, show_value, RunOutput, Running, UnfiredTrigger};
 pub use props::Judged;
 use queue::{Entry, Slab, Stale};
