@@ -81,16 +81,24 @@ impl fmt::Debug for dyn Stored {
     }
 }
 
+/// One write not synced yet: its namespace, its index, and the value
+/// (`None`: a delete).
+type Pending = (Ns, u64, Option<Box<dyn Stored>>);
+
 /// A node's disk. Writes are pending until [`Disk::sync`]; a crash loses every
 /// pending write. With the `fsync-loss` fault, `sync` lies: it returns and
 /// persists nothing, as a disk with a volatile write cache does.
 #[derive(Default)]
 pub struct Disk {
     durable: Spaces<Box<dyn Stored>>,
-    /// `None` records a pending delete. A namespace once written keeps its
-    /// (possibly empty) map here, so a sync frees and a write allocates no
-    /// more than the entries' own nodes.
-    pending: Spaces<Option<Box<dyn Stored>>>,
+    /// The writes since the last sync, oldest first: a write is a push, a
+    /// sync applies them in order, a read takes the newest for its key. A
+    /// key written and then deleted before it was ever synced leaves no
+    /// entry (there is nothing on the platter to delete).
+    pending: Vec<Pending>,
+    /// The length of `pending` at which a lying disk folds it to one entry
+    /// per key (its writes are never synced away; see [`Disk::sync`]).
+    fold_at: usize,
     pub(crate) fsync_lies: bool,
     writes: u64,
     syncs: u64,
@@ -101,6 +109,7 @@ impl Clone for Disk {
         Disk {
             durable: self.durable.clone(),
             pending: self.pending.clone(),
+            fold_at: self.fold_at,
             fsync_lies: self.fsync_lies,
             writes: self.writes,
             syncs: self.syncs,
@@ -115,12 +124,14 @@ impl Clone for Disk {
         let Disk {
             durable,
             pending,
+            fold_at,
             fsync_lies,
             writes,
             syncs,
         } = src;
         crate::kernel::copy_map(&mut self.durable, durable);
-        crate::kernel::copy_map(&mut self.pending, pending);
+        self.pending.clone_from(pending);
+        self.fold_at = *fold_at;
         self.fsync_lies = *fsync_lies;
         self.writes = *writes;
         self.syncs = *syncs;
@@ -134,10 +145,7 @@ impl fmt::Debug for Disk {
                 "durable_keys",
                 &self.durable.values().map(BTreeMap::len).sum::<usize>(),
             )
-            .field(
-                "pending_keys",
-                &self.pending.values().map(BTreeMap::len).sum::<usize>(),
-            )
+            .field("pending_keys", &self.newest_pending_at().len())
             .field("fsync_lies", &self.fsync_lies)
             .finish()
     }
@@ -166,27 +174,29 @@ fn remove_range<V>(m: &mut BTreeMap<u64, V>, a: u64, b: u64) {
     }
 }
 
+/// Whether a pending write is to `key`.
+#[inline]
+fn is_key(w: &Pending, ns: Ns, i: u64) -> bool {
+    w.1 == i && w.0 == ns
+}
+
 impl Disk {
     /// Writes a value; it is lost on a crash until the next `sync`.
     pub fn put<T: Any + Send + Clone + fmt::Debug>(&mut self, key: DiskKey, value: T) {
         self.writes += 1;
         self.pending
-            .entry(Ns(key.0))
-            .or_default()
-            .insert(key.1, Some(Box::new(value)));
+            .push((Ns(key.0), key.1, Some(Box::new(value))));
     }
 
     /// Deletes a key; the delete too is lost on a crash until the next `sync`.
     pub fn delete(&mut self, key: DiskKey) {
         self.writes += 1;
         if self.durable_value(key).is_some() {
-            self.pending
-                .entry(Ns(key.0))
-                .or_default()
-                .insert(key.1, None);
-        } else if let Some(m) = self.pending.get_mut(&Ns(key.0)) {
+            self.pending.push((Ns(key.0), key.1, None));
+        } else {
             // Never synced: nothing on the platter to delete.
-            m.remove(&key.1);
+            let ns = Ns(key.0);
+            self.pending.retain(|w| !is_key(w, ns, key.1));
         }
     }
 
@@ -197,8 +207,31 @@ impl Disk {
             .map(|v| &**v)
     }
 
+    /// The newest pending write to `key`, if any.
     fn pending_value(&self, key: DiskKey) -> Option<&Option<Box<dyn Stored>>> {
-        self.pending.get(&Ns(key.0)).and_then(|m| m.get(&key.1))
+        let ns = Ns(key.0);
+        self.pending
+            .iter()
+            .rev()
+            .find(|w| is_key(w, ns, key.1))
+            .map(|w| &w.2)
+    }
+
+    /// Where in `pending` the newest write of each key is, in key order.
+    fn newest_pending_at(&self) -> Vec<usize> {
+        let p = &self.pending;
+        let mut at: Vec<usize> = (0..p.len()).collect();
+        // By key, and the newest write of a key first.
+        at.sort_unstable_by(|&a, &b| (p[a].0, p[a].1).cmp(&(p[b].0, p[b].1)).then(b.cmp(&a)));
+        at.dedup_by(|later, first| is_key(&p[*later], p[*first].0, p[*first].1));
+        at
+    }
+
+    /// The newest pending write of each key, in key order.
+    fn newest_pending(&self) -> impl Iterator<Item = &Pending> {
+        self.newest_pending_at()
+            .into_iter()
+            .map(|i| &self.pending[i])
     }
 
     /// Reads the newest value, pending or durable. A value of another type than
@@ -215,20 +248,23 @@ impl Disk {
 
     /// Every index stored in namespace `ns`, in order, newest values.
     pub fn indexes(&self, ns: &'static str) -> Vec<u64> {
+        let pending: BTreeMap<u64, bool> = self
+            .newest_pending()
+            .filter(|w| w.0 == Ns(ns))
+            .map(|w| (w.1, w.2.is_some()))
+            .collect();
         let mut out: Vec<u64> = self
             .durable
             .get(&Ns(ns))
             .into_iter()
             .flatten()
-            .filter(|(i, _)| !matches!(self.pending_value((ns, **i)), Some(None)))
+            .filter(|(i, _)| pending.get(i) != Some(&false))
             .map(|(i, _)| *i)
             .collect();
         out.extend(
-            self.pending
-                .get(&Ns(ns))
-                .into_iter()
-                .flatten()
-                .filter(|(i, v)| v.is_some() && self.durable_value((ns, **i)).is_none())
+            pending
+                .iter()
+                .filter(|(i, live)| **live && self.durable_value((ns, **i)).is_none())
                 .map(|(i, _)| *i),
         );
         out.sort_unstable();
@@ -239,55 +275,57 @@ impl Disk {
     pub fn sync(&mut self) {
         self.syncs += 1;
         if self.fsync_lies {
+            self.fold_lies();
             return;
         }
-        for (ns, writes) in self.pending.iter_mut() {
-            if writes.is_empty() {
-                continue;
-            }
-            let durable = self.durable.entry(*ns).or_default();
-            if writes.len() == 1 {
-                // The common sync, after one write: popped, not taken, so
-                // the emptied map keeps its root node and the next write
-                // here allocates no node.
-                let (i, v) = writes.pop_first().expect("one write");
-                match v {
-                    Some(v) => {
-                        durable.insert(i, v);
-                    }
-                    None => {
-                        durable.remove(&i);
-                    }
-                }
-                continue;
-            }
-            // Many writes: taken whole (walking a map by value is cheaper
-            // than popping its first entry again and again), and deletes of
-            // consecutive indexes removed as one range (a log truncated
-            // after a checkpoint deletes thousands at once). Each index is
-            // written once in `pending`, so the order the writes land in
-            // does not matter.
-            let mut run: Option<(u64, u64)> = None;
-            for (i, v) in std::mem::take(writes) {
-                match v {
-                    Some(v) => {
-                        durable.insert(i, v);
-                    }
-                    None => match &mut run {
-                        Some((_, last)) if *last + 1 == i => *last = i,
-                        _ => {
-                            if let Some((a, b)) = run {
-                                remove_range(durable, a, b);
-                            }
-                            run = Some((i, i));
-                        }
-                    },
+        // In the order written; deletes of consecutive indexes in one
+        // namespace are removed as one range (a log truncated after a
+        // checkpoint deletes thousands at once).
+        let mut run: Option<(Ns, u64, u64)> = None;
+        let durable = &mut self.durable;
+        let flush = |durable: &mut Spaces<Box<dyn Stored>>, run: &mut Option<(Ns, u64, u64)>| {
+            if let Some((ns, a, b)) = run.take() {
+                if let Some(m) = durable.get_mut(&ns) {
+                    remove_range(m, a, b);
                 }
             }
-            if let Some((a, b)) = run {
-                remove_range(durable, a, b);
+        };
+        for (ns, i, v) in self.pending.drain(..) {
+            match v {
+                Some(v) => {
+                    flush(durable, &mut run);
+                    durable.entry(ns).or_default().insert(i, v);
+                }
+                None => match &mut run {
+                    Some((rns, _, last)) if *rns == ns && *last + 1 == i => *last = i,
+                    _ => {
+                        flush(durable, &mut run);
+                        run = Some((ns, i, i));
+                    }
+                },
             }
         }
+        flush(durable, &mut run);
+    }
+
+    /// A lying disk's writes stay pending for good: once they have doubled
+    /// since the last fold, keeps only the newest write of each key (what
+    /// every read, a crash and a later honest sync see is unchanged), so
+    /// that they stay as many as the keys written.
+    fn fold_lies(&mut self) {
+        if self.pending.len() < self.fold_at.max(64) {
+            return;
+        }
+        let mut keep = vec![false; self.pending.len()];
+        for at in self.newest_pending_at() {
+            keep[at] = true;
+        }
+        let mut k = 0;
+        self.pending.retain(|_| {
+            k += 1;
+            keep[k - 1]
+        });
+        self.fold_at = 2 * self.pending.len();
     }
 
     /// Writes and syncs so far (for the report).
@@ -298,12 +336,12 @@ impl Disk {
     /// Whether nothing is stored or pending (a state's hash marks such a
     /// disk instead of showing it).
     pub fn is_blank(&self) -> bool {
-        self.durable.values().all(BTreeMap::is_empty)
-            && self.pending.values().all(BTreeMap::is_empty)
+        self.durable.values().all(BTreeMap::is_empty) && self.pending.is_empty()
     }
 
-    /// Shows every value held, durable then pending, in key order: what a
-    /// state's hash is made from (the counters are not part of the state).
+    /// Shows every value held, durable then pending (the newest write of
+    /// each key), in key order: what a state's hash is made from (the
+    /// counters are not part of the state).
     pub fn show_contents(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (ns, m) in &self.durable {
             for (i, v) in m {
@@ -311,13 +349,11 @@ impl Disk {
                 v.show(f)?;
             }
         }
-        for (ns, m) in &self.pending {
-            for (i, v) in m {
-                write!(f, "P{}:{i}=", ns.0)?;
-                match v {
-                    Some(v) => v.show(f)?,
-                    None => f.write_str("-")?,
-                }
+        for (ns, i, v) in self.newest_pending() {
+            write!(f, "P{}:{i}=", ns.0)?;
+            match v {
+                Some(v) => v.show(f)?,
+                None => f.write_str("-")?,
             }
         }
         write!(f, "L{}", self.fsync_lies)
@@ -443,5 +479,52 @@ mod tests {
         d.put(("log", 3), 3u8);
         d.delete(("log", 2));
         assert_eq!(d.indexes("log"), vec![1, 3]);
+    }
+
+    /// Writes and deletes of one key within one sync land in the order made.
+    #[test]
+    fn writes_to_one_key_between_syncs_land_in_order() {
+        let mut d = Disk::default();
+        d.put(("log", 1), 1u8);
+        d.put(("log", 2), 2u8);
+        d.sync();
+        d.delete(("log", 1));
+        d.put(("log", 1), 10u8);
+        d.put(("log", 2), 20u8);
+        d.delete(("log", 2));
+        d.put(("log", 3), 3u8);
+        d.delete(("log", 3));
+        assert_eq!(d.get::<u8>(("log", 1)), Some(&10));
+        assert_eq!(d.get::<u8>(("log", 2)), None);
+        assert_eq!(d.indexes("log"), vec![1]);
+        d.sync();
+        d.crash();
+        assert_eq!(d.get::<u8>(("log", 1)), Some(&10));
+        assert_eq!(d.get::<u8>(("log", 2)), None);
+        assert_eq!(d.get::<u8>(("log", 3)), None);
+        assert_eq!(d.indexes("log"), vec![1]);
+    }
+
+    /// A lying disk keeps its writes pending for good, folded to one per
+    /// key: reads, what it shows and a crash are as if nothing were folded.
+    #[test]
+    fn a_lying_disk_folds_its_pending_writes_invisibly() {
+        let mut d = Disk {
+            fsync_lies: true,
+            ..Default::default()
+        };
+        for round in 0..50u64 {
+            for i in 0..10u64 {
+                d.put(("log", i), round * 100 + i);
+            }
+            d.put(("term", 0), round);
+            d.sync();
+        }
+        assert!(d.pending.len() < 100, "folded: {}", d.pending.len());
+        assert_eq!(d.get::<u64>(("log", 3)), Some(&4903));
+        assert_eq!(d.get::<u64>(("term", 0)), Some(&49));
+        assert_eq!(d.indexes("log"), (0..10).collect::<Vec<_>>());
+        d.crash();
+        assert!(d.is_blank());
     }
 }
