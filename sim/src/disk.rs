@@ -184,8 +184,7 @@ impl Disk {
     /// Writes a value; it is lost on a crash until the next `sync`.
     pub fn put<T: Any + Send + Clone + fmt::Debug>(&mut self, key: DiskKey, value: T) {
         self.writes += 1;
-        self.pending
-            .push((Ns(key.0), key.1, Some(Box::new(value))));
+        self.pending.push((Ns(key.0), key.1, Some(Box::new(value))));
     }
 
     /// Deletes a key; the delete too is lost on a crash until the next `sync`.
