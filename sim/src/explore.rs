@@ -271,15 +271,24 @@ impl Tree {
 struct Cursor<'s, P: Protocol> {
     path: Vec<Choice>,
     ids: Vec<u32>,
-    sims: Vec<Sim<'s, P>>,
+    sims: Vec<Box<Sim<'s, P>>>,
+    /// Each run's number and the number of the run it is a copy of
+    /// (with its choice taken since): a run cut off the path is made a
+    /// copy again of the run it was copied from by copying back only what
+    /// changed (see `Sim::restore_into`). The runs on the path never
+    /// change once their choice is taken.
+    ids_of: Vec<(u64, u64)>,
     /// Runs cut off the path, kept to be copied over (see
-    /// `Sim::fork_into`) rather than allocated again.
-    spare: Vec<Sim<'s, P>>,
+    /// `Sim::fork_into`) rather than allocated again, with the number of
+    /// the run each is a copy of.
+    spare: Vec<(Box<Sim<'s, P>>, u64)>,
+    /// The next run's number.
+    next_id: u64,
 }
 
 impl<'s, P> Cursor<'s, P>
 where
-    P: Protocol + Clone,
+    P: StateHash + Clone,
     P::Node: Clone,
 {
     /// The run at the end of the tree path `ids` (ending at `id`),
@@ -290,20 +299,38 @@ where
         self.ids.truncate(common);
         self.path.truncate(common);
         if self.sims.len() > common + 1 {
-            self.spare.extend(self.sims.drain(common + 1..));
+            let cut = self.ids_of.drain(common + 1..).map(|(_, from)| from);
+            self.spare.extend(self.sims.drain(common + 1..).zip(cut));
         }
         for &i in &ids[common..] {
             let c = &tree.nodes[i as usize].1;
             let last = self.sims.last().expect("the root");
-            let mut next = match self.spare.pop() {
-                Some(mut next) => {
+            let (last_id, _) = *self.ids_of.last().expect("the root");
+            // Boxed, so that moving a run between the path and the spares
+            // moves a pointer; the spare copied from `last`, if one is.
+            let spare = match self.spare.iter().rposition(|&(_, f)| f == last_id) {
+                Some(k) => Some(self.spare.swap_remove(k)),
+                None => self.spare.pop(),
+            };
+            let mut next = match spare {
+                Some((mut next, from)) if from == last_id => {
+                    assert!(last.restore_into(&mut next), "forkable");
+                    next
+                }
+                Some((mut next, _)) => {
                     assert!(last.fork_into(&mut next), "forkable");
                     next
                 }
-                None => last.fork().expect("forkable"),
+                None => Box::new(last.fork().expect("forkable")),
             };
+            debug_assert!(
+                next.state_hash() == last.state_hash() && next.copy_digest() == last.copy_digest(),
+                "a restored run differs from the run it was copied from"
+            );
             next.take(c, 0);
             self.sims.push(next);
+            self.ids_of.push((self.next_id, last_id));
+            self.next_id += 1;
             self.ids.push(i);
             self.path.push(c.clone());
         }
@@ -407,8 +434,10 @@ where
         let mut cursor = Cursor {
             path: Vec::new(),
             ids: Vec::new(),
-            sims: vec![root],
+            sims: vec![Box::new(root)],
+            ids_of: vec![(0, u64::MAX)],
             spare: Vec::new(),
+            next_id: 1,
         };
         let mut frontier: VecDeque<(u32, u32)> = VecDeque::new();
         frontier.push_back((u32::MAX, 0));
@@ -430,16 +459,31 @@ where
                 continue;
             }
             let sim = &*sim;
+            // Whether the scratch run is a copy of this state's run (made
+            // by its first choice; this run does not change meanwhile).
+            let mut copied = false;
             for c in &choices {
                 // One child reused for every choice: copied over, not
-                // allocated again (see `Sim::fork_into`).
+                // allocated again (see `Sim::fork_into`), then, for the
+                // next choices, made that copy again by copying back only
+                // what the last choice changed (see `Sim::restore_into`).
                 let child = match scratch.as_mut() {
+                    Some(child) if copied => {
+                        assert!(sim.restore_into(child), "forkable");
+                        child
+                    }
                     Some(child) => {
                         assert!(sim.fork_into(child), "forkable");
                         child
                     }
                     None => scratch.insert(sim.fork().expect("forkable")),
                 };
+                copied = true;
+                debug_assert!(
+                    child.state_hash() == sim.state_hash()
+                        && child.copy_digest() == sim.copy_digest(),
+                    "a restored run differs from the run it was copied from"
+                );
                 child.take(c, 0);
                 self.stats.explored += 1;
                 self.stats.max_depth = self.stats.max_depth.max(depth + 1);

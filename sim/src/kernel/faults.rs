@@ -80,7 +80,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 let live: Vec<u32> = (0..servers)
                     .filter(|&i| self.nodes[i as usize].is_some())
                     .collect();
-                live.choose(&mut self.fault_rng)
+                live.choose(&mut *self.fault_rng)
                     .map(|&i| vec![i])
                     .unwrap_or_default()
             }

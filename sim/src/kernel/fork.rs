@@ -36,7 +36,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             net_rng: self.net_rng.clone(),
             fault_rng: self.fault_rng.clone(),
             work_rng: self.work_rng.clone(),
-            workload: self.workload.fork()?,
+            workload: super::Tracked::new(self.workload.fork()?),
             think: self.think,
             clients: self.clients.clone(),
             next_msg: self.next_msg,
@@ -84,11 +84,41 @@ impl<'s, P: Protocol> Sim<'s, P> {
         P: Clone,
         P::Node: Clone,
     {
+        self.copy_over(dst, true)
+    }
+
+    /// Makes `dst` a copy of this run again, copying back only the parts
+    /// changed since it last was one (see `dirty`): a step changes a node
+    /// or two and a few of the kernel's parts, and copying the whole run
+    /// back before each of a state's choices was much of a search's cost.
+    /// `dst` must have been made a copy of this very run (by
+    /// [`Sim::fork_into`] or this) with no change to this run since: the
+    /// explorer's scratch run, between the choices of one state. False,
+    /// leaving `dst` as it was, where [`Sim::fork`] would give `None`.
+    pub fn restore_into(&self, dst: &mut Self) -> bool
+    where
+        P: Clone,
+        P::Node: Clone,
+    {
+        self.copy_over(dst, false)
+    }
+
+    /// [`Sim::fork_into`] when `full`, else [`Sim::restore_into`].
+    fn copy_over(&self, dst: &mut Self, full: bool) -> bool
+    where
+        P: Clone,
+        P::Node: Clone,
+    {
         if self.trace.is_some() {
             return false;
         }
-        let Some(workload) = self.workload.fork() else {
-            return false;
+        let workload = if full || dst.workload.is_dirty() {
+            match self.workload.fork() {
+                Some(w) => Some(w),
+                None => return false,
+            }
+        } else {
+            None
         };
         // Every field, by name: a field added to `Sim` must be copied here
         // too, or this does not compile.
@@ -146,7 +176,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         } = self;
         let same_scenario = std::ptr::eq(dst.scenario, *scenario);
         dst.scenario = scenario;
-        dst.protocol.clone_from(protocol);
+        dst.protocol.sync(protocol, full, |d, s| d.clone_from(s));
         dst.seed = *seed;
         dst.now = *now;
         dst.seq = *seq;
@@ -158,14 +188,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
         dst.slab.shown.clone_from(shown);
         dst.slab.free.clone_from(free);
         dst.cluster.clone_from(cluster);
-        dst.nodes.clone_from(nodes);
-        dst.slots.truncate(slots.len());
-        for (d, s) in dst.slots.iter_mut().zip(slots) {
-            d.copy_from(s);
-        }
-        let have = dst.slots.len();
-        dst.slots.extend(slots[have..].iter().cloned());
-        dst.net.clone_from(net);
+        dst.nodes.mark_with(&mut dst.slots);
+        dst.nodes.sync(nodes, full, |d, s| d.clone_from(s));
+        dst.slots.sync(slots, full, |d, s| d.copy_from(s));
+        dst.net.sync(net, full, |d, s| d.clone_from(s));
         // The scenario's network, set when the run was built and never
         // changed: the same in every run of the search, so not copied. A
         // run of another scenario (not how the explorer calls this) gets
@@ -174,23 +200,30 @@ impl<'s, P: Protocol> Sim<'s, P> {
             dst.base_net.clone_from(base_net);
         }
         debug_assert!(dst.base_net.same_as(base_net));
-        dst.clogged.clone_from(clogged);
-        dst.net_rng.clone_from(net_rng);
-        dst.fault_rng.clone_from(fault_rng);
-        dst.work_rng.clone_from(work_rng);
-        dst.workload = workload;
+        dst.clogged.sync(clogged, full, |d, s| d.clone_from(s));
+        dst.net_rng.sync(net_rng, full, |d, s| d.clone_from(s));
+        dst.fault_rng.sync(fault_rng, full, |d, s| d.clone_from(s));
+        dst.work_rng.sync(work_rng, full, |d, s| d.clone_from(s));
+        // Forked above when it is to be copied (a workload is copied by
+        // its own `fork`, into a box of its own).
+        if let Some(w) = workload {
+            dst.workload.set(w);
+        }
+        debug_assert!(!dst.workload.is_dirty());
         dst.think = *think;
-        dst.clients.clone_from(clients);
+        dst.clients.sync(clients, full, |d, s| d.clone_from(s));
         dst.next_msg = *next_msg;
         dst.next_timer_gen = *next_timer_gen;
         dst.effects.clear();
-        dst.history.clone_from(history);
+        dst.history.sync(history, full, |d, s| d.clone_from(s));
         dst.completed_op = None;
-        dst.violations.clone_from(violations);
-        dst.watch.copy_from(watch);
+        dst.violations
+            .sync(violations, full, |d, s| d.clone_from(s));
+        dst.watch.sync(watch, full, |d, s| d.copy_from(s));
         dst.partition_since = *partition_since;
-        dst.partition_windows.clone_from(partition_windows);
-        dst.counters.clone_from(counters);
+        dst.partition_windows
+            .sync(partition_windows, full, |d, s| d.clone_from(s));
+        dst.counters.sync(counters, full, |d, s| d.clone_from(s));
         dst.fp = *fp;
         dst.trace = None;
         dst.nemesis_stopped = *nemesis_stopped;
@@ -202,7 +235,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
         copy_map(&mut dst.clogged_by, clogged_by);
         copy_map(&mut dst.loss_by, loss_by);
         dst.started = *started;
-        dst.nemesis_log.clone_from(nemesis_log);
+        dst.nemesis_log
+            .sync(nemesis_log, full, |d, s| d.clone_from(s));
         dst.processed = *processed;
         dst.stale.clone_from(stale);
         dst.stopped_early = *stopped_early;
@@ -211,10 +245,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
         dst.due_now.clone_from(due_now);
         dst.fired_by.clone_from(fired_by);
         dst.firing = *firing;
-        match (&mut dst.x, x) {
+        dst.x.sync(x, full, |d, s| match (d, s) {
             (Some(d), Some(s)) => d.copy_from(s),
             (d, s) => d.clone_from(s),
-        }
+        });
         true
     }
 }
@@ -228,5 +262,68 @@ pub(crate) fn copy_map<K: Clone + Ord, V: Clone>(
 ) {
     if !(dst.is_empty() && src.is_empty()) {
         dst.clone_from(src);
+    }
+}
+
+impl<P: Protocol> Sim<'_, P> {
+    /// What a copy must agree on with its original, beyond the state's
+    /// hash: the kernel's own counters, ids and random streams, each queued
+    /// event's time, number and slot, each node's slot. A debug build's
+    /// explorer checks with it that a run restored by
+    /// [`Sim::restore_into`] is the run it was copied from.
+    pub fn copy_digest(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let rng = |r: &rand_chacha::ChaCha8Rng| (r.get_seed(), r.get_stream(), r.get_word_pos());
+        let _ = write!(
+            out,
+            "{} {} {} {} {} {:?} {:?} {:?} {:?} {:?}",
+            self.now,
+            self.seq,
+            self.next_msg,
+            self.next_timer_gen,
+            self.processed,
+            *self.counters,
+            self.fp,
+            rng(&self.net_rng),
+            rng(&self.fault_rng),
+            rng(&self.work_rng),
+        );
+        let mut queue: Vec<_> = self.queue.iter().map(|e| (e.seq, e.time, e.slot)).collect();
+        queue.sort_unstable();
+        let _ = write!(out, " q{queue:?} free{:?}", self.slab.free);
+        for (n, s) in self.nodes.iter().zip(self.slots.iter()) {
+            let _ = write!(
+                out,
+                " [{} {:?} {:?} {:?} {} {:?} {:?} {:?} {} {} {} {:?} {}]",
+                n.is_some(),
+                rng(&s.rng),
+                s.clock,
+                s.scenario_clock,
+                s.paused,
+                s.paused_by,
+                s.crashed_by,
+                s.timers,
+                s.held.len(),
+                s.role,
+                s.incarnation,
+                s.disk.is_blank(),
+                s.disk.fsync_lies,
+            );
+        }
+        let _ = write!(
+            out,
+            " {:?} {} {:?} {} {:?} {:?} {:?} {:?} {:?}",
+            *self.net,
+            self.clogged.len(),
+            self.clients.iter().map(|c| c.open).collect::<Vec<_>>(),
+            self.history.len(),
+            *self.violations,
+            *self.partition_windows,
+            self.triggers,
+            self.fired_by,
+            *self.x,
+        );
+        out
     }
 }

@@ -188,14 +188,14 @@ impl<'s, P: Protocol> Sim<'s, P> {
             // Release what the link held, in the order it was sent.
             let mut released = Vec::new();
             let mut kept = Vec::new();
-            for m in std::mem::take(&mut self.clogged) {
+            for m in std::mem::take(&mut *self.clogged) {
                 if m.0 == x && m.1 == y {
                     released.push(m);
                 } else {
                     kept.push(m);
                 }
             }
-            self.clogged = kept;
+            *self.clogged = kept;
             for (from, to, id, msg) in released {
                 self.schedule_delivery(from, to, id, msg);
             }

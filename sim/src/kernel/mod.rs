@@ -30,6 +30,7 @@ use crate::trace::{Fingerprint, TraceEvent, TraceRecord, TraceSink};
 use crate::workload::Workload;
 
 mod delivery;
+mod dirty;
 mod explore;
 mod faults;
 mod fork;
@@ -43,6 +44,7 @@ mod step;
 mod triggers;
 mod workload;
 
+use dirty::{PerNode, Tracked};
 pub use explore::Replayed;
 pub(crate) use fork::copy_map;
 pub use output::{describe_op, outcome_name, show_value, RunOutput, Running, UnfiredTrigger};
@@ -258,38 +260,38 @@ type LinkOwners = Vec<((u32, u32), u64)>;
 /// The simulator for one protocol.
 pub struct Sim<'s, P: Protocol> {
     scenario: &'s Scenario,
-    protocol: P,
+    protocol: Tracked<P>,
     seed: u64,
     now: Nanos,
     seq: u64,
     queue: BinaryHeap<Entry>,
     slab: Slab<<P::Node as Node>::Msg>,
     cluster: Cluster,
-    nodes: Vec<Option<P::Node>>,
-    slots: Vec<Slot<<P::Node as Node>::Msg>>,
-    net: Net,
+    nodes: PerNode<Option<P::Node>>,
+    slots: PerNode<Slot<<P::Node as Node>::Msg>>,
+    net: Tracked<Net>,
     base_net: Net,
-    clogged: Vec<(u32, u32, u64, <P::Node as Node>::Msg)>,
-    net_rng: ChaCha8Rng,
-    fault_rng: ChaCha8Rng,
-    work_rng: ChaCha8Rng,
-    workload: Box<dyn Workload<Op = OpOf<P>>>,
+    clogged: Tracked<Vec<(u32, u32, u64, <P::Node as Node>::Msg)>>,
+    net_rng: Tracked<ChaCha8Rng>,
+    fault_rng: Tracked<ChaCha8Rng>,
+    work_rng: Tracked<ChaCha8Rng>,
+    workload: Tracked<Box<dyn Workload<Op = OpOf<P>>>>,
     think: Exp<f64>,
-    clients: Vec<ClientState>,
+    clients: Tracked<Vec<ClientState>>,
     next_msg: u64,
     next_timer_gen: u64,
     effects: Vec<Effect<<P::Node as Node>::Msg>>,
     /// The clients' operations, with the facts in [`OpMeta`], compact.
-    history: OpLog<OpOf<P>>,
+    history: Tracked<OpLog<OpOf<P>>>,
     /// The last completed operation, decoded for [`Workload::completed`]
     /// into the same buffers each time.
     completed_op: Option<Op<OpOf<P>>>,
-    violations: Vec<(Nanos, Violation)>,
+    violations: Tracked<Vec<(Nanos, Violation)>>,
     /// The protocol's properties: the quiet period, truths seen, verdicts.
-    watch: props::Watch,
+    watch: Tracked<props::Watch>,
     partition_since: Option<Nanos>,
-    partition_windows: Vec<(Nanos, Nanos)>,
-    counters: Counters,
+    partition_windows: Tracked<Vec<(Nanos, Nanos)>>,
+    counters: Tracked<Counters>,
     fp: Fingerprint,
     /// Where trace records go; `None` while tracing is off (then no record
     /// is made, and no detail is formatted).
@@ -316,7 +318,7 @@ pub struct Sim<'s, P: Protocol> {
     /// loss the link had before the nemesis first changed it.
     loss_by: std::collections::BTreeMap<(u32, u32), (u64, f64)>,
     started: bool,
-    nemesis_log: Vec<Fault>,
+    nemesis_log: Tracked<Vec<Fault>>,
     /// Queue entries popped (stale timers included, skipped ones too: see
     /// [`Stale`]), against `max_events`.
     processed: u64,
@@ -338,7 +340,7 @@ pub struct Sim<'s, P: Protocol> {
     firing: (Option<u32>, Option<u32>),
     /// With `[explore]`: what the kernel keeps while its choices are made
     /// from outside (see `explore`).
-    x: Option<Box<explore::Xmode>>,
+    x: Tracked<Option<Box<explore::Xmode>>>,
 }
 
 type Msg<P> = <<P as Protocol>::Node as Node>::Msg;
@@ -413,7 +415,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         );
         Sim {
             scenario,
-            protocol,
+            protocol: Tracked::new(protocol),
             seed,
             now: 0,
             seq: 0,
@@ -423,28 +425,28 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 shown: Vec::new(),
                 free: Vec::new(),
             },
-            clients: (0..clients).map(|_| ClientState { open: None }).collect(),
+            clients: Tracked::new((0..clients).map(|_| ClientState { open: None }).collect()),
             cluster,
-            nodes,
-            slots,
+            nodes: PerNode::new(nodes),
+            slots: PerNode::new(slots),
             base_net: net.clone(),
-            net,
-            clogged: Vec::new(),
-            net_rng: stream(seed, streams::NETWORK),
-            fault_rng: stream(seed, streams::FAULTS),
-            work_rng: stream(seed, streams::WORKLOAD),
-            workload,
+            net: Tracked::new(net),
+            clogged: Tracked::default(),
+            net_rng: Tracked::new(stream(seed, streams::NETWORK)),
+            fault_rng: Tracked::new(stream(seed, streams::FAULTS)),
+            work_rng: Tracked::new(stream(seed, streams::WORKLOAD)),
+            workload: Tracked::new(workload),
             think: Exp::new(*w.rate.get_ref()).expect("rate checked positive"),
             next_msg: 0,
             next_timer_gen: 0,
             effects: Vec::new(),
-            history: OpLog::new(),
+            history: Tracked::new(OpLog::new()),
             completed_op: None,
-            violations: Vec::new(),
-            watch,
+            violations: Tracked::default(),
+            watch: Tracked::new(watch),
             partition_since: None,
-            partition_windows: Vec::new(),
-            counters: Counters::default(),
+            partition_windows: Tracked::default(),
+            counters: Tracked::default(),
             fp: Fingerprint::default(),
             trace: mode.into_sink(),
             nemesis_stopped: false,
@@ -456,7 +458,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             clogged_by: std::collections::BTreeMap::new(),
             loss_by: std::collections::BTreeMap::new(),
             started: false,
-            nemesis_log: Vec::new(),
+            nemesis_log: Tracked::default(),
             processed: 0,
             stale: Stale::default(),
             stopped_early: None,
@@ -471,7 +473,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             due_now: Vec::new(),
             fired_by: vec![(None, None); scenario.faults.len()],
             firing: (None, None),
-            x: explore::Xmode::new(scenario, clients),
+            x: Tracked::new(explore::Xmode::new(scenario, clients)),
         }
     }
 

@@ -14,7 +14,7 @@ use crate::time::Nanos;
 impl<'s, P: Protocol> Sim<'s, P> {
     pub(super) fn nemesis_gap(&mut self, interval: Nanos) -> Nanos {
         let e = Exp::new(1.0 / interval as f64).expect("interval checked positive");
-        e.sample(&mut self.fault_rng) as Nanos
+        e.sample(&mut *self.fault_rng) as Nanos
     }
 
     pub(super) fn nemesis_tick(&mut self) {
@@ -28,7 +28,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         let max_down = nem.max_down.unwrap_or((servers - 1) / 2) as usize;
         let kinds: Vec<&str> = nem.kinds.iter().map(|k| k.get_ref().as_str()).collect();
         let kind = *kinds
-            .choose(&mut self.fault_rng)
+            .choose(&mut *self.fault_rng)
             .expect("at least one kind");
         let live: Vec<u32> = (0..servers)
             .filter(|&i| self.nodes[i as usize].is_some() && !self.slots[i as usize].paused)
@@ -45,7 +45,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             // lesson's partition is the one in force while it lasts.
             "partition" if servers > 1 && !self.scenario_cut() => {
                 let mut order: Vec<u32> = (0..servers).collect();
-                order.shuffle(&mut self.fault_rng);
+                order.shuffle(&mut *self.fault_rng);
                 let minority = self.fault_rng.gen_range(1..=(servers as usize / 2).max(1));
                 let mut a: Vec<u32> = order[..minority].to_vec();
                 let mut b: Vec<u32> = order[minority..].to_vec();
@@ -58,7 +58,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 Some((FaultKind::Partition { groups }, FaultKind::Heal))
             }
             "crash" if down < max_down && !live.is_empty() => {
-                let &i = live.choose(&mut self.fault_rng).expect("non-empty");
+                let &i = live.choose(&mut *self.fault_rng).expect("non-empty");
                 Some(self.take_down(i, FaultKind::Crash, FaultKind::Restart))
             }
             // A client process dies and comes back as a new process (a new
@@ -75,11 +75,11 @@ impl<'s, P: Protocol> Sim<'s, P> {
                     // could not give it its pause back.
                     .filter(|&i| self.nodes[i as usize].is_some() && !self.slots[i as usize].paused)
                     .collect();
-                up.choose(&mut self.fault_rng)
+                up.choose(&mut *self.fault_rng)
                     .map(|&i| self.take_down(i, FaultKind::Crash, FaultKind::Restart))
             }
             "pause" if down < max_down && !live.is_empty() => {
-                let &i = live.choose(&mut self.fault_rng).expect("non-empty");
+                let &i = live.choose(&mut *self.fault_rng).expect("non-empty");
                 Some(self.take_down(i, FaultKind::Pause, FaultKind::Resume))
             }
             "clog" if servers > 1 => {

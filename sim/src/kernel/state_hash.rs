@@ -197,7 +197,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         buf.clear();
         buf.push(b'@');
         buf.extend_from_slice(&now.to_le_bytes());
-        for (i, (n, s)) in self.nodes.iter().zip(&self.slots).enumerate() {
+        for (i, (n, s)) in self.nodes.iter().zip(self.slots.iter()).enumerate() {
             // A node as the hash of what it feeds, kept in its slot until
             // it changes: a step changes one node or two, and feeding the
             // others again was most of a hash's cost.
@@ -251,13 +251,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
             if self.net.same_as(&self.base_net) {
                 buf.extend_from_slice(b"net=base");
             } else {
-                let net = &self.net;
+                let net = &*self.net;
                 let h = part_hash(buf, |h| h.debug(net));
                 buf.push(b'N');
                 buf.extend_from_slice(&h.to_le_bytes());
             }
             buf.extend_from_slice(&(self.clogged.len() as u32).to_le_bytes());
-            for (from, to, _, msg) in &self.clogged {
+            for (from, to, _, msg) in self.clogged.iter() {
                 buf.push(b'K');
                 buf.extend_from_slice(&from.to_le_bytes());
                 buf.extend_from_slice(&to.to_le_bytes());
@@ -268,7 +268,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             // little-endian, `None` and `Some` as tags): only the
             // protocol's own parts are fed by the protocol.
             buf.push(b'|');
-            for c in &self.clients {
+            for c in self.clients.iter() {
                 opt_bytes(c.open.map(|o| o as u64), buf);
             }
             buf.push(b'|');
@@ -287,7 +287,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 opt_bytes(a.map(u64::from), buf);
                 opt_bytes(b.map(u64::from), buf);
             }
-            if let Some(x) = &self.x {
+            if let Some(x) = &*self.x {
                 buf.push(b'x');
                 x.shape(buf);
             }

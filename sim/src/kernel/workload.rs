@@ -18,7 +18,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             // Exploring: a client may go on at once, or at any time later.
             return 0;
         }
-        (self.think.sample(&mut self.work_rng) * 1e9) as Nanos
+        (self.think.sample(&mut *self.work_rng) * 1e9) as Nanos
     }
 
     pub(super) fn issue(&mut self, client: u32) {
@@ -45,7 +45,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             self.slots[client as usize].held.push(Ev::Issue { client });
             return;
         }
-        let (key, f) = self.workload.next(c, &mut self.work_rng);
+        let (key, f) = self.workload.next(c, &mut *self.work_rng);
         if self.x.is_some() {
             self.note_invoke(client, &key, &f);
         }
