@@ -96,8 +96,10 @@ pub struct Disk {
     /// key written and then deleted before it was ever synced leaves no
     /// entry (there is nothing on the platter to delete).
     pending: Vec<Pending>,
-    /// The length of `pending` at which a lying disk folds it to one entry
-    /// per key (its writes are never synced away; see [`Disk::sync`]).
+    /// The length of `pending` at which a write first folds it to one entry
+    /// per key: a disk that is never synced (a node that does not, or a
+    /// lying disk, whose writes are never synced away) keeps as many
+    /// pending writes as keys, not as writes.
     fold_at: usize,
     pub(crate) fsync_lies: bool,
     writes: u64,
@@ -184,6 +186,7 @@ impl Disk {
     /// Writes a value; it is lost on a crash until the next `sync`.
     pub fn put<T: Any + Send + Clone + fmt::Debug>(&mut self, key: DiskKey, value: T) {
         self.writes += 1;
+        self.fold_if_long();
         self.pending.push((Ns(key.0), key.1, Some(Box::new(value))));
     }
 
@@ -191,6 +194,7 @@ impl Disk {
     pub fn delete(&mut self, key: DiskKey) {
         self.writes += 1;
         if self.durable_value(key).is_some() {
+            self.fold_if_long();
             self.pending.push((Ns(key.0), key.1, None));
         } else {
             // Never synced: nothing on the platter to delete.
@@ -274,7 +278,6 @@ impl Disk {
     pub fn sync(&mut self) {
         self.syncs += 1;
         if self.fsync_lies {
-            self.fold_lies();
             return;
         }
         // In the order written; deletes of consecutive indexes in one
@@ -307,14 +310,20 @@ impl Disk {
         flush(durable, &mut run);
     }
 
-    /// A lying disk's writes stay pending for good: once they have doubled
+    /// Writes not synced for long (a node that never syncs, or a lying
+    /// disk, whose writes stay pending for good): once they have doubled
     /// since the last fold, keeps only the newest write of each key (what
     /// every read, a crash and a later honest sync see is unchanged), so
-    /// that they stay as many as the keys written.
-    fn fold_lies(&mut self) {
-        if self.pending.len() < self.fold_at.max(64) {
-            return;
+    /// that they stay about as many as the keys written.
+    #[inline]
+    fn fold_if_long(&mut self) {
+        if self.pending.len() >= self.fold_at.max(64) {
+            self.fold();
         }
+    }
+
+    #[cold]
+    fn fold(&mut self) {
         let mut keep = vec![false; self.pending.len()];
         for at in self.newest_pending_at() {
             keep[at] = true;
@@ -502,6 +511,24 @@ mod tests {
         assert_eq!(d.get::<u8>(("log", 2)), None);
         assert_eq!(d.get::<u8>(("log", 3)), None);
         assert_eq!(d.indexes("log"), vec![1]);
+    }
+
+    /// A disk never synced keeps as many pending writes as keys, however
+    /// often they are overwritten, and reads the newest of each.
+    #[test]
+    fn a_disk_never_synced_folds_its_pending_writes_invisibly() {
+        let mut d = Disk::default();
+        for round in 0..1000u64 {
+            d.put(("term", 0), round);
+            d.put(("vote", 0), round + 1);
+        }
+        assert!(d.pending.len() <= 64, "folded: {}", d.pending.len());
+        assert_eq!(d.get::<u64>(("term", 0)), Some(&999));
+        assert_eq!(d.get::<u64>(("vote", 0)), Some(&1000));
+        d.sync();
+        d.crash();
+        assert_eq!(d.get::<u64>(("term", 0)), Some(&999));
+        assert!(d.pending.is_empty());
     }
 
     /// A lying disk keeps its writes pending for good, folded to one per
