@@ -8,13 +8,14 @@
 //! before responding to RPCs").
 
 mod reads;
+mod show;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rand::Rng;
 use sim::client::RequestId;
-use sim::node::{Cluster, Ctx, Disk, NodeId, Status, TimerId};
-use sim::time::{fmt_duration, Nanos};
+use sim::node::{Cluster, Ctx, Disk, NodeId, TimerId};
+use sim::time::Nanos;
 
 use super::kv::Kv;
 use super::log::{Command, Entries, Entry, Log};
@@ -70,7 +71,10 @@ struct PendingRead {
     by_lease: bool,
 }
 
-#[derive(Clone, Debug)]
+/// Shown (`Debug`) field by field as a derived `Debug` would show it, less
+/// `acked_synced`, a cache: traces and explored states see what they saw
+/// before it was added (see `show.rs`).
+#[derive(Clone)]
 pub struct Server {
     id: NodeId,
     peers: Vec<NodeId>,
@@ -111,9 +115,13 @@ pub struct Server {
 
     outbox: Vec<(NodeId, Msg)>,
     dirty: bool,
-    /// Scratch for the peers' acknowledged rounds (see `on_round_acked`),
-    /// kept to reuse its memory; its contents mean nothing between calls.
+    /// The peers' acknowledged rounds, highest first, as they were at the
+    /// last AppendEntries reply (see `on_round_acked`).
     acked_scratch: Vec<u64>,
+    /// Whether `acked_scratch` holds the acknowledged rounds of `progress`
+    /// as they are now, so a reply updates it in place instead of
+    /// rebuilding it. Not shown: it is a cache.
+    acked_synced: bool,
 }
 
 impl Server {
@@ -153,6 +161,7 @@ impl Server {
             lease_reads: 0,
             outbox: Vec::new(),
             acked_scratch: Vec::new(),
+            acked_synced: false,
             dirty: false,
         }
     }
@@ -191,21 +200,6 @@ impl Server {
     }
     pub fn progress(&self, peer: NodeId) -> Option<Progress> {
         self.progress.get(&peer).copied()
-    }
-
-    pub fn status(&self) -> Status {
-        let name = |n: Option<NodeId>| n.map_or("-".to_string(), |n| format!("n{}", n.0 + 1));
-        Status {
-            role: self.role.name(),
-            fields: vec![
-                ("term", self.term.to_string()),
-                ("vote", name(self.vote)),
-                ("leader", name(self.leader)),
-                ("log", self.log.last_index().to_string()),
-                ("commit", self.commit.to_string()),
-                ("applied", self.applied.to_string()),
-            ],
-        }
     }
 
     // ---- Handlers ----
@@ -411,6 +405,7 @@ impl Server {
             ctx.cancel_timer(HEARTBEAT_TIMER);
             ctx.cancel_timer(CHECK_QUORUM_TIMER);
             self.progress.clear();
+            self.acked_synced = false;
             self.lease_until = None;
             for r in std::mem::take(&mut self.reads) {
                 self.send(
@@ -486,6 +481,7 @@ impl Server {
                 )
             })
             .collect();
+        self.acked_synced = false;
         self.active.clear();
         self.round_started.clear();
         self.lease_until = None;
@@ -611,7 +607,9 @@ impl Server {
         let Some(pr) = self.progress.get_mut(&from) else {
             return;
         };
+        let acked_before = pr.acked_round;
         pr.acked_round = pr.acked_round.max(round);
+        let acked = (acked_before, pr.acked_round);
         match reply {
             Ok(match_index) => {
                 if match_index > pr.matched {
@@ -641,7 +639,7 @@ impl Server {
             }
             Err(_) => {}
         }
-        self.on_round_acked();
+        self.on_round_acked(acked);
     }
 
     fn new_round(&mut self, ctx: &mut Ctx<Msg>) {
@@ -782,17 +780,5 @@ impl Server {
             ctx.send(to, msg);
         }
         self.outbox = outbox;
-    }
-
-    /// A one-line description for traces and test failures.
-    pub fn describe(&self) -> String {
-        format!(
-            "{} term={} log={} commit={} lease={}",
-            self.role.name(),
-            self.term,
-            self.log.last_index(),
-            self.commit,
-            self.lease_until.map_or("-".into(), fmt_duration)
-        )
     }
 }

@@ -59,14 +59,24 @@ impl Server {
     }
 
     /// A majority answered some round: reads waiting on it are confirmed, and
-    /// the lease extends from the moment that round began.
-    pub(super) fn on_round_acked(&mut self) {
-        // Sorted in a scratch vector the server keeps: this runs at every
-        // AppendEntries reply.
-        let mut acked = std::mem::take(&mut self.acked_scratch);
-        acked.clear();
-        acked.extend(self.progress.values().map(|p| p.acked_round));
-        acked.sort_unstable_by(|a, b| b.cmp(a));
+    /// the lease extends from the moment that round began. `acked` is what
+    /// the reply changed: the peer's acknowledged round before and after.
+    pub(super) fn on_round_acked(&mut self, acked: (u64, u64)) {
+        // The peers' rounds, highest first, are kept between replies: a
+        // reply moves one peer's round up, so it is moved up in place (a
+        // rebuild from the progress map and a sort at every reply cost
+        // more). Rebuilt when the progress map was made anew.
+        let mut acked_rounds = std::mem::take(&mut self.acked_scratch);
+        let in_place = self.acked_synced
+            && acked_rounds.len() == self.progress.len()
+            && (acked.1 == acked.0 || raise(&mut acked_rounds, acked.0, acked.1));
+        if !in_place {
+            acked_rounds.clear();
+            acked_rounds.extend(self.progress.values().map(|p| p.acked_round));
+            acked_rounds.sort_unstable_by(|a, b| b.cmp(a));
+            self.acked_synced = true;
+        }
+        let acked = acked_rounds;
         // With the leader itself, the (majority-1)-th highest peer round has a
         // quorum.
         let quorum_round = if self.majority <= 1 {
@@ -143,4 +153,22 @@ impl Server {
             );
         }
     }
+}
+
+/// In `rounds`, sorted highest first, replaces one `from` with `to` (at
+/// least `from`) and keeps the order: the list is then exactly the sorted
+/// list of the rounds after the change. False, and nothing changed, if
+/// `from` is not there (the caller then rebuilds the list).
+fn raise(rounds: &mut [u64], from: u64, to: u64) -> bool {
+    let Some(mut j) = rounds.iter().rposition(|&r| r == from) else {
+        return false;
+    };
+    // Moved up past every smaller round: ties stay where they are, and
+    // equal values are alike, so the result is the sorted list itself.
+    rounds[j] = to;
+    while j > 0 && rounds[j - 1] < to {
+        rounds.swap(j - 1, j);
+        j -= 1;
+    }
+    true
 }
