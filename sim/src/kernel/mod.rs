@@ -257,6 +257,9 @@ impl Counters {
 /// Directed links and the nemesis fault that owns each.
 type LinkOwners = Vec<((u32, u32), u64)>;
 
+/// Messages held by a clogged link: from, to, id, the message.
+type Clogged<M> = Vec<(u32, u32, u64, M)>;
+
 /// The simulator for one protocol.
 pub struct Sim<'s, P: Protocol> {
     scenario: &'s Scenario,
@@ -271,7 +274,7 @@ pub struct Sim<'s, P: Protocol> {
     slots: PerNode<Slot<<P::Node as Node>::Msg>>,
     net: Tracked<Net>,
     base_net: Net,
-    clogged: Tracked<Vec<(u32, u32, u64, <P::Node as Node>::Msg)>>,
+    clogged: Tracked<Clogged<<P::Node as Node>::Msg>>,
     net_rng: Tracked<ChaCha8Rng>,
     fault_rng: Tracked<ChaCha8Rng>,
     work_rng: Tracked<ChaCha8Rng>,
