@@ -3,7 +3,7 @@
 //! changed since (see [`Sim::restore_into`]).
 //!
 //! A part is read through `Deref` and changed only through `DerefMut` (or,
-//! for the per-node tables, `IndexMut` and `iter_mut`), which marks it: no
+//! for the per-node tables, `IndexMut`), which marks it: no
 //! change can go unmarked, as nothing else gives a `&mut` to what it holds.
 //! A mark may be set by a `&mut` that changed nothing; that costs a copy,
 //! never a wrong state. (A part's `Cell` caches, such as a node's kept

@@ -268,9 +268,10 @@ pub(crate) fn copy_map<K: Clone + Ord, V: Clone>(
 impl<P: Protocol> Sim<'_, P> {
     /// What a copy must agree on with its original, beyond the state's
     /// hash: the kernel's own counters, ids and random streams, each queued
-    /// event's time, number and slot, each node's slot. A debug build's
-    /// explorer checks with it that a run restored by
-    /// [`Sim::restore_into`] is the run it was copied from.
+    /// event's time, number and slot, each node's slot. The tests check
+    /// with it that a run restored by [`Sim::restore_into`] is the run it
+    /// was copied from (the explorer does not call it: it formats the
+    /// whole run).
     pub fn copy_digest(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();

@@ -59,6 +59,9 @@ fn a_run_copied_over_another_is_the_same_as_a_fresh_fork() {
 /// them) over a run of another branch (other nodes crashed, other messages
 /// queued, other disks) have the same state hash as a fresh fork after
 /// every step, and the same fingerprint, counters and history at the end.
+/// So do the copies the explorer restores between one choice and the next
+/// (`Sim::restore_into`: only what the sibling's step changed is copied
+/// back), checked by the kernel's own digest too (streams, ids, queue).
 fn copies_agree<P>(scenario: &Scenario, protocol: P)
 where
     P: StateHash + Clone,
@@ -67,20 +70,35 @@ where
     let mut root = Sim::new(scenario, protocol, scenario.meta.seed, TraceMode::Off);
     root.begin_search();
     let mut scratch = root.fork().expect("forkable");
+    let mut restored = root.fork().expect("forkable");
     let mut level = vec![root];
     let mut choices = Vec::new();
     let mut compared = 0;
+    let mut restores = 0;
     for _ in 0..5 {
         let mut next = Vec::new();
         for sim in &mut level {
             sim.choices(&mut choices);
-            for c in choices.clone() {
+            for (i, c) in choices.clone().into_iter().enumerate() {
                 let mut fresh = sim.fork().expect("forkable");
                 assert!(sim.fork_into(&mut scratch));
                 assert_eq!(sim.state_hash(), scratch.state_hash());
+                // The first choice copies the run whole, each next one
+                // copies back what the last changed, as the explorer does.
+                if i == 0 {
+                    assert!(sim.fork_into(&mut restored));
+                } else {
+                    assert!(sim.restore_into(&mut restored));
+                    restores += 1;
+                }
+                assert_eq!(sim.state_hash(), restored.state_hash(), "before {c:?}");
+                assert_eq!(sim.copy_digest(), restored.copy_digest(), "before {c:?}");
                 fresh.take(&c, 0);
                 scratch.take(&c, 0);
+                restored.take(&c, 0);
                 assert_eq!(fresh.state_hash(), scratch.state_hash(), "after {c:?}");
+                assert_eq!(fresh.state_hash(), restored.state_hash(), "after {c:?}");
+                assert_eq!(fresh.copy_digest(), restored.copy_digest(), "after {c:?}");
                 compared += 1;
                 next.push(fresh);
             }
@@ -90,14 +108,21 @@ where
         level = next.split_off(next.len() - keep);
     }
     assert!(
-        compared > 100,
-        "{}: {compared} copies compared",
+        compared > 100 && restores > 50,
+        "{}: {compared} copies compared, {restores} restored",
         scenario.meta.name
     );
     // Each kept run to its end, its copy (over the last copy made) beside
-    // it, by a varied choice at every step (crashes and restarts too).
+    // it, by a varied choice at every step (crashes and restarts too); and
+    // a copy sent down another branch for a step, then restored.
     for (k, sim) in level.iter_mut().enumerate().step_by(7) {
         assert!(sim.fork_into(&mut scratch));
+        assert!(sim.fork_into(&mut restored));
+        sim.choices(&mut choices);
+        if !choices.is_empty() {
+            restored.take(&choices[(k + 1) % choices.len()].clone(), 0);
+        }
+        assert!(sim.restore_into(&mut restored));
         let mut fresh = sim.fork().expect("forkable");
         let mut step = k;
         loop {
@@ -109,13 +134,18 @@ where
             step += 3;
             fresh.take(&c, 0);
             scratch.take(&c, 0);
+            restored.take(&c, 0);
             assert_eq!(fresh.state_hash(), scratch.state_hash(), "after {c:?}");
+            assert_eq!(fresh.state_hash(), restored.state_hash(), "after {c:?}");
         }
-        let (a, b) = (fresh.finish(), scratch.fork().expect("forkable").finish());
-        assert_eq!(a.fingerprint, b.fingerprint);
-        assert_eq!(a.counters, b.counters);
-        assert_eq!(a.violations, b.violations);
-        assert_eq!(a.history.len(), b.history.len());
-        assert!(a.history.metas().eq(b.history.metas()));
+        let a = fresh.finish();
+        for copy in [&scratch, &restored] {
+            let b = copy.fork().expect("forkable").finish();
+            assert_eq!(a.fingerprint, b.fingerprint);
+            assert_eq!(a.counters, b.counters);
+            assert_eq!(a.violations, b.violations);
+            assert_eq!(a.history.len(), b.history.len());
+            assert!(a.history.metas().eq(b.history.metas()));
+        }
     }
 }
