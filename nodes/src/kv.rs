@@ -17,14 +17,101 @@ pub struct Applied {
     pub output: Option<Value>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A key as the store orders it: by its text, exactly as a `String`
+/// orders, with the text's first eight bytes kept beside it as one number.
+/// Two keys whose first eight bytes differ are ordered by those numbers
+/// alone, the text compared only when they are equal: a look-up walks the
+/// tree comparing numbers and reads text once, at the key it finds (a text
+/// comparison at every level was a tenth of a key-value run).
+///
+/// The order is the text's: where the heads differ, the first byte that
+/// differs lies in the first eight of both texts, or one text ended before
+/// it (and reads as zero there, below the other's byte, which cannot be a
+/// zero: heads equal on that prefix would be equal there too).
+#[derive(Clone, Default, PartialEq, Eq)]
+struct Key {
+    head: u64,
+    text: String,
+}
+
+impl Key {
+    fn new(text: &str) -> Key {
+        Key {
+            head: head(text),
+            text: text.to_string(),
+        }
+    }
+
+    /// Makes this the key `text`, reusing its buffer.
+    fn set(&mut self, text: &str) {
+        self.head = head(text);
+        self.text.clear();
+        self.text.push_str(text);
+    }
+}
+
+/// The first eight bytes of `text`, big-endian, zeros past its end.
+#[inline]
+fn head(text: &str) -> u64 {
+    let mut h = [0u8; 8];
+    for (to, from) in h.iter_mut().zip(text.as_bytes()) {
+        *to = *from;
+    }
+    u64::from_be_bytes(h)
+}
+
+impl Ord for Key {
+    #[inline]
+    fn cmp(&self, other: &Key) -> std::cmp::Ordering {
+        self.head
+            .cmp(&other.head)
+            .then_with(|| self.text.cmp(&other.text))
+    }
+}
+
+impl PartialOrd for Key {
+    #[inline]
+    fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+#[derive(Clone, Default)]
 pub struct Kv {
-    data: BTreeMap<String, Value>,
+    data: BTreeMap<Key, Value>,
+    /// A key to look up by, its buffer reused (not part of the store).
+    probe: Key,
+}
+
+impl PartialEq for Kv {
+    fn eq(&self, other: &Kv) -> bool {
+        self.data == other.data
+    }
+}
+
+impl Eq for Kv {}
+
+/// Shown as a map of key text to value, as a `BTreeMap<String, Value>`
+/// shows (an explored state's hash is made from what a node shows).
+impl std::fmt::Debug for Kv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Data<'a>(&'a BTreeMap<Key, Value>);
+        impl std::fmt::Debug for Data<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_map()
+                    .entries(self.0.iter().map(|(k, v)| (&k.text, v)))
+                    .finish()
+            }
+        }
+        f.debug_struct("Kv")
+            .field("data", &Data(&self.data))
+            .finish()
+    }
 }
 
 impl Kv {
     pub fn get(&self, key: &str) -> Value {
-        self.data.get(key).cloned().unwrap_or(Value::Nil)
+        self.data.get(&Key::new(key)).cloned().unwrap_or(Value::Nil)
     }
 
     pub fn len(&self) -> usize {
@@ -35,31 +122,35 @@ impl Kv {
         self.data.is_empty()
     }
 
-    /// Sets `key` to `value`. The key is copied only when it is new: most
-    /// writes go to a key already there.
-    fn set(&mut self, key: &str, value: Value) {
-        match self.data.get_mut(key) {
-            Some(slot) => *slot = value,
-            None => {
-                self.data.insert(key.to_string(), value);
-            }
-        }
-    }
-
     /// Applies `f` to `key`. Each operation looks the key up once, and
     /// changes the value where it lies: an append pushes onto the stored
     /// list instead of copying it (a long list would be copied at every
-    /// append), with the result `append_value` gives.
+    /// append), with the result `append_value` gives. The key is copied
+    /// into the store only when it is new: most writes go to a key already
+    /// there.
     pub fn apply(&mut self, key: &str, f: &OpFn) -> Applied {
+        let mut probe = std::mem::take(&mut self.probe);
+        probe.set(key);
+        let applied = self.apply_at(&probe, f);
+        self.probe = probe;
+        applied
+    }
+
+    fn apply_at(&mut self, key: &Key, f: &OpFn) -> Applied {
         let took_effect = match f {
             OpFn::Read => {
                 return Applied {
                     took_effect: true,
-                    output: Some(self.get(key)),
+                    output: Some(self.data.get(key).cloned().unwrap_or(Value::Nil)),
                 }
             }
             OpFn::Write(v) => {
-                self.set(key, v.clone());
+                match self.data.get_mut(key) {
+                    Some(slot) => *slot = v.clone(),
+                    None => {
+                        self.data.insert(key.clone(), v.clone());
+                    }
+                }
                 true
             }
             OpFn::Cas { expected, new } => match self.data.get_mut(key) {
@@ -70,7 +161,7 @@ impl Kv {
                 Some(_) => false,
                 // An absent key reads as nil.
                 None if *expected == Value::Nil => {
-                    self.data.insert(key.to_string(), new.clone());
+                    self.data.insert(key.clone(), new.clone());
                     true
                 }
                 None => false,
@@ -79,8 +170,7 @@ impl Kv {
                 match self.data.get_mut(key) {
                     Some(slot) => append_in_place(slot, v),
                     None => {
-                        self.data
-                            .insert(key.to_string(), append_value(&Value::Nil, v));
+                        self.data.insert(key.clone(), append_value(&Value::Nil, v));
                     }
                 }
                 true
@@ -162,6 +252,51 @@ mod tests {
         assert!(kv.is_empty());
         assert!(kv.apply("k", &cas(Value::Nil)).took_effect);
         assert_eq!(kv.get("k"), Value::Int(7));
+    }
+
+    /// Keys order as their text does (what the store shows, in key order),
+    /// whatever their lengths, shared prefixes and zero bytes.
+    #[test]
+    fn keys_order_as_their_text() {
+        let texts = [
+            "",
+            "a",
+            "a\0",
+            "a\0\0",
+            "k1",
+            "k10",
+            "k100",
+            "k2",
+            "k9",
+            "abcdefgh",
+            "abcdefgh\0",
+            "abcdefghi",
+            "abcdefgha",
+            "abcdefg",
+            "abcdefgz",
+            "z",
+            "\u{e9}",
+            "\u{ff}x",
+            "k\u{e9}",
+        ];
+        for a in texts {
+            for b in texts {
+                assert_eq!(Key::new(a).cmp(&Key::new(b)), a.cmp(b), "{a:?} vs {b:?}");
+                assert_eq!(Key::new(a) == Key::new(b), a == b);
+            }
+        }
+        let mut kv = Kv::default();
+        let mut model = BTreeMap::new();
+        for (n, t) in texts.iter().enumerate().rev() {
+            kv.apply(t, &OpFn::Write(Value::Int(n as i64)));
+            model.insert(t.to_string(), Value::Int(n as i64));
+        }
+        assert_eq!(format!("{kv:?}"), format!("Kv {{ data: {model:?} }}"));
+        assert_eq!(format!("{kv:#?}").lines().count(), texts.len() + 4);
+        for (n, t) in texts.iter().enumerate() {
+            assert_eq!(kv.get(t), Value::Int(n as i64));
+            assert_eq!(kv.apply(t, &OpFn::Read).output, Some(Value::Int(n as i64)));
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! them), `nemesis` (random faults and their undos) and `output` (finishing a
 //! run, [`RunOutput`], the describe helpers and [`Running`]).
 
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BinaryHeap;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -41,6 +41,7 @@ mod props;
 mod queue;
 mod state_hash;
 mod step;
+mod timers;
 mod triggers;
 mod workload;
 
@@ -51,6 +52,7 @@ pub use output::{describe_op, outcome_name, show_value, RunOutput, Running, Unfi
 pub use props::Judged;
 use queue::{Entry, Slab, Stale};
 pub use state_hash::{StateHash, StateHasher};
+use timers::Timers;
 
 /// What the kernel does with the trace records (the fingerprint is always
 /// kept, whatever the mode, from the same fields).
@@ -161,11 +163,10 @@ struct Slot<M> {
     crashed_by: Option<u64>,
     /// Deliveries and timers that arrived while paused, in order.
     held: Vec<Ev<M>>,
-    /// The generation of every timer set and not yet fired or cancelled. A
-    /// map, not a list: a node with thousands of timers (an open-loop caller
-    /// with one timeout per request) would make every set, cancel and fire
-    /// a linear search.
-    timers: BTreeMap<TimerId, u64>,
+    /// The generation of every timer set and not yet fired or cancelled
+    /// (a short sorted list, or a map for a node with many: see
+    /// [`Timers`]).
+    timers: Timers,
     role: &'static str,
     /// How many times the node was restarted ([`Ctx::incarnation`]).
     incarnation: u64,
@@ -400,7 +401,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 paused_by: None,
                 crashed_by: None,
                 held: Vec::new(),
-                timers: BTreeMap::new(),
+                timers: Timers::new(),
                 role: node.role(),
                 incarnation: 0,
                 shown: std::cell::Cell::new(None),
