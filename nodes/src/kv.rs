@@ -35,6 +35,7 @@ struct Key {
 }
 
 impl Key {
+    #[cfg(test)]
     fn new(text: &str) -> Key {
         Key {
             head: head(text),
@@ -66,6 +67,14 @@ impl Ord for Key {
         self.head
             .cmp(&other.head)
             .then_with(|| self.text.cmp(&other.text))
+    }
+}
+
+/// A key looked up by its text: the order is the text's (see [`Key`]), so
+/// the tree may compare a `str` with its keys.
+impl std::borrow::Borrow<str> for Key {
+    fn borrow(&self) -> &str {
+        &self.text
     }
 }
 
@@ -111,7 +120,7 @@ impl std::fmt::Debug for Kv {
 
 impl Kv {
     pub fn get(&self, key: &str) -> Value {
-        self.data.get(&Key::new(key)).cloned().unwrap_or(Value::Nil)
+        self.data.get(key).cloned().unwrap_or(Value::Nil)
     }
 
     pub fn len(&self) -> usize {
