@@ -91,8 +91,9 @@ where
                 let mut fresh = sim.fork().expect("forkable");
                 assert!(sim.fork_into(&mut scratch));
                 assert_eq!(sim.state_hash(), scratch.state_hash());
-                // The first choice copies the run whole, each next one
-                // copies back what the last changed, as the explorer does.
+                // The first choice copies over a copy of another run (what
+                // differs from it, by version, when this run is sealed), each
+                // next one copies back what the last changed.
                 if i == 0 {
                     assert!(sim.fork_into(&mut restored));
                 } else {
