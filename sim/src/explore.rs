@@ -327,6 +327,9 @@ where
                 None => Box::new(last.fork().expect("forkable")),
             };
             next.take(c, 0);
+            // Sealed (see `Sim::seal`): the runs copied from it then copy
+            // back only what changed since.
+            next.seal();
             self.sims.push(next);
             self.ids_of.push((self.next_id, last_id));
             self.next_id += 1;
@@ -447,6 +450,10 @@ where
             tree.path_into(id, &mut path);
             let sim = cursor.goto(&tree, &path, id);
             sim.choices(&mut choices);
+            // Sealed (see `Sim::seal`; the root's first choices may change
+            // it): the scratch run copied from it copies only what it
+            // changed since.
+            sim.seal();
             if choices.is_empty() {
                 if let Some((p, d, at)) = self.judge_end(sim) {
                     return Some((tree.path(id), p, d, at));
@@ -458,26 +465,20 @@ where
                 continue;
             }
             let sim = &*sim;
-            // Whether the scratch run is a copy of this state's run (made
-            // by its first choice; this run does not change meanwhile).
-            let mut copied = false;
             for c in &choices {
-                // One child reused for every choice: copied over, not
-                // allocated again (see `Sim::fork_into`), then, for the
-                // next choices, made that copy again by copying back only
-                // what the last choice changed (see `Sim::restore_into`).
+                // One child reused for every choice: made a copy of this
+                // run by copying only the parts in which the two may
+                // differ (see `Sim::fork_into`): for a choice after the
+                // first, what the last choice changed; for the first, that
+                // and what tells this run from the one the child was last
+                // copied from (usually a sibling or a cousin of this one).
                 let child = match scratch.as_mut() {
-                    Some(child) if copied => {
-                        assert!(sim.restore_into(child), "forkable");
-                        child
-                    }
                     Some(child) => {
                         assert!(sim.fork_into(child), "forkable");
                         child
                     }
                     None => scratch.insert(sim.fork().expect("forkable")),
                 };
-                copied = true;
                 child.take(c, 0);
                 self.stats.explored += 1;
                 self.stats.max_depth = self.stats.max_depth.max(depth + 1);

@@ -1,24 +1,51 @@
-//! Parts of a run that note when they change, so that a run the explorer
-//! made a copy of can be made that copy again by copying back only what
-//! changed since (see [`Sim::restore_into`]).
+//! Parts of a run that note when they change, so that a run can be made a
+//! copy of another by copying only the parts in which the two may differ
+//! (see [`Sim::restore_into`]).
 //!
 //! A part is read through `Deref` and changed only through `DerefMut` (or,
-//! for the per-node tables, `IndexMut`), which marks it: no
-//! change can go unmarked, as nothing else gives a `&mut` to what it holds.
-//! A mark may be set by a `&mut` that changed nothing; that costs a copy,
-//! never a wrong state. (A part's `Cell` caches, such as a node's kept
-//! hash, change through `&`: they are caches of what the part holds, the
-//! same in the copy and the original.)
+//! for the per-node tables, `IndexMut`), which marks it: no change can go
+//! unmarked, as nothing else gives a `&mut` to what it holds. A mark may
+//! be set by a `&mut` that changed nothing; that costs a copy, never a
+//! wrong state. (A part's `Cell` caches, such as a node's kept hash,
+//! change through `&`: they are caches of what the part holds, the same in
+//! the copy and the original.)
+//!
+//! Each part also has a version: a number given to what it holds when it
+//! was made or sealed ([`Tracked::seal`]), and carried by every copy of it
+//! made while it was unmarked. No two contents get the same number (the
+//! numbers come from one counter for the whole process), so two unmarked
+//! parts with the same version hold the same value, whichever runs they
+//! are in: a copy between them is skipped. A marked part may hold anything,
+//! so it is always copied, and a copy of it gets a new number. This is
+//! what lets a run be made a copy of a sibling's run (two runs copied from
+//! one parent, each with one choice taken since) by copying only what the
+//! two choices changed: the explorer's scratch run, going from one state's
+//! children to the next state's (see `explore::bfs`). The versions decide
+//! only what is copied, never what a run does.
 //!
 //! [`Sim::restore_into`]: super::Sim::restore_into
 
 use std::ops::{Deref, DerefMut, Index, IndexMut};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The next version: unique in the process (a search on another thread
+/// takes its own numbers from the same counter).
+fn fresh() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
 
 /// One part of a run, with a mark set by every `&mut` access.
-#[derive(Default)]
 pub(super) struct Tracked<T> {
     value: T,
     dirty: bool,
+    version: u64,
+}
+
+impl<T: Default> Default for Tracked<T> {
+    fn default() -> Self {
+        Tracked::new(T::default())
+    }
 }
 
 impl<T> Tracked<T> {
@@ -26,38 +53,82 @@ impl<T> Tracked<T> {
         Tracked {
             value,
             dirty: false,
+            version: fresh(),
         }
     }
 
-    /// Makes this `src` again with `copy` when `full` or when it changed
-    /// since it last was; clears the mark.
-    pub(super) fn sync(&mut self, src: &Self, full: bool, copy: impl FnOnce(&mut T, &T)) {
-        if full || self.dirty {
+    /// The version a copy of this part gets: its own while unmarked, a new
+    /// one while marked (its value is then not the one its version names).
+    #[inline]
+    fn copied_version(&self) -> u64 {
+        if self.dirty {
+            fresh()
+        } else {
+            self.version
+        }
+    }
+
+    /// Whether this part may differ from `src`: either is marked, or their
+    /// versions differ.
+    #[inline]
+    pub(super) fn differs(&self, src: &Self) -> bool {
+        self.dirty || src.dirty || self.version != src.version
+    }
+
+    /// Makes this `src` again with `copy` when the two may differ; clears
+    /// the mark.
+    pub(super) fn sync(&mut self, src: &Self, copy: impl FnOnce(&mut T, &T)) {
+        if self.differs(src) {
             copy(&mut self.value, &src.value);
+            self.version = src.copied_version();
         }
         self.dirty = false;
     }
 
-    /// Makes it `value`, unmarked (a copy made elsewhere).
-    pub(super) fn set(&mut self, value: T) {
+    /// Makes it `value`, a copy of `src` made elsewhere, unmarked.
+    pub(super) fn set_copy(&mut self, value: T, src: &Self) {
         self.value = value;
+        self.version = src.copied_version();
         self.dirty = false;
+    }
+
+    /// Gives a marked part a new version and clears its mark: what it holds
+    /// is then named by its version, and copies of it (and copies of those)
+    /// are known equal to it while unchanged.
+    pub(super) fn seal(&mut self) {
+        if self.dirty {
+            self.version = fresh();
+            self.dirty = false;
+        }
+    }
+
+    /// Whether this part is known to hold what `other` holds: both
+    /// unmarked, with one version.
+    pub(super) fn same_version(&self, other: &Self) -> bool {
+        !self.differs(other)
+    }
+
+    /// A `&mut` that does not mark the part: only for a change undone
+    /// before the part is next read, copied, sealed or hashed (the check's
+    /// scratch, empty before every check and emptied, through a marking
+    /// `&mut`, after one that filled it).
+    pub(super) fn unmarked_mut(&mut self) -> &mut T {
+        &mut self.value
     }
 
     pub(super) fn into_inner(self) -> T {
         self.value
-    }
-
-    /// Whether it was changed since it was last copied.
-    pub(super) fn is_dirty(&self) -> bool {
-        self.dirty
     }
 }
 
 /// A copy is unmarked: it is what it was copied from.
 impl<T: Clone> Clone for Tracked<T> {
     fn clone(&self) -> Self {
-        Tracked::new(self.value.clone())
+        Tracked {
+            value: self.value.clone(),
+            dirty: false,
+            version: self.copied_version(),
+        }
     }
 }
 
@@ -69,6 +140,7 @@ impl<T> Deref for Tracked<T> {
 }
 
 impl<T> DerefMut for Tracked<T> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut T {
         self.dirty = true;
         &mut self.value
@@ -76,51 +148,97 @@ impl<T> DerefMut for Tracked<T> {
 }
 
 /// A table with one entry per node (the nodes, their slots), each with its
-/// own mark: a step changes one node or two of them.
+/// own mark and version: a step changes one node or two of them.
 pub(super) struct PerNode<T> {
     items: Vec<T>,
     dirty: Vec<bool>,
+    versions: Vec<u64>,
 }
 
 impl<T> PerNode<T> {
     pub(super) fn new(items: Vec<T>) -> Self {
         let dirty = vec![false; items.len()];
-        PerNode { items, dirty }
-    }
-
-    /// Marks in both tables every entry marked in either: a node and its
-    /// slot are copied together (the slot keeps the node's hash, which
-    /// the node's copy would leave stale).
-    pub(super) fn mark_with<U>(&mut self, other: &mut PerNode<U>) {
-        for (a, b) in self.dirty.iter_mut().zip(&mut other.dirty) {
-            let both = *a || *b;
-            *a = both;
-            *b = both;
+        let versions = items.iter().map(|_| fresh()).collect();
+        PerNode {
+            items,
+            dirty,
+            versions,
         }
     }
 
-    /// Makes this `src` again: every entry with `copy` when `full` (or the
-    /// tables differ in length), else only the marked ones; clears the
-    /// marks.
-    pub(super) fn sync(&mut self, src: &Self, full: bool, mut copy: impl FnMut(&mut T, &T))
+    /// Whether entry `i` may differ from `src`'s (the tables have one
+    /// length).
+    #[inline]
+    fn differs(&self, src: &Self, i: usize) -> bool {
+        self.dirty[i] || src.dirty[i] || self.versions[i] != src.versions[i]
+    }
+
+    #[inline]
+    fn copied_version(&self, i: usize) -> u64 {
+        if self.dirty[i] {
+            fresh()
+        } else {
+            self.versions[i]
+        }
+    }
+
+    /// Marks in both tables every entry that may differ from its source's
+    /// in either: a node and its slot are copied together (the slot keeps
+    /// the node's hash, which the node's copy would leave stale).
+    pub(super) fn mark_with<U>(
+        &mut self,
+        src: &Self,
+        other: &mut PerNode<U>,
+        other_src: &PerNode<U>,
+    ) {
+        if self.items.len() != src.items.len() || other.items.len() != other_src.items.len() {
+            // Copied whole (see `sync`).
+            return;
+        }
+        for i in 0..self.items.len() {
+            if self.differs(src, i) || other.differs(other_src, i) {
+                self.dirty[i] = true;
+                other.dirty[i] = true;
+            }
+        }
+    }
+
+    /// Makes this `src` again: every entry with `copy` when the tables
+    /// differ in length, else only those that may differ; clears the marks.
+    pub(super) fn sync(&mut self, src: &Self, mut copy: impl FnMut(&mut T, &T))
     where
         T: Clone,
     {
-        if full || self.items.len() != src.items.len() {
+        if self.items.len() != src.items.len() {
             self.items.truncate(src.items.len());
             for (d, s) in self.items.iter_mut().zip(&src.items) {
                 copy(d, s);
             }
             let have = self.items.len();
             self.items.extend(src.items[have..].iter().cloned());
+            self.versions = (0..src.items.len())
+                .map(|i| src.copied_version(i))
+                .collect();
             self.dirty.clear();
             self.dirty.resize(self.items.len(), false);
             return;
         }
-        for ((d, s), dirty) in self.items.iter_mut().zip(&src.items).zip(&mut self.dirty) {
-            if *dirty {
-                copy(d, s);
-                *dirty = false;
+        for i in 0..self.items.len() {
+            if self.differs(src, i) {
+                copy(&mut self.items[i], &src.items[i]);
+                self.versions[i] = src.copied_version(i);
+                self.dirty[i] = false;
+            }
+        }
+    }
+
+    /// Gives every marked entry a new version and clears its mark (see
+    /// [`Tracked::seal`]).
+    pub(super) fn seal(&mut self) {
+        for (d, v) in self.dirty.iter_mut().zip(&mut self.versions) {
+            if *d {
+                *v = fresh();
+                *d = false;
             }
         }
     }
@@ -128,7 +246,13 @@ impl<T> PerNode<T> {
 
 impl<T: Clone> Clone for PerNode<T> {
     fn clone(&self) -> Self {
-        PerNode::new(self.items.clone())
+        PerNode {
+            items: self.items.clone(),
+            dirty: vec![false; self.items.len()],
+            versions: (0..self.items.len())
+                .map(|i| self.copied_version(i))
+                .collect(),
+        }
     }
 }
 
@@ -147,6 +271,7 @@ impl<T> Index<usize> for PerNode<T> {
 }
 
 impl<T> IndexMut<usize> for PerNode<T> {
+    #[inline]
     fn index_mut(&mut self, i: usize) -> &mut T {
         self.dirty[i] = true;
         &mut self.items[i]

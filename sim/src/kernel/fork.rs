@@ -76,35 +76,62 @@ impl<'s, P: Protocol> Sim<'s, P> {
     /// Makes `dst` a copy of this run, as [`Sim::fork`] would, reusing
     /// `dst`'s memory: the explorer forks a run at every choice, and
     /// allocating a whole run each time (queue, slab, nodes, slots,
-    /// network...) was much of a search's cost. `dst` must be a run of the
-    /// same scenario (a fork of the same search's root). False, leaving
-    /// `dst` as it was, where [`Sim::fork`] would give `None`.
+    /// network...) was much of a search's cost. Only the parts in which
+    /// `dst` may differ from this run are copied (see `dirty`: a part
+    /// changed in either since it was sealed, or of another version), so a
+    /// copy over a run copied from the same run, or from a sibling of it,
+    /// copies only what changed since. `dst` must be a run of the same
+    /// scenario (a fork of the same search's root). False, leaving `dst` as
+    /// it was, where [`Sim::fork`] would give `None`.
     pub fn fork_into(&self, dst: &mut Self) -> bool
     where
         P: Clone,
         P::Node: Clone,
     {
-        self.copy_over(dst, true)
+        self.copy_over(dst)
     }
 
     /// Makes `dst` a copy of this run again, copying back only the parts
     /// changed since it last was one (see `dirty`): a step changes a node
     /// or two and a few of the kernel's parts, and copying the whole run
     /// back before each of a state's choices was much of a search's cost.
-    /// `dst` must have been made a copy of this very run (by
-    /// [`Sim::fork_into`] or this) with no change to this run since: the
-    /// explorer's scratch run, between the choices of one state. False,
-    /// leaving `dst` as it was, where [`Sim::fork`] would give `None`.
+    /// The same as [`Sim::fork_into`], which finds what changed by the
+    /// parts' versions, whatever `dst` was a copy of. False, leaving `dst`
+    /// as it was, where [`Sim::fork`] would give `None`.
     pub fn restore_into(&self, dst: &mut Self) -> bool
     where
         P: Clone,
         P::Node: Clone,
     {
-        self.copy_over(dst, false)
+        self.copy_over(dst)
     }
 
-    /// [`Sim::fork_into`] when `full`, else [`Sim::restore_into`].
-    fn copy_over(&self, dst: &mut Self, full: bool) -> bool
+    /// Seals the run's parts (see `dirty`): each changed part gets a new
+    /// version, so that the runs copied from this one know which of their
+    /// parts are still its. The explorer seals a run it copies from.
+    pub fn seal(&mut self) {
+        self.protocol.seal();
+        self.nodes.seal();
+        self.slots.seal();
+        self.net.seal();
+        self.clogged.seal();
+        self.net_rng.seal();
+        self.fault_rng.seal();
+        self.work_rng.seal();
+        self.workload.seal();
+        self.clients.seal();
+        self.history.seal();
+        self.violations.seal();
+        self.watch.seal();
+        self.partition_windows.seal();
+        self.counters.seal();
+        self.nemesis_log.seal();
+        self.x.seal();
+    }
+
+    /// Makes `dst` a copy of this run, copying only the parts that may
+    /// differ (see [`Sim::fork_into`]).
+    fn copy_over(&self, dst: &mut Self) -> bool
     where
         P: Clone,
         P::Node: Clone,
@@ -112,7 +139,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         if self.trace.is_some() {
             return false;
         }
-        let workload = if full || dst.workload.is_dirty() {
+        let workload = if dst.workload.differs(&self.workload) {
             match self.workload.fork() {
                 Some(w) => Some(w),
                 None => return false,
@@ -176,7 +203,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         } = self;
         let same_scenario = std::ptr::eq(dst.scenario, *scenario);
         dst.scenario = scenario;
-        dst.protocol.sync(protocol, full, |d, s| d.clone_from(s));
+        dst.protocol.sync(protocol, |d, s| d.clone_from(s));
         dst.seed = *seed;
         dst.now = *now;
         dst.seq = *seq;
@@ -188,10 +215,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
         dst.slab.shown.clone_from(shown);
         dst.slab.free.clone_from(free);
         dst.cluster.clone_from(cluster);
-        dst.nodes.mark_with(&mut dst.slots);
-        dst.nodes.sync(nodes, full, |d, s| d.clone_from(s));
-        dst.slots.sync(slots, full, |d, s| d.copy_from(s));
-        dst.net.sync(net, full, |d, s| d.clone_from(s));
+        dst.nodes.mark_with(nodes, &mut dst.slots, slots);
+        dst.nodes.sync(nodes, |d, s| d.clone_from(s));
+        dst.slots.sync(slots, |d, s| d.copy_from(s));
+        dst.net.sync(net, |d, s| d.clone_from(s));
         // The scenario's network, set when the run was built and never
         // changed: the same in every run of the search, so not copied. A
         // run of another scenario (not how the explorer calls this) gets
@@ -200,30 +227,28 @@ impl<'s, P: Protocol> Sim<'s, P> {
             dst.base_net.clone_from(base_net);
         }
         debug_assert!(dst.base_net.same_as(base_net));
-        dst.clogged.sync(clogged, full, |d, s| d.clone_from(s));
-        dst.net_rng.sync(net_rng, full, |d, s| d.clone_from(s));
-        dst.fault_rng.sync(fault_rng, full, |d, s| d.clone_from(s));
-        dst.work_rng.sync(work_rng, full, |d, s| d.clone_from(s));
+        dst.clogged.sync(clogged, |d, s| d.clone_from(s));
+        dst.net_rng.sync(net_rng, |d, s| d.clone_from(s));
+        dst.fault_rng.sync(fault_rng, |d, s| d.clone_from(s));
+        dst.work_rng.sync(work_rng, |d, s| d.clone_from(s));
         // Forked above when it is to be copied (a workload is copied by
         // its own `fork`, into a box of its own).
         if let Some(w) = workload {
-            dst.workload.set(w);
+            dst.workload.set_copy(w, &self.workload);
         }
-        debug_assert!(!dst.workload.is_dirty());
         dst.think = *think;
-        dst.clients.sync(clients, full, |d, s| d.clone_from(s));
+        dst.clients.sync(clients, |d, s| d.clone_from(s));
         dst.next_msg = *next_msg;
         dst.next_timer_gen = *next_timer_gen;
         dst.effects.clear();
-        dst.history.sync(history, full, |d, s| d.clone_from(s));
+        dst.history.sync(history, |d, s| d.clone_from(s));
         dst.completed_op = None;
-        dst.violations
-            .sync(violations, full, |d, s| d.clone_from(s));
-        dst.watch.sync(watch, full, |d, s| d.copy_from(s));
+        dst.violations.sync(violations, |d, s| d.clone_from(s));
+        dst.watch.sync(watch, |d, s| d.copy_from(s));
         dst.partition_since = *partition_since;
         dst.partition_windows
-            .sync(partition_windows, full, |d, s| d.clone_from(s));
-        dst.counters.sync(counters, full, |d, s| d.clone_from(s));
+            .sync(partition_windows, |d, s| d.clone_from(s));
+        dst.counters.sync(counters, |d, s| d.clone_from(s));
         dst.fp = *fp;
         dst.trace = None;
         dst.nemesis_stopped = *nemesis_stopped;
@@ -235,8 +260,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         copy_map(&mut dst.clogged_by, clogged_by);
         copy_map(&mut dst.loss_by, loss_by);
         dst.started = *started;
-        dst.nemesis_log
-            .sync(nemesis_log, full, |d, s| d.clone_from(s));
+        dst.nemesis_log.sync(nemesis_log, |d, s| d.clone_from(s));
         dst.processed = *processed;
         dst.stale.clone_from(stale);
         dst.stopped_early = *stopped_early;
@@ -245,7 +269,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         dst.due_now.clone_from(due_now);
         dst.fired_by.clone_from(fired_by);
         dst.firing = *firing;
-        dst.x.sync(x, full, |d, s| match (d, s) {
+        dst.x.sync(x, |d, s| match (d, s) {
             (Some(d), Some(s)) => d.copy_from(s),
             (d, s) => d.clone_from(s),
         });

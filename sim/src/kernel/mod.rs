@@ -274,7 +274,7 @@ pub struct Sim<'s, P: Protocol> {
     nodes: PerNode<Option<P::Node>>,
     slots: PerNode<Slot<<P::Node as Node>::Msg>>,
     net: Tracked<Net>,
-    base_net: Net,
+    base_net: Tracked<Net>,
     clogged: Tracked<Clogged<<P::Node as Node>::Msg>>,
     net_rng: Tracked<ChaCha8Rng>,
     fault_rng: Tracked<ChaCha8Rng>,
@@ -384,7 +384,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 last_delivery: 0,
             }
         };
-        let net = Net::new(n, base, netcfg.fifo);
+        // One version for both (see `dirty`): a network still the
+        // scenario's is known to be without comparing its links.
+        let net = Tracked::new(Net::new(n, base, netcfg.fifo));
 
         let mut nodes = Vec::with_capacity(n);
         let mut slots = Vec::with_capacity(n);
@@ -434,7 +436,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             nodes: PerNode::new(nodes),
             slots: PerNode::new(slots),
             base_net: net.clone(),
-            net: Tracked::new(net),
+            net,
             clogged: Tracked::default(),
             net_rng: Tracked::new(stream(seed, streams::NETWORK)),
             fault_rng: Tracked::new(stream(seed, streams::FAULTS)),

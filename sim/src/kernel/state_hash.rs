@@ -40,42 +40,55 @@ pub struct StateHasher<'b> {
 }
 
 impl Hasher for StateHasher<'_> {
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }
+    #[inline]
     fn write_u8(&mut self, v: u8) {
         self.buf.push(v);
     }
+    #[inline]
     fn write_u16(&mut self, v: u16) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     fn write_u32(&mut self, v: u32) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     fn write_u64(&mut self, v: u64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     fn write_u128(&mut self, v: u128) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     fn write_usize(&mut self, v: usize) {
         self.write_u64(v as u64);
     }
+    #[inline]
     fn write_i8(&mut self, v: i8) {
         self.write_u8(v as u8);
     }
+    #[inline]
     fn write_i16(&mut self, v: i16) {
         self.write_u16(v as u16);
     }
+    #[inline]
     fn write_i32(&mut self, v: i32) {
         self.write_u32(v as u32);
     }
+    #[inline]
     fn write_i64(&mut self, v: i64) {
         self.write_u64(v as u64);
     }
+    #[inline]
     fn write_i128(&mut self, v: i128) {
         self.write_u128(v as u128);
     }
+    #[inline]
     fn write_isize(&mut self, v: isize) {
         self.write_u64(v as i64 as u64);
     }
@@ -118,6 +131,7 @@ fn part_hash(buf: &mut Vec<u8>, f: impl FnOnce(&mut StateHasher<'_>)) -> u64 {
 struct HashWriter<'b>(&'b mut Vec<u8>);
 
 impl fmt::Write for HashWriter<'_> {
+    #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.0.extend_from_slice(s.as_bytes());
         Ok(())
@@ -127,8 +141,31 @@ impl fmt::Write for HashWriter<'_> {
 thread_local! {
     /// The buffer a state is shown into before it is hashed, kept between
     /// hashes so that hashing allocates nothing once it has grown.
-    static SHOWN: std::cell::RefCell<(Vec<u8>, Vec<u64>)> =
-        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    static SHOWN: std::cell::RefCell<Vec<u8>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Three numbers mixed into one well-spread 64-bit hash (a queued event:
+/// what it feeds, its earliest and latest times), the same on every
+/// machine: each folded in by a full 64x64->128-bit multiply whose halves
+/// are xored (as wyhash does), so that every bit of the inputs reaches
+/// every bit of the result. The sums of such hashes stand for the queue
+/// (see `hash_into`), so a weak mix (a plain xor or sum of the inputs)
+/// would let two different queues sum alike.
+fn mix3(a: u64, b: u64, c: u64) -> u64 {
+    fn fold(x: u64, y: u64) -> u64 {
+        let p = u128::from(x).wrapping_mul(u128::from(y));
+        (p as u64) ^ ((p >> 64) as u64)
+    }
+    const K: [u64; 4] = [
+        0xa076_1d64_78bd_642f,
+        0xe703_7ed1_a0b4_28db,
+        0x8ebc_6af0_9c88_c6e3,
+        0x5899_65cc_7537_4cc3,
+    ];
+    let h = fold(a ^ K[0], b ^ K[1]);
+    let h = fold(h ^ c ^ K[2], h ^ K[3]);
+    fold(h ^ K[0], a.rotate_left(29) ^ K[3])
 }
 
 /// The hash of bytes: XXH3, 64 bits, the same on every machine and every
@@ -172,6 +209,17 @@ impl<'s, P: Protocol> Sim<'s, P> {
     /// runs reaching a state by different orders meet. The time is in: a
     /// protocol may compare times it keeps (a lock held since, a clock's
     /// drift), so the same state later is not the same state.
+    ///
+    /// The workload (which values a client writes next, what each client
+    /// last saw of each key: `KvWorkload`'s `next_value` and `last_seen`)
+    /// is left out, and need not be in: a workload is changed only by its
+    /// `next` (called once per operation issued, each recorded in the
+    /// explorer's history hash with its client, key and operation, values
+    /// included, in order) and its `completed` (called once per operation
+    /// completed `Ok`, recorded there with its outcome and output), and
+    /// draws only from the workload stream, whose position is in. Two runs
+    /// whose history hashes agree made the same calls in the same order,
+    /// so their workloads agree too.
     pub fn state_hash(&self) -> u64
     where
         P: StateHash,
@@ -180,16 +228,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
             // A hash taken while another is being taken (a `Debug` that
             // hashes a state) gets a buffer of its own.
             match shown.try_borrow_mut() {
-                Ok(mut kept) => {
-                    let (buf, pending) = &mut *kept;
-                    self.hash_into(buf, pending)
-                }
-                Err(_) => self.hash_into(&mut Vec::new(), &mut Vec::new()),
+                Ok(mut buf) => self.hash_into(&mut buf),
+                Err(_) => self.hash_into(&mut Vec::new()),
             }
         })
     }
 
-    fn hash_into(&self, buf: &mut Vec<u8>, pending: &mut Vec<u64>) -> u64
+    fn hash_into(&self, buf: &mut Vec<u8>) -> u64
     where
         P: StateHash,
     {
@@ -248,7 +293,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
             // faults change it), and showing its n² links is most of the
             // cost of a hash: a network equal to the base one (the same in
             // every state of a search) is written as a mark instead.
-            if self.net.same_as(&self.base_net) {
+            // Known the same (one version, see `dirty`) without comparing
+            // them in nearly every state.
+            if self.net.same_version(&self.base_net) || self.net.same_as(&self.base_net) {
                 buf.extend_from_slice(b"net=base");
             } else {
                 let net = &*self.net;
@@ -292,10 +339,18 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 x.shape(buf);
             }
         }
-        // The queued events, as a set: each hashed alone (fed after the
-        // rest, then cut off again), then the sorted hashes.
-        pending.clear();
-        pending.extend(self.queue.iter().filter(|e| self.live(e)).map(|e| {
+        // The queued events, as a multiset: each event's hash, mixed with
+        // its times relative to now, summed (wrapping). A sum, not a xor:
+        // two equal events queued add their hash twice (a xor would cancel
+        // them, and merge two queued copies of a message with none), and
+        // a sum of well-mixed 64-bit hashes does not collide by the
+        // events' order or by any structure (only by chance, as the state
+        // hash itself). It replaced the sorted list of the hashes: the
+        // same equivalence (two queues give one sum when they hold the
+        // same events), without the sort.
+        let mut events = 0u64;
+        let mut count = 0u32;
+        for e in self.queue.iter().filter(|e| self.live(e)) {
             let latest = self.latest_of(e);
             let ev = self.slab.items[e.slot as usize].as_ref().expect("queued");
             // What the event feeds is hashed once, when first needed,
@@ -308,16 +363,11 @@ impl<'s, P: Protocol> Sim<'s, P> {
             } else {
                 latest.saturating_sub(now)
             };
-            let mut one = [0u8; 24];
-            one[..8].copy_from_slice(&fed.to_le_bytes());
-            one[8..16].copy_from_slice(&e.time.saturating_sub(now).to_le_bytes());
-            one[16..].copy_from_slice(&latest.to_le_bytes());
-            hash_bytes(&one)
-        }));
-        pending.sort_unstable();
-        for p in pending.iter() {
-            buf.extend_from_slice(&p.to_le_bytes());
+            events = events.wrapping_add(mix3(fed, e.time.saturating_sub(now), latest));
+            count += 1;
         }
+        buf.extend_from_slice(&count.to_le_bytes());
+        buf.extend_from_slice(&events.to_le_bytes());
         hash_bytes(buf)
     }
 }

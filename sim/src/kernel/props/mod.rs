@@ -344,7 +344,10 @@ impl<P: Protocol> Sim<'_, P> {
             stepped: crate::node::NodeId(i),
             nodes: &self.nodes,
         };
-        self.protocol.check(step, &mut self.watch.scratch);
+        // Unmarked (see `dirty`): the scratch is empty again after
+        // `record_findings`, which marks the watch when it was filled.
+        self.protocol
+            .check(step, &mut self.watch.unmarked_mut().scratch);
         self.record_findings();
     }
 
