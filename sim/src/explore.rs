@@ -273,13 +273,12 @@ struct Cursor<'s, P: Protocol> {
     ids: Vec<u32>,
     sims: Vec<Box<Sim<'s, P>>>,
     /// Each run's number and the number of the run it is a copy of
-    /// (with its choice taken since): a run cut off the path is made a
-    /// copy again of the run it was copied from by copying back only what
-    /// changed (see `Sim::restore_into`), which needs the run copied
-    /// from unchanged since the copy. The runs on the path never change
-    /// once their choice is taken: `goto` hands out the last one `&mut`
-    /// only to list its choices, which changes nothing once its search
-    /// has begun (`tui/tests/it/explore_copy.rs` checks restored copies).
+    /// (with its choice taken since): a run cut off the path is copied
+    /// over by the parts' versions (see `Sim::fork_into`), so a spare
+    /// that was a copy of the same run copies back only what its choice
+    /// changed; any spare is correct, that one is the cheapest.
+    /// (`tui/tests/it/explore_copy.rs` checks copies over runs against
+    /// fresh forks.)
     ids_of: Vec<(u64, u64)>,
     /// Runs cut off the path, kept to be copied over (see
     /// `Sim::fork_into`) rather than allocated again, with the number of
@@ -316,10 +315,6 @@ where
                 None => self.spare.pop(),
             };
             let mut next = match spare {
-                Some((mut next, from)) if from == last_id => {
-                    assert!(last.restore_into(&mut next), "forkable");
-                    next
-                }
                 Some((mut next, _)) => {
                     assert!(last.fork_into(&mut next), "forkable");
                     next

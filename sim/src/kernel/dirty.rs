@@ -1,6 +1,6 @@
 //! Parts of a run that note when they change, so that a run can be made a
 //! copy of another by copying only the parts in which the two may differ
-//! (see [`Sim::restore_into`]).
+//! (see [`Sim::fork_into`]).
 //!
 //! A part is read through `Deref` and changed only through `DerefMut` (or,
 //! for the per-node tables, `IndexMut`), which marks it: no change can go
@@ -23,7 +23,7 @@
 //! children to the next state's (see `explore::bfs`). The versions decide
 //! only what is copied, never what a run does.
 //!
-//! [`Sim::restore_into`]: super::Sim::restore_into
+//! [`Sim::fork_into`]: super::Sim::fork_into
 
 use std::ops::{Deref, DerefMut, Index, IndexMut};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -91,21 +91,6 @@ impl<'s, P: Protocol> Sim<'s, P> {
         self.copy_over(dst)
     }
 
-    /// Makes `dst` a copy of this run again, copying back only the parts
-    /// changed since it last was one (see `dirty`): a step changes a node
-    /// or two and a few of the kernel's parts, and copying the whole run
-    /// back before each of a state's choices was much of a search's cost.
-    /// The same as [`Sim::fork_into`], which finds what changed by the
-    /// parts' versions, whatever `dst` was a copy of. False, leaving `dst`
-    /// as it was, where [`Sim::fork`] would give `None`.
-    pub fn restore_into(&self, dst: &mut Self) -> bool
-    where
-        P: Clone,
-        P::Node: Clone,
-    {
-        self.copy_over(dst)
-    }
-
     /// Seals the run's parts (see `dirty`): each changed part gets a new
     /// version, so that the runs copied from this one know which of their
     /// parts are still its. The explorer seals a run it copies from.
@@ -293,7 +278,7 @@ impl<P: Protocol> Sim<'_, P> {
     /// What a copy must agree on with its original, beyond the state's
     /// hash: the kernel's own counters, ids and random streams, each queued
     /// event's time, number and slot, each node's slot. The tests check
-    /// with it that a run restored by [`Sim::restore_into`] is the run it
+    /// with it that a run restored by [`Sim::fork_into`] is the run it
     /// was copied from (the explorer does not call it: it formats the
     /// whole run).
     pub fn copy_digest(&self) -> String {

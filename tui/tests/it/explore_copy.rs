@@ -60,7 +60,7 @@ fn a_run_copied_over_another_is_the_same_as_a_fresh_fork() {
 /// queued, other disks) have the same state hash as a fresh fork after
 /// every step, and the same fingerprint, counters and history at the end.
 /// So do the copies the explorer restores between one choice and the next
-/// (`Sim::restore_into`: only what the sibling's step changed is copied
+/// (`Sim::fork_into`: only what the sibling's step changed is copied
 /// back), checked by the kernel's own digest too (streams, ids, queue).
 fn copies_agree<P>(scenario: &Scenario, protocol: P)
 where
@@ -97,7 +97,7 @@ where
                 if i == 0 {
                     assert!(sim.fork_into(&mut restored));
                 } else {
-                    assert!(sim.restore_into(&mut restored));
+                    assert!(sim.fork_into(&mut restored));
                     restores += 1;
                 }
                 assert_eq!(sim.state_hash(), restored.state_hash(), "before {c:?}");
@@ -131,7 +131,7 @@ where
         if !choices.is_empty() {
             restored.take(&choices[(k + 1) % choices.len()].clone(), 0);
         }
-        assert!(sim.restore_into(&mut restored));
+        assert!(sim.fork_into(&mut restored));
         let mut fresh = sim.fork().expect("forkable");
         let mut step = k;
         loop {
