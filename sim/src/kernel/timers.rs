@@ -20,7 +20,7 @@ use crate::node::TimerId;
 /// At most this many timers are kept in the sorted list.
 const SMALL: usize = 16;
 
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub(super) struct Timers {
     /// Sorted by id; empty while `big` holds the timers.
     small: Vec<(TimerId, u64)>,
@@ -105,9 +105,30 @@ impl Timers {
     }
 }
 
+/// A copy reuses the buffers of the one it replaces (a run's slots are
+/// copied over at every choice of a search).
+impl Clone for Timers {
+    fn clone(&self) -> Self {
+        Timers {
+            small: self.small.clone(),
+            big: self.big.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, src: &Self) {
+        self.small.clone_from(&src.small);
+        self.big.clone_from(&src.big);
+    }
+}
+
 /// The same timers, however kept.
 impl PartialEq for Timers {
     fn eq(&self, other: &Timers) -> bool {
+        if self.big.is_empty() && other.big.is_empty() {
+            // Both short lists, the common case (a copied run's slot is
+            // compared at every copy): compared as slices.
+            return self.small == other.small;
+        }
         self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
@@ -168,5 +189,30 @@ mod tests {
         assert!(a == b);
         b.insert(TimerId(2), 2);
         assert!(a != b);
+        // One kept in the map (it grew past the list and shrank), one in
+        // the list: equal when they hold the same; a copy either way holds
+        // the same.
+        let mut c = Timers::new();
+        for k in 0..20 {
+            c.insert(TimerId(k), k);
+        }
+        for k in 3..20 {
+            c.remove(&TimerId(k));
+        }
+        let mut d = Timers::new();
+        for k in 0..3 {
+            d.insert(TimerId(k), k);
+        }
+        assert!(!c.big.is_empty() && d.big.is_empty());
+        assert!(c == d);
+        assert!(d == c);
+        d.insert(TimerId(2), 9);
+        assert!(c != d);
+        assert!(d != c);
+        let mut e = d.clone();
+        e.clone_from(&c);
+        assert!(e == c && format!("{e:?}") == format!("{c:?}"));
+        e.clone_from(&d);
+        assert!(e == d && e.big.is_empty());
     }
 }
