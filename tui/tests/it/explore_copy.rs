@@ -94,10 +94,8 @@ where
                 // The first choice copies over a copy of another run (what
                 // differs from it, by version, when this run is sealed), each
                 // next one copies back what the last changed.
-                if i == 0 {
-                    assert!(sim.fork_into(&mut restored));
-                } else {
-                    assert!(sim.fork_into(&mut restored));
+                assert!(sim.fork_into(&mut restored));
+                if i > 0 {
                     restores += 1;
                 }
                 assert_eq!(sim.state_hash(), restored.state_hash(), "before {c:?}");
