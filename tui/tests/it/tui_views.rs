@@ -451,17 +451,11 @@ fn no_topology_label_overprints_another_and_no_status_cell_is_cut_silently() {
     use chaoslab::tui::draw::topology::layout;
     use ratatui::layout::Rect;
     // Every bundled scenario: at the start, at every fault, at the end. But
-    // three whose report spends seconds exhausting the linearizability
-    // search budget: their nodes and faults are those of twopc/normal and
-    // twopc/coordinator-crash, which are checked.
-    // The two supermarket scenarios are left out too: 102 nodes and
-    // millions of events, which the TUI records one by one with every
-    // node's status (minutes in a test build). The balancer's layout is
-    // checked on its smaller scenarios; that of 102 nodes is not.
+    // the two supermarket scenarios: 102 nodes and millions of events,
+    // which the TUI records one by one with every node's status (minutes in
+    // a test build). The balancer's layout is checked on its smaller
+    // scenarios; that of 102 nodes is not.
     let slow = [
-        "twopc/saga-coordinator-crash",
-        "twopc/bug-unilateral-abort",
-        "twopc/bug-decide-before-logging",
         "resilience/lb-supermarket-random",
         "resilience/lb-supermarket-two-choices",
     ];
