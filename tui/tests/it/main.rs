@@ -42,6 +42,7 @@ mod transactions_lesson;
 mod tui_recorded;
 mod tui_views;
 mod txn_check;
+mod whole_runs;
 
 mod common;
 #[path = "../../../sim/tests/it/shared_corpus/mod.rs"]

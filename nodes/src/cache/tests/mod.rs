@@ -13,7 +13,6 @@ use sim::time::{ms, secs, Nanos};
 use super::*;
 
 mod database;
-mod hits;
 mod reads;
 mod store;
 mod writes;

@@ -16,7 +16,6 @@ mod checker;
 mod clients;
 mod cluster;
 mod election;
-mod liveness;
 mod log;
 
 const N1: NodeId = NodeId(0);

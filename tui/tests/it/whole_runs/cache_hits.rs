@@ -4,10 +4,10 @@
 use sim::kernel::TraceMode;
 use sim::report::Report;
 
-use crate::cache::CACHE_HIT;
+use nodes::cache::CACHE_HIT;
 
 fn run(mix: &str) -> Report {
-    let c = crate::builtin();
+    let c = nodes::builtin();
     let src = format!(
         "[meta]\nname = \"cache/hits\"\nduration = \"3s\"\n\n[system]\nprotocol = \"cache\"\npolicy = \"write-through\"\n\n\
          [topology]\nservers = 2\nclients = 2\n\n[workload]\nrate = 50\nkeys = 3\nmix = {mix}\n"

@@ -8,7 +8,7 @@ use sim::protocol::PropertyVerdict;
 use sim::report::Report;
 
 fn run(system: &str, faults: &str) -> Report {
-    let c = crate::builtin();
+    let c = nodes::builtin();
     let src = format!(
         "[meta]\nname = \"raft/liveness\"\nduration = \"8s\"\n\n[system]\nprotocol = \"raft\"\n{system}\n\
          [topology]\nservers = 3\nclients = 1\n\n[network]\nlatency = {{ dist = \"constant\", value = \"1ms\" }}\n\n\
@@ -79,7 +79,7 @@ fn long_election_timeouts_leave_a_short_run_undecided_not_violated() {
     // elected a leader in a run of 2s (none can have), or of 3s (on some
     // seeds). The settle time follows the timeouts (10 x 4s), so such a
     // run cannot judge it.
-    let c = crate::builtin();
+    let c = nodes::builtin();
     let report = |duration: &str, seed: u64| {
         let src = format!(
             "[meta]\nname = \"raft/slow\"\nduration = \"{duration}\"\n\n[system]\nprotocol = \"raft\"\n\
@@ -132,7 +132,7 @@ fn a_latency_spike_never_undone_leaves_it_undecided() {
 
 #[test]
 fn a_settle_time_for_a_protocol_with_no_eventually_property_is_refused() {
-    let c = crate::builtin();
+    let c = nodes::builtin();
     let src = "[meta]\nname = \"replication/settle\"\nduration = \"2s\"\n\n[system]\nprotocol = \"replication\"\n\n\
                [topology]\nservers = 3\nclients = 0\n\n[expect]\nsettle_time = \"1s\"\n";
     let e = c.parse("settle.toml", src).unwrap_err();
