@@ -25,6 +25,7 @@
 //!
 //! [`Sim::fork_into`]: super::Sim::fork_into
 
+use std::cell::Cell;
 use std::ops::{Deref, DerefMut, Index, IndexMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -153,17 +154,42 @@ pub(super) struct PerNode<T> {
     items: Vec<T>,
     dirty: Vec<bool>,
     versions: Vec<u64>,
+    /// By entry: a hash of it (see [`PerNode::kept_hash`]) with the version
+    /// it was taken at (0, which no content gets: none).
+    kept: Vec<Cell<(u64, u64)>>,
 }
 
 impl<T> PerNode<T> {
     pub(super) fn new(items: Vec<T>) -> Self {
         let dirty = vec![false; items.len()];
         let versions = items.iter().map(|_| fresh()).collect();
+        let kept = items.iter().map(|_| Cell::new((0, 0))).collect();
         PerNode {
             items,
             dirty,
             versions,
+            kept,
         }
+    }
+
+    /// `hash` of entry `i`, kept with the entry's version while it is
+    /// unmarked: an unmarked entry of one version holds one value (see the
+    /// module's doc), so its hash is taken once per version, not once per
+    /// state (a step changes one node or two). A marked entry's hash is
+    /// taken afresh each time and not kept. `hash` must depend on the
+    /// entry's value alone.
+    #[inline]
+    pub(super) fn kept_hash(&self, i: usize, hash: impl FnOnce(&T) -> u64) -> u64 {
+        if self.dirty[i] {
+            return hash(&self.items[i]);
+        }
+        let (version, h) = self.kept[i].get();
+        if version == self.versions[i] {
+            return h;
+        }
+        let h = hash(&self.items[i]);
+        self.kept[i].set((self.versions[i], h));
+        h
     }
 
     /// Whether entry `i` may differ from `src`'s (the tables have one
@@ -221,6 +247,7 @@ impl<T> PerNode<T> {
                 .collect();
             self.dirty.clear();
             self.dirty.resize(self.items.len(), false);
+            self.kept.clone_from(&src.kept);
             return;
         }
         for i in 0..self.items.len() {
@@ -228,6 +255,14 @@ impl<T> PerNode<T> {
                 copy(&mut self.items[i], &src.items[i]);
                 self.versions[i] = src.copied_version(i);
                 self.dirty[i] = false;
+                // Kept by version, so either hash is right for the copy
+                // when it was taken at the copy's version: the source's if
+                // it was, else this table's own (taken at this version
+                // before a step marked the entry; it is then found again
+                // when the entry is copied back).
+                if src.kept[i].get().0 == self.versions[i] {
+                    self.kept[i].set(src.kept[i].get());
+                }
             }
         }
     }
@@ -252,6 +287,7 @@ impl<T: Clone> Clone for PerNode<T> {
             versions: (0..self.items.len())
                 .map(|i| self.copied_version(i))
                 .collect(),
+            kept: self.kept.clone(),
         }
     }
 }

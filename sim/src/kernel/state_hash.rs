@@ -243,50 +243,34 @@ impl<'s, P: Protocol> Sim<'s, P> {
         buf.push(b'@');
         buf.extend_from_slice(&now.to_le_bytes());
         for (i, (n, s)) in self.nodes.iter().zip(self.slots.iter()).enumerate() {
-            // A node as the hash of what it feeds, kept in its slot until
-            // it changes: a step changes one node or two, and feeding the
-            // others again was most of a hash's cost.
+            // A node as the hash of what it feeds, kept with the node's
+            // version (see `PerNode::kept_hash`), and in its slot until it
+            // changes: a step changes one node or two, and feeding the
+            // others again was most of a hash's cost. The version outlives
+            // the slot's cache: a node copied back over the explorer's
+            // scratch run (its sibling stepped it) keeps its hash.
             buf.push(b'#');
             buf.extend_from_slice(&(i as u32).to_le_bytes());
             match n {
-                Some(n) => {
-                    let h = kept_hash(&s.shown, buf, |h| P::hash_node(n, h));
+                Some(_) => {
+                    let h = self.nodes.kept_hash(i, |n| {
+                        let n = n.as_ref().expect("a live node");
+                        kept_hash(&s.shown, buf, |h| P::hash_node(n, h))
+                    });
                     buf.push(b'n');
                     buf.extend_from_slice(&h.to_le_bytes());
                 }
                 None => buf.push(b'd'),
             }
-            // An empty disk (nearly every disk, in a small exploration) as
-            // a mark, and the clock as its fields' bytes (a perfect clock,
-            // nearly every clock unless the scenario skews them, as a
-            // mark): formatting was most of a hash's cost.
+            // The slot (what the kernel keeps of the node) as the hash of
+            // its bytes, kept with the slot's version (see
+            // `PerNode::kept_hash`): a step changes one slot or two, and
+            // writing the others' bytes again was much of a hash's cost.
+            let kernel = self
+                .slots
+                .kept_hash(i, |s| part_hash(buf, |h| slot_bytes::<P>(s, h.buf)));
             buf.push(b'|');
-            if s.disk.is_blank() {
-                buf.push(b'e');
-                buf.push(u8::from(s.disk.fsync_lies));
-            } else {
-                let h = part_hash(buf, |h| {
-                    let _ = write!(HashWriter(h.buf), "{}", DiskShow(&s.disk));
-                });
-                buf.push(b'w');
-                buf.extend_from_slice(&h.to_le_bytes());
-            }
-            buf.push(b'|');
-            clock_bytes(&s.clock, buf);
-            buf.push(b'|');
-            buf.push(u8::from(s.paused));
-            buf.extend_from_slice(&s.incarnation.to_le_bytes());
-            buf.extend_from_slice(&s.rng.get_word_pos().to_le_bytes());
-            // In timer order, as the map keeps them, after their count.
-            buf.extend_from_slice(&(s.timers.len() as u32).to_le_bytes());
-            for t in s.timers.keys() {
-                buf.extend_from_slice(&t.0.to_le_bytes());
-            }
-            buf.extend_from_slice(&(s.held.len() as u32).to_le_bytes());
-            for ev in &s.held {
-                let h = part_hash(buf, |h| ev_bytes::<P>(ev, h));
-                buf.extend_from_slice(&h.to_le_bytes());
-            }
+            buf.extend_from_slice(&kernel.to_le_bytes());
         }
         {
             // The network is nearly always as the scenario set it (only
@@ -369,6 +353,42 @@ impl<'s, P: Protocol> Sim<'s, P> {
         buf.extend_from_slice(&count.to_le_bytes());
         buf.extend_from_slice(&events.to_le_bytes());
         hash_bytes(buf)
+    }
+}
+
+/// A node's slot as bytes: its disk, clock, pause, incarnation, random
+/// stream's position, timers and held events. What the slot caches
+/// (`shown`, the node's hash) is not in: it is no part of the state.
+fn slot_bytes<P: StateHash>(s: &super::Slot<super::Msg<P>>, buf: &mut Vec<u8>) {
+    // An empty disk (nearly every disk, in a small exploration) as a mark,
+    // and the clock as its fields' bytes (a perfect clock, nearly every
+    // clock unless the scenario skews them, as a mark): formatting was
+    // most of a hash's cost.
+    if s.disk.is_blank() {
+        buf.push(b'e');
+        buf.push(u8::from(s.disk.fsync_lies));
+    } else {
+        let h = part_hash(buf, |h| {
+            let _ = write!(HashWriter(h.buf), "{}", DiskShow(&s.disk));
+        });
+        buf.push(b'w');
+        buf.extend_from_slice(&h.to_le_bytes());
+    }
+    buf.push(b'|');
+    clock_bytes(&s.clock, buf);
+    buf.push(b'|');
+    buf.push(u8::from(s.paused));
+    buf.extend_from_slice(&s.incarnation.to_le_bytes());
+    buf.extend_from_slice(&s.rng.get_word_pos().to_le_bytes());
+    // In timer order, as the map keeps them, after their count.
+    buf.extend_from_slice(&(s.timers.len() as u32).to_le_bytes());
+    for t in s.timers.keys() {
+        buf.extend_from_slice(&t.0.to_le_bytes());
+    }
+    buf.extend_from_slice(&(s.held.len() as u32).to_le_bytes());
+    for ev in &s.held {
+        let h = part_hash(buf, |h| ev_bytes::<P>(ev, h));
+        buf.extend_from_slice(&h.to_le_bytes());
     }
 }
 
