@@ -21,7 +21,8 @@
 //! one parent, each with one choice taken since) by copying only what the
 //! two choices changed: the explorer's scratch run, going from one state's
 //! children to the next state's (see `explore::bfs`). The versions decide
-//! only what is copied, never what a run does.
+//! only what is copied and which kept hash of a part is used again
+//! ([`PerNode::kept_hash`]), never what a run does or what a hash is.
 //!
 //! [`Sim::fork_into`]: super::Sim::fork_into
 
@@ -177,7 +178,10 @@ impl<T> PerNode<T> {
     /// module's doc), so its hash is taken once per version, not once per
     /// state (a step changes one node or two). A marked entry's hash is
     /// taken afresh each time and not kept. `hash` must depend on the
-    /// entry's value alone.
+    /// entry's value alone, and be the same function at every call on one
+    /// table (the pairs are kept by version, not by function). In a debug
+    /// build a kept hash is taken again and compared, so every test that
+    /// explores checks the cache against the value.
     #[inline]
     pub(super) fn kept_hash(&self, i: usize, hash: impl FnOnce(&T) -> u64) -> u64 {
         if self.dirty[i] {
@@ -185,6 +189,11 @@ impl<T> PerNode<T> {
         }
         let (version, h) = self.kept[i].get();
         if version == self.versions[i] {
+            debug_assert_eq!(
+                h,
+                hash(&self.items[i]),
+                "entry {i}: the hash kept for version {version} is not its value's"
+            );
             return h;
         }
         let h = hash(&self.items[i]);

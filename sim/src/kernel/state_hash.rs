@@ -253,6 +253,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
             buf.extend_from_slice(&(i as u32).to_le_bytes());
             match n {
                 Some(_) => {
+                    // Through the slot's `shown` cache too: it is cleared
+                    // before every change to the node (`run_handler`, crash,
+                    // restart) and copied with it, so it names this value.
                     let h = self.nodes.kept_hash(i, |n| {
                         let n = n.as_ref().expect("a live node");
                         kept_hash(&s.shown, buf, |h| P::hash_node(n, h))
