@@ -1,4 +1,4 @@
-//! The projection and its rebuild.
+//! The projection and its rebuild (whole runs: tui's `it` binary, `whole_runs::cqrs`).
 
 use super::store::{hash, project, Model};
 use super::Event;

@@ -1,4 +1,4 @@
-//! The checker on hand-made histories, and the service's two writes.
+//! The checker on hand-made histories (whole runs: tui's `it` binary, `whole_runs::outbox`).
 
 use std::collections::BTreeMap;
 
