@@ -46,18 +46,11 @@ fn the_supermarket_table_is_the_runs_and_both_anchors_are_within_10_percent() {
     // The four runs (2.6 million requests each) at once: they are this
     // binary's longest, and one after another they were the last test
     // running while the other core idled.
-    let reports: Vec<_> = std::thread::scope(|scope| {
-        let running: Vec<_> = policies
-            .iter()
-            .map(|policy| {
-                let file = with(&base, "policy", &format!("\"{policy}\""));
-                scope.spawn(move || report("lb-supermarket-random", &file))
-            })
-            .collect();
-        running
-            .into_iter()
-            .map(|r| r.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+    let reports = crate::common::at_once(&policies, |policy| {
+        report(
+            "lb-supermarket-random",
+            &with(&base, "policy", &format!("\"{policy}\"")),
+        )
     });
     let mut measured = Vec::new();
     for (policy, r) in policies.iter().zip(reports) {

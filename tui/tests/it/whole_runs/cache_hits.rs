@@ -1,19 +1,16 @@
 //! `cache-hit`, a sometimes property, on whole runs: seen when clients read
 //! keys they wrote, not seen when they only write.
 
-use sim::kernel::TraceMode;
 use sim::report::Report;
 
 use nodes::cache::CACHE_HIT;
 
 fn run(mix: &str) -> Report {
-    let c = nodes::builtin();
     let src = format!(
         "[meta]\nname = \"cache/hits\"\nduration = \"3s\"\n\n[system]\nprotocol = \"cache\"\npolicy = \"write-through\"\n\n\
          [topology]\nservers = 2\nclients = 2\n\n[workload]\nrate = 50\nkeys = 3\nmix = {mix}\n"
     );
-    let s = c.parse("hits.toml", &src).unwrap();
-    Report::build(&s, &c.run(&s, 1, TraceMode::Off).unwrap())
+    super::report("hits.toml", &src, 1).unwrap()
 }
 
 fn cache_hit(r: &Report) -> &'static str {

@@ -1,34 +1,34 @@
 //! CQRS on whole runs: a lost message times a client out, and the crashes
 //! the protocol refuses.
 
-use super::figure;
+use sim::report::Report;
+
+use crate::common::lessons::count;
 
 /// The report of the read-model-lag setup on seed 1 with `network` added.
-fn run(system: &str, network: &str, faults: &str) -> Result<String, String> {
-    use sim::kernel::TraceMode;
-    use sim::report::Report;
-    let c = nodes::builtin();
+fn run(system: &str, network: &str, faults: &str) -> Result<Report, String> {
     let src = format!(
         "[meta]\nname = \"cqrs/t\"\nduration = \"6s\"\n\n[system]\nprotocol = \"cqrs\"\n{system}\n\
          [topology]\nservers = 6\n\n[network]\nlatency = {{ dist = \"uniform\", min = \"1ms\", max = \"3ms\" }}\n{network}\n\
          [workload]\nstop = \"4s\"\n\n{faults}"
     );
-    let s = c.parse("t.toml", &src).map_err(|e| e.to_string())?;
-    Ok(Report::build(&s, &c.run(&s, 1, TraceMode::Off).unwrap()).render())
+    super::report("t.toml", &src, 1).map_err(|e| e.to_string())
 }
 
 #[test]
 fn a_lost_message_times_the_client_out_rather_than_stall_it() {
     let clean = run("", "", "").unwrap();
-    assert_eq!(figure(&clean, "writes timed out"), 0, "{clean}");
-    assert_eq!(figure(&clean, "reads timed out"), 0, "{clean}");
+    assert_eq!(count(&clean, "writes timed out"), 0, "{}", clean.render());
+    assert_eq!(count(&clean, "reads timed out"), 0, "{}", clean.render());
     let lossy = run("client_timeout = \"200ms\"\n", "loss = 0.02\n", "").unwrap();
-    let timed_out = figure(&lossy, "writes timed out") + figure(&lossy, "reads timed out");
-    assert!(timed_out > 0, "{lossy}");
+    let timed_out = count(&lossy, "writes timed out") + count(&lossy, "reads timed out");
+    assert!(timed_out > 0, "{}", lossy.render());
     // The clients go on: most of the clean run's writes still happen.
     assert!(
-        figure(&lossy, "writes") * 10 >= figure(&clean, "writes") * 8,
-        "{lossy}\n{clean}"
+        count(&lossy, "writes") * 10 >= count(&clean, "writes") * 8,
+        "{}\n{}",
+        lossy.render(),
+        clean.render()
     );
 }
 

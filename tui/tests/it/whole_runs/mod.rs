@@ -6,20 +6,21 @@
 //! second time (the largest unit of `cargo test --workspace`), while this
 //! binary links the ones the `nodes` library already compiled.
 
+use sim::kernel::TraceMode;
+use sim::report::Report;
+use sim::scenario::ScenarioError;
+
 mod cache_hits;
 mod cqrs;
 mod outbox;
 mod raft_liveness;
 
-/// The count after `name` on the report's line that starts with it.
-fn figure(report: &str, name: &str) -> u64 {
-    let line = report
-        .lines()
-        .find(|l| l.starts_with(name))
-        .unwrap_or_else(|| panic!("no {name} in\n{report}"));
-    line[name.len()..]
-        .split_whitespace()
-        .next()
-        .and_then(|w| w.parse().ok())
-        .unwrap_or_else(|| panic!("no count in {line}"))
+/// Parses `src` as scenario file `file`, runs it on `seed` with tracing
+/// off and builds its report; a file the parser refuses is the error.
+fn report(file: &str, src: &str, seed: u64) -> Result<Report, ScenarioError> {
+    let s = nodes::parse(file, src)?;
+    Ok(Report::build(
+        &s,
+        &nodes::run(&s, seed, TraceMode::Off).unwrap(),
+    ))
 }

@@ -1,20 +1,18 @@
 //! The outbox on whole runs: what a short relay window loses, and the
 //! crashes and settings the protocol refuses.
 
-use super::figure;
+use sim::report::Report;
+
+use crate::common::lessons::count;
 
 /// A report of protocol "outbox" on seed 1 with `system` and `extra`.
-fn run(system: &str, extra: &str) -> Result<String, String> {
-    use sim::kernel::TraceMode;
-    use sim::report::Report;
-    let c = nodes::builtin();
+fn run(system: &str, extra: &str) -> Result<Report, String> {
     let src = format!(
         "[meta]\nname = \"outbox/t\"\nduration = \"3s\"\n\n[system]\nprotocol = \"outbox\"\n{system}\n\
          [topology]\nservers = 3\n\n[network]\nlatency = {{ dist = \"uniform\", min = \"1ms\", max = \"3ms\" }}\n\n\
          [workload]\nstop = \"2s\"\n\n{extra}"
     );
-    let s = c.parse("t.toml", &src).map_err(|e| e.to_string())?;
-    Ok(Report::build(&s, &c.run(&s, 1, TraceMode::Off).unwrap()).render())
+    super::report("t.toml", &src, 1).map_err(|e| e.to_string())
 }
 
 #[test]
@@ -28,13 +26,17 @@ fn a_window_shorter_than_the_round_trip_loses_nothing() {
         crash,
     )
     .unwrap();
-    let committed = figure(&r, "orders committed");
-    assert!(committed > 100, "{r}");
-    assert_eq!(figure(&r, "lost events"), 0, "{r}");
-    assert_eq!(figure(&r, "pending outbox rows"), 0, "{r}");
-    assert_eq!(figure(&r, "view divergence"), 0, "{r}");
+    let committed = count(&r, "orders committed");
+    assert!(committed > 100, "{}", r.render());
+    assert_eq!(count(&r, "lost events"), 0, "{}", r.render());
+    assert_eq!(count(&r, "pending outbox rows"), 0, "{}", r.render());
+    assert_eq!(count(&r, "view divergence"), 0, "{}", r.render());
     // Republished only around the crash, not forever.
-    assert!(figure(&r, "events published") < committed + 50, "{r}");
+    assert!(
+        count(&r, "events published") < committed + 50,
+        "{}",
+        r.render()
+    );
 }
 
 #[test]

@@ -3,19 +3,16 @@
 //! all the same (every election is a split vote: why Raft randomizes them,
 //! §5.2), undecided while a partition lasts to the end.
 
-use sim::kernel::TraceMode;
 use sim::protocol::PropertyVerdict;
 use sim::report::Report;
 
 fn run(system: &str, faults: &str) -> Report {
-    let c = nodes::builtin();
     let src = format!(
         "[meta]\nname = \"raft/liveness\"\nduration = \"8s\"\n\n[system]\nprotocol = \"raft\"\n{system}\n\
          [topology]\nservers = 3\nclients = 1\n\n[network]\nlatency = {{ dist = \"constant\", value = \"1ms\" }}\n\n\
          [workload]\nrate = 5\nkeys = 2\n\n[expect]\nheld = [\"leader-elected\"]\n\n{faults}"
     );
-    let s = c.parse("liveness.toml", &src).unwrap();
-    Report::build(&s, &c.run(&s, 1, TraceMode::Off).unwrap())
+    super::report("liveness.toml", &src, 1).unwrap()
 }
 
 fn leader_elected(r: &Report) -> PropertyVerdict {
@@ -79,15 +76,13 @@ fn long_election_timeouts_leave_a_short_run_undecided_not_violated() {
     // elected a leader in a run of 2s (none can have), or of 3s (on some
     // seeds). The settle time follows the timeouts (10 x 4s), so such a
     // run cannot judge it.
-    let c = nodes::builtin();
     let report = |duration: &str, seed: u64| {
         let src = format!(
             "[meta]\nname = \"raft/slow\"\nduration = \"{duration}\"\n\n[system]\nprotocol = \"raft\"\n\
              election_timeout_min = \"2s\"\nelection_timeout_max = \"4s\"\n\n\
              [topology]\nservers = 3\nclients = 0\n"
         );
-        let s = c.parse("slow.toml", &src).unwrap();
-        Report::build(&s, &c.run(&s, seed, TraceMode::Off).unwrap())
+        super::report("slow.toml", &src, seed).unwrap()
     };
     let r = report("2s", 1);
     let PropertyVerdict::Undecided { reason } = leader_elected(&r) else {
@@ -132,10 +127,9 @@ fn a_latency_spike_never_undone_leaves_it_undecided() {
 
 #[test]
 fn a_settle_time_for_a_protocol_with_no_eventually_property_is_refused() {
-    let c = nodes::builtin();
     let src = "[meta]\nname = \"replication/settle\"\nduration = \"2s\"\n\n[system]\nprotocol = \"replication\"\n\n\
                [topology]\nservers = 3\nclients = 0\n\n[expect]\nsettle_time = \"1s\"\n";
-    let e = c.parse("settle.toml", src).unwrap_err();
+    let e = nodes::parse("settle.toml", src).unwrap_err();
     assert_eq!((e.line, e.column), (13, 1), "{e}");
     assert_eq!(
         e.message,
