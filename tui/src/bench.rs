@@ -46,6 +46,18 @@ pub struct BenchArgs {
     /// states, 4 gives 531,441).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(2..=5))]
     pub servers: u32,
+    /// With `--vs madsim`: each workload is run on each driver again and
+    /// again, each run in a fresh process, the two drivers in turn, until
+    /// that driver's runs of it have taken this many seconds of wall time
+    /// (at least once, at most 25 times); the median run is reported. 0
+    /// runs each once.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
+    pub repeat_for: f64,
+    /// One measurement in this process, for `--vs madsim`'s parent:
+    /// `DRIVER:INDEX` (the INDEX-th compared workload on `kernel` or
+    /// `madsim`). Prints `events wall_seconds simulated_seconds`.
+    #[arg(long, hide = true, value_name = "DRIVER:INDEX")]
+    pub child: Option<String>,
 }
 
 struct Figures {
@@ -146,79 +158,220 @@ fn measure(
     })
 }
 
+/// The workloads `--vs madsim` compares (those the protocols mark for it),
+/// in the registry's order.
+fn compared(registry: &Registry) -> Vec<Bench> {
+    benches(registry)
+        .map(|(_, b)| b)
+        .filter(|b| b.compare_drivers)
+        .collect()
+}
+
+const DRIVERS: [&str; 2] = ["kernel", "madsim"];
+
+/// One run of a compared workload on the madsim driver, in this process.
+#[cfg(all(feature = "madsim", madsim))]
+fn measure_madsim(registry: &Registry, b: &Bench, seconds: u64) -> Result<Figures, String> {
+    let text = with_seconds(b.toml, seconds);
+    let scenario = registry
+        .parse(b.label, &text)
+        .map_err(|e| format!("bench scenario failed to parse: {e}"))?;
+    let start = Instant::now();
+    let out = crate::driver::run(
+        registry,
+        &scenario,
+        crate::driver::Options {
+            seed: 1,
+            trace: TraceMode::Off,
+            speed: 1.0,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Figures {
+        events: out.counters.events,
+        wall_s: start.elapsed().as_secs_f64(),
+        simulated_s: out.end_ns as f64 / 1e9,
+        trace_mib: None,
+    })
+}
+
+/// `--child DRIVER:INDEX`: one measurement in this process, printed for
+/// the parent as `events wall_seconds simulated_seconds`.
+fn child(registry: &Registry, spec: &str, seconds: u64) -> i32 {
+    let parsed = spec
+        .split_once(':')
+        .and_then(|(d, i)| Some((d, i.parse::<usize>().ok()?)));
+    let workloads = compared(registry);
+    let Some((driver, b)) = parsed.and_then(|(d, i)| Some((d, workloads.get(i)?))) else {
+        eprintln!(
+            "error: --child takes DRIVER:INDEX (kernel or madsim, and an index below {}), not `{spec}`",
+            workloads.len()
+        );
+        return exit::BAD_INPUT;
+    };
+    let figures = match driver {
+        "kernel" => measure(registry, b.label, b.toml, seconds, false),
+        #[cfg(all(feature = "madsim", madsim))]
+        "madsim" => measure_madsim(registry, b, seconds),
+        _ => Err(format!(
+            "error: --child: no driver `{driver}` in this build (kernel{})",
+            if cfg!(all(feature = "madsim", madsim)) {
+                ", madsim"
+            } else {
+                ""
+            }
+        )),
+    };
+    match figures {
+        Ok(f) => {
+            println!("{} {} {}", f.events, f.wall_s, f.simulated_s);
+            exit::PASS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            exit::FAIL
+        }
+    }
+}
+
+/// Runs one measurement in a fresh process of this very program (`--child`),
+/// so that no run inherits the heap another left behind.
+fn in_child(driver: &str, index: usize, seconds: u64) -> Result<Figures, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("error: this program's path: {e}"))?;
+    let out = std::process::Command::new(&exe)
+        .args(["bench", "--vs", "madsim", "--seconds"])
+        .arg(seconds.to_string())
+        .arg("--child")
+        .arg(format!("{driver}:{index}"))
+        .output()
+        .map_err(|e| format!("error: could not run {}: {e}", exe.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    match (out.status.success(), fields.as_slice()) {
+        (true, [events, wall, simulated]) => {
+            let parse = |x: &str| x.parse::<f64>().ok();
+            match (events.parse::<u64>().ok(), parse(wall), parse(simulated)) {
+                (Some(events), Some(wall_s), Some(simulated_s)) => Ok(Figures {
+                    events,
+                    wall_s,
+                    simulated_s,
+                    trace_mib: None,
+                }),
+                _ => Err(format!("error: a {driver} run printed `{}`", text.trim())),
+            }
+        }
+        _ => Err(format!(
+            "error: a {driver} run failed ({}): {}{}",
+            out.status,
+            text.trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+    }
+}
+
+/// The run of median wall time (the mean of the two middle ones when the
+/// count is even), with the fastest and slowest wall times.
+fn median(runs: &mut [Figures]) -> (Figures, f64, f64) {
+    runs.sort_by(|a, b| a.wall_s.total_cmp(&b.wall_s));
+    let n = runs.len();
+    let wall_s = (runs[(n - 1) / 2].wall_s + runs[n / 2].wall_s) / 2.0;
+    let m = &runs[n / 2];
+    (
+        Figures {
+            events: m.events,
+            wall_s,
+            simulated_s: m.simulated_s,
+            trace_mib: None,
+        },
+        runs[0].wall_s,
+        runs[n - 1].wall_s,
+    )
+}
+
+/// At most this many runs of one workload on one driver.
+const MAX_RUNS: usize = 25;
+
 /// `chaoslab bench --vs madsim`: the same scenarios, the same seed, on both
 /// drivers, tracing off; events are counted the same way (the kernel's
-/// counters, which both drivers keep).
-fn vs_madsim(registry: &Registry, seconds: u64) -> i32 {
-    #[cfg(not(all(feature = "madsim", madsim)))]
-    {
-        let _ = (registry, seconds);
+/// counters, which both drivers keep). Every run is a fresh process of this
+/// program, the two drivers in turn, and each figure is the median of a
+/// driver's runs of a workload (see `--repeat-for`).
+fn vs_madsim(registry: &Registry, args: &BenchArgs) -> i32 {
+    if let Some(spec) = &args.child {
+        return child(registry, spec, args.seconds);
+    }
+    if !cfg!(all(feature = "madsim", madsim)) {
         eprintln!(
             "error: `bench --vs madsim` needs the madsim driver in simulation; build with:\n  {}",
             crate::run_cmd::madsim_build(&registry.program_name())
         );
-        exit::BAD_INPUT
+        return exit::BAD_INPUT;
     }
-    #[cfg(all(feature = "madsim", madsim))]
-    {
-        println!(
-            "{} bench --vs madsim: {} of simulated time per workload, seed 1, tracing off",
-            registry.program_name(),
-            fmt_duration(seconds * 1_000_000_000)
-        );
-        let runs: Vec<Bench> = benches(registry)
-            .map(|(_, b)| b)
-            .filter(|b| b.compare_drivers)
-            .collect();
-        for Bench { label, toml, .. } in runs {
-            let text = with_seconds(toml, seconds);
-            let scenario = match registry.parse(label, &text) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("bench scenario failed to parse: {e}");
-                    return exit::FAIL;
+    if !(args.repeat_for >= 0.0 && args.repeat_for <= 3600.0) {
+        eprintln!("error: --repeat-for takes seconds from 0 to 3600");
+        return exit::BAD_INPUT;
+    }
+    println!(
+        "{} bench --vs madsim: {} of simulated time per workload, seed 1, tracing off",
+        registry.program_name(),
+        fmt_duration(args.seconds * 1_000_000_000)
+    );
+    println!(
+        "each run a fresh process, the drivers in turn, repeated for {}s of wall time per driver (at most {MAX_RUNS} runs): the median run",
+        args.repeat_for
+    );
+    for (index, b) in compared(registry).iter().enumerate() {
+        let mut runs: [Vec<Figures>; 2] = Default::default();
+        loop {
+            let mut ran = false;
+            for (d, driver) in DRIVERS.iter().enumerate() {
+                let spent: f64 = runs[d].iter().map(|f| f.wall_s).sum();
+                if runs[d].len() >= MAX_RUNS || (!runs[d].is_empty() && spent >= args.repeat_for) {
+                    continue;
                 }
-            };
-            let kernel = match measure(registry, label, toml, seconds, false) {
-                Ok(f) => f,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return exit::FAIL;
+                match in_child(driver, index, args.seconds) {
+                    Ok(f) => runs[d].push(f),
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return exit::FAIL;
+                    }
                 }
-            };
-            let start = Instant::now();
-            let out = match crate::driver::run(
-                registry,
-                &scenario,
-                crate::driver::Options {
-                    seed: 1,
-                    trace: TraceMode::Off,
-                    speed: 1.0,
-                },
-            ) {
-                Ok(o) => o,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return exit::FAIL;
-                }
-            };
-            let madsim = Figures {
-                events: out.counters.events,
-                wall_s: start.elapsed().as_secs_f64(),
-                simulated_s: out.end_ns as f64 / 1e9,
-                trace_mib: None,
-            };
-            print(&format!("{label}, kernel"), &kernel);
-            print(&format!("{label}, madsim"), &madsim);
-            let rate = |f: &Figures| f.events as f64 / f.wall_s;
-            println!(
-                "{:<42} kernel/madsim: {:.1}x events/s",
-                "",
-                rate(&kernel) / rate(&madsim)
-            );
+                ran = true;
+            }
+            if !ran {
+                break;
+            }
         }
-        exit::PASS
+        let mut medians = Vec::new();
+        for (d, driver) in DRIVERS.iter().enumerate() {
+            // The same seed runs the same events every time: anything else
+            // is a determinism bug, not noise.
+            if runs[d].iter().any(|f| f.events != runs[d][0].events) {
+                eprintln!(
+                    "error: {}, {driver}: runs of the same seed counted different events ({}): a determinism bug",
+                    b.label,
+                    runs[d].iter().map(|f| f.events.to_string()).collect::<Vec<_>>().join(", ")
+                );
+                return exit::FAIL;
+            }
+            let n = runs[d].len();
+            let (m, fastest, slowest) = median(&mut runs[d]);
+            print(&format!("{}, {driver}", b.label), &m);
+            println!(
+                "{:<42} median of {n} run{}: wall {fastest:.3}s..{slowest:.3}s",
+                "",
+                if n == 1 { "" } else { "s" }
+            );
+            medians.push(m);
+        }
+        let rate = |f: &Figures| f.events as f64 / f.wall_s;
+        println!(
+            "{:<42} kernel/madsim: {:.1}x events/s",
+            "",
+            rate(&medians[0]) / rate(&medians[1])
+        );
     }
+    exit::PASS
 }
 
 fn print(label: &str, f: &Figures) {
@@ -259,7 +412,7 @@ pub fn run(registry: &Registry, args: &BenchArgs) -> i32 {
         return explore(registry, args);
     }
     if args.vs.is_some() {
-        return vs_madsim(registry, args.seconds);
+        return vs_madsim(registry, args);
     }
     if args.target == "check" {
         return crate::check_cmd::bench_check(&crate::check_cmd::BenchCheckArgs {
