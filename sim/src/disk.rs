@@ -44,10 +44,144 @@ impl PartialEq for Ns {
 impl Eq for Ns {}
 
 /// Values by namespace, then by index: the order of the [`DiskKey`] tuples.
-/// A long log is one deep map of integer keys, not a map whose every key
+/// A long log is one space of integer keys, not a map whose every key
 /// compares the namespace first (that comparison was most of the cost of a
 /// write and a sync).
-type Spaces<V> = BTreeMap<Ns, BTreeMap<u64, V>>;
+type Spaces<V> = BTreeMap<Ns, Space<V>>;
+
+/// The values of one namespace, by index. A log is written at 1, 2, 3 ...
+/// and cut at either end (a truncated tail, a compacted prefix): while its
+/// indexes run without a gap it is one vector from its first index (a
+/// write at the end is a push, a sync's look-up an offset, and dropping it
+/// walks memory in order); the first gap makes it a map, for good.
+#[derive(Clone, Debug)]
+enum Space<V> {
+    /// Indexes `first`, `first + 1`, ... `first + vals.len() - 1`.
+    Run {
+        first: u64,
+        vals: Vec<V>,
+    },
+    Map(BTreeMap<u64, V>),
+}
+
+impl<V> Default for Space<V> {
+    fn default() -> Self {
+        Space::Run {
+            first: 0,
+            vals: Vec::new(),
+        }
+    }
+}
+
+impl<V> Space<V> {
+    fn get(&self, i: u64) -> Option<&V> {
+        match self {
+            Space::Run { first, vals } => vals.get(usize::try_from(i.checked_sub(*first)?).ok()?),
+            Space::Map(m) => m.get(&i),
+        }
+    }
+
+    fn insert(&mut self, i: u64, v: V) {
+        match self {
+            Space::Run { first, vals } => {
+                if vals.is_empty() {
+                    *first = i;
+                    vals.push(v);
+                    return;
+                }
+                let end = *first + vals.len() as u64;
+                if i == end {
+                    vals.push(v);
+                } else if i >= *first && i < end {
+                    vals[(i - *first) as usize] = v;
+                } else {
+                    self.to_map().insert(i, v);
+                }
+            }
+            Space::Map(m) => {
+                m.insert(i, v);
+            }
+        }
+    }
+
+    /// Makes this a map (a gap appeared) and returns it.
+    #[cold]
+    fn to_map(&mut self) -> &mut BTreeMap<u64, V> {
+        if let Space::Run { first, vals } = self {
+            let first = *first;
+            let m = std::mem::take(vals)
+                .into_iter()
+                .enumerate()
+                .map(|(k, v)| (first + k as u64, v))
+                .collect();
+            *self = Space::Map(m);
+        }
+        match self {
+            Space::Map(m) => m,
+            Space::Run { .. } => unreachable!("just made a map"),
+        }
+    }
+
+    /// Removes every index from `a` to `b` (inclusive).
+    fn remove_range(&mut self, a: u64, b: u64) {
+        match self {
+            Space::Run { first, vals } => {
+                let Some(last) = (*first + vals.len() as u64).checked_sub(1) else {
+                    return;
+                };
+                let (lo, hi) = (a.max(*first), b.min(last));
+                if vals.is_empty() || lo > hi {
+                    // Nothing of the range is here.
+                } else if hi == last {
+                    vals.truncate((lo - *first) as usize);
+                } else if lo == *first {
+                    vals.drain(..=(hi - *first) as usize);
+                    *first = hi + 1;
+                } else {
+                    remove_range(self.to_map(), lo, hi);
+                }
+            }
+            Space::Map(m) => remove_range(m, a, b),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Space::Run { vals, .. } => vals.len(),
+            Space::Map(m) => m.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn iter(&self) -> SpaceIter<'_, V> {
+        match self {
+            Space::Run { first, vals } => SpaceIter::Run(*first, vals.iter()),
+            Space::Map(m) => SpaceIter::Map(m.iter()),
+        }
+    }
+}
+
+enum SpaceIter<'a, V> {
+    Run(u64, std::slice::Iter<'a, V>),
+    Map(std::collections::btree_map::Iter<'a, u64, V>),
+}
+
+impl<'a, V> Iterator for SpaceIter<'a, V> {
+    type Item = (u64, &'a V);
+    fn next(&mut self) -> Option<(u64, &'a V)> {
+        match self {
+            SpaceIter::Run(i, it) => {
+                let v = it.next()?;
+                *i += 1;
+                Some((*i - 1, v))
+            }
+            SpaceIter::Map(it) => it.next().map(|(i, v)| (*i, v)),
+        }
+    }
+}
 
 /// What a disk holds: any value that can be copied (the explorer forks a
 /// run, disks and all) and shown (a state's hash is made from what it shows).
@@ -145,7 +279,7 @@ impl fmt::Debug for Disk {
         f.debug_struct("Disk")
             .field(
                 "durable_keys",
-                &self.durable.values().map(BTreeMap::len).sum::<usize>(),
+                &self.durable.values().map(Space::len).sum::<usize>(),
             )
             .field("pending_keys", &self.newest_pending_at().len())
             .field("fsync_lies", &self.fsync_lies)
@@ -206,7 +340,7 @@ impl Disk {
     fn durable_value(&self, key: DiskKey) -> Option<&dyn Stored> {
         self.durable
             .get(&Ns(key.0))
-            .and_then(|m| m.get(&key.1))
+            .and_then(|m| m.get(key.1))
             .map(|v| &**v)
     }
 
@@ -260,9 +394,9 @@ impl Disk {
             .durable
             .get(&Ns(ns))
             .into_iter()
-            .flatten()
+            .flat_map(Space::iter)
             .filter(|(i, _)| pending.get(i) != Some(&false))
-            .map(|(i, _)| *i)
+            .map(|(i, _)| i)
             .collect();
         out.extend(
             pending
@@ -288,7 +422,7 @@ impl Disk {
         let flush = |durable: &mut Spaces<Box<dyn Stored>>, run: &mut Option<(Ns, u64, u64)>| {
             if let Some((ns, a, b)) = run.take() {
                 if let Some(m) = durable.get_mut(&ns) {
-                    remove_range(m, a, b);
+                    m.remove_range(a, b);
                 }
             }
         };
@@ -344,7 +478,7 @@ impl Disk {
     /// Whether nothing is stored or pending (a state's hash marks such a
     /// disk instead of showing it).
     pub fn is_blank(&self) -> bool {
-        self.durable.values().all(BTreeMap::is_empty) && self.pending.is_empty()
+        self.durable.values().all(Space::is_empty) && self.pending.is_empty()
     }
 
     /// Shows every value held, durable then pending (the newest write of
@@ -352,7 +486,7 @@ impl Disk {
     /// counters are not part of the state).
     pub fn show_contents(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (ns, m) in &self.durable {
-            for (i, v) in m {
+            for (i, v) in m.iter() {
                 write!(f, "D{}:{i}=", ns.0)?;
                 v.show(f)?;
             }
@@ -376,6 +510,65 @@ impl Disk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A space answers as a map of its indexes would, whatever writes and
+    /// removals it meets (runs that grow, are cut at either end or in the
+    /// middle, and gaps that make it a map).
+    #[test]
+    fn a_space_holds_what_a_map_would() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut maps = 0;
+        for _ in 0..200 {
+            let mut space: Space<u64> = Space::default();
+            let mut map: BTreeMap<u64, u64> = BTreeMap::new();
+            let mut next = rng.gen_range(0..5u64);
+            // Half the spaces only ever append and cut their ends, as a log.
+            let anywhere = rng.gen_bool(0.5);
+            for step in 0..60u64 {
+                match rng.gen_range(0..10) {
+                    // Mostly appends, as a log writes.
+                    0..=5 => {
+                        space.insert(next, step);
+                        map.insert(next, step);
+                        next += 1;
+                    }
+                    6 if anywhere => {
+                        let i = rng.gen_range(0..next + 3);
+                        space.insert(i, step);
+                        map.insert(i, step);
+                    }
+                    6 => {}
+                    _ if anywhere => {
+                        let a = rng.gen_range(0..next + 2);
+                        let b = a + rng.gen_range(0..6);
+                        space.remove_range(a, b);
+                        remove_range(&mut map, a, b);
+                    }
+                    _ => {
+                        // A truncated tail or a compacted prefix.
+                        let (lo, hi) = (map.keys().next().copied(), map.keys().last().copied());
+                        let (a, b) = match (lo, hi, rng.gen_bool(0.5)) {
+                            (Some(lo), Some(hi), true) => (rng.gen_range(lo..=hi), hi + 1),
+                            (Some(lo), Some(hi), false) => (0, rng.gen_range(lo..=hi)),
+                            _ => continue,
+                        };
+                        space.remove_range(a, b);
+                        remove_range(&mut map, a, b);
+                    }
+                }
+                let listed: Vec<(u64, u64)> = space.iter().map(|(i, v)| (i, *v)).collect();
+                let want: Vec<(u64, u64)> = map.iter().map(|(i, v)| (*i, *v)).collect();
+                assert_eq!(listed, want);
+                assert_eq!(space.len(), map.len());
+                for i in 0..next + 3 {
+                    assert_eq!(space.get(i), map.get(&i), "index {i}");
+                }
+            }
+            maps += usize::from(matches!(space, Space::Map(_)));
+        }
+        assert!(maps > 0 && maps < 200, "both shapes were met: {maps} maps");
+    }
 
     #[test]
     fn a_crash_loses_unsynced_writes_only() {
