@@ -51,6 +51,36 @@ fn run_driver_madsim_meets_the_hypothesis_and_replays_to_the_same_report() {
     assert_eq!(again, ran.out, "the same seed gave another report");
 }
 
+/// `bench --vs madsim` runs each workload on both drivers, each run in a
+/// fresh process of the program (`--child`), and prints both figures and
+/// the ratio; `--repeat-for 0` measures each once.
+#[cfg(all(feature = "madsim", madsim))]
+#[test]
+fn bench_vs_madsim_measures_each_workload_on_both_drivers_in_fresh_processes() {
+    let mut ran = chaoslab(&[
+        "bench",
+        "--vs",
+        "madsim",
+        "--seconds",
+        "1",
+        "--repeat-for",
+        "0",
+    ])
+    .exits(0)
+    .prints("each run a fresh process");
+    for workload in [
+        "ping, 5 nodes",
+        "single-server KV",
+        "raft, 5 servers, 3 clients",
+    ] {
+        for driver in ["kernel", "madsim"] {
+            ran = ran.prints(&format!("{workload}, {driver}"));
+        }
+    }
+    assert_eq!(ran.out.matches("kernel/madsim: ").count(), 3, "{}", ran.out);
+    assert_eq!(ran.out.matches("median of 1 run").count(), 6, "{}", ran.out);
+}
+
 #[cfg(all(feature = "madsim", madsim))]
 #[test]
 fn cluster_refuses_a_simulated_build() {
