@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The next version: unique in the process (a search on another thread
 /// takes its own numbers from the same counter).
-fn fresh() -> u64 {
+pub(super) fn fresh() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }

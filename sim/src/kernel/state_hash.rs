@@ -339,12 +339,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
         let mut count = 0u32;
         for e in self.queue.iter().filter(|e| self.live(e)) {
             let latest = self.latest_of(e);
-            let ev = self.slab.items[e.slot as usize].as_ref().expect("queued");
+            let ev = self.slab.slot(e.slot).as_ref().expect("queued");
             // What the event feeds is hashed once, when first needed,
             // and kept with it; its times are relative to now.
-            let fed = kept_hash(&self.slab.shown[e.slot as usize], buf, |h| {
-                ev_bytes::<P>(ev, h)
-            });
+            let fed = kept_hash(self.slab.shown(e.slot), buf, |h| ev_bytes::<P>(ev, h));
             let latest = if latest == Nanos::MAX {
                 Nanos::MAX
             } else {
