@@ -480,8 +480,10 @@ where
                 continue;
             }
             // The last choice is taken on this run itself, taken off the
-            // path (see `Cursor::detach`), instead of on a copy of it:
-            // nothing is rebuilt from it once its choices are all taken.
+            // path (see `Cursor::detach`), instead of on a copy of it: its
+            // choices are all taken by then. Should the next state in the
+            // queue be one of its children, that child is rebuilt from this
+            // state's parent (one copy and step more, at most once a level).
             // Not the root's: every path is rebuilt from the root.
             let detach = cursor.sims.len() > 1;
             let mut own: Option<(Box<Sim<'s, P>>, u64)> = None;

@@ -224,7 +224,7 @@ impl<T> PerNode<T> {
             return;
         }
         // By iterators, not indices: this runs at every copy, and the
-        // bounds checks of six tables were much of its cost.
+        // bounds checks of eight tables were much of its cost.
         let mine =
             (self.dirty.iter_mut().zip(&self.versions)).zip(src.dirty.iter().zip(&src.versions));
         let theirs = (other.dirty.iter_mut().zip(&other.versions))
