@@ -333,6 +333,26 @@ where
         }
         self.sims.last_mut().expect("the root")
     }
+
+    /// The run at the end of the path.
+    fn last(&self) -> &Sim<'s, P> {
+        self.sims.last().expect("the root")
+    }
+
+    /// Takes the run at the end of the path off it, with the number of the
+    /// run it is a copy of (its parent's, the new end of the path), for
+    /// the explorer to take its state's last choice on it rather than on a
+    /// copy: the run is then a spare (give it back to `spare`), copied
+    /// over as any other (see `Sim::fork_into`: its versions, not its
+    /// number, decide what is copied). Never the root, from which every
+    /// path is rebuilt.
+    fn detach(&mut self) -> (Box<Sim<'s, P>>, u64) {
+        assert!(self.sims.len() > 1, "the root stays on the path");
+        self.ids.pop();
+        self.path.pop();
+        let (_, from) = self.ids_of.pop().expect("one per run");
+        (self.sims.pop().expect("not the root"), from)
+    }
 }
 
 impl<'s, P> Explorer<'s, '_, P>
@@ -459,20 +479,36 @@ where
                 self.stats.cut_by_depth += 1;
                 continue;
             }
-            let sim = &*sim;
-            for c in &choices {
-                // One child reused for every choice: made a copy of this
-                // run by copying only the parts in which the two may
+            // The last choice is taken on this run itself, taken off the
+            // path (see `Cursor::detach`), instead of on a copy of it: its
+            // choices are all taken by then. Should the next state in the
+            // queue be one of its children, that child is rebuilt from this
+            // state's parent (one copy and step more, at most once a level).
+            // Not the root's: every path is rebuilt from the root.
+            let detach = cursor.sims.len() > 1;
+            let mut own: Option<(Box<Sim<'s, P>>, u64)> = None;
+            for (k, c) in choices.iter().enumerate() {
+                if detach && k + 1 == choices.len() {
+                    own = Some(cursor.detach());
+                }
+                // Else one child reused for every choice: made a copy of
+                // this run by copying only the parts in which the two may
                 // differ (see `Sim::fork_into`): for a choice after the
                 // first, what the last choice changed; for the first, that
                 // and what tells this run from the one the child was last
                 // copied from (usually a sibling or a cousin of this one).
-                let child = match scratch.as_mut() {
-                    Some(child) => {
-                        assert!(sim.fork_into(child), "forkable");
-                        child
+                let child: &mut Sim<'s, P> = match own.as_mut() {
+                    Some((run, _)) => run,
+                    None => {
+                        let sim = cursor.last();
+                        match scratch.as_mut() {
+                            Some(child) => {
+                                assert!(sim.fork_into(child), "forkable");
+                                child
+                            }
+                            None => scratch.insert(sim.fork().expect("forkable")),
+                        }
                     }
-                    None => scratch.insert(sim.fork().expect("forkable")),
                 };
                 child.take(c, 0);
                 self.stats.explored += 1;
@@ -489,6 +525,10 @@ where
                 if self.poll() {
                     return None;
                 }
+            }
+            // Kept to be copied over, as a run cut off the path is.
+            if let Some(run) = own {
+                cursor.spare.push(run);
             }
         }
         None

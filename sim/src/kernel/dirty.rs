@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The next version: unique in the process (a search on another thread
 /// takes its own numbers from the same counter).
-fn fresh() -> u64 {
+pub(super) fn fresh() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
@@ -201,13 +201,6 @@ impl<T> PerNode<T> {
         h
     }
 
-    /// Whether entry `i` may differ from `src`'s (the tables have one
-    /// length).
-    #[inline]
-    fn differs(&self, src: &Self, i: usize) -> bool {
-        self.dirty[i] || src.dirty[i] || self.versions[i] != src.versions[i]
-    }
-
     #[inline]
     fn copied_version(&self, i: usize) -> u64 {
         if self.dirty[i] {
@@ -230,10 +223,16 @@ impl<T> PerNode<T> {
             // Copied whole (see `sync`).
             return;
         }
-        for i in 0..self.items.len() {
-            if self.differs(src, i) || other.differs(other_src, i) {
-                self.dirty[i] = true;
-                other.dirty[i] = true;
+        // By iterators, not indices: this runs at every copy, and the
+        // bounds checks of eight tables were much of its cost.
+        let mine =
+            (self.dirty.iter_mut().zip(&self.versions)).zip(src.dirty.iter().zip(&src.versions));
+        let theirs = (other.dirty.iter_mut().zip(&other.versions))
+            .zip(other_src.dirty.iter().zip(&other_src.versions));
+        for (((d, v), (sd, sv)), ((od, ov), (osd, osv))) in mine.zip(theirs) {
+            if *d || *sd || v != sv || *od || *osd || ov != osv {
+                *d = true;
+                *od = true;
             }
         }
     }
@@ -259,18 +258,25 @@ impl<T> PerNode<T> {
             self.kept.clone_from(&src.kept);
             return;
         }
-        for i in 0..self.items.len() {
-            if self.differs(src, i) {
-                copy(&mut self.items[i], &src.items[i]);
-                self.versions[i] = src.copied_version(i);
-                self.dirty[i] = false;
+        // By iterators, as `mark_with`: entry by entry, whether the entries may
+        // differ (either marked, or of two versions), and the copy's version.
+        let dst = (self.items.iter_mut().zip(&mut self.dirty))
+            .zip(self.versions.iter_mut().zip(&self.kept));
+        let from = (src.items.iter().zip(&src.dirty)).zip(src.versions.iter().zip(&src.kept));
+        for (((d, dirty), (version, kept)), ((s, src_dirty), (src_version, src_kept))) in
+            dst.zip(from)
+        {
+            if *dirty || *src_dirty || *version != *src_version {
+                copy(d, s);
+                *version = if *src_dirty { fresh() } else { *src_version };
+                *dirty = false;
                 // Kept by version, so either hash is right for the copy
                 // when it was taken at the copy's version: the source's if
                 // it was, else this table's own (taken at this version
                 // before a step marked the entry; it is then found again
                 // when the entry is copied back).
-                if src.kept[i].get().0 == self.versions[i] {
-                    self.kept[i].set(src.kept[i].get());
+                if src_kept.get().0 == *version {
+                    kept.set(src_kept.get());
                 }
             }
         }

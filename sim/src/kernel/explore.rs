@@ -212,7 +212,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
     /// Whether a queued entry still means something: a timer cancelled or
     /// set again since is stale.
     pub(super) fn live(&self, e: &Entry) -> bool {
-        match &self.slab.items[e.slot as usize] {
+        match self.slab.slot(e.slot) {
             Some(Ev::Timer { node, timer, gen }) => {
                 self.slots[*node as usize].timers.get(timer) == Some(gen)
             }
@@ -246,13 +246,12 @@ impl<'s, P: Protocol> Sim<'s, P> {
         } else {
             live.iter()
                 .filter(|e| {
-                    let Some(Ev::Deliver { from, to, .. }) = &self.slab.items[e.slot as usize]
-                    else {
+                    let Some(Ev::Deliver { from, to, .. }) = self.slab.slot(e.slot) else {
                         return true;
                     };
                     !live.iter().any(|o| {
                         o.seq < e.seq
-                            && matches!(&self.slab.items[o.slot as usize],
+                            && matches!(self.slab.slot(o.slot),
                                 Some(Ev::Deliver { from: f, to: t, .. }) if f == from && t == to)
                     })
                 })
@@ -292,7 +291,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         let (used, limit, cut) = (x.used, x.limit, x.cut);
         for e in self.enabled() {
             out.push(Choice::Step(e.seq));
-            if matches!(self.slab.items[e.slot as usize], Some(Ev::Deliver { .. })) {
+            if matches!(self.slab.slot(e.slot), Some(Ev::Deliver { .. })) {
                 if used.drops < limit.drops {
                     out.push(Choice::Drop(e.seq));
                 }
@@ -404,7 +403,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 x.used.duplicates += 1;
                 let e = *self.queue.iter().find(|e| e.seq == seq).expect("offered");
                 let latest = self.latest_of(&e);
-                let copy = self.slab.items[e.slot as usize].clone().expect("queued");
+                let copy = self.slab.slot(e.slot).clone().expect("queued");
                 self.counters.duplicated += 1;
                 let slot = self.push(e.time, copy);
                 self.note_latest(slot, latest);
@@ -441,7 +440,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
     /// receiver, a timer's node, a client starting an operation.
     pub fn event_node(&self, seq: u64) -> Option<u32> {
         let e = self.queue.iter().find(|e| e.seq == seq)?;
-        match self.slab.items[e.slot as usize].as_ref()? {
+        match self.slab.slot(e.slot).as_ref()? {
             Ev::Deliver { to, .. } => Some(*to),
             Ev::Timer { node, .. } => Some(*node),
             Ev::Issue { client } => Some(*client),
@@ -473,7 +472,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         let event = |seq: u64| {
             let e = self.queue.iter().find(|e| e.seq == seq)?;
             let at = fmt_duration(e.time.max(self.now));
-            Some(match self.slab.items[e.slot as usize].as_ref()? {
+            Some(match self.slab.slot(e.slot).as_ref()? {
                 Ev::Deliver { from, to, msg, .. } => {
                     // What the kernel will do with it instead, if it
                     // cannot be delivered.

@@ -193,12 +193,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
         dst.now = *now;
         dst.seq = *seq;
         dst.queue.clone_from(queue);
-        // By name, as every part here: a field added to the slab (another
-        // per-slot cache) fails to compile until it is copied.
-        let super::queue::Slab { items, shown, free } = slab;
-        dst.slab.items.clone_from(items);
-        dst.slab.shown.clone_from(shown);
-        dst.slab.free.clone_from(free);
+        // Only the slots whose events differ (see `slab`).
+        dst.slab.copy_from(slab);
         dst.cluster.clone_from(cluster);
         dst.nodes.mark_with(nodes, &mut dst.slots, slots);
         dst.nodes.sync(nodes, |d, s| d.clone_from(s));
@@ -301,7 +297,7 @@ impl<P: Protocol> Sim<'_, P> {
         );
         let mut queue: Vec<_> = self.queue.iter().map(|e| (e.seq, e.time, e.slot)).collect();
         queue.sort_unstable();
-        let _ = write!(out, " q{queue:?} free{:?}", self.slab.free);
+        let _ = write!(out, " q{queue:?} free{:?}", self.slab.free());
         for (n, s) in self.nodes.iter().zip(self.slots.iter()) {
             let _ = write!(
                 out,

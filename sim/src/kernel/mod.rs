@@ -39,6 +39,7 @@ mod nemesis;
 mod output;
 mod props;
 mod queue;
+mod slab;
 mod state_hash;
 mod step;
 mod timers;
@@ -50,7 +51,8 @@ pub use explore::Replayed;
 pub(crate) use fork::copy_map;
 pub use output::{describe_op, outcome_name, show_value, RunOutput, Running, UnfiredTrigger};
 pub use props::Judged;
-use queue::{Entry, Slab, Stale};
+use queue::{Entry, Stale};
+use slab::Slab;
 pub use state_hash::{StateHash, StateHasher};
 use timers::Timers;
 
@@ -426,11 +428,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             now: 0,
             seq: 0,
             queue: BinaryHeap::new(),
-            slab: Slab {
-                items: Vec::new(),
-                shown: Vec::new(),
-                free: Vec::new(),
-            },
+            slab: Slab::new(),
             clients: Tracked::new((0..clients).map(|_| ClientState { open: None }).collect()),
             cluster,
             nodes: PerNode::new(nodes),

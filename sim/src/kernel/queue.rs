@@ -1,7 +1,6 @@
 //! The event queue: keys ordered by (time, sequence) in a heap, the events
-//! themselves in a slab.
+//! themselves in a slab (`slab`).
 
-use std::cell::Cell;
 use std::cmp::Ordering;
 
 use std::collections::BinaryHeap;
@@ -29,40 +28,6 @@ impl Ord for Entry {
     // BinaryHeap is a max-heap: the earliest (time, seq) must compare greatest.
     fn cmp(&self, o: &Self) -> Ordering {
         (o.time, o.seq).cmp(&(self.time, self.seq))
-    }
-}
-
-/// Events waiting in the queue, by slot; freed slots are reused.
-#[derive(Clone)]
-pub(super) struct Slab<M> {
-    pub(super) items: Vec<Option<Ev<M>>>,
-    /// By slot: the hash of what its event shows, for [`Sim::state_hash`]
-    /// (an event waits through many states, and is shown once).
-    pub(super) shown: Vec<Cell<Option<u64>>>,
-    pub(super) free: Vec<u32>,
-}
-
-impl<M> Slab<M> {
-    pub(super) fn insert(&mut self, ev: Ev<M>) -> u32 {
-        match self.free.pop() {
-            Some(i) => {
-                self.items[i as usize] = Some(ev);
-                self.shown[i as usize].set(None);
-                i
-            }
-            None => {
-                self.items.push(Some(ev));
-                self.shown.push(Cell::new(None));
-                (self.items.len() - 1) as u32
-            }
-        }
-    }
-
-    pub(super) fn take(&mut self, i: u32) -> Ev<M> {
-        self.free.push(i);
-        self.items[i as usize]
-            .take()
-            .expect("a queued slot holds its event")
     }
 }
 
@@ -185,7 +150,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         let mut k = 0;
         while k < entries.len() {
             let e = entries[k];
-            if let Some(Ev::Timer { node, timer, gen }) = &self.slab.items[e.slot as usize] {
+            if let Some(Ev::Timer { node, timer, gen }) = self.slab.slot(e.slot) {
                 let (node, timer, gen) = (*node, *timer, *gen);
                 let live = self.slots[node as usize].timers.get(&timer) == Some(&gen);
                 if !live {

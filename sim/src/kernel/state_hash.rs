@@ -175,13 +175,20 @@ fn hash_bytes(b: &[u8]) -> u64 {
 }
 
 /// The hash `cache` keeps, or, when it keeps none, the hash of what `feed`
-/// feeds (see [`part_hash`]), which it then keeps.
+/// feeds (see [`part_hash`]), which it then keeps. In a debug build a kept
+/// hash is taken again and compared (as `PerNode::kept_hash` does), so every
+/// test that explores checks the caches of nodes and queued events, which
+/// copies carry from run to run, against their values.
 fn kept_hash(
     cache: &std::cell::Cell<Option<u64>>,
     buf: &mut Vec<u8>,
     feed: impl FnOnce(&mut StateHasher<'_>),
 ) -> u64 {
     if let Some(h) = cache.get() {
+        if cfg!(debug_assertions) {
+            let fresh = part_hash(buf, feed);
+            assert_eq!(h, fresh, "a kept hash is not its value's");
+        }
         return h;
     }
     let h = part_hash(buf, feed);
@@ -339,12 +346,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
         let mut count = 0u32;
         for e in self.queue.iter().filter(|e| self.live(e)) {
             let latest = self.latest_of(e);
-            let ev = self.slab.items[e.slot as usize].as_ref().expect("queued");
+            let ev = self.slab.slot(e.slot).as_ref().expect("queued");
             // What the event feeds is hashed once, when first needed,
             // and kept with it; its times are relative to now.
-            let fed = kept_hash(&self.slab.shown[e.slot as usize], buf, |h| {
-                ev_bytes::<P>(ev, h)
-            });
+            let fed = kept_hash(self.slab.shown(e.slot), buf, |h| ev_bytes::<P>(ev, h));
             let latest = if latest == Nanos::MAX {
                 Nanos::MAX
             } else {
