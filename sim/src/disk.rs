@@ -83,6 +83,11 @@ impl<V> Space<V> {
 
     fn insert(&mut self, i: u64, v: V) {
         match self {
+            // A run never holds index u64::MAX: its end, `first` plus its
+            // length, is then always a u64.
+            Space::Run { .. } if i == u64::MAX => {
+                self.to_map().insert(i, v);
+            }
             Space::Run { first, vals } => {
                 if vals.is_empty() {
                     *first = i;
@@ -433,7 +438,7 @@ impl Disk {
                     durable.entry(ns).or_default().insert(i, v);
                 }
                 None => match &mut run {
-                    Some((rns, _, last)) if *rns == ns && *last + 1 == i => *last = i,
+                    Some((rns, _, last)) if *rns == ns && last.checked_add(1) == Some(i) => *last = i,
                     _ => {
                         flush(durable, &mut run);
                         run = Some((ns, i, i));
@@ -539,11 +544,21 @@ mod tests {
                         map.insert(i, step);
                     }
                     6 => {}
+                    7 if anywhere => {
+                        // The last index there is, which a run never holds.
+                        let i = u64::MAX - rng.gen_range(0..2);
+                        space.insert(i, step);
+                        map.insert(i, step);
+                    }
                     _ if anywhere => {
                         let a = rng.gen_range(0..next + 2);
-                        let b = a + rng.gen_range(0..6);
+                        let b = if rng.gen_bool(0.1) {
+                            u64::MAX
+                        } else {
+                            a + rng.gen_range(0..6)
+                        };
                         space.remove_range(a, b);
-                        remove_range(&mut map, a, b);
+                        map.retain(|i, _| *i < a || *i > b);
                     }
                     _ => {
                         // A truncated tail or a compacted prefix.
@@ -554,20 +569,41 @@ mod tests {
                             _ => continue,
                         };
                         space.remove_range(a, b);
-                        remove_range(&mut map, a, b);
+                        map.retain(|i, _| *i < a || *i > b);
                     }
                 }
                 let listed: Vec<(u64, u64)> = space.iter().map(|(i, v)| (i, *v)).collect();
                 let want: Vec<(u64, u64)> = map.iter().map(|(i, v)| (*i, *v)).collect();
                 assert_eq!(listed, want);
                 assert_eq!(space.len(), map.len());
-                for i in 0..next + 3 {
+                for i in (0..next + 3).chain([u64::MAX - 1, u64::MAX]) {
                     assert_eq!(space.get(i), map.get(&i), "index {i}");
                 }
             }
             maps += usize::from(matches!(space, Space::Map(_)));
         }
         assert!(maps > 0 && maps < 200, "both shapes were met: {maps} maps");
+    }
+
+    /// The last index there is works as any other: written, read, synced,
+    /// deleted, beside index 0 (a run of deletes ending at it once
+    /// overflowed).
+    #[test]
+    fn the_last_index_is_an_index_like_any_other() {
+        let mut d = Disk::default();
+        d.put(("x", u64::MAX), 1u64);
+        d.put(("x", 0), 2u64);
+        d.put(("x", u64::MAX - 1), 3u64);
+        d.sync();
+        assert_eq!(d.get::<u64>(("x", u64::MAX)), Some(&1));
+        assert_eq!(d.get::<u64>(("x", 0)), Some(&2));
+        d.delete(("x", u64::MAX - 1));
+        d.delete(("x", u64::MAX));
+        d.delete(("x", 0));
+        d.sync();
+        for i in [0, u64::MAX - 1, u64::MAX] {
+            assert_eq!(d.get::<u64>(("x", i)), None, "index {i}");
+        }
     }
 
     #[test]
