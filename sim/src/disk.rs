@@ -86,7 +86,7 @@ impl<V> Space<V> {
             // A run never holds index u64::MAX: its end, `first` plus its
             // length, is then always a u64.
             Space::Run { .. } if i == u64::MAX => {
-                self.to_map().insert(i, v);
+                self.make_map().insert(i, v);
             }
             Space::Run { first, vals } => {
                 if vals.is_empty() {
@@ -100,7 +100,7 @@ impl<V> Space<V> {
                 } else if i >= *first && i < end {
                     vals[(i - *first) as usize] = v;
                 } else {
-                    self.to_map().insert(i, v);
+                    self.make_map().insert(i, v);
                 }
             }
             Space::Map(m) => {
@@ -111,7 +111,7 @@ impl<V> Space<V> {
 
     /// Makes this a map (a gap appeared) and returns it.
     #[cold]
-    fn to_map(&mut self) -> &mut BTreeMap<u64, V> {
+    fn make_map(&mut self) -> &mut BTreeMap<u64, V> {
         if let Space::Run { first, vals } = self {
             let first = *first;
             let m = std::mem::take(vals)
@@ -143,7 +143,7 @@ impl<V> Space<V> {
                     vals.drain(..=(hi - *first) as usize);
                     *first = hi + 1;
                 } else {
-                    remove_range(self.to_map(), lo, hi);
+                    remove_range(self.make_map(), lo, hi);
                 }
             }
             Space::Map(m) => remove_range(m, a, b),
@@ -438,7 +438,9 @@ impl Disk {
                     durable.entry(ns).or_default().insert(i, v);
                 }
                 None => match &mut run {
-                    Some((rns, _, last)) if *rns == ns && last.checked_add(1) == Some(i) => *last = i,
+                    Some((rns, _, last)) if *rns == ns && last.checked_add(1) == Some(i) => {
+                        *last = i
+                    }
                     _ => {
                         flush(durable, &mut run);
                         run = Some((ns, i, i));

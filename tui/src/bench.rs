@@ -36,7 +36,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 60)]
     pub seconds: u64,
     /// Compare the kernel with another driver on the same scenarios (those
-    /// the protocols mark for it: ping, single-server KV, Raft) in one run: `--vs madsim` (needs
+    /// the protocols mark for it: ping, single-server KV, Raft) in one invocation: `--vs madsim` (needs
     /// the madsim build, see docs/drivers.md). `bench explore --vs
     /// stateright`: the explorer against stateright's on the same protocol
     /// (needs the build with `--features stateright`).
@@ -49,14 +49,15 @@ pub struct BenchArgs {
     /// With `--vs madsim`: each workload is run on each driver again and
     /// again, each run in a fresh process, the two drivers in turn, until
     /// that driver's runs of it have taken this many seconds of wall time
-    /// (at least once, at most 25 times); the median run is reported. 0
-    /// runs each once.
-    #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
+    /// (at least once, at most 25 times); the median wall time is reported
+    /// (the mean of the two middle runs when their number is even). 0 runs
+    /// each once.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, requires = "vs")]
     pub repeat_for: f64,
     /// One measurement in this process, for `--vs madsim`'s parent:
     /// `DRIVER:INDEX` (the INDEX-th compared workload on `kernel` or
     /// `madsim`). Prints `events wall_seconds simulated_seconds`.
-    #[arg(long, hide = true, value_name = "DRIVER:INDEX")]
+    #[arg(long, hide = true, value_name = "DRIVER:INDEX", requires = "vs")]
     pub child: Option<String>,
 }
 
@@ -213,14 +214,17 @@ fn child(registry: &Registry, spec: &str, seconds: u64) -> i32 {
         "kernel" => measure(registry, b.label, b.toml, seconds, false),
         #[cfg(all(feature = "madsim", madsim))]
         "madsim" => measure_madsim(registry, b, seconds),
-        _ => Err(format!(
-            "error: --child: no driver `{driver}` in this build (kernel{})",
-            if cfg!(all(feature = "madsim", madsim)) {
-                ", madsim"
-            } else {
-                ""
-            }
-        )),
+        _ => {
+            eprintln!(
+                "error: --child: no driver `{driver}` in this build (kernel{})",
+                if cfg!(all(feature = "madsim", madsim)) {
+                    ", madsim"
+                } else {
+                    ""
+                }
+            );
+            return exit::BAD_INPUT;
+        }
     };
     match figures {
         Ok(f) => {
@@ -247,24 +251,28 @@ fn in_child(driver: &str, index: usize, seconds: u64) -> Result<Figures, String>
         .map_err(|e| format!("error: could not run {}: {e}", exe.display()))?;
     let text = String::from_utf8_lossy(&out.stdout);
     let fields: Vec<&str> = text.split_whitespace().collect();
-    match (out.status.success(), fields.as_slice()) {
-        (true, [events, wall, simulated]) => {
-            let parse = |x: &str| x.parse::<f64>().ok();
-            match (events.parse::<u64>().ok(), parse(wall), parse(simulated)) {
-                (Some(events), Some(wall_s), Some(simulated_s)) => Ok(Figures {
-                    events,
-                    wall_s,
-                    simulated_s,
-                    trace_mib: None,
-                }),
-                _ => Err(format!("error: a {driver} run printed `{}`", text.trim())),
-            }
-        }
-        _ => Err(format!(
-            "error: a {driver} run failed ({}): {}{}",
+    if !out.status.success() {
+        return Err(format!(
+            "error: a {driver} run failed ({}):\n{}\n{}",
             out.status,
             text.trim(),
             String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let parse = |x: &str| x.parse::<f64>().ok();
+    match fields.as_slice() {
+        [events, wall, simulated] => match (events.parse().ok(), parse(wall), parse(simulated)) {
+            (Some(events), Some(wall_s), Some(simulated_s)) => Ok(Figures {
+                events,
+                wall_s,
+                simulated_s,
+                trace_mib: None,
+            }),
+            _ => Err(format!("error: a {driver} run printed `{}`", text.trim())),
+        },
+        _ => Err(format!(
+            "error: a {driver} run printed `{}`, not `events wall_seconds simulated_seconds`",
+            text.trim()
         )),
     }
 }
@@ -317,7 +325,7 @@ fn vs_madsim(registry: &Registry, args: &BenchArgs) -> i32 {
         fmt_duration(args.seconds * 1_000_000_000)
     );
     println!(
-        "each run a fresh process, the drivers in turn, repeated for {}s of wall time per driver (at most {MAX_RUNS} runs): the median run",
+        "each run a fresh process, the drivers in turn, repeated for {}s of wall time per driver (at most {MAX_RUNS} runs): the median wall time",
         args.repeat_for
     );
     for (index, b) in compared(registry).iter().enumerate() {
@@ -344,13 +352,19 @@ fn vs_madsim(registry: &Registry, args: &BenchArgs) -> i32 {
         }
         let mut medians = Vec::new();
         for (d, driver) in DRIVERS.iter().enumerate() {
-            // The same seed runs the same events every time: anything else
-            // is a determinism bug, not noise.
-            if runs[d].iter().any(|f| f.events != runs[d][0].events) {
+            // The same seed runs the same events, to the same simulated
+            // time, every time: anything else is a determinism bug, not noise.
+            let first = &runs[d][0];
+            let differ =
+                |f: &Figures| f.events != first.events || f.simulated_s != first.simulated_s;
+            if runs[d].iter().any(differ) {
+                let seen = runs[d]
+                    .iter()
+                    .map(|f| format!("{} events to {}s", f.events, f.simulated_s));
                 eprintln!(
-                    "error: {}, {driver}: runs of the same seed counted different events ({}): a determinism bug",
+                    "error: {}, {driver}: runs of the same seed differ ({}): a determinism bug",
                     b.label,
-                    runs[d].iter().map(|f| f.events.to_string()).collect::<Vec<_>>().join(", ")
+                    seen.collect::<Vec<_>>().join(", ")
                 );
                 return exit::FAIL;
             }
