@@ -30,11 +30,28 @@ use std::cell::Cell;
 use std::ops::{Deref, DerefMut, Index, IndexMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The next version: unique in the process (a search on another thread
-/// takes its own numbers from the same counter).
+/// The next version: unique in the process, never 0. Each thread takes a
+/// block of numbers from one counter for the whole process and gives them
+/// out in turn: no two threads share a number, and runs on parallel
+/// threads (a sweep's) do not contend for the counter at every queued
+/// event. Only equality of numbers means anything: their order, and which
+/// thread took which block, change nothing a run does.
 pub(super) fn fresh() -> u64 {
+    const BLOCK: u64 = 1 << 16;
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
+    thread_local! {
+        /// The next number of this thread's block, and the block's end.
+        static MINE: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
+    MINE.with(|mine| {
+        let (mut next, mut end) = mine.get();
+        if next == end {
+            next = NEXT.fetch_add(BLOCK, Ordering::Relaxed);
+            end = next + BLOCK;
+        }
+        mine.set((next + 1, end));
+        next
+    })
 }
 
 /// One part of a run, with a mark set by every `&mut` access.
@@ -326,5 +343,31 @@ impl<T> IndexMut<usize> for PerNode<T> {
     fn index_mut(&mut self, i: usize) -> &mut T {
         self.dirty[i] = true;
         &mut self.items[i]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fresh;
+
+    /// Threads taking numbers at once, each past the end of a block, get
+    /// numbers no other thread gets, and never 0.
+    #[test]
+    fn versions_are_unique_across_threads() {
+        let taken: Vec<Vec<u64>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..3)
+                .map(|_| scope.spawn(|| (0..100_000).map(|_| fresh()).collect::<Vec<u64>>()))
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().expect("a thread"))
+                .collect()
+        });
+        let mut all: Vec<u64> = taken.concat();
+        assert!(all.iter().all(|&v| v != 0));
+        all.sort_unstable();
+        let n = all.len();
+        all.dedup();
+        assert_eq!(all.len(), n, "a number was given twice");
     }
 }
