@@ -116,7 +116,19 @@ impl LatencyDist {
         }
     }
 
+    /// One draw (at every message sent: the constant and uniform draws, the
+    /// common ones, are inlined; the others' set-up is not).
+    #[inline]
     pub fn sample(&self, rng: &mut ChaCha8Rng) -> Nanos {
+        match *self {
+            LatencyDist::Constant { value } => value,
+            LatencyDist::Uniform { min, max } => rng.gen_range(min..=max),
+            _ => self.sample_shaped(rng),
+        }
+    }
+
+    #[inline(never)]
+    fn sample_shaped(&self, rng: &mut ChaCha8Rng) -> Nanos {
         let v: f64 = match *self {
             LatencyDist::Constant { value } => return value,
             LatencyDist::Uniform { min, max } => return rng.gen_range(min..=max),

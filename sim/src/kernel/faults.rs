@@ -377,6 +377,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         slot.paused = false;
         slot.paused_by = None;
         slot.crashed_by = by;
+        self.forget_deferred(i);
         let name = self.cluster.name_arc(NodeId(i));
         self.note_fault("crash", name.to_string(), line);
         let old = std::mem::replace(&mut self.slots[idx].role, "crashed");
@@ -469,6 +470,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
             .into_iter()
             .partition(|ev| matches!(ev, Ev::Timer { .. }));
         for ev in timers.into_iter().chain(rest) {
+            if let Ev::Timer { timer, gen, .. } = ev {
+                self.requeued(i, timer, gen);
+            }
             self.push(self.now, ev);
         }
     }

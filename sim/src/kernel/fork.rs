@@ -301,7 +301,7 @@ impl<P: Protocol> Sim<'_, P> {
         for (n, s) in self.nodes.iter().zip(self.slots.iter()) {
             let _ = write!(
                 out,
-                " [{} {:?} {:?} {:?} {} {:?} {:?} {:?} {} {} {} {:?} {}]",
+                " [{} {:?} {:?} {:?} {} {:?} {:?} {:?} {:?} {} {} {} {:?} {}]",
                 n.is_some(),
                 rng(&s.rng),
                 s.clock,
@@ -310,6 +310,7 @@ impl<P: Protocol> Sim<'_, P> {
                 s.paused_by,
                 s.crashed_by,
                 s.timers,
+                s.deferred,
                 s.held.len(),
                 s.role,
                 s.incarnation,

@@ -29,6 +29,7 @@ use crate::time::Nanos;
 use crate::trace::{Fingerprint, TraceEvent, TraceRecord, TraceSink};
 use crate::workload::Workload;
 
+mod deferred;
 mod delivery;
 mod dirty;
 mod explore;
@@ -169,6 +170,9 @@ struct Slot<M> {
     /// (a short sorted list, or a map for a node with many: see
     /// [`Timers`]).
     timers: Timers,
+    /// Timers set again that wait for their queued entry to pop (see
+    /// `deferred`); always empty in an explored run.
+    deferred: Vec<deferred::Deferral>,
     role: &'static str,
     /// How many times the node was restarted ([`Ctx::incarnation`]).
     incarnation: u64,
@@ -194,6 +198,7 @@ impl<M: Clone> Slot<M> {
             crashed_by,
             held,
             timers,
+            deferred,
             role,
             incarnation,
             shown,
@@ -210,6 +215,7 @@ impl<M: Clone> Slot<M> {
         if self.timers != *timers {
             self.timers.clone_from(timers);
         }
+        self.deferred.clone_from(deferred);
         self.role = role;
         self.incarnation = *incarnation;
         self.shown.set(shown.get());
@@ -406,6 +412,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 crashed_by: None,
                 held: Vec::new(),
                 timers: Timers::new(),
+                deferred: Vec::new(),
                 role: node.role(),
                 incarnation: 0,
                 shown: std::cell::Cell::new(None),

@@ -20,14 +20,36 @@ pub(super) struct Entry {
 }
 
 impl PartialOrd for Entry {
+    #[inline]
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
     }
+
+    #[inline]
+    fn lt(&self, o: &Self) -> bool {
+        o.key() < self.key()
+    }
+
+    #[inline]
+    fn le(&self, o: &Self) -> bool {
+        o.key() <= self.key()
+    }
 }
+impl Entry {
+    /// (time, seq) as one number, ordered as the pair is: one comparison
+    /// without a branch, where the pair's is two with one (the heap's
+    /// sifting compares keys at every level).
+    #[inline]
+    fn key(&self) -> u128 {
+        ((self.time as u128) << 64) | self.seq as u128
+    }
+}
+
 impl Ord for Entry {
     // BinaryHeap is a max-heap: the earliest (time, seq) must compare greatest.
+    #[inline]
     fn cmp(&self, o: &Self) -> Ordering {
-        (o.time, o.seq).cmp(&(self.time, self.seq))
+        o.key().cmp(&self.key())
     }
 }
 
@@ -35,11 +57,11 @@ impl Ord for Entry {
 /// after it was queued (see [`Stale`]): its key and its event.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Skipped {
-    time: Nanos,
-    seq: u64,
-    node: u32,
-    timer: TimerId,
-    gen: u64,
+    pub(super) time: Nanos,
+    pub(super) seq: u64,
+    pub(super) node: u32,
+    pub(super) timer: TimerId,
+    pub(super) gen: u64,
 }
 
 /// Timer entries that can no longer fire, kept out of the queue.
@@ -60,6 +82,10 @@ pub(super) struct Skipped {
 /// the queue with its own key, for good, and the run goes on exactly as if
 /// none had ever left. A driver that takes the queue out
 /// ([`Sim::take_scheduled`]) gets them back the same way.
+///
+/// Most settings of a timer set again never enter the queue at all: they
+/// wait for the timer's queued entry (see `deferred`), and those overtaken
+/// while waiting join `skipped` directly.
 #[derive(Clone, Default)]
 pub(super) struct Stale {
     /// About how many queued timer entries are stale: counted when a timer
@@ -78,6 +104,9 @@ pub(super) struct Stale {
     prune_at: usize,
     /// How many times the queue was compacted (for the tests).
     pub(super) compactions: u64,
+    /// How many timer settings waited for their timer's queued entry
+    /// instead of being queued (see `deferred`; for the tests).
+    pub(super) deferrals: u64,
 }
 
 /// Compaction starts at this many stale entries, and when they are at least
@@ -89,6 +118,12 @@ impl<'s, P: Protocol> Sim<'s, P> {
     /// Queues an event; returns its slot.
     pub(super) fn push(&mut self, time: Nanos, ev: Ev<Msg<P>>) -> u32 {
         self.seq += 1;
+        self.push_keyed(time, self.seq, ev)
+    }
+
+    /// Queues an event with the key (time, seq) it was given earlier (a
+    /// timer setting that waited: see `deferred`); returns its slot.
+    pub(super) fn push_keyed(&mut self, time: Nanos, seq: u64, ev: Ev<Msg<P>>) -> u32 {
         // Exploring: a client's next operation may start any time later
         // (unless `[explore] issue = "earliest"`); anything else (but a
         // message: see `schedule_delivery`) when due.
@@ -99,11 +134,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             time
         };
         let slot = self.slab.insert(ev);
-        self.queue.push(Entry {
-            time,
-            seq: self.seq,
-            slot,
-        });
+        self.queue.push(Entry { time, seq, slot });
         if self.x.is_some() {
             self.note_latest(slot, latest);
         }
@@ -152,8 +183,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             let e = entries[k];
             if let Some(Ev::Timer { node, timer, gen }) = self.slab.slot(e.slot) {
                 let (node, timer, gen) = (*node, *timer, *gen);
-                let live = self.slots[node as usize].timers.get(&timer) == Some(&gen);
-                if !live {
+                if !self.timer_entry_live(node, timer, gen) {
                     self.slab.take(e.slot);
                     self.stale.skipped.push(Skipped {
                         time: e.time,
@@ -180,6 +210,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
     #[inline(never)]
     pub(super) fn unskip(&mut self) {
         self.stale.exact = true;
+        self.queue_deferred();
         self.count_passed();
         for s in std::mem::take(&mut self.stale.skipped) {
             let slot = self.slab.insert(Ev::Timer {
@@ -220,11 +251,12 @@ mod tests {
     const JITTER: TimerId = TimerId(1);
     const STEADY: TimerId = TimerId(2);
     const TICK: TimerId = TimerId(3);
+    const WAIT: TimerId = TimerId(4);
 
     /// A node that leaves stale timer entries behind all the time: every
     /// ping it receives moves its jitter timer, and now and then cancels
     /// its steady timer and sets it again (as election timers and request
-    /// timeouts do).
+    /// timeouts do); every tick cancels a long wait and starts it again.
     #[derive(Clone, Debug)]
     struct Jitterer;
 
@@ -237,7 +269,7 @@ mod tests {
             ctx.set_timer(TICK, ms(3));
         }
         fn on_message(&mut self, ctx: &mut Ctx<Ping>, _: NodeId, _: Ping) {
-            let after = ctx.rng().gen_range(ms(5)..ms(50));
+            let after = ms(ctx.rng().gen_range(5..50));
             ctx.set_timer(JITTER, after);
             if ctx.rng().gen_bool(0.3) {
                 ctx.cancel_timer(STEADY);
@@ -255,9 +287,14 @@ mod tests {
             let after = match timer {
                 JITTER => ms(7),
                 STEADY => ms(20),
+                WAIT => ms(400),
                 _ => ms(3),
             };
             ctx.set_timer(timer, after);
+            if timer == TICK {
+                ctx.cancel_timer(WAIT);
+                ctx.set_timer(WAIT, ms(400));
+            }
         }
         fn on_request(&mut self, ctx: &mut Ctx<Ping>, req: Request) {
             ctx.complete(req.id, crate::history::Outcome::Fail, None);
@@ -297,26 +334,36 @@ mod tests {
         }
     }
 
-    fn scenario(max_events: Option<u64>) -> Scenario {
+    /// The jitter scenario; with `ties`, every latency is 1ms, so that many
+    /// events fall due at one time and only their sequence orders them.
+    fn scenario(max_events: Option<u64>, ties: bool) -> Scenario {
         let mut c = Catalog::new();
         c.add::<Jitter>();
         let max = max_events.map_or(String::new(), |m| format!("max_events = {m}\n"));
+        let latency = if ties {
+            "{ dist = \"constant\", value = \"1ms\" }"
+        } else {
+            "{ dist = \"uniform\", min = \"1ms\", max = \"3ms\" }"
+        };
         let src = format!(
             "[meta]\nname = \"jitter\"\nduration = \"10s\"\n{max}\n[system]\nprotocol = \"jitter\"\n\n\
              [topology]\nservers = 4\nclients = 0\n\n\
-             [network]\nlatency = {{ dist = \"uniform\", min = \"1ms\", max = \"3ms\" }}\n\n\
+             [network]\nlatency = {latency}\n\n\
              [[faults]]\nat = \"1s\"\naction = \"pause\"\ntarget = \"n2\"\n\n\
-             [[faults]]\nat = \"1200ms\"\naction = \"resume\"\ntarget = \"n2\"\n"
+             [[faults]]\nat = \"1200ms\"\naction = \"resume\"\ntarget = \"n2\"\n\n\
+             [[faults]]\nat = \"2s\"\naction = \"crash\"\ntarget = \"n3\"\n\n\
+             [[faults]]\nat = \"2300ms\"\naction = \"restart\"\ntarget = \"n3\"\n"
         );
         c.parse("jitter.toml", &src).unwrap()
     }
 
-    /// Everything a run shows that stale entries could change.
-    fn outcome(s: &Scenario, compact: bool) -> (String, String, u64, Option<u64>, u64) {
+    /// Everything a run shows that stale entries could change; and how
+    /// many times the queue was compacted plus how many settings waited.
+    fn outcome(s: &Scenario, compact: bool) -> (String, String, u64, Option<u64>, (u64, u64)) {
         let mut sim = Sim::new(s, Jitter, 3, TraceMode::Off);
         sim.stale.exact = !compact;
         while sim.advance() {}
-        let compactions = sim.stale.compactions;
+        let compactions = (sim.stale.compactions, sim.stale.deferrals);
         let out = sim.finish();
         (
             out.fingerprint,
@@ -327,49 +374,55 @@ mod tests {
         )
     }
 
-    /// Taking stale timer entries out of the queue changes nothing a run
-    /// shows, however `[meta] max_events` cuts it: the same fingerprint,
-    /// counters, end time and stopping time as a run that pops every one.
+    /// Taking stale timer entries out of the queue, and letting a timer set
+    /// again wait for its queued entry (see `deferred`), changes nothing a
+    /// run shows, however `[meta] max_events` cuts it (through a pause and
+    /// a crash): the same fingerprint, counters, end time and stopping time
+    /// as a run that queues every setting and pops every entry.
     #[test]
     fn compacting_stale_timers_changes_no_run_whatever_max_events_stops_it() {
-        let full = outcome(&scenario(None), false);
-        let events: u64 = full
-            .1
-            .split("events: ")
-            .nth(1)
-            .unwrap()
-            .split(',')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!(events > 20_000, "the run is long enough: {events} events");
-        let mut compacted = 0;
-        for max in [
-            None,
-            Some(1),
-            Some(2),
-            Some(97),
-            Some(1000),
-            Some(4321),
-            Some(10_007),
-            Some(20_000),
-            Some(events),
-            Some(events + 500),
-        ] {
-            let s = scenario(max);
-            let (with, without) = (outcome(&s, true), outcome(&s, false));
-            assert_eq!(without.4, 0);
-            compacted += with.4;
-            assert_eq!(
-                (&with.0, &with.1, with.2, with.3),
-                (&without.0, &without.1, without.2, without.3),
-                "max_events {max:?}"
+        for ties in [false, true] {
+            let full = outcome(&scenario(None, ties), false);
+            let events: u64 = full
+                .1
+                .split("events: ")
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(events > 20_000, "the run is long enough: {events} events");
+            let (mut compacted, mut waited) = (0, 0);
+            for max in [
+                None,
+                Some(1),
+                Some(2),
+                Some(97),
+                Some(1000),
+                Some(4321),
+                Some(10_007),
+                Some(20_000),
+                Some(events),
+                Some(events + 500),
+            ] {
+                let s = scenario(max, ties);
+                let (with, without) = (outcome(&s, true), outcome(&s, false));
+                assert_eq!(without.4, (0, 0));
+                compacted += with.4 .0;
+                waited += with.4 .1;
+                assert_eq!(
+                    (&with.0, &with.1, with.2, with.3),
+                    (&without.0, &without.1, without.2, without.3),
+                    "max_events {max:?}, ties {ties}"
+                );
+            }
+            assert!(
+                compacted > 100,
+                "the queue was compacted ({compacted} times)"
             );
+            assert!(waited > 10_000, "settings waited ({waited} times)");
         }
-        assert!(
-            compacted > 100,
-            "the queue was compacted ({compacted} times)"
-        );
     }
 }

@@ -109,7 +109,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
     /// Moves every event scheduled so far out of the kernel's queue, in
     /// (time, sequence) order, each with the virtual time it is due at.
     pub fn take_scheduled(&mut self, out: &mut Vec<(Nanos, Ev<Msg<P>>)>) {
-        if !self.stale.skipped.is_empty() {
+        // Every entry in the queue, each timer setting with its own (see
+        // `deferred`): from here this driver, not the kernel, pops them.
+        if !self.stale.exact {
             self.unskip();
         }
         while let Some(entry) = self.queue.pop() {
@@ -339,28 +341,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
     fn apply_effect(&mut self, i: u32, effect: Effect<Msg<P>>) {
         match effect {
             Effect::Send { to, msg } => self.send(i, to.0, msg),
-            Effect::SetTimer { id, after } => {
-                self.next_timer_gen += 1;
-                let gen = self.next_timer_gen;
-                // A set moves the timer: the entry queued for its old
-                // generation goes stale.
-                if self.slots[i as usize].timers.insert(id, gen).is_some() {
-                    self.stale.queued += 1;
-                }
-                self.push(
-                    self.now.saturating_add(after),
-                    Ev::Timer {
-                        node: i,
-                        timer: id,
-                        gen,
-                    },
-                );
-            }
-            Effect::CancelTimer { id } => {
-                if self.slots[i as usize].timers.remove(&id).is_some() {
-                    self.stale.queued += 1;
-                }
-            }
+            Effect::SetTimer { id, after } => self.set_timer(i, id, after),
+            Effect::CancelTimer { id } => self.cancel_timer(i, id),
             Effect::Complete {
                 op,
                 outcome,
@@ -389,8 +371,11 @@ impl<'s, P: Protocol> Sim<'s, P> {
     fn fire_timer(&mut self, i: u32, timer: TimerId, gen: u64) {
         let slot = &mut self.slots[i as usize];
         if slot.timers.get(&timer) != Some(&gen) {
-            // Moved, cancelled, or set before a crash.
-            self.stale.queued = self.stale.queued.saturating_sub(1);
+            // Moved, cancelled, or set before a crash; or the entry that a
+            // setting waited for (see `deferred`).
+            if !self.carried(i, timer, gen) {
+                self.stale.queued = self.stale.queued.saturating_sub(1);
+            }
             return;
         }
         if slot.paused {
@@ -402,6 +387,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             return;
         }
         slot.timers.remove(&timer);
+        self.fired(i, timer);
         self.counters.events += 1;
         self.counters.timers_fired += 1;
         self.fp.u64(0x54 ^ (self.now << 8));

@@ -1,0 +1,257 @@
+//! Timers set again before they fire, without a queue entry per setting.
+//!
+//! A Raft follower sets its election timer again at every heartbeat; each
+//! setting used to queue a new entry and leave the old one stale (see
+//! [`Stale`](super::queue::Stale)): half of a Raft run's queue entries were
+//! such settings, each a push, a slot and later a pop or a compaction.
+//!
+//! Here a timer set again to a time no earlier than its queued entry's does
+//! not queue a new entry. The entry already queued (the *carrier*) stays;
+//! the new setting waits beside the timer, with the key (time, sequence)
+//! it would have had. When the carrier pops, the setting still waiting is
+//! queued with that very key. So every event pops at the place in the
+//! (time, seq) order it would have had with an entry per setting, and no
+//! run can tell the difference:
+//!
+//! - the carrier's pop stands for the stale entry a queue with an entry per
+//!   setting would pop there (it counts against `[meta] max_events`, as
+//!   that one did);
+//! - a waiting setting overtaken by another (set again, or cancelled, or
+//!   its node crashed) would have been a stale entry in the queue: it goes
+//!   to the skipped entries (`Stale::skipped`) with its key, which count
+//!   against `max_events` as the run passes them;
+//! - a setting to a time earlier than the carrier's is queued at once (the
+//!   carrier would pop too late to carry it), and the carrier is then an
+//!   ordinary stale entry.
+//!
+//! Only a run whose queue the kernel pops in order defers: not an explored
+//! run (the explorer reads and reorders the queue), nor one driven from
+//! outside ([`Sim::take_scheduled`]), nor one near `max_events` (the
+//! skipped entries go back into the queue for good: `Stale::exact`). When a
+//! run stops deferring, every waiting setting is queued with its key.
+
+use super::{Ev, Sim};
+use crate::node::TimerId;
+use crate::protocol::Protocol;
+use crate::time::Nanos;
+
+/// A timer's queued entry, and the setting that waits for it to pop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Deferral {
+    pub(super) timer: TimerId,
+    /// The generation of the timer's queued entry.
+    carrier: u64,
+    /// No later than the time of that entry (equal unless it was held by a
+    /// pause and queued again on the resume, at a later time): a setting
+    /// that waits for it is never due before it.
+    at: Nanos,
+    /// The setting that waits: its (time, seq) and generation.
+    waiting: Option<(Nanos, u64, u64)>,
+}
+
+impl<'s, P: Protocol> Sim<'s, P> {
+    /// Whether timers set again wait for their queued entry (see the module).
+    #[inline]
+    fn defers(&self) -> bool {
+        !self.stale.exact && self.x.is_none()
+    }
+
+    /// Sets timer `id` of node `i` to fire `after` from now.
+    pub(super) fn set_timer(&mut self, i: u32, id: TimerId, after: Nanos) {
+        self.next_timer_gen += 1;
+        let gen = self.next_timer_gen;
+        let time = self.now.saturating_add(after);
+        let ev = Ev::Timer {
+            node: i,
+            timer: id,
+            gen,
+        };
+        let was_set = self.slots[i as usize].timers.insert(id, gen).is_some();
+        if !self.defers() {
+            // A set moves the timer: the entry queued for its old
+            // generation goes stale.
+            if was_set {
+                self.stale.queued += 1;
+            }
+            self.push(time, ev);
+            return;
+        }
+        self.seq += 1;
+        let seq = self.seq;
+        let slot = &mut self.slots[i as usize];
+        let k = slot.deferred.iter().position(|d| d.timer == id);
+        if let Some(k) = k.filter(|_| was_set) {
+            let d = &mut slot.deferred[k];
+            // The setting it replaces, if it waited, would have been a stale
+            // entry in the queue: it is counted as one.
+            if let Some((t, s, g)) = d.waiting.take() {
+                self.stale.skipped.push(super::queue::Skipped {
+                    time: t,
+                    seq: s,
+                    node: i,
+                    timer: id,
+                    gen: g,
+                });
+            }
+            if d.at <= time {
+                // The carrier pops first (at this time, by its smaller seq).
+                d.waiting = Some((time, seq, gen));
+                self.stale.deferrals += 1;
+                return;
+            }
+            // Due before the carrier: queued now; the carrier is stale.
+            *d = Deferral {
+                timer: id,
+                carrier: gen,
+                at: time,
+                waiting: None,
+            };
+            self.stale.queued += 1;
+        } else {
+            // Not set: queued now, and it carries what follows. (Set with no
+            // entry to carry it, which no step leaves behind: the entry of
+            // the old generation is stale.)
+            if was_set {
+                self.stale.queued += 1;
+            }
+            let d = Deferral {
+                timer: id,
+                carrier: gen,
+                at: time,
+                waiting: None,
+            };
+            match k {
+                Some(k) => slot.deferred[k] = d,
+                None => slot.deferred.push(d),
+            }
+        }
+        self.push_keyed(time, seq, ev);
+    }
+
+    /// Cancels timer `id` of node `i`.
+    pub(super) fn cancel_timer(&mut self, i: u32, id: TimerId) {
+        let slot = &mut self.slots[i as usize];
+        if slot.timers.remove(&id).is_none() {
+            return;
+        }
+        self.stale.queued += 1;
+        if let Some(k) = slot.deferred.iter().position(|d| d.timer == id) {
+            let d = slot.deferred.swap_remove(k);
+            if let Some((time, seq, gen)) = d.waiting {
+                self.stale.skipped.push(super::queue::Skipped {
+                    time,
+                    seq,
+                    node: i,
+                    timer: id,
+                    gen,
+                });
+            }
+        }
+    }
+
+    /// A timer entry of node `i` whose generation is no longer the timer's
+    /// popped: if it carries a waiting setting, that setting is queued with
+    /// its key. True if it did (the entry was a carrier, not counted stale).
+    pub(super) fn carried(&mut self, i: u32, timer: TimerId, gen: u64) -> bool {
+        let slot = &mut self.slots[i as usize];
+        let Some(d) = slot
+            .deferred
+            .iter_mut()
+            .find(|d| d.timer == timer && d.carrier == gen)
+        else {
+            return false;
+        };
+        let Some((time, seq, gen)) = d.waiting.take() else {
+            return false;
+        };
+        d.carrier = gen;
+        d.at = time;
+        self.push_keyed(
+            time,
+            seq,
+            Ev::Timer {
+                node: i,
+                timer,
+                gen,
+            },
+        );
+        true
+    }
+
+    /// Whether a queued timer entry still matters: its timer's generation,
+    /// or a carrier of a waiting setting.
+    pub(super) fn timer_entry_live(&self, i: u32, timer: TimerId, gen: u64) -> bool {
+        let slot = &self.slots[i as usize];
+        slot.timers.get(&timer) == Some(&gen)
+            || slot
+                .deferred
+                .iter()
+                .any(|d| d.timer == timer && d.carrier == gen && d.waiting.is_some())
+    }
+
+    /// Timer `timer` of node `i` fired (its entry popped, live): it carries
+    /// nothing any more.
+    pub(super) fn fired(&mut self, i: u32, timer: TimerId) {
+        let slot = &mut self.slots[i as usize];
+        if let Some(k) = slot.deferred.iter().position(|d| d.timer == timer) {
+            slot.deferred.swap_remove(k);
+        }
+    }
+
+    /// A held timer entry of node `i` was queued again at `now` (on a
+    /// resume): what waits for it waits for that entry.
+    pub(super) fn requeued(&mut self, i: u32, timer: TimerId, gen: u64) {
+        let now = self.now;
+        let slot = &mut self.slots[i as usize];
+        if let Some(d) = slot
+            .deferred
+            .iter_mut()
+            .find(|d| d.timer == timer && d.carrier == gen)
+        {
+            d.at = d.at.max(now);
+        }
+    }
+
+    /// Node `i` crashed: its timers are gone, and what waited would have
+    /// been stale entries in the queue.
+    pub(super) fn forget_deferred(&mut self, i: u32) {
+        let slot = &mut self.slots[i as usize];
+        for d in slot.deferred.drain(..) {
+            if let Some((time, seq, gen)) = d.waiting {
+                self.stale.skipped.push(super::queue::Skipped {
+                    time,
+                    seq,
+                    node: i,
+                    timer: d.timer,
+                    gen,
+                });
+            }
+        }
+    }
+
+    /// Queues every waiting setting with its key: from here each setting
+    /// has its own entry, as if none had waited.
+    pub(super) fn queue_deferred(&mut self) {
+        for i in 0..self.slots.len() {
+            if self.slots[i].deferred.is_empty() {
+                continue;
+            }
+            let deferred = std::mem::take(&mut self.slots[i].deferred);
+            for d in deferred {
+                if let Some((time, seq, gen)) = d.waiting {
+                    self.push_keyed(
+                        time,
+                        seq,
+                        Ev::Timer {
+                            node: i as u32,
+                            timer: d.timer,
+                            gen,
+                        },
+                    );
+                    // The carrier is an ordinary stale entry now.
+                    self.stale.queued += 1;
+                }
+            }
+        }
+    }
+}
