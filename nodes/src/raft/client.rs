@@ -55,7 +55,7 @@ impl Client {
         let msg = Msg::ClientRequest {
             id: open.id,
             key: open.req.key.clone(),
-            f: open.req.f.clone(),
+            f: Box::new(open.req.f.clone()),
         };
         ctx.send(self.leader.target(), msg);
     }

@@ -57,11 +57,13 @@ sim::message! {
             round: u64,
         },
         /// Every attempt of one operation carries the same `id`: its client's
-        /// session and sequence number (see `sim::client`).
+        /// session and sequence number (see `sim::client`). The operation is
+        /// boxed: unboxed it made every message twice the size of the others
+        /// (and every message is moved several times on its way).
         ClientRequest {
             id: RequestId,
             key: String,
-            f: OpFn,
+            f: Box<OpFn>,
         },
         ClientReply {
             id: RequestId,

@@ -281,7 +281,7 @@ impl Server {
                 let conflict = (rejected, conflict_term, conflict_index);
                 self.on_append_reply(ctx, from, term, round, Err(conflict))
             }
-            Msg::ClientRequest { id, key, f } => self.on_client(ctx, from, id, key, f),
+            Msg::ClientRequest { id, key, f } => self.on_client(ctx, from, id, key, *f),
             Msg::ClientReply { .. } => {}
         }
         self.flush(ctx);

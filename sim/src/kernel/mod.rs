@@ -132,8 +132,10 @@ pub enum Ev<M> {
     Fault(usize),
     NemesisTick,
     /// The undo of the nemesis fault numbered `gen` (see `Sim::nemesis_gen`).
+    /// Boxed: a fault is larger than any other event, and every queued
+    /// event takes the room of the largest.
     NemesisUndo {
-        undo: FaultKind,
+        undo: Box<FaultKind>,
         gen: u64,
     },
     NemesisStop,

@@ -145,7 +145,10 @@ impl<'s, P: Protocol> Sim<'s, P> {
             self.nemesis_fault = None;
             self.push(
                 self.now.saturating_add(lasting),
-                Ev::NemesisUndo { undo, gen },
+                Ev::NemesisUndo {
+                    undo: Box::new(undo),
+                    gen,
+                },
             );
         }
         let next = self

@@ -241,7 +241,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
             Ev::Timer { node, timer, gen } => self.fire_timer(node, timer, gen),
             Ev::Fault(i) => self.apply_indexed(i),
             Ev::NemesisTick => self.nemesis_tick(),
-            Ev::NemesisUndo { undo, gen } => self.nemesis_undo(undo, gen),
+            Ev::NemesisUndo { undo, gen } => self.nemesis_undo(*undo, gen),
             Ev::NemesisStop => self.nemesis_stop(),
             Ev::Issue { client } => self.issue(client),
         }

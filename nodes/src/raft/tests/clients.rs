@@ -8,7 +8,7 @@ fn client_request(seq: u64, f: OpFn) -> Msg {
     Msg::ClientRequest {
         id: request_id(NodeId(1), 0, seq),
         key: "x".into(),
-        f,
+        f: Box::new(f),
     }
 }
 
@@ -77,7 +77,7 @@ fn raft_8_a_restarted_client_is_a_new_session_whose_writes_are_applied() {
     let write = |incarnation, seq, v| Msg::ClientRequest {
         id: request_id(c1, incarnation, seq),
         key: "x".into(),
-        f: OpFn::Write(Value::Int(v)),
+        f: Box::new(OpFn::Write(Value::Int(v))),
     };
     s.deliver(c1, write(0, 1, 10));
     s.deliver(c1, write(0, 2, 20));
@@ -348,7 +348,7 @@ fn client_request_on(key: &str, seq: u64, f: OpFn) -> Msg {
     Msg::ClientRequest {
         id: request_id(NodeId(3), 0, seq),
         key: key.into(),
-        f,
+        f: Box::new(f),
     }
 }
 
