@@ -73,6 +73,8 @@ pub struct Leadership {
     /// The answer at the last server's step: a client's step changes
     /// nothing it reads.
     elected: bool,
+    /// A server seen went down since the answer was last worked out.
+    crash_seen: bool,
     /// The last answer [`Leadership::news`] gave, if any.
     told: Option<bool>,
 }
@@ -87,6 +89,7 @@ impl std::fmt::Debug for Leadership {
             .field("up", &self.up)
             .field("seen", &self.seen)
             .field("elected", &self.elected)
+            .field("crash_seen", &self.crash_seen)
             .finish()
     }
 }
@@ -96,39 +99,45 @@ impl Leadership {
     /// server up and leading the highest term of the servers up, and more
     /// than half of all the servers (up or down, counted among those seen
     /// at least once: every server steps at its start) following it in that
-    /// term, itself included, each of those up. Work: nothing at a client's
-    /// step (a server's crash is a fault, and its restart a step of it); at
-    /// a server's step, a look at which servers are up, and the answer
-    /// worked out again only when what it reads (what each server said,
-    /// which of them are up) changed since it was last worked out, which
-    /// in a steady cluster is seldom.
+    /// term, itself included, each of those up. A server is up from its
+    /// step (a restarted server steps at once, to start) until its crash
+    /// ([`Leadership::crashed`]). Work: nothing at a client's step; at a
+    /// server's step, the answer worked out again only when what it reads
+    /// (what each server said, which of them are up) changed since it was
+    /// last worked out, which in a steady cluster is seldom.
     pub fn check(&mut self, step: Step<'_, RaftNode>) -> bool {
-        let (stepped, nodes) = (step.stepped, step.nodes);
         let Some(RaftNode::Server(s)) = step.node() else {
             return self.elected;
         };
         let now: Following = (s.term(), s.role() == Role::Leader, s.leader());
-        let i = stepped.index();
+        let i = step.stepped.index();
         if self.servers.len() <= i {
             self.servers.resize(i + 1, None);
             self.up.resize(i + 1, false);
         }
-        let mut changed = self.servers[i] != Some(now);
+        let mut changed = std::mem::take(&mut self.crash_seen) || self.servers[i] != Some(now);
         if self.servers[i].is_none() {
             self.seen += 1;
         }
         self.servers[i] = Some(now);
-        // Every server seen has a place in `nodes` (it stepped there).
-        for ((server, was_up), node) in self.servers.iter().zip(&mut self.up).zip(nodes) {
-            if server.is_some() && *was_up != node.is_some() {
-                *was_up = node.is_some();
-                changed = true;
-            }
+        if !self.up[i] {
+            self.up[i] = true;
+            changed = true;
         }
         if changed {
             self.elected = self.elected_now();
         }
         self.elected
+    }
+
+    /// Server `id` crashed: it is down until its next step. (Read at the
+    /// next server's step, as every change is.)
+    pub fn crashed(&mut self, id: NodeId) {
+        let i = id.index();
+        if self.servers.get(i).is_some_and(Option::is_some) && self.up[i] {
+            self.up[i] = false;
+            self.crash_seen = true;
+        }
     }
 
     /// [`Leadership::check`], but only when its answer differs from the

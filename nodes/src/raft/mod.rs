@@ -143,6 +143,10 @@ impl Protocol for Raft {
         DEFAULT_SETTLE.max(self.params.election_timeout_max.saturating_mul(10))
     }
 
+    fn crashed(&mut self, id: NodeId, _last: &RaftNode) {
+        self.leadership.crashed(id);
+    }
+
     fn check(&mut self, step: Step<'_, RaftNode>, out: &mut Findings) {
         self.checker
             .check(step.stepped, step.nodes, out.violations_mut());

@@ -116,6 +116,7 @@ const COMPACT_MIN: usize = 64;
 
 impl<'s, P: Protocol> Sim<'s, P> {
     /// Queues an event; returns its slot.
+    #[inline]
     pub(super) fn push(&mut self, time: Nanos, ev: Ev<Msg<P>>) -> u32 {
         self.seq += 1;
         self.push_keyed(time, self.seq, ev)
@@ -123,6 +124,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
 
     /// Queues an event with the key (time, seq) it was given earlier (a
     /// timer setting that waited: see `deferred`); returns its slot.
+    #[inline]
     pub(super) fn push_keyed(&mut self, time: Nanos, seq: u64, ev: Ev<Msg<P>>) -> u32 {
         // Exploring: a client's next operation may start any time later
         // (unless `[explore] issue = "earliest"`); anything else (but a

@@ -46,6 +46,7 @@ impl<M> Slab<M> {
         }
     }
 
+    #[inline]
     pub(super) fn insert(&mut self, ev: Ev<M>) -> u32 {
         let held = Held {
             ev: Some(ev),
@@ -64,6 +65,7 @@ impl<M> Slab<M> {
         }
     }
 
+    #[inline]
     pub(super) fn take(&mut self, i: u32) -> Ev<M> {
         self.free.push(i);
         let held = &mut self.slots[i as usize];

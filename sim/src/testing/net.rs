@@ -481,7 +481,10 @@ impl<P: Protocol> Net<P> {
     /// again when they arrive). As in a run, no check runs at the crash:
     /// the next step of another node sees it gone.
     pub fn crash(&mut self, id: NodeId) {
-        self.nodes[id.index()] = None;
+        // As a run does: the protocol hears of the crash (`Protocol::crashed`).
+        if let Some(last) = self.nodes[id.index()].take() {
+            self.protocol.crashed(id, &last);
+        }
         self.hosts[id.index()].disk.crash();
         self.timers.retain(|(n, _), _| *n != id);
     }
