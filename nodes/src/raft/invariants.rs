@@ -254,8 +254,8 @@ impl Checker {
         self.check_server(s, out);
     }
 
+    #[inline]
     pub fn check_server(&mut self, s: &Server, out: &mut Vec<Violation>) {
-        let id = s.id();
         let log = s.log();
         let leading = (s.role() == Role::Leader).then_some(s.term());
         let now = Seen {
@@ -271,9 +271,17 @@ impl Checker {
         // last step, every check below would find nothing new (the ranges
         // it walks are empty, a leader of the same term was recorded then,
         // and a fact reported then is not reported twice), so none runs.
-        if self.seen.get(id.index()).copied().flatten() == Some(now) {
-            return;
+        // (This test is inlined; the checks are not.)
+        if self.seen.get(s.id().index()).copied().flatten() != Some(now) {
+            self.check_changed(s, now, out);
         }
+    }
+
+    #[inline(never)]
+    fn check_changed(&mut self, s: &Server, now: Seen, out: &mut Vec<Violation>) {
+        let id = s.id();
+        let log = s.log();
+        let leading = now.leading;
         // Formatted only when a violation is reported: this runs after every step.
         let name = ServerName(id.0);
         // Read, and replaced at the end: a removal and a fresh insert at

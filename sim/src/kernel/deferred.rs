@@ -24,6 +24,11 @@
 //!   carrier would pop too late to carry it), and the carrier is then an
 //!   ordinary stale entry.
 //!
+//! A node with many timers set (past the short list of `timers`, as an
+//! open-loop caller with one timeout per request) does not defer: each of
+//! its settings is queued, as before, so that what waits is always found
+//! in a list of a few.
+//!
 //! Only a run whose queue the kernel pops in order defers: not an explored
 //! run (the explorer reads and reorders the queue), nor one driven from
 //! outside ([`Sim::take_scheduled`]), nor one near `max_events` (the
@@ -41,9 +46,8 @@ pub(super) struct Deferral {
     pub(super) timer: TimerId,
     /// The generation of the timer's queued entry.
     carrier: u64,
-    /// No later than the time of that entry (equal unless it was held by a
-    /// pause and queued again on the resume, at a later time): a setting
-    /// that waits for it is never due before it.
+    /// The time of that entry (or of its copy queued again on a resume):
+    /// a setting that waits for it is never due before it.
     at: Nanos,
     /// The setting that waits: its (time, seq) and generation.
     waiting: Option<(Nanos, u64, u64)>,
@@ -66,8 +70,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
             timer: id,
             gen,
         };
-        let was_set = self.slots[i as usize].timers.insert(id, gen).is_some();
-        if !self.defers() {
+        let slot = &mut self.slots[i as usize];
+        let was_set = slot.timers.insert(id, gen).is_some();
+        if slot.timers.is_long() && !slot.deferred.is_empty() {
+            // Past the short list: this node's settings stop waiting.
+            self.queue_deferred_of(i as usize);
+        }
+        if !self.defers() || self.slots[i as usize].timers.is_long() {
             // A set moves the timer: the entry queued for its old
             // generation goes stale.
             if was_set {
@@ -92,7 +101,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
                     timer: id,
                     gen: g,
                 });
+                self.prune_skipped();
             }
+            let d = &mut self.slots[i as usize].deferred[k];
             if d.at <= time {
                 // The carrier pops first (at this time, by its smaller seq).
                 d.waiting = Some((time, seq, gen));
@@ -109,11 +120,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
             self.stale.queued += 1;
         } else {
             // Not set: queued now, and it carries what follows. (Set with no
-            // entry to carry it, which no step leaves behind: the entry of
-            // the old generation is stale.)
+            // entry to carry it: set while the node had many timers, or
+            // before the run stopped deferring; the entry of the old
+            // generation is stale.)
             if was_set {
                 self.stale.queued += 1;
             }
+            let slot = &mut self.slots[i as usize];
             let d = Deferral {
                 timer: id,
                 carrier: gen,
@@ -145,6 +158,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                     timer: id,
                     gen,
                 });
+                self.prune_skipped();
             }
         }
     }
@@ -227,30 +241,35 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 });
             }
         }
+        self.prune_skipped();
     }
 
     /// Queues every waiting setting with its key: from here each setting
     /// has its own entry, as if none had waited.
     pub(super) fn queue_deferred(&mut self) {
         for i in 0..self.slots.len() {
-            if self.slots[i].deferred.is_empty() {
-                continue;
+            if !self.slots[i].deferred.is_empty() {
+                self.queue_deferred_of(i);
             }
-            let deferred = std::mem::take(&mut self.slots[i].deferred);
-            for d in deferred {
-                if let Some((time, seq, gen)) = d.waiting {
-                    self.push_keyed(
-                        time,
-                        seq,
-                        Ev::Timer {
-                            node: i as u32,
-                            timer: d.timer,
-                            gen,
-                        },
-                    );
-                    // The carrier is an ordinary stale entry now.
-                    self.stale.queued += 1;
-                }
+        }
+    }
+
+    /// Queues every waiting setting of node `i` with its key, and forgets
+    /// its deferrals (the entries they waited for are stale ones now).
+    fn queue_deferred_of(&mut self, i: usize) {
+        let deferred = std::mem::take(&mut self.slots[i].deferred);
+        for d in deferred {
+            if let Some((time, seq, gen)) = d.waiting {
+                self.push_keyed(
+                    time,
+                    seq,
+                    Ev::Timer {
+                        node: i as u32,
+                        timer: d.timer,
+                        gen,
+                    },
+                );
+                self.stale.queued += 1;
             }
         }
     }

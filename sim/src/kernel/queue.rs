@@ -162,6 +162,19 @@ impl<'s, P: Protocol> Sim<'s, P> {
         }
     }
 
+    /// After an entry joined `skipped` (a timer setting overtaken while it
+    /// waited: see `deferred`): once `skipped` has doubled since it was
+    /// last pruned, counts and forgets the entries passed, so that a run
+    /// that seldom compacts keeps as many as are still ahead, not every one
+    /// ever skipped.
+    #[inline]
+    pub(super) fn prune_skipped(&mut self) {
+        if self.stale.skipped.len() >= self.stale.prune_at {
+            self.count_passed();
+            self.stale.prune_at = (2 * self.stale.skipped.len()).max(COMPACT_MIN);
+        }
+    }
+
     /// Counts the skipped entries the run has passed (keys behind the last
     /// popped) as processed, and forgets them.
     fn count_passed(&mut self) {
@@ -175,10 +188,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
     #[cold]
     #[inline(never)]
     fn compact(&mut self) {
-        if self.stale.skipped.len() >= self.stale.prune_at {
-            self.count_passed();
-            self.stale.prune_at = (2 * self.stale.skipped.len()).max(COMPACT_MIN);
-        }
+        self.prune_skipped();
         let mut entries = std::mem::take(&mut self.queue).into_vec();
         let mut k = 0;
         while k < entries.len() {
@@ -259,8 +269,20 @@ mod tests {
     /// ping it receives moves its jitter timer, and now and then cancels
     /// its steady timer and sets it again (as election timers and request
     /// timeouts do); every tick cancels a long wait and starts it again.
+    /// Node n1, at its 300th tick, sets twenty more timers at once, each
+    /// set again at every ping it gets: from then on it has more timers
+    /// than the short list holds (see `timers`), and its settings stop
+    /// waiting (see `deferred`).
     #[derive(Clone, Debug)]
-    struct Jitterer;
+    struct Jitterer {
+        id: NodeId,
+        ticks: u32,
+    }
+
+    /// The twenty timers n1 sets late (ids 100 to 119).
+    fn many(id: TimerId) -> bool {
+        (100..120).contains(&id.0)
+    }
 
     impl Node for Jitterer {
         type Msg = Ping;
@@ -273,6 +295,11 @@ mod tests {
         fn on_message(&mut self, ctx: &mut Ctx<Ping>, _: NodeId, _: Ping) {
             let after = ms(ctx.rng().gen_range(5..50));
             ctx.set_timer(JITTER, after);
+            if self.id == NodeId(0) && self.ticks >= 300 {
+                let k = ctx.rng().gen_range(100..120);
+                let after = ms(ctx.rng().gen_range(5..90));
+                ctx.set_timer(TimerId(k), after);
+            }
             if ctx.rng().gen_bool(0.3) {
                 ctx.cancel_timer(STEADY);
                 if ctx.rng().gen_bool(0.5) {
@@ -281,6 +308,17 @@ mod tests {
             }
         }
         fn on_timer(&mut self, ctx: &mut Ctx<Ping>, timer: TimerId) {
+            if many(timer) {
+                return;
+            }
+            if timer == TICK {
+                self.ticks += 1;
+                if self.id == NodeId(0) && self.ticks == 300 {
+                    for k in 100..120 {
+                        ctx.set_timer(TimerId(k), ms(k));
+                    }
+                }
+            }
             let n = ctx.cluster().servers().len() as u32;
             for _ in 0..3 {
                 let to = NodeId(ctx.rng().gen_range(0..n));
@@ -321,8 +359,8 @@ mod tests {
 
     impl Protocol for Jitter {
         type Node = Jitterer;
-        fn build(&self, _: NodeId, _: &Cluster, _: &Disk) -> Jitterer {
-            Jitterer
+        fn build(&self, id: NodeId, _: &Cluster, _: &Disk) -> Jitterer {
+            Jitterer { id, ticks: 0 }
         }
         fn check(&mut self, _: Step<'_, Jitterer>, _: &mut Findings) {}
     }

@@ -87,6 +87,12 @@ impl Timers {
         self.big.clear();
     }
 
+    /// Whether the timers are past the short list (kept in a map).
+    #[inline]
+    pub(super) fn is_long(&self) -> bool {
+        !self.big.is_empty()
+    }
+
     pub(super) fn len(&self) -> usize {
         self.small.len() + self.big.len()
     }
