@@ -24,10 +24,11 @@
 //!   carrier would pop too late to carry it), and the carrier is then an
 //!   ordinary stale entry.
 //!
-//! A node with many timers set (past the short list of `timers`, as an
-//! open-loop caller with one timeout per request) does not defer: each of
-//! its settings is queued, as before, so that what waits is always found
-//! in a list of a few.
+//! A node whose timers are past the short list of `timers` (an open-loop
+//! caller with one timeout per request) does not defer: each of its
+//! settings is queued, as before, so that what waits is always found in a
+//! list of a few. Its timers stay in the long form until none is set (see
+//! `timers`), and it defers again only then.
 //!
 //! Only a run whose queue the kernel pops in order defers: not an explored
 //! run (the explorer reads and reorders the queue), nor one driven from

@@ -96,10 +96,10 @@ pub(super) struct Stale {
     pub(super) last: (Nanos, u64),
     /// Set when the skipped entries went back for good: no more compaction.
     pub(super) exact: bool,
-    /// The length of `skipped` at which a compaction first counts and
-    /// forgets the entries passed (twice its length after the last count:
-    /// a pass over `skipped` at every compaction would cost more than the
-    /// pops it saves). Entries passed but not counted yet still count in
+    /// The length of `skipped` at which a compaction, or an entry joining
+    /// it ([`Sim::prune_skipped`]), first counts and forgets the entries
+    /// passed (twice its length after the last count: a pass over
+    /// `skipped` each time would cost more than the pops it saves). Entries passed but not counted yet still count in
     /// full against `max_events` (see [`Sim::tend_queue`]).
     prune_at: usize,
     /// How many times the queue was compacted (for the tests).
