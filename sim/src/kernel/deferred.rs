@@ -47,8 +47,10 @@ pub(super) struct Deferral {
     pub(super) timer: TimerId,
     /// The generation of the timer's queued entry.
     carrier: u64,
-    /// The time of that entry (or of its copy queued again on a resume):
-    /// a setting that waits for it is never due before it.
+    /// The time of that entry: a setting that waits for it is never due
+    /// before it. (An entry held by a pause is queued again at the resume,
+    /// later than this; a setting made after the resume is due no earlier
+    /// than the resume, so still after that entry.)
     at: Nanos,
     /// The setting that waits: its (time, seq) and generation.
     waiting: Option<(Nanos, u64, u64)>,
@@ -94,15 +96,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
             let d = &mut slot.deferred[k];
             // The setting it replaces, if it waited, would have been a stale
             // entry in the queue: it is counted as one.
-            if let Some((t, s, g)) = d.waiting.take() {
-                self.stale.skipped.push(super::queue::Skipped {
-                    time: t,
-                    seq: s,
-                    node: i,
-                    timer: id,
-                    gen: g,
-                });
-                self.prune_skipped();
+            if let Some(waiting) = d.waiting.take() {
+                self.overtaken(i, id, waiting);
             }
             let d = &mut self.slots[i as usize].deferred[k];
             if d.at <= time {
@@ -150,16 +145,8 @@ impl<'s, P: Protocol> Sim<'s, P> {
         }
         self.stale.queued += 1;
         if let Some(k) = slot.deferred.iter().position(|d| d.timer == id) {
-            let d = slot.deferred.swap_remove(k);
-            if let Some((time, seq, gen)) = d.waiting {
-                self.stale.skipped.push(super::queue::Skipped {
-                    time,
-                    seq,
-                    node: i,
-                    timer: id,
-                    gen,
-                });
-                self.prune_skipped();
+            if let Some(waiting) = slot.deferred.swap_remove(k).waiting {
+                self.overtaken(i, id, waiting);
             }
         }
     }
@@ -213,35 +200,28 @@ impl<'s, P: Protocol> Sim<'s, P> {
         }
     }
 
-    /// A held timer entry of node `i` was queued again at `now` (on a
-    /// resume): what waits for it waits for that entry.
-    pub(super) fn requeued(&mut self, i: u32, timer: TimerId, gen: u64) {
-        let now = self.now;
-        let slot = &mut self.slots[i as usize];
-        if let Some(d) = slot
-            .deferred
-            .iter_mut()
-            .find(|d| d.timer == timer && d.carrier == gen)
-        {
-            d.at = d.at.max(now);
-        }
-    }
-
     /// Node `i` crashed: its timers are gone, and what waited would have
     /// been stale entries in the queue.
     pub(super) fn forget_deferred(&mut self, i: u32) {
-        let slot = &mut self.slots[i as usize];
-        for d in slot.deferred.drain(..) {
-            if let Some((time, seq, gen)) = d.waiting {
-                self.stale.skipped.push(super::queue::Skipped {
-                    time,
-                    seq,
-                    node: i,
-                    timer: d.timer,
-                    gen,
-                });
+        for d in std::mem::take(&mut self.slots[i as usize].deferred) {
+            if let Some(waiting) = d.waiting {
+                self.overtaken(i, d.timer, waiting);
             }
         }
+    }
+
+    /// A waiting setting `(time, seq, gen)` of timer `timer` of node `i`
+    /// was overtaken (set again, cancelled, crashed): with an entry per
+    /// setting it would be a stale entry in the queue, so it is counted as
+    /// one, among the skipped entries.
+    fn overtaken(&mut self, i: u32, timer: TimerId, (time, seq, gen): (Nanos, u64, u64)) {
+        self.stale.skipped.push(super::queue::Skipped {
+            time,
+            seq,
+            node: i,
+            timer,
+            gen,
+        });
         self.prune_skipped();
     }
 

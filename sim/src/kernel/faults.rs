@@ -470,9 +470,6 @@ impl<'s, P: Protocol> Sim<'s, P> {
             .into_iter()
             .partition(|ev| matches!(ev, Ev::Timer { .. }));
         for ev in timers.into_iter().chain(rest) {
-            if let Ev::Timer { timer, gen, .. } = ev {
-                self.requeued(i, timer, gen);
-            }
             self.push(self.now, ev);
         }
     }
