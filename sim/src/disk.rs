@@ -2,8 +2,12 @@
 //! unless synced (see [`Disk`]).
 
 use std::any::Any;
-use std::collections::BTreeMap;
 use std::fmt;
+
+mod space;
+mod store;
+
+use store::{Dyn, Store, Typed};
 
 /// A storage key: a namespace and an index, so a log can be kept one entry per
 /// key (`("log", 7)`) and single values under index 0 (`("term", 0)`).
@@ -43,151 +47,6 @@ impl PartialEq for Ns {
 
 impl Eq for Ns {}
 
-/// Values by namespace, then by index: the order of the [`DiskKey`] tuples.
-/// A long log is one space of integer keys, not a map whose every key
-/// compares the namespace first (that comparison was most of the cost of a
-/// write and a sync).
-type Spaces<V> = BTreeMap<Ns, Space<V>>;
-
-/// The values of one namespace, by index. A log is written at 1, 2, 3 ...
-/// and cut at either end (a truncated tail, a compacted prefix): while its
-/// indexes run without a gap it is one vector from its first index (a
-/// write at the end is a push, a sync's look-up an offset, and dropping it
-/// walks memory in order); the first gap makes it a map, for good.
-#[derive(Clone, Debug)]
-enum Space<V> {
-    /// Indexes `first`, `first + 1`, ... `first + vals.len() - 1`.
-    Run {
-        first: u64,
-        vals: Vec<V>,
-    },
-    Map(BTreeMap<u64, V>),
-}
-
-impl<V> Default for Space<V> {
-    fn default() -> Self {
-        Space::Run {
-            first: 0,
-            vals: Vec::new(),
-        }
-    }
-}
-
-impl<V> Space<V> {
-    fn get(&self, i: u64) -> Option<&V> {
-        match self {
-            Space::Run { first, vals } => vals.get(usize::try_from(i.checked_sub(*first)?).ok()?),
-            Space::Map(m) => m.get(&i),
-        }
-    }
-
-    fn insert(&mut self, i: u64, v: V) {
-        match self {
-            // A run never holds index u64::MAX: its end, `first` plus its
-            // length, is then always a u64.
-            Space::Run { .. } if i == u64::MAX => {
-                self.make_map().insert(i, v);
-            }
-            Space::Run { first, vals } => {
-                if vals.is_empty() {
-                    *first = i;
-                    vals.push(v);
-                    return;
-                }
-                let end = *first + vals.len() as u64;
-                if i == end {
-                    vals.push(v);
-                } else if i >= *first && i < end {
-                    vals[(i - *first) as usize] = v;
-                } else {
-                    self.make_map().insert(i, v);
-                }
-            }
-            Space::Map(m) => {
-                m.insert(i, v);
-            }
-        }
-    }
-
-    /// Makes this a map (a gap appeared) and returns it.
-    #[cold]
-    fn make_map(&mut self) -> &mut BTreeMap<u64, V> {
-        if let Space::Run { first, vals } = self {
-            let first = *first;
-            let m = std::mem::take(vals)
-                .into_iter()
-                .enumerate()
-                .map(|(k, v)| (first + k as u64, v))
-                .collect();
-            *self = Space::Map(m);
-        }
-        match self {
-            Space::Map(m) => m,
-            Space::Run { .. } => unreachable!("just made a map"),
-        }
-    }
-
-    /// Removes every index from `a` to `b` (inclusive).
-    fn remove_range(&mut self, a: u64, b: u64) {
-        match self {
-            Space::Run { first, vals } => {
-                let Some(last) = (*first + vals.len() as u64).checked_sub(1) else {
-                    return;
-                };
-                let (lo, hi) = (a.max(*first), b.min(last));
-                if vals.is_empty() || lo > hi {
-                    // Nothing of the range is here.
-                } else if hi == last {
-                    vals.truncate((lo - *first) as usize);
-                } else if lo == *first {
-                    vals.drain(..=(hi - *first) as usize);
-                    *first = hi + 1;
-                } else {
-                    remove_range(self.make_map(), lo, hi);
-                }
-            }
-            Space::Map(m) => remove_range(m, a, b),
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Space::Run { vals, .. } => vals.len(),
-            Space::Map(m) => m.len(),
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn iter(&self) -> SpaceIter<'_, V> {
-        match self {
-            Space::Run { first, vals } => SpaceIter::Run(*first, vals.iter()),
-            Space::Map(m) => SpaceIter::Map(m.iter()),
-        }
-    }
-}
-
-enum SpaceIter<'a, V> {
-    Run(u64, std::slice::Iter<'a, V>),
-    Map(std::collections::btree_map::Iter<'a, u64, V>),
-}
-
-impl<'a, V> Iterator for SpaceIter<'a, V> {
-    type Item = (u64, &'a V);
-    fn next(&mut self) -> Option<(u64, &'a V)> {
-        match self {
-            SpaceIter::Run(i, it) => {
-                let v = it.next()?;
-                *i += 1;
-                Some((*i - 1, v))
-            }
-            SpaceIter::Map(it) => it.next().map(|(i, v)| (*i, v)),
-        }
-    }
-}
-
 /// What a disk holds: any value that can be copied (the explorer forks a
 /// run, disks and all) and shown (a state's hash is made from what it shows).
 pub trait Stored: Any + Send {
@@ -220,26 +79,18 @@ impl fmt::Debug for dyn Stored {
     }
 }
 
-/// One write not synced yet: its namespace, its index, and the value
-/// (`None`: a delete).
-type Pending = (Ns, u64, Option<Box<dyn Stored>>);
-
 /// A node's disk. Writes are pending until [`Disk::sync`]; a crash loses every
 /// pending write. With the `fsync-loss` fault, `sync` lies: it returns and
 /// persists nothing, as a disk with a volatile write cache does.
+///
+/// Each namespace keeps its values as the type they were written with
+/// (`store`): a log of a million entries is a vector of entries, not of
+/// boxes. A namespace given a value of a second type boxes every value it
+/// holds from then on, and reads as before.
 #[derive(Default)]
 pub struct Disk {
-    durable: Spaces<Box<dyn Stored>>,
-    /// The writes since the last sync, oldest first: a write is a push, a
-    /// sync applies them in order, a read takes the newest for its key. A
-    /// key written and then deleted before it was ever synced leaves no
-    /// entry (there is nothing on the platter to delete).
-    pending: Vec<Pending>,
-    /// The length of `pending` at which a write first folds it to one entry
-    /// per key: a disk that is never synced (a node that does not, or a
-    /// lying disk, whose writes are never synced away) keeps as many
-    /// pending writes as keys, not as writes.
-    fold_at: usize,
+    /// By namespace, in the namespaces' order.
+    spaces: Vec<(Ns, Box<dyn Store>)>,
     pub(crate) fsync_lies: bool,
     writes: u64,
     syncs: u64,
@@ -248,31 +99,37 @@ pub struct Disk {
 impl Clone for Disk {
     fn clone(&self) -> Self {
         Disk {
-            durable: self.durable.clone(),
-            pending: self.pending.clone(),
-            fold_at: self.fold_at,
+            spaces: self.spaces.clone(),
             fsync_lies: self.fsync_lies,
             writes: self.writes,
             syncs: self.syncs,
         }
     }
 
-    /// Leaves an empty map as it is when the source's is empty too (the
-    /// explorer copies every disk at every choice it makes, and nearly
-    /// every disk of a small exploration is empty). Every field, by name:
-    /// one added later fails to compile here.
+    /// Reuses every namespace's memory when both disks hold the same
+    /// namespaces (the explorer copies every disk at every choice it
+    /// makes, and nearly every disk of a small exploration is empty). Every
+    /// field, by name: one added later fails to compile here.
     fn clone_from(&mut self, src: &Self) {
         let Disk {
-            durable,
-            pending,
-            fold_at,
+            spaces,
             fsync_lies,
             writes,
             syncs,
         } = src;
-        crate::kernel::copy_map(&mut self.durable, durable);
-        self.pending.clone_from(pending);
-        self.fold_at = *fold_at;
+        let same = self.spaces.len() == spaces.len()
+            && self
+                .spaces
+                .iter()
+                .zip(spaces)
+                .all(|((a, _), (b, _))| a == b);
+        if same {
+            for ((_, d), (_, s)) in self.spaces.iter_mut().zip(spaces) {
+                d.clone_from(s);
+            }
+        } else {
+            self.spaces.clone_from(spaces);
+        }
         self.fsync_lies = *fsync_lies;
         self.writes = *writes;
         self.syncs = *syncs;
@@ -284,133 +141,112 @@ impl fmt::Debug for Disk {
         f.debug_struct("Disk")
             .field(
                 "durable_keys",
-                &self.durable.values().map(Space::len).sum::<usize>(),
+                &self
+                    .spaces
+                    .iter()
+                    .map(|(_, s)| s.durable_len())
+                    .sum::<usize>(),
             )
-            .field("pending_keys", &self.newest_pending_at().len())
+            .field(
+                "pending_keys",
+                &self
+                    .spaces
+                    .iter()
+                    .map(|(_, s)| s.pending_keys())
+                    .sum::<usize>(),
+            )
             .field("fsync_lies", &self.fsync_lies)
             .finish()
     }
 }
 
-/// Removes every index from `a` to `b` (inclusive) from `m`. A range that
-/// reaches either end of the map is split off whole instead of removed
-/// entry by entry (each removal rebalances the tree).
-fn remove_range<V>(m: &mut BTreeMap<u64, V>, a: u64, b: u64) {
-    let (Some((&first, _)), Some((&last, _))) = (m.first_key_value(), m.last_key_value()) else {
-        return;
-    };
-    if a <= first && b >= last {
-        m.clear();
-    } else if a <= first {
-        // b < last: the indexes after b stay.
-        let rest = m.split_off(&(b + 1));
-        *m = rest;
-    } else if b >= last {
-        // a > first: the indexes before a stay.
-        drop(m.split_off(&a));
-    } else {
-        for i in a..=b {
-            m.remove(&i);
+impl Disk {
+    /// Where namespace `ns` is in `spaces`, or where it would go. A node
+    /// names a namespace with one literal, so the very string is looked
+    /// for first, without reading any text.
+    #[inline]
+    fn find(&self, ns: Ns) -> Result<usize, usize> {
+        match self
+            .spaces
+            .iter()
+            .position(|(n, _)| n.0.as_ptr() == ns.0.as_ptr() && n.0.len() == ns.0.len())
+        {
+            Some(k) => Ok(k),
+            None => self.spaces.binary_search_by(|(n, _)| n.cmp(&ns)),
         }
     }
-}
 
-/// Whether a pending write is to `key`.
-#[inline]
-fn is_key(w: &Pending, ns: Ns, i: u64) -> bool {
-    w.1 == i && w.0 == ns
-}
+    fn store(&self, ns: &'static str) -> Option<&dyn Store> {
+        let k = self.find(Ns(ns)).ok()?;
+        Some(&*self.spaces[k].1)
+    }
 
-impl Disk {
     /// Writes a value; it is lost on a crash until the next `sync`.
+    #[inline]
     pub fn put<T: Any + Send + Clone + fmt::Debug>(&mut self, key: DiskKey, value: T) {
         self.writes += 1;
-        self.fold_if_long();
-        self.pending.push((Ns(key.0), key.1, Some(Box::new(value))));
+        let k = match self.find(Ns(key.0)) {
+            Ok(k) => k,
+            Err(k) => {
+                let fresh: Box<dyn Store> = Box::<Typed<T>>::default();
+                self.spaces.insert(k, (Ns(key.0), fresh));
+                k
+            }
+        };
+        let store = &mut self.spaces[k].1;
+        match store.as_any_mut().downcast_mut::<Typed<T>>() {
+            Some(typed) => typed.put(key.1, value),
+            None => Self::put_other(store, key.1, value),
+        }
+    }
+
+    /// A write of a value of another type than the namespace holds.
+    #[cold]
+    fn put_other<T: Any + Send + Clone + fmt::Debug>(store: &mut Box<dyn Store>, i: u64, v: T) {
+        if store.is_blank() {
+            // Nothing is held: the namespace takes the new type.
+            let mut typed = Typed::<T>::default();
+            typed.put(i, v);
+            *store = Box::new(typed);
+            return;
+        }
+        if !store.as_any().is::<Typed<Dyn>>() {
+            let empty: Box<dyn Store> = Box::new(Typed::<Dyn>::default());
+            let typed = std::mem::replace(store, empty);
+            *store = Box::new(typed.into_dyn());
+        }
+        store
+            .as_any_mut()
+            .downcast_mut::<Typed<Dyn>>()
+            .expect("just made a boxed namespace")
+            .put(i, Dyn(Box::new(v)));
     }
 
     /// Deletes a key; the delete too is lost on a crash until the next `sync`.
     pub fn delete(&mut self, key: DiskKey) {
         self.writes += 1;
-        if self.durable_value(key).is_some() {
-            self.fold_if_long();
-            self.pending.push((Ns(key.0), key.1, None));
-        } else {
-            // Never synced: nothing on the platter to delete.
-            let ns = Ns(key.0);
-            self.pending.retain(|w| !is_key(w, ns, key.1));
+        if let Ok(k) = self.find(Ns(key.0)) {
+            self.spaces[k].1.delete(key.1);
         }
-    }
-
-    fn durable_value(&self, key: DiskKey) -> Option<&dyn Stored> {
-        self.durable
-            .get(&Ns(key.0))
-            .and_then(|m| m.get(key.1))
-            .map(|v| &**v)
-    }
-
-    /// The newest pending write to `key`, if any.
-    fn pending_value(&self, key: DiskKey) -> Option<&Option<Box<dyn Stored>>> {
-        let ns = Ns(key.0);
-        self.pending
-            .iter()
-            .rev()
-            .find(|w| is_key(w, ns, key.1))
-            .map(|w| &w.2)
-    }
-
-    /// Where in `pending` the newest write of each key is, in key order.
-    fn newest_pending_at(&self) -> Vec<usize> {
-        let p = &self.pending;
-        let mut at: Vec<usize> = (0..p.len()).collect();
-        // By key, and the newest write of a key first.
-        at.sort_unstable_by(|&a, &b| (p[a].0, p[a].1).cmp(&(p[b].0, p[b].1)).then(b.cmp(&a)));
-        at.dedup_by(|later, first| is_key(&p[*later], p[*first].0, p[*first].1));
-        at
-    }
-
-    /// The newest pending write of each key, in key order.
-    fn newest_pending(&self) -> impl Iterator<Item = &Pending> {
-        self.newest_pending_at()
-            .into_iter()
-            .map(|i| &self.pending[i])
     }
 
     /// Reads the newest value, pending or durable. A value of another type than
     /// the one written reads as `None`.
     pub fn get<T: Any>(&self, key: DiskKey) -> Option<&T> {
-        match self.pending_value(key) {
-            Some(Some(v)) => (**v).as_any().downcast_ref(),
-            Some(None) => None,
-            None => self
-                .durable_value(key)
-                .and_then(|v| v.as_any().downcast_ref()),
+        let any = self.store(key.0)?.as_any();
+        if let Some(typed) = any.downcast_ref::<Typed<T>>() {
+            return typed.get(key.1);
         }
+        any.downcast_ref::<Typed<Dyn>>()?
+            .get(key.1)
+            // `*`: a `Box<dyn Stored>` is a `Stored` itself, and would
+            // answer as the box.
+            .and_then(|v| (*v.0).as_any().downcast_ref())
     }
 
     /// Every index stored in namespace `ns`, in order, newest values.
     pub fn indexes(&self, ns: &'static str) -> Vec<u64> {
-        let pending: BTreeMap<u64, bool> = self
-            .newest_pending()
-            .filter(|w| w.0 == Ns(ns))
-            .map(|w| (w.1, w.2.is_some()))
-            .collect();
-        let mut out: Vec<u64> = self
-            .durable
-            .get(&Ns(ns))
-            .into_iter()
-            .flat_map(Space::iter)
-            .filter(|(i, _)| pending.get(i) != Some(&false))
-            .map(|(i, _)| i)
-            .collect();
-        out.extend(
-            pending
-                .iter()
-                .filter(|(i, live)| **live && self.durable_value((ns, **i)).is_none())
-                .map(|(i, _)| *i),
-        );
-        out.sort_unstable();
-        out
+        self.store(ns).map(Store::indexes).unwrap_or_default()
     }
 
     /// Makes every pending write durable (unless the disk lies about fsync).
@@ -419,62 +255,9 @@ impl Disk {
         if self.fsync_lies {
             return;
         }
-        // In the order written; deletes of consecutive indexes in one
-        // namespace are removed as one range (a log truncated after a
-        // checkpoint deletes thousands at once).
-        let mut run: Option<(Ns, u64, u64)> = None;
-        let durable = &mut self.durable;
-        let flush = |durable: &mut Spaces<Box<dyn Stored>>, run: &mut Option<(Ns, u64, u64)>| {
-            if let Some((ns, a, b)) = run.take() {
-                if let Some(m) = durable.get_mut(&ns) {
-                    m.remove_range(a, b);
-                }
-            }
-        };
-        for (ns, i, v) in self.pending.drain(..) {
-            match v {
-                Some(v) => {
-                    flush(durable, &mut run);
-                    durable.entry(ns).or_default().insert(i, v);
-                }
-                None => match &mut run {
-                    Some((rns, _, last)) if *rns == ns && last.checked_add(1) == Some(i) => {
-                        *last = i
-                    }
-                    _ => {
-                        flush(durable, &mut run);
-                        run = Some((ns, i, i));
-                    }
-                },
-            }
+        for (_, s) in &mut self.spaces {
+            s.sync();
         }
-        flush(durable, &mut run);
-    }
-
-    /// Writes not synced for long (a node that never syncs, or a lying
-    /// disk, whose writes stay pending for good): once they have doubled
-    /// since the last fold, keeps only the newest write of each key (what
-    /// every read, a crash and a later honest sync see is unchanged), so
-    /// that they stay about as many as the keys written.
-    #[inline]
-    fn fold_if_long(&mut self) {
-        if self.pending.len() >= self.fold_at.max(64) {
-            self.fold();
-        }
-    }
-
-    #[cold]
-    fn fold(&mut self) {
-        let mut keep = vec![false; self.pending.len()];
-        for at in self.newest_pending_at() {
-            keep[at] = true;
-        }
-        let mut k = 0;
-        self.pending.retain(|_| {
-            k += 1;
-            keep[k - 1]
-        });
-        self.fold_at = 2 * self.pending.len();
     }
 
     /// Writes and syncs so far (for the report).
@@ -485,107 +268,39 @@ impl Disk {
     /// Whether nothing is stored or pending (a state's hash marks such a
     /// disk instead of showing it).
     pub fn is_blank(&self) -> bool {
-        self.durable.values().all(Space::is_empty) && self.pending.is_empty()
+        self.spaces.iter().all(|(_, s)| s.is_blank())
     }
 
     /// Shows every value held, durable then pending (the newest write of
     /// each key), in key order: what a state's hash is made from (the
     /// counters are not part of the state).
     pub fn show_contents(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (ns, m) in &self.durable {
-            for (i, v) in m.iter() {
-                write!(f, "D{}:{i}=", ns.0)?;
-                v.show(f)?;
-            }
+        for (ns, s) in &self.spaces {
+            s.show_durable(ns.0, f)?;
         }
-        for (ns, i, v) in self.newest_pending() {
-            write!(f, "P{}:{i}=", ns.0)?;
-            match v {
-                Some(v) => v.show(f)?,
-                None => f.write_str("-")?,
-            }
+        for (ns, s) in &self.spaces {
+            s.show_pending(ns.0, f)?;
         }
         write!(f, "L{}", self.fsync_lies)
     }
 
     /// What a crash does to the disk: pending writes vanish.
     pub(crate) fn crash(&mut self) {
-        self.pending.clear();
+        for (_, s) in &mut self.spaces {
+            s.crash();
+        }
+    }
+
+    /// How many pending writes are kept, all namespaces together.
+    #[cfg(test)]
+    fn pending_len(&self) -> usize {
+        self.spaces.iter().map(|(_, s)| s.pending_len()).sum()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A space answers as a map of its indexes would, whatever writes and
-    /// removals it meets (runs that grow, are cut at either end or in the
-    /// middle, and gaps that make it a map).
-    #[test]
-    fn a_space_holds_what_a_map_would() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let mut maps = 0;
-        for _ in 0..200 {
-            let mut space: Space<u64> = Space::default();
-            let mut map: BTreeMap<u64, u64> = BTreeMap::new();
-            let mut next = rng.gen_range(0..5u64);
-            // Half the spaces only ever append and cut their ends, as a log.
-            let anywhere = rng.gen_bool(0.5);
-            for step in 0..60u64 {
-                match rng.gen_range(0..10) {
-                    // Mostly appends, as a log writes.
-                    0..=5 => {
-                        space.insert(next, step);
-                        map.insert(next, step);
-                        next += 1;
-                    }
-                    6 if anywhere => {
-                        let i = rng.gen_range(0..next + 3);
-                        space.insert(i, step);
-                        map.insert(i, step);
-                    }
-                    6 => {}
-                    7 if anywhere => {
-                        // The last index there is, which a run never holds.
-                        let i = u64::MAX - rng.gen_range(0..2);
-                        space.insert(i, step);
-                        map.insert(i, step);
-                    }
-                    _ if anywhere => {
-                        let a = rng.gen_range(0..next + 2);
-                        let b = if rng.gen_bool(0.1) {
-                            u64::MAX
-                        } else {
-                            a + rng.gen_range(0..6)
-                        };
-                        space.remove_range(a, b);
-                        map.retain(|i, _| *i < a || *i > b);
-                    }
-                    _ => {
-                        // A truncated tail or a compacted prefix.
-                        let (lo, hi) = (map.keys().next().copied(), map.keys().last().copied());
-                        let (a, b) = match (lo, hi, rng.gen_bool(0.5)) {
-                            (Some(lo), Some(hi), true) => (rng.gen_range(lo..=hi), hi + 1),
-                            (Some(lo), Some(hi), false) => (0, rng.gen_range(lo..=hi)),
-                            _ => continue,
-                        };
-                        space.remove_range(a, b);
-                        map.retain(|i, _| *i < a || *i > b);
-                    }
-                }
-                let listed: Vec<(u64, u64)> = space.iter().map(|(i, v)| (i, *v)).collect();
-                let want: Vec<(u64, u64)> = map.iter().map(|(i, v)| (*i, *v)).collect();
-                assert_eq!(listed, want);
-                assert_eq!(space.len(), map.len());
-                for i in (0..next + 3).chain([u64::MAX - 1, u64::MAX]) {
-                    assert_eq!(space.get(i), map.get(&i), "index {i}");
-                }
-            }
-            maps += usize::from(matches!(space, Space::Map(_)));
-        }
-        assert!(maps > 0 && maps < 200, "both shapes were met: {maps} maps");
-    }
 
     /// The last index there is works as any other: written, read, synced,
     /// deleted, beside index 0 (a run of deletes ending at it once
@@ -753,13 +468,14 @@ mod tests {
             d.put(("term", 0), round);
             d.put(("vote", 0), round + 1);
         }
-        assert!(d.pending.len() <= 64, "folded: {}", d.pending.len());
+        // Each namespace folds at 64 writes.
+        assert!(d.pending_len() <= 2 * 64, "folded: {}", d.pending_len());
         assert_eq!(d.get::<u64>(("term", 0)), Some(&999));
         assert_eq!(d.get::<u64>(("vote", 0)), Some(&1000));
         d.sync();
         d.crash();
         assert_eq!(d.get::<u64>(("term", 0)), Some(&999));
-        assert!(d.pending.is_empty());
+        assert!(d.pending_len() == 0);
     }
 
     /// A lying disk keeps its writes pending for good, folded to one per
@@ -777,11 +493,176 @@ mod tests {
             d.put(("term", 0), round);
             d.sync();
         }
-        assert!(d.pending.len() < 100, "folded: {}", d.pending.len());
+        assert!(d.pending_len() < 100, "folded: {}", d.pending_len());
         assert_eq!(d.get::<u64>(("log", 3)), Some(&4903));
         assert_eq!(d.get::<u64>(("term", 0)), Some(&49));
         assert_eq!(d.indexes("log"), (0..10).collect::<Vec<_>>());
         d.crash();
         assert!(d.is_blank());
+    }
+
+    /// The disk answers as a plain model does (every write kept in order
+    /// until a sync applies it, a crash drops it): reads of either type,
+    /// indexes, blankness and what it shows, through random writes of two
+    /// value types into shared namespaces, deletes, syncs, lying syncs,
+    /// crashes and copies over other disks.
+    #[test]
+    fn a_disk_answers_as_a_model_of_ordered_writes_does() {
+        use rand::{Rng, SeedableRng};
+        use std::collections::BTreeMap;
+
+        #[derive(Clone, Debug, PartialEq)]
+        enum Val {
+            N(u64),
+            S(String),
+        }
+        /// What the model shows for a value: the value's own `Debug`.
+        fn shown(v: &Val) -> String {
+            match v {
+                Val::N(n) => format!("{n:?}"),
+                Val::S(s) => format!("{s:?}"),
+            }
+        }
+        #[derive(Clone, Default)]
+        struct Model {
+            durable: BTreeMap<(&'static str, u64), Val>,
+            pending: Vec<((&'static str, u64), Option<Val>)>,
+            lies: bool,
+        }
+        impl Model {
+            fn newest(&self, key: (&'static str, u64)) -> Option<Option<&Val>> {
+                let w = self.pending.iter().rev().find(|w| w.0 == key)?;
+                Some(w.1.as_ref())
+            }
+            fn get(&self, key: (&'static str, u64)) -> Option<&Val> {
+                self.newest(key).unwrap_or_else(|| self.durable.get(&key))
+            }
+            fn show(&self) -> String {
+                let mut out = String::new();
+                for ((ns, i), v) in &self.durable {
+                    out += &format!("D{ns}:{i}={}", shown(v));
+                }
+                let keys: std::collections::BTreeSet<_> =
+                    self.pending.iter().map(|w| w.0).collect();
+                for (ns, i) in keys {
+                    let v = self.newest((ns, i)).expect("pending");
+                    out += &format!("P{ns}:{i}={}", v.map_or("-".to_string(), shown));
+                }
+                out + &format!("L{}", self.lies)
+            }
+            fn indexes(&self, ns: &'static str) -> Vec<u64> {
+                let mut all: Vec<u64> = self
+                    .durable
+                    .keys()
+                    .chain(self.pending.iter().map(|w| &w.0))
+                    .filter(|k| k.0 == ns)
+                    .map(|k| k.1)
+                    .collect();
+                all.sort_unstable();
+                all.dedup();
+                all.retain(|i| self.get((ns, *i)).is_some());
+                all
+            }
+        }
+        let show = |d: &Disk| {
+            struct S<'a>(&'a Disk);
+            impl fmt::Display for S<'_> {
+                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    self.0.show_contents(f)
+                }
+            }
+            S(d).to_string()
+        };
+        const NS: [&str; 3] = ["log", "term", "x"];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let (mut mixed, mut copies) = (0, 0);
+        for _ in 0..300 {
+            let (mut d, mut m) = (Disk::default(), Model::default());
+            // Some disks keep one type in a namespace, some mix two.
+            let mix = rng.gen_bool(0.5);
+            let mut older: Option<(Disk, Model)> = None;
+            for step in 0..80u64 {
+                let ns = NS[rng.gen_range(0..NS.len())];
+                let i = rng.gen_range(0..12u64);
+                match rng.gen_range(0..20) {
+                    0..=8 => {
+                        if mix && rng.gen_bool(0.3) {
+                            d.put((ns, i), format!("s{step}"));
+                            m.pending.push(((ns, i), Some(Val::S(format!("s{step}")))));
+                        } else {
+                            d.put((ns, i), step);
+                            m.pending.push(((ns, i), Some(Val::N(step))));
+                        }
+                    }
+                    9..=12 => {
+                        d.delete((ns, i));
+                        if m.durable.contains_key(&(ns, i)) {
+                            m.pending.push(((ns, i), None));
+                        } else {
+                            m.pending.retain(|w| w.0 != (ns, i));
+                        }
+                    }
+                    13..=15 => {
+                        d.sync();
+                        if !m.lies {
+                            for (k, v) in m.pending.drain(..) {
+                                match v {
+                                    Some(v) => m.durable.insert(k, v),
+                                    None => m.durable.remove(&k),
+                                };
+                            }
+                        }
+                    }
+                    16 => {
+                        d.crash();
+                        m.pending.clear();
+                    }
+                    17 => {
+                        d.fsync_lies = !d.fsync_lies;
+                        m.lies = !m.lies;
+                    }
+                    18 => older = Some((d.clone(), m.clone())),
+                    _ => {
+                        // A copy made over another disk reuses its memory
+                        // and is the disk it copied.
+                        if let Some((mut o, om)) = older.take() {
+                            o.clone_from(&d);
+                            assert_eq!(show(&o), show(&d));
+                            older = Some((d, m));
+                            d = o;
+                            m = older.as_ref().expect("just set").1.clone();
+                            let _ = om;
+                            copies += 1;
+                        }
+                    }
+                }
+                assert_eq!(show(&d), m.show(), "step {step}");
+                assert_eq!(d.is_blank(), m.durable.is_empty() && m.pending.is_empty());
+                for ns in NS {
+                    assert_eq!(d.indexes(ns), m.indexes(ns), "{ns}, step {step}");
+                    for i in 0..12 {
+                        let want = m.get((ns, i));
+                        let n = want.and_then(|v| match v {
+                            Val::N(n) => Some(*n),
+                            Val::S(_) => None,
+                        });
+                        let s = want.and_then(|v| match v {
+                            Val::S(s) => Some(s.clone()),
+                            Val::N(_) => None,
+                        });
+                        assert_eq!(d.get::<u64>((ns, i)).copied(), n, "{ns}:{i}, step {step}");
+                        assert_eq!(
+                            d.get::<String>((ns, i)).cloned(),
+                            s,
+                            "{ns}:{i}, step {step}"
+                        );
+                        assert_eq!(d.get::<u8>((ns, i)), None);
+                    }
+                }
+            }
+            mixed += usize::from(d.spaces.iter().any(|(_, s)| s.as_any().is::<Typed<Dyn>>()));
+        }
+        assert!(mixed > 10, "namespaces boxed for mixed types: {mixed}");
+        assert!(copies > 100, "copies over another disk: {copies}");
     }
 }

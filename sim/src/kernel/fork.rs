@@ -261,7 +261,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
 /// Makes `dst` a copy of `src`, leaving it as it is when both are empty (a
 /// map's copy allocates and frees even then; most runs of a search have
 /// no nemesis and write no disk, and so these maps empty).
-pub(crate) fn copy_map<K: Clone + Ord, V: Clone>(
+fn copy_map<K: Clone + Ord, V: Clone>(
     dst: &mut std::collections::BTreeMap<K, V>,
     src: &std::collections::BTreeMap<K, V>,
 ) {

@@ -49,7 +49,6 @@ mod workload;
 
 use dirty::{PerNode, Tracked};
 pub use explore::Replayed;
-pub(crate) use fork::copy_map;
 pub use output::{describe_op, outcome_name, show_value, RunOutput, Running, UnfiredTrigger};
 pub use props::Judged;
 use queue::{Entry, Stale};
