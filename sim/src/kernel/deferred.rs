@@ -24,6 +24,13 @@
 //!   carrier would pop too late to carry it), and the carrier is then an
 //!   ordinary stale entry.
 //!
+//! A cancelled timer's entry, stale from the cancel, carries the timer's
+//! next setting just the same: a client cancels its request timeout at
+//! every answer and sets it again at its next request, so a single-server
+//! run queued a timeout entry per request and compacted them out again by
+//! the thousand. The entry stops carrying when it pops or is compacted out
+//! of the queue (`Sim::left_queue`).
+//!
 //! A node whose timers are past the short list of `timers` (an open-loop
 //! caller with one timeout per request) does not defer: each of its
 //! settings is queued, as before, so that what waits is always found in a
@@ -41,7 +48,14 @@ use crate::node::TimerId;
 use crate::protocol::Protocol;
 use crate::time::Nanos;
 
-/// A timer's queued entry, and the setting that waits for it to pop.
+/// At most this many deferrals per node: each set, cancel and stale pop
+/// searches them (a node that sets and cancels timers of many ids, one per
+/// request, keeps a record for each cancelled one until its entry pops).
+const MAX_DEFERRALS: usize = 16;
+
+/// A timer's queued entry, and the setting that waits for it to pop. The
+/// entry is the timer's live one, or the stale one of a setting since
+/// cancelled (until it pops or the queue is compacted).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Deferral {
     pub(super) timer: TimerId,
@@ -92,7 +106,9 @@ impl<'s, P: Protocol> Sim<'s, P> {
         let seq = self.seq;
         let slot = &mut self.slots[i as usize];
         let k = slot.deferred.iter().position(|d| d.timer == id);
-        if let Some(k) = k.filter(|_| was_set) {
+        if let Some(k) = k {
+            // The timer's entry is queued: live if the timer is set, stale
+            // if it was cancelled since.
             let d = &mut slot.deferred[k];
             // The setting it replaces, if it waited, would have been a stale
             // entry in the queue: it is counted as one.
@@ -104,48 +120,57 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 // The carrier pops first (at this time, by its smaller seq).
                 d.waiting = Some((time, seq, gen));
                 self.stale.deferrals += 1;
+                if !was_set {
+                    // A cancelled timer's entry, stale since, carries again.
+                    self.stale.queued = self.stale.queued.saturating_sub(1);
+                    self.stale.revivals += 1;
+                }
                 return;
             }
-            // Due before the carrier: queued now; the carrier is stale.
+            // Due before the carrier: queued now; the carrier is stale (it
+            // was counted so at the cancel if the timer was not set).
             *d = Deferral {
                 timer: id,
                 carrier: gen,
                 at: time,
                 waiting: None,
             };
-            self.stale.queued += 1;
+            if was_set {
+                self.stale.queued += 1;
+            }
         } else {
-            // Not set: queued now, and it carries what follows. (Set with no
-            // entry to carry it: set while the node had many timers, or
-            // before the run stopped deferring; the entry of the old
-            // generation is stale.)
+            // No entry of this timer's is queued to carry it (or none that
+            // is known: set while the node had many timers, or before the
+            // run stopped deferring; the entry of the old generation is
+            // stale): queued now, and it carries what follows, while the
+            // node's deferrals are few.
             if was_set {
                 self.stale.queued += 1;
             }
             let slot = &mut self.slots[i as usize];
-            let d = Deferral {
-                timer: id,
-                carrier: gen,
-                at: time,
-                waiting: None,
-            };
-            match k {
-                Some(k) => slot.deferred[k] = d,
-                None => slot.deferred.push(d),
+            if slot.deferred.len() < MAX_DEFERRALS {
+                slot.deferred.push(Deferral {
+                    timer: id,
+                    carrier: gen,
+                    at: time,
+                    waiting: None,
+                });
             }
         }
         self.push_keyed(time, seq, ev);
     }
 
-    /// Cancels timer `id` of node `i`.
+    /// Cancels timer `id` of node `i`. Its queued entry, stale now, may
+    /// still carry the timer's next setting (a client cancels its request
+    /// timeout at every answer and sets it again at its next request).
     pub(super) fn cancel_timer(&mut self, i: u32, id: TimerId) {
         let slot = &mut self.slots[i as usize];
         if slot.timers.remove(&id).is_none() {
             return;
         }
         self.stale.queued += 1;
-        if let Some(k) = slot.deferred.iter().position(|d| d.timer == id) {
-            if let Some(waiting) = slot.deferred.swap_remove(k).waiting {
+        if let Some(d) = slot.deferred.iter_mut().find(|d| d.timer == id) {
+            if let Some(waiting) = d.waiting.take() {
                 self.overtaken(i, id, waiting);
             }
         }
@@ -164,6 +189,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
             return false;
         };
         let Some((time, seq, gen)) = d.waiting.take() else {
+            // A cancelled timer's entry that nothing waited for: stale.
+            let k = slot
+                .deferred
+                .iter()
+                .position(|d| d.timer == timer && d.carrier == gen)
+                .expect("just found");
+            slot.deferred.swap_remove(k);
             return false;
         };
         d.carrier = gen;
@@ -189,6 +221,20 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 .deferred
                 .iter()
                 .any(|d| d.timer == timer && d.carrier == gen && d.waiting.is_some())
+    }
+
+    /// A stale entry of timer `timer` of node `i` (generation `gen`) left
+    /// the queue (see `Sim::compact`): it carries nothing any more. (Only
+    /// an entry nothing waits for is taken out: see `timer_entry_live`.)
+    pub(super) fn left_queue(&mut self, i: u32, timer: TimerId, gen: u64) {
+        let slot = &mut self.slots[i as usize];
+        if let Some(k) = slot
+            .deferred
+            .iter()
+            .position(|d| d.timer == timer && d.carrier == gen)
+        {
+            slot.deferred.swap_remove(k);
+        }
     }
 
     /// Timer `timer` of node `i` fired (its entry popped, live): it carries

@@ -107,6 +107,9 @@ pub(super) struct Stale {
     /// How many timer settings waited for their timer's queued entry
     /// instead of being queued (see `deferred`; for the tests).
     pub(super) deferrals: u64,
+    /// How many of those waited for the entry of a cancelled setting (for
+    /// the tests).
+    pub(super) revivals: u64,
 }
 
 /// Compaction starts at this many stale entries, and when they are at least
@@ -197,6 +200,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
                 let (node, timer, gen) = (*node, *timer, *gen);
                 if !self.timer_entry_live(node, timer, gen) {
                     self.slab.take(e.slot);
+                    self.left_queue(node, timer, gen);
                     self.stale.skipped.push(Skipped {
                         time: e.time,
                         seq: e.seq,
@@ -399,11 +403,15 @@ mod tests {
 
     /// Everything a run shows that stale entries could change; and how
     /// many times the queue was compacted plus how many settings waited.
-    fn outcome(s: &Scenario, compact: bool) -> (String, String, u64, Option<u64>, (u64, u64)) {
+    fn outcome(s: &Scenario, compact: bool) -> (String, String, u64, Option<u64>, (u64, u64, u64)) {
         let mut sim = Sim::new(s, Jitter, 3, TraceMode::Off);
         sim.stale.exact = !compact;
         while sim.advance() {}
-        let compactions = (sim.stale.compactions, sim.stale.deferrals);
+        let compactions = (
+            sim.stale.compactions,
+            sim.stale.deferrals,
+            sim.stale.revivals,
+        );
         let out = sim.finish();
         (
             out.fingerprint,
@@ -434,7 +442,7 @@ mod tests {
                 .parse()
                 .unwrap();
             assert!(events > 20_000, "the run is long enough: {events} events");
-            let (mut compacted, mut waited) = (0, 0);
+            let (mut compacted, mut waited, mut revived) = (0, 0, 0);
             for max in [
                 None,
                 Some(1),
@@ -449,9 +457,10 @@ mod tests {
             ] {
                 let s = scenario(max, ties);
                 let (with, without) = (outcome(&s, true), outcome(&s, false));
-                assert_eq!(without.4, (0, 0));
+                assert_eq!(without.4, (0, 0, 0));
                 compacted += with.4 .0;
                 waited += with.4 .1;
+                revived += with.4 .2;
                 assert_eq!(
                     (&with.0, &with.1, with.2, with.3),
                     (&without.0, &without.1, without.2, without.3),
@@ -463,6 +472,10 @@ mod tests {
                 "the queue was compacted ({compacted} times)"
             );
             assert!(waited > 10_000, "settings waited ({waited} times)");
+            assert!(
+                revived > 1_000,
+                "settings waited for a cancelled setting's entry ({revived} times)"
+            );
         }
     }
 }
