@@ -79,6 +79,12 @@ impl fmt::Debug for dyn Stored {
     }
 }
 
+/// The bit of namespace `k` in `Disk::dirty` (every bit past the 64th).
+#[inline]
+fn dirty_bit(k: usize) -> u64 {
+    1u64.checked_shl(k as u32).unwrap_or(u64::MAX)
+}
+
 /// A node's disk. Writes are pending until [`Disk::sync`]; a crash loses every
 /// pending write. With the `fsync-loss` fault, `sync` lies: it returns and
 /// persists nothing, as a disk with a volatile write cache does.
@@ -91,6 +97,10 @@ impl fmt::Debug for dyn Stored {
 pub struct Disk {
     /// By namespace, in the namespaces' order.
     spaces: Vec<(Ns, Box<dyn Store>)>,
+    /// Bit `k`: namespace `k` may have pending writes (one past the 64th
+    /// always may): a sync passes over the others (a Raft server writes
+    /// its log at nearly every sync, its term and vote seldom).
+    dirty: u64,
     pub(crate) fsync_lies: bool,
     writes: u64,
     syncs: u64,
@@ -100,6 +110,7 @@ impl Clone for Disk {
     fn clone(&self) -> Self {
         Disk {
             spaces: self.spaces.clone(),
+            dirty: self.dirty,
             fsync_lies: self.fsync_lies,
             writes: self.writes,
             syncs: self.syncs,
@@ -113,6 +124,7 @@ impl Clone for Disk {
     fn clone_from(&mut self, src: &Self) {
         let Disk {
             spaces,
+            dirty,
             fsync_lies,
             writes,
             syncs,
@@ -130,6 +142,7 @@ impl Clone for Disk {
         } else {
             self.spaces.clone_from(spaces);
         }
+        self.dirty = *dirty;
         self.fsync_lies = *fsync_lies;
         self.writes = *writes;
         self.syncs = *syncs;
@@ -190,9 +203,12 @@ impl Disk {
             Err(k) => {
                 let fresh: Box<dyn Store> = Box::<Typed<T>>::default();
                 self.spaces.insert(k, (Ns(key.0), fresh));
+                // The namespaces after it moved up one.
+                self.dirty = u64::MAX;
                 k
             }
         };
+        self.dirty |= dirty_bit(k);
         let store = &mut self.spaces[k].1;
         match store.as_any_mut().downcast_mut::<Typed<T>>() {
             Some(typed) => typed.put(key.1, value),
@@ -226,6 +242,7 @@ impl Disk {
     pub fn delete(&mut self, key: DiskKey) {
         self.writes += 1;
         if let Ok(k) = self.find(Ns(key.0)) {
+            self.dirty |= dirty_bit(k);
             self.spaces[k].1.delete(key.1);
         }
     }
@@ -255,9 +272,12 @@ impl Disk {
         if self.fsync_lies {
             return;
         }
-        for (_, s) in &mut self.spaces {
-            s.sync();
+        for (k, (_, s)) in self.spaces.iter_mut().enumerate() {
+            if self.dirty & dirty_bit(k) != 0 {
+                s.sync();
+            }
         }
+        self.dirty = 0;
     }
 
     /// Writes and syncs so far (for the report).

@@ -12,11 +12,18 @@ use crate::trace::{TraceEvent, TraceRecord};
 
 impl<'s, P: Protocol> Sim<'s, P> {
     /// Schedules the run's first events and starts every node. Called by the
-    /// first [`Sim::advance`]; calling it again does nothing.
+    /// first [`Sim::advance`]; calling it again does nothing. (Inlined: it
+    /// is called at every step, and the test is all it does then.)
+    #[inline]
     pub(super) fn begin(&mut self) {
-        if self.started {
-            return;
+        if !self.started {
+            self.start_run();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn start_run(&mut self) {
         self.started = true;
         let sc = self.scenario;
         for (i, f) in sc.faults.iter().enumerate() {
