@@ -773,11 +773,13 @@ impl Server {
             ctx.disk().sync();
             self.dirty = false;
         }
+        // Most replies a leader hears send nothing: no drain to set up.
+        if self.outbox.is_empty() {
+            return;
+        }
         // Drained, not taken: the outbox keeps its memory for the next handler.
-        let mut outbox = std::mem::take(&mut self.outbox);
-        for (to, msg) in outbox.drain(..) {
+        for (to, msg) in self.outbox.drain(..) {
             ctx.send(to, msg);
         }
-        self.outbox = outbox;
     }
 }
