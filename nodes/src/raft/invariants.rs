@@ -104,7 +104,10 @@ impl Leadership {
     /// ([`Leadership::crashed`]). Work: nothing at a client's step; at a
     /// server's step, the answer worked out again only when what it reads
     /// (what each server said, which of them are up) changed since it was
-    /// last worked out, which in a steady cluster is seldom.
+    /// last worked out, which in a steady cluster is seldom. (Inlined, as
+    /// [`Leadership::news`] and [`Checker::check`] are: they run at every
+    /// step, and a call each cost about as much as their work.)
+    #[inline]
     pub fn check(&mut self, step: Step<'_, RaftNode>) -> bool {
         let Some(RaftNode::Server(s)) = step.node() else {
             return self.elected;
@@ -144,6 +147,7 @@ impl Leadership {
     /// last one this gave: the kernel keeps the last truth reported, so a
     /// step that changed nothing need not report it again (a report at
     /// every step was most of the cost of judging `leader-elected`).
+    #[inline]
     pub fn news(&mut self, step: Step<'_, RaftNode>) -> Option<bool> {
         let now = self.check(step);
         (self.told != Some(now)).then(|| {
@@ -154,6 +158,7 @@ impl Leadership {
 
     /// The answer from what each server said and which servers are up (as
     /// recorded in `up`), servers in the order of their ids.
+    #[inline(never)]
     fn elected_now(&self) -> bool {
         let live = || {
             self.servers
@@ -234,6 +239,7 @@ impl Checker {
     }
 
     /// Checks node `stepped` after it ran a handler.
+    #[inline]
     pub fn check(
         &mut self,
         stepped: NodeId,
@@ -419,7 +425,10 @@ impl Checker {
 /// The place of index `i` in a table by index, made if it is not there yet.
 fn slot<T>(table: &mut Vec<Option<T>>, i: u64) -> &mut Option<T> {
     let i = i as usize;
-    if table.len() <= i {
+    if table.len() == i {
+        // The usual growth: the next index, one at a time.
+        table.push(None);
+    } else if table.len() < i {
         table.resize_with(i + 1, || None);
     }
     &mut table[i]

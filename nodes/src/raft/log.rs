@@ -35,15 +35,35 @@ pub struct Entry {
 /// copied. A leader that sends the same run to several followers (every
 /// follower that has caught up, when a new entry is broadcast) builds it once
 /// and each message holds a reference; a heartbeat's empty run allocates
-/// nothing. It shows (`Debug`) and compares as the list of its entries, as
+/// nothing, and neither does a run of one entry (most runs: one new command
+/// on a cluster that keeps up), which holds the entry itself, its command
+/// shared. It shows (`Debug`) and compares as the list of its entries, as
 /// the `Vec<Entry>` it replaces did, so traces and explored states see no
 /// difference.
-#[derive(Clone, Default)]
-pub struct Entries(Option<Arc<[Entry]>>);
+#[derive(Clone)]
+pub struct Entries(Run);
+
+/// One entry inline, or a shared run that is never of one entry (`None`
+/// for no entries). Two variants, so the entry's shared command (never
+/// null) tells them apart: a run is no larger than an entry.
+#[derive(Clone)]
+enum Run {
+    One(Entry),
+    Shared(Option<Arc<[Entry]>>),
+}
+
+impl Default for Entries {
+    fn default() -> Self {
+        Entries(Run::Shared(None))
+    }
+}
 
 impl Entries {
     pub fn as_slice(&self) -> &[Entry] {
-        self.0.as_deref().unwrap_or(&[])
+        match &self.0 {
+            Run::One(e) => std::slice::from_ref(e),
+            Run::Shared(run) => run.as_deref().unwrap_or(&[]),
+        }
     }
 }
 
@@ -56,13 +76,21 @@ impl std::ops::Deref for Entries {
 
 impl From<&[Entry]> for Entries {
     fn from(run: &[Entry]) -> Self {
-        Entries((!run.is_empty()).then(|| Arc::from(run)))
+        Entries(match run {
+            [] => Run::Shared(None),
+            [e] => Run::One(e.clone()),
+            _ => Run::Shared(Some(Arc::from(run))),
+        })
     }
 }
 
 impl From<Vec<Entry>> for Entries {
-    fn from(run: Vec<Entry>) -> Self {
-        Entries((!run.is_empty()).then(|| Arc::from(run)))
+    fn from(mut run: Vec<Entry>) -> Self {
+        Entries(match run.len() {
+            0 => Run::Shared(None),
+            1 => Run::One(run.pop().expect("one entry")),
+            _ => Run::Shared(Some(Arc::from(run))),
+        })
     }
 }
 

@@ -7,10 +7,11 @@
 //! stable storage (Figure 2, "Persistent state ... updated on stable storage
 //! before responding to RPCs").
 
+mod peers;
 mod reads;
 mod show;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use rand::Rng;
 use sim::client::RequestId;
@@ -21,6 +22,7 @@ use super::kv::Kv;
 use super::log::{Command, Entries, Entry, Log};
 use super::msg::{ClientResult, Msg};
 use super::{Params, ReadMode};
+use peers::{PeerSet, ProgressTable, RoundStarts};
 
 pub const ELECTION_TIMER: TimerId = TimerId(1);
 pub const HEARTBEAT_TIMER: TimerId = TimerId(2);
@@ -98,14 +100,14 @@ pub struct Server {
     heard_leader_at: Option<Nanos>,
 
     // Leader state.
-    progress: BTreeMap<NodeId, Progress>,
+    progress: ProgressTable,
     /// The index of this leader's no-op: reads wait until it is committed.
     term_start: u64,
     /// Peers heard from since the last CheckQuorum tick.
-    active: BTreeSet<NodeId>,
+    active: PeerSet,
     round: u64,
     /// When each recent round began, by the monotonic clock (for leases).
-    round_started: BTreeMap<u64, Nanos>,
+    round_started: RoundStarts,
     /// The monotonic-clock reading until which the lease lets this leader
     /// read alone.
     lease_until: Option<Nanos>,
@@ -151,11 +153,11 @@ impl Server {
             kv: Kv::default(),
             votes: BTreeSet::new(),
             heard_leader_at: None,
-            progress: BTreeMap::new(),
+            progress: ProgressTable::default(),
             term_start: 0,
-            active: BTreeSet::new(),
+            active: PeerSet::default(),
             round: 0,
-            round_started: BTreeMap::new(),
+            round_started: RoundStarts::default(),
             lease_until: None,
             reads: Vec::new(),
             lease_reads: 0,
@@ -199,7 +201,7 @@ impl Server {
         self.lease_reads
     }
     pub fn progress(&self, peer: NodeId) -> Option<Progress> {
-        self.progress.get(&peer).copied()
+        self.progress.get(peer).copied()
     }
 
     // ---- Handlers ----
@@ -467,20 +469,12 @@ impl Server {
         self.votes.clear();
         ctx.cancel_timer(ELECTION_TIMER);
         let next = self.log.last_index() + 1;
-        self.progress = self
-            .peers
-            .iter()
-            .map(|p| {
-                (
-                    *p,
-                    Progress {
-                        next,
-                        matched: 0,
-                        acked_round: 0,
-                    },
-                )
-            })
-            .collect();
+        let start = Progress {
+            next,
+            matched: 0,
+            acked_round: 0,
+        };
+        self.progress = ProgressTable::new(&self.peers, start);
         self.acked_synced = false;
         self.active.clear();
         self.round_started.clear();
@@ -604,7 +598,7 @@ impl Server {
         }
         self.active.insert(from);
         let last = self.log.last_index();
-        let Some(pr) = self.progress.get_mut(&from) else {
+        let Some(pr) = self.progress.get_mut(from) else {
             return;
         };
         let acked_before = pr.acked_round;
@@ -615,8 +609,10 @@ impl Server {
                 if match_index > pr.matched {
                     pr.matched = match_index;
                     pr.next = pr.next.max(match_index + 1);
+                    // Committing changes no progress: read it first.
+                    let next = pr.next;
                     self.maybe_commit(ctx);
-                    if self.progress[&from].next <= last {
+                    if next <= last {
                         self.send_append(from);
                     }
                 }
@@ -668,7 +664,10 @@ impl Server {
     /// otherwise a new one is made and kept there. The caller must not
     /// change the log while it reuses `shared`.
     fn send_append_sharing(&mut self, to: NodeId, shared: &mut Option<(u64, Entries)>) {
-        let pr = self.progress[&to];
+        let pr = *self
+            .progress
+            .get(to)
+            .expect("a leader has progress for every peer");
         let prev_index = pr.next - 1;
         let entries = match shared {
             Some((from, run)) if *from == pr.next => run.clone(),
@@ -774,11 +773,13 @@ impl Server {
             ctx.disk().sync();
             self.dirty = false;
         }
+        // Most replies a leader hears send nothing: no drain to set up.
+        if self.outbox.is_empty() {
+            return;
+        }
         // Drained, not taken: the outbox keeps its memory for the next handler.
-        let mut outbox = std::mem::take(&mut self.outbox);
-        for (to, msg) in outbox.drain(..) {
+        for (to, msg) in self.outbox.drain(..) {
             ctx.send(to, msg);
         }
-        self.outbox = outbox;
     }
 }

@@ -93,18 +93,13 @@ impl Server {
                 r.round = None;
             }
         }
-        if let Some(&started) = self.round_started.get(&quorum_round) {
+        if let Some(started) = self.round_started.get(quorum_round) {
             let until = started + self.lease_length();
             self.lease_until = Some(self.lease_until.map_or(until, |u| u.max(until)));
         }
         // Rounds before the quorum's are forgotten, in place (a split would
         // allocate a new map at every reply).
-        while let Some(first) = self.round_started.first_entry() {
-            if *first.key() >= quorum_round {
-                break;
-            }
-            first.remove();
-        }
+        self.round_started.forget_before(quorum_round);
         self.serve_reads();
     }
 
