@@ -83,6 +83,7 @@ impl<'s, P: Protocol> Sim<'s, P> {
         self.schedule_delivery(from, to, id, msg);
     }
 
+    #[inline]
     pub(super) fn schedule_delivery(&mut self, from: u32, to: u32, id: u64, msg: Msg<P>) {
         if self.x.is_some() {
             // Exploring: due at its earliest, and to be delivered by its

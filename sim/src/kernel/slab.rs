@@ -48,18 +48,25 @@ impl<M> Slab<M> {
 
     #[inline]
     pub(super) fn insert(&mut self, ev: Ev<M>) -> u32 {
-        let held = Held {
-            ev: Some(ev),
-            id: fresh(),
-            shown: Cell::new(None),
-        };
         match self.free.pop() {
             Some(i) => {
-                self.slots[i as usize] = held;
+                // Filled in place: a free slot holds no event, so there is
+                // nothing to drop (an assignment of the whole slot would
+                // test for one, and copy the slot twice).
+                let held = &mut self.slots[i as usize];
+                let old = held.ev.replace(ev);
+                debug_assert!(old.is_none(), "a free slot holds no event");
+                std::mem::forget(old);
+                held.id = fresh();
+                held.shown.set(None);
                 i
             }
             None => {
-                self.slots.push(held);
+                self.slots.push(Held {
+                    ev: Some(ev),
+                    id: fresh(),
+                    shown: Cell::new(None),
+                });
                 (self.slots.len() - 1) as u32
             }
         }
