@@ -92,7 +92,8 @@ fn dirty_bit(k: usize) -> u64 {
 /// Each namespace keeps its values as the type they were written with
 /// (`store`): a log of a million entries is a vector of entries, not of
 /// boxes. A namespace given a value of a second type boxes every value it
-/// holds from then on, and reads as before.
+/// holds, and reads as before; one that holds nothing takes the type of
+/// the next value written.
 #[derive(Default)]
 pub struct Disk {
     /// By namespace, in the namespaces' order.
@@ -593,7 +594,9 @@ mod tests {
             }
             S(d).to_string()
         };
-        const NS: [&str; 3] = ["log", "term", "x"];
+        // "log" twice, at two addresses: one namespace.
+        let elsewhere: &'static str = Box::leak(String::from("log").into_boxed_str());
+        let names: [&'static str; 4] = ["log", "term", "x", elsewhere];
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let (mut mixed, mut copies) = (0, 0);
         for _ in 0..300 {
@@ -602,8 +605,12 @@ mod tests {
             let mix = rng.gen_bool(0.5);
             let mut older: Option<(Disk, Model)> = None;
             for step in 0..80u64 {
-                let ns = NS[rng.gen_range(0..NS.len())];
-                let i = rng.gen_range(0..12u64);
+                let ns = names[rng.gen_range(0..names.len())];
+                let i = if rng.gen_bool(0.05) {
+                    u64::MAX
+                } else {
+                    rng.gen_range(0..12u64)
+                };
                 match rng.gen_range(0..20) {
                     0..=8 => {
                         if mix && rng.gen_bool(0.3) {
@@ -658,9 +665,20 @@ mod tests {
                 }
                 assert_eq!(show(&d), m.show(), "step {step}");
                 assert_eq!(d.is_blank(), m.durable.is_empty() && m.pending.is_empty());
-                for ns in NS {
+                let pending_keys: std::collections::BTreeSet<_> =
+                    m.pending.iter().map(|w| w.0).collect();
+                assert_eq!(
+                    format!("{d:?}"),
+                    format!(
+                        "Disk {{ durable_keys: {}, pending_keys: {}, fsync_lies: {} }}",
+                        m.durable.len(),
+                        pending_keys.len(),
+                        m.lies
+                    )
+                );
+                for ns in names {
                     assert_eq!(d.indexes(ns), m.indexes(ns), "{ns}, step {step}");
-                    for i in 0..12 {
+                    for i in (0..12).chain([u64::MAX]) {
                         let want = m.get((ns, i));
                         let n = want.and_then(|v| match v {
                             Val::N(n) => Some(*n),

@@ -171,8 +171,9 @@ struct Slot<M> {
     /// (a short sorted list, or a map for a node with many: see
     /// [`Timers`]).
     timers: Timers,
-    /// Timers set again that wait for their queued entry to pop (see
-    /// `deferred`); always empty in an explored run.
+    /// The timers whose queued entry can carry a later setting (live, or
+    /// stale since a cancel), each with the setting that waits for it to
+    /// pop, if any (see `deferred`); always empty in an explored run.
     deferred: Vec<deferred::Deferral>,
     role: &'static str,
     /// How many times the node was restarted ([`Ctx::incarnation`]).

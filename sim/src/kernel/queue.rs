@@ -88,8 +88,10 @@ pub(super) struct Skipped {
 /// while waiting join `skipped` directly.
 #[derive(Clone, Default)]
 pub(super) struct Stale {
-    /// About how many queued timer entries are stale: counted when a timer
-    /// is moved or cancelled, and when a stale entry pops.
+    /// About how many queued timer entries are stale (only a hint of when
+    /// to compact): counted up when a timer is moved or cancelled, down
+    /// when a stale entry pops and when a cancelled timer's entry carries
+    /// a new setting (see `deferred`).
     pub(super) queued: usize,
     pub(super) skipped: Vec<Skipped>,
     /// The key (time, seq) of the last entry popped.
