@@ -323,6 +323,17 @@ impl Disk {
 mod tests {
     use super::*;
 
+    /// What a disk shows (`Disk::show_contents`), as a string.
+    fn shown(d: &Disk) -> String {
+        struct S<'a>(&'a Disk);
+        impl fmt::Display for S<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.show_contents(f)
+            }
+        }
+        S(d).to_string()
+    }
+
     /// The last index there is works as any other: written, read, synced,
     /// deleted, beside index 0 (a run of deletes ending at it once
     /// overflowed).
@@ -388,15 +399,6 @@ mod tests {
     /// start, the end and the middle of the log, and gaps).
     #[test]
     fn a_sync_of_many_writes_leaves_what_syncing_each_would() {
-        let shown = |d: &Disk| {
-            struct S<'a>(&'a Disk);
-            impl fmt::Display for S<'_> {
-                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    self.0.show_contents(f)
-                }
-            }
-            S(d).to_string()
-        };
         let rounds: &[&[(u64, bool)]] = &[
             // Truncate a prefix, keep the rest, append more.
             &[(1, false), (2, false), (3, false), (11, true), (12, true)],
@@ -538,7 +540,7 @@ mod tests {
             S(String),
         }
         /// What the model shows for a value: the value's own `Debug`.
-        fn shown(v: &Val) -> String {
+        fn val_shown(v: &Val) -> String {
             match v {
                 Val::N(n) => format!("{n:?}"),
                 Val::S(s) => format!("{s:?}"),
@@ -561,13 +563,13 @@ mod tests {
             fn show(&self) -> String {
                 let mut out = String::new();
                 for ((ns, i), v) in &self.durable {
-                    out += &format!("D{ns}:{i}={}", shown(v));
+                    out += &format!("D{ns}:{i}={}", val_shown(v));
                 }
                 let keys: std::collections::BTreeSet<_> =
                     self.pending.iter().map(|w| w.0).collect();
                 for (ns, i) in keys {
                     let v = self.newest((ns, i)).expect("pending");
-                    out += &format!("P{ns}:{i}={}", v.map_or("-".to_string(), shown));
+                    out += &format!("P{ns}:{i}={}", v.map_or("-".to_string(), val_shown));
                 }
                 out + &format!("L{}", self.lies)
             }
@@ -585,15 +587,6 @@ mod tests {
                 all
             }
         }
-        let show = |d: &Disk| {
-            struct S<'a>(&'a Disk);
-            impl fmt::Display for S<'_> {
-                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    self.0.show_contents(f)
-                }
-            }
-            S(d).to_string()
-        };
         // "log" twice, at two addresses: one namespace.
         let elsewhere: &'static str = Box::leak(String::from("log").into_boxed_str());
         let names: [&'static str; 4] = ["log", "term", "x", elsewhere];
@@ -654,7 +647,7 @@ mod tests {
                         // and is the disk it copied.
                         if let Some((mut o, om)) = older.take() {
                             o.clone_from(&d);
-                            assert_eq!(show(&o), show(&d));
+                            assert_eq!(shown(&o), shown(&d));
                             older = Some((d, m));
                             d = o;
                             m = older.as_ref().expect("just set").1.clone();
@@ -663,7 +656,7 @@ mod tests {
                         }
                     }
                 }
-                assert_eq!(show(&d), m.show(), "step {step}");
+                assert_eq!(shown(&d), m.show(), "step {step}");
                 assert_eq!(d.is_blank(), m.durable.is_empty() && m.pending.is_empty());
                 let pending_keys: std::collections::BTreeSet<_> =
                     m.pending.iter().map(|w| w.0).collect();
