@@ -180,22 +180,13 @@ impl<'s, P: Protocol> Sim<'s, P> {
     /// popped: if it carries a waiting setting, that setting is queued with
     /// its key. True if it did (the entry was a carrier, not counted stale).
     pub(super) fn carried(&mut self, i: u32, timer: TimerId, gen: u64) -> bool {
-        let slot = &mut self.slots[i as usize];
-        let Some(d) = slot
-            .deferred
-            .iter_mut()
-            .find(|d| d.timer == timer && d.carrier == gen)
-        else {
+        let Some(k) = self.carrier_at(i, timer, gen) else {
             return false;
         };
+        let d = &mut self.slots[i as usize].deferred[k];
         let Some((time, seq, gen)) = d.waiting.take() else {
             // A cancelled timer's entry that nothing waited for: stale.
-            let k = slot
-                .deferred
-                .iter()
-                .position(|d| d.timer == timer && d.carrier == gen)
-                .expect("just found");
-            slot.deferred.swap_remove(k);
+            self.slots[i as usize].deferred.swap_remove(k);
             return false;
         };
         d.carrier = gen;
@@ -227,14 +218,18 @@ impl<'s, P: Protocol> Sim<'s, P> {
     /// the queue (see `Sim::compact`): it carries nothing any more. (Only
     /// an entry nothing waits for is taken out: see `timer_entry_live`.)
     pub(super) fn left_queue(&mut self, i: u32, timer: TimerId, gen: u64) {
-        let slot = &mut self.slots[i as usize];
-        if let Some(k) = slot
+        if let Some(k) = self.carrier_at(i, timer, gen) {
+            self.slots[i as usize].deferred.swap_remove(k);
+        }
+    }
+
+    /// Where among node `i`'s deferrals the one whose carrier is timer
+    /// `timer`'s entry of generation `gen` is, if that entry carries.
+    fn carrier_at(&self, i: u32, timer: TimerId, gen: u64) -> Option<usize> {
+        self.slots[i as usize]
             .deferred
             .iter()
             .position(|d| d.timer == timer && d.carrier == gen)
-        {
-            slot.deferred.swap_remove(k);
-        }
     }
 
     /// Timer `timer` of node `i` fired (its entry popped, live): it carries
